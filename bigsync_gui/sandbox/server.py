@@ -1,0 +1,113 @@
+"""Run both emulators on 127.0.0.1: in-process threads (tests, ``--sandbox``) or in the foreground."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any
+
+from werkzeug.middleware.dispatcher import DispatcherMiddleware
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from . import credentials as cred
+from .bigtime.app import API_PREFIX as BT_API_PREFIX
+from .bigtime.app import BigTimeApp
+from .console import ConsoleApp
+from .salesforce.app import SalesforceApp
+from .web import ADMIN_PREFIX
+from .world import World
+
+HOST = "127.0.0.1"
+
+
+class Sandbox:
+    """Both services on their own ports. ``port`` N gives Salesforce N and BigTime N+1; 0 = free ports."""
+
+    def __init__(self, port: int = 0, state_file: str | os.PathLike[str] | None = None, world: World | None = None) -> None:
+        self.world = world or World(state_file=state_file)
+        self.salesforce = SalesforceApp(self.world)
+        self.bigtime = BigTimeApp(self.world)
+        self.console = ConsoleApp(self)
+        self._port = port
+        self._servers: list[BaseWSGIServer] = []
+        self._threads: list[threading.Thread] = []
+
+    # ---- lifecycle -----------------------------------------------------------------------
+    def start(self) -> Sandbox:
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        sf_app = DispatcherMiddleware(self.salesforce, {ADMIN_PREFIX + "/console": self.console})
+        sf_server = make_server(HOST, self._port, sf_app, threaded=True)
+        bt_server = make_server(HOST, self._port + 1 if self._port else 0, self.bigtime, threaded=True)
+        self._servers = [sf_server, bt_server]
+        self.salesforce.base_url = f"http://{HOST}:{sf_server.server_port}"
+        self.bigtime.base_url = f"http://{HOST}:{bt_server.server_port}{BT_API_PREFIX}"
+        for server in self._servers:
+            server.daemon_threads = True
+            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True,
+                                      name=f"sandbox-{server.server_port}")
+            thread.start()
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        for server in self._servers:
+            server.shutdown()
+            server.server_close()
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._servers, self._threads = [], []
+
+    def __enter__(self) -> Sandbox:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # ---- what clients need to know ---------------------------------------------------------
+    @property
+    def salesforce_url(self) -> str:
+        return self.salesforce.base_url
+
+    @property
+    def bigtime_url(self) -> str:
+        return self.bigtime.base_url
+
+    @property
+    def bigtime_admin_url(self) -> str:
+        root = self.bigtime.base_url[: -len(BT_API_PREFIX)]
+        return root + ADMIN_PREFIX
+
+    @property
+    def salesforce_admin_url(self) -> str:
+        return self.salesforce.base_url + ADMIN_PREFIX
+
+    @property
+    def console_url(self) -> str:
+        return self.salesforce.base_url + ADMIN_PREFIX + "/console/"
+
+    def info(self) -> dict[str, Any]:
+        """The one JSON line `bigsync-gui sandbox` prints."""
+        return {
+            "salesforce": {
+                "login_url": self.salesforce_url,
+                "instance_url": self.salesforce_url,
+                "admin_url": self.salesforce_admin_url,
+                "username": cred.SF_USERNAME,
+                "password": cred.SF_PASSWORD,
+                "consumer_key": cred.SF_CONSUMER_KEY,
+                "redirect_uri": cred.SF_REDIRECT_URIS[0],
+            },
+            "bigtime": {
+                "base_url": self.bigtime_url,
+                "admin_url": self.bigtime_admin_url,
+                "username": cred.BT_USERNAME,
+                "password": cred.BT_PASSWORD,
+                "client_id": cred.BT_CLIENT_ID,
+                "client_secret": cred.BT_CLIENT_SECRET,
+                "redirect_uri": cred.BT_REDIRECT_URIS[0],
+                "api_key": cred.BT_API_KEY,
+                "firm_id": cred.BT_FIRM_ID,
+            },
+            "console_url": self.console_url,
+        }

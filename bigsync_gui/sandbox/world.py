@@ -1,0 +1,94 @@
+"""The sandbox's shared state: both services' data, one lock, one clock, optional state file.
+
+The clock can be moved forward through the admin API so tests can reach Salesforce's 30-day
+(updated) and 15-day (deleted) windows, token lifetimes and code expiry without waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import threading
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+from .bigtime.data import BigTimeData
+from .salesforce.data import SalesforceData
+
+
+class Clock:
+    """Wall-clock time plus an offset the admin API can advance."""
+
+    def __init__(self, offset_seconds: float = 0.0) -> None:
+        self._offset = timedelta(seconds=offset_seconds)
+        self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        with self._lock:
+            return datetime.now(timezone.utc) + self._offset
+
+    def advance(self, seconds: float) -> None:
+        with self._lock:
+            self._offset += timedelta(seconds=seconds)
+
+    @property
+    def offset_seconds(self) -> float:
+        return self._offset.total_seconds()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"now": self.now().isoformat(timespec="milliseconds"), "offset_seconds": self.offset_seconds}
+
+
+class World:
+    """Everything both emulators know. Writers hold ``lock``; ``changed()`` persists if asked."""
+
+    def __init__(self, state_file: str | os.PathLike[str] | None = None, seed: bool = True) -> None:
+        self.lock = threading.RLock()
+        self.state_file = Path(state_file) if state_file else None
+        self.clock = Clock()
+        self.salesforce = SalesforceData(self.clock)
+        self.bigtime = BigTimeData(self.clock)
+        if self.state_file and self.state_file.exists():
+            self._load()
+        elif seed:
+            self.reset()
+
+    def reset(self) -> None:
+        """Fresh seed data for both services (the story of DESIGN §4)."""
+        from .seed import seed_world
+
+        with self.lock:
+            self.salesforce.clear()
+            self.bigtime.clear()
+            seed_world(self)
+            self.changed()
+
+    def changed(self) -> None:
+        if self.state_file is None:
+            return
+        with self.lock:
+            payload = {
+                "format": 1,
+                "clock_offset_seconds": self.clock.offset_seconds,
+                "salesforce": self.salesforce.to_json(),
+                "bigtime": self.bigtime.to_json(),
+            }
+            self.state_file.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=".sandbox-", dir=self.state_file.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                json.dump(payload, fh)
+            os.replace(tmp, self.state_file)
+
+    def _load(self) -> None:
+        assert self.state_file is not None
+        try:
+            payload = json.loads(self.state_file.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise ValueError(f"Cannot read the sandbox state file {self.state_file}: {exc}") from None
+        if payload.get("format") != 1:
+            raise ValueError(f"{self.state_file} is not a sandbox state file this version understands")
+        self.clock = Clock(payload.get("clock_offset_seconds", 0.0))
+        self.salesforce = SalesforceData.from_json(payload["salesforce"], self.clock)
+        self.bigtime = BigTimeData.from_json(payload["bigtime"], self.clock)
