@@ -1,0 +1,30 @@
+"""Shared fixtures: a running sandbox, and Qt/WebEngine set to work headless."""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
+
+from collections.abc import Iterator
+
+import pytest
+import requests
+
+from bigsync_gui.sandbox import Sandbox
+
+
+@pytest.fixture(scope="session")
+def sandbox_session() -> Iterator[Sandbox]:
+    """One sandbox for the whole run (cheap tests that reset what they touch)."""
+    with Sandbox() as sb:
+        yield sb
+
+
+@pytest.fixture
+def sandbox(sandbox_session: Sandbox) -> Iterator[Sandbox]:
+    """The session's sandbox, back to its seed data, faults and logs cleared, for each test."""
+    requests.post(sandbox_session.salesforce_admin_url + "/reset", timeout=10).raise_for_status()
+    requests.post(sandbox_session.bigtime_admin_url + "/reset", timeout=10).raise_for_status()
+    yield sandbox_session
