@@ -1,0 +1,749 @@
+"""The emulated org's data: records with a recycle bin, OAuth grants and tokens, API usage, settings.
+
+Rows are plain dicts keyed by the canonical field names of ``schema.py``; datetimes are stored the
+way the REST API prints them (``2026-11-26T10:00:00.000+0000``), dates as ``YYYY-MM-DD``. Every
+write goes through :meth:`SalesforceData.insert` / :meth:`update` / :meth:`delete` /
+:meth:`undelete`, which validate like the real org and raise :class:`SalesforceError` with the
+real ``errorCode``, message and fields.
+
+The SOQL module reads rows through the ``RecordSource`` protocol (:meth:`all_records`,
+:meth:`get_record`); it must not modify them.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import math
+import re
+import secrets
+from datetime import date, datetime, timedelta, timezone
+from typing import Any, Protocol
+
+from .. import credentials as cred
+from . import ids
+from .schema import FieldDef, ObjectDef, build_schema
+
+SF_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.{ms}+0000"
+
+AUDIT_FIELDS = ("createddate", "createdbyid", "lastmodifieddate", "lastmodifiedbyid")
+STRING_TYPES = ("string", "textarea", "picklist", "email", "phone", "url", "combobox", "multipicklist")
+NUMBER_TYPES = ("currency", "double", "percent", "int")
+# Picklists the org restricts to their defined values (StageName: to the active OpportunityStages).
+RESTRICTED_PICKLISTS = {("opportunity", "stagename")}
+# What a delete takes along (and an undelete brings back), like the real org's cascades.
+CASCADES = {
+    "account": (("contact", "AccountId"), ("opportunity", "AccountId")),
+    "contact": (("opportunitycontactrole", "ContactId"),),
+    "opportunity": (("opportunitycontactrole", "OpportunityId"),),
+}
+
+AUTH_CODE_TTL = timedelta(minutes=10)
+LOGIN_TX_TTL = timedelta(minutes=15)
+UPDATED_WINDOW_DAYS = 30
+DELETED_WINDOW_DAYS = 15
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SalesforceError(Exception):
+    """A write or read the org refuses: ``error_code``, ``message``, ``fields`` as the API reports them."""
+
+    def __init__(self, error_code: str, message: str, fields: list[str] | None = None, status: int = 400) -> None:
+        super().__init__(message)
+        self.error_code = error_code
+        self.message = message
+        self.fields = fields or []
+        self.status = status
+
+    def to_json(self) -> dict[str, Any]:
+        return {"message": self.message, "errorCode": self.error_code, "fields": list(self.fields)}
+
+
+# ---- time formats -------------------------------------------------------------------------------
+def format_datetime(value: datetime) -> str:
+    value = value.astimezone(timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
+
+
+_DT_RE = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(Z|[+-]\d{2}:?\d{2})?:?$"
+)
+
+
+def parse_datetime(text: str, *, default_utc: bool = True) -> datetime | None:
+    """ISO 8601 as clients send it (``Z``, ``+00:00``, ``+0000``, optional fraction); None if unreadable."""
+    if not isinstance(text, str):
+        return None
+    match = _DT_RE.match(text.strip())
+    if not match:
+        return None
+    y, mo, d, h, mi, s, frac, tz = match.groups()
+    try:
+        micro = int((frac or "0").ljust(6, "0")[:6])
+        value = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s or 0), micro)
+    except ValueError:
+        return None
+    if tz in (None, "Z"):
+        if tz is None and not default_utc:
+            return None
+        return value.replace(tzinfo=timezone.utc)
+    sign = 1 if tz[0] == "+" else -1
+    digits = tz[1:].replace(":", "")
+    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+    return value.replace(tzinfo=timezone(sign * offset)).astimezone(timezone.utc)
+
+
+def parse_date(text: object) -> str | None:
+    if not isinstance(text, str) or not re.match(r"^\d{4}-\d{2}-\d{2}$", text):
+        return None
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        return None
+
+
+# ---- the data -----------------------------------------------------------------------------------
+class SalesforceData:
+    """Everything the emulated org knows. Callers hold the world's lock while writing."""
+
+    def __init__(self, clock: Clock) -> None:
+        self.clock = clock
+        self.schema: dict[str, ObjectDef] = build_schema()
+        self._prefix_to_object = {o.key_prefix: key for key, o in self.schema.items()}
+        self.clear()
+
+    # ---- lifecycle ------------------------------------------------------------------------
+    def clear(self) -> None:
+        self.records: dict[str, dict[str, dict[str, Any]]] = {key: {} for key in self.schema}
+        self.deleted_log: dict[str, dict[str, str]] = {key: {} for key in self.schema}  # object -> id -> deletedDate
+        self.cascaded_by: dict[str, str] = {}  # child id -> id of the record whose delete took it along
+        self.counters: dict[str, int] = {}
+        self.passwords: dict[str, str] = {}  # user id -> password
+        self.settings: dict[str, Any] = {
+            "daily_api_limit": 15000,
+            "rotate_refresh_tokens": False,
+            "access_token_ttl_seconds": 7200,
+            "redirect_uris": list(cred.SF_REDIRECT_URIS),
+        }
+        self.api_usage: dict[str, Any] = {"day": "", "used": 0}
+        self.auth_codes: dict[str, dict[str, Any]] = {}
+        self.login_transactions: dict[str, dict[str, Any]] = {}
+        self.access_tokens: dict[str, dict[str, Any]] = {}
+        self.refresh_tokens: dict[str, dict[str, Any]] = {}
+        self._last_stamp: datetime | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "records": self.records,
+            "deleted_log": self.deleted_log,
+            "cascaded_by": self.cascaded_by,
+            "counters": self.counters,
+            "passwords": self.passwords,
+            "settings": self.settings,
+            "api_usage": self.api_usage,
+            "auth_codes": self.auth_codes,
+            "login_transactions": self.login_transactions,
+            "access_tokens": self.access_tokens,
+            "refresh_tokens": self.refresh_tokens,
+            "last_stamp": format_datetime(self._last_stamp) if self._last_stamp else None,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], clock: Clock) -> SalesforceData:
+        self = cls(clock)
+        for key in self.records:
+            self.records[key] = dict(data.get("records", {}).get(key, {}))
+            self.deleted_log[key] = dict(data.get("deleted_log", {}).get(key, {}))
+        self.cascaded_by = dict(data.get("cascaded_by", {}))
+        self.counters = dict(data.get("counters", {}))
+        self.passwords = dict(data.get("passwords", {}))
+        self.settings.update(data.get("settings", {}))
+        self.api_usage = dict(data.get("api_usage", self.api_usage))
+        self.auth_codes = dict(data.get("auth_codes", {}))
+        self.login_transactions = dict(data.get("login_transactions", {}))
+        self.access_tokens = dict(data.get("access_tokens", {}))
+        self.refresh_tokens = dict(data.get("refresh_tokens", {}))
+        stamp = data.get("last_stamp")
+        self._last_stamp = parse_datetime(stamp) if stamp else None
+        return self
+
+    # ---- helpers ----------------------------------------------------------------------------
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def object_def(self, object_name: str) -> ObjectDef:
+        obj = self.schema.get(str(object_name).lower())
+        if obj is None:
+            raise SalesforceError("NOT_FOUND", "The requested resource does not exist", status=404)
+        return obj
+
+    def object_for_id(self, record_id: str) -> ObjectDef | None:
+        key = self._prefix_to_object.get(record_id[:3])
+        return self.schema[key] if key else None
+
+    def _new_id(self, obj: ObjectDef) -> str:
+        n = self.counters.get(obj.key_prefix, 0) + 1
+        self.counters[obj.key_prefix] = n
+        return ids.make_id(obj.key_prefix, 1000 + n)
+
+    def _stamp(self) -> str:
+        """The write time: the world clock, strictly after the previous write (1 ms apart at least)."""
+        now = self.now().astimezone(timezone.utc)
+        now = now.replace(microsecond=(now.microsecond // 1000) * 1000)
+        if self._last_stamp is not None and now <= self._last_stamp:
+            now = self._last_stamp + timedelta(milliseconds=1)
+        self._last_stamp = now
+        return format_datetime(now)
+
+    @property
+    def admin_user_id(self) -> str | None:
+        for row in self.records["user"].values():
+            if row.get("Username", "").lower() == cred.SF_USERNAME.lower():
+                return row["Id"]
+        return None
+
+    def user_by_username(self, username: str) -> dict[str, Any] | None:
+        for row in self.records["user"].values():
+            if row.get("Username", "").lower() == (username or "").strip().lower():
+                return row
+        return None
+
+    def check_password(self, username: str, password: str) -> dict[str, Any] | None:
+        """The active user these credentials belong to, or None."""
+        user = self.user_by_username(username)
+        if user is None or not user.get("IsActive") or user.get("IsDeleted"):
+            return None
+        expected = self.passwords.get(user["Id"], cred.SF_PASSWORD)
+        return user if secrets.compare_digest(expected, password or "") else None
+
+    # ---- RecordSource protocol (SOQL) ---------------------------------------------------------
+    def all_records(self, object_name: str) -> list[dict[str, Any]]:
+        """Every row of the object, deleted (recycle bin) ones included, in creation order."""
+        return list(self.records.get(object_name.lower(), {}).values())
+
+    def get_record(self, object_name: str, record_id: str) -> dict[str, Any] | None:
+        rid = ids.normalize(record_id) if isinstance(record_id, str) else None
+        if rid is None:
+            return None
+        return self.records.get(object_name.lower(), {}).get(rid)
+
+    # ---- reads ------------------------------------------------------------------------------
+    def get(self, object_name: str, record_id: str, include_deleted: bool = False) -> dict[str, Any] | None:
+        row = self.get_record(object_name, record_id)
+        if row is None or (row.get("IsDeleted") and not include_deleted):
+            return None
+        return dict(row)
+
+    def fetch(self, object_name: str, record_id: str) -> dict[str, Any]:
+        """The live row or the error the REST API gives (MALFORMED_ID, NOT_FOUND, ENTITY_IS_DELETED)."""
+        obj = self.object_def(object_name)
+        rid = ids.normalize(record_id) if isinstance(record_id, str) else None
+        if rid is None:
+            raise SalesforceError("MALFORMED_ID", f"{obj.label} ID: id value of incorrect type: {record_id}", ["Id"])
+        row = self.records[obj.name.lower()].get(rid)
+        if row is None:
+            if rid[:3] != obj.key_prefix:
+                raise SalesforceError("MALFORMED_ID", f"{obj.label} ID: id value of incorrect type: {record_id}", ["Id"])
+            raise SalesforceError("NOT_FOUND", "The requested resource does not exist", status=404)
+        if row.get("IsDeleted"):
+            raise SalesforceError("ENTITY_IS_DELETED", "entity is deleted", [], status=404)
+        return row
+
+    # ---- validation -------------------------------------------------------------------------
+    def active_stage(self, api_name: str) -> dict[str, Any] | None:
+        for row in self.records["opportunitystage"].values():
+            if row["ApiName"] == api_name and row.get("IsActive"):
+                return row
+        return None
+
+    def stage(self, api_name: str) -> dict[str, Any] | None:
+        for row in self.records["opportunitystage"].values():
+            if row["ApiName"] == api_name:
+                return row
+        return None
+
+    def _coerce(self, obj: ObjectDef, fdef: FieldDef, value: Any) -> Any:
+        """The stored form of ``value`` for ``fdef``, or the error the org gives for it."""
+        label = fdef.label or fdef.name
+        if value is None or (value == "" and fdef.type not in STRING_TYPES):
+            return None
+        if value == "" and fdef.type in STRING_TYPES:
+            return None  # Salesforce stores an empty string as null
+        t = fdef.type
+        if t in STRING_TYPES:
+            if isinstance(value, bool) or isinstance(value, (dict, list)):
+                raise SalesforceError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name])
+            text = value if isinstance(value, str) else str(value)
+            if fdef.length and len(text) > fdef.length:
+                raise SalesforceError("STRING_TOO_LONG", f"{label}: data value too large: {text} (max length={fdef.length})", [fdef.name])
+            if (obj.name.lower(), fdef.name.lower()) in RESTRICTED_PICKLISTS and fdef.name == "StageName":
+                if self.active_stage(text) is None:
+                    raise SalesforceError("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f"{label}: bad value for restricted picklist field: {text}", [fdef.name])
+            if t == "email" and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", text):
+                raise SalesforceError("INVALID_EMAIL_ADDRESS", f"{label}: invalid email address: {text}", [fdef.name])
+            return text
+        if t == "boolean":
+            if not isinstance(value, bool):
+                if isinstance(value, str) and value.lower() in ("true", "false"):
+                    return value.lower() == "true"
+                raise SalesforceError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name])
+            return value
+        if t in NUMBER_TYPES:
+            number: float
+            if isinstance(value, bool) or isinstance(value, (dict, list)):
+                raise SalesforceError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name])
+            if isinstance(value, str):
+                try:
+                    number = float(value.strip())
+                except ValueError:
+                    raise SalesforceError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name]) from None
+            else:
+                number = float(value)
+            if math.isnan(number) or math.isinf(number):
+                raise SalesforceError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name])
+            if t == "int":
+                if number != int(number):
+                    raise SalesforceError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name])
+                return int(number)
+            if fdef.precision and abs(number) >= 10 ** (fdef.precision - fdef.scale):
+                raise SalesforceError("NUMBER_OUTSIDE_VALID_RANGE", f"{label}: value outside of valid range on numeric field: {value}", [fdef.name])
+            return round(number, fdef.scale) if fdef.scale else float(round(number))
+        if t == "date":
+            text = parse_date(value)
+            if text is None:
+                raise SalesforceError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name])
+            return text
+        if t == "datetime":
+            parsed = parse_datetime(value) if isinstance(value, str) else None
+            if parsed is None:
+                raise SalesforceError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name])
+            return format_datetime(parsed)
+        if t in ("reference", "id"):
+            rid = ids.normalize(value) if isinstance(value, str) else None
+            if rid is None:
+                raise SalesforceError("MALFORMED_ID", f"{label}: id value of incorrect type: {value}", [fdef.name])
+            target = self.object_for_id(rid)
+            row = self.records[target.name.lower()].get(rid) if target else None
+            if (row is None or row.get("IsDeleted") or target is None
+                    or (fdef.reference_to and target.name != fdef.reference_to)):
+                raise SalesforceError("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id", [fdef.name])
+            return rid
+        return value
+
+    def _clean_fields(self, obj: ObjectDef, fields: dict[str, Any], *, creating: bool, system: bool) -> dict[str, Any]:
+        if not isinstance(fields, dict):
+            raise SalesforceError("JSON_PARSER_ERROR", "The record must be a JSON object")
+        clean: dict[str, Any] = {}
+        not_writable: list[str] = []
+        for name, value in fields.items():
+            if name == "attributes":
+                continue
+            fdef = obj.field(name)
+            if fdef is None:
+                raise SalesforceError("INVALID_FIELD", f"No such column '{name}' on sobject of type {obj.name}", [name])
+            allowed = fdef.createable if creating else fdef.updateable
+            if not allowed and system and creating and fdef.name.lower() in AUDIT_FIELDS:
+                allowed = True  # "Set Audit Fields upon Record Creation"
+            if fdef.name == "Id" and not creating:
+                continue  # the id in an update body is the record's own (composite sends it)
+            if not allowed:
+                not_writable.append(fdef.name)
+                continue
+            clean[fdef.name] = self._coerce(obj, fdef, value)
+        if not_writable:
+            raise SalesforceError(
+                "INVALID_FIELD_FOR_INSERT_UPDATE",
+                f"Unable to create/update fields: {', '.join(not_writable)}. Please check the security settings of this field "
+                "and verify that it is read/write for your profile or permission set.",
+                not_writable,
+            )
+        for fname, value in clean.items():
+            fdef = obj.field(fname)
+            if value is None and fdef is not None and not fdef.nillable and fdef.type != "boolean":
+                raise SalesforceError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{fname}]", [fname])
+        return clean
+
+    def _derive(self, obj: ObjectDef, row: dict[str, Any], given: dict[str, Any]) -> None:
+        key = obj.name.lower()
+        if key in ("contact", "user"):
+            row["Name"] = " ".join(p for p in (row.get("FirstName"), row.get("LastName")) if p)
+        if key == "opportunity" and "StageName" in given:
+            stage = self.stage(row["StageName"]) or {}
+            row["IsClosed"] = bool(stage.get("IsClosed"))
+            row["IsWon"] = bool(stage.get("IsWon"))
+            if "Probability" not in given:
+                row["Probability"] = float(stage.get("DefaultProbability") or 0)
+            if "ForecastCategoryName" not in given:
+                row["ForecastCategoryName"] = stage.get("ForecastCategoryName", "Pipeline")
+
+    # ---- writes -----------------------------------------------------------------------------
+    def insert(self, object_name: str, fields: dict[str, Any], *, user_id: str | None = None, system: bool = False) -> str:
+        """Create a record; its new 18-character id. ``system`` (seed, admin API) may create objects
+        the API cannot (User) and set the audit fields (CreatedDate, CreatedById, ...)."""
+        obj = self.object_def(object_name)
+        if not obj.createable and not system:
+            raise SalesforceError("INVALID_TYPE", f"entity type {obj.name} does not support insert", [])
+        clean = self._clean_fields(obj, fields, creating=True, system=system)
+        missing = [f.name for f in obj.fields.values()
+                   if not f.nillable and f.createable and f.type != "boolean" and clean.get(f.name) is None
+                   and not (f.name == "OwnerId")]
+        if missing:
+            raise SalesforceError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+        author = user_id or self.admin_user_id
+        stamp = self._stamp()
+        row: dict[str, Any] = {}
+        for f in obj.fields.values():
+            row[f.name] = False if f.type == "boolean" and not f.nillable else None
+        if obj.name == "User":
+            row["IsActive"] = True
+        row.update({
+            "Id": self._new_id(obj),
+            "IsDeleted": False,
+            "CreatedDate": stamp,
+            "CreatedById": author,
+            "LastModifiedDate": stamp,
+            "LastModifiedById": author,
+            "SystemModstamp": stamp,
+        })
+        if obj.field("OwnerId") is not None:
+            row["OwnerId"] = author
+        row.update(clean)
+        if row.get("CreatedById") is None:
+            row["CreatedById"] = row["LastModifiedById"] = row["Id"] if obj.name == "User" else author
+        self._derive(obj, row, clean)
+        self.records[obj.name.lower()][row["Id"]] = row
+        return row["Id"]
+
+    def update(self, object_name: str, record_id: str, fields: dict[str, Any], *, user_id: str | None = None,
+               system: bool = False) -> None:
+        obj = self.object_def(object_name)
+        if not obj.updateable and not system:
+            raise SalesforceError("INVALID_TYPE", f"entity type {obj.name} does not support update", [])
+        row = self.fetch(obj.name, record_id)
+        clean = self._clean_fields(obj, fields, creating=False, system=system)
+        new = dict(row)
+        new.update(clean)
+        self._derive(obj, new, clean)
+        stamp = self._stamp()
+        new["LastModifiedDate"] = stamp
+        new["SystemModstamp"] = stamp
+        new["LastModifiedById"] = user_id or self.admin_user_id or row.get("LastModifiedById")
+        row.clear()
+        row.update(new)
+
+    def delete(self, object_name: str, record_id: str, *, user_id: str | None = None, system: bool = False) -> None:
+        obj = self.object_def(object_name)
+        if not obj.deletable and not system:
+            raise SalesforceError("INVALID_TYPE", f"entity type {obj.name} does not support delete", [])
+        row = self.fetch(obj.name, record_id)
+        stamp = self._stamp()
+        self._mark_deleted(obj, row, stamp, user_id)
+        for child_key, ref_field in CASCADES.get(obj.name.lower(), ()):
+            child_obj = self.schema[child_key]
+            for child in list(self.records[child_key].values()):
+                if child.get(ref_field) == row["Id"] and not child.get("IsDeleted"):
+                    self._cascade_delete(child_obj, child, stamp, user_id, row["Id"])
+
+    def _cascade_delete(self, obj: ObjectDef, row: dict[str, Any], stamp: str, user_id: str | None, parent_id: str) -> None:
+        self._mark_deleted(obj, row, stamp, user_id)
+        self.cascaded_by[row["Id"]] = parent_id
+        for child_key, ref_field in CASCADES.get(obj.name.lower(), ()):
+            for child in list(self.records[child_key].values()):
+                if child.get(ref_field) == row["Id"] and not child.get("IsDeleted"):
+                    self._cascade_delete(self.schema[child_key], child, stamp, user_id, row["Id"])
+
+    def _mark_deleted(self, obj: ObjectDef, row: dict[str, Any], stamp: str, user_id: str | None) -> None:
+        row["IsDeleted"] = True
+        row["LastModifiedDate"] = stamp
+        row["SystemModstamp"] = stamp
+        row["LastModifiedById"] = user_id or self.admin_user_id or row.get("LastModifiedById")
+        self.deleted_log[obj.name.lower()][row["Id"]] = stamp
+
+    def undelete(self, object_name: str, record_id: str, *, user_id: str | None = None) -> None:
+        obj = self.object_def(object_name)
+        rid = ids.normalize(record_id) if isinstance(record_id, str) else None
+        row = self.records[obj.name.lower()].get(rid) if rid else None
+        if row is None:
+            raise SalesforceError("NOT_FOUND", "The requested resource does not exist", status=404)
+        if not row.get("IsDeleted"):
+            raise SalesforceError("UNDELETE_FAILED", "Entity is not in the recycle bin", [])
+        # A record whose parent is still in the recycle bin cannot come back alone.
+        for fdef in obj.fields.values():
+            if fdef.type == "reference" and fdef.reference_to and row.get(fdef.name) and not fdef.name.endswith("ById") and fdef.name != "OwnerId":
+                parent = self.get_record(fdef.reference_to, row[fdef.name])
+                if parent is not None and parent.get("IsDeleted") and not fdef.nillable:
+                    raise SalesforceError("UNDELETE_FAILED", f"Undelete failed. First undelete {fdef.reference_to} {parent['Id']}", [fdef.name])
+        stamp = self._stamp()
+        self._mark_restored(obj, row, stamp, user_id)
+        self._restore_children(row["Id"], stamp, user_id)
+
+    def _restore_children(self, parent_id: str, stamp: str, user_id: str | None) -> None:
+        for child_id in [c for c, p in self.cascaded_by.items() if p == parent_id]:
+            child_obj = self.object_for_id(child_id)
+            if child_obj is None:
+                continue
+            child = self.records[child_obj.name.lower()].get(child_id)
+            if child is not None and child.get("IsDeleted"):
+                self._mark_restored(child_obj, child, stamp, user_id)
+                self._restore_children(child_id, stamp, user_id)
+
+    def _mark_restored(self, obj: ObjectDef, row: dict[str, Any], stamp: str, user_id: str | None) -> None:
+        row["IsDeleted"] = False
+        row["LastModifiedDate"] = stamp
+        row["SystemModstamp"] = stamp
+        row["LastModifiedById"] = user_id or self.admin_user_id or row.get("LastModifiedById")
+        self.deleted_log[obj.name.lower()].pop(row["Id"], None)
+        self.cascaded_by.pop(row["Id"], None)
+
+    # ---- stages -----------------------------------------------------------------------------
+    def set_stages(self, stages: list[dict[str, Any]]) -> None:
+        """Replace the OpportunityStage rows (ApiName, MasterLabel, SortOrder, DefaultProbability,
+        ForecastCategoryName, IsClosed, IsWon, IsActive, Description)."""
+        table = self.records["opportunitystage"]
+        table.clear()
+        obj = self.schema["opportunitystage"]
+        admin = self.admin_user_id
+        for i, spec in enumerate(stages, start=1):
+            stamp = self._stamp()
+            api_name = spec["ApiName"]
+            row = {
+                "Id": self._new_id(obj),
+                "IsDeleted": False,
+                "CreatedDate": stamp, "CreatedById": admin,
+                "LastModifiedDate": stamp, "LastModifiedById": admin,
+                "SystemModstamp": stamp,
+                "ApiName": api_name,
+                "MasterLabel": spec.get("MasterLabel", api_name),
+                "IsActive": bool(spec.get("IsActive", True)),
+                "IsClosed": bool(spec.get("IsClosed", False)),
+                "IsWon": bool(spec.get("IsWon", False)),
+                "SortOrder": int(spec.get("SortOrder", i)),
+                "DefaultProbability": float(spec.get("DefaultProbability", 0)),
+                "ForecastCategoryName": spec.get("ForecastCategoryName", "Pipeline"),
+                "Description": spec.get("Description"),
+            }
+            table[row["Id"]] = row
+
+    def change_stage(self, api_name: str, *, label: str | None = None, active: bool | None = None) -> dict[str, Any]:
+        """Rename a stage's label and/or (de)activate it, as an admin does in Setup."""
+        row = self.stage(api_name)
+        if row is None:
+            raise SalesforceError("NOT_FOUND", f"No opportunity stage with API name {api_name}", status=404)
+        if label is not None:
+            if not isinstance(label, str) or not label.strip() or len(label) > 255:
+                raise SalesforceError("FIELD_INTEGRITY_EXCEPTION", "MasterLabel must be 1 to 255 characters", ["MasterLabel"])
+            row["MasterLabel"] = label.strip()
+        if active is not None:
+            row["IsActive"] = bool(active)
+        stamp = self._stamp()
+        row["LastModifiedDate"] = row["SystemModstamp"] = stamp
+        return dict(row)
+
+    def stages_in_order(self) -> list[dict[str, Any]]:
+        return sorted(self.records["opportunitystage"].values(), key=lambda r: (r["SortOrder"], r["ApiName"]))
+
+    # ---- replication (getUpdated / getDeleted) ----------------------------------------------
+    def updated_ids(self, object_name: str, start: datetime, end: datetime) -> list[str]:
+        obj = self.object_def(object_name)
+        out = []
+        for row in self.records[obj.name.lower()].values():
+            if row.get("IsDeleted"):
+                continue
+            stamp = parse_datetime(row["SystemModstamp"])
+            if stamp is not None and start <= stamp < end:
+                out.append(row["Id"])
+        return out
+
+    def deleted_records(self, object_name: str, start: datetime, end: datetime) -> list[dict[str, str]]:
+        obj = self.object_def(object_name)
+        out = []
+        for rid, when in self.deleted_log[obj.name.lower()].items():
+            stamp = parse_datetime(when)
+            if stamp is not None and start <= stamp < end:
+                out.append({"id": rid, "deletedDate": when})
+        out.sort(key=lambda d: d["deletedDate"])
+        return out
+
+    # ---- API usage --------------------------------------------------------------------------
+    def _usage_day(self) -> str:
+        return self.now().astimezone(timezone.utc).date().isoformat()
+
+    def api_used(self) -> int:
+        if self.api_usage.get("day") != self._usage_day():
+            return 0
+        return int(self.api_usage.get("used", 0))
+
+    def count_api_call(self) -> bool:
+        """Count one API request; False (and not counted) when the day's allowance is spent."""
+        day = self._usage_day()
+        if self.api_usage.get("day") != day:
+            self.api_usage = {"day": day, "used": 0}
+        if self.api_usage["used"] >= int(self.settings["daily_api_limit"]):
+            return False
+        self.api_usage["used"] += 1
+        return True
+
+    def set_api_used(self, used: int) -> None:
+        self.api_usage = {"day": self._usage_day(), "used": max(0, int(used))}
+
+    # ---- OAuth ------------------------------------------------------------------------------
+    def _ts(self) -> float:
+        return self.now().timestamp()
+
+    def _purge_expired(self) -> None:
+        now = self._ts()
+        for table in (self.auth_codes, self.login_transactions):
+            for key in [k for k, v in table.items() if v["expires_at"] < now - 3600]:
+                del table[key]
+
+    def new_login_transaction(self, params: dict[str, Any]) -> str:
+        self._purge_expired()
+        tx = secrets.token_urlsafe(24)
+        self.login_transactions[tx] = {"params": dict(params), "user_id": None,
+                                       "expires_at": self._ts() + LOGIN_TX_TTL.total_seconds()}
+        return tx
+
+    def login_transaction(self, tx: str) -> dict[str, Any] | None:
+        entry = self.login_transactions.get(tx or "")
+        if entry is None or entry["expires_at"] < self._ts():
+            return None
+        return entry
+
+    def end_login_transaction(self, tx: str) -> None:
+        self.login_transactions.pop(tx, None)
+
+    def new_auth_code(self, *, client_id: str, redirect_uri: str, user_id: str, scope: str,
+                      code_challenge: str | None, code_challenge_method: str | None) -> str:
+        self._purge_expired()
+        code = "aPrx" + secrets.token_urlsafe(48) + "=="
+        self.auth_codes[code] = {
+            "client_id": client_id, "redirect_uri": redirect_uri, "user_id": user_id, "scope": scope,
+            "code_challenge": code_challenge, "code_challenge_method": code_challenge_method,
+            "expires_at": self._ts() + AUTH_CODE_TTL.total_seconds(), "used": False,
+        }
+        return code
+
+    def redeem_auth_code(self, code: str, *, client_id: str, redirect_uri: str, code_verifier: str | None) -> dict[str, Any]:
+        """The grant behind a code; raises ``invalid_grant`` for anything wrong. Single use."""
+        entry = self.auth_codes.get(code or "")
+        if entry is None or entry["used"] or entry["expires_at"] < self._ts():
+            if entry is not None:
+                entry["used"] = True
+            raise OAuthError("invalid_grant", "invalid authorization code")
+        entry["used"] = True  # a code is burnt by any attempt, as a careful server does
+        if entry["client_id"] != client_id:
+            raise OAuthError("invalid_grant", "client_id mismatch")
+        if entry["redirect_uri"] != redirect_uri:
+            raise OAuthError("invalid_grant", "redirect_uri must match configuration")
+        if entry["code_challenge"]:
+            if not code_verifier:
+                raise OAuthError("invalid_grant", "invalid code verifier")
+            if entry["code_challenge_method"] == "plain":
+                ok = secrets.compare_digest(code_verifier, entry["code_challenge"])
+            else:
+                digest = hashlib.sha256(code_verifier.encode("ascii", "replace")).digest()
+                expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+                ok = secrets.compare_digest(expected, entry["code_challenge"])
+            if not ok:
+                raise OAuthError("invalid_grant", "invalid code verifier")
+        elif code_verifier:
+            raise OAuthError("invalid_grant", "invalid code verifier")
+        return entry
+
+    def issue_tokens(self, *, user_id: str, client_id: str, scope: str, with_refresh: bool,
+                     refresh_token: str | None = None) -> tuple[str, str | None]:
+        """A new access token (and a new refresh token if ``with_refresh``)."""
+        access = ids.ORG_ID[:15] + "!AR" + secrets.token_urlsafe(72).replace("-", "A").replace("_", "z")
+        new_refresh = None
+        if with_refresh:
+            new_refresh = "5Aep861" + secrets.token_urlsafe(64).replace("-", "Q").replace("_", "k")
+            self.refresh_tokens[new_refresh] = {"user_id": user_id, "client_id": client_id, "scope": scope,
+                                                "revoked": False, "issued_at": self._ts()}
+        self.access_tokens[access] = {
+            "user_id": user_id, "client_id": client_id, "scope": scope,
+            "refresh_token": new_refresh or refresh_token, "issued_at": self._ts(), "last_used": self._ts(),
+            "revoked": False,
+        }
+        return access, new_refresh
+
+    def check_access_token(self, token: str) -> dict[str, Any] | None:
+        """The session behind a bearer token if it is valid now (and mark it used), else None.
+
+        Like the org's session timeout, a token dies after ``access_token_ttl_seconds`` without use.
+        """
+        entry = self.access_tokens.get(token or "")
+        if entry is None or entry["revoked"]:
+            return None
+        now = self._ts()
+        if now - entry["last_used"] > float(self.settings["access_token_ttl_seconds"]):
+            return None
+        user = self.records["user"].get(entry["user_id"])
+        if user is None or not user.get("IsActive"):
+            return None
+        entry["last_used"] = now
+        return entry
+
+    def refresh_grant(self, refresh_token: str, client_id: str) -> dict[str, Any]:
+        entry = self.refresh_tokens.get(refresh_token or "")
+        if entry is None or entry["revoked"]:
+            raise OAuthError("invalid_grant", "expired access/refresh token")
+        if entry["client_id"] != client_id:
+            raise OAuthError("invalid_grant", "expired access/refresh token")
+        user = self.records["user"].get(entry["user_id"])
+        if user is None or not user.get("IsActive"):
+            raise OAuthError("invalid_grant", "authentication failure")
+        return entry
+
+    def revoke_refresh_token(self, token: str) -> None:
+        entry = self.refresh_tokens.get(token)
+        if entry is None:
+            return
+        entry["revoked"] = True
+        for access in self.access_tokens.values():
+            if access["refresh_token"] == token:
+                access["revoked"] = True
+
+    def revoke_token(self, token: str) -> bool:
+        """Revoke a refresh token (and its access tokens) or one access token; False if unknown."""
+        if token in self.refresh_tokens:
+            self.revoke_refresh_token(token)
+            return True
+        if token in self.access_tokens:
+            self.access_tokens[token]["revoked"] = True
+            return True
+        return False
+
+    def expire_access_tokens(self, token: str | None = None) -> int:
+        """Make one (or every) access token expired, as if the session had timed out."""
+        targets = [token] if token else list(self.access_tokens)
+        n = 0
+        for t in targets:
+            entry = self.access_tokens.get(t)
+            if entry is not None and not entry["revoked"]:
+                entry["last_used"] = -1e12
+                n += 1
+        return n
+
+    def revoke_all_refresh_tokens(self) -> int:
+        live = [t for t, e in self.refresh_tokens.items() if not e["revoked"]]
+        for t in live:
+            self.revoke_refresh_token(t)
+        return len(live)
+
+    # ---- snapshot for query cursors ----------------------------------------------------------
+    def snapshot(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return copy.deepcopy(rows)
+
+
+class OAuthError(Exception):
+    """An OAuth endpoint error: ``{"error": ..., "error_description": ...}`` with HTTP 400 by default."""
+
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
