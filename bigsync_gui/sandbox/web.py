@@ -188,7 +188,7 @@ class ServiceApp:
 
     def _dispatch(self, url_map: Map, request: Request, admin: bool) -> Response:
         path = request.path.lower() if (self.case_insensitive_paths and not admin) else request.path
-        adapter = url_map.bind_to_environ(request.environ, path_info=path)
+        adapter = url_map.bind_to_environ(request.environ)  # the (case-folded) path is passed to match()
         try:
             endpoint, values = adapter.match(path, method=request.method)
             handler: Handler = getattr(self, endpoint)
