@@ -127,6 +127,7 @@ class SalesforceData:
             "daily_api_limit": 15000,
             "rotate_refresh_tokens": False,
             "access_token_ttl_seconds": 7200,
+            "remember_approvals": False,
             "redirect_uris": list(cred.SF_REDIRECT_URIS),
         }
         self.api_usage: dict[str, Any] = {"day": "", "used": 0}
@@ -134,6 +135,7 @@ class SalesforceData:
         self.login_transactions: dict[str, dict[str, Any]] = {}
         self.access_tokens: dict[str, dict[str, Any]] = {}
         self.refresh_tokens: dict[str, dict[str, Any]] = {}
+        self.approvals: dict[str, list[str]] = {}  # user id -> client ids the user allowed
         self._last_stamp: datetime | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -149,6 +151,7 @@ class SalesforceData:
             "login_transactions": self.login_transactions,
             "access_tokens": self.access_tokens,
             "refresh_tokens": self.refresh_tokens,
+            "approvals": self.approvals,
             "last_stamp": format_datetime(self._last_stamp) if self._last_stamp else None,
         }
 
@@ -167,6 +170,7 @@ class SalesforceData:
         self.login_transactions = dict(data.get("login_transactions", {}))
         self.access_tokens = dict(data.get("access_tokens", {}))
         self.refresh_tokens = dict(data.get("refresh_tokens", {}))
+        self.approvals = {k: list(v) for k, v in data.get("approvals", {}).items()}
         stamp = data.get("last_stamp")
         self._last_stamp = parse_datetime(stamp) if stamp else None
         return self
