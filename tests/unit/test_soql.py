@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -402,22 +401,19 @@ def test_select_shapes_pages_on_demand(schema, source):
     assert [r["Name"] for r in selection.records(1, 3)] == ["Acme - Renewal", "Globex 50% Discount"]
 
 
-def test_large_result_is_fast(schema):
+def test_large_result_is_sorted_and_shaped(schema):
     accounts = [{"Id": f"001{i:015d}", "Name": f"Account {i}"} for i in range(200)]
     opps = [{"Id": f"006{i:015d}", "Name": f"Opp {i}", "StageName": "Prospecting", "Amount": float(i),
              "CloseDate": "2026-05-01", "AccountId": f"001{i % 200:015d}", "IsDeleted": False,
              "SystemModstamp": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T10:00:{i % 60:02d}.000+0000"}
             for i in range(50_000)]
     src = FakeSource({"Account": accounts, "Opportunity": opps})
-    started = time.perf_counter()
     records, total = q("SELECT Id, Name, StageName, Amount, CloseDate, SystemModstamp, Account.Name FROM Opportunity "
                        "WHERE SystemModstamp >= 2026-01-01T00:00:00Z ORDER BY SystemModstamp, Id", schema, src)
-    elapsed = time.perf_counter() - started
     assert total == 50_000
     stamps = [(r["SystemModstamp"], r["Id"]) for r in records]
     assert stamps == sorted(stamps)
     assert records[0]["Account"]["Name"].startswith("Account ")
-    assert elapsed < 3.0  # generous: a regression guard, the benchmark has the real target
 
 
 # --- errors -------------------------------------------------------------------------------------------
