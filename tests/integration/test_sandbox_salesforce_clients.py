@@ -1,0 +1,203 @@
+"""simple-salesforce, an independent client, against the Salesforce emulator."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+from simple_salesforce import Salesforce
+from simple_salesforce.exceptions import (
+    SalesforceExpiredSession,
+    SalesforceMalformedRequest,
+    SalesforceResourceNotFound,
+)
+
+from bigsync_gui.sandbox import credentials as cred
+
+SEED_OPPORTUNITIES = 41
+
+
+class _PlainHttpAdapter(HTTPAdapter):
+    """simple-salesforce always builds https:// URLs; the sandbox speaks plain HTTP on loopback."""
+
+    def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
+        request.url = "http://" + request.url[len("https://"):]
+        return super().send(request, **kwargs)
+
+
+def password_token(sandbox) -> str:
+    r = requests.post(sandbox.salesforce_url + "/services/oauth2/token", data={
+        "grant_type": "password", "client_id": cred.SF_CONSUMER_KEY,
+        "username": cred.SF_USERNAME, "password": cred.SF_PASSWORD,
+    }, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()["access_token"]
+
+
+@pytest.fixture
+def sf(sandbox) -> Salesforce:
+    session = requests.Session()
+    session.mount("https://" + urlsplit(sandbox.salesforce_url).netloc, _PlainHttpAdapter())
+    return Salesforce(instance_url=sandbox.salesforce_url, session_id=password_token(sandbox), version="67.0",
+                      session=session)
+
+
+def world_now(sandbox) -> datetime:
+    return datetime.fromisoformat(requests.get(sandbox.salesforce_admin_url + "/clock", timeout=10).json()["now"])
+
+
+def advance(sandbox, seconds: float) -> None:
+    requests.post(sandbox.salesforce_admin_url + "/clock", json={"advance_seconds": seconds}, timeout=10).raise_for_status()
+
+
+def add_opportunities(sandbox, n: int) -> None:
+    data = sandbox.world.salesforce
+    with sandbox.world.lock:
+        for i in range(n):
+            data.insert("Opportunity", {"Name": f"Bulk {i:05d}", "StageName": "Prospecting", "CloseDate": "2026-12-31"})
+
+
+def query_log(sandbox) -> list[dict]:
+    entries = requests.get(sandbox.salesforce_admin_url + "/log", timeout=10).json()["entries"]
+    return [e for e in entries if "/query" in e["path"]]
+
+
+def test_query_all_follows_next_records_url_with_default_batch(sandbox, sf):
+    add_opportunities(sandbox, 2100)
+    requests.delete(sandbox.salesforce_admin_url + "/log", timeout=10)
+    result = sf.query_all("SELECT Id, Name FROM Opportunity")
+    ids = [r["Id"] for r in result["records"]]
+    assert result["totalSize"] == SEED_OPPORTUNITIES + 2100
+    assert len(set(ids)) == SEED_OPPORTUNITIES + 2100
+    calls = query_log(sandbox)
+    assert [c["status"] for c in calls] == [200, 200]
+    assert re.fullmatch(r"/services/data/v67\.0/query/01g[A-Za-z0-9]{15}-2000", calls[1]["path"])
+
+
+def test_batch_size_header_and_query_more(sandbox, sf):
+    add_opportunities(sandbox, 200)
+    headers = {"Sforce-Query-Options": "batchSize=200"}
+    first = sf.query("SELECT Id, Name FROM Opportunity ORDER BY Name", headers=headers)
+    assert first["totalSize"] == SEED_OPPORTUNITIES + 200
+    assert first["done"] is False
+    assert len(first["records"]) == 200
+    assert re.fullmatch(r"/services/data/v67\.0/query/01g\w{15}-200", first["nextRecordsUrl"])
+    second = sf.query_more(first["nextRecordsUrl"], identifier_is_url=True, headers=headers)
+    assert second["done"] is True
+    assert "nextRecordsUrl" not in second
+    assert len(second["records"]) == SEED_OPPORTUNITIES
+    names = [r["Name"] for r in first["records"] + second["records"]]
+    assert names == sorted(names)
+    # query_all_iter with the same header walks every page
+    assert len(list(sf.query_all_iter("SELECT Id FROM Opportunity", headers=headers))) == SEED_OPPORTUNITIES + 200
+
+
+def test_describe_opportunity(sf):
+    desc = sf.Opportunity.describe()
+    assert desc["name"] == "Opportunity"
+    assert desc["keyPrefix"] == "006"
+    fields = {f["name"]: f for f in desc["fields"]}
+    stage = fields["StageName"]
+    assert stage["type"] == "picklist"
+    assert [p["value"] for p in stage["picklistValues"]] == [
+        "Prospecting", "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers",
+        "Perception Analysis", "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost"]
+    assert all(p["active"] for p in stage["picklistValues"])
+    assert fields["Name"]["length"] == 120
+    assert fields["AccountId"]["referenceTo"] == ["Account"]
+    assert fields["AccountId"]["relationshipName"] == "Account"
+    assert fields["BigTime_Project_Id__c"]["custom"] is True
+    assert fields["BigTime_Project_Id__c"]["externalId"] is True
+    assert fields["IsWon"]["updateable"] is False
+    assert fields["Amount"]["type"] == "currency" and fields["Amount"]["scale"] == 2
+    assert "OpportunityContactRoles" in [c["relationshipName"] for c in desc["childRelationships"]]
+    assert desc["urls"]["describe"] == "/services/data/v67.0/sobjects/Opportunity/describe"
+
+
+def test_create_get_update_delete_and_replication(sandbox, sf):
+    start = world_now(sandbox) - timedelta(minutes=5)
+    account = sf.query("SELECT Id FROM Account WHERE Name = 'Initech'")["records"][0]["Id"]
+    created = sf.Opportunity.create({"Name": "Initech – Test rollout", "AccountId": account,
+                                     "StageName": "Qualification", "CloseDate": "2027-01-15", "Amount": 42000})
+    assert created["success"] is True and created["errors"] == []
+    opp_id = created["id"]
+    assert len(opp_id) == 18 and opp_id.startswith("006")
+
+    row = sf.Opportunity.get(opp_id)
+    assert row["attributes"]["type"] == "Opportunity"
+    assert row["Name"] == "Initech – Test rollout"
+    assert row["Amount"] == 42000.0
+    assert row["Probability"] == 10.0 and row["IsClosed"] is False
+
+    assert sf.Opportunity.update(opp_id, {"StageName": "Closed Won"}) == 204
+    row = sf.Opportunity.get(opp_id)
+    assert (row["StageName"], row["IsClosed"], row["IsWon"], row["Probability"]) == ("Closed Won", True, True, 100.0)
+
+    # seconds are ignored: the change is covered once its minute is over
+    advance(sandbox, 61)
+    updated = sf.Opportunity.updated(start, world_now(sandbox) + timedelta(minutes=1))
+    assert opp_id in updated["ids"]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:00\.000\+0000", updated["latestDateCovered"])
+
+    assert sf.Opportunity.delete(opp_id) == 204
+    with pytest.raises(SalesforceResourceNotFound) as err:
+        sf.Opportunity.get(opp_id)
+    assert err.value.content[0]["errorCode"] == "ENTITY_IS_DELETED"
+    advance(sandbox, 61)
+    deleted = sf.Opportunity.deleted(start, world_now(sandbox))
+    assert [d["id"] for d in deleted["deletedRecords"]] == [opp_id]
+    assert deleted["deletedRecords"][0]["deletedDate"].endswith("+0000")
+    assert "earliestDateAvailable" in deleted and "latestDateCovered" in deleted
+    # the recycle bin shows through queryAll
+    rows = sf.query_all(f"SELECT Id, IsDeleted FROM Opportunity WHERE Id = '{opp_id}'", include_deleted=True)["records"]
+    assert [(r["Id"], r["IsDeleted"]) for r in rows] == [(opp_id, True)]
+
+
+def test_composite_update_through_restful(sf):
+    opps = sf.query("SELECT Id, Name FROM Opportunity ORDER BY Name LIMIT 2")["records"]
+    body = {"allOrNone": False, "records": [
+        {"attributes": {"type": "Opportunity"}, "id": opps[0]["Id"], "BigTime_Hours_Logged__c": 12.5},
+        {"attributes": {"type": "Opportunity"}, "id": opps[1]["Id"], "BigTime_WIP__c": "lots"},
+    ]}
+    results = sf.restful("composite/sobjects", method="PATCH", data=json.dumps(body))
+    assert results[0] == {"id": opps[0]["Id"], "success": True, "errors": []}
+    assert results[1]["success"] is False
+    assert results[1]["errors"][0]["statusCode"] == "INVALID_TYPE_ON_FIELD_IN_RECORD"
+    assert results[1]["errors"][0]["fields"] == ["BigTime_WIP__c"]
+    assert sf.Opportunity.get(opps[0]["Id"])["BigTime_Hours_Logged__c"] == 12.5
+
+
+def test_limits_and_api_usage(sf):
+    sf.query("SELECT Id FROM Account LIMIT 1")
+    used = sf.api_usage["api-usage"].used
+    assert used == 1
+    assert sf.api_usage["api-usage"].total == 15000
+    limits = sf.limits()
+    assert limits["DailyApiRequests"]["Max"] == 15000
+    assert limits["DailyApiRequests"]["Remaining"] == 15000 - 2
+    assert sf.api_usage["api-usage"].used == 2
+
+
+def test_bad_soql_is_a_malformed_request(sf):
+    with pytest.raises(SalesforceMalformedRequest) as err:
+        sf.query("SELEC Id FROM Opportunity")
+    assert err.value.status == 400
+    assert err.value.content[0]["errorCode"] == "MALFORMED_QUERY"
+    with pytest.raises(SalesforceMalformedRequest) as err:
+        sf.query("SELECT NoSuchField__c FROM Opportunity")
+    assert err.value.content[0]["errorCode"] == "INVALID_FIELD"
+
+
+def test_expired_session(sandbox, sf):
+    assert sf.query("SELECT COUNT() FROM Opportunity")["totalSize"] == SEED_OPPORTUNITIES
+    r = requests.post(sandbox.salesforce_admin_url + "/tokens/expire", json={}, timeout=10)
+    assert r.json()["expired"] >= 1
+    with pytest.raises(SalesforceExpiredSession) as err:
+        sf.query("SELECT Id FROM Opportunity")
+    assert err.value.status == 401
+    assert err.value.content == [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
