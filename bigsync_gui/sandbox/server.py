@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 import threading
 from typing import Any
 
@@ -19,6 +20,19 @@ from .web import ADMIN_PREFIX
 from .world import World
 
 HOST = "127.0.0.1"
+
+
+def _serve(app: Any, port: int) -> BaseWSGIServer:
+    """A threaded server on a socket we bind ourselves: a busy port raises OSError here
+    (werkzeug's own binding would print and exit the whole process)."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((HOST, port))
+        sock.listen(128)
+        return make_server(HOST, sock.getsockname()[1], app, threaded=True, fd=sock.fileno())
+    finally:
+        sock.close()  # the server holds its own duplicate of the descriptor
 
 
 class Sandbox:
@@ -37,15 +51,19 @@ class Sandbox:
     def start(self) -> Sandbox:
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         sf_app = DispatcherMiddleware(self.salesforce, {ADMIN_PREFIX + "/console": self.console})
-        sf_server = make_server(HOST, self._port, sf_app, threaded=True)
-        bt_server = make_server(HOST, self._port + 1 if self._port else 0, self.bigtime, threaded=True)
+        sf_server = _serve(sf_app, self._port)
+        try:
+            bt_server = _serve(self.bigtime, self._port + 1 if self._port else 0)
+        except OSError:
+            sf_server.server_close()
+            raise
         self._servers = [sf_server, bt_server]
-        self.salesforce.base_url = f"http://{HOST}:{sf_server.server_port}"
-        self.bigtime.base_url = f"http://{HOST}:{bt_server.server_port}{BT_API_PREFIX}"
+        self.salesforce.base_url = f"http://{HOST}:{sf_server.port}"
+        self.bigtime.base_url = f"http://{HOST}:{bt_server.port}{BT_API_PREFIX}"
         for server in self._servers:
             server.daemon_threads = True
             thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True,
-                                      name=f"sandbox-{server.server_port}")
+                                      name=f"sandbox-{server.port}")
             thread.start()
             self._threads.append(thread)
         return self
