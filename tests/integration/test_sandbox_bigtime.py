@@ -1,0 +1,602 @@
+"""The BigTime emulator, driven over HTTP like the real service (requests, requests-oauthlib)."""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import time
+from datetime import date, datetime, timedelta, timezone
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+import requests
+from requests_oauthlib import OAuth2Session
+
+from bigsync_gui.sandbox import credentials as cred
+from bigsync_gui.sandbox import story
+
+REDIRECT = cred.BT_REDIRECT_URIS[0]
+REALM = cred.BT_FIRM_ID
+KEY_HEADERS = {"X-Auth-ApiToken": cred.BT_API_KEY, "X-Auth-Realm": REALM, "Accept": "application/json"}
+
+
+# ---- helpers ----------------------------------------------------------------------------------
+def _hidden(page: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', page)
+    assert match, f"no hidden field {name} in page"
+    return match.group(1)
+
+
+def browser_login(base: str, params: dict[str, str], decision: str = "allow",
+                  user: str = cred.BT_USERNAME, pwd: str = cred.BT_PASSWORD) -> requests.Response:
+    """Drive the authorize pages like a browser; return the final (unfollowed) response."""
+    browser = requests.Session()
+    page = browser.get(base + "/oauth2/authorize", params=params, timeout=10)
+    assert page.status_code == 200 and "Sign in to BigTime" in page.text
+    consent = browser.post(base + "/oauth2/authorize", data={"txn": _hidden(page.text, "txn"), "step": "login",
+                                                             "UserId": user, "Pwd": pwd}, timeout=10)
+    assert consent.status_code == 200
+    assert "Allow BigSync for Salesforce to access your BigTime data?" in consent.text
+    assert 'id="allow"' in consent.text and 'id="deny"' in consent.text
+    return browser.post(base + "/oauth2/authorize", data={"txn": _hidden(consent.text, "txn"), "step": "consent",
+                                                          "decision": decision}, allow_redirects=False, timeout=10)
+
+
+def get_code(base: str, state: str = "st-1") -> str:
+    final = browser_login(base, {"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT, "state": state})
+    assert final.status_code == 302
+    query = parse_qs(urlsplit(final.headers["Location"]).query)
+    assert query["state"] == [state]
+    return query["code"][0]
+
+
+def exchange(base: str, code: str, as_json: bool = False, **extra: str) -> requests.Response:
+    body = {"grant_type": "authorization_code", "client_id": cred.BT_CLIENT_ID, "client_secret": cred.BT_CLIENT_SECRET,
+            "code": code, "redirect_uri": REDIRECT, **extra}
+    if as_json:
+        return requests.post(base + "/oauth2/accesstoken", json=body, timeout=10)
+    return requests.post(base + "/oauth2/accesstoken", data=body, timeout=10)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+
+
+def admin(sandbox, method: str, path: str, **kwargs) -> requests.Response:
+    response = requests.request(method, sandbox.bigtime_admin_url + path, timeout=10, **kwargs)
+    assert response.status_code < 300, response.text
+    return response
+
+
+def api(sandbox, method: str, path: str, headers: dict[str, str] | None = None, **kwargs) -> requests.Response:
+    return requests.request(method, sandbox.bigtime_url + path, headers=KEY_HEADERS if headers is None else headers, timeout=10, **kwargs)
+
+
+# ---- OAuth 2.0 --------------------------------------------------------------------------------
+def test_oauth_code_flow_with_requests_oauthlib(sandbox, monkeypatch):
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # loopback http only
+    base = sandbox.bigtime_url
+    oauth = OAuth2Session(cred.BT_CLIENT_ID, redirect_uri=REDIRECT, state="my-state-42")
+    url, state = oauth.authorization_url(base + "/oauth2/authorize")
+    assert state == "my-state-42"
+    params = {k: v[0] for k, v in parse_qs(urlsplit(url).query).items()}
+    assert params["response_type"] == "code"
+    final = browser_login(base, params)
+    assert final.status_code == 302
+    location = final.headers["Location"]
+    assert location.startswith(REDIRECT + "?")
+    assert parse_qs(urlsplit(location).query)["state"] == ["my-state-42"]
+
+    token = oauth.fetch_token(base + "/oauth2/accesstoken", authorization_response=location,
+                              client_secret=cred.BT_CLIENT_SECRET, include_client_id=True)
+    assert token["token_type"] == "bearer"
+    assert token["expires_in"] == 264960
+    assert token["firm"] == REALM
+    assert token["refresh_token"] and token["access_token"]
+
+    projects = oauth.get(base + "/project", headers={"Accept": "application/json"}, timeout=10)
+    assert projects.status_code == 200
+    assert "ERP Rollout Phase 1" in {p["Nm"] for p in projects.json()}
+    # The other reading of the docs: the OAuth token in X-Auth-Token with the realm learnt from the token response.
+    staff = requests.get(base + "/staff", headers={"X-Auth-Token": token["access_token"], "X-Auth-Realm": token["firm"]}, timeout=10)
+    assert staff.status_code == 200
+    assert staff.json()[0]["EMail"] == cred.BT_USERNAME
+
+
+def test_oauth_deny_redirects_with_access_denied_and_state(sandbox):
+    final = browser_login(sandbox.bigtime_url, {"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT,
+                                                "state": "deny-me"}, decision="deny")
+    assert final.status_code == 302
+    parts = urlsplit(final.headers["Location"])
+    assert f"{parts.scheme}://{parts.netloc}{parts.path}" == REDIRECT
+    assert parse_qs(parts.query) == {"error": ["access_denied"], "state": ["deny-me"]}
+
+
+def test_oauth_without_state_redirects_with_code_only(sandbox):
+    final = browser_login(sandbox.bigtime_url, {"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT})
+    query = parse_qs(urlsplit(final.headers["Location"]).query)
+    assert list(query) == ["code"]
+
+
+def test_oauth_unknown_client_or_redirect_shows_error_page_without_redirect(sandbox):
+    base = sandbox.bigtime_url
+    bad_client = requests.get(base + "/oauth2/authorize", params={"client_id": "nope", "redirect_uri": REDIRECT},
+                              allow_redirects=False, timeout=10)
+    assert bad_client.status_code == 400
+    assert "Location" not in bad_client.headers
+    assert "is not registered with this BigTime firm" in bad_client.text
+    bad_uri = requests.get(base + "/oauth2/authorize", params={"client_id": cred.BT_CLIENT_ID,
+                                                               "redirect_uri": "https://evil.example/cb"},
+                           allow_redirects=False, timeout=10)
+    assert bad_uri.status_code == 400
+    assert "Location" not in bad_uri.headers
+    assert "https://evil.example/cb" in bad_uri.text and "is not registered" in bad_uri.text
+
+
+def test_oauth_wrong_password_shows_the_login_again(sandbox):
+    base = sandbox.bigtime_url
+    browser = requests.Session()
+    page = browser.get(base + "/oauth2/authorize", params={"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT}, timeout=10)
+    again = browser.post(base + "/oauth2/authorize", data={"txn": _hidden(page.text, "txn"), "step": "login",
+                                                           "UserId": cred.BT_USERNAME, "Pwd": "wrong"}, timeout=10)
+    assert again.status_code == 200
+    assert "The user name or password you entered is incorrect." in again.text
+    assert 'id="allow"' not in again.text
+
+
+def test_token_endpoint_json_and_form_bodies_single_use_codes_and_client_checks(sandbox):
+    base = sandbox.bigtime_url
+    as_json = exchange(base, get_code(base), as_json=True)
+    assert as_json.status_code == 200 and as_json.json()["token_type"] == "bearer"
+    code = get_code(base)
+    bad_secret = requests.post(base + "/oauth2/accesstoken", data={"grant_type": "authorization_code", "client_id": cred.BT_CLIENT_ID,
+                                                                   "client_secret": "wrong", "code": code}, timeout=10)
+    assert bad_secret.status_code == 401
+    assert bad_secret.json()["error"] == "invalid_client"
+    wrong_redirect = exchange(base, code, redirect_uri="http://localhost:7172/Other")
+    assert wrong_redirect.status_code == 400 and wrong_redirect.json()["error"] == "invalid_grant"
+    # the failed attempt above already used the code: it is gone
+    reused = exchange(base, code)
+    assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
+    fresh = get_code(base)
+    assert exchange(base, fresh).status_code == 200
+    assert exchange(base, fresh).json()["error"] == "invalid_grant"
+    unsupported = requests.post(base + "/oauth2/accesstoken", data={"grant_type": "password", "client_id": cred.BT_CLIENT_ID,
+                                                                    "client_secret": cred.BT_CLIENT_SECRET}, timeout=10)
+    assert unsupported.status_code == 400 and unsupported.json()["error"] == "unsupported_grant_type"
+
+
+def test_expired_code_is_rejected(sandbox):
+    base = sandbox.bigtime_url
+    code = get_code(base)
+    admin(sandbox, "POST", "/clock", json={"advance_seconds": 601})
+    response = exchange(base, code)
+    assert response.status_code == 400 and response.json()["error"] == "invalid_grant"
+
+
+def test_refresh_rotates_and_the_old_refresh_token_dies(sandbox):
+    base = sandbox.bigtime_url
+    first = exchange(base, get_code(base)).json()
+    refreshed = requests.post(base + "/oauth2/accesstoken", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"],
+                                                                  "client_id": cred.BT_CLIENT_ID,
+                                                                  "client_secret": cred.BT_CLIENT_SECRET}, timeout=10)
+    assert refreshed.status_code == 200
+    second = refreshed.json()
+    assert second["refresh_token"] != first["refresh_token"] and second["access_token"] != first["access_token"]
+    assert second["firm"] == REALM
+    again = requests.post(base + "/oauth2/accesstoken", json={"grant_type": "refresh_token", "refresh_token": first["refresh_token"],
+                                                              "client_id": cred.BT_CLIENT_ID,
+                                                              "client_secret": cred.BT_CLIENT_SECRET}, timeout=10)
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    assert api(sandbox, "GET", "/staff", headers=bearer(second["access_token"])).status_code == 200
+
+
+def test_expired_access_token_gives_401_then_refresh_works(sandbox, monkeypatch):
+    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+    base = sandbox.bigtime_url
+    tokens = exchange(base, get_code(base)).json()
+    assert api(sandbox, "GET", "/project", headers=bearer(tokens["access_token"])).status_code == 200
+    assert admin(sandbox, "POST", "/tokens/expire", json={"kind": "access"}).json()["expired"] >= 1
+    expired = api(sandbox, "GET", "/project", headers=bearer(tokens["access_token"]))
+    assert expired.status_code == 401
+    assert expired.json() == {"Message": "Authorization has been denied for this request."}
+    oauth = OAuth2Session(cred.BT_CLIENT_ID, token=tokens)
+    new = oauth.refresh_token(base + "/oauth2/accesstoken", client_id=cred.BT_CLIENT_ID, client_secret=cred.BT_CLIENT_SECRET)
+    assert new["access_token"] != tokens["access_token"]
+    assert oauth.get(base + "/project", timeout=10).status_code == 200
+
+
+def test_access_token_lifetime_follows_the_clock_and_the_setting(sandbox):
+    base = sandbox.bigtime_url
+    admin(sandbox, "POST", "/settings", json={"access_token_ttl_seconds": 120})
+    tokens = exchange(base, get_code(base)).json()
+    assert tokens["expires_in"] == 120
+    assert api(sandbox, "GET", "/staff", headers=bearer(tokens["access_token"])).status_code == 200
+    admin(sandbox, "POST", "/clock", json={"advance_seconds": 121})
+    assert api(sandbox, "GET", "/staff", headers=bearer(tokens["access_token"])).status_code == 401
+
+
+def test_revoked_tokens_are_refused(sandbox):
+    base = sandbox.bigtime_url
+    tokens = exchange(base, get_code(base)).json()
+    admin(sandbox, "POST", "/tokens/revoke", json={"kind": "refresh"})
+    refresh = requests.post(base + "/oauth2/accesstoken", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
+                                                                "client_id": cred.BT_CLIENT_ID, "client_secret": cred.BT_CLIENT_SECRET}, timeout=10)
+    assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
+    assert api(sandbox, "GET", "/staff", headers=bearer(tokens["access_token"])).status_code == 200
+    admin(sandbox, "POST", "/tokens/revoke", json={"kind": "access"})
+    assert api(sandbox, "GET", "/staff", headers=bearer(tokens["access_token"])).status_code == 401
+
+
+def test_oauth_token_header_setting_selects_one_reading(sandbox):
+    base = sandbox.bigtime_url
+    token = exchange(base, get_code(base)).json()["access_token"]
+    x_auth = {"X-Auth-Token": token, "X-Auth-Realm": REALM}
+    admin(sandbox, "POST", "/settings", json={"oauth_token_header": "bearer"})
+    assert api(sandbox, "GET", "/staff", headers=bearer(token)).status_code == 200
+    assert api(sandbox, "GET", "/staff", headers=x_auth).status_code == 401
+    admin(sandbox, "POST", "/settings", json={"oauth_token_header": "x-auth-token"})
+    assert api(sandbox, "GET", "/staff", headers=bearer(token)).status_code == 401
+    assert api(sandbox, "GET", "/staff", headers=x_auth).status_code == 200
+
+
+# ---- session and API key ------------------------------------------------------------------------
+def test_session_login_then_x_auth_token_and_expiry(sandbox):
+    base = sandbox.bigtime_url
+    login = requests.post(base + "/session", json={"UserId": cred.BT_USERNAME, "Pwd": cred.BT_PASSWORD}, timeout=10)
+    assert login.status_code == 200
+    body = login.json()
+    assert body["firm"] == REALM
+    assert (body["fname"], body["sname"]) == story.STAFF[0][:2]
+    assert isinstance(body["staffsid"], int) and isinstance(body["userid"], int) and body["token"]
+    headers = {"X-Auth-Token": body["token"], "X-Auth-Realm": body["firm"]}
+    me = api(sandbox, "GET", f"/staff/detail/{body['staffsid']}", headers=headers)
+    assert me.status_code == 200 and me.json()["EMail"] == cred.BT_USERNAME
+    assert api(sandbox, "GET", "/staff", headers={"X-Auth-Token": body["token"]}).status_code == 401  # realm required
+    assert api(sandbox, "GET", "/staff", headers={**headers, "X-Auth-Realm": "other-firm"}).status_code == 401
+    admin(sandbox, "POST", "/clock", json={"advance_seconds": 6 * 24 * 3600})
+    assert api(sandbox, "GET", "/staff", headers=headers).status_code == 200
+    admin(sandbox, "POST", "/clock", json={"advance_seconds": 24 * 3600 + 1})
+    assert api(sandbox, "GET", "/staff", headers=headers).status_code == 401
+
+
+def test_session_bad_credentials_and_firm(sandbox):
+    base = sandbox.bigtime_url
+    wrong = requests.post(base + "/session", json={"UserId": cred.BT_USERNAME, "Pwd": "nope"}, timeout=10)
+    assert wrong.status_code == 401 and wrong.json()["Message"] == "Invalid user id or password."
+    other_firm = requests.post(base + "/session", json={"userid": cred.BT_USERNAME, "pwd": cred.BT_PASSWORD, "firm": "x"}, timeout=10)
+    assert other_firm.status_code == 401
+    missing = requests.post(base + "/session", json={"UserId": cred.BT_USERNAME}, timeout=10)
+    assert missing.status_code == 400 and "Pwd" in missing.json()["Message"]
+    named_firm = requests.post(base + "/session", data={"UserId": cred.BT_USERNAME, "Pwd": cred.BT_PASSWORD, "Firm": REALM}, timeout=10)
+    assert named_firm.status_code == 200 and named_firm.json()["firm"] == REALM
+
+
+def test_api_key_auth(sandbox):
+    assert api(sandbox, "GET", "/client").status_code == 200
+    assert api(sandbox, "GET", "/client", headers={**KEY_HEADERS, "X-Auth-ApiToken": "wrong"}).status_code == 401
+    assert api(sandbox, "GET", "/client", headers={**KEY_HEADERS, "X-Auth-Realm": "someone-else"}).status_code == 401
+    assert api(sandbox, "GET", "/client", headers={"X-Auth-ApiToken": cred.BT_API_KEY}).status_code == 401
+    assert api(sandbox, "GET", "/client", headers={}).status_code == 401
+    admin(sandbox, "POST", "/tokens/revoke", json={"kind": "api_key"})
+    revoked = api(sandbox, "GET", "/client")
+    assert revoked.status_code == 401 and revoked.json()["Message"] == "Authorization has been denied for this request."
+
+
+# ---- paths, fields, CRUD -----------------------------------------------------------------------
+def test_paths_are_case_insensitive(sandbox):
+    project_id = min(p["SystemId"] for p in api(sandbox, "GET", "/project").json())
+    root = sandbox.bigtime_url[: -len("/BigtimeData/api/v2")]
+    for path in (f"/BigtimeData/api/v2/PROJECT/Detail/{project_id}", f"/bigtimedata/API/V2/project/DETAIL/{project_id}"):
+        response = requests.get(root + path, headers=KEY_HEADERS, timeout=10)
+        assert response.status_code == 200
+        assert response.json()["SystemId"] == project_id
+    status = requests.get(root + "/BIGTIMEDATA/api/v2/PickList/FieldValues/StatusProduction", headers=KEY_HEADERS, timeout=10)
+    assert status.status_code == 200
+    assert {s["Group"] for s in status.json()} == {"Active", "Inactive"}
+
+
+def test_unknown_route_is_404(sandbox):
+    response = api(sandbox, "GET", "/nothing/here")
+    assert response.status_code == 404
+    assert "does not exist" in response.json()["Message"]
+
+
+def test_field_names_are_case_insensitive_and_read_only_fields_ignored(sandbox):
+    created = api(sandbox, "POST", "/client/detail", json={"nm": "Lowercase Ltd", "CLIENTID": "LOW-1", "city": "Leeds",
+                                                            "SystemId": 4242, "DtCreated": "2001-01-01", "Bogus": 1})
+    assert created.status_code == 200, created.text
+    client = created.json()
+    assert client["Nm"] == "Lowercase Ltd" and client["ClientId"] == "LOW-1" and client["City"] == "Leeds"
+    assert client["SystemId"] != 4242 and not client["DtCreated"].startswith("2001") and "Bogus" not in client
+    project = api(sandbox, "POST", "/project/detail", json={"nm": "Lowercase project", "clientid": client["SystemId"]}).json()
+    assert project["Nm"] == "Lowercase project"
+    assert project["ClientId"] == client["SystemId"]
+    assert project["DisplayName"] == "Lowercase Ltd:Lowercase project"
+
+
+def test_create_client_project_contacts_and_read_them_back(sandbox):
+    client = api(sandbox, "POST", "/client/detail", json={"Nm": "Hooli", "ClientId": "HOOLI", "Address": "1 Hacker Way",
+                                                          "City": "Palo Alto", "State": "CA", "Country": "United States",
+                                                          "MainPH": "(650) 555-0117"}).json()
+    cid = client["SystemId"]
+    assert api(sandbox, "GET", f"/client/detail/{cid}").json()["MainPH"] == "(650) 555-0117"
+    assert "Hooli" in {c["Nm"] for c in api(sandbox, "GET", "/client").json()}
+
+    created = api(sandbox, "POST", "/project/detail", json={"Nm": "Hooli XYZ", "ProjectCode": "HOOLI-1", "ClientId": cid,
+                                                            "StartDt": "2026-12-01", "Notes": "From Salesforce", "BudgetFees": 12000})
+    assert created.status_code == 200
+    pid = created.json()["SystemId"]
+    detail = api(sandbox, "GET", f"/project/detail/{pid}", params={"View": "Detailed"}).json()
+    assert detail["StartDt"] == "2026-12-01T00:00:00"
+    assert detail["BudgetFees"] == 12000.0 and detail["ProjectCode"] == "HOOLI-1" and detail["StatusProd"] == 1
+    assert detail["InputHours"] == 0 and [u["Name"] for u in detail["UdfList"]][0] == "Salesforce Opportunity Id"
+    basic = api(sandbox, "GET", f"/project/detail/{pid}", params={"view": "basic"}).json()
+    assert "UdfList" not in basic and basic["Nm"] == "Hooli XYZ"
+
+    primary = api(sandbox, "POST", "/project/Contact/0", params={"projectsid": pid},
+                  json={"Tag": "PRIMARY", "FName": "Gavin", "SName": "Belson", "Title": "CEO", "EMail": "gavin@hooli.example",
+                        "Address": {"address": "1 Hacker Way", "City": "Palo Alto"}})
+    assert primary.status_code == 200, primary.text
+    contact = primary.json()
+    assert contact["Address"]["Address"] == "1 Hacker Way" and contact["Tag"] == "PRIMARY"
+    other = api(sandbox, "POST", "/project/contact/0", params={"ProjectSid": pid}, json={"fname": "Jared", "sname": "Dunn"}).json()
+    assert other["Tag"] == "OTHER"
+    updated = api(sandbox, "POST", f"/project/Contact/{other['SystemId']}", params={"projectsid": pid}, json={"Tag": "BILLING", "Phone": "555"})
+    assert updated.json()["Tag"] == "BILLING"
+    listed = api(sandbox, "GET", "/project/Contacts", params={"id": pid}).json()
+    assert {(c["FName"], c["Tag"]) for c in listed} == {("Gavin", "PRIMARY"), ("Jared", "BILLING")}
+    assert api(sandbox, "GET", f"/project/contacts/{pid}").json() == listed
+    detail = api(sandbox, "GET", f"/project/detail/{pid}").json()
+    assert detail["PrimaryContactId"] == contact["SystemId"] and detail["BillingContactId"] == other["SystemId"]
+
+    renamed = api(sandbox, "POST", f"/project/detail/{pid}", json={"Nm": "Hooli XYZ (phase 1)", "Notes": "changed"})
+    assert renamed.status_code == 200 and renamed.json()["DisplayName"] == "Hooli:Hooli XYZ (phase 1)"
+    assert renamed.json()["BudgetFees"] == 12000.0  # untouched fields stay
+
+    udf = api(sandbox, "POST", "/project/CustomFieldsByName", json={"ProjectSid": pid, "Name": "Salesforce Opportunity Id",
+                                                                    "Value": "006000000000001AAA"})
+    assert udf.status_code == 200
+    values = {u["Name"]: u["Value"] for u in api(sandbox, "GET", f"/project/CustomFields/{pid}").json()}
+    assert values["Salesforce Opportunity Id"] == "006000000000001AAA"
+
+
+def test_validation_errors_are_400_with_a_message(sandbox):
+    before = len(api(sandbox, "GET", "/project", params={"ShowInactive": "true"}).json())
+    missing = api(sandbox, "POST", "/project/detail", json={"ProjectCode": "X-1"})
+    assert missing.status_code == 400
+    assert missing.json() == {"Message": "The project name (Nm) is required."}
+    unknown_client = api(sandbox, "POST", "/project/detail", json={"Nm": "Orphan", "ClientId": 999999})
+    assert unknown_client.status_code == 400
+    assert unknown_client.json()["Message"] == "Invalid ClientId: there is no client with SystemId 999999."
+    bad_date = api(sandbox, "POST", "/project/detail", json={"Nm": "Dated", "StartDt": "31/31/2026"})
+    assert bad_date.status_code == 400 and "StartDt" in bad_date.json()["Message"]
+    not_json = api(sandbox, "POST", "/project/detail", data="{nope", headers={**KEY_HEADERS, "Content-Type": "application/json"})
+    assert not_json.status_code == 400
+    assert len(api(sandbox, "GET", "/project", params={"ShowInactive": "true"}).json()) == before
+    assert api(sandbox, "GET", "/project/detail/201").status_code == 404  # a client id is not a project id
+
+
+def test_405_when_the_user_lacks_the_right(sandbox):
+    admin(sandbox, "POST", "/settings", json={"permissions": {"can_create_projects": False}})
+    denied = api(sandbox, "POST", "/project/detail", json={"Nm": "Not allowed"})
+    assert denied.status_code == 405
+    assert denied.json() == {"Message": "You do not have rights to create projects"}
+    assert "Not allowed" not in {p["Nm"] for p in api(sandbox, "GET", "/project").json()}
+    settings = admin(sandbox, "GET", "/settings").json()
+    first_staff = str(min(int(s) for s in settings["permissions"]))
+    assert settings["permissions"][first_staff]["can_create_projects"] is False
+    # other rights unaffected; and the right comes back
+    assert api(sandbox, "POST", "/client/detail", json={"Nm": "Allowed client"}).status_code == 200
+    admin(sandbox, "POST", "/settings", json={"permissions": {first_staff: {"can_create_projects": True}}})
+    assert api(sandbox, "POST", "/project/detail", json={"Nm": "Allowed now"}).status_code == 200
+
+
+def test_rate_limit_gives_503_with_retry_after(sandbox):
+    admin(sandbox, "POST", "/settings", json={"rate_limit_per_minute": 5})
+    statuses = [api(sandbox, "GET", "/staff").status_code for _ in range(5)]
+    assert statuses == [200] * 5
+    limited = api(sandbox, "GET", "/staff")
+    assert limited.status_code == 503
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert "too many requests" in limited.json()["Message"]
+    admin(sandbox, "POST", "/clock", json={"advance_seconds": 61})
+    assert api(sandbox, "GET", "/staff").status_code == 200
+    admin(sandbox, "POST", "/settings", json={"rate_limit_per_minute": None})
+    assert all(api(sandbox, "GET", "/staff").status_code == 200 for _ in range(8))
+
+
+# ---- picklists, status, staff -----------------------------------------------------------------------
+def test_inactive_status_deactivates_a_project(sandbox):
+    statuses = api(sandbox, "GET", "/picklist/FieldValues/StatusProduction").json()
+    inactive = next(s["Id"] for s in statuses if s["Group"] == "Inactive")
+    pid = api(sandbox, "POST", "/project/detail", json={"Nm": "Short-lived"}).json()["SystemId"]
+    done = api(sandbox, "POST", f"/project/detail/{pid}", json={"StatusProd": inactive}).json()
+    assert done["IsInactive"] is True and done["StatusProd"] == inactive
+    assert pid not in {p["SystemId"] for p in api(sandbox, "GET", "/project").json()}
+    assert pid in {p["SystemId"] for p in api(sandbox, "GET", "/project", params={"ShowInactive": "true"}).json()}
+    assert api(sandbox, "POST", f"/project/detail/{pid}", json={"StatusProd": 77}).status_code == 400
+
+
+def test_picklists(sandbox):
+    for name in ("projects", "clients", "staff", "LaborCodes"):
+        items = api(sandbox, "GET", f"/picklist/{name}").json()
+        assert items and all({"Id", "Name"} <= set(i) for i in items), name
+    staff = api(sandbox, "GET", "/picklist/staff").json()
+    assert [s["Name"] for s in staff] == [f"{f} {l}" for f, l, _ in story.STAFF]
+    assert api(sandbox, "GET", "/picklist/FieldValues/NoSuchField").status_code == 400
+
+
+def test_seed_matches_the_story(sandbox):
+    clients = {c["Nm"] for c in api(sandbox, "GET", "/client", params={"ShowInactive": "true"}).json()}
+    shared = {name for name, *_rest, in_bt in story.CUSTOMERS if in_bt}
+    assert shared <= clients
+    assert not ({name for name, *_rest, in_bt in story.CUSTOMERS if not in_bt} & clients)
+    assert len(clients - shared) == 2
+    projects = api(sandbox, "GET", "/project", params={"ShowInactive": "true"}).json()
+    assert len(projects) == 8
+    invoices = api(sandbox, "GET", "/invoice/history", params={"startDt": "2000-01-01", "endDt": "2100-01-01"}).json()
+    statuses = {i["StatusTxt"] for i in invoices}
+    assert {"Paid", "Partially Paid", "Open"} <= statuses
+    partial = next(i for i in invoices if i["StatusTxt"] == "Partially Paid")
+    assert 0 < partial["PaidAmt"] < partial["TotalAmt"]
+
+
+def test_seed_is_deterministic():
+    from bigsync_gui.sandbox.bigtime.data import BigTimeData
+    from bigsync_gui.sandbox.bigtime.seed import seed_bigtime
+
+    class FixedClock:
+        def now(self) -> datetime:
+            return datetime(2026, 11, 26, 12, 0, tzinfo=timezone.utc)
+
+    one, two = BigTimeData(FixedClock()), BigTimeData(FixedClock())
+    seed_bigtime(one, random.Random(7))
+    seed_bigtime(two, random.Random(7))
+    assert one.to_json() == two.to_json()
+    assert len(one.records["time"]) > 100
+    restored = BigTimeData.from_json(json.loads(json.dumps(one.to_json())), FixedClock())
+    assert restored.to_json() == json.loads(json.dumps(one.to_json()))
+    assert restored.budget_status(min(one.records["project"])) == one.budget_status(min(one.records["project"]))
+
+
+# ---- time, expenses, invoices, budgets --------------------------------------------------------------
+def _new_project_with_tasks(sandbox) -> tuple[int, int, int, int]:
+    client = admin(sandbox, "POST", "/records/client", json={"Nm": "Budget Co"}).json()["SystemId"]
+    project = admin(sandbox, "POST", "/records/project", json={
+        "Nm": "Budgeted", "ClientId": client, "BillingRate": 100, "BudgetHours": 30, "BudgetFees": 3000,
+        "Tasks": [{"TaskNm": "Design", "BudgetHours": 10, "BudgetFees": 1000, "BudgetExps": 200},
+                  {"TaskNm": "Build", "BudgetHours": 20, "BudgetFees": 2000}]}).json()
+    tasks = api(sandbox, "GET", f"/task/ListByProject/{project['SystemId']}").json()
+    staff = min(s["SystemId"] for s in api(sandbox, "GET", "/staff").json())
+    return project["SystemId"], tasks[0]["TaskSid"], tasks[1]["TaskSid"], staff
+
+
+def test_budget_status_is_consistent_with_time_expenses_and_invoices(sandbox):
+    pid, design, build, staff = _new_project_with_tasks(sandbox)
+    today = date.fromisoformat(admin(sandbox, "GET", "/clock").json()["now"][:10])
+    d1, d2 = (today - timedelta(days=10)).isoformat(), (today - timedelta(days=3)).isoformat()
+    logged = api(sandbox, "POST", "/time", json={"ProjectSID": pid, "Dt": d1, "TaskSID": design, "Hours_IN": 4, "Notes": "kickoff"})
+    assert logged.status_code == 200, logged.text
+    assert logged.json()["ChargeBillable"] == 400.0 and logged.json()["StaffSID"] == staff
+    api(sandbox, "POST", "/time/detail", json={"projectsid": pid, "dt": d1, "tasksid": build, "hours_in": 6, "hoursbillable": 5})
+    admin(sandbox, "POST", "/records/expense", json={"ProjectSID": pid, "StaffSID": staff, "Dt": d1, "CatSID": 41, "CostIN": 320,
+                                                     "TaskSID": design})
+    invoice = admin(sandbox, "POST", "/records/invoice", json={"ProjectSid": pid, "InvoiceDt": (today - timedelta(days=5)).isoformat()}).json()
+    assert invoice["InvoiceAmt"] == 400.0 + 500.0 + 320.0 and invoice["StatusTxt"] == "Open"
+    api(sandbox, "POST", "/time", json={"ProjectSID": pid, "Dt": d2, "TaskSID": build, "Hours_IN": 2})  # after the invoice: WIP
+    paid = admin(sandbox, "POST", f"/invoices/{invoice['Sid']}/payments", json={"amount": 500}).json()
+    assert paid["PaidAmt"] == 500.0 and paid["StatusTxt"] == "Partially Paid"
+
+    rows = {r["TaskNm"]: r for r in api(sandbox, "GET", f"/task/BudgetStatusByProject/{pid}").json()}
+    assert set(rows) == {"Design", "Build"}
+    d, b = rows["Design"], rows["Build"]
+    assert (d["HoursInput"], d["HrsIn"], d["HoursBill"]) == (4.0, 4.0, 4.0)
+    assert (d["FeesInput"], d["ChargeIn"]) == (400.0, 400.0)
+    assert (d["ExpensesInput"], d["ExpCostIn"], d["ExpensesBillable"]) == (320.0, 320.0, 320.0)
+    assert (d["InvoicedToDate"], d["TotalWip"], d["WipTotal"]) == (720.0, 0.0, 0.0)
+    assert (d["BudgetHours"], d["BudgetFees"], d["EstTotal"]) == (10.0, 1000.0, 1200.0)
+    assert (b["HoursInput"], b["HoursBill"], b["FeesInput"]) == (8.0, 7.0, 700.0)
+    assert (b["InvoicedToDate"], b["TotalWip"], b["WipTotal"]) == (500.0, 200.0, 200.0)
+    assert b["FeesCost"] == b["FeeCostIn"] > 0
+    totals = admin(sandbox, "GET", f"/projects/{pid}/totals").json()
+    assert totals["InvoicedToDate"] == 1220.0 and totals["PaidToDate"] == 500.0 and totals["HoursInput"] == 12.0
+
+    by_project = api(sandbox, "GET", f"/time/ByProject/{pid}", params={"StartDt": d1, "EndDt": d1}).json()
+    assert sorted(e["Hours_IN"] for e in by_project) == [4.0, 6.0]
+    assert all(e["IsInvoiced"] and e["InvoiceSID"] == invoice["Sid"] for e in by_project)
+    sheet = api(sandbox, "GET", f"/time/Sheet/{staff}", params={"StartDt": d2, "EndDt": d2, "View": "Detailed"}).json()
+    assert [(e["ProjectSID"], e["Hours_IN"]) for e in sheet if e["ProjectSID"] == pid] == [(pid, 2.0)]
+    expenses = api(sandbox, "POST", "/expense/ReportByFilter", json={"mindate": d1, "maxdate": d2, "projectsids": [pid]}).json()
+    assert [(e["CostIN"], e["IsInvoiced"]) for e in expenses] == [(320.0, True)]
+    detail = api(sandbox, "GET", f"/invoice/detail/{invoice['Sid']}").json()
+    assert detail["PaidAmt"] == 500.0 and detail["ProjectSid"] == pid and len(detail["Lines"]) == 3
+
+
+def test_invoice_history_needs_both_dates_and_drafts_are_apart(sandbox):
+    only_start = api(sandbox, "GET", "/invoice/history", params={"startDt": "2026-01-01"})
+    assert only_start.status_code == 400 and only_start.json()["Message"] == "Both startDt and endDt are required."
+    assert api(sandbox, "GET", "/invoice/history").status_code == 400
+    assert api(sandbox, "GET", "/invoice/history", params={"startDt": "2026-01-01", "endDt": "bad"}).status_code == 400
+    window = api(sandbox, "GET", "/invoice/history", params={"StartDt": "2000-01-01", "EndDt": "2100-12-31"}).json()
+    assert window and all(i["Status"] != 0 and i["InvoiceNbr"] for i in window)
+    drafts = api(sandbox, "GET", "/invoice/drafts").json()
+    assert drafts and all(d["StatusTxt"] == "Draft" for d in drafts)
+    assert not {d["Sid"] for d in drafts} & {i["Sid"] for i in window}
+    empty = api(sandbox, "GET", "/invoice/history", params={"startDt": "1990-01-01", "endDt": "1990-12-31"})
+    assert empty.status_code == 200 and empty.json() == []
+    admin(sandbox, "POST", "/settings", json={"permissions": {"can_view_invoices": False}})
+    assert api(sandbox, "GET", "/invoice/drafts").status_code == 405
+
+
+def test_payment_cannot_exceed_what_is_due(sandbox):
+    pid, design, _build, _staff = _new_project_with_tasks(sandbox)
+    invoice = admin(sandbox, "POST", "/records/invoice", json={"ProjectSid": pid, "InvoiceAmt": 1000}).json()
+    over = requests.post(f"{sandbox.bigtime_admin_url}/invoices/{invoice['Sid']}/payments", json={"amount": 1000.01}, timeout=10)
+    assert over.status_code == 400
+    assert admin(sandbox, "POST", f"/invoices/{invoice['Sid']}/payments", json={"amount": 1000}).json()["StatusTxt"] == "Paid"
+
+
+# ---- delete (exists; the app must never call it) ------------------------------------------------------
+def test_delete_project_is_permanent_and_logged(sandbox):
+    pid = api(sandbox, "POST", "/project/detail", json={"Nm": "Doomed"}).json()["SystemId"]
+    admin(sandbox, "DELETE", "/log")
+    assert api(sandbox, "DELETE", f"/project/detail/{pid}").status_code == 200
+    assert api(sandbox, "GET", f"/project/detail/{pid}").status_code == 404
+    entries = admin(sandbox, "GET", "/log").json()["entries"]
+    assert [(e["method"], e["status"]) for e in entries] == [("DELETE", 200), ("GET", 404)]
+
+
+# ---- faults ----------------------------------------------------------------------------------------
+def test_fault_status_with_retry_after(sandbox):
+    admin(sandbox, "POST", "/faults", json={"kind": "status", "status": 503, "path": "/project$", "retry_after": 7})
+    faulted = api(sandbox, "GET", "/project")
+    assert faulted.status_code == 503 and faulted.headers["Retry-After"] == "7"
+    assert faulted.json() == {"Message": "Injected fault: HTTP 503"}
+    assert api(sandbox, "GET", "/project").status_code == 200
+
+
+def test_fault_latency(sandbox):
+    admin(sandbox, "POST", "/faults", json={"kind": "latency", "seconds": 0.4, "path": "/staff"})
+    started = time.monotonic()
+    response = api(sandbox, "GET", "/staff")
+    assert response.status_code == 200 and time.monotonic() - started >= 0.4
+
+
+def test_fault_drop_after_processing_creates_the_project(sandbox):
+    admin(sandbox, "POST", "/faults", json={"kind": "drop", "method": "POST", "path": "/project/detail$"})
+    with pytest.raises(requests.exceptions.ConnectionError):
+        api(sandbox, "POST", "/project/detail", json={"Nm": "Lost reply project"})
+    names = [p["Nm"] for p in api(sandbox, "GET", "/project").json()]
+    assert names.count("Lost reply project") == 1
+
+
+def test_fault_html_error_page(sandbox):
+    admin(sandbox, "POST", "/faults", json={"kind": "html", "status": 500, "path": "/client"})
+    response = api(sandbox, "GET", "/client")
+    assert response.status_code == 500
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "<html" in response.text.lower()
+    with pytest.raises(ValueError):
+        response.json()
+
+
+# ---- admin API ---------------------------------------------------------------------------------------
+def test_admin_records_crud(sandbox):
+    created = admin(sandbox, "POST", "/records/client", json={"Nm": "Admin Made"})
+    assert created.status_code == 201
+    cid = created.json()["SystemId"]
+    patched = admin(sandbox, "PATCH", f"/records/client/{cid}", json={"City": "Oslo"}).json()
+    assert patched["City"] == "Oslo"
+    assert api(sandbox, "GET", f"/client/detail/{cid}").json()["City"] == "Oslo"
+    contact = admin(sandbox, "POST", "/records/contact", json={"ProjectSid": min(p["SystemId"] for p in api(sandbox, "GET", "/project").json()),
+                                                               "FName": "Ada"}).json()
+    assert admin(sandbox, "GET", f"/records/contact/{contact['SystemId']}").json()["FName"] == "Ada"
+    admin(sandbox, "DELETE", f"/records/client/{cid}")
+    assert requests.get(f"{sandbox.bigtime_admin_url}/records/client/{cid}", timeout=10).status_code == 404
+    bad = requests.post(f"{sandbox.bigtime_admin_url}/records/project", json={"ProjectCode": "no name"}, timeout=10)
+    assert bad.status_code == 400 and "Nm" in bad.json()["message"]
+    staff = admin(sandbox, "GET", "/records/staff").json()
+    assert staff[0]["login"] == cred.BT_USERNAME and staff[0]["permissions"]["can_create_projects"] is True
+    assert requests.get(f"{sandbox.bigtime_admin_url}/records/widgets", timeout=10).status_code == 404
