@@ -600,3 +600,45 @@ def test_admin_records_crud(sandbox):
     staff = admin(sandbox, "GET", "/records/staff").json()
     assert staff[0]["login"] == cred.BT_USERNAME and staff[0]["permissions"]["can_create_projects"] is True
     assert requests.get(f"{sandbox.bigtime_admin_url}/records/widgets", timeout=10).status_code == 404
+
+
+# ---- redirect URIs and PKCE (unknowns: both readings accepted) ----------------------------------------
+def test_loopback_redirect_accepts_any_port_unless_turned_off(sandbox):
+    base = sandbox.bigtime_url
+    other_port = "http://127.0.0.1:53682/BigTimeRedirect"
+    final = browser_login(base, {"client_id": cred.BT_CLIENT_ID, "redirect_uri": other_port, "state": "p"})
+    assert final.headers["Location"].startswith(other_port + "?code=")
+    wrong_path = requests.get(base + "/oauth2/authorize", params={"client_id": cred.BT_CLIENT_ID,
+                                                                  "redirect_uri": "http://127.0.0.1:53682/elsewhere"}, timeout=10)
+    assert wrong_path.status_code == 400
+    admin(sandbox, "POST", "/settings", json={"loopback_any_port": False})
+    strict = requests.get(base + "/oauth2/authorize", params={"client_id": cred.BT_CLIENT_ID, "redirect_uri": other_port}, timeout=10)
+    assert strict.status_code == 400 and "is not registered" in strict.text
+
+
+def test_pkce_is_checked_when_the_client_sends_a_verifier(sandbox):
+    import base64
+    import hashlib
+
+    base = sandbox.bigtime_url
+    verifier = "v" * 50
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    params = {"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT, "state": "s",
+              "code_challenge": challenge, "code_challenge_method": "S256"}
+
+    def code() -> str:
+        return parse_qs(urlsplit(browser_login(base, params).headers["Location"]).query)["code"][0]
+
+    assert exchange(base, code(), code_verifier="x" * 50).json()["error"] == "invalid_grant"
+    assert exchange(base, code(), code_verifier=verifier).status_code == 200
+    assert exchange(base, code()).status_code == 200  # a client that does not do PKCE also works
+
+
+def test_direct_calls_default_to_the_admin_and_today(sandbox):
+    pid = min(p["SystemId"] for p in api(sandbox, "GET", "/project").json())
+    entry = admin(sandbox, "POST", "/records/time", json={"ProjectSID": pid, "Hours_IN": 1.5}).json()
+    today = admin(sandbox, "GET", "/clock").json()["now"][:10]
+    assert entry["Dt"] == today + "T00:00:00"
+    assert entry["StaffSID"] == min(s["SystemId"] for s in api(sandbox, "GET", "/staff").json())
+    missing_date = api(sandbox, "POST", "/time", json={"ProjectSID": pid, "Hours_IN": 1})
+    assert missing_date.status_code == 400 and missing_date.json()["Message"] == "Dt is required."

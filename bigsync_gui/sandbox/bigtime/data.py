@@ -620,10 +620,10 @@ class BigTimeData:
         self._link_tag(self.records["project"][record["_project"]], record)
 
     def _link_tag(self, project: dict[str, Any], contact: dict[str, Any]) -> None:
-        if contact["Tag"] == "PRIMARY":
-            project["PrimaryContactId"] = contact["SystemId"]
-        elif contact["Tag"] == "BILLING":
-            project["BillingContactId"] = contact["SystemId"]
+        key = {"PRIMARY": "PrimaryContactId", "BILLING": "BillingContactId"}.get(contact["Tag"])
+        if key and project[key] != contact["SystemId"]:
+            project[key] = contact["SystemId"]
+            self._stamp(project)
 
     def delete_contact(self, contact_id: int) -> None:
         record = self._get("contact", contact_id, "Contact")
@@ -662,10 +662,22 @@ class BigTimeData:
     def _rate(self, project: dict[str, Any], staff: dict[str, Any]) -> float:
         return project["BillingRate"] or staff["BillRate"]
 
+    def _entry_defaults(self, values: dict[str, Any], staff_id: int | None) -> dict[str, Any]:
+        """Over the API the entry is the caller's; called directly (seed, console) it defaults to
+        the firm's admin, today."""
+        if values.get("StaffSID") is None:
+            if staff_id is not None:
+                values["StaffSID"] = staff_id
+            else:
+                values["StaffSID"] = min(self.records["staff"]) if self.records["staff"] else None
+                if values.get("Dt") is None:
+                    values["Dt"] = _fmt_date(self.today())
+        return values
+
     def log_time(self, fields: dict[str, Any], staff_id: int | None = None) -> int:
+        """A time entry. ``staff_id``: the API caller (used when the body names no StaffSID)."""
         values = normalise(fields, TIME_UPDATE)
-        if staff_id is not None and values.get("StaffSID") is None:
-            values["StaffSID"] = staff_id
+        values = self._entry_defaults(values, staff_id)
         for key in ("ProjectSID", "StaffSID", "Dt"):
             if values.get(key) is None:
                 raise ValidationError(f"{key} is required.")
@@ -733,8 +745,7 @@ class BigTimeData:
     # ---- expenses --------------------------------------------------------------------------
     def log_expense(self, fields: dict[str, Any], staff_id: int | None = None) -> int:
         values = normalise(fields, EXPENSE_UPDATE)
-        if staff_id is not None and values.get("StaffSID") is None:
-            values["StaffSID"] = staff_id
+        values = self._entry_defaults(values, staff_id)
         for key in ("ProjectSID", "StaffSID", "Dt", "CatSID"):
             if values.get(key) is None:
                 raise ValidationError(f"{key} is required.")
