@@ -35,7 +35,7 @@ th{font-weight:600;color:#54698d;font-size:12px;text-transform:uppercase}
 tr.deleted td{color:#999;text-decoration:line-through}tr.deleted td.act{text-decoration:none}
 form.inline{display:inline}.msg{padding:8px 12px;border-radius:4px;margin:0 0 12px}
 .ok{background:#e3f5e8;border:1px solid #7bc38f}.err{background:#fdecea;border:1px solid #e49b94}
-.num{text-align:right;font-variant-numeric:tabular-nums}code{background:#eef0f3;padding:1px 4px;border-radius:3px}
+.nowrap{white-space:nowrap}.num{white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums}code{background:#eef0f3;padding:1px 4px;border-radius:3px}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
 label{display:block;margin:4px 0}input,select{font:inherit}button{font:inherit;cursor:pointer}
 """
@@ -209,9 +209,9 @@ class ConsoleApp:
             rows.append(
                 f"<tr class='{'deleted' if o.get('IsDeleted') else ''}'><td>{esc(o['Name'])}<br><code>{esc(o['Id'])}</code></td>"
                 f"<td>{esc(account_names.get(o.get('AccountId') or '', '—'))}</td><td>{esc(o.get('StageName'))}</td>"
-                f"<td class='num'>{money(o.get('Amount'))}</td><td>{esc(o.get('CloseDate'))}</td>"
-                f"<td>{esc(o.get('BigTime_Project_Id__c') or '')}</td><td>{esc((o.get('SystemModstamp') or '')[:19])}</td>"
-                f"<td class='act'>{action}</td></tr>")
+                f"<td class='num'>{money(o.get('Amount'))}</td><td class='nowrap'>{esc(o.get('CloseDate'))}</td>"
+                f"<td>{esc(o.get('BigTime_Project_Id__c') or '')}</td><td class='nowrap'>{esc((o.get('SystemModstamp') or '')[:19].replace('T', ' '))}</td>"
+                f"<td class='act nowrap'>{action}</td></tr>")
         account_options = "<option value=''>(no account)</option>" + "".join(
             f"<option value='{esc(a['Id'])}'>{esc(a['Name'])}</option>" for a in accounts)
         toggle = ("<a href='./'>Hide deleted</a>" if show_deleted else "<a href='./?deleted=1'>Show deleted (recycle bin)</a>")
