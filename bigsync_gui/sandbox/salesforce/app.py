@@ -13,7 +13,6 @@ import functools
 import hashlib
 import hmac
 import html
-import json
 import re
 import secrets
 from datetime import datetime, timedelta, timezone

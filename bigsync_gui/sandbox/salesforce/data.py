@@ -13,7 +13,6 @@ The SOQL module reads rows through the ``RecordSource`` protocol (:meth:`all_rec
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import math
 import re
@@ -334,7 +333,7 @@ class SalesforceData:
             row = self.records[target.name.lower()].get(rid) if target else None
             if (row is None or row.get("IsDeleted") or target is None
                     or (fdef.reference_to and target.name != fdef.reference_to)):
-                raise SalesforceError("INVALID_CROSS_REFERENCE_KEY", f"invalid cross reference id", [fdef.name])
+                raise SalesforceError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [fdef.name])
             return rid
         return value
 
@@ -737,10 +736,6 @@ class SalesforceData:
         for t in live:
             self.revoke_refresh_token(t)
         return len(live)
-
-    # ---- snapshot for query cursors ----------------------------------------------------------
-    def snapshot(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        return copy.deepcopy(rows)
 
 
 class OAuthError(Exception):
