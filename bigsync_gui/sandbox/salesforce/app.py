@@ -386,18 +386,19 @@ class SalesforceApp(ServiceApp):
             raise SfApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
         with self.world.lock:
             try:
-                records, total = soql.run(q, self.data.schema, self.data, include_deleted=include_deleted,
-                                          api_version=version)
+                selection = soql.select(soql.parse(q, self.data.schema), self.data, include_deleted=include_deleted,
+                                        api_version=version, today=self.data.now().date())
             except soql.SoqlError as exc:
                 raise SfApiError(400, exc.error_code, exc.message) from None
             batch = self._batch_size(request)
             endpoint = "queryAll" if include_deleted else "query"
-            if len(records) <= batch:
-                return json_response({"totalSize": total, "done": True, "records": records})
-            locator = self._new_cursor(records, total, batch)
+            if len(selection.rows) <= batch:
+                return json_response({"totalSize": selection.total_size, "done": True, "records": selection.records()})
+            locator = self._new_cursor(selection, batch)
             return json_response(self._page(locator, 0, version, endpoint))
 
-    def _new_cursor(self, records: list[dict[str, Any]], total: int, batch: int) -> str:
+    def _new_cursor(self, selection: soql.Selection, batch: int) -> str:
+        """Keep the query's selected rows server-side; pages are shaped only when asked for."""
         now = self.data.now().timestamp()
         for key in [k for k, c in self._cursors.items() if now - c["last_used"] > QUERY_LOCATOR_TTL_SECONDS]:
             del self._cursors[key]
@@ -405,17 +406,18 @@ class SalesforceApp(ServiceApp):
             oldest = min(self._cursors, key=lambda k: self._cursors[k]["last_used"])
             del self._cursors[oldest]
         locator = ids.to18("01g" + ids.POD + secrets.token_hex(5).upper())
-        self._cursors[locator] = {"records": records, "total": total, "batch": batch, "last_used": now}
+        self._cursors[locator] = {"selection": selection, "batch": batch, "last_used": now}
         return locator
 
     def _page(self, locator: str, offset: int, version: str, endpoint: str) -> dict[str, Any]:
         cursor = self._cursors[locator]
         cursor["last_used"] = self.data.now().timestamp()
         batch = cursor["batch"]
-        records = cursor["records"][offset:offset + batch]
+        selection: soql.Selection = cursor["selection"]
+        records = selection.records(offset, offset + batch)
         nxt = offset + batch
-        done = nxt >= len(cursor["records"])
-        body: dict[str, Any] = {"totalSize": cursor["total"], "done": done}
+        done = nxt >= len(selection.rows)
+        body: dict[str, Any] = {"totalSize": selection.total_size, "done": done}
         if done:
             del self._cursors[locator]
         else:
@@ -437,7 +439,7 @@ class SalesforceApp(ServiceApp):
                 raise SfApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
             assert match is not None
             offset = int(match.group(2))
-            if offset >= len(cursor["records"]):
+            if offset >= len(cursor["selection"].rows):
                 raise SfApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
             return json_response(self._page(match.group(1), offset, version, endpoint))
 

@@ -694,13 +694,13 @@ class _ParentCache(dict):
 class _Context:
     """One execution: the source, caches of parent lookups, and the URL prefix."""
 
-    def __init__(self, source: RecordSource, include_deleted: bool, api_version: str):
+    def __init__(self, source: RecordSource, include_deleted: bool, api_version: str, today: date | None = None):
         self.source = source
         self.include_deleted = include_deleted
         version = api_version if api_version.startswith("v") else "v" + api_version
         self.url_prefix = f"/services/data/{version}/sobjects/"
         self.caches: dict[str, _ParentCache] = {}
-        self.today = datetime.now(timezone.utc).date()
+        self.today = today or datetime.now(timezone.utc).date()
 
     def cache(self, object_name: str) -> _ParentCache:
         cache = self.caches.get(object_name)
@@ -962,10 +962,12 @@ class Selection:
             return [shaper(r) for r in self.rows[start:stop]]
 
 
-def select(query: Query, source: RecordSource, *, include_deleted: bool, api_version: str) -> Selection:
+def select(query: Query, source: RecordSource, *, include_deleted: bool, api_version: str,
+           today: date | None = None) -> Selection:
     """Filter, sort and slice now; shape later, page by page (``Selection.records(start, stop)``).
-    For ``SELECT COUNT()`` the selection has no rows and ``total_size`` is the count."""
-    ctx = _Context(source, include_deleted, api_version)
+    For ``SELECT COUNT()`` the selection has no rows and ``total_size`` is the count.
+    ``today`` anchors TODAY / LAST_N_DAYS (the sandbox passes its own, movable clock)."""
+    ctx = _Context(source, include_deleted, api_version, today)
     with _gc_paused():
         if query.is_count:
             count_query = Query(query.soql, query.object_name, True, [], [], query.where, [], query.limit,
