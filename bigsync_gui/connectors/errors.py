@@ -1,0 +1,87 @@
+"""Typed errors of the connectors: each tells the engine what to do and the admin what happened.
+
+Connectors import nothing else of ours, so these live here; the engine maps them to tray states.
+Messages are sentences for a person and never contain a token, key or password.
+"""
+
+from __future__ import annotations
+
+
+class ConnectorError(Exception):
+    """Base: something went wrong talking to ``system`` ("salesforce" or "bigtime")."""
+
+    def __init__(self, system: str, message: str) -> None:
+        super().__init__(message)
+        self.system = system
+        self.message = message
+
+
+class ReconnectNeeded(ConnectorError):
+    """The stored grant is gone (invalid_grant, revoked key, deactivated user): the admin must
+    connect again. Never cured by retrying."""
+
+    def __init__(self, system: str, reason: str) -> None:
+        label = "Salesforce" if system == "salesforce" else "BigTime"
+        super().__init__(system, f"{label} needs you to sign in again: {reason}")
+        self.reason = reason
+
+
+class NotConnected(ConnectorError):
+    """No credentials were ever stored for this system (run `connect`)."""
+
+
+class RateLimited(ConnectorError):
+    """The service asked us to slow down for ``retry_after`` seconds (longer than we wait inline)."""
+
+    def __init__(self, system: str, retry_after: float, message: str = "") -> None:
+        super().__init__(system, message or f"The service asked to wait {retry_after:.0f} s before the next request.")
+        self.retry_after = retry_after
+
+
+class ApiLimitReached(ConnectorError):
+    """Salesforce's daily API allowance for the org is spent (403 REQUEST_LIMIT_EXCEEDED)."""
+
+
+class Offline(ConnectorError):
+    """The service could not be reached (DNS, refused, timed out, connection dropped) after the
+    retries the policy allows. For a create, whether it happened is unknown."""
+
+
+class ServiceUnavailable(ConnectorError):
+    """The service kept answering 5xx after the retries the policy allows."""
+
+    def __init__(self, system: str, status: int, message: str) -> None:
+        super().__init__(system, message)
+        self.status = status
+
+
+class RequestRejected(ConnectorError):
+    """The service refused this request (4xx validation, not found...): about this request or
+    record only. ``code`` is the service's error code when it gave one."""
+
+    def __init__(self, system: str, status: int, message: str, code: str = "", fields: list[str] | None = None) -> None:
+        super().__init__(system, message)
+        self.status = status
+        self.code = code
+        self.fields = fields or []
+
+
+class PermissionDenied(RequestRejected):
+    """The connected user lacks a right (BigTime 405; Salesforce INSUFFICIENT_ACCESS...)."""
+
+
+class UnexpectedResponse(ConnectorError):
+    """The answer was not what the API documents (not JSON, HTML error page, missing fields)."""
+
+
+class InsecureUrl(ConnectorError):
+    """An http:// URL to a host that is not this machine: refused (tokens would travel in clear)."""
+
+
+class AuthorizationFailed(ConnectorError):
+    """The sign-in did not complete: denied, state mismatch, bad client id, wrong redirect URI,
+    timeout. ``error`` is the OAuth error code when there is one."""
+
+    def __init__(self, system: str, message: str, error: str = "") -> None:
+        super().__init__(system, message)
+        self.error = error

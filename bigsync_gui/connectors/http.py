@@ -1,0 +1,194 @@
+"""One HTTP policy for both services: timeouts, polite retries, counting, URL safety.
+
+- Every call has a (connect, read) timeout.
+- Retries (tenacity: exponential backoff with jitter) only for transient failures — connection
+  errors and timeouts, 5xx, 429/503 — and only when the call is idempotent. A create is never
+  retried blindly: whether it happened is the engine's question (journal + lookup).
+- ``Retry-After`` is honoured: waited inline when short, otherwise raised as :class:`RateLimited`
+  so the caller can schedule instead of holding a thread.
+- Every attempt is counted per system (the engine's API budget and the benchmarks read it).
+"""
+
+from __future__ import annotations
+
+import email.utils
+import ipaddress
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+
+from .errors import InsecureUrl, Offline, RateLimited, ServiceUnavailable
+
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def require_secure_url(system: str, url: str) -> str:
+    """HTTPS for everything but this machine (the sandbox, the loopback redirect)."""
+    parts = urlsplit(url)
+    if parts.scheme == "https" and parts.hostname:
+        return url
+    if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
+        return url
+    if parts.scheme == "http":
+        raise InsecureUrl(system, f"{url} uses http://; only https:// is allowed for a host other than this computer, "
+                                  "because tokens would travel unencrypted.")
+    raise InsecureUrl(system, f"{url!r} is not a web address (it must start with https://).")
+
+
+def retry_after_seconds(response: requests.Response) -> float | None:
+    """``Retry-After`` as seconds (delta or HTTP date), or None."""
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class RequestCounter:
+    """Attempts per system and per outcome ("200", "503", "connection-error"). Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[tuple[str, str]] = Counter()
+
+    def add(self, system: str, outcome: str) -> None:
+        with self._lock:
+            self._counts[(system, outcome)] += 1
+
+    def total(self, system: str | None = None) -> int:
+        with self._lock:
+            return sum(n for (s, _), n in self._counts.items() if system is None or s == system)
+
+    def snapshot(self) -> dict[str, dict[str, int]]:
+        with self._lock:
+            out: dict[str, dict[str, int]] = {}
+            for (system, outcome), n in self._counts.items():
+                out.setdefault(system, {})[outcome] = n
+            return out
+
+
+class _Transient(Exception):
+    """One failed attempt worth another try (internal to the retry loop)."""
+
+    def __init__(self, response: requests.Response | None = None, error: Exception | None = None) -> None:
+        super().__init__(str(error) if error else f"HTTP {response.status_code if response is not None else '?'}")
+        self.response = response
+        self.error = error
+        self.retry_after = retry_after_seconds(response) if response is not None else None
+
+
+@dataclass
+class RetryPolicy:
+    attempts: int = 4  # the first try included
+    initial_wait: float = 0.5
+    max_wait: float = 20.0
+    jitter: float = 0.5
+    max_inline_retry_after: float = 30.0  # a longer Retry-After is raised as RateLimited
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+
+
+class HttpPolicy:
+    """A ``requests.Session`` wrapped in the policy, for one system."""
+
+    def __init__(self, system: str, counter: RequestCounter | None = None, policy: RetryPolicy | None = None,
+                 session: requests.Session | None = None, user_agent: str = "bigsync-gui") -> None:
+        self.system = system
+        self.counter = counter or RequestCounter()
+        self.policy = policy or RetryPolicy()
+        self.session = session or requests.Session()
+        self.session.headers["User-Agent"] = user_agent
+        self.session.verify = True  # TLS verification is never turned off
+        self._backoff = wait_exponential_jitter(initial=self.policy.initial_wait, max=self.policy.max_wait,
+                                                jitter=self.policy.jitter)
+
+    def request(self, method: str, url: str, *, idempotent: bool | None = None, **kwargs: Any) -> requests.Response:
+        """Send with the policy. Returns the final response for any non-transient status (the
+        caller interprets 4xx); raises Offline / ServiceUnavailable / RateLimited otherwise."""
+        require_secure_url(self.system, url)
+        method = method.upper()
+        if idempotent is None:
+            idempotent = method in IDEMPOTENT_METHODS
+        kwargs.setdefault("timeout", (self.policy.connect_timeout, self.policy.read_timeout))
+        retrying = Retrying(
+            stop=stop_after_attempt(self.policy.attempts if idempotent else 1),
+            wait=self._wait,
+            retry=retry_if_exception_type(_Transient),
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    return self._attempt(method, url, kwargs)
+        except _Transient as final:
+            raise self._give_up(final) from None
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _attempt(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
+        try:
+            response = self.session.request(method, url, **kwargs)
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            self.counter.add(self.system, "connection-error")
+            raise _Transient(error=exc) from None
+        self.counter.add(self.system, str(response.status_code))
+        if response.status_code in TRANSIENT_STATUSES:
+            transient = _Transient(response=response)
+            if transient.retry_after is not None and transient.retry_after > self.policy.max_inline_retry_after:
+                raise RateLimited(self.system, transient.retry_after)
+            raise transient
+        return response
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        backoff = self._backoff(state)
+        if isinstance(exc, _Transient) and exc.retry_after is not None:
+            return max(exc.retry_after, 0.0)
+        return backoff
+
+    def _give_up(self, final: _Transient) -> Exception:
+        label = "Salesforce" if self.system == "salesforce" else "BigTime"
+        if final.response is None:
+            return Offline(self.system, f"{label} could not be reached ({_describe(final.error)}). "
+                                        "Check the network connection; the sync will try again.")
+        status = final.response.status_code
+        if status in (429, 503) and final.retry_after is not None:
+            return RateLimited(self.system, final.retry_after,
+                               f"{label} is limiting requests (HTTP {status}); next try in {final.retry_after:.0f} s.")
+        return ServiceUnavailable(self.system, status, f"{label} answered HTTP {status} repeatedly; the sync will try again later.")
+
+
+def _describe(error: Exception | None) -> str:
+    if isinstance(error, requests.Timeout):
+        return "the request timed out"
+    if isinstance(error, requests.ConnectionError):
+        text = str(error)
+        if "Name or service not known" in text or "NameResolutionError" in text:
+            return "the host name could not be resolved"
+        if "Connection refused" in text:
+            return "the connection was refused"
+        if "RemoteDisconnected" in text or "Connection aborted" in text:
+            return "the connection was dropped before an answer came"
+        return "connection error"
+    return "unknown error"
