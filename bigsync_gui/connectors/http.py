@@ -17,7 +17,7 @@ import threading
 import time
 from collections import Counter
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Callable
 from urllib.parse import urlsplit
 
 import requests
@@ -114,14 +114,16 @@ class HttpPolicy:
     """A ``requests.Session`` wrapped in the policy, for one system."""
 
     def __init__(self, system: str, counter: RequestCounter | None = None, policy: RetryPolicy | None = None,
-                 session: requests.Session | None = None, user_agent: str = "bigsync-gui") -> None:
+                 session: requests.Session | None = None, user_agent: str = "bigsync-gui",
+                 sleep: Callable[[float], None] = time.sleep) -> None:
         self.system = system
         self.counter = counter or RequestCounter()
         self.policy = policy or RetryPolicy()
         self.session = session or requests.Session()
         self.session.headers["User-Agent"] = user_agent
         self.session.verify = True  # TLS verification is never turned off
-        self._backoff = wait_exponential_jitter(initial=self.policy.initial_wait, max=self.policy.max_wait,
+        self._sleep = sleep
+        self._backoff = wait_exponential_jitter(multiplier=self.policy.initial_wait, max=self.policy.max_wait,
                                                 jitter=self.policy.jitter)
 
     def request(self, method: str, url: str, *, idempotent: bool | None = None, **kwargs: Any) -> requests.Response:
@@ -137,6 +139,7 @@ class HttpPolicy:
             wait=self._wait,
             retry=retry_if_exception_type(_Transient),
             reraise=True,
+            sleep=self._sleep,
         )
         try:
             for attempt in retrying:
