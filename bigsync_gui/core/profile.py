@@ -1,0 +1,53 @@
+"""Where a setup lives: config dir (settings), data dir (state), log dir, keyring namespace.
+
+The default profile uses the OS's usual places (platformdirs). ``--profile DIR`` moves all of it
+under DIR and namespaces the keyring entries, so several setups — and every test — stay apart.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import platformdirs
+
+from .. import APP_NAME
+
+
+@dataclass(frozen=True)
+class Profile:
+    config_dir: Path
+    data_dir: Path
+    log_dir: Path
+    keyring_service: str
+
+    @classmethod
+    def default(cls) -> Profile:
+        return cls(
+            config_dir=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
+            data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
+            log_dir=Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
+            keyring_service=APP_NAME,
+        )
+
+    @classmethod
+    def at(cls, directory: str | os.PathLike[str]) -> Profile:
+        root = Path(directory).expanduser().resolve()
+        digest = hashlib.sha256(str(root).encode()).hexdigest()[:12]
+        return cls(root / "config", root / "data", root / "logs", f"{APP_NAME}/{digest}")
+
+    @classmethod
+    def from_option(cls, directory: str | None) -> Profile:
+        return cls.at(directory) if directory else cls.default()
+
+    @property
+    def settings_file(self) -> Path:
+        return self.config_dir / "settings.json"
+
+    def ensure_dirs(self) -> None:
+        """Create the profile's folders, readable by the owner only."""
+        for path in (self.config_dir, self.data_dir, self.log_dir):
+            path.mkdir(parents=True, exist_ok=True)
+            os.chmod(path, 0o700)
