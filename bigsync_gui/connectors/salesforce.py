@@ -1,0 +1,749 @@
+"""The Salesforce REST client the sync engine uses (shared/reference/salesforce.md §3).
+
+One :class:`SalesforceClient` per connected org. Every request goes through the
+:class:`~bigsync_gui.connectors.http.HttpPolicy` (timeouts, polite retries of idempotent calls,
+counting, https-only except loopback, TLS verification on) and then through this module's
+interpretation of Salesforce's answers:
+
+- ``Authorization: Bearer`` from an :class:`AccessTokenSource`. A 401 (or the identity service's
+  403 ``Bad_OAuth_Token``) means the session timed out: the client asks the source for **one**
+  refresh and repeats the request **once**. A second refusal, or a 401 saying the session is not
+  valid for the REST API (refreshing cannot cure that), is :class:`ReconnectNeeded` — never a loop.
+  Because the retry is per request, a token that dies in the middle of paging through a query is
+  invisible to the caller.
+- Errors arrive as Salesforce's JSON array ``[{"message", "errorCode", "fields"}]`` and become typed
+  errors: 403 ``REQUEST_LIMIT_EXCEEDED`` → :class:`ApiLimitReached` (no retry), insufficient access
+  → :class:`PermissionDenied`, other 4xx → :class:`RequestRejected` with the code and fields,
+  an answer that is not the documented JSON → :class:`UnexpectedResponse`.
+- ``Sforce-Limit-Info: api-usage=N/MAX`` from every response is kept in :attr:`api_usage`.
+
+Messages never contain a token: requests carry it only in a header, and any text taken from a
+response is passed through :func:`redact` before it reaches an exception.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, NamedTuple, Protocol
+from urllib.parse import urlsplit
+
+import requests
+
+from . import soql
+from .errors import (
+    ApiLimitReached,
+    ConnectorError,
+    PermissionDenied,
+    ReconnectNeeded,
+    RequestRejected,
+    ServiceUnavailable,
+    UnexpectedResponse,
+)
+from .http import HttpPolicy, require_secure_url
+
+SYSTEM = "salesforce"
+#: The one place the REST API version is pinned (Summer '26).
+API_VERSION = "v67.0"
+
+UPDATED_WINDOW_DAYS = 30  # getUpdated: at most 30 days back
+DELETED_WINDOW_DAYS = 15  # getDeleted: at most 15 days back
+COLLECTION_CHUNK = 200  # sObject Collections: at most 200 records per call
+MIN_BATCH_SIZE, MAX_BATCH_SIZE = 200, 2000  # Sforce-Query-Options batchSize
+
+PERMISSION_CODES = frozenset({
+    "INSUFFICIENT_ACCESS", "INSUFFICIENT_ACCESS_OR_READONLY", "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
+    "API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED", "INSUFFICIENT_PRIVILEGES",
+})
+_NOT_FOR_REST = "not valid for use with the rest api"
+_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+_ID_RE = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
+_USAGE_RE = re.compile(r"(?:^|[\s,;])api-usage=(\d+)/(\d+)", re.IGNORECASE)
+# Things that look like credentials: Salesforce session ids (00D...!...), bearer values, tokens in forms.
+_SECRET_RES = (
+    re.compile(r"\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._\-]+"),
+    re.compile(r"(?i)(bearer\s+)[^\s\"',;]+"),
+    re.compile(r"(?i)\b((?:access_token|refresh_token|token|code|password)=)[^&\s\"']+"),
+)
+
+
+# ---- the token source ---------------------------------------------------------------------------
+class AccessTokenSource(Protocol):
+    """What the client needs from the OAuth side (``connectors.oauth.TokenRefresher`` fits).
+
+    ``refresh(stale)`` returns the new token set (an object with ``access_token`` and optionally
+    ``raw["instance_url"]``); it refreshes at most once for a given stale token and raises
+    :class:`ReconnectNeeded` when the grant is gone."""
+
+    def access_token(self) -> str: ...
+
+    def refresh(self, stale_access_token: str | None = None) -> Any: ...
+
+
+class StaticToken:
+    """A fixed access token (password grant in scripts and tests): it cannot be refreshed, so a
+    timed-out session is :class:`ReconnectNeeded`. ``raw`` may hold the token response (its
+    ``id`` URL is used by :meth:`SalesforceClient.identity`)."""
+
+    def __init__(self, token: str, raw: dict[str, Any] | None = None) -> None:
+        self._token = token
+        self.raw = dict(raw or {})
+
+    def access_token(self) -> str:
+        return self._token
+
+    def refresh(self, stale_access_token: str | None = None) -> Any:
+        raise ReconnectNeeded(SYSTEM, "the session expired and there is no refresh token")
+
+    def current(self) -> Any:
+        return _StaticTokenSet(self._token, self.raw)
+
+    def __repr__(self) -> str:  # never the token
+        return "StaticToken(<hidden>)"
+
+
+@dataclass(frozen=True, repr=False)
+class _StaticTokenSet:
+    access_token: str
+    raw: dict[str, Any]
+
+
+# ---- results -------------------------------------------------------------------------------------
+class WindowExceeded(ConnectorError):
+    """``updated``/``deleted`` asked for a start older than Salesforce keeps (30 / 15 days), or the
+    server said so (``INVALID_REPLICATION_DATE``). The engine falls back to a full reconcile."""
+
+    def __init__(self, kind: str, days: int, start: datetime | None, message: str = "") -> None:
+        super().__init__(SYSTEM, message or (
+            f"Salesforce lists {kind} records for the last {days} days only; the requested start "
+            f"{_iso(start) if start else ''} is older, so a full comparison is needed."))
+        self.kind = kind
+        self.days = days
+        self.start = start
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One OpportunityStage. ``api_name`` is the stable key (Opportunity.StageName holds it)."""
+
+    api_name: str
+    label: str
+    is_active: bool
+    is_closed: bool
+    is_won: bool
+    sort_order: int
+    probability: float | None
+
+    @property
+    def is_closed_lost(self) -> bool:
+        return self.is_closed and not self.is_won
+
+    @property
+    def is_closed_won(self) -> bool:
+        return self.is_closed and self.is_won
+
+
+@dataclass(frozen=True)
+class FieldInfo:
+    name: str
+    type: str
+    label: str
+    updateable: bool
+    createable: bool
+    custom: bool
+    length: int | None
+
+
+@dataclass(frozen=True)
+class UpdatedResult:
+    ids: list[str]
+    latest_date_covered: datetime
+
+
+@dataclass(frozen=True)
+class DeletedResult:
+    records: list[tuple[str, datetime]]
+    earliest_date_available: datetime | None
+    latest_date_covered: datetime
+
+    def covers(self, start: datetime) -> bool:
+        """False if Salesforce's deleted log starts after ``start``: deletes may have been missed
+        (reconcile the linked ids with ``queryAll``)."""
+        return self.earliest_date_available is None or self.earliest_date_available <= start
+
+
+class SaveError(NamedTuple):
+    code: str
+    message: str
+    fields: list[str]
+
+
+@dataclass(frozen=True)
+class SaveResult:
+    id: str | None
+    success: bool
+    errors: list[SaveError] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Identity:
+    org_id: str
+    user_id: str
+    username: str
+    display_name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class UserPermissions:
+    """What the connected user may do, from the permission sets assigned to them (a profile is one
+    of them too). Each flag is True/False, or None when it could not be read."""
+
+    modify_all_data: bool | None
+    view_setup: bool | None
+    api_enabled: bool | None
+
+
+# ---- helpers ---------------------------------------------------------------------------------------
+def redact(text: str) -> str:
+    """``text`` with anything that looks like a token, session id or password replaced."""
+    for pattern in _SECRET_RES:
+        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "<hidden>", text)
+    return text
+
+
+def _iso(value: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS+00:00`` (UTC) — the format getUpdated/getDeleted document."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{value!r} has no time zone; give it tzinfo=timezone.utc")
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def parse_datetime(text: Any) -> datetime | None:
+    """A Salesforce datetime (``2026-11-26T10:00:00.000+0000``, ``...Z``, ``...+00:00``) as an
+    aware UTC datetime, or None."""
+    if not isinstance(text, str) or not text:
+        return None
+    value = text.strip()
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    match = re.fullmatch(r"(.*[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)([+-]\d{2}):?(\d{2})", value)
+    if match:
+        value = f"{match.group(1)}{match.group(2)}:{match.group(3)}"
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def _name(value: str, what: str = "object") -> str:
+    if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Salesforce {what} name")
+    return value
+
+
+def _record_id(value: str) -> str:
+    if not isinstance(value, str) or not _ID_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Salesforce record id")
+    return value
+
+
+def _error_items(body: Any) -> list[tuple[str, str, list[str]]]:
+    """(message, code, fields) from any of the error shapes Salesforce and proxies produce."""
+    items = body if isinstance(body, list) else [body]
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        message = item.get("message") or item.get("error_description") or item.get("Message") or ""
+        code = item.get("errorCode") or item.get("statusCode") or item.get("error") or ""
+        fields = item.get("fields") or []
+        if message or code:
+            out.append((str(message), str(code), [str(f) for f in fields] if isinstance(fields, list) else []))
+    return out
+
+
+def _looks_html(response: requests.Response) -> bool:
+    ctype = response.headers.get("Content-Type", "").lower()
+    head = response.text[:200].lstrip().lower()
+    return "html" in ctype or head.startswith("<!doctype") or head.startswith("<html")
+
+
+# ---- the client --------------------------------------------------------------------------------------
+class SalesforceClient:
+    """REST calls against one org. Thread-safe for one caller at a time per request; the describe
+    cache and usage figures are guarded by a lock."""
+
+    API_VERSION = API_VERSION
+
+    def __init__(self, instance_url: str, tokens: AccessTokenSource, http: HttpPolicy, *,
+                 now: Callable[[], datetime] | None = None) -> None:
+        self._instance_url = self._checked_base(instance_url)
+        self.tokens = tokens
+        self.http = http
+        self._now = now or (lambda: datetime.now(timezone.utc))
+        self._lock = threading.Lock()
+        self._describe_cache: dict[str, dict[str, Any]] = {}
+        self._org_name: tuple[str | None] | None = None
+        self._api_usage: tuple[int, int] | None = None
+
+    def __repr__(self) -> str:
+        return f"SalesforceClient({self._instance_url!r})"
+
+    # ---- state -----------------------------------------------------------------------------
+    @property
+    def instance_url(self) -> str:
+        return self._instance_url
+
+    @property
+    def api_usage(self) -> tuple[int, int] | None:
+        """``(used, max)`` from the last ``Sforce-Limit-Info`` seen, or None before any."""
+        with self._lock:
+            return self._api_usage
+
+    def new_cycle(self) -> None:
+        """Forget cached metadata (describe, org name): the next cycle sees the org's changes."""
+        with self._lock:
+            self._describe_cache.clear()
+            self._org_name = None
+
+    @staticmethod
+    def _checked_base(url: str) -> str:
+        if not isinstance(url, str) or not url.strip():
+            raise ValueError("the Salesforce instance URL is empty")
+        url = url.strip().rstrip("/")
+        require_secure_url(SYSTEM, url)
+        return url
+
+    def _adopt(self, token_set: Any) -> None:
+        """Take a new ``instance_url`` from a refreshed token set (it can change)."""
+        raw = getattr(token_set, "raw", None)
+        url = raw.get("instance_url") if isinstance(raw, dict) else None
+        if url:
+            self._instance_url = self._checked_base(url)
+
+    # ---- the request pipeline ------------------------------------------------------------------
+    def _url(self, target: str) -> str:
+        if target.startswith(("https://", "http://")):
+            return target
+        if target.startswith("/"):
+            return self._instance_url + target
+        return f"{self._instance_url}/services/data/{API_VERSION}/{target}"
+
+    def _send(self, method: str, target: str, token: str | None, *, idempotent: bool,
+              params: dict[str, Any] | None, json_body: Any, headers: dict[str, str] | None) -> requests.Response:
+        sent = {"Accept": "application/json", **(headers or {})}
+        if token is not None:
+            sent["Authorization"] = "Bearer " + token
+        kwargs: dict[str, Any] = {"headers": sent}
+        if params is not None:
+            kwargs["params"] = params
+        if json_body is not None:
+            kwargs["json"] = json_body
+        response = self.http.request(method, self._url(target), idempotent=idempotent, **kwargs)
+        self._track_usage(response)
+        return response
+
+    def _track_usage(self, response: requests.Response) -> None:
+        match = _USAGE_RE.search(response.headers.get("Sforce-Limit-Info", ""))
+        if match:
+            with self._lock:
+                self._api_usage = (int(match.group(1)), int(match.group(2)))
+
+    @staticmethod
+    def _session_refused(response: requests.Response) -> bool:
+        if response.status_code == 401:
+            return True
+        # The identity service answers an invalid token with a bare 403 "Bad_OAuth_Token".
+        return response.status_code == 403 and response.text.strip() == "Bad_OAuth_Token"
+
+    def _request(self, method: str, target: str, *, idempotent: bool, params: dict[str, Any] | None = None,
+                 json_body: Any = None, headers: dict[str, str] | None = None,
+                 authenticated: bool = True) -> requests.Response:
+        """Send with the bearer token; on a refused session refresh once and resend once."""
+        token = self.tokens.access_token() if authenticated else None
+        response = self._send(method, target, token, idempotent=idempotent, params=params, json_body=json_body,
+                              headers=headers)
+        if not authenticated or not self._session_refused(response):
+            return self._checked(response, method, target)
+        if _NOT_FOR_REST in response.text.lower():
+            raise ReconnectNeeded(SYSTEM, "the session is not valid for the REST API (the connected app needs "
+                                          "the 'api' scope); connect again")
+        fresh = self.tokens.refresh(token)
+        self._adopt(fresh)
+        token = getattr(fresh, "access_token", None) or self.tokens.access_token()
+        response = self._send(method, target, token, idempotent=idempotent, params=params, json_body=json_body,
+                              headers=headers)
+        if self._session_refused(response):
+            raise ReconnectNeeded(SYSTEM, "Salesforce refused the session even after it was renewed")
+        return self._checked(response, method, target)
+
+    def _where(self, method: str, target: str) -> str:
+        path = urlsplit(self._url(target)).path
+        return f"{method} {path}"
+
+    def _checked(self, response: requests.Response, method: str, target: str) -> requests.Response:
+        status = response.status_code
+        if 200 <= status < 300:
+            return response
+        where = self._where(method, target)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        items = _error_items(body) if body is not None else []
+        if items:
+            message = redact("; ".join(m or c for m, c, _ in items))
+            code = items[0][1]
+            fields = [f for _, _, fs in items for f in fs]
+        elif _looks_html(response):
+            message, code, fields = f"Salesforce answered HTTP {status} with a web page instead of an API error ({where}).", "", []
+        else:
+            text = redact(response.text.strip()[:300])
+            message, code, fields = (text or f"Salesforce answered HTTP {status} ({where})."), "", []
+        if status == 403 and code == "REQUEST_LIMIT_EXCEEDED":
+            raise ApiLimitReached(SYSTEM, "The org's daily Salesforce API allowance is spent "
+                                          f"({message}); the sync waits until it resets.")
+        if code in PERMISSION_CODES or (status == 403 and code != "REQUEST_LIMIT_EXCEEDED"):
+            raise PermissionDenied(SYSTEM, status, f"Salesforce refused access: {message}", code, fields)
+        if status >= 500:
+            raise ServiceUnavailable(SYSTEM, status, f"Salesforce answered HTTP {status} ({where}): {message}")
+        if 400 <= status < 500:
+            if not items and body is None and _looks_html(response):
+                raise UnexpectedResponse(SYSTEM, message)
+            raise RequestRejected(SYSTEM, status, message, code, fields)
+        raise UnexpectedResponse(SYSTEM, f"Salesforce answered HTTP {status} ({where}), which the API does not document.")
+
+    def _json(self, response: requests.Response, method: str, target: str) -> Any:
+        where = self._where(method, target)
+        if _looks_html(response):
+            raise UnexpectedResponse(SYSTEM, f"Salesforce answered {where} with a web page instead of JSON.")
+        try:
+            return response.json()
+        except ValueError:
+            raise UnexpectedResponse(SYSTEM, f"Salesforce answered {where} with HTTP {response.status_code} "
+                                             "but the body is not JSON.") from None
+
+    def _get_json(self, target: str, *, params: dict[str, Any] | None = None,
+                  headers: dict[str, str] | None = None, authenticated: bool = True) -> Any:
+        response = self._request("GET", target, idempotent=True, params=params, headers=headers,
+                                 authenticated=authenticated)
+        return self._json(response, "GET", target)
+
+    def _get_object(self, target: str, **kwargs: Any) -> dict[str, Any]:
+        body = self._get_json(target, **kwargs)
+        if not isinstance(body, dict):
+            raise UnexpectedResponse(SYSTEM, f"Salesforce answered {self._where('GET', target)} with "
+                                             f"{type(body).__name__} where an object was expected.")
+        return body
+
+    # ---- query -------------------------------------------------------------------------------------
+    def query(self, soql_text: str, *, batch_size: int | None = None) -> Iterator[dict[str, Any]]:
+        """Every record of the query, page after page (``nextRecordsUrl``), lazily."""
+        return self._paged("query", soql_text, batch_size)
+
+    def query_all(self, soql_text: str, *, batch_size: int | None = None) -> Iterator[dict[str, Any]]:
+        """Like :meth:`query`, including deleted (recycle bin) rows (``IsDeleted = true``)."""
+        return self._paged("queryAll", soql_text, batch_size)
+
+    def count(self, soql_count_query: str) -> int:
+        """``totalSize`` of a ``SELECT COUNT() FROM ...`` query."""
+        body = self._query_page("query", soql_count_query, None)
+        total = body.get("totalSize")
+        if not isinstance(total, int) or isinstance(total, bool):
+            raise UnexpectedResponse(SYSTEM, "Salesforce's query answer has no totalSize.")
+        return total
+
+    @staticmethod
+    def _query_headers(batch_size: int | None) -> dict[str, str] | None:
+        if batch_size is None:
+            return None
+        if not MIN_BATCH_SIZE <= batch_size <= MAX_BATCH_SIZE:
+            raise ValueError(f"batch_size must be between {MIN_BATCH_SIZE} and {MAX_BATCH_SIZE}")
+        return {"Sforce-Query-Options": f"batchSize={batch_size}"}
+
+    def _query_page(self, endpoint: str, soql_text: str, batch_size: int | None) -> dict[str, Any]:
+        if not isinstance(soql_text, str) or not soql_text.strip():
+            raise ValueError("empty SOQL query")
+        return self._get_object(endpoint, params={"q": soql_text}, headers=self._query_headers(batch_size))
+
+    def _paged(self, endpoint: str, soql_text: str, batch_size: int | None) -> Iterator[dict[str, Any]]:
+        headers = self._query_headers(batch_size)  # validate now, not on first next()
+        first = self._query_page(endpoint, soql_text, batch_size)
+        return self._pages(first, headers)
+
+    def _pages(self, body: dict[str, Any], headers: dict[str, str] | None) -> Iterator[dict[str, Any]]:
+        while True:
+            records = body.get("records")
+            if not isinstance(records, list):
+                raise UnexpectedResponse(SYSTEM, "Salesforce's query answer has no records list.")
+            yield from records
+            next_url = body.get("nextRecordsUrl")
+            if body.get("done", True) or not next_url:
+                return
+            if not isinstance(next_url, str) or not next_url.startswith("/services/data/"):
+                raise UnexpectedResponse(SYSTEM, "Salesforce's query answer has an unusable nextRecordsUrl.")
+            body = self._get_object(next_url, headers=headers)
+
+    # ---- stages ------------------------------------------------------------------------------------
+    STAGES_SOQL = ("SELECT ApiName, MasterLabel, IsActive, IsClosed, IsWon, SortOrder, DefaultProbability "
+                   "FROM OpportunityStage ORDER BY SortOrder")
+
+    def stages(self) -> list[Stage]:
+        """Every opportunity stage by SortOrder, inactive ones included (the caller decides)."""
+        out = []
+        for row in self.query(self.STAGES_SOQL):
+            api_name = row.get("ApiName")
+            if not isinstance(api_name, str) or not api_name:
+                raise UnexpectedResponse(SYSTEM, "An OpportunityStage came back without ApiName.")
+            probability = row.get("DefaultProbability")
+            out.append(Stage(
+                api_name=api_name,
+                label=str(row.get("MasterLabel") or api_name),
+                is_active=bool(row.get("IsActive")),
+                is_closed=bool(row.get("IsClosed")),
+                is_won=bool(row.get("IsWon")),
+                sort_order=int(row.get("SortOrder") or 0),
+                probability=float(probability) if isinstance(probability, (int, float)) else None,
+            ))
+        out.sort(key=lambda s: s.sort_order)
+        return out
+
+    # ---- metadata ----------------------------------------------------------------------------------
+    def describe(self, sobject: str) -> dict[str, Any]:
+        """``sobjects/{sobject}/describe``, cached until :meth:`new_cycle`."""
+        key = _name(sobject).lower()
+        with self._lock:
+            cached = self._describe_cache.get(key)
+        if cached is not None:
+            return cached
+        body = self._get_object(f"sobjects/{sobject}/describe")
+        if not isinstance(body.get("fields"), list):
+            raise UnexpectedResponse(SYSTEM, f"The describe of {sobject} has no fields list.")
+        with self._lock:
+            self._describe_cache[key] = body
+        return body
+
+    def fields(self, sobject: str) -> dict[str, FieldInfo]:
+        """The object's fields by API name (from the cached describe)."""
+        out = {}
+        for f in self.describe(sobject)["fields"]:
+            if not isinstance(f, dict) or not f.get("name"):
+                continue
+            length = f.get("length")
+            out[f["name"]] = FieldInfo(
+                name=f["name"], type=str(f.get("type", "")), label=str(f.get("label") or f["name"]),
+                updateable=bool(f.get("updateable")), createable=bool(f.get("createable")),
+                custom=bool(f.get("custom")), length=length if isinstance(length, int) and length > 0 else None,
+            )
+        return out
+
+    def limits(self) -> dict[str, Any]:
+        """``limits/`` (``DailyApiRequests {Max, Remaining}``...); needs "View Setup"."""
+        return self._get_object("limits/")
+
+    def versions(self) -> list[dict[str, Any]]:
+        """The API versions the instance serves (``/services/data/``, no authentication)."""
+        body = self._get_json("/services/data/", authenticated=False)
+        if not isinstance(body, list):
+            raise UnexpectedResponse(SYSTEM, "Salesforce's version list is not a list.")
+        return body
+
+    # ---- getUpdated / getDeleted -------------------------------------------------------------------
+    def _window(self, kind: str, days: int, sobject: str, start: datetime, end: datetime) -> dict[str, Any]:
+        _name(sobject)
+        start_text, end_text = _iso(start), _iso(end)  # ValueError for naive datetimes
+        if end < start:
+            raise ValueError("end is before start")
+        if start < self._now() - timedelta(days=days):
+            raise WindowExceeded(kind, days, start)
+        try:
+            return self._get_object(f"sobjects/{sobject}/{kind}/", params={"start": start_text, "end": end_text})
+        except RequestRejected as exc:
+            if exc.code == "INVALID_REPLICATION_DATE":
+                raise WindowExceeded(kind, days, start, f"Salesforce refused the window for {kind} records "
+                                                        f"starting {start_text}: {exc.message}") from None
+            raise
+
+    def updated(self, sobject: str, start: datetime, end: datetime) -> UpdatedResult:
+        """Ids changed (SystemModstamp) in [start, end); start at most 30 days back."""
+        body = self._window("updated", UPDATED_WINDOW_DAYS, sobject, start, end)
+        ids = body.get("ids")
+        latest = parse_datetime(body.get("latestDateCovered"))
+        if not isinstance(ids, list) or latest is None:
+            raise UnexpectedResponse(SYSTEM, f"The updated list of {sobject} is not in the documented shape.")
+        return UpdatedResult(ids=[str(i) for i in ids], latest_date_covered=latest)
+
+    def deleted(self, sobject: str, start: datetime, end: datetime) -> DeletedResult:
+        """Records deleted in [start, end); start at most 15 days back."""
+        body = self._window("deleted", DELETED_WINDOW_DAYS, sobject, start, end)
+        rows = body.get("deletedRecords")
+        latest = parse_datetime(body.get("latestDateCovered"))
+        if not isinstance(rows, list) or latest is None:
+            raise UnexpectedResponse(SYSTEM, f"The deleted list of {sobject} is not in the documented shape.")
+        records = []
+        for row in rows:
+            when = parse_datetime(row.get("deletedDate")) if isinstance(row, dict) else None
+            if when is None or not row.get("id"):
+                raise UnexpectedResponse(SYSTEM, f"A deleted {sobject} record came back without id or date.")
+            records.append((str(row["id"]), when))
+        return DeletedResult(records=records, earliest_date_available=parse_datetime(body.get("earliestDateAvailable")),
+                             latest_date_covered=latest)
+
+    # ---- records -----------------------------------------------------------------------------------
+    def get(self, sobject: str, record_id: str, fields: Sequence[str] | None = None) -> dict[str, Any]:
+        """One record (404 → RequestRejected with code NOT_FOUND / ENTITY_IS_DELETED)."""
+        params = None
+        if fields:
+            params = {"fields": ",".join(_name(f, "field") for f in fields)}
+        return self._get_object(f"sobjects/{_name(sobject)}/{_record_id(record_id)}", params=params)
+
+    def create(self, sobject: str, values: dict[str, Any]) -> str:
+        """Create a record; its id. Never retried: after Offline, whether it exists is unknown."""
+        target = f"sobjects/{_name(sobject)}/"
+        response = self._request("POST", target, idempotent=False, json_body=values)
+        body = self._json(response, "POST", target)
+        if not isinstance(body, dict) or not body.get("id"):
+            raise UnexpectedResponse(SYSTEM, f"Creating a {sobject} gave no id.")
+        if body.get("success") is False:
+            errors = _save_errors(body.get("errors"))
+            first = errors[0] if errors else SaveError("", "the record was not created", [])
+            raise RequestRejected(SYSTEM, response.status_code, first.message, first.code, first.fields)
+        return str(body["id"])
+
+    def update(self, sobject: str, record_id: str, values: dict[str, Any]) -> None:
+        """PATCH one record (204). Safe to repeat, so the policy may retry it."""
+        self._request("PATCH", f"sobjects/{_name(sobject)}/{_record_id(record_id)}", idempotent=True,
+                      json_body=values)
+
+    def update_many(self, sobject: str, records: Sequence[dict[str, Any]]) -> list[SaveResult]:
+        """Update records (each a dict with ``Id`` and the fields to set) through sObject
+        Collections, 200 per call, ``allOrNone: false``: one result per record, in order. A record
+        that fails does not stop the others. If a whole call fails, the exception propagates; the
+        chunks before it were applied (repeating them is harmless)."""
+        _name(sobject)
+        bodies = []
+        for rec in records:
+            rid = rec.get("Id") if isinstance(rec, dict) else None
+            if not isinstance(rid, str) or not rid:
+                raise ValueError("every record to update needs an Id")
+            bodies.append({"attributes": {"type": sobject}, "id": rid,
+                           **{k: v for k, v in rec.items() if k not in ("Id", "attributes")}})
+        results: list[SaveResult] = []
+        for start in range(0, len(bodies), COLLECTION_CHUNK):
+            chunk = bodies[start:start + COLLECTION_CHUNK]
+            response = self._request("PATCH", "composite/sobjects", idempotent=True,
+                                     json_body={"allOrNone": False, "records": chunk})
+            answer = self._json(response, "PATCH", "composite/sobjects")
+            if not isinstance(answer, list) or len(answer) != len(chunk):
+                raise UnexpectedResponse(SYSTEM, "Salesforce's answer to a collection update does not have one "
+                                                 "result per record.")
+            for sent, item in zip(chunk, answer):
+                if not isinstance(item, dict):
+                    raise UnexpectedResponse(SYSTEM, "A collection update result is not an object.")
+                success = bool(item.get("success"))
+                results.append(SaveResult(id=str(item.get("id") or sent["id"]), success=success,
+                                          errors=[] if success else _save_errors(item.get("errors"))))
+        return results
+
+    # ---- who and where -------------------------------------------------------------------------------
+    def _identity_url(self) -> str:
+        current = getattr(self.tokens, "current", None)
+        token_set = current() if callable(current) else None
+        raw = getattr(token_set, "raw", None)
+        url = raw.get("id") if isinstance(raw, dict) else None
+        if isinstance(url, str) and url.startswith(("https://", "http://")):
+            return url
+        return "/services/oauth2/userinfo"
+
+    def identity(self) -> Identity:
+        """The connected user and org, from the token's identity URL (or ``userinfo``)."""
+        target = self._identity_url()
+        body = self._get_object(target)
+        org_id = body.get("organization_id")
+        user_id = body.get("user_id")
+        if not org_id or not user_id:
+            raise UnexpectedResponse(SYSTEM, "Salesforce's identity answer has no user or org id.")
+        username = body.get("username") or body.get("preferred_username") or ""
+        return Identity(org_id=str(org_id), user_id=str(user_id), username=str(username),
+                        display_name=str(body.get("display_name") or body.get("name") or username),
+                        email=str(body.get("email") or ""))
+
+    def org_name(self) -> str | None:
+        """The org's name from ``SELECT Name FROM Organization``, cached until :meth:`new_cycle`.
+
+        Fallback when the object cannot be queried (``INVALID_TYPE``: the sandbox emulator has no
+        Organization object; ``INSUFFICIENT_ACCESS``...): the My Domain name from the instance URL
+        (``acme`` for ``https://acme.my.salesforce.com``), else None — the identity service has no
+        org name, so the caller shows the org id instead."""
+        with self._lock:
+            if self._org_name is not None:
+                return self._org_name[0]
+        name: str | None
+        try:
+            rows = list(self.query("SELECT Name FROM Organization"))
+            name = str(rows[0]["Name"]) if rows and rows[0].get("Name") else None
+        except (RequestRejected, UnexpectedResponse):
+            name = None
+        if name is None:
+            name = _my_domain(self._instance_url)
+        with self._lock:
+            self._org_name = (name,)
+        return name
+
+    def user_permissions(self) -> UserPermissions | None:
+        """Whether the connected user can modify all data / view setup / use the API, from
+        ``PermissionSetAssignment`` (profiles are permission sets too, so this covers both).
+
+        None when it cannot be read: the user may not query permission sets (it needs View Setup),
+        or the org (the sandbox emulator) has no such object. Unknown is never reported as False."""
+        try:
+            identity = self.identity()
+            rows = list(self.query(soql.format_soql(
+                "SELECT PermissionSet.PermissionsModifyAllData, PermissionSet.PermissionsViewSetup, "
+                "PermissionSet.PermissionsApiEnabled FROM PermissionSetAssignment WHERE AssigneeId = {}",
+                identity.user_id)))
+        except (RequestRejected, UnexpectedResponse):
+            return None
+        sets = [r.get("PermissionSet") for r in rows if isinstance(r.get("PermissionSet"), dict)]
+        if not sets:
+            return None
+
+        def any_of(name: str) -> bool | None:
+            values = [s.get(name) for s in sets if isinstance(s.get(name), bool)]
+            return any(values) if values else None
+
+        return UserPermissions(modify_all_data=any_of("PermissionsModifyAllData"),
+                               view_setup=any_of("PermissionsViewSetup"),
+                               api_enabled=any_of("PermissionsApiEnabled"))
+
+
+def _save_errors(raw: Any) -> list[SaveError]:
+    out = []
+    for item in raw if isinstance(raw, list) else []:
+        if not isinstance(item, dict):
+            continue
+        fields = item.get("fields")
+        out.append(SaveError(code=str(item.get("statusCode") or item.get("errorCode") or ""),
+                             message=redact(str(item.get("message") or "")),
+                             fields=[str(f) for f in fields] if isinstance(fields, list) else []))
+    return out
+
+
+def _my_domain(instance_url: str) -> str | None:
+    host = urlsplit(instance_url).hostname or ""
+    match = re.fullmatch(r"([a-z0-9-]+?)(?:--[a-z0-9]+)?\.(?:sandbox\.)?my\.salesforce\.com", host, re.IGNORECASE)
+    return match.group(1) if match else None
+
+
+__all__ = [
+    "API_VERSION", "AccessTokenSource", "DeletedResult", "FieldInfo", "Identity", "SaveError", "SaveResult",
+    "SalesforceClient", "Stage", "StaticToken", "UpdatedResult", "UserPermissions", "WindowExceeded",
+    "parse_datetime", "redact",
+]
