@@ -11,13 +11,18 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from . import APP_NAME, __version__
 
+# Exit codes (documented in the README's CLI reference).
 EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
+EXIT_FAILED = 1  # the command ran and failed (sign-in refused, service error...)
+EXIT_USAGE = 2  # wrong arguments
+EXIT_NOT_CONNECTED = 3  # a system is not connected yet, or needs signing in again
+EXIT_OFFLINE = 4  # a service could not be reached, or asked us to wait
+EXIT_KEYRING = 5  # no usable keyring (or it is locked)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -27,6 +32,10 @@ def build_parser() -> argparse.ArgumentParser:
                     "and brings BigTime's budgets, time, invoices and payments back into Salesforce.",
     )
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
+    parser.add_argument("--profile", metavar="DIR", help="keep settings, state and keyring entries for this setup under DIR")
+    # Every command also takes --profile after its name.
+    profiled = argparse.ArgumentParser(add_help=False)
+    profiled.add_argument("--profile", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     sandbox = commands.add_parser(
@@ -40,7 +49,192 @@ def build_parser() -> argparse.ArgumentParser:
     sandbox.add_argument("--state", metavar="FILE",
                          help="keep the sandbox's data in FILE across restarts (default: in memory only)")
     sandbox.set_defaults(func=cmd_sandbox)
+
+    connect = commands.add_parser("connect", help="sign in to Salesforce or BigTime and keep the grant in the keyring",
+                                  description="Sign in to Salesforce or BigTime. Tokens go to the system keyring only.")
+    systems = connect.add_subparsers(dest="system", metavar="SYSTEM", required=True)
+    sf = systems.add_parser("salesforce", parents=[profiled], help="OAuth 2.0 with PKCE in your browser",
+                            description="Opens Salesforce's sign-in page in your browser (or prints it with --no-browser) "
+                                        "and waits for the redirect on this computer (RFC 8252 loopback).")
+    sf.add_argument("--login-url", metavar="URL",
+                    help="https://login.salesforce.com (default), https://test.salesforce.com, or your My Domain URL")
+    sf.add_argument("--client-id", metavar="ID", help="the Consumer Key of your External Client App (remembered)")
+    sf.add_argument("--redirect-uri", metavar="URI", help=f"the callback URL registered in the app (default {oauth_defaults()[0]})")
+    sf.add_argument("--no-browser", action="store_true", help="print the sign-in URL instead of opening a browser")
+    sf.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="how long to wait for the sign-in (default 300)")
+    sf.set_defaults(func=cmd_connect_salesforce)
+
+    btp = systems.add_parser("bigtime", parents=[profiled], help="OAuth in your browser, or a firm API key",
+                             description="Connect BigTime with its OAuth client app (client id + secret) or with a firm API key.")
+    btp.add_argument("--base-url", metavar="URL", help="the API base (default https://iq.bigtime.net/BigtimeData/api/v2)")
+    mode = btp.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--client-id", metavar="ID", help="OAuth: the client id of your BigTime client app")
+    mode.add_argument("--api-key-stdin", action="store_true", help="API key: read the key from standard input (needs --firm)")
+    btp.add_argument("--client-secret-stdin", action="store_true", help="OAuth: read the client secret from standard input")
+    btp.add_argument("--firm", metavar="ID", help="API key: your firm id (Company Info in BigTime)")
+    btp.add_argument("--redirect-uri", metavar="URI", help=f"OAuth: the redirect URI registered in BigTime (default {oauth_defaults()[1]})")
+    btp.add_argument("--no-browser", action="store_true", help="OAuth: print the sign-in URL instead of opening a browser")
+    btp.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="OAuth: how long to wait (default 300)")
+    btp.set_defaults(func=cmd_connect_bigtime)
+
+    disconnect = commands.add_parser("disconnect", parents=[profiled], help="forget (and revoke where possible) a system's tokens")
+    disconnect.add_argument("system", choices=("salesforce", "bigtime"))
+    disconnect.set_defaults(func=cmd_disconnect)
+
+    stages = commands.add_parser("stages", parents=[profiled], help="list the org's opportunity stages")
+    stages.add_argument("--json", action="store_true", help="one JSON array for scripts")
+    stages.set_defaults(func=cmd_stages)
     return parser
+
+
+def oauth_defaults() -> tuple[str, str]:
+    from .connectors.oauth import BIGTIME_DEFAULT_REDIRECT_URI, SALESFORCE_DEFAULT_REDIRECT_URI
+
+    return SALESFORCE_DEFAULT_REDIRECT_URI, BIGTIME_DEFAULT_REDIRECT_URI
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> int:
+    print(f"{APP_NAME}: {message}", file=sys.stderr)
+    return code
+
+
+def run_guarded(action: Callable[[], int]) -> int:
+    """Run a command body; typed errors become one clear paragraph and an exit code."""
+    from .connectors import errors as ce
+    from .core import errors as core_errors
+
+    try:
+        return action()
+    except (ce.NotConnected, ce.ReconnectNeeded) as exc:
+        return fail(exc.message, EXIT_NOT_CONNECTED)
+    except (ce.Offline, ce.RateLimited, ce.ServiceUnavailable) as exc:
+        return fail(exc.message, EXIT_OFFLINE)
+    except (core_errors.KeyringUnavailable, core_errors.KeyringLocked) as exc:
+        return fail(exc.message, EXIT_KEYRING)
+    except core_errors.ConfigInvalid as exc:
+        return fail(exc.message, EXIT_FAILED)
+    except ce.ConnectorError as exc:
+        return fail(exc.message, EXIT_FAILED)
+    except KeyboardInterrupt:
+        return fail("cancelled.", EXIT_FAILED)
+
+
+def connector_for(args: argparse.Namespace) -> Any:
+    from .core.connections import Connector
+    from .core.profile import Profile
+
+    return Connector(Profile.from_option(getattr(args, "profile", None)))
+
+
+def url_opener(no_browser: bool, what: str) -> Callable[[str], None]:
+    def open_url(url: str) -> None:
+        if no_browser:
+            print(f"Open this address in a browser to sign in to {what}:\n{url}", flush=True)
+            return
+        import webbrowser
+
+        if not webbrowser.open(url):
+            print(f"Could not open a browser. Open this address to sign in to {what}:\n{url}", flush=True)
+        else:
+            print(f"Your browser shows the {what} sign-in page; waiting for you to click Allow…", file=sys.stderr, flush=True)
+
+    return open_url
+
+
+def cmd_connect_salesforce(args: argparse.Namespace) -> int:
+    from .connectors import oauth
+
+    def body() -> int:
+        connector = connector_for(args)
+        saved = connector.settings().salesforce
+        consumer_key = args.client_id or saved.consumer_key
+        if not consumer_key:
+            return fail("give the Consumer Key of your Salesforce External Client App with --client-id "
+                        "(Setup › External Client App Manager › your app › Settings › OAuth Settings).", EXIT_USAGE)
+        login_url = args.login_url or saved.login_url
+        if args.login_url and "salesforce.com" in args.login_url and args.login_url.rstrip("/") not in oauth.SALESFORCE_LOGIN_URLS.values():
+            try:
+                login_url = oauth.normalise_my_domain(args.login_url)
+            except ValueError as exc:
+                return fail(str(exc), EXIT_USAGE)
+        redirect_uri = args.redirect_uri or saved.redirect_uri
+        endpoints = oauth.salesforce_endpoints(login_url.rstrip("/"), consumer_key, redirect_uri)
+        attempt = oauth.AuthorizationAttempt(endpoints, connector.http["salesforce"])
+        attempt.preflight()
+        tokens = oauth.run_loopback_flow(attempt, open_url=url_opener(args.no_browser, "Salesforce"), timeout=args.timeout)
+        print(connector.save_salesforce(endpoints, login_url.rstrip("/"), tokens).sentence())
+        return EXIT_OK
+
+    return run_guarded(body)
+
+
+def read_stdin_secret(what: str) -> str | None:
+    value = sys.stdin.readline().strip()
+    return value or None
+
+
+def cmd_connect_bigtime(args: argparse.Namespace) -> int:
+    from .connectors import oauth
+
+    def body() -> int:
+        connector = connector_for(args)
+        saved = connector.settings().bigtime
+        base_url = (args.base_url or saved.base_url).rstrip("/")
+        if args.api_key_stdin:
+            if not args.firm:
+                return fail("--api-key-stdin needs --firm ID (your firm id, under Company Info in BigTime).", EXIT_USAGE)
+            key = read_stdin_secret("API key")
+            if not key:
+                return fail("no API key on standard input.", EXIT_USAGE)
+            print(connector.save_bigtime_key(base_url, key, args.firm).sentence())
+            return EXIT_OK
+        if not args.client_secret_stdin:
+            return fail("OAuth needs the client secret: pass --client-secret-stdin and give it on standard input.", EXIT_USAGE)
+        secret = read_stdin_secret("client secret")
+        if not secret:
+            return fail("no client secret on standard input.", EXIT_USAGE)
+        endpoints = oauth.bigtime_endpoints(base_url, args.client_id, secret, args.redirect_uri or saved.redirect_uri)
+        attempt = oauth.AuthorizationAttempt(endpoints, connector.http["bigtime"])
+        attempt.preflight()
+        tokens = oauth.run_loopback_flow(attempt, open_url=url_opener(args.no_browser, "BigTime"), timeout=args.timeout)
+        print(connector.save_bigtime_oauth(endpoints, base_url, tokens).sentence())
+        return EXIT_OK
+
+    return run_guarded(body)
+
+
+def cmd_disconnect(args: argparse.Namespace) -> int:
+    def body() -> int:
+        connector = connector_for(args)
+        if args.system == "salesforce":
+            revoked = connector.disconnect_salesforce()
+            print("Salesforce disconnected" + (" and the grant revoked." if revoked else
+                                                 " (the grant could not be revoked online; it was forgotten here)."))
+        else:
+            connector.disconnect_bigtime()
+            print("BigTime disconnected: its credentials were removed from the keyring.")
+        return EXIT_OK
+
+    return run_guarded(body)
+
+
+def cmd_stages(args: argparse.Namespace) -> int:
+    def body() -> int:
+        stages = connector_for(args).salesforce().stages()
+        if args.json:
+            print(json.dumps([{
+                "api_name": s.api_name, "label": s.label, "sort_order": s.sort_order, "is_active": s.is_active,
+                "is_closed": s.is_closed, "is_won": s.is_won, "is_closed_lost": s.is_closed_lost,
+                "probability": s.probability} for s in stages], indent=2))
+            return EXIT_OK
+        width = max((len(s.label) for s in stages), default=10)
+        for s in stages:
+            flags = "closed-lost (never triggers)" if s.is_closed_lost else "won" if s.is_won else ""
+            flags = (flags + ("; inactive" if not s.is_active else "")).strip("; ")
+            print(f"{s.sort_order:>3}  {s.label:<{width}}  {s.api_name if s.api_name != s.label else '':<{width}}  {flags}".rstrip())
+        return EXIT_OK
+
+    return run_guarded(body)
 
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
@@ -74,6 +268,8 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "sandbox" and getattr(args, "profile", None):
+        return fail("the sandbox has no profile; --profile is for the app's commands.", EXIT_USAGE)
     if args.command is None:
         parser.print_help()
         return EXIT_OK

@@ -40,6 +40,7 @@ from .errors import (
     UnexpectedResponse,
 )
 from .http import HttpPolicy, require_secure_url
+from .redact import redact
 
 SYSTEM = "bigtime"
 DEFAULT_BASE_URL = "https://iq.bigtime.net/BigtimeData/api/v2"
@@ -546,7 +547,6 @@ class WhoAmI:
 # =============================================================================================
 _TAG = re.compile(r"<[^>]+>")
 _SCRIPT = re.compile(r"<(script|style|head)\b.*?</\1\s*>", re.I | re.S)
-_TOKENISH = re.compile(r"[A-Za-z0-9_\-\.~+/=]{32,}")
 
 
 def _strip_html(fragment: str) -> str:
@@ -575,14 +575,6 @@ def html_to_sentence(page: str) -> str:
 def _shorten(text: str, limit: int = _MESSAGE_LIMIT) -> str:
     text = re.sub(r"\s+", " ", text).strip()
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Hide the credentials we sent, and anything else that looks like a token."""
-    for secret in secrets:
-        if secret and len(secret) >= 6:
-            text = text.replace(secret, "[hidden]")
-    return _TOKENISH.sub("[hidden]", text)
 
 
 def error_message(response: requests.Response, secrets: Iterable[str] = ()) -> str:
@@ -614,7 +606,7 @@ def error_message(response: requests.Response, secrets: Iterable[str] = ()) -> s
         message = html_to_sentence(text) if looks_html else stripped.splitlines()[0]
     if "<" in message and ">" in message:
         message = html_to_sentence(message)
-    message = _shorten(redact(message, secrets))
+    message = _shorten(redact(message, extra=secrets))
     return message or f"HTTP {response.status_code} without an explanation"
 
 

@@ -44,6 +44,7 @@ from .errors import (
     UnexpectedResponse,
 )
 from .http import HttpPolicy, require_secure_url
+from .redact import redact
 
 SYSTEM = "salesforce"
 #: The one place the REST API version is pinned (Summer '26).
@@ -63,13 +64,6 @@ _NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 _ID_RE = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
 _USAGE_RE = re.compile(r"(?:^|[\s,;])api-usage=(\d+)/(\d+)", re.IGNORECASE)
 # Things that look like credentials: Salesforce session ids (00D...!...), bearer values, tokens in forms.
-_SECRET_RES = (
-    re.compile(r"\b00D[A-Za-z0-9]{12,15}![A-Za-z0-9._\-]+"),
-    re.compile(r"(?i)(bearer\s+)[^\s\"',;]+"),
-    re.compile(r"(?i)\b((?:access_token|refresh_token|token|code|password)=)[^&\s\"']+"),
-)
-
-
 # ---- the token source ---------------------------------------------------------------------------
 class AccessTokenSource(Protocol):
     """What the client needs from the OAuth side (``connectors.oauth.TokenRefresher`` fits).
@@ -208,13 +202,6 @@ class UserPermissions:
 
 
 # ---- helpers ---------------------------------------------------------------------------------------
-def redact(text: str) -> str:
-    """``text`` with anything that looks like a token, session id or password replaced."""
-    for pattern in _SECRET_RES:
-        text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + "<hidden>", text)
-    return text
-
-
 def _iso(value: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SS+00:00`` (UTC) — the format getUpdated/getDeleted document."""
     if value.tzinfo is None or value.utcoffset() is None:
@@ -745,5 +732,5 @@ def _my_domain(instance_url: str) -> str | None:
 __all__ = [
     "API_VERSION", "AccessTokenSource", "DeletedResult", "FieldInfo", "Identity", "SaveError", "SaveResult",
     "SalesforceClient", "Stage", "StaticToken", "UpdatedResult", "UserPermissions", "WindowExceeded",
-    "parse_datetime", "redact",
+    "parse_datetime",
 ]

@@ -12,7 +12,7 @@ import keyring
 import keyring.errors
 from keyring.backends import fail
 
-from . import redact
+from ..connectors import redact
 from .errors import KeyringLocked, KeyringUnavailable
 from .profile import Profile
 

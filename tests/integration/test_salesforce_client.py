@@ -423,7 +423,7 @@ def test_error_shapes_become_typed_errors(sandbox, client, grant):
               body=[{"message": f"bad session {token} in Authorization: Bearer {token}", "errorCode": "X"}])
     with pytest.raises(RequestRejected) as info:
         client.count("SELECT COUNT() FROM Opportunity")
-    assert token not in str(info.value) and "<hidden>" in str(info.value)
+    assert token not in str(info.value) and "[hidden]" in str(info.value)
 
 
 # ---- metadata ---------------------------------------------------------------------------------------------

@@ -13,7 +13,8 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail
 from keyrings.alt.file import PlaintextKeyring
 
-from bigsync_gui.core import redact, secrets
+from bigsync_gui.connectors import redact
+from bigsync_gui.core import secrets
 from bigsync_gui.core.errors import ConfigInvalid, KeyringLocked, KeyringUnavailable
 from bigsync_gui.core.profile import Profile
 from bigsync_gui.core.settings import Settings

@@ -1,9 +1,9 @@
-"""Keep secrets out of logs: a logging filter that masks anything token-like.
+"""Keep secrets out of logs and error messages: one redactor for the whole app.
 
-Two nets: the exact secrets the vault has seen (registered at run time), and patterns for
-what tokens look like (Salesforce access/refresh tokens, bearer headers, key=value pairs with
-secret-sounding names, long opaque strings). Installed on the root logger's handlers by
-:func:`install`.
+Two nets: the exact secrets seen at run time (the vault registers every secret it reads or
+writes; a client may pass the credentials it just sent), and patterns for what tokens look like
+(Salesforce access/refresh tokens, bearer headers, key=value pairs with secret-sounding names,
+long opaque strings). :func:`redact` cleans a text; :class:`RedactingFilter` cleans log records.
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import re
 import threading
+from collections.abc import Iterable
 
-MASK = "[redacted]"
+MASK = "[hidden]"
 
 _PATTERNS = [
     re.compile(r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9._\-]+"),  # Salesforce access token (session id)
@@ -21,6 +22,7 @@ _PATTERNS = [
     re.compile(r"(?i)((?:access_token|refresh_token|client_secret|code_verifier|api[_-]?key|apitoken|password|pwd|token|code)"
                r"[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"),
     re.compile(r"(?i)(x-auth-(?:token|apitoken)[\"']?\s*[:=]\s*[\"']?)[^\"'\s,}]+"),
+    re.compile(r"\beyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-.]+"),  # JWT-shaped tokens
     re.compile(r"\b[A-Za-z0-9_\-]{40,}\b"),  # any long opaque string
 ]
 
@@ -35,9 +37,10 @@ def register_secret(value: str) -> None:
             _known.add(value)
 
 
-def redact(text: str) -> str:
+def redact(text: str, extra: Iterable[str] = ()) -> str:
+    """``text`` with every known secret, each of ``extra``, and anything token-like masked."""
     with _lock:
-        known = sorted(_known, key=len, reverse=True)
+        known = sorted(_known.union(v for v in extra if v and len(v) >= 6), key=len, reverse=True)
     for value in known:
         text = text.replace(value, MASK)
     for pattern in _PATTERNS:

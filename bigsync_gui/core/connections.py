@@ -1,0 +1,167 @@
+"""Connecting a profile to Salesforce and BigTime, and building API clients from what was saved.
+
+The CLI (loopback flow) and the GUI (embedded browser) obtain tokens differently, then both call
+``save_salesforce`` / ``save_bigtime_oauth`` / ``save_bigtime_key`` here: one place decides what
+goes to the settings file (non-secret) and what goes to the keyring (secret).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..connectors import bigtime as bt
+from ..connectors import oauth
+from ..connectors.errors import NotConnected, ReconnectNeeded
+from ..connectors.http import HttpPolicy, RequestCounter
+from ..connectors.salesforce import Identity, SalesforceClient
+from . import secrets
+from .profile import Profile
+from .settings import Settings
+
+
+@dataclass
+class Connection:
+    """What an admin sees after connecting: "Connected to <org> as <user>"."""
+
+    system: str
+    org: str
+    user: str
+
+    def sentence(self) -> str:
+        label = "Salesforce" if self.system == "salesforce" else "BigTime"
+        return f"Connected to {label}: {self.org} as {self.user}."
+
+
+class Connector:
+    """A profile's settings + vault + one HTTP policy per system (shared request counter)."""
+
+    def __init__(self, profile: Profile, counter: RequestCounter | None = None) -> None:
+        self.profile = profile
+        self.vault = secrets.Vault(profile)
+        self.counter = counter or RequestCounter()
+        self.http = {system: HttpPolicy(system, self.counter) for system in ("salesforce", "bigtime")}
+
+    def settings(self) -> Settings:
+        return Settings.load(self.profile)
+
+    # ---- Salesforce ----------------------------------------------------------------------------
+    def save_salesforce(self, endpoints: oauth.OAuthEndpoints, login_url: str, tokens: oauth.TokenSet) -> Connection:
+        """Keep a fresh Salesforce grant: refresh token to the keyring, the rest to settings."""
+        if not tokens.refresh_token:
+            raise ReconnectNeeded("salesforce", "Salesforce gave no refresh token; the connected app must allow the "
+                                                "'refresh_token, offline_access' scope")
+        instance_url = str(tokens.raw.get("instance_url") or login_url)
+        client = SalesforceClient(instance_url, _Fixed(tokens), self.http["salesforce"])
+        identity: Identity = client.identity()
+        org = client.org_name() or identity.org_id
+        self.vault.set(secrets.SALESFORCE_REFRESH_TOKEN, tokens.refresh_token)
+        settings = self.settings()
+        s = settings.salesforce
+        s.login_url, s.consumer_key, s.redirect_uri = login_url, endpoints.client_id, endpoints.redirect_uri
+        s.instance_url, s.identity_url = instance_url, str(tokens.raw.get("id") or "")
+        s.org_id, s.user_id, s.username, s.display_name = identity.org_id, identity.user_id, identity.username, org
+        settings.save(self.profile)
+        return Connection("salesforce", org, identity.username)
+
+    def salesforce(self) -> SalesforceClient:
+        s = self.settings().salesforce
+        token = self.vault.get(secrets.SALESFORCE_REFRESH_TOKEN) if s.connected else None
+        if not s.connected or not token:
+            raise NotConnected("salesforce", "Salesforce is not connected yet: run `bigsync-gui connect salesforce` "
+                                             "(or the setup wizard).")
+        endpoints = oauth.salesforce_endpoints(s.login_url, s.consumer_key, s.redirect_uri)
+        refresher = oauth.TokenRefresher(endpoints, self.http["salesforce"], token,
+                                         on_rotated=lambda new: self.vault.set(secrets.SALESFORCE_REFRESH_TOKEN, new))
+        return SalesforceClient(s.instance_url, refresher, self.http["salesforce"])
+
+    def disconnect_salesforce(self) -> bool:
+        """Revoke the grant where possible, then forget it. True if Salesforce confirmed the revoke."""
+        settings = self.settings()
+        s = settings.salesforce
+        token = self.vault.get(secrets.SALESFORCE_REFRESH_TOKEN)
+        revoked = False
+        if token and s.consumer_key:
+            endpoints = oauth.salesforce_endpoints(s.login_url, s.consumer_key, s.redirect_uri)
+            try:
+                revoked = oauth.revoke(endpoints, self.http["salesforce"], token)
+            except Exception:  # offline or refused: forgetting locally still happens
+                revoked = False
+        self.vault.delete(secrets.SALESFORCE_REFRESH_TOKEN)
+        keep = settings.salesforce
+        settings.salesforce = type(keep)(login_url=keep.login_url, consumer_key=keep.consumer_key, redirect_uri=keep.redirect_uri)
+        settings.save(self.profile)
+        return revoked
+
+    # ---- BigTime -------------------------------------------------------------------------------
+    def save_bigtime_oauth(self, endpoints: oauth.OAuthEndpoints, base_url: str, tokens: oauth.TokenSet) -> Connection:
+        if not tokens.refresh_token:
+            raise ReconnectNeeded("bigtime", "BigTime gave no refresh token")
+        refresher = oauth.TokenRefresher(endpoints, self.http["bigtime"], tokens.refresh_token,
+                                         on_rotated=lambda new: self.vault.set(secrets.BIGTIME_REFRESH_TOKEN, new),
+                                         tokens=tokens)
+        auth = bt.OAuthAuth(refresher)
+        who = bt.BigTimeClient(base_url, auth, self.http["bigtime"]).whoami()
+        assert endpoints.client_secret is not None
+        self.vault.set(secrets.BIGTIME_CLIENT_SECRET, endpoints.client_secret)
+        self.vault.set(secrets.BIGTIME_REFRESH_TOKEN, refresher.current().refresh_token or tokens.refresh_token)  # type: ignore[union-attr]
+        return self._save_bigtime(base_url, "oauth", who, client_id=endpoints.client_id, redirect_uri=endpoints.redirect_uri)
+
+    def save_bigtime_key(self, base_url: str, api_key: str, firm_id: str) -> Connection:
+        who = bt.BigTimeClient(base_url, bt.ApiKeyAuth(api_key, firm_id), self.http["bigtime"]).whoami()
+        self.vault.set(secrets.BIGTIME_API_KEY, api_key)
+        return self._save_bigtime(base_url, "api_key", who)
+
+    def _save_bigtime(self, base_url: str, mode: str, who: bt.WhoAmI, client_id: str = "", redirect_uri: str = "") -> Connection:
+        settings = self.settings()
+        b = settings.bigtime
+        b.base_url, b.auth_mode, b.firm_id = base_url, mode, who.firm_id or b.firm_id
+        b.user_name = who.name or who.email or ""
+        if client_id:
+            b.client_id, b.redirect_uri = client_id, redirect_uri
+        settings.save(self.profile)
+        return Connection("bigtime", who.firm_name or who.firm_id or "your firm", who.name or who.email or "the API key")
+
+    def bigtime(self) -> bt.BigTimeClient:
+        b = self.settings().bigtime
+        http = self.http["bigtime"]
+        if b.auth_mode == "oauth":
+            secret, token = self.vault.get(secrets.BIGTIME_CLIENT_SECRET), self.vault.get(secrets.BIGTIME_REFRESH_TOKEN)
+            if secret and token:
+                endpoints = oauth.bigtime_endpoints(b.base_url, b.client_id, secret, b.redirect_uri)
+                refresher = oauth.TokenRefresher(endpoints, http, token,
+                                                 on_rotated=lambda new: self.vault.set(secrets.BIGTIME_REFRESH_TOKEN, new))
+                return bt.BigTimeClient(b.base_url, bt.OAuthAuth(refresher, firm_id=b.firm_id or None), http)
+        elif b.auth_mode == "api_key":
+            key = self.vault.get(secrets.BIGTIME_API_KEY)
+            if key:
+                return bt.BigTimeClient(b.base_url, bt.ApiKeyAuth(key, b.firm_id), http)
+        elif b.auth_mode == "session":
+            password = self.vault.get(secrets.BIGTIME_PASSWORD)
+            if password:
+                return bt.BigTimeClient(b.base_url, bt.SessionAuth(b.session_user, password, b.firm_id or None, http), http)
+        raise NotConnected("bigtime", "BigTime is not connected yet: run `bigsync-gui connect bigtime` (or the setup wizard).")
+
+    def disconnect_bigtime(self) -> None:
+        """Forget BigTime's credentials (BigTime documents no revoke endpoint)."""
+        for name in (secrets.BIGTIME_REFRESH_TOKEN, secrets.BIGTIME_CLIENT_SECRET, secrets.BIGTIME_API_KEY, secrets.BIGTIME_PASSWORD):
+            self.vault.delete(name)
+        settings = self.settings()
+        keep = settings.bigtime
+        settings.bigtime = type(keep)(base_url=keep.base_url, client_id=keep.client_id, redirect_uri=keep.redirect_uri)
+        settings.save(self.profile)
+
+
+class _Fixed:
+    """The tokens just obtained, for the identity calls before anything is stored."""
+
+    def __init__(self, tokens: oauth.TokenSet) -> None:
+        self._tokens = tokens
+
+    def access_token(self) -> str:
+        return self._tokens.access_token
+
+    def refresh(self, stale_access_token: str | None = None) -> oauth.TokenSet:
+        raise ReconnectNeeded("salesforce", "the new session was refused at once; try connecting again")
+
+    def current(self) -> oauth.TokenSet:
+        return self._tokens
