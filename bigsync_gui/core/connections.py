@@ -25,10 +25,12 @@ class Connection:
 
     system: str
     org: str
-    user: str
+    user: str | None  # None: a firm-wide credential (BigTime API key) that is no one in particular
 
     def sentence(self) -> str:
         label = "Salesforce" if self.system == "salesforce" else "BigTime"
+        if self.user is None:
+            return f"Connected to {label}: {self.org}, with the firm's API key."
         return f"Connected to {label}: {self.org} as {self.user}."
 
 
@@ -119,7 +121,8 @@ class Connector:
         if client_id:
             b.client_id, b.redirect_uri = client_id, redirect_uri
         settings.save(self.profile)
-        return Connection("bigtime", who.firm_name or who.firm_id or "your firm", who.name or who.email or "the API key")
+        org = who.firm_name or (f"firm {who.firm_id}" if who.firm_id else "your firm")
+        return Connection("bigtime", org, None if mode == "api_key" else (who.name or who.email or "the signed-in user"))
 
     def bigtime(self) -> bt.BigTimeClient:
         b = self.settings().bigtime

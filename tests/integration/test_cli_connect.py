@@ -1,0 +1,203 @@
+"""`connect`, `stages`, `disconnect` as real processes against the sandbox, like an admin would.
+
+The browser part is played by `requests` following the URL the command prints (--no-browser):
+login, Allow, then the redirect lands on the command's loopback listener.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+import requests
+
+from bigsync_gui.sandbox import Sandbox
+from bigsync_gui.sandbox import credentials as cred
+from sandbox_browser import browse, free_port
+
+CLI = [sys.executable, "-m", "bigsync_gui"]
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """A keyring in a file under a temporary home (keyrings.alt), as PLATFORM.md suggests for tests."""
+    home = tmp_path / "home"
+    home.mkdir()
+    return {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "config"),
+            "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
+
+
+@pytest.fixture
+def profile(tmp_path: Path) -> Path:
+    return tmp_path / "profile"
+
+
+def run(env: dict[str, str], profile: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, "--profile", str(profile), *args], capture_output=True, text=True, input=stdin,
+                          env=env, timeout=60)
+
+
+def register_redirect(sandbox: Sandbox, uri: str) -> None:
+    current = requests.get(sandbox.salesforce_admin_url + "/settings", timeout=5).json()["redirect_uris"]
+    requests.post(sandbox.salesforce_admin_url + "/settings", json={"redirect_uris": [*current, uri]},
+                  timeout=5).raise_for_status()
+
+
+def sign_in_through_printed_url(args: list[str], env: dict[str, str], system: str, stdin: str = "",
+                                allow: bool = True) -> tuple[int, str, str]:
+    """Start `connect … --no-browser`, follow the printed URL like a browser, deliver the redirect."""
+    proc = subprocess.Popen([*CLI, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    assert proc.stdin and proc.stdout
+    proc.stdin.write(stdin)
+    proc.stdin.close()
+    lines: list[str] = []
+    for line in proc.stdout:
+        lines.append(line)
+        if line.startswith("http"):
+            break
+    else:
+        proc.wait(timeout=30)
+        err = proc.stderr.read()  # type: ignore[union-attr]
+        raise AssertionError(f"no URL printed; stdout={''.join(lines)} stderr={err}")
+    location = browse(lines[-1].strip(), system, allow=allow)
+    threading.Thread(target=requests.get, args=(location,), kwargs={"timeout": 10}, daemon=True).start()
+    proc.wait(timeout=60)
+    out, err = proc.stdout.read(), proc.stderr.read()  # type: ignore[union-attr]
+    return proc.returncode, "".join(lines) + out, err
+
+
+def test_connect_salesforce_stages_and_disconnect(sandbox: Sandbox, env: dict[str, str], profile: Path, tmp_path: Path) -> None:
+    redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
+    register_redirect(sandbox, redirect)
+    code, out, err = sign_in_through_printed_url(
+        ["--profile", str(profile), "connect", "salesforce", "--login-url", sandbox.salesforce_url,
+         "--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", redirect, "--no-browser", "--timeout", "30"], env, "salesforce")
+    assert code == 0, err
+    assert f"as {cred.SF_USERNAME}" in out
+
+    stages = run(env, profile, "stages", "--json")
+    assert stages.returncode == 0, stages.stderr
+    listed = json.loads(stages.stdout)
+    assert [s["api_name"] for s in listed][:3] == ["Prospecting", "Qualification", "Needs Analysis"]
+    assert len(listed) == 10 and [s["sort_order"] for s in listed] == sorted(s["sort_order"] for s in listed)
+    lost = next(s for s in listed if s["api_name"] == "Closed Lost")
+    won = next(s for s in listed if s["api_name"] == "Closed Won")
+    assert lost["is_closed"] and not lost["is_won"] and lost["is_closed_lost"]
+    assert won["is_closed"] and won["is_won"] and not won["is_closed_lost"]
+    human = run(env, profile, "stages")
+    assert "Closed Lost" in human.stdout and "never triggers" in human.stdout
+
+    # The refresh token lives in the keyring file, never under the profile.
+    keyring_file = Path(env["XDG_DATA_HOME"]) / "python_keyring" / "keyring_pass.cfg"
+    assert keyring_file.exists()
+    for path in profile.rglob("*"):
+        if path.is_file():
+            text = path.read_text()
+            assert "5Aep" not in text and "00DKx" not in text.replace(json.loads(
+                (profile / "config" / "settings.json").read_text())["salesforce"]["org_id"], "")
+
+    gone = run(env, profile, "disconnect", "salesforce")
+    assert gone.returncode == 0 and "revoked" in gone.stdout
+    after = run(env, profile, "stages")
+    assert after.returncode == 3
+    assert "connect salesforce" in after.stderr
+
+
+def test_connect_bigtime_oauth_and_api_key(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
+    redirect = f"http://127.0.0.1:{free_port()}/BigTimeRedirect"  # the emulator accepts any loopback port
+    code, out, err = sign_in_through_printed_url(
+        ["--profile", str(profile), "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--client-id", cred.BT_CLIENT_ID,
+         "--client-secret-stdin", "--redirect-uri", redirect, "--no-browser", "--timeout", "30"],
+        env, "bigtime", stdin=cred.BT_CLIENT_SECRET + "\n")
+    assert code == 0, err
+    assert "Connected to BigTime" in out and cred.BT_FIRM_ID in out
+    settings = json.loads((profile / "config" / "settings.json").read_text())
+    assert settings["bigtime"]["auth_mode"] == "oauth" and settings["bigtime"]["firm_id"] == cred.BT_FIRM_ID
+    assert cred.BT_CLIENT_SECRET not in (profile / "config" / "settings.json").read_text()
+
+    keyed = run(env, profile, "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--api-key-stdin",
+                "--firm", cred.BT_FIRM_ID, stdin=cred.BT_API_KEY + "\n")
+    assert keyed.returncode == 0, keyed.stderr
+    assert json.loads((profile / "config" / "settings.json").read_text())["bigtime"]["auth_mode"] == "api_key"
+
+    wrong = run(env, profile, "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--api-key-stdin",
+                "--firm", cred.BT_FIRM_ID, stdin="not-the-key\n")
+    assert wrong.returncode == 3 and "API key was refused" in wrong.stderr
+    assert "not-the-key" not in wrong.stderr
+
+
+def test_denied_consent_is_one_clear_sentence(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
+    redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
+    register_redirect(sandbox, redirect)
+    code, _, err = sign_in_through_printed_url(
+        ["--profile", str(profile), "connect", "salesforce", "--login-url", sandbox.salesforce_url,
+         "--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", redirect, "--no-browser", "--timeout", "30"],
+        env, "salesforce", allow=False)
+    assert code == 1
+    assert "Deny" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize(("args", "expected_code", "expected"), [
+    (["--client-id", "3MVGwrongkey"], 1, "Consumer Key"),
+    (["--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", "http://localhost:9/Nope"], 1, "http://localhost:9/Nope"),
+    (["--client-id", cred.SF_CONSUMER_KEY, "--login-url", "http://login.example.com"], 1, "https://"),
+])
+def test_setup_mistakes_are_explained(sandbox: Sandbox, env: dict[str, str], profile: Path, args: list[str],
+                                      expected_code: int, expected: str) -> None:
+    if "--login-url" not in args:
+        args = [*args, "--login-url", sandbox.salesforce_url]
+    result = run(env, profile, "connect", "salesforce", "--no-browser", "--timeout", "5", *args)
+    assert result.returncode == expected_code, result.stderr
+    assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_timeout_waiting_for_the_browser(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
+    redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
+    register_redirect(sandbox, redirect)
+    result = run(env, profile, "connect", "salesforce", "--login-url", sandbox.salesforce_url, "--client-id",
+                 cred.SF_CONSUMER_KEY, "--redirect-uri", redirect, "--no-browser", "--timeout", "1")
+    assert result.returncode == 1
+    assert "No answer came from the browser" in result.stderr
+
+
+def test_no_keyring_says_how_to_get_one(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
+    env = {**env, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
+    result = run(env, profile, "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--api-key-stdin",
+                 "--firm", cred.BT_FIRM_ID, stdin=cred.BT_API_KEY + "\n")
+    assert result.returncode == 5
+    assert "keyrings.alt" in result.stderr and cred.BT_API_KEY not in result.stderr
+
+
+def test_unreachable_host(env: dict[str, str], profile: Path) -> None:
+    result = run(env, profile, "connect", "bigtime", "--base-url", f"http://127.0.0.1:{free_port()}/BigtimeData/api/v2",
+                 "--api-key-stdin", "--firm", "x", stdin="some-key\n")
+    assert result.returncode == 4
+    assert "could not be reached" in result.stderr
+
+
+def test_rotated_refresh_tokens_survive_restarts(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
+    """With rotation on, each process refreshes (no access token is ever stored), gets a new refresh
+    token and must keep it: the old one is dead, so a lost rotation shows up as exit 3 next time."""
+    requests.post(sandbox.salesforce_admin_url + "/settings", json={"rotate_refresh_tokens": True}, timeout=5).raise_for_status()
+    redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
+    register_redirect(sandbox, redirect)
+    code, _, err = sign_in_through_printed_url(
+        ["--profile", str(profile), "connect", "salesforce", "--login-url", sandbox.salesforce_url,
+         "--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", redirect, "--no-browser", "--timeout", "30"], env, "salesforce")
+    assert code == 0, err
+    keyring_file = Path(env["XDG_DATA_HOME"]) / "python_keyring" / "keyring_pass.cfg"
+    seen = {keyring_file.read_text()}
+    for _ in range(3):
+        result = run(env, profile, "stages", "--json")
+        assert result.returncode == 0, result.stderr
+        seen.add(keyring_file.read_text())
+    assert len(seen) == 4  # a new refresh token was stored by every run
+    refreshes = [e for e in requests.get(sandbox.salesforce_admin_url + "/log", timeout=5).json()["entries"]
+                 if e["path"] == "/services/oauth2/token"]
+    assert len(refreshes) == 4  # the code exchange + one refresh per run
