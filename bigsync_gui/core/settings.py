@@ -56,10 +56,46 @@ class BigTimeSettings:
         return bool(self.auth_mode)
 
 
+# What flows back into Salesforce: our name for a figure → the Opportunity field the admin maps.
+# The defaults are the fields the setup guide asks the admin to create (docs/salesforce-fields.md).
+DEFAULT_FIELD_MAP = {
+    "project_id": "BigTime_Project_Id__c",
+    "project_url": "BigTime_Project_URL__c",
+    "budget_fees": "BigTime_Budget_Fees__c",
+    "budget_hours": "BigTime_Budget_Hours__c",
+    "budget_expenses": "BigTime_Budget_Expenses__c",
+    "hours_logged": "BigTime_Hours_Logged__c",
+    "expenses_logged": "BigTime_Expenses_Logged__c",
+    "wip": "BigTime_WIP__c",
+    "invoiced_to_date": "BigTime_Invoiced_To_Date__c",
+    "paid_to_date": "BigTime_Paid_To_Date__c",
+    "last_sync": "BigTime_Last_Sync__c",
+}
+INVOICE_OBJECT = "BigTime_Invoice__c"  # per-invoice rows, when the org has the object
+
+
+@dataclass
+class SyncSettings:
+    trigger_stage: str = ""  # OpportunityStage.ApiName — never the label
+    trigger_stage_label: str = ""  # shown to the admin; the label may be renamed in Salesforce
+    interval_seconds: int = 300
+    writeback_interval_seconds: int = 900
+    backfill: bool = False
+    api_budget_percent: float = 5.0  # of the org's daily API allowance
+    default_client_id: int | None = None  # BigTime client for opportunities without an account
+    field_map: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_FIELD_MAP))
+    configured_at: str = ""  # ISO UTC; "from now on" starts here
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.trigger_stage and self.configured_at)
+
+
 @dataclass
 class Settings:
     salesforce: SalesforceSettings = field(default_factory=SalesforceSettings)
     bigtime: BigTimeSettings = field(default_factory=BigTimeSettings)
+    sync: SyncSettings = field(default_factory=SyncSettings)
 
     @classmethod
     def load(cls, profile: Profile) -> Settings:
@@ -78,6 +114,7 @@ class Settings:
         return cls(
             salesforce=_section(SalesforceSettings, data.get("salesforce"), path, "salesforce"),
             bigtime=_section(BigTimeSettings, data.get("bigtime"), path, "bigtime"),
+            sync=_section(SyncSettings, data.get("sync"), path, "sync"),
         )
 
     def save(self, profile: Profile) -> None:
@@ -98,11 +135,21 @@ def _section(kind: type, data: Any, path: Any, name: str) -> Any:
         return kind()
     if not isinstance(data, dict):
         raise ConfigInvalid(f"{name}", f"The settings file {path}: '{name}' must be an object.")
-    known = {f.name: f for f in fields(kind)}
+    defaults = kind()
     values = {}
-    for key, value in data.items():
-        if key in known:
-            if not isinstance(value, str):
-                raise ConfigInvalid(f"{name}.{key}", f"The settings file {path}: '{name}.{key}' must be text.")
-            values[key] = value
+    for f in fields(kind):
+        if f.name not in data:
+            continue
+        value, expected = data[f.name], type(getattr(defaults, f.name))
+        if f.name == "default_client_id":
+            ok = value is None or (isinstance(value, int) and not isinstance(value, bool))
+        elif expected is float:
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+        elif expected is dict:
+            ok = isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())
+        else:
+            ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+        if not ok:
+            raise ConfigInvalid(f"{name}.{f.name}", f"The settings file {path}: '{name}.{f.name}' has a value of the wrong type.")
+        values[f.name] = value
     return kind(**values)
