@@ -84,6 +84,29 @@ def build_parser() -> argparse.ArgumentParser:
     stages = commands.add_parser("stages", parents=[profiled], help="list the org's opportunity stages")
     stages.add_argument("--json", action="store_true", help="one JSON array for scripts")
     stages.set_defaults(func=cmd_stages)
+
+    configure = commands.add_parser("configure", parents=[profiled], help="choose the trigger stage and the interval",
+                                    description="Opportunities that reach (or pass) this stage become BigTime projects. "
+                                                "Those already past it are left alone unless --backfill.")
+    configure.add_argument("--trigger-stage", required=True, metavar="API_NAME", help="the stage's API name (see `stages`)")
+    configure.add_argument("--interval", type=int, metavar="SECONDS", help="seconds between cycles (default 300, at least 60)")
+    configure.add_argument("--backfill", action="store_true", help="also create projects for opportunities already past the stage")
+    configure.set_defaults(func=cmd_configure)
+
+    sync = commands.add_parser("sync", parents=[profiled], help="run one sync cycle and exit")
+    sync.add_argument("--once", action="store_true", required=True, help="one cycle, then exit (non-zero if it failed)")
+    sync.add_argument("--full", action="store_true", help="read every opportunity at or past the stage, not only changes")
+    sync.add_argument("--json", action="store_true", help="print the cycle's report as JSON")
+    sync.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
+                      help="how long to wait if another copy is syncing (default 60)")
+    sync.set_defaults(func=cmd_sync)
+
+    run = commands.add_parser("run", parents=[profiled], help="sync on the interval without a GUI (servers, services)")
+    run.set_defaults(func=cmd_run)
+
+    status = commands.add_parser("status", parents=[profiled], help="last cycles, links, what needs attention")
+    status.add_argument("--json", action="store_true", help="one JSON object for scripts")
+    status.set_defaults(func=cmd_status)
     return parser
 
 
@@ -111,7 +134,7 @@ def run_guarded(action: Callable[[], int]) -> int:
         return fail(exc.message, EXIT_OFFLINE)
     except (core_errors.KeyringUnavailable, core_errors.KeyringLocked) as exc:
         return fail(exc.message, EXIT_KEYRING)
-    except core_errors.ConfigInvalid as exc:
+    except core_errors.CoreError as exc:  # ConfigInvalid, PickStageAgain, AlreadyRunning, StoreError...
         return fail(exc.message, EXIT_FAILED)
     except ce.ConnectorError as exc:
         return fail(exc.message, EXIT_FAILED)
@@ -263,6 +286,79 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
         sandbox.stop()
     print(f"{APP_NAME}: sandbox stopped", file=sys.stderr)
     return EXIT_OK
+
+
+def engine_for(args: argparse.Namespace) -> Any:
+    from .core.engine import Engine
+
+    return Engine(connector_for(args))
+
+
+def cmd_configure(args: argparse.Namespace) -> int:
+    def body() -> int:
+        stage, already = engine_for(args).configure(args.trigger_stage, interval_seconds=args.interval, backfill=args.backfill)
+        print(f"Opportunities that reach {stage.label!r} (or a later stage that is not closed-lost) will become BigTime projects.")
+        if already:
+            print(f"{already} opportunit{'y is' if already == 1 else 'ies are'} already past it: "
+                  + ("projects will be created for them in the next cycle." if args.backfill
+                     else "left alone (use --backfill to create projects for them too)."))
+        return EXIT_OK
+
+    return run_guarded(body)
+
+
+def _print_report(report: Any, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report.to_json()))
+        return
+    parts = [f"{n} {what}" for n, what in ((report.created, "created"), (report.linked, "linked"), (report.severed, "severed"),
+                                            (report.restored, "restored"), (report.rejected, "rejected")) if n]
+    summary = ", ".join(parts) or "nothing to do"
+    print(f"{report.kind.capitalize()} cycle {report.cycle_id}: {report.result} — {summary} "
+          f"({report.salesforce_requests} Salesforce, {report.bigtime_requests} BigTime requests)."
+          + (f" {report.message}" if report.message else ""), flush=True)
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    def body() -> int:
+        report = engine_for(args).run_cycle(full=args.full, wait_for_lock=args.wait)
+        _print_report(report, args.json)
+        if report.result == "failed":
+            print(f"{APP_NAME}: {report.message}", file=sys.stderr)
+            return EXIT_OFFLINE if report.error in ("Offline", "RateLimited", "ServiceUnavailable") else \
+                EXIT_NOT_CONNECTED if report.error in ("ReconnectNeeded", "NotConnected") else EXIT_FAILED
+        return EXIT_OK
+
+    return run_guarded(body)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from .core.loop import run_forever
+
+    def body() -> int:
+        return run_forever(engine_for(args), on_report=lambda r: _print_report(r, False),
+                           on_error=lambda exc: print(f"{APP_NAME}: {exc}", file=sys.stderr, flush=True))
+
+    return run_guarded(body)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from .core.status import status_snapshot
+
+    def body() -> int:
+        snapshot = status_snapshot(connector_for(args).profile)
+        if args.json:
+            print(json.dumps(snapshot))
+        else:
+            print(snapshot["summary"])
+            for cycle in snapshot["cycles"][:5]:
+                print(f"  {cycle['started_at'][:19].replace('T', ' ')}  {cycle['result']:<11} created {cycle['created']}, "
+                      f"severed {cycle['severed']}, rejected {cycle['rejected']}  {cycle['message']}".rstrip())
+            for item in snapshot["attention"]:
+                print(f"  ! {item}")
+        return EXIT_OK
+
+    return run_guarded(body)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

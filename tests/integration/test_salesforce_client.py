@@ -483,9 +483,8 @@ def test_identity_org_name_and_permissions(sandbox, client, grant, http):
     # without the token response: userinfo
     bare = SalesforceClient(grant["instance_url"], StaticToken(grant["access_token"]), http)
     assert bare.identity() == me
-    # the emulator has no Organization object: documented fallback (no My Domain on 127.0.0.1) → None
-    assert client.org_name() is None
-    assert client.org_name() is None
+    assert client.org_name() == cred.SF_ORG_NAME  # SELECT Name FROM Organization
+    assert client.org_name() == cred.SF_ORG_NAME
     assert len([e for e in api_log(sandbox) if "Organization" in e["query"]]) == 1  # cached
     assert client.user_permissions() is None  # unknown is not "False"
 

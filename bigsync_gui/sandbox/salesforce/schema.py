@@ -140,6 +140,13 @@ def build_schema() -> dict[str, ObjectDef]:
             _f("IsActive", "boolean", label="Active", nillable=False),
             _f("Title", "string", length=80),
         ], createable=False, deletable=False),
+        _object("Organization", "Organization", "00D", [
+            _f("Name", "string", label="Name", length=80, updateable=False, createable=False),
+            _f("OrganizationType", "picklist", label="Edition", updateable=False, createable=False,
+               picklist=("Developer Edition", "Enterprise Edition", "Unlimited Edition", "Professional Edition")),
+            _f("IsSandbox", "boolean", updateable=False, createable=False),
+            _f("InstanceName", "string", length=5, updateable=False, createable=False),
+        ], createable=False, updateable=False, deletable=False),
         _object("Account", "Account", "001", [
             _f("Name", "string", label="Account Name", nillable=False),
             _f("Type", "picklist", label="Account Type", picklist=("Prospect", "Customer - Direct", "Customer - Channel", "Partner", "Other")),

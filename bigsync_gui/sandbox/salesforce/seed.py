@@ -10,6 +10,7 @@ from typing import Any
 
 from .. import credentials as cred
 from .. import story
+from . import ids
 from .data import SalesforceData, format_datetime
 
 # Reference §5: a new org's standard stages.
@@ -56,6 +57,12 @@ def _domain(account_name: str) -> str:
 def seed_salesforce(data: SalesforceData, rng: random.Random) -> None:
     data.set_stages([dict(s) for s in STANDARD_STAGES])
     now = data.now()
+    stamp = format_datetime(now - timedelta(days=800))
+    # The org itself (the id the identity URLs carry; SELECT Name FROM Organization answers it).
+    data.records["organization"][ids.ORG_ID] = {
+        "Id": ids.ORG_ID, "Name": cred.SF_ORG_NAME, "OrganizationType": "Enterprise Edition", "IsSandbox": True,
+        "InstanceName": "KX1", "IsDeleted": False, "CreatedDate": stamp, "LastModifiedDate": stamp, "SystemModstamp": stamp,
+    }
 
     # Users: the first of the staff is the demo admin the login form accepts.
     user_ids: list[str] = []

@@ -1,0 +1,640 @@
+"""The sync engine: one cycle turns opportunities that reached the trigger stage into BigTime
+projects — exactly once — and keeps the links in step with deletes and restores.
+
+The contract is DESIGN §2. How each promise is kept:
+
+- **Exactly once.** Before a project is created, an intent row is committed to the journal
+  (``store.begin_intent``); the project carries a code derived from the opportunity id
+  (``SF-<18-char id>``). An intent left unfinished (crash, dropped connection, timeout) is
+  reconciled next time by looking the code up in BigTime's project list before creating again.
+  A cross-process lock (``sync.lock``) keeps two copies from working at once, and the project id
+  is written back onto the opportunity as a second record of the link.
+- **No missed trigger.** One ``queryAll`` per cycle reads opportunities changed since the cursor
+  minus a lookback overlap, ordered by (SystemModstamp, Id), deduplicated by id; deletes and
+  restores arrive in the same read (``IsDeleted``). The cursor never moves past the cycle's start,
+  and does not move at all when the cycle failed. A gap longer than the recycle bin keeps deleted
+  rows (15 days), or a day since the last one, runs a full reconcile instead.
+- **Cheap when idle.** An idle cycle is that one query; stage and field metadata are refreshed at
+  most every 15 minutes (or when an unknown stage appears); BigTime is not called at all.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from filelock import FileLock, Timeout
+
+from ..connectors import bigtime as bt
+from ..connectors import errors as ce
+from ..connectors import soql
+from ..connectors.salesforce import SalesforceClient, Stage
+from .connections import Connector
+from .errors import ConfigInvalid, CoreError
+from .settings import Settings
+from .store import Store
+from .writeback import run_writeback
+
+LOOKBACK = timedelta(minutes=5)
+METADATA_MAX_AGE = timedelta(minutes=15)
+FULL_RECONCILE_EVERY = timedelta(hours=24)
+DELETED_RETENTION = timedelta(days=15)  # Salesforce's recycle bin / getDeleted window
+ID_CHUNK = 200  # ids per "Id IN (...)" query: keeps the SOQL well under its length limit
+
+CURSOR = "opportunity_modstamp"
+LAST_FULL = "last_full_reconcile"
+METADATA = "salesforce_metadata"
+DAILY_MAX = "salesforce_daily_max"
+
+PROJECT_CODE_PREFIX = "SF-"
+CLIENT_CODE_PREFIX = "SF-"
+
+ACCOUNT_FIELDS = ("Name", "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode", "BillingCountry",
+                  "Phone", "Fax", "Description")
+CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Phone", "Title")
+
+
+class PickStageAgain(CoreError):
+    """The saved trigger stage no longer exists or was deactivated: syncing stops, no guessing."""
+
+
+class ApiBudgetSpent(CoreError):
+    """Today's share of the Salesforce API allowance is used up; syncing resumes tomorrow (UTC)."""
+
+
+class AlreadyRunning(CoreError):
+    """Another copy of bigsync-gui is syncing this profile right now."""
+
+
+@dataclass
+class CycleReport:
+    cycle_id: int
+    kind: str
+    result: str  # "ok" | "partial" (some records rejected) | "failed"
+    message: str
+    created: int = 0
+    linked: int = 0
+    severed: int = 0
+    restored: int = 0
+    rejected: int = 0
+    written: int = 0
+    salesforce_requests: int = 0
+    bigtime_requests: int = 0
+    error: str = ""  # the typed error's class name when the cycle failed
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class _Metadata:
+    stages: list[Stage]
+    opportunity_fields: set[str]  # updateable or readable field names on Opportunity (lower-case)
+    fetched_at: datetime
+
+    def to_json(self) -> str:
+        return json.dumps({"stages": [asdict(s) for s in self.stages], "fields": sorted(self.opportunity_fields),
+                           "fetched_at": self.fetched_at.isoformat()})
+
+    @classmethod
+    def from_json(cls, text: str) -> _Metadata:
+        data = json.loads(text)
+        return cls([Stage(**s) for s in data["stages"]], set(data["fields"]), datetime.fromisoformat(data["fetched_at"]))
+
+
+@dataclass
+class _Cycle:
+    """What one cycle carries around."""
+
+    id: int
+    settings: Settings
+    store: Store
+    sf: SalesforceClient
+    started: datetime
+    cancel: threading.Event
+    progress: Callable[[int, int], None] | None
+    metadata: _Metadata | None = None
+    bt_client: bt.BigTimeClient | None = None
+    projects_by_code: dict[str, int] | None = None
+    project_ids: set[int] | None = None
+    clients_by_code: dict[str, int] | None = None
+    clients_by_name: dict[str, int] | None = None
+    write_project_ids: dict[str, int] = field(default_factory=dict)
+    stopped_by: Exception | None = None
+
+
+def project_code(opportunity_id: str) -> str:
+    return PROJECT_CODE_PREFIX + opportunity_id
+
+
+def client_code(account_id: str) -> str:
+    return CLIENT_CODE_PREFIX + account_id
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _parse(text: str) -> datetime:
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":  # Salesforce's +0000
+        value = datetime.fromisoformat(text[:-2] + ":" + text[-2:])
+    return value
+
+
+class Engine:
+    """Runs cycles for one profile. Thread-safe to call from one worker thread at a time."""
+
+    def __init__(self, connector: Connector, *, now: Callable[[], datetime] | None = None) -> None:
+        self.connector = connector
+        self.profile = connector.profile
+        self._now = now or (lambda: datetime.now(timezone.utc))
+        self.lock_path = self.profile.data_dir / "sync.lock"
+        self.db_path = self.profile.data_dir / "state.db"
+        self._sf: tuple[str, SalesforceClient] | None = None
+        self._bt: tuple[str, bt.BigTimeClient] | None = None
+
+    def open_store(self) -> Store:
+        self.profile.ensure_dirs()
+        return Store(self.db_path)
+
+    # ---- configure (the wizard's Save and `configure` both end here) ------------------------------
+    def triggering_stages(self, stages: list[Stage], trigger: str) -> list[Stage]:
+        by_name = {s.api_name: s for s in stages}
+        chosen = by_name[trigger]
+        return [s for s in stages if s.sort_order >= chosen.sort_order and not s.is_closed_lost]
+
+    def count_already_past(self, trigger_stage: str) -> tuple[Stage, list[str]]:
+        """The chosen stage and the ids of open-or-won opportunities already at or past it."""
+        sf = self.salesforce_client()
+        stages = sf.stages()
+        stage = next((s for s in stages if s.api_name == trigger_stage), None)
+        if stage is None:
+            raise ConfigInvalid("sync.trigger_stage", f"There is no opportunity stage with the API name {trigger_stage!r}. "
+                                                      "Run `bigsync-gui stages` to see the org's stages.")
+        if stage.is_closed_lost:
+            raise ConfigInvalid("sync.trigger_stage", f"{stage.label!r} is a closed-lost stage: it never creates projects. Pick another.")
+        if not stage.is_active:
+            raise ConfigInvalid("sync.trigger_stage", f"{stage.label!r} is not an active stage in Salesforce. Pick an active one.")
+        names = [s.api_name for s in self.triggering_stages(stages, trigger_stage)]
+        ids = [r["Id"] for r in sf.query(soql.format_soql("SELECT Id FROM Opportunity WHERE StageName IN {}", names))]
+        return stage, ids
+
+    def configure(self, trigger_stage: str, *, interval_seconds: int | None = None, backfill: bool = False) -> tuple[Stage, int]:
+        """Save the trigger; opportunities already past it are left alone unless ``backfill``."""
+        stage, already = self.count_already_past(trigger_stage)
+        settings = self.connector.settings()
+        sync = settings.sync
+        sync.trigger_stage, sync.trigger_stage_label, sync.backfill = stage.api_name, stage.label, backfill
+        if interval_seconds is not None:
+            if interval_seconds < 60:
+                raise ConfigInvalid("sync.interval_seconds", "The sync interval must be at least 60 seconds.")
+            sync.interval_seconds = interval_seconds
+        now = self._now()
+        sync.configured_at = _iso(now)
+        store = self.open_store()
+        try:
+            with store.transaction():
+                store.clear_excluded()
+                if not backfill:
+                    store.exclude([i for i in already if store.link(i) is None])
+                store.set_cursor(CURSOR, _iso(now))
+                store.set_cursor(LAST_FULL, _iso(now))
+                if backfill:  # the backfill happens in the next cycle's full read
+                    store.set_cursor(LAST_FULL, _iso(now - FULL_RECONCILE_EVERY * 2))
+        finally:
+            store.close()
+        settings.save(self.profile)
+        return stage, len(already)
+
+    # ---- one cycle -------------------------------------------------------------------------------
+    def run_cycle(self, *, cancel: threading.Event | None = None, progress: Callable[[int, int], None] | None = None,
+                  full: bool = False, wait_for_lock: float = 60.0) -> CycleReport:
+        """One trigger cycle. Raises only for "cannot even start" problems (not configured,
+        another copy running); everything else is recorded and returned as the report."""
+        def work(cycle_id: int, settings: Settings, store: Store) -> str:
+            c = _Cycle(cycle_id, settings, store, self.salesforce_client(), self._now(), cancel or threading.Event(), progress)
+            return self._work(c, full)
+
+        return self._run("trigger", work, wait_for_lock)
+
+    def run_writeback_cycle(self, *, cancel: threading.Event | None = None, wait_for_lock: float = 60.0) -> CycleReport:
+        """BigTime's figures for the linked projects that changed, into Salesforce (core.writeback)."""
+        def work(cycle_id: int, settings: Settings, store: Store) -> str:
+            result = run_writeback(store, self.salesforce_client(), self.bigtime_client(), settings.sync.field_map,
+                                   cycle_id, cancel)
+            return (f"Checked {result.projects_checked} linked projects; {result.projects_changed} changed."
+                    if result.projects_checked else "")
+
+        return self._run("writeback", work, wait_for_lock)
+
+    # ---- clients, kept across cycles (an access token lives in memory: no refresh per cycle) -----
+    def salesforce_client(self) -> SalesforceClient:
+        key = repr(self.connector.settings().salesforce)
+        if self._sf is None or self._sf[0] != key:
+            self._sf = (key, self.connector.salesforce())
+        return self._sf[1]
+
+    def bigtime_client(self) -> bt.BigTimeClient:
+        key = repr(self.connector.settings().bigtime)
+        if self._bt is None or self._bt[0] != key:
+            self._bt = (key, self.connector.bigtime())
+        return self._bt[1]
+
+    def _run(self, kind: str, work: Callable[[int, Settings, Store], str], wait_for_lock: float) -> CycleReport:
+        settings = self.connector.settings()
+        if not settings.sync.configured:
+            raise ConfigInvalid("sync.trigger_stage", "No trigger stage is set yet: run `bigsync-gui configure "
+                                                      "--trigger-stage API_NAME` or the setup wizard.")
+        self.profile.ensure_dirs()
+        lock = FileLock(str(self.lock_path))
+        try:
+            lock.acquire(timeout=wait_for_lock)
+        except Timeout:
+            raise AlreadyRunning("Another copy of bigsync-gui is syncing this setup right now; "
+                                 f"it did not finish within {wait_for_lock:.0f} s. Try again later.") from None
+        store = self.open_store()
+        try:
+            return self._record(kind, settings, store, work)
+        finally:
+            store.close()
+            lock.release()
+
+    def _record(self, kind: str, settings: Settings, store: Store, work: Callable[[int, Settings, Store], str]) -> CycleReport:
+        store.close_interrupted_cycles()
+        cycle_id = store.start_cycle(kind)
+        before = {s: self.connector.counter.total(s) for s in ("salesforce", "bigtime")}
+        result, message, error = "ok", "", ""
+        try:
+            self._check_budget(store, settings)
+            message = work(cycle_id, settings, store)
+        except (ce.ConnectorError, CoreError) as exc:
+            result, message, error = "failed", exc.message, type(exc).__name__
+        finally:
+            used = {s: self.connector.counter.total(s) - before[s] for s in before}
+            with store.transaction():
+                store.add_usage("salesforce", used["salesforce"])
+                store.add_usage("bigtime", used["bigtime"])
+                if self._sf is not None and self._sf[1].api_usage:
+                    store.set_cursor(DAILY_MAX, str(self._sf[1].api_usage[1]))
+                store.end_cycle(cycle_id, result, message, used["salesforce"], used["bigtime"])
+        last = store.cycles(1)[0]
+        if result == "ok" and last.rejected:
+            result = "partial"
+            with store.transaction():
+                store.end_cycle(cycle_id, result, message, used["salesforce"], used["bigtime"])
+        return CycleReport(cycle_id, kind, result, message, last.created, last.linked, last.severed, last.restored,
+                           last.rejected, last.written, used["salesforce"], used["bigtime"], error)
+
+    def _check_budget(self, store: Store, settings: Settings) -> None:
+        maximum = store.cursor(DAILY_MAX)
+        if not maximum:
+            return  # learnt from Sforce-Limit-Info on the first cycle
+        budget = int(int(maximum) * settings.sync.api_budget_percent / 100)
+        used = store.usage_today("salesforce")
+        if used >= budget:
+            raise ApiBudgetSpent(f"Today's Salesforce API budget is used up ({used} of {budget} requests, "
+                                 f"{settings.sync.api_budget_percent:g}% of the org's {int(maximum)}). Syncing resumes after midnight UTC.")
+
+    def _work(self, c: _Cycle, full: bool) -> str:
+        c.metadata = self._metadata(c)
+        trigger = self._trigger_stage(c)
+        triggering = {s.api_name for s in self.triggering_stages(c.metadata.stages, trigger.api_name)}
+
+        cursor_text = c.store.cursor(CURSOR)
+        last_full_text = c.store.cursor(LAST_FULL)
+        cursor = _parse(cursor_text) if cursor_text else None
+        due_full = (full or cursor is None or c.started - cursor > DELETED_RETENTION
+                    or not last_full_text or c.started - _parse(last_full_text) > FULL_RECONCILE_EVERY)
+
+        records = self._read_full(c, triggering) if due_full else self._read_changes(c, cursor)  # type: ignore[arg-type]
+        records.update(self._read_unfinished(c, exclude=set(records)))
+        newest = max((r.get("SystemModstamp") or "" for r in records.values()), default="")
+
+        total = len(records)
+        for done, record in enumerate(sorted(records.values(), key=lambda r: (r.get("SystemModstamp") or "", r["Id"])), 1):
+            if c.cancel.is_set() or c.stopped_by is not None:
+                break
+            self._handle(c, record, triggering)
+            if c.progress:
+                c.progress(done, total)
+        self._write_project_ids(c)
+
+        if c.stopped_by is not None:
+            raise c.stopped_by
+        if c.cancel.is_set():
+            return "Stopped before the end; the next cycle picks up where this one left off."
+        with c.store.transaction():
+            if newest:
+                reached = min(_parse(newest), c.started)
+                if cursor is None or reached > cursor:
+                    c.store.set_cursor(CURSOR, _iso(reached))
+            elif cursor is None or due_full:
+                c.store.set_cursor(CURSOR, _iso(c.started))
+            if due_full:
+                c.store.set_cursor(LAST_FULL, _iso(c.started))
+        return "Full reconcile done." if due_full else ""
+
+    # ---- metadata ---------------------------------------------------------------------------------
+    def _metadata(self, c: _Cycle, force: bool = False) -> _Metadata:
+        cached = c.store.cursor(METADATA)
+        if cached and not force:
+            meta = _Metadata.from_json(cached)
+            if c.started - meta.fetched_at < METADATA_MAX_AGE:
+                return meta
+        stages = c.sf.stages()
+        fields = {name.lower() for name in c.sf.fields("Opportunity")}
+        meta = _Metadata(stages, fields, c.started)
+        with c.store.transaction():
+            c.store.set_cursor(METADATA, meta.to_json())
+        return meta
+
+    def _trigger_stage(self, c: _Cycle) -> Stage:
+        assert c.metadata is not None
+        wanted = c.settings.sync.trigger_stage
+        stage = next((s for s in c.metadata.stages if s.api_name == wanted), None)
+        if stage is None or not stage.is_active:
+            fresh = self._metadata(c, force=True)
+            c.metadata = fresh
+            stage = next((s for s in fresh.stages if s.api_name == wanted), None)
+        label = c.settings.sync.trigger_stage_label or wanted
+        if stage is None:
+            raise PickStageAgain(f"The trigger stage {label!r} no longer exists in Salesforce. Pick the stage again "
+                                 "(Settings… or `bigsync-gui configure --trigger-stage`); nothing is synced until then.")
+        if not stage.is_active:
+            raise PickStageAgain(f"The trigger stage {label!r} was deactivated in Salesforce. Pick the stage again; "
+                                 "nothing is synced until then.")
+        return stage
+
+    # ---- reading ---------------------------------------------------------------------------------
+    def _select(self, c: _Cycle) -> str:
+        assert c.metadata is not None
+        fields = ["Id", "Name", "StageName", "IsDeleted", "AccountId", "CloseDate", "Amount", "Description", "SystemModstamp"]
+        fields += [f"Account.{f}" for f in ACCOUNT_FIELDS]
+        id_field = c.settings.sync.field_map.get("project_id")
+        if id_field and id_field.lower() in c.metadata.opportunity_fields:
+            fields.append(id_field)
+        roles = ", ".join(["ContactId", "Role", "IsPrimary", *(f"Contact.{f}" for f in CONTACT_FIELDS)])
+        return f"SELECT {', '.join(fields)}, (SELECT {roles} FROM OpportunityContactRoles) FROM Opportunity"
+
+    def _read_changes(self, c: _Cycle, cursor: datetime) -> dict[str, dict[str, Any]]:
+        since = cursor - LOOKBACK
+        query = self._select(c) + soql.format_soql(" WHERE SystemModstamp >= {} ORDER BY SystemModstamp, Id", since)
+        return {r["Id"]: r for r in c.sf.query_all(query)}
+
+    def _read_full(self, c: _Cycle, triggering: set[str]) -> dict[str, dict[str, Any]]:
+        records = {r["Id"]: r for r in c.sf.query(self._select(c) + soql.format_soql(
+            " WHERE StageName IN {} ORDER BY SystemModstamp, Id", sorted(triggering)))}
+        linked = [link.opportunity_id for link in c.store.links()]
+        records.update(self._read_ids(c, [i for i in linked if i not in records], sever_missing=True))
+        return records
+
+    def _read_unfinished(self, c: _Cycle, exclude: set[str]) -> dict[str, dict[str, Any]]:
+        """Opportunities whose create was left unfinished are read again, whatever the cursor says."""
+        pending = [i.opportunity_id for i in c.store.intents("pending") if i.opportunity_id not in exclude]
+        return self._read_ids(c, pending, sever_missing=False)
+
+    def _read_ids(self, c: _Cycle, ids: list[str], sever_missing: bool) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for start in range(0, len(ids), ID_CHUNK):
+            chunk = ids[start:start + ID_CHUNK]
+            found.update({r["Id"]: r for r in c.sf.query_all(self._select(c) + soql.format_soql(" WHERE Id IN {}", chunk))})
+        if sever_missing:  # gone from the recycle bin too (hard-deleted): the link is severed
+            for missing in (i for i in ids if i not in found):
+                link = c.store.link(missing)
+                if link and link.status == "linked":
+                    with c.store.transaction():
+                        c.store.set_link_status(missing, "severed")
+                        c.store.event(c.id, "severed", f"{link.opportunity_name} was deleted for good in Salesforce; "
+                                                       "the BigTime project stays.", missing, link.project_id)
+        return found
+
+    # ---- deciding ---------------------------------------------------------------------------------
+    def _handle(self, c: _Cycle, record: dict[str, Any], triggering: set[str]) -> None:
+        assert c.metadata is not None
+        oid, name = record["Id"], str(record.get("Name") or record["Id"])
+        link = c.store.link(oid)
+        if record.get("IsDeleted"):
+            if link and link.status == "linked":
+                with c.store.transaction():
+                    c.store.set_link_status(oid, "severed")
+                    c.store.event(c.id, "severed", f"{name} was deleted in Salesforce; the link to BigTime project "
+                                                   f"{link.project_id} is severed and the project stays.", oid, link.project_id)
+            return
+        if link and link.status == "severed":
+            with c.store.transaction():
+                c.store.set_link_status(oid, "linked")
+                c.store.event(c.id, "restored", f"{name} was restored in Salesforce; its link to BigTime project "
+                                                f"{link.project_id} is back.", oid, link.project_id)
+            return
+        stage = record.get("StageName")
+        known = {s.api_name for s in c.metadata.stages}
+        if stage not in known:
+            c.metadata = self._metadata(c, force=True)
+            triggering.clear()
+            triggering.update(s.api_name for s in self.triggering_stages(c.metadata.stages, self._trigger_stage(c).api_name))
+        if stage not in triggering:
+            if c.store.is_excluded(oid) and not any(s.api_name == stage and s.is_closed for s in c.metadata.stages):
+                with c.store.transaction():
+                    c.store.unexclude(oid)  # back below the stage: reaching it again will count
+            return
+        if link is not None or c.store.is_excluded(oid):
+            return
+        intent = c.store.intent(oid)
+        if intent and intent.state == "failed" and intent.failed_modstamp == (record.get("SystemModstamp") or ""):
+            return  # refused before and unchanged since
+        if intent and intent.state == "created" and intent.project_id:
+            self._link(c, record, intent.project_id, None, "linked")  # the link row was lost: restore it
+            return
+        self._create(c, record)
+
+    # ---- BigTime side ------------------------------------------------------------------------------
+    def _bigtime(self, c: _Cycle) -> bt.BigTimeClient:
+        if c.bt_client is None:
+            c.bt_client = self.bigtime_client()
+        return c.bt_client
+
+    def _projects(self, c: _Cycle) -> tuple[dict[str, int], set[int]]:
+        if c.projects_by_code is None or c.project_ids is None:
+            projects = self._bigtime(c).projects(include_inactive=True)
+            c.projects_by_code = {p.code.strip().upper(): p.id for p in projects if p.code and p.id is not None}
+            c.project_ids = {p.id for p in projects if p.id is not None}
+        return c.projects_by_code, c.project_ids
+
+    def _clients(self, c: _Cycle) -> tuple[dict[str, int], dict[str, int]]:
+        if c.clients_by_code is None or c.clients_by_name is None:
+            clients = self._bigtime(c).clients(include_inactive=True)
+            c.clients_by_code = {cl.code.strip().upper(): cl.id for cl in clients if cl.code and cl.id is not None}
+            c.clients_by_name = {}
+            for cl in sorted(clients, key=lambda cl: (bool(cl.is_inactive), cl.id or 0)):
+                if cl.name and cl.id is not None:
+                    c.clients_by_name.setdefault(_norm(cl.name), cl.id)
+        return c.clients_by_code, c.clients_by_name
+
+    def _reject(self, c: _Cycle, record: dict[str, Any], reason: str) -> None:
+        oid = record["Id"]
+        with c.store.transaction():
+            if c.store.intent(oid) is None:
+                c.store.begin_intent(oid, project_code(oid))
+            c.store.fail_intent(oid, reason, record.get("SystemModstamp") or "")
+            c.store.event(c.id, "rejected", f"{record.get('Name') or oid}: {reason}", oid)
+
+    def _create(self, c: _Cycle, record: dict[str, Any]) -> None:
+        oid, code = record["Id"], project_code(record["Id"])
+        name = str(record.get("Name") or "").strip()
+        id_field = c.settings.sync.field_map.get("project_id", "")
+        named = record.get(id_field) if id_field else None
+        try:
+            if named:  # the opportunity already names its project (e.g. the state file was lost)
+                _, ids = self._projects(c)
+                project_id = int(str(named)) if str(named).isdigit() else None
+                if project_id in ids:
+                    self._link(c, record, project_id, None, "linked")  # type: ignore[arg-type]
+                    return
+                self._reject(c, record, f"it names BigTime project {named}, which does not exist. Clear the "
+                                        f"{id_field} field to have a new project created.")
+                return
+            with c.store.transaction():
+                intent = c.store.begin_intent(oid, code)  # committed before anything is sent
+            if intent.attempts > 1:  # an earlier attempt may have worked: look before creating again
+                by_code, _ = self._projects(c)
+                if code.upper() in by_code:
+                    self._attach_contacts(c, record, by_code[code.upper()], check_existing=True)
+                    self._link(c, record, by_code[code.upper()], None, "created")
+                    return
+            if not name:
+                self._reject(c, record, "the opportunity has no name.")
+                return
+            client_id = self._client_for(c, record)
+            if client_id is None:
+                return
+            fields: dict[str, Any] = {"Nm": name, "ClientId": client_id, "ProjectCode": code}
+            if record.get("CloseDate"):
+                fields["StartDt"] = record["CloseDate"]
+            if record.get("Description"):
+                fields["Notes"] = record["Description"]
+            if isinstance(record.get("Amount"), (int, float)) and "budget_fees" in c.settings.sync.field_map:
+                fields["BudgetFees"] = record["Amount"]
+            project_id = self._bigtime(c).create_project(fields)
+            if c.projects_by_code is not None and c.project_ids is not None:
+                c.projects_by_code[code.upper()] = project_id
+                c.project_ids.add(project_id)
+            self._attach_contacts(c, record, project_id, check_existing=False)
+            self._link(c, record, project_id, client_id, "created")
+        except ce.RequestRejected as exc:
+            self._reject(c, record, f"BigTime refused it: {exc.message}")
+        except (ce.Offline, ce.ServiceUnavailable, ce.RateLimited, ce.ReconnectNeeded, ce.NotConnected,
+                ce.UnexpectedResponse) as exc:
+            c.stopped_by = exc  # the intent stays pending; the next cycle reconciles it
+
+    def _client_for(self, c: _Cycle, record: dict[str, Any]) -> int | None:
+        account_id = record.get("AccountId")
+        account = record.get("Account") or {}
+        if not account_id:
+            if c.settings.sync.default_client_id:
+                return c.settings.sync.default_client_id
+            self._reject(c, record, "the opportunity has no account, so there is no BigTime client to put the project under. "
+                                    "Give it an account (or set a default client).")
+            return None
+        known = c.store.client_for_account(account_id)
+        if known and known[2] == "linked" and known[0] is not None:
+            return known[0]
+        by_code, by_name = self._clients(c)
+        code = client_code(account_id)
+        if code.upper() in by_code:  # created by an earlier attempt whose answer was lost
+            client_id = by_code[code.upper()]
+        elif account.get("Name") and _norm(account["Name"]) in by_name:
+            client_id = by_name[_norm(account["Name"])]
+        else:
+            with c.store.transaction():
+                c.store.begin_client(account_id, code)
+            client_id = self._bigtime(c).create_client(_client_fields(account, code))
+            by_code[code.upper()] = client_id
+            by_name.setdefault(_norm(account.get("Name") or code), client_id)
+            with c.store.transaction():
+                c.store.event(c.id, "client", f"Created BigTime client {account.get('Name') or code}.", record["Id"])
+        with c.store.transaction():
+            c.store.link_client(account_id, client_id, code)
+        return client_id
+
+    def _attach_contacts(self, c: _Cycle, record: dict[str, Any], project_id: int, check_existing: bool) -> None:
+        roles = (record.get("OpportunityContactRoles") or {}).get("records") or []
+        roles = sorted(roles, key=lambda r: not r.get("IsPrimary"))
+        existing: set[tuple[str, str]] = set()
+        if check_existing and roles:
+            existing = {((ct.email or "").casefold(), _norm(f"{ct.first_name or ''} {ct.last_name or ''}"))
+                        for ct in self._bigtime(c).project_contacts(project_id)}
+        primary_done = False
+        for role in roles:
+            contact = role.get("Contact") or {}
+            first, last = contact.get("FirstName") or "", contact.get("LastName") or ""
+            key = ((contact.get("Email") or "").casefold(), _norm(f"{first} {last}"))
+            if key in existing:
+                continue
+            tag = "PRIMARY" if role.get("IsPrimary") and not primary_done else "OTHER"
+            primary_done = primary_done or tag == "PRIMARY"
+            fields = {"FName": first, "SName": last or "(no last name)", "EMail": contact.get("Email") or "",
+                      "Phone": contact.get("Phone") or "", "Title": contact.get("Title") or "", "Tag": tag}
+            self._bigtime(c).add_project_contact(project_id, fields)
+            existing.add(key)
+
+    def _link(self, c: _Cycle, record: dict[str, Any], project_id: int, client_id: int | None, how: str) -> None:
+        oid, name = record["Id"], str(record.get("Name") or record["Id"])
+        with c.store.transaction():
+            c.store.finish_intent(oid, project_id) if c.store.intent(oid) else None
+            c.store.add_link(oid, project_id, client_id, record.get("AccountId"), name)
+            message = (f"Created BigTime project {project_id} for {name}." if how == "created"
+                       else f"Linked {name} to its existing BigTime project {project_id}.")
+            c.store.event(c.id, how, message, oid, project_id)
+        c.write_project_ids[oid] = project_id
+
+    def _write_project_ids(self, c: _Cycle) -> None:
+        """The project id (and page URL) onto each newly linked opportunity: the link's second record."""
+        assert c.metadata is not None
+        for link in c.store.links_not_written_back():
+            c.write_project_ids.setdefault(link.opportunity_id, link.project_id)
+        if not c.write_project_ids:
+            return
+        id_field = c.settings.sync.field_map.get("project_id", "")
+        if not id_field or id_field.lower() not in c.metadata.opportunity_fields:
+            with c.store.transaction():
+                c.store.mark_written_back(list(c.write_project_ids))
+            return
+        rows = [{"Id": oid, id_field: str(pid)} for oid, pid in c.write_project_ids.items()]
+        try:
+            results = c.sf.update_many("Opportunity", rows)
+        except (ce.Offline, ce.ServiceUnavailable, ce.RateLimited) as exc:
+            c.stopped_by = c.stopped_by or exc
+            return
+        done = [row["Id"] for row, res in zip(rows, results) if res.success]
+        with c.store.transaction():
+            c.store.mark_written_back(done)
+            for row, res in zip(rows, results):
+                if not res.success:
+                    deleted = any(e.code == "ENTITY_IS_DELETED" for e in res.errors)
+                    if deleted:
+                        c.store.mark_written_back([row["Id"]])
+                    else:
+                        c.store.event(c.id, "warning", "Could not write the BigTime project id onto the opportunity: "
+                                      + "; ".join(e.message for e in res.errors), row["Id"])
+
+
+def _client_fields(account: dict[str, Any], code: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {"Nm": (account.get("Name") or code).strip(), "ClientId": code}
+    for sf_name, bt_name in (("BillingStreet", "Address"), ("BillingCity", "City"), ("BillingState", "State"),
+                             ("BillingPostalCode", "Zip"), ("BillingCountry", "Country"), ("Phone", "MainPH"),
+                             ("Fax", "MainFX"), ("Description", "Notes")):
+        if account.get(sf_name):
+            fields[bt_name] = account[sf_name]
+    return fields
+

@@ -1,0 +1,80 @@
+"""The headless loop behind `bigsync-gui run`: cycles on the interval, write-back on its own
+interval, backoff after failures, and a clean stop on SIGTERM/Ctrl-C within 5 seconds.
+
+The cycle runs in a worker thread; a stop request sets the cancel flag (the cycle stops at the
+next record) and waits at most 4.5 s. A request still in flight is abandoned with the process —
+safe, because every create was journaled before it was sent.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .engine import CycleReport, Engine
+from .errors import CoreError
+
+STOP_GRACE_SECONDS = 4.5
+MAX_BACKOFF_SECONDS = 1800
+
+
+def next_wait(interval: float, failures: int) -> float:
+    """After n failures in a row: 30 s, 60 s, 120 s … capped at the interval's multiple and 30 min."""
+    if failures == 0:
+        return interval
+    return float(min(30 * 2 ** (failures - 1), max(interval, MAX_BACKOFF_SECONDS)))
+
+
+def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: threading.Event | None = None,
+                on_error: Callable[[Exception], None] | None = None) -> int:
+    stop = stop or threading.Event()
+    cancel = threading.Event()
+
+    def request_stop(*_: Any) -> None:
+        stop.set()
+        cancel.set()
+
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(sig, request_stop)
+
+    failures = 0
+    last_writeback = 0.0
+    while not stop.is_set():
+        settings = engine.connector.settings()
+        outcome: dict[str, CycleReport] = {}
+        errors: list[Exception] = []
+
+        def work() -> None:
+            try:
+                cycle()
+            except CoreError as exc:  # could not even start (not configured, another copy running...)
+                errors.append(exc)
+
+        def cycle() -> None:
+            nonlocal last_writeback
+            outcome["trigger"] = engine.run_cycle(cancel=cancel)
+            due = time.monotonic() - last_writeback >= settings.sync.writeback_interval_seconds
+            if outcome["trigger"].result != "failed" and due and not cancel.is_set():
+                outcome["writeback"] = engine.run_writeback_cycle(cancel=cancel)
+                last_writeback = time.monotonic()
+
+        worker = threading.Thread(target=work, name="bigsync-cycle", daemon=True)
+        worker.start()
+        while worker.is_alive() and not stop.is_set():
+            worker.join(0.2)
+        if stop.is_set():
+            worker.join(STOP_GRACE_SECONDS)
+            break
+        for report in outcome.values():
+            on_report(report)
+        for error in errors:
+            if on_error:
+                on_error(error)
+        failed = any(r.result == "failed" for r in outcome.values()) or not outcome
+        failures = failures + 1 if failed else 0
+        stop.wait(next_wait(settings.sync.interval_seconds, failures))
+    return 0

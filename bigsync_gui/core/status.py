@@ -1,0 +1,66 @@
+"""What `status` (and later the tray's status line) shows: read from settings and the state
+database only — no network, no Qt — so it answers at once even while a cycle runs."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+from .errors import ConfigInvalid
+from .profile import Profile
+from .settings import Settings
+from .store import Store
+
+
+def status_snapshot(profile: Profile) -> dict[str, Any]:
+    attention: list[str] = []
+    try:
+        settings = Settings.load(profile)
+    except ConfigInvalid as exc:
+        return {"configured": False, "summary": exc.message, "attention": [exc.message], "cycles": [], "links": {},
+                "pending": 0, "rejected": []}
+    if not settings.salesforce.connected:
+        attention.append("Salesforce is not connected (bigsync-gui connect salesforce).")
+    if not settings.bigtime.connected:
+        attention.append("BigTime is not connected (bigsync-gui connect bigtime).")
+    if not settings.sync.configured:
+        attention.append("No trigger stage is set (bigsync-gui configure --trigger-stage API_NAME).")
+
+    db = profile.data_dir / "state.db"
+    cycles: list[dict[str, Any]] = []
+    links: dict[str, int] = {}
+    pending = 0
+    rejected: list[dict[str, Any]] = []
+    if db.exists():
+        store = Store(db)
+        try:
+            cycles = [asdict(c) for c in store.cycles(10)]
+            links = store.count_links()
+            pending = len(store.intents("pending"))
+            rejected = [{"opportunity_id": i.opportunity_id, "reason": i.reason} for i in store.intents("failed")]
+        finally:
+            store.close()
+    last = next((c for c in cycles if c["result"] != "running"), None)
+    if last and last["result"] == "failed":
+        attention.append(last["message"])
+    if rejected:
+        attention.append(f"{len(rejected)} opportunit{'y was' if len(rejected) == 1 else 'ies were'} refused "
+                         "(see `status --json` or the Activity window for why).")
+
+    if last is None:
+        summary = "Not synced yet."
+    else:
+        summary = (f"Last sync {last['ended_at'] or last['started_at']}: {last['result']}; "
+                   f"{links.get('linked', 0)} linked project(s), {links.get('severed', 0)} severed.")
+    if settings.sync.configured:
+        summary += f" Trigger stage: {settings.sync.trigger_stage_label or settings.sync.trigger_stage}."
+    return {
+        "configured": settings.sync.configured,
+        "trigger_stage": settings.sync.trigger_stage,
+        "summary": summary,
+        "attention": attention,
+        "cycles": cycles,
+        "links": links,
+        "pending": pending,
+        "rejected": rejected,
+    }
