@@ -103,3 +103,19 @@ INVOICE_AMOUNT_FIELDS = ("TotalAmt", "InvoiceAmt")
 # ``POST /expense/ReportByFilter``: body field names as the reference gives them; whether
 # ``projectsids`` is a list or a comma-separated string is unknown — we send a JSON list.
 EXPENSE_FILTER_FIELDS = {"start": "mindate", "end": "maxdate", "projects": "projectsids"}
+
+# ---- The project's page in BigTime's web app ---------------------------------------------------
+# Unknown: BigTime documents its API, not the addresses of its web pages. Chosen: the API's host
+# (so white-label hosts such as intuit.bigtime.net keep working) with the web app's path
+# ``/Bigtime/Project/{id}`` — a plausible guess, not a checked address. Change it here only.
+PROJECT_PAGE_PATH = "/Bigtime/Project/{project_id}"
+
+
+def project_url(base_url: str, project_id: int) -> str:
+    """The address of the project's page in BigTime's web app (see the assumption above):
+    ``https://iq.bigtime.net/BigtimeData/api/v2`` → ``https://iq.bigtime.net/Bigtime/Project/1001``."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(base_url.strip())
+    origin = f"{parts.scheme or 'https'}://{parts.netloc}" if parts.netloc else "https://iq.bigtime.net"
+    return origin + PROJECT_PAGE_PATH.format(project_id=int(project_id))

@@ -639,6 +639,37 @@ class SalesforceClient:
                                           errors=[] if success else _save_errors(item.get("errors"))))
         return results
 
+    def create_many(self, sobject: str, records: Sequence[dict[str, Any]]) -> list[SaveResult]:
+        """Create records through sObject Collections (``POST composite/sobjects``), 200 per call,
+        ``allOrNone: false``: one result per record, in order (``id`` is the new record's id when it
+        succeeded). **Never retried**: after :class:`Offline` the chunk may or may not exist, so the
+        caller must look the records up (by an external key) before creating them again. If a call
+        fails, the exception propagates; the chunks before it were created."""
+        _name(sobject)
+        bodies = []
+        for rec in records:
+            if not isinstance(rec, dict):
+                raise ValueError("every record to create must be a dict of fields")
+            if rec.get("Id") or rec.get("id"):
+                raise ValueError("a record to create cannot carry an Id")
+            bodies.append({"attributes": {"type": sobject}, **{k: v for k, v in rec.items() if k != "attributes"}})
+        results: list[SaveResult] = []
+        for start in range(0, len(bodies), COLLECTION_CHUNK):
+            chunk = bodies[start:start + COLLECTION_CHUNK]
+            response = self._request("POST", "composite/sobjects", idempotent=False,
+                                     json_body={"allOrNone": False, "records": chunk})
+            answer = self._json(response, "POST", "composite/sobjects")
+            if not isinstance(answer, list) or len(answer) != len(chunk):
+                raise UnexpectedResponse(SYSTEM, "Salesforce's answer to a collection create does not have one "
+                                                 "result per record.")
+            for item in answer:
+                if not isinstance(item, dict):
+                    raise UnexpectedResponse(SYSTEM, "A collection create result is not an object.")
+                success = bool(item.get("success"))
+                results.append(SaveResult(id=str(item["id"]) if item.get("id") else None, success=success,
+                                          errors=[] if success else _save_errors(item.get("errors"))))
+        return results
+
     # ---- who and where -------------------------------------------------------------------------------
     def _identity_url(self) -> str:
         current = getattr(self.tokens, "current", None)

@@ -1,0 +1,409 @@
+"""BigTime → Salesforce write-back: a linked project's figures onto its opportunity, and one
+``BigTime_Invoice__c`` row per posted invoice.
+
+**How the cost scales.** A run costs a constant number of requests plus a number proportional to
+the projects that *changed*, never to all linked projects. It starts with exactly two BigTime
+requests, whatever the number of links: the project list (``GET /project``, which carries each
+project's ``DtModified``) and the invoice history (one ``GET /invoice/history`` over the widest
+window, which carries each invoice's ``TotalAmt``, ``PaidAmt`` and status). Together with the
+``written`` table — for each opportunity the ``DtModified`` and the invoice figures last written
+successfully, the values sent and the field mapping used — they tell which projects changed: a
+different ``DtModified`` (time, expenses, budget or invoices raised), different invoice figures
+(a payment changes an invoice, not the project), a different field mapping, or never written.
+Only a changed project costs one more BigTime request (``GET /task/BudgetStatusByProject/{id}``),
+so a run makes **2 + (changed projects)** BigTime requests and an idle run makes 2. On the
+Salesforce side the describes of Opportunity and ``BigTime_Invoice__c`` come from the client's
+per-cycle cache (at most 2 requests), and per batch of up to 200 changed projects there is one
+sObject Collections update of the opportunities (only the fields whose value changed; records with
+nothing new are not sent), one query of their existing invoice rows, and one collection create and
+one collection update of invoice rows when there is something to create or change (more only
+when a batch holds over 200 invoice rows). An idle run writes nothing to Salesforce.
+
+Safety: values count as written only once Salesforce accepted them (a refused record is a
+``rejected`` event and is tried again next run; a deleted opportunity is refused, never a crash).
+An invoice row is created only after the opportunity's existing rows were read back by
+``BigTime_Invoice_Id__c``, and a project's invoices count as written only when all its rows were
+accepted — so a create whose answer was lost is found, not duplicated, on the next run. Each
+batch's results are committed in one transaction; ``cancel`` stops the run between batches (or
+abandons a batch still being read, writing nothing of it). Severed links are never written.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from ..connectors import bigtime_assumptions as bt_assumptions
+from ..connectors.bigtime import BigTimeClient, Invoice, Project, totals_from
+from ..connectors.errors import ConnectorError, RequestRejected
+from ..connectors.salesforce import FieldInfo, SalesforceClient, SaveResult
+from ..connectors.soql import format_soql
+from .settings import INVOICE_OBJECT
+from .store import Link, Store
+
+OPPORTUNITY = "Opportunity"
+BATCH = 200  # changed projects per batch = records per sObject Collections call
+#: The figures that can flow back, in the order they are reported.
+FIGURES = ("project_id", "project_url", "budget_fees", "budget_hours", "budget_expenses", "hours_logged",
+           "expenses_logged", "wip", "invoiced_to_date", "paid_to_date", "last_sync")
+#: Fields of the invoice-row object: ours → its API name.
+INVOICE_FIELDS = {
+    "number": "Name", "opportunity": "Opportunity__c", "invoice_id": "BigTime_Invoice_Id__c",
+    "date": "Invoice_Date__c", "amount": "Amount__c", "paid": "Paid__c", "status": "Status__c",
+}
+_INVOICE_REQUIRED = ("number", "opportunity", "invoice_id")
+_INVOICE_STATUS = {0: "Draft", 1: "Open", 2: "Partially Paid", 3: "Paid"}
+_NO_OBJECT_CODES = {"NOT_FOUND", "INVALID_TYPE"}
+# Keys of the stored values that are bookkeeping, not figures.
+_FIELDS_KEY, _INVOICES_KEY, _ROWS_KEY = "_fields", "_invoices", "_invoice_rows"
+
+
+@dataclass
+class WritebackResult:
+    projects_checked: int = 0  # linked projects found in BigTime and compared
+    projects_changed: int = 0  # of those, read again (budget status) and written
+    opportunities_written: int = 0  # opportunities whose figures Salesforce accepted
+    invoices_written: int = 0  # invoice rows created or updated
+    rejected: int = 0  # records Salesforce refused (tried again next run)
+    cancelled: bool = False  # stopped early by ``cancel``
+
+
+@dataclass
+class _Work:
+    """One changed project on its way to Salesforce."""
+
+    link: Link
+    project: Project
+    invoices: list[Invoice]
+    modified: str
+    signature: dict[str, list[Any]]
+    previous: dict[str, Any]
+    sent: dict[str, Any] | None = None  # figure → value sent (None: the update was refused)
+    rows_written: int = 0
+    rows_ok: bool = False
+
+
+def _money(value: Any) -> float | None:
+    if value is None:
+        return None
+    number = round(float(value), 2)
+    return 0.0 if number == 0 else number
+
+
+def _iso_utc(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def _status_text(invoice: Invoice) -> str | None:
+    if invoice.status_text:
+        return invoice.status_text
+    return _INVOICE_STATUS.get(invoice.status) if invoice.status is not None else None
+
+
+def _signature(invoices: Iterable[Invoice]) -> dict[str, list[Any]]:
+    """What the write-back shows of a project's invoices (compared with what was last written)."""
+    return {str(i.id): [i.number or "", i.date.isoformat() if i.date else None, _money(i.invoiced), _money(i.paid or 0.0),
+                        _status_text(i)] for i in invoices if i.id is not None}
+
+
+def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+def _reason(result: SaveResult) -> str:
+    if not result.errors:
+        return "Salesforce refused the record without saying why"
+    return "; ".join(f"{e.code}: {e.message}" if e.code else e.message for e in result.errors)
+
+
+def _opportunity_fields(sf: SalesforceClient, field_map: dict[str, str]) -> tuple[dict[str, str], list[str]]:
+    """The mapped figures whose Opportunity field exists and is updateable (figure → field API name
+    as describe spells it), and a description of each mapped field that cannot be written."""
+    described = sf.fields(OPPORTUNITY)
+    by_lower = {name.lower(): info for name, info in described.items()}
+    usable: dict[str, str] = {}
+    missing: list[str] = []
+    for figure in FIGURES:
+        target = (field_map.get(figure) or "").strip()
+        if not target:
+            continue  # not mapped: nothing to say
+        info = by_lower.get(target.lower())
+        if info is None:
+            missing.append(f"{target} ({figure}: no such field)")
+        elif not info.updateable:
+            missing.append(f"{target} ({figure}: not editable)")
+        else:
+            usable[figure] = info.name
+    return usable, missing
+
+
+def _invoice_fields(sf: SalesforceClient) -> tuple[dict[str, FieldInfo] | None, str | None]:
+    """The invoice-row fields the org has (ours → FieldInfo), None when the org has no such object;
+    and a warning when it has the object but it cannot be used."""
+    try:
+        described = sf.fields(INVOICE_OBJECT)
+    except RequestRejected as exc:
+        if exc.code in _NO_OBJECT_CODES or exc.status == 404:
+            return None, None  # the org does not have the object: nothing to say
+        return None, f"Invoice rows are not written: Salesforce refused to describe {INVOICE_OBJECT} ({exc.message})."
+    by_lower = {name.lower(): info for name, info in described.items()}
+    found = {ours: by_lower[api.lower()] for ours, api in INVOICE_FIELDS.items() if api.lower() in by_lower}
+    lacking = [INVOICE_FIELDS[k] for k in _INVOICE_REQUIRED if k not in found or not found[k].createable]
+    if lacking:
+        return None, (f"Invoice rows are not written: {INVOICE_OBJECT} lacks the field(s) "
+                      f"{', '.join(lacking)} (or they cannot be set).")
+    return found, None
+
+
+def run_writeback(store: Store, sf: SalesforceClient, bt: BigTimeClient, field_map: dict[str, str], cycle_id: int,
+                  cancel: threading.Event | None = None) -> WritebackResult:
+    """Write the figures of every linked project that changed onto its opportunity (see the module
+    docstring for what it costs). Connector errors that stop the whole run (offline, signed out,
+    API allowance spent) propagate after the batches already done were recorded."""
+    result = WritebackResult()
+    links = store.links("linked")
+    if not links or (cancel is not None and cancel.is_set()):
+        result.cancelled = bool(cancel is not None and cancel.is_set())
+        return result
+
+    usable, missing_fields = _opportunity_fields(sf, field_map)
+    rows_fields, rows_warning = _invoice_fields(sf)
+
+    projects = {p.id: p for p in bt.projects() if p.id is not None}
+    invoices_by_project: dict[int, list[Invoice]] = {}
+    for invoice in bt.all_invoices():
+        if invoice.project_id is not None:
+            invoices_by_project.setdefault(invoice.project_id, []).append(invoice)
+
+    written = store.all_written()
+    changed: list[_Work] = []
+    missing_projects: list[str] = []
+    for link in links:
+        project = projects.get(link.project_id)
+        if project is None:
+            missing_projects.append(f"{link.project_id} ({link.opportunity_name or link.opportunity_id})")
+            continue
+        result.projects_checked += 1
+        mine = sorted(invoices_by_project.get(link.project_id, []), key=lambda i: (i.date or datetime.min.date(), i.id or 0))
+        modified = _iso_utc(project.modified)
+        signature = _signature(mine)
+        previous_modified, previous = written.get(link.opportunity_id, ("", None))
+        if previous is not None and previous_modified == modified and previous.get(_INVOICES_KEY) == signature \
+                and previous.get(_FIELDS_KEY) == usable \
+                and (rows_fields is None or previous.get(_ROWS_KEY) == signature):
+            continue
+        changed.append(_Work(link, project, mine, modified, signature, dict(previous or {})))
+
+    with store.transaction():
+        if missing_fields:
+            store.event(cycle_id, "warning", "These mapped Salesforce fields are skipped because the Opportunity "
+                                             "object does not have them or they cannot be edited: "
+                                             + ", ".join(missing_fields) + ".")
+        if rows_warning:
+            store.event(cycle_id, "warning", rows_warning)
+        if missing_projects:
+            store.event(cycle_id, "warning", "These linked BigTime projects were not found in BigTime, so their "
+                                             "figures are not written: " + ", ".join(missing_projects) + ".")
+
+    for batch in _chunks(changed, BATCH):
+        if cancel is not None and cancel.is_set():
+            result.cancelled = True
+            break
+        if not _read_budgets(bt, batch, cancel):
+            result.cancelled = True
+            break
+        _write_batch(store, sf, bt, batch, usable, rows_fields, cycle_id, result)
+    return result
+
+
+def _read_budgets(bt: BigTimeClient, batch: Sequence[_Work], cancel: threading.Event | None) -> bool:
+    """One budget-status read per project; False (nothing to write) if cancelled in between."""
+    for work in batch:
+        if cancel is not None and cancel.is_set():
+            return False
+        totals = totals_from(work.project, bt.budget_status(work.project.id or 0), work.invoices)
+        work.sent = {
+            "project_id": str(work.project.id),
+            "project_url": bt_assumptions.project_url(bt.base_url, work.project.id or 0),
+            "budget_fees": _money(totals.budget_fees),
+            "budget_hours": _money(totals.budget_hours),
+            "budget_expenses": _money(totals.budget_expenses),
+            "hours_logged": _money(totals.hours_input),
+            "expenses_logged": _money(totals.expenses_input),
+            "wip": _money(totals.wip),
+            "invoiced_to_date": _money(totals.invoiced),
+            "paid_to_date": _money(totals.paid),
+        }
+    return True
+
+
+def _write_batch(store: Store, sf: SalesforceClient, bt: BigTimeClient, batch: Sequence[_Work], usable: dict[str, str],
+                 rows_fields: dict[str, FieldInfo] | None, cycle_id: int, result: WritebackResult) -> None:
+    now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    records: list[dict[str, Any]] = []
+    senders: list[_Work] = []
+    for work in batch:
+        figures = work.sent or {}
+        previous_fields = work.previous.get(_FIELDS_KEY) or {}
+        changes = {figure: value for figure, value in figures.items()
+                   if figure in usable and value is not None
+                   and (work.previous.get(figure) != value or previous_fields.get(figure) != usable[figure])}
+        if changes and "last_sync" in usable:
+            changes["last_sync"] = now
+        work.sent = changes
+        if changes:
+            records.append({"Id": work.link.opportunity_id, **{usable[f]: v for f, v in changes.items()}})
+            senders.append(work)
+
+    rejected: list[tuple[_Work, str]] = []
+    if records:
+        for work, saved in zip(senders, sf.update_many(OPPORTUNITY, records)):
+            if not saved.success:
+                rejected.append((work, _reason(saved)))
+                work.sent = None
+    accepted = [w for w in batch if w.sent is not None]
+
+    failure: ConnectorError | None = None
+    row_rejections: list[tuple[_Work, str]] = []
+    if rows_fields is not None:
+        try:
+            row_rejections = _write_invoice_rows(sf, accepted, rows_fields)
+        except ConnectorError as exc:  # recorded below, then raised: the run cannot go on
+            failure = exc
+    else:
+        for work in accepted:
+            work.rows_ok = True
+
+    with store.transaction():
+        for work, reason in rejected:
+            store.event(cycle_id, "rejected", f"BigTime figures could not be written on "
+                                              f"{work.link.opportunity_name or work.link.opportunity_id}: {reason}",
+                        opportunity_id=work.link.opportunity_id, project_id=work.link.project_id)
+            result.rejected += 1
+        for work, reason in row_rejections:
+            store.event(cycle_id, "rejected", f"A BigTime invoice row could not be written for "
+                                              f"{work.link.opportunity_name or work.link.opportunity_id}: {reason}",
+                        opportunity_id=work.link.opportunity_id, project_id=work.link.project_id)
+            result.rejected += 1
+        wrote_project_id = []
+        for work in accepted:
+            sent = work.sent or {}
+            values = {k: v for k, v in work.previous.items() if not k.startswith("_")}
+            values.update(sent)
+            values[_FIELDS_KEY] = usable
+            values[_INVOICES_KEY] = work.signature
+            values[_ROWS_KEY] = work.signature if work.rows_ok else work.previous.get(_ROWS_KEY)
+            store.set_written(work.link.opportunity_id, work.modified, values)
+            result.projects_changed += 1
+            figures = [f for f in sent if f != "last_sync"]
+            if sent:
+                result.opportunities_written += 1
+            if "project_id" in sent:
+                wrote_project_id.append(work.link.opportunity_id)
+            result.invoices_written += work.rows_written
+            if figures or work.rows_written:
+                parts = []
+                if figures:
+                    parts.append(_plural(len(figures), "BigTime figure"))
+                if work.rows_written:
+                    parts.append(_plural(work.rows_written, "invoice row"))
+                store.event(cycle_id, "written", f"Updated {' and '.join(parts)} on "
+                                                 f"{work.link.opportunity_name or work.link.opportunity_id}",
+                            opportunity_id=work.link.opportunity_id, project_id=work.link.project_id)
+        if wrote_project_id:
+            store.mark_written_back(wrote_project_id)
+    if failure is not None:
+        raise failure
+
+
+def _row_values(work: _Work, invoice: Invoice, fields: dict[str, FieldInfo]) -> dict[str, Any]:
+    """The invoice row as it should be in Salesforce (only the fields the object has)."""
+    wanted = {
+        "number": invoice.number or f"BigTime {invoice.id}",
+        "opportunity": work.link.opportunity_id,
+        "invoice_id": str(invoice.id),
+        "date": invoice.date.isoformat() if invoice.date else None,
+        "amount": _money(invoice.invoiced),
+        "paid": _money(invoice.paid or 0.0),
+        "status": _status_text(invoice),
+    }
+    return {fields[k].name: v for k, v in wanted.items() if k in fields}
+
+
+def _same(ours: Any, theirs: Any) -> bool:
+    if isinstance(ours, float) or isinstance(theirs, float):
+        try:
+            return ours is not None and theirs is not None and round(float(ours), 2) == round(float(theirs), 2)
+        except (TypeError, ValueError):
+            return False
+    return (ours or None) == (theirs or None)  # Salesforce stores "" as null
+
+
+def _write_invoice_rows(sf: SalesforceClient, batch: Sequence[_Work],
+                        fields: dict[str, FieldInfo]) -> list[tuple[_Work, str]]:
+    """Create or update the invoice rows of the batch's opportunities: read the existing rows back
+    by BigTime invoice id first (so a create whose answer was lost is not repeated), then create the
+    missing ones and update those that differ. Marks each work's ``rows_ok``/``rows_written``;
+    returns the refused rows."""
+    with_invoices = [w for w in batch if w.invoices]
+    for work in batch:
+        work.rows_ok = not work.invoices
+    if not with_invoices:
+        return []
+    id_field, opp_field = fields["invoice_id"].name, fields["opportunity"].name
+    select = ["Id"] + [f.name for f in fields.values()]
+    existing: dict[str, dict[str, Any]] = {}
+    for chunk in _chunks(with_invoices, BATCH):
+        template = f"SELECT {', '.join(select)} FROM {INVOICE_OBJECT} WHERE {opp_field} IN {{}}"
+        for row in sf.query(format_soql(template, [w.link.opportunity_id for w in chunk])):
+            key = str(row.get(id_field) or "")
+            if key and key not in existing:
+                existing[key] = row
+
+    creates: list[tuple[_Work, dict[str, Any]]] = []
+    updates: list[tuple[_Work, dict[str, Any]]] = []
+    for work in with_invoices:
+        for invoice in work.invoices:
+            if invoice.id is None:
+                continue
+            wanted = _row_values(work, invoice, fields)
+            row = existing.get(str(invoice.id))
+            if row is None:
+                creates.append((work, {k: v for k, v in wanted.items() if v is not None}))
+                continue
+            updateable = {f.name for f in fields.values() if f.updateable}
+            diff = {k: v for k, v in wanted.items() if k in updateable and not _same(v, row.get(k))}
+            if diff:
+                updates.append((work, {"Id": row["Id"], **diff}))
+
+    refused: list[tuple[_Work, str]] = []
+    failed: set[int] = set()
+    written: dict[int, int] = {}
+    for items, call in ((creates, sf.create_many), (updates, sf.update_many)):
+        if not items:
+            continue
+        for (work, _), saved in zip(items, call(INVOICE_OBJECT, [rec for _, rec in items])):
+            if saved.success:
+                written[id(work)] = written.get(id(work), 0) + 1
+            else:
+                refused.append((work, _reason(saved)))
+                failed.add(id(work))
+    for work in with_invoices:
+        work.rows_written = written.get(id(work), 0)
+        work.rows_ok = id(work) not in failed
+    return refused
+
+
+__all__ = ["FIGURES", "INVOICE_FIELDS", "WritebackResult", "run_writeback"]

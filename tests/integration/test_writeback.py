@@ -1,0 +1,489 @@
+"""BigTime → Salesforce write-back (core/writeback.py) against the sandbox: figures equal the
+emulator's own totals, invoice rows match BigTime's invoices, an idle run costs two BigTime
+requests and no Salesforce write, only changed projects are read and only changed fields sent,
+and the failure cases (missing field, refused record, lost create, cancel) leave a state the next
+run finishes without duplicates."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+import requests
+
+from bigsync_gui.connectors.bigtime import ApiKeyAuth, BigTimeClient
+from bigsync_gui.connectors.bigtime_assumptions import project_url
+from bigsync_gui.connectors.errors import Offline, ServiceUnavailable
+from bigsync_gui.connectors.http import HttpPolicy, RetryPolicy
+from bigsync_gui.connectors.salesforce import API_VERSION, SalesforceClient, StaticToken
+from bigsync_gui.core.settings import DEFAULT_FIELD_MAP
+from bigsync_gui.core.store import Store
+from bigsync_gui.core.writeback import WritebackResult, run_writeback
+from bigsync_gui.sandbox import credentials as cred
+
+FAST = RetryPolicy(initial_wait=0.01, max_wait=0.05, jitter=0.0)
+COLLECTION = f"/services/data/{API_VERSION}/composite/sobjects"
+PROJECTS = (1001, 1003, 1005, 1006)  # 2, 2, 2 and 0 posted invoices in the seed
+FIGURE_FIELDS = {  # Opportunity field → key of the emulator's project_totals
+    "BigTime_Budget_Hours__c": "BudgetHours", "BigTime_Budget_Fees__c": "BudgetFees",
+    "BigTime_Hours_Logged__c": "HoursInput", "BigTime_Expenses_Logged__c": "ExpensesInput",
+    "BigTime_WIP__c": "TotalWip", "BigTime_Invoiced_To_Date__c": "InvoicedToDate",
+    "BigTime_Paid_To_Date__c": "PaidToDate",
+}
+
+
+# ---- helpers -------------------------------------------------------------------------------------
+def admin(url: str, method: str, path: str, body: Any = None) -> Any:
+    r = requests.request(method, url + path, json=body, timeout=10)
+    assert r.status_code < 300, r.text
+    return r.json() if r.content else None
+
+
+def clear_logs(sandbox) -> None:
+    admin(sandbox.salesforce_admin_url, "DELETE", "/log")
+    admin(sandbox.bigtime_admin_url, "DELETE", "/log")
+
+
+def bt_requests(sandbox) -> list[tuple[str, str]]:
+    entries = admin(sandbox.bigtime_admin_url, "GET", "/log")["entries"]
+    return [(e["method"], e["path"].lower().removeprefix("/bigtimedata/api/v2")) for e in entries]
+
+
+def sf_requests(sandbox) -> list[tuple[str, str]]:
+    entries = admin(sandbox.salesforce_admin_url, "GET", "/log")["entries"]
+    return [(e["method"], e["path"]) for e in entries if e["path"].startswith("/services/data")]
+
+
+def sf_writes(sandbox) -> list[tuple[str, str]]:
+    return [(m, p) for m, p in sf_requests(sandbox) if m in ("POST", "PATCH", "DELETE")]
+
+
+def budget_reads(sandbox) -> list[str]:
+    return [p for m, p in bt_requests(sandbox) if p.startswith("/task/budgetstatusbyproject/")]
+
+
+@dataclass
+class Env:
+    sandbox: Any
+    store: Store
+    sf: SalesforceClient
+    bt: BigTimeClient
+    opps: dict[int, str]  # project id → opportunity id
+    names: dict[str, str]  # opportunity id → name
+
+    def run(self, field_map: dict[str, str] | None = None, cancel: threading.Event | None = None) -> tuple[WritebackResult, int]:
+        self.sf.new_cycle()  # as the engine does at the start of each cycle
+        with self.store.transaction():
+            cycle = self.store.start_cycle("writeback")
+        result = run_writeback(self.store, self.sf, self.bt, dict(field_map or DEFAULT_FIELD_MAP), cycle, cancel)
+        return result, cycle
+
+    def events(self, cycle: int, kind: str) -> list:
+        return [e for e in self.store.events(cycle) if e.kind == kind]
+
+    def opp(self, opp_id: str) -> dict[str, Any]:
+        with self.sandbox.world.lock:
+            return dict(self.sandbox.world.salesforce.get_record("Opportunity", opp_id))
+
+    def invoice_rows(self) -> list[dict[str, Any]]:
+        with self.sandbox.world.lock:
+            return [dict(r) for r in self.sandbox.world.salesforce.all_records("BigTime_Invoice__c") if not r.get("IsDeleted")]
+
+    def link(self, project_id: int, opp_id: str) -> None:
+        with self.store.transaction():
+            self.store.add_link(opp_id, project_id, None, None, self.names[opp_id])
+        self.opps[project_id] = opp_id
+
+
+def password_grant(sandbox) -> dict:
+    r = requests.post(sandbox.salesforce_url + "/services/oauth2/token", data={
+        "grant_type": "password", "client_id": cred.SF_CONSUMER_KEY,
+        "username": cred.SF_USERNAME, "password": cred.SF_PASSWORD}, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+@pytest.fixture
+def env(sandbox, tmp_path) -> Env:
+    grant = password_grant(sandbox)
+    sf = SalesforceClient(sandbox.salesforce_url, StaticToken(grant["access_token"], grant), HttpPolicy("salesforce", policy=FAST))
+    bt = BigTimeClient(sandbox.bigtime_url, ApiKeyAuth(cred.BT_API_KEY, cred.BT_FIRM_ID), HttpPolicy("bigtime", policy=FAST))
+    with sandbox.world.lock:
+        opps = [r for r in sandbox.world.salesforce.all_records("Opportunity") if not r.get("IsDeleted")]
+    e = Env(sandbox, Store(tmp_path / "state.db"), sf, bt, {}, {r["Id"]: r["Name"] for r in opps})
+    for pid, opp in zip(PROJECTS, opps):
+        e.link(pid, opp["Id"])
+    yield e
+    e.store.close()
+
+
+def expected_figures(sandbox, pid: int) -> dict[str, float]:
+    with sandbox.world.lock:
+        data = sandbox.world.bigtime
+        totals = data.project_totals(pid)
+        budget_exps = round(sum(t["BudgetExps"] for t in data.project_tasks(pid)), 2)
+    out = {field: totals[key] for field, key in FIGURE_FIELDS.items()}
+    out["BigTime_Budget_Expenses__c"] = budget_exps
+    return out
+
+
+def bigtime_invoices(sandbox, pid: int) -> list[dict[str, Any]]:
+    with sandbox.world.lock:
+        return [dict(i) for i in sandbox.world.bigtime.records["invoice"].values() if i["ProjectSid"] == pid and i["Status"] != 0]
+
+
+def assert_opportunity_matches(env: Env, pid: int) -> None:
+    opp = env.opp(env.opps[pid])
+    for field, value in expected_figures(env.sandbox, pid).items():
+        assert opp[field] == pytest.approx(value, abs=0.005), (pid, field)
+    assert opp["BigTime_Project_Id__c"] == str(pid)
+    assert opp["BigTime_Project_URL__c"] == project_url(env.sandbox.bigtime_url, pid)
+
+
+def assert_rows_match(env: Env, pid: int) -> None:
+    rows = {r["BigTime_Invoice_Id__c"]: r for r in env.invoice_rows() if r["Opportunity__c"] == env.opps[pid]}
+    invoices = bigtime_invoices(env.sandbox, pid)
+    assert set(rows) == {str(i["Sid"]) for i in invoices}
+    for inv in invoices:
+        row = rows[str(inv["Sid"])]
+        assert row["Name"] == inv["InvoiceNbr"]
+        assert row["Invoice_Date__c"] == inv["InvoiceDt"][:10]
+        assert row["Amount__c"] == pytest.approx(inv["TotalAmt"])
+        assert row["Paid__c"] == pytest.approx(inv["PaidAmt"])
+        assert row["Status__c"] == inv["StatusTxt"]
+
+
+# ---- the first run -------------------------------------------------------------------------------------
+def test_first_run_writes_every_figure_and_one_row_per_posted_invoice(env):
+    clear_logs(env.sandbox)
+    before = datetime.now(timezone.utc) - timedelta(seconds=5)
+    result, cycle = env.run()
+
+    assert result == WritebackResult(projects_checked=4, projects_changed=4, opportunities_written=4,
+                                     invoices_written=6, rejected=0)
+    for pid in PROJECTS:
+        assert_opportunity_matches(env, pid)
+        assert_rows_match(env, pid)
+    # Concrete seed values, so a wrong mapping cannot agree with itself.
+    erp = env.opp(env.opps[1001])
+    assert (erp["BigTime_Hours_Logged__c"], erp["BigTime_WIP__c"], erp["BigTime_Invoiced_To_Date__c"],
+            erp["BigTime_Paid_To_Date__c"], erp["BigTime_Budget_Expenses__c"]) == (222.0, 17212.5, 21330.0, 9123.75, 3000.0)
+    assert len(env.invoice_rows()) == 6  # the draft invoice 9013 of project 1001 is not a row
+    last_sync = datetime.fromisoformat(erp["BigTime_Last_Sync__c"].replace("+0000", "+00:00"))
+    assert last_sync >= before
+
+    written = env.events(cycle, "written")
+    assert len(written) == 4
+    assert f"Updated 10 BigTime figures and 2 invoice rows on {env.names[env.opps[1001]]}" in [e.message for e in written]
+    assert f"Updated 10 BigTime figures on {env.names[env.opps[1006]]}" in [e.message for e in written]
+    assert all(link.written_back for link in env.store.links("linked"))
+    assert len(budget_reads(env.sandbox)) == 4
+    # One update of the 4 opportunities, one query of their rows, one create of the 6 rows.
+    assert sf_writes(env.sandbox) == [("PATCH", COLLECTION), ("POST", COLLECTION)]
+
+
+def test_idle_run_costs_two_bigtime_requests_and_writes_nothing(env):
+    env.run()
+    clear_logs(env.sandbox)
+    result, cycle = env.run()
+
+    assert result == WritebackResult(projects_checked=4, projects_changed=0, opportunities_written=0,
+                                     invoices_written=0, rejected=0)
+    assert sorted(bt_requests(env.sandbox)) == [("GET", "/invoice/history"), ("GET", "/project")]
+    assert budget_reads(env.sandbox) == []
+    assert sf_writes(env.sandbox) == []
+    assert [p for _, p in sf_requests(env.sandbox) if "/query" in p] == []
+    assert env.store.events(cycle) == []
+
+
+# ---- what changed, and only that --------------------------------------------------------------------------
+def spy_updates(env: Env, monkeypatch) -> list[tuple[str, list[dict]]]:
+    calls: list[tuple[str, list[dict]]] = []
+    original = env.sf.update_many
+
+    def update_many(sobject, records):
+        calls.append((sobject, [dict(r) for r in records]))
+        return original(sobject, records)
+
+    monkeypatch.setattr(env.sf, "update_many", update_many)
+    return calls
+
+
+def test_time_logged_on_one_project_rereads_only_it_and_sends_only_changed_fields(env, monkeypatch):
+    env.run()
+    old = env.opp(env.opps[1003])
+    with env.sandbox.world.lock:
+        env.sandbox.world.bigtime.log_time({"ProjectSID": 1003, "Hours_IN": 3})
+    calls = spy_updates(env, monkeypatch)
+    clear_logs(env.sandbox)
+    result, cycle = env.run()
+
+    assert budget_reads(env.sandbox) == ["/task/budgetstatusbyproject/1003"]
+    assert len(bt_requests(env.sandbox)) == 3
+    assert result.projects_changed == 1 and result.opportunities_written == 1 and result.invoices_written == 0
+    assert len(calls) == 1
+    sobject, records = calls[0]
+    assert sobject == "Opportunity"
+    assert len(records) == 1 and records[0]["Id"] == env.opps[1003]
+    assert set(records[0]) == {"Id", "BigTime_Hours_Logged__c", "BigTime_WIP__c", "BigTime_Last_Sync__c"}
+    assert records[0]["BigTime_Hours_Logged__c"] == pytest.approx(old["BigTime_Hours_Logged__c"] + 3)
+    assert_opportunity_matches(env, 1003)
+    assert env.opp(env.opps[1003])["BigTime_WIP__c"] > old["BigTime_WIP__c"]
+    assert [e.message for e in env.events(cycle, "written")] == [f"Updated 2 BigTime figures on {env.names[env.opps[1003]]}"]
+    assert sf_writes(env.sandbox) == [("PATCH", COLLECTION)]
+
+
+def test_payment_updates_paid_to_date_and_the_invoice_row(env, monkeypatch):
+    env.run()
+    with env.sandbox.world.lock:
+        env.sandbox.world.bigtime.record_payment(9010, 1000)  # project 1005's open invoice
+    calls = spy_updates(env, monkeypatch)
+    clear_logs(env.sandbox)
+    result, cycle = env.run()
+
+    assert budget_reads(env.sandbox) == ["/task/budgetstatusbyproject/1005"]
+    assert result.projects_changed == 1 and result.invoices_written == 1
+    opp = env.opp(env.opps[1005])
+    assert opp["BigTime_Paid_To_Date__c"] == pytest.approx(5937.5 + 1000)
+    assert_opportunity_matches(env, 1005)
+    row = next(r for r in env.invoice_rows() if r["BigTime_Invoice_Id__c"] == "9010")
+    assert (row["Paid__c"], row["Status__c"], row["Amount__c"]) == (1000.0, "Partially Paid", 14957.5)
+    assert_rows_match(env, 1005)
+    assert len(env.invoice_rows()) == 6
+    # The opportunity got paid to date (+ last sync); the row only what changed on it.
+    assert [(s, sorted(k for k in r if k != "Id")) for s, recs in calls for r in recs] == [
+        ("Opportunity", ["BigTime_Last_Sync__c", "BigTime_Paid_To_Date__c"]),
+        ("BigTime_Invoice__c", ["Paid__c", "Status__c"]),
+    ]
+    assert [e.message for e in env.events(cycle, "written")] == [
+        f"Updated 1 BigTime figure and 1 invoice row on {env.names[env.opps[1005]]}"]
+
+
+def test_bigtime_requests_are_two_plus_the_changed_projects(env):
+    env.run()
+    with env.sandbox.world.lock:
+        env.sandbox.world.bigtime.log_time({"ProjectSID": 1001, "Hours_IN": 2})
+        env.sandbox.world.bigtime.log_time({"ProjectSID": 1006, "Hours_IN": 1.5})
+        env.sandbox.world.bigtime.record_payment(9006, 100)  # project 1003
+    clear_logs(env.sandbox)
+    result, _ = env.run()
+    changed = 3
+    assert result.projects_changed == changed
+    assert len(bt_requests(env.sandbox)) == 2 + changed
+    assert sorted(budget_reads(env.sandbox)) == [f"/task/budgetstatusbyproject/{p}" for p in (1001, 1003, 1006)]
+    for pid in PROJECTS:
+        assert_opportunity_matches(env, pid)
+        assert_rows_match(env, pid)
+
+
+# ---- what cannot be written -------------------------------------------------------------------------------
+def test_missing_or_read_only_mapped_field_is_skipped_with_one_warning_per_run(env):
+    field_map = {**DEFAULT_FIELD_MAP, "wip": "BigTime_Nope__c", "hours_logged": "IsWon"}
+    result, cycle = env.run(field_map)
+
+    warnings = env.events(cycle, "warning")
+    assert len(warnings) == 1
+    assert "BigTime_Nope__c (wip: no such field)" in warnings[0].message
+    assert "IsWon (hours_logged: not editable)" in warnings[0].message
+    assert result.opportunities_written == 4 and result.rejected == 0
+    opp = env.opp(env.opps[1001])
+    assert opp["BigTime_WIP__c"] is None and opp["BigTime_Hours_Logged__c"] is None
+    assert opp["BigTime_Paid_To_Date__c"] == 9123.75
+
+    clear_logs(env.sandbox)
+    _, cycle = env.run(field_map)
+    assert len(env.events(cycle, "warning")) == 1  # again, once, and nothing else to do
+    assert sf_writes(env.sandbox) == []
+
+    # The admin fixes the map: the field is filled although nothing changed in BigTime.
+    _, cycle = env.run()
+    assert env.opp(env.opps[1001])["BigTime_WIP__c"] == 17212.5
+    assert env.events(cycle, "warning") == []
+
+
+def test_deleted_opportunity_is_rejected_and_the_others_are_written(env):
+    victim = env.opps[1003]
+    with env.sandbox.world.lock:
+        env.sandbox.world.salesforce.delete("Opportunity", victim, system=True)
+    result, cycle = env.run()
+
+    assert result.rejected == 1 and result.opportunities_written == 3
+    (rejected,) = env.events(cycle, "rejected")
+    assert rejected.opportunity_id == victim and "ENTITY_IS_DELETED" in rejected.message
+    assert env.store.written(victim) is None
+    for pid in (1001, 1005, 1006):
+        assert_opportunity_matches(env, pid)
+        assert_rows_match(env, pid)
+    assert not [r for r in env.invoice_rows() if r["Opportunity__c"] == victim]
+
+    # Restored: written on the next run (it was not recorded as written), the others untouched.
+    with env.sandbox.world.lock:
+        env.sandbox.world.salesforce.undelete("Opportunity", victim)
+    clear_logs(env.sandbox)
+    result, cycle = env.run()
+    assert budget_reads(env.sandbox) == ["/task/budgetstatusbyproject/1003"]
+    assert result.rejected == 0 and result.opportunities_written == 1 and result.invoices_written == 2
+    assert_opportunity_matches(env, 1003)
+    assert_rows_match(env, 1003)
+
+
+def test_refused_field_value_is_rejected_per_record(env):
+    # project_url mapped to a 40-character text field: the long URL is refused for that record only.
+    field_map = {**DEFAULT_FIELD_MAP, "project_url": "BigTime_Project_Id__c", "project_id": ""}
+    result, cycle = env.run(field_map)
+    assert result.rejected == 4 and result.opportunities_written == 0
+    assert all("STRING_TOO_LONG" in e.message for e in env.events(cycle, "rejected"))
+    assert env.store.all_written() == {}
+    assert env.invoice_rows() == []
+    _, cycle = env.run()
+    assert env.events(cycle, "rejected") == []
+    for pid in PROJECTS:
+        assert_opportunity_matches(env, pid)
+
+
+def test_severed_link_is_never_written(env):
+    severed = env.opps[1005]
+    with env.store.transaction():
+        env.store.set_link_status(severed, "severed")
+    result, _ = env.run()
+    assert result.projects_checked == 3
+    assert env.opp(severed)["BigTime_Project_Id__c"] is None
+    assert not [r for r in env.invoice_rows() if r["Opportunity__c"] == severed]
+    assert env.store.written(severed) is None
+    clear_logs(env.sandbox)
+    env.run()
+    assert "/task/budgetstatusbyproject/1005" not in budget_reads(env.sandbox)
+
+
+# ---- invoice rows -------------------------------------------------------------------------------------------
+def test_lost_invoice_create_is_not_duplicated_next_run(env):
+    admin(env.sandbox.salesforce_admin_url, "POST", "/faults", {"kind": "drop", "method": "POST", "path": "/composite/sobjects"})
+    with pytest.raises(Offline):
+        env.run()
+    assert len(env.invoice_rows()) == 6  # the create happened; its answer was lost
+    # The figures the opportunities accepted were recorded; the rows were not.
+    assert all(env.store.written(env.opps[p]) is not None for p in PROJECTS)
+
+    clear_logs(env.sandbox)
+    result, cycle = env.run()
+    assert len(env.invoice_rows()) == 6
+    assert ("POST", COLLECTION) not in sf_writes(env.sandbox)
+    assert result.invoices_written == 0
+    for pid in PROJECTS:
+        assert_rows_match(env, pid)
+    clear_logs(env.sandbox)
+    env.run()
+    assert budget_reads(env.sandbox) == [] and sf_writes(env.sandbox) == []
+
+
+def test_failed_invoice_create_is_retried_next_run(env):
+    # Refused before any work (unlike a drop): the rows do not exist, and a create is never re-sent inline.
+    admin(env.sandbox.salesforce_admin_url, "POST", "/faults", {"kind": "status", "status": 500, "method": "POST",
+                                                               "path": "/composite/sobjects"})
+    with pytest.raises(ServiceUnavailable):
+        env.run()
+    assert env.invoice_rows() == []
+    clear_logs(env.sandbox)
+    result, _ = env.run()
+    assert result.invoices_written == 6 and result.opportunities_written == 0  # the figures were already recorded
+    assert sorted(budget_reads(env.sandbox)) == [f"/task/budgetstatusbyproject/{p}" for p in (1001, 1003, 1005)]
+    for pid in PROJECTS:
+        assert_rows_match(env, pid)
+
+
+def test_org_without_the_invoice_object_writes_figures_only(env, monkeypatch):
+    monkeypatch.delitem(env.sandbox.world.salesforce.schema, "bigtime_invoice__c")
+    clear_logs(env.sandbox)
+    result, cycle = env.run()
+    assert result.opportunities_written == 4 and result.invoices_written == 0 and result.rejected == 0
+    assert env.events(cycle, "warning") == []
+    assert sf_writes(env.sandbox) == [("PATCH", COLLECTION)]
+    assert not [p for _, p in sf_requests(env.sandbox) if "/query" in p]
+    for pid in PROJECTS:
+        assert_opportunity_matches(env, pid)
+    # A payment changes an invoice, not the project: still noticed without invoice rows.
+    with env.sandbox.world.lock:
+        env.sandbox.world.bigtime.record_payment(9008, 2500)  # project 1004 is not linked
+        env.sandbox.world.bigtime.record_payment(9002, 500)  # project 1001
+    clear_logs(env.sandbox)
+    result, _ = env.run()
+    assert budget_reads(env.sandbox) == ["/task/budgetstatusbyproject/1001"]
+    assert env.opp(env.opps[1001])["BigTime_Paid_To_Date__c"] == 9123.75 + 500
+
+
+# ---- scale and cancel --------------------------------------------------------------------------------------
+def add_linked_projects(env: Env, n: int) -> list[int]:
+    world = env.sandbox.world
+    pids = []
+    with world.lock:
+        for i in range(n):
+            # Project-level budget = its one task's (as in the seed; BigTime keeps both).
+            pid = world.bigtime.create_project({"Nm": f"Bulk project {i:03d}", "BudgetHours": 10 + i, "BudgetFees": 1000 + i})
+            tid = world.bigtime.add_task(pid, {"TaskNm": "Work", "BudgetHours": 10 + i, "BudgetFees": 1000 + i, "BudgetExps": 5})
+            world.bigtime.log_time({"ProjectSID": pid, "TaskSID": tid, "Hours_IN": 1 + i % 8})
+            opp = world.salesforce.insert("Opportunity", {"Name": f"Bulk deal {i:03d}", "StageName": "Closed Won",
+                                                          "CloseDate": "2026-12-31"}, system=True)
+            env.names[opp] = f"Bulk deal {i:03d}"
+            pids.append(pid)
+            with env.store.transaction():
+                env.store.add_link(opp, pid, None, None, env.names[opp])
+            env.opps[pid] = opp
+    return pids
+
+
+def test_250_linked_projects_take_two_collection_updates(env):
+    pids = add_linked_projects(env, 246)  # + the 4 seeded links = 250
+    clear_logs(env.sandbox)
+    result, _ = env.run()
+    assert result.projects_changed == 250 and result.opportunities_written == 250
+    assert [w for w in sf_writes(env.sandbox) if w[0] == "PATCH"] == [("PATCH", COLLECTION)] * 2
+    assert len(bt_requests(env.sandbox)) == 2 + 250
+    for pid in (pids[0], pids[123], pids[-1]):
+        assert_opportunity_matches(env, pid)
+    assert env.opp(env.opps[pids[-1]])["BigTime_Hours_Logged__c"] == 1 + 245 % 8
+
+
+def test_cancel_stops_between_batches_and_the_next_run_finishes(env, monkeypatch):
+    add_linked_projects(env, 246)
+    cancel = threading.Event()
+    original = env.sf.update_many
+
+    def update_many(sobject, records):
+        results = original(sobject, records)
+        cancel.set()  # the admin quits while the first batch is being written
+        return results
+
+    monkeypatch.setattr(env.sf, "update_many", update_many)
+    result, _ = env.run(cancel=cancel)
+    assert result.cancelled and result.projects_changed == 200 and result.opportunities_written == 200
+    assert len(env.store.all_written()) == 200
+
+    monkeypatch.setattr(env.sf, "update_many", original)
+    clear_logs(env.sandbox)
+    result, _ = env.run()
+    assert not result.cancelled and result.projects_changed == 50
+    assert len(budget_reads(env.sandbox)) == 50
+    assert len(env.store.all_written()) == 250
+
+
+def test_cancel_while_reading_a_batch_writes_nothing_of_it(env, monkeypatch):
+    cancel = threading.Event()
+    original = env.bt.budget_status
+    reads = []
+
+    def budget_status(pid):
+        reads.append(pid)
+        if len(reads) == 2:
+            cancel.set()
+        return original(pid)
+
+    monkeypatch.setattr(env.bt, "budget_status", budget_status)
+    clear_logs(env.sandbox)
+    result, _ = env.run(cancel=cancel)
+    assert result.cancelled and result.projects_changed == 0
+    assert len(reads) == 2 and sf_writes(env.sandbox) == [] and env.store.all_written() == {}
+    result, _ = env.run()
+    assert result.projects_changed == 4
