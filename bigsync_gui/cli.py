@@ -33,6 +33,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     parser.add_argument("--profile", metavar="DIR", help="keep settings, state and keyring entries for this setup under DIR")
+    parser.add_argument("--sandbox", action="store_true",
+                        help="open the app against the built-in sandbox of both services, with a throwaway setup")
     # Every command also takes --profile after its name.
     profiled = argparse.ArgumentParser(add_help=False)
     profiled.add_argument("--profile", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -366,9 +368,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "sandbox" and getattr(args, "profile", None):
         return fail("the sandbox has no profile; --profile is for the app's commands.", EXIT_USAGE)
-    if args.command is None:
-        parser.print_help()
-        return EXIT_OK
+    if args.command is None:  # the desktop app: the wizard if not set up, else the sync
+        from .gui.app import run as run_gui
+
+        return run_gui(args.profile, args.sandbox)
+    if args.sandbox:
+        return fail("--sandbox opens the desktop app; it does not combine with a command.", EXIT_USAGE)
     return int(args.func(args))
 
 

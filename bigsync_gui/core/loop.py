@@ -29,13 +29,18 @@ def next_wait(interval: float, failures: int) -> float:
 
 
 def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: threading.Event | None = None,
-                on_error: Callable[[Exception], None] | None = None) -> int:
+                on_error: Callable[[Exception], None] | None = None, wake: threading.Event | None = None,
+                on_start: Callable[[], None] | None = None) -> int:
+    """Loop until ``stop``. ``wake`` set from outside ("Sync now") ends the wait early; a wake
+    during a running cycle is kept and gives exactly one follow-up cycle, never a parallel one."""
     stop = stop or threading.Event()
+    wake = wake or threading.Event()
     cancel = threading.Event()
 
     def request_stop(*_: Any) -> None:
         stop.set()
         cancel.set()
+        wake.set()
 
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -62,11 +67,15 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
                 outcome["writeback"] = engine.run_writeback_cycle(cancel=cancel)
                 last_writeback = time.monotonic()
 
+        wake.clear()  # a wake from now on (even during the cycle) asks for one more cycle
+        if on_start:
+            on_start()
         worker = threading.Thread(target=work, name="bigsync-cycle", daemon=True)
         worker.start()
         while worker.is_alive() and not stop.is_set():
             worker.join(0.2)
         if stop.is_set():
+            cancel.set()
             worker.join(STOP_GRACE_SECONDS)
             break
         for report in outcome.values():
@@ -76,5 +85,5 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
                 on_error(error)
         failed = any(r.result == "failed" for r in outcome.values()) or not outcome
         failures = failures + 1 if failed else 0
-        stop.wait(next_wait(settings.sync.interval_seconds, failures))
+        wake.wait(next_wait(settings.sync.interval_seconds, failures))
     return 0

@@ -9,6 +9,7 @@ with the log redactor, so it cannot reach a log line by accident.
 from __future__ import annotations
 
 import keyring
+import keyring.backend
 import keyring.errors
 from keyring.backends import fail
 
@@ -74,3 +75,24 @@ class Vault:
         except keyring.errors.KeyringLocked:
             raise KeyringLocked("The system keyring is locked. Unlock it and try again.") from None
         return True
+
+
+class MemoryKeyring(keyring.backend.KeyringBackend):
+    """Secrets held in this process only — for the throwaway ``--sandbox`` profile, whose demo
+    credentials open nothing real. Nothing is written anywhere; everything is gone at exit."""
+
+    priority = 0.1  # type: ignore[assignment]  # never chosen automatically
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._values: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._values.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._values[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self._values.pop((service, username), None) is None:
+            raise keyring.errors.PasswordDeleteError(username)

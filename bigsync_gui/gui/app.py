@@ -1,0 +1,81 @@
+"""Starting the desktop app: the wizard when the profile is not set up, else the sync loop.
+
+``--sandbox`` starts the built-in emulators in-process on free ports, uses a throwaway profile
+and an in-memory keyring (demo credentials only; nothing is written anywhere), and pre-fills the
+wizard with the sandbox's URLs and client ids.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+import keyring
+from PySide6.QtCore import QCoreApplication, Qt
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication
+
+from .. import APP_NAME, __version__
+from ..core.profile import Profile
+from ..core.secrets import MemoryKeyring
+from .context import Prefill, SetupContext
+
+RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
+DISPLAY_NAME = "BigSync for Salesforce"
+
+
+def app_icon() -> QIcon:
+    return QIcon(str(RESOURCES / "bigsync.svg"))
+
+
+def make_app(argv: list[str] | None = None) -> QApplication:
+    existing = QApplication.instance()
+    if isinstance(existing, QApplication):
+        return existing
+    # WebEngine shares GL contexts; Qt wants this before the QApplication exists.
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
+    app = QApplication(argv if argv is not None else sys.argv[:1])
+    app.setApplicationName(APP_NAME)
+    app.setApplicationDisplayName(DISPLAY_NAME)
+    app.setApplicationVersion(__version__)
+    app.setOrganizationName(APP_NAME)
+    app.setDesktopFileName(APP_NAME)
+    app.setWindowIcon(app_icon())
+    return app
+
+
+def sandbox_context() -> tuple[SetupContext, object]:
+    """A running sandbox, a throwaway profile and the prefill that points the wizard at them."""
+    from ..sandbox import Sandbox
+    from ..sandbox import credentials as cred
+
+    sandbox = Sandbox().start()
+    keyring.set_keyring(MemoryKeyring())
+    profile = Profile.at(tempfile.mkdtemp(prefix="bigsync-sandbox-"))
+    prefill = Prefill(
+        salesforce_login_url=sandbox.salesforce_url, salesforce_consumer_key=cred.SF_CONSUMER_KEY,
+        bigtime_base_url=sandbox.bigtime_url, bigtime_client_id=cred.BT_CLIENT_ID,
+        bigtime_client_secret=cred.BT_CLIENT_SECRET, bigtime_api_key=cred.BT_API_KEY, bigtime_firm_id=cred.BT_FIRM_ID,
+        is_sandbox=True,
+    )
+    return SetupContext(profile, prefill), sandbox
+
+
+def run(profile_dir: str | None, sandbox: bool) -> int:
+    """`bigsync-gui [--profile DIR] [--sandbox]`."""
+    from .session import DesktopSession
+
+    app = make_app()
+    running_sandbox = None
+    if sandbox:
+        context, running_sandbox = sandbox_context()
+    else:
+        context = SetupContext(Profile.from_option(profile_dir))
+    session = DesktopSession(context)
+    session.start()
+    code = app.exec()
+    session.shutdown()
+    if running_sandbox is not None:
+        running_sandbox.stop()  # type: ignore[attr-defined]
+    return code

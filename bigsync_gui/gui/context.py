@@ -1,0 +1,41 @@
+"""What the wizard's pages share: the profile being set up, its Connector and Engine, and —
+under ``--sandbox`` — the sandbox's URLs and demo client ids to pre-fill."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtCore import QObject, Signal
+
+from ..core.connections import Connector
+from ..core.engine import Engine
+from ..core.profile import Profile
+
+
+@dataclass(frozen=True)
+class Prefill:
+    """Values the pages start with (the sandbox's, or empty for a real setup)."""
+
+    salesforce_login_url: str = ""
+    salesforce_consumer_key: str = ""
+    bigtime_base_url: str = ""
+    bigtime_client_id: str = ""
+    bigtime_client_secret: str = ""
+    bigtime_api_key: str = ""
+    bigtime_firm_id: str = ""
+    is_sandbox: bool = False
+
+
+class SetupContext(QObject):
+    """One per wizard run. Pages read and write the profile only through ``connector``/``engine``
+    (called off the GUI thread via ``gui.worker``)."""
+
+    salesforce_connected = Signal(str)  # "Connected to Salesforce: Acme as jane@acme.com."
+    bigtime_connected = Signal(str)
+
+    def __init__(self, profile: Profile, prefill: Prefill | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.profile = profile
+        self.prefill = prefill or Prefill()
+        self.connector = Connector(profile)
+        self.engine = Engine(self.connector)
