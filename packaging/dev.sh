@@ -15,7 +15,9 @@ venv="${BIGSYNC_VENV:-$here/.venv}"
 APT_PACKAGES=(libnss3 libxkbcommon0 libxkbcommon-x11-0 libegl1 libgl1 libfontconfig1 libdbus-1-3
               libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-render-util0 libxcb-xinerama0
               libxcb-xkb1 libxcb-shape0 libxcb-randr0 libxcb-cursor0 libxcomposite1 libxdamage1
-              libxrandr2 libxtst6 libasound2)
+              libxrandr2 libxtst6 libasound2
+              # the real-tray test: a virtual X server and a tray host on it
+              xvfb trayer xauth)
 
 say() { printf '\033[1m[bigsync-gui]\033[0m %s\n' "$*" >&2; }
 
