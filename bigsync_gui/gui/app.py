@@ -23,6 +23,7 @@ from .context import Prefill, SetupContext
 
 RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
 DISPLAY_NAME = "BigSync for Salesforce"
+DESKTOP_ID = "io.github.bigsync_gui.BigSync"  # packaging/linux/<id>.desktop and .metainfo.xml
 
 
 def app_icon() -> QIcon:
@@ -40,7 +41,7 @@ def make_app(argv: list[str] | None = None) -> QApplication:
     app.setApplicationDisplayName(DISPLAY_NAME)
     app.setApplicationVersion(__version__)
     app.setOrganizationName(APP_NAME)
-    app.setDesktopFileName(APP_NAME)
+    app.setDesktopFileName(DESKTOP_ID)
     app.setWindowIcon(app_icon())
     return app
 
