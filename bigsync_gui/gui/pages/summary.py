@@ -1,0 +1,119 @@
+"""Page 6 — Summary & Save: everything chosen, in sentences, and the promise about deletes.
+
+The Save itself is the wizard's (its Finish button, relabelled); this page shows its progress and
+its failure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QVBoxLayout, QWizardPage
+
+from ...core.settings import INVOICE_OBJECT
+from ..context import SetupContext
+from .common import LoadPanel, plain_label
+
+DELETE_NOTE = "Deleting an opportunity never deletes a BigTime project: its link is severed."
+
+
+@dataclass
+class Choices:
+    """What the wizard will save."""
+
+    salesforce: str = ""
+    bigtime: str = ""
+    stage_api_name: str = ""
+    stage_label: str = ""
+    already_past: int | None = None
+    backfill: bool = False
+    interval_seconds: int = 300
+    field_map: dict[str, str] = field(default_factory=dict)
+    written: list[str] = field(default_factory=list)  # "Budget (fees) → BigTime_Budget_Fees__c"
+    problems: list[str] = field(default_factory=list)
+    invoice_object: bool | None = None
+
+
+def describe_interval(seconds: int) -> str:
+    minutes = seconds // 60
+    if minutes % 60 == 0:
+        hours = minutes // 60
+        return "every hour" if hours == 1 else f"every {hours} hours"
+    return "every minute" if minutes == 1 else f"every {minutes} minutes"
+
+
+def describe_backfill(choices: Choices) -> str:
+    n = choices.already_past or 0
+    if n == 0:
+        return "None are at or past the stage yet."
+    them = "it" if n == 1 else f"all {n}"
+    noun = "opportunity is" if n == 1 else "opportunities are"
+    if choices.backfill:
+        return f"{n} {noun} already at or past the stage: projects are created for {them} on the first sync."
+    return f"{n} {noun} already at or past the stage: left alone; only opportunities reaching it from now on count."
+
+
+def describe_fields(choices: Choices) -> str:
+    lines = list(choices.written) or ["None: no figure is written back to Salesforce."]
+    if choices.invoice_object:
+        lines.append(f"One {INVOICE_OBJECT} row per BigTime invoice.")
+    return "\n".join(lines)
+
+
+class SummaryPage(QWizardPage):
+    def __init__(self, context: SetupContext) -> None:
+        super().__init__()
+        self.context = context
+        self.setTitle("Summary")
+        self.setSubTitle("Check what BigSync will do, then Save. Nothing is saved before you do.")
+        self.salesforce = plain_label()
+        self.bigtime = plain_label()
+        self.stage = plain_label()
+        self.backfill = plain_label()
+        self.interval = plain_label()
+        self.fields = plain_label(selectable=True)
+        self.problems = plain_label(selectable=True)
+        self.problems_label = QLabel("Skipped fields:")
+        self.note = plain_label(DELETE_NOTE)
+        self.note.setFrameShape(QFrame.Shape.StyledPanel)
+        self.note.setMargin(8)
+        self.panel = LoadPanel(None)
+        form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
+        form.addRow("Salesforce:", self.salesforce)
+        form.addRow("BigTime:", self.bigtime)
+        form.addRow("Trigger stage:", self.stage)
+        form.addRow("Already past it:", self.backfill)
+        form.addRow("Sync:", self.interval)
+        form.addRow("Fields written:", self.fields)
+        form.addRow(self.problems_label, self.problems)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addSpacing(8)
+        layout.addWidget(self.note)
+        layout.addStretch(1)
+        layout.addWidget(self.panel)
+
+    def initializePage(self) -> None:  # noqa: N802
+        wizard = self.wizard()
+        self.show_choices(wizard.choices())  # type: ignore[attr-defined]
+        self.panel.done()
+
+    def show_choices(self, choices: Choices) -> None:
+        self.salesforce.setText(choices.salesforce)
+        self.bigtime.setText(choices.bigtime)
+        self.stage.setText(f"{choices.stage_label} — an opportunity that reaches or passes it becomes a "
+                           "BigTime project; closed-lost ones never do.")
+        self.backfill.setText(describe_backfill(choices))
+        self.interval.setText(f"Checks Salesforce {describe_interval(choices.interval_seconds)}.")
+        self.fields.setText(describe_fields(choices))
+        self.problems.setText("\n".join(choices.problems) + ("\nWrite-back skips these until they exist."
+                                                              if choices.problems else ""))
+        self.problems.setVisible(bool(choices.problems))
+        self.problems_label.setVisible(bool(choices.problems))
+
+    # ---- the wizard's Save reports here -------------------------------------------------------------
+    def saving(self) -> None:
+        self.panel.loading("Saving…")
+
+    def save_failed(self, message: str) -> None:
+        self.panel.failed(f"Not saved. {message}")

@@ -1,0 +1,145 @@
+"""Page 1 — Welcome & install guidance: what the app does, what the admin needs, the two ways to
+get BigTime's Salesforce app, and how to register BigSync in Salesforce (External Client App)
+and in BigTime, with our redirect URIs shown and copyable."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QUrl
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QVBoxLayout,
+    QWidget,
+    QWizardPage,
+)
+
+from ...connectors.oauth import BIGTIME_DEFAULT_REDIRECT_URI, SALESFORCE_DEFAULT_REDIRECT_URI
+from ...core.errors import ConfigInvalid
+from ...core.settings import Settings
+from ..context import SetupContext
+from .common import heading, plain_label
+
+# Where an admin gets BigTime's Salesforce app. Assumed addresses (not checked against the live
+# sites): the AppExchange search for BigTime, and BigTime's sign-in page (the integration settings
+# are under My Company › Integrations once signed in).
+APPEXCHANGE_URL = "https://appexchange.salesforce.com/appxSearchKeywordResults?keywords=BigTime"
+BIGTIME_INTEGRATIONS_URL = "https://iq.bigtime.net/"
+
+INTRO = (
+    "BigSync turns Salesforce opportunities into BigTime projects and brings delivery figures back "
+    "into Salesforce. When an opportunity reaches the stage you pick (usually Closed Won), BigSync "
+    "creates the project in BigTime under the client that matches the opportunity's account, with "
+    "its contacts. BigTime's budgets, time and expenses logged, invoices and payments then flow back "
+    "onto the opportunity. Closed-lost opportunities never become projects, and deleting an "
+    "opportunity never deletes a project."
+)
+NEEDS = "You need to be an administrator in both Salesforce and BigTime to finish this setup."
+SANDBOX_NOTE = ("You are trying BigSync against the built-in sandbox: the demo sign-ins are filled in "
+                "and nothing needs registering. The steps below are what a real setup asks for.")
+INSTALL = ("BigTime's own Salesforce app adds BigTime's objects to Salesforce. Install it one of two "
+           "ways: from Salesforce's AppExchange, or from BigTime under My Company › Integrations › "
+           "Salesforce.")
+SALESFORCE_STEPS = (
+    "In Salesforce Setup, open External Client App Manager and create a New External Client App "
+    "(an existing Connected App works too). Enable OAuth with the callback URL below; turn ON "
+    "“Require Proof Key for Code Exchange (PKCE)”; turn OFF “Require secret for Web Server Flow” "
+    "(no secret is needed); select the scopes “Manage user data via APIs (api)” and “Perform "
+    "requests at any time (refresh_token, offline_access)”. Then copy the Consumer Key: the next "
+    "page asks for it."
+)
+BIGTIME_STEPS = (
+    "In BigTime, either register a client app under My Company › Integrations (callback URL below; "
+    "copy its client id and secret), or create a firm API key under My Company › Integrations › "
+    "API Keys and note the firm id shown under Company Info."
+)
+
+
+class WelcomePage(QWizardPage):
+    def __init__(self, context: SetupContext) -> None:
+        super().__init__()
+        self.context = context
+        self.setTitle("Welcome to BigSync for Salesforce")
+        self.setSubTitle("What it does, and what to prepare before connecting the two systems.")
+        sf_uri, bt_uri = self._redirect_uris()
+
+        body = QWidget()
+        column = QVBoxLayout(body)
+        column.setContentsMargins(0, 0, 8, 0)
+        column.setSpacing(8)
+        if context.prefill.is_sandbox:
+            note = plain_label(SANDBOX_NOTE)
+            note.setFrameShape(QFrame.Shape.StyledPanel)
+            note.setMargin(8)
+            column.addWidget(note)
+        column.addWidget(plain_label(INTRO))
+        column.addWidget(plain_label(NEEDS))
+
+        column.addSpacing(4)
+        column.addWidget(heading("1. BigTime's Salesforce app"))
+        column.addWidget(plain_label(INSTALL))
+        self.appexchange_button = QPushButton("Open &AppExchange")
+        self.bigtime_button = QPushButton("Open Big&Time")
+        self.appexchange_button.setToolTip(APPEXCHANGE_URL)
+        self.bigtime_button.setToolTip(BIGTIME_INTEGRATIONS_URL + " — then My Company › Integrations › Salesforce")
+        self.appexchange_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl(APPEXCHANGE_URL)))
+        self.bigtime_button.clicked.connect(lambda: QDesktopServices.openUrl(QUrl(BIGTIME_INTEGRATIONS_URL)))
+        row = QHBoxLayout()
+        row.addWidget(self.appexchange_button)
+        row.addWidget(self.bigtime_button)
+        row.addStretch(1)
+        column.addLayout(row)
+
+        column.addSpacing(4)
+        column.addWidget(heading("2. Register BigSync in Salesforce"))
+        column.addWidget(plain_label(SALESFORCE_STEPS))
+        self.salesforce_uri, self.salesforce_copy = self._uri_row(column, "Salesforce &callback URL:", sf_uri)
+
+        column.addSpacing(4)
+        column.addWidget(heading("3. Register BigSync in BigTime"))
+        column.addWidget(plain_label(BIGTIME_STEPS))
+        self.bigtime_uri, self.bigtime_copy = self._uri_row(column, "BigTime ca&llback URL:", bt_uri)
+        self.copied = plain_label("")
+        column.addWidget(self.copied)
+        column.addStretch(1)
+
+        scroll = QScrollArea()
+        scroll.setWidget(body)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
+
+    def _redirect_uris(self) -> tuple[str, str]:
+        try:
+            settings = Settings.load(self.context.profile)  # a small local file, not the network
+        except ConfigInvalid:
+            return SALESFORCE_DEFAULT_REDIRECT_URI, BIGTIME_DEFAULT_REDIRECT_URI
+        return settings.salesforce.redirect_uri, settings.bigtime.redirect_uri
+
+    def _uri_row(self, column: QVBoxLayout, caption: str, uri: str) -> tuple[QLineEdit, QPushButton]:
+        grid = QGridLayout()
+        label = QLabel(caption)
+        field = QLineEdit(uri)
+        field.setReadOnly(True)
+        field.setCursorPosition(0)
+        label.setBuddy(field)
+        copy = QPushButton("Copy")
+        copy.setToolTip(f"Copy {uri} to the clipboard")
+        copy.clicked.connect(lambda: self._copy(field.text()))
+        grid.addWidget(label, 0, 0)
+        grid.addWidget(field, 0, 1)
+        grid.addWidget(copy, 0, 2)
+        grid.setColumnStretch(1, 1)
+        column.addLayout(grid)
+        return field, copy
+
+    def _copy(self, text: str) -> None:
+        QGuiApplication.clipboard().setText(text)
+        self.copied.setText(f"Copied {text} to the clipboard.")
