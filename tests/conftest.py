@@ -28,3 +28,9 @@ def sandbox(sandbox_session: Sandbox) -> Iterator[Sandbox]:
     requests.post(sandbox_session.salesforce_admin_url + "/reset", timeout=10).raise_for_status()
     requests.post(sandbox_session.bigtime_admin_url + "/reset", timeout=10).raise_for_status()
     yield sandbox_session
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    # Here (the tests' root conftest) so that `pytest --scenario-seeds=…` works from the repository root too.
+    parser.addoption("--scenario-seeds", dest="scenario_seeds", default=None,
+                     help="seeds for the engine's randomized scenarios: a count (40), a list (3,17) or a range (100-199)")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ..connectors import bigtime as bt
 from ..connectors import oauth
 from ..connectors.errors import NotConnected, ReconnectNeeded
-from ..connectors.http import HttpPolicy, RequestCounter
+from ..connectors.http import HttpPolicy, RequestCounter, RetryPolicy
 from ..connectors.salesforce import Identity, SalesforceClient
 from . import secrets
 from .profile import Profile
@@ -37,11 +37,11 @@ class Connection:
 class Connector:
     """A profile's settings + vault + one HTTP policy per system (shared request counter)."""
 
-    def __init__(self, profile: Profile, counter: RequestCounter | None = None) -> None:
+    def __init__(self, profile: Profile, counter: RequestCounter | None = None, policy: RetryPolicy | None = None) -> None:
         self.profile = profile
         self.vault = secrets.Vault(profile)
         self.counter = counter or RequestCounter()
-        self.http = {system: HttpPolicy(system, self.counter) for system in ("salesforce", "bigtime")}
+        self.http = {system: HttpPolicy(system, self.counter, policy) for system in ("salesforce", "bigtime")}
 
     def settings(self) -> Settings:
         return Settings.load(self.profile)

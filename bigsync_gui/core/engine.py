@@ -425,11 +425,14 @@ class Engine:
         oid, name = record["Id"], str(record.get("Name") or record["Id"])
         link = c.store.link(oid)
         if record.get("IsDeleted"):
+            if link is None:
+                link = self._settle_unfinished(c, record)
             if link and link.status == "linked":
                 with c.store.transaction():
                     c.store.set_link_status(oid, "severed")
                     c.store.event(c.id, "severed", f"{name} was deleted in Salesforce; the link to BigTime project "
                                                    f"{link.project_id} is severed and the project stays.", oid, link.project_id)
+                c.write_project_ids.pop(oid, None)  # written when it is restored
             return
         if link and link.status == "severed":
             with c.store.transaction():
@@ -444,10 +447,14 @@ class Engine:
             triggering.clear()
             triggering.update(s.api_name for s in self.triggering_stages(c.metadata.stages, self._trigger_stage(c).api_name))
         if stage not in triggering:
+            if link is None:
+                self._settle_unfinished(c, record)
             if c.store.is_excluded(oid) and not any(s.api_name == stage and s.is_closed for s in c.metadata.stages):
                 with c.store.transaction():
                     c.store.unexclude(oid)  # back below the stage: reaching it again will count
             return
+        if link is None and c.store.is_excluded(oid):
+            self._settle_unfinished(c, record)
         if link is not None or c.store.is_excluded(oid):
             return
         intent = c.store.intent(oid)
@@ -457,6 +464,32 @@ class Engine:
             self._link(c, record, intent.project_id, None, "linked")  # the link row was lost: restore it
             return
         self._create(c, record)
+
+    def _settle_unfinished(self, c: _Cycle, record: dict[str, Any]) -> Any:
+        """A create left unfinished by a failed cycle, for an opportunity that is not to be created now
+        (deleted, back below the stage): the request may have reached BigTime, so look the project up —
+        found, it is linked (it exists and belongs to this opportunity); not found, the intent is dropped.
+        Without this the intent stayed pending (re-read every cycle) and a project whose answer was
+        lost stayed unknown to the store."""
+        oid = record["Id"]
+        intent = c.store.intent(oid)
+        if intent is None or intent.state != "pending":
+            return None
+        try:
+            by_code, _ = self._projects(c)
+            project_id = by_code.get(project_code(oid).upper())
+            if project_id is None:
+                with c.store.transaction():
+                    c.store.drop_intent(oid)
+                return None
+            if not record.get("IsDeleted"):
+                self._attach_contacts(c, record, project_id, check_existing=True)
+            self._link(c, record, project_id, None, "created")
+        except (ce.Offline, ce.ServiceUnavailable, ce.RateLimited, ce.ReconnectNeeded, ce.NotConnected,
+                ce.UnexpectedResponse, ce.RequestRejected) as exc:
+            c.stopped_by = c.stopped_by or exc  # still pending: the next cycle tries again
+            return None
+        return c.store.link(oid)
 
     # ---- BigTime side ------------------------------------------------------------------------------
     def _bigtime(self, c: _Cycle) -> bt.BigTimeClient:
@@ -622,9 +655,7 @@ class Engine:
             for row, res in zip(rows, results):
                 if not res.success:
                     deleted = any(e.code == "ENTITY_IS_DELETED" for e in res.errors)
-                    if deleted:
-                        c.store.mark_written_back([row["Id"]])
-                    else:
+                    if not deleted:  # deleted meanwhile: the next read severs the link; written when restored
                         c.store.event(c.id, "warning", "Could not write the BigTime project id onto the opportunity: "
                                       + "; ".join(e.message for e in res.errors), row["Id"])
 

@@ -286,6 +286,10 @@ class Store:
         self.db.execute("UPDATE journal SET state = 'failed', reason = ?, failed_modstamp = ?, updated_at = ? WHERE opportunity_id = ?",
                         (reason, modstamp, utcnow(), opportunity_id))
 
+    def drop_intent(self, opportunity_id: str) -> None:
+        """Forget a pending intent whose create never reached BigTime (the opportunity left the stage)."""
+        self.db.execute("DELETE FROM journal WHERE opportunity_id = ? AND state = 'pending'", (opportunity_id,))
+
     # ---- clients (account → BigTime client) -----------------------------------------------------
     def client_for_account(self, account_id: str) -> tuple[int | None, str, str] | None:
         row = self.db.execute("SELECT client_id, client_code, state FROM clients WHERE account_id = ?", (account_id,)).fetchone()

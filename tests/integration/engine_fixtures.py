@@ -1,0 +1,397 @@
+"""An engine connected to the sandbox the way an admin connects one, and an oracle of the sync contract.
+
+``connected_engine`` (a fixture, exported through ``tests/integration/conftest.py``) gives a
+:class:`Connected`: a temporary profile, a file keyring (keyrings.alt) under a temporary home,
+Salesforce connected through the real OAuth code flow (PKCE, login page, Allow, exchange),
+BigTime through the API key, and ``configure("Closed Won")`` done. The engine's clock can be
+moved (``advance``) so metadata ages, full reconciles and gaps can be reached without waiting.
+
+:class:`Oracle` is the contract of DESIGN §2, kept from the outside: call ``before_cycle()`` just
+before each cycle and ``after_cycle(report)`` just after; ``check()`` asserts the invariants.
+The benchmark engineer can reuse both (``from engine_fixtures import Connected, Oracle``).
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import keyring
+import pytest
+import requests
+from keyrings.alt.file import PlaintextKeyring
+
+from bigsync_gui.connectors import oauth
+from bigsync_gui.connectors.http import RetryPolicy
+from bigsync_gui.core.connections import Connector
+from bigsync_gui.core.engine import PROJECT_CODE_PREFIX, CycleReport, Engine
+from bigsync_gui.core.profile import Profile
+from bigsync_gui.core.store import Store
+from bigsync_gui.sandbox import Sandbox
+from bigsync_gui.sandbox import credentials as cred
+from sandbox_browser import browse
+
+# Retries stay real (same attempts, same classification) but short. A Retry-After above 2 s is
+# raised as RateLimited instead of slept on, so a test never waits for one.
+FAST = RetryPolicy(initial_wait=0.01, max_wait=0.05, jitter=0.0, max_inline_retry_after=2.0,
+                   connect_timeout=5.0, read_timeout=20.0)
+TRIGGER = "Closed Won"
+ID_FIELD = "BigTime_Project_Id__c"
+
+
+def keyring_file(home: Path) -> Path:
+    """Where keyrings.alt's PlaintextKeyring keeps its file for a process whose XDG_DATA_HOME is home/data."""
+    return home / "data" / "python_keyring" / "keyring_pass.cfg"
+
+
+def child_env(home: Path) -> dict[str, str]:
+    """The environment a `bigsync-gui` child process needs to read the same keyring file."""
+    import os
+
+    return {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "config"),
+            "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
+
+
+class MovableClock:
+    """The engine's clock: real time plus an offset a test can advance."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return datetime.now(timezone.utc) + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+
+
+def admin(url: str, method: str, path: str, body: Any = None) -> Any:
+    r = requests.request(method, url + path, json=body, timeout=10)
+    assert r.status_code < 300, r.text
+    return r.json() if r.content else None
+
+
+@dataclass
+class Connected:
+    sandbox: Sandbox
+    root: Path
+    profile: Profile
+    connector: Connector
+    engine: Engine
+    clock: MovableClock
+    home: Path
+
+    # ---- running -------------------------------------------------------------------------------
+    def cycle(self, **kwargs: Any) -> CycleReport:
+        return self.engine.run_cycle(**kwargs)
+
+    def configure(self, stage: str = TRIGGER, *, backfill: bool = False) -> int:
+        return self.engine.configure(stage, backfill=backfill)[1]
+
+    def new_engine(self) -> Engine:
+        """A second engine on the same profile (another copy of the app, or a restart)."""
+        return Engine(Connector(self.profile, policy=FAST), now=self.clock)
+
+    def store(self) -> Store:
+        return Store(self.profile.data_dir / "state.db")
+
+    def advance(self, **delta: float) -> None:
+        """Time passes for both sides: the engine's clock and the sandbox's world clock."""
+        self.clock.advance(**delta)
+        admin(self.sandbox.salesforce_admin_url, "POST", "/clock", {"advance_seconds": timedelta(**delta).total_seconds()})
+
+    # ---- Salesforce side (in-process, under the world's lock) -----------------------------------
+    @property
+    def sf(self) -> Any:
+        return self.sandbox.world.salesforce
+
+    @property
+    def bt(self) -> Any:
+        return self.sandbox.world.bigtime
+
+    def opps(self, deleted: bool = False) -> list[dict[str, Any]]:
+        with self.sandbox.world.lock:
+            return [dict(r) for r in self.sf.all_records("Opportunity") if deleted or not r.get("IsDeleted")]
+
+    def opp(self, opp_id: str) -> dict[str, Any]:
+        with self.sandbox.world.lock:
+            return dict(self.sf.records["opportunity"][opp_id])
+
+    def accounts(self) -> list[dict[str, Any]]:
+        with self.sandbox.world.lock:
+            return [dict(r) for r in self.sf.all_records("Account") if not r.get("IsDeleted")]
+
+    def account_id(self, name: str) -> str:
+        return next(a["Id"] for a in self.accounts() if a["Name"] == name)
+
+    def opps_in(self, stage: str) -> list[dict[str, Any]]:
+        return [o for o in self.opps() if o["StageName"] == stage]
+
+    def insert(self, object_name: str, fields: dict[str, Any]) -> str:
+        with self.sandbox.world.lock:
+            return self.sf.insert(object_name, fields)
+
+    def update(self, object_name: str, record_id: str, fields: dict[str, Any]) -> None:
+        with self.sandbox.world.lock:
+            self.sf.update(object_name, record_id, fields)
+
+    def move(self, opp_id: str, stage: str) -> None:
+        self.update("Opportunity", opp_id, {"StageName": stage})
+
+    def delete(self, opp_id: str) -> None:
+        with self.sandbox.world.lock:
+            self.sf.delete("Opportunity", opp_id)
+
+    def restore(self, opp_id: str) -> None:
+        with self.sandbox.world.lock:
+            self.sf.undelete("Opportunity", opp_id)
+
+    def new_opp(self, name: str, stage: str, account: str | None, **fields: Any) -> str:
+        values = {"Name": name, "StageName": stage, "CloseDate": datetime.now(timezone.utc).date().isoformat(), **fields}
+        if account:
+            values["AccountId"] = account
+        return self.insert("Opportunity", values)
+
+    def add_role(self, opp_id: str, first: str, last: str, email: str, primary: bool, account: str | None = None) -> str:
+        contact = self.insert("Contact", {"FirstName": first, "LastName": last, "Email": email, "AccountId": account})
+        self.insert("OpportunityContactRole", {"OpportunityId": opp_id, "ContactId": contact, "IsPrimary": primary,
+                                               "Role": "Decision Maker" if primary else "Evaluator"})
+        return contact
+
+    # ---- BigTime side --------------------------------------------------------------------------
+    def projects(self) -> list[dict[str, Any]]:
+        with self.sandbox.world.lock:
+            return [dict(p) for p in self.bt.records["project"].values()]
+
+    def projects_for(self, opp_id: str) -> list[dict[str, Any]]:
+        return [p for p in self.projects() if p["ProjectCode"] == PROJECT_CODE_PREFIX + opp_id]
+
+    def project(self, opp_id: str) -> dict[str, Any]:
+        (project,) = self.projects_for(opp_id)
+        return project
+
+    def clients(self) -> list[dict[str, Any]]:
+        with self.sandbox.world.lock:
+            return [dict(c) for c in self.bt.records["client"].values()]
+
+    def contacts(self, project_id: int) -> list[dict[str, Any]]:
+        with self.sandbox.world.lock:
+            return [dict(c) for c in self.bt.project_contacts(project_id)]
+
+    # ---- the sandbox's faults and logs ---------------------------------------------------------
+    def fault(self, system: str, **spec: Any) -> None:
+        url = self.sandbox.salesforce_admin_url if system == "salesforce" else self.sandbox.bigtime_admin_url
+        admin(url, "POST", "/faults", spec)
+
+    def clear_faults(self) -> None:
+        admin(self.sandbox.salesforce_admin_url, "DELETE", "/faults")
+        admin(self.sandbox.bigtime_admin_url, "DELETE", "/faults")
+
+    def log(self, system: str) -> list[dict[str, Any]]:
+        url = self.sandbox.salesforce_admin_url if system == "salesforce" else self.sandbox.bigtime_admin_url
+        return admin(url, "GET", "/log")["entries"]
+
+    def clear_logs(self) -> None:
+        admin(self.sandbox.salesforce_admin_url, "DELETE", "/log")
+        admin(self.sandbox.bigtime_admin_url, "DELETE", "/log")
+
+    def sf_settings(self, **values: Any) -> None:
+        admin(self.sandbox.salesforce_admin_url, "POST", "/settings", values)
+
+    def bt_settings(self, **values: Any) -> None:
+        admin(self.sandbox.bigtime_admin_url, "POST", "/settings", values)
+
+
+def connect_profile(sandbox: Sandbox, root: Path, connector: Connector) -> None:
+    """Salesforce through the real OAuth code flow (as `connect salesforce` does, with the browser
+    played by requests), BigTime with the firm's API key."""
+    endpoints = oauth.salesforce_endpoints(sandbox.salesforce_url, cred.SF_CONSUMER_KEY, cred.SF_REDIRECT_URIS[0])
+    attempt = oauth.AuthorizationAttempt(endpoints, connector.http["salesforce"])
+    attempt.preflight()
+    tokens = attempt.exchange(attempt.code_from_redirect(browse(attempt.authorization_url, "salesforce")))
+    connector.save_salesforce(endpoints, sandbox.salesforce_url, tokens)
+    connector.save_bigtime_key(sandbox.bigtime_url, cred.BT_API_KEY, cred.BT_FIRM_ID)
+
+
+@pytest.fixture
+def file_keyring(tmp_path: Path) -> Iterator[Path]:
+    """keyrings.alt's plain-text file keyring under a temporary home (the same file a child process
+    started with ``child_env(home)`` uses); the previous backend is put back afterwards."""
+    home = tmp_path / "home"
+    home.mkdir()
+    backend = PlaintextKeyring()
+    backend.file_path = str(keyring_file(home))  # type: ignore[misc]  # instance attribute wins over the default
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        yield home
+    finally:
+        keyring.set_keyring(previous)
+
+
+@pytest.fixture
+def connected_engine(sandbox: Sandbox, tmp_path: Path, file_keyring: Path) -> Connected:
+    """A profile connected to the sandbox (fresh seed data) and configured with "Closed Won"."""
+    root = tmp_path / "profile"
+    profile = Profile.at(root)
+    connector = Connector(profile, policy=FAST)
+    connect_profile(sandbox, root, connector)
+    clock = MovableClock()
+    env = Connected(sandbox, root, profile, connector, Engine(connector, now=clock), clock, file_keyring)
+    env.configure(TRIGGER)
+    return env
+
+
+# ---- the contract, kept from the outside -------------------------------------------------------------------
+@dataclass
+class Oracle:
+    """What the engine must have done, from what a cycle could see.
+
+    The engine polls, so it can only see the states that exist when a cycle reads. ``must`` holds the
+    opportunities seen at/past the trigger at the start of a cycle that succeeded (each must have
+    exactly one project from then on); ``may`` those seen so at the start of any cycle (a failed
+    cycle may or may not have created theirs: at most one). Opportunities already past the stage
+    when the sync was configured are left alone (unless backfill) until a cycle sees them below it
+    again — the engine's documented "reaching it again counts".
+    """
+
+    env: Connected
+    trigger: str = TRIGGER
+    backfill: bool = False
+    must: set[str] = field(default_factory=set)
+    may: set[str] = field(default_factory=set)
+    excluded: set[str] = field(default_factory=set)
+    maybe_unexcluded: set[str] = field(default_factory=set)
+    refused: set[str] = field(default_factory=set)  # at the stage without an account: a clear per-record error
+    max_projects: int = 0
+    seen_project_ids: set[int] = field(default_factory=set)
+    history: list[str] = field(default_factory=list)
+    _snapshot: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.excluded = set() if self.backfill else {o["Id"] for o in self.env.opps() if self.triggers(o)}
+        self.max_projects = len(self.env.projects())
+        self.seen_project_ids = {p["SystemId"] for p in self.env.projects()}
+
+    def stages(self) -> dict[str, dict[str, Any]]:
+        with self.env.sandbox.world.lock:
+            return {s["ApiName"]: dict(s) for s in self.env.sf.stages_in_order()}
+
+    def triggers(self, opp: dict[str, Any]) -> bool:
+        stages = self.stages()
+        stage, trigger = stages.get(opp["StageName"]), stages[self.trigger]
+        return (stage is not None and stage["SortOrder"] >= trigger["SortOrder"]
+                and not (stage["IsClosed"] and not stage["IsWon"]))
+
+    def closed_lost(self, opp: dict[str, Any]) -> bool:
+        stage = self.stages().get(opp["StageName"])
+        return stage is not None and stage["IsClosed"] and not stage["IsWon"]
+
+    def before_cycle(self) -> None:
+        self._snapshot = {o["Id"]: o for o in self.env.opps()}
+
+    def after_cycle(self, report: CycleReport) -> None:
+        ok = report.result in ("ok", "partial")
+        self.history.append(f"{report.kind} {report.result} {report.error} {report.message[:80]}")
+        for oid, opp in self._snapshot.items():
+            if self.triggers(opp):
+                if oid in self.excluded and oid not in self.maybe_unexcluded:
+                    continue
+                if not opp.get("AccountId"):  # refused (no client to put it under), not created
+                    if ok and oid not in self.excluded:
+                        self.refused.add(oid)
+                    continue
+                self.refused.discard(oid)
+                self.may.add(oid)
+                if ok and oid not in self.excluded:
+                    self.must.add(oid)
+            elif oid in self.excluded and not self.closed_lost(opp):
+                if ok:
+                    self.excluded.discard(oid)
+                    self.maybe_unexcluded.discard(oid)
+                else:
+                    self.maybe_unexcluded.add(oid)
+        self.check(final=False)
+
+    def check(self, final: bool) -> None:
+        """The invariants; ``final`` after a clean cycle: the links must then agree everywhere."""
+        env = self.env
+        projects = env.projects()
+        ids = {p["SystemId"] for p in projects}
+        assert len(projects) >= self.max_projects, "a BigTime project disappeared"
+        assert self.seen_project_ids <= ids, f"BigTime projects deleted: {self.seen_project_ids - ids}"
+        self.max_projects, self.seen_project_ids = len(projects), ids
+        deletes = [e for e in env.log("bigtime") if e["method"] == "DELETE"]
+        assert not deletes, f"the engine deleted something in BigTime: {deletes}"
+
+        codes = collections.Counter(p["ProjectCode"] for p in projects if p["ProjectCode"].startswith(PROJECT_CODE_PREFIX))
+        duplicated = {c: n for c, n in codes.items() if n > 1}
+        assert not duplicated, f"more than one project for {duplicated}\n{self.history}"
+        with_project = {c[len(PROJECT_CODE_PREFIX):] for c in codes}
+        missing = self.must - with_project
+        assert not missing, f"no project for opportunities that reached the stage: {missing}\n{self.history}"
+        unexpected = with_project - self.may
+        assert not unexpected, f"projects for opportunities never seen at the stage: {unexpected}\n{self.history}"
+
+        client_codes = collections.Counter(c["ClientId"] for c in env.clients() if str(c["ClientId"]).startswith("SF-"))
+        assert all(n == 1 for n in client_codes.values()), f"duplicate clients: {client_codes}"
+        for p in projects:
+            if p["ProjectCode"].startswith(PROJECT_CODE_PREFIX):
+                people = [(c["EMail"].casefold(), c["FName"], c["SName"]) for c in env.contacts(p["SystemId"])]
+                assert len(people) == len(set(people)), f"duplicate contacts on project {p['SystemId']}: {people}"
+                assert sum(c["Tag"] == "PRIMARY" for c in env.contacts(p["SystemId"])) <= 1
+
+        store = env.store()
+        try:
+            links = {link.opportunity_id: link for link in store.links()}
+            pending = store.intents("pending")
+            failed = {i.opportunity_id: i.reason for i in store.intents("failed")}
+            unwritten = store.links_not_written_back()
+        finally:
+            store.close()
+        by_id = {p["SystemId"]: p for p in projects}
+        for oid, link in links.items():
+            assert link.project_id in by_id, f"link {oid} → {link.project_id}: no such BigTime project"
+            assert by_id[link.project_id]["ProjectCode"] == PROJECT_CODE_PREFIX + oid
+        all_opps = {o["Id"]: o for o in env.opps(deleted=True)}
+        for oid, link in links.items():
+            opp = all_opps.get(oid)
+            if link.written_back and link.status == "linked" and opp is not None and not opp.get("IsDeleted"):
+                assert opp.get(ID_FIELD) == str(link.project_id), f"{oid}: {ID_FIELD}={opp.get(ID_FIELD)!r}, link {link.project_id}"
+        if not final:
+            return
+        assert not pending, f"unfinished intents after a clean cycle: {pending}"
+        for oid in self.refused - with_project:
+            assert "no account" in failed.get(oid, ""), f"{oid} has no account: it should be refused, not {failed.get(oid)!r}"
+        unlinked = with_project - set(links)
+        assert not unlinked, f"projects in BigTime the store does not know: {unlinked}"
+        for oid, link in links.items():
+            opp = all_opps.get(oid)
+            gone = opp is None or bool(opp.get("IsDeleted"))
+            assert link.status == ("severed" if gone else "linked"), f"{oid}: link {link.status}, deleted={gone}"
+            if not gone:
+                assert opp.get(ID_FIELD) == str(link.project_id), f"{oid}: project id not written back"
+        assert not unwritten, f"links never written back: {unwritten}"
+
+
+def run(env: Connected, oracle: Oracle, **kwargs: Any) -> CycleReport:
+    oracle.before_cycle()
+    report = env.cycle(**kwargs)
+    oracle.after_cycle(report)
+    return report
+
+
+def cancel_after(n: int) -> tuple[threading.Event, Any]:
+    """A cancel flag and a progress callback that sets it after n records."""
+    cancel = threading.Event()
+
+    def progress(done: int, total: int) -> None:
+        if done >= n:
+            cancel.set()
+
+    return cancel, progress
