@@ -8,6 +8,7 @@ safe, because every create was journaled before it was sent.
 
 from __future__ import annotations
 
+import math
 import signal
 import threading
 import time
@@ -30,11 +31,20 @@ def next_wait(interval: float, failures: int) -> float:
 
 def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: threading.Event | None = None,
                 on_error: Callable[[Exception], None] | None = None, wake: threading.Event | None = None,
-                on_start: Callable[[], None] | None = None) -> int:
+                on_start: Callable[[], None] | None = None, pause: threading.Event | None = None,
+                on_wait: Callable[[float, int], None] | None = None,
+                on_progress: Callable[[int, int], None] | None = None) -> int:
     """Loop until ``stop``. ``wake`` set from outside ("Sync now") ends the wait early; a wake
-    during a running cycle is kept and gives exactly one follow-up cycle, never a parallel one."""
+    during a running cycle is kept and gives exactly one follow-up cycle, never a parallel one.
+
+    ``pause`` set: no new cycle starts (a running one finishes); the loop waits for ``wake`` and
+    looks again, so "Resume" is: clear ``pause``, set ``wake`` (a cycle follows at once).
+    ``on_wait(seconds, failures)`` is told each wait before it starts (``math.inf`` while
+    paused), so a GUI can show "next try at …" during backoff. ``on_progress(done, total)``
+    follows the records of a trigger cycle."""
     stop = stop or threading.Event()
     wake = wake or threading.Event()
+    pause = pause or threading.Event()
     cancel = threading.Event()
 
     def request_stop(*_: Any) -> None:
@@ -49,6 +59,13 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
     failures = 0
     last_writeback = 0.0
     while not stop.is_set():
+        if pause.is_set():
+            wake.clear()  # the wake that brought us here is spent; look again after clearing it
+            if pause.is_set() and not stop.is_set():
+                if on_wait:
+                    on_wait(math.inf, failures)
+                wake.wait()
+            continue
         settings = engine.connector.settings()
         outcome: dict[str, CycleReport] = {}
         errors: list[Exception] = []
@@ -61,7 +78,8 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
 
         def cycle() -> None:
             nonlocal last_writeback
-            outcome["trigger"] = engine.run_cycle(cancel=cancel)
+            outcome["trigger"] = (engine.run_cycle(cancel=cancel, progress=on_progress) if on_progress
+                                  else engine.run_cycle(cancel=cancel))
             due = time.monotonic() - last_writeback >= settings.sync.writeback_interval_seconds
             if outcome["trigger"].result != "failed" and due and not cancel.is_set():
                 outcome["writeback"] = engine.run_writeback_cycle(cancel=cancel)
@@ -85,5 +103,10 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
                 on_error(error)
         failed = any(r.result == "failed" for r in outcome.values()) or not outcome
         failures = failures + 1 if failed else 0
-        wake.wait(next_wait(settings.sync.interval_seconds, failures))
+        if pause.is_set():
+            continue  # paused during the cycle: wait in the paused branch (no "next try" time)
+        seconds = next_wait(settings.sync.interval_seconds, failures)
+        if on_wait:
+            on_wait(seconds, failures)
+        wake.wait(seconds)
     return 0

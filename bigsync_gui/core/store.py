@@ -388,6 +388,18 @@ class Store:
             rows = self.db.execute("SELECT * FROM events WHERE cycle_id = ? ORDER BY id", (cycle_id,))
         return [Event(**dict(r)) for r in rows]
 
+    def recent_activity(self, cycles: int = 200) -> tuple[list[Cycle], list[Event]]:
+        """The Activity window's data: the last ``cycles`` cycles (newest first) and every event of
+        them (newest first), in one read transaction so both come from the same moment."""
+        self.db.execute("BEGIN")  # a read snapshot (WAL): never waits for, nor blocks, a running cycle
+        try:
+            shown = self.cycles(cycles)
+            rows = (self.db.execute("SELECT * FROM events WHERE cycle_id >= ? ORDER BY id DESC", (shown[-1].id,))
+                    if shown else [])
+            return shown, [Event(**dict(r)) for r in rows]
+        finally:
+            self.db.execute("COMMIT")
+
     def close_interrupted_cycles(self) -> int:
         """Cycles a crash left 'running' are recorded as interrupted (the journal made them safe)."""
         cur = self.db.execute("UPDATE cycles SET result = 'interrupted', ended_at = COALESCE(ended_at, ?) WHERE result = 'running'",

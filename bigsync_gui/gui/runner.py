@@ -1,7 +1,8 @@
 """The sync loop behind the GUI: core.loop in a background thread, reports as Qt signals.
 
-The GUI only listens (``cycle_finished``, ``cycle_started``, ``error``); "Sync now" sets the
-loop's wake event, which coalesces into one follow-up cycle if a cycle is running.
+The GUI only listens (``cycle_finished``, ``cycle_started``, ``error``, ``waiting``,
+``progress``); "Sync now" sets the loop's wake event, which coalesces into one follow-up cycle if
+a cycle is running. ``pause()``/``resume()``: no new cycle while paused; resuming syncs at once.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ class LoopRunner(QObject):
     cycle_started = Signal()
     cycle_finished = Signal(object)  # CycleReport
     error = Signal(str)
+    problem = Signal(str, str)  # a cycle could not even start: the typed error's class name, its message
+    waiting = Signal(float, int)  # seconds until the next cycle (inf while paused), failures in a row
+    progress = Signal(int, int)  # records done, records in this cycle
     stopped = Signal()
 
     def __init__(self, engine: Engine, parent: QObject | None = None) -> None:
@@ -25,6 +29,8 @@ class LoopRunner(QObject):
         self.engine = engine
         self._stop = threading.Event()
         self._wake = threading.Event()
+        self._pause = threading.Event()
+        self._shown_progress = (-1, -1)
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -36,11 +42,34 @@ class LoopRunner(QObject):
 
     def _run(self) -> None:
         run_forever(self.engine, on_report=self.cycle_finished.emit, stop=self._stop, wake=self._wake,
-                    on_error=lambda exc: self.error.emit(str(exc)), on_start=self.cycle_started.emit)
+                    on_error=self._on_error, on_start=self.cycle_started.emit, pause=self._pause,
+                    on_wait=self.waiting.emit, on_progress=self._on_progress)
         self.stopped.emit()
+
+    def _on_error(self, exc: Exception) -> None:
+        self.error.emit(str(exc))
+        self.problem.emit(type(exc).__name__, str(exc))
+
+    def _on_progress(self, done: int, total: int) -> None:
+        # At most ~100 signals a cycle, however many records: the GUI shows "Syncing… 120 of 400".
+        step = max(1, total // 100)
+        if done == total or done % step == 0 or total != self._shown_progress[1]:
+            self._shown_progress = (done, total)
+            self.progress.emit(done, total)
 
     def sync_now(self) -> None:
         self._wake.set()
+
+    def pause(self) -> None:
+        self._pause.set()
+
+    def resume(self) -> None:
+        self._pause.clear()
+        self._wake.set()
+
+    @property
+    def paused(self) -> bool:
+        return self._pause.is_set()
 
     def stop(self, wait: float = STOP_GRACE_SECONDS + 0.5) -> None:
         self._stop.set()

@@ -1,24 +1,72 @@
-"""One desktop session: the wizard when the profile is not set up (or asked for), otherwise the
-sync loop with its status window. The tray (a later step) plugs in here."""
+"""One desktop session: the wizard when the profile is not set up, otherwise the sync loop shown
+in the tray (or, without a tray, in a small status window), with Activity and notifications.
+
+- Single instance per profile: a second launch asks the running one to show Activity, then exits.
+- The loop runs in a worker thread (``gui.runner``); its signals feed a Qt-free
+  :class:`~bigsync_gui.gui.state.StatusModel`, and the views (tray or status window) show it.
+- Catch-up cycles: after the computer slept (the wall clock jumped past a 60 s timer) and when
+  the network comes back while offline (QNetworkInformation, where the desktop provides it).
+- Quit stops the loop within 5 s; a cycle cut short is safe (every create was journaled first).
+"""
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject
+import os
+import sys
+import time
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from ..core.errors import ConfigInvalid
+from ..core.profile import Profile
 from ..core.settings import Settings
+from . import autostart
 from .context import SetupContext
 from .runner import LoopRunner
+from .single_instance import SingleInstance
+from .state import StatusModel, SyncState
+
+TRAY_WAIT_MS = 5000  # QTBUG-61898: at login the panel may come up after us; wait for it this long
+TRAY_POLL_MS = 250
+CLOCK_TICK_MS = 60_000  # refreshes "2 min ago" and notices sleep/wake; no other timer runs while idle
+SLEEP_JUMP_SECONDS = 60
+READY_ENV = "BIGSYNC_GUI_REPORT_READY"  # print "bigsync-gui: ready (tray|window)" on stderr (benchmark)
 
 
 class DesktopSession(QObject):
-    def __init__(self, context: SetupContext, parent: QObject | None = None) -> None:
+    ready = Signal(str)  # "tray" or "window": the running UI is on screen
+
+    def __init__(self, context: SetupContext, parent: QObject | None = None, *, use_tray: bool | None = None) -> None:
         super().__init__(parent)
         self.context = context
         self.runner = LoopRunner(context.engine, self)
-        self.wizard = None
-        self.window = None
+        self.model = StatusModel()
+        self.instance = SingleInstance(context.profile, self)
+        self.use_tray = use_tray  # None: a tray if the desktop has one
+        self.wizard: Any = None
+        self.window: Any = None  # the status window (no tray)
+        self.tray: Any = None
+        self.activity: Any = None
+        self.running = False
+        self.primary = False
+        self.notifications: list[Any] = []  # every notification raised (tests and diagnostics read it)
+        self._tray_waited = 0
+        self._clock = QTimer(self)
+        self._clock.setInterval(CLOCK_TICK_MS)
+        self._clock.timeout.connect(self._tick)
+        self._last_tick = (time.time(), time.monotonic())
+        self._network: Any = None
 
+        r = self.runner
+        r.cycle_started.connect(self._on_cycle_started)
+        r.progress.connect(self._on_progress)
+        r.cycle_finished.connect(self._on_report)
+        r.problem.connect(self._on_problem)
+        r.waiting.connect(self._on_waiting)
+
+    # ---- start -----------------------------------------------------------------------------------
     def configured(self) -> bool:
         try:
             settings = Settings.load(self.context.profile)
@@ -26,12 +74,28 @@ class DesktopSession(QObject):
             return False
         return settings.sync.configured and settings.salesforce.connected and settings.bigtime.connected
 
-    def start(self) -> None:
+    def start(self) -> bool:
+        """False if another copy runs this profile: it was asked to show Activity; we quit."""
+        if not self.instance.acquire():
+            self.instance.send("activity")
+            QTimer.singleShot(0, self.quit)  # once the event loop runs: nothing else to do here
+            return False
+        self.primary = True
+        self.instance.message_received.connect(self._on_message)
         if self.configured():
             self.show_running()
         else:
             self.open_wizard()
+        return True
 
+    def _on_message(self, message: str) -> None:
+        if self.running:
+            self.show_activity()
+        elif self.wizard is not None:
+            self.wizard.raise_()
+            self.wizard.activateWindow()
+
+    # ---- the wizard ------------------------------------------------------------------------------
     def open_wizard(self, start_page: str | None = None) -> None:
         from .wizard import SetupWizard
 
@@ -52,19 +116,212 @@ class DesktopSession(QObject):
         wizard, self.wizard = self.wizard, None
         if wizard is not None:
             wizard.deleteLater()
-        if self.window is None and not self.runner.running:
-            from PySide6.QtWidgets import QApplication
-
+        if not self.running:
             QApplication.instance().quit()  # cancelled before anything was set up
 
+    # ---- running ---------------------------------------------------------------------------------
     def show_running(self) -> None:
+        if self.running:
+            self._show_view()
+            return
+        self.running = True
+        self._seed_from_store()
+        self.runner.start()
+        self._clock.start()
+        self._last_tick = (time.time(), time.monotonic())
+        self._choose_view()
+
+    def _seed_from_store(self) -> None:
+        from .worker import run_in_background
+
+        profile = self.context.profile
+
+        def last_cycle() -> dict[str, Any] | None:
+            db = profile.data_dir / "state.db"
+            if not db.exists():
+                return None
+            from dataclasses import asdict
+
+            from ..core.store import Store
+
+            store = Store(db)
+            try:
+                done = [c for c in store.cycles(5) if c.kind == "trigger" and c.result != "running"]
+                return asdict(done[0]) if done else None
+            finally:
+                store.close()
+
+        def seed(cycle: dict[str, Any] | None) -> None:
+            if self.model.last_sync_at is None:
+                self.model.seed(cycle)
+                self.refresh_views()
+
+        run_in_background(last_cycle, seed, lambda exc: None, self)
+
+    def _choose_view(self) -> None:
+        if self.use_tray is False:
+            self._make_window()
+            return
+        if QSystemTrayIcon.isSystemTrayAvailable():
+            self._make_tray()
+            return
+        if self.use_tray is None and QApplication.platformName() in ("xcb", "wayland") \
+                and self._tray_waited < TRAY_WAIT_MS:
+            self._tray_waited += TRAY_POLL_MS  # QTBUG-61898: the panel may not be up yet
+            QTimer.singleShot(TRAY_POLL_MS, self._choose_view)
+            return
+        if self.use_tray:
+            self._make_tray()  # asked for one: show it anyway (tests, odd trays that answer late)
+            return
+        self._make_window()
+
+    def _autostart_state(self):  # noqa: ANN202 - a callable for the views, None where unsupported
+        if not autostart.supported() or self.context.prefill.is_sandbox:
+            return None
+        return autostart.is_enabled
+
+    def _connect_view(self, view: Any) -> None:
+        view.sync_requested.connect(self.sync_now)
+        view.pause_requested.connect(self.pause)
+        view.resume_requested.connect(self.resume)
+        view.activity_requested.connect(self.show_activity)
+        view.settings_requested.connect(lambda: self.open_wizard())
+        view.fix_requested.connect(self.open_wizard)
+        view.autostart_toggled.connect(self.set_autostart)
+        view.quit_requested.connect(self.quit)
+
+    def _make_tray(self) -> None:
+        from .tray import TrayIcon
+
+        QApplication.instance().setQuitOnLastWindowClosed(False)  # closing Activity leaves us in the tray
+        self.tray = TrayIcon(self.model, autostart_enabled=self._autostart_state(), parent=self)
+        self._connect_view(self.tray)
+        self.tray.ready.connect(lambda: self._report_ready("tray"))
+        self.tray.show()
+        QTimer.singleShot(0, self._watch_network)
+
+    def _make_window(self) -> None:
         from .status_window import StatusWindow
 
-        if self.window is None:
-            self.window = StatusWindow(self.context, self.runner)
-            self.window.settings_requested.connect(self.open_wizard)
+        self.window = StatusWindow(self.model, autostart_enabled=self._autostart_state())
+        self._connect_view(self.window)
         self.window.show()
-        self.runner.start()
+        self._report_ready("window")
+        QTimer.singleShot(0, self._watch_network)
 
+    def _show_view(self) -> None:
+        if self.window is not None:
+            self.window.show()
+            self.window.raise_()
+            self.window.activateWindow()
+
+    def _report_ready(self, kind: str) -> None:
+        if os.environ.get(READY_ENV):
+            print(f"bigsync-gui: ready ({kind})", file=sys.stderr, flush=True)
+        self.ready.emit(kind)
+
+    def refresh_views(self) -> None:
+        for view in (self.tray, self.window):
+            if view is not None:
+                view.refresh()
+
+    # ---- actions -------------------------------------------------------------------------------
+    def sync_now(self) -> None:
+        self.runner.sync_now()
+
+    def pause(self) -> None:
+        self.runner.pause()
+        self.model.set_paused(True)
+        self.refresh_views()
+
+    def resume(self) -> None:
+        self.model.set_paused(False)
+        self.runner.resume()
+        self.refresh_views()
+
+    def show_activity(self) -> None:
+        from .activity import ActivityWindow
+
+        if self.activity is None:
+            self.activity = ActivityWindow(self.context.profile, status_text=self.model.tooltip)
+        self.activity.show()
+        self.activity.raise_()
+        self.activity.activateWindow()
+
+    def set_autostart(self, on: bool) -> None:
+        profile = self.context.profile
+        custom = None if profile == Profile.default() else str(profile.config_dir.parent)
+        autostart.set_enabled(on, custom)
+        self.refresh_views()
+
+    def quit(self) -> None:
+        QApplication.instance().quit()
+
+    # ---- the loop's signals --------------------------------------------------------------------
+    def _on_cycle_started(self) -> None:
+        self.model.cycle_started()
+        self.refresh_views()
+
+    def _on_progress(self, done: int, total: int) -> None:
+        self.model.progress(done, total)
+        self.refresh_views()
+
+    def _on_report(self, report: Any) -> None:
+        self._notify(self.model.cycle_finished(report))
+        self.refresh_views()
+
+    def _on_problem(self, error: str, message: str) -> None:
+        self._notify(self.model.start_failed(error, message))
+        self.refresh_views()
+
+    def _on_waiting(self, seconds: float, failures: int) -> None:
+        self.model.waiting(seconds, failures)
+        self.refresh_views()
+        if self.activity is not None and self.activity.isVisible():
+            self.activity.reload()
+
+    def _notify(self, notes: list[Any]) -> None:
+        for note in notes:
+            self.notifications.append(note)
+            if self.tray is not None:
+                self.tray.notify(note)
+
+    # ---- catch-up: sleep/wake and the network coming back ----------------------------------------
+    def _tick(self) -> None:
+        wall, mono = time.time(), time.monotonic()
+        last_wall, last_mono = self._last_tick
+        self._last_tick = (wall, mono)
+        # Linux's monotonic clock stops during suspend, the wall clock does not; on Windows both run:
+        # either way the tick came far later than its interval.
+        late = max(wall - last_wall, mono - last_mono) - CLOCK_TICK_MS / 1000
+        if late > SLEEP_JUMP_SECONDS:
+            self.catch_up("wake")
+        self.refresh_views()
+
+    def catch_up(self, _reason: str) -> None:
+        if not self.model.paused and self.model.state is not SyncState.SYNCING:
+            self.runner.sync_now()
+
+    def _watch_network(self) -> None:
+        try:
+            from PySide6.QtNetwork import QNetworkInformation
+        except ImportError:
+            return
+        if not QNetworkInformation.loadBackendByFeatures(QNetworkInformation.Feature.Reachability):
+            return  # no backend on this desktop: the backoff retries still bring us back
+        self._network = QNetworkInformation.instance()
+        self._network.reachabilityChanged.connect(self._on_reachability)
+
+    def _on_reachability(self, reachability: Any) -> None:
+        from PySide6.QtNetwork import QNetworkInformation
+
+        if reachability == QNetworkInformation.Reachability.Online and self.model.state is SyncState.OFFLINE:
+            self.catch_up("network")
+
+    # ---- stop ------------------------------------------------------------------------------------
     def shutdown(self) -> None:
+        self._clock.stop()
         self.runner.stop()
+        if self.tray is not None:
+            self.tray.hide()
+        self.instance.release()

@@ -1,0 +1,413 @@
+"""The Activity window: recent cycles (time, duration, result, counts) above the events of the
+selected cycle (project created for opportunity X, link severed, record refused and why), a
+filter, links that open the opportunity in Salesforce and the project in BigTime, and "Copy
+diagnostics" (redacted, for a support request).
+
+The store is read off the GUI thread (``gui.worker``); every cell is plain text — opportunity
+names and refusal reasons come from Salesforce/BigTime and are never shown as rich text.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices, QFont, QGuiApplication, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
+                               QSplitter, QTableView, QVBoxLayout, QWidget)
+
+from .. import __version__
+from ..connectors.bigtime_assumptions import project_url
+from ..connectors.redact import redact
+from ..core.profile import Profile
+from ..core.settings import Settings
+from ..core.store import Cycle, Event, Store
+from .worker import run_in_background
+
+CYCLES_SHOWN = 200
+URL_ROLE = Qt.ItemDataRole.UserRole + 1
+CYCLE_ROLE = Qt.ItemDataRole.UserRole + 2
+QUIET_ROLE = Qt.ItemDataRole.UserRole + 3
+PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 4
+
+CYCLE_COLUMNS = ("Started", "Kind", "Duration", "Result", "Created", "Updated", "Severed", "Refused", "Message")
+EVENT_COLUMNS = ("Time", "What", "Details", "Salesforce", "BigTime")
+SF_COLUMN, BT_COLUMN = 3, 4
+RESULTS = {"ok": "OK", "partial": "Some refused", "failed": "Failed", "interrupted": "Interrupted", "running": "Running"}
+KINDS = {"trigger": "Sync", "writeback": "Write-back"}
+EVENT_KINDS = {"created": "Project created", "linked": "Linked", "severed": "Link severed", "restored": "Link restored",
+               "written": "Figures written", "rejected": "Refused", "client": "Client", "warning": "Warning"}
+PROBLEM_EVENTS = {"rejected", "warning", "severed"}
+
+
+@dataclass
+class ActivityData:
+    cycles: list[Cycle] = field(default_factory=list)
+    events: list[Event] = field(default_factory=list)
+    instance_url: str = ""
+    bigtime_base_url: str = ""
+    settings_summary: dict[str, Any] = field(default_factory=dict)
+
+
+def load_activity(profile: Profile, cycles: int = CYCLES_SHOWN) -> ActivityData:
+    """Everything the window shows (runs on a worker thread)."""
+    data = ActivityData()
+    try:
+        settings = Settings.load(profile)
+    except Exception:  # a broken settings file is shown elsewhere; activity still loads
+        settings = None
+    if settings is not None:
+        data.instance_url = settings.salesforce.instance_url.rstrip("/")
+        data.bigtime_base_url = settings.bigtime.base_url if settings.bigtime.connected else ""
+        s = settings.sync
+        data.settings_summary = {
+            "salesforce": {"login_url": settings.salesforce.login_url, "instance_url": settings.salesforce.instance_url,
+                           "connected": settings.salesforce.connected},
+            "bigtime": {"base_url": settings.bigtime.base_url, "auth_mode": settings.bigtime.auth_mode},
+            "sync": {"trigger_stage": s.trigger_stage, "interval_seconds": s.interval_seconds,
+                     "writeback_interval_seconds": s.writeback_interval_seconds, "backfill": s.backfill,
+                     "api_budget_percent": s.api_budget_percent},
+        }
+    db = profile.data_dir / "state.db"
+    if db.exists():
+        store = Store(db)
+        try:
+            data.cycles, data.events = store.recent_activity(cycles)
+        finally:
+            store.close()
+    return data
+
+
+def local_time(iso: str | None, with_date: bool = True) -> str:
+    if not iso:
+        return ""
+    try:
+        moment = datetime.fromisoformat(iso).astimezone()
+    except ValueError:
+        return iso
+    return moment.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
+
+
+def duration(cycle: Cycle) -> str:
+    if not cycle.ended_at:
+        return ""
+    try:
+        seconds = (datetime.fromisoformat(cycle.ended_at) - datetime.fromisoformat(cycle.started_at)).total_seconds()
+    except ValueError:
+        return ""
+    return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {int(seconds % 60)} s"
+
+
+def opportunity_url(instance_url: str, opportunity_id: str | None) -> str:
+    return f"{instance_url}/{opportunity_id}" if instance_url and opportunity_id else ""
+
+
+def _item(text: Any, *, align_right: bool = False) -> QStandardItem:
+    item = QStandardItem("" if text is None else str(text))
+    item.setEditable(False)
+    if align_right:
+        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return item
+
+
+def _link_item(label: str, url: str) -> QStandardItem:
+    item = _item(label if url else "")
+    if url:
+        item.setData(url, URL_ROLE)
+        item.setToolTip(url)
+        font = QFont()
+        font.setUnderline(True)
+        item.setFont(font)
+        item.setForeground(QGuiApplication.palette().link())
+    return item
+
+
+class CycleFilter(QSortFilterProxyModel):
+    """Text filter (over the row, or any of the cycle's events), "problems only", "hide quiet"."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setFilterKeyColumn(-1)
+        self.matching_cycles: set[int] | None = None  # cycles with an event that matches the text
+        self.problems_only = False
+        self.hide_quiet = False
+
+    def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:  # noqa: N802 - Qt's name
+        model = self.sourceModel()
+        index = model.index(row, 0, parent)
+        if self.problems_only and not model.data(index, PROBLEM_ROLE):
+            return False
+        if self.hide_quiet and model.data(index, QUIET_ROLE):
+            return False
+        if self.matching_cycles is not None and model.data(index, CYCLE_ROLE) in self.matching_cycles:
+            return True
+        return super().filterAcceptsRow(row, parent)
+
+
+class EventFilter(QSortFilterProxyModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFilterCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.setFilterKeyColumn(-1)
+        self.cycles: set[int] | None = None  # only these cycles' events (the selection), None: all
+        self.problems_only = False
+
+    def filterAcceptsRow(self, row: int, parent: QModelIndex) -> bool:  # noqa: N802
+        model = self.sourceModel()
+        index = model.index(row, 0, parent)
+        if self.cycles is not None and model.data(index, CYCLE_ROLE) not in self.cycles:
+            return False
+        if self.problems_only and not model.data(index, PROBLEM_ROLE):
+            return False
+        return super().filterAcceptsRow(row, parent)
+
+
+class ActivityWindow(QWidget):
+    loaded = Signal()
+
+    def __init__(self, profile: Profile, status_text: Callable[[], str] = lambda: "",
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.profile = profile
+        self.status_text = status_text
+        self.data = ActivityData()
+        self._generation = 0
+        self._loading = False
+        self.setWindowTitle("Activity — BigSync for Salesforce")
+        self.resize(980, 600)
+
+        self.filter_edit = QLineEdit()
+        self.filter_edit.setPlaceholderText("Filter: opportunity, project, message…")
+        self.filter_edit.setClearButtonEnabled(True)
+        self.problems_box = QCheckBox("Problems only")
+        self.quiet_box = QCheckBox("Hide quiet cycles")
+        self.quiet_box.setToolTip("Cycles that found nothing to do")
+        self.quiet_box.setChecked(True)
+        top = QHBoxLayout()
+        top.addWidget(self.filter_edit, 1)
+        top.addWidget(self.problems_box)
+        top.addWidget(self.quiet_box)
+
+        self.cycle_model = QStandardItemModel(0, len(CYCLE_COLUMNS), self)
+        self.cycle_model.setHorizontalHeaderLabels(list(CYCLE_COLUMNS))
+        self.cycle_proxy = CycleFilter()
+        self.cycle_proxy.setSourceModel(self.cycle_model)
+        self.cycle_view = self._table(self.cycle_proxy)
+        self.cycle_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+
+        self.event_model = QStandardItemModel(0, len(EVENT_COLUMNS), self)
+        self.event_model.setHorizontalHeaderLabels(list(EVENT_COLUMNS))
+        self.event_proxy = EventFilter()
+        self.event_proxy.setSourceModel(self.event_model)
+        self.event_view = self._table(self.event_proxy)
+        self.event_view.clicked.connect(self._on_event_clicked)
+        self.event_view.setMouseTracking(True)
+
+        self.events_label = QLabel("Events")
+        self.events_label.setTextFormat(Qt.TextFormat.PlainText)
+        lower = QWidget()
+        lower_layout = QVBoxLayout(lower)
+        lower_layout.setContentsMargins(0, 0, 0, 0)
+        lower_layout.addWidget(self.events_label)
+        lower_layout.addWidget(self.event_view)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.cycle_view)
+        splitter.addWidget(lower)
+        splitter.setSizes([300, 300])
+
+        self.summary_label = QLabel("Loading…")
+        self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.refresh_button = QPushButton("Refresh")
+        self.copy_button = QPushButton("Copy diagnostics")
+        self.copy_button.setToolTip("Copies versions, settings and recent activity, with tokens hidden, "
+                                    "for a support request")
+        bottom = QHBoxLayout()
+        bottom.addWidget(self.summary_label, 1)
+        bottom.addWidget(self.refresh_button)
+        bottom.addWidget(self.copy_button)
+
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(splitter, 1)
+        layout.addLayout(bottom)
+
+        self.filter_edit.textChanged.connect(self._apply_filter)
+        self.problems_box.toggled.connect(self._apply_filter)
+        self.quiet_box.toggled.connect(self._apply_filter)
+        self.cycle_view.selectionModel().selectionChanged.connect(self._on_selection)
+        self.refresh_button.clicked.connect(self.reload)
+        self.copy_button.clicked.connect(self.copy_diagnostics)
+
+    def _table(self, model: QSortFilterProxyModel) -> QTableView:
+        view = QTableView()
+        view.setModel(model)
+        view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        view.setAlternatingRowColors(True)
+        view.setWordWrap(False)
+        view.verticalHeader().setVisible(False)
+        view.verticalHeader().setDefaultSectionSize(view.fontMetrics().height() + 8)
+        header = view.horizontalHeader()
+        header.setStretchLastSection(True)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        return view
+
+    # ---- loading -------------------------------------------------------------------------------
+    def reload(self) -> None:
+        """Read the store again in the background (results from an older read are dropped)."""
+        self._generation += 1
+        generation = self._generation
+        self._loading = True
+        profile = self.profile
+        run_in_background(lambda: load_activity(profile), lambda data: self._loaded(generation, data),
+                          lambda exc: self._failed(generation, exc), self)
+
+    def _failed(self, generation: int, exc: Exception) -> None:
+        if generation == self._generation:
+            self._loading = False
+            self.summary_label.setText(f"The activity could not be read: {exc}")
+            self.loaded.emit()
+
+    def _loaded(self, generation: int, data: ActivityData) -> None:
+        if generation != self._generation:
+            return
+        self._loading = False
+        selected = self.selected_cycles()
+        self.data = data
+        self._fill_cycles(data)
+        self._fill_events(data)
+        self._apply_filter()
+        self._reselect(selected)
+        self.summary_label.setText(self._summary(data))
+        self.loaded.emit()
+
+    def _summary(self, data: ActivityData) -> str:
+        if not data.cycles:
+            return "No sync has run yet."
+        created = sum(c.created for c in data.cycles)
+        refused = sum(c.rejected for c in data.cycles)
+        failed = sum(1 for c in data.cycles if c.result == "failed")
+        return (f"{len(data.cycles)} recent cycles · {created} project(s) created · {refused} refused · "
+                f"{failed} failed")
+
+    def _fill_cycles(self, data: ActivityData) -> None:
+        model = self.cycle_model
+        model.removeRows(0, model.rowCount())
+        for c in data.cycles:
+            counts = c.created + c.linked + c.severed + c.restored + c.written + c.rejected
+            row = [_item(local_time(c.started_at)), _item(KINDS.get(c.kind, c.kind)), _item(duration(c), align_right=True),
+                   _item(RESULTS.get(c.result, c.result)), _item(c.created or "", align_right=True),
+                   _item(c.written or "", align_right=True), _item(c.severed or "", align_right=True),
+                   _item(c.rejected or "", align_right=True), _item(c.message)]
+            row[0].setData(c.id, CYCLE_ROLE)
+            row[0].setData(c.result == "ok" and counts == 0, QUIET_ROLE)
+            row[0].setData(c.result in ("failed", "partial", "interrupted") or c.rejected > 0, PROBLEM_ROLE)
+            if c.result == "failed":
+                row[3].setForeground(Qt.GlobalColor.darkRed)
+            model.appendRow(row)
+        self.cycle_view.resizeColumnsToContents()
+        self.cycle_view.setColumnWidth(8, max(self.cycle_view.columnWidth(8), 200))
+
+    def _fill_events(self, data: ActivityData) -> None:
+        model = self.event_model
+        model.removeRows(0, model.rowCount())
+        for e in data.events:
+            sf = opportunity_url(data.instance_url, e.opportunity_id)
+            bt = project_url(data.bigtime_base_url, e.project_id) if data.bigtime_base_url and e.project_id else ""
+            row = [_item(local_time(e.at)), _item(EVENT_KINDS.get(e.kind, e.kind)), _item(e.message),
+                   _link_item("Open opportunity", sf), _link_item("Open project", bt)]
+            row[0].setData(e.cycle_id, CYCLE_ROLE)
+            row[0].setData(e.kind in PROBLEM_EVENTS, PROBLEM_ROLE)
+            model.appendRow(row)
+        self.event_view.resizeColumnsToContents()
+        self.event_view.setColumnWidth(2, min(max(self.event_view.columnWidth(2), 300), 560))
+
+    # ---- filtering and selection -----------------------------------------------------------------
+    def _apply_filter(self) -> None:
+        text = self.filter_edit.text().strip()
+        problems = self.problems_box.isChecked()
+        self.event_proxy.problems_only = problems
+        self.event_proxy.setFilterFixedString(text)
+        matching: set[int] | None = None
+        if text:
+            needle = text.lower()
+            matching = {e.cycle_id for e in self.data.events if e.cycle_id is not None and needle in e.message.lower()}
+        self.cycle_proxy.matching_cycles = matching
+        self.cycle_proxy.problems_only = problems
+        self.cycle_proxy.hide_quiet = self.quiet_box.isChecked() and not text
+        self.cycle_proxy.setFilterFixedString(text)
+        self.cycle_proxy.invalidate()
+        self._on_selection()
+
+    def selected_cycles(self) -> set[int]:
+        rows = self.cycle_view.selectionModel().selectedRows()
+        return {self.cycle_proxy.data(index, CYCLE_ROLE) for index in rows}
+
+    def _reselect(self, cycle_ids: set[int]) -> None:
+        if not cycle_ids:
+            return
+        for row in range(self.cycle_proxy.rowCount()):
+            index = self.cycle_proxy.index(row, 0)
+            if self.cycle_proxy.data(index, CYCLE_ROLE) in cycle_ids:
+                self.cycle_view.selectRow(row)
+
+    def _on_selection(self, *_: Any) -> None:
+        selected = self.selected_cycles()
+        if selected:
+            self.event_proxy.cycles = selected
+            label = f"Events of the selected cycle{'s' if len(selected) > 1 else ''}"
+        else:
+            shown = {self.cycle_proxy.data(self.cycle_proxy.index(r, 0), CYCLE_ROLE) for r in range(self.cycle_proxy.rowCount())}
+            self.event_proxy.cycles = shown
+            label = "Events of the cycles shown (select a cycle to see only its events)"
+        self.event_proxy.invalidate()
+        self.events_label.setText(f"{label}: {self.event_proxy.rowCount()}")
+
+    # ---- links ---------------------------------------------------------------------------------
+    def link_at(self, proxy_row: int, column: int) -> str:
+        return self.event_proxy.data(self.event_proxy.index(proxy_row, column), URL_ROLE) or ""
+
+    def _on_event_clicked(self, index: QModelIndex) -> None:
+        url = self.event_proxy.data(index, URL_ROLE)
+        if url:
+            QDesktopServices.openUrl(QUrl(url))
+
+    # ---- diagnostics ---------------------------------------------------------------------------
+    def diagnostics(self) -> str:
+        from PySide6 import __version__ as pyside_version
+        from PySide6.QtCore import qVersion
+
+        data = self.data
+        lines = [
+            f"bigsync-gui {__version__} · Python {platform.python_version()} · PySide6 {pyside_version} · Qt {qVersion()}",
+            f"Platform: {platform.platform()} · Qt platform: {QGuiApplication.platformName()}",
+            f"Profile: {self.profile.config_dir.parent}",
+            f"Status: {self.status_text()}",
+            f"Settings: {data.settings_summary}",
+            "",
+            "Recent cycles (newest first):",
+        ]
+        for c in data.cycles[:30]:
+            lines.append(f"  #{c.id} {c.started_at} {c.kind} {c.result} {duration(c)} created={c.created} "
+                         f"written={c.written} severed={c.severed} refused={c.rejected} "
+                         f"sf_requests={c.salesforce_requests} bt_requests={c.bigtime_requests} {c.message}".rstrip())
+        lines += ["", "Recent events (newest first):"]
+        for e in data.events[:60]:
+            lines.append(f"  {e.at} cycle {e.cycle_id} {e.kind} opp={e.opportunity_id or '-'} "
+                         f"project={e.project_id or '-'} {e.message}")
+        return redact("\n".join(lines))
+
+    def copy_diagnostics(self) -> str:
+        text = self.diagnostics()
+        QGuiApplication.clipboard().setText(text)
+        self.summary_label.setText("Diagnostics copied to the clipboard (tokens and keys hidden).")
+        return text
+
+    def showEvent(self, event: Any) -> None:  # noqa: N802
+        super().showEvent(event)
+        self.reload()

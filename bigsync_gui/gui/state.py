@@ -1,0 +1,274 @@
+"""What the tray and the status window show, decided without Qt: one state, one status line,
+the fixing action, and which notifications to raise (each problem once, not every cycle).
+
+The loop's reports and signals go in (``cycle_started``, ``progress``, ``cycle_finished``,
+``start_failed``, ``waiting``, ``set_paused``); the views read ``state``, ``status_line()``,
+``tooltip()`` and ``fix``. Typed errors arrive by class name (``CycleReport.error``) and each maps
+to exactly one state and one sentence (the table in docs/tray.md).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Any
+
+APP_TITLE = "BigSync for Salesforce"
+
+
+class SyncState(str, Enum):
+    IDLE = "idle"  # all well (last sync ok, or not synced yet)
+    SYNCING = "syncing"
+    PAUSED = "paused"
+    ATTENTION = "attention"  # the admin must do something (reconnect, pick the stage again, settings)
+    ERROR = "error"  # failed; the loop tries again on its own (backoff)
+    OFFLINE = "offline"  # a service could not be reached; tried again on its own, and when the network returns
+
+
+@dataclass(frozen=True)
+class FixAction:
+    label: str  # menu/button text, e.g. "Reconnect Salesforce…"
+    start_page: str | None  # the wizard page to open at ("salesforce", "bigtime", "stage"), None: from the start
+
+
+@dataclass(frozen=True)
+class Problem:
+    state: SyncState
+    key: str  # identity for de-duplicating notifications: "ReconnectNeeded:salesforce"
+    headline: str  # our own short sentence (never text from a service)
+    detail: str  # the error's full message (may quote a service: shown as plain text only)
+    fix: FixAction | None = None
+
+
+@dataclass(frozen=True)
+class Notification:
+    title: str
+    message: str
+    severity: str  # "info" | "warning" | "error"
+
+
+LABELS = {"salesforce": "Salesforce", "bigtime": "BigTime"}
+
+
+def system_of(message: str) -> str | None:
+    """Which service a connector error is about: their messages start with its name."""
+    text = message.strip().lower()
+    for system in ("salesforce", "bigtime"):
+        if text.startswith(system):
+            return system
+    positions = {s: text.find(s) for s in ("salesforce", "bigtime") if s in text}
+    return min(positions, key=positions.__getitem__) if positions else None
+
+
+def classify(error: str, message: str) -> Problem:
+    """A typed error (class name + message) → the one state and sentence the admin sees."""
+    system = system_of(message)
+    label = LABELS.get(system or "", "A service")
+    settings_fix = FixAction("Open Settings…", None)
+    if error in ("ReconnectNeeded", "AuthorizationFailed") and system:
+        return Problem(SyncState.ATTENTION, f"{error}:{system}", f"{label} needs you to sign in again", message,
+                       FixAction(f"Reconnect {label}…", system))
+    if error == "NotConnected" and system:
+        return Problem(SyncState.ATTENTION, f"{error}:{system}", f"{label} is not connected", message,
+                       FixAction(f"Connect {label}…", system))
+    if error == "PickStageAgain":
+        return Problem(SyncState.ATTENTION, error, "Pick the trigger stage again", message,
+                       FixAction("Pick the trigger stage…", "stage"))
+    if error in ("ConfigInvalid", "InsecureUrl"):
+        return Problem(SyncState.ATTENTION, error, "The setup needs fixing", message, settings_fix)
+    if error == "PermissionDenied":
+        return Problem(SyncState.ATTENTION, f"{error}:{system}", f"{label} refused: a permission is missing", message,
+                       settings_fix)
+    if error in ("KeyringLocked", "KeyringUnavailable"):
+        return Problem(SyncState.ATTENTION, error, "The keyring is locked or missing", message)
+    if error == "Offline":
+        return Problem(SyncState.OFFLINE, f"{error}:{system}", f"Can't reach {label}", message)
+    if error == "RateLimited":
+        return Problem(SyncState.ERROR, f"{error}:{system}", f"{label} asked to slow down", message)
+    if error in ("ApiBudgetSpent", "ApiLimitReached"):
+        return Problem(SyncState.ERROR, error, "Today's Salesforce API budget is used up", message)
+    if error == "ServiceUnavailable":
+        return Problem(SyncState.ERROR, f"{error}:{system}", f"{label} is having trouble", message)
+    if error == "AlreadyRunning":
+        return Problem(SyncState.ERROR, error, "Another copy is syncing this setup", message)
+    return Problem(SyncState.ERROR, f"{error or 'Error'}:{system}", "The last sync failed", message)
+
+
+def ago(seconds: float) -> str:
+    if seconds < 60:
+        return "just now"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min ago"
+    hours = minutes // 60
+    if hours < 24:
+        return f"{hours} h ago"
+    days = hours // 24
+    return f"{days} day{'s' if days != 1 else ''} ago"
+
+
+def plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def clock_time(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch).strftime("%H:%M")
+
+
+class StatusModel:
+    """The sync's status as the admin sees it. Feed it the loop's events; read the answers."""
+
+    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        self.clock = clock
+        self.paused = False
+        self.syncing = False
+        self.progress_done = 0
+        self.progress_total = 0
+        self.last_sync_at: float | None = None
+        self.round: dict[str, int] = {}
+        self.last_round: dict[str, int] = {}
+        self.problems: dict[str, Problem] = {}  # by source: "trigger", "writeback", "start"
+        self.next_try_at: float | None = None
+        self.failures = 0
+        self._notified: set[str] = set()
+
+    # ---- input ---------------------------------------------------------------------------------
+    def seed(self, last_cycle: dict[str, Any] | None) -> None:
+        """Start from the newest finished cycle in the store (before the first cycle of this run)."""
+        if not last_cycle or last_cycle.get("result") in (None, "running"):
+            return
+        ended = last_cycle.get("ended_at") or last_cycle.get("started_at")
+        if last_cycle["result"] != "failed" and ended:
+            try:
+                self.last_sync_at = datetime.fromisoformat(ended).timestamp()
+            except ValueError:
+                return
+            self.last_round = {k: int(last_cycle.get(k) or 0) for k in ("created", "written", "rejected", "severed")}
+
+    def cycle_started(self) -> None:
+        self.syncing = True
+        self.progress_done = self.progress_total = 0
+        self.round = {}
+        self.next_try_at = None
+
+    def progress(self, done: int, total: int) -> None:
+        self.progress_done, self.progress_total = done, total
+
+    def cycle_finished(self, report: Any) -> list[Notification]:
+        """One CycleReport (the trigger cycle, then possibly a write-back one)."""
+        notes: list[Notification] = []
+        if report.result == "failed":
+            self.problems[report.kind] = classify(report.error, report.message)
+        else:
+            self.problems.pop(report.kind, None)
+            self.problems.pop("start", None)
+            self.last_sync_at = self.clock()
+            for key in ("created", "written", "rejected", "severed"):
+                self.round[key] = self.round.get(key, 0) + int(getattr(report, key, 0) or 0)
+            self.last_round = dict(self.round)
+            if report.created:
+                notes.append(Notification(
+                    f"{plural(report.created, 'new BigTime project', 'new BigTime projects')}",
+                    "Created from opportunities that reached the trigger stage. Click to see them in Activity.", "info"))
+            if report.rejected:
+                notes.append(Notification(
+                    f"{plural(report.rejected, 'opportunity', 'opportunities')} could not be synced",
+                    "Click to see why in Activity.", "warning"))
+        notes.extend(self._problem_notifications())
+        return notes
+
+    def cycle_done(self) -> None:
+        """The round is over (the loop is waiting again)."""
+        self.syncing = False
+
+    def start_failed(self, error: str, message: str) -> list[Notification]:
+        """A cycle could not even start (not configured, another copy running, keyring locked…)."""
+        self.problems["start"] = classify(error, message)
+        return self._problem_notifications()
+
+    def waiting(self, seconds: float, failures: int) -> None:
+        self.syncing = False
+        self.failures = failures
+        self.next_try_at = None if math.isinf(seconds) or failures == 0 else self.clock() + seconds
+
+    def set_paused(self, paused: bool) -> None:
+        self.paused = paused
+
+    def _problem_notifications(self) -> list[Notification]:
+        active = {p.key: p for p in self.problems.values()}
+        self._notified &= set(active)  # a problem that went away may be told again when it comes back
+        notes = []
+        for key, problem in active.items():
+            if key in self._notified:
+                continue
+            self._notified.add(key)
+            if problem.state is SyncState.OFFLINE:
+                continue  # the icon says it; a laptop going offline is not news
+            hint = f"Use “{problem.fix.label}” in the menu." if problem.fix else "Click to see details in Activity."
+            notes.append(Notification(problem.headline, hint, "error" if problem.state is SyncState.ERROR else "warning"))
+        return notes
+
+    # ---- output --------------------------------------------------------------------------------
+    @property
+    def problem(self) -> Problem | None:
+        for source in ("start", "trigger", "writeback"):
+            if source in self.problems:
+                return self.problems[source]
+        return next(iter(self.problems.values()), None)
+
+    @property
+    def state(self) -> SyncState:
+        if self.paused:
+            return SyncState.PAUSED
+        if self.syncing:
+            return SyncState.SYNCING
+        problem = self.problem
+        return problem.state if problem else SyncState.IDLE
+
+    @property
+    def fix(self) -> FixAction | None:
+        problem = self.problem
+        return problem.fix if problem and problem.state is SyncState.ATTENTION else None
+
+    def summary(self) -> str:
+        r = self.last_round
+        parts = []
+        if r.get("created"):
+            parts.append(plural(r["created"], "project created", "projects created"))
+        if r.get("written"):
+            parts.append(plural(r["written"], "opportunity updated", "opportunities updated"))
+        if r.get("severed"):
+            parts.append(plural(r["severed"], "link severed", "links severed"))
+        if r.get("rejected"):
+            parts.append(f"{r['rejected']} refused")
+        return ", ".join(parts) or "up to date"
+
+    def status_line(self) -> str:
+        state = self.state
+        if state is SyncState.PAUSED:
+            return "Syncing paused · finishing the current cycle" if self.syncing else "Syncing paused"
+        if state is SyncState.SYNCING:
+            if self.progress_total:
+                return f"Syncing… {self.progress_done} of {self.progress_total}"
+            return "Syncing…"
+        problem = self.problem
+        if problem is not None:
+            line = problem.headline
+            if problem.state is not SyncState.ATTENTION and self.next_try_at is not None:
+                line += f" · next try at {clock_time(self.next_try_at)}"
+            return line
+        if self.last_sync_at is None:
+            return "Not synced yet"
+        return f"Last sync {ago(self.clock() - self.last_sync_at)} · {self.summary()}"
+
+    def tooltip(self) -> str:
+        """Plain text. The first line is ours, so Qt never takes the rest for rich text."""
+        lines = [APP_TITLE, self.status_line()]
+        problem = self.problem
+        if problem is not None and problem.detail and problem.detail != problem.headline:
+            lines.append(problem.detail)
+        return "\n".join(lines)

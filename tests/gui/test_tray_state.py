@@ -1,0 +1,387 @@
+"""The tray's state machine, offscreen: typed errors → states and sentences, the icon changing only
+with the state, the menu, notifications told once, and the loop behind it (coalesced "Sync now",
+pause, backoff with the next try time) driven by a fake engine whose cycles the test releases."""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass, field
+from types import SimpleNamespace
+
+import pytest
+
+from bigsync_gui.core.engine import CycleReport
+from bigsync_gui.core.loop import next_wait
+from bigsync_gui.gui.runner import LoopRunner
+from bigsync_gui.gui.state import FixAction, StatusModel, SyncState, classify
+from bigsync_gui.gui.tray import TrayIcon
+
+RECONNECT = "Salesforce needs you to sign in again: the saved sign-in was revoked, expired or replaced."
+OFFLINE = "BigTime could not be reached (connection refused). Check the network connection; the sync will try again."
+
+
+def report(result: str = "ok", *, kind: str = "trigger", created: int = 0, rejected: int = 0, error: str = "",
+           message: str = "", written: int = 0) -> CycleReport:
+    return CycleReport(1, kind, result, message, created=created, rejected=rejected, error=error, written=written)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+# ---- typed errors → one state, one sentence, one fixing action --------------------------------------
+@pytest.mark.parametrize("error, message, state, headline, fix", [
+    ("ReconnectNeeded", RECONNECT, SyncState.ATTENTION, "Salesforce needs you to sign in again",
+     FixAction("Reconnect Salesforce…", "salesforce")),
+    ("ReconnectNeeded", "BigTime needs you to sign in again: key revoked", SyncState.ATTENTION,
+     "BigTime needs you to sign in again", FixAction("Reconnect BigTime…", "bigtime")),
+    ("NotConnected", "BigTime is not connected yet: run …", SyncState.ATTENTION, "BigTime is not connected",
+     FixAction("Connect BigTime…", "bigtime")),
+    ("PickStageAgain", "The trigger stage 'Closed Won' was deactivated.", SyncState.ATTENTION,
+     "Pick the trigger stage again", FixAction("Pick the trigger stage…", "stage")),
+    ("Offline", OFFLINE, SyncState.OFFLINE, "Can't reach BigTime", None),
+    ("RateLimited", "Salesforce is limiting requests (HTTP 429); next try in 120 s.", SyncState.ERROR,
+     "Salesforce asked to slow down", None),
+    ("ServiceUnavailable", "BigTime answered HTTP 503 repeatedly", SyncState.ERROR, "BigTime is having trouble", None),
+    ("ApiBudgetSpent", "Today's Salesforce API budget is used up (…)", SyncState.ERROR,
+     "Today's Salesforce API budget is used up", None),
+    ("AlreadyRunning", "Another copy of bigsync-gui is syncing this setup right now", SyncState.ERROR,
+     "Another copy is syncing this setup", None),
+    ("SomethingNew", "It broke.", SyncState.ERROR, "The last sync failed", None),
+])
+def test_each_typed_error_maps_to_one_state(error, message, state, headline, fix) -> None:
+    problem = classify(error, message)
+    assert (problem.state, problem.headline) == (state, headline)
+    model = StatusModel()
+    model.cycle_started()
+    model.cycle_finished(report("failed", error=error, message=message))
+    model.waiting(30, 1)
+    assert model.state is state
+    assert model.fix == (fix if state is SyncState.ATTENTION else None)
+    assert model.status_line().startswith(headline)
+    assert message in model.tooltip()
+
+
+def test_status_lines() -> None:
+    clock = Clock()
+    model = StatusModel(clock)
+    assert model.state is SyncState.IDLE and model.status_line() == "Not synced yet"
+    model.cycle_started()
+    assert model.state is SyncState.SYNCING and model.status_line() == "Syncing…"
+    model.progress(120, 400)
+    assert model.status_line() == "Syncing… 120 of 400"
+    model.cycle_finished(report(created=3))
+    model.waiting(300, 0)
+    assert model.state is SyncState.IDLE
+    clock.now += 130
+    assert model.status_line() == "Last sync 2 min ago · 3 projects created"
+    model.cycle_started()
+    model.cycle_finished(report())
+    model.waiting(300, 0)
+    assert model.status_line() == "Last sync just now · up to date"
+    model.set_paused(True)
+    assert model.state is SyncState.PAUSED and model.status_line() == "Syncing paused"
+
+
+def test_backoff_is_a_state_with_the_next_try_time() -> None:
+    clock = Clock()
+    model = StatusModel(clock)
+    model.cycle_started()
+    model.cycle_finished(report("failed", error="ServiceUnavailable", message="BigTime answered HTTP 503 repeatedly"))
+    model.waiting(next_wait(300, 1), 1)
+    from datetime import datetime
+
+    expected = datetime.fromtimestamp(clock.now + 30).strftime("%H:%M")
+    assert model.state is SyncState.ERROR
+    assert model.status_line() == f"BigTime is having trouble · next try at {expected}"
+    # An attention state needs the admin, not a time.
+    model.cycle_started()
+    model.cycle_finished(report("failed", error="ReconnectNeeded", message=RECONNECT))
+    model.waiting(next_wait(300, 2), 2)
+    assert model.status_line() == "Salesforce needs you to sign in again"
+
+
+def test_backoff_sequence() -> None:
+    assert [next_wait(300, n) for n in range(6)] == [300, 30, 60, 120, 240, 480]
+    assert next_wait(300, 20) == 1800
+
+
+def test_notifications_each_problem_once_and_created_batched() -> None:
+    model = StatusModel()
+    notes = model.cycle_finished(report(created=3))
+    assert [(n.title, n.severity) for n in notes] == [("3 new BigTime projects", "info")]
+    assert model.cycle_finished(report(created=1))[0].title == "1 new BigTime project"
+
+    failing = report("failed", error="ReconnectNeeded", message=RECONNECT)
+    first = model.cycle_finished(failing)
+    assert [n.title for n in first] == ["Salesforce needs you to sign in again"]
+    assert "Reconnect Salesforce…" in first[0].message
+    assert model.cycle_finished(failing) == [] and model.cycle_finished(failing) == []  # not every cycle
+    other = model.start_failed("AlreadyRunning", "Another copy of bigsync-gui is syncing this setup right now")
+    assert [n.title for n in other] == ["Another copy is syncing this setup"]  # a new problem is told
+    model.cycle_finished(report())  # fixed…
+    again = model.cycle_finished(failing)  # …and broken again later: told again
+    assert [n.title for n in again] == ["Salesforce needs you to sign in again"]
+
+    offline = report("failed", error="Offline", message=OFFLINE)
+    model.cycle_finished(report())
+    assert model.cycle_finished(offline) == []  # the icon says it; going offline is not news
+    assert model.state is SyncState.OFFLINE
+
+    refused = model.cycle_finished(report("partial", rejected=2))
+    assert [(n.title, n.severity) for n in refused] == [("2 opportunities could not be synced", "warning")]
+
+
+def test_notifications_never_carry_service_text() -> None:
+    model = StatusModel()
+    notes = model.cycle_finished(report("failed", error="ServiceUnavailable",
+                                        message="BigTime answered HTTP 500: <b>Boom</b> & <script>x</script>"))
+    assert notes and all("<" not in n.title + n.message for n in notes)
+
+
+def test_writeback_problem_does_not_hide_behind_a_good_trigger_cycle() -> None:
+    model = StatusModel()
+    model.cycle_started()
+    model.cycle_finished(report())
+    model.cycle_finished(report("failed", kind="writeback", error="ServiceUnavailable", message="Salesforce answered HTTP 503"))
+    model.waiting(30, 1)
+    assert model.state is SyncState.ERROR
+    model.cycle_started()
+    model.cycle_finished(report())  # the next trigger cycle is fine, the write-back was not due
+    model.waiting(300, 0)
+    assert model.state is SyncState.ERROR
+    model.cycle_finished(report(kind="writeback", written=4))
+    assert model.state is SyncState.IDLE
+
+
+def test_seed_from_the_last_stored_cycle() -> None:
+    model = StatusModel(Clock())
+    model.seed({"result": "ok", "ended_at": "2023-11-14T22:10:20+00:00", "created": 2, "written": 0, "rejected": 0})
+    assert model.last_sync_at is not None and model.summary() == "2 projects created"
+
+
+# ---- the tray icon (offscreen: the QSystemTrayIcon exists, there is just no tray to show it in) ----
+def test_icon_changes_only_when_the_state_does(qtbot) -> None:
+    model = StatusModel()
+    tray = TrayIcon(model)
+    assert tray.shown_state is SyncState.IDLE and tray.icon_changes == 1
+    model.cycle_started()
+    tray.refresh()
+    for done in range(1, 50):
+        model.progress(done, 49)
+        tray.refresh()
+    assert tray.shown_state is SyncState.SYNCING and tray.icon_changes == 2
+    assert "Syncing… 49 of 49" in tray.tray.toolTip()
+    model.cycle_finished(report(created=1))
+    model.waiting(300, 0)
+    tray.refresh()
+    tray.refresh()
+    assert tray.shown_state is SyncState.IDLE and tray.icon_changes == 3
+    assert not tray.tray.icon().isNull()
+
+
+def test_icons_exist_for_every_state_and_panel() -> None:
+    from bigsync_gui.gui.tray import state_icon
+
+    for state in SyncState:
+        for variant in ("light", "dark"):
+            icon = state_icon(state, variant)
+            assert not icon.isNull() and not icon.pixmap(22, 22).isNull(), (state, variant)
+
+
+def test_menu_rebuilt_on_show_with_the_fixing_action_on_top(qtbot) -> None:
+    model = StatusModel()
+    enabled = {"on": False}
+    tray = TrayIcon(model, autostart_enabled=lambda: enabled["on"])
+    tray.rebuild_menu()
+    texts = [a.text() for a in tray.menu.actions() if not a.isSeparator()]
+    assert texts == ["Not synced yet", "Sync now", "Pause syncing", "Activity…", "Settings…", "Start at login", "Quit"]
+    assert not tray.menu.actions()[0].isEnabled()  # the status line is not clickable
+
+    model.cycle_finished(report("failed", error="ReconnectNeeded", message=RECONNECT))
+    model.waiting(30, 1)
+    tray.menu.aboutToShow.emit()  # as when the admin opens it
+    texts = [a.text() for a in tray.menu.actions() if not a.isSeparator()]
+    assert texts[:2] == ["Salesforce needs you to sign in again", "Reconnect Salesforce…"]
+    with qtbot.waitSignal(tray.fix_requested) as fixed:
+        tray.action("Reconnect Salesforce…").trigger()
+    assert fixed.args == ["salesforce"]
+
+    with qtbot.waitSignal(tray.sync_requested):
+        tray.action("Sync now").trigger()
+    with qtbot.waitSignal(tray.pause_requested):
+        tray.action("Pause syncing").trigger()
+    model.set_paused(True)
+    tray.rebuild_menu()
+    assert not tray.action("Sync now").isEnabled()
+    with qtbot.waitSignal(tray.resume_requested):
+        tray.action("Resume syncing").trigger()
+    with qtbot.waitSignal(tray.autostart_toggled) as toggled:
+        tray.action("Start at login").trigger()
+    assert toggled.args == [True]
+    with qtbot.waitSignal(tray.quit_requested):
+        tray.action("Quit").trigger()
+
+
+def test_menu_text_from_a_service_is_plain(qtbot) -> None:
+    model = StatusModel()
+    tray = TrayIcon(model)
+    model.cycle_finished(report("failed", error="Weird", message="R&D <b>team</b>"))
+    tray.rebuild_menu()
+    assert tray.menu.actions()[0].text() == "The last sync failed"
+    # The message itself reaches only the tooltip, whose first line (ours) keeps Qt in plain text.
+    assert tray.tray.toolTip().splitlines()[0] == "BigSync for Salesforce"
+    assert "R&D <b>team</b>" in tray.tray.toolTip()
+
+
+def test_clicking_a_notification_opens_activity(qtbot) -> None:
+    tray = TrayIcon(StatusModel())
+    with qtbot.waitSignal(tray.activity_requested):
+        tray.tray.messageClicked.emit()
+
+
+# ---- the loop behind the tray: a fake engine whose cycles the test releases ------------------------
+@dataclass
+class FakeEngine:
+    results: list = field(default_factory=lambda: [report()])
+    interval: int = 3600
+    gate: threading.Event = field(default_factory=threading.Event)
+    calls: int = 0
+    active: int = 0
+    max_active: int = 0
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Lock()
+        sync = SimpleNamespace(interval_seconds=self.interval, writeback_interval_seconds=10**12)
+        self.connector = SimpleNamespace(settings=lambda: SimpleNamespace(sync=sync))
+
+    def run_cycle(self, cancel=None, progress=None):  # noqa: ANN001
+        with self._lock:
+            self.calls += 1
+            self.active += 1
+            self.max_active = max(self.max_active, self.active)
+            n = self.calls
+        try:
+            self.gate.wait(30)
+            if progress:
+                progress(1, 2)
+                progress(2, 2)
+            result = self.results[min(n, len(self.results)) - 1]
+            if isinstance(result, Exception):
+                raise result
+            return result
+        finally:
+            with self._lock:
+                self.active -= 1
+
+    def run_writeback_cycle(self, cancel=None):  # noqa: ANN001
+        raise AssertionError("not due in these tests")
+
+
+@pytest.fixture
+def loop(qtbot):
+    runners = []
+
+    def make(engine: FakeEngine):
+        runner = LoopRunner(engine)  # type: ignore[arg-type]
+        waits: list[tuple[float, int]] = []
+        runner.waiting.connect(lambda seconds, failures: waits.append((seconds, failures)))
+        runners.append(runner)
+        return runner, waits
+
+    yield make
+    for runner in runners:
+        runner.stop()
+
+
+def test_sync_now_during_a_cycle_is_one_follow_up_never_parallel(qtbot, loop) -> None:
+    engine = FakeEngine()
+    runner, waits = loop(engine)
+    runner.start()
+    qtbot.waitUntil(lambda: engine.calls == 1)
+    for _ in range(3):
+        runner.sync_now()  # the admin clicks three times while the cycle runs
+    engine.gate.set()
+    qtbot.waitUntil(lambda: len(waits) == 2)  # the cycle, its one follow-up, then the interval wait
+    assert engine.calls == 2 and engine.max_active == 1
+    assert waits[-1] == (3600, 0)
+    runner.sync_now()  # idle: runs at once
+    qtbot.waitUntil(lambda: len(waits) == 3)
+    assert engine.calls == 3 and engine.max_active == 1
+
+
+def test_pause_and_resume(qtbot, loop) -> None:
+    engine = FakeEngine()
+    engine.gate.set()
+    runner, waits = loop(engine)
+    runner.start()
+    qtbot.waitUntil(lambda: len(waits) == 1)
+    runner.pause()
+    runner.sync_now()  # woken while paused: the loop looks, stays paused
+    qtbot.waitUntil(lambda: len(waits) == 2)
+    assert math.isinf(waits[-1][0]) and engine.calls == 1 and runner.paused
+    runner.sync_now()
+    qtbot.waitUntil(lambda: len(waits) == 3)
+    assert engine.calls == 1
+    with qtbot.waitSignal(runner.cycle_started):
+        runner.resume()  # resuming syncs at once
+    qtbot.waitUntil(lambda: len(waits) == 4)
+    assert engine.calls == 2 and waits[-1] == (3600, 0)
+
+
+def test_backoff_after_failures_and_reset_after_success(qtbot, loop) -> None:
+    failed = report("failed", error="ServiceUnavailable", message="BigTime answered HTTP 503 repeatedly")
+    engine = FakeEngine(results=[failed, failed, report()])
+    engine.gate.set()
+    runner, waits = loop(engine)
+    reports: list[CycleReport] = []
+    runner.cycle_finished.connect(reports.append)
+    runner.start()
+    qtbot.waitUntil(lambda: len(waits) == 1)
+    assert waits == [(30.0, 1)]
+    runner.sync_now()  # the admin does not wait for the backoff
+    qtbot.waitUntil(lambda: len(waits) == 2)
+    assert waits[-1] == (60.0, 2)
+    runner.sync_now()
+    qtbot.waitUntil(lambda: len(waits) == 3)
+    assert waits[-1] == (3600, 0) and [r.result for r in reports] == ["failed", "failed", "ok"]
+
+
+def test_a_cycle_that_cannot_start_is_a_problem_with_backoff(qtbot, loop) -> None:
+    from bigsync_gui.core.engine import AlreadyRunning
+
+    engine = FakeEngine(results=[AlreadyRunning("Another copy of bigsync-gui is syncing this setup right now.")])
+    engine.gate.set()
+    runner, waits = loop(engine)
+    problems: list[tuple[str, str]] = []
+    runner.problem.connect(lambda name, message: problems.append((name, message)))
+    runner.start()
+    qtbot.waitUntil(lambda: len(waits) == 1)
+    assert problems[0][0] == "AlreadyRunning" and waits == [(30.0, 1)]
+
+
+def test_progress_reaches_the_gui(qtbot, loop) -> None:
+    engine = FakeEngine()
+    engine.gate.set()
+    runner, waits = loop(engine)
+    seen: list[tuple[int, int]] = []
+    runner.progress.connect(lambda done, total: seen.append((done, total)))
+    runner.start()
+    qtbot.waitUntil(lambda: len(waits) == 1)
+    assert seen[-1] == (2, 2)
+
+
+def test_stop_ends_the_loop(qtbot, loop) -> None:
+    engine = FakeEngine()
+    runner, waits = loop(engine)
+    runner.start()
+    qtbot.waitUntil(lambda: engine.calls == 1)
+    with qtbot.waitSignal(runner.stopped, timeout=10000):
+        threading.Thread(target=runner.stop, daemon=True).start()  # the cycle is stuck: stop cancels, waits ≤ 5 s
+        engine.gate.set()
+    assert not runner.running
