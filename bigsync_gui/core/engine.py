@@ -47,6 +47,7 @@ ID_CHUNK = 200  # ids per "Id IN (...)" query: keeps the SOQL well under its len
 
 CURSOR = "opportunity_modstamp"
 LAST_FULL = "last_full_reconcile"
+LAST_READ = "last_read"  # when the last cycle that read everything changed (start time, engine clock)
 METADATA = "salesforce_metadata"
 DAILY_MAX = "salesforce_daily_max"
 
@@ -314,7 +315,11 @@ class Engine:
         cursor_text = c.store.cursor(CURSOR)
         last_full_text = c.store.cursor(LAST_FULL)
         cursor = _parse(cursor_text) if cursor_text else None
-        due_full = (full or cursor is None or c.started - cursor > DELETED_RETENTION
+        # The gap that matters is the time since we last read, not since the last change: the cursor
+        # stays at the newest change, so in a quiet org it would make every cycle a full one.
+        last_read_text = c.store.cursor(LAST_READ) or cursor_text
+        last_read = _parse(last_read_text) if last_read_text else None
+        due_full = (full or cursor is None or last_read is None or c.started - last_read > DELETED_RETENTION
                     or not last_full_text or c.started - _parse(last_full_text) > FULL_RECONCILE_EVERY)
 
         records = self._read_full(c, triggering) if due_full else self._read_changes(c, cursor)  # type: ignore[arg-type]
@@ -343,6 +348,7 @@ class Engine:
                 c.store.set_cursor(CURSOR, _iso(c.started))
             if due_full:
                 c.store.set_cursor(LAST_FULL, _iso(c.started))
+            c.store.set_cursor(LAST_READ, _iso(c.started))
         return "Full reconcile done." if due_full else ""
 
     # ---- metadata ---------------------------------------------------------------------------------

@@ -85,6 +85,7 @@ class Connected:
     engine: Engine
     clock: MovableClock
     home: Path
+    advanced_seconds: float = 0.0
 
     # ---- running -------------------------------------------------------------------------------
     def cycle(self, **kwargs: Any) -> CycleReport:
@@ -102,8 +103,10 @@ class Connected:
 
     def advance(self, **delta: float) -> None:
         """Time passes for both sides: the engine's clock and the sandbox's world clock."""
-        self.clock.advance(**delta)
-        admin(self.sandbox.salesforce_admin_url, "POST", "/clock", {"advance_seconds": timedelta(**delta).total_seconds()})
+        seconds = timedelta(**delta).total_seconds()
+        self.clock.advance(seconds=seconds)
+        admin(self.sandbox.salesforce_admin_url, "POST", "/clock", {"advance_seconds": seconds})
+        self.advanced_seconds += seconds
 
     # ---- Salesforce side (in-process, under the world's lock) -----------------------------------
     @property
@@ -235,16 +238,24 @@ def file_keyring(tmp_path: Path) -> Iterator[Path]:
 
 
 @pytest.fixture
-def connected_engine(sandbox: Sandbox, tmp_path: Path, file_keyring: Path) -> Connected:
-    """A profile connected to the sandbox (fresh seed data) and configured with "Closed Won"."""
+def connected_engine(sandbox: Sandbox, tmp_path: Path, file_keyring: Path) -> Iterator[Connected]:
+    """A profile connected to the sandbox (fresh seed data) and configured with "Closed Won".
+
+    The sandbox's world clock survives its reset, so the engine's clock starts level with it, and
+    whatever a test advanced is taken back afterwards (in-process: the admin API only goes forward)."""
     root = tmp_path / "profile"
     profile = Profile.at(root)
     connector = Connector(profile, policy=FAST)
     connect_profile(sandbox, root, connector)
     clock = MovableClock()
+    clock.advance(seconds=sandbox.world.clock.offset_seconds)
     env = Connected(sandbox, root, profile, connector, Engine(connector, now=clock), clock, file_keyring)
     env.configure(TRIGGER)
-    return env
+    try:
+        yield env
+    finally:
+        if env.advanced_seconds:
+            sandbox.world.clock.advance(-env.advanced_seconds)
 
 
 # ---- the contract, kept from the outside -------------------------------------------------------------------

@@ -1,0 +1,529 @@
+"""The sync engine against the sandbox, one behaviour at a time (DESIGN §2), then bad data.
+
+Every test starts from the seed with a profile connected through the real sign-in flows and the
+trigger stage "Closed Won" saved (``connected_engine``); the four seed opportunities already in
+Closed Won are therefore "already past it" and left alone unless a test asks for backfill.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from bigsync_gui.core.engine import PROJECT_CODE_PREFIX, Engine
+from bigsync_gui.core.settings import Settings
+from bigsync_gui.core.status import status_snapshot
+from engine_fixtures import ID_FIELD, Connected, Oracle, run
+
+
+def open_opp_with_two_roles(env: Connected, account: str = "Globex Corporation") -> str:
+    acc = env.account_id(account)
+    oid = env.new_opp("Globex – Data platform", "Negotiation/Review", acc, Amount=250000, Description="Phase one")
+    env.add_role(oid, "Ada", "Primary", "ada@globex.example", primary=True, account=acc)
+    env.add_role(oid, "Bo", "Other", "bo@globex.example", primary=False, account=acc)
+    return oid
+
+
+def bt_writes(env: Connected) -> list[tuple[str, str]]:
+    return [(e["method"], e["path"]) for e in env.log("bigtime") if e["method"] != "GET"]
+
+
+def events(env: Connected, kind: str) -> list[Any]:
+    store = env.store()
+    try:
+        return [e for e in store.events(limit=1000) if e.kind == kind]
+    finally:
+        store.close()
+
+
+# ---- the happy path ------------------------------------------------------------------------------------------
+def test_reaching_the_stage_creates_one_project_with_client_contacts_and_id_written_back(connected_engine: Connected) -> None:
+    env = connected_engine
+    oid = open_opp_with_two_roles(env)
+    assert env.cycle().created == 0  # below the stage: nothing
+    assert env.projects_for(oid) == []
+
+    env.move(oid, "Closed Won")
+    report = env.cycle()
+    assert (report.result, report.created, report.rejected) == ("ok", 1, 0)
+    project = env.project(oid)
+    assert project["Nm"] == "Globex – Data platform"
+    assert project["ProjectCode"] == PROJECT_CODE_PREFIX + oid
+    globex = [c for c in env.clients() if c["Nm"].casefold() == "globex corporation"]
+    assert len(globex) == 1 and project["ClientId"] == globex[0]["SystemId"]  # BigTime's own client, reused
+    assert project["StartDt"].startswith(env.opp(oid)["CloseDate"])
+    assert project["Notes"] == "Phase one" and project["BudgetFees"] == 250000
+
+    contacts = {c["EMail"]: c for c in env.contacts(project["SystemId"])}
+    assert set(contacts) == {"ada@globex.example", "bo@globex.example"}
+    assert contacts["ada@globex.example"]["Tag"] == "PRIMARY" and contacts["bo@globex.example"]["Tag"] == "OTHER"
+    assert project["PrimaryContactId"] == contacts["ada@globex.example"]["SystemId"]
+
+    assert env.opp(oid)[ID_FIELD] == str(project["SystemId"])  # the link's second record
+    store = env.store()
+    link = store.link(oid)
+    store.close()
+    assert link is not None and link.project_id == project["SystemId"] and link.written_back
+
+    env.clear_logs()
+    again = env.cycle()
+    assert again.created == 0 and again.bigtime_requests == 0
+    assert len(env.projects_for(oid)) == 1
+
+
+def test_a_stage_past_the_trigger_counts_and_closed_lost_never_does(connected_engine: Connected) -> None:
+    env = connected_engine
+    env.configure("Proposal/Price Quote")
+    oracle = Oracle(env, trigger="Proposal/Price Quote")
+    acc = env.account_id("Initech")
+    skipped = env.new_opp("Skips straight to won", "Prospecting", acc)
+    lost = env.new_opp("Lost from qualification", "Qualification", acc)
+    lost_late = env.new_opp("Lost after the proposal stage was skipped", "Value Proposition", acc)
+    run(env, oracle)
+    env.move(skipped, "Closed Won")  # never sat in the trigger stage: passing it counts
+    env.move(lost, "Closed Lost")  # closed-lost is later by sort order but never triggers
+    env.move(lost_late, "Closed Lost")
+    run(env, oracle)
+    assert len(env.projects_for(skipped)) == 1
+    assert env.projects_for(lost) == [] and env.projects_for(lost_late) == []
+    env.move(lost, "Negotiation/Review")  # reopened past the trigger: now it counts
+    run(env, oracle)
+    assert len(env.projects_for(lost)) == 1
+    oracle.check(final=True)
+
+
+def test_closed_lost_cannot_be_the_trigger(connected_engine: Connected) -> None:
+    env = connected_engine
+    try:
+        env.configure("Closed Lost")
+    except Exception as exc:  # ConfigInvalid with a sentence
+        assert "closed-lost" in str(getattr(exc, "message", exc))
+    else:
+        raise AssertionError("Closed Lost was accepted as the trigger stage")
+    assert Settings.load(env.profile).sync.trigger_stage == "Closed Won"
+
+
+# ---- clients ----------------------------------------------------------------------------------------------------
+def test_client_by_same_name_case_insensitive_and_trimmed_else_created_once(connected_engine: Connected) -> None:
+    env = connected_engine
+    initech = env.account_id("Initech")
+    env.update("Account", initech, {"Name": "  iNITECH  "})
+    before = len(env.clients())
+    first = env.new_opp("Initech – Audit", "Closed Won", initech)
+
+    fresh = env.insert("Account", {"Name": "Hooli XYZ", "BillingCity": "Palo Alto", "Phone": "555-0100"})
+    second = env.new_opp("Hooli – Pilot", "Closed Won", fresh)
+    third = env.new_opp("Hooli – Rollout", "Closed Won", fresh)
+    report = env.cycle()
+    assert report.created == 3
+
+    initech_clients = [c for c in env.clients() if c["Nm"].strip().casefold() == "initech"]
+    assert len(initech_clients) == 1 and env.project(first)["ClientId"] == initech_clients[0]["SystemId"]
+    hooli = [c for c in env.clients() if c["Nm"] == "Hooli XYZ"]
+    assert len(hooli) == 1, hooli  # created once, for both opportunities
+    assert hooli[0]["ClientId"] == f"SF-{fresh}" and hooli[0]["City"] == "Palo Alto" and hooli[0]["MainPH"] == "555-0100"
+    assert env.project(second)["ClientId"] == env.project(third)["ClientId"] == hooli[0]["SystemId"]
+    assert len(env.clients()) == before + 1
+
+
+# ---- deletes and restores ---------------------------------------------------------------------------------------
+def test_deleted_severs_the_link_and_keeps_the_project_restored_relinks_without_duplicate(connected_engine: Connected) -> None:
+    env = connected_engine
+    oracle = Oracle(env)
+    oid = open_opp_with_two_roles(env)
+    env.move(oid, "Closed Won")
+    run(env, oracle)
+    project = env.project(oid)
+
+    env.delete(oid)
+    report = run(env, oracle)
+    assert report.severed == 1
+    assert env.project(oid) == project  # untouched
+    store = env.store()
+    assert store.link(oid).status == "severed"  # type: ignore[union-attr]
+    store.close()
+    assert not any(m == "DELETE" for m, _ in bt_writes(env))
+
+    env.restore(oid)
+    report = run(env, oracle)
+    assert (report.restored, report.created) == (1, 0)
+    assert len(env.projects_for(oid)) == 1
+    store = env.store()
+    link = store.link(oid)
+    store.close()
+    assert link is not None and link.status == "linked" and link.project_id == project["SystemId"]
+    assert "deleted in Salesforce" in events(env, "severed")[0].message
+    oracle.check(final=True)
+
+
+# ---- what was there before -------------------------------------------------------------------------------------
+def test_already_past_is_left_alone_until_it_reaches_the_stage_again(connected_engine: Connected) -> None:
+    env = connected_engine
+    won = [o["Id"] for o in env.opps_in("Closed Won")]
+    assert len(won) == 4
+    assert env.configure("Closed Won") == 4  # the count the wizard shows
+    oracle = Oracle(env)
+    assert run(env, oracle).created == 0
+    assert all(env.projects_for(o) == [] for o in won)
+
+    env.move(won[0], "Negotiation/Review")  # reopened ...
+    run(env, oracle)
+    env.move(won[0], "Closed Won")  # ... and won again: this time it counts
+    env.move(won[1], "Closed Lost")
+    run(env, oracle)
+    env.move(won[1], "Closed Won")  # closed-lost in between is not "below the stage"
+    run(env, oracle)
+    assert len(env.projects_for(won[0])) == 1 and env.projects_for(won[1]) == []
+    oracle.check(final=True)
+
+
+def test_backfill_creates_projects_for_those_already_past(connected_engine: Connected) -> None:
+    env = connected_engine
+    won = [o["Id"] for o in env.opps_in("Closed Won")]
+    assert env.configure("Closed Won", backfill=True) == 4
+    oracle = Oracle(env, backfill=True)
+    report = run(env, oracle)
+    assert report.created == 4 and "Full reconcile" in report.message
+    assert all(len(env.projects_for(o)) == 1 for o in won)
+    assert run(env, oracle).created == 0
+    oracle.check(final=True)
+
+
+def test_lost_state_database_and_backfill_link_instead_of_duplicating(connected_engine: Connected) -> None:
+    """The project id written onto the opportunity is the second record of the link."""
+    env = connected_engine
+    oid = open_opp_with_two_roles(env)
+    env.move(oid, "Closed Won")
+    env.cycle()
+    project_id = env.project(oid)["SystemId"]
+    for suffix in ("", "-wal", "-shm"):
+        path = env.profile.data_dir / f"state.db{suffix}"
+        if path.exists():
+            path.unlink()
+    env.configure("Closed Won", backfill=True)
+    report = env.cycle()
+    assert report.linked == 1 and report.created == 4  # the four seed Closed Won ones, backfilled
+    assert [p["SystemId"] for p in env.projects_for(oid)] == [project_id]
+    assert len(env.contacts(project_id)) == 2
+
+
+# ---- stopping clearly --------------------------------------------------------------------------------------------
+def test_deactivated_trigger_stage_stops_with_pick_the_stage_again(connected_engine: Connected) -> None:
+    env = connected_engine
+    with env.sandbox.world.lock:
+        env.sf.change_stage("Closed Won", active=False)
+    oid = env.new_opp("Would trigger", "Negotiation/Review", env.account_id("Initech"))
+    with env.sandbox.world.lock:  # a record already in the stage (set before it was deactivated)
+        env.sf.records["opportunity"][oid]["StageName"] = "Closed Won"
+    report = env.cycle()
+    assert report.result == "failed" and report.error == "PickStageAgain"
+    assert "Pick the stage again" in report.message and "deactivated" in report.message
+    assert env.projects_for(oid) == []
+    assert report.message in status_snapshot(env.profile)["attention"]
+
+
+def test_trigger_stage_that_vanished_stops_even_with_fresh_cached_metadata(connected_engine: Connected) -> None:
+    env = connected_engine
+    assert env.cycle().result == "ok"  # stages cached
+    with env.sandbox.world.lock:
+        table = env.sf.records["opportunitystage"]
+        (sid,) = [k for k, s in table.items() if s["ApiName"] == "Closed Won"]
+        del table[sid]
+    env.clock.advance(minutes=16)  # the cached stage list is refreshed at most every 15 minutes
+    report = env.cycle()
+    assert report.error == "PickStageAgain" and "no longer exists" in report.message
+    assert "Pick the stage again" in report.message
+    env.configure("Negotiation/Review")  # picking again gets it going
+    assert env.cycle().result == "ok"
+
+
+def test_daily_api_budget_stops_and_reports(connected_engine: Connected) -> None:
+    env = connected_engine
+    env.sf_settings(daily_api_limit=200)  # 5% → 10 requests a day for us
+    env.cycle()  # learns the org's allowance from Sforce-Limit-Info
+    reports = []
+    for i in range(12):
+        env.new_opp(f"Budget {i}", "Prospecting", env.account_id("Initech"))
+        reports.append(env.cycle())
+        if reports[-1].result == "failed":
+            break
+    last = reports[-1]
+    assert last.error == "ApiBudgetSpent", reports
+    assert "budget" in last.message and "10" in last.message
+    assert last.salesforce_requests == 0 and last.bigtime_requests == 0
+    env.clear_logs()
+    assert env.cycle().error == "ApiBudgetSpent"
+    assert env.log("salesforce") == []  # stopped before asking anything
+
+
+# ---- windows and gaps --------------------------------------------------------------------------------------------
+def test_a_gap_longer_than_the_windows_runs_a_full_reconcile(connected_engine: Connected) -> None:
+    env = connected_engine
+    oracle = Oracle(env)
+    linked = open_opp_with_two_roles(env)
+    env.move(linked, "Closed Won")
+    run(env, oracle)
+    env.advance(days=16)  # off for longer than Salesforce keeps deleted records
+    env.delete(linked)
+    won_meanwhile = env.new_opp("Won while we were away", "Closed Won", env.account_id("Initech"))
+    env.clear_logs()
+    report = run(env, oracle)
+    assert report.result == "ok" and "Full reconcile" in report.message
+    queries = [e["query"] for e in env.log("salesforce") if "/query" in e["path"]]
+    assert any("StageName" in str(q) and "IN" in str(q) for q in queries), queries
+    assert report.severed == 1 and len(env.projects_for(won_meanwhile)) == 1
+    oracle.check(final=True)
+
+
+def test_after_a_full_reconcile_an_idle_gap_goes_back_to_incremental(connected_engine: Connected) -> None:
+    env = connected_engine
+    env.cycle()
+    env.advance(days=16)  # nothing changed while the app was off
+    assert "Full reconcile" in env.cycle().message
+    second = env.cycle()
+    assert "Full reconcile" not in second.message
+    assert second.salesforce_requests <= 2  # one read (+ a refreshed session at most), not a full read again
+
+
+def test_an_expired_session_is_refreshed_without_failing_the_cycle(connected_engine: Connected) -> None:
+    from engine_fixtures import admin
+
+    env = connected_engine
+    oid = env.new_opp("Session expiry", "Closed Won", env.account_id("Initech"))
+    admin(env.sandbox.salesforce_admin_url, "POST", "/tokens/expire", {})
+    report = env.cycle()
+    assert report.result == "ok" and len(env.projects_for(oid)) == 1
+
+
+# ---- lost answers and failures in the middle ----------------------------------------------------------------------
+def test_project_created_but_answer_lost_is_linked_not_duplicated(connected_engine: Connected) -> None:
+    env = connected_engine
+    oracle = Oracle(env)
+    oid = open_opp_with_two_roles(env)
+    env.move(oid, "Closed Won")
+    env.fault("bigtime", kind="drop", method="POST", path="/project/detail$")
+    failed = run(env, oracle)
+    assert failed.result == "failed" and failed.error == "Offline"
+    assert len(env.projects_for(oid)) == 1  # BigTime did create it
+    report = run(env, oracle)
+    assert report.result == "ok" and report.created == 1
+    assert len(env.projects_for(oid)) == 1 and len(env.contacts(env.project(oid)["SystemId"])) == 2
+    oracle.check(final=True)
+
+
+def test_lost_answer_then_the_opportunity_left_the_stage_still_links_the_project(connected_engine: Connected) -> None:
+    env = connected_engine
+    oracle = Oracle(env)
+    oid = open_opp_with_two_roles(env)
+    env.move(oid, "Closed Won")
+    env.fault("bigtime", kind="drop", method="POST", path="/project/detail$")
+    assert run(env, oracle).result == "failed"
+    env.move(oid, "Negotiation/Review")  # reopened before the next cycle
+    assert run(env, oracle).result == "ok"
+    store = env.store()
+    try:
+        link = store.link(oid)
+        assert link is not None and link.project_id == env.project(oid)["SystemId"]
+        assert store.intents("pending") == []
+    finally:
+        store.close()
+    env.move(oid, "Closed Won")
+    run(env, oracle)
+    assert len(env.projects_for(oid)) == 1
+    oracle.check(final=True)
+
+
+def test_failed_create_then_left_the_stage_forgets_the_intent(connected_engine: Connected) -> None:
+    env = connected_engine
+    oracle = Oracle(env)
+    oid = open_opp_with_two_roles(env)
+    env.move(oid, "Closed Won")
+    env.fault("bigtime", kind="status", status=500, method="POST", path="/project/detail$")
+    assert run(env, oracle).error == "ServiceUnavailable"
+    env.move(oid, "Closed Lost")
+    run(env, oracle)
+    store = env.store()
+    try:
+        assert store.intents("pending") == [] and store.link(oid) is None
+    finally:
+        store.close()
+    env.clear_logs()
+    idle = run(env, oracle)
+    assert idle.salesforce_requests == 1  # the forgotten intent is not read again every cycle
+    assert env.projects_for(oid) == []
+    oracle.check(final=True)
+
+
+def test_lost_answer_for_a_new_client_does_not_create_it_twice(connected_engine: Connected) -> None:
+    env = connected_engine
+    oracle = Oracle(env)
+    acc = env.insert("Account", {"Name": "Pied Piper"})
+    oid = env.new_opp("Pied Piper – Compression", "Closed Won", acc)
+    env.fault("bigtime", kind="drop", method="POST", path="/client/detail$")
+    assert run(env, oracle).result == "failed"
+    assert run(env, oracle).result == "ok"
+    assert len([c for c in env.clients() if c["Nm"] == "Pied Piper"]) == 1
+    assert len(env.projects_for(oid)) == 1
+    oracle.check(final=True)
+
+
+# ---- bad data ------------------------------------------------------------------------------------------------------
+def test_opportunity_without_account_is_refused_clearly_then_created_once_it_has_one(connected_engine: Connected) -> None:
+    env = connected_engine
+    (walk_in,) = [o["Id"] for o in env.opps() if not o.get("AccountId")]
+    env.move(walk_in, "Closed Won")
+    report = env.cycle()
+    assert (report.result, report.rejected, report.created) == ("partial", 1, 0)
+    (event,) = events(env, "rejected")
+    assert "no account" in event.message and event.opportunity_id == walk_in
+    snapshot = status_snapshot(env.profile)
+    assert snapshot["rejected"][0]["opportunity_id"] == walk_in
+    assert any("refused" in a for a in snapshot["attention"])
+
+    env.clear_logs()
+    assert env.cycle().rejected == 0  # unchanged: not tried again
+    assert bt_writes(env) == []
+
+    env.update("Opportunity", walk_in, {"AccountId": env.account_id("Initech")})
+    assert env.cycle().created == 1
+    assert len(env.projects_for(walk_in)) == 1
+
+
+def test_opportunity_without_account_goes_to_the_default_client_when_set(connected_engine: Connected) -> None:
+    env = connected_engine
+    settings = Settings.load(env.profile)
+    vandelay = next(c["SystemId"] for c in env.clients() if c["Nm"] == "Vandelay Industries")
+    settings.sync.default_client_id = vandelay
+    settings.save(env.profile)
+    (walk_in,) = [o["Id"] for o in env.opps() if not o.get("AccountId")]
+    env.move(walk_in, "Closed Won")
+    assert env.cycle().created == 1
+    assert env.project(walk_in)["ClientId"] == vandelay
+
+
+def test_awkward_text_and_missing_values_are_carried_as_they_are(connected_engine: Connected) -> None:
+    env = connected_engine
+    oracle = Oracle(env)
+    label = '<b>Won</b> & "signed" \'ok\''
+    with env.sandbox.world.lock:
+        env.sf.change_stage("Closed Won", label=label)  # the label changes; the ApiName does not
+    account_name = '<script>alert("x")</script> Ünïcødé & Sons \'Ltd\' ' + "ب" * 40 + " 🚀" * 60
+    account_name = account_name[:255]
+    acc = env.insert("Account", {"Name": account_name})
+    names = {
+        "emoji_rtl": "🚀 مشروع جديد — שלום עולם ✨ <i>italic</i> & \"quoted\" 'single'",
+        "max_length": ("Ω" * 59 + "😀" * 60 + "x")[:120],
+        "html": '<img src=x onerror="alert(1)"> Tom & Jerry\'s "big" deal',
+    }
+    ids = {key: env.new_opp(name, "Closed Won", acc) for key, name in names.items()}
+    # What the API cannot produce but a hand-edited org or another integration might: a 300-character
+    # name (Opportunity.Name is 120 in Salesforce; the emulator enforces it), no close date, no amount.
+    long_name = "Lorem ipsum dolor sit amet — " * 10 + "end"
+    long_name = long_name[:300]
+    loose = env.new_opp("placeholder", "Closed Won", acc)
+    with env.sandbox.world.lock:
+        row = env.sf.records["opportunity"][loose]
+        row.update({"Name": long_name, "CloseDate": None, "Amount": None})
+    names["long"], ids["long"] = long_name, loose
+    env.sf_settings()  # no-op admin call: the world changes above are in place
+
+    report = run(env, oracle)
+    assert (report.result, report.created, report.rejected) == ("ok", 4, 0), report
+    for key, oid in ids.items():
+        project = env.project(oid)
+        assert project["Nm"] == names[key].strip(), key
+    assert env.project(loose)["BudgetFees"] == 0.0
+    assert env.project(loose)["StartDt"].startswith(date.today().isoformat()[:4])  # BigTime's default start
+    (client,) = [c for c in env.clients() if c["ClientId"] == f"SF-{acc}"]
+    assert client["Nm"] == account_name.strip()
+    assert Settings.load(env.profile).sync.trigger_stage == "Closed Won"
+    oracle.check(final=True)
+
+
+def test_duplicate_account_names_share_one_client(connected_engine: Connected) -> None:
+    """Two Salesforce accounts with the same name: the rule "an existing client with the same name
+    is reused" applies to a client created for the first one too — one client, no duplicate."""
+    env = connected_engine
+    a = env.insert("Account", {"Name": "Twin Holdings"})
+    b = env.insert("Account", {"Name": "twin holdings "})
+    globex_twin = env.insert("Account", {"Name": "Globex Corporation"})
+    oa = env.new_opp("Twin A", "Closed Won", a)
+    ob = env.new_opp("Twin B", "Closed Won", b)
+    og = env.new_opp("Globex twin", "Closed Won", globex_twin)
+    assert env.cycle().created == 3
+    twins = [c for c in env.clients() if c["Nm"].strip().casefold() == "twin holdings"]
+    assert len(twins) == 1
+    assert env.project(oa)["ClientId"] == env.project(ob)["ClientId"] == twins[0]["SystemId"]
+    globex = [c for c in env.clients() if c["Nm"] == "Globex Corporation"]
+    assert len(globex) == 1 and env.project(og)["ClientId"] == globex[0]["SystemId"]
+
+
+def test_bigtime_rejecting_a_record_refuses_it_and_goes_on(connected_engine: Connected) -> None:
+    env = connected_engine
+    acc = env.account_id("Initech")
+    bad = env.new_opp("Refused by BigTime", "Closed Won", acc)
+    env.fault("bigtime", kind="status", status=400, method="POST", path="/project/detail$",
+              body={"Message": "The project name contains characters BigTime does not allow."})
+    good = env.new_opp("Accepted by BigTime", "Closed Won", acc)  # created after: read after the refused one
+    report = env.cycle()
+    assert (report.result, report.rejected, report.created) == ("partial", 1, 1)
+    assert env.projects_for(bad) == [] and len(env.projects_for(good)) == 1
+    (event,) = events(env, "rejected")
+    assert "characters BigTime does not allow" in event.message
+
+    env.clear_logs()
+    assert env.cycle().rejected == 0
+    assert not any(p.lower().endswith("/project/detail") for _, p in bt_writes(env))  # not retried while unchanged
+    env.update("Opportunity", bad, {"Name": "Refused by BigTime (fixed)"})
+    assert env.cycle().created == 1
+    assert env.project(bad)["Nm"] == "Refused by BigTime (fixed)"
+
+
+def test_two_engines_on_one_profile_never_work_at_once(connected_engine: Connected) -> None:
+    """In-process: a second copy waits for the lock, or gives up with a clear AlreadyRunning."""
+    import threading
+
+    from bigsync_gui.core.engine import AlreadyRunning
+
+    env = connected_engine
+    oid = env.new_opp("Contended", "Closed Won", env.account_id("Initech"))
+    env.fault("salesforce", kind="latency", seconds=1.5, path="/query")
+    first: dict[str, Any] = {}
+    worker = threading.Thread(target=lambda: first.update(report=env.cycle()))
+    worker.start()
+    other: Engine = env.new_engine()
+    # The first copy holds the lock while it waits on the slow query.
+    for _ in range(100):
+        if env.engine.lock_path.exists() and (env.profile.data_dir / "state.db").exists():
+            break
+    threading.Event().wait(0.3)
+    try:
+        other.run_cycle(wait_for_lock=0.1)
+    except AlreadyRunning as exc:
+        assert "Another copy" in exc.message
+    else:
+        raise AssertionError("the second copy ran while the first held the lock")
+    worker.join(30)
+    second = other.run_cycle(wait_for_lock=30)  # waits its turn, then finds nothing to do
+    assert first["report"].created == 1 and second.created == 0
+    assert len(env.projects_for(oid)) == 1
+
+
+def test_deleted_before_the_write_back_gets_its_project_id_when_restored(connected_engine: Connected) -> None:
+    env = connected_engine
+    oracle = Oracle(env)
+    oid = env.new_opp("Deleted mid-cycle", "Closed Won", env.account_id("Initech"))
+
+    def delete_after_reading(done: int, total: int) -> None:
+        if done == total and not env.opp(oid)["IsDeleted"]:
+            env.delete(oid)  # between the create and the write-back of the project id
+
+    oracle.before_cycle()
+    report = env.cycle(progress=delete_after_reading)
+    oracle.after_cycle(report)
+    assert report.created == 1 and not events(env, "warning")
+    assert run(env, oracle).severed == 1
+    env.restore(oid)
+    assert run(env, oracle).restored == 1
+    assert env.opp(oid)[ID_FIELD] == str(env.project(oid)["SystemId"])
+    oracle.check(final=True)
