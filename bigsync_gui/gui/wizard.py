@@ -142,6 +142,14 @@ class SetupWizard(QWizard):
             return  # the Save is on its way; it finishes (or fails) first
         super().reject()
 
+    def done(self, result: int) -> None:
+        super().done(result)
+        if not self.isVisible():  # closed (Save, Cancel, Esc): stop any sign-in still running
+            for page in (self.salesforce_page, self.bigtime_page):
+                abort = getattr(page, "abort", None)
+                if abort is not None:
+                    abort()
+
     def _set_saving(self, saving: bool) -> None:
         self._saving = saving
         for which in (QWizard.WizardButton.BackButton, QWizard.WizardButton.FinishButton,

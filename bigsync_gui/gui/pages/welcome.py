@@ -45,14 +45,16 @@ SANDBOX_NOTE = ("You are trying BigSync against the built-in sandbox: the demo s
 INSTALL = ("BigTime's own Salesforce app adds BigTime's objects to Salesforce. Install it one of two "
            "ways: from Salesforce's AppExchange, or from BigTime under My Company › Integrations › "
            "Salesforce.")
-SALESFORCE_STEPS = (
-    "In Salesforce Setup, open External Client App Manager and create a New External Client App "
-    "(an existing Connected App works too). Enable OAuth with the callback URL below; turn ON "
-    "“Require Proof Key for Code Exchange (PKCE)”; turn OFF “Require secret for Web Server Flow” "
-    "(no secret is needed); select the scopes “Manage user data via APIs (api)” and “Perform "
-    "requests at any time (refresh_token, offline_access)”. Then copy the Consumer Key: the next "
-    "page asks for it."
-)
+SALESFORCE_STEPS = "\n".join([
+    "In Salesforce Setup › External Client App Manager, create a New External Client App (an existing "
+    "Connected App works too):",
+    "•  Enable OAuth, with the callback URL below.",
+    "•  Turn ON “Require Proof Key for Code Exchange (PKCE)”.",
+    "•  Turn OFF “Require secret for Web Server Flow”: BigSync needs no secret.",
+    "•  Scopes: “Manage user data via APIs (api)” and “Perform requests at any time (refresh_token, "
+    "offline_access)”.",
+    "•  Copy the Consumer Key: the next page asks for it.",
+])
 BIGTIME_STEPS = (
     "In BigTime, either register a client app under My Company › Integrations (callback URL below; "
     "copy its client id and secret), or create a firm API key under My Company › Integrations › "
@@ -67,6 +69,7 @@ class WelcomePage(QWizardPage):
         self.setTitle("Welcome to BigSync for Salesforce")
         self.setSubTitle("What it does, and what to prepare before connecting the two systems.")
         sf_uri, bt_uri = self._redirect_uris()
+        self._uri_labels: list[QLabel] = []
 
         body = QWidget()
         column = QVBoxLayout(body)
@@ -106,6 +109,9 @@ class WelcomePage(QWizardPage):
         self.bigtime_uri, self.bigtime_copy = self._uri_row(column, "BigTime ca&llback URL:", bt_uri)
         self.copied = plain_label("")
         column.addWidget(self.copied)
+        width = max(self._uri_labels[0].sizeHint().width(), self._uri_labels[1].sizeHint().width())
+        for label in self._uri_labels:
+            label.setMinimumWidth(width)  # the two address fields line up
         column.addStretch(1)
 
         scroll = QScrollArea()
@@ -113,7 +119,7 @@ class WelcomePage(QWizardPage):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setContentsMargins(layout.contentsMargins().left(), 0, 0, 0)  # the scroll bar at the edge
         layout.addWidget(scroll)
 
     def _redirect_uris(self) -> tuple[str, str]:
@@ -130,6 +136,7 @@ class WelcomePage(QWizardPage):
         field.setReadOnly(True)
         field.setCursorPosition(0)
         label.setBuddy(field)
+        self._uri_labels.append(label)
         copy = QPushButton("Copy")
         copy.setToolTip(f"Copy {uri} to the clipboard")
         copy.clicked.connect(lambda: self._copy(field.text()))
