@@ -47,11 +47,11 @@ def use_file_keyring(home: Path) -> PlaintextKeyring:
     return ring
 
 
-def win_opportunities(sandbox: Sandbox, count: int) -> list[str]:
+def win_opportunities(salesforce_admin_url: str, count: int) -> list[str]:
     """Move ``count`` open opportunities to Closed Won (through the sandbox's admin API)."""
     import requests
 
-    url = sandbox.salesforce_admin_url
+    url = salesforce_admin_url
     records = requests.get(url + "/records/Opportunity", timeout=10).json()["records"]
     open_ones = [r for r in records if r.get("StageName") not in ("Closed Won", "Closed Lost") and r.get("AccountId")]
     ids = [r["Id"] for r in open_ones[:count]]

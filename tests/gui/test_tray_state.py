@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import pytest
+from PySide6.QtCore import Qt
 
 from bigsync_gui.core.engine import CycleReport
 from bigsync_gui.core.loop import next_wait
@@ -385,3 +386,67 @@ def test_stop_ends_the_loop(qtbot, loop) -> None:
         threading.Thread(target=runner.stop, daemon=True).start()  # the cycle is stuck: stop cancels, waits ≤ 5 s
         engine.gate.set()
     assert not runner.running
+
+
+# ---- the whole session against the sandbox (offscreen: no tray, so the status window) --------------
+@pytest.fixture
+def memory_keyring():
+    import keyring
+
+    from bigsync_gui.core.secrets import MemoryKeyring
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    yield
+    keyring.set_keyring(previous)
+
+
+def test_session_syncs_notifies_once_and_offers_the_fix(qtbot, sandbox, memory_keyring, tmp_path, monkeypatch) -> None:
+    from configured_profile import configure_profile, revoke_salesforce, win_opportunities
+
+    from bigsync_gui.gui.context import SetupContext
+    from bigsync_gui.gui.session import DesktopSession
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    profile = configure_profile(sandbox, tmp_path / "p")
+    session = DesktopSession(SetupContext(profile))
+    opened: list[object] = []
+    monkeypatch.setattr(session, "open_wizard", lambda start_page=None: opened.append(start_page))
+    try:
+        assert session.start()
+        win = session.window
+        assert win is not None and session.tray is None  # offscreen has no tray: the status window
+        qtbot.addWidget(win)
+        qtbot.waitUntil(lambda: session.model.last_sync_at is not None and session.model.state is SyncState.IDLE,
+                        timeout=15000)
+        assert win.status_line.text() == "Last sync just now · up to date"
+
+        win_opportunities(sandbox.salesforce_admin_url, 2)
+        count = len(session.notifications)
+        qtbot.mouseClick(win.sync_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: len(session.notifications) > count, timeout=15000)
+        assert session.notifications[-1].title == "2 new BigTime projects"
+        qtbot.waitUntil(lambda: session.model.state is SyncState.IDLE, timeout=15000)
+        assert win.status_line.text() == "Last sync just now · 2 projects created"
+
+        revoke_salesforce(sandbox)
+        qtbot.mouseClick(win.sync_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: session.model.state is SyncState.ATTENTION, timeout=15000)
+        assert win.headline.text() == "Needs your attention" and win.fix_button.text() == "Reconnect Salesforce…"
+        told = [n.title for n in session.notifications].count("Salesforce needs you to sign in again")
+        assert told == 1
+        with qtbot.waitSignal(session.runner.waiting, timeout=15000):
+            qtbot.mouseClick(win.sync_button, Qt.MouseButton.LeftButton)  # fails again: not told again
+        assert [n.title for n in session.notifications].count("Salesforce needs you to sign in again") == 1
+        qtbot.mouseClick(win.fix_button, Qt.MouseButton.LeftButton)
+        assert opened == ["salesforce"]
+
+        qtbot.mouseClick(win.pause_button, Qt.MouseButton.LeftButton)
+        assert session.model.state is SyncState.PAUSED and win.headline.text() == "Paused"
+        qtbot.waitUntil(lambda: session.runner.paused)
+
+        win.autostart_box.click()
+        assert (tmp_path / "xdg" / "autostart" / "bigsync-gui.desktop").exists()
+    finally:
+        session.shutdown()
+    assert not session.runner.running

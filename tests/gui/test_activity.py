@@ -1,0 +1,221 @@
+"""The Activity window over a real store: cycles and their events, filters, links to Salesforce and
+BigTime, plain text for what the services wrote, redacted diagnostics; and Start at login."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QDesktopServices, QGuiApplication
+
+from bigsync_gui.connectors.bigtime_assumptions import project_url
+from bigsync_gui.core.profile import Profile
+from bigsync_gui.core.settings import Settings
+from bigsync_gui.core.store import Store
+from bigsync_gui.gui import autostart
+from bigsync_gui.gui.activity import CYCLE_ROLE, ActivityWindow, load_activity
+
+INSTANCE = "https://acme.my.salesforce.com"
+BT_BASE = "https://iq.bigtime.net/BigtimeData/api/v2"
+TOKEN = "00D5e000000abcd!AQ4AQFakeAccessTokenValue1234567890abcdefghijklmnopqrstuv"
+
+
+@pytest.fixture
+def profile(tmp_path: Path) -> Profile:
+    profile = Profile.at(tmp_path / "p")
+    settings = Settings()
+    settings.salesforce.instance_url = INSTANCE
+    settings.bigtime.auth_mode, settings.bigtime.base_url = "api_key", BT_BASE
+    settings.sync.trigger_stage, settings.sync.configured_at = "Closed Won", "2024-01-01T00:00:00+00:00"
+    settings.save(profile)
+    store = Store(profile.data_dir / "state.db")
+    try:
+        with store.transaction():
+            first = store.start_cycle("trigger")
+            store.event(first, "created", "Created BigTime project 1001 for Globex — Phase 2.", "006A", 1001)
+            store.event(first, "created", "Created BigTime project 1002 for Initech rollout.", "006B", 1002)
+            store.event(first, "rejected", "<b>Umbrella</b> & Co: BigTime refused it: client name too long", "006C")
+            store.end_cycle(first, "partial", "", 5, 9)
+            quiet = store.start_cycle("trigger")
+            store.end_cycle(quiet, "ok", "", 2, 0)
+            failed = store.start_cycle("trigger")
+            store.end_cycle(failed, "failed", f"Salesforce needs you to sign in again (access_token={TOKEN})", 1, 0)
+            writeback = store.start_cycle("writeback")
+            store.event(writeback, "written", "Wrote 3 figures to Globex — Phase 2.", "006A", 1001)
+            store.end_cycle(writeback, "ok", "Checked 2 linked projects; 1 changed.", 3, 2)
+    finally:
+        store.close()
+    return profile
+
+
+@pytest.fixture
+def window(qtbot, profile: Profile) -> ActivityWindow:
+    win = ActivityWindow(profile, status_text=lambda: "Last sync just now · up to date")
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.loaded, timeout=10000):
+        win.show()  # loads in the background
+    return win
+
+
+def visible_rows(proxy, column: int) -> list[str]:
+    return [proxy.index(r, column).data() for r in range(proxy.rowCount())]
+
+
+def test_load_reads_cycles_and_their_events(profile: Profile) -> None:
+    data = load_activity(profile)
+    assert [c.kind for c in data.cycles] == ["writeback", "trigger", "trigger", "trigger"]  # newest first
+    assert len(data.events) == 4 and data.instance_url == INSTANCE
+
+
+def test_cycles_with_counts_and_quiet_ones_hidden(window: ActivityWindow) -> None:
+    proxy = window.cycle_proxy
+    assert window.quiet_box.isChecked()
+    assert visible_rows(proxy, 3) == ["OK", "Failed", "Some refused"]  # the quiet "OK" cycle is hidden
+    assert visible_rows(proxy, 1) == ["Write-back", "Sync", "Sync"]
+    assert visible_rows(proxy, 4) == ["", "", "2"]  # created
+    assert visible_rows(proxy, 7) == ["", "", "1"]  # refused
+    window.quiet_box.setChecked(False)
+    assert proxy.rowCount() == 4
+    assert all(proxy.index(r, 2).data().endswith(" s") for r in range(proxy.rowCount()))  # a duration
+
+
+def test_selecting_a_cycle_shows_its_events(window: ActivityWindow) -> None:
+    events = window.event_proxy
+    assert events.rowCount() == 4  # nothing selected: the events of every cycle shown
+    window.cycle_view.selectRow(2)  # the partial cycle
+    assert visible_rows(events, 1) == ["Refused", "Project created", "Project created"]
+    assert "Events of the selected cycle: 3" == window.events_label.text()
+
+
+def test_filter_and_problems_only(window: ActivityWindow) -> None:
+    window.filter_edit.setText("initech")
+    assert visible_rows(window.event_proxy, 2) == ["Created BigTime project 1002 for Initech rollout."]
+    assert window.cycle_proxy.rowCount() == 1  # the cycle that has that event
+    window.filter_edit.clear()
+    window.problems_box.setChecked(True)
+    assert visible_rows(window.event_proxy, 1) == ["Refused"]
+    assert visible_rows(window.cycle_proxy, 3) == ["Failed", "Some refused"]
+
+
+def test_service_text_is_plain_text(window: ActivityWindow) -> None:
+    refused = next(r for r in range(window.event_proxy.rowCount()) if window.event_proxy.index(r, 1).data() == "Refused")
+    assert window.event_proxy.index(refused, 2).data() == "<b>Umbrella</b> & Co: BigTime refused it: client name too long"
+    # Item views draw DisplayRole as plain text; no delegate here interprets HTML.
+    assert type(window.event_view.itemDelegate()).__name__ == "QStyledItemDelegate"
+
+
+def test_links_open_salesforce_and_bigtime(window: ActivityWindow, monkeypatch) -> None:
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url.toString()) or True))
+    rows = {window.event_proxy.index(r, 2).data(): r for r in range(window.event_proxy.rowCount())}
+    row = rows["Created BigTime project 1001 for Globex — Phase 2."]
+    assert window.event_proxy.index(row, 3).data() == "Open opportunity"
+    assert window.link_at(row, 3) == f"{INSTANCE}/006A"
+    assert window.link_at(row, 4) == project_url(BT_BASE, 1001)
+    window._on_event_clicked(window.event_proxy.index(row, 3))
+    window._on_event_clicked(window.event_proxy.index(row, 4))
+    window._on_event_clicked(window.event_proxy.index(row, 2))  # not a link: nothing opens
+    assert opened == [f"{INSTANCE}/006A", project_url(BT_BASE, 1001)]
+    refused = rows["<b>Umbrella</b> & Co: BigTime refused it: client name too long"]
+    assert window.link_at(refused, 4) == ""  # no project for a refused opportunity
+
+
+def test_copy_diagnostics_is_redacted(window: ActivityWindow) -> None:
+    text = window.copy_diagnostics()
+    assert QGuiApplication.clipboard().text() == text
+    assert TOKEN not in text and "[hidden]" in text
+    assert "Status: Last sync just now · up to date" in text
+    assert "bigsync-gui" in text and "Qt " in text and "Closed Won" in text
+    assert "Created BigTime project 1001" in text
+
+
+def test_reload_keeps_the_selection(qtbot, window: ActivityWindow, profile: Profile) -> None:
+    window.cycle_view.selectRow(2)
+    selected = window.selected_cycles()
+    store = Store(profile.data_dir / "state.db")
+    try:
+        with store.transaction():
+            new = store.start_cycle("trigger")
+            store.event(new, "severed", "Opportunity Hooli was deleted: link severed.", "006D", 1003)
+            store.end_cycle(new, "ok", "", 2, 0)
+    finally:
+        store.close()
+    with qtbot.waitSignal(window.loaded, timeout=10000):
+        window.reload()
+    assert window.selected_cycles() == selected
+    assert window.cycle_proxy.index(0, 6).data() == "1"  # the new cycle, on top, with its severed link
+    assert window.cycle_proxy.index(0, 0).data(CYCLE_ROLE) == new
+
+
+def test_empty_profile(qtbot, tmp_path: Path) -> None:
+    win = ActivityWindow(Profile.at(tmp_path / "empty"))
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.loaded, timeout=10000):
+        win.show()
+    assert win.cycle_proxy.rowCount() == 0 and win.summary_label.text() == "No sync has run yet."
+    assert not (tmp_path / "empty" / "data" / "state.db").exists()  # looking creates nothing
+
+
+# ---- Start at login (XDG autostart) -------------------------------------------------------------
+def test_autostart_entry_in_xdg_config_home(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    assert autostart.entry_path() == tmp_path / "cfg" / "autostart" / "bigsync-gui.desktop"
+    assert not autostart.is_enabled()
+    autostart.set_enabled(True, str(tmp_path / "my profile"))
+    assert autostart.is_enabled()
+    text = autostart.entry_path().read_text()
+    assert "[Desktop Entry]" in text and "Type=Application" in text
+    args = autostart.exec_args()
+    assert args[-2:] == ["--profile", str((tmp_path / "my profile").resolve())]  # the space survives quoting
+    autostart.set_enabled(False)
+    assert not autostart.is_enabled() and not autostart.entry_path().exists()
+    autostart.set_enabled(False)  # twice is fine
+
+
+def test_autostart_without_xdg_config_home_and_hidden_entries(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.delenv("XDG_CONFIG_HOME", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert autostart.entry_path() == tmp_path / ".config" / "autostart" / "bigsync-gui.desktop"
+    autostart.enable()
+    assert "--profile" not in autostart.exec_args()
+    path = autostart.entry_path()
+    path.write_text(path.read_text() + "Hidden=true\n")  # the desktop's own "disable" switch
+    assert not autostart.is_enabled()
+
+
+def test_status_window_has_the_same_actions(qtbot) -> None:
+    from bigsync_gui.core.engine import CycleReport
+    from bigsync_gui.gui.state import StatusModel
+    from bigsync_gui.gui.status_window import StatusWindow
+
+    model = StatusModel()
+    win = StatusWindow(model, autostart_enabled=lambda: False)
+    qtbot.addWidget(win)
+    model.cycle_finished(CycleReport(1, "trigger", "failed", "Salesforce needs you to sign in again: revoked",
+                                     error="ReconnectNeeded"))
+    model.waiting(30, 1)
+    win.refresh()
+    assert win.headline.text() == "Needs your attention"
+    assert win.status_line.text() == "Salesforce needs you to sign in again"
+    assert win.detail.textFormat() == Qt.TextFormat.PlainText
+    assert not win.fix_button.isHidden() and win.fix_button.text() == "Reconnect Salesforce…"
+    with qtbot.waitSignal(win.fix_requested) as fix:
+        win.fix_button.click()
+    assert fix.args == ["salesforce"]
+    with qtbot.waitSignal(win.sync_requested):
+        win.sync_button.click()
+    with qtbot.waitSignal(win.pause_requested):
+        win.pause_button.click()
+    model.set_paused(True)
+    win.refresh()
+    assert not win.sync_button.isEnabled() and win.pause_button.text() == "&Resume syncing"
+    with qtbot.waitSignal(win.resume_requested):
+        win.pause_button.click()
+    with qtbot.waitSignal(win.activity_requested):
+        win.activity_button.click()
+    with qtbot.waitSignal(win.settings_requested):
+        win.settings_button.click()
+    with qtbot.waitSignal(win.autostart_toggled) as toggled:
+        win.autostart_box.click()
+    assert toggled.args == [True]
