@@ -6,14 +6,16 @@ starts) and Cancel on a configured profile (nothing changes)."""
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 import types
+from collections.abc import Callable
 from pathlib import Path
 
 import keyring
 import pytest
 import requests
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QWizard, QWizardPage
 
 from bigsync_gui.connectors.http import HttpPolicy, RetryPolicy
@@ -28,6 +30,9 @@ from bigsync_gui.sandbox import credentials as cred
 from sandbox_browser import browse
 
 TIMEOUT = 20000
+
+if QCoreApplication.instance() is None:  # WebEngine wants this before the QApplication exists
+    QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 
 # ---- the connect pages: the real ones once they exist, else a stand-in (tests only) -------------
@@ -299,7 +304,8 @@ def test_save_writes_settings_and_starts_the_loop(sandbox, connected, qtbot) -> 
         trigger = next(r for r in reports if r.kind == "trigger")
         assert trigger.result in ("ok", "partial")
         assert trigger.created == expected_already_past(sandbox, "Negotiation/Review")  # the backfill
-        qtbot.addWidget(session.window)
+        if session.window is not None:
+            qtbot.addWidget(session.window)
     finally:
         session.shutdown()
 
@@ -369,3 +375,131 @@ def test_window_title_icon_size_and_navigation(profile, open_wizard, qtbot) -> N
     assert wizard.currentId() == 0
     with pytest.raises(ValueError):
         SetupWizard(make_context(profile), start_page="nowhere")
+
+
+# ---- end to end, through the real connect pages and the embedded browser ------------------------
+def real_connect_pages() -> bool:
+    return not any(getattr(sys.modules.get(m), "STAND_IN", False)
+                   for m in ("bigsync_gui.gui.pages.connect_salesforce", "bigsync_gui.gui.pages.connect_bigtime"))
+
+
+needs_connect_pages = pytest.mark.skipif(not real_connect_pages(), reason="the connect pages have not landed yet")
+
+
+def browser_ready(page, ready: Callable[[str, str], bool]) -> Callable[[], bool]:
+    """A condition on the page's embedded browser: its title and URL."""
+    def check() -> bool:
+        browser = getattr(page, "browser", None)
+        web = browser.page() if browser is not None else None
+        return web is not None and ready(web.title(), web.url().toString())
+    return check
+
+
+def has_element(qtbot, page, element_id: str) -> bool:
+    got: list[bool] = []
+    page.browser.page().runJavaScript(f"!!document.getElementById({element_id!r})", 0, got.append)
+    qtbot.waitUntil(lambda: bool(got), timeout=TIMEOUT)
+    return bool(got[0])
+
+
+def page_text(qtbot, page) -> str:
+    got: list[str] = []
+    page.browser.page().toPlainText(got.append)
+    qtbot.waitUntil(lambda: bool(got), timeout=TIMEOUT)
+    return got[0]
+
+
+@pytest.mark.webengine
+@needs_connect_pages
+def test_end_to_end_sign_in_to_both_pick_the_stage_save_and_the_loop_runs(sandbox, profile, qtbot) -> None:
+    from bigsync_gui.gui.context import Prefill
+    from bigsync_gui.gui.session import DesktopSession
+
+    context = make_context(profile)
+    context.prefill = Prefill(
+        salesforce_login_url=sandbox.salesforce_url, salesforce_consumer_key=cred.SF_CONSUMER_KEY,
+        bigtime_base_url=sandbox.bigtime_url, bigtime_client_id=cred.BT_CLIENT_ID,
+        bigtime_client_secret=cred.BT_CLIENT_SECRET, bigtime_api_key=cred.BT_API_KEY,
+        bigtime_firm_id=cred.BT_FIRM_ID, is_sandbox=True)
+    session = DesktopSession(context)
+    try:
+        session.open_wizard()
+        wizard = session.wizard
+        wizard.next()
+        sf = wizard.salesforce_page
+        assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+        qtbot.mouseClick(sf.sign_in_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(browser_ready(sf, lambda title, _: title == "Log In to Salesforce"), timeout=TIMEOUT)
+        sf.browser.page().runJavaScript(f"""document.getElementById('username').value = {cred.SF_USERNAME!r};
+            document.getElementById('password').value = {cred.SF_PASSWORD!r};
+            document.getElementById('Login').click();""")
+        qtbot.waitUntil(browser_ready(sf, lambda title, _: title == "Allow Access?"), timeout=TIMEOUT)
+        sf.browser.page().runJavaScript("document.querySelector('#oaapprove').click();")
+        qtbot.waitUntil(sf.isComplete, timeout=TIMEOUT)
+        wizard.next()
+
+        bt = wizard.bigtime_page
+        qtbot.mouseClick(bt.sign_in_button, Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(browser_ready(bt, lambda _, url: url.startswith(sandbox.bigtime_url)), timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: has_element(qtbot, bt, "Pwd"), timeout=TIMEOUT)
+        bt.browser.page().runJavaScript(f"""document.getElementById('UserId').value = {cred.BT_USERNAME!r};
+            document.getElementById('Pwd').value = {cred.BT_PASSWORD!r};
+            document.getElementById('signin').click();""")
+        qtbot.waitUntil(lambda: "Allow BigSync for Salesforce" in page_text(qtbot, bt), timeout=TIMEOUT)
+        bt.browser.page().runJavaScript("document.getElementById('allow').click();")
+        qtbot.waitUntil(bt.isComplete, timeout=TIMEOUT)
+        wizard.next()
+
+        assert wizard.currentId() == PAGE_STAGE
+        wait_stage_ready(qtbot, wizard)
+        assert wizard.stage_page.combo.currentData(API_NAME_ROLE) == "Closed Won"
+        wizard.next()
+        qtbot.waitUntil(wizard.fields_page.isComplete, timeout=TIMEOUT)
+        wizard.next()
+        assert wizard.currentId() == PAGE_SUMMARY
+        assert wizard.summary_page.salesforce.text() == f"Connected to Salesforce: {cred.SF_ORG_NAME} as {cred.SF_USERNAME}."
+
+        reports: list = []
+        session.runner.cycle_finished.connect(reports.append)
+        with qtbot.waitSignal(wizard.saved, timeout=TIMEOUT):
+            qtbot.mouseClick(wizard.button(QWizard.WizardButton.FinishButton), Qt.MouseButton.LeftButton)
+        qtbot.waitUntil(lambda: session.wizard is None, timeout=TIMEOUT)
+        settings = Settings.load(profile)
+        assert settings.sync.trigger_stage == "Closed Won" and settings.sync.configured and not settings.sync.backfill
+        assert settings.salesforce.connected and settings.bigtime.auth_mode == "oauth"
+        vault = secrets.Vault(profile)
+        assert vault.get(secrets.SALESFORCE_REFRESH_TOKEN) and vault.get(secrets.BIGTIME_REFRESH_TOKEN)
+        assert vault.get(secrets.BIGTIME_CLIENT_SECRET) == cred.BT_CLIENT_SECRET
+        assert session.runner.running
+        qtbot.waitUntil(lambda: any(r.kind == "trigger" for r in reports), timeout=TIMEOUT)
+        trigger = next(r for r in reports if r.kind == "trigger")
+        assert trigger.result == "ok" and trigger.created == 0  # "from now on": nothing already won is created
+        if session.window is not None:
+            qtbot.addWidget(session.window)
+    finally:
+        session.shutdown()
+
+
+@needs_connect_pages
+def test_webengine_is_imported_only_when_a_sign_in_opens(tmp_path) -> None:
+    import subprocess
+
+    script = f"""
+import sys, keyring
+from bigsync_gui.core.secrets import MemoryKeyring
+from bigsync_gui.core.profile import Profile
+from bigsync_gui.gui.app import make_app
+from bigsync_gui.gui.context import SetupContext
+from bigsync_gui.gui.wizard import SetupWizard
+keyring.set_keyring(MemoryKeyring())
+app = make_app(["x"])
+wizard = SetupWizard(SetupContext(Profile.at({str(tmp_path / "p")!r})))
+wizard.show()
+wizard.next()
+app.processEvents()
+print(sorted(m for m in sys.modules if "WebEngine" in m))
+"""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip().splitlines()[-1] == "[]"
