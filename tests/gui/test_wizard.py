@@ -225,6 +225,17 @@ def test_stages_fail_to_load_then_retry(sandbox, connected, open_wizard, qtbot) 
     assert wizard.button(QWizard.WizardButton.NextButton).isEnabled()
 
 
+def test_a_deactivated_saved_stage_is_named_and_not_guessed(sandbox, connected, open_wizard, qtbot) -> None:
+    Engine(fast_policies(Connector(connected))).configure("Negotiation/Review")
+    admin(sandbox, "POST", "/stages/Negotiation%2FReview", json={"active": False})
+    wizard = open_wizard(connected, "stage")
+    wait_stage_ready(qtbot, wizard)
+    page = wizard.stage_page
+    assert page.saved_missing.isVisible()
+    assert "“Negotiation/Review” is no longer an active stage" in page.saved_missing.text()
+    assert page.combo.currentData(API_NAME_ROLE) == "Closed Won"
+
+
 # ---- the fields page -------------------------------------------------------------------------------
 def test_fields_page_lists_what_exists_and_what_is_missing(sandbox, connected, open_wizard, qtbot) -> None:
     settings = Settings.load(connected)
