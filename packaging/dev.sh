@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a fresh Debian/Ubuntu machine for bigsync-gui (system libraries, a venv, the package)
 # and then runs it:
-#   packaging/dev.sh run [ARGS]    the app's main job (for now: the Salesforce + BigTime sandbox)
+#   packaging/dev.sh run [ARGS]    the app against the built-in sandbox (ARGS: the app's own, e.g. --profile DIR
+#                                  for a real setup); without a display, the sandbox alone, headless
 #   packaging/dev.sh test [ARGS]   the whole test suite (ARGS go to pytest)
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
@@ -56,7 +57,12 @@ case "$command" in
   run)
     install_system_packages
     install_python_packages ""
-    exec "$venv/bin/bigsync-gui" sandbox "$@"
+    if [ -z "${DISPLAY:-}${WAYLAND_DISPLAY:-}" ] && [ "${QT_QPA_PLATFORM:-}" != "offscreen" ]; then
+      say "no display here: running the sandbox alone (its console page works in any browser)"
+      exec "$venv/bin/bigsync-gui" sandbox
+    fi
+    [ $# -eq 0 ] && set -- --sandbox
+    exec "$venv/bin/bigsync-gui" "$@"
     ;;
   test)
     install_system_packages
