@@ -24,6 +24,7 @@ class Prefill:
     bigtime_api_key: str = ""
     bigtime_firm_id: str = ""
     is_sandbox: bool = False
+    console_url: str = ""  # the sandbox's console page, to watch the sync react
 
 
 class SetupContext(QObject):

@@ -80,6 +80,16 @@ class WelcomePage(QWizardPage):
             note.setFrameShape(QFrame.Shape.StyledPanel)
             note.setMargin(8)
             column.addWidget(note)
+            if context.prefill.console_url:
+                self.console_button = QPushButton("Open the sandbox &console")
+                self.console_button.setToolTip(context.prefill.console_url + " — move opportunities, log time, "
+                                               "raise invoices, and watch the sync react")
+                self.console_button.clicked.connect(
+                    lambda: QDesktopServices.openUrl(QUrl(context.prefill.console_url)))
+                console_row = QHBoxLayout()
+                console_row.addWidget(self.console_button)
+                console_row.addStretch(1)
+                column.addLayout(console_row)
         column.addWidget(plain_label(INTRO))
         column.addWidget(plain_label(NEEDS))
 
