@@ -26,6 +26,8 @@ from engine_fixtures import TRIGGER, Connected, Oracle, run
 
 DEFAULT_SEEDS = 6
 DEFAULT_STEPS = 25
+LONG_RUN_SEEDS = range(1000, 1030)
+LONG_RUN_STEPS = 80
 TRIGGERS = (TRIGGER, TRIGGER, "Negotiation/Review", "Proposal/Price Quote")
 
 # (system, fault spec): each applies to the next matching request(s) only.
@@ -59,10 +61,20 @@ def parse_seeds(text: str) -> list[int]:
     return list(range(int(text)))
 
 
+def long_run_wanted(config: pytest.Config) -> bool:
+    return "slow" in (config.getoption("markexpr", "") or "") or bool(os.environ.get("BIGSYNC_LONG_RUN"))
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "seed" in metafunc.fixturenames and metafunc.function.__name__ == "test_random_scenario":
+    if metafunc.function.__name__ == "test_random_scenario":
         text = metafunc.config.getoption("scenario_seeds", None) or os.environ.get("BIGSYNC_SCENARIO_SEEDS") or str(DEFAULT_SEEDS)
         metafunc.parametrize("seed", parse_seeds(text))
+    elif metafunc.function.__name__ == "test_long_random_scenario":
+        if long_run_wanted(metafunc.config):
+            metafunc.parametrize("seed", LONG_RUN_SEEDS)
+        else:
+            metafunc.parametrize("seed", [pytest.param(0, marks=pytest.mark.skip(
+                reason="the long run: pytest -m slow (or BIGSYNC_LONG_RUN=1)"))])
 
 
 class Story:
@@ -201,8 +213,5 @@ def test_random_scenario(connected_engine: Connected, seed: int) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("seed", range(1000, 1030))
-def test_long_random_scenario(request: pytest.FixtureRequest, connected_engine: Connected, seed: int) -> None:
-    if "slow" not in (request.config.getoption("markexpr", "") or "") and not os.environ.get("BIGSYNC_LONG_RUN"):
-        pytest.skip("the long run: pytest -m slow (or BIGSYNC_LONG_RUN=1)")
-    play(connected_engine, seed, 80)
+def test_long_random_scenario(connected_engine: Connected, seed: int) -> None:
+    play(connected_engine, seed, LONG_RUN_STEPS)

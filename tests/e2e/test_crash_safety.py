@@ -1,0 +1,191 @@
+"""Crash safety and two copies at once, with real `bigsync-gui sync --once` processes.
+
+The sandbox runs in this test process (threads on loopback ports); each child is
+``python -m bigsync_gui --profile P sync --once --json`` reading the same settings and keyring file
+(keyrings.alt, PYTHON_KEYRING_BACKEND) as the profile the test connected. BigTime answers slowly
+(a latency fault) so that a kill -9 lands inside the cycle: before a create was sent, while
+BigTime is creating the project (it finishes after the client is gone: a lost answer), between
+the create and its contacts, before the link or the write-back — wherever the random delay says.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
+
+from bigsync_gui.core.engine import CycleReport  # noqa: E402
+from engine_fixtures import Connected, Oracle, child_env, connected_engine, file_keyring  # noqa: E402,F401
+
+CLI = [sys.executable, "-m", "bigsync_gui"]
+ALREADY_RUNNING = "Another copy of bigsync-gui is syncing this setup right now"
+
+
+def start_sync(env: Connected, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([*CLI, "--profile", str(env.root), "sync", "--once", "--json", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(env.home))
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[int, CycleReport | None, str]:
+    out, err = proc.communicate(timeout=timeout)
+    line = next((ln for ln in out.splitlines() if ln.startswith("{")), None)
+    return proc.returncode, (CycleReport(**json.loads(line)) if line else None), err
+
+
+def last_cycle(env: Connected) -> tuple[int, str]:
+    store = env.store()
+    try:
+        cycles = store.cycles(1)
+    finally:
+        store.close()
+    return (cycles[0].id, cycles[0].result) if cycles else (0, "")
+
+
+def wait_until_cycling(env: Connected, proc: subprocess.Popen[str], after: int) -> None:
+    """Until the child holds the lock and has started its cycle (or has ended): a kill from here on
+    lands inside the cycle however slowly the child started."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        cycle_id, result = last_cycle(env)
+        if cycle_id > after and result == "running":
+            return
+        time.sleep(0.02)
+
+
+def killed() -> CycleReport:
+    return CycleReport(0, "trigger", "failed", "killed -9", error="Killed")
+
+
+def won_with_roles(env: Connected, count: int, rng: random.Random) -> list[str]:
+    accounts = [a["Id"] for a in env.accounts()] + [env.insert("Account", {"Name": f"Crash Co {i}"}) for i in range(3)]
+    ids = []
+    for i in range(count):
+        acc = rng.choice(accounts)
+        oid = env.new_opp(f"Crash test {i}", "Negotiation/Review", acc)
+        env.add_role(oid, "Kim", f"Crash{i}", f"kim{i}@crash.example", primary=True, account=acc)
+        if rng.random() < 0.5:
+            env.add_role(oid, "Lou", f"Crash{i}", f"lou{i}@crash.example", primary=False, account=acc)
+        ids.append(oid)
+    return ids
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_kill_9_at_random_points_then_rerun_keeps_every_promise(connected_engine: Connected, seed: int) -> None:
+    env, rng = connected_engine, random.Random(seed)
+    oracle = Oracle(env)
+    opps = won_with_roles(env, 10, rng)
+    kills = 0
+    for _ in range(5):
+        waiting = [o for o in opps if env.opp(o)["StageName"] != "Closed Won"]
+        for oid in rng.sample(waiting, k=min(2, len(waiting))):  # two more reach the stage each round
+            env.move(oid, "Closed Won")
+        env.clear_faults()
+        # Every BigTime write takes 0.15 s: a cycle with creates lasts a second or more.
+        env.fault("bigtime", kind="latency", seconds=0.15, method="POST", path="/project", count=None)
+        if rng.random() < 0.3:
+            env.fault("bigtime", kind="drop", method="POST", path="/project/detail$")
+        oracle.before_cycle()
+        before, _ = last_cycle(env)
+        proc = start_sync(env)
+        wait_until_cycling(env, proc, before)
+        time.sleep(rng.uniform(0.0, 1.0))  # anywhere in the cycle: journal, create, contacts, link, write-back
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(10)
+            kills += 1
+            oracle.after_cycle(killed())
+        else:
+            code, report, err = finish(proc)
+            assert report is not None, err
+            oracle.after_cycle(report)
+    # Then run until a clean cycle, as the next start of the app would.
+    env.clear_faults()
+    for _ in range(3):
+        oracle.before_cycle()
+        code, report, err = finish(start_sync(env))
+        assert report is not None, err
+        oracle.after_cycle(report)
+        if code == 0 and report.result == "ok":
+            break
+    assert code == 0 and report is not None and report.result == "ok", err
+    assert kills >= 2, "the random delays should have caught the child inside its cycle"
+    assert oracle.must >= {o for o in opps if env.opp(o)["StageName"] == "Closed Won"}
+    oracle.check(final=True)
+    store = env.store()
+    try:
+        interrupted = [c for c in store.cycles(50) if c.result == "interrupted"]
+    finally:
+        store.close()
+    assert interrupted and len(interrupted) <= kills  # the next start records each killed cycle as interrupted
+
+
+def test_two_syncs_at_once_never_duplicate_the_second_waits_or_refuses(connected_engine: Connected) -> None:
+    env = connected_engine
+    opps = won_with_roles(env, 4, random.Random(7))
+    for oid in opps:
+        env.move(oid, "Closed Won")
+    env.fault("bigtime", kind="latency", seconds=0.4, method="POST", path="/project/detail$", count=None)
+
+    first, waiting = start_sync(env), start_sync(env)  # started together: one runs, the other waits
+    # A third copy, once the first holds the lock, refuses at once when told not to wait.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        store = env.store()
+        try:
+            running = any(c.result == "running" for c in store.cycles(5))
+        finally:
+            store.close()
+        if running:
+            break
+        time.sleep(0.05)
+    refused_code, refused_report, refused_err = finish(start_sync(env, "--wait", "0"))
+    assert refused_code == 1 and refused_report is None
+    assert ALREADY_RUNNING in refused_err and "Traceback" not in refused_err
+
+    results = [finish(first), finish(waiting)]
+    assert [code for code, _, _ in results] == [0, 0], [err for _, _, err in results]
+    reports = [report for _, report, _ in results]
+    assert sorted(r.created for r in reports if r) == [0, 4]
+    for oid in opps:
+        assert len(env.projects_for(oid)) == 1
+        assert len(env.contacts(env.project(oid)["SystemId"])) == len({c["EMail"] for c in env.contacts(env.project(oid)["SystemId"])})
+    store = env.store()
+    try:
+        assert len(store.links()) == 4 and store.intents("pending") == []
+    finally:
+        store.close()
+
+
+def test_sync_once_exit_codes_and_pick_the_stage_again(connected_engine: Connected) -> None:
+    """The CLI side of the engine's stops: a failed cycle is non-zero with the sentence on stderr."""
+    env = connected_engine
+    code, report, err = finish(start_sync(env))
+    assert code == 0 and report is not None and report.result == "ok", err
+    env.fault("bigtime", kind="status", status=503, retry_after=600, path="/project", count=None)
+    env.new_opp("Offline case", "Closed Won", env.account_id("Initech"))
+    code, report, err = finish(start_sync(env))
+    assert code == 4 and report is not None and report.error == "RateLimited"
+    env.clear_faults()
+    with env.sandbox.world.lock:
+        env.sf.change_stage("Closed Won", active=False)
+    env.clock.advance(minutes=16)
+    store = env.store()  # make the cached stage list old, as 16 minutes would
+    try:
+        with store.transaction():
+            meta: Any = json.loads(store.cursor("salesforce_metadata") or "{}")
+            meta["fetched_at"] = "2000-01-01T00:00:00+00:00"
+            store.set_cursor("salesforce_metadata", json.dumps(meta))
+    finally:
+        store.close()
+    code, report, err = finish(start_sync(env))
+    assert code == 1 and report is not None and report.error == "PickStageAgain"
+    assert "Pick the stage again" in err
