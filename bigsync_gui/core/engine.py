@@ -570,6 +570,8 @@ class Engine:
                 c.project_ids.add(project_id)
             self._attach_contacts(c, record, project_id, check_existing=False)
             self._link(c, record, project_id, client_id, "created")
+        except ce.PermissionDenied as exc:  # not this record's fault: stop, and retry once the right is granted
+            c.stopped_by = exc
         except ce.RequestRejected as exc:
             self._reject(c, record, f"BigTime refused it: {exc.message}")
         except (ce.Offline, ce.ServiceUnavailable, ce.RateLimited, ce.ReconnectNeeded, ce.NotConnected,
@@ -624,7 +626,17 @@ class Engine:
             primary_done = primary_done or tag == "PRIMARY"
             fields = {"FName": first, "SName": last or "(no last name)", "EMail": contact.get("Email") or "",
                       "Phone": contact.get("Phone") or "", "Title": contact.get("Title") or "", "Tag": tag}
-            self._bigtime(c).add_project_contact(project_id, fields)
+            try:
+                self._bigtime(c).add_project_contact(project_id, fields)
+            except ce.RequestRejected as exc:
+                if isinstance(exc, ce.PermissionDenied):
+                    raise
+                # The project exists: one refused contact must not leave it unlinked (and the
+                # opportunity "refused") — it is reported and the others go on.
+                with c.store.transaction():
+                    c.store.event(c.id, "warning", f"BigTime refused contact {first} {last} on project {project_id}: "
+                                                   f"{exc.message}", record["Id"], project_id)
+                continue
             existing.add(key)
 
     def _link(self, c: _Cycle, record: dict[str, Any], project_id: int, client_id: int | None, how: str) -> None:

@@ -527,3 +527,36 @@ def test_deleted_before_the_write_back_gets_its_project_id_when_restored(connect
     assert run(env, oracle).restored == 1
     assert env.opp(oid)[ID_FIELD] == str(env.project(oid)["SystemId"])
     oracle.check(final=True)
+
+
+def test_a_refused_contact_does_not_leave_the_project_unlinked(connected_engine: Connected) -> None:
+    env = connected_engine
+    oracle = Oracle(env)
+    oid = open_opp_with_two_roles(env)
+    env.move(oid, "Closed Won")
+    env.fault("bigtime", kind="status", status=400, method="POST", path="/project/contact/",
+              body={"Message": "The email address is not valid."})
+    report = run(env, oracle)
+    assert (report.result, report.created, report.rejected) == ("ok", 1, 0)
+    project = env.project(oid)
+    assert [c["EMail"] for c in env.contacts(project["SystemId"])] == ["bo@globex.example"]
+    assert env.contacts(project["SystemId"])[0]["Tag"] == "OTHER"  # not promoted in the primary's place
+    (warning,) = events(env, "warning")
+    assert "email address is not valid" in warning.message
+    assert env.opp(oid)[ID_FIELD] == str(project["SystemId"])
+    oracle.check(final=True)
+
+
+def test_missing_bigtime_right_stops_the_cycle_and_retries_once_granted(connected_engine: Connected) -> None:
+    """No right to create projects is not one bad record: nothing is marked refused for good."""
+    env = connected_engine
+    oracle = Oracle(env)
+    oid = env.new_opp("Needs the right", "Closed Won", env.account_id("Initech"))
+    env.bt_settings(permissions={"can_create_projects": False})
+    report = run(env, oracle)
+    assert report.result == "failed" and report.error == "PermissionDenied"
+    assert "right" in report.message and report.rejected == 0
+    env.bt_settings(permissions={"can_create_projects": True})
+    assert run(env, oracle).created == 1
+    assert len(env.projects_for(oid)) == 1
+    oracle.check(final=True)
