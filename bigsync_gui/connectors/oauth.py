@@ -42,11 +42,10 @@ from requests_oauthlib import OAuth2Session
 
 from .errors import AuthorizationFailed, RateLimited, ReconnectNeeded, UnexpectedResponse
 from .http import HttpPolicy, is_loopback, require_secure_url
+from .redirects import BIGTIME_DEFAULT_REDIRECT_URI, SALESFORCE_DEFAULT_REDIRECT_URI  # noqa: F401 - re-exported
 
 log = logging.getLogger(__name__)
 
-SALESFORCE_DEFAULT_REDIRECT_URI = "http://localhost:7171/OauthRedirect"
-BIGTIME_DEFAULT_REDIRECT_URI = "http://localhost:7172/BigTimeRedirect"
 SALESFORCE_LOGIN_URLS = {"production": "https://login.salesforce.com", "sandbox": "https://test.salesforce.com"}
 SALESFORCE_SCOPE = ("api", "refresh_token")
 REFRESH_MARGIN_SECONDS = 60.0  # access_token() refreshes when the token expires within this

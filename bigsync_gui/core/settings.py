@@ -13,7 +13,7 @@ import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from ..connectors.oauth import BIGTIME_DEFAULT_REDIRECT_URI, SALESFORCE_DEFAULT_REDIRECT_URI
+from ..connectors.redirects import BIGTIME_DEFAULT_REDIRECT_URI, SALESFORCE_DEFAULT_REDIRECT_URI
 from .errors import ConfigInvalid
 from .profile import Profile
 

@@ -11,14 +11,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-import keyring
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from .. import APP_NAME, __version__
 from ..core.profile import Profile
-from ..core.secrets import MemoryKeyring
 from .context import Prefill, SetupContext
 
 RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
@@ -48,6 +46,9 @@ def make_app(argv: list[str] | None = None) -> QApplication:
 
 def sandbox_context() -> tuple[SetupContext, object]:
     """A running sandbox, a throwaway profile and the prefill that points the wizard at them."""
+    import keyring
+
+    from ..core.secrets import MemoryKeyring
     from ..sandbox import Sandbox
     from ..sandbox import credentials as cred
 

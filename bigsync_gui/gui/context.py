@@ -4,12 +4,15 @@ under ``--sandbox`` — the sandbox's URLs and demo client ids to pre-fill."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
-from ..core.connections import Connector
-from ..core.engine import Engine
 from ..core.profile import Profile
+
+if TYPE_CHECKING:  # imported when first used: the tray shows before the HTTP stack is loaded
+    from ..core.connections import Connector
+    from ..core.engine import Engine
 
 
 @dataclass(frozen=True)
@@ -38,5 +41,29 @@ class SetupContext(QObject):
         super().__init__(parent)
         self.profile = profile
         self.prefill = prefill or Prefill()
-        self.connector = Connector(profile)
-        self.engine = Engine(self.connector)
+        self._connector: Connector | None = None
+        self._engine: Engine | None = None
+
+    @property
+    def connector(self) -> Connector:
+        if self._connector is None:
+            from ..core.connections import Connector
+
+            self._connector = Connector(self.profile)
+        return self._connector
+
+    @connector.setter
+    def connector(self, connector: Connector) -> None:
+        self._connector = connector
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            from ..core.engine import Engine
+
+            self._engine = Engine(self.connector)
+        return self._engine
+
+    @engine.setter
+    def engine(self, engine: Engine) -> None:
+        self._engine = engine

@@ -24,7 +24,6 @@ from ..core.profile import Profile
 from ..core.settings import Settings
 from . import autostart
 from .context import SetupContext
-from .runner import LoopRunner
 from .single_instance import SingleInstance
 from .state import StatusModel, SyncState
 
@@ -32,6 +31,7 @@ TRAY_WAIT_MS = 5000  # QTBUG-61898: at login the panel may come up after us; wai
 TRAY_POLL_MS = 250
 CLOCK_TICK_MS = 60_000  # refreshes "2 min ago" and notices sleep/wake; no other timer runs while idle
 SLEEP_JUMP_SECONDS = 60
+LOOP_START_FALLBACK_MS = 2000  # the loop starts once the icon is in the tray, or after this
 READY_ENV = "BIGSYNC_GUI_REPORT_READY"  # print "bigsync-gui: ready (tray|window)" on stderr (benchmark)
 
 
@@ -41,7 +41,8 @@ class DesktopSession(QObject):
     def __init__(self, context: SetupContext, parent: QObject | None = None, *, use_tray: bool | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self.runner = LoopRunner(context.engine, self)
+        self._runner: Any = None  # made on first use: the engine and its HTTP stack load after the tray shows
+        self._loop_starting = False
         self.model = StatusModel()
         self.instance = SingleInstance(context.profile, self)
         self.use_tray = use_tray  # None: a tray if the desktop has one
@@ -59,12 +60,38 @@ class DesktopSession(QObject):
         self._last_tick = (time.time(), time.monotonic())
         self._network: Any = None
 
-        r = self.runner
-        r.cycle_started.connect(self._on_cycle_started)
-        r.progress.connect(self._on_progress)
-        r.cycle_finished.connect(self._on_report)
-        r.problem.connect(self._on_problem)
-        r.waiting.connect(self._on_waiting)
+    @property
+    def runner(self) -> Any:
+        """The loop (``gui.runner.LoopRunner``), wired to the status model."""
+        if self._runner is None:
+            from .runner import LoopRunner
+
+            r = self._runner = LoopRunner(self.context.engine, self)
+            r.cycle_started.connect(self._on_cycle_started)
+            r.progress.connect(self._on_progress)
+            r.cycle_finished.connect(self._on_report)
+            r.problem.connect(self._on_problem)
+            r.waiting.connect(self._on_waiting)
+        return self._runner
+
+    def start_loop(self) -> None:
+        """Start the loop; its modules (engine, HTTP clients) are imported off the GUI thread first."""
+        if not self.running or self._loop_starting:
+            return
+        self._loop_starting = True
+        modules = ("bigsync_gui.core.engine", "bigsync_gui.core.connections", "bigsync_gui.gui.runner")
+        if all(name in sys.modules for name in modules):
+            self.runner.start()
+            return
+        from .worker import run_in_background
+
+        def load() -> None:
+            import importlib
+
+            for name in modules:
+                importlib.import_module(name)
+
+        run_in_background(load, lambda _: self.runner.start(), lambda _exc: self.runner.start(), self)
 
     # ---- start -----------------------------------------------------------------------------------
     def configured(self) -> bool:
@@ -126,7 +153,6 @@ class DesktopSession(QObject):
             return
         self.running = True
         self._seed_from_store()
-        self.runner.start()
         self._clock.start()
         self._last_tick = (time.time(), time.monotonic())
         self._choose_view()
@@ -197,7 +223,9 @@ class DesktopSession(QObject):
         self.tray = TrayIcon(self.model, autostart_enabled=self._autostart_state(), parent=self)
         self._connect_view(self.tray)
         self.tray.ready.connect(lambda: self._report_ready("tray"))
+        self.tray.ready.connect(self.start_loop)
         self.tray.show()
+        QTimer.singleShot(LOOP_START_FALLBACK_MS, self.start_loop)  # a tray that never tells its place
         QTimer.singleShot(0, self._watch_network)
 
     def _make_window(self) -> None:
@@ -207,6 +235,7 @@ class DesktopSession(QObject):
         self._connect_view(self.window)
         self.window.show()
         self._report_ready("window")
+        self.start_loop()
         QTimer.singleShot(0, self._watch_network)
 
     def _show_view(self) -> None:
@@ -321,7 +350,8 @@ class DesktopSession(QObject):
     # ---- stop ------------------------------------------------------------------------------------
     def shutdown(self) -> None:
         self._clock.stop()
-        self.runner.stop()
+        if self._runner is not None:
+            self._runner.stop()
         if self.tray is not None:
             self.tray.hide()
         self.instance.release()

@@ -79,11 +79,11 @@ class StatusWindow(QWidget):
         layout.addLayout(buttons)
         layout.addWidget(self.autostart_box)
 
-        self.sync_button.clicked.connect(self.sync_requested.emit)
+        self.sync_button.clicked.connect(self.sync_requested)
         self.pause_button.clicked.connect(self._on_pause_clicked)
-        self.activity_button.clicked.connect(self.activity_requested.emit)
-        self.settings_button.clicked.connect(self.settings_requested.emit)
-        self.quit_button.clicked.connect(self.quit_requested.emit)
+        self.activity_button.clicked.connect(self.activity_requested)
+        self.settings_button.clicked.connect(self.settings_requested)
+        self.quit_button.clicked.connect(self.quit_requested)
         self.fix_button.clicked.connect(self._on_fix_clicked)
         self.autostart_box.toggled.connect(self._on_autostart)
         self._shown_state: SyncState | None = None

@@ -57,7 +57,7 @@ class TrayIcon(QObject):
         self.menu = QMenu()
         self.menu.aboutToShow.connect(self.rebuild_menu)
         self.tray.setContextMenu(self.menu)
-        self.tray.messageClicked.connect(self.activity_requested.emit)
+        self.tray.messageClicked.connect(self.activity_requested)
         self.tray.activated.connect(self._on_activated)
         self.shown_state: SyncState | None = None
         self.icon_changes = 0
@@ -143,21 +143,21 @@ class TrayIcon(QObject):
         menu.addSeparator()
         sync = menu.addAction("Sync now")
         sync.setEnabled(not model.paused)
-        sync.triggered.connect(self.sync_requested.emit)
+        sync.triggered.connect(self.sync_requested)
         if model.paused:
-            menu.addAction("Resume syncing").triggered.connect(self.resume_requested.emit)
+            menu.addAction("Resume syncing").triggered.connect(self.resume_requested)
         else:
-            menu.addAction("Pause syncing").triggered.connect(self.pause_requested.emit)
+            menu.addAction("Pause syncing").triggered.connect(self.pause_requested)
         menu.addSeparator()
-        menu.addAction("Activity…").triggered.connect(self.activity_requested.emit)
-        menu.addAction("Settings…").triggered.connect(self.settings_requested.emit)
+        menu.addAction("Activity…").triggered.connect(self.activity_requested)
+        menu.addAction("Settings…").triggered.connect(self.settings_requested)
         if self._autostart_enabled is not None:
             login = menu.addAction("Start at login")
             login.setCheckable(True)
             login.setChecked(bool(self._autostart_enabled()))
-            login.toggled.connect(self.autostart_toggled.emit)
+            login.toggled.connect(self.autostart_toggled)
         menu.addSeparator()
-        menu.addAction("Quit").triggered.connect(self.quit_requested.emit)
+        menu.addAction("Quit").triggered.connect(self.quit_requested)
         self.refresh()  # the icon and tooltip too, should a signal have been missed
 
     def action(self, text: str) -> QAction | None:

@@ -385,7 +385,7 @@ def test_stop_ends_the_loop(qtbot, loop) -> None:
     with qtbot.waitSignal(runner.stopped, timeout=10000):
         threading.Thread(target=runner.stop, daemon=True).start()  # the cycle is stuck: stop cancels, waits ≤ 5 s
         engine.gate.set()
-    assert not runner.running
+    qtbot.waitUntil(lambda: not runner.running)  # the thread ends right after it said so
 
 
 # ---- the whole session against the sandbox (offscreen: no tray, so the status window) --------------
@@ -450,3 +450,17 @@ def test_session_syncs_notifies_once_and_offers_the_fix(qtbot, sandbox, memory_k
     finally:
         session.shutdown()
     assert not session.runner.running
+
+
+def test_the_tray_path_does_not_load_the_http_stack_before_the_icon_shows() -> None:
+    """Cold start: the tray shows before the engine, requests and oauthlib are imported (they load
+    off the GUI thread once the icon is in the tray). Guards the start-up benchmark's figure."""
+    import subprocess
+    import sys
+
+    code = ("import sys, bigsync_gui.cli, bigsync_gui.gui.app, bigsync_gui.gui.session, bigsync_gui.gui.tray, "
+            "bigsync_gui.gui.state, bigsync_gui.gui.single_instance, bigsync_gui.core.settings, bigsync_gui.core.store; "
+            "print(sorted(m for m in ('requests', 'oauthlib', 'keyring', 'bigsync_gui.core.engine', "
+            "'PySide6.QtWebEngineWidgets') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
+    assert out.strip() == "[]"

@@ -1,0 +1,160 @@
+"""Tray start-up and idle cost, on a real X display with a real tray (Xvfb + trayer, xcb).
+
+    .venv/bin/python benchmarks/tray_startup.py [--runs 5] [--idle 60]
+
+Prints:
+- cold start of a configured profile to "tray ready" (the process started → its icon is embedded
+  in the tray), median of ``--runs`` launches (target < 1.0 s);
+- RSS of the tray process after an idle minute (target < 150 MB), and whether any
+  QtWebEngineProcess runs (it must not: the embedded browser is only loaded by the wizard);
+- CPU time the process used over that idle minute (target < 0.5 s: timers, not polling).
+
+The profile is connected to an in-process sandbox (Salesforce through the OAuth code flow, BigTime
+with the API key), with a file keyring under a temporary home that the app process reads too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))  # the tests' requests-made browser for the sandbox sign-in pages
+
+READY_LINE = "bigsync-gui: ready (tray)"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def start_display() -> tuple[list[subprocess.Popen], str]:
+    read, write = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x640x24", "-nolisten", "tcp",
+                             "-noreset"], pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    os.close(write)
+    with os.fdopen(read) as pipe:
+        display = ":" + pipe.readline().strip()
+    trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--height", "28", "--SetDockType", "true"],
+                              env={**os.environ, "DISPLAY": display}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return [trayer, xvfb], display
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def descendants(pid: int) -> list[tuple[int, str]]:
+    children: dict[int, list[int]] = {}
+    names: dict[int, str] = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            names[int(entry.name)] = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.append((child, names.get(child, "")))
+            todo.append(child)
+    return found
+
+
+def launch(profile: Path, env: dict[str, str]) -> tuple[subprocess.Popen, float]:
+    started = time.perf_counter()
+    proc = subprocess.Popen([sys.executable, "-m", "bigsync_gui", "--profile", str(profile)], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    assert proc.stderr is not None
+    for line in proc.stderr:
+        if line.strip() == READY_LINE:
+            return proc, time.perf_counter() - started
+    raise RuntimeError(f"the app exited ({proc.wait()}) without reporting the tray ready")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--idle", type=float, default=60.0, help="seconds of idle to measure")
+    args = parser.parse_args()
+    missing = [tool for tool in ("Xvfb", "trayer") if shutil.which(tool) is None]
+    if missing:
+        print(f"needs {' and '.join(missing)} (packaging/dev.sh installs them)", file=sys.stderr)
+        return 2
+
+    import keyring
+    from configured_profile import configure_profile, file_keyring_env, use_file_keyring
+
+    from bigsync_gui.sandbox import Sandbox
+
+    work = Path(tempfile.mkdtemp(prefix="bigsync-bench-tray-"))
+    processes, display = start_display()
+    sandbox = Sandbox().start()
+    try:
+        home = work / "home"
+        use_file_keyring(home)
+        profile = work / "profile"
+        configure_profile(sandbox, profile, interval_seconds=300)
+        keyring.set_keyring(keyring.backends.fail.Keyring())  # this process is done with secrets
+        env = {**file_keyring_env(home), "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "BIGSYNC_GUI_REPORT_READY": "1"}
+        for name in ("WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS"):
+            env.pop(name, None)
+
+        times = []
+        for _ in range(args.runs):
+            proc, seconds = launch(profile, env)
+            times.append(seconds)
+            stop(proc)
+        print(f"cold start to tray ready: median {statistics.median(times):.3f} s over {len(times)} runs "
+              f"(min {min(times):.3f}, max {max(times):.3f}; target < 1.0 s)")
+
+        proc, _ = launch(profile, env)
+        try:
+            time.sleep(5)  # the first cycle (at start) is over: from here on the app is idle
+            cpu_before = cpu_seconds(proc.pid)
+            time.sleep(args.idle)
+            cpu_used = cpu_seconds(proc.pid) - cpu_before
+            rss = rss_mb(proc.pid)
+            webengine = [p for p in descendants(proc.pid) if "QtWebEngineProcess" in p[1]]
+            print(f"RSS after {args.idle:.0f} s idle: {rss:.0f} MB (target < 150 MB)")
+            print(f"CPU time over {args.idle:.0f} s idle: {cpu_used:.3f} s (target < 0.5 s)")
+            print(f"QtWebEngineProcess running: {'yes ' + str(webengine) if webengine else 'no'}")
+        finally:
+            stop(proc)
+    finally:
+        sandbox.stop()
+        for p in processes:
+            p.terminate()
+            p.wait(timeout=10)
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
