@@ -1,0 +1,239 @@
+"""Page 3 — Connect BigTime: sign in with BigTime (OAuth, client id + secret; embedded browser
+or system browser, then Allow), or the firm's API key + firm id. Shows the firm and the user
+once connected. The API base URL is under Advanced unless it is not BigTime's usual one (the
+sandbox's, or one saved before)."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QRadioButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+from shiboken6 import isValid
+
+from ...connectors import oauth
+from ...connectors.http import require_secure_url
+from ...core import secrets
+from ...core.connections import Connection
+from ...core.settings import BIGTIME_DEFAULT_BASE_URL, Settings
+from ..context import SetupContext
+from ..worker import run_in_background
+from .connect_salesforce import ConnectPage, _callback, _FieldError, error_sentence, plain
+
+
+class ConnectBigTimePage(ConnectPage):
+    system = "bigtime"
+    label = "BigTime"
+    connected_signal_name = "bigtime_connected"
+
+    def __init__(self, context: SetupContext) -> None:
+        super().__init__(context)
+        self.setTitle("Connect BigTime")
+        self.setSubTitle("Sign in to BigTime and click Allow, or use your firm's API key.")
+        self.connect_key_button = QPushButton("Connec&t")
+        self.connect_key_button.clicked.connect(self.connect_with_key)
+        self.buttons_row.layout().insertWidget(0, self.connect_key_button)
+        self.setTabOrder(self.copy_button, self.connect_key_button)
+        self.setTabOrder(self.connect_key_button, self.sign_in_button)
+        self._mode_changed()
+
+    # ---- the form ---------------------------------------------------------------------------------
+    def build_form(self, box: QWidget) -> None:
+        self.use_oauth = QRadioButton("Sign in with BigTime (&OAuth)")
+        self.use_key = QRadioButton("Use the firm's &API key")
+        self.mode = QButtonGroup(box)
+        self.mode.addButton(self.use_oauth)
+        self.mode.addButton(self.use_key)
+        self.use_oauth.setChecked(True)
+        self.mode.buttonToggled.connect(lambda *_: self._mode_changed())
+        mode_row = QHBoxLayout()
+        mode_row.setContentsMargins(0, 0, 0, 0)
+        mode_row.addWidget(self.use_oauth)
+        mode_row.addWidget(self.use_key)
+        mode_row.addStretch(1)
+
+        self.client_id = QLineEdit()
+        client_id_label = QLabel("&Client ID:")
+        client_id_label.setBuddy(self.client_id)
+        self.client_secret = QLineEdit()
+        self.client_secret.setEchoMode(QLineEdit.EchoMode.Password)
+        secret_label = QLabel("Client s&ecret:")
+        secret_label.setBuddy(self.client_secret)
+        oauth_hint = plain("The client id and secret of the app registered in BigTime (My Company › Integrations).")
+        self.callback = QLineEdit()
+        self.callback.setAccessibleName("Callback URL")
+        callback_label = QLabel("Ca&llback URL:")
+        callback_label.setBuddy(self.callback)
+        self.copy_button = QPushButton("Cop&y")
+        self.copy_button.setToolTip("Copy the callback URL")
+        self.copy_button.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.callback.text().strip()))
+        callback_row = QHBoxLayout()
+        callback_row.setContentsMargins(0, 0, 0, 0)
+        callback_row.addWidget(self.callback, 1)
+        callback_row.addWidget(self.copy_button)
+
+        self.api_key = QLineEdit()
+        self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
+        key_label = QLabel("API &key:")
+        key_label.setBuddy(self.api_key)
+        self.firm_id = QLineEdit()
+        firm_label = QLabel("Firm I&D:")
+        firm_label.setBuddy(self.firm_id)
+        key_hint = plain("A firm-wide API key (My Company › Integrations › API keys) and your firm id (Company Info).")
+
+        self.advanced = QToolButton()
+        self.advanced.setText("Ad&vanced")
+        self.advanced.setCheckable(True)
+        self.advanced.setAutoRaise(True)
+        self.advanced.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced.toggled.connect(lambda *_: self._mode_changed())
+        self.base_url = QLineEdit()
+        base_label = QLabel("API base &URL:")
+        base_label.setBuddy(self.base_url)
+
+        form = QFormLayout()
+        form.setContentsMargins(0, 0, 0, 0)
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
+        form.addRow(QLabel("Connect with:"), mode_row)
+        form.addRow(client_id_label, self.client_id)
+        form.addRow(secret_label, self.client_secret)
+        form.addRow("", oauth_hint)
+        form.addRow(callback_label, callback_row)
+        form.addRow(key_label, self.api_key)
+        form.addRow(firm_label, self.firm_id)
+        form.addRow("", key_hint)
+        form.addRow(base_label, self.base_url)
+        self._form = form
+        self._oauth_rows = (self.client_id, self.client_secret, oauth_hint, callback_row)
+        self._key_rows = (self.api_key, self.firm_id, key_hint)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addLayout(form)
+        layout.addWidget(self.advanced)
+        box.setTabOrder(self.use_oauth, self.use_key)
+        box.setTabOrder(self.use_key, self.client_id)
+        box.setTabOrder(self.client_id, self.client_secret)
+        box.setTabOrder(self.client_secret, self.callback)
+        box.setTabOrder(self.callback, self.copy_button)
+        box.setTabOrder(self.copy_button, self.api_key)
+        box.setTabOrder(self.api_key, self.firm_id)
+        box.setTabOrder(self.firm_id, self.advanced)
+        box.setTabOrder(self.advanced, self.base_url)
+
+    def _mode_changed(self) -> None:
+        oauth_mode = self.use_oauth.isChecked()
+        for row in self._oauth_rows:
+            self._form.setRowVisible(row, oauth_mode)
+        for row in self._key_rows:
+            self._form.setRowVisible(row, not oauth_mode)
+        self._form.setRowVisible(self.base_url, self.advanced.isChecked())
+        self.advanced.setArrowType(_arrow(self.advanced.isChecked()))
+        if hasattr(self, "connect_key_button"):
+            self.connect_key_button.setVisible(not oauth_mode)
+            self.sign_in_button.setVisible(oauth_mode)
+            self.system_browser_button.setVisible(oauth_mode)
+
+    def load_form(self, settings: Settings) -> None:
+        saved = settings.bigtime
+        prefill = self.context.prefill
+        use_saved = saved.connected or bool(saved.client_id)
+        base = (saved.base_url if use_saved else prefill.bigtime_base_url) or BIGTIME_DEFAULT_BASE_URL
+        self.base_url.setText(base)
+        self.advanced.setChecked(base.rstrip("/") != BIGTIME_DEFAULT_BASE_URL)
+        self.client_id.setText(saved.client_id if use_saved and saved.client_id else prefill.bigtime_client_id)
+        self.client_secret.setText(prefill.bigtime_client_secret)
+        self.callback.setText(saved.redirect_uri or oauth.BIGTIME_DEFAULT_REDIRECT_URI)
+        self.api_key.setText(prefill.bigtime_api_key)
+        self.firm_id.setText(saved.firm_id or prefill.bigtime_firm_id)
+        (self.use_key if saved.auth_mode == "api_key" else self.use_oauth).setChecked(True)
+        self._mode_changed()
+        if saved.connected and not self.client_secret.text() and saved.auth_mode == "oauth":
+            self._fill_saved_secret()
+
+    def _fill_saved_secret(self) -> None:
+        """For "Sign in again": the saved client secret, read from the keyring off the GUI thread."""
+        vault = self.context.connector.vault
+
+        def fill(value: object) -> None:
+            if isValid(self) and self.client_secret.text() == "" and isinstance(value, str):
+                self.client_secret.setText(value)
+
+        run_in_background(lambda: vault.get(secrets.BIGTIME_CLIENT_SECRET), fill, lambda _exc: None, parent=None)
+
+    def saved_connection(self, settings: Settings) -> str | None:
+        b = settings.bigtime
+        if not b.connected:
+            return None
+        firm = f"firm {b.firm_id}" if b.firm_id else "your firm"
+        user = None if b.auth_mode == "api_key" else (b.user_name or "the signed-in user")
+        return Connection("bigtime", firm, user).sentence()
+
+    # ---- the attempt ------------------------------------------------------------------------------
+    def _base(self) -> str:
+        base = self.base_url.text().strip().rstrip("/")
+        if not base:
+            raise _FieldError(self.base_url, "Enter BigTime's API base URL (normally " + BIGTIME_DEFAULT_BASE_URL + ").")
+        try:
+            require_secure_url("bigtime", base)
+        except Exception as exc:  # noqa: BLE001
+            self.advanced.setChecked(True)
+            raise _FieldError(self.base_url, error_sentence(exc)) from None
+        return base
+
+    def make_attempt(self) -> oauth.AuthorizationAttempt:
+        base = self._base()
+        client_id = self.client_id.text().strip()
+        if not client_id:
+            raise _FieldError(self.client_id, "Enter the client id of the app registered in BigTime (My Company › Integrations).")
+        secret = self.client_secret.text().strip()
+        if not secret:
+            raise _FieldError(self.client_secret, "Enter the client secret of the app registered in BigTime.")
+        callback = _callback(self.callback, "bigtime")
+        endpoints = oauth.bigtime_endpoints(base, client_id, secret, callback)
+        return oauth.AuthorizationAttempt(endpoints, self.context.connector.http["bigtime"])
+
+    def invalid_field(self, exc: BaseException) -> QWidget | None:
+        return exc.field if isinstance(exc, _FieldError) else None
+
+    def save_tokens(self, attempt: oauth.AuthorizationAttempt, tokens: oauth.TokenSet) -> tuple[str, str]:
+        base = attempt.endpoints.token_url.rsplit("/oauth2/accesstoken", 1)[0]
+        return self.context.connector.save_bigtime_oauth(attempt.endpoints, base, tokens).sentence(), ""
+
+    # ---- the API key ------------------------------------------------------------------------------
+    def connect_with_key(self) -> None:
+        try:
+            base = self._base()
+            key = self.api_key.text().strip()
+            if not key:
+                raise _FieldError(self.api_key, "Enter the firm's BigTime API key.")
+            firm = self.firm_id.text().strip()
+            if not firm:
+                raise _FieldError(self.firm_id, "Enter your BigTime firm id (BigTime › Company Info); an API key needs it.")
+        except _FieldError as exc:
+            self._show_error(exc.message, retry=False)
+            exc.field.setFocus()
+            return
+        connector = self.context.connector
+        self.run_save(lambda: (connector.save_bigtime_key(base, key, firm).sentence(), ""), self.connect_with_key,
+                      "Checking the API key with BigTime…")
+
+    def sign_in_again(self) -> None:
+        super().sign_in_again()
+        (self.sign_in_button if self.use_oauth.isChecked() else self.connect_key_button).setFocus()
+
+
+def _arrow(open_: bool) -> Qt.ArrowType:
+    return Qt.ArrowType.DownArrow if open_ else Qt.ArrowType.RightArrow
+
+
+__all__ = ["ConnectBigTimePage"]
