@@ -464,3 +464,39 @@ def test_the_tray_path_does_not_load_the_http_stack_before_the_icon_shows() -> N
             "'PySide6.QtWebEngineWidgets') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_catch_up_after_sleep_and_when_the_network_returns(qtbot, tmp_path) -> None:
+    import time as clock
+
+    from PySide6.QtNetwork import QNetworkInformation
+
+    from bigsync_gui.core.profile import Profile
+    from bigsync_gui.gui.context import SetupContext
+    from bigsync_gui.gui.session import CLOCK_TICK_MS, DesktopSession
+
+    session = DesktopSession(SetupContext(Profile.at(tmp_path / "p")), use_tray=False)
+    woken: list[bool] = []
+    session._runner = SimpleNamespace(sync_now=lambda: woken.append(True), stop=lambda: None, running=False)
+    # An ordinary tick: nothing happens.
+    session._last_tick = (clock.time() - CLOCK_TICK_MS / 1000, clock.monotonic() - CLOCK_TICK_MS / 1000)
+    session._tick()
+    assert woken == []
+    # The machine slept 10 minutes: Linux's monotonic clock stood still, the wall clock did not.
+    session._last_tick = (clock.time() - 600, clock.monotonic() - CLOCK_TICK_MS / 1000)
+    session._tick()
+    assert woken == [True]
+    # Back online while offline: one catch-up; online while all is well: nothing.
+    session.model.cycle_finished(report("failed", error="Offline", message=OFFLINE))
+    session.model.waiting(30, 1)
+    session._on_reachability(QNetworkInformation.Reachability.Online)
+    assert woken == [True, True]
+    session.model.cycle_finished(report())
+    session._on_reachability(QNetworkInformation.Reachability.Online)
+    assert woken == [True, True]
+    # Paused: no catch-up.
+    session.model.set_paused(True)
+    session._last_tick = (clock.time() - 600, clock.monotonic() - 600)
+    session._tick()
+    assert woken == [True, True]
+    session.shutdown()
