@@ -181,10 +181,6 @@ class StatusModel:
         notes.extend(self._problem_notifications())
         return notes
 
-    def cycle_done(self) -> None:
-        """The round is over (the loop is waiting again)."""
-        self.syncing = False
-
     def start_failed(self, error: str, message: str) -> list[Notification]:
         """A cycle could not even start (not configured, another copy running, keyring locked…)."""
         self.problems["start"] = classify(error, message)
