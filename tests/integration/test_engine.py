@@ -492,11 +492,14 @@ def test_two_engines_on_one_profile_never_work_at_once(connected_engine: Connect
     worker = threading.Thread(target=lambda: first.update(report=env.cycle()))
     worker.start()
     other: Engine = env.new_engine()
-    # The first copy holds the lock while it waits on the slow query.
-    for _ in range(100):
-        if env.engine.lock_path.exists() and (env.profile.data_dir / "state.db").exists():
+    # The first copy holds the lock (its cycle row says "running") while it waits on the slow query.
+    for _ in range(3000):
+        store = env.store()
+        running = any(c.result == "running" for c in store.cycles(3))
+        store.close()
+        if running:
             break
-    threading.Event().wait(0.3)
+        threading.Event().wait(0.01)
     try:
         other.run_cycle(wait_for_lock=0.1)
     except AlreadyRunning as exc:
