@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
     QPushButton,
     QRadioButton,
     QToolButton,
-    QVBoxLayout,
     QWidget,
 )
 from shiboken6 import isValid
@@ -28,7 +27,7 @@ from ...core.connections import Connection
 from ...core.settings import BIGTIME_DEFAULT_BASE_URL, Settings
 from ..context import SetupContext
 from ..worker import run_in_background
-from .connect_salesforce import ConnectPage, _callback, _FieldError, error_sentence, plain
+from .connect_salesforce import ConnectPage, _callback, _FieldError, error_sentence, plain, with_hint
 
 
 class ConnectBigTimePage(ConnectPage):
@@ -103,23 +102,20 @@ class ConnectBigTimePage(ConnectPage):
 
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.addRow(QLabel("Connect with:"), mode_row)
         form.addRow(client_id_label, self.client_id)
-        form.addRow(secret_label, self.client_secret)
-        form.addRow("", oauth_hint)
+        secret_row = with_hint(self.client_secret, oauth_hint)
+        firm_row = with_hint(self.firm_id, key_hint)
+        form.addRow(secret_label, secret_row)
         form.addRow(callback_label, callback_row)
         form.addRow(key_label, self.api_key)
-        form.addRow(firm_label, self.firm_id)
-        form.addRow("", key_hint)
+        form.addRow(firm_label, firm_row)
+        form.addRow(self.advanced)
         form.addRow(base_label, self.base_url)
         self._form = form
-        self._oauth_rows = (self.client_id, self.client_secret, oauth_hint, callback_row)
-        self._key_rows = (self.api_key, self.firm_id, key_hint)
-        layout = QVBoxLayout(box)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addLayout(form)
-        layout.addWidget(self.advanced)
+        self._oauth_rows = (self.client_id, secret_row, callback_row)
+        self._key_rows = (self.api_key, firm_row)
+        box.setLayout(form)
         box.setTabOrder(self.use_oauth, self.use_key)
         box.setTabOrder(self.use_key, self.client_id)
         box.setTabOrder(self.client_id, self.client_secret)

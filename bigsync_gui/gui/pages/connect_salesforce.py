@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QGuiApplication
@@ -85,6 +84,20 @@ def admin_sentence(perms: UserPermissions | None) -> str:
         return "This user is a Salesforce administrator (Modify All Data)."
     return ("This user is not a Salesforce administrator (no Modify All Data permission): bigsync-gui may not see every "
             "opportunity or be able to fill the BigTime fields. Sign in again as an administrator if you can.")
+
+
+def with_hint(field: QWidget | QHBoxLayout, hint: QLabel) -> QWidget:
+    """A form field with its explanation right under it (one form row)."""
+    box = QWidget()
+    layout = QVBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(max(2, hint.fontMetrics().height() // 6))
+    if isinstance(field, QWidget):
+        layout.addWidget(field)
+    else:
+        layout.addLayout(field)
+    layout.addWidget(hint)
+    return box
 
 
 class _UrlOpener(QObject):
@@ -216,6 +229,7 @@ class ConnectPage(QWizardPage):
         outer = QVBoxLayout(self)
         outer.addWidget(self.stack)
 
+        self._hide_status()
         self.load_saved()
         self._render()
 
@@ -523,14 +537,11 @@ class ConnectSalesforcePage(ConnectPage):
 
         form = QFormLayout(box)
         form.setContentsMargins(0, 0, 0, 0)
-        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)
         form.addRow(env_label, env_row)
         form.addRow(self.domain_label, self.domain)
         form.addRow(self.login_address_label, self.login_address)
-        form.addRow(key_label, self.consumer_key)
-        form.addRow("", key_hint)
-        form.addRow(callback_label, callback_row)
-        form.addRow("", callback_hint)
+        form.addRow(key_label, with_hint(self.consumer_key, key_hint))
+        form.addRow(callback_label, with_hint(callback_row, callback_hint))
         self._form = form
         # Tab order: environment, its address, key, callback, Copy (then the page's buttons).
         box.setTabOrder(self.production, self.sandbox)
@@ -639,4 +650,4 @@ def _callback(field: QLineEdit, system: str) -> str:
     return value
 
 
-__all__ = ["ConnectPage", "ConnectSalesforcePage", "admin_sentence", "error_sentence", "plain"]
+__all__ = ["ConnectPage", "ConnectSalesforcePage", "admin_sentence", "error_sentence", "plain", "with_hint"]
