@@ -260,8 +260,11 @@ class ConnectPage(QWizardPage):
         return self.connection_text is not None and self.state == "form"
 
     def initializePage(self) -> None:  # noqa: N802
+        """Entering the page (again): pick up a connection made elsewhere (the CLI); what the
+        admin typed stays as it is."""
         if self.state == "form" and self.connection_text is None:
-            self.load_saved()
+            self.connection_text = self.saved_connection(self._settings())
+            self._editing = self.connection_text is None
             self._render()
 
     def cleanupPage(self) -> None:  # noqa: N802 - Back: stop any sign-in; keep what was typed
