@@ -8,6 +8,7 @@ safe, because every create was journaled before it was sent.
 
 from __future__ import annotations
 
+import logging
 import math
 import signal
 import threading
@@ -17,6 +18,8 @@ from typing import Any
 
 from .engine import CycleReport, Engine
 from .errors import CoreError
+
+log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 4.5
 MAX_BACKOFF_SECONDS = 1800
@@ -74,6 +77,9 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
             try:
                 cycle()
             except CoreError as exc:  # could not even start (not configured, another copy running...)
+                errors.append(exc)
+            except Exception as exc:  # a bug: told like any failure (and backed off), never a silent thread death
+                log.exception("the sync cycle failed unexpectedly")
                 errors.append(exc)
 
         def cycle() -> None:

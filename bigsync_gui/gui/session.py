@@ -16,7 +16,7 @@ import sys
 import time
 from typing import Any
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from ..core.errors import ConfigInvalid
@@ -43,6 +43,7 @@ class DesktopSession(QObject):
         self.context = context
         self._runner: Any = None  # made on first use: the engine and its HTTP stack load after the tray shows
         self._loop_starting = False
+        self._stopped = False
         self.model = StatusModel()
         self.instance = SingleInstance(context.profile, self)
         self.use_tray = use_tray  # None: a tray if the desktop has one
@@ -59,6 +60,10 @@ class DesktopSession(QObject):
         self._clock.timeout.connect(self._tick)
         self._last_tick = (time.time(), time.monotonic())
         self._network: Any = None
+
+    def _start_runner(self) -> None:
+        if self.running and not self._stopped:
+            self.runner.start()
 
     @property
     def runner(self) -> Any:
@@ -91,7 +96,7 @@ class DesktopSession(QObject):
             for name in modules:
                 importlib.import_module(name)
 
-        run_in_background(load, lambda _: self.runner.start(), lambda _exc: self.runner.start(), self)
+        run_in_background(load, lambda _: self._start_runner(), lambda _exc: self._start_runner())
 
     # ---- start -----------------------------------------------------------------------------------
     def configured(self) -> bool:
@@ -182,7 +187,7 @@ class DesktopSession(QObject):
                 self.model.seed(cycle)
                 self.refresh_views()
 
-        run_in_background(last_cycle, seed, lambda exc: None, self)
+        run_in_background(last_cycle, seed, lambda exc: None)
 
     def _choose_view(self) -> None:
         if self.use_tray is False:
@@ -349,9 +354,11 @@ class DesktopSession(QObject):
 
     # ---- stop ------------------------------------------------------------------------------------
     def shutdown(self) -> None:
+        self._stopped = True
         self._clock.stop()
         if self._runner is not None:
             self._runner.stop()
         if self.tray is not None:
             self.tray.hide()
         self.instance.release()
+        QThreadPool.globalInstance().waitForDone(2000)  # no background read outlives the app

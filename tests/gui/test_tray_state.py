@@ -500,3 +500,18 @@ def test_catch_up_after_sleep_and_when_the_network_returns(qtbot, tmp_path) -> N
     session._tick()
     assert woken == [True, True]
     session.shutdown()
+
+
+def test_an_unexpected_error_in_a_cycle_is_an_error_state_not_silence(qtbot, loop) -> None:
+    engine = FakeEngine(results=[KeyError("boom")])
+    engine.gate.set()
+    runner, waits = loop(engine)
+    problems: list[tuple[str, str]] = []
+    runner.problem.connect(lambda name, message: problems.append((name, message)))
+    runner.start()
+    qtbot.waitUntil(lambda: len(waits) == 1)
+    assert problems == [("KeyError", "'boom'")] and waits == [(30.0, 1)]
+    model = StatusModel()
+    model.start_failed(*problems[0])
+    model.waiting(30, 1)
+    assert model.state is SyncState.ERROR and model.status_line().startswith("The last sync failed · next try at")
