@@ -186,7 +186,7 @@ def test_icon_changes_only_when_the_state_does(qtbot) -> None:
     assert not tray.tray.icon().isNull()
 
 
-def test_icons_exist_for_every_state_and_panel() -> None:
+def test_icons_exist_for_every_state_and_panel(qapp) -> None:
     from bigsync_gui.gui.tray import state_icon
 
     for state in SyncState:
