@@ -23,6 +23,7 @@ response is passed through :func:`redact` before it reaches an exception.
 
 from __future__ import annotations
 
+import email.utils
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
@@ -279,6 +280,9 @@ class SalesforceClient:
         self._describe_cache: dict[str, dict[str, Any]] = {}
         self._org_name: tuple[str | None] | None = None
         self._api_usage: tuple[int, int] | None = None
+        # Salesforce's clock at its last answer (the HTTP Date header): the engine anchors its
+        # change cursor to the server's time, not ours, so a skewed local clock cannot skip rows.
+        self.server_time: datetime | None = None
 
     def __repr__(self) -> str:
         return f"SalesforceClient({self._instance_url!r})"
@@ -376,6 +380,12 @@ class SalesforceClient:
         return f"{method} {path}"
 
     def _checked(self, response: requests.Response, method: str, target: str) -> requests.Response:
+        stamp = response.headers.get("Date")
+        if stamp:
+            try:
+                self.server_time = email.utils.parsedate_to_datetime(stamp)
+            except (TypeError, ValueError):
+                pass
         status = response.status_code
         if 200 <= status < 300:
             return response

@@ -125,6 +125,7 @@ class _Cycle:
     clients_by_code: dict[str, int] | None = None
     clients_by_name: dict[str, int] | None = None
     write_project_ids: dict[str, int] = field(default_factory=dict)
+    read_at: datetime | None = None  # Salesforce's time when this cycle's read ran (HTTP Date)
     stopped_by: Exception | None = None
 
 
@@ -232,8 +233,9 @@ class Engine:
     def run_writeback_cycle(self, *, cancel: threading.Event | None = None, wait_for_lock: float = 60.0) -> CycleReport:
         """BigTime's figures for the linked projects that changed, into Salesforce (core.writeback)."""
         def work(cycle_id: int, settings: Settings, store: Store) -> str:
-            result = run_writeback(store, self.salesforce_client(), self.bigtime_client(), settings.sync.field_map,
-                                   cycle_id, cancel)
+            sf = self.salesforce_client()
+            sf.new_cycle()  # describe once per write-back run: fields added in Salesforce are seen
+            result = run_writeback(store, sf, self.bigtime_client(), settings.sync.field_map, cycle_id, cancel)
             return (f"Checked {result.projects_checked} linked projects; {result.projects_changed} changed."
                     if result.projects_checked else "")
 
@@ -340,12 +342,17 @@ class Engine:
         if c.cancel.is_set():
             return "Stopped before the end; the next cycle picks up where this one left off."
         with c.store.transaction():
-            if newest:
+            # Everything committed before the read started has been seen (late commits: the
+            # lookback), so the next read starts there — by Salesforce's clock when it told us,
+            # else by the newest row seen, never past our own start.
+            if c.read_at is not None:
+                reached = c.read_at
+            elif newest:
                 reached = min(_parse(newest), c.started)
-                if cursor is None or reached > cursor:
-                    c.store.set_cursor(CURSOR, _iso(reached))
-            elif cursor is None or due_full:
-                c.store.set_cursor(CURSOR, _iso(c.started))
+            else:
+                reached = c.started
+            if cursor is None or reached > cursor:
+                c.store.set_cursor(CURSOR, _iso(reached))
             if due_full:
                 c.store.set_cursor(LAST_FULL, _iso(c.started))
             c.store.set_cursor(LAST_READ, _iso(c.started))
@@ -358,6 +365,7 @@ class Engine:
             meta = _Metadata.from_json(cached)
             if c.started - meta.fetched_at < METADATA_MAX_AGE:
                 return meta
+        c.sf.new_cycle()  # drop the client's describe cache: fields added in Salesforce are seen
         stages = c.sf.stages()
         fields = {name.lower() for name in c.sf.fields("Opportunity")}
         meta = _Metadata(stages, fields, c.started)
@@ -396,11 +404,15 @@ class Engine:
     def _read_changes(self, c: _Cycle, cursor: datetime) -> dict[str, dict[str, Any]]:
         since = cursor - LOOKBACK
         query = self._select(c) + soql.format_soql(" WHERE SystemModstamp >= {} ORDER BY SystemModstamp, Id", since)
-        return {r["Id"]: r for r in c.sf.query_all(query)}
+        rows = c.sf.query_all(query)  # the first page is fetched here: Salesforce's time of the read
+        c.read_at = c.sf.server_time
+        return {r["Id"]: r for r in rows}
 
     def _read_full(self, c: _Cycle, triggering: set[str]) -> dict[str, dict[str, Any]]:
-        records = {r["Id"]: r for r in c.sf.query(self._select(c) + soql.format_soql(
-            " WHERE StageName IN {} ORDER BY SystemModstamp, Id", sorted(triggering)))}
+        rows = c.sf.query(self._select(c) + soql.format_soql(" WHERE StageName IN {} ORDER BY SystemModstamp, Id",
+                                                             sorted(triggering)))
+        c.read_at = c.sf.server_time
+        records = {r["Id"]: r for r in rows}
         linked = [link.opportunity_id for link in c.store.links()]
         records.update(self._read_ids(c, [i for i in linked if i not in records], sever_missing=True))
         return records

@@ -9,7 +9,7 @@ import threading
 from typing import Any
 
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
-from werkzeug.serving import BaseWSGIServer, make_server
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
 from . import credentials as cred
 from .bigtime.app import API_PREFIX as BT_API_PREFIX
@@ -22,6 +22,15 @@ from .world import World
 HOST = "127.0.0.1"
 
 
+class _Handler(WSGIRequestHandler):
+    def send_response(self, code: int, message: str | None = None) -> None:
+        """As the base class, minus its own Date header: the emulators send theirs, from the
+        world clock (which tests move), like a real server's clock."""
+        self.log_request(code)
+        self.send_response_only(code, message)
+        self.send_header("Server", self.version_string())
+
+
 def _serve(app: Any, port: int) -> BaseWSGIServer:
     """A threaded server on a socket we bind ourselves: a busy port raises OSError here
     (werkzeug's own binding would print and exit the whole process)."""
@@ -30,7 +39,7 @@ def _serve(app: Any, port: int) -> BaseWSGIServer:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((HOST, port))
         sock.listen(128)
-        return make_server(HOST, sock.getsockname()[1], app, threaded=True, fd=sock.fileno())
+        return make_server(HOST, sock.getsockname()[1], app, threaded=True, fd=sock.fileno(), request_handler=_Handler)
     finally:
         sock.close()  # the server holds its own duplicate of the descriptor
 

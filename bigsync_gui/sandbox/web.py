@@ -20,6 +20,7 @@ from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any, Callable
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from werkzeug.http import http_date
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -167,6 +168,8 @@ class ServiceApp:
         if response is None:
             response = self._dispatch(self.url_map, request, admin=False)
         self.after_request(request, response)
+        # The service's own clock (movable in tests), as a real server's Date header would be.
+        response.headers["Date"] = http_date(self.world.clock.now())
         self.log.add(request.method, request.path, request.query_string.decode("latin-1"), response.status_code,
                      (time.monotonic() - started) * 1000)
         if drop:

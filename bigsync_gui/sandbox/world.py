@@ -33,6 +33,11 @@ class Clock:
         with self._lock:
             self._offset += timedelta(seconds=seconds)
 
+    def rewind(self) -> None:
+        """Back to the real time (reset: the seed is dated from now)."""
+        with self._lock:
+            self._offset = timedelta(0)
+
     @property
     def offset_seconds(self) -> float:
         return self._offset.total_seconds()
@@ -56,10 +61,11 @@ class World:
             self.reset()
 
     def reset(self) -> None:
-        """Fresh seed data for both services (the story of DESIGN §4)."""
+        """Fresh seed data for both services (the story of DESIGN §4), at the real time again."""
         from .seed import seed_world
 
         with self.lock:
+            self.clock.rewind()
             self.salesforce.clear()
             self.bigtime.clear()
             seed_world(self)
