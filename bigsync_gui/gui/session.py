@@ -157,6 +157,9 @@ class DesktopSession(QObject):
             self._show_view()
             return
         self.running = True
+        # From here on the session decides when the app ends (Quit, or closing the status window):
+        # the wizard closing while the tray is still coming up must not end it.
+        QApplication.instance().setQuitOnLastWindowClosed(False)
         self._seed_from_store()
         self._clock.start()
         self._last_tick = (time.time(), time.monotonic())

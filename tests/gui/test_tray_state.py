@@ -11,6 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from bigsync_gui.core.engine import CycleReport
 from bigsync_gui.core.loop import next_wait
@@ -515,3 +516,24 @@ def test_an_unexpected_error_in_a_cycle_is_an_error_state_not_silence(qtbot, loo
     model.start_failed(*problems[0])
     model.waiting(30, 1)
     assert model.state is SyncState.ERROR and model.status_line().startswith("The last sync failed · next try at")
+
+
+def test_closing_the_wizard_while_the_tray_comes_up_keeps_the_app(qtbot, sandbox, memory_keyring, tmp_path,
+                                                                  monkeypatch) -> None:
+    """After Save the wizard closes before the tray exists (it may take seconds to appear): Qt
+    must not take that last window closing as the end of the app."""
+    from configured_profile import configure_profile
+
+    from bigsync_gui.gui.context import SetupContext
+    from bigsync_gui.gui.session import DesktopSession
+
+    app = QApplication.instance()
+    app.setQuitOnLastWindowClosed(True)
+    monkeypatch.setattr(QApplication, "platformName", staticmethod(lambda: "xcb"))  # so it waits for a tray
+    session = DesktopSession(SetupContext(configure_profile(sandbox, tmp_path / "p")))
+    try:
+        session.show_running()
+        assert session.window is None and session.tray is None  # still waiting for the tray
+        assert app.quitOnLastWindowClosed() is False
+    finally:
+        session.shutdown()
