@@ -292,8 +292,11 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
 
 def engine_for(args: argparse.Namespace) -> Any:
     from .core.engine import Engine
+    from .core.logs import setup_logging
 
-    return Engine(connector_for(args))
+    connector = connector_for(args)
+    setup_logging(connector.profile)
+    return Engine(connector)
 
 
 def cmd_configure(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ The contract is DESIGN §2. How each promise is kept:
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -38,6 +39,8 @@ from .errors import ConfigInvalid, CoreError
 from .settings import Settings
 from .store import Store
 from .writeback import run_writeback
+
+log = logging.getLogger(__name__)
 
 LOOKBACK = timedelta(minutes=5)
 METADATA_MAX_AGE = timedelta(minutes=15)
@@ -292,6 +295,10 @@ class Engine:
                     store.set_cursor(DAILY_MAX, str(self._sf[1].api_usage[1]))
                 store.end_cycle(cycle_id, result, message, used["salesforce"], used["bigtime"])
         last = store.cycles(1)[0]
+        log.info("%s cycle %d: %s; created %d, linked %d, severed %d, restored %d, rejected %d, written %d; "
+                 "requests: Salesforce %d, BigTime %d%s", kind, cycle_id, result, last.created, last.linked,
+                 last.severed, last.restored, last.rejected, last.written, used["salesforce"], used["bigtime"],
+                 f"; {message}" if message else "")
         if result == "ok" and last.rejected:
             result = "partial"
             with store.transaction():

@@ -74,6 +74,9 @@ def run(profile_dir: str | None, sandbox: bool) -> int:
         context, running_sandbox = sandbox_context()
     else:
         context = SetupContext(Profile.from_option(profile_dir))
+    from ..core.logs import setup_logging
+
+    setup_logging(context.profile)
     session = DesktopSession(context)
     session.start()
     code = app.exec()

@@ -201,3 +201,38 @@ def test_rotated_refresh_tokens_survive_restarts(sandbox: Sandbox, env: dict[str
     refreshes = [e for e in requests.get(sandbox.salesforce_admin_url + "/log", timeout=5).json()["entries"]
                  if e["path"] == "/services/oauth2/token"]
     assert len(refreshes) == 4  # the code exchange + one refresh per run
+
+
+def test_sync_logs_to_the_profile_without_secrets(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
+    redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
+    register_redirect(sandbox, redirect)
+    code, _, err = sign_in_through_printed_url(
+        ["--profile", str(profile), "connect", "salesforce", "--login-url", sandbox.salesforce_url,
+         "--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", redirect, "--no-browser", "--timeout", "30"], env, "salesforce")
+    assert code == 0, err
+    assert run(env, profile, "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--api-key-stdin",
+               "--firm", cred.BT_FIRM_ID, stdin=cred.BT_API_KEY + "\n").returncode == 0
+    assert run(env, profile, "configure", "--trigger-stage", "Closed Won").returncode == 0
+    synced = run(env, profile, "sync", "--once")
+    assert synced.returncode == 0, synced.stderr
+
+    log_file = profile / "logs" / "bigsync.log"
+    assert log_file.stat().st_mode & 0o777 == 0o600
+    text = log_file.read_text()
+    assert "trigger cycle 1: ok" in text
+    from keyrings.alt.file import PlaintextKeyring
+
+    from bigsync_gui.core import secrets as vault
+    from bigsync_gui.core.profile import Profile
+
+    store = PlaintextKeyring()
+    store.file_path = str(Path(env["XDG_DATA_HOME"]) / "python_keyring" / "keyring_pass.cfg")
+    service = Profile.at(profile).keyring_service
+    kept = [store.get_password(service, name) for name in vault.ALL_NAMES]
+    kept = [value for value in kept if value]
+    assert cred.BT_API_KEY in kept and any(v.startswith("5Aep") for v in kept)
+    for path in profile.rglob("*"):
+        if path.is_file():
+            content = path.read_bytes().decode("utf-8", errors="replace")
+            for secret in kept:
+                assert secret not in content, f"a secret reached {path.name}"
