@@ -236,3 +236,74 @@ def test_sync_logs_to_the_profile_without_secrets(sandbox: Sandbox, env: dict[st
             content = path.read_bytes().decode("utf-8", errors="replace")
             for secret in kept:
                 assert secret not in content, f"a secret reached {path.name}"
+
+
+def test_run_loops_and_stops_cleanly_on_sigterm(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
+    import signal as signals
+
+    redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
+    register_redirect(sandbox, redirect)
+    code, _, err = sign_in_through_printed_url(
+        ["--profile", str(profile), "connect", "salesforce", "--login-url", sandbox.salesforce_url,
+         "--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", redirect, "--no-browser", "--timeout", "30"], env, "salesforce")
+    assert code == 0, err
+    assert run(env, profile, "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--api-key-stdin",
+               "--firm", cred.BT_FIRM_ID, stdin=cred.BT_API_KEY + "\n").returncode == 0
+    assert run(env, profile, "configure", "--trigger-stage", "Closed Won").returncode == 0
+
+    proc = subprocess.Popen([*CLI, "--profile", str(profile), "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    assert proc.stdout
+    first = proc.stdout.readline()
+    assert first.startswith("Trigger cycle 1: ok"), first
+    second = proc.stdout.readline()  # the first write-back follows the first trigger cycle
+    assert second.startswith("Writeback cycle 2: ok"), second
+    proc.send_signal(signals.SIGTERM)
+    assert proc.wait(timeout=15) == 0
+    status = json.loads(run(env, profile, "status", "--json").stdout)
+    assert [c["result"] for c in status["cycles"]] == ["ok", "ok"]  # nothing left 'running'
+
+
+def test_sigterm_during_a_cycle_abandons_it_safely(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
+    """Stopped in the middle of creating projects: the process ends promptly, and the next run
+    finishes the work with exactly one project per won opportunity."""
+    import signal as signals
+    import time
+
+    redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
+    register_redirect(sandbox, redirect)
+    code, _, err = sign_in_through_printed_url(
+        ["--profile", str(profile), "connect", "salesforce", "--login-url", sandbox.salesforce_url,
+         "--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", redirect, "--no-browser", "--timeout", "30"], env, "salesforce")
+    assert code == 0, err
+    assert run(env, profile, "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--api-key-stdin",
+               "--firm", cred.BT_FIRM_ID, stdin=cred.BT_API_KEY + "\n").returncode == 0
+    assert run(env, profile, "configure", "--trigger-stage", "Closed Won").returncode == 0
+    sf = sandbox.world.salesforce
+    with sandbox.world.lock:
+        won = [r["Id"] for r in sf.all_records("Opportunity")
+               if not r.get("IsDeleted") and r["StageName"] == "Negotiation/Review" and r.get("AccountId")]
+        for oid in won:
+            sf.update("Opportunity", oid, {"StageName": "Closed Won"})
+    requests.post(sandbox.bigtime_admin_url + "/faults", json={"kind": "latency", "seconds": 0.4, "method": "POST",
+                                                               "count": None}, timeout=5).raise_for_status()
+
+    proc = subprocess.Popen([*CLI, "--profile", str(profile), "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:  # wait until the cycle is creating in BigTime
+        entries = requests.get(sandbox.bigtime_admin_url + "/log", timeout=5).json()["entries"]
+        if any(e["method"] == "POST" and "/project/detail" in e["path"].lower() for e in entries):
+            break
+        time.sleep(0.05)
+    proc.send_signal(signals.SIGTERM)
+    assert proc.wait(timeout=15) == 0
+    created_before = len([p for p in sandbox.world.bigtime.project_list(show_inactive=True)
+                          if str(p.get("ProjectCode", "")).startswith("SF-")])
+    assert created_before < len(won)  # it really was stopped part-way
+
+    requests.delete(sandbox.bigtime_admin_url + "/faults", timeout=5).raise_for_status()
+    again = run(env, profile, "sync", "--once", "--json")
+    assert again.returncode == 0, again.stderr
+    codes = [str(p.get("ProjectCode", "")) for p in sandbox.world.bigtime.project_list(show_inactive=True)]
+    assert sorted(c for c in codes if c.startswith("SF-")) == sorted(f"SF-{oid}" for oid in won)
