@@ -632,22 +632,7 @@ class SalesforceClient:
                 raise ValueError("every record to update needs an Id")
             bodies.append({"attributes": {"type": sobject}, "id": rid,
                            **{k: v for k, v in rec.items() if k not in ("Id", "attributes")}})
-        results: list[SaveResult] = []
-        for start in range(0, len(bodies), COLLECTION_CHUNK):
-            chunk = bodies[start:start + COLLECTION_CHUNK]
-            response = self._request("PATCH", "composite/sobjects", idempotent=True,
-                                     json_body={"allOrNone": False, "records": chunk})
-            answer = self._json(response, "PATCH", "composite/sobjects")
-            if not isinstance(answer, list) or len(answer) != len(chunk):
-                raise UnexpectedResponse(SYSTEM, "Salesforce's answer to a collection update does not have one "
-                                                 "result per record.")
-            for sent, item in zip(chunk, answer):
-                if not isinstance(item, dict):
-                    raise UnexpectedResponse(SYSTEM, "A collection update result is not an object.")
-                success = bool(item.get("success"))
-                results.append(SaveResult(id=str(item.get("id") or sent["id"]), success=success,
-                                          errors=[] if success else _save_errors(item.get("errors"))))
-        return results
+        return self._collection("PATCH", bodies, "update")
 
     def create_many(self, sobject: str, records: Sequence[dict[str, Any]]) -> list[SaveResult]:
         """Create records through sObject Collections (``POST composite/sobjects``), 200 per call,
@@ -663,20 +648,26 @@ class SalesforceClient:
             if rec.get("Id") or rec.get("id"):
                 raise ValueError("a record to create cannot carry an Id")
             bodies.append({"attributes": {"type": sobject}, **{k: v for k, v in rec.items() if k != "attributes"}})
+        return self._collection("POST", bodies, "create")
+
+    def _collection(self, method: str, bodies: list[dict[str, Any]], what: str) -> list[SaveResult]:
+        """sObject Collections in chunks of 200, ``allOrNone: false``: one result per record, in
+        order. PATCH (update) may be retried by the policy; POST (create) never is."""
         results: list[SaveResult] = []
         for start in range(0, len(bodies), COLLECTION_CHUNK):
             chunk = bodies[start:start + COLLECTION_CHUNK]
-            response = self._request("POST", "composite/sobjects", idempotent=False,
+            response = self._request(method, "composite/sobjects", idempotent=method == "PATCH",
                                      json_body={"allOrNone": False, "records": chunk})
-            answer = self._json(response, "POST", "composite/sobjects")
+            answer = self._json(response, method, "composite/sobjects")
             if not isinstance(answer, list) or len(answer) != len(chunk):
-                raise UnexpectedResponse(SYSTEM, "Salesforce's answer to a collection create does not have one "
+                raise UnexpectedResponse(SYSTEM, f"Salesforce's answer to a collection {what} does not have one "
                                                  "result per record.")
-            for item in answer:
+            for sent, item in zip(chunk, answer):
                 if not isinstance(item, dict):
-                    raise UnexpectedResponse(SYSTEM, "A collection create result is not an object.")
+                    raise UnexpectedResponse(SYSTEM, f"A collection {what} result is not an object.")
                 success = bool(item.get("success"))
-                results.append(SaveResult(id=str(item["id"]) if item.get("id") else None, success=success,
+                new_id = item.get("id") or sent.get("id")
+                results.append(SaveResult(id=str(new_id) if new_id else None, success=success,
                                           errors=[] if success else _save_errors(item.get("errors"))))
         return results
 

@@ -72,6 +72,19 @@ def sign_in_through_printed_url(args: list[str], env: dict[str, str], system: st
     return proc.returncode, "".join(lines) + out, err
 
 
+def set_up(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
+    """What an admin does first: connect both (Salesforce through the printed URL), pick the stage."""
+    redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
+    register_redirect(sandbox, redirect)
+    code, _, err = sign_in_through_printed_url(
+        ["--profile", str(profile), "connect", "salesforce", "--login-url", sandbox.salesforce_url,
+         "--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", redirect, "--no-browser", "--timeout", "30"], env, "salesforce")
+    assert code == 0, err
+    assert run(env, profile, "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--api-key-stdin",
+               "--firm", cred.BT_FIRM_ID, stdin=cred.BT_API_KEY + "\n").returncode == 0
+    assert run(env, profile, "configure", "--trigger-stage", "Closed Won").returncode == 0
+
+
 def test_connect_salesforce_stages_and_disconnect(sandbox: Sandbox, env: dict[str, str], profile: Path, tmp_path: Path) -> None:
     redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
     register_redirect(sandbox, redirect)
@@ -204,15 +217,7 @@ def test_rotated_refresh_tokens_survive_restarts(sandbox: Sandbox, env: dict[str
 
 
 def test_sync_logs_to_the_profile_without_secrets(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
-    redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
-    register_redirect(sandbox, redirect)
-    code, _, err = sign_in_through_printed_url(
-        ["--profile", str(profile), "connect", "salesforce", "--login-url", sandbox.salesforce_url,
-         "--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", redirect, "--no-browser", "--timeout", "30"], env, "salesforce")
-    assert code == 0, err
-    assert run(env, profile, "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--api-key-stdin",
-               "--firm", cred.BT_FIRM_ID, stdin=cred.BT_API_KEY + "\n").returncode == 0
-    assert run(env, profile, "configure", "--trigger-stage", "Closed Won").returncode == 0
+    set_up(sandbox, env, profile)
     synced = run(env, profile, "sync", "--once")
     assert synced.returncode == 0, synced.stderr
 
@@ -241,15 +246,7 @@ def test_sync_logs_to_the_profile_without_secrets(sandbox: Sandbox, env: dict[st
 def test_run_loops_and_stops_cleanly_on_sigterm(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
     import signal as signals
 
-    redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
-    register_redirect(sandbox, redirect)
-    code, _, err = sign_in_through_printed_url(
-        ["--profile", str(profile), "connect", "salesforce", "--login-url", sandbox.salesforce_url,
-         "--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", redirect, "--no-browser", "--timeout", "30"], env, "salesforce")
-    assert code == 0, err
-    assert run(env, profile, "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--api-key-stdin",
-               "--firm", cred.BT_FIRM_ID, stdin=cred.BT_API_KEY + "\n").returncode == 0
-    assert run(env, profile, "configure", "--trigger-stage", "Closed Won").returncode == 0
+    set_up(sandbox, env, profile)
 
     proc = subprocess.Popen([*CLI, "--profile", str(profile), "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
@@ -270,15 +267,7 @@ def test_sigterm_during_a_cycle_abandons_it_safely(sandbox: Sandbox, env: dict[s
     import signal as signals
     import time
 
-    redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
-    register_redirect(sandbox, redirect)
-    code, _, err = sign_in_through_printed_url(
-        ["--profile", str(profile), "connect", "salesforce", "--login-url", sandbox.salesforce_url,
-         "--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", redirect, "--no-browser", "--timeout", "30"], env, "salesforce")
-    assert code == 0, err
-    assert run(env, profile, "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--api-key-stdin",
-               "--firm", cred.BT_FIRM_ID, stdin=cred.BT_API_KEY + "\n").returncode == 0
-    assert run(env, profile, "configure", "--trigger-stage", "Closed Won").returncode == 0
+    set_up(sandbox, env, profile)
     sf = sandbox.world.salesforce
     with sandbox.world.lock:
         won = [r["Id"] for r in sf.all_records("Opportunity")
