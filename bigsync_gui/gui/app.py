@@ -7,6 +7,7 @@ wizard with the sandbox's URLs and client ids.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from pathlib import Path
@@ -80,7 +81,21 @@ def run(profile_dir: str | None, sandbox: bool) -> int:
     session = DesktopSession(context)
     session.start()
     code = app.exec()
-    session.shutdown()
+    session.shutdown()  # stops the loop, releases the single-instance lock
     if running_sandbox is not None:
         running_sandbox.stop()  # type: ignore[attr-defined]
+    if session.restart_requested:
+        restart()
     return code
+
+
+def restart() -> None:
+    """Replace this process with a fresh start of the app (same arguments): after the wizard
+    signed in through WebEngine, the tray then runs without WebEngine's helper processes."""
+    if getattr(sys, "frozen", False):  # the PyInstaller build: the program itself
+        argv = [sys.executable, *sys.argv[1:]]
+    else:
+        argv = [sys.executable, "-m", "bigsync_gui", *sys.argv[1:]]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(argv[0], argv)

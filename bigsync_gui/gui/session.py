@@ -46,6 +46,7 @@ class DesktopSession(QObject):
         self._stopped = False
         self.model = StatusModel()
         self.instance = SingleInstance(context.profile, self)
+        self.restart_requested = False  # set after a sign-in loaded WebEngine: app.run starts us afresh
         self.use_tray = use_tray  # None: a tray if the desktop has one
         self.wizard: Any = None
         self.window: Any = None  # the status window (no tray)
@@ -141,8 +142,18 @@ class DesktopSession(QObject):
         self.wizard.show()
 
     def _on_saved(self) -> None:
+        if self.webengine_loaded() and not self.context.prefill.is_sandbox:
+            # Qt WebEngine's helper processes live as long as the process that started them; a
+            # fresh start of the app (straight into the tray, first cycle at once) leaves none.
+            self.restart_requested = True
+            self.quit()
+            return
         self.show_running()
         self.runner.sync_now()
+
+    @staticmethod
+    def webengine_loaded() -> bool:
+        return "PySide6.QtWebEngineCore" in sys.modules
 
     def _on_wizard_closed(self, _result: int) -> None:
         wizard, self.wizard = self.wizard, None

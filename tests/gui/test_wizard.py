@@ -265,9 +265,12 @@ def test_fields_page_lists_what_exists_and_what_is_missing(sandbox, connected, o
 
 
 # ---- Save and Cancel -------------------------------------------------------------------------------
-def test_save_writes_settings_and_starts_the_loop(sandbox, connected, qtbot) -> None:
+def test_save_writes_settings_and_starts_the_loop(sandbox, connected, qtbot, monkeypatch) -> None:
     from bigsync_gui.gui.session import DesktopSession
 
+    # No sign-in happened in this wizard (other tests in the process may have loaded WebEngine):
+    # the loop starts in this same process.
+    monkeypatch.setattr(DesktopSession, "webengine_loaded", staticmethod(lambda: False))
     session = DesktopSession(make_context(connected))
     try:
         session.open_wizard("stage")
@@ -514,3 +517,36 @@ print(sorted(m for m in sys.modules if "WebEngine" in m))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_after_a_sign_in_save_restarts_the_app_so_webengine_processes_go(sandbox, connected, qtbot,
+                                                                          monkeypatch) -> None:
+    """WebEngine's helper processes live as long as the process: after a sign-in, Save ends the
+    session and the app starts afresh (same arguments) straight into the tray."""
+    from bigsync_gui.gui import app as app_module
+    from bigsync_gui.gui.session import DesktopSession
+
+    monkeypatch.setattr(DesktopSession, "webengine_loaded", staticmethod(lambda: True))
+    session = DesktopSession(make_context(connected))
+    quits: list[bool] = []
+    monkeypatch.setattr(session, "quit", lambda: quits.append(True))
+    try:
+        session.open_wizard("stage")
+        wizard = session.wizard
+        wait_stage_ready(qtbot, wizard)
+        wizard.next()
+        qtbot.waitUntil(wizard.fields_page.isComplete, timeout=TIMEOUT)
+        wizard.next()
+        with qtbot.waitSignal(wizard.saved, timeout=TIMEOUT):
+            qtbot.mouseClick(wizard.button(QWizard.WizardButton.FinishButton), Qt.MouseButton.LeftButton)
+        assert session.restart_requested and quits == [True]
+        assert not session.running  # the loop is left to the fresh process
+        assert Settings.load(connected).sync.configured
+    finally:
+        session.shutdown()
+
+    started: list[list[str]] = []
+    monkeypatch.setattr(app_module.os, "execv", lambda path, argv: started.append(argv))
+    monkeypatch.setattr(app_module.sys, "argv", ["/usr/bin/bigsync-gui", "--profile", str(connected.config_dir.parent)])
+    app_module.restart()
+    assert started == [[app_module.sys.executable, "-m", "bigsync_gui", "--profile", str(connected.config_dir.parent)]]
