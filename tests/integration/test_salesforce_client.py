@@ -9,9 +9,8 @@ import hashlib
 import secrets
 import time
 from datetime import datetime, timedelta, timezone
-from html.parser import HTMLParser
 from types import SimpleNamespace
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -35,6 +34,7 @@ from bigsync_gui.connectors.salesforce import (
 )
 from bigsync_gui.connectors.soql import format_soql
 from bigsync_gui.sandbox import credentials as cred
+from sandbox_browser import submit
 
 DATA = f"/services/data/{API_VERSION}"
 STAGE_ORDER = ["Prospecting", "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers",
@@ -70,34 +70,6 @@ def password_grant(sandbox) -> dict:
     return r.json()
 
 
-class _Forms(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[dict] = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form":
-            self.forms.append({"action": a.get("action", ""), "inputs": []})
-        elif tag == "input" and self.forms:
-            self.forms[-1]["inputs"].append(a)
-
-
-def _submit(browser: requests.Session, page: requests.Response, values: dict, button: str) -> requests.Response:
-    parser = _Forms()
-    parser.feed(page.text)
-    (form,) = parser.forms
-    data = {}
-    for inp in form["inputs"]:
-        if inp.get("type") == "submit":
-            if inp.get("id") == button:
-                data[inp["name"]] = inp.get("value", "")
-        elif inp.get("name"):
-            data[inp["name"]] = inp.get("value", "")
-    data.update(values)
-    return browser.post(urljoin(page.url, form["action"]), data=data, allow_redirects=False, timeout=10)
-
-
 def code_flow(sandbox) -> dict:
     """The web server flow with PKCE, driven like a browser: the token response (with a refresh token)."""
     verifier = secrets.token_urlsafe(48)
@@ -108,9 +80,9 @@ def code_flow(sandbox) -> dict:
         "response_type": "code", "client_id": cred.SF_CONSUMER_KEY, "redirect_uri": redirect, "state": "s1",
         "scope": "api refresh_token", "code_challenge": challenge, "code_challenge_method": "S256"}, timeout=10)
     assert login.status_code == 200, login.text
-    consent = _submit(browser, login, {"username": cred.SF_USERNAME, "pw": cred.SF_PASSWORD}, "Login")
+    consent = submit(browser, login, {"username": cred.SF_USERNAME, "pw": cred.SF_PASSWORD}, "Login")
     assert consent.status_code == 200 and "Allow Access?" in consent.text
-    back = _submit(browser, consent, {}, "oaapprove")
+    back = submit(browser, consent, {}, "oaapprove")
     assert back.status_code == 302
     query = parse_qs(urlsplit(back.headers["Location"]).query)
     assert query["state"] == ["s1"]

@@ -4,8 +4,7 @@ form-posting "browser" made of plain requests."""
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
@@ -13,6 +12,7 @@ from oauthlib.oauth2.rfc6749.errors import InvalidGrantError
 from requests_oauthlib import OAuth2Session
 
 from bigsync_gui.sandbox import credentials as cred
+from sandbox_browser import submit
 
 REDIRECT = cred.SF_REDIRECT_URIS[0]
 
@@ -21,45 +21,6 @@ REDIRECT = cred.SF_REDIRECT_URIS[0]
 def _loopback_http(monkeypatch):
     # oauthlib refuses http:// unless told; the sandbox is plain HTTP on 127.0.0.1.
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
-
-
-class Forms(HTMLParser):
-    """Every <form> of a page with its inputs (name, type, value, id)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.forms: list[dict] = []
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "form":
-            self.forms.append({"action": a.get("action", ""), "method": a.get("method", "get").lower(),
-                               "id": a.get("id"), "inputs": []})
-        elif tag == "input" and self.forms:
-            self.forms[-1]["inputs"].append(a)
-
-
-def forms_of(page: requests.Response) -> list[dict]:
-    parser = Forms()
-    parser.feed(page.text)
-    return parser.forms
-
-
-def submit(browser: requests.Session, page: requests.Response, values: dict, button: str | None = None) -> requests.Response:
-    """Post the page's only form like a browser: hidden fields kept, ``values`` filled in, one submit button."""
-    (form,) = forms_of(page)
-    data = {}
-    for inp in form["inputs"]:
-        kind = inp.get("type", "text")
-        if kind == "submit":
-            if button is not None and inp.get("id") == button:
-                data[inp["name"]] = inp.get("value", "")
-            continue
-        if inp.get("name"):
-            data[inp["name"]] = inp.get("value", "")
-    data.update(values)
-    assert form["method"] == "post"
-    return browser.post(urljoin(page.url, form["action"]), data=data, allow_redirects=False, timeout=10)
 
 
 def log_in(browser: requests.Session, url: str, password: str = cred.SF_PASSWORD) -> requests.Response:
