@@ -78,7 +78,7 @@ def test_real_tray_sync_now_from_the_menu(display: str, sandbox, tmp_path: Path)
            "XDG_CONFIG_HOME": str(home / "config")}
     env.pop("WAYLAND_DISPLAY", None)
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)  # an XEmbed tray, as trayer offers (no StatusNotifier host)
-    proc = subprocess.run([sys.executable, str(HERE / "tray_driver.py"), "--profile", str(tmp_path / "profile"),
+    proc = subprocess.run([sys.executable, str(HERE / "tray_driver.py"), "--profile", str(profile.config_dir.parent),
                            "--sf-admin", sandbox.salesforce_admin_url, "--out", str(out)],
                           env=env, capture_output=True, text=True, timeout=180)
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]

@@ -8,8 +8,8 @@ import re
 import socket
 import threading
 import time
-from html.parser import HTMLParser
-from urllib.parse import parse_qs, urljoin, urlsplit
+
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
