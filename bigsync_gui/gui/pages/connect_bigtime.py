@@ -6,7 +6,6 @@ sandbox's, or one saved before)."""
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QButtonGroup,
     QFormLayout,
@@ -69,17 +68,7 @@ class ConnectBigTimePage(ConnectPage):
         secret_label = QLabel("Client s&ecret:")
         secret_label.setBuddy(self.client_secret)
         oauth_hint = plain("The client id and secret of the app registered in BigTime (My Company › Integrations).")
-        self.callback = QLineEdit()
-        self.callback.setAccessibleName("Callback URL")
-        callback_label = QLabel("Ca&llback URL:")
-        callback_label.setBuddy(self.callback)
-        self.copy_button = QPushButton("Cop&y")
-        self.copy_button.setToolTip("Copy the callback URL")
-        self.copy_button.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.callback.text().strip()))
-        callback_row = QHBoxLayout()
-        callback_row.setContentsMargins(0, 0, 0, 0)
-        callback_row.addWidget(self.callback, 1)
-        callback_row.addWidget(self.copy_button)
+        callback_label, callback_row = self._callback_row()
 
         self.api_key = QLineEdit()
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)

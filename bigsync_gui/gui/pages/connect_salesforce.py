@@ -476,6 +476,21 @@ class ConnectPage(QWizardPage):
             self.buttons_row.setVisible(False)
         self.completeChanged.emit()
 
+    def _callback_row(self) -> tuple[QLabel, QHBoxLayout]:
+        """The redirect URI field with its Copy button (the admin registers exactly this URI)."""
+        self.callback = QLineEdit()
+        self.callback.setAccessibleName("Callback URL")
+        label = QLabel("Ca&llback URL:")
+        label.setBuddy(self.callback)
+        self.copy_button = QPushButton("Cop&y")
+        self.copy_button.setToolTip("Copy the callback URL")
+        self.copy_button.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.callback.text().strip()))
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.callback, 1)
+        row.addWidget(self.copy_button)
+        return label, row
+
 
 # ==============================================================================================
 class ConnectSalesforcePage(ConnectPage):
@@ -524,17 +539,7 @@ class ConnectSalesforcePage(ConnectPage):
         key_hint = plain("The Consumer Key of your External Client App (or Connected App): Setup › External Client "
                          "App Manager › your app › Settings › OAuth Settings.")
 
-        self.callback = QLineEdit()
-        self.callback.setAccessibleName("Callback URL")
-        callback_label = QLabel("Ca&llback URL:")
-        callback_label.setBuddy(self.callback)
-        self.copy_button = QPushButton("Cop&y")
-        self.copy_button.setToolTip("Copy the callback URL")
-        self.copy_button.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.callback.text().strip()))
-        callback_row = QHBoxLayout()
-        callback_row.setContentsMargins(0, 0, 0, 0)
-        callback_row.addWidget(self.callback, 1)
-        callback_row.addWidget(self.copy_button)
+        callback_label, callback_row = self._callback_row()
         callback_hint = plain("Register exactly this callback URL in the app's OAuth settings. Change it here only if "
                               "your app registers a different one.")
 
