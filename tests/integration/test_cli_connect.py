@@ -72,13 +72,19 @@ def sign_in_through_printed_url(args: list[str], env: dict[str, str], system: st
     return proc.returncode, "".join(lines) + out, err
 
 
-def set_up(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
-    """What an admin does first: connect both (Salesforce through the printed URL), pick the stage."""
+def connect_salesforce(sandbox: Sandbox, env: dict[str, str], profile: Path, allow: bool = True) -> tuple[int, str, str]:
+    """`connect salesforce --no-browser` on a fresh loopback port, completed through the printed URL."""
     redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
     register_redirect(sandbox, redirect)
-    code, _, err = sign_in_through_printed_url(
+    return sign_in_through_printed_url(
         ["--profile", str(profile), "connect", "salesforce", "--login-url", sandbox.salesforce_url,
-         "--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", redirect, "--no-browser", "--timeout", "30"], env, "salesforce")
+         "--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", redirect, "--no-browser", "--timeout", "30"],
+        env, "salesforce", allow=allow)
+
+
+def set_up(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
+    """What an admin does first: connect both (Salesforce through the printed URL), pick the stage."""
+    code, _, err = connect_salesforce(sandbox, env, profile)
     assert code == 0, err
     assert run(env, profile, "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--api-key-stdin",
                "--firm", cred.BT_FIRM_ID, stdin=cred.BT_API_KEY + "\n").returncode == 0
@@ -86,11 +92,7 @@ def set_up(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
 
 
 def test_connect_salesforce_stages_and_disconnect(sandbox: Sandbox, env: dict[str, str], profile: Path, tmp_path: Path) -> None:
-    redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
-    register_redirect(sandbox, redirect)
-    code, out, err = sign_in_through_printed_url(
-        ["--profile", str(profile), "connect", "salesforce", "--login-url", sandbox.salesforce_url,
-         "--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", redirect, "--no-browser", "--timeout", "30"], env, "salesforce")
+    code, out, err = connect_salesforce(sandbox, env, profile)
     assert code == 0, err
     assert f"as {cred.SF_USERNAME}" in out
 
@@ -146,12 +148,7 @@ def test_connect_bigtime_oauth_and_api_key(sandbox: Sandbox, env: dict[str, str]
 
 
 def test_denied_consent_is_one_clear_sentence(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
-    redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
-    register_redirect(sandbox, redirect)
-    code, _, err = sign_in_through_printed_url(
-        ["--profile", str(profile), "connect", "salesforce", "--login-url", sandbox.salesforce_url,
-         "--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", redirect, "--no-browser", "--timeout", "30"],
-        env, "salesforce", allow=False)
+    code, _, err = connect_salesforce(sandbox, env, profile, allow=False)
     assert code == 1
     assert "Deny" in err and "Traceback" not in err
 
@@ -198,11 +195,7 @@ def test_rotated_refresh_tokens_survive_restarts(sandbox: Sandbox, env: dict[str
     """With rotation on, each process refreshes (no access token is ever stored), gets a new refresh
     token and must keep it: the old one is dead, so a lost rotation shows up as exit 3 next time."""
     requests.post(sandbox.salesforce_admin_url + "/settings", json={"rotate_refresh_tokens": True}, timeout=5).raise_for_status()
-    redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
-    register_redirect(sandbox, redirect)
-    code, _, err = sign_in_through_printed_url(
-        ["--profile", str(profile), "connect", "salesforce", "--login-url", sandbox.salesforce_url,
-         "--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", redirect, "--no-browser", "--timeout", "30"], env, "salesforce")
+    code, _, err = connect_salesforce(sandbox, env, profile)
     assert code == 0, err
     keyring_file = Path(env["XDG_DATA_HOME"]) / "python_keyring" / "keyring_pass.cfg"
     seen = {keyring_file.read_text()}
