@@ -50,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="Salesforce on port N, BigTime on N+1 (default: two free ports)")
     sandbox.add_argument("--state", metavar="FILE",
                          help="keep the sandbox's data in FILE across restarts (default: in memory only)")
+    sandbox.add_argument("--clock", metavar="ISO",
+                         help="pin the sandbox world's start instant, e.g. 2026-03-14T09:00:00Z (the seed is then the "
+                              "same on any day; default: real time)")
     sandbox.set_defaults(func=cmd_sandbox)
 
     connect = commands.add_parser("connect", help="sign in to Salesforce or BigTime and keep the grant in the keyring",
@@ -264,12 +267,18 @@ def cmd_stages(args: argparse.Namespace) -> int:
 
 def cmd_sandbox(args: argparse.Namespace) -> int:
     from .sandbox import Sandbox
+    from .sandbox.world import parse_instant
 
     if not 0 <= args.port <= 65534:
         print(f"{APP_NAME}: --port must be between 0 and 65534", file=sys.stderr)
         return EXIT_USAGE
     try:
-        sandbox = Sandbox(port=args.port, state_file=args.state).start()
+        clock = parse_instant(args.clock) if args.clock else None
+    except ValueError as exc:
+        print(f"{APP_NAME}: --clock: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        sandbox = Sandbox(port=args.port, state_file=args.state, clock=clock).start()
     except ValueError as exc:  # unreadable state file
         print(f"{APP_NAME}: {exc}", file=sys.stderr)
         return EXIT_FAILED

@@ -8,6 +8,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 os.environ.setdefault("QTWEBENGINE_CHROMIUM_FLAGS", "--no-sandbox")
 
 from collections.abc import Iterator
+from datetime import datetime, timezone
 
 import pytest
 import requests
@@ -15,10 +16,17 @@ import requests
 from bigsync_gui.sandbox import Sandbox
 
 
+# The sandbox world's start instant in every test: its seed (time entries, invoices, ages) is dated
+# from here, so the figures tests expect are the same on any day the suite runs, whatever the
+# machine's clock says (CI runs the suite with libfaketime at several dates: packaging/anydate.sh).
+WORLD_START = datetime(2026, 3, 24, 9, 0, tzinfo=timezone.utc)
+WORLD_START_ISO = "2026-03-24T09:00:00Z"
+
+
 @pytest.fixture(scope="session")
 def sandbox_session() -> Iterator[Sandbox]:
-    """One sandbox for the whole run (cheap tests that reset what they touch)."""
-    with Sandbox() as sb:
+    """One sandbox for the whole run (cheap tests that reset what they touch), its clock pinned."""
+    with Sandbox(clock=WORLD_START) as sb:
         yield sb
 
 

@@ -206,6 +206,10 @@ class Engine:
                 raise ConfigInvalid("sync.interval_seconds", "The sync interval must be at least 60 seconds.")
             sync.interval_seconds = interval_seconds
         now = self._now()
+        # The cursor is on Salesforce's clock (the HTTP Date of the read that counted what is
+        # already past), as every later cycle's is: a machine whose clock is off would otherwise
+        # skip, or re-read, the changes made between this read and the first cycle.
+        read_at = self.salesforce_client().server_time or now
         sync.configured_at = _iso(now)
         store = self.open_store()
         try:
@@ -213,7 +217,7 @@ class Engine:
                 store.clear_excluded()
                 if not backfill:
                     store.exclude([i for i in already if store.link(i) is None])
-                store.set_cursor(CURSOR, _iso(now))
+                store.set_cursor(CURSOR, _iso(read_at))
                 store.set_cursor(LAST_FULL, _iso(now))
                 if backfill:  # the backfill happens in the next cycle's full read
                     store.set_cursor(LAST_FULL, _iso(now - FULL_RECONCILE_EVERY * 2))

@@ -95,7 +95,7 @@ class ConsoleApp:
     def create_opportunity(self, request: Request) -> str:
         form = request.form
         fields: dict[str, Any] = {
-            "Name": form["name"].strip(), "StageName": form["stage"], "CloseDate": form.get("close_date") or date.today().isoformat(),
+            "Name": form["name"].strip(), "StageName": form["stage"], "CloseDate": form.get("close_date") or self._today(),
         }
         if form.get("account"):
             fields["AccountId"] = form["account"]
@@ -118,6 +118,10 @@ class ConsoleApp:
         self.sandbox.world.salesforce.undelete("Opportunity", oid)
         return f"Restored {self._opp_name(oid)}."
 
+    def _today(self) -> str:
+        """The world's today (its clock may be pinned or moved), not the machine's."""
+        return self.sandbox.world.clock.now().date().isoformat()
+
     def _opp_name(self, oid: str) -> str:
         record = self.sandbox.world.salesforce.get("Opportunity", oid, include_deleted=True)
         return record["Name"] if record else oid
@@ -126,7 +130,7 @@ class ConsoleApp:
     def log_time(self, request: Request) -> str:
         form = request.form
         sid = self.sandbox.world.bigtime.log_time({
-            "ProjectSID": int(form["project"]), "StaffSID": int(form["staff"]), "Dt": form.get("date") or date.today().isoformat(),
+            "ProjectSID": int(form["project"]), "StaffSID": int(form["staff"]), "Dt": form.get("date") or self._today(),
             "Hours_IN": float(form["hours"]), "Notes": form.get("notes", ""),
         })
         return f"Logged {float(form['hours']):g} h (time entry {sid})."
@@ -134,14 +138,14 @@ class ConsoleApp:
     def log_expense(self, request: Request) -> str:
         form = request.form
         sid = self.sandbox.world.bigtime.log_expense({
-            "ProjectSID": int(form["project"]), "StaffSID": int(form["staff"]), "Dt": form.get("date") or date.today().isoformat(),
+            "ProjectSID": int(form["project"]), "StaffSID": int(form["staff"]), "Dt": form.get("date") or self._today(),
             "CatSID": int(form["category"]), "CostIN": float(form["amount"]), "Nt": form.get("notes", ""),
         })
         return f"Logged an expense of {money(form['amount'])} (expense {sid})."
 
     def create_invoice(self, request: Request) -> str:
         form = request.form
-        fields: dict[str, Any] = {"ProjectSid": int(form["project"]), "InvoiceDt": form.get("date") or date.today().isoformat()}
+        fields: dict[str, Any] = {"ProjectSid": int(form["project"]), "InvoiceDt": form.get("date") or self._today()}
         if form.get("amount"):
             fields["InvoiceAmt"] = float(form["amount"])
         sid = self.sandbox.world.bigtime.create_invoice(fields)
@@ -222,7 +226,7 @@ class ConsoleApp:
             f"<select name='account' aria-label='Account'>{account_options}</select> "
             f"<select name='stage' aria-label='Stage'>{stage_options('Prospecting')}</select> "
             "<input name='amount' type='number' step='0.01' min='0' placeholder='Amount' aria-label='Amount'> "
-            f"<input name='close_date' type='date' value='{date.today().isoformat()}' aria-label='Close date'> "
+            f"<input name='close_date' type='date' value='{self._today()}' aria-label='Close date'> "
             "<button>Create</button></form>"
             "<table><thead><tr><th>Opportunity</th><th>Account</th><th>Stage</th><th class='num'>Amount</th>"
             "<th>Close date</th><th>BigTime project</th><th>Modified (UTC)</th><th></th></tr></thead>"
@@ -247,7 +251,7 @@ class ConsoleApp:
         invoice_options = "".join(
             f"<option value='{i['Sid']}'>#{esc(i['InvoiceNbr'])} · {esc(i['ProjectNm'])} · due {money(i['TotalAmt'] - i['PaidAmt'])}</option>"
             for i in invoices)
-        today = date.today().isoformat()
+        today = self._today()
         return (
             f"<section><h2>BigTime projects ({len(projects)})</h2>"
             "<table><thead><tr><th>Id</th><th>Project</th><th class='num'>Hours</th><th class='num'>Expenses</th>"

@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+from datetime import datetime
 from typing import Any
 
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -47,8 +48,11 @@ def _serve(app: Any, port: int) -> BaseWSGIServer:
 class Sandbox:
     """Both services on their own ports. ``port`` N gives Salesforce N and BigTime N+1; 0 = free ports."""
 
-    def __init__(self, port: int = 0, state_file: str | os.PathLike[str] | None = None, world: World | None = None) -> None:
-        self.world = world or World(state_file=state_file)
+    def __init__(self, port: int = 0, state_file: str | os.PathLike[str] | None = None, world: World | None = None,
+                 clock: datetime | None = None) -> None:
+        """``clock`` pins the world's start instant (tests: the same seed on any day); without it
+        the world follows real time."""
+        self.world = world or World(state_file=state_file, clock_start=clock)
         self.salesforce = SalesforceApp(self.world)
         self.bigtime = BigTimeApp(self.world)
         self.console = ConsoleApp(self)

@@ -94,3 +94,33 @@ def test_unreadable_state_file_is_a_clear_error(tmp_path: Path, content: str) ->
     assert result.returncode == 1
     assert str(state) in result.stderr
     assert state.read_text() == content  # never overwritten
+
+
+def bigtime_invoices(info: dict) -> list[tuple]:
+    bt = info["bigtime"]
+    r = requests.get(bt["base_url"] + "/invoice/history", params={"startDt": "2000-01-01", "endDt": "2100-01-01"}, headers={
+        "X-Auth-ApiToken": bt["api_key"], "X-Auth-Realm": bt["firm_id"], "Accept": "application/json"}, timeout=10)
+    assert r.status_code == 200, r.text
+    return sorted((i["Sid"], i["InvoiceDt"], i["TotalAmt"], i["PaidAmt"]) for i in r.json())
+
+
+def test_clock_pins_the_world_so_the_seed_is_the_same_on_any_day() -> None:
+    seeds = []
+    for _ in range(2):
+        proc, info = start("--clock", "2026-03-24T09:00:00Z")
+        try:
+            clock = requests.get(info["salesforce"]["admin_url"] + "/clock", timeout=10).json()
+            assert clock["now"].startswith("2026-03-24T09:0"), clock  # ticking from the pinned start
+            assert clock["pinned_start"] == "2026-03-24T09:00:00+00:00"
+            seeds.append(bigtime_invoices(info))
+        finally:
+            assert stop(proc) == 0
+    assert seeds[0] and seeds[0] == seeds[1]
+    assert max(day for _, day, _, _ in seeds[0]) <= "2026-03-24T23:59:59"  # dated from the pinned day, not today
+
+
+@pytest.mark.parametrize("value", ["2026-03-24T09:00:00", "yesterday"])
+def test_clock_without_a_zone_or_unreadable_is_a_usage_error(value: str) -> None:
+    result = subprocess.run([*CLI, "sandbox", "--clock", value], capture_output=True, text=True, timeout=30)
+    assert result.returncode == 2
+    assert "--clock" in result.stderr

@@ -26,7 +26,7 @@ from bigsync_gui.sandbox import credentials as cred
 
 FAST = RetryPolicy(initial_wait=0.01, max_wait=0.05, jitter=0.0)
 COLLECTION = f"/services/data/{API_VERSION}/composite/sobjects"
-PROJECTS = (1001, 1003, 1005, 1006)  # 2, 2, 2 and 0 posted invoices in the seed
+PROJECTS = (1001, 1003, 1005, 1006)  # 2, 2, 2 and 0 posted invoices in the seed at the pinned WORLD_START
 FIGURE_FIELDS = {  # Opportunity field → key of the emulator's project_totals
     "BigTime_Budget_Hours__c": "BudgetHours", "BigTime_Budget_Fees__c": "BudgetFees",
     "BigTime_Hours_Logged__c": "HoursInput", "BigTime_Expenses_Logged__c": "ExpensesInput",
@@ -135,6 +135,11 @@ def bigtime_invoices(sandbox, pid: int) -> list[dict[str, Any]]:
         return [dict(i) for i in sandbox.world.bigtime.records["invoice"].values() if i["ProjectSid"] == pid and i["Status"] != 0]
 
 
+def paid_to_date(sandbox, pid: int) -> float:
+    with sandbox.world.lock:
+        return sandbox.world.bigtime.project_totals(pid)["PaidToDate"]
+
+
 def assert_opportunity_matches(env: Env, pid: int) -> None:
     opp = env.opp(env.opps[pid])
     for field, value in expected_figures(env.sandbox, pid).items():
@@ -162,16 +167,18 @@ def test_first_run_writes_every_figure_and_one_row_per_posted_invoice(env):
     before = datetime.now(timezone.utc) - timedelta(seconds=5)
     result, cycle = env.run()
 
+    posted = sum(len(bigtime_invoices(env.sandbox, pid)) for pid in PROJECTS)
+    assert posted == 6  # the seed at WORLD_START: 2, 2, 2 and 0 posted invoices
     assert result == WritebackResult(projects_checked=4, projects_changed=4, opportunities_written=4,
-                                     invoices_written=6, rejected=0)
+                                     invoices_written=posted, rejected=0)
     for pid in PROJECTS:
         assert_opportunity_matches(env, pid)
         assert_rows_match(env, pid)
-    # Concrete seed values, so a wrong mapping cannot agree with itself.
+    # Concrete values of the seed at the pinned WORLD_START, so a wrong mapping cannot agree with itself.
     erp = env.opp(env.opps[1001])
     assert (erp["BigTime_Hours_Logged__c"], erp["BigTime_WIP__c"], erp["BigTime_Invoiced_To_Date__c"],
-            erp["BigTime_Paid_To_Date__c"], erp["BigTime_Budget_Expenses__c"]) == (222.0, 17212.5, 21330.0, 9123.75, 3000.0)
-    assert len(env.invoice_rows()) == 6  # the draft invoice 9013 of project 1001 is not a row
+            erp["BigTime_Paid_To_Date__c"], erp["BigTime_Budget_Expenses__c"]) == (222.0, 14650.0, 23892.5, 12258.12, 3000.0)
+    assert len(env.invoice_rows()) == posted  # project 1001's draft invoice is not a row
     last_sync = datetime.fromisoformat(erp["BigTime_Last_Sync__c"].replace("+0000", "+00:00"))
     assert last_sync >= before
 
@@ -238,8 +245,10 @@ def test_time_logged_on_one_project_rereads_only_it_and_sends_only_changed_field
 
 def test_payment_updates_paid_to_date_and_the_invoice_row(env, monkeypatch):
     env.run()
+    unpaid = next(i for i in bigtime_invoices(env.sandbox, 1005) if i["PaidAmt"] == 0)
+    paid_before = paid_to_date(env.sandbox, 1005)
     with env.sandbox.world.lock:
-        env.sandbox.world.bigtime.record_payment(9010, 1000)  # project 1005's open invoice
+        env.sandbox.world.bigtime.record_payment(unpaid["Sid"], 1000)
     calls = spy_updates(env, monkeypatch)
     clear_logs(env.sandbox)
     result, cycle = env.run()
@@ -247,12 +256,12 @@ def test_payment_updates_paid_to_date_and_the_invoice_row(env, monkeypatch):
     assert budget_reads(env.sandbox) == ["/task/budgetstatusbyproject/1005"]
     assert result.projects_changed == 1 and result.invoices_written == 1
     opp = env.opp(env.opps[1005])
-    assert opp["BigTime_Paid_To_Date__c"] == pytest.approx(5937.5 + 1000)
+    assert opp["BigTime_Paid_To_Date__c"] == pytest.approx(paid_before + 1000)
     assert_opportunity_matches(env, 1005)
-    row = next(r for r in env.invoice_rows() if r["BigTime_Invoice_Id__c"] == "9010")
-    assert (row["Paid__c"], row["Status__c"], row["Amount__c"]) == (1000.0, "Partially Paid", 14957.5)
+    row = next(r for r in env.invoice_rows() if r["BigTime_Invoice_Id__c"] == str(unpaid["Sid"]))
+    assert (row["Paid__c"], row["Status__c"], row["Amount__c"]) == (1000.0, "Partially Paid", unpaid["TotalAmt"])
     assert_rows_match(env, 1005)
-    assert len(env.invoice_rows()) == 6
+    assert len(env.invoice_rows()) == sum(len(bigtime_invoices(env.sandbox, pid)) for pid in PROJECTS)
     # The opportunity got paid to date (+ last sync); the row only what changed on it.
     assert [(s, sorted(k for k in r if k != "Id")) for s, recs in calls for r in recs] == [
         ("Opportunity", ["BigTime_Last_Sync__c", "BigTime_Paid_To_Date__c"]),
@@ -267,7 +276,7 @@ def test_bigtime_requests_are_two_plus_the_changed_projects(env):
     with env.sandbox.world.lock:
         env.sandbox.world.bigtime.log_time({"ProjectSID": 1001, "Hours_IN": 2})
         env.sandbox.world.bigtime.log_time({"ProjectSID": 1006, "Hours_IN": 1.5})
-        env.sandbox.world.bigtime.record_payment(9006, 100)  # project 1003
+        env.sandbox.world.bigtime.record_payment(bigtime_invoices(env.sandbox, 1003)[-1]["Sid"], 100)
     clear_logs(env.sandbox)
     result, _ = env.run()
     changed = 3
@@ -291,7 +300,7 @@ def test_missing_or_read_only_mapped_field_is_skipped_with_one_warning_per_run(e
     assert result.opportunities_written == 4 and result.rejected == 0
     opp = env.opp(env.opps[1001])
     assert opp["BigTime_WIP__c"] is None and opp["BigTime_Hours_Logged__c"] is None
-    assert opp["BigTime_Paid_To_Date__c"] == 9123.75
+    assert opp["BigTime_Paid_To_Date__c"] == pytest.approx(paid_to_date(env.sandbox, 1001))
 
     clear_logs(env.sandbox)
     _, cycle = env.run(field_map)
@@ -300,7 +309,7 @@ def test_missing_or_read_only_mapped_field_is_skipped_with_one_warning_per_run(e
 
     # The admin fixes the map: the field is filled although nothing changed in BigTime.
     _, cycle = env.run()
-    assert env.opp(env.opps[1001])["BigTime_WIP__c"] == 17212.5
+    assert env.opp(env.opps[1001])["BigTime_WIP__c"] == pytest.approx(expected_figures(env.sandbox, 1001)["BigTime_WIP__c"])
     assert env.events(cycle, "warning") == []
 
 
@@ -388,7 +397,8 @@ def test_failed_invoice_create_is_retried_next_run(env):
     assert env.invoice_rows() == []
     clear_logs(env.sandbox)
     result, _ = env.run()
-    assert result.invoices_written == 6 and result.opportunities_written == 0  # the figures were already recorded
+    posted = sum(len(bigtime_invoices(env.sandbox, pid)) for pid in PROJECTS)
+    assert result.invoices_written == posted and result.opportunities_written == 0  # the figures were already recorded
     assert sorted(budget_reads(env.sandbox)) == [f"/task/budgetstatusbyproject/{p}" for p in (1001, 1003, 1005)]
     for pid in PROJECTS:
         assert_rows_match(env, pid)
@@ -405,13 +415,14 @@ def test_org_without_the_invoice_object_writes_figures_only(env, monkeypatch):
     for pid in PROJECTS:
         assert_opportunity_matches(env, pid)
     # A payment changes an invoice, not the project: still noticed without invoice rows.
+    paid_before = paid_to_date(env.sandbox, 1001)
     with env.sandbox.world.lock:
-        env.sandbox.world.bigtime.record_payment(9008, 2500)  # project 1004 is not linked
-        env.sandbox.world.bigtime.record_payment(9002, 500)  # project 1001
+        env.sandbox.world.bigtime.record_payment(bigtime_invoices(env.sandbox, 1004)[-1]["Sid"], 2500)  # not linked
+        env.sandbox.world.bigtime.record_payment(bigtime_invoices(env.sandbox, 1001)[-1]["Sid"], 500)
     clear_logs(env.sandbox)
     result, _ = env.run()
     assert budget_reads(env.sandbox) == ["/task/budgetstatusbyproject/1001"]
-    assert env.opp(env.opps[1001])["BigTime_Paid_To_Date__c"] == 9123.75 + 500
+    assert env.opp(env.opps[1001])["BigTime_Paid_To_Date__c"] == pytest.approx(paid_before + 500)
 
 
 # ---- scale and cancel --------------------------------------------------------------------------------------
