@@ -93,7 +93,7 @@ _TOKEN_RE = re.compile(
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_.]")
 # Salesforce's "Quoted String Escape Sequences" page, exactly: n r t b f in either case, \" \' \\,
 # \uXXXX, and \% \_ in a LIKE pattern only. Any other backslash is an error. The page calls \b
-# "Bell"; we read it as backspace (U+0008), as the Japanese page and Java/Apex do.
+# "Bell"; we read it as backspace (U+0008), as its Japanese version and Java do.
 _STRING_ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f",
                    "N": "\n", "R": "\r", "T": "\t", "B": "\b", "F": "\f"}
 _LIKE_ESCAPES = {"%", "_"}
