@@ -323,7 +323,8 @@ def test_every_documented_string_escape(schema, literal):
 
 
 def test_unicode_escape_in_like_is_a_literal_character(schema):
-    source = FakeSource({"Account": [{"Id": A1, "Name": "50% off"}, {"Id": A2, "Name": "500 off"}, {"Id": A3, "Name": "Café"}]})
+    source = FakeSource({"Account": [{"Id": A1, "Name": "50% off"}, {"Id": A2, "Name": "500 off"},
+                                     {"Id": A3, "Name": "Café"}]})
     assert names(r"SELECT Name FROM Account WHERE Name LIKE '50\u0025%'", schema, source) == ["50% off"]
     assert names(r"SELECT Name FROM Account WHERE Name LIKE 'caf\u00C9'", schema, source) == ["Café"]
 

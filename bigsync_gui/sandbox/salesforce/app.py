@@ -773,7 +773,8 @@ class SalesforceApp(ServiceApp):
         if not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in (raw, names)):
             raise SfApiError(400, "JSON_PARSER_ERROR", "ids and fields must be arrays of strings")
         if len(raw) > RETRIEVE_POST_LIMIT:
-            raise SfApiError(400, "EXCEEDED_ID_LIMIT", f"cannot retrieve more than {RETRIEVE_POST_LIMIT} records in one call")
+            raise SfApiError(400, "EXCEEDED_ID_LIMIT",
+                             f"cannot retrieve more than {RETRIEVE_POST_LIMIT} records in one call")
         return self._retrieve(self._object(sobject), raw, names, version)
 
     def _retrieve(self, obj: ObjectDef, raw: list[str], names: list[str], version: str) -> Response:
