@@ -10,7 +10,7 @@ from urllib.parse import urlsplit
 import pytest
 import requests
 from requests.adapters import HTTPAdapter
-from simple_salesforce import Salesforce
+from simple_salesforce import Salesforce, format_soql
 from simple_salesforce.exceptions import (
     SalesforceExpiredSession,
     SalesforceMalformedRequest,
@@ -96,6 +96,79 @@ def test_batch_size_header_and_query_more(sandbox, sf):
     # query_all_iter with the same header walks every page
     assert len(list(sf.query_all_iter("SELECT Id FROM Opportunity", headers=headers))) == SEED_OPPORTUNITIES + 200
 
+
+
+def bulk_with_deleted_tail(sandbox) -> list[str]:
+    """250 'Bulk nnnnn' opportunities; the last ten (in name order) go to the recycle bin. Their ids."""
+    add_opportunities(sandbox, 250)
+    data = sandbox.world.salesforce
+    with sandbox.world.lock:
+        rows = sorted(data.all_records("Opportunity"), key=lambda r: r["Name"])
+        deleted = [r["Id"] for r in rows if r["Name"] >= "Bulk 00240" and r["Name"].startswith("Bulk")]
+    for rid in deleted:
+        requests.delete(f"{sandbox.salesforce_admin_url}/records/Opportunity/{rid}", timeout=10).raise_for_status()
+    return deleted
+
+
+def test_query_all_next_records_url_says_query_and_keeps_deleted_rows(sandbox, sf):
+    deleted = bulk_with_deleted_tail(sandbox)
+    soql = "SELECT Id, Name, IsDeleted FROM Opportunity WHERE Name LIKE 'Bulk%' ORDER BY Name"
+    headers = {"Sforce-Query-Options": "batchSize=200"}
+    first = sf.query(soql, include_deleted=True, headers=headers)
+    assert first["totalSize"] == 250 and first["done"] is False
+    # Salesforce's QueryAll answers a nextRecordsUrl with /query/ in it, not /queryAll/
+    assert re.fullmatch(r"/services/data/v67\.0/query/01g\w{15}-200", first["nextRecordsUrl"])
+    second = sf.query_more(first["nextRecordsUrl"], identifier_is_url=True, headers=headers)
+    assert second["done"] is True
+    assert [r["Id"] for r in second["records"] if r["IsDeleted"]] == deleted
+    # the same locator under /queryAll/ is the same page (either resource, as documented)
+    again = sf.query(soql, include_deleted=True, headers=headers)
+    locator = again["nextRecordsUrl"].rsplit("/", 1)[1]
+    assert sf.query_more(locator, include_deleted=True, headers=headers)["records"] == second["records"]
+    # and query_all walks the whole result, deleted rows included
+    rows = sf.query_all(soql, include_deleted=True, headers=headers)["records"]
+    assert len(rows) == 250 and [r["Id"] for r in rows if r["IsDeleted"]] == deleted
+    assert sf.query_all(soql, headers=headers)["totalSize"] == 240
+
+
+def test_retrieve_many_by_ids_with_a_post_body(sandbox, sf):
+    opps = sf.query("SELECT Id, Name FROM Opportunity ORDER BY Name LIMIT 3")["records"]
+    account = sf.query("SELECT Id FROM Account LIMIT 1")["records"][0]["Id"]
+    gone = opps[2]["Id"]
+    assert sf.Opportunity.delete(gone) == 204
+    ids = [opps[1]["Id"], "006000000000000AAA", account, gone, opps[0]["Id"][:15], "nonsense"]
+    body = {"ids": ids, "fields": ["id", "name", "StageName"]}
+    out = sf.restful("composite/sobjects/Opportunity", method="POST", data=json.dumps(body))
+    # one entry per id in request order; null for an unknown, foreign, deleted or invalid id
+    assert [None if r is None else r["Id"] for r in out] == [opps[1]["Id"], None, None, None, opps[0]["Id"], None]
+    assert list(out[0]) == ["attributes", "Id", "Name", "StageName"]
+    assert out[0]["attributes"] == {"type": "Opportunity",
+                                    "url": f"/services/data/v67.0/sobjects/Opportunity/{opps[1]['Id']}"}
+    assert out[0]["Name"] == opps[1]["Name"]
+    # the GET form answers the same
+    got = sf.restful("composite/sobjects/Opportunity", params={"ids": ",".join(ids), "fields": "id,name,StageName"})
+    assert got == out
+    with pytest.raises(SalesforceMalformedRequest) as err:
+        sf.restful("composite/sobjects/Opportunity", method="POST",
+                   data=json.dumps({"ids": ids, "fields": ["Name", "NoSuchField__c"]}))
+    assert err.value.content[0]["errorCode"] == "INVALID_FIELD"
+    with pytest.raises(SalesforceResourceNotFound):
+        sf.restful("composite/sobjects/Nowhere", method="POST", data=json.dumps(body))
+
+
+def test_string_escapes_through_format_soql_and_by_hand(sf):
+    name = 'Tab\there "quoted" O\'Brien \\ back\nslash é'
+    created = sf.Account.create({"Name": name})["id"]
+    found = sf.query(format_soql("SELECT Id, Name FROM Account WHERE Name = {}", name))["records"]
+    assert [(r["Id"], r["Name"]) for r in found] == [(created, name)]
+    # the same literal with the page's upper-case and \uXXXX forms
+    by_hand = r"Tab\There \"quoted\" O\'Brien \\ back\Nslash \u00E9"
+    assert [r["Id"] for r in sf.query(f"SELECT Id FROM Account WHERE Name = '{by_hand}'")["records"]] == [created]
+    like = sf.query(format_soql("SELECT Id FROM Account WHERE Name LIKE '{:like}%'", "Tab\there \"quoted"))
+    assert [r["Id"] for r in like["records"]] == [created]
+    with pytest.raises(SalesforceMalformedRequest) as err:
+        sf.query(r"SELECT Id FROM Account WHERE Name = 'a\_b'")  # \_ belongs to LIKE
+    assert err.value.content[0]["errorCode"] == "MALFORMED_QUERY"
 
 def test_describe_opportunity(sf):
     desc = sf.Opportunity.describe()

@@ -3,6 +3,8 @@ form-posting "browser" made of plain requests."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from urllib.parse import parse_qs, urlsplit
 
@@ -245,6 +247,37 @@ def test_bad_challenge_method_redirects_with_invalid_request(sandbox):
         "error": ["invalid_request"], "error_description": ["invalid code challenge method"], "state": ["s1"]}
 
 
+
+def authorize_url(sandbox, **params) -> str:
+    query = {"response_type": "code", "client_id": cred.SF_CONSUMER_KEY, "redirect_uri": REDIRECT, "state": "s1",
+             "scope": "api", **params}
+    return requests.Request("GET", sandbox.salesforce_url + "/services/oauth2/authorize", params=query).prepare().url
+
+
+def s256(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def test_challenge_without_method_is_s256(sandbox):
+    """Salesforce defines code_challenge as base64url(SHA-256(verifier)); no method is needed."""
+    verifier = "v" * 43 + "-._~0123456789"
+    code = parse_qs(urlsplit(authorize(authorize_url(sandbox, code_challenge=s256(verifier)))).query)["code"][0]
+    ok = raw_token(sandbox, grant_type="authorization_code", code=code, redirect_uri=REDIRECT, code_verifier=verifier)
+    assert ok.status_code == 200, ok.text
+    # a client reading an absent method as "plain" (challenge == verifier) is refused
+    code = parse_qs(urlsplit(authorize(authorize_url(sandbox, code_challenge=verifier))).query)["code"][0]
+    r = raw_token(sandbox, grant_type="authorization_code", code=code, redirect_uri=REDIRECT, code_verifier=verifier)
+    assert r.status_code == 400 and r.json() == {"error": "invalid_grant", "error_description": "invalid code verifier"}
+
+
+def test_plain_challenge_method_is_refused(sandbox):
+    """The docs know only the SHA-256 challenge, so ``plain`` is an invalid request."""
+    r = requests.get(authorize_url(sandbox, code_challenge="p" * 43, code_challenge_method="plain"),
+                     allow_redirects=False, timeout=10)
+    assert r.status_code == 302
+    assert parse_qs(urlsplit(r.headers["Location"]).query) == {
+        "error": ["invalid_request"], "error_description": ["invalid code challenge method"], "state": ["s1"]}
+
 def test_token_endpoint_errors_and_password_grant(sandbox):
     r = raw_token(sandbox, grant_type="client_magic")
     assert r.status_code == 400 and r.json() == {"error": "unsupported_grant_type", "error_description": "grant type not supported"}
@@ -262,4 +295,4 @@ def test_token_endpoint_errors_and_password_grant(sandbox):
 def test_openid_configuration(sandbox):
     conf = requests.get(sandbox.salesforce_url + "/.well-known/openid-configuration", timeout=10).json()
     assert conf["token_endpoint"] == sandbox.salesforce_url + "/services/oauth2/token"
-    assert "S256" in conf["code_challenge_methods_supported"]
+    assert conf["code_challenge_methods_supported"] == ["S256"]

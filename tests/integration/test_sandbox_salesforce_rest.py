@@ -273,6 +273,23 @@ def test_collections_create_and_delete(api):
     assert out[2]["errors"][0]["statusCode"] == "MALFORMED_ID"
 
 
+
+def test_collections_retrieve_limits_and_arguments(api):
+    """2,000 ids in a POST body; a GET URL holds about 800; the object name is part of the URL."""
+    opp = one_opportunity(api)["Id"]
+    fields = ["Name"]
+    ok = api.send("POST", "/composite/sobjects/Opportunity", {"ids": [opp] * 2000, "fields": fields})
+    assert ok.status_code == 200 and len(ok.json()) == 2000
+    assert_error(api.send("POST", "/composite/sobjects/Opportunity", {"ids": [opp] * 2001, "fields": fields}),
+                 400, "EXCEEDED_ID_LIMIT")
+    r = api.get("/composite/sobjects/Opportunity", params={"ids": ",".join([opp] * 801), "fields": "Name"})
+    assert r.status_code == 414
+    assert_error(api.send("POST", "/composite/sobjects/Opportunity", {"ids": [opp]}), 400, "MISSING_ARGUMENT")
+    assert_error(api.send("POST", "/composite/sobjects/Opportunity", {"ids": opp, "fields": fields}),
+                 400, "JSON_PARSER_ERROR")
+    untyped = api.get("/composite/sobjects", params={"ids": opp, "fields": "Name"})
+    assert untyped.status_code == 405
+
 # ---- validation ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("fields, code, field", [
     ({"Name": "N" * 300}, "STRING_TOO_LONG", "Name"),

@@ -306,6 +306,45 @@ def test_string_escapes(schema, source):
     assert records == []
 
 
+
+CONTROL_NAME = "a\nb\rc\td\be\ff\"g'h\\i\u00e9"  # every character the escape sequences can stand for
+
+
+@pytest.mark.parametrize("literal", [
+    r"a\nb\rc\td\be\ff\"g\'h\\i\u00e9",
+    r"a\Nb\Rc\Td\Be\Ff\"g\'h\\i\u00E9",  # upper-case letters and hex digits too
+    r"\u0061\u000A\u0062\u000d\u0063\u0009\u0064\u0008\u0065\u000c\u0066\u0022\u0067\u0027\u0068\u005c\u0069\u00e9",
+])
+def test_every_documented_string_escape(schema, literal):
+    """Salesforce's "Quoted String Escape Sequences" page: n r t b f in either case, quotes, backslash, uXXXX."""
+    source = FakeSource({"Account": [{"Id": A1, "Name": CONTROL_NAME}, {"Id": A2, "Name": "other"}]})
+    records, _ = q(f"SELECT Id, Name FROM Account WHERE Name = '{literal}'", schema, source)
+    assert [r["Name"] for r in records] == [CONTROL_NAME]
+
+
+def test_unicode_escape_in_like_is_a_literal_character(schema):
+    source = FakeSource({"Account": [{"Id": A1, "Name": "50% off"}, {"Id": A2, "Name": "500 off"},
+                                     {"Id": A3, "Name": "Café"}]})
+    assert names(r"SELECT Name FROM Account WHERE Name LIKE '50\u0025%'", schema, source) == ["50% off"]
+    assert names(r"SELECT Name FROM Account WHERE Name LIKE 'caf\u00C9'", schema, source) == ["Café"]
+
+
+@pytest.mark.parametrize("soql, sequence", [
+    (r"SELECT Id FROM Account WHERE Name = 'a\_b'", r"\_"),  # \_ and \% only mean something after LIKE
+    (r"SELECT Id FROM Account WHERE Name IN ('x', '50\%')", r"\%"),
+    (r"SELECT Id FROM Account WHERE Name = '\u00e'", r"\u"),  # four hex digits, not three
+    (r"SELECT Id FROM Account WHERE Name = '\u00g9'", r"\u"),
+    (r"SELECT Id FROM Account WHERE Name = '\U00e9'", r"\U"),
+    (r"SELECT Id FROM Account WHERE Name = '\a'", r"\a"),
+    (r"SELECT Id FROM Account WHERE Name = '\0'", r"\0"),
+    (r"SELECT Id FROM Account WHERE Name = '\x41'", r"\x"),
+    (r"SELECT Id FROM Account WHERE Name LIKE 'a\qb%'", r"\q"),
+])
+def test_escapes_not_on_the_page_are_errors(schema, soql, sequence):
+    err = error(soql, schema)
+    assert err.error_code == "MALFORMED_QUERY"
+    assert f"Illegal character sequence '{sequence}' in string literal." in err.message
+
 def test_datetime_literals_convert_offsets_to_utc(schema, source):
     base = "SELECT Name FROM Opportunity WHERE SystemModstamp >= {} ORDER BY Name"
     # 10:30+02:00 is 08:30Z: after O1/O6 (08:00Z), before O2 (09:30Z).

@@ -44,6 +44,8 @@ QUERY_MIN_BATCH_SIZE = 200
 QUERY_LOCATOR_TTL_SECONDS = 15 * 60
 MAX_OPEN_CURSORS = 100
 COLLECTION_LIMIT = 200
+RETRIEVE_POST_LIMIT = 2000  # "retrieves up to 2,000 records" (Get Records With a Request Body)
+RETRIEVE_GET_LIMIT = 800  # "approximately 800 IDs before … URI too long" (Get Records Using sObject Collections)
 APP_NAME = "BigSync (sandbox External Client App)"
 # Signs token responses like the real org's HMAC with the consumer secret (here a fixed sandbox key).
 SIGNING_KEY = b"bigsync-sandbox-signing-key"
@@ -237,7 +239,8 @@ class SalesforceApp(ServiceApp):
             Rule(f"{d}/sobjects/<sobject>/<record_id>", endpoint="record_get", methods=["GET"]),
             Rule(f"{d}/sobjects/<sobject>/<record_id>", endpoint="record_update", methods=["PATCH"]),
             Rule(f"{d}/sobjects/<sobject>/<record_id>", endpoint="record_delete", methods=["DELETE"]),
-            Rule(f"{d}/composite/sobjects", endpoint="collection_get", methods=["GET"]),
+            Rule(f"{d}/composite/sobjects/<sobject>", endpoint="collection_get", methods=["GET"]),
+            Rule(f"{d}/composite/sobjects/<sobject>", endpoint="collection_get_by_body", methods=["POST"]),
             Rule(f"{d}/composite/sobjects", endpoint="collection_create", methods=["POST"]),
             Rule(f"{d}/composite/sobjects", endpoint="collection_update", methods=["PATCH"]),
             Rule(f"{d}/composite/sobjects", endpoint="collection_delete", methods=["DELETE"]),
@@ -391,11 +394,10 @@ class SalesforceApp(ServiceApp):
             except soql.SoqlError as exc:
                 raise SfApiError(400, exc.error_code, exc.message) from None
             batch = self._batch_size(request)
-            endpoint = "queryAll" if include_deleted else "query"
             if len(selection.rows) <= batch:
                 return json_response({"totalSize": selection.total_size, "done": True, "records": selection.records()})
             locator = self._new_cursor(selection, batch)
-            return json_response(self._page(locator, 0, version, endpoint))
+            return json_response(self._page(locator, 0, version))
 
     def _new_cursor(self, selection: soql.Selection, batch: int) -> str:
         """Keep the query's selected rows server-side; pages are shaped only when asked for."""
@@ -409,7 +411,9 @@ class SalesforceApp(ServiceApp):
         self._cursors[locator] = {"selection": selection, "batch": batch, "last_used": now}
         return locator
 
-    def _page(self, locator: str, offset: int, version: str, endpoint: str) -> dict[str, Any]:
+    def _page(self, locator: str, offset: int, version: str) -> dict[str, Any]:
+        """One page of a cursor. ``nextRecordsUrl`` always says ``/query/``, for queryAll too (as
+        Salesforce's does); the cursor remembers whether it includes deleted rows."""
         cursor = self._cursors[locator]
         cursor["last_used"] = self.data.now().timestamp()
         batch = cursor["batch"]
@@ -421,14 +425,13 @@ class SalesforceApp(ServiceApp):
         if done:
             del self._cursors[locator]
         else:
-            body["nextRecordsUrl"] = f"/services/data/{version}/{endpoint}/{locator}-{nxt}"
+            body["nextRecordsUrl"] = f"/services/data/{version}/query/{locator}-{nxt}"
         body["records"] = records
         return body
 
     @sf_errors
     def query_more(self, request: Request, version: str, locator: str) -> Response:
         version, _ = self._rest(request, version)
-        endpoint = "queryAll" if "/queryAll/" in request.path else "query"
         match = re.fullmatch(r"(01g[A-Za-z0-9]{12,15})-(\d+)", locator)
         with self.world.lock:
             cursor = self._cursors.get(match.group(1)) if match else None
@@ -441,7 +444,7 @@ class SalesforceApp(ServiceApp):
             offset = int(match.group(2))
             if offset >= len(cursor["selection"].rows):
                 raise SfApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
-            return json_response(self._page(match.group(1), offset, version, endpoint))
+            return json_response(self._page(match.group(1), offset, version))
 
     # ---- describe -------------------------------------------------------------------------------
     def _object_urls(self, obj: ObjectDef, version: str) -> dict[str, str]:
@@ -750,27 +753,47 @@ class SalesforceApp(ServiceApp):
         return self._run_collection(raw, all_or_none, delete)
 
     @sf_errors
-    def collection_get(self, request: Request, version: str) -> Response:
-        """Retrieve by ids (``?ids=a,b&fields=F1,F2``) — only with an object name in the real API, so
-        here the type comes from the ids."""
+    def collection_get(self, request: Request, version: str, sobject: str) -> Response:
+        """Retrieve records of one type by id: ``GET …/composite/sobjects/{sObject}?ids=a,b&fields=F1,F2``."""
         version, _ = self._rest(request, version)
         raw = [x.strip() for x in request.args.get("ids", "").split(",") if x.strip()]
         names = [x.strip() for x in request.args.get("fields", "").split(",") if x.strip()]
+        if len(raw) > RETRIEVE_GET_LIMIT:
+            raise SfApiError(414, "URI_TOO_LONG", "URI Too Long: send more ids with a POST body")
+        return self._retrieve(self._object(sobject), raw, names, version)
+
+    @sf_errors
+    def collection_get_by_body(self, request: Request, version: str, sobject: str) -> Response:
+        """The same with ``{"ids": [...], "fields": [...]}`` in a POST body, for up to 2,000 ids."""
+        version, _ = self._rest(request, version)
+        body = read_json(request)
+        if not isinstance(body, dict):
+            raise SfApiError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
+        raw, names = body.get("ids", []), body.get("fields", [])
+        if not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in (raw, names)):
+            raise SfApiError(400, "JSON_PARSER_ERROR", "ids and fields must be arrays of strings")
+        if len(raw) > RETRIEVE_POST_LIMIT:
+            raise SfApiError(400, "EXCEEDED_ID_LIMIT",
+                             f"cannot retrieve more than {RETRIEVE_POST_LIMIT} records in one call")
+        return self._retrieve(self._object(sobject), raw, names, version)
+
+    def _retrieve(self, obj: ObjectDef, raw: list[str], names: list[str], version: str) -> Response:
+        """One entry per id, in request order: the record with the asked fields, or null when the id is
+        not a live record of ``obj``. An unknown field fails the whole call, as documented."""
         if not raw or not names:
-            raise SfApiError(400, "MISSING_ARGUMENT", "ids and fields parameters are required")
+            raise SfApiError(400, "MISSING_ARGUMENT", "ids and fields are required")
+        fields = []
+        for name in names:
+            fdef = obj.field(name)
+            if fdef is None:
+                raise SfApiError(400, "INVALID_FIELD", f"No such column '{name}' on entity '{obj.name}'.")
+            fields.append(fdef)
         out: list[Any] = []
         with self.world.lock:
             for rid in raw:
-                row = None
                 norm = ids.normalize(rid)
-                obj = self.data.object_for_id(norm) if norm else None
-                if obj is not None:
-                    row = self.data.get(obj.name, norm)
-                if row is None or obj is None:
-                    out.append(None)
-                    continue
-                fields = [f for f in (obj.field(n) for n in names) if f is not None]
-                out.append(self._shape(obj, row, version, fields))
+                row = self.data.get(obj.name, norm) if norm else None
+                out.append(None if row is None else self._shape(obj, row, version, fields))
         return json_response(out)
 
     # ---- OAuth: authorize, login, consent -------------------------------------------------------------
@@ -791,10 +814,12 @@ class SalesforceApp(ServiceApp):
 
         if args.get("response_type") != "code":
             return fail("unsupported_response_type", "response type not supported")
+        # Salesforce documents code_challenge only as base64url(SHA-256(verifier)): an absent method is
+        # S256, and "plain" (or anything else) is refused.
         challenge = args.get("code_challenge")
-        method = args.get("code_challenge_method") or ("plain" if challenge else None)
+        method = args.get("code_challenge_method") or ("S256" if challenge else None)
         if challenge is not None:
-            if method not in ("S256", "plain"):
+            if method != "S256":
                 return fail("invalid_request", "invalid code challenge method")
             if not _CHALLENGE_RE.match(challenge):
                 return fail("invalid_request", "invalid code challenge")
@@ -803,7 +828,7 @@ class SalesforceApp(ServiceApp):
         if unknown:
             return fail("invalid_scope", "the requested scope is not allowed")
         params = {"client_id": client_id, "redirect_uri": redirect_uri, "state": state, "scope": " ".join(scopes),
-                  "code_challenge": challenge, "code_challenge_method": method, "prompt": args.get("prompt", "")}
+                  "code_challenge": challenge, "prompt": args.get("prompt", "")}
         with self.world.lock:
             tx = self.data.new_login_transaction(params)
             self.world.changed()
@@ -890,8 +915,7 @@ class SalesforceApp(ServiceApp):
             approved.append(params["client_id"])
         code = self.data.new_auth_code(
             client_id=params["client_id"], redirect_uri=params["redirect_uri"], user_id=entry["user_id"],
-            scope=params["scope"], code_challenge=params["code_challenge"],
-            code_challenge_method=params["code_challenge_method"])
+            scope=params["scope"], code_challenge=params["code_challenge"])
         self.world.changed()
         return _redirect(_with_query(params["redirect_uri"], {"code": code, "state": params["state"]}))
 
@@ -1065,7 +1089,7 @@ class SalesforceApp(ServiceApp):
             "id_token_signing_alg_values_supported": ["RS256"],
             "display_values_supported": ["page", "popup", "touch"],
             "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
-            "code_challenge_methods_supported": ["S256", "plain"],
+            "code_challenge_methods_supported": ["S256"],
             "grant_types_supported": ["authorization_code", "refresh_token", "password"],
             "claims_supported": ["active", "address", "email", "email_verified", "family_name", "given_name",
                                  "is_app_installed", "language", "locale", "name", "nickname", "organization_id",

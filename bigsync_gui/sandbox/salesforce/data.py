@@ -620,12 +620,12 @@ class SalesforceData:
         self.login_transactions.pop(tx, None)
 
     def new_auth_code(self, *, client_id: str, redirect_uri: str, user_id: str, scope: str,
-                      code_challenge: str | None, code_challenge_method: str | None) -> str:
+                      code_challenge: str | None) -> str:
         self._purge_expired()
         code = "aPrx" + secrets.token_urlsafe(48) + "=="
         self.auth_codes[code] = {
             "client_id": client_id, "redirect_uri": redirect_uri, "user_id": user_id, "scope": scope,
-            "code_challenge": code_challenge, "code_challenge_method": code_challenge_method,
+            "code_challenge": code_challenge,
             "expires_at": self._ts() + AUTH_CODE_TTL.total_seconds(), "used": False,
         }
         return code
@@ -645,13 +645,9 @@ class SalesforceData:
         if entry["code_challenge"]:
             if not code_verifier:
                 raise OAuthError("invalid_grant", "invalid code verifier")
-            if entry["code_challenge_method"] == "plain":
-                ok = secrets.compare_digest(code_verifier, entry["code_challenge"])
-            else:
-                digest = hashlib.sha256(code_verifier.encode("ascii", "replace")).digest()
-                expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-                ok = secrets.compare_digest(expected, entry["code_challenge"])
-            if not ok:
+            digest = hashlib.sha256(code_verifier.encode("ascii", "replace")).digest()
+            expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+            if not secrets.compare_digest(expected, entry["code_challenge"]):
                 raise OAuthError("invalid_grant", "invalid code verifier")
         elif code_verifier:
             raise OAuthError("invalid_grant", "invalid code verifier")

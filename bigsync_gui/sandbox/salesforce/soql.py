@@ -91,8 +91,13 @@ _TOKEN_RE = re.compile(
     re.VERBOSE,
 )
 _WORD_CHAR = re.compile(r"[A-Za-z0-9_.]")
-_STRING_ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f"}
+# Salesforce's "Quoted String Escape Sequences" page, exactly: n r t b f in either case, \" \' \\,
+# \uXXXX, and \% \_ in a LIKE pattern only. Any other backslash is an error. The page calls \b
+# "Bell"; we read it as backspace (U+0008), as its Japanese version and Java do.
+_STRING_ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f",
+                   "N": "\n", "R": "\r", "T": "\t", "B": "\b", "F": "\f"}
 _LIKE_ESCAPES = {"%", "_"}
+_UNICODE_ESCAPE = re.compile(r"u[0-9A-Fa-f]{4}")
 
 # Words that can never be a field or object name in our subset.
 _RESERVED = {"SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY", "LIMIT", "OFFSET",
@@ -131,12 +136,13 @@ def _tokenize(soql: str) -> list[_Tok]:
                     if pos + 1 >= n:
                         raise _error(MALFORMED, soql, start, "unterminated string literal")
                     esc = soql[pos + 1]
-                    if esc not in _STRING_ESCAPES and esc not in _LIKE_ESCAPES:
-                        raise _error(MALFORMED, soql, pos,
-                                     f"Invalid string literal '{soql[start + 1:pos + 2]}'. Illegal character "
-                                     f"sequence '\\{esc}' in string literal.")
-                    pos += 2
-                    continue
+                    if esc in _STRING_ESCAPES or esc in _LIKE_ESCAPES:
+                        pos += 2
+                        continue
+                    if _UNICODE_ESCAPE.match(soql, pos + 1):
+                        pos += 6
+                        continue
+                    raise _illegal_escape(soql, start, pos)
                 if ch == "'":
                     break
                 pos += 1
@@ -159,37 +165,42 @@ def _tokenize(soql: str) -> list[_Tok]:
     return tokens
 
 
-def _decode_string(raw: str) -> str:
-    """A string literal's value (outside LIKE: ``\\%`` and ``\\_`` keep their backslash)."""
-    if "\\" not in raw:
-        return raw
-    out: list[str] = []
+def _illegal_escape(soql: str, start: int, pos: int) -> SoqlError:
+    """The error for the backslash at ``pos`` in the string literal opening at ``start``."""
+    return _error(MALFORMED, soql, pos, f"Invalid string literal '{soql[start + 1:pos + 2]}'. Illegal character "
+                                        f"sequence '\\{soql[pos + 1]}' in string literal.")
+
+
+def _chars(raw: str) -> Iterator[tuple[str, bool, int]]:
+    """A tokenized string literal's characters: (character, was it escaped, offset in ``raw``)."""
     i = 0
     while i < len(raw):
-        ch = raw[i]
-        if ch == "\\":
-            esc = raw[i + 1]
-            out.append(_STRING_ESCAPES.get(esc, "\\" + esc))
-            i += 2
-        else:
-            out.append(ch)
+        if raw[i] != "\\":
+            yield raw[i], False, i
             i += 1
-    return "".join(out)
+        elif raw[i + 1] == "u":
+            yield chr(int(raw[i + 2:i + 6], 16)), True, i
+            i += 6
+        else:
+            yield _STRING_ESCAPES.get(raw[i + 1], raw[i + 1]), True, i
+            i += 2
+
+
+def _like_only_escape(raw: str) -> int | None:
+    """The offset of the first ``\\%`` or ``\\_`` in ``raw`` (allowed in a LIKE pattern only)."""
+    return next((i for ch, escaped, i in _chars(raw) if escaped and raw[i + 1] in _LIKE_ESCAPES), None)
+
+
+def _decode_string(raw: str) -> str:
+    """A string literal's value (its escapes already checked by the tokenizer and the parser)."""
+    return raw if "\\" not in raw else "".join(ch for ch, _, _ in _chars(raw))
 
 
 def _like_regex(raw: str) -> re.Pattern[str]:
-    """A LIKE pattern as an anchored, case-insensitive regex (``%`` any run, ``_`` one char)."""
-    parts: list[str] = []
-    i = 0
-    while i < len(raw):
-        ch = raw[i]
-        if ch == "\\":
-            esc = raw[i + 1]
-            parts.append(re.escape(_STRING_ESCAPES.get(esc, esc)))
-            i += 2
-            continue
-        parts.append(".*" if ch == "%" else "." if ch == "_" else re.escape(ch))
-        i += 1
+    """A LIKE pattern as an anchored, case-insensitive regex (``%`` any run, ``_`` one char; escaped ones
+    are literal)."""
+    parts = [re.escape(ch) if escaped else ".*" if ch == "%" else "." if ch == "_" else re.escape(ch)
+             for ch, escaped, _ in _chars(raw)]
     return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
 
 
@@ -401,7 +412,7 @@ class _Parser:
             op = "!=" if t.text == "<>" else t.text
             return _Cmp(path, op, [self.literal()])
         if self.accept_kw("LIKE"):
-            lit = self.literal()
+            lit = self.literal(like=True)
             if lit.kind != "string":
                 raise _error(MALFORMED, self.soql, lit.pos, f"unexpected token: '{lit.raw}' (LIKE needs a string)")
             return _Cmp(path, "like", [lit])
@@ -419,9 +430,12 @@ class _Parser:
         self.expect_punct(")")
         return _Cmp(path, "notin" if negate else "in", values)
 
-    def literal(self) -> _Lit:
+    def literal(self, like: bool = False) -> _Lit:
         t = self.tok
         if t.kind == "string":
+            bad = None if like else _like_only_escape(t.text)
+            if bad is not None:
+                raise _illegal_escape(self.soql, t.pos, t.pos + 1 + bad)
             self.advance()
             return _Lit("string", _decode_string(t.text), t.text, t.pos)
         if t.kind == "number":
