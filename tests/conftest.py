@@ -15,6 +15,9 @@ import requests
 
 from bigsync_gui.sandbox import Sandbox
 
+# The guard against hidden skips (tests/skip_guard.py) and pytester, which the guard's own test uses.
+pytest_plugins = ["skip_guard", "pytester"]
+
 
 # The sandbox world's start instant in every test: its seed (time entries, invoices, ages) is dated
 # from here, so the figures tests expect are the same on any day the suite runs, whatever the

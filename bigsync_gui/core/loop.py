@@ -60,7 +60,7 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
             signal.signal(sig, request_stop)
 
     failures = 0
-    last_writeback = 0.0
+    last_writeback: float | None = None  # the first write-back follows the first trigger cycle
     while not stop.is_set():
         if pause.is_set():
             wake.clear()  # the wake that brought us here is spent; look again after clearing it
@@ -86,7 +86,7 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
             nonlocal last_writeback
             outcome["trigger"] = (engine.run_cycle(cancel=cancel, progress=on_progress) if on_progress
                                   else engine.run_cycle(cancel=cancel))
-            due = time.monotonic() - last_writeback >= settings.sync.writeback_interval_seconds
+            due = last_writeback is None or time.monotonic() - last_writeback >= settings.sync.writeback_interval_seconds
             if outcome["trigger"].result != "failed" and due and not cancel.is_set():
                 outcome["writeback"] = engine.run_writeback_cycle(cancel=cancel)
                 last_writeback = time.monotonic()

@@ -5,10 +5,8 @@ starts) and Cancel on a configured profile (nothing changes)."""
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
-import types
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,7 +14,7 @@ import keyring
 import pytest
 import requests
 from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtWidgets import QWizard, QWizardPage
+from PySide6.QtWidgets import QWizard
 
 from bigsync_gui.connectors.http import HttpPolicy, RetryPolicy
 from bigsync_gui.connectors.oauth import AuthorizationAttempt, salesforce_endpoints
@@ -35,36 +33,9 @@ if QCoreApplication.instance() is None:  # WebEngine wants this before the QAppl
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 
-# ---- the connect pages: the real ones once they exist, else a stand-in (tests only) -------------
-def _stand_in(module: str, name: str, system: str) -> None:
-    try:
-        importlib.import_module(module)
-        return
-    except ImportError:
-        pass
-
-    class Page(QWizardPage):
-        def __init__(self, context) -> None:
-            super().__init__()
-            self.context = context
-            self.setTitle(f"Connect {system} (stand-in)")
-
-        def isComplete(self) -> bool:  # noqa: N802
-            return getattr(Settings.load(self.context.profile), system).connected
-
-    Page.__name__ = name
-    stub = types.ModuleType(module)
-    setattr(stub, name, Page)
-    stub.STAND_IN = True
-    sys.modules[module] = stub
-
-
-_stand_in("bigsync_gui.gui.pages.connect_salesforce", "ConnectSalesforcePage", "salesforce")
-_stand_in("bigsync_gui.gui.pages.connect_bigtime", "ConnectBigTimePage", "bigtime")
-
-from bigsync_gui.gui.context import SetupContext  # noqa: E402
-from bigsync_gui.gui.pages.stage import API_NAME_ROLE, CLOSED_LOST_TIP  # noqa: E402
-from bigsync_gui.gui.wizard import (  # noqa: E402
+from bigsync_gui.gui.context import SetupContext
+from bigsync_gui.gui.pages.stage import API_NAME_ROLE, CLOSED_LOST_TIP
+from bigsync_gui.gui.wizard import (
     PAGE_FIELDS,
     PAGE_STAGE,
     PAGE_SUMMARY,
@@ -392,14 +363,6 @@ def test_window_title_icon_size_and_navigation(profile, open_wizard, qtbot) -> N
 
 
 # ---- end to end, through the real connect pages and the embedded browser ------------------------
-def real_connect_pages() -> bool:
-    return not any(getattr(sys.modules.get(m), "STAND_IN", False)
-                   for m in ("bigsync_gui.gui.pages.connect_salesforce", "bigsync_gui.gui.pages.connect_bigtime"))
-
-
-needs_connect_pages = pytest.mark.skipif(not real_connect_pages(), reason="the connect pages have not landed yet")
-
-
 def browser_ready(page, ready: Callable[[str, str], bool]) -> Callable[[], bool]:
     """A condition on the page's embedded browser: its title and URL."""
     def check() -> bool:
@@ -424,7 +387,6 @@ def page_text(qtbot, page) -> str:
 
 
 @pytest.mark.webengine
-@needs_connect_pages
 def test_end_to_end_sign_in_to_both_pick_the_stage_save_and_the_loop_runs(sandbox, profile, qtbot) -> None:
     from bigsync_gui.gui.context import Prefill
     from bigsync_gui.gui.session import DesktopSession
@@ -494,7 +456,6 @@ def test_end_to_end_sign_in_to_both_pick_the_stage_save_and_the_loop_runs(sandbo
         session.shutdown()
 
 
-@needs_connect_pages
 def test_webengine_is_imported_only_when_a_sign_in_opens(tmp_path) -> None:
     import subprocess
 

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from bigsync_gui.connectors import bigtime_assumptions as A
+from bigsync_gui.connectors import oauth
 from bigsync_gui.connectors.bigtime import ApiKeyAuth, BigTimeClient, OAuthAuth, SessionAuth
 from bigsync_gui.connectors.errors import (
     Offline,
@@ -482,7 +483,6 @@ def test_totals_follow_a_new_payment(sandbox):
 
 def test_oauth_with_the_real_token_refresher(sandbox):
     """The same transparent refresh with ``connectors.oauth.TokenRefresher`` instead of the double."""
-    oauth = pytest.importorskip("bigsync_gui.connectors.oauth")
     raw = oauth_code_flow(sandbox.bigtime_url)
     http = policy()
     rotated: list[str] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
 import threading
@@ -40,6 +41,34 @@ def profile(tmp_path: Path) -> Path:
 def run(env: dict[str, str], profile: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, "--profile", str(profile), *args], capture_output=True, text=True, input=stdin,
                           env=env, timeout=60)
+
+
+class LineReader:
+    """A process's stdout line by line, each with a deadline: a process that never prints fails the
+    test with what it wrote to stderr, instead of hanging it until pytest-timeout."""
+
+    def __init__(self, proc: subprocess.Popen[str]) -> None:
+        self.proc = proc
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout
+        for line in self.proc.stdout:
+            self.lines.put(line)
+        self.lines.put("")
+
+    def next(self, timeout: float) -> str:
+        try:
+            line = self.lines.get(timeout=timeout)
+        except queue.Empty:
+            line = None
+        if not line:
+            self.proc.kill()
+            stderr = self.proc.stderr.read() if self.proc.stderr else ""
+            raise AssertionError(f"no line from the process within {timeout:.0f} s "
+                                 f"({'it ended' if line == '' else 'still running'}); stderr:\n{stderr}")
+        return line
 
 
 def register_redirect(sandbox: Sandbox, uri: str) -> None:
@@ -243,10 +272,10 @@ def test_run_loops_and_stops_cleanly_on_sigterm(sandbox: Sandbox, env: dict[str,
 
     proc = subprocess.Popen([*CLI, "--profile", str(profile), "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
-    assert proc.stdout
-    first = proc.stdout.readline()
+    lines = LineReader(proc)
+    first = lines.next(60)
     assert first.startswith("Trigger cycle 1: ok"), first
-    second = proc.stdout.readline()  # the first write-back follows the first trigger cycle
+    second = lines.next(60)  # the first write-back follows the first trigger cycle
     assert second.startswith("Writeback cycle 2: ok"), second
     proc.send_signal(signals.SIGTERM)
     assert proc.wait(timeout=15) == 0

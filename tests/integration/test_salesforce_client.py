@@ -25,6 +25,7 @@ from bigsync_gui.connectors.errors import (
     ServiceUnavailable,
     UnexpectedResponse,
 )
+from bigsync_gui.connectors import oauth
 from bigsync_gui.connectors.http import HttpPolicy, RequestCounter, RetryPolicy
 from bigsync_gui.connectors.salesforce import (
     API_VERSION,
@@ -212,7 +213,6 @@ def test_access_token_expires_mid_pagination_refresh_is_transparent(sandbox, htt
 
 
 def test_real_token_refresher_works_with_the_client(sandbox, http):
-    oauth = pytest.importorskip("bigsync_gui.connectors.oauth")
     token = code_flow(sandbox)
     endpoints = oauth.salesforce_endpoints(sandbox.salesforce_url, cred.SF_CONSUMER_KEY)
     rotated: list[str] = []
