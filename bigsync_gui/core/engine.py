@@ -89,6 +89,7 @@ class CycleReport:
     salesforce_requests: int = 0
     bigtime_requests: int = 0
     error: str = ""  # the typed error's class name when the cycle failed
+    retry_after: float = 0.0  # seconds a service asked us to wait (RateLimited): the loop waits at least that
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -284,12 +285,13 @@ class Engine:
         store.close_interrupted_cycles()
         cycle_id = store.start_cycle(kind)
         before = {s: self.connector.counter.total(s) for s in ("salesforce", "bigtime")}
-        result, message, error = "ok", "", ""
+        result, message, error, retry_after = "ok", "", "", 0.0
         try:
             self._check_budget(store, settings)
             message = work(cycle_id, settings, store)
         except (ce.ConnectorError, CoreError) as exc:
             result, message, error = "failed", exc.message, type(exc).__name__
+            retry_after = exc.retry_after if isinstance(exc, ce.RateLimited) else 0.0
         finally:
             used = {s: self.connector.counter.total(s) - before[s] for s in before}
             with store.transaction():
@@ -308,7 +310,7 @@ class Engine:
             with store.transaction():
                 store.end_cycle(cycle_id, result, message, used["salesforce"], used["bigtime"])
         return CycleReport(cycle_id, kind, result, message, last.created, last.linked, last.severed, last.restored,
-                           last.rejected, last.written, used["salesforce"], used["bigtime"], error)
+                           last.rejected, last.written, used["salesforce"], used["bigtime"], error, retry_after)
 
     def _check_budget(self, store: Store, settings: Settings) -> None:
         maximum = store.cursor(DAILY_MAX)

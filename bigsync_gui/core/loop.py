@@ -25,11 +25,12 @@ STOP_GRACE_SECONDS = 4.5
 MAX_BACKOFF_SECONDS = 1800
 
 
-def next_wait(interval: float, failures: int) -> float:
-    """After n failures in a row: 30 s, 60 s, 120 s … capped at the interval's multiple and 30 min."""
+def next_wait(interval: float, failures: int, retry_after: float = 0.0) -> float:
+    """After n failures in a row: 30 s, 60 s, 120 s … capped at the larger of the interval and
+    30 min; never sooner than a service's Retry-After (else the next cycle is refused again)."""
     if failures == 0:
         return interval
-    return float(min(30 * 2 ** (failures - 1), max(interval, MAX_BACKOFF_SECONDS)))
+    return float(max(min(30 * 2 ** (failures - 1), max(interval, MAX_BACKOFF_SECONDS)), retry_after))
 
 
 def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: threading.Event | None = None,
@@ -111,7 +112,8 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
         failures = failures + 1 if failed else 0
         if pause.is_set():
             continue  # paused during the cycle: wait in the paused branch (no "next try" time)
-        seconds = next_wait(settings.sync.interval_seconds, failures)
+        retry_after = max((r.retry_after for r in outcome.values()), default=0.0)
+        seconds = next_wait(settings.sync.interval_seconds, failures, retry_after)
         if on_wait:
             on_wait(seconds, failures)
         wake.wait(seconds)

@@ -1,0 +1,278 @@
+"""The state database's upgrade rules (core/store.py): an old database is upgraded in place, one
+version at a time, keeping its data; a newer or unreadable one is refused and left for the admin.
+
+``SCHEMAS`` holds each released schema *as it was written*, literally — not taken from MIGRATIONS —
+so a migration that changes history, or a new version added without its schema here, fails.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from bigsync_gui.core import store as store_module
+from bigsync_gui.core.store import MIGRATIONS, Store, StoreError
+
+# Version 1 (5c356c5, "Core: sync settings ... and the SQLite store"): the first schema.
+SCHEMA_1 = """
+CREATE TABLE links (
+    opportunity_id TEXT PRIMARY KEY,
+    project_id INTEGER NOT NULL,
+    client_id INTEGER,
+    account_id TEXT,
+    opportunity_name TEXT NOT NULL DEFAULT '',
+    status TEXT NOT NULL CHECK (status IN ('linked', 'severed')),
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    written_back INTEGER NOT NULL DEFAULT 0
+);
+CREATE UNIQUE INDEX links_project ON links(project_id);
+CREATE TABLE journal (
+    opportunity_id TEXT PRIMARY KEY,
+    project_code TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'created', 'failed')),
+    project_id INTEGER,
+    reason TEXT NOT NULL DEFAULT '',
+    failed_modstamp TEXT NOT NULL DEFAULT '',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE clients (
+    account_id TEXT PRIMARY KEY,
+    client_id INTEGER,
+    client_code TEXT NOT NULL,
+    state TEXT NOT NULL CHECK (state IN ('pending', 'linked')),
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE excluded (
+    opportunity_id TEXT PRIMARY KEY,
+    since TEXT NOT NULL
+);
+CREATE TABLE cursors (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+CREATE TABLE written (
+    opportunity_id TEXT PRIMARY KEY,
+    project_modified TEXT NOT NULL DEFAULT '',
+    values_json TEXT NOT NULL DEFAULT '{}',
+    written_at TEXT NOT NULL
+);
+CREATE TABLE api_usage (
+    day TEXT NOT NULL,
+    system TEXT NOT NULL,
+    requests INTEGER NOT NULL,
+    PRIMARY KEY (day, system)
+);
+CREATE TABLE cycles (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    kind TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    ended_at TEXT,
+    result TEXT NOT NULL DEFAULT 'running',
+    message TEXT NOT NULL DEFAULT '',
+    created INTEGER NOT NULL DEFAULT 0,
+    linked INTEGER NOT NULL DEFAULT 0,
+    severed INTEGER NOT NULL DEFAULT 0,
+    restored INTEGER NOT NULL DEFAULT 0,
+    written INTEGER NOT NULL DEFAULT 0,
+    rejected INTEGER NOT NULL DEFAULT 0,
+    salesforce_requests INTEGER NOT NULL DEFAULT 0,
+    bigtime_requests INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    cycle_id INTEGER REFERENCES cycles(id),
+    at TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    opportunity_id TEXT,
+    project_id INTEGER,
+    message TEXT NOT NULL
+);
+CREATE INDEX events_cycle ON events(cycle_id);
+"""
+
+# Rows a version-1 database could hold, one or more per table, written with that version's columns.
+DATA_1 = """
+INSERT INTO links VALUES ('006A', 501, 301, '001A', 'Acme – Rollout', 'linked', '2024-05-01T12:00:00.000+00:00',
+                          '2024-05-01T12:00:00.000+00:00', 1);
+INSERT INTO links VALUES ('006B', 502, NULL, NULL, 'Deleted one', 'severed', '2024-05-01T12:00:00.000+00:00',
+                          '2024-05-02T12:00:00.000+00:00', 0);
+INSERT INTO journal VALUES ('006C', 'SF-006C', 'pending', NULL, '', '', 2, '2024-05-01T12:00:00.000+00:00',
+                            '2024-05-01T12:00:00.000+00:00');
+INSERT INTO journal VALUES ('006D', 'SF-006D', 'failed', NULL, 'no account', '2024-05-01T11:00:00.000+0000', 1,
+                            '2024-05-01T12:00:00.000+00:00', '2024-05-01T12:00:00.000+00:00');
+INSERT INTO clients VALUES ('001A', 301, 'SF-001A', 'linked', '2024-05-01T12:00:00.000+00:00');
+INSERT INTO excluded VALUES ('006E', '2024-05-01T12:00:00.000+00:00');
+INSERT INTO cursors VALUES ('opportunity_modstamp', '2024-05-01T12:00:00.000+00:00');
+INSERT INTO written VALUES ('006A', '2024-05-01T12:30:00', '{"wip": 10.5}', '2024-05-01T12:31:00.000+00:00');
+INSERT INTO api_usage VALUES ('2024-05-01', 'salesforce', 42);
+INSERT INTO cycles (kind, started_at, ended_at, result, message, created) VALUES
+    ('trigger', '2024-05-01T12:00:00.000+00:00', '2024-05-01T12:00:05.000+00:00', 'ok', '', 1);
+INSERT INTO events (cycle_id, at, kind, opportunity_id, project_id, message) VALUES
+    (1, '2024-05-01T12:00:04.000+00:00', 'created', '006A', 501, 'Created BigTime project 501 for Acme – Rollout.');
+"""
+
+SCHEMAS = {1: SCHEMA_1}  # version → its schema, literally
+DATA = {1: DATA_1}  # version → rows written with that version's columns
+CURRENT = len(MIGRATIONS)
+
+
+def build(path: Path, version: int) -> None:
+    """A database exactly as ``version`` of bigsync-gui left it (0: the empty file a first start creates)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
+    if version:
+        db = sqlite3.connect(path)
+        db.executescript(SCHEMAS[version] + DATA[version] + f"PRAGMA user_version = {version};")
+        db.close()
+
+
+def schema_of(path: Path) -> tuple[int, set[tuple[str, str, str]]]:
+    db = sqlite3.connect(path)
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        rows = db.execute("SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL").fetchall()
+    finally:
+        db.close()
+    return version, {(kind, name, " ".join(sql.split())) for kind, name, sql in rows}
+
+
+def expected_schema(tmp_path: Path, version: int) -> set[tuple[str, str, str]]:
+    path = tmp_path / f"expected-{version}.db"
+    build(path, version)
+    return schema_of(path)[1]
+
+
+def assert_version_1_data_kept(store: Store) -> None:
+    link = store.link("006A")
+    assert link is not None and (link.project_id, link.client_id, link.status, link.written_back) == (501, 301, "linked", True)
+    assert store.link("006B").status == "severed"  # type: ignore[union-attr]
+    pending = store.intent("006C")
+    assert pending is not None and (pending.state, pending.project_code, pending.attempts) == ("pending", "SF-006C", 2)
+    failed = store.intent("006D")
+    assert failed is not None and (failed.state, failed.reason) == ("failed", "no account")
+    assert store.client_for_account("001A") == (301, "SF-001A", "linked")
+    assert store.is_excluded("006E")
+    assert store.cursor("opportunity_modstamp") == "2024-05-01T12:00:00.000+00:00"
+    assert store.written("006A") == ("2024-05-01T12:30:00", {"wip": 10.5})
+    (cycle,) = store.cycles()
+    assert (cycle.kind, cycle.result, cycle.created) == ("trigger", "ok", 1)
+    assert [e.message for e in store.events()] == ["Created BigTime project 501 for Acme – Rollout."]
+
+
+def test_every_schema_version_is_written_down_here() -> None:
+    """Adding a migration means adding the new version's schema (and sample rows) to this file."""
+    assert sorted(SCHEMAS) == sorted(DATA) == list(range(1, CURRENT + 1))
+
+
+@pytest.mark.parametrize("version", range(CURRENT))
+def test_each_version_migrates_to_exactly_the_next_schema(tmp_path: Path, version: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "state.db"
+    build(path, version)
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:version + 1])  # a bigsync-gui one version newer
+    Store(path).close()
+    assert schema_of(path) == (version + 1, expected_schema(tmp_path, version + 1))
+
+
+@pytest.mark.parametrize("version", range(CURRENT + 1))
+def test_each_version_migrates_to_the_current_schema(tmp_path: Path, version: int) -> None:
+    path = tmp_path / "state.db"
+    build(path, version)
+    Store(path).close()
+    assert schema_of(path) == (CURRENT, expected_schema(tmp_path, CURRENT))
+
+
+@pytest.mark.parametrize("version", range(1, CURRENT + 1))
+def test_upgrading_keeps_the_data(tmp_path: Path, version: int) -> None:
+    path = tmp_path / "state.db"
+    build(path, version)
+    store = Store(path)
+    try:
+        assert_version_1_data_kept(store)  # every later version must still answer for version-1 rows
+        store.add_link("006F", 503, None, None, "After the upgrade")  # and the upgraded file takes new rows
+        assert store.link("006F") is not None
+    finally:
+        store.close()
+
+
+def test_opening_the_current_version_again_changes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    build(path, CURRENT)
+    before = schema_of(path)
+    Store(path).close()
+    Store(path).close()
+    assert schema_of(path) == before
+
+
+def test_a_failing_step_leaves_the_previous_version_whole(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """One transaction per step: the schema change and its version number land together or not at all."""
+    path = tmp_path / "state.db"
+    build(path, CURRENT)
+    broken = "ALTER TABLE links ADD COLUMN note TEXT; ALTER TABLE no_such_table ADD COLUMN x TEXT;"
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*MIGRATIONS, broken])
+    with pytest.raises(StoreError) as caught:
+        Store(path)
+    assert str(path) in caught.value.message and "no_such_table" in caught.value.message
+    assert schema_of(path) == (CURRENT, expected_schema(tmp_path, CURRENT))  # no 'note' column, version unchanged
+
+
+def test_a_database_from_a_newer_version_is_refused_and_its_data_kept(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    build(path, CURRENT)
+    db = sqlite3.connect(path)
+    db.executescript(f"CREATE TABLE from_the_future (x TEXT); INSERT INTO from_the_future VALUES ('kept'); "
+                     f"PRAGMA user_version = {CURRENT + 1};")
+    db.close()
+    with pytest.raises(StoreError) as caught:
+        Store(path)
+    assert caught.value.message == f"The sync state database {path} was written by a newer version of bigsync-gui."
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == CURRENT + 1
+        assert db.execute("SELECT x FROM from_the_future").fetchall() == [("kept",)]
+    finally:
+        db.close()
+
+
+def valid_header_then_garbage(tmp_path: Path) -> bytes:
+    build(tmp_path / "source.db", CURRENT)
+    return (tmp_path / "source.db").read_bytes()[:100] + b"\x00garbage" * 1000
+
+
+@pytest.mark.parametrize("content", [
+    lambda tmp: b"this is not a database " * 200,
+    valid_header_then_garbage,
+], ids=["not-sqlite", "damaged-sqlite"])
+def test_a_corrupt_file_is_refused_clearly_and_not_overwritten(tmp_path: Path, content) -> None:
+    path = tmp_path / "data" / "state.db"
+    path.parent.mkdir()
+    data = content(tmp_path)
+    path.write_bytes(data)
+    with pytest.raises(StoreError) as caught:
+        Store(path)
+    message = caught.value.message
+    assert str(path) in message and "cannot be used" in message and "left as it is" in message
+    assert path.read_bytes() == data
+
+
+def test_a_new_database_is_created_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "data" / "state.db"
+    store = Store(path)
+    try:
+        store.set_cursor("x", "y")  # the WAL files exist while it is open
+        for suffix in ("", "-wal", "-shm"):
+            assert Path(str(path) + suffix).stat().st_mode & 0o777 == 0o600, suffix
+    finally:
+        store.close()
+
+
+def test_an_existing_database_readable_by_others_is_made_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    build(path, CURRENT)
+    path.chmod(0o644)
+    Store(path).close()
+    assert path.stat().st_mode & 0o777 == 0o600
