@@ -133,3 +133,21 @@ def test_a_bug_in_a_cycle_is_told_and_backed_off_never_the_end_of_the_loop() -> 
     engine = ScriptedEngine([BUG, OK])
     assert waits_after(engine) == [(30, 1), (300, 0)]
     assert engine.calls == ["trigger", "told RuntimeError", "trigger", "writeback"]
+
+
+@pytest.mark.parametrize("uptime", [5.0, 10_000_000.0])
+def test_the_first_writeback_follows_the_first_trigger_cycle_however_long_ago_the_machine_booted(monkeypatch, uptime) -> None:
+    """time.monotonic() counts from boot on Linux: a CI machine booted a minute ago must still get its
+    first write-back at once, and the next one only when its interval has passed."""
+    clock = [uptime]
+    monkeypatch.setattr("bigsync_gui.core.loop.time.monotonic", lambda: clock[0])
+    engine = ScriptedEngine([OK, OK, OK], writeback_every=900)
+    real_trigger = engine.run_cycle
+
+    def trigger_then_tick(cancel: threading.Event) -> CycleReport:
+        clock[0] += 600  # each cycle ten minutes after the last
+        return real_trigger(cancel)
+
+    engine.run_cycle = trigger_then_tick  # type: ignore[method-assign]
+    waits_after(engine)
+    assert engine.calls == ["trigger", "writeback", "trigger", "trigger", "writeback"]
