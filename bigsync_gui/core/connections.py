@@ -112,7 +112,12 @@ class Connector:
             raise AuthorizationFailed("bigtime", f"BigTime signed you in to firm {auth.token_firm}, but the firm id entered is "
                                                  f"{firm_id}. Check the firm id (BigTime › My Company › Company Info) and "
                                                  "sign in again.", error="firm_mismatch")
-        who = bt.BigTimeClient(base_url, auth, self.http["bigtime"]).whoami()
+        try:
+            who = bt.BigTimeClient(base_url, auth, self.http["bigtime"]).whoami()
+        except ReconnectNeeded:
+            raise AuthorizationFailed("bigtime", f"BigTime refused the new sign-in for firm id {firm_id}. Check the firm id "
+                                                 "(BigTime › My Company › Company Info) and sign in again.",
+                                      error="firm_refused") from None
         assert endpoints.client_secret is not None
         self.vault.set(secrets.BIGTIME_CLIENT_SECRET, endpoints.client_secret)
         self.vault.set(secrets.BIGTIME_REFRESH_TOKEN, refresher.current().refresh_token or tokens.refresh_token)  # type: ignore[union-attr]
