@@ -394,8 +394,8 @@ class BigTimeApp(ServiceApp):
   <input id="Pwd" name="Pwd" type="password" autocomplete="current-password">
   <button type="submit" id="signin" class="primary">Sign In</button>
 </form>
-<div class="hint">Sandbox demo login: <code>{html.escape(cred.BT_USERNAME)}</code> / <code>{html.escape(cred.BT_PASSWORD)}</code>
- · firm id <code>{html.escape(cred.BT_FIRM_ID)}</code></div>"""
+<div class="hint">Sandbox demo login: <code>{html.escape(cred.BT_USERNAME)}</code> / <code>{html.escape(cred.BT_PASSWORD)}</code><br>
+Firm id: <code>{html.escape(cred.BT_FIRM_ID)}</code></div>"""
         return self._page("Sign in", body)
 
     def _consent_page(self, txn: str, info: dict[str, Any]) -> Response:
