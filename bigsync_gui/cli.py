@@ -70,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                              description="Connect BigTime with its OAuth client app (client id + secret) or with a firm API key.")
     btp.add_argument("--base-url", metavar="URL", help="the API base (default https://iq.bigtime.net/BigtimeData/api/v2)")
     mode = btp.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--client-id", metavar="ID", help="OAuth: the client id of your BigTime client app")
+    mode.add_argument("--client-id", metavar="ID", help="OAuth: the client id of your BigTime client app (needs --firm)")
     mode.add_argument("--api-key-stdin", action="store_true", help="API key: read the key from standard input (needs --firm)")
     btp.add_argument("--client-secret-stdin", action="store_true", help="OAuth: read the client secret from standard input")
     btp.add_argument("--firm", metavar="ID", help="your firm id (BigTime: My Company › Company Info); needed by both ways")
