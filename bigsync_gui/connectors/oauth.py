@@ -256,23 +256,26 @@ class _PolicySession(OAuth2Session):
                 client_secret=None, files=None, **kwargs):
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         shapes = self.token_bodies if isinstance(data, dict) else (A.TOKEN_BODY_FORM,)
-        first: requests.Response | None = None
-        for shape in shapes:
-            if shape == A.TOKEN_BODY_JSON:
-                body = {"json": data, "headers": {**(headers or {}), "Content-Type": "application/json"}}
-            else:
-                body = {"data": data, **({"headers": headers} if headers else {})}
-            response = self._http.request(method, url, idempotent=False, **body, **kwargs)
-            if response.status_code == 200:
-                self.token_body = shape
-            if response.status_code not in A.TOKEN_BODY_FALLBACK_STATUSES or shape == shapes[-1]:
-                # Both shapes refused: the first answer (the documented shape's) explains more,
-                # unless the fallback was understood and refused for a reason of its own (400).
-                return first if first is not None and response.status_code == 415 else response
-            log.info("%s: the token endpoint answered HTTP %s to a %s body; sending it once as %s",
-                     self._system, response.status_code, shape, shapes[shapes.index(shape) + 1])
-            first = first or response
-        raise AssertionError("unreachable: shapes is never empty")
+        first = self._send(shapes[0], method, url, data, headers, kwargs)
+        if len(shapes) == 1 or first.status_code not in A.TOKEN_BODY_FALLBACK_STATUSES:
+            return first
+        log.info("%s: the token endpoint answered HTTP %s to a %s body; sending it once as %s",
+                 self._system, first.status_code, shapes[0], shapes[1])
+        second = self._send(shapes[1], method, url, data, headers, kwargs)
+        # Both refused: the documented shape's answer explains more, unless the fallback was
+        # understood and refused for a reason of its own (400, not 415).
+        return first if second.status_code == 415 else second
+
+    def _send(self, shape: str, method: str, url: str, data: Any, headers: dict | None,
+              kwargs: dict[str, Any]) -> requests.Response:
+        if shape == A.TOKEN_BODY_JSON:
+            body = {"json": data, "headers": {**(headers or {}), "Content-Type": "application/json"}}
+        else:
+            body = {"data": data, **({"headers": headers} if headers else {})}
+        response = self._http.request(method, url, idempotent=False, **body, **kwargs)
+        if response.status_code == 200:
+            self.token_body = shape
+        return response
 
     def _check_response(self, response: requests.Response) -> requests.Response:
         label = _label(self._system)
