@@ -105,7 +105,7 @@ def connect_profile(sandbox: Sandbox, directory: str | Path, *, bigtime_auth: st
         bt_endpoints = oauth.bigtime_endpoints(sandbox.bigtime_url, cred.BT_CLIENT_ID, cred.BT_CLIENT_SECRET, BT_REDIRECT)
         attempt = oauth.AuthorizationAttempt(bt_endpoints, connector.http["bigtime"])
         code = attempt.code_from_redirect(_sign_in(attempt.authorization_url, "bigtime"))
-        connector.save_bigtime_oauth(bt_endpoints, sandbox.bigtime_url, attempt.exchange(code))
+        connector.save_bigtime_oauth(bt_endpoints, sandbox.bigtime_url, attempt.exchange(code), cred.BT_FIRM_ID)
     return profile
 
 

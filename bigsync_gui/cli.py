@@ -73,10 +73,10 @@ def build_parser() -> argparse.ArgumentParser:
                              description="Connect BigTime with its OAuth client app (client id + secret) or with a firm API key.")
     btp.add_argument("--base-url", metavar="URL", help="the API base (default https://iq.bigtime.net/BigtimeData/api/v2)")
     mode = btp.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--client-id", metavar="ID", help="OAuth: the client id of your BigTime client app")
+    mode.add_argument("--client-id", metavar="ID", help="OAuth: the client id of your BigTime client app (needs --firm)")
     mode.add_argument("--api-key-stdin", action="store_true", help="API key: read the key from standard input (needs --firm)")
     btp.add_argument("--client-secret-stdin", action="store_true", help="OAuth: read the client secret from standard input")
-    btp.add_argument("--firm", metavar="ID", help="API key: your firm id (Company Info in BigTime)")
+    btp.add_argument("--firm", metavar="ID", help="your firm id (BigTime: My Company › Company Info); needed by both ways")
     btp.add_argument("--redirect-uri", metavar="URI", help=f"OAuth: the redirect URI registered in BigTime (default {oauth_defaults()[1]})")
     btp.add_argument("--no-browser", action="store_true", help="OAuth: print the sign-in URL instead of opening a browser")
     btp.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="OAuth: how long to wait (default 300)")
@@ -208,9 +208,11 @@ def cmd_connect_bigtime(args: argparse.Namespace) -> int:
         connector = connector_for(args)
         saved = connector.settings().bigtime
         base_url = (args.base_url or saved.base_url).rstrip("/")
+        if not args.firm:
+            way = "--api-key-stdin" if args.api_key_stdin else "--client-id"
+            return fail(f"{way} needs --firm ID (your firm id, under My Company › Company Info in BigTime): "
+                        "BigTime wants it on every call.", EXIT_USAGE)
         if args.api_key_stdin:
-            if not args.firm:
-                return fail("--api-key-stdin needs --firm ID (your firm id, under Company Info in BigTime).", EXIT_USAGE)
             key = read_stdin_secret("API key")
             if not key:
                 return fail("no API key on standard input.", EXIT_USAGE)
@@ -225,7 +227,7 @@ def cmd_connect_bigtime(args: argparse.Namespace) -> int:
         attempt = oauth.AuthorizationAttempt(endpoints, connector.http["bigtime"])
         attempt.preflight()
         tokens = oauth.run_loopback_flow(attempt, open_url=url_opener(args.no_browser, "BigTime"), timeout=args.timeout)
-        print(connector.save_bigtime_oauth(endpoints, base_url, tokens).sentence())
+        print(connector.save_bigtime_oauth(endpoints, base_url, tokens, args.firm).sentence())
         return EXIT_OK
 
     return run_guarded(body)

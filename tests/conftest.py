@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from bigsync_gui.sandbox import Sandbox
+from bigsync_gui.sandbox.bigtime.data import OAUTH_LENIENT
 
 # The guard against hidden skips (tests/skip_guard.py) and pytester, which the guard's own test uses.
 pytest_plugins = ["skip_guard", "pytester"]
@@ -39,6 +40,15 @@ def sandbox(sandbox_session: Sandbox) -> Iterator[Sandbox]:
     requests.post(sandbox_session.salesforce_admin_url + "/reset", timeout=10).raise_for_status()
     requests.post(sandbox_session.bigtime_admin_url + "/reset", timeout=10).raise_for_status()
     yield sandbox_session
+
+
+@pytest.fixture(params=["strict", "lenient"])
+def bigtime_reading(request: pytest.FixtureRequest, sandbox: Sandbox) -> str:
+    """Run a BigTime OAuth test twice: against the emulator's strict default (only what BigTime
+    documents) and with every lenient OAuth switch on (docs/sandbox.md)."""
+    if request.param == "lenient":
+        requests.post(sandbox.bigtime_admin_url + "/settings", json=OAUTH_LENIENT, timeout=10).raise_for_status()
+    return request.param
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -762,21 +762,25 @@ class SessionAuth:
 
 
 class OAuthAuth:
-    """An OAuth access token from a ``TokenRefresher`` (``connectors/oauth.py``).
+    """An OAuth access token from a ``TokenRefresher`` (``connectors/oauth.py``), plus the firm id
+    the admin typed as ``X-Auth-Realm`` on every call (no documented answer gives it).
 
-    Which header BigTime wants for it is unknown (see :mod:`.bigtime_assumptions`): Bearer first;
-    on a 401 with a token not yet seen working, the same token in ``X-Auth-Token``; then a refresh.
-    The form that works is remembered (``header_mode``; ``on_header_mode`` is told, to persist it).
+    Which header BigTime wants for the token is unknown (see :mod:`.bigtime_assumptions`):
+    ``X-Auth-Token`` first; on a 401 with a token not yet seen working, the same token as
+    ``Authorization: Bearer``; then a refresh. The form that works is remembered (``header_mode``;
+    ``on_header_mode`` is told, to persist it).
     """
 
     mode = "oauth"
 
-    def __init__(self, refresher: Any, firm_id: str | None = None, header_mode: str | None = None,
+    def __init__(self, refresher: Any, firm_id: str, header_mode: str | None = None,
                  on_header_mode: Any = None) -> None:
         if header_mode is not None and header_mode not in A.OAUTH_HEADER_ORDER:
             raise ValueError(f"header_mode must be one of {A.OAUTH_HEADER_ORDER}")
+        if not firm_id or not firm_id.strip():
+            raise ValueError("a firm id is needed: BigTime wants it (X-Auth-Realm) on every call")
         self.refresher = refresher
-        self._firm_id = firm_id
+        self._firm_id = firm_id.strip()
         self._mode = header_mode or A.OAUTH_HEADER_ORDER[0]
         self._confirmed = header_mode is not None
         self._on_header_mode = on_header_mode
@@ -799,9 +803,14 @@ class OAuthAuth:
         return raw if isinstance(raw, Mapping) else {}
 
     @property
-    def firm_id(self) -> str | None:
-        """The realm: given explicitly, else learnt from the token response (``firm``)."""
-        return self._firm_id or to_text(pick(self._raw(), *A.TOKEN_FIRM_FIELDS))
+    def firm_id(self) -> str:
+        """The realm, as the admin typed it."""
+        return self._firm_id
+
+    @property
+    def token_firm(self) -> str | None:
+        """The firm the token response names, if it names one (BigTime documents none)."""
+        return to_text(pick(self._raw(), *A.TOKEN_FIRM_FIELDS))
 
     def identity(self) -> dict[str, Any]:
         raw = self._raw()
@@ -811,9 +820,7 @@ class OAuthAuth:
     # -- signing ----------------------------------------------------------------------------------
     def _headers_for(self, token: str, mode: str) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {token}"} if mode == A.OAUTH_HEADER_BEARER else {"X-Auth-Token": token}
-        realm = self.firm_id if A.OAUTH_SEND_REALM else None
-        if realm:
-            headers["X-Auth-Realm"] = realm
+        headers["X-Auth-Realm"] = self._firm_id
         return headers
 
     @staticmethod
@@ -968,8 +975,6 @@ class BigTimeClient:
             who.email = member.email
         else:
             self._get(A.WHOAMI_PROBE_PATH)
-        if who.firm_id is None and callable(identity_fn):  # OAuth: the realm may only be known now
-            who.firm_id = identity_fn().get("firm_id")
         return who
 
     firm_info = whoami

@@ -2,44 +2,60 @@
 
 ``shared/reference/bigtime.md`` marks these points **[unknown]**. Each constant below says what is
 known, what we chose, and why; change a choice here and nowhere else. The sandbox emulator accepts
-every reading listed, so the tests prove the client copes with each.
+only what the reference documents by default; each other plausible reading is a named switch
+(docs/sandbox.md), and the tests run the client against both.
 """
 
 from __future__ import annotations
 
-# ---- OAuth: which header carries the access token -------------------------------------------
-# Known: session tokens go in ``X-Auth-Token`` + ``X-Auth-Realm`` [doc]. Unknown: whether an OAuth
-# access token is sent as ``Authorization: Bearer`` or in ``X-Auth-Token``.
-# Chosen: try Bearer first (what an OAuth 2.0 resource server normally wants); if BigTime answers
-# 401 to a token we have not yet seen work, try the same token once in ``X-Auth-Token`` before
-# refreshing. Whichever form succeeds is remembered (``OAuthAuth.header_mode``) and never switched
-# again; the engine may persist it and pass it back in.
-OAUTH_HEADER_BEARER = "bearer"
-OAUTH_HEADER_X_AUTH_TOKEN = "x-auth-token"
-OAUTH_HEADER_ORDER = (OAUTH_HEADER_BEARER, OAUTH_HEADER_X_AUTH_TOKEN)
+# ---- OAuth: the redirect carries no ``state`` -------------------------------------------------
+# Known [doc, help/OAuth2]: BigTime redirects to ``{redirect_uri}?code={code}`` — no ``state``.
+# Unknown: whether BigTime echoes a ``state`` (or honours PKCE) when one is sent.
+# Chosen: send both anyway (harmless if ignored); refuse a *mismatched* state; accept a *missing*
+# one only for the one pending sign-in attempt on its exact redirect address, within
+# ``STATELESS_REDIRECT_MAX_SECONDS`` and only once (``connectors/oauth.py``; the reasoning is in
+# docs/security.md). Salesforce always echoes ``state``, so it stays required there.
+REDIRECT_REQUIRES_STATE = False
+STATELESS_REDIRECT_MAX_SECONDS = 15 * 60  # as long as the sign-in page's own login transaction
 
-# Unknown whether BigTime wants the realm with an OAuth token. Sending it when we know it is
-# harmless for an API that ignores it and necessary for one that needs it, so: send it (with both forms).
-OAUTH_SEND_REALM = True
-
-# ---- OAuth: how the firm (realm) id is learnt ------------------------------------------------
-# Known: a session answer carries ``firm`` [doc]. Unknown: how an OAuth client learns it.
-# Chosen: the token response's ``firm`` field (case-insensitive) when present — the sandbox sends
-# it; a real firm that does not can have it typed in by the admin (``OAuthAuth(firm_id=...)``).
-# Without either, no realm header is sent. There is no documented "who am I" call for an OAuth
-# token (``GET /session`` is not documented), so none is made; the staff id is taken from the token
-# response when BigTime puts one there (``staffsid`` / ``userid``, as in the session answer).
+# ---- OAuth: the realm (firm id) ----------------------------------------------------------------
+# Known [doc]: every documented API call carries ``X-Auth-Realm: <firm id>``; the documented token
+# response is ``{access_token, refresh_token, expires_in}`` — no firm, no token type — and no
+# documented call tells an OAuth client its firm. Chosen: the admin types the firm id (BigTime:
+# *My Company › Company Info*), as with an API key, and it goes on every call. The token response is
+# never the source of the realm; if one does name a firm (``TOKEN_FIRM_FIELDS``) that differs from
+# the typed one, connecting stops with a sentence naming both (``core/connections.py``).
 TOKEN_FIRM_FIELDS = ("firm", "firmid", "realm")
+# Who signed in, when BigTime puts it in the token response (as in the session answer); else None.
 TOKEN_STAFF_FIELDS = ("staffsid", "staffid")
 TOKEN_USER_FIELDS = ("userid",)
 
+# ---- OAuth: which header carries the access token ------------------------------------------
+# Known: session tokens go in ``X-Auth-Token`` + ``X-Auth-Realm`` [doc]. Unknown: whether an OAuth
+# access token goes in ``X-Auth-Token`` too or in ``Authorization: Bearer``.
+# Chosen: ``X-Auth-Token`` + realm first (the form every documented call uses), then ``Authorization:
+# Bearer`` + realm: on a 401 to a token not yet seen working, the same token is tried once in the
+# other form before refreshing. The form that works is remembered (``OAuthAuth.header_mode``) and
+# never switched again; the profile keeps it (settings ``bigtime.oauth_header``) so later runs start
+# with it and ``doctor`` can say which one BigTime took.
+OAUTH_HEADER_X_AUTH_TOKEN = "x-auth-token"
+OAUTH_HEADER_BEARER = "bearer"
+OAUTH_HEADER_ORDER = (OAUTH_HEADER_X_AUTH_TOKEN, OAUTH_HEADER_BEARER)
+
 # ---- OAuth: the token endpoint ----------------------------------------------------------------
 # Known [doc]: ``POST /oauth2/accesstoken`` with client_id, client_secret, code and
-# grant_type=authorization_code. Inferred (the doc text is truncated): a refresh posts to the same
-# endpoint with grant_type=refresh_token and ``refresh_token``; client id and secret go in the
-# body, form-encoded (the sandbox also accepts JSON and HTTP Basic).
+# grant_type=authorization_code, the body shown as a JSON-style object. Inferred (the doc text is
+# truncated): a refresh posts to the same endpoint with grant_type=refresh_token and
+# ``refresh_token``; client id and secret go in the body.
+# Unknown: whether a form-encoded body is accepted as well. Chosen: JSON first (the documented
+# shape); on HTTP 400 or 415 the same request is sent once more as a form. The body that got a
+# token is remembered (settings ``bigtime.token_body``) and used alone from then on.
 TOKEN_PATH = "/oauth2/accesstoken"
 AUTHORIZE_PATH = "/oauth2/authorize"
+TOKEN_BODY_JSON = "json"
+TOKEN_BODY_FORM = "form"
+TOKEN_BODY_ORDER = (TOKEN_BODY_JSON, TOKEN_BODY_FORM)
+TOKEN_BODY_FALLBACK_STATUSES = (400, 415)  # "this body is not understood": try the next shape once
 REFRESH_GRANT_TYPE = "refresh_token"
 REFRESH_TOKEN_FIELD = "refresh_token"
 CLIENT_ID_FIELD = "client_id"
@@ -47,7 +63,7 @@ CLIENT_SECRET_FIELD = "client_secret"
 
 
 def refresh_request_body(refresh_token: str, client_id: str, client_secret: str | None) -> dict[str, str]:
-    """The form body of a refresh-token request, with the field names assumed above."""
+    """The fields of a refresh-token request, with the names assumed above."""
     body = {"grant_type": REFRESH_GRANT_TYPE, REFRESH_TOKEN_FIELD: refresh_token, CLIENT_ID_FIELD: client_id}
     if client_secret:
         body[CLIENT_SECRET_FIELD] = client_secret

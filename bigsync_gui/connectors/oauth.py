@@ -14,6 +14,12 @@ exchange, one-at-a-time refresh with rotation, revocation, and the RFC 8252 loop
   variable is set no token can travel in clear to another machine.
 - Tokens never appear in exception messages, reprs or logs: requests-oauthlib logs request
   bodies and tokens at DEBUG level, so its DEBUG records are dropped by a filter on its logger.
+- ``state``: Salesforce echoes it and it is required. BigTime documents a redirect without it, so
+  there a missing ``state`` is accepted for the one pending attempt on its exact redirect address,
+  once and within minutes; a *mismatched* one is always refused (docs/security.md says why).
+- The token request body: a form for Salesforce; for BigTime the shapes in
+  ``bigtime_assumptions.TOKEN_BODY_ORDER``, the next one tried once on HTTP 400/415, and the one
+  that worked kept (``TokenSet.token_body``) so a profile uses it alone from then on.
 - No Qt and nothing of ours outside ``connectors`` is imported here.
 """
 
@@ -29,6 +35,7 @@ import socket
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -40,6 +47,7 @@ import requests
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 from requests_oauthlib import OAuth2Session
 
+from . import bigtime_assumptions as A
 from .errors import AuthorizationFailed, RateLimited, ReconnectNeeded, UnexpectedResponse
 from .http import HttpPolicy, is_loopback, require_secure_url
 from .redirects import BIGTIME_DEFAULT_REDIRECT_URI, SALESFORCE_DEFAULT_REDIRECT_URI  # noqa: F401 - re-exported
@@ -114,6 +122,8 @@ class OAuthEndpoints:
     revoke_url: str | None = None
     scope: tuple[str, ...] = ()       # Salesforce: ("api", "refresh_token")
     pkce: bool = True                 # send an S256 code_challenge
+    state_required: bool = True       # False: a redirect without state is accepted (see code_from_redirect)
+    token_bodies: tuple[str, ...] = (A.TOKEN_BODY_FORM,)  # token request shapes to try, in order
 
 
 def salesforce_endpoints(login_url: str, consumer_key: str,
@@ -132,19 +142,24 @@ def salesforce_endpoints(login_url: str, consumer_key: str,
 
 
 def bigtime_endpoints(base_url: str, client_id: str, client_secret: str,
-                      redirect_uri: str = BIGTIME_DEFAULT_REDIRECT_URI) -> OAuthEndpoints:
+                      redirect_uri: str = BIGTIME_DEFAULT_REDIRECT_URI, token_body: str | None = None) -> OAuthEndpoints:
     """Endpoints under the API base (``https://iq.bigtime.net/BigtimeData/api/v2``). BigTime
-    documents no revocation endpoint, so ``revoke_url`` is None."""
+    documents no revocation endpoint, so ``revoke_url`` is None. ``token_body``: the token request
+    shape a profile already knows works (``"json"``/``"form"``); None tries them in order."""
+    if token_body is not None and token_body not in A.TOKEN_BODY_ORDER:
+        raise ValueError(f"token_body must be one of {A.TOKEN_BODY_ORDER}")
     base = base_url.strip().rstrip("/")
     return OAuthEndpoints(
         system="bigtime",
-        authorize_url=base + "/oauth2/authorize",
-        token_url=base + "/oauth2/accesstoken",
+        authorize_url=base + A.AUTHORIZE_PATH,
+        token_url=base + A.TOKEN_PATH,
         client_id=client_id.strip(),
         redirect_uri=redirect_uri,
         client_secret=client_secret,
         revoke_url=None,
         scope=(),
+        state_required=A.REDIRECT_REQUIRES_STATE,
+        token_bodies=(token_body,) if token_body else A.TOKEN_BODY_ORDER,
     )
 
 
@@ -197,7 +212,8 @@ class TokenSet:
     access_token: str
     refresh_token: str | None
     expires_at: float | None          # time.time()-based; None when the service gives no expires_in
-    raw: dict                         # the whole token response (instance_url, id, firm, ...)
+    raw: dict                         # the whole token response (instance_url, id, ...)
+    token_body: str | None = None     # the request shape that got it ("json" | "form")
 
     def __repr__(self) -> str:
         expires = "None" if self.expires_at is None else f"{self.expires_at:.0f}"
@@ -207,7 +223,7 @@ class TokenSet:
     __str__ = __repr__
 
 
-def _token_set(raw: dict, started: float, refresh_token: str | None) -> TokenSet:
+def _token_set(raw: dict, started: float, refresh_token: str | None, token_body: str | None = None) -> TokenSet:
     expires_in = raw.get("expires_in")
     expires_at = None
     if expires_in not in (None, ""):
@@ -216,17 +232,21 @@ def _token_set(raw: dict, started: float, refresh_token: str | None) -> TokenSet
         except (TypeError, ValueError):
             expires_at = None
     return TokenSet(access_token=str(raw["access_token"]), refresh_token=refresh_token, expires_at=expires_at,
-                    raw=dict(raw))
+                    raw=dict(raw), token_body=token_body)
 
 
 class _PolicySession(OAuth2Session):
     """requests-oauthlib's session whose HTTP goes through the HttpPolicy (one attempt: token
-    requests are not idempotent), and which keeps the raw JSON of the last token response."""
+    requests are not idempotent), which sends the token request in each of ``token_bodies`` in
+    turn (the next only after HTTP 400/415), and keeps the raw JSON of the last token response."""
 
-    def __init__(self, http: HttpPolicy, system: str, **kwargs: Any) -> None:
+    def __init__(self, http: HttpPolicy, system: str, token_bodies: tuple[str, ...] = (A.TOKEN_BODY_FORM,),
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._http = http
         self._system = system
+        self.token_bodies = token_bodies
+        self.token_body: str | None = None  # the shape of the last request that got HTTP 200
         self.last_raw: dict | None = None
         self.on_raw: Callable[[dict, int], None] | None = None
         self.register_compliance_hook("access_token_response", self._check_response)
@@ -235,9 +255,27 @@ class _PolicySession(OAuth2Session):
     def request(self, method, url, data=None, headers=None, withhold_token=False, client_id=None,  # type: ignore[override]
                 client_secret=None, files=None, **kwargs):
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
-        if headers:
-            kwargs["headers"] = headers
-        return self._http.request(method, url, idempotent=False, data=data, **kwargs)
+        shapes = self.token_bodies if isinstance(data, dict) else (A.TOKEN_BODY_FORM,)
+        first = self._send(shapes[0], method, url, data, headers, kwargs)
+        if len(shapes) == 1 or first.status_code not in A.TOKEN_BODY_FALLBACK_STATUSES:
+            return first
+        log.info("%s: the token endpoint answered HTTP %s to a %s body; sending it once as %s",
+                 self._system, first.status_code, shapes[0], shapes[1])
+        second = self._send(shapes[1], method, url, data, headers, kwargs)
+        # Both refused: the documented shape's answer explains more, unless the fallback was
+        # understood and refused for a reason of its own (400, not 415).
+        return first if second.status_code == 415 else second
+
+    def _send(self, shape: str, method: str, url: str, data: Any, headers: dict | None,
+              kwargs: dict[str, Any]) -> requests.Response:
+        if shape == A.TOKEN_BODY_JSON:
+            body = {"json": data, "headers": {**(headers or {}), "Content-Type": "application/json"}}
+        else:
+            body = {"data": data, **({"headers": headers} if headers else {})}
+        response = self._http.request(method, url, idempotent=False, **body, **kwargs)
+        if response.status_code == 200:
+            self.token_body = shape
+        return response
 
     def _check_response(self, response: requests.Response) -> requests.Response:
         label = _label(self._system)
@@ -282,6 +320,14 @@ def _invalid_client_sentence(system: str) -> str:
 
 
 # ---- one sign-in attempt -----------------------------------------------------------------------------------
+# Where the service may redirect without state: the one attempt per redirect address (scheme, host, port,
+# path) that may still take such a redirect. A newer attempt on the same address replaces it; taking a
+# code removes it. Weak values: an abandoned attempt is forgotten with its object.
+_stateless_lock = threading.Lock()
+_stateless_pending: weakref.WeakValueDictionary[tuple[str, str, int | None, str], AuthorizationAttempt] = \
+    weakref.WeakValueDictionary()
+
+
 class AuthorizationAttempt:
     """One sign-in attempt: PKCE verifier + random state; used by the GUI's embedded browser and
     by the CLI's loopback flow."""
@@ -292,8 +338,12 @@ class AuthorizationAttempt:
         self.endpoints = endpoints
         self.http = http
         self.state = secrets.token_urlsafe(32)
+        self._started = time.monotonic()
+        if not endpoints.state_required:
+            with _stateless_lock:
+                _stateless_pending[_parts(endpoints.redirect_uri)] = self
         self._session = _PolicySession(
-            http, endpoints.system, client_id=endpoints.client_id, redirect_uri=endpoints.redirect_uri,
+            http, endpoints.system, endpoints.token_bodies, client_id=endpoints.client_id, redirect_uri=endpoints.redirect_uri,
             scope=list(endpoints.scope) or None, state=self.state, pkce="S256" if endpoints.pkce else None)
         extra = {"prompt": prompt} if prompt else {}
         with _oauthlib_allows(endpoints.authorize_url):
@@ -329,13 +379,31 @@ class AuthorizationAttempt:
             description = (query.get("error_description") or [""])[0]
             code = "access_denied" if error in ("access_denied", "access-denied") else error
             raise AuthorizationFailed(system, _authorize_error_sentence(system, error, description), error=code)
-        if not states:
+        if not states and self.endpoints.state_required:
             raise mismatch
         code = (query.get("code") or [""])[0]
         if not code:
             raise AuthorizationFailed(system, f"{_label(system)} sent the sign-in back without a code; try again.",
                                       error="missing_code")
+        if not states:
+            self._claim_without_state()
         return code
+
+    def _claim_without_state(self) -> None:
+        """A redirect without state is only taken by the pending attempt on its address, once, and
+        within ``STATELESS_REDIRECT_MAX_SECONDS`` of the attempt's start (docs/security.md)."""
+        system = self.endpoints.system
+        key = _parts(self.endpoints.redirect_uri)
+        with _stateless_lock:
+            if _stateless_pending.get(key) is not self:
+                raise AuthorizationFailed(system, "This sign-in answer may belong to another or an older sign-in (a newer "
+                                                  "one was started, or this one already finished); please start again.",
+                                          error="not_pending")
+            del _stateless_pending[key]
+        if time.monotonic() - self._started > A.STATELESS_REDIRECT_MAX_SECONDS:
+            raise AuthorizationFailed(system, f"The sign-in took longer than {_duration(A.STATELESS_REDIRECT_MAX_SECONDS)}, "
+                                              "so bigsync-gui no longer accepts its answer; please start again.",
+                                      error="expired")
 
     def failure_from_page(self, url: str, text: str = "", status: int = 200) -> AuthorizationFailed | None:
         """For a page the browser shows instead of redirecting (an error page): the failure to tell
@@ -392,8 +460,9 @@ class AuthorizationAttempt:
         raw = self._session.last_raw or {}
         if not raw.get("access_token"):
             raise UnexpectedResponse(ep.system, f"{_label(ep.system)}'s token endpoint answered without an access token.")
-        tokens = _token_set(raw, started, raw.get("refresh_token"))
-        log.info("%s: signed in (token response fields: %s)", ep.system, ", ".join(sorted(raw)))
+        tokens = _token_set(raw, started, raw.get("refresh_token"), self._session.token_body)
+        log.info("%s: signed in (token response fields: %s; %s body)", ep.system, ", ".join(sorted(raw)),
+                 self._session.token_body)
         return tokens
 
     def _exchange_failure(self, error: str, description: str) -> AuthorizationFailed:
@@ -436,7 +505,8 @@ class TokenRefresher:
     """Holds the access token in memory and refreshes it one at a time across threads."""
 
     def __init__(self, endpoints: OAuthEndpoints, http: HttpPolicy, refresh_token: str,
-                 on_rotated: Callable[[str], None], tokens: TokenSet | None = None) -> None:
+                 on_rotated: Callable[[str], None], tokens: TokenSet | None = None,
+                 on_token_body: Callable[[str], None] | None = None) -> None:
         require_secure_url(endpoints.system, endpoints.token_url)
         self.endpoints = endpoints
         self.http = http
@@ -445,8 +515,10 @@ class TokenRefresher:
         self._tokens = tokens
         self._lock = threading.Lock()
         self._dead: ReconnectNeeded | None = None
+        self._on_token_body = on_token_body  # told the request shape once one works, if it was not known
         # No scope on refresh: the grant keeps the scopes it was given.
-        self._session = _PolicySession(http, endpoints.system, client_id=endpoints.client_id)
+        bodies = (tokens.token_body,) if tokens is not None and tokens.token_body else endpoints.token_bodies
+        self._session = _PolicySession(http, endpoints.system, bodies, client_id=endpoints.client_id)
         self._session.on_raw = self._rotate_from
 
     def __repr__(self) -> str:
@@ -507,7 +579,12 @@ class TokenRefresher:
         raw = self._session.last_raw or {}
         if not raw.get("access_token"):
             raise UnexpectedResponse(ep.system, f"{_label(ep.system)}'s token endpoint answered without an access token.")
-        self._tokens = _token_set(raw, started, self._refresh_token)
+        shape = self._session.token_body
+        self._tokens = _token_set(raw, started, self._refresh_token, shape)
+        if shape and len(self._session.token_bodies) > 1:
+            self._session.token_bodies = (shape,)
+            if self._on_token_body is not None:
+                self._on_token_body(shape)
         log.info("%s: access token refreshed", ep.system)
         return self._tokens
 
@@ -682,6 +759,9 @@ class LoopbackListener:
         got_state = (query.get("state") or [""])[0]
         if self._state is not None and got_state and not hmac.compare_digest(got_state, self._state):
             return 400, "Sign-in not recognised", "This answer does not belong to the sign-in bigsync-gui is waiting for.", True
+        if not query.get("code") and not query.get("error"):
+            # Not a sign-in answer (a prefetch, a bookmark): it must not end the wait for the real one.
+            return 400, "Not a sign-in answer", "This address is only used to finish a sign-in.", True
         with self._lock:
             if self._result is None:
                 self._result = self._origin + path_and_query

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from ..connectors import bigtime as bt
 from ..connectors import oauth
-from ..connectors.errors import NotConnected, ReconnectNeeded
+from ..connectors.errors import AuthorizationFailed, NotConnected, ReconnectNeeded
 from ..connectors.http import HttpPolicy, RequestCounter, RetryPolicy
 from ..connectors.salesforce import Identity, SalesforceClient
 from . import secrets
@@ -95,31 +95,51 @@ class Connector:
         return revoked
 
     # ---- BigTime -------------------------------------------------------------------------------
-    def save_bigtime_oauth(self, endpoints: oauth.OAuthEndpoints, base_url: str, tokens: oauth.TokenSet) -> Connection:
+    def save_bigtime_oauth(self, endpoints: oauth.OAuthEndpoints, base_url: str, tokens: oauth.TokenSet,
+                           firm_id: str) -> Connection:
+        """Keep a fresh BigTime grant for the firm the admin named (BigTime's token answer names none)."""
         if not tokens.refresh_token:
             raise ReconnectNeeded("bigtime", "BigTime gave no refresh token")
+        firm_id = firm_id.strip()
+        if not firm_id:
+            raise AuthorizationFailed("bigtime", "Enter your BigTime firm id (BigTime › My Company › Company Info): "
+                                                 "BigTime needs it on every call.", error="firm_missing")
         refresher = oauth.TokenRefresher(endpoints, self.http["bigtime"], tokens.refresh_token,
                                          on_rotated=lambda new: self.vault.set(secrets.BIGTIME_REFRESH_TOKEN, new),
                                          tokens=tokens)
-        auth = bt.OAuthAuth(refresher)
-        who = bt.BigTimeClient(base_url, auth, self.http["bigtime"]).whoami()
+        auth = bt.OAuthAuth(refresher, firm_id)
+        if auth.token_firm and auth.token_firm != firm_id:
+            raise AuthorizationFailed("bigtime", f"BigTime signed you in to firm {auth.token_firm}, but the firm id entered is "
+                                                 f"{firm_id}. Check the firm id (BigTime › My Company › Company Info) and "
+                                                 "sign in again.", error="firm_mismatch")
+        try:
+            who = bt.BigTimeClient(base_url, auth, self.http["bigtime"]).whoami()
+        except ReconnectNeeded:
+            raise AuthorizationFailed("bigtime", f"BigTime refused the new sign-in for firm id {firm_id}. Check the firm id "
+                                                 "(BigTime › My Company › Company Info) and sign in again.",
+                                      error="firm_refused") from None
         assert endpoints.client_secret is not None
         self.vault.set(secrets.BIGTIME_CLIENT_SECRET, endpoints.client_secret)
         self.vault.set(secrets.BIGTIME_REFRESH_TOKEN, refresher.current().refresh_token or tokens.refresh_token)  # type: ignore[union-attr]
-        return self._save_bigtime(base_url, "oauth", who, client_id=endpoints.client_id, redirect_uri=endpoints.redirect_uri)
+        learnt = {"oauth_header": auth.header_mode if auth.header_mode_confirmed else "",
+                  "token_body": (refresher.current() or tokens).token_body or ""}
+        return self._save_bigtime(base_url, "oauth", who, client_id=endpoints.client_id, redirect_uri=endpoints.redirect_uri,
+                                  learnt=learnt)
 
     def save_bigtime_key(self, base_url: str, api_key: str, firm_id: str) -> Connection:
         who = bt.BigTimeClient(base_url, bt.ApiKeyAuth(api_key, firm_id), self.http["bigtime"]).whoami()
         self.vault.set(secrets.BIGTIME_API_KEY, api_key)
         return self._save_bigtime(base_url, "api_key", who)
 
-    def _save_bigtime(self, base_url: str, mode: str, who: bt.WhoAmI, client_id: str = "", redirect_uri: str = "") -> Connection:
+    def _save_bigtime(self, base_url: str, mode: str, who: bt.WhoAmI, client_id: str = "", redirect_uri: str = "",
+                      learnt: dict[str, str] | None = None) -> Connection:
         settings = self.settings()
         b = settings.bigtime
         b.base_url, b.auth_mode, b.firm_id = base_url, mode, who.firm_id or b.firm_id
         b.user_name = who.name or who.email or ""
         if client_id:
             b.client_id, b.redirect_uri = client_id, redirect_uri
+        b.oauth_header, b.token_body = (learnt or {}).get("oauth_header", ""), (learnt or {}).get("token_body", "")
         settings.save(self.profile)
         org = who.firm_name or (f"firm {who.firm_id}" if who.firm_id else "your firm")
         return Connection("bigtime", org, None if mode == "api_key" else (who.name or who.email or "the signed-in user"))
@@ -130,10 +150,16 @@ class Connector:
         if b.auth_mode == "oauth":
             secret, token = self.vault.get(secrets.BIGTIME_CLIENT_SECRET), self.vault.get(secrets.BIGTIME_REFRESH_TOKEN)
             if secret and token:
-                endpoints = oauth.bigtime_endpoints(b.base_url, b.client_id, secret, b.redirect_uri)
+                if not b.firm_id:
+                    raise ReconnectNeeded("bigtime", "no BigTime firm id is saved; connect BigTime again and enter it "
+                                                     "(BigTime › My Company › Company Info)")
+                endpoints = oauth.bigtime_endpoints(b.base_url, b.client_id, secret, b.redirect_uri, b.token_body or None)
                 refresher = oauth.TokenRefresher(endpoints, http, token,
-                                                 on_rotated=lambda new: self.vault.set(secrets.BIGTIME_REFRESH_TOKEN, new))
-                return bt.BigTimeClient(b.base_url, bt.OAuthAuth(refresher, firm_id=b.firm_id or None), http)
+                                                 on_rotated=lambda new: self.vault.set(secrets.BIGTIME_REFRESH_TOKEN, new),
+                                                 on_token_body=lambda shape: self._learnt_bigtime("token_body", shape))
+                auth = bt.OAuthAuth(refresher, b.firm_id, header_mode=b.oauth_header or None,
+                                    on_header_mode=lambda mode: self._learnt_bigtime("oauth_header", mode))
+                return bt.BigTimeClient(b.base_url, auth, http)
         elif b.auth_mode == "api_key":
             key = self.vault.get(secrets.BIGTIME_API_KEY)
             if key:
@@ -144,13 +170,20 @@ class Connector:
                 return bt.BigTimeClient(b.base_url, bt.SessionAuth(b.session_user, password, b.firm_id or None, http), http)
         raise NotConnected("bigtime", "BigTime is not connected yet: run `bigsync-gui connect bigtime` (or the setup wizard).")
 
+    def _learnt_bigtime(self, name: str, value: str) -> None:
+        """Keep what BigTime accepted (``oauth_header`` / ``token_body``) for the next runs and ``doctor``."""
+        settings = self.settings()
+        setattr(settings.bigtime, name, value)
+        settings.save(self.profile)
+
     def disconnect_bigtime(self) -> None:
         """Forget BigTime's credentials (BigTime documents no revoke endpoint)."""
         for name in (secrets.BIGTIME_REFRESH_TOKEN, secrets.BIGTIME_CLIENT_SECRET, secrets.BIGTIME_API_KEY, secrets.BIGTIME_PASSWORD):
             self.vault.delete(name)
         settings = self.settings()
         keep = settings.bigtime
-        settings.bigtime = type(keep)(base_url=keep.base_url, client_id=keep.client_id, redirect_uri=keep.redirect_uri)
+        settings.bigtime = type(keep)(base_url=keep.base_url, client_id=keep.client_id, redirect_uri=keep.redirect_uri,
+                                      firm_id=keep.firm_id)
         settings.save(self.profile)
 
 

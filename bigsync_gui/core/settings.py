@@ -47,9 +47,13 @@ class BigTimeSettings:
     client_id: str = ""
     redirect_uri: str = BIGTIME_DEFAULT_REDIRECT_URI
     session_user: str = ""  # the login for session auth (its password is in the keyring)
+    firm_id: str = ""  # BigTime › My Company › Company Info; sent as X-Auth-Realm on every call
     # Learnt when connecting:
-    firm_id: str = ""
     user_name: str = ""
+    # OAuth: what BigTime accepted (bigtime_assumptions): the header carrying the access token
+    # ("x-auth-token" | "bearer") and the token request body ("json" | "form"); "" = not known yet.
+    oauth_header: str = ""
+    token_body: str = ""
 
     @property
     def connected(self) -> bool:

@@ -345,22 +345,30 @@ def test_already_connected_profile_is_complete(qtbot, tmp_path, sandbox, memory_
 
 
 # ---- BigTime ----------------------------------------------------------------------------------------------
-def test_bigtime_sign_in_through_the_embedded_browser(qtbot, bt_page, context, sandbox):
+def test_bigtime_sign_in_through_the_embedded_browser(qtbot, bt_page, context, sandbox, bigtime_reading):
     assert bt_page.use_oauth.isChecked() and bt_page.advanced.isChecked()  # a non-default base URL is shown
     assert bt_page.base_url.text() == sandbox.bigtime_url
+    assert bt_page.firm_id.isVisible() and bt_page.firm_id.text() == cred.BT_FIRM_ID  # OAuth needs it too
     with qtbot.waitSignal(context.bigtime_connected, timeout=WAIT * 2) as connected:
         bt_page.sign_in_button.click()
         bigtime_consent(qtbot, bt_page)
         js(bt_page, "document.getElementById('allow').click();")
     qtbot.waitUntil(bt_page.isComplete, timeout=WAIT)
     assert connected.args == [bt_page.connected_label.text()]
-    # The firm as BigTime's token answer names it (the sandbox gives its id, not its name).
-    assert bt_page.connected_label.text().startswith("Connected to BigTime: ")
-    assert cred.BT_FIRM_ID in bt_page.connected_label.text()
+    # The firm as the admin typed it (no BigTime answer names it).
+    assert bt_page.connected_label.text().startswith(f"Connected to BigTime: firm {cred.BT_FIRM_ID} as ")
     vault = secrets.Vault(context.profile)
     assert vault.get(secrets.BIGTIME_REFRESH_TOKEN) and vault.get(secrets.BIGTIME_CLIENT_SECRET) == cred.BT_CLIENT_SECRET
     saved = settings_json(context)["bigtime"]
     assert saved["auth_mode"] == "oauth" and saved["base_url"] == sandbox.bigtime_url
+    assert (saved["firm_id"], saved["oauth_header"], saved["token_body"]) == (cred.BT_FIRM_ID, "x-auth-token", "json")
+
+
+def test_bigtime_oauth_without_firm_id_is_said_before_any_browser(qtbot, bt_page):
+    bt_page.firm_id.clear()
+    bt_page.sign_in_button.click()
+    assert "Enter your BigTime firm id (BigTime › My Company › Company Info)" in status(bt_page)
+    assert bt_page.firm_id.hasFocus() and bt_page.browser is None
 
 
 def test_bigtime_deny(qtbot, bt_page, sandbox):
@@ -395,7 +403,7 @@ def test_bigtime_api_key(qtbot, bt_page, context, sandbox):
     assert settings_json(context)["bigtime"]["auth_mode"] == "api_key"
 
 
-def test_bigtime_through_the_system_browser(qtbot, bt_page, context, sandbox):
+def test_bigtime_through_the_system_browser(qtbot, bt_page, context, sandbox, bigtime_reading):
     redirect = f"http://127.0.0.1:{free_port()}/BigTimeRedirect"
     bt_page.callback.setText(redirect)
     opened: list[str] = []

@@ -387,7 +387,7 @@ def page_text(qtbot, page) -> str:
 
 
 @pytest.mark.webengine
-def test_end_to_end_sign_in_to_both_pick_the_stage_save_and_the_loop_runs(sandbox, profile, qtbot) -> None:
+def test_end_to_end_sign_in_to_both_pick_the_stage_save_and_the_loop_runs(sandbox, profile, qtbot, bigtime_reading) -> None:
     from bigsync_gui.gui.context import Prefill
     from bigsync_gui.gui.session import DesktopSession
 
@@ -443,6 +443,7 @@ def test_end_to_end_sign_in_to_both_pick_the_stage_save_and_the_loop_runs(sandbo
         settings = Settings.load(profile)
         assert settings.sync.trigger_stage == "Closed Won" and settings.sync.configured and not settings.sync.backfill
         assert settings.salesforce.connected and settings.bigtime.auth_mode == "oauth"
+        assert (settings.bigtime.firm_id, settings.bigtime.oauth_header) == (cred.BT_FIRM_ID, "x-auth-token")  # prefilled
         vault = secrets.Vault(profile)
         assert vault.get(secrets.SALESFORCE_REFRESH_TOKEN) and vault.get(secrets.BIGTIME_REFRESH_TOKEN)
         assert vault.get(secrets.BIGTIME_CLIENT_SECRET) == cred.BT_CLIENT_SECRET

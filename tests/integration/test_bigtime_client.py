@@ -76,8 +76,7 @@ def oauth_code_flow(base: str) -> dict[str, Any]:
                                                         "decision": "allow"}, allow_redirects=False, timeout=10)
     assert final.status_code == 302
     query = parse_qs(urlsplit(final.headers["Location"]).query)
-    assert query["state"] == ["s-1"]
-    token = requests.post(base + A.TOKEN_PATH, data={"grant_type": "authorization_code", "client_id": cred.BT_CLIENT_ID,
+    token = requests.post(base + A.TOKEN_PATH, json={"grant_type": "authorization_code", "client_id": cred.BT_CLIENT_ID,
                                                     "client_secret": cred.BT_CLIENT_SECRET, "code": query["code"][0],
                                                     "redirect_uri": REDIRECT}, timeout=10)
     assert token.status_code == 200, token.text
@@ -119,7 +118,7 @@ class FakeRefresher:
             if stale_access_token is not None and stale_access_token != self._tokens.access_token:
                 return self._tokens
             body = A.refresh_request_body(self._tokens.refresh_token or "", cred.BT_CLIENT_ID, cred.BT_CLIENT_SECRET)
-            response = requests.post(self.base + A.TOKEN_PATH, data=body, timeout=10)
+            response = requests.post(self.base + A.TOKEN_PATH, json=body, timeout=10)
             if response.status_code == 400 and response.json().get("error") == "invalid_grant":
                 raise ReconnectNeeded("bigtime", "the authorization was revoked or expired")
             response.raise_for_status()
@@ -130,7 +129,7 @@ class FakeRefresher:
 
 def oauth_client(sandbox, **auth_kwargs: Any) -> tuple[BigTimeClient, OAuthAuth, FakeRefresher]:
     refresher = FakeRefresher(sandbox.bigtime_url, oauth_code_flow(sandbox.bigtime_url))
-    auth = OAuthAuth(refresher, **auth_kwargs)
+    auth = OAuthAuth(refresher, REALM, **auth_kwargs)
     clear_log(sandbox)  # forget the login pages and the code exchange
     return BigTimeClient(sandbox.bigtime_url, auth, policy()), auth, refresher
 
@@ -171,19 +170,20 @@ def test_session_auth_end_to_end(sandbox):
     assert api_log(sandbox)[0] == ("POST", "/session", 200)
 
 
-def test_oauth_code_flow_end_to_end_learns_the_firm(sandbox):
+def test_oauth_code_flow_end_to_end_with_the_typed_firm(sandbox, bigtime_reading):
     client, auth, refresher = oauth_client(sandbox)
-    assert refresher.current().raw["firm"] == REALM
+    assert ("firm" in refresher.current().raw) == (bigtime_reading == "lenient")  # never read as the realm
     who = client.whoami()
     assert (who.auth_mode, who.firm_id) == ("oauth", REALM)
     assert auth.firm_id == REALM
-    assert auth.header_mode == A.OAUTH_HEADER_BEARER and auth.header_mode_confirmed  # "any": Bearer works first time
+    # X-Auth-Token + realm first: every reading takes it, so it works the first time
+    assert auth.header_mode == A.OAUTH_HEADER_X_AUTH_TOKEN and auth.header_mode_confirmed
     assert "ERP Rollout Phase 1" in {p.name for p in client.projects()}
     assert refresher.refreshes == 0
     assert all(status == 200 for _, _, status in api_log(sandbox))
 
 
-def test_oauth_expired_access_token_refreshes_and_retries_transparently(sandbox):
+def test_oauth_expired_access_token_refreshes_and_retries_transparently(sandbox, bigtime_reading):
     client, auth, refresher = oauth_client(sandbox)
     client.projects()
     old = refresher.current().access_token
@@ -195,16 +195,22 @@ def test_oauth_expired_access_token_refreshes_and_retries_transparently(sandbox)
     assert api_log(sandbox) == [("GET", "/staff", 401), ("POST", "/oauth2/accesstoken", 200), ("GET", "/staff", 200)]
 
 
-@pytest.mark.parametrize("mode", ["x-auth-token", "bearer"])
-def test_oauth_header_fallback_and_memory(sandbox, mode):
+# The emulator's readings of the OAuth header: the strict default, both (lenient), Bearer only.
+HEADER_READINGS = {"x-auth-token": {}, "both": {"oauth_bearer": True},
+                   "bearer": {"oauth_bearer": True, "oauth_x_auth_token": False}}
+
+
+@pytest.mark.parametrize("reading", list(HEADER_READINGS))
+def test_oauth_header_fallback_and_memory(sandbox, reading):
     client, auth, refresher = oauth_client(sandbox)
     remembered: list[str] = []
     auth._on_header_mode = remembered.append
-    admin(sandbox, "POST", "/settings", json={"oauth_token_header": mode})
+    admin(sandbox, "POST", "/settings", json=HEADER_READINGS[reading])
     clear_log(sandbox)
     assert client.project(1001).name == "ERP Rollout Phase 1"
     first = api_log(sandbox)
-    if mode == "x-auth-token":  # Bearer refused once, then X-Auth-Token, no refresh
+    mode = "bearer" if reading == "bearer" else "x-auth-token"
+    if mode == "bearer":  # X-Auth-Token refused once, then Bearer, no refresh
         assert first == [("GET", "/project/detail/1001", 401), ("GET", "/project/detail/1001", 200)]
     else:
         assert first == [("GET", "/project/detail/1001", 200)]
@@ -223,14 +229,14 @@ def test_oauth_header_fallback_and_memory(sandbox, mode):
 
 
 def test_oauth_remembered_header_mode_is_used_from_the_start(sandbox):
-    admin(sandbox, "POST", "/settings", json={"oauth_token_header": "x-auth-token"})
-    client, auth, _ = oauth_client(sandbox, header_mode="x-auth-token")
+    admin(sandbox, "POST", "/settings", json=HEADER_READINGS["bearer"])
+    client, auth, _ = oauth_client(sandbox, header_mode="bearer")
     clear_log(sandbox)
     client.staff()
     assert api_log(sandbox) == [("GET", "/staff", 200)]
 
 
-def test_oauth_revoked_grant_needs_reconnect_without_leaking_tokens(sandbox):
+def test_oauth_revoked_grant_needs_reconnect_without_leaking_tokens(sandbox, bigtime_reading):
     client, auth, refresher = oauth_client(sandbox)
     client.staff()
     tokens = (refresher.current().access_token, refresher.current().refresh_token)
@@ -481,7 +487,7 @@ def test_totals_follow_a_new_payment(sandbox):
     assert after.paid == data.project_totals(open_invoice.project_id)["PaidToDate"]
 
 
-def test_oauth_with_the_real_token_refresher(sandbox):
+def test_oauth_with_the_real_token_refresher(sandbox, bigtime_reading):
     """The same transparent refresh with ``connectors.oauth.TokenRefresher`` instead of the double."""
     raw = oauth_code_flow(sandbox.bigtime_url)
     http = policy()
@@ -491,7 +497,7 @@ def test_oauth_with_the_real_token_refresher(sandbox):
     refresher = oauth.TokenRefresher(oauth.bigtime_endpoints(sandbox.bigtime_url, cred.BT_CLIENT_ID, cred.BT_CLIENT_SECRET,
                                                              REDIRECT),
                                      http, raw["refresh_token"], rotated.append, tokens=tokens)
-    client = BigTimeClient(sandbox.bigtime_url, OAuthAuth(refresher), http)
+    client = BigTimeClient(sandbox.bigtime_url, OAuthAuth(refresher, REALM), http)
     assert client.whoami().firm_id == REALM
     admin(sandbox, "POST", "/tokens/expire", json={"kind": "access"})
     clear_log(sandbox)

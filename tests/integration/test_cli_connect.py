@@ -153,16 +153,22 @@ def test_connect_salesforce_stages_and_disconnect(sandbox: Sandbox, env: dict[st
     assert "connect salesforce" in after.stderr
 
 
-def test_connect_bigtime_oauth_and_api_key(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
+def connect_bigtime_oauth(sandbox: Sandbox, env: dict[str, str], profile: Path, firm: str) -> tuple[int, str, str]:
     redirect = f"http://127.0.0.1:{free_port()}/BigTimeRedirect"  # the emulator accepts any loopback port
-    code, out, err = sign_in_through_printed_url(
+    return sign_in_through_printed_url(
         ["--profile", str(profile), "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--client-id", cred.BT_CLIENT_ID,
-         "--client-secret-stdin", "--redirect-uri", redirect, "--no-browser", "--timeout", "30"],
+         "--firm", firm, "--client-secret-stdin", "--redirect-uri", redirect, "--no-browser", "--timeout", "30"],
         env, "bigtime", stdin=cred.BT_CLIENT_SECRET + "\n")
+
+
+def test_connect_bigtime_oauth_and_api_key(sandbox: Sandbox, env: dict[str, str], profile: Path, bigtime_reading: str) -> None:
+    code, out, err = connect_bigtime_oauth(sandbox, env, profile, cred.BT_FIRM_ID)
     assert code == 0, err
     assert "Connected to BigTime" in out and cred.BT_FIRM_ID in out
     settings = json.loads((profile / "config" / "settings.json").read_text())
     assert settings["bigtime"]["auth_mode"] == "oauth" and settings["bigtime"]["firm_id"] == cred.BT_FIRM_ID
+    # what BigTime accepted is kept for the next runs (and `doctor`)
+    assert (settings["bigtime"]["oauth_header"], settings["bigtime"]["token_body"]) == ("x-auth-token", "json")
     assert cred.BT_CLIENT_SECRET not in (profile / "config" / "settings.json").read_text()
 
     keyed = run(env, profile, "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--api-key-stdin",
@@ -174,6 +180,21 @@ def test_connect_bigtime_oauth_and_api_key(sandbox: Sandbox, env: dict[str, str]
                 "--firm", cred.BT_FIRM_ID, stdin="not-the-key\n")
     assert wrong.returncode == 3 and "API key was refused" in wrong.stderr
     assert "not-the-key" not in wrong.stderr
+
+
+def test_connect_bigtime_oauth_needs_the_firm_and_explains_a_wrong_one(sandbox: Sandbox, env: dict[str, str],
+                                                                     profile: Path, bigtime_reading: str) -> None:
+    missing = run(env, profile, "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--client-id", cred.BT_CLIENT_ID,
+                  "--client-secret-stdin", stdin=cred.BT_CLIENT_SECRET + "\n")
+    assert missing.returncode == 2 and "--client-id needs --firm ID" in missing.stderr and "Company Info" in missing.stderr
+    code, _, err = connect_bigtime_oauth(sandbox, env, profile, "other-firm")
+    assert code == 1 and "Traceback" not in err
+    if bigtime_reading == "lenient":  # the token response names the firm: the mismatch is said before any call
+        assert f"BigTime signed you in to firm {cred.BT_FIRM_ID}, but the firm id entered is other-firm" in err
+    else:
+        assert "BigTime refused the new sign-in for firm id other-firm. Check the firm id" in err
+    assert not (profile / "config" / "settings.json").exists() or \
+        json.loads((profile / "config" / "settings.json").read_text())["bigtime"]["auth_mode"] == ""
 
 
 def test_denied_consent_is_one_clear_sentence(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:

@@ -70,7 +70,8 @@ def sf_query(sandbox, access_token: str) -> requests.Response:
 
 
 def bt_projects(sandbox, access_token: str) -> requests.Response:
-    return requests.get(sandbox.bigtime_url + "/project", headers={"Authorization": "Bearer " + access_token,
+    """The OAuth token the documented way (X-Auth-Token + X-Auth-Realm): every reading accepts it."""
+    return requests.get(sandbox.bigtime_url + "/project", headers={"X-Auth-Token": access_token, "X-Auth-Realm": cred.BT_FIRM_ID,
                                                                   "Accept": "application/json"}, timeout=10)
 
 
@@ -78,7 +79,7 @@ def raw_refresh(sandbox, system: str, refresh_token: str) -> requests.Response:
     if system == "salesforce":
         return requests.post(sandbox.salesforce_url + SF_TOKEN_PATH, data={
             "grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": cred.SF_CONSUMER_KEY}, timeout=10)
-    return requests.post(sandbox.bigtime_url + "/oauth2/accesstoken", data={
+    return requests.post(sandbox.bigtime_url + "/oauth2/accesstoken", json={
         "grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": cred.BT_CLIENT_ID,
         "client_secret": cred.BT_CLIENT_SECRET}, timeout=10)
 
@@ -119,13 +120,16 @@ def test_salesforce_sign_in_then_rest_call(sandbox):
     assert r.status_code == 200 and r.json()["totalSize"] == 41
 
 
-def test_bigtime_sign_in_then_api_call(sandbox):
+def test_bigtime_sign_in_then_api_call(sandbox, bigtime_reading):
     http = policy("bigtime")
     attempt = AuthorizationAttempt(bt_endpoints(sandbox), http)
     assert "code_challenge_method=S256" in attempt.authorization_url
     before = time.time()
-    tokens = attempt.exchange(attempt.code_from_redirect(browse(attempt.authorization_url, "bigtime")))
-    assert tokens.raw["firm"] == cred.BT_FIRM_ID
+    location = browse(attempt.authorization_url, "bigtime")
+    assert ("state" in parse_qs(urlsplit(location).query)) == (bigtime_reading == "lenient")
+    tokens = attempt.exchange(attempt.code_from_redirect(location))
+    assert tokens.token_body == "json"  # the documented body, first
+    assert ("firm" in tokens.raw) == (bigtime_reading == "lenient")
     assert tokens.raw["expires_in"] == 264960
     assert before + 264960 - 1 <= tokens.expires_at <= time.time() + 264960 + 1
     assert tokens.refresh_token and tokens.refresh_token != tokens.access_token
@@ -133,6 +137,38 @@ def test_bigtime_sign_in_then_api_call(sandbox):
 
     r = bt_projects(sandbox, tokens.access_token)
     assert r.status_code == 200 and len(r.json()) == 7 and r.json()[0]["SystemId"] == 1001  # active projects
+
+
+def test_bigtime_form_only_token_endpoint_falls_back_once_and_remembers(sandbox):
+    admin(sandbox.bigtime_admin_url, "POST", "/settings", json={"token_json": False, "token_form": True})
+    http = policy("bigtime")
+    attempt = AuthorizationAttempt(bt_endpoints(sandbox), http)
+    tokens = attempt.exchange(attempt.code_from_redirect(browse(attempt.authorization_url, "bigtime")))
+    assert tokens.token_body == "form"
+    assert http.counter.snapshot() == {"bigtime": {"415": 1, "200": 1}}  # JSON refused, then the form once
+    learnt: list[str] = []
+    refresher = TokenRefresher(bt_endpoints(sandbox), http, tokens.refresh_token, lambda _t: None, tokens=tokens,
+                               on_token_body=learnt.append)
+    assert bt_projects(sandbox, refresher.refresh().access_token).status_code == 200
+    assert http.counter.snapshot() == {"bigtime": {"415": 1, "200": 2}}  # the refresh went straight to the form
+    # A refresher that does not know the shape yet learns it, says so once, and keeps it.
+    fresh = TokenRefresher(bt_endpoints(sandbox), http, refresher.current().refresh_token, lambda _t: None,
+                           on_token_body=learnt.append)
+    fresh.refresh()
+    fresh.refresh()
+    assert learnt == ["form"] and http.counter.snapshot() == {"bigtime": {"415": 2, "200": 4}}
+
+
+def test_bigtime_json_refusal_that_is_not_about_the_body_is_reported(sandbox):
+    """Strict reading, expired code: JSON gets invalid_grant, the form 415; the user hears invalid_grant."""
+    http = policy("bigtime")
+    attempt = AuthorizationAttempt(bt_endpoints(sandbox), http)
+    code = attempt.code_from_redirect(browse(attempt.authorization_url, "bigtime"))
+    admin(sandbox.bigtime_admin_url, "POST", "/clock", json={"advance_seconds": 601})
+    with pytest.raises(AuthorizationFailed) as err:
+        attempt.exchange(code)
+    assert err.value.error == "invalid_grant"
+    assert http.counter.snapshot() == {"bigtime": {"400": 1, "415": 1}}
 
 
 @pytest.mark.parametrize("system", ["salesforce", "bigtime"])
@@ -307,7 +343,7 @@ def test_transient_failure_propagates_and_does_not_kill_the_grant(sandbox):
     assert sf_query(sandbox, refresher.refresh().access_token).status_code == 200  # the fault was for one request
 
 
-def test_bigtime_refresh_always_rotates(sandbox):
+def test_bigtime_refresh_always_rotates(sandbox, bigtime_reading):
     first = sign_in(bt_endpoints(sandbox))
     rotated: list[str] = []
     refresher = TokenRefresher(bt_endpoints(sandbox), policy("bigtime"), first.refresh_token, rotated.append, tokens=first)
@@ -318,7 +354,7 @@ def test_bigtime_refresh_always_rotates(sandbox):
     assert dead.status_code == 400 and dead.json()["error"] == "invalid_grant"
 
 
-def test_bigtime_expiry_is_honoured_proactively(sandbox):
+def test_bigtime_expiry_is_honoured_proactively(sandbox, bigtime_reading):
     first = sign_in(bt_endpoints(sandbox))
     rotated: list[str] = []
     http = policy("bigtime")
@@ -403,16 +439,18 @@ def test_loopback_flow_salesforce_end_to_end(sandbox):
         assert again.port == port
 
 
-def test_loopback_flow_bigtime_end_to_end(sandbox):
+def test_loopback_flow_bigtime_end_to_end(sandbox, bigtime_reading):
     port = free_port()
     attempt = AuthorizationAttempt(bt_endpoints(sandbox, redirect_uri=f"http://127.0.0.1:{port}/BigTimeRedirect"),
                                    policy("bigtime"))
-    browser = BrowserThread("bigtime")
+    browser = BrowserThread("bigtime", extra_requests=("/BigTimeRedirect", "/BigTimeRedirect?code=forged&state=not-yours"))
     tokens = run_loopback_flow(attempt, open_url=browser, timeout=20)
     browser.join()
-    assert tokens.raw["firm"] == cred.BT_FIRM_ID
+    bare, forged, final = browser.pages
+    assert bare.status_code == 400 and "only used to finish a sign-in" in bare.text  # no code: the wait went on
+    assert forged.status_code == 400 and "does not belong to the sign-in" in forged.text
     assert bt_projects(sandbox, tokens.access_token).status_code == 200
-    assert "Signed in" in browser.pages[-1].text
+    assert final.status_code == 200 and "Signed in" in final.text
 
 
 def test_loopback_flow_deny_shows_the_error_and_raises(sandbox):

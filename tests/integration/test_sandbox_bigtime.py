@@ -15,6 +15,7 @@ from requests_oauthlib import OAuth2Session
 
 from bigsync_gui.sandbox import credentials as cred
 from bigsync_gui.sandbox import story
+from bigsync_gui.sandbox.bigtime.data import OAUTH_LENIENT
 
 REDIRECT = cred.BT_REDIRECT_URIS[0]
 REALM = cred.BT_FIRM_ID
@@ -46,21 +47,31 @@ def browser_login(base: str, params: dict[str, str], decision: str = "allow",
 def get_code(base: str, state: str = "st-1") -> str:
     final = browser_login(base, {"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT, "state": state})
     assert final.status_code == 302
-    query = parse_qs(urlsplit(final.headers["Location"]).query)
-    assert query["state"] == [state]
-    return query["code"][0]
+    return parse_qs(urlsplit(final.headers["Location"]).query)["code"][0]
 
 
-def exchange(base: str, code: str, as_json: bool = False, **extra: str) -> requests.Response:
+def exchange(base: str, code: str, as_form: bool = False, **extra: str) -> requests.Response:
+    """The token request, as a JSON object (BigTime's documented shape) unless ``as_form``."""
     body = {"grant_type": "authorization_code", "client_id": cred.BT_CLIENT_ID, "client_secret": cred.BT_CLIENT_SECRET,
             "code": code, "redirect_uri": REDIRECT, **extra}
-    if as_json:
-        return requests.post(base + "/oauth2/accesstoken", json=body, timeout=10)
-    return requests.post(base + "/oauth2/accesstoken", data=body, timeout=10)
+    if as_form:
+        return requests.post(base + "/oauth2/accesstoken", data=body, timeout=10)
+    return requests.post(base + "/oauth2/accesstoken", json=body, timeout=10)
+
+
+def refresh(base: str, refresh_token: str) -> requests.Response:
+    return requests.post(base + "/oauth2/accesstoken", json={"grant_type": "refresh_token", "refresh_token": refresh_token,
+                                                             "client_id": cred.BT_CLIENT_ID,
+                                                             "client_secret": cred.BT_CLIENT_SECRET}, timeout=10)
+
+
+def oauth_headers(token: str) -> dict[str, str]:
+    """An OAuth token the documented way: X-Auth-Token + X-Auth-Realm."""
+    return {"X-Auth-Token": token, "X-Auth-Realm": REALM, "Accept": "application/json"}
 
 
 def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}", "Accept": "application/json"}
+    return {"Authorization": f"Bearer {token}", "X-Auth-Realm": REALM, "Accept": "application/json"}
 
 
 def admin(sandbox, method: str, path: str, **kwargs) -> requests.Response:
@@ -73,9 +84,53 @@ def api(sandbox, method: str, path: str, headers: dict[str, str] | None = None, 
     return requests.request(method, sandbox.bigtime_url + path, headers=KEY_HEADERS if headers is None else headers, timeout=10, **kwargs)
 
 
-# ---- OAuth 2.0 --------------------------------------------------------------------------------
+# ---- OAuth 2.0: strict by default (only what BigTime documents), lenient readings as switches ----------
+def test_strict_default_is_what_bigtime_documents(sandbox):
+    base = sandbox.bigtime_url
+    final = browser_login(base, {"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT, "state": "st-1"})
+    assert final.status_code == 302
+    query = parse_qs(urlsplit(final.headers["Location"]).query)
+    assert list(query) == ["code"]  # Location: {redirect_uri}?code={code}, no state even though one was sent
+    form = exchange(base, query["code"][0], as_form=True)
+    assert form.status_code == 415 and form.json()["error"] == "invalid_request"
+    tokens = exchange(base, query["code"][0])  # the form attempt did not burn the code: it was never read
+    assert tokens.status_code == 200
+    assert set(tokens.json()) == {"access_token", "refresh_token", "expires_in"}
+    token = tokens.json()["access_token"]
+    assert api(sandbox, "GET", "/staff", headers=oauth_headers(token)).status_code == 200
+    assert api(sandbox, "GET", "/staff", headers={"X-Auth-Token": token}).status_code == 401  # realm required
+    assert api(sandbox, "GET", "/staff", headers={**oauth_headers(token), "X-Auth-Realm": "other"}).status_code == 401
+    assert api(sandbox, "GET", "/staff", headers=bearer(token)).status_code == 401
+
+
+def test_lenient_switches_each_add_one_reading(sandbox):
+    base = sandbox.bigtime_url
+    settings = admin(sandbox, "GET", "/settings").json()
+    assert {k: settings[k] for k in OAUTH_LENIENT} == {k: False for k in OAUTH_LENIENT}
+    admin(sandbox, "POST", "/settings", json={"echo_state": True})
+    final = browser_login(base, {"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT, "state": "st-2"})
+    assert parse_qs(urlsplit(final.headers["Location"]).query)["state"] == ["st-2"]
+    admin(sandbox, "POST", "/settings", json={"token_form": True, "token_firm": True})
+    tokens = exchange(base, parse_qs(urlsplit(final.headers["Location"]).query)["code"][0], as_form=True)
+    assert tokens.status_code == 200 and tokens.json()["firm"] == REALM
+    token = tokens.json()["access_token"]
+    assert api(sandbox, "GET", "/staff", headers=bearer(token)).status_code == 401
+    admin(sandbox, "POST", "/settings", json={"oauth_bearer": True})
+    assert api(sandbox, "GET", "/staff", headers=bearer(token)).status_code == 200
+    assert api(sandbox, "GET", "/staff", headers={**bearer(token), "X-Auth-Realm": ""}).status_code == 401
+    assert api(sandbox, "GET", "/staff", headers=oauth_headers(token)).status_code == 200
+    # The other strict readings: Bearer only, form only.
+    admin(sandbox, "POST", "/settings", json={"oauth_x_auth_token": False, "token_json": False})
+    assert api(sandbox, "GET", "/staff", headers=oauth_headers(token)).status_code == 401
+    assert exchange(base, get_code(base)).status_code == 415
+    bad = requests.post(sandbox.bigtime_admin_url + "/settings", json={"echo_state": "yes"}, timeout=10)
+    assert bad.status_code == 400 and "true or false" in bad.text
+
+
 def test_oauth_code_flow_with_requests_oauthlib(sandbox, monkeypatch):
+    """An independent client, against the lenient readings it needs (it sends a form, expects state)."""
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # loopback http only
+    admin(sandbox, "POST", "/settings", json=OAUTH_LENIENT)
     base = sandbox.bigtime_url
     oauth = OAuth2Session(cred.BT_CLIENT_ID, redirect_uri=REDIRECT, state="my-state-42")
     url, state = oauth.authorization_url(base + "/oauth2/authorize")
@@ -90,30 +145,33 @@ def test_oauth_code_flow_with_requests_oauthlib(sandbox, monkeypatch):
 
     token = oauth.fetch_token(base + "/oauth2/accesstoken", authorization_response=location,
                               client_secret=cred.BT_CLIENT_SECRET, include_client_id=True)
-    assert token["token_type"] == "bearer"
     assert token["expires_in"] == 264960
     assert token["firm"] == REALM
     assert token["refresh_token"] and token["access_token"]
 
-    projects = oauth.get(base + "/project", headers={"Accept": "application/json"}, timeout=10)
+    projects = oauth.get(base + "/project", headers={"Accept": "application/json", "X-Auth-Realm": REALM}, timeout=10)
     assert projects.status_code == 200
     assert "ERP Rollout Phase 1" in {p["Nm"] for p in projects.json()}
-    # The other reading of the docs: the OAuth token in X-Auth-Token with the realm learnt from the token response.
-    staff = requests.get(base + "/staff", headers={"X-Auth-Token": token["access_token"], "X-Auth-Realm": token["firm"]}, timeout=10)
+    staff = api(sandbox, "GET", "/staff", headers=oauth_headers(token["access_token"]))
     assert staff.status_code == 200
     assert staff.json()[0]["EMail"] == cred.BT_USERNAME
 
 
-def test_oauth_deny_redirects_with_access_denied_and_state(sandbox):
+def test_oauth_deny_redirects_with_access_denied(sandbox):
     final = browser_login(sandbox.bigtime_url, {"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT,
                                                 "state": "deny-me"}, decision="deny")
     assert final.status_code == 302
     parts = urlsplit(final.headers["Location"])
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == REDIRECT
-    assert parse_qs(parts.query) == {"error": ["access_denied"], "state": ["deny-me"]}
+    assert parse_qs(parts.query) == {"error": ["access_denied"]}
+    admin(sandbox, "POST", "/settings", json={"echo_state": True})
+    final = browser_login(sandbox.bigtime_url, {"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT,
+                                                "state": "deny-me"}, decision="deny")
+    assert parse_qs(urlsplit(final.headers["Location"]).query) == {"error": ["access_denied"], "state": ["deny-me"]}
 
 
 def test_oauth_without_state_redirects_with_code_only(sandbox):
+    admin(sandbox, "POST", "/settings", json={"echo_state": True})
     final = browser_login(sandbox.bigtime_url, {"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT})
     query = parse_qs(urlsplit(final.headers["Location"]).query)
     assert list(query) == ["code"]
@@ -138,6 +196,7 @@ def test_oauth_wrong_password_shows_the_login_again(sandbox):
     base = sandbox.bigtime_url
     browser = requests.Session()
     page = browser.get(base + "/oauth2/authorize", params={"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT}, timeout=10)
+    assert cred.BT_FIRM_ID in page.text  # the demo firm id is shown with the demo login
     again = browser.post(base + "/oauth2/authorize", data={"txn": _hidden(page.text, "txn"), "step": "login",
                                                            "UserId": cred.BT_USERNAME, "Pwd": "wrong"}, timeout=10)
     assert again.status_code == 200
@@ -145,12 +204,10 @@ def test_oauth_wrong_password_shows_the_login_again(sandbox):
     assert 'id="allow"' not in again.text
 
 
-def test_token_endpoint_json_and_form_bodies_single_use_codes_and_client_checks(sandbox):
+def test_token_endpoint_single_use_codes_and_client_checks(sandbox):
     base = sandbox.bigtime_url
-    as_json = exchange(base, get_code(base), as_json=True)
-    assert as_json.status_code == 200 and as_json.json()["token_type"] == "bearer"
     code = get_code(base)
-    bad_secret = requests.post(base + "/oauth2/accesstoken", data={"grant_type": "authorization_code", "client_id": cred.BT_CLIENT_ID,
+    bad_secret = requests.post(base + "/oauth2/accesstoken", json={"grant_type": "authorization_code", "client_id": cred.BT_CLIENT_ID,
                                                                    "client_secret": "wrong", "code": code}, timeout=10)
     assert bad_secret.status_code == 401
     assert bad_secret.json()["error"] == "invalid_client"
@@ -162,7 +219,7 @@ def test_token_endpoint_json_and_form_bodies_single_use_codes_and_client_checks(
     fresh = get_code(base)
     assert exchange(base, fresh).status_code == 200
     assert exchange(base, fresh).json()["error"] == "invalid_grant"
-    unsupported = requests.post(base + "/oauth2/accesstoken", data={"grant_type": "password", "client_id": cred.BT_CLIENT_ID,
+    unsupported = requests.post(base + "/oauth2/accesstoken", json={"grant_type": "password", "client_id": cred.BT_CLIENT_ID,
                                                                     "client_secret": cred.BT_CLIENT_SECRET}, timeout=10)
     assert unsupported.status_code == 400 and unsupported.json()["error"] == "unsupported_grant_type"
 
@@ -178,33 +235,27 @@ def test_expired_code_is_rejected(sandbox):
 def test_refresh_rotates_and_the_old_refresh_token_dies(sandbox):
     base = sandbox.bigtime_url
     first = exchange(base, get_code(base)).json()
-    refreshed = requests.post(base + "/oauth2/accesstoken", data={"grant_type": "refresh_token", "refresh_token": first["refresh_token"],
-                                                                  "client_id": cred.BT_CLIENT_ID,
-                                                                  "client_secret": cred.BT_CLIENT_SECRET}, timeout=10)
+    refreshed = refresh(base, first["refresh_token"])
     assert refreshed.status_code == 200
     second = refreshed.json()
     assert second["refresh_token"] != first["refresh_token"] and second["access_token"] != first["access_token"]
-    assert second["firm"] == REALM
-    again = requests.post(base + "/oauth2/accesstoken", json={"grant_type": "refresh_token", "refresh_token": first["refresh_token"],
-                                                              "client_id": cred.BT_CLIENT_ID,
-                                                              "client_secret": cred.BT_CLIENT_SECRET}, timeout=10)
+    assert "firm" not in second
+    again = refresh(base, first["refresh_token"])
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
-    assert api(sandbox, "GET", "/staff", headers=bearer(second["access_token"])).status_code == 200
+    assert api(sandbox, "GET", "/staff", headers=oauth_headers(second["access_token"])).status_code == 200
 
 
-def test_expired_access_token_gives_401_then_refresh_works(sandbox, monkeypatch):
-    monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")
+def test_expired_access_token_gives_401_then_refresh_works(sandbox):
     base = sandbox.bigtime_url
     tokens = exchange(base, get_code(base)).json()
-    assert api(sandbox, "GET", "/project", headers=bearer(tokens["access_token"])).status_code == 200
+    assert api(sandbox, "GET", "/project", headers=oauth_headers(tokens["access_token"])).status_code == 200
     assert admin(sandbox, "POST", "/tokens/expire", json={"kind": "access"}).json()["expired"] >= 1
-    expired = api(sandbox, "GET", "/project", headers=bearer(tokens["access_token"]))
+    expired = api(sandbox, "GET", "/project", headers=oauth_headers(tokens["access_token"]))
     assert expired.status_code == 401
     assert expired.json() == {"Message": "Authorization has been denied for this request."}
-    oauth = OAuth2Session(cred.BT_CLIENT_ID, token=tokens)
-    new = oauth.refresh_token(base + "/oauth2/accesstoken", client_id=cred.BT_CLIENT_ID, client_secret=cred.BT_CLIENT_SECRET)
+    new = refresh(base, tokens["refresh_token"]).json()
     assert new["access_token"] != tokens["access_token"]
-    assert oauth.get(base + "/project", timeout=10).status_code == 200
+    assert api(sandbox, "GET", "/project", headers=oauth_headers(new["access_token"])).status_code == 200
 
 
 def test_access_token_lifetime_follows_the_clock_and_the_setting(sandbox):
@@ -212,33 +263,20 @@ def test_access_token_lifetime_follows_the_clock_and_the_setting(sandbox):
     admin(sandbox, "POST", "/settings", json={"access_token_ttl_seconds": 120})
     tokens = exchange(base, get_code(base)).json()
     assert tokens["expires_in"] == 120
-    assert api(sandbox, "GET", "/staff", headers=bearer(tokens["access_token"])).status_code == 200
+    assert api(sandbox, "GET", "/staff", headers=oauth_headers(tokens["access_token"])).status_code == 200
     admin(sandbox, "POST", "/clock", json={"advance_seconds": 121})
-    assert api(sandbox, "GET", "/staff", headers=bearer(tokens["access_token"])).status_code == 401
+    assert api(sandbox, "GET", "/staff", headers=oauth_headers(tokens["access_token"])).status_code == 401
 
 
 def test_revoked_tokens_are_refused(sandbox):
     base = sandbox.bigtime_url
     tokens = exchange(base, get_code(base)).json()
     admin(sandbox, "POST", "/tokens/revoke", json={"kind": "refresh"})
-    refresh = requests.post(base + "/oauth2/accesstoken", data={"grant_type": "refresh_token", "refresh_token": tokens["refresh_token"],
-                                                                "client_id": cred.BT_CLIENT_ID, "client_secret": cred.BT_CLIENT_SECRET}, timeout=10)
-    assert refresh.status_code == 400 and refresh.json()["error"] == "invalid_grant"
-    assert api(sandbox, "GET", "/staff", headers=bearer(tokens["access_token"])).status_code == 200
+    again = refresh(base, tokens["refresh_token"])
+    assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
+    assert api(sandbox, "GET", "/staff", headers=oauth_headers(tokens["access_token"])).status_code == 200
     admin(sandbox, "POST", "/tokens/revoke", json={"kind": "access"})
-    assert api(sandbox, "GET", "/staff", headers=bearer(tokens["access_token"])).status_code == 401
-
-
-def test_oauth_token_header_setting_selects_one_reading(sandbox):
-    base = sandbox.bigtime_url
-    token = exchange(base, get_code(base)).json()["access_token"]
-    x_auth = {"X-Auth-Token": token, "X-Auth-Realm": REALM}
-    admin(sandbox, "POST", "/settings", json={"oauth_token_header": "bearer"})
-    assert api(sandbox, "GET", "/staff", headers=bearer(token)).status_code == 200
-    assert api(sandbox, "GET", "/staff", headers=x_auth).status_code == 401
-    admin(sandbox, "POST", "/settings", json={"oauth_token_header": "x-auth-token"})
-    assert api(sandbox, "GET", "/staff", headers=bearer(token)).status_code == 401
-    assert api(sandbox, "GET", "/staff", headers=x_auth).status_code == 200
+    assert api(sandbox, "GET", "/staff", headers=oauth_headers(tokens["access_token"])).status_code == 401
 
 
 # ---- session and API key ------------------------------------------------------------------------

@@ -223,46 +223,52 @@ class _Refresher:
 
 def test_oauth_tries_the_other_header_before_refreshing_then_remembers():
     refresher = _Refresher()
-    auth = OAuthAuth(refresher)
+    auth = OAuthAuth(refresher, "typed-firm")
     first = auth.headers()
-    assert first == {"Authorization": "Bearer t1", "X-Auth-Realm": "firm-1"}  # firm from the token response, any case
+    # X-Auth-Token + realm first (the documented form); the realm is the typed firm, never the token's.
+    assert first == {"X-Auth-Token": "t1", "X-Auth-Realm": "typed-firm"}
     assert auth.on_unauthorized(first) is True and refresher.refreshes == 0
     second = auth.headers()
-    assert second == {"X-Auth-Token": "t1", "X-Auth-Realm": "firm-1"}
+    assert second == {"Authorization": "Bearer t1", "X-Auth-Realm": "typed-firm"}
     auth.on_success(second)
-    assert auth.header_mode == A.OAUTH_HEADER_X_AUTH_TOKEN and auth.header_mode_confirmed
+    assert auth.header_mode == A.OAUTH_HEADER_BEARER and auth.header_mode_confirmed
     # Confirmed: a later 401 refreshes (once) and keeps the form.
     assert auth.on_unauthorized(auth.headers()) is True and refresher.refreshes == 1
-    assert auth.headers() == {"X-Auth-Token": "t2", "X-Auth-Realm": "firm-1"}
+    assert auth.headers() == {"Authorization": "Bearer t2", "X-Auth-Realm": "typed-firm"}
     # The freshly refreshed token refused too: nothing left to try (no refresh loop).
     assert auth.on_unauthorized(auth.headers()) is False and refresher.refreshes == 1
 
 
 def test_oauth_both_forms_refused_then_one_refresh_then_gives_up():
     refresher = _Refresher()
-    auth = OAuthAuth(refresher)
-    assert auth.on_unauthorized(auth.headers()) is True  # bearer refused → x-auth-token
+    auth = OAuthAuth(refresher, "firm-1")
+    assert auth.on_unauthorized(auth.headers()) is True  # x-auth-token refused → bearer
     assert auth.on_unauthorized(auth.headers()) is True and refresher.refreshes == 1  # both refused → refresh
-    assert auth.headers()["Authorization"] == "Bearer t2"  # back to the first form with the new token
-    assert auth.on_unauthorized(auth.headers()) is True  # t2 bearer refused → x-auth-token
+    assert auth.headers()["X-Auth-Token"] == "t2"  # back to the first form with the new token
+    assert auth.on_unauthorized(auth.headers()) is True  # t2 x-auth-token refused → bearer
     assert auth.on_unauthorized(auth.headers()) is False and refresher.refreshes == 1
 
 
 def test_oauth_stale_headers_after_another_threads_refresh_just_retry():
     refresher = _Refresher()
-    auth = OAuthAuth(refresher, header_mode="bearer")
+    auth = OAuthAuth(refresher, "firm-1", header_mode="bearer")
     stale = auth.headers()
     refresher.refresh()
     assert auth.on_unauthorized(stale) is True and refresher.refreshes == 1
 
 
-def test_oauth_explicit_firm_and_no_realm_without_one():
+def test_oauth_needs_a_typed_firm_and_reports_the_token_ones():
     refresher = _Refresher()
+    for missing in ("", "  "):
+        with pytest.raises(ValueError, match="firm id"):
+            OAuthAuth(refresher, missing)
+    auth = OAuthAuth(refresher, " typed-in ")
+    assert auth.headers()["X-Auth-Realm"] == "typed-in" and auth.firm_id == "typed-in"
+    assert auth.token_firm == "firm-1"  # what the token response says (any case), for the mismatch check
     refresher.tokens.raw = {}
-    assert "X-Auth-Realm" not in OAuthAuth(refresher).headers()
-    assert OAuthAuth(refresher, firm_id="typed-in").headers()["X-Auth-Realm"] == "typed-in"
+    assert auth.token_firm is None
     with pytest.raises(ValueError):
-        OAuthAuth(refresher, header_mode="cookie")
+        OAuthAuth(refresher, "f", header_mode="cookie")
 
 
 def test_api_key_401_is_reconnect_and_repr_hides_the_key():

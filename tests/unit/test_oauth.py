@@ -50,6 +50,11 @@ def test_bigtime_endpoints_and_secret_not_in_repr():
     assert BT.token_url == "https://iq.bigtime.net/BigtimeData/api/v2/oauth2/accesstoken"
     assert BT.redirect_uri == BIGTIME_DEFAULT_REDIRECT_URI == "http://localhost:7172/BigTimeRedirect"
     assert (BT.client_secret, BT.revoke_url, BT.scope, BT.pkce) == ("bt-secret", None, (), True)
+    assert BT.token_bodies == ("json", "form") and SF.token_bodies == ("form",)
+    pinned = bigtime_endpoints("https://iq.bigtime.net/BigtimeData/api/v2", "c", "s", token_body="form")
+    assert pinned.token_bodies == ("form",)
+    with pytest.raises(ValueError):
+        bigtime_endpoints("https://iq.bigtime.net/BigtimeData/api/v2", "c", "s", token_body="xml")
     assert "bt-secret" not in repr(BT)
 
 
@@ -184,6 +189,53 @@ def test_code_from_redirect_state_mismatch_and_missing():
         assert err.value.error == "state_mismatch"
         assert str(err.value).startswith("The sign-in answer did not match this attempt")
         assert str(err.value).endswith("please try again.")
+
+
+def test_bigtime_redirect_without_state_is_taken_once_by_the_pending_attempt():
+    a = attempt(BT)
+    assert parse_qs(urlsplit(a.authorization_url).query)["state"] == [a.state]  # still sent
+    # BigTime's documented redirect: ?code=... and nothing else.
+    assert a.code_from_redirect(redirect(a, code="bt-code")) == "bt-code"
+    with pytest.raises(AuthorizationFailed) as err:  # once only: the attempt is no longer pending
+        a.code_from_redirect(redirect(a, code="bt-code-2"))
+    assert err.value.error == "not_pending" and "start again" in str(err.value)
+    # a state, when BigTime does send one, must still be ours
+    b = attempt(BT)
+    with pytest.raises(AuthorizationFailed) as err:
+        b.code_from_redirect(redirect(b, code="c1", state="someone-else"))
+    assert err.value.error == "state_mismatch"
+    assert b.code_from_redirect(redirect(b, code="c2", state=b.state)) == "c2"
+
+
+def test_bigtime_stateless_redirect_only_for_the_newest_attempt_on_that_exact_address():
+    older, newer = attempt(BT), attempt(BT)
+    with pytest.raises(AuthorizationFailed) as err:
+        older.code_from_redirect(redirect(older, code="c1"))
+    assert err.value.error == "not_pending"
+    # another redirect address has its own pending attempt
+    other = attempt(bigtime_endpoints("https://iq.bigtime.net/BigtimeData/api/v2", "bt-client", "bt-secret",
+                                      "http://127.0.0.1:7172/BigTimeRedirect"))
+    assert other.code_from_redirect("http://127.0.0.1:7172/BigTimeRedirect?code=c3") == "c3"
+    with pytest.raises(AuthorizationFailed) as err:  # same path on another host is not its address
+        newer.code_from_redirect("http://127.0.0.1:7172/BigTimeRedirect?code=c4")
+    assert err.value.error == "wrong_redirect"
+    assert newer.code_from_redirect(redirect(newer, code="c2")) == "c2"
+
+
+def test_bigtime_stateless_redirect_expires():
+    a = attempt(BT)
+    a._started -= oauth.A.STATELESS_REDIRECT_MAX_SECONDS + 1  # as if started 15 minutes ago
+    with pytest.raises(AuthorizationFailed) as err:
+        a.code_from_redirect(redirect(a, code="late"))
+    assert err.value.error == "expired" and str(err.value).startswith("The sign-in took longer than 15 minutes")
+
+
+def test_salesforce_still_requires_state():
+    assert SF.state_required and not BT.state_required
+    a = attempt()
+    with pytest.raises(AuthorizationFailed) as err:
+        a.code_from_redirect(redirect(a, code="c1"))
+    assert err.value.error == "state_mismatch"
 
 
 def test_code_from_redirect_other_error_and_missing_code():

@@ -1,9 +1,12 @@
 """Page 3 — Connect BigTime: sign in with BigTime (OAuth, client id + secret; embedded browser
-or system browser, then Allow), or the firm's API key + firm id. Shows the firm and the user
+or system browser, then Allow), or the firm's API key. Both ways need the firm id (BigTime wants it
+on every call, and no OAuth answer gives it), so its row shows in both. Shows the firm and the user
 once connected. The API base URL is under Advanced unless it is not BigTime's usual one (the
 sandbox's, or one saved before)."""
 
 from __future__ import annotations
+
+import weakref
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -36,6 +39,8 @@ class ConnectBigTimePage(ConnectPage):
 
     def __init__(self, context: SetupContext) -> None:
         super().__init__(context)
+        # The firm id typed when each attempt started (its tokens are saved off the GUI thread).
+        self._attempt_firm: weakref.WeakKeyDictionary[oauth.AuthorizationAttempt, str] = weakref.WeakKeyDictionary()
         self.setTitle("Connect BigTime")
         self.setSubTitle("Sign in to BigTime and click Allow, or use your firm's API key.")
         self.connect_key_button = QPushButton("Connec&t")
@@ -74,10 +79,11 @@ class ConnectBigTimePage(ConnectPage):
         self.api_key.setEchoMode(QLineEdit.EchoMode.Password)
         key_label = QLabel("API &key:")
         key_label.setBuddy(self.api_key)
+        key_hint = plain("A firm-wide API key (My Company › Integrations › API keys).")
         self.firm_id = QLineEdit()
         firm_label = QLabel("Firm I&D:")
         firm_label.setBuddy(self.firm_id)
-        key_hint = plain("A firm-wide API key (My Company › Integrations › API keys) and your firm id (Company Info).")
+        firm_hint = plain("Your firm id, under My Company › Company Info in BigTime.")
 
         self.advanced = QToolButton()
         self.advanced.setText("Ad&vanced")
@@ -92,27 +98,28 @@ class ConnectBigTimePage(ConnectPage):
         form = QFormLayout()
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow(QLabel("Connect with:"), mode_row)
-        form.addRow(client_id_label, self.client_id)
         secret_row = with_hint(self.client_secret, oauth_hint)
-        firm_row = with_hint(self.firm_id, key_hint)
+        key_row = with_hint(self.api_key, key_hint)
+        firm_row = with_hint(self.firm_id, firm_hint)
+        form.addRow(client_id_label, self.client_id)
         form.addRow(secret_label, secret_row)
+        form.addRow(key_label, key_row)
+        form.addRow(firm_label, firm_row)  # both ways: after the client id + secret, or the API key
         form.addRow(callback_label, callback_row)
-        form.addRow(key_label, self.api_key)
-        form.addRow(firm_label, firm_row)
         form.addRow(self.advanced)
         form.addRow(base_label, self.base_url)
         self._form = form
         self._oauth_rows = (self.client_id, secret_row, callback_row)
-        self._key_rows = (self.api_key, firm_row)
+        self._key_rows = (key_row,)
         box.setLayout(form)
         box.setTabOrder(self.use_oauth, self.use_key)
         box.setTabOrder(self.use_key, self.client_id)
         box.setTabOrder(self.client_id, self.client_secret)
-        box.setTabOrder(self.client_secret, self.callback)
-        box.setTabOrder(self.callback, self.copy_button)
-        box.setTabOrder(self.copy_button, self.api_key)
+        box.setTabOrder(self.client_secret, self.api_key)
         box.setTabOrder(self.api_key, self.firm_id)
-        box.setTabOrder(self.firm_id, self.advanced)
+        box.setTabOrder(self.firm_id, self.callback)
+        box.setTabOrder(self.callback, self.copy_button)
+        box.setTabOrder(self.copy_button, self.advanced)
         box.setTabOrder(self.advanced, self.base_url)
 
     def _mode_changed(self) -> None:
@@ -175,24 +182,34 @@ class ConnectBigTimePage(ConnectPage):
             raise _FieldError(self.base_url, error_sentence(exc)) from None
         return base
 
+    def _firm(self) -> str:
+        firm = self.firm_id.text().strip()
+        if not firm:
+            raise _FieldError(self.firm_id, "Enter your BigTime firm id (BigTime › My Company › Company Info); "
+                                            "BigTime needs it on every call.")
+        return firm
+
     def make_attempt(self) -> oauth.AuthorizationAttempt:
         base = self._base()
         client_id = self.client_id.text().strip()
         if not client_id:
             raise _FieldError(self.client_id, "Enter the client id of the app registered in BigTime (My Company › Integrations).")
+        firm = self._firm()
         secret = self.client_secret.text().strip()
         if not secret:
             raise _FieldError(self.client_secret, "Enter the client secret of the app registered in BigTime.")
         callback = _callback(self.callback, "bigtime")
         endpoints = oauth.bigtime_endpoints(base, client_id, secret, callback)
-        return oauth.AuthorizationAttempt(endpoints, self.context.connector.http["bigtime"])
+        attempt = oauth.AuthorizationAttempt(endpoints, self.context.connector.http["bigtime"])
+        self._attempt_firm[attempt] = firm
+        return attempt
 
     def invalid_field(self, exc: BaseException) -> QWidget | None:
         return exc.field if isinstance(exc, _FieldError) else None
 
     def save_tokens(self, attempt: oauth.AuthorizationAttempt, tokens: oauth.TokenSet) -> tuple[str, str]:
         base = attempt.endpoints.token_url.rsplit("/oauth2/accesstoken", 1)[0]
-        return self.context.connector.save_bigtime_oauth(attempt.endpoints, base, tokens).sentence(), ""
+        return self.context.connector.save_bigtime_oauth(attempt.endpoints, base, tokens, self._attempt_firm[attempt]).sentence(), ""
 
     # ---- the API key ------------------------------------------------------------------------------
     def connect_with_key(self) -> None:
@@ -201,9 +218,7 @@ class ConnectBigTimePage(ConnectPage):
             key = self.api_key.text().strip()
             if not key:
                 raise _FieldError(self.api_key, "Enter the firm's BigTime API key.")
-            firm = self.firm_id.text().strip()
-            if not firm:
-                raise _FieldError(self.firm_id, "Enter your BigTime firm id (BigTime › Company Info); an API key needs it.")
+            firm = self._firm()
         except _FieldError as exc:
             self._show_error(exc.message, retry=False)
             exc.field.setFocus()

@@ -28,7 +28,7 @@ from werkzeug.wrappers import Request, Response
 
 from .. import credentials as cred
 from ..web import ApiError, ServiceApp, json_response, read_json
-from .data import OAUTH_TOKEN_HEADER_MODES, PERMISSIONS, BigTimeData, BigTimeError, ValidationError, _pick, parse_date
+from .data import OAUTH_SWITCHES, PERMISSIONS, BigTimeData, BigTimeError, ValidationError, _pick, parse_date
 
 API_PREFIX = "/BigtimeData/api/v2"
 _P = API_PREFIX.lower()
@@ -216,26 +216,26 @@ class BigTimeApp(ServiceApp):
         return None
 
     # ---- authentication ----------------------------------------------------------------------
+    def _switch(self, name: str) -> bool:
+        return bool(self.data.settings.get(name, OAUTH_SWITCHES[name]))
+
     def _authenticate(self, request: Request) -> int:
-        """The staff member behind the request, from any of BigTime's three credentials; else 401."""
+        """The staff member behind the request, from any of BigTime's three credentials, always with
+        the firm's ``X-Auth-Realm`` (every documented call carries it); else 401."""
         headers = request.headers
-        firm = self.data.firm["Id"]
-        realm = headers.get("X-Auth-Realm")
-        mode = self.data.settings.get("oauth_token_header", "any")
         staff_id: int | None = None
         authorization = headers.get("Authorization", "")
-        if authorization[:7].lower() == "bearer ":
-            if mode in ("any", "bearer") and realm in (None, firm):
+        if headers.get("X-Auth-Realm") != self.data.firm["Id"]:
+            staff_id = None
+        elif authorization[:7].lower() == "bearer ":
+            if self._switch("oauth_bearer"):
                 staff_id = self.data.check_access_token(authorization[7:].strip())
         elif headers.get("X-Auth-ApiToken"):
-            if realm == firm:
-                staff_id = self.data.check_api_key(headers["X-Auth-ApiToken"].strip())
+            staff_id = self.data.check_api_key(headers["X-Auth-ApiToken"].strip())
         elif headers.get("X-Auth-Token"):
             token = headers["X-Auth-Token"].strip()
-            session_staff = self.data.check_session_token(token)
-            if session_staff is not None:
-                staff_id = session_staff if realm == firm else None
-            elif mode in ("any", "x-auth-token") and realm in (None, firm):
+            staff_id = self.data.check_session_token(token)
+            if staff_id is None and self._switch("oauth_x_auth_token"):
                 staff_id = self.data.check_access_token(token)
         if staff_id is None or staff_id not in self.data.records["staff"]:
             raise ApiError(401, "UNAUTHORIZED", UNAUTHORIZED)
@@ -277,12 +277,12 @@ class BigTimeApp(ServiceApp):
         if not self._redirect_ok(app, redirect_uri):
             return self._page("Invalid redirect URI", f"<p class='err'>The redirect URI <b>{html.escape(redirect_uri) or '(none)'}</b> "
                               f"is not registered for {html.escape(app['name'])}.</p>", status=400)
-        state = _arg(request, "state")
+        state = _arg(request, "state") if self._switch("echo_state") else None
         response_type = _arg(request, "response_type")
         if response_type not in (None, "", "code"):
             return self._redirect(self._with_query(redirect_uri, {"error": "unsupported_response_type", "state": state}))
         with self.world.lock:
-            txn = self.data.new_login_txn(client_id, redirect_uri, state, _arg(request, "code_challenge"),
+            txn = self.data.new_login_txn(client_id, redirect_uri, _arg(request, "state"), _arg(request, "code_challenge"),
                                           _arg(request, "code_challenge_method"))
         return self._login_page(txn)
 
@@ -303,15 +303,17 @@ class BigTimeApp(ServiceApp):
             return self._consent_page(txn_id, info)
         if step == "consent" and info.get("staff_id") is not None:
             decision = form.get("decision", "")
+            # BigTime documents ``{redirect_uri}?code={code}``: the state comes back only with ``echo_state``.
+            state = info["state"] if self._switch("echo_state") else None
             if decision == "allow":
                 code = self.data.issue_code(txn_id)
-                return self._redirect(self._with_query(info["redirect_uri"], {"code": code, "state": info["state"]}))
+                return self._redirect(self._with_query(info["redirect_uri"], {"code": code, "state": state}))
             self.data.oauth_txns.pop(txn_id, None)
-            return self._redirect(self._with_query(info["redirect_uri"], {"error": "access_denied", "state": info["state"]}))
+            return self._redirect(self._with_query(info["redirect_uri"], {"error": "access_denied", "state": state}))
         return self._login_page(txn_id)
 
     def oauth_token(self, request: Request) -> Response:
-        params = self._body_params(request)
+        params = self._token_params(request)
         basic_id = basic_secret = None
         auth = request.headers.get("Authorization", "")
         if auth[:6].lower() == "basic ":
@@ -349,7 +351,21 @@ class BigTimeApp(ServiceApp):
             raise OAuthError(400, "invalid_request", "grant_type is required.")
         else:
             raise OAuthError(400, "unsupported_grant_type", f"grant_type '{grant}' is not supported.")
+        if self._switch("token_firm"):
+            tokens = {**tokens, "firm": self.data.firm["Id"]}
         return json_response(tokens, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+
+    def _token_params(self, request: Request) -> dict[str, str]:
+        """The token request's fields: a JSON object (documented) unless ``token_json`` is off; a form
+        only with ``token_form``. Any other body → 415."""
+        if request.mimetype == "application/json" and self._switch("token_json"):
+            return self._body_params(request)
+        if request.mimetype == "application/x-www-form-urlencoded" and self._switch("token_form"):
+            return {k.lower(): v for k, v in request.form.items()}
+        accepted = " or ".join(name for name, on in (("a JSON object", self._switch("token_json")),
+                                                      ("a form", self._switch("token_form"))) if on) or "nothing"
+        raise OAuthError(415, "invalid_request", f"The token request body must be {accepted} "
+                                                 f"(got {request.mimetype or 'no content type'}).")
 
     @staticmethod
     def _body_params(request: Request) -> dict[str, str]:
@@ -378,7 +394,8 @@ class BigTimeApp(ServiceApp):
   <input id="Pwd" name="Pwd" type="password" autocomplete="current-password">
   <button type="submit" id="signin" class="primary">Sign In</button>
 </form>
-<div class="hint">Sandbox demo login: <code>{html.escape(cred.BT_USERNAME)}</code> / <code>{html.escape(cred.BT_PASSWORD)}</code></div>"""
+<div class="hint">Sandbox demo login: <code>{html.escape(cred.BT_USERNAME)}</code> / <code>{html.escape(cred.BT_PASSWORD)}</code><br>
+Firm id: <code>{html.escape(cred.BT_FIRM_ID)}</code></div>"""
         return self._page("Sign in", body)
 
     def _consent_page(self, txn: str, info: dict[str, Any]) -> Response:
@@ -751,9 +768,9 @@ footer{{text-align:center;font-size:11px;color:#8593a1}}
                 if not isinstance(value, int) or value < 1:
                     raise ApiError(400, "BAD_REQUEST", f"{key} must be a positive integer.")
                 settings[key] = value
-            elif key == "oauth_token_header":
-                if value not in OAUTH_TOKEN_HEADER_MODES:
-                    raise ApiError(400, "BAD_REQUEST", f"oauth_token_header must be one of {', '.join(OAUTH_TOKEN_HEADER_MODES)}.")
+            elif key in OAUTH_SWITCHES:
+                if not isinstance(value, bool):
+                    raise ApiError(400, "BAD_REQUEST", f"{key} must be true or false.")
                 settings[key] = value
             elif key in ("api_key_revoked", "loopback_any_port"):
                 settings[key] = bool(value)
