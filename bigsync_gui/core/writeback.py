@@ -191,15 +191,16 @@ def _invoice_fields(sf: SalesforceClient) -> tuple[dict[str, FieldInfo] | None, 
     return found, None
 
 
-def _age_key(previous: dict[str, Any], link: Link, now: datetime) -> float:
-    """How overdue a project's re-read is (larger first): seconds since it was last re-read,
-    doubled when it was linked or its figures changed within ACTIVE_WINDOW."""
+def _age(previous: dict[str, Any], link: Link, now: datetime) -> tuple[float, float]:
+    """Seconds since the project was last re-read (due from REFRESH_MIN_AGE), and its place in the
+    rotation (larger first): that age, doubled when it was linked or its figures changed within
+    ACTIVE_WINDOW."""
     refreshed = _parse_iso(previous.get(_REFRESHED_KEY))
     if refreshed is None:
-        return float("inf")
+        return float("inf"), float("inf")
     age = (now - refreshed).total_seconds()
     recent = max(filter(None, (_parse_iso(previous.get(_CHANGED_KEY)), _parse_iso(link.created_at))), default=None)
-    return age * 2 if recent is not None and now - recent < ACTIVE_WINDOW else age
+    return age, age * 2 if recent is not None and now - recent < ACTIVE_WINDOW else age
 
 
 def _parse_iso(text: Any) -> datetime | None:
@@ -255,8 +256,8 @@ def run_writeback(store: Store, sf: SalesforceClient, bt: BigTimeClient, field_m
         if previous is not None and previous_modified == modified and previous.get(_INVOICES_KEY) == signature \
                 and previous.get(_FIELDS_KEY) == usable \
                 and (rows_fields is None or previous.get(_ROWS_KEY) == signature):
-            key = _age_key(previous, link, now)
-            if key >= REFRESH_MIN_AGE.total_seconds():
+            age, key = _age(previous, link, now)
+            if age >= REFRESH_MIN_AGE.total_seconds():
                 due.append((key, work))
             continue
         changed.append(work)
