@@ -579,8 +579,8 @@ class Engine:
         if known is None or length < known:
             with c.store.transaction():
                 c.store.set_cursor(CODE_MAX, str(length))
-                c.store.event(c.id, "warning", f"BigTime keeps at most {length} characters of a project code: new "
-                                               "projects get the longest code with the opportunity id that fits.")
+            log.info("BigTime keeps at most %d characters of a project code: new projects get the longest code "
+                     "with the opportunity id that fits.", length)
 
     def _repair_code(self, c: _Cycle, record: dict[str, Any], project_id: int, kept: str) -> None:
         """BigTime cut the code it was sent to ``kept``: remember the length, and give the project the
