@@ -183,12 +183,6 @@ def _date_param(value: date | datetime | str) -> str:
     return parsed.isoformat()
 
 
-def _sum(values: Iterable[float | None]) -> float | None:
-    """Sum of the known values; None when none is known."""
-    known = [v for v in values if v is not None]
-    return round(sum(known), 2) if known else None
-
-
 def _records(data: Any) -> list[Any]:
     """A list answer; a single object is a one-element list; null is empty."""
     if data is None:
@@ -451,18 +445,14 @@ class Invoice:
 
     @property
     def invoiced(self) -> float | None:
-        """The invoiced amount (``TotalAmt``, else ``InvoiceAmt``; see the assumptions)."""
-        for name in A.INVOICE_AMOUNT_FIELDS:
-            value = to_number(pick(self.raw, name))
-            if value is not None:
-                return value
-        return self.total if self.total is not None else self.amount
+        """The invoice's amount: ``TotalAmt`` only, None without it (see the assumptions)."""
+        return to_number(pick(self.raw, A.INVOICE_AMOUNT_FIELD)) if self.raw else self.total
 
     @property
     def balance(self) -> float | None:
-        if self.invoiced is None:
+        if self.invoiced is None or self.paid is None:
             return None
-        return round(self.invoiced - (self.paid or 0.0), 2)
+        return round(self.invoiced - self.paid, 2)
 
     @classmethod
     def from_api(cls, record: Any) -> Invoice:
@@ -480,8 +470,8 @@ class Invoice:
 
 @dataclass
 class BudgetRow:
-    """One row of ``/task/BudgetStatusByProject``, with either family of names mapped to ours
-    (:data:`.bigtime_assumptions.BUDGET_FIELDS`; when both are present family B wins)."""
+    """One row of ``/task/BudgetStatusByProject``, its figures under our names
+    (:data:`.bigtime_assumptions.BUDGET_FIELDS`: the live-checked name wins); None: not sent."""
 
     task_id: int | None = None
     task_name: str | None = None
@@ -511,21 +501,13 @@ class BudgetRow:
 
 @dataclass
 class ProjectTotals:
-    """A project's figures for the write-back: budget, what was logged, WIP, invoiced and paid."""
+    """A project's figures for the write-back, by the names of core.settings.DEFAULT_FIELD_MAP
+    (each read where :data:`.bigtime_assumptions.WRITEBACK_SOURCES` says). A figure whose field
+    BigTime did not send is None — never 0 — and ``missing`` says which field that was."""
 
     project_id: int
-    budget_hours: float | None = None
-    budget_fees: float | None = None
-    budget_expenses: float | None = None
-    hours_input: float | None = None
-    hours_billable: float | None = None
-    fees_input: float | None = None
-    fees_cost: float | None = None
-    expenses_input: float | None = None
-    expenses_billable: float | None = None
-    wip: float | None = None
-    invoiced: float | None = None  # sum of the project's posted invoices
-    paid: float | None = None  # sum of their PaidAmt
+    figures: dict[str, float | None] = field(default_factory=dict)
+    missing: dict[str, str] = field(default_factory=dict)  # figure → the field BigTime did not send
     invoices: list[Invoice] = field(default_factory=list)
 
 
@@ -895,6 +877,7 @@ class BigTimeClient:
         self.base_url = require_secure_url(SYSTEM, base_url.rstrip("/"))
         self.auth = auth
         self.http = http
+        self.contact_create_path: str | None = None  # learnt on the first contact added
         bind = getattr(auth, "bind", None)
         if callable(bind):
             bind(self.base_url, http)
@@ -990,8 +973,18 @@ class BigTimeClient:
     def create_project(self, fields: Mapping[str, Any]) -> int:
         """Create a project (BigTime's field names, e.g. ``Nm``, ``ProjectCode``, ``ClientId`` = the
         client's SystemId); its new SystemId. Sent once: see the class docstring."""
+        return self.create_project_record(fields).id  # type: ignore[return-value]
+
+    def create_project_record(self, fields: Mapping[str, Any]) -> Project:
+        """As :meth:`create_project`, and the project as BigTime keeps it — so the caller can see
+        whether a field (the ProjectCode) was kept as sent. When the answer carries no
+        ``ProjectCode`` the project is read back (one more request)."""
         data = self.request("POST", "/project/detail", idempotent=False, json_body=dict(fields), action="create projects")
-        return self._new_id(data, "project")
+        project = Project.from_api(data)
+        project.id = self._new_id(data, "project")
+        if "ProjectCode" in fields and pick(data, "ProjectCode") is None:
+            project = self.project(project.id)
+        return project
 
     def update_project(self, project_id: int, fields: Mapping[str, Any]) -> Project:
         data = self.request("POST", f"/project/detail/{int(project_id)}", idempotent=True, json_body=dict(fields),
@@ -1012,10 +1005,21 @@ class BigTimeClient:
 
     def add_project_contact(self, project_id: int, fields: Mapping[str, Any]) -> int:
         """Add a contact (``FName``, ``SName``, ``EMail``, ``Tag`` PRIMARY|BILLING|OTHER ...); its id.
-        Sent once (not idempotent)."""
-        data = self.request("POST", "/project/Contact/0", idempotent=False, params={"projectsid": int(project_id)},
-                            json_body=dict(fields), action="edit project contacts")
-        return self._new_id(data, "contact")
+        Sent once (not idempotent) to the path that worked before, else to each of
+        :data:`.bigtime_assumptions.CONTACT_CREATE_PATHS` in turn while BigTime answers 404 or 405
+        (it created nothing then); the one that works is kept for the next contacts."""
+        paths = [self.contact_create_path] if self.contact_create_path else list(A.CONTACT_CREATE_PATHS)
+        for index, path in enumerate(paths):
+            try:
+                data = self.request("POST", path, idempotent=False, params={"projectsid": int(project_id)},
+                                    json_body=dict(fields), action="edit project contacts")
+            except RequestRejected as exc:
+                if exc.status in (404, 405) and index + 1 < len(paths):
+                    continue
+                raise
+            self.contact_create_path = path
+            return self._new_id(data, "contact")
+        raise AssertionError("unreachable")
 
     def update_project_contact(self, project_id: int, contact_id: int, fields: Mapping[str, Any]) -> Contact:
         data = self.request("POST", f"/project/Contact/{int(contact_id)}", idempotent=True,
@@ -1102,30 +1106,52 @@ class BigTimeClient:
         return [BudgetRow.from_api(r) for r in _records(data)]
 
     def project_totals(self, project_id: int, invoices: Iterable[Invoice] | None = None) -> ProjectTotals:
-        """The project's budget, logged figures and WIP (summed over its budget-status rows), and its
-        posted invoices: invoiced and paid (``PaidAmt``). Pass ``invoices`` (e.g. one
+        """The project's figures for the write-back (see :class:`ProjectTotals`): its detail, its
+        budget-status rows and the posted invoices. Pass ``invoices`` (e.g. one
         :meth:`all_invoices` per cycle) to save the history request; otherwise 3 requests."""
         project = self.project(project_id)
-        return totals_from(project, self.budget_status(project_id),
-                           self.all_invoices() if invoices is None else invoices)
+        return totals_from(project_id, project, self.budget_status(project_id),
+                           self.all_invoices() if invoices is None else list(invoices))
 
 
-def totals_from(project: Project, rows: list[BudgetRow], invoices: Iterable[Invoice]) -> ProjectTotals:
-    """Sum budget-status rows and a project's invoices (pure; the unit tests call it directly)."""
-    mine = [i for i in invoices if i.project_id == project.id]
-    figures = {name: _sum(getattr(r, name) for r in rows) for name in
-               ("hours_input", "hours_billable", "fees_input", "fees_cost", "expenses_input", "expenses_billable", "wip")}
-    task_budget_exps = _sum(r.budget_expenses for r in rows)
-    return ProjectTotals(
-        project_id=project.id or 0,
-        budget_hours=project.budget_hours if project.budget_hours is not None else _sum(r.budget_hours for r in rows),
-        budget_fees=project.budget_fees if project.budget_fees is not None else _sum(r.budget_fees for r in rows),
-        budget_expenses=task_budget_exps,
-        invoiced=_sum(i.invoiced for i in mine) if mine else 0.0,
-        paid=_sum(i.paid for i in mine) if mine else 0.0,
-        invoices=sorted(mine, key=lambda i: (i.date or date.min, i.id or 0)),
-        **figures,
-    )
+def _rows_sum(rows: list[BudgetRow], name: str) -> float | None:
+    """A figure summed over the rows; None when a row lacks it. No rows at all is BigTime saying the
+    project has no tasks and nothing logged: 0."""
+    values = [getattr(r, name) for r in rows]
+    if any(v is None for v in values):
+        return None
+    return round(sum(values), 2)  # type: ignore[arg-type]
+
+
+def totals_from(project_id: int, project: Project | None, rows: list[BudgetRow] | None,
+                invoices: list[Invoice] | None) -> ProjectTotals:
+    """The write-back figures of one project from what was read (pure; the unit tests call it).
+    ``project``: its detail (None: not read); ``rows``: its budget-status rows (None: not read);
+    ``invoices``: every posted invoice of the history (None: the history cannot be attributed)."""
+    totals = ProjectTotals(project_id=project_id)
+    mine: list[Invoice] = []
+    if invoices is not None:
+        mine = sorted((i for i in invoices if i.project_id == project_id), key=lambda i: (i.date or date.min, i.id or 0))
+        totals.invoices = mine
+    for figure, (where, name) in A.WRITEBACK_SOURCES.items():
+        value: float | None = None
+        if where == "project":
+            value = to_number(pick(project.raw, name)) if project is not None else None
+            reason = f"{name} on the project"
+        elif where == "rows":
+            value = _rows_sum(rows, name) if rows is not None else None
+            reason = f"{A.BUDGET_FIELDS[name][0]} on budget-status rows"
+        else:
+            reason = f"{name} on invoices"
+            if invoices is None:
+                reason = "ProjectSid on invoices of the invoice history"
+            else:
+                amounts = [to_number(pick(i.raw, name)) for i in mine]
+                value = None if any(a is None for a in amounts) else round(sum(amounts), 2)  # type: ignore[arg-type]
+        totals.figures[figure] = value
+        if value is None:
+            totals.missing[figure] = reason
+    return totals
 
 
 __all__ = [

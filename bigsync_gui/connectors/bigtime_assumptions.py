@@ -86,39 +86,102 @@ SESSION_TOKEN_LIFETIME_SECONDS = 24 * 3600
 # user (API key, OAuth): one short picklist.
 WHOAMI_PROBE_PATH = "/picklist/FieldValues/StatusProduction"
 
-# ---- Budget status field names ----------------------------------------------------------------
-# Known: ``GET /task/BudgetStatusByProject/{id}`` returns per-task rows, but two sources name the
-# figures differently: family A (two client libraries) ``HoursInput, HoursBill, FeesInput,
-# FeesCost, ExpensesInput, ExpensesBillable, TotalWip``; family B (two scripts that say they were
-# checked against the live API) ``EstTotal, InvoicedToDate, FeeCostIn, ExpCostIn, WipTotal, HrsIn,
-# ChargeIn``. Chosen: read both, and when a row has both names for one figure, **family B wins**
-# (it is the one reported as checked live). Figures only one family has are taken from it.
-# Each entry: our name -> candidate BigTime names, the winner first (matched case-insensitively).
+# ---- The figures read back, and where each comes from (ONE mapping) ---------------------------
+# Sources (shared/reference/bigtime.md, "Audit 2026-11-30"):
+#   [live]  ``GET /task/BudgetStatusByProject/{id}`` per-task rows: ``EstTotal`` (fee + expense budget;
+#           the sum over tasks is the project's budget), ``InvoicedToDate``, ``WipTotal``, ``HrsIn``,
+#           ``ChargeIn``, ``FeeCostIn``, ``ExpCostIn`` — two scripts that say they were checked live.
+#   [libs]  ``HoursInput, HoursBill, FeesInput, FeesCost, ExpensesInput, ExpensesBillable, TotalWip``
+#           and the task budget ``BudgetHours, BudgetFees, BudgetExps`` on rows: two client libraries,
+#           in no live-checked source. Read only where no live name exists for the figure.
+#   [doc]   the project detail (``GET /project/detail/{id}?View=Detailed``) lists ``BudgetHours`` and
+#           ``BudgetFees`` (also seen in a live View=Detailed probe; *not* in the list view);
+#           ``GET /invoice/history`` lists ``ProjectSid``, ``InvoiceAmt``, ``TotalAmt``, ``PaidAmt``.
+# A budget-status row's figures: our name -> BigTime names, the first present wins (case-insensitive).
 BUDGET_FIELDS: dict[str, tuple[str, ...]] = {
-    "hours_input": ("HrsIn", "HoursInput"),
-    "hours_billable": ("HoursBill", "HrsBill"),
-    "fees_input": ("ChargeIn", "FeesInput"),
-    "fees_cost": ("FeeCostIn", "FeesCost"),
-    "expenses_input": ("ExpCostIn", "ExpensesInput"),
-    "expenses_billable": ("ExpensesBillable", "ExpBill"),
-    "wip": ("WipTotal", "TotalWip"),
-    "invoiced_to_date": ("InvoicedToDate",),
-    "budget_total": ("EstTotal",),
-    "budget_hours": ("BudgetHours",),
-    "budget_fees": ("BudgetFees",),
-    "budget_expenses": ("BudgetExps", "BudgetExpenses"),
+    "hours_input": ("HrsIn", "HoursInput"),  # [live], then [libs]
+    "fees_input": ("ChargeIn", "FeesInput"),  # [live], then [libs]
+    "fees_cost": ("FeeCostIn", "FeesCost"),  # [live], then [libs]
+    "expenses_input": ("ExpCostIn", "ExpensesInput"),  # [live], then [libs]
+    "wip": ("WipTotal", "TotalWip"),  # [live], then [libs]
+    "invoiced_to_date": ("InvoicedToDate",),  # [live]
+    "budget_total": ("EstTotal",),  # [live]
+    "hours_billable": ("HoursBill",),  # [libs] only
+    "expenses_billable": ("ExpensesBillable",),  # [libs] only
+    "budget_hours": ("BudgetHours",),  # [libs] only on rows
+    "budget_fees": ("BudgetFees",),  # [libs] only on rows
+    "budget_expenses": ("BudgetExps", "BudgetExpenses"),  # [libs] only: no live-checked source at all
+}
+# Each Salesforce figure (core/settings.py DEFAULT_FIELD_MAP) -> (where it is read, which field).
+# "rows": the sum over the budget-status rows of a BUDGET_FIELDS figure; "project": the project
+# detail's field; "invoices": the sum over the project's posted invoices in the invoice history.
+# Chosen and why:
+# - hours_logged, expenses_logged, wip: the [live] row sums (HrsIn, ExpCostIn, WipTotal).
+# - budget_hours, budget_fees: the project detail [doc] — the only source besides [libs] rows.
+# - budget_expenses: **no live-verified source**. Only [libs] rows carry BudgetExps; when BigTime
+#   does not send it the figure is not written (EstTotal − BudgetFees would mix the project's budget
+#   with its tasks' and is not used).
+# - invoiced_to_date, paid_to_date: the invoice history [doc], TotalAmt and PaidAmt: payments count
+#   against TotalAmt, so invoiced − paid is what is still owed, and the invoice rows
+#   (BigTime_Invoice__c.Amount__c = TotalAmt) add up to the opportunity's figure. Not InvoicedToDate
+#   [live]: it is the value of the work billed (before tax), which would not match the rows.
+WRITEBACK_SOURCES: dict[str, tuple[str, str]] = {
+    "budget_hours": ("project", "BudgetHours"),
+    "budget_fees": ("project", "BudgetFees"),
+    "budget_expenses": ("rows", "budget_expenses"),
+    "hours_logged": ("rows", "hours_input"),
+    "expenses_logged": ("rows", "expenses_input"),
+    "wip": ("rows", "wip"),
+    "invoiced_to_date": ("invoices", "TotalAmt"),
+    "paid_to_date": ("invoices", "PaidAmt"),
 }
 
 # ---- Reading money back -----------------------------------------------------------------------
 # Invoices: there is no per-project invoice endpoint and ``/invoice/history`` needs both dates, so
 # a project's invoices are read from a window this wide (from this date to a year after today).
 INVOICE_HISTORY_EARLIEST = "2000-01-01"
-# The invoiced amount of an invoice: ``TotalAmt`` (the invoice total), else ``InvoiceAmt``.
-INVOICE_AMOUNT_FIELDS = ("TotalAmt", "InvoiceAmt")
+# An invoice's amount: ``TotalAmt`` [doc] only. ``InvoiceAmt`` is not always equal (tax, discount)
+# and is a different quantity, so it is never used in its place: an invoice without ``TotalAmt``
+# has no amount (not written), not its InvoiceAmt and not 0.
+INVOICE_AMOUNT_FIELD = "TotalAmt"
 
 # ``POST /expense/ReportByFilter``: body field names as the reference gives them; whether
 # ``projectsids`` is a list or a comma-separated string is unknown — we send a JSON list.
 EXPENSE_FILTER_FIELDS = {"start": "mindate", "end": "maxdate", "projects": "projectsids"}
+
+# ---- Project contacts: where a new one is posted ----------------------------------------------
+# Known [code]: pybt adds a project contact with ``POST /project/Contact?projectsid=`` (no id
+# segment). ``POST /project/Contact/0?projectsid=`` was our own guess, in no public client.
+# Chosen: pybt's form first; on 404 or 405 (nothing was created) the other, once; the form that
+# worked is remembered by the client and used from then on.
+CONTACT_CREATE_PATHS = ("/project/Contact", "/project/Contact/0")
+
+# ---- ProjectCode: the code that finds a project again -------------------------------------------
+# Unknown: the longest ProjectCode BigTime keeps, and whether it cuts a longer one or refuses it.
+# The engine's once-only lookup needs the code to identify one opportunity: "SF-" + the 18-character
+# id is 21 characters. Chosen: these forms, the first that fits the length learnt so far:
+#   "SF-" + 18-char id (21) → "SF-" + 15-char id (18) → the 15-char id alone (15).
+# The 15-character id is unique in an org but case-sensitive, so the two short forms are matched
+# exactly (the 18-character one also ignoring case, as before). A code cut to 18..20 characters
+# still holds the 15-char id; a code cut shorter is matched only together with the project name.
+# Shorter than 15 cannot identify an opportunity: such a limit is an error the admin must see.
+# Detected: a created project whose code comes back different from the one sent (cut), or a 400
+# whose message names the ProjectCode and its length (refused: nothing was created).
+PROJECT_CODE_MIN_LENGTH = 15
+PROJECT_CODE_LENGTH_WORDS = ("long", "length", "characters", "exceed", "max")
+
+
+def project_code_forms(prefix: str, record_id: str) -> tuple[str, ...]:
+    """The codes that may identify the project of ``record_id``, longest first (see above)."""
+    short = record_id[:15]
+    return tuple(dict.fromkeys((prefix + record_id, prefix + short, short)))
+
+
+def refuses_code_length(message: str) -> bool:
+    """Whether a 400's message says the ProjectCode was too long (not, say, a duplicate)."""
+    text = message.lower().replace(" ", "")
+    return "projectcode" in text and any(word in text for word in PROJECT_CODE_LENGTH_WORDS)
+
 
 # ---- The project's page in BigTime's web app ---------------------------------------------------
 # Unknown: BigTime documents its API, not the addresses of its web pages. Chosen: the API's host

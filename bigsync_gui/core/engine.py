@@ -31,6 +31,7 @@ from typing import Any
 from filelock import FileLock, Timeout
 
 from ..connectors import bigtime as bt
+from ..connectors import bigtime_assumptions as bt_assumptions
 from ..connectors import errors as ce
 from ..connectors import soql
 from ..connectors.salesforce import SalesforceClient, Stage
@@ -53,6 +54,7 @@ LAST_FULL = "last_full_reconcile"
 LAST_READ = "last_read"  # when the last cycle that read everything changed (start time, engine clock)
 METADATA = "salesforce_metadata"
 DAILY_MAX = "salesforce_daily_max"
+CODE_MAX = "bigtime_project_code_max"  # the longest ProjectCode BigTime is known to keep (learnt)
 
 PROJECT_CODE_PREFIX = "SF-"
 CLIENT_CODE_PREFIX = "SF-"
@@ -125,6 +127,7 @@ class _Cycle:
     metadata: _Metadata | None = None
     bt_client: bt.BigTimeClient | None = None
     projects_by_code: dict[str, int] | None = None
+    projects: list[bt.Project] | None = None
     project_ids: set[int] | None = None
     clients_by_code: dict[str, int] | None = None
     clients_by_name: dict[str, int] | None = None
@@ -133,8 +136,16 @@ class _Cycle:
     stopped_by: Exception | None = None
 
 
-def project_code(opportunity_id: str) -> str:
-    return PROJECT_CODE_PREFIX + opportunity_id
+def project_code(opportunity_id: str, max_length: int | None = None) -> str:
+    """The code a new project gets: the longest form that fits ``max_length`` (see
+    bigtime_assumptions: ProjectCode), else the shortest form."""
+    forms = project_codes(opportunity_id)
+    return next((code for code in forms if max_length is None or len(code) <= max_length), forms[-1])
+
+
+def project_codes(opportunity_id: str) -> tuple[str, ...]:
+    """Every code that identifies the opportunity's project, longest first."""
+    return bt_assumptions.project_code_forms(PROJECT_CODE_PREFIX, opportunity_id)
 
 
 def client_code(account_id: str) -> str:
@@ -243,7 +254,8 @@ class Engine:
         def work(cycle_id: int, settings: Settings, store: Store) -> str:
             sf = self.salesforce_client()
             sf.new_cycle()  # describe once per write-back run: fields added in Salesforce are seen
-            result = run_writeback(store, sf, self.bigtime_client(), settings.sync.field_map, cycle_id, cancel)
+            result = run_writeback(store, sf, self.bigtime_client(), settings.sync.field_map, cycle_id, cancel,
+                                   now=self._now(), interval_seconds=settings.sync.writeback_interval_seconds)
             return (f"Checked {result.projects_checked} linked projects; {result.projects_changed} changed."
                     if result.projects_checked else "")
 
@@ -507,8 +519,7 @@ class Engine:
         if intent is None or intent.state != "pending":
             return None
         try:
-            by_code, _ = self._projects(c)
-            project_id = by_code.get(project_code(oid).upper())
+            project_id = self._find_project(c, record)
             if project_id is None:
                 with c.store.transaction():
                     c.store.drop_intent(oid)
@@ -529,11 +540,92 @@ class Engine:
         return c.bt_client
 
     def _projects(self, c: _Cycle) -> tuple[dict[str, int], set[int]]:
+        """BigTime's projects by exact (trimmed) code, and their ids: one list read per cycle."""
         if c.projects_by_code is None or c.project_ids is None:
-            projects = self._bigtime(c).projects(include_inactive=True)
-            c.projects_by_code = {p.code.strip().upper(): p.id for p in projects if p.code and p.id is not None}
-            c.project_ids = {p.id for p in projects if p.id is not None}
+            c.projects = [p for p in self._bigtime(c).projects(include_inactive=True) if p.id is not None]
+            c.projects_by_code = {p.code.strip(): p.id for p in c.projects if p.code}  # type: ignore[misc]
+            c.project_ids = {p.id for p in c.projects}  # type: ignore[misc]
         return c.projects_by_code, c.project_ids
+
+    def _find_project(self, c: _Cycle, record: dict[str, Any]) -> int | None:
+        """The opportunity's project, if BigTime has it: under any of its codes (the 18-character id
+        form also ignoring case), or under a code BigTime cut — unique while it still holds the
+        15-character id, else only with the opportunity's name and no other claim on it. A cut code
+        found is made whole (the form that fits) and its length remembered."""
+        oid = record["Id"]
+        by_code, _ = self._projects(c)
+        forms = project_codes(oid)
+        for code in forms:
+            if code in by_code:
+                return by_code[code]
+        longest = forms[0].upper()
+        for code, project_id in by_code.items():
+            if code.upper() == longest:
+                return project_id
+        name = _norm(str(record.get("Name") or ""))
+        cut = [p for p in c.projects or [] if p.code and forms[0].startswith(p.code.strip())
+               and len(p.code.strip()) >= bt_assumptions.PROJECT_CODE_MIN_LENGTH
+               and (len(p.code.strip()) >= len(PROJECT_CODE_PREFIX) + 15 or _norm(p.name or "") == name)
+               and c.store.link_for_project(p.id) is None]  # type: ignore[arg-type]
+        if len(cut) != 1:
+            return None
+        self._repair_code(c, record, cut[0].id, cut[0].code.strip())  # type: ignore[arg-type, union-attr]
+        return cut[0].id
+
+    def _code_max(self, c: _Cycle) -> int | None:
+        value = c.store.cursor(CODE_MAX)
+        return int(value) if value else None
+
+    def _learn_code_max(self, c: _Cycle, length: int) -> None:
+        known = self._code_max(c)
+        if known is None or length < known:
+            with c.store.transaction():
+                c.store.set_cursor(CODE_MAX, str(length))
+            log.info("BigTime keeps at most %d characters of a project code: new projects get the longest code "
+                     "with the opportunity id that fits.", length)
+
+    def _repair_code(self, c: _Cycle, record: dict[str, Any], project_id: int, kept: str) -> None:
+        """BigTime cut the code it was sent to ``kept``: remember the length, and give the project the
+        form that fits (an update, safe to repeat), so it is found by its code again."""
+        self._learn_code_max(c, len(kept))
+        fitting = project_code(record["Id"], len(kept))
+        if len(fitting) > len(kept):
+            with c.store.transaction():
+                c.store.event(c.id, "warning", f"BigTime keeps only {len(kept)} characters of a project code, too few to "
+                                               f"identify the opportunity; project {project_id} is linked by its id only.",
+                              record["Id"], project_id)
+            return
+        if fitting != kept:
+            self._bigtime(c).update_project(project_id, {"ProjectCode": fitting})
+        if c.projects_by_code is not None:
+            c.projects_by_code[fitting] = project_id
+
+    def _create_project(self, c: _Cycle, record: dict[str, Any], fields: dict[str, Any]) -> int:
+        """Create the project under the longest code that fits what is known of BigTime's limit; a
+        400 about the code's length (nothing created) tries the next shorter form, a code that
+        comes back cut is repaired (see ``_repair_code``)."""
+        limit = self._code_max(c)
+        forms = [code for code in project_codes(record["Id"]) if limit is None or len(code) <= limit]
+        forms = forms or [project_codes(record["Id"])[-1]]
+        for index, code in enumerate(forms):
+            fields["ProjectCode"] = code
+            try:
+                created = self._bigtime(c).create_project_record(fields)
+            except ce.RequestRejected as exc:
+                shorter = index + 1 < len(forms)
+                if exc.status == 400 and shorter and bt_assumptions.refuses_code_length(exc.message):
+                    self._learn_code_max(c, len(code) - 1)
+                    continue
+                raise
+            project_id = created.id or 0
+            kept = (created.code or "").strip()
+            if c.projects_by_code is not None and c.project_ids is not None:
+                c.projects_by_code[kept or code] = project_id
+                c.project_ids.add(project_id)
+            if kept and kept != code and code.startswith(kept):
+                self._repair_code(c, record, project_id, kept)
+            return project_id
+        raise AssertionError("unreachable")
 
     def _clients(self, c: _Cycle) -> tuple[dict[str, int], dict[str, int]]:
         if c.clients_by_code is None or c.clients_by_name is None:
@@ -571,10 +663,10 @@ class Engine:
             with c.store.transaction():
                 intent = c.store.begin_intent(oid, code)  # committed before anything is sent
             if intent.attempts > 1:  # an earlier attempt may have worked: look before creating again
-                by_code, _ = self._projects(c)
-                if code.upper() in by_code:
-                    self._attach_contacts(c, record, by_code[code.upper()], check_existing=True)
-                    self._link(c, record, by_code[code.upper()], None, "created")
+                found = self._find_project(c, record)
+                if found is not None:
+                    self._attach_contacts(c, record, found, check_existing=True)
+                    self._link(c, record, found, None, "created")
                     return
             if not name:
                 self._reject(c, record, "the opportunity has no name.")
@@ -589,10 +681,7 @@ class Engine:
                 fields["Notes"] = record["Description"]
             if isinstance(record.get("Amount"), (int, float)) and "budget_fees" in c.settings.sync.field_map:
                 fields["BudgetFees"] = record["Amount"]
-            project_id = self._bigtime(c).create_project(fields)
-            if c.projects_by_code is not None and c.project_ids is not None:
-                c.projects_by_code[code.upper()] = project_id
-                c.project_ids.add(project_id)
+            project_id = self._create_project(c, record, fields)
             self._attach_contacts(c, record, project_id, check_existing=False)
             self._link(c, record, project_id, client_id, "created")
         except ce.PermissionDenied as exc:  # not this record's fault: stop, and retry once the right is granted

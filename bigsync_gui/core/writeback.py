@@ -1,17 +1,26 @@
 """BigTime → Salesforce write-back: a linked project's figures onto its opportunity, and one
 ``BigTime_Invoice__c`` row per posted invoice.
 
-**How the cost scales.** A run costs a constant number of requests plus a number proportional to
-the projects that *changed*, never to all linked projects. It starts with exactly two BigTime
-requests, whatever the number of links: the project list (``GET /project``, which carries each
-project's ``DtModified``) and the invoice history (one ``GET /invoice/history`` over the widest
-window, which carries each invoice's ``TotalAmt``, ``PaidAmt`` and status). Together with the
-``written`` table — for each opportunity the ``DtModified`` and the invoice figures last written
-successfully, the values sent and the field mapping used — they tell which projects changed: a
-different ``DtModified`` (time, expenses, budget or invoices raised), different invoice figures
-(a payment changes an invoice, not the project), a different field mapping, or never written.
-Only a changed project costs one more BigTime request (``GET /task/BudgetStatusByProject/{id}``),
-so a run makes **2 + (changed projects)** BigTime requests and an idle run makes 2. On the
+**Which figure comes from where** is decided in one place, ``bigtime_assumptions.WRITEBACK_SOURCES``
+(docs/sync.md has the table). A figure whose field BigTime did not send is *not written* — never
+0 — and the run records one warning naming the fields; 0 is written only when BigTime says 0.
+
+**How the cost scales, and how figures stay fresh.** A run starts with two BigTime requests,
+whatever the number of links: the project list (``GET /project``) and the invoice history (one
+``GET /invoice/history`` over the widest date window, which carries each invoice's ``TotalAmt``,
+``PaidAmt`` and status — so invoiced and paid are fresh every run). Together with the ``written``
+table — for each opportunity the ``DtModified`` and invoice figures last written, the values sent,
+the field mapping used and when the project was last re-read — they pick the projects to re-read:
+*changed* ones (never written, different invoice figures, a different field mapping, or a
+different ``DtModified`` when the list carries one — a hint only: nothing documents that logging
+time or expenses changes it) and a bounded *rotation* of the others: those not re-read for
+``REFRESH_MIN_AGE``, oldest first, the age of a project linked or changed in the last
+``ACTIVE_WINDOW`` counting double, at most :func:`rotation_size` per run (half of BigTime's
+~30 requests/min over one write-back interval). Re-reading a project costs
+``GET /task/BudgetStatusByProject/{id}`` plus ``GET /project/detail/{id}`` when a budget figure is
+mapped. So a run makes **2 + 2 × (changed + rotated)** BigTime requests; an idle run makes 2 plus
+the projects that came due, i.e. on average 2 × (linked projects) per ``REFRESH_MIN_AGE`` — and a
+figure is never older than about max(REFRESH_MIN_AGE, linked ÷ rotation_size × interval). On the
 Salesforce side the describes of Opportunity and ``BigTime_Invoice__c`` come from the client's
 per-cycle cache (at most 2 requests), and per batch of up to 200 changed projects there is one
 sObject Collections update of the opportunities (only the fields whose value changed; records with
@@ -32,8 +41,8 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime, timezone
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..connectors import bigtime_assumptions as bt_assumptions
@@ -59,12 +68,26 @@ _INVOICE_STATUS = {0: "Draft", 1: "Open", 2: "Partially Paid", 3: "Paid"}
 _NO_OBJECT_CODES = {"NOT_FOUND", "INVALID_TYPE"}
 # Keys of the stored values that are bookkeeping, not figures.
 _FIELDS_KEY, _INVOICES_KEY, _ROWS_KEY = "_fields", "_invoices", "_invoice_rows"
+_REFRESHED_KEY, _CHANGED_KEY = "_refreshed", "_changed"  # when last re-read; when its figures last changed
+# Freshness without DtModified (see the module docstring).
+REFRESH_MIN_AGE = timedelta(hours=1)
+ACTIVE_WINDOW = timedelta(days=14)
+BIGTIME_REQUESTS_PER_MINUTE = 30  # [code] a script that ran live paces itself so (reference/bigtime.md)
+ROTATION_SHARE = 0.5  # of that allowance over one write-back interval; the rest is for the sync
+_BUDGET_FIGURES = ("budget_hours", "budget_fees")  # read from the project detail
+
+
+def rotation_size(interval_seconds: float, requests_per_project: int) -> int:
+    """How many unchanged projects one run may re-read."""
+    allowance = interval_seconds / 60 * BIGTIME_REQUESTS_PER_MINUTE * ROTATION_SHARE
+    return max(1, int(allowance) // max(1, requests_per_project))
 
 
 @dataclass
 class WritebackResult:
     projects_checked: int = 0  # linked projects found in BigTime and compared
     projects_changed: int = 0  # of those, read again (budget status) and written
+    projects_rotated: int = 0  # of the re-read ones, those re-read only because their turn came
     opportunities_written: int = 0  # opportunities whose figures Salesforce accepted
     invoices_written: int = 0  # invoice rows created or updated
     rejected: int = 0  # records Salesforce refused (tried again next run)
@@ -82,6 +105,7 @@ class _Work:
     signature: dict[str, list[Any]]
     previous: dict[str, Any]
     sent: dict[str, Any] | None = None  # figure → value sent (None: the update was refused)
+    read: dict[str, Any] = field(default_factory=dict)  # figure → value read (None: absent)
     rows_written: int = 0
     rows_ok: bool = False
 
@@ -109,7 +133,7 @@ def _status_text(invoice: Invoice) -> str | None:
 
 def _signature(invoices: Iterable[Invoice]) -> dict[str, list[Any]]:
     """What the write-back shows of a project's invoices (compared with what was last written)."""
-    return {str(i.id): [i.number or "", i.date.isoformat() if i.date else None, _money(i.invoiced), _money(i.paid or 0.0),
+    return {str(i.id): [i.number or "", i.date.isoformat() if i.date else None, _money(i.invoiced), _money(i.paid),
                         _status_text(i)] for i in invoices if i.id is not None}
 
 
@@ -167,11 +191,34 @@ def _invoice_fields(sf: SalesforceClient) -> tuple[dict[str, FieldInfo] | None, 
     return found, None
 
 
+def _age(previous: dict[str, Any], link: Link, now: datetime) -> tuple[float, float]:
+    """Seconds since the project was last re-read (due from REFRESH_MIN_AGE), and its place in the
+    rotation (larger first): that age, doubled when it was linked or its figures changed within
+    ACTIVE_WINDOW."""
+    refreshed = _parse_iso(previous.get(_REFRESHED_KEY))
+    if refreshed is None:
+        return float("inf"), float("inf")
+    age = (now - refreshed).total_seconds()
+    recent = max(filter(None, (_parse_iso(previous.get(_CHANGED_KEY)), _parse_iso(link.created_at))), default=None)
+    return age, age * 2 if recent is not None and now - recent < ACTIVE_WINDOW else age
+
+
+def _parse_iso(text: Any) -> datetime | None:
+    if not text:
+        return None
+    value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
 def run_writeback(store: Store, sf: SalesforceClient, bt: BigTimeClient, field_map: dict[str, str], cycle_id: int,
-                  cancel: threading.Event | None = None) -> WritebackResult:
-    """Write the figures of every linked project that changed onto its opportunity (see the module
-    docstring for what it costs). Connector errors that stop the whole run (offline, signed out,
-    API allowance spent) propagate after the batches already done were recorded."""
+                  cancel: threading.Event | None = None, *, now: datetime | None = None,
+                  interval_seconds: float = 900) -> WritebackResult:
+    """Write the figures of the linked projects that changed, and of those whose turn in the
+    rotation came, onto their opportunities (see the module docstring for what it costs).
+    ``interval_seconds``: the write-back interval (sizes the rotation). Connector errors that stop
+    the whole run (offline, signed out, API allowance spent) propagate after the batches already
+    done were recorded."""
+    now = now or datetime.now(timezone.utc)
     result = WritebackResult()
     links = store.links("linked")
     if not links or (cancel is not None and cancel.is_set()):
@@ -183,12 +230,17 @@ def run_writeback(store: Store, sf: SalesforceClient, bt: BigTimeClient, field_m
 
     projects = {p.id: p for p in bt.projects() if p.id is not None}
     invoices_by_project: dict[int, list[Invoice]] = {}
+    unattributed = 0
     for invoice in bt.all_invoices():
-        if invoice.project_id is not None:
+        if invoice.project_id is None:
+            unattributed += 1  # whose? no project's invoiced or paid sum can be trusted this run
+        else:
             invoices_by_project.setdefault(invoice.project_id, []).append(invoice)
+    read_detail = any(f in usable for f in _BUDGET_FIGURES)
 
     written = store.all_written()
     changed: list[_Work] = []
+    due: list[tuple[float, _Work]] = []
     missing_projects: list[str] = []
     for link in links:
         project = projects.get(link.project_id)
@@ -200,11 +252,19 @@ def run_writeback(store: Store, sf: SalesforceClient, bt: BigTimeClient, field_m
         modified = _iso_utc(project.modified)
         signature = _signature(mine)
         previous_modified, previous = written.get(link.opportunity_id, ("", None))
+        work = _Work(link, project, mine, modified, signature, dict(previous or {}))
         if previous is not None and previous_modified == modified and previous.get(_INVOICES_KEY) == signature \
                 and previous.get(_FIELDS_KEY) == usable \
                 and (rows_fields is None or previous.get(_ROWS_KEY) == signature):
+            age, key = _age(previous, link, now)
+            if age >= REFRESH_MIN_AGE.total_seconds():
+                due.append((key, work))
             continue
-        changed.append(_Work(link, project, mine, modified, signature, dict(previous or {})))
+        changed.append(work)
+    due.sort(key=lambda item: -item[0])
+    rotated = [work for _, work in due[:rotation_size(interval_seconds, 2 if read_detail else 1)]]
+    result.projects_rotated = len(rotated)
+    changed.extend(rotated)
 
     with store.transaction():
         if missing_fields:
@@ -217,40 +277,50 @@ def run_writeback(store: Store, sf: SalesforceClient, bt: BigTimeClient, field_m
             store.event(cycle_id, "warning", "These linked BigTime projects were not found in BigTime, so their "
                                              "figures are not written: " + ", ".join(missing_projects) + ".")
 
-    for batch in _chunks(changed, BATCH):
-        if cancel is not None and cancel.is_set():
-            result.cancelled = True
-            break
-        if not _read_budgets(bt, batch, cancel):
-            result.cancelled = True
-            break
-        _write_batch(store, sf, bt, batch, usable, rows_fields, cycle_id, result)
+    absent: dict[str, set[int]] = {}  # "figure (field)" → projects whose answer lacked the field
+    try:
+        for batch in _chunks(changed, BATCH):
+            if cancel is not None and cancel.is_set():
+                result.cancelled = True
+                break
+            if not _read_figures(bt, batch, cancel, read_detail, unattributed == 0, usable, absent):
+                result.cancelled = True
+                break
+            _write_batch(store, sf, bt, batch, usable, rows_fields, cycle_id, result, now)
+    finally:
+        if absent:
+            with store.transaction():
+                store.event(cycle_id, "warning", "These BigTime figures were not written because BigTime's answer "
+                                                 "lacked their field (absent is not 0): " + ", ".join(
+                                                     f"{what} for {_plural(len(ids), 'project')}"
+                                                     for what, ids in sorted(absent.items())) + ".")
     return result
 
 
-def _read_budgets(bt: BigTimeClient, batch: Sequence[_Work], cancel: threading.Event | None) -> bool:
-    """One budget-status read per project; False (nothing to write) if cancelled in between."""
+def _read_figures(bt: BigTimeClient, batch: Sequence[_Work], cancel: threading.Event | None, read_detail: bool,
+                  invoices_attributed: bool, usable: dict[str, str], absent: dict[str, set[int]]) -> bool:
+    """Per project its budget-status rows (and detail when a budget figure is mapped); the figures
+    go to ``work.sent``, None where BigTime's answer lacked the field (noted in ``absent`` when the
+    figure is mapped). False (nothing to write) if cancelled in between."""
     for work in batch:
         if cancel is not None and cancel.is_set():
             return False
-        totals = totals_from(work.project, bt.budget_status(work.project.id or 0), work.invoices)
-        work.sent = {
-            "project_id": str(work.project.id),
-            "project_url": bt_assumptions.project_url(bt.base_url, work.project.id or 0),
-            "budget_fees": _money(totals.budget_fees),
-            "budget_hours": _money(totals.budget_hours),
-            "budget_expenses": _money(totals.budget_expenses),
-            "hours_logged": _money(totals.hours_input),
-            "expenses_logged": _money(totals.expenses_input),
-            "wip": _money(totals.wip),
-            "invoiced_to_date": _money(totals.invoiced),
-            "paid_to_date": _money(totals.paid),
-        }
+        pid = work.project.id or 0
+        rows = bt.budget_status(pid)
+        detail = bt.project(pid) if read_detail else None
+        totals = totals_from(pid, detail, rows, work.invoices if invoices_attributed else None)
+        for figure, reason in totals.missing.items():
+            if figure in usable:
+                absent.setdefault(f"{figure} ({reason})", set()).add(pid)
+        work.read = {figure: _money(value) for figure, value in totals.figures.items()}
+        work.sent = {"project_id": str(work.project.id),
+                     "project_url": bt_assumptions.project_url(bt.base_url, pid), **work.read}
     return True
 
 
 def _write_batch(store: Store, sf: SalesforceClient, bt: BigTimeClient, batch: Sequence[_Work], usable: dict[str, str],
-                 rows_fields: dict[str, FieldInfo] | None, cycle_id: int, result: WritebackResult) -> None:
+                 rows_fields: dict[str, FieldInfo] | None, cycle_id: int, result: WritebackResult,
+                 read_at: datetime) -> None:
     now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     records: list[dict[str, Any]] = []
     senders: list[_Work] = []
@@ -303,6 +373,9 @@ def _write_batch(store: Store, sf: SalesforceClient, bt: BigTimeClient, batch: S
             values = {k: v for k, v in work.previous.items() if not k.startswith("_")}
             values.update(sent)
             values[_FIELDS_KEY] = usable
+            values[_REFRESHED_KEY] = _iso_utc(read_at)
+            moved = any(work.previous.get(f) != v for f, v in work.read.items() if v is not None)
+            values[_CHANGED_KEY] = _iso_utc(read_at) if moved else work.previous.get(_CHANGED_KEY)
             values[_INVOICES_KEY] = work.signature
             values[_ROWS_KEY] = work.signature if work.rows_ok else work.previous.get(_ROWS_KEY)
             store.set_written(work.link.opportunity_id, work.modified, values)
@@ -336,10 +409,10 @@ def _row_values(work: _Work, invoice: Invoice, fields: dict[str, FieldInfo]) -> 
         "invoice_id": str(invoice.id),
         "date": invoice.date.isoformat() if invoice.date else None,
         "amount": _money(invoice.invoiced),
-        "paid": _money(invoice.paid or 0.0),
+        "paid": _money(invoice.paid),
         "status": _status_text(invoice),
-    }
-    return {fields[k].name: v for k, v in wanted.items() if k in fields}
+    }  # an amount BigTime did not send is None: left out, never written as 0
+    return {fields[k].name: v for k, v in wanted.items() if k in fields and v is not None}
 
 
 def _same(ours: Any, theirs: Any) -> bool:
@@ -381,7 +454,7 @@ def _write_invoice_rows(sf: SalesforceClient, batch: Sequence[_Work],
             wanted = _row_values(work, invoice, fields)
             row = existing.get(str(invoice.id))
             if row is None:
-                creates.append((work, {k: v for k, v in wanted.items() if v is not None}))
+                creates.append((work, wanted))
                 continue
             updateable = {f.name for f in fields.values() if f.updateable}
             diff = {k: v for k, v in wanted.items() if k in updateable and not _same(v, row.get(k))}

@@ -241,9 +241,9 @@ class ConsoleApp:
             totals = bt.project_totals(p["SystemId"])
             rows.append(
                 f"<tr><td>{esc(p['SystemId'])}</td><td>{esc(p['DisplayName'])}</td>"
-                f"<td class='num'>{totals['HoursInput']:g}</td><td class='num'>{money(totals['ExpensesInput'])}</td>"
-                f"<td class='num'>{money(totals['TotalWip'])}</td><td class='num'>{money(totals['InvoicedToDate'])}</td>"
-                f"<td class='num'>{money(totals['PaidToDate'])}</td></tr>")
+                f"<td class='num'>{totals['HrsIn']:g}</td><td class='num'>{money(totals['ExpCostIn'])}</td>"
+                f"<td class='num'>{money(totals['WipTotal'])}</td><td class='num'>{money(totals['TotalAmt'])}</td>"
+                f"<td class='num'>{money(totals['PaidAmt'])}</td></tr>")
         invoices = [i for i in bt.invoice_history(date(1900, 1, 1), date(2999, 12, 31)) if i["PaidAmt"] < i["TotalAmt"]]
         project_options = "".join(f"<option value='{p['SystemId']}'>{esc(p['DisplayName'])}</option>" for p in projects)
         staff_options = "".join(f"<option value='{s['SystemId']}'>{esc(s.get('FullName') or s.get('FName'))}</option>" for s in staff)

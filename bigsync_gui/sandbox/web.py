@@ -25,6 +25,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from .faults import FaultError, FaultList, fault_from_json
+from .switches import SwitchError, Switches
 
 if TYPE_CHECKING:
     from .world import World
@@ -238,7 +239,29 @@ class ServiceApp:
             Rule("/clock", endpoint="admin_get_clock", methods=["GET"]),
             Rule("/clock", endpoint="admin_move_clock", methods=["POST"]),
             Rule("/reset", endpoint="admin_reset", methods=["POST"]),
+            Rule("/switches", endpoint="admin_get_switches", methods=["GET"]),
+            Rule("/switches", endpoint="admin_set_switches", methods=["POST"]),
         ]
+
+    def switches(self) -> Switches | None:
+        """The service's named switches (sandbox/switches.py); None: it has none."""
+        return None
+
+    def admin_get_switches(self, request: Request) -> Response:
+        switches = self.switches()
+        return json_response(switches.listing() if switches is not None else {})
+
+    def admin_set_switches(self, request: Request) -> Response:
+        with self.world.lock:
+            switches = self.switches()
+            if switches is None:
+                raise ApiError(404, "NOT_FOUND", f"The {self.name} emulator has no switches.")
+            try:
+                switches.apply_request(read_json(request))
+            except SwitchError as exc:
+                raise ApiError(400, "INVALID_SWITCH", str(exc)) from None
+            self.world.changed()
+            return json_response(switches.listing())
 
     def admin_get_info(self, request: Request) -> Response:
         return json_response(self.admin_info())

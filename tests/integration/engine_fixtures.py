@@ -29,7 +29,7 @@ from keyrings.alt.file import PlaintextKeyring
 from bigsync_gui.connectors import oauth
 from bigsync_gui.connectors.http import RetryPolicy
 from bigsync_gui.core.connections import Connector
-from bigsync_gui.core.engine import PROJECT_CODE_PREFIX, CycleReport, Engine
+from bigsync_gui.core.engine import CycleReport, Engine, project_codes
 from bigsync_gui.core.profile import Profile
 from bigsync_gui.core.store import Store
 from bigsync_gui.sandbox import Sandbox
@@ -172,7 +172,7 @@ class Connected:
             return [dict(p) for p in self.bt.records["project"].values()]
 
     def projects_for(self, opp_id: str) -> list[dict[str, Any]]:
-        return [p for p in self.projects() if p["ProjectCode"] == PROJECT_CODE_PREFIX + opp_id]
+        return [p for p in self.projects() if p["ProjectCode"] in project_codes(opp_id)]
 
     def project(self, opp_id: str) -> dict[str, Any]:
         (project,) = self.projects_for(opp_id)
@@ -237,9 +237,17 @@ def file_keyring(tmp_path: Path) -> Iterator[Path]:
         keyring.set_keyring(previous)
 
 
+@pytest.fixture(params=["strict", "lenient"])
+def bigtime_reading(request: pytest.FixtureRequest, sandbox: Sandbox) -> str:
+    """The sandbox BigTime's reading: its strict default, or every lenient switch on."""
+    admin(sandbox.bigtime_admin_url, "POST", "/switches", {"preset": request.param})
+    return request.param
+
+
 @pytest.fixture
-def connected_engine(sandbox: Sandbox, tmp_path: Path, file_keyring: Path) -> Iterator[Connected]:
-    """A profile connected to the sandbox (fresh seed data) and configured with "Closed Won".
+def connected_engine(sandbox: Sandbox, bigtime_reading: str, tmp_path: Path, file_keyring: Path) -> Iterator[Connected]:
+    """A profile connected to the sandbox (fresh seed data) and configured with "Closed Won", once
+    against each reading of BigTime (``bigtime_reading``).
 
     The sandbox's world clock survives its reset, so the engine's clock starts level with it, and
     whatever a test advanced is taken back afterwards (in-process: the admin API only goes forward)."""
@@ -340,10 +348,12 @@ class Oracle:
         deletes = [e for e in env.log("bigtime") if e["method"] == "DELETE"]
         assert not deletes, f"the engine deleted something in BigTime: {deletes}"
 
-        codes = collections.Counter(p["ProjectCode"] for p in projects if p["ProjectCode"].startswith(PROJECT_CODE_PREFIX))
+        all_ids = [o["Id"] for o in env.opps(deleted=True)]
+        owner = {code: oid for oid in all_ids for code in project_codes(oid)}  # every code that names an opportunity
+        codes = collections.Counter(owner[p["ProjectCode"]] for p in projects if p["ProjectCode"] in owner)
         duplicated = {c: n for c, n in codes.items() if n > 1}
         assert not duplicated, f"more than one project for {duplicated}\n{self.history}"
-        with_project = {c[len(PROJECT_CODE_PREFIX):] for c in codes}
+        with_project = set(codes)
         missing = self.must - with_project
         assert not missing, f"no project for opportunities that reached the stage: {missing}\n{self.history}"
         unexpected = with_project - self.may
@@ -352,7 +362,7 @@ class Oracle:
         client_codes = collections.Counter(c["ClientId"] for c in env.clients() if str(c["ClientId"]).startswith("SF-"))
         assert all(n == 1 for n in client_codes.values()), f"duplicate clients: {client_codes}"
         for p in projects:
-            if p["ProjectCode"].startswith(PROJECT_CODE_PREFIX):
+            if p["ProjectCode"] in owner:
                 people = [(c["EMail"].casefold(), c["FName"], c["SName"]) for c in env.contacts(p["SystemId"])]
                 assert len(people) == len(set(people)), f"duplicate contacts on project {p['SystemId']}: {people}"
                 assert sum(c["Tag"] == "PRIMARY" for c in env.contacts(p["SystemId"])) <= 1
@@ -368,7 +378,7 @@ class Oracle:
         by_id = {p["SystemId"]: p for p in projects}
         for oid, link in links.items():
             assert link.project_id in by_id, f"link {oid} → {link.project_id}: no such BigTime project"
-            assert by_id[link.project_id]["ProjectCode"] == PROJECT_CODE_PREFIX + oid
+            assert by_id[link.project_id]["ProjectCode"] in project_codes(oid)
         all_opps = {o["Id"]: o for o in env.opps(deleted=True)}
         for oid, link in links.items():
             opp = all_opps.get(oid)

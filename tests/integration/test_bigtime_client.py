@@ -461,18 +461,17 @@ def test_budget_status_and_totals_equal_the_sandbox_figures(sandbox):
         rows = client.budget_status(project.id)
         assert len(rows) == len(data.budget_status(project.id))
         totals = client.project_totals(project.id, invoices=invoices)
-        want = data.project_totals(project.id)
-        assert totals.budget_hours == want["BudgetHours"] and totals.budget_fees == want["BudgetFees"]
-        assert (totals.hours_input or 0.0) == want["HoursInput"]
-        assert (totals.fees_input or 0.0) == want["FeesInput"]
-        assert (totals.expenses_input or 0.0) == want["ExpensesInput"]
-        assert (totals.wip or 0.0) == want["TotalWip"]
-        assert totals.invoiced == want["InvoicedToDate"] and totals.paid == want["PaidToDate"]
-        checked_money |= want["InvoicedToDate"] > 0 and 0 < want["PaidToDate"] < want["InvoicedToDate"]
+        want, f = data.project_totals(project.id), totals.figures
+        assert f["budget_hours"] == want["BudgetHours"] and f["budget_fees"] == want["BudgetFees"]
+        if rows:
+            assert (f["hours_logged"], f["expenses_logged"], f["wip"]) == (want["HrsIn"], want["ExpCostIn"], want["WipTotal"])
+        assert f["budget_expenses"] is None  # the strict emulator has no BudgetExps on rows
+        assert f["invoiced_to_date"] == want["TotalAmt"] and f["paid_to_date"] == want["PaidAmt"]
+        checked_money |= want["TotalAmt"] > 0 and 0 < want["PaidAmt"] < want["TotalAmt"]
     assert checked_money, "the seed should have a partly paid project"
     # Without pre-fetched invoices the client reads them itself (3 requests).
     clear_log(sandbox)
-    assert client.project_totals(1001).paid == data.project_totals(1001)["PaidToDate"]
+    assert client.project_totals(1001).figures["paid_to_date"] == data.project_totals(1001)["PaidAmt"]
     assert len(api_log(sandbox)) == 3
 
 
@@ -483,8 +482,8 @@ def test_totals_follow_a_new_payment(sandbox):
     before = client.project_totals(open_invoice.project_id)
     admin(sandbox, "POST", f"/invoices/{open_invoice.id}/payments", json={"amount": 100})
     after = client.project_totals(open_invoice.project_id)
-    assert after.paid == round(before.paid + 100, 2)
-    assert after.paid == data.project_totals(open_invoice.project_id)["PaidToDate"]
+    assert after.figures["paid_to_date"] == round(before.figures["paid_to_date"] + 100, 2)
+    assert after.figures["paid_to_date"] == data.project_totals(open_invoice.project_id)["PaidAmt"]
 
 
 def test_oauth_with_the_real_token_refresher(sandbox, bigtime_reading):
@@ -505,3 +504,43 @@ def test_oauth_with_the_real_token_refresher(sandbox, bigtime_reading):
     assert api_log(sandbox) == [("GET", "/project/detail/1001", 401), ("POST", "/oauth2/accesstoken", 200),
                                 ("GET", "/project/detail/1001", 200)]
     assert len(rotated) == 1 and rotated[0] != raw["refresh_token"]
+
+
+# ---- contacts: pybt's path first, our old guess as a fallback ----------------------------------------
+def contact_posts(sandbox) -> list[tuple[str, int]]:
+    return [(path.lower(), status) for method, path, status in api_log(sandbox) if method == "POST" and "/contact" in path.lower()]
+
+
+def test_contact_is_added_at_pybts_path_and_the_client_keeps_it(sandbox):
+    client = key_client(sandbox)
+    clear_log(sandbox)
+    first = client.add_project_contact(1001, {"FName": "Ann", "SName": "One"})
+    second = client.add_project_contact(1001, {"FName": "Bob", "SName": "Two"})
+    assert first != second and client.contact_create_path == A.CONTACT_CREATE_PATHS[0] == "/project/Contact"
+    assert [p for p, _ in contact_posts(sandbox)] == ["/project/contact"] * 2
+
+
+def test_contact_falls_back_to_the_id_path_on_404_and_remembers_it(sandbox):
+    """A BigTime that only knows ``/project/Contact/0``: pybt's path is 404, nothing is created there."""
+    admin(sandbox, "POST", "/switches", json={"contact_create_with_id": True})
+    admin(sandbox, "POST", "/faults", json={"kind": "status", "status": 404, "method": "POST", "path": "/project/contact$",
+                                            "count": None, "body": {"Message": "No HTTP resource was found"}})
+    client = key_client(sandbox)
+    clear_log(sandbox)
+    before = len(sandbox.world.bigtime.project_contacts(1001))
+    client.add_project_contact(1001, {"FName": "Ann", "SName": "One"})
+    client.add_project_contact(1001, {"FName": "Bob", "SName": "Two"})
+    assert len(sandbox.world.bigtime.project_contacts(1001)) == before + 2
+    assert client.contact_create_path == "/project/Contact/0"
+    assert contact_posts(sandbox) == [("/project/contact", 404),
+                                      ("/project/contact/0", 200),
+                                      ("/project/contact/0", 200)]  # remembered: no second 404
+
+
+def test_contact_refused_at_both_paths_raises_the_last_answer(sandbox):
+    client = key_client(sandbox)  # strict: /project/Contact/0 is contact 0, which does not exist
+    admin(sandbox, "POST", "/faults", json={"kind": "status", "status": 405, "method": "POST", "path": "/project/contact$",
+                                            "count": 1, "body": {"Message": "The requested resource does not support http method 'POST'."}})
+    with pytest.raises(RequestRejected) as raised:
+        client.add_project_contact(1001, {"FName": "Ann", "SName": "One"})
+    assert raised.value.status == 404 and client.contact_create_path is None

@@ -10,10 +10,12 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bigsync_gui.core.engine import PROJECT_CODE_PREFIX, Engine
+import pytest
+
+from bigsync_gui.core.engine import Engine, project_code, project_codes
 from bigsync_gui.core.settings import Settings
 from bigsync_gui.core.status import status_snapshot
-from engine_fixtures import ID_FIELD, Connected, Oracle, run
+from engine_fixtures import ID_FIELD, Connected, Oracle, admin, run
 
 
 def open_opp_with_two_roles(env: Connected, account: str = "Globex Corporation") -> str:
@@ -48,7 +50,7 @@ def test_reaching_the_stage_creates_one_project_with_client_contacts_and_id_writ
     assert (report.result, report.created, report.rejected) == ("ok", 1, 0)
     project = env.project(oid)
     assert project["Nm"] == "Globex – Data platform"
-    assert project["ProjectCode"] == PROJECT_CODE_PREFIX + oid
+    assert project["ProjectCode"] in project_codes(oid)
     globex = [c for c in env.clients() if c["Nm"].casefold() == "globex corporation"]
     assert len(globex) == 1 and project["ClientId"] == globex[0]["SystemId"]  # BigTime's own client, reused
     assert project["StartDt"].startswith(env.opp(oid)["CloseDate"])
@@ -537,7 +539,7 @@ def test_a_refused_contact_does_not_leave_the_project_unlinked(connected_engine:
     oracle = Oracle(env)
     oid = open_opp_with_two_roles(env)
     env.move(oid, "Closed Won")
-    env.fault("bigtime", kind="status", status=400, method="POST", path="/project/contact/",
+    env.fault("bigtime", kind="status", status=400, method="POST", path="/project/contact",
               body={"Message": "The email address is not valid."})
     report = run(env, oracle)
     assert (report.result, report.created, report.rejected) == ("ok", 1, 0)
@@ -562,4 +564,31 @@ def test_missing_bigtime_right_stops_the_cycle_and_retries_once_granted(connecte
     env.bt_settings(permissions={"can_create_projects": True})
     assert run(env, oracle).created == 1
     assert len(env.projects_for(oid)) == 1
+    oracle.check(final=True)
+
+
+# ---- ProjectCode: how long a code BigTime keeps is unknown ----------------------------------------------
+@pytest.mark.parametrize("limit, overflow", [(None, "truncate"), (18, "truncate"), (18, "refuse"), (15, "truncate"),
+                                             (15, "refuse")])
+def test_project_code_too_long_for_bigtime_is_learnt_and_a_lost_answer_still_finds_the_project(
+        connected_engine: Connected, limit: int | None, overflow: str) -> None:
+    env = connected_engine
+    admin(env.sandbox.bigtime_admin_url, "POST", "/switches", {"project_code_max": limit, "project_code_overflow": overflow})
+    oracle = Oracle(env)
+    first = open_opp_with_two_roles(env)
+    env.move(first, "Closed Won")
+    env.fault("bigtime", kind="drop", method="POST", path="/project/detail$")
+    assert run(env, oracle).result == "failed"  # created (or refused) in BigTime; the answer lost
+    report = run(env, oracle)
+    assert report.result == "ok" and report.created == 1
+    (project,) = [p for p in env.projects() if p["Nm"] == "Globex – Data platform"]  # never two
+    assert project["ProjectCode"] == project_code(first, limit)  # its code made whole: it identifies the opportunity
+    assert len(env.contacts(project["SystemId"])) == 2
+
+    # The length learnt is kept: the next project is sent the code that fits at once, and not touched again.
+    second = env.new_opp("Second deal", "Closed Won", env.account_id("Globex Corporation"))
+    env.clear_logs()
+    assert run(env, oracle).created == 1
+    assert env.project(second)["ProjectCode"] == project_code(second, limit)
+    assert [w for w in bt_writes(env) if "/project/detail" in w[1].lower()] == [("POST", "/BigtimeData/api/v2/project/detail")]
     oracle.check(final=True)

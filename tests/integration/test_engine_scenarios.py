@@ -44,8 +44,8 @@ FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("bigtime", {"kind": "drop", "method": "POST", "path": "/project/detail$"}),  # created, answer lost
     ("bigtime", {"kind": "drop", "method": "POST", "path": "/project/detail$", "count": 3}),
     ("bigtime", {"kind": "drop", "method": "POST", "path": "/client/detail$"}),
-    ("bigtime", {"kind": "drop", "method": "POST", "path": "/project/contact/"}),
-    ("bigtime", {"kind": "status", "status": 400, "method": "POST", "path": "/project/contact/"}),  # one contact refused
+    ("bigtime", {"kind": "drop", "method": "POST", "path": "/project/contact"}),
+    ("bigtime", {"kind": "status", "status": 400, "method": "POST", "path": "/project/contact"}),  # one contact refused
     ("bigtime", {"kind": "status", "status": 401, "path": "/project"}),
 ]
 

@@ -373,12 +373,16 @@ def test_create_client_project_contacts_and_read_them_back(sandbox):
     basic = api(sandbox, "GET", f"/project/detail/{pid}", params={"view": "basic"}).json()
     assert "UdfList" not in basic and basic["Nm"] == "Hooli XYZ"
 
-    primary = api(sandbox, "POST", "/project/Contact/0", params={"projectsid": pid},
+    primary = api(sandbox, "POST", "/project/Contact", params={"projectsid": pid},
                   json={"Tag": "PRIMARY", "FName": "Gavin", "SName": "Belson", "Title": "CEO", "EMail": "gavin@hooli.example",
                         "Address": {"address": "1 Hacker Way", "City": "Palo Alto"}})
     assert primary.status_code == 200, primary.text
     contact = primary.json()
     assert contact["Address"]["Address"] == "1 Hacker Way" and contact["Tag"] == "PRIMARY"
+    # Our old guess, with an id segment of 0, only under its switch (strict: there is no contact 0).
+    refused = api(sandbox, "POST", "/project/contact/0", params={"ProjectSid": pid}, json={"fname": "Jared", "sname": "Dunn"})
+    assert refused.status_code == 404
+    admin(sandbox, "POST", "/switches", json={"contact_create_with_id": True})
     other = api(sandbox, "POST", "/project/contact/0", params={"ProjectSid": pid}, json={"fname": "Jared", "sname": "Dunn"}).json()
     assert other["Tag"] == "OTHER"
     updated = api(sandbox, "POST", f"/project/Contact/{other['SystemId']}", params={"projectsid": pid}, json={"Tag": "BILLING", "Phone": "555"})
@@ -527,8 +531,13 @@ def test_budget_status_is_consistent_with_time_expenses_and_invoices(sandbox):
     paid = admin(sandbox, "POST", f"/invoices/{invoice['Sid']}/payments", json={"amount": 500}).json()
     assert paid["PaidAmt"] == 500.0 and paid["StatusTxt"] == "Partially Paid"
 
+    strict = {r["TaskNm"]: r for r in api(sandbox, "GET", f"/task/BudgetStatusByProject/{pid}").json()}
+    assert set(strict["Design"]) == {"TaskSid", "TaskNm", "EstTotal", "InvoicedToDate", "WipTotal", "HrsIn", "ChargeIn",
+                                     "FeeCostIn", "ExpCostIn"}  # the live-checked names only
+    admin(sandbox, "POST", "/switches", json={"budget_row_aliases": True})
     rows = {r["TaskNm"]: r for r in api(sandbox, "GET", f"/task/BudgetStatusByProject/{pid}").json()}
     assert set(rows) == {"Design", "Build"}
+    assert all(rows[t][k] == v for t in rows for k, v in strict[t].items())
     d, b = rows["Design"], rows["Build"]
     assert (d["HoursInput"], d["HrsIn"], d["HoursBill"]) == (4.0, 4.0, 4.0)
     assert (d["FeesInput"], d["ChargeIn"]) == (400.0, 400.0)
@@ -539,7 +548,8 @@ def test_budget_status_is_consistent_with_time_expenses_and_invoices(sandbox):
     assert (b["InvoicedToDate"], b["TotalWip"], b["WipTotal"]) == (500.0, 200.0, 200.0)
     assert b["FeesCost"] == b["FeeCostIn"] > 0
     totals = admin(sandbox, "GET", f"/projects/{pid}/totals").json()
-    assert totals["InvoicedToDate"] == 1220.0 and totals["PaidToDate"] == 500.0 and totals["HoursInput"] == 12.0
+    assert totals["InvoicedToDate"] == 1220.0 and totals["TotalAmt"] == 1220.0 and totals["PaidAmt"] == 500.0
+    assert totals["HrsIn"] == 12.0 and totals["BudgetExps"] == 200.0
 
     by_project = api(sandbox, "GET", f"/time/ByProject/{pid}", params={"StartDt": d1, "EndDt": d1}).json()
     assert sorted(e["Hours_IN"] for e in by_project) == [4.0, 6.0]
@@ -680,3 +690,62 @@ def test_direct_calls_default_to_the_admin_and_today(sandbox):
     assert entry["StaffSID"] == min(s["SystemId"] for s in api(sandbox, "GET", "/staff").json())
     missing_date = api(sandbox, "POST", "/time", json={"ProjectSID": pid, "Hours_IN": 1})
     assert missing_date.status_code == 400 and missing_date.json()["Message"] == "Dt is required."
+
+
+# ---- the strict reading and its switches ----------------------------------------------------------------
+def test_switches_list_set_check_and_reset(sandbox):
+    listed = admin(sandbox, "GET", "/switches").json()
+    assert listed["project_code_max"] == {"value": 18, "strict": 18, "lenient": None, "doc": listed["project_code_max"]["doc"]}
+    assert all(s["value"] == s["strict"] for s in listed.values())
+    bad = requests.post(sandbox.bigtime_admin_url + "/switches", json={"budget_row_aliases": True, "nope": 1}, timeout=10)
+    assert bad.status_code == 400 and "nope" in bad.json()["message"]
+    assert admin(sandbox, "GET", "/switches").json()["budget_row_aliases"]["value"] is False  # nothing was set
+    wrong = requests.post(sandbox.bigtime_admin_url + "/switches", json={"project_code_overflow": "wrap"}, timeout=10)
+    assert wrong.status_code == 400
+    lenient = admin(sandbox, "POST", "/switches", json={"preset": "lenient", "project_code_max": 30}).json()
+    assert lenient["project_code_max"]["value"] == 30 and lenient["budget_row_aliases"]["value"] is True
+    admin(sandbox, "POST", "/reset")
+    assert all(s["value"] == s["strict"] for s in admin(sandbox, "GET", "/switches").json().values())
+    sf = requests.get(sandbox.salesforce_admin_url + "/switches", timeout=10)
+    assert sf.status_code == 200 and sf.json() == {}
+
+
+def test_strict_list_view_and_entries_leave_the_project_alone(sandbox):
+    pid, design, _build, _staff = _new_project_with_tasks(sandbox)
+    listed = next(p for p in api(sandbox, "GET", "/project").json() if p["SystemId"] == pid)
+    assert "DtModified" not in listed and "BudgetFees" not in listed and "BudgetHours" not in listed
+    before = admin(sandbox, "GET", f"/records/project/{pid}").json()["DtModified"]
+    admin(sandbox, "POST", "/clock", json={"advance_seconds": 60})
+    today = admin(sandbox, "GET", "/clock").json()["now"][:10]
+    logged = api(sandbox, "POST", "/time", json={"ProjectSID": pid, "Dt": today, "TaskSID": design, "Hours_IN": 2})
+    assert logged.status_code == 200, logged.text
+    assert admin(sandbox, "GET", f"/records/project/{pid}").json()["DtModified"] == before
+
+    admin(sandbox, "POST", "/switches", json={"project_list_dt_modified": True, "entries_touch_project": True})
+    assert api(sandbox, "POST", "/time", json={"ProjectSID": pid, "Dt": today, "TaskSID": design, "Hours_IN": 2}).status_code == 200
+    listed = next(p for p in api(sandbox, "GET", "/project").json() if p["SystemId"] == pid)
+    assert listed["DtModified"] > before
+
+
+def test_taxed_invoice_amounts_differ_unless_switched(sandbox):
+    history = api(sandbox, "GET", "/invoice/history", params={"startDt": "2000-01-01", "endDt": "2100-01-01"}).json()
+    taxed = [i for i in history if i["TotalAmt"] != i["InvoiceAmt"]]
+    assert taxed and all(i["TotalAmt"] > i["InvoiceAmt"] for i in taxed)
+    assert any(i["TotalAmt"] == i["InvoiceAmt"] for i in history)  # fixed fees and retainers are not taxed
+    assert all(i["Status"] != 0 for i in history)  # posted only
+    admin(sandbox, "POST", "/switches", json={"invoice_amount_is_total": True})
+    again = api(sandbox, "GET", "/invoice/history", params={"startDt": "2000-01-01", "endDt": "2100-01-01"}).json()
+    assert all(i["InvoiceAmt"] == i["TotalAmt"] for i in again)
+
+
+@pytest.mark.parametrize("limit, overflow", [(18, "truncate"), (15, "refuse"), (None, "truncate")])
+def test_project_code_limit(sandbox, limit, overflow):
+    admin(sandbox, "POST", "/switches", json={"project_code_max": limit, "project_code_overflow": overflow})
+    code = "SF-006Kx00000000G9IAI"
+    answer = api(sandbox, "POST", "/project/detail", json={"Nm": "Coded", "ProjectCode": code, "ClientId": 201})
+    if overflow == "refuse" and limit is not None:
+        assert answer.status_code == 400 and "ProjectCode" in answer.json()["Message"]
+        assert "too long" in answer.json()["Message"]
+    else:
+        assert answer.status_code == 200
+        assert answer.json()["ProjectCode"] == (code[:limit] if limit else code)

@@ -87,8 +87,8 @@ def test_delivery_in_bigtime_moves_the_totals(sandbox: Sandbox) -> None:
     act(sandbox, "bigtime/expense", project=project["SystemId"], staff=staff["SystemId"],
         category=EXPENSE_CODES[0]["Id"], amount="120")
     after = bt.project_totals(project["SystemId"])
-    assert after["HoursInput"] == round(before["HoursInput"] + 2.5, 2)
-    assert after["ExpensesInput"] == round(before["ExpensesInput"] + 120, 2)
+    assert after["HrsIn"] == round(before["HrsIn"] + 2.5, 2)
+    assert after["ExpCostIn"] == round(before["ExpCostIn"] + 120, 2)
 
     act(sandbox, "bigtime/invoice", project=project["SystemId"], amount="1000")
     invoiced = bt.project_totals(project["SystemId"])
@@ -97,4 +97,4 @@ def test_delivery_in_bigtime_moves_the_totals(sandbox: Sandbox) -> None:
                   if i["ProjectSid"] == project["SystemId"]), key=lambda i: i["Sid"])
     act(sandbox, "bigtime/payment", invoice=newest["Sid"], amount="400")
     assert bt.get_invoice(newest["Sid"])["PaidAmt"] == 400
-    assert bt.project_totals(project["SystemId"])["PaidToDate"] == round(invoiced["PaidToDate"] + 400, 2)
+    assert bt.project_totals(project["SystemId"])["PaidAmt"] == round(invoiced["PaidAmt"] + 400, 2)

@@ -2,7 +2,11 @@
 emulator's own totals, invoice rows match BigTime's invoices, an idle run costs two BigTime
 requests and no Salesforce write, only changed projects are read and only changed fields sent,
 and the failure cases (missing field, refused record, lost create, cancel) leave a state the next
-run finishes without duplicates."""
+run finishes without duplicates.
+
+Every test runs against both readings of BigTime (the ``reading`` fixture): the strict default
+(no DtModified in the list, budget rows with the live-checked names only, taxed invoices) and the
+lenient set of sandbox switches."""
 
 from __future__ import annotations
 
@@ -21,18 +25,21 @@ from bigsync_gui.connectors.http import HttpPolicy, RetryPolicy
 from bigsync_gui.connectors.salesforce import API_VERSION, SalesforceClient, StaticToken
 from bigsync_gui.core.settings import DEFAULT_FIELD_MAP
 from bigsync_gui.core.store import Store
-from bigsync_gui.core.writeback import WritebackResult, run_writeback
+from bigsync_gui.core.writeback import REFRESH_MIN_AGE, WritebackResult, rotation_size, run_writeback
 from bigsync_gui.sandbox import credentials as cred
 
 FAST = RetryPolicy(initial_wait=0.01, max_wait=0.05, jitter=0.0)
 COLLECTION = f"/services/data/{API_VERSION}/composite/sobjects"
 PROJECTS = (1001, 1003, 1005, 1006)  # 2, 2, 2 and 0 posted invoices in the seed at the pinned WORLD_START
-FIGURE_FIELDS = {  # Opportunity field → key of the emulator's project_totals
+FIGURE_FIELDS = {  # Opportunity field → key of the emulator's project_totals (the source field's name)
     "BigTime_Budget_Hours__c": "BudgetHours", "BigTime_Budget_Fees__c": "BudgetFees",
-    "BigTime_Hours_Logged__c": "HoursInput", "BigTime_Expenses_Logged__c": "ExpensesInput",
-    "BigTime_WIP__c": "TotalWip", "BigTime_Invoiced_To_Date__c": "InvoicedToDate",
-    "BigTime_Paid_To_Date__c": "PaidToDate",
+    "BigTime_Budget_Expenses__c": "BudgetExps",
+    "BigTime_Hours_Logged__c": "HrsIn", "BigTime_Expenses_Logged__c": "ExpCostIn",
+    "BigTime_WIP__c": "WipTotal", "BigTime_Invoiced_To_Date__c": "TotalAmt",
+    "BigTime_Paid_To_Date__c": "PaidAmt",
 }
+# Only the lenient reading sends these (the strict one has no live-checked source for them).
+LENIENT_ONLY = {"BigTime_Budget_Expenses__c"}
 
 
 # ---- helpers -------------------------------------------------------------------------------------
@@ -67,6 +74,7 @@ def budget_reads(sandbox) -> list[str]:
 
 @dataclass
 class Env:
+    reading: str  # "strict" | "lenient"
     sandbox: Any
     store: Store
     sf: SalesforceClient
@@ -74,12 +82,23 @@ class Env:
     opps: dict[int, str]  # project id → opportunity id
     names: dict[str, str]  # opportunity id → name
 
-    def run(self, field_map: dict[str, str] | None = None, cancel: threading.Event | None = None) -> tuple[WritebackResult, int]:
+    def run(self, field_map: dict[str, str] | None = None, cancel: threading.Event | None = None, *,
+            later: timedelta = timedelta(0), interval: float = 900) -> tuple[WritebackResult, int]:
+        """One run, ``later`` after now on the write-back's clock (to reach the rotation)."""
         self.sf.new_cycle()  # as the engine does at the start of each cycle
         with self.store.transaction():
             cycle = self.store.start_cycle("writeback")
-        result = run_writeback(self.store, self.sf, self.bt, dict(field_map or DEFAULT_FIELD_MAP), cycle, cancel)
+        result = run_writeback(self.store, self.sf, self.bt, dict(field_map or DEFAULT_FIELD_MAP), cycle, cancel,
+                               now=datetime.now(timezone.utc) + later, interval_seconds=interval)
         return result, cycle
+
+    @property
+    def strict(self) -> bool:
+        return self.reading == "strict"
+
+    def warnings(self, cycle: int) -> list[str]:
+        """The run's warnings, minus the one about fields the strict reading never sends."""
+        return [e.message for e in self.events(cycle, "warning") if not (self.strict and "absent is not 0" in e.message)]
 
     def events(self, cycle: int, kind: str) -> list:
         return [e for e in self.store.events(cycle) if e.kind == kind]
@@ -106,28 +125,32 @@ def password_grant(sandbox) -> dict:
     return r.json()
 
 
+@pytest.fixture(params=["strict", "lenient"])
+def reading(request, sandbox) -> str:
+    """BigTime's reading for the test: the sandbox's default (strict) or every lenient switch on."""
+    admin(sandbox.bigtime_admin_url, "POST", "/switches", {"preset": request.param})
+    return request.param
+
+
 @pytest.fixture
-def env(sandbox, tmp_path) -> Env:
+def env(sandbox, reading, tmp_path) -> Env:
     grant = password_grant(sandbox)
     sf = SalesforceClient(sandbox.salesforce_url, StaticToken(grant["access_token"], grant), HttpPolicy("salesforce", policy=FAST))
     bt = BigTimeClient(sandbox.bigtime_url, ApiKeyAuth(cred.BT_API_KEY, cred.BT_FIRM_ID), HttpPolicy("bigtime", policy=FAST))
     with sandbox.world.lock:
         opps = [r for r in sandbox.world.salesforce.all_records("Opportunity") if not r.get("IsDeleted")]
-    e = Env(sandbox, Store(tmp_path / "state.db"), sf, bt, {}, {r["Id"]: r["Name"] for r in opps})
+    e = Env(reading, sandbox, Store(tmp_path / "state.db"), sf, bt, {}, {r["Id"]: r["Name"] for r in opps})
     for pid, opp in zip(PROJECTS, opps):
         e.link(pid, opp["Id"])
     yield e
     e.store.close()
 
 
-def expected_figures(sandbox, pid: int) -> dict[str, float]:
+def expected_figures(sandbox, pid: int, strict: bool) -> dict[str, float | None]:
+    """Each Opportunity field's value from the emulator's own totals (None: never written)."""
     with sandbox.world.lock:
-        data = sandbox.world.bigtime
-        totals = data.project_totals(pid)
-        budget_exps = round(sum(t["BudgetExps"] for t in data.project_tasks(pid)), 2)
-    out = {field: totals[key] for field, key in FIGURE_FIELDS.items()}
-    out["BigTime_Budget_Expenses__c"] = budget_exps
-    return out
+        totals = sandbox.world.bigtime.project_totals(pid)
+    return {field: None if strict and field in LENIENT_ONLY else totals[key] for field, key in FIGURE_FIELDS.items()}
 
 
 def bigtime_invoices(sandbox, pid: int) -> list[dict[str, Any]]:
@@ -137,13 +160,16 @@ def bigtime_invoices(sandbox, pid: int) -> list[dict[str, Any]]:
 
 def paid_to_date(sandbox, pid: int) -> float:
     with sandbox.world.lock:
-        return sandbox.world.bigtime.project_totals(pid)["PaidToDate"]
+        return sandbox.world.bigtime.project_totals(pid)["PaidAmt"]
 
 
 def assert_opportunity_matches(env: Env, pid: int) -> None:
     opp = env.opp(env.opps[pid])
-    for field, value in expected_figures(env.sandbox, pid).items():
-        assert opp[field] == pytest.approx(value, abs=0.005), (pid, field)
+    for field, value in expected_figures(env.sandbox, pid, env.strict).items():
+        if value is None:
+            assert opp[field] is None, (pid, field)
+        else:
+            assert opp[field] == pytest.approx(value, abs=0.005), (pid, field)
     assert opp["BigTime_Project_Id__c"] == str(pid)
     assert opp["BigTime_Project_URL__c"] == project_url(env.sandbox.bigtime_url, pid)
 
@@ -175,19 +201,28 @@ def test_first_run_writes_every_figure_and_one_row_per_posted_invoice(env):
         assert_opportunity_matches(env, pid)
         assert_rows_match(env, pid)
     # Concrete values of the seed at the pinned WORLD_START, so a wrong mapping cannot agree with itself.
+    # Invoiced and paid are TotalAmt and PaidAmt (taxed T&M invoices): not InvoicedToDate (23892.5).
     erp = env.opp(env.opps[1001])
     assert (erp["BigTime_Hours_Logged__c"], erp["BigTime_WIP__c"], erp["BigTime_Invoiced_To_Date__c"],
-            erp["BigTime_Paid_To_Date__c"], erp["BigTime_Budget_Expenses__c"]) == (222.0, 14650.0, 23892.5, 12258.12, 3000.0)
+            erp["BigTime_Paid_To_Date__c"], erp["BigTime_Budget_Expenses__c"]) == (
+                222.0, 14650.0, 25863.63, 13269.42, None if env.strict else 3000.0)
     assert len(env.invoice_rows()) == posted  # project 1001's draft invoice is not a row
     last_sync = datetime.fromisoformat(erp["BigTime_Last_Sync__c"].replace("+0000", "+00:00"))
     assert last_sync >= before
 
     written = env.events(cycle, "written")
     assert len(written) == 4
-    assert f"Updated 10 BigTime figures and 2 invoice rows on {env.names[env.opps[1001]]}" in [e.message for e in written]
-    assert f"Updated 10 BigTime figures on {env.names[env.opps[1006]]}" in [e.message for e in written]
+    figures = 9 if env.strict else 10  # strict: no budget expenses (no live-checked field)
+    assert f"Updated {figures} BigTime figures and 2 invoice rows on {env.names[env.opps[1001]]}" in [e.message for e in written]
+    assert f"Updated {figures} BigTime figures on {env.names[env.opps[1006]]}" in [e.message for e in written]
     assert all(link.written_back for link in env.store.links("linked"))
     assert len(budget_reads(env.sandbox)) == 4
+    warnings = [e.message for e in env.events(cycle, "warning")]
+    if env.strict:  # one warning for the run, naming the field
+        assert warnings == ["These BigTime figures were not written because BigTime's answer lacked their field "
+                            "(absent is not 0): budget_expenses (BudgetExps on budget-status rows) for 4 projects."]
+    else:
+        assert warnings == []
     # One update of the 4 opportunities, one query of their rows, one create of the 6 rows.
     assert sf_writes(env.sandbox) == [("PATCH", COLLECTION), ("POST", COLLECTION)]
 
@@ -219,18 +254,24 @@ def spy_updates(env: Env, monkeypatch) -> list[tuple[str, list[dict]]]:
     return calls
 
 
-def test_time_logged_on_one_project_rereads_only_it_and_sends_only_changed_fields(env, monkeypatch):
+def test_time_logged_on_one_project_is_read_and_only_changed_fields_sent(env, monkeypatch):
     env.run()
     old = env.opp(env.opps[1003])
     with env.sandbox.world.lock:
         env.sandbox.world.bigtime.log_time({"ProjectSID": 1003, "Hours_IN": 3})
     calls = spy_updates(env, monkeypatch)
     clear_logs(env.sandbox)
-    result, cycle = env.run()
-
-    assert budget_reads(env.sandbox) == ["/task/budgetstatusbyproject/1003"]
-    assert len(bt_requests(env.sandbox)) == 3
-    assert result.projects_changed == 1 and result.opportunities_written == 1 and result.invoices_written == 0
+    if env.strict:  # no DtModified to hint: the change is found when the rotation re-reads the projects
+        result, cycle = env.run()
+        assert budget_reads(env.sandbox) == [] and result.projects_changed == 0
+        result, cycle = env.run(later=REFRESH_MIN_AGE)
+        assert sorted(budget_reads(env.sandbox)) == [f"/task/budgetstatusbyproject/{p}" for p in PROJECTS]
+        assert result.projects_rotated == 4 and len(bt_requests(env.sandbox)) == 2 + 2 + 2 * 4
+    else:  # DtModified changed: re-read at once, alone
+        result, cycle = env.run()
+        assert budget_reads(env.sandbox) == ["/task/budgetstatusbyproject/1003"]
+        assert len(bt_requests(env.sandbox)) == 2 + 2  # + budget status and detail of 1003
+    assert result.opportunities_written == 1 and result.invoices_written == 0
     assert len(calls) == 1
     sobject, records = calls[0]
     assert sobject == "Opportunity"
@@ -271,7 +312,7 @@ def test_payment_updates_paid_to_date_and_the_invoice_row(env, monkeypatch):
         f"Updated 1 BigTime figure and 1 invoice row on {env.names[env.opps[1005]]}"]
 
 
-def test_bigtime_requests_are_two_plus_the_changed_projects(env):
+def test_bigtime_requests_are_two_plus_two_per_changed_project(env):
     env.run()
     with env.sandbox.world.lock:
         env.sandbox.world.bigtime.log_time({"ProjectSID": 1001, "Hours_IN": 2})
@@ -279,10 +320,12 @@ def test_bigtime_requests_are_two_plus_the_changed_projects(env):
         env.sandbox.world.bigtime.record_payment(bigtime_invoices(env.sandbox, 1003)[-1]["Sid"], 100)
     clear_logs(env.sandbox)
     result, _ = env.run()
-    changed = 3
-    assert result.projects_changed == changed
-    assert len(bt_requests(env.sandbox)) == 2 + changed
-    assert sorted(budget_reads(env.sandbox)) == [f"/task/budgetstatusbyproject/{p}" for p in (1001, 1003, 1006)]
+    changed = (1003,) if env.strict else (1001, 1003, 1006)  # strict: only the payment is visible at once
+    assert result.projects_changed == len(changed)
+    assert len(bt_requests(env.sandbox)) == 2 + 2 * len(changed)
+    assert sorted(budget_reads(env.sandbox)) == [f"/task/budgetstatusbyproject/{p}" for p in changed]
+    if env.strict:
+        env.run(later=REFRESH_MIN_AGE)  # the rotation's turn: the time logged is found
     for pid in PROJECTS:
         assert_opportunity_matches(env, pid)
         assert_rows_match(env, pid)
@@ -293,10 +336,10 @@ def test_missing_or_read_only_mapped_field_is_skipped_with_one_warning_per_run(e
     field_map = {**DEFAULT_FIELD_MAP, "wip": "BigTime_Nope__c", "hours_logged": "IsWon"}
     result, cycle = env.run(field_map)
 
-    warnings = env.events(cycle, "warning")
+    warnings = env.warnings(cycle)
     assert len(warnings) == 1
-    assert "BigTime_Nope__c (wip: no such field)" in warnings[0].message
-    assert "IsWon (hours_logged: not editable)" in warnings[0].message
+    assert "BigTime_Nope__c (wip: no such field)" in warnings[0]
+    assert "IsWon (hours_logged: not editable)" in warnings[0]
     assert result.opportunities_written == 4 and result.rejected == 0
     opp = env.opp(env.opps[1001])
     assert opp["BigTime_WIP__c"] is None and opp["BigTime_Hours_Logged__c"] is None
@@ -304,13 +347,14 @@ def test_missing_or_read_only_mapped_field_is_skipped_with_one_warning_per_run(e
 
     clear_logs(env.sandbox)
     _, cycle = env.run(field_map)
-    assert len(env.events(cycle, "warning")) == 1  # again, once, and nothing else to do
+    assert len(env.warnings(cycle)) == 1  # again, once, and nothing else to do
     assert sf_writes(env.sandbox) == []
 
     # The admin fixes the map: the field is filled although nothing changed in BigTime.
     _, cycle = env.run()
-    assert env.opp(env.opps[1001])["BigTime_WIP__c"] == pytest.approx(expected_figures(env.sandbox, 1001)["BigTime_WIP__c"])
-    assert env.events(cycle, "warning") == []
+    assert env.opp(env.opps[1001])["BigTime_WIP__c"] == pytest.approx(
+        expected_figures(env.sandbox, 1001, env.strict)["BigTime_WIP__c"])
+    assert env.warnings(cycle) == []
 
 
 def test_deleted_opportunity_is_rejected_and_the_others_are_written(env):
@@ -409,7 +453,7 @@ def test_org_without_the_invoice_object_writes_figures_only(env, monkeypatch):
     clear_logs(env.sandbox)
     result, cycle = env.run()
     assert result.opportunities_written == 4 and result.invoices_written == 0 and result.rejected == 0
-    assert env.events(cycle, "warning") == []
+    assert env.warnings(cycle) == []
     assert sf_writes(env.sandbox) == [("PATCH", COLLECTION)]
     assert not [p for _, p in sf_requests(env.sandbox) if "/query" in p]
     for pid in PROJECTS:
@@ -451,7 +495,7 @@ def test_250_linked_projects_take_two_collection_updates(env):
     result, _ = env.run()
     assert result.projects_changed == 250 and result.opportunities_written == 250
     assert [w for w in sf_writes(env.sandbox) if w[0] == "PATCH"] == [("PATCH", COLLECTION)] * 2
-    assert len(bt_requests(env.sandbox)) == 2 + 250
+    assert len(bt_requests(env.sandbox)) == 2 + 2 * 250
     for pid in (pids[0], pids[123], pids[-1]):
         assert_opportunity_matches(env, pid)
     assert env.opp(env.opps[pids[-1]])["BigTime_Hours_Logged__c"] == 1 + 245 % 8
@@ -498,3 +542,78 @@ def test_cancel_while_reading_a_batch_writes_nothing_of_it(env, monkeypatch):
     assert len(reads) == 2 and sf_writes(env.sandbox) == [] and env.store.all_written() == {}
     result, _ = env.run()
     assert result.projects_changed == 4
+
+
+# ---- absent is never 0 ---------------------------------------------------------------------------------
+def history_without(env: Env, drop: dict[int, tuple[str, ...]]) -> list[dict[str, Any]]:
+    """BigTime's invoice history as the client would read it, with some fields left out of some invoices."""
+    r = requests.get(env.sandbox.bigtime_url + "/invoice/history", params={"startDt": "2000-01-01", "endDt": "2100-01-01"},
+                     headers={"X-Auth-ApiToken": cred.BT_API_KEY, "X-Auth-Realm": cred.BT_FIRM_ID}, timeout=10)
+    invoices = r.json()
+    for inv in invoices:
+        for name in drop.get(inv["Sid"], ()):
+            inv.pop(name)
+    return invoices
+
+
+def test_an_invoice_without_its_amount_is_not_written_as_zero(env):
+    victim = bigtime_invoices(env.sandbox, 1003)[0]
+    body = history_without(env, {victim["Sid"]: ("TotalAmt", "PaidAmt")})
+    admin(env.sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "status", "status": 200, "body": body,
+                                                             "method": "GET", "path": "/invoice/history"})
+    result, cycle = env.run()
+    opp = env.opp(env.opps[1003])
+    assert opp["BigTime_Invoiced_To_Date__c"] is None and opp["BigTime_Paid_To_Date__c"] is None
+    row = next(r for r in env.invoice_rows() if r["BigTime_Invoice_Id__c"] == str(victim["Sid"]))
+    assert row["Amount__c"] is None and row["Paid__c"] is None  # not 0, and not its InvoiceAmt
+    assert_opportunity_matches(env, 1001)  # the others are whole
+    (warning,) = [m for m in (e.message for e in env.events(cycle, "warning")) if "absent is not 0" in m]
+    assert "invoiced_to_date (TotalAmt on invoices) for 1 project" in warning
+    assert "paid_to_date (PaidAmt on invoices) for 1 project" in warning
+
+    # BigTime sends them again: written (the invoice figures changed, so the project is read again).
+    _, cycle = env.run()
+    assert_opportunity_matches(env, 1003)
+    assert_rows_match(env, 1003)
+
+
+def test_invoices_without_a_project_keep_every_invoiced_and_paid_figure_unwritten(env):
+    stray = bigtime_invoices(env.sandbox, 1004)[0]  # a project nobody linked
+    body = history_without(env, {stray["Sid"]: ("ProjectSid",)})
+    admin(env.sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "status", "status": 200, "body": body,
+                                                             "method": "GET", "path": "/invoice/history"})
+    _, cycle = env.run()
+    for pid in PROJECTS:  # whose is the stray invoice? no project's sum can be trusted
+        opp = env.opp(env.opps[pid])
+        assert opp["BigTime_Invoiced_To_Date__c"] is None and opp["BigTime_Paid_To_Date__c"] is None
+        assert opp["BigTime_Hours_Logged__c"] is not None
+        assert_rows_match(env, pid)  # the rows of invoices that do name their project are written
+    (warning,) = [m for m in (e.message for e in env.events(cycle, "warning")) if "absent is not 0" in m]
+    assert "invoiced_to_date (ProjectSid on invoices of the invoice history) for 4 projects" in warning
+
+
+# ---- freshness without DtModified --------------------------------------------------------------------
+def test_rotation_rereads_at_most_its_share_oldest_first(env):
+    pids = add_linked_projects(env, 6)  # 10 links
+    env.run()
+    interval = 60  # 30 requests/min x 1 min x 0.5 = 15 → 7 projects (2 requests each) per run
+    size = rotation_size(interval, 2)
+    assert size == 7
+    clear_logs(env.sandbox)
+    result, _ = env.run(later=REFRESH_MIN_AGE / 2, interval=interval)
+    assert result.projects_rotated == 0 and budget_reads(env.sandbox) == []  # none due yet
+
+    with env.sandbox.world.lock:  # a week's work on the last one: strict BigTime does not say so in the list
+        env.sandbox.world.bigtime.log_time({"ProjectSID": pids[-1], "Hours_IN": 5})
+    clear_logs(env.sandbox)
+    result, _ = env.run(later=REFRESH_MIN_AGE, interval=interval)
+    first = [int(p.rsplit("/", 1)[1]) for p in budget_reads(env.sandbox)]
+    if env.strict:
+        assert result.projects_rotated == size and len(first) == size
+        assert len(bt_requests(env.sandbox)) == 2 + 2 * size
+    clear_logs(env.sandbox)
+    result, _ = env.run(later=REFRESH_MIN_AGE, interval=interval)
+    second = [int(p.rsplit("/", 1)[1]) for p in budget_reads(env.sandbox)]
+    # Between them, every project was re-read once: the second run took those the first left.
+    assert sorted(first + second) == sorted(env.opps)
+    assert_opportunity_matches(env, pids[-1])

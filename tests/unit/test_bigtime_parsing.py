@@ -100,8 +100,10 @@ def test_invoice_amounts_and_balance():
                             "totalamt": "1,080.00", "paidamt": "500", "status": "2", "invoicedt": "2026-10-31T00:00:00"})
     assert (inv.id, inv.project_id, inv.number, inv.status) == (9001, 1001, "1042", 2)
     assert (inv.invoiced, inv.paid, inv.balance) == (1080.0, 500.0, 580.0)
-    assert Invoice.from_api({"Sid": 1, "InvoiceAmt": 300}).invoiced == 300.0
+    # TotalAmt only: InvoiceAmt is another quantity (before tax), never used in its place.
+    assert Invoice.from_api({"Sid": 1, "InvoiceAmt": 300}).invoiced is None
     assert Invoice.from_api({"Sid": 1}).balance is None
+    assert Invoice.from_api({"Sid": 1, "TotalAmt": 300}).balance is None  # paid unknown: balance unknown
 
 
 # ---- budget status: both families ------------------------------------------------------------------
@@ -141,18 +143,35 @@ def test_budget_row_winner_missing_falls_back():
 
 def test_totals_from_sums_rows_and_the_projects_invoices_only():
     project = Project.from_api({"SystemId": 1001, "BudgetHours": 100, "BudgetFees": "20000"})
-    rows = [BudgetRow.from_api(FAMILY_A), BudgetRow.from_api({"TaskSid": 0, "HrsIn": "2.25", "ChargeIn": "300",
-                                                               "WipTotal": None, "ExpCostIn": 10})]
+    rows = [BudgetRow.from_api(FAMILY_B), BudgetRow.from_api({"TaskSid": 0, "HrsIn": "2.25", "ChargeIn": "300",
+                                                               "WipTotal": "0", "ExpCostIn": 10, "BudgetExps": 5})]
     invoices = [Invoice.from_api({"Sid": 1, "ProjectSid": 1001, "TotalAmt": 1000, "PaidAmt": 400}),
-                Invoice.from_api({"Sid": 2, "ProjectSid": "1001", "TotalAmt": "500.50", "PaidAmt": None}),
+                Invoice.from_api({"Sid": 2, "ProjectSid": "1001", "TotalAmt": "500.50", "PaidAmt": 0}),
                 Invoice.from_api({"Sid": 3, "ProjectSid": 1002, "TotalAmt": 9999, "PaidAmt": 9999})]
-    totals = totals_from(project, rows, invoices)
-    assert (totals.budget_hours, totals.budget_fees) == (100.0, 20000.0)
-    assert (totals.hours_input, totals.fees_input, totals.expenses_input, totals.wip) == (12.25, 1800.0, 60.0, 900.0)
-    assert (totals.invoiced, totals.paid) == (1500.5, 400.0)
+    totals = totals_from(1001, project, rows, invoices)
+    f = totals.figures
+    assert (f["budget_hours"], f["budget_fees"]) == (100.0, 20000.0)
+    assert (f["hours_logged"], f["expenses_logged"], f["wip"]) == (12.25, 60.0, 900.0)
+    assert (f["invoiced_to_date"], f["paid_to_date"]) == (1500.5, 400.0)
     assert [i.id for i in totals.invoices] == [1, 2]
-    empty = totals_from(Project.from_api({"SystemId": 5}), [], invoices)
-    assert (empty.hours_input, empty.invoiced, empty.paid, empty.budget_hours) == (None, 0.0, 0.0, None)
+    # BudgetExps on one row only: the sum is unknown, not 5.
+    assert f["budget_expenses"] is None and totals.missing == {"budget_expenses": "BudgetExps on budget-status rows"}
+    # No rows at all and no invoices: BigTime says nothing was logged or invoiced — 0.
+    empty = totals_from(5, Project.from_api({"SystemId": 5}), [], invoices)
+    assert (empty.figures["hours_logged"], empty.figures["invoiced_to_date"], empty.figures["paid_to_date"]) == (0.0, 0.0, 0.0)
+    assert empty.figures["budget_hours"] is None and empty.missing["budget_hours"] == "BudgetHours on the project"
+
+
+def test_totals_from_absent_fields_are_none_never_zero():
+    rows = [BudgetRow.from_api({"TaskSid": 1, "HrsIn": 3}), BudgetRow.from_api({"TaskSid": 2})]
+    invoices = [Invoice.from_api({"Sid": 1, "ProjectSid": 7, "InvoiceAmt": 100, "PaidAmt": 0})]
+    totals = totals_from(7, None, rows, invoices)
+    assert totals.figures["hours_logged"] is None  # one row lacks HrsIn
+    assert totals.figures["invoiced_to_date"] is None and totals.figures["paid_to_date"] == 0.0
+    assert totals.missing["invoiced_to_date"] == "TotalAmt on invoices"
+    unattributed = totals_from(7, None, rows, None)
+    assert unattributed.figures["paid_to_date"] is None
+    assert unattributed.missing["paid_to_date"] == "ProjectSid on invoices of the invoice history"
 
 
 # ---- error bodies ------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from .. import credentials as cred
+from ..switches import Switches
 from ..web import ApiError, ServiceApp, json_response, read_json
 from .data import OAUTH_SWITCHES, PERMISSIONS, BigTimeData, BigTimeError, ValidationError, _pick, parse_date
 
@@ -115,6 +116,9 @@ class BigTimeApp(ServiceApp):
     @property
     def data(self) -> BigTimeData:
         return self.world.bigtime
+
+    def switches(self) -> Switches:
+        return self.data.switches
 
     # ---- routing -----------------------------------------------------------------------------
     def rules(self) -> list[Rule]:
@@ -499,11 +503,14 @@ footer{{text-align:center;font-size:11px;color:#8593a1}}
         return self.data.get_contact(cid)
 
     @api("can_edit_contacts")
-    def project_contact_post(self, request: Request, staff: int, cid: int = 0) -> Any:
+    def project_contact_post(self, request: Request, staff: int, cid: int | None = None) -> Any:
+        """``POST /project/Contact?projectsid=`` adds a contact (pybt); ``/project/Contact/{id}``
+        updates one — and ``/project/Contact/0`` adds one only under the switch
+        ``contact_create_with_id`` (otherwise contact 0 is not found)."""
         body = self._body(request)
         raw = _arg(request, "projectsid", "projectid", "id")
         project = int(raw) if raw and raw.strip().isdigit() else _pick(body, "ProjectSid", "ProjectId")
-        if cid == 0:
+        if cid is None or (cid == 0 and self.data.switches["contact_create_with_id"]):
             if project in (None, ""):
                 raise ApiError(400, "BAD_REQUEST", "projectsid is required to add a contact.")
             cid = self.data.add_project_contact(int(project), body)

@@ -19,6 +19,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, Iterable
 
 from .. import credentials as cred
+from ..switches import Switches
+from .switches import BIGTIME_SWITCHES
 
 # ---- choices for the unknowns (one place) ---------------------------------------------------
 ACCESS_TOKEN_TTL_SECONDS = 264960  # BigTime's example expires_in (≈ 3 days)
@@ -141,7 +143,7 @@ EXPENSE_UPDATE = {
 }
 INVOICE_UPDATE = {
     "ProjectSid": _INT, "InvoiceNbr": _STR, "InvoiceDt": _DATE, "InvoiceDtDue": _DATE, "InvoiceAmt": _NUM,
-    "Status": _INT, "Notes": _TEXT,
+    "Status": _INT, "Notes": _TEXT, "TaxAmt": _NUM,
 }
 ADDRESS_FIELDS = ("Address", "City", "State", "Zip", "Country")
 CONTACT_TAGS = ("PRIMARY", "BILLING", "OTHER")
@@ -315,6 +317,7 @@ class BigTimeData:
             "api_key": cred.BT_API_KEY,
             "api_key_revoked": False,
         }
+        self.switches = Switches(BIGTIME_SWITCHES)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -328,6 +331,7 @@ class BigTimeData:
             "refresh_tokens": self.refresh_tokens,
             "session_tokens": self.session_tokens,
             "settings": self.settings,
+            "switches": self.switches.to_json(),
         }
 
     @classmethod
@@ -344,6 +348,7 @@ class BigTimeData:
         for name in ("oauth_codes", "access_tokens", "refresh_tokens", "session_tokens"):
             setattr(self, name, dict(data.get(name) or {}))
         self.settings.update(data.get("settings") or {})
+        self.switches = Switches(BIGTIME_SWITCHES, data.get("switches") or {})
         return self
 
     # ---- small utilities -------------------------------------------------------------------
@@ -373,6 +378,12 @@ class BigTimeData:
         if created:
             record["DtCreated"] = now
         record["DtModified"] = now
+
+    def _touch(self, project: dict[str, Any]) -> None:
+        """Time, expenses and invoices change the project's DtModified only under the lenient
+        reading (switch ``entries_touch_project``): nothing documents that they do."""
+        if self.switches["entries_touch_project"]:
+            self._stamp(project)
 
     # ---- permissions -----------------------------------------------------------------------
     def permissions(self, staff_id: int) -> dict[str, bool]:
@@ -511,6 +522,15 @@ class BigTimeData:
             elif not values["IsInactive"] and current == "Inactive":
                 record["StatusProd"] = 2
 
+    def _fit_code(self, code: str) -> str:
+        """A ProjectCode longer than the limit (switch ``project_code_max``) is cut or refused."""
+        limit = self.switches["project_code_max"]
+        if limit is None or len(code) <= limit:
+            return code
+        if self.switches["project_code_overflow"] == "refuse":
+            raise ValidationError(f"ProjectCode is too long: at most {limit} characters are allowed.")
+        return code[:limit]
+
     def create_project(self, fields: dict[str, Any]) -> int:
         values = normalise(fields, PROJECT_UPDATE)
         if not values.get("Nm"):
@@ -525,6 +545,8 @@ class BigTimeData:
             "IsInactive": False, "BudgetHours": 0.0, "BudgetFees": 0.0, "BudgetStyle": 0, "BasicRate": 0.0,
             "BillingRate": 0.0, "PrimaryContactId": None, "BillingContactId": None,
         }
+        if values.get("ProjectCode"):
+            values["ProjectCode"] = self._fit_code(values["ProjectCode"])
         record.update({k: v for k, v in values.items() if k not in ("IsInactive",)})
         if not record["ProjectCode"]:
             record["ProjectCode"] = f"P{sid:05d}"
@@ -540,6 +562,8 @@ class BigTimeData:
         if "Nm" in values and not values["Nm"]:
             raise ValidationError("The project name (Nm) cannot be empty.")
         self._check_project_refs(values, project_id=record["SystemId"])
+        if values.get("ProjectCode"):
+            values["ProjectCode"] = self._fit_code(values["ProjectCode"])
         record.update({k: v for k, v in values.items() if k != "IsInactive"})
         self._apply_status(record, values)
         record["DisplayName"] = self._display_name(record)
@@ -566,7 +590,9 @@ class BigTimeData:
     def _project_view(self, record: dict[str, Any], basic: bool) -> dict[str, Any]:
         if basic:
             keys = ("SystemId", "Nm", "DisplayName", "ProjectCode", "ClientId", "TypeId", "StartDt", "EndDt",
-                    "StatusProd", "StatusBill", "IsInactive", "DtModified")
+                    "StatusProd", "StatusBill", "IsInactive")
+            if self.switches["project_list_dt_modified"]:
+                keys += ("DtModified",)
             return {k: record[k] for k in keys}
         out = _public(record)
         pid = record["SystemId"]
@@ -721,7 +747,7 @@ class BigTimeData:
         }
         self._stamp(record, created=True)
         self.records["time"][sid] = record
-        self._stamp(project)
+        self._touch(project)
         return sid
 
     def _time_view(self, entry: dict[str, Any]) -> dict[str, Any]:
@@ -785,7 +811,7 @@ class BigTimeData:
         }
         self._stamp(record, created=True)
         self.records["expense"][sid] = record
-        self._stamp(project)
+        self._touch(project)
         return sid
 
     def _expense_view(self, entry: dict[str, Any]) -> dict[str, Any]:
@@ -815,12 +841,14 @@ class BigTimeData:
         return self._expense_view(self._get("expense", sid, "Expense"))
 
     # ---- invoices --------------------------------------------------------------------------
-    def create_invoice(self, fields: dict[str, Any]) -> int:
+    def create_invoice(self, fields: dict[str, Any], tax_rate: float = 0.0) -> int:
         """An invoice for a project.
 
         Without ``InvoiceAmt`` it bills the project's unbilled time and billable expenses dated up
         to the invoice date (they become ``IsInvoiced``); with ``InvoiceAmt`` it is a fixed-fee
         invoice of that amount. ``Status`` 0 makes a draft (default: posted, i.e. open).
+        ``InvoiceAmt`` is the sum of the lines; ``TotalAmt`` adds ``TaxAmt`` (given, or
+        ``tax_rate`` × the lines), and payments count against ``TotalAmt``.
         """
         values = normalise(fields, INVOICE_UPDATE)
         if values.get("ProjectSid") is None:
@@ -854,6 +882,9 @@ class BigTimeData:
             if amount <= 0:
                 raise ValidationError("InvoiceAmt must be more than 0.")
             lines.append({"Type": "Fixed", "SourceSid": None, "TaskSid": None, "Amount": amount})
+        tax = _money(values["TaxAmt"]) if values.get("TaxAmt") is not None else _money(amount * tax_rate)
+        if tax < 0:
+            raise ValidationError("TaxAmt cannot be negative.")
         nbr = values.get("InvoiceNbr") or ""
         if not nbr and status != INVOICE_DRAFT:
             nbr = str(self.next_invoice_nbr)
@@ -862,13 +893,13 @@ class BigTimeData:
             "Sid": sid, "ProjectSid": project["SystemId"], "ClientSid": project["ClientId"], "InvoiceNbr": nbr,
             "InvoiceDt": _fmt_date(inv_day),
             "InvoiceDtDue": values.get("InvoiceDtDue") or _fmt_date(inv_day + timedelta(days=30)),
-            "InvoiceAmt": amount, "TotalAmt": amount, "PaidAmt": 0.0, "Status": status,
+            "InvoiceAmt": amount, "TotalAmt": _money(amount + tax), "PaidAmt": 0.0, "Status": status,
             "StatusTxt": INVOICE_STATUS_TXT[status], "Notes": values.get("Notes", ""), "Lines": lines,
             "_payments": [],
         }
         self._stamp(record, created=True)
         self.records["invoice"][sid] = record
-        self._stamp(project)
+        self._touch(project)
         return sid
 
     def post_invoice(self, invoice_id: int) -> None:
@@ -913,6 +944,8 @@ class BigTimeData:
         project = self.records["project"].get(record["ProjectSid"], {})
         out["ProjectNm"] = project.get("DisplayName", "")
         out["ClientNm"] = self.records["client"].get(record["ClientSid"] or 0, {}).get("Nm", "")
+        if self.switches["invoice_amount_is_total"]:
+            out["InvoiceAmt"] = out["TotalAmt"]
         if not detail:
             out.pop("Lines", None)
         return out
@@ -930,7 +963,9 @@ class BigTimeData:
 
     # ---- budget status ---------------------------------------------------------------------
     def budget_status(self, project_id: int) -> list[dict[str, Any]]:
-        """Per-task totals, in both families of field names the reference reports.
+        """Per-task totals under the names checked live (``EstTotal`` = fee + expense budget,
+        ``InvoicedToDate``, ``WipTotal``, ``HrsIn``, ``ChargeIn``, ``FeeCostIn``, ``ExpCostIn``);
+        the client libraries' names and the task budget too under the switch ``budget_row_aliases``.
 
         One row per task of the project, plus a project-level row (TaskSid 0) when some time,
         expenses or fixed-fee invoices belong to no task — so the rows always add up to the project.
@@ -988,28 +1023,35 @@ class BigTimeData:
             r = rows[task_sid]
             hin, hbill, fees, cost = round(r["_hin"], 2), round(r["_hbill"], 2), _money(r["_fees"]), _money(r["_cost"])
             exp_in, exp_bill, wip, invoiced = _money(r["_exp_in"]), _money(r["_exp_bill"]), _money(r["_wip"]), _money(r["_invoiced"])
-            public = {k: v for k, v in r.items() if not k.startswith("_")}
-            public.update({
-                # family 1 (two client libraries)
-                "HoursInput": hin, "HoursBill": hbill, "FeesInput": fees, "FeesCost": cost,
-                "ExpensesInput": exp_in, "ExpensesBillable": exp_bill, "TotalWip": wip,
-                # family 2 (two scripts checked live)
-                "EstTotal": _money(r["BudgetFees"] + r["BudgetExps"]), "InvoicedToDate": invoiced, "FeeCostIn": cost,
-                "ExpCostIn": exp_in, "WipTotal": wip, "HrsIn": hin, "ChargeIn": fees,
-            })
+            public = {"TaskSid": r["TaskSid"], "TaskNm": r["TaskNm"],
+                      # the names two scripts checked against the live API
+                      "EstTotal": _money(r["BudgetFees"] + r["BudgetExps"]), "InvoicedToDate": invoiced, "FeeCostIn": cost,
+                      "ExpCostIn": exp_in, "WipTotal": wip, "HrsIn": hin, "ChargeIn": fees}
+            if self.switches["budget_row_aliases"]:
+                public.update({"ProjectSid": pid, "BudgetHours": r["BudgetHours"], "BudgetFees": r["BudgetFees"],
+                               "BudgetExps": r["BudgetExps"],
+                               # the names of two client libraries
+                               "HoursInput": hin, "HoursBill": hbill, "FeesInput": fees, "FeesCost": cost,
+                               "ExpensesInput": exp_in, "ExpensesBillable": exp_bill, "TotalWip": wip})
             out.append(public)
         return out
 
     def project_totals(self, project_id: int) -> dict[str, Any]:
-        """Project-level sums (what the write-back wants), derived from budget status and invoices."""
+        """Project-level figures under the names of their sources: the project's ``BudgetHours`` and
+        ``BudgetFees``, its tasks' ``BudgetExps``, the budget-status sums (``HrsIn``, ``ChargeIn``,
+        ``ExpCostIn``, ``WipTotal``, ``InvoicedToDate``, ``EstTotal``) and its posted invoices'
+        ``TotalAmt`` and ``PaidAmt``. Whatever the switches say (they change views, not figures)."""
         project = self._get("project", project_id, "Project")
+        pid = project["SystemId"]
         rows = self.budget_status(project_id)
-        invoices = [i for i in self.records["invoice"].values() if i["ProjectSid"] == project["SystemId"] and i["Status"] != INVOICE_DRAFT]
+        invoices = [i for i in self.records["invoice"].values() if i["ProjectSid"] == pid and i["Status"] != INVOICE_DRAFT]
         return {
             "BudgetHours": project["BudgetHours"], "BudgetFees": project["BudgetFees"],
-            "HoursInput": round(sum(r["HoursInput"] for r in rows), 2), "FeesInput": _money(sum(r["FeesInput"] for r in rows)),
-            "ExpensesInput": _money(sum(r["ExpensesInput"] for r in rows)), "TotalWip": _money(sum(r["TotalWip"] for r in rows)),
-            "InvoicedToDate": _money(sum(i["TotalAmt"] for i in invoices)), "PaidToDate": _money(sum(i["PaidAmt"] for i in invoices)),
+            "BudgetExps": _money(sum(t["BudgetExps"] for t in self.records["task"].values() if t["ProjectSid"] == pid)),
+            "HrsIn": round(sum(r["HrsIn"] for r in rows), 2), "ChargeIn": _money(sum(r["ChargeIn"] for r in rows)),
+            "ExpCostIn": _money(sum(r["ExpCostIn"] for r in rows)), "WipTotal": _money(sum(r["WipTotal"] for r in rows)),
+            "InvoicedToDate": _money(sum(r["InvoicedToDate"] for r in rows)), "EstTotal": _money(sum(r["EstTotal"] for r in rows)),
+            "TotalAmt": _money(sum(i["TotalAmt"] for i in invoices)), "PaidAmt": _money(sum(i["PaidAmt"] for i in invoices)),
         }
 
     # ---- picklists -------------------------------------------------------------------------

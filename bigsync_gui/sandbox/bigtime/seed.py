@@ -15,6 +15,10 @@ from .. import credentials as cred
 from .. import story
 from .data import INVOICE_OPEN, BigTimeData
 
+# Sales tax on time-and-materials invoices: their TotalAmt is InvoiceAmt + tax (fixed fees and
+# retainers are not taxed here), so the two amounts are not always equal — as on real invoices.
+SALES_TAX_RATE = 0.0825
+
 # Billing / cost rates by position in story.STAFF.
 _RATES = ((225.0, 110.0), (200.0, 95.0), (175.0, 85.0), (150.0, 70.0), (120.0, 55.0))
 
@@ -158,7 +162,8 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
         if type_id == 1:
             for month_end in _month_ends_between(max(start, history_start), today):
                 try:
-                    data.create_invoice({"ProjectSid": pid, "InvoiceDt": month_end.isoformat(), "Status": INVOICE_OPEN})
+                    data.create_invoice({"ProjectSid": pid, "InvoiceDt": month_end.isoformat(), "Status": INVOICE_OPEN},
+                                        tax_rate=SALES_TAX_RATE)
                 except Exception:  # nothing billable that month
                     continue
         elif type_id == 2:
@@ -174,7 +179,8 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
     # A draft being prepared for this month's time on the first project.
     first_project = min(data.records["project"])
     try:
-        data.create_invoice({"ProjectSid": first_project, "InvoiceDt": today.isoformat(), "Status": 0})
+        data.create_invoice({"ProjectSid": first_project, "InvoiceDt": today.isoformat(), "Status": 0},
+                            tax_rate=SALES_TAX_RATE)
     except Exception:
         pass
 

@@ -1,0 +1,35 @@
+"""The BigTime emulator's named switches (mechanism: ``sandbox/switches.py``).
+
+Default = the strict reading: only what ``reference/bigtime.md`` marks [doc] or [code, checked
+live]. Each switch turns on one reading a public client uses but nothing confirms.
+"""
+
+from __future__ import annotations
+
+from ..switches import Switch, one_of, optional_int, strict_bool
+
+BIGTIME_SWITCHES = (
+    Switch("project_list_dt_modified", False, True,
+           "The project list (basic view) carries DtModified: only one client's type has it.", strict_bool),
+    Switch("entries_touch_project", False, True,
+           "Logging time or expenses, or raising an invoice, changes the project's DtModified: nothing "
+           "documents it.", strict_bool),
+    Switch("budget_row_aliases", False, True,
+           "Budget-status rows also carry HoursInput, HoursBill, FeesInput, FeesCost, ExpensesInput, "
+           "ExpensesBillable, TotalWip and the task budget BudgetHours, BudgetFees, BudgetExps: names "
+           "from client libraries, in no live-checked source.", strict_bool),
+    Switch("invoice_amount_is_total", False, True,
+           "InvoiceAmt always equals TotalAmt (the strict reading taxes time-and-materials invoices, so "
+           "TotalAmt = InvoiceAmt + tax there).", strict_bool),
+    Switch("contact_create_with_id", False, True,
+           "POST /project/Contact/0?projectsid= creates a contact, as POST /project/Contact?projectsid= "
+           "(pybt) does: our old guess.", strict_bool),
+    Switch("project_code_max", 18, None,
+           "The longest ProjectCode BigTime keeps (unknown; null: no limit). 18 keeps 'SF-' + a "
+           "15-character Salesforce id.", optional_int(1)),
+    Switch("project_code_overflow", "truncate", "refuse",
+           "What a longer ProjectCode gets: 'truncate' (kept cut, silently) or 'refuse' (HTTP 400 "
+           "naming ProjectCode).", one_of("truncate", "refuse")),
+)
+
+__all__ = ["BIGTIME_SWITCHES"]
