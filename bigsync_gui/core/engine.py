@@ -33,6 +33,7 @@ from filelock import FileLock, Timeout
 from ..connectors import bigtime as bt
 from ..connectors import errors as ce
 from ..connectors import soql
+from ..connectors.http import waits_reported
 from ..connectors.salesforce import SalesforceClient, Stage
 from .connections import Connector
 from .errors import ConfigInvalid, CoreError
@@ -62,6 +63,9 @@ ACCOUNT_FIELDS = ("Name", "BillingStreet", "BillingCity", "BillingState", "Billi
 CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Phone", "Title")
 
 
+WaitCallback = Callable[[str, float], None]
+
+
 class PickStageAgain(CoreError):
     """The saved trigger stage no longer exists or was deactivated: syncing stops, no guessing."""
 
@@ -89,6 +93,7 @@ class CycleReport:
     salesforce_requests: int = 0
     bigtime_requests: int = 0
     error: str = ""  # the typed error's class name when the cycle failed
+    retry_after: float = 0.0  # RateLimited: the service's wait, the least the loop waits before the next cycle
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -224,16 +229,21 @@ class Engine:
 
     # ---- one cycle -------------------------------------------------------------------------------
     def run_cycle(self, *, cancel: threading.Event | None = None, progress: Callable[[int, int], None] | None = None,
-                  full: bool = False, wait_for_lock: float = 60.0) -> CycleReport:
+                  full: bool = False, wait_for_lock: float = 60.0, on_wait: WaitCallback | None = None) -> CycleReport:
         """One trigger cycle. Raises only for "cannot even start" problems (not configured,
-        another copy running); everything else is recorded and returned as the report."""
+        another copy running); everything else is recorded and returned as the report.
+        ``on_wait(system, seconds)``: a rate-limit wait starts (seconds > 0) or ends (0)."""
+        cancel = cancel or threading.Event()
+
         def work(cycle_id: int, settings: Settings, store: Store) -> str:
-            c = _Cycle(cycle_id, settings, store, self.salesforce_client(), self._now(), cancel or threading.Event(), progress)
+            c = _Cycle(cycle_id, settings, store, self.salesforce_client(), self._now(), cancel, progress)
             return self._work(c, full)
 
-        return self._run("trigger", work, wait_for_lock)
+        with waits_reported(cancel, on_wait):
+            return self._run("trigger", work, wait_for_lock)
 
-    def run_writeback_cycle(self, *, cancel: threading.Event | None = None, wait_for_lock: float = 60.0) -> CycleReport:
+    def run_writeback_cycle(self, *, cancel: threading.Event | None = None, wait_for_lock: float = 60.0,
+                            on_wait: WaitCallback | None = None) -> CycleReport:
         """BigTime's figures for the linked projects that changed, into Salesforce (core.writeback)."""
         def work(cycle_id: int, settings: Settings, store: Store) -> str:
             sf = self.salesforce_client()
@@ -242,7 +252,8 @@ class Engine:
             return (f"Checked {result.projects_checked} linked projects; {result.projects_changed} changed."
                     if result.projects_checked else "")
 
-        return self._run("writeback", work, wait_for_lock)
+        with waits_reported(cancel, on_wait):
+            return self._run("writeback", work, wait_for_lock)
 
     # ---- clients, kept across cycles (an access token lives in memory: no refresh per cycle) -----
     def salesforce_client(self) -> SalesforceClient:
@@ -280,12 +291,13 @@ class Engine:
         store.close_interrupted_cycles()
         cycle_id = store.start_cycle(kind)
         before = {s: self.connector.counter.total(s) for s in ("salesforce", "bigtime")}
-        result, message, error = "ok", "", ""
+        result, message, error, retry_after = "ok", "", "", 0.0
         try:
             self._check_budget(store, settings)
             message = work(cycle_id, settings, store)
         except (ce.ConnectorError, CoreError) as exc:
             result, message, error = "failed", exc.message, type(exc).__name__
+            retry_after = exc.retry_after if isinstance(exc, ce.RateLimited) else 0.0
         finally:
             used = {s: self.connector.counter.total(s) - before[s] for s in before}
             with store.transaction():
@@ -304,7 +316,7 @@ class Engine:
             with store.transaction():
                 store.end_cycle(cycle_id, result, message, used["salesforce"], used["bigtime"])
         return CycleReport(cycle_id, kind, result, message, last.created, last.linked, last.severed, last.restored,
-                           last.rejected, last.written, used["salesforce"], used["bigtime"], error)
+                           last.rejected, last.written, used["salesforce"], used["bigtime"], error, retry_after)
 
     def _check_budget(self, store: Store, settings: Settings) -> None:
         maximum = store.cursor(DAILY_MAX)

@@ -47,6 +47,8 @@ class BigTimeSettings:
     client_id: str = ""
     redirect_uri: str = BIGTIME_DEFAULT_REDIRECT_URI
     session_user: str = ""  # the login for session auth (its password is in the keyring)
+    # Our pace, under BigTime's per-firm limit (public clients pace it at about 30 a minute):
+    requests_per_minute: int = 25
     # Learnt when connecting:
     firm_id: str = ""
     user_name: str = ""

@@ -262,7 +262,7 @@ class FakeEngine:
         sync = SimpleNamespace(interval_seconds=self.interval, writeback_interval_seconds=10**12)
         self.connector = SimpleNamespace(settings=lambda: SimpleNamespace(sync=sync))
 
-    def run_cycle(self, cancel=None, progress=None):  # noqa: ANN001
+    def run_cycle(self, cancel=None, progress=None, on_wait=None):  # noqa: ANN001
         with self._lock:
             self.calls += 1
             self.active += 1
@@ -281,7 +281,7 @@ class FakeEngine:
             with self._lock:
                 self.active -= 1
 
-    def run_writeback_cycle(self, cancel=None):  # noqa: ANN001
+    def run_writeback_cycle(self, cancel=None, on_wait=None):  # noqa: ANN001
         raise AssertionError("not due in these tests")
 
 
