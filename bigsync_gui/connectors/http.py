@@ -223,14 +223,16 @@ class HttpPolicy:
     def _hold_off(self, refused: _Throttled, idempotent: bool, waited: float) -> float:
         """Everyone on this limiter holds off for ``Retry-After``, else a whole window; the seconds
         to add to this request's waiting. Raises RateLimited for a create (whether it reached the
-        service is the engine's question) and when the waiting would pass the policy's bound."""
+        service is the engine's question) and when the waiting would pass the policy's bound; the
+        loop then waits, and the limiter holds at most a window (other callers are not stalled)."""
         assert self.limiter is not None
         wait = refused.retry_after if refused.retry_after is not None else self.limiter.window
-        self.limiter.hold(wait)
         budget = self.policy.rate_limit_windows * self.limiter.window
         if not idempotent or waited + wait > budget:
+            self.limiter.hold(min(wait, self.limiter.window))
             raise RateLimited(self.system, wait, f"{self.label} is limiting requests (HTTP {refused.status}); "
                                                  f"next try in about {_duration(wait)}.")
+        self.limiter.hold(wait)
         return wait
 
     def _wait_interruptibly(self, seconds: float) -> None:

@@ -127,3 +127,15 @@ def test_a_wait_is_reported_and_ends_when_cancelled(sandbox):
     assert "Stopped while waiting for BigTime's rate limit" in caught.value.message
     assert [s for s, _ in told] == ["bigtime", "bigtime"] and told[0][1] > 55 and told[1][1] == 0
     assert statuses(sandbox) == []  # nothing was sent
+
+
+def test_a_retry_after_beyond_the_bound_is_raised_at_once_and_holds_at_most_a_window(sandbox):
+    sleeper = SandboxSleep(sandbox)
+    limiter = RateLimiter(1000, 60.0)
+    bt = client(sandbox, limiter, sleeper.sleep)
+    admin(sandbox, "POST", "/rate_limit", json={"requests": 1, "window_seconds": 600, "retry_after": True})
+    bt.projects()
+    with pytest.raises(RateLimited) as caught:
+        bt.staff()
+    assert 590 <= caught.value.retry_after <= 600 and sleeper.waits == []  # the loop waits, not this thread
+    assert 55 < limiter.reserve() <= 60  # other callers (the wizard…) are not stalled for 10 minutes
