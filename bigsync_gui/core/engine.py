@@ -559,7 +559,10 @@ class Engine:
             c.store.fail_intent(oid, reason, record.get("SystemModstamp") or "")
             c.store.event(c.id, "rejected", f"{record.get('Name') or oid}: {reason}", oid)
 
-    def _create(self, c: _Cycle, record: dict[str, Any]) -> None:
+    def _create(self, c: _Cycle, record: dict[str, Any], resumed: bool = False) -> None:
+        """Create (or find and link) the opportunity's project. A create refused by BigTime's rate
+        limit is resumed once in this cycle (the limiter has held everyone off by then) the way an
+        unfinished one is: BigTime's lists are read afresh and what exists is linked, not re-sent."""
         oid, code = record["Id"], project_code(record["Id"])
         name = str(record.get("Name") or "").strip()
         id_field = c.settings.sync.field_map.get("project_id", "")
@@ -605,7 +608,13 @@ class Engine:
             c.stopped_by = exc
         except ce.RequestRejected as exc:
             self._reject(c, record, f"BigTime refused it: {exc.message}")
-        except (ce.Offline, ce.ServiceUnavailable, ce.RateLimited, ce.ReconnectNeeded, ce.NotConnected,
+        except ce.RateLimited as exc:
+            if resumed or c.cancel.is_set():
+                c.stopped_by = exc  # still limited: the loop waits; the intent stays pending
+                return
+            c.projects_by_code = c.project_ids = c.clients_by_code = c.clients_by_name = None
+            self._create(c, record, resumed=True)
+        except (ce.Offline, ce.ServiceUnavailable, ce.ReconnectNeeded, ce.NotConnected,
                 ce.UnexpectedResponse) as exc:
             c.stopped_by = exc  # the intent stays pending; the next cycle reconciles it
 

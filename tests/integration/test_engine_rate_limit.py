@@ -45,6 +45,21 @@ def test_a_rate_limit_stop_mid_batch_is_resumed_without_redoing_anything(connect
     assert project_posts(env)[200] == len(wins)  # one successful POST /project/detail per win
 
 
+def test_one_refused_create_is_resumed_in_the_same_cycle_after_a_fresh_look(connected_engine: Connected) -> None:
+    env = connected_engine
+    oracle = Oracle(env)
+    wins = win_new_opportunities(env, 4)
+    env.clear_logs()
+    env.fault("bigtime", kind="status", status=503, method="POST", path="/project/detail$", count=1)  # no Retry-After
+    report = run(env, oracle)
+    assert (report.result, report.created) == ("ok", 4)  # the cycle went on
+    oracle.check(final=True)
+    assert project_posts(env) == {200: 4, 503: 1}
+    lists = [e for e in env.log("bigtime") if e["method"] == "GET" and e["path"].lower().endswith("/project")]
+    assert len(lists) == 1  # looked before sending it again
+    assert all(len(env.projects_for(oid)) == 1 for oid in wins)
+
+
 def test_a_wait_for_the_rate_limit_is_told_while_the_cycle_runs(connected_engine: Connected,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     env = connected_engine
