@@ -222,6 +222,9 @@ def connect_profile(sandbox: Sandbox, root: Path, connector: Connector) -> None:
     tokens = attempt.exchange(attempt.code_from_redirect(browse(attempt.authorization_url, "salesforce")))
     connector.save_salesforce(endpoints, sandbox.salesforce_url, tokens)
     connector.save_bigtime_key(sandbox.bigtime_url, cred.BT_API_KEY, cred.BT_FIRM_ID)
+    settings = connector.settings()
+    settings.bigtime.requests_per_minute = 1_000_000  # for `bigsync-gui` child processes (here: PACE)
+    settings.save(connector.profile)
 
 
 @pytest.fixture
