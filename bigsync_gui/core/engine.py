@@ -47,6 +47,7 @@ LOOKBACK = timedelta(minutes=5)
 METADATA_MAX_AGE = timedelta(minutes=15)
 FULL_RECONCILE_EVERY = timedelta(hours=24)
 DELETED_RETENTION = timedelta(days=15)  # Salesforce's recycle bin / getDeleted window
+RESUME_WITHIN = 180.0  # a create refused by a rate limit that asks for longer: the loop waits, not the cycle
 ID_CHUNK = 200  # ids per "Id IN (...)" query: keeps the SOQL well under its length limit
 
 CURSOR = "opportunity_modstamp"
@@ -561,8 +562,9 @@ class Engine:
 
     def _create(self, c: _Cycle, record: dict[str, Any], resumed: bool = False) -> None:
         """Create (or find and link) the opportunity's project. A create refused by BigTime's rate
-        limit is resumed once in this cycle (the limiter has held everyone off by then) the way an
-        unfinished one is: BigTime's lists are read afresh and what exists is linked, not re-sent."""
+        limit (for at most ``RESUME_WITHIN`` s) is resumed once in this cycle, after the limiter's
+        hold, the way an unfinished one is: BigTime's lists are read afresh and what exists is
+        linked, not sent again."""
         oid, code = record["Id"], project_code(record["Id"])
         name = str(record.get("Name") or "").strip()
         id_field = c.settings.sync.field_map.get("project_id", "")
@@ -609,7 +611,7 @@ class Engine:
         except ce.RequestRejected as exc:
             self._reject(c, record, f"BigTime refused it: {exc.message}")
         except ce.RateLimited as exc:
-            if resumed or c.cancel.is_set():
+            if resumed or c.cancel.is_set() or exc.retry_after > RESUME_WITHIN:
                 c.stopped_by = exc  # still limited: the loop waits; the intent stays pending
                 return
             c.projects_by_code = c.project_ids = c.clients_by_code = c.clients_by_name = None

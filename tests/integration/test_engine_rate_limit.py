@@ -60,6 +60,21 @@ def test_one_refused_create_is_resumed_in_the_same_cycle_after_a_fresh_look(conn
     assert all(len(env.projects_for(oid)) == 1 for oid in wins)
 
 
+def test_a_refused_create_asking_for_long_stops_the_cycle_for_the_loop(connected_engine: Connected) -> None:
+    env = connected_engine
+    oracle = Oracle(env)
+    win_new_opportunities(env, 2)
+    env.clear_logs()
+    env.fault("bigtime", kind="status", status=503, retry_after=600, method="POST", path="/project/detail$", count=1)
+    first = run(env, oracle)
+    assert (first.result, first.error, first.created, first.retry_after) == ("failed", "RateLimited", 0, 600.0)
+    assert not [e for e in env.log("bigtime") if e["path"].lower().endswith("/project") and e["method"] == "GET"]
+    second = run(env, oracle)
+    assert (second.result, second.created) == ("ok", 2)
+    oracle.check(final=True)
+    assert project_posts(env) == {200: 2, 503: 1}
+
+
 def test_a_wait_for_the_rate_limit_is_told_while_the_cycle_runs(connected_engine: Connected,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     env = connected_engine
