@@ -8,6 +8,8 @@ import collections
 import pytest
 
 from bigsync_gui.connectors import http
+from bigsync_gui.core.connections import Connector
+from bigsync_gui.core.errors import ConfigInvalid
 from engine_fixtures import Connected, Oracle, admin, run
 
 
@@ -85,3 +87,17 @@ def test_a_wait_for_the_rate_limit_is_told_while_the_cycle_runs(connected_engine
     report = env.engine.run_cycle(on_wait=lambda system, seconds: told.append((system, seconds)))
     assert (report.result, report.created) == ("ok", 1)
     assert told == [("bigtime", pytest.approx(0.2, abs=0.05)), ("bigtime", 0.0)]
+
+
+def test_the_pace_is_the_setting_and_one_limiter_serves_every_client_of_the_firm(connected_engine: Connected) -> None:
+    env = connected_engine
+    settings = env.connector.settings()
+    settings.bigtime.requests_per_minute = 7
+    settings.save(env.profile)
+    one, two = Connector(env.profile).bigtime(), Connector(env.profile).bigtime()
+    assert one.http is not two.http and one.http.limiter is two.http.limiter
+    assert (one.http.limiter.requests, one.http.limiter.window) == (7, 60.0)
+    settings.bigtime.requests_per_minute = 0
+    settings.save(env.profile)
+    with pytest.raises(ConfigInvalid):
+        Connector(env.profile).bigtime()
