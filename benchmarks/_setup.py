@@ -21,6 +21,7 @@ from bigsync_gui.connectors import oauth
 from bigsync_gui.connectors.http import RequestCounter
 from bigsync_gui.core.connections import Connector
 from bigsync_gui.core.profile import Profile
+from bigsync_gui.core.settings import Settings
 from bigsync_gui.sandbox import Sandbox
 from bigsync_gui.sandbox import credentials as cred
 
@@ -86,12 +87,18 @@ def _sign_in(authorization_url: str, system: str) -> str:
     return final.headers["Location"]
 
 
-def connect_profile(sandbox: Sandbox, directory: str | Path, *, bigtime_auth: str = "oauth") -> Profile:
+def connect_profile(sandbox: Sandbox, directory: str | Path, *, bigtime_auth: str = "oauth",
+                    requests_per_minute: int = 1_000_000) -> Profile:
     """A new profile under ``directory`` connected to both emulators (needs ``use_file_keyring`` first).
 
     Salesforce: authorization code + PKCE, as `bigsync-gui connect salesforce`. BigTime: OAuth code
-    flow (``bigtime_auth="oauth"``) or the firm's API key (``"api_key"``)."""
+    flow (``bigtime_auth="oauth"``) or the firm's API key (``"api_key"``). BigTime's pace is
+    ``requests_per_minute``: by default high enough not to matter (the benchmarks of the engine
+    measure requests, not the limit; benchmarks/bigtime_rate_limit.py measures that)."""
     profile = Profile.at(directory)
+    settings = Settings()
+    settings.bigtime.requests_per_minute = requests_per_minute
+    settings.save(profile)
     connector = Connector(profile, RequestCounter())
 
     sf_endpoints = oauth.salesforce_endpoints(sandbox.salesforce_url, cred.SF_CONSUMER_KEY, SF_REDIRECT)
@@ -115,6 +122,11 @@ def admin(url: str, method: str, path: str, body: Any = None) -> Any:
     if r.status_code >= 300:
         raise RuntimeError(f"{method} {url}{path}: HTTP {r.status_code} {r.text[:300]}")
     return r.json() if r.content else None
+
+
+def set_bigtime_rate_limit(sandbox: Sandbox, requests: int | None, window_seconds: float = 60.0) -> None:
+    """The BigTime emulator's limit per firm (None: off); it answers 503 without Retry-After."""
+    admin(sandbox.bigtime_admin_url, "POST", "/rate_limit", {"requests": requests, "window_seconds": window_seconds})
 
 
 def set_latency(sandbox: Sandbox, seconds: float) -> None:

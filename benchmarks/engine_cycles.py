@@ -400,6 +400,7 @@ def main() -> None:
 
     with Sandbox(world=world) as sandbox:
         _setup.admin(sandbox.salesforce_admin_url, "POST", "/settings", {"daily_api_limit": 100_000_000})
+        _setup.set_bigtime_rate_limit(sandbox, None)  # requests are measured here; the limit in bigtime_rate_limit.py
         engine_profile = tmp / "engine-profile"
         _setup.connect_profile(sandbox, engine_profile, bigtime_auth=args.bigtime_auth)
         naive_connector = None

@@ -14,6 +14,7 @@ from bigsync_gui.connectors import oauth
 from bigsync_gui.core.connections import Connector
 from bigsync_gui.core.engine import Engine
 from bigsync_gui.core.profile import Profile
+from bigsync_gui.core.settings import Settings
 from bigsync_gui.sandbox import Sandbox
 from bigsync_gui.sandbox import credentials as cred
 from sandbox_browser import browse
@@ -23,6 +24,9 @@ TRIGGER = "Closed Won"
 
 def configure_profile(sandbox: Sandbox, root: Path, interval_seconds: int = 3600) -> Profile:
     profile = Profile.at(root)
+    settings = Settings()
+    settings.bigtime.requests_per_minute = 1_000_000  # the app's own pace would make the tests crawl
+    settings.save(profile)
     connector = Connector(profile)
     endpoints = oauth.salesforce_endpoints(sandbox.salesforce_url, cred.SF_CONSUMER_KEY, cred.SF_REDIRECT_URIS[0])
     attempt = oauth.AuthorizationAttempt(endpoints, connector.http["salesforce"])

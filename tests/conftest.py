@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 import pytest
 import requests
 
+from bigsync_gui.connectors import ratelimit
 from bigsync_gui.sandbox import Sandbox
 from bigsync_gui.sandbox.bigtime.data import OAUTH_LENIENT
 
@@ -26,19 +27,37 @@ pytest_plugins = ["skip_guard", "pytester"]
 WORLD_START = datetime(2026, 3, 24, 9, 0, tzinfo=timezone.utc)
 WORLD_START_ISO = "2026-03-24T09:00:00Z"
 
+# BigTime's emulated limit (30 a minute by default) would make most tests crawl: they get one high
+# enough not to matter; the tests of the limit set their own.
+RATE_LIMIT_OFF = {"requests": 1_000_000, "window_seconds": 60}
+
+
+def relax_bigtime_rate_limit(bigtime_admin_url: str) -> None:
+    requests.post(bigtime_admin_url + "/rate_limit", json=RATE_LIMIT_OFF, timeout=10).raise_for_status()
+
+
+@pytest.fixture(autouse=True)
+def fresh_rate_limiters(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test starts with the BigTime limiters of a new process: the sends of earlier tests
+    (same sandbox, same firm) do not count against it."""
+    monkeypatch.setattr(ratelimit, "_registry", {})
+
 
 @pytest.fixture(scope="session")
 def sandbox_session() -> Iterator[Sandbox]:
     """One sandbox for the whole run (cheap tests that reset what they touch), its clock pinned."""
     with Sandbox(clock=WORLD_START) as sb:
+        relax_bigtime_rate_limit(sb.bigtime_admin_url)
         yield sb
 
 
 @pytest.fixture
 def sandbox(sandbox_session: Sandbox) -> Iterator[Sandbox]:
-    """The session's sandbox, back to its seed data, faults and logs cleared, for each test."""
+    """The session's sandbox, back to its seed data (and a rate limit that does not matter), faults
+    and logs cleared, for each test."""
     requests.post(sandbox_session.salesforce_admin_url + "/reset", timeout=10).raise_for_status()
     requests.post(sandbox_session.bigtime_admin_url + "/reset", timeout=10).raise_for_status()
+    relax_bigtime_rate_limit(sandbox_session.bigtime_admin_url)
     yield sandbox_session
 
 

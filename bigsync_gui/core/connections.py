@@ -13,8 +13,10 @@ from ..connectors import bigtime as bt
 from ..connectors import oauth
 from ..connectors.errors import AuthorizationFailed, NotConnected, ReconnectNeeded
 from ..connectors.http import HttpPolicy, RequestCounter, RetryPolicy
+from ..connectors.ratelimit import limiter_for
 from ..connectors.salesforce import Identity, SalesforceClient
 from . import secrets
+from .errors import ConfigInvalid
 from .profile import Profile
 from .settings import Settings
 
@@ -35,16 +37,35 @@ class Connection:
 
 
 class Connector:
-    """A profile's settings + vault + one HTTP policy per system (shared request counter)."""
+    """A profile's settings + vault + one HTTP policy per system (shared request counter).
 
-    def __init__(self, profile: Profile, counter: RequestCounter | None = None, policy: RetryPolicy | None = None) -> None:
+    BigTime's policy is paced by the process's limiter for the firm it talks to (set whenever the
+    firm is known): ``bigtime.requests_per_minute`` per minute, or ``pace`` = (requests, window
+    seconds) when given — tests and benchmarks use it to shrink the minute."""
+
+    def __init__(self, profile: Profile, counter: RequestCounter | None = None, policy: RetryPolicy | None = None,
+                 pace: tuple[int, float] | None = None) -> None:
         self.profile = profile
         self.vault = secrets.Vault(profile)
         self.counter = counter or RequestCounter()
         self.http = {system: HttpPolicy(system, self.counter, policy) for system in ("salesforce", "bigtime")}
+        self.pace = pace
 
     def settings(self) -> Settings:
         return Settings.load(self.profile)
+
+    def _pace_bigtime(self, base_url: str, firm_id: str | None, requests_per_minute: int | None = None) -> HttpPolicy:
+        """BigTime's policy, paced by the limiter of this firm (shared by every client of it)."""
+        if self.pace is not None:
+            requests, window = self.pace
+        else:
+            requests = requests_per_minute or self.settings().bigtime.requests_per_minute
+            window = 60.0
+        if requests < 1:
+            raise ConfigInvalid("bigtime.requests_per_minute", "bigtime.requests_per_minute must be at least 1.")
+        http = self.http["bigtime"]
+        http.limiter = limiter_for(base_url, firm_id or "", int(requests), window)
+        return http
 
     # ---- Salesforce ----------------------------------------------------------------------------
     def save_salesforce(self, endpoints: oauth.OAuthEndpoints, login_url: str, tokens: oauth.TokenSet) -> Connection:
@@ -104,6 +125,7 @@ class Connector:
         if not firm_id:
             raise AuthorizationFailed("bigtime", "Enter your BigTime firm id (BigTime › My Company › Company Info): "
                                                  "BigTime needs it on every call.", error="firm_missing")
+        self._pace_bigtime(base_url, firm_id)
         refresher = oauth.TokenRefresher(endpoints, self.http["bigtime"], tokens.refresh_token,
                                          on_rotated=lambda new: self.vault.set(secrets.BIGTIME_REFRESH_TOKEN, new),
                                          tokens=tokens)
@@ -127,7 +149,7 @@ class Connector:
                                   learnt=learnt)
 
     def save_bigtime_key(self, base_url: str, api_key: str, firm_id: str) -> Connection:
-        who = bt.BigTimeClient(base_url, bt.ApiKeyAuth(api_key, firm_id), self.http["bigtime"]).whoami()
+        who = bt.BigTimeClient(base_url, bt.ApiKeyAuth(api_key, firm_id), self._pace_bigtime(base_url, firm_id)).whoami()
         self.vault.set(secrets.BIGTIME_API_KEY, api_key)
         return self._save_bigtime(base_url, "api_key", who)
 
@@ -146,7 +168,7 @@ class Connector:
 
     def bigtime(self) -> bt.BigTimeClient:
         b = self.settings().bigtime
-        http = self.http["bigtime"]
+        http = self._pace_bigtime(b.base_url, b.firm_id, b.requests_per_minute)
         if b.auth_mode == "oauth":
             secret, token = self.vault.get(secrets.BIGTIME_CLIENT_SECRET), self.vault.get(secrets.BIGTIME_REFRESH_TOKEN)
             if secret and token:

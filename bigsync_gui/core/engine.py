@@ -34,6 +34,7 @@ from ..connectors import bigtime as bt
 from ..connectors import bigtime_assumptions as bt_assumptions
 from ..connectors import errors as ce
 from ..connectors import soql
+from ..connectors.http import waits_reported
 from ..connectors.salesforce import SalesforceClient, Stage
 from .connections import Connector
 from .errors import ConfigInvalid, CoreError
@@ -47,6 +48,7 @@ LOOKBACK = timedelta(minutes=5)
 METADATA_MAX_AGE = timedelta(minutes=15)
 FULL_RECONCILE_EVERY = timedelta(hours=24)
 DELETED_RETENTION = timedelta(days=15)  # Salesforce's recycle bin / getDeleted window
+RESUME_WITHIN = 180.0  # a create refused by a rate limit that asks for longer: the loop waits, not the cycle
 ID_CHUNK = 200  # ids per "Id IN (...)" query: keeps the SOQL well under its length limit
 
 CURSOR = "opportunity_modstamp"
@@ -62,6 +64,9 @@ CLIENT_CODE_PREFIX = "SF-"
 ACCOUNT_FIELDS = ("Name", "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode", "BillingCountry",
                   "Phone", "Fax", "Description")
 CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Phone", "Title")
+
+
+WaitCallback = Callable[[str, float], None]
 
 
 class PickStageAgain(CoreError):
@@ -240,16 +245,21 @@ class Engine:
 
     # ---- one cycle -------------------------------------------------------------------------------
     def run_cycle(self, *, cancel: threading.Event | None = None, progress: Callable[[int, int], None] | None = None,
-                  full: bool = False, wait_for_lock: float = 60.0) -> CycleReport:
+                  full: bool = False, wait_for_lock: float = 60.0, on_wait: WaitCallback | None = None) -> CycleReport:
         """One trigger cycle. Raises only for "cannot even start" problems (not configured,
-        another copy running); everything else is recorded and returned as the report."""
+        another copy running); everything else is recorded and returned as the report.
+        ``on_wait(system, seconds)``: a rate-limit wait starts (seconds > 0) or ends (0)."""
+        cancel = cancel or threading.Event()
+
         def work(cycle_id: int, settings: Settings, store: Store) -> str:
-            c = _Cycle(cycle_id, settings, store, self.salesforce_client(), self._now(), cancel or threading.Event(), progress)
+            c = _Cycle(cycle_id, settings, store, self.salesforce_client(), self._now(), cancel, progress)
             return self._work(c, full)
 
-        return self._run("trigger", work, wait_for_lock)
+        with waits_reported(cancel, on_wait):
+            return self._run("trigger", work, wait_for_lock)
 
-    def run_writeback_cycle(self, *, cancel: threading.Event | None = None, wait_for_lock: float = 60.0) -> CycleReport:
+    def run_writeback_cycle(self, *, cancel: threading.Event | None = None, wait_for_lock: float = 60.0,
+                            on_wait: WaitCallback | None = None) -> CycleReport:
         """BigTime's figures for the linked projects that changed, into Salesforce (core.writeback)."""
         def work(cycle_id: int, settings: Settings, store: Store) -> str:
             sf = self.salesforce_client()
@@ -259,7 +269,8 @@ class Engine:
             return (f"Checked {result.projects_checked} linked projects; {result.projects_changed} changed."
                     if result.projects_checked else "")
 
-        return self._run("writeback", work, wait_for_lock)
+        with waits_reported(cancel, on_wait):
+            return self._run("writeback", work, wait_for_lock)
 
     # ---- clients, kept across cycles (an access token lives in memory: no refresh per cycle) -----
     def salesforce_client(self) -> SalesforceClient:
@@ -645,7 +656,11 @@ class Engine:
             c.store.fail_intent(oid, reason, record.get("SystemModstamp") or "")
             c.store.event(c.id, "rejected", f"{record.get('Name') or oid}: {reason}", oid)
 
-    def _create(self, c: _Cycle, record: dict[str, Any]) -> None:
+    def _create(self, c: _Cycle, record: dict[str, Any], resumed: bool = False) -> None:
+        """Create (or find and link) the opportunity's project. A create refused by BigTime's rate
+        limit (for at most ``RESUME_WITHIN`` s) is resumed once in this cycle, after the limiter's
+        hold, the way an unfinished one is: BigTime's lists are read afresh and what exists is
+        linked, not sent again."""
         oid, code = record["Id"], project_code(record["Id"])
         name = str(record.get("Name") or "").strip()
         id_field = c.settings.sync.field_map.get("project_id", "")
@@ -688,7 +703,13 @@ class Engine:
             c.stopped_by = exc
         except ce.RequestRejected as exc:
             self._reject(c, record, f"BigTime refused it: {exc.message}")
-        except (ce.Offline, ce.ServiceUnavailable, ce.RateLimited, ce.ReconnectNeeded, ce.NotConnected,
+        except ce.RateLimited as exc:
+            if resumed or c.cancel.is_set() or exc.retry_after > RESUME_WITHIN:
+                c.stopped_by = exc  # still limited: the loop waits; the intent stays pending
+                return
+            c.projects_by_code = c.project_ids = c.clients_by_code = c.clients_by_name = None
+            self._create(c, record, resumed=True)
+        except (ce.Offline, ce.ServiceUnavailable, ce.ReconnectNeeded, ce.NotConnected,
                 ce.UnexpectedResponse) as exc:
             c.stopped_by = exc  # the intent stays pending; the next cycle reconciles it
 

@@ -37,7 +37,8 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
                 on_error: Callable[[Exception], None] | None = None, wake: threading.Event | None = None,
                 on_start: Callable[[], None] | None = None, pause: threading.Event | None = None,
                 on_wait: Callable[[float, int], None] | None = None,
-                on_progress: Callable[[int, int], None] | None = None) -> int:
+                on_progress: Callable[[int, int], None] | None = None,
+                on_rate_wait: Callable[[str, float], None] | None = None) -> int:
     """Loop until ``stop``. ``wake`` set from outside ("Sync now") ends the wait early; a wake
     during a running cycle is kept and gives exactly one follow-up cycle, never a parallel one.
 
@@ -45,7 +46,9 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
     looks again, so "Resume" is: clear ``pause``, set ``wake`` (a cycle follows at once).
     ``on_wait(seconds, failures)`` is told each wait before it starts (``math.inf`` while
     paused), so a GUI can show "next try at …" during backoff. ``on_progress(done, total)``
-    follows the records of a trigger cycle."""
+    follows the records of a trigger cycle; ``on_rate_wait(system, seconds)`` each wait for a
+    service's rate limit inside a cycle (0: it ended). After a RateLimited cycle the loop waits at
+    least what the service asked."""
     stop = stop or threading.Event()
     wake = wake or threading.Event()
     pause = pause or threading.Event()
@@ -85,11 +88,12 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
 
         def cycle() -> None:
             nonlocal last_writeback
-            outcome["trigger"] = (engine.run_cycle(cancel=cancel, progress=on_progress) if on_progress
-                                  else engine.run_cycle(cancel=cancel))
+            extra: dict[str, Any] = {"on_wait": on_rate_wait} if on_rate_wait else {}
+            outcome["trigger"] = (engine.run_cycle(cancel=cancel, progress=on_progress, **extra) if on_progress
+                                  else engine.run_cycle(cancel=cancel, **extra))
             due = last_writeback is None or time.monotonic() - last_writeback >= settings.sync.writeback_interval_seconds
             if outcome["trigger"].result != "failed" and due and not cancel.is_set():
-                outcome["writeback"] = engine.run_writeback_cycle(cancel=cancel)
+                outcome["writeback"] = engine.run_writeback_cycle(cancel=cancel, **extra)
                 last_writeback = time.monotonic()
 
         wake.clear()  # a wake from now on (even during the cycle) asks for one more cycle

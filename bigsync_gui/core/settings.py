@@ -48,6 +48,8 @@ class BigTimeSettings:
     redirect_uri: str = BIGTIME_DEFAULT_REDIRECT_URI
     session_user: str = ""  # the login for session auth (its password is in the keyring)
     firm_id: str = ""  # BigTime › My Company › Company Info; sent as X-Auth-Realm on every call
+    # Our pace, under BigTime's per-firm limit (public clients pace it at about 30 a minute):
+    requests_per_minute: int = 25
     # Learnt when connecting:
     user_name: str = ""
     # OAuth: what BigTime accepted (bigtime_assumptions): the header carrying the access token

@@ -1,7 +1,7 @@
 """The sync loop behind the GUI: core.loop in a background thread, reports as Qt signals.
 
 The GUI only listens (``cycle_finished``, ``cycle_started``, ``error``, ``waiting``,
-``progress``); "Sync now" sets the loop's wake event, which coalesces into one follow-up cycle if
+``progress``, ``rate_wait``); "Sync now" sets the loop's wake event, which coalesces into one follow-up cycle if
 a cycle is running. ``pause()``/``resume()``: no new cycle while paused; resuming syncs at once.
 """
 
@@ -22,6 +22,7 @@ class LoopRunner(QObject):
     problem = Signal(str, str)  # a cycle could not even start: the typed error's class name, its message
     waiting = Signal(float, int)  # seconds until the next cycle (inf while paused), failures in a row
     progress = Signal(int, int)  # records done, records in this cycle
+    rate_wait = Signal(str, float)  # a cycle waits for a service's rate limit: system, seconds (0: done)
     stopped = Signal()
 
     def __init__(self, engine: Engine, parent: QObject | None = None) -> None:
@@ -43,7 +44,7 @@ class LoopRunner(QObject):
     def _run(self) -> None:
         run_forever(self.engine, on_report=self.cycle_finished.emit, stop=self._stop, wake=self._wake,
                     on_error=self._on_error, on_start=self.cycle_started.emit, pause=self._pause,
-                    on_wait=self.waiting.emit, on_progress=self._on_progress)
+                    on_wait=self.waiting.emit, on_progress=self._on_progress, on_rate_wait=self.rate_wait.emit)
         self.stopped.emit()
 
     def _on_error(self, exc: Exception) -> None:

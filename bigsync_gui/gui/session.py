@@ -78,6 +78,7 @@ class DesktopSession(QObject):
             r.cycle_finished.connect(self._on_report)
             r.problem.connect(self._on_problem)
             r.waiting.connect(self._on_waiting)
+            r.rate_wait.connect(self._on_rate_wait)
         return self._runner
 
     def start_loop(self) -> None:
@@ -312,6 +313,10 @@ class DesktopSession(QObject):
 
     def _on_progress(self, done: int, total: int) -> None:
         self.model.progress(done, total)
+        self.refresh_views()
+
+    def _on_rate_wait(self, system: str, seconds: float) -> None:
+        self.model.rate_waiting(system, seconds)
         self.refresh_views()
 
     def _on_report(self, report: Any) -> None:

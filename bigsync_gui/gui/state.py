@@ -1,8 +1,8 @@
 """What the tray and the status window show, decided without Qt: one state, one status line,
 the fixing action, and which notifications to raise (each problem once, not every cycle).
 
-The loop's reports and signals go in (``cycle_started``, ``progress``, ``cycle_finished``,
-``start_failed``, ``waiting``, ``set_paused``); the views read ``state``, ``status_line()``,
+The loop's reports and signals go in (``cycle_started``, ``progress``, ``rate_waiting``,
+``cycle_finished``, ``start_failed``, ``waiting``, ``set_paused``); the views read ``state``, ``status_line()``,
 ``tooltip()`` and ``fix``. Typed errors arrive by class name (``CycleReport.error``) and each maps
 to exactly one state and one sentence (the table in docs/tray.md).
 """
@@ -115,6 +115,13 @@ def plural(n: int, one: str, many: str) -> str:
     return f"{n} {one if n == 1 else many}"
 
 
+def about(seconds: float) -> str:
+    """"about 40 s", "about 2 min": a wait, for a person."""
+    if seconds < 60:
+        return f"about {max(1, math.ceil(seconds))} s"
+    return f"about {round(seconds / 60)} min"
+
+
 def clock_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch).strftime("%H:%M")
 
@@ -133,6 +140,7 @@ class StatusModel:
         self.last_round: dict[str, int] = {}
         self.problems: dict[str, Problem] = {}  # by source: "trigger", "writeback", "start"
         self.next_try_at: float | None = None
+        self.rate_wait: tuple[str, float] | None = None  # (system, until): a cycle waits for its rate limit
         self.failures = 0
         self._notified: set[str] = set()
 
@@ -154,9 +162,14 @@ class StatusModel:
         self.progress_done = self.progress_total = 0
         self.round = {}
         self.next_try_at = None
+        self.rate_wait = None
 
     def progress(self, done: int, total: int) -> None:
         self.progress_done, self.progress_total = done, total
+
+    def rate_waiting(self, system: str, seconds: float) -> None:
+        """The running cycle waits ``seconds`` for ``system``'s rate limit (0: the wait is over)."""
+        self.rate_wait = (system, self.clock() + seconds) if seconds > 0 else None
 
     def cycle_finished(self, report: Any) -> list[Notification]:
         """One CycleReport (the trigger cycle, then possibly a write-back one)."""
@@ -188,6 +201,7 @@ class StatusModel:
 
     def waiting(self, seconds: float, failures: int) -> None:
         self.syncing = False
+        self.rate_wait = None
         self.failures = failures
         self.next_try_at = None if math.isinf(seconds) or failures == 0 else self.clock() + seconds
 
@@ -248,6 +262,9 @@ class StatusModel:
         if state is SyncState.PAUSED:
             return "Syncing paused · finishing the current cycle" if self.syncing else "Syncing paused"
         if state is SyncState.SYNCING:
+            left = self.rate_wait[1] - self.clock() if self.rate_wait else 0.0
+            if self.rate_wait and left > 0:
+                return f"Waiting for {LABELS.get(self.rate_wait[0], 'the service')}'s rate limit — {about(left)}"
             if self.progress_total:
                 return f"Syncing… {self.progress_done} of {self.progress_total}"
             return "Syncing…"

@@ -320,7 +320,7 @@ def test_system_browser_wrong_consumer_key_is_said_in_the_app(qtbot, sf_page, sa
 
 def test_already_connected_profile_is_complete(qtbot, tmp_path, sandbox, memory_keyring):
     profile = Profile.at(tmp_path / "profile")
-    Connector(profile).save_bigtime_key(sandbox.bigtime_url, cred.BT_API_KEY, cred.BT_FIRM_ID)
+    Connector(profile, pace=(1_000_000, 0.2)).save_bigtime_key(sandbox.bigtime_url, cred.BT_API_KEY, cred.BT_FIRM_ID)
     settings = json.loads(profile.settings_file.read_text())
     settings["salesforce"].update(instance_url=sandbox.salesforce_url, username=cred.SF_USERNAME,
                                   display_name=cred.SF_ORG_NAME, login_url=sandbox.salesforce_url,

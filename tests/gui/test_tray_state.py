@@ -90,6 +90,23 @@ def test_status_lines() -> None:
     assert model.state is SyncState.PAUSED and model.status_line() == "Syncing paused"
 
 
+def test_a_wait_for_the_rate_limit_is_shown_while_syncing() -> None:
+    clock = Clock()
+    model = StatusModel(clock)
+    model.cycle_started()
+    model.progress(30, 200)
+    model.rate_waiting("bigtime", 118)
+    assert model.state is SyncState.SYNCING
+    assert model.status_line() == "Waiting for BigTime's rate limit — about 2 min"
+    clock.now += 80
+    assert model.status_line() == "Waiting for BigTime's rate limit — about 38 s"
+    model.rate_waiting("bigtime", 0)
+    assert model.status_line() == "Syncing… 30 of 200"
+    model.rate_waiting("bigtime", 50)
+    clock.now += 51  # over, even if the end was not told
+    assert model.status_line() == "Syncing… 30 of 200"
+
+
 def test_backoff_is_a_state_with_the_next_try_time() -> None:
     clock = Clock()
     model = StatusModel(clock)
@@ -256,13 +273,14 @@ class FakeEngine:
     calls: int = 0
     active: int = 0
     max_active: int = 0
+    rate_waits: list = field(default_factory=list)  # (system, seconds) told to on_wait in each cycle
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         sync = SimpleNamespace(interval_seconds=self.interval, writeback_interval_seconds=10**12)
         self.connector = SimpleNamespace(settings=lambda: SimpleNamespace(sync=sync))
 
-    def run_cycle(self, cancel=None, progress=None):  # noqa: ANN001
+    def run_cycle(self, cancel=None, progress=None, on_wait=None):  # noqa: ANN001
         with self._lock:
             self.calls += 1
             self.active += 1
@@ -270,6 +288,8 @@ class FakeEngine:
             n = self.calls
         try:
             self.gate.wait(30)
+            for system, seconds in self.rate_waits:
+                on_wait(system, seconds)
             if progress:
                 progress(1, 2)
                 progress(2, 2)
@@ -281,7 +301,7 @@ class FakeEngine:
             with self._lock:
                 self.active -= 1
 
-    def run_writeback_cycle(self, cancel=None):  # noqa: ANN001
+    def run_writeback_cycle(self, cancel=None, on_wait=None):  # noqa: ANN001
         raise AssertionError("not due in these tests")
 
 
@@ -376,6 +396,20 @@ def test_progress_reaches_the_gui(qtbot, loop) -> None:
     runner.start()
     qtbot.waitUntil(lambda: len(waits) == 1)
     assert seen[-1] == (2, 2)
+
+
+def test_rate_limit_waits_reach_the_gui_and_its_retry_after_is_waited(qtbot, loop) -> None:
+    limited = CycleReport(1, "trigger", "failed", "BigTime is limiting requests (HTTP 503); next try in about 3 min.",
+                          error="RateLimited", retry_after=180.0)
+    engine = FakeEngine(results=[limited], rate_waits=[("bigtime", 60.0), ("bigtime", 0.0)])
+    engine.gate.set()
+    runner, waits = loop(engine)
+    told: list[tuple[str, float]] = []
+    runner.rate_wait.connect(lambda system, seconds: told.append((system, seconds)))
+    runner.start()
+    qtbot.waitUntil(lambda: len(waits) == 1)
+    assert told == [("bigtime", 60.0), ("bigtime", 0.0)]
+    assert waits == [(180.0, 1)]  # not the first backoff's 30 s: what BigTime needs
 
 
 def test_stop_ends_the_loop(qtbot, loop) -> None:

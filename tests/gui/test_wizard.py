@@ -53,9 +53,11 @@ def memory_keyring():
 
 
 def fast_policies(connector: Connector) -> Connector:
-    """Retries in milliseconds, so a test of failures does not wait out real backoff."""
+    """Retries in milliseconds, so a test of failures does not wait out real backoff; BigTime's
+    pace high enough not to matter."""
     fast = RetryPolicy(initial_wait=0.01, max_wait=0.05, jitter=0.0)
     connector.http = {s: HttpPolicy(s, connector.counter, fast) for s in ("salesforce", "bigtime")}
+    connector.pace = (1_000_000, 0.2)
     return connector
 
 

@@ -40,6 +40,9 @@ from sandbox_browser import browse
 # raised as RateLimited instead of slept on, so a test never waits for one.
 FAST = RetryPolicy(initial_wait=0.01, max_wait=0.05, jitter=0.0, max_inline_retry_after=2.0,
                    connect_timeout=5.0, read_timeout=20.0)
+# BigTime's pace: high enough not to matter, and a short "minute" so that a 503 without
+# Retry-After (wait a window) costs a test a fraction of a second.
+PACE = (1_000_000, 0.2)
 TRIGGER = "Closed Won"
 ID_FIELD = "BigTime_Project_Id__c"
 
@@ -96,7 +99,7 @@ class Connected:
 
     def new_engine(self) -> Engine:
         """A second engine on the same profile (another copy of the app, or a restart)."""
-        return Engine(Connector(self.profile, policy=FAST), now=self.clock)
+        return Engine(Connector(self.profile, policy=FAST, pace=PACE), now=self.clock)
 
     def store(self) -> Store:
         return Store(self.profile.data_dir / "state.db")
@@ -219,6 +222,9 @@ def connect_profile(sandbox: Sandbox, root: Path, connector: Connector) -> None:
     tokens = attempt.exchange(attempt.code_from_redirect(browse(attempt.authorization_url, "salesforce")))
     connector.save_salesforce(endpoints, sandbox.salesforce_url, tokens)
     connector.save_bigtime_key(sandbox.bigtime_url, cred.BT_API_KEY, cred.BT_FIRM_ID)
+    settings = connector.settings()
+    settings.bigtime.requests_per_minute = 1_000_000  # for `bigsync-gui` child processes (here: PACE)
+    settings.save(connector.profile)
 
 
 @pytest.fixture
@@ -253,7 +259,7 @@ def connected_engine(sandbox: Sandbox, bigtime_reading: str, tmp_path: Path, fil
     whatever a test advanced is taken back afterwards (in-process: the admin API only goes forward)."""
     root = tmp_path / "profile"
     profile = Profile.at(root)
-    connector = Connector(profile, policy=FAST)
+    connector = Connector(profile, policy=FAST, pace=PACE)
     connect_profile(sandbox, root, connector)
     clock = MovableClock()
     clock.advance(seconds=sandbox.world.clock.offset_seconds)

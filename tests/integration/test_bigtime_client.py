@@ -361,10 +361,12 @@ def test_missing_right_is_permission_denied(sandbox):
     assert len(client.projects()) == before
 
 
+# Without a limiter, under the lenient reading (503 with Retry-After). With one, and the strict
+# reading: tests/integration/test_bigtime_rate_limit.py.
 def test_rate_limit_503_is_waited_for_on_a_read(sandbox):
     sleeper = SandboxSleep(sandbox)
     client = key_client(sandbox, HttpPolicy("bigtime", sleep=sleeper.sleep))  # default policy: waits ≤ 30 s inline
-    admin(sandbox, "POST", "/settings", json={"rate_limit_per_minute": 2})
+    admin(sandbox, "POST", "/rate_limit", json={"requests": 2, "window_seconds": 60, "retry_after": True})
     client.projects()
     admin(sandbox, "POST", "/clock", json={"advance_seconds": 50})
     client.clients()
@@ -379,7 +381,7 @@ def test_rate_limit_503_is_not_retried_for_a_create(sandbox):
     sleeper = SandboxSleep(sandbox)
     client = key_client(sandbox, HttpPolicy("bigtime", sleep=sleeper.sleep))
     before = len(sandbox.world.bigtime.records["project"])
-    admin(sandbox, "POST", "/settings", json={"rate_limit_per_minute": 1})
+    admin(sandbox, "POST", "/rate_limit", json={"requests": 1, "window_seconds": 60, "retry_after": True})
     client.projects()
     admin(sandbox, "POST", "/clock", json={"advance_seconds": 50})
     with pytest.raises(RateLimited) as caught:

@@ -13,6 +13,7 @@ import pytest
 import requests
 from requests_oauthlib import OAuth2Session
 
+from bigsync_gui.sandbox import Sandbox
 from bigsync_gui.sandbox import credentials as cred
 from bigsync_gui.sandbox import story
 from bigsync_gui.sandbox.bigtime.data import OAUTH_LENIENT
@@ -435,18 +436,52 @@ def test_405_when_the_user_lacks_the_right(sandbox):
     assert api(sandbox, "POST", "/project/detail", json={"Nm": "Allowed now"}).status_code == 200
 
 
-def test_rate_limit_gives_503_with_retry_after(sandbox):
-    admin(sandbox, "POST", "/settings", json={"rate_limit_per_minute": 5})
+def test_the_strict_rate_limit_is_the_default():
+    with Sandbox() as fresh:
+        assert requests.get(fresh.bigtime_admin_url + "/rate_limit", timeout=10).json() == \
+            {"requests": 30, "window_seconds": 60.0, "retry_after": False}
+        requests.post(fresh.bigtime_admin_url + "/reset", timeout=10).raise_for_status()
+        assert requests.get(fresh.bigtime_admin_url + "/rate_limit", timeout=10).json()["requests"] == 30
+
+
+def test_rate_limit_gives_503_html_without_retry_after(sandbox):
+    admin(sandbox, "POST", "/rate_limit", json={"requests": 5, "window_seconds": 60})
     statuses = [api(sandbox, "GET", "/staff").status_code for _ in range(5)]
     assert statuses == [200] * 5
     limited = api(sandbox, "GET", "/staff")
     assert limited.status_code == 503
-    assert 1 <= int(limited.headers["Retry-After"]) <= 60
-    assert "too many requests" in limited.json()["Message"]
-    admin(sandbox, "POST", "/clock", json={"advance_seconds": 61})
+    assert "Retry-After" not in limited.headers
+    assert limited.headers["Content-Type"].startswith("text/html")
+    assert "too many requests" in limited.text and limited.text.lstrip().startswith("<!DOCTYPE html>")
+    assert api(sandbox, "GET", "/staff").status_code == 503  # a refused request does not count, nor free a slot
+    admin(sandbox, "POST", "/clock", json={"advance_seconds": 59})
+    assert api(sandbox, "GET", "/staff").status_code == 503  # rolling: still within the minute
+    admin(sandbox, "POST", "/clock", json={"advance_seconds": 2})
     assert api(sandbox, "GET", "/staff").status_code == 200
-    admin(sandbox, "POST", "/settings", json={"rate_limit_per_minute": None})
+
+
+def test_rate_limit_switches(sandbox):
+    admin(sandbox, "POST", "/rate_limit", json={"requests": 2, "window_seconds": 10, "retry_after": True})
+    assert [api(sandbox, "GET", "/staff").status_code for _ in range(2)] == [200, 200]
+    limited = api(sandbox, "GET", "/staff")
+    assert limited.status_code == 503 and 1 <= int(limited.headers["Retry-After"]) <= 10
+    admin(sandbox, "POST", "/clock", json={"advance_seconds": 11})  # the window is 10 s now
+    assert api(sandbox, "GET", "/staff").status_code == 200
+    assert admin(sandbox, "POST", "/rate_limit", json={"requests": None}).json() == \
+        {"requests": None, "window_seconds": 10.0, "retry_after": True}
     assert all(api(sandbox, "GET", "/staff").status_code == 200 for _ in range(8))
+    for bad in ({"requests": 0}, {"requests": "30"}, {"window_seconds": 0}, {"per_minute": 30}):
+        refused = requests.post(sandbox.bigtime_admin_url + "/rate_limit", json=bad, timeout=10)
+        assert refused.status_code == 400, bad
+
+
+def test_the_sign_in_pages_are_not_counted(sandbox):
+    admin(sandbox, "POST", "/rate_limit", json={"requests": 1, "window_seconds": 60})
+    page = requests.get(sandbox.bigtime_url + "/oauth2/authorize", params={
+        "response_type": "code", "client_id": cred.BT_CLIENT_ID, "redirect_uri": cred.BT_REDIRECT_URIS[0]}, timeout=10)
+    assert page.status_code == 200
+    assert api(sandbox, "GET", "/staff").status_code == 200
+    assert api(sandbox, "GET", "/staff").status_code == 503
 
 
 # ---- picklists, status, staff -----------------------------------------------------------------------

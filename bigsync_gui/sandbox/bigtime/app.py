@@ -29,7 +29,16 @@ from werkzeug.wrappers import Request, Response
 from .. import credentials as cred
 from ..switches import Switches
 from ..web import ApiError, ServiceApp, json_response, read_json
-from .data import OAUTH_SWITCHES, PERMISSIONS, BigTimeData, BigTimeError, ValidationError, _pick, parse_date
+from .data import (
+    OAUTH_SWITCHES,
+    PERMISSIONS,
+    RATE_LIMIT_WINDOW_SECONDS,
+    BigTimeData,
+    BigTimeError,
+    ValidationError,
+    _pick,
+    parse_date,
+)
 
 API_PREFIX = "/BigtimeData/api/v2"
 _P = API_PREFIX.lower()
@@ -181,6 +190,8 @@ class BigTimeApp(ServiceApp):
             Rule("/tokens/revoke", endpoint="admin_tokens_revoke", methods=["POST"]),
             Rule("/settings", endpoint="admin_settings_get", methods=["GET"]),
             Rule("/settings", endpoint="admin_settings_post", methods=["POST", "PATCH"]),
+            Rule("/rate_limit", endpoint="admin_rate_limit_get", methods=["GET"]),
+            Rule("/rate_limit", endpoint="admin_rate_limit_post", methods=["POST"]),
         ]
 
     # ---- the service's error format, rate limit ----------------------------------------------
@@ -197,27 +208,39 @@ class BigTimeApp(ServiceApp):
         return {**super().admin_info(), "firm_id": self.data.firm["Id"], "api_prefix": API_PREFIX}
 
     def _dispatch(self, url_map: Any, request: Request, admin: bool) -> Response:  # noqa: D401 - rate limit first
-        if not admin:
-            retry_after = self._rate_limited()
-            if retry_after is not None:
-                return self.error_response(ApiError(
-                    503, "RATE_LIMITED", "The service is temporarily unavailable: too many requests. Try again later.",
-                    headers={"Retry-After": str(retry_after)}))
+        if not admin and not request.path.lower().startswith(_P + "/oauth2/authorize"):  # browser pages: not the API
+            limited = self._rate_limited()
+            if limited is not None:
+                return self._rate_limit_page(limited)
         return super()._dispatch(url_map, request, admin)
 
     def _rate_limited(self) -> int | None:
-        """Rolling one-minute window: the N+1th request gets the Retry-After seconds, else None."""
-        limit = self.data.settings.get("rate_limit_per_minute")
+        """The firm's rolling window (the sandbox has one firm): None while under the limit, else
+        the seconds until a slot frees (the request is refused and not counted)."""
+        settings = self.data.settings
+        limit = settings.get("rate_limit_requests")
         if not limit:
             return None
+        window = float(settings.get("rate_limit_window_seconds") or RATE_LIMIT_WINDOW_SECONDS)
         now = self.world.clock.now().timestamp()
         with self._rate_lock:
-            while self._hits and self._hits[0] <= now - 60:
+            if self._hits and self._hits[-1] > now:  # the clock was moved back: start afresh
+                self._hits.clear()
+            while self._hits and self._hits[0] <= now - window:
                 self._hits.popleft()
             if len(self._hits) >= int(limit):
-                return max(1, math.ceil(self._hits[0] + 60 - now))
+                return max(1, math.ceil(self._hits[0] + window - now))
             self._hits.append(now)
         return None
+
+    def _rate_limit_page(self, retry_after: int) -> Response:
+        """BigTime's refusal: 503 with an HTML page (its error bodies are sometimes HTML), and
+        ``Retry-After`` only under the lenient switch."""
+        headers = {"Retry-After": str(retry_after)} if self.data.settings.get("rate_limit_retry_after") else {}
+        page = ("<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body>"
+                "<h1>Service Unavailable</h1><p>The service is temporarily unavailable: too many requests. "
+                "Try again later.</p></body></html>")
+        return Response(page, status=503, mimetype="text/html", headers=headers)
 
     # ---- authentication ----------------------------------------------------------------------
     def _switch(self, name: str) -> bool:
@@ -754,6 +777,35 @@ footer{{text-align:center;font-size:11px;color:#8593a1}}
         settings["permission_names"] = dict(PERMISSIONS)
         return settings
 
+    def _rate_limit_view(self) -> dict[str, Any]:
+        settings = self.data.settings
+        return {"requests": settings.get("rate_limit_requests"), "window_seconds": settings.get("rate_limit_window_seconds"),
+                "retry_after": bool(settings.get("rate_limit_retry_after"))}
+
+    @admin
+    def admin_rate_limit_get(self, request: Request) -> Any:
+        return self._rate_limit_view()
+
+    @admin
+    def admin_rate_limit_post(self, request: Request) -> Any:
+        """``{"requests": N or null (off), "window_seconds": S, "retry_after": bool}`` (each optional);
+        the window starts empty."""
+        body = read_json(request) or {}
+        if not isinstance(body, dict) or set(body) - {"requests", "window_seconds", "retry_after"}:
+            raise ApiError(400, "BAD_REQUEST", "The body is an object with requests, window_seconds and retry_after.")
+        requests_, window = body.get("requests", self.data.settings.get("rate_limit_requests")), \
+            body.get("window_seconds", self.data.settings.get("rate_limit_window_seconds"))
+        if requests_ is not None and (not isinstance(requests_, int) or isinstance(requests_, bool) or requests_ < 1):
+            raise ApiError(400, "BAD_REQUEST", "requests must be a positive integer, or null for no limit.")
+        if not isinstance(window, (int, float)) or isinstance(window, bool) or window <= 0:
+            raise ApiError(400, "BAD_REQUEST", "window_seconds must be a positive number.")
+        self.data.settings.update(rate_limit_requests=requests_, rate_limit_window_seconds=float(window))
+        if "retry_after" in body:
+            self.data.settings["rate_limit_retry_after"] = bool(body["retry_after"])
+        with self._rate_lock:
+            self._hits.clear()
+        return self._rate_limit_view()
+
     @admin
     def admin_settings_get(self, request: Request) -> Any:
         return self._settings_view()
@@ -765,13 +817,7 @@ footer{{text-align:center;font-size:11px;color:#8593a1}}
             raise ApiError(400, "BAD_REQUEST", "The body must be a JSON object.")
         settings = self.data.settings
         for key, value in body.items():
-            if key == "rate_limit_per_minute":
-                if value not in (None, 0) and (not isinstance(value, int) or value < 0):
-                    raise ApiError(400, "BAD_REQUEST", "rate_limit_per_minute must be a positive integer or null.")
-                settings[key] = value or None
-                with self._rate_lock:
-                    self._hits.clear()
-            elif key in ("access_token_ttl_seconds", "session_ttl_seconds"):
+            if key in ("access_token_ttl_seconds", "session_ttl_seconds"):
                 if not isinstance(value, int) or value < 1:
                     raise ApiError(400, "BAD_REQUEST", f"{key} must be a positive integer.")
                 settings[key] = value

@@ -25,6 +25,8 @@ from .switches import BIGTIME_SWITCHES
 # ---- choices for the unknowns (one place) ---------------------------------------------------
 ACCESS_TOKEN_TTL_SECONDS = 264960  # BigTime's example expires_in (≈ 3 days)
 SESSION_TTL_SECONDS = 7 * 24 * 3600  # "tokens expire after 7 days" (current help page)
+RATE_LIMIT_REQUESTS = 30  # per firm, in any rolling window of RATE_LIMIT_WINDOW_SECONDS
+RATE_LIMIT_WINDOW_SECONDS = 60.0
 CODE_TTL_SECONDS = 600  # authorization codes: 10 minutes, single use
 LOGIN_TXN_TTL_SECONDS = 900  # the login → consent transaction carried in a hidden field
 # OAuth readings the reference does not document, as admin switches (docs/sandbox.md). By default the
@@ -310,7 +312,11 @@ class BigTimeData:
         self.refresh_tokens: dict[str, dict[str, Any]] = {}
         self.session_tokens: dict[str, dict[str, Any]] = {}
         self.settings: dict[str, Any] = {
-            "rate_limit_per_minute": None,
+            # BigTime's limit as public clients meet it: 30 requests in any 60 s per firm, then 503
+            # without Retry-After (POST /__sandbox__/rate_limit changes it).
+            "rate_limit_requests": RATE_LIMIT_REQUESTS,
+            "rate_limit_window_seconds": RATE_LIMIT_WINDOW_SECONDS,
+            "rate_limit_retry_after": False,
             "access_token_ttl_seconds": ACCESS_TOKEN_TTL_SECONDS,
             "session_ttl_seconds": SESSION_TTL_SECONDS,
             **OAUTH_SWITCHES,
