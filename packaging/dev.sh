@@ -4,6 +4,9 @@
 #   packaging/dev.sh run [ARGS]    the app against the built-in sandbox (ARGS: the app's own, e.g. --profile DIR
 #                                  for a real setup); without a display, the sandbox alone, headless
 #   packaging/dev.sh test [ARGS]   the whole test suite (ARGS go to pytest)
+#   packaging/dev.sh anydate [ARGS]  the suite (minus the slow run) with the machine's clock moved by
+#                                  libfaketime to each of: a month end at 23:58, 29 February of a leap
+#                                  year, 31 December at 23:59, two years ahead (ARGS go to pytest)
 # Safe to run again: each step is skipped when already done.
 set -euo pipefail
 
@@ -18,7 +21,9 @@ APT_PACKAGES=(libnss3 libxkbcommon0 libxkbcommon-x11-0 libegl1 libgl1 libfontcon
               libxcb-xkb1 libxcb-shape0 libxcb-randr0 libxcb-cursor0 libxcomposite1 libxdamage1
               libxrandr2 libxtst6 libasound2
               # the real-tray test: a virtual X server and a tray host on it
-              xvfb trayer xauth)
+              xvfb trayer xauth
+              # `anydate`: the suite with the clock moved (libfaketime)
+              faketime)
 
 say() { printf '\033[1m[bigsync-gui]\033[0m %s\n' "$*" >&2; }
 
@@ -72,8 +77,31 @@ case "$command" in
     [ $# -eq 0 ] && set -- -n 2
     exec "$venv/bin/python" -m pytest "$@"
     ;;
+  anydate)
+    install_system_packages
+    install_python_packages test
+    command -v faketime >/dev/null 2>&1 || { say "anydate needs libfaketime's faketime command (apt-get install faketime)"; exit 1; }
+    export QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS=--no-sandbox
+    [ $# -eq 0 ] && set -- -n 2 -q -p no:cacheprovider
+    # An offset rather than "@instant": every process of the run (xdist workers, the CLI and
+    # sandbox processes the tests start) then shares one clock that reaches the instant as the run
+    # starts and ticks on from there — across midnight, the month, the year. The monotonic clock
+    # stays real: it has no date, and Python's timed waits (Event.wait, Timer) compute their
+    # deadlines on it in the kernel, which libfaketime does not see — a faked one waits for hours.
+    status=0
+    month_end=$(( $(date -u -d "$(date -u -d "$(date -u +%Y-%m-15) +1 month" +%Y-%m-01) 00:00:00" +%s) - 120 ))
+    for target in "$month_end" "$(date -u -d '2028-02-29 12:00:00' +%s)" "$(date -u -d "$(date -u +%Y)-12-31 23:59:00" +%s)" \
+                  "$(date -u -d '+2 years' +%s)"; do
+      offset=$(( target - $(date -u +%s) ))
+      say "the suite at $(date -u -d "@$target" '+%Y-%m-%d %H:%M:%S') UTC (faketime +${offset}s)"
+      started=$(date +%s)
+      if FAKETIME_DONT_FAKE_MONOTONIC=1 faketime -f "+${offset}s" "$venv/bin/python" -m pytest -m "not slow" "$@"; then result=passed; else result=FAILED; status=1; fi
+      say "at $(date -u -d "@$target" '+%Y-%m-%d %H:%M'): $result in $(( $(date +%s) - started )) s"
+    done
+    exit $status
+    ;;
   *)
-    echo "usage: packaging/dev.sh run|test [ARGS]" >&2
+    echo "usage: packaging/dev.sh run|test|anydate [ARGS]" >&2
     exit 2
     ;;
 esac
