@@ -15,7 +15,6 @@ import requests
 
 from bigsync_gui.connectors import ratelimit
 from bigsync_gui.sandbox import Sandbox
-from bigsync_gui.sandbox.bigtime.data import OAUTH_LENIENT
 
 # The guard against hidden skips (tests/skip_guard.py) and pytester, which the guard's own test uses.
 pytest_plugins = ["skip_guard", "pytester"]
@@ -63,10 +62,9 @@ def sandbox(sandbox_session: Sandbox) -> Iterator[Sandbox]:
 
 @pytest.fixture(params=["strict", "lenient"])
 def bigtime_reading(request: pytest.FixtureRequest, sandbox: Sandbox) -> str:
-    """Run a BigTime OAuth test twice: against the emulator's strict default (only what BigTime
-    documents) and with every lenient OAuth switch on (docs/sandbox.md)."""
-    if request.param == "lenient":
-        requests.post(sandbox.bigtime_admin_url + "/settings", json=OAUTH_LENIENT, timeout=10).raise_for_status()
+    """Run a test twice: against the BigTime emulator's strict default (only what BigTime documents
+    or a live-checked client shows) and with every lenient switch on (docs/sandbox.md)."""
+    requests.post(sandbox.bigtime_admin_url + "/switches", json={"preset": request.param}, timeout=10).raise_for_status()
     return request.param
 
 

@@ -24,7 +24,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
 from bigsync_gui.core.engine import CycleReport  # noqa: E402
-from engine_fixtures import Connected, Oracle, bigtime_reading, child_env, connected_engine, file_keyring  # noqa: E402,F401
+from engine_fixtures import Connected, Oracle, child_env, connected_engine, file_keyring  # noqa: E402,F401
 
 CLI = [sys.executable, "-m", "bigsync_gui"]
 ALREADY_RUNNING = "Another copy of bigsync-gui is syncing this setup right now"

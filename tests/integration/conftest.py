@@ -2,5 +2,5 @@
 
 from __future__ import annotations
 
-from engine_fixtures import bigtime_reading, connected_engine, file_keyring  # noqa: F401  (fixtures)
+from engine_fixtures import connected_engine, file_keyring  # noqa: F401  (fixtures)
 

@@ -243,13 +243,6 @@ def file_keyring(tmp_path: Path) -> Iterator[Path]:
         keyring.set_keyring(previous)
 
 
-@pytest.fixture(params=["strict", "lenient"])
-def bigtime_reading(request: pytest.FixtureRequest, sandbox: Sandbox) -> str:
-    """The sandbox BigTime's reading: its strict default, or every lenient switch on."""
-    admin(sandbox.bigtime_admin_url, "POST", "/switches", {"preset": request.param})
-    return request.param
-
-
 @pytest.fixture
 def connected_engine(sandbox: Sandbox, bigtime_reading: str, tmp_path: Path, file_keyring: Path) -> Iterator[Connected]:
     """A profile connected to the sandbox (fresh seed data) and configured with "Closed Won", once

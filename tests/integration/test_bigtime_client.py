@@ -205,7 +205,7 @@ def test_oauth_header_fallback_and_memory(sandbox, reading):
     client, auth, refresher = oauth_client(sandbox)
     remembered: list[str] = []
     auth._on_header_mode = remembered.append
-    admin(sandbox, "POST", "/settings", json=HEADER_READINGS[reading])
+    admin(sandbox, "POST", "/switches", json=HEADER_READINGS[reading])
     clear_log(sandbox)
     assert client.project(1001).name == "ERP Rollout Phase 1"
     first = api_log(sandbox)
@@ -229,7 +229,7 @@ def test_oauth_header_fallback_and_memory(sandbox, reading):
 
 
 def test_oauth_remembered_header_mode_is_used_from_the_start(sandbox):
-    admin(sandbox, "POST", "/settings", json=HEADER_READINGS["bearer"])
+    admin(sandbox, "POST", "/switches", json=HEADER_READINGS["bearer"])
     client, auth, _ = oauth_client(sandbox, header_mode="bearer")
     clear_log(sandbox)
     client.staff()

@@ -50,7 +50,7 @@ def sign_in(sandbox, connector: Connector, firm: str = cred.BT_FIRM_ID):
 
 
 def test_what_bigtime_accepted_is_kept_and_used_from_the_start(sandbox, connector):
-    admin(sandbox, "POST", "/settings", json=BEARER_AND_FORM_ONLY)
+    admin(sandbox, "POST", "/switches", json=BEARER_AND_FORM_ONLY)
     assert sign_in(sandbox, connector).sentence().startswith(f"Connected to BigTime: firm {cred.BT_FIRM_ID} as ")
     saved = connector.settings().bigtime
     assert (saved.firm_id, saved.oauth_header, saved.token_body) == (cred.BT_FIRM_ID, "bearer", "form")
@@ -67,7 +67,7 @@ def test_a_profile_that_does_not_know_yet_learns_and_keeps_it(sandbox, connector
     settings = connector.settings()
     settings.bigtime.oauth_header = settings.bigtime.token_body = ""  # as saved before this was kept
     settings.save(connector.profile)
-    admin(sandbox, "POST", "/settings", json=BEARER_AND_FORM_ONLY)
+    admin(sandbox, "POST", "/switches", json=BEARER_AND_FORM_ONLY)
 
     Connector(connector.profile).bigtime().staff()
     kept = Settings.load(connector.profile).bigtime
@@ -75,7 +75,7 @@ def test_a_profile_that_does_not_know_yet_learns_and_keeps_it(sandbox, connector
 
 
 def test_a_token_answer_naming_another_firm_stops_before_saving(sandbox, connector):
-    admin(sandbox, "POST", "/settings", json={"token_firm": True})
+    admin(sandbox, "POST", "/switches", json={"token_firm": True})
     with pytest.raises(AuthorizationFailed) as err:
         sign_in(sandbox, connector, firm="typo-firm")
     assert err.value.error == "firm_mismatch"

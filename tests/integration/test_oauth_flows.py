@@ -140,7 +140,7 @@ def test_bigtime_sign_in_then_api_call(sandbox, bigtime_reading):
 
 
 def test_bigtime_form_only_token_endpoint_falls_back_once_and_remembers(sandbox):
-    admin(sandbox.bigtime_admin_url, "POST", "/settings", json={"token_json": False, "token_form": True})
+    admin(sandbox.bigtime_admin_url, "POST", "/switches", json={"token_json": False, "token_form": True})
     http = policy("bigtime")
     attempt = AuthorizationAttempt(bt_endpoints(sandbox), http)
     tokens = attempt.exchange(attempt.code_from_redirect(browse(attempt.authorization_url, "bigtime")))

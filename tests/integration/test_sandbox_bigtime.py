@@ -16,7 +16,6 @@ from requests_oauthlib import OAuth2Session
 from bigsync_gui.sandbox import Sandbox
 from bigsync_gui.sandbox import credentials as cred
 from bigsync_gui.sandbox import story
-from bigsync_gui.sandbox.bigtime.data import OAUTH_LENIENT
 
 REDIRECT = cred.BT_REDIRECT_URIS[0]
 REALM = cred.BT_FIRM_ID
@@ -106,32 +105,33 @@ def test_strict_default_is_what_bigtime_documents(sandbox):
 
 def test_lenient_switches_each_add_one_reading(sandbox):
     base = sandbox.bigtime_url
-    settings = admin(sandbox, "GET", "/settings").json()
-    assert {k: settings[k] for k in OAUTH_LENIENT} == {k: False for k in OAUTH_LENIENT}
-    admin(sandbox, "POST", "/settings", json={"echo_state": True})
+    switches = admin(sandbox, "GET", "/switches").json()
+    oauth = ("echo_state", "token_firm", "token_form", "oauth_bearer")
+    assert {k: switches[k]["value"] for k in oauth} == {k: False for k in oauth}
+    admin(sandbox, "POST", "/switches", json={"echo_state": True})
     final = browser_login(base, {"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT, "state": "st-2"})
     assert parse_qs(urlsplit(final.headers["Location"]).query)["state"] == ["st-2"]
-    admin(sandbox, "POST", "/settings", json={"token_form": True, "token_firm": True})
+    admin(sandbox, "POST", "/switches", json={"token_form": True, "token_firm": True})
     tokens = exchange(base, parse_qs(urlsplit(final.headers["Location"]).query)["code"][0], as_form=True)
     assert tokens.status_code == 200 and tokens.json()["firm"] == REALM
     token = tokens.json()["access_token"]
     assert api(sandbox, "GET", "/staff", headers=bearer(token)).status_code == 401
-    admin(sandbox, "POST", "/settings", json={"oauth_bearer": True})
+    admin(sandbox, "POST", "/switches", json={"oauth_bearer": True})
     assert api(sandbox, "GET", "/staff", headers=bearer(token)).status_code == 200
     assert api(sandbox, "GET", "/staff", headers={**bearer(token), "X-Auth-Realm": ""}).status_code == 401
     assert api(sandbox, "GET", "/staff", headers=oauth_headers(token)).status_code == 200
     # The other strict readings: Bearer only, form only.
-    admin(sandbox, "POST", "/settings", json={"oauth_x_auth_token": False, "token_json": False})
+    admin(sandbox, "POST", "/switches", json={"oauth_x_auth_token": False, "token_json": False})
     assert api(sandbox, "GET", "/staff", headers=oauth_headers(token)).status_code == 401
     assert exchange(base, get_code(base)).status_code == 415
-    bad = requests.post(sandbox.bigtime_admin_url + "/settings", json={"echo_state": "yes"}, timeout=10)
+    bad = requests.post(sandbox.bigtime_admin_url + "/switches", json={"echo_state": "yes"}, timeout=10)
     assert bad.status_code == 400 and "true or false" in bad.text
 
 
 def test_oauth_code_flow_with_requests_oauthlib(sandbox, monkeypatch):
     """An independent client, against the lenient readings it needs (it sends a form, expects state)."""
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "1")  # loopback http only
-    admin(sandbox, "POST", "/settings", json=OAUTH_LENIENT)
+    admin(sandbox, "POST", "/switches", json={"preset": "lenient"})
     base = sandbox.bigtime_url
     oauth = OAuth2Session(cred.BT_CLIENT_ID, redirect_uri=REDIRECT, state="my-state-42")
     url, state = oauth.authorization_url(base + "/oauth2/authorize")
@@ -165,14 +165,14 @@ def test_oauth_deny_redirects_with_access_denied(sandbox):
     parts = urlsplit(final.headers["Location"])
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == REDIRECT
     assert parse_qs(parts.query) == {"error": ["access_denied"]}
-    admin(sandbox, "POST", "/settings", json={"echo_state": True})
+    admin(sandbox, "POST", "/switches", json={"echo_state": True})
     final = browser_login(sandbox.bigtime_url, {"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT,
                                                 "state": "deny-me"}, decision="deny")
     assert parse_qs(urlsplit(final.headers["Location"]).query) == {"error": ["access_denied"], "state": ["deny-me"]}
 
 
 def test_oauth_without_state_redirects_with_code_only(sandbox):
-    admin(sandbox, "POST", "/settings", json={"echo_state": True})
+    admin(sandbox, "POST", "/switches", json={"echo_state": True})
     final = browser_login(sandbox.bigtime_url, {"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT})
     query = parse_qs(urlsplit(final.headers["Location"]).query)
     assert list(query) == ["code"]

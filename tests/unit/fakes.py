@@ -153,11 +153,16 @@ class FakeBigTime:
     def clients(self, include_inactive: bool = True) -> list[bt.Client]:
         return list(self.clients_by_id.values())
 
-    def create_project(self, fields: Mapping[str, Any]) -> int:
+    def create_project_record(self, fields: Mapping[str, Any]) -> bt.Project:
+        """The project as BigTime keeps it (here: every field as sent, no code limit)."""
         project_id = next(self._ids)
-        self.projects_by_id[project_id] = bt.Project(project_id, fields["Nm"], code=fields["ProjectCode"],
-                                                     client_id=fields["ClientId"])
-        return self._answer("project", fields, project_id)
+        project = bt.Project(project_id, fields["Nm"], code=fields["ProjectCode"], client_id=fields["ClientId"])
+        self.projects_by_id[project_id] = project
+        self._answer("project", fields, project_id)
+        return project
+
+    def update_project(self, project_id: int, fields: Mapping[str, Any]) -> bt.Project:
+        raise AssertionError("the fake keeps every code as sent: nothing to mend")
 
     def create_client(self, fields: Mapping[str, Any]) -> int:
         client_id = next(self._ids)

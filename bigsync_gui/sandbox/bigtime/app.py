@@ -30,7 +30,6 @@ from .. import credentials as cred
 from ..switches import Switches
 from ..web import ApiError, ServiceApp, json_response, read_json
 from .data import (
-    OAUTH_SWITCHES,
     PERMISSIONS,
     RATE_LIMIT_WINDOW_SECONDS,
     BigTimeData,
@@ -244,7 +243,7 @@ class BigTimeApp(ServiceApp):
 
     # ---- authentication ----------------------------------------------------------------------
     def _switch(self, name: str) -> bool:
-        return bool(self.data.settings.get(name, OAUTH_SWITCHES[name]))
+        return bool(self.data.switches[name])
 
     def _authenticate(self, request: Request) -> int:
         """The staff member behind the request, from any of BigTime's three credentials, always with
@@ -820,10 +819,6 @@ footer{{text-align:center;font-size:11px;color:#8593a1}}
             if key in ("access_token_ttl_seconds", "session_ttl_seconds"):
                 if not isinstance(value, int) or value < 1:
                     raise ApiError(400, "BAD_REQUEST", f"{key} must be a positive integer.")
-                settings[key] = value
-            elif key in OAUTH_SWITCHES:
-                if not isinstance(value, bool):
-                    raise ApiError(400, "BAD_REQUEST", f"{key} must be true or false.")
                 settings[key] = value
             elif key in ("api_key_revoked", "loopback_any_port"):
                 settings[key] = bool(value)

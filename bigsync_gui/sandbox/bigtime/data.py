@@ -29,21 +29,6 @@ RATE_LIMIT_REQUESTS = 30  # per firm, in any rolling window of RATE_LIMIT_WINDOW
 RATE_LIMIT_WINDOW_SECONDS = 60.0
 CODE_TTL_SECONDS = 600  # authorization codes: 10 minutes, single use
 LOGIN_TXN_TTL_SECONDS = 900  # the login → consent transaction carried in a hidden field
-# OAuth readings the reference does not document, as admin switches (docs/sandbox.md). By default the
-# emulator does only what BigTime documents: no state on the redirect, a token response of
-# access_token/refresh_token/expires_in, a JSON token request, and the OAuth token in X-Auth-Token
-# with X-Auth-Realm (as every documented call). Turning a switch on adds a lenient reading; turning
-# off one of the last two gives the other strict reading (Bearer only, form only).
-OAUTH_SWITCHES = {
-    "echo_state": False,          # the redirect carries the state sent to /oauth2/authorize
-    "token_firm": False,          # the token response also names the firm ("firm")
-    "token_form": False,          # the token endpoint takes a form-encoded body
-    "token_json": True,           # ... and a JSON one (the documented shape)
-    "oauth_bearer": False,        # API calls take the OAuth token as Authorization: Bearer
-    "oauth_x_auth_token": True,   # ... and in X-Auth-Token
-}
-# Every lenient reading at once: the tests run the client against this and against the default.
-OAUTH_LENIENT = {"echo_state": True, "token_firm": True, "token_form": True, "oauth_bearer": True}
 
 # Invoice status codes (BigTime's numbering is not documented).
 INVOICE_DRAFT, INVOICE_OPEN, INVOICE_PARTIAL, INVOICE_PAID = 0, 1, 2, 3
@@ -319,7 +304,6 @@ class BigTimeData:
             "rate_limit_retry_after": False,
             "access_token_ttl_seconds": ACCESS_TOKEN_TTL_SECONDS,
             "session_ttl_seconds": SESSION_TTL_SECONDS,
-            **OAUTH_SWITCHES,
             "api_key": cred.BT_API_KEY,
             "api_key_revoked": False,
         }

@@ -9,6 +9,18 @@ from __future__ import annotations
 from ..switches import Switch, one_of, optional_int, strict_bool
 
 BIGTIME_SWITCHES = (
+    # OAuth. By default only what BigTime documents: no state on the redirect, a token response of
+    # access_token/refresh_token/expires_in, a JSON token request, and the OAuth token in
+    # X-Auth-Token with X-Auth-Realm (as every documented call). The lenient reading adds the other
+    # forms; turning one of the two "True" ones off gives the other strict reading (form only,
+    # Bearer only).
+    Switch("echo_state", False, True, "The OAuth redirect carries the state sent to /oauth2/authorize "
+           "(BigTime documents {redirect_uri}?code= only).", strict_bool),
+    Switch("token_firm", False, True, "The token response also names the firm ('firm').", strict_bool),
+    Switch("token_form", False, True, "The token endpoint takes a form-encoded body.", strict_bool),
+    Switch("token_json", True, True, "The token endpoint takes a JSON body (the documented shape).", strict_bool),
+    Switch("oauth_bearer", False, True, "API calls take the OAuth token as Authorization: Bearer.", strict_bool),
+    Switch("oauth_x_auth_token", True, True, "API calls take the OAuth token in X-Auth-Token.", strict_bool),
     Switch("project_list_dt_modified", False, True,
            "The project list (basic view) carries DtModified: only one client's type has it.", strict_bool),
     Switch("entries_touch_project", False, True,
