@@ -23,6 +23,7 @@ EXIT_USAGE = 2  # wrong arguments
 EXIT_NOT_CONNECTED = 3  # a system is not connected yet, or needs signing in again
 EXIT_OFFLINE = 4  # a service could not be reached, or asked us to wait
 EXIT_KEYRING = 5  # no usable keyring (or it is locked)
+EXIT_DOCTOR_DIFFERS = 6  # doctor: something BigSync needs differs from what it assumes
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,6 +113,14 @@ def build_parser() -> argparse.ArgumentParser:
     status = commands.add_parser("status", parents=[profiled], help="last cycles, links, what needs attention")
     status.add_argument("--json", action="store_true", help="one JSON object for scripts")
     status.set_defaults(func=cmd_status)
+
+    doctor = commands.add_parser("doctor", parents=[profiled], help="check every API assumption against the connected services (reads only)",
+                                 description="Reads from Salesforce and BigTime (never writes) and says, for each thing BigSync "
+                                             "assumes about them, whether it is confirmed, different, or not checked yet. Writes a "
+                                             "report without secrets, ids or values to the profile's data folder, to send to support. "
+                                             "Exit 6 when something needed differs.")
+    doctor.add_argument("--json", action="store_true", help="one JSON object for scripts (the report's contents)")
+    doctor.set_defaults(func=cmd_doctor)
     return parser
 
 
@@ -373,6 +382,34 @@ def cmd_status(args: argparse.Namespace) -> int:
             for item in snapshot["attention"]:
                 print(f"  ! {item}")
         return EXIT_OK
+
+    return run_guarded(body)
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from .core.doctor import NOT_CHECKED, run_doctor, write_report
+
+    def body() -> int:
+        connector = connector_for(args)
+        report = run_doctor(connector)
+        path = write_report(connector.profile, report)
+        if args.json:
+            print(json.dumps({**report.to_json(), "report_file": str(path)}))
+        else:
+            marks = {"confirmed": "ok", "different": "DIFFERS", NOT_CHECKED: "--"}
+            for check in report.checks:
+                mark = marks[check.status] if not check.blocking else "NEEDED"
+                print(f"{mark:<8} {check.system:<10} {check.title}")
+                if check.seen and check.status != "confirmed":
+                    print(f"{'':<19} seen: {', '.join(check.seen)}")
+                if check.note:
+                    print(f"{'':<19} {check.note}")
+            print(report.summary())
+            print(f"Report for support (no secrets, ids or values): {path}")
+        if report.stopped:
+            kinds = set(report.stopped.values())
+            return EXIT_NOT_CONNECTED if kinds & {"NotConnected", "ReconnectNeeded"} else EXIT_OFFLINE
+        return EXIT_DOCTOR_DIFFERS if report.blocking else EXIT_OK
 
     return run_guarded(body)
 
