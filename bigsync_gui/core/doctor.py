@@ -36,6 +36,7 @@ from .store import Store
 CONFIRMED, DIFFERENT, NOT_CHECKED = "confirmed", "different", "not checked"
 REPORT_NAME = "doctor-report.json"
 FULL_CODE_LENGTH = len("SF-") + 18
+BUDGET_PROJECTS_TRIED = 3  # linked projects whose budget rows doctor reads, at most, to find a row
 # Opportunity field types that can hold each kind of figure (describe's ``type``).
 _NUMBER_TYPES = {"currency", "double", "percent", "int", "long"}
 _FIGURE_TYPES = {"project_id": {"string", "textarea"} | _NUMBER_TYPES, "project_url": {"url", "string", "textarea"},
@@ -229,7 +230,7 @@ def check_budget_rows(rows: list[Mapping[str, Any]] | None, mapped: set[str], wh
             if ours == "budget_expenses":
                 what += "; this name comes from client libraries only, so its absence is expected"
             out.append(Check("bigtime", key, title, DIFFERENT, needed,
-                             f"No row carries {' or '.join(names)}: {what}.", seen))
+                             f"No row carries {' or '.join(names)}: {what}.", _shape(rows[0], rows[0])))
     return out
 
 
@@ -247,7 +248,7 @@ def check_project_detail(detail: Mapping[str, Any] | None, mapped: set[str], why
                              seen=_shape(detail, [name])))
         else:
             out.append(Check("bigtime", f"bigtime.project_detail.{name}", title, DIFFERENT, needed,
-                             f"The detail has no {name}: {figure} is not written.", _shape(detail, ["BudgetHours", "BudgetFees"])))
+                             f"The detail has no {name}: {figure} is not written.", _shape(detail, detail)))
     return out
 
 
@@ -452,23 +453,26 @@ def _bigtime_checks(report: DoctorReport, connector: Any, settings: Settings, ma
     _guarded(report, "bigtime", _not_checked("bigtime", "bigtime.project_list", "The project list carries each "
                                              "project's id, name and ProjectCode", True), project_list)
 
-    links = store.links("linked") if store is not None else []
-    linked = next((link for link in links if link.project_id in holder.get("project_ids", set())), None)
+    listed = holder.get("project_ids", set())
+    links = [link for link in (store.links("linked") if store is not None else []) if link.project_id in listed]
     why = ("No opportunity is linked to a BigTime project yet: run doctor again after the first project is created."
            if not links else "None of the linked projects is in BigTime's project list.")
 
     def budget_rows() -> list[Check]:
-        if linked is None:
-            return check_budget_rows(None, mapped, why)
-        rows = [r.raw for r in client().budget_status(linked.project_id)]
-        return check_budget_rows(rows, mapped)
+        # The newest few linked projects, until one has rows (a new project has no task or time yet).
+        for link in sorted(links, key=lambda k: k.created_at, reverse=True)[:BUDGET_PROJECTS_TRIED]:
+            rows = [r.raw for r in client().budget_status(link.project_id)]
+            if rows:
+                return check_budget_rows(rows, mapped)
+        return check_budget_rows(None, mapped, why if not links else
+                                 "The linked projects read have no budget rows yet (no task, time or expense).")
 
     _guarded(report, "bigtime", lambda w: check_budget_rows(None, mapped, w), budget_rows)
 
     def detail() -> list[Check]:
-        if linked is None:
+        if not links:
             return check_project_detail(None, mapped, why)
-        return check_project_detail(client().project(linked.project_id).raw, mapped)
+        return check_project_detail(client().project(links[0].project_id).raw, mapped)
 
     _guarded(report, "bigtime", lambda w: check_project_detail(None, mapped, w), detail)
     _guarded(report, "bigtime", lambda w: check_invoices(None, mapped, w),
