@@ -85,13 +85,13 @@ class DoctorReport:
         """Plain words for the wizard and the CLI's last line."""
         n, counts = len(self.checks), self.counts
         if self.blocking:
-            return (f"Checked {n} things BigSync relies on: {len(self.blocking)} needed "
-                    f"{'one differs' if len(self.blocking) == 1 else 'ones differ'}.")
+            k = len(self.blocking)
+            return f"Checked {n} things BigSync relies on: {k} {'thing it needs is' if k == 1 else 'things it needs are'} different."
         parts = [f"{counts[CONFIRMED]} as expected"]
         if counts[DIFFERENT]:
             parts.append(f"{counts[DIFFERENT]} different but BigSync copes")
         if counts[NOT_CHECKED]:
-            parts.append(f"{counts[NOT_CHECKED]} not checked yet")
+            parts.append(f"{counts[NOT_CHECKED]} not checked yet (most need a linked project)")
         if not counts[DIFFERENT] and not counts[NOT_CHECKED]:
             return f"Checked {n} things BigSync relies on: all as expected."
         return f"Checked {n} things BigSync relies on: " + ", ".join(parts) + "."

@@ -140,7 +140,7 @@ def test_a_renamed_budget_field_is_named_and_fails_the_exit(sandbox: Sandbox, li
     assert "HoursIn: number" in hours.seen  # what the rows carry instead: names and types
     estimate = checks["bigtime.budget_row.budget_total"]
     assert estimate.status == DIFFERENT and not estimate.needed and "EstTotal" in estimate.note
-    assert "1 needed one differs" in report.summary()
+    assert "1 thing it needs is different" in report.summary()
 
     done = doctor_process(linked.config_dir.parent, home)
     assert done.returncode == EXIT_DOCTOR_DIFFERS, done.stdout + done.stderr
