@@ -10,7 +10,54 @@ import sys
 from pathlib import Path
 
 COMMANDS = [[], ["sandbox"], ["connect", "salesforce"], ["connect", "bigtime"], ["stages"], ["configure"],
-            ["sync"], ["run"], ["status"], ["disconnect"]]
+            ["sync"], ["run"], ["status"], ["doctor"], ["disconnect"]]
+
+# Written here (not in --help) and appended: what --help cannot say at length.
+APPENDIX = """## Exit codes
+
+| code | meaning |
+|---|---|
+| 0 | done (`doctor`: nothing needed differs) |
+| 1 | the command ran and failed (sign-in refused, setup problem, another copy syncing) |
+| 2 | wrong arguments |
+| 3 | not connected, or a system needs signing in again |
+| 4 | a service could not be reached, or asked us to wait |
+| 5 | no usable keyring (or it is locked) |
+| 6 | `doctor`: something BigSync needs differs from what it assumes |
+
+## `doctor` output
+
+`doctor` reads from both services (GETs only; with OAuth, also the token refresh every call needs)
+and checks each assumption of `bigsync_gui/connectors/bigtime_assumptions.py` and each mapped
+Salesforce field. Each check is **confirmed**, **different** (what was seen: field names and
+types, never values) or **not checked** (and why: e.g. no opportunity is linked yet, so there is
+no budget row to read; OAuth-only checks on an API-key connection). A check is *needed* when a
+difference stops something BigSync is set up to do: a mapped Opportunity field missing, read-only
+or of the wrong type; a budget-row, project-detail or invoice field that a *mapped* figure is read
+from ([live] names and documented fields only: `BudgetExps` has no live-checked source, so its
+absence is expected); the project list's id, name or ProjectCode; the realm; API rights; a
+ProjectCode limit under 15 characters. Differences that are not needed (the OAuth header or token
+body BigTime took, an alias name BigSync also reads, `InvoiceAmt`, no `BigTime_Invoice__c`) are
+reported so we learn from them; BigSync copes.
+
+The table, one line per check: `ok` (confirmed), `DIFFERS` (different, not needed), `NEEDED`
+(different and needed), `--` (not checked), the system and the assumption; under it what was seen
+and a sentence. The last lines are the summary (`Checked 38 things BigSync relies on: …`) and
+where the report was written. `doctor --json` prints one object:
+
+```
+{"format": 1, "checked_at": "2026-…Z", "summary": "…", "counts": {"confirmed": N, "different": N, "not checked": N},
+ "blocking": N, "stopped": {"bigtime": "Offline"},            # a service that stopped its checks, if any
+ "checks": [{"system": "bigtime", "key": "bigtime.budget_row.hours_input", "title": "…", "status": "confirmed",
+             "needed": true, "note": "…", "seen": ["HrsIn: number"]}, …],
+ "report_file": "<profile>/data/doctor-report.json"}
+```
+
+The same object (without `report_file`) is written to `doctor-report.json` in the profile's data
+folder (`DIR/data/` with `--profile DIR`; see *Where things live* in the README), mode 0600: no
+token, key, record id or value — names and types only — so an admin can send it to us. The
+wizard's summary page runs the same checks before Save.
+"""
 
 
 def main() -> None:
@@ -21,6 +68,7 @@ def main() -> None:
                               text=True, check=True, env={"COLUMNS": "100", "PATH": "/usr/bin:/bin"}).stdout
         title = " ".join(["bigsync-gui", *command])
         parts += [f"## `{title}`", "", "```", text.rstrip(), "```", ""]
+    parts.append(APPENDIX)
     target = Path(__file__).resolve().parent / "cli.md"
     target.write_text("\n".join(parts))
     print(target)

@@ -1,17 +1,21 @@
 """Page 6 — Summary & Save: everything chosen, in sentences, and the promise about deletes.
 
 The Save itself is the wizard's (its Finish button, relabelled); this page shows its progress and
-its failure."""
+its failure. Before Save the page runs ``core.doctor`` off the GUI thread (reads only) and says
+what it found in plain words; Save is held back only while something *needed* differs."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from PySide6.QtWidgets import QFormLayout, QFrame, QLabel, QVBoxLayout, QWizardPage
+from typing import Any
+
+from PySide6.QtWidgets import QFormLayout, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWizardPage
 
 from ...core.settings import INVOICE_OBJECT
 from ..context import SetupContext
-from .common import LoadPanel, plain_label
+from ..worker import run_in_background
+from .common import LoadPanel, plain_label, sentence
 
 DELETE_NOTE = "Deleting an opportunity never deletes a BigTime project: its link is severed."
 
@@ -59,6 +63,15 @@ def describe_fields(choices: Choices) -> str:
     return "\n".join(lines)
 
 
+def describe_doctor(report: Any) -> str:
+    """What doctor found, for the admin: the summary, then each needed difference as a sentence."""
+    lines = [report.summary()]
+    if report.blocking:
+        lines.append("Fix these, then press Check again (Save waits until they are fixed):")
+        lines += [f"• {c.note}" for c in report.blocking]
+    return "\n".join(lines)
+
+
 class SummaryPage(QWizardPage):
     def __init__(self, context: SetupContext) -> None:
         super().__init__()
@@ -77,6 +90,17 @@ class SummaryPage(QWizardPage):
         self.note.setFrameShape(QFrame.Shape.StyledPanel)
         self.note.setMargin(8)
         self.panel = LoadPanel(None)
+        self.doctor = plain_label(selectable=True)
+        self.check_again = QPushButton("Check &again")
+        self.check_again.clicked.connect(self.run_doctor)
+        self.doctor_report: Any = None  # the last DoctorReport, None while checking or if it failed
+        self._doctor_run = 0  # results of an older run are ignored
+        doctor_row = QVBoxLayout()
+        doctor_row.addWidget(self.doctor)
+        again_row = QHBoxLayout()
+        again_row.addWidget(self.check_again)
+        again_row.addStretch(1)
+        doctor_row.addLayout(again_row)
         form = QFormLayout()
         form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         form.addRow("Salesforce:", self.salesforce)
@@ -86,6 +110,7 @@ class SummaryPage(QWizardPage):
         form.addRow("Sync:", self.interval)
         form.addRow("Fields written:", self.fields)
         form.addRow(self.problems_label, self.problems)
+        form.addRow("Checks:", doctor_row)
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addSpacing(8)
@@ -97,6 +122,46 @@ class SummaryPage(QWizardPage):
         wizard = self.wizard()
         self.show_choices(wizard.choices())  # type: ignore[attr-defined]
         self.panel.done()
+        self.run_doctor()
+
+    # ---- doctor: every assumption checked, reads only, off the GUI thread --------------------------
+    def run_doctor(self) -> None:
+        from ...core.doctor import run_doctor, write_report
+
+        self._doctor_run += 1
+        run, connector = self._doctor_run, self.context.connector
+        field_map = dict(self.wizard().choices().field_map)  # type: ignore[attr-defined]
+        self.doctor_report = None
+        self.doctor.setText("Checking what BigSync relies on in Salesforce and BigTime (reading only)…")
+        self.check_again.setEnabled(False)
+        self.completeChanged.emit()
+
+        def work() -> Any:  # on a pool thread
+            report = run_doctor(connector, field_map)
+            write_report(connector.profile, report)
+            return report
+
+        run_in_background(work, lambda report: self._doctor_done(run, report),
+                          lambda exc: self._doctor_failed(run, exc), self)
+
+    def _doctor_done(self, run: int, report: Any) -> None:
+        if run != self._doctor_run:
+            return
+        self.doctor_report = report
+        self.doctor.setText(describe_doctor(report))
+        self.check_again.setEnabled(True)
+        self.completeChanged.emit()
+
+    def _doctor_failed(self, run: int, exc: Exception) -> None:
+        if run != self._doctor_run:
+            return
+        self.doctor.setText(f"Could not check what BigSync relies on: {sentence(exc)} You can still Save.")
+        self.check_again.setEnabled(True)
+        self.completeChanged.emit()
+
+    def isComplete(self) -> bool:  # noqa: N802
+        """Save waits only while something needed differs (not while checking, not if checking failed)."""
+        return not (self.doctor_report is not None and self.doctor_report.blocking)
 
     def show_choices(self, choices: Choices) -> None:
         self.salesforce.setText(choices.salesforce)
