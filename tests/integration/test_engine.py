@@ -489,25 +489,33 @@ def test_two_engines_on_one_profile_never_work_at_once(connected_engine: Connect
 
     env = connected_engine
     oid = env.new_opp("Contended", "Closed Won", env.account_id("Initech"))
-    env.fault("salesforce", kind="latency", seconds=1.5, path="/query")
+    # The first copy is held inside its Salesforce read (so inside its cycle, holding the lock) until
+    # the second copy has been turned away: a handshake, not a race against injected latency.
+    sf = env.engine.salesforce_client()
+    inside, release = threading.Event(), threading.Event()
+
+    def held(read: Any) -> Any:
+        def held_read(*args: Any, **kwargs: Any) -> Any:
+            inside.set()
+            assert release.wait(30), "the test never released the first copy"
+            return read(*args, **kwargs)
+        return held_read
+
+    sf.query, sf.query_all = held(sf.query), held(sf.query_all)  # type: ignore[method-assign]  # full or incremental read
     first: dict[str, Any] = {}
     worker = threading.Thread(target=lambda: first.update(report=env.cycle()))
     worker.start()
     other: Engine = env.new_engine()
-    # The first copy holds the lock (its cycle row says "running") while it waits on the slow query.
-    for _ in range(3000):
-        store = env.store()
-        running = any(c.result == "running" for c in store.cycles(3))
-        store.close()
-        if running:
-            break
-        threading.Event().wait(0.01)
     try:
-        other.run_cycle(wait_for_lock=0.1)
-    except AlreadyRunning as exc:
-        assert "Another copy" in exc.message
-    else:
-        raise AssertionError("the second copy ran while the first held the lock")
+        assert inside.wait(30), "the first copy never reached its read"
+        store = env.store()
+        assert [c.result for c in store.cycles(1)] == ["running"]  # its cycle row says so while it holds the lock
+        store.close()
+        with pytest.raises(AlreadyRunning) as refused:
+            other.run_cycle(wait_for_lock=0.1)
+        assert "Another copy" in refused.value.message
+    finally:
+        release.set()
     worker.join(30)
     second = other.run_cycle(wait_for_lock=30)  # waits its turn, then finds nothing to do
     assert first["report"].created == 1 and second.created == 0
