@@ -153,6 +153,26 @@ def project_codes(opportunity_id: str) -> tuple[str, ...]:
     return bt_assumptions.project_code_forms(PROJECT_CODE_PREFIX, opportunity_id)
 
 
+def _usable_stage(stages: list[Stage], api_name: str) -> Stage:
+    """The stage a trigger can be: it exists, is active and is not closed-lost."""
+    stage = next((s for s in stages if s.api_name == api_name), None)
+    if stage is None:
+        raise ConfigInvalid("sync.trigger_stage", f"There is no opportunity stage with the API name {api_name!r}. "
+                                                  "Run `bigsync-gui stages` to see the org's stages.")
+    if stage.is_closed_lost:
+        raise ConfigInvalid("sync.trigger_stage", f"{stage.label!r} is a closed-lost stage: it never creates projects. Pick another.")
+    if not stage.is_active:
+        raise ConfigInvalid("sync.trigger_stage", f"{stage.label!r} is not an active stage in Salesforce. Pick an active one.")
+    return stage
+
+
+def _check_interval(name: str, seconds: int) -> int:
+    if seconds < 60:
+        what = "write-back interval" if "writeback" in name else "sync interval"
+        raise ConfigInvalid(name, f"The {what} must be at least 60 seconds.")
+    return seconds
+
+
 def client_code(account_id: str) -> str:
     return CLIENT_CODE_PREFIX + account_id
 
@@ -200,27 +220,35 @@ class Engine:
         """The chosen stage and the ids of open-or-won opportunities already at or past it."""
         sf = self.salesforce_client()
         stages = sf.stages()
-        stage = next((s for s in stages if s.api_name == trigger_stage), None)
-        if stage is None:
-            raise ConfigInvalid("sync.trigger_stage", f"There is no opportunity stage with the API name {trigger_stage!r}. "
-                                                      "Run `bigsync-gui stages` to see the org's stages.")
-        if stage.is_closed_lost:
-            raise ConfigInvalid("sync.trigger_stage", f"{stage.label!r} is a closed-lost stage: it never creates projects. Pick another.")
-        if not stage.is_active:
-            raise ConfigInvalid("sync.trigger_stage", f"{stage.label!r} is not an active stage in Salesforce. Pick an active one.")
+        stage = _usable_stage(stages, trigger_stage)
         names = [s.api_name for s in self.triggering_stages(stages, trigger_stage)]
         ids = [r["Id"] for r in sf.query(soql.format_soql("SELECT Id FROM Opportunity WHERE StageName IN {}", names))]
         return stage, ids
 
     def configure(self, trigger_stage: str, *, interval_seconds: int | None = None, backfill: bool = False) -> tuple[Stage, int]:
-        """Save the trigger; opportunities already past it are left alone unless ``backfill``."""
-        stage, already = self.count_already_past(trigger_stage)
+        """Save the trigger; the count returned is of the opportunities already past it. Only the first
+        setup, a real change of stage or ``backfill`` touch what is "already past" (docs/sync.md,
+        "Configure rules"); the same stage again only saves the interval."""
         settings = self.connector.settings()
         sync = settings.sync
+        if interval_seconds is not None:
+            _check_interval("sync.interval_seconds", interval_seconds)
+        if sync.configured and sync.trigger_stage == trigger_stage and not backfill:
+            stage = _usable_stage(self.salesforce_client().stages(), trigger_stage)
+            sync.trigger_stage_label = stage.label
+            if interval_seconds is not None:
+                sync.interval_seconds = interval_seconds
+            settings.save(self.profile)
+            store = self.open_store()
+            try:
+                return stage, len(store.excluded_ids())
+            finally:
+                store.close()
+        if sync.configured and sync.trigger_stage != trigger_stage:
+            return self._change_stage(settings, trigger_stage, interval_seconds, backfill)
+        stage, already = self.count_already_past(trigger_stage)
         sync.trigger_stage, sync.trigger_stage_label, sync.backfill = stage.api_name, stage.label, backfill
         if interval_seconds is not None:
-            if interval_seconds < 60:
-                raise ConfigInvalid("sync.interval_seconds", "The sync interval must be at least 60 seconds.")
             sync.interval_seconds = interval_seconds
         now = self._now()
         # The cursor is on Salesforce's clock (the HTTP Date of the read that counted what is
@@ -232,8 +260,8 @@ class Engine:
         try:
             with store.transaction():
                 store.clear_excluded()
-                if not backfill:
-                    store.exclude([i for i in already if store.link(i) is None])
+                left_alone = [] if backfill else [i for i in already if store.link(i) is None]
+                store.exclude(left_alone)
                 store.set_cursor(CURSOR, _iso(read_at))
                 store.set_cursor(LAST_FULL, _iso(now))
                 if backfill:  # the backfill happens in the next cycle's full read
@@ -242,6 +270,58 @@ class Engine:
             store.close()
         settings.save(self.profile)
         return stage, len(already)
+
+    def _change_stage(self, settings: Settings, trigger_stage: str, interval_seconds: int | None,
+                      backfill: bool) -> tuple[Stage, int]:
+        """A real change of stage: "already past" is recomputed for the new stage, except that an
+        opportunity that reached the old stage after setup and has no project yet keeps its right to
+        one; the cursor stays, and the next cycle reads in full so such wins are found."""
+        sf = self.salesforce_client()
+        stages = sf.stages()
+        stage = _usable_stage(stages, trigger_stage)
+        new = {s.api_name for s in self.triggering_stages(stages, trigger_stage)}
+        old_stage = settings.sync.trigger_stage
+        old = ({s.api_name for s in self.triggering_stages(stages, old_stage)}
+               if any(s.api_name == old_stage for s in stages) else set())
+        rows = list(sf.query(soql.format_soql("SELECT Id, StageName FROM Opportunity WHERE StageName IN {}", sorted(new | old))))
+        now = self._now()
+        store = self.open_store()
+        try:
+            with store.transaction():
+                was_excluded = set(store.excluded_ids())
+                owed = {r["Id"] for r in rows if r["StageName"] in old and r["Id"] not in was_excluded}
+                left_alone = [] if backfill else [r["Id"] for r in rows if r["StageName"] in new and r["Id"] not in owed
+                                                  and store.link(r["Id"]) is None]
+                store.clear_excluded()
+                store.exclude(left_alone)
+                store.set_cursor(LAST_FULL, _iso(now - FULL_RECONCILE_EVERY * 2))
+        finally:
+            store.close()
+        sync = settings.sync
+        sync.trigger_stage, sync.trigger_stage_label, sync.backfill = stage.api_name, stage.label, backfill
+        sync.configured_at = _iso(now)
+        if interval_seconds is not None:
+            sync.interval_seconds = interval_seconds
+        settings.save(self.profile)
+        return stage, sum(1 for r in rows if r["StageName"] in new)
+
+    def update_settings(self, *, interval_seconds: int | None = None, writeback_interval_seconds: int | None = None,
+                        api_budget_percent: float | None = None) -> Settings:
+        """Change how often and how much the sync runs, never what is "already past" (the GUI's
+        Settings and `configure --interval` alone end here)."""
+        settings = self.connector.settings()
+        sync = settings.sync
+        if interval_seconds is not None:
+            sync.interval_seconds = _check_interval("sync.interval_seconds", interval_seconds)
+        if writeback_interval_seconds is not None:
+            sync.writeback_interval_seconds = _check_interval("sync.writeback_interval_seconds", writeback_interval_seconds)
+        if api_budget_percent is not None:
+            if not 0 < api_budget_percent <= 100:
+                raise ConfigInvalid("sync.api_budget_percent", "The API budget is a share of the org's daily "
+                                                               "allowance: more than 0 and at most 100 percent.")
+            sync.api_budget_percent = float(api_budget_percent)
+        settings.save(self.profile)
+        return settings
 
     # ---- one cycle -------------------------------------------------------------------------------
     def run_cycle(self, *, cancel: threading.Event | None = None, progress: Callable[[int, int], None] | None = None,

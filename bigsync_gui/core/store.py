@@ -316,6 +316,9 @@ class Store:
     def unexclude(self, opportunity_id: str) -> None:
         self.db.execute("DELETE FROM excluded WHERE opportunity_id = ?", (opportunity_id,))
 
+    def excluded_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT opportunity_id FROM excluded ORDER BY opportunity_id")]
+
     def clear_excluded(self) -> None:
         self.db.execute("DELETE FROM excluded")
 
