@@ -368,7 +368,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         _print_report(report, args.json)
         if report.result == "failed":
             print(f"{APP_NAME}: {report.message}", file=sys.stderr)
-            return EXIT_OFFLINE if report.error in ("Offline", "RateLimited", "ServiceUnavailable") else \
+            waits = ("Offline", "RateLimited", "ServiceUnavailable", "ApiBudgetSpent")  # "asked us to wait"
+            return EXIT_OFFLINE if report.error in waits else \
                 EXIT_NOT_CONNECTED if report.error in ("ReconnectNeeded", "NotConnected") else EXIT_FAILED
         return EXIT_OK
 

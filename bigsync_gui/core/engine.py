@@ -34,8 +34,8 @@ from ..connectors import bigtime as bt
 from ..connectors import bigtime_assumptions as bt_assumptions
 from ..connectors import errors as ce
 from ..connectors import soql
-from ..connectors.http import waits_reported
-from ..connectors.salesforce import SalesforceClient, Stage
+from ..connectors.http import requests_guarded, waits_reported
+from ..connectors.salesforce import COLLECTION_CHUNK, SalesforceClient, Stage
 from .connections import Connector
 from .errors import ConfigInvalid, CoreError
 from .settings import Settings
@@ -74,7 +74,12 @@ class PickStageAgain(CoreError):
 
 
 class ApiBudgetSpent(CoreError):
-    """Today's share of the Salesforce API allowance is used up; syncing resumes tomorrow (UTC)."""
+    """Today's share of the Salesforce API allowance is used up; syncing resumes at midnight UTC,
+    ``retry_after`` seconds from now (the loop waits that long: "asked us to wait", not broken)."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class AlreadyRunning(CoreError):
@@ -137,6 +142,7 @@ class _Cycle:
     clients_by_code: dict[str, int] | None = None
     clients_by_name: dict[str, int] | None = None
     write_project_ids: dict[str, int] = field(default_factory=dict)
+    written_ids_tried: set[str] = field(default_factory=set)  # sent once this cycle: not again
     read_at: datetime | None = None  # Salesforce's time when this cycle's read ran (HTTP Date)
     stopped_by: Exception | None = None
 
@@ -179,6 +185,11 @@ def client_code(account_id: str) -> str:
 
 def _norm(name: str) -> str:
     return " ".join(name.split()).casefold()
+
+
+def _hours(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
 def _iso(moment: datetime) -> str:
@@ -388,18 +399,19 @@ class Engine:
         store.close_interrupted_cycles()
         cycle_id = store.start_cycle(kind)
         before = {s: self.connector.counter.total(s) for s in ("salesforce", "bigtime")}
+        day = self._now().astimezone(timezone.utc).date().isoformat()
         result, message, error, retry_after = "ok", "", "", 0.0
         try:
-            self._check_budget(store, settings)
-            message = work(cycle_id, settings, store)
+            with requests_guarded(self._budget_guard(store, settings, day, before["salesforce"])):
+                message = work(cycle_id, settings, store)
         except (ce.ConnectorError, CoreError) as exc:
             result, message, error = "failed", exc.message, type(exc).__name__
-            retry_after = exc.retry_after if isinstance(exc, ce.RateLimited) else 0.0
+            retry_after = exc.retry_after if isinstance(exc, (ce.RateLimited, ApiBudgetSpent)) else 0.0
         finally:
             used = {s: self.connector.counter.total(s) - before[s] for s in before}
             with store.transaction():
-                store.add_usage("salesforce", used["salesforce"])
-                store.add_usage("bigtime", used["bigtime"])
+                store.add_usage("salesforce", used["salesforce"], day)
+                store.add_usage("bigtime", used["bigtime"], day)
                 if self._sf is not None and self._sf[1].api_usage:
                     store.set_cursor(DAILY_MAX, str(self._sf[1].api_usage[1]))
                 store.end_cycle(cycle_id, result, message, used["salesforce"], used["bigtime"])
@@ -415,17 +427,42 @@ class Engine:
         return CycleReport(cycle_id, kind, result, message, last.created, last.linked, last.severed, last.restored,
                            last.rejected, last.written, used["salesforce"], used["bigtime"], error, retry_after)
 
-    def _check_budget(self, store: Store, settings: Settings) -> None:
-        maximum = store.cursor(DAILY_MAX)
-        if not maximum:
-            return  # learnt from Sforce-Limit-Info on the first cycle
-        budget = int(int(maximum) * settings.sync.api_budget_percent / 100)
-        used = store.usage_today("salesforce")
-        if used >= budget:
-            raise ApiBudgetSpent(f"Today's Salesforce API budget is used up ({used} of {budget} requests, "
-                                 f"{settings.sync.api_budget_percent:g}% of the org's {int(maximum)}). Syncing resumes after midnight UTC.")
+    def _budget_guard(self, store: Store, settings: Settings, day: str, counted: int) -> Callable[[str], None]:
+        """Asked before every request of the cycle (connectors.http.requests_guarded): a Salesforce
+        request that would pass today's budget is not sent. Every attempt counts (token refreshes,
+        describes, retries), so our count is never below the org's count of our requests."""
+        earlier = store.usage_today("salesforce", day)
+
+        def guard(system: str) -> None:
+            if system != "salesforce":
+                return
+            live = self._sf[1].api_usage if self._sf is not None else None
+            maximum = live[1] if live else int(store.cursor(DAILY_MAX) or 0)
+            if not maximum:
+                return  # learnt from Sforce-Limit-Info on the first request
+            budget = int(maximum * settings.sync.api_budget_percent / 100)
+            used = earlier + self.connector.counter.total("salesforce") - counted
+            if used >= budget:
+                now = self._now().astimezone(timezone.utc)
+                midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+                wait = (midnight - now).total_seconds()
+                raise ApiBudgetSpent(
+                    f"Today's Salesforce API budget is used up ({used} of {budget} requests, "
+                    f"{settings.sync.api_budget_percent:g}% of the org's {maximum}). What was done so far is kept; "
+                    f"syncing resumes at midnight UTC (in {_hours(wait)}) where it stopped.", wait)
+
+        return guard
 
     def _work(self, c: _Cycle, full: bool) -> str:
+        cached = c.store.cursor(METADATA)
+        if cached and c.store.links_not_written_back():
+            # Resume first what an earlier cycle left (stopped by the budget, or offline): the project
+            # ids owed. The cached field list of any age will do for that, so a tight budget is spent
+            # on finishing work before reading more.
+            c.metadata = _Metadata.from_json(cached)
+            self._write_project_ids(c)
+            if c.stopped_by is not None:
+                raise c.stopped_by
         c.metadata = self._metadata(c)
         trigger = self._trigger_stage(c)
         triggering = {s.api_name for s in self.triggering_stages(c.metadata.stages, trigger.api_name)}
@@ -868,7 +905,8 @@ class Engine:
         """The project id (and page URL) onto each newly linked opportunity: the link's second record."""
         assert c.metadata is not None
         for link in c.store.links_not_written_back():
-            c.write_project_ids.setdefault(link.opportunity_id, link.project_id)
+            if link.opportunity_id not in c.written_ids_tried:
+                c.write_project_ids.setdefault(link.opportunity_id, link.project_id)
         if not c.write_project_ids:
             return
         id_field = c.settings.sync.field_map.get("project_id", "")
@@ -877,20 +915,24 @@ class Engine:
                 c.store.mark_written_back(list(c.write_project_ids))
             return
         rows = [{"Id": oid, id_field: str(pid)} for oid, pid in c.write_project_ids.items()]
-        try:
-            results = c.sf.update_many("Opportunity", rows)
-        except (ce.Offline, ce.ServiceUnavailable, ce.RateLimited) as exc:
-            c.stopped_by = c.stopped_by or exc
-            return
-        done = [row["Id"] for row, res in zip(rows, results) if res.success]
-        with c.store.transaction():
-            c.store.mark_written_back(done)
-            for row, res in zip(rows, results):
-                if not res.success:
-                    deleted = any(e.code == "ENTITY_IS_DELETED" for e in res.errors)
-                    if not deleted:  # deleted meanwhile: the next read severs the link; written when restored
-                        c.store.event(c.id, "warning", "Could not write the BigTime project id onto the opportunity: "
-                                      + "; ".join(e.message for e in res.errors), row["Id"])
+        for start in range(0, len(rows), COLLECTION_CHUNK):  # each chunk's marks committed: a stop loses none
+            chunk = rows[start:start + COLLECTION_CHUNK]
+            try:
+                results = c.sf.update_many("Opportunity", chunk)
+            except (ce.Offline, ce.ServiceUnavailable, ce.RateLimited) as exc:
+                c.stopped_by = c.stopped_by or exc
+                return
+            with c.store.transaction():
+                c.store.mark_written_back([row["Id"] for row, res in zip(chunk, results) if res.success])
+                for row, res in zip(chunk, results):
+                    if not res.success:
+                        deleted = any(e.code == "ENTITY_IS_DELETED" for e in res.errors)
+                        if not deleted:  # deleted meanwhile: the next read severs the link; written when restored
+                            c.store.event(c.id, "warning", "Could not write the BigTime project id onto the opportunity: "
+                                          + "; ".join(e.message for e in res.errors), row["Id"])
+            for row in chunk:
+                c.write_project_ids.pop(row["Id"], None)
+                c.written_ids_tried.add(row["Id"])
 
 
 def _client_fields(account: dict[str, Any], code: str) -> dict[str, Any]:

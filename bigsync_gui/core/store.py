@@ -354,8 +354,9 @@ class Store:
         self.db.execute("INSERT INTO api_usage (day, system, requests) VALUES (?, ?, ?)"
                         " ON CONFLICT(day, system) DO UPDATE SET requests = requests + excluded.requests", (day, system, requests))
 
-    def usage_today(self, system: str) -> int:
-        day = datetime.now(timezone.utc).date().isoformat()
+    def usage_today(self, system: str, day: str | None = None) -> int:
+        """Requests counted on ``day`` (ISO date, UTC; default: today by this machine's clock)."""
+        day = day or datetime.now(timezone.utc).date().isoformat()
         row = self.db.execute("SELECT requests FROM api_usage WHERE day = ? AND system = ?", (day, system)).fetchone()
         return int(row[0]) if row else 0
 
