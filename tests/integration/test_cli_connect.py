@@ -387,3 +387,17 @@ def test_configure_interval_alone_changes_only_the_interval(sandbox: Sandbox, en
     assert len(_projects_for(sandbox, won)) == 1
     assert run(env, profile, "configure", "--interval", "10").returncode == 1  # at least 60 s
     assert run(env, profile, "configure").returncode == 2  # nothing to change
+
+
+def test_a_spent_api_budget_is_a_wait_exit_4(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
+    set_up(sandbox, env, profile)
+    requests.post(sandbox.salesforce_admin_url + "/settings", json={"daily_api_limit": 100, "api_usage": 0},
+                  timeout=5).raise_for_status()  # 5% → 5 requests a day
+    for _ in range(6):
+        synced = run(env, profile, "sync", "--once")
+        if synced.returncode != 0:
+            break
+    assert synced.returncode == 4, synced.stderr
+    assert "budget is used up" in synced.stderr and "resumes at midnight UTC" in synced.stderr
+    used = requests.get(sandbox.salesforce_admin_url + "/settings", timeout=5).json()["api_usage"]
+    assert used <= 5, used
