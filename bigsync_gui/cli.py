@@ -91,11 +91,17 @@ def build_parser() -> argparse.ArgumentParser:
     stages.add_argument("--json", action="store_true", help="one JSON array for scripts")
     stages.set_defaults(func=cmd_stages)
 
-    configure = commands.add_parser("configure", parents=[profiled], help="choose the trigger stage and the interval",
-                                    description="Opportunities that reach (or pass) this stage become BigTime projects. "
-                                                "Those already past it are left alone unless --backfill.")
-    configure.add_argument("--trigger-stage", required=True, metavar="API_NAME", help="the stage's API name (see `stages`)")
+    configure = commands.add_parser("configure", parents=[profiled], help="choose the trigger stage, the interval and the budget",
+                                    description="Opportunities that reach (or pass) the trigger stage become BigTime projects. "
+                                                "Those already past it at the first setup (or when the stage changes) are "
+                                                "left alone unless --backfill. The interval, write-back interval and API "
+                                                "budget change alone, without touching what is already past.")
+    configure.add_argument("--trigger-stage", metavar="API_NAME", help="the stage's API name (see `stages`)")
     configure.add_argument("--interval", type=int, metavar="SECONDS", help="seconds between cycles (default 300, at least 60)")
+    configure.add_argument("--writeback-interval", type=int, metavar="SECONDS",
+                           help="seconds between write-backs of BigTime's figures (default 900, at least 60)")
+    configure.add_argument("--api-budget-percent", type=float, metavar="P",
+                           help="share of the org's daily Salesforce API allowance the sync may use (default 5)")
     configure.add_argument("--backfill", action="store_true", help="also create projects for opportunities already past the stage")
     configure.set_defaults(func=cmd_configure)
 
@@ -320,8 +326,29 @@ def engine_for(args: argparse.Namespace) -> Any:
 
 
 def cmd_configure(args: argparse.Namespace) -> int:
+    settings_only = args.writeback_interval is not None or args.api_budget_percent is not None
+    if not args.trigger_stage and (args.backfill or not (settings_only or args.interval is not None)):
+        return fail("configure needs --trigger-stage API_NAME, or a setting to change (--interval, "
+                    "--writeback-interval, --api-budget-percent).", EXIT_USAGE)
+
     def body() -> int:
-        stage, already = engine_for(args).configure(args.trigger_stage, interval_seconds=args.interval, backfill=args.backfill)
+        engine = engine_for(args)
+        if not args.trigger_stage:
+            sync = engine.update_settings(interval_seconds=args.interval, writeback_interval_seconds=args.writeback_interval,
+                                          api_budget_percent=args.api_budget_percent).sync
+            print(f"Saved: a cycle every {sync.interval_seconds} s, write-back every {sync.writeback_interval_seconds} s, "
+                  f"at most {sync.api_budget_percent:g}% of the org's daily API allowance.")
+            return EXIT_OK
+        before = engine.connector.settings().sync
+        same = before.configured and before.trigger_stage == args.trigger_stage and not args.backfill
+        if settings_only:
+            engine.update_settings(writeback_interval_seconds=args.writeback_interval,
+                                   api_budget_percent=args.api_budget_percent)
+        stage, already = engine.configure(args.trigger_stage, interval_seconds=args.interval, backfill=args.backfill)
+        if same:
+            print(f"The trigger stage is still {stage.label!r}; settings saved. What was already past it is unchanged "
+                  f"({already} left alone).")
+            return EXIT_OK
         print(f"Opportunities that reach {stage.label!r} (or a later stage that is not closed-lost) will become BigTime projects.")
         if already:
             print(f"{already} opportunit{'y is' if already == 1 else 'ies are'} already past it: "
@@ -350,7 +377,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         _print_report(report, args.json)
         if report.result == "failed":
             print(f"{APP_NAME}: {report.message}", file=sys.stderr)
-            return EXIT_OFFLINE if report.error in ("Offline", "RateLimited", "ServiceUnavailable") else \
+            waits = ("Offline", "RateLimited", "ServiceUnavailable", "ApiBudgetSpent")  # "asked us to wait"
+            return EXIT_OFFLINE if report.error in waits else \
                 EXIT_NOT_CONNECTED if report.error in ("ReconnectNeeded", "NotConnected") else EXIT_FAILED
         return EXIT_OK
 

@@ -13,6 +13,9 @@
   not (see above). Then :class:`RateLimited` tells the loop to back off.
 - Waits are interruptible and reported: see :func:`waits_reported`.
 - Every attempt is counted per system (the engine's API budget and the benchmarks read it).
+- A guard given by the caller (:func:`requests_guarded`) is asked before every attempt, token
+  refreshes and describes included: the engine's API budget stops a cycle before a request that
+  would pass it, not after.
 """
 
 from __future__ import annotations
@@ -136,6 +139,22 @@ def waits_reported(cancel: threading.Event | None, on_wait: Callable[[str, float
         _context.value = previous
 
 
+@contextmanager
+def requests_guarded(guard: Callable[[str], None]) -> Iterator[None]:
+    """On this thread, within the block: ``guard(system)`` runs before every attempt of any
+    :class:`HttpPolicy`; what it raises ends the request unsent (the caller's budget; this
+    module stays free of the caller's types)."""
+    previous = getattr(_guard, "value", None)
+    _guard.value = guard
+    try:
+        yield
+    finally:
+        _guard.value = previous
+
+
+_guard = threading.local()
+
+
 @dataclass
 class RetryPolicy:
     attempts: int = 4  # the first try included
@@ -197,6 +216,9 @@ class HttpPolicy:
                 rate_waited += self._hold_off(refused, idempotent, rate_waited)
 
     def _attempt(self, method: str, url: str, kwargs: dict[str, Any]) -> requests.Response:
+        guard = getattr(_guard, "value", None)
+        if guard is not None:
+            guard(self.system)
         self._pace()
         try:
             response = self.session.request(method, url, **kwargs)

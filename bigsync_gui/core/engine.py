@@ -34,8 +34,8 @@ from ..connectors import bigtime as bt
 from ..connectors import bigtime_assumptions as bt_assumptions
 from ..connectors import errors as ce
 from ..connectors import soql
-from ..connectors.http import waits_reported
-from ..connectors.salesforce import SalesforceClient, Stage
+from ..connectors.http import requests_guarded, waits_reported
+from ..connectors.salesforce import COLLECTION_CHUNK, SalesforceClient, Stage
 from .connections import Connector
 from .errors import ConfigInvalid, CoreError
 from .settings import Settings
@@ -74,7 +74,12 @@ class PickStageAgain(CoreError):
 
 
 class ApiBudgetSpent(CoreError):
-    """Today's share of the Salesforce API allowance is used up; syncing resumes tomorrow (UTC)."""
+    """Today's share of the Salesforce API allowance is used up; syncing resumes at midnight UTC,
+    ``retry_after`` seconds from now (the loop waits that long: "asked us to wait", not broken)."""
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class AlreadyRunning(CoreError):
@@ -137,6 +142,7 @@ class _Cycle:
     clients_by_code: dict[str, int] | None = None
     clients_by_name: dict[str, int] | None = None
     write_project_ids: dict[str, int] = field(default_factory=dict)
+    written_ids_tried: set[str] = field(default_factory=set)  # sent once this cycle: not again
     read_at: datetime | None = None  # Salesforce's time when this cycle's read ran (HTTP Date)
     stopped_by: Exception | None = None
 
@@ -153,12 +159,37 @@ def project_codes(opportunity_id: str) -> tuple[str, ...]:
     return bt_assumptions.project_code_forms(PROJECT_CODE_PREFIX, opportunity_id)
 
 
+def _usable_stage(stages: list[Stage], api_name: str) -> Stage:
+    """The stage a trigger can be: it exists, is active and is not closed-lost."""
+    stage = next((s for s in stages if s.api_name == api_name), None)
+    if stage is None:
+        raise ConfigInvalid("sync.trigger_stage", f"There is no opportunity stage with the API name {api_name!r}. "
+                                                  "Run `bigsync-gui stages` to see the org's stages.")
+    if stage.is_closed_lost:
+        raise ConfigInvalid("sync.trigger_stage", f"{stage.label!r} is a closed-lost stage: it never creates projects. Pick another.")
+    if not stage.is_active:
+        raise ConfigInvalid("sync.trigger_stage", f"{stage.label!r} is not an active stage in Salesforce. Pick an active one.")
+    return stage
+
+
+def _check_interval(name: str, seconds: int) -> int:
+    if seconds < 60:
+        what = "write-back interval" if "writeback" in name else "sync interval"
+        raise ConfigInvalid(name, f"The {what} must be at least 60 seconds.")
+    return seconds
+
+
 def client_code(account_id: str) -> str:
     return CLIENT_CODE_PREFIX + account_id
 
 
 def _norm(name: str) -> str:
     return " ".join(name.split()).casefold()
+
+
+def _hours(seconds: float) -> str:
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
 
 
 def _iso(moment: datetime) -> str:
@@ -200,27 +231,35 @@ class Engine:
         """The chosen stage and the ids of open-or-won opportunities already at or past it."""
         sf = self.salesforce_client()
         stages = sf.stages()
-        stage = next((s for s in stages if s.api_name == trigger_stage), None)
-        if stage is None:
-            raise ConfigInvalid("sync.trigger_stage", f"There is no opportunity stage with the API name {trigger_stage!r}. "
-                                                      "Run `bigsync-gui stages` to see the org's stages.")
-        if stage.is_closed_lost:
-            raise ConfigInvalid("sync.trigger_stage", f"{stage.label!r} is a closed-lost stage: it never creates projects. Pick another.")
-        if not stage.is_active:
-            raise ConfigInvalid("sync.trigger_stage", f"{stage.label!r} is not an active stage in Salesforce. Pick an active one.")
+        stage = _usable_stage(stages, trigger_stage)
         names = [s.api_name for s in self.triggering_stages(stages, trigger_stage)]
         ids = [r["Id"] for r in sf.query(soql.format_soql("SELECT Id FROM Opportunity WHERE StageName IN {}", names))]
         return stage, ids
 
     def configure(self, trigger_stage: str, *, interval_seconds: int | None = None, backfill: bool = False) -> tuple[Stage, int]:
-        """Save the trigger; opportunities already past it are left alone unless ``backfill``."""
-        stage, already = self.count_already_past(trigger_stage)
+        """Save the trigger; the count returned is of the opportunities already past it. Only the first
+        setup, a real change of stage or ``backfill`` touch what is "already past" (docs/sync.md,
+        "Configure rules"); the same stage again only saves the interval."""
         settings = self.connector.settings()
         sync = settings.sync
+        if interval_seconds is not None:
+            _check_interval("sync.interval_seconds", interval_seconds)
+        if sync.configured and sync.trigger_stage == trigger_stage and not backfill:
+            stage = _usable_stage(self.salesforce_client().stages(), trigger_stage)
+            sync.trigger_stage_label = stage.label
+            if interval_seconds is not None:
+                sync.interval_seconds = interval_seconds
+            settings.save(self.profile)
+            store = self.open_store()
+            try:
+                return stage, len(store.excluded_ids())
+            finally:
+                store.close()
+        if sync.configured and sync.trigger_stage != trigger_stage:
+            return self._change_stage(settings, trigger_stage, interval_seconds, backfill)
+        stage, already = self.count_already_past(trigger_stage)
         sync.trigger_stage, sync.trigger_stage_label, sync.backfill = stage.api_name, stage.label, backfill
         if interval_seconds is not None:
-            if interval_seconds < 60:
-                raise ConfigInvalid("sync.interval_seconds", "The sync interval must be at least 60 seconds.")
             sync.interval_seconds = interval_seconds
         now = self._now()
         # The cursor is on Salesforce's clock (the HTTP Date of the read that counted what is
@@ -232,8 +271,8 @@ class Engine:
         try:
             with store.transaction():
                 store.clear_excluded()
-                if not backfill:
-                    store.exclude([i for i in already if store.link(i) is None])
+                left_alone = [] if backfill else [i for i in already if store.link(i) is None]
+                store.exclude(left_alone)
                 store.set_cursor(CURSOR, _iso(read_at))
                 store.set_cursor(LAST_FULL, _iso(now))
                 if backfill:  # the backfill happens in the next cycle's full read
@@ -242,6 +281,58 @@ class Engine:
             store.close()
         settings.save(self.profile)
         return stage, len(already)
+
+    def _change_stage(self, settings: Settings, trigger_stage: str, interval_seconds: int | None,
+                      backfill: bool) -> tuple[Stage, int]:
+        """A real change of stage: "already past" is recomputed for the new stage, except that an
+        opportunity that reached the old stage after setup and has no project yet keeps its right to
+        one; the cursor stays, and the next cycle reads in full so such wins are found."""
+        sf = self.salesforce_client()
+        stages = sf.stages()
+        stage = _usable_stage(stages, trigger_stage)
+        new = {s.api_name for s in self.triggering_stages(stages, trigger_stage)}
+        old_stage = settings.sync.trigger_stage
+        old = ({s.api_name for s in self.triggering_stages(stages, old_stage)}
+               if any(s.api_name == old_stage for s in stages) else set())
+        rows = list(sf.query(soql.format_soql("SELECT Id, StageName FROM Opportunity WHERE StageName IN {}", sorted(new | old))))
+        now = self._now()
+        store = self.open_store()
+        try:
+            with store.transaction():
+                was_excluded = set(store.excluded_ids())
+                owed = {r["Id"] for r in rows if r["StageName"] in old and r["Id"] not in was_excluded}
+                left_alone = [] if backfill else [r["Id"] for r in rows if r["StageName"] in new and r["Id"] not in owed
+                                                  and store.link(r["Id"]) is None]
+                store.clear_excluded()
+                store.exclude(left_alone)
+                store.set_cursor(LAST_FULL, _iso(now - FULL_RECONCILE_EVERY * 2))
+        finally:
+            store.close()
+        sync = settings.sync
+        sync.trigger_stage, sync.trigger_stage_label, sync.backfill = stage.api_name, stage.label, backfill
+        sync.configured_at = _iso(now)
+        if interval_seconds is not None:
+            sync.interval_seconds = interval_seconds
+        settings.save(self.profile)
+        return stage, sum(1 for r in rows if r["StageName"] in new)
+
+    def update_settings(self, *, interval_seconds: int | None = None, writeback_interval_seconds: int | None = None,
+                        api_budget_percent: float | None = None) -> Settings:
+        """Change how often and how much the sync runs, never what is "already past" (the GUI's
+        Settings and `configure --interval` alone end here)."""
+        settings = self.connector.settings()
+        sync = settings.sync
+        if interval_seconds is not None:
+            sync.interval_seconds = _check_interval("sync.interval_seconds", interval_seconds)
+        if writeback_interval_seconds is not None:
+            sync.writeback_interval_seconds = _check_interval("sync.writeback_interval_seconds", writeback_interval_seconds)
+        if api_budget_percent is not None:
+            if not 0 < api_budget_percent <= 100:
+                raise ConfigInvalid("sync.api_budget_percent", "The API budget is a share of the org's daily "
+                                                               "allowance: more than 0 and at most 100 percent.")
+            sync.api_budget_percent = float(api_budget_percent)
+        settings.save(self.profile)
+        return settings
 
     # ---- one cycle -------------------------------------------------------------------------------
     def run_cycle(self, *, cancel: threading.Event | None = None, progress: Callable[[int, int], None] | None = None,
@@ -308,18 +399,19 @@ class Engine:
         store.close_interrupted_cycles()
         cycle_id = store.start_cycle(kind)
         before = {s: self.connector.counter.total(s) for s in ("salesforce", "bigtime")}
+        day = self._now().astimezone(timezone.utc).date().isoformat()
         result, message, error, retry_after = "ok", "", "", 0.0
         try:
-            self._check_budget(store, settings)
-            message = work(cycle_id, settings, store)
+            with requests_guarded(self._budget_guard(store, settings, day, before["salesforce"])):
+                message = work(cycle_id, settings, store)
         except (ce.ConnectorError, CoreError) as exc:
             result, message, error = "failed", exc.message, type(exc).__name__
-            retry_after = exc.retry_after if isinstance(exc, ce.RateLimited) else 0.0
+            retry_after = exc.retry_after if isinstance(exc, (ce.RateLimited, ApiBudgetSpent)) else 0.0
         finally:
             used = {s: self.connector.counter.total(s) - before[s] for s in before}
             with store.transaction():
-                store.add_usage("salesforce", used["salesforce"])
-                store.add_usage("bigtime", used["bigtime"])
+                store.add_usage("salesforce", used["salesforce"], day)
+                store.add_usage("bigtime", used["bigtime"], day)
                 if self._sf is not None and self._sf[1].api_usage:
                     store.set_cursor(DAILY_MAX, str(self._sf[1].api_usage[1]))
                 store.end_cycle(cycle_id, result, message, used["salesforce"], used["bigtime"])
@@ -335,17 +427,42 @@ class Engine:
         return CycleReport(cycle_id, kind, result, message, last.created, last.linked, last.severed, last.restored,
                            last.rejected, last.written, used["salesforce"], used["bigtime"], error, retry_after)
 
-    def _check_budget(self, store: Store, settings: Settings) -> None:
-        maximum = store.cursor(DAILY_MAX)
-        if not maximum:
-            return  # learnt from Sforce-Limit-Info on the first cycle
-        budget = int(int(maximum) * settings.sync.api_budget_percent / 100)
-        used = store.usage_today("salesforce")
-        if used >= budget:
-            raise ApiBudgetSpent(f"Today's Salesforce API budget is used up ({used} of {budget} requests, "
-                                 f"{settings.sync.api_budget_percent:g}% of the org's {int(maximum)}). Syncing resumes after midnight UTC.")
+    def _budget_guard(self, store: Store, settings: Settings, day: str, counted: int) -> Callable[[str], None]:
+        """Asked before every request of the cycle (connectors.http.requests_guarded): a Salesforce
+        request that would pass today's budget is not sent. Every attempt counts (token refreshes,
+        describes, retries), so our count is never below the org's count of our requests."""
+        earlier = store.usage_today("salesforce", day)
+
+        def guard(system: str) -> None:
+            if system != "salesforce":
+                return
+            live = self._sf[1].api_usage if self._sf is not None else None
+            maximum = live[1] if live else int(store.cursor(DAILY_MAX) or 0)
+            if not maximum:
+                return  # learnt from Sforce-Limit-Info on the first request
+            budget = int(maximum * settings.sync.api_budget_percent / 100)
+            used = earlier + self.connector.counter.total("salesforce") - counted
+            if used >= budget:
+                now = self._now().astimezone(timezone.utc)
+                midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
+                wait = (midnight - now).total_seconds()
+                raise ApiBudgetSpent(
+                    f"Today's Salesforce API budget is used up ({used} of {budget} requests, "
+                    f"{settings.sync.api_budget_percent:g}% of the org's {maximum}). What was done so far is kept; "
+                    f"syncing resumes at midnight UTC (in {_hours(wait)}) where it stopped.", wait)
+
+        return guard
 
     def _work(self, c: _Cycle, full: bool) -> str:
+        cached = c.store.cursor(METADATA)
+        if cached and c.store.links_not_written_back():
+            # Resume first what an earlier cycle left (stopped by the budget, or offline): the project
+            # ids owed. The cached field list of any age will do for that, so a tight budget is spent
+            # on finishing work before reading more.
+            c.metadata = _Metadata.from_json(cached)
+            self._write_project_ids(c)
+            if c.stopped_by is not None:
+                raise c.stopped_by
         c.metadata = self._metadata(c)
         trigger = self._trigger_stage(c)
         triggering = {s.api_name for s in self.triggering_stages(c.metadata.stages, trigger.api_name)}
@@ -788,7 +905,8 @@ class Engine:
         """The project id (and page URL) onto each newly linked opportunity: the link's second record."""
         assert c.metadata is not None
         for link in c.store.links_not_written_back():
-            c.write_project_ids.setdefault(link.opportunity_id, link.project_id)
+            if link.opportunity_id not in c.written_ids_tried:
+                c.write_project_ids.setdefault(link.opportunity_id, link.project_id)
         if not c.write_project_ids:
             return
         id_field = c.settings.sync.field_map.get("project_id", "")
@@ -797,20 +915,24 @@ class Engine:
                 c.store.mark_written_back(list(c.write_project_ids))
             return
         rows = [{"Id": oid, id_field: str(pid)} for oid, pid in c.write_project_ids.items()]
-        try:
-            results = c.sf.update_many("Opportunity", rows)
-        except (ce.Offline, ce.ServiceUnavailable, ce.RateLimited) as exc:
-            c.stopped_by = c.stopped_by or exc
-            return
-        done = [row["Id"] for row, res in zip(rows, results) if res.success]
-        with c.store.transaction():
-            c.store.mark_written_back(done)
-            for row, res in zip(rows, results):
-                if not res.success:
-                    deleted = any(e.code == "ENTITY_IS_DELETED" for e in res.errors)
-                    if not deleted:  # deleted meanwhile: the next read severs the link; written when restored
-                        c.store.event(c.id, "warning", "Could not write the BigTime project id onto the opportunity: "
-                                      + "; ".join(e.message for e in res.errors), row["Id"])
+        for start in range(0, len(rows), COLLECTION_CHUNK):  # each chunk's marks committed: a stop loses none
+            chunk = rows[start:start + COLLECTION_CHUNK]
+            try:
+                results = c.sf.update_many("Opportunity", chunk)
+            except (ce.Offline, ce.ServiceUnavailable, ce.RateLimited) as exc:
+                c.stopped_by = c.stopped_by or exc
+                return
+            with c.store.transaction():
+                c.store.mark_written_back([row["Id"] for row, res in zip(chunk, results) if res.success])
+                for row, res in zip(chunk, results):
+                    if not res.success:
+                        deleted = any(e.code == "ENTITY_IS_DELETED" for e in res.errors)
+                        if not deleted:  # deleted meanwhile: the next read severs the link; written when restored
+                            c.store.event(c.id, "warning", "Could not write the BigTime project id onto the opportunity: "
+                                          + "; ".join(e.message for e in res.errors), row["Id"])
+            for row in chunk:
+                c.write_project_ids.pop(row["Id"], None)
+                c.written_ids_tried.add(row["Id"])
 
 
 def _client_fields(account: dict[str, Any], code: str) -> dict[str, Any]:

@@ -316,6 +316,9 @@ class Store:
     def unexclude(self, opportunity_id: str) -> None:
         self.db.execute("DELETE FROM excluded WHERE opportunity_id = ?", (opportunity_id,))
 
+    def excluded_ids(self) -> list[str]:
+        return [r[0] for r in self.db.execute("SELECT opportunity_id FROM excluded ORDER BY opportunity_id")]
+
     def clear_excluded(self) -> None:
         self.db.execute("DELETE FROM excluded")
 
@@ -351,8 +354,9 @@ class Store:
         self.db.execute("INSERT INTO api_usage (day, system, requests) VALUES (?, ?, ?)"
                         " ON CONFLICT(day, system) DO UPDATE SET requests = requests + excluded.requests", (day, system, requests))
 
-    def usage_today(self, system: str) -> int:
-        day = datetime.now(timezone.utc).date().isoformat()
+    def usage_today(self, system: str, day: str | None = None) -> int:
+        """Requests counted on ``day`` (ISO date, UTC; default: today by this machine's clock)."""
+        day = day or datetime.now(timezone.utc).date().isoformat()
         row = self.db.execute("SELECT requests FROM api_usage WHERE day = ? AND system = ?", (day, system)).fetchone()
         return int(row[0]) if row else 0
 

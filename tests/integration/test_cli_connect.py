@@ -342,3 +342,63 @@ def test_sigterm_during_a_cycle_abandons_it_safely(sandbox: Sandbox, env: dict[s
     codes = collections.Counter(str(p.get("ProjectCode", "")) for p in sandbox.world.bigtime.project_list(show_inactive=True))
     assert all(sum(codes[c] for c in project_codes(oid)) == 1 for oid in won)  # one each, whichever code form was kept
     assert sum(n for c, n in codes.items() if c.startswith("SF-")) == len(won)
+
+
+def _move_an_open_opportunity(sandbox: Sandbox, stage: str) -> str:
+    world = sandbox.world
+    with world.lock:
+        opp = next(r for r in world.salesforce.all_records("Opportunity")
+                   if not r.get("IsDeleted") and not r.get("IsClosed") and r.get("AccountId"))
+        world.salesforce.update("Opportunity", opp["Id"], {"StageName": stage})
+        return str(opp["Id"])
+
+
+def _projects_for(sandbox: Sandbox, opp_id: str) -> list[dict[str, object]]:
+    with sandbox.world.lock:
+        return [dict(p) for p in sandbox.world.bigtime.records["project"].values() if p["ProjectCode"] in project_codes(opp_id)]
+
+
+def test_configuring_the_same_stage_again_keeps_a_win_not_synced_yet(sandbox: Sandbox, env: dict[str, str],
+                                                                      profile: Path) -> None:
+    """Issue 12 item 1: a win that reached the stage after the first setup gets its project even when
+    `configure` runs again (to change the interval) before the next sync."""
+    set_up(sandbox, env, profile)
+    assert run(env, profile, "sync", "--once").returncode == 0
+    won = _move_an_open_opportunity(sandbox, "Closed Won")
+    again = run(env, profile, "configure", "--trigger-stage", "Closed Won", "--interval", "600")
+    assert again.returncode == 0, again.stderr
+    settings = json.loads((profile / "config" / "settings.json").read_text())
+    assert settings["sync"]["interval_seconds"] == 600
+    synced = run(env, profile, "sync", "--once")
+    assert synced.returncode == 0, synced.stderr
+    assert len(_projects_for(sandbox, won)) == 1, synced.stdout
+
+
+def test_configure_interval_alone_changes_only_the_interval(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
+    set_up(sandbox, env, profile)
+    assert run(env, profile, "sync", "--once").returncode == 0
+    won = _move_an_open_opportunity(sandbox, "Closed Won")
+    changed = run(env, profile, "configure", "--interval", "900", "--api-budget-percent", "2.5",
+                  "--writeback-interval", "1800")
+    assert changed.returncode == 0, changed.stderr
+    sync = json.loads((profile / "config" / "settings.json").read_text())["sync"]
+    assert (sync["interval_seconds"], sync["api_budget_percent"], sync["writeback_interval_seconds"]) == (900, 2.5, 1800)
+    assert sync["trigger_stage"] == "Closed Won"
+    assert run(env, profile, "sync", "--once").returncode == 0
+    assert len(_projects_for(sandbox, won)) == 1
+    assert run(env, profile, "configure", "--interval", "10").returncode == 1  # at least 60 s
+    assert run(env, profile, "configure").returncode == 2  # nothing to change
+
+
+def test_a_spent_api_budget_is_a_wait_exit_4(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
+    set_up(sandbox, env, profile)
+    requests.post(sandbox.salesforce_admin_url + "/settings", json={"daily_api_limit": 100, "api_usage": 0},
+                  timeout=5).raise_for_status()  # 5% → 5 requests a day
+    for _ in range(6):
+        synced = run(env, profile, "sync", "--once")
+        if synced.returncode != 0:
+            break
+    assert synced.returncode == 4, synced.stderr
+    assert "budget is used up" in synced.stderr and "resumes at midnight UTC" in synced.stderr
+    used = requests.get(sandbox.salesforce_admin_url + "/settings", timeout=5).json()["api_usage"]
+    assert used <= 5, used

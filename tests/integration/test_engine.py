@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from bigsync_gui.core.engine import Engine, project_code, project_codes
+from bigsync_gui.core.errors import ConfigInvalid
 from bigsync_gui.core.settings import Settings
 from bigsync_gui.core.status import status_snapshot
 from engine_fixtures import ID_FIELD, Connected, Oracle, admin, run
@@ -189,6 +190,70 @@ def test_backfill_creates_projects_for_those_already_past(connected_engine: Conn
     assert all(len(env.projects_for(o)) == 1 for o in won)
     assert run(env, oracle).created == 0
     oracle.check(final=True)
+
+
+def excluded(env: Connected) -> set[str]:
+    store = env.store()
+    try:
+        return set(store.excluded_ids())
+    finally:
+        store.close()
+
+
+def test_configuring_the_same_stage_again_never_touches_what_is_already_past(connected_engine: Connected) -> None:
+    """Issue 12 item 1: only the first setup decides what is "already past"; a win reached after it
+    and not synced yet keeps its project, and the wins left alone at setup stay left alone."""
+    env = connected_engine
+    left_alone = {o["Id"] for o in env.opps_in("Closed Won")}
+    assert env.cycle().created == 0
+    late = open_opp_with_two_roles(env)
+    env.move(late, "Closed Won")
+    assert env.engine.configure("Closed Won", interval_seconds=600)[1] == len(left_alone)
+    assert env.engine.connector.settings().sync.interval_seconds == 600
+    assert excluded(env) == left_alone
+    assert env.cycle().created == 1
+    assert len(env.projects_for(late)) == 1 and all(env.projects_for(o) == [] for o in left_alone)
+
+
+def test_update_settings_changes_only_settings(connected_engine: Connected) -> None:
+    env = connected_engine
+    before = excluded(env)
+    late = open_opp_with_two_roles(env)
+    env.move(late, "Closed Won")
+    sync = env.engine.update_settings(interval_seconds=120, writeback_interval_seconds=600, api_budget_percent=2).sync
+    assert (sync.interval_seconds, sync.writeback_interval_seconds, sync.api_budget_percent) == (120, 600, 2.0)
+    assert env.engine.connector.settings().sync.trigger_stage == "Closed Won"
+    assert excluded(env) == before
+    assert env.cycle().created == 1 and len(env.projects_for(late)) == 1
+    with pytest.raises(ConfigInvalid):
+        env.engine.update_settings(interval_seconds=59)
+    with pytest.raises(ConfigInvalid):
+        env.engine.update_settings(api_budget_percent=0)
+
+
+def test_a_real_stage_change_recomputes_already_past_but_keeps_wins_owed(connected_engine: Connected) -> None:
+    """Earlier stage: what is past it now is left alone, except a win reached after setup and not
+    synced yet. Back to the later stage: those left alone below it count again when they reach it."""
+    env = connected_engine
+    won_at_setup = {o["Id"] for o in env.opps_in("Closed Won")}
+    negotiating = [o["Id"] for o in env.opps_in("Negotiation/Review")]
+    assert negotiating
+    assert env.cycle().created == 0
+    owed = open_opp_with_two_roles(env)
+    env.move(owed, "Closed Won")  # reached the trigger after setup; not synced yet
+    env.configure("Negotiation/Review")
+    assert won_at_setup | set(negotiating) <= excluded(env) and owed not in excluded(env)
+    report = env.cycle()
+    assert report.created == 1 and len(env.projects_for(owed)) == 1, report
+    assert all(env.projects_for(o) == [] for o in won_at_setup | set(negotiating))
+    fresh = env.new_opp("Reaches the new stage", "Prospecting", env.account_id("Initech"))
+    env.move(fresh, "Negotiation/Review")
+    assert env.cycle().created == 1 and len(env.projects_for(fresh)) == 1
+
+    env.configure("Closed Won")  # later again
+    assert won_at_setup <= excluded(env) and not set(negotiating) & excluded(env)
+    env.move(negotiating[0], "Closed Won")
+    assert env.cycle().created == 1 and len(env.projects_for(negotiating[0])) == 1
 
 
 def test_lost_state_database_and_backfill_link_instead_of_duplicating(connected_engine: Connected) -> None:
