@@ -21,7 +21,7 @@ from ..core.profile import Profile
 from .context import Prefill, SetupContext
 
 RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
-DISPLAY_NAME = "BigSync for Salesforce"
+DISPLAY_NAME = "BigSync"  # the one product name in every window, tooltip and sentence
 DESKTOP_ID = "io.github.bigsync_gui.BigSync"  # packaging/linux/<id>.desktop and .metainfo.xml
 
 

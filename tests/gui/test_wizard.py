@@ -345,7 +345,7 @@ def test_cancel_on_a_configured_profile_changes_nothing(sandbox, connected, open
 # ---- the window --------------------------------------------------------------------------------------
 def test_window_title_icon_size_and_navigation(profile, open_wizard, qtbot) -> None:
     wizard = open_wizard(profile)
-    assert wizard.windowTitle() == "Set up BigSync for Salesforce"
+    assert wizard.windowTitle() == "Set up BigSync"
     assert not wizard.windowIcon().isNull()
     assert wizard.wizardStyle() == QWizard.WizardStyle.ModernStyle
     assert wizard.width() <= 1280 and wizard.height() <= 720

@@ -66,7 +66,7 @@ class WelcomePage(QWizardPage):
     def __init__(self, context: SetupContext) -> None:
         super().__init__()
         self.context = context
-        self.setTitle("Welcome to BigSync for Salesforce")
+        self.setTitle("Welcome to BigSync")
         self.setSubTitle("What it does, and what to prepare before connecting the two systems.")
         sf_uri, bt_uri = self._redirect_uris()
         self._uri_labels: list[QLabel] = []
