@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QStyle,
     QVBoxLayout,
     QWidget,
+    QWizard,
     QWizardPage,
 )
 from shiboken6 import isValid
@@ -396,16 +397,25 @@ class ConnectPage(QWizardPage):
     def _on_saved(self, generation: int, result: tuple[str, str]) -> None:
         if not self._current(generation):
             return
-        sentence, extra = result
+        connected, extra = result
         self._cancel = None
-        self.connection_text = sentence
+        self.connection_text = connected
         self.admin_label.setText(extra)
         self._editing = False
         self.state = "form"
         self._hide_status()
         self._render()
-        self.again_button.setFocus()
-        getattr(self.context, self.connected_signal_name).emit(sentence)
+        self._focus_next()  # Enter goes on to the next step, not "Sign in again"
+        getattr(self.context, self.connected_signal_name).emit(connected)
+
+    def _focus_next(self) -> None:
+        wizard = self.wizard()
+        button = wizard.button(QWizard.WizardButton.NextButton) if wizard is not None else None
+        if button is not None and button.isVisible() and button.isEnabled():
+            button.setDefault(True)
+            button.setFocus()
+        else:
+            self.again_button.setFocus()
 
     def _on_failed(self, generation: int, exc: BaseException) -> None:
         if not self._current(generation):
