@@ -41,7 +41,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtGui import QColor, QPalette  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from bigsync_gui.gui.app import make_app, sandbox_context  # noqa: E402
+from bigsync_gui.gui.app import discard_sandbox_profile, make_app, sandbox_context  # noqa: E402
 from bigsync_gui.sandbox import credentials as cred  # noqa: E402
 
 TIMEOUT = 30.0
@@ -178,6 +178,7 @@ def main() -> int:
     finally:
         wizard.close()
         sandbox.stop()  # type: ignore[attr-defined]
+        discard_sandbox_profile(context)
     print(f"{len(shoot.written)} screenshots in {ARGS.out}")
     return 0
 
