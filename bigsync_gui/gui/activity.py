@@ -168,7 +168,7 @@ class EventFilter(QSortFilterProxyModel):
 
 
 def plural(n: int, noun: str) -> str:
-    """'1 project', '2 projects': never 'project(s)'."""
+    """'1 project', '2 projects': the count in words, the noun in the number it takes."""
     return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 

@@ -56,7 +56,7 @@ def bigtime_sentence(settings: Settings) -> str:
     firm = f"Firm {b.firm_id}" if b.firm_id else "Your firm"
     if b.auth_mode == "api_key":
         return f"{firm}, with the firm's API key."
-    return f"{firm}, signed in as {b.user_name or 'the signed-in user'}."
+    return f"{firm}, signed in as {b.user_name}." if b.user_name else f"{firm}, signed in through BigTime's sign-in page."
 
 
 def fit_to_screen(widget: QWidget) -> None:
