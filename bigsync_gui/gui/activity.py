@@ -390,7 +390,7 @@ class ActivityWindow(QWidget):
 
         data = self.data
         lines = [
-            f"BigSync {__version__} · Python {platform.python_version()} · PySide6 {pyside_version} · Qt {qVersion()}",
+            f"bigsync-gui {__version__} · Python {platform.python_version()} · PySide6 {pyside_version} · Qt {qVersion()}",
             f"Platform: {platform.platform()} · Qt platform: {QGuiApplication.platformName()}",
             f"Profile: {self.profile.config_dir.parent}",
             f"Status: {self.status_text()}",
