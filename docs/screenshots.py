@@ -7,7 +7,7 @@ docs/screenshots/*.png, against an in-process sandbox, offscreen (``QWidget.grab
 
 The walk is the admin's: Welcome, Salesforce (sign in through the embedded browser, Allow),
 BigTime (the same), the trigger stage (also once failing to load, with Retry), the fields, the
-summary, then Save.
+summary, then Save and "You're all set"; and the question Cancel asks after both sign-ins.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ from PySide6.QtTest import QTest  # noqa: E402
 from PySide6.QtGui import QColor, QPalette  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
-from bigsync_gui.gui.app import make_app, sandbox_context  # noqa: E402
+from bigsync_gui.gui.app import discard_sandbox_profile, make_app, sandbox_context  # noqa: E402
 from bigsync_gui.sandbox import credentials as cred  # noqa: E402
 
 TIMEOUT = 30.0
@@ -154,6 +154,10 @@ def main() -> int:
         shoot(wizard, "05-connect-bigtime")
         sign_in(shoot, wizard, wizard.bigtime_page, "bigtime", "06-bigtime")
         shoot(wizard, "07-bigtime-connected")
+        wizard.reject()  # Esc/Cancel after both sign-ins: asks first
+        wait_until("the quit question", lambda: wizard.quit_box is not None and wizard.quit_box.isVisible())
+        shoot(wizard.quit_box, "07b-quit-setup")
+        wizard.quit_box.reject()  # Continue setup
 
         admin = sandbox.salesforce_admin_url  # type: ignore[attr-defined]
         requests.post(admin + "/faults", json={"kind": "status", "status": 500, "path": "/query", "count": 4},
@@ -173,11 +177,13 @@ def main() -> int:
         shoot(wizard, "11-fields")
         wizard.next()
         shoot(wizard, "12-summary")
-        wizard.accept()  # Save
+        wizard.next()  # Save
         wait_until("the save", lambda: saved)
+        shoot(wizard, "13-all-set")
     finally:
         wizard.close()
         sandbox.stop()  # type: ignore[attr-defined]
+        discard_sandbox_profile(context)
     print(f"{len(shoot.written)} screenshots in {ARGS.out}")
     return 0
 

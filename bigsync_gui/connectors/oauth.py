@@ -298,14 +298,14 @@ def _authorize_error_sentence(system: str, error: str, description: str = "") ->
     label = _label(system)
     detail = f" ({description})" if description else ""
     if error in ("access_denied", "access-denied"):
-        return (f"You clicked Deny, so {label} did not give bigsync-gui access. "
+        return (f"You clicked Deny, so {label} did not give BigSync access. "
                 "Start the sign-in again and click Allow to connect.")
     if error in ("invalid_client_id", "invalid_client"):
         return _invalid_client_sentence(system)
     if error == "redirect_uri_mismatch":
-        return f"{label} does not accept the redirect address bigsync-gui uses{detail}."
+        return f"{label} does not accept the redirect address BigSync uses{detail}."
     if error == "invalid_scope":
-        return f"{label} refused the permissions bigsync-gui asks for{detail}. Check the app's OAuth scopes."
+        return f"{label} refused the permissions BigSync asks for{detail}. Check the app's OAuth scopes."
     if error in ("server_error", "temporarily_unavailable"):
         return f"{label} could not complete the sign-in right now{detail}. Try again in a few minutes."
     return f"{label} did not complete the sign-in: {error}{detail}. Try again."
@@ -365,7 +365,7 @@ class AuthorizationAttempt:
     def code_from_redirect(self, url: str) -> str:
         system = self.endpoints.system
         if not self.is_redirect(url):
-            raise AuthorizationFailed(system, "The sign-in ended at an address bigsync-gui did not expect; try again.",
+            raise AuthorizationFailed(system, "The sign-in ended at an address BigSync did not expect; try again.",
                                       error="wrong_redirect")
         query = parse_qs(urlsplit(url).query, keep_blank_values=True)
         states = query.get("state", [])
@@ -402,7 +402,7 @@ class AuthorizationAttempt:
             del _stateless_pending[key]
         if time.monotonic() - self._started > A.STATELESS_REDIRECT_MAX_SECONDS:
             raise AuthorizationFailed(system, f"The sign-in took longer than {_duration(A.STATELESS_REDIRECT_MAX_SECONDS)}, "
-                                              "so bigsync-gui no longer accepts its answer; please start again.",
+                                              "so BigSync no longer accepts its answer; please start again.",
                                       error="expired")
 
     def failure_from_page(self, url: str, text: str = "", status: int = 200) -> AuthorizationFailed | None:
@@ -635,7 +635,7 @@ def revoke(endpoints: OAuthEndpoints, http: HttpPolicy, token: str) -> bool:
 _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>
 <style>body{{font-family:system-ui,sans-serif;margin:3em auto;max-width:36em;color:#222}}
 h1{{font-size:1.4em}} .err{{color:#a00}}</style></head>
-<body><h1>{title}</h1><p{cls}>{text}</p><p>You can close this tab and return to bigsync-gui.</p></body></html>"""
+<body><h1>{title}</h1><p{cls}>{text}</p><p>You can close this tab and return to BigSync.</p></body></html>"""
 
 
 class _Server(ThreadingHTTPServer):
@@ -706,7 +706,7 @@ class LoopbackListener:
             self.close()
             if _in_use(exc):
                 raise AuthorizationFailed(
-                    self.system, f"Port {self.port} on this computer is already in use, so bigsync-gui cannot receive "
+                    self.system, f"Port {self.port} on this computer is already in use, so BigSync cannot receive "
                                  "the sign-in answer. Another sign-in may still be running (finish or close it) or "
                                  "another program uses that port.", error="port_in_use") from None
             raise AuthorizationFailed(self.system, f"Could not listen on port {self.port} for the sign-in answer "
@@ -758,7 +758,7 @@ class LoopbackListener:
         query = parse_qs(parts.query, keep_blank_values=True)
         got_state = (query.get("state") or [""])[0]
         if self._state is not None and got_state and not hmac.compare_digest(got_state, self._state):
-            return 400, "Sign-in not recognised", "This answer does not belong to the sign-in bigsync-gui is waiting for.", True
+            return 400, "Sign-in not recognised", "This answer does not belong to the sign-in BigSync is waiting for.", True
         if not query.get("code") and not query.get("error"):
             # Not a sign-in answer (a prefetch, a bookmark): it must not end the wait for the real one.
             return 400, "Not a sign-in answer", "This address is only used to finish a sign-in.", True
@@ -770,7 +770,7 @@ class LoopbackListener:
         if error:
             description = (query.get("error_description") or [""])[0]
             return 200, "Sign-in did not complete", _authorize_error_sentence(self.system, error, description), True
-        return 200, "Signed in", "bigsync-gui received the answer and is finishing the connection.", False
+        return 200, "Signed in", "BigSync received the answer and is finishing the connection.", False
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         listener = self

@@ -167,6 +167,11 @@ class EventFilter(QSortFilterProxyModel):
         return super().filterAcceptsRow(row, parent)
 
 
+def plural(n: int, noun: str) -> str:
+    """'1 project', '2 projects': the count in words, the noun in the number it takes."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 class ActivityWindow(QWidget):
     loaded = Signal()
 
@@ -178,7 +183,7 @@ class ActivityWindow(QWidget):
         self.data = ActivityData()
         self._generation = 0
         self._loading = False
-        self.setWindowTitle("Activity — BigSync for Salesforce")
+        self.setWindowTitle("Activity — BigSync")
         self.resize(980, 600)
 
         self.filter_edit = QLineEdit()
@@ -292,7 +297,8 @@ class ActivityWindow(QWidget):
         created = sum(c.created for c in data.cycles)
         refused = sum(c.rejected for c in data.cycles)
         failed = sum(1 for c in data.cycles if c.result == "failed")
-        return (f"{len(data.cycles)} recent cycles · {created} project(s) created · {refused} refused · "
+        cycles = len(data.cycles)
+        return (f"{plural(cycles, 'recent cycle')} · {plural(created, 'project')} created · {refused} refused · "
                 f"{failed} failed")
 
     def _fill_cycles(self, data: ActivityData) -> None:

@@ -1,13 +1,15 @@
 """Starting the desktop app: the wizard when the profile is not set up, else the sync loop.
 
 ``--sandbox`` starts the built-in emulators in-process on free ports, uses a throwaway profile
-and an in-memory keyring (demo credentials only; nothing is written anywhere), and pre-fills the
-wizard with the sandbox's URLs and client ids.
+(a temporary folder, deleted when the app quits) and an in-memory keyring (demo credentials
+only), and pre-fills the wizard with the sandbox's URLs and client ids.
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -21,8 +23,9 @@ from ..core.profile import Profile
 from .context import Prefill, SetupContext
 
 RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
-DISPLAY_NAME = "BigSync for Salesforce"
-DESKTOP_ID = "io.github.bigsync_gui.BigSync"  # packaging/linux/<id>.desktop and .metainfo.xml
+DISPLAY_NAME = "BigSync"  # the one product name in every window, tooltip and sentence
+DESKTOP_ID = "io.github.bigsync_gui.BigSync"
+SANDBOX_PROFILE_PREFIX = "bigsync-sandbox-"  # packaging/linux/<id>.desktop and .metainfo.xml
 
 
 def app_icon() -> QIcon:
@@ -55,7 +58,7 @@ def sandbox_context() -> tuple[SetupContext, object]:
 
     sandbox = Sandbox().start()
     keyring.set_keyring(MemoryKeyring())
-    profile = Profile.at(tempfile.mkdtemp(prefix="bigsync-sandbox-"))
+    profile = Profile.at(tempfile.mkdtemp(prefix=SANDBOX_PROFILE_PREFIX))
     prefill = Prefill(
         salesforce_login_url=sandbox.salesforce_url, salesforce_consumer_key=cred.SF_CONSUMER_KEY,
         bigtime_base_url=sandbox.bigtime_url, bigtime_client_id=cred.BT_CLIENT_ID,
@@ -63,6 +66,16 @@ def sandbox_context() -> tuple[SetupContext, object]:
         is_sandbox=True, console_url=sandbox.console_url,
     )
     return SetupContext(profile, prefill), sandbox
+
+
+def discard_sandbox_profile(context: SetupContext, log: logging.Handler | None = None) -> None:
+    """Delete a ``--sandbox`` run's throwaway profile (settings, state, logs) once it has quit."""
+    if log is not None:
+        logging.getLogger().removeHandler(log)
+        log.close()
+    root = context.profile.config_dir.parent
+    if root.name.startswith(SANDBOX_PROFILE_PREFIX):  # never anything but the folder made for it
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def run(profile_dir: str | None, sandbox: bool) -> int:
@@ -77,13 +90,14 @@ def run(profile_dir: str | None, sandbox: bool) -> int:
         context = SetupContext(Profile.from_option(profile_dir))
     from ..core.logs import setup_logging
 
-    setup_logging(context.profile)
+    log = setup_logging(context.profile)
     session = DesktopSession(context)
     session.start()
     code = app.exec()
     session.shutdown()  # stops the loop, releases the single-instance lock
     if running_sandbox is not None:
         running_sandbox.stop()  # type: ignore[attr-defined]
+        discard_sandbox_profile(context, log)
     if session.restart_requested:
         restart()
     return code

@@ -208,7 +208,7 @@ class AuthBrowser(QWidget):
         if is_main_frame and parts.scheme == "http" and not is_loopback(parts.hostname or ""):
             self._fail(AuthorizationFailed(
                 self.system, f"The sign-in page tried to continue on an unencrypted address ({parts.hostname}), so "
-                             "bigsync-gui stopped it: your password must never be sent without encryption. Check the "
+                             "BigSync stopped it: your password must never be sent without encryption. Check the "
                              "login address, or use your system browser instead.", error="insecure_page"))
             return False
         return True
@@ -248,7 +248,7 @@ class AuthBrowser(QWidget):
         error.rejectCertificate()
         host = error.url().host()
         self._fail(AuthorizationFailed(
-            self.system, f"The certificate of {host} could not be verified ({error.description()}), so bigsync-gui did "
+            self.system, f"The certificate of {host} could not be verified ({error.description()}), so BigSync did "
                          "not open the page. Check the login address; if you are behind a company proxy, ask your IT "
                          "team, or use your system browser instead.", error="certificate"))
 

@@ -146,8 +146,8 @@ class DesktopSession(QObject):
         if self.webengine_loaded() and not self.context.prefill.is_sandbox:
             # Qt WebEngine's helper processes live as long as the process that started them; a
             # fresh start of the app (straight into the tray, first cycle at once) leaves none.
+            # It happens once the admin closes "You're all set", so nothing vanishes on Save.
             self.restart_requested = True
-            self.quit()
             return
         self.show_running()
         self.runner.sync_now()
@@ -160,6 +160,9 @@ class DesktopSession(QObject):
         wizard, self.wizard = self.wizard, None
         if wizard is not None:
             wizard.deleteLater()
+        if self.restart_requested:
+            self.quit()  # app.run starts the app afresh
+            return
         if not self.running:
             QApplication.instance().quit()  # cancelled before anything was set up
 

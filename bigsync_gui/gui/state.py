@@ -17,7 +17,7 @@ from datetime import datetime
 from enum import Enum
 from typing import Any
 
-APP_TITLE = "BigSync for Salesforce"
+APP_TITLE = "BigSync"
 
 
 class SyncState(str, Enum):

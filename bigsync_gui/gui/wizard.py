@@ -1,52 +1,78 @@
 """The setup wizard: Welcome → Connect Salesforce → Connect BigTime → Trigger stage → Fields →
-Summary, whose **Save** (the Finish button) writes the trigger, interval, backfill and field map.
+Summary, whose **Save** (the commit button) writes the trigger, interval, backfill and field map,
+then "You're all set" (**Done** closes it). A step list at the side marks where the admin is.
 
 Pages read Salesforce off the GUI thread and write nothing; the Save runs in the background too
-(``Engine.configure`` + the field map), then emits ``saved`` and closes. Cancel before Save leaves
-the saved setup as it was — except a connection made on the connect pages, which is stored when
-the admin signs in (docs/wizard.md). Opened on a configured profile, every page starts from the
-saved choices, so the wizard edits the setup.
+(``Engine.configure`` + the field map), then emits ``saved`` and moves on to the last page. Cancel
+before Save leaves the saved setup as it was — except a connection made on the connect pages,
+which is stored when the admin signs in — and asks first when there is anything to lose or keep
+(docs/wizard.md). Opened on a configured profile, every page starts from the saved choices, so the
+wizard edits the setup. The window fits the screen's available area at any scale; pages scroll.
 """
 
 from __future__ import annotations
 
 from PySide6.QtCore import QSize, Signal
-from PySide6.QtWidgets import QWidget, QWizard
+from PySide6.QtWidgets import QLineEdit, QMessageBox, QPushButton, QWidget, QWizard
 
 from ..core.errors import ConfigInvalid
 from ..core.settings import Settings
 from .app import DISPLAY_NAME, app_icon
 from .context import SetupContext
-from .pages.common import sentence
+from .pages.common import scroll_contents, sentence
 from .pages.connect_bigtime import ConnectBigTimePage
 from .pages.connect_salesforce import ConnectSalesforcePage
+from .pages.done import DonePage
 from .pages.fields import FieldsPage
 from .pages.stage import StagePage
-from .pages.summary import Choices, SummaryPage
+from .pages.steps import StepList
+from .pages.summary import Choices, SummaryPage, describe_interval
 from .pages.welcome import WelcomePage
 from .worker import run_in_background
 
-PAGE_WELCOME, PAGE_SALESFORCE, PAGE_BIGTIME, PAGE_STAGE, PAGE_FIELDS, PAGE_SUMMARY = range(6)
+PAGE_WELCOME, PAGE_SALESFORCE, PAGE_BIGTIME, PAGE_STAGE, PAGE_FIELDS, PAGE_SUMMARY, PAGE_DONE = range(7)
 PAGE_NAMES = {"welcome": PAGE_WELCOME, "salesforce": PAGE_SALESFORCE, "bigtime": PAGE_BIGTIME,
               "stage": PAGE_STAGE, "fields": PAGE_FIELDS, "summary": PAGE_SUMMARY}
 TITLE = f"Set up {DISPLAY_NAME}"
 DEFAULT_SIZE = QSize(860, 620)  # fits 1280×720 with room for the window frame and a panel
+MINIMUM_SIZE = QSize(640, 480)  # unless the screen is smaller (200% on 1280×800 is 640×400)
+FRAME_ALLOWANCE = QSize(32, 64)  # the window manager's title bar and borders, not known before showing
+QUIT_TITLE = "Quit setup?"
 
 
 def salesforce_sentence(settings: Settings) -> str:
+    """The summary's Salesforce row (its label already says "Salesforce")."""
     s = settings.salesforce
     if not s.connected:
-        return "Salesforce is not connected."
-    return f"Connected to Salesforce: {s.display_name or s.org_id} as {s.username or 'the signed-in user'}."
+        return "Not connected."
+    return f"{s.display_name or s.org_id}, signed in as {s.username or 'the signed-in user'}."
 
 
 def bigtime_sentence(settings: Settings) -> str:
+    """The summary's BigTime row (its label already says "BigTime")."""
     b = settings.bigtime
     if not b.connected:
-        return "BigTime is not connected."
+        return "Not connected."
+    firm = f"Firm {b.firm_id}" if b.firm_id else "Your firm"
     if b.auth_mode == "api_key":
-        return f"Connected to BigTime: firm {b.firm_id}, with the firm's API key."
-    return f"Connected to BigTime as {b.user_name or 'the signed-in user'}."
+        return f"{firm}, with the firm's API key."
+    return f"{firm}, signed in as {b.user_name}." if b.user_name else f"{firm}, signed in through BigTime's sign-in page."
+
+
+def fit_to_screen(widget: QWidget) -> None:
+    """The default size and the minimum, cut down to the screen's available area (less the
+    window frame), and centred on it: at 200% on 1280×800 the screen is 640×400 points."""
+    screen = widget.screen()
+    if screen is None:
+        widget.resize(DEFAULT_SIZE)
+        return
+    area = screen.availableGeometry()
+    room = QSize(max(200, area.width() - FRAME_ALLOWANCE.width()), max(200, area.height() - FRAME_ALLOWANCE.height()))
+    widget.setMinimumSize(MINIMUM_SIZE.boundedTo(room))
+    size = DEFAULT_SIZE.boundedTo(room)
+    widget.resize(size)
+    widget.move(area.x() + (area.width() - size.width()) // 2,
+                area.y() + max(0, (area.height() - size.height() - FRAME_ALLOWANCE.height()) // 2))
 
 
 class SetupWizard(QWizard):
@@ -59,14 +85,15 @@ class SetupWizard(QWizard):
         self.setWindowIcon(app_icon())
         self.setWizardStyle(QWizard.WizardStyle.ModernStyle)
         self.setOption(QWizard.WizardOption.NoBackButtonOnStartPage, True)
-        self.setButtonText(QWizard.WizardButton.FinishButton, "&Save")
-        self.resize(DEFAULT_SIZE)
-        self.setMinimumSize(QSize(640, 480))
-        self._sentences: dict[str, str] = {}
+        self.setOption(QWizard.WizardOption.NoBackButtonOnLastPage, True)
+        self.setButtonText(QWizard.WizardButton.CommitButton, "&Save")
+        self.setButtonText(QWizard.WizardButton.FinishButton, "&Done")
         self._saving = False
         self._done_saving = False
-        context.salesforce_connected.connect(lambda text: self._sentences.__setitem__("salesforce", text))
-        context.bigtime_connected.connect(lambda text: self._sentences.__setitem__("bigtime", text))
+        self.quit_box: QMessageBox | None = None
+        self._connected_now: list[str] = []  # connections made in this run (stored at once): Cancel keeps them
+        context.salesforce_connected.connect(lambda _text: self._connected("Salesforce"))
+        context.bigtime_connected.connect(lambda _text: self._connected("BigTime"))
 
         self.welcome_page = WelcomePage(context)
         self.salesforce_page = ConnectSalesforcePage(context)
@@ -74,14 +101,35 @@ class SetupWizard(QWizard):
         self.stage_page = StagePage(context)
         self.fields_page = FieldsPage(context)
         self.summary_page = SummaryPage(context)
+        self.summary_page.setCommitPage(True)  # its Save leads to the last page; no way Back from there
+        self.done_page = DonePage()
         for page_id, page in ((PAGE_WELCOME, self.welcome_page), (PAGE_SALESFORCE, self.salesforce_page),
                               (PAGE_BIGTIME, self.bigtime_page), (PAGE_STAGE, self.stage_page),
-                              (PAGE_FIELDS, self.fields_page), (PAGE_SUMMARY, self.summary_page)):
+                              (PAGE_FIELDS, self.fields_page), (PAGE_SUMMARY, self.summary_page),
+                              (PAGE_DONE, self.done_page)):
+            if page is not self.welcome_page:  # the Welcome page scrolls its own long text
+                scroll_contents(page)
             self.setPage(page_id, page)
+        self.steps = StepList()
+        self.setSideWidget(self.steps)
+        self.currentIdChanged.connect(self._on_page_changed)
         if start_page is not None:
             if start_page not in PAGE_NAMES:
                 raise ValueError(f"unknown wizard page {start_page!r}; one of {', '.join(PAGE_NAMES)}")
             self.setStartId(PAGE_NAMES[start_page])
+        fit_to_screen(self)
+
+    def _on_page_changed(self, page_id: int) -> None:
+        if page_id < 0:
+            return
+        self.steps.mark(page_id)  # the last page marks all six done
+        if page_id == PAGE_DONE:
+            self.setOption(QWizard.WizardOption.NoCancelButton, True)
+            self.button(QWizard.WizardButton.FinishButton).setFocus()
+
+    def _connected(self, system: str) -> None:
+        if system not in self._connected_now:
+            self._connected_now.append(system)
 
     # ---- what will be saved -----------------------------------------------------------------------
     def choices(self) -> Choices:
@@ -91,8 +139,8 @@ class SetupWizard(QWizard):
             settings = Settings()
         stage = self.stage_page.chosen_stage()
         return Choices(
-            salesforce=self._sentences.get("salesforce") or salesforce_sentence(settings),
-            bigtime=self._sentences.get("bigtime") or bigtime_sentence(settings),
+            salesforce=salesforce_sentence(settings),  # the connect pages saved what they connected
+            bigtime=bigtime_sentence(settings),
             stage_api_name=stage.api_name if stage else "",
             stage_label=stage.label if stage else "",
             already_past=self.stage_page.already_past(),
@@ -104,17 +152,20 @@ class SetupWizard(QWizard):
             invoice_object=self.fields_page.invoice_object(),
         )
 
-    # ---- Save (the Finish button) and Cancel -------------------------------------------------------
-    def accept(self) -> None:
-        if self._done_saving:
-            super().accept()
-            return
-        if self._saving:
-            return
+    # ---- Save (the summary's commit button), Done and Cancel -----------------------------------------
+    def validateCurrentPage(self) -> bool:  # noqa: N802 - Next/Save; Save goes on once it is written
+        if self.currentId() != PAGE_SUMMARY or self._done_saving:
+            return super().validateCurrentPage()
+        if not self._saving:
+            self._save()
+        return False
+
+    def _save(self) -> None:
         choices = self.choices()
         if not choices.stage_api_name:
             self.summary_page.save_failed("No trigger stage is chosen: go Back to the stage page.")
             return
+        self.done_page.show_plan(choices.stage_label, describe_interval(choices.interval_seconds))
         self._set_saving(True)
         engine, connector = self.context.engine, self.context.connector
 
@@ -130,17 +181,73 @@ class SetupWizard(QWizard):
     def _on_saved(self, _result: object) -> None:
         self._set_saving(False)
         self._done_saving = True
+        self.next()  # to "You're all set"
         self.saved.emit()
-        self.accept()
 
     def _on_save_failed(self, exc: Exception) -> None:
         self._set_saving(False)
         self.summary_page.save_failed(sentence(exc))
 
     def reject(self) -> None:
+        """Cancel, Esc or closing the window: after Save it is Done; before, ask first when
+        anything would be kept or lost."""
         if self._saving:
             return  # the Save is on its way; it finishes (or fails) first
-        super().reject()
+        if self._done_saving:
+            super().accept()
+            return
+        if not self._anything_to_lose():
+            super().reject()
+            return
+        if self.quit_box is None:
+            self.quit_box = self._make_quit_box()
+        self.quit_box.setInformativeText(self.quit_message())  # fresh: a connection may be new
+        self.quit_box.open()
+
+    def _anything_to_lose(self) -> bool:
+        """A connection made in this run, a step beyond the page it opened on, or a field the
+        admin typed into."""
+        if self._connected_now or len(self.visitedIds()) > 1:
+            return True
+        return any(edit.isModified() for page in (self.salesforce_page, self.bigtime_page)
+                   for edit in page.findChildren(QLineEdit))
+
+    def quit_message(self) -> str:
+        """What Cancel keeps and what it discards (docs/wizard.md, "Cancel")."""
+        lines = []
+        throwaway = self.context.prefill.is_sandbox and not self._configured()
+        if self._connected_now:
+            both = " and ".join(self._connected_now)
+            noun = "connection" if len(self._connected_now) == 1 else "connections"
+            if throwaway:
+                lines.append(f"Your {both} {noun} will be discarded with this sandbox setup.")
+            else:
+                lines.append(f"Your {both} {noun} will be kept: BigSync stored "
+                             f"{'it' if len(self._connected_now) == 1 else 'them'} when you signed in.")
+        if self._configured():
+            lines.append("Your other changes are discarded; BigSync keeps syncing with the saved setup.")
+        else:
+            lines.append("Nothing else you entered is saved: the next time you start BigSync, setup starts again.")
+        return "\n\n".join(lines)
+
+    def _configured(self) -> bool:
+        try:
+            return Settings.load(self.context.profile).sync.configured
+        except ConfigInvalid:
+            return False
+
+    def _make_quit_box(self) -> QMessageBox:
+        box = QMessageBox(QMessageBox.Icon.Question, QUIT_TITLE, QUIT_TITLE, QMessageBox.StandardButton.NoButton, self)
+        box.quit_button = box.addButton("&Quit setup", QMessageBox.ButtonRole.DestructiveRole)  # type: ignore[attr-defined]
+        stay: QPushButton = box.addButton("&Continue setup", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(stay)
+        box.setEscapeButton(stay)  # a second Esc does not quit: it goes back to the setup
+        box.finished.connect(lambda _r: self._on_quit_answer(box))
+        return box
+
+    def _on_quit_answer(self, box: QMessageBox) -> None:
+        if box.clickedButton() is box.quit_button:  # type: ignore[attr-defined]
+            super().reject()
 
     def done(self, result: int) -> None:
         super().done(result)
@@ -152,7 +259,7 @@ class SetupWizard(QWizard):
 
     def _set_saving(self, saving: bool) -> None:
         self._saving = saving
-        for which in (QWizard.WizardButton.BackButton, QWizard.WizardButton.FinishButton,
+        for which in (QWizard.WizardButton.BackButton, QWizard.WizardButton.CommitButton,
                       QWizard.WizardButton.CancelButton):
             button = self.button(which)
             if button is not None:

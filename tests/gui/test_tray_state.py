@@ -254,7 +254,7 @@ def test_menu_text_from_a_service_is_plain(qtbot) -> None:
     tray.rebuild_menu()
     assert tray.menu.actions()[0].text() == "The last sync failed"
     # The message itself reaches only the tooltip, whose first line (ours) keeps Qt in plain text.
-    assert tray.tray.toolTip().splitlines()[0] == "BigSync for Salesforce"
+    assert tray.tray.toolTip().splitlines()[0] == "BigSync"
     assert "R&D <b>team</b>" in tray.tray.toolTip()
 
 

@@ -36,6 +36,8 @@ if QCoreApplication.instance() is None:  # WebEngine wants this before the QAppl
 from bigsync_gui.gui.context import SetupContext
 from bigsync_gui.gui.pages.stage import API_NAME_ROLE, CLOSED_LOST_TIP
 from bigsync_gui.gui.wizard import (
+    PAGE_BIGTIME,
+    PAGE_DONE,
     PAGE_FIELDS,
     PAGE_STAGE,
     PAGE_SUMMARY,
@@ -264,19 +266,33 @@ def test_save_writes_settings_and_starts_the_loop(sandbox, connected, qtbot, mon
         wizard.next()
         assert wizard.currentId() == PAGE_SUMMARY
         summary = wizard.summary_page
-        assert summary.salesforce.text() == f"Connected to Salesforce: {cred.SF_ORG_NAME} as {cred.SF_USERNAME}."
+        assert summary.salesforce.text() == f"{cred.SF_ORG_NAME}, signed in as {cred.SF_USERNAME}."  # said once
+        assert summary.bigtime.text() == f"Firm {cred.BT_FIRM_ID}, with the firm's API key."
         assert "Negotiation/Review" in summary.stage.text()
         assert "projects are created for all" in summary.backfill.text()
         assert summary.interval.text() == "Checks Salesforce every 10 minutes."
         assert "Expenses logged" not in summary.fields.text() and "Hours logged → BigTime_Hours_Logged__c" in summary.fields.text()
         assert summary.note.text() == "Deleting an opportunity never deletes a BigTime project: its link is severed."
-        save = wizard.button(QWizard.WizardButton.FinishButton)
+        save = wizard.button(QWizard.WizardButton.CommitButton)
         assert save.text().replace("&", "") == "Save" and save.isVisible()
+        assert wizard.steps.current == PAGE_SUMMARY and wizard.steps.marks[PAGE_SUMMARY].text() == "▸"
 
         reports: list = []
         session.runner.cycle_finished.connect(reports.append)
         with qtbot.waitSignal(wizard.saved, timeout=TIMEOUT):
             qtbot.mouseClick(save, Qt.MouseButton.LeftButton)
+        # "You're all set": the wizard stays, the app is already running behind it
+        assert wizard.isVisible() and wizard.currentId() == PAGE_DONE and session.running
+        done = wizard.done_page
+        assert done.title() == "You're all set"
+        assert "every 10 minutes" in done.now.text() and "reaches Negotiation/Review" in done.now.text()
+        assert not done.tray_icon.pixmap().isNull() and "Activity…" in done.activity.text()
+        assert [m.text() for m in wizard.steps.marks] == ["✓"] * 6
+        assert not wizard.button(QWizard.WizardButton.CancelButton).isVisible()
+        assert not wizard.button(QWizard.WizardButton.BackButton).isVisible()
+        finish = wizard.button(QWizard.WizardButton.FinishButton)
+        assert finish.text().replace("&", "") == "Done" and finish.isVisible()
+        qtbot.mouseClick(finish, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: session.wizard is None)
         assert results == [QWizard.DialogCode.Accepted.value]
 
@@ -305,12 +321,12 @@ def test_save_failure_is_a_sentence_and_the_wizard_stays(sandbox, connected, ope
     wizard.next()
     before = connected.settings_file.read_bytes()
     admin(sandbox, "POST", "/faults", json={"kind": "status", "status": 500, "path": "/query", "count": 8})
-    qtbot.mouseClick(wizard.button(QWizard.WizardButton.FinishButton), Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(wizard.button(QWizard.WizardButton.CommitButton), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: wizard.summary_page.panel.state == "failed", timeout=TIMEOUT)
     assert wizard.summary_page.panel.message.text().startswith("Not saved. ")
     assert wizard.isVisible() and wizard.currentId() == PAGE_SUMMARY
     assert connected.settings_file.read_bytes() == before
-    assert wizard.button(QWizard.WizardButton.FinishButton).isEnabled()
+    assert wizard.button(QWizard.WizardButton.CommitButton).isEnabled()
 
 
 def test_cancel_on_a_configured_profile_changes_nothing(sandbox, connected, open_wizard, qtbot) -> None:
@@ -337,15 +353,20 @@ def test_cancel_on_a_configured_profile_changes_nothing(sandbox, connected, open
     wizard.next()
     assert wizard.currentId() == PAGE_SUMMARY
 
+    qtbot.mouseClick(wizard.button(QWizard.WizardButton.CancelButton), Qt.MouseButton.LeftButton)
+    box = wizard.quit_box
+    assert box is not None and box.isVisible() and wizard.isVisible()  # asked first
+    assert "BigSync keeps syncing with the saved setup" in box.informativeText()
+    assert "connection" not in box.informativeText()  # none was made in this run
     with qtbot.waitSignal(wizard.rejected, timeout=TIMEOUT):
-        qtbot.mouseClick(wizard.button(QWizard.WizardButton.CancelButton), Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(box.quit_button, Qt.MouseButton.LeftButton)
     assert connected.settings_file.read_bytes() == before
 
 
 # ---- the window --------------------------------------------------------------------------------------
 def test_window_title_icon_size_and_navigation(profile, open_wizard, qtbot) -> None:
     wizard = open_wizard(profile)
-    assert wizard.windowTitle() == "Set up BigSync for Salesforce"
+    assert wizard.windowTitle() == "Set up BigSync"
     assert not wizard.windowIcon().isNull()
     assert wizard.wizardStyle() == QWizard.WizardStyle.ModernStyle
     assert wizard.width() <= 1280 and wizard.height() <= 720
@@ -435,12 +456,13 @@ def test_end_to_end_sign_in_to_both_pick_the_stage_save_and_the_loop_runs(sandbo
         qtbot.waitUntil(wizard.fields_page.isComplete, timeout=TIMEOUT)
         wizard.next()
         assert wizard.currentId() == PAGE_SUMMARY
-        assert wizard.summary_page.salesforce.text() == f"Connected to Salesforce: {cred.SF_ORG_NAME} as {cred.SF_USERNAME}."
+        assert wizard.summary_page.salesforce.text() == f"{cred.SF_ORG_NAME}, signed in as {cred.SF_USERNAME}."
 
         reports: list = []
         session.runner.cycle_finished.connect(reports.append)
         with qtbot.waitSignal(wizard.saved, timeout=TIMEOUT):
-            qtbot.mouseClick(wizard.button(QWizard.WizardButton.FinishButton), Qt.MouseButton.LeftButton)
+            qtbot.mouseClick(wizard.button(QWizard.WizardButton.CommitButton), Qt.MouseButton.LeftButton)
+        qtbot.mouseClick(wizard.button(QWizard.WizardButton.FinishButton), Qt.MouseButton.LeftButton)  # Done
         qtbot.waitUntil(lambda: session.wizard is None, timeout=TIMEOUT)
         settings = Settings.load(profile)
         assert settings.sync.trigger_stage == "Closed Won" and settings.sync.configured and not settings.sync.backfill
@@ -502,8 +524,11 @@ def test_after_a_sign_in_save_restarts_the_app_so_webengine_processes_go(sandbox
         qtbot.waitUntil(wizard.fields_page.isComplete, timeout=TIMEOUT)
         wizard.next()
         with qtbot.waitSignal(wizard.saved, timeout=TIMEOUT):
-            qtbot.mouseClick(wizard.button(QWizard.WizardButton.FinishButton), Qt.MouseButton.LeftButton)
-        assert session.restart_requested and quits == [True]
+            qtbot.mouseClick(wizard.button(QWizard.WizardButton.CommitButton), Qt.MouseButton.LeftButton)
+        assert session.restart_requested and quits == []  # "You're all set" shows first
+        assert wizard.isVisible() and wizard.currentId() == PAGE_DONE
+        qtbot.mouseClick(wizard.button(QWizard.WizardButton.FinishButton), Qt.MouseButton.LeftButton)  # Done
+        assert quits == [True]
         assert not session.running  # the loop is left to the fresh process
         assert Settings.load(connected).sync.configured
     finally:

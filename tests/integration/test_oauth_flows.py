@@ -181,7 +181,7 @@ def test_deny_is_access_denied(sandbox, system):
         attempt.code_from_redirect(location)
     assert err.value.error == "access_denied" and err.value.system == system
     label = "Salesforce" if system == "salesforce" else "BigTime"
-    assert str(err.value).startswith(f"You clicked Deny, so {label} did not give bigsync-gui access.")
+    assert str(err.value).startswith(f"You clicked Deny, so {label} did not give BigSync access.")
     assert http.counter.total() == 0  # nothing was exchanged
 
 
@@ -431,7 +431,7 @@ def test_loopback_flow_salesforce_end_to_end(sandbox):
     assert favicon.status_code == 404
     assert forged.status_code == 400 and "does not belong to the sign-in" in forged.text  # ignored: the wait went on
     assert final.status_code == 200
-    assert "Signed in" in final.text and "You can close this tab and return to bigsync-gui" in final.text
+    assert "Signed in" in final.text and "You can close this tab and return to BigSync" in final.text
     assert final.headers["Cache-Control"] == "no-store"
     assert sf_query(sandbox, tokens.access_token).status_code == 200
     # the port is released: the next sign-in can listen there at once (despite TIME_WAIT connections)
@@ -464,8 +464,8 @@ def test_loopback_flow_deny_shows_the_error_and_raises(sandbox):
     assert err.value.error == "access_denied"
     page = browser.pages[-1]
     assert page.status_code == 200 and "Sign-in did not complete" in page.text
-    assert "You clicked Deny, so BigTime did not give bigsync-gui access." in page.text
-    assert "You can close this tab and return to bigsync-gui" in page.text
+    assert "You clicked Deny, so BigTime did not give BigSync access." in page.text
+    assert "You can close this tab and return to BigSync" in page.text
 
 
 def test_loopback_timeout(sandbox):

@@ -176,7 +176,7 @@ def test_code_from_redirect_denied_both_spellings(spelling):
         a.code_from_redirect(redirect(a, error=spelling, error_description="end-user denied authorization", state=a.state))
     assert err.value.error == "access_denied"
     assert err.value.system == "salesforce"
-    assert str(err.value).startswith("You clicked Deny, so Salesforce did not give bigsync-gui access.")
+    assert str(err.value).startswith("You clicked Deny, so Salesforce did not give BigSync access.")
 
 
 def test_code_from_redirect_state_mismatch_and_missing():
@@ -243,7 +243,7 @@ def test_code_from_redirect_other_error_and_missing_code():
     with pytest.raises(AuthorizationFailed) as err:
         a.code_from_redirect(redirect(a, error="invalid_scope", error_description="bad scope x", state=a.state))
     assert err.value.error == "invalid_scope"
-    assert str(err.value) == "BigTime refused the permissions bigsync-gui asks for (bad scope x). Check the app's OAuth scopes."
+    assert str(err.value) == "BigTime refused the permissions BigSync asks for (bad scope x). Check the app's OAuth scopes."
     with pytest.raises(AuthorizationFailed) as err:
         a.code_from_redirect(redirect(a, error="server_error", state=a.state))
     assert err.value.error == "server_error" and "Try again in a few minutes" in str(err.value)

@@ -1,11 +1,23 @@
-"""Small pieces the wizard's pages share: plain-text labels, a loading/failed/retry panel, and
-one sentence for any error a background task reports."""
+"""Small pieces the wizard's pages share: plain-text labels, a loading/failed/retry panel, a
+scrolling body for any page, and one sentence for any error a background task reports."""
 
 from __future__ import annotations
 
+import re
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QScrollArea,
+    QStyle,
+    QVBoxLayout,
+    QWidget,
+)
 
 
 def plain_label(text: str = "", *, wrap: bool = True, selectable: bool = False) -> QLabel:
@@ -27,12 +39,44 @@ def heading(text: str) -> QLabel:
     return label
 
 
+def warning_icon(widget: QWidget) -> QLabel:
+    """The warning sign every failure in the wizard shows (the connect pages' too), one line high."""
+    size = widget.fontMetrics().height()
+    icon = QLabel()
+    icon.setPixmap(widget.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning).pixmap(size, size))
+    return icon
+
+
+def scroll_contents(page: QWidget) -> QScrollArea:
+    """Move a page's layout (and its widgets) into a scroll area that fills the page, so the
+    wizard can shrink to any screen at any scale and the page scrolls instead of clipping."""
+    body = QWidget()
+    body.setLayout(page.layout())  # Qt moves the layout and reparents its widgets
+    scroll = QScrollArea()
+    scroll.setWidget(body)
+    scroll.setWidgetResizable(True)
+    scroll.setFrameShape(QFrame.Shape.NoFrame)
+    outer = QVBoxLayout(page)
+    outer.setContentsMargins(0, 0, 0, 0)
+    outer.addWidget(scroll)
+    return scroll
+
+
+# The connectors' sentences for a service that is down end in what the *sync loop* does next; in
+# the wizard nothing retries by itself, the admin clicks Retry.
+_LOOP_RETRIES = re.compile(r"[;,]?\s*the sync will try again( later)?\.?$")
+RETRY_HINT = "Click Retry to try again."
+
+
 def sentence(exc: BaseException) -> str:
-    """What went wrong, in words: typed errors carry a sentence; anything else is named."""
+    """What went wrong, in words: typed errors carry a sentence; anything else is named. A
+    promise that the sync retries becomes the Retry button's hint."""
     message = getattr(exc, "message", None)
     if isinstance(message, str) and message:
+        if _LOOP_RETRIES.search(message):
+            return _LOOP_RETRIES.sub(".", message).replace("..", ".") + " " + RETRY_HINT
         return message
-    return f"Something unexpected went wrong ({type(exc).__name__}). Try again; if it keeps failing, see the log."
+    return f"Something unexpected went wrong ({type(exc).__name__}). Click Retry; if it keeps failing, see the log."
 
 
 class LoadPanel(QWidget):
@@ -43,6 +87,7 @@ class LoadPanel(QWidget):
     def __init__(self, retry_text: str | None = "&Retry", parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.message = plain_label()
+        self.icon = warning_icon(self)
         self.busy = QProgressBar()
         self.busy.setRange(0, 0)
         self.busy.setTextVisible(False)
@@ -52,6 +97,7 @@ class LoadPanel(QWidget):
         self._can_retry = retry_text is not None
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.icon, 0, Qt.AlignmentFlag.AlignTop)
         layout.addWidget(self.message, 1)
         layout.addWidget(self.busy)
         layout.addWidget(self.retry_button)
@@ -61,6 +107,7 @@ class LoadPanel(QWidget):
     def loading(self, text: str) -> None:
         self.state = "loading"
         self.message.setText(text)
+        self.icon.hide()
         self.busy.show()
         self.retry_button.hide()
         self.show()
@@ -68,6 +115,7 @@ class LoadPanel(QWidget):
     def failed(self, text: str) -> None:
         self.state = "failed"
         self.message.setText(text)
+        self.icon.show()
         self.busy.hide()
         self.retry_button.setVisible(self._can_retry)
         self.show()

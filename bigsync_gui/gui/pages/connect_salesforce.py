@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
     QStyle,
     QVBoxLayout,
     QWidget,
+    QWizard,
     QWizardPage,
 )
 from shiboken6 import isValid
@@ -49,6 +50,7 @@ from .. import qt_fixes  # noqa: F401 - signal.emit must not drain True (PySide6
 from ..auth_browser import AuthBrowser, _open_externally
 from ..context import SetupContext
 from ..worker import run_in_background
+from .common import sentence, warning_icon
 
 LOOPBACK_TIMEOUT = 300.0  # seconds the system-browser sign-in waits for the answer
 
@@ -69,7 +71,7 @@ def error_sentence(exc: BaseException) -> str:
     """One sentence for whatever a sign-in or a save raised (typed errors carry theirs)."""
     message = getattr(exc, "message", None)
     if isinstance(message, str) and message:
-        return message
+        return sentence(exc)  # "the sync will try again" becomes "Click Retry"
     if isinstance(exc, ValueError) and str(exc):
         return str(exc)
     return (f"Something unexpected went wrong while connecting ({type(exc).__name__}). Click Retry; if it keeps "
@@ -82,7 +84,7 @@ def admin_sentence(perms: UserPermissions | None) -> str:
         return ""
     if perms.modify_all_data:
         return "This user is a Salesforce administrator (Modify All Data)."
-    return ("This user is not a Salesforce administrator (no Modify All Data permission): bigsync-gui may not see every "
+    return ("This user is not a Salesforce administrator (no Modify All Data permission): BigSync may not see every "
             "opportunity or be able to fill the BigTime fields. Sign in again as an administrator if you can.")
 
 
@@ -147,9 +149,7 @@ class ConnectPage(QWizardPage):
         row.addStretch(1)
 
         icon_size = self.fontMetrics().height()
-        self.status_icon = QLabel()
-        self.status_icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
-                                   .pixmap(icon_size, icon_size))
+        self.status_icon = warning_icon(self)  # the same sign as the other pages' failures
         self.status_label = plain(selectable=True)
         self.status_label.setAccessibleName("Sign-in status")
         self.busy = QProgressBar()
@@ -397,16 +397,25 @@ class ConnectPage(QWizardPage):
     def _on_saved(self, generation: int, result: tuple[str, str]) -> None:
         if not self._current(generation):
             return
-        sentence, extra = result
+        connected, extra = result
         self._cancel = None
-        self.connection_text = sentence
+        self.connection_text = connected
         self.admin_label.setText(extra)
         self._editing = False
         self.state = "form"
         self._hide_status()
         self._render()
-        self.again_button.setFocus()
-        getattr(self.context, self.connected_signal_name).emit(sentence)
+        self._focus_next()  # Enter goes on to the next step, not "Sign in again"
+        getattr(self.context, self.connected_signal_name).emit(connected)
+
+    def _focus_next(self) -> None:
+        wizard = self.wizard()
+        button = wizard.button(QWizard.WizardButton.NextButton) if wizard is not None else None
+        if button is not None and button.isVisible() and button.isEnabled():
+            button.setDefault(True)
+            button.setFocus()
+        else:
+            self.again_button.setFocus()
 
     def _on_failed(self, generation: int, exc: BaseException) -> None:
         if not self._current(generation):

@@ -2,13 +2,16 @@
 fetched off the GUI thread), the mapping from our figures to Opportunity fields (editable), what
 is missing and how to add it, and whether the per-invoice object exists.
 
-Missing fields never block: write-back skips them (and the summary lists them)."""
+Each figure offers only updateable *custom* fields of a type that can hold it, plus the field we
+ask admins to create for it: a standard field (Name, NextStep, Amount…) is Salesforce's own and
+never overwritten. A picker changes only when it has the focus (no wheel or arrow key reaches an
+unfocused row). Missing fields never block: write-back skips them (and the summary lists them)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -79,11 +82,28 @@ def status_of(target: str, fields: dict[str, FieldInfo], figure: str) -> tuple[s
     info = {name.lower(): f for name, f in fields.items()}.get(target.lower())
     if info is None:
         return "✗ missing", False
+    if not info.custom:
+        return "✗ a standard field", False
     if not info.updateable:
         return "✗ not editable", False
     if info.type not in FIGURES[figure][1]:
         return f"✗ wrong type ({info.type})", False
     return "✓ exists", True
+
+
+def offered(figure: str, fields: dict[str, FieldInfo]) -> list[FieldInfo]:
+    """The fields a figure may be written to: updateable custom fields of a compatible type."""
+    types = FIGURES[figure][1]
+    return sorted((f for f in fields.values() if f.custom and f.updateable and f.type in types),
+                  key=lambda f: f.label.lower())
+
+
+class _FocusedOnly(QObject):
+    """Drops wheel events on a picker that has not the focus: scrolling the page over the table
+    must never change a mapping."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802
+        return event.type() == QEvent.Type.Wheel and not watched.hasFocus()
 
 
 class FieldsPage(QWizardPage):
@@ -97,6 +117,7 @@ class FieldsPage(QWizardPage):
         self._generation = 0
         self._map = self._saved_map()
         self.combos: dict[str, QComboBox] = {}
+        self._focused_only = _FocusedOnly(self)
 
         self.panel = LoadPanel("&Retry")
         self.panel.retry.connect(self.load_fields)
@@ -211,18 +232,24 @@ class FieldsPage(QWizardPage):
         self.completeChanged.emit()
 
     def _combo_for(self, figure: str, fields: dict[str, FieldInfo]) -> QComboBox:
-        name, types, _ = FIGURES[figure]
+        name = FIGURES[figure][0]
         combo = QComboBox()
         combo.setAccessibleName(f"Opportunity field for {name}")
+        combo.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # not WheelFocus: the wheel scrolls the page
+        combo.installEventFilter(self._focused_only)
         combo.addItem(NOT_WRITTEN, "")
-        candidates = sorted((f for f in fields.values() if f.updateable and f.type in types),
-                            key=lambda f: (not f.custom, f.label.lower()))
-        for f in candidates:
+        for f in offered(figure, fields):
             combo.addItem(f"{f.label} ({f.name})", f.name)  # combo items are plain text
+        by_name = {n.lower(): f for n, f in fields.items()}
+        ours = DEFAULT_FIELD_MAP[figure]
+        if ours.lower() not in by_name:  # the field we ask admins to create: pickable before it exists
+            combo.addItem(f"{ours} (not in Salesforce yet)", ours)
         target = self._map.get(figure, "")
         index = next((i for i in range(combo.count()) if combo.itemData(i).lower() == target.lower()), -1)
-        if index < 0 and target:  # mapped to a field the org lacks: keep the mapping, show it missing
-            combo.addItem(f"{target} (not in Salesforce)", target)
+        if index < 0 and target:  # saved, but not offered: keep the mapping, say why it is not written
+            info = by_name.get(target.lower())
+            combo.addItem(f"{target} (not in Salesforce)" if info is None else f"{info.label} ({info.name}) — not usable",
+                          target)
             index = combo.count() - 1
         combo.setCurrentIndex(max(index, 0))
         combo.currentIndexChanged.connect(lambda _i, f=figure, c=combo: self._on_mapped(f, c))
@@ -242,6 +269,9 @@ class FieldsPage(QWizardPage):
             item.setText(text)
             if not ok and text == "✗ missing":
                 missing_lines.append(f"•  {target} — {create}")
+            elif not ok and text == "✗ a standard field":
+                missing_lines.append(f"•  {target} — a standard field: BigSync never writes Salesforce's own "
+                                     "fields; pick a custom field")
             elif not ok:
                 missing_lines.append(f"•  {target} — {text.lstrip('✗ ')}: make it an editable {create} field, "
                                      "or pick another field")

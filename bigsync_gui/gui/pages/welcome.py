@@ -4,6 +4,8 @@ and in BigTime, with our redirect URIs shown and copyable."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
@@ -40,8 +42,11 @@ INTRO = (
     "opportunity never deletes a project."
 )
 NEEDS = "You need to be an administrator in both Salesforce and BigTime to finish this setup."
-SANDBOX_NOTE = ("You are trying BigSync against the built-in sandbox: the demo sign-ins are filled in "
-                "and nothing needs registering. The steps below are what a real setup asks for.")
+SANDBOX_NOTE = ("You are trying BigSync against the built-in sandbox. Its addresses, the consumer key, "
+                "BigTime's client id and secret, the API key and the firm id are filled in, and nothing "
+                "needs registering. The sandbox's sign-in pages show the demo user names and passwords to "
+                "type. The steps below are what a real setup asks for.")
+NO_BROWSER = "No web browser opened. Open this address yourself:"
 INSTALL = ("BigTime's own Salesforce app adds BigTime's objects to Salesforce. Install it one of two "
            "ways: from Salesforce's AppExchange, or from BigTime under My Company › Integrations › "
            "Salesforce.")
@@ -66,7 +71,8 @@ class WelcomePage(QWizardPage):
     def __init__(self, context: SetupContext) -> None:
         super().__init__()
         self.context = context
-        self.setTitle("Welcome to BigSync for Salesforce")
+        self.open_url: Callable[[str], bool] = lambda url: QDesktopServices.openUrl(QUrl(url))  # tests replace it
+        self.setTitle("Welcome to BigSync")
         self.setSubTitle("What it does, and what to prepare before connecting the two systems.")
         sf_uri, bt_uri = self._redirect_uris()
         self._uri_labels: list[QLabel] = []
@@ -84,12 +90,27 @@ class WelcomePage(QWizardPage):
                 self.console_button = QPushButton("Open the sandbox &console")
                 self.console_button.setToolTip(context.prefill.console_url + " — move opportunities, log time, "
                                                "raise invoices, and watch the sync react")
-                self.console_button.clicked.connect(
-                    lambda: QDesktopServices.openUrl(QUrl(context.prefill.console_url)))
+                self.console_button.clicked.connect(self.open_console)
                 console_row = QHBoxLayout()
                 console_row.addWidget(self.console_button)
                 console_row.addStretch(1)
                 column.addLayout(console_row)
+                # Shown when no browser opens (a bare desktop, a container): the address, to copy.
+                self.console_hint = plain_label(NO_BROWSER)
+                self.console_url = QLineEdit(context.prefill.console_url)
+                self.console_url.setReadOnly(True)
+                self.console_url.setAccessibleName("Sandbox console address")
+                self.console_copy = QPushButton("Cop&y address")
+                self.console_copy.clicked.connect(lambda: self._copy(self.console_url.text()))
+                self.console_fallback = QWidget()
+                fallback = QGridLayout(self.console_fallback)
+                fallback.setContentsMargins(0, 0, 0, 0)
+                fallback.addWidget(self.console_hint, 0, 0, 1, 2)
+                fallback.addWidget(self.console_url, 1, 0)
+                fallback.addWidget(self.console_copy, 1, 1)
+                fallback.setColumnStretch(0, 1)
+                self.console_fallback.hide()
+                column.addWidget(self.console_fallback)
         column.addWidget(plain_label(INTRO))
         column.addWidget(plain_label(NEEDS))
 
@@ -156,6 +177,12 @@ class WelcomePage(QWizardPage):
         grid.setColumnStretch(1, 1)
         column.addLayout(grid)
         return field, copy
+
+    def open_console(self) -> None:
+        if not self.open_url(self.context.prefill.console_url):
+            self.console_fallback.show()
+            self.console_url.setFocus()
+            self.console_url.selectAll()
 
     def _copy(self, text: str) -> None:
         QGuiApplication.clipboard().setText(text)
