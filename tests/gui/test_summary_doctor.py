@@ -28,7 +28,7 @@ def test_summary_checks_before_save_in_plain_words(sandbox, connected, open_wiza
     text = page.doctor.text()
     assert text.startswith("Checked ") and "things BigSync relies on" in text and "Fix these" not in text
     assert "not checked yet" in text  # nothing is linked before the first sync
-    save = wizard.button(QWizard.WizardButton.FinishButton)
+    save = wizard.button(QWizard.WizardButton.CommitButton)  # "Save" (the summary is a commit page)
     assert page.isComplete() and save.isEnabled()
     shot = os.environ.get("BIGSYNC_SCREENSHOT_DIR") or str(tmp_path)
     assert page.grab().save(os.path.join(shot, "summary-doctor-ok.png"))
@@ -47,7 +47,7 @@ def test_a_needed_difference_holds_save_and_says_what_to_do(sandbox, connected, 
     qtbot.waitUntil(lambda: page.doctor_report is not None, timeout=TIMEOUT)
     text = page.doctor.text()
     assert "1 thing it needs is different" in text and "Opportunity has no field BigTime_WIP_Gone__c: create it" in text
-    save = wizard.button(QWizard.WizardButton.FinishButton)
+    save = wizard.button(QWizard.WizardButton.CommitButton)  # "Save" (the summary is a commit page)
     assert not page.isComplete() and not save.isEnabled()
     shot = os.environ.get("BIGSYNC_SCREENSHOT_DIR") or str(tmp_path)
     assert page.grab().save(os.path.join(shot, "summary-doctor-needed.png"))
