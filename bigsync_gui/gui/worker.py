@@ -32,15 +32,22 @@ class Task(QObject):
         _running.add(self)
         task = self
 
+        def tell(ok: bool, value: Any) -> None:
+            try:
+                task._result.emit(ok, value)
+            except RuntimeError:  # its parent (a page, the wizard) was deleted meanwhile: no one to tell
+                log.debug("background task finished after its owner was closed")
+                _running.discard(task)
+
         class _Runnable(QRunnable):
             def run(self) -> None:  # noqa: D102 - runs on a pool thread
                 try:
                     result = task._fn()
                 except Exception as exc:  # every failure reaches the GUI as a signal, never a crash
                     log.debug("background task failed: %s", type(exc).__name__)
-                    task._result.emit(False, exc)
+                    tell(False, exc)
                 else:
-                    task._result.emit(True, result)
+                    tell(True, result)
 
         QThreadPool.globalInstance().start(_Runnable())
         return self

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("status", "drop", "latency", "html")
+KINDS = ("status", "drop", "latency", "hold", "html")
 
 
 @dataclass
@@ -23,6 +23,8 @@ class Fault:
         doing the request's work;
       - ``drop``: do the work, then close the connection without answering;
       - ``latency``: wait ``seconds`` before doing the work;
+      - ``hold``: wait until released (``DELETE /faults``), at most ``seconds`` (default 60), then do
+        the work — a handshake for tests: ``GET /faults/held`` tells how many requests are waiting;
       - ``html``: answer ``status`` with an HTML error page (as BigTime sometimes does).
     ``count`` is how many matching requests it applies to (``None``: until cleared).
     """
@@ -37,6 +39,7 @@ class Fault:
     count: int | None = 1
     id: int = 0
     hits: int = 0
+    released: threading.Event = field(default_factory=threading.Event, repr=False, compare=False)
 
     def matches(self, method: str, path: str) -> bool:
         if self.method != "*" and self.method.upper() != method.upper():
@@ -79,7 +82,7 @@ def fault_from_json(data: dict[str, Any]) -> Fault:
         status=int(data.get("status", 503 if kind == "status" else 500)),
         body=data.get("body"),
         headers={str(k): str(v) for k, v in headers.items()},
-        seconds=float(data.get("seconds", 0.0)),
+        seconds=float(data.get("seconds", 60.0 if kind == "hold" else 0.0)),
         count=count,
     )
 
@@ -90,6 +93,7 @@ class FaultList:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._faults: list[Fault] = []
+        self._holding: list[Fault] = []  # one entry per request waiting in a hold
         self._next_id = 1
 
     def add(self, fault: Fault) -> Fault:
@@ -103,7 +107,7 @@ class FaultList:
         """Faults that apply to this request: at most one latency rule plus one other rule."""
         taken: list[Fault] = []
         with self._lock:
-            for kind_group in (("latency",), ("status", "drop", "html")):
+            for kind_group in (("latency", "hold"), ("status", "drop", "html")):
                 for fault in self._faults:
                     if fault.kind in kind_group and fault.matches(method, path):
                         fault.hits += 1
@@ -114,8 +118,25 @@ class FaultList:
             self._faults = [f for f in self._faults if f.count is None or f.count > 0]
         return taken
 
-    def clear(self) -> None:
+    def hold(self, fault: Fault) -> None:
+        """Keep this request waiting until the fault is released (or its time is up)."""
         with self._lock:
+            self._holding.append(fault)
+        try:
+            fault.released.wait(fault.seconds)
+        finally:
+            with self._lock:
+                self._holding.remove(fault)
+
+    def held(self) -> int:
+        with self._lock:
+            return len(self._holding)
+
+    def clear(self) -> None:
+        """Remove every fault and let every held request go on."""
+        with self._lock:
+            for fault in [*self._faults, *self._holding]:
+                fault.released.set()
             self._faults.clear()
 
     def to_json(self) -> list[dict[str, Any]]:

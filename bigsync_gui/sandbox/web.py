@@ -151,6 +151,8 @@ class ServiceApp:
         for fault in self.faults.take(request.method, request.path):
             if fault.kind == "latency":
                 time.sleep(fault.seconds)
+            elif fault.kind == "hold":
+                self.faults.hold(fault)
             elif fault.kind == "drop":
                 drop = True
             elif fault.kind == "html":
@@ -236,6 +238,7 @@ class ServiceApp:
             Rule("/faults", endpoint="admin_get_faults", methods=["GET"]),
             Rule("/faults", endpoint="admin_add_fault", methods=["POST"]),
             Rule("/faults", endpoint="admin_clear_faults", methods=["DELETE"]),
+            Rule("/faults/held", endpoint="admin_held_requests", methods=["GET"]),
             Rule("/clock", endpoint="admin_get_clock", methods=["GET"]),
             Rule("/clock", endpoint="admin_move_clock", methods=["POST"]),
             Rule("/reset", endpoint="admin_reset", methods=["POST"]),
@@ -286,6 +289,9 @@ class ServiceApp:
         except FaultError as exc:
             raise ApiError(400, "INVALID_FAULT", str(exc)) from None
         return json_response(added if isinstance(data, list) else added[0], status=201)
+
+    def admin_held_requests(self, request: Request) -> Response:
+        return json_response({"held": self.faults.held()})
 
     def admin_clear_faults(self, request: Request) -> Response:
         self.faults.clear()

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
@@ -133,21 +134,20 @@ def test_two_syncs_at_once_never_duplicate_the_second_waits_or_refuses(connected
     opps = won_with_roles(env, 4, random.Random(7))
     for oid in opps:
         env.move(oid, "Closed Won")
-    env.fault("bigtime", kind="latency", seconds=0.4, method="POST", path="/project/detail$", count=None)
+    # The copy that gets the lock is held at its first create (a handshake with the sandbox, not a
+    # race against latency) until a third copy, told not to wait, has been turned away.
+    env.fault("bigtime", kind="hold", seconds=60, method="POST", path="/project/detail$", count=1)
 
     first, waiting = start_sync(env), start_sync(env)  # started together: one runs, the other waits
-    # A third copy, once the first holds the lock, refuses at once when told not to wait.
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        store = env.store()
-        try:
-            running = any(c.result == "running" for c in store.cycles(5))
-        finally:
-            store.close()
-        if running:
-            break
+    deadline = time.monotonic() + 60
+    while requests.get(env.sandbox.bigtime_admin_url + "/faults/held", timeout=5).json()["held"] < 1:
+        assert time.monotonic() < deadline, "no copy reached its first create"
+        assert first.poll() is None and waiting.poll() is None, "a copy ended before creating anything"
         time.sleep(0.05)
-    refused_code, refused_report, refused_err = finish(start_sync(env, "--wait", "0"))
+    try:
+        refused_code, refused_report, refused_err = finish(start_sync(env, "--wait", "0"))
+    finally:
+        env.clear_faults()  # releases the held create
     assert refused_code == 1 and refused_report is None
     assert ALREADY_RUNNING in refused_err and "Traceback" not in refused_err
 

@@ -3,6 +3,7 @@ modstamps, sObject Collections, validation, stage admin, faults and the request 
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import datetime, timedelta
 
@@ -367,6 +368,29 @@ def test_fault_latency(api):
     r = api.get("/limits")
     assert r.status_code == 200
     assert time.monotonic() - started >= 0.3
+
+
+def test_fault_hold_waits_until_released_then_does_the_work(api):
+    """A handshake for tests across processes: the request waits, the test sees it waiting,
+    and DELETE /faults lets it go on."""
+    add_fault(api, {"kind": "hold", "path": "/limits", "count": 1})
+    answers: list[int] = []
+    caller = threading.Thread(target=lambda: answers.append(api.get("/limits").status_code))
+    caller.start()
+    deadline = time.monotonic() + 10
+    while requests.get(api.admin + "/faults/held", timeout=10).json()["held"] != 1:
+        assert time.monotonic() < deadline, "the request never reached the hold"
+        time.sleep(0.01)
+    assert answers == []  # still waiting
+    requests.delete(api.admin + "/faults", timeout=10).raise_for_status()
+    caller.join(10)
+    assert answers == [200]
+    assert requests.get(api.admin + "/faults/held", timeout=10).json()["held"] == 0
+
+
+def test_fault_hold_gives_up_after_its_seconds(api):
+    add_fault(api, {"kind": "hold", "seconds": 0.2, "path": "/limits", "count": 1})
+    assert api.get("/limits").status_code == 200
 
 
 def test_fault_drop_after_the_work_is_done(sandbox, api):
