@@ -10,23 +10,22 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
-from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from .. import APP_NAME, __version__
+from ..assets import resource
 from ..core.profile import Profile
 from .context import Prefill, SetupContext
 
-RESOURCES = Path(__file__).resolve().parent.parent.parent / "resources"
 DISPLAY_NAME = "BigSync for Salesforce"
 DESKTOP_ID = "io.github.bigsync_gui.BigSync"  # packaging/linux/<id>.desktop and .metainfo.xml
 
 
 def app_icon() -> QIcon:
-    return QIcon(str(RESOURCES / "bigsync.svg"))
+    return QIcon(str(resource("bigsync.svg")))
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:

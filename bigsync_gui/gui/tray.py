@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCursor, QGuiApplication, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from .app import RESOURCES
+from ..assets import resource
 from .state import Notification, StatusModel, SyncState
 
 READY_POLL_MS = 50
@@ -30,7 +30,7 @@ def panel_variant() -> str:
 
 
 def state_icon(state: SyncState, variant: str | None = None) -> QIcon:
-    return QIcon(str(RESOURCES / f"tray-{state.value}-{variant or panel_variant()}.svg"))
+    return QIcon(str(resource(f"tray-{state.value}-{variant or panel_variant()}.svg")))
 
 
 def menu_text(text: str) -> str:
