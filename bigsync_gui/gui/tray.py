@@ -24,7 +24,8 @@ def panel_variant() -> str:
     """Which icon set suits the panel: "light" (dark strokes) or "dark" (light strokes).
 
     Qt cannot see the panel's colour; the colour scheme is the best hint. When it is unknown we
-    assume a dark panel, the default of GNOME's top bar, KDE's and Windows' taskbars."""
+    assume a dark panel, the default of GNOME's top bar, KDE's and Windows' taskbars. A wrong
+    guess stays readable: every icon has an outline in the opposite colour (resources/make_tray_icons.py)."""
     scheme = QGuiApplication.styleHints().colorScheme()
     return "light" if scheme == Qt.ColorScheme.Light else "dark"
 
