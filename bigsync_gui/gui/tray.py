@@ -44,6 +44,7 @@ class TrayIcon(QObject):
     pause_requested = Signal()
     resume_requested = Signal()
     activity_requested = Signal()
+    problems_requested = Signal()  # Activity, on the problems (a notification about one was clicked)
     settings_requested = Signal()
     fix_requested = Signal(object)  # the wizard's start page (str) or None
     autostart_toggled = Signal(bool)
@@ -58,7 +59,8 @@ class TrayIcon(QObject):
         self.menu = QMenu()
         self.menu.aboutToShow.connect(self.rebuild_menu)
         self.tray.setContextMenu(self.menu)
-        self.tray.messageClicked.connect(self.activity_requested)
+        self.tray.messageClicked.connect(self._on_message_clicked)
+        self.shown_note: Notification | None = None
         self.tray.activated.connect(self._on_activated)
         self.shown_state: SyncState | None = None
         self.icon_changes = 0
@@ -121,7 +123,18 @@ class TrayIcon(QObject):
     def notify(self, note: Notification) -> None:
         icon = {"info": QSystemTrayIcon.MessageIcon.Information, "warning": QSystemTrayIcon.MessageIcon.Warning,
                 "error": QSystemTrayIcon.MessageIcon.Critical}[note.severity]
+        self.shown_note = note
         self.tray.showMessage(note.title, note.message, icon, 10000)
+
+    def _on_message_clicked(self) -> None:
+        """The balloon's click does what its text says: the fix, or Activity (on the problems)."""
+        note = self.shown_note
+        if note is not None and note.fix is not None:
+            self.fix_requested.emit(note.fix.start_page)
+        elif note is not None and note.problems:
+            self.problems_requested.emit()
+        else:
+            self.activity_requested.emit()
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if sys.platform == "darwin":
