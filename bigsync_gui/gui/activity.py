@@ -9,6 +9,7 @@ names and refusal reasons come from Salesforce/BigTime and are never shown as ri
 
 from __future__ import annotations
 
+import html
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,8 +18,8 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices, QFont, QGuiApplication, QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton,
-                               QSplitter, QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit,
+                               QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
 
 from .. import __version__
 from ..connectors.bigtime_assumptions import project_url
@@ -111,6 +112,15 @@ def _item(text: Any, *, align_right: bool = False) -> QStandardItem:
     item.setEditable(False)
     if align_right:
         item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+    return item
+
+
+def _text_item(text: str) -> QStandardItem:
+    """A sentence that may come from a service: shown as plain text; its tooltip (which Qt would
+    read as rich text if it looked like markup) is escaped, so it shows the text literally, wrapped."""
+    item = _item(text)
+    if text:
+        item.setToolTip(f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>")
     return item
 
 
@@ -212,6 +222,11 @@ class ActivityWindow(QWidget):
         self.event_view = self._table(self.event_proxy)
         self.event_view.clicked.connect(self._on_event_clicked)
         self.event_view.setMouseTracking(True)
+        self.event_view.selectionModel().currentRowChanged.connect(self._show_detail)
+        # Widening the window widens Details; the link columns keep their width.
+        events_header = self.event_view.horizontalHeader()
+        events_header.setStretchLastSection(False)
+        events_header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
 
         self.events_label = QLabel("Events")
         self.events_label.setTextFormat(Qt.TextFormat.PlainText)
@@ -220,6 +235,12 @@ class ActivityWindow(QWidget):
         lower_layout.setContentsMargins(0, 0, 0, 0)
         lower_layout.addWidget(self.events_label)
         lower_layout.addWidget(self.event_view)
+        # The whole sentence of the current event, wrapped: a plain-text widget, never rich text.
+        self.detail_pane = QPlainTextEdit()
+        self.detail_pane.setReadOnly(True)
+        self.detail_pane.setPlaceholderText("Select an event to read it in full.")
+        self.detail_pane.setMaximumHeight(self.detail_pane.fontMetrics().lineSpacing() * 4 + 12)
+        lower_layout.addWidget(self.detail_pane)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.cycle_view)
         splitter.addWidget(lower)
@@ -325,13 +346,13 @@ class ActivityWindow(QWidget):
         for e in data.events:
             sf = opportunity_url(data.instance_url, e.opportunity_id)
             bt = project_url(data.bigtime_base_url, e.project_id) if data.bigtime_base_url and e.project_id else ""
-            row = [_item(local_time(e.at)), _item(EVENT_KINDS.get(e.kind, e.kind)), _item(e.message),
+            row = [_item(local_time(e.at)), _item(EVENT_KINDS.get(e.kind, e.kind)), _text_item(e.message),
                    _link_item("Open opportunity", sf), _link_item("Open project", bt)]
             row[0].setData(e.cycle_id, CYCLE_ROLE)
             row[0].setData(e.kind in PROBLEM_EVENTS, PROBLEM_ROLE)
             model.appendRow(row)
-        self.event_view.resizeColumnsToContents()
-        self.event_view.setColumnWidth(2, min(max(self.event_view.columnWidth(2), 300), 560))
+        self.event_view.resizeColumnsToContents()  # Details (column 2) stretches: it takes the rest
+        self._show_detail(self.event_view.currentIndex())
 
     # ---- filtering and selection -----------------------------------------------------------------
     def _apply_filter(self) -> None:
@@ -373,6 +394,10 @@ class ActivityWindow(QWidget):
             label = "Events of the cycles shown (select a cycle to see only its events)"
         self.event_proxy.invalidate()
         self.events_label.setText(f"{label}: {self.event_proxy.rowCount()}")
+
+    def _show_detail(self, index: QModelIndex, *_: Any) -> None:
+        text = self.event_proxy.data(self.event_proxy.index(index.row(), 2)) if index.isValid() else ""
+        self.detail_pane.setPlainText(text or "")
 
     # ---- links ---------------------------------------------------------------------------------
     def link_at(self, proxy_row: int, column: int) -> str:

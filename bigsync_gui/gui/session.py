@@ -245,6 +245,7 @@ class DesktopSession(QObject):
         QApplication.instance().setQuitOnLastWindowClosed(False)  # closing Activity leaves us in the tray
         self.tray = TrayIcon(self.model, autostart_enabled=self._autostart_state(), parent=self)
         self._connect_view(self.tray)
+        self.tray.problems_requested.connect(lambda: self.show_activity(problems=True))
         self.tray.ready.connect(lambda: self._report_ready("tray"))
         self.tray.ready.connect(self.start_loop)
         self.tray.show()
@@ -291,11 +292,14 @@ class DesktopSession(QObject):
         self.runner.resume()
         self.refresh_views()
 
-    def show_activity(self) -> None:
+    def show_activity(self, problems: bool = False) -> None:
+        """Activity; ``problems``: narrowed to the problems (a notification about one was clicked)."""
         from .activity import ActivityWindow
 
         if self.activity is None:
             self.activity = ActivityWindow(self.context.profile, status_text=self.model.tooltip)
+        if problems:
+            self.activity.problems_box.setChecked(True)
         self.activity.show()
         self.activity.raise_()
         self.activity.activateWindow()
@@ -323,14 +327,18 @@ class DesktopSession(QObject):
         self.refresh_views()
 
     def _on_report(self, report: Any) -> None:
-        self._notify(self.model.cycle_finished(report))
+        self.model.cycle_finished(report)
         self.refresh_views()
 
     def _on_problem(self, error: str, message: str) -> None:
-        self._notify(self.model.start_failed(error, message))
+        self.model.start_failed(error, message)
         self.refresh_views()
 
     def _on_waiting(self, seconds: float, failures: int) -> None:
+        """The round is over (the loop waits for the next): its one notification, if any."""
+        note = self.model.round_notification()
+        if note is not None:
+            self._notify([note])
         self.model.waiting(seconds, failures)
         self.refresh_views()
         if self.activity is not None and self.activity.isVisible():

@@ -49,6 +49,8 @@ class Notification:
     title: str
     message: str
     severity: str  # "info" | "warning" | "error"
+    fix: FixAction | None = None  # clicking it runs this fix; without one it opens Activity
+    problems: bool = False  # Activity opens on the problems (its "Problems only" filter)
 
 
 LABELS = {"salesforce": "Salesforce", "bigtime": "BigTime"}
@@ -143,6 +145,7 @@ class StatusModel:
         self.rate_wait: tuple[str, float] | None = None  # (system, until): a cycle waits for its rate limit
         self.failures = 0
         self._notified: set[str] = set()
+        self._told_rejected = 0  # refusals in the last round (told once while the count stays)
 
     # ---- input ---------------------------------------------------------------------------------
     def seed(self, last_cycle: dict[str, Any] | None) -> None:
@@ -171,9 +174,8 @@ class StatusModel:
         """The running cycle waits ``seconds`` for ``system``'s rate limit (0: the wait is over)."""
         self.rate_wait = (system, self.clock() + seconds) if seconds > 0 else None
 
-    def cycle_finished(self, report: Any) -> list[Notification]:
+    def cycle_finished(self, report: Any) -> None:
         """One CycleReport (the trigger cycle, then possibly a write-back one)."""
-        notes: list[Notification] = []
         if report.result == "failed":
             self.problems[report.kind] = classify(report.error, report.message)
         else:
@@ -183,21 +185,37 @@ class StatusModel:
             for key in ("created", "written", "rejected", "severed"):
                 self.round[key] = self.round.get(key, 0) + int(getattr(report, key, 0) or 0)
             self.last_round = dict(self.round)
-            if report.created:
-                notes.append(Notification(
-                    f"{plural(report.created, 'new BigTime project', 'new BigTime projects')}",
-                    "Created from opportunities that reached the trigger stage. Click to see them in Activity.", "info"))
-            if report.rejected:
-                notes.append(Notification(
-                    f"{plural(report.rejected, 'opportunity', 'opportunities')} could not be synced",
-                    "Click to see why in Activity.", "warning"))
-        notes.extend(self._problem_notifications())
-        return notes
 
-    def start_failed(self, error: str, message: str) -> list[Notification]:
+    def start_failed(self, error: str, message: str) -> None:
         """A cycle could not even start (not configured, another copy running, keyring locked…)."""
         self.problems["start"] = classify(error, message)
-        return self._problem_notifications()
+
+    def round_notification(self) -> Notification | None:
+        """The one balloon for the round that just ended (its cycles and any failure to start), or
+        None: "2 new projects · 1 could not be synced · Salesforce needs you to sign in again",
+        with the click that helps. A problem already told, or the same count of refusals as the
+        round before (the same records refused again, most likely), is not told again."""
+        created, rejected = self.round.get("created", 0), self.round.get("rejected", 0)
+        self.round = {}
+        parts = [plural(created, "new project", "new projects")] if created else []
+        if rejected and rejected != self._told_rejected:
+            parts.append(f"{rejected} could not be synced" if parts
+                         else f"{plural(rejected, 'opportunity', 'opportunities')} could not be synced")
+        self._told_rejected = rejected
+        new = self._new_problems()
+        parts += [p.headline for p in new]
+        if not parts:
+            return None
+        fix = next((p.fix for p in new if p.fix), None)
+        if fix is not None:
+            message = f"Click to {fix.label[0].lower()}{fix.label[1:].rstrip('…')}."
+        elif new or len(parts) > 1 or not created:
+            message = "Click to see why in Activity."
+        else:
+            message = "Created from opportunities that reached the trigger stage. Click to see them in Activity."
+        severity = ("error" if any(p.state is SyncState.ERROR for p in new)
+                    else "warning" if new or len(parts) > 1 or not created else "info")
+        return Notification(" · ".join(parts), message, severity, fix, problems=severity != "info")
 
     def waiting(self, seconds: float, failures: int) -> None:
         self.syncing = False
@@ -208,19 +226,13 @@ class StatusModel:
     def set_paused(self, paused: bool) -> None:
         self.paused = paused
 
-    def _problem_notifications(self) -> list[Notification]:
+    def _new_problems(self) -> list[Problem]:
+        """Problems not told yet (offline is never told: the icon says it; laptops go offline)."""
         active = {p.key: p for p in self.problems.values()}
         self._notified &= set(active)  # a problem that went away may be told again when it comes back
-        notes = []
-        for key, problem in active.items():
-            if key in self._notified:
-                continue
-            self._notified.add(key)
-            if problem.state is SyncState.OFFLINE:
-                continue  # the icon says it; a laptop going offline is not news
-            hint = f"Use “{problem.fix.label}” in the menu." if problem.fix else "Click to see details in Activity."
-            notes.append(Notification(problem.headline, hint, "error" if problem.state is SyncState.ERROR else "warning"))
-        return notes
+        new = [p for key, p in active.items() if key not in self._notified and p.state is not SyncState.OFFLINE]
+        self._notified |= set(active)
+        return new
 
     # ---- output --------------------------------------------------------------------------------
     @property

@@ -13,7 +13,7 @@ from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCursor, QGuiApplication, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from .app import RESOURCES
+from ..assets import resource
 from .state import Notification, StatusModel, SyncState
 
 READY_POLL_MS = 50
@@ -24,13 +24,14 @@ def panel_variant() -> str:
     """Which icon set suits the panel: "light" (dark strokes) or "dark" (light strokes).
 
     Qt cannot see the panel's colour; the colour scheme is the best hint. When it is unknown we
-    assume a dark panel, the default of GNOME's top bar, KDE's and Windows' taskbars."""
+    assume a dark panel, the default of GNOME's top bar, KDE's and Windows' taskbars. A wrong
+    guess stays readable: every icon has an outline in the opposite colour (resources/make_tray_icons.py)."""
     scheme = QGuiApplication.styleHints().colorScheme()
     return "light" if scheme == Qt.ColorScheme.Light else "dark"
 
 
 def state_icon(state: SyncState, variant: str | None = None) -> QIcon:
-    return QIcon(str(RESOURCES / f"tray-{state.value}-{variant or panel_variant()}.svg"))
+    return QIcon(str(resource(f"tray-{state.value}-{variant or panel_variant()}.svg")))
 
 
 def menu_text(text: str) -> str:
@@ -43,6 +44,7 @@ class TrayIcon(QObject):
     pause_requested = Signal()
     resume_requested = Signal()
     activity_requested = Signal()
+    problems_requested = Signal()  # Activity, on the problems (a notification about one was clicked)
     settings_requested = Signal()
     fix_requested = Signal(object)  # the wizard's start page (str) or None
     autostart_toggled = Signal(bool)
@@ -57,7 +59,8 @@ class TrayIcon(QObject):
         self.menu = QMenu()
         self.menu.aboutToShow.connect(self.rebuild_menu)
         self.tray.setContextMenu(self.menu)
-        self.tray.messageClicked.connect(self.activity_requested)
+        self.tray.messageClicked.connect(self._on_message_clicked)
+        self.shown_note: Notification | None = None
         self.tray.activated.connect(self._on_activated)
         self.shown_state: SyncState | None = None
         self.icon_changes = 0
@@ -120,7 +123,18 @@ class TrayIcon(QObject):
     def notify(self, note: Notification) -> None:
         icon = {"info": QSystemTrayIcon.MessageIcon.Information, "warning": QSystemTrayIcon.MessageIcon.Warning,
                 "error": QSystemTrayIcon.MessageIcon.Critical}[note.severity]
+        self.shown_note = note
         self.tray.showMessage(note.title, note.message, icon, 10000)
+
+    def _on_message_clicked(self) -> None:
+        """The balloon's click does what its text says: the fix, or Activity (on the problems)."""
+        note = self.shown_note
+        if note is not None and note.fix is not None:
+            self.fix_requested.emit(note.fix.start_page)
+        elif note is not None and note.problems:
+            self.problems_requested.emit()
+        else:
+            self.activity_requested.emit()
 
     def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
         if sys.platform == "darwin":

@@ -33,7 +33,9 @@ def test_built_program_carries_webengine_and_resources(built: Path) -> None:
     internal = built.parent / "_internal"
     assert list(internal.rglob("QtWebEngineProcess")), "Qt WebEngine's helper process is missing"
     assert list(internal.rglob("qtwebengine_resources.pak")), "Qt WebEngine's resources are missing"
-    assert (internal / "resources" / "bigsync.svg").is_file()
+    # where the wheel has them too: bigsync_gui.assets finds them through importlib.resources
+    assert (internal / "bigsync_gui" / "resources" / "bigsync.svg").is_file()
+    assert (internal / "bigsync_gui" / "resources" / "tray-idle-light.svg").is_file()
 
 
 def test_built_sandbox_answers_and_stops_cleanly(built: Path) -> None:

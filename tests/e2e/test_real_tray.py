@@ -94,7 +94,7 @@ def test_real_tray_sync_now_from_the_menu(display: str, sandbox, tmp_path: Path)
                             "Start at login", "Quit"]
     assert seen["status_before"] == "Last sync just now · up to date"
     assert seen["status_after"] == "Last sync just now · 3 projects created"
-    assert "3 new BigTime projects" in seen["notifications"]
+    assert "3 new projects" in seen["notifications"]
     assert seen["tooltip"].splitlines()[:2] == ["BigSync", "Last sync just now · 3 projects created"]
     assert seen["activity_events"] >= 3
     assert seen["loop_running_after_quit"] is False

@@ -105,6 +105,30 @@ def test_service_text_is_plain_text(window: ActivityWindow) -> None:
     assert type(window.event_view.itemDelegate()).__name__ == "QStyledItemDelegate"
 
 
+def test_details_readable_in_full_and_widening_widens_details(qtbot, window: ActivityWindow, tmp_path: Path) -> None:
+    proxy = window.event_proxy
+    refused = next(r for r in range(proxy.rowCount()) if proxy.index(r, 1).data() == "Refused")
+    text = "<b>Umbrella</b> & Co: BigTime refused it: client name too long"
+    # The tooltip is escaped, so Qt shows the service's text literally (and wraps it).
+    tip = proxy.index(refused, 2).data(Qt.ItemDataRole.ToolTipRole)
+    assert "&lt;b&gt;Umbrella&lt;/b&gt; &amp; Co" in tip and "<b>" not in tip
+    # The detail pane shows the whole sentence of the current event, as plain text.
+    window.event_view.setCurrentIndex(proxy.index(refused, 0))
+    assert window.detail_pane.toPlainText() == text
+    assert window.detail_pane.document().toHtml().count("<b>Umbrella") == 0  # never rich text
+
+    header = window.event_view.horizontalHeader()
+    window.resize(900, 600)
+    qtbot.waitUntil(lambda: window.width() == 900)
+    before = [header.sectionSize(c) for c in range(5)]
+    window.resize(1500, 600)
+    qtbot.waitUntil(lambda: header.sectionSize(2) > before[2])
+    after = [header.sectionSize(c) for c in range(5)]
+    assert after[2] - before[2] > 400  # Details took the new width…
+    assert after[3:] == before[3:] and after[:2] == before[:2]  # …the other columns kept theirs
+    window.grab().save(str(tmp_path / "activity-wide.png"))
+
+
 def test_links_open_salesforce_and_bigtime(window: ActivityWindow, monkeypatch) -> None:
     opened: list[str] = []
     monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url.toString()) or True))

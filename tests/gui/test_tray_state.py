@@ -16,7 +16,7 @@ from PySide6.QtWidgets import QApplication
 from bigsync_gui.core.engine import CycleReport
 from bigsync_gui.core.loop import next_wait
 from bigsync_gui.gui.runner import LoopRunner
-from bigsync_gui.gui.state import FixAction, StatusModel, SyncState, classify
+from bigsync_gui.gui.state import FixAction, Notification, StatusModel, SyncState, classify
 from bigsync_gui.gui.tray import TrayIcon
 
 RECONNECT = "Salesforce needs you to sign in again: the saved sign-in was revoked, expired or replaced."
@@ -130,37 +130,56 @@ def test_backoff_sequence() -> None:
     assert next_wait(300, 20) == 1800
 
 
-def test_notifications_each_problem_once_and_created_batched() -> None:
+def one_round(model: StatusModel, *reports, start_failed=None):
+    """A round of the loop: its cycles (and a failure to start), then its one notification."""
+    model.cycle_started()
+    for r in reports:
+        model.cycle_finished(r)
+    if start_failed:
+        model.start_failed(*start_failed)
+    note = model.round_notification()
+    model.waiting(30, 0)
+    return note
+
+
+def test_one_notification_per_round_says_everything_once() -> None:
     model = StatusModel()
-    notes = model.cycle_finished(report(created=3))
-    assert [(n.title, n.severity) for n in notes] == [("3 new BigTime projects", "info")]
-    assert model.cycle_finished(report(created=1))[0].title == "1 new BigTime project"
+    note = one_round(model, report(created=3))
+    assert (note.title, note.severity, note.fix) == ("3 new projects", "info", None)
+    assert one_round(model, report(created=1)).title == "1 new project"
+    assert one_round(model, report()) is None  # nothing new: no balloon
+
+    # Created and refused in the same round, with a write-back failure: one balloon for all.
+    failing_writeback = report("failed", kind="writeback", error="ServiceUnavailable", message="Salesforce answered HTTP 503")
+    note = one_round(model, report("partial", created=2, rejected=1), failing_writeback)
+    assert note.title == "2 new projects · 1 could not be synced · Salesforce is having trouble"
+    assert (note.severity, note.problems, note.message) == ("error", True, "Click to see why in Activity.")
+    # The same refusal and the same problem next round: told once, not every cycle.
+    assert one_round(model, report("partial", rejected=1), failing_writeback) is None
 
     failing = report("failed", error="ReconnectNeeded", message=RECONNECT)
-    first = model.cycle_finished(failing)
-    assert [n.title for n in first] == ["Salesforce needs you to sign in again"]
-    assert "Reconnect Salesforce…" in first[0].message
-    assert model.cycle_finished(failing) == [] and model.cycle_finished(failing) == []  # not every cycle
-    other = model.start_failed("AlreadyRunning", "Another copy of bigsync-gui is syncing this setup right now")
-    assert [n.title for n in other] == ["Another copy is syncing this setup"]  # a new problem is told
-    model.cycle_finished(report())  # fixed…
-    again = model.cycle_finished(failing)  # …and broken again later: told again
-    assert [n.title for n in again] == ["Salesforce needs you to sign in again"]
+    note = one_round(model, failing)
+    assert note.title == "Salesforce needs you to sign in again"
+    assert note.fix.label == "Reconnect Salesforce…" and note.message == "Click to reconnect Salesforce."
+    assert one_round(model, failing) is None and one_round(model, failing) is None  # not every cycle
+    other = one_round(model, start_failed=("AlreadyRunning", "Another copy of bigsync-gui is syncing this setup right now"))
+    assert other.title == "Another copy is syncing this setup"  # a new problem is told
+    one_round(model, report())  # fixed…
+    assert one_round(model, failing).title == "Salesforce needs you to sign in again"  # …broken again: told again
 
-    offline = report("failed", error="Offline", message=OFFLINE)
-    model.cycle_finished(report())
-    assert model.cycle_finished(offline) == []  # the icon says it; going offline is not news
+    one_round(model, report())
+    assert one_round(model, report("failed", error="Offline", message=OFFLINE)) is None  # the icon says it
     assert model.state is SyncState.OFFLINE
 
-    refused = model.cycle_finished(report("partial", rejected=2))
-    assert [(n.title, n.severity) for n in refused] == [("2 opportunities could not be synced", "warning")]
+    note = one_round(model, report("partial", rejected=2))
+    assert (note.title, note.severity, note.problems) == ("2 opportunities could not be synced", "warning", True)
 
 
 def test_notifications_never_carry_service_text() -> None:
     model = StatusModel()
-    notes = model.cycle_finished(report("failed", error="ServiceUnavailable",
-                                        message="BigTime answered HTTP 500: <b>Boom</b> & <script>x</script>"))
-    assert notes and all("<" not in n.title + n.message for n in notes)
+    note = one_round(model, report("failed", error="ServiceUnavailable",
+                                   message="BigTime answered HTTP 500: <b>Boom</b> & <script>x</script>"))
+    assert note and "<" not in note.title + note.message
 
 
 def test_writeback_problem_does_not_hide_behind_a_good_trigger_cycle() -> None:
@@ -258,10 +277,20 @@ def test_menu_text_from_a_service_is_plain(qtbot) -> None:
     assert "R&D <b>team</b>" in tray.tray.toolTip()
 
 
-def test_clicking_a_notification_opens_activity(qtbot) -> None:
+def test_clicking_a_notification_does_what_it_says(qtbot) -> None:
     tray = TrayIcon(StatusModel())
+    tray.notify(Notification("3 new projects", "Click to see them in Activity.", "info"))
     with qtbot.waitSignal(tray.activity_requested):
         tray.tray.messageClicked.emit()
+    tray.notify(Notification("2 opportunities could not be synced", "Click to see why in Activity.", "warning",
+                             problems=True))
+    with qtbot.waitSignal(tray.problems_requested):
+        tray.tray.messageClicked.emit()
+    fix = FixAction("Reconnect Salesforce…", "salesforce")
+    tray.notify(Notification("Salesforce needs you to sign in again", "Click to reconnect Salesforce.", "warning", fix))
+    with qtbot.waitSignal(tray.fix_requested) as blocker:
+        tray.tray.messageClicked.emit()
+    assert blocker.args == ["salesforce"]
 
 
 # ---- the loop behind the tray: a fake engine whose cycles the test releases ------------------------
@@ -460,7 +489,7 @@ def test_session_syncs_notifies_once_and_offers_the_fix(qtbot, sandbox, memory_k
         count = len(session.notifications)
         qtbot.mouseClick(win.sync_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: len(session.notifications) > count, timeout=15000)
-        assert session.notifications[-1].title == "2 new BigTime projects"
+        assert session.notifications[-1].title == "2 new projects"
         qtbot.waitUntil(lambda: session.model.state is SyncState.IDLE, timeout=15000)
         assert win.status_line.text() == "Last sync just now · 2 projects created"
 
@@ -468,8 +497,8 @@ def test_session_syncs_notifies_once_and_offers_the_fix(qtbot, sandbox, memory_k
         qtbot.mouseClick(win.sync_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: session.model.state is SyncState.ATTENTION, timeout=15000)
         assert win.headline.text() == "Needs your attention" and win.fix_button.text() == "Reconnect Salesforce…"
-        told = [n.title for n in session.notifications].count("Salesforce needs you to sign in again")
-        assert told == 1
+        qtbot.waitUntil(lambda: [n.title for n in session.notifications].count("Salesforce needs you to sign in again") == 1,
+                        timeout=15000)  # told when the round ends
         with qtbot.waitSignal(session.runner.waiting, timeout=15000):
             qtbot.mouseClick(win.sync_button, Qt.MouseButton.LeftButton)  # fails again: not told again
         assert [n.title for n in session.notifications].count("Salesforce needs you to sign in again") == 1
