@@ -35,9 +35,9 @@ from .data import (
     BigTimeData,
     BigTimeError,
     ValidationError,
-    _pick,
     parse_date,
 )
+from .schema import pick
 
 API_PREFIX = "/BigtimeData/api/v2"
 _P = API_PREFIX.lower()
@@ -531,7 +531,7 @@ footer{{text-align:center;font-size:11px;color:#8593a1}}
         ``contact_create_with_id`` (otherwise contact 0 is not found)."""
         body = self._body(request)
         raw = _arg(request, "projectsid", "projectid", "id")
-        project = int(raw) if raw and raw.strip().isdigit() else _pick(body, "ProjectSid", "ProjectId")
+        project = int(raw) if raw and raw.strip().isdigit() else pick(body, "ProjectSid", "ProjectId")
         if cid is None or (cid == 0 and self.data.switches["contact_create_with_id"]):
             if project in (None, ""):
                 raise ApiError(400, "BAD_REQUEST", "projectsid is required to add a contact.")
@@ -555,14 +555,14 @@ footer{{text-align:center;font-size:11px;color:#8593a1}}
         raw = _arg(request, "projectsid", "projectid", "id")
         touched = []
         for item in self._custom_items(request):
-            project = _pick(item, "ProjectSid", "ProjectId") or raw
+            project = pick(item, "ProjectSid", "ProjectId") or raw
             if project in (None, ""):
                 raise ValidationError("ProjectSid is required.")
-            value = _pick(item, "Value")
+            value = pick(item, "Value")
             if by_name:
-                self.data.set_custom_field(int(project), value, name=_pick(item, "Name"))
+                self.data.set_custom_field(int(project), value, name=pick(item, "Name"))
             else:
-                self.data.set_custom_field(int(project), value, sid=_pick(item, "Sid"), name=_pick(item, "Name"))
+                self.data.set_custom_field(int(project), value, sid=pick(item, "Sid"), name=pick(item, "Name"))
             touched.append(int(project))
         return [row for pid in dict.fromkeys(touched) for row in self.data.custom_fields(pid)]
 
