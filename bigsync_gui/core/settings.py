@@ -2,7 +2,8 @@
 
 Only non-secret values live here (URLs, client ids, who is connected); secrets are in the
 keyring (``core.secrets``). The file is written atomically with mode 0600. A file that cannot be
-read or parsed is a :class:`ConfigInvalid` naming it — never silently replaced.
+read or parsed is a :class:`ConfigInvalid` naming it — never silently replaced; a value of the
+wrong type or out of its range (:data:`LIMITS`) is one naming the setting.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, Callable
 
 from ..connectors.redirects import BIGTIME_DEFAULT_REDIRECT_URI, SALESFORCE_DEFAULT_REDIRECT_URI
 from .errors import ConfigInvalid
@@ -20,6 +21,7 @@ from .profile import Profile
 FORMAT = 1
 BIGTIME_DEFAULT_BASE_URL = "https://iq.bigtime.net/BigtimeData/api/v2"
 BIGTIME_AUTH_MODES = ("oauth", "api_key", "session")
+MIN_INTERVAL_SECONDS = 60  # as Engine.configure asks; 0 would make the loop spin
 
 
 @dataclass
@@ -136,6 +138,15 @@ class Settings:
             raise
 
 
+# Values of the right type the app still cannot use: (section, key) → (accepted?, what it must be).
+LIMITS: dict[tuple[str, str], tuple[Callable[[Any], bool], str]] = {
+    ("sync", "interval_seconds"): (lambda v: v >= MIN_INTERVAL_SECONDS, f"at least {MIN_INTERVAL_SECONDS} (seconds)"),
+    ("sync", "writeback_interval_seconds"): (lambda v: v >= MIN_INTERVAL_SECONDS, f"at least {MIN_INTERVAL_SECONDS} (seconds)"),
+    ("sync", "api_budget_percent"): (lambda v: 0 < v <= 100, "more than 0 and at most 100 (percent)"),  # NaN fails too
+    ("bigtime", "auth_mode"): (lambda v: v in ("", *BIGTIME_AUTH_MODES), "oauth, api_key or session (or empty: not connected)"),
+}
+
+
 def _section(kind: type, data: Any, path: Any, name: str) -> Any:
     if data is None:
         return kind()
@@ -157,5 +168,8 @@ def _section(kind: type, data: Any, path: Any, name: str) -> Any:
             ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
         if not ok:
             raise ConfigInvalid(f"{name}.{f.name}", f"The settings file {path}: '{name}.{f.name}' has a value of the wrong type.")
+        accepted, wanted = LIMITS.get((name, f.name), (None, ""))
+        if accepted is not None and not accepted(value):
+            raise ConfigInvalid(f"{name}.{f.name}", f"The settings file {path}: '{name}.{f.name}' is {value!r}; it must be {wanted}.")
         values[f.name] = value
     return kind(**values)

@@ -182,25 +182,47 @@ class Store:
             os.close(fd)
         try:
             self.db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            self.db.row_factory = sqlite3.Row
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute("PRAGMA foreign_keys=ON")
-            self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"The sync state database {self.path} cannot be used ({exc}). It was left as it is; "
-                             "move it away to start over (links and history would be lost).") from None
+            raise self._unusable(exc) from None
+        try:  # every refusal closes the connection: a failed step's open transaction would keep its lock
+            self._open()
+        except sqlite3.DatabaseError as exc:
+            self.db.close()
+            raise self._unusable(exc) from None
+        except BaseException:
+            self.db.close()
+            raise
+
+    def _unusable(self, exc: sqlite3.DatabaseError) -> StoreError:
+        return StoreError(f"The sync state database {self.path} cannot be used ({exc}). It was left as it is; "
+                          "move it away to start over (links and history would be lost).")
 
     def close(self) -> None:
         self.db.close()
 
-    def _migrate(self) -> None:
+    def _open(self) -> None:
+        self.db.row_factory = sqlite3.Row
+        # The version first: a newer database is refused before anything about it changes (WAL mode
+        # is kept in the file and would leave -wal/-shm files next to it).
         version = self.db.execute("PRAGMA user_version").fetchone()[0]
         if version > len(MIGRATIONS):
             raise StoreError(f"The sync state database {self.path} was written by a newer version of bigsync-gui.")
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA foreign_keys=ON")
+        self._migrate(version)
+
+    def _migrate(self, version: int) -> None:
         for number in range(version, len(MIGRATIONS)):
             # One transaction per step: the schema change and its version number land together.
-            self.db.executescript("BEGIN IMMEDIATE;" + MIGRATIONS[number] + f"; PRAGMA user_version={number + 1}; COMMIT;")
+            try:
+                self.db.executescript("BEGIN IMMEDIATE;" + MIGRATIONS[number] + f"; PRAGMA user_version={number + 1}; COMMIT;")
+            except sqlite3.DatabaseError as exc:
+                if ((getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF) not in (sqlite3.SQLITE_ERROR, sqlite3.SQLITE_CONSTRAINT):
+                    raise  # busy, damaged, full disk …: the database, not the step
+                raise StoreError(f"Upgrading the sync state database {self.path} to version {number + 1} failed ({exc}). "
+                                 f"This is a bug in bigsync-gui: please report it. The database was left whole, "
+                                 f"at version {number}.") from None
         for suffix in ("", "-wal", "-shm"):
             extra = Path(str(self.path) + suffix)
             if extra.exists():

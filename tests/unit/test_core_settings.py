@@ -111,6 +111,53 @@ def test_the_accepted_forms_of_a_value_load_as_they_are(tmp_path: Path, section:
     assert getattr(getattr(Settings.load(profile), section), key) == value
 
 
+# ---- values of the right type that the app cannot use: (section, key, value, what the message asks for) ---------
+OUT_OF_RANGE = [
+    ("sync", "interval_seconds", 0, "at least 60"),  # 0 would make the loop spin
+    ("sync", "interval_seconds", 59, "at least 60"),  # the engine's own minimum
+    ("sync", "interval_seconds", -300, "at least 60"),
+    ("sync", "writeback_interval_seconds", 0, "at least 60"),
+    ("sync", "api_budget_percent", -5, "more than 0 and at most 100"),
+    ("sync", "api_budget_percent", 0, "more than 0 and at most 100"),  # nothing would ever sync
+    ("sync", "api_budget_percent", 100.5, "more than 0 and at most 100"),
+    ("bigtime", "auth_mode", "password", "oauth, api_key or session"),
+    ("bigtime", "auth_mode", "OAuth", "oauth, api_key or session"),
+]
+
+
+@pytest.mark.parametrize("section, key, value, wanted", OUT_OF_RANGE, ids=[f"{s}.{k}={v!r}" for s, k, v, _ in OUT_OF_RANGE])
+def test_a_value_out_of_range_is_refused_naming_the_setting(tmp_path: Path, section: str, key: str, value: Any,
+                                                            wanted: str) -> None:
+    profile = Profile.at(tmp_path)
+    error = refused(profile, a_file(**{section: {key: value}}))
+    assert error.field == f"{section}.{key}"
+    assert f"'{section}.{key}'" in error.message and wanted in error.message
+    assert str(profile.settings_file) in error.message
+
+
+def test_a_percentage_that_is_not_a_finite_number_is_refused(tmp_path: Path) -> None:
+    """Python's JSON reader takes NaN and Infinity; neither is a budget."""
+    for text in ("NaN", "Infinity"):
+        error = refused(Profile.at(tmp_path), '{"format": %d, "sync": {"api_budget_percent": %s}}' % (FORMAT, text))
+        assert error.field == "sync.api_budget_percent"
+
+
+@pytest.mark.parametrize("section, key, value", [
+    ("sync", "interval_seconds", 60),  # the edges are allowed
+    ("sync", "writeback_interval_seconds", 60),
+    ("sync", "api_budget_percent", 100),
+    ("sync", "api_budget_percent", 0.5),
+    ("bigtime", "auth_mode", ""),  # not connected yet
+    ("bigtime", "auth_mode", "oauth"),
+    ("bigtime", "auth_mode", "api_key"),
+    ("bigtime", "auth_mode", "session"),
+])
+def test_the_edges_of_each_range_load(tmp_path: Path, section: str, key: str, value: Any) -> None:
+    profile = Profile.at(tmp_path)
+    write(profile, a_file(**{section: {key: value}}))
+    assert getattr(getattr(Settings.load(profile), section), key) == value
+
+
 def test_missing_and_unknown_keys_fall_back_to_defaults_and_are_ignored(tmp_path: Path) -> None:
     """A file written by an older version (fewer keys) or a newer one (extra keys) of the same format loads."""
     profile = Profile.at(tmp_path)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -276,3 +277,71 @@ def test_an_existing_database_readable_by_others_is_made_owner_only(tmp_path: Pa
     path.chmod(0o644)
     Store(path).close()
     assert path.stat().st_mode & 0o777 == 0o600
+
+
+def newer_database(path: Path) -> None:
+    build(path, CURRENT)
+    db = sqlite3.connect(path)
+    db.execute(f"PRAGMA user_version = {CURRENT + 1}")
+    db.close()
+
+
+def failing_step(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    build(path, CURRENT)
+    monkeypatch.setattr(store_module, "MIGRATIONS", [*MIGRATIONS, "ALTER TABLE no_such_table ADD COLUMN x TEXT;"])
+
+
+def test_a_failing_step_releases_the_database_and_says_it_is_a_bug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The step's transaction must not outlive the refusal: the next open would wait 30 s on its lock."""
+    path = tmp_path / "state.db"
+    failing_step(path, monkeypatch)
+    with pytest.raises(StoreError) as caught:
+        Store(path)
+    message = caught.value.message
+    assert "bug" in message and "report" in message and "move it away" not in message
+    probe = sqlite3.connect(path, timeout=0)
+    try:
+        probe.execute("BEGIN IMMEDIATE")  # "database is locked" while the failed step still holds it
+        probe.execute("ROLLBACK")
+    finally:
+        probe.close()
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS)
+    Store(path).close()
+
+
+@pytest.mark.parametrize("refusal", ["failing step", "newer version", "not a database"])
+def test_every_refusal_closes_the_connection_it_opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusal: str) -> None:
+    path = tmp_path / "state.db"
+    if refusal == "failing step":
+        failing_step(path, monkeypatch)
+    elif refusal == "newer version":
+        newer_database(path)
+    else:
+        path.write_bytes(b"this is not a database " * 200)
+    opened: list[sqlite3.Connection] = []
+    connect = sqlite3.connect
+
+    def recording_connect(*args: Any, **kwargs: Any) -> sqlite3.Connection:
+        opened.append(connect(*args, **kwargs))
+        return opened[-1]
+
+    monkeypatch.setattr(store_module.sqlite3, "connect", recording_connect)
+    with pytest.raises(StoreError):
+        Store(path)
+    assert opened
+    for db in opened:
+        with pytest.raises(sqlite3.ProgrammingError):  # "Cannot operate on a closed database."
+            db.execute("SELECT 1")
+
+
+def test_a_newer_database_is_refused_before_its_journal_mode_is_changed(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    newer_database(path)
+    with pytest.raises(StoreError):
+        Store(path)
+    assert not Path(f"{path}-wal").exists() and not Path(f"{path}-shm").exists()
+    db = sqlite3.connect(path)
+    try:
+        assert db.execute("PRAGMA journal_mode").fetchone()[0] == "delete"
+    finally:
+        db.close()
