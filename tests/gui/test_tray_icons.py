@@ -5,7 +5,6 @@ so each icon carries an outline in the opposite colour)."""
 from __future__ import annotations
 
 import pytest
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QImage, QPainter
 
 from bigsync_gui.gui.state import SyncState

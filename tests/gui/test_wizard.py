@@ -36,7 +36,6 @@ if QCoreApplication.instance() is None:  # WebEngine wants this before the QAppl
 from bigsync_gui.gui.context import SetupContext
 from bigsync_gui.gui.pages.stage import API_NAME_ROLE, CLOSED_LOST_TIP
 from bigsync_gui.gui.wizard import (
-    PAGE_BIGTIME,
     PAGE_DONE,
     PAGE_FIELDS,
     PAGE_STAGE,
