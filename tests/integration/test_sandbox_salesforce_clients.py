@@ -304,7 +304,7 @@ def test_stage_history_is_recorded_per_change_and_read_through_a_child_subquery(
                                 "WHERE OpportunityId = {} ORDER BY CreatedDate", opp_id))["records"]
     assert [(r["StageName"], r["Amount"], r["PrevAmount"]) for r in rows] == [
         ("Qualification", 1000.0, None), ("Closed Won", 1000.0, 1000.0), ("Negotiation/Review", 2000.0, 1000.0)]
-    assert [r["Probability"] for r in rows] == [10.0, 100.0, 80.0]
+    assert [r["Probability"] for r in rows] == [10.0, 100.0, 90.0]  # each stage's default
 
     (opp,) = sf.query_all(format_soql("SELECT Id, StageName, (SELECT StageName, CreatedDate FROM OpportunityHistories "
                                       "WHERE CreatedDate >= {} ORDER BY CreatedDate) FROM Opportunity WHERE Id = {}",
