@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 
@@ -201,7 +202,7 @@ def test_an_idle_cycle_reads_the_stage_history_in_its_one_request(connected_engi
     env.clear_logs()
     idle = env.cycle()
     assert (idle.result, idle.salesforce_requests, idle.created) == ("ok", 1, 0)
-    (query,) = [str(e["query"]) for e in env.log("salesforce") if "/query" in e["path"]]
+    (query,) = [unquote_plus(str(e["query"])) for e in env.log("salesforce") if "/query" in e["path"]]
     assert "FROM OpportunityHistories WHERE CreatedDate >=" in query
 
 
