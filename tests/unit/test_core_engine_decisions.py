@@ -152,6 +152,22 @@ def test_already_past_at_configure_that_dips_below_and_back_between_cycles_count
     assert [len(w.bt.projects_coded(project_code(o))) for o in (dipped, stayed, lost)] == [1, 0, 0]
 
 
+def test_a_stage_history_read_again_never_counts_a_stage_from_before_the_release(tmp_path: Path) -> None:
+    """The lookback reads the same history rows again: a win from before the opportunity went below
+    the stage (while it was left alone) must not count then."""
+    w = World(tmp_path / "profile")
+    opp = w.sf.opportunity("Past at set-up", "Negotiation", w.sf.account("Acme"))
+    w.engine.configure("Proposal")
+    w.sf.move(opp, "Closed Won")  # still past the stage: left alone
+    assert w.engine.run_cycle().created == 0
+    w.sf.move(opp, "Qualification")  # below: released
+    assert w.engine.run_cycle().created == 0
+    w.sf.update(opp, Amount=1000)  # read again, with the history since the lookback
+    assert w.engine.run_cycle().created == 0
+    w.sf.move(opp, "Proposal")  # reaching it after the release counts
+    assert w.engine.run_cycle().created == 1
+
+
 def test_backfill_creates_projects_for_those_already_past(tmp_path: Path) -> None:
     w = World(tmp_path / "profile")
     acme = w.sf.account("Acme")
