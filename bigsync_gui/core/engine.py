@@ -365,9 +365,11 @@ class Engine:
         due_full = (full or cursor is None or last_read is None or c.started - last_read > DELETED_RETENTION
                     or not last_full_text or c.started - _parse(last_full_text) > FULL_RECONCILE_EVERY)
 
+        # Stage history from where this read starts, never before the set-up's read (what was past
+        # the stage then is "already past"; what came and went before it is not replayed).
         floor_text = c.store.cursor(HISTORY_FLOOR)
-        since = [moment for moment in (cursor - LOOKBACK if cursor else None, _parse(floor_text) if floor_text else None) if moment]
-        c.history_since = max(since, default=None)
+        starts = ([cursor - LOOKBACK] if cursor else []) + ([_parse(floor_text)] if floor_text else [])
+        c.history_since = max(starts, default=None)
         records = self._read_full(c, triggering, cursor) if due_full else self._read_changes(c, cursor)  # type: ignore[arg-type]
         records.update(self._read_unfinished(c, exclude=set(records)))
         newest = max((r.get("SystemModstamp") or "" for r in records.values()), default="")
@@ -512,7 +514,7 @@ class Engine:
             return
         path = _stage_path(record)
         known = {s.api_name for s in c.metadata.stages}
-        if any(stage not in known for stage in path):
+        if any(stage not in known for _, stage in path):
             c.metadata = self._metadata(c, force=True)
             triggering.clear()
             triggering.update(s.api_name for s in self.triggering_stages(c.metadata.stages, self._trigger_stage(c).api_name))
@@ -541,21 +543,23 @@ class Engine:
                                                "stays; if the win was a mistake, close the project in BigTime.",
                               oid, created.project_id)
 
-    def _reached(self, c: _Cycle, oid: str, path: list[str], triggering: set[str]) -> str | None:
+    def _reached(self, c: _Cycle, oid: str, path: list[tuple[str, str]], triggering: set[str]) -> str | None:
         """The last trigger-or-later stage the opportunity was at since the last read (None: none
-        that counts). Walked in order, so one left alone at set-up ("already past") counts again
-        once it has been below the stage (closed-lost is not below) and then reaches it."""
+        that counts). Walked in order: one left alone at set-up ("already past") is released when it
+        is below the stage (closed-lost is not below), and only reaching it after that counts — also
+        when the same history is read again (the lookback, a failed cycle)."""
         assert c.metadata is not None
         closed = {s.api_name for s in c.metadata.stages if s.is_closed}
-        excluded = c.store.is_excluded(oid)
+        released = c.store.released_at(oid)  # None: never left alone; "": still left alone
         reached = None
-        for stage in path:
+        for at, stage in path:
             if stage in triggering:
-                reached = reached if excluded else stage
-            elif excluded and stage not in closed:
-                excluded = False
+                if released is None or (released and at > released):
+                    reached = stage
+            elif released == "" and stage not in closed:
+                released = at
                 with c.store.transaction():
-                    c.store.unexclude(oid)  # back below the stage: reaching it again counts
+                    c.store.release(oid, at)
         return reached
 
     def _settle_unfinished(self, c: _Cycle, record: dict[str, Any]) -> Any:
@@ -852,11 +856,15 @@ class Engine:
                                       + "; ".join(e.message for e in res.errors), row["Id"])
 
 
-def _stage_path(record: dict[str, Any]) -> list[str]:
-    """The stages an opportunity was at since the history's start (oldest first), then its stage now."""
+def _stage_path(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """(when, stage): the stages an opportunity was at since the history's start, oldest first, then
+    its stage now (when: its SystemModstamp, the latest it can have changed). Salesforce's stamps,
+    all in one format, so they compare as text."""
     rows = (record.get("OpportunityHistories") or {}).get("records") or []
-    history = [r.get("StageName") for r in sorted(rows, key=lambda r: r.get("CreatedDate") or "") if r.get("StageName")]
-    return [*history, record["StageName"]] if record.get("StageName") else history
+    path = sorted((r.get("CreatedDate") or "", r["StageName"]) for r in rows if r.get("StageName"))
+    if record.get("StageName"):
+        path.append((record.get("SystemModstamp") or "", record["StageName"]))
+    return path
 
 
 def _client_fields(account: dict[str, Any], code: str) -> dict[str, Any]:

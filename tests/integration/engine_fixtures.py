@@ -332,7 +332,7 @@ class Oracle:
         return stage is not None and stage["IsClosed"] and not stage["IsWon"]
 
     def before_cycle(self) -> None:
-        self._snapshot = {o["Id"]: o for o in self.env.opps()}
+        self._snapshot = {o["Id"]: o for o in self.env.opps(deleted=True)}
         self._stages = self.stage_history()
 
     def after_cycle(self, report: CycleReport) -> None:
@@ -340,6 +340,11 @@ class Oracle:
         self.history.append(f"{report.kind} {report.result} {report.error} {report.message[:80]}")
         for oid, opp in self._snapshot.items():
             passed = [stage for _, stage in self._stages.get(oid, [])[self._walked.get(oid, 0):]]
+            if opp.get("IsDeleted"):
+                # Not judged while deleted; restored within the lookback, the engine reads these
+                # stages again and may create its project then (it did reach the stage).
+                self.may.update(oid for stage in passed if self.stage_triggers(stage))
+                continue
             for stage in [*passed, opp["StageName"]]:  # in order, as the engine walks them
                 self._saw(oid, opp, stage, ok)
         if ok:
