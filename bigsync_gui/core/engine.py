@@ -11,7 +11,9 @@ The contract is DESIGN §2. How each promise is kept:
   is written back onto the opportunity as a second record of the link.
 - **No missed trigger.** One ``queryAll`` per cycle reads opportunities changed since the cursor
   minus a lookback overlap, ordered by (SystemModstamp, Id), deduplicated by id; deletes and
-  restores arrive in the same read (``IsDeleted``). The cursor never moves past the cycle's start,
+  restores arrive in the same read (``IsDeleted``), and so does each one's stage history since then
+  (``OpportunityHistories``): a stage reached and left between two cycles counts (reaching it
+  triggers, whatever came after). The cursor never moves past the cycle's start,
   and does not move at all when the cycle failed. A gap longer than the recycle bin keeps deleted
   rows (15 days), or a day since the last one, runs a full reconcile instead.
 - **Cheap when idle.** An idle cycle is that one query; stage and field metadata are refreshed at
@@ -57,6 +59,7 @@ LAST_READ = "last_read"  # when the last cycle that read everything changed (sta
 METADATA = "salesforce_metadata"
 DAILY_MAX = "salesforce_daily_max"
 CODE_MAX = "bigtime_project_code_max"  # the longest ProjectCode BigTime is known to keep (learnt)
+HISTORY_FLOOR = "stage_history_floor"  # the setup's read (Salesforce's time): stage changes before it were its to judge
 
 PROJECT_CODE_PREFIX = "SF-"
 CLIENT_CODE_PREFIX = "SF-"
@@ -144,6 +147,7 @@ class _Cycle:
     write_project_ids: dict[str, int] = field(default_factory=dict)
     written_ids_tried: set[str] = field(default_factory=set)  # sent once this cycle: not again
     read_at: datetime | None = None  # Salesforce's time when this cycle's read ran (HTTP Date)
+    history_since: datetime | None = None  # stage changes from then on are read with each opportunity
     stopped_by: Exception | None = None
 
 
@@ -274,6 +278,7 @@ class Engine:
                 left_alone = [] if backfill else [i for i in already if store.link(i) is None]
                 store.exclude(left_alone)
                 store.set_cursor(CURSOR, _iso(read_at))
+                store.set_cursor(HISTORY_FLOOR, _iso(read_at))
                 store.set_cursor(LAST_FULL, _iso(now))
                 if backfill:  # the backfill happens in the next cycle's full read
                     store.set_cursor(LAST_FULL, _iso(now - FULL_RECONCILE_EVERY * 2))
@@ -477,7 +482,12 @@ class Engine:
         due_full = (full or cursor is None or last_read is None or c.started - last_read > DELETED_RETENTION
                     or not last_full_text or c.started - _parse(last_full_text) > FULL_RECONCILE_EVERY)
 
-        records = self._read_full(c, triggering) if due_full else self._read_changes(c, cursor)  # type: ignore[arg-type]
+        # Stage history from where this read starts, never before the set-up's read (what was past
+        # the stage then is "already past"; what came and went before it is not replayed).
+        floor_text = c.store.cursor(HISTORY_FLOOR)
+        starts = ([cursor - LOOKBACK] if cursor else []) + ([_parse(floor_text)] if floor_text else [])
+        c.history_since = max(starts, default=None)
+        records = self._read_full(c, triggering, cursor) if due_full else self._read_changes(c, cursor)  # type: ignore[arg-type]
         records.update(self._read_unfinished(c, exclude=set(records)))
         newest = max((r.get("SystemModstamp") or "" for r in records.values()), default="")
 
@@ -552,7 +562,11 @@ class Engine:
         if id_field and id_field.lower() in c.metadata.opportunity_fields:
             fields.append(id_field)
         roles = ", ".join(["ContactId", "Role", "IsPrimary", *(f"Contact.{f}" for f in CONTACT_FIELDS)])
-        return f"SELECT {', '.join(fields)}, (SELECT {roles} FROM OpportunityContactRoles) FROM Opportunity"
+        history = ""
+        if c.history_since is not None:  # the stages passed since the last read, in the same request
+            history = soql.format_soql(", (SELECT StageName, CreatedDate FROM OpportunityHistories "
+                                       "WHERE CreatedDate >= {} ORDER BY CreatedDate)", c.history_since)
+        return f"SELECT {', '.join(fields)}, (SELECT {roles} FROM OpportunityContactRoles){history} FROM Opportunity"
 
     def _read_changes(self, c: _Cycle, cursor: datetime) -> dict[str, dict[str, Any]]:
         since = cursor - LOOKBACK
@@ -561,9 +575,13 @@ class Engine:
         c.read_at = c.sf.server_time
         return {r["Id"]: r for r in rows}
 
-    def _read_full(self, c: _Cycle, triggering: set[str]) -> dict[str, dict[str, Any]]:
-        rows = c.sf.query(self._select(c) + soql.format_soql(" WHERE StageName IN {} ORDER BY SystemModstamp, Id",
-                                                             sorted(triggering)))
+    def _read_full(self, c: _Cycle, triggering: set[str], cursor: datetime | None) -> dict[str, dict[str, Any]]:
+        """Every opportunity at or past the trigger, those changed since the cursor (a stage passed
+        since then shows in their history only), and the linked ones."""
+        where = soql.format_soql(" WHERE StageName IN {}", sorted(triggering))
+        if cursor is not None:
+            where = soql.format_soql(" WHERE (StageName IN {} OR SystemModstamp >= {})", sorted(triggering), cursor - LOOKBACK)
+        rows = c.sf.query(self._select(c) + where + " ORDER BY SystemModstamp, Id")
         c.read_at = c.sf.server_time
         records = {r["Id"]: r for r in rows}
         linked = [link.opportunity_id for link in c.store.links()]
@@ -611,22 +629,18 @@ class Engine:
                 c.store.event(c.id, "restored", f"{name} was restored in Salesforce; its link to BigTime project "
                                                 f"{link.project_id} is back.", oid, link.project_id)
             return
-        stage = record.get("StageName")
+        path = _stage_path(record)
         known = {s.api_name for s in c.metadata.stages}
-        if stage not in known:
+        if any(stage not in known for _, stage in path):
             c.metadata = self._metadata(c, force=True)
             triggering.clear()
             triggering.update(s.api_name for s in self.triggering_stages(c.metadata.stages, self._trigger_stage(c).api_name))
-        if stage not in triggering:
+        reached = self._reached(c, oid, path, triggering)
+        if reached is None:
             if link is None:
                 self._settle_unfinished(c, record)
-            if c.store.is_excluded(oid) and not any(s.api_name == stage and s.is_closed for s in c.metadata.stages):
-                with c.store.transaction():
-                    c.store.unexclude(oid)  # back below the stage: reaching it again will count
             return
-        if link is None and c.store.is_excluded(oid):
-            self._settle_unfinished(c, record)
-        if link is not None or c.store.is_excluded(oid):
+        if link is not None:
             return
         intent = c.store.intent(oid)
         if intent and intent.state == "failed" and intent.failed_modstamp == (record.get("SystemModstamp") or ""):
@@ -635,6 +649,35 @@ class Engine:
             self._link(c, record, intent.project_id, None, "linked")  # the link row was lost: restore it
             return
         self._create(c, record)
+        now_at = record.get("StageName")
+        created = c.store.link(oid)
+        if now_at not in triggering and created is not None:
+            labels = {s.api_name: s.label for s in c.metadata.stages}
+            with c.store.transaction():
+                c.store.event(c.id, "warning", f"{name} reached {labels.get(reached, reached)!r} and was at "
+                                               f"{labels.get(now_at, now_at)!r} by the time it was read. Reaching the "
+                                               f"trigger stage creates the project, so BigTime project {created.project_id} "
+                                               "stays; if the win was a mistake, close the project in BigTime.",
+                              oid, created.project_id)
+
+    def _reached(self, c: _Cycle, oid: str, path: list[tuple[str, str]], triggering: set[str]) -> str | None:
+        """The last trigger-or-later stage the opportunity was at since the last read (None: none
+        that counts). Walked in order: one left alone at set-up ("already past") is released when it
+        is below the stage (closed-lost is not below), and only reaching it after that counts — also
+        when the same history is read again (the lookback, a failed cycle)."""
+        assert c.metadata is not None
+        closed = {s.api_name for s in c.metadata.stages if s.is_closed}
+        released = c.store.released_at(oid)  # None: never left alone; "": still left alone
+        reached = None
+        for at, stage in path:
+            if stage in triggering:
+                if released is None or (released and at > released):
+                    reached = stage
+            elif released == "" and stage not in closed:
+                released = at
+                with c.store.transaction():
+                    c.store.release(oid, at)
+        return reached
 
     def _settle_unfinished(self, c: _Cycle, record: dict[str, Any]) -> Any:
         """A create left unfinished by a failed cycle, for an opportunity that is not to be created now
@@ -933,6 +976,17 @@ class Engine:
             for row in chunk:
                 c.write_project_ids.pop(row["Id"], None)
                 c.written_ids_tried.add(row["Id"])
+
+
+def _stage_path(record: dict[str, Any]) -> list[tuple[str, str]]:
+    """(when, stage): the stages an opportunity was at since the history's start, oldest first, then
+    its stage now (when: its SystemModstamp, the latest it can have changed). Salesforce's stamps,
+    all in one format, so they compare as text."""
+    rows = (record.get("OpportunityHistories") or {}).get("records") or []
+    path = sorted((r.get("CreatedDate") or "", r["StageName"]) for r in rows if r.get("StageName"))
+    if record.get("StageName"):
+        path.append((record.get("SystemModstamp") or "", record["StageName"]))
+    return path
 
 
 def _client_fields(account: dict[str, Any], code: str) -> dict[str, Any]:

@@ -104,6 +104,11 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX events_cycle ON events(cycle_id);
     """,
+    # 2: an opportunity left alone at set-up is released (not forgotten) when it goes below the
+    # stage, with the moment, so a stage history read again never counts what came before it
+    """
+    ALTER TABLE excluded ADD COLUMN released_at TEXT
+    """,
 ]
 
 EVENT_KINDS = ("created", "linked", "severed", "restored", "written", "rejected", "client", "warning")
@@ -333,10 +338,18 @@ class Store:
         self.db.executemany("INSERT OR IGNORE INTO excluded (opportunity_id, since) VALUES (?, ?)", [(i, now) for i in opportunity_ids])
 
     def is_excluded(self, opportunity_id: str) -> bool:
-        return self.db.execute("SELECT 1 FROM excluded WHERE opportunity_id = ?", (opportunity_id,)).fetchone() is not None
+        """Left alone at set-up and not released since."""
+        return self.released_at(opportunity_id) == ""
 
-    def unexclude(self, opportunity_id: str) -> None:
-        self.db.execute("DELETE FROM excluded WHERE opportunity_id = ?", (opportunity_id,))
+    def released_at(self, opportunity_id: str) -> str | None:
+        """None: never left alone; "": left alone still; else when it went below the stage (Salesforce's stamp)."""
+        row = self.db.execute("SELECT released_at FROM excluded WHERE opportunity_id = ?", (opportunity_id,)).fetchone()
+        return None if row is None else row[0] or ""
+
+    def release(self, opportunity_id: str, at: str) -> None:
+        """It went below the stage at ``at``: reaching the stage after that counts (the first release stays)."""
+        self.db.execute("UPDATE excluded SET released_at = ? WHERE opportunity_id = ? AND released_at IS NULL",
+                        (at, opportunity_id))
 
     def excluded_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT opportunity_id FROM excluded ORDER BY opportunity_id")]

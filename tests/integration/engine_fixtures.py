@@ -270,12 +270,13 @@ def connected_engine(sandbox: Sandbox, bigtime_reading: str, tmp_path: Path, fil
 class Oracle:
     """What the engine must have done, from what a cycle could see.
 
-    The engine polls, so it can only see the states that exist when a cycle reads. ``must`` holds the
-    opportunities seen at/past the trigger at the start of a cycle that succeeded (each must have
-    exactly one project from then on); ``may`` those seen so at the start of any cycle (a failed
-    cycle may or may not have created theirs: at most one). Opportunities already past the stage
-    when the sync was configured are left alone (unless backfill) until a cycle sees them below it
-    again — the engine's documented "reaching it again counts".
+    A cycle sees each opportunity's stage now and the stages it passed since the last cycle that
+    succeeded (its OpportunityHistory rows; those before the setup's read are the setup's to judge).
+    ``must`` holds the opportunities a cycle that succeeded saw at/past the trigger, now or in that
+    history (each must have exactly one project from then on); ``may`` those seen so by any cycle (a
+    failed cycle may or may not have created theirs: at most one). Opportunities already past the
+    stage when the sync was configured are left alone (unless backfill) until they have been below
+    it and reach it again — the engine's documented "reaching it again counts".
     """
 
     env: Connected
@@ -290,51 +291,84 @@ class Oracle:
     seen_project_ids: set[int] = field(default_factory=set)
     history: list[str] = field(default_factory=list)
     _snapshot: dict[str, dict[str, Any]] = field(default_factory=dict)
+    _stages: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # (CreatedDate, StageName) per opportunity
+    _walked: dict[str, int] = field(default_factory=dict)  # history rows a successful cycle has seen
 
     def __post_init__(self) -> None:
         self.excluded = set() if self.backfill else {o["Id"] for o in self.env.opps() if self.triggers(o)}
         self.max_projects = len(self.env.projects())
         self.seen_project_ids = {p["SystemId"] for p in self.env.projects()}
+        store = self.env.store()
+        try:
+            floor = store.cursor("stage_history_floor") or ""
+        finally:
+            store.close()
+        floor = floor[:19]  # the engine asks for changes from that second on (SOQL datetimes are whole seconds)
+        self._walked = {oid: sum(1 for at, _ in rows if at[:19] < floor) for oid, rows in self.stage_history().items()}
+
+    def stage_history(self) -> dict[str, list[tuple[str, str]]]:
+        """Each opportunity's OpportunityHistory rows, oldest first, as the emulator recorded them."""
+        rows: dict[str, list[tuple[str, str]]] = collections.defaultdict(list)
+        with self.env.sandbox.world.lock:
+            for h in self.env.sf.all_records("OpportunityHistory"):
+                rows[h["OpportunityId"]].append((h["CreatedDate"], h["StageName"]))
+        return {oid: sorted(r) for oid, r in rows.items()}
 
     def stages(self) -> dict[str, dict[str, Any]]:
         with self.env.sandbox.world.lock:
             return {s["ApiName"]: dict(s) for s in self.env.sf.stages_in_order()}
 
     def triggers(self, opp: dict[str, Any]) -> bool:
+        return self.stage_triggers(opp["StageName"])
+
+    def stage_triggers(self, name: str) -> bool:
         stages = self.stages()
-        stage, trigger = stages.get(opp["StageName"]), stages[self.trigger]
+        stage, trigger = stages.get(name), stages[self.trigger]
         return (stage is not None and stage["SortOrder"] >= trigger["SortOrder"]
                 and not (stage["IsClosed"] and not stage["IsWon"]))
 
-    def closed_lost(self, opp: dict[str, Any]) -> bool:
-        stage = self.stages().get(opp["StageName"])
+    def closed_lost(self, name: str) -> bool:
+        stage = self.stages().get(name)
         return stage is not None and stage["IsClosed"] and not stage["IsWon"]
 
     def before_cycle(self) -> None:
-        self._snapshot = {o["Id"]: o for o in self.env.opps()}
+        self._snapshot = {o["Id"]: o for o in self.env.opps(deleted=True)}
+        self._stages = self.stage_history()
 
     def after_cycle(self, report: CycleReport) -> None:
         ok = report.result in ("ok", "partial")
         self.history.append(f"{report.kind} {report.result} {report.error} {report.message[:80]}")
         for oid, opp in self._snapshot.items():
-            if self.triggers(opp):
-                if oid in self.excluded and oid not in self.maybe_unexcluded:
-                    continue
-                if not opp.get("AccountId"):  # refused (no client to put it under), not created
-                    if ok and oid not in self.excluded:
-                        self.refused.add(oid)
-                    continue
-                self.refused.discard(oid)
-                self.may.add(oid)
-                if ok and oid not in self.excluded:
-                    self.must.add(oid)
-            elif oid in self.excluded and not self.closed_lost(opp):
-                if ok:
-                    self.excluded.discard(oid)
-                    self.maybe_unexcluded.discard(oid)
-                else:
-                    self.maybe_unexcluded.add(oid)
+            passed = [stage for _, stage in self._stages.get(oid, [])[self._walked.get(oid, 0):]]
+            if opp.get("IsDeleted"):
+                # Not judged while deleted; restored within the lookback, the engine reads these
+                # stages again and may create its project then (it did reach the stage).
+                self.may.update(oid for stage in passed if self.stage_triggers(stage))
+                continue
+            for stage in [*passed, opp["StageName"]]:  # in order, as the engine walks them
+                self._saw(oid, opp, stage, ok)
+        if ok:
+            self._walked = {oid: len(rows) for oid, rows in self._stages.items()}
         self.check(final=False)
+
+    def _saw(self, oid: str, opp: dict[str, Any], stage: str, ok: bool) -> None:
+        if self.stage_triggers(stage):
+            if oid in self.excluded and oid not in self.maybe_unexcluded:
+                return
+            if not opp.get("AccountId"):  # refused (no client to put it under), not created
+                if ok and oid not in self.excluded:
+                    self.refused.add(oid)
+                return
+            self.refused.discard(oid)
+            self.may.add(oid)
+            if ok and oid not in self.excluded:
+                self.must.add(oid)
+        elif oid in self.excluded and not self.closed_lost(stage):
+            if ok:
+                self.excluded.discard(oid)
+                self.maybe_unexcluded.discard(oid)
+            else:
+                self.maybe_unexcluded.add(oid)
 
     def check(self, final: bool) -> None:
         """The invariants; ``final`` after a clean cycle: the links must then agree everywhere."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 from typing import Any
+from urllib.parse import unquote_plus
 
 import pytest
 
@@ -156,6 +157,95 @@ def test_deleted_severs_the_link_and_keeps_the_project_restored_relinks_without_
     store.close()
     assert link is not None and link.status == "linked" and link.project_id == project["SystemId"]
     assert "deleted in Salesforce" in events(env, "severed")[0].message
+    oracle.check(final=True)
+
+
+# ---- a stage passed between two polls (OpportunityHistory) -------------------------------------------------------
+def test_a_win_reverted_before_the_next_cycle_still_creates_its_project(connected_engine: Connected) -> None:
+    env = connected_engine
+    oracle = Oracle(env)
+    oid = open_opp_with_two_roles(env)
+    assert run(env, oracle).created == 0
+    env.move(oid, "Closed Won")
+    env.move(oid, "Negotiation/Review")  # reverted before the next cycle: reaching the stage triggered
+    report = run(env, oracle)
+    assert (report.result, report.created) == ("ok", 1)
+    project = env.project(oid)
+    assert len(env.contacts(project["SystemId"])) == 2 and env.opp(oid)[ID_FIELD] == str(project["SystemId"])
+    (warning,) = [e for e in events(env, "warning") if e.opportunity_id == oid]
+    assert "Closed Won" in warning.message and "Negotiation/Review" in warning.message
+    env.move(oid, "Closed Won")  # won again, for good: still the one project
+    assert run(env, oracle).created == 0
+    assert len(env.projects_for(oid)) == 1
+    oracle.check(final=True)
+
+
+def test_a_win_then_closed_lost_before_the_next_cycle_still_creates_its_project(connected_engine: Connected) -> None:
+    env = connected_engine
+    oracle = Oracle(env)
+    won_then_lost = open_opp_with_two_roles(env)
+    only_lost = env.new_opp("Lost without a win", "Negotiation/Review", env.account_id("Initech"))
+    run(env, oracle)
+    env.move(won_then_lost, "Closed Won")
+    env.move(won_then_lost, "Closed Lost")  # it was won at a moment: that triggered
+    env.move(only_lost, "Closed Lost")  # closed-lost itself never triggers
+    env.move(only_lost, "Negotiation/Review")
+    report = run(env, oracle)
+    assert (report.result, report.created) == ("ok", 1)
+    assert len(env.projects_for(won_then_lost)) == 1 and env.projects_for(only_lost) == []
+    assert any(e.opportunity_id == won_then_lost and "Closed Lost" in e.message for e in events(env, "warning"))
+    oracle.check(final=True)
+
+
+def test_an_idle_cycle_reads_the_stage_history_in_its_one_request(connected_engine: Connected) -> None:
+    env = connected_engine
+    env.cycle()
+    env.clear_logs()
+    idle = env.cycle()
+    assert (idle.result, idle.salesforce_requests, idle.created) == ("ok", 1, 0)
+    (query,) = [unquote_plus(str(e["query"])) for e in env.log("salesforce") if "/query" in e["path"]]
+    assert "FROM OpportunityHistories WHERE CreatedDate >=" in query
+
+
+def test_a_full_reconcile_sees_a_win_reverted_since_the_last_cycle(connected_engine: Connected) -> None:
+    env = connected_engine
+    oracle = Oracle(env)
+    oid = open_opp_with_two_roles(env)
+    run(env, oracle)
+    env.move(oid, "Closed Won")
+    env.move(oid, "Negotiation/Review")
+    env.clear_logs()
+    report = run(env, oracle, full=True)  # the full read replaces the change read: it must see the pass too
+    assert "Full reconcile" in report.message and report.created == 1
+    assert report.salesforce_requests <= 3  # the full read (+ the linked ones by id) + the write-back
+    oracle.check(final=True)
+
+
+def test_a_win_reverted_before_the_setup_is_not_a_trigger(connected_engine: Connected) -> None:
+    """The setup decides what happened before it: only what is past the stage then counts (as
+    "already past"); a pass that was over by then is not replayed from the history."""
+    env = connected_engine
+    oid = open_opp_with_two_roles(env)
+    env.move(oid, "Closed Won")
+    env.move(oid, "Negotiation/Review")
+    env.advance(seconds=2)  # the setup reads Salesforce's time to the second
+    assert env.configure("Closed Won") == 4  # the seed's four, not this one
+    oracle = Oracle(env)
+    assert run(env, oracle).created == 0
+    assert env.projects_for(oid) == []
+    oracle.check(final=True)
+
+
+def test_already_past_at_setup_reopened_and_won_again_between_two_cycles_counts(connected_engine: Connected) -> None:
+    env = connected_engine
+    oracle = Oracle(env)
+    won = [o["Id"] for o in env.opps_in("Closed Won")]
+    run(env, oracle)
+    env.move(won[0], "Negotiation/Review")  # reopened ...
+    env.move(won[0], "Closed Won")  # ... and won again before the next cycle saw it below the stage
+    env.update("Opportunity", won[1], {"Amount": 1234})  # changed, never below: still left alone
+    report = run(env, oracle)
+    assert report.created == 1 and len(env.projects_for(won[0])) == 1 and env.projects_for(won[1]) == []
     oracle.check(final=True)
 
 
@@ -400,7 +490,9 @@ def test_lost_answer_then_the_opportunity_left_the_stage_still_links_the_project
     oracle.check(final=True)
 
 
-def test_failed_create_then_left_the_stage_forgets_the_intent(connected_engine: Connected) -> None:
+def test_failed_create_then_closed_lost_still_gets_its_project_once_bigtime_answers(connected_engine: Connected) -> None:
+    """Reaching the stage triggered; the create failed; the opportunity was lost before the next cycle.
+    The next cycle still sees the win in the stage history (the cursor did not move) and creates it."""
     env = connected_engine
     oracle = Oracle(env)
     oid = open_opp_with_two_roles(env)
@@ -408,16 +500,17 @@ def test_failed_create_then_left_the_stage_forgets_the_intent(connected_engine: 
     env.fault("bigtime", kind="status", status=500, method="POST", path="/project/detail$")
     assert run(env, oracle).error == "ServiceUnavailable"
     env.move(oid, "Closed Lost")
-    run(env, oracle)
+    report = run(env, oracle)
+    assert (report.result, report.created) == ("ok", 1)
     store = env.store()
     try:
-        assert store.intents("pending") == [] and store.link(oid) is None
+        assert store.intents("pending") == [] and store.link(oid) is not None
     finally:
         store.close()
     env.clear_logs()
     idle = run(env, oracle)
-    assert idle.salesforce_requests == 1  # the forgotten intent is not read again every cycle
-    assert env.projects_for(oid) == []
+    assert idle.salesforce_requests == 1  # the intent is finished: not read again every cycle
+    assert len(env.projects_for(oid)) == 1
     oracle.check(final=True)
 
 

@@ -274,3 +274,47 @@ def test_expired_session(sandbox, sf):
         sf.query("SELECT Id FROM Opportunity")
     assert err.value.status == 401
     assert err.value.content == [{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]
+
+
+def test_stage_history_is_recorded_per_change_and_read_through_a_child_subquery(sandbox, sf):
+    """OpportunityHistory as Salesforce keeps it: a row on create and on each change of stage, amount,
+    probability, close date or forecast category (the then-current values), none for other edits;
+    read-only; readable as the opportunity's ``OpportunityHistories`` with a WHERE on CreatedDate."""
+    desc = sf.OpportunityHistory.describe()
+    assert desc["keyPrefix"] == "008" and not (desc["createable"] or desc["updateable"] or desc["deletable"])
+    fields = {f["name"] for f in desc["fields"]}
+    assert {"OpportunityId", "StageName", "Amount", "CloseDate", "Probability", "ExpectedRevenue",
+            "ForecastCategory", "PrevAmount", "PrevCloseDate", "CreatedDate", "CreatedById", "SystemModstamp",
+            "IsDeleted"} <= fields
+    assert "LastModifiedDate" not in fields
+    children = {c["relationshipName"]: c for c in sf.Opportunity.describe()["childRelationships"]}
+    assert children["OpportunityHistories"]["childSObject"] == "OpportunityHistory"
+
+    opp_id = sf.Opportunity.create({"Name": "History test", "StageName": "Qualification", "CloseDate": "2027-01-15",
+                                    "Amount": 1000})["id"]
+    advance(sandbox, 2)
+    since = world_now(sandbox)
+    advance(sandbox, 1)
+    sf.Opportunity.update(opp_id, {"StageName": "Closed Won"})
+    sf.Opportunity.update(opp_id, {"Description": "not a tracked field"})  # no row
+    sf.Opportunity.update(opp_id, {"StageName": "Closed Won"})  # unchanged: no row
+    sf.Opportunity.update(opp_id, {"StageName": "Negotiation/Review", "Amount": 2000})
+
+    rows = sf.query(format_soql("SELECT StageName, Amount, PrevAmount, Probability, CreatedDate FROM OpportunityHistory "
+                                "WHERE OpportunityId = {} ORDER BY CreatedDate", opp_id))["records"]
+    assert [(r["StageName"], r["Amount"], r["PrevAmount"]) for r in rows] == [
+        ("Qualification", 1000.0, None), ("Closed Won", 1000.0, 1000.0), ("Negotiation/Review", 2000.0, 1000.0)]
+    assert [r["Probability"] for r in rows] == [10.0, 100.0, 90.0]  # each stage's default
+
+    (opp,) = sf.query_all(format_soql("SELECT Id, StageName, (SELECT StageName, CreatedDate FROM OpportunityHistories "
+                                      "WHERE CreatedDate >= {} ORDER BY CreatedDate) FROM Opportunity WHERE Id = {}",
+                                      since, opp_id))["records"]
+    assert [h["StageName"] for h in opp["OpportunityHistories"]["records"]] == ["Closed Won", "Negotiation/Review"]
+    assert opp["OpportunityHistories"]["records"][0]["CreatedDate"].endswith("+0000")
+
+    with pytest.raises(SalesforceMalformedRequest) as err:
+        sf.OpportunityHistory.create({"OpportunityId": opp_id, "StageName": "Closed Won"})
+    assert err.value.content[0]["errorCode"] == "INVALID_TYPE"
+
+    sf.Opportunity.delete(opp_id)  # the history goes to the recycle bin with its opportunity
+    assert sf.query(format_soql("SELECT Id FROM OpportunityHistory WHERE OpportunityId = {}", opp_id))["totalSize"] == 0

@@ -57,6 +57,7 @@ class FakeSalesforce:
         self.clock = clock
         self.opportunities: dict[str, dict[str, Any]] = {}
         self.accounts: dict[str, dict[str, Any]] = {}
+        self.history: dict[str, list[dict[str, str]]] = {}  # OpportunityHistory: a row per create and stage change
         self.server_time: datetime | None = None
         self.api_usage: tuple[int, int] | None = None
         self.fail_next_read: Exception | None = None
@@ -96,21 +97,33 @@ class FakeSalesforce:
             error, self.fail_next_read = self.fail_next_read, None
             raise error
         self.server_time = self.clock()
-        where = soql.rsplit(" WHERE ", 1)[1]  # the engine's reads differ only in their WHERE
+        # The engine's reads differ only in their WHERE: terms joined by OR, each "StageName IN (...)",
+        # "Id IN (...)" or "SystemModstamp >= ...".
+        where = soql.rsplit(" WHERE ", 1)[1].split(" ORDER BY ")[0]
+        if where.startswith("("):
+            where = where[1:-1]
         rows = [r for r in self.opportunities.values() if with_deleted or not r["IsDeleted"]]
-        if match := re.match(r"(StageName|Id) IN \((.*?)\)", where):
-            column, wanted = match.group(1), set(re.findall(r"'((?:[^'\\]|\\.)*)'", match.group(2)))
-            rows = [r for r in rows if r[column] in wanted]
-        elif match := re.match(r"SystemModstamp >= (\S+)", where):
-            since = datetime.fromisoformat(match.group(1).replace("Z", "+00:00"))
-            rows = [r for r in rows if datetime.strptime(r["SystemModstamp"], "%Y-%m-%dT%H:%M:%S.%f%z") >= since]
-        else:
-            raise AssertionError(f"the fake cannot answer {soql!r}")
-        return [self._with_account(r) for r in sorted(rows, key=lambda r: (r["SystemModstamp"], r["Id"]))]
+        chosen: dict[str, dict[str, Any]] = {}
+        for term in where.split(" OR "):
+            if match := re.match(r"(StageName|Id) IN \((.*?)\)", term):
+                column, wanted = match.group(1), set(re.findall(r"'((?:[^'\\]|\\.)*)'", match.group(2)))
+                chosen.update((r["Id"], r) for r in rows if r[column] in wanted)
+            elif match := re.match(r"SystemModstamp >= (\S+)", term):
+                since = _moment(match.group(1))
+                chosen.update((r["Id"], r) for r in rows if _moment(r["SystemModstamp"]) >= since)
+            else:
+                raise AssertionError(f"the fake cannot answer {soql!r}")
+        history_since = re.search(r"FROM OpportunityHistories WHERE CreatedDate >= (\S+) ORDER BY CreatedDate\)", soql)
+        since = _moment(history_since.group(1)) if history_since else None
+        return [self._shape(r, since) for r in sorted(chosen.values(), key=lambda r: (r["SystemModstamp"], r["Id"]))]
 
-    def _with_account(self, record: dict[str, Any]) -> dict[str, Any]:
+    def _shape(self, record: dict[str, Any], history_since: datetime | None) -> dict[str, Any]:
         account = self.accounts.get(record["AccountId"] or "")
-        return {**record, "Account": dict(account) if account else None, "OpportunityContactRoles": None}
+        shaped = {**record, "Account": dict(account) if account else None, "OpportunityContactRoles": None}
+        if history_since is not None:
+            rows = [dict(h) for h in self.history.get(record["Id"], []) if _moment(h["CreatedDate"]) >= history_since]
+            shaped["OpportunityHistories"] = {"totalSize": len(rows), "done": True, "records": rows} if rows else None
+        return shaped
 
     # ---- what a test does in Salesforce ------------------------------------------------------------
     def account(self, name: str) -> str:
@@ -123,10 +136,15 @@ class FakeSalesforce:
         self.opportunities[opp_id] = {"Id": opp_id, "Name": name, "StageName": stage, "AccountId": account_id,
                                       "IsDeleted": False, "CloseDate": "2024-06-30", "Amount": None,
                                       "Description": None, ID_FIELD: None, "SystemModstamp": self.clock.tick()}
+        self.history[opp_id] = [{"StageName": stage, "CreatedDate": self.opportunities[opp_id]["SystemModstamp"]}]
         return opp_id
 
     def update(self, opp_id: str, **fields: Any) -> None:
-        self.opportunities[opp_id].update(fields, SystemModstamp=self.clock.tick())
+        record = self.opportunities[opp_id]
+        changed = any(record.get(name) != value for name, value in fields.items() if name in ("StageName", "Amount"))
+        record.update(fields, SystemModstamp=self.clock.tick())
+        if changed:
+            self.history[opp_id].append({"StageName": record["StageName"], "CreatedDate": record["SystemModstamp"]})
 
     def move(self, opp_id: str, stage: str) -> None:
         self.update(opp_id, StageName=stage)
@@ -136,6 +154,11 @@ class FakeSalesforce:
 
     def restore(self, opp_id: str) -> None:
         self.update(opp_id, IsDeleted=False)
+
+
+def _moment(text: str) -> datetime:
+    """A SOQL datetime literal (``…Z``) or a stored stamp (``….000+0000``)."""
+    return datetime.fromisoformat(text.replace("Z", "+00:00").replace("+0000", "+00:00"))
 
 
 class FakeBigTime:

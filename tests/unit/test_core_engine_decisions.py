@@ -88,6 +88,23 @@ def test_closed_lost_never_triggers_but_reopened_past_the_stage_does(world: Worl
     assert world.engine.run_cycle().created == 1
 
 
+def test_reaching_the_stage_between_two_cycles_counts_even_when_it_did_not_stay(world: World) -> None:
+    reverted = world.sf.opportunity("Reverted", "Qualification", world.sf.account("Acme"))
+    lost = world.sf.opportunity("Won, then lost", "Qualification", world.sf.account("Acme"))
+    never = world.sf.opportunity("Lost from below", "Qualification", world.sf.account("Acme"))
+    world.engine.run_cycle()
+    world.sf.move(reverted, "Negotiation")
+    world.sf.move(reverted, "Qualification")  # back below before the next cycle
+    world.sf.move(lost, "Closed Won")
+    world.sf.move(lost, "Closed Lost")  # won at a moment: that moment triggered
+    world.sf.move(never, "Closed Lost")  # closed-lost never triggers, wherever it sorts
+    world.sf.move(never, "Qualification")
+    assert world.engine.run_cycle().created == 2
+    assert [len(world.bt.projects_coded(project_code(o))) for o in (reverted, lost, never)] == [1, 1, 0]
+    world.sf.move(reverted, "Proposal")  # reaching it again: still the one project
+    assert world.engine.run_cycle().created == 0
+
+
 @pytest.mark.parametrize("stage, says", [
     ("Closed Lost", "closed-lost stage"),
     ("Legacy", "not an active stage"),
@@ -116,6 +133,39 @@ def test_opportunities_already_past_the_stage_at_configure_are_left_alone(tmp_pa
     w.sf.move(past[1], "Proposal")  # ... and reaching it again counts
     assert w.engine.run_cycle().created == 1
     assert w.bt.projects_coded(project_code(past[0])) == []
+
+
+def test_already_past_at_configure_that_dips_below_and_back_between_cycles_counts(tmp_path: Path) -> None:
+    w = World(tmp_path / "profile")
+    acme = w.sf.account("Acme")
+    dipped = w.sf.opportunity("Reopened and won again", "Closed Won", acme)
+    stayed = w.sf.opportunity("Stayed won", "Closed Won", acme)
+    lost = w.sf.opportunity("Lost, then won", "Closed Won", acme)
+    w.engine.configure("Proposal")
+    w.engine.run_cycle()
+    w.sf.move(dipped, "Qualification")
+    w.sf.move(dipped, "Closed Won")
+    w.sf.update(stayed, Amount=5000)
+    w.sf.move(lost, "Closed Lost")  # closed-lost is not "below the stage"
+    w.sf.move(lost, "Closed Won")
+    assert w.engine.run_cycle().created == 1
+    assert [len(w.bt.projects_coded(project_code(o))) for o in (dipped, stayed, lost)] == [1, 0, 0]
+
+
+def test_a_stage_history_read_again_never_counts_a_stage_from_before_the_release(tmp_path: Path) -> None:
+    """The lookback reads the same history rows again: a win from before the opportunity went below
+    the stage (while it was left alone) must not count then."""
+    w = World(tmp_path / "profile")
+    opp = w.sf.opportunity("Past at set-up", "Negotiation", w.sf.account("Acme"))
+    w.engine.configure("Proposal")
+    w.sf.move(opp, "Closed Won")  # still past the stage: left alone
+    assert w.engine.run_cycle().created == 0
+    w.sf.move(opp, "Qualification")  # below: released
+    assert w.engine.run_cycle().created == 0
+    w.sf.update(opp, Amount=1000)  # read again, with the history since the lookback
+    assert w.engine.run_cycle().created == 0
+    w.sf.move(opp, "Proposal")  # reaching it after the release counts
+    assert w.engine.run_cycle().created == 1
 
 
 def test_backfill_creates_projects_for_those_already_past(tmp_path: Path) -> None:

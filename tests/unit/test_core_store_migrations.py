@@ -117,8 +117,21 @@ INSERT INTO events (cycle_id, at, kind, opportunity_id, project_id, message) VAL
     (1, '2024-05-01T12:00:04.000+00:00', 'created', '006A', 501, 'Created BigTime project 501 for Acme – Rollout.');
 """
 
-SCHEMAS = {1: SCHEMA_1}  # version → its schema, literally
-DATA = {1: DATA_1}  # version → rows written with that version's columns
+# Version 2 (issue 12 item 4, the stage history): an excluded opportunity is released with the moment
+# it went below the stage. The table as SQLite keeps it after ALTER TABLE … ADD COLUMN.
+SCHEMA_2 = SCHEMA_1.replace("""CREATE TABLE excluded (
+    opportunity_id TEXT PRIMARY KEY,
+    since TEXT NOT NULL
+);""", """CREATE TABLE excluded (
+    opportunity_id TEXT PRIMARY KEY,
+    since TEXT NOT NULL
+, released_at TEXT);""")
+DATA_2 = DATA_1.replace("INSERT INTO excluded VALUES ('006E', '2024-05-01T12:00:00.000+00:00');", """
+INSERT INTO excluded VALUES ('006E', '2024-05-01T12:00:00.000+00:00', NULL);
+INSERT INTO excluded VALUES ('006G', '2024-05-01T12:00:00.000+00:00', '2024-05-02T09:00:00.000+0000');""")
+
+SCHEMAS = {1: SCHEMA_1, 2: SCHEMA_2}  # version → its schema, literally
+DATA = {1: DATA_1, 2: DATA_2}  # version → rows written with that version's columns
 CURRENT = len(MIGRATIONS)
 
 
@@ -185,6 +198,20 @@ def test_each_version_migrates_to_the_current_schema(tmp_path: Path, version: in
     build(path, version)
     Store(path).close()
     assert schema_of(path) == (CURRENT, expected_schema(tmp_path, CURRENT))
+
+
+def test_version_1_exclusions_are_still_in_force_and_a_release_keeps_its_moment(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    build(path, 1)
+    store = Store(path)
+    try:
+        assert store.released_at("006E") == "" and store.released_at("006X") is None
+        with store.transaction():
+            store.release("006E", "2024-05-03T08:00:00.000+0000")
+            store.release("006E", "2024-05-04T08:00:00.000+0000")  # the first release stays
+        assert not store.is_excluded("006E") and store.released_at("006E") == "2024-05-03T08:00:00.000+0000"
+    finally:
+        store.close()
 
 
 @pytest.mark.parametrize("version", range(1, CURRENT + 1))

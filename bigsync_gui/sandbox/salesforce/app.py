@@ -524,7 +524,7 @@ class SalesforceApp(ServiceApp):
             body["fields"] = [self._describe_field(obj, f) for f in obj.fields.values()]
         children = []
         for rel in obj.child_relationships.values():
-            children.append({"cascadeDelete": rel.child_object == "OpportunityContactRole" or obj.name == "Account",
+            children.append({"cascadeDelete": rel.child_object in ("OpportunityContactRole", "OpportunityHistory") or obj.name == "Account",
                              "childSObject": rel.child_object, "deprecatedAndHidden": False, "field": rel.field,
                              "junctionIdListNames": [], "junctionReferenceTo": [], "relationshipName": rel.name,
                              "restrictedDelete": False})

@@ -22,7 +22,7 @@ from typing import Any, Protocol
 
 from .. import credentials as cred
 from . import ids
-from .schema import FieldDef, ObjectDef, build_schema
+from .schema import HISTORY_FORECAST_CATEGORIES, HISTORY_TRACKED, FieldDef, ObjectDef, build_schema
 
 SF_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.{ms}+0000"
 
@@ -35,7 +35,7 @@ RESTRICTED_PICKLISTS = {("opportunity", "stagename")}
 CASCADES = {
     "account": (("contact", "AccountId"), ("opportunity", "AccountId")),
     "contact": (("opportunitycontactrole", "ContactId"),),
-    "opportunity": (("opportunitycontactrole", "OpportunityId"),),
+    "opportunity": (("opportunitycontactrole", "OpportunityId"), ("opportunityhistory", "OpportunityId")),
 }
 
 AUTH_CODE_TTL = timedelta(minutes=10)
@@ -419,6 +419,8 @@ class SalesforceData:
             row["CreatedById"] = row["LastModifiedById"] = row["Id"] if obj.name == "User" else author
         self._derive(obj, row, clean)
         self.records[obj.name.lower()][row["Id"]] = row
+        if obj.name == "Opportunity":
+            self._record_history(row, None, row["CreatedDate"])
         return row["Id"]
 
     def update(self, object_name: str, record_id: str, fields: dict[str, Any], *, user_id: str | None = None,
@@ -435,8 +437,27 @@ class SalesforceData:
         new["LastModifiedDate"] = stamp
         new["SystemModstamp"] = stamp
         new["LastModifiedById"] = user_id or self.admin_user_id or row.get("LastModifiedById")
+        if obj.name == "Opportunity" and any(new.get(f) != row.get(f) for f in HISTORY_TRACKED):
+            self._record_history(new, row, stamp)
         row.clear()
         row.update(new)
+
+    def _record_history(self, opp: dict[str, Any], before: dict[str, Any] | None, stamp: str) -> None:
+        """The OpportunityHistory row Salesforce writes for a new opportunity or a change of a tracked
+        field: the then-current values, the previous amount and close date, stamped with the write."""
+        obj = self.schema["opportunityhistory"]
+        amount, probability = opp.get("Amount"), opp.get("Probability")
+        row = {
+            "Id": self._new_id(obj), "IsDeleted": False, "OpportunityId": opp["Id"],
+            "CreatedDate": stamp, "CreatedById": opp.get("LastModifiedById"), "SystemModstamp": stamp,
+            "StageName": opp.get("StageName"), "Amount": amount, "CloseDate": opp.get("CloseDate"),
+            "Probability": probability,
+            "ExpectedRevenue": None if amount is None else round(amount * (probability or 0) / 100, 2),
+            "ForecastCategory": HISTORY_FORECAST_CATEGORIES.get(opp.get("ForecastCategoryName") or ""),
+            "PrevAmount": before.get("Amount") if before else None,
+            "PrevCloseDate": before.get("CloseDate") if before else None,
+        }
+        self.records["opportunityhistory"][row["Id"]] = row
 
     def delete(self, object_name: str, record_id: str, *, user_id: str | None = None, system: bool = False) -> None:
         obj = self.object_def(object_name)
@@ -461,10 +482,14 @@ class SalesforceData:
 
     def _mark_deleted(self, obj: ObjectDef, row: dict[str, Any], stamp: str, user_id: str | None) -> None:
         row["IsDeleted"] = True
-        row["LastModifiedDate"] = stamp
-        row["SystemModstamp"] = stamp
-        row["LastModifiedById"] = user_id or self.admin_user_id or row.get("LastModifiedById")
+        self._touch(obj, row, stamp, user_id)
         self.deleted_log[obj.name.lower()][row["Id"]] = stamp
+
+    def _touch(self, obj: ObjectDef, row: dict[str, Any], stamp: str, user_id: str | None) -> None:
+        row["SystemModstamp"] = stamp
+        if obj.field("LastModifiedDate") is not None:  # a history object has none
+            row["LastModifiedDate"] = stamp
+            row["LastModifiedById"] = user_id or self.admin_user_id or row.get("LastModifiedById")
 
     def undelete(self, object_name: str, record_id: str, *, user_id: str | None = None) -> None:
         obj = self.object_def(object_name)
@@ -496,9 +521,7 @@ class SalesforceData:
 
     def _mark_restored(self, obj: ObjectDef, row: dict[str, Any], stamp: str, user_id: str | None) -> None:
         row["IsDeleted"] = False
-        row["LastModifiedDate"] = stamp
-        row["SystemModstamp"] = stamp
-        row["LastModifiedById"] = user_id or self.admin_user_id or row.get("LastModifiedById")
+        self._touch(obj, row, stamp, user_id)
         self.deleted_log[obj.name.lower()].pop(row["Id"], None)
         self.cascaded_by.pop(row["Id"], None)
 

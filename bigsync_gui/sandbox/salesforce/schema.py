@@ -93,9 +93,11 @@ def _system_fields() -> list[FieldDef]:
 
 
 def _object(name: str, label: str, prefix: str, fields: list[FieldDef], children: list[ChildRelationship] = (),  # type: ignore[assignment]
-            **kw: bool) -> ObjectDef:
+            *, history: bool = False, **kw: bool) -> ObjectDef:
+    """``history``: a history object (OpportunityHistory): never modified, so no LastModified fields."""
     obj = ObjectDef(name, label, prefix, custom=name.endswith("__c"), **kw)
-    for f in _system_fields() + fields:
+    system = [f for f in _system_fields() if not (history and f.name.startswith("LastModified"))]
+    for f in system + fields:
         obj.fields[f.name.lower()] = f
     for c in children:
         obj.child_relationships[c.name.lower()] = c
@@ -110,7 +112,15 @@ CONTACT_ROLES = (
     "Business User", "Decision Maker", "Economic Buyer", "Economic Decision Maker", "Evaluator",
     "Executive Sponsor", "Influencer", "Technical Buyer", "Other",
 )
+_RO = {"updateable": False, "createable": False}
 OWNER = {"reference_to": "User", "relationship_name": "Owner", "length": 18}
+# OpportunityHistory's ForecastCategory values (the object reference), and the Opportunity's
+# ForecastCategoryName each one is recorded as.
+HISTORY_FORECAST_CATEGORIES = {"Omitted": "Omitted", "Pipeline": "Pipeline", "Best Case": "BestCase",
+                               "Commit": "Forecast", "Closed": "Closed"}
+# The Opportunity fields whose change makes a new OpportunityHistory row (the object reference:
+# "Amount, Probability, Stage, or Close Date"; the forecast category is recorded with them).
+HISTORY_TRACKED = ("StageName", "Amount", "Probability", "CloseDate", "ForecastCategoryName")
 
 # The write-back fields the app maps to on Opportunity (the wizard checks them via describe).
 OPPORTUNITY_WRITEBACK_FIELDS = (
@@ -213,8 +223,24 @@ def build_schema() -> dict[str, ObjectDef]:
             *OPPORTUNITY_WRITEBACK_FIELDS,
         ], [
             ChildRelationship("OpportunityContactRoles", "OpportunityContactRole", "OpportunityId"),
+            ChildRelationship("OpportunityHistories", "OpportunityHistory", "OpportunityId"),
             ChildRelationship("BigTime_Invoices__r", "BigTime_Invoice__c", "Opportunity__c"),
         ]),
+        # Read-only: Salesforce writes a row when an opportunity is created and whenever one of
+        # HISTORY_TRACKED changes, with the then-current values (the object reference's field list).
+        _object("OpportunityHistory", "Opportunity History", "008", [
+            _f("OpportunityId", "reference", label="Opportunity ID", reference_to="Opportunity",
+               relationship_name="Opportunity", length=18, nillable=False, **_RO),  # type: ignore[arg-type]
+            _f("StageName", "picklist", label="Stage Name", picklist=STAGE_NAMES, nillable=False, **_RO),  # type: ignore[arg-type]
+            _f("Amount", "currency", **_RO),  # type: ignore[arg-type]
+            _f("ExpectedRevenue", "currency", label="Expected Revenue", **_RO),  # type: ignore[arg-type]
+            _f("CloseDate", "date", label="Close Date", **_RO),  # type: ignore[arg-type]
+            _f("Probability", "percent", precision=3, scale=0, **_RO),  # type: ignore[arg-type]
+            _f("ForecastCategory", "picklist", label="To Forecast Category",
+               picklist=("BestCase", "Closed", "Forecast", "MostLikely", "Omitted", "Pipeline"), **_RO),  # type: ignore[arg-type]
+            _f("PrevAmount", "currency", label="Previous Amount", **_RO),  # type: ignore[arg-type]
+            _f("PrevCloseDate", "date", label="Previous Close Date", **_RO),  # type: ignore[arg-type]
+        ], history=True, createable=False, updateable=False, deletable=False),
         _object("OpportunityContactRole", "Opportunity Contact Role", "00K", [
             _f("OpportunityId", "reference", reference_to="Opportunity", relationship_name="Opportunity", length=18, nillable=False, updateable=False),
             _f("ContactId", "reference", reference_to="Contact", relationship_name="Contact", length=18, nillable=False),
