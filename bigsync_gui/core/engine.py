@@ -301,6 +301,7 @@ class Engine:
                if any(s.api_name == old_stage for s in stages) else set())
         rows = list(sf.query(soql.format_soql("SELECT Id, StageName FROM Opportunity WHERE StageName IN {}", sorted(new | old))))
         now = self._now()
+        read_at = sf.server_time or now  # stage changes before this read are judged by it, as at setup
         store = self.open_store()
         try:
             with store.transaction():
@@ -310,6 +311,7 @@ class Engine:
                                                   and store.link(r["Id"]) is None]
                 store.clear_excluded()
                 store.exclude(left_alone)
+                store.set_cursor(HISTORY_FLOOR, _iso(read_at))
                 store.set_cursor(LAST_FULL, _iso(now - FULL_RECONCILE_EVERY * 2))
         finally:
             store.close()
