@@ -225,6 +225,9 @@ def test_a_win_reverted_before_the_setup_is_not_a_trigger(connected_engine: Conn
     """The setup decides what happened before it: only what is past the stage then counts (as
     "already past"); a pass that was over by then is not replayed from the history."""
     env = connected_engine
+    settings = env.connector.settings()  # as before the first setup (configuring the same stage again decides nothing)
+    settings.sync.trigger_stage, settings.sync.configured_at = "", ""
+    settings.save(env.profile)
     oid = open_opp_with_two_roles(env)
     env.move(oid, "Closed Won")
     env.move(oid, "Negotiation/Review")
