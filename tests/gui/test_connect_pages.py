@@ -404,7 +404,8 @@ def test_bigtime_api_key(qtbot, bt_page, context, sandbox):
 
 
 def test_bigtime_through_the_system_browser(qtbot, bt_page, context, sandbox, bigtime_reading):
-    redirect = f"http://127.0.0.1:{free_port()}/BigTimeRedirect"
+    redirect = f"http://127.0.0.1:{free_port()}/BigTimeRedirect"  # a free port, registered as an admin would
+    requests.post(sandbox.bigtime_admin_url + "/settings", json={"redirect_uris": [redirect]}, timeout=5).raise_for_status()
     bt_page.callback.setText(redirect)
     opened: list[str] = []
     bt_page.open_url = opened.append

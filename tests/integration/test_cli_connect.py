@@ -156,7 +156,8 @@ def test_connect_salesforce_stages_and_disconnect(sandbox: Sandbox, env: dict[st
 
 
 def connect_bigtime_oauth(sandbox: Sandbox, env: dict[str, str], profile: Path, firm: str) -> tuple[int, str, str]:
-    redirect = f"http://127.0.0.1:{free_port()}/BigTimeRedirect"  # the emulator accepts any loopback port
+    redirect = f"http://127.0.0.1:{free_port()}/BigTimeRedirect"  # a free port (workers run in parallel), registered
+    requests.post(sandbox.bigtime_admin_url + "/settings", json={"redirect_uris": [redirect]}, timeout=5).raise_for_status()
     return sign_in_through_printed_url(
         ["--profile", str(profile), "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--client-id", cred.BT_CLIENT_ID,
          "--firm", firm, "--client-secret-stdin", "--redirect-uri", redirect, "--no-browser", "--timeout", "30"],

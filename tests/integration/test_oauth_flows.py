@@ -39,6 +39,12 @@ def sf_endpoints(sandbox, redirect_uri: str = cred.SF_REDIRECT_URIS[0], key: str
     return salesforce_endpoints(sandbox.salesforce_url, key, redirect_uri)
 
 
+def register_bigtime_redirect(sandbox, uri: str) -> None:
+    """A free port (workers run in parallel), registered as an admin registers the callback URL:
+    the strict emulator accepts no other loopback port."""
+    admin(sandbox.bigtime_admin_url, "POST", "/settings", json={"redirect_uris": [uri]})
+
+
 def bt_endpoints(sandbox, redirect_uri: str = cred.BT_REDIRECT_URIS[0], client_id: str = cred.BT_CLIENT_ID,
                  secret: str = cred.BT_CLIENT_SECRET) -> OAuthEndpoints:
     return bigtime_endpoints(sandbox.bigtime_url, client_id, secret, redirect_uri)
@@ -441,6 +447,7 @@ def test_loopback_flow_salesforce_end_to_end(sandbox):
 
 def test_loopback_flow_bigtime_end_to_end(sandbox, bigtime_reading):
     port = free_port()
+    register_bigtime_redirect(sandbox, f"http://127.0.0.1:{port}/BigTimeRedirect")
     attempt = AuthorizationAttempt(bt_endpoints(sandbox, redirect_uri=f"http://127.0.0.1:{port}/BigTimeRedirect"),
                                    policy("bigtime"))
     browser = BrowserThread("bigtime", extra_requests=("/BigTimeRedirect", "/BigTimeRedirect?code=forged&state=not-yours"))
@@ -455,6 +462,7 @@ def test_loopback_flow_bigtime_end_to_end(sandbox, bigtime_reading):
 
 def test_loopback_flow_deny_shows_the_error_and_raises(sandbox):
     port = free_port()
+    register_bigtime_redirect(sandbox, f"http://127.0.0.1:{port}/BigTimeRedirect")
     attempt = AuthorizationAttempt(bt_endpoints(sandbox, redirect_uri=f"http://127.0.0.1:{port}/BigTimeRedirect"),
                                    policy("bigtime"))
     browser = BrowserThread("bigtime", allow=False)

@@ -686,17 +686,17 @@ def test_admin_records_crud(sandbox):
 
 
 # ---- redirect URIs and PKCE (unknowns: both readings accepted) ----------------------------------------
-def test_loopback_redirect_accepts_any_port_unless_turned_off(sandbox):
+def test_loopback_redirect_only_on_the_registered_port_unless_switched(sandbox):
     base = sandbox.bigtime_url
     other_port = "http://127.0.0.1:53682/BigTimeRedirect"
+    strict = requests.get(base + "/oauth2/authorize", params={"client_id": cred.BT_CLIENT_ID, "redirect_uri": other_port}, timeout=10)
+    assert strict.status_code == 400 and "is not registered" in strict.text  # BigTime promises no RFC 8252 ports
+    admin(sandbox, "POST", "/switches", json={"loopback_any_port": True})
     final = browser_login(base, {"client_id": cred.BT_CLIENT_ID, "redirect_uri": other_port, "state": "p"})
     assert final.headers["Location"].startswith(other_port + "?code=")
     wrong_path = requests.get(base + "/oauth2/authorize", params={"client_id": cred.BT_CLIENT_ID,
                                                                   "redirect_uri": "http://127.0.0.1:53682/elsewhere"}, timeout=10)
     assert wrong_path.status_code == 400
-    admin(sandbox, "POST", "/settings", json={"loopback_any_port": False})
-    strict = requests.get(base + "/oauth2/authorize", params={"client_id": cred.BT_CLIENT_ID, "redirect_uri": other_port}, timeout=10)
-    assert strict.status_code == 400 and "is not registered" in strict.text
 
 
 def test_pkce_is_checked_when_the_client_sends_a_verifier(sandbox):

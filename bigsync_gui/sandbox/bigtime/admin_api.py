@@ -101,7 +101,6 @@ class AdminApiMixin:
 
     def _settings_view(self) -> dict[str, Any]:
         settings = {k: v for k, v in self.data.settings.items()}
-        settings.setdefault("loopback_any_port", True)
         settings["permissions"] = {str(sid): self.data.permissions(sid) for sid in self.data.records["staff"]}
         settings["permission_names"] = dict(PERMISSIONS)
         return settings
@@ -150,8 +149,12 @@ class AdminApiMixin:
                 if not isinstance(value, int) or value < 1:
                     raise ApiError(400, "BAD_REQUEST", f"{key} must be a positive integer.")
                 settings[key] = value
-            elif key in ("api_key_revoked", "loopback_any_port"):
+            elif key == "api_key_revoked":
                 settings[key] = bool(value)
+            elif key == "redirect_uris":
+                if not isinstance(value, list) or not value or not all(isinstance(u, str) and u for u in value):
+                    raise ApiError(400, "BAD_REQUEST", "redirect_uris must be a non-empty list of URLs.")
+                settings[key] = list(value)
             elif key == "api_key":
                 settings[key] = str(value)
                 settings["api_key_revoked"] = False

@@ -21,6 +21,8 @@ BIGTIME_SWITCHES = (
     Switch("token_json", True, True, "The token endpoint takes a JSON body (the documented shape).", strict_bool),
     Switch("oauth_bearer", False, True, "API calls take the OAuth token as Authorization: Bearer.", strict_bool),
     Switch("oauth_x_auth_token", True, True, "API calls take the OAuth token in X-Auth-Token.", strict_bool),
+    Switch("loopback_any_port", False, True, "A loopback redirect URI is accepted on any port, as RFC 8252 §7.3 asks "
+           "of servers (BigTime does not say it does: by default only the registered address).", strict_bool),
     Switch("project_list_dt_modified", False, True,
            "The project list (basic view) carries DtModified: only one client's type has it.", strict_bool),
     Switch("entries_touch_project", False, True,
