@@ -784,3 +784,15 @@ def test_project_code_limit(sandbox, limit, overflow):
     else:
         assert answer.status_code == 200
         assert answer.json()["ProjectCode"] == (code[:limit] if limit else code)
+
+
+def test_token_endpoint_takes_the_client_in_the_body_only_unless_switched(sandbox):
+    """BigTime documents client_id and client_secret in the token request's body; HTTP Basic is a lenient reading."""
+    base = sandbox.bigtime_url
+    basic = (cred.BT_CLIENT_ID, cred.BT_CLIENT_SECRET)
+    body = {"grant_type": "authorization_code", "code": get_code(base), "redirect_uri": REDIRECT}
+    refused = requests.post(base + "/oauth2/accesstoken", json=body, auth=basic, timeout=10)
+    assert refused.status_code == 401 and refused.json()["error"] == "invalid_client"
+    admin(sandbox, "POST", "/switches", json={"token_basic_auth": True})
+    body["code"] = get_code(base)
+    assert requests.post(base + "/oauth2/accesstoken", json=body, auth=basic, timeout=10).status_code == 200

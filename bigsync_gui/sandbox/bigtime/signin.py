@@ -112,7 +112,7 @@ class SignInMixin:
         params = self._token_params(request)
         basic_id = basic_secret = None
         auth = request.headers.get("Authorization", "")
-        if auth[:6].lower() == "basic ":
+        if auth[:6].lower() == "basic " and self._switch("token_basic_auth"):
             try:
                 basic_id, _, basic_secret = base64.b64decode(auth[6:].strip()).decode("utf-8").partition(":")
             except (ValueError, UnicodeDecodeError):

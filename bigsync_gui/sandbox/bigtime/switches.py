@@ -21,6 +21,8 @@ BIGTIME_SWITCHES = (
     Switch("token_json", True, True, "The token endpoint takes a JSON body (the documented shape).", strict_bool),
     Switch("oauth_bearer", False, True, "API calls take the OAuth token as Authorization: Bearer.", strict_bool),
     Switch("oauth_x_auth_token", True, True, "API calls take the OAuth token in X-Auth-Token.", strict_bool),
+    Switch("token_basic_auth", False, True, "The token endpoint also takes the client id and secret as HTTP Basic "
+           "authentication (BigTime documents them in the body only).", strict_bool),
     Switch("loopback_any_port", False, True, "A loopback redirect URI is accepted on any port, as RFC 8252 §7.3 asks "
            "of servers (BigTime does not say it does: by default only the registered address).", strict_bool),
     Switch("project_list_dt_modified", False, True,
