@@ -112,6 +112,10 @@ BUDGET_FIELDS: dict[str, tuple[str, ...]] = {
     "budget_fees": ("BudgetFees",),  # [libs] only on rows
     "budget_expenses": ("BudgetExps", "BudgetExpenses"),  # [libs] only: no live-checked source at all
 }
+# Row figures whose every name is [libs] only. A project without budget-status rows says "nothing
+# logged" (0) for a figure BigTime is known to report; for these it says nothing — no row ever showed
+# the field exists — so an empty list leaves them unwritten rather than 0.
+UNCONFIRMED_ROW_FIGURES = frozenset({"hours_billable", "expenses_billable", "budget_hours", "budget_fees", "budget_expenses"})
 # Each Salesforce figure (core/settings.py DEFAULT_FIELD_MAP) -> (where it is read, which field).
 # "rows": the sum over the budget-status rows of a BUDGET_FIELDS figure; "project": the project
 # detail's field; "invoices": the sum over the project's posted invoices in the invoice history.

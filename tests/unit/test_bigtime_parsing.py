@@ -160,6 +160,8 @@ def test_totals_from_sums_rows_and_the_projects_invoices_only():
     empty = totals_from(5, Project.from_api({"SystemId": 5}), [], invoices)
     assert (empty.figures["hours_logged"], empty.figures["invoiced_to_date"], empty.figures["paid_to_date"]) == (0.0, 0.0, 0.0)
     assert empty.figures["budget_hours"] is None and empty.missing["budget_hours"] == "BudgetHours on the project"
+    # ... but for a figure whose field no live-checked row ever showed, no rows is no answer: not written, not 0.
+    assert empty.figures["budget_expenses"] is None and empty.missing["budget_expenses"] == "BudgetExps on budget-status rows"
 
 
 def test_totals_from_absent_fields_are_none_never_zero():

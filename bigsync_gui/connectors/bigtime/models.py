@@ -363,7 +363,8 @@ def totals_from(project_id: int, project: Project | None, rows: list[BudgetRow] 
             value = to_number(pick(project.raw, name)) if project is not None else None
             reason = f"{name} on the project"
         elif where == "rows":
-            value = _rows_sum(rows, name) if rows is not None else None
+            unconfirmed = not rows and name in A.UNCONFIRMED_ROW_FIGURES  # no row to show the field exists
+            value = _rows_sum(rows, name) if rows is not None and not unconfirmed else None
             reason = f"{A.BUDGET_FIELDS[name][0]} on budget-status rows"
         else:
             reason = f"{name} on invoices"
