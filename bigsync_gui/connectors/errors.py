@@ -7,6 +7,14 @@ Messages are sentences for a person and never contain a token, key or password.
 from __future__ import annotations
 
 
+class Transient(Exception):
+    """Mixin: a failure that passes by itself (network drop, 5xx, rate limit, a spent allowance):
+    the loop waits and tries again, the admin does nothing. ``retry_after``: the seconds the
+    service asked for (0: our own backoff decides)."""
+
+    retry_after: float = 0.0
+
+
 class ConnectorError(Exception):
     """Base: something went wrong talking to ``system`` ("salesforce" or "bigtime")."""
 
@@ -30,7 +38,7 @@ class NotConnected(ConnectorError):
     """No credentials were ever stored for this system (run `connect`)."""
 
 
-class RateLimited(ConnectorError):
+class RateLimited(ConnectorError, Transient):
     """The service asked us to slow down for ``retry_after`` seconds (longer than we wait inline)."""
 
     def __init__(self, system: str, retry_after: float, message: str = "") -> None:
@@ -38,16 +46,16 @@ class RateLimited(ConnectorError):
         self.retry_after = retry_after
 
 
-class ApiLimitReached(ConnectorError):
+class ApiLimitReached(ConnectorError, Transient):
     """Salesforce's daily API allowance for the org is spent (403 REQUEST_LIMIT_EXCEEDED)."""
 
 
-class Offline(ConnectorError):
+class Offline(ConnectorError, Transient):
     """The service could not be reached (DNS, refused, timed out, connection dropped) after the
     retries the policy allows. For a create, whether it happened is unknown."""
 
 
-class ServiceUnavailable(ConnectorError):
+class ServiceUnavailable(ConnectorError, Transient):
     """The service kept answering 5xx after the retries the policy allows."""
 
     def __init__(self, system: str, status: int, message: str) -> None:

@@ -26,9 +26,10 @@ from typing import Any
 from ..connectors import bigtime_assumptions as A
 from ..connectors.bigtime import BigTimeClient, lower_keys, pick
 from ..connectors.errors import (ApiLimitReached, ConnectorError, NotConnected, Offline, PermissionDenied,
-                                 RateLimited, ReconnectNeeded, RequestRejected, ServiceUnavailable)
+                                 RateLimited, ReconnectNeeded, RequestRejected, ServiceUnavailable, Transient)
 from ..connectors.salesforce import SalesforceClient
 from .engine import CODE_MAX as CODE_MAX_CURSOR
+from .problems import code_of
 from .profile import Profile
 from .settings import INVOICE_OBJECT, Settings
 from .store import Store
@@ -70,7 +71,7 @@ class Check:
 @dataclass
 class DoctorReport:
     checks: list[Check] = field(default_factory=list)
-    stopped: dict[str, str] = field(default_factory=dict)  # system → error class that stopped its checks
+    stopped: dict[str, str] = field(default_factory=dict)  # system → the error code (core/problems.py) that stopped its checks
     checked_at: str = ""
 
     @property
@@ -375,8 +376,8 @@ def _guarded(report: DoctorReport, system: str, placeholders: Callable[[str], li
         return
     try:
         report.checks.extend(run())
-    except (NotConnected, ReconnectNeeded, Offline, ServiceUnavailable, RateLimited, ApiLimitReached) as exc:
-        report.stopped[system] = type(exc).__name__
+    except (NotConnected, ReconnectNeeded, Transient) as exc:
+        report.stopped[system] = code_of(exc)
         report.checks.extend(placeholders(_why_not(exc)))
     except ConnectorError as exc:
         report.checks.extend(placeholders(_why_not(exc)))

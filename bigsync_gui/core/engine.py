@@ -39,7 +39,8 @@ from ..connectors import soql
 from ..connectors.http import requests_guarded, waits_reported
 from ..connectors.salesforce import COLLECTION_CHUNK, SalesforceClient, Stage
 from .connections import Connector
-from .errors import ConfigInvalid, CoreError
+from .errors import AlreadyRunning, ApiBudgetSpent, ConfigInvalid, CoreError, PickStageAgain, Transient
+from .problems import Problem, describe, problem_of
 from .settings import Settings
 from .store import Store
 from .writeback import run_writeback
@@ -72,23 +73,6 @@ CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Phone", "Title")
 WaitCallback = Callable[[str, float], None]
 
 
-class PickStageAgain(CoreError):
-    """The saved trigger stage no longer exists or was deactivated: syncing stops, no guessing."""
-
-
-class ApiBudgetSpent(CoreError):
-    """Today's share of the Salesforce API allowance is used up; syncing resumes at midnight UTC,
-    ``retry_after`` seconds from now (the loop waits that long: "asked us to wait", not broken)."""
-
-    def __init__(self, message: str, retry_after: float) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-class AlreadyRunning(CoreError):
-    """Another copy of bigsync-gui is syncing this profile right now."""
-
-
 @dataclass
 class CycleReport:
     cycle_id: int
@@ -103,11 +87,16 @@ class CycleReport:
     written: int = 0
     salesforce_requests: int = 0
     bigtime_requests: int = 0
-    error: str = ""  # the typed error's class name when the cycle failed
+    error: str = ""  # the stable error code when the cycle failed (core/problems.py), e.g. "Offline"
     retry_after: float = 0.0  # seconds a service asked us to wait (RateLimited): the loop waits at least that
+    system: str = ""  # the service the failure is about ("salesforce", "bigtime"), "" for neither
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+    def problem(self) -> Problem:
+        """What the admin sees for this failed cycle (the same as for the exception it caught)."""
+        return problem_of(self.error, self.system or None, self.message)
 
 
 @dataclass
@@ -407,13 +396,14 @@ class Engine:
         cycle_id = store.start_cycle(kind)
         before = {s: self.connector.counter.total(s) for s in ("salesforce", "bigtime")}
         day = self._now().astimezone(timezone.utc).date().isoformat()
-        result, message, error, retry_after = "ok", "", "", 0.0
+        result, message, error, system, retry_after = "ok", "", "", "", 0.0
         try:
             with requests_guarded(self._budget_guard(store, settings, day, before["salesforce"])):
                 message = work(cycle_id, settings, store)
         except (ce.ConnectorError, CoreError) as exc:
-            result, message, error = "failed", exc.message, type(exc).__name__
-            retry_after = exc.retry_after if isinstance(exc, (ce.RateLimited, ApiBudgetSpent)) else 0.0
+            problem = describe(exc)
+            result, message, error, system = "failed", exc.message, problem.code, problem.system or ""
+            retry_after = exc.retry_after if isinstance(exc, Transient) else 0.0
         finally:
             used = {s: self.connector.counter.total(s) - before[s] for s in before}
             with store.transaction():
@@ -432,7 +422,7 @@ class Engine:
             with store.transaction():
                 store.end_cycle(cycle_id, result, message, used["salesforce"], used["bigtime"])
         return CycleReport(cycle_id, kind, result, message, last.created, last.linked, last.severed, last.restored,
-                           last.rejected, last.written, used["salesforce"], used["bigtime"], error, retry_after)
+                           last.rejected, last.written, used["salesforce"], used["bigtime"], error, retry_after, system)
 
     def _budget_guard(self, store: Store, settings: Settings, day: str, counted: int) -> Callable[[str], None]:
         """Asked before every request of the cycle (connectors.http.requests_guarded): a Salesforce
@@ -700,8 +690,7 @@ class Engine:
             if not record.get("IsDeleted"):
                 self._attach_contacts(c, record, project_id, check_existing=True)
             self._link(c, record, project_id, None, "created")
-        except (ce.Offline, ce.ServiceUnavailable, ce.RateLimited, ce.ReconnectNeeded, ce.NotConnected,
-                ce.UnexpectedResponse, ce.RequestRejected) as exc:
+        except (Transient, ce.ReconnectNeeded, ce.NotConnected, ce.UnexpectedResponse, ce.RequestRejected) as exc:
             c.stopped_by = c.stopped_by or exc  # still pending: the next cycle tries again
             return None
         return c.store.link(oid)
@@ -871,8 +860,7 @@ class Engine:
                 return
             c.projects_by_code = c.project_ids = c.clients_by_code = c.clients_by_name = None
             self._create(c, record, resumed=True)
-        except (ce.Offline, ce.ServiceUnavailable, ce.ReconnectNeeded, ce.NotConnected,
-                ce.UnexpectedResponse) as exc:
+        except (Transient, ce.ReconnectNeeded, ce.NotConnected, ce.UnexpectedResponse) as exc:
             c.stopped_by = exc  # the intent stays pending; the next cycle reconciles it
 
     def _client_for(self, c: _Cycle, record: dict[str, Any]) -> int | None:
@@ -964,7 +952,7 @@ class Engine:
             chunk = rows[start:start + COLLECTION_CHUNK]
             try:
                 results = c.sf.update_many("Opportunity", chunk)
-            except (ce.Offline, ce.ServiceUnavailable, ce.RateLimited) as exc:
+            except Transient as exc:
                 c.stopped_by = c.stopped_by or exc
                 return
             with c.store.transaction():

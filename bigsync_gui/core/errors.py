@@ -1,6 +1,14 @@
-"""Typed errors of the core layer (the connectors have their own in ``connectors.errors``)."""
+"""Typed errors of the core layer (the connectors have their own in ``connectors.errors``).
+
+``Transient`` is the one base for failures that pass by itself, on either side: catch it rather
+than listing the classes (``core/problems.py`` maps every typed error to what the admin sees)."""
 
 from __future__ import annotations
+
+from ..connectors.errors import Transient
+
+__all__ = ["Transient", "CoreError", "ConfigInvalid", "KeyringUnavailable", "KeyringLocked", "PickStageAgain",
+           "ApiBudgetSpent", "AlreadyRunning"]
 
 
 class CoreError(Exception):
@@ -23,3 +31,22 @@ class KeyringUnavailable(CoreError):
 
 class KeyringLocked(CoreError):
     """The keyring exists but is locked (the user must unlock it)."""
+
+
+class PickStageAgain(CoreError):
+    """The saved trigger stage no longer exists or was deactivated: syncing stops, no guessing."""
+
+
+class ApiBudgetSpent(CoreError, Transient):
+    """Today's share of the Salesforce API allowance is used up; syncing resumes at midnight UTC,
+    ``retry_after`` seconds from now (the loop waits that long: "asked us to wait", not broken)."""
+
+    system = "salesforce"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class AlreadyRunning(CoreError):
+    """Another copy of bigsync-gui is syncing this profile right now."""

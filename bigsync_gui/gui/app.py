@@ -14,21 +14,14 @@ import sys
 import tempfile
 
 from PySide6.QtCore import QCoreApplication, Qt
-from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
 from .. import APP_NAME, __version__
-from ..assets import resource
+from ..assets import DESKTOP_ID, DISPLAY_NAME, app_icon
 from ..core.profile import Profile
 from .context import Prefill, SetupContext
 
-DISPLAY_NAME = "BigSync"  # the one product name in every window, tooltip and sentence
-DESKTOP_ID = "io.github.bigsync_gui.BigSync"  # packaging/linux/<id>.desktop and .metainfo.xml
 SANDBOX_PROFILE_PREFIX = "bigsync-sandbox-"
-
-
-def app_icon() -> QIcon:
-    return QIcon(str(resource("bigsync.svg")))
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:

@@ -57,7 +57,7 @@ def security_text(url: str) -> str:
     return ""
 
 
-def _open_externally(url: str) -> None:
+def open_externally(url: str) -> None:
     QDesktopServices.openUrl(QUrl(url))
 
 
@@ -103,7 +103,7 @@ class AuthBrowser(QWidget):
     cancelled = Signal()
 
     def __init__(self, attempt: Any, parent: QWidget | None = None, *,
-                 open_external: Callable[[str], None] = _open_externally) -> None:
+                 open_external: Callable[[str], None] = open_externally) -> None:
         super().__init__(parent)
         from PySide6.QtWebEngineCore import QWebEngineProfile
         from PySide6.QtWebEngineWidgets import QWebEngineView

@@ -13,13 +13,14 @@ from PySide6.QtCore import QObject, Signal
 
 from ..core.engine import CycleReport, Engine
 from ..core.loop import STOP_GRACE_SECONDS, run_forever
+from ..core.problems import describe
 
 
 class LoopRunner(QObject):
     cycle_started = Signal()
     cycle_finished = Signal(object)  # CycleReport
     error = Signal(str)
-    problem = Signal(str, str)  # a cycle could not even start: the typed error's class name, its message
+    problem = Signal(object)  # a cycle could not even start: its core.problems.Problem
     waiting = Signal(float, int)  # seconds until the next cycle (inf while paused), failures in a row
     progress = Signal(int, int)  # records done, records in this cycle
     rate_wait = Signal(str, float)  # a cycle waits for a service's rate limit: system, seconds (0: done)
@@ -49,7 +50,7 @@ class LoopRunner(QObject):
 
     def _on_error(self, exc: Exception) -> None:
         self.error.emit(str(exc))
-        self.problem.emit(type(exc).__name__, str(exc))
+        self.problem.emit(describe(exc))
 
     def _on_progress(self, done: int, total: int) -> None:
         # At most ~100 signals a cycle, however many records: the GUI shows "Syncing… 120 of 400".

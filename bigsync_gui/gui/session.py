@@ -25,7 +25,7 @@ from ..core.settings import Settings
 from . import autostart
 from .context import SetupContext
 from .single_instance import SingleInstance
-from .state import StatusModel, SyncState
+from .state import Problem, StatusModel, SyncState
 
 TRAY_WAIT_MS = 5000  # QTBUG-61898: at login the panel may come up after us; wait for it this long
 TRAY_POLL_MS = 250
@@ -330,8 +330,8 @@ class DesktopSession(QObject):
         self.model.cycle_finished(report)
         self.refresh_views()
 
-    def _on_problem(self, error: str, message: str) -> None:
-        self.model.start_failed(error, message)
+    def _on_problem(self, problem: Problem) -> None:
+        self.model.start_failed(problem)
         self.refresh_views()
 
     def _on_waiting(self, seconds: float, failures: int) -> None:

@@ -3,8 +3,8 @@ the fixing action, and which notifications to raise (each problem once, not ever
 
 The loop's reports and signals go in (``cycle_started``, ``progress``, ``rate_waiting``,
 ``cycle_finished``, ``start_failed``, ``waiting``, ``set_paused``); the views read ``state``, ``status_line()``,
-``tooltip()`` and ``fix``. Typed errors arrive by class name (``CycleReport.error``) and each maps
-to exactly one state and one sentence (the table in docs/tray.md).
+``tooltip()`` and ``fix``. Each failure arrives as a :class:`Problem` of ``core/problems.py`` (a
+failed cycle's report rebuilds it from its stable code and service): one state, one sentence.
 """
 
 from __future__ import annotations
@@ -14,34 +14,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
 from typing import Any
 
+from ..core.problems import LABELS, FixAction, Problem, SyncState
+
+__all__ = ["APP_TITLE", "FixAction", "Notification", "Problem", "StatusModel", "SyncState"]
+
 APP_TITLE = "BigSync"
-
-
-class SyncState(str, Enum):
-    IDLE = "idle"  # all well (last sync ok, or not synced yet)
-    SYNCING = "syncing"
-    PAUSED = "paused"
-    ATTENTION = "attention"  # the admin must do something (reconnect, pick the stage again, settings)
-    ERROR = "error"  # failed; the loop tries again on its own (backoff)
-    OFFLINE = "offline"  # a service could not be reached; tried again on its own, and when the network returns
-
-
-@dataclass(frozen=True)
-class FixAction:
-    label: str  # menu/button text, e.g. "Reconnect Salesforce…"
-    start_page: str | None  # the wizard page to open at ("salesforce", "bigtime", "stage"), None: from the start
-
-
-@dataclass(frozen=True)
-class Problem:
-    state: SyncState
-    key: str  # identity for de-duplicating notifications: "ReconnectNeeded:salesforce"
-    headline: str  # our own short sentence (never text from a service)
-    detail: str  # the error's full message (may quote a service: shown as plain text only)
-    fix: FixAction | None = None
 
 
 @dataclass(frozen=True)
@@ -51,53 +30,6 @@ class Notification:
     severity: str  # "info" | "warning" | "error"
     fix: FixAction | None = None  # clicking it runs this fix; without one it opens Activity
     problems: bool = False  # Activity opens on the problems (its "Problems only" filter)
-
-
-LABELS = {"salesforce": "Salesforce", "bigtime": "BigTime"}
-
-
-def system_of(message: str) -> str | None:
-    """Which service a connector error is about: their messages start with its name."""
-    text = message.strip().lower()
-    for system in ("salesforce", "bigtime"):
-        if text.startswith(system):
-            return system
-    positions = {s: text.find(s) for s in ("salesforce", "bigtime") if s in text}
-    return min(positions, key=positions.__getitem__) if positions else None
-
-
-def classify(error: str, message: str) -> Problem:
-    """A typed error (class name + message) → the one state and sentence the admin sees."""
-    system = system_of(message)
-    label = LABELS.get(system or "", "A service")
-    settings_fix = FixAction("Open Settings…", None)
-    if error in ("ReconnectNeeded", "AuthorizationFailed") and system:
-        return Problem(SyncState.ATTENTION, f"{error}:{system}", f"{label} needs you to sign in again", message,
-                       FixAction(f"Reconnect {label}…", system))
-    if error == "NotConnected" and system:
-        return Problem(SyncState.ATTENTION, f"{error}:{system}", f"{label} is not connected", message,
-                       FixAction(f"Connect {label}…", system))
-    if error == "PickStageAgain":
-        return Problem(SyncState.ATTENTION, error, "Pick the trigger stage again", message,
-                       FixAction("Pick the trigger stage…", "stage"))
-    if error in ("ConfigInvalid", "InsecureUrl"):
-        return Problem(SyncState.ATTENTION, error, "The setup needs fixing", message, settings_fix)
-    if error == "PermissionDenied":
-        return Problem(SyncState.ATTENTION, f"{error}:{system}", f"{label} refused: a permission is missing", message,
-                       settings_fix)
-    if error in ("KeyringLocked", "KeyringUnavailable"):
-        return Problem(SyncState.ATTENTION, error, "The keyring is locked or missing", message)
-    if error == "Offline":
-        return Problem(SyncState.OFFLINE, f"{error}:{system}", f"Can't reach {label}", message)
-    if error == "RateLimited":
-        return Problem(SyncState.ERROR, f"{error}:{system}", f"{label} asked to slow down", message)
-    if error in ("ApiBudgetSpent", "ApiLimitReached"):
-        return Problem(SyncState.ERROR, error, "Today's Salesforce API budget is used up", message)
-    if error == "ServiceUnavailable":
-        return Problem(SyncState.ERROR, f"{error}:{system}", f"{label} is having trouble", message)
-    if error == "AlreadyRunning":
-        return Problem(SyncState.ERROR, error, "Another copy is syncing this setup", message)
-    return Problem(SyncState.ERROR, f"{error or 'Error'}:{system}", "The last sync failed", message)
 
 
 def ago(seconds: float) -> str:
@@ -177,7 +109,7 @@ class StatusModel:
     def cycle_finished(self, report: Any) -> None:
         """One CycleReport (the trigger cycle, then possibly a write-back one)."""
         if report.result == "failed":
-            self.problems[report.kind] = classify(report.error, report.message)
+            self.problems[report.kind] = report.problem()
         else:
             self.problems.pop(report.kind, None)
             self.problems.pop("start", None)
@@ -186,9 +118,9 @@ class StatusModel:
                 self.round[key] = self.round.get(key, 0) + int(getattr(report, key, 0) or 0)
             self.last_round = dict(self.round)
 
-    def start_failed(self, error: str, message: str) -> None:
+    def start_failed(self, problem: Problem) -> None:
         """A cycle could not even start (not configured, another copy running, keyring locked…)."""
-        self.problems["start"] = classify(error, message)
+        self.problems["start"] = problem
 
     def round_notification(self) -> Notification | None:
         """The one balloon for the round that just ended (its cycles and any failure to start), or

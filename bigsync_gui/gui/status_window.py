@@ -12,7 +12,7 @@ from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from .state import APP_TITLE, StatusModel, SyncState
-from .tray import state_icon
+from ..assets import state_icon
 
 HEADLINES = {
     SyncState.IDLE: "Up to date",

@@ -9,29 +9,17 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QCursor, QGuiApplication, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from ..assets import resource
+from ..assets import panel_variant, state_icon
 from .state import Notification, StatusModel, SyncState
 
 READY_POLL_MS = 50
 READY_TIMEOUT_MS = 10000
 
-
-def panel_variant() -> str:
-    """Which icon set suits the panel: "light" (dark strokes) or "dark" (light strokes).
-
-    Qt cannot see the panel's colour; the colour scheme is the best hint. When it is unknown we
-    assume a dark panel, the default of GNOME's top bar, KDE's and Windows' taskbars. A wrong
-    guess stays readable: every icon has an outline in the opposite colour (resources/make_tray_icons.py)."""
-    scheme = QGuiApplication.styleHints().colorScheme()
-    return "light" if scheme == Qt.ColorScheme.Light else "dark"
-
-
-def state_icon(state: SyncState, variant: str | None = None) -> QIcon:
-    return QIcon(str(resource(f"tray-{state.value}-{variant or panel_variant()}.svg")))
+__all__ = ["TrayIcon", "menu_text", "panel_variant", "state_icon"]
 
 
 def menu_text(text: str) -> str:

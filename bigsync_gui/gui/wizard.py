@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QLineEdit, QMessageBox, QPushButton, QWidget, QWiz
 
 from ..core.errors import ConfigInvalid
 from ..core.settings import Settings
-from .app import DISPLAY_NAME, app_icon
+from ..assets import DISPLAY_NAME, app_icon
 from .context import SetupContext
 from .pages.common import scroll_contents, sentence
 from .pages.connect_bigtime import ConnectBigTimePage

@@ -13,6 +13,8 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
+from ..core.problems import code_of, is_typed
+
 log = logging.getLogger(__name__)
 _running: set[Task] = set()
 
@@ -44,7 +46,10 @@ class Task(QObject):
                 try:
                     result = task._fn()
                 except Exception as exc:  # every failure reaches the GUI as a signal, never a crash
-                    log.debug("background task failed: %s", type(exc).__name__)
+                    if is_typed(exc):  # ours: the page says it in a sentence
+                        log.debug("background task failed: %s", code_of(exc))
+                    else:  # a bug: the page says "something unexpected", the log keeps where it happened
+                        log.warning("background task failed unexpectedly", exc_info=exc)
                     tell(False, exc)
                 else:
                     tell(True, result)

@@ -217,7 +217,7 @@ def test_status_window_has_the_same_actions(qtbot) -> None:
     win = StatusWindow(model, autostart_enabled=lambda: False)
     qtbot.addWidget(win)
     model.cycle_finished(CycleReport(1, "trigger", "failed", "Salesforce needs you to sign in again: revoked",
-                                     error="ReconnectNeeded"))
+                                     error="ReconnectNeeded", system="salesforce"))
     model.waiting(30, 1)
     win.refresh()
     assert win.headline.text() == "Needs your attention"

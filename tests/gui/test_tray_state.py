@@ -16,7 +16,8 @@ from PySide6.QtWidgets import QApplication
 from bigsync_gui.core.engine import CycleReport
 from bigsync_gui.core.loop import next_wait
 from bigsync_gui.gui.runner import LoopRunner
-from bigsync_gui.gui.state import FixAction, Notification, StatusModel, SyncState, classify
+from bigsync_gui.core.problems import problem_of
+from bigsync_gui.gui.state import FixAction, Notification, StatusModel, SyncState
 from bigsync_gui.gui.tray import TrayIcon
 
 RECONNECT = "Salesforce needs you to sign in again: the saved sign-in was revoked, expired or replaced."
@@ -24,8 +25,11 @@ OFFLINE = "BigTime could not be reached (connection refused). Check the network 
 
 
 def report(result: str = "ok", *, kind: str = "trigger", created: int = 0, rejected: int = 0, error: str = "",
-           message: str = "", written: int = 0) -> CycleReport:
-    return CycleReport(1, kind, result, message, created=created, rejected=rejected, error=error, written=written)
+           message: str = "", written: int = 0, system: str = "") -> CycleReport:
+    if not system:  # the service a failed cycle's error is about, as the engine records it
+        system = "salesforce" if message.startswith("Salesforce") else "bigtime" if message.startswith("BigTime") else ""
+    return CycleReport(1, kind, result, message, created=created, rejected=rejected, error=error, written=written,
+                       system=system)
 
 
 class Clock:
@@ -57,7 +61,8 @@ class Clock:
     ("SomethingNew", "It broke.", SyncState.ERROR, "The last sync failed", None),
 ])
 def test_each_typed_error_maps_to_one_state(error, message, state, headline, fix) -> None:
-    problem = classify(error, message)
+    system = "salesforce" if message.startswith("Salesforce") else "bigtime" if message.startswith("BigTime") else None
+    problem = problem_of(error, system, message)
     assert (problem.state, problem.headline) == (state, headline)
     model = StatusModel()
     model.cycle_started()
@@ -136,7 +141,7 @@ def one_round(model: StatusModel, *reports, start_failed=None):
     for r in reports:
         model.cycle_finished(r)
     if start_failed:
-        model.start_failed(*start_failed)
+        model.start_failed(problem_of(*start_failed))
     note = model.round_notification()
     model.waiting(30, 0)
     return note
@@ -162,7 +167,8 @@ def test_one_notification_per_round_says_everything_once() -> None:
     assert note.title == "Salesforce needs you to sign in again"
     assert note.fix.label == "Reconnect Salesforce…" and note.message == "Click to reconnect Salesforce."
     assert one_round(model, failing) is None and one_round(model, failing) is None  # not every cycle
-    other = one_round(model, start_failed=("AlreadyRunning", "Another copy of bigsync-gui is syncing this setup right now"))
+    other = one_round(model, start_failed=("AlreadyRunning", None,
+                                            "Another copy of bigsync-gui is syncing this setup right now"))
     assert other.title == "Another copy is syncing this setup"  # a new problem is told
     one_round(model, report())  # fixed…
     assert one_round(model, failing).title == "Salesforce needs you to sign in again"  # …broken again: told again
@@ -409,11 +415,11 @@ def test_a_cycle_that_cannot_start_is_a_problem_with_backoff(qtbot, loop) -> Non
     engine = FakeEngine(results=[AlreadyRunning("Another copy of bigsync-gui is syncing this setup right now.")])
     engine.gate.set()
     runner, waits = loop(engine)
-    problems: list[tuple[str, str]] = []
-    runner.problem.connect(lambda name, message: problems.append((name, message)))
+    problems: list = []
+    runner.problem.connect(problems.append)
     runner.start()
     qtbot.waitUntil(lambda: len(waits) == 1)
-    assert problems[0][0] == "AlreadyRunning" and waits == [(30.0, 1)]
+    assert problems[0].code == "AlreadyRunning" and waits == [(30.0, 1)]
 
 
 def test_progress_reaches_the_gui(qtbot, loop) -> None:
@@ -570,13 +576,13 @@ def test_an_unexpected_error_in_a_cycle_is_an_error_state_not_silence(qtbot, loo
     engine = FakeEngine(results=[KeyError("boom")])
     engine.gate.set()
     runner, waits = loop(engine)
-    problems: list[tuple[str, str]] = []
-    runner.problem.connect(lambda name, message: problems.append((name, message)))
+    problems: list = []
+    runner.problem.connect(problems.append)
     runner.start()
     qtbot.waitUntil(lambda: len(waits) == 1)
-    assert problems == [("KeyError", "'boom'")] and waits == [(30.0, 1)]
+    assert [(p.code, p.detail) for p in problems] == [("Unexpected", "'boom'")] and waits == [(30.0, 1)]
     model = StatusModel()
-    model.start_failed(*problems[0])
+    model.start_failed(problems[0])
     model.waiting(30, 1)
     assert model.state is SyncState.ERROR and model.status_line().startswith("The last sync failed · next try at")
 

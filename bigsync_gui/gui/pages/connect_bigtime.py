@@ -29,7 +29,7 @@ from ...core.connections import Connection
 from ...core.settings import BIGTIME_DEFAULT_BASE_URL, Settings
 from ..context import SetupContext
 from ..worker import run_in_background
-from .connect_salesforce import ConnectPage, _callback, _FieldError, error_sentence, plain, with_hint
+from .connect_base import ConnectPage, FieldError, callback_url, error_sentence, plain, with_hint
 
 
 class ConnectBigTimePage(ConnectPage):
@@ -174,18 +174,18 @@ class ConnectBigTimePage(ConnectPage):
     def _base(self) -> str:
         base = self.base_url.text().strip().rstrip("/")
         if not base:
-            raise _FieldError(self.base_url, "Enter BigTime's API base URL (normally " + BIGTIME_DEFAULT_BASE_URL + ").")
+            raise FieldError(self.base_url, "Enter BigTime's API base URL (normally " + BIGTIME_DEFAULT_BASE_URL + ").")
         try:
             require_secure_url("bigtime", base)
         except Exception as exc:  # noqa: BLE001
             self.advanced.setChecked(True)
-            raise _FieldError(self.base_url, error_sentence(exc)) from None
+            raise FieldError(self.base_url, error_sentence(exc)) from None
         return base
 
     def _firm(self) -> str:
         firm = self.firm_id.text().strip()
         if not firm:
-            raise _FieldError(self.firm_id, "Enter your BigTime firm id (BigTime › My Company › Company Info); "
+            raise FieldError(self.firm_id, "Enter your BigTime firm id (BigTime › My Company › Company Info); "
                                             "BigTime needs it on every call.")
         return firm
 
@@ -193,19 +193,19 @@ class ConnectBigTimePage(ConnectPage):
         base = self._base()
         client_id = self.client_id.text().strip()
         if not client_id:
-            raise _FieldError(self.client_id, "Enter the client id of the app registered in BigTime (My Company › Integrations).")
+            raise FieldError(self.client_id, "Enter the client id of the app registered in BigTime (My Company › Integrations).")
         firm = self._firm()
         secret = self.client_secret.text().strip()
         if not secret:
-            raise _FieldError(self.client_secret, "Enter the client secret of the app registered in BigTime.")
-        callback = _callback(self.callback, "bigtime")
+            raise FieldError(self.client_secret, "Enter the client secret of the app registered in BigTime.")
+        callback = callback_url(self.callback, "bigtime")
         endpoints = oauth.bigtime_endpoints(base, client_id, secret, callback)
         attempt = oauth.AuthorizationAttempt(endpoints, self.context.connector.http["bigtime"])
         self._attempt_firm[attempt] = firm
         return attempt
 
     def invalid_field(self, exc: BaseException) -> QWidget | None:
-        return exc.field if isinstance(exc, _FieldError) else None
+        return exc.field if isinstance(exc, FieldError) else None
 
     def save_tokens(self, attempt: oauth.AuthorizationAttempt, tokens: oauth.TokenSet) -> tuple[str, str]:
         base = attempt.endpoints.token_url.rsplit("/oauth2/accesstoken", 1)[0]
@@ -217,9 +217,9 @@ class ConnectBigTimePage(ConnectPage):
             base = self._base()
             key = self.api_key.text().strip()
             if not key:
-                raise _FieldError(self.api_key, "Enter the firm's BigTime API key.")
+                raise FieldError(self.api_key, "Enter the firm's BigTime API key.")
             firm = self._firm()
-        except _FieldError as exc:
+        except FieldError as exc:
             self._show_error(exc.message, retry=False)
             exc.field.setFocus()
             return

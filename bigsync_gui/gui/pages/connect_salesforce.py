@@ -1,81 +1,19 @@
 """Page 2 — Connect Salesforce: environment (Production / Sandbox / My Domain), the consumer key
-and the callback URL, then **Sign in** in the embedded browser (or the system browser).
-
-``ConnectPage`` (also the base of the BigTime page) owns what both connect pages share: the
-embedded browser shown *in the page* (a stacked panel that replaces the form while it is open),
-the system-browser (loopback) flow with its Cancel, the code exchange and the save off the GUI
-thread, errors as one sentence with **Retry**, and "Connected to … as …" with **Sign in again**.
-
-Why in the page and not in a dialog: the wizard already has the size that fits 1280×720, one
-window keeps keyboard focus and the wizard's own Cancel/Back in reach, and nothing can end up
-hidden behind the wizard. While the browser is shown it gets the whole page (the form is not
-needed then), and it goes away as soon as the redirect is caught.
-
-Text from Salesforce/BigTime (org, user, error descriptions) only ever reaches plain-text labels.
+and the callback URL, then **Sign in** in the embedded browser (or the system browser). What both
+connect pages share is in ``connect_base``.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
-from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import (
-    QButtonGroup,
-    QFormLayout,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QProgressBar,
-    QPushButton,
-    QRadioButton,
-    QStackedWidget,
-    QStyle,
-    QVBoxLayout,
-    QWidget,
-    QWizard,
-    QWizardPage,
-)
-from shiboken6 import isValid
+from PySide6.QtWidgets import QButtonGroup, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QRadioButton, QWidget
 
 from ...connectors import oauth
-from ...connectors.errors import AuthorizationFailed
 from ...connectors.http import require_secure_url
 from ...connectors.salesforce import UserPermissions
 from ...core.connections import Connection
-from ...core.errors import ConfigInvalid
 from ...core.settings import Settings
-from .. import qt_fixes  # noqa: F401 - signal.emit must not drain True (PySide6 6.12.0)
-from ..auth_browser import AuthBrowser, _open_externally
 from ..context import SetupContext
-from ..worker import run_in_background
-from .common import sentence, warning_icon
-
-LOOPBACK_TIMEOUT = 300.0  # seconds the system-browser sign-in waits for the answer
-
-
-def plain(text: str = "", *, wrap: bool = True, selectable: bool = False) -> QLabel:
-    """A label that never interprets its text as rich text."""
-    label = QLabel()
-    label.setTextFormat(Qt.TextFormat.PlainText)
-    label.setWordWrap(wrap)
-    if selectable:
-        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
-                                      | Qt.TextInteractionFlag.TextSelectableByKeyboard)
-    label.setText(text)
-    return label
-
-
-def error_sentence(exc: BaseException) -> str:
-    """One sentence for whatever a sign-in or a save raised (typed errors carry theirs)."""
-    message = getattr(exc, "message", None)
-    if isinstance(message, str) and message:
-        return sentence(exc)  # "the sync will try again" becomes "Click Retry"
-    if isinstance(exc, ValueError) and str(exc):
-        return str(exc)
-    return (f"Something unexpected went wrong while connecting ({type(exc).__name__}). Click Retry; if it keeps "
-            "failing, see the log.")
+from .connect_base import ConnectPage, FieldError, callback_url, error_sentence, plain, with_hint
 
 
 def admin_sentence(perms: UserPermissions | None) -> str:
@@ -88,420 +26,6 @@ def admin_sentence(perms: UserPermissions | None) -> str:
             "opportunity or be able to fill the BigTime fields. Sign in again as an administrator if you can.")
 
 
-def with_hint(field: QWidget | QHBoxLayout, hint: QLabel) -> QWidget:
-    """A form field with its explanation right under it (one form row)."""
-    box = QWidget()
-    layout = QVBoxLayout(box)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.setSpacing(max(2, hint.fontMetrics().height() // 6))
-    if isinstance(field, QWidget):
-        layout.addWidget(field)
-    else:
-        layout.addLayout(field)
-    layout.addWidget(hint)
-    return box
-
-
-class _UrlOpener(QObject):
-    """Lets a worker thread ask the GUI thread to open a URL (queued signal)."""
-
-    requested = Signal(str)
-
-
-class ConnectPage(QWizardPage):
-    """What both connect pages share. Subclasses build the form (``build_form``), make an attempt
-    from it (``make_attempt``) and save the tokens (``save_tokens``, runs in the background)."""
-
-    system = ""
-    label = ""
-    connected_signal_name = ""
-
-    def __init__(self, context: SetupContext) -> None:
-        super().__init__()
-        self.context = context
-        self.open_url: Callable[[str], None] = _open_externally  # the system browser (tests replace it)
-        self.loopback_timeout = LOOPBACK_TIMEOUT
-        self.browser: AuthBrowser | None = None
-        self.connection_text: str | None = None  # "Connected to …" when connected (now or before)
-        self.state = "form"  # form | browser | waiting | working
-        self._editing = True
-        self._generation = 0
-        self._cancel: threading.Event | None = None
-        self._retry_action: Callable[[], None] | None = None
-        self._opener = _UrlOpener(self)
-        self._opener.requested.connect(self._open_for_worker)
-
-        self.stack = QStackedWidget(self)
-        # -- the form panel --
-        self.form_panel = QWidget()
-        self.form_box = QWidget()
-        self.build_form(self.form_box)
-        self.sign_in_button = QPushButton("S&ign in")
-        self.sign_in_button.setDefault(False)
-        self.sign_in_button.clicked.connect(self.sign_in)
-        self.system_browser_button = QPushButton("Use my system bro&wser instead")
-        self.system_browser_button.clicked.connect(self.sign_in_with_system_browser)
-        self.buttons_row = QWidget()
-        row = QHBoxLayout(self.buttons_row)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.sign_in_button)
-        row.addWidget(self.system_browser_button)
-        row.addStretch(1)
-
-        icon_size = self.fontMetrics().height()
-        self.status_icon = warning_icon(self)  # the same sign as the other pages' failures
-        self.status_label = plain(selectable=True)
-        self.status_label.setAccessibleName("Sign-in status")
-        self.busy = QProgressBar()
-        self.busy.setRange(0, 0)
-        self.busy.setTextVisible(False)
-        self.busy.setMaximumWidth(self.fontMetrics().averageCharWidth() * 14)
-        self.retry_button = QPushButton("&Retry")
-        self.retry_button.clicked.connect(self.retry)
-        self.status_row = QWidget()
-        row = QHBoxLayout(self.status_row)
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.status_icon, 0, Qt.AlignmentFlag.AlignTop)
-        row.addWidget(self.status_label, 1)
-        row.addWidget(self.busy, 0, Qt.AlignmentFlag.AlignTop)
-        row.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignTop)
-
-        self.connected_icon = QLabel()
-        self.connected_icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton)
-                                      .pixmap(icon_size, icon_size))
-        self.connected_label = plain(selectable=True)
-        self.connected_label.setAccessibleName(f"{self.label} connection")
-        self.admin_label = plain()
-        self.again_button = QPushButton("Sign in a&gain")
-        self.again_button.clicked.connect(self.sign_in_again)
-        self.connected_row = QWidget()
-        grid = QHBoxLayout(self.connected_row)
-        grid.setContentsMargins(0, 0, 0, 0)
-        grid.addWidget(self.connected_icon, 0, Qt.AlignmentFlag.AlignTop)
-        texts = QVBoxLayout()
-        texts.addWidget(self.connected_label)
-        texts.addWidget(self.admin_label)
-        grid.addLayout(texts, 1)
-        grid.addWidget(self.again_button, 0, Qt.AlignmentFlag.AlignTop)
-
-        layout = QVBoxLayout(self.form_panel)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.connected_row)
-        layout.addWidget(self.form_box)
-        layout.addWidget(self.buttons_row)
-        layout.addWidget(self.status_row)
-        layout.addStretch(1)
-
-        # -- the embedded-browser panel (an AuthBrowser is added per attempt) --
-        self.browser_panel = QWidget()
-        self.browser_layout = QVBoxLayout(self.browser_panel)
-        self.browser_layout.setContentsMargins(0, 0, 0, 0)
-
-        # -- waiting for the system browser --
-        self.wait_panel = QWidget()
-        self.wait_label = plain(f"Finish signing in to {self.label} in your web browser and click Allow. "
-                                "If no browser window opened, open this address yourself:")
-        self.wait_url = QLineEdit()
-        self.wait_url.setReadOnly(True)
-        wait_url_label = QLabel("Sign-in &address:")
-        wait_url_label.setBuddy(self.wait_url)
-        self.wait_copy = QPushButton("Cop&y")
-        self.wait_copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.wait_url.text()))
-        self.wait_cancel = QPushButton("&Cancel sign-in")
-        self.wait_cancel.clicked.connect(self.cancel_system_browser)
-        wait_busy = QProgressBar()
-        wait_busy.setRange(0, 0)
-        wait_busy.setTextVisible(False)
-        url_row = QHBoxLayout()
-        url_row.addWidget(wait_url_label)
-        url_row.addWidget(self.wait_url, 1)
-        url_row.addWidget(self.wait_copy)
-        layout = QVBoxLayout(self.wait_panel)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.wait_label)
-        layout.addLayout(url_row)
-        layout.addWidget(wait_busy)
-        layout.addWidget(self.wait_cancel, 0, Qt.AlignmentFlag.AlignLeft)
-        layout.addStretch(1)
-
-        for panel in (self.form_panel, self.browser_panel, self.wait_panel):
-            self.stack.addWidget(panel)
-        outer = QVBoxLayout(self)
-        outer.addWidget(self.stack)
-
-        self._hide_status()
-        self.load_saved()
-        self._render()
-
-    # ---- for subclasses ---------------------------------------------------------------------------
-    def build_form(self, box: QWidget) -> None:
-        raise NotImplementedError
-
-    def make_attempt(self) -> oauth.AuthorizationAttempt:
-        """An attempt from the form; ValueError / ConnectorError with a sentence if the form is not right."""
-        raise NotImplementedError
-
-    def save_tokens(self, attempt: oauth.AuthorizationAttempt, tokens: oauth.TokenSet) -> tuple[str, str]:
-        """Runs in the background: store the grant; (the connected sentence, an extra line)."""
-        raise NotImplementedError
-
-    def saved_connection(self, settings: Settings) -> str | None:
-        raise NotImplementedError
-
-    def load_form(self, settings: Settings) -> None:
-        raise NotImplementedError
-
-    def invalid_field(self, exc: BaseException) -> QWidget | None:
-        """The field to focus for a form error, if any."""
-        return None
-
-    # ---- QWizardPage ------------------------------------------------------------------------------
-    def isComplete(self) -> bool:  # noqa: N802
-        return self.connection_text is not None and self.state == "form"
-
-    def initializePage(self) -> None:  # noqa: N802
-        """Entering the page (again): pick up a connection made elsewhere (the CLI); what the
-        admin typed stays as it is."""
-        if self.state == "form" and self.connection_text is None:
-            self.connection_text = self.saved_connection(self._settings())
-            self._editing = self.connection_text is None
-            self._render()
-
-    def cleanupPage(self) -> None:  # noqa: N802 - Back: stop any sign-in; keep what was typed
-        self.abort()
-
-    def abort(self) -> None:
-        """Stop whatever sign-in is running (the wizard calls this when it closes)."""
-        self._generation += 1
-        if self._cancel is not None:
-            self._cancel.set()
-            self._cancel = None
-        self._close_browser()
-        if self.state != "form":
-            self.state = "form"
-            self._hide_status()
-            self._render()
-
-    # ---- loading what was saved -------------------------------------------------------------------
-    def _settings(self) -> Settings:
-        try:
-            return Settings.load(self.context.profile)  # one small local file
-        except ConfigInvalid:
-            return Settings()
-
-    def load_saved(self) -> None:
-        settings = self._settings()
-        self.load_form(settings)
-        self.connection_text = self.saved_connection(settings)
-        self.admin_label.setText("")
-        self._editing = self.connection_text is None
-
-    # ---- actions ----------------------------------------------------------------------------------
-    def sign_in(self) -> None:
-        """The embedded browser."""
-        attempt = self._attempt_or_error(self.sign_in)
-        if attempt is None:
-            return
-        generation = self._begin(self.sign_in)
-        browser = AuthBrowser(attempt, self.browser_panel, open_external=lambda url: self.open_url(url))
-        browser.code_received.connect(lambda code: self._on_code(generation, attempt, code))
-        browser.failed.connect(lambda failure: self._on_failed(generation, failure))
-        browser.cancelled.connect(lambda: self._on_cancelled(generation))
-        self.browser = browser
-        self.browser_layout.addWidget(browser)
-        self.state = "browser"
-        self._render()
-        browser.start()
-
-    def sign_in_with_system_browser(self) -> None:
-        """RFC 8252 loopback: listen on the callback URL's port, open the system browser, wait."""
-        attempt = self._attempt_or_error(self.sign_in_with_system_browser)
-        if attempt is None:
-            return
-        generation = self._begin(self.sign_in_with_system_browser)
-        cancel = threading.Event()
-        self._cancel = cancel
-        opener, timeout = self._opener, self.loopback_timeout
-
-        def work() -> tuple[str, str]:
-            attempt.preflight()  # an unknown consumer key is said here, not in the browser
-            tokens = oauth.run_loopback_flow(attempt, open_url=opener.requested.emit, timeout=timeout, cancel=cancel)
-            return self.save_tokens(attempt, tokens)
-
-        self.wait_url.setText(attempt.authorization_url)
-        self.wait_url.setCursorPosition(0)
-        self.wait_cancel.setEnabled(True)
-        self.state = "waiting"
-        self._render()
-        self.wait_cancel.setFocus()
-        run_in_background(work, lambda result: self._on_saved(generation, result),
-                          lambda exc: self._on_failed(generation, exc))
-
-    def cancel_system_browser(self) -> None:
-        if self._cancel is not None:
-            self._cancel.set()  # the worker stops waiting within 0.1 s and frees the port
-            self.wait_cancel.setEnabled(False)
-
-    def retry(self) -> None:
-        if self._retry_action is not None:
-            self._retry_action()
-
-    def sign_in_again(self) -> None:
-        self._editing = True
-        self._hide_status()
-        self._render()
-        self.sign_in_button.setFocus()
-
-    def run_save(self, fn: Callable[[], tuple[str, str]], retry: Callable[[], None], busy_text: str) -> None:
-        """Save something that needs no browser (the BigTime API key) in the background."""
-        generation = self._begin(retry)
-        self.state = "working"
-        self._show_busy(busy_text)
-        self._render()
-        run_in_background(fn, lambda result: self._on_saved(generation, result),
-                          lambda exc: self._on_failed(generation, exc))
-
-    # ---- internals --------------------------------------------------------------------------------
-    def _attempt_or_error(self, retry: Callable[[], None]) -> oauth.AuthorizationAttempt | None:
-        try:
-            return self.make_attempt()
-        except Exception as exc:  # noqa: BLE001 - every form problem becomes a sentence
-            self._retry_action = None
-            self._show_error(error_sentence(exc), retry=False)
-            field = self.invalid_field(exc)
-            if field is not None:
-                field.setFocus()
-            return None
-
-    def _begin(self, retry: Callable[[], None]) -> int:
-        self._generation += 1
-        self._retry_action = retry
-        self._hide_status()
-        self.completeChanged.emit()
-        return self._generation
-
-    def _current(self, generation: int) -> bool:
-        return isValid(self) and generation == self._generation
-
-    def _on_code(self, generation: int, attempt: oauth.AuthorizationAttempt, code: str) -> None:
-        if not self._current(generation):
-            return
-        self._close_browser()
-        self.state = "working"
-        self._show_busy(f"Finishing the connection to {self.label}…")
-        self._render()
-        run_in_background(lambda: self.save_tokens(attempt, attempt.exchange(code)),
-                          lambda result: self._on_saved(generation, result),
-                          lambda exc: self._on_failed(generation, exc))
-
-    def _on_saved(self, generation: int, result: tuple[str, str]) -> None:
-        if not self._current(generation):
-            return
-        connected, extra = result
-        self._cancel = None
-        self.connection_text = connected
-        self.admin_label.setText(extra)
-        self._editing = False
-        self.state = "form"
-        self._hide_status()
-        self._render()
-        self._focus_next()  # Enter goes on to the next step, not "Sign in again"
-        getattr(self.context, self.connected_signal_name).emit(connected)
-
-    def _focus_next(self) -> None:
-        wizard = self.wizard()
-        button = wizard.button(QWizard.WizardButton.NextButton) if wizard is not None else None
-        if button is not None and button.isVisible() and button.isEnabled():
-            button.setDefault(True)
-            button.setFocus()
-        else:
-            self.again_button.setFocus()
-
-    def _on_failed(self, generation: int, exc: BaseException) -> None:
-        if not self._current(generation):
-            return
-        self._cancel = None
-        self._close_browser()
-        self.state = "form"
-        self._editing = True
-        if isinstance(exc, AuthorizationFailed) and exc.error == "cancelled":
-            self._hide_status()
-            self._render()
-            self.sign_in_button.setFocus()
-            return
-        self._show_error(error_sentence(exc), retry=True)
-        self._render()
-        self.retry_button.setFocus()
-
-    def _on_cancelled(self, generation: int) -> None:
-        if not self._current(generation):
-            return
-        self._close_browser()
-        self.state = "form"
-        self._hide_status()
-        self._render()
-        self.sign_in_button.setFocus()
-
-    def _open_for_worker(self, url: str) -> None:
-        self.wait_url.setText(url)
-        self.wait_url.setCursorPosition(0)
-        self.open_url(url)
-
-    def _close_browser(self) -> None:
-        browser, self.browser = self.browser, None
-        if browser is not None:
-            browser.shutdown()
-
-    def _show_busy(self, text: str) -> None:
-        self.status_label.setText(text)
-        self.status_icon.hide()
-        self.busy.show()
-        self.retry_button.hide()
-        self.status_row.show()
-
-    def _show_error(self, text: str, *, retry: bool) -> None:
-        self.status_label.setText(text)
-        self.status_icon.show()
-        self.busy.hide()
-        self.retry_button.setVisible(retry)
-        self.status_row.show()
-
-    def _hide_status(self) -> None:
-        self.status_label.setText("")
-        self.status_row.hide()
-
-    def _render(self) -> None:
-        panel = {"browser": self.browser_panel, "waiting": self.wait_panel}.get(self.state, self.form_panel)
-        self.stack.setCurrentWidget(panel)
-        connected = self.connection_text is not None
-        self.connected_row.setVisible(connected)
-        self.connected_label.setText(self.connection_text or "")
-        self.admin_label.setVisible(connected and bool(self.admin_label.text()))
-        editing = self._editing or not connected
-        self.again_button.setVisible(connected and not editing)
-        self.form_box.setVisible(editing)
-        self.buttons_row.setVisible(editing and self.state == "form")
-        if self.state == "working":
-            self.buttons_row.setVisible(False)
-        self.completeChanged.emit()
-
-    def _callback_row(self) -> tuple[QLabel, QHBoxLayout]:
-        """The redirect URI field with its Copy button (the admin registers exactly this URI)."""
-        self.callback = QLineEdit()
-        self.callback.setAccessibleName("Callback URL")
-        label = QLabel("Ca&llback URL:")
-        label.setBuddy(self.callback)
-        self.copy_button = QPushButton("Cop&y")
-        self.copy_button.setToolTip("Copy the callback URL")
-        self.copy_button.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.callback.text().strip()))
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        row.addWidget(self.callback, 1)
-        row.addWidget(self.copy_button)
-        return label, row
-
-
-# ==============================================================================================
 class ConnectSalesforcePage(ConnectPage):
     system = "salesforce"
     label = "Salesforce"
@@ -614,7 +138,7 @@ class ConnectSalesforcePage(ConnectPage):
             return oauth.normalise_my_domain(self.domain.text())
         address = self.login_address.text().strip().rstrip("/")
         if not address:
-            raise _FieldError(self.login_address, "Enter the Salesforce login address.")
+            raise FieldError(self.login_address, "Enter the Salesforce login address.")
         require_secure_url("salesforce", address)
         return address
 
@@ -622,19 +146,19 @@ class ConnectSalesforcePage(ConnectPage):
         try:
             login_url = self.login_url()
         except ValueError as exc:
-            raise _FieldError(self.domain if self.my_domain.isChecked() else self.login_address, str(exc)) from None
+            raise FieldError(self.domain if self.my_domain.isChecked() else self.login_address, str(exc)) from None
         except Exception as exc:
-            raise _FieldError(self.login_address, error_sentence(exc)) from None
+            raise FieldError(self.login_address, error_sentence(exc)) from None
         key = self.consumer_key.text().strip()
         if not key:
-            raise _FieldError(self.consumer_key, "Enter the Consumer Key of your External Client App (Setup › External "
+            raise FieldError(self.consumer_key, "Enter the Consumer Key of your External Client App (Setup › External "
                                                  "Client App Manager › your app › Settings › OAuth Settings).")
-        callback = _callback(self.callback, "salesforce")
+        callback = callback_url(self.callback, "salesforce")
         endpoints = oauth.salesforce_endpoints(login_url, key, callback)
         return oauth.AuthorizationAttempt(endpoints, self.context.connector.http["salesforce"])
 
     def invalid_field(self, exc: BaseException) -> QWidget | None:
-        return exc.field if isinstance(exc, _FieldError) else None
+        return exc.field if isinstance(exc, FieldError) else None
 
     def save_tokens(self, attempt: oauth.AuthorizationAttempt, tokens: oauth.TokenSet) -> tuple[str, str]:
         login_url = attempt.endpoints.token_url.rsplit("/services/oauth2/token", 1)[0]
@@ -647,24 +171,4 @@ class ConnectSalesforcePage(ConnectPage):
         return connection.sentence(), admin_sentence(perms)
 
 
-class _FieldError(ValueError):
-    """A form problem: the sentence, and the field to focus."""
-
-    def __init__(self, field: QWidget, message: str) -> None:
-        super().__init__(message)
-        self.field = field
-        self.message = message
-
-
-def _callback(field: QLineEdit, system: str) -> str:
-    value = field.text().strip()
-    if not value:
-        raise _FieldError(field, "Enter the callback URL registered for the app.")
-    try:
-        require_secure_url(system, value)
-    except Exception as exc:  # noqa: BLE001
-        raise _FieldError(field, error_sentence(exc)) from None
-    return value
-
-
-__all__ = ["ConnectPage", "ConnectSalesforcePage", "admin_sentence", "error_sentence", "plain", "with_hint"]
+__all__ = ["ConnectSalesforcePage", "admin_sentence"]

@@ -54,7 +54,7 @@ class DonePage(QWizardPage):
 
     def _show_icon(self) -> None:
         """The idle tray icon, in the variant that reads on this page's background, 2 lines high."""
-        from ..tray import state_icon
+        from ...assets import state_icon
 
         light_page = self.palette().window().color().lightnessF() > 0.5
         size = self.fontMetrics().height() * 2
