@@ -180,6 +180,19 @@ def main() -> int:
         wizard.next()  # Save
         wait_until("the save", lambda: saved)
         shoot(wizard, "13-all-set")
+
+        from bigsync_gui.gui.settings_window import SECTIONS, SettingsWindow
+
+        settings = SettingsWindow(context)
+        settings.show()
+        for row, name in enumerate(SECTIONS):
+            settings.sidebar.setCurrentRow(row)
+            if name == "Trigger":
+                wait_until("the settings' stages", settings.change_stage.isEnabled)
+            if name == "Fields":
+                wait_until("the settings' fields", settings.fields_page.isComplete)
+            shoot(settings, "settings-" + name.lower().replace(" ", "-"))
+        settings.close()
     finally:
         wizard.close()
         sandbox.stop()  # type: ignore[attr-defined]

@@ -73,6 +73,23 @@ CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Phone", "Title")
 WaitCallback = Callable[[str, float], None]
 
 
+@dataclass(frozen=True)
+class AlreadyPast:
+    """One read of the opportunities at or past a trigger stage (``Engine.already_past``)."""
+
+    stage: Stage
+    rows: dict[str, str]  # opportunity id → its stage at the read (at or past the new or the old stage)
+    new: frozenset[str]  # the stage names that trigger under ``stage``
+    old_stage: str  # the saved stage the read also covered ("" when it changes none)
+    old: frozenset[str]  # the stage names that trigger under ``old_stage``
+    read_at: datetime  # Salesforce's time of the read
+
+    @property
+    def ids(self) -> list[str]:
+        """Open-or-won opportunities at or past ``stage``."""
+        return [oid for oid, name in self.rows.items() if name in self.new]
+
+
 @dataclass
 class CycleReport:
     cycle_id: int
@@ -220,51 +237,79 @@ class Engine:
         chosen = by_name[trigger]
         return [s for s in stages if s.sort_order >= chosen.sort_order and not s.is_closed_lost]
 
-    def count_already_past(self, trigger_stage: str) -> tuple[Stage, list[str]]:
-        """The chosen stage and the ids of open-or-won opportunities already at or past it."""
+    def stages(self) -> list[Stage]:
+        """The org's opportunity stages in pipeline order (the stage pickers read them here)."""
+        return self.salesforce_client().stages()
+
+    def already_past(self, trigger_stage: str) -> AlreadyPast:
+        """One read of the opportunities at or past ``trigger_stage`` (and, when it would change the
+        saved stage, of those at or past the saved one): the count the stage page shows and what
+        ``configure``/``save_setup`` decide with, so the Save does not read again."""
+        sync = self.connector.settings().sync
+        old_stage = sync.trigger_stage if sync.configured and sync.trigger_stage != trigger_stage else ""
         sf = self.salesforce_client()
         stages = sf.stages()
         stage = _usable_stage(stages, trigger_stage)
-        names = [s.api_name for s in self.triggering_stages(stages, trigger_stage)]
-        ids = [r["Id"] for r in sf.query(soql.format_soql("SELECT Id FROM Opportunity WHERE StageName IN {}", names))]
-        return stage, ids
+        new = {s.api_name for s in self.triggering_stages(stages, trigger_stage)}
+        old = ({s.api_name for s in self.triggering_stages(stages, old_stage)}
+               if any(s.api_name == old_stage for s in stages) else set())
+        query = soql.format_soql("SELECT Id, StageName FROM Opportunity WHERE StageName IN {}", sorted(new | old))
+        rows = {r["Id"]: r["StageName"] for r in sf.query(query)}
+        return AlreadyPast(stage, rows, frozenset(new), old_stage, frozenset(old), sf.server_time or self._now())
 
-    def configure(self, trigger_stage: str, *, interval_seconds: int | None = None, backfill: bool = False) -> tuple[Stage, int]:
+    def count_already_past(self, trigger_stage: str) -> tuple[Stage, list[str]]:
+        """The chosen stage and the ids of open-or-won opportunities already at or past it."""
+        past = self.already_past(trigger_stage)
+        return past.stage, past.ids
+
+    def save_setup(self, trigger_stage: str, interval_seconds: int, backfill: bool, field_map: dict[str, str],
+                   already_past: AlreadyPast | None = None) -> tuple[Stage, int]:
+        """The wizard's Save: stage, interval, backfill and field map, the settings file written once.
+        ``already_past``: the stage page's read, reused when it still fits (same stage, same saved
+        stage); "already past" is then decided as of that read, which is also where the cursor starts."""
+        return self.configure(trigger_stage, interval_seconds=interval_seconds, backfill=backfill,
+                              field_map=field_map, already_past=already_past)
+
+    def configure(self, trigger_stage: str, *, interval_seconds: int | None = None, backfill: bool = False,
+                  field_map: dict[str, str] | None = None, already_past: AlreadyPast | None = None) -> tuple[Stage, int]:
         """Save the trigger; the count returned is of the opportunities already past it. Only the first
         setup, a real change of stage or ``backfill`` touch what is "already past" (docs/sync.md,
-        "Configure rules"); the same stage again only saves the interval."""
+        "Configure rules"); the same stage again only saves the interval (and ``field_map``)."""
         settings = self.connector.settings()
         sync = settings.sync
         if interval_seconds is not None:
-            _check_interval("sync.interval_seconds", interval_seconds)
+            sync.interval_seconds = _check_interval("sync.interval_seconds", interval_seconds)
+        if field_map is not None:
+            sync.field_map = dict(field_map)
         if sync.configured and sync.trigger_stage == trigger_stage and not backfill:
-            stage = _usable_stage(self.salesforce_client().stages(), trigger_stage)
+            fits = already_past is not None and already_past.stage.api_name == trigger_stage
+            stage = already_past.stage if fits else _usable_stage(self.stages(), trigger_stage)  # type: ignore[union-attr]
             sync.trigger_stage_label = stage.label
-            if interval_seconds is not None:
-                sync.interval_seconds = interval_seconds
             settings.save(self.profile)
             store = self.open_store()
             try:
                 return stage, len(store.excluded_ids())
             finally:
                 store.close()
-        if sync.configured and sync.trigger_stage != trigger_stage:
-            return self._change_stage(settings, trigger_stage, interval_seconds, backfill)
-        stage, already = self.count_already_past(trigger_stage)
+        old_stage = sync.trigger_stage if sync.configured and sync.trigger_stage != trigger_stage else ""
+        past = already_past
+        if past is None or past.stage.api_name != trigger_stage or past.old_stage != old_stage:
+            past = self.already_past(trigger_stage)
+        if old_stage:
+            return self._change_stage(settings, past, backfill)
+        stage = past.stage
         sync.trigger_stage, sync.trigger_stage_label, sync.backfill = stage.api_name, stage.label, backfill
-        if interval_seconds is not None:
-            sync.interval_seconds = interval_seconds
         now = self._now()
         # The cursor is on Salesforce's clock (the HTTP Date of the read that counted what is
         # already past), as every later cycle's is: a machine whose clock is off would otherwise
         # skip, or re-read, the changes made between this read and the first cycle.
-        read_at = self.salesforce_client().server_time or now
+        read_at = past.read_at
         sync.configured_at = _iso(now)
         store = self.open_store()
         try:
             with store.transaction():
                 store.clear_excluded()
-                left_alone = [] if backfill else [i for i in already if store.link(i) is None]
+                left_alone = [] if backfill else [i for i in past.ids if store.link(i) is None]
                 store.exclude(left_alone)
                 store.set_cursor(CURSOR, _iso(read_at))
                 store.set_cursor(HISTORY_FLOOR, _iso(read_at))
@@ -274,30 +319,22 @@ class Engine:
         finally:
             store.close()
         settings.save(self.profile)
-        return stage, len(already)
+        return stage, len(past.ids)
 
-    def _change_stage(self, settings: Settings, trigger_stage: str, interval_seconds: int | None,
-                      backfill: bool) -> tuple[Stage, int]:
+    def _change_stage(self, settings: Settings, past: AlreadyPast, backfill: bool) -> tuple[Stage, int]:
         """A real change of stage: "already past" is recomputed for the new stage, except that an
         opportunity that reached the old stage after setup and has no project yet keeps its right to
         one; the cursor stays, and the next cycle reads in full so such wins are found."""
-        sf = self.salesforce_client()
-        stages = sf.stages()
-        stage = _usable_stage(stages, trigger_stage)
-        new = {s.api_name for s in self.triggering_stages(stages, trigger_stage)}
-        old_stage = settings.sync.trigger_stage
-        old = ({s.api_name for s in self.triggering_stages(stages, old_stage)}
-               if any(s.api_name == old_stage for s in stages) else set())
-        rows = list(sf.query(soql.format_soql("SELECT Id, StageName FROM Opportunity WHERE StageName IN {}", sorted(new | old))))
+        stage, new, old = past.stage, past.new, past.old
         now = self._now()
-        read_at = sf.server_time or now  # stage changes before this read are judged by it, as at setup
+        read_at = past.read_at  # stage changes before this read are judged by it, as at setup
         store = self.open_store()
         try:
             with store.transaction():
                 was_excluded = set(store.excluded_ids())
-                owed = {r["Id"] for r in rows if r["StageName"] in old and r["Id"] not in was_excluded}
-                left_alone = [] if backfill else [r["Id"] for r in rows if r["StageName"] in new and r["Id"] not in owed
-                                                  and store.link(r["Id"]) is None]
+                owed = {oid for oid, name in past.rows.items() if name in old and oid not in was_excluded}
+                left_alone = [] if backfill else [oid for oid, name in past.rows.items() if name in new
+                                                  and oid not in owed and store.link(oid) is None]
                 store.clear_excluded()
                 store.exclude(left_alone)
                 store.set_cursor(HISTORY_FLOOR, _iso(read_at))
@@ -307,15 +344,13 @@ class Engine:
         sync = settings.sync
         sync.trigger_stage, sync.trigger_stage_label, sync.backfill = stage.api_name, stage.label, backfill
         sync.configured_at = _iso(now)
-        if interval_seconds is not None:
-            sync.interval_seconds = interval_seconds
         settings.save(self.profile)
-        return stage, sum(1 for r in rows if r["StageName"] in new)
+        return stage, len(past.ids)
 
     def update_settings(self, *, interval_seconds: int | None = None, writeback_interval_seconds: int | None = None,
-                        api_budget_percent: float | None = None) -> Settings:
-        """Change how often and how much the sync runs, never what is "already past" (the GUI's
-        Settings and `configure --interval` alone end here)."""
+                        api_budget_percent: float | None = None, field_map: dict[str, str] | None = None) -> Settings:
+        """Change how often and how much the sync runs, or where figures are written, never what is
+        "already past" (the GUI's Settings and `configure --interval` alone end here)."""
         settings = self.connector.settings()
         sync = settings.sync
         if interval_seconds is not None:
@@ -327,6 +362,8 @@ class Engine:
                 raise ConfigInvalid("sync.api_budget_percent", "The API budget is a share of the org's daily "
                                                                "allowance: more than 0 and at most 100 percent.")
             sync.api_budget_percent = float(api_budget_percent)
+        if field_map is not None:
+            sync.field_map = dict(field_map)
         settings.save(self.profile)
         return settings
 

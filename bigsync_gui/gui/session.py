@@ -49,6 +49,7 @@ class DesktopSession(QObject):
         self.restart_requested = False  # set after a sign-in loaded WebEngine: app.run starts us afresh
         self.use_tray = use_tray  # None: a tray if the desktop has one
         self.wizard: Any = None
+        self.settings_window: Any = None
         self.window: Any = None  # the status window (no tray)
         self.tray: Any = None
         self.activity: Any = None
@@ -166,6 +167,21 @@ class DesktopSession(QObject):
         if not self.running:
             QApplication.instance().quit()  # cancelled before anything was set up
 
+    # ---- Settings… ---------------------------------------------------------------------------------
+    def open_settings(self) -> None:
+        """The settings window (each section saved on its own); Reconnect opens the wizard there."""
+        from .settings_window import SettingsWindow
+
+        if self.settings_window is None:
+            state = self._autostart_state()
+            autostart = None if state is None else (state, self.set_autostart)
+            self.settings_window = SettingsWindow(self.context, autostart=autostart)
+            self.settings_window.reconnect_requested.connect(self.open_wizard)
+        self.settings_window.refresh()
+        self.settings_window.show()
+        self.settings_window.raise_()
+        self.settings_window.activateWindow()
+
     # ---- running ---------------------------------------------------------------------------------
     def show_running(self) -> None:
         if self.running:
@@ -234,7 +250,7 @@ class DesktopSession(QObject):
         view.pause_requested.connect(self.pause)
         view.resume_requested.connect(self.resume)
         view.activity_requested.connect(self.show_activity)
-        view.settings_requested.connect(lambda: self.open_wizard())
+        view.settings_requested.connect(self.open_settings)
         view.fix_requested.connect(self.open_wizard)
         view.autostart_toggled.connect(self.set_autostart)
         view.quit_requested.connect(self.quit)

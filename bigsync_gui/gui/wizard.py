@@ -3,7 +3,7 @@ Summary, whose **Save** (the commit button) writes the trigger, interval, backfi
 then "You're all set" (**Done** closes it). A step list at the side marks where the admin is.
 
 Pages read Salesforce off the GUI thread and write nothing; the Save runs in the background too
-(``Engine.configure`` + the field map), then emits ``saved`` and moves on to the last page. Cancel
+(one ``Engine.save_setup``: the settings written once, the stage page's count reused), then emits ``saved`` and moves on to the last page. Cancel
 before Save leaves the saved setup as it was — except a connection made on the connect pages,
 which is stored when the admin signs in — and asks first when there is anything to lose or keep
 (docs/wizard.md). Opened on a configured profile, every page starts from the saved choices, so the
@@ -167,16 +167,10 @@ class SetupWizard(QWizard):
             return
         self.done_page.show_plan(choices.stage_label, describe_interval(choices.interval_seconds))
         self._set_saving(True)
-        engine, connector = self.context.engine, self.context.connector
-
-        def work() -> None:  # on a pool thread
-            engine.configure(choices.stage_api_name, interval_seconds=choices.interval_seconds,
-                             backfill=choices.backfill)
-            settings = connector.settings()
-            settings.sync.field_map = dict(choices.field_map)
-            settings.save(connector.profile)
-
-        run_in_background(work, self._on_saved, self._on_save_failed, self)
+        engine, read = self.context.engine, self.stage_page.already_past_read()
+        run_in_background(lambda: engine.save_setup(choices.stage_api_name, choices.interval_seconds, choices.backfill,
+                                                    dict(choices.field_map), already_past=read),
+                          self._on_saved, self._on_save_failed, self)
 
     def _on_saved(self, _result: object) -> None:
         self._set_saving(False)

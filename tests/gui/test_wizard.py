@@ -318,11 +318,13 @@ def test_save_failure_is_a_sentence_and_the_wizard_stays(sandbox, connected, ope
     wizard.next()
     qtbot.waitUntil(wizard.fields_page.isComplete, timeout=TIMEOUT)
     wizard.next()
+    # The Save reads nothing from Salesforce (the stage page's count is reused): what can fail is
+    # the profile itself, e.g. a settings file broken by hand meanwhile. It is never overwritten.
+    connected.settings_file.write_text("{ broken", encoding="utf-8")
     before = connected.settings_file.read_bytes()
-    admin(sandbox, "POST", "/faults", json={"kind": "status", "status": 500, "path": "/query", "count": 8})
     qtbot.mouseClick(wizard.button(QWizard.WizardButton.CommitButton), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: wizard.summary_page.panel.state == "failed", timeout=TIMEOUT)
-    assert wizard.summary_page.panel.message.text().startswith("Not saved. ")
+    assert wizard.summary_page.panel.message.text().startswith("Not saved. The settings file ")
     assert wizard.isVisible() and wizard.currentId() == PAGE_SUMMARY
     assert connected.settings_file.read_bytes() == before
     assert wizard.button(QWizard.WizardButton.CommitButton).isEnabled()

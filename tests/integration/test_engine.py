@@ -349,6 +349,37 @@ def test_a_real_stage_change_recomputes_already_past_but_keeps_wins_owed(connect
     assert env.cycle().created == 1 and len(env.projects_for(negotiating[0])) == 1
 
 
+def test_save_setup_decides_as_of_the_stage_pages_read_without_reading_again(connected_engine: Connected) -> None:
+    """Issue 13 item 13: the wizard's Save reuses the count it showed; "already past" is what was
+    past at that read, so an opportunity that reached the new stage after it counts; the field map
+    is written with the rest."""
+    env = connected_engine
+    assert env.cycle().created == 0
+    past = env.engine.already_past("Negotiation/Review")
+    assert past.old_stage == "Closed Won"
+    assert set(past.ids) == {o["Id"] for o in env.opps_in("Negotiation/Review") + env.opps_in("Closed Won")}
+    after_the_read = env.new_opp("Reached it after the count", "Prospecting", env.account_id("Initech"))
+    env.move(after_the_read, "Negotiation/Review")
+    field_map = dict(env.engine.connector.settings().sync.field_map, wip="")
+    requests_before = env.connector.counter.total("salesforce")
+    stage, count = env.engine.save_setup("Negotiation/Review", 600, False, field_map, already_past=past)
+    assert env.connector.counter.total("salesforce") == requests_before  # nothing read again
+    assert (stage.api_name, count) == ("Negotiation/Review", len(past.ids))
+    sync = env.engine.connector.settings().sync
+    assert (sync.trigger_stage, sync.interval_seconds, sync.field_map) == ("Negotiation/Review", 600, field_map)
+    assert set(past.ids) <= excluded(env) and after_the_read not in excluded(env)
+    assert env.cycle().created == 1 and len(env.projects_for(after_the_read)) == 1
+
+
+def test_save_setup_reads_again_when_the_saved_stage_changed_since_the_count(connected_engine: Connected) -> None:
+    env = connected_engine
+    past = env.engine.already_past("Negotiation/Review")  # counted against "Closed Won"
+    env.engine.configure("Proposal/Price Quote")  # the CLI changed the stage meanwhile
+    requests_before = env.connector.counter.total("salesforce")
+    env.engine.save_setup("Negotiation/Review", 600, False, {}, already_past=past)
+    assert env.connector.counter.total("salesforce") > requests_before
+
+
 def test_lost_state_database_and_backfill_link_instead_of_duplicating(connected_engine: Connected) -> None:
     """The project id written onto the opportunity is the second record of the link."""
     env = connected_engine

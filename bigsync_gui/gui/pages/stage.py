@@ -2,12 +2,14 @@
 closed-lost ones listed but disabled, how many opportunities are already at or past the chosen
 stage (with the choice to create projects for them too), and the sync interval.
 
-Nothing is written here: the wizard's Save does that (``Engine.configure``)."""
+Stages and the count are read through the engine (``Engine.stages``, ``Engine.already_past``);
+nothing is written here: the wizard's Save does that (``Engine.save_setup``), reusing this page's
+read of what is already past."""
 
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
@@ -16,6 +18,9 @@ from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QSpinBo
 from ...connectors.errors import NotConnected
 from ...connectors.salesforce import Stage
 from ...core.errors import ConfigInvalid
+
+if TYPE_CHECKING:
+    from ...core.engine import AlreadyPast
 from ...core.settings import Settings, SyncSettings
 from ..context import SetupContext
 from ..worker import run_in_background
@@ -55,7 +60,7 @@ class StagePage(QWizardPage):
         self._saved = self._saved_sync()
         self._stages: list[Stage] | None = None
         self._chosen: str | None = None  # the admin's pick survives Back/Next and reloads
-        self._count: tuple[str, int] | None = None  # (api name, already at or past it)
+        self._count: AlreadyPast | None = None  # the read of what is already at or past the chosen stage
         self._load_generation = 0
         self._count_generation = 0
 
@@ -124,10 +129,15 @@ class StagePage(QWizardPage):
         return next((s for s in self._stages or [] if s.api_name == api), None)
 
     def already_past(self) -> int | None:
+        read = self.already_past_read()
+        return None if read is None else len(read.ids)
+
+    def already_past_read(self) -> AlreadyPast | None:
+        """The read behind the count shown (the Save reuses it), if it is for the chosen stage."""
         stage = self.chosen_stage()
-        if stage is None or self._count is None or self._count[0] != stage.api_name:
+        if stage is None or self._count is None or self._count.stage.api_name != stage.api_name:
             return None
-        return self._count[1]
+        return self._count
 
     def wants_backfill(self) -> bool:
         return self.backfill.isEnabled() and self.backfill.isChecked()
@@ -155,8 +165,8 @@ class StagePage(QWizardPage):
         self.backfill.setEnabled(False)
         self.stages_panel.loading("Loading stages from Salesforce…")
         self.completeChanged.emit()
-        connector = self.context.connector
-        run_in_background(lambda: connector.salesforce().stages(),
+        engine = self.context.engine
+        run_in_background(engine.stages,
                           lambda stages: self._on_stages(generation, stages),
                           lambda exc: self._on_stages_failed(generation, exc), self)
 
@@ -226,7 +236,7 @@ class StagePage(QWizardPage):
             return
         self.count_panel.loading(f"Counting the opportunities already at or past {stage.label}…")
         engine = self.context.engine
-        run_in_background(lambda: engine.count_already_past(stage.api_name),
+        run_in_background(lambda: engine.already_past(stage.api_name),
                           lambda result: self._on_count(generation, stage, result),
                           lambda exc: self._on_count_failed(generation, exc), self)
 
@@ -235,12 +245,11 @@ class StagePage(QWizardPage):
             return
         self.count_panel.failed(f"The opportunities could not be counted. {failure_sentence(exc)}")
 
-    def _on_count(self, generation: int, stage: Stage, result: tuple[Stage, list[str]]) -> None:
+    def _on_count(self, generation: int, stage: Stage, result: AlreadyPast) -> None:
         if generation != self._count_generation:
             return
-        _, ids = result
-        n = len(ids)
-        self._count = (stage.api_name, n)
+        n = len(result.ids)
+        self._count = result
         self.count_panel.done()
         if n == 0:
             text = f"No opportunity is at or past {stage.label} yet: every project will come from here on."

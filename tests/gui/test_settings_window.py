@@ -1,0 +1,109 @@
+"""Settings… against the sandbox (pytest-qt, offscreen): each section saves on its own, without
+the setup wizard — the schedule never touches what is already past, a change of stage is asked
+first and then configured, the field map is saved."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from PySide6.QtCore import Qt
+
+from bigsync_gui.core.connections import Connector
+from bigsync_gui.core.engine import Engine
+from bigsync_gui.core.profile import Profile
+from bigsync_gui.core.settings import Settings
+from bigsync_gui.core.store import Store
+from bigsync_gui.gui.pages.stage import API_NAME_ROLE
+from bigsync_gui.gui.settings_window import SECTIONS, SettingsWindow
+from test_wizard import TIMEOUT, connected, fast_policies, make_context, memory_keyring, profile  # noqa: F401 - fixtures
+
+SHOTS = os.environ.get("BIGSYNC_SETTINGS_SHOTS")  # a folder: each section's screenshot is saved there
+
+
+def configured(profile: Profile) -> Engine:
+    engine = Engine(fast_policies(Connector(profile)))
+    engine.configure("Closed Won", interval_seconds=300)
+    return engine
+
+
+def excluded(profile: Profile) -> set[str]:
+    store = Store(profile.data_dir / "state.db")
+    try:
+        return set(store.excluded_ids())
+    finally:
+        store.close()
+
+
+def open_settings(qtbot, profile: Profile) -> SettingsWindow:
+    window = SettingsWindow(make_context(profile))
+    qtbot.addWidget(window)
+    window.show()
+    return window
+
+
+def shoot(window: SettingsWindow, name: str) -> None:
+    if SHOTS:
+        window.grab().save(str(Path(SHOTS) / f"settings-{name}.png"))
+
+
+def test_changing_the_interval_saves_it_and_leaves_exclusions_alone(sandbox, connected, qtbot) -> None:
+    configured(connected)
+    before = excluded(connected)
+    assert before  # the seed has opportunities already past Closed Won
+    window = open_settings(qtbot, connected)
+    shoot(window, "connections")
+    assert window.salesforce_state.text().endswith(".") and "Firm" in window.bigtime_state.text()
+    window.sidebar.setCurrentRow(SECTIONS.index("Schedule"))
+    assert "every 5 minutes" in window.effective.text()
+    window.interval.setValue(10)
+    window.budget.setValue(2.5)
+    qtbot.mouseClick(window.save_schedule, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.schedule_status.text().startswith("Saved"), timeout=TIMEOUT)
+    sync = Settings.load(connected).sync
+    assert (sync.interval_seconds, sync.api_budget_percent, sync.trigger_stage) == (600, 2.5, "Closed Won")
+    assert excluded(connected) == before
+    assert "checks Salesforce every 10 minutes" in window.effective.text()
+    shoot(window, "schedule")
+    window.sidebar.setCurrentRow(SECTIONS.index("Start at login"))
+    assert not window.autostart_box.isEnabled()  # none offered to this window
+    shoot(window, "login")
+
+
+def test_changing_the_stage_asks_first_then_configures(sandbox, connected, qtbot) -> None:
+    configured(connected)
+    window = open_settings(qtbot, connected)
+    window.sidebar.setCurrentRow(SECTIONS.index("Trigger"))
+    qtbot.waitUntil(window.change_stage.isEnabled, timeout=TIMEOUT)
+    assert window.stage_combo.currentData(API_NAME_ROLE) == "Closed Won"
+    window.stage_combo.setCurrentIndex(window.stage_combo.findData("Negotiation/Review", API_NAME_ROLE))
+    shoot(window, "trigger")
+
+    qtbot.mouseClick(window.change_stage, Qt.MouseButton.LeftButton)
+    box = window.stage_box
+    assert box is not None and box.isVisible()
+    assert "reaches Negotiation/Review (instead of Closed Won)" in box.text() and "left alone" in box.text()
+    box.reject()  # Keep the current stage
+    assert Settings.load(connected).sync.trigger_stage == "Closed Won"
+
+    qtbot.mouseClick(window.change_stage, Qt.MouseButton.LeftButton)
+    box = window.stage_box
+    qtbot.mouseClick(box.change_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.trigger_status.text().startswith("Saved"), timeout=TIMEOUT)
+    sync = Settings.load(connected).sync
+    assert sync.trigger_stage == "Negotiation/Review" and sync.interval_seconds == 300
+    assert window.current_stage.text() == "Now: Negotiation/Review."
+
+
+def test_a_field_map_change_is_saved(sandbox, connected, qtbot) -> None:
+    configured(connected)
+    window = open_settings(qtbot, connected)
+    window.sidebar.setCurrentRow(SECTIONS.index("Fields"))
+    qtbot.waitUntil(window.fields_page.isComplete, timeout=TIMEOUT)
+    window.fields_page.combos["wip"].setCurrentIndex(0)  # (don't write)
+    shoot(window, "fields")
+    qtbot.mouseClick(window.save_fields, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.fields_status.text().startswith("Saved"), timeout=TIMEOUT)
+    field_map = Settings.load(connected).sync.field_map
+    assert field_map["wip"] == "" and field_map["hours_logged"] == "BigTime_Hours_Logged__c"
+    assert Settings.load(connected).sync.trigger_stage == "Closed Won"
