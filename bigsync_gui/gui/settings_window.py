@@ -35,7 +35,7 @@ from PySide6.QtWidgets import (
 
 from ..core.errors import ConfigInvalid
 from ..core.settings import Settings
-from .app import DISPLAY_NAME, app_icon
+from ..assets import DISPLAY_NAME, app_icon
 from .context import SetupContext
 from .pages.common import heading, plain_label, sentence
 from .pages.fields import FieldsPage
