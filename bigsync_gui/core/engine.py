@@ -38,6 +38,7 @@ from ..connectors import errors as ce
 from ..connectors import soql
 from ..connectors.http import requests_guarded, waits_reported
 from ..connectors.salesforce import COLLECTION_CHUNK, SalesforceClient, Stage
+from . import contacts
 from .connections import Connector
 from .errors import ConfigInvalid, CoreError
 from .settings import Settings
@@ -362,10 +363,12 @@ class Engine:
         def work(cycle_id: int, settings: Settings, store: Store) -> str:
             sf = self.salesforce_client()
             sf.new_cycle()  # describe once per write-back run: fields added in Salesforce are seen
+            added = contacts.sync_new_roles(store, sf, self.bigtime_client(), cycle_id, store.cursor(HISTORY_FLOOR))
             result = run_writeback(store, sf, self.bigtime_client(), settings.sync.field_map, cycle_id, cancel,
                                    now=self._now(), interval_seconds=settings.sync.writeback_interval_seconds)
-            return (f"Checked {result.projects_checked} linked projects; {result.projects_changed} changed."
-                    if result.projects_checked else "")
+            message = (f"Checked {result.projects_checked} linked projects; {result.projects_changed} changed."
+                       if result.projects_checked else "")
+            return f"{message} Added {added} contact(s) from new contact roles.".strip() if added else message
 
         with waits_reported(cancel, on_wait):
             return self._run("writeback", work, wait_for_lock)
@@ -906,35 +909,14 @@ class Engine:
         return client_id
 
     def _attach_contacts(self, c: _Cycle, record: dict[str, Any], project_id: int, check_existing: bool) -> None:
+        """The opportunity's contact roles onto its new project (core.contacts). A refused contact
+        must not leave the project unlinked (and the opportunity "refused"): it is reported."""
+        def warn(message: str) -> None:
+            with c.store.transaction():
+                c.store.event(c.id, "warning", message, record["Id"], project_id)
+
         roles = (record.get("OpportunityContactRoles") or {}).get("records") or []
-        roles = sorted(roles, key=lambda r: not r.get("IsPrimary"))
-        existing: set[tuple[str, str]] = set()
-        if check_existing and roles:
-            existing = {((ct.email or "").casefold(), _norm(f"{ct.first_name or ''} {ct.last_name or ''}"))
-                        for ct in self._bigtime(c).project_contacts(project_id)}
-        primary_done = False
-        for role in roles:
-            contact = role.get("Contact") or {}
-            first, last = contact.get("FirstName") or "", contact.get("LastName") or ""
-            key = ((contact.get("Email") or "").casefold(), _norm(f"{first} {last}"))
-            if key in existing:
-                continue
-            tag = "PRIMARY" if role.get("IsPrimary") and not primary_done else "OTHER"
-            primary_done = primary_done or tag == "PRIMARY"
-            fields = {"FName": first, "SName": last or "(no last name)", "EMail": contact.get("Email") or "",
-                      "Phone": contact.get("Phone") or "", "Title": contact.get("Title") or "", "Tag": tag}
-            try:
-                self._bigtime(c).add_project_contact(project_id, fields)
-            except ce.RequestRejected as exc:
-                if isinstance(exc, ce.PermissionDenied):
-                    raise
-                # The project exists: one refused contact must not leave it unlinked (and the
-                # opportunity "refused") — it is reported and the others go on.
-                with c.store.transaction():
-                    c.store.event(c.id, "warning", f"BigTime refused contact {first} {last} on project {project_id}: "
-                                                   f"{exc.message}", record["Id"], project_id)
-                continue
-            existing.add(key)
+        contacts.add_roles(self._bigtime(c), project_id, roles, warn, check_existing=check_existing)
 
     def _link(self, c: _Cycle, record: dict[str, Any], project_id: int, client_id: int | None, how: str) -> None:
         oid, name = record["Id"], str(record.get("Name") or record["Id"])
