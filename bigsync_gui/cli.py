@@ -97,7 +97,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "left alone unless --backfill. The interval, write-back interval and API "
                                                 "budget change alone, without touching what is already past.")
     configure.add_argument("--trigger-stage", metavar="API_NAME", help="the stage's API name (see `stages`)")
-    configure.add_argument("--interval", type=int, metavar="SECONDS", help="seconds between cycles (default 300, at least 60)")
+    configure.add_argument("--interval", type=interval_arg, metavar="SECONDS|auto",
+                           help="seconds between cycles (at least 60); auto (the default): as often as the API budget "
+                                "allows all day, at most every 30 s (see `status`)")
     configure.add_argument("--writeback-interval", type=int, metavar="SECONDS",
                            help="seconds between write-backs of BigTime's figures (default 900, at least 60)")
     configure.add_argument("--api-budget-percent", type=float, metavar="P",
@@ -325,8 +327,21 @@ def engine_for(args: argparse.Namespace) -> Any:
     return Engine(connector)
 
 
+def interval_arg(text: str) -> int:
+    """--interval: whole seconds, or "auto" (0: derived from the budget, core.cadence)."""
+    if text.strip().lower() == "auto":
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number of seconds nor 'auto'") from None
+
+
 def cmd_configure(args: argparse.Namespace) -> int:
-    settings_only = args.writeback_interval is not None or args.api_budget_percent is not None
+    automatic = args.interval == 0
+    if automatic and args.trigger_stage:
+        args.interval = None  # saved by update_settings below, not by configure
+    settings_only = args.writeback_interval is not None or args.api_budget_percent is not None or automatic
     if not args.trigger_stage and (args.backfill or not (settings_only or args.interval is not None)):
         return fail("configure needs --trigger-stage API_NAME, or a setting to change (--interval, "
                     "--writeback-interval, --api-budget-percent).", EXIT_USAGE)
@@ -336,14 +351,14 @@ def cmd_configure(args: argparse.Namespace) -> int:
         if not args.trigger_stage:
             sync = engine.update_settings(interval_seconds=args.interval, writeback_interval_seconds=args.writeback_interval,
                                           api_budget_percent=args.api_budget_percent).sync
-            print(f"Saved: a cycle every {sync.interval_seconds} s, write-back every {sync.writeback_interval_seconds} s, "
+            print(f"Saved: a cycle {engine.trigger_interval().describe()}, write-back every {sync.writeback_interval_seconds} s, "
                   f"at most {sync.api_budget_percent:g}% of the org's daily API allowance.")
             return EXIT_OK
         before = engine.connector.settings().sync
         same = before.configured and before.trigger_stage == args.trigger_stage and not args.backfill
         if settings_only:
             engine.update_settings(writeback_interval_seconds=args.writeback_interval,
-                                   api_budget_percent=args.api_budget_percent)
+                                   api_budget_percent=args.api_budget_percent, interval_seconds=0 if automatic else None)
         stage, already = engine.configure(args.trigger_stage, interval_seconds=args.interval, backfill=args.backfill)
         if same:
             print(f"The trigger stage is still {stage.label!r}; settings saved. What was already past it is unchanged "
@@ -404,6 +419,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(json.dumps(snapshot))
         else:
             print(snapshot["summary"])
+            if snapshot.get("interval"):
+                print(f"  Checks Salesforce {snapshot['interval']['text']}.")
             for cycle in snapshot["cycles"][:5]:
                 print(f"  {cycle['started_at'][:19].replace('T', ' ')}  {cycle['result']:<11} created {cycle['created']}, "
                       f"severed {cycle['severed']}, rejected {cycle['rejected']}  {cycle['message']}".rstrip())

@@ -38,7 +38,7 @@ from ..connectors import errors as ce
 from ..connectors import soql
 from ..connectors.http import requests_guarded, waits_reported
 from ..connectors.salesforce import COLLECTION_CHUNK, SalesforceClient, Stage
-from . import contacts
+from . import cadence, contacts
 from .connections import Connector
 from .errors import ConfigInvalid, CoreError
 from .settings import Settings
@@ -51,6 +51,7 @@ LOOKBACK = timedelta(minutes=5)
 METADATA_MAX_AGE = timedelta(minutes=15)
 FULL_RECONCILE_EVERY = timedelta(hours=24)
 DELETED_RETENTION = timedelta(days=15)  # Salesforce's recycle bin / getDeleted window
+AUTOMATIC = 0  # update_settings(interval_seconds=AUTOMATIC): the interval follows the budget (core.cadence)
 RESUME_WITHIN = 180.0  # a create refused by a rate limit that asks for longer: the loop waits, not the cycle
 ID_CHUNK = 200  # ids per "Id IN (...)" query: keeps the SOQL well under its length limit
 
@@ -58,7 +59,7 @@ CURSOR = "opportunity_modstamp"
 LAST_FULL = "last_full_reconcile"
 LAST_READ = "last_read"  # when the last cycle that read everything changed (start time, engine clock)
 METADATA = "salesforce_metadata"
-DAILY_MAX = "salesforce_daily_max"
+DAILY_MAX = cadence.DAILY_MAX_KEY
 CODE_MAX = "bigtime_project_code_max"  # the longest ProjectCode BigTime is known to keep (learnt)
 HISTORY_FLOOR = "stage_history_floor"  # the setup's read (Salesforce's time): stage changes before it were its to judge
 
@@ -253,7 +254,7 @@ class Engine:
             stage = _usable_stage(self.salesforce_client().stages(), trigger_stage)
             sync.trigger_stage_label = stage.label
             if interval_seconds is not None:
-                sync.interval_seconds = interval_seconds
+                sync.interval_seconds, sync.interval_explicit = interval_seconds, True
             settings.save(self.profile)
             store = self.open_store()
             try:
@@ -265,7 +266,7 @@ class Engine:
         stage, already = self.count_already_past(trigger_stage)
         sync.trigger_stage, sync.trigger_stage_label, sync.backfill = stage.api_name, stage.label, backfill
         if interval_seconds is not None:
-            sync.interval_seconds = interval_seconds
+            sync.interval_seconds, sync.interval_explicit = interval_seconds, True
         now = self._now()
         # The cursor is on Salesforce's clock (the HTTP Date of the read that counted what is
         # already past), as every later cycle's is: a machine whose clock is off would otherwise
@@ -320,18 +321,22 @@ class Engine:
         sync.trigger_stage, sync.trigger_stage_label, sync.backfill = stage.api_name, stage.label, backfill
         sync.configured_at = _iso(now)
         if interval_seconds is not None:
-            sync.interval_seconds = interval_seconds
+            sync.interval_seconds, sync.interval_explicit = interval_seconds, True
         settings.save(self.profile)
         return stage, sum(1 for r in rows if r["StageName"] in new)
 
     def update_settings(self, *, interval_seconds: int | None = None, writeback_interval_seconds: int | None = None,
                         api_budget_percent: float | None = None) -> Settings:
         """Change how often and how much the sync runs, never what is "already past" (the GUI's
-        Settings and `configure --interval` alone end here)."""
+        Settings and `configure --interval` alone end here). ``interval_seconds=AUTOMATIC`` (0)
+        gives the choice back to core.cadence; any other value is the admin's and wins."""
         settings = self.connector.settings()
         sync = settings.sync
-        if interval_seconds is not None:
+        if interval_seconds == AUTOMATIC:
+            sync.interval_explicit = False
+        elif interval_seconds is not None:
             sync.interval_seconds = _check_interval("sync.interval_seconds", interval_seconds)
+            sync.interval_explicit = True
         if writeback_interval_seconds is not None:
             sync.writeback_interval_seconds = _check_interval("sync.writeback_interval_seconds", writeback_interval_seconds)
         if api_budget_percent is not None:
@@ -341,6 +346,10 @@ class Engine:
             sync.api_budget_percent = float(api_budget_percent)
         settings.save(self.profile)
         return settings
+
+    def trigger_interval(self) -> cadence.TriggerInterval:
+        """Seconds between trigger cycles now: the admin's, or derived from the org's allowance."""
+        return cadence.effective_interval(self.profile, self.connector.settings())
 
     # ---- one cycle -------------------------------------------------------------------------------
     def run_cycle(self, *, cancel: threading.Event | None = None, progress: Callable[[int, int], None] | None = None,

@@ -117,7 +117,7 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
         if pause.is_set():
             continue  # paused during the cycle: wait in the paused branch (no "next try" time)
         retry_after = max((r.retry_after for r in outcome.values()), default=0.0)
-        seconds = next_wait(settings.sync.interval_seconds, failures, retry_after)
+        seconds = next_wait(engine.trigger_interval().seconds, failures, retry_after)
         if on_wait:
             on_wait(seconds, failures)
         wake.wait(seconds)

@@ -18,9 +18,10 @@ def test_a_large_org_gets_the_floor_and_a_small_one_stays_within_its_budget() ->
     assert cadence.derived_seconds(100_000, 5.0, 900) == cadence.FLOOR_SECONDS
     small = cadence.derived_seconds(15_000, 5.0, 900)
     assert cadence.FLOOR_SECONDS < small < 3_600
-    # what a day of that costs stays inside 5% of 15,000 with the work share to spare
-    day = cadence.DAY_SECONDS / small + cadence.fixed_daily_requests(900)
-    assert day <= 15_000 * 0.05 * (1 - cadence.WORK_SHARE / 2)
+    # a day of idle cycles and fixed costs stays inside 5% of 15,000, the work share to spare
+    budget, fixed = 15_000 * 0.05, cadence.fixed_daily_requests(900)
+    day = cadence.DAY_SECONDS / small + fixed
+    assert budget - day >= cadence.WORK_SHARE * (budget - fixed) - 1
 
 
 def test_a_budget_too_small_for_the_fixed_costs_checks_hourly() -> None:
@@ -54,3 +55,14 @@ def test_the_effective_interval_reads_the_learnt_allowance_from_the_state_databa
     found = cadence.effective_interval(profile, Settings())
     assert (found.seconds, found.source, found.daily_max) == (30, "derived", 100_000)
     assert "automatic" in found.describe()
+
+
+def test_status_shows_the_effective_interval(tmp_path: Path) -> None:
+    from bigsync_gui.core.status import status_snapshot
+
+    profile = Profile.at(tmp_path)
+    settings = Settings()
+    settings.sync.interval_seconds, settings.sync.interval_explicit = 900, True
+    settings.save(profile)
+    assert status_snapshot(profile)["interval"] == {"seconds": 900, "source": "set", "daily_max": None,
+                                                    "text": "every 15 min (set by the admin)"}

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bigsync_gui.core.cadence import TriggerInterval
 from bigsync_gui.core.engine import CycleReport
 from bigsync_gui.core.errors import ConfigInvalid
 from bigsync_gui.core.loop import MAX_BACKOFF_SECONDS, next_wait, run_forever
@@ -70,6 +71,9 @@ class ScriptedEngine:
         s = Settings()
         s.sync.interval_seconds, s.sync.writeback_interval_seconds = self.interval, self.writeback_every
         return s
+
+    def trigger_interval(self) -> TriggerInterval:
+        return TriggerInterval(self.interval, "set")
 
     def run_cycle(self, cancel: threading.Event) -> CycleReport:
         self.calls.append("trigger")
