@@ -155,3 +155,26 @@ def test_the_first_writeback_follows_the_first_trigger_cycle_however_long_ago_th
     engine.run_cycle = trigger_then_tick  # type: ignore[method-assign]
     waits_after(engine)
     assert engine.calls == ["trigger", "writeback", "trigger", "trigger", "writeback"]
+
+
+def test_sync_now_runs_the_writeback_whatever_its_timer() -> None:
+    """Sync now also refreshes BigTime's figures (issue 12.7): ``refresh`` set with the wake makes the
+    next cycle run the write-back even though its interval has not passed."""
+    engine = ScriptedEngine([OK, OK, OK], writeback_every=10**6)
+    stop, wake, refresh = threading.Event(), threading.Event(), threading.Event()
+    waits: list[float] = []
+
+    def on_wait(seconds: float, failures: int) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:
+            refresh.set()  # "Sync now" after the second cycle
+        if len(waits) == 3:
+            stop.set()
+        wake.set()
+
+    loop = threading.Thread(target=run_forever, args=(engine, lambda r: None),
+                            kwargs={"stop": stop, "wake": wake, "on_wait": on_wait, "refresh": refresh})
+    loop.start()
+    loop.join(10)
+    assert not loop.is_alive(), "the loop did not stop"
+    assert engine.calls == ["trigger", "writeback", "trigger", "trigger", "writeback"]
