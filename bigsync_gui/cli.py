@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync = commands.add_parser("sync", parents=[profiled], help="run one sync cycle and exit")
     sync.add_argument("--once", action="store_true", required=True, help="one cycle, then exit (non-zero if it failed)")
     sync.add_argument("--full", action="store_true", help="read every opportunity at or past the stage, not only changes")
+    sync.add_argument("--writeback", "--all", dest="writeback", action="store_true",
+                      help="then the write-back too: BigTime's figures into Salesforce, whatever its timer")
     sync.add_argument("--json", action="store_true", help="print the cycle's report as JSON")
     sync.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
                       help="how long to wait if another copy is syncing (default 60)")
@@ -388,8 +390,12 @@ def _print_report(report: Any, as_json: bool) -> None:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     def body() -> int:
-        report = engine_for(args).run_cycle(full=args.full, wait_for_lock=args.wait)
+        engine = engine_for(args)
+        report = engine.run_cycle(full=args.full, wait_for_lock=args.wait)
         _print_report(report, args.json)
+        if report.result != "failed" and args.writeback:
+            report = engine.run_writeback_cycle(wait_for_lock=args.wait)
+            _print_report(report, args.json)
         if report.result == "failed":
             print(f"{APP_NAME}: {report.message}", file=sys.stderr)
             waits = ("Offline", "RateLimited", "ServiceUnavailable", "ApiBudgetSpent")  # "asked us to wait"
