@@ -91,7 +91,9 @@ def build_parser() -> argparse.ArgumentParser:
                                                 "left alone unless --backfill. The interval, write-back interval and API "
                                                 "budget change alone, without touching what is already past.")
     configure.add_argument("--trigger-stage", metavar="API_NAME", help="the stage's API name (see `stages`)")
-    configure.add_argument("--interval", type=int, metavar="SECONDS", help="seconds between cycles (default 300, at least 60)")
+    configure.add_argument("--interval", type=interval_arg, metavar="SECONDS|auto",
+                           help="seconds between cycles (at least 60); auto (the default): as often as the API budget "
+                                "allows all day, at most every 30 s (see `status`)")
     configure.add_argument("--writeback-interval", type=int, metavar="SECONDS",
                            help="seconds between write-backs of BigTime's figures (default 900, at least 60)")
     configure.add_argument("--api-budget-percent", type=float, metavar="P",
@@ -102,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
     sync = commands.add_parser("sync", parents=[profiled], help="run one sync cycle and exit")
     sync.add_argument("--once", action="store_true", required=True, help="one cycle, then exit (non-zero if it failed)")
     sync.add_argument("--full", action="store_true", help="read every opportunity at or past the stage, not only changes")
+    sync.add_argument("--writeback", "--all", dest="writeback", action="store_true",
+                      help="then the write-back too: BigTime's figures into Salesforce, whatever its timer")
     sync.add_argument("--json", action="store_true", help="print the cycle's report as JSON")
     sync.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
                       help="how long to wait if another copy is syncing (default 60)")
@@ -313,8 +317,21 @@ def engine_for(args: argparse.Namespace) -> Any:
     return Engine(connector)
 
 
+def interval_arg(text: str) -> int:
+    """--interval: whole seconds, or "auto" (0: derived from the budget, core.cadence)."""
+    if text.strip().lower() == "auto":
+        return 0
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither a number of seconds nor 'auto'") from None
+
+
 def cmd_configure(args: argparse.Namespace) -> int:
-    settings_only = args.writeback_interval is not None or args.api_budget_percent is not None
+    automatic = args.interval == 0
+    if automatic and args.trigger_stage:
+        args.interval = None  # saved by update_settings below, not by configure
+    settings_only = args.writeback_interval is not None or args.api_budget_percent is not None or automatic
     if not args.trigger_stage and (args.backfill or not (settings_only or args.interval is not None)):
         return fail("configure needs --trigger-stage API_NAME, or a setting to change (--interval, "
                     "--writeback-interval, --api-budget-percent).", EXIT_USAGE)
@@ -324,14 +341,14 @@ def cmd_configure(args: argparse.Namespace) -> int:
         if not args.trigger_stage:
             sync = engine.update_settings(interval_seconds=args.interval, writeback_interval_seconds=args.writeback_interval,
                                           api_budget_percent=args.api_budget_percent).sync
-            print(f"Saved: a cycle every {sync.interval_seconds} s, write-back every {sync.writeback_interval_seconds} s, "
+            print(f"Saved: a cycle {engine.trigger_interval().describe()}, write-back every {sync.writeback_interval_seconds} s, "
                   f"at most {sync.api_budget_percent:g}% of the org's daily API allowance.")
             return EXIT_OK
         before = engine.connector.settings().sync
         same = before.configured and before.trigger_stage == args.trigger_stage and not args.backfill
         if settings_only:
             engine.update_settings(writeback_interval_seconds=args.writeback_interval,
-                                   api_budget_percent=args.api_budget_percent)
+                                   api_budget_percent=args.api_budget_percent, interval_seconds=0 if automatic else None)
         stage, already = engine.configure(args.trigger_stage, interval_seconds=args.interval, backfill=args.backfill)
         if same:
             print(f"The trigger stage is still {stage.label!r}; settings saved. What was already past it is unchanged "
@@ -361,8 +378,12 @@ def _print_report(report: Any, as_json: bool) -> None:
 
 def cmd_sync(args: argparse.Namespace) -> int:
     def body() -> int:
-        report = engine_for(args).run_cycle(full=args.full, wait_for_lock=args.wait)
+        engine = engine_for(args)
+        report = engine.run_cycle(full=args.full, wait_for_lock=args.wait)
         _print_report(report, args.json)
+        if report.result != "failed" and args.writeback:
+            report = engine.run_writeback_cycle(wait_for_lock=args.wait)
+            _print_report(report, args.json)
         if report.result == "failed":
             print(f"{APP_NAME}: {report.message}", file=sys.stderr)
             return report.problem().exit_code
@@ -390,6 +411,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(json.dumps(snapshot))
         else:
             print(snapshot["summary"])
+            if snapshot.get("interval"):
+                print(f"  Checks Salesforce {snapshot['interval']['text']}.")
             for cycle in snapshot["cycles"][:5]:
                 print(f"  {cycle['started_at'][:19].replace('T', ' ')}  {cycle['result']:<11} created {cycle['created']}, "
                       f"severed {cycle['severed']}, rejected {cycle['rejected']}  {cycle['message']}".rstrip())

@@ -38,6 +38,7 @@ from ..connectors import errors as ce
 from ..connectors import soql
 from ..connectors.http import requests_guarded, waits_reported
 from ..connectors.salesforce import COLLECTION_CHUNK, SalesforceClient, Stage
+from . import cadence, contacts
 from .connections import Connector
 from .errors import AlreadyRunning, ApiBudgetSpent, ConfigInvalid, CoreError, PickStageAgain, Transient
 from .problems import Problem, describe, problem_of
@@ -51,6 +52,7 @@ LOOKBACK = timedelta(minutes=5)
 METADATA_MAX_AGE = timedelta(minutes=15)
 FULL_RECONCILE_EVERY = timedelta(hours=24)
 DELETED_RETENTION = timedelta(days=15)  # Salesforce's recycle bin / getDeleted window
+AUTOMATIC = 0  # update_settings(interval_seconds=AUTOMATIC): the interval follows the budget (core.cadence)
 RESUME_WITHIN = 180.0  # a create refused by a rate limit that asks for longer: the loop waits, not the cycle
 ID_CHUNK = 200  # ids per "Id IN (...)" query: keeps the SOQL well under its length limit
 
@@ -58,7 +60,7 @@ CURSOR = "opportunity_modstamp"
 LAST_FULL = "last_full_reconcile"
 LAST_READ = "last_read"  # when the last cycle that read everything changed (start time, engine clock)
 METADATA = "salesforce_metadata"
-DAILY_MAX = "salesforce_daily_max"
+DAILY_MAX = cadence.DAILY_MAX_KEY
 CODE_MAX = "bigtime_project_code_max"  # the longest ProjectCode BigTime is known to keep (learnt)
 HISTORY_FLOOR = "stage_history_floor"  # the setup's read (Salesforce's time): stage changes before it were its to judge
 
@@ -277,8 +279,9 @@ class Engine:
         "Configure rules"); the same stage again only saves the interval (and ``field_map``)."""
         settings = self.connector.settings()
         sync = settings.sync
-        if interval_seconds is not None:
+        if interval_seconds is not None:  # the admin's choice: it wins over the derived interval (core.cadence)
             sync.interval_seconds = _check_interval("sync.interval_seconds", interval_seconds)
+            sync.interval_explicit = True
         if field_map is not None:
             sync.field_map = dict(field_map)
         if sync.configured and sync.trigger_stage == trigger_stage and not backfill:
@@ -350,11 +353,16 @@ class Engine:
     def update_settings(self, *, interval_seconds: int | None = None, writeback_interval_seconds: int | None = None,
                         api_budget_percent: float | None = None, field_map: dict[str, str] | None = None) -> Settings:
         """Change how often and how much the sync runs, or where figures are written, never what is
-        "already past" (the GUI's Settings and `configure --interval` alone end here)."""
+        "already past" (the GUI's Settings and `configure --interval` alone end here).
+        ``interval_seconds=AUTOMATIC`` (0) gives the choice back to core.cadence; any other value is
+        the admin's and wins."""
         settings = self.connector.settings()
         sync = settings.sync
-        if interval_seconds is not None:
+        if interval_seconds == AUTOMATIC:
+            sync.interval_explicit = False
+        elif interval_seconds is not None:
             sync.interval_seconds = _check_interval("sync.interval_seconds", interval_seconds)
+            sync.interval_explicit = True
         if writeback_interval_seconds is not None:
             sync.writeback_interval_seconds = _check_interval("sync.writeback_interval_seconds", writeback_interval_seconds)
         if api_budget_percent is not None:
@@ -366,6 +374,10 @@ class Engine:
             sync.field_map = dict(field_map)
         settings.save(self.profile)
         return settings
+
+    def trigger_interval(self) -> cadence.TriggerInterval:
+        """Seconds between trigger cycles now: the admin's, or derived from the org's allowance."""
+        return cadence.effective_interval(self.profile, self.connector.settings())
 
     # ---- one cycle -------------------------------------------------------------------------------
     def run_cycle(self, *, cancel: threading.Event | None = None, progress: Callable[[int, int], None] | None = None,
@@ -388,10 +400,12 @@ class Engine:
         def work(cycle_id: int, settings: Settings, store: Store) -> str:
             sf = self.salesforce_client()
             sf.new_cycle()  # describe once per write-back run: fields added in Salesforce are seen
+            added = contacts.sync_new_roles(store, sf, self.bigtime_client(), cycle_id, store.cursor(HISTORY_FLOOR))
             result = run_writeback(store, sf, self.bigtime_client(), settings.sync.field_map, cycle_id, cancel,
                                    now=self._now(), interval_seconds=settings.sync.writeback_interval_seconds)
-            return (f"Checked {result.projects_checked} linked projects; {result.projects_changed} changed."
-                    if result.projects_checked else "")
+            message = (f"Checked {result.projects_checked} linked projects; {result.projects_changed} changed."
+                       if result.projects_checked else "")
+            return f"{message} Added {added} contact(s) from new contact roles.".strip() if added else message
 
         with waits_reported(cancel, on_wait):
             return self._run("writeback", work, wait_for_lock)
@@ -931,35 +945,14 @@ class Engine:
         return client_id
 
     def _attach_contacts(self, c: _Cycle, record: dict[str, Any], project_id: int, check_existing: bool) -> None:
+        """The opportunity's contact roles onto its new project (core.contacts). A refused contact
+        must not leave the project unlinked (and the opportunity "refused"): it is reported."""
+        def warn(message: str) -> None:
+            with c.store.transaction():
+                c.store.event(c.id, "warning", message, record["Id"], project_id)
+
         roles = (record.get("OpportunityContactRoles") or {}).get("records") or []
-        roles = sorted(roles, key=lambda r: not r.get("IsPrimary"))
-        existing: set[tuple[str, str]] = set()
-        if check_existing and roles:
-            existing = {((ct.email or "").casefold(), _norm(f"{ct.first_name or ''} {ct.last_name or ''}"))
-                        for ct in self._bigtime(c).project_contacts(project_id)}
-        primary_done = False
-        for role in roles:
-            contact = role.get("Contact") or {}
-            first, last = contact.get("FirstName") or "", contact.get("LastName") or ""
-            key = ((contact.get("Email") or "").casefold(), _norm(f"{first} {last}"))
-            if key in existing:
-                continue
-            tag = "PRIMARY" if role.get("IsPrimary") and not primary_done else "OTHER"
-            primary_done = primary_done or tag == "PRIMARY"
-            fields = {"FName": first, "SName": last or "(no last name)", "EMail": contact.get("Email") or "",
-                      "Phone": contact.get("Phone") or "", "Title": contact.get("Title") or "", "Tag": tag}
-            try:
-                self._bigtime(c).add_project_contact(project_id, fields)
-            except ce.RequestRejected as exc:
-                if isinstance(exc, ce.PermissionDenied):
-                    raise
-                # The project exists: one refused contact must not leave it unlinked (and the
-                # opportunity "refused") — it is reported and the others go on.
-                with c.store.transaction():
-                    c.store.event(c.id, "warning", f"BigTime refused contact {first} {last} on project {project_id}: "
-                                                   f"{exc.message}", record["Id"], project_id)
-                continue
-            existing.add(key)
+        contacts.add_roles(self._bigtime(c), project_id, roles, warn, check_existing=check_existing)
 
     def _link(self, c: _Cycle, record: dict[str, Any], project_id: int, client_id: int | None, how: str) -> None:
         oid, name = record["Id"], str(record.get("Name") or record["Id"])

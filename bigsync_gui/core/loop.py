@@ -38,7 +38,8 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
                 on_start: Callable[[], None] | None = None, pause: threading.Event | None = None,
                 on_wait: Callable[[float, int], None] | None = None,
                 on_progress: Callable[[int, int], None] | None = None,
-                on_rate_wait: Callable[[str, float], None] | None = None) -> int:
+                on_rate_wait: Callable[[str, float], None] | None = None,
+                refresh: threading.Event | None = None) -> int:
     """Loop until ``stop``. ``wake`` set from outside ("Sync now") ends the wait early; a wake
     during a running cycle is kept and gives exactly one follow-up cycle, never a parallel one.
 
@@ -48,10 +49,12 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
     paused), so a GUI can show "next try at …" during backoff. ``on_progress(done, total)``
     follows the records of a trigger cycle; ``on_rate_wait(system, seconds)`` each wait for a
     service's rate limit inside a cycle (0: it ended). After a RateLimited cycle the loop waits at
-    least what the service asked."""
+    least what the service asked. ``refresh`` set (with ``wake``: the tray's "Sync now") makes the
+    next cycle run the write-back too, whatever its own interval says."""
     stop = stop or threading.Event()
     wake = wake or threading.Event()
     pause = pause or threading.Event()
+    refresh = refresh or threading.Event()
     cancel = threading.Event()
 
     def request_stop(*_: Any) -> None:
@@ -88,10 +91,12 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
 
         def cycle() -> None:
             nonlocal last_writeback
+            forced = refresh.is_set()
+            refresh.clear()
             extra: dict[str, Any] = {"on_wait": on_rate_wait} if on_rate_wait else {}
             outcome["trigger"] = (engine.run_cycle(cancel=cancel, progress=on_progress, **extra) if on_progress
                                   else engine.run_cycle(cancel=cancel, **extra))
-            due = last_writeback is None or time.monotonic() - last_writeback >= settings.sync.writeback_interval_seconds
+            due = forced or last_writeback is None or time.monotonic() - last_writeback >= settings.sync.writeback_interval_seconds
             if outcome["trigger"].result != "failed" and due and not cancel.is_set():
                 outcome["writeback"] = engine.run_writeback_cycle(cancel=cancel, **extra)
                 last_writeback = time.monotonic()
@@ -117,7 +122,7 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
         if pause.is_set():
             continue  # paused during the cycle: wait in the paused branch (no "next try" time)
         retry_after = max((r.retry_after for r in outcome.values()), default=0.0)
-        seconds = next_wait(settings.sync.interval_seconds, failures, retry_after)
+        seconds = next_wait(engine.trigger_interval().seconds, failures, retry_after)
         if on_wait:
             on_wait(seconds, failures)
         wake.wait(seconds)

@@ -22,6 +22,7 @@ FORMAT = 1
 BIGTIME_DEFAULT_BASE_URL = "https://iq.bigtime.net/BigtimeData/api/v2"
 BIGTIME_AUTH_MODES = ("oauth", "api_key", "session")
 MIN_INTERVAL_SECONDS = 60  # as Engine.configure asks; 0 would make the loop spin
+LEGACY_DEFAULT_INTERVAL = 300  # the interval every settings file held before it could be automatic
 
 
 @dataclass
@@ -86,7 +87,8 @@ INVOICE_OBJECT = "BigTime_Invoice__c"  # per-invoice rows, when the org has the 
 class SyncSettings:
     trigger_stage: str = ""  # OpportunityStage.ApiName — never the label
     trigger_stage_label: str = ""  # shown to the admin; the label may be renamed in Salesforce
-    interval_seconds: int = 300
+    interval_seconds: int = 300  # used only when interval_explicit; else core.cadence derives it
+    interval_explicit: bool = False  # the admin set the interval (configure --interval, Settings)
     writeback_interval_seconds: int = 900
     backfill: bool = False
     api_budget_percent: float = 5.0  # of the org's daily API allowance
@@ -119,11 +121,17 @@ class Settings:
                                            "fix or remove it, then run the setup again.") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ConfigInvalid(str(path), f"The settings file {path} is not one this version of bigsync-gui understands.")
-        return cls(
+        loaded = cls(
             salesforce=_section(SalesforceSettings, data.get("salesforce"), path, "salesforce"),
             bigtime=_section(BigTimeSettings, data.get("bigtime"), path, "bigtime"),
             sync=_section(SyncSettings, data.get("sync"), path, "sync"),
         )
+        sync = data.get("sync")
+        if isinstance(sync, dict) and "interval_explicit" not in sync:
+            # Written before the interval could be automatic: the old default (300, always written)
+            # cannot be told from a choice of 300, so it is read as automatic; any other value was chosen.
+            loaded.sync.interval_explicit = loaded.sync.interval_seconds != LEGACY_DEFAULT_INTERVAL
+        return loaded
 
     def save(self, profile: Profile) -> None:
         profile.ensure_dirs()

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from .cadence import effective_interval
 from .errors import ConfigInvalid
 from .profile import Profile
 from .settings import Settings
@@ -54,9 +55,13 @@ def status_snapshot(profile: Profile) -> dict[str, Any]:
                    f"{links.get('linked', 0)} linked project(s), {links.get('severed', 0)} severed.")
     if settings.sync.configured:
         summary += f" Trigger stage: {settings.sync.trigger_stage_label or settings.sync.trigger_stage}."
+    interval = effective_interval(profile, settings)
     return {
         "configured": settings.sync.configured,
         "trigger_stage": settings.sync.trigger_stage,
+        # seconds between trigger cycles now; source: "set" (the admin's), "derived" or "default"
+        "interval": {"seconds": interval.seconds, "source": interval.source, "daily_max": interval.daily_max,
+                     "text": interval.describe()},
         "summary": summary,
         "attention": attention,
         "cycles": cycles,

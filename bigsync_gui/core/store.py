@@ -111,7 +111,7 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
-EVENT_KINDS = ("created", "linked", "severed", "restored", "written", "rejected", "client", "warning")
+EVENT_KINDS = ("created", "linked", "severed", "restored", "written", "rejected", "client", "contacts", "warning")
 COUNTED = {"created", "linked", "severed", "restored", "written", "rejected"}
 
 

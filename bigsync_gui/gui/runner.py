@@ -32,6 +32,7 @@ class LoopRunner(QObject):
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._pause = threading.Event()
+        self._refresh = threading.Event()
         self._shown_progress = (-1, -1)
         self._thread: threading.Thread | None = None
 
@@ -44,7 +45,7 @@ class LoopRunner(QObject):
 
     def _run(self) -> None:
         run_forever(self.engine, on_report=self.cycle_finished.emit, stop=self._stop, wake=self._wake,
-                    on_error=self._on_error, on_start=self.cycle_started.emit, pause=self._pause,
+                    on_error=self._on_error, on_start=self.cycle_started.emit, pause=self._pause, refresh=self._refresh,
                     on_wait=self.waiting.emit, on_progress=self._on_progress, on_rate_wait=self.rate_wait.emit)
         self.stopped.emit()
 
@@ -59,7 +60,10 @@ class LoopRunner(QObject):
             self._shown_progress = (done, total)
             self.progress.emit(done, total)
 
-    def sync_now(self) -> None:
+    def sync_now(self, figures: bool = True) -> None:
+        """A cycle now; ``figures``: the write-back too (BigTime's figures), whatever its timer."""
+        if figures:
+            self._refresh.set()
         self._wake.set()
 
     def pause(self) -> None:

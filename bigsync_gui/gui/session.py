@@ -380,7 +380,7 @@ class DesktopSession(QObject):
 
     def catch_up(self, _reason: str) -> None:
         if not self.model.paused and self.model.state is not SyncState.SYNCING:
-            self.runner.sync_now()
+            self.runner.sync_now(figures=False)  # catching up: the write-back keeps its own timer
 
     def _watch_network(self) -> None:
         try:

@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from bigsync_gui.core.cadence import TriggerInterval
 from bigsync_gui.core.engine import CycleReport
 from bigsync_gui.core.loop import next_wait
 from bigsync_gui.gui.runner import LoopRunner
@@ -315,6 +316,9 @@ class FakeEngine:
         sync = SimpleNamespace(interval_seconds=self.interval, writeback_interval_seconds=10**12)
         self.connector = SimpleNamespace(settings=lambda: SimpleNamespace(sync=sync))
 
+    def trigger_interval(self) -> TriggerInterval:
+        return TriggerInterval(self.interval, "set")
+
     def run_cycle(self, cancel=None, progress=None, on_wait=None):  # noqa: ANN001
         with self._lock:
             self.calls += 1
@@ -497,7 +501,8 @@ def test_session_syncs_notifies_once_and_offers_the_fix(qtbot, sandbox, memory_k
         qtbot.waitUntil(lambda: len(session.notifications) > count, timeout=15000)
         assert session.notifications[-1].title == "2 new projects"
         qtbot.waitUntil(lambda: session.model.state is SyncState.IDLE, timeout=15000)
-        assert win.status_line.text() == "Last sync just now · 2 projects created"
+        # Sync now refreshes BigTime's figures too (issue 12.7): the new projects' figures are written
+        assert win.status_line.text() == "Last sync just now · 2 projects created, 2 opportunities updated"
 
         revoke_salesforce(sandbox)
         qtbot.mouseClick(win.sync_button, Qt.MouseButton.LeftButton)
@@ -547,7 +552,7 @@ def test_catch_up_after_sleep_and_when_the_network_returns(qtbot, tmp_path) -> N
 
     session = DesktopSession(SetupContext(Profile.at(tmp_path / "p")), use_tray=False)
     woken: list[bool] = []
-    session._runner = SimpleNamespace(sync_now=lambda: woken.append(True), stop=lambda: None, running=False)
+    session._runner = SimpleNamespace(sync_now=lambda figures=True: woken.append(figures), stop=lambda: None, running=False)  # catching up: figures=False
     # An ordinary tick: nothing happens.
     session._last_tick = (clock.time() - CLOCK_TICK_MS / 1000, clock.monotonic() - CLOCK_TICK_MS / 1000)
     session._tick()
@@ -555,20 +560,20 @@ def test_catch_up_after_sleep_and_when_the_network_returns(qtbot, tmp_path) -> N
     # The machine slept 10 minutes: Linux's monotonic clock stood still, the wall clock did not.
     session._last_tick = (clock.time() - 600, clock.monotonic() - CLOCK_TICK_MS / 1000)
     session._tick()
-    assert woken == [True]
+    assert woken == [False]
     # Back online while offline: one catch-up; online while all is well: nothing.
     session.model.cycle_finished(report("failed", error="Offline", message=OFFLINE))
     session.model.waiting(30, 1)
     session._on_reachability(QNetworkInformation.Reachability.Online)
-    assert woken == [True, True]
+    assert woken == [False, False]
     session.model.cycle_finished(report())
     session._on_reachability(QNetworkInformation.Reachability.Online)
-    assert woken == [True, True]
+    assert woken == [False, False]
     # Paused: no catch-up.
     session.model.set_paused(True)
     session._last_tick = (clock.time() - 600, clock.monotonic() - 600)
     session._tick()
-    assert woken == [True, True]
+    assert woken == [False, False]
     session.shutdown()
 
 

@@ -403,3 +403,18 @@ def test_a_spent_api_budget_is_a_wait_exit_4(sandbox: Sandbox, env: dict[str, st
     assert "budget is used up" in synced.stderr and "resumes at midnight UTC" in synced.stderr
     used = requests.get(sandbox.salesforce_admin_url + "/settings", timeout=5).json()["api_usage"]
     assert used <= 5, used
+
+
+def test_sync_once_with_writeback_runs_both_and_status_shows_the_interval(sandbox: Sandbox, env: dict[str, str],
+                                                                           profile: Path) -> None:
+    """Issue 12.7: `sync --once --writeback` (or `--all`) refreshes BigTime's figures too; 12.6: the
+    effective interval is in `status --json`."""
+    set_up(sandbox, env, profile)
+    only = run(env, profile, "sync", "--once", "--json")
+    assert only.returncode == 0, only.stderr
+    assert [json.loads(line)["kind"] for line in only.stdout.splitlines()] == ["trigger"]
+    both = run(env, profile, "sync", "--once", "--all", "--json")
+    assert both.returncode == 0, both.stderr
+    assert [json.loads(line)["kind"] for line in both.stdout.splitlines()] == ["trigger", "writeback"]
+    status = json.loads(run(env, profile, "status", "--json").stdout)
+    assert status["interval"]["source"] == "derived" and status["interval"]["seconds"] >= 30

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from bigsync_gui.core.cadence import TriggerInterval
 from bigsync_gui.core.engine import CycleReport
 from bigsync_gui.core.errors import ConfigInvalid
 from bigsync_gui.core.loop import MAX_BACKOFF_SECONDS, next_wait, run_forever
@@ -70,6 +71,9 @@ class ScriptedEngine:
         s = Settings()
         s.sync.interval_seconds, s.sync.writeback_interval_seconds = self.interval, self.writeback_every
         return s
+
+    def trigger_interval(self) -> TriggerInterval:
+        return TriggerInterval(self.interval, "set")
 
     def run_cycle(self, cancel: threading.Event) -> CycleReport:
         self.calls.append("trigger")
@@ -150,4 +154,27 @@ def test_the_first_writeback_follows_the_first_trigger_cycle_however_long_ago_th
 
     engine.run_cycle = trigger_then_tick  # type: ignore[method-assign]
     waits_after(engine)
+    assert engine.calls == ["trigger", "writeback", "trigger", "trigger", "writeback"]
+
+
+def test_sync_now_runs_the_writeback_whatever_its_timer() -> None:
+    """Sync now also refreshes BigTime's figures (issue 12.7): ``refresh`` set with the wake makes the
+    next cycle run the write-back even though its interval has not passed."""
+    engine = ScriptedEngine([OK, OK, OK], writeback_every=10**6)
+    stop, wake, refresh = threading.Event(), threading.Event(), threading.Event()
+    waits: list[float] = []
+
+    def on_wait(seconds: float, failures: int) -> None:
+        waits.append(seconds)
+        if len(waits) == 2:
+            refresh.set()  # "Sync now" after the second cycle
+        if len(waits) == 3:
+            stop.set()
+        wake.set()
+
+    loop = threading.Thread(target=run_forever, args=(engine, lambda r: None),
+                            kwargs={"stop": stop, "wake": wake, "on_wait": on_wait, "refresh": refresh})
+    loop.start()
+    loop.join(10)
+    assert not loop.is_alive(), "the loop did not stop"
     assert engine.calls == ["trigger", "writeback", "trigger", "trigger", "writeback"]

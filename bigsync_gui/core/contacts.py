@@ -1,0 +1,120 @@
+"""Opportunity contact roles → BigTime project contacts: at a project's creation (the engine) and,
+for roles added later, on the write-back's cadence (:func:`sync_new_roles`).
+
+Why the write-back and not the trigger cycle: Salesforce documents ``SystemModstamp`` as each
+``OpportunityContactRole``'s own field and nowhere says that adding a role touches its
+opportunity, so the trigger cycle's read (opportunities changed since the cursor) cannot see a
+role added later. Reading roles in every trigger cycle would make the idle cycle two requests;
+once per write-back run it is one query for every linked opportunity.
+
+Rules: contacts are only added, never changed or deleted (a removed role leaves BigTime alone); a
+person the project already has — same e-mail and name, ignoring case and spacing — is not added
+again; a primary role becomes BigTime's PRIMARY contact only while the project has none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from ..connectors import errors as ce
+from ..connectors import soql
+from ..connectors.bigtime import BigTimeClient
+from ..connectors.salesforce import SalesforceClient
+from .store import Store
+
+CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Phone", "Title")
+ROLES_CURSOR = "contact_roles_modstamp"  # Salesforce's time of the last complete read of roles
+LOOKBACK = timedelta(minutes=5)  # late commits, as the trigger cycle's read
+
+Warn = Callable[[str], None]
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def person_key(email: str | None, first: str | None, last: str | None) -> tuple[str, str]:
+    return (email or "").casefold(), _norm(f"{first or ''} {last or ''}")
+
+
+def add_roles(bt: BigTimeClient, project_id: int, roles: Iterable[dict[str, Any]], warn: Warn, *,
+              check_existing: bool) -> int:
+    """Add the roles' contacts the project lacks (primary first); the number added. A contact
+    BigTime refuses is warned about and skipped: the others still go on."""
+    roles = sorted(roles, key=lambda r: not r.get("IsPrimary"))
+    existing: set[tuple[str, str]] = set()
+    primary_done = False
+    if check_existing and roles:
+        current = bt.project_contacts(project_id)
+        existing = {person_key(ct.email, ct.first_name, ct.last_name) for ct in current}
+        primary_done = any((ct.tag or "").upper() == "PRIMARY" for ct in current)
+    added = 0
+    for role in roles:
+        contact = role.get("Contact") or {}
+        first, last = contact.get("FirstName") or "", contact.get("LastName") or ""
+        key = person_key(contact.get("Email"), first, last)
+        if key in existing:
+            continue
+        tag = "PRIMARY" if role.get("IsPrimary") and not primary_done else "OTHER"
+        primary_done = primary_done or tag == "PRIMARY"
+        fields = {"FName": first, "SName": last or "(no last name)", "EMail": contact.get("Email") or "",
+                  "Phone": contact.get("Phone") or "", "Title": contact.get("Title") or "", "Tag": tag}
+        try:
+            bt.add_project_contact(project_id, fields)
+        except ce.RequestRejected as exc:
+            if isinstance(exc, ce.PermissionDenied):
+                raise
+            warn(f"BigTime refused contact {first} {last} on project {project_id}: {exc.message}")
+            continue
+        existing.add(key)
+        added += 1
+    return added
+
+
+def _since(store: Store, floor: str | None) -> datetime | None:
+    """Where this read starts: the last read (minus the lookback); never read yet, the setup's
+    read ``floor`` (Salesforce's clock, as the roles' stamps; roles older than the project were
+    attached when it was created)."""
+    text = store.cursor(ROLES_CURSOR) or floor
+    if not text or not store.links("linked"):
+        return None
+    since = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return (since if since.tzinfo else since.replace(tzinfo=timezone.utc)) - LOOKBACK
+
+
+def sync_new_roles(store: Store, sf: SalesforceClient, bt: BigTimeClient, cycle_id: int, floor: str | None) -> int:
+    """Add to each linked project the contacts of roles changed since the last read: one Salesforce
+    query, and per opportunity with changed roles one BigTime read plus one request per contact
+    added. The cursor moves (to Salesforce's time of the read) only when every project was done."""
+    since = _since(store, floor)
+    if since is None:
+        return 0
+    fields = ", ".join(["OpportunityId", "IsPrimary", "Role", "SystemModstamp", *(f"Contact.{f}" for f in CONTACT_FIELDS)])
+    query = soql.format_soql(f"SELECT {fields} FROM OpportunityContactRole WHERE SystemModstamp >= {{}} "
+                             "ORDER BY SystemModstamp, Id", since)
+    rows = list(sf.query(query))  # not queryAll: a deleted role adds nobody
+    read_at = sf.server_time or datetime.now(timezone.utc)
+    by_opportunity: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        by_opportunity.setdefault(row["OpportunityId"], []).append(row)
+    added = 0
+    for oid, roles in by_opportunity.items():
+        link = store.link(oid)
+        if link is None or link.status != "linked":
+            continue  # not created yet (its roles go with the project) or severed (left alone)
+
+        def warn(message: str, oid: str = oid, project_id: int = link.project_id) -> None:
+            with store.transaction():
+                store.event(cycle_id, "warning", message, oid, project_id)
+
+        count = add_roles(bt, link.project_id, roles, warn, check_existing=True)
+        if count:
+            with store.transaction():
+                store.event(cycle_id, "contacts", f"Added {count} contact(s) from {link.opportunity_name or oid}'s new "
+                                                  f"contact roles to BigTime project {link.project_id}.", oid, link.project_id)
+        added += count
+    with store.transaction():
+        store.set_cursor(ROLES_CURSOR, read_at.astimezone(timezone.utc).isoformat(timespec="milliseconds"))
+    return added
