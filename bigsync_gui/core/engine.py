@@ -279,7 +279,9 @@ class Engine:
         "Configure rules"); the same stage again only saves the interval (and ``field_map``)."""
         settings = self.connector.settings()
         sync = settings.sync
-        if interval_seconds is not None:  # the admin's choice: it wins over the derived interval (core.cadence)
+        if interval_seconds == AUTOMATIC:  # the interval follows the org's allowance (core.cadence)
+            sync.interval_explicit = False
+        elif interval_seconds is not None:  # the admin's choice: it wins over the derived interval
             sync.interval_seconds = _check_interval("sync.interval_seconds", interval_seconds)
             sync.interval_explicit = True
         if field_map is not None:

@@ -33,11 +33,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..assets import DISPLAY_NAME, app_icon
+from ..core.cadence import effective_interval
 from ..core.errors import ConfigInvalid
 from ..core.settings import Settings
-from ..assets import DISPLAY_NAME, app_icon
 from .context import SetupContext
-from .pages.common import heading, plain_label, sentence
+from .pages.common import heading, interval_box, plain_label, sentence
 from .pages.fields import FieldsPage
 from .pages.stage import API_NAME_ROLE, stage_item
 from .pages.summary import describe_interval
@@ -111,10 +112,11 @@ class SettingsWindow(QWidget):
             self.buttons[system][1].setEnabled(connected)
         sync = settings.sync
         self.current_stage.setText(f"Now: {sync.trigger_stage_label or sync.trigger_stage or 'not set'}.")
-        self.interval.setValue(max(1, sync.interval_seconds // 60))
+        self.interval.setValue(sync.interval_seconds // 60 if sync.interval_explicit else 0)
         self.writeback.setValue(max(1, sync.writeback_interval_seconds // 60))
         self.budget.setValue(sync.api_budget_percent)
-        self.effective.setText(f"In effect: checks Salesforce {describe_interval(sync.interval_seconds)}, BigTime's "
+        trigger = effective_interval(self.engine.profile, settings)
+        self.effective.setText(f"In effect: checks Salesforce {trigger.describe()}, BigTime's "
                                f"figures {describe_interval(sync.writeback_interval_seconds)}, at most "
                                f"{sync.api_budget_percent:g}% of the org's daily API allowance.")
 
@@ -268,10 +270,9 @@ class SettingsWindow(QWidget):
     # ---- Schedule ---------------------------------------------------------------------------------
     def _schedule_section(self) -> QWidget:
         page = QWidget()
-        self.interval, self.writeback = QSpinBox(), QSpinBox()
-        for box in (self.interval, self.writeback):
-            box.setRange(1, 24 * 60)
-            box.setSuffix(" min")
+        self.interval, self.writeback = interval_box(0), QSpinBox()
+        self.writeback.setRange(1, 24 * 60)
+        self.writeback.setSuffix(" min")
         self.budget = QDoubleSpinBox()
         self.budget.setRange(0.5, 100)
         self.budget.setDecimals(1)

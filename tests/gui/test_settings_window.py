@@ -23,7 +23,7 @@ SHOTS = os.environ.get("BIGSYNC_SETTINGS_SHOTS")  # a folder: each section's scr
 
 def configured(profile: Profile) -> Engine:
     engine = Engine(fast_policies(Connector(profile)))
-    engine.configure("Closed Won", interval_seconds=300)
+    engine.configure("Closed Won")  # the interval left automatic, as the wizard leaves it by default
     return engine
 
 
@@ -55,16 +55,21 @@ def test_changing_the_interval_saves_it_and_leaves_exclusions_alone(sandbox, con
     shoot(window, "connections")
     assert window.salesforce_state.text().endswith(".") and "Firm" in window.bigtime_state.text()
     window.sidebar.setCurrentRow(SECTIONS.index("Schedule"))
-    assert "every 5 minutes" in window.effective.text()
+    assert window.interval.text().startswith("Automatic")  # the default: as often as the API budget allows
+    assert "checks Salesforce every 5 min (automatic" in window.effective.text()  # allowance not learnt yet
     window.interval.setValue(10)
     window.budget.setValue(2.5)
     qtbot.mouseClick(window.save_schedule, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.schedule_status.text().startswith("Saved"), timeout=TIMEOUT)
     sync = Settings.load(connected).sync
-    assert (sync.interval_seconds, sync.api_budget_percent, sync.trigger_stage) == (600, 2.5, "Closed Won")
+    assert (sync.interval_seconds, sync.interval_explicit, sync.api_budget_percent, sync.trigger_stage) == (600, True, 2.5, "Closed Won")
     assert excluded(connected) == before
-    assert "checks Salesforce every 10 minutes" in window.effective.text()
+    assert "checks Salesforce every 10 min (set by the admin)" in window.effective.text()
     shoot(window, "schedule")
+    window.interval.setValue(0)  # back to Automatic
+    qtbot.mouseClick(window.save_schedule, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: not Settings.load(connected).sync.interval_explicit, timeout=TIMEOUT)
+    assert excluded(connected) == before
     window.sidebar.setCurrentRow(SECTIONS.index("Start at login"))
     assert not window.autostart_box.isEnabled()  # none offered to this window
     shoot(window, "login")

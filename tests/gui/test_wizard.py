@@ -256,6 +256,7 @@ def test_save_writes_settings_and_starts_the_loop(sandbox, connected, qtbot, mon
         page.combo.setCurrentIndex(page.combo.findData("Negotiation/Review", API_NAME_ROLE))
         qtbot.waitUntil(lambda: page.already_past() is not None, timeout=TIMEOUT)
         page.backfill.setChecked(True)
+        assert page.interval.value() == 0 and page.interval.text().startswith("Automatic")  # the default
         page.interval.setValue(10)
         wizard.next()
         assert wizard.currentId() == PAGE_FIELDS
@@ -296,7 +297,7 @@ def test_save_writes_settings_and_starts_the_loop(sandbox, connected, qtbot, mon
         assert results == [QWizard.DialogCode.Accepted.value]
 
         sync = Settings.load(connected).sync
-        assert (sync.trigger_stage, sync.interval_seconds, sync.backfill) == ("Negotiation/Review", 600, True)
+        assert (sync.trigger_stage, sync.interval_seconds, sync.interval_explicit, sync.backfill) == ("Negotiation/Review", 600, True, True)
         assert sync.configured and sync.field_map["expenses_logged"] == ""
         assert sync.field_map["hours_logged"] == "BigTime_Hours_Logged__c"
         vault = secrets.Vault(connected)

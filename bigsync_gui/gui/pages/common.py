@@ -14,6 +14,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QScrollArea,
+    QSpinBox,
     QStyle,
     QVBoxLayout,
     QWidget,
@@ -29,6 +30,18 @@ def plain_label(text: str = "", *, wrap: bool = True, selectable: bool = False) 
         label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     label.setText(text)
     return label
+
+
+def interval_box(seconds: int) -> QSpinBox:
+    """Minutes, with 0 shown as "Automatic" (core.engine.AUTOMATIC): the trigger interval then follows
+    the org's API allowance and the budget (core.cadence), the default."""
+    box = QSpinBox()
+    box.setRange(0, 24 * 60)
+    box.setSuffix(" min")
+    box.setSpecialValueText("Automatic (as often as the API budget allows)")
+    box.setValue(seconds // 60 if seconds else 0)
+    box.setAccessibleName("Sync interval in minutes, or automatic")
+    return box
 
 
 def heading(text: str) -> QLabel:

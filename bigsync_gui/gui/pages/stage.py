@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QSpinBox, QVBoxLayout, QWizardPage
+from PySide6.QtWidgets import QCheckBox, QComboBox, QFormLayout, QLabel, QVBoxLayout, QWizardPage
 
 from ...connectors.errors import NotConnected
 from ...connectors.salesforce import Stage
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 from ...core.settings import Settings, SyncSettings
 from ..context import SetupContext
 from ..worker import run_in_background
-from .common import LoadPanel, plain_label, sentence
+from .common import LoadPanel, interval_box, plain_label, sentence
 
 API_NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 CLOSED_LOST_TIP = "Closed-lost stages never create projects"
@@ -86,10 +86,7 @@ class StagePage(QWizardPage):
         self.backfill.setEnabled(False)
         self.backfill.setToolTip("Off: only opportunities that reach the stage from now on become projects.")
 
-        self.interval = QSpinBox()
-        self.interval.setRange(1, 24 * 60)
-        self.interval.setSuffix(" min")
-        self.interval.setValue(max(1, self._saved.interval_seconds // 60))
+        self.interval = interval_box(self._saved.interval_seconds if self._saved.interval_explicit else 0)
         self.interval.setAccessibleName("Sync interval in minutes")
         interval_label = QLabel("Check &every:")
         interval_label.setBuddy(self.interval)
@@ -143,6 +140,7 @@ class StagePage(QWizardPage):
         return self.backfill.isEnabled() and self.backfill.isChecked()
 
     def interval_seconds(self) -> int:
+        """Seconds, or 0 (core.engine.AUTOMATIC): the interval follows the org's API allowance."""
         return self.interval.value() * 60
 
     # ---- QWizardPage --------------------------------------------------------------------------------

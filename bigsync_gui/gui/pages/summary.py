@@ -38,6 +38,8 @@ class Choices:
 
 
 def describe_interval(seconds: int) -> str:
+    if seconds == 0:  # core.engine.AUTOMATIC
+        return "as often as the API budget allows (about every minute in most orgs)"
     minutes = seconds // 60
     if minutes % 60 == 0:
         hours = minutes // 60
