@@ -91,6 +91,7 @@ class SyncSettings:
     interval_explicit: bool = False  # the admin set the interval (configure --interval, Settings)
     writeback_interval_seconds: int = 900
     backfill: bool = False
+    paused: bool = False  # the admin paused syncing (tray, status window): still paused after a restart
     api_budget_percent: float = 5.0  # of the org's daily API allowance
     default_client_id: int | None = None  # BigTime client for opportunities without an account
     field_map: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_FIELD_MAP))

@@ -11,6 +11,7 @@ in the tray (or, without a tray, in a small status window), with Activity and no
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
@@ -33,6 +34,8 @@ CLOCK_TICK_MS = 60_000  # refreshes "2 min ago" and notices sleep/wake; no other
 SLEEP_JUMP_SECONDS = 60
 LOOP_START_FALLBACK_MS = 2000  # the loop starts once the icon is in the tray, or after this
 READY_ENV = "BIGSYNC_GUI_REPORT_READY"  # print "bigsync-gui: ready (tray|window)" on stderr (benchmark)
+
+log = logging.getLogger(__name__)
 
 
 class DesktopSession(QObject):
@@ -80,7 +83,16 @@ class DesktopSession(QObject):
             r.problem.connect(self._on_problem)
             r.waiting.connect(self._on_waiting)
             r.rate_wait.connect(self._on_rate_wait)
+            if self._saved_paused():  # paused before the restart: still paused, no cycle starts
+                r.pause()
+                self.model.set_paused(True)
         return self._runner
+
+    def _saved_paused(self) -> bool:
+        try:
+            return Settings.load(self.context.profile).sync.paused
+        except ConfigInvalid:
+            return False
 
     def start_loop(self) -> None:
         """Start the loop; its modules (engine, HTTP clients) are imported off the GUI thread first."""
@@ -301,12 +313,24 @@ class DesktopSession(QObject):
     def pause(self) -> None:
         self.runner.pause()
         self.model.set_paused(True)
+        self._remember_paused(True)
         self.refresh_views()
 
     def resume(self) -> None:
         self.model.set_paused(False)
         self.runner.resume()
+        self._remember_paused(False)
         self.refresh_views()
+
+    def _remember_paused(self, paused: bool) -> None:
+        """Pause outlives a restart (or a reboot): it is the admin's choice, kept in the settings."""
+        try:
+            settings = Settings.load(self.context.profile)
+            if settings.sync.paused != paused:
+                settings.sync.paused = paused
+                settings.save(self.context.profile)
+        except ConfigInvalid as exc:  # an unreadable file is never replaced; the pause still holds now
+            log.warning("could not remember the pause: %s", exc.message)
 
     def show_activity(self, problems: bool = False) -> None:
         """Activity; ``problems``: narrowed to the problems (a notification about one was clicked)."""

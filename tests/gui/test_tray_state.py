@@ -611,3 +611,30 @@ def test_closing_the_wizard_while_the_tray_comes_up_keeps_the_app(qtbot, sandbox
         assert app.quitOnLastWindowClosed() is False
     finally:
         session.shutdown()
+
+
+def test_pause_is_remembered_across_a_restart(qtbot, sandbox, memory_keyring, tmp_path) -> None:
+    """Paused in the tray, then the app (or the machine) restarts: still paused, no cycle runs,
+    until Resume — which is remembered too."""
+    from configured_profile import configure_profile
+
+    from bigsync_gui.core.settings import Settings
+    from bigsync_gui.gui.context import SetupContext
+    from bigsync_gui.gui.session import DesktopSession
+
+    profile = configure_profile(sandbox, tmp_path / "p")
+    first = DesktopSession(SetupContext(profile), use_tray=False)
+    try:
+        first.pause()
+        assert Settings.load(profile).sync.paused
+    finally:
+        first.shutdown()
+
+    again = DesktopSession(SetupContext(profile), use_tray=False)
+    try:
+        runner = again.runner
+        assert runner.paused and again.model.paused
+        again.resume()
+        assert not runner.paused and not Settings.load(profile).sync.paused
+    finally:
+        again.shutdown()
