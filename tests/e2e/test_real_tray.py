@@ -93,9 +93,10 @@ def test_real_tray_sync_now_from_the_menu(display: str, sandbox, tmp_path: Path)
     assert seen["menu"] == ["Last sync just now · up to date", "Sync now", "Pause syncing", "Activity…", "Settings…",
                             "Start at login", "Quit"]
     assert seen["status_before"] == "Last sync just now · up to date"
-    assert seen["status_after"] == "Last sync just now · 3 projects created"
+    # Sync now runs the write-back too (issue 12.7): the round created 3 projects and wrote their figures
+    assert seen["status_after"] == "Last sync just now · 3 projects created, 3 opportunities updated"
     assert "3 new projects" in seen["notifications"]
-    assert seen["tooltip"].splitlines()[:2] == ["BigSync", "Last sync just now · 3 projects created"]
+    assert seen["tooltip"].splitlines()[:2] == ["BigSync", "Last sync just now · 3 projects created, 3 opportunities updated"]
     assert seen["activity_events"] >= 3
     assert seen["loop_running_after_quit"] is False
     print(f"quit took {seen['quit_seconds']} s")  # a figure, not an assertion (see the benchmark)
