@@ -818,10 +818,13 @@ class Engine:
 
     def _reject(self, c: _Cycle, record: dict[str, Any], reason: str) -> None:
         oid = record["Id"]
+        stamp = record.get("SystemModstamp") or ""
+        if record.get("_claimed"):  # our claim moved the stamp: "unchanged since" is judged from after it
+            stamp = c.sf.get("Opportunity", oid, ["SystemModstamp"]).get("SystemModstamp") or stamp
         with c.store.transaction():
             if c.store.intent(oid) is None:
                 c.store.begin_intent(oid, project_code(oid))
-            c.store.fail_intent(oid, reason, record.get("SystemModstamp") or "")
+            c.store.fail_intent(oid, reason, stamp)
             c.store.event(c.id, "rejected", f"{record.get('Name') or oid}: {reason}", oid)
 
     def _create(self, c: _Cycle, record: dict[str, Any], resumed: bool = False) -> None:
@@ -945,12 +948,12 @@ class Engine:
                         c.store.event(c.id, "warning", f"Another bigsync-gui installation ({held[0]}) claimed "  # type: ignore[index]
                                       f"{record.get('Name') or oid} more than {_hours(CLAIM_LEASE.total_seconds())} ago "
                                       "and did not finish; this installation took it over.", oid)
-                return {**record, id_field: claim, "_took_over": took_over}
+                return {**record, id_field: claim, "_took_over": took_over, "_claimed": True}
             fresh = c.sf.get("Opportunity", oid, [id_field, "LastModifiedDate"])
             record = {**record, id_field: fresh.get(id_field), "LastModifiedDate": fresh["LastModifiedDate"]}
         held = _claim_of(str(record.get(id_field) or ""))
         if held is not None and held[0] == mine:
-            return {**record, "_took_over": False}
+            return {**record, "_took_over": False, "_claimed": True}
         self._defer(c, record, held[0] if held else "unknown")
         return None
 
