@@ -35,7 +35,9 @@ def sync_together(profiles: list[Path], home: Path) -> list[int]:
     procs = [subprocess.Popen([sys.executable, "-m", "bigsync_gui", "--profile", str(p), "sync", "--once", "--json"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(home))
              for p in profiles]
-    return [proc.wait(timeout=300) for proc in procs]
+    for proc in procs:
+        proc.communicate(timeout=300)  # read the pipes: a child never blocks on a full one
+    return [proc.returncode for proc in procs]
 
 
 def duplicates(sandbox: Sandbox, wins: list[str]) -> tuple[int, int, int]:
