@@ -619,6 +619,20 @@ class SalesforceClient:
         self._request("PATCH", f"sobjects/{_name(sobject)}/{_record_id(record_id)}", idempotent=True,
                       json_body=values)
 
+    def update_if_unmodified(self, sobject: str, record_id: str, values: dict[str, Any], since: datetime) -> bool:
+        """PATCH one record only if it was not modified after ``since`` (If-Unmodified-Since, whole
+        seconds): True when written, False on Salesforce's 412 (someone wrote it since). Not retried
+        blindly: a lost answer is settled by reading the record again."""
+        stamp = email.utils.format_datetime(since.astimezone(timezone.utc).replace(microsecond=0), usegmt=True)
+        try:
+            self._request("PATCH", f"sobjects/{_name(sobject)}/{_record_id(record_id)}", idempotent=False,
+                          json_body=values, headers={"If-Unmodified-Since": stamp})
+        except RequestRejected as exc:
+            if exc.status == 412:
+                return False
+            raise
+        return True
+
     def update_many(self, sobject: str, records: Sequence[dict[str, Any]]) -> list[SaveResult]:
         """Update records (each a dict with ``Id`` and the fields to set) through sObject
         Collections, 200 per call, ``allOrNone: false``: one result per record, in order. A record

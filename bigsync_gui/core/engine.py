@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -63,6 +64,9 @@ METADATA = "salesforce_metadata"
 DAILY_MAX = cadence.DAILY_MAX_KEY
 CODE_MAX = "bigtime_project_code_max"  # the longest ProjectCode BigTime is known to keep (learnt)
 HISTORY_FLOOR = "stage_history_floor"  # the setup's read (Salesforce's time): stage changes before it were its to judge
+INSTALLATION = "installation_id"  # random, per profile: tells this installation's claims from another's
+CLAIM_PREFIX = "claim:"  # claim:<installation id>:<Unix seconds> in the project id field while a project is being created
+CLAIM_LEASE = timedelta(minutes=10)  # a claim older than this was left by a crashed installation: it may be taken over
 
 PROJECT_CODE_PREFIX = "SF-"
 CLIENT_CODE_PREFIX = "SF-"
@@ -157,6 +161,7 @@ class _Cycle:
     read_at: datetime | None = None  # Salesforce's time when this cycle's read ran (HTTP Date)
     history_since: datetime | None = None  # stage changes from then on are read with each opportunity
     stopped_by: Exception | None = None
+    settled_second: datetime | None = None  # Salesforce's clock is known to be past this second (claims)
 
 
 def project_code(opportunity_id: str, max_length: int | None = None) -> str:
@@ -601,8 +606,9 @@ class Engine:
     # ---- reading ---------------------------------------------------------------------------------
     def _select(self, c: _Cycle) -> str:
         assert c.metadata is not None
-        fields = ["Id", "Name", "StageName", "IsDeleted", "AccountId", "CloseDate", "Amount", "Description", "SystemModstamp"]
-        fields += [f"Account.{f}" for f in ACCOUNT_FIELDS]
+        fields = ["Id", "Name", "StageName", "IsDeleted", "AccountId", "CloseDate", "Amount", "Description", "SystemModstamp",
+                  "LastModifiedDate"]
+        fields += [f"Account.{f}" for f in (*ACCOUNT_FIELDS, "LastModifiedDate")]
         id_field = c.settings.sync.field_map.get("project_id")
         if id_field and id_field.lower() in c.metadata.opportunity_fields:
             fields.append(id_field)
@@ -854,10 +860,13 @@ class Engine:
 
     def _reject(self, c: _Cycle, record: dict[str, Any], reason: str) -> None:
         oid = record["Id"]
+        stamp = record.get("SystemModstamp") or ""
+        if record.get("_claimed"):  # our claim moved the stamp: "unchanged since" is judged from after it
+            stamp = c.sf.get("Opportunity", oid, ["SystemModstamp"]).get("SystemModstamp") or stamp
         with c.store.transaction():
             if c.store.intent(oid) is None:
                 c.store.begin_intent(oid, project_code(oid))
-            c.store.fail_intent(oid, reason, record.get("SystemModstamp") or "")
+            c.store.fail_intent(oid, reason, stamp)
             c.store.event(c.id, "rejected", f"{record.get('Name') or oid}: {reason}", oid)
 
     def _create(self, c: _Cycle, record: dict[str, Any], resumed: bool = False) -> None:
@@ -870,18 +879,33 @@ class Engine:
         id_field = c.settings.sync.field_map.get("project_id", "")
         named = record.get(id_field) if id_field else None
         try:
-            if named:  # the opportunity already names its project (e.g. the state file was lost)
+            if (not named or str(named).startswith(CLAIM_PREFIX)) and self._claimable(c, id_field):
+                record = self._claim(c, record, id_field)
+                if record is None:
+                    return  # another installation creates it; linked when its project id is written
+                named = record.get(id_field)
+                if str(named).startswith(CLAIM_PREFIX):
+                    named = None
+            if named:  # the opportunity already names its project (another installation's, or the state file was lost)
                 _, ids = self._projects(c)
                 project_id = int(str(named)) if str(named).isdigit() else None
+                if project_id not in ids and project_id is not None:
+                    c.projects_by_code = c.project_ids = None  # created since this cycle read BigTime's list
+                    _, ids = self._projects(c)
                 if project_id in ids:
                     self._link(c, record, project_id, None, "linked")  # type: ignore[arg-type]
+                    c.write_project_ids.pop(oid, None)  # the opportunity names it already
+                    with c.store.transaction():
+                        c.store.mark_written_back([oid])
                     return
                 self._reject(c, record, f"it names BigTime project {named}, which does not exist. Clear the "
                                         f"{id_field} field to have a new project created.")
                 return
             with c.store.transaction():
                 intent = c.store.begin_intent(oid, code)  # committed before anything is sent
-            if intent.attempts > 1:  # an earlier attempt may have worked: look before creating again
+            if intent.attempts > 1 or record.get("_took_over"):  # an earlier attempt may have worked: look first
+                if record.get("_took_over"):
+                    c.projects_by_code = c.project_ids = None  # another installation's create may be newer than the list
                 found = self._find_project(c, record)
                 if found is not None:
                     self._attach_contacts(c, record, found, check_existing=True)
@@ -916,6 +940,90 @@ class Engine:
         except (Transient, ce.ReconnectNeeded, ce.NotConnected, ce.UnexpectedResponse) as exc:
             c.stopped_by = exc  # the intent stays pending; the next cycle reconciles it
 
+    # ---- claims: exactly once across installations (docs/sync.md, "Two installations") ---------------
+    def _installation(self, c: _Cycle) -> str:
+        mine = c.store.cursor(INSTALLATION)
+        if not mine:
+            mine = secrets.token_hex(4)
+            with c.store.transaction():
+                c.store.set_cursor(INSTALLATION, mine)
+        return mine
+
+    def _claimable(self, c: _Cycle, id_field: str) -> bool:
+        return bool(id_field) and c.metadata is not None and id_field.lower() in c.metadata.opportunity_fields
+
+    def _settle(self, c: _Cycle, modified: datetime) -> None:
+        """If-Unmodified-Since has whole seconds: a claim is sent only once Salesforce's clock has left
+        the second of the stamp it is conditioned on, so any other claim is stamped later and refused.
+        At most one second's wait, and only for a record changed in the second of our last answer."""
+        second = modified.replace(microsecond=0)
+        server = c.sf.server_time
+        if c.settled_second is not None and second <= c.settled_second:
+            return
+        if server is None or second >= server.replace(microsecond=0):
+            c.cancel.wait(1.0)
+        c.settled_second = max(second, (server or second).replace(microsecond=0))
+
+    def _claim(self, c: _Cycle, record: dict[str, Any], id_field: str) -> dict[str, Any] | None:
+        """Claim the opportunity before creating its project: ``claim:<installation>:<time>`` written into
+        the project id field with If-Unmodified-Since its LastModifiedDate (Salesforce answers 412 when
+        another wrote it since). Returns the record as claimed (or naming its project: the caller links
+        it), or None when another installation holds a live claim (the intent stays pending, re-read)."""
+        oid, mine = record["Id"], self._installation(c)
+        for _ in range(2):
+            value = str(record.get(id_field) or "")
+            if value and not value.startswith(CLAIM_PREFIX):
+                return record
+            held = _claim_of(value)
+            now = c.sf.server_time or self._now()
+            took_over = held is not None and held[0] != mine
+            if took_over and now - held[1] < CLAIM_LEASE:  # type: ignore[index]
+                self._defer(c, record, held[0])  # type: ignore[index]
+                return None
+            modified = _parse(record["LastModifiedDate"])
+            self._settle(c, modified)
+            claim = f"{CLAIM_PREFIX}{mine}:{int((c.sf.server_time or now).timestamp())}"  # fits a 40-character field
+            if c.sf.update_if_unmodified("Opportunity", oid, {id_field: claim}, modified):
+                if took_over:
+                    with c.store.transaction():
+                        c.store.event(c.id, "warning", f"Another bigsync-gui installation ({held[0]}) claimed "  # type: ignore[index]
+                                      f"{record.get('Name') or oid} more than {_hours(CLAIM_LEASE.total_seconds())} ago "
+                                      "and did not finish; this installation took it over.", oid)
+                return {**record, id_field: claim, "_took_over": took_over, "_claimed": True}
+            fresh = c.sf.get("Opportunity", oid, [id_field, "LastModifiedDate"])
+            record = {**record, id_field: fresh.get(id_field), "LastModifiedDate": fresh["LastModifiedDate"]}
+        held = _claim_of(str(record.get(id_field) or ""))
+        if held is not None and held[0] == mine:
+            return {**record, "_took_over": False, "_claimed": True}
+        self._defer(c, record, held[0] if held else "unknown")
+        return None
+
+    def _defer(self, c: _Cycle, record: dict[str, Any], other: str) -> None:
+        """Another installation is creating this project: keep a pending intent so the opportunity is
+        read again each cycle until its project id is written (then linked) or the claim expires."""
+        oid = record["Id"]
+        with c.store.transaction():
+            first = c.store.intent(oid) is None
+            c.store.begin_intent(oid, project_code(oid))
+            if first:
+                c.store.event(c.id, "warning", f"Another bigsync-gui installation ({other}) is syncing this Salesforce org "
+                                               f"and is creating the project for {record.get('Name') or oid}; this "
+                                               "installation links to it instead of creating a second one.", oid)
+
+    def _claim_account(self, c: _Cycle, account_id: str, account: dict[str, Any]) -> bool:
+        """The right to create the account's client: an empty update of the Account with
+        If-Unmodified-Since its LastModifiedDate (the Account has no field of ours to hold a claim
+        value; the update only moves its stamp). Refused (412): another installation is creating it."""
+        stamp = account.get("LastModifiedDate")
+        if not stamp:
+            return True
+        modified = _parse(stamp)
+        self._settle(c, modified)
+        if not c.sf.update_if_unmodified("Account", account_id, {}, modified):
+            return False
+        c.clients_by_code = c.clients_by_name = None
+        return True
+
     def _client_for(self, c: _Cycle, record: dict[str, Any]) -> int | None:
         account_id = record.get("AccountId")
         account = record.get("Account") or {}
@@ -935,6 +1043,14 @@ class Engine:
         elif account.get("Name") and _norm(account["Name"]) in by_name:
             client_id = by_name[_norm(account["Name"])]
         else:
+            if not self._claim_account(c, account_id, account):
+                return None  # another installation is creating it: this opportunity waits a cycle (pending)
+            by_code, by_name = self._clients(c)  # read again after the claim: another's create shows now
+            if code.upper() in by_code:
+                client_id = by_code[code.upper()]
+                with c.store.transaction():
+                    c.store.link_client(account_id, client_id, code)
+                return client_id
             with c.store.transaction():
                 c.store.begin_client(account_id, code)
             client_id = self._bigtime(c).create_client(_client_fields(account, code))
@@ -998,6 +1114,17 @@ class Engine:
             for row in chunk:
                 c.write_project_ids.pop(row["Id"], None)
                 c.written_ids_tried.add(row["Id"])
+
+
+def _claim_of(value: str) -> tuple[str, datetime] | None:
+    """(installation, when) of a ``claim:<installation>:<Unix seconds>`` value, else None."""
+    if not value.startswith(CLAIM_PREFIX):
+        return None
+    who, _, when = value[len(CLAIM_PREFIX):].partition(":")
+    try:
+        return who, datetime.fromtimestamp(int(when), timezone.utc)
+    except (ValueError, OverflowError):
+        return who, datetime.min.replace(tzinfo=timezone.utc)  # unreadable: treated as expired
 
 
 def _stage_path(record: dict[str, Any]) -> list[tuple[str, str]]:

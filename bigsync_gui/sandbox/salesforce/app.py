@@ -9,6 +9,7 @@ REST response carries ``Sforce-Limit-Info``, token responses have no ``expires_i
 from __future__ import annotations
 
 import base64
+import email.utils
 import functools
 import hashlib
 import hmac
@@ -576,8 +577,27 @@ class SalesforceApp(ServiceApp):
         body = read_json(request)
         if not isinstance(body, dict):
             raise SfApiError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
+        self._check_unmodified_since(request, obj, record_id)
         self.data.update(obj.name, record_id, body, user_id=session["user_id"])
         return Response(status=204)
+
+    def _check_unmodified_since(self, request: Request, obj: ObjectDef, record_id: str) -> None:
+        """Conditional Request Headers: If-Unmodified-Since on a PATCH compares the date (an HTTP-date,
+        whole seconds) with the row's LastModifiedDate: modified after it → 412, nothing written; an
+        invalid value → 400. Runs under the world lock with the write (a mutating request)."""
+        raw = request.headers.get("If-Unmodified-Since")
+        if raw is None:
+            return
+        try:
+            since = email.utils.parsedate_to_datetime(raw)
+        except (TypeError, ValueError):
+            since = None
+        if since is None or since.tzinfo is None:
+            raise SfApiError(400, "INVALID_HEADER_VALUE", f"Invalid If-Unmodified-Since header: {raw}")
+        modified = parse_datetime(self.data.fetch(obj.name, record_id).get("LastModifiedDate"))
+        if modified is not None and modified.replace(microsecond=0) > since:
+            raise SfApiError(412, "PRECONDITION_FAILED", "The requested resource has been modified since "
+                                                         f"{raw}; the request was not processed")
 
     @sf_errors
     def record_delete(self, request: Request, version: str, sobject: str, record_id: str) -> Response:
