@@ -88,15 +88,29 @@ class FakeSalesforce:
             if record["IsDeleted"]:
                 results.append(SaveResult(None, False, [SaveError("ENTITY_IS_DELETED", "entity is deleted", [])]))
                 continue
-            record.update({k: v for k, v in row.items() if k != "Id"}, SystemModstamp=self.clock.tick())
+            stamp = self.clock.tick()
+            record.update({k: v for k, v in row.items() if k != "Id"}, SystemModstamp=stamp, LastModifiedDate=stamp)
             results.append(SaveResult(row["Id"], True))
         return results
+
+    def update_if_unmodified(self, sobject: str, record_id: str, values: dict[str, Any], since: datetime) -> bool:
+        """PATCH with If-Unmodified-Since (whole seconds): False, as Salesforce's 412, when written since."""
+        record = (self.opportunities if sobject == "Opportunity" else self.accounts)[record_id]
+        if _moment(record["LastModifiedDate"]).replace(microsecond=0) > since:
+            return False
+        stamp = self.clock.tick()
+        record.update(values, LastModifiedDate=stamp, **({"SystemModstamp": stamp} if sobject == "Opportunity" else {}))
+        return True
+
+    def get(self, sobject: str, record_id: str, fields: list[str]) -> dict[str, Any]:
+        record = (self.opportunities if sobject == "Opportunity" else self.accounts)[record_id]
+        return {name: record.get(name) for name in fields}
 
     def _select(self, soql: str, with_deleted: bool) -> list[dict[str, Any]]:
         if self.fail_next_read is not None:
             error, self.fail_next_read = self.fail_next_read, None
             raise error
-        self.server_time = self.clock()
+        self.server_time = self.clock() + timedelta(milliseconds=1500)  # the answer comes a moment after the last change
         # The engine's reads differ only in their WHERE: terms joined by OR, each "StageName IN (...)",
         # "Id IN (...)" or "SystemModstamp >= ...".
         where = soql.rsplit(" WHERE ", 1)[1].split(" ORDER BY ")[0]
@@ -128,7 +142,8 @@ class FakeSalesforce:
     # ---- what a test does in Salesforce ------------------------------------------------------------
     def account(self, name: str) -> str:
         account_id = f"001{next(self._ids):015d}"
-        self.accounts[account_id] = {"Id": account_id, "Name": name, "BillingCity": "Springfield"}
+        self.accounts[account_id] = {"Id": account_id, "Name": name, "BillingCity": "Springfield",
+                                     "LastModifiedDate": self.clock.tick()}
         return account_id
 
     def opportunity(self, name: str, stage: str, account_id: str | None = None) -> str:
@@ -136,13 +151,15 @@ class FakeSalesforce:
         self.opportunities[opp_id] = {"Id": opp_id, "Name": name, "StageName": stage, "AccountId": account_id,
                                       "IsDeleted": False, "CloseDate": "2024-06-30", "Amount": None,
                                       "Description": None, ID_FIELD: None, "SystemModstamp": self.clock.tick()}
+        self.opportunities[opp_id]["LastModifiedDate"] = self.opportunities[opp_id]["SystemModstamp"]
         self.history[opp_id] = [{"StageName": stage, "CreatedDate": self.opportunities[opp_id]["SystemModstamp"]}]
         return opp_id
 
     def update(self, opp_id: str, **fields: Any) -> None:
         record = self.opportunities[opp_id]
         changed = any(record.get(name) != value for name, value in fields.items() if name in ("StageName", "Amount"))
-        record.update(fields, SystemModstamp=self.clock.tick())
+        stamp = self.clock.tick()
+        record.update(fields, SystemModstamp=stamp, LastModifiedDate=stamp)
         if changed:
             self.history[opp_id].append({"StageName": record["StageName"], "CreatedDate": record["SystemModstamp"]})
 
