@@ -176,6 +176,7 @@ def main() -> int:
         wait_until("the fields", wizard.fields_page.isComplete)
         shoot(wizard, "11-fields")
         wizard.next()
+        wait_until("the checks", lambda: wizard.summary_page.doctor_report is not None)
         shoot(wizard, "12-summary")
         wizard.next()  # Save
         wait_until("the save", lambda: saved)
