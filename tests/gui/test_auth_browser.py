@@ -16,6 +16,7 @@ from bigsync_gui.connectors.oauth import AuthorizationAttempt, bigtime_endpoints
 from bigsync_gui.gui import qt_fixes
 from bigsync_gui.gui.auth_browser import INSECURE, LOCAL, SECURE, AuthBrowser, security_text
 from bigsync_gui.sandbox import credentials as cred
+from embedded_page import wait_loaded
 from sandbox_browser import free_port
 
 if QCoreApplication.instance() is None:  # WebEngine wants this before the QApplication exists
@@ -69,7 +70,7 @@ def make_browser(qtbot):
 
 
 def wait_title(qtbot, browser: AuthBrowser, title: str) -> None:
-    qtbot.waitUntil(lambda: browser.page().title() == title, timeout=WAIT)
+    wait_loaded(qtbot, browser.page, title, WAIT)
 
 
 def log_in(qtbot, browser: AuthBrowser) -> None:

@@ -25,6 +25,7 @@ from bigsync_gui.gui.context import Prefill, SetupContext
 from bigsync_gui.gui.pages.connect_bigtime import ConnectBigTimePage
 from bigsync_gui.gui.pages.connect_salesforce import ConnectSalesforcePage, admin_sentence
 from bigsync_gui.sandbox import credentials as cred
+from embedded_page import wait_loaded
 from sandbox_browser import browse, free_port
 
 if QCoreApplication.instance() is None:  # WebEngine wants this before the QApplication exists
@@ -91,8 +92,7 @@ def js(page, script: str) -> None:
 
 
 def wait_title(qtbot, page, title: str) -> None:
-    qtbot.waitUntil(lambda: page.browser is not None and page.browser.page() is not None
-                    and page.browser.page().title() == title, timeout=WAIT)
+    wait_loaded(qtbot, lambda: page.browser.page() if page.browser is not None else None, title, WAIT)
 
 
 def salesforce_consent(qtbot, page, password: str = cred.SF_PASSWORD) -> None:

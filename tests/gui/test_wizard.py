@@ -25,6 +25,7 @@ from bigsync_gui.core.profile import Profile
 from bigsync_gui.core.secrets import MemoryKeyring
 from bigsync_gui.core.settings import Settings
 from bigsync_gui.sandbox import credentials as cred
+from embedded_page import wait_loaded
 from sandbox_browser import browse
 
 TIMEOUT = 20000
@@ -430,11 +431,11 @@ def test_end_to_end_sign_in_to_both_pick_the_stage_save_and_the_loop_runs(sandbo
         sf = wizard.salesforce_page
         assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
         qtbot.mouseClick(sf.sign_in_button, Qt.MouseButton.LeftButton)
-        qtbot.waitUntil(browser_ready(sf, lambda title, _: title == "Log In to Salesforce"), timeout=TIMEOUT)
+        wait_loaded(qtbot, lambda: sf.browser.page() if sf.browser is not None else None, "Log In to Salesforce", TIMEOUT)
         sf.browser.page().runJavaScript(f"""document.getElementById('username').value = {cred.SF_USERNAME!r};
             document.getElementById('password').value = {cred.SF_PASSWORD!r};
             document.getElementById('Login').click();""")
-        qtbot.waitUntil(browser_ready(sf, lambda title, _: title == "Allow Access?"), timeout=TIMEOUT)
+        wait_loaded(qtbot, lambda: sf.browser.page(), "Allow Access?", TIMEOUT)
         sf.browser.page().runJavaScript("document.querySelector('#oaapprove').click();")
         qtbot.waitUntil(sf.isComplete, timeout=TIMEOUT)
         wizard.next()

@@ -91,8 +91,8 @@ def source():
     return FakeSource(_data())
 
 
-def q(soql: str, schema, source, *, include_deleted: bool = False):
-    return run(soql, schema, source, include_deleted=include_deleted, api_version=API)
+def q(soql: str, schema, source, *, include_deleted: bool = False, today=None):
+    return run(soql, schema, source, include_deleted=include_deleted, api_version=API, today=today)
 
 
 def names(soql: str, schema, source, **kw) -> list[str]:
@@ -360,7 +360,7 @@ def test_datetime_literals_convert_offsets_to_utc(schema, source):
 
 
 def test_relative_date_literals(schema):
-    today = datetime.now(timezone.utc)
+    today = datetime(2028, 2, 29, 23, 59, 59, tzinfo=timezone.utc)  # a leap day, a second before midnight: pinned
     day = timedelta(days=1)
     src = FakeSource({"Opportunity": [
         {"Id": O1, "Name": "today", "CloseDate": today.date().isoformat(),
@@ -371,12 +371,12 @@ def test_relative_date_literals(schema):
          "CreatedDate": (today - 40 * day).strftime("%Y-%m-%dT%H:%M:%S.000+0000")},
     ]})
     base = "SELECT Name FROM Opportunity WHERE {} ORDER BY CloseDate DESC"
-    assert names(base.format("CloseDate = TODAY"), schema, src) == ["today"]
-    assert names(base.format("CreatedDate = today"), schema, src) == ["today"]
-    assert names(base.format("CloseDate = YESTERDAY"), schema, src) == ["yesterday"]
-    assert names(base.format("CreatedDate < YESTERDAY"), schema, src) == ["long ago"]
-    assert names(base.format("CreatedDate = LAST_N_DAYS:30"), schema, src) == ["today", "yesterday"]
-    assert names(base.format("CloseDate >= LAST_N_DAYS:1"), schema, src) == ["today", "yesterday"]
+    assert names(base.format("CloseDate = TODAY"), schema, src, today=today.date()) == ["today"]
+    assert names(base.format("CreatedDate = today"), schema, src, today=today.date()) == ["today"]
+    assert names(base.format("CloseDate = YESTERDAY"), schema, src, today=today.date()) == ["yesterday"]
+    assert names(base.format("CreatedDate < YESTERDAY"), schema, src, today=today.date()) == ["long ago"]
+    assert names(base.format("CreatedDate = LAST_N_DAYS:30"), schema, src, today=today.date()) == ["today", "yesterday"]
+    assert names(base.format("CloseDate >= LAST_N_DAYS:1"), schema, src, today=today.date()) == ["today", "yesterday"]
 
 
 # --- ORDER BY, LIMIT, OFFSET ---------------------------------------------------------------------

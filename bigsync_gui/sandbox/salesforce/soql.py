@@ -997,8 +997,9 @@ def execute(query: Query, source: RecordSource, *, include_deleted: bool, api_ve
 
 
 def run(soql: str, schema: dict[str, ObjectDef], source: RecordSource, *, include_deleted: bool,
-        api_version: str) -> tuple[list[dict], int]:
+        api_version: str, today: date | None = None) -> tuple[list[dict], int]:
     """Parse and execute: (records, totalSize); for ``SELECT COUNT()`` the records are [] and
-    totalSize is the count."""
-    selection = select(parse(soql, schema), source, include_deleted=include_deleted, api_version=api_version)
+    totalSize is the count. ``today`` anchors TODAY / LAST_N_DAYS (default: the machine's)."""
+    selection = select(parse(soql, schema), source, include_deleted=include_deleted, api_version=api_version,
+                       today=today)
     return selection.records(), selection.total_size
