@@ -54,7 +54,7 @@ def browse(authorization_url: str, system: str, allow: bool = True) -> str:
         final = submit(browser, consent, {}, "oaapprove" if allow else "oadeny")
     else:
         consent = submit(browser, page, {"UserId": cred.BT_USERNAME, "Pwd": cred.BT_PASSWORD}, "signin")
-        assert "Allow BigSync for Salesforce to access your BigTime data?" in consent.text
+        assert "Allow BigSync to access your BigTime data?" in consent.text
         final = submit(browser, consent, {}, "allow" if allow else "deny")
     assert final.status_code == 302, final.text
     return final.headers["Location"]

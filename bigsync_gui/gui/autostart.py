@@ -13,6 +13,8 @@ import shutil
 import sys
 from pathlib import Path
 
+from ..assets import DISPLAY_NAME
+
 ENTRY_NAME = "bigsync-gui.desktop"
 
 
@@ -52,7 +54,7 @@ def entry_text(profile_dir: str | None = None) -> str:
     return "\n".join([
         "[Desktop Entry]",
         "Type=Application",
-        "Name=BigSync for Salesforce",
+        f"Name={DISPLAY_NAME}",
         "Comment=Keeps Salesforce opportunities and BigTime projects in step",
         f"Exec={exec_line}",
         "Icon=bigsync-gui",

@@ -110,7 +110,7 @@ def bigtime_consent(qtbot, page) -> None:
     js(page, f"""document.getElementById('UserId').value = {cred.BT_USERNAME!r};
                  document.getElementById('Pwd').value = {cred.BT_PASSWORD!r};
                  document.getElementById('signin').click();""")
-    wait_text(qtbot, page, "Allow BigSync for Salesforce")
+    wait_text(qtbot, page, "Allow BigSync to")
 
 
 def wait_text(qtbot, page, needle: str) -> None:

@@ -447,7 +447,7 @@ def test_end_to_end_sign_in_to_both_pick_the_stage_save_and_the_loop_runs(sandbo
         bt.browser.page().runJavaScript(f"""document.getElementById('UserId').value = {cred.BT_USERNAME!r};
             document.getElementById('Pwd').value = {cred.BT_PASSWORD!r};
             document.getElementById('signin').click();""")
-        qtbot.waitUntil(lambda: "Allow BigSync for Salesforce" in page_text(qtbot, bt), timeout=TIMEOUT)
+        qtbot.waitUntil(lambda: "Allow BigSync to" in page_text(qtbot, bt), timeout=TIMEOUT)
         bt.browser.page().runJavaScript("document.getElementById('allow').click();")
         qtbot.waitUntil(bt.isComplete, timeout=TIMEOUT)
         wizard.next()

@@ -38,7 +38,7 @@ def browser_login(base: str, params: dict[str, str], decision: str = "allow",
     consent = browser.post(base + "/oauth2/authorize", data={"txn": _hidden(page.text, "txn"), "step": "login",
                                                              "UserId": user, "Pwd": pwd}, timeout=10)
     assert consent.status_code == 200
-    assert "Allow BigSync for Salesforce to access your BigTime data?" in consent.text
+    assert "Allow BigSync to access your BigTime data?" in consent.text
     assert 'id="allow"' in consent.text and 'id="deny"' in consent.text
     return browser.post(base + "/oauth2/authorize", data={"txn": _hidden(consent.text, "txn"), "step": "consent",
                                                           "decision": decision}, allow_redirects=False, timeout=10)

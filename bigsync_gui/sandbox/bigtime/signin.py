@@ -18,7 +18,7 @@ from .handlers import API_PREFIX, arg, lower_keys
 
 # The client apps registered in the sandbox firm (BigTime: the admin registers the app, copies id + secret).
 REGISTERED_APPS = {
-    cred.BT_CLIENT_ID: {"name": "BigSync for Salesforce", "secret": cred.BT_CLIENT_SECRET, "redirect_uris": cred.BT_REDIRECT_URIS},
+    cred.BT_CLIENT_ID: {"name": "BigSync", "secret": cred.BT_CLIENT_SECRET, "redirect_uris": cred.BT_REDIRECT_URIS},
 }
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
 UNAUTHORIZED = "Authorization has been denied for this request."
