@@ -23,6 +23,7 @@ from ..connectors import soql
 from ..connectors.bigtime import BigTimeClient
 from ..connectors.salesforce import SalesforceClient
 from .store import Store
+from .wording import plural
 
 CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Phone", "Title")
 ROLES_CURSOR = "contact_roles_modstamp"  # Salesforce's time of the last complete read of roles
@@ -112,7 +113,7 @@ def sync_new_roles(store: Store, sf: SalesforceClient, bt: BigTimeClient, cycle_
         count = add_roles(bt, link.project_id, roles, warn, check_existing=True)
         if count:
             with store.transaction():
-                store.event(cycle_id, "contacts", f"Added {count} contact(s) from {link.opportunity_name or oid}'s new "
+                store.event(cycle_id, "contacts", f"Added {plural(count, 'contact')} from {link.opportunity_name or oid}'s new "
                                                   f"contact roles to BigTime project {link.project_id}.", oid, link.project_id)
         added += count
     with store.transaction():

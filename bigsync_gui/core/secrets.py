@@ -26,7 +26,7 @@ BIGTIME_PASSWORD = "bigtime.password"
 ALL_NAMES = (SALESFORCE_REFRESH_TOKEN, BIGTIME_REFRESH_TOKEN, BIGTIME_CLIENT_SECRET, BIGTIME_API_KEY, BIGTIME_PASSWORD)
 
 NO_KEYRING_HELP = (
-    "No system keyring is available to keep the sign-in tokens safe, and bigsync-gui never stores them "
+    "No system keyring is available to keep the sign-in tokens safe, and BigSync never stores them "
     "in a plain file. On a Linux desktop, install and unlock GNOME Keyring or KWallet (Secret Service); "
     "on a server, install the 'keyrings.alt' package and choose a backend with "
     "PYTHON_KEYRING_BACKEND (e.g. keyrings.alt.file.EncryptedKeyring)."

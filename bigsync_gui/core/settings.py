@@ -121,7 +121,7 @@ class Settings:
             raise ConfigInvalid(str(path), f"The settings file {path} is not valid JSON (line {exc.lineno}): "
                                            "fix or remove it, then run the setup again.") from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise ConfigInvalid(str(path), f"The settings file {path} is not one this version of bigsync-gui understands.")
+            raise ConfigInvalid(str(path), f"The settings file {path} is not one this version of BigSync understands.")
         loaded = cls(
             salesforce=_section(SalesforceSettings, data.get("salesforce"), path, "salesforce"),
             bigtime=_section(BigTimeSettings, data.get("bigtime"), path, "bigtime"),

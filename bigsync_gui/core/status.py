@@ -11,6 +11,7 @@ from .errors import ConfigInvalid
 from .profile import Profile
 from .settings import Settings
 from .store import Store
+from .wording import plural
 
 
 def status_snapshot(profile: Profile) -> dict[str, Any]:
@@ -52,7 +53,7 @@ def status_snapshot(profile: Profile) -> dict[str, Any]:
         summary = "Not synced yet."
     else:
         summary = (f"Last sync {last['ended_at'] or last['started_at']}: {last['result']}; "
-                   f"{links.get('linked', 0)} linked project(s), {links.get('severed', 0)} severed.")
+                   f"{plural(links.get('linked', 0), 'linked project')}, {links.get('severed', 0)} severed.")
     if settings.sync.configured:
         summary += f" Trigger stage: {settings.sync.trigger_stage_label or settings.sync.trigger_stage}."
     interval = effective_interval(profile, settings)

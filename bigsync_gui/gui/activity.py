@@ -27,6 +27,7 @@ from ..connectors.redact import redact
 from ..core.profile import Profile
 from ..core.settings import Settings
 from ..core.store import Cycle, Event, Store
+from ..core.wording import plural
 from .worker import run_in_background
 
 CYCLES_SHOWN = 200
@@ -175,11 +176,6 @@ class EventFilter(QSortFilterProxyModel):
         if self.problems_only and not model.data(index, PROBLEM_ROLE):
             return False
         return super().filterAcceptsRow(row, parent)
-
-
-def plural(n: int, noun: str) -> str:
-    """'1 project', '2 projects': the count in words, the noun in the number it takes."""
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 class ActivityWindow(QWidget):

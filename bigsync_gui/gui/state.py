@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from ..core.problems import LABELS, FixAction, Problem, SyncState
+from ..core.wording import plural
 
 __all__ = ["APP_TITLE", "FixAction", "Notification", "Problem", "StatusModel", "SyncState"]
 
@@ -43,10 +44,6 @@ def ago(seconds: float) -> str:
         return f"{hours} h ago"
     days = hours // 24
     return f"{days} day{'s' if days != 1 else ''} ago"
-
-
-def plural(n: int, one: str, many: str) -> str:
-    return f"{n} {one if n == 1 else many}"
 
 
 def about(seconds: float) -> str:

@@ -44,3 +44,22 @@ def test_unreadable_date_is_400(api) -> None:
     oid = api.query("SELECT Id FROM Opportunity LIMIT 1")["records"][0]["Id"]
     r = patch(api, oid, {"Description": "x"}, "yesterday-ish")
     assert r.status_code == 400, r.text
+
+
+def test_an_update_naming_no_field_touches_only_under_the_lenient_reading(api, sandbox) -> None:
+    """The docs say nothing of a PATCH with no field: by default (strict) it changes nothing, so it
+    cannot serve as a claim; switch ``empty_update_touches`` gives Salesforce's well-known "touch"."""
+    import requests
+
+    admin = sandbox.salesforce_admin_url + "/switches"
+    assert requests.get(admin, timeout=5).json()["empty_update_touches"]["value"] is False
+    oid = api.query("SELECT Id FROM Opportunity LIMIT 1")["records"][0]["Id"]
+    before = stamp(api, oid)
+    sandbox.world.clock.advance(5)
+    assert patch(api, oid, {}, http_date(before)).status_code == 204
+    assert stamp(api, oid) == before  # nothing moved: a second claimer with the same stamp would pass too
+    requests.post(admin, json={"empty_update_touches": True}, timeout=5).raise_for_status()
+    assert patch(api, oid, {}, http_date(before)).status_code == 204
+    touched = stamp(api, oid)
+    assert touched > before
+    assert patch(api, oid, {}, http_date(before)).status_code == 412  # now the stamp holds a claim

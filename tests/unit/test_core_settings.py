@@ -49,9 +49,9 @@ def test_no_settings_file_yet_means_the_defaults(tmp_path: Path) -> None:
 @pytest.mark.parametrize("content, says", [
     ("{not json", "is not valid JSON (line 1)"),
     (b"\xff\xfe{}", "cannot be read"),
-    (json.dumps({"salesforce": {}}), "not one this version of bigsync-gui understands"),  # no format number
-    (json.dumps({"format": FORMAT + 1}), "not one this version of bigsync-gui understands"),  # a newer format
-    (json.dumps([{"format": FORMAT}]), "not one this version of bigsync-gui understands"),  # not an object
+    (json.dumps({"salesforce": {}}), "not one this version of BigSync understands"),  # no format number
+    (json.dumps({"format": FORMAT + 1}), "not one this version of BigSync understands"),  # a newer format
+    (json.dumps([{"format": FORMAT}]), "not one this version of BigSync understands"),  # not an object
 ], ids=["not-json", "not-utf8", "no-format", "newer-format", "top-level-list"])
 def test_an_unusable_file_is_refused_naming_the_file_and_kept(tmp_path: Path, content: str | bytes, says: str) -> None:
     profile = Profile.at(tmp_path)

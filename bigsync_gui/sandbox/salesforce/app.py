@@ -24,6 +24,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from .. import credentials as cred
+from ..switches import Switches
 from ..web import ApiError, ServiceApp, json_response, read_json
 from . import ids, soql
 from .data import (
@@ -211,6 +212,9 @@ class SalesforceApp(ServiceApp):
     @property
     def data(self) -> SalesforceData:
         return self.world.salesforce
+
+    def switches(self) -> Switches:
+        return self.data.switches
 
     # ---- routing ------------------------------------------------------------------------------
     def rules(self) -> list[Rule]:

@@ -22,6 +22,8 @@ from typing import Any, Protocol
 
 from .. import credentials as cred
 from . import ids
+from .switches import SALESFORCE_SWITCHES
+from ..switches import Switches
 from .schema import HISTORY_FORECAST_CATEGORIES, HISTORY_TRACKED, FieldDef, ObjectDef, build_schema
 
 SF_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.{ms}+0000"
@@ -136,6 +138,7 @@ class SalesforceData:
         self.refresh_tokens: dict[str, dict[str, Any]] = {}
         self.approvals: dict[str, list[str]] = {}  # user id -> client ids the user allowed
         self._last_stamp: datetime | None = None
+        self.switches = Switches(SALESFORCE_SWITCHES)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -152,6 +155,7 @@ class SalesforceData:
             "refresh_tokens": self.refresh_tokens,
             "approvals": self.approvals,
             "last_stamp": format_datetime(self._last_stamp) if self._last_stamp else None,
+            "switches": self.switches.to_json(),
         }
 
     @classmethod
@@ -164,6 +168,7 @@ class SalesforceData:
         self.counters = dict(data.get("counters", {}))
         self.passwords = dict(data.get("passwords", {}))
         self.settings.update(data.get("settings", {}))
+        self.switches = Switches(SALESFORCE_SWITCHES, data.get("switches") or {})
         self.api_usage = dict(data.get("api_usage", self.api_usage))
         self.auth_codes = dict(data.get("auth_codes", {}))
         self.login_transactions = dict(data.get("login_transactions", {}))
@@ -430,6 +435,8 @@ class SalesforceData:
             raise SalesforceError("INVALID_TYPE", f"entity type {obj.name} does not support update", [])
         row = self.fetch(obj.name, record_id)
         clean = self._clean_fields(obj, fields, creating=False, system=system)
+        if not clean and not system and not self.switches["empty_update_touches"]:
+            return  # an update naming no field: nothing changes (switch empty_update_touches)
         new = dict(row)
         new.update(clean)
         self._derive(obj, new, clean)
