@@ -22,6 +22,8 @@ APT_PACKAGES=(libnss3 libxkbcommon0 libxkbcommon-x11-0 libegl1 libgl1 libfontcon
               libxrandr2 libxtst6 libasound2
               # the real-tray test: a virtual X server and a tray host on it
               xvfb trayer xauth
+              # the packaging test: keys to the frozen app's wizard on that X server
+              xdotool
               # `anydate`: the suite with the clock moved (libfaketime)
               faketime)
 
