@@ -31,21 +31,17 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from filelock import FileLock, Timeout
-
 from ..connectors import bigtime as bt
 from ..connectors import bigtime_assumptions as bt_assumptions
 from ..connectors import errors as ce
 from ..connectors import soql
-from ..connectors.http import requests_guarded, waits_reported
 from ..connectors.salesforce import COLLECTION_CHUNK, SalesforceClient, Stage
-from . import cadence, contacts
+from . import cadence, contacts, writeback
 from .connections import Connector
-from .errors import AlreadyRunning, ApiBudgetSpent, ConfigInvalid, CoreError, PickStageAgain, Transient
-from .problems import Problem, describe, problem_of
+from .cycle import CycleReport, CycleRunner, WaitCallback, hours
+from .errors import ConfigInvalid, PickStageAgain, Transient
 from .settings import Settings
 from .store import Store
-from .writeback import run_writeback
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +57,6 @@ CURSOR = "opportunity_modstamp"
 LAST_FULL = "last_full_reconcile"
 LAST_READ = "last_read"  # when the last cycle that read everything changed (start time, engine clock)
 METADATA = "salesforce_metadata"
-DAILY_MAX = cadence.DAILY_MAX_KEY
 CODE_MAX = "bigtime_project_code_max"  # the longest ProjectCode BigTime is known to keep (learnt)
 HISTORY_FLOOR = "stage_history_floor"  # the setup's read (Salesforce's time): stage changes before it were its to judge
 INSTALLATION = "installation_id"  # random, per profile: tells this installation's claims from another's
@@ -74,9 +69,6 @@ CLIENT_CODE_PREFIX = "SF-"
 ACCOUNT_FIELDS = ("Name", "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode", "BillingCountry",
                   "Phone", "Fax", "Description")
 CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Phone", "Title")
-
-
-WaitCallback = Callable[[str, float], None]
 
 
 @dataclass(frozen=True)
@@ -94,32 +86,6 @@ class AlreadyPast:
     def ids(self) -> list[str]:
         """Open-or-won opportunities at or past ``stage``."""
         return [oid for oid, name in self.rows.items() if name in self.new]
-
-
-@dataclass
-class CycleReport:
-    cycle_id: int
-    kind: str
-    result: str  # "ok" | "partial" (some records rejected) | "failed"
-    message: str
-    created: int = 0
-    linked: int = 0
-    severed: int = 0
-    restored: int = 0
-    rejected: int = 0
-    written: int = 0
-    salesforce_requests: int = 0
-    bigtime_requests: int = 0
-    error: str = ""  # the stable error code when the cycle failed (core/problems.py), e.g. "Offline"
-    retry_after: float = 0.0  # seconds a service asked us to wait (RateLimited): the loop waits at least that
-    system: str = ""  # the service the failure is about ("salesforce", "bigtime"), "" for neither
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def problem(self) -> Problem:
-        """What the admin sees for this failed cycle (the same as for the exception it caught)."""
-        return problem_of(self.error, self.system or None, self.message)
 
 
 @dataclass
@@ -204,11 +170,6 @@ def _norm(name: str) -> str:
     return " ".join(name.split()).casefold()
 
 
-def _hours(seconds: float) -> str:
-    minutes = max(1, round(seconds / 60))
-    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
-
-
 def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
 
@@ -229,14 +190,10 @@ class Engine:
         self.connector = connector
         self.profile = connector.profile
         self._now = now or (lambda: datetime.now(timezone.utc))
-        self.lock_path = self.profile.data_dir / "sync.lock"
-        self.db_path = self.profile.data_dir / "state.db"
-        self._sf: tuple[str, SalesforceClient] | None = None
-        self._bt: tuple[str, bt.BigTimeClient] | None = None
+        self.cycles = CycleRunner(connector, self._now)
 
     def open_store(self) -> Store:
-        self.profile.ensure_dirs()
-        return Store(self.db_path)
+        return self.cycles.open_store()
 
     # ---- configure (the wizard's Save and `configure` both end here) ------------------------------
     def triggering_stages(self, stages: list[Stage], trigger: str) -> list[Stage]:
@@ -389,124 +346,28 @@ class Engine:
     # ---- one cycle -------------------------------------------------------------------------------
     def run_cycle(self, *, cancel: threading.Event | None = None, progress: Callable[[int, int], None] | None = None,
                   full: bool = False, wait_for_lock: float = 60.0, on_wait: WaitCallback | None = None) -> CycleReport:
-        """One trigger cycle. Raises only for "cannot even start" problems (not configured,
-        another copy running); everything else is recorded and returned as the report.
-        ``on_wait(system, seconds)``: a rate-limit wait starts (seconds > 0) or ends (0)."""
+        """One trigger cycle under the shared harness (core.cycle): raises only for "cannot even
+        start" problems (not configured, another copy running); everything else is in the report."""
         cancel = cancel or threading.Event()
 
         def work(cycle_id: int, settings: Settings, store: Store) -> str:
             c = _Cycle(cycle_id, settings, store, self.salesforce_client(), self._now(), cancel, progress)
             return self._work(c, full)
 
-        with waits_reported(cancel, on_wait):
-            return self._run("trigger", work, wait_for_lock)
+        return self.cycles.run("trigger", work, cancel=cancel, wait_for_lock=wait_for_lock, on_wait=on_wait)
 
     def run_writeback_cycle(self, *, cancel: threading.Event | None = None, wait_for_lock: float = 60.0,
                             on_wait: WaitCallback | None = None) -> CycleReport:
         """BigTime's figures for the linked projects that changed, into Salesforce (core.writeback)."""
-        def work(cycle_id: int, settings: Settings, store: Store) -> str:
-            sf = self.salesforce_client()
-            sf.new_cycle()  # describe once per write-back run: fields added in Salesforce are seen
-            added = contacts.sync_new_roles(store, sf, self.bigtime_client(), cycle_id, store.cursor(HISTORY_FLOOR))
-            result = run_writeback(store, sf, self.bigtime_client(), settings.sync.field_map, cycle_id, cancel,
-                                   now=self._now(), interval_seconds=settings.sync.writeback_interval_seconds)
-            message = (f"Checked {result.projects_checked} linked projects; {result.projects_changed} changed."
-                       if result.projects_checked else "")
-            return f"{message} Added {added} contact(s) from new contact roles.".strip() if added else message
+        return writeback.run_cycle(self.cycles, HISTORY_FLOOR, cancel=cancel, wait_for_lock=wait_for_lock,
+                                   on_wait=on_wait)
 
-        with waits_reported(cancel, on_wait):
-            return self._run("writeback", work, wait_for_lock)
-
-    # ---- clients, kept across cycles (an access token lives in memory: no refresh per cycle) -----
+    # ---- clients, kept across cycles (core.cycle) ---------------------------------------------------
     def salesforce_client(self) -> SalesforceClient:
-        key = repr(self.connector.settings().salesforce)
-        if self._sf is None or self._sf[0] != key:
-            self._sf = (key, self.connector.salesforce())
-        return self._sf[1]
+        return self.cycles.salesforce()
 
     def bigtime_client(self) -> bt.BigTimeClient:
-        key = repr(self.connector.settings().bigtime)
-        if self._bt is None or self._bt[0] != key:
-            self._bt = (key, self.connector.bigtime())
-        return self._bt[1]
-
-    def _run(self, kind: str, work: Callable[[int, Settings, Store], str], wait_for_lock: float) -> CycleReport:
-        settings = self.connector.settings()
-        if not settings.sync.configured:
-            raise ConfigInvalid("sync.trigger_stage", "No trigger stage is set yet: run `bigsync-gui configure "
-                                                      "--trigger-stage API_NAME` or the setup wizard.")
-        self.profile.ensure_dirs()
-        lock = FileLock(str(self.lock_path))
-        try:
-            lock.acquire(timeout=wait_for_lock)
-        except Timeout:
-            raise AlreadyRunning("Another copy of bigsync-gui is syncing this setup right now; "
-                                 f"it did not finish within {wait_for_lock:.0f} s. Try again later.") from None
-        store = self.open_store()
-        try:
-            return self._record(kind, settings, store, work)
-        finally:
-            store.close()
-            lock.release()
-
-    def _record(self, kind: str, settings: Settings, store: Store, work: Callable[[int, Settings, Store], str]) -> CycleReport:
-        store.close_interrupted_cycles()
-        cycle_id = store.start_cycle(kind)
-        before = {s: self.connector.counter.total(s) for s in ("salesforce", "bigtime")}
-        day = self._now().astimezone(timezone.utc).date().isoformat()
-        result, message, error, system, retry_after = "ok", "", "", "", 0.0
-        try:
-            with requests_guarded(self._budget_guard(store, settings, day, before["salesforce"])):
-                message = work(cycle_id, settings, store)
-        except (ce.ConnectorError, CoreError) as exc:
-            problem = describe(exc)
-            result, message, error, system = "failed", exc.message, problem.code, problem.system or ""
-            retry_after = exc.retry_after if isinstance(exc, Transient) else 0.0
-        finally:
-            used = {s: self.connector.counter.total(s) - before[s] for s in before}
-            with store.transaction():
-                store.add_usage("salesforce", used["salesforce"], day)
-                store.add_usage("bigtime", used["bigtime"], day)
-                if self._sf is not None and self._sf[1].api_usage:
-                    store.set_cursor(DAILY_MAX, str(self._sf[1].api_usage[1]))
-                store.end_cycle(cycle_id, result, message, used["salesforce"], used["bigtime"])
-        last = store.cycles(1)[0]
-        log.info("%s cycle %d: %s; created %d, linked %d, severed %d, restored %d, rejected %d, written %d; "
-                 "requests: Salesforce %d, BigTime %d%s", kind, cycle_id, result, last.created, last.linked,
-                 last.severed, last.restored, last.rejected, last.written, used["salesforce"], used["bigtime"],
-                 f"; {message}" if message else "")
-        if result == "ok" and last.rejected:
-            result = "partial"
-            with store.transaction():
-                store.end_cycle(cycle_id, result, message, used["salesforce"], used["bigtime"])
-        return CycleReport(cycle_id, kind, result, message, last.created, last.linked, last.severed, last.restored,
-                           last.rejected, last.written, used["salesforce"], used["bigtime"], error, retry_after, system)
-
-    def _budget_guard(self, store: Store, settings: Settings, day: str, counted: int) -> Callable[[str], None]:
-        """Asked before every request of the cycle (connectors.http.requests_guarded): a Salesforce
-        request that would pass today's budget is not sent. Every attempt counts (token refreshes,
-        describes, retries), so our count is never below the org's count of our requests."""
-        earlier = store.usage_today("salesforce", day)
-
-        def guard(system: str) -> None:
-            if system != "salesforce":
-                return
-            live = self._sf[1].api_usage if self._sf is not None else None
-            maximum = live[1] if live else int(store.cursor(DAILY_MAX) or 0)
-            if not maximum:
-                return  # learnt from Sforce-Limit-Info on the first request
-            budget = int(maximum * settings.sync.api_budget_percent / 100)
-            used = earlier + self.connector.counter.total("salesforce") - counted
-            if used >= budget:
-                now = self._now().astimezone(timezone.utc)
-                midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
-                wait = (midnight - now).total_seconds()
-                raise ApiBudgetSpent(
-                    f"Today's Salesforce API budget is used up ({used} of {budget} requests, "
-                    f"{settings.sync.api_budget_percent:g}% of the org's {maximum}). What was done so far is kept; "
-                    f"syncing resumes at midnight UTC (in {_hours(wait)}) where it stopped.", wait)
-
-        return guard
+        return self.cycles.bigtime()
 
     def _work(self, c: _Cycle, full: bool) -> str:
         cached = c.store.cursor(METADATA)
@@ -987,7 +848,7 @@ class Engine:
                 if took_over:
                     with c.store.transaction():
                         c.store.event(c.id, "warning", f"Another bigsync-gui installation ({held[0]}) claimed "  # type: ignore[index]
-                                      f"{record.get('Name') or oid} more than {_hours(CLAIM_LEASE.total_seconds())} ago "
+                                      f"{record.get('Name') or oid} more than {hours(CLAIM_LEASE.total_seconds())} ago "
                                       "and did not finish; this installation took it over.", oid)
                 return {**record, id_field: claim, "_took_over": took_over, "_claimed": True}
             fresh = c.sf.get("Opportunity", oid, [id_field, "LastModifiedDate"])
