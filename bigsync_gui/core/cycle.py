@@ -2,15 +2,17 @@
 one at a time per profile, also across processes (``sync.lock``); a row in the activity with what
 it did and the requests it made; the Salesforce API budget checked before each request, inside the
 cycle (issue 12 item 2); and the API clients, kept across cycles (an access token lives in memory:
-no refresh per cycle).
+no refresh per cycle). Also what one trigger cycle carries around (``CycleState``), which the
+engine reads and decides with and core.creation / core.claims create with.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -19,7 +21,7 @@ from filelock import FileLock, Timeout
 from ..connectors import bigtime as bt
 from ..connectors import errors as ce
 from ..connectors.http import requests_guarded, waits_reported
-from ..connectors.salesforce import SalesforceClient
+from ..connectors.salesforce import SalesforceClient, Stage
 from . import cadence
 from .connections import Connector
 from .errors import AlreadyRunning, ApiBudgetSpent, ConfigInvalid, CoreError, Transient
@@ -61,9 +63,70 @@ class CycleReport:
         return problem_of(self.error, self.system or None, self.message)
 
 
+@dataclass
+class Metadata:
+    """The org's opportunity stages and fields, cached between cycles (core.engine refreshes it)."""
+
+    stages: list[Stage]
+    opportunity_fields: set[str]  # updateable or readable field names on Opportunity (lower-case)
+    fetched_at: datetime
+
+    def to_json(self) -> str:
+        return json.dumps({"stages": [asdict(s) for s in self.stages], "fields": sorted(self.opportunity_fields),
+                           "fetched_at": self.fetched_at.isoformat()})
+
+    @classmethod
+    def from_json(cls, text: str) -> Metadata:
+        data = json.loads(text)
+        return cls([Stage(**s) for s in data["stages"]], set(data["fields"]), datetime.fromisoformat(data["fetched_at"]))
+
+
+@dataclass
+class CycleState:
+    """What one trigger cycle carries around."""
+
+    id: int
+    settings: Settings
+    store: Store
+    sf: SalesforceClient
+    started: datetime
+    cancel: threading.Event
+    progress: Callable[[int, int], None] | None
+    now: Callable[[], datetime]  # the engine's clock
+    bigtime_client: Callable[[], bt.BigTimeClient]  # asked only when BigTime is needed (an idle cycle never is)
+    metadata: Metadata | None = None
+    bt_client: bt.BigTimeClient | None = None
+    projects_by_code: dict[str, int] | None = None
+    projects: list[bt.Project] | None = None
+    project_ids: set[int] | None = None
+    clients_by_code: dict[str, int] | None = None
+    clients_by_name: dict[str, int] | None = None
+    write_project_ids: dict[str, int] = field(default_factory=dict)
+    written_ids_tried: set[str] = field(default_factory=set)  # sent once this cycle: not again
+    read_at: datetime | None = None  # Salesforce's time when this cycle's read ran (HTTP Date)
+    history_since: datetime | None = None  # stage changes from then on are read with each opportunity
+    stopped_by: Exception | None = None
+    settled_second: datetime | None = None  # Salesforce's clock is known to be past this second (claims)
+
+    def bigtime(self) -> bt.BigTimeClient:
+        if self.bt_client is None:
+            self.bt_client = self.bigtime_client()
+        return self.bt_client
+
+
 def hours(seconds: float) -> str:
     minutes = max(1, round(seconds / 60))
     return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
+
+
+def parse_time(text: str) -> datetime:
+    """A stamp as Salesforce or we write it (``Z``, ``+0000`` or ``+00:00``; none: UTC)."""
+    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=timezone.utc)
+    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":  # Salesforce's +0000
+        value = datetime.fromisoformat(text[:-2] + ":" + text[-2:])
+    return value
 
 
 class CycleRunner:

@@ -28,7 +28,7 @@ from ..connectors.bigtime import BigTimeClient, lower_keys, pick
 from ..connectors.errors import (ApiLimitReached, ConnectorError, NotConnected, Offline, PermissionDenied,
                                  RateLimited, ReconnectNeeded, RequestRejected, ServiceUnavailable, Transient)
 from ..connectors.salesforce import SalesforceClient
-from .engine import CODE_MAX as CODE_MAX_CURSOR
+from .creation import CODE_MAX as CODE_MAX_CURSOR
 from .problems import code_of
 from .profile import Profile
 from .settings import INVOICE_OBJECT, Settings

@@ -12,7 +12,8 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from bigsync_gui.core.engine import Engine, project_code, project_codes
+from bigsync_gui.core.creation import project_code, project_codes
+from bigsync_gui.core.engine import Engine
 from bigsync_gui.core.errors import ConfigInvalid
 from bigsync_gui.core.settings import Settings
 from bigsync_gui.core.status import status_snapshot

@@ -15,7 +15,7 @@ import pytest
 
 from bigsync_gui.connectors import errors as ce
 from bigsync_gui.connectors.bigtime import Project
-from bigsync_gui.core.engine import project_code
+from bigsync_gui.core.creation import project_code
 from bigsync_gui.core.errors import ConfigInvalid
 from bigsync_gui.core.settings import Settings
 from bigsync_gui.core.store import Link
