@@ -20,11 +20,11 @@ CLAIM_LEASE = timedelta(minutes=10)  # a claim older than this was left by a cra
 
 
 def _installation(c: CycleState) -> str:
-    mine = c.store.cursor(INSTALLATION)
+    mine = c.store.get_meta(INSTALLATION)
     if not mine:
         mine = secrets.token_hex(4)
         with c.store.transaction():
-            c.store.set_cursor(INSTALLATION, mine)
+            c.store.set_meta(INSTALLATION, mine)
     return mine
 
 

@@ -89,7 +89,7 @@ def find_project(c: CycleState, record: dict[str, Any]) -> int | None:
 
 
 def _code_max(c: CycleState) -> int | None:
-    value = c.store.cursor(CODE_MAX)
+    value = c.store.get_meta(CODE_MAX)
     return int(value) if value else None
 
 
@@ -97,7 +97,7 @@ def _learn_code_max(c: CycleState, length: int) -> None:
     known = _code_max(c)
     if known is None or length < known:
         with c.store.transaction():
-            c.store.set_cursor(CODE_MAX, str(length))
+            c.store.set_meta(CODE_MAX, length)
         log.info("BigTime keeps at most %d characters of a project code: new projects get the longest code "
                  "with the opportunity id that fits.", length)
 

@@ -8,7 +8,6 @@ engine reads and decides with and core.creation / core.claims create with.
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Callable
@@ -71,13 +70,12 @@ class Metadata:
     opportunity_fields: set[str]  # updateable or readable field names on Opportunity (lower-case)
     fetched_at: datetime
 
-    def to_json(self) -> str:
-        return json.dumps({"stages": [asdict(s) for s in self.stages], "fields": sorted(self.opportunity_fields),
-                           "fetched_at": self.fetched_at.isoformat()})
+    def to_dict(self) -> dict[str, Any]:
+        return {"stages": [asdict(s) for s in self.stages], "fields": sorted(self.opportunity_fields),
+                "fetched_at": self.fetched_at.isoformat()}
 
     @classmethod
-    def from_json(cls, text: str) -> Metadata:
-        data = json.loads(text)
+    def from_dict(cls, data: dict[str, Any]) -> Metadata:
         return cls([Stage(**s) for s in data["stages"]], set(data["fields"]), datetime.fromisoformat(data["fetched_at"]))
 
 
@@ -200,8 +198,8 @@ class CycleRunner:
                 store.add_usage("salesforce", used["salesforce"], day)
                 store.add_usage("bigtime", used["bigtime"], day)
                 if self._sf is not None and self._sf[1].api_usage:
-                    store.set_cursor(DAILY_MAX, str(self._sf[1].api_usage[1]))
-                store.end_cycle(cycle_id, result, message, used["salesforce"], used["bigtime"])
+                    store.set_meta(DAILY_MAX, self._sf[1].api_usage[1])
+                store.end_cycle(cycle_id, result, message, used["salesforce"], used["bigtime"], error, system)
         last = store.cycles(1)[0]
         log.info("%s cycle %d: %s; created %d, linked %d, severed %d, restored %d, rejected %d, written %d; "
                  "requests: Salesforce %d, BigTime %d%s", kind, cycle_id, result, last.created, last.linked,
@@ -224,7 +222,7 @@ class CycleRunner:
             if system != "salesforce":
                 return
             live = self._sf[1].api_usage if self._sf is not None else None
-            maximum = live[1] if live else int(store.cursor(DAILY_MAX) or 0)
+            maximum = live[1] if live else int(store.get_meta(DAILY_MAX) or 0)
             if not maximum:
                 return  # learnt from Sforce-Limit-Info on the first request
             budget = int(maximum * settings.sync.api_budget_percent / 100)

@@ -290,12 +290,12 @@ class Engine:
         return self.cycles.bigtime()
 
     def _work(self, c: CycleState, full: bool) -> str:
-        cached = c.store.cursor(METADATA)
+        cached = c.store.get_meta(METADATA)
         if cached and c.store.links_not_written_back():
             # Resume first what an earlier cycle left (stopped by the budget, or offline): the project
             # ids owed. The cached field list of any age will do for that, so a tight budget is spent
             # on finishing work before reading more.
-            c.metadata = Metadata.from_json(cached)
+            c.metadata = Metadata.from_dict(cached)
             creation.write_project_ids(c)
             if c.stopped_by is not None:
                 raise c.stopped_by
@@ -354,9 +354,9 @@ class Engine:
 
     # ---- metadata ---------------------------------------------------------------------------------
     def _metadata(self, c: CycleState, force: bool = False) -> Metadata:
-        cached = c.store.cursor(METADATA)
+        cached = c.store.get_meta(METADATA)
         if cached and not force:
-            meta = Metadata.from_json(cached)
+            meta = Metadata.from_dict(cached)
             if c.started - meta.fetched_at < METADATA_MAX_AGE:
                 return meta
         c.sf.new_cycle()  # drop the client's describe cache: fields added in Salesforce are seen
@@ -364,7 +364,7 @@ class Engine:
         fields = {name.lower() for name in c.sf.fields("Opportunity")}
         meta = Metadata(stages, fields, c.started)
         with c.store.transaction():
-            c.store.set_cursor(METADATA, meta.to_json())
+            c.store.set_meta(METADATA, meta.to_dict())
         return meta
 
     def _trigger_stage(self, c: CycleState) -> Stage:
