@@ -252,8 +252,8 @@ def _client_for(c: CycleState, record: dict[str, Any]) -> int | None:
                            "Give it an account (or set a default client).")
         return None
     known = c.store.client_for_account(account_id)
-    if known and known[2] == "linked" and known[0] is not None:
-        return known[0]
+    if known and known.status == "linked" and known.client_id is not None:
+        return known.client_id
     by_code, by_name = _clients(c)
     code = client_code(account_id)
     if code.upper() in by_code:  # created by an earlier attempt whose answer was lost

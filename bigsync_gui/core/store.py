@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import CoreError
 
@@ -188,6 +188,14 @@ class Cycle:
     error_system: str | None = None  # the service that problem is about ("salesforce", "bigtime"), if one
 
 
+class ClientLink(NamedTuple):
+    """An account's BigTime client as the store knows it."""
+
+    client_id: int | None  # None while ``status`` is "pending" (the create's answer not seen yet)
+    client_code: str
+    status: str  # "pending" | "linked"
+
+
 @dataclass(frozen=True)
 class Event:
     id: int
@@ -341,9 +349,9 @@ class Store:
         self.db.execute("DELETE FROM journal WHERE opportunity_id = ? AND state = 'pending'", (opportunity_id,))
 
     # ---- clients (account → BigTime client) -----------------------------------------------------
-    def client_for_account(self, account_id: str) -> tuple[int | None, str, str] | None:
+    def client_for_account(self, account_id: str) -> ClientLink | None:
         row = self.db.execute("SELECT client_id, client_code, state FROM clients WHERE account_id = ?", (account_id,)).fetchone()
-        return (row[0], row[1], row[2]) if row else None
+        return ClientLink(row[0], row[1], row[2]) if row else None
 
     def begin_client(self, account_id: str, client_code: str) -> None:
         self.db.execute("INSERT INTO clients (account_id, client_code, state, updated_at) VALUES (?, ?, 'pending', ?)"

@@ -16,7 +16,7 @@ import pytest
 from bigsync_gui.core import cadence
 from bigsync_gui.core import store as store_module
 from bigsync_gui.core.cycle import Metadata
-from bigsync_gui.core.store import MIGRATIONS, Store, StoreError
+from bigsync_gui.core.store import MIGRATIONS, ClientLink, Store, StoreError
 
 # Version 1 (5c356c5, "Core: sync settings ... and the SQLite store"): the first schema.
 SCHEMA_1 = """
@@ -200,7 +200,7 @@ def assert_version_1_data_kept(store: Store) -> None:
     assert pending is not None and (pending.state, pending.project_code, pending.attempts) == ("pending", "SF-006C", 2)
     failed = store.intent("006D")
     assert failed is not None and (failed.state, failed.reason) == ("failed", "no account")
-    assert store.client_for_account("001A") == (301, "SF-001A", "linked")
+    assert store.client_for_account("001A") == ClientLink(client_id=301, client_code="SF-001A", status="linked")
     assert store.is_excluded("006E")
     assert store.cursor("opportunity_modstamp") == "2024-05-01T12:00:00.000+00:00"
     assert store.written("006A") == ("2024-05-01T12:30:00", {"wip": 10.5})
