@@ -32,7 +32,8 @@ from engine_cycles import TRIGGER, Accounts, load_wins, seed_accounts
 
 from bigsync_gui.connectors.http import RequestCounter
 from bigsync_gui.core.connections import Connector
-from bigsync_gui.core.engine import Engine, project_code
+from bigsync_gui.core.creation import project_code
+from bigsync_gui.core.engine import Engine
 from bigsync_gui.core.loop import next_wait
 from bigsync_gui.sandbox import Sandbox
 from bigsync_gui.sandbox.world import World

@@ -31,7 +31,8 @@ import _setup
 
 from bigsync_gui.connectors.http import RequestCounter
 from bigsync_gui.core.connections import Connector
-from bigsync_gui.core.engine import Engine, project_codes
+from bigsync_gui.core.creation import project_codes
+from bigsync_gui.core.engine import Engine
 from bigsync_gui.sandbox import Sandbox
 
 ORG_SIZES = (15_000, 100_000)

@@ -20,7 +20,8 @@ from pathlib import Path
 import _setup
 
 from bigsync_gui.core.connections import Connector
-from bigsync_gui.core.engine import Engine, project_codes
+from bigsync_gui.core.creation import project_codes
+from bigsync_gui.core.engine import Engine
 from bigsync_gui.sandbox import Sandbox
 
 TRIGGER = "Closed Won"

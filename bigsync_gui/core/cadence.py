@@ -72,8 +72,8 @@ def trigger_interval(settings: Settings, daily_max: int | None) -> TriggerInterv
 
 
 def stored_daily_max(store: Store) -> int | None:
-    text = store.cursor(DAILY_MAX_KEY)
-    return int(text) if text and text.isdigit() else None
+    value = store.get_meta(DAILY_MAX_KEY)
+    return value if isinstance(value, int) else None
 
 
 def effective_interval(profile: Profile, settings: Settings | None = None) -> TriggerInterval:

@@ -28,7 +28,7 @@ from ..connectors.bigtime import BigTimeClient, lower_keys, pick
 from ..connectors.errors import (ApiLimitReached, ConnectorError, NotConnected, Offline, PermissionDenied,
                                  RateLimited, ReconnectNeeded, RequestRejected, ServiceUnavailable, Transient)
 from ..connectors.salesforce import SalesforceClient
-from .engine import CODE_MAX as CODE_MAX_CURSOR
+from .creation import CODE_MAX
 from .problems import code_of
 from .profile import Profile
 from .settings import INVOICE_OBJECT, Settings
@@ -282,7 +282,7 @@ def check_contact_path() -> Check:
 
 def check_code_length(store: Store | None) -> Check:
     title = f"BigTime keeps a ProjectCode of {FULL_CODE_LENGTH} characters ('SF-' + the 18-character id)"
-    learnt = store.cursor(CODE_MAX_CURSOR) if store is not None else None
+    learnt = store.get_meta(CODE_MAX) if store is not None else None
     if not learnt:
         return Check("bigtime", "bigtime.project_code_length", title, NOT_CHECKED, True,
                      "No project code has been cut or refused so far.")

@@ -18,65 +18,47 @@ The contract is DESIGN §2. How each promise is kept:
   rows (15 days), or a day since the last one, runs a full reconcile instead.
 - **Cheap when idle.** An idle cycle is that one query; stage and field metadata are refreshed at
   most every 15 minutes (or when an unknown stage appears); BigTime is not called at all.
+
+This module reads and decides (configure, the read, which opportunity gets a project);
+core.creation creates and links (core.claims across installations); core.cycle is the harness
+every cycle runs under, shared with the write-back (core.writeback).
 """
 
 from __future__ import annotations
 
-import json
-import logging
-import secrets
 import threading
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from filelock import FileLock, Timeout
-
 from ..connectors import bigtime as bt
-from ..connectors import bigtime_assumptions as bt_assumptions
 from ..connectors import errors as ce
 from ..connectors import soql
-from ..connectors.http import requests_guarded, waits_reported
-from ..connectors.salesforce import COLLECTION_CHUNK, SalesforceClient, Stage
-from . import cadence, contacts
+from ..connectors.salesforce import SalesforceClient, Stage
+from . import cadence, creation, writeback
 from .connections import Connector
-from .errors import AlreadyRunning, ApiBudgetSpent, ConfigInvalid, CoreError, PickStageAgain, Transient
-from .problems import Problem, describe, problem_of
+from .cycle import CycleReport, CycleRunner, CycleState, Metadata, WaitCallback, parse_time
+from .errors import ConfigInvalid, PickStageAgain, Transient
 from .settings import Settings
 from .store import Store
-from .writeback import run_writeback
-
-log = logging.getLogger(__name__)
 
 LOOKBACK = timedelta(minutes=5)
 METADATA_MAX_AGE = timedelta(minutes=15)
 FULL_RECONCILE_EVERY = timedelta(hours=24)
 DELETED_RETENTION = timedelta(days=15)  # Salesforce's recycle bin / getDeleted window
 AUTOMATIC = 0  # update_settings(interval_seconds=AUTOMATIC): the interval follows the budget (core.cadence)
-RESUME_WITHIN = 180.0  # a create refused by a rate limit that asks for longer: the loop waits, not the cycle
 ID_CHUNK = 200  # ids per "Id IN (...)" query: keeps the SOQL well under its length limit
 
 CURSOR = "opportunity_modstamp"
 LAST_FULL = "last_full_reconcile"
 LAST_READ = "last_read"  # when the last cycle that read everything changed (start time, engine clock)
 METADATA = "salesforce_metadata"
-DAILY_MAX = cadence.DAILY_MAX_KEY
-CODE_MAX = "bigtime_project_code_max"  # the longest ProjectCode BigTime is known to keep (learnt)
 HISTORY_FLOOR = "stage_history_floor"  # the setup's read (Salesforce's time): stage changes before it were its to judge
-INSTALLATION = "installation_id"  # random, per profile: tells this installation's claims from another's
-CLAIM_PREFIX = "claim:"  # claim:<installation id>:<Unix seconds> in the project id field while a project is being created
-CLAIM_LEASE = timedelta(minutes=10)  # a claim older than this was left by a crashed installation: it may be taken over
-
-PROJECT_CODE_PREFIX = "SF-"
-CLIENT_CODE_PREFIX = "SF-"
 
 ACCOUNT_FIELDS = ("Name", "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode", "BillingCountry",
                   "Phone", "Fax", "Description")
 CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Phone", "Title")
-
-
-WaitCallback = Callable[[str, float], None]
 
 
 @dataclass(frozen=True)
@@ -94,86 +76,6 @@ class AlreadyPast:
     def ids(self) -> list[str]:
         """Open-or-won opportunities at or past ``stage``."""
         return [oid for oid, name in self.rows.items() if name in self.new]
-
-
-@dataclass
-class CycleReport:
-    cycle_id: int
-    kind: str
-    result: str  # "ok" | "partial" (some records rejected) | "failed"
-    message: str
-    created: int = 0
-    linked: int = 0
-    severed: int = 0
-    restored: int = 0
-    rejected: int = 0
-    written: int = 0
-    salesforce_requests: int = 0
-    bigtime_requests: int = 0
-    error: str = ""  # the stable error code when the cycle failed (core/problems.py), e.g. "Offline"
-    retry_after: float = 0.0  # seconds a service asked us to wait (RateLimited): the loop waits at least that
-    system: str = ""  # the service the failure is about ("salesforce", "bigtime"), "" for neither
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def problem(self) -> Problem:
-        """What the admin sees for this failed cycle (the same as for the exception it caught)."""
-        return problem_of(self.error, self.system or None, self.message)
-
-
-@dataclass
-class _Metadata:
-    stages: list[Stage]
-    opportunity_fields: set[str]  # updateable or readable field names on Opportunity (lower-case)
-    fetched_at: datetime
-
-    def to_json(self) -> str:
-        return json.dumps({"stages": [asdict(s) for s in self.stages], "fields": sorted(self.opportunity_fields),
-                           "fetched_at": self.fetched_at.isoformat()})
-
-    @classmethod
-    def from_json(cls, text: str) -> _Metadata:
-        data = json.loads(text)
-        return cls([Stage(**s) for s in data["stages"]], set(data["fields"]), datetime.fromisoformat(data["fetched_at"]))
-
-
-@dataclass
-class _Cycle:
-    """What one cycle carries around."""
-
-    id: int
-    settings: Settings
-    store: Store
-    sf: SalesforceClient
-    started: datetime
-    cancel: threading.Event
-    progress: Callable[[int, int], None] | None
-    metadata: _Metadata | None = None
-    bt_client: bt.BigTimeClient | None = None
-    projects_by_code: dict[str, int] | None = None
-    projects: list[bt.Project] | None = None
-    project_ids: set[int] | None = None
-    clients_by_code: dict[str, int] | None = None
-    clients_by_name: dict[str, int] | None = None
-    write_project_ids: dict[str, int] = field(default_factory=dict)
-    written_ids_tried: set[str] = field(default_factory=set)  # sent once this cycle: not again
-    read_at: datetime | None = None  # Salesforce's time when this cycle's read ran (HTTP Date)
-    history_since: datetime | None = None  # stage changes from then on are read with each opportunity
-    stopped_by: Exception | None = None
-    settled_second: datetime | None = None  # Salesforce's clock is known to be past this second (claims)
-
-
-def project_code(opportunity_id: str, max_length: int | None = None) -> str:
-    """The code a new project gets: the longest form that fits ``max_length`` (see
-    bigtime_assumptions: ProjectCode), else the shortest form."""
-    forms = project_codes(opportunity_id)
-    return next((code for code in forms if max_length is None or len(code) <= max_length), forms[-1])
-
-
-def project_codes(opportunity_id: str) -> tuple[str, ...]:
-    """Every code that identifies the opportunity's project, longest first."""
-    return bt_assumptions.project_code_forms(PROJECT_CODE_PREFIX, opportunity_id)
 
 
 def _usable_stage(stages: list[Stage], api_name: str) -> Stage:
@@ -196,30 +98,8 @@ def _check_interval(name: str, seconds: int) -> int:
     return seconds
 
 
-def client_code(account_id: str) -> str:
-    return CLIENT_CODE_PREFIX + account_id
-
-
-def _norm(name: str) -> str:
-    return " ".join(name.split()).casefold()
-
-
-def _hours(seconds: float) -> str:
-    minutes = max(1, round(seconds / 60))
-    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
-
-
 def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _parse(text: str) -> datetime:
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":  # Salesforce's +0000
-        value = datetime.fromisoformat(text[:-2] + ":" + text[-2:])
-    return value
 
 
 class Engine:
@@ -229,14 +109,10 @@ class Engine:
         self.connector = connector
         self.profile = connector.profile
         self._now = now or (lambda: datetime.now(timezone.utc))
-        self.lock_path = self.profile.data_dir / "sync.lock"
-        self.db_path = self.profile.data_dir / "state.db"
-        self._sf: tuple[str, SalesforceClient] | None = None
-        self._bt: tuple[str, bt.BigTimeClient] | None = None
+        self.cycles = CycleRunner(connector, self._now)
 
     def open_store(self) -> Store:
-        self.profile.ensure_dirs()
-        return Store(self.db_path)
+        return self.cycles.open_store()
 
     # ---- configure (the wizard's Save and `configure` both end here) ------------------------------
     def triggering_stages(self, stages: list[Stage], trigger: str) -> list[Stage]:
@@ -389,133 +265,38 @@ class Engine:
     # ---- one cycle -------------------------------------------------------------------------------
     def run_cycle(self, *, cancel: threading.Event | None = None, progress: Callable[[int, int], None] | None = None,
                   full: bool = False, wait_for_lock: float = 60.0, on_wait: WaitCallback | None = None) -> CycleReport:
-        """One trigger cycle. Raises only for "cannot even start" problems (not configured,
-        another copy running); everything else is recorded and returned as the report.
-        ``on_wait(system, seconds)``: a rate-limit wait starts (seconds > 0) or ends (0)."""
+        """One trigger cycle under the shared harness (core.cycle): raises only for "cannot even
+        start" problems (not configured, another copy running); everything else is in the report."""
         cancel = cancel or threading.Event()
 
         def work(cycle_id: int, settings: Settings, store: Store) -> str:
-            c = _Cycle(cycle_id, settings, store, self.salesforce_client(), self._now(), cancel, progress)
+            c = CycleState(cycle_id, settings, store, self.salesforce_client(), self._now(), cancel, progress,
+                           now=self._now, bigtime_client=self.bigtime_client)
             return self._work(c, full)
 
-        with waits_reported(cancel, on_wait):
-            return self._run("trigger", work, wait_for_lock)
+        return self.cycles.run("trigger", work, cancel=cancel, wait_for_lock=wait_for_lock, on_wait=on_wait)
 
     def run_writeback_cycle(self, *, cancel: threading.Event | None = None, wait_for_lock: float = 60.0,
                             on_wait: WaitCallback | None = None) -> CycleReport:
         """BigTime's figures for the linked projects that changed, into Salesforce (core.writeback)."""
-        def work(cycle_id: int, settings: Settings, store: Store) -> str:
-            sf = self.salesforce_client()
-            sf.new_cycle()  # describe once per write-back run: fields added in Salesforce are seen
-            added = contacts.sync_new_roles(store, sf, self.bigtime_client(), cycle_id, store.cursor(HISTORY_FLOOR))
-            result = run_writeback(store, sf, self.bigtime_client(), settings.sync.field_map, cycle_id, cancel,
-                                   now=self._now(), interval_seconds=settings.sync.writeback_interval_seconds)
-            message = (f"Checked {result.projects_checked} linked projects; {result.projects_changed} changed."
-                       if result.projects_checked else "")
-            return f"{message} Added {added} contact(s) from new contact roles.".strip() if added else message
+        return writeback.run_cycle(self.cycles, HISTORY_FLOOR, cancel=cancel, wait_for_lock=wait_for_lock,
+                                   on_wait=on_wait)
 
-        with waits_reported(cancel, on_wait):
-            return self._run("writeback", work, wait_for_lock)
-
-    # ---- clients, kept across cycles (an access token lives in memory: no refresh per cycle) -----
+    # ---- clients, kept across cycles (core.cycle) ---------------------------------------------------
     def salesforce_client(self) -> SalesforceClient:
-        key = repr(self.connector.settings().salesforce)
-        if self._sf is None or self._sf[0] != key:
-            self._sf = (key, self.connector.salesforce())
-        return self._sf[1]
+        return self.cycles.salesforce()
 
     def bigtime_client(self) -> bt.BigTimeClient:
-        key = repr(self.connector.settings().bigtime)
-        if self._bt is None or self._bt[0] != key:
-            self._bt = (key, self.connector.bigtime())
-        return self._bt[1]
+        return self.cycles.bigtime()
 
-    def _run(self, kind: str, work: Callable[[int, Settings, Store], str], wait_for_lock: float) -> CycleReport:
-        settings = self.connector.settings()
-        if not settings.sync.configured:
-            raise ConfigInvalid("sync.trigger_stage", "No trigger stage is set yet: run `bigsync-gui configure "
-                                                      "--trigger-stage API_NAME` or the setup wizard.")
-        self.profile.ensure_dirs()
-        lock = FileLock(str(self.lock_path))
-        try:
-            lock.acquire(timeout=wait_for_lock)
-        except Timeout:
-            raise AlreadyRunning("Another copy of bigsync-gui is syncing this setup right now; "
-                                 f"it did not finish within {wait_for_lock:.0f} s. Try again later.") from None
-        store = self.open_store()
-        try:
-            return self._record(kind, settings, store, work)
-        finally:
-            store.close()
-            lock.release()
-
-    def _record(self, kind: str, settings: Settings, store: Store, work: Callable[[int, Settings, Store], str]) -> CycleReport:
-        store.close_interrupted_cycles()
-        cycle_id = store.start_cycle(kind)
-        before = {s: self.connector.counter.total(s) for s in ("salesforce", "bigtime")}
-        day = self._now().astimezone(timezone.utc).date().isoformat()
-        result, message, error, system, retry_after = "ok", "", "", "", 0.0
-        try:
-            with requests_guarded(self._budget_guard(store, settings, day, before["salesforce"])):
-                message = work(cycle_id, settings, store)
-        except (ce.ConnectorError, CoreError) as exc:
-            problem = describe(exc)
-            result, message, error, system = "failed", exc.message, problem.code, problem.system or ""
-            retry_after = exc.retry_after if isinstance(exc, Transient) else 0.0
-        finally:
-            used = {s: self.connector.counter.total(s) - before[s] for s in before}
-            with store.transaction():
-                store.add_usage("salesforce", used["salesforce"], day)
-                store.add_usage("bigtime", used["bigtime"], day)
-                if self._sf is not None and self._sf[1].api_usage:
-                    store.set_cursor(DAILY_MAX, str(self._sf[1].api_usage[1]))
-                store.end_cycle(cycle_id, result, message, used["salesforce"], used["bigtime"])
-        last = store.cycles(1)[0]
-        log.info("%s cycle %d: %s; created %d, linked %d, severed %d, restored %d, rejected %d, written %d; "
-                 "requests: Salesforce %d, BigTime %d%s", kind, cycle_id, result, last.created, last.linked,
-                 last.severed, last.restored, last.rejected, last.written, used["salesforce"], used["bigtime"],
-                 f"; {message}" if message else "")
-        if result == "ok" and last.rejected:
-            result = "partial"
-            with store.transaction():
-                store.end_cycle(cycle_id, result, message, used["salesforce"], used["bigtime"])
-        return CycleReport(cycle_id, kind, result, message, last.created, last.linked, last.severed, last.restored,
-                           last.rejected, last.written, used["salesforce"], used["bigtime"], error, retry_after, system)
-
-    def _budget_guard(self, store: Store, settings: Settings, day: str, counted: int) -> Callable[[str], None]:
-        """Asked before every request of the cycle (connectors.http.requests_guarded): a Salesforce
-        request that would pass today's budget is not sent. Every attempt counts (token refreshes,
-        describes, retries), so our count is never below the org's count of our requests."""
-        earlier = store.usage_today("salesforce", day)
-
-        def guard(system: str) -> None:
-            if system != "salesforce":
-                return
-            live = self._sf[1].api_usage if self._sf is not None else None
-            maximum = live[1] if live else int(store.cursor(DAILY_MAX) or 0)
-            if not maximum:
-                return  # learnt from Sforce-Limit-Info on the first request
-            budget = int(maximum * settings.sync.api_budget_percent / 100)
-            used = earlier + self.connector.counter.total("salesforce") - counted
-            if used >= budget:
-                now = self._now().astimezone(timezone.utc)
-                midnight = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=timezone.utc)
-                wait = (midnight - now).total_seconds()
-                raise ApiBudgetSpent(
-                    f"Today's Salesforce API budget is used up ({used} of {budget} requests, "
-                    f"{settings.sync.api_budget_percent:g}% of the org's {maximum}). What was done so far is kept; "
-                    f"syncing resumes at midnight UTC (in {_hours(wait)}) where it stopped.", wait)
-
-        return guard
-
-    def _work(self, c: _Cycle, full: bool) -> str:
-        cached = c.store.cursor(METADATA)
+    def _work(self, c: CycleState, full: bool) -> str:
+        cached = c.store.get_meta(METADATA)
         if cached and c.store.links_not_written_back():
             # Resume first what an earlier cycle left (stopped by the budget, or offline): the project
             # ids owed. The cached field list of any age will do for that, so a tight budget is spent
             # on finishing work before reading more.
-            c.metadata = _Metadata.from_json(cached)
-            self._write_project_ids(c)
+            c.metadata = Metadata.from_dict(cached)
+            creation.write_project_ids(c)
             if c.stopped_by is not None:
                 raise c.stopped_by
         c.metadata = self._metadata(c)
@@ -524,18 +305,18 @@ class Engine:
 
         cursor_text = c.store.cursor(CURSOR)
         last_full_text = c.store.cursor(LAST_FULL)
-        cursor = _parse(cursor_text) if cursor_text else None
+        cursor = parse_time(cursor_text) if cursor_text else None
         # The gap that matters is the time since we last read, not since the last change: the cursor
         # stays at the newest change, so in a quiet org it would make every cycle a full one.
         last_read_text = c.store.cursor(LAST_READ) or cursor_text
-        last_read = _parse(last_read_text) if last_read_text else None
+        last_read = parse_time(last_read_text) if last_read_text else None
         due_full = (full or cursor is None or last_read is None or c.started - last_read > DELETED_RETENTION
-                    or not last_full_text or c.started - _parse(last_full_text) > FULL_RECONCILE_EVERY)
+                    or not last_full_text or c.started - parse_time(last_full_text) > FULL_RECONCILE_EVERY)
 
         # Stage history from where this read starts, never before the set-up's read (what was past
         # the stage then is "already past"; what came and went before it is not replayed).
         floor_text = c.store.cursor(HISTORY_FLOOR)
-        starts = ([cursor - LOOKBACK] if cursor else []) + ([_parse(floor_text)] if floor_text else [])
+        starts = ([cursor - LOOKBACK] if cursor else []) + ([parse_time(floor_text)] if floor_text else [])
         c.history_since = max(starts, default=None)
         records = self._read_full(c, triggering, cursor) if due_full else self._read_changes(c, cursor)  # type: ignore[arg-type]
         records.update(self._read_unfinished(c, exclude=set(records)))
@@ -548,7 +329,7 @@ class Engine:
             self._handle(c, record, triggering)
             if c.progress:
                 c.progress(done, total)
-        self._write_project_ids(c)
+        creation.write_project_ids(c)
 
         if c.stopped_by is not None:
             raise c.stopped_by
@@ -561,7 +342,7 @@ class Engine:
             if c.read_at is not None:
                 reached = c.read_at
             elif newest:
-                reached = min(_parse(newest), c.started)
+                reached = min(parse_time(newest), c.started)
             else:
                 reached = c.started
             if cursor is None or reached > cursor:
@@ -572,21 +353,21 @@ class Engine:
         return "Full reconcile done." if due_full else ""
 
     # ---- metadata ---------------------------------------------------------------------------------
-    def _metadata(self, c: _Cycle, force: bool = False) -> _Metadata:
-        cached = c.store.cursor(METADATA)
+    def _metadata(self, c: CycleState, force: bool = False) -> Metadata:
+        cached = c.store.get_meta(METADATA)
         if cached and not force:
-            meta = _Metadata.from_json(cached)
+            meta = Metadata.from_dict(cached)
             if c.started - meta.fetched_at < METADATA_MAX_AGE:
                 return meta
         c.sf.new_cycle()  # drop the client's describe cache: fields added in Salesforce are seen
         stages = c.sf.stages()
         fields = {name.lower() for name in c.sf.fields("Opportunity")}
-        meta = _Metadata(stages, fields, c.started)
+        meta = Metadata(stages, fields, c.started)
         with c.store.transaction():
-            c.store.set_cursor(METADATA, meta.to_json())
+            c.store.set_meta(METADATA, meta.to_dict())
         return meta
 
-    def _trigger_stage(self, c: _Cycle) -> Stage:
+    def _trigger_stage(self, c: CycleState) -> Stage:
         assert c.metadata is not None
         wanted = c.settings.sync.trigger_stage
         stage = next((s for s in c.metadata.stages if s.api_name == wanted), None)
@@ -604,7 +385,7 @@ class Engine:
         return stage
 
     # ---- reading ---------------------------------------------------------------------------------
-    def _select(self, c: _Cycle) -> str:
+    def _select(self, c: CycleState) -> str:
         assert c.metadata is not None
         fields = ["Id", "Name", "StageName", "IsDeleted", "AccountId", "CloseDate", "Amount", "Description", "SystemModstamp",
                   "LastModifiedDate"]
@@ -619,14 +400,14 @@ class Engine:
                                        "WHERE CreatedDate >= {} ORDER BY CreatedDate)", c.history_since)
         return f"SELECT {', '.join(fields)}, (SELECT {roles} FROM OpportunityContactRoles){history} FROM Opportunity"
 
-    def _read_changes(self, c: _Cycle, cursor: datetime) -> dict[str, dict[str, Any]]:
+    def _read_changes(self, c: CycleState, cursor: datetime) -> dict[str, dict[str, Any]]:
         since = cursor - LOOKBACK
         query = self._select(c) + soql.format_soql(" WHERE SystemModstamp >= {} ORDER BY SystemModstamp, Id", since)
         rows = c.sf.query_all(query)  # the first page is fetched here: Salesforce's time of the read
         c.read_at = c.sf.server_time
         return {r["Id"]: r for r in rows}
 
-    def _read_full(self, c: _Cycle, triggering: set[str], cursor: datetime | None) -> dict[str, dict[str, Any]]:
+    def _read_full(self, c: CycleState, triggering: set[str], cursor: datetime | None) -> dict[str, dict[str, Any]]:
         """Every opportunity at or past the trigger, those changed since the cursor (a stage passed
         since then shows in their history only), and the linked ones."""
         where = soql.format_soql(" WHERE StageName IN {}", sorted(triggering))
@@ -639,12 +420,12 @@ class Engine:
         records.update(self._read_ids(c, [i for i in linked if i not in records], sever_missing=True))
         return records
 
-    def _read_unfinished(self, c: _Cycle, exclude: set[str]) -> dict[str, dict[str, Any]]:
+    def _read_unfinished(self, c: CycleState, exclude: set[str]) -> dict[str, dict[str, Any]]:
         """Opportunities whose create was left unfinished are read again, whatever the cursor says."""
         pending = [i.opportunity_id for i in c.store.intents("pending") if i.opportunity_id not in exclude]
         return self._read_ids(c, pending, sever_missing=False)
 
-    def _read_ids(self, c: _Cycle, ids: list[str], sever_missing: bool) -> dict[str, dict[str, Any]]:
+    def _read_ids(self, c: CycleState, ids: list[str], sever_missing: bool) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), ID_CHUNK):
             chunk = ids[start:start + ID_CHUNK]
@@ -660,7 +441,7 @@ class Engine:
         return found
 
     # ---- deciding ---------------------------------------------------------------------------------
-    def _handle(self, c: _Cycle, record: dict[str, Any], triggering: set[str]) -> None:
+    def _handle(self, c: CycleState, record: dict[str, Any], triggering: set[str]) -> None:
         assert c.metadata is not None
         oid, name = record["Id"], str(record.get("Name") or record["Id"])
         link = c.store.link(oid)
@@ -697,9 +478,9 @@ class Engine:
         if intent and intent.state == "failed" and intent.failed_modstamp == (record.get("SystemModstamp") or ""):
             return  # refused before and unchanged since
         if intent and intent.state == "created" and intent.project_id:
-            self._link(c, record, intent.project_id, None, "linked")  # the link row was lost: restore it
+            creation.link(c, record, intent.project_id, None, "linked")  # the link row was lost: restore it
             return
-        self._create(c, record)
+        creation.create(c, record)
         now_at = record.get("StageName")
         created = c.store.link(oid)
         if now_at not in triggering and created is not None:
@@ -711,7 +492,7 @@ class Engine:
                                                "stays; if the win was a mistake, close the project in BigTime.",
                               oid, created.project_id)
 
-    def _reached(self, c: _Cycle, oid: str, path: list[tuple[str, str]], triggering: set[str]) -> str | None:
+    def _reached(self, c: CycleState, oid: str, path: list[tuple[str, str]], triggering: set[str]) -> str | None:
         """The last trigger-or-later stage the opportunity was at since the last read (None: none
         that counts). Walked in order: one left alone at set-up ("already past") is released when it
         is below the stage (closed-lost is not below), and only reaching it after that counts — also
@@ -730,7 +511,7 @@ class Engine:
                     c.store.release(oid, at)
         return reached
 
-    def _settle_unfinished(self, c: _Cycle, record: dict[str, Any]) -> Any:
+    def _settle_unfinished(self, c: CycleState, record: dict[str, Any]) -> Any:
         """A create left unfinished by a failed cycle, for an opportunity that is not to be created now
         (deleted, back below the stage): the request may have reached BigTime, so look the project up —
         found, it is linked (it exists and belongs to this opportunity); not found, the intent is dropped.
@@ -741,390 +522,18 @@ class Engine:
         if intent is None or intent.state != "pending":
             return None
         try:
-            project_id = self._find_project(c, record)
+            project_id = creation.find_project(c, record)
             if project_id is None:
                 with c.store.transaction():
                     c.store.drop_intent(oid)
                 return None
             if not record.get("IsDeleted"):
-                self._attach_contacts(c, record, project_id, check_existing=True)
-            self._link(c, record, project_id, None, "created")
+                creation.attach_contacts(c, record, project_id, check_existing=True)
+            creation.link(c, record, project_id, None, "created")
         except (Transient, ce.ReconnectNeeded, ce.NotConnected, ce.UnexpectedResponse, ce.RequestRejected) as exc:
             c.stopped_by = c.stopped_by or exc  # still pending: the next cycle tries again
             return None
         return c.store.link(oid)
-
-    # ---- BigTime side ------------------------------------------------------------------------------
-    def _bigtime(self, c: _Cycle) -> bt.BigTimeClient:
-        if c.bt_client is None:
-            c.bt_client = self.bigtime_client()
-        return c.bt_client
-
-    def _projects(self, c: _Cycle) -> tuple[dict[str, int], set[int]]:
-        """BigTime's projects by exact (trimmed) code, and their ids: one list read per cycle."""
-        if c.projects_by_code is None or c.project_ids is None:
-            c.projects = [p for p in self._bigtime(c).projects(include_inactive=True) if p.id is not None]
-            c.projects_by_code = {p.code.strip(): p.id for p in c.projects if p.code}  # type: ignore[misc]
-            c.project_ids = {p.id for p in c.projects}  # type: ignore[misc]
-        return c.projects_by_code, c.project_ids
-
-    def _find_project(self, c: _Cycle, record: dict[str, Any]) -> int | None:
-        """The opportunity's project, if BigTime has it: under any of its codes (the 18-character id
-        form also ignoring case), or under a code BigTime cut — unique while it still holds the
-        15-character id, else only with the opportunity's name and no other claim on it. A cut code
-        found is made whole (the form that fits) and its length remembered."""
-        oid = record["Id"]
-        by_code, _ = self._projects(c)
-        forms = project_codes(oid)
-        for code in forms:
-            if code in by_code:
-                return by_code[code]
-        longest = forms[0].upper()
-        for code, project_id in by_code.items():
-            if code.upper() == longest:
-                return project_id
-        name = _norm(str(record.get("Name") or ""))
-        cut = [p for p in c.projects or [] if p.code and forms[0].startswith(p.code.strip())
-               and len(p.code.strip()) >= bt_assumptions.PROJECT_CODE_MIN_LENGTH
-               and (len(p.code.strip()) >= len(PROJECT_CODE_PREFIX) + 15 or _norm(p.name or "") == name)
-               and c.store.link_for_project(p.id) is None]  # type: ignore[arg-type]
-        if len(cut) != 1:
-            return None
-        self._repair_code(c, record, cut[0].id, cut[0].code.strip())  # type: ignore[arg-type, union-attr]
-        return cut[0].id
-
-    def _code_max(self, c: _Cycle) -> int | None:
-        value = c.store.cursor(CODE_MAX)
-        return int(value) if value else None
-
-    def _learn_code_max(self, c: _Cycle, length: int) -> None:
-        known = self._code_max(c)
-        if known is None or length < known:
-            with c.store.transaction():
-                c.store.set_cursor(CODE_MAX, str(length))
-            log.info("BigTime keeps at most %d characters of a project code: new projects get the longest code "
-                     "with the opportunity id that fits.", length)
-
-    def _repair_code(self, c: _Cycle, record: dict[str, Any], project_id: int, kept: str) -> None:
-        """BigTime cut the code it was sent to ``kept``: remember the length, and give the project the
-        form that fits (an update, safe to repeat), so it is found by its code again."""
-        self._learn_code_max(c, len(kept))
-        fitting = project_code(record["Id"], len(kept))
-        if len(fitting) > len(kept):
-            with c.store.transaction():
-                c.store.event(c.id, "warning", f"BigTime keeps only {len(kept)} characters of a project code, too few to "
-                                               f"identify the opportunity; project {project_id} is linked by its id only.",
-                              record["Id"], project_id)
-            return
-        if fitting != kept:
-            self._bigtime(c).update_project(project_id, {"ProjectCode": fitting})
-        if c.projects_by_code is not None:
-            c.projects_by_code[fitting] = project_id
-
-    def _create_project(self, c: _Cycle, record: dict[str, Any], fields: dict[str, Any]) -> int:
-        """Create the project under the longest code that fits what is known of BigTime's limit; a
-        400 about the code's length (nothing created) tries the next shorter form, a code that
-        comes back cut is repaired (see ``_repair_code``)."""
-        limit = self._code_max(c)
-        forms = [code for code in project_codes(record["Id"]) if limit is None or len(code) <= limit]
-        forms = forms or [project_codes(record["Id"])[-1]]
-        for index, code in enumerate(forms):
-            fields["ProjectCode"] = code
-            try:
-                created = self._bigtime(c).create_project_record(fields)
-            except ce.RequestRejected as exc:
-                shorter = index + 1 < len(forms)
-                if exc.status == 400 and shorter and bt_assumptions.refuses_code_length(exc.message):
-                    self._learn_code_max(c, len(code) - 1)
-                    continue
-                raise
-            project_id = created.id or 0
-            kept = (created.code or "").strip()
-            if c.projects_by_code is not None and c.project_ids is not None:
-                c.projects_by_code[kept or code] = project_id
-                c.project_ids.add(project_id)
-            if kept and kept != code and code.startswith(kept):
-                self._repair_code(c, record, project_id, kept)
-            return project_id
-        raise AssertionError("unreachable")
-
-    def _clients(self, c: _Cycle) -> tuple[dict[str, int], dict[str, int]]:
-        if c.clients_by_code is None or c.clients_by_name is None:
-            clients = self._bigtime(c).clients(include_inactive=True)
-            c.clients_by_code = {cl.code.strip().upper(): cl.id for cl in clients if cl.code and cl.id is not None}
-            c.clients_by_name = {}
-            for cl in sorted(clients, key=lambda cl: (bool(cl.is_inactive), cl.id or 0)):
-                if cl.name and cl.id is not None:
-                    c.clients_by_name.setdefault(_norm(cl.name), cl.id)
-        return c.clients_by_code, c.clients_by_name
-
-    def _reject(self, c: _Cycle, record: dict[str, Any], reason: str) -> None:
-        oid = record["Id"]
-        stamp = record.get("SystemModstamp") or ""
-        if record.get("_claimed"):  # our claim moved the stamp: "unchanged since" is judged from after it
-            stamp = c.sf.get("Opportunity", oid, ["SystemModstamp"]).get("SystemModstamp") or stamp
-        with c.store.transaction():
-            if c.store.intent(oid) is None:
-                c.store.begin_intent(oid, project_code(oid))
-            c.store.fail_intent(oid, reason, stamp)
-            c.store.event(c.id, "rejected", f"{record.get('Name') or oid}: {reason}", oid)
-
-    def _create(self, c: _Cycle, record: dict[str, Any], resumed: bool = False) -> None:
-        """Create (or find and link) the opportunity's project. A create refused by BigTime's rate
-        limit (for at most ``RESUME_WITHIN`` s) is resumed once in this cycle, after the limiter's
-        hold, the way an unfinished one is: BigTime's lists are read afresh and what exists is
-        linked, not sent again."""
-        oid, code = record["Id"], project_code(record["Id"])
-        name = str(record.get("Name") or "").strip()
-        id_field = c.settings.sync.field_map.get("project_id", "")
-        named = record.get(id_field) if id_field else None
-        try:
-            if (not named or str(named).startswith(CLAIM_PREFIX)) and self._claimable(c, id_field):
-                record = self._claim(c, record, id_field)
-                if record is None:
-                    return  # another installation creates it; linked when its project id is written
-                named = record.get(id_field)
-                if str(named).startswith(CLAIM_PREFIX):
-                    named = None
-            if named:  # the opportunity already names its project (another installation's, or the state file was lost)
-                _, ids = self._projects(c)
-                project_id = int(str(named)) if str(named).isdigit() else None
-                if project_id not in ids and project_id is not None:
-                    c.projects_by_code = c.project_ids = None  # created since this cycle read BigTime's list
-                    _, ids = self._projects(c)
-                if project_id in ids:
-                    self._link(c, record, project_id, None, "linked")  # type: ignore[arg-type]
-                    c.write_project_ids.pop(oid, None)  # the opportunity names it already
-                    with c.store.transaction():
-                        c.store.mark_written_back([oid])
-                    return
-                self._reject(c, record, f"it names BigTime project {named}, which does not exist. Clear the "
-                                        f"{id_field} field to have a new project created.")
-                return
-            with c.store.transaction():
-                intent = c.store.begin_intent(oid, code)  # committed before anything is sent
-            if intent.attempts > 1 or record.get("_took_over"):  # an earlier attempt may have worked: look first
-                if record.get("_took_over"):
-                    c.projects_by_code = c.project_ids = None  # another installation's create may be newer than the list
-                found = self._find_project(c, record)
-                if found is not None:
-                    self._attach_contacts(c, record, found, check_existing=True)
-                    self._link(c, record, found, None, "created")
-                    return
-            if not name:
-                self._reject(c, record, "the opportunity has no name.")
-                return
-            client_id = self._client_for(c, record)
-            if client_id is None:
-                return
-            fields: dict[str, Any] = {"Nm": name, "ClientId": client_id, "ProjectCode": code}
-            if record.get("CloseDate"):
-                fields["StartDt"] = record["CloseDate"]
-            if record.get("Description"):
-                fields["Notes"] = record["Description"]
-            if isinstance(record.get("Amount"), (int, float)) and "budget_fees" in c.settings.sync.field_map:
-                fields["BudgetFees"] = record["Amount"]
-            project_id = self._create_project(c, record, fields)
-            self._attach_contacts(c, record, project_id, check_existing=False)
-            self._link(c, record, project_id, client_id, "created")
-        except ce.PermissionDenied as exc:  # not this record's fault: stop, and retry once the right is granted
-            c.stopped_by = exc
-        except ce.RequestRejected as exc:
-            self._reject(c, record, f"BigTime refused it: {exc.message}")
-        except ce.RateLimited as exc:
-            if resumed or c.cancel.is_set() or exc.retry_after > RESUME_WITHIN:
-                c.stopped_by = exc  # still limited: the loop waits; the intent stays pending
-                return
-            c.projects_by_code = c.project_ids = c.clients_by_code = c.clients_by_name = None
-            self._create(c, record, resumed=True)
-        except (Transient, ce.ReconnectNeeded, ce.NotConnected, ce.UnexpectedResponse) as exc:
-            c.stopped_by = exc  # the intent stays pending; the next cycle reconciles it
-
-    # ---- claims: exactly once across installations (docs/sync.md, "Two installations") ---------------
-    def _installation(self, c: _Cycle) -> str:
-        mine = c.store.cursor(INSTALLATION)
-        if not mine:
-            mine = secrets.token_hex(4)
-            with c.store.transaction():
-                c.store.set_cursor(INSTALLATION, mine)
-        return mine
-
-    def _claimable(self, c: _Cycle, id_field: str) -> bool:
-        return bool(id_field) and c.metadata is not None and id_field.lower() in c.metadata.opportunity_fields
-
-    def _settle(self, c: _Cycle, modified: datetime) -> None:
-        """If-Unmodified-Since has whole seconds: a claim is sent only once Salesforce's clock has left
-        the second of the stamp it is conditioned on, so any other claim is stamped later and refused.
-        At most one second's wait, and only for a record changed in the second of our last answer."""
-        second = modified.replace(microsecond=0)
-        server = c.sf.server_time
-        if c.settled_second is not None and second <= c.settled_second:
-            return
-        if server is None or second >= server.replace(microsecond=0):
-            c.cancel.wait(1.0)
-        c.settled_second = max(second, (server or second).replace(microsecond=0))
-
-    def _claim(self, c: _Cycle, record: dict[str, Any], id_field: str) -> dict[str, Any] | None:
-        """Claim the opportunity before creating its project: ``claim:<installation>:<time>`` written into
-        the project id field with If-Unmodified-Since its LastModifiedDate (Salesforce answers 412 when
-        another wrote it since). Returns the record as claimed (or naming its project: the caller links
-        it), or None when another installation holds a live claim (the intent stays pending, re-read)."""
-        oid, mine = record["Id"], self._installation(c)
-        for _ in range(2):
-            value = str(record.get(id_field) or "")
-            if value and not value.startswith(CLAIM_PREFIX):
-                return record
-            held = _claim_of(value)
-            now = c.sf.server_time or self._now()
-            took_over = held is not None and held[0] != mine
-            if took_over and now - held[1] < CLAIM_LEASE:  # type: ignore[index]
-                self._defer(c, record, held[0])  # type: ignore[index]
-                return None
-            modified = _parse(record["LastModifiedDate"])
-            self._settle(c, modified)
-            claim = f"{CLAIM_PREFIX}{mine}:{int((c.sf.server_time or now).timestamp())}"  # fits a 40-character field
-            if c.sf.update_if_unmodified("Opportunity", oid, {id_field: claim}, modified):
-                if took_over:
-                    with c.store.transaction():
-                        c.store.event(c.id, "warning", f"Another bigsync-gui installation ({held[0]}) claimed "  # type: ignore[index]
-                                      f"{record.get('Name') or oid} more than {_hours(CLAIM_LEASE.total_seconds())} ago "
-                                      "and did not finish; this installation took it over.", oid)
-                return {**record, id_field: claim, "_took_over": took_over, "_claimed": True}
-            fresh = c.sf.get("Opportunity", oid, [id_field, "LastModifiedDate"])
-            record = {**record, id_field: fresh.get(id_field), "LastModifiedDate": fresh["LastModifiedDate"]}
-        held = _claim_of(str(record.get(id_field) or ""))
-        if held is not None and held[0] == mine:
-            return {**record, "_took_over": False, "_claimed": True}
-        self._defer(c, record, held[0] if held else "unknown")
-        return None
-
-    def _defer(self, c: _Cycle, record: dict[str, Any], other: str) -> None:
-        """Another installation is creating this project: keep a pending intent so the opportunity is
-        read again each cycle until its project id is written (then linked) or the claim expires."""
-        oid = record["Id"]
-        with c.store.transaction():
-            first = c.store.intent(oid) is None
-            c.store.begin_intent(oid, project_code(oid))
-            if first:
-                c.store.event(c.id, "warning", f"Another bigsync-gui installation ({other}) is syncing this Salesforce org "
-                                               f"and is creating the project for {record.get('Name') or oid}; this "
-                                               "installation links to it instead of creating a second one.", oid)
-
-    def _claim_account(self, c: _Cycle, account_id: str, account: dict[str, Any]) -> bool:
-        """The right to create the account's client: an empty update of the Account with
-        If-Unmodified-Since its LastModifiedDate (the Account has no field of ours to hold a claim
-        value; the update only moves its stamp). Refused (412): another installation is creating it."""
-        stamp = account.get("LastModifiedDate")
-        if not stamp:
-            return True
-        modified = _parse(stamp)
-        self._settle(c, modified)
-        if not c.sf.update_if_unmodified("Account", account_id, {}, modified):
-            return False
-        c.clients_by_code = c.clients_by_name = None
-        return True
-
-    def _client_for(self, c: _Cycle, record: dict[str, Any]) -> int | None:
-        account_id = record.get("AccountId")
-        account = record.get("Account") or {}
-        if not account_id:
-            if c.settings.sync.default_client_id:
-                return c.settings.sync.default_client_id
-            self._reject(c, record, "the opportunity has no account, so there is no BigTime client to put the project under. "
-                                    "Give it an account (or set a default client).")
-            return None
-        known = c.store.client_for_account(account_id)
-        if known and known[2] == "linked" and known[0] is not None:
-            return known[0]
-        by_code, by_name = self._clients(c)
-        code = client_code(account_id)
-        if code.upper() in by_code:  # created by an earlier attempt whose answer was lost
-            client_id = by_code[code.upper()]
-        elif account.get("Name") and _norm(account["Name"]) in by_name:
-            client_id = by_name[_norm(account["Name"])]
-        else:
-            if not self._claim_account(c, account_id, account):
-                return None  # another installation is creating it: this opportunity waits a cycle (pending)
-            by_code, by_name = self._clients(c)  # read again after the claim: another's create shows now
-            if code.upper() in by_code:
-                client_id = by_code[code.upper()]
-                with c.store.transaction():
-                    c.store.link_client(account_id, client_id, code)
-                return client_id
-            with c.store.transaction():
-                c.store.begin_client(account_id, code)
-            client_id = self._bigtime(c).create_client(_client_fields(account, code))
-            by_code[code.upper()] = client_id
-            by_name.setdefault(_norm(account.get("Name") or code), client_id)
-            with c.store.transaction():
-                c.store.event(c.id, "client", f"Created BigTime client {account.get('Name') or code}.", record["Id"])
-        with c.store.transaction():
-            c.store.link_client(account_id, client_id, code)
-        return client_id
-
-    def _attach_contacts(self, c: _Cycle, record: dict[str, Any], project_id: int, check_existing: bool) -> None:
-        """The opportunity's contact roles onto its new project (core.contacts). A refused contact
-        must not leave the project unlinked (and the opportunity "refused"): it is reported."""
-        def warn(message: str) -> None:
-            with c.store.transaction():
-                c.store.event(c.id, "warning", message, record["Id"], project_id)
-
-        roles = (record.get("OpportunityContactRoles") or {}).get("records") or []
-        contacts.add_roles(self._bigtime(c), project_id, roles, warn, check_existing=check_existing)
-
-    def _link(self, c: _Cycle, record: dict[str, Any], project_id: int, client_id: int | None, how: str) -> None:
-        oid, name = record["Id"], str(record.get("Name") or record["Id"])
-        with c.store.transaction():
-            c.store.finish_intent(oid, project_id) if c.store.intent(oid) else None
-            c.store.add_link(oid, project_id, client_id, record.get("AccountId"), name)
-            message = (f"Created BigTime project {project_id} for {name}." if how == "created"
-                       else f"Linked {name} to its existing BigTime project {project_id}.")
-            c.store.event(c.id, how, message, oid, project_id)
-        c.write_project_ids[oid] = project_id
-
-    def _write_project_ids(self, c: _Cycle) -> None:
-        """The project id (and page URL) onto each newly linked opportunity: the link's second record."""
-        assert c.metadata is not None
-        for link in c.store.links_not_written_back():
-            if link.opportunity_id not in c.written_ids_tried:
-                c.write_project_ids.setdefault(link.opportunity_id, link.project_id)
-        if not c.write_project_ids:
-            return
-        id_field = c.settings.sync.field_map.get("project_id", "")
-        if not id_field or id_field.lower() not in c.metadata.opportunity_fields:
-            with c.store.transaction():
-                c.store.mark_written_back(list(c.write_project_ids))
-            return
-        rows = [{"Id": oid, id_field: str(pid)} for oid, pid in c.write_project_ids.items()]
-        for start in range(0, len(rows), COLLECTION_CHUNK):  # each chunk's marks committed: a stop loses none
-            chunk = rows[start:start + COLLECTION_CHUNK]
-            try:
-                results = c.sf.update_many("Opportunity", chunk)
-            except Transient as exc:
-                c.stopped_by = c.stopped_by or exc
-                return
-            with c.store.transaction():
-                c.store.mark_written_back([row["Id"] for row, res in zip(chunk, results) if res.success])
-                for row, res in zip(chunk, results):
-                    if not res.success:
-                        deleted = any(e.code == "ENTITY_IS_DELETED" for e in res.errors)
-                        if not deleted:  # deleted meanwhile: the next read severs the link; written when restored
-                            c.store.event(c.id, "warning", "Could not write the BigTime project id onto the opportunity: "
-                                          + "; ".join(e.message for e in res.errors), row["Id"])
-            for row in chunk:
-                c.write_project_ids.pop(row["Id"], None)
-                c.written_ids_tried.add(row["Id"])
-
-
-def _claim_of(value: str) -> tuple[str, datetime] | None:
-    """(installation, when) of a ``claim:<installation>:<Unix seconds>`` value, else None."""
-    if not value.startswith(CLAIM_PREFIX):
-        return None
-    who, _, when = value[len(CLAIM_PREFIX):].partition(":")
-    try:
-        return who, datetime.fromtimestamp(int(when), timezone.utc)
-    except (ValueError, OverflowError):
-        return who, datetime.min.replace(tzinfo=timezone.utc)  # unreadable: treated as expired
 
 
 def _stage_path(record: dict[str, Any]) -> list[tuple[str, str]]:
@@ -1136,14 +545,4 @@ def _stage_path(record: dict[str, Any]) -> list[tuple[str, str]]:
     if record.get("StageName"):
         path.append((record.get("SystemModstamp") or "", record["StageName"]))
     return path
-
-
-def _client_fields(account: dict[str, Any], code: str) -> dict[str, Any]:
-    fields: dict[str, Any] = {"Nm": (account.get("Name") or code).strip(), "ClientId": code}
-    for sf_name, bt_name in (("BillingStreet", "Address"), ("BillingCity", "City"), ("BillingState", "State"),
-                             ("BillingPostalCode", "Zip"), ("BillingCountry", "Country"), ("Phone", "MainPH"),
-                             ("Fax", "MainFX"), ("Description", "Notes")):
-        if account.get(sf_name):
-            fields[bt_name] = account[sf_name]
-    return fields
 

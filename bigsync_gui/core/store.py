@@ -1,4 +1,5 @@
-"""Sync state in SQLite: links, the journal of intents, cursors, last written values, activity.
+"""Sync state in SQLite: links, the journal of intents, cursors, metadata, last written values,
+activity.
 
 Why SQLite: one file, transactions, WAL (a reader such as ``status`` never blocks the writer),
 and a crash at any point leaves either the old or the new state. The schema is versioned with
@@ -20,7 +21,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from .errors import CoreError
 
@@ -109,6 +110,26 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE excluded ADD COLUMN released_at TEXT
     """,
+    # 3: what the sync learnt or keeps that is not a position in a stream (the org's daily allowance,
+    # BigTime's code length, the installation id, the cached Salesforce metadata) moves from cursors
+    # to a key-value table of JSON values; a failed cycle keeps its problem's stable code and system.
+    # Plain SQL, no JSON functions (not every SQLite has them): the numbers are digits, the id is hex,
+    # the metadata was written as JSON.
+    """
+    CREATE TABLE meta (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+    );
+    INSERT INTO meta (key, value) SELECT name, CAST(CAST(value AS INTEGER) AS TEXT) FROM cursors
+        WHERE name IN ('salesforce_daily_max', 'bigtime_project_code_max') AND value <> '' AND value NOT GLOB '*[^0-9]*';
+    INSERT INTO meta (key, value) SELECT name, '"' || value || '"' FROM cursors
+        WHERE name = 'installation_id' AND value <> '' AND value NOT GLOB '*[^0-9A-Za-z]*';
+    INSERT INTO meta (key, value) SELECT name, value FROM cursors WHERE name = 'salesforce_metadata' AND value LIKE '{%}';
+    DELETE FROM cursors WHERE name IN ('salesforce_daily_max', 'bigtime_project_code_max', 'installation_id',
+                                       'salesforce_metadata');
+    ALTER TABLE cycles ADD COLUMN error_code TEXT;
+    ALTER TABLE cycles ADD COLUMN error_system TEXT
+    """,
 ]
 
 EVENT_KINDS = ("created", "linked", "severed", "restored", "written", "rejected", "client", "contacts", "warning")
@@ -163,6 +184,16 @@ class Cycle:
     rejected: int
     salesforce_requests: int
     bigtime_requests: int
+    error_code: str | None = None  # a failed cycle's stable problem code (core/problems.py), e.g. "Offline"
+    error_system: str | None = None  # the service that problem is about ("salesforce", "bigtime"), if one
+
+
+class ClientLink(NamedTuple):
+    """An account's BigTime client as the store knows it."""
+
+    client_id: int | None  # None while ``status`` is "pending" (the create's answer not seen yet)
+    client_code: str
+    status: str  # "pending" | "linked"
 
 
 @dataclass(frozen=True)
@@ -318,9 +349,9 @@ class Store:
         self.db.execute("DELETE FROM journal WHERE opportunity_id = ? AND state = 'pending'", (opportunity_id,))
 
     # ---- clients (account → BigTime client) -----------------------------------------------------
-    def client_for_account(self, account_id: str) -> tuple[int | None, str, str] | None:
+    def client_for_account(self, account_id: str) -> ClientLink | None:
         row = self.db.execute("SELECT client_id, client_code, state FROM clients WHERE account_id = ?", (account_id,)).fetchone()
-        return (row[0], row[1], row[2]) if row else None
+        return ClientLink(row[0], row[1], row[2]) if row else None
 
     def begin_client(self, account_id: str, client_code: str) -> None:
         self.db.execute("INSERT INTO clients (account_id, client_code, state, updated_at) VALUES (?, ?, 'pending', ?)"
@@ -366,6 +397,15 @@ class Store:
         self.db.execute("INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
                         (name, value))
 
+    # ---- metadata: what the sync learnt or keeps, as JSON values -------------------------------------
+    def get_meta(self, key: str, default: Any = None) -> Any:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else default
+
+    def set_meta(self, key: str, value: Any) -> None:
+        self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                        (key, json.dumps(value, sort_keys=True)))
+
     # ---- last written values (write-back only sends what changed) ---------------------------------
     def written(self, opportunity_id: str) -> tuple[str, dict[str, Any]] | None:
         row = self.db.execute("SELECT project_modified, values_json FROM written WHERE opportunity_id = ?", (opportunity_id,)).fetchone()
@@ -400,16 +440,20 @@ class Store:
         cur = self.db.execute("INSERT INTO cycles (kind, started_at) VALUES (?, ?)", (kind, utcnow()))
         return int(cur.lastrowid or 0)
 
-    def end_cycle(self, cycle_id: int, result: str, message: str, salesforce_requests: int, bigtime_requests: int) -> None:
+    def end_cycle(self, cycle_id: int, result: str, message: str, salesforce_requests: int, bigtime_requests: int,
+                  error_code: str = "", error_system: str = "") -> None:
+        """``error_code``/``error_system``: the problem a failed cycle ended with (kept as NULL when none)."""
         counts = {k: 0 for k in COUNTED}
         for kind, n in self.db.execute("SELECT kind, COUNT(*) FROM events WHERE cycle_id = ? GROUP BY kind", (cycle_id,)):
             if kind in counts:
                 counts[kind] = n
         self.db.execute(
             "UPDATE cycles SET ended_at = ?, result = ?, message = ?, created = ?, linked = ?, severed = ?, restored = ?,"
-            " written = ?, rejected = ?, salesforce_requests = ?, bigtime_requests = ? WHERE id = ?",
+            " written = ?, rejected = ?, salesforce_requests = ?, bigtime_requests = ?, error_code = ?, error_system = ?"
+            " WHERE id = ?",
             (utcnow(), result, message, counts["created"], counts["linked"], counts["severed"], counts["restored"],
-             counts["written"], counts["rejected"], salesforce_requests, bigtime_requests, cycle_id))
+             counts["written"], counts["rejected"], salesforce_requests, bigtime_requests, error_code or None,
+             error_system or None, cycle_id))
 
     def event(self, cycle_id: int | None, kind: str, message: str, opportunity_id: str | None = None,
               project_id: int | None = None) -> None:

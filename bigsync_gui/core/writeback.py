@@ -50,7 +50,9 @@ from ..connectors.bigtime import BigTimeClient, Invoice, Project, totals_from
 from ..connectors.errors import ConnectorError, RequestRejected
 from ..connectors.salesforce import FieldInfo, SalesforceClient, SaveResult
 from ..connectors.soql import format_soql
-from .settings import INVOICE_OBJECT
+from . import contacts
+from .cycle import CycleReport, CycleRunner, WaitCallback
+from .settings import INVOICE_OBJECT, Settings
 from .store import Link, Store
 
 OPPORTUNITY = "Opportunity"
@@ -208,6 +210,24 @@ def _parse_iso(text: Any) -> datetime | None:
         return None
     value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def run_cycle(runner: CycleRunner, roles_floor: str, *, cancel: threading.Event | None, wait_for_lock: float,
+              on_wait: WaitCallback | None) -> CycleReport:
+    """One write-back cycle under the shared harness (core.cycle): the contacts of new contact roles
+    (core.contacts), then the figures. ``roles_floor``: the cursor holding the setup's read (roles
+    older than a project went with its creation)."""
+    def work(cycle_id: int, settings: Settings, store: Store) -> str:
+        sf = runner.salesforce()
+        sf.new_cycle()  # describe once per write-back run: fields added in Salesforce are seen
+        added = contacts.sync_new_roles(store, sf, runner.bigtime(), cycle_id, store.cursor(roles_floor))
+        result = run_writeback(store, sf, runner.bigtime(), settings.sync.field_map, cycle_id, cancel,
+                               now=runner.now(), interval_seconds=settings.sync.writeback_interval_seconds)
+        message = (f"Checked {result.projects_checked} linked projects; {result.projects_changed} changed."
+                   if result.projects_checked else "")
+        return f"{message} Added {added} contact(s) from new contact roles.".strip() if added else message
+
+    return runner.run("writeback", work, cancel=cancel, wait_for_lock=wait_for_lock, on_wait=on_wait)
 
 
 def run_writeback(store: Store, sf: SalesforceClient, bt: BigTimeClient, field_map: dict[str, str], cycle_id: int,

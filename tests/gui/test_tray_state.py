@@ -414,7 +414,7 @@ def test_backoff_after_failures_and_reset_after_success(qtbot, loop) -> None:
 
 
 def test_a_cycle_that_cannot_start_is_a_problem_with_backoff(qtbot, loop) -> None:
-    from bigsync_gui.core.engine import AlreadyRunning
+    from bigsync_gui.core.errors import AlreadyRunning
 
     engine = FakeEngine(results=[AlreadyRunning("Another copy of bigsync-gui is syncing this setup right now.")])
     engine.gate.set()

@@ -29,7 +29,8 @@ from keyrings.alt.file import PlaintextKeyring
 from bigsync_gui.connectors import oauth
 from bigsync_gui.connectors.http import RetryPolicy
 from bigsync_gui.core.connections import Connector
-from bigsync_gui.core.engine import CycleReport, Engine, project_codes
+from bigsync_gui.core.creation import project_codes
+from bigsync_gui.core.engine import CycleReport, Engine
 from bigsync_gui.core.profile import Profile
 from bigsync_gui.core.store import Store
 from bigsync_gui.sandbox import Sandbox

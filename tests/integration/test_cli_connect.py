@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bigsync_gui.core.engine import project_codes
+from bigsync_gui.core.creation import project_codes
 from bigsync_gui.sandbox import Sandbox
 from bigsync_gui.sandbox import credentials as cred
 from sandbox_browser import browse, free_port

@@ -12,7 +12,8 @@ from urllib.parse import unquote_plus
 
 import pytest
 
-from bigsync_gui.core.engine import Engine, project_code, project_codes
+from bigsync_gui.core.creation import project_code, project_codes
+from bigsync_gui.core.engine import Engine
 from bigsync_gui.core.errors import ConfigInvalid
 from bigsync_gui.core.settings import Settings
 from bigsync_gui.core.status import status_snapshot
@@ -677,7 +678,7 @@ def test_two_engines_on_one_profile_never_work_at_once(connected_engine: Connect
     """In-process: a second copy waits for the lock, or gives up with a clear AlreadyRunning."""
     import threading
 
-    from bigsync_gui.core.engine import AlreadyRunning
+    from bigsync_gui.core.errors import AlreadyRunning
 
     env = connected_engine
     oid = env.new_opp("Contended", "Closed Won", env.account_id("Initech"))

@@ -8,7 +8,8 @@ import threading
 from pathlib import Path
 
 from bigsync_gui.core.connections import Connector
-from bigsync_gui.core.engine import CycleReport, Engine, project_codes
+from bigsync_gui.core.creation import project_codes
+from bigsync_gui.core.engine import CycleReport, Engine
 from bigsync_gui.core.profile import Profile
 from engine_fixtures import FAST, PACE, TRIGGER, Connected, connect_profile
 

@@ -50,7 +50,7 @@ def test_the_effective_interval_reads_the_learnt_allowance_from_the_state_databa
     assert cadence.effective_interval(profile, Settings()).source == "default"
     store = Store(profile.data_dir / "state.db")
     with store.transaction():
-        store.set_cursor(cadence.DAILY_MAX_KEY, "100000")
+        store.set_meta(cadence.DAILY_MAX_KEY, 100_000)
     store.close()
     found = cadence.effective_interval(profile, Settings())
     assert (found.seconds, found.source, found.daily_max) == (30, "derived", 100_000)

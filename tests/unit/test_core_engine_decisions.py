@@ -15,7 +15,7 @@ import pytest
 
 from bigsync_gui.connectors import errors as ce
 from bigsync_gui.connectors.bigtime import Project
-from bigsync_gui.core.engine import project_code
+from bigsync_gui.core.creation import project_code
 from bigsync_gui.core.errors import ConfigInvalid
 from bigsync_gui.core.settings import Settings
 from bigsync_gui.core.store import Link
@@ -330,3 +330,16 @@ def test_a_rate_limited_cycle_reports_how_long_the_service_asked_to_wait(world: 
     report = world.engine.run_cycle()
     assert (report.result, report.error, report.retry_after) == ("failed", "RateLimited", 600.0)
     assert world.engine.run_cycle().retry_after == 0.0
+
+
+def test_a_failed_cycle_keeps_its_problem_code_and_system_in_the_activity(world: World) -> None:
+    world.sf.fail_next_read = ce.RateLimited("salesforce", 600.0)
+    failed = world.engine.run_cycle()
+    ok = world.engine.run_cycle()
+    store = world.store()
+    try:
+        rows = {c.id: c for c in store.cycles()}
+    finally:
+        store.close()
+    assert (rows[failed.cycle_id].error_code, rows[failed.cycle_id].error_system) == ("RateLimited", "salesforce")
+    assert (rows[ok.cycle_id].error_code, rows[ok.cycle_id].error_system) == (None, None)

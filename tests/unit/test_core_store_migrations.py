@@ -13,8 +13,10 @@ from typing import Any
 
 import pytest
 
+from bigsync_gui.core import cadence
 from bigsync_gui.core import store as store_module
-from bigsync_gui.core.store import MIGRATIONS, Store, StoreError
+from bigsync_gui.core.cycle import Metadata
+from bigsync_gui.core.store import MIGRATIONS, ClientLink, Store, StoreError
 
 # Version 1 (5c356c5, "Core: sync settings ... and the SQLite store"): the first schema.
 SCHEMA_1 = """
@@ -128,10 +130,39 @@ SCHEMA_2 = SCHEMA_1.replace("""CREATE TABLE excluded (
 , released_at TEXT);""")
 DATA_2 = DATA_1.replace("INSERT INTO excluded VALUES ('006E', '2024-05-01T12:00:00.000+00:00');", """
 INSERT INTO excluded VALUES ('006E', '2024-05-01T12:00:00.000+00:00', NULL);
-INSERT INTO excluded VALUES ('006G', '2024-05-01T12:00:00.000+00:00', '2024-05-02T09:00:00.000+0000');""")
+INSERT INTO excluded VALUES ('006G', '2024-05-01T12:00:00.000+00:00', '2024-05-02T09:00:00.000+0000');""") + """
+INSERT INTO cursors VALUES ('stage_history_floor', '2024-05-01T11:00:00.000+00:00');
+INSERT INTO cursors VALUES ('salesforce_daily_max', '15000');
+INSERT INTO cursors VALUES ('bigtime_project_code_max', '20');
+INSERT INTO cursors VALUES ('installation_id', '9f3a0c1e');
+INSERT INTO cursors VALUES ('salesforce_metadata', '{"fetched_at": "2024-05-01T12:00:00+00:00", "fields": ["amount", "name"],
+                                                     "stages": []}');
+"""
 
-SCHEMAS = {1: SCHEMA_1, 2: SCHEMA_2}  # version → its schema, literally
-DATA = {1: DATA_1, 2: DATA_2}  # version → rows written with that version's columns
+# Version 3 (issue 12 item 7): what is not a cursor (learnt values, the installation id, the cached
+# metadata) in a key-value table of JSON values; a failed cycle's problem code and system.
+SCHEMA_3 = SCHEMA_2.replace("""    salesforce_requests INTEGER NOT NULL DEFAULT 0,
+    bigtime_requests INTEGER NOT NULL DEFAULT 0
+);""", """    salesforce_requests INTEGER NOT NULL DEFAULT 0,
+    bigtime_requests INTEGER NOT NULL DEFAULT 0
+, error_code TEXT, error_system TEXT);""") + """
+CREATE TABLE meta (
+    key TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
+"""
+DATA_3 = DATA_1.replace("INSERT INTO excluded VALUES ('006E', '2024-05-01T12:00:00.000+00:00');", """
+INSERT INTO excluded VALUES ('006E', '2024-05-01T12:00:00.000+00:00', NULL);""") + """
+INSERT INTO cursors VALUES ('stage_history_floor', '2024-05-01T11:00:00.000+00:00');
+INSERT INTO meta VALUES ('salesforce_daily_max', '15000');
+INSERT INTO meta VALUES ('installation_id', '"9f3a0c1e"');
+INSERT INTO cycles (kind, started_at, ended_at, result, message, error_code, error_system) VALUES
+    ('writeback', '2024-05-01T12:10:00.000+00:00', '2024-05-01T12:10:01.000+00:00', 'failed', 'Offline.', 'Offline',
+     'bigtime');
+"""
+
+SCHEMAS = {1: SCHEMA_1, 2: SCHEMA_2, 3: SCHEMA_3}  # version → its schema, literally
+DATA = {1: DATA_1, 2: DATA_2, 3: DATA_3}  # version → rows written with that version's columns
 CURRENT = len(MIGRATIONS)
 
 
@@ -169,12 +200,12 @@ def assert_version_1_data_kept(store: Store) -> None:
     assert pending is not None and (pending.state, pending.project_code, pending.attempts) == ("pending", "SF-006C", 2)
     failed = store.intent("006D")
     assert failed is not None and (failed.state, failed.reason) == ("failed", "no account")
-    assert store.client_for_account("001A") == (301, "SF-001A", "linked")
+    assert store.client_for_account("001A") == ClientLink(client_id=301, client_code="SF-001A", status="linked")
     assert store.is_excluded("006E")
     assert store.cursor("opportunity_modstamp") == "2024-05-01T12:00:00.000+00:00"
     assert store.written("006A") == ("2024-05-01T12:30:00", {"wip": 10.5})
-    (cycle,) = store.cycles()
-    assert (cycle.kind, cycle.result, cycle.created) == ("trigger", "ok", 1)
+    cycle = store.cycles()[-1]
+    assert (cycle.kind, cycle.result, cycle.created, cycle.error_code) == ("trigger", "ok", 1, None)
     assert [e.message for e in store.events()] == ["Created BigTime project 501 for Acme – Rollout."]
 
 
@@ -210,6 +241,53 @@ def test_version_1_exclusions_are_still_in_force_and_a_release_keeps_its_moment(
             store.release("006E", "2024-05-03T08:00:00.000+0000")
             store.release("006E", "2024-05-04T08:00:00.000+0000")  # the first release stays
         assert not store.is_excluded("006E") and store.released_at("006E") == "2024-05-03T08:00:00.000+0000"
+    finally:
+        store.close()
+
+
+def test_version_2_values_that_are_not_cursors_move_to_the_key_value_table(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    build(path, 2)
+    store = Store(path)
+    try:
+        assert cadence.stored_daily_max(store) == 15000  # read where the interval and the budget read it
+        assert store.get_meta("bigtime_project_code_max") == 20
+        assert store.get_meta("installation_id") == "9f3a0c1e"
+        assert Metadata.from_dict(store.get_meta("salesforce_metadata")).opportunity_fields == {"amount", "name"}
+        for moved in ("salesforce_daily_max", "bigtime_project_code_max", "installation_id", "salesforce_metadata"):
+            assert store.cursor(moved) is None, moved
+        assert store.cursor("stage_history_floor") == "2024-05-01T11:00:00.000+00:00"  # a cursor stays one
+        (cycle,) = store.cycles()
+        assert (cycle.error_code, cycle.error_system) == (None, None)  # nothing recorded before version 3
+    finally:
+        store.close()
+
+
+def test_unreadable_values_are_left_behind_not_moved(tmp_path: Path) -> None:
+    """What the old code ignored (a daily maximum that is not a number) is not carried over as one."""
+    path = tmp_path / "state.db"
+    build(path, 2)
+    db = sqlite3.connect(path)
+    db.executescript("UPDATE cursors SET value = 'lots' WHERE name = 'salesforce_daily_max';")
+    db.close()
+    store = Store(path)
+    try:
+        assert cadence.stored_daily_max(store) is None and store.get_meta("salesforce_daily_max") is None
+        assert store.cursor("salesforce_daily_max") is None
+    finally:
+        store.close()
+
+
+def test_a_failed_cycle_keeps_its_problem_code_and_system(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.db")
+    try:
+        with store.transaction():
+            failed, ok = store.start_cycle("trigger"), store.start_cycle("trigger")
+            store.end_cycle(failed, "failed", "Salesforce could not be reached.", 1, 0, "Offline", "salesforce")
+            store.end_cycle(ok, "ok", "", 1, 0)
+        rows = {c.id: c for c in store.cycles()}
+        assert (rows[failed].error_code, rows[failed].error_system) == ("Offline", "salesforce")
+        assert (rows[ok].error_code, rows[ok].error_system) == (None, None)
     finally:
         store.close()
 

@@ -1,0 +1,347 @@
+"""Creating a project in BigTime for an opportunity that reached the trigger stage — or finding the
+one that exists and linking it (the engine decides *whether*; this module does the *how*).
+
+- **Found before created.** The project's code is derived from the opportunity id (``SF-<id>``,
+  the longest form BigTime keeps: its limit is learnt and a cut code repaired); an unfinished or
+  taken-over create looks the code up in BigTime's project list first.
+- **Clients once per account.** An account's client is found by its code (``SF-<account id>``) or
+  name before one is created, and the account → client link is kept in the store.
+- **Across installations** (core.claims): the opportunity, and the account for a new client, are
+  claimed in Salesforce before anything is created in BigTime.
+- **Linked twice.** The link is committed to the store, then the project id is written onto the
+  opportunity (``write_project_ids``), which is what another installation, or a lost state file,
+  links from.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from ..connectors import bigtime_assumptions as bt_assumptions
+from ..connectors import errors as ce
+from ..connectors.salesforce import COLLECTION_CHUNK
+from . import claims, contacts
+from .cycle import CycleState
+from .errors import Transient
+
+log = logging.getLogger(__name__)
+
+RESUME_WITHIN = 180.0  # a create refused by a rate limit that asks for longer: the loop waits, not the cycle
+CODE_MAX = "bigtime_project_code_max"  # the longest ProjectCode BigTime is known to keep (learnt)
+PROJECT_CODE_PREFIX = "SF-"
+CLIENT_CODE_PREFIX = "SF-"
+
+
+def project_code(opportunity_id: str, max_length: int | None = None) -> str:
+    """The code a new project gets: the longest form that fits ``max_length`` (see
+    bigtime_assumptions: ProjectCode), else the shortest form."""
+    forms = project_codes(opportunity_id)
+    return next((code for code in forms if max_length is None or len(code) <= max_length), forms[-1])
+
+
+def project_codes(opportunity_id: str) -> tuple[str, ...]:
+    """Every code that identifies the opportunity's project, longest first."""
+    return bt_assumptions.project_code_forms(PROJECT_CODE_PREFIX, opportunity_id)
+
+
+def client_code(account_id: str) -> str:
+    return CLIENT_CODE_PREFIX + account_id
+
+
+def _norm(name: str) -> str:
+    return " ".join(name.split()).casefold()
+
+
+def _projects(c: CycleState) -> tuple[dict[str, int], set[int]]:
+    """BigTime's projects by exact (trimmed) code, and their ids: one list read per cycle."""
+    if c.projects_by_code is None or c.project_ids is None:
+        c.projects = [p for p in c.bigtime().projects(include_inactive=True) if p.id is not None]
+        c.projects_by_code = {p.code.strip(): p.id for p in c.projects if p.code}  # type: ignore[misc]
+        c.project_ids = {p.id for p in c.projects}  # type: ignore[misc]
+    return c.projects_by_code, c.project_ids
+
+
+def find_project(c: CycleState, record: dict[str, Any]) -> int | None:
+    """The opportunity's project, if BigTime has it: under any of its codes (the 18-character id
+    form also ignoring case), or under a code BigTime cut — unique while it still holds the
+    15-character id, else only with the opportunity's name and no other claim on it. A cut code
+    found is made whole (the form that fits) and its length remembered."""
+    oid = record["Id"]
+    by_code, _ = _projects(c)
+    forms = project_codes(oid)
+    for code in forms:
+        if code in by_code:
+            return by_code[code]
+    longest = forms[0].upper()
+    for code, project_id in by_code.items():
+        if code.upper() == longest:
+            return project_id
+    name = _norm(str(record.get("Name") or ""))
+    cut = [p for p in c.projects or [] if p.code and forms[0].startswith(p.code.strip())
+           and len(p.code.strip()) >= bt_assumptions.PROJECT_CODE_MIN_LENGTH
+           and (len(p.code.strip()) >= len(PROJECT_CODE_PREFIX) + 15 or _norm(p.name or "") == name)
+           and c.store.link_for_project(p.id) is None]  # type: ignore[arg-type]
+    if len(cut) != 1:
+        return None
+    _repair_code(c, record, cut[0].id, cut[0].code.strip())  # type: ignore[arg-type, union-attr]
+    return cut[0].id
+
+
+def _code_max(c: CycleState) -> int | None:
+    value = c.store.get_meta(CODE_MAX)
+    return int(value) if value else None
+
+
+def _learn_code_max(c: CycleState, length: int) -> None:
+    known = _code_max(c)
+    if known is None or length < known:
+        with c.store.transaction():
+            c.store.set_meta(CODE_MAX, length)
+        log.info("BigTime keeps at most %d characters of a project code: new projects get the longest code "
+                 "with the opportunity id that fits.", length)
+
+
+def _repair_code(c: CycleState, record: dict[str, Any], project_id: int, kept: str) -> None:
+    """BigTime cut the code it was sent to ``kept``: remember the length, and give the project the
+    form that fits (an update, safe to repeat), so it is found by its code again."""
+    _learn_code_max(c, len(kept))
+    fitting = project_code(record["Id"], len(kept))
+    if len(fitting) > len(kept):
+        with c.store.transaction():
+            c.store.event(c.id, "warning", f"BigTime keeps only {len(kept)} characters of a project code, too few to "
+                                           f"identify the opportunity; project {project_id} is linked by its id only.",
+                          record["Id"], project_id)
+        return
+    if fitting != kept:
+        c.bigtime().update_project(project_id, {"ProjectCode": fitting})
+    if c.projects_by_code is not None:
+        c.projects_by_code[fitting] = project_id
+
+
+def _create_project(c: CycleState, record: dict[str, Any], fields: dict[str, Any]) -> int:
+    """Create the project under the longest code that fits what is known of BigTime's limit; a
+    400 about the code's length (nothing created) tries the next shorter form, a code that
+    comes back cut is repaired (see ``_repair_code``)."""
+    limit = _code_max(c)
+    forms = [code for code in project_codes(record["Id"]) if limit is None or len(code) <= limit]
+    forms = forms or [project_codes(record["Id"])[-1]]
+    for index, code in enumerate(forms):
+        fields["ProjectCode"] = code
+        try:
+            created = c.bigtime().create_project_record(fields)
+        except ce.RequestRejected as exc:
+            shorter = index + 1 < len(forms)
+            if exc.status == 400 and shorter and bt_assumptions.refuses_code_length(exc.message):
+                _learn_code_max(c, len(code) - 1)
+                continue
+            raise
+        project_id = created.id or 0
+        kept = (created.code or "").strip()
+        if c.projects_by_code is not None and c.project_ids is not None:
+            c.projects_by_code[kept or code] = project_id
+            c.project_ids.add(project_id)
+        if kept and kept != code and code.startswith(kept):
+            _repair_code(c, record, project_id, kept)
+        return project_id
+    raise AssertionError("unreachable")
+
+
+def _clients(c: CycleState) -> tuple[dict[str, int], dict[str, int]]:
+    if c.clients_by_code is None or c.clients_by_name is None:
+        clients = c.bigtime().clients(include_inactive=True)
+        c.clients_by_code = {cl.code.strip().upper(): cl.id for cl in clients if cl.code and cl.id is not None}
+        c.clients_by_name = {}
+        for cl in sorted(clients, key=lambda cl: (bool(cl.is_inactive), cl.id or 0)):
+            if cl.name and cl.id is not None:
+                c.clients_by_name.setdefault(_norm(cl.name), cl.id)
+    return c.clients_by_code, c.clients_by_name
+
+
+def _reject(c: CycleState, record: dict[str, Any], reason: str) -> None:
+    oid = record["Id"]
+    stamp = record.get("SystemModstamp") or ""
+    if record.get("_claimed"):  # our claim moved the stamp: "unchanged since" is judged from after it
+        stamp = c.sf.get("Opportunity", oid, ["SystemModstamp"]).get("SystemModstamp") or stamp
+    with c.store.transaction():
+        if c.store.intent(oid) is None:
+            c.store.begin_intent(oid, project_code(oid))
+        c.store.fail_intent(oid, reason, stamp)
+        c.store.event(c.id, "rejected", f"{record.get('Name') or oid}: {reason}", oid)
+
+
+def create(c: CycleState, record: dict[str, Any], resumed: bool = False) -> None:
+    """Create (or find and link) the opportunity's project. A create refused by BigTime's rate
+    limit (for at most ``RESUME_WITHIN`` s) is resumed once in this cycle, after the limiter's
+    hold, the way an unfinished one is: BigTime's lists are read afresh and what exists is
+    linked, not sent again."""
+    oid, code = record["Id"], project_code(record["Id"])
+    name = str(record.get("Name") or "").strip()
+    id_field = c.settings.sync.field_map.get("project_id", "")
+    named = record.get(id_field) if id_field else None
+    try:
+        if (not named or str(named).startswith(claims.CLAIM_PREFIX)) and claims.claimable(c, id_field):
+            record = claims.claim(c, record, id_field, code)
+            if record is None:
+                return  # another installation creates it; linked when its project id is written
+            named = record.get(id_field)
+            if str(named).startswith(claims.CLAIM_PREFIX):
+                named = None
+        if named:  # the opportunity already names its project (another installation's, or the state file was lost)
+            _, ids = _projects(c)
+            project_id = int(str(named)) if str(named).isdigit() else None
+            if project_id not in ids and project_id is not None:
+                c.projects_by_code = c.project_ids = None  # created since this cycle read BigTime's list
+                _, ids = _projects(c)
+            if project_id in ids:
+                link(c, record, project_id, None, "linked")  # type: ignore[arg-type]
+                c.write_project_ids.pop(oid, None)  # the opportunity names it already
+                with c.store.transaction():
+                    c.store.mark_written_back([oid])
+                return
+            _reject(c, record, f"it names BigTime project {named}, which does not exist. Clear the "
+                               f"{id_field} field to have a new project created.")
+            return
+        with c.store.transaction():
+            intent = c.store.begin_intent(oid, code)  # committed before anything is sent
+        if intent.attempts > 1 or record.get("_took_over"):  # an earlier attempt may have worked: look first
+            if record.get("_took_over"):
+                c.projects_by_code = c.project_ids = None  # another installation's create may be newer than the list
+            found = find_project(c, record)
+            if found is not None:
+                attach_contacts(c, record, found, check_existing=True)
+                link(c, record, found, None, "created")
+                return
+        if not name:
+            _reject(c, record, "the opportunity has no name.")
+            return
+        client_id = _client_for(c, record)
+        if client_id is None:
+            return
+        fields: dict[str, Any] = {"Nm": name, "ClientId": client_id, "ProjectCode": code}
+        if record.get("CloseDate"):
+            fields["StartDt"] = record["CloseDate"]
+        if record.get("Description"):
+            fields["Notes"] = record["Description"]
+        if isinstance(record.get("Amount"), (int, float)) and "budget_fees" in c.settings.sync.field_map:
+            fields["BudgetFees"] = record["Amount"]
+        project_id = _create_project(c, record, fields)
+        attach_contacts(c, record, project_id, check_existing=False)
+        link(c, record, project_id, client_id, "created")
+    except ce.PermissionDenied as exc:  # not this record's fault: stop, and retry once the right is granted
+        c.stopped_by = exc
+    except ce.RequestRejected as exc:
+        _reject(c, record, f"BigTime refused it: {exc.message}")
+    except ce.RateLimited as exc:
+        if resumed or c.cancel.is_set() or exc.retry_after > RESUME_WITHIN:
+            c.stopped_by = exc  # still limited: the loop waits; the intent stays pending
+            return
+        c.projects_by_code = c.project_ids = c.clients_by_code = c.clients_by_name = None
+        create(c, record, resumed=True)
+    except (Transient, ce.ReconnectNeeded, ce.NotConnected, ce.UnexpectedResponse) as exc:
+        c.stopped_by = exc  # the intent stays pending; the next cycle reconciles it
+
+
+def _client_for(c: CycleState, record: dict[str, Any]) -> int | None:
+    account_id = record.get("AccountId")
+    account = record.get("Account") or {}
+    if not account_id:
+        if c.settings.sync.default_client_id:
+            return c.settings.sync.default_client_id
+        _reject(c, record, "the opportunity has no account, so there is no BigTime client to put the project under. "
+                           "Give it an account (or set a default client).")
+        return None
+    known = c.store.client_for_account(account_id)
+    if known and known.status == "linked" and known.client_id is not None:
+        return known.client_id
+    by_code, by_name = _clients(c)
+    code = client_code(account_id)
+    if code.upper() in by_code:  # created by an earlier attempt whose answer was lost
+        client_id = by_code[code.upper()]
+    elif account.get("Name") and _norm(account["Name"]) in by_name:
+        client_id = by_name[_norm(account["Name"])]
+    else:
+        if not claims.claim_account(c, account_id, account):
+            return None  # another installation is creating it: this opportunity waits a cycle (pending)
+        by_code, by_name = _clients(c)  # read again after the claim: another's create shows now
+        if code.upper() in by_code:
+            client_id = by_code[code.upper()]
+            with c.store.transaction():
+                c.store.link_client(account_id, client_id, code)
+            return client_id
+        with c.store.transaction():
+            c.store.begin_client(account_id, code)
+        client_id = c.bigtime().create_client(_client_fields(account, code))
+        by_code[code.upper()] = client_id
+        by_name.setdefault(_norm(account.get("Name") or code), client_id)
+        with c.store.transaction():
+            c.store.event(c.id, "client", f"Created BigTime client {account.get('Name') or code}.", record["Id"])
+    with c.store.transaction():
+        c.store.link_client(account_id, client_id, code)
+    return client_id
+
+
+def attach_contacts(c: CycleState, record: dict[str, Any], project_id: int, check_existing: bool) -> None:
+    """The opportunity's contact roles onto its new project (core.contacts). A refused contact
+    must not leave the project unlinked (and the opportunity "refused"): it is reported."""
+    def warn(message: str) -> None:
+        with c.store.transaction():
+            c.store.event(c.id, "warning", message, record["Id"], project_id)
+
+    roles = (record.get("OpportunityContactRoles") or {}).get("records") or []
+    contacts.add_roles(c.bigtime(), project_id, roles, warn, check_existing=check_existing)
+
+
+def link(c: CycleState, record: dict[str, Any], project_id: int, client_id: int | None, how: str) -> None:
+    oid, name = record["Id"], str(record.get("Name") or record["Id"])
+    with c.store.transaction():
+        c.store.finish_intent(oid, project_id) if c.store.intent(oid) else None
+        c.store.add_link(oid, project_id, client_id, record.get("AccountId"), name)
+        message = (f"Created BigTime project {project_id} for {name}." if how == "created"
+                   else f"Linked {name} to its existing BigTime project {project_id}.")
+        c.store.event(c.id, how, message, oid, project_id)
+    c.write_project_ids[oid] = project_id
+
+
+def write_project_ids(c: CycleState) -> None:
+    """The project id (and page URL) onto each newly linked opportunity: the link's second record."""
+    assert c.metadata is not None
+    for unwritten in c.store.links_not_written_back():
+        if unwritten.opportunity_id not in c.written_ids_tried:
+            c.write_project_ids.setdefault(unwritten.opportunity_id, unwritten.project_id)
+    if not c.write_project_ids:
+        return
+    id_field = c.settings.sync.field_map.get("project_id", "")
+    if not id_field or id_field.lower() not in c.metadata.opportunity_fields:
+        with c.store.transaction():
+            c.store.mark_written_back(list(c.write_project_ids))
+        return
+    rows = [{"Id": oid, id_field: str(pid)} for oid, pid in c.write_project_ids.items()]
+    for start in range(0, len(rows), COLLECTION_CHUNK):  # each chunk's marks committed: a stop loses none
+        chunk = rows[start:start + COLLECTION_CHUNK]
+        try:
+            results = c.sf.update_many("Opportunity", chunk)
+        except Transient as exc:
+            c.stopped_by = c.stopped_by or exc
+            return
+        with c.store.transaction():
+            c.store.mark_written_back([row["Id"] for row, res in zip(chunk, results) if res.success])
+            for row, res in zip(chunk, results):
+                if not res.success:
+                    deleted = any(e.code == "ENTITY_IS_DELETED" for e in res.errors)
+                    if not deleted:  # deleted meanwhile: the next read severs the link; written when restored
+                        c.store.event(c.id, "warning", "Could not write the BigTime project id onto the opportunity: "
+                                      + "; ".join(e.message for e in res.errors), row["Id"])
+        for row in chunk:
+            c.write_project_ids.pop(row["Id"], None)
+            c.written_ids_tried.add(row["Id"])
+
+
+def _client_fields(account: dict[str, Any], code: str) -> dict[str, Any]:
+    fields: dict[str, Any] = {"Nm": (account.get("Name") or code).strip(), "ClientId": code}
+    for sf_name, bt_name in (("BillingStreet", "Address"), ("BillingCity", "City"), ("BillingState", "State"),
+                             ("BillingPostalCode", "Zip"), ("BillingCountry", "Country"), ("Phone", "MainPH"),
+                             ("Fax", "MainFX"), ("Description", "Notes")):
+        if account.get(sf_name):
+            fields[bt_name] = account[sf_name]
+    return fields
