@@ -68,7 +68,7 @@ def claim(c: CycleState, record: dict[str, Any], id_field: str, code: str) -> di
         if c.sf.update_if_unmodified("Opportunity", oid, {id_field: claimed}, modified):
             if took_over:
                 with c.store.transaction():
-                    c.store.event(c.id, "warning", f"Another bigsync-gui installation ({held[0]}) claimed "  # type: ignore[index]
+                    c.store.event(c.id, "warning", f"Another BigSync installation ({held[0]}) claimed "  # type: ignore[index]
                                   f"{record.get('Name') or oid} more than {hours(CLAIM_LEASE.total_seconds())} ago "
                                   "and did not finish; this installation took it over.", oid)
             return {**record, id_field: claimed, "_took_over": took_over, "_claimed": True}
@@ -89,7 +89,7 @@ def _defer(c: CycleState, record: dict[str, Any], other: str, code: str) -> None
         first = c.store.intent(oid) is None
         c.store.begin_intent(oid, code)
         if first:
-            c.store.event(c.id, "warning", f"Another bigsync-gui installation ({other}) is syncing this Salesforce org "
+            c.store.event(c.id, "warning", f"Another BigSync installation ({other}) is syncing this Salesforce org "
                                            f"and is creating the project for {record.get('Name') or oid}; this "
                                            "installation links to it instead of creating a second one.", oid)
 

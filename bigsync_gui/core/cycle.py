@@ -24,7 +24,7 @@ from ..connectors.salesforce import SalesforceClient, Stage
 from . import cadence
 from .connections import Connector
 from .errors import AlreadyRunning, ApiBudgetSpent, ConfigInvalid, CoreError, Transient
-from .problems import Problem, describe, problem_of
+from .problems import UNEXPECTED, Problem, describe, problem_of
 from .settings import Settings
 from .store import Store
 
@@ -170,7 +170,7 @@ class CycleRunner:
             try:
                 lock.acquire(timeout=wait_for_lock)
             except Timeout:
-                raise AlreadyRunning("Another copy of bigsync-gui is syncing this setup right now; "
+                raise AlreadyRunning("Another copy of BigSync is syncing this setup right now; "
                                      f"it did not finish within {wait_for_lock:.0f} s. Try again later.") from None
             store = self.open_store()
             try:
@@ -192,6 +192,10 @@ class CycleRunner:
             problem = describe(exc)
             result, message, error, system = "failed", exc.message, problem.code, problem.system or ""
             retry_after = exc.retry_after if isinstance(exc, Transient) else 0.0
+        except Exception as exc:  # a bug: recorded as a failed cycle (never "ok"), then raised for the caller's log
+            result, error = "failed", UNEXPECTED
+            message = f"An unexpected error stopped the cycle ({type(exc).__name__}); see the log."
+            raise
         finally:
             used = {s: self.connector.counter.total(s) - before[s] for s in before}
             with store.transaction():

@@ -49,4 +49,4 @@ class ApiBudgetSpent(CoreError, Transient):
 
 
 class AlreadyRunning(CoreError):
-    """Another copy of bigsync-gui is syncing this profile right now."""
+    """Another copy of BigSync is syncing this profile right now."""

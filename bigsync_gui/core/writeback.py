@@ -54,6 +54,7 @@ from . import contacts
 from .cycle import CycleReport, CycleRunner, WaitCallback
 from .settings import INVOICE_OBJECT, Settings
 from .store import Link, Store
+from .wording import plural
 
 OPPORTUNITY = "Opportunity"
 BATCH = 200  # changed projects per batch = records per sObject Collections call
@@ -144,10 +145,6 @@ def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
         yield items[start:start + size]
 
 
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}" if n == 1 else f"{n} {word}s"
-
-
 def _reason(result: SaveResult) -> str:
     if not result.errors:
         return "Salesforce refused the record without saying why"
@@ -188,7 +185,7 @@ def _invoice_fields(sf: SalesforceClient) -> tuple[dict[str, FieldInfo] | None, 
     found = {ours: by_lower[api.lower()] for ours, api in INVOICE_FIELDS.items() if api.lower() in by_lower}
     lacking = [INVOICE_FIELDS[k] for k in _INVOICE_REQUIRED if k not in found or not found[k].createable]
     if lacking:
-        return None, (f"Invoice rows are not written: {INVOICE_OBJECT} lacks the field(s) "
+        return None, (f"Invoice rows are not written: {INVOICE_OBJECT} lacks {'the field' if len(lacking) == 1 else 'the fields'} "
                       f"{', '.join(lacking)} (or they cannot be set).")
     return found, None
 
@@ -225,7 +222,7 @@ def run_cycle(runner: CycleRunner, roles_floor: str, *, cancel: threading.Event 
                                now=runner.now(), interval_seconds=settings.sync.writeback_interval_seconds)
         message = (f"Checked {result.projects_checked} linked projects; {result.projects_changed} changed."
                    if result.projects_checked else "")
-        return f"{message} Added {added} contact(s) from new contact roles.".strip() if added else message
+        return f"{message} Added {plural(added, 'contact')} from new contact roles.".strip() if added else message
 
     return runner.run("writeback", work, cancel=cancel, wait_for_lock=wait_for_lock, on_wait=on_wait)
 
@@ -312,7 +309,7 @@ def run_writeback(store: Store, sf: SalesforceClient, bt: BigTimeClient, field_m
             with store.transaction():
                 store.event(cycle_id, "warning", "These BigTime figures were not written because BigTime's answer "
                                                  "lacked their field (absent is not 0): " + ", ".join(
-                                                     f"{what} for {_plural(len(ids), 'project')}"
+                                                     f"{what} for {plural(len(ids), 'project')}"
                                                      for what, ids in sorted(absent.items())) + ".")
     return result
 
@@ -409,9 +406,9 @@ def _write_batch(store: Store, sf: SalesforceClient, bt: BigTimeClient, batch: S
             if figures or work.rows_written:
                 parts = []
                 if figures:
-                    parts.append(_plural(len(figures), "BigTime figure"))
+                    parts.append(plural(len(figures), "BigTime figure"))
                 if work.rows_written:
-                    parts.append(_plural(work.rows_written, "invoice row"))
+                    parts.append(plural(work.rows_written, "invoice row"))
                 store.event(cycle_id, "written", f"Updated {' and '.join(parts)} on "
                                                  f"{work.link.opportunity_name or work.link.opportunity_id}",
                             opportunity_id=work.link.opportunity_id, project_id=work.link.project_id)

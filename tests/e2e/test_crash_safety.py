@@ -28,7 +28,7 @@ from bigsync_gui.core.engine import CycleReport  # noqa: E402
 from engine_fixtures import Connected, Oracle, child_env, connected_engine, file_keyring  # noqa: E402,F401
 
 CLI = [sys.executable, "-m", "bigsync_gui"]
-ALREADY_RUNNING = "Another copy of bigsync-gui is syncing this setup right now"
+ALREADY_RUNNING = "Another copy of BigSync is syncing this setup right now"
 
 
 def start_sync(env: Connected, *extra: str) -> subprocess.Popen[str]:

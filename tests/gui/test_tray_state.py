@@ -57,7 +57,7 @@ class Clock:
     ("ServiceUnavailable", "BigTime answered HTTP 503 repeatedly", SyncState.ERROR, "BigTime is having trouble", None),
     ("ApiBudgetSpent", "Today's Salesforce API budget is used up (…)", SyncState.ERROR,
      "Today's Salesforce API budget is used up", None),
-    ("AlreadyRunning", "Another copy of bigsync-gui is syncing this setup right now", SyncState.ERROR,
+    ("AlreadyRunning", "Another copy of BigSync is syncing this setup right now", SyncState.ERROR,
      "Another copy is syncing this setup", None),
     ("SomethingNew", "It broke.", SyncState.ERROR, "The last sync failed", None),
 ])
@@ -169,7 +169,7 @@ def test_one_notification_per_round_says_everything_once() -> None:
     assert note.fix.label == "Reconnect Salesforce…" and note.message == "Click to reconnect Salesforce."
     assert one_round(model, failing) is None and one_round(model, failing) is None  # not every cycle
     other = one_round(model, start_failed=("AlreadyRunning", None,
-                                            "Another copy of bigsync-gui is syncing this setup right now"))
+                                            "Another copy of BigSync is syncing this setup right now"))
     assert other.title == "Another copy is syncing this setup"  # a new problem is told
     one_round(model, report())  # fixed…
     assert one_round(model, failing).title == "Salesforce needs you to sign in again"  # …broken again: told again
@@ -416,7 +416,7 @@ def test_backoff_after_failures_and_reset_after_success(qtbot, loop) -> None:
 def test_a_cycle_that_cannot_start_is_a_problem_with_backoff(qtbot, loop) -> None:
     from bigsync_gui.core.errors import AlreadyRunning
 
-    engine = FakeEngine(results=[AlreadyRunning("Another copy of bigsync-gui is syncing this setup right now.")])
+    engine = FakeEngine(results=[AlreadyRunning("Another copy of BigSync is syncing this setup right now.")])
     engine.gate.set()
     runner, waits = loop(engine)
     problems: list = []

@@ -343,3 +343,16 @@ def test_a_failed_cycle_keeps_its_problem_code_and_system_in_the_activity(world:
         store.close()
     assert (rows[failed.cycle_id].error_code, rows[failed.cycle_id].error_system) == ("RateLimited", "salesforce")
     assert (rows[ok.cycle_id].error_code, rows[ok.cycle_id].error_system) == (None, None)
+
+
+def test_a_bug_in_a_cycle_is_recorded_as_failed_not_ok_and_still_raised(world: World) -> None:
+    world.sf.fail_next_read = ZeroDivisionError("a bug, whose text may quote anything")
+    with pytest.raises(ZeroDivisionError):
+        world.engine.run_cycle()
+    store = world.store()
+    try:
+        last = store.cycles(1)[0]
+    finally:
+        store.close()
+    assert (last.result, last.error_code, last.error_system) == ("failed", "Unexpected", None)
+    assert "ZeroDivisionError" in last.message and "quote anything" not in last.message
