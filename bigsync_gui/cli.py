@@ -17,7 +17,7 @@ from typing import Any
 from . import APP_NAME, __version__
 
 from .core.problems import (EXIT_DOCTOR_DIFFERS, EXIT_FAILED, EXIT_KEYRING, EXIT_NOT_CONNECTED,  # noqa: F401 - the CLI's codes
-                            EXIT_OFFLINE, EXIT_OK, EXIT_USAGE)
+                            EXIT_OFFLINE, EXIT_OK, EXIT_USAGE, cycle_outcome)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -371,7 +371,8 @@ def _print_report(report: Any, as_json: bool) -> None:
     parts = [f"{n} {what}" for n, what in ((report.created, "created"), (report.linked, "linked"), (report.severed, "severed"),
                                             (report.restored, "restored"), (report.rejected, "rejected")) if n]
     summary = ", ".join(parts) or "nothing to do"
-    print(f"{report.kind.capitalize()} cycle {report.cycle_id}: {report.result} — {summary} "
+    outcome = cycle_outcome(report.result, report.error, report.system).lower()
+    print(f"{report.kind.capitalize()} cycle {report.cycle_id}: {outcome} — {summary} "
           f"({report.salesforce_requests} Salesforce, {report.bigtime_requests} BigTime requests)."
           + (f" {report.message}" if report.message else ""), flush=True)
 
@@ -414,7 +415,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             if snapshot.get("interval"):
                 print(f"  Checks Salesforce {snapshot['interval']['text']}.")
             for cycle in snapshot["cycles"][:5]:
-                print(f"  {cycle['started_at'][:19].replace('T', ' ')}  {cycle['result']:<11} created {cycle['created']}, "
+                print(f"  {cycle['started_at'][:19].replace('T', ' ')}  {cycle_outcome(cycle['result'], cycle['error_code'], cycle['error_system']).lower():<13} created {cycle['created']}, "
                       f"severed {cycle['severed']}, rejected {cycle['rejected']}  {cycle['message']}".rstrip())
             for item in snapshot["attention"]:
                 print(f"  ! {item}")

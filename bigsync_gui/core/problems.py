@@ -55,6 +55,16 @@ class Problem:
     detail: str = ""  # the error's full message (may quote a service: shown as plain text only)
 
     @property
+    def outcome(self) -> str:
+        """A failed cycle's result in one word for Activity, `status` and `sync`: a service that asked
+        us to wait (its rate limit, the API budget) or could not be reached is not a failure."""
+        if self.state is SyncState.OFFLINE:
+            return "Offline"
+        if self.exit_code == EXIT_OFFLINE:
+            return "Waiting"
+        return "Needs you" if self.state is SyncState.ATTENTION else "Failed"
+
+    @property
     def key(self) -> str:
         """Identity for telling a problem once: "ReconnectNeeded:salesforce"."""
         return f"{self.code}:{self.system}" if self.system else self.code
@@ -142,6 +152,16 @@ def problem_of(code: str, system: str | None, detail: str = "") -> Problem:
             fix = FixAction(text.format(label=label), system if page == "{system}" else page)
     return Problem(row.state, row.headline.format(label=label), fix, row.exit_code, system,
                    code if code in TABLE else UNEXPECTED, detail)
+
+
+RESULT_WORDS = {"ok": "OK", "partial": "Some refused", "interrupted": "Interrupted", "running": "Running"}
+
+
+def cycle_outcome(result: str, code: str | None, system: str | None) -> str:
+    """A cycle's result as Activity, `status` and `sync` word it: a failure by its problem's outcome."""
+    if result == "failed":
+        return problem_of(code or UNEXPECTED, system).outcome
+    return RESULT_WORDS.get(result, result)
 
 
 def describe(exc: BaseException) -> Problem:

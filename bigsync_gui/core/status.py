@@ -10,6 +10,7 @@ from .cadence import effective_interval
 from .errors import ConfigInvalid
 from .profile import Profile
 from .settings import Settings
+from .problems import cycle_outcome
 from .store import Store
 from .wording import plural
 
@@ -52,7 +53,8 @@ def status_snapshot(profile: Profile) -> dict[str, Any]:
     if last is None:
         summary = "Not synced yet."
     else:
-        summary = (f"Last sync {last['ended_at'] or last['started_at']}: {last['result']}; "
+        summary = (f"Last sync {last['ended_at'] or last['started_at']}: "
+                   f"{cycle_outcome(last['result'], last['error_code'], last['error_system']).lower()}; "
                    f"{plural(links.get('linked', 0), 'linked project')}, {links.get('severed', 0)} severed.")
     if settings.sync.configured:
         summary += f" Trigger stage: {settings.sync.trigger_stage_label or settings.sync.trigger_stage}."

@@ -26,6 +26,7 @@ from ..connectors.bigtime_assumptions import project_url
 from ..connectors.redact import redact
 from ..core.profile import Profile
 from ..core.settings import Settings
+from ..core.problems import UNEXPECTED, cycle_outcome, problem_of
 from ..core.store import Cycle, Event, Store
 from ..core.wording import plural
 from .worker import run_in_background
@@ -39,7 +40,6 @@ PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 4
 CYCLE_COLUMNS = ("Started", "Kind", "Duration", "Result", "Created", "Updated", "Severed", "Refused", "Message")
 EVENT_COLUMNS = ("Time", "What", "Details", "Salesforce", "BigTime")
 SF_COLUMN, BT_COLUMN = 3, 4
-RESULTS = {"ok": "OK", "partial": "Some refused", "failed": "Failed", "interrupted": "Interrupted", "running": "Running"}
 KINDS = {"trigger": "Sync", "writeback": "Write-back"}
 EVENT_KINDS = {"created": "Project created", "linked": "Linked", "severed": "Link severed", "restored": "Link restored",
                "written": "Figures written", "rejected": "Refused", "client": "Client", "warning": "Warning"}
@@ -313,10 +313,11 @@ class ActivityWindow(QWidget):
             return "No sync has run yet."
         created = sum(c.created for c in data.cycles)
         refused = sum(c.rejected for c in data.cycles)
-        failed = sum(1 for c in data.cycles if c.result == "failed")
+        outcomes = [cycle_outcome(c.result, c.error_code, c.error_system) for c in data.cycles if c.result == "failed"]
+        waited = sum(1 for o in outcomes if o in ("Waiting", "Offline"))
         cycles = len(data.cycles)
         return (f"{plural(cycles, 'recent cycle')} · {plural(created, 'project')} created · {refused} refused · "
-                f"{failed} failed")
+                f"{len(outcomes) - waited} failed" + (f" · {waited} waited" if waited else ""))
 
     def _fill_cycles(self, data: ActivityData) -> None:
         model = self.cycle_model
@@ -324,14 +325,19 @@ class ActivityWindow(QWidget):
         for c in data.cycles:
             counts = c.created + c.linked + c.severed + c.restored + c.written + c.rejected
             row = [_item(local_time(c.started_at)), _item(KINDS.get(c.kind, c.kind)), _item(duration(c), align_right=True),
-                   _item(RESULTS.get(c.result, c.result)), _item(c.created or "", align_right=True),
+                   _item(cycle_outcome(c.result, c.error_code, c.error_system)), _item(c.created or "", align_right=True),
                    _item(c.written or "", align_right=True), _item(c.severed or "", align_right=True),
                    _item(c.rejected or "", align_right=True), _item(c.message)]
             row[0].setData(c.id, CYCLE_ROLE)
             row[0].setData(c.result == "ok" and counts == 0, QUIET_ROLE)
             row[0].setData(c.result in ("failed", "partial", "interrupted") or c.rejected > 0, PROBLEM_ROLE)
             if c.result == "failed":
-                row[3].setForeground(Qt.GlobalColor.darkRed)
+                problem = problem_of(c.error_code or UNEXPECTED, c.error_system)
+                fix = f" — {problem.fix.label}" if problem.fix else ""
+                row[3].setToolTip(f"{problem.headline}{fix}")  # our own words; the message column has the detail
+                row[8].setToolTip(c.message)
+                if problem.outcome == "Failed":
+                    row[3].setForeground(Qt.GlobalColor.darkRed)
             model.appendRow(row)
         self.cycle_view.resizeColumnsToContents()
         self.cycle_view.setColumnWidth(8, max(self.cycle_view.columnWidth(8), 200))

@@ -40,7 +40,8 @@ def profile(tmp_path: Path) -> Profile:
             quiet = store.start_cycle("trigger")
             store.end_cycle(quiet, "ok", "", 2, 0)
             failed = store.start_cycle("trigger")
-            store.end_cycle(failed, "failed", f"Salesforce needs you to sign in again (access_token={TOKEN})", 1, 0)
+            store.end_cycle(failed, "failed", f"Salesforce needs you to sign in again (access_token={TOKEN})", 1, 0,
+                            "ReconnectNeeded", "salesforce")
             writeback = store.start_cycle("writeback")
             store.event(writeback, "written", "Wrote 3 figures to Globex — Phase 2.", "006A", 1001)
             store.end_cycle(writeback, "ok", "Checked 2 linked projects; 1 changed.", 3, 2)
@@ -71,7 +72,7 @@ def test_load_reads_cycles_and_their_events(profile: Profile) -> None:
 def test_cycles_with_counts_and_quiet_ones_hidden(window: ActivityWindow) -> None:
     proxy = window.cycle_proxy
     assert window.quiet_box.isChecked()
-    assert visible_rows(proxy, 3) == ["OK", "Failed", "Some refused"]  # the quiet "OK" cycle is hidden
+    assert visible_rows(proxy, 3) == ["OK", "Needs you", "Some refused"]  # the quiet "OK" cycle is hidden
     assert visible_rows(proxy, 1) == ["Write-back", "Sync", "Sync"]
     assert visible_rows(proxy, 4) == ["", "", "2"]  # created
     assert visible_rows(proxy, 7) == ["", "", "1"]  # refused
@@ -95,7 +96,30 @@ def test_filter_and_problems_only(window: ActivityWindow) -> None:
     window.filter_edit.clear()
     window.problems_box.setChecked(True)
     assert visible_rows(window.event_proxy, 1) == ["Refused"]
-    assert visible_rows(window.cycle_proxy, 3) == ["Failed", "Some refused"]
+    assert visible_rows(window.cycle_proxy, 3) == ["Needs you", "Some refused"]
+
+
+def test_a_failed_cycle_is_worded_by_its_problem_with_the_fix(qtbot, profile: Profile) -> None:
+    """Issue 13 (Activity on the problems table): a spent budget waited, it did not fail; a sign-in
+    to renew says what fixes it; a bug is a failure."""
+    store = Store(profile.data_dir / "state.db")
+    try:
+        with store.transaction():
+            for code, system in (("ApiBudgetSpent", "salesforce"), ("Unexpected", None)):
+                cycle = store.start_cycle("trigger")
+                store.end_cycle(cycle, "failed", f"{code} happened.", 1, 0, code, system or "")
+    finally:
+        store.close()
+    win = ActivityWindow(profile, status_text=lambda: "")
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.loaded, timeout=10000):
+        win.show()
+    proxy = win.cycle_proxy
+    assert visible_rows(proxy, 3)[:4] == ["Failed", "Waiting", "OK", "Needs you"]
+    tips = [proxy.index(r, 3).data(Qt.ItemDataRole.ToolTipRole) for r in range(proxy.rowCount())]
+    assert tips[1] == "Today's Salesforce API budget is used up"
+    assert tips[3] == "Salesforce needs you to sign in again — Reconnect Salesforce…"
+    assert win.summary_label.text().endswith("2 failed · 1 waited")
 
 
 def test_service_text_is_plain_text(window: ActivityWindow) -> None:

@@ -401,6 +401,7 @@ def test_a_spent_api_budget_is_a_wait_exit_4(sandbox: Sandbox, env: dict[str, st
             break
     assert synced.returncode == 4, synced.stderr
     assert "budget is used up" in synced.stderr and "resumes at midnight UTC" in synced.stderr
+    assert ": waiting — " in synced.stdout, synced.stdout  # asked to wait, not a failure
     used = requests.get(sandbox.salesforce_admin_url + "/settings", timeout=5).json()["api_usage"]
     assert used <= 5, used
 

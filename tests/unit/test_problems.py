@@ -91,3 +91,19 @@ def test_the_cli_exits_with_the_table_code(exc, exit_code, capsys) -> None:
 def test_a_system_less_problem_offers_no_service_page() -> None:
     problem = problem_of("ReconnectNeeded", None, "")
     assert problem.fix is None and problem.headline == "A service needs you to sign in again"
+
+
+@pytest.mark.parametrize("result, code, system, words", [
+    ("failed", "ApiBudgetSpent", "salesforce", "Waiting"),  # asked us to wait: not a failure (issue 12 item 2)
+    ("failed", "RateLimited", "bigtime", "Waiting"),
+    ("failed", "Offline", "bigtime", "Offline"),
+    ("failed", "ReconnectNeeded", "salesforce", "Needs you"),
+    ("failed", "Unexpected", None, "Failed"),
+    ("failed", None, None, "Failed"),  # a cycle from before the codes were kept
+    ("partial", None, None, "Some refused"),
+    ("ok", None, None, "OK"),
+])
+def test_a_cycle_outcome_in_one_word(result, code, system, words) -> None:
+    from bigsync_gui.core.problems import cycle_outcome
+
+    assert cycle_outcome(result, code, system) == words
