@@ -150,7 +150,10 @@ def _create_project(c: CycleState, record: dict[str, Any], fields: dict[str, Any
 def _clients(c: CycleState) -> tuple[dict[str, int], dict[str, int]]:
     if c.clients_by_code is None or c.clients_by_name is None:
         clients = c.bigtime().clients(include_inactive=True)
-        c.clients_by_code = {cl.code.strip().upper(): cl.id for cl in clients if cl.code and cl.id is not None}
+        c.clients_by_code = {}
+        for cl in sorted(clients, key=lambda cl: cl.id or 0):  # two with one code: the older one, for everyone
+            if cl.code and cl.id is not None:
+                c.clients_by_code.setdefault(cl.code.strip().upper(), cl.id)
         c.clients_by_name = {}
         for cl in sorted(clients, key=lambda cl: (bool(cl.is_inactive), cl.id or 0)):
             if cl.name and cl.id is not None:
@@ -271,14 +274,30 @@ def _client_for(c: CycleState, record: dict[str, Any]) -> int | None:
             return client_id
         with c.store.transaction():
             c.store.begin_client(account_id, code)
-        client_id = c.bigtime().create_client(_client_fields(account, code))
-        by_code[code.upper()] = client_id
-        by_name.setdefault(_norm(account.get("Name") or code), client_id)
+        created = c.bigtime().create_client(_client_fields(account, code))
         with c.store.transaction():
             c.store.event(c.id, "client", f"Created BigTime client {account.get('Name') or code}.", record["Id"])
+        client_id = _older_twin(c, account, code, created)
     with c.store.transaction():
         c.store.link_client(account_id, client_id, code)
     return client_id
+
+
+def _older_twin(c: CycleState, account: dict[str, Any], code: str, created: int) -> int:
+    """BigTime's list read again after a client is created (one request): where Salesforce does not
+    move an Account's stamp on an update naming no field (docs/sync.md), another installation may
+    have created the same client at the same moment. Everyone then uses the older of the two, so no
+    project lands under the other; the admin is told the newer one is an unused duplicate."""
+    c.clients_by_code = c.clients_by_name = None
+    by_code, _ = _clients(c)
+    kept = by_code.get(code.upper(), created)
+    if kept != created:
+        with c.store.transaction():
+            c.store.event(c.id, "warning", f"Another BigSync installation created the BigTime client for "
+                                           f"{account.get('Name') or code} at the same moment (client {kept}). Its "
+                                           f"projects go under that one; client {created} is an unused duplicate "
+                                           "that can be deleted in BigTime.")
+    return kept
 
 
 def attach_contacts(c: CycleState, record: dict[str, Any], project_id: int, check_existing: bool) -> None:

@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import collections
 import threading
+import time
 from pathlib import Path
+
+import pytest
 
 from bigsync_gui.core.connections import Connector
 from bigsync_gui.core.creation import project_codes
 from bigsync_gui.core.engine import CycleReport, Engine
 from bigsync_gui.core.profile import Profile
-from engine_fixtures import FAST, PACE, TRIGGER, Connected, connect_profile
+from bigsync_gui.core.store import Store
+from engine_fixtures import FAST, PACE, TRIGGER, Connected, admin, connect_profile
 
 
 def second_installation(env: Connected, tmp_path: Path) -> Engine:
@@ -69,3 +73,50 @@ def test_two_installations_at_once_make_no_duplicates(connected_engine: Connecte
     assert not clients, f"duplicate clients: {clients}"
     written = {o["Id"]: o.get("BigTime_Project_Id__c") for o in env.opps() if o["Id"] in wins}
     assert all(str(v).isdigit() for v in written.values()), written
+
+
+@pytest.mark.parametrize("reading", ["strict", "lenient"])
+def test_a_new_account_reached_by_both_at_once_ends_under_one_client(connected_engine: Connected, tmp_path: Path,
+                                                                     reading: str) -> None:
+    """One installation is held inside its create of a new account's client while the other syncs the
+    same account's other win. The account claim (an update naming no field, conditioned on the stamp
+    it read) cannot stop the second: it read the Account after the first claim, under either reading
+    of switch empty_update_touches. Both create the client; both then use the older one, so every
+    project of the account sits under one client and the newer one is reported as an unused
+    duplicate. Projects are exactly once."""
+    env = connected_engine
+    admin(env.sandbox.salesforce_admin_url, "POST", "/switches", {"preset": reading})
+    other = second_installation(env, tmp_path)
+    account = env.insert("Account", {"Name": "Race Co"})
+    wins = [env.new_opp(f"Race win {i}", TRIGGER, account) for i in range(2)]
+    env.fault("bigtime", kind="hold", seconds=60, method="POST", path="/client/detail$", count=1)
+    first: list[CycleReport | BaseException] = []
+    held = threading.Thread(target=lambda: first.append(env.engine.run_cycle()))
+    held.start()
+    deadline = time.monotonic() + 60
+    while admin(env.sandbox.bigtime_admin_url, "GET", "/faults/held")["held"] < 1:
+        assert time.monotonic() < deadline and held.is_alive(), "the first installation never reached its client create"
+        time.sleep(0.05)
+    try:
+        other.run_cycle()  # meanwhile: the second installation syncs the same account's other win
+    finally:
+        env.clear_faults()  # releases the held create
+    held.join(timeout=120)
+    together([env.engine, other])  # what one left to the other settles
+
+    projects, _ = duplicates(env, wins)
+    assert not projects, f"opportunities without exactly one project: {projects}"
+    race = [c for c in env.clients() if c["ClientId"] == f"SF-{account}"]
+    assert len(race) == 2, race
+    under = {env.project(oid)["ClientId"] for oid in wins}
+    assert under == {min(c["SystemId"] for c in race)}  # every project under the older client
+    warned = [e.message for store in (env.store(), Store(other.cycles.db_path)) for e in _events(store)
+              if "unused duplicate" in e.message]
+    assert len(warned) == 1, warned
+
+
+def _events(store: Store) -> list:
+    try:
+        return store.events()
+    finally:
+        store.close()
