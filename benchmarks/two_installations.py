@@ -54,6 +54,33 @@ def duplicates(sandbox: Sandbox, wins: list[str]) -> tuple[int, int, int]:
             sum(n - 1 for n in clients.values() if n > 1))
 
 
+def connect_two(sandbox: Sandbox, tmp: Path, reading: str = "strict") -> list[Path]:
+    """Two profiles ("laptop", "server") under ``tmp`` connected to ``sandbox`` and configured (the
+    file keyring must be set); the org's daily limit and BigTime's pace set not to matter; the
+    Salesforce emulator's switches at ``reading``."""
+    _setup.admin(sandbox.salesforce_admin_url, "POST", "/settings", {"daily_api_limit": 100_000_000})
+    _setup.admin(sandbox.salesforce_admin_url, "POST", "/switches", {"preset": reading})
+    _setup.set_bigtime_rate_limit(sandbox, None)  # duplicates are measured here, not BigTime's pace
+    profiles = [tmp / "laptop", tmp / "server"]
+    for directory in profiles:
+        Engine(Connector(_setup.connect_profile(sandbox, directory, bigtime_auth="api_key"))).configure(TRIGGER)
+    return profiles
+
+
+def play_round(sandbox: Sandbox, profiles: list[Path], home: Path, n: int, wins: int, accounts: int
+               ) -> tuple[list[int], tuple[int, int, int]]:
+    """Round ``n``: ``wins`` new wins over ``accounts`` new accounts, both profiles synced together
+    twice. Returns the four exit codes and ``duplicates()``."""
+    sf = sandbox.world.salesforce
+    with sandbox.world.lock:
+        account_ids = [sf.insert("Account", {"Name": f"Twin {n}-{i}"}) for i in range(accounts)]
+        today = datetime.now(timezone.utc).date().isoformat()
+        won = [sf.insert("Opportunity", {"Name": f"Twin {n}-{i}", "StageName": TRIGGER, "CloseDate": today,
+                                         "AccountId": account_ids[i % len(account_ids)]}) for i in range(wins)]
+    codes = sync_together(profiles, home) + sync_together(profiles, home)
+    return codes, duplicates(sandbox, won)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=20)
@@ -67,24 +94,10 @@ def main() -> int:
     _setup.use_file_keyring(home / "data" / "python_keyring" / "keyring_pass.cfg")
     totals = [0, 0, 0]
     with Sandbox() as sandbox:
-        _setup.admin(sandbox.salesforce_admin_url, "POST", "/settings", {"daily_api_limit": 100_000_000})
-        _setup.admin(sandbox.salesforce_admin_url, "POST", "/switches", {"preset": args.reading})
-        _setup.set_bigtime_rate_limit(sandbox, None)  # duplicates are measured here, not BigTime's pace
-        profiles = [tmp / "laptop", tmp / "server"]
-        for directory in profiles:
-            Engine(Connector(_setup.connect_profile(sandbox, directory, bigtime_auth="api_key"))).configure(TRIGGER)
-        sf = sandbox.world.salesforce
+        profiles = connect_two(sandbox, tmp, args.reading)
         for n in range(args.rounds):
-            with sandbox.world.lock:
-                accounts = [sf.insert("Account", {"Name": f"Twin {n}-{i}"}) for i in range(args.accounts)]
-                today = datetime.now(timezone.utc).date().isoformat()
-                wins = [sf.insert("Opportunity", {"Name": f"Twin {n}-{i}", "StageName": TRIGGER, "CloseDate": today,
-                                                  "AccountId": accounts[i % len(accounts)]}) for i in range(args.wins)]
-            codes = sync_together(profiles, home) + sync_together(profiles, home)
-            found = duplicates(sandbox, wins)
+            codes, found = play_round(sandbox, profiles, home, n, args.wins, args.accounts)
             totals = [t + f for t, f in zip(totals, found)]
-            if os.environ.get("BIGSYNC_BENCH_KEEP") and any(found):
-                print("kept:", tmp, [w for w in wins][:3])
             print(f"round {n + 1:2d}: exit codes {codes}; duplicate projects {found[0]}, wins without a project "
                   f"{found[1]}, duplicate clients {found[2]}", flush=True)
     print(f"\n{args.rounds} rounds of two installations on {args.wins} wins ({args.reading} reading): duplicate projects {totals[0]}, "

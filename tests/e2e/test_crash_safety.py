@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import random
 import signal
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -24,59 +23,10 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from bigsync_gui.core.engine import CycleReport  # noqa: E402
-from engine_fixtures import Connected, Oracle, child_env, connected_engine, file_keyring  # noqa: E402,F401
+from crash_runs import finish, killed, last_cycle, start_sync, wait_until_cycling, won_with_roles  # noqa: E402
+from engine_fixtures import Connected, Oracle, connected_engine, file_keyring  # noqa: E402,F401
 
-CLI = [sys.executable, "-m", "bigsync_gui"]
 ALREADY_RUNNING = "Another copy of BigSync is syncing this setup right now"
-
-
-def start_sync(env: Connected, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([*CLI, "--profile", str(env.root), "sync", "--once", "--json", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(env.home))
-
-
-def finish(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[int, CycleReport | None, str]:
-    out, err = proc.communicate(timeout=timeout)
-    line = next((ln for ln in out.splitlines() if ln.startswith("{")), None)
-    return proc.returncode, (CycleReport(**json.loads(line)) if line else None), err
-
-
-def last_cycle(env: Connected) -> tuple[int, str]:
-    store = env.store()
-    try:
-        cycles = store.cycles(1)
-    finally:
-        store.close()
-    return (cycles[0].id, cycles[0].result) if cycles else (0, "")
-
-
-def wait_until_cycling(env: Connected, proc: subprocess.Popen[str], after: int) -> None:
-    """Until the child holds the lock and has started its cycle (or has ended): a kill from here on
-    lands inside the cycle however slowly the child started."""
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and proc.poll() is None:
-        cycle_id, result = last_cycle(env)
-        if cycle_id > after and result == "running":
-            return
-        time.sleep(0.02)
-
-
-def killed() -> CycleReport:
-    return CycleReport(0, "trigger", "failed", "killed -9", error="Killed")
-
-
-def won_with_roles(env: Connected, count: int, rng: random.Random) -> list[str]:
-    accounts = [a["Id"] for a in env.accounts()] + [env.insert("Account", {"Name": f"Crash Co {i}"}) for i in range(3)]
-    ids = []
-    for i in range(count):
-        acc = rng.choice(accounts)
-        oid = env.new_opp(f"Crash test {i}", "Negotiation/Review", acc)
-        env.add_role(oid, "Kim", f"Crash{i}", f"kim{i}@crash.example", primary=True, account=acc)
-        if rng.random() < 0.5:
-            env.add_role(oid, "Lou", f"Crash{i}", f"lou{i}@crash.example", primary=False, account=acc)
-        ids.append(oid)
-    return ids
 
 
 @pytest.mark.parametrize("seed", [1, 2])
@@ -181,9 +131,9 @@ def test_sync_once_exit_codes_and_pick_the_stage_again(connected_engine: Connect
     store = env.store()  # make the cached stage list old, as 16 minutes would
     try:
         with store.transaction():
-            meta: Any = store.get_meta("salesforce_metadata", {})
+            meta: Any = json.loads(store.cursor("salesforce_metadata") or "{}")
             meta["fetched_at"] = "2000-01-01T00:00:00+00:00"
-            store.set_meta("salesforce_metadata", meta)
+            store.set_cursor("salesforce_metadata", json.dumps(meta))
     finally:
         store.close()
     code, report, err = finish(start_sync(env))

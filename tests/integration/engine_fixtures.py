@@ -14,6 +14,7 @@ The benchmark engineer can reuse both (``from engine_fixtures import Connected, 
 from __future__ import annotations
 
 import collections
+import contextlib
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -228,12 +229,11 @@ def connect_profile(sandbox: Sandbox, root: Path, connector: Connector) -> None:
     settings.save(connector.profile)
 
 
-@pytest.fixture
-def file_keyring(tmp_path: Path) -> Iterator[Path]:
-    """keyrings.alt's plain-text file keyring under a temporary home (the same file a child process
-    started with ``child_env(home)`` uses); the previous backend is put back afterwards."""
-    home = tmp_path / "home"
-    home.mkdir()
+@contextlib.contextmanager
+def keyring_file_at(home: Path) -> Iterator[Path]:
+    """keyrings.alt's plain-text file keyring under ``home`` (the same file a child process started
+    with ``child_env(home)`` uses); the previous backend is put back afterwards."""
+    home.mkdir(parents=True, exist_ok=True)
     backend = PlaintextKeyring()
     backend.file_path = str(keyring_file(home))  # type: ignore[misc]  # instance attribute wins over the default
     previous = keyring.get_keyring()
@@ -244,20 +244,19 @@ def file_keyring(tmp_path: Path) -> Iterator[Path]:
         keyring.set_keyring(previous)
 
 
-@pytest.fixture
-def connected_engine(sandbox: Sandbox, bigtime_reading: str, tmp_path: Path, file_keyring: Path) -> Iterator[Connected]:
-    """A profile connected to the sandbox (fresh seed data) and configured with "Closed Won", once
-    against each reading of BigTime (``bigtime_reading``).
+@contextlib.contextmanager
+def connected_to(sandbox: Sandbox, root: Path, home: Path) -> Iterator[Connected]:
+    """A profile at ``root`` connected to ``sandbox`` and configured with "Closed Won" (the keyring
+    must already be set, e.g. by ``keyring_file_at(home)``).
 
     The sandbox's world clock survives its reset, so the engine's clock starts level with it, and
-    whatever a test advanced is taken back afterwards (in-process: the admin API only goes forward)."""
-    root = tmp_path / "profile"
+    whatever was advanced is taken back afterwards (in-process: the admin API only goes forward)."""
     profile = Profile.at(root)
     connector = Connector(profile, policy=FAST, pace=PACE)
     connect_profile(sandbox, root, connector)
     clock = MovableClock()
     clock.advance(seconds=sandbox.world.clock.offset_seconds)
-    env = Connected(sandbox, root, profile, connector, Engine(connector, now=clock), clock, file_keyring)
+    env = Connected(sandbox, root, profile, connector, Engine(connector, now=clock), clock, home)
     env.configure(TRIGGER)
     try:
         yield env
@@ -266,7 +265,45 @@ def connected_engine(sandbox: Sandbox, bigtime_reading: str, tmp_path: Path, fil
             sandbox.world.clock.advance(-env.advanced_seconds)
 
 
+@pytest.fixture
+def file_keyring(tmp_path: Path) -> Iterator[Path]:
+    """The file keyring under a temporary home (``keyring_file_at``)."""
+    with keyring_file_at(tmp_path / "home") as home:
+        yield home
+
+
+@pytest.fixture
+def connected_engine(sandbox: Sandbox, bigtime_reading: str, tmp_path: Path, file_keyring: Path) -> Iterator[Connected]:
+    """A profile connected to the sandbox (fresh seed data) and configured with "Closed Won", once
+    against each reading of BigTime (``bigtime_reading``)."""
+    with connected_to(sandbox, tmp_path / "profile", file_keyring) as env:
+        yield env
+
+
 # ---- the contract, kept from the outside -------------------------------------------------------------------
+VIOLATION_KINDS = ("duplicate", "missed", "deleted", "other")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken invariant: ``kind`` is one of VIOLATION_KINDS ("duplicate": a second project,
+    client or contact for the same thing; "missed": an opportunity owed a project has none;
+    "deleted": a BigTime project gone or a DELETE sent; "other": any other break of the contract),
+    ``count`` how many records it concerns."""
+
+    kind: str
+    count: int
+    message: str
+
+
+class ContractBroken(AssertionError):
+    """The oracle's failure: an AssertionError (so pytest reports it as one) that keeps its violations."""
+
+    def __init__(self, violations: list[Violation]) -> None:
+        super().__init__("; ".join(f"[{v.kind}] {v.message}" for v in violations))
+        self.violations = violations
+
+
 @dataclass
 class Oracle:
     """What the engine must have done, from what a cycle could see.
@@ -372,34 +409,56 @@ class Oracle:
                 self.maybe_unexcluded.add(oid)
 
     def check(self, final: bool) -> None:
-        """The invariants; ``final`` after a clean cycle: the links must then agree everywhere."""
-        env = self.env
+        """The invariants; ``final`` after a clean cycle: the links must then agree everywhere.
+        Raises :class:`ContractBroken` naming every broken one."""
+        found = self.violations(final)
+        if found:
+            raise ContractBroken(found)
+
+    def violations(self, final: bool) -> list[Violation]:
+        """Every broken invariant, by kind (the reliability report counts them; ``check`` asserts none)."""
+        env, out = self.env, []
+
+        def broken(kind: str, count: int, message: str) -> None:
+            out.append(Violation(kind, count, message))
+
         projects = env.projects()
         ids = {p["SystemId"] for p in projects}
-        assert len(projects) >= self.max_projects, "a BigTime project disappeared"
-        assert self.seen_project_ids <= ids, f"BigTime projects deleted: {self.seen_project_ids - ids}"
+        if len(projects) < self.max_projects:
+            broken("deleted", self.max_projects - len(projects), "a BigTime project disappeared")
+        if not self.seen_project_ids <= ids:
+            gone = self.seen_project_ids - ids
+            broken("deleted", len(gone), f"BigTime projects deleted: {gone}")
         self.max_projects, self.seen_project_ids = len(projects), ids
         deletes = [e for e in env.log("bigtime") if e["method"] == "DELETE"]
-        assert not deletes, f"the engine deleted something in BigTime: {deletes}"
+        if deletes:
+            broken("deleted", len(deletes), f"the engine deleted something in BigTime: {deletes}")
 
         all_ids = [o["Id"] for o in env.opps(deleted=True)]
         owner = {code: oid for oid in all_ids for code in project_codes(oid)}  # every code that names an opportunity
         codes = collections.Counter(owner[p["ProjectCode"]] for p in projects if p["ProjectCode"] in owner)
         duplicated = {c: n for c, n in codes.items() if n > 1}
-        assert not duplicated, f"more than one project for {duplicated}\n{self.history}"
+        if duplicated:
+            broken("duplicate", sum(n - 1 for n in duplicated.values()), f"more than one project for {duplicated}\n{self.history}")
         with_project = set(codes)
         missing = self.must - with_project
-        assert not missing, f"no project for opportunities that reached the stage: {missing}\n{self.history}"
+        if missing:
+            broken("missed", len(missing), f"no project for opportunities that reached the stage: {missing}\n{self.history}")
         unexpected = with_project - self.may
-        assert not unexpected, f"projects for opportunities never seen at the stage: {unexpected}\n{self.history}"
+        if unexpected:
+            broken("other", len(unexpected), f"projects for opportunities never seen at the stage: {unexpected}\n{self.history}")
 
         client_codes = collections.Counter(c["ClientId"] for c in env.clients() if str(c["ClientId"]).startswith("SF-"))
-        assert all(n == 1 for n in client_codes.values()), f"duplicate clients: {client_codes}"
+        if any(n > 1 for n in client_codes.values()):
+            broken("duplicate", sum(n - 1 for n in client_codes.values()), f"duplicate clients: {client_codes}")
         for p in projects:
             if p["ProjectCode"] in owner:
-                people = [(c["EMail"].casefold(), c["FName"], c["SName"]) for c in env.contacts(p["SystemId"])]
-                assert len(people) == len(set(people)), f"duplicate contacts on project {p['SystemId']}: {people}"
-                assert sum(c["Tag"] == "PRIMARY" for c in env.contacts(p["SystemId"])) <= 1
+                contacts = env.contacts(p["SystemId"])
+                people = [(c["EMail"].casefold(), c["FName"], c["SName"]) for c in contacts]
+                if len(people) != len(set(people)):
+                    broken("duplicate", len(people) - len(set(people)), f"duplicate contacts on project {p['SystemId']}: {people}")
+                if sum(c["Tag"] == "PRIMARY" for c in contacts) > 1:
+                    broken("other", 1, f"more than one primary contact on project {p['SystemId']}")
 
         store = env.store()
         try:
@@ -410,28 +469,37 @@ class Oracle:
         finally:
             store.close()
         by_id = {p["SystemId"]: p for p in projects}
-        for oid, link in links.items():
-            assert link.project_id in by_id, f"link {oid} → {link.project_id}: no such BigTime project"
-            assert by_id[link.project_id]["ProjectCode"] in project_codes(oid)
         all_opps = {o["Id"]: o for o in env.opps(deleted=True)}
         for oid, link in links.items():
+            if link.project_id not in by_id:
+                broken("other", 1, f"link {oid} → {link.project_id}: no such BigTime project")
+                continue
+            if by_id[link.project_id]["ProjectCode"] not in project_codes(oid):
+                broken("other", 1, f"link {oid} → {link.project_id}: the project's code names another opportunity")
             opp = all_opps.get(oid)
-            if link.written_back and link.status == "linked" and opp is not None and not opp.get("IsDeleted"):
-                assert opp.get(ID_FIELD) == str(link.project_id), f"{oid}: {ID_FIELD}={opp.get(ID_FIELD)!r}, link {link.project_id}"
+            if link.written_back and link.status == "linked" and opp is not None and not opp.get("IsDeleted") \
+                    and opp.get(ID_FIELD) != str(link.project_id):
+                broken("other", 1, f"{oid}: {ID_FIELD}={opp.get(ID_FIELD)!r}, link {link.project_id}")
         if not final:
-            return
-        assert not pending, f"unfinished intents after a clean cycle: {pending}"
+            return out
+        if pending:
+            broken("other", len(pending), f"unfinished intents after a clean cycle: {pending}")
         for oid in self.refused - with_project:
-            assert "no account" in failed.get(oid, ""), f"{oid} has no account: it should be refused, not {failed.get(oid)!r}"
+            if "no account" not in failed.get(oid, ""):
+                broken("other", 1, f"{oid} has no account: it should be refused, not {failed.get(oid)!r}")
         unlinked = with_project - set(links)
-        assert not unlinked, f"projects in BigTime the store does not know: {unlinked}"
+        if unlinked:
+            broken("other", len(unlinked), f"projects in BigTime the store does not know: {unlinked}")
         for oid, link in links.items():
             opp = all_opps.get(oid)
             gone = opp is None or bool(opp.get("IsDeleted"))
-            assert link.status == ("severed" if gone else "linked"), f"{oid}: link {link.status}, deleted={gone}"
-            if not gone:
-                assert opp.get(ID_FIELD) == str(link.project_id), f"{oid}: project id not written back"
-        assert not unwritten, f"links never written back: {unwritten}"
+            if link.status != ("severed" if gone else "linked"):
+                broken("other", 1, f"{oid}: link {link.status}, deleted={gone}")
+            elif not gone and opp.get(ID_FIELD) != str(link.project_id):  # type: ignore[union-attr]
+                broken("other", 1, f"{oid}: project id not written back")
+        if unwritten:
+            broken("other", len(unwritten), f"links never written back: {unwritten}")
+        return out
 
 
 def run(env: Connected, oracle: Oracle, **kwargs: Any) -> CycleReport:

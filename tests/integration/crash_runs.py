@@ -1,0 +1,68 @@
+"""Real `bigsync-gui sync --once` processes against the in-process sandbox, for the kill -9 runs
+(tests/e2e/test_crash_safety.py, benchmarks/reliability_report.py): start one on a connected
+profile, wait until it is inside its cycle, read its report.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import time
+
+from bigsync_gui.core.engine import CycleReport
+from engine_fixtures import Connected, child_env
+
+CLI = [sys.executable, "-m", "bigsync_gui"]
+
+
+def start_sync(env: Connected, *extra: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([*CLI, "--profile", str(env.root), "sync", "--once", "--json", *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(env.home))
+
+
+def finish(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[int, CycleReport | None, str]:
+    out, err = proc.communicate(timeout=timeout)
+    line = next((ln for ln in out.splitlines() if ln.startswith("{")), None)
+    return proc.returncode, (CycleReport(**json.loads(line)) if line else None), err
+
+
+def last_cycle(env: Connected) -> tuple[int, str]:
+    store = env.store()
+    try:
+        cycles = store.cycles(1)
+    finally:
+        store.close()
+    return (cycles[0].id, cycles[0].result) if cycles else (0, "")
+
+
+def wait_until_cycling(env: Connected, proc: subprocess.Popen[str], after: int) -> None:
+    """Until the child holds the lock and has started its cycle (or has ended): a kill from here on
+    lands inside the cycle however slowly the child started."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        cycle_id, result = last_cycle(env)
+        if cycle_id > after and result == "running":
+            return
+        time.sleep(0.02)
+
+
+def killed() -> CycleReport:
+    return CycleReport(0, "trigger", "failed", "killed -9", error="Killed")
+
+
+def won_with_roles(env: Connected, count: int, rng: random.Random, batch: str = "") -> list[str]:
+    """``count`` opportunities just below the stage, each with a primary contact role (half with a
+    second one), over the org's accounts and three new ones; ``batch`` keeps names apart when called again."""
+    accounts = [a["Id"] for a in env.accounts()] + [env.insert("Account", {"Name": f"Crash Co {batch}{i}"}) for i in range(3)]
+    ids = []
+    for n in range(count):
+        i = f"{batch}{n}"
+        acc = rng.choice(accounts)
+        oid = env.new_opp(f"Crash test {i}", "Negotiation/Review", acc)
+        env.add_role(oid, "Kim", f"Crash{i}", f"kim{i}@crash.example", primary=True, account=acc)
+        if rng.random() < 0.5:
+            env.add_role(oid, "Lou", f"Crash{i}", f"lou{i}@crash.example", primary=False, account=acc)
+        ids.append(oid)
+    return ids
