@@ -10,7 +10,6 @@ the create and its contacts, before the link or the write-back — wherever the 
 
 from __future__ import annotations
 
-import json
 import random
 import signal
 import sys
@@ -131,9 +130,9 @@ def test_sync_once_exit_codes_and_pick_the_stage_again(connected_engine: Connect
     store = env.store()  # make the cached stage list old, as 16 minutes would
     try:
         with store.transaction():
-            meta: Any = json.loads(store.cursor("salesforce_metadata") or "{}")
+            meta: Any = store.get_meta("salesforce_metadata", {})
             meta["fetched_at"] = "2000-01-01T00:00:00+00:00"
-            store.set_cursor("salesforce_metadata", json.dumps(meta))
+            store.set_meta("salesforce_metadata", meta)
     finally:
         store.close()
     code, report, err = finish(start_sync(env))
