@@ -211,7 +211,8 @@ def run_twins(rounds: int, wins: int) -> Section:
             profiles = two_installations.connect_two(sandbox, Path(tmp))
             for n in range(rounds):
                 _setup.clear_logs(sandbox)
-                codes, (dup_projects, missed, dup_clients) = two_installations.play_round(sandbox, profiles, home, n, wins, 6)
+                runs, (dup_projects, missed, dup_clients) = two_installations.play_round(sandbox, profiles, home, n, wins, 6)
+                codes = [code for code, _ in runs]
                 deletes = sum(e["method"] == "DELETE" for e in _setup.logged(sandbox)["bigtime"])
                 section.runs += 1
                 section.cycles += len(codes)
@@ -222,7 +223,8 @@ def run_twins(rounds: int, wins: int) -> Section:
                     ("deleted", deletes, f"{deletes} DELETE requests to BigTime")) if count]
                 if any(code not in (0, 4) for code in codes):  # 4: asked to wait (docs/cli.md), not a failure
                     broken.append(Violation("other", 1, f"round {n + 1}: exit codes {codes}"))
-                if broken:
+                if broken:  # what each process said (laptop, server; then again)
+                    broken.append(Violation("other", 0, "runs: " + "; ".join(f"exit {c}: {said}" for c, said in runs)))
                     section.add(broken, f"benchmarks/two_installations.py --rounds {n + 1} --wins {wins} "
                                         "(processes started together: timing decides who wins each claim)")
     section.wall = time.monotonic() - started

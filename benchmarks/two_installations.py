@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import json
 import os
 import subprocess
 import sys
@@ -32,13 +33,22 @@ def child_env(home: Path) -> dict[str, str]:
             "XDG_CONFIG_HOME": str(home / "config"), "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
 
 
-def sync_together(profiles: list[Path], home: Path) -> list[int]:
+def sync_together(profiles: list[Path], home: Path) -> list[tuple[int, str]]:
+    """Each profile's `sync --once` started at the same moment: (exit code, what it said: its JSON
+    report's result and counts, or its stderr's end) per profile."""
     procs = [subprocess.Popen([sys.executable, "-m", "bigsync_gui", "--profile", str(p), "sync", "--once", "--json"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(home))
              for p in profiles]
+    runs = []
     for proc in procs:
-        proc.communicate(timeout=300)  # read the pipes: a child never blocks on a full one
-    return [proc.returncode for proc in procs]
+        out, err = proc.communicate(timeout=300)  # read the pipes: a child never blocks on a full one
+        line = next((ln for ln in out.splitlines() if ln.startswith("{")), None)
+        said = err.strip()[-300:]
+        if line:
+            report = json.loads(line)
+            said = f"{report.get('result')} created={report.get('created')} {report.get('error') or ''} {said}".strip()
+        runs.append((proc.returncode, said))
+    return runs
 
 
 def duplicates(sandbox: Sandbox, wins: list[str]) -> tuple[int, int, int]:
@@ -68,17 +78,17 @@ def connect_two(sandbox: Sandbox, tmp: Path, reading: str = "strict") -> list[Pa
 
 
 def play_round(sandbox: Sandbox, profiles: list[Path], home: Path, n: int, wins: int, accounts: int
-               ) -> tuple[list[int], tuple[int, int, int]]:
+               ) -> tuple[list[tuple[int, str]], tuple[int, int, int]]:
     """Round ``n``: ``wins`` new wins over ``accounts`` new accounts, both profiles synced together
-    twice. Returns the four exit codes and ``duplicates()``."""
+    twice. Returns the four runs (``sync_together``) and ``duplicates()``."""
     sf = sandbox.world.salesforce
     with sandbox.world.lock:
         account_ids = [sf.insert("Account", {"Name": f"Twin {n}-{i}"}) for i in range(accounts)]
         today = datetime.now(timezone.utc).date().isoformat()
         won = [sf.insert("Opportunity", {"Name": f"Twin {n}-{i}", "StageName": TRIGGER, "CloseDate": today,
                                          "AccountId": account_ids[i % len(account_ids)]}) for i in range(wins)]
-    codes = sync_together(profiles, home) + sync_together(profiles, home)
-    return codes, duplicates(sandbox, won)
+    runs = sync_together(profiles, home) + sync_together(profiles, home)
+    return runs, duplicates(sandbox, won)
 
 
 def main() -> int:
@@ -96,7 +106,8 @@ def main() -> int:
     with Sandbox() as sandbox:
         profiles = connect_two(sandbox, tmp, args.reading)
         for n in range(args.rounds):
-            codes, found = play_round(sandbox, profiles, home, n, args.wins, args.accounts)
+            runs, found = play_round(sandbox, profiles, home, n, args.wins, args.accounts)
+            codes = [code for code, _ in runs]
             totals = [t + f for t, f in zip(totals, found)]
             print(f"round {n + 1:2d}: exit codes {codes}; duplicate projects {found[0]}, wins without a project "
                   f"{found[1]}, duplicate clients {found[2]}", flush=True)
