@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import signal
 import subprocess
 import sys
 import tempfile
@@ -40,7 +39,7 @@ sys.path[:0] = [str(HERE.parent / "tests" / "integration"), str(HERE.parent / "t
 
 import _setup  # noqa: E402
 import two_installations  # noqa: E402
-from crash_runs import finish, killed, last_cycle, start_sync, wait_until_cycling, won_with_roles  # noqa: E402
+from crash_runs import finish, kill_sync_somewhere, killed, start_sync, won_with_roles  # noqa: E402
 from engine_fixtures import (VIOLATION_KINDS, Connected, ContractBroken, Oracle, Violation,  # noqa: E402
                              connected_to, keyring_file_at)
 
@@ -135,19 +134,9 @@ def kill_run(env: Connected, oracle: Oracle, rng: random.Random, n: int) -> tupl
     (the next start); the oracle checks after each and at the end. (cycles run, killed?)"""
     for oid in won_with_roles(env, 3, rng, batch=f"k{n}-"):
         env.move(oid, "Closed Won")
-    env.clear_faults()
-    env.fault("bigtime", kind="latency", seconds=0.15, method="POST", path="/project", count=None)
-    if rng.random() < 0.3:
-        env.fault("bigtime", kind="drop", method="POST", path="/project/detail$")
     oracle.before_cycle()
-    before, _ = last_cycle(env)
-    proc = start_sync(env)
-    wait_until_cycling(env, proc, before)
-    time.sleep(rng.uniform(0.0, 1.0))  # anywhere in the cycle: journal, claim, create, contacts, link, write-back
-    landed = proc.poll() is None
+    landed, proc = kill_sync_somewhere(env, rng)
     if landed:
-        proc.send_signal(signal.SIGKILL)
-        proc.communicate(timeout=60)
         oracle.after_cycle(killed())
     else:  # it finished first: judged by its own report (none: like a failed cycle)
         _, report, _ = finish(proc)

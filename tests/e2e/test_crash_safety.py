@@ -11,7 +11,6 @@ the create and its contacts, before the link or the write-back — wherever the 
 from __future__ import annotations
 
 import random
-import signal
 import sys
 import time
 from pathlib import Path
@@ -22,7 +21,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from crash_runs import finish, killed, last_cycle, start_sync, wait_until_cycling, won_with_roles  # noqa: E402
+from crash_runs import finish, kill_sync_somewhere, killed, start_sync, won_with_roles  # noqa: E402
 from engine_fixtures import Connected, Oracle, connected_engine, file_keyring  # noqa: E402,F401
 
 ALREADY_RUNNING = "Another copy of BigSync is syncing this setup right now"
@@ -38,19 +37,9 @@ def test_kill_9_at_random_points_then_rerun_keeps_every_promise(connected_engine
         waiting = [o for o in opps if env.opp(o)["StageName"] != "Closed Won"]
         for oid in rng.sample(waiting, k=min(2, len(waiting))):  # two more reach the stage each round
             env.move(oid, "Closed Won")
-        env.clear_faults()
-        # Every BigTime write takes 0.15 s: a cycle with creates lasts a second or more.
-        env.fault("bigtime", kind="latency", seconds=0.15, method="POST", path="/project", count=None)
-        if rng.random() < 0.3:
-            env.fault("bigtime", kind="drop", method="POST", path="/project/detail$")
         oracle.before_cycle()
-        before, _ = last_cycle(env)
-        proc = start_sync(env)
-        wait_until_cycling(env, proc, before)
-        time.sleep(rng.uniform(0.0, 1.0))  # anywhere in the cycle: journal, create, contacts, link, write-back
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(10)
+        landed, proc = kill_sync_somewhere(env, rng)
+        if landed:
             kills += 1
             oracle.after_cycle(killed())
         else:

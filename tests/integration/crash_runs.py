@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+import signal
 import subprocess
 import sys
 import time
@@ -66,3 +67,23 @@ def won_with_roles(env: Connected, count: int, rng: random.Random, batch: str = 
             env.add_role(oid, "Lou", f"Crash{i}", f"lou{i}@crash.example", primary=False, account=acc)
         ids.append(oid)
     return ids
+
+
+def kill_sync_somewhere(env: Connected, rng: random.Random) -> tuple[bool, subprocess.Popen[str]]:
+    """Every BigTime write slowed to 0.15 s (a cycle with creates lasts a second or more), sometimes a
+    lost create answer; a real `sync --once` started and SIGKILLed at a random moment inside its cycle
+    (journal, claim, create, contacts, link, write-back). Returns (the kill landed, the process): one
+    that finished first is left for the caller to read with ``finish``."""
+    env.clear_faults()
+    env.fault("bigtime", kind="latency", seconds=0.15, method="POST", path="/project", count=None)
+    if rng.random() < 0.3:
+        env.fault("bigtime", kind="drop", method="POST", path="/project/detail$")
+    before, _ = last_cycle(env)
+    proc = start_sync(env)
+    wait_until_cycling(env, proc, before)
+    time.sleep(rng.uniform(0.0, 1.0))
+    landed = proc.poll() is None
+    if landed:
+        proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=60)
+    return landed, proc
