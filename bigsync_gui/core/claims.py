@@ -37,12 +37,15 @@ def _settle(c: CycleState, modified: datetime) -> None:
     the second of the stamp it is conditioned on, so any other claim is stamped later and refused.
     At most one second's wait, and only for a record changed in the second of our last answer."""
     second = modified.replace(microsecond=0)
-    server = c.sf.server_time
     if c.settled_second is not None and second <= c.settled_second:
         return
-    if server is None or second >= server.replace(microsecond=0):
-        c.cancel.wait(1.0)
-    c.settled_second = max(second, (server or second).replace(microsecond=0))
+    server = c.sf.server_time.replace(microsecond=0) if c.sf.server_time else None
+    if server is None or second >= server:
+        c.cancel.wait(1.0)  # the answer came during `server`: a second later the clock has left it
+        settled = max(second, server or second)
+    else:  # the clock was at `server` at the last answer: every second before it is past, not `server` itself
+        settled = server - timedelta(seconds=1)
+    c.settled_second = max(settled, c.settled_second or settled)
 
 
 def claim(c: CycleState, record: dict[str, Any], id_field: str, code: str) -> dict[str, Any] | None:

@@ -1,0 +1,53 @@
+"""claims._settle: a claim conditioned on a stamp is sent only once Salesforce's clock has left that
+stamp's second (If-Unmodified-Since has whole seconds, so a claim in the same second would let a
+second installation's claim, conditioned on the same stamp, pass too)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
+
+from bigsync_gui.core.claims import _settle
+
+S = datetime(2026, 3, 24, 9, 0, 5, tzinfo=timezone.utc)
+
+
+class Waits:
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def wait(self, seconds: float) -> bool:
+        self.seconds.append(seconds)
+        return False
+
+
+def cycle(server: datetime) -> SimpleNamespace:
+    return SimpleNamespace(sf=SimpleNamespace(server_time=server), cancel=Waits(), settled_second=None)
+
+
+def test_a_stamp_in_the_second_of_the_last_answer_waits() -> None:
+    c = cycle(S + timedelta(milliseconds=400))
+    _settle(c, S + timedelta(milliseconds=100))
+    assert c.cancel.seconds == [1.0]
+
+
+def test_an_older_stamp_does_not_wait() -> None:
+    c = cycle(S + timedelta(milliseconds=400))
+    _settle(c, S - timedelta(seconds=3))
+    assert c.cancel.seconds == []
+
+
+def test_no_wait_for_an_older_stamp_does_not_settle_the_current_second() -> None:
+    """The answer said S: the clock has left every second before S, not S itself. A record stamped in
+    S (another installation's write, read later in the cycle) must still wait."""
+    c = cycle(S + timedelta(milliseconds=400))
+    _settle(c, S - timedelta(seconds=3))  # no wait: settled up to S - 1 only
+    _settle(c, S + timedelta(milliseconds=700))
+    assert c.cancel.seconds == [1.0]
+
+
+def test_after_a_wait_the_same_second_is_settled() -> None:
+    c = cycle(S + timedelta(milliseconds=400))
+    _settle(c, S)
+    _settle(c, S + timedelta(milliseconds=900))  # waited once already: the clock has left S
+    assert c.cancel.seconds == [1.0]
