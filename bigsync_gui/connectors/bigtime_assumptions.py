@@ -202,3 +202,12 @@ def project_url(base_url: str, project_id: int) -> str:
     parts = urlsplit(base_url.strip())
     origin = f"{parts.scheme or 'https'}://{parts.netloc}" if parts.netloc else "https://iq.bigtime.net"
     return origin + PROJECT_PAGE_PATH.format(project_id=int(project_id))
+
+# ---- Client ids: a later client has a larger SystemId ------------------------------------------
+# Unknown: nothing documents how BigTime numbers records; every public example shows small
+# increasing integers. Used only when two installations created the same account's client at the
+# same moment (docs/sync.md, "Clients"): everyone keeps the one with the lowest SystemId, which is
+# the first created if ids increase — the one the first creator already used. If BigTime numbered
+# otherwise, the two installations' projects for that account could sit under the two clients
+# (still no project lost or duplicated); Activity names both clients either way. The rule lives in
+# ``core/creation.py`` (``_clients``), the one place that picks between same-code clients.

@@ -151,7 +151,7 @@ def _clients(c: CycleState) -> tuple[dict[str, int], dict[str, int]]:
     if c.clients_by_code is None or c.clients_by_name is None:
         clients = c.bigtime().clients(include_inactive=True)
         c.clients_by_code = {}
-        for cl in sorted(clients, key=lambda cl: cl.id or 0):  # two with one code: the older one, for everyone
+        for cl in sorted(clients, key=lambda cl: cl.id or 0):  # two with one code: the older one (lowest id: bigtime_assumptions), for everyone
             if cl.code and cl.id is not None:
                 c.clients_by_code.setdefault(cl.code.strip().upper(), cl.id)
         c.clients_by_name = {}
