@@ -39,7 +39,7 @@ sys.path[:0] = [str(HERE.parent / "tests" / "integration"), str(HERE.parent / "t
 
 import _setup  # noqa: E402
 import two_installations  # noqa: E402
-from crash_runs import finish, kill_sync_somewhere, killed, start_sync, won_with_roles  # noqa: E402
+from crash_runs import finish, kill_sync_somewhere, killed, rerun_until_clean, won_with_roles  # noqa: E402
 from engine_fixtures import (VIOLATION_KINDS, Connected, ContractBroken, Oracle, Violation,  # noqa: E402
                              connected_to, keyring_file_at)
 
@@ -142,29 +142,15 @@ def kill_run(env: Connected, oracle: Oracle, rng: random.Random, n: int) -> tupl
         _, report, _ = finish(proc)
         oracle.after_cycle(report or killed())
     env.clear_faults()
-    cycles = 1
-    for _ in range(3):
-        report = _rerun(env, oracle)
-        cycles += 1
-        if report.result == "ok":
-            break
-    else:
+    code, report, err, runs = rerun_until_clean(env, oracle)
+    if report is None:
+        raise ContractBroken([Violation("other", 1, f"the rerun printed no report (exit {code}): {err[-2000:]}")])
+    if report.result != "ok":
         raise ContractBroken([Violation("other", 1, f"no clean cycle after the kill: {report.result} {report.message}")])
+    cycles = 1 + runs
     oracle.check(final=True)
     env.clear_logs()  # checked: the next check reads only this run's requests
     return cycles, landed
-
-
-def _rerun(env: Connected, oracle: Oracle) -> CycleReport:
-    """The next start: another real `sync --once` process on the profile (as the test reruns).
-    A process, not an engine in this one: a restart takes the time a start takes, and a create the
-    killed child left in flight has that long to land before the lookup (docs/benchmarks.md)."""
-    oracle.before_cycle()
-    code, report, err = finish(start_sync(env))
-    if report is None:
-        raise ContractBroken([Violation("other", 1, f"the rerun printed no report (exit {code}): {err[-2000:]}")])
-    oracle.after_cycle(report)
-    return report
 
 
 def run_kills(count: int, seed: int) -> Section:

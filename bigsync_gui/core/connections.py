@@ -7,7 +7,7 @@ goes to the settings file (non-secret) and what goes to the keyring (secret).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..connectors import bigtime as bt
 from ..connectors import oauth
@@ -41,7 +41,8 @@ class Connector:
 
     BigTime's policy is paced by the process's limiter for the firm it talks to (set whenever the
     firm is known): ``bigtime.requests_per_minute`` per minute, or ``pace`` = (requests, window
-    seconds) when given — tests and benchmarks use it to shrink the minute."""
+    seconds) when given — tests and benchmarks use it to shrink the minute. Its read timeout is
+    ``bigtime.request_timeout_seconds`` unless a ``policy`` was given (tests)."""
 
     def __init__(self, profile: Profile, counter: RequestCounter | None = None, policy: RetryPolicy | None = None,
                  pace: tuple[int, float] | None = None) -> None:
@@ -50,6 +51,7 @@ class Connector:
         self.counter = counter or RequestCounter()
         self.http = {system: HttpPolicy(system, self.counter, policy) for system in ("salesforce", "bigtime")}
         self.pace = pace
+        self._timeouts_given = policy is not None
 
     def settings(self) -> Settings:
         return Settings.load(self.profile)
@@ -65,7 +67,21 @@ class Connector:
             raise ConfigInvalid("bigtime.requests_per_minute", "bigtime.requests_per_minute must be at least 1.")
         http = self.http["bigtime"]
         http.limiter = limiter_for(base_url, firm_id or "", int(requests), window)
+        connect, read = self._bigtime_timeouts()
+        http.policy = replace(http.policy, connect_timeout=connect, read_timeout=read)
         return http
+
+    def _bigtime_timeouts(self) -> tuple[float, float]:
+        policy = self.http["bigtime"].policy
+        if self._timeouts_given:
+            return policy.connect_timeout, policy.read_timeout
+        read = float(self.settings().bigtime.request_timeout_seconds)
+        return min(RetryPolicy.connect_timeout, read), read
+
+    def bigtime_answer_window(self) -> float:
+        """The longest one BigTime request can take from sending to its answer, by our timeouts: a
+        create sent this long ago without an answer seen has landed or never will."""
+        return sum(self._bigtime_timeouts())
 
     # ---- Salesforce ----------------------------------------------------------------------------
     def save_salesforce(self, endpoints: oauth.OAuthEndpoints, login_url: str, tokens: oauth.TokenSet) -> Connection:

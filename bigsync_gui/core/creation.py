@@ -8,6 +8,10 @@ one that exists and linking it (the engine decides *whether*; this module does t
   name before one is created, and the account → client link is kept in the store.
 - **Across installations** (core.claims): the opportunity, and the account for a new client, are
   claimed in Salesforce before anything is created in BigTime.
+- **Never sent twice while in doubt.** A create (or contact) sent without its answer seen — the
+  app killed, the connection dropped — may still land. Until the longest a BigTime answer can take
+  has passed since it was sent, the opportunity is not looked up nor sent again (``in_doubt``):
+  the cycle ends "waiting" and the next one settles it.
 - **Linked twice.** The link is committed to the store, then the project id is written onto the
   opportunity (``write_project_ids``), which is what another installation, or a lost state file,
   links from.
@@ -16,14 +20,18 @@ one that exists and linking it (the engine decides *whether*; this module does t
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timezone
 from typing import Any
 
 from ..connectors import bigtime_assumptions as bt_assumptions
 from ..connectors import errors as ce
 from ..connectors.salesforce import COLLECTION_CHUNK
 from . import claims, contacts
-from .cycle import CycleState
-from .errors import Transient
+from .cycle import CycleState, parse_time
+from .errors import CreateInDoubt, Transient
+from .store import Intent
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +127,40 @@ def _repair_code(c: CycleState, record: dict[str, Any], project_id: int, kept: s
         c.projects_by_code[fitting] = project_id
 
 
+def in_doubt(c: CycleState, record: dict[str, Any], intent: Intent) -> bool:
+    """True (and the cycle set to end "waiting") while a write sent for this intent without an answer
+    may still land in BigTime: looked up now, it might not show yet and be sent a second time."""
+    if intent.state != "pending" or not intent.sent_at:
+        return False
+    left = c.answer_window - (c.now() - parse_time(intent.sent_at)).total_seconds()
+    if left <= 0:
+        return False
+    name = record.get("Name") or record["Id"]
+    if c.waiting is None or left > getattr(c.waiting, "retry_after", 0.0):
+        c.waiting = CreateInDoubt(f"BigTime may still be creating the project for {name}: the last request for it "
+                                  f"got no answer (the app stopped or the connection dropped). It is checked again "
+                                  f"in {max(1, round(left))} s, so that it is not created twice.", left)
+    return True
+
+
+@contextmanager
+def _sending(c: CycleState, oid: str) -> Iterator[None]:
+    """Around BigTime writes for an intent: stamped as sent before, cleared once an answer is seen
+    (any answer, a refusal too); left stamped when none came (Offline, a kill): ``in_doubt``."""
+    with c.store.transaction():
+        c.store.mark_sent(oid, c.now().astimezone(timezone.utc).isoformat(timespec="milliseconds"))
+    try:
+        yield
+    except ce.Offline:
+        raise
+    except Exception:
+        with c.store.transaction():
+            c.store.mark_sent(oid, None)
+        raise
+    with c.store.transaction():
+        c.store.mark_sent(oid, None)
+
+
 def _create_project(c: CycleState, record: dict[str, Any], fields: dict[str, Any]) -> int:
     """Create the project under the longest code that fits what is known of BigTime's limit; a
     400 about the code's length (nothing created) tries the next shorter form, a code that
@@ -129,7 +171,8 @@ def _create_project(c: CycleState, record: dict[str, Any], fields: dict[str, Any
     for index, code in enumerate(forms):
         fields["ProjectCode"] = code
         try:
-            created = c.bigtime().create_project_record(fields)
+            with _sending(c, record["Id"]):
+                created = c.bigtime().create_project_record(fields)
         except ce.RequestRejected as exc:
             shorter = index + 1 < len(forms)
             if exc.status == 400 and shorter and bt_assumptions.refuses_code_length(exc.message):
@@ -182,6 +225,9 @@ def create(c: CycleState, record: dict[str, Any], resumed: bool = False) -> None
     name = str(record.get("Name") or "").strip()
     id_field = c.settings.sync.field_map.get("project_id", "")
     named = record.get(id_field) if id_field else None
+    earlier = c.store.intent(oid)
+    if earlier is not None and in_doubt(c, record, earlier):
+        return  # read again next cycle (pending)
     try:
         if (not named or str(named).startswith(claims.CLAIM_PREFIX)) and claims.claimable(c, id_field):
             record = claims.claim(c, record, id_field, code)
@@ -308,7 +354,8 @@ def attach_contacts(c: CycleState, record: dict[str, Any], project_id: int, chec
             c.store.event(c.id, "warning", message, record["Id"], project_id)
 
     roles = (record.get("OpportunityContactRoles") or {}).get("records") or []
-    contacts.add_roles(c.bigtime(), project_id, roles, warn, check_existing=check_existing)
+    with _sending(c, record["Id"]):
+        contacts.add_roles(c.bigtime(), project_id, roles, warn, check_existing=check_existing)
 
 
 def link(c: CycleState, record: dict[str, Any], project_id: int, client_id: int | None, how: str) -> None:

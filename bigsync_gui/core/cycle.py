@@ -104,6 +104,8 @@ class CycleState:
     read_at: datetime | None = None  # Salesforce's time when this cycle's read ran (HTTP Date)
     history_since: datetime | None = None  # stage changes from then on are read with each opportunity
     stopped_by: Exception | None = None
+    answer_window: float = 0.0  # the longest one BigTime answer can take (Connector.bigtime_answer_window)
+    waiting: Exception | None = None  # a create in doubt held back (CreateInDoubt): the cycle ends "waiting"
     settled_second: datetime | None = None  # Salesforce's clock is known to be past this second (claims)
 
     def bigtime(self) -> bt.BigTimeClient:

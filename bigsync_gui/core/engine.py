@@ -271,7 +271,8 @@ class Engine:
 
         def work(cycle_id: int, settings: Settings, store: Store) -> str:
             c = CycleState(cycle_id, settings, store, self.salesforce_client(), self._now(), cancel, progress,
-                           now=self._now, bigtime_client=self.bigtime_client)
+                           now=self._now, bigtime_client=self.bigtime_client,
+                           answer_window=self.connector.bigtime_answer_window())
             return self._work(c, full)
 
         return self.cycles.run("trigger", work, cancel=cancel, wait_for_lock=wait_for_lock, on_wait=on_wait)
@@ -350,6 +351,8 @@ class Engine:
             if due_full:
                 c.store.set_cursor(LAST_FULL, _iso(c.started))
             c.store.set_cursor(LAST_READ, _iso(c.started))
+        if c.waiting is not None:
+            raise c.waiting  # the rest is done and the cursor kept; the held-back create is read again
         return "Full reconcile done." if due_full else ""
 
     # ---- metadata ---------------------------------------------------------------------------------
@@ -519,7 +522,7 @@ class Engine:
         lost stayed unknown to the store."""
         oid = record["Id"]
         intent = c.store.intent(oid)
-        if intent is None or intent.state != "pending":
+        if intent is None or intent.state != "pending" or creation.in_doubt(c, record, intent):
             return None
         try:
             project_id = creation.find_project(c, record)

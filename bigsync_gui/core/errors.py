@@ -8,7 +8,7 @@ from __future__ import annotations
 from ..connectors.errors import Transient
 
 __all__ = ["Transient", "CoreError", "ConfigInvalid", "KeyringUnavailable", "KeyringLocked", "PickStageAgain",
-           "ApiBudgetSpent", "AlreadyRunning"]
+           "ApiBudgetSpent", "CreateInDoubt", "AlreadyRunning"]
 
 
 class CoreError(Exception):
@@ -42,6 +42,18 @@ class ApiBudgetSpent(CoreError, Transient):
     ``retry_after`` seconds from now (the loop waits that long: "asked us to wait", not broken)."""
 
     system = "salesforce"
+
+    def __init__(self, message: str, retry_after: float) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class CreateInDoubt(CoreError, Transient):
+    """A BigTime create sent earlier got no answer (the app was killed, the connection dropped) and
+    may still be landing: it is not looked up and sent again until ``retry_after`` seconds from now,
+    when the longest a BigTime answer can take has passed (core.creation.in_doubt)."""
+
+    system = "bigtime"
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)

@@ -103,6 +103,7 @@ TABLE: dict[str, _Row] = {
     "ApiBudgetSpent": _BUDGET,
     "ApiLimitReached": _BUDGET,
     "ServiceUnavailable": _Row(SyncState.ERROR, "{label} is having trouble", EXIT_OFFLINE),
+    "CreateInDoubt": _Row(SyncState.ERROR, "Waiting for {label} to finish an earlier request", EXIT_OFFLINE),
     "RequestRejected": _Row(SyncState.ERROR, "{label} refused a request", EXIT_FAILED),
     "UnexpectedResponse": _Row(SyncState.ERROR, "{label} answered something unexpected", EXIT_FAILED),
     "WindowExceeded": _Row(SyncState.ERROR, "The last sync failed", EXIT_FAILED),
@@ -125,7 +126,8 @@ def _codes() -> dict[type, str]:
         ce.UnexpectedResponse: "UnexpectedResponse", WindowExceeded: "WindowExceeded",
         core.PickStageAgain: "PickStageAgain", core.ConfigInvalid: "ConfigInvalid",
         core.KeyringUnavailable: "KeyringUnavailable", core.KeyringLocked: "KeyringLocked",
-        core.ApiBudgetSpent: "ApiBudgetSpent", core.AlreadyRunning: "AlreadyRunning", StoreError: "StoreError",
+        core.ApiBudgetSpent: "ApiBudgetSpent", core.CreateInDoubt: "CreateInDoubt",
+        core.AlreadyRunning: "AlreadyRunning", StoreError: "StoreError",
     }
 
 

@@ -53,6 +53,9 @@ class BigTimeSettings:
     firm_id: str = ""  # BigTime › My Company › Company Info; sent as X-Auth-Realm on every call
     # Our pace, under BigTime's per-firm limit (public clients pace it at about 30 a minute):
     requests_per_minute: int = 25
+    # The longest we wait for one BigTime answer; also how long a create left without an answer
+    # (a crash, a dropped connection) is given to land before it is looked up and sent again.
+    request_timeout_seconds: int = 60
     # Learnt when connecting:
     user_name: str = ""
     # OAuth: what BigTime accepted (bigtime_assumptions): the header carrying the access token
@@ -152,6 +155,7 @@ LIMITS: dict[tuple[str, str], tuple[Callable[[Any], bool], str]] = {
     ("sync", "interval_seconds"): (lambda v: v >= MIN_INTERVAL_SECONDS, f"at least {MIN_INTERVAL_SECONDS} (seconds)"),
     ("sync", "writeback_interval_seconds"): (lambda v: v >= MIN_INTERVAL_SECONDS, f"at least {MIN_INTERVAL_SECONDS} (seconds)"),
     ("sync", "api_budget_percent"): (lambda v: 0 < v <= 100, "more than 0 and at most 100 (percent)"),  # NaN fails too
+    ("bigtime", "request_timeout_seconds"): (lambda v: 1 <= v <= 600, "from 1 to 600 (seconds)"),
     ("bigtime", "auth_mode"): (lambda v: v in ("", *BIGTIME_AUTH_MODES), "oauth, api_key or session (or empty: not connected)"),
 }
 

@@ -130,6 +130,10 @@ MIGRATIONS: list[str] = [
     ALTER TABLE cycles ADD COLUMN error_code TEXT;
     ALTER TABLE cycles ADD COLUMN error_system TEXT
     """,
+    # 4: when an intent's last BigTime write was sent without an answer seen (core.creation.in_doubt)
+    """
+    ALTER TABLE journal ADD COLUMN sent_at TEXT
+    """,
 ]
 
 EVENT_KINDS = ("created", "linked", "severed", "restored", "written", "rejected", "client", "contacts", "warning")
@@ -166,6 +170,7 @@ class Intent:
     reason: str
     failed_modstamp: str
     attempts: int
+    sent_at: str | None  # a BigTime write for it was sent then and its answer never seen (None: none in doubt)
 
 
 @dataclass(frozen=True)
@@ -335,13 +340,17 @@ class Store:
         assert intent is not None
         return intent
 
+    def mark_sent(self, opportunity_id: str, at: str | None) -> None:
+        """A BigTime write for this intent is about to be sent (``at``), or its answer came (None)."""
+        self.db.execute("UPDATE journal SET sent_at = ? WHERE opportunity_id = ?", (at, opportunity_id))
+
     def finish_intent(self, opportunity_id: str, project_id: int) -> None:
-        self.db.execute("UPDATE journal SET state = 'created', project_id = ?, reason = '', updated_at = ? WHERE opportunity_id = ?",
+        self.db.execute("UPDATE journal SET state = 'created', project_id = ?, reason = '', sent_at = NULL, updated_at = ? WHERE opportunity_id = ?",
                         (project_id, utcnow(), opportunity_id))
 
     def fail_intent(self, opportunity_id: str, reason: str, modstamp: str) -> None:
         """BigTime refused this record; tried again only once the opportunity changes."""
-        self.db.execute("UPDATE journal SET state = 'failed', reason = ?, failed_modstamp = ?, updated_at = ? WHERE opportunity_id = ?",
+        self.db.execute("UPDATE journal SET state = 'failed', reason = ?, failed_modstamp = ?, sent_at = NULL, updated_at = ? WHERE opportunity_id = ?",
                         (reason, modstamp, utcnow(), opportunity_id))
 
     def drop_intent(self, opportunity_id: str) -> None:

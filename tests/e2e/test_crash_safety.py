@@ -21,7 +21,7 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from crash_runs import finish, kill_sync_somewhere, killed, start_sync, won_with_roles  # noqa: E402
+from crash_runs import finish, kill_sync_somewhere, killed, rerun_until_clean, start_sync, won_with_roles  # noqa: E402
 from engine_fixtures import Connected, Oracle, connected_engine, file_keyring  # noqa: E402,F401
 
 ALREADY_RUNNING = "Another copy of BigSync is syncing this setup right now"
@@ -48,13 +48,7 @@ def test_kill_9_at_random_points_then_rerun_keeps_every_promise(connected_engine
             oracle.after_cycle(report)
     # Then run until a clean cycle, as the next start of the app would.
     env.clear_faults()
-    for _ in range(3):
-        oracle.before_cycle()
-        code, report, err = finish(start_sync(env))
-        assert report is not None, err
-        oracle.after_cycle(report)
-        if code == 0 and report.result == "ok":
-            break
+    code, report, err, _ = rerun_until_clean(env, oracle)
     assert code == 0 and report is not None and report.result == "ok", err
     assert kills >= 2, "the random delays should have caught the child inside its cycle"
     assert oracle.must >= {o for o in opps if env.opp(o)["StageName"] == "Closed Won"}
@@ -65,6 +59,47 @@ def test_kill_9_at_random_points_then_rerun_keeps_every_promise(connected_engine
     finally:
         store.close()
     assert interrupted and len(interrupted) <= kills  # the next start records each killed cycle as interrupted
+
+
+def test_a_start_right_after_a_kill_inside_a_create_waits_for_it_and_never_sends_it_twice(connected_engine: Connected) -> None:
+    """The child is killed while BigTime still holds its project create; the app is started again at
+    once. Looking the code up now would find nothing and create a second project when the held one
+    lands. The restart says it is waiting (exit 4) without sending anything to BigTime; once the
+    longest answer has passed it links the project that landed."""
+    import signal
+
+    env = connected_engine
+    oracle = Oracle(env)
+    oid = won_with_roles(env, 1, random.Random(3))[0]
+    env.move(oid, "Closed Won")
+    env.fault("bigtime", kind="hold", seconds=60, method="POST", path="/project/detail$", count=1)
+    oracle.before_cycle()
+    child = start_sync(env)
+    deadline = time.monotonic() + 60
+    while requests.get(env.sandbox.bigtime_admin_url + "/faults/held", timeout=5).json()["held"] < 1:
+        assert time.monotonic() < deadline and child.poll() is None, "the child never reached its create"
+        time.sleep(0.05)
+    child.send_signal(signal.SIGKILL)
+    child.communicate(timeout=60)
+    oracle.after_cycle(killed())
+    try:
+        env.clear_logs()
+        oracle.before_cycle()
+        code, report, err = finish(start_sync(env))  # the next start, at once
+        assert code == 4 and report is not None and report.error == "CreateInDoubt", err
+        oracle.after_cycle(report)
+        assert report.bigtime_requests == 0 and env.log("bigtime") == []
+        assert "may still be creating" in err and "not created twice" in err
+    finally:
+        env.clear_faults()  # BigTime finishes the killed child's create
+    deadline = time.monotonic() + 30
+    while not env.projects_for(oid):
+        assert time.monotonic() < deadline, "the held create never landed"
+        time.sleep(0.05)
+    code, report, err, _ = rerun_until_clean(env, oracle)
+    assert code == 0 and report is not None and (report.result, report.created) == ("ok", 1), err
+    assert len(env.projects_for(oid)) == 1
+    oracle.check(final=True)
 
 
 def test_two_syncs_at_once_never_duplicate_the_second_waits_or_refuses(connected_engine: Connected) -> None:

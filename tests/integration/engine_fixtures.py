@@ -113,6 +113,11 @@ class Connected:
         admin(self.sandbox.salesforce_admin_url, "POST", "/clock", {"advance_seconds": seconds})
         self.advanced_seconds += seconds
 
+    def let_answers_land(self) -> None:
+        """Time passes until any BigTime request sent without an answer seen has landed or never
+        will (the engine holds a create in doubt back until then: core.creation.in_doubt)."""
+        self.advance(seconds=self.connector.bigtime_answer_window())
+
     # ---- Salesforce side (in-process, under the world's lock) -----------------------------------
     @property
     def sf(self) -> Any:
@@ -226,6 +231,7 @@ def connect_profile(sandbox: Sandbox, root: Path, connector: Connector) -> None:
     connector.save_bigtime_key(sandbox.bigtime_url, cred.BT_API_KEY, cred.BT_FIRM_ID)
     settings = connector.settings()
     settings.bigtime.requests_per_minute = 1_000_000  # for `bigsync-gui` child processes (here: PACE)
+    settings.bigtime.request_timeout_seconds = 3  # children's: a create in doubt is held back 6 s, not 70 (here: FAST)
     settings.save(connector.profile)
 
 

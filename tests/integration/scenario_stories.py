@@ -144,6 +144,9 @@ class Story:
         self.cycles += 1
         self.log.append(f"cycle → {report.result} {report.error} created={report.created} severed={report.severed} "
                         f"restored={report.restored}")
+        if report.error == "CreateInDoubt":  # the loop waits as long as it is asked before the next cycle
+            self.env.advance(seconds=report.retry_after)
+            self.log.append(f"waited {report.retry_after:.1f} s for a create in doubt")
 
     # ---- the story ---------------------------------------------------------------------------
     def play(self, steps: int) -> None:
@@ -155,6 +158,7 @@ class Story:
             self.cycle()
             self.env.clear_faults()
         self.env.clear_faults()
+        self.env.let_answers_land()  # a create left in doubt by the last fault has landed or never will
         self.oracle.before_cycle()
         final = self.env.cycle()
         self.cycles += 1

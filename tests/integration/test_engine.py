@@ -7,6 +7,7 @@ Closed Won are therefore "already past it" and left alone unless a test asks for
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import unquote_plus
 
@@ -496,8 +497,48 @@ def test_project_created_but_answer_lost_is_linked_not_duplicated(connected_engi
     failed = run(env, oracle)
     assert failed.result == "failed" and failed.error == "Offline"
     assert len(env.projects_for(oid)) == 1  # BigTime did create it
+    waiting = run(env, oracle)  # at once: the create might still be landing, so it is neither looked up nor sent
+    assert (waiting.result, waiting.error, waiting.bigtime_requests) == ("failed", "CreateInDoubt", 0)
+    assert 0 < waiting.retry_after <= env.connector.bigtime_answer_window()
+    env.let_answers_land()
     report = run(env, oracle)
     assert report.result == "ok" and report.created == 1
+    assert len(env.projects_for(oid)) == 1 and len(env.contacts(env.project(oid)["SystemId"])) == 2
+    oracle.check(final=True)
+
+
+def test_a_create_still_landing_after_its_timeout_is_neither_looked_up_nor_sent_again(connected_engine: Connected) -> None:
+    """BigTime holds a create past our read timeout (the answer never comes; in a kill -9 the app is
+    gone instead): the create may still land. The next cycle at once would find nothing by the code
+    and send it again; it must wait until the longest answer has passed, then link what landed."""
+    from dataclasses import replace
+
+    from bigsync_gui.core.connections import Connector
+    from engine_fixtures import FAST, PACE
+
+    env = connected_engine
+    env.engine = Engine(Connector(env.profile, policy=replace(FAST, read_timeout=1.0), pace=PACE), now=env.clock)
+    env.connector = env.engine.connector
+    oracle = Oracle(env)
+    oid = open_opp_with_two_roles(env)
+    env.move(oid, "Closed Won")
+    env.fault("bigtime", kind="hold", seconds=60, method="POST", path="/project/detail$", count=1)
+    try:
+        timed_out = run(env, oracle)
+        assert (timed_out.result, timed_out.error) == ("failed", "Offline")
+        assert admin(env.sandbox.bigtime_admin_url, "GET", "/faults/held")["held"] == 1  # still in BigTime's hands
+        again = run(env, oracle)
+        assert (again.result, again.error, again.bigtime_requests) == ("failed", "CreateInDoubt", 0)
+        assert "not created twice" in again.message and env.projects_for(oid) == []
+    finally:
+        env.clear_faults()  # the held create goes on and lands
+    deadline = time.monotonic() + 30
+    while not env.projects_for(oid):
+        assert time.monotonic() < deadline, "the held create never landed"
+        time.sleep(0.05)
+    env.let_answers_land()
+    report = run(env, oracle)
+    assert (report.result, report.created) == ("ok", 1)
     assert len(env.projects_for(oid)) == 1 and len(env.contacts(env.project(oid)["SystemId"])) == 2
     oracle.check(final=True)
 
@@ -510,6 +551,8 @@ def test_lost_answer_then_the_opportunity_left_the_stage_still_links_the_project
     env.fault("bigtime", kind="drop", method="POST", path="/project/detail$")
     assert run(env, oracle).result == "failed"
     env.move(oid, "Negotiation/Review")  # reopened before the next cycle
+    assert run(env, oracle).error == "CreateInDoubt"  # not dropped while the create may still land
+    env.let_answers_land()
     assert run(env, oracle).result == "ok"
     store = env.store()
     try:
@@ -555,7 +598,7 @@ def test_lost_answer_for_a_new_client_does_not_create_it_twice(connected_engine:
     oid = env.new_opp("Pied Piper – Compression", "Closed Won", acc)
     env.fault("bigtime", kind="drop", method="POST", path="/client/detail$")
     assert run(env, oracle).result == "failed"
-    assert run(env, oracle).result == "ok"
+    assert run(env, oracle).result == "ok"  # only the project's create is held back in doubt; the client's is found by code
     assert len([c for c in env.clients() if c["Nm"] == "Pied Piper"]) == 1
     assert len(env.projects_for(oid)) == 1
     oracle.check(final=True)
@@ -780,6 +823,7 @@ def test_project_code_too_long_for_bigtime_is_learnt_and_a_lost_answer_still_fin
     env.move(first, "Closed Won")
     env.fault("bigtime", kind="drop", method="POST", path="/project/detail$")
     assert run(env, oracle).result == "failed"  # created (or refused) in BigTime; the answer lost
+    env.let_answers_land()
     report = run(env, oracle)
     assert report.result == "ok" and report.created == 1
     (project,) = [p for p in env.projects() if p["Nm"] == "Globex – Data platform"]  # never two

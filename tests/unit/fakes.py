@@ -184,6 +184,7 @@ class FakeBigTime:
         self.clients_by_id: dict[int, bt.Client] = {}
         self.created: list[tuple[str, dict[str, Any]]] = []  # every create request that reached BigTime
         self.lose_next_answer = False  # the next create happens, but its answer never arrives
+        self.fail_next_create: Exception | None = None  # the next project create is answered with this; nothing made
         self._ids = itertools.count(1001)
 
     # ---- what the engine calls --------------------------------------------------------------------
@@ -195,6 +196,9 @@ class FakeBigTime:
 
     def create_project_record(self, fields: Mapping[str, Any]) -> bt.Project:
         """The project as BigTime keeps it (here: every field as sent, no code limit)."""
+        if self.fail_next_create is not None:
+            failure, self.fail_next_create = self.fail_next_create, None
+            raise failure
         project_id = next(self._ids)
         project = bt.Project(project_id, fields["Nm"], code=fields["ProjectCode"], client_id=fields["ClientId"])
         self.projects_by_id[project_id] = project

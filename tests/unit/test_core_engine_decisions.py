@@ -292,10 +292,39 @@ def test_a_create_whose_answer_was_lost_is_found_by_its_code_not_created_again(w
     assert (failed.result, failed.error) == ("failed", "Offline")
     assert link_of(world, opp) is None and len(world.bt.projects_coded(project_code(opp))) == 1  # made, but unknown
 
+    waiting = world.engine.run_cycle()  # at once: the create may still be landing, so it is not looked up
+    assert (waiting.result, waiting.error, waiting.retry_after) == ("failed", "CreateInDoubt", 70.0)  # 10 s connect + 60 s answer
+    world.clock.now += timedelta(seconds=70)
     report = world.engine.run_cycle()  # read again: a failed cycle does not move the cursor
     assert (report.result, report.created) == ("ok", 1)
     assert world.bt.creates("project") == 1  # looked up by its code, not sent again
     assert link_of(world, opp).project_id == project_of(world, opp).id  # type: ignore[union-attr]
+
+
+def test_a_create_in_doubt_is_held_back_as_long_as_the_bigtime_timeout_says(world: World) -> None:
+    settings = Settings.load(world.profile)
+    settings.bigtime.request_timeout_seconds = 5
+    settings.save(world.profile)
+    world.bt.add_client("Acme")
+    opp = world.sf.opportunity("Deal", "Proposal", world.sf.account("Acme"))
+    world.bt.lose_next_answer = True
+    assert world.engine.run_cycle().error == "Offline"
+    world.clock.now += timedelta(seconds=4)
+    assert world.engine.run_cycle().retry_after == 6.0  # 5 s connect + 5 s answer, 4 s of it gone
+    world.clock.now += timedelta(seconds=6)
+    assert world.engine.run_cycle().result == "ok" and world.bt.creates("project") == 1
+    assert link_of(world, opp) is not None
+
+
+@pytest.mark.parametrize("answer", [ce.ServiceUnavailable("bigtime", 500, "BigTime had an error."),
+                                    ce.RateLimited("bigtime", 600.0)], ids=["500", "429"])
+def test_a_create_answered_with_an_error_is_not_in_doubt_and_is_sent_again_at_once(world: World, answer: Exception) -> None:
+    world.bt.add_client("Acme")
+    opp = world.sf.opportunity("Deal", "Proposal", world.sf.account("Acme"))
+    world.bt.fail_next_create = answer
+    assert world.engine.run_cycle().result == "failed"
+    assert (world.engine.run_cycle().result, world.bt.creates("project")) == ("ok", 1)
+    assert link_of(world, opp) is not None
 
 
 def test_a_lost_answer_is_settled_by_code_even_after_the_opportunity_left_the_stage(world: World) -> None:

@@ -161,8 +161,22 @@ INSERT INTO cycles (kind, started_at, ended_at, result, message, error_code, err
      'bigtime');
 """
 
-SCHEMAS = {1: SCHEMA_1, 2: SCHEMA_2, 3: SCHEMA_3}  # version → its schema, literally
-DATA = {1: DATA_1, 2: DATA_2, 3: DATA_3}  # version → rows written with that version's columns
+# Version 4: when an intent's last BigTime write was sent without its answer seen (a create in doubt).
+SCHEMA_4 = SCHEMA_3.replace("""    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+);
+CREATE TABLE clients (""", """    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL
+, sent_at TEXT);
+CREATE TABLE clients (""")
+DATA_4 = DATA_3.replace("""'2024-05-01T12:00:00.000+00:00',
+                            '2024-05-01T12:00:00.000+00:00');""", """'2024-05-01T12:00:00.000+00:00',
+                            '2024-05-01T12:00:00.000+00:00', '2024-05-01T12:00:01.000+00:00');""").replace(
+    """'2024-05-01T12:00:00.000+00:00', '2024-05-01T12:00:00.000+00:00');""",
+    """'2024-05-01T12:00:00.000+00:00', '2024-05-01T12:00:00.000+00:00', NULL);""")
+
+SCHEMAS = {1: SCHEMA_1, 2: SCHEMA_2, 3: SCHEMA_3, 4: SCHEMA_4}  # version → its schema, literally
+DATA = {1: DATA_1, 2: DATA_2, 3: DATA_3, 4: DATA_4}  # version → rows written with that version's columns
 CURRENT = len(MIGRATIONS)
 
 
@@ -288,6 +302,25 @@ def test_a_failed_cycle_keeps_its_problem_code_and_system(tmp_path: Path) -> Non
         rows = {c.id: c for c in store.cycles()}
         assert (rows[failed].error_code, rows[failed].error_system) == ("Offline", "salesforce")
         assert (rows[ok].error_code, rows[ok].error_system) == (None, None)
+    finally:
+        store.close()
+
+
+def test_an_intent_from_before_version_4_is_not_in_doubt_and_a_stamp_is_kept_until_answered(tmp_path: Path) -> None:
+    path = tmp_path / "state.db"
+    build(path, 3)
+    store = Store(path)
+    try:
+        assert store.intent("006C").sent_at is None  # type: ignore[union-attr]
+        with store.transaction():
+            store.mark_sent("006C", "2024-05-02T09:00:00.000+00:00")
+        assert store.intent("006C").sent_at == "2024-05-02T09:00:00.000+00:00"  # type: ignore[union-attr]
+        with store.transaction():
+            store.begin_intent("006C", "SF-006C")  # another attempt does not forget the doubt
+        assert store.intent("006C").sent_at == "2024-05-02T09:00:00.000+00:00"  # type: ignore[union-attr]
+        with store.transaction():
+            store.finish_intent("006C", 777)
+        assert store.intent("006C").sent_at is None  # type: ignore[union-attr]
     finally:
         store.close()
 

@@ -37,6 +37,7 @@ CASES = [
     (core.KeyringLocked("Locked."), A, EXIT_KEYRING, None, None),
     (core.PickStageAgain("The stage is gone."), A, EXIT_FAILED, None, FixAction("Pick the trigger stage…", "stage")),
     (core.ApiBudgetSpent("Today's budget is used up.", 3600.0), E, EXIT_OFFLINE, SF, None),
+    (core.CreateInDoubt("BigTime may still be creating it.", 40.0), E, EXIT_OFFLINE, BT, None),
     (core.AlreadyRunning("Another copy is syncing."), E, EXIT_FAILED, None, None),
 ]
 
