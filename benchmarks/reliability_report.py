@@ -43,7 +43,6 @@ from crash_runs import finish, kill_sync_somewhere, killed, rerun_until_clean, w
 from engine_fixtures import (VIOLATION_KINDS, Connected, ContractBroken, Oracle, Violation,  # noqa: E402
                              connected_to, keyring_file_at)
 
-from bigsync_gui.core.engine import CycleReport  # noqa: E402
 from bigsync_gui.sandbox import Sandbox  # noqa: E402
 
 QUICK = {"seeds": 50, "kills": 10, "rounds": 2}

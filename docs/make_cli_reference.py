@@ -21,7 +21,7 @@ APPENDIX = """## Exit codes
 | 1 | the command ran and failed (sign-in refused, setup problem, another copy syncing) |
 | 2 | wrong arguments |
 | 3 | not connected, or a system needs signing in again |
-| 4 | a service could not be reached, or asked us to wait (rate limit, 5xx, today's API allowance spent) |
+| 4 | a service could not be reached, or asked us to wait (rate limit, 5xx, today's API allowance spent, a create sent before a crash that may still land) |
 | 5 | no usable keyring (or it is locked) |
 | 6 | `doctor`: something BigSync needs differs from what it assumes |
 
