@@ -529,7 +529,7 @@ def test_a_create_still_landing_after_its_timeout_is_neither_looked_up_nor_sent_
         assert admin(env.sandbox.bigtime_admin_url, "GET", "/faults/held")["held"] == 1  # still in BigTime's hands
         again = run(env, oracle)
         assert (again.result, again.error, again.bigtime_requests) == ("failed", "CreateInDoubt", 0)
-        assert "not created twice" in again.message and env.projects_for(oid) == []
+        assert "nothing is created twice" in again.message and env.projects_for(oid) == []
     finally:
         env.clear_faults()  # the held create goes on and lands
     deadline = time.monotonic() + 30
