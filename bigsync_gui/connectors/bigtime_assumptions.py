@@ -211,3 +211,12 @@ def project_url(base_url: str, project_id: int) -> str:
 # otherwise, the two installations' projects for that account could sit under the two clients
 # (still no project lost or duplicated); Activity names both clients either way. The rule lives in
 # ``core/creation.py`` (``_clients``), the one place that picks between same-code clients.
+
+# ---- A create without an answer has finished within our timeout ----------------------------------
+# Unknown: nothing documents how long BigTime may go on with a create whose caller has gone (killed,
+# connection dropped or timed out), nor whether a repeated ProjectCode is refused. Chosen: a create
+# sent without an answer seen is not looked up and sent again until our connect + read timeout
+# (settings ``bigtime.request_timeout_seconds``) has passed since it was sent; a BigTime that took
+# longer than that could still land it after the look-up, and the project would exist twice. The
+# rule lives in ``core/creation.py`` (``in_doubt``); the sandbox's ``hold`` fault plays a create that
+# is still running when the caller gives up (tests/integration/test_engine.py).

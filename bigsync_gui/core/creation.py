@@ -10,7 +10,8 @@ one that exists and linking it (the engine decides *whether*; this module does t
   claimed in Salesforce before anything is created in BigTime.
 - **Never sent twice while in doubt.** A create (or contact) sent without its answer seen — the
   app killed, the connection dropped — may still land. Until the longest a BigTime answer can take
-  has passed since it was sent, the opportunity is not looked up nor sent again (``in_doubt``):
+  has passed since it was sent, the opportunity is not looked up nor sent again (``in_doubt``;
+  the timing is an assumption: connectors/bigtime_assumptions.py):
   the cycle ends "waiting" and the next one settles it.
 - **Linked twice.** The link is committed to the store, then the project id is written onto the
   opportunity (``write_project_ids``), which is what another installation, or a lost state file,
@@ -136,7 +137,7 @@ def in_doubt(c: CycleState, record: dict[str, Any], intent: Intent) -> bool:
     if left <= 0:
         return False
     name = record.get("Name") or record["Id"]
-    if c.waiting is None or left > getattr(c.waiting, "retry_after", 0.0):
+    if c.waiting is None or left > c.waiting.retry_after:
         c.waiting = CreateInDoubt(f"BigTime may still be finishing a request for {name} that got no answer (the app "
                                   f"stopped or the connection dropped). It is checked again in {max(1, round(left))} s, "
                                   "so that nothing is created twice.", left)

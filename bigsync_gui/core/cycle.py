@@ -23,7 +23,7 @@ from ..connectors.http import requests_guarded, waits_reported
 from ..connectors.salesforce import SalesforceClient, Stage
 from . import cadence
 from .connections import Connector
-from .errors import AlreadyRunning, ApiBudgetSpent, ConfigInvalid, CoreError, Transient
+from .errors import AlreadyRunning, ApiBudgetSpent, ConfigInvalid, CoreError, CreateInDoubt, Transient
 from .problems import UNEXPECTED, Problem, describe, problem_of
 from .settings import Settings
 from .store import Store
@@ -105,7 +105,7 @@ class CycleState:
     history_since: datetime | None = None  # stage changes from then on are read with each opportunity
     stopped_by: Exception | None = None
     answer_window: float = 0.0  # the longest one BigTime answer can take (Connector.bigtime_answer_window)
-    waiting: Exception | None = None  # a create in doubt held back (CreateInDoubt): the cycle ends "waiting"
+    waiting: CreateInDoubt | None = None  # a create held back (core.creation.in_doubt): the cycle ends "waiting"
     settled_second: datetime | None = None  # Salesforce's clock is known to be past this second (claims)
 
     def bigtime(self) -> bt.BigTimeClient:
