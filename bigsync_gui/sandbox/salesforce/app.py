@@ -26,7 +26,7 @@ from werkzeug.wrappers import Request, Response
 from .. import credentials as cred
 from ..switches import Switches
 from ..web import ApiError, ServiceApp, json_response, read_json
-from . import ids, soql
+from . import composite, ids, soql
 from .data import (
     DELETED_WINDOW_DAYS,
     UPDATED_WINDOW_DAYS,
@@ -244,6 +244,7 @@ class SalesforceApp(ServiceApp):
             Rule(f"{d}/sobjects/<sobject>/<record_id>", endpoint="record_get", methods=["GET"]),
             Rule(f"{d}/sobjects/<sobject>/<record_id>", endpoint="record_update", methods=["PATCH"]),
             Rule(f"{d}/sobjects/<sobject>/<record_id>", endpoint="record_delete", methods=["DELETE"]),
+            Rule(f"{d}/composite", endpoint="composite", methods=["POST"]),
             Rule(f"{d}/composite/sobjects/<sobject>", endpoint="collection_get", methods=["GET"]),
             Rule(f"{d}/composite/sobjects/<sobject>", endpoint="collection_get_by_body", methods=["POST"]),
             Rule(f"{d}/composite/sobjects", endpoint="collection_create", methods=["POST"]),
@@ -316,7 +317,7 @@ class SalesforceApp(ServiceApp):
         session = self.data.check_access_token(token) if token else None
         if session is None:
             raise SfApiError(401, "INVALID_SESSION_ID", "Session expired or invalid")
-        if not self.data.count_api_call():
+        if not composite.inside_subrequest() and not self.data.count_api_call():  # a composite counts once
             raise SfApiError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
         return session
 
@@ -654,6 +655,12 @@ class SalesforceApp(ServiceApp):
             earliest = (now - timedelta(days=DELETED_WINDOW_DAYS)).replace(second=0, microsecond=0)
         return json_response({"deletedRecords": found, "earliestDateAvailable": format_datetime(earliest),
                               "latestDateCovered": format_datetime(latest)})
+
+    # ---- Composite (sandbox/salesforce/composite.py) ----------------------------------------------
+    @sf_errors
+    def composite(self, request: Request, version: str) -> Response:
+        version, _ = self._rest(request, version)
+        return json_response(composite.run(self, request, version))
 
     # ---- sObject Collections --------------------------------------------------------------------
     def _collection_body(self, request: Request) -> tuple[bool, list[Any]]:
