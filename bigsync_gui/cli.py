@@ -1,6 +1,6 @@
 """The one entry point: ``bigsync-gui [command]``.
 
-Command names are stable (DESIGN §3); tests and scripts rely on them. Heavy imports (Qt, the
+Command names are stable (docs/design.md, "Command line"); tests and scripts rely on them. Heavy imports (Qt, the
 sandbox) happen inside the command that needs them, so ``--help`` and ``--version`` stay instant.
 """
 

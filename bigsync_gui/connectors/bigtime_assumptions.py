@@ -1,6 +1,6 @@
 """What the BigTime client *assumes* where BigTime's documentation is silent — in one place.
 
-``shared/reference/bigtime.md`` marks these points **[unknown]**. Each constant below says what is
+``docs/reference/bigtime.md`` marks these points **[unknown]**. Each constant below says what is
 known, what we chose, and why; change a choice here and nowhere else. The sandbox emulator accepts
 only what the reference documents by default; each other plausible reading is a named switch
 (docs/sandbox.md), and the tests run the client against both.
@@ -87,7 +87,7 @@ SESSION_TOKEN_LIFETIME_SECONDS = 24 * 3600
 WHOAMI_PROBE_PATH = "/picklist/FieldValues/StatusProduction"
 
 # ---- The figures read back, and where each comes from (ONE mapping) ---------------------------
-# Sources (shared/reference/bigtime.md, "Audit 2026-11-30"):
+# Sources (docs/reference/bigtime.md, "Audit of 2026-11-30"):
 #   [live]  ``GET /task/BudgetStatusByProject/{id}`` per-task rows: ``EstTotal`` (fee + expense budget;
 #           the sum over tasks is the project's budget), ``InvoicedToDate``, ``WipTotal``, ``HrsIn``,
 #           ``ChargeIn``, ``FeeCostIn``, ``ExpCostIn`` — two scripts that say they were checked live.

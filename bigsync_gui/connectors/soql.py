@@ -1,7 +1,7 @@
 """Building SOQL safely: every value becomes a literal through :func:`quote`, never pasted text.
 
 SOQL has no bind variables over REST, so a query is a string. The rules (Salesforce's "Quoted
-String Escape Sequences" and "Date Formats" pages, shared/reference/salesforce.md §3):
+String Escape Sequences" and "Date Formats" pages, docs/reference/salesforce.md, "REST API used by the sync"):
 
 - strings go in single quotes; ``\\`` ``'`` ``"`` and the control characters newline, carriage
   return, tab, backspace and form feed are written as backslash escapes. Nothing else is reserved

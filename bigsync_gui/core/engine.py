@@ -1,7 +1,7 @@
 """The sync engine: one cycle turns opportunities that reached the trigger stage into BigTime
 projects — exactly once — and keeps the links in step with deletes and restores.
 
-The contract is DESIGN §2. How each promise is kept:
+The contract is docs/design.md, "Sync semantics". How each promise is kept:
 
 - **Exactly once.** Before a project is created, an intent row is committed to the journal
   (``store.begin_intent``); the project carries a code derived from the opportunity id

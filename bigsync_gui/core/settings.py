@@ -69,7 +69,8 @@ class BigTimeSettings:
 
 
 # What flows back into Salesforce: our name for a figure → the Opportunity field the admin maps.
-# The defaults are the fields the setup guide asks the admin to create (docs/salesforce-fields.md).
+# The defaults are the fields the setup guide asks the admin to create (README.md, "The Salesforce fields
+# BigTime's figures go to").
 DEFAULT_FIELD_MAP = {
     "project_id": "BigTime_Project_Id__c",
     "project_url": "BigTime_Project_URL__c",

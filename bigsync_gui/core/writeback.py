@@ -75,7 +75,7 @@ _REFRESHED_KEY, _CHANGED_KEY = "_refreshed", "_changed"  # when last re-read; wh
 # Freshness without DtModified (see the module docstring).
 REFRESH_MIN_AGE = timedelta(hours=1)
 ACTIVE_WINDOW = timedelta(days=14)
-BIGTIME_REQUESTS_PER_MINUTE = 30  # [code] a script that ran live paces itself so (reference/bigtime.md)
+BIGTIME_REQUESTS_PER_MINUTE = 30  # [code] a script that ran live paces itself so (docs/reference/bigtime.md)
 ROTATION_SHARE = 0.5  # of that allowance over one write-back interval; the rest is for the sync
 _BUDGET_FIGURES = ("budget_hours", "budget_fees")  # read from the project detail
 

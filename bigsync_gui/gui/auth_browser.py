@@ -2,7 +2,7 @@
 
 What the admin sees: the real address of the page (read-only), whether the connection is
 encrypted, a load progress bar, the service's own login and consent pages, and a Cancel button.
-What it does (DESIGN §5/§6):
+What it does (docs/design.md, "The GUI" and "Security"):
 
 - a fresh **off-the-record** ``QWebEngineProfile`` per attempt (no cookies or cache kept), owned
   by this widget and deleted after its page;

@@ -88,7 +88,7 @@ class World:
             self.reset()
 
     def reset(self) -> None:
-        """Fresh seed data for both services (the story of DESIGN §4), with the clock back at its start."""
+        """Fresh seed data for both services (the story in docs/sandbox.md), with the clock back at its start."""
         from .seed import seed_world
 
         with self.lock:

@@ -6,9 +6,9 @@ Salesforce connected through the real OAuth code flow (PKCE, login page, Allow, 
 BigTime through the API key, and ``configure("Closed Won")`` done. The engine's clock can be
 moved (``advance``) so metadata ages, full reconciles and gaps can be reached without waiting.
 
-:class:`Oracle` is the contract of DESIGN §2, kept from the outside: call ``before_cycle()`` just
-before each cycle and ``after_cycle(report)`` just after; ``check()`` asserts the invariants.
-The benchmark engineer can reuse both (``from engine_fixtures import Connected, Oracle``).
+:class:`Oracle` is the contract of docs/design.md ("Sync semantics"), kept from the outside: call
+``before_cycle()`` just before each cycle and ``after_cycle(report)`` just after; ``check()`` asserts the invariants.
+Benchmarks reuse both (``from engine_fixtures import Connected, Oracle``).
 """
 
 from __future__ import annotations

@@ -28,7 +28,7 @@ CLI = [sys.executable, "-m", "bigsync_gui"]
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    """A keyring in a file under a temporary home (keyrings.alt), as PLATFORM.md suggests for tests."""
+    """A keyring in a file under a temporary home (keyrings.alt), as docs/design.md suggests for tests."""
     home = tmp_path / "home"
     home.mkdir()
     return {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "config"),

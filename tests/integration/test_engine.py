@@ -1,4 +1,4 @@
-"""The sync engine against the sandbox, one behaviour at a time (DESIGN §2), then bad data.
+"""The sync engine against the sandbox, one behaviour at a time (docs/design.md), then bad data.
 
 Every test starts from the seed with a profile connected through the real sign-in flows and the
 trigger stage "Closed Won" saved (``connected_engine``); the four seed opportunities already in

@@ -1,4 +1,4 @@
-"""Randomized scenarios against the sandbox: the sync contract (DESIGN §2) holds after every cycle.
+"""Randomized scenarios against the sandbox: the sync contract (docs/design.md) holds after every cycle.
 
 Each seed plays a reproducible story (scenario_stories.py, which benchmarks/reliability_report.py
 plays too): stage moves (forward, backward, skipping the trigger, straight to closed-lost), creates, renames, deletes, restores and account changes, interleaved

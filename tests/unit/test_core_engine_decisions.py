@@ -1,4 +1,4 @@
-"""The engine's decisions (core/engine.py, DESIGN §2) against in-memory Salesforce and BigTime (fakes.py).
+"""The engine's decisions (core/engine.py, docs/design.md) against in-memory Salesforce and BigTime (fakes.py).
 
 The stages, by SortOrder: Prospecting 1, Qualification 2, Proposal 3, Negotiation 4, Closed Won 5,
 Closed Lost 6, Legacy 7 (inactive). Unless a test says otherwise the trigger is Proposal.

@@ -82,7 +82,7 @@ class StagePage(QWizardPage):
         self.count_panel.retry.connect(self._count_already_past)
         self.count_label = plain_label()
         self.backfill = QCheckBox("Also create &projects for them")
-        self.backfill.setChecked(False)  # "from now on" unless the admin asks (DESIGN §2)
+        self.backfill.setChecked(False)  # "from now on" unless the admin asks (docs/design.md)
         self.backfill.setEnabled(False)
         self.backfill.setToolTip("Off: only opportunities that reach the stage from now on become projects.")
 

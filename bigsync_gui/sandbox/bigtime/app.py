@@ -1,6 +1,6 @@
 """The BigTime emulator: API v2 under ``/BigtimeData/api/v2`` (paths case-insensitive).
 
-What it speaks (see ``docs/_sandbox_bigtime.md`` and ``reference/bigtime.md``):
+What it speaks (see ``docs/sandbox.md`` and ``docs/reference/bigtime.md``):
 - OAuth 2.0 authorization code: an HTML login page, a consent page with Allow/Deny, then a 302 to
   the registered redirect URI; ``/oauth2/accesstoken`` for codes and (rotating) refresh tokens;
 - ``/session`` user sessions, and the firm API key;

@@ -12,7 +12,7 @@ date) is computed from the time entries, expenses and invoices, so the numbers a
 access; what it does with the state comes from three mixins: :mod:`.records` (staff, clients,
 projects, contacts, tasks, picklists), :mod:`.ledger` (time, expenses, invoices, payments, budget
 figures) and :mod:`.auth_store` (codes, tokens, sessions, the API key). Choices for what
-``reference/bigtime.md`` leaves unknown are kept in :mod:`.schema`.
+``docs/reference/bigtime.md`` leaves unknown are kept in :mod:`.schema`.
 """
 
 from __future__ import annotations

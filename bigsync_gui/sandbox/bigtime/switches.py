@@ -1,6 +1,6 @@
 """The BigTime emulator's named switches (mechanism: ``sandbox/switches.py``).
 
-Default = the strict reading: only what ``reference/bigtime.md`` marks [doc] or [code, checked
+Default = the strict reading: only what ``docs/reference/bigtime.md`` marks [doc] or [code, checked
 live]. Each switch turns on one reading a public client uses but nothing confirms.
 """
 

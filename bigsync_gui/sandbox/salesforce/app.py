@@ -1,7 +1,7 @@
 """The Salesforce emulator's HTTP side: OAuth 2.0 (login form, consent, token, revoke, userinfo,
 identity), the REST API under ``/services/data/`` and the sandbox admin API.
 
-Wire formats follow ``reference/salesforce.md``: REST errors are a JSON array of
+Wire formats follow ``docs/reference/salesforce.md``: REST errors are a JSON array of
 ``{"message", "errorCode", "fields"}``, OAuth errors ``{"error", "error_description"}``, every
 REST response carries ``Sforce-Limit-Info``, token responses have no ``expires_in``.
 """

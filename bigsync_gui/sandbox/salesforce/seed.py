@@ -13,7 +13,7 @@ from .. import story
 from . import ids
 from .data import SalesforceData, format_datetime
 
-# Reference §5: a new org's standard stages.
+# docs/reference/salesforce.md, "The standard opportunity stages": a new org's defaults.
 STANDARD_STAGES: tuple[dict[str, Any], ...] = tuple(
     {"ApiName": name, "MasterLabel": name, "SortOrder": i, "DefaultProbability": prob,
      "ForecastCategoryName": forecast, "IsClosed": closed, "IsWon": won, "IsActive": True}

@@ -1,7 +1,7 @@
 """A SOQL subset for the Salesforce emulator: a parser that validates against the schema, and an
 evaluator over plain-dict records that produces the REST API's JSON record shape.
 
-Supported (see DESIGN §4): field lists with parent relationship paths and child subqueries,
+Supported (docs/design.md, "The sandbox"): field lists with parent relationship paths and child subqueries,
 ``COUNT()``, ``FROM`` one object, ``WHERE`` with ``= != <> < <= > >= IN NOT IN LIKE AND OR NOT``
 and parentheses, string/number/boolean/null/date/datetime literals and a few date literals
 (``TODAY``, ``YESTERDAY``, ``TOMORROW``, ``LAST_N_DAYS:n``, ``NEXT_N_DAYS:n``, ``N_DAYS_AGO:n``),
