@@ -9,6 +9,7 @@ engine reads and decides with and core.creation / core.claims create with.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -21,7 +22,7 @@ from ..connectors import bigtime as bt
 from ..connectors import errors as ce
 from ..connectors.http import requests_guarded, waits_reported
 from ..connectors.salesforce import SalesforceClient, Stage
-from . import cadence
+from . import cadence, history
 from .connections import Connector
 from .errors import AlreadyRunning, ApiBudgetSpent, ConfigInvalid, CoreError, CreateInDoubt, Transient
 from .problems import UNEXPECTED, Problem, describe, problem_of
@@ -215,8 +216,23 @@ class CycleRunner:
             result = "partial"
             with store.transaction():
                 store.end_cycle(cycle_id, result, message, used["salesforce"], used["bigtime"])
+        self._prune(store, settings)
         return CycleReport(cycle_id, kind, result, message, last.created, last.linked, last.severed, last.restored,
                            last.rejected, last.written, used["salesforce"], used["bigtime"], error, retry_after, system)
+
+    def _prune(self, store: Store, settings: Settings) -> None:
+        """Keep the history bounded (core.history); a busy or failing prune never fails the cycle."""
+        try:
+            # the store stamps cycles and events with this machine's clock (store.utcnow), so that clock,
+            # not the engine's (moved in tests), says what is old
+            pruned = history.prune_if_due(store, datetime.now(timezone.utc), settings.sync.history_days,
+                                          settings.sync.history_max_cycles)
+        except sqlite3.Error as exc:
+            log.warning("pruning the activity history failed (%s); it is tried again in an hour", exc)
+            return
+        if pruned and (pruned.cycles or pruned.vacuumed):
+            log.info("history pruned: %d cycles, %d events%s", pruned.cycles, pruned.events,
+                     "; database compacted" if pruned.vacuumed else "")
 
     def _budget_guard(self, store: Store, settings: Settings, day: str, counted: int) -> Callable[[str], None]:
         """Asked before every request of the cycle (connectors.http.requests_guarded): a Salesforce

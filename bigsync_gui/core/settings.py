@@ -100,6 +100,8 @@ class SyncSettings:
     default_client_id: int | None = None  # BigTime client for opportunities without an account
     field_map: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_FIELD_MAP))
     configured_at: str = ""  # ISO UTC; "from now on" starts here
+    history_days: int = 90  # Activity's history: cycles and events older than this are pruned (core.history)
+    history_max_cycles: int = 20_000  # and at most this many cycles, quiet ones dropped first
 
     @property
     def configured(self) -> bool:
@@ -155,6 +157,8 @@ class Settings:
 LIMITS: dict[tuple[str, str], tuple[Callable[[Any], bool], str]] = {
     ("sync", "interval_seconds"): (lambda v: v >= MIN_INTERVAL_SECONDS, f"at least {MIN_INTERVAL_SECONDS} (seconds)"),
     ("sync", "writeback_interval_seconds"): (lambda v: v >= MIN_INTERVAL_SECONDS, f"at least {MIN_INTERVAL_SECONDS} (seconds)"),
+    ("sync", "history_days"): (lambda v: v >= 1, "at least 1 (days)"),
+    ("sync", "history_max_cycles"): (lambda v: v >= 100, "at least 100 (cycles)"),
     ("sync", "api_budget_percent"): (lambda v: 0 < v <= 100, "more than 0 and at most 100 (percent)"),  # NaN fails too
     ("bigtime", "request_timeout_seconds"): (lambda v: 1 <= v <= 600, "from 1 to 600 (seconds)"),
     ("bigtime", "auth_mode"): (lambda v: v in ("", *BIGTIME_AUTH_MODES), "oauth, api_key or session (or empty: not connected)"),

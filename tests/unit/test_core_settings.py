@@ -120,6 +120,8 @@ OUT_OF_RANGE = [
     ("sync", "api_budget_percent", -5, "more than 0 and at most 100"),
     ("sync", "api_budget_percent", 0, "more than 0 and at most 100"),  # nothing would ever sync
     ("sync", "api_budget_percent", 100.5, "more than 0 and at most 100"),
+    ("sync", "history_days", 0, "at least 1"),  # a history of nothing would prune every cycle as it ends
+    ("sync", "history_max_cycles", 99, "at least 100"),
     ("bigtime", "auth_mode", "password", "oauth, api_key or session"),
     ("bigtime", "auth_mode", "OAuth", "oauth, api_key or session"),
 ]
@@ -147,6 +149,8 @@ def test_a_percentage_that_is_not_a_finite_number_is_refused(tmp_path: Path) -> 
     ("sync", "writeback_interval_seconds", 60),
     ("sync", "api_budget_percent", 100),
     ("sync", "api_budget_percent", 0.5),
+    ("sync", "history_days", 1),
+    ("sync", "history_max_cycles", 100),
     ("bigtime", "auth_mode", ""),  # not connected yet
     ("bigtime", "auth_mode", "oauth"),
     ("bigtime", "auth_mode", "api_key"),
