@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import threading
@@ -454,6 +455,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if os.environ.get("BIGSYNC_WEBENGINE_PROBE") == "1":  # the sign-in browser's check (gui/webengine_check.py)
+        from .gui.webengine_check import probe_main
+
+        return probe_main()
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.command == "sandbox" and getattr(args, "profile", None):

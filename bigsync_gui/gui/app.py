@@ -74,6 +74,10 @@ def run(profile_dir: str | None, sandbox: bool) -> int:
     """`bigsync-gui [--profile DIR] [--sandbox]`."""
     from .session import DesktopSession
 
+    if sandbox:  # before WebEngine can start (its flags are read once)
+        from .webengine_check import allow_unsandboxed_for_loopback
+
+        allow_unsandboxed_for_loopback()
     app = make_app()
     running_sandbox = None
     if sandbox:

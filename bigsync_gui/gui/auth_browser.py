@@ -35,6 +35,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPus
 from ..connectors.errors import AuthorizationFailed
 from ..connectors.http import is_loopback
 from . import qt_fixes  # noqa: F401 - signal.emit must not drain True (PySide6 6.12.0)
+from .webengine_check import loopback_only
 
 log = logging.getLogger(__name__)
 
@@ -143,6 +144,7 @@ class AuthBrowser(QWidget):
         self._page.loadProgress.connect(self.progress.setValue)
         self._page.loadingChanged.connect(self._on_loading_changed)
         self._page.certificateError.connect(self._on_certificate_error)
+        self._page.renderProcessTerminated.connect(self._on_render_process_terminated)
         self.view.setPage(self._page)
 
         top = QHBoxLayout()
@@ -205,6 +207,12 @@ class AuthBrowser(QWidget):
         if self.finished:
             return False
         parts = urlsplit(url)
+        if loopback_only() and parts.scheme in ("http", "https") and not is_loopback(parts.hostname or ""):
+            self._fail(AuthorizationFailed(
+                self.system, f"The sign-in window runs without Chromium's sandbox here (as root, for the built-in "
+                             f"sandbox only), so it opens no page from another computer ({parts.hostname}). Use "
+                             "your system browser instead.", error="loopback_only"))
+            return False
         if is_main_frame and parts.scheme == "http" and not is_loopback(parts.hostname or ""):
             self._fail(AuthorizationFailed(
                 self.system, f"The sign-in page tried to continue on an unencrypted address ({parts.hostname}), so "
@@ -251,6 +259,17 @@ class AuthBrowser(QWidget):
             self.system, f"The certificate of {host} could not be verified ({error.description()}), so BigSync did "
                          "not open the page. Check the login address; if you are behind a company proxy, ask your IT "
                          "team, or use your system browser instead.", error="certificate"))
+
+    def _on_render_process_terminated(self, status: Any, exit_code: int) -> None:
+        """The page's renderer ended (crashed, killed, out of memory): say so, never leave a blank page."""
+        name = getattr(status, "name", "")
+        if name == "NormalTerminationStatus":
+            return  # the page closing
+        what = {"CrashedTerminationStatus": "crashed", "KilledTerminationStatus": "was stopped"}.get(
+            name, "ended unexpectedly")
+        self._fail(AuthorizationFailed(
+            self.system, f"The sign-in window's page process {what} (exit status {exit_code}). Click Retry, or use "
+                         "your system browser instead.", error="browser_crashed"))
 
     def _on_loading_changed(self, info: Any) -> None:
         from PySide6.QtWebEngineCore import QWebEngineLoadingInfo

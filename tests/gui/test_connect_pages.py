@@ -146,8 +146,8 @@ def test_salesforce_sign_in_through_the_embedded_browser(qtbot, sf_page, context
     announced: list[str] = []
     context.salesforce_connected.connect(announced.append)
 
-    sf_page.sign_in_button.click()
-    assert sf_page.stack.currentWidget() is sf_page.browser_panel
+    sf_page.sign_in_button.click()  # the first of a run waits for the engine check (gui/webengine_check.py)
+    qtbot.waitUntil(lambda: sf_page.stack.currentWidget() is sf_page.browser_panel, timeout=WAIT)
     salesforce_consent(qtbot, sf_page)
     assert sf_page.browser.address.text().startswith(sandbox.salesforce_url)
     assert sf_page.browser.security.text() == "Local sandbox (not encrypted)"

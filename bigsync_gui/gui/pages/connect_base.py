@@ -41,6 +41,7 @@ from ...core.settings import Settings
 from .. import qt_fixes  # noqa: F401 - signal.emit must not drain True (PySide6 6.12.0)
 from ..auth_browser import AuthBrowser, open_externally
 from ..context import SetupContext
+from ..webengine_check import EngineCheck, advice, shared_check
 from ..worker import run_in_background
 from .common import sentence, warning_icon
 
@@ -101,6 +102,7 @@ class ConnectPage(QWizardPage):
         super().__init__()
         self.context = context
         self.open_url: Callable[[str], None] = open_externally  # the system browser (tests replace it)
+        self.engine_check: EngineCheck = shared_check()  # can the embedded browser start here? (tests replace it)
         self.loopback_timeout = LOOPBACK_TIMEOUT
         self.browser: AuthBrowser | None = None
         self.connection_text: str | None = None  # "Connected to …" when connected (now or before)
@@ -283,6 +285,21 @@ class ConnectPage(QWizardPage):
         attempt = self._attempt_or_error(self.sign_in)
         if attempt is None:
             return
+        check = self.engine_check
+        if not check.known:  # the first sign-in of the run: find out in a child process (it may vanish)
+            generation = self._begin(self.sign_in)
+            self.state = "working"
+            self._show_busy("Opening the sign-in window…")
+            self._render()
+            check.finished.connect(lambda: self._after_engine_check(generation))
+            check.start()
+            return
+        if not check.ok:
+            self._retry_action = None
+            self._show_error(advice(check.reason), retry=False)
+            self._render()
+            self.system_browser_button.setFocus()
+            return
         generation = self._begin(self.sign_in)
         browser = AuthBrowser(attempt, self.browser_panel, open_external=lambda url: self.open_url(url))
         browser.code_received.connect(lambda code: self._on_code(generation, attempt, code))
@@ -293,6 +310,12 @@ class ConnectPage(QWizardPage):
         self.state = "browser"
         self._render()
         browser.start()
+
+    def _after_engine_check(self, generation: int) -> None:
+        if self._current(generation) and self.state == "working":
+            self.state = "form"
+            self._hide_status()
+            self.sign_in()
 
     def sign_in_with_system_browser(self) -> None:
         """RFC 8252 loopback: listen on the callback URL's port, open the system browser, wait."""
