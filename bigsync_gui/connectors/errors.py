@@ -6,6 +6,8 @@ Messages are sentences for a person and never contain a token, key or password.
 
 from __future__ import annotations
 
+from .systems import label_of
+
 
 class Transient(Exception):
     """Mixin: a failure that passes by itself (network drop, 5xx, rate limit, a spent allowance):
@@ -29,8 +31,7 @@ class ReconnectNeeded(ConnectorError):
     connect again. Never cured by retrying."""
 
     def __init__(self, system: str, reason: str) -> None:
-        label = "Salesforce" if system == "salesforce" else "BigTime"
-        super().__init__(system, f"{label} needs you to sign in again: {reason}")
+        super().__init__(system, f"{label_of(system, unknown='BigTime')} needs you to sign in again: {reason}")
         self.reason = reason
 
 

@@ -36,6 +36,8 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from .errors import InsecureUrl, Offline, RateLimited, ServiceUnavailable
 from .ratelimit import RateLimiter
+from .systems import label_of
+from .wording import duration
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 TRANSIENT_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -187,7 +189,7 @@ class HttpPolicy:
 
     @property
     def label(self) -> str:
-        return "Salesforce" if self.system == "salesforce" else "BigTime"
+        return label_of(self.system, unknown="BigTime")
 
     def request(self, method: str, url: str, *, idempotent: bool | None = None, **kwargs: Any) -> requests.Response:
         """Send with the policy. Returns the final response for any non-transient status (the
@@ -253,7 +255,7 @@ class HttpPolicy:
         if not idempotent or waited + wait > budget:
             self.limiter.hold(min(wait, self.limiter.window))
             raise RateLimited(self.system, wait, f"{self.label} is limiting requests (HTTP {refused.status}); "
-                                                 f"next try in about {_duration(wait)}.")
+                                                 f"next try in about {duration(wait)}.")
         self.limiter.hold(wait)
         return wait
 
@@ -288,13 +290,6 @@ class HttpPolicy:
             return RateLimited(self.system, final.retry_after,
                                f"{label} is limiting requests (HTTP {status}); next try in {final.retry_after:.0f} s.")
         return ServiceUnavailable(self.system, status, f"{label} answered HTTP {status} repeatedly; the sync will try again later.")
-
-
-def _duration(seconds: float) -> str:
-    """"40 s", "2 min": how long, for a person."""
-    if seconds < 60:
-        return f"{max(1, round(seconds))} s"
-    return f"{round(seconds / 60)} min"
 
 
 def _describe(error: Exception | None) -> str:

@@ -12,7 +12,9 @@ import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from .cycle import CycleState, hours, parse_time
+from ..connectors.timestamps import parse_timestamp
+from ..connectors.wording import duration
+from .cycle import CycleState
 
 INSTALLATION = "installation_id"  # random, per profile: tells this installation's claims from another's
 CLAIM_PREFIX = "claim:"  # claim:<installation id>:<Unix seconds> in the project id field while a project is being created
@@ -65,14 +67,14 @@ def claim(c: CycleState, record: dict[str, Any], id_field: str, code: str) -> di
         if took_over and now - held[1] < CLAIM_LEASE:  # type: ignore[index]
             _defer(c, record, held[0], code)  # type: ignore[index]
             return None
-        modified = parse_time(record["LastModifiedDate"])
+        modified = parse_timestamp(record["LastModifiedDate"])
         _settle(c, modified)
         claimed = f"{CLAIM_PREFIX}{mine}:{int((c.sf.server_time or now).timestamp())}"  # fits a 40-character field
         if c.sf.update_if_unmodified("Opportunity", oid, {id_field: claimed}, modified):
             if took_over:
                 with c.store.transaction():
                     c.store.event(c.id, "warning", f"Another BigSync installation ({held[0]}) claimed "  # type: ignore[index]
-                                  f"{record.get('Name') or oid} more than {hours(CLAIM_LEASE.total_seconds())} ago "
+                                  f"{record.get('Name') or oid} more than {duration(CLAIM_LEASE.total_seconds())} ago "
                                   "and did not finish; this installation took it over.", oid)
             return {**record, id_field: claimed, "_took_over": took_over, "_claimed": True}
         fresh = c.sf.get("Opportunity", oid, [id_field, "LastModifiedDate"])
@@ -104,7 +106,7 @@ def claim_account(c: CycleState, account_id: str, account: dict[str, Any]) -> bo
     stamp = account.get("LastModifiedDate")
     if not stamp:
         return True
-    modified = parse_time(stamp)
+    modified = parse_timestamp(stamp)
     _settle(c, modified)
     if not c.sf.update_if_unmodified("Account", account_id, {}, modified):
         return False

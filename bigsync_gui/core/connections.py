@@ -15,6 +15,7 @@ from ..connectors.errors import AuthorizationFailed, NotConnected, ReconnectNeed
 from ..connectors.http import HttpPolicy, RequestCounter, RetryPolicy
 from ..connectors.ratelimit import limiter_for
 from ..connectors.salesforce import Identity, SalesforceClient
+from ..connectors.systems import label_of
 from . import secrets
 from .errors import ConfigInvalid
 from .profile import Profile
@@ -30,7 +31,7 @@ class Connection:
     user: str | None  # None: a firm-wide credential (BigTime API key) that is no one in particular
 
     def sentence(self) -> str:
-        label = "Salesforce" if self.system == "salesforce" else "BigTime"
+        label = label_of(self.system, unknown="BigTime")
         if self.user is None:
             return f"Connected to {label}: {self.org}, with the firm's API key."
         return f"Connected to {label}: {self.org} as {self.user}."

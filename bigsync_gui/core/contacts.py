@@ -22,8 +22,9 @@ from ..connectors import errors as ce
 from ..connectors import soql
 from ..connectors.bigtime import BigTimeClient
 from ..connectors.salesforce import SalesforceClient
+from ..connectors.timestamps import parse_timestamp
+from ..connectors.wording import plural
 from .store import Store
-from .wording import plural
 
 CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Phone", "Title")
 ROLES_CURSOR = "contact_roles_modstamp"  # Salesforce's time of the last complete read of roles
@@ -81,8 +82,7 @@ def _since(store: Store, floor: str | None) -> datetime | None:
     text = store.cursor(ROLES_CURSOR) or floor
     if not text or not store.links("linked"):
         return None
-    since = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    return (since if since.tzinfo else since.replace(tzinfo=timezone.utc)) - LOOKBACK
+    return parse_timestamp(text) - LOOKBACK
 
 
 def sync_new_roles(store: Store, sf: SalesforceClient, bt: BigTimeClient, cycle_id: int, floor: str | None) -> int:

@@ -29,8 +29,9 @@ from typing import Any
 from ..connectors import bigtime_assumptions as bt_assumptions
 from ..connectors import errors as ce
 from ..connectors.salesforce import COLLECTION_CHUNK
+from ..connectors.timestamps import parse_timestamp
 from . import claims, contacts
-from .cycle import CycleState, parse_time
+from .cycle import CycleState
 from .errors import CreateInDoubt, Transient
 from .store import Intent
 
@@ -133,7 +134,7 @@ def in_doubt(c: CycleState, record: dict[str, Any], intent: Intent) -> bool:
     may still land in BigTime: looked up now, it might not show yet and be sent a second time."""
     if intent.state != "pending" or not intent.sent_at:
         return False
-    left = c.answer_window - (c.now() - parse_time(intent.sent_at)).total_seconds()
+    left = c.answer_window - (c.now() - parse_timestamp(intent.sent_at)).total_seconds()
     if left <= 0:
         return False
     name = record.get("Name") or record["Id"]

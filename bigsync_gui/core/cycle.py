@@ -22,6 +22,8 @@ from ..connectors import bigtime as bt
 from ..connectors import errors as ce
 from ..connectors.http import requests_guarded, waits_reported
 from ..connectors.salesforce import SalesforceClient, Stage
+from ..connectors.timestamps import parse_timestamp
+from ..connectors.wording import duration
 from . import cadence, history
 from .connections import Connector
 from .errors import AlreadyRunning, ApiBudgetSpent, ConfigInvalid, CoreError, CreateInDoubt, Transient
@@ -77,7 +79,7 @@ class Metadata:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Metadata:
-        return cls([Stage(**s) for s in data["stages"]], set(data["fields"]), datetime.fromisoformat(data["fetched_at"]))
+        return cls([Stage(**s) for s in data["stages"]], set(data["fields"]), parse_timestamp(data["fetched_at"]))
 
 
 @dataclass
@@ -113,21 +115,6 @@ class CycleState:
         if self.bt_client is None:
             self.bt_client = self.bigtime_client()
         return self.bt_client
-
-
-def hours(seconds: float) -> str:
-    minutes = max(1, round(seconds / 60))
-    return f"{minutes // 60} h {minutes % 60} min" if minutes >= 60 else f"{minutes} min"
-
-
-def parse_time(text: str) -> datetime:
-    """A stamp as Salesforce or we write it (``Z``, ``+0000`` or ``+00:00``; none: UTC)."""
-    value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    if len(text) >= 5 and text[-5] in "+-" and text[-3] != ":":  # Salesforce's +0000
-        value = datetime.fromisoformat(text[:-2] + ":" + text[-2:])
-    return value
 
 
 class CycleRunner:
@@ -256,6 +243,6 @@ class CycleRunner:
                 raise ApiBudgetSpent(
                     f"Today's Salesforce API budget is used up ({used} of {budget} requests, "
                     f"{settings.sync.api_budget_percent:g}% of the org's {maximum}). What was done so far is kept; "
-                    f"syncing resumes at midnight UTC (in {hours(wait)}) where it stopped.", wait)
+                    f"syncing resumes at midnight UTC (in {duration(wait)}) where it stopped.", wait)
 
         return guard

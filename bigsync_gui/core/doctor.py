@@ -28,6 +28,7 @@ from ..connectors.bigtime import BigTimeClient, lower_keys, pick
 from ..connectors.errors import (ApiLimitReached, ConnectorError, NotConnected, Offline, PermissionDenied,
                                  RateLimited, ReconnectNeeded, RequestRejected, ServiceUnavailable, Transient)
 from ..connectors.salesforce import SalesforceClient
+from ..connectors.systems import label_of
 from .creation import CODE_MAX
 from .problems import code_of
 from .profile import Profile
@@ -133,7 +134,7 @@ def _present(record: Mapping[str, Any], name: str) -> bool:
 
 def _why_not(exc: ConnectorError) -> str:
     """Why a check could not run, without the service's message (it may quote ids or values)."""
-    service = "Salesforce" if exc.system == "salesforce" else "BigTime"
+    service = label_of(exc.system, unknown="BigTime")
     if isinstance(exc, (NotConnected, ReconnectNeeded)):
         return f"{service} is not connected, or needs signing in again."
     if isinstance(exc, (Offline, ServiceUnavailable)):

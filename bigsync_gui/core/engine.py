@@ -36,9 +36,10 @@ from ..connectors import bigtime as bt
 from ..connectors import errors as ce
 from ..connectors import soql
 from ..connectors.salesforce import SalesforceClient, Stage
+from ..connectors.timestamps import parse_timestamp
 from . import cadence, creation, writeback
 from .connections import Connector
-from .cycle import CycleReport, CycleRunner, CycleState, Metadata, WaitCallback, parse_time
+from .cycle import CycleReport, CycleRunner, CycleState, Metadata, WaitCallback
 from .errors import ConfigInvalid, PickStageAgain, Transient
 from .settings import Settings
 from .store import Store
@@ -306,18 +307,18 @@ class Engine:
 
         cursor_text = c.store.cursor(CURSOR)
         last_full_text = c.store.cursor(LAST_FULL)
-        cursor = parse_time(cursor_text) if cursor_text else None
+        cursor = parse_timestamp(cursor_text) if cursor_text else None
         # The gap that matters is the time since we last read, not since the last change: the cursor
         # stays at the newest change, so in a quiet org it would make every cycle a full one.
         last_read_text = c.store.cursor(LAST_READ) or cursor_text
-        last_read = parse_time(last_read_text) if last_read_text else None
+        last_read = parse_timestamp(last_read_text) if last_read_text else None
         due_full = (full or cursor is None or last_read is None or c.started - last_read > DELETED_RETENTION
-                    or not last_full_text or c.started - parse_time(last_full_text) > FULL_RECONCILE_EVERY)
+                    or not last_full_text or c.started - parse_timestamp(last_full_text) > FULL_RECONCILE_EVERY)
 
         # Stage history from where this read starts, never before the set-up's read (what was past
         # the stage then is "already past"; what came and went before it is not replayed).
         floor_text = c.store.cursor(HISTORY_FLOOR)
-        starts = ([cursor - LOOKBACK] if cursor else []) + ([parse_time(floor_text)] if floor_text else [])
+        starts = ([cursor - LOOKBACK] if cursor else []) + ([parse_timestamp(floor_text)] if floor_text else [])
         c.history_since = max(starts, default=None)
         records = self._read_full(c, triggering, cursor) if due_full else self._read_changes(c, cursor)  # type: ignore[arg-type]
         records.update(self._read_unfinished(c, exclude=set(records)))
@@ -343,7 +344,7 @@ class Engine:
             if c.read_at is not None:
                 reached = c.read_at
             elif newest:
-                reached = min(parse_time(newest), c.started)
+                reached = min(parse_timestamp(newest), c.started)
             else:
                 reached = c.started
             if cursor is None or reached > cursor:

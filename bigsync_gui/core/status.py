@@ -6,13 +6,13 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
+from ..connectors.wording import plural
 from .cadence import effective_interval
 from .errors import ConfigInvalid
 from .profile import Profile
 from .settings import Settings
 from .problems import cycle_outcome
 from .store import Store
-from .wording import plural
 
 
 def status_snapshot(profile: Profile) -> dict[str, Any]:

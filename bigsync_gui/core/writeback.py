@@ -50,11 +50,12 @@ from ..connectors.bigtime import BigTimeClient, Invoice, Project, totals_from
 from ..connectors.errors import ConnectorError, RequestRejected
 from ..connectors.salesforce import FieldInfo, SalesforceClient, SaveResult
 from ..connectors.soql import format_soql
+from ..connectors.timestamps import parse_timestamp
+from ..connectors.wording import plural
 from . import contacts
 from .cycle import CycleReport, CycleRunner, WaitCallback
 from .settings import INVOICE_OBJECT, Settings
 from .store import Link, Store
-from .wording import plural
 
 OPPORTUNITY = "Opportunity"
 BATCH = 200  # changed projects per batch = records per sObject Collections call
@@ -205,8 +206,7 @@ def _age(previous: dict[str, Any], link: Link, now: datetime) -> tuple[float, fl
 def _parse_iso(text: Any) -> datetime | None:
     if not text:
         return None
-    value = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return parse_timestamp(str(text))
 
 
 def run_cycle(runner: CycleRunner, roles_floor: str, *, cancel: threading.Event | None, wait_for_lock: float,

@@ -28,7 +28,7 @@ from ..core.profile import Profile
 from ..core.settings import Settings
 from ..core.problems import UNEXPECTED, cycle_outcome, problem_of
 from ..core.store import Cycle, Event, Store
-from ..core.wording import plural
+from ..connectors.wording import plural
 from .worker import run_in_background
 
 CYCLES_SHOWN = 200

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPus
 
 from ..connectors.errors import AuthorizationFailed
 from ..connectors.http import is_loopback
+from ..connectors.systems import label_of
 from . import qt_fixes  # noqa: F401 - signal.emit must not drain True (PySide6 6.12.0)
 from .webengine_check import loopback_only
 
@@ -42,10 +43,6 @@ log = logging.getLogger(__name__)
 SECURE = "Secure connection (HTTPS)"
 LOCAL = "Local sandbox (not encrypted)"
 INSECURE = "Not secure"
-
-
-def _label(system: str) -> str:
-    return "Salesforce" if system == "salesforce" else "BigTime"
 
 
 def security_text(url: str) -> str:
@@ -152,7 +149,7 @@ class AuthBrowser(QWidget):
         top.addWidget(self.address, 1)
         top.addWidget(self.security)
         bottom = QHBoxLayout()
-        self.hint = QLabel(f"Sign in to {_label(self.system)}, then click Allow. Links that open a new window "
+        self.hint = QLabel(f"Sign in to {label_of(self.system, unknown='BigTime')}, then click Allow. Links that open a new window "
                            "open in your web browser.", self)
         self.hint.setWordWrap(True)
         bottom.addWidget(self.hint, 1)
@@ -295,7 +292,7 @@ class AuthBrowser(QWidget):
             return
         host = urlsplit(url).hostname or url
         self._fail(AuthorizationFailed(
-            self.system, f"{_label(self.system)}'s sign-in page at {host} could not be loaded ({info.errorString()}). "
+            self.system, f"{label_of(self.system, unknown='BigTime')}'s sign-in page at {host} could not be loaded ({info.errorString()}). "
                          "Check your internet connection and the address, then click Retry.", error="load_failed"))
 
     def _check_page(self, url: str, status: int) -> None:

@@ -16,8 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from ..core.problems import LABELS, FixAction, Problem, SyncState
-from ..core.wording import plural
+from ..connectors.systems import label_of
+from ..connectors.wording import duration, plural
+from ..core.problems import FixAction, Problem, SyncState
 
 __all__ = ["APP_TITLE", "FixAction", "Notification", "Problem", "StatusModel", "SyncState"]
 
@@ -48,9 +49,7 @@ def ago(seconds: float) -> str:
 
 def about(seconds: float) -> str:
     """"about 40 s", "about 2 min": a wait, for a person."""
-    if seconds < 60:
-        return f"about {max(1, math.ceil(seconds))} s"
-    return f"about {round(seconds / 60)} min"
+    return f"about {duration(seconds)}"
 
 
 def clock_time(epoch: float) -> str:
@@ -205,7 +204,7 @@ class StatusModel:
         if state is SyncState.SYNCING:
             left = self.rate_wait[1] - self.clock() if self.rate_wait else 0.0
             if self.rate_wait and left > 0:
-                return f"Waiting for {LABELS.get(self.rate_wait[0], 'the service')}'s rate limit — {about(left)}"
+                return f"Waiting for {label_of(self.rate_wait[0], unknown='the service')}'s rate limit — {about(left)}"
             if self.progress_total:
                 return f"Syncing… {self.progress_done} of {self.progress_total}"
             return "Syncing…"

@@ -271,7 +271,7 @@ def test_save_writes_settings_and_starts_the_loop(sandbox, connected, qtbot, mon
         assert summary.bigtime.text() == f"Firm {cred.BT_FIRM_ID}, with the firm's API key."
         assert "Negotiation/Review" in summary.stage.text()
         assert "projects are created for all" in summary.backfill.text()
-        assert summary.interval.text() == "Checks Salesforce every 10 minutes."
+        assert summary.interval.text() == "Checks Salesforce every 10 min."
         assert "Expenses logged" not in summary.fields.text() and "Hours logged → BigTime_Hours_Logged__c" in summary.fields.text()
         assert summary.note.text() == "Deleting an opportunity never deletes a BigTime project: its link is severed."
         save = wizard.button(QWizard.WizardButton.CommitButton)
@@ -286,7 +286,7 @@ def test_save_writes_settings_and_starts_the_loop(sandbox, connected, qtbot, mon
         assert wizard.isVisible() and wizard.currentId() == PAGE_DONE and session.running
         done = wizard.done_page
         assert done.title() == "You're all set"
-        assert "every 10 minutes" in done.now.text() and "reaches Negotiation/Review" in done.now.text()
+        assert "every 10 min" in done.now.text() and "reaches Negotiation/Review" in done.now.text()
         assert not done.tray_icon.pixmap().isNull() and "Activity…" in done.activity.text()
         assert [m.text() for m in wizard.steps.marks] == ["✓"] * 6
         assert not wizard.button(QWizard.WizardButton.CancelButton).isVisible()

@@ -262,7 +262,7 @@ def test_gui_text_says_one_product_name_and_no_plural_s() -> None:
 
 
 def test_activity_counts_in_words() -> None:
-    from bigsync_gui.core.wording import plural
+    from bigsync_gui.connectors.wording import plural
 
     assert (plural(1, "project"), plural(0, "project"), plural(2, "recent cycle")) == (
         "1 project", "0 projects", "2 recent cycles")

@@ -17,6 +17,7 @@ import requests
 
 from ..errors import UnexpectedResponse
 from ..redact import redact
+from ..timestamps import parse_timestamp
 
 SYSTEM = "bigtime"
 _MESSAGE_LIMIT = 240
@@ -113,7 +114,7 @@ def to_datetime(value: Any) -> datetime | None:
         text = str(value).strip()
         dt = None
         try:
-            dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+            dt = parse_timestamp(text)
         except ValueError:
             for fmt in ("%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y"):
                 try:

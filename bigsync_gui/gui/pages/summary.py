@@ -12,6 +12,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QFormLayout, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWizardPage
 
+from ...connectors.wording import duration
 from ...core.settings import INVOICE_OBJECT
 from ..context import SetupContext
 from ..worker import run_in_background
@@ -40,11 +41,7 @@ class Choices:
 def describe_interval(seconds: int) -> str:
     if seconds == 0:  # core.engine.AUTOMATIC
         return "as often as the API budget allows (about every minute in most orgs)"
-    minutes = seconds // 60
-    if minutes % 60 == 0:
-        hours = minutes // 60
-        return "every hour" if hours == 1 else f"every {hours} hours"
-    return "every minute" if minutes == 1 else f"every {minutes} minutes"
+    return f"every {duration(seconds)}"
 
 
 def describe_backfill(choices: Choices) -> str:
