@@ -17,7 +17,7 @@ import threading
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QGuiApplication, QKeyEvent
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -237,6 +237,27 @@ class ConnectPage(QWizardPage):
     def invalid_field(self, exc: BaseException) -> QWidget | None:
         """The field to focus for a form error, if any."""
         return None
+
+    def primary_button(self) -> QPushButton:
+        """What Enter presses while the form is being filled in (Sign in; BigTime's key mode: Connect)."""
+        return self.sign_in_button
+
+    # ---- Enter follows the page's state ----------------------------------------------------------
+    def _form_in_use(self) -> bool:
+        return self.state == "form" and self.buttons_row.isVisible()
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:  # noqa: N802
+        """While the form is in use, Enter in a field presses the page's own action (Sign in /
+        Connect), never the wizard's Next: a new key typed after "Sign in again" is tested and
+        saved, not left behind while the admin goes on believing it was. Once connected, Enter is
+        the wizard's (Next)."""
+        if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self._form_in_use():
+            button = self.primary_button()
+            if button.isVisible() and button.isEnabled():
+                button.click()
+            event.accept()
+            return
+        super().keyPressEvent(event)
 
     # ---- QWizardPage ------------------------------------------------------------------------------
     def isComplete(self) -> bool:  # noqa: N802
@@ -487,7 +508,18 @@ class ConnectPage(QWizardPage):
         self.buttons_row.setVisible(editing and self.state == "form")
         if self.state == "working":
             self.buttons_row.setVisible(False)
-        self.completeChanged.emit()
+        self.completeChanged.emit()  # the wizard sets its default button (Next) here; then ours wins while editing
+        in_use = editing and self.state == "form"
+        for button in (self.sign_in_button, getattr(self, "connect_key_button", None)):
+            if button is not None:
+                button.setDefault(in_use and button is self.primary_button())
+        wizard = self.wizard()
+        if in_use and wizard is not None and wizard.currentPage() is self:
+            for which in (QWizard.WizardButton.NextButton, QWizard.WizardButton.FinishButton,
+                          QWizard.WizardButton.CommitButton):
+                other = wizard.button(which)
+                if isinstance(other, QPushButton):
+                    other.setDefault(False)
 
     def _callback_row(self) -> tuple[QLabel, QHBoxLayout]:
         """The redirect URI field with its Copy button (the admin registers exactly this URI)."""

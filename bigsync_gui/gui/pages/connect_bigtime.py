@@ -134,6 +134,7 @@ class ConnectBigTimePage(ConnectPage):
             self.connect_key_button.setVisible(not oauth_mode)
             self.sign_in_button.setVisible(oauth_mode)
             self.system_browser_button.setVisible(oauth_mode)
+            self._render()  # the default button follows the mode
 
     def load_form(self, settings: Settings) -> None:
         saved = settings.bigtime
@@ -227,9 +228,16 @@ class ConnectBigTimePage(ConnectPage):
         self.run_save(lambda: (connector.save_bigtime_key(base, key, firm).sentence(), ""), self.connect_with_key,
                       "Checking the API key with BigTime…")
 
+    def primary_button(self) -> QPushButton:
+        return self.sign_in_button if self.use_oauth.isChecked() else self.connect_key_button
+
     def sign_in_again(self) -> None:
         super().sign_in_again()
-        (self.sign_in_button if self.use_oauth.isChecked() else self.connect_key_button).setFocus()
+        if self.use_oauth.isChecked():
+            self.sign_in_button.setFocus()
+        else:  # a new key is what signing in again means here: the old one is not shown back
+            self.api_key.clear()
+            self.api_key.setFocus()
 
 
 def _arrow(open_: bool) -> Qt.ArrowType:

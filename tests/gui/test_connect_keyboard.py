@@ -1,0 +1,96 @@
+"""Issue 20 items 2 and 9: Enter in a connect page's form presses the page's own action (Connect, Sign in),
+not the wizard's Next; after "Sign in again" focus is in the empty key field; tab order follows the screen."""
+
+from __future__ import annotations
+
+import keyring
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QWizard
+
+from bigsync_gui.connectors.oauth import AuthorizationAttempt, salesforce_endpoints
+from bigsync_gui.core.connections import Connector
+from bigsync_gui.core.engine import Engine
+from bigsync_gui.core.profile import Profile
+from bigsync_gui.core.secrets import MemoryKeyring
+from bigsync_gui.core.settings import Settings
+from bigsync_gui.gui.context import SetupContext
+from bigsync_gui.gui.wizard import SetupWizard
+from bigsync_gui.sandbox import credentials as cred
+from sandbox_browser import browse
+
+WAIT = 15000
+
+
+@pytest.fixture
+def wizard_on_bigtime(qtbot, tmp_path, sandbox):
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    profile = Profile.at(tmp_path / "profile")
+    Connector(profile).save_bigtime_key(sandbox.bigtime_url, cred.BT_API_KEY, cred.BT_FIRM_ID)
+    context = SetupContext(profile)
+    context.engine = Engine(context.connector)
+    wizard = SetupWizard(context, start_page="bigtime")  # as Settings › Reconnect… opens it
+    qtbot.addWidget(wizard)
+    wizard.show()
+    qtbot.waitExposed(wizard)
+    yield wizard
+    keyring.set_keyring(previous)
+
+
+def test_enter_in_the_key_field_connects_and_stays(qtbot, wizard_on_bigtime, sandbox):
+    wizard = wizard_on_bigtime
+    page = wizard.bigtime_page
+    start = wizard.currentId()
+    assert page.isComplete() and page.again_button.isVisible()  # connected: Next is the default
+    page.again_button.click()
+    assert page.api_key.hasFocus() and page.api_key.text() == ""  # item 9
+    QTest.keyClicks(page.api_key, cred.BT_API_KEY)
+    assert page.connect_key_button.isDefault()
+    assert not wizard.button(QWizard.WizardButton.NextButton).isDefault()
+    QTest.keyClick(page.api_key, Qt.Key.Key_Return)
+    assert wizard.currentId() == start and page.state == "working"  # Connect, not Next
+    qtbot.waitUntil(lambda: page.state == "form" and page.again_button.isVisible(), timeout=WAIT)
+    assert wizard.currentId() == start and not page.status_row.isVisible()
+    assert Settings.load(page.context.profile).bigtime.connected
+    # connected again: Enter is the wizard's once more
+    assert wizard.button(QWizard.WizardButton.NextButton).isDefault() and not page.connect_key_button.isDefault()
+
+
+def test_enter_with_a_wrong_key_says_so_instead_of_going_on(qtbot, wizard_on_bigtime):
+    wizard = wizard_on_bigtime
+    page = wizard.bigtime_page
+    start = wizard.currentId()
+    page.again_button.click()
+    QTest.keyClicks(page.api_key, "not-a-key")
+    QTest.keyClick(page.api_key, Qt.Key.Key_Enter)
+    qtbot.waitUntil(lambda: page.status_row.isVisible() and page.state == "form", timeout=WAIT)
+    assert wizard.currentId() == start and page.retry_button.isVisible()
+
+
+def test_enter_in_the_salesforce_form_signs_in_again(qtbot, tmp_path, sandbox):
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        profile = Profile.at(tmp_path / "p")
+        connector = Connector(profile)
+        endpoints = salesforce_endpoints(sandbox.salesforce_url, cred.SF_CONSUMER_KEY, cred.SF_REDIRECT_URIS[0])
+        attempt = AuthorizationAttempt(endpoints, connector.http["salesforce"])
+        connector.save_salesforce(endpoints, sandbox.salesforce_url, attempt.exchange(
+            attempt.code_from_redirect(browse(attempt.authorization_url, "salesforce"))))
+        wizard = SetupWizard(SetupContext(profile), start_page="salesforce")
+        qtbot.addWidget(wizard)
+        wizard.show()
+        page = wizard.salesforce_page
+        start = wizard.currentId()
+        assert wizard.button(QWizard.WizardButton.NextButton).isEnabled()
+        page.again_button.click()
+        page.consumer_key.setFocus()
+        QTest.keyClick(page.consumer_key, Qt.Key.Key_Return)
+        assert wizard.currentId() == start and page.state in ("working", "browser")  # Sign in, not Next
+        page.abort()
+        qtbot.waitUntil(lambda: page.browser is None, timeout=WAIT)
+    finally:
+        keyring.set_keyring(previous)
+        QApplication.processEvents()
