@@ -58,6 +58,16 @@ install_python_packages() {
   fi
 }
 
+# The independent CometD client the streaming tests run (tests/cometd_node): installed by npm when
+# node is there; without npm the test says why it skips.
+install_node_client() {
+  command -v npm >/dev/null 2>&1 || { say "no npm: the CometD interoperability test will be skipped"; return 0; }
+  [ -d tests/cometd_node/node_modules/cometd-nodejs-client ] && return 0
+  say "installing the CometD JavaScript client for the streaming test (npm)"
+  npm install --no-audit --no-fund --silent --prefix tests/cometd_node >/dev/null 2>&1 \
+    || say "npm could not install it: the CometD interoperability test will be skipped"
+}
+
 command=${1:-run}
 shift || true
 case "$command" in
@@ -74,6 +84,7 @@ case "$command" in
   test)
     install_system_packages
     install_python_packages test
+    install_node_client
     export QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS=--no-sandbox
     # Default: the whole suite on both cores; any ARGS replace that (e.g. a single test file).
     [ $# -eq 0 ] && set -- -n 2

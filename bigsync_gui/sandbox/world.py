@@ -96,6 +96,7 @@ class World:
             self.salesforce.clear()
             self.bigtime.clear()
             seed_world(self)
+            self.salesforce.change_events.clear()  # the seed is the org before anyone subscribed
             self.changed()
 
     def changed(self) -> None:

@@ -37,6 +37,7 @@ from .data import (
     parse_datetime,
 )
 from .schema import FieldDef, ObjectDef
+from .streaming import StreamingRoutes
 
 API_VERSION = "v67.0"
 OLDEST_VERSION = 31
@@ -202,7 +203,7 @@ _SOAP_TYPES = {
 }
 
 
-class SalesforceApp(ServiceApp):
+class SalesforceApp(StreamingRoutes, ServiceApp):
     name = "salesforce"
 
     def __init__(self, world: Any) -> None:
@@ -250,6 +251,7 @@ class SalesforceApp(ServiceApp):
             Rule(f"{d}/composite/sobjects", endpoint="collection_create", methods=["POST"]),
             Rule(f"{d}/composite/sobjects", endpoint="collection_update", methods=["PATCH"]),
             Rule(f"{d}/composite/sobjects", endpoint="collection_delete", methods=["DELETE"]),
+            *self.streaming_rules(),
         ]
 
     def admin_rules(self) -> list[Rule]:
@@ -267,6 +269,7 @@ class SalesforceApp(ServiceApp):
             Rule("/tokens/revoke", endpoint="admin_revoke_tokens", methods=["POST"]),
             Rule("/settings", endpoint="admin_get_settings", methods=["GET"]),
             Rule("/settings", endpoint="admin_set_settings", methods=["POST", "PATCH"]),
+            *self.streaming_admin_rules(),
         ]
 
     def admin_info(self) -> dict[str, Any]:
@@ -707,6 +710,7 @@ class SalesforceApp(ServiceApp):
             "deleted_log": {k: dict(v) for k, v in data.deleted_log.items()},
             "cascaded_by": dict(data.cascaded_by),
             "existing": existing,
+            "events": data.change_events.mark(),
         }
 
     def _rollback(self, savepoint: dict[str, Any]) -> None:
@@ -720,6 +724,7 @@ class SalesforceApp(ServiceApp):
                 live[rid].update(row)
         data.deleted_log = savepoint["deleted_log"]
         data.cascaded_by = savepoint["cascaded_by"]
+        data.change_events.discard_from(savepoint["events"])
 
     @staticmethod
     def _item_type(item: Any) -> str:

@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 from .. import credentials as cred
 from . import ids
+from .change_events import ChangeEventLog
 from .switches import SALESFORCE_SWITCHES
 from ..switches import Switches
 from .schema import HISTORY_FORECAST_CATEGORIES, HISTORY_TRACKED, FieldDef, ObjectDef, build_schema
@@ -98,6 +99,13 @@ def parse_datetime(text: str, *, default_utc: bool = True) -> datetime | None:
     return value.replace(tzinfo=timezone(sign * offset)).astimezone(timezone.utc)
 
 
+def _cdc_value(value: Any) -> Any:
+    """Change events write datetimes in UTC with a Z (``2026-11-26T10:00:00.000Z``)."""
+    if isinstance(value, str) and value.endswith("+0000") and "T" in value:
+        return value[:-5] + "Z"
+    return value
+
+
 def parse_date(text: object) -> str | None:
     if not isinstance(text, str) or not re.match(r"^\d{4}-\d{2}-\d{2}$", text):
         return None
@@ -115,6 +123,7 @@ class SalesforceData:
         self.clock = clock
         self.schema: dict[str, ObjectDef] = build_schema()
         self._prefix_to_object = {o.key_prefix: key for key, o in self.schema.items()}
+        self.change_events = ChangeEventLog(clock)
         self.clear()
 
     # ---- lifecycle ------------------------------------------------------------------------
@@ -130,7 +139,9 @@ class SalesforceData:
             "access_token_ttl_seconds": 7200,
             "remember_approvals": False,
             "redirect_uris": list(cred.SF_REDIRECT_URIS),
+            "cdc_entities": ["Opportunity"],  # the story's admin selected it (Setup › Change Data Capture)
         }
+        self.change_events.clear()
         self.api_usage: dict[str, Any] = {"day": "", "used": 0}
         self.auth_codes: dict[str, dict[str, Any]] = {}
         self.login_transactions: dict[str, dict[str, Any]] = {}
@@ -426,6 +437,7 @@ class SalesforceData:
         self.records[obj.name.lower()][row["Id"]] = row
         if obj.name == "Opportunity":
             self._record_history(row, None, row["CreatedDate"])
+        self._publish(obj, "CREATE", row, [])
         return row["Id"]
 
     def update(self, object_name: str, record_id: str, fields: dict[str, Any], *, user_id: str | None = None,
@@ -446,8 +458,10 @@ class SalesforceData:
         new["LastModifiedById"] = user_id or self.admin_user_id or row.get("LastModifiedById")
         if obj.name == "Opportunity" and any(new.get(f) != row.get(f) for f in HISTORY_TRACKED):
             self._record_history(new, row, stamp)
+        changed = [f.name for f in obj.fields.values() if f.name != "SystemModstamp" and new.get(f.name) != row.get(f.name)]
         row.clear()
         row.update(new)
+        self._publish(obj, "UPDATE", row, changed or ["LastModifiedDate"])
 
     def _record_history(self, opp: dict[str, Any], before: dict[str, Any] | None, stamp: str) -> None:
         """The OpportunityHistory row Salesforce writes for a new opportunity or a change of a tracked
@@ -491,6 +505,7 @@ class SalesforceData:
         row["IsDeleted"] = True
         self._touch(obj, row, stamp, user_id)
         self.deleted_log[obj.name.lower()][row["Id"]] = stamp
+        self._publish(obj, "DELETE", row, [])
 
     def _touch(self, obj: ObjectDef, row: dict[str, Any], stamp: str, user_id: str | None) -> None:
         row["SystemModstamp"] = stamp
@@ -531,6 +546,24 @@ class SalesforceData:
         self._touch(obj, row, stamp, user_id)
         self.deleted_log[obj.name.lower()].pop(row["Id"], None)
         self.cascaded_by.pop(row["Id"], None)
+        self._publish(obj, "UNDELETE", row, [])
+
+    def cdc_selected(self, entity: str) -> bool:
+        """Whether the org's admin selected ``entity`` for Change Data Capture."""
+        return entity.lower() in (e.lower() for e in self.settings.get("cdc_entities", ()))
+
+    def _publish(self, obj: ObjectDef, change_type: str, row: dict[str, Any], changed: list[str]) -> None:
+        """The change event of a committed write, when the entity is selected for Change Data Capture
+        (change_events.py): an update carries its changed fields, a create or undelete every set one."""
+        if not self.cdc_selected(obj.name):
+            return
+        everything = [f.name for f in obj.fields.values()]
+        names = changed if change_type == "UPDATE" else [] if change_type == "DELETE" else everything
+        skip = {"Id", "IsDeleted", "SystemModstamp"}
+        fields = {n: _cdc_value(row.get(n)) for n in names
+                  if n not in skip and (change_type == "UPDATE" or row.get(n) is not None)}
+        stamp = parse_datetime(row["SystemModstamp"]) or self.now()
+        self.change_events.record(obj.name, change_type, [row["Id"]], fields, changed, stamp, row.get("LastModifiedById"))
 
     # ---- stages -----------------------------------------------------------------------------
     def set_stages(self, stages: list[dict[str, Any]]) -> None:
