@@ -13,7 +13,7 @@ from __future__ import annotations
 # Unknown: whether BigTime echoes a ``state`` (or honours PKCE) when one is sent.
 # Chosen: send both anyway (harmless if ignored); refuse a *mismatched* state; accept a *missing*
 # one only for the one pending sign-in attempt on its exact redirect address, within
-# ``STATELESS_REDIRECT_MAX_SECONDS`` and only once (``connectors/oauth.py``; the reasoning is in
+# ``STATELESS_REDIRECT_MAX_SECONDS`` and only once (``connectors/oauth/attempt.py``; the reasoning is in
 # docs/security.md). Salesforce always echoes ``state``, so it stays required there.
 REDIRECT_REQUIRES_STATE = False
 STATELESS_REDIRECT_MAX_SECONDS = 15 * 60  # as long as the sign-in page's own login transaction

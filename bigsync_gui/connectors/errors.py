@@ -6,7 +6,9 @@ Messages are sentences for a person and never contain a token, key or password.
 
 from __future__ import annotations
 
-from .systems import label_of
+from datetime import datetime, timezone
+
+from .systems import System, label_of
 
 
 class Transient(Exception):
@@ -94,3 +96,18 @@ class AuthorizationFailed(ConnectorError):
     def __init__(self, system: str, message: str, error: str = "") -> None:
         super().__init__(system, message)
         self.error = error
+
+
+class WindowExceeded(ConnectorError):
+    """Salesforce's ``updated``/``deleted`` asked for a start older than Salesforce keeps (30 / 15
+    days), or the server said so (``INVALID_REPLICATION_DATE``). The engine falls back to a full
+    reconcile."""
+
+    def __init__(self, kind: str, days: int, start: datetime | None, message: str = "") -> None:
+        since = start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00") if start else ""
+        super().__init__(System.SALESFORCE, message or (
+            f"Salesforce lists {kind} records for the last {days} days only; the requested start "
+            f"{since} is older, so a full comparison is needed."))
+        self.kind = kind
+        self.days = days
+        self.start = start

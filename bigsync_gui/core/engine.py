@@ -141,11 +141,6 @@ class Engine:
         rows = {r["Id"]: r["StageName"] for r in sf.query(query)}
         return AlreadyPast(stage, rows, frozenset(new), old_stage, frozenset(old), sf.server_time or self._now())
 
-    def count_already_past(self, trigger_stage: str) -> tuple[Stage, list[str]]:
-        """The chosen stage and the ids of open-or-won opportunities already at or past it."""
-        past = self.already_past(trigger_stage)
-        return past.stage, past.ids
-
     def save_setup(self, trigger_stage: str, interval_seconds: int, backfill: bool, field_map: dict[str, str],
                    already_past: AlreadyPast | None = None) -> tuple[Stage, int]:
         """The wizard's Save: stage, interval, backfill and field map, the settings file written once.

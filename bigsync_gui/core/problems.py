@@ -116,7 +116,6 @@ TABLE: dict[str, _Row] = {
 @cache
 def _codes() -> dict[type, str]:
     """Class → code (imported on first use: the CLI reads the exit codes without loading these)."""
-    from ..connectors.salesforce import WindowExceeded
     from .store import StoreError
 
     return {
@@ -124,7 +123,7 @@ def _codes() -> dict[type, str]:
         ce.NotConnected: "NotConnected", ce.InsecureUrl: "InsecureUrl", ce.PermissionDenied: "PermissionDenied",
         ce.Offline: "Offline", ce.RateLimited: "RateLimited", ce.ApiLimitReached: "ApiLimitReached",
         ce.ServiceUnavailable: "ServiceUnavailable", ce.RequestRejected: "RequestRejected",
-        ce.UnexpectedResponse: "UnexpectedResponse", WindowExceeded: "WindowExceeded",
+        ce.UnexpectedResponse: "UnexpectedResponse", ce.WindowExceeded: "WindowExceeded",
         core.PickStageAgain: "PickStageAgain", core.ConfigInvalid: "ConfigInvalid",
         core.KeyringUnavailable: "KeyringUnavailable", core.KeyringLocked: "KeyringLocked",
         core.ApiBudgetSpent: "ApiBudgetSpent", core.CreateInDoubt: "CreateInDoubt",

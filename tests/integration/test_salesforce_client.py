@@ -1,4 +1,4 @@
-"""SalesforceClient (connectors/salesforce.py) against the Salesforce emulator: paging, token expiry
+"""SalesforceClient (connectors/salesforce/) against the Salesforce emulator: paging, token expiry
 in the middle of a query, every failure the policy and the client must turn into a typed error,
 metadata caching, collections, getUpdated/getDeleted windows and API usage."""
 
@@ -24,6 +24,7 @@ from bigsync_gui.connectors.errors import (
     RequestRejected,
     ServiceUnavailable,
     UnexpectedResponse,
+    WindowExceeded,
 )
 from bigsync_gui.connectors import oauth
 from bigsync_gui.connectors.http import HttpPolicy, RequestCounter, RetryPolicy
@@ -31,7 +32,6 @@ from bigsync_gui.connectors.salesforce import (
     API_VERSION,
     SalesforceClient,
     StaticToken,
-    WindowExceeded,
 )
 from bigsync_gui.connectors.soql import format_soql
 from bigsync_gui.sandbox import credentials as cred

@@ -10,7 +10,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bigsync_gui.connectors import oauth
+from bigsync_gui.connectors import bigtime_assumptions as A
 from bigsync_gui.connectors.errors import AuthorizationFailed, InsecureUrl
 from bigsync_gui.connectors.http import HttpPolicy
 from bigsync_gui.connectors.oauth import (
@@ -25,6 +25,8 @@ from bigsync_gui.connectors.oauth import (
     normalise_my_domain,
     salesforce_endpoints,
 )
+from bigsync_gui.connectors.oauth.messages import duration
+from bigsync_gui.connectors.oauth.session import oauthlib_allows
 
 SF = salesforce_endpoints(SALESFORCE_LOGIN_URLS["production"], "3MVGtestKey")
 BT = bigtime_endpoints("https://iq.bigtime.net/BigtimeData/api/v2/", "bt-client", "bt-secret")
@@ -112,17 +114,17 @@ def test_http_to_another_host_is_refused_but_loopback_allowed_without_touching_t
 
 def test_oauthlib_transport_env_is_scoped_and_refcounted(monkeypatch):
     monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
-    with oauth._oauthlib_allows("https://login.salesforce.com/x"):
+    with oauthlib_allows("https://login.salesforce.com/x"):
         assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
-    with oauth._oauthlib_allows("http://evil.example/x"):
+    with oauthlib_allows("http://evil.example/x"):
         assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
-    with oauth._oauthlib_allows("http://127.0.0.1:1/x"):
-        with oauth._oauthlib_allows("http://localhost:2/y"):
+    with oauthlib_allows("http://127.0.0.1:1/x"):
+        with oauthlib_allows("http://localhost:2/y"):
             assert os.environ["OAUTHLIB_INSECURE_TRANSPORT"] == "1"
         assert os.environ["OAUTHLIB_INSECURE_TRANSPORT"] == "1"
     assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "yes")
-    with oauth._oauthlib_allows("http://127.0.0.1:1/x"):
+    with oauthlib_allows("http://127.0.0.1:1/x"):
         assert os.environ["OAUTHLIB_INSECURE_TRANSPORT"] == "1"
     assert os.environ["OAUTHLIB_INSECURE_TRANSPORT"] == "yes"
 
@@ -224,7 +226,7 @@ def test_bigtime_stateless_redirect_only_for_the_newest_attempt_on_that_exact_ad
 
 def test_bigtime_stateless_redirect_expires():
     a = attempt(BT)
-    a._started -= oauth.A.STATELESS_REDIRECT_MAX_SECONDS + 1  # as if started 15 minutes ago
+    a._started -= A.STATELESS_REDIRECT_MAX_SECONDS + 1  # as if started 15 minutes ago
     with pytest.raises(AuthorizationFailed) as err:
         a.code_from_redirect(redirect(a, code="late"))
     assert err.value.error == "expired" and str(err.value).startswith("The sign-in took longer than 15 minutes")
@@ -338,9 +340,9 @@ def test_loopback_listener_refuses_non_loopback_redirects():
 
 
 def test_duration_wording():
-    assert oauth._duration(300) == "5 minutes"
-    assert oauth._duration(60) == "1 minute"
-    assert oauth._duration(0.5) == "0.5 seconds"
+    assert duration(300) == "5 minutes"
+    assert duration(60) == "1 minute"
+    assert duration(0.5) == "0.5 seconds"
 
 
 def test_oauth_module_imports_no_qt_and_nothing_of_ours_outside_connectors():

@@ -32,6 +32,7 @@ CASES = [
     (ce.PermissionDenied(SF, 403, "No access."), A, EXIT_FAILED, SF, FixAction("Open Settings…", None)),
     (ce.UnexpectedResponse(BT, "Not JSON."), E, EXIT_FAILED, BT, None),
     (ce.InsecureUrl(BT, "http:// to a remote host."), A, EXIT_FAILED, BT, FixAction("Open Settings…", None)),
+    (ce.WindowExceeded("deleted", 15, None, "Salesforce refused the window."), E, EXIT_FAILED, SF, None),
     (core.ConfigInvalid("sync.interval", "Too short."), A, EXIT_FAILED, None, FixAction("Open Settings…", None)),
     (core.KeyringUnavailable("No keyring."), A, EXIT_KEYRING, None, None),
     (core.KeyringLocked("Locked."), A, EXIT_KEYRING, None, None),

@@ -164,7 +164,7 @@ class SessionAuth:
 
 
 class OAuthAuth:
-    """An OAuth access token from a ``TokenRefresher`` (``connectors/oauth.py``), plus the firm id
+    """An OAuth access token from a ``TokenRefresher`` (``connectors/oauth/``), plus the firm id
     the admin typed as ``X-Auth-Realm`` on every call (no documented answer gives it).
 
     Which header BigTime wants for the token is unknown (see :mod:`.bigtime_assumptions`):

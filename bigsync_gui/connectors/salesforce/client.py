@@ -1,269 +1,61 @@
-"""The Salesforce REST client the sync engine uses (shared/reference/salesforce.md §3).
-
-One :class:`SalesforceClient` per connected org. Every request goes through the
-:class:`~bigsync_gui.connectors.http.HttpPolicy` (timeouts, polite retries of idempotent calls,
-counting, https-only except loopback, TLS verification on) and then through this module's
-interpretation of Salesforce's answers:
-
-- ``Authorization: Bearer`` from an :class:`AccessTokenSource`. A 401 (or the identity service's
-  403 ``Bad_OAuth_Token``) means the session timed out: the client asks the source for **one**
-  refresh and repeats the request **once**. A second refusal, or a 401 saying the session is not
-  valid for the REST API (refreshing cannot cure that), is :class:`ReconnectNeeded` — never a loop.
-  Because the retry is per request, a token that dies in the middle of paging through a query is
-  invisible to the caller.
-- Errors arrive as Salesforce's JSON array ``[{"message", "errorCode", "fields"}]`` and become typed
-  errors: 403 ``REQUEST_LIMIT_EXCEEDED`` → :class:`ApiLimitReached` (no retry), insufficient access
-  → :class:`PermissionDenied`, other 4xx → :class:`RequestRejected` with the code and fields,
-  an answer that is not the documented JSON → :class:`UnexpectedResponse`.
-- ``Sforce-Limit-Info: api-usage=N/MAX`` from every response is kept in :attr:`api_usage`.
-
-Messages never contain a token: requests carry it only in a header, and any text taken from a
-response is passed through :func:`redact` before it reaches an exception.
-"""
+"""The Salesforce REST client: :class:`SalesforceClient`, one per connected org."""
 
 from __future__ import annotations
 
 import email.utils
-import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, NamedTuple, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
 
-from . import soql
-from .errors import (
+from .. import soql
+from ..errors import (
     ApiLimitReached,
-    ConnectorError,
     PermissionDenied,
     ReconnectNeeded,
     RequestRejected,
     ServiceUnavailable,
     UnexpectedResponse,
+    WindowExceeded,
 )
-from .http import HttpPolicy, require_secure_url
-from .redact import redact
-
-SYSTEM = "salesforce"
-#: The one place the REST API version is pinned (Summer '26).
-API_VERSION = "v67.0"
-
-UPDATED_WINDOW_DAYS = 30  # getUpdated: at most 30 days back
-DELETED_WINDOW_DAYS = 15  # getDeleted: at most 15 days back
-COLLECTION_CHUNK = 200  # sObject Collections: at most 200 records per call
-MIN_BATCH_SIZE, MAX_BATCH_SIZE = 200, 2000  # Sforce-Query-Options batchSize
-
-PERMISSION_CODES = frozenset({
-    "INSUFFICIENT_ACCESS", "INSUFFICIENT_ACCESS_OR_READONLY", "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
-    "API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED", "INSUFFICIENT_PRIVILEGES",
-})
-_NOT_FOR_REST = "not valid for use with the rest api"
-_NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
-_ID_RE = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
-_USAGE_RE = re.compile(r"(?:^|[\s,;])api-usage=(\d+)/(\d+)", re.IGNORECASE)
-# Things that look like credentials: Salesforce session ids (00D...!...), bearer values, tokens in forms.
-# ---- the token source ---------------------------------------------------------------------------
-class AccessTokenSource(Protocol):
-    """What the client needs from the OAuth side (``connectors.oauth.TokenRefresher`` fits).
-
-    ``refresh(stale)`` returns the new token set (an object with ``access_token`` and optionally
-    ``raw["instance_url"]``); it refreshes at most once for a given stale token and raises
-    :class:`ReconnectNeeded` when the grant is gone."""
-
-    def access_token(self) -> str: ...
-
-    def refresh(self, stale_access_token: str | None = None) -> Any: ...
-
-
-class StaticToken:
-    """A fixed access token (password grant in scripts and tests): it cannot be refreshed, so a
-    timed-out session is :class:`ReconnectNeeded`. ``raw`` may hold the token response (its
-    ``id`` URL is used by :meth:`SalesforceClient.identity`)."""
-
-    def __init__(self, token: str, raw: dict[str, Any] | None = None) -> None:
-        self._token = token
-        self.raw = dict(raw or {})
-
-    def access_token(self) -> str:
-        return self._token
-
-    def refresh(self, stale_access_token: str | None = None) -> Any:
-        raise ReconnectNeeded(SYSTEM, "the session expired and there is no refresh token")
-
-    def current(self) -> Any:
-        return _StaticTokenSet(self._token, self.raw)
-
-    def __repr__(self) -> str:  # never the token
-        return "StaticToken(<hidden>)"
+from ..http import HttpPolicy, require_secure_url
+from ..redact import redact
+from .models import (
+    DeletedResult,
+    FieldInfo,
+    Identity,
+    SaveError,
+    SaveResult,
+    Stage,
+    UpdatedResult,
+    UserPermissions,
+    save_errors,
+)
+from .tokens import AccessTokenSource
+from .wire import (
+    API_VERSION,
+    COLLECTION_CHUNK,
+    DELETED_WINDOW_DAYS,
+    MAX_BATCH_SIZE,
+    MIN_BATCH_SIZE,
+    NOT_FOR_REST,
+    PERMISSION_CODES,
+    SYSTEM,
+    UPDATED_WINDOW_DAYS,
+    USAGE_RE,
+    checked_name,
+    checked_record_id,
+    error_items,
+    iso_utc,
+    looks_html,
+    my_domain_name,
+    parse_datetime,
+)
 
 
-@dataclass(frozen=True, repr=False)
-class _StaticTokenSet:
-    access_token: str
-    raw: dict[str, Any]
-
-
-# ---- results -------------------------------------------------------------------------------------
-class WindowExceeded(ConnectorError):
-    """``updated``/``deleted`` asked for a start older than Salesforce keeps (30 / 15 days), or the
-    server said so (``INVALID_REPLICATION_DATE``). The engine falls back to a full reconcile."""
-
-    def __init__(self, kind: str, days: int, start: datetime | None, message: str = "") -> None:
-        super().__init__(SYSTEM, message or (
-            f"Salesforce lists {kind} records for the last {days} days only; the requested start "
-            f"{_iso(start) if start else ''} is older, so a full comparison is needed."))
-        self.kind = kind
-        self.days = days
-        self.start = start
-
-
-@dataclass(frozen=True)
-class Stage:
-    """One OpportunityStage. ``api_name`` is the stable key (Opportunity.StageName holds it)."""
-
-    api_name: str
-    label: str
-    is_active: bool
-    is_closed: bool
-    is_won: bool
-    sort_order: int
-    probability: float | None
-
-    @property
-    def is_closed_lost(self) -> bool:
-        return self.is_closed and not self.is_won
-
-    @property
-    def is_closed_won(self) -> bool:
-        return self.is_closed and self.is_won
-
-
-@dataclass(frozen=True)
-class FieldInfo:
-    name: str
-    type: str
-    label: str
-    updateable: bool
-    createable: bool
-    custom: bool
-    length: int | None
-
-
-@dataclass(frozen=True)
-class UpdatedResult:
-    ids: list[str]
-    latest_date_covered: datetime
-
-
-@dataclass(frozen=True)
-class DeletedResult:
-    records: list[tuple[str, datetime]]
-    earliest_date_available: datetime | None
-    latest_date_covered: datetime
-
-    def covers(self, start: datetime) -> bool:
-        """False if Salesforce's deleted log starts after ``start``: deletes may have been missed
-        (reconcile the linked ids with ``queryAll``)."""
-        return self.earliest_date_available is None or self.earliest_date_available <= start
-
-
-class SaveError(NamedTuple):
-    code: str
-    message: str
-    fields: list[str]
-
-
-@dataclass(frozen=True)
-class SaveResult:
-    id: str | None
-    success: bool
-    errors: list[SaveError] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class Identity:
-    org_id: str
-    user_id: str
-    username: str
-    display_name: str
-    email: str
-
-
-@dataclass(frozen=True)
-class UserPermissions:
-    """What the connected user may do, from the permission sets assigned to them (a profile is one
-    of them too). Each flag is True/False, or None when it could not be read."""
-
-    modify_all_data: bool | None
-    view_setup: bool | None
-    api_enabled: bool | None
-
-
-# ---- helpers ---------------------------------------------------------------------------------------
-def _iso(value: datetime) -> str:
-    """``YYYY-MM-DDTHH:MM:SS+00:00`` (UTC) — the format getUpdated/getDeleted document."""
-    if value.tzinfo is None or value.utcoffset() is None:
-        raise ValueError(f"{value!r} has no time zone; give it tzinfo=timezone.utc")
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
-
-
-def parse_datetime(text: Any) -> datetime | None:
-    """A Salesforce datetime (``2026-11-26T10:00:00.000+0000``, ``...Z``, ``...+00:00``) as an
-    aware UTC datetime, or None."""
-    if not isinstance(text, str) or not text:
-        return None
-    value = text.strip()
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
-    match = re.fullmatch(r"(.*[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)([+-]\d{2}):?(\d{2})", value)
-    if match:
-        value = f"{match.group(1)}{match.group(2)}:{match.group(3)}"
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
-
-
-def _name(value: str, what: str = "object") -> str:
-    if not isinstance(value, str) or not _NAME_RE.fullmatch(value):
-        raise ValueError(f"{value!r} is not a Salesforce {what} name")
-    return value
-
-
-def _record_id(value: str) -> str:
-    if not isinstance(value, str) or not _ID_RE.fullmatch(value):
-        raise ValueError(f"{value!r} is not a Salesforce record id")
-    return value
-
-
-def _error_items(body: Any) -> list[tuple[str, str, list[str]]]:
-    """(message, code, fields) from any of the error shapes Salesforce and proxies produce."""
-    items = body if isinstance(body, list) else [body]
-    out = []
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        message = item.get("message") or item.get("error_description") or item.get("Message") or ""
-        code = item.get("errorCode") or item.get("statusCode") or item.get("error") or ""
-        fields = item.get("fields") or []
-        if message or code:
-            out.append((str(message), str(code), [str(f) for f in fields] if isinstance(fields, list) else []))
-    return out
-
-
-def _looks_html(response: requests.Response) -> bool:
-    ctype = response.headers.get("Content-Type", "").lower()
-    head = response.text[:200].lstrip().lower()
-    return "html" in ctype or head.startswith("<!doctype") or head.startswith("<html")
-
-
-# ---- the client --------------------------------------------------------------------------------------
 class SalesforceClient:
     """REST calls against one org. Thread-safe for one caller at a time per request; the describe
     cache and usage figures are guarded by a lock."""
@@ -342,7 +134,7 @@ class SalesforceClient:
         return response
 
     def _track_usage(self, response: requests.Response) -> None:
-        match = _USAGE_RE.search(response.headers.get("Sforce-Limit-Info", ""))
+        match = USAGE_RE.search(response.headers.get("Sforce-Limit-Info", ""))
         if match:
             with self._lock:
                 self._api_usage = (int(match.group(1)), int(match.group(2)))
@@ -363,7 +155,7 @@ class SalesforceClient:
                               headers=headers)
         if not authenticated or not self._session_refused(response):
             return self._checked(response, method, target)
-        if _NOT_FOR_REST in response.text.lower():
+        if NOT_FOR_REST in response.text.lower():
             raise ReconnectNeeded(SYSTEM, "the session is not valid for the REST API (the connected app needs "
                                           "the 'api' scope); connect again")
         fresh = self.tokens.refresh(token)
@@ -394,13 +186,14 @@ class SalesforceClient:
             body = response.json()
         except ValueError:
             body = None
-        items = _error_items(body) if body is not None else []
+        items = error_items(body) if body is not None else []
         if items:
             message = redact("; ".join(m or c for m, c, _ in items))
             code = items[0][1]
             fields = [f for _, _, fs in items for f in fs]
-        elif _looks_html(response):
-            message, code, fields = f"Salesforce answered HTTP {status} with a web page instead of an API error ({where}).", "", []
+        elif looks_html(response):
+            message = f"Salesforce answered HTTP {status} with a web page instead of an API error ({where})."
+            code, fields = "", []
         else:
             text = redact(response.text.strip()[:300])
             message, code, fields = (text or f"Salesforce answered HTTP {status} ({where})."), "", []
@@ -412,14 +205,15 @@ class SalesforceClient:
         if status >= 500:
             raise ServiceUnavailable(SYSTEM, status, f"Salesforce answered HTTP {status} ({where}): {message}")
         if 400 <= status < 500:
-            if not items and body is None and _looks_html(response):
+            if not items and body is None and looks_html(response):
                 raise UnexpectedResponse(SYSTEM, message)
             raise RequestRejected(SYSTEM, status, message, code, fields)
-        raise UnexpectedResponse(SYSTEM, f"Salesforce answered HTTP {status} ({where}), which the API does not document.")
+        raise UnexpectedResponse(SYSTEM, f"Salesforce answered HTTP {status} ({where}), which the API does not "
+                                         "document.")
 
     def _json(self, response: requests.Response, method: str, target: str) -> Any:
         where = self._where(method, target)
-        if _looks_html(response):
+        if looks_html(response):
             raise UnexpectedResponse(SYSTEM, f"Salesforce answered {where} with a web page instead of JSON.")
         try:
             return response.json()
@@ -515,7 +309,7 @@ class SalesforceClient:
     # ---- metadata ----------------------------------------------------------------------------------
     def describe(self, sobject: str) -> dict[str, Any]:
         """``sobjects/{sobject}/describe``, cached until :meth:`new_cycle`."""
-        key = _name(sobject).lower()
+        key = checked_name(sobject).lower()
         with self._lock:
             cached = self._describe_cache.get(key)
         if cached is not None:
@@ -554,8 +348,8 @@ class SalesforceClient:
 
     # ---- getUpdated / getDeleted -------------------------------------------------------------------
     def _window(self, kind: str, days: int, sobject: str, start: datetime, end: datetime) -> dict[str, Any]:
-        _name(sobject)
-        start_text, end_text = _iso(start), _iso(end)  # ValueError for naive datetimes
+        checked_name(sobject)
+        start_text, end_text = iso_utc(start), iso_utc(end)  # ValueError for naive datetimes
         if end < start:
             raise ValueError("end is before start")
         if start < self._now() - timedelta(days=days):
@@ -598,25 +392,25 @@ class SalesforceClient:
         """One record (404 → RequestRejected with code NOT_FOUND / ENTITY_IS_DELETED)."""
         params = None
         if fields:
-            params = {"fields": ",".join(_name(f, "field") for f in fields)}
-        return self._get_object(f"sobjects/{_name(sobject)}/{_record_id(record_id)}", params=params)
+            params = {"fields": ",".join(checked_name(f, "field") for f in fields)}
+        return self._get_object(f"sobjects/{checked_name(sobject)}/{checked_record_id(record_id)}", params=params)
 
     def create(self, sobject: str, values: dict[str, Any]) -> str:
         """Create a record; its id. Never retried: after Offline, whether it exists is unknown."""
-        target = f"sobjects/{_name(sobject)}/"
+        target = f"sobjects/{checked_name(sobject)}/"
         response = self._request("POST", target, idempotent=False, json_body=values)
         body = self._json(response, "POST", target)
         if not isinstance(body, dict) or not body.get("id"):
             raise UnexpectedResponse(SYSTEM, f"Creating a {sobject} gave no id.")
         if body.get("success") is False:
-            errors = _save_errors(body.get("errors"))
+            errors = save_errors(body.get("errors"))
             first = errors[0] if errors else SaveError("", "the record was not created", [])
             raise RequestRejected(SYSTEM, response.status_code, first.message, first.code, first.fields)
         return str(body["id"])
 
     def update(self, sobject: str, record_id: str, values: dict[str, Any]) -> None:
         """PATCH one record (204). Safe to repeat, so the policy may retry it."""
-        self._request("PATCH", f"sobjects/{_name(sobject)}/{_record_id(record_id)}", idempotent=True,
+        self._request("PATCH", f"sobjects/{checked_name(sobject)}/{checked_record_id(record_id)}", idempotent=True,
                       json_body=values)
 
     def update_if_unmodified(self, sobject: str, record_id: str, values: dict[str, Any], since: datetime) -> bool:
@@ -625,7 +419,7 @@ class SalesforceClient:
         blindly: a lost answer is settled by reading the record again."""
         stamp = email.utils.format_datetime(since.astimezone(timezone.utc).replace(microsecond=0), usegmt=True)
         try:
-            self._request("PATCH", f"sobjects/{_name(sobject)}/{_record_id(record_id)}", idempotent=False,
+            self._request("PATCH", f"sobjects/{checked_name(sobject)}/{checked_record_id(record_id)}", idempotent=False,
                           json_body=values, headers={"If-Unmodified-Since": stamp})
         except RequestRejected as exc:
             if exc.status == 412:
@@ -638,7 +432,7 @@ class SalesforceClient:
         Collections, 200 per call, ``allOrNone: false``: one result per record, in order. A record
         that fails does not stop the others. If a whole call fails, the exception propagates; the
         chunks before it were applied (repeating them is harmless)."""
-        _name(sobject)
+        checked_name(sobject)
         bodies = []
         for rec in records:
             rid = rec.get("Id") if isinstance(rec, dict) else None
@@ -654,7 +448,7 @@ class SalesforceClient:
         succeeded). **Never retried**: after :class:`Offline` the chunk may or may not exist, so the
         caller must look the records up (by an external key) before creating them again. If a call
         fails, the exception propagates; the chunks before it were created."""
-        _name(sobject)
+        checked_name(sobject)
         bodies = []
         for rec in records:
             if not isinstance(rec, dict):
@@ -682,7 +476,7 @@ class SalesforceClient:
                 success = bool(item.get("success"))
                 new_id = item.get("id") or sent.get("id")
                 results.append(SaveResult(id=str(new_id) if new_id else None, success=success,
-                                          errors=[] if success else _save_errors(item.get("errors"))))
+                                          errors=[] if success else save_errors(item.get("errors"))))
         return results
 
     # ---- who and where -------------------------------------------------------------------------------
@@ -725,7 +519,7 @@ class SalesforceClient:
         except (RequestRejected, UnexpectedResponse):
             name = None
         if name is None:
-            name = _my_domain(self._instance_url)
+            name = my_domain_name(self._instance_url)
         with self._lock:
             self._org_name = (name,)
         return name
@@ -744,7 +538,7 @@ class SalesforceClient:
                 identity.user_id)))
         except (RequestRejected, UnexpectedResponse):
             return None
-        sets = [r.get("PermissionSet") for r in rows if isinstance(r.get("PermissionSet"), dict)]
+        sets: list[dict[str, Any]] = [r["PermissionSet"] for r in rows if isinstance(r.get("PermissionSet"), dict)]
         if not sets:
             return None
 
@@ -755,28 +549,3 @@ class SalesforceClient:
         return UserPermissions(modify_all_data=any_of("PermissionsModifyAllData"),
                                view_setup=any_of("PermissionsViewSetup"),
                                api_enabled=any_of("PermissionsApiEnabled"))
-
-
-def _save_errors(raw: Any) -> list[SaveError]:
-    out = []
-    for item in raw if isinstance(raw, list) else []:
-        if not isinstance(item, dict):
-            continue
-        fields = item.get("fields")
-        out.append(SaveError(code=str(item.get("statusCode") or item.get("errorCode") or ""),
-                             message=redact(str(item.get("message") or "")),
-                             fields=[str(f) for f in fields] if isinstance(fields, list) else []))
-    return out
-
-
-def _my_domain(instance_url: str) -> str | None:
-    host = urlsplit(instance_url).hostname or ""
-    match = re.fullmatch(r"([a-z0-9-]+?)(?:--[a-z0-9]+)?\.(?:sandbox\.)?my\.salesforce\.com", host, re.IGNORECASE)
-    return match.group(1) if match else None
-
-
-__all__ = [
-    "API_VERSION", "AccessTokenSource", "DeletedResult", "FieldInfo", "Identity", "SaveError", "SaveResult",
-    "SalesforceClient", "Stage", "StaticToken", "UpdatedResult", "UserPermissions", "WindowExceeded",
-    "parse_datetime",
-]

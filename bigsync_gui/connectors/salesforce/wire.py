@@ -1,0 +1,96 @@
+"""What Salesforce's REST answers look like, as the client relies on: the pinned API version, the
+documented limits, object names and record ids, error bodies, datetimes and My Domain hosts."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+
+SYSTEM = "salesforce"
+#: The one place the REST API version is pinned (Summer '26).
+API_VERSION = "v67.0"
+
+UPDATED_WINDOW_DAYS = 30  # getUpdated: at most 30 days back
+DELETED_WINDOW_DAYS = 15  # getDeleted: at most 15 days back
+COLLECTION_CHUNK = 200  # sObject Collections: at most 200 records per call
+MIN_BATCH_SIZE, MAX_BATCH_SIZE = 200, 2000  # Sforce-Query-Options batchSize
+
+PERMISSION_CODES = frozenset({
+    "INSUFFICIENT_ACCESS", "INSUFFICIENT_ACCESS_OR_READONLY", "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
+    "API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED", "INSUFFICIENT_PRIVILEGES",
+})
+NOT_FOR_REST = "not valid for use with the rest api"
+NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
+ID_RE = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
+USAGE_RE = re.compile(r"(?:^|[\s,;])api-usage=(\d+)/(\d+)", re.IGNORECASE)
+# Things that look like credentials: Salesforce session ids (00D...!...), bearer values, tokens in forms.
+
+
+def iso_utc(value: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS+00:00`` (UTC) — the format getUpdated/getDeleted document."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{value!r} has no time zone; give it tzinfo=timezone.utc")
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
+
+
+def parse_datetime(text: Any) -> datetime | None:
+    """A Salesforce datetime (``2026-11-26T10:00:00.000+0000``, ``...Z``, ``...+00:00``) as an
+    aware UTC datetime, or None."""
+    if not isinstance(text, str) or not text:
+        return None
+    value = text.strip()
+    if value.endswith("Z"):
+        value = value[:-1] + "+00:00"
+    match = re.fullmatch(r"(.*[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)([+-]\d{2}):?(\d{2})", value)
+    if match:
+        value = f"{match.group(1)}{match.group(2)}:{match.group(3)}"
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.astimezone(timezone.utc)
+
+
+def checked_name(value: str, what: str = "object") -> str:
+    if not isinstance(value, str) or not NAME_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Salesforce {what} name")
+    return value
+
+
+def checked_record_id(value: str) -> str:
+    if not isinstance(value, str) or not ID_RE.fullmatch(value):
+        raise ValueError(f"{value!r} is not a Salesforce record id")
+    return value
+
+
+def error_items(body: Any) -> list[tuple[str, str, list[str]]]:
+    """(message, code, fields) from any of the error shapes Salesforce and proxies produce."""
+    items = body if isinstance(body, list) else [body]
+    out = []
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        message = item.get("message") or item.get("error_description") or item.get("Message") or ""
+        code = item.get("errorCode") or item.get("statusCode") or item.get("error") or ""
+        fields = item.get("fields") or []
+        if message or code:
+            out.append((str(message), str(code), [str(f) for f in fields] if isinstance(fields, list) else []))
+    return out
+
+
+def looks_html(response: requests.Response) -> bool:
+    ctype = response.headers.get("Content-Type", "").lower()
+    head = response.text[:200].lstrip().lower()
+    return "html" in ctype or head.startswith("<!doctype") or head.startswith("<html")
+
+
+def my_domain_name(instance_url: str) -> str | None:
+    host = urlsplit(instance_url).hostname or ""
+    match = re.fullmatch(r"([a-z0-9-]+?)(?:--[a-z0-9]+)?\.(?:sandbox\.)?my\.salesforce\.com", host, re.IGNORECASE)
+    return match.group(1) if match else None
