@@ -46,7 +46,7 @@ class _Server6(_Server):
 class LoopbackListener:
     """RFC 8252 loopback redirect catcher on 127.0.0.1 and the redirect URI's port.
 
-    Extensions to the brief's signature (keyword-only, optional): ``system`` names the service in
+    Beyond ``LoopbackListener(redirect_uri)`` (keyword-only, optional): ``system`` names the service in
     the errors raised; ``state``, when given, makes requests on the redirect path that carry
     another state get an error page and be ignored (a stray or hostile request cannot end the
     wait)."""

@@ -27,7 +27,6 @@ NOT_FOR_REST = "not valid for use with the rest api"
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 ID_RE = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")
 USAGE_RE = re.compile(r"(?:^|[\s,;])api-usage=(\d+)/(\d+)", re.IGNORECASE)
-# Things that look like credentials: Salesforce session ids (00D...!...), bearer values, tokens in forms.
 
 
 def iso_utc(value: datetime) -> str:
