@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import tempfile
+from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import QApplication
@@ -22,6 +23,7 @@ from ..core.profile import Profile
 from .context import Prefill, SetupContext
 
 SANDBOX_PROFILE_PREFIX = "bigsync-sandbox-"
+SANDBOX_OWNER_FILE = "owner.pid"  # in a throwaway profile's root: the process it belongs to
 
 
 def make_app(argv: list[str] | None = None) -> QApplication:
@@ -50,7 +52,10 @@ def sandbox_context() -> tuple[SetupContext, object]:
 
     sandbox = Sandbox().start()
     keyring.set_keyring(MemoryKeyring())
-    profile = Profile.at(tempfile.mkdtemp(prefix=SANDBOX_PROFILE_PREFIX))
+    remove_stale_sandbox_profiles(Path(tempfile.gettempdir()))
+    root = Path(tempfile.mkdtemp(prefix=SANDBOX_PROFILE_PREFIX))
+    (root / SANDBOX_OWNER_FILE).write_text(str(os.getpid()))
+    profile = Profile.at(root)
     prefill = Prefill(
         salesforce_login_url=sandbox.salesforce_url, salesforce_consumer_key=cred.SF_CONSUMER_KEY,
         bigtime_base_url=sandbox.bigtime_url, bigtime_client_id=cred.BT_CLIENT_ID,
@@ -68,6 +73,48 @@ def discard_sandbox_profile(context: SetupContext, log: logging.Handler | None =
     root = context.profile.config_dir.parent
     if root.name.startswith(SANDBOX_PROFILE_PREFIX):  # never anything but the folder made for it
         shutil.rmtree(root, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
+    if os.name == "nt":  # os.kill(pid, 0) would end the process on Windows
+        import ctypes
+
+        handle = ctypes.windll.kernel32.OpenProcess(0x1000, False, pid)  # type: ignore[attr-defined]
+        if handle:
+            ctypes.windll.kernel32.CloseHandle(handle)  # type: ignore[attr-defined]
+        return bool(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process: alive
+        return True
+    return True
+
+
+def remove_stale_sandbox_profiles(folder: Path) -> list[Path]:
+    """Delete the throwaway profiles of ``--sandbox`` runs that ended without quitting (a crash, a
+    kill): those whose owner process is gone. A folder without an owner file is left alone unless
+    it is a day old (one a run is creating right now has none yet)."""
+    import time
+
+    removed = []
+    for root in folder.glob(SANDBOX_PROFILE_PREFIX + "*"):
+        if not root.is_dir() or root.is_symlink():
+            continue
+        try:
+            owner = int((root / SANDBOX_OWNER_FILE).read_text().strip())
+        except FileNotFoundError:
+            owner = 0 if time.time() - root.stat().st_mtime > 86_400 else -1
+        except (OSError, ValueError):
+            owner = 0
+        if owner == -1 or _alive(owner):
+            continue
+        shutil.rmtree(root, ignore_errors=True)
+        removed.append(root)
+    return removed
 
 
 def run(profile_dir: str | None, sandbox: bool) -> int:
@@ -88,8 +135,12 @@ def run(profile_dir: str | None, sandbox: bool) -> int:
 
     log = setup_logging(context.profile)
     session = DesktopSession(context)
+    from .quit_signals import install as quit_on_signals
+
+    signals = quit_on_signals(app)  # Ctrl+C and SIGTERM: the same clean way out as Quit
     session.start()
     code = app.exec()
+    signals.uninstall()
     session.shutdown()  # stops the loop, releases the single-instance lock
     if running_sandbox is not None:
         running_sandbox.stop()  # type: ignore[attr-defined]

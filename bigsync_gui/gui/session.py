@@ -154,6 +154,7 @@ class DesktopSession(QObject):
         self.wizard.saved.connect(self._on_saved)
         self.wizard.finished.connect(self._on_wizard_closed)
         self.wizard.show()
+        self._report_ready("wizard")
 
     def _on_saved(self) -> None:
         if self.webengine_loaded() and not self.context.prefill.is_sandbox:
