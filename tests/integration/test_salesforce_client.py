@@ -32,6 +32,7 @@ from bigsync_gui.connectors.salesforce import (
     API_VERSION,
     SalesforceClient,
     StaticToken,
+    UserPermissions,
 )
 from bigsync_gui.connectors.soql import format_soql
 from bigsync_gui.sandbox import credentials as cred
@@ -458,6 +459,10 @@ def test_identity_org_name_and_permissions(sandbox, client, grant, http):
     assert client.org_name() == cred.SF_ORG_NAME  # SELECT Name FROM Organization
     assert client.org_name() == cred.SF_ORG_NAME
     assert len([e for e in api_log(sandbox) if "Organization" in e["query"]]) == 1  # cached
+    # the demo admin's profile (a permission set owned by the profile) is a System Administrator's
+    assert client.user_permissions() == UserPermissions(modify_all_data=True, view_setup=True, api_enabled=True)
+    add_fault(sandbox, kind="status", status=400, path="/query", body=[
+        {"message": "sObject type 'PermissionSetAssignment' is not supported.", "errorCode": "INVALID_TYPE"}])
     assert client.user_permissions() is None  # unknown is not "False"
 
 

@@ -38,6 +38,7 @@ from .data import (
 )
 from .schema import FieldDef, ObjectDef
 from .streaming import StreamingRoutes
+from .tooling import ToolingRoutes
 
 API_VERSION = "v67.0"
 OLDEST_VERSION = 31
@@ -203,7 +204,7 @@ _SOAP_TYPES = {
 }
 
 
-class SalesforceApp(StreamingRoutes, ServiceApp):
+class SalesforceApp(StreamingRoutes, ToolingRoutes, ServiceApp):
     name = "salesforce"
 
     def __init__(self, world: Any) -> None:
@@ -252,6 +253,7 @@ class SalesforceApp(StreamingRoutes, ServiceApp):
             Rule(f"{d}/composite/sobjects", endpoint="collection_update", methods=["PATCH"]),
             Rule(f"{d}/composite/sobjects", endpoint="collection_delete", methods=["DELETE"]),
             *self.streaming_rules(),
+            *self.tooling_rules(d),
         ]
 
     def admin_rules(self) -> list[Rule]:
@@ -270,6 +272,7 @@ class SalesforceApp(StreamingRoutes, ServiceApp):
             Rule("/settings", endpoint="admin_get_settings", methods=["GET"]),
             Rule("/settings", endpoint="admin_set_settings", methods=["POST", "PATCH"]),
             *self.streaming_admin_rules(),
+            *self.tooling_admin_rules(),
         ]
 
     def admin_info(self) -> dict[str, Any]:
@@ -526,11 +529,11 @@ class SalesforceApp(StreamingRoutes, ServiceApp):
 
     @sf_errors
     def sobject_describe(self, request: Request, version: str, sobject: str) -> Response:
-        version, _ = self._rest(request, version)
+        version, session = self._rest(request, version)
         obj = self._object(sobject)
         with self.world.lock:
             body = self._object_summary(obj, version)
-            body["fields"] = [self._describe_field(obj, f) for f in obj.fields.values()]
+            body["fields"] = [self._describe_field(obj, f) for f in self.visible_fields(obj, session["user_id"])]
         children = []
         for rel in obj.child_relationships.values():
             children.append({"cascadeDelete": rel.child_object in ("OpportunityContactRole", "OpportunityHistory") or obj.name == "Account",
@@ -573,7 +576,9 @@ class SalesforceApp(StreamingRoutes, ServiceApp):
         body = read_json(request)
         if not isinstance(body, dict):
             raise SfApiError(400, "JSON_PARSER_ERROR", "The request body must be a JSON object")
-        new_id = self.data.insert(obj.name, body, user_id=session["user_id"])
+        with self.world.lock:
+            self.check_setup_create(obj, body, session["user_id"])
+            new_id = self.data.insert(obj.name, body, user_id=session["user_id"])
         response = json_response({"id": new_id, "success": True, "errors": []}, status=201)
         response.headers["Location"] = f"/services/data/{version}/sobjects/{obj.name}/{new_id}"
         return response

@@ -25,6 +25,7 @@ from . import ids
 from .change_events import ChangeEventLog
 from .switches import SALESFORCE_SWITCHES
 from ..switches import Switches
+from .org_metadata import OrgMetadata
 from .schema import HISTORY_FORECAST_CATEGORIES, HISTORY_TRACKED, FieldDef, ObjectDef, build_schema
 
 SF_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.{ms}+0000"
@@ -150,6 +151,8 @@ class SalesforceData:
         self.approvals: dict[str, list[str]] = {}  # user id -> client ids the user allowed
         self._last_stamp: datetime | None = None
         self.switches = Switches(SALESFORCE_SWITCHES)
+        self.org_metadata = OrgMetadata()  # what the Tooling API changed in the org's setup
+        self.org_metadata.apply(self)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -167,11 +170,14 @@ class SalesforceData:
             "approvals": self.approvals,
             "last_stamp": format_datetime(self._last_stamp) if self._last_stamp else None,
             "switches": self.switches.to_json(),
+            "org_metadata": self.org_metadata.to_json(),
         }
 
     @classmethod
     def from_json(cls, data: dict[str, Any], clock: Clock) -> SalesforceData:
         self = cls(clock)
+        self.org_metadata = OrgMetadata.from_json(data.get("org_metadata"))
+        self.org_metadata.apply(self)  # before the records: objects created through the Tooling API
         for key in self.records:
             self.records[key] = dict(data.get("records", {}).get(key, {}))
             self.deleted_log[key] = dict(data.get("deleted_log", {}).get(key, {}))

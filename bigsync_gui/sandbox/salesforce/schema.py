@@ -122,6 +122,10 @@ HISTORY_FORECAST_CATEGORIES = {"Omitted": "Omitted", "Pipeline": "Pipeline", "Be
 # "Amount, Probability, Stage, or Close Date"; the forecast category is recorded with them).
 HISTORY_TRACKED = ("StageName", "Amount", "Probability", "CloseDate", "ForecastCategoryName")
 
+# The user permissions the emulated PermissionSet carries (``Permissions<Name>`` fields).
+PERMISSION_FLAGS = ("ApiEnabled", "ViewSetup", "ModifyAllData", "ViewAllData", "CustomizeApplication",
+                    "ManageProfilesPermissionsets", "AssignPermissionSets")
+
 # The write-back fields the app maps to on Opportunity (the wizard checks them via describe).
 OPPORTUNITY_WRITEBACK_FIELDS = (
     _f("BigTime_Project_Id__c", "string", label="BigTime Project ID", length=40, external_id=True),
@@ -247,6 +251,32 @@ def build_schema() -> dict[str, ObjectDef]:
             _f("Role", "picklist", picklist=CONTACT_ROLES),
             _f("IsPrimary", "boolean", label="Primary", nillable=False),
         ]),
+        # Setup objects (the object reference): who may do what. A profile is a permission set too
+        # (IsOwnedByProfile); the Tooling API emulation (tooling.py) checks them and writes them.
+        _object("PermissionSet", "Permission Set", "0PS", [
+            _f("Name", "string", length=80, nillable=False),
+            _f("Label", "string", length=80, nillable=False),
+            _f("Description", "textarea", length=255),
+            _f("IsOwnedByProfile", "boolean", label="Is Owned By Profile", nillable=False, **_RO),  # type: ignore[arg-type]
+            *(_f(f"Permissions{p}", "boolean", nillable=False) for p in PERMISSION_FLAGS),
+        ], [
+            ChildRelationship("FieldPerms", "FieldPermissions", "ParentId"),
+            ChildRelationship("Assignments", "PermissionSetAssignment", "PermissionSetId"),
+        ], updateable=True),
+        _object("FieldPermissions", "Field Permissions", "01k", [
+            _f("ParentId", "reference", label="Parent ID", reference_to="PermissionSet", relationship_name="Parent",
+               length=18, nillable=False, updateable=False),
+            _f("SobjectType", "picklist", label="Sobject Type Name", nillable=False, updateable=False),
+            _f("Field", "string", label="Field Name", length=255, nillable=False, updateable=False),
+            _f("PermissionsRead", "boolean", label="Read Access", nillable=False),
+            _f("PermissionsEdit", "boolean", label="Edit Access", nillable=False),
+        ]),
+        _object("PermissionSetAssignment", "Permission Set Assignment", "0Pa", [
+            _f("AssigneeId", "reference", label="Assignee ID", reference_to="User", relationship_name="Assignee",
+               length=18, nillable=False, updateable=False),
+            _f("PermissionSetId", "reference", label="Permission Set ID", reference_to="PermissionSet",
+               relationship_name="PermissionSet", length=18, nillable=False, updateable=False),
+        ], updateable=False),
         _object("BigTime_Invoice__c", "BigTime Invoice", "a01", [
             _f("Name", "string", label="Invoice Number", length=80, nillable=False),
             _f("Opportunity__c", "reference", label="Opportunity", reference_to="Opportunity", relationship_name="Opportunity__r", length=18),

@@ -12,6 +12,7 @@ from .. import credentials as cred
 from .. import story
 from . import ids
 from .data import SalesforceData, format_datetime
+from .schema import PERMISSION_FLAGS
 
 # docs/reference/salesforce.md, "The standard opportunity stages": a new org's defaults.
 STANDARD_STAGES: tuple[dict[str, Any], ...] = tuple(
@@ -79,6 +80,7 @@ def seed_salesforce(data: SalesforceData, rng: random.Random) -> None:
         data.passwords[uid] = cred.SF_PASSWORD
         user_ids.append(uid)
     admin, sellers = user_ids[0], user_ids[1:] or user_ids
+    seed_profiles(data, admin, user_ids[1:])
 
     # Accounts and their contacts.
     accounts: list[tuple[str, str, list[str]]] = []  # (id, short name, contact ids)
@@ -140,3 +142,16 @@ def seed_salesforce(data: SalesforceData, rng: random.Random) -> None:
         "Name": "Walk-in – Workshop for a prospect without an account", "StageName": "Qualification",
         "Amount": 8000, "CloseDate": (now.date() + timedelta(days=30)).isoformat(), "LeadSource": "Web",
     }, user_id=admin)
+
+
+def seed_profiles(data: SalesforceData, admin: str, others: list[str]) -> None:
+    """Each user's profile, as the permission set it owns: the demo admin is a System
+    Administrator (every permission, Customize Application included), the others Standard Users."""
+    for name, label, flags, users in (("X00eKx000000SysAdm", "System Administrator", set(PERMISSION_FLAGS), [admin]),
+                                      ("X00eKx000000StdUsr", "Standard User", {"ApiEnabled"}, others)):
+        values = {"Name": name, "Label": label, **{f"Permissions{p}": p in flags for p in PERMISSION_FLAGS}}
+        pid = data.insert("PermissionSet", values, system=True, user_id=admin)
+        data.records["permissionset"][pid]["IsOwnedByProfile"] = True
+        for user in users:
+            data.insert("PermissionSetAssignment", {"AssigneeId": user, "PermissionSetId": pid}, system=True,
+                        user_id=admin)
