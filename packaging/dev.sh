@@ -54,6 +54,15 @@ install_python_packages() {
     say "installing bigsync-gui and its dependencies${extras:+ [$extras]} (first time: about a minute)"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".${extras:+[$extras]}"
+    # A release pyproject.toml now excludes can leave parts behind that conflict with what replaced it
+    # (PySide6 6.12.0's separate WebEngine wheel over 6.11's): then the environment is made anew.
+    if ! "$venv/bin/python" -m pip check >/dev/null 2>&1; then
+      say "the installed packages conflict with each other: making the virtual environment anew"
+      rm -rf "$venv"
+      python3 -m venv "$venv"
+      "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+      "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".${extras:+[$extras]}"
+    fi
     touch "$stamp"
   fi
 }

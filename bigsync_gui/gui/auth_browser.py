@@ -35,7 +35,6 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPus
 from ..connectors.errors import AuthorizationFailed
 from ..connectors.http import is_loopback
 from ..connectors.systems import label_of
-from . import qt_fixes  # noqa: F401 - signal.emit must not drain True (PySide6 6.12.0)
 from .webengine_check import loopback_only
 
 log = logging.getLogger(__name__)

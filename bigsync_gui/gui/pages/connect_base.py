@@ -38,7 +38,6 @@ from ...connectors.errors import AuthorizationFailed
 from ...connectors.http import require_secure_url
 from ...core.errors import ConfigInvalid
 from ...core.settings import Settings
-from .. import qt_fixes  # noqa: F401 - signal.emit must not drain True (PySide6 6.12.0)
 from ..auth_browser import AuthBrowser, open_externally
 from ..context import SetupContext
 from ..webengine_check import EngineCheck, advice, shared_check
