@@ -436,13 +436,16 @@ def cmd_doctor(args: argparse.Namespace) -> int:
             print(json.dumps({**report.to_json(), "report_file": str(path)}))
         else:
             marks = {"confirmed": "ok", "different": "DIFFERS", NOT_CHECKED: "--"}
+            said: set[str] = set()  # a service's stopping reason once, not under each of its checks
             for check in report.checks:
                 mark = marks[check.status] if not check.blocking else "NEEDED"
                 print(f"{mark:<8} {check.system:<10} {check.title}")
                 if check.seen and check.status != "confirmed":
                     print(f"{'':<19} seen: {', '.join(check.seen)}")
-                if check.note:
+                if check.note and check.note not in said:
                     print(f"{'':<19} {check.note}")
+                    if check.note in report.stopped_why.values():
+                        said.add(check.note)
             print(report.summary())
             print(f"Report for support (no secrets, ids or values): {path}")
         if report.stopped:  # stopped by a missing connection (3) or a transient failure (4): the first wins

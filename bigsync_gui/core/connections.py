@@ -8,11 +8,12 @@ goes to the settings file (non-secret) and what goes to the keyring (secret).
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from urllib.parse import urlsplit
 
 from ..connectors import bigtime as bt
 from ..connectors import oauth
 from ..connectors.errors import AuthorizationFailed, NotConnected, ReconnectNeeded
-from ..connectors.http import HttpPolicy, RequestCounter, RetryPolicy
+from ..connectors.http import HttpPolicy, RequestCounter, RetryPolicy, is_loopback
 from ..connectors.ratelimit import limiter_for
 from ..connectors.salesforce import Identity, SalesforceClient
 from ..connectors.systems import label_of
@@ -20,6 +21,21 @@ from . import secrets
 from .errors import ConfigInvalid
 from .profile import Profile
 from .settings import Settings
+
+
+def not_connected_sentence(system: str, saved_as_connected: bool, url: str) -> str:
+    """Why a service cannot be used here, and the way on. A setup saved as connected whose sign-in is
+    not in this process's keyring: on this computer's own addresses that is a ``bigsync-gui --sandbox``
+    setup (its sign-ins live only in the app's memory, docs/sandbox.md); elsewhere the keyring lost it."""
+    label = label_of(system)
+    if not saved_as_connected:
+        return f"{label} is not connected yet: run `bigsync-gui connect {system}` (or the setup wizard)."
+    if is_loopback(urlsplit(url).hostname or ""):
+        return (f"This is a sandbox setup (`bigsync-gui --sandbox`): its {label} sign-in lives only in the memory "
+                "of the app that made it, so other commands cannot use it. Check it in that app (the setup's "
+                f"summary runs the same checks), or run `bigsync-gui connect {system}` for this profile.")
+    return (f"{label} was connected, but its sign-in is not in this computer's keyring (removed, or another "
+            f"keyring is in use): run `bigsync-gui connect {system}` again (or the setup wizard).")
 
 
 @dataclass
@@ -107,8 +123,7 @@ class Connector:
         s = self.settings().salesforce
         token = self.vault.get(secrets.SALESFORCE_REFRESH_TOKEN) if s.connected else None
         if not s.connected or not token:
-            raise NotConnected("salesforce", "Salesforce is not connected yet: run `bigsync-gui connect salesforce` "
-                                             "(or the setup wizard).")
+            raise NotConnected("salesforce", not_connected_sentence("salesforce", s.connected, s.login_url))
         endpoints = oauth.salesforce_endpoints(s.login_url, s.consumer_key, s.redirect_uri)
         refresher = oauth.TokenRefresher(endpoints, self.http["salesforce"], token,
                                          on_rotated=lambda new: self.vault.set(secrets.SALESFORCE_REFRESH_TOKEN, new))
@@ -207,7 +222,7 @@ class Connector:
             password = self.vault.get(secrets.BIGTIME_PASSWORD)
             if password:
                 return bt.BigTimeClient(b.base_url, bt.SessionAuth(b.session_user, password, b.firm_id or None, http), http)
-        raise NotConnected("bigtime", "BigTime is not connected yet: run `bigsync-gui connect bigtime` (or the setup wizard).")
+        raise NotConnected("bigtime", not_connected_sentence("bigtime", b.connected, b.base_url))
 
     def _learnt_bigtime(self, name: str, value: str) -> None:
         """Keep what BigTime accepted (``oauth_header`` / ``token_body``) for the next runs and ``doctor``."""

@@ -30,7 +30,7 @@ from ..connectors.errors import (ApiLimitReached, ConnectorError, NotConnected, 
 from ..connectors.salesforce import SalesforceClient
 from ..connectors.systems import label_of
 from .creation import CODE_MAX
-from .problems import code_of
+from .problems import code_of, problem_of
 from .profile import Profile
 from .settings import INVOICE_OBJECT, Settings
 from .store import Store
@@ -73,6 +73,7 @@ class Check:
 class DoctorReport:
     checks: list[Check] = field(default_factory=list)
     stopped: dict[str, str] = field(default_factory=dict)  # system → the error code (core/problems.py) that stopped its checks
+    stopped_why: dict[str, str] = field(default_factory=dict)  # system → the sentence said for each check it stopped
     checked_at: str = ""
 
     @property
@@ -92,7 +93,10 @@ class DoctorReport:
         parts = [f"{counts[CONFIRMED]} as expected"]
         if counts[DIFFERENT]:
             parts.append(f"{counts[DIFFERENT]} different but BigSync copes")
-        if counts[NOT_CHECKED]:
+        if counts[NOT_CHECKED] and self.stopped:
+            reasons = " and ".join(problem_of(code, system).headline for system, code in sorted(self.stopped.items()))
+            parts.append(f"{counts[NOT_CHECKED]} not checked ({reasons})")
+        elif counts[NOT_CHECKED]:
             parts.append(f"{counts[NOT_CHECKED]} not checked yet (most need a linked project)")
         if not counts[DIFFERENT] and not counts[NOT_CHECKED]:
             return f"Checked {n} things BigSync relies on: all as expected."
@@ -135,6 +139,8 @@ def _present(record: Mapping[str, Any], name: str) -> bool:
 def _why_not(exc: ConnectorError) -> str:
     """Why a check could not run, without the service's message (it may quote ids or values)."""
     service = label_of(exc.system, unknown="BigTime")
+    if isinstance(exc, NotConnected) and exc.message:
+        return exc.message  # our own sentence: which sign-in is missing and how to make it
     if isinstance(exc, (NotConnected, ReconnectNeeded)):
         return f"{service} is not connected, or needs signing in again."
     if isinstance(exc, (Offline, ServiceUnavailable)):
@@ -373,13 +379,14 @@ def _guarded(report: DoctorReport, system: str, placeholders: Callable[[str], li
              run: Callable[[], list[Check]]) -> None:
     """Run some checks; if the service stops them, each becomes 'not checked' with the reason."""
     if system in report.stopped:
-        report.checks.extend(placeholders(report.stopped[system]))
+        report.checks.extend(placeholders(report.stopped_why[system]))
         return
     try:
         report.checks.extend(run())
     except (NotConnected, ReconnectNeeded, Transient) as exc:
         report.stopped[system] = code_of(exc)
-        report.checks.extend(placeholders(_why_not(exc)))
+        report.stopped_why[system] = _why_not(exc)
+        report.checks.extend(placeholders(report.stopped_why[system]))
     except ConnectorError as exc:
         report.checks.extend(placeholders(_why_not(exc)))
 

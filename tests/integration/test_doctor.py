@@ -183,3 +183,33 @@ def test_not_connected_is_exit_3(tmp_path: Path, home: Path) -> None:
     assert done.returncode == 3, done.stdout + done.stderr
     assert "not connected" in done.stdout
 
+
+
+def test_a_sandbox_setup_from_another_process_says_why_not_the_error_name(sandbox: Sandbox, unlinked: Profile,
+                                                                            tmp_path: Path) -> None:
+    """Issue 20 item 6: a `--sandbox` setup keeps its sign-ins in the app's memory; `doctor` on its profile used
+    to print "NotConnected" under every check and blame the missing linked project."""
+    use_file_keyring(tmp_path / "another-home")  # this process's keyring holds none of the sign-ins
+    report = run_doctor(Connector(unlinked))
+    notes = {c.note for c in report.checks}
+    assert not any("NotConnected" in note for note in notes)
+    stopped = [c for c in report.checks if "sandbox setup" in c.note and "lives only in the memory" in c.note]
+    assert len(stopped) >= len(report.checks) - 5, notes  # all but the few that need no call at all
+    assert {c.system for c in stopped} == {"salesforce", "bigtime"}
+    summary = report.summary()
+    assert "linked project" not in summary
+    assert "not checked (BigTime is not connected and Salesforce is not connected)" in summary
+
+
+def test_a_real_setup_whose_keyring_lost_the_sign_in_says_so(tmp_path: Path, home: Path) -> None:
+    profile = Profile.at(tmp_path / "p")
+    settings = Settings()
+    settings.salesforce.login_url = settings.salesforce.instance_url = "https://acme.my.salesforce.com"
+    settings.bigtime.auth_mode = "api_key"
+    settings.bigtime.base_url = "https://iq.bigtime.net/BigtimeData/api/v2"
+    settings.save(profile)
+    report = run_doctor(Connector(profile))
+    notes = {c.note for c in report.checks}
+    assert any("Salesforce was connected, but its sign-in is not in this computer's keyring" in n for n in notes)
+    assert any("BigTime was connected, but its sign-in is not in this computer's keyring" in n for n in notes)
+    assert not any("NotConnected" in n for n in notes)
