@@ -436,6 +436,9 @@ def _salesforce_checks(report: DoctorReport, connector: Any, fmap: Mapping[str, 
              lambda: check_opportunity_fields(client(), fmap))
     _guarded(report, "salesforce", _not_checked("salesforce", "salesforce.invoice_object", f"The org has {INVOICE_OBJECT}",
                                                 False), lambda: [check_invoice_object(client())])
+    from .cdc_readiness import DOCTOR_KEY, DOCTOR_TITLE, doctor_check  # instant triggers (optional)
+    _guarded(report, "salesforce", _not_checked("salesforce", DOCTOR_KEY, DOCTOR_TITLE, False),
+             lambda: doctor_check(client()))
 
 
 def _bigtime_checks(report: DoctorReport, connector: Any, settings: Settings, mapped: set[str], store: Store | None) -> None:

@@ -213,3 +213,21 @@ def test_a_real_setup_whose_keyring_lost_the_sign_in_says_so(tmp_path: Path, hom
     assert any("Salesforce was connected, but its sign-in is not in this computer's keyring" in n for n in notes)
     assert any("BigTime was connected, but its sign-in is not in this computer's keyring" in n for n in notes)
     assert not any("NotConnected" in n for n in notes)
+
+
+def test_change_data_capture_is_checked_and_the_steps_given_when_off(sandbox: Sandbox, unlinked: Profile) -> None:
+    key = "salesforce.change_data_capture"
+    on = by_key(run_doctor(Connector(unlinked)))[key]
+    assert on.status == CONFIRMED and not on.needed and "a won deal reaches BigSync at once" in on.note
+    requests.post(sandbox.salesforce_admin_url + "/streaming", json={"entities": []}, timeout=10).raise_for_status()
+    report = run_doctor(Connector(unlinked))
+    off = by_key(report)[key]
+    assert off.status == DIFFERENT and not off.blocking  # triggers still work, on the interval
+    assert "1. In Salesforce, open Setup › Change Data Capture" in off.note and "at most 5 entities" in off.note
+    assert key not in [c.key for c in report.blocking]
+    # Salesforce would not say (the Tooling API refused): unknown, never "off"
+    refused = {"kind": "status", "status": 400, "path": "/tooling/query",
+               "body": [{"message": "no", "errorCode": "INVALID_TYPE"}]}
+    requests.post(sandbox.salesforce_admin_url + "/faults", json=refused, timeout=10).raise_for_status()
+    unknown = by_key(run_doctor(Connector(unlinked)))[key]
+    assert unknown.status == NOT_CHECKED and "would not say" in unknown.note

@@ -5,7 +5,6 @@ permission set, the Customize Application switch, and Change Data Capture's chan
 from __future__ import annotations
 
 import requests
-
 from test_sandbox_salesforce_rest import Api
 
 TEXT40 = {"type": "Text", "label": "BigTime Project ID", "length": 40, "externalId": True}
@@ -100,12 +99,15 @@ def test_field_metadata_is_checked_as_setup_does(sandbox) -> None:
     assert create("Opportunity.Odd__c", {"type": "Hologram", "label": "Odd"}).status_code == 400
     assert create("Opportunity.Name", TEXT40).status_code == 400  # a standard field's name
     # an invoice row's lookup needs its object first
-    lookup = {"type": "Lookup", "label": "Opportunity", "referenceTo": "Opportunity", "relationshipName": "BigTime_Invoices"}
-    assert create("BigTime_Invoice__c.Opportunity__c", lookup).json()[0]["errorCode"] == "INVALID_CROSS_REFERENCE_KEY"
-    made = api.send("POST", "/tooling/sobjects/CustomObject", {"FullName": "BigTime_Invoice__c", "Metadata": INVOICE_OBJECT})
+    lookup = {"type": "Lookup", "label": "Opportunity", "referenceTo": "Opportunity",
+              "relationshipName": "BigTime_Invoices"}
+    no_object = create("BigTime_Invoice__c.Opportunity__c", lookup)
+    assert no_object.json()[0]["errorCode"] == "INVALID_CROSS_REFERENCE_KEY"
+    invoice_object = {"FullName": "BigTime_Invoice__c", "Metadata": INVOICE_OBJECT}
+    made = api.send("POST", "/tooling/sobjects/CustomObject", invoice_object)
     assert made.status_code == 201, made.text
     assert made.json()["id"].startswith("01I")
-    again = api.send("POST", "/tooling/sobjects/CustomObject", {"FullName": "BigTime_Invoice__c", "Metadata": INVOICE_OBJECT})
+    again = api.send("POST", "/tooling/sobjects/CustomObject", invoice_object)
     assert again.json()[0]["errorCode"] == "DUPLICATE_DEVELOPER_NAME"
     assert create("BigTime_Invoice__c.Opportunity__c", lookup).status_code == 201
     described = api.get("/sobjects/Opportunity/describe").json()
