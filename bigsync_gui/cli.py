@@ -100,6 +100,11 @@ def build_parser() -> argparse.ArgumentParser:
     configure.add_argument("--api-budget-percent", type=float, metavar="P",
                            help="share of the org's daily Salesforce API allowance the sync may use (default 5)")
     configure.add_argument("--backfill", action="store_true", help="also create projects for opportunities already past the stage")
+    configure.add_argument("--create-fields", action="store_true",
+                           help="create the Salesforce fields BigSync writes to that the org lacks (and the invoice "
+                                "object), with a permission set giving the connected user access; lists them and asks "
+                                "first (needs Customize Application)")
+    configure.add_argument("--yes", action="store_true", help="with --create-fields: do not ask (scripts)")
     configure.set_defaults(func=cmd_configure)
 
     sync = commands.add_parser("sync", parents=[profiled], help="run one sync cycle and exit")
@@ -328,7 +333,47 @@ def interval_arg(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is neither a number of seconds nor 'auto'") from None
 
 
+def cmd_create_fields(args: argparse.Namespace) -> int:
+    """configure --create-fields: list what the org lacks, ask, create, say what happened."""
+    from .core.field_setup import HAND_MADE, CannotCreateFields, create_fields, plan_fields
+
+    def body() -> int:
+        connector = connector_for(args)
+        sf = connector.salesforce()
+        field_map = connector.settings().sync.field_map
+        plan = plan_fields(sf, field_map)
+        if plan.empty:
+            print("Nothing to create: the org has every field BigSync writes to.")
+            return EXIT_OK
+        print("The org lacks these (BigSync skips them until they exist):")
+        for line in plan.lines():
+            print(f"  • {line}")
+        if plan.may_create is False:
+            return fail("The connected Salesforce user lacks the Customize Application permission, which creating "
+                        f"fields needs. Sign in with an administrator, or ask one. {HAND_MADE}", EXIT_FAILED)
+        if not args.yes:
+            if not sys.stdin.isatty():
+                return fail("add --yes to create them without being asked.", EXIT_USAGE)
+            if input("Create them, with a permission set that lets the connected user read and edit them? "
+                     "[y/N] ").strip().lower() not in ("y", "yes"):
+                print("Nothing was created.")
+                return EXIT_OK
+        try:
+            result = create_fields(sf, plan, field_map, progress=lambda text: print(text, flush=True))
+        except CannotCreateFields as exc:
+            return fail(str(exc), EXIT_FAILED)
+        print(result.summary())
+        return EXIT_OK if result.ok else EXIT_FAILED
+
+    return run_guarded(body)
+
+
 def cmd_configure(args: argparse.Namespace) -> int:
+    if args.create_fields:
+        if args.trigger_stage or args.interval is not None or args.writeback_interval is not None \
+                or args.api_budget_percent is not None or args.backfill:
+            return fail("--create-fields goes alone; run configure again for the other settings.", EXIT_USAGE)
+        return cmd_create_fields(args)
     automatic = args.interval == 0
     if automatic and args.trigger_stage:
         args.interval = None  # saved by update_settings below, not by configure

@@ -1,0 +1,70 @@
+"""`configure --create-fields` as an admin runs it: lists what the org lacks, asks, creates, and
+says what happened; without Customize Application it says so and creates nothing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from bigsync_gui.core.profile import Profile
+from bigsync_gui.sandbox import Sandbox
+from configured_profile import configure_profile, file_keyring_env, use_file_keyring
+
+CLI = [sys.executable, "-m", "bigsync_gui"]
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    use_file_keyring(tmp_path / "home")
+    return tmp_path / "home"
+
+
+@pytest.fixture
+def profile(sandbox: Sandbox, home: Path, tmp_path: Path) -> Profile:
+    return configure_profile(sandbox, tmp_path / "profile")
+
+
+def create_fields(profile: Profile, home: Path, *args: str, answer: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, "--profile", str(profile.config_dir.parent), "configure", "--create-fields", *args],
+                          capture_output=True, text=True, input=answer, env=file_keyring_env(home), timeout=120)
+
+
+def metadata(sandbox: Sandbox, **body) -> dict:
+    url = sandbox.salesforce_admin_url + "/metadata"
+    r = requests.post(url, json=body, timeout=10) if body else requests.get(url, timeout=10)
+    r.raise_for_status()
+    return r.json()
+
+
+def test_lists_asks_then_creates(sandbox: Sandbox, profile: Profile, home: Path) -> None:
+    metadata(sandbox, bigsync_fields="absent")
+    unasked = create_fields(profile, home)  # no terminal to ask on: nothing done without --yes
+    assert unasked.returncode == 2 and "add --yes" in unasked.stderr
+    assert "Opportunity.BigTime_WIP__c — Currency(16, 2)" in unasked.stdout
+    assert metadata(sandbox)["custom_fields"] == []
+
+    done = create_fields(profile, home, "--yes")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Creating the object BigTime_Invoice__c…" in done.stdout and "Created 18:" in done.stdout
+    assert "permission set “BigSync fields”" in done.stdout
+    assert len(metadata(sandbox)["custom_fields"]) == 17
+
+    again = create_fields(profile, home, "--yes")
+    assert again.returncode == 0 and "Nothing to create" in again.stdout
+
+
+def test_without_customize_application_it_says_so(sandbox: Sandbox, profile: Profile, home: Path) -> None:
+    metadata(sandbox, bigsync_fields="absent", customize_application=False)
+    out = create_fields(profile, home, "--yes")
+    assert out.returncode == 1
+    assert "lacks the Customize Application permission" in out.stderr and "by hand" in out.stderr
+    assert metadata(sandbox)["custom_fields"] == []
+
+
+def test_goes_alone(profile: Profile, home: Path) -> None:
+    out = create_fields(profile, home, "--trigger-stage", "Closed Won")
+    assert out.returncode == 2 and "goes alone" in out.stderr
