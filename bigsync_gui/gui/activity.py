@@ -1,7 +1,8 @@
-"""The Activity window: recent cycles (time, duration, result, counts) above the events of the
-selected cycle (project created for opportunity X, link severed, record refused and why), a
-filter, links that open the opportunity in Salesforce and the project in BigTime, and "Copy
-diagnostics" (redacted, for a support request).
+"""The Activity window. It opens on "What happened" (gui/activity_feed.py): what happened to the
+deals, newest first, in sentences with relative times and links to the opportunity in Salesforce
+and the project in BigTime. One click away, "Cycles": recent cycles (time, duration, result,
+counts) above the events of the selected cycle. A filter and "Problems only" narrow both; "Copy
+diagnostics" copies a redacted summary for a support request.
 
 The store is read off the GUI thread (``gui.worker``); every cell is plain text — opportunity
 names and refusal reasons come from Salesforce/BigTime and are never shown as rich text.
@@ -16,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QSortFilterProxyModel, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QFont, QGuiApplication, QStandardItem, QStandardItemModel
+from PySide6.QtCore import QModelIndex, QSize, QSortFilterProxyModel, Qt, QTimer, Signal
+from PySide6.QtGui import QGuiApplication, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit,
-                               QPushButton, QSplitter, QTableView, QVBoxLayout, QWidget)
+                               QPushButton, QSplitter, QStackedWidget, QTableView, QTabWidget, QVBoxLayout, QWidget)
 
 from .. import __version__
 from ..connectors.bigtime_assumptions import project_url
@@ -29,10 +30,14 @@ from ..core.settings import Settings
 from ..core.problems import UNEXPECTED, cycle_outcome, problem_of
 from ..core.store import Cycle, Event, Store
 from ..connectors.wording import plural
+from .activity_feed import EMPTY, URL_ROLE, FeedView, LinkFallback, desktop_open, link_item, open_link, opportunity_url
+from .screen_fit import fit_to_screen
 from .worker import run_in_background
 
 CYCLES_SHOWN = 200
-URL_ROLE = Qt.ItemDataRole.UserRole + 1
+TIMES_REFRESH_MS = 60_000  # "5 min ago" moves on while the window is open
+DEFAULT_SIZE = QSize(980, 600)
+MINIMUM_SIZE = QSize(520, 340)
 CYCLE_ROLE = Qt.ItemDataRole.UserRole + 2
 QUIET_ROLE = Qt.ItemDataRole.UserRole + 3
 PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 4
@@ -104,10 +109,6 @@ def duration(cycle: Cycle) -> str:
     return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {int(seconds % 60)} s"
 
 
-def opportunity_url(instance_url: str, opportunity_id: str | None) -> str:
-    return f"{instance_url}/{opportunity_id}" if instance_url and opportunity_id else ""
-
-
 def _item(text: Any, *, align_right: bool = False) -> QStandardItem:
     item = QStandardItem("" if text is None else str(text))
     item.setEditable(False)
@@ -122,18 +123,6 @@ def _text_item(text: str) -> QStandardItem:
     item = _item(text)
     if text:
         item.setToolTip(f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>")
-    return item
-
-
-def _link_item(label: str, url: str) -> QStandardItem:
-    item = _item(label if url else "")
-    if url:
-        item.setData(url, URL_ROLE)
-        item.setToolTip(url)
-        font = QFont()
-        font.setUnderline(True)
-        item.setFont(font)
-        item.setForeground(QGuiApplication.palette().link())
     return item
 
 
@@ -189,21 +178,33 @@ class ActivityWindow(QWidget):
         self.data = ActivityData()
         self._generation = 0
         self._loading = False
-        self.setWindowTitle("Activity — BigSync")
-        self.resize(980, 600)
+        self.setWindowTitle("Activity")  # Qt adds " — BigSync" (the application's display name)
+        self.open_url: Callable[[str], bool] = desktop_open  # tests replace it
 
         self.filter_edit = QLineEdit()
         self.filter_edit.setPlaceholderText("Filter: opportunity, project, message…")
         self.filter_edit.setClearButtonEnabled(True)
-        self.problems_box = QCheckBox("Problems only")
-        self.quiet_box = QCheckBox("Hide quiet cycles")
-        self.quiet_box.setToolTip("Cycles that found nothing to do")
-        self.quiet_box.setChecked(True)
+        self.filter_edit.setAccessibleName("Filter")
+        self.problems_box = QCheckBox("&Problems only")
         top = QHBoxLayout()
         top.addWidget(self.filter_edit, 1)
         top.addWidget(self.problems_box)
-        top.addWidget(self.quiet_box)
 
+        # -- What happened (the first tab) --
+        self.feed = FeedView()
+        self.feed.clicked.connect(self._on_feed_clicked)
+        self.feed_empty = QLabel(EMPTY)
+        self.feed_empty.setTextFormat(Qt.TextFormat.PlainText)
+        self.feed_empty.setWordWrap(True)
+        self.feed_empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.feed_stack = QStackedWidget()
+        self.feed_stack.addWidget(self.feed)
+        self.feed_stack.addWidget(self.feed_empty)
+
+        # -- Cycles (one click away) --
+        self.quiet_box = QCheckBox("Hide &quiet cycles")
+        self.quiet_box.setToolTip("Cycles that found nothing to do")
+        self.quiet_box.setChecked(True)
         self.cycle_model = QStandardItemModel(0, len(CYCLE_COLUMNS), self)
         self.cycle_model.setHorizontalHeaderLabels(list(CYCLE_COLUMNS))
         self.cycle_proxy = CycleFilter()
@@ -219,13 +220,14 @@ class ActivityWindow(QWidget):
         self.event_view.clicked.connect(self._on_event_clicked)
         self.event_view.setMouseTracking(True)
         self.event_view.selectionModel().currentRowChanged.connect(self._show_detail)
-        # Widening the window widens Details; the link columns keep their width.
+        # Widening the window widens Details; the other columns are as wide as their content.
         events_header = self.event_view.horizontalHeader()
         events_header.setStretchLastSection(False)
         events_header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
 
         self.events_label = QLabel("Events")
         self.events_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.events_label.setWordWrap(True)
         lower = QWidget()
         lower_layout = QVBoxLayout(lower)
         lower_layout.setContentsMargins(0, 0, 0, 0)
@@ -241,11 +243,21 @@ class ActivityWindow(QWidget):
         splitter.addWidget(self.cycle_view)
         splitter.addWidget(lower)
         splitter.setSizes([300, 300])
+        cycles_page = QWidget()
+        cycles_layout = QVBoxLayout(cycles_page)
+        cycles_layout.addWidget(self.quiet_box)
+        cycles_layout.addWidget(splitter, 1)
 
+        self.tabs = QTabWidget()
+        self.tabs.addTab(self.feed_stack, "&What happened")
+        self.tabs.addTab(cycles_page, "C&ycles")
+
+        self.link_fallback = LinkFallback()
         self.summary_label = QLabel("Loading…")
         self.summary_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.refresh_button = QPushButton("Refresh")
-        self.copy_button = QPushButton("Copy diagnostics")
+        self.summary_label.setWordWrap(True)  # never wider than the window: the buttons stay on screen
+        self.refresh_button = QPushButton("&Refresh")
+        self.copy_button = QPushButton("&Copy diagnostics")
         self.copy_button.setToolTip("Copies versions, settings and recent activity, with tokens hidden, "
                                     "for a support request")
         bottom = QHBoxLayout()
@@ -255,7 +267,8 @@ class ActivityWindow(QWidget):
 
         layout = QVBoxLayout(self)
         layout.addLayout(top)
-        layout.addWidget(splitter, 1)
+        layout.addWidget(self.tabs, 1)
+        layout.addWidget(self.link_fallback)
         layout.addLayout(bottom)
 
         self.filter_edit.textChanged.connect(self._apply_filter)
@@ -264,6 +277,10 @@ class ActivityWindow(QWidget):
         self.cycle_view.selectionModel().selectionChanged.connect(self._on_selection)
         self.refresh_button.clicked.connect(self.reload)
         self.copy_button.clicked.connect(self.copy_diagnostics)
+        self._times = QTimer(self)
+        self._times.setInterval(TIMES_REFRESH_MS)
+        self._times.timeout.connect(lambda: self.feed.refresh_times())
+        self._placed = False
 
     def _table(self, model: QSortFilterProxyModel) -> QTableView:
         view = QTableView()
@@ -303,6 +320,7 @@ class ActivityWindow(QWidget):
         self.data = data
         self._fill_cycles(data)
         self._fill_events(data)
+        self.feed.fill(data.events, data.instance_url, data.bigtime_base_url)
         self._apply_filter()
         self._reselect(selected)
         self.summary_label.setText(self._summary(data))
@@ -349,7 +367,7 @@ class ActivityWindow(QWidget):
             sf = opportunity_url(data.instance_url, e.opportunity_id)
             bt = project_url(data.bigtime_base_url, e.project_id) if data.bigtime_base_url and e.project_id else ""
             row = [_item(local_time(e.at)), _item(EVENT_KINDS.get(e.kind, e.kind)), _text_item(e.message),
-                   _link_item("Open opportunity", sf), _link_item("Open project", bt)]
+                   link_item("Open opportunity", sf), link_item("Open project", bt)]
             row[0].setData(e.cycle_id, CYCLE_ROLE)
             row[0].setData(e.kind in PROBLEM_EVENTS, PROBLEM_ROLE)
             model.appendRow(row)
@@ -362,6 +380,12 @@ class ActivityWindow(QWidget):
         problems = self.problems_box.isChecked()
         self.event_proxy.problems_only = problems
         self.event_proxy.setFilterFixedString(text)
+        self.feed.proxy.problems_only = problems
+        self.feed.proxy.setFilterFixedString(text)
+        self.feed.proxy.invalidate()
+        self.feed.resizeRowsToContents()
+        self.feed_stack.setCurrentWidget(self.feed if self.feed.proxy.rowCount() or text or problems
+                                         else self.feed_empty)
         matching: set[int] | None = None
         if text:
             needle = text.lower()
@@ -406,9 +430,10 @@ class ActivityWindow(QWidget):
         return self.event_proxy.data(self.event_proxy.index(proxy_row, column), URL_ROLE) or ""
 
     def _on_event_clicked(self, index: QModelIndex) -> None:
-        url = self.event_proxy.data(index, URL_ROLE)
-        if url:
-            QDesktopServices.openUrl(QUrl(url))
+        open_link(self.event_proxy.data(index, URL_ROLE) or "", self.link_fallback, self.open_url)
+
+    def _on_feed_clicked(self, index: QModelIndex) -> None:
+        open_link(self.feed.proxy.data(index, URL_ROLE) or "", self.link_fallback, self.open_url)
 
     # ---- diagnostics ---------------------------------------------------------------------------
     def diagnostics(self) -> str:
@@ -442,5 +467,13 @@ class ActivityWindow(QWidget):
         return text
 
     def showEvent(self, event: Any) -> None:  # noqa: N802
+        if not self._placed:  # the first time: a size that fits the screen (at 200 % on 1280×800 too)
+            self._placed = True
+            fit_to_screen(self, DEFAULT_SIZE, MINIMUM_SIZE)
         super().showEvent(event)
+        self._times.start()
         self.reload()
+
+    def hideEvent(self, event: Any) -> None:  # noqa: N802
+        super().hideEvent(event)
+        self._times.stop()  # no timer while the window is closed

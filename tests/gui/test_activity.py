@@ -142,6 +142,7 @@ def test_details_readable_in_full_and_widening_widens_details(qtbot, window: Act
     assert window.detail_pane.document().toHtml().count("<b>Umbrella") == 0  # never rich text
 
     header = window.event_view.horizontalHeader()
+    window.tabs.setCurrentIndex(1)  # Cycles
     window.resize(900, 600)
     qtbot.waitUntil(lambda: window.width() == 900)
     before = [header.sectionSize(c) for c in range(5)]
