@@ -116,29 +116,57 @@ BUDGET_FIELDS: dict[str, tuple[str, ...]] = {
 # logged" (0) for a figure BigTime is known to report; for these it says nothing — no row ever showed
 # the field exists — so an empty list leaves them unwritten rather than 0.
 UNCONFIRMED_ROW_FIGURES = frozenset({"hours_billable", "expenses_billable", "budget_hours", "budget_fees", "budget_expenses"})
-# Each Salesforce figure (core/settings.py DEFAULT_FIELD_MAP) -> (where it is read, which field).
-# "rows": the sum over the budget-status rows of a BUDGET_FIELDS figure; "project": the project
-# detail's field; "invoices": the sum over the project's posted invoices in the invoice history.
-# Chosen and why:
+# Each Salesforce figure (core/settings.py DEFAULT_FIELD_MAP) -> its sources, tried in order until one
+# answers (connectors/bigtime/figures.py). A source: (where, which field):
+#   "project"         the project detail's field;
+#   "rows"            the sum over the budget-status rows of a BUDGET_FIELDS figure;
+#   "history"         the sum over the project's posted invoices as the invoice history lists them;
+#   "invoice_detail"  the same sum, each invoice whose history row lacks the field read once with
+#                     ``GET /invoice/detail/{id}`` (only invoices new or changed since the last read).
+# A source answers only when every row or invoice it sums carries its field; else the next is tried;
+# none answering leaves the figure unwritten ("absent is never 0"). Chosen and why:
+# - budget_total: Σ EstTotal [live] — the task's fee + expense budget, the sum being the project's
+#   budget ("Audit 2026-11-30"). The one budget figure with a live-checked source.
+# - budget_fees, budget_hours: the project detail [doc] where BigTime gives them (whether they hold
+#   anything for a project budgeted by task is undocumented: such a project may have none), then the
+#   task budgets on the rows [libs].
+# - budget_expenses: Σ BudgetExps [libs] only; EstTotal − BudgetFees would mix the project's budget
+#   with its tasks' and is not used. Where it is absent the total budget holds the expense budget.
 # - hours_logged, expenses_logged, wip: the [live] row sums (HrsIn, ExpCostIn, WipTotal).
-# - budget_hours, budget_fees: the project detail [doc] — the only source besides [libs] rows.
-# - budget_expenses: **no live-verified source**. Only [libs] rows carry BudgetExps; when BigTime
-#   does not send it the figure is not written (EstTotal − BudgetFees would mix the project's budget
-#   with its tasks' and is not used).
-# - invoiced_to_date, paid_to_date: the invoice history [doc], TotalAmt and PaidAmt: payments count
-#   against TotalAmt, so invoiced − paid is what is still owed, and the invoice rows
-#   (BigTime_Invoice__c.Amount__c = TotalAmt) add up to the opportunity's figure. Not InvoicedToDate
-#   [live]: it is the value of the work billed (before tax), which would not match the rows.
-WRITEBACK_SOURCES: dict[str, tuple[str, str]] = {
-    "budget_hours": ("project", "BudgetHours"),
-    "budget_fees": ("project", "BudgetFees"),
-    "budget_expenses": ("rows", "budget_expenses"),
-    "hours_logged": ("rows", "hours_input"),
-    "expenses_logged": ("rows", "expenses_input"),
-    "wip": ("rows", "wip"),
-    "invoiced_to_date": ("invoices", "TotalAmt"),
-    "paid_to_date": ("invoices", "PaidAmt"),
+# - invoiced_to_date: TotalAmt [libs in the history: its simple view's fields are undocumented; doc on
+#   the detail], so payments (counted against TotalAmt) and the invoice rows (Amount__c = TotalAmt)
+#   add up; else Σ InvoicedToDate [live]: the value of the work billed, *before tax* — a different
+#   figure from TotalAmt on a taxed invoice, used only when no invoice total can be had.
+# - paid_to_date: PaidAmt in the history, else on the invoice's detail (BigTime has no payment
+#   endpoint).
+WRITEBACK_CHAINS: dict[str, tuple[tuple[str, str], ...]] = {
+    "budget_total": (("rows", "budget_total"),),
+    "budget_fees": (("project", "BudgetFees"), ("rows", "budget_fees")),
+    "budget_hours": (("project", "BudgetHours"), ("rows", "budget_hours")),
+    "budget_expenses": (("rows", "budget_expenses"),),
+    "hours_logged": (("rows", "hours_input"),),
+    "expenses_logged": (("rows", "expenses_input"),),
+    "wip": (("rows", "wip"),),
+    "invoiced_to_date": (("history", "TotalAmt"), ("invoice_detail", "TotalAmt"), ("rows", "invoiced_to_date")),
+    "paid_to_date": (("history", "PaidAmt"), ("invoice_detail", "PaidAmt")),
 }
+# The invoice fields the detail is read for when the history lacks them.
+INVOICE_DETAIL_FIELDS = ("TotalAmt", "PaidAmt")
+# A budget part that no source gave is not a problem when the total budget was written: BigTime keeps
+# that project's budget by task, and the total holds it (docs/sync.md, "When a figure has no source").
+EXPLAINED_BY = {"budget_fees": "budget_total", "budget_hours": "budget_total", "budget_expenses": "budget_total"}
+
+
+def source_label(where: str, name: str) -> str:
+    """A source in words, as Activity, ``status --json`` and doctor show which one answered."""
+    if where == "project":
+        return f"{name} on the project detail"
+    if where == "rows":
+        return f"sum of {BUDGET_FIELDS[name][0]} on budget-status rows"
+    if where == "history":
+        return f"{name} in the invoice history"
+    return f"{name} from invoice details"
+
 
 # ---- Reading money back -----------------------------------------------------------------------
 # Invoices: there is no per-project invoice endpoint and ``/invoice/history`` needs both dates, so

@@ -216,11 +216,13 @@ def check_project_list(projects: list[Mapping[str, Any]]) -> Check:
 def check_budget_rows(rows: list[Mapping[str, Any]] | None, mapped: set[str], why_not: str = "") -> list[Check]:
     """One check per BUDGET_FIELDS figure: its first ([live]) name on every row. Needed when a mapped
     write-back figure is summed from it."""
-    from_rows = {name: figure for figure, (where, name) in A.WRITEBACK_SOURCES.items() if where == "rows"}
+    from_rows = {name: figure for figure, chain in A.WRITEBACK_CHAINS.items() for where, name in chain if where == "rows"}
     out = []
     for ours, names in A.BUDGET_FIELDS.items():
         figure = from_rows.get(ours)
-        needed = figure is not None and figure in mapped and ours != "budget_expenses"
+        # needed: the figure's first source, with a live-checked name (a fallback's absence is not a problem)
+        needed = (figure is not None and figure in mapped and A.WRITEBACK_CHAINS[figure][0] == ("rows", ours)
+                  and ours not in A.UNCONFIRMED_ROW_FIGURES)
         title = f"Budget-status rows carry {names[0]}" + (f" (for {figure})" if figure else "")
         key = f"bigtime.budget_row.{ours}"
         if rows is None or not rows:
@@ -234,7 +236,7 @@ def check_budget_rows(rows: list[Mapping[str, Any]] | None, mapped: set[str], wh
             out.append(Check("bigtime", key, title, DIFFERENT, False,
                              f"Rows carry {everywhere[0]} instead of {names[0]}; BigSync reads that.", seen))
         else:
-            what = f"{figure} is not written (absent is never 0)" if figure else "BigSync does not use it"
+            what = f"{figure} comes from its next source or stays empty (never 0)" if figure else "BigSync does not use it"
             if ours == "budget_expenses":
                 what += "; this name comes from client libraries only, so its absence is expected"
             out.append(Check("bigtime", key, title, DIFFERENT, needed,
@@ -244,11 +246,12 @@ def check_budget_rows(rows: list[Mapping[str, Any]] | None, mapped: set[str], wh
 
 def check_project_detail(detail: Mapping[str, Any] | None, mapped: set[str], why_not: str = "") -> list[Check]:
     out = []
-    for figure, (where, name) in A.WRITEBACK_SOURCES.items():
-        if where != "project":
+    for figure, chain in A.WRITEBACK_CHAINS.items():
+        name = next((n for where, n in chain if where == "project"), None)
+        if name is None:
             continue
         title = f"The project detail carries {name} (for {figure})"
-        needed = figure in mapped
+        needed = figure in mapped and len(chain) == 1
         if detail is None:
             out.append(Check("bigtime", f"bigtime.project_detail.{name}", title, NOT_CHECKED, needed, why_not))
         elif _present(detail, name):
@@ -256,7 +259,9 @@ def check_project_detail(detail: Mapping[str, Any] | None, mapped: set[str], why
                              seen=_shape(detail, [name])))
         else:
             out.append(Check("bigtime", f"bigtime.project_detail.{name}", title, DIFFERENT, needed,
-                             f"The detail has no {name}: {figure} is not written.", _shape(detail, detail)))
+                             f"The detail has no {name}: {figure} comes from its next source or stays empty "
+                             "(a project budgeted by task keeps its budget on its tasks: Budget (total)).",
+                             _shape(detail, detail)))
     return out
 
 
@@ -266,7 +271,7 @@ def check_invoices(invoices: list[Mapping[str, Any]] | None, mapped: set[str], w
     out = []
     by_invoice = {"invoiced_to_date", "paid_to_date"} & mapped
     for name, use in _INVOICE_FIELDS_USED.items():
-        needed = bool(by_invoice) if name == "ProjectSid" else use in mapped
+        needed = bool(by_invoice) if name == "ProjectSid" else False  # amounts: the invoice's detail is next
         title = f"Invoice history rows carry {name}" + (f" ({use})" if use else " (shown, not used for amounts)")
         key = f"bigtime.invoice.{name}"
         if not invoices:
@@ -276,7 +281,10 @@ def check_invoices(invoices: list[Mapping[str, Any]] | None, mapped: set[str], w
         if everywhere:
             out.append(Check("bigtime", key, title, CONFIRMED, needed, seen=_shape(invoices[0], [name])))
         else:
-            note = (f"Some invoices lack {name}: " + (f"{use} is not written." if use else "BigSync does not need it."))
+            note = (f"Some invoices lack {name}: " + (f"{use} is read from each invoice's detail "
+                                                       "(GET /invoice/detail/{id}) instead." if use and name != "ProjectSid"
+                                                       else f"{use} cannot be summed per project." if use
+                                                       else "BigSync does not need it."))
             out.append(Check("bigtime", key, title, DIFFERENT, needed, note, _shape(invoices[0], _INVOICE_FIELDS_USED)))
     return out
 
@@ -489,6 +497,10 @@ def _bigtime_checks(report: DoctorReport, connector: Any, settings: Settings, ma
     _guarded(report, "bigtime", lambda w: check_project_detail(None, mapped, w), detail)
     _guarded(report, "bigtime", lambda w: check_invoices(None, mapped, w),
              lambda: check_invoices([i.raw for i in client().all_invoices()], mapped))
+    from . import doctor_figures  # it builds on this module's Check
+
+    _guarded(report, "bigtime", lambda w: [doctor_figures.not_checked(w)],
+             lambda: doctor_figures.check_figure_sources(client(), links, mapped, why))
     report.checks.append(check_contact_path())
     report.checks.append(check_code_length(store))
 

@@ -77,6 +77,7 @@ DEFAULT_FIELD_MAP = {
     "budget_fees": "BigTime_Budget_Fees__c",
     "budget_hours": "BigTime_Budget_Hours__c",
     "budget_expenses": "BigTime_Budget_Expenses__c",
+    "budget_total": "BigTime_Budget_Total__c",
     "hours_logged": "BigTime_Hours_Logged__c",
     "expenses_logged": "BigTime_Expenses_Logged__c",
     "wip": "BigTime_WIP__c",

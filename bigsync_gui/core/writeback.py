@@ -1,9 +1,11 @@
 """BigTime → Salesforce write-back: a linked project's figures onto its opportunity, and one
 ``BigTime_Invoice__c`` row per posted invoice.
 
-**Which figure comes from where** is decided in one place, ``bigtime_assumptions.WRITEBACK_SOURCES``
-(docs/sync.md has the table). A figure whose field BigTime did not send is *not written* — never
-0 — and the run records one warning naming the fields; 0 is written only when BigTime says 0.
+**Which figure comes from where** is decided in one place, ``bigtime_assumptions.WRITEBACK_CHAINS``:
+each figure's sources, tried in order until one answers (docs/sync.md has the table). A figure no
+source gave is *not written* — never 0; 0 is written only when BigTime says 0. Which source answered
+is kept per opportunity and shown (core/figure_sources.py, which also reads invoice details and
+warns, once, about a mapped figure with no source at all).
 
 **How the cost scales, and how figures stay fresh.** A run starts with two BigTime requests,
 whatever the number of links: the project list (``GET /project``) and the invoice history (one
@@ -19,7 +21,9 @@ time or expenses changes it) and a bounded *rotation* of the others: those not r
 ~30 requests/min over one write-back interval). Re-reading a project costs
 ``GET /task/BudgetStatusByProject/{id}`` plus ``GET /project/detail/{id}`` when a budget figure is
 mapped. So a run makes **2 + 2 × (changed + rotated)** BigTime requests; an idle run makes 2 plus
-the projects that came due, i.e. on average 2 × (linked projects) per ``REFRESH_MIN_AGE`` — and a
+the projects that came due, i.e. on average 2 × (linked projects) per ``REFRESH_MIN_AGE`` (plus one
+``GET /invoice/detail/{id}`` per invoice new or changed since it was read, where the history lacks
+its total or paid amount) — and a
 figure is never older than about max(REFRESH_MIN_AGE, linked ÷ rotation_size × interval). On the
 Salesforce side the describes of Opportunity and ``BigTime_Invoice__c`` come from the client's
 per-cycle cache (at most 2 requests), and per batch of up to 200 changed projects there is one
@@ -46,21 +50,23 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..connectors import bigtime_assumptions as bt_assumptions
-from ..connectors.bigtime import BigTimeClient, Invoice, Project, totals_from
+from ..connectors.bigtime import BigTimeClient, Invoice, Project, merge_detail, totals_from
 from ..connectors.errors import ConnectorError, RequestRejected
 from ..connectors.salesforce import FieldInfo, SalesforceClient, SaveResult
 from ..connectors.soql import format_soql
 from ..connectors.timestamps import parse_timestamp
 from ..connectors.wording import plural
 from . import contacts
+from . import figure_sources as fs
 from .cycle import CycleReport, CycleRunner, WaitCallback
-from .settings import INVOICE_OBJECT, Settings
+from .settings import DEFAULT_FIELD_MAP, INVOICE_OBJECT, Settings
 from .store import Link, Store
 
 OPPORTUNITY = "Opportunity"
 BATCH = 200  # changed projects per batch = records per sObject Collections call
 #: The figures that can flow back, in the order they are reported.
-FIGURES = ("project_id", "project_url", "budget_fees", "budget_hours", "budget_expenses", "hours_logged",
+FIGURES = ("project_id", "project_url", "budget_fees", "budget_hours", "budget_expenses", "budget_total",
+           "hours_logged",
            "expenses_logged", "wip", "invoiced_to_date", "paid_to_date", "last_sync")
 #: Fields of the invoice-row object: ours → its API name.
 INVOICE_FIELDS = {
@@ -112,6 +118,11 @@ class _Work:
     read: dict[str, Any] = field(default_factory=dict)  # figure → value read (None: absent)
     rows_written: int = 0
     rows_ok: bool = False
+    details: dict[int, dict[str, Any]] = field(default_factory=dict)  # invoice id → what its detail gave
+    pending: list[Invoice] = field(default_factory=list)  # invoices whose detail is still to read
+    empty: list[Invoice] = field(default_factory=list)  # invoices whose detail gave nothing last time
+    sources: dict[str, str] = field(default_factory=dict)  # figure → the source that answered ("" none)
+    kept_details: dict[str, Any] = field(default_factory=dict)  # the invoice details to keep (figure_sources)
 
 
 def _money(value: Any) -> float | None:
@@ -160,7 +171,8 @@ def _opportunity_fields(sf: SalesforceClient, field_map: dict[str, str]) -> tupl
     usable: dict[str, str] = {}
     missing: list[str] = []
     for figure in FIGURES:
-        target = (field_map.get(figure) or "").strip()
+        # A figure absent from the map came after the settings were saved: its default ("" is "don't write").
+        target = (field_map.get(figure, DEFAULT_FIELD_MAP.get(figure, "")) or "").strip()
         if not target:
             continue  # not mapped: nothing to say
         info = by_lower.get(target.lower())
@@ -267,10 +279,13 @@ def run_writeback(store: Store, sf: SalesforceClient, bt: BigTimeClient, field_m
         result.projects_checked += 1
         mine = sorted(invoices_by_project.get(link.project_id, []), key=lambda i: (i.date or datetime.min.date(), i.id or 0))
         modified = _iso_utc(project.modified)
-        signature = _signature(mine)
         previous_modified, previous = written.get(link.opportunity_id, ("", None))
-        work = _Work(link, project, mine, modified, signature, dict(previous or {}))
-        if previous is not None and previous_modified == modified and previous.get(_INVOICES_KEY) == signature \
+        details, pending, empty = fs.cached_details(mine, (previous or {}).get(fs.DETAILS_KEY) or {})
+        signature = _signature(merge_detail(i, details.get(i.id or 0)) for i in mine)
+        work = _Work(link, project, mine, modified, signature, dict(previous or {}), details=details, pending=pending,
+                     empty=empty)
+        if previous is not None and not pending and previous_modified == modified \
+                and previous.get(_INVOICES_KEY) == signature \
                 and previous.get(_FIELDS_KEY) == usable \
                 and (rows_fields is None or previous.get(_ROWS_KEY) == signature):
             age, key = _age(previous, link, now)
@@ -294,45 +309,61 @@ def run_writeback(store: Store, sf: SalesforceClient, bt: BigTimeClient, field_m
             store.event(cycle_id, "warning", "These linked BigTime projects were not found in BigTime, so their "
                                              "figures are not written: " + ", ".join(missing_projects) + ".")
 
-    absent: dict[str, set[int]] = {}  # "figure (field)" → projects whose answer lacked the field
+    tracker = fs.NoSourceTracker(usable)
+    allowance = [rotation_size(interval_seconds, 1)]  # invoice details this run may read
+    need_details = rows_fields is not None or bool({"invoiced_to_date", "paid_to_date"} & set(usable))
     try:
         for batch in _chunks(changed, BATCH):
             if cancel is not None and cancel.is_set():
                 result.cancelled = True
                 break
-            if not _read_figures(bt, batch, cancel, read_detail, unattributed == 0, usable, absent):
+            ready = _read_figures(bt, batch, cancel, read_detail, unattributed == 0, need_details, allowance, tracker)
+            if ready is None:
                 result.cancelled = True
                 break
-            _write_batch(store, sf, bt, batch, usable, rows_fields, cycle_id, result, now)
+            _write_batch(store, sf, bt, ready, usable, rows_fields, cycle_id, result, now)
     finally:
-        if absent:
-            with store.transaction():
-                store.event(cycle_id, "warning", "These BigTime figures were not written because BigTime's answer "
-                                                 "lacked their field (absent is not 0): " + ", ".join(
-                                                     f"{what} for {plural(len(ids), 'project')}"
-                                                     for what, ids in sorted(absent.items())) + ".")
+        with store.transaction():
+            warning = tracker.warning(store)
+            if warning:
+                store.event(cycle_id, "warning", warning)
     return result
 
 
 def _read_figures(bt: BigTimeClient, batch: Sequence[_Work], cancel: threading.Event | None, read_detail: bool,
-                  invoices_attributed: bool, usable: dict[str, str], absent: dict[str, set[int]]) -> bool:
-    """Per project its budget-status rows (and detail when a budget figure is mapped); the figures
-    go to ``work.sent``, None where BigTime's answer lacked the field (noted in ``absent`` when the
-    figure is mapped). False (nothing to write) if cancelled in between."""
+                  invoices_attributed: bool, need_details: bool, allowance: list[int],
+                  tracker: fs.NoSourceTracker) -> list[_Work] | None:
+    """Per project its budget-status rows (and detail when a budget figure is mapped, and the details
+    of invoices new or changed since read where the history lacks an amount); the figures go to
+    ``work.sent``, None where no source answered, and which source did to ``work.sources``. Returns
+    the projects ready to write (one whose invoice details exceed this run's ``allowance`` waits for
+    the next run); None (nothing to write) if cancelled in between."""
+    ready = []
     for work in batch:
         if cancel is not None and cancel.is_set():
-            return False
+            return None
         pid = work.project.id or 0
+        if need_details and work.pending:
+            if len(work.pending) > allowance[0]:
+                continue  # next run: its figures stay as they are meanwhile
+            allowance[0] -= len(work.pending)
+            fs.read_details(bt, work.pending, work.details)
+        if need_details and work.empty and len(work.empty) <= allowance[0]:
+            allowance[0] -= len(work.empty)
+            fs.read_details(bt, work.empty, work.details)
         rows = bt.budget_status(pid)
         detail = bt.project(pid) if read_detail else None
-        totals = totals_from(pid, detail, rows, work.invoices if invoices_attributed else None)
-        for figure, reason in totals.missing.items():
-            if figure in usable:
-                absent.setdefault(f"{figure} ({reason})", set()).add(pid)
+        totals = totals_from(pid, detail, rows, work.invoices if invoices_attributed else None, work.details)
+        tracker.add(totals.sources, totals.missing)
+        work.kept_details = fs.details_cache(work.invoices, work.details)  # keyed by the history's listing
+        work.invoices = [merge_detail(i, work.details.get(i.id or 0)) for i in work.invoices]  # for the rows
+        work.signature = _signature(work.invoices)
+        work.sources = {figure: totals.sources.get(figure, "") for figure in totals.figures}
         work.read = {figure: _money(value) for figure, value in totals.figures.items()}
         work.sent = {"project_id": str(work.project.id),
                      "project_url": bt_assumptions.project_url(bt.base_url, pid), **work.read}
-    return True
+        ready.append(work)
+    return ready
 
 
 def _write_batch(store: Store, sf: SalesforceClient, bt: BigTimeClient, batch: Sequence[_Work], usable: dict[str, str],
@@ -394,6 +425,8 @@ def _write_batch(store: Store, sf: SalesforceClient, bt: BigTimeClient, batch: S
             moved = any(work.previous.get(f) != v for f, v in work.read.items() if v is not None)
             values[_CHANGED_KEY] = _iso_utc(read_at) if moved else work.previous.get(_CHANGED_KEY)
             values[_INVOICES_KEY] = work.signature
+            values[fs.SOURCES_KEY] = {f: src for f, src in work.sources.items() if f in usable}
+            values[fs.DETAILS_KEY] = work.kept_details
             values[_ROWS_KEY] = work.signature if work.rows_ok else work.previous.get(_ROWS_KEY)
             store.set_written(work.link.opportunity_id, work.modified, values)
             result.projects_changed += 1
@@ -410,12 +443,19 @@ def _write_batch(store: Store, sf: SalesforceClient, bt: BigTimeClient, batch: S
                 if work.rows_written:
                     parts.append(plural(work.rows_written, "invoice row"))
                 store.event(cycle_id, "written", f"Updated {' and '.join(parts)} on "
-                                                 f"{work.link.opportunity_name or work.link.opportunity_id}",
+                                                 f"{work.link.opportunity_name or work.link.opportunity_id}"
+                                                 + _sources_text(figures, work.sources),
                             opportunity_id=work.link.opportunity_id, project_id=work.link.project_id)
         if wrote_project_id:
             store.mark_written_back(wrote_project_id)
     if failure is not None:
         raise failure
+
+
+def _sources_text(figures: Sequence[str], sources: dict[str, str]) -> str:
+    """The figures written and the source each came from, for the event's details (Activity)."""
+    lines = [f"{fs.FIGURE_WORDS[f]}: {sources[f]}" for f in figures if f in fs.FIGURE_WORDS and sources.get(f)]
+    return ("\nFrom BigTime: " + "; ".join(lines) + ".") if lines else ""
 
 
 def _row_values(work: _Work, invoice: Invoice, fields: dict[str, FieldInfo]) -> dict[str, Any]:

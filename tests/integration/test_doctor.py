@@ -90,7 +90,7 @@ def test_strict_sandbox_passes_read_only_and_the_report_has_no_secret(sandbox: S
     checks = {c["key"]: c for c in out["checks"]}
     assert out["blocking"] == 0 and out["report_file"] == str(report_path(linked))
     for key in ("bigtime.budget_row.hours_input", "bigtime.budget_row.expenses_input", "bigtime.budget_row.wip",
-                "bigtime.budget_row.budget_total", "bigtime.project_detail.BudgetFees", "bigtime.invoice.TotalAmt",
+                "bigtime.budget_row.budget_total", "bigtime.project_detail.BudgetFees", "bigtime.invoice.PaidAmt",
                 "bigtime.project_list", "bigtime.realm", "salesforce.identity", "salesforce.opportunity.wip",
                 "salesforce.invoice_object"):
         assert checks[key]["status"] == CONFIRMED, checks[key]
@@ -99,6 +99,16 @@ def test_strict_sandbox_passes_read_only_and_the_report_has_no_secret(sandbox: S
     expenses = checks["bigtime.budget_row.budget_expenses"]
     assert expenses["status"] == DIFFERENT and not expenses["needed"] and "BudgetExps" in expenses["note"]
     assert checks["bigtime.oauth_header"]["status"] == NOT_CHECKED  # connected with the API key
+    # The strict history lists no TotalAmt: the invoice's detail is the next source, not a failure.
+    total = checks["bigtime.invoice.TotalAmt"]
+    assert total["status"] == DIFFERENT and not total["needed"] and "/invoice/detail/" in total["note"]
+    # Which source answered each mapped figure for the linked project (names, never values).
+    source = checks["bigtime.figure_sources.budget_total"]
+    assert source["status"] == CONFIRMED and source["seen"] == ["source: sum of EstTotal on budget-status rows"]
+    assert checks["bigtime.figure_sources.hours_logged"]["seen"] == ["source: sum of HrsIn on budget-status rows"]
+    empty = checks["bigtime.figure_sources.budget_expenses"]
+    assert empty["status"] == DIFFERENT and empty["seen"] == ["source: none"] and "stays empty" in empty["note"]
+    assert "Budget (total) for project" in human.stdout or "budget_total" in json.dumps(out)
 
     # Read-only: GETs, plus Salesforce's token refresh (a read of a new access token), nothing else.
     entries = api_log(sandbox)
@@ -139,8 +149,8 @@ def test_a_renamed_budget_field_is_named_and_fails_the_exit(sandbox: Sandbox, li
     assert "HrsIn" in hours.note and "hours_logged" in hours.note
     assert "HoursIn: number" in hours.seen  # what the rows carry instead: names and types
     estimate = checks["bigtime.budget_row.budget_total"]
-    assert estimate.status == DIFFERENT and not estimate.needed and "EstTotal" in estimate.note
-    assert "1 thing it needs is different" in report.summary()
+    assert estimate.status == DIFFERENT and estimate.needed and "EstTotal" in estimate.note  # budget_total's one source
+    assert "2 things it needs are different" in report.summary()
 
     done = doctor_process(linked.config_dir.parent, home)
     assert done.returncode == EXIT_DOCTOR_DIFFERS, done.stdout + done.stderr

@@ -517,7 +517,8 @@ def test_seed_matches_the_story(sandbox):
     statuses = {i["StatusTxt"] for i in invoices}
     assert {"Paid", "Partially Paid", "Open"} <= statuses
     partial = next(i for i in invoices if i["StatusTxt"] == "Partially Paid")
-    assert 0 < partial["PaidAmt"] < partial["TotalAmt"]
+    detail = api(sandbox, "GET", f"/invoice/detail/{partial['Sid']}").json()  # the simple view has no TotalAmt
+    assert 0 < partial["PaidAmt"] == detail["PaidAmt"] < detail["TotalAmt"]
 
 
 def test_seed_is_deterministic():
@@ -764,6 +765,7 @@ def test_strict_list_view_and_entries_leave_the_project_alone(sandbox):
 
 
 def test_taxed_invoice_amounts_differ_unless_switched(sandbox):
+    admin(sandbox, "POST", "/switches", json={"history_total_amt": True})
     history = api(sandbox, "GET", "/invoice/history", params={"startDt": "2000-01-01", "endDt": "2100-01-01"}).json()
     taxed = [i for i in history if i["TotalAmt"] != i["InvoiceAmt"]]
     assert taxed and all(i["TotalAmt"] > i["InvoiceAmt"] for i in taxed)
@@ -797,3 +799,42 @@ def test_token_endpoint_takes_the_client_in_the_body_only_unless_switched(sandbo
     admin(sandbox, "POST", "/switches", json={"token_basic_auth": True})
     body["code"] = get_code(base)
     assert requests.post(base + "/oauth2/accesstoken", json=body, auth=basic, timeout=10).status_code == 200
+
+
+# ---- the strict readings of figures: invoice history's simple view, a task-budgeted project's detail ----
+HISTORY_WINDOW = {"startDt": "2000-01-01", "endDt": "2100-01-01"}
+
+
+@pytest.mark.parametrize("switched", [False, True])
+def test_invoice_history_simple_view_has_total_only_when_switched_and_detail_always(sandbox, switched):
+    admin(sandbox, "POST", "/switches", json={"history_total_amt": switched})
+    history = api(sandbox, "GET", "/invoice/history", params=HISTORY_WINDOW).json()
+    assert history and all(("TotalAmt" in i) is switched for i in history)
+    assert all("Lines" not in i and {"Sid", "ProjectSid", "InvoiceAmt", "PaidAmt", "Status"} <= set(i) for i in history)
+    for simple in history:
+        detail = api(sandbox, "GET", f"/invoice/detail/{simple['Sid']}")
+        assert detail.status_code == 200, detail.text
+        body = detail.json()
+        assert {"Sid", "ProjectSid", "ClientSid", "InvoiceNbr", "InvoiceDt", "InvoiceDtDue", "InvoiceAmt", "TotalAmt",
+                "PaidAmt", "Status", "StatusTxt", "Lines"} <= set(body)
+        assert {k: v for k, v in body.items() if k in simple} == simple  # the same invoice, more fields
+        assert body["TotalAmt"] >= body["InvoiceAmt"] > 0
+        assert sum(line["Amount"] for line in body["Lines"]) == pytest.approx(body["InvoiceAmt"])
+    assert api(sandbox, "GET", "/invoice/detail/999999").status_code == 404
+
+
+@pytest.mark.parametrize("switched", [False, True])
+def test_task_budgeted_project_detail_has_project_budget_only_when_switched(sandbox, switched):
+    admin(sandbox, "POST", "/switches", json={"task_budget_on_detail": switched})
+    pid, *_ = _new_project_with_tasks(sandbox)
+    detail = api(sandbox, "GET", f"/project/detail/{pid}", params={"View": "Detailed"}).json()
+    if switched:
+        assert (detail["BudgetFees"], detail["BudgetHours"]) == (3000.0, 30.0)
+    else:
+        assert "BudgetFees" not in detail and "BudgetHours" not in detail
+    rows = api(sandbox, "GET", f"/task/BudgetStatusByProject/{pid}").json()
+    assert sum(r["EstTotal"] for r in rows) == 3200.0  # the budget is there either way, on the rows
+    client = admin(sandbox, "POST", "/records/client", json={"Nm": "Flat Co"}).json()["SystemId"]
+    flat = api(sandbox, "POST", "/project/detail", json={"Nm": "Flat", "ClientId": client, "BudgetFees": 900,
+                                                        "BudgetHours": 9}).json()
+    assert (flat["BudgetFees"], flat["BudgetHours"]) == (900.0, 9.0)  # not budgeted by task: always there

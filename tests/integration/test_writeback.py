@@ -33,13 +33,15 @@ COLLECTION = f"/services/data/{API_VERSION}/composite/sobjects"
 PROJECTS = (1001, 1003, 1005, 1006)  # 2, 2, 2 and 0 posted invoices in the seed at the pinned WORLD_START
 FIGURE_FIELDS = {  # Opportunity field → key of the emulator's project_totals (the source field's name)
     "BigTime_Budget_Hours__c": "BudgetHours", "BigTime_Budget_Fees__c": "BudgetFees",
-    "BigTime_Budget_Expenses__c": "BudgetExps",
+    "BigTime_Budget_Expenses__c": "BudgetExps", "BigTime_Budget_Total__c": "EstTotal",
     "BigTime_Hours_Logged__c": "HrsIn", "BigTime_Expenses_Logged__c": "ExpCostIn",
     "BigTime_WIP__c": "WipTotal", "BigTime_Invoiced_To_Date__c": "TotalAmt",
     "BigTime_Paid_To_Date__c": "PaidAmt",
 }
 # Only the lenient reading sends these (the strict one has no live-checked source for them).
 LENIENT_ONLY = {"BigTime_Budget_Expenses__c"}
+# The strict reading has no project-level budget on the detail of a project budgeted by task.
+TASK_BUDGETED_STRICT = {"BigTime_Budget_Hours__c", "BigTime_Budget_Fees__c"}
 
 
 # ---- helpers -------------------------------------------------------------------------------------
@@ -150,7 +152,9 @@ def expected_figures(sandbox, pid: int, strict: bool) -> dict[str, float | None]
     """Each Opportunity field's value from the emulator's own totals (None: never written)."""
     with sandbox.world.lock:
         totals = sandbox.world.bigtime.project_totals(pid)
-    return {field: None if strict and field in LENIENT_ONLY else totals[key] for field, key in FIGURE_FIELDS.items()}
+        by_task = sandbox.world.bigtime.budgeted_by_task(pid)
+    absent = (LENIENT_ONLY | (TASK_BUDGETED_STRICT if by_task else set())) if strict else set()
+    return {field: None if field in absent else totals[key] for field, key in FIGURE_FIELDS.items()}
 
 
 def bigtime_invoices(sandbox, pid: int) -> list[dict[str, Any]]:
@@ -212,17 +216,14 @@ def test_first_run_writes_every_figure_and_one_row_per_posted_invoice(env):
 
     written = env.events(cycle, "written")
     assert len(written) == 4
-    figures = 9 if env.strict else 10  # strict: no budget expenses (no live-checked field)
-    assert f"Updated {figures} BigTime figures and 2 invoice rows on {env.names[env.opps[1001]]}" in [e.message for e in written]
-    assert f"Updated {figures} BigTime figures on {env.names[env.opps[1006]]}" in [e.message for e in written]
+    figures = 8 if env.strict else 11  # strict: no budget expenses (no live-checked field), no project budget
+    firsts = [e.message.splitlines()[0] for e in written]
+    assert f"Updated {figures} BigTime figures and 2 invoice rows on {env.names[env.opps[1001]]}" in firsts
+    assert f"Updated {figures} BigTime figures on {env.names[env.opps[1006]]}" in firsts
     assert all(link.written_back for link in env.store.links("linked"))
     assert len(budget_reads(env.sandbox)) == 4
-    warnings = [e.message for e in env.events(cycle, "warning")]
-    if env.strict:  # one warning for the run, naming the field
-        assert warnings == ["These BigTime figures were not written because BigTime's answer lacked their field "
-                            "(absent is not 0): budget_expenses (BudgetExps on budget-status rows) for 4 projects."]
-    else:
-        assert warnings == []
+    # Both readings are happy paths: a figure left empty is explained by the total budget, no warning.
+    assert env.events(cycle, "warning") == []
     # One update of the 4 opportunities, one query of their rows, one create of the 6 rows.
     assert sf_writes(env.sandbox) == [("PATCH", COLLECTION), ("POST", COLLECTION)]
 
@@ -280,7 +281,9 @@ def test_time_logged_on_one_project_is_read_and_only_changed_fields_sent(env, mo
     assert records[0]["BigTime_Hours_Logged__c"] == pytest.approx(old["BigTime_Hours_Logged__c"] + 3)
     assert_opportunity_matches(env, 1003)
     assert env.opp(env.opps[1003])["BigTime_WIP__c"] > old["BigTime_WIP__c"]
-    assert [e.message for e in env.events(cycle, "written")] == [f"Updated 2 BigTime figures on {env.names[env.opps[1003]]}"]
+    assert [e.message for e in env.events(cycle, "written")] == [
+        f"Updated 2 BigTime figures on {env.names[env.opps[1003]]}\nFrom BigTime: Hours logged: sum of HrsIn on "
+        "budget-status rows; Work in progress: sum of WipTotal on budget-status rows."]  # Activity's details
     assert sf_writes(env.sandbox) == [("PATCH", COLLECTION)]
 
 
@@ -308,7 +311,7 @@ def test_payment_updates_paid_to_date_and_the_invoice_row(env, monkeypatch):
         ("Opportunity", ["BigTime_Last_Sync__c", "BigTime_Paid_To_Date__c"]),
         ("BigTime_Invoice__c", ["Paid__c", "Status__c"]),
     ]
-    assert [e.message for e in env.events(cycle, "written")] == [
+    assert [e.message.splitlines()[0] for e in env.events(cycle, "written")] == [
         f"Updated 1 BigTime figure and 1 invoice row on {env.names[env.opps[1005]]}"]
 
 
@@ -322,7 +325,10 @@ def test_bigtime_requests_are_two_plus_two_per_changed_project(env):
     result, _ = env.run()
     changed = (1003,) if env.strict else (1001, 1003, 1006)  # strict: only the payment is visible at once
     assert result.projects_changed == len(changed)
-    assert len(bt_requests(env.sandbox)) == 2 + 2 * len(changed)
+    # strict: the paid invoice's listing changed and the history has no TotalAmt: its detail is read again
+    details = [p for _, p in bt_requests(env.sandbox) if p.startswith("/invoice/detail/")]
+    assert details == ([f"/invoice/detail/{bigtime_invoices(env.sandbox, 1003)[-1]['Sid']}"] if env.strict else [])
+    assert len(bt_requests(env.sandbox)) == 2 + 2 * len(changed) + len(details)
     assert sorted(budget_reads(env.sandbox)) == [f"/task/budgetstatusbyproject/{p}" for p in changed]
     if env.strict:
         env.run(later=REFRESH_MIN_AGE)  # the rotation's turn: the time logged is found
@@ -495,7 +501,8 @@ def test_250_linked_projects_take_two_collection_updates(env):
     result, _ = env.run()
     assert result.projects_changed == 250 and result.opportunities_written == 250
     assert [w for w in sf_writes(env.sandbox) if w[0] == "PATCH"] == [("PATCH", COLLECTION)] * 2
-    assert len(bt_requests(env.sandbox)) == 2 + 2 * 250
+    posted = sum(len(bigtime_invoices(env.sandbox, pid)) for pid in PROJECTS)  # the bulk ones have none
+    assert len(bt_requests(env.sandbox)) == 2 + 2 * 250 + (posted if env.strict else 0)  # strict: + each detail once
     for pid in (pids[0], pids[123], pids[-1]):
         assert_opportunity_matches(env, pid)
     assert env.opp(env.opps[pids[-1]])["BigTime_Hours_Logged__c"] == 1 + 245 % 8
@@ -552,44 +559,65 @@ def history_without(env: Env, drop: dict[int, tuple[str, ...]]) -> list[dict[str
     invoices = r.json()
     for inv in invoices:
         for name in drop.get(inv["Sid"], ()):
-            inv.pop(name)
+            inv.pop(name, None)
     return invoices
 
 
-def test_an_invoice_without_its_amount_is_not_written_as_zero(env):
+def invoiced_before_tax(sandbox, pid: int) -> float:
+    with sandbox.world.lock:
+        return sandbox.world.bigtime.project_totals(pid)["InvoicedToDate"]
+
+
+def test_an_invoice_without_its_amount_is_read_from_its_detail_else_the_next_source(env):
     victim = bigtime_invoices(env.sandbox, 1003)[0]
     body = history_without(env, {victim["Sid"]: ("TotalAmt", "PaidAmt")})
-    admin(env.sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "status", "status": 200, "body": body,
+    admin(env.sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "status", "status": 200, "body": body, "count": None,
                                                              "method": "GET", "path": "/invoice/history"})
-    result, cycle = env.run()
+    admin(env.sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "status", "status": 404, "count": None,
+                                                             "body": {"Message": "Invoice not found."}, "method": "GET",
+                                                             "path": f"/invoice/detail/{victim['Sid']}$"})
+    _, cycle = env.run()
+    # Its detail refused: invoiced falls to the next source (Σ InvoicedToDate, before tax); paid has none.
     opp = env.opp(env.opps[1003])
-    assert opp["BigTime_Invoiced_To_Date__c"] is None and opp["BigTime_Paid_To_Date__c"] is None
+    assert opp["BigTime_Invoiced_To_Date__c"] == pytest.approx(invoiced_before_tax(env.sandbox, 1003))
+    assert opp["BigTime_Paid_To_Date__c"] is None  # not 0
     row = next(r for r in env.invoice_rows() if r["BigTime_Invoice_Id__c"] == str(victim["Sid"]))
     assert row["Amount__c"] is None and row["Paid__c"] is None  # not 0, and not its InvoiceAmt
     assert_opportunity_matches(env, 1001)  # the others are whole
-    (warning,) = [m for m in (e.message for e in env.events(cycle, "warning")) if "absent is not 0" in m]
-    assert "invoiced_to_date (TotalAmt on invoices) for 1 project" in warning
-    assert "paid_to_date (PaidAmt on invoices) for 1 project" in warning
+    sources = env.store.written(env.opps[1003])[1]["_sources"]
+    assert sources["invoiced_to_date"] == "sum of InvoicedToDate on budget-status rows" and sources["paid_to_date"] == ""
+    assert env.events(cycle, "warning") == []  # paid came for the 3 other projects: a source exists
 
-    # BigTime sends them again: written (the invoice figures changed, so the project is read again).
-    _, cycle = env.run()
-    assert_opportunity_matches(env, 1003)
+    # The detail answers again: asked again when the project's turn in the rotation comes (the listing is unchanged).
+    admin(env.sandbox.bigtime_admin_url, "DELETE", "/faults")
+    admin(env.sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "status", "status": 200, "body": body, "count": None,
+                                                             "method": "GET", "path": "/invoice/history"})
+    clear_logs(env.sandbox)
+    env.run()
+    assert not [p for _, p in bt_requests(env.sandbox) if p.startswith("/invoice/detail/")]  # not every run
+    env.run(later=REFRESH_MIN_AGE)
+    assert_opportunity_matches(env, 1003)  # TotalAmt and PaidAmt, from the detail
     assert_rows_match(env, 1003)
+    assert env.store.written(env.opps[1003])[1]["_sources"]["invoiced_to_date"] == "TotalAmt from invoice details"
 
 
-def test_invoices_without_a_project_keep_every_invoiced_and_paid_figure_unwritten(env):
+def test_invoices_without_a_project_fall_back_to_the_rows_and_leave_paid_empty(env):
     stray = bigtime_invoices(env.sandbox, 1004)[0]  # a project nobody linked
     body = history_without(env, {stray["Sid"]: ("ProjectSid",)})
     admin(env.sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "status", "status": 200, "body": body,
                                                              "method": "GET", "path": "/invoice/history"})
     _, cycle = env.run()
-    for pid in PROJECTS:  # whose is the stray invoice? no project's sum can be trusted
+    for pid in PROJECTS:  # whose is the stray invoice? no project's invoice sum can be trusted
         opp = env.opp(env.opps[pid])
-        assert opp["BigTime_Invoiced_To_Date__c"] is None and opp["BigTime_Paid_To_Date__c"] is None
+        assert opp["BigTime_Invoiced_To_Date__c"] == pytest.approx(invoiced_before_tax(env.sandbox, pid))
+        assert opp["BigTime_Paid_To_Date__c"] is None
         assert opp["BigTime_Hours_Logged__c"] is not None
         assert_rows_match(env, pid)  # the rows of invoices that do name their project are written
-    (warning,) = [m for m in (e.message for e in env.events(cycle, "warning")) if "absent is not 0" in m]
-    assert "invoiced_to_date (ProjectSid on invoices of the invoice history) for 4 projects" in warning
+    (warning,) = [e.message for e in env.events(cycle, "warning")]  # paid: no source at all, said once
+    assert warning.startswith("Paid to date stays empty: BigTime gave it for none of the 4 projects read")
+    assert "Settings › Salesforce fields" in warning and "absent" not in warning
+    _, again = env.run(later=REFRESH_MIN_AGE)
+    assert env.events(again, "warning") == []
 
 
 # ---- freshness without DtModified --------------------------------------------------------------------

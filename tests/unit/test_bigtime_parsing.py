@@ -153,15 +153,43 @@ def test_totals_from_sums_rows_and_the_projects_invoices_only():
     assert (f["budget_hours"], f["budget_fees"]) == (100.0, 20000.0)
     assert (f["hours_logged"], f["expenses_logged"], f["wip"]) == (12.25, 60.0, 900.0)
     assert (f["invoiced_to_date"], f["paid_to_date"]) == (1500.5, 400.0)
+    assert totals.sources["invoiced_to_date"] == "TotalAmt in the invoice history"
+    assert totals.sources["budget_fees"] == "BudgetFees on the project detail"
     assert [i.id for i in totals.invoices] == [1, 2]
     # BudgetExps on one row only: the sum is unknown, not 5.
-    assert f["budget_expenses"] is None and totals.missing == {"budget_expenses": "BudgetExps on budget-status rows"}
+    assert f["budget_expenses"] is None and totals.missing["budget_expenses"] == "sum of BudgetExps on budget-status rows"
     # No rows at all and no invoices: BigTime says nothing was logged or invoiced — 0.
     empty = totals_from(5, Project.from_api({"SystemId": 5}), [], invoices)
     assert (empty.figures["hours_logged"], empty.figures["invoiced_to_date"], empty.figures["paid_to_date"]) == (0.0, 0.0, 0.0)
-    assert empty.figures["budget_hours"] is None and empty.missing["budget_hours"] == "BudgetHours on the project"
+    assert empty.figures["budget_hours"] is None  # neither the detail nor a row: no source
+    assert empty.missing["budget_hours"] == "BudgetHours on the project detail; sum of BudgetHours on budget-status rows"
     # ... but for a figure whose field no live-checked row ever showed, no rows is no answer: not written, not 0.
-    assert empty.figures["budget_expenses"] is None and empty.missing["budget_expenses"] == "BudgetExps on budget-status rows"
+    assert empty.figures["budget_expenses"] is None
+
+
+def test_totals_from_each_figure_from_the_first_source_that_answers():
+    # A project budgeted by task: no project-level budget on the detail; the rows carry the total.
+    detail = Project.from_api({"SystemId": 9})
+    rows = [BudgetRow.from_api({"TaskSid": 1, "EstTotal": 1200, "HrsIn": 3, "InvoicedToDate": 700, "BudgetFees": 1000}),
+            BudgetRow.from_api({"TaskSid": 2, "EstTotal": 800, "HrsIn": 1, "InvoicedToDate": 300, "BudgetFees": 800})]
+    simple = [Invoice.from_api({"Sid": 41, "ProjectSid": 9, "PaidAmt": 100}),
+              Invoice.from_api({"Sid": 42, "ProjectSid": 9, "PaidAmt": 0})]
+    totals = totals_from(9, detail, rows, simple, {41: {"TotalAmt": 757.75}, 42: {"TotalAmt": 324.75}})
+    f, src = totals.figures, totals.sources
+    assert (f["budget_total"], src["budget_total"]) == (2000.0, "sum of EstTotal on budget-status rows")
+    assert (f["budget_fees"], src["budget_fees"]) == (1800.0, "sum of BudgetFees on budget-status rows")  # the next source
+    assert (f["invoiced_to_date"], src["invoiced_to_date"]) == (1082.5, "TotalAmt from invoice details")
+    assert (f["paid_to_date"], src["paid_to_date"]) == (100.0, "PaidAmt in the invoice history")
+    assert [i.total for i in totals.invoices] == [757.75, 324.75]  # the rows carry the detail's totals
+    # One detail not read: invoiced falls to Σ InvoicedToDate (billed value, before tax), never 0 or a part.
+    partial = totals_from(9, detail, rows, simple, {41: {"TotalAmt": 757.75}})
+    assert (partial.figures["invoiced_to_date"], partial.sources["invoiced_to_date"]) == (
+        1000.0, "sum of InvoicedToDate on budget-status rows")
+    # No source at all: None, and what was tried.
+    bare = totals_from(9, detail, [BudgetRow.from_api({"TaskSid": 1, "HrsIn": 3})], simple, {})
+    assert bare.figures["invoiced_to_date"] is None and bare.figures["budget_total"] is None
+    assert bare.missing["invoiced_to_date"] == ("TotalAmt in the invoice history; TotalAmt from invoice details; "
+                                                "sum of InvoicedToDate on budget-status rows")
 
 
 def test_totals_from_absent_fields_are_none_never_zero():
@@ -170,10 +198,10 @@ def test_totals_from_absent_fields_are_none_never_zero():
     totals = totals_from(7, None, rows, invoices)
     assert totals.figures["hours_logged"] is None  # one row lacks HrsIn
     assert totals.figures["invoiced_to_date"] is None and totals.figures["paid_to_date"] == 0.0
-    assert totals.missing["invoiced_to_date"] == "TotalAmt on invoices"
+    assert totals.missing["invoiced_to_date"].startswith("TotalAmt in the invoice history; TotalAmt from invoice details")
     unattributed = totals_from(7, None, rows, None)
     assert unattributed.figures["paid_to_date"] is None
-    assert unattributed.missing["paid_to_date"] == "ProjectSid on invoices of the invoice history"
+    assert "an invoice of the history names no project" in unattributed.missing["paid_to_date"]
 
 
 # ---- error bodies ------------------------------------------------------------------------------------

@@ -7,7 +7,7 @@ retries of idempotent calls only, counting). What BigTime's documentation leaves
 The package: :mod:`.parsing` (field names matched case-insensitively, a missing field is ``None``,
 numbers and booleans may arrive as strings, dates in any of BigTime's shapes; error bodies → one
 short sentence), :mod:`.models` (typed records, each keeping the original in ``raw``; the
-write-back figures), :mod:`.auth` (API key, session, OAuth), :mod:`.client` (:class:`BigTimeClient`).
+write-back figures in :mod:`.figures`), :mod:`.auth` (API key, session, OAuth), :mod:`.client` (:class:`BigTimeClient`).
 The names the rest of the code imports are re-exported here.
 
 Errors (see :mod:`..errors`): 400/404 → :class:`RequestRejected` carrying BigTime's own message
@@ -34,17 +34,16 @@ from .models import (
     Invoice,
     PicklistItem,
     Project,
-    ProjectTotals,
     StaffMember,
     TimeEntry,
     WhoAmI,
-    totals_from,
 )
+from .figures import ProjectTotals, merge_detail, totals_from
 from .parsing import error_message, html_to_sentence, lower_keys, pick, to_bool, to_date, to_datetime, to_int, to_number
 
 __all__ = [
     "DEFAULT_BASE_URL", "ApiKeyAuth", "AuthStrategy", "BigTimeClient", "BudgetRow", "Client", "ConnectorError",
     "Contact", "Expense", "Invoice", "OAuthAuth", "PicklistItem", "Project", "ProjectTotals", "SessionAuth",
-    "StaffMember", "TimeEntry", "WhoAmI", "error_message", "html_to_sentence", "lower_keys", "pick", "to_bool",
+    "StaffMember", "TimeEntry", "WhoAmI", "error_message", "html_to_sentence", "lower_keys", "merge_detail", "pick", "to_bool",
     "to_date", "to_datetime", "to_int", "to_number", "totals_from", "redact",
 ]

@@ -15,6 +15,7 @@ from .. import bigtime_assumptions as A
 from ..errors import PermissionDenied, ReconnectNeeded, RequestRejected, ServiceUnavailable, UnexpectedResponse
 from ..http import HttpPolicy, require_secure_url
 from .auth import JSON, AuthStrategy, secret_values
+from .figures import ProjectTotals, totals_from
 from .models import (
     BudgetRow,
     Client,
@@ -23,11 +24,9 @@ from .models import (
     Invoice,
     PicklistItem,
     Project,
-    ProjectTotals,
     StaffMember,
     TimeEntry,
     WhoAmI,
-    totals_from,
 )
 from .parsing import SYSTEM, date_param, error_message, pick, records, to_int, to_text
 
@@ -283,7 +282,10 @@ class BigTimeClient:
     def project_totals(self, project_id: int, invoices: Iterable[Invoice] | None = None) -> ProjectTotals:
         """The project's figures for the write-back (see :class:`ProjectTotals`): its detail, its
         budget-status rows and the posted invoices. Pass ``invoices`` (e.g. one
-        :meth:`all_invoices` per cycle) to save the history request; otherwise 3 requests."""
+        :meth:`all_invoices` per cycle) to save the history request; otherwise 3 requests, plus one
+        invoice detail per invoice of the project whose history row lacks TotalAmt or PaidAmt."""
         project = self.project(project_id)
-        return totals_from(project_id, project, self.budget_status(project_id),
-                           self.all_invoices() if invoices is None else list(invoices))
+        listed = self.all_invoices() if invoices is None else list(invoices)
+        details = {i.id: self.invoice(i.id).raw for i in listed if i.project_id == project_id and i.id is not None
+                   and any(pick(i.raw, name) is None for name in A.INVOICE_DETAIL_FIELDS)}
+        return totals_from(project_id, project, self.budget_status(project_id), listed, details)

@@ -1,5 +1,5 @@
-"""BigTime's records as small typed dataclasses (``raw`` keeps the record as it came), and the
-write-back figures of a project computed from them (:func:`totals_from`)."""
+"""BigTime's records as small typed dataclasses (``raw`` keeps the record as it came); the
+write-back figures computed from them are in :mod:`.figures`."""
 
 from __future__ import annotations
 
@@ -302,27 +302,22 @@ class BudgetRow:
     budget_fees: float | None = None
     budget_expenses: float | None = None
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
+    names: dict[str, str] = field(default_factory=dict, repr=False)  # our figure → the BigTime name that gave it
 
     FIGURES = tuple(A.BUDGET_FIELDS)
 
     @classmethod
     def from_api(cls, record: Any) -> BudgetRow:
         r = low(record)
-        figures = {ours: to_number(pick(r, *theirs)) for ours, theirs in A.BUDGET_FIELDS.items()}
+        figures: dict[str, float | None] = {}
+        names: dict[str, str] = {}
+        for ours, theirs in A.BUDGET_FIELDS.items():
+            name = next((n for n in theirs if to_number(pick(r, n)) is not None), None)
+            figures[ours] = to_number(pick(r, name)) if name else None
+            if name:
+                names[ours] = name
         return cls(task_id=to_int(pick(r, "TaskSid", "TaskSID", "TaskId")), task_name=to_text(pick(r, "TaskNm", "TaskName")),
-                   raw=dict(record) if isinstance(record, Mapping) else {}, **figures)
-
-
-@dataclass
-class ProjectTotals:
-    """A project's figures for the write-back, by the names of core.settings.DEFAULT_FIELD_MAP
-    (each read where :data:`.bigtime_assumptions.WRITEBACK_SOURCES` says). A figure whose field
-    BigTime did not send is None — never 0 — and ``missing`` says which field that was."""
-
-    project_id: int
-    figures: dict[str, float | None] = field(default_factory=dict)
-    missing: dict[str, str] = field(default_factory=dict)  # figure → the field BigTime did not send
-    invoices: list[Invoice] = field(default_factory=list)
+                   raw=dict(record) if isinstance(record, Mapping) else {}, names=names, **figures)
 
 
 @dataclass
@@ -336,44 +331,3 @@ class WhoAmI:
     user_id: int | None = None
     name: str | None = None
     email: str | None = None
-
-
-def _rows_sum(rows: list[BudgetRow], name: str) -> float | None:
-    """A figure summed over the rows; None when a row lacks it. No rows at all is BigTime saying the
-    project has no tasks and nothing logged: 0."""
-    values = [getattr(r, name) for r in rows]
-    if any(v is None for v in values):
-        return None
-    return round(sum(values), 2)  # type: ignore[arg-type]
-
-
-def totals_from(project_id: int, project: Project | None, rows: list[BudgetRow] | None,
-                invoices: list[Invoice] | None) -> ProjectTotals:
-    """The write-back figures of one project from what was read (pure; the unit tests call it).
-    ``project``: its detail (None: not read); ``rows``: its budget-status rows (None: not read);
-    ``invoices``: every posted invoice of the history (None: the history cannot be attributed)."""
-    totals = ProjectTotals(project_id=project_id)
-    mine: list[Invoice] = []
-    if invoices is not None:
-        mine = sorted((i for i in invoices if i.project_id == project_id), key=lambda i: (i.date or date.min, i.id or 0))
-        totals.invoices = mine
-    for figure, (where, name) in A.WRITEBACK_SOURCES.items():
-        value: float | None = None
-        if where == "project":
-            value = to_number(pick(project.raw, name)) if project is not None else None
-            reason = f"{name} on the project"
-        elif where == "rows":
-            unconfirmed = not rows and name in A.UNCONFIRMED_ROW_FIGURES  # no row to show the field exists
-            value = _rows_sum(rows, name) if rows is not None and not unconfirmed else None
-            reason = f"{A.BUDGET_FIELDS[name][0]} on budget-status rows"
-        else:
-            reason = f"{name} on invoices"
-            if invoices is None:
-                reason = "ProjectSid on invoices of the invoice history"
-            else:
-                amounts = [to_number(pick(i.raw, name)) for i in mine]
-                value = None if any(a is None for a in amounts) else round(sum(amounts), 2)  # type: ignore[arg-type]
-        totals.figures[figure] = value
-        if value is None:
-            totals.missing[figure] = reason
-    return totals

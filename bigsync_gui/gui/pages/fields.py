@@ -44,6 +44,7 @@ FIGURES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "budget_fees": ("Budget (fees)", ("currency", "double"), "Currency(16, 2)"),
     "budget_hours": ("Budget (hours)", ("double",), "Number(16, 2)"),
     "budget_expenses": ("Budget (expenses)", ("currency", "double"), "Currency(16, 2)"),
+    "budget_total": ("Budget (total: fees + expenses)", ("currency", "double"), "Currency(16, 2)"),
     "hours_logged": ("Hours logged", ("double",), "Number(16, 2)"),
     "expenses_logged": ("Expenses logged", ("currency", "double"), "Currency(16, 2)"),
     "wip": ("Work in progress (WIP)", ("currency", "double"), "Currency(16, 2)"),

@@ -282,6 +282,8 @@ class LedgerMixin:
             out["InvoiceAmt"] = out["TotalAmt"]
         if not detail:
             out.pop("Lines", None)
+            if not self.switches["history_total_amt"]:
+                out.pop("TotalAmt", None)  # the simple view's fields are undocumented: the detail has it
         return out
 
     def invoice_history(self, start: date, end: date) -> list[dict[str, Any]]:

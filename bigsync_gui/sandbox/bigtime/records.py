@@ -235,7 +235,15 @@ class RecordsMixin:
         out["InputHours"] = round(sum(t["Hours_IN"] for t in entries), 2)
         out["InputFees"] = money(sum(t["ChargeBillable"] for t in entries))
         out["UdfList"] = self.custom_fields(pid, with_project=False)
+        if not self.switches["task_budget_on_detail"] and self.budgeted_by_task(pid):
+            out.pop("BudgetFees", None)  # whether they hold anything for such a project is undocumented
+            out.pop("BudgetHours", None)
         return out
+
+    def budgeted_by_task(self, project_id: int) -> bool:
+        """Whether the project's budget is kept on its tasks (a task with a fee, hours or expense budget)."""
+        return any(t["ProjectSid"] == project_id and (t["BudgetFees"] or t["BudgetHours"] or t["BudgetExps"])
+                   for t in self.records["task"].values())
 
     # ---- custom fields ---------------------------------------------------------------------
     def custom_fields(self, project_id: int, with_project: bool = True) -> list[dict[str, Any]]:

@@ -37,6 +37,14 @@ BIGTIME_SWITCHES = (
     Switch("invoice_amount_is_total", False, True,
            "InvoiceAmt always equals TotalAmt (the strict reading taxes time-and-materials invoices, so "
            "TotalAmt = InvoiceAmt + tax there).", strict_bool),
+    Switch("history_total_amt", False, True,
+           "The invoice history's simple view carries TotalAmt: its fields are not documented ('lists "
+           "return the simple view; detail is fetched one invoice at a time'); by default only the detail "
+           "(GET /invoice/detail/{id}) has it.", strict_bool),
+    Switch("task_budget_on_detail", False, True,
+           "A project budgeted by task still carries BudgetFees and BudgetHours on its detail: documented "
+           "as fields, but not whether they hold anything for such a project (by default they are absent "
+           "there).", strict_bool),
     Switch("contact_create_with_id", False, True,
            "POST /project/Contact/0?projectsid= creates a contact, as POST /project/Contact?projectsid= "
            "(pybt) does: our old guess.", strict_bool),

@@ -133,6 +133,7 @@ OPPORTUNITY_WRITEBACK_FIELDS = (
     _f("BigTime_Budget_Fees__c", "currency", label="BigTime Budget (Fees)"),
     _f("BigTime_Budget_Hours__c", "double", label="BigTime Budget (Hours)"),
     _f("BigTime_Budget_Expenses__c", "currency", label="BigTime Budget (Expenses)"),
+    _f("BigTime_Budget_Total__c", "currency", label="BigTime Budget (Total)"),
     _f("BigTime_Hours_Logged__c", "double", label="BigTime Hours Logged"),
     _f("BigTime_Expenses_Logged__c", "currency", label="BigTime Expenses Logged"),
     _f("BigTime_WIP__c", "currency", label="BigTime WIP"),
