@@ -35,6 +35,7 @@ CREATE_AS: dict[str, str] = {
     "budget_fees": "Currency(16, 2)",
     "budget_hours": "Number(16, 2)",
     "budget_expenses": "Currency(16, 2)",
+    "budget_total": "Currency(16, 2)",
     "hours_logged": "Number(16, 2)",
     "expenses_logged": "Currency(16, 2)",
     "wip": "Currency(16, 2)",
