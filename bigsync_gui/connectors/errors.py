@@ -7,6 +7,7 @@ Messages are sentences for a person and never contain a token, key or password.
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from typing import ClassVar
 
 from .systems import System, label_of
 
@@ -20,7 +21,11 @@ class Transient(Exception):
 
 
 class ConnectorError(Exception):
-    """Base: something went wrong talking to ``system`` ("salesforce" or "bigtime")."""
+    """Base: something went wrong talking to ``system`` ("salesforce" or "bigtime"). Each subclass the
+    admin can meet names its ``problem_code``: the stable key of its row in core/problems.py, part of
+    ``sync --json``'s output, so it is written out, never taken from the class name."""
+
+    problem_code: ClassVar[str]
 
     def __init__(self, system: str, message: str) -> None:
         super().__init__(message)
@@ -32,17 +37,23 @@ class ReconnectNeeded(ConnectorError):
     """The stored grant is gone (invalid_grant, revoked key, deactivated user): the admin must
     connect again. Never cured by retrying."""
 
+    problem_code = "ReconnectNeeded"
+
     def __init__(self, system: str, reason: str) -> None:
-        super().__init__(system, f"{label_of(system, unknown='BigTime')} needs you to sign in again: {reason}")
+        super().__init__(system, f"{label_of(system)} needs you to sign in again: {reason}")
         self.reason = reason
 
 
 class NotConnected(ConnectorError):
     """No credentials were ever stored for this system (run `connect`)."""
 
+    problem_code = "NotConnected"
+
 
 class RateLimited(ConnectorError, Transient):
     """The service asked us to slow down for ``retry_after`` seconds (longer than we wait inline)."""
+
+    problem_code = "RateLimited"
 
     def __init__(self, system: str, retry_after: float, message: str = "") -> None:
         super().__init__(system, message or f"The service asked to wait {retry_after:.0f} s before the next request.")
@@ -52,14 +63,20 @@ class RateLimited(ConnectorError, Transient):
 class ApiLimitReached(ConnectorError, Transient):
     """Salesforce's daily API allowance for the org is spent (403 REQUEST_LIMIT_EXCEEDED)."""
 
+    problem_code = "ApiLimitReached"
+
 
 class Offline(ConnectorError, Transient):
     """The service could not be reached (DNS, refused, timed out, connection dropped) after the
     retries the policy allows. For a create, whether it happened is unknown."""
 
+    problem_code = "Offline"
+
 
 class ServiceUnavailable(ConnectorError, Transient):
     """The service kept answering 5xx after the retries the policy allows."""
+
+    problem_code = "ServiceUnavailable"
 
     def __init__(self, system: str, status: int, message: str) -> None:
         super().__init__(system, message)
@@ -69,6 +86,8 @@ class ServiceUnavailable(ConnectorError, Transient):
 class RequestRejected(ConnectorError):
     """The service refused this request (4xx validation, not found...): about this request or
     record only. ``code`` is the service's error code when it gave one."""
+
+    problem_code = "RequestRejected"
 
     def __init__(self, system: str, status: int, message: str, code: str = "", fields: list[str] | None = None) -> None:
         super().__init__(system, message)
@@ -80,18 +99,26 @@ class RequestRejected(ConnectorError):
 class PermissionDenied(RequestRejected):
     """The connected user lacks a right (BigTime 405; Salesforce INSUFFICIENT_ACCESS...)."""
 
+    problem_code = "PermissionDenied"
+
 
 class UnexpectedResponse(ConnectorError):
     """The answer was not what the API documents (not JSON, HTML error page, missing fields)."""
+
+    problem_code = "UnexpectedResponse"
 
 
 class InsecureUrl(ConnectorError):
     """An http:// URL to a host that is not this machine: refused (tokens would travel in clear)."""
 
+    problem_code = "InsecureUrl"
+
 
 class AuthorizationFailed(ConnectorError):
     """The sign-in did not complete: denied, state mismatch, bad client id, wrong redirect URI,
     timeout. ``error`` is the OAuth error code when there is one."""
+
+    problem_code = "AuthorizationFailed"
 
     def __init__(self, system: str, message: str, error: str = "") -> None:
         super().__init__(system, message)
@@ -102,6 +129,8 @@ class WindowExceeded(ConnectorError):
     """Salesforce's ``updated``/``deleted`` asked for a start older than Salesforce keeps (30 / 15
     days), or the server said so (``INVALID_REPLICATION_DATE``). The engine falls back to a full
     reconcile."""
+
+    problem_code = "WindowExceeded"
 
     def __init__(self, kind: str, days: int, start: datetime | None, message: str = "") -> None:
         since = start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00") if start else ""

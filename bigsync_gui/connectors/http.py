@@ -189,7 +189,7 @@ class HttpPolicy:
 
     @property
     def label(self) -> str:
-        return label_of(self.system, unknown="BigTime")
+        return label_of(self.system)
 
     def request(self, method: str, url: str, *, idempotent: bool | None = None, **kwargs: Any) -> requests.Response:
         """Send with the policy. Returns the final response for any non-transient status (the

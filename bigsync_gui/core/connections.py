@@ -47,7 +47,7 @@ class Connection:
     user: str | None  # None: a firm-wide credential (BigTime API key) that is no one in particular
 
     def sentence(self) -> str:
-        label = label_of(self.system, unknown="BigTime")
+        label = label_of(self.system)
         if self.user is None:
             return f"Connected to {label}: {self.org}, with the firm's API key."
         return f"Connected to {label}: {self.org} as {self.user}."

@@ -138,7 +138,7 @@ def _present(record: Mapping[str, Any], name: str) -> bool:
 
 def _why_not(exc: ConnectorError) -> str:
     """Why a check could not run, without the service's message (it may quote ids or values)."""
-    service = label_of(exc.system, unknown="BigTime")
+    service = label_of(exc.system)
     if isinstance(exc, NotConnected) and exc.message:
         return exc.message  # our own sentence: which sign-in is missing and how to make it
     if isinstance(exc, (NotConnected, ReconnectNeeded)):

@@ -4,14 +4,13 @@ headline, the fixing action, the CLI's exit code and the service it is about.
 Qt-free, so the tray (gui/state.py), the CLI (cli.py) and the loop share it. A failed cycle keeps
 only the stable ``code`` and ``system`` (``CycleReport.error``/``.system``), and
 :func:`problem_of` rebuilds the same Problem from them. Codes are part of ``sync --json``'s output:
-they never change when a class is renamed (the codes are written out here, not taken from names).
+they never change when a class is renamed (each class writes its code out, it is not taken from its name).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import Enum
-from functools import cache
 
 from ..connectors import errors as ce
 from ..connectors.systems import System, label_of
@@ -84,7 +83,7 @@ _RECONNECT = _Row(SyncState.ATTENTION, "{label} needs you to sign in again", EXI
 _SETTINGS = ("Open Settings…", None)
 _BUDGET = _Row(SyncState.ERROR, "Today's Salesforce API budget is used up", EXIT_OFFLINE)
 
-# code → row. Only codes; the classes that carry each code are in CODES below.
+# code → row. Only codes: each error class carries its own (``problem_code``), once.
 TABLE: dict[str, _Row] = {
     "ReconnectNeeded": _RECONNECT,
     "AuthorizationFailed": _Row(SyncState.ATTENTION, "{label} needs you to sign in again", EXIT_FAILED,
@@ -113,28 +112,9 @@ TABLE: dict[str, _Row] = {
 }
 
 
-@cache
-def _codes() -> dict[type, str]:
-    """Class → code (imported on first use: the CLI reads the exit codes without loading these)."""
-    from .store import StoreError
-
-    return {
-        ce.ReconnectNeeded: "ReconnectNeeded", ce.AuthorizationFailed: "AuthorizationFailed",
-        ce.NotConnected: "NotConnected", ce.InsecureUrl: "InsecureUrl", ce.PermissionDenied: "PermissionDenied",
-        ce.Offline: "Offline", ce.RateLimited: "RateLimited", ce.ApiLimitReached: "ApiLimitReached",
-        ce.ServiceUnavailable: "ServiceUnavailable", ce.RequestRejected: "RequestRejected",
-        ce.UnexpectedResponse: "UnexpectedResponse", ce.WindowExceeded: "WindowExceeded",
-        core.PickStageAgain: "PickStageAgain", core.ConfigInvalid: "ConfigInvalid",
-        core.KeyringUnavailable: "KeyringUnavailable", core.KeyringLocked: "KeyringLocked",
-        core.ApiBudgetSpent: "ApiBudgetSpent", core.CreateInDoubt: "CreateInDoubt",
-        core.AlreadyRunning: "AlreadyRunning", StoreError: "StoreError",
-    }
-
-
 def code_of(exc: BaseException) -> str:
     """The stable code of ``exc``'s class, or of the nearest typed class above it."""
-    codes = _codes()
-    return next((codes[cls] for cls in type(exc).__mro__ if cls in codes), UNEXPECTED)
+    return getattr(type(exc), "problem_code", UNEXPECTED)
 
 
 def is_typed(exc: BaseException) -> bool:

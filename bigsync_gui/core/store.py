@@ -143,6 +143,8 @@ COUNTED = {"created", "linked", "severed", "restored", "written", "rejected"}
 class StoreError(CoreError):
     """The state database cannot be used (unreadable, newer than this version, locked)."""
 
+    problem_code = "StoreError"
+
 
 def utcnow() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")

@@ -148,7 +148,7 @@ class AuthBrowser(QWidget):
         top.addWidget(self.address, 1)
         top.addWidget(self.security)
         bottom = QHBoxLayout()
-        self.hint = QLabel(f"Sign in to {label_of(self.system, unknown='BigTime')}, then click Allow. Links that open a new window "
+        self.hint = QLabel(f"Sign in to {label_of(self.system)}, then click Allow. Links that open a new window "
                            "open in your web browser.", self)
         self.hint.setWordWrap(True)
         bottom.addWidget(self.hint, 1)
@@ -291,7 +291,7 @@ class AuthBrowser(QWidget):
             return
         host = urlsplit(url).hostname or url
         self._fail(AuthorizationFailed(
-            self.system, f"{label_of(self.system, unknown='BigTime')}'s sign-in page at {host} could not be loaded ({info.errorString()}). "
+            self.system, f"{label_of(self.system)}'s sign-in page at {host} could not be loaded ({info.errorString()}). "
                          "Check your internet connection and the address, then click Retry.", error="load_failed"))
 
     def _check_page(self, url: str, status: int) -> None:

@@ -487,7 +487,7 @@ def test_loopback_timeout(sandbox):
     assert time.monotonic() - started < 3
     assert opened == [attempt.authorization_url]
     assert err.value.error == "timeout" and err.value.system == "salesforce"
-    assert str(err.value).startswith("No answer came from the browser within 0.3 seconds")
+    assert str(err.value).startswith("No answer came from the browser within 1 s")
     with socket.socket() as s:  # released
         s.bind(("127.0.0.1", port))
 

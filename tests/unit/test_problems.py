@@ -12,8 +12,8 @@ from bigsync_gui import cli
 from bigsync_gui.connectors import errors as ce
 from bigsync_gui.core import errors as core
 from bigsync_gui.core.engine import CycleReport
-from bigsync_gui.core.problems import (EXIT_FAILED, EXIT_KEYRING, EXIT_NOT_CONNECTED, EXIT_OFFLINE, FixAction,
-                                       SyncState, describe, problem_of)
+from bigsync_gui.core.problems import (EXIT_FAILED, EXIT_KEYRING, EXIT_NOT_CONNECTED, EXIT_OFFLINE, TABLE, UNEXPECTED,
+                                       FixAction, SyncState, describe, problem_of)
 
 A, E, O = SyncState.ATTENTION, SyncState.ERROR, SyncState.OFFLINE
 SF, BT = "salesforce", "bigtime"
@@ -62,6 +62,25 @@ def test_each_error_has_one_state_exit_code_and_service(exc, state, exit_code, s
     # What a failed cycle keeps (code and service, not the exception) gives the same Problem back.
     report = CycleReport(1, "trigger", "failed", exc.message, error=problem.code, system=problem.system or "")
     assert report.problem() == problem
+
+
+def _all_typed_classes() -> set[type]:
+    found, todo = set(), [ce.ConnectorError, core.CoreError]
+    while todo:
+        for sub in todo.pop().__subclasses__():
+            found.add(sub)
+            todo.append(sub)
+    return found
+
+
+def test_each_code_is_carried_by_one_class_and_has_one_row() -> None:
+    """One list: each error class writes its own code; the table has a row for each code and no other."""
+    import bigsync_gui.core.store  # noqa: F401 - StoreError is a typed error too
+
+    carried = [cls.__dict__["problem_code"] for cls in _all_typed_classes() if "problem_code" in cls.__dict__]
+    assert len(carried) == len(set(carried))  # no code twice
+    assert set(carried) == set(TABLE) - {UNEXPECTED}
+    assert all("problem_code" in cls.__dict__ for cls in _typed_classes(ce) | _typed_classes(core))
 
 
 def test_transient_errors_share_one_base() -> None:

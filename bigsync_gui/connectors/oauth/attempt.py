@@ -18,13 +18,10 @@ from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 from .. import bigtime_assumptions as A
 from ..errors import AuthorizationFailed, UnexpectedResponse
 from ..http import HttpPolicy, require_secure_url
+from ..systems import label_of
+from ..wording import duration
 from .endpoints import OAuthEndpoints
-from .messages import (
-    authorize_error_sentence,
-    duration,
-    invalid_client_sentence,
-    service_label,
-)
+from .messages import authorize_error_sentence, invalid_client_sentence
 from .session import PolicySession, TokenSet, oauthlib_allows, token_set
 
 log = logging.getLogger(__name__)
@@ -92,7 +89,7 @@ class AuthorizationAttempt:
             raise mismatch
         code = (query.get("code") or [""])[0]
         if not code:
-            raise AuthorizationFailed(system, f"{service_label(system)} sent the sign-in back without a code; "
+            raise AuthorizationFailed(system, f"{label_of(system)} sent the sign-in back without a code; "
                                               "try again.", error="missing_code")
         if not states:
             self._claim_without_state()
@@ -128,7 +125,7 @@ class AuthorizationAttempt:
         if status >= 400:
             key = "consumer key" if system == "salesforce" else "client id"
             return AuthorizationFailed(
-                system, f"{service_label(system)}'s sign-in page refused the request (HTTP {status}). "
+                system, f"{label_of(system)}'s sign-in page refused the request (HTTP {status}). "
                         f"Check the {key}, and that exactly {self.endpoints.redirect_uri} is registered as the "
                         "callback URL.",
                 error="authorize_refused")
@@ -152,7 +149,7 @@ class AuthorizationAttempt:
             raise failure
 
     def _redirect_mismatch_sentence(self) -> str:
-        return (f"{service_label(self.endpoints.system)} does not accept the redirect address — register exactly "
+        return (f"{label_of(self.endpoints.system)} does not accept the redirect address — register exactly "
                 f"{self.endpoints.redirect_uri} as the callback URL of the app.")
 
     # -- the token exchange ------------------------------------------------------------------------------------
@@ -171,7 +168,7 @@ class AuthorizationAttempt:
             pass
         raw: dict[str, Any] = self._session.last_raw or {}
         if not raw.get("access_token"):
-            raise UnexpectedResponse(ep.system, f"{service_label(ep.system)}'s token endpoint answered without an "
+            raise UnexpectedResponse(ep.system, f"{label_of(ep.system)}'s token endpoint answered without an "
                                                 "access token.")
         tokens = token_set(raw, started, raw.get("refresh_token"), self._session.token_body)
         log.info("%s: signed in (token response fields: %s; %s body)", ep.system, ", ".join(sorted(raw)),
@@ -180,7 +177,7 @@ class AuthorizationAttempt:
 
     def _exchange_failure(self, error: str, description: str) -> AuthorizationFailed:
         system = self.endpoints.system
-        label = service_label(system)
+        label = label_of(system)
         detail = f" ({description})" if description else ""
         if error in ("invalid_client_id", "invalid_client", "unauthorized_client"):
             message = invalid_client_sentence(system)

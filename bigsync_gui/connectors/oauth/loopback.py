@@ -16,8 +16,9 @@ from urllib.parse import parse_qs, urlsplit
 
 from ..errors import AuthorizationFailed
 from ..http import is_loopback
+from ..wording import duration
 from .attempt import AuthorizationAttempt
-from .messages import authorize_error_sentence, duration
+from .messages import authorize_error_sentence
 from .session import TokenSet
 
 _PAGE = """<!doctype html><html><head><meta charset="utf-8"><title>{title}</title>

@@ -3,13 +3,11 @@ loopback listener's page."""
 
 from __future__ import annotations
 
-
-def service_label(system: str) -> str:
-    return "Salesforce" if system == "salesforce" else "BigTime"
+from ..systems import label_of
 
 
 def authorize_error_sentence(system: str, error: str, description: str = "") -> str:
-    label = service_label(system)
+    label = label_of(system)
     detail = f" ({description})" if description else ""
     if error in ("access_denied", "access-denied"):
         return (f"You clicked Deny, so {label} did not give BigSync access. "
@@ -32,11 +30,3 @@ def invalid_client_sentence(system: str) -> str:
     return ("The client id or client secret is not known to BigTime — check both values of the app registered "
             "in BigTime (My Company › Integrations) and the BigTime address.")
 
-
-
-
-def duration(seconds: float) -> str:
-    if seconds >= 60:
-        minutes = seconds / 60
-        return f"{minutes:g} minute" + ("" if minutes == 1 else "s")
-    return f"{seconds:g} second" + ("" if seconds == 1 else "s")

@@ -13,8 +13,8 @@ from oauthlib.oauth2.rfc6749.errors import OAuth2Error
 
 from ..errors import RateLimited, ReconnectNeeded, UnexpectedResponse
 from ..http import HttpPolicy, require_secure_url
+from ..systems import label_of
 from .endpoints import OAuthEndpoints
-from .messages import service_label
 from .session import PolicySession, TokenSet, oauthlib_allows, token_set
 
 log = logging.getLogger(__name__)
@@ -103,7 +103,7 @@ class TokenRefresher:
             pass
         raw: dict[str, Any] = self._session.last_raw or {}
         if not raw.get("access_token"):
-            raise UnexpectedResponse(ep.system, f"{service_label(ep.system)}'s token endpoint answered without an "
+            raise UnexpectedResponse(ep.system, f"{label_of(ep.system)}'s token endpoint answered without an "
                                                 "access token.")
         shape = self._session.token_body
         self._tokens = token_set(raw, started, self._refresh_token, shape)
@@ -117,7 +117,7 @@ class TokenRefresher:
     def _refresh_failure(self, error: str, description: str) -> Exception:
         system = self.endpoints.system
         if error == "rate_limit_exceeded":
-            return RateLimited(system, 300.0, f"{service_label(system)} refused to renew the sign-in for now: too many "
+            return RateLimited(system, 300.0, f"{label_of(system)} refused to renew the sign-in for now: too many "
                                               "sign-ins. The sync will try again later.")
         if error in _RECONNECT_ERRORS:
             if error == "invalid_grant":
@@ -137,7 +137,7 @@ class TokenRefresher:
             self._dead = ReconnectNeeded(system, reason)
             return self._dead
         detail = f" ({description})" if description else ""
-        return UnexpectedResponse(system, f"{service_label(system)} refused to renew the sign-in: "
+        return UnexpectedResponse(system, f"{label_of(system)} refused to renew the sign-in: "
                                           f"{error or 'unknown error'}{detail}.")
 
 
@@ -156,6 +156,6 @@ def revoke(endpoints: OAuthEndpoints, http: HttpPolicy, token: str) -> bool:
     if response.status_code in (400, 401) and error in ("invalid_token", "unsupported_token_type",
                                                         "invalid_request"):
         return False
-    raise UnexpectedResponse(endpoints.system, f"{service_label(endpoints.system)} answered HTTP "
+    raise UnexpectedResponse(endpoints.system, f"{label_of(endpoints.system)} answered HTTP "
                                                f"{response.status_code} to the revocation request"
                                                + (f" ({error})." if error else "."))

@@ -20,7 +20,7 @@ from requests_oauthlib import OAuth2Session
 from .. import bigtime_assumptions as A
 from ..errors import UnexpectedResponse
 from ..http import HttpPolicy, is_loopback
-from .messages import service_label
+from ..systems import label_of
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ class PolicySession(OAuth2Session):
         return response
 
     def _check_response(self, response: requests.Response) -> requests.Response:
-        label = service_label(self._system)
+        label = label_of(self._system)
         try:
             body = response.json()
         except ValueError:

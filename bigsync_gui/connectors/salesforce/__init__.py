@@ -42,10 +42,9 @@ from .models import (
     UserPermissions,
 )
 from .tokens import AccessTokenSource, StaticToken
-from .wire import API_VERSION, COLLECTION_CHUNK, parse_datetime
+from .wire import API_VERSION, COLLECTION_CHUNK
 
 __all__ = [
     "API_VERSION", "COLLECTION_CHUNK", "AccessTokenSource", "DeletedResult", "FieldInfo", "Identity", "SaveError",
     "SaveResult", "SalesforceClient", "Stage", "StaticToken", "UpdatedResult", "UserPermissions", "WindowExceeded",
-    "parse_datetime",
 ]

@@ -23,6 +23,7 @@ from ..errors import (
 )
 from ..http import HttpPolicy, require_secure_url
 from ..redact import redact
+from ..timestamps import timestamp_or_none
 from .models import (
     DeletedResult,
     FieldInfo,
@@ -52,7 +53,6 @@ from .wire import (
     iso_utc,
     looks_html,
     my_domain_name,
-    parse_datetime,
 )
 
 
@@ -366,7 +366,7 @@ class SalesforceClient:
         """Ids changed (SystemModstamp) in [start, end); start at most 30 days back."""
         body = self._window("updated", UPDATED_WINDOW_DAYS, sobject, start, end)
         ids = body.get("ids")
-        latest = parse_datetime(body.get("latestDateCovered"))
+        latest = timestamp_or_none(body.get("latestDateCovered"))
         if not isinstance(ids, list) or latest is None:
             raise UnexpectedResponse(SYSTEM, f"The updated list of {sobject} is not in the documented shape.")
         return UpdatedResult(ids=[str(i) for i in ids], latest_date_covered=latest)
@@ -375,16 +375,16 @@ class SalesforceClient:
         """Records deleted in [start, end); start at most 15 days back."""
         body = self._window("deleted", DELETED_WINDOW_DAYS, sobject, start, end)
         rows = body.get("deletedRecords")
-        latest = parse_datetime(body.get("latestDateCovered"))
+        latest = timestamp_or_none(body.get("latestDateCovered"))
         if not isinstance(rows, list) or latest is None:
             raise UnexpectedResponse(SYSTEM, f"The deleted list of {sobject} is not in the documented shape.")
         records = []
         for row in rows:
-            when = parse_datetime(row.get("deletedDate")) if isinstance(row, dict) else None
+            when = timestamp_or_none(row.get("deletedDate")) if isinstance(row, dict) else None
             if when is None or not row.get("id"):
                 raise UnexpectedResponse(SYSTEM, f"A deleted {sobject} record came back without id or date.")
             records.append((str(row["id"]), when))
-        return DeletedResult(records=records, earliest_date_available=parse_datetime(body.get("earliestDateAvailable")),
+        return DeletedResult(records=records, earliest_date_available=timestamp_or_none(body.get("earliestDateAvailable")),
                              latest_date_covered=latest)
 
     # ---- records -----------------------------------------------------------------------------------

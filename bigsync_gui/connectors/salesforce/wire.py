@@ -36,26 +36,6 @@ def iso_utc(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00")
 
 
-def parse_datetime(text: Any) -> datetime | None:
-    """A Salesforce datetime (``2026-11-26T10:00:00.000+0000``, ``...Z``, ``...+00:00``) as an
-    aware UTC datetime, or None."""
-    if not isinstance(text, str) or not text:
-        return None
-    value = text.strip()
-    if value.endswith("Z"):
-        value = value[:-1] + "+00:00"
-    match = re.fullmatch(r"(.*[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)([+-]\d{2}):?(\d{2})", value)
-    if match:
-        value = f"{match.group(1)}{match.group(2)}:{match.group(3)}"
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
-    return parsed.astimezone(timezone.utc)
-
-
 def checked_name(value: str, what: str = "object") -> str:
     if not isinstance(value, str) or not NAME_RE.fullmatch(value):
         raise ValueError(f"{value!r} is not a Salesforce {what} name")
