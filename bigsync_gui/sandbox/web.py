@@ -1,10 +1,13 @@
 """The HTTP machinery both emulators share: routing, the request log, faults, the admin API.
 
-Each emulated service is a :class:`ServiceApp` (a WSGI app on werkzeug). The pipeline for a
-request is: admin paths (``/__sandbox__/...``) go straight to the admin handlers and are not
-logged; everything else may first meet an injected fault, is then dispatched to the service's
-routes, logged (method, path, status, time) and, after a ``drop`` fault, has its connection cut
-after the work was done.
+Each emulated service is a :class:`ServiceApp` (a WSGI app on werkzeug) that holds its routes:
+classes given the service's data and an authenticator, whose ``rules()`` name their own methods as
+endpoints. The pipeline for a request is: admin paths (``/__sandbox__/...``) go straight to the
+admin handlers and are not logged; everything else may first meet an injected fault, is then
+dispatched to the service's routes, logged (method, path, status, time) and, after a ``drop``
+fault, has its connection cut after the work was done. Every handler runs inside the one wrapper
+(:meth:`ServiceApp._guarded`): the world's lock held, the data layer's errors in the service's
+format, the world saved after a write that succeeded.
 """
 
 from __future__ import annotations
@@ -98,17 +101,28 @@ def read_json(request: Request) -> Any:
         raise ApiError(400, "JSON_PARSER_ERROR", f"The request body is not valid JSON: {exc.msg} at position {exc.pos}") from None
 
 
-Handler = Callable[..., Response]
+Handler = Callable[..., Any]
+
+
+def unlocked(handler: Handler) -> Handler:
+    """Mark a handler that must not hold the world's lock for the whole request (a long poll that
+    waits for other requests' writes): it takes the lock itself for its short looks."""
+    handler.unlocked = True  # type: ignore[attr-defined]
+    return handler
 
 
 class ServiceApp:
     """Base of an emulated service. Subclasses give ``rules()`` and ``admin_rules()``.
 
-    A rule's endpoint is the name of a method taking ``(request, **url_values)``.
+    A rule's endpoint is a handler taking ``(request, **url_values)`` (a route object's bound
+    method, or the name of a method of the app) and returning a Response or JSON-able data.
+    ``data_errors``: the data layer's error classes, turned into :class:`ApiError` by
+    :meth:`data_error`.
     """
 
     name = "service"
     case_insensitive_paths = False
+    data_errors: tuple[type[Exception], ...] = ()
 
     def __init__(self, world: World) -> None:
         self.world = world
@@ -137,6 +151,10 @@ class ServiceApp:
 
     def admin_info(self) -> dict[str, Any]:
         return {"name": self.name, "base_url": self.base_url}
+
+    def data_error(self, exc: Exception, admin: bool) -> ApiError:
+        """One of ``data_errors`` as the error the client sees (the admin API's flavour if ``admin``)."""
+        raise NotImplementedError
 
     # ---- WSGI ---------------------------------------------------------------------------
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -197,14 +215,8 @@ class ServiceApp:
         adapter = url_map.bind_to_environ(request.environ)  # the (case-folded) path is passed to match()
         try:
             endpoint, values = adapter.match(path, method=request.method)
-            handler: Handler = getattr(self, endpoint)
-            if admin or not self._mutates(request):
-                return handler(request, **values)
-            with self.world.lock:
-                response = handler(request, **values)
-                if response.status_code < 400:
-                    self.world.changed()
-                return response
+            handler: Handler = endpoint if callable(endpoint) else getattr(self, endpoint)
+            return self._guarded(handler, request, values, admin)
         except ApiError as exc:
             return self._admin_error(exc) if admin else self.error_response(exc)
         except NotFound:
@@ -221,13 +233,36 @@ class ServiceApp:
             err = ApiError(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred in the sandbox.")
             return self._admin_error(err) if admin else self.error_response(err)
 
+    def _guarded(self, handler: Handler, request: Request, values: dict[str, Any], admin: bool) -> Response:
+        """The one wrapper of every handler: the world's lock held throughout (unless the handler
+        is :func:`unlocked`), the data layer's errors turned into the service's, data returned
+        rendered as JSON, and the world saved after a write that succeeded."""
+        if getattr(handler, "unlocked", False):
+            return self._answer(handler, request, values, admin)
+        with self.world.lock:
+            response = self._answer(handler, request, values, admin)
+            if self._mutates(request) and response.status_code < 400:
+                self.world.changed()
+            return response
+
+    def _answer(self, handler: Handler, request: Request, values: dict[str, Any], admin: bool) -> Response:
+        try:
+            result = handler(request, **values)
+        except self.data_errors as exc:
+            raise self.data_error(exc, admin) from None
+        return result if isinstance(result, Response) else json_response(result)
+
     @staticmethod
     def _mutates(request: Request) -> bool:
         return request.method in ("POST", "PUT", "PATCH", "DELETE")
 
     @staticmethod
     def _admin_error(error: ApiError) -> Response:
-        return json_response({"error": error.code, "message": error.message}, status=error.status)
+        body: dict[str, Any] = {"error": error.code, "message": error.message}
+        fields = getattr(error, "fields", None)
+        if fields is not None:
+            body["fields"] = fields
+        return json_response(body, status=error.status)
 
     # ---- admin API common to both services ----------------------------------------------
     def _common_admin_rules(self) -> list[Rule]:
@@ -255,16 +290,14 @@ class ServiceApp:
         return json_response(switches.listing() if switches is not None else {})
 
     def admin_set_switches(self, request: Request) -> Response:
-        with self.world.lock:
-            switches = self.switches()
-            if switches is None:
-                raise ApiError(404, "NOT_FOUND", f"The {self.name} emulator has no switches.")
-            try:
-                switches.apply_request(read_json(request))
-            except SwitchError as exc:
-                raise ApiError(400, "INVALID_SWITCH", str(exc)) from None
-            self.world.changed()
-            return json_response(switches.listing())
+        switches = self.switches()
+        if switches is None:
+            raise ApiError(404, "NOT_FOUND", f"The {self.name} emulator has no switches.")
+        try:
+            switches.apply_request(read_json(request))
+        except SwitchError as exc:
+            raise ApiError(400, "INVALID_SWITCH", str(exc)) from None
+        return json_response(switches.listing())
 
     def admin_get_info(self, request: Request) -> Response:
         return json_response(self.admin_info())
@@ -311,8 +344,7 @@ class ServiceApp:
 
     def admin_reset(self, request: Request) -> Response:
         """Back to the seed data (both services); faults and logs of this service cleared."""
-        with self.world.lock:
-            self.world.reset()
+        self.world.reset()
         self.faults.clear()
         self.log.reset()
         return json_response({"ok": True})

@@ -14,7 +14,7 @@ DAILY_LIMIT, BUDGET = 200, 10  # 5% of 200: a day's overhead (token refresh, sta
 
 def org_used(env: Connected) -> int:
     with env.sandbox.world.lock:
-        return int(env.sf.api_used())
+        return int(env.sf.auth.api_used())
 
 
 def test_wins_on_a_budget_of_10_requests_a_day(connected_engine: Connected) -> None:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -32,9 +33,10 @@ from werkzeug.test import EnvironBuilder
 from werkzeug.wrappers import Request, Response
 
 from ..web import ApiError, read_json
+from .transactions import roll_back, take_savepoint
 
 if TYPE_CHECKING:
-    from .app import SalesforceApp
+    from .data import SalesforceData
 
 SUBREQUEST_LIMIT = 25
 QUERY_OR_COLLECTION_LIMIT = 5
@@ -169,38 +171,40 @@ def _halted(ref: str, message: str) -> dict[str, Any]:
             "referenceId": ref}
 
 
-def run(app: SalesforceApp, request: Request, version: str) -> dict[str, Any]:
-    """The ``compositeResponse`` of one composite request (the caller counted it once)."""
+def run(request: Request, version: str, data: SalesforceData,
+        dispatch: Callable[[Request], Response]) -> dict[str, Any]:
+    """The ``compositeResponse`` of one composite request (the caller counted it once, and holds the
+    world's lock: the subrequests run in order, as one unit against other callers); ``dispatch``
+    answers a subrequest through the emulator's routes."""
     body = read_json(request)
     all_or_none, subs = _validated(body, int(version[1:].split(".")[0]))
     inherited = {name: request.headers[name] for name in ("Authorization", "Accept") if name in request.headers}
     results: list[dict[str, Any]] = []
     done: dict[str, tuple[int, Any]] = {}
-    with app.world.lock:  # the subrequests run in order, as one unit against other callers
-        savepoint = app._savepoint() if all_or_none else None
-        token = _inside.set(True)
-        try:
-            for sub in subs:
-                ref = sub["referenceId"]
-                try:
-                    url = _resolve(sub["url"], done)
-                    payload = _resolve(sub.get("body"), done)
-                except _Halted as exc:
-                    results.append(_halted(ref, exc.message))
-                    done[ref] = (400, None)
-                    continue
-                path, _, query = str(url).partition("?")
-                environ = EnvironBuilder(
-                    path=path, query_string=query, method=sub["method"], base_url=request.host_url,
-                    headers={**inherited, "Content-Type": "application/json", **sub.get("httpHeaders", {})},
-                    data=json.dumps(payload) if payload is not None else None).get_environ()
-                response = app._dispatch(app.url_map, Request(environ), admin=False)
-                results.append(_result(ref, response))
-                done[ref] = (response.status_code, results[-1]["body"])
-        finally:
-            _inside.reset(token)
-        if savepoint is not None and any(r["httpStatusCode"] >= 400 for r in results):
-            app._rollback(savepoint)
-            rolled = "The transaction was rolled back since another operation in the same transaction failed."
-            results = [r if r["httpStatusCode"] >= 400 else _halted(r["referenceId"], rolled) for r in results]
+    savepoint = take_savepoint(data) if all_or_none else None
+    token = _inside.set(True)
+    try:
+        for sub in subs:
+            ref = sub["referenceId"]
+            try:
+                url = _resolve(sub["url"], done)
+                payload = _resolve(sub.get("body"), done)
+            except _Halted as exc:
+                results.append(_halted(ref, exc.message))
+                done[ref] = (400, None)
+                continue
+            path, _, query = str(url).partition("?")
+            environ = EnvironBuilder(
+                path=path, query_string=query, method=sub["method"], base_url=request.host_url,
+                headers={**inherited, "Content-Type": "application/json", **sub.get("httpHeaders", {})},
+                data=json.dumps(payload) if payload is not None else None).get_environ()
+            response = dispatch(Request(environ))
+            results.append(_result(ref, response))
+            done[ref] = (response.status_code, results[-1]["body"])
+    finally:
+        _inside.reset(token)
+    if savepoint is not None and any(r["httpStatusCode"] >= 400 for r in results):
+        roll_back(data, savepoint)
+        rolled = "The transaction was rolled back since another operation in the same transaction failed."
+        results = [r if r["httpStatusCode"] >= 400 else _halted(r["referenceId"], rolled) for r in results]
     return {"compositeResponse": results}

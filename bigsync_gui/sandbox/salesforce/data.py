@@ -1,4 +1,5 @@
-"""The emulated org's data: records with a recycle bin, OAuth grants and tokens, API usage, settings.
+"""The emulated org's data: records with a recycle bin, settings, and (in :mod:`.auth_store`) OAuth
+grants, tokens and API usage.
 
 Rows are plain dicts keyed by the canonical field names of ``schema.py``; datetimes are stored the
 way the REST API prints them (``2026-11-26T10:00:00.000+0000``), dates as ``YYYY-MM-DD``. Every
@@ -12,23 +13,27 @@ The SOQL module reads rows through the ``RecordSource`` protocol (:meth:`all_rec
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import math
 import re
 import secrets
-from datetime import date, datetime, timedelta, timezone
+from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
 
 from .. import credentials as cred
-from . import ids
-from .change_events import ChangeEventLog
-from .switches import SALESFORCE_SWITCHES
 from ..switches import Switches
+from . import ids
+from .auth_store import AuthStore
+from .change_events import ChangeEventLog
+from .formats import cdc_value, format_datetime, parse_date, parse_datetime
 from .org_metadata import OrgMetadata
-from .schema import HISTORY_FORECAST_CATEGORIES, HISTORY_TRACKED, FieldDef, ObjectDef, build_schema
-
-SF_DATETIME_FORMAT = "%Y-%m-%dT%H:%M:%S.{ms}+0000"
+from .schema import (
+    HISTORY_FORECAST_CATEGORIES,
+    HISTORY_TRACKED,
+    FieldDef,
+    ObjectDef,
+    build_schema,
+)
+from .switches import SALESFORCE_SWITCHES
 
 AUDIT_FIELDS = ("createddate", "createdbyid", "lastmodifieddate", "lastmodifiedbyid")
 STRING_TYPES = ("string", "textarea", "picklist", "email", "phone", "url", "combobox", "multipicklist")
@@ -42,8 +47,6 @@ CASCADES = {
     "opportunity": (("opportunitycontactrole", "OpportunityId"), ("opportunityhistory", "OpportunityId")),
 }
 
-AUTH_CODE_TTL = timedelta(minutes=10)
-LOGIN_TX_TTL = timedelta(minutes=15)
 UPDATED_WINDOW_DAYS = 30
 DELETED_WINDOW_DAYS = 15
 
@@ -66,56 +69,6 @@ class SalesforceError(Exception):
         return {"message": self.message, "errorCode": self.error_code, "fields": list(self.fields)}
 
 
-# ---- time formats -------------------------------------------------------------------------------
-def format_datetime(value: datetime) -> str:
-    value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}+0000"
-
-
-_DT_RE = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,6}))?)?\s*(Z|[+-]\d{2}:?\d{2})?:?$"
-)
-
-
-def parse_datetime(text: str, *, default_utc: bool = True) -> datetime | None:
-    """ISO 8601 as clients send it (``Z``, ``+00:00``, ``+0000``, optional fraction); None if unreadable."""
-    if not isinstance(text, str):
-        return None
-    match = _DT_RE.match(text.strip())
-    if not match:
-        return None
-    y, mo, d, h, mi, s, frac, tz = match.groups()
-    try:
-        micro = int((frac or "0").ljust(6, "0")[:6])
-        value = datetime(int(y), int(mo), int(d), int(h), int(mi), int(s or 0), micro)
-    except ValueError:
-        return None
-    if tz in (None, "Z"):
-        if tz is None and not default_utc:
-            return None
-        return value.replace(tzinfo=timezone.utc)
-    sign = 1 if tz[0] == "+" else -1
-    digits = tz[1:].replace(":", "")
-    offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
-    return value.replace(tzinfo=timezone(sign * offset)).astimezone(timezone.utc)
-
-
-def _cdc_value(value: Any) -> Any:
-    """Change events write datetimes in UTC with a Z (``2026-11-26T10:00:00.000Z``)."""
-    if isinstance(value, str) and value.endswith("+0000") and "T" in value:
-        return value[:-5] + "Z"
-    return value
-
-
-def parse_date(text: object) -> str | None:
-    if not isinstance(text, str) or not re.match(r"^\d{4}-\d{2}-\d{2}$", text):
-        return None
-    try:
-        return date.fromisoformat(text).isoformat()
-    except ValueError:
-        return None
-
-
 # ---- the data -----------------------------------------------------------------------------------
 class SalesforceData:
     """Everything the emulated org knows. Callers hold the world's lock while writing."""
@@ -125,6 +78,7 @@ class SalesforceData:
         self.schema: dict[str, ObjectDef] = build_schema()
         self._prefix_to_object = {o.key_prefix: key for key, o in self.schema.items()}
         self.change_events = ChangeEventLog(clock)
+        self.auth = AuthStore(self.now, lambda: self.settings, lambda user_id: self.records["user"].get(user_id))
         self.clear()
 
     # ---- lifecycle ------------------------------------------------------------------------
@@ -143,12 +97,7 @@ class SalesforceData:
             "cdc_entities": ["Opportunity"],  # the story's admin selected it (Setup › Change Data Capture)
         }
         self.change_events.clear()
-        self.api_usage: dict[str, Any] = {"day": "", "used": 0}
-        self.auth_codes: dict[str, dict[str, Any]] = {}
-        self.login_transactions: dict[str, dict[str, Any]] = {}
-        self.access_tokens: dict[str, dict[str, Any]] = {}
-        self.refresh_tokens: dict[str, dict[str, Any]] = {}
-        self.approvals: dict[str, list[str]] = {}  # user id -> client ids the user allowed
+        self.auth.clear()
         self._last_stamp: datetime | None = None
         self.switches = Switches(SALESFORCE_SWITCHES)
         self.org_metadata = OrgMetadata()  # what the Tooling API changed in the org's setup
@@ -162,12 +111,7 @@ class SalesforceData:
             "counters": self.counters,
             "passwords": self.passwords,
             "settings": self.settings,
-            "api_usage": self.api_usage,
-            "auth_codes": self.auth_codes,
-            "login_transactions": self.login_transactions,
-            "access_tokens": self.access_tokens,
-            "refresh_tokens": self.refresh_tokens,
-            "approvals": self.approvals,
+            **self.auth.to_json(),
             "last_stamp": format_datetime(self._last_stamp) if self._last_stamp else None,
             "switches": self.switches.to_json(),
             "org_metadata": self.org_metadata.to_json(),
@@ -186,12 +130,7 @@ class SalesforceData:
         self.passwords = dict(data.get("passwords", {}))
         self.settings.update(data.get("settings", {}))
         self.switches = Switches(SALESFORCE_SWITCHES, data.get("switches") or {})
-        self.api_usage = dict(data.get("api_usage", self.api_usage))
-        self.auth_codes = dict(data.get("auth_codes", {}))
-        self.login_transactions = dict(data.get("login_transactions", {}))
-        self.access_tokens = dict(data.get("access_tokens", {}))
-        self.refresh_tokens = dict(data.get("refresh_tokens", {}))
-        self.approvals = {k: list(v) for k, v in data.get("approvals", {}).items()}
+        self.auth.load(data)
         stamp = data.get("last_stamp")
         self._last_stamp = parse_datetime(stamp) if stamp else None
         return self
@@ -566,7 +505,7 @@ class SalesforceData:
         everything = [f.name for f in obj.fields.values()]
         names = changed if change_type == "UPDATE" else [] if change_type == "DELETE" else everything
         skip = {"Id", "IsDeleted", "SystemModstamp"}
-        fields = {n: _cdc_value(row.get(n)) for n in names
+        fields = {n: cdc_value(row.get(n)) for n in names
                   if n not in skip and (change_type == "UPDATE" or row.get(n) is not None)}
         stamp = parse_datetime(row["SystemModstamp"]) or self.now()
         self.change_events.record(obj.name, change_type, [row["Id"]], fields, changed, stamp, row.get("LastModifiedById"))
@@ -639,175 +578,3 @@ class SalesforceData:
                 out.append({"id": rid, "deletedDate": when})
         out.sort(key=lambda d: d["deletedDate"])
         return out
-
-    # ---- API usage --------------------------------------------------------------------------
-    def _usage_day(self) -> str:
-        return self.now().astimezone(timezone.utc).date().isoformat()
-
-    def api_used(self) -> int:
-        if self.api_usage.get("day") != self._usage_day():
-            return 0
-        return int(self.api_usage.get("used", 0))
-
-    def count_api_call(self) -> bool:
-        """Count one API request; False (and not counted) when the day's allowance is spent."""
-        day = self._usage_day()
-        if self.api_usage.get("day") != day:
-            self.api_usage = {"day": day, "used": 0}
-        if self.api_usage["used"] >= int(self.settings["daily_api_limit"]):
-            return False
-        self.api_usage["used"] += 1
-        return True
-
-    def set_api_used(self, used: int) -> None:
-        self.api_usage = {"day": self._usage_day(), "used": max(0, int(used))}
-
-    # ---- OAuth ------------------------------------------------------------------------------
-    def _ts(self) -> float:
-        return self.now().timestamp()
-
-    def _purge_expired(self) -> None:
-        now = self._ts()
-        for table in (self.auth_codes, self.login_transactions):
-            for key in [k for k, v in table.items() if v["expires_at"] < now - 3600]:
-                del table[key]
-
-    def new_login_transaction(self, params: dict[str, Any]) -> str:
-        self._purge_expired()
-        tx = secrets.token_urlsafe(24)
-        self.login_transactions[tx] = {"params": dict(params), "user_id": None,
-                                       "expires_at": self._ts() + LOGIN_TX_TTL.total_seconds()}
-        return tx
-
-    def login_transaction(self, tx: str) -> dict[str, Any] | None:
-        entry = self.login_transactions.get(tx or "")
-        if entry is None or entry["expires_at"] < self._ts():
-            return None
-        return entry
-
-    def end_login_transaction(self, tx: str) -> None:
-        self.login_transactions.pop(tx, None)
-
-    def new_auth_code(self, *, client_id: str, redirect_uri: str, user_id: str, scope: str,
-                      code_challenge: str | None) -> str:
-        self._purge_expired()
-        code = "aPrx" + secrets.token_urlsafe(48) + "=="
-        self.auth_codes[code] = {
-            "client_id": client_id, "redirect_uri": redirect_uri, "user_id": user_id, "scope": scope,
-            "code_challenge": code_challenge,
-            "expires_at": self._ts() + AUTH_CODE_TTL.total_seconds(), "used": False,
-        }
-        return code
-
-    def redeem_auth_code(self, code: str, *, client_id: str, redirect_uri: str, code_verifier: str | None) -> dict[str, Any]:
-        """The grant behind a code; raises ``invalid_grant`` for anything wrong. Single use."""
-        entry = self.auth_codes.get(code or "")
-        if entry is None or entry["used"] or entry["expires_at"] < self._ts():
-            if entry is not None:
-                entry["used"] = True
-            raise OAuthError("invalid_grant", "invalid authorization code")
-        entry["used"] = True  # a code is burnt by any attempt, as a careful server does
-        if entry["client_id"] != client_id:
-            raise OAuthError("invalid_grant", "client_id mismatch")
-        if entry["redirect_uri"] != redirect_uri:
-            raise OAuthError("invalid_grant", "redirect_uri must match configuration")
-        if entry["code_challenge"]:
-            if not code_verifier:
-                raise OAuthError("invalid_grant", "invalid code verifier")
-            digest = hashlib.sha256(code_verifier.encode("ascii", "replace")).digest()
-            expected = base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
-            if not secrets.compare_digest(expected, entry["code_challenge"]):
-                raise OAuthError("invalid_grant", "invalid code verifier")
-        elif code_verifier:
-            raise OAuthError("invalid_grant", "invalid code verifier")
-        return entry
-
-    def issue_tokens(self, *, user_id: str, client_id: str, scope: str, with_refresh: bool,
-                     refresh_token: str | None = None) -> tuple[str, str | None]:
-        """A new access token (and a new refresh token if ``with_refresh``)."""
-        access = ids.ORG_ID[:15] + "!AR" + secrets.token_urlsafe(72).replace("-", "A").replace("_", "z")
-        new_refresh = None
-        if with_refresh:
-            new_refresh = "5Aep861" + secrets.token_urlsafe(64).replace("-", "Q").replace("_", "k")
-            self.refresh_tokens[new_refresh] = {"user_id": user_id, "client_id": client_id, "scope": scope,
-                                                "revoked": False, "issued_at": self._ts()}
-        self.access_tokens[access] = {
-            "user_id": user_id, "client_id": client_id, "scope": scope,
-            "refresh_token": new_refresh or refresh_token, "issued_at": self._ts(), "last_used": self._ts(),
-            "revoked": False,
-        }
-        return access, new_refresh
-
-    def check_access_token(self, token: str) -> dict[str, Any] | None:
-        """The session behind a bearer token if it is valid now (and mark it used), else None.
-
-        Like the org's session timeout, a token dies after ``access_token_ttl_seconds`` without use.
-        """
-        entry = self.access_tokens.get(token or "")
-        if entry is None or entry["revoked"]:
-            return None
-        now = self._ts()
-        if now - entry["last_used"] > float(self.settings["access_token_ttl_seconds"]):
-            return None
-        user = self.records["user"].get(entry["user_id"])
-        if user is None or not user.get("IsActive"):
-            return None
-        entry["last_used"] = now
-        return entry
-
-    def refresh_grant(self, refresh_token: str, client_id: str) -> dict[str, Any]:
-        entry = self.refresh_tokens.get(refresh_token or "")
-        if entry is None or entry["revoked"]:
-            raise OAuthError("invalid_grant", "expired access/refresh token")
-        if entry["client_id"] != client_id:
-            raise OAuthError("invalid_grant", "expired access/refresh token")
-        user = self.records["user"].get(entry["user_id"])
-        if user is None or not user.get("IsActive"):
-            raise OAuthError("invalid_grant", "authentication failure")
-        return entry
-
-    def revoke_refresh_token(self, token: str) -> None:
-        entry = self.refresh_tokens.get(token)
-        if entry is None:
-            return
-        entry["revoked"] = True
-        for access in self.access_tokens.values():
-            if access["refresh_token"] == token:
-                access["revoked"] = True
-
-    def revoke_token(self, token: str) -> bool:
-        """Revoke a refresh token (and its access tokens) or one access token; False if unknown."""
-        if token in self.refresh_tokens:
-            self.revoke_refresh_token(token)
-            return True
-        if token in self.access_tokens:
-            self.access_tokens[token]["revoked"] = True
-            return True
-        return False
-
-    def expire_access_tokens(self, token: str | None = None) -> int:
-        """Make one (or every) access token expired, as if the session had timed out."""
-        targets = [token] if token else list(self.access_tokens)
-        n = 0
-        for t in targets:
-            entry = self.access_tokens.get(t)
-            if entry is not None and not entry["revoked"]:
-                entry["last_used"] = -1e12
-                n += 1
-        return n
-
-    def revoke_all_refresh_tokens(self) -> int:
-        live = [t for t, e in self.refresh_tokens.items() if not e["revoked"]]
-        for t in live:
-            self.revoke_refresh_token(t)
-        return len(live)
-
-
-class OAuthError(Exception):
-    """An OAuth endpoint error: ``{"error": ..., "error_description": ...}`` with HTTP 400 by default."""
-
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
-        super().__init__(description)
-        self.error = error
-        self.description = description
-        self.status = status

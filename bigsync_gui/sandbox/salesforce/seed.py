@@ -11,7 +11,8 @@ from typing import Any
 from .. import credentials as cred
 from .. import story
 from . import ids
-from .data import SalesforceData, format_datetime
+from .data import SalesforceData
+from .formats import format_datetime
 from .schema import PERMISSION_FLAGS
 
 # docs/reference/salesforce.md, "The standard opportunity stages": a new org's defaults.

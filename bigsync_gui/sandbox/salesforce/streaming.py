@@ -22,13 +22,24 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
-from ..web import ApiError, json_response, read_json
-from .change_events import CHANGE_TYPES, DEFAULT_DAILY_EVENTS, GAP_TYPES, OVERFLOW_RECORD_ID, entity_for
+from ..web import ApiError, json_response, read_json, unlocked
+from .change_events import (
+    CHANGE_TYPES,
+    DEFAULT_DAILY_EVENTS,
+    GAP_TYPES,
+    OVERFLOW_RECORD_ID,
+    entity_for,
+)
+
+if TYPE_CHECKING:
+    from threading import RLock
+
+    from .data import SalesforceData
 
 DEFAULT_TIMEOUT_SECONDS = 110.0
 MAX_INTERVAL_SECONDS = 40.0  # a client that does not reconnect within this is forgotten
@@ -55,17 +66,13 @@ class BayeuxClient:
 
 
 class StreamingRoutes:
-    """Mixed into the Salesforce emulator's app: the ``/cometd`` endpoint and its admin API."""
+    """The ``/cometd`` endpoint and its admin API. A connect is a long poll: it holds no lock while
+    it waits (:func:`~..web.unlocked`), and takes the world's lock only for its short looks."""
 
-    world: Any
-    data: Any
-
-    def _streaming_state(self) -> dict[str, Any]:
-        state = self.__dict__.get("_streaming")
-        if state is None:
-            state = self.__dict__.setdefault("_streaming", {
-                "lock": threading.Lock(), "clients": {}, "redeliver": 0})
-        return state
+    def __init__(self, data: SalesforceData, lock: RLock) -> None:
+        self.data = data
+        self.lock = lock  # the world's
+        self._state: dict[str, Any] = {"lock": threading.Lock(), "clients": {}, "redeliver": 0}
 
     def _timeout(self) -> float:
         """How long a connect is held (kept with the org's settings: a reset brings back 110 s)."""
@@ -75,26 +82,19 @@ class StreamingRoutes:
         return int(self.data.settings.get("streaming_daily_event_limit", DEFAULT_DAILY_EVENTS))
 
     # ---- routing ----------------------------------------------------------------------------------
-    @staticmethod
-    def _mutates(request: Request) -> bool:
-        """A held connect must not hold the world's lock (web.py takes it around writes): the streaming
-        endpoint takes it only for its short looks."""
-        return request.method in ("POST", "PUT", "PATCH", "DELETE") and not request.path.startswith("/cometd/")
+    def rules(self, d: str) -> list[Rule]:
+        return [Rule("/cometd/<version>", endpoint=self.cometd, methods=["POST"]),
+                Rule("/cometd/<version>/<path:kind>", endpoint=self.cometd, methods=["POST"])]
 
-    @staticmethod
-    def streaming_rules() -> list[Rule]:
-        return [Rule("/cometd/<version>", endpoint="cometd", methods=["POST"]),
-                Rule("/cometd/<version>/<path:kind>", endpoint="cometd", methods=["POST"])]
-
-    @staticmethod
-    def streaming_admin_rules() -> list[Rule]:
-        return [Rule("/streaming", endpoint="admin_streaming_get", methods=["GET"]),
-                Rule("/streaming", endpoint="admin_streaming_set", methods=["POST", "PATCH"]),
-                Rule("/streaming/events", endpoint="admin_streaming_publish", methods=["POST"]),
-                Rule("/streaming/forget", endpoint="admin_streaming_forget", methods=["POST"]),
-                Rule("/streaming/redeliver", endpoint="admin_streaming_redeliver", methods=["POST"])]
+    def admin_rules(self) -> list[Rule]:
+        return [Rule("/streaming", endpoint=self.admin_streaming_get, methods=["GET"]),
+                Rule("/streaming", endpoint=self.admin_streaming_set, methods=["POST", "PATCH"]),
+                Rule("/streaming/events", endpoint=self.admin_streaming_publish, methods=["POST"]),
+                Rule("/streaming/forget", endpoint=self.admin_streaming_forget, methods=["POST"]),
+                Rule("/streaming/redeliver", endpoint=self.admin_streaming_redeliver, methods=["POST"])]
 
     # ---- the Bayeux endpoint --------------------------------------------------------------------
+    @unlocked
     def cometd(self, request: Request, version: str, kind: str = "") -> Response:
         if not re.fullmatch(r"\d+\.0", version) or not 37 <= int(version.split(".")[0]) <= 67:
             raise ApiError(404, "NOT_FOUND", "The requested resource does not exist")
@@ -126,8 +126,8 @@ class StreamingRoutes:
                 elif channel in ("/meta/subscribe", "/meta/unsubscribe"):
                     self._subscribe(client, message, reply, channel == "/meta/subscribe")
                 elif channel == "/meta/disconnect":
-                    with self._streaming_state()["lock"]:
-                        self._streaming_state()["clients"].pop(client.client_id, None)
+                    with self._state["lock"]:
+                        self._state["clients"].pop(client.client_id, None)
                     reply.update(clientId=client.client_id, successful=True)
                 else:
                     reply.update(clientId=client.client_id, successful=False, error=f"403:{channel}:Publish denied")
@@ -142,8 +142,8 @@ class StreamingRoutes:
         scheme, _, token = header.partition(" ")
         if scheme.lower() not in ("bearer", "oauth") or not token.strip():
             return None
-        with self.world.lock:
-            session = self.data.check_access_token(token.strip())
+        with self.lock:
+            session = self.data.auth.check_access_token(token.strip())
         return str(session.get("user_id") or "") if session else None
 
     @staticmethod
@@ -161,7 +161,7 @@ class StreamingRoutes:
             reply.update(successful=False, error="400::Unsupported connection types",
                          supportedConnectionTypes=["long-polling"], advice={"reconnect": "none"})
             return None
-        state = self._streaming_state()
+        state = self._state
         if self.data.change_events.delivered_in_window() >= self._daily_limit():
             reply.update(successful=False, error=LIMIT_ERROR, advice={"reconnect": "none"})
             return None
@@ -175,14 +175,14 @@ class StreamingRoutes:
         return client.browser
 
     def _expire_clients(self) -> None:
-        clients = self._streaming_state()["clients"]
+        clients = self._state["clients"]
         now = time.monotonic()
         gone = [c.client_id for c in clients.values() if not c.in_connect and now - c.last_seen > MAX_INTERVAL_SECONDS]
         for cid in gone:
             del clients[cid]
 
     def _client_for(self, message: dict[str, Any], request: Request) -> BayeuxClient | None:
-        state = self._streaming_state()
+        state = self._state
         with state["lock"]:
             self._expire_clients()
             client = state["clients"].get(str(message.get("clientId") or ""))
@@ -201,7 +201,7 @@ class StreamingRoutes:
                          error=f"400::The channel you requested to subscribe to does not exist {{{channel}}}")
             return
         if not subscribe:
-            with self._streaming_state()["lock"]:
+            with self._state["lock"]:
                 client.subscriptions.pop(channel, None)
             reply["successful"] = True
             return
@@ -214,7 +214,7 @@ class StreamingRoutes:
         if isinstance(replay, bool) or not isinstance(replay, int) or not self.data.change_events.valid_replay(replay):
             reply.update(successful=False, error=_replay_error(replay))
             return
-        with self._streaming_state()["lock"]:
+        with self._state["lock"]:
             client.subscriptions[channel] = self.data.change_events.latest if replay == -1 else replay
         reply["successful"] = True
 
@@ -234,7 +234,7 @@ class StreamingRoutes:
 
     def _connect(self, client: BayeuxClient, reply: dict[str, Any]) -> list[dict[str, Any]]:
         """The events for the client, at once or when they come, else an empty answer at the timeout."""
-        state = self._streaming_state()
+        state = self._state
         log = self.data.change_events
         reply["clientId"] = client.client_id
         advice = {"reconnect": "retry", "interval": 0, "timeout": int(self._timeout() * 1000)}
@@ -245,7 +245,7 @@ class StreamingRoutes:
         client.connected, client.in_connect = True, True
         try:
             while True:
-                with self.world.lock:  # a rolled-back transaction's events are gone before we look
+                with self.lock:  # a rolled-back transaction's events are gone before we look
                     with state["lock"]:
                         if state["clients"].get(client.client_id) is not client:
                             reply.update(successful=False, error="403::Unknown client",
@@ -272,7 +272,7 @@ class StreamingRoutes:
         return [{"channel": e["channel"], "data": e["data"]} for e in events]
 
     def _redelivered(self, client: BayeuxClient) -> list[dict[str, Any]]:
-        state = self._streaming_state()
+        state = self._state
         count = min(state["redeliver"], len(client.sent))
         if not count:
             return []
@@ -281,7 +281,7 @@ class StreamingRoutes:
 
     # ---- admin API ------------------------------------------------------------------------------
     def _streaming_json(self) -> dict[str, Any]:
-        state = self._streaming_state()
+        state = self._state
         log = self.data.change_events
         with state["lock"]:
             clients = len(state["clients"])
@@ -298,7 +298,6 @@ class StreamingRoutes:
                                                       "events_delivered"}:
             raise ApiError(400, "INVALID_FIELD", "Known settings: entities, timeout_seconds, daily_event_limit, "
                                                  "events_delivered")
-        state = self._streaming_state()
         entities = body.get("entities")
         if entities is not None and (not isinstance(entities, list) or not all(
                 isinstance(e, str) and e.lower() in self.data.schema for e in entities)):
@@ -306,15 +305,13 @@ class StreamingRoutes:
         numbers = {k: body[k] for k in ("timeout_seconds", "daily_event_limit", "events_delivered") if k in body}
         if any(isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in numbers.values()):
             raise ApiError(400, "INVALID_FIELD", "timeout_seconds, daily_event_limit, events_delivered: numbers >= 0")
-        with self.world.lock:
-            settings = self.data.settings
-            if entities is not None:
-                settings["cdc_entities"] = [self.data.schema[e.lower()].name for e in entities]
-            if "timeout_seconds" in numbers:
-                settings["streaming_timeout_seconds"] = float(numbers["timeout_seconds"])
-            if "daily_event_limit" in numbers:
-                settings["streaming_daily_event_limit"] = int(numbers["daily_event_limit"])
-            self.world.changed()
+        settings = self.data.settings
+        if entities is not None:
+            settings["cdc_entities"] = [self.data.schema[e.lower()].name for e in entities]
+        if "timeout_seconds" in numbers:
+            settings["streaming_timeout_seconds"] = float(numbers["timeout_seconds"])
+        if "daily_event_limit" in numbers:
+            settings["streaming_daily_event_limit"] = int(numbers["daily_event_limit"])
         if "events_delivered" in numbers:
             self.data.change_events.set_delivered(int(numbers["events_delivered"]))
         return json_response(self._streaming_json())
@@ -331,14 +328,13 @@ class StreamingRoutes:
             raise ApiError(400, "INVALID_FIELD", "recordIds must be a non-empty list of record ids")
         fields = body.get("fields") or {}
         changed = body.get("changedFields") or list(fields)
-        with self.world.lock:
-            replay = self.data.change_events.record(entity, change, ids, dict(fields), list(changed),
-                                                    self.data.now(), self.data.admin_user_id)
+        replay = self.data.change_events.record(entity, change, ids, dict(fields), list(changed),
+                                                self.data.now(), self.data.admin_user_id)
         return json_response({"replayId": replay}, status=201)
 
     def admin_streaming_forget(self, request: Request) -> Response:
         """The server forgets every client (as Salesforce does after a drop or every few hours)."""
-        state = self._streaming_state()
+        state = self._state
         with state["lock"]:
             forgotten = len(state["clients"])
             state["clients"].clear()
@@ -350,5 +346,5 @@ class StreamingRoutes:
         count = body.get("count", 1) if isinstance(body, dict) else None
         if isinstance(count, bool) or not isinstance(count, int) or count < 1:
             raise ApiError(400, "INVALID_FIELD", "count must be a whole number >= 1")
-        self._streaming_state()["redeliver"] = count
+        self._state["redeliver"] = count
         return json_response({"redeliver": count})

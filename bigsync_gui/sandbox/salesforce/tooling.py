@@ -12,13 +12,11 @@ it writes to and to find out whether Change Data Capture is on (docs/sandbox.md,
   FieldPermissions row on a permission set assigned to the user grants it; describe shows only
   what the caller may read (and ``updateable`` only what they may edit).
 
-A mixin of :class:`~.app.SalesforceApp` (``rules`` and ``admin_rules`` add the routes below).
+Who may do what is :mod:`.permissions`.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from werkzeug.routing import Rule
@@ -38,9 +36,9 @@ from .schema import FieldDef, ObjectDef
 
 if TYPE_CHECKING:
     from .data import SalesforceData
+    from .permissions import Permissions
+    from .rest import RestAuth
 
-SETUP_OBJECTS = ("PermissionSet", "FieldPermissions", "PermissionSetAssignment")
-NO_ACCESS = "INSUFFICIENT_ACCESS_OR_READONLY"
 _FIELD_TYPES = ("Text", "Url", "Currency", "Number", "Percent", "DateTime", "Date", "Checkbox", "Lookup",
                 "Email", "Phone", "TextArea", "LongTextArea")
 
@@ -91,58 +89,28 @@ class _ToolingRows:
         return next((r for r in self.all_records(object_name) if r["Id"] == record_id), None)
 
 
+
 class ToolingRoutes:
-    """Mixed into SalesforceApp: needs ``data``, ``world``, ``_rest`` and ``_object``."""
+    """``…/tooling/sobjects/CustomField`` and ``CustomObject``, ``…/tooling/query``, and the admin
+    API's ``/metadata``."""
 
-    data: SalesforceData
-    world: Any
+    def __init__(self, data: SalesforceData, auth: RestAuth, permissions: Permissions) -> None:
+        self.data = data
+        self.auth = auth
+        self.permissions = permissions
 
-    def tooling_rules(self, d: str) -> list[Rule]:
+    def rules(self, d: str) -> list[Rule]:
         return [
-            Rule(f"{d}/tooling/sobjects/CustomField", endpoint="tooling_create_field", methods=["POST"]),
-            Rule(f"{d}/tooling/sobjects/CustomObject", endpoint="tooling_create_object", methods=["POST"]),
-            Rule(f"{d}/tooling/query", endpoint="tooling_query", methods=["GET"]),
+            Rule(f"{d}/tooling/sobjects/CustomField", endpoint=self.tooling_create_field, methods=["POST"]),
+            Rule(f"{d}/tooling/sobjects/CustomObject", endpoint=self.tooling_create_object, methods=["POST"]),
+            Rule(f"{d}/tooling/query", endpoint=self.tooling_query, methods=["GET"]),
         ]
 
-    def tooling_admin_rules(self) -> list[Rule]:
+    def admin_rules(self) -> list[Rule]:
         return [
-            Rule("/metadata", endpoint="admin_get_metadata", methods=["GET"]),
-            Rule("/metadata", endpoint="admin_set_metadata", methods=["POST", "PATCH"]),
+            Rule("/metadata", endpoint=self.admin_get_metadata, methods=["GET"]),
+            Rule("/metadata", endpoint=self.admin_set_metadata, methods=["POST", "PATCH"]),
         ]
-
-    # ---- who may do what ----------------------------------------------------------------------
-    def user_permission(self, user_id: str, permission: str) -> bool:
-        """True if any permission set assigned to the user (their profile included) has it."""
-        sets = {a["PermissionSetId"] for a in self.data.all_records("PermissionSetAssignment")
-                if a["AssigneeId"] == user_id and not a.get("IsDeleted")}
-        return any(p.get(f"Permissions{permission}") for p in self.data.all_records("PermissionSet") if p["Id"] in sets)
-
-    def _require(self, user_id: str, permission: str, what: str) -> None:
-        if not self.user_permission(user_id, permission):
-            raise SalesforceError(NO_ACCESS, f"insufficient access rights on object id: {what} needs the "
-                                             f"{permission} user permission", status=403)
-
-    def _field_grant(self, user_id: str, obj: ObjectDef, field_name: str) -> tuple[bool, bool]:
-        """(read, edit) the user's permission sets give on ``obj.field_name``."""
-        sets = {a["PermissionSetId"] for a in self.data.all_records("PermissionSetAssignment")
-                if a["AssigneeId"] == user_id and not a.get("IsDeleted")}
-        full = f"{obj.name}.{field_name}".lower()
-        grants = [fp for fp in self.data.all_records("FieldPermissions")
-                  if fp["ParentId"] in sets and str(fp["Field"]).lower() == full and not fp.get("IsDeleted")]
-        return any(g["PermissionsRead"] for g in grants), any(g["PermissionsEdit"] for g in grants)
-
-    def visible_fields(self, obj: ObjectDef, user_id: str) -> Iterable[FieldDef]:
-        """The fields describe shows this user: fields created through the Tooling API only with a
-        grant (read-only without PermissionsEdit); every other field as defined."""
-        created = {n.partition(".")[2].lower() for n, e in self.data.org_metadata.custom_fields.items()
-                   if e["TableEnumOrId"].lower() == obj.name.lower()}
-        for f in obj.fields.values():
-            if f.name.lower() not in created:
-                yield f
-                continue
-            read, edit = self._field_grant(user_id, obj, f.name)
-            if read:
-                yield f if edit else dataclasses.replace(f, updateable=False, createable=False)
 
     # ---- Tooling API --------------------------------------------------------------------------
     def _metadata_body(self, request: Request) -> tuple[str, dict[str, Any]]:
@@ -164,16 +132,10 @@ class ToolingRoutes:
         return json_response({"id": new_id, "success": True, "errors": [], "warnings": [], "infos": []}, status=201)
 
     def tooling_create_field(self, request: Request, version: str) -> Response:
-        with self.world.lock:
-            try:
-                _, session = self._rest(request, version)  # type: ignore[attr-defined]
-                self._require(session["user_id"], "CustomizeApplication", "creating a custom field")
-                full_name, meta = self._metadata_body(request)
-                new_id = self._create_field(full_name, meta)
-            except SalesforceError as exc:
-                return self._tooling_error(exc)
-            self.world.changed()
-        return self._created(new_id)
+        _, session = self.auth.rest(request, version)
+        self.permissions.require(session["user_id"], "CustomizeApplication", "creating a custom field")
+        full_name, meta = self._metadata_body(request)
+        return self._created(self._create_field(full_name, meta))
 
     def _create_field(self, full_name: str, meta: dict[str, Any]) -> str:
         obj_name, _, field_name = full_name.partition(".")
@@ -200,16 +162,10 @@ class ToolingRoutes:
         return str(entry["Id"])
 
     def tooling_create_object(self, request: Request, version: str) -> Response:
-        with self.world.lock:
-            try:
-                _, session = self._rest(request, version)  # type: ignore[attr-defined]
-                self._require(session["user_id"], "CustomizeApplication", "creating a custom object")
-                full_name, meta = self._metadata_body(request)
-                new_id = self._create_object(full_name, meta)
-            except SalesforceError as exc:
-                return self._tooling_error(exc)
-            self.world.changed()
-        return self._created(new_id)
+        _, session = self.auth.rest(request, version)
+        self.permissions.require(session["user_id"], "CustomizeApplication", "creating a custom object")
+        full_name, meta = self._metadata_body(request)
+        return self._created(self._create_object(full_name, meta))
 
     def _create_object(self, name: str, meta: dict[str, Any]) -> str:
         if not name.endswith("__c") or developer_name_problem(name[:-3]):
@@ -240,19 +196,15 @@ class ToolingRoutes:
         return str(entry["Id"])
 
     def tooling_query(self, request: Request, version: str) -> Response:
-        with self.world.lock:
-            try:
-                version, _ = self._rest(request, version)  # type: ignore[attr-defined]
-                q = request.args.get("q", "")
-                if not q.strip():
-                    raise SalesforceError("MALFORMED_QUERY", "A query string has to be specified")
-                try:
-                    records, total = soql.run(q, _tooling_schema(), _ToolingRows(self.data), include_deleted=False,
-                                              api_version=version, today=self.data.now().date())
-                except soql.SoqlError as exc:
-                    raise SalesforceError(exc.error_code, exc.message) from None
-            except SalesforceError as exc:
-                return self._tooling_error(exc)
+        version, _ = self.auth.rest(request, version)
+        q = request.args.get("q", "")
+        if not q.strip():
+            raise SalesforceError("MALFORMED_QUERY", "A query string has to be specified")
+        try:
+            records, total = soql.run(q, _tooling_schema(), _ToolingRows(self.data), include_deleted=False,
+                                      api_version=version, today=self.data.now().date())
+        except soql.SoqlError as exc:
+            raise SalesforceError(exc.error_code, exc.message) from None
         for rec in records:
             attrs = rec.get("attributes")
             if isinstance(attrs, dict) and "url" in attrs:
@@ -261,54 +213,6 @@ class ToolingRoutes:
         return json_response({"size": total, "totalSize": total, "done": True, "queryLocator": None,
                               "entityTypeName": entity, "records": records})
 
-    def _tooling_error(self, exc: SalesforceError) -> Response:
-        return json_response([{"message": exc.message, "errorCode": exc.error_code, "fields": exc.fields}],
-                             status=exc.status)
-
-    # ---- setup sObjects (REST) ----------------------------------------------------------------
-    def check_setup_create(self, obj: ObjectDef, body: dict[str, Any], user_id: str) -> None:
-        """Salesforce's checks before a PermissionSet / FieldPermissions / PermissionSetAssignment
-        is created through the REST API (the generic insert does the rest)."""
-        if obj.name not in SETUP_OBJECTS:
-            return
-        values = {k.lower(): v for k, v in body.items()}
-        if obj.name == "PermissionSet":
-            self._require(user_id, "ManageProfilesPermissionsets", "creating a permission set")
-            name = str(values.get("name") or "")
-            problem = developer_name_problem(name, 80)
-            if problem:
-                raise SalesforceError("FIELD_INTEGRITY_EXCEPTION", f"Name: {problem}", ["Name"])
-            if any(str(p["Name"]).lower() == name.lower() for p in self.data.all_records("PermissionSet")):
-                raise SalesforceError("DUPLICATE_DEVELOPER_NAME", f"The API name {name} is already in use.", ["Name"])
-        elif obj.name == "FieldPermissions":
-            self._require(user_id, "ManageProfilesPermissionsets", "changing field permissions")
-            self._check_field_permission(values)
-        else:
-            self._require(user_id, "AssignPermissionSets", "assigning a permission set")
-            if any(a["AssigneeId"][:15] == str(values.get("assigneeid"))[:15]
-                   and a["PermissionSetId"][:15] == str(values.get("permissionsetid"))[:15]
-                   for a in self.data.all_records("PermissionSetAssignment") if not a.get("IsDeleted")):
-                raise SalesforceError("DUPLICATE_VALUE", "duplicate value found: AssigneeId, PermissionSetId "
-                                                         "duplicates value on record", ["AssigneeId"])
-
-    def _check_field_permission(self, values: dict[str, Any]) -> None:
-        parent, field = str(values.get("parentid") or ""), str(values.get("field") or "")
-        obj_name, _, field_name = field.partition(".")
-        obj = self.data.schema.get(obj_name.lower())
-        fdef = obj.field(field_name) if obj is not None else None
-        if fdef is None or str(values.get("sobjecttype") or "").lower() != obj_name.lower():
-            raise SalesforceError("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f"Field Name: bad value for restricted "
-                                                                             f"picklist field: {field}", ["Field"])
-        if not fdef.custom or not fdef.nillable:  # describe's "permissionable"
-            raise SalesforceError("FIELD_INTEGRITY_EXCEPTION", f"Field {field} is not permissionable: its field "
-                                                               "permissions cannot be set", ["Field"])
-        if values.get("permissionsedit") and not values.get("permissionsread"):
-            raise SalesforceError("FIELD_INTEGRITY_EXCEPTION", "Permission Edit depends on permission(s): Read",
-                                  ["PermissionsEdit"])
-        if any(fp["ParentId"][:15] == parent[:15] and str(fp["Field"]).lower() == field.lower()
-               for fp in self.data.all_records("FieldPermissions") if not fp.get("IsDeleted")):
-            raise SalesforceError("DUPLICATE_VALUE", "duplicate value found: Field duplicates value on record",
-                                  ["Field"])
 
     # ---- admin API ----------------------------------------------------------------------------
     def _metadata_json(self) -> dict[str, Any]:
@@ -316,22 +220,14 @@ class ToolingRoutes:
         admin = self.data.admin_user_id
         return {"removed": list(meta.removed), "custom_fields": sorted(meta.custom_fields),
                 "custom_objects": sorted(meta.custom_objects),
-                "customize_application": bool(admin and self.user_permission(admin, "CustomizeApplication"))}
+                "customize_application": bool(admin and self.permissions.user_permission(admin, "CustomizeApplication"))}
 
     def admin_get_metadata(self, request: Request) -> Response:
-        with self.world.lock:
-            return json_response(self._metadata_json())
+        return json_response(self._metadata_json())
 
     def admin_set_metadata(self, request: Request) -> Response:
-        body = read_json(request) or {}
-        with self.world.lock:
-            try:
-                self._apply_admin_metadata(body)
-            except SalesforceError as exc:
-                return json_response({"error": exc.error_code, "message": exc.message, "fields": exc.fields},
-                                     status=exc.status)
-            self.world.changed()
-            return json_response(self._metadata_json())
+        self._apply_admin_metadata(read_json(request) or {})
+        return json_response(self._metadata_json())
 
     def _apply_admin_metadata(self, body: Any) -> None:
         if not isinstance(body, dict):
@@ -396,6 +292,3 @@ def _check_field_metadata(data: SalesforceData, meta: dict[str, Any]) -> None:
             raise SalesforceError("DUPLICATE_DEVELOPER_NAME", f"There is already a Child Relationship named {rel} on "
                                                               f"{target.name}.", ["relationshipName"])
     field_from_metadata("Check__c", meta)  # the definition can be built
-
-
-__all__ = ["SETUP_OBJECTS", "ToolingRoutes"]

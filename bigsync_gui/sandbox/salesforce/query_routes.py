@@ -1,0 +1,114 @@
+"""SOQL over REST: ``query`` and ``queryAll``, paged through server-side cursors (``nextRecordsUrl``)
+that expire like Salesforce's query locators."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.routing import Rule
+from werkzeug.wrappers import Request, Response
+
+from ..web import json_response
+from . import ids, soql
+from .api_errors import SfApiError
+
+if TYPE_CHECKING:
+    from .data import SalesforceData
+    from .rest import RestAuth
+
+QUERY_BATCH_SIZE = 2000
+QUERY_MIN_BATCH_SIZE = 200
+QUERY_LOCATOR_TTL_SECONDS = 15 * 60
+MAX_OPEN_CURSORS = 100
+
+class QueryRoutes:
+    """``query``, ``queryAll`` and the next pages of both."""
+
+    def __init__(self, data: SalesforceData, auth: RestAuth) -> None:
+        self.data = data
+        self.auth = auth
+        self._cursors: dict[str, dict[str, Any]] = {}
+
+    def rules(self, d: str) -> list[Rule]:
+        return [
+            Rule(f"{d}/query", endpoint=self.query, methods=["GET"]),
+            Rule(f"{d}/query/<locator>", endpoint=self.query_more, methods=["GET"]),
+            Rule(f"{d}/queryAll", endpoint=self.query_all, methods=["GET"]),
+            Rule(f"{d}/queryAll/<locator>", endpoint=self.query_more, methods=["GET"]),
+        ]
+
+    def _batch_size(self, request: Request) -> int:
+        options = request.headers.get("Sforce-Query-Options", "")
+        match = re.search(r"batchSize\s*=\s*(\d+)", options, re.IGNORECASE)
+        if not match:
+            return QUERY_BATCH_SIZE
+        return max(QUERY_MIN_BATCH_SIZE, min(QUERY_BATCH_SIZE, int(match.group(1))))
+
+    def query(self, request: Request, version: str) -> Response:
+        return self._run_query(request, version, include_deleted=False)
+
+    def query_all(self, request: Request, version: str) -> Response:
+        return self._run_query(request, version, include_deleted=True)
+
+    def _run_query(self, request: Request, version: str, include_deleted: bool) -> Response:
+        version, _ = self.auth.rest(request, version)
+        q = request.args.get("q", "")
+        if not q.strip():
+            raise SfApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
+        try:
+            selection = soql.select(soql.parse(q, self.data.schema), self.data, include_deleted=include_deleted,
+                                    api_version=version, today=self.data.now().date())
+        except soql.SoqlError as exc:
+            raise SfApiError(400, exc.error_code, exc.message) from None
+        batch = self._batch_size(request)
+        if len(selection.rows) <= batch:
+            return json_response({"totalSize": selection.total_size, "done": True, "records": selection.records()})
+        locator = self._new_cursor(selection, batch)
+        return json_response(self._page(locator, 0, version))
+
+    def _new_cursor(self, selection: soql.Selection, batch: int) -> str:
+        """Keep the query's selected rows server-side; pages are shaped only when asked for."""
+        now = self.data.now().timestamp()
+        for key in [k for k, c in self._cursors.items() if now - c["last_used"] > QUERY_LOCATOR_TTL_SECONDS]:
+            del self._cursors[key]
+        while len(self._cursors) >= MAX_OPEN_CURSORS:
+            oldest = min(self._cursors, key=lambda k: self._cursors[k]["last_used"])
+            del self._cursors[oldest]
+        locator = ids.to18("01g" + ids.POD + secrets.token_hex(5).upper())
+        self._cursors[locator] = {"selection": selection, "batch": batch, "last_used": now}
+        return locator
+
+    def _page(self, locator: str, offset: int, version: str) -> dict[str, Any]:
+        """One page of a cursor. ``nextRecordsUrl`` always says ``/query/``, for queryAll too (as
+        Salesforce's does); the cursor remembers whether it includes deleted rows."""
+        cursor = self._cursors[locator]
+        cursor["last_used"] = self.data.now().timestamp()
+        batch = cursor["batch"]
+        selection: soql.Selection = cursor["selection"]
+        records = selection.records(offset, offset + batch)
+        nxt = offset + batch
+        done = nxt >= len(selection.rows)
+        body: dict[str, Any] = {"totalSize": selection.total_size, "done": done}
+        if done:
+            del self._cursors[locator]
+        else:
+            body["nextRecordsUrl"] = f"/services/data/{version}/query/{locator}-{nxt}"
+        body["records"] = records
+        return body
+
+    def query_more(self, request: Request, version: str, locator: str) -> Response:
+        version, _ = self.auth.rest(request, version)
+        match = re.fullmatch(r"(01g[A-Za-z0-9]{12,15})-(\d+)", locator)
+        cursor = self._cursors.get(match.group(1)) if match else None
+        now = self.data.now().timestamp()
+        if cursor is None or now - cursor["last_used"] > QUERY_LOCATOR_TTL_SECONDS:
+            if match and cursor is not None:
+                del self._cursors[match.group(1)]
+            raise SfApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        assert match is not None
+        offset = int(match.group(2))
+        if offset >= len(cursor["selection"].rows):
+            raise SfApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        return json_response(self._page(match.group(1), offset, version))
