@@ -28,9 +28,9 @@ def profile(sandbox: Sandbox, home: Path, tmp_path: Path) -> Profile:
     return configure_profile(sandbox, tmp_path / "profile")
 
 
-def create_fields(profile: Profile, home: Path, *args: str, answer: str | None = None) -> subprocess.CompletedProcess[str]:
+def create_fields(profile: Profile, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run([*CLI, "--profile", str(profile.config_dir.parent), "configure", "--create-fields", *args],
-                          capture_output=True, text=True, input=answer, env=file_keyring_env(home), timeout=120)
+                          capture_output=True, text=True, env=file_keyring_env(home), timeout=120)
 
 
 def metadata(sandbox: Sandbox, **body) -> dict:
