@@ -111,15 +111,16 @@ class FieldSetupResult:
     def ok(self) -> bool:
         return not self.failed and not self.still_missing
 
-    def summary(self) -> str:
+    def summary(self, *, names: bool = True) -> str:
+        """What happened; ``names=False`` counts instead of listing what was created (the page)."""
         parts = []
         if self.created:
-            parts.append(f"Created {len(self.created)}: {', '.join(self.created)}.")
+            parts.append(f"Created {len(self.created)}: {', '.join(self.created)}." if names else
+                         f"Created {len(self.created)} in Salesforce.")
         if self.already_there:
             parts.append(f"Already there (now readable by BigSync): {', '.join(self.already_there)}.")
         if self.permission_set:
-            parts.append(f"The permission set “{PERMISSION_SET_LABEL}” ({self.permission_set}) gives the connected "
-                         "user access to them.")
+            parts.append(f"The permission set “{PERMISSION_SET_LABEL}” gives the connected user access to them.")
         for name, reason in self.failed:
             parts.append(f"{name} was not created: {reason}")
         if self.still_missing:

@@ -25,11 +25,13 @@ from PySide6.QtWidgets import (
 
 from ...connectors.errors import RequestRejected
 from ...connectors.salesforce import FieldInfo
+from ...connectors.salesforce.tooling import user_rights
 from ...core.errors import ConfigInvalid
 from ...core.settings import DEFAULT_FIELD_MAP, INVOICE_OBJECT, Settings
 from ..context import SetupContext
 from ..worker import run_in_background
 from .common import LoadPanel, heading, plain_label
+from .create_fields import CreateFieldsPanel
 from .stage import failure_sentence
 
 OPPORTUNITY = "Opportunity"
@@ -52,7 +54,7 @@ FIGURES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "paid_to_date": ("Paid to date", ("currency", "double"), "Currency(16, 2)"),
     "last_sync": ("Last sync", ("datetime",), "Date/Time"),
 }
-HOW_TO_ADD = ("To add a missing field: in Salesforce Setup › Object Manager › Opportunity › Fields & "
+HOW_TO_ADD = ("To add a missing field by hand: in Salesforce Setup › Object Manager › Opportunity › Fields & "
               "Relationships › New, create it with the name and type below, and make it editable for "
               "the user you connected with. Then come back to this page (Back, Next) to check again.")
 INVOICE_HINT = (f"Per-invoice rows need the custom object {INVOICE_OBJECT} (installed with BigSync's field "
@@ -63,6 +65,7 @@ INVOICE_HINT = (f"Per-invoice rows need the custom object {INVOICE_OBJECT} (inst
 class FieldsReport:
     opportunity: dict[str, FieldInfo]
     invoice_object: bool | None  # None: Salesforce would not say
+    may_create: bool | None = None  # the user has Customize Application (None: unknown)
 
 
 def read_fields(connector) -> FieldsReport:  # runs on a pool thread
@@ -73,7 +76,8 @@ def read_fields(connector) -> FieldsReport:  # runs on a pool thread
         invoice: bool | None = True
     except RequestRejected as exc:
         invoice = False if (exc.status == 404 or exc.code in ("NOT_FOUND", "INVALID_TYPE")) else None
-    return FieldsReport(opportunity, invoice)
+    rights = user_rights(sf)
+    return FieldsReport(opportunity, invoice, rights.has("CustomizeApplication") if rights else None)
 
 
 def status_of(target: str, fields: dict[str, FieldInfo], figure: str) -> tuple[str, bool]:
@@ -143,13 +147,18 @@ class FieldsPage(QWizardPage):
         self.missing_title = heading("Missing fields")
         self.missing = plain_label(selectable=True)
         self.invoice = plain_label()
+        self.create_panel = CreateFieldsPanel(lambda: self.context.connector, self.field_map,
+                                              {figure: create for figure, (_n, _t, create) in FIGURES.items()})
+        self.create_panel.created.connect(self.load_fields)
         layout = QVBoxLayout(self)
         layout.addWidget(self.panel)
         layout.addWidget(table_label)
         layout.addWidget(self.table, 1)
         layout.addWidget(self.missing_title)
+        layout.addWidget(self.create_panel)  # before the hand-made way, which stays below it
         layout.addWidget(self.missing)
         layout.addWidget(self.invoice)
+        self.create_panel.hide()
         self.missing_title.hide()
         self.missing.hide()
 
@@ -276,6 +285,8 @@ class FieldsPage(QWizardPage):
             elif not ok:
                 missing_lines.append(f"•  {target} — {text.lstrip('✗ ')}: make it an editable {create} field, "
                                      "or pick another field")
+        lacking = any(status_of(t, self._report.opportunity, f)[0] == "✗ missing" for f, t in self._map.items())
+        self.create_panel.update_for(lacking or self._report.invoice_object is False, self._report.may_create)
         if missing_lines:
             self.missing_title.show()
             self.missing.setText(HOW_TO_ADD + "\n" + "\n".join(missing_lines))

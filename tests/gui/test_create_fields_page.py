@@ -1,0 +1,93 @@
+"""The wizard's Fields page offers "Create the missing fields": it lists them and asks first, creates
+them (with the permission set), reads describe again; without Customize Application it says so and
+keeps the hand-made way. Screenshots of the page are written for docs/wizard.md."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import requests
+from PySide6.QtWidgets import QMessageBox
+
+from test_wizard import TIMEOUT, connected, memory_keyring, open_wizard, profile  # noqa: F401  (fixtures)
+
+SHOTS = Path(os.environ.get("BIGSYNC_SHOTS", "")) if os.environ.get("BIGSYNC_SHOTS") else None
+
+
+def sandbox_metadata(sandbox, **body) -> dict:
+    url = sandbox.salesforce_admin_url + "/metadata"
+    r = requests.post(url, json=body, timeout=10) if body else requests.get(url, timeout=10)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def fields_page(open_wizard, connected, qtbot):  # noqa: F811
+    wizard = open_wizard(connected, "fields")
+    page = wizard.fields_page
+    qtbot.waitUntil(page.isComplete, timeout=TIMEOUT)
+    return wizard, page
+
+
+def statuses(page) -> dict[str, str]:
+    return {page.table.item(row, 0).toolTip(): page.table.item(row, 2).text() for row in range(page.table.rowCount())}
+
+
+def shot(widget, name: str) -> None:
+    if SHOTS is not None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        widget.grab().save(str(SHOTS / name))
+
+
+def test_creates_the_missing_fields_after_asking(sandbox, connected, open_wizard, qtbot) -> None:  # noqa: F811
+    sandbox_metadata(sandbox, bigsync_fields="absent")
+    wizard, page = fields_page(open_wizard, connected, qtbot)
+    panel = page.create_panel
+    assert set(statuses(page).values()) == {"✗ missing"}
+    assert panel.isVisible() and panel.button.isEnabled() and not panel.note.isVisible()
+    shot(wizard, "fields-missing.png")
+
+    panel.button.click()
+    qtbot.waitUntil(lambda: panel.confirm is not None and panel.confirm.isVisible(), timeout=TIMEOUT)
+    box = panel.confirm
+    assert "Opportunity.BigTime_WIP__c — Currency(16, 2)" in box.informativeText()
+    assert "the custom object BigTime_Invoice__c" in box.informativeText()
+    assert sandbox_metadata(sandbox)["custom_fields"] == []  # asked first: nothing sent yet
+    shot(box, "fields-create-confirm.png")
+    create = next(b for b in box.buttons() if box.buttonRole(b) == QMessageBox.ButtonRole.AcceptRole)
+    create.click()
+
+    qtbot.waitUntil(lambda: panel.outcome.isVisible() and page.isComplete(), timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: set(statuses(page).values()) == {"✓ exists"}, timeout=TIMEOUT)
+    assert panel.outcome.text() == ("✓ Created 18 in Salesforce. The permission set “BigSync fields” gives the "
+                                    "connected user access to them.")
+    assert "has the BigTime_Invoice__c object" in page.invoice.text()
+    assert page.problems() == [] and not panel.button.isVisible()
+    assert len(sandbox_metadata(sandbox)["custom_fields"]) == 17
+    shot(wizard, "fields-created.png")
+
+
+def test_cancel_creates_nothing(sandbox, connected, open_wizard, qtbot) -> None:  # noqa: F811
+    sandbox_metadata(sandbox, bigsync_fields="absent")
+    _wizard, page = fields_page(open_wizard, connected, qtbot)
+    page.create_panel.button.click()
+    qtbot.waitUntil(lambda: page.create_panel.confirm is not None, timeout=TIMEOUT)
+    page.create_panel.confirm.button(QMessageBox.StandardButton.Cancel).click()
+    qtbot.wait(200)
+    assert sandbox_metadata(sandbox)["custom_fields"] == [] and "✗ missing" in statuses(page).values()
+
+
+def test_without_customize_application_the_page_says_so(sandbox, connected, open_wizard, qtbot) -> None:  # noqa: F811
+    sandbox_metadata(sandbox, bigsync_fields="absent", customize_application=False)
+    wizard, page = fields_page(open_wizard, connected, qtbot)
+    panel = page.create_panel
+    assert panel.isVisible() and not panel.button.isEnabled()
+    assert panel.note.isVisible() and "lacks the Customize Application permission" in panel.note.text()
+    assert "Setup › Object Manager › Opportunity › Fields & Relationships › New" in page.missing.text()  # by hand
+    shot(wizard, "fields-no-right.png")
+
+
+def test_nothing_missing_no_button(sandbox, connected, open_wizard, qtbot) -> None:  # noqa: F811
+    _wizard, page = fields_page(open_wizard, connected, qtbot)
+    assert not page.create_panel.isVisible()
