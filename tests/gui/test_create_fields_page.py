@@ -11,8 +11,11 @@ import pytest
 import requests
 from PySide6.QtWidgets import QMessageBox
 
+from bigsync_gui.core.field_setup import INVOICE_FIELDS
+from bigsync_gui.core.settings import DEFAULT_FIELD_MAP
 from test_wizard import TIMEOUT, connected, memory_keyring, open_wizard, profile  # noqa: F401  (fixtures)
 
+CREATED = len(DEFAULT_FIELD_MAP) + len(INVOICE_FIELDS) + 1  # every figure's field, the object and its fields
 SHOTS = Path(os.environ.get("BIGSYNC_SHOTS", "")) if os.environ.get("BIGSYNC_SHOTS") else None
 
 
@@ -60,11 +63,11 @@ def test_creates_the_missing_fields_after_asking(sandbox, connected, open_wizard
 
     qtbot.waitUntil(lambda: panel.outcome.isVisible() and page.isComplete(), timeout=TIMEOUT)
     qtbot.waitUntil(lambda: set(statuses(page).values()) == {"✓ exists"}, timeout=TIMEOUT)
-    assert panel.outcome.text() == ("✓ Created 18 in Salesforce. The permission set “BigSync fields” gives the "
+    assert panel.outcome.text() == (f"✓ Created {CREATED} in Salesforce. The permission set “BigSync fields” gives the "
                                     "connected user access to them.")
     assert "has the BigTime_Invoice__c object" in page.invoice.text()
     assert page.problems() == [] and not panel.button.isVisible()
-    assert len(sandbox_metadata(sandbox)["custom_fields"]) == 17
+    assert len(sandbox_metadata(sandbox)["custom_fields"]) == CREATED - 1  # all but the object
     shot(wizard, "fields-created.png")
 
 
