@@ -33,9 +33,10 @@ Salesforce field. Each check is **confirmed**, **different** (what was seen: fie
 types, never values) or **not checked** (and why: e.g. no opportunity is linked yet, so there is
 no budget row to read; OAuth-only checks on an API-key connection). A check is *needed* when a
 difference stops something BigSync is set up to do: a mapped Opportunity field missing, read-only
-or of the wrong type; a budget-row, project-detail or invoice field that a *mapped* figure is read
-from ([live] names and documented fields only: `BudgetExps` has no live-checked source, so its
-absence is expected); the project list's id, name or ProjectCode; the realm; API rights; a
+or of the wrong type; a budget-row, project-detail or invoice field that is a *mapped* figure's
+first and only source ([live] names and documented fields only: `BudgetExps` has no live-checked
+source, so its absence is expected; a field with a next source, such as the history's `TotalAmt`
+whose next source is the invoice's detail, is reported, not needed); the project list's id, name or ProjectCode; the realm; API rights; a
 ProjectCode limit under 15 characters. Differences that are not needed (the OAuth header or token
 body BigTime took, an alias name BigSync also reads, `InvoiceAmt`, no `BigTime_Invoice__c`) are
 reported so we learn from them; BigSync copes.
@@ -43,7 +44,10 @@ reported so we learn from them; BigSync copes.
 The table, one line per check: `ok` (confirmed), `DIFFERS` (different, not needed), `NEEDED`
 (different and needed), `--` (not checked), the system and the assumption; under it what was seen
 and a sentence. The last lines are the summary (`Checked 38 things BigSync relies on: …`) and
-where the report was written. `doctor --json` prints one object:
+where the report was written. The `bigtime.figure_sources.<figure>` checks say, for the newest
+linked project, which source gave each mapped figure (`seen`: `source: TotalAmt from invoice
+details`, or `source: none`: it stays empty for that project); *confirmed* when its first source
+did (docs/sync.md, "Write-back"). `doctor --json` prints one object:
 
 ```
 {"format": 1, "checked_at": "2026-…Z", "summary": "…", "counts": {"confirmed": N, "different": N, "not checked": N},
@@ -57,6 +61,18 @@ The same object (without `report_file`) is written to `doctor-report.json` in th
 folder (`DIR/data/` with `--profile DIR`; see *Where things live* in the README), mode 0600: no
 token, key, record id or value — names and types only — so an admin can send it to us. The
 wizard's summary page runs the same checks before Save.
+
+## `status --json`: where the figures came from
+
+Besides the cycles, links and what needs attention, `status --json` has `figure_sources`: for each
+figure the write-back wrote, which BigTime source gave it the last time, counted over the linked
+opportunities (`"none"`: no source answered for those, so their field stays empty):
+
+```
+"figure_sources": {"budget_total": {"sum of EstTotal on budget-status rows": 4},
+                   "invoiced_to_date": {"TotalAmt from invoice details": 3, "TotalAmt in the invoice history": 1},
+                   "budget_fees": {"BudgetFees on the project detail": 1, "none": 3}, …}
+```
 """
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from ..connectors.wording import plural
 from .cadence import effective_interval
+from .figure_sources import sources_summary
 from .errors import ConfigInvalid
 from .profile import Profile
 from .settings import Settings
@@ -34,6 +35,7 @@ def status_snapshot(profile: Profile) -> dict[str, Any]:
     links: dict[str, int] = {}
     pending = 0
     rejected: list[dict[str, Any]] = []
+    figure_sources: dict[str, dict[str, int]] = {}
     if db.exists():
         store = Store(db)
         try:
@@ -41,6 +43,7 @@ def status_snapshot(profile: Profile) -> dict[str, Any]:
             links = store.count_links()
             pending = len(store.intents("pending"))
             rejected = [{"opportunity_id": i.opportunity_id, "reason": i.reason} for i in store.intents("failed")]
+            figure_sources = sources_summary(store.all_written())
         finally:
             store.close()
     last = next((c for c in cycles if c["result"] != "running"), None)
@@ -71,4 +74,6 @@ def status_snapshot(profile: Profile) -> dict[str, Any]:
         "links": links,
         "pending": pending,
         "rejected": rejected,
+        # each written figure → {the BigTime source that gave it last (or "none"): opportunities}
+        "figure_sources": figure_sources,
     }
