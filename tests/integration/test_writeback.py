@@ -136,6 +136,13 @@ def reading(request, sandbox) -> str:
 
 @pytest.fixture
 def env(sandbox, reading, tmp_path) -> Env:
+    e = make_env(sandbox, reading, tmp_path)
+    yield e
+    e.store.close()
+
+
+def make_env(sandbox, reading: str, tmp_path) -> Env:
+    """The 4 seeded projects linked to 4 opportunities, clients on the sandbox, an empty state database."""
     grant = password_grant(sandbox)
     sf = SalesforceClient(sandbox.salesforce_url, StaticToken(grant["access_token"], grant), HttpPolicy("salesforce", policy=FAST))
     bt = BigTimeClient(sandbox.bigtime_url, ApiKeyAuth(cred.BT_API_KEY, cred.BT_FIRM_ID), HttpPolicy("bigtime", policy=FAST))
@@ -144,8 +151,7 @@ def env(sandbox, reading, tmp_path) -> Env:
     e = Env(reading, sandbox, Store(tmp_path / "state.db"), sf, bt, {}, {r["Id"]: r["Name"] for r in opps})
     for pid, opp in zip(PROJECTS, opps):
         e.link(pid, opp["Id"])
-    yield e
-    e.store.close()
+    return e
 
 
 def expected_figures(sandbox, pid: int, strict: bool) -> dict[str, float | None]:
@@ -645,3 +651,41 @@ def test_rotation_rereads_at_most_its_share_oldest_first(env):
     # Between them, every project was re-read once: the second run took those the first left.
     assert sorted(first + second) == sorted(env.opps)
     assert_opportunity_matches(env, pids[-1])
+
+
+# ---- every combination of the figures' strict readings -------------------------------------------------
+@pytest.mark.parametrize("history_total", [False, True])
+@pytest.mark.parametrize("budget_on_detail", [False, True])
+def test_each_figure_from_the_first_source_under_every_reading(sandbox, tmp_path, history_total, budget_on_detail):
+    """The two switches of the figures (strict: off) in all four combinations: the same values reach
+    Salesforce (TotalAmt from the history or the invoice's detail; the project budget from the detail
+    or not at all), the source recorded says which, the invoice details are read once, and no warning."""
+    admin(sandbox.bigtime_admin_url, "POST", "/switches", {"history_total_amt": history_total,
+                                                           "task_budget_on_detail": budget_on_detail})
+    e = make_env(sandbox, "strict", tmp_path)
+    clear_logs(sandbox)
+    _, cycle = e.run()
+    posted = {pid: bigtime_invoices(sandbox, pid) for pid in PROJECTS}
+    details = sorted(p for _, p in bt_requests(sandbox) if p.startswith("/invoice/detail/"))
+    assert details == ([] if history_total else sorted(f"/invoice/detail/{i['Sid']}" for v in posted.values() for i in v))
+    for pid in PROJECTS:
+        opp = e.opp(e.opps[pid])
+        with sandbox.world.lock:
+            totals = sandbox.world.bigtime.project_totals(pid)
+            by_task = sandbox.world.bigtime.budgeted_by_task(pid)
+        assert opp["BigTime_Invoiced_To_Date__c"] == pytest.approx(totals["TotalAmt"])
+        assert opp["BigTime_Budget_Total__c"] == pytest.approx(totals["EstTotal"])
+        no_budget = by_task and not budget_on_detail
+        assert opp["BigTime_Budget_Fees__c"] == (None if no_budget else pytest.approx(totals["BudgetFees"]))
+        assert opp["BigTime_Budget_Hours__c"] == (None if no_budget else pytest.approx(totals["BudgetHours"]))
+        sources = e.store.written(e.opps[pid])[1]["_sources"]
+        assert sources["invoiced_to_date"] == ("TotalAmt in the invoice history" if history_total or not posted[pid]
+                                               else "TotalAmt from invoice details")
+        assert sources["budget_fees"] == ("" if no_budget else "BudgetFees on the project detail")
+        assert_rows_match(e, pid)
+    assert e.events(cycle, "warning") == []
+    clear_logs(sandbox)
+    e.run()  # idle: nothing read again
+    assert sorted(bt_requests(sandbox)) == [("GET", "/invoice/history"), ("GET", "/project")]
+    e.store.close()
+
