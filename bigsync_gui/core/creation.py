@@ -55,6 +55,13 @@ def project_codes(opportunity_id: str) -> tuple[str, ...]:
     return bt_assumptions.project_code_forms(PROJECT_CODE_PREFIX, opportunity_id)
 
 
+def client_id_field(c: CycleState) -> str:
+    """The Account field that holds the account's BigTime client id (and the claim while it is
+    created), when it is mapped and the org has it; else "" (docs/sync.md, "Two installations")."""
+    name = c.settings.sync.field_map.get("client_id", "")
+    return name if name and c.metadata is not None and name.lower() in c.metadata.account_fields else ""
+
+
 def client_code(account_id: str) -> str:
     return CLIENT_CODE_PREFIX + account_id
 
@@ -218,6 +225,46 @@ def _reject(c: CycleState, record: dict[str, Any], reason: str) -> None:
         c.store.event(c.id, "rejected", f"{record.get('Name') or oid}: {reason}", oid)
 
 
+def claim_ahead(c: CycleState, records: list[dict[str, Any]]) -> None:
+    """The claims the next ``create`` calls would make one by one, made in one batch (core.claims):
+    the opportunities that name no project yet and have no create in doubt. A batch that fails as
+    a whole stops the cycle, as a failed single claim does; what it claimed is ours next cycle."""
+    id_field = c.settings.sync.field_map.get("project_id", "")
+    if not claims.claimable(c, id_field):
+        return
+    due = []
+    for record in records:
+        named = str(record.get(id_field) or "")
+        earlier = c.store.intent(record["Id"])
+        if (not named or named.startswith(claims.CLAIM_PREFIX)) and not (earlier and in_doubt(c, record, earlier)):
+            due.append((record, project_code(record["Id"])))
+    try:
+        if due:
+            field = client_id_field(c)
+            accounts = _accounts_to_claim(c, [record for record, _ in due], field) if field else {}
+            claims.claim_many(c, due, id_field, accounts, field)
+            if accounts:
+                c.clients_by_code = c.clients_by_name = None  # read again after the claims: another's create shows
+    except (Transient, ce.ConnectorError) as exc:
+        c.stopped_by = c.stopped_by or exc
+
+
+def _accounts_to_claim(c: CycleState, records: list[dict[str, Any]], field: str) -> dict[str, dict[str, Any]]:
+    """The accounts of these opportunities whose client is neither linked nor found in BigTime (the
+    ones ``_client_for`` would claim), as read with them."""
+    out: dict[str, dict[str, Any]] = {}
+    for record in records:
+        account_id, account = record.get("AccountId"), record.get("Account") or {}
+        if not account_id or account_id in out:
+            continue
+        known = c.store.client_for_account(account_id)
+        if known and known.status == "linked" and known.client_id is not None:
+            continue
+        if _existing_client(c, account_id, account, str(account.get(field) or "")) is None:
+            out[account_id] = account
+    return out
+
+
 def create(c: CycleState, record: dict[str, Any], resumed: bool = False) -> None:
     """Create (or find and link) the opportunity's project. A create refused by BigTime's rate
     limit (for at most ``RESUME_WITHIN`` s) is resumed once in this cycle, after the limiter's
@@ -303,22 +350,26 @@ def _client_for(c: CycleState, record: dict[str, Any]) -> int | None:
                            "Give it an account (or set a default client).")
         return None
     known = c.store.client_for_account(account_id)
+    field = client_id_field(c)
+    named = str(account.get(field) or "") if field else ""
     if known and known.status == "linked" and known.client_id is not None:
+        if field and named != str(known.client_id):  # e.g. a claim left by a cycle that stopped before writing it
+            c.write_client_ids[account_id] = known.client_id
         return known.client_id
-    by_code, by_name = _clients(c)
     code = client_code(account_id)
-    if code.upper() in by_code:  # created by an earlier attempt whose answer was lost
-        client_id = by_code[code.upper()]
-    elif account.get("Name") and _norm(account["Name"]) in by_name:
-        client_id = by_name[_norm(account["Name"])]
+    found = _existing_client(c, account_id, account, named)
+    if found is not None:
+        client_id = found
     else:
-        if not claims.claim_account(c, account_id, account):
+        if not claims.claim_account(c, account_id, account, field):
             return None  # another installation is creating it: this opportunity waits a cycle (pending)
         by_code, by_name = _clients(c)  # read again after the claim: another's create shows now
         if code.upper() in by_code:
             client_id = by_code[code.upper()]
             with c.store.transaction():
                 c.store.link_client(account_id, client_id, code)
+            if field:
+                c.write_client_ids[account_id] = client_id
             return client_id
         with c.store.transaction():
             c.store.begin_client(account_id, code)
@@ -328,7 +379,22 @@ def _client_for(c: CycleState, record: dict[str, Any]) -> int | None:
         client_id = _older_twin(c, account, code, created)
     with c.store.transaction():
         c.store.link_client(account_id, client_id, code)
+    if field and named != str(client_id):
+        c.write_client_ids[account_id] = client_id  # shown to sales; ends the claim (write_project_ids)
     return client_id
+
+
+def _existing_client(c: CycleState, account_id: str, account: dict[str, Any], named: str) -> int | None:
+    """The account's client in BigTime: the one the account names (its client id field), else by
+    its code (an earlier attempt whose answer was lost), else by its name."""
+    by_code, by_name = _clients(c)
+    if named.isdigit() and int(named) in {*by_code.values(), *by_name.values()}:
+        return int(named)
+    code = client_code(account_id).upper()
+    if code in by_code:
+        return by_code[code]
+    name = _norm(str(account.get("Name") or ""))
+    return by_name.get(name) if name else None
 
 
 def _older_twin(c: CycleState, account: dict[str, Any], code: str, created: int) -> int:
@@ -372,19 +438,21 @@ def link(c: CycleState, record: dict[str, Any], project_id: int, client_id: int 
 
 
 def write_project_ids(c: CycleState) -> None:
-    """The project id (and page URL) onto each newly linked opportunity: the link's second record."""
+    """The project id (and page URL) onto each newly linked opportunity: the link's second record;
+    and the client id onto each account whose client was created or found this cycle (what sales
+    sees, and what ends the account's claim). One sObject Collections request per 200 of both."""
     assert c.metadata is not None
     for unwritten in c.store.links_not_written_back():
         if unwritten.opportunity_id not in c.written_ids_tried:
             c.write_project_ids.setdefault(unwritten.opportunity_id, unwritten.project_id)
-    if not c.write_project_ids:
-        return
-    id_field = c.settings.sync.field_map.get("project_id", "")
-    if not id_field or id_field.lower() not in c.metadata.opportunity_fields:
+    id_field, client_field = c.settings.sync.field_map.get("project_id", ""), client_id_field(c)
+    if c.write_project_ids and (not id_field or id_field.lower() not in c.metadata.opportunity_fields):
         with c.store.transaction():
             c.store.mark_written_back(list(c.write_project_ids))
-        return
-    rows = [{"Id": oid, id_field: str(pid)} for oid, pid in c.write_project_ids.items()]
+        c.write_project_ids.clear()
+    rows = [{"attributes": {"type": "Account"}, "Id": aid, client_field: str(cid)}
+            for aid, cid in c.write_client_ids.items() if client_field]
+    rows += [{"Id": oid, id_field: str(pid)} for oid, pid in c.write_project_ids.items()]
     for start in range(0, len(rows), COLLECTION_CHUNK):  # each chunk's marks committed: a stop loses none
         chunk = rows[start:start + COLLECTION_CHUNK]
         try:
@@ -393,16 +461,24 @@ def write_project_ids(c: CycleState) -> None:
             c.stopped_by = c.stopped_by or exc
             return
         with c.store.transaction():
-            c.store.mark_written_back([row["Id"] for row, res in zip(chunk, results) if res.success])
+            c.store.mark_written_back([row["Id"] for row, res in zip(chunk, results)
+                                       if res.success and "attributes" not in row])
             for row, res in zip(chunk, results):
-                if not res.success:
-                    deleted = any(e.code == "ENTITY_IS_DELETED" for e in res.errors)
-                    if not deleted:  # deleted meanwhile: the next read severs the link; written when restored
-                        c.store.event(c.id, "warning", "Could not write the BigTime project id onto the opportunity: "
-                                      + "; ".join(e.message for e in res.errors), row["Id"])
+                if res.success or any(e.code == "ENTITY_IS_DELETED" for e in res.errors):
+                    continue  # deleted meanwhile: the next read severs the link; written when restored
+                errors = "; ".join(e.message for e in res.errors)
+                if "attributes" in row:
+                    c.store.event(c.id, "warning", f"Could not write the BigTime client id onto the account: {errors}")
+                else:
+                    c.store.event(c.id, "warning", "Could not write the BigTime project id onto the opportunity: "
+                                  + errors, row["Id"])
         for row in chunk:
-            c.write_project_ids.pop(row["Id"], None)
-            c.written_ids_tried.add(row["Id"])
+            if "attributes" in row:
+                c.write_client_ids.pop(row["Id"], None)
+            else:
+                c.write_project_ids.pop(row["Id"], None)
+                c.written_ids_tried.add(row["Id"])
+    c.write_client_ids.clear()
 
 
 def _client_fields(account: dict[str, Any], code: str) -> dict[str, Any]:

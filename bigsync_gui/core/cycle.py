@@ -72,14 +72,16 @@ class Metadata:
     stages: list[Stage]
     opportunity_fields: set[str]  # updateable or readable field names on Opportunity (lower-case)
     fetched_at: datetime
+    account_fields: set[str] = field(default_factory=set)  # the same on Account (lower-case)
 
     def to_dict(self) -> dict[str, Any]:
         return {"stages": [asdict(s) for s in self.stages], "fields": sorted(self.opportunity_fields),
-                "fetched_at": self.fetched_at.isoformat()}
+                "account_fields": sorted(self.account_fields), "fetched_at": self.fetched_at.isoformat()}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Metadata:
-        return cls([Stage(**s) for s in data["stages"]], set(data["fields"]), parse_timestamp(data["fetched_at"]))
+        return cls([Stage(**s) for s in data["stages"]], set(data["fields"]), parse_timestamp(data["fetched_at"]),
+                   set(data.get("account_fields", ())))
 
 
 @dataclass
@@ -110,6 +112,9 @@ class CycleState:
     answer_window: float = 0.0  # the longest one BigTime answer can take (Connector.bigtime_answer_window)
     waiting: CreateInDoubt | None = None  # a create held back (core.creation.in_doubt): the cycle ends "waiting"
     settled_second: datetime | None = None  # Salesforce's clock is known to be past this second (claims)
+    claims_ahead: dict[str, Any] = field(default_factory=dict)  # claims.claim_many's outcomes, taken by claims.claim
+    account_claims_ahead: dict[str, Any] = field(default_factory=dict)  # the same for accounts (claims.claim_account)
+    write_client_ids: dict[str, int] = field(default_factory=dict)  # account → its client's id, owed to the account
 
     def bigtime(self) -> bt.BigTimeClient:
         if self.bt_client is None:

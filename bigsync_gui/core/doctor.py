@@ -32,7 +32,7 @@ from ..connectors.systems import label_of
 from .creation import CODE_MAX
 from .problems import code_of, problem_of
 from .profile import Profile
-from .settings import INVOICE_OBJECT, Settings
+from .settings import ACCOUNT_FIGURES, INVOICE_OBJECT, Settings
 from .store import Store
 
 CONFIRMED, DIFFERENT, NOT_CHECKED = "confirmed", "different", "not checked"
@@ -42,7 +42,7 @@ BUDGET_PROJECTS_TRIED = 3  # linked projects whose budget rows doctor reads, at 
 # Opportunity field types that can hold each kind of figure (describe's ``type``).
 _NUMBER_TYPES = {"currency", "double", "percent", "int", "long"}
 _FIGURE_TYPES = {"project_id": {"string", "textarea"} | _NUMBER_TYPES, "project_url": {"url", "string", "textarea"},
-                 "last_sync": {"datetime"}}
+                 "last_sync": {"datetime"}, "client_id": {"string"}}
 # What the write-back reads on the project list (bigtime.Project.from_api): a name, and its other spellings.
 _PROJECT_LIST_FIELDS = {"SystemId": ("SystemId", "Sid", "ProjectSid", "Id"), "Nm": ("Nm", "Name", "ProjectNm"),
                         "ProjectCode": ("ProjectCode",)}
@@ -338,19 +338,23 @@ def check_rights(sf: SalesforceClient) -> Check:
 
 
 def check_opportunity_fields(sf: SalesforceClient, field_map: Mapping[str, str]) -> list[Check]:
-    described = {name.lower(): info for name, info in sf.fields("Opportunity").items()}
+    """Each mapped field exists on its object (the Account for ACCOUNT_FIGURES, else the Opportunity)."""
+    described = {obj: {name.lower(): info for name, info in sf.fields(obj).items()}
+                 for obj in ("Opportunity", *(["Account"] if any(field_map.get(f) for f in ACCOUNT_FIGURES) else []))}
     out = []
     for figure, target in field_map.items():
         target = (target or "").strip()
         if not target:
             continue
-        title = f"Opportunity.{target} exists and can be edited (for {figure})"
-        key = f"salesforce.opportunity.{figure}"
-        info = described.get(target.lower())
+        obj = "Account" if figure in ACCOUNT_FIGURES else "Opportunity"
+        title = f"{obj}.{target} exists and can be edited (for {figure})"
+        key = f"salesforce.{obj.lower()}.{figure}"
+        info = described[obj].get(target.lower())
         if info is None:
+            without = ("two installations on one org may both create its client" if obj == "Account"
+                       else f"{figure} is not written")
             out.append(Check("salesforce", key, title, DIFFERENT, True,
-                             f"Opportunity has no field {target}: create it (or change the mapping), "
-                             f"else {figure} is not written."))
+                             f"{obj} has no field {target}: create it (or change the mapping), else {without}."))
             continue
         seen = (f"{info.name}: {info.type}" + ("" if info.updateable else ", read-only"),)
         allowed = _FIGURE_TYPES.get(figure, _NUMBER_TYPES)
@@ -439,8 +443,9 @@ def _salesforce_checks(report: DoctorReport, connector: Any, fmap: Mapping[str, 
     _guarded(report, "salesforce", _not_checked("salesforce", "salesforce.rights", "The connected Salesforce user may "
                                                 "use the API", True), lambda: [check_rights(client())])
     _guarded(report, "salesforce",
-             lambda why: [Check("salesforce", f"salesforce.opportunity.{f}", f"Opportunity.{t} exists and can be edited "
-                                f"(for {f})", NOT_CHECKED, True, why) for f, t in fmap.items() if (t or "").strip()],
+             lambda why: [Check("salesforce", f"salesforce.{o.lower()}.{f}", f"{o}.{t} exists and can be edited "
+                                f"(for {f})", NOT_CHECKED, True, why) for f, t in fmap.items() if (t or "").strip()
+                          for o in ["Account" if f in ACCOUNT_FIGURES else "Opportunity"]],
              lambda: check_opportunity_fields(client(), fmap))
     _guarded(report, "salesforce", _not_checked("salesforce", "salesforce.invoice_object", f"The org has {INVOICE_OBJECT}",
                                                 False), lambda: [check_invoice_object(client())])

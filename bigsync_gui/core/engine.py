@@ -35,7 +35,7 @@ from typing import Any
 from ..connectors import bigtime as bt
 from ..connectors import errors as ce
 from ..connectors import soql
-from ..connectors.salesforce import SalesforceClient, Stage
+from ..connectors.salesforce import COMPOSITE_CHUNK, SalesforceClient, Stage
 from ..connectors.timestamps import parse_timestamp
 from . import cadence, creation, writeback
 from .connections import Connector
@@ -49,6 +49,7 @@ METADATA_MAX_AGE = timedelta(minutes=15)
 FULL_RECONCILE_EVERY = timedelta(hours=24)
 DELETED_RETENTION = timedelta(days=15)  # Salesforce's recycle bin / getDeleted window
 AUTOMATIC = 0  # update_settings(interval_seconds=AUTOMATIC): the interval follows the budget (core.cadence)
+CLAIM_BATCH = COMPOSITE_CHUNK  # creates claimed together: one Composite request's worth
 ID_CHUNK = 200  # ids per "Id IN (...)" query: keeps the SOQL well under its length limit
 
 CURSOR = "opportunity_modstamp"
@@ -319,13 +320,30 @@ class Engine:
         records.update(self._read_unfinished(c, exclude=set(records)))
         newest = max((r.get("SystemModstamp") or "" for r in records.values()), default="")
 
-        total = len(records)
-        for done, record in enumerate(sorted(records.values(), key=lambda r: (r.get("SystemModstamp") or "", r["Id"])), 1):
+        total, done = len(records), 0
+        creates: list[tuple[dict[str, Any], str]] = []  # decided first, then created claim batch by claim batch
+        for record in sorted(records.values(), key=lambda r: (r.get("SystemModstamp") or "", r["Id"])):
             if c.cancel.is_set() or c.stopped_by is not None:
                 break
-            self._handle(c, record, triggering)
+            reached = self._handle(c, record, triggering)
+            if reached is not None:
+                creates.append((record, reached))
+                continue
+            done += 1
             if c.progress:
                 c.progress(done, total)
+        for start in range(0, len(creates), CLAIM_BATCH):
+            if c.cancel.is_set() or c.stopped_by is not None:
+                break
+            batch = creates[start:start + CLAIM_BATCH]
+            creation.claim_ahead(c, [record for record, _ in batch])  # one request for the batch's claims
+            for record, reached in batch:
+                if c.cancel.is_set() or c.stopped_by is not None:
+                    break
+                self._create(c, record, reached, triggering)
+                done += 1
+                if c.progress:
+                    c.progress(done, total)
         creation.write_project_ids(c)
 
         if c.stopped_by is not None:
@@ -361,7 +379,7 @@ class Engine:
         c.sf.new_cycle()  # drop the client's describe cache: fields added in Salesforce are seen
         stages = c.sf.stages()
         fields = {name.lower() for name in c.sf.fields("Opportunity")}
-        meta = Metadata(stages, fields, c.started)
+        meta = Metadata(stages, fields, c.started, {name.lower() for name in c.sf.fields("Account")})
         with c.store.transaction():
             c.store.set_meta(METADATA, meta.to_dict())
         return meta
@@ -388,7 +406,9 @@ class Engine:
         assert c.metadata is not None
         fields = ["Id", "Name", "StageName", "IsDeleted", "AccountId", "CloseDate", "Amount", "Description", "SystemModstamp",
                   "LastModifiedDate"]
-        fields += [f"Account.{f}" for f in (*ACCOUNT_FIELDS, "LastModifiedDate")]
+        client_field = creation.client_id_field(c)
+        account = (*ACCOUNT_FIELDS, "LastModifiedDate", *([client_field] if client_field else []))
+        fields += [f"Account.{f}" for f in account]
         id_field = c.settings.sync.field_map.get("project_id")
         if id_field and id_field.lower() in c.metadata.opportunity_fields:
             fields.append(id_field)
@@ -440,7 +460,9 @@ class Engine:
         return found
 
     # ---- deciding ---------------------------------------------------------------------------------
-    def _handle(self, c: CycleState, record: dict[str, Any], triggering: set[str]) -> None:
+    def _handle(self, c: CycleState, record: dict[str, Any], triggering: set[str]) -> str | None:
+        """What the opportunity's change calls for, done now, except a create: the stage reached
+        that calls for one is returned (``_create`` does it, claimed in a batch with others)."""
         assert c.metadata is not None
         oid, name = record["Id"], str(record.get("Name") or record["Id"])
         link = c.store.link(oid)
@@ -453,13 +475,13 @@ class Engine:
                     c.store.event(c.id, "severed", f"{name} was deleted in Salesforce; the link to BigTime project "
                                                    f"{link.project_id} is severed and the project stays.", oid, link.project_id)
                 c.write_project_ids.pop(oid, None)  # written when it is restored
-            return
+            return None
         if link and link.status == "severed":
             with c.store.transaction():
                 c.store.set_link_status(oid, "linked")
                 c.store.event(c.id, "restored", f"{name} was restored in Salesforce; its link to BigTime project "
                                                 f"{link.project_id} is back.", oid, link.project_id)
-            return
+            return None
         path = _stage_path(record)
         known = {s.api_name for s in c.metadata.stages}
         if any(stage not in known for _, stage in path):
@@ -470,15 +492,20 @@ class Engine:
         if reached is None:
             if link is None:
                 self._settle_unfinished(c, record)
-            return
+            return None
         if link is not None:
-            return
+            return None
         intent = c.store.intent(oid)
         if intent and intent.state == "failed" and intent.failed_modstamp == (record.get("SystemModstamp") or ""):
-            return  # refused before and unchanged since
+            return None  # refused before and unchanged since
         if intent and intent.state == "created" and intent.project_id:
             creation.link(c, record, intent.project_id, None, "linked")  # the link row was lost: restore it
-            return
+            return None
+        return reached
+
+    def _create(self, c: CycleState, record: dict[str, Any], reached: str, triggering: set[str]) -> None:
+        assert c.metadata is not None
+        oid, name = record["Id"], str(record.get("Name") or record["Id"])
         creation.create(c, record)
         now_at = record.get("StageName")
         created = c.store.link(oid)

@@ -84,7 +84,11 @@ DEFAULT_FIELD_MAP = {
     "invoiced_to_date": "BigTime_Invoiced_To_Date__c",
     "paid_to_date": "BigTime_Paid_To_Date__c",
     "last_sync": "BigTime_Last_Sync__c",
+    "client_id": "BigTime_Client_Id__c",
 }
+# The figures written on the opportunity's Account rather than on the Opportunity: the BigTime
+# client's id, which is also the claim while the client is created (core.claims).
+ACCOUNT_FIGURES = frozenset({"client_id"})
 INVOICE_OBJECT = "BigTime_Invoice__c"  # per-invoice rows, when the org has the object
 
 

@@ -75,20 +75,12 @@ def test_two_installations_at_once_make_no_duplicates(connected_engine: Connecte
     assert all(str(v).isdigit() for v in written.values()), written
 
 
-@pytest.mark.parametrize("reading", ["strict", "lenient"])
-def test_a_new_account_reached_by_both_at_once_ends_under_one_client(connected_engine: Connected, tmp_path: Path,
-                                                                     reading: str) -> None:
-    """One installation is held inside its create of a new account's client while the other syncs the
-    same account's other win. The account claim (an update naming no field, conditioned on the stamp
-    it read) cannot stop the second: it read the Account after the first claim, under either reading
-    of switch empty_update_touches. Both create the client; both then use the older one, so every
-    project of the account sits under one client and the newer one is reported as an unused
-    duplicate. Projects are exactly once."""
-    env = connected_engine
-    admin(env.sandbox.salesforce_admin_url, "POST", "/switches", {"preset": reading})
-    other = second_installation(env, tmp_path)
+def race_for_one_account(env: Connected, other: Engine) -> tuple[str, list[str]]:
+    """One installation is held inside its create of a new account's client while the other syncs
+    the same account's other win, won meanwhile (so no claim of the first covers it); then both
+    sync once more. (account id, the two wins)"""
     account = env.insert("Account", {"Name": "Race Co"})
-    wins = [env.new_opp(f"Race win {i}", TRIGGER, account) for i in range(2)]
+    wins = [env.new_opp("Race win 0", TRIGGER, account)]
     env.fault("bigtime", kind="hold", seconds=60, method="POST", path="/client/detail$", count=1)
     first: list[CycleReport | BaseException] = []
     held = threading.Thread(target=lambda: first.append(env.engine.run_cycle()))
@@ -97,15 +89,51 @@ def test_a_new_account_reached_by_both_at_once_ends_under_one_client(connected_e
     while admin(env.sandbox.bigtime_admin_url, "GET", "/faults/held")["held"] < 1:
         assert time.monotonic() < deadline and held.is_alive(), "the first installation never reached its client create"
         time.sleep(0.05)
+    wins.append(env.new_opp("Race win 1", TRIGGER, account))
     try:
         other.run_cycle()  # meanwhile: the second installation syncs the same account's other win
     finally:
         env.clear_faults()  # releases the held create
     held.join(timeout=120)
     together([env.engine, other])  # what one left to the other settles
-
     projects, _ = duplicates(env, wins)
     assert not projects, f"opportunities without exactly one project: {projects}"
+    return account, wins
+
+
+@pytest.mark.parametrize("reading", ["strict", "lenient"])
+def test_a_new_account_reached_by_both_at_once_gets_one_client_through_its_field(
+        connected_engine: Connected, tmp_path: Path, reading: str) -> None:
+    """With the Account's BigTime_Client_Id__c (issue 18 item 9), the account claim is a value written
+    with If-Unmodified-Since: the second installation finds the first one's live claim there and
+    waits, then links the client the first one wrote onto the account. One client, under either
+    reading of switch empty_update_touches."""
+    env = connected_engine
+    admin(env.sandbox.salesforce_admin_url, "POST", "/switches", {"preset": reading})
+    other = second_installation(env, tmp_path)
+    account, wins = race_for_one_account(env, other)
+    race = [c for c in env.clients() if c["ClientId"] == f"SF-{account}"]
+    assert len(race) == 1, race
+    assert {env.project(oid)["ClientId"] for oid in wins} == {race[0]["SystemId"]}
+    assert env.sandbox.world.salesforce.fetch("Account", account)["BigTime_Client_Id__c"] == str(race[0]["SystemId"])
+
+
+@pytest.mark.parametrize("reading", ["strict", "lenient"])
+def test_without_the_account_field_both_may_create_the_client_and_use_the_older(
+        connected_engine: Connected, tmp_path: Path, reading: str) -> None:
+    """Without the Account field (today's behaviour, docs/sync.md): the account claim is an update
+    naming no field, conditioned on the stamp it read; it cannot stop the second installation, which
+    read the Account after the first claim, under either reading of switch empty_update_touches. Both
+    create the client; both then use the older one, so every project of the account sits under one
+    client and the newer one is reported as an unused duplicate. Projects are exactly once."""
+    env = connected_engine
+    admin(env.sandbox.salesforce_admin_url, "POST", "/switches", {"preset": reading})
+    other = second_installation(env, tmp_path)
+    for engine in (env.engine, other):
+        field_map = dict(engine.cycles.connector.settings().sync.field_map)
+        field_map.pop("client_id")
+        engine.update_settings(field_map=field_map)
+    account, wins = race_for_one_account(env, other)
     race = [c for c in env.clients() if c["ClientId"] == f"SF-{account}"]
     assert len(race) == 2, race
     under = {env.project(oid)["ClientId"] for oid in wins}
@@ -113,6 +141,7 @@ def test_a_new_account_reached_by_both_at_once_ends_under_one_client(connected_e
     warned = [e.message for store in (env.store(), Store(other.cycles.db_path)) for e in _events(store)
               if "unused duplicate" in e.message]
     assert len(warned) == 1, warned
+    assert not env.sandbox.world.salesforce.fetch("Account", account).get("BigTime_Client_Id__c")
 
 
 def _events(store: Store) -> list:

@@ -71,6 +71,8 @@ class FakeSalesforce:
         return list(STAGES)
 
     def fields(self, sobject: str) -> dict[str, Any]:
+        if sobject == "Account":
+            return dict.fromkeys(["Id", "Name"])
         assert sobject == "Opportunity"
         return dict.fromkeys(["Id", "Name", "StageName", "AccountId", "CloseDate", "Amount", ID_FIELD])
 
@@ -81,7 +83,7 @@ class FakeSalesforce:
         return self._select(soql, with_deleted=True)
 
     def update_many(self, sobject: str, rows: list[dict[str, Any]]) -> list[SaveResult]:
-        assert sobject == "Opportunity"
+        assert sobject == "Opportunity" and not any("attributes" in row for row in rows)
         results = []
         for row in rows:
             record = self.opportunities[row["Id"]]
@@ -101,6 +103,10 @@ class FakeSalesforce:
         stamp = self.clock.tick()
         record.update(values, LastModifiedDate=stamp, **({"SystemModstamp": stamp} if sobject == "Opportunity" else {}))
         return True
+
+    def update_many_if_unmodified(self, updates: list[Any]) -> list[bool]:
+        """Composite's conditional PATCHes: each as ``update_if_unmodified``."""
+        return [self.update_if_unmodified(u.sobject, u.record_id, u.values, u.since) for u in updates]
 
     def get(self, sobject: str, record_id: str, fields: list[str]) -> dict[str, Any]:
         record = (self.opportunities if sobject == "Opportunity" else self.accounts)[record_id]

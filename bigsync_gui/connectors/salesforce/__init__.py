@@ -22,7 +22,8 @@ response is passed through :func:`redact` before it reaches an exception.
 
 The package: :mod:`.wire` (the API version, the documented limits, the shapes of names, ids,
 errors and datetimes), :mod:`.tokens` (where the access token comes from), :mod:`.models` (the
-typed records), :mod:`.client` (:class:`SalesforceClient`). The names the rest of the code imports
+typed records), :mod:`.composite` (conditional updates 25 to a request), :mod:`.client`
+(:class:`SalesforceClient`). The names the rest of the code imports
 are re-exported here; :class:`~bigsync_gui.connectors.errors.WindowExceeded` lives with the other
 errors.
 """
@@ -31,6 +32,7 @@ from __future__ import annotations
 
 from ..errors import WindowExceeded
 from .client import SalesforceClient
+from .composite import COMPOSITE_CHUNK, ConditionalUpdate
 from .models import (
     DeletedResult,
     FieldInfo,
@@ -45,6 +47,7 @@ from .tokens import AccessTokenSource, StaticToken
 from .wire import API_VERSION, COLLECTION_CHUNK
 
 __all__ = [
-    "API_VERSION", "COLLECTION_CHUNK", "AccessTokenSource", "DeletedResult", "FieldInfo", "Identity", "SaveError",
-    "SaveResult", "SalesforceClient", "Stage", "StaticToken", "UpdatedResult", "UserPermissions", "WindowExceeded",
+    "API_VERSION", "COLLECTION_CHUNK", "COMPOSITE_CHUNK", "AccessTokenSource", "ConditionalUpdate", "DeletedResult",
+    "FieldInfo", "Identity", "SaveError", "SaveResult", "SalesforceClient", "Stage", "StaticToken", "UpdatedResult",
+    "UserPermissions", "WindowExceeded",
 ]

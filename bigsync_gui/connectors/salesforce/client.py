@@ -14,6 +14,7 @@ import requests
 from .. import soql
 from ..errors import (
     ApiLimitReached,
+    ConnectorError,
     PermissionDenied,
     ReconnectNeeded,
     RequestRejected,
@@ -24,6 +25,8 @@ from ..errors import (
 from ..http import HttpPolicy, require_secure_url
 from ..redact import redact
 from ..timestamps import timestamp_or_none
+from . import composite
+from .composite import ConditionalUpdate
 from .models import (
     DeletedResult,
     FieldInfo,
@@ -417,28 +420,42 @@ class SalesforceClient:
         """PATCH one record only if it was not modified after ``since`` (If-Unmodified-Since, whole
         seconds): True when written, False on Salesforce's 412 (someone wrote it since). Not retried
         blindly: a lost answer is settled by reading the record again."""
-        stamp = email.utils.format_datetime(since.astimezone(timezone.utc).replace(microsecond=0), usegmt=True)
         try:
             self._request("PATCH", f"sobjects/{checked_name(sobject)}/{checked_record_id(record_id)}", idempotent=False,
-                          json_body=values, headers={"If-Unmodified-Since": stamp})
+                          json_body=values, headers={"If-Unmodified-Since": composite.http_date(since)})
         except RequestRejected as exc:
             if exc.status == 412:
                 return False
             raise
         return True
 
+    def update_many_if_unmodified(self, updates: Sequence[ConditionalUpdate]) -> list[bool | ConnectorError]:
+        """Each update as ``update_if_unmodified`` would do it, 25 to one request (Composite, see
+        .composite). Per update, in order: True written, False refused with 412, or the error its
+        subrequest answered (not raised: the others stand). Never retried blindly: a lost answer
+        propagates, and the caller settles it by reading the records again; the calls before a
+        failed one were applied."""
+        results: list[bool | ConnectorError] = []
+        for start in range(0, len(updates), composite.COMPOSITE_CHUNK):
+            body = composite.request_body(list(updates[start:start + composite.COMPOSITE_CHUNK]), start)
+            response = self._request("POST", "composite", idempotent=False, json_body=body)
+            results += composite.outcomes(self._json(response, "POST", "composite"), body)
+        return results
+
     def update_many(self, sobject: str, records: Sequence[dict[str, Any]]) -> list[SaveResult]:
         """Update records (each a dict with ``Id`` and the fields to set) through sObject
         Collections, 200 per call, ``allOrNone: false``: one result per record, in order. A record
         that fails does not stop the others. If a whole call fails, the exception propagates; the
-        chunks before it were applied (repeating them is harmless)."""
+        chunks before it were applied (repeating them is harmless). A record may name another type
+        (``"attributes": {"type": ...}``): one call updates several types."""
         checked_name(sobject)
         bodies = []
         for rec in records:
             rid = rec.get("Id") if isinstance(rec, dict) else None
             if not isinstance(rid, str) or not rid:
                 raise ValueError("every record to update needs an Id")
-            bodies.append({"attributes": {"type": sobject}, "id": rid,
+            kind = checked_name((rec.get("attributes") or {}).get("type") or sobject)
+            bodies.append({"attributes": {"type": kind}, "id": rid,
                            **{k: v for k, v in rec.items() if k not in ("Id", "attributes")}})
         return self._collection("PATCH", bodies, "update")
 

@@ -176,6 +176,8 @@ def build_schema() -> dict[str, ObjectDef]:
             _f("Website", "url"),
             _f("Description", "textarea"),
             _f("OwnerId", "reference", label="Owner ID", **OWNER),  # type: ignore[arg-type]
+            # ours: the account's BigTime client (its id), and the claim while it is being created
+            _f("BigTime_Client_Id__c", "string", label="BigTime Client ID", length=40, external_id=True),
         ], [
             ChildRelationship("Contacts", "Contact", "AccountId"),
             ChildRelationship("Opportunities", "Opportunity", "AccountId"),
