@@ -22,7 +22,7 @@ from ..connectors.errors import PermissionDenied, RequestRejected
 from ..connectors.salesforce import FieldInfo, SalesforceClient
 from ..connectors.salesforce.tooling import UserRights, create_metadata, user_rights
 from ..connectors.soql import format_soql
-from .settings import DEFAULT_FIELD_MAP, INVOICE_OBJECT
+from .settings import ACCOUNT_FIGURES, DEFAULT_FIELD_MAP, INVOICE_OBJECT
 
 OPPORTUNITY = "Opportunity"
 PERMISSION_SET = "BigSync_Fields"
@@ -42,6 +42,7 @@ CREATE_AS: dict[str, str] = {
     "invoiced_to_date": "Currency(16, 2)",
     "paid_to_date": "Currency(16, 2)",
     "last_sync": "Date/Time",
+    "client_id": "Text(40), External ID",  # on Account (ACCOUNT_FIGURES)
 }
 # The invoice rows object (README): its Name is the invoice number; the lookup's child
 # relationship on Opportunity is BigTime_Invoices__r.
@@ -143,7 +144,8 @@ def wanted_fields(field_map: Mapping[str, str], create_as: Mapping[str, str] | N
     for figure in dict.fromkeys([*DEFAULT_FIELD_MAP, *field_map]):
         target = (field_map.get(figure, DEFAULT_FIELD_MAP.get(figure, "")) or "").strip()
         if target and target.endswith("__c") and figure in words:
-            out.append(WantedField(OPPORTUNITY, target, words[figure], figure.replace("_", " ")))
+            sobject = "Account" if figure in ACCOUNT_FIGURES else OPPORTUNITY
+            out.append(WantedField(sobject, target, words[figure], figure.replace("_", " ")))
     out += [WantedField(INVOICE_OBJECT, name, words_, "invoice rows") for name, words_ in INVOICE_FIELDS]
     return out
 

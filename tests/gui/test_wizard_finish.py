@@ -169,6 +169,27 @@ def test_a_missing_field_we_ask_for_is_offered(sandbox, connected, qtbot) -> Non
     assert "BigTime_WIP__c (not in Salesforce yet)" in wip and "Cost (Cost__c)" in wip
 
 
+def test_the_account_client_field_is_offered_from_the_account(sandbox, connected, qtbot) -> None:
+    """client_id is written on the Account: the page checks it among the Account's fields (the
+    sandbox org has it), and says it is missing from the Account when it is."""
+    from bigsync_gui.gui.pages.fields import FieldsReport
+
+    wizard = SetupWizard(make_context(connected), start_page="fields")
+    qtbot.addWidget(wizard)
+    wizard.show()
+    page = wizard.fields_page
+    qtbot.waitUntil(page.isComplete, timeout=TIMEOUT)
+    row = list(page.combos).index("client_id")
+    assert page.table.item(row, 2).text() == "✓ exists"
+    assert page.combos["client_id"].accessibleName() == "Account field for BigTime client ID (on the account)"
+    assert page.field_map()["client_id"] == "BigTime_Client_Id__c"
+    assert "BigTime_Client_Id__c" not in page._report.opportunity  # found on the Account, not the Opportunity
+    account = {n: f for n, f in page._report.account.items() if n != "BigTime_Client_Id__c"}
+    page._on_report(page._generation, FieldsReport(page._report.opportunity, True, account=account))
+    assert page.table.item(row, 2).text() == "✗ missing"
+    assert "•  Account.BigTime_Client_Id__c — Text(40), External ID" in page.missing.text()
+
+
 # ---- 6. fits the screen -------------------------------------------------------------------------------
 FIT_SCRIPT = """
 import json, sys, keyring

@@ -33,3 +33,14 @@ def test_timing_words() -> None:
     assert timing_words(None, 300) == "Checks every 5 min"
     assert CdcReadiness(False, False).steps()[-1].startswith("Give the connected user View All")
     assert CdcReadiness(True, True).steps() == []
+
+
+def test_the_account_figure_is_created_on_the_account() -> None:
+    from bigsync_gui.core.field_setup import wanted_fields
+    from bigsync_gui.core.settings import ACCOUNT_FIGURES
+
+    wanted = {w.name: w.sobject for w in wanted_fields(DEFAULT_FIELD_MAP)}
+    assert ACCOUNT_FIGURES == {"client_id"}
+    assert wanted["BigTime_Client_Id__c"] == "Account" and wanted["BigTime_Project_Id__c"] == "Opportunity"
+    assert metadata_for(WantedField("Account", "BigTime_Client_Id__c", CREATE_AS["client_id"], "client id")) == {
+        "label": "BigTime Client Id", "required": False, "type": "Text", "length": 40, "externalId": True}

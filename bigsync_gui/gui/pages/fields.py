@@ -9,7 +9,7 @@ unfocused row). Missing fields never block: write-back skips them (and the summa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (
@@ -27,7 +27,7 @@ from ...connectors.errors import RequestRejected
 from ...connectors.salesforce import FieldInfo
 from ...connectors.salesforce.tooling import user_rights
 from ...core.errors import ConfigInvalid
-from ...core.settings import DEFAULT_FIELD_MAP, INVOICE_OBJECT, Settings
+from ...core.settings import ACCOUNT_FIGURES, DEFAULT_FIELD_MAP, INVOICE_OBJECT, Settings
 from ..context import SetupContext
 from ..worker import run_in_background
 from .common import LoadPanel, heading, plain_label
@@ -35,6 +35,7 @@ from .create_fields import CreateFieldsPanel
 from .stage import failure_sentence
 
 OPPORTUNITY = "Opportunity"
+ACCOUNT = "Account"
 NOT_WRITTEN = "(don't write)"
 FIELD_ROLE = Qt.ItemDataRole.UserRole + 1
 
@@ -53,9 +54,11 @@ FIGURES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "invoiced_to_date": ("Invoiced to date", ("currency", "double"), "Currency(16, 2)"),
     "paid_to_date": ("Paid to date", ("currency", "double"), "Currency(16, 2)"),
     "last_sync": ("Last sync", ("datetime",), "Date/Time"),
+    "client_id": ("BigTime client ID (on the account)", ("string",), "Text(40), External ID"),
 }
-HOW_TO_ADD = ("To add a missing field by hand: in Salesforce Setup › Object Manager › Opportunity › Fields & "
-              "Relationships › New, create it with the name and type below, and make it editable for "
+HOW_TO_ADD = ("To add a missing field by hand: in Salesforce Setup › Object Manager › Opportunity (Account for "
+              "the one marked Account.) › Fields & Relationships › New, create it with the name and type below, "
+              "and make it editable for "
               "the user you connected with. Then come back to this page (Back, Next) to check again.")
 INVOICE_HINT = (f"Per-invoice rows need the custom object {INVOICE_OBJECT} (installed with BigSync's field "
                 "package or created by hand); without it, only the totals above are written.")
@@ -66,6 +69,11 @@ class FieldsReport:
     opportunity: dict[str, FieldInfo]
     invoice_object: bool | None  # None: Salesforce would not say
     may_create: bool | None = None  # the user has Customize Application (None: unknown)
+    account: dict[str, FieldInfo] = field(default_factory=dict)
+
+    def fields_for(self, figure: str) -> dict[str, FieldInfo]:
+        """The fields of the object the figure is written on (ACCOUNT_FIGURES: the Account)."""
+        return self.account if figure in ACCOUNT_FIGURES else self.opportunity
 
 
 def read_fields(connector) -> FieldsReport:  # runs on a pool thread
@@ -77,7 +85,8 @@ def read_fields(connector) -> FieldsReport:  # runs on a pool thread
     except RequestRejected as exc:
         invoice = False if (exc.status == 404 or exc.code in ("NOT_FOUND", "INVALID_TYPE")) else None
     rights = user_rights(sf)
-    return FieldsReport(opportunity, invoice, rights.has("CustomizeApplication") if rights else None)
+    return FieldsReport(opportunity, invoice, rights.has("CustomizeApplication") if rights else None,
+                        sf.fields(ACCOUNT))
 
 
 def status_of(target: str, fields: dict[str, FieldInfo], figure: str) -> tuple[str, bool]:
@@ -127,7 +136,7 @@ class FieldsPage(QWizardPage):
         self.panel = LoadPanel("&Retry")
         self.panel.retry.connect(self.load_fields)
         self.table = QTableWidget(len(FIGURES), 3)
-        self.table.setHorizontalHeaderLabels(["BigTime figure", "Opportunity field", "Status"])
+        self.table.setHorizontalHeaderLabels(["BigTime figure", "Salesforce field", "Status"])
         self.table.verticalHeader().hide()
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -180,7 +189,7 @@ class FieldsPage(QWizardPage):
             return []
         out = []
         for figure, target in self._map.items():
-            text, ok = status_of(target, self._report.opportunity, figure)
+            text, ok = status_of(target, self._report.fields_for(figure), figure)
             if not ok:
                 out.append(f"{target} ({FIGURES[figure][0]}): {text.lstrip('✗ ')}")
         return out
@@ -190,7 +199,7 @@ class FieldsPage(QWizardPage):
         if self._report is None:
             return []
         return [f"{FIGURES[figure][0]} → {target}" for figure, target in self._map.items()
-                if target and status_of(target, self._report.opportunity, figure)[1]]
+                if target and status_of(target, self._report.fields_for(figure), figure)[1]]
 
     def invoice_object(self) -> bool | None:
         return self._report.invoice_object if self._report else None
@@ -224,7 +233,7 @@ class FieldsPage(QWizardPage):
         self._report = report
         self.panel.done()
         for row, figure in enumerate(FIGURES):
-            combo = self._combo_for(figure, report.opportunity)
+            combo = self._combo_for(figure, report.fields_for(figure))
             self.table.setCellWidget(row, 1, combo)
             self.combos[figure] = combo
         self.table.setEnabled(True)
@@ -244,7 +253,7 @@ class FieldsPage(QWizardPage):
     def _combo_for(self, figure: str, fields: dict[str, FieldInfo]) -> QComboBox:
         name = FIGURES[figure][0]
         combo = QComboBox()
-        combo.setAccessibleName(f"Opportunity field for {name}")
+        combo.setAccessibleName(f"{ACCOUNT if figure in ACCOUNT_FIGURES else OPPORTUNITY} field for {name}")
         combo.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # not WheelFocus: the wheel scrolls the page
         combo.installEventFilter(self._focused_only)
         combo.addItem(NOT_WRITTEN, "")
@@ -274,9 +283,11 @@ class FieldsPage(QWizardPage):
         missing_lines = []
         for row, (figure, (_name, _types, create)) in enumerate(FIGURES.items()):
             target = self._map.get(figure, "")
-            text, ok = status_of(target, self._report.opportunity, figure)
+            text, ok = status_of(target, self._report.fields_for(figure), figure)
             item = self.table.item(row, 2)
             item.setText(text)
+            if figure in ACCOUNT_FIGURES:  # said where it goes: the steps above name Opportunity
+                target = f"{ACCOUNT}.{target}"
             if not ok and text == "✗ missing":
                 missing_lines.append(f"•  {target} — {create}")
             elif not ok and text == "✗ a standard field":
