@@ -440,10 +440,18 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from .core import streaming, trigger_timing
     from .core.loop import run_forever
 
     def body() -> int:
-        return run_forever(engine_for(args), on_report=lambda r: _print_report(r, False),
+        engine = engine_for(args)
+        stream = streaming.optional_for(engine)
+        if stream is not None:
+            def said(up: bool, reason: str) -> None:
+                timing = trigger_timing.TriggerTiming(up, engine.trigger_interval(), reason)
+                print(f"Triggers: {timing.words}" + (f" ({reason})" if reason else ""), flush=True)
+            stream.on_mode = said
+        return run_forever(engine, on_report=lambda r: _print_report(r, False), stream=stream,
                            on_error=lambda exc: print(f"{APP_NAME}: {exc}", file=sys.stderr, flush=True))
 
     return run_guarded(body)

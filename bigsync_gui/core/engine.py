@@ -43,6 +43,7 @@ from .cycle import CycleReport, CycleRunner, CycleState, Metadata, WaitCallback
 from .errors import ConfigInvalid, PickStageAgain, Transient
 from .settings import Settings
 from .store import Store
+from .streaming import POSITION_CURSOR, StreamWork
 
 LOOKBACK = timedelta(minutes=5)
 METADATA_MAX_AGE = timedelta(minutes=15)
@@ -261,16 +262,19 @@ class Engine:
 
     # ---- one cycle -------------------------------------------------------------------------------
     def run_cycle(self, *, cancel: threading.Event | None = None, progress: Callable[[int, int], None] | None = None,
-                  full: bool = False, wait_for_lock: float = 60.0, on_wait: WaitCallback | None = None) -> CycleReport:
+                  full: bool = False, wait_for_lock: float = 60.0, on_wait: WaitCallback | None = None,
+                  stream: StreamWork | None = None) -> CycleReport:
         """One trigger cycle under the shared harness (core.cycle): raises only for "cannot even
-        start" problems (not configured, another copy running); everything else is in the report."""
+        start" problems (not configured, another copy running); everything else is in the report.
+        ``stream`` (core.streaming): read only the records change events named, and store the
+        stream's position with the cycle's commit."""
         cancel = cancel or threading.Event()
 
         def work(cycle_id: int, settings: Settings, store: Store) -> str:
             c = CycleState(cycle_id, settings, store, self.salesforce_client(), self._now(), cancel, progress,
                            now=self._now, bigtime_client=self.bigtime_client,
                            answer_window=self.connector.bigtime_answer_window())
-            return self._work(c, full)
+            return self._work(c, full, stream)
 
         return self.cycles.run("trigger", work, cancel=cancel, wait_for_lock=wait_for_lock, on_wait=on_wait)
 
@@ -287,7 +291,7 @@ class Engine:
     def bigtime_client(self) -> bt.BigTimeClient:
         return self.cycles.bigtime()
 
-    def _work(self, c: CycleState, full: bool) -> str:
+    def _work(self, c: CycleState, full: bool, stream: StreamWork | None = None) -> str:
         cached = c.store.get_meta(METADATA)
         if cached and c.store.links_not_written_back():
             # Resume first what an earlier cycle left (stopped by the budget, or offline): the project
@@ -316,7 +320,14 @@ class Engine:
         floor_text = c.store.cursor(HISTORY_FLOOR)
         starts = ([cursor - LOOKBACK] if cursor else []) + ([parse_timestamp(floor_text)] if floor_text else [])
         c.history_since = max(starts, default=None)
-        records = self._read_full(c, triggering, cursor) if due_full else self._read_changes(c, cursor)  # type: ignore[arg-type]
+        # Streamed: only what the events named, in one query (the polled read's select and stage
+        # history), and no cursor moved — the backstop sweep reads everything changed.
+        streamed = stream is not None and stream.record_ids is not None and not due_full
+        if streamed:
+            assert stream is not None and stream.record_ids is not None
+            records = self._read_ids(c, sorted(stream.record_ids), sever_missing=False)
+        else:
+            records = self._read_full(c, triggering, cursor) if due_full else self._read_changes(c, cursor)  # type: ignore[arg-type]
         records.update(self._read_unfinished(c, exclude=set(records)))
         newest = max((r.get("SystemModstamp") or "" for r in records.values()), default="")
 
@@ -351,23 +362,30 @@ class Engine:
         if c.cancel.is_set():
             return "Stopped before the end; the next cycle picks up where this one left off."
         with c.store.transaction():
-            # Everything committed before the read started has been seen (late commits: the
-            # lookback), so the next read starts there — by Salesforce's clock when it told us,
-            # else by the newest row seen, never past our own start.
-            if c.read_at is not None:
-                reached = c.read_at
-            elif newest:
-                reached = min(parse_timestamp(newest), c.started)
-            else:
-                reached = c.started
-            if cursor is None or reached > cursor:
-                c.store.set_cursor(CURSOR, _iso(reached))
-            if due_full:
-                c.store.set_cursor(LAST_FULL, _iso(c.started))
-            c.store.set_cursor(LAST_READ, _iso(c.started))
+            if stream is not None and stream.position is not None:
+                c.store.set_cursor(POSITION_CURSOR, str(stream.position))  # only with the commit of its work
+            if not streamed:
+                self._advance(c, cursor, newest, due_full)
         if c.waiting is not None:
             raise c.waiting  # the rest is done and the cursor kept; the held-back create is read again
         return "Full reconcile done." if due_full else ""
+
+    @staticmethod
+    def _advance(c: CycleState, cursor: datetime | None, newest: str, due_full: bool) -> None:
+        """Everything committed before the read started has been seen (late commits: the lookback),
+        so the next read starts there — by Salesforce's clock when it told us, else by the newest
+        row seen, never past our own start."""
+        if c.read_at is not None:
+            reached = c.read_at
+        elif newest:
+            reached = min(parse_timestamp(newest), c.started)
+        else:
+            reached = c.started
+        if cursor is None or reached > cursor:
+            c.store.set_cursor(CURSOR, _iso(reached))
+        if due_full:
+            c.store.set_cursor(LAST_FULL, _iso(c.started))
+        c.store.set_cursor(LAST_READ, _iso(c.started))
 
     # ---- metadata ---------------------------------------------------------------------------------
     def _metadata(self, c: CycleState, force: bool = False) -> Metadata:

@@ -16,13 +16,22 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from . import trigger_timing
 from .engine import CycleReport, Engine
 from .errors import CoreError
+from .streaming import StreamBatch, StreamWork, TriggerStream
 
 log = logging.getLogger(__name__)
 
 STOP_GRACE_SECONDS = 4.5
 MAX_BACKOFF_SECONDS = 1800
+BACKSTOP_MIN_SECONDS, BACKSTOP_MAX_SECONDS = 1800, 3600  # the sweep while streaming: 30–60 min, as the budget allows
+
+
+def backstop_seconds(interval: float) -> float:
+    """How long the loop waits between sweeps while the change stream is up: the polling interval
+    the budget pays for, kept within 30–60 min."""
+    return float(min(BACKSTOP_MAX_SECONDS, max(BACKSTOP_MIN_SECONDS, interval)))
 
 
 def next_wait(interval: float, failures: int, retry_after: float = 0.0) -> float:
@@ -39,7 +48,7 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
                 on_wait: Callable[[float, int], None] | None = None,
                 on_progress: Callable[[int, int], None] | None = None,
                 on_rate_wait: Callable[[str, float], None] | None = None,
-                refresh: threading.Event | None = None) -> int:
+                refresh: threading.Event | None = None, stream: TriggerStream | None = None) -> int:
     """Loop until ``stop``. ``wake`` set from outside ("Sync now") ends the wait early; a wake
     during a running cycle is kept and gives exactly one follow-up cycle, never a parallel one.
 
@@ -50,7 +59,13 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
     follows the records of a trigger cycle; ``on_rate_wait(system, seconds)`` each wait for a
     service's rate limit inside a cycle (0: it ended). After a RateLimited cycle the loop waits at
     least what the service asked. ``refresh`` set (with ``wake``: the tray's "Sync now") makes the
-    next cycle run the write-back too, whatever its own interval says."""
+    next cycle run the write-back too, whatever its own interval says.
+
+    ``stream`` (core.streaming; the CLI's `run` and the tray pass one): its thread wakes the loop
+    when change events come; the next cycle then reads only the records they name. A sweep (the
+    polled read) runs first, after each (re)subscribe, on Sync now and every 30–60 min; while the
+    stream is down, the loop polls on its usual interval. Each change of mode is recorded
+    (core.trigger_timing)."""
     stop = stop or threading.Event()
     wake = wake or threading.Event()
     pause = pause or threading.Event()
@@ -66,9 +81,30 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, request_stop)
 
+    if stream is not None:
+        stream.start(wake)
+        stream.wait_subscribed()
+    try:
+        return _loop(engine, on_report, stop, on_error, wake, on_start, pause, on_wait, on_progress, on_rate_wait,
+                     refresh, cancel, stream)
+    finally:
+        if stream is not None:
+            stream.stop()
+
+
+def _loop(engine: Engine, on_report: Callable[[CycleReport], None], stop: threading.Event,
+          on_error: Callable[[Exception], None] | None, wake: threading.Event, on_start: Callable[[], None] | None,
+          pause: threading.Event, on_wait: Callable[[float, int], None] | None,
+          on_progress: Callable[[int, int], None] | None, on_rate_wait: Callable[[str, float], None] | None,
+          refresh: threading.Event, cancel: threading.Event, stream: TriggerStream | None) -> int:
     failures = 0
     last_writeback: float | None = None  # the first write-back follows the first trigger cycle
+    next_sweep = 0.0  # monotonic time the next sweep is due while streaming (0: at once)
+    mode: tuple[bool, str] | None = None
     while not stop.is_set():
+        if stream is not None and (stream.up, stream.reason) != mode:
+            mode = (stream.up, stream.reason)
+            _record_mode(engine, *mode)
         if pause.is_set():
             wake.clear()  # the wake that brought us here is spent; look again after clearing it
             if pause.is_set() and not stop.is_set():
@@ -90,12 +126,24 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
                 errors.append(exc)
 
         def cycle() -> None:
-            nonlocal last_writeback
+            nonlocal last_writeback, next_sweep
             forced = refresh.is_set()
             refresh.clear()
             extra: dict[str, Any] = {"on_wait": on_rate_wait} if on_rate_wait else {}
-            outcome["trigger"] = (engine.run_cycle(cancel=cancel, progress=on_progress, **extra) if on_progress
-                                  else engine.run_cycle(cancel=cancel, **extra))
+            trigger = dict(extra, progress=on_progress) if on_progress else dict(extra)
+            batch = stream.take() if stream is not None else StreamBatch()
+            sweep = (stream is None or not stream.up or batch.sweep or not batch.record_ids or forced
+                     or time.monotonic() >= next_sweep)
+            if stream is not None:
+                trigger["stream"] = StreamWork(None if sweep else tuple(sorted(batch.record_ids)), batch.position)
+            try:
+                outcome["trigger"] = engine.run_cycle(cancel=cancel, **trigger)
+            finally:
+                report = outcome.get("trigger")
+                if stream is not None and (report is None or report.result == "failed" or cancel.is_set()):
+                    stream.put_back(batch)  # its position was not stored: the next cycle handles it
+                elif sweep and stream is not None:
+                    next_sweep = time.monotonic() + backstop_seconds(engine.trigger_interval().seconds)
             due = forced or last_writeback is None or time.monotonic() - last_writeback >= settings.sync.writeback_interval_seconds
             if outcome["trigger"].result != "failed" and due and not cancel.is_set():
                 outcome["writeback"] = engine.run_writeback_cycle(cancel=cancel, **extra)
@@ -123,7 +171,21 @@ def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: 
             continue  # paused during the cycle: wait in the paused branch (no "next try" time)
         retry_after = max((r.retry_after for r in outcome.values()), default=0.0)
         seconds = next_wait(engine.trigger_interval().seconds, failures, retry_after)
+        if stream is not None and stream.up and failures == 0:
+            seconds = max(0.0, next_sweep - time.monotonic())  # events wake the loop; the sweep is the backstop
         if on_wait:
             on_wait(seconds, failures)
         wake.wait(seconds)
     return 0
+
+
+def _record_mode(engine: Engine, instant: bool, reason: str) -> None:
+    """Say in the state database and Activity how triggers arrive now (never fails the loop)."""
+    try:
+        store = engine.open_store()
+        try:
+            trigger_timing.record_mode(store, instant, reason, engine.trigger_interval())
+        finally:
+            store.close()
+    except Exception:  # a locked or damaged database is the cycle's to report
+        log.exception("could not record the trigger mode")

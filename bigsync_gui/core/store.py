@@ -136,7 +136,8 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
-EVENT_KINDS = ("created", "linked", "severed", "restored", "written", "rejected", "client", "contacts", "warning")
+EVENT_KINDS = ("created", "linked", "severed", "restored", "written", "rejected", "client", "contacts", "warning",
+               "mode")  # mode: how triggers arrive changed (core/trigger_timing.py)
 COUNTED = {"created", "linked", "severed", "restored", "written", "rejected"}
 
 

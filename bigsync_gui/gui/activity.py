@@ -47,7 +47,8 @@ EVENT_COLUMNS = ("Time", "What", "Details", "Salesforce", "BigTime")
 SF_COLUMN, BT_COLUMN = 3, 4
 KINDS = {"trigger": "Sync", "writeback": "Write-back"}
 EVENT_KINDS = {"created": "Project created", "linked": "Linked", "severed": "Link severed", "restored": "Link restored",
-               "written": "Figures written", "rejected": "Refused", "client": "Client", "warning": "Warning"}
+               "written": "Figures written", "rejected": "Refused", "client": "Client", "warning": "Warning",
+               "mode": "Triggers"}
 PROBLEM_EVENTS = {"rejected", "warning", "severed"}
 
 

@@ -12,6 +12,7 @@ import threading
 from PySide6.QtCore import QObject, Signal
 
 from ..core.engine import CycleReport, Engine
+from ..core import streaming
 from ..core.loop import STOP_GRACE_SECONDS, run_forever
 from ..core.problems import describe
 
@@ -45,6 +46,7 @@ class LoopRunner(QObject):
 
     def _run(self) -> None:
         run_forever(self.engine, on_report=self.cycle_finished.emit, stop=self._stop, wake=self._wake,
+                    stream=streaming.optional_for(self.engine),
                     on_error=self._on_error, on_start=self.cycle_started.emit, pause=self._pause, refresh=self._refresh,
                     on_wait=self.waiting.emit, on_progress=self._on_progress, on_rate_wait=self.rate_wait.emit)
         self.stopped.emit()

@@ -297,6 +297,8 @@ def test_run_loops_and_stops_cleanly_on_sigterm(sandbox: Sandbox, env: dict[str,
     proc = subprocess.Popen([*CLI, "--profile", str(profile), "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, env=env)
     lines = LineReader(proc)
+    mode = lines.next(60)  # the change stream connects before the first cycle (docs/sync.md, "Instant triggers")
+    assert mode == "Triggers: Instant\n", mode
     first = lines.next(60)
     assert first.startswith("Trigger cycle 1: ok"), first
     second = lines.next(60)  # the first write-back follows the first trigger cycle
