@@ -81,8 +81,8 @@ def test_events_wake_with_the_records_they_name_and_own_writes_wake_nobody(sandb
     with Harness(sandbox) as h:
         h.until(lambda: h.stream.up, "subscribed")
         assert h.batch_with(lambda b: b.sweep, "the sweep after subscribing").record_ids == set()
-        oid = new_opportunity(h.api)
         h.wake.clear()
+        oid = new_opportunity(h.api)
         batch = h.batch_with(lambda b: oid in b.record_ids, "the create")
         assert h.wake.is_set() and batch.position is not None and not batch.sweep
         # our own field alone (a claim, a project id): no cycle wanted, the position still advances
@@ -126,6 +126,8 @@ def test_an_unknown_client_handshakes_and_resubscribes_from_the_newest_event(san
 def test_a_refused_session_refreshes_the_token_then_handshakes(sandbox):
     with Harness(sandbox) as h:
         h.until(lambda: h.stream.up, "subscribed")
+        first = new_opportunity(h.api)  # a position to resubscribe from: nothing in between is lost
+        h.batch_with(lambda b: first in b.record_ids, "an event before")
         h.post("/tokens/expire")
         h.until(lambda: h.refreshed, "the token renewed after the next connect's 401")
         oid = new_opportunity(h.api)
