@@ -30,7 +30,7 @@ from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from ..connectors.errors import AuthorizationFailed
 from ..connectors.http import is_loopback
@@ -126,7 +126,7 @@ class AuthBrowser(QWidget):
         self.progress.setMaximumHeight(max(4, self.fontMetrics().height() // 3))
         self.progress.setAccessibleName("Page loading progress")
         self.view = QWebEngineView(self)  # created before the profile: children die in creation order
-        self.view.setMinimumSize(self.fontMetrics().averageCharWidth() * 40, self.fontMetrics().height() * 12)
+        self.view.setMinimumSize(self.fontMetrics().averageCharWidth() * 24, self.fontMetrics().height() * 10)
         self.cancel_button = QPushButton("&Cancel sign-in", self)
         self.cancel_button.clicked.connect(self.cancel)
 
@@ -143,10 +143,16 @@ class AuthBrowser(QWidget):
         self._page.renderProcessTerminated.connect(self._on_render_process_terminated)
         self.view.setPage(self._page)
 
-        top = QHBoxLayout()
-        top.addWidget(self.address_label)
-        top.addWidget(self.address, 1)
-        top.addWidget(self.security)
+        # The security indicator under the address, not beside it: at 200 % on a small screen the
+        # row would otherwise be wider than the page and the wizard would scroll sideways.
+        self.address.setMinimumWidth(self.fontMetrics().averageCharWidth() * 12)
+        self.security.setWordWrap(True)
+        top = QGridLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addWidget(self.address_label, 0, 0)
+        top.addWidget(self.address, 0, 1)
+        top.addWidget(self.security, 1, 1)
+        top.setColumnStretch(1, 1)
         bottom = QHBoxLayout()
         self.hint = QLabel(f"Sign in to {label_of(self.system)}, then click Allow. Links that open a new window "
                            "open in your web browser.", self)

@@ -1,25 +1,54 @@
-"""Start at login: an XDG autostart entry on Linux (``$XDG_CONFIG_HOME/autostart/bigsync-gui.desktop``).
+"""Start at login, one switch for every desktop (docs/tray.md, "Start at login"):
 
-Windows and macOS have their own ways (a shortcut in the Startup folder, a login item); they are
-described in docs/tray.md and not offered in the menu there yet (``supported()`` is False).
-No Qt here: plain files.
+- Linux and other XDG desktops: an autostart entry, ``$XDG_CONFIG_HOME/autostart/bigsync-gui.desktop``;
+- Windows: a string value ``BigSync`` under the per-user ``Run`` key (``winreg``); Task Manager's
+  "Disabled" (kept under ``StartupApproved › Run``) is respected as off;
+- macOS: a LaunchAgent, ``~/Library/LaunchAgents/io.github.bigsync-gui.plist`` with ``RunAtLoad``
+  (``Disabled`` set by the admin is respected as off).
+
+No Qt here: plain files and the registry. The Windows and macOS ways are tested on Linux with a
+stand-in for ``winreg`` and a temporary LaunchAgents folder (tests/gui/test_autostart_platforms.py).
 """
 
 from __future__ import annotations
 
 import os
+import plistlib
 import shlex
 import shutil
+import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from ..assets import DISPLAY_NAME
 
 ENTRY_NAME = "bigsync-gui.desktop"
+RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
+APPROVED_KEY = r"Software\Microsoft\Windows\CurrentVersion\Explorer\StartupApproved\Run"
+RUN_VALUE = DISPLAY_NAME
+AGENT_LABEL = "io.github.bigsync-gui"
+
+
+def _system() -> str:
+    """"windows", "macos" or "xdg" (Linux, the BSDs); "" elsewhere."""
+    if sys.platform == "win32":
+        return "windows"
+    if sys.platform == "darwin":
+        return "macos"
+    if sys.platform.startswith("linux") or "bsd" in sys.platform:
+        return "xdg"
+    return ""
+
+
+def _registry() -> Any:
+    import winreg  # Windows only; tests give a stand-in
+
+    return winreg
 
 
 def supported() -> bool:
-    return sys.platform.startswith("linux") or "bsd" in sys.platform
+    return _system() != ""
 
 
 def autostart_dir() -> Path:
@@ -41,8 +70,8 @@ def _quote(arg: str) -> str:
 
 
 def command(profile_dir: str | None = None) -> list[str]:
-    """How to start this app again: the installed script, else this Python with ``-m``."""
-    script = shutil.which("bigsync-gui")
+    """How to start this app again: the frozen program, the installed script, else this Python with ``-m``."""
+    script = sys.executable if getattr(sys, "frozen", False) else shutil.which("bigsync-gui")
     cmd = [script] if script else [sys.executable, "-m", "bigsync_gui"]
     if profile_dir:
         cmd += ["--profile", str(Path(profile_dir).expanduser().resolve())]
@@ -66,6 +95,11 @@ def entry_text(profile_dir: str | None = None) -> str:
 
 
 def is_enabled() -> bool:
+    system = _system()
+    if system == "windows":
+        return _windows_enabled()
+    if system == "macos":
+        return _agent_enabled()
     path = entry_path()
     if not path.is_file():
         return False
@@ -76,24 +110,96 @@ def is_enabled() -> bool:
     return "hidden=true" not in lines and "x-gnome-autostart-enabled=false" not in lines
 
 
-def enable(profile_dir: str | None = None) -> Path:
-    path = entry_path()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(entry_text(profile_dir), encoding="utf-8")
-    os.replace(tmp, path)
-    return path
+def enable(profile_dir: str | None = None) -> Path | str:
+    """Turn it on; returns where (the file, or the registry value's path)."""
+    system = _system()
+    if system == "windows":
+        return _windows_enable(profile_dir)
+    if system == "macos":
+        return _write_atomically(agent_path(), agent_plist(profile_dir))
+    return _write_atomically(entry_path(), entry_text(profile_dir).encode("utf-8"))
 
 
 def disable() -> None:
+    system = _system()
+    if system == "windows":
+        _windows_disable()
+        return
     try:
-        entry_path().unlink()
+        (agent_path() if system == "macos" else entry_path()).unlink()
     except FileNotFoundError:
         pass
 
 
 def set_enabled(on: bool, profile_dir: str | None = None) -> None:
     enable(profile_dir) if on else disable()
+
+
+def _write_atomically(path: Path, data: bytes) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(data)
+    os.replace(tmp, path)
+    return path
+
+
+# ---- Windows: the per-user Run key -----------------------------------------------------------------
+def windows_command_line(profile_dir: str | None = None) -> str:
+    """The Run value's data: the program and its arguments, quoted as Windows parses them."""
+    return subprocess.list2cmdline(command(profile_dir))
+
+
+def _windows_enable(profile_dir: str | None) -> str:
+    reg = _registry()
+    with reg.CreateKeyEx(reg.HKEY_CURRENT_USER, RUN_KEY, 0, reg.KEY_SET_VALUE) as key:
+        reg.SetValueEx(key, RUN_VALUE, 0, reg.REG_SZ, windows_command_line(profile_dir))
+    return "HKEY_CURRENT_USER\\" + RUN_KEY + "\\" + RUN_VALUE
+
+
+def _windows_disable() -> None:
+    reg = _registry()
+    try:
+        with reg.OpenKey(reg.HKEY_CURRENT_USER, RUN_KEY, 0, reg.KEY_SET_VALUE) as key:
+            reg.DeleteValue(key, RUN_VALUE)
+    except FileNotFoundError:
+        pass
+
+
+def _windows_enabled() -> bool:
+    reg = _registry()
+    try:
+        with reg.OpenKey(reg.HKEY_CURRENT_USER, RUN_KEY, 0, reg.KEY_READ) as key:
+            reg.QueryValueEx(key, RUN_VALUE)
+    except FileNotFoundError:
+        return False
+    try:  # Task Manager › Startup apps › Disable: an odd first byte (3) under StartupApproved means off
+        with reg.OpenKey(reg.HKEY_CURRENT_USER, APPROVED_KEY, 0, reg.KEY_READ) as key:
+            state, _kind = reg.QueryValueEx(key, RUN_VALUE)
+    except FileNotFoundError:
+        return True
+    return not (isinstance(state, (bytes, bytearray)) and state[:1] and state[0] & 1)
+
+
+# ---- macOS: a LaunchAgent ------------------------------------------------------------------------
+def launch_agents_dir() -> Path:
+    return Path.home() / "Library" / "LaunchAgents"
+
+
+def agent_path() -> Path:
+    return launch_agents_dir() / f"{AGENT_LABEL}.plist"
+
+
+def agent_plist(profile_dir: str | None = None) -> bytes:
+    return plistlib.dumps({"Label": AGENT_LABEL, "ProgramArguments": command(profile_dir), "RunAtLoad": True,
+                           "ProcessType": "Interactive", "LimitLoadToSessionType": "Aqua"})
+
+
+def _agent_enabled() -> bool:
+    try:
+        agent = plistlib.loads(agent_path().read_bytes())
+    except (OSError, plistlib.InvalidFileException, ValueError):
+        return False
+    return bool(agent.get("RunAtLoad")) and not agent.get("Disabled", False)
 
 
 def exec_args(path: Path | None = None) -> list[str]:

@@ -65,12 +65,15 @@ class SettingsWindow(QWidget):
         super().__init__(parent)
         self.context = context
         self.engine = context.engine
-        self.setWindowTitle(f"{DISPLAY_NAME} settings")
+        self.setWindowTitle("Settings")  # Qt adds " — BigSync" (the application's display name)
         self.setWindowIcon(app_icon())
         self._autostart = autostart
         self.sidebar = QListWidget()
         self.sidebar.addItems(list(SECTIONS))
-        self.sidebar.setMaximumWidth(170)
+        # As wide as its longest entry (at any scale), never cut: "Start at login" whole.
+        self.sidebar.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.sidebar.setFixedWidth(self.sidebar.sizeHintForColumn(0) + 2 * self.sidebar.frameWidth()
+                                   + 2 * self.fontMetrics().averageCharWidth())
         self.stack = QStackedWidget()
         self.connections = self._connections_section()
         self.trigger = self._trigger_section()
@@ -170,6 +173,7 @@ class SettingsWindow(QWidget):
         page = QWidget()
         self.current_stage = plain_label()
         self.stage_combo = QComboBox()
+        self.stage_combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)  # never "Closed W"
         self.stage_combo.setEnabled(False)
         self.change_stage = QPushButton("C&hange stage…")
         self.change_stage.setEnabled(False)
@@ -314,8 +318,7 @@ class SettingsWindow(QWidget):
         layout.addWidget(self.autostart_box)
         if self._autostart is None:
             self.autostart_box.setEnabled(False)
-            layout.addWidget(plain_label("Not offered here (a sandbox setup, or a system where BigSync cannot add "
-                                         "itself yet: see docs/tray.md)."))
+            layout.addWidget(plain_label("Not offered for a sandbox setup: it is thrown away when BigSync quits."))
         else:
             is_enabled, set_enabled = self._autostart
             self.autostart_box.setChecked(bool(is_enabled()))

@@ -187,7 +187,7 @@ def probe_main() -> int:
     """The child: start WebEngine, load a page, run JavaScript in the renderer; exit 0 if all worked."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # nothing to show; a display is not the question
     try:
-        from PySide6.QtCore import QCoreApplication, Qt
+        from PySide6.QtCore import QCoreApplication, QEvent, Qt
         from PySide6.QtWidgets import QApplication
 
         QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
@@ -217,8 +217,8 @@ def probe_main() -> int:
     page.setHtml("<p>BigSync</p>")
     QTimer.singleShot(PROBE_TIMEOUT_MS - 5000, lambda: finish(5, "its test page did not finish loading"))
     app.exec()
-    del page
-    del profile
+    page.deleteLater()  # the page before its profile (Qt warns otherwise)
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
     return result["code"]
 
 

@@ -8,6 +8,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QWizard
+from shiboken6 import isValid
 
 from bigsync_gui.connectors.oauth import AuthorizationAttempt, salesforce_endpoints
 from bigsync_gui.core.connections import Connector
@@ -89,8 +90,11 @@ def test_enter_in_the_salesforce_form_signs_in_again(qtbot, tmp_path, sandbox):
         page.consumer_key.setFocus()
         QTest.keyClick(page.consumer_key, Qt.Key.Key_Return)
         assert wizard.currentId() == start and page.state in ("working", "browser")  # Sign in, not Next
+        qtbot.waitUntil(lambda: page.browser is not None or page.status_row.isVisible(), timeout=WAIT)
+        browser = page.browser
         page.abort()
-        qtbot.waitUntil(lambda: page.browser is None, timeout=WAIT)
+        if browser is not None:  # the page before its profile, before the next test
+            qtbot.waitUntil(lambda: not isValid(browser), timeout=WAIT)
     finally:
         keyring.set_keyring(previous)
         QApplication.processEvents()

@@ -48,7 +48,10 @@ def page(qtbot, tmp_path, sandbox):
     page.resize(900, 600)
     page.show()
     yield page
+    browser = page.browser
     page.abort()
+    if browser is not None:  # the page before its profile, before the next test
+        qtbot.waitUntil(lambda: not isValid(browser), timeout=WAIT)
     keyring.set_keyring(previous)
 
 

@@ -96,6 +96,7 @@ class ConnectBigTimePage(ConnectPage):
         base_label.setBuddy(self.base_url)
 
         form = QFormLayout()
+        form.setRowWrapPolicy(QFormLayout.RowWrapPolicy.WrapLongRows)  # at 200 % the field goes under its label
         form.setContentsMargins(0, 0, 0, 0)
         form.addRow(QLabel("Connect with:"), mode_row)
         secret_row = with_hint(self.client_secret, oauth_hint)

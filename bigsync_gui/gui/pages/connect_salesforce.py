@@ -5,7 +5,7 @@ connect pages share is in ``connect_base``.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QButtonGroup, QFormLayout, QHBoxLayout, QLabel, QLineEdit, QRadioButton, QWidget
+from PySide6.QtWidgets import QButtonGroup, QFormLayout, QGridLayout, QLabel, QLineEdit, QRadioButton, QWidget
 
 from ...connectors import oauth
 from ...connectors.http import require_secure_url
@@ -50,11 +50,11 @@ class ConnectSalesforcePage(ConnectPage):
         self.my_domain.setToolTip("Your org's own login address, such as https://acme.my.salesforce.com")
         self.production.setChecked(True)
         self.environment.buttonToggled.connect(lambda *_: self._environment_changed())
-        env_row = QHBoxLayout()
+        env_row = QGridLayout()  # two by two: one row of four is wider than the page at 200 %
         env_row.setContentsMargins(0, 0, 0, 0)
-        for button in (self.production, self.sandbox, self.my_domain, self.other):
-            env_row.addWidget(button)
-        env_row.addStretch(1)
+        for i, button in enumerate((self.production, self.sandbox, self.my_domain, self.other)):
+            env_row.addWidget(button, i // 2, i % 2)
+        env_row.setColumnStretch(2, 1)
         env_label = QLabel("Environment:")
 
         self.domain = QLineEdit()
