@@ -415,7 +415,8 @@ def _print_report(report: Any, as_json: bool) -> None:
         print(json.dumps(report.to_json()))
         return
     parts = [f"{n} {what}" for n, what in ((report.created, "created"), (report.linked, "linked"), (report.severed, "severed"),
-                                            (report.restored, "restored"), (report.rejected, "rejected")) if n]
+                                            (report.restored, "restored"), (report.written, "opportunities written"),
+                                            (report.rejected, "rejected")) if n]
     summary = ", ".join(parts) or "nothing to do"
     outcome = cycle_outcome(report.result, report.error, report.system).lower()
     print(f"{report.kind.capitalize()} cycle {report.cycle_id}: {outcome} — {summary} "

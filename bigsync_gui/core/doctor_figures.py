@@ -31,7 +31,7 @@ def check_figure_sources(bt: BigTimeClient, links: Sequence[Link], mapped: set[s
     for figure in figures:
         chain = A.WRITEBACK_CHAINS[figure]
         first = A.source_label(*chain[0])
-        title = f"{FIGURE_WORDS[figure]} for project {link.project_id} comes from {first}"
+        title = f"{FIGURE_WORDS[figure]} for the newest linked project comes from {first}"  # no record id
         key = f"{KEY}.{figure}"
         source = totals.sources.get(figure)
         if source is None:

@@ -108,7 +108,7 @@ def test_strict_sandbox_passes_read_only_and_the_report_has_no_secret(sandbox: S
     assert checks["bigtime.figure_sources.hours_logged"]["seen"] == ["source: sum of HrsIn on budget-status rows"]
     empty = checks["bigtime.figure_sources.budget_expenses"]
     assert empty["status"] == DIFFERENT and empty["seen"] == ["source: none"] and "stays empty" in empty["note"]
-    assert "Budget (total) for project" in human.stdout or "budget_total" in json.dumps(out)
+    assert "Budget (total) for the newest linked project comes from sum of EstTotal" in human.stdout
 
     # Read-only: GETs, plus Salesforce's token refresh (a read of a new access token), nothing else.
     entries = api_log(sandbox)
@@ -131,6 +131,7 @@ def test_strict_sandbox_passes_read_only_and_the_report_has_no_secret(sandbox: S
     forbidden += [vault.get(secrets.SALESFORCE_REFRESH_TOKEN), vault.get(secrets.BIGTIME_API_KEY)]
     for secret in forbidden:
         assert secret and secret not in text, secret
+    assert f"project {the_link.project_id}" not in text  # the figure-source checks name no project
 
 
 def test_a_renamed_budget_field_is_named_and_fails_the_exit(sandbox: Sandbox, linked: Profile, home: Path,
