@@ -124,7 +124,7 @@ class NoSourceTracker:
             return None
         lines = [f"{FIGURE_WORDS.get(f, f)} stays empty: BigTime gave it for none of the "
                  f"{self.projects} projects read (BigSync looked for: {self.tried.get(f, 'its sources')})." for f in new]
-        return ("\n".join(lines) + "\nThis is how this firm's BigTime reports; nothing is written as 0 in its place. "
+        return (" ".join(lines) + " This is how this firm's BigTime reports; nothing is written as 0 in its place. "
                 "If BigTime keeps these figures elsewhere, or you do not need them, choose another field or "
                 "\"(don't write)\" for them in Settings › Salesforce fields; `bigsync-gui doctor` shows what BigTime sends.")
 

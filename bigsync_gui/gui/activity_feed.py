@@ -9,6 +9,7 @@ container): the address shown with Copy, as the wizard's console button does.
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from datetime import datetime
 
@@ -151,6 +152,10 @@ class FeedView(QTableView):
             when.setData(e.at, AT_ROLE)
             when.setData(e.kind in PROBLEM_EVENTS, PROBLEM_ROLE)
             what = plain_item(e.message)  # a plain-text cell; the service's words are never rich text
+            sentence, _, details = e.message.partition("\n")
+            if details:  # e.g. which BigTime source gave each figure: in the tooltip and the Cycles tab's details
+                what.setText(sentence)
+                what.setToolTip(f"<p style='white-space:pre-wrap'>{html.escape(e.message)}</p>")
             kind = "problem" if e.kind in PROBLEM_EVENTS else "good" if e.kind in GOOD_EVENTS else "other"
             what.setIcon(self._icons[kind])
             model.appendRow([when, what, link_item("Open opportunity", sf), link_item("Open project", bt)])

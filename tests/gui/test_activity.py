@@ -43,7 +43,8 @@ def profile(tmp_path: Path) -> Profile:
             store.end_cycle(failed, "failed", f"Salesforce needs you to sign in again (access_token={TOKEN})", 1, 0,
                             "ReconnectNeeded", "salesforce")
             writeback = store.start_cycle("writeback")
-            store.event(writeback, "written", "Wrote 3 figures to Globex — Phase 2.", "006A", 1001)
+            store.event(writeback, "written", "Wrote 3 figures to Globex — Phase 2.\nFrom BigTime: Invoiced to date: "
+                                              "TotalAmt from invoice details.", "006A", 1001)
             store.end_cycle(writeback, "ok", "Checked 2 linked projects; 1 changed.", 3, 2)
     finally:
         store.close()
@@ -268,3 +269,17 @@ def test_status_window_has_the_same_actions(qtbot) -> None:
     with qtbot.waitSignal(win.autostart_toggled) as toggled:
         win.autostart_box.click()
     assert toggled.args == [True]
+
+
+def test_which_source_gave_the_figures_is_in_the_details_not_the_feed(window: ActivityWindow) -> None:
+    """A written event's second line names the BigTime sources: the feed shows the sentence, its tooltip
+    and the Cycles tab's details pane the whole text."""
+    feed = window.feed.proxy
+    row = next(r for r in range(feed.rowCount()) if str(feed.index(r, 1).data()).startswith("Wrote 3 figures"))
+    assert feed.index(row, 1).data() == "Wrote 3 figures to Globex — Phase 2."
+    assert "TotalAmt from invoice details" in feed.index(row, 1).data(Qt.ItemDataRole.ToolTipRole)
+    events = window.event_proxy
+    written = next(r for r in range(events.rowCount()) if events.index(r, 1).data() == "Figures written")
+    window.event_view.setCurrentIndex(events.index(written, 0))
+    assert window.detail_pane.toPlainText() == ("Wrote 3 figures to Globex — Phase 2.\nFrom BigTime: Invoiced to date: "
+                                                "TotalAmt from invoice details.")
