@@ -98,3 +98,61 @@ def test_enter_in_the_salesforce_form_signs_in_again(qtbot, tmp_path, sandbox):
     finally:
         keyring.set_keyring(previous)
         QApplication.processEvents()
+
+
+def focus_chain(page) -> list:
+    """The page's widgets that Tab stops at, in Tab's order (visible and enabled ones)."""
+    from PySide6.QtCore import Qt as _Qt
+
+    chain, widget = [], page.nextInFocusChain()
+    for _ in range(500):
+        if widget is page:
+            break
+        if (page.isAncestorOf(widget) and widget.isVisible() and widget.isEnabled()
+                and widget.focusPolicy() & _Qt.FocusPolicy.TabFocus):
+            chain.append(widget)
+        widget = widget.nextInFocusChain()
+    return chain
+
+
+def assert_follows_the_screen(page) -> None:
+    """Each stop is below the previous one, or on the same line further right (reading order)."""
+    chain = focus_chain(page)
+    assert len(chain) >= 4
+    spots = [(w, w.mapTo(page.window(), w.rect().topLeft()), w.height()) for w in chain]
+    for (a, pa, ha), (b, pb, hb) in zip(spots, spots[1:]):
+        same_line = abs(pa.y() - pb.y()) < max(ha, hb) // 2 + 2
+        assert (same_line and pb.x() > pa.x()) or (not same_line and pb.y() > pa.y()), \
+            f"Tab goes from {a.objectName() or type(a).__name__} {a.accessibleName() or getattr(a, 'text', lambda: '')()!r} " \
+            f"at {pa.toTuple()} to {b.objectName() or type(b).__name__} " \
+            f"{b.accessibleName() or getattr(b, 'text', lambda: '')()!r} at {pb.toTuple()}"
+
+
+@pytest.mark.parametrize("mode", ["oauth", "key"])
+def test_tab_order_follows_the_screen_on_the_bigtime_page(qtbot, tmp_path, mode):
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        wizard = SetupWizard(SetupContext(Profile.at(tmp_path / "p")), start_page="bigtime")
+        qtbot.addWidget(wizard)
+        wizard.show()
+        page = wizard.bigtime_page
+        (page.use_oauth if mode == "oauth" else page.use_key).setChecked(True)
+        page.advanced.setChecked(True)  # its address shows under it, above the buttons
+        QApplication.processEvents()
+        assert_follows_the_screen(page)
+    finally:
+        keyring.set_keyring(previous)
+
+
+def test_tab_order_follows_the_screen_on_the_salesforce_page(qtbot, tmp_path):
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        wizard = SetupWizard(SetupContext(Profile.at(tmp_path / "p")), start_page="salesforce")
+        qtbot.addWidget(wizard)
+        wizard.show()
+        QApplication.processEvents()
+        assert_follows_the_screen(wizard.salesforce_page)
+    finally:
+        keyring.set_keyring(previous)

@@ -46,8 +46,10 @@ class ConnectBigTimePage(ConnectPage):
         self.connect_key_button = QPushButton("Connec&t")
         self.connect_key_button.clicked.connect(self.connect_with_key)
         self.buttons_row.layout().insertWidget(0, self.connect_key_button)
-        self.setTabOrder(self.copy_button, self.connect_key_button)
+        # Tab follows the screen: the form (Advanced and its address last), then the buttons under it.
+        self.setTabOrder(self.base_url, self.connect_key_button)
         self.setTabOrder(self.connect_key_button, self.sign_in_button)
+        self.setTabOrder(self.sign_in_button, self.system_browser_button)
         self._mode_changed()
 
     # ---- the form ---------------------------------------------------------------------------------
