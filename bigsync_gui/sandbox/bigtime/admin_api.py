@@ -1,20 +1,47 @@
 """The BigTime emulator's admin API (``/__sandbox__/bigtime/...``): records of every kind,
-payments, posting invoices, project totals, tokens, the rate limit and settings. A mixin of
-:class:`~.app.BigTimeApp`."""
+payments, posting invoices, project totals, tokens, the rate limit and settings."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from werkzeug.routing import Rule
 from werkzeug.wrappers import Request
 
 from ..web import ApiError, json_response, read_json
 from .data import PERMISSIONS
-from .handlers import admin, lower_keys
+from .handlers import lower_keys
+
+if TYPE_CHECKING:
+    from .data import BigTimeData
+    from .rate_limit import RateLimit
 
 
-class AdminApiMixin:
+class AdminRoutes:
     """The admin endpoints (tests and the console drive the emulated firm through them)."""
+
+    def __init__(self, data: BigTimeData, rate_limit: RateLimit) -> None:
+        self.data = data
+        self.rate_limit = rate_limit
+
+    def admin_rules(self) -> list[Rule]:
+        return [
+            Rule("/records/<kind>", endpoint=self.admin_records_list, methods=["GET"]),
+            Rule("/records/<kind>", endpoint=self.admin_records_create, methods=["POST"]),
+            Rule("/records/<kind>/<int:rid>", endpoint=self.admin_record_get, methods=["GET"]),
+            Rule("/records/<kind>/<int:rid>", endpoint=self.admin_record_patch, methods=["PATCH"]),
+            Rule("/records/<kind>/<int:rid>", endpoint=self.admin_record_delete, methods=["DELETE"]),
+            Rule("/invoices/<int:iid>/payments", endpoint=self.admin_invoice_payment, methods=["POST"]),
+            Rule("/invoices/<int:iid>/post", endpoint=self.admin_invoice_post, methods=["POST"]),
+            Rule("/projects/<int:pid>/totals", endpoint=self.admin_project_totals, methods=["GET"]),
+            Rule("/tokens", endpoint=self.admin_tokens, methods=["GET"]),
+            Rule("/tokens/expire", endpoint=self.admin_tokens_expire, methods=["POST"]),
+            Rule("/tokens/revoke", endpoint=self.admin_tokens_revoke, methods=["POST"]),
+            Rule("/settings", endpoint=self.admin_settings_get, methods=["GET"]),
+            Rule("/settings", endpoint=self.admin_settings_post, methods=["POST", "PATCH"]),
+            Rule("/rate_limit", endpoint=self.admin_rate_limit_get, methods=["GET"]),
+            Rule("/rate_limit", endpoint=self.admin_rate_limit_post, methods=["POST"]),
+        ]
 
     # ---- admin API ---------------------------------------------------------------------------
     _ADMIN_KINDS = ("client", "project", "staff", "contact", "time", "expense", "invoice", "task")
@@ -27,11 +54,9 @@ class AdminApiMixin:
             raise ApiError(404, "NOT_FOUND", f"Unknown record kind '{kind}'. Known: {', '.join(self._ADMIN_KINDS)}")
         return kind
 
-    @admin
     def admin_records_list(self, request: Request, kind: str) -> Any:
         return self.data.list_kind(self._kind(kind))
 
-    @admin
     def admin_records_create(self, request: Request, kind: str) -> Any:
         kind = self._kind(kind)
         body = read_json(request)
@@ -40,11 +65,9 @@ class AdminApiMixin:
         rid = self.data.create_kind(kind, body)
         return json_response(self.data.get_kind(kind, rid), status=201)
 
-    @admin
     def admin_record_get(self, request: Request, kind: str, rid: int) -> Any:
         return self.data.get_kind(self._kind(kind), rid)
 
-    @admin
     def admin_record_patch(self, request: Request, kind: str, rid: int) -> Any:
         kind = self._kind(kind)
         body = read_json(request)
@@ -53,12 +76,10 @@ class AdminApiMixin:
         self.data.update_kind(kind, rid, body)
         return self.data.get_kind(kind, rid)
 
-    @admin
     def admin_record_delete(self, request: Request, kind: str, rid: int) -> Any:
         self.data.delete_kind(self._kind(kind), rid)
         return {"ok": True}
 
-    @admin
     def admin_invoice_payment(self, request: Request, iid: int) -> Any:
         body = lower_keys(read_json(request) or {})
         if "amount" not in body:
@@ -66,16 +87,13 @@ class AdminApiMixin:
         self.data.record_payment(iid, body["amount"], body.get("date"))
         return self.data.get_invoice(iid)
 
-    @admin
     def admin_invoice_post(self, request: Request, iid: int) -> Any:
         self.data.post_invoice(iid)
         return self.data.get_invoice(iid)
 
-    @admin
     def admin_project_totals(self, request: Request, pid: int) -> Any:
         return self.data.project_totals(pid)
 
-    @admin
     def admin_tokens(self, request: Request) -> Any:
         def rows(store: dict[str, Any]) -> list[dict[str, Any]]:
             return [{"token": k, **{f: v for f, v in info.items() if f != "issued"}} for k, info in store.items()]
@@ -83,7 +101,6 @@ class AdminApiMixin:
         return {"access": rows(self.data.access_tokens), "refresh": rows(self.data.refresh_tokens),
                 "session": rows(self.data.session_tokens), "api_key_revoked": bool(self.data.settings.get("api_key_revoked"))}
 
-    @admin
     def admin_tokens_expire(self, request: Request) -> Any:
         body = lower_keys(read_json(request) or {})
         kind = str(body.get("kind", "all")).lower()
@@ -91,7 +108,6 @@ class AdminApiMixin:
             raise ApiError(400, "BAD_REQUEST", "kind must be all, access, session or code.")
         return {"expired": self.data.expire_tokens(kind, body.get("token"))}
 
-    @admin
     def admin_tokens_revoke(self, request: Request) -> Any:
         body = lower_keys(read_json(request) or {})
         kind = str(body.get("kind", "all")).lower()
@@ -110,11 +126,9 @@ class AdminApiMixin:
         return {"requests": settings.get("rate_limit_requests"), "window_seconds": settings.get("rate_limit_window_seconds"),
                 "retry_after": bool(settings.get("rate_limit_retry_after"))}
 
-    @admin
     def admin_rate_limit_get(self, request: Request) -> Any:
         return self._rate_limit_view()
 
-    @admin
     def admin_rate_limit_post(self, request: Request) -> Any:
         """``{"requests": N or null (off), "window_seconds": S, "retry_after": bool}`` (each optional);
         the window starts empty."""
@@ -130,15 +144,12 @@ class AdminApiMixin:
         self.data.settings.update(rate_limit_requests=requests_, rate_limit_window_seconds=float(window))
         if "retry_after" in body:
             self.data.settings["rate_limit_retry_after"] = bool(body["retry_after"])
-        with self._rate_lock:
-            self._hits.clear()
+        self.rate_limit.reset()
         return self._rate_limit_view()
 
-    @admin
     def admin_settings_get(self, request: Request) -> Any:
         return self._settings_view()
 
-    @admin
     def admin_settings_post(self, request: Request) -> Any:
         body = read_json(request) or {}
         if not isinstance(body, dict):

@@ -1,19 +1,11 @@
-"""What every handler of the BigTime emulator shares: the API's path, query parameters read
-case-insensitively, and the two handler wrappers (:func:`api` for the REST API, :func:`admin`
-for the admin API)."""
+"""What every route of the BigTime emulator shares: the API's path and query parameters read
+case-insensitively."""
 
 from __future__ import annotations
 
-import functools
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any
 
-from werkzeug.wrappers import Request, Response
-
-from ..web import ApiError, json_response
-from .data import BigTimeError
-
-if TYPE_CHECKING:
-    from .app import BigTimeApp
+from werkzeug.wrappers import Request
 
 API_PREFIX = "/BigtimeData/api/v2"
 
@@ -36,41 +28,3 @@ def bool_arg(request: Request, name: str, default: bool = False) -> bool:
     if value is None or value == "":
         return default
     return value.strip().lower() in ("true", "1", "yes")
-
-
-def api(permission: str | None = None, auth: bool = True) -> Callable[..., Any]:
-    """Wrap a handler: authenticate, check the right, translate data errors, render JSON."""
-
-    def deco(fn: Callable[..., Any]) -> Callable[..., Response]:
-        @functools.wraps(fn)
-        def wrapper(self: BigTimeApp, request: Request, **values: Any) -> Response:
-            try:
-                with self.world.lock:
-                    staff_id = self._authenticate(request) if auth else None
-                    if permission:
-                        self.data.require(staff_id, permission)
-                    result = fn(self, request, staff_id, **values)
-            except BigTimeError as exc:
-                raise ApiError(exc.status, type(exc).__name__, exc.message) from None
-            return result if isinstance(result, Response) else json_response(result)
-
-        return wrapper
-
-    return deco
-
-
-def admin(fn: Callable[..., Any]) -> Callable[..., Response]:
-    """Wrap an admin handler: hold the lock, persist after changes, admin-format errors."""
-
-    @functools.wraps(fn)
-    def wrapper(self: BigTimeApp, request: Request, **values: Any) -> Response:
-        try:
-            with self.world.lock:
-                result = fn(self, request, **values)
-                if request.method != "GET":
-                    self.world.changed()
-        except BigTimeError as exc:
-            raise ApiError(exc.status, type(exc).__name__.upper(), exc.message) from None
-        return result if isinstance(result, Response) else json_response(result)
-
-    return wrapper

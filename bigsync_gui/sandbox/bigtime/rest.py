@@ -1,21 +1,71 @@
 """The BigTime emulator's REST API: projects, contacts, custom fields, clients, staff, picklists,
-time, expenses, invoices and budgets, each handler checking the caller's right. A mixin of
-:class:`~.app.BigTimeApp`."""
+time, expenses, invoices and budgets, each handler checking the caller's right through the
+authenticator (:mod:`.auth`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from werkzeug.routing import Rule
 from werkzeug.wrappers import Request
 
-from ..web import ApiError, read_json
+from ..web import ApiError, Handler, read_json
 from .data import ValidationError, parse_date
-from .handlers import api, arg, bool_arg, lower_keys
+from .handlers import API_PREFIX, arg, bool_arg, lower_keys
 from .schema import pick
 
+if TYPE_CHECKING:
+    from .auth import BigTimeAuth
+    from .data import BigTimeData
 
-class RestApiMixin:
+
+class RestRoutes:
     """``/BigtimeData/api/v2/...`` below the sign-in."""
+
+    def __init__(self, data: BigTimeData, auth: BigTimeAuth) -> None:
+        self.data = data
+        self.auth = auth
+
+    def rules(self) -> list[Rule]:
+        def r(path: str, endpoint: Handler, *methods: str) -> Rule:
+            return Rule(API_PREFIX.lower() + path, endpoint=endpoint, methods=list(methods))
+
+        return [
+            r("/project", self.project_list, "GET"),
+            r("/project/detail", self.project_create, "POST"),
+            r("/project/detail/<int:pid>", self.project_get, "GET"),
+            r("/project/detail/<int:pid>", self.project_update, "POST"),
+            r("/project/detail/<int:pid>", self.project_delete, "DELETE"),
+            r("/project/contacts", self.project_contacts, "GET"),
+            r("/project/contacts/<int:pid>", self.project_contacts, "GET"),
+            r("/project/contact/<int:cid>", self.project_contact_get, "GET"),
+            r("/project/contact/<int:cid>", self.project_contact_post, "POST"),
+            r("/project/contact", self.project_contact_post, "POST"),
+            r("/project/customfields/<int:pid>", self.project_custom_fields, "GET"),
+            r("/project/customfields", self.project_custom_fields_post, "POST"),
+            r("/project/customfieldsbyname", self.project_custom_fields_by_name, "POST"),
+            r("/client", self.client_list, "GET"),
+            r("/client/detail", self.client_create, "POST"),
+            r("/client/detail/<int:cid>", self.client_get, "GET"),
+            r("/client/detail/<int:cid>", self.client_update, "POST"),
+            r("/staff", self.staff_list, "GET"),
+            r("/staff/detail/<int:sid>", self.staff_get, "GET"),
+            r("/picklist/fieldvalues/<field>", self.picklist_field_values, "GET"),
+            r("/picklist/<name>", self.picklist, "GET"),
+            r("/time/sheet/<int:sid>", self.time_sheet, "GET"),
+            r("/time/byproject/<int:pid>", self.time_by_project, "GET"),
+            r("/time", self.time_create, "POST"),
+            r("/time/detail", self.time_create, "POST"),
+            r("/time/detail/<int:tid>", self.time_get, "GET"),
+            r("/expense/reportbyfilter", self.expense_report, "POST"),
+            r("/expense/detail", self.expense_create, "POST"),
+            r("/expense/detail/<int:eid>", self.expense_get, "GET"),
+            r("/invoice/history", self.invoice_history, "GET"),
+            r("/invoice/drafts", self.invoice_drafts, "GET"),
+            r("/invoice/detail/<int:iid>", self.invoice_get, "GET"),
+            r("/task/budgetstatusbyproject/<int:pid>", self.budget_status, "GET"),
+            r("/task/listbyproject/<int:pid>", self.task_list, "GET"),
+        ]
 
     # ---- projects ----------------------------------------------------------------------------
     def _body(self, request: Request) -> dict[str, Any]:
@@ -26,31 +76,31 @@ class RestApiMixin:
             raise ApiError(400, "BAD_REQUEST", "The request body must be a JSON object.")
         return data
 
-    @api()
-    def project_list(self, request: Request, staff: int) -> Any:
+    def project_list(self, request: Request) -> Any:
+        self.auth.staff(request)
         return self.data.project_list(show_inactive=bool_arg(request, "ShowInactive"))
 
-    @api()
-    def project_get(self, request: Request, staff: int, pid: int) -> Any:
+    def project_get(self, request: Request, pid: int) -> Any:
+        self.auth.staff(request)
         return self.data.get_project(pid, view=arg(request, "View") or "Detailed")
 
-    @api("can_create_projects")
-    def project_create(self, request: Request, staff: int) -> Any:
+    def project_create(self, request: Request) -> Any:
+        self.auth.staff(request, "can_create_projects")
         pid = self.data.create_project(self._body(request))
         return self.data.get_project(pid)
 
-    @api("can_edit_projects")
-    def project_update(self, request: Request, staff: int, pid: int) -> Any:
+    def project_update(self, request: Request, pid: int) -> Any:
+        self.auth.staff(request, "can_edit_projects")
         self.data.update_project(pid, self._body(request))
         return self.data.get_project(pid)
 
-    @api("can_delete_projects")
-    def project_delete(self, request: Request, staff: int, pid: int) -> Any:
+    def project_delete(self, request: Request, pid: int) -> Any:
+        self.auth.staff(request, "can_delete_projects")
         self.data.delete_project(pid)
         return True
 
-    @api()
-    def project_contacts(self, request: Request, staff: int, pid: int | None = None) -> Any:
+    def project_contacts(self, request: Request, pid: int | None = None) -> Any:
+        self.auth.staff(request)
         if pid is None:
             raw = arg(request, "id", "projectsid", "projectid")
             if not raw or not raw.strip().isdigit():
@@ -58,15 +108,15 @@ class RestApiMixin:
             pid = int(raw)
         return self.data.project_contacts(pid)
 
-    @api()
-    def project_contact_get(self, request: Request, staff: int, cid: int) -> Any:
+    def project_contact_get(self, request: Request, cid: int) -> Any:
+        self.auth.staff(request)
         return self.data.get_contact(cid)
 
-    @api("can_edit_contacts")
-    def project_contact_post(self, request: Request, staff: int, cid: int | None = None) -> Any:
+    def project_contact_post(self, request: Request, cid: int | None = None) -> Any:
         """``POST /project/Contact?projectsid=`` adds a contact (pybt); ``/project/Contact/{id}``
         updates one — and ``/project/Contact/0`` adds one only under the switch
         ``contact_create_with_id`` (otherwise contact 0 is not found)."""
+        self.auth.staff(request, "can_edit_contacts")
         body = self._body(request)
         raw = arg(request, "projectsid", "projectid", "id")
         project = int(raw) if raw and raw.strip().isdigit() else pick(body, "ProjectSid", "ProjectId")
@@ -78,8 +128,8 @@ class RestApiMixin:
             self.data.update_project_contact(cid, body, project_id=int(project) if project not in (None, "") else None)
         return self.data.get_contact(cid)
 
-    @api()
-    def project_custom_fields(self, request: Request, staff: int, pid: int) -> Any:
+    def project_custom_fields(self, request: Request, pid: int) -> Any:
+        self.auth.staff(request)
         return self.data.custom_fields(pid)
 
     def _custom_items(self, request: Request) -> list[dict[str, Any]]:
@@ -104,46 +154,46 @@ class RestApiMixin:
             touched.append(int(project))
         return [row for pid in dict.fromkeys(touched) for row in self.data.custom_fields(pid)]
 
-    @api("can_edit_projects")
-    def project_custom_fields_post(self, request: Request, staff: int) -> Any:
+    def project_custom_fields_post(self, request: Request) -> Any:
+        self.auth.staff(request, "can_edit_projects")
         return self._set_custom(request, by_name=False)
 
-    @api("can_edit_projects")
-    def project_custom_fields_by_name(self, request: Request, staff: int) -> Any:
+    def project_custom_fields_by_name(self, request: Request) -> Any:
+        self.auth.staff(request, "can_edit_projects")
         return self._set_custom(request, by_name=True)
 
     # ---- clients, staff, picklists -----------------------------------------------------------
-    @api()
-    def client_list(self, request: Request, staff: int) -> Any:
+    def client_list(self, request: Request) -> Any:
+        self.auth.staff(request)
         return self.data.client_list(show_inactive=bool_arg(request, "ShowInactive"))
 
-    @api()
-    def client_get(self, request: Request, staff: int, cid: int) -> Any:
+    def client_get(self, request: Request, cid: int) -> Any:
+        self.auth.staff(request)
         return self.data.get_client(cid)
 
-    @api("can_create_clients")
-    def client_create(self, request: Request, staff: int) -> Any:
+    def client_create(self, request: Request) -> Any:
+        self.auth.staff(request, "can_create_clients")
         return self.data.get_client(self.data.create_client(self._body(request)))
 
-    @api("can_edit_clients")
-    def client_update(self, request: Request, staff: int, cid: int) -> Any:
+    def client_update(self, request: Request, cid: int) -> Any:
+        self.auth.staff(request, "can_edit_clients")
         self.data.update_client(cid, self._body(request))
         return self.data.get_client(cid)
 
-    @api()
-    def staff_list(self, request: Request, staff: int) -> Any:
+    def staff_list(self, request: Request) -> Any:
+        self.auth.staff(request)
         return self.data.staff_list(show_inactive=bool_arg(request, "ShowInactive"))
 
-    @api()
-    def staff_get(self, request: Request, staff: int, sid: int) -> Any:
+    def staff_get(self, request: Request, sid: int) -> Any:
+        self.auth.staff(request)
         return self.data.get_staff(sid)
 
-    @api()
-    def picklist(self, request: Request, staff: int, name: str) -> Any:
+    def picklist(self, request: Request, name: str) -> Any:
+        self.auth.staff(request)
         return self.data.picklist(name)
 
-    @api()
-    def picklist_field_values(self, request: Request, staff: int, field: str) -> Any:
+    def picklist_field_values(self, request: Request, field: str) -> Any:
+        self.auth.staff(request)
         return self.data.field_values(field)
 
     # ---- time, expenses ----------------------------------------------------------------------
@@ -151,22 +201,22 @@ class RestApiMixin:
         start, end = arg(request, *start_names), arg(request, *end_names)
         return (parse_date(start, start_names[0]) if start else None, parse_date(end, end_names[0]) if end else None)
 
-    @api()
-    def time_sheet(self, request: Request, staff: int, sid: int) -> Any:
+    def time_sheet(self, request: Request, sid: int) -> Any:
+        self.auth.staff(request)
         start, end = self._dates(request, ("StartDt",), ("EndDt",))
         return self.data.time_entries(staff_id=sid, start=start, end=end)
 
-    @api()
-    def time_by_project(self, request: Request, staff: int, pid: int) -> Any:
+    def time_by_project(self, request: Request, pid: int) -> Any:
+        self.auth.staff(request)
         start, end = self._dates(request, ("StartDt",), ("EndDt",))
         return self.data.time_entries(project_id=pid, start=start, end=end)
 
-    @api()
-    def time_get(self, request: Request, staff: int, tid: int) -> Any:
+    def time_get(self, request: Request, tid: int) -> Any:
+        self.auth.staff(request)
         return self.data.get_time(tid)
 
-    @api("can_log_time")
-    def time_create(self, request: Request, staff: int) -> Any:
+    def time_create(self, request: Request) -> Any:
+        staff = self.auth.staff(request, "can_log_time")
         data = read_json(request)
         if isinstance(data, list):
             return [self.data.get_time(self.data.log_time(item, staff_id=staff)) for item in data]
@@ -174,8 +224,8 @@ class RestApiMixin:
             raise ApiError(400, "BAD_REQUEST", "The body must be a time entry or a list of them.")
         return self.data.get_time(self.data.log_time(data, staff_id=staff))
 
-    @api()
-    def expense_report(self, request: Request, staff: int) -> Any:
+    def expense_report(self, request: Request) -> Any:
+        self.auth.staff(request)
         body = lower_keys(read_json(request) or {})
         start = parse_date(body["mindate"], "mindate") if body.get("mindate") else None
         end = parse_date(body["maxdate"], "maxdate") if body.get("maxdate") else None
@@ -192,34 +242,34 @@ class RestApiMixin:
         return self.data.expenses(start, end, project_ids=ids(body.get("projectsids"), "projectsids"),
                                   staff_ids=ids(body.get("staffsids"), "staffsids"))
 
-    @api("can_log_time")
-    def expense_create(self, request: Request, staff: int) -> Any:
+    def expense_create(self, request: Request) -> Any:
+        staff = self.auth.staff(request, "can_log_time")
         return self.data.get_expense(self.data.log_expense(self._body(request), staff_id=staff))
 
-    @api()
-    def expense_get(self, request: Request, staff: int, eid: int) -> Any:
+    def expense_get(self, request: Request, eid: int) -> Any:
+        self.auth.staff(request)
         return self.data.get_expense(eid)
 
     # ---- invoices, budgets -------------------------------------------------------------------
-    @api("can_view_invoices")
-    def invoice_history(self, request: Request, staff: int) -> Any:
+    def invoice_history(self, request: Request) -> Any:
+        self.auth.staff(request, "can_view_invoices")
         start, end = self._dates(request, ("startDt",), ("endDt",))
         if start is None or end is None:
             raise ApiError(400, "BAD_REQUEST", "Both startDt and endDt are required.")
         return self.data.invoice_history(start, end)
 
-    @api("can_view_invoices")
-    def invoice_drafts(self, request: Request, staff: int) -> Any:
+    def invoice_drafts(self, request: Request) -> Any:
+        self.auth.staff(request, "can_view_invoices")
         return self.data.invoice_drafts()
 
-    @api("can_view_invoices")
-    def invoice_get(self, request: Request, staff: int, iid: int) -> Any:
+    def invoice_get(self, request: Request, iid: int) -> Any:
+        self.auth.staff(request, "can_view_invoices")
         return self.data.get_invoice(iid)
 
-    @api()
-    def budget_status(self, request: Request, staff: int, pid: int) -> Any:
+    def budget_status(self, request: Request, pid: int) -> Any:
+        self.auth.staff(request)
         return self.data.budget_status(pid)
 
-    @api()
-    def task_list(self, request: Request, staff: int, pid: int) -> Any:
+    def task_list(self, request: Request, pid: int) -> Any:
+        self.auth.staff(request)
         return self.data.project_tasks(pid)

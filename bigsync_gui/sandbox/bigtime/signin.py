@@ -1,27 +1,30 @@
 """The BigTime emulator's sign-in: the OAuth 2.0 login and consent pages, the token endpoint
-(codes, rotating refresh tokens, PKCE) and ``/session`` user sessions. A mixin of
-:class:`~.app.BigTimeApp`."""
+(codes, rotating refresh tokens, PKCE) and ``/session`` user sessions. Given the
+firm's data."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 import html
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
+from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from .. import credentials as cred
-from ..web import ApiError, json_response, read_json
+from ..web import ApiError, Handler, json_response, read_json
 from .handlers import API_PREFIX, arg, lower_keys
+
+if TYPE_CHECKING:
+    from .data import BigTimeData
 
 # The client apps registered in the sandbox firm (BigTime: the admin registers the app, copies id + secret).
 REGISTERED_APPS = {
     cred.BT_CLIENT_ID: {"name": "BigSync", "secret": cred.BT_CLIENT_SECRET, "redirect_uris": cred.BT_REDIRECT_URIS},
 }
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
-UNAUTHORIZED = "Authorization has been denied for this request."
 
 
 class OAuthError(ApiError):
@@ -29,8 +32,25 @@ class OAuthError(ApiError):
 
 
 
-class SignInMixin:
+class SignInRoutes:
     """OAuth pages, the token endpoint, sessions."""
+
+    def __init__(self, data: BigTimeData) -> None:
+        self.data = data
+
+    def rules(self) -> list[Rule]:
+        def r(path: str, endpoint: Handler, *methods: str) -> Rule:
+            return Rule(API_PREFIX.lower() + path, endpoint=endpoint, methods=list(methods))
+
+        return [
+            r("/oauth2/authorize", self.oauth_authorize, "GET"),
+            r("/oauth2/authorize", self.oauth_authorize_post, "POST"),
+            r("/oauth2/accesstoken", self.oauth_token, "POST"),
+            r("/session", self.session_create, "POST"),
+        ]
+
+    def switch(self, name: str) -> bool:
+        return bool(self.data.switches[name])
 
     # ---- OAuth 2.0 ---------------------------------------------------------------------------
     def _registered_uris(self, app: dict[str, Any]) -> list[str]:
@@ -73,13 +93,12 @@ class SignInMixin:
         if not self._redirect_ok(app, redirect_uri):
             return self._page("Invalid redirect URI", f"<p class='err'>The redirect URI <b>{html.escape(redirect_uri) or '(none)'}</b> "
                               f"is not registered for {html.escape(app['name'])}.</p>", status=400)
-        state = arg(request, "state") if self._switch("echo_state") else None
+        state = arg(request, "state") if self.switch("echo_state") else None
         response_type = arg(request, "response_type")
         if response_type not in (None, "", "code"):
             return self._redirect(self._with_query(redirect_uri, {"error": "unsupported_response_type", "state": state}))
-        with self.world.lock:
-            txn = self.data.new_login_txn(client_id, redirect_uri, arg(request, "state"), arg(request, "code_challenge"),
-                                          arg(request, "code_challenge_method"))
+        txn = self.data.new_login_txn(client_id, redirect_uri, arg(request, "state"), arg(request, "code_challenge"),
+                                      arg(request, "code_challenge_method"))
         return self._login_page(txn)
 
     def oauth_authorize_post(self, request: Request) -> Response:
@@ -100,7 +119,7 @@ class SignInMixin:
         if step == "consent" and info.get("staff_id") is not None:
             decision = form.get("decision", "")
             # BigTime documents ``{redirect_uri}?code={code}``: the state comes back only with ``echo_state``.
-            state = info["state"] if self._switch("echo_state") else None
+            state = info["state"] if self.switch("echo_state") else None
             if decision == "allow":
                 code = self.data.issue_code(txn_id)
                 return self._redirect(self._with_query(info["redirect_uri"], {"code": code, "state": state}))
@@ -112,7 +131,7 @@ class SignInMixin:
         params = self._token_params(request)
         basic_id = basic_secret = None
         auth = request.headers.get("Authorization", "")
-        if auth[:6].lower() == "basic " and self._switch("token_basic_auth"):
+        if auth[:6].lower() == "basic " and self.switch("token_basic_auth"):
             try:
                 basic_id, _, basic_secret = base64.b64decode(auth[6:].strip()).decode("utf-8").partition(":")
             except (ValueError, UnicodeDecodeError):
@@ -147,19 +166,19 @@ class SignInMixin:
             raise OAuthError(400, "invalid_request", "grant_type is required.")
         else:
             raise OAuthError(400, "unsupported_grant_type", f"grant_type '{grant}' is not supported.")
-        if self._switch("token_firm"):
+        if self.switch("token_firm"):
             tokens = {**tokens, "firm": self.data.firm["Id"]}
         return json_response(tokens, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
 
     def _token_params(self, request: Request) -> dict[str, str]:
         """The token request's fields: a JSON object (documented) unless ``token_json`` is off; a form
         only with ``token_form``. Any other body → 415."""
-        if request.mimetype == "application/json" and self._switch("token_json"):
+        if request.mimetype == "application/json" and self.switch("token_json"):
             return self._body_params(request)
-        if request.mimetype == "application/x-www-form-urlencoded" and self._switch("token_form"):
+        if request.mimetype == "application/x-www-form-urlencoded" and self.switch("token_form"):
             return {k.lower(): v for k, v in request.form.items()}
-        accepted = " or ".join(name for name, on in (("a JSON object", self._switch("token_json")),
-                                                      ("a form", self._switch("token_form"))) if on) or "nothing"
+        accepted = " or ".join(name for name, on in (("a JSON object", self.switch("token_json")),
+                                                      ("a form", self.switch("token_form"))) if on) or "nothing"
         raise OAuthError(415, "invalid_request", f"The token request body must be {accepted} "
                                                  f"(got {request.mimetype or 'no content type'}).")
 
@@ -241,13 +260,12 @@ footer{{text-align:center;font-size:11px;color:#8593a1}}
         if not user or not pwd:
             raise ApiError(400, "BAD_REQUEST", "UserId and Pwd are required.")
         firm = params.get("firm")
-        with self.world.lock:
-            staff_id = self.data.find_login(user, pwd)
-            if staff_id is None or (firm and firm != self.data.firm["Id"]):
-                raise ApiError(401, "UNAUTHORIZED", "Invalid user id or password.")
-            token = self.data.new_session(staff_id)
-            return json_response({"firm": self.data.firm["Id"], **self.data.staff_session_info(staff_id), "token": token,
-                                  "firmname": self.data.firm["Nm"]})
+        staff_id = self.data.find_login(user, pwd)
+        if staff_id is None or (firm and firm != self.data.firm["Id"]):
+            raise ApiError(401, "UNAUTHORIZED", "Invalid user id or password.")
+        token = self.data.new_session(staff_id)
+        return json_response({"firm": self.data.firm["Id"], **self.data.staff_session_info(staff_id), "token": token,
+                              "firmname": self.data.firm["Nm"]})
 
 
 _P_ORIG = API_PREFIX  # form actions use BigTime's own spelling of the path
