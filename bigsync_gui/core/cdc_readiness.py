@@ -14,6 +14,7 @@ from typing import Any
 from ..connectors.errors import ConnectorError
 from ..connectors.salesforce import SalesforceClient
 from ..connectors.salesforce.tooling import can_view_all, cdc_selected, user_rights
+from ..connectors.wording import duration
 
 ENTITY = "Opportunity"
 ENTITY_LIMIT = 5  # entities an org may select without the Change Data Capture add-on
@@ -65,8 +66,7 @@ def timing_words(readiness: CdcReadiness | None, interval_seconds: int) -> str:
     """How triggers arrive, in the words every screen uses: "Instant" or "Checks every N min"."""
     if readiness is not None and readiness.instant:
         return "Instant"
-    every = f"{interval_seconds} s" if interval_seconds < 120 else f"{interval_seconds // 60} min"
-    return f"Checks every {every}"
+    return f"Checks every {duration(interval_seconds)}"
 
 
 def check_cdc(sf: SalesforceClient) -> CdcReadiness:

@@ -40,6 +40,7 @@ from ..core.settings import Settings
 from .context import SetupContext
 from .pages.common import heading, interval_box, plain_label, sentence
 from .pages.fields import FieldsPage
+from .pages.instant_triggers import InstantTriggersPanel
 from .pages.stage import API_NAME_ROLE, stage_item
 from .pages.summary import describe_interval
 from .wizard import bigtime_sentence, fit_to_screen, salesforce_sentence
@@ -191,12 +192,15 @@ class SettingsWindow(QWidget):
         layout.addLayout(form)
         layout.addLayout(self._button_row(self.change_stage))
         layout.addWidget(self.trigger_status)
+        self.instant = InstantTriggersPanel(self.context)  # Instant, or checks on the interval
+        layout.addWidget(self.instant)
         layout.addStretch(1)
         return page
 
     def load_stages(self) -> None:
         self._stages_loaded = True
         self.trigger_status.setText("Loading stages from Salesforce…")
+        self.instant.load()
         run_in_background(self.engine.stages, self._on_stages,
                           lambda exc: self._stages_failed(exc), self)
 

@@ -29,7 +29,8 @@ def test_timing_words() -> None:
     assert timing_words(CdcReadiness(True, True), 420) == "Instant"
     assert timing_words(CdcReadiness(True, None), 420) == "Instant"
     assert timing_words(CdcReadiness(False, True), 420) == "Checks every 7 min"
-    assert timing_words(CdcReadiness(True, False), 60) == "Checks every 60 s"
+    assert timing_words(CdcReadiness(True, False), 60) == "Checks every 1 min"
+    assert timing_words(CdcReadiness(None, None), 30) == "Checks every 30 s"
     assert timing_words(None, 300) == "Checks every 5 min"
     assert CdcReadiness(False, False).steps()[-1].startswith("Give the connected user View All")
     assert CdcReadiness(True, True).steps() == []

@@ -25,6 +25,7 @@ from ...core.settings import Settings, SyncSettings
 from ..context import SetupContext
 from ..worker import run_in_background
 from .common import LoadPanel, interval_box, plain_label, sentence
+from .instant_triggers import InstantTriggersPanel
 
 API_NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 CLOSED_LOST_TIP = "Closed-lost stages never create projects"
@@ -110,6 +111,9 @@ class StagePage(QWizardPage):
         interval_form.addRow(interval_label, self.interval)
         layout.addLayout(interval_form)
         layout.addWidget(interval_hint)
+        layout.addSpacing(8)
+        self.instant = InstantTriggersPanel(context)  # Instant, or checks on the interval (issue 19)
+        layout.addWidget(self.instant)
         layout.addStretch(1)
         self.setTabOrder(self.combo, self.backfill)
         self.setTabOrder(self.backfill, self.interval)
@@ -146,6 +150,7 @@ class StagePage(QWizardPage):
     # ---- QWizardPage --------------------------------------------------------------------------------
     def initializePage(self) -> None:  # noqa: N802 (Qt's name)
         self.load_stages()
+        self.instant.load()
 
     def isComplete(self) -> bool:  # noqa: N802
         return self.already_past() is not None

@@ -1,0 +1,79 @@
+"""How triggers arrive — "Instant" or "Checks every N min" — on the wizard's Trigger stage page and
+in Settings › Trigger: whether Change Data Capture is on for Opportunity and the user may receive
+it (core/cdc_readiness.py, read off the GUI thread), and when not, the admin's steps in plain
+words with **Check again**. Without it nothing changes: BigSync checks on its interval.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
+
+from ...core.cadence import effective_interval
+from ...core.cdc_readiness import CdcReadiness, check_cdc, timing_words
+from ..worker import run_in_background
+from .common import LoadPanel, heading, plain_label, sentence
+
+
+class InstantTriggersPanel(QWidget):
+    """``context`` gives the connector and the profile (a SetupContext)."""
+
+    def __init__(self, context: Any, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.context = context
+        self.title = heading("How won deals reach BigSync")
+        self.timing = plain_label()
+        self.detail = plain_label(selectable=True)
+        self.steps = plain_label(selectable=True)
+        self.loader = LoadPanel("&Check again")
+        self.loader.retry.connect(self.load)
+        self.again = QPushButton("C&heck again")
+        self.again.clicked.connect(self.load)
+        row = QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(self.again)
+        row.addStretch(1)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.title)
+        layout.addWidget(self.loader)
+        layout.addWidget(self.timing)
+        layout.addWidget(self.detail)
+        layout.addWidget(self.steps)
+        layout.addLayout(row)
+        self.readiness: CdcReadiness | None = None
+        self._generation = 0
+        for widget in (self.timing, self.detail, self.steps, self.again):
+            widget.hide()
+
+    def load(self) -> None:
+        self._generation += 1
+        generation = self._generation
+        self.loader.loading("Asking Salesforce whether Change Data Capture is on…")
+        context = self.context
+
+        def work() -> tuple[CdcReadiness, int]:
+            return check_cdc(context.connector.salesforce()), effective_interval(context.profile).seconds
+
+        run_in_background(work, lambda answer: self._show(generation, *answer),
+                          lambda exc: self._failed(generation, exc), self)
+
+    def _show(self, generation: int, readiness: CdcReadiness, interval_seconds: int) -> None:
+        if generation != self._generation:
+            return
+        self.readiness = readiness
+        self.loader.done()
+        self.timing.setText(f"Triggers: {timing_words(readiness, interval_seconds)}")
+        self.detail.setText(readiness.sentence())
+        steps = readiness.steps()
+        self.steps.setText("To make them instant:\n" + "\n".join(f"{n}. {s}" for n, s in enumerate(steps, 1))
+                           if steps else "")
+        self.timing.show()
+        self.detail.show()
+        self.steps.setVisible(bool(steps))
+        self.again.setVisible(not readiness.instant)
+
+    def _failed(self, generation: int, exc: Exception) -> None:
+        if generation == self._generation:
+            self.loader.failed(f"Could not ask Salesforce about Change Data Capture. {sentence(exc)}")

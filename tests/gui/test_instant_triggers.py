@@ -1,0 +1,61 @@
+"""The wizard's Trigger stage page and Settings › Trigger say how won deals arrive: "Instant" when
+Change Data Capture is on for Opportunity, else "Checks every N min" with the admin's steps and
+Check again (issue 19 item 5). Screenshots go to BIGSYNC_SHOTS when set."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import requests
+
+from bigsync_gui.gui.settings_window import SECTIONS
+from test_settings_window import configured, open_settings
+from test_wizard import TIMEOUT, connected, memory_keyring, open_wizard, profile  # noqa: F401  (fixtures)
+
+SHOTS = os.environ.get("BIGSYNC_SHOTS")
+
+
+def select_cdc(sandbox, entities: list[str]) -> None:
+    r = requests.post(sandbox.salesforce_admin_url + "/streaming", json={"entities": entities}, timeout=10)
+    assert r.status_code == 200, r.text
+
+
+def shot(widget, name: str) -> None:
+    if SHOTS:
+        Path(SHOTS).mkdir(parents=True, exist_ok=True)
+        widget.grab().save(str(Path(SHOTS) / name))
+
+
+def test_the_stage_page_says_instant_or_the_steps(sandbox, connected, open_wizard, qtbot) -> None:  # noqa: F811
+    wizard = open_wizard(connected, "stage")
+    panel = wizard.stage_page.instant
+    qtbot.waitUntil(lambda: panel.readiness is not None, timeout=TIMEOUT)
+    assert panel.timing.text() == "Triggers: Instant"
+    assert not panel.steps.isVisible() and not panel.again.isVisible()
+    shot(wizard, "stage-instant.png")
+
+    select_cdc(sandbox, [])
+    panel.load()
+    qtbot.waitUntil(lambda: panel.readiness is not None and not panel.readiness.instant, timeout=TIMEOUT)
+    assert panel.timing.text().startswith("Triggers: Checks every ") and panel.timing.text().endswith("min")
+    assert "Change Data Capture is off for Opportunity" in panel.detail.text()
+    text = panel.steps.text()
+    assert "1. In Salesforce, open Setup › Change Data Capture" in text and "at most 5 entities" in text
+    assert panel.again.isVisible()
+    shot(wizard, "stage-checks-every.png")
+
+    select_cdc(sandbox, ["Opportunity"])  # the admin followed the steps
+    panel.again.click()
+    qtbot.waitUntil(lambda: panel.timing.text() == "Triggers: Instant", timeout=TIMEOUT)
+
+
+def test_settings_trigger_says_it_too(sandbox, connected, qtbot) -> None:  # noqa: F811
+    configured(connected)
+    select_cdc(sandbox, [])
+    window = open_settings(qtbot, connected)
+    window.sidebar.setCurrentRow(SECTIONS.index("Trigger"))
+    qtbot.waitUntil(lambda: window.instant.readiness is not None, timeout=TIMEOUT)
+    assert window.instant.timing.text().startswith("Triggers: Checks every ")
+    assert window.instant.steps.isVisible()
+    shot(window, "settings-trigger-checks-every.png")
