@@ -20,9 +20,11 @@ from bigsync_gui.core.field_setup import (
     plan_fields,
     wanted_fields,
 )
-from bigsync_gui.core.settings import DEFAULT_FIELD_MAP, INVOICE_OBJECT
+from bigsync_gui.core.settings import ACCOUNT_FIGURES, DEFAULT_FIELD_MAP, INVOICE_OBJECT
 
 FIELD_MAP = dict(DEFAULT_FIELD_MAP)
+# every figure's field, on the object it is written to
+REGISTRY = {("Account" if figure in ACCOUNT_FIGURES else "Opportunity", name) for figure, name in FIELD_MAP.items()}
 
 
 def fresh_org(sandbox, **settings) -> None:
@@ -57,7 +59,7 @@ def test_a_fresh_org_gets_every_field_readable_and_editable(sandbox, client) -> 
     fresh_org(sandbox)
     plan = plan_fields(client, FIELD_MAP)
     assert plan.may_create is True and plan.invoice_object is True
-    assert {w.name for w in plan.fields if w.sobject == "Opportunity"} == set(DEFAULT_FIELD_MAP.values())
+    assert {(w.sobject, w.name) for w in plan.fields if w.sobject != INVOICE_OBJECT} == REGISTRY
     assert any(line.startswith("the custom object BigTime_Invoice__c") for line in plan.lines())
     steps: list[str] = []
     result = create_fields(client, plan, FIELD_MAP, progress=steps.append)
@@ -65,8 +67,9 @@ def test_a_fresh_org_gets_every_field_readable_and_editable(sandbox, client) -> 
     assert len(result.created) == 1 + len(plan.fields) and result.already_there == []
     assert steps[0] == f"Creating the object {INVOICE_OBJECT}…" and steps[-1] == "Reading the fields again…"
     described = client.fields("Opportunity")
-    for name in DEFAULT_FIELD_MAP.values():
-        assert described[name].updateable and described[name].custom, name
+    for sobject, name in REGISTRY:
+        info = client.fields(sobject)[name]
+        assert info.updateable and info.custom, name
     assert described["BigTime_Budget_Fees__c"].type == "currency"
     assert described["BigTime_Last_Sync__c"].type == "datetime"
     invoice = client.fields(INVOICE_OBJECT)
@@ -123,7 +126,7 @@ def test_a_refused_object_does_not_stop_the_opportunity_fields(sandbox, client) 
     assert (INVOICE_OBJECT, "Operation not supported for this sObject type") in result.failed
     assert f"{INVOICE_OBJECT}.Amount__c" in [name for name, _ in result.failed]
     assert f"{INVOICE_OBJECT}.Amount__c" in result.still_missing
-    assert all(client.fields("Opportunity")[name].updateable for name in DEFAULT_FIELD_MAP.values())
+    assert all(client.fields(sobject)[name].updateable for sobject, name in REGISTRY)
     assert "Still missing" in result.summary() and "by hand" in result.summary()
 
 

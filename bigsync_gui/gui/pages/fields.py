@@ -296,7 +296,7 @@ class FieldsPage(QWizardPage):
             elif not ok:
                 missing_lines.append(f"•  {target} — {text.lstrip('✗ ')}: make it an editable {create} field, "
                                      "or pick another field")
-        lacking = any(status_of(t, self._report.opportunity, f)[0] == "✗ missing" for f, t in self._map.items())
+        lacking = any(status_of(t, self._report.fields_for(f), f)[0] == "✗ missing" for f, t in self._map.items())
         self.create_panel.update_for(lacking or self._report.invoice_object is False, self._report.may_create)
         if missing_lines:
             self.missing_title.show()
