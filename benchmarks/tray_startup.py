@@ -2,10 +2,12 @@
 
     .venv/bin/python benchmarks/tray_startup.py [--runs 5] [--idle 60]
 
-Prints:
+Prints, side by side with a bare PySide6 tray icon (benchmarks/bare_tray.py: icon, menu, nothing
+else) launched in turn on the same display and tray, so the machine's load hits both alike:
 - cold start of a configured profile to "tray ready" (the process started → its icon is embedded
-  in the tray), median of ``--runs`` launches (target < 1.0 s);
-- RSS of the tray process after an idle minute (target < 150 MB), and whether any
+  in the tray), median of ``--runs`` launches of each, and the median of the pairwise ratios
+  (target: within 1.4× of the bare icon);
+- RSS of each process after an idle minute (target <= 70 MB for the app), and whether any
   QtWebEngineProcess runs (it must not: the embedded browser is only loaded by the wizard);
 - CPU time the process used over that idle minute (target < 0.5 s: timers, not polling).
 
@@ -78,9 +80,14 @@ def descendants(pid: int) -> list[tuple[int, str]]:
     return found
 
 
-def launch(profile: Path, env: dict[str, str]) -> tuple[subprocess.Popen, float]:
+BARE = [sys.executable, str(ROOT / "benchmarks" / "bare_tray.py"), str(ROOT / "resources" / "bigsync.svg")]
+
+
+def launch(profile: Path | None, env: dict[str, str]) -> tuple[subprocess.Popen, float]:
+    """The app (``profile``) or the bare tray icon (None), timed from start to its ready line."""
+    command = [sys.executable, "-m", "bigsync_gui", "--profile", str(profile)] if profile else BARE
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "bigsync_gui", "--profile", str(profile)], env=env,
+    proc = subprocess.Popen(command, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     for line in proc.stderr:
@@ -126,28 +133,36 @@ def main() -> int:
         for name in ("WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS"):
             env.pop(name, None)
 
-        times = []
+        times: dict[str, list[float]] = {"app": [], "bare": []}
         for _ in range(args.runs):
-            proc, seconds = launch(profile, env)
-            times.append(seconds)
-            stop(proc)
-        print(f"cold start to tray ready: median {statistics.median(times):.3f} s over {len(times)} runs "
-              f"(min {min(times):.3f}, max {max(times):.3f}; target < 1.0 s)")
+            for kind, target in (("app", profile), ("bare", None)):
+                proc, seconds = launch(target, env)
+                times[kind].append(seconds)
+                stop(proc)
+        ratios = [a / b for a, b in zip(times["app"], times["bare"])]
+        for kind, label in (("app", "BigSync"), ("bare", "bare tray icon")):
+            print(f"cold start to tray ready, {label}: median {statistics.median(times[kind]):.3f} s over {args.runs} runs "
+                  f"(min {min(times[kind]):.3f}, max {max(times[kind]):.3f})")
+        print(f"ratio BigSync / bare: median {statistics.median(ratios):.2f} (pairwise, min {min(ratios):.2f}, "
+              f"max {max(ratios):.2f}; target <= 1.4)")
 
-        proc, _ = launch(profile, env)
-        try:
-            time.sleep(5)  # the first cycle (at start) is over: from here on the app is idle
-            cpu_before = cpu_seconds(proc.pid)
-            time.sleep(args.idle)
-            cpu_used = cpu_seconds(proc.pid) - cpu_before
-            rss = rss_mb(proc.pid)
-            webengine = [p for p in descendants(proc.pid) if "QtWebEngineProcess" in p[1]]
-            print(f"RSS after {args.idle:.0f} s idle: {rss:.0f} MB (target < 150 MB)")
-            shown = f"{cpu_used:.2f} s" if cpu_used > 0 else f"< {1 / CLK_TCK:.2f} s (below the kernel's tick)"
-            print(f"CPU time over {args.idle:.0f} s idle: {shown} (target < 0.5 s)")
-            print(f"QtWebEngineProcess running: {'yes ' + str(webengine) if webengine else 'no'}")
-        finally:
-            stop(proc)
+        for kind, target in (("app", profile), ("bare", None)):
+            proc, _ = launch(target, env)
+            try:
+                time.sleep(5)  # the first cycle (at start) is over: from here on the app is idle
+                cpu_before = cpu_seconds(proc.pid)
+                time.sleep(args.idle)
+                cpu_used = cpu_seconds(proc.pid) - cpu_before
+                rss = rss_mb(proc.pid)
+                label = "BigSync" if kind == "app" else "bare tray icon"
+                print(f"RSS after {args.idle:.0f} s idle, {label}: {rss:.0f} MB" + (" (target <= 70 MB)" if kind == "app" else ""))
+                if kind == "app":
+                    webengine = [p for p in descendants(proc.pid) if "QtWebEngineProcess" in p[1]]
+                    shown = f"{cpu_used:.2f} s" if cpu_used > 0 else f"< {1 / CLK_TCK:.2f} s (below the kernel's tick)"
+                    print(f"CPU time over {args.idle:.0f} s idle: {shown} (target < 0.5 s)")
+                    print(f"QtWebEngineProcess running: {'yes ' + str(webengine) if webengine else 'no'}")
+            finally:
+                stop(proc)
     finally:
         sandbox.stop()
         for p in processes:

@@ -21,7 +21,8 @@ from .core.problems import (EXIT_DOCTOR_DIFFERS, EXIT_FAILED, EXIT_KEYRING, EXIT
                             EXIT_OFFLINE, EXIT_OK, EXIT_USAGE, cycle_outcome)
 
 
-def build_parser() -> argparse.ArgumentParser:
+def app_parser() -> argparse.ArgumentParser:
+    """The options of the desktop app itself (no command): all the tray's start needs to parse."""
     parser = argparse.ArgumentParser(
         prog=APP_NAME,
         description="Turns Salesforce opportunities that reach your chosen stage into BigTime projects, "
@@ -31,6 +32,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--profile", metavar="DIR", help="keep settings, state and keyring entries for this setup under DIR")
     parser.add_argument("--sandbox", action="store_true",
                         help="open the app against the built-in sandbox of both services, with a throwaway setup")
+    return parser
+
+
+def opens_the_app(argv: Sequence[str]) -> bool:
+    """True when the arguments are only the app's own options (no command, no --help/--version):
+    then the commands' parser, a tenth of the time to "tray ready", need not be built."""
+    rest = list(argv)
+    while rest:
+        arg = rest.pop(0)
+        if arg == "--sandbox" or arg.startswith("--profile="):
+            continue
+        if arg == "--profile" and rest:
+            rest.pop(0)
+            continue
+        return False
+    return True
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = app_parser()
     # Every command also takes --profile after its name.
     profiled = argparse.ArgumentParser(add_help=False)
     profiled.add_argument("--profile", metavar="DIR", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
@@ -135,7 +156,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def oauth_defaults() -> tuple[str, str]:
-    from .connectors.oauth import BIGTIME_DEFAULT_REDIRECT_URI, SALESFORCE_DEFAULT_REDIRECT_URI
+    from .connectors.redirects import BIGTIME_DEFAULT_REDIRECT_URI, SALESFORCE_DEFAULT_REDIRECT_URI
 
     return SALESFORCE_DEFAULT_REDIRECT_URI, BIGTIME_DEFAULT_REDIRECT_URI
 
@@ -511,16 +532,33 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return run_guarded(body)
 
 
+def preload_before_qt() -> None:
+    """Import what the tray needs that is not Qt before PySide6: once PySide6 is loaded, its import
+    hook (shibokensupport.feature) reads the whole source of every module imported after it, which
+    was a fifth of the time to "tray ready" (benchmarks/tray_startup.py, docs/benchmarks.md)."""
+    import importlib
+
+    for name in ("getpass", "hashlib", "logging.handlers", "shlex", "tempfile", "importlib.resources",
+                 "bigsync_gui.core.logs", "bigsync_gui.core.profile", "bigsync_gui.core.settings",
+                 "bigsync_gui.core.wording"):
+        importlib.import_module(name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     if os.environ.get("BIGSYNC_WEBENGINE_PROBE") == "1":  # the sign-in browser's check (gui/webengine_check.py)
         from .gui.webengine_check import probe_main
 
         return probe_main()
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    given = sys.argv[1:] if argv is None else list(argv)
+    if opens_the_app(given):
+        args = app_parser().parse_args(given)
+        args.command = None
+    else:
+        args = build_parser().parse_args(given)
     if args.command == "sandbox" and getattr(args, "profile", None):
         return fail("the sandbox has no profile; --profile is for the app's commands.", EXIT_USAGE)
     if args.command is None:  # the desktop app: the wizard if not set up, else the sync
+        preload_before_qt()
         from .gui.app import run as run_gui
 
         return run_gui(args.profile, args.sandbox)

@@ -99,6 +99,9 @@ class DesktopSession(QObject):
         if not self.running or self._loop_starting:
             return
         self._loop_starting = True
+        # The last cycle's summary is read only now that the view is up: reading the store (and
+        # importing it) on a thread while the tray is being made slowed the start by a tenth.
+        self._seed_from_store()
         modules = ("bigsync_gui.core.engine", "bigsync_gui.core.connections", "bigsync_gui.gui.runner")
         if all(name in sys.modules for name in modules):
             self.runner.start()
@@ -204,7 +207,6 @@ class DesktopSession(QObject):
         # From here on the session decides when the app ends (Quit, or closing the status window):
         # the wizard closing while the tray is still coming up must not end it.
         QApplication.instance().setQuitOnLastWindowClosed(False)
-        self._seed_from_store()
         self._clock.start()
         self._last_tick = (time.time(), time.monotonic())
         self._choose_view()

@@ -535,6 +535,7 @@ def test_the_tray_path_does_not_load_the_http_stack_before_the_icon_shows() -> N
 
     code = ("import sys, bigsync_gui.cli, bigsync_gui.gui.app, bigsync_gui.gui.session, bigsync_gui.gui.tray, "
             "bigsync_gui.gui.state, bigsync_gui.gui.single_instance, bigsync_gui.core.settings, bigsync_gui.core.store; "
+            "bigsync_gui.cli.build_parser(); "  # its help texts once imported oauth for two default URIs
             "print(sorted(m for m in ('requests', 'oauthlib', 'keyring', 'bigsync_gui.core.engine', "
             "'PySide6.QtWebEngineWidgets') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
