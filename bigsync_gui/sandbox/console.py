@@ -22,7 +22,8 @@ from .bigtime.data import EXPENSE_CODES, BigTimeError
 from .salesforce.data import SalesforceError
 
 if TYPE_CHECKING:
-    from .server import Sandbox
+    from .web import ServiceApp
+    from .world import World
 
 STYLE = """
 body{font:14px/1.45 system-ui,sans-serif;margin:0;background:#f4f6f8;color:#1d2733}
@@ -52,8 +53,10 @@ def money(value: Any) -> str:
 class ConsoleApp:
     """WSGI app for the console; the Sandbox mounts it at ``/__sandbox__/console``."""
 
-    def __init__(self, sandbox: Sandbox) -> None:
-        self.sandbox = sandbox
+    def __init__(self, world: World, salesforce: ServiceApp, bigtime: ServiceApp) -> None:
+        self.world = world
+        self.salesforce = salesforce  # the two emulators, for their request logs
+        self.bigtime = bigtime
         self.url_map = Map([
             Rule("/", endpoint="page", methods=["GET"]),
             Rule("/opportunity", endpoint="create_opportunity", methods=["POST"]),
@@ -78,7 +81,7 @@ class ConsoleApp:
             return Response("Not found", status=404)(environ, start_response)
         if endpoint == "page":
             return self.page(request)(environ, start_response)
-        world = self.sandbox.world
+        world = self.world
         try:
             with world.lock:
                 message = getattr(self, endpoint)(request, **values)
@@ -101,35 +104,35 @@ class ConsoleApp:
             fields["AccountId"] = form["account"]
         if form.get("amount"):
             fields["Amount"] = float(form["amount"])
-        oid = self.sandbox.world.salesforce.insert("Opportunity", fields)
+        oid = self.world.salesforce.insert("Opportunity", fields)
         return f"Created opportunity {fields['Name']} ({oid})."
 
     def move_stage(self, request: Request, oid: str) -> str:
         stage = request.form["stage"]
-        self.sandbox.world.salesforce.update("Opportunity", oid, {"StageName": stage})
+        self.world.salesforce.update("Opportunity", oid, {"StageName": stage})
         return f"Moved {self._opp_name(oid)} to {stage}."
 
     def delete_opportunity(self, request: Request, oid: str) -> str:
         name = self._opp_name(oid)
-        self.sandbox.world.salesforce.delete("Opportunity", oid)
+        self.world.salesforce.delete("Opportunity", oid)
         return f"Deleted {name} (it is in the recycle bin; Restore brings it back)."
 
     def restore_opportunity(self, request: Request, oid: str) -> str:
-        self.sandbox.world.salesforce.undelete("Opportunity", oid)
+        self.world.salesforce.undelete("Opportunity", oid)
         return f"Restored {self._opp_name(oid)}."
 
     def _today(self) -> str:
         """The world's today (its clock may be pinned or moved), not the machine's."""
-        return self.sandbox.world.clock.now().date().isoformat()
+        return self.world.clock.now().date().isoformat()
 
     def _opp_name(self, oid: str) -> str:
-        record = self.sandbox.world.salesforce.get("Opportunity", oid, include_deleted=True)
+        record = self.world.salesforce.get("Opportunity", oid, include_deleted=True)
         return record["Name"] if record else oid
 
     # ---- BigTime actions -------------------------------------------------------------------
     def log_time(self, request: Request) -> str:
         form = request.form
-        sid = self.sandbox.world.bigtime.log_time({
+        sid = self.world.bigtime.log_time({
             "ProjectSID": int(form["project"]), "StaffSID": int(form["staff"]), "Dt": form.get("date") or self._today(),
             "Hours_IN": float(form["hours"]), "Notes": form.get("notes", ""),
         })
@@ -137,7 +140,7 @@ class ConsoleApp:
 
     def log_expense(self, request: Request) -> str:
         form = request.form
-        sid = self.sandbox.world.bigtime.log_expense({
+        sid = self.world.bigtime.log_expense({
             "ProjectSID": int(form["project"]), "StaffSID": int(form["staff"]), "Dt": form.get("date") or self._today(),
             "CatSID": int(form["category"]), "CostIN": float(form["amount"]), "Nt": form.get("notes", ""),
         })
@@ -148,18 +151,18 @@ class ConsoleApp:
         fields: dict[str, Any] = {"ProjectSid": int(form["project"]), "InvoiceDt": form.get("date") or self._today()}
         if form.get("amount"):
             fields["InvoiceAmt"] = float(form["amount"])
-        sid = self.sandbox.world.bigtime.create_invoice(fields)
-        invoice = self.sandbox.world.bigtime.get_invoice(sid)
+        sid = self.world.bigtime.create_invoice(fields)
+        invoice = self.world.bigtime.get_invoice(sid)
         return f"Invoice {invoice['InvoiceNbr']} raised for {money(invoice['TotalAmt'])}."
 
     def record_payment(self, request: Request) -> str:
         form = request.form
-        self.sandbox.world.bigtime.record_payment(int(form["invoice"]), float(form["amount"]))
+        self.world.bigtime.record_payment(int(form["invoice"]), float(form["amount"]))
         return f"Recorded a payment of {money(form['amount'])}."
 
     # ---- the page ----------------------------------------------------------------------------
     def page(self, request: Request) -> Response:
-        world = self.sandbox.world
+        world = self.world
         with world.lock:
             body = "".join([
                 self._messages(request),
@@ -188,7 +191,7 @@ class ConsoleApp:
         return ""
 
     def _opportunities(self, show_deleted: bool) -> str:
-        sf = self.sandbox.world.salesforce
+        sf = self.world.salesforce
         stages = sf.stages_in_order()
         accounts = sorted((r for r in sf.all_records("Account") if not r.get("IsDeleted")), key=lambda r: r["Name"].lower())
         account_names = {a["Id"]: a["Name"] for a in accounts}
@@ -233,7 +236,7 @@ class ConsoleApp:
             f"<tbody>{''.join(rows)}</tbody></table></section>")
 
     def _bigtime(self) -> str:
-        bt = self.sandbox.world.bigtime
+        bt = self.world.bigtime
         projects = sorted(bt.project_list(show_inactive=True), key=lambda p: p["SystemId"])
         staff = bt.staff_list()
         rows = []
@@ -284,8 +287,8 @@ class ConsoleApp:
             "</div></section>")
 
     def _log(self) -> str:
-        entries = [("Salesforce", e) for e in self.sandbox.salesforce.log.entries()[-15:]]
-        entries += [("BigTime", e) for e in self.sandbox.bigtime.log.entries()[-15:]]
+        entries = [("Salesforce", e) for e in self.salesforce.log.entries()[-15:]]
+        entries += [("BigTime", e) for e in self.bigtime.log.entries()[-15:]]
         entries.sort(key=lambda pair: pair[1].time, reverse=True)
         rows = "".join(
             f"<tr><td>{esc(e.time[11:23])}</td><td>{who}</td><td>{esc(e.method)}</td><td>{esc(e.path)}</td>"
@@ -294,13 +297,12 @@ class ConsoleApp:
                 f"<th>Path</th><th>Status</th><th class='num'>ms</th></tr></thead><tbody>{rows}</tbody></table></section>")
 
     def _about(self) -> str:
-        sb = self.sandbox
         return (
             "<section><h2>Connecting</h2><table>"
-            f"<tr><th>Salesforce login URL</th><td><code>{esc(sb.salesforce_url)}</code></td></tr>"
+            f"<tr><th>Salesforce login URL</th><td><code>{esc(self.salesforce.base_url)}</code></td></tr>"
             f"<tr><th>Salesforce user</th><td><code>{esc(cred.SF_USERNAME)}</code> / <code>{esc(cred.SF_PASSWORD)}</code>, "
             f"consumer key <code>{esc(cred.SF_CONSUMER_KEY)}</code></td></tr>"
-            f"<tr><th>BigTime API</th><td><code>{esc(sb.bigtime_url)}</code></td></tr>"
+            f"<tr><th>BigTime API</th><td><code>{esc(self.bigtime.base_url)}</code></td></tr>"
             f"<tr><th>BigTime user</th><td><code>{esc(cred.BT_USERNAME)}</code> / <code>{esc(cred.BT_PASSWORD)}</code>, "
             f"client <code>{esc(cred.BT_CLIENT_ID)}</code>, API key <code>{esc(cred.BT_API_KEY)}</code>, "
             f"firm <code>{esc(cred.BT_FIRM_ID)}</code></td></tr>"

@@ -9,9 +9,10 @@ from .bigtime.seed import seed_bigtime
 from .salesforce.seed import seed_salesforce
 
 if TYPE_CHECKING:
-    from .world import World
+    from .bigtime.data import BigTimeData
+    from .salesforce.data import SalesforceData
 
 
-def seed_world(world: World) -> None:
-    seed_salesforce(world.salesforce, random.Random(20261127))
-    seed_bigtime(world.bigtime, random.Random(20261126))
+def seed_world(salesforce: SalesforceData, bigtime: BigTimeData) -> None:
+    seed_salesforce(salesforce, random.Random(20261127))
+    seed_bigtime(bigtime, random.Random(20261126))

@@ -55,7 +55,7 @@ class Sandbox:
         self.world = world or World(state_file=state_file, clock_start=clock)
         self.salesforce = SalesforceApp(self.world)
         self.bigtime = BigTimeApp(self.world)
-        self.console = ConsoleApp(self)
+        self.console = ConsoleApp(self.world, self.salesforce, self.bigtime)
         self._port = port
         self._servers: list[BaseWSGIServer] = []
         self._threads: list[threading.Thread] = []

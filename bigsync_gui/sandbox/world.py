@@ -17,6 +17,7 @@ from typing import Any
 
 from .bigtime.data import BigTimeData
 from .salesforce.data import SalesforceData
+from .seed import seed_world
 
 
 class Clock:
@@ -89,13 +90,11 @@ class World:
 
     def reset(self) -> None:
         """Fresh seed data for both services (the story in docs/sandbox.md), with the clock back at its start."""
-        from .seed import seed_world
-
         with self.lock:
             self.clock.rewind()
             self.salesforce.clear()
             self.bigtime.clear()
-            seed_world(self)
+            seed_world(self.salesforce, self.bigtime)
             self.salesforce.change_events.clear()  # the seed is the org before anyone subscribed
             self.changed()
 

@@ -76,7 +76,7 @@ class SalesforceData:
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
         self.schema: dict[str, ObjectDef] = build_schema()
-        self._prefix_to_object = {o.key_prefix: key for key, o in self.schema.items()}
+        self.prefix_to_object = {o.key_prefix: key for key, o in self.schema.items()}
         self.change_events = ChangeEventLog(clock)
         self.auth = AuthStore(self.now, lambda: self.settings, lambda user_id: self.records["user"].get(user_id))
         self.clear()
@@ -146,7 +146,7 @@ class SalesforceData:
         return obj
 
     def object_for_id(self, record_id: str) -> ObjectDef | None:
-        key = self._prefix_to_object.get(record_id[:3])
+        key = self.prefix_to_object.get(record_id[:3])
         return self.schema[key] if key else None
 
     def _new_id(self, obj: ObjectDef) -> str:

@@ -11,13 +11,10 @@ a restart of ``bigsync-gui sandbox --state FILE`` and a reset brings the seed ba
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from . import ids
 from .schema import ChildRelationship, FieldDef, ObjectDef, build_schema
-
-if TYPE_CHECKING:
-    from .data import SalesforceData
 
 # Change Data Capture's standard channel and the member a selected entity becomes (the Tooling
 # API's PlatformEventChannelMember: EventChannel = 'ChangeEvents', SelectedEntity = '<Entity>ChangeEvent').
@@ -41,6 +38,16 @@ def developer_name_problem(name: str, limit: int = 40) -> str | None:
                 "underscores.")
     return None
 
+
+
+class OrgTables(Protocol):
+    """What the org's schema decides in its data (``SalesforceData``): the objects, the key prefixes
+    that name them, and a table and a recycle-bin log per object."""
+
+    schema: dict[str, ObjectDef]
+    prefix_to_object: dict[str, str]
+    records: dict[str, dict[str, dict[str, Any]]]
+    deleted_log: dict[str, dict[str, str]]
 
 class OrgMetadata:
     """What the Tooling API and the admin API changed in the org's setup."""
@@ -71,7 +78,7 @@ class OrgMetadata:
         return ids.make_id(prefix, 5000 + self.counter)
 
     # ---- the schema the org has now ---------------------------------------------------------------
-    def apply(self, data: SalesforceData) -> None:
+    def apply(self, data: OrgTables) -> None:
         """Rebuild ``data.schema`` from the shipped schema and this state (records are kept)."""
         schema = build_schema()
         for entry in self.removed:
@@ -95,12 +102,12 @@ class OrgMetadata:
                 add_field(schema, obj, field_from_metadata(full_name.partition(".")[2], meta),
                           f"{meta['relationshipName']}__r" if meta.get("relationshipName") else None)
         data.schema = schema
-        data._prefix_to_object = {o.key_prefix: key for key, o in schema.items()}
+        data.prefix_to_object = {o.key_prefix: key for key, o in schema.items()}
         for key in schema:
             data.records.setdefault(key, {})
             data.deleted_log.setdefault(key, {})
 
-    def remove_bigsync_metadata(self, data: SalesforceData) -> list[str]:
+    def remove_bigsync_metadata(self, data: OrgTables) -> list[str]:
         """A fresh org: every BigTime_ custom field and the invoice object gone (and forgotten if
         they were created through the Tooling API). The names removed."""
         shipped = build_schema()
@@ -115,7 +122,7 @@ class OrgMetadata:
         self.apply(data)
         return gone
 
-    def restore_shipped(self, data: SalesforceData) -> None:
+    def restore_shipped(self, data: OrgTables) -> None:
         """Back to the shipped schema (BigSync's fields present); created fields are kept."""
         self.removed = []
         self.apply(data)
