@@ -14,7 +14,8 @@ from typing import Any
 from ..connectors.errors import ConnectorError
 from ..connectors.salesforce import SalesforceClient
 from ..connectors.salesforce.tooling import can_view_all, cdc_selected, user_rights
-from ..connectors.wording import duration
+from .cadence import TriggerInterval
+from .trigger_timing import TriggerTiming
 
 ENTITY = "Opportunity"
 ENTITY_LIMIT = 5  # entities an org may select without the Change Data Capture add-on
@@ -62,11 +63,10 @@ class CdcReadiness:
                 "which its events need.")
 
 
-def timing_words(readiness: CdcReadiness | None, interval_seconds: int) -> str:
-    """How triggers arrive, in the words every screen uses: "Instant" or "Checks every N min"."""
-    if readiness is not None and readiness.instant:
-        return "Instant"
-    return f"Checks every {duration(interval_seconds)}"
+def timing_words(readiness: CdcReadiness | None, interval: TriggerInterval) -> str:
+    """How triggers will arrive, in the words every screen uses (core/trigger_timing.py): "Instant"
+    when the org is ready for the change stream, else "Checks every N min"."""
+    return TriggerTiming(readiness is not None and readiness.instant, interval).words
 
 
 def check_cdc(sf: SalesforceClient) -> CdcReadiness:

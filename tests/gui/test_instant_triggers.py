@@ -59,3 +59,22 @@ def test_settings_trigger_says_it_too(sandbox, connected, qtbot) -> None:  # noq
     assert window.instant.timing.text().startswith("Triggers: Checks every ")
     assert window.instant.steps.isVisible()
     shot(window, "settings-trigger-checks-every.png")
+
+
+def test_settings_shows_the_running_loops_mode_over_what_the_org_allows(sandbox, connected, qtbot) -> None:  # noqa: F811
+    from bigsync_gui.core.cadence import effective_interval
+    from bigsync_gui.core.store import Store
+    from bigsync_gui.core.trigger_timing import record_mode
+
+    configured(connected)  # Change Data Capture is on in the sandbox: the org allows instant triggers
+    store = Store(connected.data_dir / "state.db")
+    try:
+        record_mode(store, False, "the org's daily event allocation is spent", effective_interval(connected))
+    finally:
+        store.close()
+    window = open_settings(qtbot, connected)
+    window.sidebar.setCurrentRow(SECTIONS.index("Trigger"))
+    qtbot.waitUntil(lambda: window.instant.readiness is not None, timeout=TIMEOUT)
+    assert window.instant.readiness.instant
+    text = window.instant.timing.text()
+    assert text.startswith("Triggers: Checks every ") and "(the org's daily event allocation is spent)" in text

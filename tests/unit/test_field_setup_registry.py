@@ -3,6 +3,7 @@ created as the wizard's Fields page says, and every wording reads as a Salesforc
 
 from __future__ import annotations
 
+from bigsync_gui.core.cadence import TriggerInterval
 from bigsync_gui.core.cdc_readiness import CdcReadiness, timing_words
 from bigsync_gui.core.field_setup import CREATE_AS, INVOICE_FIELDS, WantedField, metadata_for
 from bigsync_gui.core.settings import DEFAULT_FIELD_MAP
@@ -25,13 +26,17 @@ def test_the_invoice_object_gets_every_field_the_write_back_uses() -> None:
     assert set(WRITTEN_INVOICE_FIELDS.values()) <= created
 
 
+def every(seconds: int) -> TriggerInterval:
+    return TriggerInterval(seconds, "set")
+
+
 def test_timing_words() -> None:
-    assert timing_words(CdcReadiness(True, True), 420) == "Instant"
-    assert timing_words(CdcReadiness(True, None), 420) == "Instant"
-    assert timing_words(CdcReadiness(False, True), 420) == "Checks every 7 min"
-    assert timing_words(CdcReadiness(True, False), 60) == "Checks every 1 min"
-    assert timing_words(CdcReadiness(None, None), 30) == "Checks every 30 s"
-    assert timing_words(None, 300) == "Checks every 5 min"
+    assert timing_words(CdcReadiness(True, True), every(420)) == "Instant"
+    assert timing_words(CdcReadiness(True, None), every(420)) == "Instant"
+    assert timing_words(CdcReadiness(False, True), every(420)) == "Checks every 7 min"
+    assert timing_words(CdcReadiness(True, False), every(60)) == "Checks every 1 min"
+    assert timing_words(CdcReadiness(None, None), every(30)) == "Checks every 30 s"
+    assert timing_words(None, every(300)) == "Checks every 5 min"
     assert CdcReadiness(False, False).steps()[-1].startswith("Give the connected user View All")
     assert CdcReadiness(True, True).steps() == []
 

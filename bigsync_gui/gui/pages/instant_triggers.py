@@ -1,7 +1,9 @@
 """How triggers arrive — "Instant" or "Checks every N min" — on the wizard's Trigger stage page and
 in Settings › Trigger: whether Change Data Capture is on for Opportunity and the user may receive
 it (core/cdc_readiness.py, read off the GUI thread), and when not, the admin's steps in plain
-words with **Check again**. Without it nothing changes: BigSync checks on its interval.
+words with **Check again**. Without it nothing changes: BigSync checks on its interval. Once the
+loop has run, its recorded mode (core/trigger_timing.py) is what the line says: the stream may be
+down (its reason shown) even when the org allows it.
 """
 
 from __future__ import annotations
@@ -10,8 +12,9 @@ from typing import Any
 
 from PySide6.QtWidgets import QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from ...core.cadence import effective_interval
+from ...core.cadence import TriggerInterval, effective_interval
 from ...core.cdc_readiness import CdcReadiness, check_cdc, timing_words
+from ...core.trigger_timing import TriggerTiming, timing
 from ..worker import run_in_background
 from .common import LoadPanel, heading, plain_label, sentence
 
@@ -53,18 +56,22 @@ class InstantTriggersPanel(QWidget):
         self.loader.loading("Asking Salesforce whether Change Data Capture is on…")
         context = self.context
 
-        def work() -> tuple[CdcReadiness, int]:
-            return check_cdc(context.connector.salesforce()), effective_interval(context.profile).seconds
+        def work() -> tuple[CdcReadiness, TriggerInterval, TriggerTiming]:
+            readiness = check_cdc(context.connector.salesforce())
+            return readiness, effective_interval(context.profile), timing(context.profile)
 
         run_in_background(work, lambda answer: self._show(generation, *answer),
                           lambda exc: self._failed(generation, exc), self)
 
-    def _show(self, generation: int, readiness: CdcReadiness, interval_seconds: int) -> None:
+    def _show(self, generation: int, readiness: CdcReadiness, interval: TriggerInterval, live: TriggerTiming) -> None:
         if generation != self._generation:
             return
         self.readiness = readiness
         self.loader.done()
-        self.timing.setText(f"Triggers: {timing_words(readiness, interval_seconds)}")
+        if live.instant or live.reason:  # the running loop's own mode wins over what the org allows
+            self.timing.setText(f"Triggers: {live.words}" + (f" ({live.reason})" if live.reason else ""))
+        else:
+            self.timing.setText(f"Triggers: {timing_words(readiness, interval)}")
         self.detail.setText(readiness.sentence())
         steps = readiness.steps()
         self.steps.setText("To make them instant:\n" + "\n".join(f"{n}. {s}" for n, s in enumerate(steps, 1))
