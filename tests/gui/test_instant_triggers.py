@@ -61,7 +61,7 @@ def test_settings_trigger_says_it_too(sandbox, connected, qtbot) -> None:  # noq
     shot(window, "settings-trigger-checks-every.png")
 
 
-def test_settings_shows_the_running_loops_mode_over_what_the_org_allows(sandbox, connected, qtbot) -> None:  # noqa: F811
+def test_settings_shows_the_running_loops_mode_first(sandbox, connected, qtbot) -> None:  # noqa: F811
     from bigsync_gui.core.cadence import effective_interval
     from bigsync_gui.core.store import Store
     from bigsync_gui.core.trigger_timing import record_mode
