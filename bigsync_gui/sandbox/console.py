@@ -18,6 +18,7 @@ from werkzeug.utils import redirect
 from werkzeug.wrappers import Request, Response
 
 from . import credentials as cred
+from .console_setup import change_setup, setup_rules, setup_section
 from .bigtime.data import EXPENSE_CODES, BigTimeError
 from .salesforce.data import SalesforceError
 
@@ -67,6 +68,7 @@ class ConsoleApp:
             Rule("/bigtime/expense", endpoint="log_expense", methods=["POST"]),
             Rule("/bigtime/invoice", endpoint="create_invoice", methods=["POST"]),
             Rule("/bigtime/payment", endpoint="record_payment", methods=["POST"]),
+            *setup_rules(),
         ], strict_slashes=False)
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
@@ -129,6 +131,9 @@ class ConsoleApp:
         record = self.world.salesforce.get("Opportunity", oid, include_deleted=True)
         return record["Name"] if record else oid
 
+    def change_setup(self, request: Request, what: str, value: str) -> str:
+        return change_setup(self.salesforce, what, value)
+
     # ---- BigTime actions -------------------------------------------------------------------
     def log_time(self, request: Request) -> str:
         form = request.form
@@ -168,6 +173,7 @@ class ConsoleApp:
                 self._messages(request),
                 self._opportunities(request.args.get("deleted") == "1"),
                 self._bigtime(),
+                setup_section(self.salesforce),
                 self._log(),
                 self._about(),
             ])

@@ -98,3 +98,23 @@ def test_delivery_in_bigtime_moves_the_totals(sandbox: Sandbox) -> None:
     act(sandbox, "bigtime/payment", invoice=newest["Sid"], amount="400")
     assert bt.get_invoice(newest["Sid"])["PaidAmt"] == 400
     assert bt.project_totals(project["SystemId"])["PaidAmt"] == round(invoiced["PaidAmt"] + 400, 2)
+
+
+def test_org_setup_buttons(sandbox: Sandbox) -> None:
+    """The console's Org setup section drives the same switches as the admin API's /metadata."""
+    page = requests.get(sandbox.console_url, timeout=10).text
+    assert "Org setup" in page and "Remove them (a fresh org)" in page and "Take it away" in page
+    act(sandbox, "setup/fields/off")
+    meta = requests.get(sandbox.salesforce_admin_url + "/metadata", timeout=10).json()
+    assert "Opportunity.BigTime_WIP__c" in meta["removed"] and "BigTime_Invoice__c" in meta["removed"]
+    assert "missing (a fresh org)" in requests.get(sandbox.console_url, timeout=10).text
+    act(sandbox, "setup/customize/off")
+    assert requests.get(sandbox.salesforce_admin_url + "/metadata", timeout=10).json()["customize_application"] is False
+    act(sandbox, "setup/cdc/off")
+    assert requests.get(sandbox.salesforce_admin_url + "/streaming", timeout=10).json()["entities"] == []
+    act(sandbox, "setup/cdc/on")
+    act(sandbox, "setup/fields/on")
+    act(sandbox, "setup/customize/on")
+    meta = requests.get(sandbox.salesforce_admin_url + "/metadata", timeout=10).json()
+    assert meta["removed"] == [] and meta["customize_application"] is True
+    assert requests.get(sandbox.salesforce_admin_url + "/streaming", timeout=10).json()["entities"] == ["Opportunity"]

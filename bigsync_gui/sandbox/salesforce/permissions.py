@@ -37,6 +37,15 @@ class Permissions:
             raise SalesforceError(NO_ACCESS, f"insufficient access rights on object id: {what} needs the "
                                              f"{permission} user permission", status=403)
 
+    def set_admin_customize(self, allowed: bool) -> None:
+        """The demo admin's profile with or without Customize Application (the sandbox's switch)."""
+        admin = self.data.admin_user_id
+        sets = {a["PermissionSetId"] for a in self.data.all_records("PermissionSetAssignment")
+                if a["AssigneeId"] == admin}
+        for row in self.data.all_records("PermissionSet"):
+            if row["Id"] in sets and row.get("IsOwnedByProfile"):
+                row["PermissionsCustomizeApplication"] = allowed
+
     def _field_grant(self, user_id: str, obj: ObjectDef, field_name: str) -> tuple[bool, bool]:
         """(read, edit) the user's permission sets give on ``obj.field_name``."""
         sets = {a["PermissionSetId"] for a in self.data.all_records("PermissionSetAssignment")

@@ -246,16 +246,7 @@ class ToolingRoutes:
         elif fields == "present":
             self.data.org_metadata.restore_shipped(self.data)
         if customize is not None:
-            self._set_admin_customize(customize)
-
-    def _set_admin_customize(self, allowed: bool) -> None:
-        """The demo admin's profile with or without Customize Application."""
-        admin = self.data.admin_user_id
-        sets = {a["PermissionSetId"] for a in self.data.all_records("PermissionSetAssignment")
-                if a["AssigneeId"] == admin}
-        for row in self.data.all_records("PermissionSet"):
-            if row["Id"] in sets and row.get("IsOwnedByProfile"):
-                row["PermissionsCustomizeApplication"] = allowed
+            self.permissions.set_admin_customize(customize)
 
 
 def _check_field_metadata(data: SalesforceData, meta: dict[str, Any]) -> None:
