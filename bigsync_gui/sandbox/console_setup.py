@@ -11,7 +11,6 @@ import html
 from typing import Any
 
 from werkzeug.routing import Rule
-from werkzeug.wrappers import Request
 
 from .salesforce.org_metadata import INVOICE_OBJECT
 from .salesforce.permissions import Permissions

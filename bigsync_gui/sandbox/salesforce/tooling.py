@@ -220,7 +220,8 @@ class ToolingRoutes:
         admin = self.data.admin_user_id
         return {"removed": list(meta.removed), "custom_fields": sorted(meta.custom_fields),
                 "custom_objects": sorted(meta.custom_objects),
-                "customize_application": bool(admin and self.permissions.user_permission(admin, "CustomizeApplication"))}
+                "customize_application": bool(admin and self.permissions.user_permission(admin,
+                                                                                          "CustomizeApplication"))}
 
     def admin_get_metadata(self, request: Request) -> Response:
         return json_response(self._metadata_json())
