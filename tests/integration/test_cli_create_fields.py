@@ -71,3 +71,22 @@ def test_without_customize_application_it_says_so(sandbox: Sandbox, profile: Pro
 def test_goes_alone(profile: Profile, home: Path) -> None:
     out = create_fields(profile, home, "--trigger-stage", "Closed Won")
     assert out.returncode == 2 and "goes alone" in out.stderr
+
+
+def test_the_sync_writes_into_the_fields_it_created(sandbox: Sandbox, profile: Profile, home: Path) -> None:
+    """A fresh org: before, the write-back has nowhere to write; after --create-fields, a won deal's
+    project id and figures land in the fields created (through the permission set's grant)."""
+    from bigsync_gui.core.connections import Connector
+    from bigsync_gui.core.engine import Engine
+    from configured_profile import win_opportunities
+
+    metadata(sandbox, bigsync_fields="absent")
+    assert create_fields(profile, home, "--yes").returncode == 0
+    [opp_id] = win_opportunities(sandbox.salesforce_admin_url, 1)
+    engine = Engine(Connector(profile))
+    report = engine.run_cycle(full=True)
+    assert report.created == 1, report.message
+    engine.run_writeback_cycle()
+    row = requests.get(f"{sandbox.salesforce_admin_url}/records/Opportunity/{opp_id}", timeout=10).json()
+    assert row["BigTime_Project_Id__c"] and row["BigTime_Last_Sync__c"]
+    assert row["BigTime_Project_URL__c"].startswith("http")
