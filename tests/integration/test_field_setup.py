@@ -136,3 +136,20 @@ def test_rights_and_change_data_capture_are_read(sandbox, client) -> None:  # no
     assert cdc_selected(client, "Opportunity") is True
     admin(sandbox, "POST", "/streaming", {"entities": []}).raise_for_status()
     assert cdc_selected(client, "Opportunity") is False
+
+
+def test_a_lost_answer_mid_way_then_a_second_run_finishes_the_job(sandbox, client) -> None:  # noqa: F811
+    from bigsync_gui.connectors.errors import Offline
+
+    fresh_org(sandbox)
+    # the first field's create reaches Salesforce, its answer never comes back (a dropped connection)
+    add_fault(sandbox, kind="drop", method="POST", path="/tooling/sobjects/CustomField$", count=1)
+    first = plan_fields(client, FIELD_MAP)
+    with pytest.raises(Offline):
+        create_fields(client, first, FIELD_MAP)
+    created = org_state(sandbox)["custom_fields"]
+    assert created  # the one whose answer was lost exists
+    second = create_fields(client, plan_fields(client, FIELD_MAP), FIELD_MAP)
+    assert second.ok, second.summary()
+    assert set(second.already_there) == set(created)  # hidden from us, granted, not created twice
+    assert len(org_state(sandbox)["custom_fields"]) == len(first.fields)
