@@ -480,7 +480,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from .core.status import status_snapshot
+    from .core.status import local_clock, status_snapshot
 
     def body() -> int:
         snapshot = status_snapshot(connector_for(args).profile)
@@ -491,7 +491,7 @@ def cmd_status(args: argparse.Namespace) -> int:
             if snapshot.get("interval"):
                 print(f"  Checks Salesforce {snapshot['interval']['text']}.")
             for cycle in snapshot["cycles"][:5]:
-                print(f"  {cycle['started_at'][:19].replace('T', ' ')}  {cycle_outcome(cycle['result'], cycle['error_code'], cycle['error_system']).lower():<13} created {cycle['created']}, "
+                print(f"  {local_clock(cycle['started_at'])}  {cycle_outcome(cycle['result'], cycle['error_code'], cycle['error_system']).lower():<13} created {cycle['created']}, "
                       f"severed {cycle['severed']}, rejected {cycle['rejected']}  {cycle['message']}".rstrip())
             for item in snapshot["attention"]:
                 print(f"  ! {item}")

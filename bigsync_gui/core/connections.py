@@ -50,6 +50,8 @@ class Connection:
         label = label_of(self.system)
         if self.user is None:
             return f"Connected to {label}: {self.org}, with the firm's API key."
+        if not self.user:  # a sign-in whose answer names no user (BigTime's documented token answer): say
+            return f"Connected to {label}: {self.org}."  # nothing rather than a vaguer "the signed-in user"
         return f"Connected to {label}: {self.org} as {self.user}."
 
 
@@ -196,7 +198,7 @@ class Connector:
         b.oauth_header, b.token_body = (learnt or {}).get("oauth_header", ""), (learnt or {}).get("token_body", "")
         settings.save(self.profile)
         org = who.firm_name or (f"firm {who.firm_id}" if who.firm_id else "your firm")
-        return Connection("bigtime", org, None if mode == "api_key" else (who.name or who.email or "the signed-in user"))
+        return Connection("bigtime", org, None if mode == "api_key" else (who.name or who.email or ""))
 
     def bigtime(self) -> bt.BigTimeClient:
         b = self.settings().bigtime

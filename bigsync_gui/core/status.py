@@ -4,6 +4,7 @@ database only — no network, no Qt — so it answers at once even while a cycle
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 from ..connectors.wording import plural
@@ -15,6 +16,15 @@ from .settings import Settings
 from .problems import cycle_outcome
 from .store import Store
 
+
+
+def local_clock(iso: str) -> str:
+    """A stored UTC instant as people read it: this computer's local time, to the minute (the JSON
+    keeps the instant itself)."""
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
 
 def status_snapshot(profile: Profile) -> dict[str, Any]:
     attention: list[str] = []
@@ -56,7 +66,7 @@ def status_snapshot(profile: Profile) -> dict[str, Any]:
     if last is None:
         summary = "Not synced yet."
     else:
-        summary = (f"Last sync {last['ended_at'] or last['started_at']}: "
+        summary = (f"Last sync {local_clock(last['ended_at'] or last['started_at'])}: "
                    f"{cycle_outcome(last['result'], last['error_code'], last['error_system']).lower()}; "
                    f"{plural(links.get('linked', 0), 'linked project')}, {links.get('severed', 0)} severed.")
     if settings.sync.configured:

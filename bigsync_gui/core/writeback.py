@@ -232,7 +232,7 @@ def run_cycle(runner: CycleRunner, roles_floor: str, *, cancel: threading.Event 
         added = contacts.sync_new_roles(store, sf, runner.bigtime(), cycle_id, store.cursor(roles_floor))
         result = run_writeback(store, sf, runner.bigtime(), settings.sync.field_map, cycle_id, cancel,
                                now=runner.now(), interval_seconds=settings.sync.writeback_interval_seconds)
-        message = (f"Checked {result.projects_checked} linked projects; {result.projects_changed} changed."
+        message = (f"Checked {plural(result.projects_checked, 'linked project')}; {result.projects_changed} changed."
                    if result.projects_checked else "")
         return f"{message} Added {plural(added, 'contact')} from new contact roles.".strip() if added else message
 
@@ -443,7 +443,7 @@ def _write_batch(store: Store, sf: SalesforceClient, bt: BigTimeClient, batch: S
                 if work.rows_written:
                     parts.append(plural(work.rows_written, "invoice row"))
                 store.event(cycle_id, "written", f"Updated {' and '.join(parts)} on "
-                                                 f"{work.link.opportunity_name or work.link.opportunity_id}"
+                                                 f"{work.link.opportunity_name or work.link.opportunity_id}."
                                                  + _sources_text(figures, work.sources),
                             opportunity_id=work.link.opportunity_id, project_id=work.link.project_id)
         if wrote_project_id:

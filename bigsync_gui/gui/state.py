@@ -140,7 +140,9 @@ class StatusModel:
         elif new or len(parts) > 1 or not created:
             message = "Click to see why in Activity."
         else:
-            message = "Created from opportunities that reached the trigger stage. Click to see them in Activity."
+            message = ("Created from an opportunity that reached the trigger stage. Click to see it in Activity."
+                       if created == 1 else
+                       "Created from opportunities that reached the trigger stage. Click to see them in Activity.")
         severity = ("error" if any(p.state is SyncState.ERROR for p in new)
                     else "warning" if new or len(parts) > 1 or not created else "info")
         return Notification(" · ".join(parts), message, severity, fix, problems=severity != "info")

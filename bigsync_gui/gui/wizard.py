@@ -206,6 +206,11 @@ class SetupWizard(QWizard):
         return any(edit.isModified() for page in (self.salesforce_page, self.bigtime_page)
                    for edit in page.findChildren(QLineEdit))
 
+    def _typed_anything(self) -> bool:
+        """Whether the admin changed anything on the connect pages (what Cancel would throw away)."""
+        return any(edit.isModified() for page in (self.salesforce_page, self.bigtime_page)
+                   for edit in page.findChildren(QLineEdit))
+
     def quit_message(self) -> str:
         """What Cancel keeps and what it discards (docs/wizard.md, "Cancel")."""
         lines = []
@@ -220,8 +225,10 @@ class SetupWizard(QWizard):
                              f"{'it' if len(self._connected_now) == 1 else 'them'} when you signed in.")
         if self._configured():
             lines.append("Your other changes are discarded; BigSync keeps syncing with the saved setup.")
-        else:
+        elif self._typed_anything():
             lines.append("Nothing else you entered is saved: the next time you start BigSync, setup starts again.")
+        else:
+            lines.append("The next time you start BigSync, setup starts again.")
         return "\n\n".join(lines)
 
     def _configured(self) -> bool:

@@ -41,7 +41,7 @@ def make_profile(root: Path) -> Profile:
             for _ in range(3):  # quiet cycles: an engineer's rows, not the admin's first view
                 store.end_cycle(store.start_cycle("trigger"), "ok", "", 1, 0)
             writeback = store.start_cycle("writeback")
-            store.event(writeback, "written", "Updated 3 BigTime figures on Globex — Phase 2", "006A", 1001)
+            store.event(writeback, "written", "Updated 3 BigTime figures on Globex — Phase 2.", "006A", 1001)
             store.end_cycle(writeback, "ok", "", 3, 2)
     finally:
         store.close()
@@ -62,7 +62,7 @@ def test_it_opens_on_what_happened_newest_first_with_both_links(window):
     feed = window.feed
     proxy = feed.proxy
     sentences = [proxy.index(r, WHAT).data() for r in range(proxy.rowCount())]
-    assert sentences == ["Updated 3 BigTime figures on Globex — Phase 2", "Umbrella: the opportunity has no account.",
+    assert sentences == ["Updated 3 BigTime figures on Globex — Phase 2.", "Umbrella: the opportunity has no account.",
                          "Created BigTime project 1001 for Globex — Phase 2."]
     assert proxy.index(0, WHEN).data() == "just now"
     assert proxy.index(0, WHEN).data(3).count(":") == 2  # the exact local time in the tooltip

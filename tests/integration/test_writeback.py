@@ -224,8 +224,8 @@ def test_first_run_writes_every_figure_and_one_row_per_posted_invoice(env):
     assert len(written) == 4
     figures = 8 if env.strict else 11  # strict: no budget expenses (no live-checked field), no project budget
     firsts = [e.message.splitlines()[0] for e in written]
-    assert f"Updated {figures} BigTime figures and 2 invoice rows on {env.names[env.opps[1001]]}" in firsts
-    assert f"Updated {figures} BigTime figures on {env.names[env.opps[1006]]}" in firsts
+    assert f"Updated {figures} BigTime figures and 2 invoice rows on {env.names[env.opps[1001]]}." in firsts
+    assert f"Updated {figures} BigTime figures on {env.names[env.opps[1006]]}." in firsts  # a sentence, with its period
     assert all(link.written_back for link in env.store.links("linked"))
     assert len(budget_reads(env.sandbox)) == 4
     # Both readings are happy paths: a figure left empty is explained by the total budget, no warning.
@@ -288,7 +288,7 @@ def test_time_logged_on_one_project_is_read_and_only_changed_fields_sent(env, mo
     assert_opportunity_matches(env, 1003)
     assert env.opp(env.opps[1003])["BigTime_WIP__c"] > old["BigTime_WIP__c"]
     assert [e.message for e in env.events(cycle, "written")] == [
-        f"Updated 2 BigTime figures on {env.names[env.opps[1003]]}\nFrom BigTime: Hours logged: sum of HrsIn on "
+        f"Updated 2 BigTime figures on {env.names[env.opps[1003]]}.\nFrom BigTime: Hours logged: sum of HrsIn on "
         "budget-status rows; Work in progress: sum of WipTotal on budget-status rows."]  # Activity's details
     assert sf_writes(env.sandbox) == [("PATCH", COLLECTION)]
 
@@ -318,7 +318,7 @@ def test_payment_updates_paid_to_date_and_the_invoice_row(env, monkeypatch):
         ("BigTime_Invoice__c", ["Paid__c", "Status__c"]),
     ]
     assert [e.message.splitlines()[0] for e in env.events(cycle, "written")] == [
-        f"Updated 1 BigTime figure and 1 invoice row on {env.names[env.opps[1005]]}"]
+        f"Updated 1 BigTime figure and 1 invoice row on {env.names[env.opps[1005]]}."]
 
 
 def test_bigtime_requests_are_two_plus_two_per_changed_project(env):

@@ -171,7 +171,7 @@ class ConnectBigTimePage(ConnectPage):
         if not b.connected:
             return None
         firm = f"firm {b.firm_id}" if b.firm_id else "your firm"
-        user = None if b.auth_mode == "api_key" else (b.user_name or "the signed-in user")
+        user = None if b.auth_mode == "api_key" else b.user_name
         return Connection("bigtime", firm, user).sentence()
 
     # ---- the attempt ------------------------------------------------------------------------------
