@@ -153,3 +153,29 @@ def test_a_lost_answer_mid_way_then_a_second_run_finishes_the_job(sandbox, clien
     assert second.ok, second.summary()
     assert set(second.already_there) == set(created)  # hidden from us, granted, not created twice
     assert len(org_state(sandbox)["custom_fields"]) == len(first.fields)
+
+
+def test_a_user_without_view_all_on_opportunities_gets_that_step(sandbox, http) -> None:  # noqa: F811
+    from bigsync_gui.connectors.salesforce import SalesforceClient, StaticToken
+    from bigsync_gui.core.cdc_readiness import VIEW_ALL_STEP, check_cdc
+    from bigsync_gui.sandbox import credentials as cred
+
+    r = requests.post(sandbox.salesforce_url + "/services/oauth2/token", data={
+        "grant_type": "password", "client_id": cred.SF_CONSUMER_KEY, "username": "blake.chen@acme-demo.example",
+        "password": cred.SF_PASSWORD}, timeout=10)
+    assert r.status_code == 200, r.text
+    seller = SalesforceClient(r.json()["instance_url"], StaticToken(r.json()["access_token"], r.json()), http)
+    readiness = check_cdc(seller)
+    assert readiness.selected is True and readiness.may_subscribe is False and not readiness.instant
+    assert readiness.steps() == [VIEW_ALL_STEP]
+    assert "cannot see every opportunity" in readiness.sentence()
+    rights = user_rights(seller)
+    assert rights is not None and rights.has("CustomizeApplication") is False
+    assert plan_fields(seller, FIELD_MAP).may_create is False
+
+
+def test_the_admin_may_subscribe(sandbox, client) -> None:  # noqa: F811
+    from bigsync_gui.core.cdc_readiness import check_cdc
+
+    readiness = check_cdc(client)
+    assert readiness.selected and readiness.may_subscribe and readiness.instant and readiness.steps() == []

@@ -31,6 +31,7 @@ class UserRights:
 
     user_id: str
     flags: dict[str, bool | None]
+    permission_set_ids: tuple[str, ...] = ()  # the sets assigned to the user (their profile's included)
 
     def has(self, name: str) -> bool | None:
         return self.flags.get(name)
@@ -83,7 +84,7 @@ def user_rights(client: SalesforceClient) -> UserRights | None:
     its ``PermissionSet``); None when they cannot be read (no View Setup, or no such object)."""
     try:
         identity = client.identity()
-        select = ", ".join(f"PermissionSet.Permissions{name}" for name in RIGHTS)
+        select = ", ".join(["PermissionSetId", *(f"PermissionSet.Permissions{name}" for name in RIGHTS)])
         rows = list(client.query(soql.format_soql(
             f"SELECT {select} FROM PermissionSetAssignment WHERE AssigneeId = {{}}", identity.user_id)))
     except (RequestRejected, UnexpectedResponse):
@@ -95,7 +96,8 @@ def user_rights(client: SalesforceClient) -> UserRights | None:
     for name in RIGHTS:
         values = [s.get(f"Permissions{name}") for s in sets if isinstance(s.get(f"Permissions{name}"), bool)]
         flags[name] = any(values) if values else None
-    return UserRights(identity.user_id, flags)
+    ids = tuple(str(r["PermissionSetId"]) for r in rows if r.get("PermissionSetId"))
+    return UserRights(identity.user_id, flags, ids)
 
 
 def can_view_all(client: SalesforceClient, rights: UserRights | None, sobject: str) -> bool | None:
@@ -103,12 +105,12 @@ def can_view_all(client: SalesforceClient, rights: UserRights | None, sobject: s
     All Data / Modify All Data, or the object's *View All* (``ObjectPermissions``). None if unknown."""
     if rights is not None and (rights.has("ViewAllData") or rights.has("ModifyAllData")):
         return True
-    if rights is None:
+    if rights is None or not rights.permission_set_ids:
         return None
     try:
         rows = list(client.query(soql.format_soql(
-            "SELECT PermissionsViewAllRecords FROM ObjectPermissions WHERE SobjectType = {} AND ParentId IN "
-            "(SELECT PermissionSetId FROM PermissionSetAssignment WHERE AssigneeId = {})", sobject, rights.user_id)))
+            "SELECT PermissionsViewAllRecords FROM ObjectPermissions WHERE SobjectType = {} AND ParentId IN {}",
+            sobject, list(rights.permission_set_ids))))
     except (RequestRejected, UnexpectedResponse):
         return None
     return any(r.get("PermissionsViewAllRecords") is True for r in rows)

@@ -264,6 +264,7 @@ def build_schema() -> dict[str, ObjectDef]:
             *(_f(f"Permissions{p}", "boolean", nillable=False) for p in PERMISSION_FLAGS),
         ], [
             ChildRelationship("FieldPerms", "FieldPermissions", "ParentId"),
+            ChildRelationship("ObjectPerms", "ObjectPermissions", "ParentId"),
             ChildRelationship("Assignments", "PermissionSetAssignment", "PermissionSetId"),
         ], updateable=True),
         _object("FieldPermissions", "Field Permissions", "01k", [
@@ -273,6 +274,13 @@ def build_schema() -> dict[str, ObjectDef]:
             _f("Field", "string", label="Field Name", length=255, nillable=False, updateable=False),
             _f("PermissionsRead", "boolean", label="Read Access", nillable=False),
             _f("PermissionsEdit", "boolean", label="Edit Access", nillable=False),
+        ]),
+        _object("ObjectPermissions", "Object Permissions", "110", [
+            _f("ParentId", "reference", label="Parent ID", reference_to="PermissionSet", relationship_name="Parent",
+               length=18, nillable=False, updateable=False),
+            _f("SobjectType", "picklist", label="Sobject Type Name", nillable=False, updateable=False),
+            *(_f(f"Permissions{p}", "boolean", nillable=False)
+              for p in ("Read", "Create", "Edit", "Delete", "ViewAllRecords", "ModifyAllRecords")),
         ]),
         _object("PermissionSetAssignment", "Permission Set Assignment", "0Pa", [
             _f("AssigneeId", "reference", label="Assignee ID", reference_to="User", relationship_name="Assignee",

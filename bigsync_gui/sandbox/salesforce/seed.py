@@ -147,12 +147,19 @@ def seed_salesforce(data: SalesforceData, rng: random.Random) -> None:
 
 def seed_profiles(data: SalesforceData, admin: str, others: list[str]) -> None:
     """Each user's profile, as the permission set it owns: the demo admin is a System
-    Administrator (every permission, Customize Application included), the others Standard Users."""
+    Administrator (every permission, Customize Application included; View All and Modify All on
+    accounts, contacts and opportunities), the others Standard Users (read, create, edit)."""
     for name, label, flags, users in (("X00eKx000000SysAdm", "System Administrator", set(PERMISSION_FLAGS), [admin]),
                                       ("X00eKx000000StdUsr", "Standard User", {"ApiEnabled"}, others)):
         values = {"Name": name, "Label": label, **{f"Permissions{p}": p in flags for p in PERMISSION_FLAGS}}
         pid = data.insert("PermissionSet", values, system=True, user_id=admin)
         data.records["permissionset"][pid]["IsOwnedByProfile"] = True
+        everything = "ModifyAllData" in flags  # an admin sees and changes every record; others their own
+        for sobject in ("Account", "Contact", "Opportunity"):
+            data.insert("ObjectPermissions", {
+                "ParentId": pid, "SobjectType": sobject, "PermissionsRead": True, "PermissionsCreate": True,
+                "PermissionsEdit": True, "PermissionsDelete": everything, "PermissionsViewAllRecords": everything,
+                "PermissionsModifyAllRecords": everything}, system=True, user_id=admin)
         for user in users:
             data.insert("PermissionSetAssignment", {"AssigneeId": user, "PermissionSetId": pid}, system=True,
                         user_id=admin)
