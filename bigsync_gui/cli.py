@@ -488,8 +488,8 @@ def cmd_status(args: argparse.Namespace) -> int:
             print(json.dumps(snapshot))
         else:
             print(snapshot["summary"])
-            if snapshot.get("interval"):
-                print(f"  Checks Salesforce {snapshot['interval']['text']}.")
+            if snapshot.get("triggers"):
+                print(f"  Triggers: {snapshot['triggers']['text']} ({snapshot['triggers']['detail']}).")
             for cycle in snapshot["cycles"][:5]:
                 print(f"  {local_clock(cycle['started_at'])}  {cycle_outcome(cycle['result'], cycle['error_code'], cycle['error_system']).lower():<13} created {cycle['created']}, "
                       f"severed {cycle['severed']}, rejected {cycle['rejected']}  {cycle['message']}".rstrip())

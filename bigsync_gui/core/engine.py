@@ -172,6 +172,7 @@ class Engine:
             settings.save(self.profile)
             store = self.open_store()
             try:
+                self._remember_allowance(store)
                 return stage, len(store.excluded_ids())
             finally:
                 store.close()
@@ -200,10 +201,18 @@ class Engine:
                 store.set_cursor(LAST_FULL, _iso(now))
                 if backfill:  # the backfill happens in the next cycle's full read
                     store.set_cursor(LAST_FULL, _iso(now - FULL_RECONCILE_EVERY * 2))
+            self._remember_allowance(store)
         finally:
             store.close()
         settings.save(self.profile)
         return stage, len(past.ids)
+
+    def _remember_allowance(self, store: Store) -> None:
+        """The allowance the set-up's reads saw: the interval after Save is the one shown before it."""
+        usage = self.salesforce_client().api_usage
+        if usage:
+            with store.transaction():
+                store.set_meta(cadence.DAILY_MAX_KEY, usage[1])
 
     def _change_stage(self, settings: Settings, past: AlreadyPast, backfill: bool) -> tuple[Stage, int]:
         """A real change of stage: "already past" is recomputed for the new stage, except that an
@@ -322,12 +331,10 @@ class Engine:
         c.history_since = max(starts, default=None)
         # Streamed: only what the events named, in one query (the polled read's select and stage
         # history), and no cursor moved — the backstop sweep reads everything changed.
-        streamed = stream is not None and stream.record_ids is not None and not due_full
-        if streamed:
-            assert stream is not None and stream.record_ids is not None
-            records = self._read_ids(c, sorted(stream.record_ids), sever_missing=False)
-        else:
-            records = self._read_full(c, triggering, cursor) if due_full else self._read_changes(c, cursor)  # type: ignore[arg-type]
+        named = stream.record_ids if stream is not None and not due_full else None
+        streamed = named is not None
+        records = (self._read_ids(c, sorted(named), sever_missing=False) if named is not None
+                   else self._read_full(c, triggering, cursor) if due_full else self._read_changes(c, cursor))  # type: ignore[arg-type]
         records.update(self._read_unfinished(c, exclude=set(records)))
         newest = max((r.get("SystemModstamp") or "" for r in records.values()), default="")
 

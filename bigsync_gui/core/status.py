@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from ..connectors.wording import plural
-from .cadence import effective_interval
+from . import trigger_timing
 from .figure_sources import sources_summary
 from .errors import ConfigInvalid
 from .profile import Profile
@@ -71,13 +71,16 @@ def status_snapshot(profile: Profile) -> dict[str, Any]:
                    f"{plural(links.get('linked', 0), 'linked project')}, {links.get('severed', 0)} severed.")
     if settings.sync.configured:
         summary += f" Trigger stage: {settings.sync.trigger_stage_label or settings.sync.trigger_stage}."
-    interval = effective_interval(profile, settings)
+    timing = trigger_timing.timing(profile, settings)
+    interval = timing.interval
     return {
         "configured": settings.sync.configured,
         "trigger_stage": settings.sync.trigger_stage,
         # seconds between trigger cycles now; source: "set" (the admin's), "derived" or "default"
         "interval": {"seconds": interval.seconds, "source": interval.source, "daily_max": interval.daily_max,
                      "text": interval.describe()},
+        # how triggers arrive, in the words every place shows: "Instant" or "Checks every N min"
+        "triggers": timing.to_json() | {"detail": timing.detail},
         "summary": summary,
         "attention": attention,
         "cycles": cycles,

@@ -9,6 +9,7 @@ Activity; everything else reads it from there, with no network.
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -74,6 +75,18 @@ def timing(profile: Profile, settings: Settings | None = None) -> TriggerTiming:
         return of_store(store, settings)
     finally:
         store.close()
+
+
+def planned(settings: Settings, daily_max: int | None, interval_seconds: int | None = None) -> TriggerTiming:
+    """Before Save (the wizard's Summary and Done pages): the words for a choice not saved yet —
+    ``interval_seconds`` (0: automatic) over the saved settings, with the allowance the set-up's
+    reads saw. Never "Instant": the stream connects once the sync runs."""
+    chosen = copy.deepcopy(settings)
+    if interval_seconds == 0:
+        chosen.sync.interval_explicit = False
+    elif interval_seconds is not None:
+        chosen.sync.interval_seconds, chosen.sync.interval_explicit = interval_seconds, True
+    return TriggerTiming(False, trigger_interval(chosen, daily_max))
 
 
 def record_mode(store: Store, instant: bool, reason: str, interval: TriggerInterval) -> bool:

@@ -234,6 +234,7 @@ class DesktopSession(QObject):
         def seed(cycle: dict[str, Any] | None) -> None:
             if self.model.last_sync_at is None:
                 self.model.seed(cycle)
+                self._read_triggers()
                 self.refresh_views()
 
         run_in_background(last_cycle, seed, lambda exc: None)
@@ -371,7 +372,17 @@ class DesktopSession(QObject):
 
     def _on_report(self, report: Any) -> None:
         self.model.cycle_finished(report)
+        self._read_triggers()
         self.refresh_views()
+
+    def _read_triggers(self) -> None:
+        """The tooltip's "Triggers: …", as the loop recorded it (a mode change wakes a cycle)."""
+        from ..core import trigger_timing
+
+        try:
+            self.model.triggers = trigger_timing.timing(self.context.profile).words
+        except Exception:  # a damaged settings file or database is a cycle's to report
+            self.model.triggers = ""
 
     def _on_problem(self, problem: Problem) -> None:
         self.model.start_failed(problem)

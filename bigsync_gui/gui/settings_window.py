@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from ..assets import DISPLAY_NAME, app_icon
-from ..core.cadence import effective_interval
+from ..core import trigger_timing
 from ..core.errors import ConfigInvalid
 from ..core.settings import Settings
 from .context import SetupContext
@@ -119,8 +119,8 @@ class SettingsWindow(QWidget):
         self.interval.setValue(sync.interval_seconds // 60 if sync.interval_explicit else 0)
         self.writeback.setValue(max(1, sync.writeback_interval_seconds // 60))
         self.budget.setValue(sync.api_budget_percent)
-        trigger = effective_interval(self.engine.profile, settings)
-        self.effective.setText(f"In effect: checks Salesforce {trigger.describe()}, BigTime's "
+        timing = trigger_timing.timing(self.engine.profile, settings)
+        self.effective.setText(f"In effect: Triggers: {timing.words} ({timing.detail}). BigTime's "
                                f"figures {describe_interval(sync.writeback_interval_seconds)}, at most "
                                f"{sync.api_budget_percent:g}% of the org's daily API allowance.")
 

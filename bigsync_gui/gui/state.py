@@ -74,6 +74,7 @@ class StatusModel:
         self.failures = 0
         self._notified: set[str] = set()
         self._told_rejected = 0  # refusals in the last round (told once while the count stays)
+        self.triggers = ""  # core.trigger_timing's words: "Instant" or "Checks every 7 min"
 
     # ---- input ---------------------------------------------------------------------------------
     def seed(self, last_cycle: dict[str, Any] | None) -> None:
@@ -222,7 +223,7 @@ class StatusModel:
 
     def tooltip(self) -> str:
         """Plain text. The first line is ours, so Qt never takes the rest for rich text."""
-        lines = [APP_TITLE, self.status_line()]
+        lines = [APP_TITLE, self.status_line()] + ([f"Triggers: {self.triggers}"] if self.triggers else [])
         problem = self.problem
         if problem is not None and problem.detail and problem.detail != problem.headline:
             lines.append(problem.detail)

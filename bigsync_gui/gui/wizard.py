@@ -26,7 +26,8 @@ from .pages.done import DonePage
 from .pages.fields import FieldsPage
 from .pages.stage import StagePage
 from .pages.steps import StepList
-from .pages.summary import Choices, SummaryPage, describe_interval
+from ..core.trigger_timing import planned
+from .pages.summary import Choices, SummaryPage
 from .pages.welcome import WelcomePage
 from .worker import run_in_background
 
@@ -132,6 +133,15 @@ class SetupWizard(QWizard):
             self._connected_now.append(system)
 
     # ---- what will be saved -----------------------------------------------------------------------
+    def _planned_triggers(self, settings: Settings) -> str:
+        """The words Settings, the tray and `status` will show after Save (core.trigger_timing), from
+        the allowance the wizard's own Salesforce reads saw."""
+        try:
+            usage = self.context.engine.salesforce_client().api_usage
+        except Exception:  # not connected yet: the interval before the allowance is known
+            usage = None
+        return planned(settings, usage[1] if usage else None, self.stage_page.interval_seconds()).words
+
     def choices(self) -> Choices:
         try:
             settings = Settings.load(self.context.profile)  # a small local file
@@ -146,6 +156,7 @@ class SetupWizard(QWizard):
             already_past=self.stage_page.already_past(),
             backfill=self.stage_page.wants_backfill(),
             interval_seconds=self.stage_page.interval_seconds(),
+            triggers=self._planned_triggers(settings),
             field_map=self.fields_page.field_map(),
             written=self.fields_page.written(),
             problems=self.fields_page.problems(),
@@ -165,7 +176,7 @@ class SetupWizard(QWizard):
         if not choices.stage_api_name:
             self.summary_page.save_failed("No trigger stage is chosen: go Back to the stage page.")
             return
-        self.done_page.show_plan(choices.stage_label, describe_interval(choices.interval_seconds))
+        self.done_page.show_plan(choices.stage_label, choices.triggers)
         self._set_saving(True)
         engine, read = self.context.engine, self.stage_page.already_past_read()
         run_in_background(lambda: engine.save_setup(choices.stage_api_name, choices.interval_seconds, choices.backfill,

@@ -13,6 +13,7 @@ import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
+from bigsync_gui.connectors.errors import NotConnected
 from bigsync_gui.core.cadence import TriggerInterval
 from bigsync_gui.core.engine import CycleReport
 from bigsync_gui.core.loop import next_wait
@@ -318,6 +319,10 @@ class FakeEngine:
 
     def trigger_interval(self) -> TriggerInterval:
         return TriggerInterval(self.interval, "set")
+
+    def salesforce_client(self) -> None:
+        """Not connected to Salesforce: the runner's loop goes without the change stream (polls)."""
+        raise NotConnected("salesforce", "Salesforce is not connected in this test.")
 
     def run_cycle(self, cancel=None, progress=None, on_wait=None):  # noqa: ANN001
         with self._lock:

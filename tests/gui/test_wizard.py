@@ -272,7 +272,7 @@ def test_save_writes_settings_and_starts_the_loop(sandbox, connected, qtbot, mon
         assert summary.bigtime.text() == f"Firm {cred.BT_FIRM_ID}, with the firm's API key."
         assert "Negotiation/Review" in summary.stage.text()
         assert "projects are created for all" in summary.backfill.text()
-        assert summary.interval.text() == "Checks Salesforce every 10 min."
+        assert summary.interval.text() == "Triggers: Checks every 10 min."
         assert "Expenses logged" not in summary.fields.text() and "Hours logged → BigTime_Hours_Logged__c" in summary.fields.text()
         assert summary.note.text() == "Deleting an opportunity never deletes a BigTime project: its link is severed."
         save = wizard.button(QWizard.WizardButton.CommitButton)

@@ -10,9 +10,11 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWizardPage
 from ..state import SyncState
 from .common import heading, plain_label
 
-NOW = ("BigSync now works in the background. It checks Salesforce {interval}: when an opportunity "
-       "reaches {stage}, it creates the BigTime project, and BigTime's figures flow back onto the "
-       "opportunity. The first check starts right away.")
+NOW = ("BigSync now works in the background. Triggers: {triggers} — when an opportunity reaches {stage}, "
+       "it creates the BigTime project, and BigTime's figures flow back onto the opportunity. The first "
+       "check starts right away.")
+INSTANT_LATER = (" With Change Data Capture on for Opportunity in Salesforce (Setup › Change Data Capture), "
+                 "this becomes Instant once the sync runs.")
 TRAY = ("BigSync lives in the system tray (the notification area): at the bottom right of the screen "
         "next to the clock on Windows (it may be hidden under the ^ arrow), in the menu bar at the top "
         "right on macOS, in the panel's status area on Linux. Look for this icon. Click it for the "
@@ -60,5 +62,7 @@ class DonePage(QWizardPage):
         size = self.fontMetrics().height() * 2
         self.tray_icon.setPixmap(state_icon(SyncState.IDLE, "light" if light_page else "dark").pixmap(size, size))
 
-    def show_plan(self, stage_label: str, interval: str) -> None:
-        self.now.setText(NOW.format(stage=stage_label or "the trigger stage", interval=interval))
+    def show_plan(self, stage_label: str, triggers: str) -> None:
+        """``triggers``: core.trigger_timing's words ("Checks every 7 min"), as the Summary showed them."""
+        text = NOW.format(stage=stage_label or "the trigger stage", triggers=triggers)
+        self.now.setText(text + ("" if triggers == "Instant" else INSTANT_LATER))

@@ -13,7 +13,8 @@ from typing import Any
 from PySide6.QtWidgets import QFormLayout, QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWizardPage
 
 from ...connectors.wording import duration
-from ...core.settings import INVOICE_OBJECT
+from ...core.settings import INVOICE_OBJECT, Settings
+from ...core.trigger_timing import planned
 from ..context import SetupContext
 from ..worker import run_in_background
 from .common import LoadPanel, plain_label, sentence
@@ -36,11 +37,12 @@ class Choices:
     written: list[str] = field(default_factory=list)  # "Budget (fees) → BigTime_Budget_Fees__c"
     problems: list[str] = field(default_factory=list)
     invoice_object: bool | None = None
+    triggers: str = ""  # core.trigger_timing's words for the chosen interval: "Checks every 7 min"
 
 
 def describe_interval(seconds: int) -> str:
     if seconds == 0:  # core.engine.AUTOMATIC
-        return "as often as the API budget allows (about every minute in most orgs)"
+        return "as often as the org's API budget allows"
     return f"every {duration(seconds)}"
 
 
@@ -168,7 +170,8 @@ class SummaryPage(QWizardPage):
         self.stage.setText(f"{choices.stage_label} — an opportunity that reaches or passes it becomes a "
                            "BigTime project; closed-lost ones never do.")
         self.backfill.setText(describe_backfill(choices))
-        self.interval.setText(f"Checks Salesforce {describe_interval(choices.interval_seconds)}.")
+        triggers = choices.triggers or planned(Settings(), None, choices.interval_seconds).words
+        self.interval.setText(f"Triggers: {triggers}.")
         self.fields.setText(describe_fields(choices))
         self.problems.setText("\n".join(choices.problems) + ("\nWrite-back skips these until they exist."
                                                               if choices.problems else ""))
