@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 from ..connectors import errors as ce
 from ..connectors.cometd import ChangeEvent, CometdSession, StreamFailure, channel_for
+from ..connectors.salesforce.tooling import cdc_selected
 from .errors import CoreError
 from .store import Store
 
@@ -274,7 +275,14 @@ def for_engine(engine: Engine) -> TriggerStream:
     def refresh() -> None:
         sf.tokens.refresh(sf.tokens.access_token())
 
-    return TriggerStream(lambda: CometdSession(sf.instance_url, sf.tokens.access_token), refresh, position, ours)
+    def selected() -> bool | None:  # one Tooling API query per (re)subscribe
+        try:
+            return cdc_selected(sf, ENTITY)
+        except ce.ConnectorError:
+            return None  # cannot tell: the subscription's answer stands
+
+    return TriggerStream(lambda: CometdSession(sf.instance_url, sf.tokens.access_token), refresh, position, ours,
+                         cdc_selected=selected)
 
 
 def optional_for(engine: Engine) -> TriggerStream | None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 
 import pytest
+import requests
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
 
@@ -488,6 +489,9 @@ def test_session_syncs_notifies_once_and_offers_the_fix(qtbot, sandbox, memory_k
 
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
     profile = configure_profile(sandbox, tmp_path / "p")
+    # Change Data Capture off: the wins below wait for Sync now, as this test means (with it on, the
+    # change stream makes them projects at once: tests/integration/test_engine_streaming.py)
+    requests.post(sandbox.salesforce_admin_url + "/streaming", json={"entities": []}, timeout=10).raise_for_status()
     session = DesktopSession(SetupContext(profile))
     opened: list[object] = []
     monkeypatch.setattr(session, "open_wizard", lambda start_page=None: opened.append(start_page))

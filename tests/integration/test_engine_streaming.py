@@ -103,10 +103,14 @@ def test_a_win_becomes_a_project_through_a_streamed_cycle_once(env):
         store.close()
 
 
-def test_with_cdc_off_the_loop_polls_and_says_so(env):
+@pytest.mark.parametrize("refused", [False, True])
+def test_with_cdc_off_the_loop_polls_and_says_so(env, refused):
+    """Both readings of a subscription to an unselected entity: refused, or accepted silently — then
+    the Tooling API's PlatformEventChannelMember tells the listener that nothing will come."""
     admin = env.sandbox.salesforce_admin_url
     requests.post(admin + "/streaming", json={"entities": []}, timeout=10).raise_for_status()
-    requests.post(admin + "/switches", json={"cdc_unselected_subscribe_refused": True}, timeout=10).raise_for_status()
+    requests.post(admin + "/switches", json={"cdc_unselected_subscribe_refused": refused},
+                  timeout=10).raise_for_status()
     with Running(env) as run:
         run.until(lambda: run.reports, "the first cycle")
         run.until(lambda: not run.stream.up and "not on" in run.stream.reason, "the fallback")
