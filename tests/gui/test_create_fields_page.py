@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
 import requests
 from PySide6.QtWidgets import QMessageBox
 
@@ -94,3 +93,25 @@ def test_without_customize_application_the_page_says_so(sandbox, connected, open
 def test_nothing_missing_no_button(sandbox, connected, open_wizard, qtbot) -> None:  # noqa: F811
     _wizard, page = fields_page(open_wizard, connected, qtbot)
     assert not page.create_panel.isVisible()
+
+
+def test_settings_fields_offers_it_too(sandbox, connected, qtbot) -> None:  # noqa: F811
+    from test_settings_window import configured, open_settings
+
+    from bigsync_gui.gui.settings_window import SECTIONS
+
+    configured(connected)
+    sandbox_metadata(sandbox, bigsync_fields="absent")
+    window = open_settings(qtbot, connected)
+    window.sidebar.setCurrentRow(SECTIONS.index("Fields"))
+    page = window.fields_page
+    qtbot.waitUntil(page.isComplete, timeout=TIMEOUT)
+    panel = page.create_panel
+    assert panel.isVisible() and panel.button.isEnabled()
+    panel.button.click()
+    qtbot.waitUntil(lambda: panel.confirm is not None, timeout=TIMEOUT)
+    next(b for b in panel.confirm.buttons()
+         if panel.confirm.buttonRole(b) == QMessageBox.ButtonRole.AcceptRole).click()
+    qtbot.waitUntil(lambda: panel.outcome.isVisible() and page.isComplete() and page.problems() == [],
+                    timeout=TIMEOUT)
+    assert panel.outcome.text().startswith("✓ Created")
