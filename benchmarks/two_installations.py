@@ -20,6 +20,7 @@ from pathlib import Path
 
 import _setup
 
+from bigsync_gui.core.bigtime_limits import account_of_code
 from bigsync_gui.core.connections import Connector
 from bigsync_gui.core.creation import project_codes
 from bigsync_gui.core.engine import Engine
@@ -58,8 +59,8 @@ def duplicates(sandbox: Sandbox, wins: list[str]) -> tuple[int, int, int]:
     with world.lock:
         projects = collections.Counter(owner[p["ProjectCode"]] for p in world.bigtime.records["project"].values()
                                        if p["ProjectCode"] in owner)
-        clients = collections.Counter(str(c["ClientId"]) for c in world.bigtime.records["client"].values()
-                                      if str(c["ClientId"]).startswith("SF-"))
+        clients = collections.Counter(account_of_code(c["ClientId"]) for c in world.bigtime.records["client"].values()
+                                      if account_of_code(c["ClientId"]))  # clients per account, any code form
     return (sum(n - 1 for n in projects.values() if n > 1), sum(1 for w in wins if w not in projects),
             sum(n - 1 for n in clients.values() if n > 1))
 

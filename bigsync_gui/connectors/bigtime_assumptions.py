@@ -188,6 +188,39 @@ EXPENSE_FILTER_FIELDS = {"start": "mindate", "end": "maxdate", "projects": "proj
 # worked is remembered by the client and used from then on.
 CONTACT_CREATE_PATHS = ("/project/Contact", "/project/Contact/0")
 
+# ---- Character limits, and the client code that fits them --------------------------------------
+# Known [doc, help "BigTime Character Limits"]: Project ID (ProjectCode) 30, Project Name 500, Client
+# ID (a client's code, ``ClientId``) 15, Client Name 50 characters; "BigTime requires every client in
+# the system to have a unique Id". Unknown: what the API does with a longer value (a 400, a cut, or
+# nothing: the limits may be the web app's only), and whether it compares client codes ignoring case.
+# Chosen: never send a longer value, counting characters the strict way: in UTF-16 code units, as
+# .NET and SQL Server do (an emoji is two; the count is never below Python's).
+# - **Client code** (``core/bigtime_limits.client_code``): "S" + 14 characters of 0-9A-Z = 15. What
+#   identifies an account is its 15-character, case-sensitive id (an 18-character id is that plus a
+#   suffix telling which letters are capitals). 15 case-sensitive characters hold 62**15 values, which
+#   needs 18 characters of an alphabet without case: too many. But every Account id begins with the
+#   key prefix "001", so the other 12 characters carry everything (62**12 < 36**14): read as a base-62
+#   number (0-9A-Za-z) and written in 14 base-36 digits. Distinct accounts get distinct codes, ids
+#   that differ only in case included, and a code means the same to a BigTime that ignores case. A
+#   15- and an 18-character form of one id give one code (the 18-character id in any case: its
+#   suffix restores the capitals). The code can be read back into the id (``account_of_code``), so a
+#   client of ours is recognised as some account's even after that account was renamed.
+# - **Names**: a client name over 50 (Salesforce allows 255) or a project name over 500 is cut on a
+#   word boundary with an ellipsis ("…", one character); the whole name goes first into the record's
+#   ``Notes`` (no limit is documented for Notes). An existing client is matched by its name whole,
+#   as we cut it, or as BigTime would cut it (its first 50 characters).
+# - **Earlier forms**: releases before this one coded a client "SF-" + the 18-character id (21
+#   characters). Such a client is still found: by that code (ignoring case), or, if BigTime cut it to
+#   15 ("SF-" + 12 characters, which accounts created close together share), only together with the
+#   account's name.
+ACCOUNT_KEY_PREFIX = "001"
+CLIENT_CODE_PREFIX = "S"
+LEGACY_CLIENT_CODE_PREFIX = "SF-"
+CLIENT_CODE_MAX = 15
+CLIENT_NAME_MAX = 50
+PROJECT_CODE_MAX = 30
+PROJECT_NAME_MAX = 500
+
 # ---- ProjectCode: the code that finds a project again -------------------------------------------
 # Unknown: the longest ProjectCode BigTime keeps, and whether it cuts a longer one or refuses it.
 # The engine's once-only lookup needs the code to identify one opportunity: "SF-" + the 18-character
@@ -231,14 +264,17 @@ def project_url(base_url: str, project_id: int) -> str:
     origin = f"{parts.scheme or 'https'}://{parts.netloc}" if parts.netloc else "https://iq.bigtime.net"
     return origin + PROJECT_PAGE_PATH.format(project_id=int(project_id))
 
-# ---- Client ids: a later client has a larger SystemId ------------------------------------------
-# Unknown: nothing documents how BigTime numbers records; every public example shows small
-# increasing integers. Used only when two installations created the same account's client at the
-# same moment (docs/sync.md, "Clients"): everyone keeps the one with the lowest SystemId, which is
-# the first created if ids increase — the one the first creator already used. If BigTime numbered
-# otherwise, the two installations' projects for that account could sit under the two clients
-# (still no project lost or duplicated); Activity names both clients either way. The rule lives in
-# ``core/creation.py`` (``_clients``), the one place that picks between same-code clients.
+# ---- Two clients for one account: which one is used ---------------------------------------------
+# Unknown: nothing documents how BigTime numbers records, and help/Time says time-entry "ID values can
+# change": a larger SystemId is not a later record. Two clients can carry one account's code only when
+# two installations created it at the same moment (docs/sync.md, "Clients"). Chosen: everyone uses the
+# one with the most projects under it (where an installation already put its work; the project list is
+# read in that cycle anyway), then the one under today's code form over an earlier one, then the lowest
+# SystemId — a tie-break every installation computes alike, not a claim about age. What is left: if one
+# installation put a project under its client before the other's showed in the list, and the other
+# picks its own by the tie-break in the same instant, the account's projects sit under the two clients
+# (none lost or duplicated; Activity names the unused one). The rule lives in ``core/client_lookup.py``
+# (``pick``).
 
 # ---- A create without an answer has finished within our timeout ----------------------------------
 # Unknown: nothing documents how long BigTime may go on with a create whose caller has gone (killed,

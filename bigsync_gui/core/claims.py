@@ -238,7 +238,7 @@ def claim_account(c: CycleState, account_id: str, account: dict[str, Any], field
         values[field] = f"{CLAIM_PREFIX}{_installation(c)}:{int((c.sf.server_time or c.now()).timestamp())}"
     if not c.sf.update_if_unmodified("Account", account_id, values, modified):
         return False
-    c.clients_by_code = c.clients_by_name = None
+    c.clients = None
     return True
 
 

@@ -4,8 +4,9 @@ one that exists and linking it (the engine decides *whether*; this module does t
 - **Found before created.** The project's code is derived from the opportunity id (``SF-<id>``,
   the longest form BigTime keeps: its limit is learnt and a cut code repaired); an unfinished or
   taken-over create looks the code up in BigTime's project list first.
-- **Clients once per account.** An account's client is found by its code (``SF-<account id>``) or
-  name before one is created, and the account → client link is kept in the store.
+- **Clients once per account.** An account's client is found by its code (15 characters made from
+  the account id, or an earlier release's ``SF-<account id>``) or its name before one is created,
+  and the account → client link is kept in the store. Names are cut to fit BigTime (core.bigtime_limits).
 - **Across installations** (core.claims): the opportunity, and the account for a new client, are
   claimed in Salesforce before anything is created in BigTime.
 - **Never sent twice while in doubt.** A create (or contact) sent without its answer seen — the
@@ -21,16 +22,19 @@ one that exists and linking it (the engine decides *whether*; this module does t
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timezone
 from typing import Any
 
+from ..connectors import bigtime as bt
 from ..connectors import bigtime_assumptions as bt_assumptions
 from ..connectors import errors as ce
 from ..connectors.salesforce import COLLECTION_CHUNK
 from ..connectors.timestamps import parse_timestamp
-from . import claims, contacts
+from . import claims, client_lookup, contacts
+from .bigtime_limits import client_code, fit_name, full_name_note, is_cut_of
 from .cycle import CycleState
 from .errors import CreateInDoubt, Transient
 from .store import Intent
@@ -40,7 +44,6 @@ log = logging.getLogger(__name__)
 RESUME_WITHIN = 180.0  # a create refused by a rate limit that asks for longer: the loop waits, not the cycle
 CODE_MAX = "bigtime_project_code_max"  # the longest ProjectCode BigTime is known to keep (learnt)
 PROJECT_CODE_PREFIX = "SF-"
-CLIENT_CODE_PREFIX = "SF-"
 
 
 def project_code(opportunity_id: str, max_length: int | None = None) -> str:
@@ -60,14 +63,6 @@ def client_id_field(c: CycleState) -> str:
     created), when it is mapped and the org has it; else "" (docs/sync.md, "Two installations")."""
     name = c.settings.sync.field_map.get("client_id", "")
     return name if name and c.metadata is not None and name.lower() in c.metadata.account_fields else ""
-
-
-def client_code(account_id: str) -> str:
-    return CLIENT_CODE_PREFIX + account_id
-
-
-def _norm(name: str) -> str:
-    return " ".join(name.split()).casefold()
 
 
 def _projects(c: CycleState) -> tuple[dict[str, int], set[int]]:
@@ -94,10 +89,11 @@ def find_project(c: CycleState, record: dict[str, Any]) -> int | None:
     for code, project_id in by_code.items():
         if code.upper() == longest:
             return project_id
-    name = _norm(str(record.get("Name") or ""))
+    name = str(record.get("Name") or "")
     cut = [p for p in c.projects or [] if p.code and forms[0].startswith(p.code.strip())
            and len(p.code.strip()) >= bt_assumptions.PROJECT_CODE_MIN_LENGTH
-           and (len(p.code.strip()) >= len(PROJECT_CODE_PREFIX) + 15 or _norm(p.name or "") == name)
+           and (len(p.code.strip()) >= len(PROJECT_CODE_PREFIX) + 15
+                or is_cut_of(p.name or "", name, bt_assumptions.PROJECT_NAME_MAX))
            and c.store.link_for_project(p.id) is None]  # type: ignore[arg-type]
     if len(cut) != 1:
         return None
@@ -199,18 +195,17 @@ def _create_project(c: CycleState, record: dict[str, Any], fields: dict[str, Any
     raise AssertionError("unreachable")
 
 
-def _clients(c: CycleState) -> tuple[dict[str, int], dict[str, int]]:
-    if c.clients_by_code is None or c.clients_by_name is None:
-        clients = c.bigtime().clients(include_inactive=True)
-        c.clients_by_code = {}
-        for cl in sorted(clients, key=lambda cl: cl.id or 0):  # two with one code: the older one (lowest id: bigtime_assumptions), for everyone
-            if cl.code and cl.id is not None:
-                c.clients_by_code.setdefault(cl.code.strip().upper(), cl.id)
-        c.clients_by_name = {}
-        for cl in sorted(clients, key=lambda cl: (bool(cl.is_inactive), cl.id or 0)):
-            if cl.name and cl.id is not None:
-                c.clients_by_name.setdefault(_norm(cl.name), cl.id)
-    return c.clients_by_code, c.clients_by_name
+def _clients(c: CycleState) -> list[bt.Client]:
+    """BigTime's clients: one list read per cycle, read again after an account claim (core.claims)."""
+    if c.clients is None:
+        c.clients = [cl for cl in c.bigtime().clients(include_inactive=True) if cl.id is not None]
+    return c.clients
+
+
+def _projects_per_client(c: CycleState) -> dict[int, int]:
+    """How many projects each client has (the cycle's project list): picks between twin clients."""
+    _projects(c)
+    return dict(Counter(p.client_id for p in c.projects or [] if p.client_id is not None))
 
 
 def _reject(c: CycleState, record: dict[str, Any], reason: str) -> None:
@@ -244,7 +239,7 @@ def claim_ahead(c: CycleState, records: list[dict[str, Any]]) -> None:
             accounts = _accounts_to_claim(c, [record for record, _ in due], field) if field else {}
             claims.claim_many(c, due, id_field, accounts, field)
             if accounts:
-                c.clients_by_code = c.clients_by_name = None  # read again after the claims: another's create shows
+                c.clients = None  # read again after the claims: another's create shows
     except (Transient, ce.ConnectorError) as exc:
         c.stopped_by = c.stopped_by or exc
 
@@ -316,11 +311,13 @@ def create(c: CycleState, record: dict[str, Any], resumed: bool = False) -> None
         client_id = _client_for(c, record)
         if client_id is None:
             return
-        fields: dict[str, Any] = {"Nm": name, "ClientId": client_id, "ProjectCode": code}
+        fields: dict[str, Any] = {"Nm": fit_name(name, bt_assumptions.PROJECT_NAME_MAX), "ClientId": client_id,
+                                  "ProjectCode": code}
         if record.get("CloseDate"):
             fields["StartDt"] = record["CloseDate"]
-        if record.get("Description"):
-            fields["Notes"] = record["Description"]
+        notes = full_name_note("Opportunity", name, bt_assumptions.PROJECT_NAME_MAX, record.get("Description"))
+        if notes:
+            fields["Notes"] = notes
         if isinstance(record.get("Amount"), (int, float)) and "budget_fees" in c.settings.sync.field_map:
             fields["BudgetFees"] = record["Amount"]
         project_id = _create_project(c, record, fields)
@@ -334,7 +331,7 @@ def create(c: CycleState, record: dict[str, Any], resumed: bool = False) -> None
         if resumed or c.cancel.is_set() or exc.retry_after > RESUME_WITHIN:
             c.stopped_by = exc  # still limited: the loop waits; the intent stays pending
             return
-        c.projects_by_code = c.project_ids = c.clients_by_code = c.clients_by_name = None
+        c.projects_by_code = c.project_ids = c.clients = None
         create(c, record, resumed=True)
     except (Transient, ce.ReconnectNeeded, ce.NotConnected, ce.UnexpectedResponse) as exc:
         c.stopped_by = exc  # the intent stays pending; the next cycle reconciles it
@@ -356,16 +353,21 @@ def _client_for(c: CycleState, record: dict[str, Any]) -> int | None:
         if field and named != str(known.client_id):  # e.g. a claim left by a cycle that stopped before writing it
             c.write_client_ids[account_id] = known.client_id
         return known.client_id
-    code = client_code(account_id)
-    found = _existing_client(c, account_id, account, named)
+    try:
+        code = client_code(account_id)
+    except ValueError:
+        _reject(c, record, f"its account id {account_id} is not a Salesforce Account id, so no BigTime client "
+                           "code can be made for it.")
+        return None
+    found = _existing_client(c, account_id, account, named)  # e.g. made by an earlier attempt whose answer was lost
     if found is not None:
         client_id = found
     else:
         if not claims.claim_account(c, account_id, account, field):
             return None  # another installation is creating it: this opportunity waits a cycle (pending)
-        by_code, by_name = _clients(c)  # read again after the claim: another's create shows now
-        if code.upper() in by_code:
-            client_id = by_code[code.upper()]
+        found = _existing_client(c, account_id, account, "")  # read again after the claim: another's create shows now
+        if found is not None:
+            client_id = found
             with c.store.transaction():
                 c.store.link_client(account_id, client_id, code)
             if field:
@@ -376,7 +378,7 @@ def _client_for(c: CycleState, record: dict[str, Any]) -> int | None:
         created = c.bigtime().create_client(_client_fields(account, code))
         with c.store.transaction():
             c.store.event(c.id, "client", f"Created BigTime client {account.get('Name') or code}.", record["Id"])
-        client_id = _older_twin(c, account, code, created)
+        client_id = _twin_in_use(c, account_id, account, created)
     with c.store.transaction():
         c.store.link_client(account_id, client_id, code)
     if field and named != str(client_id):
@@ -386,32 +388,30 @@ def _client_for(c: CycleState, record: dict[str, Any]) -> int | None:
 
 def _existing_client(c: CycleState, account_id: str, account: dict[str, Any], named: str) -> int | None:
     """The account's client in BigTime: the one the account names (its client id field), else by
-    its code (an earlier attempt whose answer was lost), else by its name."""
-    by_code, by_name = _clients(c)
-    if named.isdigit() and int(named) in {*by_code.values(), *by_name.values()}:
+    its code, today's or an earlier release's (an earlier attempt whose answer was lost), else by its
+    name (core.client_lookup)."""
+    clients = _clients(c)
+    if named.isdigit() and int(named) in {cl.id for cl in clients}:
         return int(named)
-    code = client_code(account_id).upper()
-    if code in by_code:
-        return by_code[code]
-    name = _norm(str(account.get("Name") or ""))
-    return by_name.get(name) if name else None
+    return client_lookup.find(clients, account_id, str(account.get("Name") or ""), lambda: _projects_per_client(c))
 
 
-def _older_twin(c: CycleState, account: dict[str, Any], code: str, created: int) -> int:
+def _twin_in_use(c: CycleState, account_id: str, account: dict[str, Any], created: int) -> int:
     """BigTime's list read again after a client is created (one request): where Salesforce does not
     move an Account's stamp on an update naming no field (docs/sync.md), another installation may
-    have created the same client at the same moment. Everyone then uses the older of the two, so no
-    project lands under the other; the admin is told the newer one is an unused duplicate."""
-    c.clients_by_code = c.clients_by_name = None
-    by_code, _ = _clients(c)
-    kept = by_code.get(code.upper(), created)
-    if kept != created:
+    have created the same client at the same moment. Everyone then uses the one the stable rule
+    picks (core.client_lookup.pick), so no project lands under the other; the admin is told the
+    other one is an unused duplicate."""
+    c.clients = None
+    twins = client_lookup.coded_for(_clients(c), account_id)
+    kept = client_lookup.pick(twins, lambda: _projects_per_client(c)).id if twins else created
+    if kept is not None and kept != created:
         with c.store.transaction():
             c.store.event(c.id, "warning", f"Another BigSync installation created the BigTime client for "
-                                           f"{account.get('Name') or code} at the same moment (client {kept}). Its "
-                                           f"projects go under that one; client {created} is an unused duplicate "
+                                           f"{account.get('Name') or account_id} at the same moment (client {kept}). "
+                                           f"Its projects go under that one; client {created} is an unused duplicate "
                                            "that can be deleted in BigTime.")
-    return kept
+    return kept if kept is not None else created
 
 
 def attach_contacts(c: CycleState, record: dict[str, Any], project_id: int, check_existing: bool) -> None:
@@ -482,10 +482,15 @@ def write_project_ids(c: CycleState) -> None:
 
 
 def _client_fields(account: dict[str, Any], code: str) -> dict[str, Any]:
-    fields: dict[str, Any] = {"Nm": (account.get("Name") or code).strip(), "ClientId": code}
+    """A new client: the account's name cut to fit (the whole name then heads its notes)."""
+    name = str(account.get("Name") or code)
+    fields: dict[str, Any] = {"Nm": fit_name(name, bt_assumptions.CLIENT_NAME_MAX), "ClientId": code}
     for sf_name, bt_name in (("BillingStreet", "Address"), ("BillingCity", "City"), ("BillingState", "State"),
                              ("BillingPostalCode", "Zip"), ("BillingCountry", "Country"), ("Phone", "MainPH"),
-                             ("Fax", "MainFX"), ("Description", "Notes")):
+                             ("Fax", "MainFX")):
         if account.get(sf_name):
             fields[bt_name] = account[sf_name]
+    notes = full_name_note("Account", name, bt_assumptions.CLIENT_NAME_MAX, account.get("Description"))
+    if notes:
+        fields["Notes"] = notes
     return fields

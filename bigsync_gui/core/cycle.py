@@ -102,8 +102,7 @@ class CycleState:
     projects_by_code: dict[str, int] | None = None
     projects: list[bt.Project] | None = None
     project_ids: set[int] | None = None
-    clients_by_code: dict[str, int] | None = None
-    clients_by_name: dict[str, int] | None = None
+    clients: list[bt.Client] | None = None  # BigTime's clients, read once a cycle (core.creation._clients)
     write_project_ids: dict[str, int] = field(default_factory=dict)
     written_ids_tried: set[str] = field(default_factory=set)  # sent once this cycle: not again
     read_at: datetime | None = None  # Salesforce's time when this cycle's read ran (HTTP Date)

@@ -29,6 +29,7 @@ from keyrings.alt.file import PlaintextKeyring
 
 from bigsync_gui.connectors import oauth
 from bigsync_gui.connectors.http import RetryPolicy
+from bigsync_gui.core.bigtime_limits import account_of_code
 from bigsync_gui.core.connections import Connector
 from bigsync_gui.core.creation import project_codes
 from bigsync_gui.core.engine import CycleReport, Engine
@@ -454,7 +455,8 @@ class Oracle:
         if unexpected:
             broken("other", len(unexpected), f"projects for opportunities never seen at the stage: {unexpected}\n{self.history}")
 
-        client_codes = collections.Counter(c["ClientId"] for c in env.clients() if str(c["ClientId"]).startswith("SF-"))
+        client_codes = collections.Counter(account_of_code(c["ClientId"]) for c in env.clients()
+                                           if account_of_code(c["ClientId"]))  # clients per account, any code form
         if any(n > 1 for n in client_codes.values()):
             broken("duplicate", sum(n - 1 for n in client_codes.values()), f"duplicate clients: {client_codes}")
         for p in projects:

@@ -13,6 +13,7 @@ from urllib.parse import unquote_plus
 
 import pytest
 
+from bigsync_gui.core.bigtime_limits import client_code, fit_name
 from bigsync_gui.core.creation import project_code, project_codes
 from bigsync_gui.core.engine import Engine
 from bigsync_gui.core.errors import ConfigInvalid
@@ -126,7 +127,8 @@ def test_client_by_same_name_case_insensitive_and_trimmed_else_created_once(conn
     assert len(initech_clients) == 1 and env.project(first)["ClientId"] == initech_clients[0]["SystemId"]
     hooli = [c for c in env.clients() if c["Nm"] == "Hooli XYZ"]
     assert len(hooli) == 1, hooli  # created once, for both opportunities
-    assert hooli[0]["ClientId"] == f"SF-{fresh}" and hooli[0]["City"] == "Palo Alto" and hooli[0]["MainPH"] == "555-0100"
+    assert hooli[0]["ClientId"] == client_code(fresh)
+    assert hooli[0]["City"] == "Palo Alto" and hooli[0]["MainPH"] == "555-0100"
     assert env.project(second)["ClientId"] == env.project(third)["ClientId"] == hooli[0]["SystemId"]
     assert len(env.clients()) == before + 1
 
@@ -672,8 +674,9 @@ def test_awkward_text_and_missing_values_are_carried_as_they_are(connected_engin
     assert env.project(loose)["BudgetFees"] == 0.0
     today = env.sandbox.world.clock.now().date()  # the sandbox's day (its clock is pinned), not the machine's
     assert env.project(loose)["StartDt"].startswith(today.isoformat())  # BigTime's default start: today
-    (client,) = [c for c in env.clients() if c["ClientId"] == f"SF-{acc}"]
-    assert client["Nm"] == account_name.strip()
+    (client,) = [c for c in env.clients() if c["ClientId"] == client_code(acc)]
+    assert client["Nm"] == fit_name(account_name, 50) and client["Nm"].endswith("…")  # 255 characters: cut on a word
+    assert client["Notes"] == "Account name in Salesforce: " + " ".join(account_name.split())  # whole in the notes
     assert Settings.load(env.profile).sync.trigger_stage == "Closed Won"
     oracle.check(final=True)
 
@@ -817,7 +820,7 @@ def test_missing_bigtime_right_stops_the_cycle_and_retries_once_granted(connecte
 def test_project_code_too_long_for_bigtime_is_learnt_and_a_lost_answer_still_finds_the_project(
         connected_engine: Connected, limit: int | None, overflow: str) -> None:
     env = connected_engine
-    admin(env.sandbox.bigtime_admin_url, "POST", "/switches", {"project_code_max": limit, "project_code_overflow": overflow})
+    admin(env.sandbox.bigtime_admin_url, "POST", "/switches", {"project_code_max": limit, "limit_overflow": overflow})
     oracle = Oracle(env)
     first = open_opp_with_two_roles(env)
     env.move(first, "Closed Won")

@@ -731,15 +731,17 @@ def test_direct_calls_default_to_the_admin_and_today(sandbox):
 # ---- the strict reading and its switches ----------------------------------------------------------------
 def test_switches_list_set_check_and_reset(sandbox):
     listed = admin(sandbox, "GET", "/switches").json()
-    assert listed["project_code_max"] == {"value": 18, "strict": 18, "lenient": None, "doc": listed["project_code_max"]["doc"]}
+    assert {k: listed["project_code_max"][k] for k in ("value", "strict", "lenient")} == {
+        "value": 30, "strict": 30, "lenient": 30}
+    assert (listed["limit_overflow"]["value"], listed["limit_overflow"]["lenient"]) == ("refuse", "truncate")
     assert all(s["value"] == s["strict"] for s in listed.values())
     bad = requests.post(sandbox.bigtime_admin_url + "/switches", json={"budget_row_aliases": True, "nope": 1}, timeout=10)
     assert bad.status_code == 400 and "nope" in bad.json()["message"]
     assert admin(sandbox, "GET", "/switches").json()["budget_row_aliases"]["value"] is False  # nothing was set
-    wrong = requests.post(sandbox.bigtime_admin_url + "/switches", json={"project_code_overflow": "wrap"}, timeout=10)
+    wrong = requests.post(sandbox.bigtime_admin_url + "/switches", json={"limit_overflow": "wrap"}, timeout=10)
     assert wrong.status_code == 400
-    lenient = admin(sandbox, "POST", "/switches", json={"preset": "lenient", "project_code_max": 30}).json()
-    assert lenient["project_code_max"]["value"] == 30 and lenient["budget_row_aliases"]["value"] is True
+    lenient = admin(sandbox, "POST", "/switches", json={"preset": "lenient", "project_code_max": 18}).json()
+    assert lenient["project_code_max"]["value"] == 18 and lenient["budget_row_aliases"]["value"] is True
     admin(sandbox, "POST", "/reset")
     assert all(s["value"] == s["strict"] for s in admin(sandbox, "GET", "/switches").json().values())
     sf = requests.get(sandbox.salesforce_admin_url + "/switches", timeout=10)
@@ -776,9 +778,9 @@ def test_taxed_invoice_amounts_differ_unless_switched(sandbox):
     assert all(i["InvoiceAmt"] == i["TotalAmt"] for i in again)
 
 
-@pytest.mark.parametrize("limit, overflow", [(18, "truncate"), (15, "refuse"), (None, "truncate")])
+@pytest.mark.parametrize("limit, overflow", [(18, "truncate"), (15, "refuse"), (None, "truncate"), (18, "keep")])
 def test_project_code_limit(sandbox, limit, overflow):
-    admin(sandbox, "POST", "/switches", json={"project_code_max": limit, "project_code_overflow": overflow})
+    admin(sandbox, "POST", "/switches", json={"project_code_max": limit, "limit_overflow": overflow})
     code = "SF-006Kx00000000G9IAI"
     answer = api(sandbox, "POST", "/project/detail", json={"Nm": "Coded", "ProjectCode": code, "ClientId": 201})
     if overflow == "refuse" and limit is not None:
@@ -786,7 +788,49 @@ def test_project_code_limit(sandbox, limit, overflow):
         assert "too long" in answer.json()["Message"]
     else:
         assert answer.status_code == 200
-        assert answer.json()["ProjectCode"] == (code[:limit] if limit else code)
+        assert answer.json()["ProjectCode"] == (code[:limit] if limit and overflow == "truncate" else code)
+
+
+# BigTime's help, "BigTime Character Limits": what each create and update is held to.
+LIMITS = [("/client/detail", "ClientId", 15, {"Nm": "Limited"}), ("/client/detail", "Nm", 50, {"ClientId": "LIM-1"}),
+          ("/project/detail", "ProjectCode", 30, {"Nm": "Limited", "ClientId": 201}),
+          ("/project/detail", "Nm", 500, {"ProjectCode": "LIM-1", "ClientId": 201})]
+
+
+@pytest.mark.parametrize("path, field, limit, others", LIMITS)
+def test_documented_character_limits_are_refused_by_default(sandbox, path, field, limit, others):
+    listing = "/" + path.split("/")[1]
+    before = len(api(sandbox, "GET", listing, params={"ShowInactive": "true"}).json())
+    fits = api(sandbox, "POST", path, json={**others, field: "x" * limit})
+    assert fits.status_code == 200, fits.text
+    over = api(sandbox, "POST", path, json={**others, field: "y" * (limit + 1)})
+    assert over.status_code == 400 and over.json()["Message"] == (
+        f"{field} is too long: at most {limit} characters are allowed.")
+    assert len(api(sandbox, "GET", listing, params={"ShowInactive": "true"}).json()) == before + 1  # nothing made
+    update = api(sandbox, "POST", f"{path}/{fits.json()['SystemId']}", json={field: "z" * (limit + 1)})
+    assert update.status_code == 400 and field in update.json()["Message"]
+    assert api(sandbox, "GET", f"{path}/{fits.json()['SystemId']}").json()[field] == "x" * limit  # unchanged
+
+
+def test_character_limits_count_utf16_units(sandbox):
+    """The strict count: .NET's, in UTF-16 code units, where an emoji is two."""
+    over = api(sandbox, "POST", "/client/detail", json={"Nm": "🚀" * 26, "ClientId": "EMOJI"})
+    assert over.status_code == 400 and "Nm is too long" in over.json()["Message"]
+    assert api(sandbox, "POST", "/client/detail", json={"Nm": "🚀" * 25, "ClientId": "EMOJI"}).status_code == 200
+    admin(sandbox, "POST", "/switches", json={"limit_overflow": "truncate"})
+    cut = api(sandbox, "POST", "/client/detail", json={"Nm": "a" + "🚀" * 25, "ClientId": "EMOJI-2"})
+    assert cut.status_code == 200 and cut.json()["Nm"] == "a" + "🚀" * 24  # never half an emoji
+
+
+@pytest.mark.parametrize("path, field, limit, others", LIMITS)
+@pytest.mark.parametrize("overflow", ["truncate", "keep"])
+def test_character_limits_cut_or_keep_under_the_switch(sandbox, path, field, limit, others, overflow):
+    admin(sandbox, "POST", "/switches", json={"limit_overflow": overflow})
+    value = "".join(chr(ord("a") + i % 26) for i in range(limit + 7))
+    answer = api(sandbox, "POST", path, json={**others, field: value})
+    assert answer.status_code == 200, answer.text
+    kept = api(sandbox, "GET", f"{path}/{answer.json()['SystemId']}").json()[field]
+    assert kept == (value[:limit] if overflow == "truncate" else value)
 
 
 def test_token_endpoint_takes_the_client_in_the_body_only_unless_switched(sandbox):

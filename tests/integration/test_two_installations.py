@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from bigsync_gui.core.bigtime_limits import account_of_code
 from bigsync_gui.core.connections import Connector
 from bigsync_gui.core.creation import project_codes
 from bigsync_gui.core.engine import CycleReport, Engine
@@ -54,7 +55,8 @@ def together(engines: list[Engine]) -> list[CycleReport]:
 def duplicates(env: Connected, opp_ids: list[str]) -> tuple[dict[str, int], dict[str, int]]:
     owner = {code: oid for oid in opp_ids for code in project_codes(oid)}
     projects = collections.Counter(owner[p["ProjectCode"]] for p in env.projects() if p["ProjectCode"] in owner)
-    clients = collections.Counter(str(c["ClientId"]) for c in env.clients() if str(c["ClientId"]).startswith("SF-"))
+    clients = collections.Counter(account_of_code(c["ClientId"]) for c in env.clients()
+                                  if account_of_code(c["ClientId"]))
     return ({k: n for k, n in projects.items() if n > 1} | {k: 0 for k in opp_ids if k not in projects},
             {k: n for k, n in clients.items() if n > 1})
 
@@ -75,10 +77,11 @@ def test_two_installations_at_once_make_no_duplicates(connected_engine: Connecte
     assert all(str(v).isdigit() for v in written.values()), written
 
 
-def race_for_one_account(env: Connected, other: Engine) -> tuple[str, list[str]]:
+def race_for_one_account(env: Connected, other: Engine, ids: str = "increasing") -> tuple[str, list[str]]:
     """One installation is held inside its create of a new account's client while the other syncs
     the same account's other win, won meanwhile (so no claim of the first covers it); then both
-    sync once more. (account id, the two wins)"""
+    sync once more. ``ids`` "decreasing": the held create, landing later, gets the lower SystemId.
+    (account id, the two wins)"""
     account = env.insert("Account", {"Name": "Race Co"})
     wins = [env.new_opp("Race win 0", TRIGGER, account)]
     env.fault("bigtime", kind="hold", seconds=60, method="POST", path="/client/detail$", count=1)
@@ -92,6 +95,9 @@ def race_for_one_account(env: Connected, other: Engine) -> tuple[str, list[str]]
     wins.append(env.new_opp("Race win 1", TRIGGER, account))
     try:
         other.run_cycle()  # meanwhile: the second installation syncs the same account's other win
+        if ids == "decreasing":
+            with env.sandbox.world.lock:
+                env.bt.next_id["client"] = 1
     finally:
         env.clear_faults()  # releases the held create
     held.join(timeout=120)
@@ -112,20 +118,22 @@ def test_a_new_account_reached_by_both_at_once_gets_one_client_through_its_field
     admin(env.sandbox.salesforce_admin_url, "POST", "/switches", {"preset": reading})
     other = second_installation(env, tmp_path)
     account, wins = race_for_one_account(env, other)
-    race = [c for c in env.clients() if c["ClientId"] == f"SF-{account}"]
+    race = [c for c in env.clients() if account_of_code(c["ClientId"]) == account]
     assert len(race) == 1, race
     assert {env.project(oid)["ClientId"] for oid in wins} == {race[0]["SystemId"]}
     assert env.sandbox.world.salesforce.fetch("Account", account)["BigTime_Client_Id__c"] == str(race[0]["SystemId"])
 
 
+@pytest.mark.parametrize("ids", ["increasing", "decreasing"])
 @pytest.mark.parametrize("reading", ["strict", "lenient"])
-def test_without_the_account_field_both_may_create_the_client_and_use_the_older(
-        connected_engine: Connected, tmp_path: Path, reading: str) -> None:
+def test_without_the_account_field_both_may_create_the_client_and_use_the_same(
+        connected_engine: Connected, tmp_path: Path, reading: str, ids: str) -> None:
     """Without the Account field (today's behaviour, docs/sync.md): the account claim is an update
     naming no field, conditioned on the stamp it read; it cannot stop the second installation, which
     read the Account after the first claim, under either reading of switch empty_update_touches. Both
-    create the client; both then use the older one, so every project of the account sits under one
-    client and the newer one is reported as an unused duplicate. Projects are exactly once."""
+    create the client; both then use the one with the projects (core/client_lookup.pick), whichever
+    has the lower id — nothing says BigTime's ids increase — so every project of the account sits
+    under one client and the other is reported as an unused duplicate. Projects are exactly once."""
     env = connected_engine
     admin(env.sandbox.salesforce_admin_url, "POST", "/switches", {"preset": reading})
     other = second_installation(env, tmp_path)
@@ -133,11 +141,12 @@ def test_without_the_account_field_both_may_create_the_client_and_use_the_older(
         field_map = dict(engine.cycles.connector.settings().sync.field_map)
         field_map.pop("client_id")
         engine.update_settings(field_map=field_map)
-    account, wins = race_for_one_account(env, other)
-    race = [c for c in env.clients() if c["ClientId"] == f"SF-{account}"]
+    account, wins = race_for_one_account(env, other, ids)
+    race = [c for c in env.clients() if account_of_code(c["ClientId"]) == account]
     assert len(race) == 2, race
+    assert (min(c["SystemId"] for c in race) == 1) == (ids == "decreasing")
     under = {env.project(oid)["ClientId"] for oid in wins}
-    assert under == {min(c["SystemId"] for c in race)}  # every project under the older client
+    assert len(under) == 1 and under <= {c["SystemId"] for c in race}  # every project under one client
     warned = [e.message for store in (env.store(), Store(other.cycles.db_path)) for e in _events(store)
               if "unused duplicate" in e.message]
     assert len(warned) == 1, warned

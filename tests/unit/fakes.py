@@ -22,6 +22,7 @@ from bigsync_gui.core.connections import Connector
 from bigsync_gui.core.engine import Engine
 from bigsync_gui.core.profile import Profile
 from bigsync_gui.core.store import Store
+from bigsync_gui.sandbox.salesforce import ids as sf_ids
 
 ID_FIELD = "BigTime_Project_Id__c"
 
@@ -147,7 +148,7 @@ class FakeSalesforce:
 
     # ---- what a test does in Salesforce ------------------------------------------------------------
     def account(self, name: str) -> str:
-        account_id = f"001{next(self._ids):015d}"
+        account_id = sf_ids.to18(f"001{next(self._ids):012d}")  # a real Account id: its client code is made from it
         self.accounts[account_id] = {"Id": account_id, "Name": name, "BillingCity": "Springfield",
                                      "LastModifiedDate": self.clock.tick()}
         return account_id

@@ -15,6 +15,7 @@ import pytest
 
 from bigsync_gui.connectors import errors as ce
 from bigsync_gui.connectors.bigtime import Project
+from bigsync_gui.core.bigtime_limits import client_code
 from bigsync_gui.core.creation import project_code
 from bigsync_gui.core.errors import ConfigInvalid
 from bigsync_gui.core.settings import Settings
@@ -225,7 +226,7 @@ def test_otherwise_one_client_is_created_for_the_account_coded_after_it(world: W
     assert world.engine.run_cycle().created == 2
     assert world.bt.creates("client") == 1
     ((_, fields),) = [c for c in world.bt.created if c[0] == "client"]
-    assert (fields["Nm"], fields["ClientId"], fields["City"]) == ("Globex Corp", "SF-" + account, "Springfield")
+    assert (fields["Nm"], fields["ClientId"], fields["City"]) == ("Globex Corp", client_code(account), "Springfield")
     assert project_of(world, one).client_id == project_of(world, two).client_id
 
 

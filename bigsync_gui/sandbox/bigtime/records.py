@@ -12,6 +12,7 @@ from .schema import (
     ADDR,
     ADDRESS_FIELDS,
     BUDGET_STYLES,
+    CHARACTER_LIMITS,
     CLIENT_UPDATE,
     CONTACT_TAGS,
     CONTACT_UPDATE,
@@ -90,6 +91,7 @@ class RecordsMixin:
         values = normalise(fields, CLIENT_UPDATE)
         if not values.get("Nm"):
             raise ValidationError("The client name (Nm) is required.")
+        self._fit("client", values)
         sid = self._new_id("client")
         record = {"SystemId": sid, **{name: ("" if kind in (STR, TEXT) else False) for name, kind in CLIENT_UPDATE.items()}}
         record.update(values)
@@ -102,6 +104,7 @@ class RecordsMixin:
         values = normalise(fields, CLIENT_UPDATE)
         if "Nm" in values and not values["Nm"]:
             raise ValidationError("The client name (Nm) cannot be empty.")
+        self._fit("client", values)
         record.update(values)
         self._stamp(record)
         for project in self.records["project"].values():
@@ -157,14 +160,22 @@ class RecordsMixin:
             elif not values["IsInactive"] and current == "Inactive":
                 record["StatusProd"] = 2
 
-    def _fit_code(self, code: str) -> str:
-        """A ProjectCode longer than the limit (switch ``project_code_max``) is cut or refused."""
-        limit = self.switches["project_code_max"]
-        if limit is None or len(code) <= limit:
-            return code
-        if self.switches["project_code_overflow"] == "refuse":
-            raise ValidationError(f"ProjectCode is too long: at most {limit} characters are allowed.")
-        return code[:limit]
+    def _fit(self, kind: str, values: dict[str, Any]) -> None:
+        """BigTime's documented character limits (schema ``CHARACTER_LIMITS``; ``ProjectCode``: switch
+        ``project_code_max``), counted the strict way, in UTF-16 code units as .NET does (an emoji is
+        two): a longer value is refused with a 400, or cut / kept whole under ``limit_overflow``."""
+        for name, limit in CHARACTER_LIMITS[kind].items():
+            if name == "ProjectCode":
+                limit = self.switches["project_code_max"]
+            value = values.get(name)
+            units = value.encode("utf-16-le") if isinstance(value, str) else b""
+            if limit is None or len(units) <= 2 * limit:
+                continue
+            overflow = self.switches["limit_overflow"]
+            if overflow == "refuse":
+                raise ValidationError(f"{name} is too long: at most {limit} characters are allowed.")
+            if overflow == "truncate":
+                values[name] = units[:2 * limit].decode("utf-16-le", errors="ignore")
 
     def create_project(self, fields: dict[str, Any]) -> int:
         values = normalise(fields, PROJECT_UPDATE)
@@ -180,8 +191,7 @@ class RecordsMixin:
             "IsInactive": False, "BudgetHours": 0.0, "BudgetFees": 0.0, "BudgetStyle": 0, "BasicRate": 0.0,
             "BillingRate": 0.0, "PrimaryContactId": None, "BillingContactId": None,
         }
-        if values.get("ProjectCode"):
-            values["ProjectCode"] = self._fit_code(values["ProjectCode"])
+        self._fit("project", values)
         record.update({k: v for k, v in values.items() if k not in ("IsInactive",)})
         if not record["ProjectCode"]:
             record["ProjectCode"] = f"P{sid:05d}"
@@ -197,8 +207,7 @@ class RecordsMixin:
         if "Nm" in values and not values["Nm"]:
             raise ValidationError("The project name (Nm) cannot be empty.")
         self._check_project_refs(values, project_id=record["SystemId"])
-        if values.get("ProjectCode"):
-            values["ProjectCode"] = self._fit_code(values["ProjectCode"])
+        self._fit("project", values)
         record.update({k: v for k, v in values.items() if k != "IsInactive"})
         self._apply_status(record, values)
         record["DisplayName"] = self._display_name(record)

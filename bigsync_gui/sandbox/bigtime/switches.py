@@ -48,12 +48,14 @@ BIGTIME_SWITCHES = (
     Switch("contact_create_with_id", False, True,
            "POST /project/Contact/0?projectsid= creates a contact, as POST /project/Contact?projectsid= "
            "(pybt) does: our old guess.", strict_bool),
-    Switch("project_code_max", 18, None,
-           "The longest ProjectCode BigTime keeps (unknown; null: no limit). 18 keeps 'SF-' + a "
-           "15-character Salesforce id.", optional_int(1)),
-    Switch("project_code_overflow", "truncate", "refuse",
-           "What a longer ProjectCode gets: 'truncate' (kept cut, silently) or 'refuse' (HTTP 400 "
-           "naming ProjectCode).", one_of("truncate", "refuse")),
+    Switch("project_code_max", 30, 30,
+           "The longest ProjectCode BigTime keeps: 30 (BigTime's help, 'BigTime Character Limits'). A lower "
+           "value plays a BigTime that keeps fewer; null: no limit.", optional_int(1)),
+    Switch("limit_overflow", "refuse", "truncate",
+           "What a value over BigTime's documented character limits (ProjectCode 30, project Nm 500, client "
+           "ClientId 15, client Nm 50) gets, which the docs do not say: 'refuse' (HTTP 400 naming the field), "
+           "'truncate' (kept cut, silently) or 'keep' (kept whole: the limits are the web app's only).",
+           one_of("refuse", "truncate", "keep")),
 )
 
 __all__ = ["BIGTIME_SWITCHES"]
