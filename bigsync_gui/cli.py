@@ -125,6 +125,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="create the Salesforce fields BigSync writes to that the org lacks (and the invoice "
                                 "object), with a permission set giving the connected user access; lists them and asks "
                                 "first (needs Customize Application)")
+    configure.add_argument("--default-client", metavar="ID|CODE|NAME|none",
+                           help="the BigTime client for projects of opportunities without an account; none (the "
+                                "default): refuse and report them")
     configure.add_argument("--yes", action="store_true", help="with --create-fields: do not ask (scripts)")
     configure.set_defaults(func=cmd_configure)
 
@@ -389,7 +392,25 @@ def cmd_create_fields(args: argparse.Namespace) -> int:
     return run_guarded(body)
 
 
+def cmd_default_client(args: argparse.Namespace) -> int:
+    from .core import default_client
+
+    def body() -> int:
+        connector = connector_for(args)
+        choice = default_client.resolve(connector, args.default_client)
+        default_client.choose(connector, choice.id if choice else None)
+        print(default_client.describe(choice))
+        return EXIT_OK
+
+    return run_guarded(body)
+
+
 def cmd_configure(args: argparse.Namespace) -> int:
+    if args.default_client is not None:
+        if args.trigger_stage or args.interval is not None or args.writeback_interval is not None \
+                or args.api_budget_percent is not None or args.backfill or args.create_fields:
+            return fail("--default-client goes alone; run configure again for the other settings.", EXIT_USAGE)
+        return cmd_default_client(args)
     if args.create_fields:
         if args.trigger_stage or args.interval is not None or args.writeback_interval is not None \
                 or args.api_budget_percent is not None or args.backfill:

@@ -344,7 +344,8 @@ def _client_for(c: CycleState, record: dict[str, Any]) -> int | None:
         if c.settings.sync.default_client_id:
             return c.settings.sync.default_client_id
         _reject(c, record, "the opportunity has no account, so there is no BigTime client to put the project under. "
-                           "Give it an account (or set a default client).")
+                           "Give it an account, or choose a client for such opportunities in "
+                           "Settings › Trigger (`configure --default-client`).")
         return None
     known = c.store.client_for_account(account_id)
     field = client_id_field(c)

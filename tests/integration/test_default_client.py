@@ -1,0 +1,102 @@
+"""Issue 20 item 4: what happens to opportunities without an account — reported (the default) or their
+projects put under a chosen BigTime client — chosen with `configure --default-client` (and Settings ›
+Trigger, tests/gui/test_default_client_box.py), checked against BigTime, honoured by the engine."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import requests
+
+from bigsync_gui.cli import main
+from bigsync_gui.core import default_client
+from bigsync_gui.core.connections import Connector
+from bigsync_gui.core.engine import Engine
+from bigsync_gui.core.errors import ConfigInvalid
+from bigsync_gui.core.settings import Settings
+from bigsync_gui.core.store import Store
+from bigsync_gui.sandbox import Sandbox
+from configured_profile import configure_profile, use_file_keyring
+
+
+@pytest.fixture
+def profile(sandbox: Sandbox, tmp_path: Path):
+    use_file_keyring(tmp_path / "home")
+    return configure_profile(sandbox, tmp_path / "profile")
+
+
+def clients(sandbox: Sandbox) -> dict[str, dict]:
+    return {c["Nm"]: c for c in requests.get(sandbox.bigtime_admin_url + "/records/client", timeout=10).json()}
+
+
+def walk_in(sandbox: Sandbox) -> str:
+    records = requests.get(sandbox.salesforce_admin_url + "/records/Opportunity", timeout=10).json()["records"]
+    (opp,) = [r["Id"] for r in records if not r.get("AccountId")]
+    return opp
+
+
+def win(sandbox: Sandbox, opp_id: str) -> None:
+    requests.patch(f"{sandbox.salesforce_admin_url}/records/Opportunity/{opp_id}", json={"StageName": "Closed Won"},
+                   timeout=10).raise_for_status()
+
+
+def configure(profile, value: str) -> int:
+    return main(["configure", "--profile", str(profile.config_dir.parent), "--default-client", value])
+
+
+def test_configure_default_client_then_the_project_goes_under_it(sandbox, profile, capsys):
+    vandelay = clients(sandbox)["Vandelay Industries"]
+    assert configure(profile, "vandelay industries") == 0  # the name, case aside
+    assert "go under the BigTime client Vandelay Industries" in capsys.readouterr().out
+    assert Settings.load(profile).sync.default_client_id == vandelay["SystemId"]
+    opp = walk_in(sandbox)
+    win(sandbox, opp)
+    report = Engine(Connector(profile)).run_cycle()
+    assert report.created == 1 and report.rejected == 0
+    store = Store(profile.data_dir / "state.db")
+    try:
+        (link,) = [link for link in store.links("linked") if link.opportunity_id == opp]
+    finally:
+        store.close()
+    project = requests.get(f"{sandbox.bigtime_admin_url}/records/project/{link.project_id}", timeout=10).json()
+    assert project["ClientId"] == vandelay["SystemId"]
+
+
+def test_by_id_and_code_and_back_to_reporting(sandbox, profile, capsys):
+    globex = clients(sandbox)["Globex Corporation"]
+    assert configure(profile, str(globex["SystemId"])) == 0
+    assert Settings.load(profile).sync.default_client_id == globex["SystemId"]
+    assert configure(profile, globex["ClientId"]) == 0  # the client code
+    assert configure(profile, "none") == 0
+    assert "refused and reported" in capsys.readouterr().out
+    assert Settings.load(profile).sync.default_client_id is None
+    opp = walk_in(sandbox)
+    win(sandbox, opp)
+    report = Engine(Connector(profile)).run_cycle()
+    assert report.created == 0 and report.rejected == 1
+    store = Store(profile.data_dir / "state.db")
+    try:
+        reasons = [e.message for e in store.recent_activity(5)[1] if e.kind == "rejected"]
+    finally:
+        store.close()
+    assert any("Settings › Trigger (`configure --default-client`)" in r for r in reasons)  # advice that points somewhere
+
+
+def test_a_client_bigtime_does_not_have_is_refused_and_nothing_changes(sandbox, profile, capsys):
+    assert configure(profile, "Nobody Inc") != 0
+    assert "BigTime has no active client 'Nobody Inc'" in capsys.readouterr().err
+    assert Settings.load(profile).sync.default_client_id is None
+    assert configure(profile, "999999") != 0
+    # an inactive client is no choice either
+    globex = clients(sandbox)["Globex Corporation"]
+    requests.patch(f"{sandbox.bigtime_admin_url}/records/client/{globex['SystemId']}", json={"IsInactive": True},
+                   timeout=10).raise_for_status()
+    with pytest.raises(ConfigInvalid):
+        default_client.choose(Connector(profile), globex["SystemId"])
+    assert all(c.id != globex["SystemId"] for c in default_client.active_clients(Connector(profile)))
+
+
+def test_default_client_goes_alone(profile, capsys):
+    assert main(["configure", "--profile", str(profile.config_dir.parent), "--default-client", "x",
+                 "--trigger-stage", "Closed Won"]) == 2
