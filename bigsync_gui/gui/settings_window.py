@@ -38,8 +38,9 @@ from ..core import trigger_timing
 from ..core.errors import ConfigInvalid
 from ..core.settings import Settings
 from .context import SetupContext
-from .pages.common import heading, interval_box, plain_label, sentence
+from .pages.common import heading, interval_box, plain_label, scroll_contents, sentence
 from .pages.fields import FieldsPage
+from .pages.default_client_panel import DefaultClientPanel
 from .pages.instant_triggers import InstantTriggersPanel
 from .pages.stage import API_NAME_ROLE, stage_item
 from .pages.summary import describe_interval
@@ -83,6 +84,8 @@ class SettingsWindow(QWidget):
         self.schedule = self._schedule_section()
         self.login = self._login_section()
         for section in (self.connections, self.trigger, self.fields, self.schedule, self.login):
+            if section is not self.fields:  # the fields page scrolls its own table
+                scroll_contents(section)  # a tall section scrolls instead of being cut (200 % on 1280×800)
             self.stack.addWidget(section)
         self.sidebar.currentRowChanged.connect(self.show_section)
         layout = QHBoxLayout(self)
@@ -194,6 +197,9 @@ class SettingsWindow(QWidget):
         layout.addWidget(self.trigger_status)
         self.instant = InstantTriggersPanel(self.context)  # Instant, or checks on the interval
         layout.addWidget(self.instant)
+        self.default_client = DefaultClientPanel(self.context)  # opportunities without an account
+        self.default_client.saved.connect(lambda: self.saved.emit("trigger"))
+        layout.addWidget(self.default_client)
         layout.addStretch(1)
         return page
 
@@ -201,6 +207,7 @@ class SettingsWindow(QWidget):
         self._stages_loaded = True
         self.trigger_status.setText("Loading stages from Salesforce…")
         self.instant.load()
+        self.default_client.load()
         run_in_background(self.engine.stages, self._on_stages,
                           lambda exc: self._stages_failed(exc), self)
 
