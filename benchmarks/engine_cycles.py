@@ -219,7 +219,7 @@ def change_projects(world: World, project_ids: list[int]) -> None:
     """Time logged on each: their DtModified (and figures) change, as a week of work would."""
     with world.lock:
         for pid in project_ids:
-            world.bigtime.log_time({"ProjectSID": pid, "Hours_IN": 3.5, "Notes": "benchmark"})
+            world.bigtime.ledger.log_time({"ProjectSID": pid, "Hours_IN": 3.5, "Notes": "benchmark"})
 
 
 # =====================================================================================================

@@ -66,8 +66,8 @@ def real_run(n: int, interval_s: float, runs: int) -> tuple[float, list[int]]:
         store = Store(Path(tmp) / "state.db")
         with world.lock:
             for i in range(n):
-                pid = world.bigtime.create_project({"Nm": f"Rotated {i:04d}", "BudgetHours": 10, "BudgetFees": 1000})
-                world.bigtime.add_task(pid, {"TaskNm": "Work", "BudgetHours": 10, "BudgetFees": 1000})
+                pid = world.bigtime.directory.create_project({"Nm": f"Rotated {i:04d}", "BudgetHours": 10, "BudgetFees": 1000})
+                world.bigtime.directory.add_task(pid, {"TaskNm": "Work", "BudgetHours": 10, "BudgetFees": 1000})
                 opp = world.salesforce.insert("Opportunity", {"Name": f"Deal {i:04d}", "StageName": "Closed Won",
                                                               "CloseDate": "2026-12-31"}, system=True)
                 with store.transaction():

@@ -137,7 +137,7 @@ class ConsoleApp:
     # ---- BigTime actions -------------------------------------------------------------------
     def log_time(self, request: Request) -> str:
         form = request.form
-        sid = self.world.bigtime.log_time({
+        sid = self.world.bigtime.ledger.log_time({
             "ProjectSID": int(form["project"]), "StaffSID": int(form["staff"]), "Dt": form.get("date") or self._today(),
             "Hours_IN": float(form["hours"]), "Notes": form.get("notes", ""),
         })
@@ -145,7 +145,7 @@ class ConsoleApp:
 
     def log_expense(self, request: Request) -> str:
         form = request.form
-        sid = self.world.bigtime.log_expense({
+        sid = self.world.bigtime.ledger.log_expense({
             "ProjectSID": int(form["project"]), "StaffSID": int(form["staff"]), "Dt": form.get("date") or self._today(),
             "CatSID": int(form["category"]), "CostIN": float(form["amount"]), "Nt": form.get("notes", ""),
         })
@@ -156,13 +156,13 @@ class ConsoleApp:
         fields: dict[str, Any] = {"ProjectSid": int(form["project"]), "InvoiceDt": form.get("date") or self._today()}
         if form.get("amount"):
             fields["InvoiceAmt"] = float(form["amount"])
-        sid = self.world.bigtime.create_invoice(fields)
-        invoice = self.world.bigtime.get_invoice(sid)
+        sid = self.world.bigtime.ledger.create_invoice(fields)
+        invoice = self.world.bigtime.ledger.get_invoice(sid)
         return f"Invoice {invoice['InvoiceNbr']} raised for {money(invoice['TotalAmt'])}."
 
     def record_payment(self, request: Request) -> str:
         form = request.form
-        self.world.bigtime.record_payment(int(form["invoice"]), float(form["amount"]))
+        self.world.bigtime.ledger.record_payment(int(form["invoice"]), float(form["amount"]))
         return f"Recorded a payment of {money(form['amount'])}."
 
     # ---- the page ----------------------------------------------------------------------------
@@ -243,17 +243,17 @@ class ConsoleApp:
 
     def _bigtime(self) -> str:
         bt = self.world.bigtime
-        projects = sorted(bt.project_list(show_inactive=True), key=lambda p: p["SystemId"])
-        staff = bt.staff_list()
+        projects = sorted(bt.directory.project_list(show_inactive=True), key=lambda p: p["SystemId"])
+        staff = bt.directory.staff_list()
         rows = []
         for p in projects:
-            totals = bt.project_totals(p["SystemId"])
+            totals = bt.ledger.project_totals(p["SystemId"])
             rows.append(
                 f"<tr><td>{esc(p['SystemId'])}</td><td>{esc(p['DisplayName'])}</td>"
                 f"<td class='num'>{totals['HrsIn']:g}</td><td class='num'>{money(totals['ExpCostIn'])}</td>"
                 f"<td class='num'>{money(totals['WipTotal'])}</td><td class='num'>{money(totals['TotalAmt'])}</td>"
                 f"<td class='num'>{money(totals['PaidAmt'])}</td></tr>")
-        invoices = [i for i in (bt.get_invoice(h["Sid"]) for h in bt.invoice_history(date(1900, 1, 1), date(2999, 12, 31)))
+        invoices = [i for i in (bt.ledger.get_invoice(h["Sid"]) for h in bt.ledger.invoice_history(date(1900, 1, 1), date(2999, 12, 31)))
                     if i["PaidAmt"] < i["TotalAmt"]]  # the detail: the history's view may lack TotalAmt
         project_options = "".join(f"<option value='{p['SystemId']}'>{esc(p['DisplayName'])}</option>" for p in projects)
         staff_options = "".join(f"<option value='{s['SystemId']}'>{esc(s.get('FullName') or s.get('FName'))}</option>" for s in staff)

@@ -195,7 +195,7 @@ class Connected:
 
     def contacts(self, project_id: int) -> list[dict[str, Any]]:
         with self.sandbox.world.lock:
-            return [dict(c) for c in self.bt.project_contacts(project_id)]
+            return [dict(c) for c in self.bt.directory.project_contacts(project_id)]
 
     # ---- the sandbox's faults and logs ---------------------------------------------------------
     def fault(self, system: str, **spec: Any) -> None:

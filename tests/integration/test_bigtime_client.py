@@ -153,14 +153,14 @@ def test_api_key_auth_end_to_end(sandbox):
     assert (who.auth_mode, who.firm_id) == ("api_key", REALM)
     names = {p.name for p in client.projects()}
     assert "ERP Rollout Phase 1" in names
-    assert len(names) == len(sandbox.world.bigtime.project_list(show_inactive=True))
+    assert len(names) == len(sandbox.world.bigtime.directory.project_list(show_inactive=True))
 
 
 def test_session_auth_end_to_end(sandbox):
     auth = SessionAuth(cred.BT_USERNAME, cred.BT_PASSWORD)
     client = BigTimeClient(sandbox.bigtime_url, auth, policy())
     who = client.whoami()
-    admin_staff = sandbox.world.bigtime.get_staff(min(sandbox.world.bigtime.records["staff"]))
+    admin_staff = sandbox.world.bigtime.directory.get_staff(min(sandbox.world.bigtime.records["staff"]))
     assert who.auth_mode == "session"
     assert who.firm_id == REALM and who.firm_name == cred.BT_FIRM_NAME
     assert who.staff_id == admin_staff["SystemId"]
@@ -322,7 +322,7 @@ def test_create_client_project_contact_and_read_back(sandbox):
     assert updated.name == "Nucleus rollout (phase 1)" and updated.code == "006Kx00000000G9IAI"
     assert [p.id for p in client.find_projects_by_code("006kx00000000g9iai ")] == [pid]
     assert client.find_projects_by_code("006Kx0000000NOPE") == []
-    assert sandbox.world.bigtime.get_project(pid)["Nm"] == "Nucleus rollout (phase 1)"
+    assert sandbox.world.bigtime.directory.get_project(pid)["Nm"] == "Nucleus rollout (phase 1)"
 
 
 def test_client_has_no_delete_method():
@@ -437,12 +437,12 @@ def test_picklists_staff_time_expenses_invoices(sandbox):
     today = date.fromisoformat(admin(sandbox, "GET", "/clock")["now"][:10])  # other tests move the sandbox clock
     start, end = today - timedelta(days=400), today + timedelta(days=1)
     entries = client.time_by_project(1001, start, end)
-    expected = data.time_entries(project_id=1001)
+    expected = data.ledger.time_entries(project_id=1001)
     assert len(entries) == len(expected) > 0
     assert round(sum(e.hours for e in entries), 2) == round(sum(e["Hours_IN"] for e in expected), 2)
 
     expenses = client.expenses(start, end, [1001])
-    expected_exp = data.expenses(None, None, project_ids=[1001])
+    expected_exp = data.ledger.expenses(None, None, project_ids=[1001])
     assert len(expenses) == len(expected_exp) > 0
     assert round(sum(e.cost for e in expenses), 2) == round(sum(e["CostIN"] for e in expected_exp), 2)
     assert {e.project_id for e in expenses} == {1001}
@@ -462,10 +462,10 @@ def test_budget_status_and_totals_equal_the_sandbox_figures(sandbox):
     checked_money = checked_rows = False
     for project in client.projects():
         rows = client.budget_status(project.id)
-        assert len(rows) == len(data.budget_status(project.id))
+        assert len(rows) == len(data.ledger.budget_status(project.id))
         totals = client.project_totals(project.id, invoices=invoices)
-        want, f = data.project_totals(project.id), totals.figures
-        if data.budgeted_by_task(project.id):  # strict: no project-level budget on its detail; the total has it
+        want, f = data.ledger.project_totals(project.id), totals.figures
+        if data.directory.budgeted_by_task(project.id):  # strict: no project-level budget on its detail; the total has it
             assert f["budget_hours"] is None and f["budget_fees"] is None
             assert "budget_hours" in totals.missing
         else:
@@ -484,7 +484,7 @@ def test_budget_status_and_totals_equal_the_sandbox_figures(sandbox):
     assert checked_rows, "the seed should have a project with budget rows"
     # Without pre-fetched invoices the client reads them itself (3 requests), and each invoice's detail.
     clear_log(sandbox)
-    assert client.project_totals(1001).figures["paid_to_date"] == data.project_totals(1001)["PaidAmt"]
+    assert client.project_totals(1001).figures["paid_to_date"] == data.ledger.project_totals(1001)["PaidAmt"]
     posted = [i for i in invoices if i.project_id == 1001]
     assert posted and len(api_log(sandbox)) == 3 + len(posted)
 
@@ -497,7 +497,7 @@ def test_totals_follow_a_new_payment(sandbox):
     admin(sandbox, "POST", f"/invoices/{open_invoice.id}/payments", json={"amount": 100})
     after = client.project_totals(open_invoice.project_id)
     assert after.figures["paid_to_date"] == round(before.figures["paid_to_date"] + 100, 2)
-    assert after.figures["paid_to_date"] == data.project_totals(open_invoice.project_id)["PaidAmt"]
+    assert after.figures["paid_to_date"] == data.ledger.project_totals(open_invoice.project_id)["PaidAmt"]
 
 
 def test_oauth_with_the_real_token_refresher(sandbox, bigtime_reading):
@@ -541,10 +541,10 @@ def test_contact_falls_back_to_the_id_path_on_404_and_remembers_it(sandbox):
                                             "count": None, "body": {"Message": "No HTTP resource was found"}})
     client = key_client(sandbox)
     clear_log(sandbox)
-    before = len(sandbox.world.bigtime.project_contacts(1001))
+    before = len(sandbox.world.bigtime.directory.project_contacts(1001))
     client.add_project_contact(1001, {"FName": "Ann", "SName": "One"})
     client.add_project_contact(1001, {"FName": "Bob", "SName": "Two"})
-    assert len(sandbox.world.bigtime.project_contacts(1001)) == before + 2
+    assert len(sandbox.world.bigtime.directory.project_contacts(1001)) == before + 2
     assert client.contact_create_path == "/project/Contact/0"
     assert contact_posts(sandbox) == [("/project/contact", 404),
                                       ("/project/contact/0", 200),

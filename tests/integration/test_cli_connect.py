@@ -335,14 +335,14 @@ def test_sigterm_during_a_cycle_abandons_it_safely(sandbox: Sandbox, env: dict[s
         time.sleep(0.05)
     proc.send_signal(signals.SIGTERM)
     assert proc.wait(timeout=15) == 0
-    created_before = len([p for p in sandbox.world.bigtime.project_list(show_inactive=True)
+    created_before = len([p for p in sandbox.world.bigtime.directory.project_list(show_inactive=True)
                           if str(p.get("ProjectCode", "")).startswith("SF-")])
     assert created_before < len(won)  # it really was stopped part-way
 
     requests.delete(sandbox.bigtime_admin_url + "/faults", timeout=5).raise_for_status()
     again = run(env, profile, "sync", "--once", "--json")
     assert again.returncode == 0, again.stderr
-    codes = collections.Counter(str(p.get("ProjectCode", "")) for p in sandbox.world.bigtime.project_list(show_inactive=True))
+    codes = collections.Counter(str(p.get("ProjectCode", "")) for p in sandbox.world.bigtime.directory.project_list(show_inactive=True))
     assert all(sum(codes[c] for c in project_codes(oid)) == 1 for oid in won)  # one each, whichever code form was kept
     assert sum(n for c, n in codes.items() if c.startswith("SF-")) == len(won)
 

@@ -26,7 +26,7 @@ from bigsync_gui.core.settings import Settings
 from bigsync_gui.core.store import Store
 from bigsync_gui.sandbox import Sandbox
 from bigsync_gui.sandbox import credentials as cred
-from bigsync_gui.sandbox.bigtime.data import BigTimeData
+from bigsync_gui.sandbox.bigtime.ledger import Ledger
 from configured_profile import configure_profile, file_keyring_env, use_file_keyring, win_opportunities
 
 CLI = [sys.executable, "-m", "bigsync_gui"]
@@ -54,7 +54,7 @@ def linked(sandbox: Sandbox, unlinked: Profile) -> Profile:
     project_id = store.links("linked")[0].project_id
     store.close()
     with sandbox.world.lock:  # a project with time logged has budget-status rows to read
-        sandbox.world.bigtime.log_time({"ProjectSID": project_id, "Hours_IN": 2})
+        sandbox.world.bigtime.ledger.log_time({"ProjectSID": project_id, "Hours_IN": 2})
     return unlinked
 
 
@@ -136,13 +136,13 @@ def test_strict_sandbox_passes_read_only_and_the_report_has_no_secret(sandbox: S
 
 def test_a_renamed_budget_field_is_named_and_fails_the_exit(sandbox: Sandbox, linked: Profile, home: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    original = BigTimeData.budget_status
+    original = Ledger.budget_status
 
-    def renamed(self: BigTimeData, project_id: int) -> list[dict[str, Any]]:
+    def renamed(self: Ledger, project_id: int) -> list[dict[str, Any]]:
         return [{("HoursIn" if k == "HrsIn" else "Estimate" if k == "EstTotal" else k): v
                  for k, v in row.items()} for row in original(self, project_id)]
 
-    monkeypatch.setattr(BigTimeData, "budget_status", renamed)
+    monkeypatch.setattr(Ledger, "budget_status", renamed)
     report = run_doctor(Connector(linked))
     checks = by_key(report)
     hours = checks["bigtime.budget_row.hours_input"]
@@ -161,8 +161,8 @@ def test_a_renamed_budget_field_is_named_and_fails_the_exit(sandbox: Sandbox, li
 def test_lenient_rows_use_the_alias_when_the_live_name_is_gone(sandbox: Sandbox, linked: Profile,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     requests.post(sandbox.bigtime_admin_url + "/switches", json={"budget_row_aliases": True}, timeout=10).raise_for_status()
-    original = BigTimeData.budget_status
-    monkeypatch.setattr(BigTimeData, "budget_status",
+    original = Ledger.budget_status
+    monkeypatch.setattr(Ledger, "budget_status",
                         lambda self, pid: [{k: v for k, v in r.items() if k != "WipTotal"} for r in original(self, pid)])
     checks = by_key(run_doctor(Connector(linked)))
     assert checks["bigtime.budget_row.budget_expenses"].status == CONFIRMED  # BudgetExps sent under the switch

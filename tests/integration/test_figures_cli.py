@@ -29,13 +29,13 @@ def deliver(sandbox: Sandbox, pid: int) -> None:
     """A project budgeted by task, with time and expenses logged, one taxed invoice and a part payment."""
     bt = sandbox.world.bigtime
     with sandbox.world.lock:
-        design = bt.add_task(pid, {"TaskNm": "Design", "BudgetHours": 10, "BudgetFees": 1500, "BudgetExps": 300})
-        build = bt.add_task(pid, {"TaskNm": "Build", "BudgetHours": 30, "BudgetFees": 4500})
-        bt.log_time({"ProjectSID": pid, "TaskSID": design, "Hours_IN": 6})
-        bt.log_time({"ProjectSID": pid, "TaskSID": build, "Hours_IN": 4})
-        invoice = bt.create_invoice({"ProjectSid": pid}, tax_rate=SALES_TAX)
-        bt.record_payment(invoice, 250)
-        bt.log_time({"ProjectSID": pid, "TaskSID": build, "Hours_IN": 2})  # after the invoice: WIP
+        design = bt.directory.add_task(pid, {"TaskNm": "Design", "BudgetHours": 10, "BudgetFees": 1500, "BudgetExps": 300})
+        build = bt.directory.add_task(pid, {"TaskNm": "Build", "BudgetHours": 30, "BudgetFees": 4500})
+        bt.ledger.log_time({"ProjectSID": pid, "TaskSID": design, "Hours_IN": 6})
+        bt.ledger.log_time({"ProjectSID": pid, "TaskSID": build, "Hours_IN": 4})
+        invoice = bt.ledger.create_invoice({"ProjectSid": pid}, tax_rate=SALES_TAX)
+        bt.ledger.record_payment(invoice, 250)
+        bt.ledger.log_time({"ProjectSID": pid, "TaskSID": build, "Hours_IN": 2})  # after the invoice: WIP
 
 
 def opportunity(sandbox: Sandbox, opp_id: str) -> dict:
@@ -58,7 +58,7 @@ def test_strict_sandbox_writeback_through_the_cli_total_budget_and_invoiced_from
     assert [json.loads(line)["kind"] for line in synced.stdout.splitlines()] == ["trigger", "writeback"]
 
     with sandbox.world.lock:
-        totals = sandbox.world.bigtime.project_totals(pid)
+        totals = sandbox.world.bigtime.ledger.project_totals(pid)
     opp = opportunity(sandbox, opp_id)
     assert totals["EstTotal"] == 6300.0  # 1500 + 300 + 4500
     assert opp["BigTime_Budget_Total__c"] == pytest.approx(totals["EstTotal"])

@@ -536,7 +536,7 @@ def test_seed_is_deterministic():
     assert len(one.records["time"]) > 100
     restored = BigTimeData.from_json(json.loads(json.dumps(one.to_json())), FixedClock())
     assert restored.to_json() == json.loads(json.dumps(one.to_json()))
-    assert restored.budget_status(min(one.records["project"])) == one.budget_status(min(one.records["project"]))
+    assert restored.ledger.budget_status(min(one.records["project"])) == one.ledger.budget_status(min(one.records["project"]))
 
 
 # ---- time, expenses, invoices, budgets --------------------------------------------------------------

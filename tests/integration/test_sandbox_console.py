@@ -30,7 +30,7 @@ def test_page_lists_both_services(sandbox: Sandbox) -> None:
     assert page.headers["Content-Type"].startswith("text/html")
     opp = _open_opportunity(sandbox)
     assert opp["Id"] in page.text
-    project = sandbox.world.bigtime.project_list()[0]
+    project = sandbox.world.bigtime.directory.project_list()[0]
     assert f"<td>{project['SystemId']}</td>" in page.text
     assert "Log time" in page.text and "Record a payment" in page.text
 
@@ -80,24 +80,24 @@ def test_refused_change_shows_the_reason_and_changes_nothing(sandbox: Sandbox) -
 
 def test_delivery_in_bigtime_moves_the_totals(sandbox: Sandbox) -> None:
     bt = sandbox.world.bigtime
-    project = bt.project_list()[0]
-    staff = bt.staff_list()[0]
-    before = bt.project_totals(project["SystemId"])
+    project = bt.directory.project_list()[0]
+    staff = bt.directory.staff_list()[0]
+    before = bt.ledger.project_totals(project["SystemId"])
     act(sandbox, "bigtime/time", project=project["SystemId"], staff=staff["SystemId"], hours="2.5", notes="workshop")
     act(sandbox, "bigtime/expense", project=project["SystemId"], staff=staff["SystemId"],
         category=EXPENSE_CODES[0]["Id"], amount="120")
-    after = bt.project_totals(project["SystemId"])
+    after = bt.ledger.project_totals(project["SystemId"])
     assert after["HrsIn"] == round(before["HrsIn"] + 2.5, 2)
     assert after["ExpCostIn"] == round(before["ExpCostIn"] + 120, 2)
 
     act(sandbox, "bigtime/invoice", project=project["SystemId"], amount="1000")
-    invoiced = bt.project_totals(project["SystemId"])
+    invoiced = bt.ledger.project_totals(project["SystemId"])
     assert invoiced["InvoicedToDate"] == round(after["InvoicedToDate"] + 1000, 2)
-    newest = max((i for i in bt.invoice_history(date(1900, 1, 1), date(2999, 1, 1))
+    newest = max((i for i in bt.ledger.invoice_history(date(1900, 1, 1), date(2999, 1, 1))
                   if i["ProjectSid"] == project["SystemId"]), key=lambda i: i["Sid"])
     act(sandbox, "bigtime/payment", invoice=newest["Sid"], amount="400")
-    assert bt.get_invoice(newest["Sid"])["PaidAmt"] == 400
-    assert bt.project_totals(project["SystemId"])["PaidAmt"] == round(invoiced["PaidAmt"] + 400, 2)
+    assert bt.ledger.get_invoice(newest["Sid"])["PaidAmt"] == 400
+    assert bt.ledger.project_totals(project["SystemId"])["PaidAmt"] == round(invoiced["PaidAmt"] + 400, 2)
 
 
 def test_org_setup_buttons(sandbox: Sandbox) -> None:

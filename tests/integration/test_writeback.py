@@ -157,8 +157,8 @@ def make_env(sandbox, reading: str, tmp_path) -> Env:
 def expected_figures(sandbox, pid: int, strict: bool) -> dict[str, float | None]:
     """Each Opportunity field's value from the emulator's own totals (None: never written)."""
     with sandbox.world.lock:
-        totals = sandbox.world.bigtime.project_totals(pid)
-        by_task = sandbox.world.bigtime.budgeted_by_task(pid)
+        totals = sandbox.world.bigtime.ledger.project_totals(pid)
+        by_task = sandbox.world.bigtime.directory.budgeted_by_task(pid)
     absent = (LENIENT_ONLY | (TASK_BUDGETED_STRICT if by_task else set())) if strict else set()
     return {field: None if field in absent else totals[key] for field, key in FIGURE_FIELDS.items()}
 
@@ -170,7 +170,7 @@ def bigtime_invoices(sandbox, pid: int) -> list[dict[str, Any]]:
 
 def paid_to_date(sandbox, pid: int) -> float:
     with sandbox.world.lock:
-        return sandbox.world.bigtime.project_totals(pid)["PaidAmt"]
+        return sandbox.world.bigtime.ledger.project_totals(pid)["PaidAmt"]
 
 
 def assert_opportunity_matches(env: Env, pid: int) -> None:
@@ -265,7 +265,7 @@ def test_time_logged_on_one_project_is_read_and_only_changed_fields_sent(env, mo
     env.run()
     old = env.opp(env.opps[1003])
     with env.sandbox.world.lock:
-        env.sandbox.world.bigtime.log_time({"ProjectSID": 1003, "Hours_IN": 3})
+        env.sandbox.world.bigtime.ledger.log_time({"ProjectSID": 1003, "Hours_IN": 3})
     calls = spy_updates(env, monkeypatch)
     clear_logs(env.sandbox)
     if env.strict:  # no DtModified to hint: the change is found when the rotation re-reads the projects
@@ -298,7 +298,7 @@ def test_payment_updates_paid_to_date_and_the_invoice_row(env, monkeypatch):
     unpaid = next(i for i in bigtime_invoices(env.sandbox, 1005) if i["PaidAmt"] == 0)
     paid_before = paid_to_date(env.sandbox, 1005)
     with env.sandbox.world.lock:
-        env.sandbox.world.bigtime.record_payment(unpaid["Sid"], 1000)
+        env.sandbox.world.bigtime.ledger.record_payment(unpaid["Sid"], 1000)
     calls = spy_updates(env, monkeypatch)
     clear_logs(env.sandbox)
     result, cycle = env.run()
@@ -324,9 +324,9 @@ def test_payment_updates_paid_to_date_and_the_invoice_row(env, monkeypatch):
 def test_bigtime_requests_are_two_plus_two_per_changed_project(env):
     env.run()
     with env.sandbox.world.lock:
-        env.sandbox.world.bigtime.log_time({"ProjectSID": 1001, "Hours_IN": 2})
-        env.sandbox.world.bigtime.log_time({"ProjectSID": 1006, "Hours_IN": 1.5})
-        env.sandbox.world.bigtime.record_payment(bigtime_invoices(env.sandbox, 1003)[-1]["Sid"], 100)
+        env.sandbox.world.bigtime.ledger.log_time({"ProjectSID": 1001, "Hours_IN": 2})
+        env.sandbox.world.bigtime.ledger.log_time({"ProjectSID": 1006, "Hours_IN": 1.5})
+        env.sandbox.world.bigtime.ledger.record_payment(bigtime_invoices(env.sandbox, 1003)[-1]["Sid"], 100)
     clear_logs(env.sandbox)
     result, _ = env.run()
     changed = (1003,) if env.strict else (1001, 1003, 1006)  # strict: only the payment is visible at once
@@ -473,8 +473,8 @@ def test_org_without_the_invoice_object_writes_figures_only(env, monkeypatch):
     # A payment changes an invoice, not the project: still noticed without invoice rows.
     paid_before = paid_to_date(env.sandbox, 1001)
     with env.sandbox.world.lock:
-        env.sandbox.world.bigtime.record_payment(bigtime_invoices(env.sandbox, 1004)[-1]["Sid"], 2500)  # not linked
-        env.sandbox.world.bigtime.record_payment(bigtime_invoices(env.sandbox, 1001)[-1]["Sid"], 500)
+        env.sandbox.world.bigtime.ledger.record_payment(bigtime_invoices(env.sandbox, 1004)[-1]["Sid"], 2500)  # not linked
+        env.sandbox.world.bigtime.ledger.record_payment(bigtime_invoices(env.sandbox, 1001)[-1]["Sid"], 500)
     clear_logs(env.sandbox)
     result, _ = env.run()
     assert budget_reads(env.sandbox) == ["/task/budgetstatusbyproject/1001"]
@@ -488,9 +488,9 @@ def add_linked_projects(env: Env, n: int) -> list[int]:
     with world.lock:
         for i in range(n):
             # Project-level budget = its one task's (as in the seed; BigTime keeps both).
-            pid = world.bigtime.create_project({"Nm": f"Bulk project {i:03d}", "BudgetHours": 10 + i, "BudgetFees": 1000 + i})
-            tid = world.bigtime.add_task(pid, {"TaskNm": "Work", "BudgetHours": 10 + i, "BudgetFees": 1000 + i, "BudgetExps": 5})
-            world.bigtime.log_time({"ProjectSID": pid, "TaskSID": tid, "Hours_IN": 1 + i % 8})
+            pid = world.bigtime.directory.create_project({"Nm": f"Bulk project {i:03d}", "BudgetHours": 10 + i, "BudgetFees": 1000 + i})
+            tid = world.bigtime.directory.add_task(pid, {"TaskNm": "Work", "BudgetHours": 10 + i, "BudgetFees": 1000 + i, "BudgetExps": 5})
+            world.bigtime.ledger.log_time({"ProjectSID": pid, "TaskSID": tid, "Hours_IN": 1 + i % 8})
             opp = world.salesforce.insert("Opportunity", {"Name": f"Bulk deal {i:03d}", "StageName": "Closed Won",
                                                           "CloseDate": "2026-12-31"}, system=True)
             env.names[opp] = f"Bulk deal {i:03d}"
@@ -571,7 +571,7 @@ def history_without(env: Env, drop: dict[int, tuple[str, ...]]) -> list[dict[str
 
 def invoiced_before_tax(sandbox, pid: int) -> float:
     with sandbox.world.lock:
-        return sandbox.world.bigtime.project_totals(pid)["InvoicedToDate"]
+        return sandbox.world.bigtime.ledger.project_totals(pid)["InvoicedToDate"]
 
 
 def test_an_invoice_without_its_amount_is_read_from_its_detail_else_the_next_source(env):
@@ -638,7 +638,7 @@ def test_rotation_rereads_at_most_its_share_oldest_first(env):
     assert result.projects_rotated == 0 and budget_reads(env.sandbox) == []  # none due yet
 
     with env.sandbox.world.lock:  # a week's work on the last one: strict BigTime does not say so in the list
-        env.sandbox.world.bigtime.log_time({"ProjectSID": pids[-1], "Hours_IN": 5})
+        env.sandbox.world.bigtime.ledger.log_time({"ProjectSID": pids[-1], "Hours_IN": 5})
     clear_logs(env.sandbox)
     result, _ = env.run(later=REFRESH_MIN_AGE, interval=interval)
     first = [int(p.rsplit("/", 1)[1]) for p in budget_reads(env.sandbox)]
@@ -671,8 +671,8 @@ def test_each_figure_from_the_first_source_under_every_reading(sandbox, tmp_path
     for pid in PROJECTS:
         opp = e.opp(e.opps[pid])
         with sandbox.world.lock:
-            totals = sandbox.world.bigtime.project_totals(pid)
-            by_task = sandbox.world.bigtime.budgeted_by_task(pid)
+            totals = sandbox.world.bigtime.ledger.project_totals(pid)
+            by_task = sandbox.world.bigtime.directory.budgeted_by_task(pid)
         assert opp["BigTime_Invoiced_To_Date__c"] == pytest.approx(totals["TotalAmt"])
         assert opp["BigTime_Budget_Total__c"] == pytest.approx(totals["EstTotal"])
         no_budget = by_task and not budget_on_detail

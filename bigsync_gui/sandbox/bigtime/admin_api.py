@@ -84,15 +84,15 @@ class AdminRoutes:
         body = lower_keys(read_json(request) or {})
         if "amount" not in body:
             raise ApiError(400, "BAD_REQUEST", "amount is required.")
-        self.data.record_payment(iid, body["amount"], body.get("date"))
-        return self.data.get_invoice(iid)
+        self.data.ledger.record_payment(iid, body["amount"], body.get("date"))
+        return self.data.ledger.get_invoice(iid)
 
     def admin_invoice_post(self, request: Request, iid: int) -> Any:
-        self.data.post_invoice(iid)
-        return self.data.get_invoice(iid)
+        self.data.ledger.post_invoice(iid)
+        return self.data.ledger.get_invoice(iid)
 
     def admin_project_totals(self, request: Request, pid: int) -> Any:
-        return self.data.project_totals(pid)
+        return self.data.ledger.project_totals(pid)
 
     def admin_tokens(self, request: Request) -> Any:
         def rows(store: dict[str, Any]) -> list[dict[str, Any]]:
@@ -106,14 +106,14 @@ class AdminRoutes:
         kind = str(body.get("kind", "all")).lower()
         if kind not in ("all", "access", "session", "code"):
             raise ApiError(400, "BAD_REQUEST", "kind must be all, access, session or code.")
-        return {"expired": self.data.expire_tokens(kind, body.get("token"))}
+        return {"expired": self.data.auth.expire_tokens(kind, body.get("token"))}
 
     def admin_tokens_revoke(self, request: Request) -> Any:
         body = lower_keys(read_json(request) or {})
         kind = str(body.get("kind", "all")).lower()
         if kind not in ("all", "access", "refresh", "session", "api_key"):
             raise ApiError(400, "BAD_REQUEST", "kind must be all, access, refresh, session or api_key.")
-        return {"revoked": self.data.revoke_tokens(kind, body.get("token"))}
+        return {"revoked": self.data.auth.revoke_tokens(kind, body.get("token"))}
 
     def _settings_view(self) -> dict[str, Any]:
         settings = {k: v for k, v in self.data.settings.items()}

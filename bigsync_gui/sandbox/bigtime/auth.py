@@ -35,14 +35,14 @@ class BigTimeAuth:
             staff_id = None
         elif authorization[:7].lower() == "bearer ":
             if self.switch("oauth_bearer"):
-                staff_id = self.data.check_access_token(authorization[7:].strip())
+                staff_id = self.data.auth.check_access_token(authorization[7:].strip())
         elif headers.get("X-Auth-ApiToken"):
-            staff_id = self.data.check_api_key(headers["X-Auth-ApiToken"].strip())
+            staff_id = self.data.auth.check_api_key(headers["X-Auth-ApiToken"].strip())
         elif headers.get("X-Auth-Token"):
             token = headers["X-Auth-Token"].strip()
-            staff_id = self.data.check_session_token(token)
+            staff_id = self.data.auth.check_session_token(token)
             if staff_id is None and self.switch("oauth_x_auth_token"):
-                staff_id = self.data.check_access_token(token)
+                staff_id = self.data.auth.check_access_token(token)
         if staff_id is None or staff_id not in self.data.records["staff"]:
             raise ApiError(401, "UNAUTHORIZED", UNAUTHORIZED)
         if permission:

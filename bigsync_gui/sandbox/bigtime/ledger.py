@@ -1,11 +1,11 @@
 """The emulated firm's money: time entries, expenses, invoices and their payments, and the
 figures derived from them (budget status per task, project totals) — computed, never stored, so
-they always agree. A mixin of :class:`~.data.BigTimeData`, whose state and helpers it uses."""
+they always agree. Kept in the firm's store (:mod:`.store`)."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 from .schema import (
     EXPENSE_CODES,
@@ -27,12 +27,19 @@ from .schema import (
     public,
 )
 
+if TYPE_CHECKING:
+    from .store import FirmStore
 
-class LedgerMixin:
+
+
+class Ledger:
     """Time, expenses, invoices, payments, budget status and project totals."""
 
+    def __init__(self, store: FirmStore) -> None:
+        self.store = store
+
     # ---- time ------------------------------------------------------------------------------
-    def _rate(self, project: dict[str, Any], staff: dict[str, Any]) -> float:
+    def rate(self, project: dict[str, Any], staff: dict[str, Any]) -> float:
         return project["BillingRate"] or staff["BillRate"]
 
     def _entry_defaults(self, values: dict[str, Any], staff_id: int | None) -> dict[str, Any]:
@@ -42,9 +49,9 @@ class LedgerMixin:
             if staff_id is not None:
                 values["StaffSID"] = staff_id
             else:
-                values["StaffSID"] = min(self.records["staff"]) if self.records["staff"] else None
+                values["StaffSID"] = min(self.store.records["staff"]) if self.store.records["staff"] else None
                 if values.get("Dt") is None:
-                    values["Dt"] = fmt_date(self.today())
+                    values["Dt"] = fmt_date(self.store.today())
         return values
 
     def log_time(self, fields: dict[str, Any], staff_id: int | None = None) -> int:
@@ -54,10 +61,10 @@ class LedgerMixin:
         for key in ("ProjectSID", "StaffSID", "Dt"):
             if values.get(key) is None:
                 raise ValidationError(f"{key} is required.")
-        project = self.records["project"].get(values["ProjectSID"])
+        project = self.store.records["project"].get(values["ProjectSID"])
         if project is None:
             raise ValidationError(f"Invalid ProjectSID: there is no project with SystemId {values['ProjectSID']}.")
-        staff = self.records["staff"].get(values["StaffSID"])
+        staff = self.store.records["staff"].get(values["StaffSID"])
         if staff is None:
             raise ValidationError(f"Invalid StaffSID: there is no staff member with SystemId {values['StaffSID']}.")
         hours = values.get("Hours_IN")
@@ -67,28 +74,28 @@ class LedgerMixin:
         if values.get("BudgCatID") is not None and code is None:
             raise ValidationError(f"Invalid BudgCatID: {values['BudgCatID']} is not a labor code.")
         task_sid = values.get("TaskSID")
-        if task_sid is not None and self.records["task"].get(task_sid, {}).get("ProjectSid") != project["SystemId"]:
+        if task_sid is not None and self.store.records["task"].get(task_sid, {}).get("ProjectSid") != project["SystemId"]:
             raise ValidationError(f"Invalid TaskSID: task {task_sid} is not a task of project {project['SystemId']}.")
         billable_default = hours if (code is None or code["Billable"]) and project["StatusBill"] != 3 else 0.0
         billable = values.get("HoursBillable", billable_default)
-        sid = self._new_id("time")
+        sid = self.store.new_id("time")
         record = {
             "SID": sid, "Dt": values["Dt"], "ProjectSID": project["SystemId"], "StaffSID": staff["SystemId"],
             "BudgCatID": values.get("BudgCatID"), "TaskSID": task_sid, "Hours_IN": hours, "HoursBillable": billable,
-            "ChargeBillable": money(billable * self._rate(project, staff)), "CostIN": money(hours * staff["CostRate"]),
+            "ChargeBillable": money(billable * self.rate(project, staff)), "CostIN": money(hours * staff["CostRate"]),
             "Notes": values.get("Notes", ""), "IsSubmitted": values.get("IsSubmitted", False),
             "IsApproved": values.get("IsApproved", False), "IsInvoiced": False, "InvoiceSID": None,
         }
-        self._stamp(record, created=True)
-        self.records["time"][sid] = record
-        self._touch(project)
+        self.store.stamp(record, created=True)
+        self.store.records["time"][sid] = record
+        self.store.touch(project)
         return sid
 
     def _time_view(self, entry: dict[str, Any]) -> dict[str, Any]:
         out = public(entry)
-        project = self.records["project"].get(entry["ProjectSID"], {})
-        staff = self.records["staff"].get(entry["StaffSID"], {})
-        task = self.records["task"].get(entry["TaskSID"] or 0, {})
+        project = self.store.records["project"].get(entry["ProjectSID"], {})
+        staff = self.store.records["staff"].get(entry["StaffSID"], {})
+        task = self.store.records["task"].get(entry["TaskSID"] or 0, {})
         code = next((c for c in LABOR_CODES if c["Id"] == entry["BudgCatID"]), {})
         out.update({"ProjectNm": project.get("DisplayName", ""), "ClientSID": project.get("ClientId"),
                     "StaffNm": staff.get("FullName", ""), "TaskNm": task.get("TaskNm", ""), "BudgCatNm": code.get("Name", "")})
@@ -97,11 +104,11 @@ class LedgerMixin:
     def time_entries(self, staff_id: int | None = None, project_id: int | None = None,
                      start: date | None = None, end: date | None = None) -> list[dict[str, Any]]:
         if staff_id is not None:
-            self._get("staff", staff_id, "Staff member")
+            self.store.get("staff", staff_id, "Staff member")
         if project_id is not None:
-            self._get("project", project_id, "Project")
+            self.store.get("project", project_id, "Project")
         out = []
-        for entry in self.records["time"].values():
+        for entry in self.store.records["time"].values():
             day = parse_date(entry["Dt"])
             if staff_id is not None and entry["StaffSID"] != int(staff_id):
                 continue
@@ -113,7 +120,7 @@ class LedgerMixin:
         return sorted(out, key=lambda e: (e["Dt"], e["SID"]))
 
     def get_time(self, sid: int) -> dict[str, Any]:
-        return self._time_view(self._get("time", sid, "Time entry"))
+        return self._time_view(self.store.get("time", sid, "Time entry"))
 
     # ---- expenses --------------------------------------------------------------------------
     def log_expense(self, fields: dict[str, Any], staff_id: int | None = None) -> int:
@@ -122,10 +129,10 @@ class LedgerMixin:
         for key in ("ProjectSID", "StaffSID", "Dt", "CatSID"):
             if values.get(key) is None:
                 raise ValidationError(f"{key} is required.")
-        project = self.records["project"].get(values["ProjectSID"])
+        project = self.store.records["project"].get(values["ProjectSID"])
         if project is None:
             raise ValidationError(f"Invalid ProjectSID: there is no project with SystemId {values['ProjectSID']}.")
-        if values["StaffSID"] not in self.records["staff"]:
+        if values["StaffSID"] not in self.store.records["staff"]:
             raise ValidationError(f"Invalid StaffSID: there is no staff member with SystemId {values['StaffSID']}.")
         cat = next((c for c in EXPENSE_CODES if c["Id"] == values["CatSID"]), None)
         if cat is None:
@@ -134,23 +141,23 @@ class LedgerMixin:
         if cost is None or cost < 0:
             raise ValidationError("CostIN is required and cannot be negative.")
         task_sid = values.get("TaskSID")
-        if task_sid is not None and self.records["task"].get(task_sid, {}).get("ProjectSid") != project["SystemId"]:
+        if task_sid is not None and self.store.records["task"].get(task_sid, {}).get("ProjectSid") != project["SystemId"]:
             raise ValidationError(f"Invalid TaskSID: task {task_sid} is not a task of project {project['SystemId']}.")
-        sid = self._new_id("expense")
+        sid = self.store.new_id("expense")
         record = {
             "SID": sid, "Dt": values["Dt"], "ProjectSID": project["SystemId"], "StaffSID": values["StaffSID"],
             "CatSID": cat["Id"], "TaskSID": task_sid, "CostIN": money(cost),
             "CostBill": money(values.get("CostBill", cost if cat["Billable"] else 0.0)),
             "Nt": values.get("Nt", ""), "IsReimb": values.get("IsReimb", True), "IsInvoiced": False, "InvoiceSID": None,
         }
-        self._stamp(record, created=True)
-        self.records["expense"][sid] = record
-        self._touch(project)
+        self.store.stamp(record, created=True)
+        self.store.records["expense"][sid] = record
+        self.store.touch(project)
         return sid
 
     def _expense_view(self, entry: dict[str, Any]) -> dict[str, Any]:
         out = public(entry)
-        project = self.records["project"].get(entry["ProjectSID"], {})
+        project = self.store.records["project"].get(entry["ProjectSID"], {})
         cat = next((c for c in EXPENSE_CODES if c["Id"] == entry["CatSID"]), {})
         out.update({"ProjectNm": project.get("DisplayName", ""), "CatNm": cat.get("Name", "")})
         return out
@@ -160,7 +167,7 @@ class LedgerMixin:
         pids = {int(p) for p in project_ids} if project_ids else None
         sids = {int(s) for s in staff_ids} if staff_ids else None
         out = []
-        for entry in self.records["expense"].values():
+        for entry in self.store.records["expense"].values():
             day = parse_date(entry["Dt"])
             if (start and day < start) or (end and day > end):
                 continue
@@ -172,7 +179,7 @@ class LedgerMixin:
         return sorted(out, key=lambda e: (e["Dt"], e["SID"]))
 
     def get_expense(self, sid: int) -> dict[str, Any]:
-        return self._expense_view(self._get("expense", sid, "Expense"))
+        return self._expense_view(self.store.get("expense", sid, "Expense"))
 
     # ---- invoices --------------------------------------------------------------------------
     def create_invoice(self, fields: dict[str, Any], tax_rate: float = 0.0) -> int:
@@ -187,29 +194,29 @@ class LedgerMixin:
         values = normalise(fields, INVOICE_UPDATE)
         if values.get("ProjectSid") is None:
             raise ValidationError("ProjectSid is required.")
-        project = self.records["project"].get(values["ProjectSid"])
+        project = self.store.records["project"].get(values["ProjectSid"])
         if project is None:
             raise ValidationError(f"Invalid ProjectSid: there is no project with SystemId {values['ProjectSid']}.")
-        inv_day = parse_date(values.get("InvoiceDt") or self.today())
+        inv_day = parse_date(values.get("InvoiceDt") or self.store.today())
         status = values.get("Status", INVOICE_OPEN)
         if status not in (INVOICE_DRAFT, INVOICE_OPEN):
             raise ValidationError("Status must be 0 (draft) or 1 (posted).")
-        sid = self._new_id("invoice")
+        sid = self.store.new_id("invoice")
         lines: list[dict[str, Any]] = []
         if values.get("InvoiceAmt") is None:
-            for entry in self.records["time"].values():
+            for entry in self.store.records["time"].values():
                 if entry["ProjectSID"] == project["SystemId"] and entry["InvoiceSID"] is None and entry["ChargeBillable"] > 0 \
                         and parse_date(entry["Dt"]) <= inv_day:
                     entry["IsInvoiced"], entry["InvoiceSID"] = status != INVOICE_DRAFT, sid
                     lines.append({"Type": "Time", "SourceSid": entry["SID"], "TaskSid": entry["TaskSID"], "Amount": entry["ChargeBillable"]})
-            for entry in self.records["expense"].values():
+            for entry in self.store.records["expense"].values():
                 if entry["ProjectSID"] == project["SystemId"] and entry["InvoiceSID"] is None and entry["CostBill"] > 0 \
                         and parse_date(entry["Dt"]) <= inv_day:
                     entry["IsInvoiced"], entry["InvoiceSID"] = status != INVOICE_DRAFT, sid
                     lines.append({"Type": "Expense", "SourceSid": entry["SID"], "TaskSid": entry["TaskSID"], "Amount": entry["CostBill"]})
             amount = money(sum(line["Amount"] for line in lines))
             if not lines:
-                self.next_id["invoice"] -= 1
+                self.store.next_id["invoice"] -= 1
                 raise ValidationError("There is nothing to invoice on this project (no unbilled time or expenses).")
         else:
             amount = money(values["InvoiceAmt"])
@@ -221,8 +228,8 @@ class LedgerMixin:
             raise ValidationError("TaxAmt cannot be negative.")
         nbr = values.get("InvoiceNbr") or ""
         if not nbr and status != INVOICE_DRAFT:
-            nbr = str(self.next_invoice_nbr)
-            self.next_invoice_nbr += 1
+            nbr = str(self.store.next_invoice_nbr)
+            self.store.next_invoice_nbr += 1
         record = {
             "Sid": sid, "ProjectSid": project["SystemId"], "ClientSid": project["ClientId"], "InvoiceNbr": nbr,
             "InvoiceDt": fmt_date(inv_day),
@@ -231,26 +238,26 @@ class LedgerMixin:
             "StatusTxt": INVOICE_STATUS_TXT[status], "Notes": values.get("Notes", ""), "Lines": lines,
             "_payments": [],
         }
-        self._stamp(record, created=True)
-        self.records["invoice"][sid] = record
-        self._touch(project)
+        self.store.stamp(record, created=True)
+        self.store.records["invoice"][sid] = record
+        self.store.touch(project)
         return sid
 
     def post_invoice(self, invoice_id: int) -> None:
-        record = self._get("invoice", invoice_id, "Invoice")
+        record = self.store.get("invoice", invoice_id, "Invoice")
         if record["Status"] == INVOICE_DRAFT:
             record["Status"], record["StatusTxt"] = INVOICE_OPEN, INVOICE_STATUS_TXT[INVOICE_OPEN]
             if not record["InvoiceNbr"]:
-                record["InvoiceNbr"] = str(self.next_invoice_nbr)
-                self.next_invoice_nbr += 1
+                record["InvoiceNbr"] = str(self.store.next_invoice_nbr)
+                self.store.next_invoice_nbr += 1
             for kind in ("time", "expense"):
-                for entry in self.records[kind].values():
+                for entry in self.store.records[kind].values():
                     if entry["InvoiceSID"] == record["Sid"]:
                         entry["IsInvoiced"] = True
-            self._stamp(record)
+            self.store.stamp(record)
 
     def record_payment(self, invoice_id: int, amount: Any, when: Any = None) -> None:
-        record = self._get("invoice", invoice_id, "Invoice")
+        record = self.store.get("invoice", invoice_id, "Invoice")
         value = as_num(amount, "amount")
         if value <= 0:
             raise ValidationError("A payment amount must be more than 0.")
@@ -258,44 +265,44 @@ class LedgerMixin:
             raise ValidationError("A draft invoice cannot take a payment; post it first.")
         if record["PaidAmt"] + value > record["TotalAmt"] + 0.005:
             raise ValidationError(f"The payment of {value:.2f} is more than the {record['TotalAmt'] - record['PaidAmt']:.2f} still due.")
-        day = parse_date(when) if when else self.today()
+        day = parse_date(when) if when else self.store.today()
         record["_payments"].append({"Dt": fmt_date(day), "Amt": money(value)})
         record["PaidAmt"] = money(record["PaidAmt"] + value)
         record["Status"] = INVOICE_PAID if record["PaidAmt"] >= record["TotalAmt"] - 0.005 else INVOICE_PARTIAL
         record["StatusTxt"] = INVOICE_STATUS_TXT[record["Status"]]
-        self._stamp(record)
+        self.store.stamp(record)
 
     def delete_invoice(self, invoice_id: int) -> None:
-        record = self._get("invoice", invoice_id, "Invoice")
+        record = self.store.get("invoice", invoice_id, "Invoice")
         for kind in ("time", "expense"):
-            for entry in self.records[kind].values():
+            for entry in self.store.records[kind].values():
                 if entry["InvoiceSID"] == record["Sid"]:
                     entry["IsInvoiced"], entry["InvoiceSID"] = False, None
-        del self.records["invoice"][record["Sid"]]
+        del self.store.records["invoice"][record["Sid"]]
 
     def _invoice_view(self, record: dict[str, Any], detail: bool) -> dict[str, Any]:
         out = public(record)
-        project = self.records["project"].get(record["ProjectSid"], {})
+        project = self.store.records["project"].get(record["ProjectSid"], {})
         out["ProjectNm"] = project.get("DisplayName", "")
-        out["ClientNm"] = self.records["client"].get(record["ClientSid"] or 0, {}).get("Nm", "")
-        if self.switches["invoice_amount_is_total"]:
+        out["ClientNm"] = self.store.records["client"].get(record["ClientSid"] or 0, {}).get("Nm", "")
+        if self.store.switches["invoice_amount_is_total"]:
             out["InvoiceAmt"] = out["TotalAmt"]
         if not detail:
             out.pop("Lines", None)
-            if not self.switches["history_total_amt"]:
+            if not self.store.switches["history_total_amt"]:
                 out.pop("TotalAmt", None)  # the simple view's fields are undocumented: the detail has it
         return out
 
     def invoice_history(self, start: date, end: date) -> list[dict[str, Any]]:
-        out = [self._invoice_view(r, detail=False) for r in self.records["invoice"].values()
+        out = [self._invoice_view(r, detail=False) for r in self.store.records["invoice"].values()
                if r["Status"] != INVOICE_DRAFT and start <= parse_date(r["InvoiceDt"]) <= end]
         return sorted(out, key=lambda r: (r["InvoiceDt"], r["Sid"]))
 
     def invoice_drafts(self) -> list[dict[str, Any]]:
-        return [self._invoice_view(r, detail=False) for r in self.records["invoice"].values() if r["Status"] == INVOICE_DRAFT]
+        return [self._invoice_view(r, detail=False) for r in self.store.records["invoice"].values() if r["Status"] == INVOICE_DRAFT]
 
     def get_invoice(self, invoice_id: int) -> dict[str, Any]:
-        return self._invoice_view(self._get("invoice", invoice_id, "Invoice"), detail=True)
+        return self._invoice_view(self.store.get("invoice", invoice_id, "Invoice"), detail=True)
 
     # ---- budget status ---------------------------------------------------------------------
     def budget_status(self, project_id: int) -> list[dict[str, Any]]:
@@ -306,14 +313,14 @@ class LedgerMixin:
         One row per task of the project, plus a project-level row (TaskSid 0) when some time,
         expenses or fixed-fee invoices belong to no task — so the rows always add up to the project.
         """
-        project = self._get("project", project_id, "Project")
+        project = self.store.get("project", project_id, "Project")
         pid = project["SystemId"]
-        tasks = [t for t in self.records["task"].values() if t["ProjectSid"] == pid]
+        tasks = [t for t in self.store.records["task"].values() if t["ProjectSid"] == pid]
         rows: dict[int, dict[str, Any]] = {}
 
         def row(task_sid: int) -> dict[str, Any]:
             if task_sid not in rows:
-                task = self.records["task"].get(task_sid) if task_sid else None
+                task = self.store.records["task"].get(task_sid) if task_sid else None
                 rows[task_sid] = {
                     "TaskSid": task_sid, "TaskNm": task["TaskNm"] if task else "(Project level)", "ProjectSid": pid,
                     "BudgetHours": task["BudgetHours"] if task else 0.0, "BudgetFees": task["BudgetFees"] if task else 0.0,
@@ -325,8 +332,8 @@ class LedgerMixin:
 
         for task in tasks:
             row(task["SystemId"])
-        posted = {i["Sid"] for i in self.records["invoice"].values() if i["ProjectSid"] == pid and i["Status"] != INVOICE_DRAFT}
-        for entry in self.records["time"].values():
+        posted = {i["Sid"] for i in self.store.records["invoice"].values() if i["ProjectSid"] == pid and i["Status"] != INVOICE_DRAFT}
+        for entry in self.store.records["time"].values():
             if entry["ProjectSID"] != pid:
                 continue
             r = row(entry["TaskSID"] or 0)
@@ -338,7 +345,7 @@ class LedgerMixin:
                 r["_invoiced"] += entry["ChargeBillable"]
             else:  # unbilled, or only on a draft: still work in progress
                 r["_wip"] += entry["ChargeBillable"]
-        for entry in self.records["expense"].values():
+        for entry in self.store.records["expense"].values():
             if entry["ProjectSID"] != pid:
                 continue
             r = row(entry["TaskSID"] or 0)
@@ -348,7 +355,7 @@ class LedgerMixin:
                 r["_invoiced"] += entry["CostBill"]
             else:
                 r["_wip"] += entry["CostBill"]
-        for inv in self.records["invoice"].values():
+        for inv in self.store.records["invoice"].values():
             if inv["Sid"] in posted:
                 for line in inv["Lines"]:
                     if line["Type"] == "Fixed":
@@ -363,7 +370,7 @@ class LedgerMixin:
                       # the names two scripts checked against the live API
                       "EstTotal": money(r["BudgetFees"] + r["BudgetExps"]), "InvoicedToDate": invoiced, "FeeCostIn": cost,
                       "ExpCostIn": exp_in, "WipTotal": wip, "HrsIn": hin, "ChargeIn": fees}
-            if self.switches["budget_row_aliases"]:
+            if self.store.switches["budget_row_aliases"]:
                 public.update({"ProjectSid": pid, "BudgetHours": r["BudgetHours"], "BudgetFees": r["BudgetFees"],
                                "BudgetExps": r["BudgetExps"],
                                # the names of two client libraries
@@ -377,13 +384,13 @@ class LedgerMixin:
         ``BudgetFees``, its tasks' ``BudgetExps``, the budget-status sums (``HrsIn``, ``ChargeIn``,
         ``ExpCostIn``, ``WipTotal``, ``InvoicedToDate``, ``EstTotal``) and its posted invoices'
         ``TotalAmt`` and ``PaidAmt``. Whatever the switches say (they change views, not figures)."""
-        project = self._get("project", project_id, "Project")
+        project = self.store.get("project", project_id, "Project")
         pid = project["SystemId"]
         rows = self.budget_status(project_id)
-        invoices = [i for i in self.records["invoice"].values() if i["ProjectSid"] == pid and i["Status"] != INVOICE_DRAFT]
+        invoices = [i for i in self.store.records["invoice"].values() if i["ProjectSid"] == pid and i["Status"] != INVOICE_DRAFT]
         return {
             "BudgetHours": project["BudgetHours"], "BudgetFees": project["BudgetFees"],
-            "BudgetExps": money(sum(t["BudgetExps"] for t in self.records["task"].values() if t["ProjectSid"] == pid)),
+            "BudgetExps": money(sum(t["BudgetExps"] for t in self.store.records["task"].values() if t["ProjectSid"] == pid)),
             "HrsIn": round(sum(r["HrsIn"] for r in rows), 2), "ChargeIn": money(sum(r["ChargeIn"] for r in rows)),
             "ExpCostIn": money(sum(r["ExpCostIn"] for r in rows)), "WipTotal": money(sum(r["WipTotal"] for r in rows)),
             "InvoicedToDate": money(sum(r["InvoicedToDate"] for r in rows)), "EstTotal": money(sum(r["EstTotal"] for r in rows)),

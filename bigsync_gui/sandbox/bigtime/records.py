@@ -1,11 +1,10 @@
-"""The emulated firm's records: staff, clients, projects (with custom fields and contacts), tasks,
-and the picklists over them. A mixin of :class:`~.data.BigTimeData`, whose state (``records``,
-``switches``, ``custom_values``) and helpers (``_get``, ``_new_id``, ``_stamp``) it uses."""
+"""The emulated firm's directory: staff, clients, projects (with custom fields and contacts), tasks,
+and the picklists over them, kept in the firm's store (:mod:`.store`)."""
 
 from __future__ import annotations
 
 import copy
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import credentials as cred
 from .schema import (
@@ -38,16 +37,23 @@ from .schema import (
     public,
 )
 
+if TYPE_CHECKING:
+    from .store import FirmStore
 
-class RecordsMixin:
+
+
+class Directory:
     """Staff, clients, projects, custom fields, project contacts, tasks, picklists."""
+
+    def __init__(self, store: FirmStore) -> None:
+        self.store = store
 
     # ---- staff -----------------------------------------------------------------------------
     def add_staff(self, fields: dict[str, Any]) -> int:
         values = normalise(fields, STAFF_UPDATE)
         if not values.get("FName") and not values.get("SName"):
             raise ValidationError("A staff member needs a first or last name (FName, SName).")
-        sid = self._new_id("staff")
+        sid = self.store.new_id("staff")
         login = pick(fields, "UserId", "Login", "Username") or values.get("EMail") or f"staff{sid}@{cred.BT_FIRM_ID}.example"
         record = {
             "SystemId": sid, "FName": "", "SName": "", "Title": "", "EMail": "", "Phone": "", "IsInactive": False,
@@ -58,32 +64,32 @@ class RecordsMixin:
         record["FullName"] = f"{record['FName']} {record['SName']}".strip()
         if not record["EMail"]:
             record["EMail"] = record["_login"]
-        self._stamp(record, created=True)
-        self.records["staff"][sid] = record
+        self.store.stamp(record, created=True)
+        self.store.records["staff"][sid] = record
         return sid
 
     def update_staff(self, staff_id: int, fields: dict[str, Any]) -> None:
-        record = self._get("staff", staff_id, "Staff member")
+        record = self.store.get("staff", staff_id, "Staff member")
         record.update(normalise(fields, STAFF_UPDATE))
         record["FullName"] = f"{record['FName']} {record['SName']}".strip()
         if "permissions" in fields and isinstance(fields["permissions"], dict):
-            self.set_permissions(staff_id, fields["permissions"])
-        self._stamp(record)
+            self.store.set_permissions(staff_id, fields["permissions"])
+        self.store.stamp(record)
 
     def staff_list(self, show_inactive: bool = False) -> list[dict[str, Any]]:
-        return [public(s) for s in self.records["staff"].values() if show_inactive or not s["IsInactive"]]
+        return [public(s) for s in self.store.records["staff"].values() if show_inactive or not s["IsInactive"]]
 
     def get_staff(self, staff_id: int) -> dict[str, Any]:
-        return public(self._get("staff", staff_id, "Staff member"))
+        return public(self.store.get("staff", staff_id, "Staff member"))
 
     def find_login(self, login: str, password: str) -> int | None:
-        for staff in self.records["staff"].values():
+        for staff in self.store.records["staff"].values():
             if staff["_login"].lower() == str(login).strip().lower() and staff["_password"] == password and not staff["IsInactive"]:
                 return staff["SystemId"]
         return None
 
     def staff_session_info(self, staff_id: int) -> dict[str, Any]:
-        staff = self._get("staff", staff_id, "Staff member")
+        staff = self.store.get("staff", staff_id, "Staff member")
         return {"staffsid": staff["SystemId"], "userid": staff["_userid"], "fname": staff["FName"], "sname": staff["SName"]}
 
     # ---- clients ---------------------------------------------------------------------------
@@ -92,46 +98,46 @@ class RecordsMixin:
         if not values.get("Nm"):
             raise ValidationError("The client name (Nm) is required.")
         self._fit("client", values)
-        sid = self._new_id("client")
+        sid = self.store.new_id("client")
         record = {"SystemId": sid, **{name: ("" if kind in (STR, TEXT) else False) for name, kind in CLIENT_UPDATE.items()}}
         record.update(values)
-        self._stamp(record, created=True)
-        self.records["client"][sid] = record
+        self.store.stamp(record, created=True)
+        self.store.records["client"][sid] = record
         return sid
 
     def update_client(self, client_id: int, fields: dict[str, Any]) -> None:
-        record = self._get("client", client_id, "Client")
+        record = self.store.get("client", client_id, "Client")
         values = normalise(fields, CLIENT_UPDATE)
         if "Nm" in values and not values["Nm"]:
             raise ValidationError("The client name (Nm) cannot be empty.")
         self._fit("client", values)
         record.update(values)
-        self._stamp(record)
-        for project in self.records["project"].values():
+        self.store.stamp(record)
+        for project in self.store.records["project"].values():
             if project["ClientId"] == record["SystemId"]:
                 project["DisplayName"] = self._display_name(project)
 
     def client_list(self, show_inactive: bool = False) -> list[dict[str, Any]]:
-        return [self._client_view(c, basic=True) for c in self.records["client"].values() if show_inactive or not c["IsInactive"]]
+        return [self._client_view(c, basic=True) for c in self.store.records["client"].values() if show_inactive or not c["IsInactive"]]
 
     def get_client(self, client_id: int) -> dict[str, Any]:
-        return self._client_view(self._get("client", client_id, "Client"), basic=False)
+        return self._client_view(self.store.get("client", client_id, "Client"), basic=False)
 
     def _client_view(self, record: dict[str, Any], basic: bool) -> dict[str, Any]:
         if basic:
             return {k: record[k] for k in ("SystemId", "Nm", "ClientId", "City", "State", "Country", "IsInactive", "DtModified")}
         out = public(record)
-        contacts = [c for c in self.records["contact"].values() if self.records["project"].get(c["_project"], {}).get("ClientId") == record["SystemId"]]
+        contacts = [c for c in self.store.records["contact"].values() if self.store.records["project"].get(c["_project"], {}).get("ClientId") == record["SystemId"]]
         out["ContactList"] = [public(c) for c in contacts]
         return out
 
     # ---- projects --------------------------------------------------------------------------
     def _display_name(self, project: dict[str, Any]) -> str:
-        client = self.records["client"].get(project.get("ClientId") or 0)
+        client = self.store.records["client"].get(project.get("ClientId") or 0)
         return f"{client['Nm']}:{project['Nm']}" if client else project["Nm"]
 
     def _check_project_refs(self, values: dict[str, Any], project_id: int | None = None) -> None:
-        if values.get("ClientId") is not None and values["ClientId"] not in self.records["client"]:
+        if values.get("ClientId") is not None and values["ClientId"] not in self.store.records["client"]:
             raise ValidationError(f"Invalid ClientId: there is no client with SystemId {values['ClientId']}.")
         if values.get("StatusProd") is not None and values["StatusProd"] not in {s["Id"] for s in STATUS_PRODUCTION}:
             raise ValidationError(f"Invalid StatusProd: {values['StatusProd']} is not a production status.")
@@ -144,7 +150,7 @@ class RecordsMixin:
         for key in ("PrimaryContactId", "BillingContactId"):
             cid = values.get(key)
             if cid:
-                contact = self.records["contact"].get(cid)
+                contact = self.store.records["contact"].get(cid)
                 if contact is None or (project_id is not None and contact["_project"] != project_id):
                     raise ValidationError(f"Invalid {key}: contact {cid} is not a contact of this project.")
 
@@ -166,12 +172,12 @@ class RecordsMixin:
         two): a longer value is refused with a 400, or cut / kept whole under ``limit_overflow``."""
         for name, limit in CHARACTER_LIMITS[kind].items():
             if name == "ProjectCode":
-                limit = self.switches["project_code_max"]
+                limit = self.store.switches["project_code_max"]
             value = values.get(name)
             units = value.encode("utf-16-le") if isinstance(value, str) else b""
             if limit is None or len(units) <= 2 * limit:
                 continue
-            overflow = self.switches["limit_overflow"]
+            overflow = self.store.switches["limit_overflow"]
             if overflow == "refuse":
                 raise ValidationError(f"{name} is too long: at most {limit} characters are allowed.")
             if overflow == "truncate":
@@ -184,10 +190,10 @@ class RecordsMixin:
         for key in ("PrimaryContactId", "BillingContactId"):
             values.pop(key, None)  # a new project has no contacts yet
         self._check_project_refs(values)
-        sid = self._new_id("project")
+        sid = self.store.new_id("project")
         record: dict[str, Any] = {
             "SystemId": sid, "Nm": "", "DisplayName": "", "ProjectCode": "", "ClientId": None, "TypeId": 1,
-            "StartDt": fmt_date(self.today()), "EndDt": None, "Notes": "", "StatusProd": 1, "StatusBill": 1,
+            "StartDt": fmt_date(self.store.today()), "EndDt": None, "Notes": "", "StatusProd": 1, "StatusBill": 1,
             "IsInactive": False, "BudgetHours": 0.0, "BudgetFees": 0.0, "BudgetStyle": 0, "BasicRate": 0.0,
             "BillingRate": 0.0, "PrimaryContactId": None, "BillingContactId": None,
         }
@@ -197,12 +203,12 @@ class RecordsMixin:
             record["ProjectCode"] = f"P{sid:05d}"
         self._apply_status(record, values)
         record["DisplayName"] = self._display_name(record)
-        self._stamp(record, created=True)
-        self.records["project"][sid] = record
+        self.store.stamp(record, created=True)
+        self.store.records["project"][sid] = record
         return sid
 
     def update_project(self, project_id: int, fields: dict[str, Any]) -> None:
-        record = self._get("project", project_id, "Project")
+        record = self.store.get("project", project_id, "Project")
         values = normalise(fields, PROJECT_UPDATE)
         if "Nm" in values and not values["Nm"]:
             raise ValidationError("The project name (Nm) cannot be empty.")
@@ -211,40 +217,40 @@ class RecordsMixin:
         record.update({k: v for k, v in values.items() if k != "IsInactive"})
         self._apply_status(record, values)
         record["DisplayName"] = self._display_name(record)
-        self._stamp(record)
+        self.store.stamp(record)
 
     def delete_project(self, project_id: int) -> None:
         """Permanent, as in BigTime: the project, its contacts, tasks, time and expenses go."""
-        record = self._get("project", project_id, "Project")
+        record = self.store.get("project", project_id, "Project")
         pid = record["SystemId"]
-        if any(inv["ProjectSid"] == pid and inv["Status"] != INVOICE_DRAFT for inv in self.records["invoice"].values()):
+        if any(inv["ProjectSid"] == pid and inv["Status"] != INVOICE_DRAFT for inv in self.store.records["invoice"].values()):
             raise ValidationError("This project has posted invoices and cannot be deleted.")
-        del self.records["project"][pid]
+        del self.store.records["project"][pid]
         for kind, key in (("contact", "_project"), ("task", "ProjectSid"), ("time", "ProjectSID"),
                           ("expense", "ProjectSID"), ("invoice", "ProjectSid")):
-            self.records[kind] = {i: r for i, r in self.records[kind].items() if r.get(key) != pid}
-        self.custom_values.pop(pid, None)
+            self.store.records[kind] = {i: r for i, r in self.store.records[kind].items() if r.get(key) != pid}
+        self.store.custom_values.pop(pid, None)
 
     def project_list(self, show_inactive: bool = False) -> list[dict[str, Any]]:
-        return [self._project_view(p, basic=True) for p in self.records["project"].values() if show_inactive or not p["IsInactive"]]
+        return [self._project_view(p, basic=True) for p in self.store.records["project"].values() if show_inactive or not p["IsInactive"]]
 
     def get_project(self, project_id: int, view: str = "Detailed") -> dict[str, Any]:
-        return self._project_view(self._get("project", project_id, "Project"), basic=view.lower() == "basic")
+        return self._project_view(self.store.get("project", project_id, "Project"), basic=view.lower() == "basic")
 
     def _project_view(self, record: dict[str, Any], basic: bool) -> dict[str, Any]:
         if basic:
             keys = ("SystemId", "Nm", "DisplayName", "ProjectCode", "ClientId", "TypeId", "StartDt", "EndDt",
                     "StatusProd", "StatusBill", "IsInactive")
-            if self.switches["project_list_dt_modified"]:
+            if self.store.switches["project_list_dt_modified"]:
                 keys += ("DtModified",)
             return {k: record[k] for k in keys}
         out = public(record)
         pid = record["SystemId"]
-        entries = [t for t in self.records["time"].values() if t["ProjectSID"] == pid]
+        entries = [t for t in self.store.records["time"].values() if t["ProjectSID"] == pid]
         out["InputHours"] = round(sum(t["Hours_IN"] for t in entries), 2)
         out["InputFees"] = money(sum(t["ChargeBillable"] for t in entries))
         out["UdfList"] = self.custom_fields(pid, with_project=False)
-        if not self.switches["task_budget_on_detail"] and self.budgeted_by_task(pid):
+        if not self.store.switches["task_budget_on_detail"] and self.budgeted_by_task(pid):
             out.pop("BudgetFees", None)  # whether they hold anything for such a project is undocumented
             out.pop("BudgetHours", None)
         return out
@@ -252,12 +258,12 @@ class RecordsMixin:
     def budgeted_by_task(self, project_id: int) -> bool:
         """Whether the project's budget is kept on its tasks (a task with a fee, hours or expense budget)."""
         return any(t["ProjectSid"] == project_id and (t["BudgetFees"] or t["BudgetHours"] or t["BudgetExps"])
-                   for t in self.records["task"].values())
+                   for t in self.store.records["task"].values())
 
     # ---- custom fields ---------------------------------------------------------------------
     def custom_fields(self, project_id: int, with_project: bool = True) -> list[dict[str, Any]]:
-        pid = self._get("project", project_id, "Project")["SystemId"]
-        values = self.custom_values.get(pid, {})
+        pid = self.store.get("project", project_id, "Project")["SystemId"]
+        values = self.store.custom_values.get(pid, {})
         rows = []
         for udf in CUSTOM_FIELDS:
             row = {"Sid": udf["Sid"], "Name": udf["Name"], "Value": values.get(udf["Sid"], "")}
@@ -265,7 +271,7 @@ class RecordsMixin:
         return rows
 
     def set_custom_field(self, project_id: int, value: Any, sid: Any = None, name: str | None = None) -> None:
-        pid = self._get("project", project_id, "Project")["SystemId"]
+        pid = self.store.get("project", project_id, "Project")["SystemId"]
         udf = None
         if sid not in (None, ""):
             udf = next((u for u in CUSTOM_FIELDS if u["Sid"] == as_int(sid, "Sid")), None)
@@ -273,12 +279,12 @@ class RecordsMixin:
             udf = next((u for u in CUSTOM_FIELDS if u["Name"].lower() == str(name).strip().lower()), None)
         if udf is None:
             raise ValidationError(f"Unknown custom field {sid if sid not in (None, '') else name!r}.")
-        self.custom_values.setdefault(pid, {})[udf["Sid"]] = "" if value is None else str(value)
-        self._stamp(self.records["project"][pid])
+        self.store.custom_values.setdefault(pid, {})[udf["Sid"]] = "" if value is None else str(value)
+        self.store.stamp(self.store.records["project"][pid])
 
     # ---- project contacts ------------------------------------------------------------------
     def add_project_contact(self, project_id: int, fields: dict[str, Any]) -> int:
-        project = self._get("project", project_id, "Project")
+        project = self.store.get("project", project_id, "Project")
         values = normalise(fields, CONTACT_UPDATE)
         if not values.get("FName") and not values.get("SName"):
             raise ValidationError("A contact needs a first or last name (FName, SName).")
@@ -286,17 +292,17 @@ class RecordsMixin:
         if tag not in CONTACT_TAGS:
             raise ValidationError(f"Invalid Tag '{values.get('Tag')}': use PRIMARY, BILLING or OTHER.")
         values["Tag"] = tag
-        sid = self._new_id("contact")
+        sid = self.store.new_id("contact")
         record = {"SystemId": sid, **{n: ("" if k != ADDR else {}) for n, k in CONTACT_UPDATE.items()}, **values,
                   "ProjectSid": project["SystemId"], "_project": project["SystemId"]}
         record["Address"] = {f: record["Address"].get(f, "") for f in ADDRESS_FIELDS}
-        self._stamp(record, created=True)
-        self.records["contact"][sid] = record
+        self.store.stamp(record, created=True)
+        self.store.records["contact"][sid] = record
         self._link_tag(project, record)
         return sid
 
     def update_project_contact(self, contact_id: int, fields: dict[str, Any], project_id: int | None = None) -> None:
-        record = self._get("contact", contact_id, "Contact")
+        record = self.store.get("contact", contact_id, "Contact")
         if project_id is not None and record["_project"] != int(project_id):
             raise NotFoundError(f"Contact {contact_id} is not a contact of project {project_id}.")
         values = normalise(fields, CONTACT_UPDATE)
@@ -307,60 +313,60 @@ class RecordsMixin:
         if "Address" in values:
             values["Address"] = {**record["Address"], **values["Address"]}
         record.update(values)
-        self._stamp(record)
-        self._link_tag(self.records["project"][record["_project"]], record)
+        self.store.stamp(record)
+        self._link_tag(self.store.records["project"][record["_project"]], record)
 
     def _link_tag(self, project: dict[str, Any], contact: dict[str, Any]) -> None:
         key = {"PRIMARY": "PrimaryContactId", "BILLING": "BillingContactId"}.get(contact["Tag"])
         if key and project[key] != contact["SystemId"]:
             project[key] = contact["SystemId"]
-            self._stamp(project)
+            self.store.stamp(project)
 
     def delete_contact(self, contact_id: int) -> None:
-        record = self._get("contact", contact_id, "Contact")
-        del self.records["contact"][record["SystemId"]]
-        project = self.records["project"].get(record["_project"])
+        record = self.store.get("contact", contact_id, "Contact")
+        del self.store.records["contact"][record["SystemId"]]
+        project = self.store.records["project"].get(record["_project"])
         if project:
             for key in ("PrimaryContactId", "BillingContactId"):
                 if project[key] == record["SystemId"]:
                     project[key] = None
 
     def project_contacts(self, project_id: int) -> list[dict[str, Any]]:
-        pid = self._get("project", project_id, "Project")["SystemId"]
-        return [public(c) for c in self.records["contact"].values() if c["_project"] == pid]
+        pid = self.store.get("project", project_id, "Project")["SystemId"]
+        return [public(c) for c in self.store.records["contact"].values() if c["_project"] == pid]
 
     def get_contact(self, contact_id: int) -> dict[str, Any]:
-        return public(self._get("contact", contact_id, "Contact"))
+        return public(self.store.get("contact", contact_id, "Contact"))
 
     # ---- tasks (budget lines) --------------------------------------------------------------
     def add_task(self, project_id: int, fields: dict[str, Any]) -> int:
-        project = self._get("project", project_id, "Project")
+        project = self.store.get("project", project_id, "Project")
         values = normalise(fields, TASK_UPDATE)
         if not values.get("TaskNm"):
             raise ValidationError("The task name (TaskNm) is required.")
-        sid = self._new_id("task")
+        sid = self.store.new_id("task")
         record = {"SystemId": sid, "TaskSid": sid, "ProjectSid": project["SystemId"], "TaskNm": "", "TaskCode": "",
                   "BudgetHours": 0.0, "BudgetFees": 0.0, "BudgetExps": 0.0, "IsInactive": False, "Notes": "", **values}
-        self._stamp(record, created=True)
-        self.records["task"][sid] = record
+        self.store.stamp(record, created=True)
+        self.store.records["task"][sid] = record
         return sid
 
     def project_tasks(self, project_id: int) -> list[dict[str, Any]]:
-        pid = self._get("project", project_id, "Project")["SystemId"]
-        return [public(t) for t in self.records["task"].values() if t["ProjectSid"] == pid]
+        pid = self.store.get("project", project_id, "Project")["SystemId"]
+        return [public(t) for t in self.store.records["task"].values() if t["ProjectSid"] == pid]
 
     # ---- picklists -------------------------------------------------------------------------
     def picklist(self, name: str) -> list[dict[str, Any]]:
         key = name.lower()
         if key == "projects":
             return [{"Id": p["SystemId"], "Name": p["DisplayName"], "Group": "Inactive" if p["IsInactive"] else "Active"}
-                    for p in self.records["project"].values()]
+                    for p in self.store.records["project"].values()]
         if key == "clients":
             return [{"Id": c["SystemId"], "Name": c["Nm"], "Group": "Inactive" if c["IsInactive"] else "Active"}
-                    for c in self.records["client"].values()]
+                    for c in self.store.records["client"].values()]
         if key == "staff":
             return [{"Id": s["SystemId"], "Name": s["FullName"], "Group": "Inactive" if s["IsInactive"] else "Active"}
-                    for s in self.records["staff"].values()]
+                    for s in self.store.records["staff"].values()]
         if key in ("laborcodes", "laborcode"):
             return [{"Id": c["Id"], "Name": c["Name"]} for c in LABOR_CODES]
         if key in ("expensecodes", "expensecode", "expensecategories"):

@@ -78,25 +78,25 @@ class RestRoutes:
 
     def project_list(self, request: Request) -> Any:
         self.auth.staff(request)
-        return self.data.project_list(show_inactive=bool_arg(request, "ShowInactive"))
+        return self.data.directory.project_list(show_inactive=bool_arg(request, "ShowInactive"))
 
     def project_get(self, request: Request, pid: int) -> Any:
         self.auth.staff(request)
-        return self.data.get_project(pid, view=arg(request, "View") or "Detailed")
+        return self.data.directory.get_project(pid, view=arg(request, "View") or "Detailed")
 
     def project_create(self, request: Request) -> Any:
         self.auth.staff(request, "can_create_projects")
-        pid = self.data.create_project(self._body(request))
-        return self.data.get_project(pid)
+        pid = self.data.directory.create_project(self._body(request))
+        return self.data.directory.get_project(pid)
 
     def project_update(self, request: Request, pid: int) -> Any:
         self.auth.staff(request, "can_edit_projects")
-        self.data.update_project(pid, self._body(request))
-        return self.data.get_project(pid)
+        self.data.directory.update_project(pid, self._body(request))
+        return self.data.directory.get_project(pid)
 
     def project_delete(self, request: Request, pid: int) -> Any:
         self.auth.staff(request, "can_delete_projects")
-        self.data.delete_project(pid)
+        self.data.directory.delete_project(pid)
         return True
 
     def project_contacts(self, request: Request, pid: int | None = None) -> Any:
@@ -106,11 +106,11 @@ class RestRoutes:
             if not raw or not raw.strip().isdigit():
                 raise ApiError(400, "BAD_REQUEST", "The project id (id) is required.")
             pid = int(raw)
-        return self.data.project_contacts(pid)
+        return self.data.directory.project_contacts(pid)
 
     def project_contact_get(self, request: Request, cid: int) -> Any:
         self.auth.staff(request)
-        return self.data.get_contact(cid)
+        return self.data.directory.get_contact(cid)
 
     def project_contact_post(self, request: Request, cid: int | None = None) -> Any:
         """``POST /project/Contact?projectsid=`` adds a contact (pybt); ``/project/Contact/{id}``
@@ -123,14 +123,14 @@ class RestRoutes:
         if cid is None or (cid == 0 and self.data.switches["contact_create_with_id"]):
             if project in (None, ""):
                 raise ApiError(400, "BAD_REQUEST", "projectsid is required to add a contact.")
-            cid = self.data.add_project_contact(int(project), body)
+            cid = self.data.directory.add_project_contact(int(project), body)
         else:
-            self.data.update_project_contact(cid, body, project_id=int(project) if project not in (None, "") else None)
-        return self.data.get_contact(cid)
+            self.data.directory.update_project_contact(cid, body, project_id=int(project) if project not in (None, "") else None)
+        return self.data.directory.get_contact(cid)
 
     def project_custom_fields(self, request: Request, pid: int) -> Any:
         self.auth.staff(request)
-        return self.data.custom_fields(pid)
+        return self.data.directory.custom_fields(pid)
 
     def _custom_items(self, request: Request) -> list[dict[str, Any]]:
         data = read_json(request)
@@ -148,11 +148,11 @@ class RestRoutes:
                 raise ValidationError("ProjectSid is required.")
             value = pick(item, "Value")
             if by_name:
-                self.data.set_custom_field(int(project), value, name=pick(item, "Name"))
+                self.data.directory.set_custom_field(int(project), value, name=pick(item, "Name"))
             else:
-                self.data.set_custom_field(int(project), value, sid=pick(item, "Sid"), name=pick(item, "Name"))
+                self.data.directory.set_custom_field(int(project), value, sid=pick(item, "Sid"), name=pick(item, "Name"))
             touched.append(int(project))
-        return [row for pid in dict.fromkeys(touched) for row in self.data.custom_fields(pid)]
+        return [row for pid in dict.fromkeys(touched) for row in self.data.directory.custom_fields(pid)]
 
     def project_custom_fields_post(self, request: Request) -> Any:
         self.auth.staff(request, "can_edit_projects")
@@ -165,36 +165,36 @@ class RestRoutes:
     # ---- clients, staff, picklists -----------------------------------------------------------
     def client_list(self, request: Request) -> Any:
         self.auth.staff(request)
-        return self.data.client_list(show_inactive=bool_arg(request, "ShowInactive"))
+        return self.data.directory.client_list(show_inactive=bool_arg(request, "ShowInactive"))
 
     def client_get(self, request: Request, cid: int) -> Any:
         self.auth.staff(request)
-        return self.data.get_client(cid)
+        return self.data.directory.get_client(cid)
 
     def client_create(self, request: Request) -> Any:
         self.auth.staff(request, "can_create_clients")
-        return self.data.get_client(self.data.create_client(self._body(request)))
+        return self.data.directory.get_client(self.data.directory.create_client(self._body(request)))
 
     def client_update(self, request: Request, cid: int) -> Any:
         self.auth.staff(request, "can_edit_clients")
-        self.data.update_client(cid, self._body(request))
-        return self.data.get_client(cid)
+        self.data.directory.update_client(cid, self._body(request))
+        return self.data.directory.get_client(cid)
 
     def staff_list(self, request: Request) -> Any:
         self.auth.staff(request)
-        return self.data.staff_list(show_inactive=bool_arg(request, "ShowInactive"))
+        return self.data.directory.staff_list(show_inactive=bool_arg(request, "ShowInactive"))
 
     def staff_get(self, request: Request, sid: int) -> Any:
         self.auth.staff(request)
-        return self.data.get_staff(sid)
+        return self.data.directory.get_staff(sid)
 
     def picklist(self, request: Request, name: str) -> Any:
         self.auth.staff(request)
-        return self.data.picklist(name)
+        return self.data.directory.picklist(name)
 
     def picklist_field_values(self, request: Request, field: str) -> Any:
         self.auth.staff(request)
-        return self.data.field_values(field)
+        return self.data.directory.field_values(field)
 
     # ---- time, expenses ----------------------------------------------------------------------
     def _dates(self, request: Request, start_names: tuple[str, ...], end_names: tuple[str, ...]) -> tuple[Any, Any]:
@@ -204,25 +204,25 @@ class RestRoutes:
     def time_sheet(self, request: Request, sid: int) -> Any:
         self.auth.staff(request)
         start, end = self._dates(request, ("StartDt",), ("EndDt",))
-        return self.data.time_entries(staff_id=sid, start=start, end=end)
+        return self.data.ledger.time_entries(staff_id=sid, start=start, end=end)
 
     def time_by_project(self, request: Request, pid: int) -> Any:
         self.auth.staff(request)
         start, end = self._dates(request, ("StartDt",), ("EndDt",))
-        return self.data.time_entries(project_id=pid, start=start, end=end)
+        return self.data.ledger.time_entries(project_id=pid, start=start, end=end)
 
     def time_get(self, request: Request, tid: int) -> Any:
         self.auth.staff(request)
-        return self.data.get_time(tid)
+        return self.data.ledger.get_time(tid)
 
     def time_create(self, request: Request) -> Any:
         staff = self.auth.staff(request, "can_log_time")
         data = read_json(request)
         if isinstance(data, list):
-            return [self.data.get_time(self.data.log_time(item, staff_id=staff)) for item in data]
+            return [self.data.ledger.get_time(self.data.ledger.log_time(item, staff_id=staff)) for item in data]
         if not isinstance(data, dict):
             raise ApiError(400, "BAD_REQUEST", "The body must be a time entry or a list of them.")
-        return self.data.get_time(self.data.log_time(data, staff_id=staff))
+        return self.data.ledger.get_time(self.data.ledger.log_time(data, staff_id=staff))
 
     def expense_report(self, request: Request) -> Any:
         self.auth.staff(request)
@@ -239,16 +239,16 @@ class RestRoutes:
             except ValueError:
                 raise ValidationError(f"{name} must be a list of numeric ids.") from None
 
-        return self.data.expenses(start, end, project_ids=ids(body.get("projectsids"), "projectsids"),
+        return self.data.ledger.expenses(start, end, project_ids=ids(body.get("projectsids"), "projectsids"),
                                   staff_ids=ids(body.get("staffsids"), "staffsids"))
 
     def expense_create(self, request: Request) -> Any:
         staff = self.auth.staff(request, "can_log_time")
-        return self.data.get_expense(self.data.log_expense(self._body(request), staff_id=staff))
+        return self.data.ledger.get_expense(self.data.ledger.log_expense(self._body(request), staff_id=staff))
 
     def expense_get(self, request: Request, eid: int) -> Any:
         self.auth.staff(request)
-        return self.data.get_expense(eid)
+        return self.data.ledger.get_expense(eid)
 
     # ---- invoices, budgets -------------------------------------------------------------------
     def invoice_history(self, request: Request) -> Any:
@@ -256,20 +256,20 @@ class RestRoutes:
         start, end = self._dates(request, ("startDt",), ("endDt",))
         if start is None or end is None:
             raise ApiError(400, "BAD_REQUEST", "Both startDt and endDt are required.")
-        return self.data.invoice_history(start, end)
+        return self.data.ledger.invoice_history(start, end)
 
     def invoice_drafts(self, request: Request) -> Any:
         self.auth.staff(request, "can_view_invoices")
-        return self.data.invoice_drafts()
+        return self.data.ledger.invoice_drafts()
 
     def invoice_get(self, request: Request, iid: int) -> Any:
         self.auth.staff(request, "can_view_invoices")
-        return self.data.get_invoice(iid)
+        return self.data.ledger.get_invoice(iid)
 
     def budget_status(self, request: Request, pid: int) -> Any:
         self.auth.staff(request)
-        return self.data.budget_status(pid)
+        return self.data.ledger.budget_status(pid)
 
     def task_list(self, request: Request, pid: int) -> Any:
         self.auth.staff(request)
-        return self.data.project_tasks(pid)
+        return self.data.directory.project_tasks(pid)

@@ -78,7 +78,7 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
     for pos, (first, last, title) in enumerate(story.STAFF):
         bill, cost = _RATES[pos % len(_RATES)]
         login = cred.BT_USERNAME if pos == 0 else _login(first, last)
-        staff_ids.append(data.add_staff({
+        staff_ids.append(data.directory.add_staff({
             "FName": first, "SName": last, "Title": title, "EMail": login, "UserId": login,
             "Pwd": cred.BT_PASSWORD, "BillRate": bill, "CostRate": cost,
             "HireDt": (today - timedelta(days=365 * (5 - pos) + rng.randint(0, 200))).isoformat(),
@@ -91,13 +91,13 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
         if not in_bigtime:
             continue
         code = "".join(ch for ch in name.split()[0].upper() if ch.isalnum())[:10]
-        client_ids[name] = data.create_client({
+        client_ids[name] = data.directory.create_client({
             "Nm": name, "ClientId": code, "Address": f"{rng.randint(10, 990)} {rng.choice(['Market', 'Oak', 'Lake', 'Harbor', 'Pine'])} Street",
             "City": city, "State": state, "Zip": f"{rng.randint(10000, 99999)}", "Country": country, "MainPH": phone,
             "Notes": f"Client since {today.year - rng.randint(1, 6)}.",
         })
     for fields in _BT_ONLY_CLIENTS:
-        client_ids[fields["Nm"]] = data.create_client(dict(fields))
+        client_ids[fields["Nm"]] = data.directory.create_client(dict(fields))
 
     # ---- projects, tasks, contacts ---------------------------------------------------------
     weeks = 10
@@ -106,24 +106,24 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
         start = history_start - timedelta(days=rng.randint(0, 20)) if status != 1 else today - timedelta(weeks=3)
         budget_hours = float(sum(h for _, h in tasks))
         budget_fees = round(budget_hours * (rate or 175.0), 2)
-        pid = data.create_project({
+        pid = data.directory.create_project({
             "Nm": name, "ClientId": client_ids[client], "TypeId": type_id, "StatusProd": status, "StatusBill": 3 if type_id == 4 else 1,
             "StartDt": start.isoformat(), "EndDt": (start + timedelta(weeks=rng.randint(12, 30))).isoformat(),
             "Notes": f"{name} for {client}.", "BudgetHours": budget_hours, "BudgetFees": budget_fees if type_id != 4 else 0.0,
             "BudgetStyle": 3 if tasks and type_id != 4 else 0, "BillingRate": rate,
             "ProjectCode": f"{data.records['client'][client_ids[client]]['ClientId']}-{index + 1:03d}",
         })
-        task_ids = [data.add_task(pid, {"TaskNm": task, "BudgetHours": hours,
+        task_ids = [data.directory.add_task(pid, {"TaskNm": task, "BudgetHours": hours,
                                         "BudgetFees": round(hours * (rate or 175.0), 2),
                                         "BudgetExps": float(rng.choice([0, 500, 1000, 2500]))})
                     for task, hours in tasks]
         if type_id != 4:
             first, last, title = _CONTACT_NAMES[index % len(_CONTACT_NAMES)]
             domain = client.split()[0].lower().strip(".,") + ".example"
-            data.add_project_contact(pid, {"Tag": "PRIMARY", "FName": first, "SName": last, "Title": title,
+            data.directory.add_project_contact(pid, {"Tag": "PRIMARY", "FName": first, "SName": last, "Title": title,
                                            "EMail": f"{first.lower()}.{last.lower()}@{domain}", "Phone": f"(555) 555-0{rng.randint(100, 999)}"})
             bfirst, blast, _ = _CONTACT_NAMES[(index + 3) % len(_CONTACT_NAMES)]
-            data.add_project_contact(pid, {"Tag": "BILLING", "FName": bfirst, "SName": blast, "Title": "Accounts Payable",
+            data.directory.add_project_contact(pid, {"Tag": "BILLING", "FName": bfirst, "SName": blast, "Title": "Accounts Payable",
                                            "EMail": f"ap@{domain}"})
 
         # ---- time: weekdays over the recent weeks, while the project ran ----------------------
@@ -138,7 +138,7 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
                 for pos in team:
                     if rng.random() < (0.35 if type_id != 4 else 0.15):
                         hours = rng.choice([1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0])
-                        data.log_time({
+                        data.ledger.log_time({
                             "Dt": day.isoformat(), "ProjectSID": pid, "StaffSID": staff_ids[pos % len(staff_ids)],
                             "TaskSID": rng.choice(task_ids) if task_ids else None,
                             "BudgCatID": 35 if type_id == 4 else rng.choice([31, 31, 32, 33]),
@@ -154,7 +154,7 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
                 cat = rng.choice([41, 42, 43, 44, 45])
                 cost = {41: rng.randint(250, 700), 42: rng.randint(150, 450), 43: rng.randint(20, 90),
                         44: rng.randint(15, 120), 45: rng.randint(100, 900)}[cat]
-                data.log_expense({"Dt": when.isoformat(), "ProjectSID": pid, "StaffSID": staff_ids[rng.choice(team) % len(staff_ids)],
+                data.ledger.log_expense({"Dt": when.isoformat(), "ProjectSID": pid, "StaffSID": staff_ids[rng.choice(team) % len(staff_ids)],
                                   "CatSID": cat, "CostIN": float(cost), "Nt": "Client visit" if cat < 45 else "Licence",
                                   "TaskSID": rng.choice(task_ids) if task_ids else None})
 
@@ -162,24 +162,24 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
         if type_id == 1:
             for month_end in _month_ends_between(max(start, history_start), today):
                 try:
-                    data.create_invoice({"ProjectSid": pid, "InvoiceDt": month_end.isoformat(), "Status": INVOICE_OPEN},
+                    data.ledger.create_invoice({"ProjectSid": pid, "InvoiceDt": month_end.isoformat(), "Status": INVOICE_OPEN},
                                         tax_rate=SALES_TAX_RATE)
                 except Exception:  # nothing billable that month
                     continue
         elif type_id == 2:
-            data.create_invoice({"ProjectSid": pid, "InvoiceDt": (today - timedelta(weeks=6)).isoformat(),
+            data.ledger.create_invoice({"ProjectSid": pid, "InvoiceDt": (today - timedelta(weeks=6)).isoformat(),
                                  "InvoiceAmt": round(budget_fees / 2, 2), "Notes": "Fixed fee: 50% on kick-off"})
-            data.create_invoice({"ProjectSid": pid, "InvoiceDt": (today - timedelta(weeks=4)).isoformat(),
+            data.ledger.create_invoice({"ProjectSid": pid, "InvoiceDt": (today - timedelta(weeks=4)).isoformat(),
                                  "InvoiceAmt": round(budget_fees / 2, 2), "Notes": "Fixed fee: 50% on delivery"})
         elif type_id == 3:
             for month_end in _month_ends_between(history_start, today):
-                data.create_invoice({"ProjectSid": pid, "InvoiceDt": month_end.isoformat(), "InvoiceAmt": 6000.0,
+                data.ledger.create_invoice({"ProjectSid": pid, "InvoiceDt": month_end.isoformat(), "InvoiceAmt": 6000.0,
                                      "Notes": "Monthly support retainer"})
 
     # A draft being prepared for this month's time on the first project.
     first_project = min(data.records["project"])
     try:
-        data.create_invoice({"ProjectSid": first_project, "InvoiceDt": today.isoformat(), "Status": 0},
+        data.ledger.create_invoice({"ProjectSid": first_project, "InvoiceDt": today.isoformat(), "Status": 0},
                             tax_rate=SALES_TAX_RATE)
     except Exception:
         pass
@@ -190,10 +190,10 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
         age = (today - date.fromisoformat(inv["InvoiceDt"][:10])).days
         roll = rng.random()
         if age > 45 and roll < 0.8:
-            data.record_payment(inv["Sid"], inv["TotalAmt"], (date.fromisoformat(inv["InvoiceDt"][:10]) + timedelta(days=rng.randint(12, 40))).isoformat())
+            data.ledger.record_payment(inv["Sid"], inv["TotalAmt"], (date.fromisoformat(inv["InvoiceDt"][:10]) + timedelta(days=rng.randint(12, 40))).isoformat())
         elif age > 20 and roll < 0.6:
             part = round(inv["TotalAmt"] * rng.choice([0.25, 0.4, 0.5]), 2)
-            data.record_payment(inv["Sid"], part, (date.fromisoformat(inv["InvoiceDt"][:10]) + timedelta(days=rng.randint(10, 20))).isoformat())
+            data.ledger.record_payment(inv["Sid"], part, (date.fromisoformat(inv["InvoiceDt"][:10]) + timedelta(days=rng.randint(10, 20))).isoformat())
 
 
 def seed_summary(data: BigTimeData) -> dict[str, Any]:

@@ -97,20 +97,20 @@ class SignInRoutes:
         response_type = arg(request, "response_type")
         if response_type not in (None, "", "code"):
             return self._redirect(self._with_query(redirect_uri, {"error": "unsupported_response_type", "state": state}))
-        txn = self.data.new_login_txn(client_id, redirect_uri, arg(request, "state"), arg(request, "code_challenge"),
+        txn = self.data.auth.new_login_txn(client_id, redirect_uri, arg(request, "state"), arg(request, "code_challenge"),
                                       arg(request, "code_challenge_method"))
         return self._login_page(txn)
 
     def oauth_authorize_post(self, request: Request) -> Response:
         form = request.form
         txn_id = form.get("txn", "")
-        info = self.data.login_txn(txn_id)
+        info = self.data.auth.login_txn(txn_id)
         if info is None:
             return self._page("Sign-in expired", "<p class='err'>Your sign-in took too long or was already used. "
                               "Go back to the application and start again.</p>", status=400)
         step = form.get("step", "login")
         if step == "login":
-            staff_id = self.data.find_login(form.get("UserId", ""), form.get("Pwd", ""))
+            staff_id = self.data.directory.find_login(form.get("UserId", ""), form.get("Pwd", ""))
             if staff_id is None:
                 return self._login_page(txn_id, error="The user name or password you entered is incorrect.",
                                         user=form.get("UserId", ""))
@@ -121,7 +121,7 @@ class SignInRoutes:
             # BigTime documents ``{redirect_uri}?code={code}``: the state comes back only with ``echo_state``.
             state = info["state"] if self.switch("echo_state") else None
             if decision == "allow":
-                code = self.data.issue_code(txn_id)
+                code = self.data.auth.issue_code(txn_id)
                 return self._redirect(self._with_query(info["redirect_uri"], {"code": code, "state": state}))
             self.data.oauth_txns.pop(txn_id, None)
             return self._redirect(self._with_query(info["redirect_uri"], {"error": "access_denied", "state": state}))
@@ -143,7 +143,7 @@ class SignInRoutes:
             raise OAuthError(401, "invalid_client", "Client authentication failed: unknown client_id or wrong client_secret.")
         grant = params.get("grant_type", "")
         if grant == "authorization_code":
-            info = self.data.take_code(params.get("code", ""))
+            info = self.data.auth.take_code(params.get("code", ""))
             if info is None or info["client_id"] != client_id:
                 raise OAuthError(400, "invalid_grant", "The authorization code is invalid, expired or already used.")
             if params.get("redirect_uri") and params["redirect_uri"] != info["redirect_uri"]:
@@ -156,10 +156,10 @@ class SignInRoutes:
                     digest = verifier
                 if digest != info["code_challenge"]:
                     raise OAuthError(400, "invalid_grant", "code_verifier does not match the code_challenge.")
-            tokens = self.data.issue_tokens(info["staff_id"], client_id)
+            tokens = self.data.auth.issue_tokens(info["staff_id"], client_id)
             info.setdefault("issued", []).extend([tokens["access_token"], tokens["refresh_token"]])
         elif grant == "refresh_token":
-            tokens = self.data.rotate_refresh(params.get("refresh_token", ""), client_id)
+            tokens = self.data.auth.rotate_refresh(params.get("refresh_token", ""), client_id)
             if tokens is None:
                 raise OAuthError(400, "invalid_grant", "The refresh token is invalid, revoked or already used.")
         elif not grant:
@@ -260,11 +260,11 @@ footer{{text-align:center;font-size:11px;color:#8593a1}}
         if not user or not pwd:
             raise ApiError(400, "BAD_REQUEST", "UserId and Pwd are required.")
         firm = params.get("firm")
-        staff_id = self.data.find_login(user, pwd)
+        staff_id = self.data.directory.find_login(user, pwd)
         if staff_id is None or (firm and firm != self.data.firm["Id"]):
             raise ApiError(401, "UNAUTHORIZED", "Invalid user id or password.")
-        token = self.data.new_session(staff_id)
-        return json_response({"firm": self.data.firm["Id"], **self.data.staff_session_info(staff_id), "token": token,
+        token = self.data.auth.new_session(staff_id)
+        return json_response({"firm": self.data.firm["Id"], **self.data.directory.staff_session_info(staff_id), "token": token,
                               "firmname": self.data.firm["Nm"]})
 
 
