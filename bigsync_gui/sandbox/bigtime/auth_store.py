@@ -19,7 +19,6 @@ if TYPE_CHECKING:
     from .store import FirmStore
 
 
-
 class AuthStore:
     """Login transactions, codes, tokens, sessions, the API key."""
 

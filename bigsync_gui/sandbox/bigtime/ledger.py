@@ -31,7 +31,6 @@ if TYPE_CHECKING:
     from .store import FirmStore
 
 
-
 class Ledger:
     """Time, expenses, invoices, payments, budget status and project totals."""
 

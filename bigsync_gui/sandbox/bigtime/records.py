@@ -41,7 +41,6 @@ if TYPE_CHECKING:
     from .store import FirmStore
 
 
-
 class Directory:
     """Staff, clients, projects, custom fields, project contacts, tasks, picklists."""
 
