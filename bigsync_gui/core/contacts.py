@@ -15,20 +15,17 @@ again; a primary role becomes BigTime's PRIMARY contact only while the project h
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from ..connectors import errors as ce
-from ..connectors import soql
 from ..connectors.bigtime import BigTimeClient
 from ..connectors.salesforce import SalesforceClient
-from ..connectors.timestamps import parse_timestamp
 from ..connectors.wording import plural
+from . import role_changes
 from .store import Store
 
 CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Phone", "Title")
-ROLES_CURSOR = "contact_roles_modstamp"  # Salesforce's time of the last complete read of roles
-LOOKBACK = timedelta(minutes=5)  # late commits, as the trigger cycle's read
 
 Warn = Callable[[str], None]
 
@@ -75,28 +72,23 @@ def add_roles(bt: BigTimeClient, project_id: int, roles: Iterable[dict[str, Any]
     return added
 
 
-def _since(store: Store, floor: str | None) -> datetime | None:
-    """Where this read starts: the last read (minus the lookback); never read yet, the setup's
-    read ``floor`` (Salesforce's clock, as the roles' stamps; roles older than the project were
-    attached when it was created)."""
-    text = store.cursor(ROLES_CURSOR) or floor
-    if not text or not store.links("linked"):
-        return None
-    return parse_timestamp(text) - LOOKBACK
-
-
-def sync_new_roles(store: Store, sf: SalesforceClient, bt: BigTimeClient, cycle_id: int, floor: str | None) -> int:
-    """Add to each linked project the contacts of roles changed since the last read: one Salesforce
-    query, and per opportunity with changed roles one BigTime read plus one request per contact
-    added. The cursor moves (to Salesforce's time of the read) only when every project was done."""
-    since = _since(store, floor)
-    if since is None:
+def sync_new_roles(store: Store, sf: SalesforceClient, bt: BigTimeClient, cycle_id: int, floor: str | None,
+                   now: datetime | None = None) -> int:
+    """Add to each linked project the contacts of roles changed since the last poll (core/role_changes.py:
+    one getUpdated, plus one query of the changed roles when there are any), and per opportunity with
+    changed roles one BigTime read plus one request per contact added. The poll's position moves only
+    when every project was done. ``floor``: the setup's read (roles older than a project went with
+    its creation)."""
+    start = role_changes.start_of_next_poll(store, floor)
+    if start is None:
         return 0
-    fields = ", ".join(["OpportunityId", "IsPrimary", "Role", "SystemModstamp", *(f"Contact.{f}" for f in CONTACT_FIELDS)])
-    query = soql.format_soql(f"SELECT {fields} FROM OpportunityContactRole WHERE SystemModstamp >= {{}} "
-                             "ORDER BY SystemModstamp, Id", since)
-    rows = list(sf.query(query))  # not queryAll: a deleted role adds nobody
-    read_at = sf.server_time or datetime.now(timezone.utc)
+    fields = ["OpportunityId", "IsPrimary", "Role", "SystemModstamp", *(f"Contact.{f}" for f in CONTACT_FIELDS)]
+    rows, position, full = role_changes.changed_roles(store, sf, fields, start, now or datetime.now(timezone.utc))
+    if full:
+        with store.transaction():
+            store.event(cycle_id, "warning", "BigSync had not checked for new contact roles in over 30 days, longer "
+                                             "than Salesforce keeps track of changes: it read the roles of every "
+                                             "linked opportunity again (contacts already in BigTime are not added twice).")
     by_opportunity: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_opportunity.setdefault(row["OpportunityId"], []).append(row)
@@ -117,5 +109,5 @@ def sync_new_roles(store: Store, sf: SalesforceClient, bt: BigTimeClient, cycle_
                                                   f"contact roles to BigTime project {link.project_id}.", oid, link.project_id)
         added += count
     with store.transaction():
-        store.set_cursor(ROLES_CURSOR, read_at.astimezone(timezone.utc).isoformat(timespec="milliseconds"))
+        store.set_cursor(role_changes.COVERED_CURSOR, position)
     return added

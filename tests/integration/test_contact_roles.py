@@ -41,6 +41,7 @@ def test_roles_added_after_the_project_reach_bigtime_on_the_writeback(connected_
     idle = env.cycle()
     assert idle.salesforce_requests == 1 and env.log("bigtime") == []  # the trigger cycle does not look at roles
 
+    env.advance(seconds=60)  # getUpdated lists a change once its minute is over
     report = env.engine.run_writeback_cycle()
     assert report.result == "ok", report.message
     contacts = env.contacts(project_id)
@@ -57,6 +58,7 @@ def test_a_removed_role_never_deletes_the_bigtime_contact(connected_engine: Conn
     env = connected_engine
     oid, acc, project_id = won_opp_with_project(env)
     env.add_role(oid, "Bo", "Later", "bo@globex.example", primary=False, account=acc)
+    env.advance(seconds=60)
     env.engine.run_writeback_cycle()
     assert len(env.contacts(project_id)) == 2
     with env.sandbox.world.lock:
@@ -76,5 +78,6 @@ def test_a_new_primary_role_is_tagged_primary_only_when_the_project_has_none(con
     project_id = env.project(oid)["SystemId"]
     assert env.contacts(project_id) == []
     env.add_role(oid, "Di", "First", "di@globex.example", primary=True, account=acc)
+    env.advance(seconds=60)
     env.engine.run_writeback_cycle()
     assert [(c["EMail"], c["Tag"]) for c in env.contacts(project_id)] == [("di@globex.example", "PRIMARY")]

@@ -355,7 +355,7 @@ class SalesforceClient:
         start_text, end_text = iso_utc(start), iso_utc(end)  # ValueError for naive datetimes
         if end < start:
             raise ValueError("end is before start")
-        if start < self._now() - timedelta(days=days):
+        if start < (self.server_time or self._now()) - timedelta(days=days):  # the window is by Salesforce's clock
             raise WindowExceeded(kind, days, start)
         try:
             return self._get_object(f"sobjects/{sobject}/{kind}/", params={"start": start_text, "end": end_text})

@@ -1,5 +1,6 @@
 """The Salesforce emulator's admin API (``/__sandbox__/...``): records (with the recycle bin),
-opportunity stages, tokens and the org's settings."""
+opportunity stages, tokens, the org's settings, and the field-history retention that prunes
+OpportunityHistory."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..web import json_response, read_json
 from .data import SalesforceError
+from .formats import parse_datetime
 from .schema import ObjectDef
 
 if TYPE_CHECKING:
@@ -30,6 +32,7 @@ class AdminRoutes:
             Rule("/records/<sobject>/<record_id>", endpoint=self.admin_update_record, methods=["PATCH"]),
             Rule("/records/<sobject>/<record_id>", endpoint=self.admin_delete_record, methods=["DELETE"]),
             Rule("/records/<sobject>/<record_id>/restore", endpoint=self.admin_restore_record, methods=["POST"]),
+            Rule("/history/prune", endpoint=self.admin_prune_history, methods=["POST"]),
             Rule("/stages", endpoint=self.admin_list_stages, methods=["GET"]),
             Rule("/stages/<path:api_name>", endpoint=self.admin_change_stage, methods=["POST"]),
             Rule("/tokens", endpoint=self.admin_list_tokens, methods=["GET"]),
@@ -87,6 +90,19 @@ class AdminRoutes:
         obj = self._admin_object(sobject)
         self.data.undelete(obj.name, record_id)
         return json_response(self.data.get(obj.name, record_id))
+
+    def admin_prune_history(self, request: Request) -> Response:
+        """``{"before": ISO}``: the OpportunityHistory rows created before it are gone, as Salesforce's
+        field-history retention (18 months, 24 through the API) may remove them; ``{"pruned": N}``."""
+        body = read_json(request)
+        before = parse_datetime(str(body.get("before") or "")) if isinstance(body, dict) else None
+        if before is None:
+            raise SalesforceError("INVALID_FIELD", "'before' must be an ISO date-time.")
+        rows = self.data.records["opportunityhistory"]
+        gone = [rid for rid, row in rows.items() if (parse_datetime(row["CreatedDate"]) or before) < before]
+        for rid in gone:
+            del rows[rid]
+        return json_response({"pruned": len(gone)})
 
     def admin_list_stages(self, request: Request) -> Response:
         return json_response([dict(s) for s in self.data.stages_in_order()])
