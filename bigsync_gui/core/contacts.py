@@ -5,7 +5,7 @@ Why the write-back and not the trigger cycle: Salesforce documents ``SystemModst
 ``OpportunityContactRole``'s own field and nowhere says that adding a role touches its
 opportunity, so the trigger cycle's read (opportunities changed since the cursor) cannot see a
 role added later. Reading roles in every trigger cycle would make the idle cycle two requests;
-once per write-back run it is one query for every linked opportunity.
+once per write-back run it is one getUpdated for every linked opportunity (core/role_changes.py).
 
 Rules: contacts are only added, never changed or deleted (a removed role leaves BigTime alone); a
 person the project already has — same e-mail and name, ignoring case and spacing — is not added
