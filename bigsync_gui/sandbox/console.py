@@ -253,8 +253,13 @@ class ConsoleApp:
                 f"<td class='num'>{totals['HrsIn']:g}</td><td class='num'>{money(totals['ExpCostIn'])}</td>"
                 f"<td class='num'>{money(totals['WipTotal'])}</td><td class='num'>{money(totals['TotalAmt'])}</td>"
                 f"<td class='num'>{money(totals['PaidAmt'])}</td></tr>")
-        invoices = [i for i in (bt.ledger.get_invoice(h["Sid"]) for h in bt.ledger.invoice_history(date(1900, 1, 1), date(2999, 12, 31)))
-                    if i["PaidAmt"] < i["TotalAmt"]]  # the detail: the history's view may lack TotalAmt
+        invoices = [
+            i
+            for i in (
+                bt.ledger.get_invoice(h["Sid"]) for h in bt.ledger.invoice_history(date(1900, 1, 1), date(2999, 12, 31))
+            )
+            if i["PaidAmt"] < i["TotalAmt"]
+        ]  # the detail: the history's view may lack TotalAmt
         project_options = "".join(f"<option value='{p['SystemId']}'>{esc(p['DisplayName'])}</option>" for p in projects)
         staff_options = "".join(f"<option value='{s['SystemId']}'>{esc(s.get('FullName') or s.get('FName'))}</option>" for s in staff)
         category_options = "".join(f"<option value='{c['Id']}'>{esc(c['Name'])}</option>" for c in EXPENSE_CODES)

@@ -35,9 +35,15 @@ class AuthStore:
     def new_login_txn(self, client_id: str, redirect_uri: str, state: str | None, challenge: str | None, method: str | None) -> str:
         self._purge()
         txn = secrets.token_urlsafe(18)
-        self.store.oauth_txns[txn] = {"client_id": client_id, "redirect_uri": redirect_uri, "state": state, "staff_id": None,
-                                "code_challenge": challenge, "code_challenge_method": method,
-                                "expires": self._expiry(LOGIN_TXN_TTL_SECONDS)}
+        self.store.oauth_txns[txn] = {
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "state": state,
+            "staff_id": None,
+            "code_challenge": challenge,
+            "code_challenge_method": method,
+            "expires": self._expiry(LOGIN_TXN_TTL_SECONDS),
+        }
         return txn
 
     def login_txn(self, txn: str) -> dict[str, Any] | None:
@@ -76,7 +82,12 @@ class AuthStore:
         ttl = int(self.store.settings.get("access_token_ttl_seconds") or ACCESS_TOKEN_TTL_SECONDS)
         access = secrets.token_urlsafe(32)
         refresh = secrets.token_urlsafe(32)
-        self.store.access_tokens[access] = {"staff_id": staff_id, "client_id": client_id, "expires": self._expiry(ttl), "revoked": False}
+        self.store.access_tokens[access] = {
+            "staff_id": staff_id,
+            "client_id": client_id,
+            "expires": self._expiry(ttl),
+            "revoked": False,
+        }
         self.store.refresh_tokens[refresh] = {"staff_id": staff_id, "client_id": client_id, "revoked": False}
         return {"access_token": access, "refresh_token": refresh, "expires_in": ttl}
 
@@ -84,7 +95,10 @@ class AuthStore:
         info = self.store.refresh_tokens.get(refresh or "")
         if info is None or info["revoked"] or info["client_id"] != client_id:
             return None
-        if info["staff_id"] not in self.store.records["staff"] or self.store.records["staff"][info["staff_id"]]["IsInactive"]:
+        if (
+            info["staff_id"] not in self.store.records["staff"]
+            or self.store.records["staff"][info["staff_id"]]["IsInactive"]
+        ):
             return None
         info["revoked"] = True  # rotation: the old refresh token dies
         return self.issue_tokens(info["staff_id"], client_id)
@@ -116,7 +130,11 @@ class AuthStore:
     def expire_tokens(self, kind: str = "all", token: str | None = None) -> int:
         past = (self.store.now() - timedelta(seconds=1)).isoformat()
         count = 0
-        stores = {"access": self.store.access_tokens, "session": self.store.session_tokens, "code": self.store.oauth_codes}
+        stores = {
+            "access": self.store.access_tokens,
+            "session": self.store.session_tokens,
+            "code": self.store.oauth_codes,
+        }
         for name, store in stores.items():
             if kind not in ("all", name):
                 continue
@@ -128,7 +146,11 @@ class AuthStore:
 
     def revoke_tokens(self, kind: str = "all", token: str | None = None) -> int:
         count = 0
-        stores = {"access": self.store.access_tokens, "refresh": self.store.refresh_tokens, "session": self.store.session_tokens}
+        stores = {
+            "access": self.store.access_tokens,
+            "refresh": self.store.refresh_tokens,
+            "session": self.store.session_tokens,
+        }
         for name, store in stores.items():
             if kind not in ("all", name):
                 continue
@@ -143,5 +165,11 @@ class AuthStore:
 
     def _purge(self) -> None:
         self.store.oauth_txns = {k: v for k, v in self.store.oauth_txns.items() if not self._expired(v["expires"])}
-        self.store.oauth_codes = {k: v for k, v in self.store.oauth_codes.items()
-                            if not (self._expired(v["expires"]) and datetime.fromisoformat(v["expires"]) < self.store.now() - timedelta(days=1))}
+        self.store.oauth_codes = {
+            k: v
+            for k, v in self.store.oauth_codes.items()
+            if not (
+                self._expired(v["expires"])
+                and datetime.fromisoformat(v["expires"]) < self.store.now() - timedelta(days=1)
+            )
+        }

@@ -64,8 +64,14 @@ class BigTimeData(FirmStore):
         if kind == "client":
             return [self.directory.get_client(i) for i in self.records["client"]]
         if kind == "staff":
-            return [{**self.directory.get_staff(i), "permissions": self.permissions(i), "login": self.records["staff"][i]["_login"]}
-                    for i in self.records["staff"]]
+            return [
+                {
+                    **self.directory.get_staff(i),
+                    "permissions": self.permissions(i),
+                    "login": self.records["staff"][i]["_login"],
+                }
+                for i in self.records["staff"]
+            ]
         if kind == "contact":
             return [self.directory.get_contact(i) for i in self.records["contact"]]
         if kind == "time":
@@ -79,9 +85,15 @@ class BigTimeData(FirmStore):
         raise NotFoundError(f"Unknown record kind '{kind}'.")
 
     def get_kind(self, kind: str, record_id: int) -> dict[str, Any]:
-        getters = {"project": self.directory.get_project, "client": self.directory.get_client, "contact": self.directory.get_contact,
-                   "time": self.ledger.get_time, "expense": self.ledger.get_expense, "invoice": self.ledger.get_invoice,
-                   "task": lambda i: public(self.get("task", i, "Task"))}
+        getters = {
+            "project": self.directory.get_project,
+            "client": self.directory.get_client,
+            "contact": self.directory.get_contact,
+            "time": self.ledger.get_time,
+            "expense": self.ledger.get_expense,
+            "invoice": self.ledger.get_invoice,
+            "task": lambda i: public(self.get("task", i, "Task")),
+        }
         if kind == "staff":
             return {**self.directory.get_staff(record_id), "permissions": self.permissions(record_id),
                     "login": self.records["staff"][int(record_id)]["_login"]}
@@ -125,7 +137,9 @@ class BigTimeData(FirmStore):
             self.directory.update_project(record_id, fields)
             for udf in pick(fields, "UdfList") or []:
                 if isinstance(udf, dict):
-                    self.directory.set_custom_field(record_id, pick(udf, "Value"), sid=pick(udf, "Sid"), name=pick(udf, "Name"))
+                    self.directory.set_custom_field(
+                        record_id, pick(udf, "Value"), sid=pick(udf, "Sid"), name=pick(udf, "Name")
+                    )
         elif kind == "client":
             self.directory.update_client(record_id, fields)
         elif kind == "staff":

@@ -73,7 +73,10 @@ class Ledger:
         if values.get("BudgCatID") is not None and code is None:
             raise ValidationError(f"Invalid BudgCatID: {values['BudgCatID']} is not a labor code.")
         task_sid = values.get("TaskSID")
-        if task_sid is not None and self.store.records["task"].get(task_sid, {}).get("ProjectSid") != project["SystemId"]:
+        if (
+            task_sid is not None
+            and self.store.records["task"].get(task_sid, {}).get("ProjectSid") != project["SystemId"]
+        ):
             raise ValidationError(f"Invalid TaskSID: task {task_sid} is not a task of project {project['SystemId']}.")
         billable_default = hours if (code is None or code["Billable"]) and project["StatusBill"] != 3 else 0.0
         billable = values.get("HoursBillable", billable_default)
@@ -140,7 +143,10 @@ class Ledger:
         if cost is None or cost < 0:
             raise ValidationError("CostIN is required and cannot be negative.")
         task_sid = values.get("TaskSID")
-        if task_sid is not None and self.store.records["task"].get(task_sid, {}).get("ProjectSid") != project["SystemId"]:
+        if (
+            task_sid is not None
+            and self.store.records["task"].get(task_sid, {}).get("ProjectSid") != project["SystemId"]
+        ):
             raise ValidationError(f"Invalid TaskSID: task {task_sid} is not a task of project {project['SystemId']}.")
         sid = self.store.new_id("expense")
         record = {
@@ -298,7 +304,11 @@ class Ledger:
         return sorted(out, key=lambda r: (r["InvoiceDt"], r["Sid"]))
 
     def invoice_drafts(self) -> list[dict[str, Any]]:
-        return [self._invoice_view(r, detail=False) for r in self.store.records["invoice"].values() if r["Status"] == INVOICE_DRAFT]
+        return [
+            self._invoice_view(r, detail=False)
+            for r in self.store.records["invoice"].values()
+            if r["Status"] == INVOICE_DRAFT
+        ]
 
     def get_invoice(self, invoice_id: int) -> dict[str, Any]:
         return self._invoice_view(self.store.get("invoice", invoice_id, "Invoice"), detail=True)
@@ -331,7 +341,11 @@ class Ledger:
 
         for task in tasks:
             row(task["SystemId"])
-        posted = {i["Sid"] for i in self.store.records["invoice"].values() if i["ProjectSid"] == pid and i["Status"] != INVOICE_DRAFT}
+        posted = {
+            i["Sid"]
+            for i in self.store.records["invoice"].values()
+            if i["ProjectSid"] == pid and i["Status"] != INVOICE_DRAFT
+        }
         for entry in self.store.records["time"].values():
             if entry["ProjectSID"] != pid:
                 continue
@@ -386,12 +400,21 @@ class Ledger:
         project = self.store.get("project", project_id, "Project")
         pid = project["SystemId"]
         rows = self.budget_status(project_id)
-        invoices = [i for i in self.store.records["invoice"].values() if i["ProjectSid"] == pid and i["Status"] != INVOICE_DRAFT]
+        invoices = [
+            i for i in self.store.records["invoice"].values() if i["ProjectSid"] == pid and i["Status"] != INVOICE_DRAFT
+        ]
         return {
-            "BudgetHours": project["BudgetHours"], "BudgetFees": project["BudgetFees"],
-            "BudgetExps": money(sum(t["BudgetExps"] for t in self.store.records["task"].values() if t["ProjectSid"] == pid)),
-            "HrsIn": round(sum(r["HrsIn"] for r in rows), 2), "ChargeIn": money(sum(r["ChargeIn"] for r in rows)),
-            "ExpCostIn": money(sum(r["ExpCostIn"] for r in rows)), "WipTotal": money(sum(r["WipTotal"] for r in rows)),
-            "InvoicedToDate": money(sum(r["InvoicedToDate"] for r in rows)), "EstTotal": money(sum(r["EstTotal"] for r in rows)),
-            "TotalAmt": money(sum(i["TotalAmt"] for i in invoices)), "PaidAmt": money(sum(i["PaidAmt"] for i in invoices)),
+            "BudgetHours": project["BudgetHours"],
+            "BudgetFees": project["BudgetFees"],
+            "BudgetExps": money(
+                sum(t["BudgetExps"] for t in self.store.records["task"].values() if t["ProjectSid"] == pid)
+            ),
+            "HrsIn": round(sum(r["HrsIn"] for r in rows), 2),
+            "ChargeIn": money(sum(r["ChargeIn"] for r in rows)),
+            "ExpCostIn": money(sum(r["ExpCostIn"] for r in rows)),
+            "WipTotal": money(sum(r["WipTotal"] for r in rows)),
+            "InvoicedToDate": money(sum(r["InvoicedToDate"] for r in rows)),
+            "EstTotal": money(sum(r["EstTotal"] for r in rows)),
+            "TotalAmt": money(sum(i["TotalAmt"] for i in invoices)),
+            "PaidAmt": money(sum(i["PaidAmt"] for i in invoices)),
         }

@@ -117,7 +117,11 @@ class Directory:
                 project["DisplayName"] = self._display_name(project)
 
     def client_list(self, show_inactive: bool = False) -> list[dict[str, Any]]:
-        return [self._client_view(c, basic=True) for c in self.store.records["client"].values() if show_inactive or not c["IsInactive"]]
+        return [
+            self._client_view(c, basic=True)
+            for c in self.store.records["client"].values()
+            if show_inactive or not c["IsInactive"]
+        ]
 
     def get_client(self, client_id: int) -> dict[str, Any]:
         return self._client_view(self.store.get("client", client_id, "Client"), basic=False)
@@ -126,7 +130,11 @@ class Directory:
         if basic:
             return {k: record[k] for k in ("SystemId", "Nm", "ClientId", "City", "State", "Country", "IsInactive", "DtModified")}
         out = public(record)
-        contacts = [c for c in self.store.records["contact"].values() if self.store.records["project"].get(c["_project"], {}).get("ClientId") == record["SystemId"]]
+        contacts = [
+            c
+            for c in self.store.records["contact"].values()
+            if self.store.records["project"].get(c["_project"], {}).get("ClientId") == record["SystemId"]
+        ]
         out["ContactList"] = [public(c) for c in contacts]
         return out
 
@@ -222,7 +230,10 @@ class Directory:
         """Permanent, as in BigTime: the project, its contacts, tasks, time and expenses go."""
         record = self.store.get("project", project_id, "Project")
         pid = record["SystemId"]
-        if any(inv["ProjectSid"] == pid and inv["Status"] != INVOICE_DRAFT for inv in self.store.records["invoice"].values()):
+        if any(
+            inv["ProjectSid"] == pid and inv["Status"] != INVOICE_DRAFT
+            for inv in self.store.records["invoice"].values()
+        ):
             raise ValidationError("This project has posted invoices and cannot be deleted.")
         del self.store.records["project"][pid]
         for kind, key in (("contact", "_project"), ("task", "ProjectSid"), ("time", "ProjectSID"),
@@ -231,7 +242,11 @@ class Directory:
         self.store.custom_values.pop(pid, None)
 
     def project_list(self, show_inactive: bool = False) -> list[dict[str, Any]]:
-        return [self._project_view(p, basic=True) for p in self.store.records["project"].values() if show_inactive or not p["IsInactive"]]
+        return [
+            self._project_view(p, basic=True)
+            for p in self.store.records["project"].values()
+            if show_inactive or not p["IsInactive"]
+        ]
 
     def get_project(self, project_id: int, view: str = "Detailed") -> dict[str, Any]:
         return self._project_view(self.store.get("project", project_id, "Project"), basic=view.lower() == "basic")

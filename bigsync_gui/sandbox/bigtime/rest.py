@@ -125,7 +125,9 @@ class RestRoutes:
                 raise ApiError(400, "BAD_REQUEST", "projectsid is required to add a contact.")
             cid = self.data.directory.add_project_contact(int(project), body)
         else:
-            self.data.directory.update_project_contact(cid, body, project_id=int(project) if project not in (None, "") else None)
+            self.data.directory.update_project_contact(
+                cid, body, project_id=int(project) if project not in (None, "") else None
+            )
         return self.data.directory.get_contact(cid)
 
     def project_custom_fields(self, request: Request, pid: int) -> Any:
@@ -150,7 +152,9 @@ class RestRoutes:
             if by_name:
                 self.data.directory.set_custom_field(int(project), value, name=pick(item, "Name"))
             else:
-                self.data.directory.set_custom_field(int(project), value, sid=pick(item, "Sid"), name=pick(item, "Name"))
+                self.data.directory.set_custom_field(
+                    int(project), value, sid=pick(item, "Sid"), name=pick(item, "Name")
+                )
             touched.append(int(project))
         return [row for pid in dict.fromkeys(touched) for row in self.data.directory.custom_fields(pid)]
 

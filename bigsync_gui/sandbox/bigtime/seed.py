@@ -123,8 +123,16 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
             data.directory.add_project_contact(pid, {"Tag": "PRIMARY", "FName": first, "SName": last, "Title": title,
                                            "EMail": f"{first.lower()}.{last.lower()}@{domain}", "Phone": f"(555) 555-0{rng.randint(100, 999)}"})
             bfirst, blast, _ = _CONTACT_NAMES[(index + 3) % len(_CONTACT_NAMES)]
-            data.directory.add_project_contact(pid, {"Tag": "BILLING", "FName": bfirst, "SName": blast, "Title": "Accounts Payable",
-                                           "EMail": f"ap@{domain}"})
+            data.directory.add_project_contact(
+                pid,
+                {
+                    "Tag": "BILLING",
+                    "FName": bfirst,
+                    "SName": blast,
+                    "Title": "Accounts Payable",
+                    "EMail": f"ap@{domain}",
+                },
+            )
 
         # ---- time: weekdays over the recent weeks, while the project ran ----------------------
         last_day = today - timedelta(days=1)
@@ -154,16 +162,26 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
                 cat = rng.choice([41, 42, 43, 44, 45])
                 cost = {41: rng.randint(250, 700), 42: rng.randint(150, 450), 43: rng.randint(20, 90),
                         44: rng.randint(15, 120), 45: rng.randint(100, 900)}[cat]
-                data.ledger.log_expense({"Dt": when.isoformat(), "ProjectSID": pid, "StaffSID": staff_ids[rng.choice(team) % len(staff_ids)],
-                                  "CatSID": cat, "CostIN": float(cost), "Nt": "Client visit" if cat < 45 else "Licence",
-                                  "TaskSID": rng.choice(task_ids) if task_ids else None})
+                data.ledger.log_expense(
+                    {
+                        "Dt": when.isoformat(),
+                        "ProjectSID": pid,
+                        "StaffSID": staff_ids[rng.choice(team) % len(staff_ids)],
+                        "CatSID": cat,
+                        "CostIN": float(cost),
+                        "Nt": "Client visit" if cat < 45 else "Licence",
+                        "TaskSID": rng.choice(task_ids) if task_ids else None,
+                    }
+                )
 
         # ---- invoices -------------------------------------------------------------------------
         if type_id == 1:
             for month_end in _month_ends_between(max(start, history_start), today):
                 try:
-                    data.ledger.create_invoice({"ProjectSid": pid, "InvoiceDt": month_end.isoformat(), "Status": INVOICE_OPEN},
-                                        tax_rate=SALES_TAX_RATE)
+                    data.ledger.create_invoice(
+                        {"ProjectSid": pid, "InvoiceDt": month_end.isoformat(), "Status": INVOICE_OPEN},
+                        tax_rate=SALES_TAX_RATE,
+                    )
                 except Exception:  # nothing billable that month
                     continue
         elif type_id == 2:
@@ -190,10 +208,18 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
         age = (today - date.fromisoformat(inv["InvoiceDt"][:10])).days
         roll = rng.random()
         if age > 45 and roll < 0.8:
-            data.ledger.record_payment(inv["Sid"], inv["TotalAmt"], (date.fromisoformat(inv["InvoiceDt"][:10]) + timedelta(days=rng.randint(12, 40))).isoformat())
+            data.ledger.record_payment(
+                inv["Sid"],
+                inv["TotalAmt"],
+                (date.fromisoformat(inv["InvoiceDt"][:10]) + timedelta(days=rng.randint(12, 40))).isoformat(),
+            )
         elif age > 20 and roll < 0.6:
             part = round(inv["TotalAmt"] * rng.choice([0.25, 0.4, 0.5]), 2)
-            data.ledger.record_payment(inv["Sid"], part, (date.fromisoformat(inv["InvoiceDt"][:10]) + timedelta(days=rng.randint(10, 20))).isoformat())
+            data.ledger.record_payment(
+                inv["Sid"],
+                part,
+                (date.fromisoformat(inv["InvoiceDt"][:10]) + timedelta(days=rng.randint(10, 20))).isoformat(),
+            )
 
 
 def seed_summary(data: BigTimeData) -> dict[str, Any]:

@@ -97,8 +97,13 @@ class SignInRoutes:
         response_type = arg(request, "response_type")
         if response_type not in (None, "", "code"):
             return self._redirect(self._with_query(redirect_uri, {"error": "unsupported_response_type", "state": state}))
-        txn = self.data.auth.new_login_txn(client_id, redirect_uri, arg(request, "state"), arg(request, "code_challenge"),
-                                      arg(request, "code_challenge_method"))
+        txn = self.data.auth.new_login_txn(
+            client_id,
+            redirect_uri,
+            arg(request, "state"),
+            arg(request, "code_challenge"),
+            arg(request, "code_challenge_method"),
+        )
         return self._login_page(txn)
 
     def oauth_authorize_post(self, request: Request) -> Response:
@@ -264,8 +269,14 @@ footer{{text-align:center;font-size:11px;color:#8593a1}}
         if staff_id is None or (firm and firm != self.data.firm["Id"]):
             raise ApiError(401, "UNAUTHORIZED", "Invalid user id or password.")
         token = self.data.auth.new_session(staff_id)
-        return json_response({"firm": self.data.firm["Id"], **self.data.directory.staff_session_info(staff_id), "token": token,
-                              "firmname": self.data.firm["Nm"]})
+        return json_response(
+            {
+                "firm": self.data.firm["Id"],
+                **self.data.directory.staff_session_info(staff_id),
+                "token": token,
+                "firmname": self.data.firm["Nm"],
+            }
+        )
 
 
 _P_ORIG = API_PREFIX  # form actions use BigTime's own spelling of the path

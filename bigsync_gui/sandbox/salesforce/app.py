@@ -90,4 +90,5 @@ class SalesforceApp(ServiceApp):
     def after_request(self, request: Request, response: Response) -> None:
         if request.path.startswith("/services/data"):
             data = self.data
-            response.headers["Sforce-Limit-Info"] = f"api-usage={data.auth.api_used()}/{data.settings['daily_api_limit']}"
+            limit = data.settings["daily_api_limit"]
+            response.headers["Sforce-Limit-Info"] = f"api-usage={data.auth.api_used()}/{limit}"

@@ -113,7 +113,8 @@ class AuthStore:
         }
         return code
 
-    def redeem_auth_code(self, code: str, *, client_id: str, redirect_uri: str, code_verifier: str | None) -> dict[str, Any]:
+    def redeem_auth_code(self, code: str, *, client_id: str, redirect_uri: str,
+                         code_verifier: str | None) -> dict[str, Any]:
         """The grant behind a code; raises ``invalid_grant`` for anything wrong. Single use."""
         entry = self.auth_codes.get(code or "")
         if entry is None or entry["used"] or entry["expires_at"] < self._ts():

@@ -76,7 +76,8 @@ class CollectionRoutes:
         if failed and savepoint is not None:
             roll_back(self.data, savepoint)
             rolled = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-                      "message": "Record rolled back because not all records were valid and the request was using AllOrNone header",
+                      "message": "Record rolled back because not all records were valid and the request was "
+                                 "using AllOrNone header",
                       "fields": []}
             results = [r if not r["success"] else {"id": r["id"] if r["id"] in savepoint["existing"] else None,
                                                    "success": False, "errors": [dict(rolled)]}

@@ -118,12 +118,15 @@ class DescribeRoutes:
                                                                  "SystemModstamp", "OwnerId", "IsPrimary"),
             "dependentPicklist": False, "deprecatedAndHidden": False,
             "digits": 9 if f.type == "int" else 0, "externalId": f.external_id,
-            "filterable": f.type != "textarea", "groupable": f.type not in ("textarea", "currency", "double", "percent"),
+            "filterable": f.type != "textarea",
+            "groupable": f.type not in ("textarea", "currency", "double", "percent"),
             "htmlFormatted": False, "idLookup": f.name == "Id" or f.external_id,
             "label": f.label or f.name, "length": f.length if is_text else 0, "name": f.name,
             "nameField": f.name == "Name", "namePointing": False, "nillable": f.nillable,
-            "permissionable": f.nillable and f.custom, "picklistValues": self._picklist_values(obj, f) if f.type == "picklist" else [],
-            "polymorphicForeignKey": False, "precision": f.precision if f.type in ("currency", "double", "percent") else 0,
+            "permissionable": f.nillable and f.custom,
+            "picklistValues": self._picklist_values(obj, f) if f.type == "picklist" else [],
+            "polymorphicForeignKey": False,
+            "precision": f.precision if f.type in ("currency", "double", "percent") else 0,
             "referenceTo": [f.reference_to] if f.reference_to else [],
             "relationshipName": f.relationship_name, "relationshipOrder": None,
             "restrictedPicklist": (obj.name, f.name) == ("Opportunity", "StageName"),
@@ -150,16 +153,19 @@ class DescribeRoutes:
         version, session = self.auth.rest(request, version)
         obj = sobject_def(self.data, sobject)
         body = self._object_summary(obj, version)
-        body["fields"] = [self._describe_field(obj, f) for f in self.permissions.visible_fields(obj, session["user_id"])]
+        visible = self.permissions.visible_fields(obj, session["user_id"])
+        body["fields"] = [self._describe_field(obj, f) for f in visible]
         children = []
         for rel in obj.child_relationships.values():
-            children.append({"cascadeDelete": rel.child_object in ("OpportunityContactRole", "OpportunityHistory") or obj.name == "Account",
+            cascade = rel.child_object in ("OpportunityContactRole", "OpportunityHistory") or obj.name == "Account"
+            children.append({"cascadeDelete": cascade,
                              "childSObject": rel.child_object, "deprecatedAndHidden": False, "field": rel.field,
                              "junctionIdListNames": [], "junctionReferenceTo": [], "relationshipName": rel.name,
                              "restrictedDelete": False})
         body["childRelationships"] = children
         body["recordTypeInfos"] = []
         body["urls"] = {**body["urls"], "uiEditTemplate": f"{base_url(request)}/{{ID}}/e",
-                        "uiDetailTemplate": f"{base_url(request)}/{{ID}}", "uiNewRecord": f"{base_url(request)}/{obj.key_prefix}/e"}
+                        "uiDetailTemplate": f"{base_url(request)}/{{ID}}",
+                        "uiNewRecord": f"{base_url(request)}/{obj.key_prefix}/e"}
         body["actionOverrides"], body["supportedScopes"] = [], [{"label": "All", "name": "everything"}]
         return json_response(body)

@@ -73,7 +73,8 @@ class OAuthRoutes:
         state = args.get("state")
 
         def fail(error: str, description: str) -> Response:
-            return redirect(with_query(redirect_uri, {"error": error, "error_description": description, "state": state}))
+            return redirect(with_query(redirect_uri, {"error": error, "error_description": description,
+                                                      "state": state}))
 
         if args.get("response_type") != "code":
             return fail("unsupported_response_type", "response type not supported")
@@ -129,7 +130,8 @@ class OAuthRoutes:
         if not approve:
             self.persist()
             return redirect(with_query(params["redirect_uri"], {
-                "error": "access_denied", "error_description": "end-user denied authorization", "state": params["state"]}))
+                "error": "access_denied", "error_description": "end-user denied authorization",
+                "state": params["state"]}))
         approved = self.data.auth.approvals.setdefault(entry["user_id"], [])
         if params["client_id"] not in approved:
             approved.append(params["client_id"])
@@ -150,11 +152,13 @@ class OAuthRoutes:
             client_id = auth.username
         return client_id
 
-    def _token_body(self, request: Request, user_id: str, scope: str, access: str, refresh: str | None) -> dict[str, Any]:
+    def _token_body(self, request: Request, user_id: str, scope: str, access: str,
+                    refresh: str | None) -> dict[str, Any]:
         base = base_url(request)
         identity = f"{base}/id/{ids.ORG_ID}/{user_id}"
         issued_at = str(int(self.data.now().timestamp() * 1000))
-        signature = base64.b64encode(hmac.new(SIGNING_KEY, (identity + issued_at).encode(), hashlib.sha256).digest()).decode()
+        digest = hmac.new(SIGNING_KEY, (identity + issued_at).encode(), hashlib.sha256).digest()
+        signature = base64.b64encode(digest).decode()
         body: dict[str, Any] = {"access_token": access}
         if refresh:
             body["refresh_token"] = refresh

@@ -73,7 +73,8 @@ def sobject_def(data: SalesforceData, sobject: str) -> ObjectDef:
 
 
 def shape(obj: ObjectDef, row: dict[str, Any], version: str, fields: list[FieldDef] | None = None) -> dict[str, Any]:
-    out: dict[str, Any] = {"attributes": {"type": obj.name, "url": f"/services/data/{version}/sobjects/{obj.name}/{row['Id']}"}}
+    url = f"/services/data/{version}/sobjects/{obj.name}/{row['Id']}"
+    out: dict[str, Any] = {"attributes": {"type": obj.name, "url": url}}
     for f in fields if fields is not None else obj.fields.values():
         out[f.name] = row.get(f.name)
     return out
