@@ -166,3 +166,26 @@ def test_created_metadata_survives_the_state_file(sandbox) -> None:
     assert "bigtime_invoice__c" in loaded.schema and "bigtime_wip__c" not in loaded.schema["opportunity"].fields
     assert loaded.schema["opportunity"].field("BigTime_Project_Id__c").external_id is True
     assert "Opportunity.BigTime_Project_Id__c" in loaded.org_metadata.custom_fields
+
+
+def test_field_level_security_holds_for_soql_and_writes_too(sandbox) -> None:
+    api = Api(sandbox)
+    fresh_org(api)
+    assert api.send("POST", "/tooling/sobjects/CustomField", {"FullName": "Opportunity.BigTime_Project_Id__c",
+                                                              "Metadata": TEXT40}).status_code == 201
+    opp = api.query("SELECT Id FROM Opportunity LIMIT 1")["records"][0]["Id"]
+    hidden = api.get("/query", params={"q": "SELECT BigTime_Project_Id__c FROM Opportunity"})
+    assert hidden.status_code == 400 and hidden.json()[0]["errorCode"] == "INVALID_FIELD"
+    write = api.send("PATCH", f"/sobjects/Opportunity/{opp}", {"BigTime_Project_Id__c": "P-1"})
+    assert write.status_code == 400 and write.json()[0]["errorCode"] == "INVALID_FIELD"
+    ps_id = api.send("POST", "/sobjects/PermissionSet", {"Name": "Readers", "Label": "Readers"}).json()["id"]
+    api.send("POST", "/sobjects/FieldPermissions", {"ParentId": ps_id, "SobjectType": "Opportunity",
+                                                    "Field": "Opportunity.BigTime_Project_Id__c",
+                                                    "PermissionsRead": True, "PermissionsEdit": False})
+    api.send("POST", "/sobjects/PermissionSetAssignment", {"AssigneeId": my_user_id(api), "PermissionSetId": ps_id})
+    assert api.get("/query", params={"q": "SELECT BigTime_Project_Id__c FROM Opportunity"}).status_code == 200
+    read_only = api.send("PATCH", f"/sobjects/Opportunity/{opp}", {"BigTime_Project_Id__c": "P-1"})
+    assert read_only.status_code == 400 and read_only.json()[0]["errorCode"] == "INVALID_FIELD_FOR_INSERT_UPDATE"
+    # the admin API (the console, the seed) is not bound by it
+    r = requests.patch(f"{api.admin}/records/Opportunity/{opp}", json={"BigTime_Project_Id__c": "P-1"}, timeout=10)
+    assert r.status_code == 200, r.text

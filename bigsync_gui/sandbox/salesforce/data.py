@@ -24,6 +24,7 @@ from ..switches import Switches
 from . import ids
 from .auth_store import AuthStore
 from .change_events import ChangeEventLog
+from .field_security import check_field_security
 from .formats import cdc_value, format_datetime, parse_date, parse_datetime
 from .org_metadata import OrgMetadata
 from .schema import (
@@ -352,6 +353,8 @@ class SalesforceData:
         if not obj.createable and not system:
             raise SalesforceError("INVALID_TYPE", f"entity type {obj.name} does not support insert", [])
         clean = self._clean_fields(obj, fields, creating=True, system=system)
+        if not system:
+            check_field_security(self, obj, list(clean), user_id)
         missing = [f.name for f in obj.fields.values()
                    if not f.nillable and f.createable and f.type != "boolean" and clean.get(f.name) is None
                    and not (f.name == "OwnerId")]
@@ -392,6 +395,8 @@ class SalesforceData:
             raise SalesforceError("INVALID_TYPE", f"entity type {obj.name} does not support update", [])
         row = self.fetch(obj.name, record_id)
         clean = self._clean_fields(obj, fields, creating=False, system=system)
+        if not system:
+            check_field_security(self, obj, list(clean), user_id)
         if not clean and not system and not self.switches["empty_update_touches"]:
             return  # an update naming no field: nothing changes (switch empty_update_touches)
         new = dict(row)

@@ -10,6 +10,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from .data import SalesforceError
+from .field_security import field_grants
 from .org_metadata import developer_name_problem
 from .schema import FieldDef, ObjectDef
 
@@ -46,25 +47,12 @@ class Permissions:
             if row["Id"] in sets and row.get("IsOwnedByProfile"):
                 row["PermissionsCustomizeApplication"] = allowed
 
-    def _field_grant(self, user_id: str, obj: ObjectDef, field_name: str) -> tuple[bool, bool]:
-        """(read, edit) the user's permission sets give on ``obj.field_name``."""
-        sets = {a["PermissionSetId"] for a in self.data.all_records("PermissionSetAssignment")
-                if a["AssigneeId"] == user_id and not a.get("IsDeleted")}
-        full = f"{obj.name}.{field_name}".lower()
-        grants = [fp for fp in self.data.all_records("FieldPermissions")
-                  if fp["ParentId"] in sets and str(fp["Field"]).lower() == full and not fp.get("IsDeleted")]
-        return any(g["PermissionsRead"] for g in grants), any(g["PermissionsEdit"] for g in grants)
-
     def visible_fields(self, obj: ObjectDef, user_id: str) -> Iterable[FieldDef]:
         """The fields describe shows this user: fields created through the Tooling API only with a
         grant (read-only without PermissionsEdit); every other field as defined."""
-        created = {n.partition(".")[2].lower() for n, e in self.data.org_metadata.custom_fields.items()
-                   if e["TableEnumOrId"].lower() == obj.name.lower()}
+        grants = field_grants(self.data, user_id, obj)
         for f in obj.fields.values():
-            if f.name.lower() not in created:
-                yield f
-                continue
-            read, edit = self._field_grant(user_id, obj, f.name)
+            read, edit = grants.get(f.name.lower(), (True, True))
             if read:
                 yield f if edit else dataclasses.replace(f, updateable=False, createable=False)
 

@@ -13,6 +13,7 @@ from werkzeug.wrappers import Request, Response
 from ..web import json_response
 from . import ids, soql
 from .api_errors import SfApiError
+from .field_security import schema_for
 
 if TYPE_CHECKING:
     from .data import SalesforceData
@@ -53,12 +54,13 @@ class QueryRoutes:
         return self._run_query(request, version, include_deleted=True)
 
     def _run_query(self, request: Request, version: str, include_deleted: bool) -> Response:
-        version, _ = self.auth.rest(request, version)
+        version, session = self.auth.rest(request, version)
         q = request.args.get("q", "")
         if not q.strip():
             raise SfApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
         try:
-            selection = soql.select(soql.parse(q, self.data.schema), self.data, include_deleted=include_deleted,
+            schema = schema_for(self.data, session["user_id"])  # field-level security on created fields
+            selection = soql.select(soql.parse(q, schema), self.data, include_deleted=include_deleted,
                                     api_version=version, today=self.data.now().date())
         except soql.SoqlError as exc:
             raise SfApiError(400, exc.error_code, exc.message) from None
