@@ -261,9 +261,9 @@ class HttpPolicy:
 
     def _wait_interruptibly(self, seconds: float) -> None:
         cancel, on_wait = getattr(_context, "value", None) or (None, None)
-        report = on_wait is not None and seconds >= REPORT_WAITS_FROM
+        report = on_wait if on_wait is not None and seconds >= REPORT_WAITS_FROM else None
         if report:
-            on_wait(self.system, seconds)
+            report(self.system, seconds)
         try:
             if cancel is None:
                 self._sleep(seconds)
@@ -271,7 +271,7 @@ class HttpPolicy:
                 raise RateLimited(self.system, seconds, f"Stopped while waiting for {self.label}'s rate limit.")
         finally:
             if report:
-                on_wait(self.system, 0.0)
+                report(self.system, 0.0)
 
     def _wait(self, state: RetryCallState) -> float:
         exc = state.outcome.exception() if state.outcome else None

@@ -22,6 +22,6 @@ _LABELS = {System.SALESFORCE: "Salesforce", System.BIGTIME: "BigTime"}
 def label_of(system: str | None, unknown: str = "A service") -> str:
     """The label of a system's value (``"bigtime"`` → ``"BigTime"``); ``unknown`` for anything else."""
     try:
-        return System(system).label
+        return System(system or "").label
     except ValueError:
         return unknown

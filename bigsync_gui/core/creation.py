@@ -274,9 +274,10 @@ def create(c: CycleState, record: dict[str, Any], resumed: bool = False) -> None
         return  # read again next cycle (pending)
     try:
         if (not named or str(named).startswith(claims.CLAIM_PREFIX)) and claims.claimable(c, id_field):
-            record = claims.claim(c, record, id_field, code)
-            if record is None:
+            claimed = claims.claim(c, record, id_field, code)
+            if claimed is None:
                 return  # another installation creates it; linked when its project id is written
+            record = claimed
             named = record.get(id_field)
             if str(named).startswith(claims.CLAIM_PREFIX):
                 named = None

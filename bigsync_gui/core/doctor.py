@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -136,9 +136,9 @@ def _present(record: Mapping[str, Any], name: str) -> bool:
     return name.lower() in lower_keys(record)
 
 
-def _why_not(exc: ConnectorError) -> str:
+def _why_not(exc: Exception) -> str:
     """Why a check could not run, without the service's message (it may quote ids or values)."""
-    service = label_of(exc.system)
+    service = label_of(getattr(exc, "system", None))
     if isinstance(exc, NotConnected) and exc.message:
         return exc.message  # our own sentence: which sign-in is missing and how to make it
     if isinstance(exc, (NotConnected, ReconnectNeeded)):
@@ -162,7 +162,8 @@ def check_oauth_header(settings: Settings, bt: BigTimeClient | None) -> Check:
                      "Only for OAuth; BigTime is connected with an API key." if settings.bigtime.auth_mode == "api_key"
                      else "Only for OAuth.")
     auth = getattr(bt, "auth", None)
-    mode = settings.bigtime.oauth_header or (auth.header_mode if getattr(auth, "header_mode_confirmed", False) else "")
+    learnt = getattr(auth, "header_mode", "") if getattr(auth, "header_mode_confirmed", False) else ""
+    mode = settings.bigtime.oauth_header or learnt
     if not mode:
         return Check("bigtime", "bigtime.oauth_header", title, NOT_CHECKED, False, "No call has succeeded yet.")
     if mode == A.OAUTH_HEADER_X_AUTH_TOKEN:
@@ -198,7 +199,7 @@ def check_realm(settings: Settings, bt: BigTimeClient) -> Check:
     return Check("bigtime", "bigtime.realm", title, CONFIRMED, True, seen=("X-Auth-Realm",))
 
 
-def check_project_list(projects: list[Mapping[str, Any]]) -> Check:
+def check_project_list(projects: Sequence[Mapping[str, Any]]) -> Check:
     title = "The project list carries each project's id, name and ProjectCode"
     if not projects:
         return Check("bigtime", "bigtime.project_list", title, NOT_CHECKED, True, "BigTime has no project yet.")
@@ -213,7 +214,7 @@ def check_project_list(projects: list[Mapping[str, Any]]) -> Check:
     return Check("bigtime", "bigtime.project_list", title, CONFIRMED, True, note, seen)
 
 
-def check_budget_rows(rows: list[Mapping[str, Any]] | None, mapped: set[str], why_not: str = "") -> list[Check]:
+def check_budget_rows(rows: Sequence[Mapping[str, Any]] | None, mapped: set[str], why_not: str = "") -> list[Check]:
     """One check per BUDGET_FIELDS figure: its first ([live]) name on every row. Needed when a mapped
     write-back figure is summed from it."""
     from_rows = {name: figure for figure, chain in A.WRITEBACK_CHAINS.items() for where, name in chain if where == "rows"}

@@ -538,7 +538,7 @@ class Engine:
             labels = {s.api_name: s.label for s in c.metadata.stages}
             with c.store.transaction():
                 c.store.event(c.id, "warning", f"{name} reached {labels.get(reached, reached)!r} and was at "
-                                               f"{labels.get(now_at, now_at)!r} by the time it was read. Reaching the "
+                                               f"{labels.get(now_at or '', now_at)!r} by the time it was read. Reaching the "
                                                f"trigger stage creates the project, so BigTime project {created.project_id} "
                                                "stays; if the win was a mistake, close the project in BigTime.",
                               oid, created.project_id)

@@ -433,21 +433,21 @@ def _write_batch(store: Store, sf: SalesforceClient, bt: BigTimeClient, batch: S
             values[_ROWS_KEY] = work.signature if work.rows_ok else work.previous.get(_ROWS_KEY)
             store.set_written(work.link.opportunity_id, work.modified, values)
             result.projects_changed += 1
-            figures = [f for f in sent if f != "last_sync"]
+            written = [f for f in sent if f != "last_sync"]
             if sent:
                 result.opportunities_written += 1
             if "project_id" in sent:
                 wrote_project_id.append(work.link.opportunity_id)
             result.invoices_written += work.rows_written
-            if figures or work.rows_written:
+            if written or work.rows_written:
                 parts = []
-                if figures:
-                    parts.append(plural(len(figures), "BigTime figure"))
+                if written:
+                    parts.append(plural(len(written), "BigTime figure"))
                 if work.rows_written:
                     parts.append(plural(work.rows_written, "invoice row"))
                 store.event(cycle_id, "written", f"Updated {' and '.join(parts)} on "
                                                  f"{work.link.opportunity_name or work.link.opportunity_id}."
-                                                 + _sources_text(figures, work.sources),
+                                                 + _sources_text(written, work.sources),
                             opportunity_id=work.link.opportunity_id, project_id=work.link.project_id)
         if wrote_project_id:
             store.mark_written_back(wrote_project_id)
@@ -512,14 +512,14 @@ def _write_invoice_rows(sf: SalesforceClient, batch: Sequence[_Work],
             if invoice.id is None:
                 continue
             wanted = _row_values(work, invoice, fields)
-            row = existing.get(str(invoice.id))
-            if row is None:
+            current = existing.get(str(invoice.id))
+            if current is None:
                 creates.append((work, wanted))
                 continue
             updateable = {f.name for f in fields.values() if f.updateable}
-            diff = {k: v for k, v in wanted.items() if k in updateable and not _same(v, row.get(k))}
+            diff = {k: v for k, v in wanted.items() if k in updateable and not _same(v, current.get(k))}
             if diff:
-                updates.append((work, {"Id": row["Id"], **diff}))
+                updates.append((work, {"Id": current["Id"], **diff}))
 
     refused: list[tuple[_Work, str]] = []
     failed: set[int] = set()

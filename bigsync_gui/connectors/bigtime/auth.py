@@ -34,7 +34,7 @@ class AuthStrategy(Protocol):
 
 
 def secret_values(headers: Mapping[str, str]) -> list[str]:
-    values = []
+    values: list[str] = []
     for name, value in headers.items():
         if name.lower() in ("authorization", "x-auth-token", "x-auth-apitoken"):
             values.extend(part for part in str(value).split() if len(part) >= 6)
@@ -202,7 +202,7 @@ class OAuthAuth:
     def _raw(self) -> dict[str, Any]:
         current = self.refresher.current()
         raw = getattr(current, "raw", None) if current is not None else None
-        return raw if isinstance(raw, Mapping) else {}
+        return dict(raw) if isinstance(raw, Mapping) else {}
 
     @property
     def firm_id(self) -> str:

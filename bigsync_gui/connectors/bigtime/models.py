@@ -10,6 +10,8 @@ from typing import Any, Mapping
 from .. import bigtime_assumptions as A
 from .parsing import low, pick, to_bool, to_date, to_datetime, to_int, to_number, to_text
 
+_Date = date  # Invoice has a field named ``date``: inside the class that name is the field, not the type
+
 
 @dataclass
 class Project:
@@ -248,8 +250,8 @@ class Invoice:
     project_id: int | None = None
     client_id: int | None = None
     number: str | None = None
-    date: date | None = None
-    due_date: date | None = None
+    date: _Date | None = None
+    due_date: _Date | None = None
     amount: float | None = None  # InvoiceAmt
     total: float | None = None  # TotalAmt
     paid: float | None = None  # PaidAmt (BigTime has no payment endpoint; this is what was paid)

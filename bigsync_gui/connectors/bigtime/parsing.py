@@ -106,13 +106,13 @@ def to_datetime(value: Any) -> datetime | None:
     """A timestamp; BigTime writes UTC without an offset, so a naive one is taken as UTC."""
     if value is None or value == "":
         return None
+    dt: datetime
     if isinstance(value, datetime):
         dt = value
     elif isinstance(value, date):
         dt = datetime(value.year, value.month, value.day)
     else:
         text = str(value).strip()
-        dt = None
         try:
             dt = parse_timestamp(text)
         except ValueError:
@@ -122,8 +122,8 @@ def to_datetime(value: Any) -> datetime | None:
                     break
                 except ValueError:
                     continue
-        if dt is None:
-            return None
+            else:
+                return None
     return dt if dt.tzinfo else dt.replace(tzinfo=timezone.utc)
 
 
@@ -222,8 +222,7 @@ def error_message(response: requests.Response, secrets: Iterable[str] = ()) -> s
         message = data
     elif isinstance(data, list) and data:
         first = data[0]
-        message = to_text(pick(first, "Message", "message")) if isinstance(first, Mapping) else str(first)
-        message = message or ""
+        message = (to_text(pick(first, "Message", "message")) or "") if isinstance(first, Mapping) else str(first)
     elif data is None and text.strip():
         stripped = text.lstrip()
         looks_html = stripped[:1] == "<" or "<html" in text[:500].lower() or \
