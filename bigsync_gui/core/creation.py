@@ -288,7 +288,7 @@ def create(c: CycleState, record: dict[str, Any], resumed: bool = False) -> None
                 c.projects_by_code = c.project_ids = None  # created since this cycle read BigTime's list
                 _, ids = _projects(c)
             if project_id in ids:
-                link(c, record, project_id, None, "linked")  # type: ignore[arg-type]
+                link(c, record, project_id, None, "linked")
                 c.write_project_ids.pop(oid, None)  # the opportunity names it already
                 with c.store.transaction():
                     c.store.mark_written_back([oid])

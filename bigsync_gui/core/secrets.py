@@ -81,7 +81,7 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
     """Secrets held in this process only — for the throwaway ``--sandbox`` profile, whose demo
     credentials open nothing real. Nothing is written anywhere; everything is gone at exit."""
 
-    priority = 0.1  # type: ignore[assignment]  # never chosen automatically
+    priority = 0.1  # never chosen automatically
 
     def __init__(self) -> None:
         super().__init__()

@@ -210,7 +210,10 @@ def probe_main() -> int:
         if not ok:
             finish(4, "its test page did not load")
             return
-        page.runJavaScript("6 * 7", 0, lambda value: finish(0) if value == 42 else finish(4, "its pages cannot run"))
+        page.runJavaScript("6 * 7", 0, ran)  # noqa: F821 - ``page`` is deleted after app.exec(), when nothing calls this
+
+    def ran(value: object) -> None:
+        finish(0 if value == 42 else 4, "" if value == 42 else "its pages cannot run")
 
     page.renderProcessTerminated.connect(lambda status, code: finish(4, f"its page process ended ({status.name})"))
     page.loadFinished.connect(loaded)

@@ -34,9 +34,9 @@ if QCoreApplication.instance() is None:  # WebEngine wants this before the QAppl
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 
-from bigsync_gui.gui.context import SetupContext
-from bigsync_gui.gui.pages.stage import API_NAME_ROLE, CLOSED_LOST_TIP
-from bigsync_gui.gui.wizard import (
+from bigsync_gui.gui.context import SetupContext  # noqa: E402 - after the attribute, as WebEngine asks
+from bigsync_gui.gui.pages.stage import API_NAME_ROLE, CLOSED_LOST_TIP  # noqa: E402
+from bigsync_gui.gui.wizard import (  # noqa: E402
     PAGE_DONE,
     PAGE_FIELDS,
     PAGE_STAGE,

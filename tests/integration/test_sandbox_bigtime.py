@@ -501,7 +501,7 @@ def test_picklists(sandbox):
         items = api(sandbox, "GET", f"/picklist/{name}").json()
         assert items and all({"Id", "Name"} <= set(i) for i in items), name
     staff = api(sandbox, "GET", "/picklist/staff").json()
-    assert [s["Name"] for s in staff] == [f"{f} {l}" for f, l, _ in story.STAFF]
+    assert [s["Name"] for s in staff] == [f"{first} {last}" for first, last, _ in story.STAFF]
     assert api(sandbox, "GET", "/picklist/FieldValues/NoSuchField").status_code == 400
 
 

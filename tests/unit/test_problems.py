@@ -15,7 +15,7 @@ from bigsync_gui.core.engine import CycleReport
 from bigsync_gui.core.problems import (EXIT_FAILED, EXIT_KEYRING, EXIT_NOT_CONNECTED, EXIT_OFFLINE, TABLE, UNEXPECTED,
                                        FixAction, SyncState, describe, problem_of)
 
-A, E, O = SyncState.ATTENTION, SyncState.ERROR, SyncState.OFFLINE
+A, E, OFF = SyncState.ATTENTION, SyncState.ERROR, SyncState.OFFLINE
 SF, BT = "salesforce", "bigtime"
 
 # (the error, its state, exit code, service, fix)
@@ -26,7 +26,7 @@ CASES = [
      FixAction("Reconnect BigTime…", BT)),
     (ce.RateLimited(BT, 120.0), E, EXIT_OFFLINE, BT, None),
     (ce.ApiLimitReached(SF, "REQUEST_LIMIT_EXCEEDED"), E, EXIT_OFFLINE, SF, None),
-    (ce.Offline(BT, "BigTime could not be reached."), O, EXIT_OFFLINE, BT, None),
+    (ce.Offline(BT, "BigTime could not be reached."), OFF, EXIT_OFFLINE, BT, None),
     (ce.ServiceUnavailable(SF, 503, "Salesforce answered HTTP 503."), E, EXIT_OFFLINE, SF, None),
     (ce.RequestRejected(BT, 400, "Bad field."), E, EXIT_FAILED, BT, None),
     (ce.PermissionDenied(SF, 403, "No access."), A, EXIT_FAILED, SF, FixAction("Open Settings…", None)),

@@ -115,7 +115,7 @@ class PolicySession(OAuth2Session):
         self.register_compliance_hook("access_token_response", self._check_response)
         self.register_compliance_hook("refresh_token_response", self._check_response)
 
-    def request(self, method, url, data=None, headers=None, withhold_token=False, client_id=None,  # type: ignore[override]
+    def request(self, method, url, data=None, headers=None, withhold_token=False, client_id=None,
                 client_secret=None, files=None, **kwargs):
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         shapes = self.token_bodies if isinstance(data, dict) else (A.TOKEN_BODY_FORM,)
