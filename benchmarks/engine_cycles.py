@@ -571,9 +571,11 @@ def main() -> None:
         wall = f"{m.wall:.1f} s"
         naive_wall = f"{m.naive_wall:.0f} s" if m.naive_wall is not None else "–"
         if m.latency < args.latency:
-            wall += f" @{m.latency * 1000:.0f} ms (≈{m.extrapolated(args.latency, m.sf, m.bt, m.wall):.0f} s @{args.latency * 1000:.0f})"
+            at = m.extrapolated(args.latency, m.sf, m.bt, m.wall)
+            wall += f" @{m.latency * 1000:.0f} ms (≈{at:.0f} s @{args.latency * 1000:.0f})"
             if m.naive_wall is not None and m.naive_sf is not None and m.naive_bt is not None:
-                naive_wall += f" @{m.latency * 1000:.0f} ms (≈{m.extrapolated(args.latency, m.naive_sf, m.naive_bt, m.naive_wall):.0f} s)"
+                naive_at = m.extrapolated(args.latency, m.naive_sf, m.naive_bt, m.naive_wall)
+                naive_wall += f" @{m.latency * 1000:.0f} ms (≈{naive_at:.0f} s)"
         naive = f"{m.naive_sf} / {m.naive_bt}" if m.naive_sf is not None else "–"
         if m.naive_note:
             naive += "*"

@@ -116,7 +116,8 @@ def main() -> None:
     per_run_requests = 2 + 2 * min(per_run, args.linked)
     age = oldest_age(args.linked, args.interval, writeback.REFRESH_MIN_AGE)
     print(f"\ncomputed: {args.linked} linked projects, write-back every {args.interval / 60:.0f} min, "
-          f"BigTime at {writeback.BIGTIME_REQUESTS_PER_MINUTE} requests/min (rotation share {writeback.ROTATION_SHARE:.0%})")
+          f"BigTime at {writeback.BIGTIME_REQUESTS_PER_MINUTE} requests/min "
+        f"(rotation share {writeback.ROTATION_SHARE:.0%})")
     print(f"  rotation: {per_run} projects per run → every project re-read every "
           f"{math.ceil(args.linked / per_run)} runs")
     print(f"  BigTime requests per idle run: {per_run_requests} "

@@ -29,7 +29,9 @@ def app_parser() -> argparse.ArgumentParser:
                     "and brings BigTime's budgets, time, invoices and payments back into Salesforce.",
     )
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
-    parser.add_argument("--profile", metavar="DIR", help="keep settings, state and keyring entries for this setup under DIR")
+    parser.add_argument(
+        "--profile", metavar="DIR", help="keep settings, state and keyring entries for this setup under DIR"
+    )
     parser.add_argument("--sandbox", action="store_true",
                         help="open the app against the built-in sandbox of both services, with a throwaway setup")
     return parser
@@ -75,31 +77,61 @@ def build_parser() -> argparse.ArgumentParser:
     connect = commands.add_parser("connect", help="sign in to Salesforce or BigTime and keep the grant in the keyring",
                                   description="Sign in to Salesforce or BigTime. Tokens go to the system keyring only.")
     systems = connect.add_subparsers(dest="system", metavar="SYSTEM", required=True)
-    sf = systems.add_parser("salesforce", parents=[profiled], help="OAuth 2.0 with PKCE in your browser",
-                            description="Opens Salesforce's sign-in page in your browser (or prints it with --no-browser) "
-                                        "and waits for the redirect on this computer (RFC 8252 loopback).")
+    sf = systems.add_parser(
+        "salesforce",
+        parents=[profiled],
+        help="OAuth 2.0 with PKCE in your browser",
+        description="Opens Salesforce's sign-in page in your browser (or prints it with --no-browser) "
+        "and waits for the redirect on this computer (RFC 8252 loopback).",
+    )
     sf.add_argument("--login-url", metavar="URL",
                     help="https://login.salesforce.com (default), https://test.salesforce.com, or your My Domain URL")
     sf.add_argument("--client-id", metavar="ID", help="the Consumer Key of your External Client App (remembered)")
-    sf.add_argument("--redirect-uri", metavar="URI", help=f"the callback URL registered in the app (default {oauth_defaults()[0]})")
+    sf.add_argument(
+        "--redirect-uri", metavar="URI", help=f"the callback URL registered in the app (default {oauth_defaults()[0]})"
+    )
     sf.add_argument("--no-browser", action="store_true", help="print the sign-in URL instead of opening a browser")
-    sf.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="how long to wait for the sign-in (default 300)")
+    sf.add_argument(
+        "--timeout", type=float, default=300.0, metavar="SECONDS", help="how long to wait for the sign-in (default 300)"
+    )
     sf.set_defaults(func=cmd_connect_salesforce)
 
-    btp = systems.add_parser("bigtime", parents=[profiled], help="OAuth in your browser, or a firm API key",
-                             description="Connect BigTime with its OAuth client app (client id + secret) or with a firm API key.")
+    btp = systems.add_parser(
+        "bigtime",
+        parents=[profiled],
+        help="OAuth in your browser, or a firm API key",
+        description="Connect BigTime with its OAuth client app (client id + secret) or with a firm API key.",
+    )
     btp.add_argument("--base-url", metavar="URL", help="the API base (default https://iq.bigtime.net/BigtimeData/api/v2)")
     mode = btp.add_mutually_exclusive_group(required=True)
-    mode.add_argument("--client-id", metavar="ID", help="OAuth: the client id of your BigTime client app (needs --firm)")
-    mode.add_argument("--api-key-stdin", action="store_true", help="API key: read the key from standard input (needs --firm)")
-    btp.add_argument("--client-secret-stdin", action="store_true", help="OAuth: read the client secret from standard input")
-    btp.add_argument("--firm", metavar="ID", help="your firm id (BigTime: My Company › Company Info); needed by both ways")
-    btp.add_argument("--redirect-uri", metavar="URI", help=f"OAuth: the redirect URI registered in BigTime (default {oauth_defaults()[1]})")
-    btp.add_argument("--no-browser", action="store_true", help="OAuth: print the sign-in URL instead of opening a browser")
-    btp.add_argument("--timeout", type=float, default=300.0, metavar="SECONDS", help="OAuth: how long to wait (default 300)")
+    mode.add_argument(
+        "--client-id", metavar="ID", help="OAuth: the client id of your BigTime client app (needs --firm)"
+    )
+    mode.add_argument(
+        "--api-key-stdin", action="store_true", help="API key: read the key from standard input (needs --firm)"
+    )
+    btp.add_argument(
+        "--client-secret-stdin", action="store_true", help="OAuth: read the client secret from standard input"
+    )
+    btp.add_argument(
+        "--firm", metavar="ID", help="your firm id (BigTime: My Company › Company Info); needed by both ways"
+    )
+    btp.add_argument(
+        "--redirect-uri",
+        metavar="URI",
+        help=f"OAuth: the redirect URI registered in BigTime (default {oauth_defaults()[1]})",
+    )
+    btp.add_argument(
+        "--no-browser", action="store_true", help="OAuth: print the sign-in URL instead of opening a browser"
+    )
+    btp.add_argument(
+        "--timeout", type=float, default=300.0, metavar="SECONDS", help="OAuth: how long to wait (default 300)"
+    )
     btp.set_defaults(func=cmd_connect_bigtime)
 
-    disconnect = commands.add_parser("disconnect", parents=[profiled], help="forget (and revoke where possible) a system's tokens")
+    disconnect = commands.add_parser(
+        "disconnect", parents=[profiled], help="forget (and revoke where possible) a system's tokens"
+    )
     disconnect.add_argument("system", choices=("salesforce", "bigtime"))
     disconnect.set_defaults(func=cmd_disconnect)
 
@@ -107,11 +139,15 @@ def build_parser() -> argparse.ArgumentParser:
     stages.add_argument("--json", action="store_true", help="one JSON array for scripts")
     stages.set_defaults(func=cmd_stages)
 
-    configure = commands.add_parser("configure", parents=[profiled], help="choose the trigger stage, the interval and the budget",
-                                    description="Opportunities that reach (or pass) the trigger stage become BigTime projects. "
-                                                "Those already past it at the first setup (or when the stage changes) are "
-                                                "left alone unless --backfill. The interval, write-back interval and API "
-                                                "budget change alone, without touching what is already past.")
+    configure = commands.add_parser(
+        "configure",
+        parents=[profiled],
+        help="choose the trigger stage, the interval and the budget",
+        description="Opportunities that reach (or pass) the trigger stage become BigTime projects. "
+        "Those already past it at the first setup (or when the stage changes) are "
+        "left alone unless --backfill. The interval, write-back interval and API "
+        "budget change alone, without touching what is already past.",
+    )
     configure.add_argument("--trigger-stage", metavar="API_NAME", help="the stage's API name (see `stages`)")
     configure.add_argument("--interval", type=interval_arg, metavar="SECONDS|auto",
                            help="seconds between cycles (at least 60); auto (the default): as often as the API budget "
@@ -120,7 +156,9 @@ def build_parser() -> argparse.ArgumentParser:
                            help="seconds between write-backs of BigTime's figures (default 900, at least 60)")
     configure.add_argument("--api-budget-percent", type=float, metavar="P",
                            help="share of the org's daily Salesforce API allowance the sync may use (default 5)")
-    configure.add_argument("--backfill", action="store_true", help="also create projects for opportunities already past the stage")
+    configure.add_argument(
+        "--backfill", action="store_true", help="also create projects for opportunities already past the stage"
+    )
     configure.add_argument("--create-fields", action="store_true",
                            help="create the Salesforce fields BigSync writes to that the org lacks (and the invoice "
                                 "object), with a permission set giving the connected user access; lists them and asks "
@@ -133,7 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sync = commands.add_parser("sync", parents=[profiled], help="run one sync cycle and exit")
     sync.add_argument("--once", action="store_true", required=True, help="one cycle, then exit (non-zero if it failed)")
-    sync.add_argument("--full", action="store_true", help="read every opportunity at or past the stage, not only changes")
+    sync.add_argument(
+        "--full", action="store_true", help="read every opportunity at or past the stage, not only changes"
+    )
     sync.add_argument("--writeback", "--all", dest="writeback", action="store_true",
                       help="then the write-back too: BigTime's figures into Salesforce, whatever its timer")
     sync.add_argument("--json", action="store_true", help="print the cycle's report as JSON")
@@ -148,11 +188,15 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("--json", action="store_true", help="one JSON object for scripts")
     status.set_defaults(func=cmd_status)
 
-    doctor = commands.add_parser("doctor", parents=[profiled], help="check every API assumption against the connected services (reads only)",
-                                 description="Reads from Salesforce and BigTime (never writes) and says, for each thing BigSync "
-                                             "assumes about them, whether it is confirmed, different, or not checked yet. Writes a "
-                                             "report without secrets, ids or values to the profile's data folder, to send to support. "
-                                             "Exit 6 when something needed differs.")
+    doctor = commands.add_parser(
+        "doctor",
+        parents=[profiled],
+        help="check every API assumption against the connected services (reads only)",
+        description="Reads from Salesforce and BigTime (never writes) and says, for each thing BigSync "
+        "assumes about them, whether it is confirmed, different, or not checked yet. Writes a "
+        "report without secrets, ids or values to the profile's data folder, to send to support. "
+        "Exit 6 when something needed differs.",
+    )
     doctor.add_argument("--json", action="store_true", help="one JSON object for scripts (the report's contents)")
     doctor.set_defaults(func=cmd_doctor)
     return parser
@@ -201,7 +245,11 @@ def url_opener(no_browser: bool, what: str) -> Callable[[str], None]:
         if not webbrowser.open(url):
             print(f"Could not open a browser. Open this address to sign in to {what}:\n{url}", flush=True)
         else:
-            print(f"Your browser shows the {what} sign-in page; waiting for you to click Allow…", file=sys.stderr, flush=True)
+            print(
+                f"Your browser shows the {what} sign-in page; waiting for you to click Allow…",
+                file=sys.stderr,
+                flush=True,
+            )
 
     return open_url
 
@@ -217,7 +265,11 @@ def cmd_connect_salesforce(args: argparse.Namespace) -> int:
             return fail("give the Consumer Key of your Salesforce External Client App with --client-id "
                         "(Setup › External Client App Manager › your app › Settings › OAuth Settings).", EXIT_USAGE)
         login_url = args.login_url or saved.login_url
-        if args.login_url and "salesforce.com" in args.login_url and args.login_url.rstrip("/") not in oauth.SALESFORCE_LOGIN_URLS.values():
+        if (
+            args.login_url
+            and "salesforce.com" in args.login_url
+            and args.login_url.rstrip("/") not in oauth.SALESFORCE_LOGIN_URLS.values()
+        ):
             try:
                 login_url = oauth.normalise_my_domain(args.login_url)
             except ValueError as exc:
@@ -226,7 +278,9 @@ def cmd_connect_salesforce(args: argparse.Namespace) -> int:
         endpoints = oauth.salesforce_endpoints(login_url.rstrip("/"), consumer_key, redirect_uri)
         attempt = oauth.AuthorizationAttempt(endpoints, connector.http["salesforce"])
         attempt.preflight()
-        tokens = oauth.run_loopback_flow(attempt, open_url=url_opener(args.no_browser, "Salesforce"), timeout=args.timeout)
+        tokens = oauth.run_loopback_flow(
+            attempt, open_url=url_opener(args.no_browser, "Salesforce"), timeout=args.timeout
+        )
         print(connector.save_salesforce(endpoints, login_url.rstrip("/"), tokens).sentence())
         return EXIT_OK
 
@@ -256,7 +310,9 @@ def cmd_connect_bigtime(args: argparse.Namespace) -> int:
             print(connector.save_bigtime_key(base_url, key, args.firm).sentence())
             return EXIT_OK
         if not args.client_secret_stdin:
-            return fail("OAuth needs the client secret: pass --client-secret-stdin and give it on standard input.", EXIT_USAGE)
+            return fail(
+                "OAuth needs the client secret: pass --client-secret-stdin and give it on standard input.", EXIT_USAGE
+            )
         secret = read_stdin_secret("client secret")
         if not secret:
             return fail("no client secret on standard input.", EXIT_USAGE)
@@ -298,7 +354,8 @@ def cmd_stages(args: argparse.Namespace) -> int:
         for s in stages:
             flags = "closed-lost (never triggers)" if s.is_closed_lost else "won" if s.is_won else ""
             flags = (flags + ("; inactive" if not s.is_active else "")).strip("; ")
-            print(f"{s.sort_order:>3}  {s.label:<{width}}  {s.api_name if s.api_name != s.label else '':<{width}}  {flags}".rstrip())
+            api_name = s.api_name if s.api_name != s.label else ""
+            print(f"{s.sort_order:>3}  {s.label:<{width}}  {api_name:<{width}}  {flags}".rstrip())
         return EXIT_OK
 
     return run_guarded(body)
@@ -427,22 +484,34 @@ def cmd_configure(args: argparse.Namespace) -> int:
     def body() -> int:
         engine = engine_for(args)
         if not args.trigger_stage:
-            sync = engine.update_settings(interval_seconds=args.interval, writeback_interval_seconds=args.writeback_interval,
-                                          api_budget_percent=args.api_budget_percent).sync
-            print(f"Saved: a cycle {engine.trigger_interval().describe()}, write-back every {sync.writeback_interval_seconds} s, "
-                  f"at most {sync.api_budget_percent:g}% of the org's daily API allowance.")
+            sync = engine.update_settings(
+                interval_seconds=args.interval,
+                writeback_interval_seconds=args.writeback_interval,
+                api_budget_percent=args.api_budget_percent,
+            ).sync
+            print(
+                f"Saved: a cycle {engine.trigger_interval().describe()}, "
+                f"write-back every {sync.writeback_interval_seconds} s, "
+                f"at most {sync.api_budget_percent:g}% of the org's daily API allowance."
+            )
             return EXIT_OK
         before = engine.connector.settings().sync
         same = before.configured and before.trigger_stage == args.trigger_stage and not args.backfill
         if settings_only:
-            engine.update_settings(writeback_interval_seconds=args.writeback_interval,
-                                   api_budget_percent=args.api_budget_percent, interval_seconds=0 if automatic else None)
+            engine.update_settings(
+                writeback_interval_seconds=args.writeback_interval,
+                api_budget_percent=args.api_budget_percent,
+                interval_seconds=0 if automatic else None,
+            )
         stage, already = engine.configure(args.trigger_stage, interval_seconds=args.interval, backfill=args.backfill)
         if same:
             print(f"The trigger stage is still {stage.label!r}; settings saved. What was already past it is unchanged "
                   f"({already} left alone).")
             return EXIT_OK
-        print(f"Opportunities that reach {stage.label!r} (or a later stage that is not closed-lost) will become BigTime projects.")
+        print(
+            f"Opportunities that reach {stage.label!r} (or a later stage that is not closed-lost) "
+            "will become BigTime projects."
+        )
         if already:
             print(f"{already} opportunit{'y is' if already == 1 else 'ies are'} already past it: "
                   + ("projects will be created for them in the next cycle." if args.backfill
@@ -456,9 +525,18 @@ def _print_report(report: Any, as_json: bool) -> None:
     if as_json:
         print(json.dumps(report.to_json()))
         return
-    parts = [f"{n} {what}" for n, what in ((report.created, "created"), (report.linked, "linked"), (report.severed, "severed"),
-                                            (report.restored, "restored"), (report.written, "opportunities written"),
-                                            (report.rejected, "rejected")) if n]
+    parts = [
+        f"{n} {what}"
+        for n, what in (
+            (report.created, "created"),
+            (report.linked, "linked"),
+            (report.severed, "severed"),
+            (report.restored, "restored"),
+            (report.written, "opportunities written"),
+            (report.rejected, "rejected"),
+        )
+        if n
+    ]
     summary = ", ".join(parts) or "nothing to do"
     outcome = cycle_outcome(report.result, report.error, report.system).lower()
     print(f"{report.kind.capitalize()} cycle {report.cycle_id}: {outcome} — {summary} "
@@ -512,8 +590,11 @@ def cmd_status(args: argparse.Namespace) -> int:
             if snapshot.get("triggers"):
                 print(f"  Triggers: {snapshot['triggers']['text']} ({snapshot['triggers']['detail']}).")
             for cycle in snapshot["cycles"][:5]:
-                print(f"  {local_clock(cycle['started_at'])}  {cycle_outcome(cycle['result'], cycle['error_code'], cycle['error_system']).lower():<13} created {cycle['created']}, "
-                      f"severed {cycle['severed']}, rejected {cycle['rejected']}  {cycle['message']}".rstrip())
+                outcome = cycle_outcome(cycle["result"], cycle["error_code"], cycle["error_system"]).lower()
+                print(
+                    f"  {local_clock(cycle['started_at'])}  {outcome:<13} created {cycle['created']}, "
+                    f"severed {cycle['severed']}, rejected {cycle['rejected']}  {cycle['message']}".rstrip()
+                )
             for item in snapshot["attention"]:
                 print(f"  ! {item}")
         return EXIT_OK
@@ -561,7 +642,7 @@ def preload_before_qt() -> None:
 
     for name in ("getpass", "hashlib", "logging.handlers", "shlex", "tempfile", "importlib.resources",
                  "bigsync_gui.core.logs", "bigsync_gui.core.profile", "bigsync_gui.core.settings",
-                 "bigsync_gui.core.wording"):
+                 "bigsync_gui.connectors.wording"):
         importlib.import_module(name)
 
 

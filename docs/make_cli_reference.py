@@ -21,7 +21,7 @@ APPENDIX = """## Exit codes
 | 1 | the command ran and failed (sign-in refused, setup problem, another copy syncing) |
 | 2 | wrong arguments |
 | 3 | not connected, or a system needs signing in again |
-| 4 | a service could not be reached, or asked us to wait (rate limit, 5xx, today's API allowance spent, a create sent before a crash that may still land) |
+| 4 | a service could not be reached, or asked us to wait (rate limit, 5xx, API allowance spent, a create in doubt) |
 | 5 | no usable keyring (or it is locked) |
 | 6 | `doctor`: something BigSync needs differs from what it assumes |
 
@@ -36,8 +36,8 @@ difference stops something BigSync is set up to do: a mapped Opportunity field m
 or of the wrong type; a budget-row, project-detail or invoice field that is a *mapped* figure's
 first and only source ([live] names and documented fields only: `BudgetExps` has no live-checked
 source, so its absence is expected; a field with a next source, such as the history's `TotalAmt`
-whose next source is the invoice's detail, is reported, not needed); the project list's id, name or ProjectCode; the realm; API rights; a
-ProjectCode limit under 15 characters. Differences that are not needed (the OAuth header or token
+whose next source is the invoice's detail, is reported, not needed); the project list's id, name or
+ProjectCode; the realm; API rights; a ProjectCode limit under 15 characters. Differences that are not needed (the OAuth header or token
 body BigTime took, an alias name BigSync also reads, `InvoiceAmt`, no `BigTime_Invoice__c`) are
 reported so we learn from them; BigSync copes.
 

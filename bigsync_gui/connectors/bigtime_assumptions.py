@@ -115,7 +115,9 @@ BUDGET_FIELDS: dict[str, tuple[str, ...]] = {
 # Row figures whose every name is [libs] only. A project without budget-status rows says "nothing
 # logged" (0) for a figure BigTime is known to report; for these it says nothing — no row ever showed
 # the field exists — so an empty list leaves them unwritten rather than 0.
-UNCONFIRMED_ROW_FIGURES = frozenset({"hours_billable", "expenses_billable", "budget_hours", "budget_fees", "budget_expenses"})
+UNCONFIRMED_ROW_FIGURES = frozenset(
+    {"hours_billable", "expenses_billable", "budget_hours", "budget_fees", "budget_expenses"}
+)
 # Each Salesforce figure (core/settings.py DEFAULT_FIELD_MAP) -> its sources, tried in order until one
 # answers (connectors/bigtime/figures.py). A source: (where, which field):
 #   "project"         the project detail's field;

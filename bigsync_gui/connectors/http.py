@@ -128,7 +128,9 @@ _context = threading.local()
 
 
 @contextmanager
-def waits_reported(cancel: threading.Event | None, on_wait: Callable[[str, float], None] | None = None) -> Iterator[None]:
+def waits_reported(
+    cancel: threading.Event | None, on_wait: Callable[[str, float], None] | None = None
+) -> Iterator[None]:
     """On this thread, within the block: a rate-limit wait ends early when ``cancel`` is set (as
     :class:`RateLimited`), and ``on_wait(system, seconds)`` is told each wait of
     ``REPORT_WAITS_FROM`` seconds or more when it starts, and ``on_wait(system, 0)`` when it ends
@@ -289,7 +291,9 @@ class HttpPolicy:
         if status in (429, 503) and final.retry_after is not None:
             return RateLimited(self.system, final.retry_after,
                                f"{label} is limiting requests (HTTP {status}); next try in {final.retry_after:.0f} s.")
-        return ServiceUnavailable(self.system, status, f"{label} answered HTTP {status} repeatedly; the sync will try again later.")
+        return ServiceUnavailable(
+            self.system, status, f"{label} answered HTTP {status} repeatedly; the sync will try again later."
+        )
 
 
 def _describe(error: Exception | None) -> str:

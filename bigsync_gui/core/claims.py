@@ -26,7 +26,9 @@ from ..connectors.wording import duration
 from .cycle import CycleState
 
 INSTALLATION = "installation_id"  # random, per profile: tells this installation's claims from another's
-CLAIM_PREFIX = "claim:"  # claim:<installation id>:<Unix seconds> in the project id field while a project is being created
+CLAIM_PREFIX = (
+    "claim:"  # claim:<installation id>:<Unix seconds> in the project id field while a project is being created
+)
 CLAIM_LEASE = timedelta(minutes=10)  # a claim older than this was left by a crashed installation: it may be taken over
 READ_CHUNK = 200  # ids per "Id IN (...)" query when lost claims are read again
 GONE = ("ENTITY_IS_DELETED", "NOT_FOUND")  # a claim refused because the record is no more: nothing to create

@@ -145,7 +145,9 @@ class Connector:
                 revoked = False
         self.vault.delete(secrets.SALESFORCE_REFRESH_TOKEN)
         keep = settings.salesforce
-        settings.salesforce = type(keep)(login_url=keep.login_url, consumer_key=keep.consumer_key, redirect_uri=keep.redirect_uri)
+        settings.salesforce = type(keep)(
+            login_url=keep.login_url, consumer_key=keep.consumer_key, redirect_uri=keep.redirect_uri
+        )
         settings.save(self.profile)
         return revoked
 
@@ -165,25 +167,35 @@ class Connector:
                                          tokens=tokens)
         auth = bt.OAuthAuth(refresher, firm_id)
         if auth.token_firm and auth.token_firm != firm_id:
-            raise AuthorizationFailed("bigtime", f"BigTime signed you in to firm {auth.token_firm}, but the firm id entered is "
-                                                 f"{firm_id}. Check the firm id (BigTime › My Company › Company Info) and "
-                                                 "sign in again.", error="firm_mismatch")
+            raise AuthorizationFailed(
+                "bigtime",
+                f"BigTime signed you in to firm {auth.token_firm}, but the firm id entered is "
+                f"{firm_id}. Check the firm id (BigTime › My Company › Company Info) and "
+                "sign in again.",
+                error="firm_mismatch",
+            )
         try:
             who = bt.BigTimeClient(base_url, auth, self.http["bigtime"]).whoami()
         except ReconnectNeeded:
-            raise AuthorizationFailed("bigtime", f"BigTime refused the new sign-in for firm id {firm_id}. Check the firm id "
-                                                 "(BigTime › My Company › Company Info) and sign in again.",
-                                      error="firm_refused") from None
+            raise AuthorizationFailed(
+                "bigtime",
+                f"BigTime refused the new sign-in for firm id {firm_id}. Check the firm id "
+                "(BigTime › My Company › Company Info) and sign in again.",
+                error="firm_refused",
+            ) from None
         assert endpoints.client_secret is not None
         self.vault.set(secrets.BIGTIME_CLIENT_SECRET, endpoints.client_secret)
         self.vault.set(secrets.BIGTIME_REFRESH_TOKEN, refresher.current().refresh_token or tokens.refresh_token)  # type: ignore[union-attr]
         learnt = {"oauth_header": auth.header_mode if auth.header_mode_confirmed else "",
                   "token_body": (refresher.current() or tokens).token_body or ""}
-        return self._save_bigtime(base_url, "oauth", who, client_id=endpoints.client_id, redirect_uri=endpoints.redirect_uri,
-                                  learnt=learnt)
+        return self._save_bigtime(
+            base_url, "oauth", who, client_id=endpoints.client_id, redirect_uri=endpoints.redirect_uri, learnt=learnt
+        )
 
     def save_bigtime_key(self, base_url: str, api_key: str, firm_id: str) -> Connection:
-        who = bt.BigTimeClient(base_url, bt.ApiKeyAuth(api_key, firm_id), self._pace_bigtime(base_url, firm_id)).whoami()
+        who = bt.BigTimeClient(
+            base_url, bt.ApiKeyAuth(api_key, firm_id), self._pace_bigtime(base_url, firm_id)
+        ).whoami()
         self.vault.set(secrets.BIGTIME_API_KEY, api_key)
         return self._save_bigtime(base_url, "api_key", who)
 
@@ -209,10 +221,16 @@ class Connector:
                 if not b.firm_id:
                     raise ReconnectNeeded("bigtime", "no BigTime firm id is saved; connect BigTime again and enter it "
                                                      "(BigTime › My Company › Company Info)")
-                endpoints = oauth.bigtime_endpoints(b.base_url, b.client_id, secret, b.redirect_uri, b.token_body or None)
-                refresher = oauth.TokenRefresher(endpoints, http, token,
-                                                 on_rotated=lambda new: self.vault.set(secrets.BIGTIME_REFRESH_TOKEN, new),
-                                                 on_token_body=lambda shape: self._learnt_bigtime("token_body", shape))
+                endpoints = oauth.bigtime_endpoints(
+                    b.base_url, b.client_id, secret, b.redirect_uri, b.token_body or None
+                )
+                refresher = oauth.TokenRefresher(
+                    endpoints,
+                    http,
+                    token,
+                    on_rotated=lambda new: self.vault.set(secrets.BIGTIME_REFRESH_TOKEN, new),
+                    on_token_body=lambda shape: self._learnt_bigtime("token_body", shape),
+                )
                 auth = bt.OAuthAuth(refresher, b.firm_id, header_mode=b.oauth_header or None,
                                     on_header_mode=lambda mode: self._learnt_bigtime("oauth_header", mode))
                 return bt.BigTimeClient(b.base_url, auth, http)
@@ -223,7 +241,9 @@ class Connector:
         elif b.auth_mode == "session":
             password = self.vault.get(secrets.BIGTIME_PASSWORD)
             if password:
-                return bt.BigTimeClient(b.base_url, bt.SessionAuth(b.session_user, password, b.firm_id or None, http), http)
+                return bt.BigTimeClient(
+                    b.base_url, bt.SessionAuth(b.session_user, password, b.firm_id or None, http), http
+                )
         raise NotConnected("bigtime", not_connected_sentence("bigtime", b.connected, b.base_url))
 
     def _learnt_bigtime(self, name: str, value: str) -> None:
@@ -234,7 +254,12 @@ class Connector:
 
     def disconnect_bigtime(self) -> None:
         """Forget BigTime's credentials (BigTime documents no revoke endpoint)."""
-        for name in (secrets.BIGTIME_REFRESH_TOKEN, secrets.BIGTIME_CLIENT_SECRET, secrets.BIGTIME_API_KEY, secrets.BIGTIME_PASSWORD):
+        for name in (
+            secrets.BIGTIME_REFRESH_TOKEN,
+            secrets.BIGTIME_CLIENT_SECRET,
+            secrets.BIGTIME_API_KEY,
+            secrets.BIGTIME_PASSWORD,
+        ):
             self.vault.delete(name)
         settings = self.settings()
         keep = settings.bigtime

@@ -86,9 +86,13 @@ def sync_new_roles(store: Store, sf: SalesforceClient, bt: BigTimeClient, cycle_
     rows, position, full = role_changes.changed_roles(store, sf, fields, start, now or datetime.now(timezone.utc))
     if full:
         with store.transaction():
-            store.event(cycle_id, "warning", "BigSync had not checked for new contact roles in over 30 days, longer "
-                                             "than Salesforce keeps track of changes: it read the roles of every "
-                                             "linked opportunity again (contacts already in BigTime are not added twice).")
+            store.event(
+                cycle_id,
+                "warning",
+                "BigSync had not checked for new contact roles in over 30 days, longer "
+                "than Salesforce keeps track of changes: it read the roles of every "
+                "linked opportunity again (contacts already in BigTime are not added twice).",
+            )
     by_opportunity: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         by_opportunity.setdefault(row["OpportunityId"], []).append(row)
@@ -105,8 +109,14 @@ def sync_new_roles(store: Store, sf: SalesforceClient, bt: BigTimeClient, cycle_
         count = add_roles(bt, link.project_id, roles, warn, check_existing=True)
         if count:
             with store.transaction():
-                store.event(cycle_id, "contacts", f"Added {plural(count, 'contact')} from {link.opportunity_name or oid}'s new "
-                                                  f"contact roles to BigTime project {link.project_id}.", oid, link.project_id)
+                store.event(
+                    cycle_id,
+                    "contacts",
+                    f"Added {plural(count, 'contact')} from {link.opportunity_name or oid}'s new "
+                    f"contact roles to BigTime project {link.project_id}.",
+                    oid,
+                    link.project_id,
+                )
         added += count
     with store.transaction():
         store.set_cursor(role_changes.COVERED_CURSOR, position)

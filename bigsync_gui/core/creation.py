@@ -142,9 +142,12 @@ def in_doubt(c: CycleState, record: dict[str, Any], intent: Intent) -> bool:
         return False
     name = record.get("Name") or record["Id"]
     if c.waiting is None or left > c.waiting.retry_after:
-        c.waiting = CreateInDoubt(f"BigTime may still be finishing a request for {name} that got no answer (the app "
-                                  f"stopped or the connection dropped). It is checked again in {max(1, round(left))} s, "
-                                  "so that nothing is created twice.", left)
+        c.waiting = CreateInDoubt(
+            f"BigTime may still be finishing a request for {name} that got no answer (the app "
+            f"stopped or the connection dropped). It is checked again in {max(1, round(left))} s, "
+            "so that nothing is created twice.",
+            left,
+        )
     return True
 
 

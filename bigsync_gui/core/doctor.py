@@ -72,7 +72,9 @@ class Check:
 @dataclass
 class DoctorReport:
     checks: list[Check] = field(default_factory=list)
-    stopped: dict[str, str] = field(default_factory=dict)  # system → the error code (core/problems.py) that stopped its checks
+    stopped: dict[str, str] = field(
+        default_factory=dict
+    )  # system → the error code (core/problems.py) that stopped its checks
     stopped_why: dict[str, str] = field(default_factory=dict)  # system → the sentence said for each check it stopped
     checked_at: str = ""
 
@@ -89,7 +91,8 @@ class DoctorReport:
         n, counts = len(self.checks), self.counts
         if self.blocking:
             k = len(self.blocking)
-            return f"Checked {n} things BigSync relies on: {k} {'thing it needs is' if k == 1 else 'things it needs are'} different."
+            things = "thing it needs is" if k == 1 else "things it needs are"
+            return f"Checked {n} things BigSync relies on: {k} {things} different."
         parts = [f"{counts[CONFIRMED]} as expected"]
         if counts[DIFFERENT]:
             parts.append(f"{counts[DIFFERENT]} different but BigSync copes")
@@ -217,7 +220,9 @@ def check_project_list(projects: Sequence[Mapping[str, Any]]) -> Check:
 def check_budget_rows(rows: Sequence[Mapping[str, Any]] | None, mapped: set[str], why_not: str = "") -> list[Check]:
     """One check per BUDGET_FIELDS figure: its first ([live]) name on every row. Needed when a mapped
     write-back figure is summed from it."""
-    from_rows = {name: figure for figure, chain in A.WRITEBACK_CHAINS.items() for where, name in chain if where == "rows"}
+    from_rows = {
+        name: figure for figure, chain in A.WRITEBACK_CHAINS.items() for where, name in chain if where == "rows"
+    }
     out = []
     for ours, names in A.BUDGET_FIELDS.items():
         figure = from_rows.get(ours)
@@ -227,7 +232,9 @@ def check_budget_rows(rows: Sequence[Mapping[str, Any]] | None, mapped: set[str]
         title = f"Budget-status rows carry {names[0]}" + (f" (for {figure})" if figure else "")
         key = f"bigtime.budget_row.{ours}"
         if rows is None or not rows:
-            out.append(Check("bigtime", key, title, NOT_CHECKED, needed, why_not or "The linked project has no budget rows."))
+            out.append(
+                Check("bigtime", key, title, NOT_CHECKED, needed, why_not or "The linked project has no budget rows.")
+            )
             continue
         everywhere = [n for n in names if all(_present(r, n) for r in rows)]
         seen = _shape(rows[0], names)
@@ -237,7 +244,9 @@ def check_budget_rows(rows: Sequence[Mapping[str, Any]] | None, mapped: set[str]
             out.append(Check("bigtime", key, title, DIFFERENT, False,
                              f"Rows carry {everywhere[0]} instead of {names[0]}; BigSync reads that.", seen))
         else:
-            what = f"{figure} comes from its next source or stays empty (never 0)" if figure else "BigSync does not use it"
+            what = (
+                f"{figure} comes from its next source or stays empty (never 0)" if figure else "BigSync does not use it"
+            )
             if ours == "budget_expenses":
                 what += "; this name comes from client libraries only, so its absence is expected"
             out.append(Check("bigtime", key, title, DIFFERENT, needed,
@@ -276,16 +285,21 @@ def check_invoices(invoices: list[Mapping[str, Any]] | None, mapped: set[str], w
         title = f"Invoice history rows carry {name}" + (f" ({use})" if use else " (shown, not used for amounts)")
         key = f"bigtime.invoice.{name}"
         if not invoices:
-            out.append(Check("bigtime", key, title, NOT_CHECKED, needed, why_not or "BigTime has no posted invoice yet."))
+            out.append(
+                Check("bigtime", key, title, NOT_CHECKED, needed, why_not or "BigTime has no posted invoice yet.")
+            )
             continue
         everywhere = all(_present(i, name) for i in invoices)
         if everywhere:
             out.append(Check("bigtime", key, title, CONFIRMED, needed, seen=_shape(invoices[0], [name])))
         else:
-            note = (f"Some invoices lack {name}: " + (f"{use} is read from each invoice's detail "
-                                                       "(GET /invoice/detail/{id}) instead." if use and name != "ProjectSid"
-                                                       else f"{use} cannot be summed per project." if use
-                                                       else "BigSync does not need it."))
+            note = f"Some invoices lack {name}: " + (
+                f"{use} is read from each invoice's detail (GET /invoice/detail/{{id}}) instead."
+                if use and name != "ProjectSid"
+                else f"{use} cannot be summed per project."
+                if use
+                else "BigSync does not need it."
+            )
             out.append(Check("bigtime", key, title, DIFFERENT, needed, note, _shape(invoices[0], _INVOICE_FIELDS_USED)))
     return out
 
@@ -317,8 +331,14 @@ def check_code_length(store: Store | None) -> Check:
 # ---- Salesforce checks --------------------------------------------------------------------------
 def check_identity(sf: SalesforceClient) -> Check:
     ident = sf.identity()
-    return Check("salesforce", "salesforce.identity", "Salesforce's identity service names the user and the org",
-                 CONFIRMED, True, seen=("organization_id: text", "user_id: text") + (("username: text",) if ident.username else ()))
+    return Check(
+        "salesforce",
+        "salesforce.identity",
+        "Salesforce's identity service names the user and the org",
+        CONFIRMED,
+        True,
+        seen=("organization_id: text", "user_id: text") + (("username: text",) if ident.username else ()),
+    )
 
 
 def check_rights(sf: SalesforceClient) -> Check:
@@ -360,11 +380,29 @@ def check_opportunity_fields(sf: SalesforceClient, field_map: Mapping[str, str])
         seen = (f"{info.name}: {info.type}" + ("" if info.updateable else ", read-only"),)
         allowed = _FIGURE_TYPES.get(figure, _NUMBER_TYPES)
         if not info.updateable:
-            out.append(Check("salesforce", key, title, DIFFERENT, True,
-                             f"{info.name} cannot be edited by this user: make it editable, else {figure} is not written.", seen))
+            out.append(
+                Check(
+                    "salesforce",
+                    key,
+                    title,
+                    DIFFERENT,
+                    True,
+                    f"{info.name} cannot be edited by this user: make it editable, else {figure} is not written.",
+                    seen,
+                )
+            )
         elif info.type not in allowed:
-            out.append(Check("salesforce", key, title, DIFFERENT, True,
-                             f"{info.name} is a {info.type} field; {figure} needs one of {', '.join(sorted(allowed))}.", seen))
+            out.append(
+                Check(
+                    "salesforce",
+                    key,
+                    title,
+                    DIFFERENT,
+                    True,
+                    f"{info.name} is a {info.type} field; {figure} needs one of {', '.join(sorted(allowed))}.",
+                    seen,
+                )
+            )
         else:
             out.append(Check("salesforce", key, title, CONFIRMED, True, seen=seen))
     return out
@@ -379,11 +417,20 @@ def check_invoice_object(sf: SalesforceClient) -> Check:
             return Check("salesforce", "salesforce.invoice_object", title, DIFFERENT, False,
                          f"The org has no {INVOICE_OBJECT}: invoice rows are not written (the totals still are).")
         raise
-    seen = tuple(f"{fields[n.lower()].name}: {fields[n.lower()].type}" for n in _INVOICE_ROW_REQUIRED if n.lower() in fields)
+    seen = tuple(
+        f"{fields[n.lower()].name}: {fields[n.lower()].type}" for n in _INVOICE_ROW_REQUIRED if n.lower() in fields
+    )
     lacking = [n for n in _INVOICE_ROW_REQUIRED if n.lower() not in fields or not fields[n.lower()].createable]
     if lacking:
-        return Check("salesforce", "salesforce.invoice_object", title, DIFFERENT, False,
-                     f"{INVOICE_OBJECT} lacks {', '.join(lacking)} (or they cannot be set): invoice rows are not written.", seen)
+        return Check(
+            "salesforce",
+            "salesforce.invoice_object",
+            title,
+            DIFFERENT,
+            False,
+            f"{INVOICE_OBJECT} lacks {', '.join(lacking)} (or they cannot be set): invoice rows are not written.",
+            seen,
+        )
     return Check("salesforce", "salesforce.invoice_object", title, CONFIRMED, False, seen=seen)
 
 
@@ -448,14 +495,20 @@ def _salesforce_checks(report: DoctorReport, connector: Any, fmap: Mapping[str, 
                                 f"(for {f})", NOT_CHECKED, True, why) for f, t in fmap.items() if (t or "").strip()
                           for o in ["Account" if f in ACCOUNT_FIGURES else "Opportunity"]],
              lambda: check_opportunity_fields(client(), fmap))
-    _guarded(report, "salesforce", _not_checked("salesforce", "salesforce.invoice_object", f"The org has {INVOICE_OBJECT}",
-                                                False), lambda: [check_invoice_object(client())])
+    _guarded(
+        report,
+        "salesforce",
+        _not_checked("salesforce", "salesforce.invoice_object", f"The org has {INVOICE_OBJECT}", False),
+        lambda: [check_invoice_object(client())],
+    )
     from .cdc_readiness import DOCTOR_KEY, DOCTOR_TITLE, doctor_check  # instant triggers (optional)
     _guarded(report, "salesforce", _not_checked("salesforce", DOCTOR_KEY, DOCTOR_TITLE, False),
              lambda: doctor_check(client()))
 
 
-def _bigtime_checks(report: DoctorReport, connector: Any, settings: Settings, mapped: set[str], store: Store | None) -> None:
+def _bigtime_checks(
+    report: DoctorReport, connector: Any, settings: Settings, mapped: set[str], store: Store | None
+) -> None:
     holder: dict[str, Any] = {}
 
     def client() -> BigTimeClient:
@@ -463,8 +516,14 @@ def _bigtime_checks(report: DoctorReport, connector: Any, settings: Settings, ma
             holder["bt"] = connector.bigtime()
         return holder["bt"]
 
-    _guarded(report, "bigtime", _not_checked("bigtime", "bigtime.realm", "The firm id you entered is accepted as "
-                                             "X-Auth-Realm on every call", True), lambda: [check_realm(settings, client())])
+    _guarded(
+        report,
+        "bigtime",
+        _not_checked(
+            "bigtime", "bigtime.realm", "The firm id you entered is accepted as X-Auth-Realm on every call", True
+        ),
+        lambda: [check_realm(settings, client())],
+    )
     report.checks.append(check_oauth_header(connector.settings(), holder.get("bt")))
     report.checks.append(check_token_body(connector.settings()))
 
@@ -531,4 +590,13 @@ def write_report(profile: Profile, report: DoctorReport) -> Path:
     return path
 
 
-__all__ = ["CONFIRMED", "DIFFERENT", "NOT_CHECKED", "Check", "DoctorReport", "report_path", "run_doctor", "write_report"]
+__all__ = [
+    "CONFIRMED",
+    "DIFFERENT",
+    "NOT_CHECKED",
+    "Check",
+    "DoctorReport",
+    "report_path",
+    "run_doctor",
+    "write_report",
+]

@@ -35,13 +35,23 @@ def check_figure_sources(bt: BigTimeClient, links: Sequence[Link], mapped: set[s
         key = f"{KEY}.{figure}"
         source = totals.sources.get(figure)
         if source is None:
-            out.append(Check("bigtime", key, title, DIFFERENT, False,
-                             f"No source answered: it stays empty for this project (looked for: {totals.missing[figure]}).",
-                             ("source: none",)))
+            out.append(
+                Check(
+                    "bigtime",
+                    key,
+                    title,
+                    DIFFERENT,
+                    False,
+                    f"No source answered: it stays empty for this project (looked for: {totals.missing[figure]}).",
+                    ("source: none",),
+                )
+            )
         elif source == first or len(chain) == 1:
             out.append(Check("bigtime", key, title, CONFIRMED, False, seen=(f"source: {source}",)))
         else:
-            out.append(Check("bigtime", key, title, DIFFERENT, False, f"It came from {source}.", (f"source: {source}",)))
+            out.append(
+                Check("bigtime", key, title, DIFFERENT, False, f"It came from {source}.", (f"source: {source}",))
+            )
     return out
 
 

@@ -88,9 +88,13 @@ def _usable_stage(stages: list[Stage], api_name: str) -> Stage:
         raise ConfigInvalid("sync.trigger_stage", f"There is no opportunity stage with the API name {api_name!r}. "
                                                   "Run `bigsync-gui stages` to see the org's stages.")
     if stage.is_closed_lost:
-        raise ConfigInvalid("sync.trigger_stage", f"{stage.label!r} is a closed-lost stage: it never creates projects. Pick another.")
+        raise ConfigInvalid(
+            "sync.trigger_stage", f"{stage.label!r} is a closed-lost stage: it never creates projects. Pick another."
+        )
     if not stage.is_active:
-        raise ConfigInvalid("sync.trigger_stage", f"{stage.label!r} is not an active stage in Salesforce. Pick an active one.")
+        raise ConfigInvalid(
+            "sync.trigger_stage", f"{stage.label!r} is not an active stage in Salesforce. Pick an active one."
+        )
     return stage
 
 
@@ -151,8 +155,15 @@ class Engine:
         return self.configure(trigger_stage, interval_seconds=interval_seconds, backfill=backfill,
                               field_map=field_map, already_past=already_past)
 
-    def configure(self, trigger_stage: str, *, interval_seconds: int | None = None, backfill: bool = False,
-                  field_map: dict[str, str] | None = None, already_past: AlreadyPast | None = None) -> tuple[Stage, int]:
+    def configure(
+        self,
+        trigger_stage: str,
+        *,
+        interval_seconds: int | None = None,
+        backfill: bool = False,
+        field_map: dict[str, str] | None = None,
+        already_past: AlreadyPast | None = None,
+    ) -> tuple[Stage, int]:
         """Save the trigger; the count returned is of the opportunities already past it. Only the first
         setup, a real change of stage or ``backfill`` touch what is "already past" (docs/sync.md,
         "Configure rules"); the same stage again only saves the interval (and ``field_map``)."""
@@ -254,7 +265,9 @@ class Engine:
             sync.interval_seconds = _check_interval("sync.interval_seconds", interval_seconds)
             sync.interval_explicit = True
         if writeback_interval_seconds is not None:
-            sync.writeback_interval_seconds = _check_interval("sync.writeback_interval_seconds", writeback_interval_seconds)
+            sync.writeback_interval_seconds = _check_interval(
+                "sync.writeback_interval_seconds", writeback_interval_seconds
+            )
         if api_budget_percent is not None:
             if not 0 < api_budget_percent <= 100:
                 raise ConfigInvalid("sync.api_budget_percent", "The API budget is a share of the org's daily "
@@ -419,8 +432,10 @@ class Engine:
             stage = next((s for s in fresh.stages if s.api_name == wanted), None)
         label = c.settings.sync.trigger_stage_label or wanted
         if stage is None:
-            raise PickStageAgain(f"The trigger stage {label!r} no longer exists in Salesforce. Pick the stage again "
-                                 "(Settings… or `bigsync-gui configure --trigger-stage`); nothing is synced until then.")
+            raise PickStageAgain(
+                f"The trigger stage {label!r} no longer exists in Salesforce. Pick the stage again "
+                "(Settings… or `bigsync-gui configure --trigger-stage`); nothing is synced until then."
+            )
         if not stage.is_active:
             raise PickStageAgain(f"The trigger stage {label!r} was deactivated in Salesforce. Pick the stage again; "
                                  "nothing is synced until then.")
@@ -429,8 +444,18 @@ class Engine:
     # ---- reading ---------------------------------------------------------------------------------
     def _select(self, c: CycleState) -> str:
         assert c.metadata is not None
-        fields = ["Id", "Name", "StageName", "IsDeleted", "AccountId", "CloseDate", "Amount", "Description", "SystemModstamp",
-                  "LastModifiedDate"]
+        fields = [
+            "Id",
+            "Name",
+            "StageName",
+            "IsDeleted",
+            "AccountId",
+            "CloseDate",
+            "Amount",
+            "Description",
+            "SystemModstamp",
+            "LastModifiedDate",
+        ]
         client_field = creation.client_id_field(c)
         account = (*ACCOUNT_FIELDS, "LastModifiedDate", *([client_field] if client_field else []))
         fields += [f"Account.{f}" for f in account]
@@ -456,7 +481,9 @@ class Engine:
         since then shows in their history only), and the linked ones."""
         where = soql.format_soql(" WHERE StageName IN {}", sorted(triggering))
         if cursor is not None:
-            where = soql.format_soql(" WHERE (StageName IN {} OR SystemModstamp >= {})", sorted(triggering), cursor - LOOKBACK)
+            where = soql.format_soql(
+                " WHERE (StageName IN {} OR SystemModstamp >= {})", sorted(triggering), cursor - LOOKBACK
+            )
         rows = c.sf.query(self._select(c) + where + " ORDER BY SystemModstamp, Id")
         c.read_at = c.sf.server_time
         records = {r["Id"]: r for r in rows}
@@ -473,7 +500,9 @@ class Engine:
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), ID_CHUNK):
             chunk = ids[start:start + ID_CHUNK]
-            found.update({r["Id"]: r for r in c.sf.query_all(self._select(c) + soql.format_soql(" WHERE Id IN {}", chunk))})
+            found.update(
+                {r["Id"]: r for r in c.sf.query_all(self._select(c) + soql.format_soql(" WHERE Id IN {}", chunk))}
+            )
         if sever_missing:  # gone from the recycle bin too (hard-deleted): the link is severed
             for missing in (i for i in ids if i not in found):
                 link = c.store.link(missing)
@@ -497,8 +526,14 @@ class Engine:
             if link and link.status == "linked":
                 with c.store.transaction():
                     c.store.set_link_status(oid, "severed")
-                    c.store.event(c.id, "severed", f"{name} was deleted in Salesforce; the link to BigTime project "
-                                                   f"{link.project_id} is severed and the project stays.", oid, link.project_id)
+                    c.store.event(
+                        c.id,
+                        "severed",
+                        f"{name} was deleted in Salesforce; the link to BigTime project "
+                        f"{link.project_id} is severed and the project stays.",
+                        oid,
+                        link.project_id,
+                    )
                 c.write_project_ids.pop(oid, None)  # written when it is restored
             return None
         if link and link.status == "severed":
@@ -512,7 +547,9 @@ class Engine:
         if any(stage not in known for _, stage in path):
             c.metadata = self._metadata(c, force=True)
             triggering.clear()
-            triggering.update(s.api_name for s in self.triggering_stages(c.metadata.stages, self._trigger_stage(c).api_name))
+            triggering.update(
+                s.api_name for s in self.triggering_stages(c.metadata.stages, self._trigger_stage(c).api_name)
+            )
         reached = self._reached(c, oid, path, triggering)
         if reached is None:
             if link is None:
@@ -537,11 +574,16 @@ class Engine:
         if now_at not in triggering and created is not None:
             labels = {s.api_name: s.label for s in c.metadata.stages}
             with c.store.transaction():
-                c.store.event(c.id, "warning", f"{name} reached {labels.get(reached, reached)!r} and was at "
-                                               f"{labels.get(now_at or '', now_at)!r} by the time it was read. Reaching the "
-                                               f"trigger stage creates the project, so BigTime project {created.project_id} "
-                                               "stays; if the win was a mistake, close the project in BigTime.",
-                              oid, created.project_id)
+                c.store.event(
+                    c.id,
+                    "warning",
+                    f"{name} reached {labels.get(reached, reached)!r} and was at "
+                    f"{labels.get(now_at or '', now_at)!r} by the time it was read. Reaching the "
+                    f"trigger stage creates the project, so BigTime project {created.project_id} "
+                    "stays; if the win was a mistake, close the project in BigTime.",
+                    oid,
+                    created.project_id,
+                )
 
     def _reached(self, c: CycleState, oid: str, path: list[tuple[str, str]], triggering: set[str]) -> str | None:
         """The last trigger-or-later stage the opportunity was at since the last read (None: none

@@ -122,11 +122,16 @@ class NoSourceTracker:
         store.set_meta(WARNED_META, sorted(warned | set(silent)))
         if not new:
             return None
-        lines = [f"{FIGURE_WORDS.get(f, f)} stays empty: BigTime gave it for none of the "
-                 f"{self.projects} projects read (BigSync looked for: {self.tried.get(f, 'its sources')})." for f in new]
-        return (" ".join(lines) + " This is how this firm's BigTime reports; nothing is written as 0 in its place. "
-                "If BigTime keeps these figures elsewhere, or you do not need them, choose another field or "
-                "\"(don't write)\" for them in Settings › Salesforce fields; `bigsync-gui doctor` shows what BigTime sends.")
+        lines = [
+            f"{FIGURE_WORDS.get(f, f)} stays empty: BigTime gave it for none of the "
+            f"{self.projects} projects read (BigSync looked for: {self.tried.get(f, 'its sources')})."
+            for f in new
+        ]
+        return (
+            " ".join(lines) + " This is how this firm's BigTime reports; nothing is written as 0 in its place. "
+            "If BigTime keeps these figures elsewhere, or you do not need them, choose another field or "
+            '"(don\'t write)" for them in Settings › Salesforce fields; `bigsync-gui doctor` shows what BigTime sends.'
+        )
 
 
 def sources_summary(written: Mapping[str, tuple[str, Mapping[str, Any]]]) -> dict[str, dict[str, int]]:

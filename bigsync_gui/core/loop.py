@@ -144,7 +144,11 @@ def _loop(engine: Engine, on_report: Callable[[CycleReport], None], stop: thread
                     stream.put_back(batch)  # its position was not stored: the next cycle handles it
                 elif sweep and stream is not None:
                     next_sweep = time.monotonic() + backstop_seconds(engine.trigger_interval().seconds)
-            due = forced or last_writeback is None or time.monotonic() - last_writeback >= settings.sync.writeback_interval_seconds
+            due = (
+                forced
+                or last_writeback is None
+                or time.monotonic() - last_writeback >= settings.sync.writeback_interval_seconds
+            )
             if outcome["trigger"].result != "failed" and due and not cancel.is_set():
                 outcome["writeback"] = engine.run_writeback_cycle(cancel=cancel, **extra)
                 last_writeback = time.monotonic()

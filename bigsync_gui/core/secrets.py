@@ -47,11 +47,15 @@ class Vault:
         try:
             value = self._backend().get_password(self.service, name)
         except keyring.errors.KeyringLocked:
-            raise KeyringLocked("The system keyring is locked. Unlock it (log in to your desktop session) and try again.") from None
+            raise KeyringLocked(
+                "The system keyring is locked. Unlock it (log in to your desktop session) and try again."
+            ) from None
         except keyring.errors.NoKeyringError:
             raise KeyringUnavailable(NO_KEYRING_HELP) from None
         except keyring.errors.KeyringError as exc:
-            raise KeyringUnavailable(f"The system keyring could not be read ({type(exc).__name__}). {NO_KEYRING_HELP}") from None
+            raise KeyringUnavailable(
+                f"The system keyring could not be read ({type(exc).__name__}). {NO_KEYRING_HELP}"
+            ) from None
         if value:
             redact.register_secret(value)
         return value
@@ -65,7 +69,9 @@ class Vault:
         except keyring.errors.NoKeyringError:
             raise KeyringUnavailable(NO_KEYRING_HELP) from None
         except keyring.errors.KeyringError as exc:
-            raise KeyringUnavailable(f"The system keyring refused to store a secret ({type(exc).__name__}). {NO_KEYRING_HELP}") from None
+            raise KeyringUnavailable(
+                f"The system keyring refused to store a secret ({type(exc).__name__}). {NO_KEYRING_HELP}"
+            ) from None
 
     def delete(self, name: str) -> bool:
         try:

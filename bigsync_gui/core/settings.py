@@ -161,12 +161,18 @@ class Settings:
 # Values of the right type the app still cannot use: (section, key) → (accepted?, what it must be).
 LIMITS: dict[tuple[str, str], tuple[Callable[[Any], bool], str]] = {
     ("sync", "interval_seconds"): (lambda v: v >= MIN_INTERVAL_SECONDS, f"at least {MIN_INTERVAL_SECONDS} (seconds)"),
-    ("sync", "writeback_interval_seconds"): (lambda v: v >= MIN_INTERVAL_SECONDS, f"at least {MIN_INTERVAL_SECONDS} (seconds)"),
+    ("sync", "writeback_interval_seconds"): (
+        lambda v: v >= MIN_INTERVAL_SECONDS,
+        f"at least {MIN_INTERVAL_SECONDS} (seconds)",
+    ),
     ("sync", "history_days"): (lambda v: v >= 1, "at least 1 (days)"),
     ("sync", "history_max_cycles"): (lambda v: v >= 100, "at least 100 (cycles)"),
     ("sync", "api_budget_percent"): (lambda v: 0 < v <= 100, "more than 0 and at most 100 (percent)"),  # NaN fails too
     ("bigtime", "request_timeout_seconds"): (lambda v: 1 <= v <= 600, "from 1 to 600 (seconds)"),
-    ("bigtime", "auth_mode"): (lambda v: v in ("", *BIGTIME_AUTH_MODES), "oauth, api_key or session (or empty: not connected)"),
+    ("bigtime", "auth_mode"): (
+        lambda v: v in ("", *BIGTIME_AUTH_MODES),
+        "oauth, api_key or session (or empty: not connected)",
+    ),
 }
 
 
@@ -190,9 +196,13 @@ def _section(kind: type, data: Any, path: Any, name: str) -> Any:
         else:
             ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
         if not ok:
-            raise ConfigInvalid(f"{name}.{f.name}", f"The settings file {path}: '{name}.{f.name}' has a value of the wrong type.")
+            raise ConfigInvalid(
+                f"{name}.{f.name}", f"The settings file {path}: '{name}.{f.name}' has a value of the wrong type."
+            )
         accepted, wanted = LIMITS.get((name, f.name), (None, ""))
         if accepted is not None and not accepted(value):
-            raise ConfigInvalid(f"{name}.{f.name}", f"The settings file {path}: '{name}.{f.name}' is {value!r}; it must be {wanted}.")
+            raise ConfigInvalid(
+                f"{name}.{f.name}", f"The settings file {path}: '{name}.{f.name}' is {value!r}; it must be {wanted}."
+            )
         values[f.name] = value
     return kind(**values)

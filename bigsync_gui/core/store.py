@@ -121,10 +121,12 @@ MIGRATIONS: list[str] = [
         value TEXT NOT NULL
     );
     INSERT INTO meta (key, value) SELECT name, CAST(CAST(value AS INTEGER) AS TEXT) FROM cursors
-        WHERE name IN ('salesforce_daily_max', 'bigtime_project_code_max') AND value <> '' AND value NOT GLOB '*[^0-9]*';
+        WHERE name IN ('salesforce_daily_max', 'bigtime_project_code_max') AND value <> ''
+          AND value NOT GLOB '*[^0-9]*';
     INSERT INTO meta (key, value) SELECT name, '"' || value || '"' FROM cursors
         WHERE name = 'installation_id' AND value <> '' AND value NOT GLOB '*[^0-9A-Za-z]*';
-    INSERT INTO meta (key, value) SELECT name, value FROM cursors WHERE name = 'salesforce_metadata' AND value LIKE '{%}';
+    INSERT INTO meta (key, value) SELECT name, value FROM cursors
+        WHERE name = 'salesforce_metadata' AND value LIKE '{%}';
     DELETE FROM cursors WHERE name IN ('salesforce_daily_max', 'bigtime_project_code_max', 'installation_id',
                                        'salesforce_metadata');
     ALTER TABLE cycles ADD COLUMN error_code TEXT;
@@ -260,13 +262,20 @@ class Store:
         for number in range(version, len(MIGRATIONS)):
             # One transaction per step: the schema change and its version number land together.
             try:
-                self.db.executescript("BEGIN IMMEDIATE;" + MIGRATIONS[number] + f"; PRAGMA user_version={number + 1}; COMMIT;")
+                self.db.executescript(
+                    "BEGIN IMMEDIATE;" + MIGRATIONS[number] + f"; PRAGMA user_version={number + 1}; COMMIT;"
+                )
             except sqlite3.DatabaseError as exc:
-                if ((getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF) not in (sqlite3.SQLITE_ERROR, sqlite3.SQLITE_CONSTRAINT):
+                if ((getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF) not in (
+                    sqlite3.SQLITE_ERROR,
+                    sqlite3.SQLITE_CONSTRAINT,
+                ):
                     raise  # busy, damaged, full disk …: the database, not the step
-                raise StoreError(f"Upgrading the sync state database {self.path} to version {number + 1} failed ({exc}). "
-                                 f"This is a bug in bigsync-gui: please report it. The database was left whole, "
-                                 f"at version {number}.") from None
+                raise StoreError(
+                    f"Upgrading the sync state database {self.path} to version {number + 1} failed ({exc}). "
+                    f"This is a bug in bigsync-gui: please report it. The database was left whole, "
+                    f"at version {number}."
+                ) from None
         for suffix in ("", "-wal", "-shm"):
             extra = Path(str(self.path) + suffix)
             if extra.exists():
@@ -310,16 +319,23 @@ class Store:
                  name: str, written_back: bool = False) -> None:
         now = utcnow()
         self.db.execute(
-            "INSERT INTO links (opportunity_id, project_id, client_id, account_id, opportunity_name, status, created_at, updated_at, written_back)"
+            "INSERT INTO links (opportunity_id, project_id, client_id, account_id, opportunity_name, status,"
+            " created_at, updated_at, written_back)"
             " VALUES (?, ?, ?, ?, ?, 'linked', ?, ?, ?)"
-            " ON CONFLICT(opportunity_id) DO UPDATE SET project_id = excluded.project_id, status = 'linked', updated_at = excluded.updated_at",
-            (opportunity_id, project_id, client_id, account_id, name, now, now, int(written_back)))
+            " ON CONFLICT(opportunity_id) DO UPDATE SET project_id = excluded.project_id, status = 'linked',"
+            " updated_at = excluded.updated_at",
+            (opportunity_id, project_id, client_id, account_id, name, now, now, int(written_back)),
+        )
 
     def set_link_status(self, opportunity_id: str, status: str) -> None:
-        self.db.execute("UPDATE links SET status = ?, updated_at = ? WHERE opportunity_id = ?", (status, utcnow(), opportunity_id))
+        self.db.execute(
+            "UPDATE links SET status = ?, updated_at = ? WHERE opportunity_id = ?", (status, utcnow(), opportunity_id)
+        )
 
     def mark_written_back(self, opportunity_ids: list[str]) -> None:
-        self.db.executemany("UPDATE links SET written_back = 1 WHERE opportunity_id = ?", [(i,) for i in opportunity_ids])
+        self.db.executemany(
+            "UPDATE links SET written_back = 1 WHERE opportunity_id = ?", [(i,) for i in opportunity_ids]
+        )
 
     def links_not_written_back(self) -> list[Link]:
         return [_link(r) for r in self.db.execute("SELECT * FROM links WHERE status = 'linked' AND written_back = 0")]
@@ -330,15 +346,20 @@ class Store:
         return _intent(row) if row else None
 
     def intents(self, state: str) -> list[Intent]:
-        return [_intent(r) for r in self.db.execute("SELECT * FROM journal WHERE state = ? ORDER BY created_at", (state,))]
+        return [
+            _intent(r) for r in self.db.execute("SELECT * FROM journal WHERE state = ? ORDER BY created_at", (state,))
+        ]
 
     def begin_intent(self, opportunity_id: str, project_code: str) -> Intent:
         """Record "about to create a project for this opportunity" (commit before sending!)."""
         now = utcnow()
         self.db.execute(
-            "INSERT INTO journal (opportunity_id, project_code, state, created_at, updated_at, attempts) VALUES (?, ?, 'pending', ?, ?, 1)"
-            " ON CONFLICT(opportunity_id) DO UPDATE SET state = 'pending', reason = '', attempts = attempts + 1, updated_at = excluded.updated_at",
-            (opportunity_id, project_code, now, now))
+            "INSERT INTO journal (opportunity_id, project_code, state, created_at, updated_at, attempts)"
+            " VALUES (?, ?, 'pending', ?, ?, 1)"
+            " ON CONFLICT(opportunity_id) DO UPDATE SET state = 'pending', reason = '', attempts = attempts + 1,"
+            " updated_at = excluded.updated_at",
+            (opportunity_id, project_code, now, now),
+        )
         intent = self.intent(opportunity_id)
         assert intent is not None
         return intent
@@ -348,13 +369,19 @@ class Store:
         self.db.execute("UPDATE journal SET sent_at = ? WHERE opportunity_id = ?", (at, opportunity_id))
 
     def finish_intent(self, opportunity_id: str, project_id: int) -> None:
-        self.db.execute("UPDATE journal SET state = 'created', project_id = ?, reason = '', sent_at = NULL, updated_at = ? WHERE opportunity_id = ?",
-                        (project_id, utcnow(), opportunity_id))
+        self.db.execute(
+            "UPDATE journal SET state = 'created', project_id = ?, reason = '', sent_at = NULL, updated_at = ?"
+            " WHERE opportunity_id = ?",
+            (project_id, utcnow(), opportunity_id),
+        )
 
     def fail_intent(self, opportunity_id: str, reason: str, modstamp: str) -> None:
         """BigTime refused this record; tried again only once the opportunity changes."""
-        self.db.execute("UPDATE journal SET state = 'failed', reason = ?, failed_modstamp = ?, sent_at = NULL, updated_at = ? WHERE opportunity_id = ?",
-                        (reason, modstamp, utcnow(), opportunity_id))
+        self.db.execute(
+            "UPDATE journal SET state = 'failed', reason = ?, failed_modstamp = ?, sent_at = NULL, updated_at = ?"
+            " WHERE opportunity_id = ?",
+            (reason, modstamp, utcnow(), opportunity_id),
+        )
 
     def drop_intent(self, opportunity_id: str) -> None:
         """Forget a pending intent whose create never reached BigTime (the opportunity left the stage)."""
@@ -362,7 +389,9 @@ class Store:
 
     # ---- clients (account → BigTime client) -----------------------------------------------------
     def client_for_account(self, account_id: str) -> ClientLink | None:
-        row = self.db.execute("SELECT client_id, client_code, state FROM clients WHERE account_id = ?", (account_id,)).fetchone()
+        row = self.db.execute(
+            "SELECT client_id, client_code, state FROM clients WHERE account_id = ?", (account_id,)
+        ).fetchone()
         return ClientLink(row[0], row[1], row[2]) if row else None
 
     def begin_client(self, account_id: str, client_code: str) -> None:
@@ -371,14 +400,19 @@ class Store:
                         (account_id, client_code, utcnow()))
 
     def link_client(self, account_id: str, client_id: int, client_code: str = "") -> None:
-        self.db.execute("INSERT INTO clients (account_id, client_id, client_code, state, updated_at) VALUES (?, ?, ?, 'linked', ?)"
-                        " ON CONFLICT(account_id) DO UPDATE SET client_id = excluded.client_id, state = 'linked', updated_at = excluded.updated_at",
-                        (account_id, client_id, client_code, utcnow()))
+        self.db.execute(
+            "INSERT INTO clients (account_id, client_id, client_code, state, updated_at) VALUES (?, ?, ?, 'linked', ?)"
+            " ON CONFLICT(account_id) DO UPDATE SET client_id = excluded.client_id, state = 'linked',"
+            " updated_at = excluded.updated_at",
+            (account_id, client_id, client_code, utcnow()),
+        )
 
     # ---- opportunities already past the stage when the sync was set up ----------------------------
     def exclude(self, opportunity_ids: list[str]) -> None:
         now = utcnow()
-        self.db.executemany("INSERT OR IGNORE INTO excluded (opportunity_id, since) VALUES (?, ?)", [(i, now) for i in opportunity_ids])
+        self.db.executemany(
+            "INSERT OR IGNORE INTO excluded (opportunity_id, since) VALUES (?, ?)", [(i, now) for i in opportunity_ids]
+        )
 
     def is_excluded(self, opportunity_id: str) -> bool:
         """Left alone at set-up and not released since."""
@@ -406,8 +440,10 @@ class Store:
         return row[0] if row else None
 
     def set_cursor(self, name: str, value: str) -> None:
-        self.db.execute("INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
-                        (name, value))
+        self.db.execute(
+            "INSERT INTO cursors (name, value) VALUES (?, ?) ON CONFLICT(name) DO UPDATE SET value = excluded.value",
+            (name, value),
+        )
 
     # ---- metadata: what the sync learnt or keeps, as JSON values -------------------------------------
     def get_meta(self, key: str, default: Any = None) -> Any:
@@ -415,16 +451,23 @@ class Store:
         return json.loads(row[0]) if row else default
 
     def set_meta(self, key: str, value: Any) -> None:
-        self.db.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                        (key, json.dumps(value, sort_keys=True)))
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, json.dumps(value, sort_keys=True)),
+        )
 
     # ---- last written values (write-back only sends what changed) ---------------------------------
     def written(self, opportunity_id: str) -> tuple[str, dict[str, Any]] | None:
-        row = self.db.execute("SELECT project_modified, values_json FROM written WHERE opportunity_id = ?", (opportunity_id,)).fetchone()
+        row = self.db.execute(
+            "SELECT project_modified, values_json FROM written WHERE opportunity_id = ?", (opportunity_id,)
+        ).fetchone()
         return (row[0], json.loads(row[1])) if row else None
 
     def all_written(self) -> dict[str, tuple[str, dict[str, Any]]]:
-        return {r[0]: (r[1], json.loads(r[2])) for r in self.db.execute("SELECT opportunity_id, project_modified, values_json FROM written")}
+        return {
+            r[0]: (r[1], json.loads(r[2]))
+            for r in self.db.execute("SELECT opportunity_id, project_modified, values_json FROM written")
+        }
 
     def set_written(self, opportunity_id: str, project_modified: str, values: dict[str, Any]) -> None:
         self.db.execute(
@@ -438,8 +481,11 @@ class Store:
         if requests <= 0:
             return
         day = day or datetime.now(timezone.utc).date().isoformat()
-        self.db.execute("INSERT INTO api_usage (day, system, requests) VALUES (?, ?, ?)"
-                        " ON CONFLICT(day, system) DO UPDATE SET requests = requests + excluded.requests", (day, system, requests))
+        self.db.execute(
+            "INSERT INTO api_usage (day, system, requests) VALUES (?, ?, ?)"
+            " ON CONFLICT(day, system) DO UPDATE SET requests = requests + excluded.requests",
+            (day, system, requests),
+        )
 
     def usage_today(self, system: str, day: str | None = None) -> int:
         """Requests counted on ``day`` (ISO date, UTC; default: today by this machine's clock)."""
@@ -456,22 +502,41 @@ class Store:
                   error_code: str = "", error_system: str = "") -> None:
         """``error_code``/``error_system``: the problem a failed cycle ended with (kept as NULL when none)."""
         counts = {k: 0 for k in COUNTED}
-        for kind, n in self.db.execute("SELECT kind, COUNT(*) FROM events WHERE cycle_id = ? GROUP BY kind", (cycle_id,)):
+        for kind, n in self.db.execute(
+            "SELECT kind, COUNT(*) FROM events WHERE cycle_id = ? GROUP BY kind", (cycle_id,)
+        ):
             if kind in counts:
                 counts[kind] = n
         self.db.execute(
-            "UPDATE cycles SET ended_at = ?, result = ?, message = ?, created = ?, linked = ?, severed = ?, restored = ?,"
-            " written = ?, rejected = ?, salesforce_requests = ?, bigtime_requests = ?, error_code = ?, error_system = ?"
+            "UPDATE cycles SET ended_at = ?, result = ?, message = ?, created = ?, linked = ?, severed = ?,"
+            " restored = ?, written = ?, rejected = ?, salesforce_requests = ?, bigtime_requests = ?, error_code = ?,"
+            " error_system = ?"
             " WHERE id = ?",
-            (utcnow(), result, message, counts["created"], counts["linked"], counts["severed"], counts["restored"],
-             counts["written"], counts["rejected"], salesforce_requests, bigtime_requests, error_code or None,
-             error_system or None, cycle_id))
+            (
+                utcnow(),
+                result,
+                message,
+                counts["created"],
+                counts["linked"],
+                counts["severed"],
+                counts["restored"],
+                counts["written"],
+                counts["rejected"],
+                salesforce_requests,
+                bigtime_requests,
+                error_code or None,
+                error_system or None,
+                cycle_id,
+            ),
+        )
 
     def event(self, cycle_id: int | None, kind: str, message: str, opportunity_id: str | None = None,
               project_id: int | None = None) -> None:
         assert kind in EVENT_KINDS, kind
-        self.db.execute("INSERT INTO events (cycle_id, at, kind, opportunity_id, project_id, message) VALUES (?, ?, ?, ?, ?, ?)",
-                        (cycle_id, utcnow(), kind, opportunity_id, project_id, message))
+        self.db.execute(
+            "INSERT INTO events (cycle_id, at, kind, opportunity_id, project_id, message) VALUES (?, ?, ?, ?, ?, ?)",
+            (cycle_id, utcnow(), kind, opportunity_id, project_id, message),
+        )
 
     def cycles(self, limit: int = 20) -> list[Cycle]:
         return [Cycle(**dict(r)) for r in self.db.execute("SELECT * FROM cycles ORDER BY id DESC LIMIT ?", (limit,))]
@@ -497,8 +562,10 @@ class Store:
 
     def close_interrupted_cycles(self) -> int:
         """Cycles a crash left 'running' are recorded as interrupted (the journal made them safe)."""
-        cur = self.db.execute("UPDATE cycles SET result = 'interrupted', ended_at = COALESCE(ended_at, ?) WHERE result = 'running'",
-                              (utcnow(),))
+        cur = self.db.execute(
+            "UPDATE cycles SET result = 'interrupted', ended_at = COALESCE(ended_at, ?) WHERE result = 'running'",
+            (utcnow(),),
+        )
         return cur.rowcount
 
 

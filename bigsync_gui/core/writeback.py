@@ -198,8 +198,11 @@ def _invoice_fields(sf: SalesforceClient) -> tuple[dict[str, FieldInfo] | None, 
     found = {ours: by_lower[api.lower()] for ours, api in INVOICE_FIELDS.items() if api.lower() in by_lower}
     lacking = [INVOICE_FIELDS[k] for k in _INVOICE_REQUIRED if k not in found or not found[k].createable]
     if lacking:
-        return None, (f"Invoice rows are not written: {INVOICE_OBJECT} lacks {'the field' if len(lacking) == 1 else 'the fields'} "
-                      f"{', '.join(lacking)} (or they cannot be set).")
+        the_fields = "the field" if len(lacking) == 1 else "the fields"
+        return None, (
+            f"Invoice rows are not written: {INVOICE_OBJECT} lacks {the_fields} "
+            f"{', '.join(lacking)} (or they cannot be set)."
+        )
     return found, None
 
 
@@ -280,7 +283,9 @@ def run_writeback(store: Store, sf: SalesforceClient, bt: BigTimeClient, field_m
             missing_projects.append(f"{link.project_id} ({link.opportunity_name or link.opportunity_id})")
             continue
         result.projects_checked += 1
-        mine = sorted(invoices_by_project.get(link.project_id, []), key=lambda i: (i.date or datetime.min.date(), i.id or 0))
+        mine = sorted(
+            invoices_by_project.get(link.project_id, []), key=lambda i: (i.date or datetime.min.date(), i.id or 0)
+        )
         modified = _iso_utc(project.modified)
         previous_modified, previous = written.get(link.opportunity_id, ("", None))
         details, pending, empty = fs.cached_details(mine, (previous or {}).get(fs.DETAILS_KEY) or {})

@@ -19,8 +19,22 @@ from typing import Any
 
 from PySide6.QtCore import QModelIndex, QSize, QSortFilterProxyModel, Qt, QTimer, Signal
 from PySide6.QtGui import QGuiApplication, QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPlainTextEdit,
-                               QPushButton, QSplitter, QStackedWidget, QTableView, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QCheckBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QSplitter,
+    QStackedWidget,
+    QTableView,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from .. import __version__
 from ..connectors.bigtime_assumptions import project_url
@@ -343,10 +357,17 @@ class ActivityWindow(QWidget):
         model.removeRows(0, model.rowCount())
         for c in data.cycles:
             counts = c.created + c.linked + c.severed + c.restored + c.written + c.rejected
-            row = [_item(local_time(c.started_at)), _item(KINDS.get(c.kind, c.kind)), _item(duration(c), align_right=True),
-                   _item(cycle_outcome(c.result, c.error_code, c.error_system)), _item(c.created or "", align_right=True),
-                   _item(c.written or "", align_right=True), _item(c.severed or "", align_right=True),
-                   _item(c.rejected or "", align_right=True), _item(c.message)]
+            row = [
+                _item(local_time(c.started_at)),
+                _item(KINDS.get(c.kind, c.kind)),
+                _item(duration(c), align_right=True),
+                _item(cycle_outcome(c.result, c.error_code, c.error_system)),
+                _item(c.created or "", align_right=True),
+                _item(c.written or "", align_right=True),
+                _item(c.severed or "", align_right=True),
+                _item(c.rejected or "", align_right=True),
+                _item(c.message),
+            ]
             row[0].setData(c.id, CYCLE_ROLE)
             row[0].setData(c.result == "ok" and counts == 0, QUIET_ROLE)
             row[0].setData(c.result in ("failed", "partial", "interrupted") or c.rejected > 0, PROBLEM_ROLE)
@@ -416,7 +437,10 @@ class ActivityWindow(QWidget):
             self.event_proxy.cycles = selected
             label = f"Events of the selected cycle{'s' if len(selected) > 1 else ''}"
         else:
-            shown = {self.cycle_proxy.data(self.cycle_proxy.index(r, 0), CYCLE_ROLE) for r in range(self.cycle_proxy.rowCount())}
+            shown = {
+                self.cycle_proxy.data(self.cycle_proxy.index(r, 0), CYCLE_ROLE)
+                for r in range(self.cycle_proxy.rowCount())
+            }
             self.event_proxy.cycles = shown
             label = "Events of the cycles shown (select a cycle to see only its events)"
         self.event_proxy.invalidate()
@@ -443,7 +467,8 @@ class ActivityWindow(QWidget):
 
         data = self.data
         lines = [
-            f"bigsync-gui {__version__} · Python {platform.python_version()} · PySide6 {pyside_version} · Qt {qVersion()}",
+            f"bigsync-gui {__version__} · Python {platform.python_version()} · PySide6 {pyside_version} "
+            f"· Qt {qVersion()}",
             f"Platform: {platform.platform()} · Qt platform: {QGuiApplication.platformName()}",
             f"Profile: {self.profile.config_dir.parent}",
             f"Status: {self.status_text()}",

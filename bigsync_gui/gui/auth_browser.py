@@ -30,7 +30,16 @@ from urllib.parse import urlsplit
 
 from PySide6.QtCore import Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
-from PySide6.QtWidgets import QGridLayout, QHBoxLayout, QLabel, QLineEdit, QProgressBar, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtWidgets import (
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QProgressBar,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..connectors.errors import AuthorizationFailed
 from ..connectors.http import is_loopback
@@ -296,9 +305,14 @@ class AuthBrowser(QWidget):
         if info.errorCode() == -3:  # net::ERR_ABORTED: a navigation replaced by another, or stopped
             return
         host = urlsplit(url).hostname or url
-        self._fail(AuthorizationFailed(
-            self.system, f"{label_of(self.system)}'s sign-in page at {host} could not be loaded ({info.errorString()}). "
-                         "Check your internet connection and the address, then click Retry.", error="load_failed"))
+        self._fail(
+            AuthorizationFailed(
+                self.system,
+                f"{label_of(self.system)}'s sign-in page at {host} could not be loaded ({info.errorString()}). "
+                "Check your internet connection and the address, then click Retry.",
+                error="load_failed",
+            )
+        )
 
     def _check_page(self, url: str, status: int) -> None:
         """An error page in place of a login: ask the attempt what it means (needs the text)."""

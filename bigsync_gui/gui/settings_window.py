@@ -62,8 +62,13 @@ class SettingsWindow(QWidget):
     reconnect_requested = Signal(str)  # the wizard's page: "salesforce" or "bigtime"
     saved = Signal(str)  # the section saved
 
-    def __init__(self, context: SetupContext, *, autostart: tuple[Callable[[], bool], Callable[[bool], None]] | None = None,
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        context: SetupContext,
+        *,
+        autostart: tuple[Callable[[], bool], Callable[[bool], None]] | None = None,
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self.context = context
         self.engine = context.engine
@@ -114,7 +119,10 @@ class SettingsWindow(QWidget):
         settings = self.settings()
         self.salesforce_state.setText(salesforce_sentence(settings))
         self.bigtime_state.setText(bigtime_sentence(settings))
-        for system, connected in (("salesforce", settings.salesforce.connected), ("bigtime", settings.bigtime.connected)):
+        for system, connected in (
+            ("salesforce", settings.salesforce.connected),
+            ("bigtime", settings.bigtime.connected),
+        ):
             self.buttons[system][0].setText("&Reconnect…" if connected else "&Connect…")
             self.buttons[system][1].setEnabled(connected)
         sync = settings.sync
@@ -169,8 +177,12 @@ class SettingsWindow(QWidget):
         connector = self.context.connector
         work = connector.disconnect_salesforce if system == "salesforce" else connector.disconnect_bigtime
         self.connections_status.setText(f"Disconnecting {title}…")
-        run_in_background(work, lambda _r: self._done(self.connections_status, f"{title} is disconnected.", "connections"),
-                          lambda exc: self.connections_status.setText(f"Not disconnected. {sentence(exc)}"), self)
+        run_in_background(
+            work,
+            lambda _r: self._done(self.connections_status, f"{title} is disconnected.", "connections"),
+            lambda exc: self.connections_status.setText(f"Not disconnected. {sentence(exc)}"),
+            self,
+        )
 
     # ---- Trigger ----------------------------------------------------------------------------------
     def _trigger_section(self) -> QWidget:
@@ -277,10 +289,14 @@ class SettingsWindow(QWidget):
 
     def save_field_map(self) -> None:
         field_map = self.fields_page.field_map()
-        run_in_background(lambda: self.engine.update_settings(field_map=field_map),
-                          lambda _s: self._done(self.fields_status, "Saved: write-back uses this mapping from its next run.",
-                                                "fields"),
-                          lambda exc: self.fields_status.setText(f"Not saved. {sentence(exc)}"), self)
+        run_in_background(
+            lambda: self.engine.update_settings(field_map=field_map),
+            lambda _s: self._done(
+                self.fields_status, "Saved: write-back uses this mapping from its next run.", "fields"
+            ),
+            lambda exc: self.fields_status.setText(f"Not saved. {sentence(exc)}"),
+            self,
+        )
 
     # ---- Schedule ---------------------------------------------------------------------------------
     def _schedule_section(self) -> QWidget:
@@ -314,11 +330,17 @@ class SettingsWindow(QWidget):
         return page
 
     def save_schedule_now(self) -> None:
-        values = dict(interval_seconds=self.interval.value() * 60, writeback_interval_seconds=self.writeback.value() * 60,
-                      api_budget_percent=self.budget.value())
-        run_in_background(lambda: self.engine.update_settings(**values),
-                          lambda _s: self._done(self.schedule_status, "Saved: it applies from the next check.", "schedule"),
-                          lambda exc: self.schedule_status.setText(f"Not saved. {sentence(exc)}"), self)
+        values = dict(
+            interval_seconds=self.interval.value() * 60,
+            writeback_interval_seconds=self.writeback.value() * 60,
+            api_budget_percent=self.budget.value(),
+        )
+        run_in_background(
+            lambda: self.engine.update_settings(**values),
+            lambda _s: self._done(self.schedule_status, "Saved: it applies from the next check.", "schedule"),
+            lambda exc: self.schedule_status.setText(f"Not saved. {sentence(exc)}"),
+            self,
+        )
 
     # ---- Start at login ---------------------------------------------------------------------------
     def _login_section(self) -> QWidget:

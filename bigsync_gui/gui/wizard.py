@@ -2,12 +2,13 @@
 Summary, whose **Save** (the commit button) writes the trigger, interval, backfill and field map,
 then "You're all set" (**Done** closes it). A step list at the side marks where the admin is.
 
-Pages read Salesforce off the GUI thread and write nothing; the Save runs in the background too
-(one ``Engine.save_setup``: the settings written once, the stage page's count reused), then emits ``saved`` and moves on to the last page. Cancel
-before Save leaves the saved setup as it was — except a connection made on the connect pages,
-which is stored when the admin signs in — and asks first when there is anything to lose or keep
-(docs/wizard.md). Opened on a configured profile, every page starts from the saved choices, so the
-wizard edits the setup. The window fits the screen's available area at any scale; pages scroll.
+Pages read Salesforce off the GUI thread and write nothing; the Save runs in the background too (one
+``Engine.save_setup``: the settings written once, the stage page's count reused), then emits
+``saved`` and moves on to the last page. Cancel before Save leaves the saved setup as it was —
+except a connection made on the connect pages, which is stored when the admin signs in — and asks
+first when there is anything to lose or keep (docs/wizard.md). Opened on a configured profile, every
+page starts from the saved choices, so the wizard edits the setup. The window fits the screen's
+available area at any scale; pages scroll.
 """
 
 from __future__ import annotations
@@ -57,7 +58,9 @@ def bigtime_sentence(settings: Settings) -> str:
     firm = f"Firm {b.firm_id}" if b.firm_id else "Your firm"
     if b.auth_mode == "api_key":
         return f"{firm}, with the firm's API key."
-    return f"{firm}, signed in as {b.user_name}." if b.user_name else f"{firm}, signed in through BigTime's sign-in page."
+    return (
+        f"{firm}, signed in as {b.user_name}." if b.user_name else f"{firm}, signed in through BigTime's sign-in page."
+    )
 
 
 def fit_to_screen(widget: QWidget) -> None:

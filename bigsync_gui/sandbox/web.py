@@ -175,7 +175,8 @@ class ServiceApp:
                 drop = True
             elif fault.kind == "html":
                 response = Response(
-                    "<!DOCTYPE html><html><head><title>Runtime Error</title></head><body><h1>Server Error in '/' Application.</h1>"
+                    "<!DOCTYPE html><html><head><title>Runtime Error</title></head><body>"
+                    "<h1>Server Error in '/' Application.</h1>"
                     "<p>An unexpected error occurred.</p></body></html>",
                     status=fault.status, mimetype="text/html", headers=fault.headers,
                 )

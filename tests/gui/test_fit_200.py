@@ -57,7 +57,10 @@ with Sandbox() as sb:
             break
     QTest.qWait(300)
     from PySide6.QtWidgets import QScrollArea
-    scroll = page.findChild(QScrollArea) or next(a for a in w.findChildren(QScrollArea) if a.isAncestorOf(page) or page.isAncestorOf(a) or a.widget() is not None and a.widget().isAncestorOf(page.stack))
+    scroll = page.findChild(QScrollArea) or next(
+        a for a in w.findChildren(QScrollArea)
+        if a.isAncestorOf(page) or page.isAncestorOf(a) or a.widget() is not None and a.widget().isAncestorOf(page.stack)
+    )
     out["connect"] = {"browser": page.browser is not None, "hscroll": scroll.horizontalScrollBar().isVisible(),
                       "hmax": scroll.horizontalScrollBar().maximum()}
     w.grab().save(str(root / "connect-200.png"))

@@ -216,8 +216,12 @@ class OAuthAuth:
 
     def identity(self) -> dict[str, Any]:
         raw = self._raw()
-        return {"firm_id": self.firm_id, "firm_name": to_text(pick(raw, "firmname")),
-                "staff_id": to_int(pick(raw, *A.TOKEN_STAFF_FIELDS)), "user_id": to_int(pick(raw, *A.TOKEN_USER_FIELDS))}
+        return {
+            "firm_id": self.firm_id,
+            "firm_name": to_text(pick(raw, "firmname")),
+            "staff_id": to_int(pick(raw, *A.TOKEN_STAFF_FIELDS)),
+            "user_id": to_int(pick(raw, *A.TOKEN_USER_FIELDS)),
+        }
 
     # -- signing ----------------------------------------------------------------------------------
     def _headers_for(self, token: str, mode: str) -> dict[str, str]:

@@ -88,7 +88,9 @@ class BigTimeClient:
             return self._json(response)
         message = error_message(response, secrets)
         if status == 405 or status == 403:
-            raise PermissionDenied(SYSTEM, status, f"The BigTime user lacks the right to {action}. BigTime said: {message}")
+            raise PermissionDenied(
+                SYSTEM, status, f"The BigTime user lacks the right to {action}. BigTime said: {message}"
+            )
         if status == 404:
             raise RequestRejected(SYSTEM, 404, f"BigTime could not find it: {message}")
         if 400 <= status < 500:
@@ -153,7 +155,9 @@ class BigTimeClient:
         """As :meth:`create_project`, and the project as BigTime keeps it — so the caller can see
         whether a field (the ProjectCode) was kept as sent. When the answer carries no
         ``ProjectCode`` the project is read back (one more request)."""
-        data = self.request("POST", "/project/detail", idempotent=False, json_body=dict(fields), action="create projects")
+        data = self.request(
+            "POST", "/project/detail", idempotent=False, json_body=dict(fields), action="create projects"
+        )
         project = Project.from_api(data)
         project.id = self._new_id(data, "project")
         if "ProjectCode" in fields and pick(data, "ProjectCode") is None:
@@ -196,8 +200,14 @@ class BigTimeClient:
         raise AssertionError("unreachable")
 
     def update_project_contact(self, project_id: int, contact_id: int, fields: Mapping[str, Any]) -> Contact:
-        data = self.request("POST", f"/project/Contact/{int(contact_id)}", idempotent=True,
-                            params={"projectsid": int(project_id)}, json_body=dict(fields), action="edit project contacts")
+        data = self.request(
+            "POST",
+            f"/project/Contact/{int(contact_id)}",
+            idempotent=True,
+            params={"projectsid": int(project_id)},
+            json_body=dict(fields),
+            action="edit project contacts",
+        )
         return Contact.from_api(data)
 
     def project_custom_fields(self, project_id: int) -> dict[str, Any]:

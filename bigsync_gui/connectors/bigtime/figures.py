@@ -56,8 +56,13 @@ def _invoices_sum(invoices: list[Invoice], name: str) -> float | None:
     return round(sum(a for a in amounts if a is not None), 2)
 
 
-def totals_from(project_id: int, project: Project | None, rows: list[BudgetRow] | None,
-                invoices: list[Invoice] | None, details: Mapping[int, Mapping[str, object]] | None = None) -> ProjectTotals:
+def totals_from(
+    project_id: int,
+    project: Project | None,
+    rows: list[BudgetRow] | None,
+    invoices: list[Invoice] | None,
+    details: Mapping[int, Mapping[str, object]] | None = None,
+) -> ProjectTotals:
     """The write-back figures of one project from what was read (pure; the unit tests call it).
     ``project``: its detail (None: not read); ``rows``: its budget-status rows (None: not read);
     ``invoices``: every posted invoice of the history (None: the history cannot be attributed);
@@ -65,7 +70,9 @@ def totals_from(project_id: int, project: Project | None, rows: list[BudgetRow] 
     totals = ProjectTotals(project_id=project_id)
     listed: list[Invoice] = []
     if invoices is not None:
-        listed = sorted((i for i in invoices if i.project_id == project_id), key=lambda i: (i.date or date.min, i.id or 0))
+        listed = sorted(
+            (i for i in invoices if i.project_id == project_id), key=lambda i: (i.date or date.min, i.id or 0)
+        )
     details = details or {}
     merged = [merge_detail(i, details.get(i.id or 0)) for i in listed]
     totals.invoices = merged

@@ -318,8 +318,13 @@ class BudgetRow:
             figures[ours] = to_number(pick(r, name)) if name else None
             if name:
                 names[ours] = name
-        return cls(task_id=to_int(pick(r, "TaskSid", "TaskSID", "TaskId")), task_name=to_text(pick(r, "TaskNm", "TaskName")),
-                   raw=dict(record) if isinstance(record, Mapping) else {}, names=names, **figures)
+        return cls(
+            task_id=to_int(pick(r, "TaskSid", "TaskSID", "TaskId")),
+            task_name=to_text(pick(r, "TaskNm", "TaskName")),
+            raw=dict(record) if isinstance(record, Mapping) else {},
+            names=names,
+            **figures,
+        )
 
 
 @dataclass

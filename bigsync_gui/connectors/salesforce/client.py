@@ -387,8 +387,11 @@ class SalesforceClient:
             if when is None or not row.get("id"):
                 raise UnexpectedResponse(SYSTEM, f"A deleted {sobject} record came back without id or date.")
             records.append((str(row["id"]), when))
-        return DeletedResult(records=records, earliest_date_available=timestamp_or_none(body.get("earliestDateAvailable")),
-                             latest_date_covered=latest)
+        return DeletedResult(
+            records=records,
+            earliest_date_available=timestamp_or_none(body.get("earliestDateAvailable")),
+            latest_date_covered=latest,
+        )
 
     # ---- records -----------------------------------------------------------------------------------
     def get(self, sobject: str, record_id: str, fields: Sequence[str] | None = None) -> dict[str, Any]:

@@ -197,7 +197,9 @@ class ConnectBigTimePage(ConnectPage):
         base = self._base()
         client_id = self.client_id.text().strip()
         if not client_id:
-            raise FieldError(self.client_id, "Enter the client id of the app registered in BigTime (My Company › Integrations).")
+            raise FieldError(
+                self.client_id, "Enter the client id of the app registered in BigTime (My Company › Integrations)."
+            )
         firm = self._firm()
         secret = self.client_secret.text().strip()
         if not secret:
@@ -213,7 +215,9 @@ class ConnectBigTimePage(ConnectPage):
 
     def save_tokens(self, attempt: oauth.AuthorizationAttempt, tokens: oauth.TokenSet) -> tuple[str, str]:
         base = attempt.endpoints.token_url.rsplit("/oauth2/accesstoken", 1)[0]
-        return self.context.connector.save_bigtime_oauth(attempt.endpoints, base, tokens, self._attempt_firm[attempt]).sentence(), ""
+        return self.context.connector.save_bigtime_oauth(
+            attempt.endpoints, base, tokens, self._attempt_firm[attempt]
+        ).sentence(), ""
 
     # ---- the API key ------------------------------------------------------------------------------
     def connect_with_key(self) -> None:

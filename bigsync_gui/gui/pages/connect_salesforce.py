@@ -103,7 +103,9 @@ class ConnectSalesforcePage(ConnectPage):
         saved = settings.salesforce
         prefill = self.context.prefill
         use_saved = saved.connected or bool(saved.consumer_key)
-        login_url = (saved.login_url if use_saved else prefill.salesforce_login_url) or oauth.SALESFORCE_LOGIN_URLS["production"]
+        login_url = (saved.login_url if use_saved else prefill.salesforce_login_url) or oauth.SALESFORCE_LOGIN_URLS[
+            "production"
+        ]
         login_url = login_url.rstrip("/")
         self.login_address.clear()
         self.domain.clear()
@@ -127,7 +129,9 @@ class ConnectSalesforcePage(ConnectPage):
         if not s.connected:
             return None
         org = s.display_name or s.org_id or s.instance_url
-        return Connection("salesforce", org, s.username).sentence() if s.username else f"Connected to Salesforce: {org}."
+        return (
+            Connection("salesforce", org, s.username).sentence() if s.username else f"Connected to Salesforce: {org}."
+        )
 
     def login_url(self) -> str:
         if self.production.isChecked():

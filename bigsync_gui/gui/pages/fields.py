@@ -267,8 +267,9 @@ class FieldsPage(QWizardPage):
         index = next((i for i in range(combo.count()) if combo.itemData(i).lower() == target.lower()), -1)
         if index < 0 and target:  # saved, but not offered: keep the mapping, say why it is not written
             info = by_name.get(target.lower())
-            combo.addItem(f"{target} (not in Salesforce)" if info is None else f"{info.label} ({info.name}) — not usable",
-                          target)
+            combo.addItem(
+                f"{target} (not in Salesforce)" if info is None else f"{info.label} ({info.name}) — not usable", target
+            )
             index = combo.count() - 1
         combo.setCurrentIndex(max(index, 0))
         combo.currentIndexChanged.connect(lambda _i, f=figure, c=combo: self._on_mapped(f, c))

@@ -214,7 +214,8 @@ class SignInRoutes:
   <input id="Pwd" name="Pwd" type="password" autocomplete="current-password">
   <button type="submit" id="signin" class="primary">Sign In</button>
 </form>
-<div class="hint">Sandbox demo login: <code>{html.escape(cred.BT_USERNAME)}</code> / <code>{html.escape(cred.BT_PASSWORD)}</code><br>
+<div class="hint">Sandbox demo login: <code>{html.escape(cred.BT_USERNAME)}</code>
+/ <code>{html.escape(cred.BT_PASSWORD)}</code><br>
 Firm id: <code>{html.escape(cred.BT_FIRM_ID)}</code></div>"""
         return self._page("Sign in", body)
 
@@ -243,12 +244,16 @@ invoices and budgets, with your rights.</p>
 body{{margin:0;font-family:"Segoe UI",Helvetica,Arial,sans-serif;background:#eef2f6;color:#1f2d3d}}
 header{{background:#0b3b60;color:#fff;padding:14px 24px;font-size:22px;font-weight:600;letter-spacing:.5px}}
 header span{{color:#6cc04a}}
-main{{max-width:420px;margin:40px auto;background:#fff;border-radius:6px;box-shadow:0 2px 8px rgba(0,0,0,.12);padding:28px 32px}}
+main{{max-width:420px;margin:40px auto;background:#fff;border-radius:6px;box-shadow:0 2px 8px rgba(0,0,0,.12);
+padding:28px 32px}}
 h2{{font-size:19px;margin-top:0}} label{{display:block;margin:14px 0 4px;font-size:13px;color:#51606f}}
-input[type=text],input[type=password]{{width:100%;box-sizing:border-box;padding:9px;border:1px solid #c5ced8;border-radius:4px;font-size:15px}}
-button{{margin-top:20px;margin-right:8px;padding:9px 22px;border-radius:4px;border:1px solid #9aa7b4;background:#fff;font-size:15px;cursor:pointer}}
+input[type=text],input[type=password]{{width:100%;box-sizing:border-box;padding:9px;border:1px solid #c5ced8;
+border-radius:4px;font-size:15px}}
+button{{margin-top:20px;margin-right:8px;padding:9px 22px;border-radius:4px;border:1px solid #9aa7b4;background:#fff;
+font-size:15px;cursor:pointer}}
 button.primary{{background:#6cc04a;border-color:#5aa83b;color:#fff}}
-.err{{color:#b00020}} .hint{{margin-top:22px;font-size:12px;color:#51606f;background:#f5f8fb;padding:8px;border-radius:4px}}
+.err{{color:#b00020}}
+.hint{{margin-top:22px;font-size:12px;color:#51606f;background:#f5f8fb;padding:8px;border-radius:4px}}
 footer{{text-align:center;font-size:11px;color:#8593a1}}
 </style></head>
 <body><header>Big<span>Time</span> <small style="font-weight:400;font-size:13px">Sandbox</small></header>
