@@ -455,7 +455,7 @@ def write_project_ids(c: CycleState) -> None:
         with c.store.transaction():
             c.store.mark_written_back(list(c.write_project_ids))
         c.write_project_ids.clear()
-    rows = [{"attributes": {"type": "Account"}, "Id": aid, client_field: str(cid)}
+    rows: list[dict[str, Any]] = [{"attributes": {"type": "Account"}, "Id": aid, client_field: str(cid)}
             for aid, cid in c.write_client_ids.items() if client_field]
     rows += [{"Id": oid, id_field: str(pid)} for oid, pid in c.write_project_ids.items()]
     for start in range(0, len(rows), COLLECTION_CHUNK):  # each chunk's marks committed: a stop loses none
