@@ -47,13 +47,17 @@ class _Forms(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
         if tag == "form":
-            self.forms.append({"action": a.get("action") or "", "method": (a.get("method") or "get").lower(), "fields": []})
+            self.forms.append(
+                {"action": a.get("action") or "", "method": (a.get("method") or "get").lower(), "fields": []}
+            )
         elif tag in ("input", "button") and self.forms:
             a.setdefault("type", "text" if tag == "input" else "submit")
             self.forms[-1]["fields"].append(a)
 
 
-def _submit(browser: requests.Session, page: requests.Response, values: dict[str, str], button: str) -> requests.Response:
+def _submit(
+    browser: requests.Session, page: requests.Response, values: dict[str, str], button: str
+) -> requests.Response:
     """Post the page's one form as if the button with id ``button`` was clicked."""
     parser = _Forms()
     parser.feed(page.text)
@@ -109,7 +113,9 @@ def connect_profile(sandbox: Sandbox, directory: str | Path, *, bigtime_auth: st
     if bigtime_auth == "api_key":
         connector.save_bigtime_key(sandbox.bigtime_url, cred.BT_API_KEY, cred.BT_FIRM_ID)
     else:
-        bt_endpoints = oauth.bigtime_endpoints(sandbox.bigtime_url, cred.BT_CLIENT_ID, cred.BT_CLIENT_SECRET, BT_REDIRECT)
+        bt_endpoints = oauth.bigtime_endpoints(
+            sandbox.bigtime_url, cred.BT_CLIENT_ID, cred.BT_CLIENT_SECRET, BT_REDIRECT
+        )
         attempt = oauth.AuthorizationAttempt(bt_endpoints, connector.http["bigtime"])
         code = attempt.code_from_redirect(_sign_in(attempt.authorization_url, "bigtime"))
         connector.save_bigtime_oauth(bt_endpoints, sandbox.bigtime_url, attempt.exchange(code), cred.BT_FIRM_ID)

@@ -80,13 +80,20 @@ def run(name: str, sandbox: Sandbox, world: World, accounts: Accounts, tmp: Path
     with world.lock:
         codes = collections.Counter(p["ProjectCode"] for p in world.bigtime.records["project"].values())
     return Result(
-        name=name, wins=len(wins), pace=pace, cycles=len(reports), failed_cycles=sum(r.result == "failed" for r in reports),
-        wall=wall, answered=sum(e["status"] != 503 for e in log), refused=sum(e["status"] == 503 for e in log),
+        name=name,
+        wins=len(wins),
+        pace=pace,
+        cycles=len(reports),
+        failed_cycles=sum(r.result == "failed" for r in reports),
+        wall=wall,
+        answered=sum(e["status"] != 503 for e in log),
+        refused=sum(e["status"] == 503 for e in log),
         kinds=_setup.kinds([e for e in log if e["status"] != 503], "bigtime"),
         lost=sum(codes[project_code(oid)] == 0 for oid in wins),
         duplicates=sum(max(0, codes[project_code(oid)] - 1) for oid in wins),
-        creates_ok=sum(e["method"] == "POST" and e["path"].lower().endswith("/project/detail") and e["status"] == 200
-                       for e in log),
+        creates_ok=sum(
+            e["method"] == "POST" and e["path"].lower().endswith("/project/detail") and e["status"] == 200 for e in log
+        ),
     )
 
 
@@ -111,7 +118,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--wins", type=int, default=1000)
     parser.add_argument("--limit", type=int, default=30, help="the emulator's requests per window (BigTime: 30)")
-    parser.add_argument("--window", type=float, default=0.6, help="seconds standing for BigTime's minute (default 0.6: 100× faster)")
+    parser.add_argument(
+        "--window", type=float, default=0.6, help="seconds standing for BigTime's minute (default 0.6: 100× faster)"
+    )
     parser.add_argument("--pace", type=int, default=25, help="the client's requests per window (the app's default: 25)")
     parser.add_argument("--roles", type=int, default=1, help="contact roles per opportunity (one BigTime request each)")
     parser.add_argument("--max-cycles", type=int, default=1000)

@@ -167,7 +167,9 @@ def seed_accounts(world: World) -> Accounts:
         for c in sf.all_records("Contact"):
             if not c.get("IsDeleted") and c.get("AccountId"):
                 contacts.setdefault(c["AccountId"], []).append(c["Id"])
-        return Accounts([(a["Id"], contacts.get(a["Id"], [])) for a in sf.all_records("Account") if not a.get("IsDeleted")])
+        return Accounts(
+            [(a["Id"], contacts.get(a["Id"], [])) for a in sf.all_records("Account") if not a.get("IsDeleted")]
+        )
 
 
 def load_wins(world: World, accounts: Accounts, n: int, tag: str, roles: int, rng: random.Random,
@@ -251,8 +253,15 @@ def naive_wins(sf: SalesforceClient, bt: BigTimeClient, tag: str) -> int:
                                         "StartDt": record.get("CloseDate")})
         for k, role in enumerate((record.get("OpportunityContactRoles") or {}).get("records") or []):
             contact = role.get("Contact") or {}
-            bt.add_project_contact(project_id, {"FName": contact.get("FirstName") or "", "SName": contact.get("LastName") or "",
-                                                "EMail": contact.get("Email") or "", "Tag": "PRIMARY" if k == 0 else "OTHER"})
+            bt.add_project_contact(
+                project_id,
+                {
+                    "FName": contact.get("FirstName") or "",
+                    "SName": contact.get("LastName") or "",
+                    "EMail": contact.get("Email") or "",
+                    "Tag": "PRIMARY" if k == 0 else "OTHER",
+                },
+            )
         sf.update("Opportunity", oid, {"BigTime_Project_Id__c": str(project_id)})
     return len(ids)
 
@@ -263,7 +272,9 @@ def naive_writeback(sf: SalesforceClient, bt: BigTimeClient, links: dict[str, in
         rows = bt.budget_status(pid)
         hours = sum(r.hours_input or 0 for r in rows)
         fees = sum(r.budget_fees or 0 for r in rows)
-        sf.update("Opportunity", oid, {"BigTime_Hours_Logged__c": round(hours, 2), "BigTime_Budget_Fees__c": round(fees, 2)})
+        sf.update(
+            "Opportunity", oid, {"BigTime_Hours_Logged__c": round(hours, 2), "BigTime_Budget_Fees__c": round(fees, 2)}
+        )
 
 
 # =====================================================================================================
@@ -365,16 +376,25 @@ def ratio(naive: int | None, engine: int) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog=__doc__.split("\n\n", 1)[1])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
     parser.add_argument("--wins", type=int, nargs="+", default=[1000, 10_000],
                         help="sizes of the batches of newly won opportunities: the first is (b), the others (c)")
     parser.add_argument("--latency", type=float, default=0.02, help="seconds added to every API request (default 0.02)")
-    parser.add_argument("--big-latency", type=float, default=0.0,
-                        help="latency for batches of at least --big-at wins (default 0: measured without, extrapolated)")
+    parser.add_argument(
+        "--big-latency",
+        type=float,
+        default=0.0,
+        help="latency for batches of at least --big-at wins (default 0: measured without, extrapolated)",
+    )
     parser.add_argument("--big-at", type=int, default=5000)
     parser.add_argument("--changed", type=int, default=50, help="projects changed before the measured write-back")
-    parser.add_argument("--roles", type=int, default=2, help="contact roles per opportunity (each is a BigTime request)")
+    parser.add_argument(
+        "--roles", type=int, default=2, help="contact roles per opportunity (each is a BigTime request)"
+    )
     parser.add_argument("--no-naive", action="store_true", help="skip the naive variants")
     parser.add_argument("--naive-max", type=int, default=250,
                         help="naive variant of a larger batch runs on this many records and is scaled up linearly "
@@ -406,8 +426,9 @@ def main() -> None:
         _setup.connect_profile(sandbox, engine_profile, bigtime_auth=args.bigtime_auth)
         naive_connector = None
         if not args.no_naive:
-            naive_connector = Connector(_setup.connect_profile(sandbox, tmp / "naive-profile", bigtime_auth=args.bigtime_auth),
-                                        RequestCounter())
+            naive_connector = Connector(
+                _setup.connect_profile(sandbox, tmp / "naive-profile", bigtime_auth=args.bigtime_auth), RequestCounter()
+            )
         naive_clients: dict[str, Any] = {}
 
         def naive_for_wins(m: Measure) -> None:
@@ -423,7 +444,9 @@ def main() -> None:
             scale = m.n / size
             m.naive_sf, m.naive_bt, m.naive_wall = round(sf_n * scale), round(bt_n * scale), wall * scale
             if size < m.n:
-                m.naive_note = f"ran on {size:,} of them ({sf_n} SF / {bt_n} BT requests, {wall:.1f} s), scaled ×{scale:g}"
+                m.naive_note = (
+                    f"ran on {size:,} of them ({sf_n} SF / {bt_n} BT requests, {wall:.1f} s), scaled ×{scale:g}"
+                )
             print(f"  naive way ({m.name}): {m.n:,} wins: Salesforce {m.naive_sf}, BigTime {m.naive_bt} requests, "
                   f"{m.naive_wall:.1f} s at {m.latency * 1000:.0f} ms{' — ' + m.naive_note if m.naive_note else ''}")
             print(f"  ratio naive/engine: Salesforce {ratio(m.naive_sf, m.sf)}, BigTime {ratio(m.naive_bt, m.bt)}, "
@@ -459,26 +482,37 @@ def main() -> None:
                 t0 = time.perf_counter()
                 ids, new_accounts = load_wins(world, accounts, n, tag, args.roles, rng)
                 batches[tag] = ids
-                print(f"\nloaded {n} won opportunities ({new_accounts} new accounts) in {time.perf_counter() - t0:.1f} s")
+                print(
+                    f"\nloaded {n} won opportunities ({new_accounts} new accounts) in {time.perf_counter() - t0:.1f} s"
+                )
                 _setup.set_latency(sandbox, lat)
                 m = Measure(name, f"({name}) trigger cycle with {n:,} newly won opportunities", n=n, latency=lat)
                 report = engine_step(sandbox, engine, "trigger", m)
-                reads = sum(v for k, v in m.breakdown["salesforce"].items() if k.startswith("GET /services/data/v67.0/query"))
+                reads = sum(
+                    v for k, v in m.breakdown["salesforce"].items() if k.startswith("GET /services/data/v67.0/query")
+                )
                 writes = sum(v for k, v in m.breakdown["salesforce"].items() if k.startswith(("PATCH", "POST")))
                 allowed = 3 + math.ceil(n / 2000) + math.ceil(n / 200)
-                lists = {k: v for k, v in m.breakdown["bigtime"].items() if k.startswith(("GET /client", "GET /project"))}
+                lists = {
+                    k: v for k, v in m.breakdown["bigtime"].items() if k.startswith(("GET /client", "GET /project"))
+                }
                 per_record = [k for k, v in lists.items() if v > 1]
                 m.target = (f"Salesforce ≤ 3 + ⌈N/2000⌉ + ⌈N/200⌉ = {allowed}; BigTime client/project lists ≤ 1 each "
                             f"(got {sum(lists.values())}: {lists or 'none'})")
                 m.verdict = "met" if m.sf <= allowed and not per_record else "MISSED"
                 creates = m.bt - sum(lists.values())
-                extra = (f"  created {report['created']} projects ({report['rejected']} rejected); Salesforce reads "
-                         f"{reads} (⌈N/2000⌉ = {math.ceil(n / 2000)}), writes {writes} (⌈N/200⌉ = {math.ceil(n / 200)}); "
-                         f"BigTime per project: {creates / max(1, report['created']):.2f} requests "
-                         f"(create project + {args.roles} contacts, + new clients)")
+                extra = (
+                    f"  created {report['created']} projects ({report['rejected']} rejected); Salesforce reads "
+                    f"{reads} (⌈N/2000⌉ = {math.ceil(n / 2000)}), writes {writes} (⌈N/200⌉ = {math.ceil(n / 200)}); "
+                    f"BigTime per project: {creates / max(1, report['created']):.2f} requests "
+                    f"(create project + {args.roles} contacts, + new clients)"
+                )
                 if lat < args.latency:
-                    extra += (f"\n  measured at {lat * 1000:.0f} ms latency; at {args.latency * 1000:.0f} ms it would take about "
-                              f"{m.extrapolated(args.latency, m.sf, m.bt, m.wall):.0f} s ({m.sf + m.bt} sequential requests)")
+                    extra += (
+                        f"\n  measured at {lat * 1000:.0f} ms latency; "
+                        f"at {args.latency * 1000:.0f} ms it would take about "
+                        f"{m.extrapolated(args.latency, m.sf, m.bt, m.wall):.0f} s ({m.sf + m.bt} sequential requests)"
+                    )
                 show(m, extra)
                 rows.append(m)
                 return m
@@ -519,8 +553,11 @@ def main() -> None:
                                                                      lambda sf, bt: naive_writeback(sf, bt, links_b))
                 print(f"  naive way (d): budget status of all {len(links_b):,} projects, one PATCH per opportunity: "
                       f"Salesforce {wb.naive_sf}, BigTime {wb.naive_bt} requests, {wb.naive_wall:.1f} s")
-                print(f"  ratio naive/engine: Salesforce {ratio(wb.naive_sf, wb.sf)}, BigTime {ratio(wb.naive_bt, wb.bt)}, "
-                      f"time {wb.naive_wall / wb.wall:.1f}×")
+                print(
+                    f"  ratio naive/engine: Salesforce {ratio(wb.naive_sf, wb.sf)}, "
+                    f"BigTime {ratio(wb.naive_bt, wb.bt)}, "
+                    f"time {wb.naive_wall / wb.wall:.1f}×"
+                )
 
             # ---- (c) larger batches ------------------------------------------------------------------------
             c_rows = [wins(f"c{i}", "c" if len(c_sizes) == 1 else f"c{i}", n) for i, n in enumerate(c_sizes, 1)]
@@ -581,7 +618,8 @@ def main() -> None:
             naive += "*"
         ratios = f"{ratio(m.naive_sf, m.sf)} / {ratio(m.naive_bt, m.bt)}" if m.naive_sf is not None else "–"
         label = m.label.split(")", 1)[1].split(":")[0].strip()
-        print(f"| ({m.name}) {label} | {m.sf} | {m.bt} | {wall} | {naive} | {naive_wall} | {ratios} | {m.verdict or '–'} |")
+        verdict = m.verdict or "–"
+        print(f"| ({m.name}) {label} | {m.sf} | {m.bt} | {wall} | {naive} | {naive_wall} | {ratios} | {verdict} |")
     print(f"| Engine peak RSS ({rows[-1].links:,} links) | | | {final_rss:.0f} MB | | | | "
           f"{'met' if final_rss < 150 else 'MISSED'} (< 150 MB) |")
     for m in rows:

@@ -43,7 +43,9 @@ def simulate(path: Path, days: int, interval: int, bounded: bool) -> Store:
                 result = "failed" if n % 500 == 0 else "ok"
                 cur = store.db.execute(
                     "INSERT INTO cycles (kind, started_at, ended_at, result, message, salesforce_requests)"
-                    " VALUES ('trigger', ?, ?, ?, ?, 1)", (at, at, result, "Salesforce could not be reached" * (result == "failed")))
+                    " VALUES ('trigger', ?, ?, ?, ?, 1)",
+                    (at, at, result, "Salesforce could not be reached" * (result == "failed")),
+                )
                 if n % 40 == 0:
                     store.db.execute("INSERT INTO events (cycle_id, at, kind, opportunity_id, project_id, message)"
                                      " VALUES (?, ?, 'created', ?, ?, ?)",

@@ -119,10 +119,13 @@ def run_scenarios(seeds: list[int], steps: int, workers: int) -> Section:
         section.faults += faults
         if violations:
             steps_env = "" if steps == STEPS else f"BIGSYNC_SCENARIO_STEPS={steps} "
-            section.add(violations, f"{steps_env}packaging/dev.sh test tests/integration/test_engine_scenarios.py "
-                                    f"--scenario-seeds={seed} -n 0   (or: benchmarks/reliability_report.py --first-seed "
-                                    f"{seed} --seeds 1 --kills 0 --rounds 0{'' if steps == STEPS else f' --steps {steps}'}; "
-                                    f"BigTime reading {reading_of(seed)})")
+            section.add(
+                violations,
+                f"{steps_env}packaging/dev.sh test tests/integration/test_engine_scenarios.py "
+                f"--scenario-seeds={seed} -n 0   (or: benchmarks/reliability_report.py --first-seed "
+                f"{seed} --seeds 1 --kills 0 --rounds 0{'' if steps == STEPS else f' --steps {steps}'}; "
+                f"BigTime reading {reading_of(seed)})",
+            )
     section.wall = time.monotonic() - started
     return section
 
@@ -145,7 +148,9 @@ def kill_run(env: Connected, oracle: Oracle, rng: random.Random, n: int) -> tupl
     if report is None:
         raise ContractBroken([Violation("other", 1, f"the rerun printed no report (exit {code}): {err[-2000:]}")])
     if report.result != "ok":
-        raise ContractBroken([Violation("other", 1, f"no clean cycle after the kill: {report.result} {report.message}")])
+        raise ContractBroken(
+            [Violation("other", 1, f"no clean cycle after the kill: {report.result} {report.message}")]
+        )
     cycles = 1 + runs
     oracle.check(final=True)
     env.clear_logs()  # checked: the next check reads only this run's requests
@@ -165,9 +170,12 @@ def run_kills(count: int, seed: int) -> Section:
                     cycles, landed = kill_run(env, oracle, rng, n)
                 except ContractBroken as exc:
                     section.runs += 1
-                    section.add(exc.violations, f"benchmarks/reliability_report.py --seeds 0 --kills {n + 1} --kill-seed "
-                                                f"{seed} --rounds 0 (kill {n + 1} of a chain on one sandbox; the kill "
-                                                "moment depends on timing, so a rerun may land elsewhere)")
+                    section.add(
+                        exc.violations,
+                        f"benchmarks/reliability_report.py --seeds 0 --kills {n + 1} --kill-seed "
+                        f"{seed} --rounds 0 (kill {n + 1} of a chain on one sandbox; the kill "
+                        "moment depends on timing, so a rerun may land elsewhere)",
+                    )
                     break  # the oracle's picture is no longer trustworthy: stop the chain here
                 section.runs += 1
                 section.cycles += cycles
@@ -185,7 +193,9 @@ def run_twins(rounds: int, wins: int) -> Section:
             profiles = two_installations.connect_two(sandbox, Path(tmp))
             for n in range(rounds):
                 _setup.clear_logs(sandbox)
-                runs, (dup_projects, missed, dup_clients) = two_installations.play_round(sandbox, profiles, home, n, wins, 6)
+                runs, (dup_projects, missed, dup_clients) = two_installations.play_round(
+                    sandbox, profiles, home, n, wins, 6
+                )
                 codes = [code for code, _ in runs]
                 deletes = sum(e["method"] == "DELETE" for e in _setup.logged(sandbox)["bigtime"])
                 section.runs += 1
@@ -208,7 +218,9 @@ def run_twins(rounds: int, wins: int) -> Section:
 # ---- the report ---------------------------------------------------------------------------------------
 def commit() -> str:
     try:
-        out = subprocess.run(["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
+        )
         dirty = subprocess.run(["git", "-C", str(HERE), "status", "--porcelain", "--untracked-files=no"],
                                capture_output=True, text=True, timeout=10).stdout.strip()
     except OSError:
@@ -222,17 +234,25 @@ def table(sections: list[Section], total: float) -> str:
     lines = [head]
     for s in sections:
         per = f"{s.wall / s.runs:.1f} s" if s.runs else "-"
-        lines.append(f"{s.name:26}{s.runs:>6}{s.cycles:>8}{s.faults:>14}" + "".join(f"{s.found[k]:>11}" for k in VIOLATION_KINDS)
-                     + f"{s.wall / 60:>8.1f} m{per:>9}")
+        lines.append(
+            f"{s.name:26}{s.runs:>6}{s.cycles:>8}{s.faults:>14}"
+            + "".join(f"{s.found[k]:>11}" for k in VIOLATION_KINDS)
+            + f"{s.wall / 60:>8.1f} m{per:>9}"
+        )
     found = sum((s.found for s in sections), Counter())
-    lines.append(f"{'total':26}{'':>28}" + "".join(f"{found[k]:>11}" for k in VIOLATION_KINDS) + f"{total / 60:>8.1f} m")
+    lines.append(
+        f"{'total':26}{'':>28}" + "".join(f"{found[k]:>11}" for k in VIOLATION_KINDS) + f"{total / 60:>8.1f} m"
+    )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--long", action="store_true", help=f"the long run: {LONG['seeds']} seeds, {LONG['kills']} kills, "
-                                                              f"{LONG['rounds']} rounds")
+    parser.add_argument(
+        "--long",
+        action="store_true",
+        help=f"the long run: {LONG['seeds']} seeds, {LONG['kills']} kills, {LONG['rounds']} rounds",
+    )
     parser.add_argument("--seeds", type=int, help=f"fault-scenario seeds (quick: {QUICK['seeds']})")
     parser.add_argument("--first-seed", type=int, default=0, help="seeds are first-seed, first-seed+1, ...")
     parser.add_argument("--steps", type=int, default=STEPS, help="steps per story (the test's default)")

@@ -76,8 +76,14 @@ def main() -> None:
 
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"query over {total} opportunities, pages of 2,000, {args.runs} runs:")
-    print(f"  first page (evaluates the whole query): median {statistics.median(first_pages):.3f} s, max {max(first_pages):.3f} s")
-    print(f"  following pages (nextRecordsUrl):       median {statistics.median(next_pages):.3f} s, max {max(next_pages):.3f} s")
+    print(
+        f"  first page (evaluates the whole query): median {statistics.median(first_pages):.3f} s, "
+        f"max {max(first_pages):.3f} s"
+    )
+    print(
+        f"  following pages (nextRecordsUrl):       median {statistics.median(next_pages):.3f} s, "
+        f"max {max(next_pages):.3f} s"
+    )
     print(f"  peak RSS of the process: {rss_mb:.0f} MB")
 
 

@@ -42,8 +42,12 @@ def start_display() -> tuple[list[subprocess.Popen], str]:
     os.close(write)
     with os.fdopen(read) as pipe:
         display = ":" + pipe.readline().strip()
-    trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--height", "28", "--SetDockType", "true"],
-                              env={**os.environ, "DISPLAY": display}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    trayer = subprocess.Popen(
+        ["trayer", "--edge", "top", "--align", "right", "--height", "28", "--SetDockType", "true"],
+        env={**os.environ, "DISPLAY": display},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     return [trayer, xvfb], display
 
 

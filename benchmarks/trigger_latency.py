@@ -69,7 +69,9 @@ def measure(sandbox: Sandbox, directory: Path, daily: int, wins: int, budget: fl
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--wins", type=int, default=5, help="wins measured per org size (default 5)")
-    parser.add_argument("--budget", type=float, default=5.0, help="API budget, percent of the daily allowance (default 5)")
+    parser.add_argument(
+        "--budget", type=float, default=5.0, help="API budget, percent of the daily allowance (default 5)"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bigsync-latency-"))
     _setup.use_file_keyring(tmp / "keyring.cfg")

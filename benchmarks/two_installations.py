@@ -112,8 +112,11 @@ def main() -> int:
             totals = [t + f for t, f in zip(totals, found)]
             print(f"round {n + 1:2d}: exit codes {codes}; duplicate projects {found[0]}, wins without a project "
                   f"{found[1]}, duplicate clients {found[2]}", flush=True)
-    print(f"\n{args.rounds} rounds of two installations on {args.wins} wins ({args.reading} reading): duplicate projects {totals[0]}, "
-          f"missed {totals[1]}, duplicate clients {totals[2]}")
+    print(
+        f"\n{args.rounds} rounds of two installations on {args.wins} wins ({args.reading} reading): "
+        f"duplicate projects {totals[0]}, "
+        f"missed {totals[1]}, duplicate clients {totals[2]}"
+    )
     return 1 if any(totals) else 0
 
 

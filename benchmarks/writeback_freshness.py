@@ -61,12 +61,16 @@ def real_run(n: int, interval_s: float, runs: int) -> tuple[float, list[int]]:
         grant = requests.post(sandbox.salesforce_url + "/services/oauth2/token", data={
             "grant_type": "password", "client_id": cred.SF_CONSUMER_KEY, "username": cred.SF_USERNAME,
             "password": cred.SF_PASSWORD}, timeout=10).json()
-        sf = SalesforceClient(sandbox.salesforce_url, StaticToken(grant["access_token"], grant), HttpPolicy("salesforce"))
+        sf = SalesforceClient(
+            sandbox.salesforce_url, StaticToken(grant["access_token"], grant), HttpPolicy("salesforce")
+        )
         bt = BigTimeClient(sandbox.bigtime_url, ApiKeyAuth(cred.BT_API_KEY, cred.BT_FIRM_ID), HttpPolicy("bigtime"))
         store = Store(Path(tmp) / "state.db")
         with world.lock:
             for i in range(n):
-                pid = world.bigtime.directory.create_project({"Nm": f"Rotated {i:04d}", "BudgetHours": 10, "BudgetFees": 1000})
+                pid = world.bigtime.directory.create_project(
+                    {"Nm": f"Rotated {i:04d}", "BudgetHours": 10, "BudgetFees": 1000}
+                )
                 world.bigtime.directory.add_task(pid, {"TaskNm": "Work", "BudgetHours": 10, "BudgetFees": 1000})
                 opp = world.salesforce.insert("Opportunity", {"Name": f"Deal {i:04d}", "StageName": "Closed Won",
                                                               "CloseDate": "2026-12-31"}, system=True)
@@ -96,7 +100,9 @@ def real_run(n: int, interval_s: float, runs: int) -> tuple[float, list[int]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--linked", type=int, default=1000, help="linked projects for the computed figure")
-    parser.add_argument("--interval", type=float, default=900, help="write-back interval, seconds (the default setting)")
+    parser.add_argument(
+        "--interval", type=float, default=900, help="write-back interval, seconds (the default setting)"
+    )
     parser.add_argument("--real", type=int, default=60, help="linked projects in the short real run")
     args = parser.parse_args()
 

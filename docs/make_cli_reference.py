@@ -37,9 +37,9 @@ or of the wrong type; a budget-row, project-detail or invoice field that is a *m
 first and only source ([live] names and documented fields only: `BudgetExps` has no live-checked
 source, so its absence is expected; a field with a next source, such as the history's `TotalAmt`
 whose next source is the invoice's detail, is reported, not needed); the project list's id, name or
-ProjectCode; the realm; API rights; a ProjectCode limit under 15 characters. Differences that are not needed (the OAuth header or token
-body BigTime took, an alias name BigSync also reads, `InvoiceAmt`, no `BigTime_Invoice__c`) are
-reported so we learn from them; BigSync copes.
+ProjectCode; the realm; API rights; a ProjectCode limit under 15 characters. Differences that are
+not needed (the OAuth header or token body BigTime took, an alias name BigSync also reads,
+`InvoiceAmt`, no `BigTime_Invoice__c`) are reported so we learn from them; BigSync copes.
 
 The table, one line per check: `ok` (confirmed), `DIFFERS` (different, not needed), `NEEDED`
 (different and needed), `--` (not checked), the system and the assumption; under it what was seen

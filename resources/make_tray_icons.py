@@ -75,8 +75,11 @@ def badge(fill: str, mark: str, panel: str) -> str:
                   f'<circle cx="{cx}" cy="{cy + 2.5:.2f}" r="1.2" fill="#ffffff"/>')
     else:  # ×
         d = 2.4
-        shape += (f'<path d="M{cx - d:.2f} {cy - d:.2f}L{cx + d:.2f} {cy + d:.2f}M{cx + d:.2f} {cy - d:.2f}L{cx - d:.2f} {cy + d:.2f}" '
-                  f'stroke="#ffffff" stroke-width="2.2" stroke-linecap="round"/>')
+        shape += (
+            f'<path d="M{cx - d:.2f} {cy - d:.2f}L{cx + d:.2f} {cy + d:.2f}'
+            f'M{cx + d:.2f} {cy - d:.2f}L{cx - d:.2f} {cy + d:.2f}" '
+            f'stroke="#ffffff" stroke-width="2.2" stroke-linecap="round"/>'
+        )
     return shape
 
 

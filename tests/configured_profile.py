@@ -39,8 +39,13 @@ def configure_profile(sandbox: Sandbox, root: Path, interval_seconds: int = 3600
 
 def file_keyring_env(home: Path) -> dict[str, str]:
     """The environment of a child process that reads the keyring file ``use_file_keyring(home)`` writes."""
-    return {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "config"),
-            "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
+    return {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+    }
 
 
 def use_file_keyring(home: Path) -> PlaintextKeyring:
@@ -60,7 +65,9 @@ def win_opportunities(salesforce_admin_url: str, count: int) -> list[str]:
     open_ones = [r for r in records if r.get("StageName") not in ("Closed Won", "Closed Lost") and r.get("AccountId")]
     ids = [r["Id"] for r in open_ones[:count]]
     for opp_id in ids:
-        requests.patch(f"{url}/records/Opportunity/{opp_id}", json={"StageName": "Closed Won"}, timeout=10).raise_for_status()
+        requests.patch(
+            f"{url}/records/Opportunity/{opp_id}", json={"StageName": "Closed Won"}, timeout=10
+        ).raise_for_status()
     return ids
 
 

@@ -64,11 +64,17 @@ def sandbox(sandbox_session: Sandbox) -> Iterator[Sandbox]:
 def bigtime_reading(request: pytest.FixtureRequest, sandbox: Sandbox) -> str:
     """Run a test twice: against the BigTime emulator's strict default (only what BigTime documents
     or a live-checked client shows) and with every lenient switch on (docs/sandbox.md)."""
-    requests.post(sandbox.bigtime_admin_url + "/switches", json={"preset": request.param}, timeout=10).raise_for_status()
+    requests.post(
+        sandbox.bigtime_admin_url + "/switches", json={"preset": request.param}, timeout=10
+    ).raise_for_status()
     return request.param
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     # Here (the tests' root conftest) so that `pytest --scenario-seeds=…` works from the repository root too.
-    parser.addoption("--scenario-seeds", dest="scenario_seeds", default=None,
-                     help="seeds for the engine's randomized scenarios: a count (40), a list (3,17) or a range (100-199)")
+    parser.addoption(
+        "--scenario-seeds",
+        dest="scenario_seeds",
+        default=None,
+        help="seeds for the engine's randomized scenarios: a count (40), a list (3,17) or a range (100-199)",
+    )

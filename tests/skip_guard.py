@@ -38,8 +38,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     if not _unexpected or not _is_controller(config):
         return
     allowed = _allowed()
-    terminalreporter.section("skipped tests that are not the slow run" + (" (allowed: BIGSYNC_ALLOW_SKIPS)" if allowed else ""),
-                             red=not allowed, yellow=allowed)
+    terminalreporter.section(
+        "skipped tests that are not the slow run" + (" (allowed: BIGSYNC_ALLOW_SKIPS)" if allowed else ""),
+        red=not allowed,
+        yellow=allowed,
+    )
     for nodeid, reason in _unexpected:
         terminalreporter.line(f"{nodeid}: {reason}")
     if not allowed:

@@ -98,7 +98,9 @@ def read_json(request: Request) -> Any:
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
-        raise ApiError(400, "JSON_PARSER_ERROR", f"The request body is not valid JSON: {exc.msg} at position {exc.pos}") from None
+        raise ApiError(
+            400, "JSON_PARSER_ERROR", f"The request body is not valid JSON: {exc.msg} at position {exc.pos}"
+        ) from None
 
 
 Handler = Callable[..., Any]
@@ -131,7 +133,10 @@ class ServiceApp:
         self.base_url = ""  # set by the server once the port is known
         self.url_map = Map(self.rules(), strict_slashes=False, merge_slashes=False)
         self.admin_map = Map(
-            [Rule(ADMIN_PREFIX + r.rule, endpoint=r.endpoint, methods=r.methods) for r in self._common_admin_rules() + self.admin_rules()],
+            [
+                Rule(ADMIN_PREFIX + r.rule, endpoint=r.endpoint, methods=r.methods)
+                for r in self._common_admin_rules() + self.admin_rules()
+            ],
             strict_slashes=False,
         )
 
@@ -178,7 +183,9 @@ class ServiceApp:
                     "<!DOCTYPE html><html><head><title>Runtime Error</title></head><body>"
                     "<h1>Server Error in '/' Application.</h1>"
                     "<p>An unexpected error occurred.</p></body></html>",
-                    status=fault.status, mimetype="text/html", headers=fault.headers,
+                    status=fault.status,
+                    mimetype="text/html",
+                    headers=fault.headers,
                 )
             else:
                 body = fault.body
@@ -224,13 +231,23 @@ class ServiceApp:
             err = ApiError(404, "NOT_FOUND", f"The requested resource does not exist: {request.path}")
             return self._admin_error(err) if admin else self.error_response(err)
         except MethodNotAllowed as exc:
-            err = ApiError(405, "METHOD_NOT_ALLOWED", f"HTTP Method '{request.method}' not allowed. Allowed are {', '.join(sorted(exc.valid_methods or []))}")
+            err = ApiError(
+                405,
+                "METHOD_NOT_ALLOWED",
+                f"HTTP Method '{request.method}' not allowed. Allowed are {', '.join(sorted(exc.valid_methods or []))}",
+            )
             return self._admin_error(err) if admin else self.error_response(err)
         except HTTPException as exc:
             err = ApiError(exc.code or 500, "BAD_REQUEST", exc.description or "Bad request")
             return self._admin_error(err) if admin else self.error_response(err)
         except Exception:  # a bug in the emulator: answer like a real server's 500, keep the trace in the log
-            log.error("sandbox %s: unhandled error on %s %s\n%s", self.name, request.method, request.path, traceback.format_exc())
+            log.error(
+                "sandbox %s: unhandled error on %s %s\n%s",
+                self.name,
+                request.method,
+                request.path,
+                traceback.format_exc(),
+            )
             err = ApiError(500, "UNKNOWN_EXCEPTION", "An unexpected error occurred in the sandbox.")
             return self._admin_error(err) if admin else self.error_response(err)
 

@@ -61,7 +61,9 @@ def test_kill_9_at_random_points_then_rerun_keeps_every_promise(connected_engine
     assert interrupted and len(interrupted) <= kills  # the next start records each killed cycle as interrupted
 
 
-def test_a_start_right_after_a_kill_inside_a_create_waits_for_it_and_never_sends_it_twice(connected_engine: Connected) -> None:
+def test_a_start_right_after_a_kill_inside_a_create_waits_for_it_and_never_sends_it_twice(
+    connected_engine: Connected,
+) -> None:
     """The child is killed while BigTime still holds its project create; the app is started again at
     once. Looking the code up now would find nothing and create a second project when the held one
     lands. The restart says it is waiting (exit 4) without sending anything to BigTime; once the
@@ -130,7 +132,9 @@ def test_two_syncs_at_once_never_duplicate_the_second_waits_or_refuses(connected
     assert sorted(r.created for r in reports if r) == [0, 4]
     for oid in opps:
         assert len(env.projects_for(oid)) == 1
-        assert len(env.contacts(env.project(oid)["SystemId"])) == len({c["EMail"] for c in env.contacts(env.project(oid)["SystemId"])})
+        assert len(env.contacts(env.project(oid)["SystemId"])) == len(
+            {c["EMail"] for c in env.contacts(env.project(oid)["SystemId"])}
+        )
     store = env.store()
     try:
         assert len(store.links()) == 4 and store.intents("pending") == []

@@ -30,8 +30,12 @@ pytestmark = pytest.mark.skipif(bool(MISSING), reason=f"the real-tray test needs
 def start_xvfb() -> tuple[subprocess.Popen, str]:
     """Xvfb on a display number it picks itself (-displayfd): never collides with another run."""
     read, write = os.pipe()
-    proc = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x640x24", "-nolisten", "tcp", "-noreset"],
-                            pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x640x24", "-nolisten", "tcp", "-noreset"],
+        pass_fds=(write,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write)
     with os.fdopen(read) as pipe:
         number = pipe.readline().strip()  # written once the server accepts connections
@@ -47,11 +51,39 @@ def display() -> Iterator[str]:
     env = {**os.environ, "DISPLAY": name}
     env.pop("WAYLAND_DISPLAY", None)
     # A light desktop behind, a dark panel (the usual GNOME/KDE look) with the tray at the top right.
-    subprocess.run(["xsetroot", "-solid", "#d8dde3"], env=env, check=False, timeout=10) if shutil.which("xsetroot") else None
-    trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype", "percent", "--width", "100", "--height", "28",
-                               "--transparent", "true", "--alpha", "0", "--tint", "0x2d2d2d", "--SetDockType", "true",
-                               "--expand", "true", "--padding", "4"],
-                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(["xsetroot", "-solid", "#d8dde3"], env=env, check=False, timeout=10) if shutil.which(
+        "xsetroot"
+    ) else None
+    trayer = subprocess.Popen(
+        [
+            "trayer",
+            "--edge",
+            "top",
+            "--align",
+            "right",
+            "--widthtype",
+            "percent",
+            "--width",
+            "100",
+            "--height",
+            "28",
+            "--transparent",
+            "true",
+            "--alpha",
+            "0",
+            "--tint",
+            "0x2d2d2d",
+            "--SetDockType",
+            "true",
+            "--expand",
+            "true",
+            "--padding",
+            "4",
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         yield name
     finally:
@@ -96,7 +128,10 @@ def test_real_tray_sync_now_from_the_menu(display: str, sandbox, tmp_path: Path)
     # Sync now runs the write-back too (issue 12.7): the round created 3 projects and wrote their figures
     assert seen["status_after"] == "Last sync just now · 3 projects created, 3 opportunities updated"
     assert "3 new projects" in seen["notifications"]
-    assert seen["tooltip"].splitlines()[:2] == ["BigSync", "Last sync just now · 3 projects created, 3 opportunities updated"]
+    assert seen["tooltip"].splitlines()[:2] == [
+        "BigSync",
+        "Last sync just now · 3 projects created, 3 opportunities updated",
+    ]
     assert seen["activity_events"] >= 3
     assert seen["loop_running_after_quit"] is False
     print(f"quit took {seen['quit_seconds']} s")  # a figure, not an assertion (see the benchmark)

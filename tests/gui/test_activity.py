@@ -124,8 +124,12 @@ def test_a_failed_cycle_is_worded_by_its_problem_with_the_fix(qtbot, profile: Pr
 
 
 def test_service_text_is_plain_text(window: ActivityWindow) -> None:
-    refused = next(r for r in range(window.event_proxy.rowCount()) if window.event_proxy.index(r, 1).data() == "Refused")
-    assert window.event_proxy.index(refused, 2).data() == "<b>Umbrella</b> & Co: BigTime refused it: client name too long"
+    refused = next(
+        r for r in range(window.event_proxy.rowCount()) if window.event_proxy.index(r, 1).data() == "Refused"
+    )
+    assert (
+        window.event_proxy.index(refused, 2).data() == "<b>Umbrella</b> & Co: BigTime refused it: client name too long"
+    )
     # Item views draw DisplayRole as plain text; no delegate here interprets HTML.
     assert type(window.event_view.itemDelegate()).__name__ == "QStyledItemDelegate"
 

@@ -111,7 +111,9 @@ def test_each_attempt_has_its_own_off_the_record_profile(qtbot, make_browser, sa
 
 def test_bigtime_allow_is_caught(qtbot, make_browser, sandbox, bigtime_reading):
     """Caught with and without state on the redirect (BigTime documents none)."""
-    endpoints = bigtime_endpoints(sandbox.bigtime_url, cred.BT_CLIENT_ID, cred.BT_CLIENT_SECRET, cred.BT_REDIRECT_URIS[0])
+    endpoints = bigtime_endpoints(
+        sandbox.bigtime_url, cred.BT_CLIENT_ID, cred.BT_CLIENT_SECRET, cred.BT_REDIRECT_URIS[0]
+    )
     attempt = AuthorizationAttempt(endpoints, HttpPolicy("bigtime"))
     browser, outcome = make_browser(attempt)
     browser.start()

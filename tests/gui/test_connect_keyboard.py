@@ -123,7 +123,7 @@ def assert_follows_the_screen(page) -> None:
     for (a, pa, ha), (b, pb, hb) in zip(spots, spots[1:]):
         same_line = abs(pa.y() - pb.y()) < max(ha, hb) // 2 + 2
         assert (same_line and pb.x() > pa.x()) or (not same_line and pb.y() > pa.y()), \
-            f"Tab goes from {a.objectName() or type(a).__name__} "
+            f"Tab goes from {a.objectName() or type(a).__name__} " \
             f"{a.accessibleName() or getattr(a, 'text', lambda: '')()!r} " \
             f"at {pa.toTuple()} to {b.objectName() or type(b).__name__} " \
             f"{b.accessibleName() or getattr(b, 'text', lambda: '')()!r} at {pb.toTuple()}"

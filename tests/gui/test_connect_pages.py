@@ -366,7 +366,9 @@ def test_bigtime_sign_in_through_the_embedded_browser(qtbot, bt_page, context, s
     # The firm as the admin typed it (no BigTime answer names it).
     assert_bigtime_connected(bt_page.connected_label.text())
     vault = secrets.Vault(context.profile)
-    assert vault.get(secrets.BIGTIME_REFRESH_TOKEN) and vault.get(secrets.BIGTIME_CLIENT_SECRET) == cred.BT_CLIENT_SECRET
+    assert (
+        vault.get(secrets.BIGTIME_REFRESH_TOKEN) and vault.get(secrets.BIGTIME_CLIENT_SECRET) == cred.BT_CLIENT_SECRET
+    )
     saved = settings_json(context)["bigtime"]
     assert saved["auth_mode"] == "oauth" and saved["base_url"] == sandbox.bigtime_url
     assert (saved["firm_id"], saved["oauth_header"], saved["token_body"]) == (cred.BT_FIRM_ID, "x-auth-token", "json")
@@ -413,7 +415,9 @@ def test_bigtime_api_key(qtbot, bt_page, context, sandbox):
 
 def test_bigtime_through_the_system_browser(qtbot, bt_page, context, sandbox, bigtime_reading):
     redirect = f"http://127.0.0.1:{free_port()}/BigTimeRedirect"  # a free port, registered as an admin would
-    requests.post(sandbox.bigtime_admin_url + "/settings", json={"redirect_uris": [redirect]}, timeout=5).raise_for_status()
+    requests.post(
+        sandbox.bigtime_admin_url + "/settings", json={"redirect_uris": [redirect]}, timeout=5
+    ).raise_for_status()
     bt_page.callback.setText(redirect)
     opened: list[str] = []
     bt_page.open_url = opened.append
@@ -516,6 +520,8 @@ app.processEvents()
 print(sorted(m for m in sys.modules if "WebEngine" in m))
 """
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT, env=env)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, cwd=ROOT, env=env
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "[]"

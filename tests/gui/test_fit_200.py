@@ -59,7 +59,8 @@ with Sandbox() as sb:
     from PySide6.QtWidgets import QScrollArea
     scroll = page.findChild(QScrollArea) or next(
         a for a in w.findChildren(QScrollArea)
-        if a.isAncestorOf(page) or page.isAncestorOf(a) or a.widget() is not None and a.widget().isAncestorOf(page.stack)
+        if a.isAncestorOf(page) or page.isAncestorOf(a)
+        or a.widget() is not None and a.widget().isAncestorOf(page.stack)
     )
     out["connect"] = {"browser": page.browser is not None, "hscroll": scroll.horizontalScrollBar().isVisible(),
                       "hmax": scroll.horizontalScrollBar().maximum()}

@@ -63,7 +63,12 @@ def test_changing_the_interval_saves_it_and_leaves_exclusions_alone(sandbox, con
     qtbot.mouseClick(window.save_schedule, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: window.schedule_status.text().startswith("Saved"), timeout=TIMEOUT)
     sync = Settings.load(connected).sync
-    assert (sync.interval_seconds, sync.interval_explicit, sync.api_budget_percent, sync.trigger_stage) == (600, True, 2.5, "Closed Won")
+    assert (sync.interval_seconds, sync.interval_explicit, sync.api_budget_percent, sync.trigger_stage) == (
+        600,
+        True,
+        2.5,
+        "Closed Won",
+    )
     assert excluded(connected) == before
     assert "Triggers: Checks every 10 min (set by the admin)" in window.effective.text()
     shoot(window, "schedule")

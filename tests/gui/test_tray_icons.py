@@ -64,5 +64,7 @@ def test_icon_reads_on_light_and_dark_panels(qapp, state: SyncState, variant: st
         glyph, shown = render(state, variant, background)
         share, readable = unread(glyph, shown, QColor(background))
         assert readable > 40, f"{state.value}-{variant} on {background}: hardly a pixel stands out"
-        assert share <= SLACK, (f"{state.value}-{variant} on {background}: {share:.0%} of the glyph's edge is not within "
-                                f"{REACH} px of a pixel with 3:1 contrast")
+        assert share <= SLACK, (
+            f"{state.value}-{variant} on {background}: {share:.0%} of the glyph's edge is not within "
+            f"{REACH} px of a pixel with 3:1 contrast"
+        )

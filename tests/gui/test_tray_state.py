@@ -30,7 +30,9 @@ OFFLINE = "BigTime could not be reached (connection refused). Check the network 
 def report(result: str = "ok", *, kind: str = "trigger", created: int = 0, rejected: int = 0, error: str = "",
            message: str = "", written: int = 0, system: str = "") -> CycleReport:
     if not system:  # the service a failed cycle's error is about, as the engine records it
-        system = "salesforce" if message.startswith("Salesforce") else "bigtime" if message.startswith("BigTime") else ""
+        system = (
+            "salesforce" if message.startswith("Salesforce") else "bigtime" if message.startswith("BigTime") else ""
+        )
     return CycleReport(1, kind, result, message, created=created, rejected=rejected, error=error, written=written,
                        system=system)
 
@@ -158,7 +160,9 @@ def test_one_notification_per_round_says_everything_once() -> None:
     assert one_round(model, report()) is None  # nothing new: no balloon
 
     # Created and refused in the same round, with a write-back failure: one balloon for all.
-    failing_writeback = report("failed", kind="writeback", error="ServiceUnavailable", message="Salesforce answered HTTP 503")
+    failing_writeback = report(
+        "failed", kind="writeback", error="ServiceUnavailable", message="Salesforce answered HTTP 503"
+    )
     note = one_round(model, report("partial", created=2, rejected=1), failing_writeback)
     assert note.title == "2 new projects · 1 could not be synced · Salesforce is having trouble"
     assert (note.severity, note.problems, note.message) == ("error", True, "Click to see why in Activity.")
@@ -195,7 +199,9 @@ def test_writeback_problem_does_not_hide_behind_a_good_trigger_cycle() -> None:
     model = StatusModel()
     model.cycle_started()
     model.cycle_finished(report())
-    model.cycle_finished(report("failed", kind="writeback", error="ServiceUnavailable", message="Salesforce answered HTTP 503"))
+    model.cycle_finished(
+        report("failed", kind="writeback", error="ServiceUnavailable", message="Salesforce answered HTTP 503")
+    )
     model.waiting(30, 1)
     assert model.state is SyncState.ERROR
     model.cycle_started()
@@ -517,8 +523,10 @@ def test_session_syncs_notifies_once_and_offers_the_fix(qtbot, sandbox, memory_k
         qtbot.mouseClick(win.sync_button, Qt.MouseButton.LeftButton)
         qtbot.waitUntil(lambda: session.model.state is SyncState.ATTENTION, timeout=15000)
         assert win.headline.text() == "Needs your attention" and win.fix_button.text() == "Reconnect Salesforce…"
-        qtbot.waitUntil(lambda: [n.title for n in session.notifications].count("Salesforce needs you to sign in again") == 1,
-                        timeout=15000)  # told when the round ends
+        qtbot.waitUntil(
+            lambda: [n.title for n in session.notifications].count("Salesforce needs you to sign in again") == 1,
+            timeout=15000,
+        )  # told when the round ends
         with qtbot.waitSignal(session.runner.waiting, timeout=15000):
             qtbot.mouseClick(win.sync_button, Qt.MouseButton.LeftButton)  # fails again: not told again
         assert [n.title for n in session.notifications].count("Salesforce needs you to sign in again") == 1
@@ -542,11 +550,13 @@ def test_the_tray_path_does_not_load_the_http_stack_before_the_icon_shows() -> N
     import subprocess
     import sys
 
-    code = ("import sys, bigsync_gui.cli, bigsync_gui.gui.app, bigsync_gui.gui.session, bigsync_gui.gui.tray, "
-            "bigsync_gui.gui.state, bigsync_gui.gui.single_instance, bigsync_gui.core.settings, bigsync_gui.core.store; "
-            "bigsync_gui.cli.build_parser(); "  # its help texts once imported oauth for two default URIs
-            "print(sorted(m for m in ('requests', 'oauthlib', 'keyring', 'bigsync_gui.core.engine', "
-            "'PySide6.QtWebEngineWidgets') if m in sys.modules))")
+    code = (
+        "import sys, bigsync_gui.cli, bigsync_gui.gui.app, bigsync_gui.gui.session, bigsync_gui.gui.tray, "
+        "bigsync_gui.gui.state, bigsync_gui.gui.single_instance, bigsync_gui.core.settings, bigsync_gui.core.store; "
+        "bigsync_gui.cli.build_parser(); "  # its help texts once imported oauth for two default URIs
+        "print(sorted(m for m in ('requests', 'oauthlib', 'keyring', 'bigsync_gui.core.engine', "
+        "'PySide6.QtWebEngineWidgets') if m in sys.modules))"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.strip() == "[]"
 
@@ -562,7 +572,9 @@ def test_catch_up_after_sleep_and_when_the_network_returns(qtbot, tmp_path) -> N
 
     session = DesktopSession(SetupContext(Profile.at(tmp_path / "p")), use_tray=False)
     woken: list[bool] = []
-    session._runner = SimpleNamespace(sync_now=lambda figures=True: woken.append(figures), stop=lambda: None, running=False)  # catching up: figures=False
+    session._runner = SimpleNamespace(
+        sync_now=lambda figures=True: woken.append(figures), stop=lambda: None, running=False
+    )  # catching up: figures=False
     # An ordinary tick: nothing happens.
     session._last_tick = (clock.time() - CLOCK_TICK_MS / 1000, clock.monotonic() - CLOCK_TICK_MS / 1000)
     session._tick()

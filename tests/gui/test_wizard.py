@@ -219,7 +219,9 @@ def test_fields_page_lists_what_exists_and_what_is_missing(sandbox, connected, o
     wizard = open_wizard(connected, "fields")
     page = wizard.fields_page
     qtbot.waitUntil(page.isComplete, timeout=TIMEOUT)
-    statuses = {page.table.item(row, 0).toolTip(): page.table.item(row, 2).text() for row in range(page.table.rowCount())}
+    statuses = {
+        page.table.item(row, 0).toolTip(): page.table.item(row, 2).text() for row in range(page.table.rowCount())
+    }
     assert statuses["wip"] == "✗ missing"
     assert all(text == "✓ exists" for figure, text in statuses.items() if figure != "wip")
     hand_made = page.missing.text()
@@ -273,7 +275,10 @@ def test_save_writes_settings_and_starts_the_loop(sandbox, connected, qtbot, mon
         assert "Negotiation/Review" in summary.stage.text()
         assert "projects are created for all" in summary.backfill.text()
         assert summary.interval.text() == "Triggers: Checks every 10 min."
-        assert "Expenses logged" not in summary.fields.text() and "Hours logged → BigTime_Hours_Logged__c" in summary.fields.text()
+        assert (
+            "Expenses logged" not in summary.fields.text()
+            and "Hours logged → BigTime_Hours_Logged__c" in summary.fields.text()
+        )
         assert summary.note.text() == "Deleting an opportunity never deletes a BigTime project: its link is severed."
         save = wizard.button(QWizard.WizardButton.CommitButton)
         assert save.text().replace("&", "") == "Save" and save.isVisible()
@@ -299,7 +304,12 @@ def test_save_writes_settings_and_starts_the_loop(sandbox, connected, qtbot, mon
         assert results == [QWizard.DialogCode.Accepted.value]
 
         sync = Settings.load(connected).sync
-        assert (sync.trigger_stage, sync.interval_seconds, sync.interval_explicit, sync.backfill) == ("Negotiation/Review", 600, True, True)
+        assert (sync.trigger_stage, sync.interval_seconds, sync.interval_explicit, sync.backfill) == (
+            "Negotiation/Review",
+            600,
+            True,
+            True,
+        )
         assert sync.configured and sync.field_map["expenses_logged"] == ""
         assert sync.field_map["hours_logged"] == "BigTime_Hours_Logged__c"
         vault = secrets.Vault(connected)
@@ -414,7 +424,9 @@ def page_text(qtbot, page) -> str:
 
 
 @pytest.mark.webengine
-def test_end_to_end_sign_in_to_both_pick_the_stage_save_and_the_loop_runs(sandbox, profile, qtbot, bigtime_reading) -> None:
+def test_end_to_end_sign_in_to_both_pick_the_stage_save_and_the_loop_runs(
+    sandbox, profile, qtbot, bigtime_reading
+) -> None:
     from bigsync_gui.gui.context import Prefill
     from bigsync_gui.gui.session import DesktopSession
 
@@ -432,7 +444,9 @@ def test_end_to_end_sign_in_to_both_pick_the_stage_save_and_the_loop_runs(sandbo
         sf = wizard.salesforce_page
         assert not wizard.button(QWizard.WizardButton.NextButton).isEnabled()
         qtbot.mouseClick(sf.sign_in_button, Qt.MouseButton.LeftButton)
-        wait_loaded(qtbot, lambda: sf.browser.page() if sf.browser is not None else None, "Log In to Salesforce", TIMEOUT)
+        wait_loaded(
+            qtbot, lambda: sf.browser.page() if sf.browser is not None else None, "Log In to Salesforce", TIMEOUT
+        )
         sf.browser.page().runJavaScript(f"""document.getElementById('username').value = {cred.SF_USERNAME!r};
             document.getElementById('password').value = {cred.SF_PASSWORD!r};
             document.getElementById('Login').click();""")
@@ -471,7 +485,10 @@ def test_end_to_end_sign_in_to_both_pick_the_stage_save_and_the_loop_runs(sandbo
         settings = Settings.load(profile)
         assert settings.sync.trigger_stage == "Closed Won" and settings.sync.configured and not settings.sync.backfill
         assert settings.salesforce.connected and settings.bigtime.auth_mode == "oauth"
-        assert (settings.bigtime.firm_id, settings.bigtime.oauth_header) == (cred.BT_FIRM_ID, "x-auth-token")  # prefilled
+        assert (settings.bigtime.firm_id, settings.bigtime.oauth_header) == (
+            cred.BT_FIRM_ID,
+            "x-auth-token",
+        )  # prefilled
         vault = secrets.Vault(profile)
         assert vault.get(secrets.SALESFORCE_REFRESH_TOKEN) and vault.get(secrets.BIGTIME_REFRESH_TOKEN)
         assert vault.get(secrets.BIGTIME_CLIENT_SECRET) == cred.BT_CLIENT_SECRET

@@ -74,7 +74,9 @@ def killed() -> CycleReport:
 def won_with_roles(env: Connected, count: int, rng: random.Random, batch: str = "") -> list[str]:
     """``count`` opportunities just below the stage, each with a primary contact role (half with a
     second one), over the org's accounts and three new ones; ``batch`` keeps names apart when called again."""
-    accounts = [a["Id"] for a in env.accounts()] + [env.insert("Account", {"Name": f"Crash Co {batch}{i}"}) for i in range(3)]
+    accounts = [a["Id"] for a in env.accounts()] + [
+        env.insert("Account", {"Name": f"Crash Co {batch}{i}"}) for i in range(3)
+    ]
     ids = []
     for n in range(count):
         i = f"{batch}{n}"

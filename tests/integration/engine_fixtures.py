@@ -59,8 +59,13 @@ def child_env(home: Path) -> dict[str, str]:
     """The environment a `bigsync-gui` child process needs to read the same keyring file."""
     import os
 
-    return {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "config"),
-            "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
+    return {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+    }
 
 
 class MovableClock:
@@ -166,12 +171,19 @@ class Connected:
             self.sf.undelete("Opportunity", opp_id)
 
     def new_opp(self, name: str, stage: str, account: str | None, **fields: Any) -> str:
-        values = {"Name": name, "StageName": stage, "CloseDate": datetime.now(timezone.utc).date().isoformat(), **fields}
+        values = {
+            "Name": name,
+            "StageName": stage,
+            "CloseDate": datetime.now(timezone.utc).date().isoformat(),
+            **fields,
+        }
         if account:
             values["AccountId"] = account
         return self.insert("Opportunity", values)
 
-    def add_role(self, opp_id: str, first: str, last: str, email: str, primary: bool, account: str | None = None) -> str:
+    def add_role(
+        self, opp_id: str, first: str, last: str, email: str, primary: bool, account: str | None = None
+    ) -> str:
         contact = self.insert("Contact", {"FirstName": first, "LastName": last, "Email": email, "AccountId": account})
         self.insert("OpportunityContactRole", {"OpportunityId": opp_id, "ContactId": contact, "IsPrimary": primary,
                                                "Role": "Decision Maker" if primary else "Evaluator"})
@@ -446,14 +458,26 @@ class Oracle:
         codes = collections.Counter(owner[p["ProjectCode"]] for p in projects if p["ProjectCode"] in owner)
         duplicated = {c: n for c, n in codes.items() if n > 1}
         if duplicated:
-            broken("duplicate", sum(n - 1 for n in duplicated.values()), f"more than one project for {duplicated}\n{self.history}")
+            broken(
+                "duplicate",
+                sum(n - 1 for n in duplicated.values()),
+                f"more than one project for {duplicated}\n{self.history}",
+            )
         with_project = set(codes)
         missing = self.must - with_project
         if missing:
-            broken("missed", len(missing), f"no project for opportunities that reached the stage: {missing}\n{self.history}")
+            broken(
+                "missed",
+                len(missing),
+                f"no project for opportunities that reached the stage: {missing}\n{self.history}",
+            )
         unexpected = with_project - self.may
         if unexpected:
-            broken("other", len(unexpected), f"projects for opportunities never seen at the stage: {unexpected}\n{self.history}")
+            broken(
+                "other",
+                len(unexpected),
+                f"projects for opportunities never seen at the stage: {unexpected}\n{self.history}",
+            )
 
         client_codes = collections.Counter(account_of_code(c["ClientId"]) for c in env.clients()
                                            if account_of_code(c["ClientId"]))  # clients per account, any code form
@@ -464,7 +488,11 @@ class Oracle:
                 contacts = env.contacts(p["SystemId"])
                 people = [(c["EMail"].casefold(), c["FName"], c["SName"]) for c in contacts]
                 if len(people) != len(set(people)):
-                    broken("duplicate", len(people) - len(set(people)), f"duplicate contacts on project {p['SystemId']}: {people}")
+                    broken(
+                        "duplicate",
+                        len(people) - len(set(people)),
+                        f"duplicate contacts on project {p['SystemId']}: {people}",
+                    )
                 if sum(c["Tag"] == "PRIMARY" for c in contacts) > 1:
                     broken("other", 1, f"more than one primary contact on project {p['SystemId']}")
 

@@ -18,7 +18,10 @@ FAULTS: list[tuple[str, dict[str, Any]]] = [
     ("salesforce", {"kind": "status", "status": 500, "path": "/query", "count": 1}),  # retried: the cycle goes on
     ("salesforce", {"kind": "status", "status": 503, "path": "/query", "count": 5}),  # retries exhausted
     ("salesforce", {"kind": "status", "status": 503, "retry_after": 120, "path": "/services/data/"}),
-    ("salesforce", {"kind": "status", "status": 503, "retry_after": 120, "method": "PATCH", "path": "/composite/sobjects"}),
+    (
+        "salesforce",
+        {"kind": "status", "status": 503, "retry_after": 120, "method": "PATCH", "path": "/composite/sobjects"},
+    ),
     ("salesforce", {"kind": "drop", "method": "PATCH", "path": "/composite/sobjects"}),
     ("salesforce", {"kind": "expire"}),  # every session ends: the next call refreshes
     ("bigtime", {"kind": "status", "status": 500, "method": "POST", "path": "/project/detail$"}),
@@ -89,7 +92,9 @@ class Story:
             oid = env.new_opp(f"Scenario {self.created} “{rng.choice(['Alpha', 'Beta', 'Gamma'])}”", stage, account,
                               Amount=rng.choice([None, 12000, 99999.5]))
             if rng.random() < 0.7:
-                env.add_role(oid, "Pat", f"Lee{self.created}", f"pat{self.created}@example.com", primary=True, account=account)
+                env.add_role(
+                    oid, "Pat", f"Lee{self.created}", f"pat{self.created}@example.com", primary=True, account=account
+                )
             self.log.append(f"create {oid} at {stage}")
             return
         opp = self.pick()

@@ -69,8 +69,11 @@ def oauth_code_flow(base: str) -> dict[str, Any]:
     browser = requests.Session()
     page = browser.get(base + A.AUTHORIZE_PATH, params={"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT,
                                                         "state": "s-1", "response_type": "code"}, timeout=10)
-    consent = browser.post(base + A.AUTHORIZE_PATH, data={"txn": _hidden(page.text, "txn"), "step": "login",
-                                                          "UserId": cred.BT_USERNAME, "Pwd": cred.BT_PASSWORD}, timeout=10)
+    consent = browser.post(
+        base + A.AUTHORIZE_PATH,
+        data={"txn": _hidden(page.text, "txn"), "step": "login", "UserId": cred.BT_USERNAME, "Pwd": cred.BT_PASSWORD},
+        timeout=10,
+    )
     assert 'id="allow"' in consent.text
     final = browser.post(base + A.AUTHORIZE_PATH, data={"txn": _hidden(consent.text, "txn"), "step": "consent",
                                                         "decision": "allow"}, allow_redirects=False, timeout=10)
@@ -300,7 +303,13 @@ def test_create_client_project_contact_and_read_back(sandbox):
     client = key_client(sandbox)
     cid = client.create_client({"Nm": "Hooli", "ClientId": "HOOLI-1", "City": "Palo Alto", "MainPH": "555-0100"})
     hooli = client.client(cid)
-    assert (hooli.id, hooli.name, hooli.code, hooli.city, hooli.phone) == (cid, "Hooli", "HOOLI-1", "Palo Alto", "555-0100")
+    assert (hooli.id, hooli.name, hooli.code, hooli.city, hooli.phone) == (
+        cid,
+        "Hooli",
+        "HOOLI-1",
+        "Palo Alto",
+        "555-0100",
+    )
     assert [c.id for c in client.find_clients_by_name("  hooli ")] == [cid]
 
     pid = client.create_project({"Nm": "Nucleus rollout", "ProjectCode": "006Kx00000000G9IAI", "ClientId": cid,
@@ -394,7 +403,9 @@ def test_rate_limit_503_is_not_retried_for_a_create(sandbox):
 
 
 def test_html_error_page_becomes_a_short_sentence(sandbox):
-    admin(sandbox, "POST", "/faults", json={"kind": "html", "status": 400, "path": "/project/detail$", "method": "POST"})
+    admin(
+        sandbox, "POST", "/faults", json={"kind": "html", "status": 400, "path": "/project/detail$", "method": "POST"}
+    )
     with pytest.raises(RequestRejected) as caught:
         key_client(sandbox).create_project({"Nm": "x", "ClientId": 201})
     message = caught.value.message
@@ -403,7 +414,12 @@ def test_html_error_page_becomes_a_short_sentence(sandbox):
 
 
 def test_non_json_success_is_unexpected(sandbox):
-    admin(sandbox, "POST", "/faults", json={"kind": "status", "status": 200, "body": "Welcome to BigTime", "path": "/staff$"})
+    admin(
+        sandbox,
+        "POST",
+        "/faults",
+        json={"kind": "status", "status": 200, "body": "Welcome to BigTime", "path": "/staff$"},
+    )
     with pytest.raises(UnexpectedResponse) as caught:
         key_client(sandbox).staff()
     assert "not JSON" in str(caught.value)
@@ -470,9 +486,16 @@ def test_budget_status_and_totals_equal_the_sandbox_figures(sandbox):
             assert "budget_hours" in totals.missing
         else:
             assert f["budget_hours"] == want["BudgetHours"] and f["budget_fees"] == want["BudgetFees"]
-        assert f["budget_total"] == want["EstTotal"] and totals.sources["budget_total"] == "sum of EstTotal on budget-status rows"
+        assert (
+            f["budget_total"] == want["EstTotal"]
+            and totals.sources["budget_total"] == "sum of EstTotal on budget-status rows"
+        )
         if rows:
-            assert (f["hours_logged"], f["expenses_logged"], f["wip"]) == (want["HrsIn"], want["ExpCostIn"], want["WipTotal"])
+            assert (f["hours_logged"], f["expenses_logged"], f["wip"]) == (
+                want["HrsIn"],
+                want["ExpCostIn"],
+                want["WipTotal"],
+            )
             checked_rows = True
         assert f["budget_expenses"] is None  # the strict emulator has no BudgetExps on rows
         assert f["invoiced_to_date"] == want["TotalAmt"] and f["paid_to_date"] == want["PaidAmt"]
@@ -492,7 +515,9 @@ def test_budget_status_and_totals_equal_the_sandbox_figures(sandbox):
 def test_totals_follow_a_new_payment(sandbox):
     client = key_client(sandbox)
     data = sandbox.world.bigtime
-    open_invoice = next(i for i in map(client.invoice, (i.id for i in client.all_invoices())) if i.balance and i.balance > 100)
+    open_invoice = next(
+        i for i in map(client.invoice, (i.id for i in client.all_invoices())) if i.balance and i.balance > 100
+    )
     before = client.project_totals(open_invoice.project_id)
     admin(sandbox, "POST", f"/invoices/{open_invoice.id}/payments", json={"amount": 100})
     after = client.project_totals(open_invoice.project_id)
@@ -507,9 +532,13 @@ def test_oauth_with_the_real_token_refresher(sandbox, bigtime_reading):
     rotated: list[str] = []
     tokens = oauth.TokenSet(access_token=raw["access_token"], refresh_token=raw["refresh_token"],
                             expires_at=time.time() + raw["expires_in"], raw=raw)
-    refresher = oauth.TokenRefresher(oauth.bigtime_endpoints(sandbox.bigtime_url, cred.BT_CLIENT_ID, cred.BT_CLIENT_SECRET,
-                                                             REDIRECT),
-                                     http, raw["refresh_token"], rotated.append, tokens=tokens)
+    refresher = oauth.TokenRefresher(
+        oauth.bigtime_endpoints(sandbox.bigtime_url, cred.BT_CLIENT_ID, cred.BT_CLIENT_SECRET, REDIRECT),
+        http,
+        raw["refresh_token"],
+        rotated.append,
+        tokens=tokens,
+    )
     client = BigTimeClient(sandbox.bigtime_url, OAuthAuth(refresher, REALM), http)
     assert client.whoami().firm_id == REALM
     admin(sandbox, "POST", "/tokens/expire", json={"kind": "access"})
@@ -522,7 +551,11 @@ def test_oauth_with_the_real_token_refresher(sandbox, bigtime_reading):
 
 # ---- contacts: pybt's path first, our old guess as a fallback ----------------------------------------
 def contact_posts(sandbox) -> list[tuple[str, int]]:
-    return [(path.lower(), status) for method, path, status in api_log(sandbox) if method == "POST" and "/contact" in path.lower()]
+    return [
+        (path.lower(), status)
+        for method, path, status in api_log(sandbox)
+        if method == "POST" and "/contact" in path.lower()
+    ]
 
 
 def test_contact_is_added_at_pybts_path_and_the_client_keeps_it(sandbox):
@@ -537,8 +570,19 @@ def test_contact_is_added_at_pybts_path_and_the_client_keeps_it(sandbox):
 def test_contact_falls_back_to_the_id_path_on_404_and_remembers_it(sandbox):
     """A BigTime that only knows ``/project/Contact/0``: pybt's path is 404, nothing is created there."""
     admin(sandbox, "POST", "/switches", json={"contact_create_with_id": True})
-    admin(sandbox, "POST", "/faults", json={"kind": "status", "status": 404, "method": "POST", "path": "/project/contact$",
-                                            "count": None, "body": {"Message": "No HTTP resource was found"}})
+    admin(
+        sandbox,
+        "POST",
+        "/faults",
+        json={
+            "kind": "status",
+            "status": 404,
+            "method": "POST",
+            "path": "/project/contact$",
+            "count": None,
+            "body": {"Message": "No HTTP resource was found"},
+        },
+    )
     client = key_client(sandbox)
     clear_log(sandbox)
     before = len(sandbox.world.bigtime.directory.project_contacts(1001))
@@ -553,8 +597,19 @@ def test_contact_falls_back_to_the_id_path_on_404_and_remembers_it(sandbox):
 
 def test_contact_refused_at_both_paths_raises_the_last_answer(sandbox):
     client = key_client(sandbox)  # strict: /project/Contact/0 is contact 0, which does not exist
-    admin(sandbox, "POST", "/faults", json={"kind": "status", "status": 405, "method": "POST", "path": "/project/contact$",
-                                            "count": 1, "body": {"Message": "The requested resource does not support http method 'POST'."}})
+    admin(
+        sandbox,
+        "POST",
+        "/faults",
+        json={
+            "kind": "status",
+            "status": 405,
+            "method": "POST",
+            "path": "/project/contact$",
+            "count": 1,
+            "body": {"Message": "The requested resource does not support http method 'POST'."},
+        },
+    )
     with pytest.raises(RequestRejected) as raised:
         client.add_project_contact(1001, {"FName": "Ann", "SName": "One"})
     assert raised.value.status == 404 and client.contact_create_path is None

@@ -31,8 +31,13 @@ def env(tmp_path: Path) -> dict[str, str]:
     """A keyring in a file under a temporary home (keyrings.alt), as docs/design.md suggests for tests."""
     home = tmp_path / "home"
     home.mkdir()
-    return {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"), "XDG_CONFIG_HOME": str(home / "config"),
-            "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
+    return {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+    }
 
 
 @pytest.fixture
@@ -103,7 +108,9 @@ def sign_in_through_printed_url(args: list[str], env: dict[str, str], system: st
     return proc.returncode, "".join(lines) + out, err
 
 
-def connect_salesforce(sandbox: Sandbox, env: dict[str, str], profile: Path, allow: bool = True) -> tuple[int, str, str]:
+def connect_salesforce(
+    sandbox: Sandbox, env: dict[str, str], profile: Path, allow: bool = True
+) -> tuple[int, str, str]:
     """`connect salesforce --no-browser` on a fresh loopback port, completed through the printed URL."""
     redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
     register_redirect(sandbox, redirect)
@@ -122,7 +129,9 @@ def set_up(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
     assert run(env, profile, "configure", "--trigger-stage", "Closed Won").returncode == 0
 
 
-def test_connect_salesforce_stages_and_disconnect(sandbox: Sandbox, env: dict[str, str], profile: Path, tmp_path: Path) -> None:
+def test_connect_salesforce_stages_and_disconnect(
+    sandbox: Sandbox, env: dict[str, str], profile: Path, tmp_path: Path
+) -> None:
     code, out, err = connect_salesforce(sandbox, env, profile)
     assert code == 0, err
     assert f"as {cred.SF_USERNAME}" in out
@@ -157,14 +166,37 @@ def test_connect_salesforce_stages_and_disconnect(sandbox: Sandbox, env: dict[st
 
 def connect_bigtime_oauth(sandbox: Sandbox, env: dict[str, str], profile: Path, firm: str) -> tuple[int, str, str]:
     redirect = f"http://127.0.0.1:{free_port()}/BigTimeRedirect"  # a free port (workers run in parallel), registered
-    requests.post(sandbox.bigtime_admin_url + "/settings", json={"redirect_uris": [redirect]}, timeout=5).raise_for_status()
+    requests.post(
+        sandbox.bigtime_admin_url + "/settings", json={"redirect_uris": [redirect]}, timeout=5
+    ).raise_for_status()
     return sign_in_through_printed_url(
-        ["--profile", str(profile), "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--client-id", cred.BT_CLIENT_ID,
-         "--firm", firm, "--client-secret-stdin", "--redirect-uri", redirect, "--no-browser", "--timeout", "30"],
-        env, "bigtime", stdin=cred.BT_CLIENT_SECRET + "\n")
+        [
+            "--profile",
+            str(profile),
+            "connect",
+            "bigtime",
+            "--base-url",
+            sandbox.bigtime_url,
+            "--client-id",
+            cred.BT_CLIENT_ID,
+            "--firm",
+            firm,
+            "--client-secret-stdin",
+            "--redirect-uri",
+            redirect,
+            "--no-browser",
+            "--timeout",
+            "30",
+        ],
+        env,
+        "bigtime",
+        stdin=cred.BT_CLIENT_SECRET + "\n",
+    )
 
 
-def test_connect_bigtime_oauth_and_api_key(sandbox: Sandbox, env: dict[str, str], profile: Path, bigtime_reading: str) -> None:
+def test_connect_bigtime_oauth_and_api_key(
+    sandbox: Sandbox, env: dict[str, str], profile: Path, bigtime_reading: str
+) -> None:
     code, out, err = connect_bigtime_oauth(sandbox, env, profile, cred.BT_FIRM_ID)
     assert code == 0, err
     assert "Connected to BigTime" in out and cred.BT_FIRM_ID in out
@@ -187,9 +219,21 @@ def test_connect_bigtime_oauth_and_api_key(sandbox: Sandbox, env: dict[str, str]
 
 def test_connect_bigtime_oauth_needs_the_firm_and_explains_a_wrong_one(sandbox: Sandbox, env: dict[str, str],
                                                                      profile: Path, bigtime_reading: str) -> None:
-    missing = run(env, profile, "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--client-id", cred.BT_CLIENT_ID,
-                  "--client-secret-stdin", stdin=cred.BT_CLIENT_SECRET + "\n")
-    assert missing.returncode == 2 and "--client-id needs --firm ID" in missing.stderr and "Company Info" in missing.stderr
+    missing = run(
+        env,
+        profile,
+        "connect",
+        "bigtime",
+        "--base-url",
+        sandbox.bigtime_url,
+        "--client-id",
+        cred.BT_CLIENT_ID,
+        "--client-secret-stdin",
+        stdin=cred.BT_CLIENT_SECRET + "\n",
+    )
+    assert (
+        missing.returncode == 2 and "--client-id needs --firm ID" in missing.stderr and "Company Info" in missing.stderr
+    )
     code, _, err = connect_bigtime_oauth(sandbox, env, profile, "other-firm")
     assert code == 1 and "Traceback" not in err
     if bigtime_reading == "lenient":  # the token response names the firm: the mismatch is said before any call
@@ -247,7 +291,9 @@ def test_unreachable_host(env: dict[str, str], profile: Path) -> None:
 def test_rotated_refresh_tokens_survive_restarts(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
     """With rotation on, each process refreshes (no access token is ever stored), gets a new refresh
     token and must keep it: the old one is dead, so a lost rotation shows up as exit 3 next time."""
-    requests.post(sandbox.salesforce_admin_url + "/settings", json={"rotate_refresh_tokens": True}, timeout=5).raise_for_status()
+    requests.post(
+        sandbox.salesforce_admin_url + "/settings", json={"rotate_refresh_tokens": True}, timeout=5
+    ).raise_for_status()
     code, _, err = connect_salesforce(sandbox, env, profile)
     assert code == 0, err
     keyring_file = Path(env["XDG_DATA_HOME"]) / "python_keyring" / "keyring_pass.cfg"
@@ -342,7 +388,9 @@ def test_sigterm_during_a_cycle_abandons_it_safely(sandbox: Sandbox, env: dict[s
     requests.delete(sandbox.bigtime_admin_url + "/faults", timeout=5).raise_for_status()
     again = run(env, profile, "sync", "--once", "--json")
     assert again.returncode == 0, again.stderr
-    codes = collections.Counter(str(p.get("ProjectCode", "")) for p in sandbox.world.bigtime.directory.project_list(show_inactive=True))
+    codes = collections.Counter(
+        str(p.get("ProjectCode", "")) for p in sandbox.world.bigtime.directory.project_list(show_inactive=True)
+    )
     assert all(sum(codes[c] for c in project_codes(oid)) == 1 for oid in won)  # one each, whichever code form was kept
     assert sum(n for c, n in codes.items() if c.startswith("SF-")) == len(won)
 
@@ -358,7 +406,11 @@ def _move_an_open_opportunity(sandbox: Sandbox, stage: str) -> str:
 
 def _projects_for(sandbox: Sandbox, opp_id: str) -> list[dict[str, object]]:
     with sandbox.world.lock:
-        return [dict(p) for p in sandbox.world.bigtime.records["project"].values() if p["ProjectCode"] in project_codes(opp_id)]
+        return [
+            dict(p)
+            for p in sandbox.world.bigtime.records["project"].values()
+            if p["ProjectCode"] in project_codes(opp_id)
+        ]
 
 
 def test_configuring_the_same_stage_again_keeps_a_win_not_synced_yet(sandbox: Sandbox, env: dict[str, str],
@@ -377,7 +429,9 @@ def test_configuring_the_same_stage_again_keeps_a_win_not_synced_yet(sandbox: Sa
     assert len(_projects_for(sandbox, won)) == 1, synced.stdout
 
 
-def test_configure_interval_alone_changes_only_the_interval(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
+def test_configure_interval_alone_changes_only_the_interval(
+    sandbox: Sandbox, env: dict[str, str], profile: Path
+) -> None:
     set_up(sandbox, env, profile)
     assert run(env, profile, "sync", "--once").returncode == 0
     won = _move_an_open_opportunity(sandbox, "Closed Won")
@@ -385,7 +439,11 @@ def test_configure_interval_alone_changes_only_the_interval(sandbox: Sandbox, en
                   "--writeback-interval", "1800")
     assert changed.returncode == 0, changed.stderr
     sync = json.loads((profile / "config" / "settings.json").read_text())["sync"]
-    assert (sync["interval_seconds"], sync["api_budget_percent"], sync["writeback_interval_seconds"]) == (900, 2.5, 1800)
+    assert (sync["interval_seconds"], sync["api_budget_percent"], sync["writeback_interval_seconds"]) == (
+        900,
+        2.5,
+        1800,
+    )
     assert sync["trigger_stage"] == "Closed Won"
     assert run(env, profile, "sync", "--once").returncode == 0
     assert len(_projects_for(sandbox, won)) == 1

@@ -61,7 +61,9 @@ def test_state_file_keeps_data_across_restarts(tmp_path: Path) -> None:
     state = tmp_path / "sandbox.json"
     proc, info = start("--state", str(state))
     try:
-        created = requests.post(info["salesforce"]["admin_url"] + "/records/Account", json={"Name": "Persisted Ltd"}, timeout=10)
+        created = requests.post(
+            info["salesforce"]["admin_url"] + "/records/Account", json={"Name": "Persisted Ltd"}, timeout=10
+        )
         assert created.status_code in (200, 201), created.text
     finally:
         assert stop(proc) == 0
@@ -98,10 +100,16 @@ def test_unreadable_state_file_is_a_clear_error(tmp_path: Path, content: str) ->
 
 def bigtime_invoices(info: dict) -> list[tuple]:
     bt = info["bigtime"]
-    r = requests.get(bt["base_url"] + "/invoice/history", params={"startDt": "2000-01-01", "endDt": "2100-01-01"}, headers={
-        "X-Auth-ApiToken": bt["api_key"], "X-Auth-Realm": bt["firm_id"], "Accept": "application/json"}, timeout=10)
+    r = requests.get(
+        bt["base_url"] + "/invoice/history",
+        params={"startDt": "2000-01-01", "endDt": "2100-01-01"},
+        headers={"X-Auth-ApiToken": bt["api_key"], "X-Auth-Realm": bt["firm_id"], "Accept": "application/json"},
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
-    return sorted((i["Sid"], i["InvoiceDt"], i["InvoiceAmt"], i["PaidAmt"]) for i in r.json())  # strict: no TotalAmt here
+    return sorted(
+        (i["Sid"], i["InvoiceDt"], i["InvoiceAmt"], i["PaidAmt"]) for i in r.json()
+    )  # strict: no TotalAmt here
 
 
 def test_clock_pins_the_world_so_the_seed_is_the_same_on_any_day() -> None:

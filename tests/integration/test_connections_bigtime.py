@@ -43,7 +43,9 @@ def api_log(sandbox) -> list[tuple[str, str, int]]:
 
 
 def sign_in(sandbox, connector: Connector, firm: str = cred.BT_FIRM_ID):
-    endpoints = oauth.bigtime_endpoints(sandbox.bigtime_url, cred.BT_CLIENT_ID, cred.BT_CLIENT_SECRET, cred.BT_REDIRECT_URIS[0])
+    endpoints = oauth.bigtime_endpoints(
+        sandbox.bigtime_url, cred.BT_CLIENT_ID, cred.BT_CLIENT_SECRET, cred.BT_REDIRECT_URIS[0]
+    )
     attempt = oauth.AuthorizationAttempt(endpoints, connector.http["bigtime"])
     tokens = attempt.exchange(attempt.code_from_redirect(browse(attempt.authorization_url, "bigtime")))
     return connector.save_bigtime_oauth(endpoints, sandbox.bigtime_url, tokens, firm)
@@ -79,5 +81,7 @@ def test_a_token_answer_naming_another_firm_stops_before_saving(sandbox, connect
     with pytest.raises(AuthorizationFailed) as err:
         sign_in(sandbox, connector, firm="typo-firm")
     assert err.value.error == "firm_mismatch"
-    assert str(err.value).startswith(f"BigTime signed you in to firm {cred.BT_FIRM_ID}, but the firm id entered is typo-firm")
+    assert str(err.value).startswith(
+        f"BigTime signed you in to firm {cred.BT_FIRM_ID}, but the firm id entered is typo-firm"
+    )
     assert not connector.settings().bigtime.connected

@@ -47,7 +47,9 @@ def test_roles_added_after_the_project_reach_bigtime_on_the_writeback(connected_
     contacts = env.contacts(project_id)
     assert sorted(c["EMail"].casefold() for c in contacts) == ["ada@globex.example", "bo@globex.example"]
     assert [c["Tag"] for c in contacts if c["EMail"] == "bo@globex.example"] == ["OTHER"]
-    roles_read = [e for e in env.log("salesforce") if re.search(r"FROM OpportunityContactRole\b", unquote_plus(e["query"]))]
+    roles_read = [
+        e for e in env.log("salesforce") if re.search(r"FROM OpportunityContactRole\b", unquote_plus(e["query"]))
+    ]
     assert len(roles_read) == 1  # one query for every linked opportunity
 
     env.engine.run_writeback_cycle()  # nothing new: nothing added twice

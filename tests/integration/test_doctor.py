@@ -77,12 +77,17 @@ def doctor_process(profile_root: Path, home: Path, *args: str) -> subprocess.Com
                           env=file_keyring_env(home), timeout=120)
 
 
-def test_strict_sandbox_passes_read_only_and_the_report_has_no_secret(sandbox: Sandbox, linked: Profile, home: Path) -> None:
+def test_strict_sandbox_passes_read_only_and_the_report_has_no_secret(
+    sandbox: Sandbox, linked: Profile, home: Path
+) -> None:
     clear_logs(sandbox)
     root = linked.config_dir.parent
     human = doctor_process(root, home)
     assert human.returncode == 0, human.stdout + human.stderr
-    assert "Checked " in human.stdout and f"Report for support (no secrets, ids or values): {report_path(linked)}" in human.stdout
+    assert (
+        "Checked " in human.stdout
+        and f"Report for support (no secrets, ids or values): {report_path(linked)}" in human.stdout
+    )
 
     machine = doctor_process(root, home, "--json")
     assert machine.returncode == 0, machine.stderr
@@ -160,10 +165,15 @@ def test_a_renamed_budget_field_is_named_and_fails_the_exit(sandbox: Sandbox, li
 
 def test_lenient_rows_use_the_alias_when_the_live_name_is_gone(sandbox: Sandbox, linked: Profile,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    requests.post(sandbox.bigtime_admin_url + "/switches", json={"budget_row_aliases": True}, timeout=10).raise_for_status()
+    requests.post(
+        sandbox.bigtime_admin_url + "/switches", json={"budget_row_aliases": True}, timeout=10
+    ).raise_for_status()
     original = Ledger.budget_status
-    monkeypatch.setattr(Ledger, "budget_status",
-                        lambda self, pid: [{k: v for k, v in r.items() if k != "WipTotal"} for r in original(self, pid)])
+    monkeypatch.setattr(
+        Ledger,
+        "budget_status",
+        lambda self, pid: [{k: v for k, v in r.items() if k != "WipTotal"} for r in original(self, pid)],
+    )
     checks = by_key(run_doctor(Connector(linked)))
     assert checks["bigtime.budget_row.budget_expenses"].status == CONFIRMED  # BudgetExps sent under the switch
     wip = checks["bigtime.budget_row.wip"]

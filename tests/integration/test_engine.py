@@ -43,7 +43,9 @@ def events(env: Connected, kind: str) -> list[Any]:
 
 
 # ---- the happy path ------------------------------------------------------------------------------------------
-def test_reaching_the_stage_creates_one_project_with_client_contacts_and_id_written_back(connected_engine: Connected) -> None:
+def test_reaching_the_stage_creates_one_project_with_client_contacts_and_id_written_back(
+    connected_engine: Connected,
+) -> None:
     env = connected_engine
     oid = open_opp_with_two_roles(env)
     assert env.cycle().created == 0  # below the stage: nothing
@@ -134,7 +136,9 @@ def test_client_by_same_name_case_insensitive_and_trimmed_else_created_once(conn
 
 
 # ---- deletes and restores ---------------------------------------------------------------------------------------
-def test_deleted_severs_the_link_and_keeps_the_project_restored_relinks_without_duplicate(connected_engine: Connected) -> None:
+def test_deleted_severs_the_link_and_keeps_the_project_restored_relinks_without_duplicate(
+    connected_engine: Connected,
+) -> None:
     env = connected_engine
     oracle = Oracle(env)
     oid = open_opp_with_two_roles(env)
@@ -509,7 +513,9 @@ def test_project_created_but_answer_lost_is_linked_not_duplicated(connected_engi
     oracle.check(final=True)
 
 
-def test_a_create_still_landing_after_its_timeout_is_neither_looked_up_nor_sent_again(connected_engine: Connected) -> None:
+def test_a_create_still_landing_after_its_timeout_is_neither_looked_up_nor_sent_again(
+    connected_engine: Connected,
+) -> None:
     """BigTime holds a create past our read timeout (the answer never comes; in a kill -9 the app is
     gone instead): the create may still land. The next cycle at once would find nothing by the code
     and send it again; it must wait until the longest answer has passed, then link what landed."""
@@ -569,7 +575,9 @@ def test_lost_answer_then_the_opportunity_left_the_stage_still_links_the_project
     oracle.check(final=True)
 
 
-def test_failed_create_then_closed_lost_still_gets_its_project_once_bigtime_answers(connected_engine: Connected) -> None:
+def test_failed_create_then_closed_lost_still_gets_its_project_once_bigtime_answers(
+    connected_engine: Connected,
+) -> None:
     """Reaching the stage triggered; the create failed; the opportunity was lost before the next cycle.
     The next cycle still sees the win in the stage history (the cursor did not move) and creates it."""
     env = connected_engine
@@ -600,14 +608,18 @@ def test_lost_answer_for_a_new_client_does_not_create_it_twice(connected_engine:
     oid = env.new_opp("Pied Piper – Compression", "Closed Won", acc)
     env.fault("bigtime", kind="drop", method="POST", path="/client/detail$")
     assert run(env, oracle).result == "failed"
-    assert run(env, oracle).result == "ok"  # only the project's create is held back in doubt; the client's is found by code
+    assert (
+        run(env, oracle).result == "ok"
+    )  # only the project's create is held back in doubt; the client's is found by code
     assert len([c for c in env.clients() if c["Nm"] == "Pied Piper"]) == 1
     assert len(env.projects_for(oid)) == 1
     oracle.check(final=True)
 
 
 # ---- bad data ------------------------------------------------------------------------------------------------------
-def test_opportunity_without_account_is_refused_clearly_then_created_once_it_has_one(connected_engine: Connected) -> None:
+def test_opportunity_without_account_is_refused_clearly_then_created_once_it_has_one(
+    connected_engine: Connected,
+) -> None:
     env = connected_engine
     (walk_in,) = [o["Id"] for o in env.opps() if not o.get("AccountId")]
     env.move(walk_in, "Closed Won")
@@ -838,5 +850,7 @@ def test_project_code_too_long_for_bigtime_is_learnt_and_a_lost_answer_still_fin
     env.clear_logs()
     assert run(env, oracle).created == 1
     assert env.project(second)["ProjectCode"] == project_code(second, limit)
-    assert [w for w in bt_writes(env) if "/project/detail" in w[1].lower()] == [("POST", "/BigtimeData/api/v2/project/detail")]
+    assert [w for w in bt_writes(env) if "/project/detail" in w[1].lower()] == [
+        ("POST", "/BigtimeData/api/v2/project/detail")
+    ]
     oracle.check(final=True)

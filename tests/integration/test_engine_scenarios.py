@@ -1,12 +1,13 @@
 """Randomized scenarios against the sandbox: the sync contract (docs/design.md) holds after every cycle.
 
 Each seed plays a reproducible story (scenario_stories.py, which benchmarks/reliability_report.py
-plays too): stage moves (forward, backward, skipping the trigger, straight to closed-lost), creates, renames, deletes, restores and account changes, interleaved
-with cycles and with injected faults (5xx, 503 + Retry-After, an expired session, a dropped
-connection after BigTime created the project, the client or a contact, a dropped write-back).
-After every cycle the oracle (engine_fixtures.Oracle) checks: at most one project per
-opportunity, one for each opportunity a successful cycle saw at/past the stage, none for the
-others, no project ever deleted, links consistent; after the final clean cycle, everything agrees.
+plays too): stage moves (forward, backward, skipping the trigger, straight to closed-lost), creates,
+renames, deletes, restores and account changes, interleaved with cycles and with injected faults
+(5xx, 503 + Retry-After, an expired session, a dropped connection after BigTime created the project,
+the client or a contact, a dropped write-back). After every cycle the oracle
+(engine_fixtures.Oracle) checks: at most one project per opportunity, one for each opportunity a
+successful cycle saw at/past the stage, none for the others, no project ever deleted, links
+consistent; after the final clean cycle, everything agrees.
 
 Seeds: ``--scenario-seeds`` or ``BIGSYNC_SCENARIO_SEEDS`` — a count ("40"), a list ("3,17") or a
 range ("100-199"); default 6 seeds of ``BIGSYNC_SCENARIO_STEPS`` (default 25) steps. A failure
@@ -35,7 +36,11 @@ def long_run_wanted(config: pytest.Config) -> bool:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if metafunc.function.__name__ == "test_random_scenario":
-        text = metafunc.config.getoption("scenario_seeds", None) or os.environ.get("BIGSYNC_SCENARIO_SEEDS") or str(DEFAULT_SEEDS)
+        text = (
+            metafunc.config.getoption("scenario_seeds", None)
+            or os.environ.get("BIGSYNC_SCENARIO_SEEDS")
+            or str(DEFAULT_SEEDS)
+        )
         metafunc.parametrize("seed", parse_seeds(text))
     elif metafunc.function.__name__ == "test_long_random_scenario":
         if long_run_wanted(metafunc.config):

@@ -45,7 +45,9 @@ def opportunity(sandbox: Sandbox, opp_id: str) -> dict:
 
 def test_strict_sandbox_writeback_through_the_cli_total_budget_and_invoiced_from_the_first_source(
         sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:  # noqa: F811
-    assert requests.get(sandbox.bigtime_admin_url + "/switches", timeout=10).json()["history_total_amt"]["value"] is False
+    assert (
+        requests.get(sandbox.bigtime_admin_url + "/switches", timeout=10).json()["history_total_amt"]["value"] is False
+    )
     set_up(sandbox, env, profile)
     (opp_id,) = win_opportunities(sandbox.salesforce_admin_url, 1)
     created = run(env, profile, "sync", "--once")
@@ -67,7 +69,9 @@ def test_strict_sandbox_writeback_through_the_cli_total_budget_and_invoiced_from
     assert opp["BigTime_Paid_To_Date__c"] == pytest.approx(250.0)
     assert opp["BigTime_Hours_Logged__c"] == pytest.approx(12.0)
     # No source in the strict reading: a task-budgeted project's detail has no project budget, rows no BudgetExps.
-    assert (opp["BigTime_Budget_Fees__c"], opp["BigTime_Budget_Hours__c"], opp["BigTime_Budget_Expenses__c"]) == (None,) * 3
+    assert (opp["BigTime_Budget_Fees__c"], opp["BigTime_Budget_Hours__c"], opp["BigTime_Budget_Expenses__c"]) == (
+        None,
+    ) * 3
 
     store = Store(Profile.at(profile).data_dir / "state.db")
     try:

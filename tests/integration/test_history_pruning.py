@@ -17,8 +17,9 @@ def test_a_cycle_prunes_the_old_history_and_keeps_its_own(connected_engine: Conn
     old = (datetime.now(timezone.utc) - timedelta(days=120)).isoformat(timespec="milliseconds")  # the store's clock
     with store.transaction():
         for _ in range(3):
-            cur = store.db.execute("INSERT INTO cycles (kind, started_at, ended_at, result) VALUES ('trigger', ?, ?, 'ok')",
-                                   (old, old))
+            cur = store.db.execute(
+                "INSERT INTO cycles (kind, started_at, ended_at, result) VALUES ('trigger', ?, ?, 'ok')", (old, old)
+            )
             store.db.execute("INSERT INTO events (cycle_id, at, kind, message) VALUES (?, ?, 'warning', 'old')",
                              (cur.lastrowid, old))
     store.close()

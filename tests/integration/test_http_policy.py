@@ -27,15 +27,21 @@ def sleeps() -> list[float]:
 
 @pytest.fixture
 def policy(sleeps: list[float]) -> HttpPolicy:
-    return HttpPolicy("salesforce", RequestCounter(), RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.05, jitter=0.01),
-                      sleep=sleeps.append)
+    return HttpPolicy(
+        "salesforce",
+        RequestCounter(),
+        RetryPolicy(attempts=4, initial_wait=0.01, max_wait=0.05, jitter=0.01),
+        sleep=sleeps.append,
+    )
 
 
 def versions_url(sandbox: Sandbox) -> str:
     return sandbox.salesforce_url + "/services/data/"
 
 
-def test_retry_after_is_honoured_and_every_attempt_counted(sandbox: Sandbox, policy: HttpPolicy, sleeps: list[float]) -> None:
+def test_retry_after_is_honoured_and_every_attempt_counted(
+    sandbox: Sandbox, policy: HttpPolicy, sleeps: list[float]
+) -> None:
     fault(sandbox, kind="status", status=503, retry_after=2, path="/services/data/$", count=1)
     response = policy.request("GET", versions_url(sandbox))
     assert response.status_code == 200
@@ -96,6 +102,14 @@ def test_insecure_urls_are_refused_before_any_request(url: str, policy: HttpPoli
     assert policy.counter.total() == 0
 
 
-@pytest.mark.parametrize("url", ["https://login.salesforce.com", "http://127.0.0.1:8700/x", "http://localhost:7171/OauthRedirect", "http://[::1]:80/"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://login.salesforce.com",
+        "http://127.0.0.1:8700/x",
+        "http://localhost:7171/OauthRedirect",
+        "http://[::1]:80/",
+    ],
+)
 def test_https_and_loopback_are_allowed(url: str) -> None:
     assert require_secure_url("salesforce", url) == url

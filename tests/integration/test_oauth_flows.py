@@ -35,7 +35,9 @@ BT_TOKEN_PATH = "/BigtimeData/api/v2/oauth2/accesstoken"
 
 
 # ---- helpers -------------------------------------------------------------------------------------------------
-def sf_endpoints(sandbox, redirect_uri: str = cred.SF_REDIRECT_URIS[0], key: str = cred.SF_CONSUMER_KEY) -> OAuthEndpoints:
+def sf_endpoints(
+    sandbox, redirect_uri: str = cred.SF_REDIRECT_URIS[0], key: str = cred.SF_CONSUMER_KEY
+) -> OAuthEndpoints:
     return salesforce_endpoints(sandbox.salesforce_url, key, redirect_uri)
 
 
@@ -71,20 +73,30 @@ def token_calls(admin_url: str, path: str) -> list[dict]:
 
 
 def sf_query(sandbox, access_token: str) -> requests.Response:
-    return requests.get(sandbox.salesforce_url + "/services/data/v67.0/query", params={"q": "SELECT COUNT() FROM Opportunity"},
-                        headers={"Authorization": "Bearer " + access_token}, timeout=10)
+    return requests.get(
+        sandbox.salesforce_url + "/services/data/v67.0/query",
+        params={"q": "SELECT COUNT() FROM Opportunity"},
+        headers={"Authorization": "Bearer " + access_token},
+        timeout=10,
+    )
 
 
 def bt_projects(sandbox, access_token: str) -> requests.Response:
     """The OAuth token the documented way (X-Auth-Token + X-Auth-Realm): every reading accepts it."""
-    return requests.get(sandbox.bigtime_url + "/project", headers={"X-Auth-Token": access_token, "X-Auth-Realm": cred.BT_FIRM_ID,
-                                                                  "Accept": "application/json"}, timeout=10)
+    return requests.get(
+        sandbox.bigtime_url + "/project",
+        headers={"X-Auth-Token": access_token, "X-Auth-Realm": cred.BT_FIRM_ID, "Accept": "application/json"},
+        timeout=10,
+    )
 
 
 def raw_refresh(sandbox, system: str, refresh_token: str) -> requests.Response:
     if system == "salesforce":
-        return requests.post(sandbox.salesforce_url + SF_TOKEN_PATH, data={
-            "grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": cred.SF_CONSUMER_KEY}, timeout=10)
+        return requests.post(
+            sandbox.salesforce_url + SF_TOKEN_PATH,
+            data={"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": cred.SF_CONSUMER_KEY},
+            timeout=10,
+        )
     return requests.post(sandbox.bigtime_url + "/oauth2/accesstoken", json={
         "grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": cred.BT_CLIENT_ID,
         "client_secret": cred.BT_CLIENT_SECRET}, timeout=10)
@@ -244,7 +256,12 @@ def test_bigtime_wrong_secret_at_exchange(sandbox):
 def test_html_answer_from_token_endpoint_is_unexpected_response(sandbox):
     attempt = AuthorizationAttempt(bt_endpoints(sandbox), policy("bigtime"))
     code = attempt.code_from_redirect(browse(attempt.authorization_url, "bigtime"))
-    admin(sandbox.bigtime_admin_url, "POST", "/faults", json={"kind": "html", "status": 400, "path": "/oauth2/accesstoken"})
+    admin(
+        sandbox.bigtime_admin_url,
+        "POST",
+        "/faults",
+        json={"kind": "html", "status": 400, "path": "/oauth2/accesstoken"},
+    )
     with pytest.raises(UnexpectedResponse) as err:
         attempt.exchange(code)
     assert "answered HTTP 400 with something that is not a JSON object (text/html)" in str(err.value)
@@ -287,7 +304,12 @@ def test_salesforce_refresh_without_rotation_keeps_the_refresh_token(sandbox):
 def test_concurrent_refresh_of_the_same_stale_token_makes_one_request(sandbox):
     first = sign_in(sf_endpoints(sandbox))
     admin(sandbox.salesforce_admin_url, "DELETE", "/log")
-    admin(sandbox.salesforce_admin_url, "POST", "/faults", json={"kind": "latency", "seconds": 0.3, "path": "/oauth2/token$"})
+    admin(
+        sandbox.salesforce_admin_url,
+        "POST",
+        "/faults",
+        json={"kind": "latency", "seconds": 0.3, "path": "/oauth2/token$"},
+    )
     http = policy("salesforce")
     refresher = TokenRefresher(sf_endpoints(sandbox), http, first.refresh_token, lambda _t: None, tokens=first)
     barrier = threading.Barrier(8)
@@ -309,7 +331,9 @@ def test_concurrent_refresh_of_the_same_stale_token_makes_one_request(sandbox):
     assert errors == []
     assert len(results) == 8 and len(set(results)) == 1 and results[0] != first.access_token
     assert http.counter.total("salesforce") == 1
-    assert [(c["method"], c["status"]) for c in token_calls(sandbox.salesforce_admin_url, SF_TOKEN_PATH)] == [("POST", 200)]
+    assert [(c["method"], c["status"]) for c in token_calls(sandbox.salesforce_admin_url, SF_TOKEN_PATH)] == [
+        ("POST", 200)
+    ]
 
 
 def test_revoked_refresh_token_needs_reconnect_and_never_loops(sandbox):
@@ -352,7 +376,9 @@ def test_transient_failure_propagates_and_does_not_kill_the_grant(sandbox):
 def test_bigtime_refresh_always_rotates(sandbox, bigtime_reading):
     first = sign_in(bt_endpoints(sandbox))
     rotated: list[str] = []
-    refresher = TokenRefresher(bt_endpoints(sandbox), policy("bigtime"), first.refresh_token, rotated.append, tokens=first)
+    refresher = TokenRefresher(
+        bt_endpoints(sandbox), policy("bigtime"), first.refresh_token, rotated.append, tokens=first
+    )
     new = refresher.refresh(first.access_token)
     assert len(rotated) == 1 and rotated[0] != first.refresh_token and new.refresh_token == rotated[0]
     assert bt_projects(sandbox, new.access_token).status_code == 200
@@ -428,7 +454,12 @@ class BrowserThread:
 def test_loopback_flow_salesforce_end_to_end(sandbox):
     port = free_port()
     redirect_uri = f"http://127.0.0.1:{port}/OauthRedirect"
-    admin(sandbox.salesforce_admin_url, "POST", "/settings", json={"redirect_uris": [*cred.SF_REDIRECT_URIS, redirect_uri]})
+    admin(
+        sandbox.salesforce_admin_url,
+        "POST",
+        "/settings",
+        json={"redirect_uris": [*cred.SF_REDIRECT_URIS, redirect_uri]},
+    )
     attempt = AuthorizationAttempt(sf_endpoints(sandbox, redirect_uri=redirect_uri), policy("salesforce"))
     browser = BrowserThread("salesforce", extra_requests=("/favicon.ico", "/OauthRedirect?code=forged&state=not-yours"))
     tokens = run_loopback_flow(attempt, open_url=browser, timeout=20)
@@ -450,7 +481,9 @@ def test_loopback_flow_bigtime_end_to_end(sandbox, bigtime_reading):
     register_bigtime_redirect(sandbox, f"http://127.0.0.1:{port}/BigTimeRedirect")
     attempt = AuthorizationAttempt(bt_endpoints(sandbox, redirect_uri=f"http://127.0.0.1:{port}/BigTimeRedirect"),
                                    policy("bigtime"))
-    browser = BrowserThread("bigtime", extra_requests=("/BigTimeRedirect", "/BigTimeRedirect?code=forged&state=not-yours"))
+    browser = BrowserThread(
+        "bigtime", extra_requests=("/BigTimeRedirect", "/BigTimeRedirect?code=forged&state=not-yours")
+    )
     tokens = run_loopback_flow(attempt, open_url=browser, timeout=20)
     browser.join()
     bare, forged, final = browser.pages

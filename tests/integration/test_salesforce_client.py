@@ -372,8 +372,13 @@ def test_error_shapes_become_typed_errors(sandbox, client, grant):
         client.create("Opportunity", {"Name": "No stage"})
     assert info.value.code == "REQUIRED_FIELD_MISSING" and "StageName" in info.value.fields
 
-    add_fault(sandbox, kind="status", status=403, path="/query",
-              body=[{"message": "insufficient access rights on object id", "errorCode": "INSUFFICIENT_ACCESS_OR_READONLY"}])
+    add_fault(
+        sandbox,
+        kind="status",
+        status=403,
+        path="/query",
+        body=[{"message": "insufficient access rights on object id", "errorCode": "INSUFFICIENT_ACCESS_OR_READONLY"}],
+    )
     with pytest.raises(PermissionDenied) as info:
         client.count("SELECT COUNT() FROM Opportunity")
     assert info.value.code == "INSUFFICIENT_ACCESS_OR_READONLY" and "insufficient access" in str(info.value)
@@ -407,9 +412,17 @@ def test_stages_in_order_with_flags_and_a_deactivated_one(sandbox, client):
     assert [s.api_name for s in stages] == STAGE_ORDER
     assert [s.sort_order for s in stages] == list(range(1, 11))
     by = {s.api_name: s for s in stages}
-    assert not by["Negotiation/Review"].is_active and all(s.is_active for s in stages if s.api_name != "Negotiation/Review")
+    assert not by["Negotiation/Review"].is_active and all(
+        s.is_active for s in stages if s.api_name != "Negotiation/Review"
+    )
     won, lost = by["Closed Won"], by["Closed Lost"]
-    assert (won.label, won.is_closed, won.is_won, won.is_closed_lost, won.probability) == ("Won – signed", True, True, False, 100.0)
+    assert (won.label, won.is_closed, won.is_won, won.is_closed_lost, won.probability) == (
+        "Won – signed",
+        True,
+        True,
+        False,
+        100.0,
+    )
     assert (lost.is_closed, lost.is_won, lost.is_closed_lost, lost.probability) == (True, False, True, 0.0)
     assert [s.api_name for s in stages if s.is_closed_lost] == ["Closed Lost"]
     assert by["Value Proposition"].probability == 50.0 and not by["Value Proposition"].is_closed
@@ -504,7 +517,9 @@ def test_update_many_450_records_in_three_calls_with_a_failure(sandbox, client):
     assert data.get("Opportunity", ids[250])["BigTime_Hours_Logged__c"] is None
     # 600 records: still 3 calls, so the chunks are full 200s (the emulator refuses more than 200)
     admin(sandbox, "DELETE", "/log")
-    assert all(r.success for r in client.update_many("Opportunity", [{"Id": rid, "BigTime_WIP__c": 1} for rid in ids + extra]))
+    assert all(
+        r.success for r in client.update_many("Opportunity", [{"Id": rid, "BigTime_WIP__c": 1} for rid in ids + extra])
+    )
     assert len(api_log(sandbox)) == 3
     assert client.update_many("Opportunity", []) == []
     with pytest.raises(ValueError):

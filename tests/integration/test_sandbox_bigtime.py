@@ -60,9 +60,16 @@ def exchange(base: str, code: str, as_form: bool = False, **extra: str) -> reque
 
 
 def refresh(base: str, refresh_token: str) -> requests.Response:
-    return requests.post(base + "/oauth2/accesstoken", json={"grant_type": "refresh_token", "refresh_token": refresh_token,
-                                                             "client_id": cred.BT_CLIENT_ID,
-                                                             "client_secret": cred.BT_CLIENT_SECRET}, timeout=10)
+    return requests.post(
+        base + "/oauth2/accesstoken",
+        json={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": cred.BT_CLIENT_ID,
+            "client_secret": cred.BT_CLIENT_SECRET,
+        },
+        timeout=10,
+    )
 
 
 def oauth_headers(token: str) -> dict[str, str]:
@@ -81,7 +88,9 @@ def admin(sandbox, method: str, path: str, **kwargs) -> requests.Response:
 
 
 def api(sandbox, method: str, path: str, headers: dict[str, str] | None = None, **kwargs) -> requests.Response:
-    return requests.request(method, sandbox.bigtime_url + path, headers=KEY_HEADERS if headers is None else headers, timeout=10, **kwargs)
+    return requests.request(
+        method, sandbox.bigtime_url + path, headers=KEY_HEADERS if headers is None else headers, timeout=10, **kwargs
+    )
 
 
 # ---- OAuth 2.0: strict by default (only what BigTime documents), lenient readings as switches ----------
@@ -196,7 +205,9 @@ def test_oauth_unknown_client_or_redirect_shows_error_page_without_redirect(sand
 def test_oauth_wrong_password_shows_the_login_again(sandbox):
     base = sandbox.bigtime_url
     browser = requests.Session()
-    page = browser.get(base + "/oauth2/authorize", params={"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT}, timeout=10)
+    page = browser.get(
+        base + "/oauth2/authorize", params={"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT}, timeout=10
+    )
     assert cred.BT_FIRM_ID in page.text  # the demo firm id is shown with the demo login
     again = browser.post(base + "/oauth2/authorize", data={"txn": _hidden(page.text, "txn"), "step": "login",
                                                            "UserId": cred.BT_USERNAME, "Pwd": "wrong"}, timeout=10)
@@ -208,8 +219,16 @@ def test_oauth_wrong_password_shows_the_login_again(sandbox):
 def test_token_endpoint_single_use_codes_and_client_checks(sandbox):
     base = sandbox.bigtime_url
     code = get_code(base)
-    bad_secret = requests.post(base + "/oauth2/accesstoken", json={"grant_type": "authorization_code", "client_id": cred.BT_CLIENT_ID,
-                                                                   "client_secret": "wrong", "code": code}, timeout=10)
+    bad_secret = requests.post(
+        base + "/oauth2/accesstoken",
+        json={
+            "grant_type": "authorization_code",
+            "client_id": cred.BT_CLIENT_ID,
+            "client_secret": "wrong",
+            "code": code,
+        },
+        timeout=10,
+    )
     assert bad_secret.status_code == 401
     assert bad_secret.json()["error"] == "invalid_client"
     wrong_redirect = exchange(base, code, redirect_uri="http://localhost:7172/Other")
@@ -220,8 +239,11 @@ def test_token_endpoint_single_use_codes_and_client_checks(sandbox):
     fresh = get_code(base)
     assert exchange(base, fresh).status_code == 200
     assert exchange(base, fresh).json()["error"] == "invalid_grant"
-    unsupported = requests.post(base + "/oauth2/accesstoken", json={"grant_type": "password", "client_id": cred.BT_CLIENT_ID,
-                                                                    "client_secret": cred.BT_CLIENT_SECRET}, timeout=10)
+    unsupported = requests.post(
+        base + "/oauth2/accesstoken",
+        json={"grant_type": "password", "client_id": cred.BT_CLIENT_ID, "client_secret": cred.BT_CLIENT_SECRET},
+        timeout=10,
+    )
     assert unsupported.status_code == 400 and unsupported.json()["error"] == "unsupported_grant_type"
 
 
@@ -304,11 +326,15 @@ def test_session_bad_credentials_and_firm(sandbox):
     base = sandbox.bigtime_url
     wrong = requests.post(base + "/session", json={"UserId": cred.BT_USERNAME, "Pwd": "nope"}, timeout=10)
     assert wrong.status_code == 401 and wrong.json()["Message"] == "Invalid user id or password."
-    other_firm = requests.post(base + "/session", json={"userid": cred.BT_USERNAME, "pwd": cred.BT_PASSWORD, "firm": "x"}, timeout=10)
+    other_firm = requests.post(
+        base + "/session", json={"userid": cred.BT_USERNAME, "pwd": cred.BT_PASSWORD, "firm": "x"}, timeout=10
+    )
     assert other_firm.status_code == 401
     missing = requests.post(base + "/session", json={"UserId": cred.BT_USERNAME}, timeout=10)
     assert missing.status_code == 400 and "Pwd" in missing.json()["Message"]
-    named_firm = requests.post(base + "/session", data={"UserId": cred.BT_USERNAME, "Pwd": cred.BT_PASSWORD, "Firm": REALM}, timeout=10)
+    named_firm = requests.post(
+        base + "/session", data={"UserId": cred.BT_USERNAME, "Pwd": cred.BT_PASSWORD, "Firm": REALM}, timeout=10
+    )
     assert named_firm.status_code == 200 and named_firm.json()["firm"] == REALM
 
 
@@ -327,11 +353,16 @@ def test_api_key_auth(sandbox):
 def test_paths_are_case_insensitive(sandbox):
     project_id = min(p["SystemId"] for p in api(sandbox, "GET", "/project").json())
     root = sandbox.bigtime_url[: -len("/BigtimeData/api/v2")]
-    for path in (f"/BigtimeData/api/v2/PROJECT/Detail/{project_id}", f"/bigtimedata/API/V2/project/DETAIL/{project_id}"):
+    for path in (
+        f"/BigtimeData/api/v2/PROJECT/Detail/{project_id}",
+        f"/bigtimedata/API/V2/project/DETAIL/{project_id}",
+    ):
         response = requests.get(root + path, headers=KEY_HEADERS, timeout=10)
         assert response.status_code == 200
         assert response.json()["SystemId"] == project_id
-    status = requests.get(root + "/BIGTIMEDATA/api/v2/PickList/FieldValues/StatusProduction", headers=KEY_HEADERS, timeout=10)
+    status = requests.get(
+        root + "/BIGTIMEDATA/api/v2/PickList/FieldValues/StatusProduction", headers=KEY_HEADERS, timeout=10
+    )
     assert status.status_code == 200
     assert {s["Group"] for s in status.json()} == {"Active", "Inactive"}
 
@@ -349,22 +380,46 @@ def test_field_names_are_case_insensitive_and_read_only_fields_ignored(sandbox):
     client = created.json()
     assert client["Nm"] == "Lowercase Ltd" and client["ClientId"] == "LOW-1" and client["City"] == "Leeds"
     assert client["SystemId"] != 4242 and not client["DtCreated"].startswith("2001") and "Bogus" not in client
-    project = api(sandbox, "POST", "/project/detail", json={"nm": "Lowercase project", "clientid": client["SystemId"]}).json()
+    project = api(
+        sandbox, "POST", "/project/detail", json={"nm": "Lowercase project", "clientid": client["SystemId"]}
+    ).json()
     assert project["Nm"] == "Lowercase project"
     assert project["ClientId"] == client["SystemId"]
     assert project["DisplayName"] == "Lowercase Ltd:Lowercase project"
 
 
 def test_create_client_project_contacts_and_read_them_back(sandbox):
-    client = api(sandbox, "POST", "/client/detail", json={"Nm": "Hooli", "ClientId": "HOOLI", "Address": "1 Hacker Way",
-                                                          "City": "Palo Alto", "State": "CA", "Country": "United States",
-                                                          "MainPH": "(650) 555-0117"}).json()
+    client = api(
+        sandbox,
+        "POST",
+        "/client/detail",
+        json={
+            "Nm": "Hooli",
+            "ClientId": "HOOLI",
+            "Address": "1 Hacker Way",
+            "City": "Palo Alto",
+            "State": "CA",
+            "Country": "United States",
+            "MainPH": "(650) 555-0117",
+        },
+    ).json()
     cid = client["SystemId"]
     assert api(sandbox, "GET", f"/client/detail/{cid}").json()["MainPH"] == "(650) 555-0117"
     assert "Hooli" in {c["Nm"] for c in api(sandbox, "GET", "/client").json()}
 
-    created = api(sandbox, "POST", "/project/detail", json={"Nm": "Hooli XYZ", "ProjectCode": "HOOLI-1", "ClientId": cid,
-                                                            "StartDt": "2026-12-01", "Notes": "From Salesforce", "BudgetFees": 12000})
+    created = api(
+        sandbox,
+        "POST",
+        "/project/detail",
+        json={
+            "Nm": "Hooli XYZ",
+            "ProjectCode": "HOOLI-1",
+            "ClientId": cid,
+            "StartDt": "2026-12-01",
+            "Notes": "From Salesforce",
+            "BudgetFees": 12000,
+        },
+    )
     assert created.status_code == 200
     pid = created.json()["SystemId"]
     detail = api(sandbox, "GET", f"/project/detail/{pid}", params={"View": "Detailed"}).json()
@@ -374,19 +429,40 @@ def test_create_client_project_contacts_and_read_them_back(sandbox):
     basic = api(sandbox, "GET", f"/project/detail/{pid}", params={"view": "basic"}).json()
     assert "UdfList" not in basic and basic["Nm"] == "Hooli XYZ"
 
-    primary = api(sandbox, "POST", "/project/Contact", params={"projectsid": pid},
-                  json={"Tag": "PRIMARY", "FName": "Gavin", "SName": "Belson", "Title": "CEO", "EMail": "gavin@hooli.example",
-                        "Address": {"address": "1 Hacker Way", "City": "Palo Alto"}})
+    primary = api(
+        sandbox,
+        "POST",
+        "/project/Contact",
+        params={"projectsid": pid},
+        json={
+            "Tag": "PRIMARY",
+            "FName": "Gavin",
+            "SName": "Belson",
+            "Title": "CEO",
+            "EMail": "gavin@hooli.example",
+            "Address": {"address": "1 Hacker Way", "City": "Palo Alto"},
+        },
+    )
     assert primary.status_code == 200, primary.text
     contact = primary.json()
     assert contact["Address"]["Address"] == "1 Hacker Way" and contact["Tag"] == "PRIMARY"
     # Our old guess, with an id segment of 0, only under its switch (strict: there is no contact 0).
-    refused = api(sandbox, "POST", "/project/contact/0", params={"ProjectSid": pid}, json={"fname": "Jared", "sname": "Dunn"})
+    refused = api(
+        sandbox, "POST", "/project/contact/0", params={"ProjectSid": pid}, json={"fname": "Jared", "sname": "Dunn"}
+    )
     assert refused.status_code == 404
     admin(sandbox, "POST", "/switches", json={"contact_create_with_id": True})
-    other = api(sandbox, "POST", "/project/contact/0", params={"ProjectSid": pid}, json={"fname": "Jared", "sname": "Dunn"}).json()
+    other = api(
+        sandbox, "POST", "/project/contact/0", params={"ProjectSid": pid}, json={"fname": "Jared", "sname": "Dunn"}
+    ).json()
     assert other["Tag"] == "OTHER"
-    updated = api(sandbox, "POST", f"/project/Contact/{other['SystemId']}", params={"projectsid": pid}, json={"Tag": "BILLING", "Phone": "555"})
+    updated = api(
+        sandbox,
+        "POST",
+        f"/project/Contact/{other['SystemId']}",
+        params={"projectsid": pid},
+        json={"Tag": "BILLING", "Phone": "555"},
+    )
     assert updated.json()["Tag"] == "BILLING"
     listed = api(sandbox, "GET", "/project/Contacts", params={"id": pid}).json()
     assert {(c["FName"], c["Tag"]) for c in listed} == {("Gavin", "PRIMARY"), ("Jared", "BILLING")}
@@ -398,8 +474,12 @@ def test_create_client_project_contacts_and_read_them_back(sandbox):
     assert renamed.status_code == 200 and renamed.json()["DisplayName"] == "Hooli:Hooli XYZ (phase 1)"
     assert renamed.json()["BudgetFees"] == 12000.0  # untouched fields stay
 
-    udf = api(sandbox, "POST", "/project/CustomFieldsByName", json={"ProjectSid": pid, "Name": "Salesforce Opportunity Id",
-                                                                    "Value": "006000000000001AAA"})
+    udf = api(
+        sandbox,
+        "POST",
+        "/project/CustomFieldsByName",
+        json={"ProjectSid": pid, "Name": "Salesforce Opportunity Id", "Value": "006000000000001AAA"},
+    )
     assert udf.status_code == 200
     values = {u["Name"]: u["Value"] for u in api(sandbox, "GET", f"/project/CustomFields/{pid}").json()}
     assert values["Salesforce Opportunity Id"] == "006000000000001AAA"
@@ -415,7 +495,9 @@ def test_validation_errors_are_400_with_a_message(sandbox):
     assert unknown_client.json()["Message"] == "Invalid ClientId: there is no client with SystemId 999999."
     bad_date = api(sandbox, "POST", "/project/detail", json={"Nm": "Dated", "StartDt": "31/31/2026"})
     assert bad_date.status_code == 400 and "StartDt" in bad_date.json()["Message"]
-    not_json = api(sandbox, "POST", "/project/detail", data="{nope", headers={**KEY_HEADERS, "Content-Type": "application/json"})
+    not_json = api(
+        sandbox, "POST", "/project/detail", data="{nope", headers={**KEY_HEADERS, "Content-Type": "application/json"}
+    )
     assert not_json.status_code == 400
     assert len(api(sandbox, "GET", "/project", params={"ShowInactive": "true"}).json()) == before
     assert api(sandbox, "GET", "/project/detail/201").status_code == 404  # a client id is not a project id
@@ -536,7 +618,9 @@ def test_seed_is_deterministic():
     assert len(one.records["time"]) > 100
     restored = BigTimeData.from_json(json.loads(json.dumps(one.to_json())), FixedClock())
     assert restored.to_json() == json.loads(json.dumps(one.to_json()))
-    assert restored.ledger.budget_status(min(one.records["project"])) == one.ledger.budget_status(min(one.records["project"]))
+    assert restored.ledger.budget_status(min(one.records["project"])) == one.ledger.budget_status(
+        min(one.records["project"])
+    )
 
 
 # ---- time, expenses, invoices, budgets --------------------------------------------------------------
@@ -555,15 +639,36 @@ def test_budget_status_is_consistent_with_time_expenses_and_invoices(sandbox):
     pid, design, build, staff = _new_project_with_tasks(sandbox)
     today = date.fromisoformat(admin(sandbox, "GET", "/clock").json()["now"][:10])
     d1, d2 = (today - timedelta(days=10)).isoformat(), (today - timedelta(days=3)).isoformat()
-    logged = api(sandbox, "POST", "/time", json={"ProjectSID": pid, "Dt": d1, "TaskSID": design, "Hours_IN": 4, "Notes": "kickoff"})
+    logged = api(
+        sandbox,
+        "POST",
+        "/time",
+        json={"ProjectSID": pid, "Dt": d1, "TaskSID": design, "Hours_IN": 4, "Notes": "kickoff"},
+    )
     assert logged.status_code == 200, logged.text
     assert logged.json()["ChargeBillable"] == 400.0 and logged.json()["StaffSID"] == staff
-    api(sandbox, "POST", "/time/detail", json={"projectsid": pid, "dt": d1, "tasksid": build, "hours_in": 6, "hoursbillable": 5})
-    admin(sandbox, "POST", "/records/expense", json={"ProjectSID": pid, "StaffSID": staff, "Dt": d1, "CatSID": 41, "CostIN": 320,
-                                                     "TaskSID": design})
-    invoice = admin(sandbox, "POST", "/records/invoice", json={"ProjectSid": pid, "InvoiceDt": (today - timedelta(days=5)).isoformat()}).json()
+    api(
+        sandbox,
+        "POST",
+        "/time/detail",
+        json={"projectsid": pid, "dt": d1, "tasksid": build, "hours_in": 6, "hoursbillable": 5},
+    )
+    admin(
+        sandbox,
+        "POST",
+        "/records/expense",
+        json={"ProjectSID": pid, "StaffSID": staff, "Dt": d1, "CatSID": 41, "CostIN": 320, "TaskSID": design},
+    )
+    invoice = admin(
+        sandbox,
+        "POST",
+        "/records/invoice",
+        json={"ProjectSid": pid, "InvoiceDt": (today - timedelta(days=5)).isoformat()},
+    ).json()
     assert invoice["InvoiceAmt"] == 400.0 + 500.0 + 320.0 and invoice["StatusTxt"] == "Open"
-    api(sandbox, "POST", "/time", json={"ProjectSID": pid, "Dt": d2, "TaskSID": build, "Hours_IN": 2})  # after the invoice: WIP
+    api(
+        sandbox, "POST", "/time", json={"ProjectSID": pid, "Dt": d2, "TaskSID": build, "Hours_IN": 2}
+    )  # after the invoice: WIP
     paid = admin(sandbox, "POST", f"/invoices/{invoice['Sid']}/payments", json={"amount": 500}).json()
     assert paid["PaidAmt"] == 500.0 and paid["StatusTxt"] == "Partially Paid"
 
@@ -592,7 +697,9 @@ def test_budget_status_is_consistent_with_time_expenses_and_invoices(sandbox):
     assert all(e["IsInvoiced"] and e["InvoiceSID"] == invoice["Sid"] for e in by_project)
     sheet = api(sandbox, "GET", f"/time/Sheet/{staff}", params={"StartDt": d2, "EndDt": d2, "View": "Detailed"}).json()
     assert [(e["ProjectSID"], e["Hours_IN"]) for e in sheet if e["ProjectSID"] == pid] == [(pid, 2.0)]
-    expenses = api(sandbox, "POST", "/expense/ReportByFilter", json={"mindate": d1, "maxdate": d2, "projectsids": [pid]}).json()
+    expenses = api(
+        sandbox, "POST", "/expense/ReportByFilter", json={"mindate": d1, "maxdate": d2, "projectsids": [pid]}
+    ).json()
     assert [(e["CostIN"], e["IsInvoiced"]) for e in expenses] == [(320.0, True)]
     detail = api(sandbox, "GET", f"/invoice/detail/{invoice['Sid']}").json()
     assert detail["PaidAmt"] == 500.0 and detail["ProjectSid"] == pid and len(detail["Lines"]) == 3
@@ -617,9 +724,14 @@ def test_invoice_history_needs_both_dates_and_drafts_are_apart(sandbox):
 def test_payment_cannot_exceed_what_is_due(sandbox):
     pid, design, _build, _staff = _new_project_with_tasks(sandbox)
     invoice = admin(sandbox, "POST", "/records/invoice", json={"ProjectSid": pid, "InvoiceAmt": 1000}).json()
-    over = requests.post(f"{sandbox.bigtime_admin_url}/invoices/{invoice['Sid']}/payments", json={"amount": 1000.01}, timeout=10)
+    over = requests.post(
+        f"{sandbox.bigtime_admin_url}/invoices/{invoice['Sid']}/payments", json={"amount": 1000.01}, timeout=10
+    )
     assert over.status_code == 400
-    assert admin(sandbox, "POST", f"/invoices/{invoice['Sid']}/payments", json={"amount": 1000}).json()["StatusTxt"] == "Paid"
+    assert (
+        admin(sandbox, "POST", f"/invoices/{invoice['Sid']}/payments", json={"amount": 1000}).json()["StatusTxt"]
+        == "Paid"
+    )
 
 
 # ---- delete (exists; the app must never call it) ------------------------------------------------------
@@ -674,8 +786,12 @@ def test_admin_records_crud(sandbox):
     patched = admin(sandbox, "PATCH", f"/records/client/{cid}", json={"City": "Oslo"}).json()
     assert patched["City"] == "Oslo"
     assert api(sandbox, "GET", f"/client/detail/{cid}").json()["City"] == "Oslo"
-    contact = admin(sandbox, "POST", "/records/contact", json={"ProjectSid": min(p["SystemId"] for p in api(sandbox, "GET", "/project").json()),
-                                                               "FName": "Ada"}).json()
+    contact = admin(
+        sandbox,
+        "POST",
+        "/records/contact",
+        json={"ProjectSid": min(p["SystemId"] for p in api(sandbox, "GET", "/project").json()), "FName": "Ada"},
+    ).json()
     assert admin(sandbox, "GET", f"/records/contact/{contact['SystemId']}").json()["FName"] == "Ada"
     admin(sandbox, "DELETE", f"/records/client/{cid}")
     assert requests.get(f"{sandbox.bigtime_admin_url}/records/client/{cid}", timeout=10).status_code == 404
@@ -690,13 +806,18 @@ def test_admin_records_crud(sandbox):
 def test_loopback_redirect_only_on_the_registered_port_unless_switched(sandbox):
     base = sandbox.bigtime_url
     other_port = "http://127.0.0.1:53682/BigTimeRedirect"
-    strict = requests.get(base + "/oauth2/authorize", params={"client_id": cred.BT_CLIENT_ID, "redirect_uri": other_port}, timeout=10)
+    strict = requests.get(
+        base + "/oauth2/authorize", params={"client_id": cred.BT_CLIENT_ID, "redirect_uri": other_port}, timeout=10
+    )
     assert strict.status_code == 400 and "is not registered" in strict.text  # BigTime promises no RFC 8252 ports
     admin(sandbox, "POST", "/switches", json={"loopback_any_port": True})
     final = browser_login(base, {"client_id": cred.BT_CLIENT_ID, "redirect_uri": other_port, "state": "p"})
     assert final.headers["Location"].startswith(other_port + "?code=")
-    wrong_path = requests.get(base + "/oauth2/authorize", params={"client_id": cred.BT_CLIENT_ID,
-                                                                  "redirect_uri": "http://127.0.0.1:53682/elsewhere"}, timeout=10)
+    wrong_path = requests.get(
+        base + "/oauth2/authorize",
+        params={"client_id": cred.BT_CLIENT_ID, "redirect_uri": "http://127.0.0.1:53682/elsewhere"},
+        timeout=10,
+    )
     assert wrong_path.status_code == 400
 
 
@@ -735,7 +856,9 @@ def test_switches_list_set_check_and_reset(sandbox):
         "value": 30, "strict": 30, "lenient": 30}
     assert (listed["limit_overflow"]["value"], listed["limit_overflow"]["lenient"]) == ("refuse", "truncate")
     assert all(s["value"] == s["strict"] for s in listed.values())
-    bad = requests.post(sandbox.bigtime_admin_url + "/switches", json={"budget_row_aliases": True, "nope": 1}, timeout=10)
+    bad = requests.post(
+        sandbox.bigtime_admin_url + "/switches", json={"budget_row_aliases": True, "nope": 1}, timeout=10
+    )
     assert bad.status_code == 400 and "nope" in bad.json()["message"]
     assert admin(sandbox, "GET", "/switches").json()["budget_row_aliases"]["value"] is False  # nothing was set
     wrong = requests.post(sandbox.bigtime_admin_url + "/switches", json={"limit_overflow": "wrap"}, timeout=10)
@@ -761,7 +884,12 @@ def test_strict_list_view_and_entries_leave_the_project_alone(sandbox):
     assert admin(sandbox, "GET", f"/records/project/{pid}").json()["DtModified"] == before
 
     admin(sandbox, "POST", "/switches", json={"project_list_dt_modified": True, "entries_touch_project": True})
-    assert api(sandbox, "POST", "/time", json={"ProjectSID": pid, "Dt": today, "TaskSID": design, "Hours_IN": 2}).status_code == 200
+    assert (
+        api(
+            sandbox, "POST", "/time", json={"ProjectSID": pid, "Dt": today, "TaskSID": design, "Hours_IN": 2}
+        ).status_code
+        == 200
+    )
     listed = next(p for p in api(sandbox, "GET", "/project").json() if p["SystemId"] == pid)
     assert listed["DtModified"] > before
 

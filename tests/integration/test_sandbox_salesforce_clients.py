@@ -52,7 +52,9 @@ def world_now(sandbox) -> datetime:
 
 
 def advance(sandbox, seconds: float) -> None:
-    requests.post(sandbox.salesforce_admin_url + "/clock", json={"advance_seconds": seconds}, timeout=10).raise_for_status()
+    requests.post(
+        sandbox.salesforce_admin_url + "/clock", json={"advance_seconds": seconds}, timeout=10
+    ).raise_for_status()
 
 
 def add_opportunities(sandbox, n: int) -> None:
@@ -300,8 +302,13 @@ def test_stage_history_is_recorded_per_change_and_read_through_a_child_subquery(
     sf.Opportunity.update(opp_id, {"StageName": "Closed Won"})  # unchanged: no row
     sf.Opportunity.update(opp_id, {"StageName": "Negotiation/Review", "Amount": 2000})
 
-    rows = sf.query(format_soql("SELECT StageName, Amount, PrevAmount, Probability, CreatedDate FROM OpportunityHistory "
-                                "WHERE OpportunityId = {} ORDER BY CreatedDate", opp_id))["records"]
+    rows = sf.query(
+        format_soql(
+            "SELECT StageName, Amount, PrevAmount, Probability, CreatedDate FROM OpportunityHistory "
+            "WHERE OpportunityId = {} ORDER BY CreatedDate",
+            opp_id,
+        )
+    )["records"]
     assert [(r["StageName"], r["Amount"], r["PrevAmount"]) for r in rows] == [
         ("Qualification", 1000.0, None), ("Closed Won", 1000.0, 1000.0), ("Negotiation/Review", 2000.0, 1000.0)]
     assert [r["Probability"] for r in rows] == [10.0, 100.0, 90.0]  # each stage's default

@@ -122,7 +122,9 @@ def test_refresh_without_rotation_returns_no_new_refresh_token(sandbox):
 
 
 def test_refresh_with_rotation(sandbox):
-    requests.post(sandbox.salesforce_admin_url + "/settings", json={"rotate_refresh_tokens": True}, timeout=10).raise_for_status()
+    requests.post(
+        sandbox.salesforce_admin_url + "/settings", json={"rotate_refresh_tokens": True}, timeout=10
+    ).raise_for_status()
     _oauth, token = connect(sandbox)
     first = raw_token(sandbox, grant_type="refresh_token", refresh_token=token["refresh_token"])
     assert first.status_code == 200
@@ -140,13 +142,17 @@ def test_session_timeout_then_refresh(sandbox):
     requests.post(sandbox.salesforce_admin_url + "/clock", json={"advance_seconds": 2 * 3600 + 60}, timeout=10)
     r = rest(sandbox, token["access_token"])
     assert r.status_code == 401 and r.json()[0]["errorCode"] == "INVALID_SESSION_ID"
-    refreshed = oauth.refresh_token(token_url(sandbox), refresh_token=token["refresh_token"], client_id=cred.SF_CONSUMER_KEY)
+    refreshed = oauth.refresh_token(
+        token_url(sandbox), refresh_token=token["refresh_token"], client_id=cred.SF_CONSUMER_KEY
+    )
     assert rest(sandbox, refreshed["access_token"]).status_code == 200
 
 
 def test_revoke_then_refresh_is_invalid_grant(sandbox):
     oauth, token = connect(sandbox)
-    r = requests.post(sandbox.salesforce_url + "/services/oauth2/revoke", data={"token": token["refresh_token"]}, timeout=10)
+    r = requests.post(
+        sandbox.salesforce_url + "/services/oauth2/revoke", data={"token": token["refresh_token"]}, timeout=10
+    )
     assert r.status_code == 200
     assert rest(sandbox, token["access_token"]).status_code == 401  # its access tokens die with it
     with pytest.raises(InvalidGrantError):
@@ -174,7 +180,11 @@ def test_deny_redirects_with_access_denied_and_state(sandbox):
     oauth = new_session()
     url, state = oauth.authorization_url(sandbox.salesforce_url + "/services/oauth2/authorize")
     query = parse_qs(urlsplit(authorize(url, approve=False)).query)
-    assert query == {"error": ["access_denied"], "error_description": ["end-user denied authorization"], "state": [state]}
+    assert query == {
+        "error": ["access_denied"],
+        "error_description": ["end-user denied authorization"],
+        "state": [state],
+    }
 
 
 def test_wrong_password_shows_the_form_again(sandbox):
@@ -215,7 +225,9 @@ def test_wrong_verifier_missing_verifier_and_reused_code(sandbox):
 def test_expired_code_and_wrong_redirect_uri(sandbox):
     code, oauth = code_and_verifier(sandbox)
     requests.post(sandbox.salesforce_admin_url + "/clock", json={"advance_seconds": 900}, timeout=10).raise_for_status()
-    r = raw_token(sandbox, grant_type="authorization_code", code=code, redirect_uri=REDIRECT, code_verifier=oauth._code_verifier)
+    r = raw_token(
+        sandbox, grant_type="authorization_code", code=code, redirect_uri=REDIRECT, code_verifier=oauth._code_verifier
+    )
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
 
     code, oauth = code_and_verifier(sandbox)
@@ -280,12 +292,18 @@ def test_plain_challenge_method_is_refused(sandbox):
 
 def test_token_endpoint_errors_and_password_grant(sandbox):
     r = raw_token(sandbox, grant_type="client_magic")
-    assert r.status_code == 400 and r.json() == {"error": "unsupported_grant_type", "error_description": "grant type not supported"}
+    assert r.status_code == 400 and r.json() == {
+        "error": "unsupported_grant_type",
+        "error_description": "grant type not supported",
+    }
     r = requests.post(token_url(sandbox), data={"grant_type": "password", "client_id": "nope",
                                                 "username": cred.SF_USERNAME, "password": cred.SF_PASSWORD}, timeout=10)
     assert r.status_code == 400 and r.json()["error"] == "invalid_client_id"
     r = raw_token(sandbox, grant_type="password", username=cred.SF_USERNAME, password="bad")
-    assert r.status_code == 400 and r.json() == {"error": "invalid_grant", "error_description": "authentication failure"}
+    assert r.status_code == 400 and r.json() == {
+        "error": "invalid_grant",
+        "error_description": "authentication failure",
+    }
     r = raw_token(sandbox, grant_type="password", username=cred.SF_USERNAME, password=cred.SF_PASSWORD)
     assert r.status_code == 200 and "refresh_token" not in r.json()
     r = raw_token(sandbox, grant_type="refresh_token", refresh_token="5AepNotAToken")

@@ -58,7 +58,9 @@ def api(sandbox) -> Api:
 
 
 def one_opportunity(api: Api, where: str = "StageName = 'Prospecting'") -> dict:
-    return api.query(f"SELECT Id, Name, SystemModstamp, LastModifiedDate FROM Opportunity WHERE {where} ORDER BY Name LIMIT 1")["records"][0]
+    return api.query(
+        f"SELECT Id, Name, SystemModstamp, LastModifiedDate FROM Opportunity WHERE {where} ORDER BY Name LIMIT 1"
+    )["records"][0]
 
 
 def new_opportunity(api: Api, **fields) -> str:
@@ -193,19 +195,29 @@ def test_recycle_bin_cascade_and_restore_via_admin(sandbox, api):
     assert roles
     assert api.send("DELETE", f"/sobjects/Opportunity/{opp['Id']}").status_code == 204
     assert_error(api.send("DELETE", f"/sobjects/Opportunity/{opp['Id']}"), 404, "ENTITY_IS_DELETED")
-    rows = api.get("/queryAll", params={"q": f"SELECT Id, IsDeleted FROM OpportunityContactRole WHERE OpportunityId = '{opp['Id']}'"}).json()["records"]
+    rows = api.get(
+        "/queryAll",
+        params={"q": f"SELECT Id, IsDeleted FROM OpportunityContactRole WHERE OpportunityId = '{opp['Id']}'"},
+    ).json()["records"]
     assert sorted((r["Id"], r["IsDeleted"]) for r in rows) == sorted((rid, True) for rid in roles)
-    assert api.query(f"SELECT COUNT() FROM OpportunityContactRole WHERE OpportunityId = '{opp['Id']}'")["totalSize"] == 0
+    assert (
+        api.query(f"SELECT COUNT() FROM OpportunityContactRole WHERE OpportunityId = '{opp['Id']}'")["totalSize"] == 0
+    )
 
     binned = requests.get(api.admin + "/records/Opportunity", params={"deleted": "only"}, timeout=10).json()
     assert [r["Id"] for r in binned["records"]] == [opp["Id"]]
     r = api.admin_post(f"/records/Opportunity/{opp['Id']}/restore")
     assert r.status_code == 200 and r.json()["IsDeleted"] is False
     assert api.get(f"/sobjects/Opportunity/{opp['Id']}").status_code == 200
-    assert api.query(f"SELECT COUNT() FROM OpportunityContactRole WHERE OpportunityId = '{opp['Id']}'")["totalSize"] == len(roles)
+    assert api.query(f"SELECT COUNT() FROM OpportunityContactRole WHERE OpportunityId = '{opp['Id']}'")[
+        "totalSize"
+    ] == len(roles)
     # restored: no longer in the deleted list
     now = world_now(api)
-    r = api.get("/sobjects/Opportunity/deleted/", params={"start": iso(now - timedelta(hours=1)), "end": iso(now + timedelta(hours=1))})
+    r = api.get(
+        "/sobjects/Opportunity/deleted/",
+        params={"start": iso(now - timedelta(hours=1)), "end": iso(now + timedelta(hours=1))},
+    )
     assert r.json()["deletedRecords"] == []
 
 
@@ -233,7 +245,10 @@ def test_system_modstamp_and_last_modified_move_on_every_write(sandbox, api):
 # ---- sObject Collections ------------------------------------------------------------------------------
 def test_collections_limit_and_all_or_none_rollback(sandbox, api):
     opps = api.query("SELECT Id, Amount FROM Opportunity ORDER BY Name LIMIT 3")["records"]
-    too_many = {"allOrNone": False, "records": [{"attributes": {"type": "Opportunity"}, "id": opps[0]["Id"], "Amount": 1}] * 201}
+    too_many = {
+        "allOrNone": False,
+        "records": [{"attributes": {"type": "Opportunity"}, "id": opps[0]["Id"], "Amount": 1}] * 201,
+    }
     assert_error(api.send("PATCH", "/composite/sobjects", too_many), 400, "EXCEEDED_ID_LIMIT")
 
     body = {"allOrNone": True, "records": [
@@ -248,7 +263,9 @@ def test_collections_limit_and_all_or_none_rollback(sandbox, api):
     assert results[0]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
     assert results[1]["errors"][0]["statusCode"] == "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST"
     assert results[2]["errors"][0]["statusCode"] == "ALL_OR_NONE_OPERATION_ROLLED_BACK"
-    after = {o["Id"]: o["Amount"] for o in api.query("SELECT Id, Amount FROM Opportunity ORDER BY Name LIMIT 3")["records"]}
+    after = {
+        o["Id"]: o["Amount"] for o in api.query("SELECT Id, Amount FROM Opportunity ORDER BY Name LIMIT 3")["records"]
+    }
     assert after == {o["Id"]: o["Amount"] for o in opps}
 
     body["allOrNone"] = False
@@ -268,7 +285,11 @@ def test_collections_create_and_delete(api):
     assert [x["success"] for x in results] == [True, False, True]
     assert results[1]["errors"][0]["statusCode"] == "STRING_TOO_LONG"
     assert api.get(f"/sobjects/Contact/{results[2]['id']}").json()["Name"] == "Lee Ng"
-    r = api.send("DELETE", "/composite/sobjects", params={"ids": f"{results[0]['id']},{results[2]['id']},001bad", "allOrNone": "false"})
+    r = api.send(
+        "DELETE",
+        "/composite/sobjects",
+        params={"ids": f"{results[0]['id']},{results[2]['id']},001bad", "allOrNone": "false"},
+    )
     out = r.json()
     assert [x["success"] for x in out] == [True, True, False]
     assert out[2]["errors"][0]["statusCode"] == "MALFORMED_ID"
@@ -315,8 +336,13 @@ def test_validation_errors_on_update_and_create(api, fields, code, field):
 
 
 def test_string_too_long_message(api):
-    err = assert_error(api.send("POST", "/sobjects/Opportunity", {"Name": "N" * 300, "StageName": "Prospecting", "CloseDate": "2027-01-01"}),
-                       400, "STRING_TOO_LONG")
+    err = assert_error(
+        api.send(
+            "POST", "/sobjects/Opportunity", {"Name": "N" * 300, "StageName": "Prospecting", "CloseDate": "2027-01-01"}
+        ),
+        400,
+        "STRING_TOO_LONG",
+    )
     assert err["message"].endswith("(max length=120)")
 
 
@@ -331,7 +357,9 @@ def test_get_with_fields_parameter(api):
 def test_stage_rename_and_deactivation(sandbox, api):
     r = requests.post(api.admin + "/stages/Proposal/Price Quote", json={"label": "Proposal Sent"}, timeout=10)
     assert r.status_code == 200 and r.json()["MasterLabel"] == "Proposal Sent"
-    rows = api.query("SELECT ApiName, MasterLabel, IsActive FROM OpportunityStage WHERE ApiName = 'Proposal/Price Quote'")["records"]
+    rows = api.query(
+        "SELECT ApiName, MasterLabel, IsActive FROM OpportunityStage WHERE ApiName = 'Proposal/Price Quote'"
+    )["records"]
     assert (rows[0]["MasterLabel"], rows[0]["IsActive"]) == ("Proposal Sent", True)
     fields = api.get("/sobjects/Opportunity/describe").json()["fields"]
     picklist = {p["value"]: p for f in fields if f["name"] == "StageName" for p in f["picklistValues"]}
@@ -343,7 +371,9 @@ def test_stage_rename_and_deactivation(sandbox, api):
                  400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
     assert api.query("SELECT COUNT() FROM OpportunityStage WHERE IsActive = false")["totalSize"] == 1
     requests.post(api.admin + "/stages/Negotiation%2FReview", json={"active": True}, timeout=10).raise_for_status()
-    assert api.send("PATCH", f"/sobjects/Opportunity/{opp['Id']}", {"StageName": "Negotiation/Review"}).status_code == 204
+    assert (
+        api.send("PATCH", f"/sobjects/Opportunity/{opp['Id']}", {"StageName": "Negotiation/Review"}).status_code == 204
+    )
     assert requests.post(api.admin + "/stages/Nope", json={"active": True}, timeout=10).status_code == 404
 
 

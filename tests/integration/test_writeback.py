@@ -100,7 +100,9 @@ class Env:
 
     def warnings(self, cycle: int) -> list[str]:
         """The run's warnings, minus the one about fields the strict reading never sends."""
-        return [e.message for e in self.events(cycle, "warning") if not (self.strict and "absent is not 0" in e.message)]
+        return [
+            e.message for e in self.events(cycle, "warning") if not (self.strict and "absent is not 0" in e.message)
+        ]
 
     def events(self, cycle: int, kind: str) -> list:
         return [e for e in self.store.events(cycle) if e.kind == kind]
@@ -111,7 +113,11 @@ class Env:
 
     def invoice_rows(self) -> list[dict[str, Any]]:
         with self.sandbox.world.lock:
-            return [dict(r) for r in self.sandbox.world.salesforce.all_records("BigTime_Invoice__c") if not r.get("IsDeleted")]
+            return [
+                dict(r)
+                for r in self.sandbox.world.salesforce.all_records("BigTime_Invoice__c")
+                if not r.get("IsDeleted")
+            ]
 
     def link(self, project_id: int, opp_id: str) -> None:
         with self.store.transaction():
@@ -144,8 +150,12 @@ def env(sandbox, reading, tmp_path) -> Env:
 def make_env(sandbox, reading: str, tmp_path) -> Env:
     """The 4 seeded projects linked to 4 opportunities, clients on the sandbox, an empty state database."""
     grant = password_grant(sandbox)
-    sf = SalesforceClient(sandbox.salesforce_url, StaticToken(grant["access_token"], grant), HttpPolicy("salesforce", policy=FAST))
-    bt = BigTimeClient(sandbox.bigtime_url, ApiKeyAuth(cred.BT_API_KEY, cred.BT_FIRM_ID), HttpPolicy("bigtime", policy=FAST))
+    sf = SalesforceClient(
+        sandbox.salesforce_url, StaticToken(grant["access_token"], grant), HttpPolicy("salesforce", policy=FAST)
+    )
+    bt = BigTimeClient(
+        sandbox.bigtime_url, ApiKeyAuth(cred.BT_API_KEY, cred.BT_FIRM_ID), HttpPolicy("bigtime", policy=FAST)
+    )
     with sandbox.world.lock:
         opps = [r for r in sandbox.world.salesforce.all_records("Opportunity") if not r.get("IsDeleted")]
     e = Env(reading, sandbox, Store(tmp_path / "state.db"), sf, bt, {}, {r["Id"]: r["Name"] for r in opps})
@@ -165,7 +175,11 @@ def expected_figures(sandbox, pid: int, strict: bool) -> dict[str, float | None]
 
 def bigtime_invoices(sandbox, pid: int) -> list[dict[str, Any]]:
     with sandbox.world.lock:
-        return [dict(i) for i in sandbox.world.bigtime.records["invoice"].values() if i["ProjectSid"] == pid and i["Status"] != 0]
+        return [
+            dict(i)
+            for i in sandbox.world.bigtime.records["invoice"].values()
+            if i["ProjectSid"] == pid and i["Status"] != 0
+        ]
 
 
 def paid_to_date(sandbox, pid: int) -> float:
@@ -425,7 +439,12 @@ def test_severed_link_is_never_written(env):
 
 # ---- invoice rows -------------------------------------------------------------------------------------------
 def test_lost_invoice_create_is_not_duplicated_next_run(env):
-    admin(env.sandbox.salesforce_admin_url, "POST", "/faults", {"kind": "drop", "method": "POST", "path": "/composite/sobjects"})
+    admin(
+        env.sandbox.salesforce_admin_url,
+        "POST",
+        "/faults",
+        {"kind": "drop", "method": "POST", "path": "/composite/sobjects"},
+    )
     with pytest.raises(Offline):
         env.run()
     assert len(env.invoice_rows()) == 6  # the create happened; its answer was lost
@@ -473,7 +492,9 @@ def test_org_without_the_invoice_object_writes_figures_only(env, monkeypatch):
     # A payment changes an invoice, not the project: still noticed without invoice rows.
     paid_before = paid_to_date(env.sandbox, 1001)
     with env.sandbox.world.lock:
-        env.sandbox.world.bigtime.ledger.record_payment(bigtime_invoices(env.sandbox, 1004)[-1]["Sid"], 2500)  # not linked
+        env.sandbox.world.bigtime.ledger.record_payment(
+            bigtime_invoices(env.sandbox, 1004)[-1]["Sid"], 2500
+        )  # not linked
         env.sandbox.world.bigtime.ledger.record_payment(bigtime_invoices(env.sandbox, 1001)[-1]["Sid"], 500)
     clear_logs(env.sandbox)
     result, _ = env.run()
@@ -488,8 +509,12 @@ def add_linked_projects(env: Env, n: int) -> list[int]:
     with world.lock:
         for i in range(n):
             # Project-level budget = its one task's (as in the seed; BigTime keeps both).
-            pid = world.bigtime.directory.create_project({"Nm": f"Bulk project {i:03d}", "BudgetHours": 10 + i, "BudgetFees": 1000 + i})
-            tid = world.bigtime.directory.add_task(pid, {"TaskNm": "Work", "BudgetHours": 10 + i, "BudgetFees": 1000 + i, "BudgetExps": 5})
+            pid = world.bigtime.directory.create_project(
+                {"Nm": f"Bulk project {i:03d}", "BudgetHours": 10 + i, "BudgetFees": 1000 + i}
+            )
+            tid = world.bigtime.directory.add_task(
+                pid, {"TaskNm": "Work", "BudgetHours": 10 + i, "BudgetFees": 1000 + i, "BudgetExps": 5}
+            )
             world.bigtime.ledger.log_time({"ProjectSID": pid, "TaskSID": tid, "Hours_IN": 1 + i % 8})
             opp = world.salesforce.insert("Opportunity", {"Name": f"Bulk deal {i:03d}", "StageName": "Closed Won",
                                                           "CloseDate": "2026-12-31"}, system=True)
@@ -560,8 +585,12 @@ def test_cancel_while_reading_a_batch_writes_nothing_of_it(env, monkeypatch):
 # ---- absent is never 0 ---------------------------------------------------------------------------------
 def history_without(env: Env, drop: dict[int, tuple[str, ...]]) -> list[dict[str, Any]]:
     """BigTime's invoice history as the client would read it, with some fields left out of some invoices."""
-    r = requests.get(env.sandbox.bigtime_url + "/invoice/history", params={"startDt": "2000-01-01", "endDt": "2100-01-01"},
-                     headers={"X-Auth-ApiToken": cred.BT_API_KEY, "X-Auth-Realm": cred.BT_FIRM_ID}, timeout=10)
+    r = requests.get(
+        env.sandbox.bigtime_url + "/invoice/history",
+        params={"startDt": "2000-01-01", "endDt": "2100-01-01"},
+        headers={"X-Auth-ApiToken": cred.BT_API_KEY, "X-Auth-Realm": cred.BT_FIRM_ID},
+        timeout=10,
+    )
     invoices = r.json()
     for inv in invoices:
         for name in drop.get(inv["Sid"], ()):
@@ -577,8 +606,12 @@ def invoiced_before_tax(sandbox, pid: int) -> float:
 def test_an_invoice_without_its_amount_is_read_from_its_detail_else_the_next_source(env):
     victim = bigtime_invoices(env.sandbox, 1003)[0]
     body = history_without(env, {victim["Sid"]: ("TotalAmt", "PaidAmt")})
-    admin(env.sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "status", "status": 200, "body": body, "count": None,
-                                                             "method": "GET", "path": "/invoice/history"})
+    admin(
+        env.sandbox.bigtime_admin_url,
+        "POST",
+        "/faults",
+        {"kind": "status", "status": 200, "body": body, "count": None, "method": "GET", "path": "/invoice/history"},
+    )
     admin(env.sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "status", "status": 404, "count": None,
                                                              "body": {"Message": "Invoice not found."}, "method": "GET",
                                                              "path": f"/invoice/detail/{victim['Sid']}$"})
@@ -591,13 +624,19 @@ def test_an_invoice_without_its_amount_is_read_from_its_detail_else_the_next_sou
     assert row["Amount__c"] is None and row["Paid__c"] is None  # not 0, and not its InvoiceAmt
     assert_opportunity_matches(env, 1001)  # the others are whole
     sources = env.store.written(env.opps[1003])[1]["_sources"]
-    assert sources["invoiced_to_date"] == "sum of InvoicedToDate on budget-status rows" and sources["paid_to_date"] == ""
+    assert (
+        sources["invoiced_to_date"] == "sum of InvoicedToDate on budget-status rows" and sources["paid_to_date"] == ""
+    )
     assert env.events(cycle, "warning") == []  # paid came for the 3 other projects: a source exists
 
     # The detail answers again: asked again when the project's turn in the rotation comes (the listing is unchanged).
     admin(env.sandbox.bigtime_admin_url, "DELETE", "/faults")
-    admin(env.sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "status", "status": 200, "body": body, "count": None,
-                                                             "method": "GET", "path": "/invoice/history"})
+    admin(
+        env.sandbox.bigtime_admin_url,
+        "POST",
+        "/faults",
+        {"kind": "status", "status": 200, "body": body, "count": None, "method": "GET", "path": "/invoice/history"},
+    )
     clear_logs(env.sandbox)
     env.run()
     assert not [p for _, p in bt_requests(env.sandbox) if p.startswith("/invoice/detail/")]  # not every run
@@ -667,7 +706,9 @@ def test_each_figure_from_the_first_source_under_every_reading(sandbox, tmp_path
     _, cycle = e.run()
     posted = {pid: bigtime_invoices(sandbox, pid) for pid in PROJECTS}
     details = sorted(p for _, p in bt_requests(sandbox) if p.startswith("/invoice/detail/"))
-    assert details == ([] if history_total else sorted(f"/invoice/detail/{i['Sid']}" for v in posted.values() for i in v))
+    assert details == (
+        [] if history_total else sorted(f"/invoice/detail/{i['Sid']}" for v in posted.values() for i in v)
+    )
     for pid in PROJECTS:
         opp = e.opp(e.opps[pid])
         with sandbox.world.lock:

@@ -117,7 +117,9 @@ class FakeSalesforce:
         if self.fail_next_read is not None:
             error, self.fail_next_read = self.fail_next_read, None
             raise error
-        self.server_time = self.clock() + timedelta(milliseconds=1500)  # the answer comes a moment after the last change
+        self.server_time = self.clock() + timedelta(
+            milliseconds=1500
+        )  # the answer comes a moment after the last change
         # The engine's reads differ only in their WHERE: terms joined by OR, each "StageName IN (...)",
         # "Id IN (...)" or "SystemModstamp >= ...".
         where = soql.rsplit(" WHERE ", 1)[1].split(" ORDER BY ")[0]

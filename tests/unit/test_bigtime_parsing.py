@@ -47,7 +47,13 @@ def test_to_number(raw, expected):
 
 def test_to_int_bool_dates():
     assert (to_int("1001"), to_int(1001.0), to_int("10.5"), to_int(None)) == (1001, 1001, None, None)
-    assert (to_bool("True"), to_bool("false"), to_bool(1), to_bool(None), to_bool("maybe")) == (True, False, True, None, None)
+    assert (to_bool("True"), to_bool("false"), to_bool(1), to_bool(None), to_bool("maybe")) == (
+        True,
+        False,
+        True,
+        None,
+        None,
+    )
     assert to_date("2026-11-26T00:00:00") == to_date("11/26/2026") == to_date("2026-11-26") == date(2026, 11, 26)
     assert to_date("soon") is None and to_date("") is None
     assert to_datetime("2026-11-26T19:29:58.224") == datetime(2026, 11, 26, 19, 29, 58, 224000, tzinfo=timezone.utc)
@@ -63,11 +69,20 @@ def test_pick_is_case_insensitive_and_skips_nulls():
 
 # ---- records ----------------------------------------------------------------------------------------
 def test_project_with_lower_case_keys_and_strings_for_numbers():
-    project = Project.from_api({
-        "systemid": "1001", "nm": "ERP", "projectcode": "006ABC", "clientid": "201", "isinactive": "false",
-        "budgethours": "260", "budgetfees": "45,500.00", "startdt": "2026-09-06T00:00:00",
-        "udflist": [{"sid": 1, "name": "Salesforce Opportunity Id", "value": "006ABC"}], "dtmodified": "2026-11-26T19:42:37.755",
-    })
+    project = Project.from_api(
+        {
+            "systemid": "1001",
+            "nm": "ERP",
+            "projectcode": "006ABC",
+            "clientid": "201",
+            "isinactive": "false",
+            "budgethours": "260",
+            "budgetfees": "45,500.00",
+            "startdt": "2026-09-06T00:00:00",
+            "udflist": [{"sid": 1, "name": "Salesforce Opportunity Id", "value": "006ABC"}],
+            "dtmodified": "2026-11-26T19:42:37.755",
+        }
+    )
     assert (project.id, project.name, project.code, project.client_id) == (1001, "ERP", "006ABC", 201)
     assert (project.is_inactive, project.budget_hours, project.budget_fees) == (False, 260.0, 45500.0)
     assert project.start_date == date(2026, 9, 6)
@@ -82,7 +97,12 @@ def test_missing_fields_are_none_not_errors():
     assert Project.from_api({}).id is None
     assert Client.from_api({"nm": "Globex"}).code is None
     contact = Contact.from_api({"fname": "Ada", "tag": "primary", "address": {"CITY": "London"}})
-    assert (contact.first_name, contact.tag, contact.email, contact.address) == ("Ada", "PRIMARY", None, {"city": "London"})
+    assert (contact.first_name, contact.tag, contact.email, contact.address) == (
+        "Ada",
+        "PRIMARY",
+        None,
+        {"city": "London"},
+    )
     assert StaffMember.from_api({"FName": "Ada", "SName": "Lovelace"}).full_name == "Ada Lovelace"
     item = PicklistItem.from_api({"ID": "4", "NAME": "Completed", "group": "Inactive"})
     assert (item.id, item.name, item.group) == (4, "Completed", "Inactive")
@@ -96,8 +116,18 @@ def test_client_code_is_text_and_project_client_id_is_numeric():
 
 
 def test_invoice_amounts_and_balance():
-    inv = Invoice.from_api({"sid": "9001", "projectsid": 1001, "invoicenbr": 1042, "invoiceamt": "1000",
-                            "totalamt": "1,080.00", "paidamt": "500", "status": "2", "invoicedt": "2026-10-31T00:00:00"})
+    inv = Invoice.from_api(
+        {
+            "sid": "9001",
+            "projectsid": 1001,
+            "invoicenbr": 1042,
+            "invoiceamt": "1000",
+            "totalamt": "1,080.00",
+            "paidamt": "500",
+            "status": "2",
+            "invoicedt": "2026-10-31T00:00:00",
+        }
+    )
     assert (inv.id, inv.project_id, inv.number, inv.status) == (9001, 1001, "1042", 2)
     assert (inv.invoiced, inv.paid, inv.balance) == (1080.0, 500.0, 580.0)
     # TotalAmt only: InvoiceAmt is another quantity (before tax), never used in its place.
@@ -115,14 +145,26 @@ FAMILY_B = {"TaskSid": 7001, "TaskNm": "Discovery", "EstTotal": 5000, "InvoicedT
 
 def test_budget_row_family_a():
     row = BudgetRow.from_api(FAMILY_A)
-    assert (row.task_id, row.hours_input, row.hours_billable, row.fees_input, row.fees_cost) == (7001, 10.0, 8.0, 1500.0, 700.0)
+    assert (row.task_id, row.hours_input, row.hours_billable, row.fees_input, row.fees_cost) == (
+        7001,
+        10.0,
+        8.0,
+        1500.0,
+        700.0,
+    )
     assert (row.expenses_input, row.expenses_billable, row.wip) == (50.0, 60.0, 900.0)
     assert row.invoiced_to_date is None and row.budget_total is None
 
 
 def test_budget_row_family_b_lower_case_and_strings():
     row = BudgetRow.from_api({k.lower(): str(v) for k, v in FAMILY_B.items()})
-    assert (row.hours_input, row.fees_input, row.fees_cost, row.expenses_input, row.wip) == (10.0, 1500.0, 700.0, 50.0, 900.0)
+    assert (row.hours_input, row.fees_input, row.fees_cost, row.expenses_input, row.wip) == (
+        10.0,
+        1500.0,
+        700.0,
+        50.0,
+        900.0,
+    )
     assert (row.invoiced_to_date, row.budget_total) == (600.0, 5000.0)
     assert row.hours_billable is None and row.expenses_billable is None
 
@@ -157,12 +199,20 @@ def test_totals_from_sums_rows_and_the_projects_invoices_only():
     assert totals.sources["budget_fees"] == "BudgetFees on the project detail"
     assert [i.id for i in totals.invoices] == [1, 2]
     # BudgetExps on one row only: the sum is unknown, not 5.
-    assert f["budget_expenses"] is None and totals.missing["budget_expenses"] == "sum of BudgetExps on budget-status rows"
+    assert (
+        f["budget_expenses"] is None and totals.missing["budget_expenses"] == "sum of BudgetExps on budget-status rows"
+    )
     # No rows at all and no invoices: BigTime says nothing was logged or invoiced — 0.
     empty = totals_from(5, Project.from_api({"SystemId": 5}), [], invoices)
-    assert (empty.figures["hours_logged"], empty.figures["invoiced_to_date"], empty.figures["paid_to_date"]) == (0.0, 0.0, 0.0)
+    assert (empty.figures["hours_logged"], empty.figures["invoiced_to_date"], empty.figures["paid_to_date"]) == (
+        0.0,
+        0.0,
+        0.0,
+    )
     assert empty.figures["budget_hours"] is None  # neither the detail nor a row: no source
-    assert empty.missing["budget_hours"] == "BudgetHours on the project detail; sum of BudgetHours on budget-status rows"
+    assert (
+        empty.missing["budget_hours"] == "BudgetHours on the project detail; sum of BudgetHours on budget-status rows"
+    )
     # ... but for a figure whose field no live-checked row ever showed, no rows is no answer: not written, not 0.
     assert empty.figures["budget_expenses"] is None
 
@@ -177,7 +227,10 @@ def test_totals_from_each_figure_from_the_first_source_that_answers():
     totals = totals_from(9, detail, rows, simple, {41: {"TotalAmt": 757.75}, 42: {"TotalAmt": 324.75}})
     f, src = totals.figures, totals.sources
     assert (f["budget_total"], src["budget_total"]) == (2000.0, "sum of EstTotal on budget-status rows")
-    assert (f["budget_fees"], src["budget_fees"]) == (1800.0, "sum of BudgetFees on budget-status rows")  # the next source
+    assert (f["budget_fees"], src["budget_fees"]) == (
+        1800.0,
+        "sum of BudgetFees on budget-status rows",
+    )  # the next source
     assert (f["invoiced_to_date"], src["invoiced_to_date"]) == (1082.5, "TotalAmt from invoice details")
     assert (f["paid_to_date"], src["paid_to_date"]) == (100.0, "PaidAmt in the invoice history")
     assert [i.total for i in totals.invoices] == [757.75, 324.75]  # the rows carry the detail's totals
@@ -198,7 +251,9 @@ def test_totals_from_absent_fields_are_none_never_zero():
     totals = totals_from(7, None, rows, invoices)
     assert totals.figures["hours_logged"] is None  # one row lacks HrsIn
     assert totals.figures["invoiced_to_date"] is None and totals.figures["paid_to_date"] == 0.0
-    assert totals.missing["invoiced_to_date"].startswith("TotalAmt in the invoice history; TotalAmt from invoice details")
+    assert totals.missing["invoiced_to_date"].startswith(
+        "TotalAmt in the invoice history; TotalAmt from invoice details"
+    )
     unattributed = totals_from(7, None, rows, None)
     assert unattributed.figures["paid_to_date"] is None
     assert "an invoice of the history names no project" in unattributed.missing["paid_to_date"]
@@ -231,7 +286,9 @@ def test_html_page_becomes_a_short_sentence():
     message = error_message(_response(500, page, "text/html"))
     assert message == "Server Error in '/' Application. — An unexpected error occurred."
     assert "<" not in html_to_sentence("<html><body>just <i>text</i></body></html>")
-    assert len(error_message(_response(500, "<html><body><p>" + "word " * 400 + "</p></body></html>", "text/html"))) <= 240
+    assert (
+        len(error_message(_response(500, "<html><body><p>" + "word " * 400 + "</p></body></html>", "text/html"))) <= 240
+    )
 
 
 def test_messages_never_carry_credentials():

@@ -37,7 +37,9 @@ def test_the_admins_interval_wins_and_the_default_waits_for_the_allowance() -> N
 
 
 @pytest.mark.parametrize("saved, explicit", [(300, False), (600, True), (60, True)])
-def test_a_settings_file_from_before_reads_the_old_default_as_automatic(tmp_path: Path, saved: int, explicit: bool) -> None:
+def test_a_settings_file_from_before_reads_the_old_default_as_automatic(
+    tmp_path: Path, saved: int, explicit: bool
+) -> None:
     profile = Profile.at(tmp_path)
     profile.ensure_dirs()
     profile.settings_file.write_text(json.dumps({"format": FORMAT, "sync": {"interval_seconds": saved}}))

@@ -52,14 +52,18 @@ def project_of(world: World, opp_id: str) -> Project:
     ("Closed Won", True),
     ("Closed Lost", False),  # sorts after the trigger, but closed-lost never triggers
 ])
-def test_an_opportunity_triggers_at_or_past_the_trigger_stage_unless_closed_lost(world: World, stage: str, triggers: bool) -> None:
+def test_an_opportunity_triggers_at_or_past_the_trigger_stage_unless_closed_lost(
+    world: World, stage: str, triggers: bool
+) -> None:
     opp = world.sf.opportunity("Deal", stage, world.sf.account("Acme"))
     report = world.engine.run_cycle()
     assert report.result == "ok" and report.created == int(triggers)
     assert len(world.bt.projects_coded(project_code(opp))) == int(triggers)
 
 
-def test_reaching_the_stage_later_creates_exactly_one_project_named_and_coded_after_the_opportunity(world: World) -> None:
+def test_reaching_the_stage_later_creates_exactly_one_project_named_and_coded_after_the_opportunity(
+    world: World,
+) -> None:
     opp = world.sf.opportunity("Acme – Rollout", "Qualification", world.sf.account("Acme"))
     assert world.engine.run_cycle().created == 0
     world.sf.move(opp, "Proposal")
@@ -294,7 +298,11 @@ def test_a_create_whose_answer_was_lost_is_found_by_its_code_not_created_again(w
     assert link_of(world, opp) is None and len(world.bt.projects_coded(project_code(opp))) == 1  # made, but unknown
 
     waiting = world.engine.run_cycle()  # at once: the create may still be landing, so it is not looked up
-    assert (waiting.result, waiting.error, waiting.retry_after) == ("failed", "CreateInDoubt", 70.0)  # 10 s connect + 60 s answer
+    assert (waiting.result, waiting.error, waiting.retry_after) == (
+        "failed",
+        "CreateInDoubt",
+        70.0,
+    )  # 10 s connect + 60 s answer
     world.clock.now += timedelta(seconds=70)
     report = world.engine.run_cycle()  # read again: a failed cycle does not move the cursor
     assert (report.result, report.created) == ("ok", 1)
@@ -319,7 +327,9 @@ def test_a_create_in_doubt_is_held_back_as_long_as_the_bigtime_timeout_says(worl
 
 @pytest.mark.parametrize("answer", [ce.ServiceUnavailable("bigtime", 500, "BigTime had an error."),
                                     ce.RateLimited("bigtime", 600.0)], ids=["500", "429"])
-def test_a_create_answered_with_an_error_is_not_in_doubt_and_is_sent_again_at_once(world: World, answer: Exception) -> None:
+def test_a_create_answered_with_an_error_is_not_in_doubt_and_is_sent_again_at_once(
+    world: World, answer: Exception
+) -> None:
     world.bt.add_client("Acme")
     opp = world.sf.opportunity("Deal", "Proposal", world.sf.account("Acme"))
     world.bt.fail_next_create = answer

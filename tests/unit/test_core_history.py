@@ -22,8 +22,10 @@ def add_cycle(store: Store, at: datetime, result: str = "ok", events: int = 0) -
                            (stamp(at), stamp(at), result))
     cycle_id = int(cur.lastrowid or 0)
     for n in range(events):
-        store.db.execute("INSERT INTO events (cycle_id, at, kind, opportunity_id, message) VALUES (?, ?, 'created', ?, ?)",
-                         (cycle_id, stamp(at), f"006{n:015d}", "Project made"))
+        store.db.execute(
+            "INSERT INTO events (cycle_id, at, kind, opportunity_id, message) VALUES (?, ?, 'created', ?, ?)",
+            (cycle_id, stamp(at), f"006{n:015d}", "Project made"),
+        )
     return cycle_id
 
 

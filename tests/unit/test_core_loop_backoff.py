@@ -140,7 +140,9 @@ def test_a_bug_in_a_cycle_is_told_and_backed_off_never_the_end_of_the_loop() -> 
 
 
 @pytest.mark.parametrize("uptime", [5.0, 10_000_000.0])
-def test_the_first_writeback_follows_the_first_trigger_cycle_however_long_ago_the_machine_booted(monkeypatch, uptime) -> None:
+def test_the_first_writeback_follows_the_first_trigger_cycle_however_long_ago_the_machine_booted(
+    monkeypatch, uptime
+) -> None:
     """time.monotonic() counts from boot on Linux: a CI machine booted a minute ago must still get its
     first write-back at once, and the next one only when its interval has passed."""
     clock = [uptime]

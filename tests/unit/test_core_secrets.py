@@ -131,7 +131,9 @@ def test_settings_round_trip_and_file_mode(tmp_path: Path) -> None:
     assert not loaded.bigtime.connected
 
 
-@pytest.mark.parametrize("content", ["{not json", json.dumps({"format": 7}), json.dumps({"format": 1, "salesforce": {"login_url": 3}})])
+@pytest.mark.parametrize(
+    "content", ["{not json", json.dumps({"format": 7}), json.dumps({"format": 1, "salesforce": {"login_url": 3}})]
+)
 def test_corrupt_settings_name_the_file_and_are_kept(tmp_path: Path, content: str) -> None:
     profile = Profile.at(tmp_path)
     profile.ensure_dirs()

@@ -91,7 +91,9 @@ BAD_VALUES = [
 
 
 @pytest.mark.parametrize("section, key, value", BAD_VALUES, ids=[f"{s}.{k}={v!r}" for s, k, v in BAD_VALUES])
-def test_a_value_of_the_wrong_type_is_refused_naming_the_setting(tmp_path: Path, section: str, key: str, value: Any) -> None:
+def test_a_value_of_the_wrong_type_is_refused_naming_the_setting(
+    tmp_path: Path, section: str, key: str, value: Any
+) -> None:
     profile = Profile.at(tmp_path)
     error = refused(profile, a_file(**{section: {key: value}}))
     assert error.field == f"{section}.{key}"
@@ -127,9 +129,12 @@ OUT_OF_RANGE = [
 ]
 
 
-@pytest.mark.parametrize("section, key, value, wanted", OUT_OF_RANGE, ids=[f"{s}.{k}={v!r}" for s, k, v, _ in OUT_OF_RANGE])
-def test_a_value_out_of_range_is_refused_naming_the_setting(tmp_path: Path, section: str, key: str, value: Any,
-                                                            wanted: str) -> None:
+@pytest.mark.parametrize(
+    "section, key, value, wanted", OUT_OF_RANGE, ids=[f"{s}.{k}={v!r}" for s, k, v, _ in OUT_OF_RANGE]
+)
+def test_a_value_out_of_range_is_refused_naming_the_setting(
+    tmp_path: Path, section: str, key: str, value: Any, wanted: str
+) -> None:
     profile = Profile.at(tmp_path)
     error = refused(profile, a_file(**{section: {key: value}}))
     assert error.field == f"{section}.{key}"
@@ -178,7 +183,12 @@ def every_value_changed() -> Settings:
     sf, b, sync = s.salesforce, s.bigtime, s.sync
     sf.login_url, sf.consumer_key, sf.redirect_uri = "https://test.salesforce.com", "3MVG9-key", "http://localhost:8765/cb"
     sf.instance_url, sf.identity_url = "https://acme.my.salesforce.com", "https://login.salesforce.com/id/00D/005"
-    sf.org_id, sf.user_id, sf.username, sf.display_name = "00D000000000001", "005000000000001", "ada@acme.example", "Acme"
+    sf.org_id, sf.user_id, sf.username, sf.display_name = (
+        "00D000000000001",
+        "005000000000001",
+        "ada@acme.example",
+        "Acme",
+    )
     b.base_url, b.auth_mode, b.client_id, b.redirect_uri = "https://iq.example/api/v2", "session", "bt-app", "http://localhost/bt"
     b.session_user, b.firm_id, b.user_name = "ada@acme.example", "firm-9", "Ada Admin"
     sync.trigger_stage, sync.trigger_stage_label = "Closed_Won_X", "Won (renamed)"

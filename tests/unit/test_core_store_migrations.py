@@ -128,16 +128,22 @@ SCHEMA_2 = SCHEMA_1.replace("""CREATE TABLE excluded (
     opportunity_id TEXT PRIMARY KEY,
     since TEXT NOT NULL
 , released_at TEXT);""")
-DATA_2 = DATA_1.replace("INSERT INTO excluded VALUES ('006E', '2024-05-01T12:00:00.000+00:00');", """
+DATA_2 = (
+    DATA_1.replace(
+        "INSERT INTO excluded VALUES ('006E', '2024-05-01T12:00:00.000+00:00');",
+        """
 INSERT INTO excluded VALUES ('006E', '2024-05-01T12:00:00.000+00:00', NULL);
-INSERT INTO excluded VALUES ('006G', '2024-05-01T12:00:00.000+00:00', '2024-05-02T09:00:00.000+0000');""") + """
+INSERT INTO excluded VALUES ('006G', '2024-05-01T12:00:00.000+00:00', '2024-05-02T09:00:00.000+0000');""",
+    )
+    + """
 INSERT INTO cursors VALUES ('stage_history_floor', '2024-05-01T11:00:00.000+00:00');
 INSERT INTO cursors VALUES ('salesforce_daily_max', '15000');
 INSERT INTO cursors VALUES ('bigtime_project_code_max', '20');
 INSERT INTO cursors VALUES ('installation_id', '9f3a0c1e');
-INSERT INTO cursors VALUES ('salesforce_metadata', '{"fetched_at": "2024-05-01T12:00:00+00:00", "fields": ["amount", "name"],
-                                                     "stages": []}');
+INSERT INTO cursors VALUES ('salesforce_metadata', '{"fetched_at": "2024-05-01T12:00:00+00:00",
+                                                     "fields": ["amount", "name"], "stages": []}');
 """
+)
 
 # Version 3 (issue 12 item 7): what is not a cursor (learnt values, the installation id, the cached
 # metadata) in a key-value table of JSON values; a failed cycle's problem code and system.
@@ -208,7 +214,12 @@ def expected_schema(tmp_path: Path, version: int) -> set[tuple[str, str, str]]:
 
 def assert_version_1_data_kept(store: Store) -> None:
     link = store.link("006A")
-    assert link is not None and (link.project_id, link.client_id, link.status, link.written_back) == (501, 301, "linked", True)
+    assert link is not None and (link.project_id, link.client_id, link.status, link.written_back) == (
+        501,
+        301,
+        "linked",
+        True,
+    )
     assert store.link("006B").status == "severed"  # type: ignore[union-attr]
     pending = store.intent("006C")
     assert pending is not None and (pending.state, pending.project_code, pending.attempts) == ("pending", "SF-006C", 2)
@@ -229,7 +240,9 @@ def test_every_schema_version_is_written_down_here() -> None:
 
 
 @pytest.mark.parametrize("version", range(CURRENT))
-def test_each_version_migrates_to_exactly_the_next_schema(tmp_path: Path, version: int, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_version_migrates_to_exactly_the_next_schema(
+    tmp_path: Path, version: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
     path = tmp_path / "state.db"
     build(path, version)
     monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:version + 1])  # a bigsync-gui one version newer
@@ -429,7 +442,9 @@ def failing_step(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(store_module, "MIGRATIONS", [*MIGRATIONS, "ALTER TABLE no_such_table ADD COLUMN x TEXT;"])
 
 
-def test_a_failing_step_releases_the_database_and_says_it_is_a_bug(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_failing_step_releases_the_database_and_says_it_is_a_bug(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The step's transaction must not outlive the refusal: the next open would wait 30 s on its lock."""
     path = tmp_path / "state.db"
     failing_step(path, monkeypatch)
@@ -448,7 +463,9 @@ def test_a_failing_step_releases_the_database_and_says_it_is_a_bug(tmp_path: Pat
 
 
 @pytest.mark.parametrize("refusal", ["failing step", "newer version", "not a database"])
-def test_every_refusal_closes_the_connection_it_opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusal: str) -> None:
+def test_every_refusal_closes_the_connection_it_opened(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refusal: str
+) -> None:
     path = tmp_path / "state.db"
     if refusal == "failing step":
         failing_step(path, monkeypatch)

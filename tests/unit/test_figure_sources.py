@@ -23,8 +23,10 @@ def test_a_mapped_figure_without_any_source_is_warned_once_until_it_answers(tmp_
     store = Store(tmp_path / "state.db")
     none = ({}, {"paid_to_date": "PaidAmt in the invoice history; PaidAmt from invoice details"})
     warning = run(store, {"paid_to_date"}, [none, none])
-    assert warning is not None and warning.startswith("Paid to date stays empty: BigTime gave it for none of the 2 "
-                                                      "projects read (BigSync looked for: PaidAmt in the invoice history")
+    assert warning is not None and warning.startswith(
+        "Paid to date stays empty: BigTime gave it for none of the 2 "
+        "projects read (BigSync looked for: PaidAmt in the invoice history"
+    )
     assert "Settings › Salesforce fields" in warning
     assert run(store, {"paid_to_date"}, [none]) is None  # said once
     assert run(store, {"paid_to_date"}, [({"paid_to_date": "PaidAmt in the invoice history"}, {})]) is None
@@ -32,7 +34,9 @@ def test_a_mapped_figure_without_any_source_is_warned_once_until_it_answers(tmp_
     store.close()
 
 
-def test_a_budget_part_is_explained_by_the_total_budget_and_a_gap_for_some_projects_is_no_warning(tmp_path: Path) -> None:
+def test_a_budget_part_is_explained_by_the_total_budget_and_a_gap_for_some_projects_is_no_warning(
+    tmp_path: Path,
+) -> None:
     store = Store(tmp_path / "state.db")
     by_task = ({"budget_total": TOTAL}, {"budget_fees": "BudgetFees on the project detail", "budget_expenses": "x"})
     assert run(store, {"budget_total", "budget_fees", "budget_expenses"}, [by_task, by_task]) is None

@@ -174,7 +174,9 @@ def test_code_from_redirect_success():
 def test_code_from_redirect_denied_both_spellings(spelling):
     a = attempt()
     with pytest.raises(AuthorizationFailed) as err:
-        a.code_from_redirect(redirect(a, error=spelling, error_description="end-user denied authorization", state=a.state))
+        a.code_from_redirect(
+            redirect(a, error=spelling, error_description="end-user denied authorization", state=a.state)
+        )
     assert err.value.error == "access_denied"
     assert err.value.system == "salesforce"
     assert str(err.value).startswith("You clicked Deny, so Salesforce did not give BigSync access.")
@@ -244,7 +246,10 @@ def test_code_from_redirect_other_error_and_missing_code():
     with pytest.raises(AuthorizationFailed) as err:
         a.code_from_redirect(redirect(a, error="invalid_scope", error_description="bad scope x", state=a.state))
     assert err.value.error == "invalid_scope"
-    assert str(err.value) == "BigTime refused the permissions BigSync asks for (bad scope x). Check the app's OAuth scopes."
+    assert (
+        str(err.value)
+        == "BigTime refused the permissions BigSync asks for (bad scope x). Check the app's OAuth scopes."
+    )
     with pytest.raises(AuthorizationFailed) as err:
         a.code_from_redirect(redirect(a, error="server_error", state=a.state))
     assert err.value.error == "server_error" and "Try again in a few minutes" in str(err.value)
@@ -318,7 +323,10 @@ def test_tokenset_repr_hides_tokens():
         assert "00Dsecret" not in text and "5AepSecret" not in text
     assert repr(t) == ("TokenSet(access_token=<hidden>, refresh_token=<hidden>, expires_at=1800000000, "
                        "raw_keys=['access_token', 'instance_url', 'refresh_token'])")
-    assert repr(TokenSet("a", None, None, {})) == "TokenSet(access_token=<hidden>, refresh_token=None, expires_at=None, raw_keys=[])"
+    assert (
+        repr(TokenSet("a", None, None, {}))
+        == "TokenSet(access_token=<hidden>, refresh_token=None, expires_at=None, raw_keys=[])"
+    )
 
 
 def test_requests_oauthlib_debug_records_are_dropped(caplog):

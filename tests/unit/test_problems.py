@@ -21,9 +21,20 @@ SF, BT = "salesforce", "bigtime"
 # (the error, its state, exit code, service, fix)
 CASES = [
     (ce.ReconnectNeeded(SF, "revoked"), A, EXIT_NOT_CONNECTED, SF, FixAction("Reconnect Salesforce…", SF)),
-    (ce.NotConnected(BT, "BigTime is not connected yet."), A, EXIT_NOT_CONNECTED, BT, FixAction("Connect BigTime…", BT)),
-    (ce.AuthorizationFailed(BT, "Denied.", error="access_denied"), A, EXIT_FAILED, BT,
-     FixAction("Reconnect BigTime…", BT)),
+    (
+        ce.NotConnected(BT, "BigTime is not connected yet."),
+        A,
+        EXIT_NOT_CONNECTED,
+        BT,
+        FixAction("Connect BigTime…", BT),
+    ),
+    (
+        ce.AuthorizationFailed(BT, "Denied.", error="access_denied"),
+        A,
+        EXIT_FAILED,
+        BT,
+        FixAction("Reconnect BigTime…", BT),
+    ),
     (ce.RateLimited(BT, 120.0), E, EXIT_OFFLINE, BT, None),
     (ce.ApiLimitReached(SF, "REQUEST_LIMIT_EXCEEDED"), E, EXIT_OFFLINE, SF, None),
     (ce.Offline(BT, "BigTime could not be reached."), OFF, EXIT_OFFLINE, BT, None),

@@ -34,7 +34,9 @@ def test_a_skip_other_than_the_slow_run_fails_the_run_and_says_why(pytester: pyt
     pytester.makepyfile(test_probe=PROBE)
     result = pytester.runpytest_subprocess("-p", "skip_guard", "-p", "no:cacheprovider")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["*skipped tests that are not the slow run*", "*test_needs_a_display: Skipped: no X server here"])
+    result.stdout.fnmatch_lines(
+        ["*skipped tests that are not the slow run*", "*test_needs_a_display: Skipped: no X server here"]
+    )
     assert "test_slow_one:" not in result.stdout.str()
 
 

@@ -20,10 +20,24 @@ def test_a_system_is_its_value_for_code_and_its_label_for_people() -> None:
     assert label_of(None) == "A service" and label_of("jira", unknown="the service") == "the service"
 
 
-@pytest.mark.parametrize("seconds, words", [
-    (0, "1 s"), (0.3, "1 s"), (37.2, "38 s"), (59, "59 s"), (59.4, "1 min"), (60, "1 min"), (90, "2 min"), (300, "5 min"), (150, "2 min"),
-    (3599, "1 h"), (3600, "1 h"), (3900, "1 h 5 min"), (26 * 3600 + 60, "26 h 1 min"),
-])
+@pytest.mark.parametrize(
+    "seconds, words",
+    [
+        (0, "1 s"),
+        (0.3, "1 s"),
+        (37.2, "38 s"),
+        (59, "59 s"),
+        (59.4, "1 min"),
+        (60, "1 min"),
+        (90, "2 min"),
+        (300, "5 min"),
+        (150, "2 min"),
+        (3599, "1 h"),
+        (3600, "1 h"),
+        (3900, "1 h 5 min"),
+        (26 * 3600 + 60, "26 h 1 min"),
+    ],
+)
 def test_one_wording_for_durations(seconds: float, words: str) -> None:
     assert duration(seconds) == words
 

@@ -98,8 +98,12 @@ class AdminRoutes:
         def rows(store: dict[str, Any]) -> list[dict[str, Any]]:
             return [{"token": k, **{f: v for f, v in info.items() if f != "issued"}} for k, info in store.items()]
 
-        return {"access": rows(self.data.access_tokens), "refresh": rows(self.data.refresh_tokens),
-                "session": rows(self.data.session_tokens), "api_key_revoked": bool(self.data.settings.get("api_key_revoked"))}
+        return {
+            "access": rows(self.data.access_tokens),
+            "refresh": rows(self.data.refresh_tokens),
+            "session": rows(self.data.session_tokens),
+            "api_key_revoked": bool(self.data.settings.get("api_key_revoked")),
+        }
 
     def admin_tokens_expire(self, request: Request) -> Any:
         body = lower_keys(read_json(request) or {})
@@ -123,8 +127,11 @@ class AdminRoutes:
 
     def _rate_limit_view(self) -> dict[str, Any]:
         settings = self.data.settings
-        return {"requests": settings.get("rate_limit_requests"), "window_seconds": settings.get("rate_limit_window_seconds"),
-                "retry_after": bool(settings.get("rate_limit_retry_after"))}
+        return {
+            "requests": settings.get("rate_limit_requests"),
+            "window_seconds": settings.get("rate_limit_window_seconds"),
+            "retry_after": bool(settings.get("rate_limit_retry_after")),
+        }
 
     def admin_rate_limit_get(self, request: Request) -> Any:
         return self._rate_limit_view()

@@ -32,7 +32,9 @@ class AuthStore:
     def _expired(self, stamp: str) -> bool:
         return datetime.fromisoformat(stamp) <= self.store.now()
 
-    def new_login_txn(self, client_id: str, redirect_uri: str, state: str | None, challenge: str | None, method: str | None) -> str:
+    def new_login_txn(
+        self, client_id: str, redirect_uri: str, state: str | None, challenge: str | None, method: str | None
+    ) -> str:
         self._purge()
         txn = secrets.token_urlsafe(18)
         self.store.oauth_txns[txn] = {

@@ -161,7 +161,10 @@ class BigTimeData(FirmStore):
             record = self.get("invoice", record_id, "Invoice")
             if pick(fields, "Status") in (1, "1", "posted") and record["Status"] == INVOICE_DRAFT:
                 self.ledger.post_invoice(record_id)
-            values = normalise(fields, {k: v for k, v in INVOICE_UPDATE.items() if k in ("InvoiceNbr", "InvoiceDt", "InvoiceDtDue", "Notes")})
+            values = normalise(
+                fields,
+                {k: v for k, v in INVOICE_UPDATE.items() if k in ("InvoiceNbr", "InvoiceDt", "InvoiceDtDue", "Notes")},
+            )
             record.update(values)
             self.stamp(record)
         else:
@@ -175,7 +178,13 @@ class BigTimeData(FirmStore):
         elif kind == "invoice":
             self.ledger.delete_invoice(record_id)
         elif kind in ("time", "expense", "client", "staff", "task"):
-            label = {"time": "Time entry", "expense": "Expense", "client": "Client", "staff": "Staff member", "task": "Task"}[kind]
+            label = {
+                "time": "Time entry",
+                "expense": "Expense",
+                "client": "Client",
+                "staff": "Staff member",
+                "task": "Task",
+            }[kind]
             record = self.get(kind, record_id, label)
             rid = int(record_id)
             if kind == "client" and any(p["ClientId"] == rid for p in self.records["project"].values()):

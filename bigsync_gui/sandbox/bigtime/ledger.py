@@ -99,8 +99,15 @@ class Ledger:
         staff = self.store.records["staff"].get(entry["StaffSID"], {})
         task = self.store.records["task"].get(entry["TaskSID"] or 0, {})
         code = next((c for c in LABOR_CODES if c["Id"] == entry["BudgCatID"]), {})
-        out.update({"ProjectNm": project.get("DisplayName", ""), "ClientSID": project.get("ClientId"),
-                    "StaffNm": staff.get("FullName", ""), "TaskNm": task.get("TaskNm", ""), "BudgCatNm": code.get("Name", "")})
+        out.update(
+            {
+                "ProjectNm": project.get("DisplayName", ""),
+                "ClientSID": project.get("ClientId"),
+                "StaffNm": staff.get("FullName", ""),
+                "TaskNm": task.get("TaskNm", ""),
+                "BudgCatNm": code.get("Name", ""),
+            }
+        )
         return out
 
     def time_entries(self, staff_id: int | None = None, project_id: int | None = None,
@@ -167,8 +174,13 @@ class Ledger:
         out.update({"ProjectNm": project.get("DisplayName", ""), "CatNm": cat.get("Name", "")})
         return out
 
-    def expenses(self, start: date | None = None, end: date | None = None,
-                 project_ids: Iterable[int] | None = None, staff_ids: Iterable[int] | None = None) -> list[dict[str, Any]]:
+    def expenses(
+        self,
+        start: date | None = None,
+        end: date | None = None,
+        project_ids: Iterable[int] | None = None,
+        staff_ids: Iterable[int] | None = None,
+    ) -> list[dict[str, Any]]:
         pids = {int(p) for p in project_ids} if project_ids else None
         sids = {int(s) for s in staff_ids} if staff_ids else None
         out = []
@@ -210,15 +222,37 @@ class Ledger:
         lines: list[dict[str, Any]] = []
         if values.get("InvoiceAmt") is None:
             for entry in self.store.records["time"].values():
-                if entry["ProjectSID"] == project["SystemId"] and entry["InvoiceSID"] is None and entry["ChargeBillable"] > 0 \
-                        and parse_date(entry["Dt"]) <= inv_day:
+                if (
+                    entry["ProjectSID"] == project["SystemId"]
+                    and entry["InvoiceSID"] is None
+                    and entry["ChargeBillable"] > 0
+                    and parse_date(entry["Dt"]) <= inv_day
+                ):
                     entry["IsInvoiced"], entry["InvoiceSID"] = status != INVOICE_DRAFT, sid
-                    lines.append({"Type": "Time", "SourceSid": entry["SID"], "TaskSid": entry["TaskSID"], "Amount": entry["ChargeBillable"]})
+                    lines.append(
+                        {
+                            "Type": "Time",
+                            "SourceSid": entry["SID"],
+                            "TaskSid": entry["TaskSID"],
+                            "Amount": entry["ChargeBillable"],
+                        }
+                    )
             for entry in self.store.records["expense"].values():
-                if entry["ProjectSID"] == project["SystemId"] and entry["InvoiceSID"] is None and entry["CostBill"] > 0 \
-                        and parse_date(entry["Dt"]) <= inv_day:
+                if (
+                    entry["ProjectSID"] == project["SystemId"]
+                    and entry["InvoiceSID"] is None
+                    and entry["CostBill"] > 0
+                    and parse_date(entry["Dt"]) <= inv_day
+                ):
                     entry["IsInvoiced"], entry["InvoiceSID"] = status != INVOICE_DRAFT, sid
-                    lines.append({"Type": "Expense", "SourceSid": entry["SID"], "TaskSid": entry["TaskSID"], "Amount": entry["CostBill"]})
+                    lines.append(
+                        {
+                            "Type": "Expense",
+                            "SourceSid": entry["SID"],
+                            "TaskSid": entry["TaskSID"],
+                            "Amount": entry["CostBill"],
+                        }
+                    )
             amount = money(sum(line["Amount"] for line in lines))
             if not lines:
                 self.store.next_id["invoice"] -= 1
@@ -269,7 +303,9 @@ class Ledger:
         if record["Status"] == INVOICE_DRAFT:
             raise ValidationError("A draft invoice cannot take a payment; post it first.")
         if record["PaidAmt"] + value > record["TotalAmt"] + 0.005:
-            raise ValidationError(f"The payment of {value:.2f} is more than the {record['TotalAmt'] - record['PaidAmt']:.2f} still due.")
+            raise ValidationError(
+                f"The payment of {value:.2f} is more than the {record['TotalAmt'] - record['PaidAmt']:.2f} still due."
+            )
         day = parse_date(when) if when else self.store.today()
         record["_payments"].append({"Dt": fmt_date(day), "Amt": money(value)})
         record["PaidAmt"] = money(record["PaidAmt"] + value)
@@ -331,11 +367,20 @@ class Ledger:
             if task_sid not in rows:
                 task = self.store.records["task"].get(task_sid) if task_sid else None
                 rows[task_sid] = {
-                    "TaskSid": task_sid, "TaskNm": task["TaskNm"] if task else "(Project level)", "ProjectSid": pid,
-                    "BudgetHours": task["BudgetHours"] if task else 0.0, "BudgetFees": task["BudgetFees"] if task else 0.0,
+                    "TaskSid": task_sid,
+                    "TaskNm": task["TaskNm"] if task else "(Project level)",
+                    "ProjectSid": pid,
+                    "BudgetHours": task["BudgetHours"] if task else 0.0,
+                    "BudgetFees": task["BudgetFees"] if task else 0.0,
                     "BudgetExps": task["BudgetExps"] if task else 0.0,
-                    "_hin": 0.0, "_hbill": 0.0, "_fees": 0.0, "_cost": 0.0, "_exp_in": 0.0, "_exp_bill": 0.0,
-                    "_wip": 0.0, "_invoiced": 0.0,
+                    "_hin": 0.0,
+                    "_hbill": 0.0,
+                    "_fees": 0.0,
+                    "_cost": 0.0,
+                    "_exp_in": 0.0,
+                    "_exp_bill": 0.0,
+                    "_wip": 0.0,
+                    "_invoiced": 0.0,
                 }
             return rows[task_sid]
 
@@ -378,11 +423,24 @@ class Ledger:
         for task_sid in sorted(rows, key=lambda s: (s == 0, s)):
             r = rows[task_sid]
             hin, hbill, fees, cost = round(r["_hin"], 2), round(r["_hbill"], 2), money(r["_fees"]), money(r["_cost"])
-            exp_in, exp_bill, wip, invoiced = money(r["_exp_in"]), money(r["_exp_bill"]), money(r["_wip"]), money(r["_invoiced"])
-            public = {"TaskSid": r["TaskSid"], "TaskNm": r["TaskNm"],
-                      # the names two scripts checked against the live API
-                      "EstTotal": money(r["BudgetFees"] + r["BudgetExps"]), "InvoicedToDate": invoiced, "FeeCostIn": cost,
-                      "ExpCostIn": exp_in, "WipTotal": wip, "HrsIn": hin, "ChargeIn": fees}
+            exp_in, exp_bill, wip, invoiced = (
+                money(r["_exp_in"]),
+                money(r["_exp_bill"]),
+                money(r["_wip"]),
+                money(r["_invoiced"]),
+            )
+            public = {
+                "TaskSid": r["TaskSid"],
+                "TaskNm": r["TaskNm"],
+                # the names two scripts checked against the live API
+                "EstTotal": money(r["BudgetFees"] + r["BudgetExps"]),
+                "InvoicedToDate": invoiced,
+                "FeeCostIn": cost,
+                "ExpCostIn": exp_in,
+                "WipTotal": wip,
+                "HrsIn": hin,
+                "ChargeIn": fees,
+            }
             if self.store.switches["budget_row_aliases"]:
                 public.update({"ProjectSid": pid, "BudgetHours": r["BudgetHours"], "BudgetFees": r["BudgetFees"],
                                "BudgetExps": r["BudgetExps"],

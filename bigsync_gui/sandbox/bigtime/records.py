@@ -53,7 +53,11 @@ class Directory:
         if not values.get("FName") and not values.get("SName"):
             raise ValidationError("A staff member needs a first or last name (FName, SName).")
         sid = self.store.new_id("staff")
-        login = pick(fields, "UserId", "Login", "Username") or values.get("EMail") or f"staff{sid}@{cred.BT_FIRM_ID}.example"
+        login = (
+            pick(fields, "UserId", "Login", "Username")
+            or values.get("EMail")
+            or f"staff{sid}@{cred.BT_FIRM_ID}.example"
+        )
         record = {
             "SystemId": sid, "FName": "", "SName": "", "Title": "", "EMail": "", "Phone": "", "IsInactive": False,
             "BillRate": 150.0, "CostRate": 75.0, "HireDt": None, **values,
@@ -83,13 +87,22 @@ class Directory:
 
     def find_login(self, login: str, password: str) -> int | None:
         for staff in self.store.records["staff"].values():
-            if staff["_login"].lower() == str(login).strip().lower() and staff["_password"] == password and not staff["IsInactive"]:
+            if (
+                staff["_login"].lower() == str(login).strip().lower()
+                and staff["_password"] == password
+                and not staff["IsInactive"]
+            ):
                 return staff["SystemId"]
         return None
 
     def staff_session_info(self, staff_id: int) -> dict[str, Any]:
         staff = self.store.get("staff", staff_id, "Staff member")
-        return {"staffsid": staff["SystemId"], "userid": staff["_userid"], "fname": staff["FName"], "sname": staff["SName"]}
+        return {
+            "staffsid": staff["SystemId"],
+            "userid": staff["_userid"],
+            "fname": staff["FName"],
+            "sname": staff["SName"],
+        }
 
     # ---- clients ---------------------------------------------------------------------------
     def create_client(self, fields: dict[str, Any]) -> int:
@@ -98,7 +111,10 @@ class Directory:
             raise ValidationError("The client name (Nm) is required.")
         self._fit("client", values)
         sid = self.store.new_id("client")
-        record = {"SystemId": sid, **{name: ("" if kind in (STR, TEXT) else False) for name, kind in CLIENT_UPDATE.items()}}
+        record = {
+            "SystemId": sid,
+            **{name: ("" if kind in (STR, TEXT) else False) for name, kind in CLIENT_UPDATE.items()},
+        }
         record.update(values)
         self.store.stamp(record, created=True)
         self.store.records["client"][sid] = record
@@ -128,7 +144,10 @@ class Directory:
 
     def _client_view(self, record: dict[str, Any], basic: bool) -> dict[str, Any]:
         if basic:
-            return {k: record[k] for k in ("SystemId", "Nm", "ClientId", "City", "State", "Country", "IsInactive", "DtModified")}
+            return {
+                k: record[k]
+                for k in ("SystemId", "Nm", "ClientId", "City", "State", "Country", "IsInactive", "DtModified")
+            }
         out = public(record)
         contacts = [
             c
@@ -373,8 +392,10 @@ class Directory:
     def picklist(self, name: str) -> list[dict[str, Any]]:
         key = name.lower()
         if key == "projects":
-            return [{"Id": p["SystemId"], "Name": p["DisplayName"], "Group": "Inactive" if p["IsInactive"] else "Active"}
-                    for p in self.store.records["project"].values()]
+            return [
+                {"Id": p["SystemId"], "Name": p["DisplayName"], "Group": "Inactive" if p["IsInactive"] else "Active"}
+                for p in self.store.records["project"].values()
+            ]
         if key == "clients":
             return [{"Id": c["SystemId"], "Name": c["Nm"], "Group": "Inactive" if c["IsInactive"] else "Active"}
                     for c in self.store.records["client"].values()]

@@ -18,7 +18,12 @@ LOGIN_TXN_TTL_SECONDS = 900  # the login → consent transaction carried in a hi
 
 # Invoice status codes (BigTime's numbering is not documented).
 INVOICE_DRAFT, INVOICE_OPEN, INVOICE_PARTIAL, INVOICE_PAID = 0, 1, 2, 3
-INVOICE_STATUS_TXT = {INVOICE_DRAFT: "Draft", INVOICE_OPEN: "Open", INVOICE_PARTIAL: "Partially Paid", INVOICE_PAID: "Paid"}
+INVOICE_STATUS_TXT = {
+    INVOICE_DRAFT: "Draft",
+    INVOICE_OPEN: "Open",
+    INVOICE_PARTIAL: "Partially Paid",
+    INVOICE_PAID: "Paid",
+}
 
 # Rights a user may lack (→ HTTP 405 with the message).
 PERMISSIONS = {

@@ -33,11 +33,35 @@ _BT_ONLY_CLIENTS = (
 
 # (client name, project name, type id, status id, billing rate, [(task, budget hours)], staff positions)
 _PROJECTS = (
-    ("Globex Corporation", "ERP Rollout Phase 1", 1, 2, 0.0, [("Discovery", 60), ("Configuration", 160), ("Training", 40)], (1, 2, 3)),
-    ("Globex Corporation", "Data Warehouse Assessment", 2, 4, 0.0, [("Assessment", 80), ("Recommendations", 24)], (2, 4)),
+    (
+        "Globex Corporation",
+        "ERP Rollout Phase 1",
+        1,
+        2,
+        0.0,
+        [("Discovery", 60), ("Configuration", 160), ("Training", 40)],
+        (1, 2, 3),
+    ),
+    (
+        "Globex Corporation",
+        "Data Warehouse Assessment",
+        2,
+        4,
+        0.0,
+        [("Assessment", 80), ("Recommendations", 24)],
+        (2, 4),
+    ),
     ("Initech", "TPS Report Automation", 1, 2, 185.0, [("Analysis", 40), ("Build", 120), ("Go-live", 24)], (1, 3, 4)),
     ("Initech", "Support Retainer 2026", 3, 2, 0.0, [("Support", 200)], (3,)),
-    ("Stark Industries", "Arc Reactor Monitoring Dashboard", 1, 2, 0.0, [("Design", 50), ("Development", 140)], (0, 2, 3)),
+    (
+        "Stark Industries",
+        "Arc Reactor Monitoring Dashboard",
+        1,
+        2,
+        0.0,
+        [("Design", 50), ("Development", 140)],
+        (0, 2, 3),
+    ),
     ("Soylent Foods", "Supply Chain Analytics", 1, 1, 0.0, [("Data audit", 30), ("Modelling", 70)], (2, 4)),
     ("Vandelay Industries", "Import/Export Portal", 1, 3, 0.0, [("Requirements", 40), ("Prototype", 60)], (1, 3)),
     ("Acme Consulting (Internal)", "Internal Training & Admin", 4, 2, 0.0, [], (0, 1, 2, 3, 4)),
@@ -91,11 +115,19 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
         if not in_bigtime:
             continue
         code = "".join(ch for ch in name.split()[0].upper() if ch.isalnum())[:10]
-        client_ids[name] = data.directory.create_client({
-            "Nm": name, "ClientId": code, "Address": f"{rng.randint(10, 990)} {rng.choice(['Market', 'Oak', 'Lake', 'Harbor', 'Pine'])} Street",
-            "City": city, "State": state, "Zip": f"{rng.randint(10000, 99999)}", "Country": country, "MainPH": phone,
-            "Notes": f"Client since {today.year - rng.randint(1, 6)}.",
-        })
+        client_ids[name] = data.directory.create_client(
+            {
+                "Nm": name,
+                "ClientId": code,
+                "Address": f"{rng.randint(10, 990)} {rng.choice(['Market', 'Oak', 'Lake', 'Harbor', 'Pine'])} Street",
+                "City": city,
+                "State": state,
+                "Zip": f"{rng.randint(10000, 99999)}",
+                "Country": country,
+                "MainPH": phone,
+                "Notes": f"Client since {today.year - rng.randint(1, 6)}.",
+            }
+        )
     for fields in _BT_ONLY_CLIENTS:
         client_ids[fields["Nm"]] = data.directory.create_client(dict(fields))
 
@@ -106,13 +138,23 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
         start = history_start - timedelta(days=rng.randint(0, 20)) if status != 1 else today - timedelta(weeks=3)
         budget_hours = float(sum(h for _, h in tasks))
         budget_fees = round(budget_hours * (rate or 175.0), 2)
-        pid = data.directory.create_project({
-            "Nm": name, "ClientId": client_ids[client], "TypeId": type_id, "StatusProd": status, "StatusBill": 3 if type_id == 4 else 1,
-            "StartDt": start.isoformat(), "EndDt": (start + timedelta(weeks=rng.randint(12, 30))).isoformat(),
-            "Notes": f"{name} for {client}.", "BudgetHours": budget_hours, "BudgetFees": budget_fees if type_id != 4 else 0.0,
-            "BudgetStyle": 3 if tasks and type_id != 4 else 0, "BillingRate": rate,
-            "ProjectCode": f"{data.records['client'][client_ids[client]]['ClientId']}-{index + 1:03d}",
-        })
+        pid = data.directory.create_project(
+            {
+                "Nm": name,
+                "ClientId": client_ids[client],
+                "TypeId": type_id,
+                "StatusProd": status,
+                "StatusBill": 3 if type_id == 4 else 1,
+                "StartDt": start.isoformat(),
+                "EndDt": (start + timedelta(weeks=rng.randint(12, 30))).isoformat(),
+                "Notes": f"{name} for {client}.",
+                "BudgetHours": budget_hours,
+                "BudgetFees": budget_fees if type_id != 4 else 0.0,
+                "BudgetStyle": 3 if tasks and type_id != 4 else 0,
+                "BillingRate": rate,
+                "ProjectCode": f"{data.records['client'][client_ids[client]]['ClientId']}-{index + 1:03d}",
+            }
+        )
         task_ids = [data.directory.add_task(pid, {"TaskNm": task, "BudgetHours": hours,
                                         "BudgetFees": round(hours * (rate or 175.0), 2),
                                         "BudgetExps": float(rng.choice([0, 500, 1000, 2500]))})
@@ -120,8 +162,17 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
         if type_id != 4:
             first, last, title = _CONTACT_NAMES[index % len(_CONTACT_NAMES)]
             domain = client.split()[0].lower().strip(".,") + ".example"
-            data.directory.add_project_contact(pid, {"Tag": "PRIMARY", "FName": first, "SName": last, "Title": title,
-                                           "EMail": f"{first.lower()}.{last.lower()}@{domain}", "Phone": f"(555) 555-0{rng.randint(100, 999)}"})
+            data.directory.add_project_contact(
+                pid,
+                {
+                    "Tag": "PRIMARY",
+                    "FName": first,
+                    "SName": last,
+                    "Title": title,
+                    "EMail": f"{first.lower()}.{last.lower()}@{domain}",
+                    "Phone": f"(555) 555-0{rng.randint(100, 999)}",
+                },
+            )
             bfirst, blast, _ = _CONTACT_NAMES[(index + 3) % len(_CONTACT_NAMES)]
             data.directory.add_project_contact(
                 pid,
@@ -146,19 +197,27 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
                 for pos in team:
                     if rng.random() < (0.35 if type_id != 4 else 0.15):
                         hours = rng.choice([1.0, 1.5, 2.0, 3.0, 4.0, 6.0, 8.0])
-                        data.ledger.log_time({
-                            "Dt": day.isoformat(), "ProjectSID": pid, "StaffSID": staff_ids[pos % len(staff_ids)],
-                            "TaskSID": rng.choice(task_ids) if task_ids else None,
-                            "BudgCatID": 35 if type_id == 4 else rng.choice([31, 31, 32, 33]),
-                            "Hours_IN": hours, "Notes": rng.choice(_TIME_NOTES),
-                            "IsSubmitted": day < today - timedelta(days=7), "IsApproved": day < today - timedelta(days=14),
-                        })
+                        data.ledger.log_time(
+                            {
+                                "Dt": day.isoformat(),
+                                "ProjectSID": pid,
+                                "StaffSID": staff_ids[pos % len(staff_ids)],
+                                "TaskSID": rng.choice(task_ids) if task_ids else None,
+                                "BudgCatID": 35 if type_id == 4 else rng.choice([31, 31, 32, 33]),
+                                "Hours_IN": hours,
+                                "Notes": rng.choice(_TIME_NOTES),
+                                "IsSubmitted": day < today - timedelta(days=7),
+                                "IsApproved": day < today - timedelta(days=14),
+                            }
+                        )
             day += timedelta(days=1)
 
         # ---- expenses: travel on client work -------------------------------------------------
         if type_id != 4 and status != 1:
             for _ in range(rng.randint(1, 4)):
-                when = max(start, history_start) + timedelta(days=rng.randint(0, max(1, (last_day - max(start, history_start)).days)))
+                when = max(start, history_start) + timedelta(
+                    days=rng.randint(0, max(1, (last_day - max(start, history_start)).days))
+                )
                 cat = rng.choice([41, 42, 43, 44, 45])
                 cost = {41: rng.randint(250, 700), 42: rng.randint(150, 450), 43: rng.randint(20, 90),
                         44: rng.randint(15, 120), 45: rng.randint(100, 900)}[cat]
@@ -203,7 +262,10 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
         pass
 
     # ---- payments: older invoices paid, some partially, the newest open ------------------------
-    posted = sorted((inv for inv in data.records["invoice"].values() if inv["Status"] != 0), key=lambda i: (i["InvoiceDt"], i["Sid"]))
+    posted = sorted(
+        (inv for inv in data.records["invoice"].values() if inv["Status"] != 0),
+        key=lambda i: (i["InvoiceDt"], i["Sid"]),
+    )
     for inv in posted:
         age = (today - date.fromisoformat(inv["InvoiceDt"][:10])).days
         roll = rng.random()

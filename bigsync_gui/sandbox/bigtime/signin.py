@@ -87,16 +87,26 @@ class SignInRoutes:
         redirect_uri = arg(request, "redirect_uri") or ""
         app = REGISTERED_APPS.get(client_id)
         if app is None:
-            return self._page("Application not recognised", f"<p class='err'>The application <b>{html.escape(client_id) or '(none)'}</b> "
-                              "is not registered with this BigTime firm. Ask your BigTime administrator to register it under "
-                              "<i>My Company › Integrations</i>.</p>", status=400)
+            return self._page(
+                "Application not recognised",
+                f"<p class='err'>The application <b>{html.escape(client_id) or '(none)'}</b> "
+                "is not registered with this BigTime firm. Ask your BigTime administrator to register it under "
+                "<i>My Company › Integrations</i>.</p>",
+                status=400,
+            )
         if not self._redirect_ok(app, redirect_uri):
-            return self._page("Invalid redirect URI", f"<p class='err'>The redirect URI <b>{html.escape(redirect_uri) or '(none)'}</b> "
-                              f"is not registered for {html.escape(app['name'])}.</p>", status=400)
+            return self._page(
+                "Invalid redirect URI",
+                f"<p class='err'>The redirect URI <b>{html.escape(redirect_uri) or '(none)'}</b> "
+                f"is not registered for {html.escape(app['name'])}.</p>",
+                status=400,
+            )
         state = arg(request, "state") if self.switch("echo_state") else None
         response_type = arg(request, "response_type")
         if response_type not in (None, "", "code"):
-            return self._redirect(self._with_query(redirect_uri, {"error": "unsupported_response_type", "state": state}))
+            return self._redirect(
+                self._with_query(redirect_uri, {"error": "unsupported_response_type", "state": state})
+            )
         txn = self.data.auth.new_login_txn(
             client_id,
             redirect_uri,
@@ -145,7 +155,9 @@ class SignInRoutes:
         secret = params.get("client_secret") or basic_secret or ""
         app = REGISTERED_APPS.get(client_id)
         if app is None or secret != app["secret"]:
-            raise OAuthError(401, "invalid_client", "Client authentication failed: unknown client_id or wrong client_secret.")
+            raise OAuthError(
+                401, "invalid_client", "Client authentication failed: unknown client_id or wrong client_secret."
+            )
         grant = params.get("grant_type", "")
         if grant == "authorization_code":
             info = self.data.auth.take_code(params.get("code", ""))
@@ -223,9 +235,10 @@ Firm id: <code>{html.escape(cred.BT_FIRM_ID)}</code></div>"""
         app = REGISTERED_APPS[info["client_id"]]
         staff = self.data.records["staff"][info["staff_id"]]
         body = f"""
-<h2>Allow {html.escape(app['name'])} to access your BigTime data?</h2>
-<p>Signed in as <b>{html.escape(staff['FullName'])}</b> ({html.escape(staff['EMail'])}) at <b>{html.escape(self.data.firm['Nm'])}</b>.</p>
-<p>{html.escape(app['name'])} will be able to read and update projects, clients and contacts, and read time, expenses,
+<h2>Allow {html.escape(app["name"])} to access your BigTime data?</h2>
+<p>Signed in as <b>{html.escape(staff["FullName"])}</b> ({html.escape(staff["EMail"])})
+at <b>{html.escape(self.data.firm["Nm"])}</b>.</p>
+<p>{html.escape(app["name"])} will be able to read and update projects, clients and contacts, and read time, expenses,
 invoices and budgets, with your rights.</p>
 <form method="post" action="{_P_ORIG}/oauth2/authorize" id="consent">
   <input type="hidden" name="txn" value="{html.escape(txn)}">
