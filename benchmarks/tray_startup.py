@@ -145,8 +145,11 @@ def main() -> int:
                 stop(proc)
         ratios = [a / b for a, b in zip(times["app"], times["bare"])]
         for kind, label in (("app", "BigSync"), ("bare", "bare tray icon")):
-            print(f"cold start to tray ready, {label}: median {statistics.median(times[kind]):.3f} s over {args.runs} runs "
-                  f"(min {min(times[kind]):.3f}, max {max(times[kind]):.3f})")
+            print(
+                f"cold start to tray ready, {label}: median {statistics.median(times[kind]):.3f} s "
+                f"over {args.runs} runs "
+                f"(min {min(times[kind]):.3f}, max {max(times[kind]):.3f})"
+            )
         print(f"ratio BigSync / bare: median {statistics.median(ratios):.2f} (pairwise, min {min(ratios):.2f}, "
               f"max {max(ratios):.2f}; target <= 1.4)")
 
@@ -159,7 +162,10 @@ def main() -> int:
                 cpu_used = cpu_seconds(proc.pid) - cpu_before
                 rss = rss_mb(proc.pid)
                 label = "BigSync" if kind == "app" else "bare tray icon"
-                print(f"RSS after {args.idle:.0f} s idle, {label}: {rss:.0f} MB" + (" (target <= 70 MB)" if kind == "app" else ""))
+                print(
+                    f"RSS after {args.idle:.0f} s idle, {label}: {rss:.0f} MB"
+                    + (" (target <= 70 MB)" if kind == "app" else "")
+                )
                 if kind == "app":
                     webengine = [p for p in descendants(proc.pid) if "QtWebEngineProcess" in p[1]]
                     shown = f"{cpu_used:.2f} s" if cpu_used > 0 else f"< {1 / CLK_TCK:.2f} s (below the kernel's tick)"

@@ -8,7 +8,13 @@ import pytest
 
 from bigsync_gui import cli
 
-APP_ONLY = [[], ["--sandbox"], ["--profile", "/tmp/p"], ["--profile=/tmp/p", "--sandbox"], ["--sandbox", "--profile", "x"]]
+APP_ONLY = [
+    [],
+    ["--sandbox"],
+    ["--profile", "/tmp/p"],
+    ["--profile=/tmp/p", "--sandbox"],
+    ["--sandbox", "--profile", "x"],
+]
 
 
 @pytest.mark.parametrize("argv", APP_ONLY)
