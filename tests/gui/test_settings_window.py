@@ -57,7 +57,8 @@ def test_changing_the_interval_saves_it_and_leaves_exclusions_alone(sandbox, con
     window.sidebar.setCurrentRow(SECTIONS.index("Schedule"))
     assert window.interval.text().startswith("Automatic")  # the default: as often as the API budget allows
     # the set-up's reads learnt the sandbox org's allowance (15,000 a day): the words the wizard showed
-    assert "Triggers: Checks every 7 min (automatic: fits the budget of an org allowing 15,000" in window.effective.text()
+    effective = window.effective.text()
+    assert "Triggers: Checks every 7 min (automatic: fits the budget of an org allowing 15,000" in effective
     window.interval.setValue(10)
     window.budget.setValue(2.5)
     qtbot.mouseClick(window.save_schedule, Qt.MouseButton.LeftButton)
