@@ -233,7 +233,9 @@ def run_cycle(runner: CycleRunner, roles_floor: str, *, cancel: threading.Event 
         sf = runner.salesforce()
         sf.new_cycle()  # describe once per write-back run: fields added in Salesforce are seen
         if store.links("linked"):
-            sf.fields(OPPORTUNITY)  # needed below anyway (cached): its answer tells Salesforce's clock to the roles' poll
+            sf.fields(
+                OPPORTUNITY
+            )  # needed below anyway (cached): its answer tells Salesforce's clock to the roles' poll
         added = contacts.sync_new_roles(store, sf, runner.bigtime(), cycle_id, store.cursor(roles_floor),
                                        now=runner.now())
         result = run_writeback(store, sf, runner.bigtime(), settings.sync.field_map, cycle_id, cancel,

@@ -481,7 +481,9 @@ def test_budget_status_and_totals_equal_the_sandbox_figures(sandbox):
         assert len(rows) == len(data.ledger.budget_status(project.id))
         totals = client.project_totals(project.id, invoices=invoices)
         want, f = data.ledger.project_totals(project.id), totals.figures
-        if data.directory.budgeted_by_task(project.id):  # strict: no project-level budget on its detail; the total has it
+        if data.directory.budgeted_by_task(
+            project.id
+        ):  # strict: no project-level budget on its detail; the total has it
             assert f["budget_hours"] is None and f["budget_fees"] is None
             assert "budget_hours" in totals.missing
         else:

@@ -80,7 +80,9 @@ def test_by_id_and_code_and_back_to_reporting(sandbox, profile, capsys):
         reasons = [e.message for e in store.recent_activity(5)[1] if e.kind == "rejected"]
     finally:
         store.close()
-    assert any("Settings › Trigger (`configure --default-client`)" in r for r in reasons)  # advice that points somewhere
+    assert any(
+        "Settings › Trigger (`configure --default-client`)" in r for r in reasons
+    )  # advice that points somewhere
 
 
 def test_a_client_bigtime_does_not_have_is_refused_and_nothing_changes(sandbox, profile, capsys):

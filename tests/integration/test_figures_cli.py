@@ -29,7 +29,9 @@ def deliver(sandbox: Sandbox, pid: int) -> None:
     """A project budgeted by task, with time and expenses logged, one taxed invoice and a part payment."""
     bt = sandbox.world.bigtime
     with sandbox.world.lock:
-        design = bt.directory.add_task(pid, {"TaskNm": "Design", "BudgetHours": 10, "BudgetFees": 1500, "BudgetExps": 300})
+        design = bt.directory.add_task(
+            pid, {"TaskNm": "Design", "BudgetHours": 10, "BudgetFees": 1500, "BudgetExps": 300}
+        )
         build = bt.directory.add_task(pid, {"TaskNm": "Build", "BudgetHours": 30, "BudgetFees": 4500})
         bt.ledger.log_time({"ProjectSID": pid, "TaskSID": design, "Hours_IN": 6})
         bt.ledger.log_time({"ProjectSID": pid, "TaskSID": build, "Hours_IN": 4})

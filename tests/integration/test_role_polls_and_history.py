@@ -56,8 +56,18 @@ def test_each_poll_starts_at_the_previous_latest_date_covered_not_at_its_end(con
     # Salesforce is in the middle of a long transaction that began a minute after the last poll: its
     # answer covers only up to that transaction's start, and lists nothing yet.
     held = (first + timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
-    admin(env.sandbox.salesforce_admin_url, "POST", "/faults", {"kind": "status", "status": 200, "method": "GET",
-                                                                "path": UPDATED, "body": {"ids": [], "latestDateCovered": held}})
+    admin(
+        env.sandbox.salesforce_admin_url,
+        "POST",
+        "/faults",
+        {
+            "kind": "status",
+            "status": 200,
+            "method": "GET",
+            "path": UPDATED,
+            "body": {"ids": [], "latestDateCovered": held},
+        },
+    )
     env.clear_logs()
     assert env.engine.run_writeback_cycle().result == "ok"
     (poll,) = polls(env)
@@ -76,7 +86,9 @@ def test_each_poll_starts_at_the_previous_latest_date_covered_not_at_its_end(con
     assert len(role_queries(env)) == 1  # the changed roles, by id
 
 
-def test_a_role_is_listed_once_its_minute_is_over_and_an_idle_poll_costs_one_request(connected_engine: Connected) -> None:
+def test_a_role_is_listed_once_its_minute_is_over_and_an_idle_poll_costs_one_request(
+    connected_engine: Connected,
+) -> None:
     env = connected_engine
     oid, acc, project_id = won_opp_with_project(env)
     env.advance(seconds=60)

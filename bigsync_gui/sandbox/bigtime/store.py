@@ -84,7 +84,9 @@ class FirmStore:
                 self.records[kind] = {int(r[id_key]): r for r in recs}
         self.next_id.update({k: int(v) for k, v in (data.get("next_id") or {}).items()})
         self.next_invoice_nbr = int(data.get("next_invoice_nbr", self.next_invoice_nbr))
-        self.custom_values = {int(p): {int(s): v for s, v in vals.items()} for p, vals in (data.get("custom_values") or {}).items()}
+        self.custom_values = {
+            int(p): {int(s): v for s, v in vals.items()} for p, vals in (data.get("custom_values") or {}).items()
+        }
         for name in ("oauth_codes", "access_tokens", "refresh_tokens", "session_tokens"):
             setattr(self, name, dict(data.get(name) or {}))
         self.settings.update(data.get("settings") or {})
