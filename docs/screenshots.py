@@ -160,7 +160,7 @@ def main() -> int:
         wizard.quit_box.reject()  # Continue setup
 
         admin = sandbox.salesforce_admin_url  # type: ignore[attr-defined]
-        requests.post(admin + "/faults", json={"kind": "status", "status": 500, "path": "/query", "count": 4},
+        requests.post(admin + "/faults", json={"kind": "status", "status": 500, "path": "/query", "count": 40},
                       timeout=10).raise_for_status()
         wizard.next()
         stage = wizard.stage_page
@@ -190,9 +190,16 @@ def main() -> int:
             settings.sidebar.setCurrentRow(row)
             if name == "Trigger":
                 wait_until("the settings' stages", settings.change_stage.isEnabled)
+                wait_until("BigTime's clients", lambda: settings.default_client.clients.count() > 0)
             if name == "Fields":
                 wait_until("the settings' fields", settings.fields_page.isComplete)
             shoot(settings, "settings-" + name.lower().replace(" ", "-"))
+            if name == "Trigger":  # scrolled down to "Opportunities without an account"
+                from PySide6.QtWidgets import QScrollArea
+
+                area = next(a for a in settings.trigger.findChildren(QScrollArea))
+                area.ensureWidgetVisible(settings.default_client.save_button)
+                shoot(settings, "settings-trigger-without-account")
         settings.close()
     finally:
         wizard.close()
