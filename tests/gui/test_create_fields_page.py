@@ -8,7 +8,6 @@ import os
 from pathlib import Path
 
 import requests
-from PySide6.QtWidgets import QMessageBox
 
 from bigsync_gui.core.field_setup import INVOICE_FIELDS
 from bigsync_gui.core.settings import DEFAULT_FIELD_MAP
@@ -53,12 +52,13 @@ def test_creates_the_missing_fields_after_asking(sandbox, connected, open_wizard
     panel.button.click()
     qtbot.waitUntil(lambda: panel.confirm is not None and panel.confirm.isVisible(), timeout=TIMEOUT)
     box = panel.confirm
-    assert "Opportunity.BigTime_WIP__c — Currency(16, 2)" in box.informativeText()
-    assert "the custom object BigTime_Invoice__c" in box.informativeText()
+    listed = [box.items.item(i).text() for i in range(box.items.count())]
+    assert any(line.startswith("Opportunity.BigTime_WIP__c — Currency(16, 2)") for line in listed)
+    assert any(line.startswith("the custom object BigTime_Invoice__c") for line in listed)
+    assert box.create_button.isDefault()
     assert sandbox_metadata(sandbox)["custom_fields"] == []  # asked first: nothing sent yet
     shot(box, "fields-create-confirm.png")
-    create = next(b for b in box.buttons() if box.buttonRole(b) == QMessageBox.ButtonRole.AcceptRole)
-    create.click()
+    box.create_button.click()
 
     qtbot.waitUntil(lambda: panel.outcome.isVisible() and page.isComplete(), timeout=TIMEOUT)
     qtbot.waitUntil(lambda: set(statuses(page).values()) == {"✓ exists"}, timeout=TIMEOUT)
@@ -75,7 +75,7 @@ def test_cancel_creates_nothing(sandbox, connected, open_wizard, qtbot) -> None:
     _wizard, page = fields_page(open_wizard, connected, qtbot)
     page.create_panel.button.click()
     qtbot.waitUntil(lambda: page.create_panel.confirm is not None, timeout=TIMEOUT)
-    page.create_panel.confirm.button(QMessageBox.StandardButton.Cancel).click()
+    page.create_panel.confirm.cancel_button.click()
     qtbot.wait(200)
     assert sandbox_metadata(sandbox)["custom_fields"] == [] and "✗ missing" in statuses(page).values()
 
@@ -110,8 +110,19 @@ def test_settings_fields_offers_it_too(sandbox, connected, qtbot) -> None:  # no
     assert panel.isVisible() and panel.button.isEnabled()
     panel.button.click()
     qtbot.waitUntil(lambda: panel.confirm is not None, timeout=TIMEOUT)
-    next(b for b in panel.confirm.buttons()
-         if panel.confirm.buttonRole(b) == QMessageBox.ButtonRole.AcceptRole).click()
+    panel.confirm.create_button.click()
     qtbot.waitUntil(lambda: panel.outcome.isVisible() and page.isComplete() and page.problems() == [],
                     timeout=TIMEOUT)
     assert panel.outcome.text().startswith("✓ Created")
+
+
+def test_the_question_fits_a_small_screen_at_200_percent(sandbox, connected, open_wizard, qtbot) -> None:  # noqa: F811
+    from bigsync_gui.gui.pages.create_fields import ConfirmCreate
+
+    lines = [f"Opportunity.Field_{n}__c — Currency(16, 2) (a figure)" for n in range(40)]
+    box = ConfirmCreate(lines)
+    qtbot.addWidget(box)
+    box.show()
+    room = box.screen().availableGeometry()
+    assert box.height() <= room.height() and box.width() <= room.width()
+    assert box.create_button.isVisible() and box.items.count() == 40

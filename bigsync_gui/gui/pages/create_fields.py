@@ -9,8 +9,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtWidgets import QHBoxLayout, QMessageBox, QPushButton, QVBoxLayout, QWidget
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QDialog,
+    QDialogButtonBox,
+    QHBoxLayout,
+    QListWidget,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ...core.field_setup import CannotCreateFields, FieldPlan, FieldSetupResult, create_fields, plan_fields
 from ..worker import run_in_background
@@ -41,7 +50,7 @@ class CreateFieldsPanel(QWidget):
         self.note = plain_label(selectable=True)
         self.progress = LoadPanel(None)
         self.outcome = plain_label(selectable=True)
-        self.confirm: QMessageBox | None = None
+        self.confirm: ConfirmCreate | None = None
         row = QHBoxLayout()
         row.setContentsMargins(0, 0, 0, 0)
         row.addWidget(self.button)
@@ -84,19 +93,13 @@ class CreateFieldsPanel(QWidget):
         if plan.may_create is False:
             self.update_for(True, False)
             return
-        box = QMessageBox(QMessageBox.Icon.Question, "Create the missing fields",
-                          "Create these in Salesforce?", QMessageBox.StandardButton.NoButton, self)
-        box.setTextFormat(Qt.TextFormat.PlainText)
-        box.setInformativeText("\n".join(f"• {line}" for line in plan.lines()) + "\n\nA permission set, “BigSync "
-                               "fields”, gives the connected user access to them.")
-        create = box.addButton("Create", QMessageBox.ButtonRole.AcceptRole)
-        box.addButton(QMessageBox.StandardButton.Cancel)
-        box.setDefaultButton(create)
-        box.finished.connect(lambda _r, b=box, c=create: self._answered(b.clickedButton() is c))
-        self.confirm = box
-        box.open()
+        self.confirm = ConfirmCreate(plan.lines(), self)
+        self.confirm.finished.connect(lambda result: self._answered(result == QDialog.DialogCode.Accepted))
+        self.confirm.open()
 
     def _answered(self, accepted: bool) -> None:
+        if self.confirm is not None:
+            self.confirm.deleteLater()
         self.confirm = None
         if not accepted or self._plan is None:
             return
@@ -130,3 +133,39 @@ class CreateFieldsPanel(QWidget):
         self.outcome.setText(text)
         self.outcome.show()
         self.show()
+
+
+class ConfirmCreate(QDialog):
+    """The question before anything is sent: what will be created, in a list that scrolls, so the
+    buttons stay on screen at 200 % on a small screen (a message box grows with its text)."""
+
+    def __init__(self, lines: list[str], parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Create the missing fields")
+        self.items = QListWidget()
+        self.items.addItems(lines)  # item text is plain text
+        self.items.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
+        self.items.setWordWrap(True)
+        self.items.setAccessibleName("Fields and objects to create")
+        buttons = QDialogButtonBox()
+        self.create_button = buttons.addButton("Create", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.cancel_button = buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.create_button.setDefault(True)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(plain_label("BigSync will create these in Salesforce:"))
+        layout.addWidget(self.items, 1)
+        layout.addWidget(plain_label("A permission set, “BigSync fields”, gives the connected user access to them. "
+                                     "Nothing is changed in Salesforce until you click Create."))
+        layout.addWidget(buttons)
+        self.create_button.setFocus()  # Enter creates, Esc cancels; the list scrolls with the wheel or Tab
+        self._fit()
+
+    def _fit(self) -> None:
+        screen = self.screen()
+        room = screen.availableGeometry().size() if screen is not None else None
+        width, height = 620, 440
+        if room is not None:
+            width, height = min(width, room.width() - 32), min(height, room.height() - 64)
+        self.resize(max(240, width), max(200, height))
