@@ -37,7 +37,8 @@ th{font-weight:600;color:#54698d;font-size:12px;text-transform:uppercase}
 tr.deleted td{color:#999;text-decoration:line-through}tr.deleted td.act{text-decoration:none}
 form.inline{display:inline}.msg{padding:8px 12px;border-radius:4px;margin:0 0 12px}
 .ok{background:#e3f5e8;border:1px solid #7bc38f}.err{background:#fdecea;border:1px solid #e49b94}
-.nowrap{white-space:nowrap}.num{white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums}code{background:#eef0f3;padding:1px 4px;border-radius:3px}
+.nowrap{white-space:nowrap}.num{white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums}
+code{background:#eef0f3;padding:1px 4px;border-radius:3px}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
 label{display:block;margin:4px 0}input,select{font:inherit}button{font:inherit;cursor:pointer}
 """
@@ -100,7 +101,9 @@ class ConsoleApp:
     def create_opportunity(self, request: Request) -> str:
         form = request.form
         fields: dict[str, Any] = {
-            "Name": form["name"].strip(), "StageName": form["stage"], "CloseDate": form.get("close_date") or self._today(),
+            "Name": form["name"].strip(),
+            "StageName": form["stage"],
+            "CloseDate": form.get("close_date") or self._today(),
         }
         if form.get("account"):
             fields["AccountId"] = form["account"]
@@ -199,7 +202,9 @@ class ConsoleApp:
     def _opportunities(self, show_deleted: bool) -> str:
         sf = self.world.salesforce
         stages = sf.stages_in_order()
-        accounts = sorted((r for r in sf.all_records("Account") if not r.get("IsDeleted")), key=lambda r: r["Name"].lower())
+        accounts = sorted(
+            (r for r in sf.all_records("Account") if not r.get("IsDeleted")), key=lambda r: r["Name"].lower()
+        )
         account_names = {a["Id"]: a["Name"] for a in accounts}
         opps = [r for r in sf.all_records("Opportunity") if show_deleted or not r.get("IsDeleted")]
         opps.sort(key=lambda r: r.get("SystemModstamp") or "", reverse=True)
@@ -213,21 +218,31 @@ class ConsoleApp:
         for o in opps:
             oid = quote(o["Id"])
             if o.get("IsDeleted"):
-                action = f"<form class='inline' method='post' action='opportunity/{oid}/restore'><button>Restore</button></form>"
+                action = (f"<form class='inline' method='post' action='opportunity/{oid}/restore'>"
+                          "<button>Restore</button></form>")
             else:
-                action = (f"<form class='inline' method='post' action='opportunity/{oid}/stage'>"
-                          f"<select name='stage' aria-label='Stage of {esc(o['Name'])}'>{stage_options(o.get('StageName'))}</select> "
-                          "<button>Move</button></form> "
-                          f"<form class='inline' method='post' action='opportunity/{oid}/delete'><button>Delete</button></form>")
+                action = (
+                    f"<form class='inline' method='post' action='opportunity/{oid}/stage'>"
+                    f"<select name='stage' aria-label='Stage of {esc(o['Name'])}'>"
+                    f"{stage_options(o.get('StageName'))}</select> "
+                    "<button>Move</button></form> "
+                    f"<form class='inline' method='post' action='opportunity/{oid}/delete'>"
+                    "<button>Delete</button></form>"
+                )
             rows.append(
-                f"<tr class='{'deleted' if o.get('IsDeleted') else ''}'><td>{esc(o['Name'])}<br><code>{esc(o['Id'])}</code></td>"
+                f"<tr class='{'deleted' if o.get('IsDeleted') else ''}'>"
+                f"<td>{esc(o['Name'])}<br><code>{esc(o['Id'])}</code></td>"
                 f"<td>{esc(account_names.get(o.get('AccountId') or '', '—'))}</td><td>{esc(o.get('StageName'))}</td>"
                 f"<td class='num'>{money(o.get('Amount'))}</td><td class='nowrap'>{esc(o.get('CloseDate'))}</td>"
-                f"<td>{esc(o.get('BigTime_Project_Id__c') or '')}</td><td class='nowrap'>{esc((o.get('SystemModstamp') or '')[:19].replace('T', ' '))}</td>"
-                f"<td class='act nowrap'>{action}</td></tr>")
+                f"<td>{esc(o.get('BigTime_Project_Id__c') or '')}</td>"
+                f"<td class='nowrap'>{esc((o.get('SystemModstamp') or '')[:19].replace('T', ' '))}</td>"
+                f"<td class='act nowrap'>{action}</td></tr>"
+            )
         account_options = "<option value=''>(no account)</option>" + "".join(
             f"<option value='{esc(a['Id'])}'>{esc(a['Name'])}</option>" for a in accounts)
-        toggle = ("<a href='./'>Hide deleted</a>" if show_deleted else "<a href='./?deleted=1'>Show deleted (recycle bin)</a>")
+        toggle = (
+            "<a href='./'>Hide deleted</a>" if show_deleted else "<a href='./?deleted=1'>Show deleted (recycle bin)</a>"
+        )
         return (
             f"<section><h2>Salesforce opportunities ({len(opps)})</h2><p>{toggle}</p>"
             "<form method='post' action='opportunity'><strong>New opportunity:</strong> "
@@ -261,11 +276,15 @@ class ConsoleApp:
             if i["PaidAmt"] < i["TotalAmt"]
         ]  # the detail: the history's view may lack TotalAmt
         project_options = "".join(f"<option value='{p['SystemId']}'>{esc(p['DisplayName'])}</option>" for p in projects)
-        staff_options = "".join(f"<option value='{s['SystemId']}'>{esc(s.get('FullName') or s.get('FName'))}</option>" for s in staff)
+        staff_options = "".join(
+            f"<option value='{s['SystemId']}'>{esc(s.get('FullName') or s.get('FName'))}</option>" for s in staff
+        )
         category_options = "".join(f"<option value='{c['Id']}'>{esc(c['Name'])}</option>" for c in EXPENSE_CODES)
         invoice_options = "".join(
-            f"<option value='{i['Sid']}'>#{esc(i['InvoiceNbr'])} · {esc(i['ProjectNm'])} · due {money(i['TotalAmt'] - i['PaidAmt'])}</option>"
-            for i in invoices)
+            f"<option value='{i['Sid']}'>#{esc(i['InvoiceNbr'])} · {esc(i['ProjectNm'])} "
+            f"· due {money(i['TotalAmt'] - i['PaidAmt'])}</option>"
+            for i in invoices
+        )
         today = self._today()
         return (
             f"<section><h2>BigTime projects ({len(projects)})</h2>"
@@ -289,13 +308,15 @@ class ConsoleApp:
             "<form method='post' action='bigtime/invoice'><strong>Raise an invoice</strong>"
             f"<label>Project <select name='project'>{project_options}</select></label>"
             f"<label>Date <input type='date' name='date' value='{today}'></label>"
-            "<label>Fixed amount <input type='number' name='amount' step='0.01' min='0' placeholder='empty: bill unbilled time and expenses'></label>"
+            "<label>Fixed amount <input type='number' name='amount' step='0.01' min='0' "
+            "placeholder='empty: bill unbilled time and expenses'></label>"
             "<button>Raise invoice</button></form>"
             "<form method='post' action='bigtime/payment'><strong>Record a payment</strong>"
             f"<label>Invoice <select name='invoice'>{invoice_options}</select></label>"
             "<label>Amount <input type='number' name='amount' step='0.01' min='0.01' required></label>"
             "<button>Record payment</button></form>"
-            "</div></section>")
+            "</div></section>"
+        )
 
     def _log(self) -> str:
         entries = [("Salesforce", e) for e in self.salesforce.log.entries()[-15:]]
@@ -304,17 +325,22 @@ class ConsoleApp:
         rows = "".join(
             f"<tr><td>{esc(e.time[11:23])}</td><td>{who}</td><td>{esc(e.method)}</td><td>{esc(e.path)}</td>"
             f"<td>{e.status}</td><td class='num'>{e.ms:.1f}</td></tr>" for who, e in entries[:20])
-        return ("<section><h2>Recent API requests</h2><table><thead><tr><th>Time (UTC)</th><th>Service</th><th>Method</th>"
-                f"<th>Path</th><th>Status</th><th class='num'>ms</th></tr></thead><tbody>{rows}</tbody></table></section>")
+        return (
+            "<section><h2>Recent API requests</h2><table><thead><tr><th>Time (UTC)</th><th>Service</th><th>Method</th>"
+            f"<th>Path</th><th>Status</th><th class='num'>ms</th></tr></thead><tbody>{rows}</tbody></table></section>"
+        )
 
     def _about(self) -> str:
         return (
             "<section><h2>Connecting</h2><table>"
             f"<tr><th>Salesforce login URL</th><td><code>{esc(self.salesforce.base_url)}</code></td></tr>"
-            f"<tr><th>Salesforce user</th><td><code>{esc(cred.SF_USERNAME)}</code> / <code>{esc(cred.SF_PASSWORD)}</code>, "
+            f"<tr><th>Salesforce user</th><td><code>{esc(cred.SF_USERNAME)}</code> / "
+            f"<code>{esc(cred.SF_PASSWORD)}</code>, "
             f"consumer key <code>{esc(cred.SF_CONSUMER_KEY)}</code></td></tr>"
             f"<tr><th>BigTime API</th><td><code>{esc(self.bigtime.base_url)}</code></td></tr>"
-            f"<tr><th>BigTime user</th><td><code>{esc(cred.BT_USERNAME)}</code> / <code>{esc(cred.BT_PASSWORD)}</code>, "
+            f"<tr><th>BigTime user</th><td><code>{esc(cred.BT_USERNAME)}</code> / "
+            f"<code>{esc(cred.BT_PASSWORD)}</code>, "
             f"client <code>{esc(cred.BT_CLIENT_ID)}</code>, API key <code>{esc(cred.BT_API_KEY)}</code>, "
             f"firm <code>{esc(cred.BT_FIRM_ID)}</code></td></tr>"
-            "</table><p>Admin API for scripts: see docs/sandbox.md.</p></section>")
+            "</table><p>Admin API for scripts: see docs/sandbox.md.</p></section>"
+        )

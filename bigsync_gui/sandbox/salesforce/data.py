@@ -212,7 +212,9 @@ class SalesforceData:
         row = self.records[obj.name.lower()].get(rid)
         if row is None:
             if rid[:3] != obj.key_prefix:
-                raise SalesforceError("MALFORMED_ID", f"{obj.label} ID: id value of incorrect type: {record_id}", ["Id"])
+                raise SalesforceError(
+                    "MALFORMED_ID", f"{obj.label} ID: id value of incorrect type: {record_id}", ["Id"]
+                )
             raise SalesforceError("NOT_FOUND", "The requested resource does not exist", status=404)
         if row.get("IsDeleted"):
             raise SalesforceError("ENTITY_IS_DELETED", "entity is deleted", [], status=404)
@@ -241,13 +243,21 @@ class SalesforceData:
         t = fdef.type
         if t in STRING_TYPES:
             if isinstance(value, bool) or isinstance(value, (dict, list)):
-                raise SalesforceError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name])
+                raise SalesforceError(
+                    "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name]
+                )
             text = value if isinstance(value, str) else str(value)
             if fdef.length and len(text) > fdef.length:
-                raise SalesforceError("STRING_TOO_LONG", f"{label}: data value too large: {text} (max length={fdef.length})", [fdef.name])
+                raise SalesforceError(
+                    "STRING_TOO_LONG", f"{label}: data value too large: {text} (max length={fdef.length})", [fdef.name]
+                )
             if (obj.name.lower(), fdef.name.lower()) in RESTRICTED_PICKLISTS and fdef.name == "StageName":
                 if self.active_stage(text) is None:
-                    raise SalesforceError("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f"{label}: bad value for restricted picklist field: {text}", [fdef.name])
+                    raise SalesforceError(
+                        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                        f"{label}: bad value for restricted picklist field: {text}",
+                        [fdef.name],
+                    )
             if t == "email" and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", text):
                 raise SalesforceError("INVALID_EMAIL_ADDRESS", f"{label}: invalid email address: {text}", [fdef.name])
             return text
@@ -255,37 +265,55 @@ class SalesforceData:
             if not isinstance(value, bool):
                 if isinstance(value, str) and value.lower() in ("true", "false"):
                     return value.lower() == "true"
-                raise SalesforceError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name])
+                raise SalesforceError(
+                    "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name]
+                )
             return value
         if t in NUMBER_TYPES:
             number: float
             if isinstance(value, bool) or isinstance(value, (dict, list)):
-                raise SalesforceError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name])
+                raise SalesforceError(
+                    "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name]
+                )
             if isinstance(value, str):
                 try:
                     number = float(value.strip())
                 except ValueError:
-                    raise SalesforceError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name]) from None
+                    raise SalesforceError(
+                        "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name]
+                    ) from None
             else:
                 number = float(value)
             if math.isnan(number) or math.isinf(number):
-                raise SalesforceError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name])
+                raise SalesforceError(
+                    "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name]
+                )
             if t == "int":
                 if number != int(number):
-                    raise SalesforceError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name])
+                    raise SalesforceError(
+                        "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name]
+                    )
                 return int(number)
             if fdef.precision and abs(number) >= 10 ** (fdef.precision - fdef.scale):
-                raise SalesforceError("NUMBER_OUTSIDE_VALID_RANGE", f"{label}: value outside of valid range on numeric field: {value}", [fdef.name])
+                raise SalesforceError(
+                    "NUMBER_OUTSIDE_VALID_RANGE",
+                    f"{label}: value outside of valid range on numeric field: {value}",
+                    [fdef.name],
+                )
             return round(number, fdef.scale) if fdef.scale else float(round(number))
         if t == "date":
             text = parse_date(value)
             if text is None:
-                raise SalesforceError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name])
+                raise SalesforceError(
+                    "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name]
+                )
             return text
         if t == "datetime":
             parsed = parse_datetime(value) if isinstance(value, str) else None
             if parsed is None:
-                raise SalesforceError("INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name])
+                raise SalesforceError(
+                    "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name]
+                )
             return format_datetime(parsed)
         if t in ("reference", "id"):
             rid = ids.normalize(value) if isinstance(value, str) else None
@@ -322,7 +350,8 @@ class SalesforceData:
         if not_writable:
             raise SalesforceError(
                 "INVALID_FIELD_FOR_INSERT_UPDATE",
-                f"Unable to create/update fields: {', '.join(not_writable)}. Please check the security settings of this field "
+                f"Unable to create/update fields: {', '.join(not_writable)}. "
+                "Please check the security settings of this field "
                 "and verify that it is read/write for your profile or permission set.",
                 not_writable,
             )
@@ -346,7 +375,9 @@ class SalesforceData:
                 row["ForecastCategoryName"] = stage.get("ForecastCategoryName", "Pipeline")
 
     # ---- writes -----------------------------------------------------------------------------
-    def insert(self, object_name: str, fields: dict[str, Any], *, user_id: str | None = None, system: bool = False) -> str:
+    def insert(
+        self, object_name: str, fields: dict[str, Any], *, user_id: str | None = None, system: bool = False
+    ) -> str:
         """Create a record; its new 18-character id. ``system`` (seed, admin API) may create objects
         the API cannot (User) and set the audit fields (CreatedDate, CreatedById, ...)."""
         obj = self.object_def(object_name)
@@ -359,7 +390,9 @@ class SalesforceData:
                    if not f.nillable and f.createable and f.type != "boolean" and clean.get(f.name) is None
                    and not (f.name == "OwnerId")]
         if missing:
-            raise SalesforceError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing)
+            raise SalesforceError(
+                "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
+            )
         author = user_id or self.admin_user_id
         stamp = self._stamp()
         row: dict[str, Any] = {}
@@ -408,7 +441,9 @@ class SalesforceData:
         new["LastModifiedById"] = user_id or self.admin_user_id or row.get("LastModifiedById")
         if obj.name == "Opportunity" and any(new.get(f) != row.get(f) for f in HISTORY_TRACKED):
             self._record_history(new, row, stamp)
-        changed = [f.name for f in obj.fields.values() if f.name != "SystemModstamp" and new.get(f.name) != row.get(f.name)]
+        changed = [
+            f.name for f in obj.fields.values() if f.name != "SystemModstamp" and new.get(f.name) != row.get(f.name)
+        ]
         row.clear()
         row.update(new)
         self._publish(obj, "UPDATE", row, changed or ["LastModifiedDate"])
@@ -443,7 +478,9 @@ class SalesforceData:
                 if child.get(ref_field) == row["Id"] and not child.get("IsDeleted"):
                     self._cascade_delete(child_obj, child, stamp, user_id, row["Id"])
 
-    def _cascade_delete(self, obj: ObjectDef, row: dict[str, Any], stamp: str, user_id: str | None, parent_id: str) -> None:
+    def _cascade_delete(
+        self, obj: ObjectDef, row: dict[str, Any], stamp: str, user_id: str | None, parent_id: str
+    ) -> None:
         self._mark_deleted(obj, row, stamp, user_id)
         self.cascaded_by[row["Id"]] = parent_id
         for child_key, ref_field in CASCADES.get(obj.name.lower(), ()):
@@ -473,10 +510,20 @@ class SalesforceData:
             raise SalesforceError("UNDELETE_FAILED", "Entity is not in the recycle bin", [])
         # A record whose parent is still in the recycle bin cannot come back alone.
         for fdef in obj.fields.values():
-            if fdef.type == "reference" and fdef.reference_to and row.get(fdef.name) and not fdef.name.endswith("ById") and fdef.name != "OwnerId":
+            if (
+                fdef.type == "reference"
+                and fdef.reference_to
+                and row.get(fdef.name)
+                and not fdef.name.endswith("ById")
+                and fdef.name != "OwnerId"
+            ):
                 parent = self.get_record(fdef.reference_to, row[fdef.name])
                 if parent is not None and parent.get("IsDeleted") and not fdef.nillable:
-                    raise SalesforceError("UNDELETE_FAILED", f"Undelete failed. First undelete {fdef.reference_to} {parent['Id']}", [fdef.name])
+                    raise SalesforceError(
+                        "UNDELETE_FAILED",
+                        f"Undelete failed. First undelete {fdef.reference_to} {parent['Id']}",
+                        [fdef.name],
+                    )
         stamp = self._stamp()
         self._mark_restored(obj, row, stamp, user_id)
         self._restore_children(row["Id"], stamp, user_id)
@@ -513,7 +560,9 @@ class SalesforceData:
         fields = {n: cdc_value(row.get(n)) for n in names
                   if n not in skip and (change_type == "UPDATE" or row.get(n) is not None)}
         stamp = parse_datetime(row["SystemModstamp"]) or self.now()
-        self.change_events.record(obj.name, change_type, [row["Id"]], fields, changed, stamp, row.get("LastModifiedById"))
+        self.change_events.record(
+            obj.name, change_type, [row["Id"]], fields, changed, stamp, row.get("LastModifiedById")
+        )
 
     # ---- stages -----------------------------------------------------------------------------
     def set_stages(self, stages: list[dict[str, Any]]) -> None:
@@ -551,7 +600,9 @@ class SalesforceData:
             raise SalesforceError("NOT_FOUND", f"No opportunity stage with API name {api_name}", status=404)
         if label is not None:
             if not isinstance(label, str) or not label.strip() or len(label) > 255:
-                raise SalesforceError("FIELD_INTEGRITY_EXCEPTION", "MasterLabel must be 1 to 255 characters", ["MasterLabel"])
+                raise SalesforceError(
+                    "FIELD_INTEGRITY_EXCEPTION", "MasterLabel must be 1 to 255 characters", ["MasterLabel"]
+                )
             row["MasterLabel"] = label.strip()
         if active is not None:
             row["IsActive"] = bool(active)

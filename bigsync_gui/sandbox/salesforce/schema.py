@@ -85,9 +85,25 @@ def _system_fields() -> list[FieldDef]:
         _f("Id", "id", label="Record ID", length=18, nillable=False, **ro),
         _f("IsDeleted", "boolean", label="Deleted", nillable=False, **ro),
         _f("CreatedDate", "datetime", nillable=False, **ro),
-        _f("CreatedById", "reference", reference_to="User", relationship_name="CreatedBy", length=18, nillable=False, **ro),
+        _f(
+            "CreatedById",
+            "reference",
+            reference_to="User",
+            relationship_name="CreatedBy",
+            length=18,
+            nillable=False,
+            **ro,
+        ),
         _f("LastModifiedDate", "datetime", nillable=False, **ro),
-        _f("LastModifiedById", "reference", reference_to="User", relationship_name="LastModifiedBy", length=18, nillable=False, **ro),
+        _f(
+            "LastModifiedById",
+            "reference",
+            reference_to="User",
+            relationship_name="LastModifiedBy",
+            length=18,
+            nillable=False,
+            **ro,
+        ),
         _f("SystemModstamp", "datetime", label="System Modstamp", nillable=False, **ro),
     ]
 
@@ -146,156 +162,349 @@ OPPORTUNITY_WRITEBACK_FIELDS = (
 def build_schema() -> dict[str, ObjectDef]:
     """A fresh copy of the org's metadata (keyed by lower-cased object name)."""
     objects = [
-        _object("User", "User", "005", [
-            _f("Username", "string", length=80, nillable=False),
-            _f("Name", "string", length=121, updateable=False, createable=False),
-            _f("FirstName", "string", length=40),
-            _f("LastName", "string", length=80, nillable=False),
-            _f("Email", "email", nillable=False),
-            _f("IsActive", "boolean", label="Active", nillable=False),
-            _f("Title", "string", length=80),
-        ], createable=False, deletable=False),
-        _object("Organization", "Organization", "00D", [
-            _f("Name", "string", label="Name", length=80, updateable=False, createable=False),
-            _f("OrganizationType", "picklist", label="Edition", updateable=False, createable=False,
-               picklist=("Developer Edition", "Enterprise Edition", "Unlimited Edition", "Professional Edition")),
-            _f("IsSandbox", "boolean", updateable=False, createable=False),
-            _f("InstanceName", "string", length=5, updateable=False, createable=False),
-        ], createable=False, updateable=False, deletable=False),
-        _object("Account", "Account", "001", [
-            _f("Name", "string", label="Account Name", nillable=False),
-            _f("Type", "picklist", label="Account Type", picklist=("Prospect", "Customer - Direct", "Customer - Channel", "Partner", "Other")),
-            _f("Industry", "picklist", picklist=("Banking", "Consulting", "Education", "Energy", "Healthcare", "Manufacturing", "Media", "Retail", "Technology", "Other")),
-            _f("BillingStreet", "textarea", length=255),
-            _f("BillingCity", "string", length=40),
-            _f("BillingState", "string", length=80),
-            _f("BillingPostalCode", "string", length=20),
-            _f("BillingCountry", "string", length=80),
-            _f("Phone", "phone", label="Account Phone"),
-            _f("Fax", "phone", label="Account Fax"),
-            _f("Website", "url"),
-            _f("Description", "textarea"),
-            _f("OwnerId", "reference", label="Owner ID", **OWNER),  # type: ignore[arg-type]
-            # ours: the account's BigTime client (its id), and the claim while it is being created
-            _f("BigTime_Client_Id__c", "string", label="BigTime Client ID", length=40, external_id=True),
-        ], [
-            ChildRelationship("Contacts", "Contact", "AccountId"),
-            ChildRelationship("Opportunities", "Opportunity", "AccountId"),
-        ]),
-        _object("Contact", "Contact", "003", [
-            _f("AccountId", "reference", reference_to="Account", relationship_name="Account", length=18),
-            _f("FirstName", "string", length=40),
-            _f("LastName", "string", length=80, nillable=False),
-            _f("Name", "string", label="Full Name", length=121, updateable=False, createable=False),
-            _f("Title", "string", length=128),
-            _f("Email", "email"),
-            _f("Phone", "phone", label="Business Phone"),
-            _f("MobilePhone", "phone"),
-            _f("OtherPhone", "phone"),
-            _f("MailingStreet", "textarea", length=255),
-            _f("MailingCity", "string", length=40),
-            _f("MailingState", "string", length=80),
-            _f("MailingPostalCode", "string", length=20),
-            _f("MailingCountry", "string", length=80),
-            _f("OwnerId", "reference", label="Owner ID", **OWNER),  # type: ignore[arg-type]
-        ], [
-            ChildRelationship("OpportunityContactRoles", "OpportunityContactRole", "ContactId"),
-        ]),
-        _object("OpportunityStage", "Opportunity Stage", "01J", [
-            _f("ApiName", "string", label="Api Name", updateable=False, createable=False),
-            _f("MasterLabel", "string", label="Master Label", updateable=False, createable=False),
-            _f("IsActive", "boolean", updateable=False, createable=False),
-            _f("IsClosed", "boolean", updateable=False, createable=False),
-            _f("IsWon", "boolean", updateable=False, createable=False),
-            _f("SortOrder", "int", label="Sort Order", updateable=False, createable=False),
-            _f("DefaultProbability", "percent", updateable=False, createable=False),
-            _f("ForecastCategoryName", "picklist", picklist=("Omitted", "Pipeline", "Best Case", "Commit", "Closed"), updateable=False, createable=False),
-            _f("Description", "string", updateable=False, createable=False),
-        ], createable=False, updateable=False, deletable=False),
-        _object("Opportunity", "Opportunity", "006", [
-            _f("Name", "string", length=120, nillable=False),
-            _f("AccountId", "reference", reference_to="Account", relationship_name="Account", length=18),
-            _f("StageName", "picklist", label="Stage", picklist=STAGE_NAMES, nillable=False),
-            _f("Amount", "currency"),
-            _f("CloseDate", "date", nillable=False),
-            _f("Probability", "percent", label="Probability (%)", precision=3, scale=0),
-            _f("Description", "textarea"),
-            _f("Type", "picklist", label="Opportunity Type", picklist=("Existing Business", "New Business")),
-            _f("LeadSource", "picklist", picklist=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other")),
-            _f("NextStep", "string"),
-            _f("IsClosed", "boolean", label="Closed", updateable=False, createable=False),
-            _f("IsWon", "boolean", label="Won", updateable=False, createable=False),
-            _f("ForecastCategoryName", "picklist", label="Forecast Category", picklist=("Omitted", "Pipeline", "Best Case", "Commit", "Closed")),
-            _f("OwnerId", "reference", label="Owner ID", **OWNER),  # type: ignore[arg-type]
-            *OPPORTUNITY_WRITEBACK_FIELDS,
-        ], [
-            ChildRelationship("OpportunityContactRoles", "OpportunityContactRole", "OpportunityId"),
-            ChildRelationship("OpportunityHistories", "OpportunityHistory", "OpportunityId"),
-            ChildRelationship("BigTime_Invoices__r", "BigTime_Invoice__c", "Opportunity__c"),
-        ]),
+        _object(
+            "User",
+            "User",
+            "005",
+            [
+                _f("Username", "string", length=80, nillable=False),
+                _f("Name", "string", length=121, updateable=False, createable=False),
+                _f("FirstName", "string", length=40),
+                _f("LastName", "string", length=80, nillable=False),
+                _f("Email", "email", nillable=False),
+                _f("IsActive", "boolean", label="Active", nillable=False),
+                _f("Title", "string", length=80),
+            ],
+            createable=False,
+            deletable=False,
+        ),
+        _object(
+            "Organization",
+            "Organization",
+            "00D",
+            [
+                _f("Name", "string", label="Name", length=80, updateable=False, createable=False),
+                _f(
+                    "OrganizationType",
+                    "picklist",
+                    label="Edition",
+                    updateable=False,
+                    createable=False,
+                    picklist=("Developer Edition", "Enterprise Edition", "Unlimited Edition", "Professional Edition"),
+                ),
+                _f("IsSandbox", "boolean", updateable=False, createable=False),
+                _f("InstanceName", "string", length=5, updateable=False, createable=False),
+            ],
+            createable=False,
+            updateable=False,
+            deletable=False,
+        ),
+        _object(
+            "Account",
+            "Account",
+            "001",
+            [
+                _f("Name", "string", label="Account Name", nillable=False),
+                _f(
+                    "Type",
+                    "picklist",
+                    label="Account Type",
+                    picklist=("Prospect", "Customer - Direct", "Customer - Channel", "Partner", "Other"),
+                ),
+                _f(
+                    "Industry",
+                    "picklist",
+                    picklist=(
+                        "Banking",
+                        "Consulting",
+                        "Education",
+                        "Energy",
+                        "Healthcare",
+                        "Manufacturing",
+                        "Media",
+                        "Retail",
+                        "Technology",
+                        "Other",
+                    ),
+                ),
+                _f("BillingStreet", "textarea", length=255),
+                _f("BillingCity", "string", length=40),
+                _f("BillingState", "string", length=80),
+                _f("BillingPostalCode", "string", length=20),
+                _f("BillingCountry", "string", length=80),
+                _f("Phone", "phone", label="Account Phone"),
+                _f("Fax", "phone", label="Account Fax"),
+                _f("Website", "url"),
+                _f("Description", "textarea"),
+                _f("OwnerId", "reference", label="Owner ID", **OWNER),  # type: ignore[arg-type]
+                # ours: the account's BigTime client (its id), and the claim while it is being created
+                _f("BigTime_Client_Id__c", "string", label="BigTime Client ID", length=40, external_id=True),
+            ],
+            [
+                ChildRelationship("Contacts", "Contact", "AccountId"),
+                ChildRelationship("Opportunities", "Opportunity", "AccountId"),
+            ],
+        ),
+        _object(
+            "Contact",
+            "Contact",
+            "003",
+            [
+                _f("AccountId", "reference", reference_to="Account", relationship_name="Account", length=18),
+                _f("FirstName", "string", length=40),
+                _f("LastName", "string", length=80, nillable=False),
+                _f("Name", "string", label="Full Name", length=121, updateable=False, createable=False),
+                _f("Title", "string", length=128),
+                _f("Email", "email"),
+                _f("Phone", "phone", label="Business Phone"),
+                _f("MobilePhone", "phone"),
+                _f("OtherPhone", "phone"),
+                _f("MailingStreet", "textarea", length=255),
+                _f("MailingCity", "string", length=40),
+                _f("MailingState", "string", length=80),
+                _f("MailingPostalCode", "string", length=20),
+                _f("MailingCountry", "string", length=80),
+                _f("OwnerId", "reference", label="Owner ID", **OWNER),  # type: ignore[arg-type]
+            ],
+            [
+                ChildRelationship("OpportunityContactRoles", "OpportunityContactRole", "ContactId"),
+            ],
+        ),
+        _object(
+            "OpportunityStage",
+            "Opportunity Stage",
+            "01J",
+            [
+                _f("ApiName", "string", label="Api Name", updateable=False, createable=False),
+                _f("MasterLabel", "string", label="Master Label", updateable=False, createable=False),
+                _f("IsActive", "boolean", updateable=False, createable=False),
+                _f("IsClosed", "boolean", updateable=False, createable=False),
+                _f("IsWon", "boolean", updateable=False, createable=False),
+                _f("SortOrder", "int", label="Sort Order", updateable=False, createable=False),
+                _f("DefaultProbability", "percent", updateable=False, createable=False),
+                _f(
+                    "ForecastCategoryName",
+                    "picklist",
+                    picklist=("Omitted", "Pipeline", "Best Case", "Commit", "Closed"),
+                    updateable=False,
+                    createable=False,
+                ),
+                _f("Description", "string", updateable=False, createable=False),
+            ],
+            createable=False,
+            updateable=False,
+            deletable=False,
+        ),
+        _object(
+            "Opportunity",
+            "Opportunity",
+            "006",
+            [
+                _f("Name", "string", length=120, nillable=False),
+                _f("AccountId", "reference", reference_to="Account", relationship_name="Account", length=18),
+                _f("StageName", "picklist", label="Stage", picklist=STAGE_NAMES, nillable=False),
+                _f("Amount", "currency"),
+                _f("CloseDate", "date", nillable=False),
+                _f("Probability", "percent", label="Probability (%)", precision=3, scale=0),
+                _f("Description", "textarea"),
+                _f("Type", "picklist", label="Opportunity Type", picklist=("Existing Business", "New Business")),
+                _f(
+                    "LeadSource",
+                    "picklist",
+                    picklist=("Web", "Phone Inquiry", "Partner Referral", "Purchased List", "Other"),
+                ),
+                _f("NextStep", "string"),
+                _f("IsClosed", "boolean", label="Closed", updateable=False, createable=False),
+                _f("IsWon", "boolean", label="Won", updateable=False, createable=False),
+                _f(
+                    "ForecastCategoryName",
+                    "picklist",
+                    label="Forecast Category",
+                    picklist=("Omitted", "Pipeline", "Best Case", "Commit", "Closed"),
+                ),
+                _f("OwnerId", "reference", label="Owner ID", **OWNER),  # type: ignore[arg-type]
+                *OPPORTUNITY_WRITEBACK_FIELDS,
+            ],
+            [
+                ChildRelationship("OpportunityContactRoles", "OpportunityContactRole", "OpportunityId"),
+                ChildRelationship("OpportunityHistories", "OpportunityHistory", "OpportunityId"),
+                ChildRelationship("BigTime_Invoices__r", "BigTime_Invoice__c", "Opportunity__c"),
+            ],
+        ),
         # Read-only: Salesforce writes a row when an opportunity is created and whenever one of
         # HISTORY_TRACKED changes, with the then-current values (the object reference's field list).
-        _object("OpportunityHistory", "Opportunity History", "008", [
-            _f("OpportunityId", "reference", label="Opportunity ID", reference_to="Opportunity",
-               relationship_name="Opportunity", length=18, nillable=False, **_RO),  # type: ignore[arg-type]
-            _f("StageName", "picklist", label="Stage Name", picklist=STAGE_NAMES, nillable=False, **_RO),  # type: ignore[arg-type]
-            _f("Amount", "currency", **_RO),  # type: ignore[arg-type]
-            _f("ExpectedRevenue", "currency", label="Expected Revenue", **_RO),  # type: ignore[arg-type]
-            _f("CloseDate", "date", label="Close Date", **_RO),  # type: ignore[arg-type]
-            _f("Probability", "percent", precision=3, scale=0, **_RO),  # type: ignore[arg-type]
-            _f("ForecastCategory", "picklist", label="To Forecast Category",
-               picklist=("BestCase", "Closed", "Forecast", "MostLikely", "Omitted", "Pipeline"), **_RO),  # type: ignore[arg-type]
-            _f("PrevAmount", "currency", label="Previous Amount", **_RO),  # type: ignore[arg-type]
-            _f("PrevCloseDate", "date", label="Previous Close Date", **_RO),  # type: ignore[arg-type]
-        ], history=True, createable=False, updateable=False, deletable=False),
-        _object("OpportunityContactRole", "Opportunity Contact Role", "00K", [
-            _f("OpportunityId", "reference", reference_to="Opportunity", relationship_name="Opportunity", length=18, nillable=False, updateable=False),
-            _f("ContactId", "reference", reference_to="Contact", relationship_name="Contact", length=18, nillable=False),
-            _f("Role", "picklist", picklist=CONTACT_ROLES),
-            _f("IsPrimary", "boolean", label="Primary", nillable=False),
-        ]),
+        _object(
+            "OpportunityHistory",
+            "Opportunity History",
+            "008",
+            [
+                _f(
+                    "OpportunityId",
+                    "reference",
+                    label="Opportunity ID",
+                    reference_to="Opportunity",
+                    relationship_name="Opportunity",
+                    length=18,
+                    nillable=False,
+                    **_RO,
+                ),  # type: ignore[arg-type]
+                _f("StageName", "picklist", label="Stage Name", picklist=STAGE_NAMES, nillable=False, **_RO),  # type: ignore[arg-type]
+                _f("Amount", "currency", **_RO),  # type: ignore[arg-type]
+                _f("ExpectedRevenue", "currency", label="Expected Revenue", **_RO),  # type: ignore[arg-type]
+                _f("CloseDate", "date", label="Close Date", **_RO),  # type: ignore[arg-type]
+                _f("Probability", "percent", precision=3, scale=0, **_RO),  # type: ignore[arg-type]
+                _f(
+                    "ForecastCategory",
+                    "picklist",
+                    label="To Forecast Category",
+                    picklist=("BestCase", "Closed", "Forecast", "MostLikely", "Omitted", "Pipeline"),
+                    **_RO,
+                ),  # type: ignore[arg-type]
+                _f("PrevAmount", "currency", label="Previous Amount", **_RO),  # type: ignore[arg-type]
+                _f("PrevCloseDate", "date", label="Previous Close Date", **_RO),  # type: ignore[arg-type]
+            ],
+            history=True,
+            createable=False,
+            updateable=False,
+            deletable=False,
+        ),
+        _object(
+            "OpportunityContactRole",
+            "Opportunity Contact Role",
+            "00K",
+            [
+                _f(
+                    "OpportunityId",
+                    "reference",
+                    reference_to="Opportunity",
+                    relationship_name="Opportunity",
+                    length=18,
+                    nillable=False,
+                    updateable=False,
+                ),
+                _f(
+                    "ContactId",
+                    "reference",
+                    reference_to="Contact",
+                    relationship_name="Contact",
+                    length=18,
+                    nillable=False,
+                ),
+                _f("Role", "picklist", picklist=CONTACT_ROLES),
+                _f("IsPrimary", "boolean", label="Primary", nillable=False),
+            ],
+        ),
         # Setup objects (the object reference): who may do what. A profile is a permission set too
         # (IsOwnedByProfile); the Tooling API emulation (tooling.py) checks them and writes them.
-        _object("PermissionSet", "Permission Set", "0PS", [
-            _f("Name", "string", length=80, nillable=False),
-            _f("Label", "string", length=80, nillable=False),
-            _f("Description", "textarea", length=255),
-            _f("IsOwnedByProfile", "boolean", label="Is Owned By Profile", nillable=False, **_RO),  # type: ignore[arg-type]
-            *(_f(f"Permissions{p}", "boolean", nillable=False) for p in PERMISSION_FLAGS),
-        ], [
-            ChildRelationship("FieldPerms", "FieldPermissions", "ParentId"),
-            ChildRelationship("ObjectPerms", "ObjectPermissions", "ParentId"),
-            ChildRelationship("Assignments", "PermissionSetAssignment", "PermissionSetId"),
-        ], updateable=True),
-        _object("FieldPermissions", "Field Permissions", "01k", [
-            _f("ParentId", "reference", label="Parent ID", reference_to="PermissionSet", relationship_name="Parent",
-               length=18, nillable=False, updateable=False),
-            _f("SobjectType", "picklist", label="Sobject Type Name", nillable=False, updateable=False),
-            _f("Field", "string", label="Field Name", length=255, nillable=False, updateable=False),
-            _f("PermissionsRead", "boolean", label="Read Access", nillable=False),
-            _f("PermissionsEdit", "boolean", label="Edit Access", nillable=False),
-        ]),
-        _object("ObjectPermissions", "Object Permissions", "110", [
-            _f("ParentId", "reference", label="Parent ID", reference_to="PermissionSet", relationship_name="Parent",
-               length=18, nillable=False, updateable=False),
-            _f("SobjectType", "picklist", label="Sobject Type Name", nillable=False, updateable=False),
-            *(_f(f"Permissions{p}", "boolean", nillable=False)
-              for p in ("Read", "Create", "Edit", "Delete", "ViewAllRecords", "ModifyAllRecords")),
-        ]),
-        _object("PermissionSetAssignment", "Permission Set Assignment", "0Pa", [
-            _f("AssigneeId", "reference", label="Assignee ID", reference_to="User", relationship_name="Assignee",
-               length=18, nillable=False, updateable=False),
-            _f("PermissionSetId", "reference", label="Permission Set ID", reference_to="PermissionSet",
-               relationship_name="PermissionSet", length=18, nillable=False, updateable=False),
-        ], updateable=False),
-        _object("BigTime_Invoice__c", "BigTime Invoice", "a01", [
-            _f("Name", "string", label="Invoice Number", length=80, nillable=False),
-            _f("Opportunity__c", "reference", label="Opportunity", reference_to="Opportunity", relationship_name="Opportunity__r", length=18),
-            _f("BigTime_Invoice_Id__c", "string", label="BigTime Invoice ID", length=40, external_id=True),
-            _f("Invoice_Date__c", "date", label="Invoice Date"),
-            _f("Amount__c", "currency", label="Amount"),
-            _f("Paid__c", "currency", label="Paid"),
-            _f("Status__c", "string", label="Status", length=40),
-        ]),
+        _object(
+            "PermissionSet",
+            "Permission Set",
+            "0PS",
+            [
+                _f("Name", "string", length=80, nillable=False),
+                _f("Label", "string", length=80, nillable=False),
+                _f("Description", "textarea", length=255),
+                _f("IsOwnedByProfile", "boolean", label="Is Owned By Profile", nillable=False, **_RO),  # type: ignore[arg-type]
+                *(_f(f"Permissions{p}", "boolean", nillable=False) for p in PERMISSION_FLAGS),
+            ],
+            [
+                ChildRelationship("FieldPerms", "FieldPermissions", "ParentId"),
+                ChildRelationship("ObjectPerms", "ObjectPermissions", "ParentId"),
+                ChildRelationship("Assignments", "PermissionSetAssignment", "PermissionSetId"),
+            ],
+            updateable=True,
+        ),
+        _object(
+            "FieldPermissions",
+            "Field Permissions",
+            "01k",
+            [
+                _f(
+                    "ParentId",
+                    "reference",
+                    label="Parent ID",
+                    reference_to="PermissionSet",
+                    relationship_name="Parent",
+                    length=18,
+                    nillable=False,
+                    updateable=False,
+                ),
+                _f("SobjectType", "picklist", label="Sobject Type Name", nillable=False, updateable=False),
+                _f("Field", "string", label="Field Name", length=255, nillable=False, updateable=False),
+                _f("PermissionsRead", "boolean", label="Read Access", nillable=False),
+                _f("PermissionsEdit", "boolean", label="Edit Access", nillable=False),
+            ],
+        ),
+        _object(
+            "ObjectPermissions",
+            "Object Permissions",
+            "110",
+            [
+                _f(
+                    "ParentId",
+                    "reference",
+                    label="Parent ID",
+                    reference_to="PermissionSet",
+                    relationship_name="Parent",
+                    length=18,
+                    nillable=False,
+                    updateable=False,
+                ),
+                _f("SobjectType", "picklist", label="Sobject Type Name", nillable=False, updateable=False),
+                *(
+                    _f(f"Permissions{p}", "boolean", nillable=False)
+                    for p in ("Read", "Create", "Edit", "Delete", "ViewAllRecords", "ModifyAllRecords")
+                ),
+            ],
+        ),
+        _object(
+            "PermissionSetAssignment",
+            "Permission Set Assignment",
+            "0Pa",
+            [
+                _f(
+                    "AssigneeId",
+                    "reference",
+                    label="Assignee ID",
+                    reference_to="User",
+                    relationship_name="Assignee",
+                    length=18,
+                    nillable=False,
+                    updateable=False,
+                ),
+                _f(
+                    "PermissionSetId",
+                    "reference",
+                    label="Permission Set ID",
+                    reference_to="PermissionSet",
+                    relationship_name="PermissionSet",
+                    length=18,
+                    nillable=False,
+                    updateable=False,
+                ),
+            ],
+            updateable=False,
+        ),
+        _object(
+            "BigTime_Invoice__c",
+            "BigTime Invoice",
+            "a01",
+            [
+                _f("Name", "string", label="Invoice Number", length=80, nillable=False),
+                _f(
+                    "Opportunity__c",
+                    "reference",
+                    label="Opportunity",
+                    reference_to="Opportunity",
+                    relationship_name="Opportunity__r",
+                    length=18,
+                ),
+                _f("BigTime_Invoice_Id__c", "string", label="BigTime Invoice ID", length=40, external_id=True),
+                _f("Invoice_Date__c", "date", label="Invoice Date"),
+                _f("Amount__c", "currency", label="Amount"),
+                _f("Paid__c", "currency", label="Paid"),
+                _f("Status__c", "string", label="Status", length=40),
+            ],
+        ),
     ]
     return {o.name.lower(): o for o in objects}

@@ -62,8 +62,15 @@ def seed_salesforce(data: SalesforceData, rng: random.Random) -> None:
     stamp = format_datetime(now - timedelta(days=800))
     # The org itself (the id the identity URLs carry; SELECT Name FROM Organization answers it).
     data.records["organization"][ids.ORG_ID] = {
-        "Id": ids.ORG_ID, "Name": cred.SF_ORG_NAME, "OrganizationType": "Enterprise Edition", "IsSandbox": True,
-        "InstanceName": "KX1", "IsDeleted": False, "CreatedDate": stamp, "LastModifiedDate": stamp, "SystemModstamp": stamp,
+        "Id": ids.ORG_ID,
+        "Name": cred.SF_ORG_NAME,
+        "OrganizationType": "Enterprise Edition",
+        "IsSandbox": True,
+        "InstanceName": "KX1",
+        "IsDeleted": False,
+        "CreatedDate": stamp,
+        "LastModifiedDate": stamp,
+        "SystemModstamp": stamp,
     }
 
     # Users: the first of the staff is the demo admin the login form accepts.
