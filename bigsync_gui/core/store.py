@@ -414,10 +414,6 @@ class Store:
             "INSERT OR IGNORE INTO excluded (opportunity_id, since) VALUES (?, ?)", [(i, now) for i in opportunity_ids]
         )
 
-    def is_excluded(self, opportunity_id: str) -> bool:
-        """Left alone at set-up and not released since."""
-        return self.released_at(opportunity_id) == ""
-
     def released_at(self, opportunity_id: str) -> str | None:
         """None: never left alone; "": left alone still; else when it went below the stage (Salesforce's stamp)."""
         row = self.db.execute("SELECT released_at FROM excluded WHERE opportunity_id = ?", (opportunity_id,)).fetchone()

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 from datetime import date, timedelta
-from typing import Any
 
 from .. import credentials as cred
 from .. import story
@@ -282,8 +281,3 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
                 part,
                 (date.fromisoformat(inv["InvoiceDt"][:10]) + timedelta(days=rng.randint(10, 20))).isoformat(),
             )
-
-
-def seed_summary(data: BigTimeData) -> dict[str, Any]:
-    """Counts, for the console and the docs."""
-    return {kind: len(recs) for kind, recs in data.records.items()}

@@ -40,10 +40,6 @@ def to18(record_id: str) -> str:
     return record_id + checksum(record_id)
 
 
-def to15(record_id: str) -> str:
-    return record_id[:15]
-
-
 def is_valid(record_id: object) -> bool:
     """Well-formed: 15 alphanumerics, or 18 whose suffix matches the checksum (case-insensitively,
     as Salesforce accepts an 18-character id in any case of its suffix)."""
