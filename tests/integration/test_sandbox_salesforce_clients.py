@@ -325,3 +325,24 @@ def test_stage_history_is_recorded_per_change_and_read_through_a_child_subquery(
 
     sf.Opportunity.delete(opp_id)  # the history goes to the recycle bin with its opportunity
     assert sf.query(format_soql("SELECT Id FROM OpportunityHistory WHERE OpportunityId = {}", opp_id))["totalSize"] == 0
+
+
+def test_simple_salesforce_creates_a_field_through_the_tooling_api(sandbox, sf) -> None:
+    """The Tooling API's wire format as simple-salesforce speaks it (toolingexecute, restful), and its
+    error array as that client reads it (simple-salesforce issue 621 checks
+    ``e.content[0]['message']`` for "There is already a field named")."""
+    requests.post(sandbox.salesforce_admin_url + "/metadata", json={"bigsync_fields": "absent"},
+                  timeout=10).raise_for_status()
+    body = {"FullName": "Opportunity.BigTime_WIP__c",
+            "Metadata": {"type": "Currency", "label": "BigTime WIP", "precision": 18, "scale": 2}}
+    created = sf.toolingexecute("sobjects/CustomField/", method="POST", data=body)
+    assert created["success"] is True and created["id"].startswith("00N")
+    with pytest.raises(SalesforceMalformedRequest) as info:
+        sf.restful("tooling/sobjects/CustomField/", method="POST", json=body)
+    assert "There is already a field named" in info.value.content[0]["message"]
+    found = sf.toolingexecute("query/?q=" + format_soql(
+        "SELECT Id, DeveloperName FROM CustomField WHERE TableEnumOrId = {}", "Opportunity"))
+    assert [r["DeveloperName"] for r in found["records"]] == ["BigTime_WIP"]
+    members = sf.toolingexecute("query/?q=SELECT+SelectedEntity+FROM+PlatformEventChannelMember+"
+                                "WHERE+EventChannel='ChangeEvents'")
+    assert [r["SelectedEntity"] for r in members["records"]] == ["OpportunityChangeEvent"]
