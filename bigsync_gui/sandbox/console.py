@@ -20,7 +20,7 @@ from werkzeug.wrappers import Request, Response
 from . import credentials as cred
 from .console_setup import change_setup, setup_rules, setup_section
 from .bigtime.data import EXPENSE_CODES, BigTimeError
-from .salesforce.data import SalesforceError
+from .salesforce.errors import SalesforceError
 
 if TYPE_CHECKING:
     from .web import ServiceApp

@@ -10,7 +10,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from ..web import json_response, read_json
-from .data import SalesforceError
+from .errors import SalesforceError
 from .formats import parse_datetime
 from .schema import ObjectDef
 

@@ -9,7 +9,7 @@ from werkzeug.wrappers import Response
 
 from ..web import ApiError, json_response
 from .auth_store import OAuthError
-from .data import SalesforceError
+from .errors import SalesforceError
 from .pages import error_page
 
 

@@ -28,7 +28,8 @@ from .admin_routes import AdminRoutes
 from .api_errors import from_data_error, render
 from .auth_store import OAuthError
 from .collection_routes import CollectionRoutes
-from .data import SalesforceData, SalesforceError
+from .data import SalesforceData
+from .errors import SalesforceError
 from .describe_routes import DescribeRoutes
 from .oauth_routes import OAuthRoutes
 from .permissions import Permissions

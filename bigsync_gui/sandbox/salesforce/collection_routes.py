@@ -12,7 +12,7 @@ from werkzeug.wrappers import Request, Response
 from ..web import json_response, read_json
 from . import composite, ids
 from .api_errors import SfApiError
-from .data import SalesforceError
+from .errors import SalesforceError
 from .rest import (
     shape,
     sobject_def,

@@ -4,8 +4,8 @@ grants, tokens and API usage.
 Rows are plain dicts keyed by the canonical field names of ``schema.py``; datetimes are stored the
 way the REST API prints them (``2026-11-26T10:00:00.000+0000``), dates as ``YYYY-MM-DD``. Every
 write goes through :meth:`SalesforceData.insert` / :meth:`update` / :meth:`delete` /
-:meth:`undelete`, which validate like the real org and raise :class:`SalesforceError` with the
-real ``errorCode``, message and fields.
+:meth:`undelete`, which validate like the real org (:mod:`.validation`, :mod:`.field_security`)
+and raise :class:`~.errors.SalesforceError` with the real ``errorCode``, message and fields.
 
 The SOQL module reads rows through the ``RecordSource`` protocol (:meth:`all_records`,
 :meth:`get_record`); it must not modify them.
@@ -13,8 +13,6 @@ The SOQL module reads rows through the ``RecordSource`` protocol (:meth:`all_rec
 
 from __future__ import annotations
 
-import math
-import re
 import secrets
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
@@ -24,23 +22,19 @@ from ..switches import Switches
 from . import ids
 from .auth_store import AuthStore
 from .change_events import ChangeEventLog
+from .errors import SalesforceError
 from .field_security import check_field_security
-from .formats import cdc_value, format_datetime, parse_date, parse_datetime
+from .formats import cdc_value, format_datetime, parse_datetime
 from .org_metadata import OrgMetadata
 from .schema import (
     HISTORY_FORECAST_CATEGORIES,
     HISTORY_TRACKED,
-    FieldDef,
     ObjectDef,
     build_schema,
 )
 from .switches import SALESFORCE_SWITCHES
+from .validation import clean_fields
 
-AUDIT_FIELDS = ("createddate", "createdbyid", "lastmodifieddate", "lastmodifiedbyid")
-STRING_TYPES = ("string", "textarea", "picklist", "email", "phone", "url", "combobox", "multipicklist")
-NUMBER_TYPES = ("currency", "double", "percent", "int")
-# Picklists the org restricts to their defined values (StageName: to the active OpportunityStages).
-RESTRICTED_PICKLISTS = {("opportunity", "stagename")}
 # What a delete takes along (and an undelete brings back), like the real org's cascades.
 CASCADES = {
     "account": (("contact", "AccountId"), ("opportunity", "AccountId")),
@@ -54,20 +48,6 @@ DELETED_WINDOW_DAYS = 15
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
-
-
-class SalesforceError(Exception):
-    """A write or read the org refuses: ``error_code``, ``message``, ``fields`` as the API reports them."""
-
-    def __init__(self, error_code: str, message: str, fields: list[str] | None = None, status: int = 400) -> None:
-        super().__init__(message)
-        self.error_code = error_code
-        self.message = message
-        self.fields = fields or []
-        self.status = status
-
-    def to_json(self) -> dict[str, Any]:
-        return {"message": self.message, "errorCode": self.error_code, "fields": list(self.fields)}
 
 
 # ---- the data -----------------------------------------------------------------------------------
@@ -233,134 +213,6 @@ class SalesforceData:
                 return row
         return None
 
-    def _coerce(self, obj: ObjectDef, fdef: FieldDef, value: Any) -> Any:
-        """The stored form of ``value`` for ``fdef``, or the error the org gives for it."""
-        label = fdef.label or fdef.name
-        if value is None or (value == "" and fdef.type not in STRING_TYPES):
-            return None
-        if value == "" and fdef.type in STRING_TYPES:
-            return None  # Salesforce stores an empty string as null
-        t = fdef.type
-        if t in STRING_TYPES:
-            if isinstance(value, bool) or isinstance(value, (dict, list)):
-                raise SalesforceError(
-                    "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name]
-                )
-            text = value if isinstance(value, str) else str(value)
-            if fdef.length and len(text) > fdef.length:
-                raise SalesforceError(
-                    "STRING_TOO_LONG", f"{label}: data value too large: {text} (max length={fdef.length})", [fdef.name]
-                )
-            if (obj.name.lower(), fdef.name.lower()) in RESTRICTED_PICKLISTS and fdef.name == "StageName":
-                if self.active_stage(text) is None:
-                    raise SalesforceError(
-                        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
-                        f"{label}: bad value for restricted picklist field: {text}",
-                        [fdef.name],
-                    )
-            if t == "email" and not re.match(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", text):
-                raise SalesforceError("INVALID_EMAIL_ADDRESS", f"{label}: invalid email address: {text}", [fdef.name])
-            return text
-        if t == "boolean":
-            if not isinstance(value, bool):
-                if isinstance(value, str) and value.lower() in ("true", "false"):
-                    return value.lower() == "true"
-                raise SalesforceError(
-                    "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name]
-                )
-            return value
-        if t in NUMBER_TYPES:
-            number: float
-            if isinstance(value, bool) or isinstance(value, (dict, list)):
-                raise SalesforceError(
-                    "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name]
-                )
-            if isinstance(value, str):
-                try:
-                    number = float(value.strip())
-                except ValueError:
-                    raise SalesforceError(
-                        "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name]
-                    ) from None
-            else:
-                number = float(value)
-            if math.isnan(number) or math.isinf(number):
-                raise SalesforceError(
-                    "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name]
-                )
-            if t == "int":
-                if number != int(number):
-                    raise SalesforceError(
-                        "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name]
-                    )
-                return int(number)
-            if fdef.precision and abs(number) >= 10 ** (fdef.precision - fdef.scale):
-                raise SalesforceError(
-                    "NUMBER_OUTSIDE_VALID_RANGE",
-                    f"{label}: value outside of valid range on numeric field: {value}",
-                    [fdef.name],
-                )
-            return round(number, fdef.scale) if fdef.scale else float(round(number))
-        if t == "date":
-            text = parse_date(value)
-            if text is None:
-                raise SalesforceError(
-                    "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name]
-                )
-            return text
-        if t == "datetime":
-            parsed = parse_datetime(value) if isinstance(value, str) else None
-            if parsed is None:
-                raise SalesforceError(
-                    "INVALID_TYPE_ON_FIELD_IN_RECORD", f"{label}: value not of required type: {value}", [fdef.name]
-                )
-            return format_datetime(parsed)
-        if t in ("reference", "id"):
-            rid = ids.normalize(value) if isinstance(value, str) else None
-            if rid is None:
-                raise SalesforceError("MALFORMED_ID", f"{label}: id value of incorrect type: {value}", [fdef.name])
-            target = self.object_for_id(rid)
-            row = self.records[target.name.lower()].get(rid) if target else None
-            if (row is None or row.get("IsDeleted") or target is None
-                    or (fdef.reference_to and target.name != fdef.reference_to)):
-                raise SalesforceError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [fdef.name])
-            return rid
-        return value
-
-    def _clean_fields(self, obj: ObjectDef, fields: dict[str, Any], *, creating: bool, system: bool) -> dict[str, Any]:
-        if not isinstance(fields, dict):
-            raise SalesforceError("JSON_PARSER_ERROR", "The record must be a JSON object")
-        clean: dict[str, Any] = {}
-        not_writable: list[str] = []
-        for name, value in fields.items():
-            if name == "attributes":
-                continue
-            fdef = obj.field(name)
-            if fdef is None:
-                raise SalesforceError("INVALID_FIELD", f"No such column '{name}' on sobject of type {obj.name}", [name])
-            allowed = fdef.createable if creating else fdef.updateable
-            if not allowed and system and creating and fdef.name.lower() in AUDIT_FIELDS:
-                allowed = True  # "Set Audit Fields upon Record Creation"
-            if fdef.name == "Id" and not creating:
-                continue  # the id in an update body is the record's own (composite sends it)
-            if not allowed:
-                not_writable.append(fdef.name)
-                continue
-            clean[fdef.name] = self._coerce(obj, fdef, value)
-        if not_writable:
-            raise SalesforceError(
-                "INVALID_FIELD_FOR_INSERT_UPDATE",
-                f"Unable to create/update fields: {', '.join(not_writable)}. "
-                "Please check the security settings of this field "
-                "and verify that it is read/write for your profile or permission set.",
-                not_writable,
-            )
-        for fname, value in clean.items():
-            fdef = obj.field(fname)
-            if value is None and fdef is not None and not fdef.nillable and fdef.type != "boolean":
-                raise SalesforceError("REQUIRED_FIELD_MISSING", f"Required fields are missing: [{fname}]", [fname])
-        return clean
-
     def _derive(self, obj: ObjectDef, row: dict[str, Any], given: dict[str, Any]) -> None:
         key = obj.name.lower()
         if key in ("contact", "user"):
@@ -383,7 +235,7 @@ class SalesforceData:
         obj = self.object_def(object_name)
         if not obj.createable and not system:
             raise SalesforceError("INVALID_TYPE", f"entity type {obj.name} does not support insert", [])
-        clean = self._clean_fields(obj, fields, creating=True, system=system)
+        clean = clean_fields(self, obj, fields, creating=True, system=system)
         if not system:
             check_field_security(self, obj, list(clean), user_id)
         missing = [f.name for f in obj.fields.values()
@@ -427,7 +279,7 @@ class SalesforceData:
         if not obj.updateable and not system:
             raise SalesforceError("INVALID_TYPE", f"entity type {obj.name} does not support update", [])
         row = self.fetch(obj.name, record_id)
-        clean = self._clean_fields(obj, fields, creating=False, system=system)
+        clean = clean_fields(self, obj, fields, creating=False, system=system)
         if not system:
             check_field_security(self, obj, list(clean), user_id)
         if not clean and not system and not self.switches["empty_update_touches"]:

@@ -7,15 +7,23 @@ read it from here. Fields shipped with the schema are visible to everyone.
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING
+from typing import Any, Protocol
 
+from .errors import SalesforceError
+from .org_metadata import OrgMetadata
 from .schema import ObjectDef
 
-if TYPE_CHECKING:
-    from .data import SalesforceData
+
+class Org(Protocol):
+    """What field-level security reads of the org's data (``SalesforceData``)."""
+
+    schema: dict[str, ObjectDef]
+    org_metadata: OrgMetadata
+
+    def all_records(self, object_name: str) -> list[dict[str, Any]]: ...
 
 
-def field_grants(data: SalesforceData, user_id: str | None, obj: ObjectDef) -> dict[str, tuple[bool, bool]]:
+def field_grants(data: Org, user_id: str | None, obj: ObjectDef) -> dict[str, tuple[bool, bool]]:
     """For each field of ``obj`` created through the Tooling API (lower-cased name): (read, edit)
     as the user's permission sets grant them. Every other field is not listed: visible to all."""
     created = [n.partition(".")[2].lower() for n, e in data.org_metadata.custom_fields.items()
@@ -33,13 +41,12 @@ def field_grants(data: SalesforceData, user_id: str | None, obj: ObjectDef) -> d
     return out
 
 
-def check_field_security(data: SalesforceData, obj: ObjectDef, names: list[str], user_id: str | None) -> None:
+def check_field_security(data: Org, obj: ObjectDef, names: list[str], user_id: str | None) -> None:
     """A write naming a created field the user may not see is refused as if it did not exist; one
     they may only read, as not writable (the REST API's answers)."""
     grants = field_grants(data, user_id, obj)
     if not grants:
         return
-    from .data import SalesforceError  # data imports this module
     hidden = [n for n in names if grants.get(n.lower(), (True, True))[0] is False]
     if hidden:
         raise SalesforceError("INVALID_FIELD", f"No such column '{hidden[0]}' on sobject of type {obj.name}", hidden)
@@ -51,7 +58,7 @@ def check_field_security(data: SalesforceData, obj: ObjectDef, names: list[str],
                               "permission set.", locked)
 
 
-def schema_for(data: SalesforceData, user_id: str | None) -> dict[str, ObjectDef]:
+def schema_for(data: Org, user_id: str | None) -> dict[str, ObjectDef]:
     """The schema as this user sees it (for SOQL): created fields without a read grant left out."""
     if not data.org_metadata.custom_fields:
         return data.schema

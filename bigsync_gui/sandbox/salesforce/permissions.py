@@ -9,7 +9,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from .data import SalesforceError
+from .errors import SalesforceError
 from .field_security import field_grants
 from .org_metadata import developer_name_problem
 from .schema import FieldDef, ObjectDef

@@ -24,7 +24,7 @@ from werkzeug.wrappers import Request, Response
 
 from ..web import json_response, read_json
 from . import soql
-from .data import SalesforceError
+from .errors import SalesforceError
 from .org_metadata import (
     CUSTOM_FIELD_PREFIX,
     CUSTOM_OBJECT_PREFIX,
