@@ -3,7 +3,7 @@ the org's Salesforce API budget pays for all day long (issue 12.6; docs/sync.md,
 
 The budget is ``api_budget_percent`` of the org's daily allowance (learnt from
 ``Sforce-Limit-Info``; the engine keeps the last maximum seen). Out of it come first the requests
-that do not depend on the interval — each write-back run's describes and contact-role query, the
+that do not depend on the interval — each write-back run's describes and contact-role poll (getUpdated), the
 trigger cycle's metadata refresh every 15 minutes, token refreshes — then a share kept for real
 work (creates write project ids back; a changed opportunity is re-read). What remains pays for the
 idle trigger cycles, one request each: ``86 400 s ÷ that`` is the interval, never below
@@ -23,7 +23,7 @@ DAY_SECONDS = 86_400
 FLOOR_SECONDS = 30
 CEILING_SECONDS = 3_600
 UNKNOWN_MAX_SECONDS = 300  # before the first cycle has learnt the org's allowance
-WRITEBACK_REQUESTS = 3  # per idle write-back run: 2 describes (Opportunity, invoice rows) + 1 contact-role query
+WRITEBACK_REQUESTS = 3  # per idle write-back run: 2 describes (Opportunity, invoice rows) + 1 getUpdated of roles
 METADATA_REQUESTS = 2  # stages + Opportunity describe, every METADATA_EVERY seconds
 METADATA_EVERY = 900
 TOKEN_REFRESHES = 24  # a day's access-token refreshes, generously (Salesforce sessions last ≥ 2 h by default)

@@ -233,9 +233,8 @@ def run_cycle(runner: CycleRunner, roles_floor: str, *, cancel: threading.Event 
         sf = runner.salesforce()
         sf.new_cycle()  # describe once per write-back run: fields added in Salesforce are seen
         if store.links("linked"):
-            sf.fields(
-                OPPORTUNITY
-            )  # needed below anyway (cached): its answer tells Salesforce's clock to the roles' poll
+            # needed below anyway (cached): its answer tells the roles' poll Salesforce's clock
+            sf.fields(OPPORTUNITY)
         added = contacts.sync_new_roles(store, sf, runner.bigtime(), cycle_id, store.cursor(roles_floor),
                                        now=runner.now())
         result = run_writeback(store, sf, runner.bigtime(), settings.sync.field_map, cycle_id, cancel,
@@ -440,21 +439,21 @@ def _write_batch(store: Store, sf: SalesforceClient, bt: BigTimeClient, batch: S
             values[_ROWS_KEY] = work.signature if work.rows_ok else work.previous.get(_ROWS_KEY)
             store.set_written(work.link.opportunity_id, work.modified, values)
             result.projects_changed += 1
-            written = [f for f in sent if f != "last_sync"]
+            # needed below anyway (cached): its answer tells the roles' poll Salesforce's clock
+            sf.fields(OPPORTUNITY)
             if sent:
                 result.opportunities_written += 1
             if "project_id" in sent:
                 wrote_project_id.append(work.link.opportunity_id)
             result.invoices_written += work.rows_written
-            if written or work.rows_written:
-                parts = []
-                if written:
-                    parts.append(plural(len(written), "BigTime figure"))
+            # needed below anyway (cached): its answer tells the roles' poll Salesforce's clock
+            sf.fields(OPPORTUNITY)
                 if work.rows_written:
                     parts.append(plural(work.rows_written, "invoice row"))
                 store.event(cycle_id, "written", f"Updated {' and '.join(parts)} on "
                                                  f"{work.link.opportunity_name or work.link.opportunity_id}."
-                                                 + _sources_text(written, work.sources),
+            # needed below anyway (cached): its answer tells the roles' poll Salesforce's clock
+            sf.fields(OPPORTUNITY)
                             opportunity_id=work.link.opportunity_id, project_id=work.link.project_id)
         if wrote_project_id:
             store.mark_written_back(wrote_project_id)
@@ -507,10 +506,10 @@ def _write_invoice_rows(sf: SalesforceClient, batch: Sequence[_Work],
     existing: dict[str, dict[str, Any]] = {}
     for chunk in _chunks(with_invoices, BATCH):
         template = f"SELECT {', '.join(select)} FROM {INVOICE_OBJECT} WHERE {opp_field} IN {{}}"
-        for row in sf.query(format_soql(template, [w.link.opportunity_id for w in chunk])):
-            key = str(row.get(id_field) or "")
+        for found in sf.query(format_soql(template, [w.link.opportunity_id for w in chunk])):
+            key = str(found.get(id_field) or "")
             if key and key not in existing:
-                existing[key] = row
+                existing[key] = found
 
     creates: list[tuple[_Work, dict[str, Any]]] = []
     updates: list[tuple[_Work, dict[str, Any]]] = []
