@@ -439,21 +439,21 @@ def _write_batch(store: Store, sf: SalesforceClient, bt: BigTimeClient, batch: S
             values[_ROWS_KEY] = work.signature if work.rows_ok else work.previous.get(_ROWS_KEY)
             store.set_written(work.link.opportunity_id, work.modified, values)
             result.projects_changed += 1
-            # needed below anyway (cached): its answer tells the roles' poll Salesforce's clock
-            sf.fields(OPPORTUNITY)
+            written = [f for f in sent if f != "last_sync"]
             if sent:
                 result.opportunities_written += 1
             if "project_id" in sent:
                 wrote_project_id.append(work.link.opportunity_id)
             result.invoices_written += work.rows_written
-            # needed below anyway (cached): its answer tells the roles' poll Salesforce's clock
-            sf.fields(OPPORTUNITY)
+            if written or work.rows_written:
+                parts = []
+                if written:
+                    parts.append(plural(len(written), "BigTime figure"))
                 if work.rows_written:
                     parts.append(plural(work.rows_written, "invoice row"))
                 store.event(cycle_id, "written", f"Updated {' and '.join(parts)} on "
                                                  f"{work.link.opportunity_name or work.link.opportunity_id}."
-            # needed below anyway (cached): its answer tells the roles' poll Salesforce's clock
-            sf.fields(OPPORTUNITY)
+                                                 + _sources_text(written, work.sources),
                             opportunity_id=work.link.opportunity_id, project_id=work.link.project_id)
         if wrote_project_id:
             store.mark_written_back(wrote_project_id)
