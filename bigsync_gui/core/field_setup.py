@@ -20,7 +20,7 @@ from typing import Any
 
 from ..connectors.errors import PermissionDenied, RequestRejected
 from ..connectors.salesforce import FieldInfo, SalesforceClient
-from ..connectors.salesforce.tooling import UserRights, create_metadata, user_rights
+from ..connectors.salesforce.tooling import create_metadata, user_rights
 from ..connectors.soql import format_soql
 from .settings import ACCOUNT_FIGURES, DEFAULT_FIELD_MAP, INVOICE_OBJECT
 
@@ -115,15 +115,20 @@ class FieldSetupResult:
     def summary(self, *, names: bool = True) -> str:
         """What happened; ``names=False`` counts instead of listing what was created (the page)."""
         parts = []
-        if self.created:
-            parts.append(f"Created {len(self.created)}: {', '.join(self.created)}." if names else
-                         f"Created {len(self.created)} in Salesforce.")
+        if self.created and names:
+            parts.append(f"Created {len(self.created)}: {', '.join(self.created)}.")
+        elif self.created:
+            fields = sum("." in name for name in self.created)
+            objects = [name for name in self.created if "." not in name]
+            made = [f"{fields} field{'s' if fields != 1 else ''}"] if fields else []
+            made += [f"the object {name}" for name in objects]
+            parts.append(f"Created {' and '.join(made)} in Salesforce.")
         if self.already_there:
             parts.append(f"Already there (now readable by BigSync): {', '.join(self.already_there)}.")
         if self.permission_set:
             parts.append(f"The permission set “{PERMISSION_SET_LABEL}” gives the connected user access to them.")
         for name, reason in self.failed:
-            parts.append(f"{name} was not created: {reason}")
+            parts.append(f"{name} was not created: {reason.rstrip('.')}.")
         if self.still_missing:
             parts.append(f"Still missing: {', '.join(self.still_missing)}. {HAND_MADE}")
         return " ".join(parts) or "Nothing was missing."
@@ -298,14 +303,5 @@ def _create_once(sf: SalesforceClient, sobject: str, values: dict[str, Any]) -> 
             raise
 
 
-def rights_sentence(rights: UserRights | None) -> str:
-    """Whether the user may create fields, in one sentence ("" when unknown)."""
-    if rights is None or rights.has("CustomizeApplication") is None:
-        return ""
-    if rights.has("CustomizeApplication"):
-        return "The connected user may create fields (Customize Application)."
-    return str(_no_right())
-
-
 __all__ = ["CREATE_AS", "CannotCreateFields", "FieldPlan", "FieldSetupResult", "WantedField", "create_fields",
-           "metadata_for", "plan_fields", "rights_sentence", "wanted_fields"]
+           "metadata_for", "plan_fields", "wanted_fields"]

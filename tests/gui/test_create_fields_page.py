@@ -62,8 +62,9 @@ def test_creates_the_missing_fields_after_asking(sandbox, connected, open_wizard
 
     qtbot.waitUntil(lambda: panel.outcome.isVisible() and page.isComplete(), timeout=TIMEOUT)
     qtbot.waitUntil(lambda: set(statuses(page).values()) == {"✓ exists"}, timeout=TIMEOUT)
-    assert panel.outcome.text() == (f"✓ Created {CREATED} in Salesforce. The permission set “BigSync fields” gives the "
-                                    "connected user access to them.")
+    assert panel.outcome.text() == (f"✓ Created {CREATED - 1} fields and the object BigTime_Invoice__c in "
+                                    "Salesforce. The permission set “BigSync fields” gives the connected user "
+                                    "access to them.")
     assert "has the BigTime_Invoice__c object" in page.invoice.text()
     assert page.problems() == [] and not panel.button.isVisible()
     assert len(sandbox_metadata(sandbox)["custom_fields"]) == CREATED - 1  # all but the object
