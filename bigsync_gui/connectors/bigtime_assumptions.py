@@ -191,9 +191,9 @@ EXPENSE_FILTER_FIELDS = {"start": "mindate", "end": "maxdate", "projects": "proj
 CONTACT_CREATE_PATHS = ("/project/Contact", "/project/Contact/0")
 
 # ---- Character limits, and the client code that fits them --------------------------------------
-# Known [doc, help "BigTime Character Limits"]: Project ID (ProjectCode) 30, Project Name 500, Client
-# ID (a client's code, ``ClientId``) 15, Client Name 50 characters; "BigTime requires every client in
-# the system to have a unique Id". Unknown: what the API does with a longer value (a 400, a cut, or
+# Known [doc, help "BigTime Character Limits"]: Project ID (ProjectCode) 30, Project Name 500, Project
+# Notes 8000, Client ID (a client's code, ``ClientId``) 15, Client Name 50, Client Notes 500
+# characters; "BigTime requires every client in the system to have a unique Id". Unknown: what the API does with a longer value (a 400, a cut, or
 # nothing: the limits may be the web app's only), and whether it compares client codes ignoring case.
 # Chosen: never send a longer value, counting characters the strict way: in UTF-16 code units, as
 # .NET and SQL Server do (an emoji is two; the count is never below Python's).
@@ -209,8 +209,9 @@ CONTACT_CREATE_PATHS = ("/project/Contact", "/project/Contact/0")
 #   client of ours is recognised as some account's even after that account was renamed.
 # - **Names**: a client name over 50 (Salesforce allows 255) or a project name over 500 is cut on a
 #   word boundary with an ellipsis ("…", one character); the whole name goes first into the record's
-#   ``Notes`` (no limit is documented for Notes). An existing client is matched by its name whole,
-#   as we cut it, or as BigTime would cut it (its first 50 characters).
+#   ``Notes``, then the Salesforce description (Long Text, up to 32,000), cut the same way to fit the
+#   notes' own limit. An existing client is matched by its name whole, as we cut it, or as BigTime
+#   would cut it (its first 50 characters).
 # - **Earlier forms**: releases before this one coded a client "SF-" + the 18-character id (21
 #   characters). Such a client is still found: by that code (ignoring case), or, if BigTime cut it to
 #   15 ("SF-" + 12 characters, which accounts created close together share), only together with the
@@ -222,6 +223,8 @@ CLIENT_CODE_MAX = 15
 CLIENT_NAME_MAX = 50
 PROJECT_CODE_MAX = 30
 PROJECT_NAME_MAX = 500
+PROJECT_NOTES_MAX = 8000
+CLIENT_NOTES_MAX = 500
 
 # ---- ProjectCode: the code that finds a project again -------------------------------------------
 # Unknown: the longest ProjectCode BigTime keeps, and whether it cuts a longer one or refuses it.

@@ -119,20 +119,24 @@ def _head(text: str, room: int) -> str:
     return "".join(out)
 
 
+def _cut(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` units with an ellipsis, on the last whitespace that leaves room for
+    it (mid-word only when the first word alone is longer than half the room)."""
+    room = limit - length(ELLIPSIS)
+    head = _head(text, room)
+    space = max(head.rfind(" "), head.rfind("\n"))
+    if not text[len(head)].isspace() and space > 0 and length(head[:space]) >= room // 2:
+        head = head[:space]
+    return head.rstrip(_TRAILING + "\n\r\t") + ELLIPSIS
+
+
 def fit_name(name: str, limit: int) -> str:
-    """``name`` if it fits ``limit`` (``length``), else cut on the last word boundary that leaves room
-    for an ellipsis (mid-word only when the first word alone is longer than half the room)."""
+    """``name`` if it fits ``limit`` (``length``), else, its spacing tidied, cut on a word (``_cut``)."""
     text = name.strip()
     if length(text) <= limit:
         return text
     text = " ".join(text.split())
-    if length(text) <= limit:
-        return text
-    room = limit - length(ELLIPSIS)
-    head = _head(text, room)
-    if text[len(head)] != " " and " " in head and length(head[:head.rindex(" ")]) >= room // 2:
-        head = head[:head.rindex(" ")]
-    return head.rstrip(_TRAILING) + ELLIPSIS
+    return text if length(text) <= limit else _cut(text, limit)
 
 
 def is_cut_of(short: str, name: str, limit: int) -> bool:
@@ -147,10 +151,14 @@ def is_cut_of(short: str, name: str, limit: int) -> bool:
                                    norm(_head(name.strip(), limit))}
 
 
-def full_name_note(kind: str, name: str, limit: int, notes: str | None) -> str | None:
-    """The notes a record gets when its name was cut to ``limit``: the whole name first, then
-    ``notes``; ``notes`` unchanged when the name fits."""
-    if length(" ".join(name.split())) <= limit:
-        return notes
-    line = f"{kind} name in Salesforce: {' '.join(name.split())}"
-    return f"{line}\n\n{notes}" if notes else line
+def notes_with_full_name(kind: str, name: str, name_limit: int, notes: str | None, notes_limit: int) -> str | None:
+    """A record's notes (``notes``: the Salesforce description) fitted to ``notes_limit``, headed by
+    the record's whole name when that name was cut to ``name_limit``; None when there is nothing."""
+    whole = " ".join(name.split())
+    parts = [f"{kind} name in Salesforce: {whole}"] if length(whole) > name_limit else []
+    if notes and notes.strip():
+        parts.append(notes.strip())
+    if not parts:
+        return None
+    text = "\n\n".join(parts)
+    return text if length(text) <= notes_limit else _cut(text, notes_limit)

@@ -34,7 +34,7 @@ from ..connectors import errors as ce
 from ..connectors.salesforce import COLLECTION_CHUNK
 from ..connectors.timestamps import parse_timestamp
 from . import claims, client_lookup, contacts
-from .bigtime_limits import client_code, fit_name, full_name_note, is_cut_of
+from .bigtime_limits import client_code, fit_name, is_cut_of, notes_with_full_name
 from .cycle import CycleState
 from .errors import CreateInDoubt, Transient
 from .store import Intent
@@ -319,7 +319,8 @@ def create(c: CycleState, record: dict[str, Any], resumed: bool = False) -> None
                                   "ProjectCode": code}
         if record.get("CloseDate"):
             fields["StartDt"] = record["CloseDate"]
-        notes = full_name_note("Opportunity", name, bt_assumptions.PROJECT_NAME_MAX, record.get("Description"))
+        notes = notes_with_full_name("Opportunity", name, bt_assumptions.PROJECT_NAME_MAX, record.get("Description"),
+                                     bt_assumptions.PROJECT_NOTES_MAX)
         if notes:
             fields["Notes"] = notes
         if isinstance(record.get("Amount"), (int, float)) and "budget_fees" in c.settings.sync.field_map:
@@ -487,7 +488,8 @@ def write_project_ids(c: CycleState) -> None:
 
 
 def _client_fields(account: dict[str, Any], code: str) -> dict[str, Any]:
-    """A new client: the account's name cut to fit (the whole name then heads its notes)."""
+    """A new client: the account's name cut to fit (the whole name then heads its notes), its
+    description in the notes' room."""
     name = str(account.get("Name") or code)
     fields: dict[str, Any] = {"Nm": fit_name(name, bt_assumptions.CLIENT_NAME_MAX), "ClientId": code}
     for sf_name, bt_name in (("BillingStreet", "Address"), ("BillingCity", "City"), ("BillingState", "State"),
@@ -495,7 +497,8 @@ def _client_fields(account: dict[str, Any], code: str) -> dict[str, Any]:
                              ("Fax", "MainFX")):
         if account.get(sf_name):
             fields[bt_name] = account[sf_name]
-    notes = full_name_note("Account", name, bt_assumptions.CLIENT_NAME_MAX, account.get("Description"))
+    notes = notes_with_full_name("Account", name, bt_assumptions.CLIENT_NAME_MAX, account.get("Description"),
+                                 bt_assumptions.CLIENT_NOTES_MAX)
     if notes:
         fields["Notes"] = notes
     return fields

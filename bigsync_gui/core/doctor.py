@@ -566,6 +566,10 @@ def _bigtime_checks(
 
     _guarded(report, "bigtime", lambda w: [doctor_figures.not_checked(w)],
              lambda: doctor_figures.check_figure_sources(client(), links, mapped, why))
+    from . import doctor_limits  # it builds on this module's Check
+
+    _guarded(report, "bigtime", doctor_limits.not_checked,
+             lambda: doctor_limits.check_client_limits(client().clients(include_inactive=True)))
     report.checks.append(check_contact_path())
     report.checks.append(check_code_length(store))
 

@@ -13,6 +13,7 @@ import pytest
 from bigsync_gui.connectors import bigtime_assumptions as A
 from bigsync_gui.core import creation
 from bigsync_gui.core.bigtime_limits import ELLIPSIS, account_of_code, client_code, length
+from bigsync_gui.core.doctor import run_doctor
 from bigsync_gui.sandbox.salesforce import ids as sf_ids
 from engine_fixtures import TRIGGER, Connected, Oracle, admin, run
 
@@ -36,7 +37,8 @@ def test_a_72_character_account_gets_one_client_that_fits_and_every_win_goes_und
         connected_engine: Connected, bigtime_reading: str) -> None:
     env = connected_engine
     oracle = Oracle(env)
-    account = env.insert("Account", {"Name": "Globex (short)", "Description": "Key account."})
+    description = "Key account.\n" + "Renewal due every spring. " * 40  # 1,000+ characters: client notes hold 500
+    account = env.insert("Account", {"Name": "Globex (short)", "Description": description})
     env.update("Account", account, {"Name": LONG_NAME})  # renamed in Salesforce to 72 characters
     first = env.new_opp("Globex – Platform", TRIGGER, account)
     env.clear_logs()
@@ -44,7 +46,8 @@ def test_a_72_character_account_gets_one_client_that_fits_and_every_win_goes_und
     (client,) = [c for c in env.clients() if c["SystemId"] == env.project(first)["ClientId"]]
     assert client["ClientId"] == client_code(account) and len(client["ClientId"]) == 15
     assert client["Nm"] == "Globex Corporation International Holdings of" + ELLIPSIS and length(client["Nm"]) <= 50
-    assert client["Notes"] == f"Account name in Salesforce: {LONG_NAME}\n\nKey account."
+    assert client["Notes"].startswith(f"Account name in Salesforce: {LONG_NAME}\n\nKey account.\nRenewal due")
+    assert client["Notes"].endswith(ELLIPSIS) and length(client["Notes"]) <= 500
     assert refused(env) == []  # nothing was over a limit: no 400 under the strict reading, nothing cut under the other
 
     wins = [first] + [env.new_opp(f"Globex – Phase {i}", TRIGGER, account) for i in (2, 3)]
@@ -168,3 +171,41 @@ def test_a_client_create_the_previous_release_never_heard_back_from_is_found_aft
     assert client["ClientId"].startswith("SF-")  # the previous release's, not a second one
     assert len([c for c in env.clients() if c["Nm"].startswith(LONG_NAME[:40])]) == 1
     oracle.check(final=True)
+
+
+def test_a_project_name_over_500_is_cut_with_the_whole_name_in_its_notes(connected_engine: Connected) -> None:
+    """Opportunity.Name has 120 characters in Salesforce (the emulator enforces it); a hand-edited org
+    or another integration could still hand over more: BigTime's 500 holds, the rest goes to notes."""
+    env = connected_engine
+    oracle = Oracle(env)
+    oid = env.new_opp("placeholder", TRIGGER, env.account_id("Initech"), Description="Signed.")
+    whole = ("Data platform rollout, phase " * 25).strip()  # 724 characters
+    with env.sandbox.world.lock:
+        env.sf.records["opportunity"][oid]["Name"] = whole
+    env.sf_settings()  # no-op admin call: the change above is in place
+    env.clear_logs()
+    assert run(env, oracle).created == 1
+    project = env.project(oid)
+    assert project["Nm"].endswith(ELLIPSIS) and len(project["Nm"]) <= 500 and whole.startswith(project["Nm"][:-1])
+    assert project["Notes"] == f"Opportunity name in Salesforce: {whole}\n\nSigned."
+    assert refused(env) == []
+    oracle.check(final=True)
+
+
+def test_doctor_reports_the_longest_client_code_and_name_against_the_limits(
+        connected_engine: Connected, monkeypatch: pytest.MonkeyPatch) -> None:
+    env = connected_engine
+    checks = {c.key: c for c in run_doctor(env.connector).checks}
+    code, name = checks["bigtime.client_code_length"], checks["bigtime.client_name_length"]
+    assert (code.status, name.status) == ("confirmed", "confirmed")  # the seed's clients fit
+    switch(env, limit_overflow="keep")  # a BigTime that let the previous release's codes and names in
+    previous_release(monkeypatch)
+    env.new_opp("Globex – Before the upgrade", TRIGGER, env.insert("Account", {"Name": LONG_NAME}))
+    assert env.cycle().created == 1
+    monkeypatch.undo()
+    checks = {c.key: c for c in run_doctor(env.connector).checks}
+    code, name = checks["bigtime.client_code_length"], checks["bigtime.client_name_length"]
+    assert code.status == "different" and not code.needed and "(the longest: 21)" in code.note
+    assert "look made by an earlier BigSync" in code.note and code.seen == (
+        "Client code: longest 21 characters, limit 15",)
+    assert name.status == "different" and "(the longest: 72)" in name.note

@@ -921,8 +921,10 @@ def test_project_code_limit(sandbox, limit, overflow):
 
 # BigTime's help, "BigTime Character Limits": what each create and update is held to.
 LIMITS = [("/client/detail", "ClientId", 15, {"Nm": "Limited"}), ("/client/detail", "Nm", 50, {"ClientId": "LIM-1"}),
+          ("/client/detail", "Notes", 500, {"Nm": "Limited", "ClientId": "LIM-2"}),
           ("/project/detail", "ProjectCode", 30, {"Nm": "Limited", "ClientId": 201}),
-          ("/project/detail", "Nm", 500, {"ProjectCode": "LIM-1", "ClientId": 201})]
+          ("/project/detail", "Nm", 500, {"ProjectCode": "LIM-1", "ClientId": 201}),
+          ("/project/detail", "Notes", 8000, {"Nm": "Limited", "ProjectCode": "LIM-2", "ClientId": 201})]
 
 
 @pytest.mark.parametrize("path, field, limit, others", LIMITS)

@@ -12,7 +12,7 @@ import pytest
 from bigsync_gui.connectors.bigtime import Client
 from bigsync_gui.core import client_lookup
 from bigsync_gui.core.bigtime_limits import (ELLIPSIS, account_of_code, case_safe_id, case_sensitive_id, client_code,
-                                             fit_name, full_name_note, is_cut_of, legacy_client_code, length)
+                                             fit_name, is_cut_of, legacy_client_code, length, notes_with_full_name)
 from bigsync_gui.sandbox.salesforce import ids as sf_ids
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -116,13 +116,17 @@ def test_every_cut_name_fits_and_keeps_its_start() -> None:
             assert fitted == name or (fitted.endswith(ELLIPSIS) and name.startswith(fitted[:-1].rstrip()))
 
 
-def test_the_whole_name_heads_the_notes_only_when_cut() -> None:
+def test_the_whole_name_heads_the_notes_only_when_cut_and_the_notes_fit_their_own_limit() -> None:
     long = "Initech " + "Very Long Subsidiary Name " * 3
-    assert full_name_note("Account", "Initech", 50, "Our notes") == "Our notes"
-    assert full_name_note("Account", "Initech", 50, None) is None
     whole = f"Account name in Salesforce: {long.strip()}"
-    assert full_name_note("Account", long, 50, "Our notes") == whole + "\n\nOur notes"
-    assert full_name_note("Account", long, 50, None) == f"Account name in Salesforce: {long.strip()}"
+    assert notes_with_full_name("Account", "Initech", 50, " Our notes\n", 500) == "Our notes"
+    assert notes_with_full_name("Account", "Initech", 50, None, 500) is None
+    assert notes_with_full_name("Account", long, 50, "Our notes", 500) == whole + "\n\nOur notes"
+    assert notes_with_full_name("Account", long, 50, "", 500) == whole
+    description = "First line of a long description.\n" + "word " * 200  # Long Text: up to 32,000
+    notes = notes_with_full_name("Account", long, 50, description, 500)
+    assert notes is not None and length(notes) <= 500 and notes.endswith("word" + ELLIPSIS)
+    assert notes.startswith(whole + "\n\nFirst line of a long description.\nword word")
 
 
 def test_a_bigtime_cut_name_is_recognised() -> None:

@@ -123,12 +123,13 @@ INVOICE_UPDATE = {
     "ProjectSid": INT, "InvoiceNbr": STR, "InvoiceDt": DATE, "InvoiceDtDue": DATE, "InvoiceAmt": NUM,
     "Status": INT, "Notes": TEXT, "TaxAmt": NUM,
 }
-# BigTime's help, "BigTime Character Limits": Project ID 30, Project Name 500, Client ID 15, Client
-# Name 50. What the API does with a longer value is not documented: refused here (400) unless the
-# switch ``limit_overflow`` says otherwise (``ProjectCode``'s limit is the switch ``project_code_max``).
+# BigTime's help, "BigTime Character Limits": Project ID 30, Project Name 500, Project Notes 8000,
+# Client ID 15, Client Name 50, Client Notes 500. What the API does with a longer value is not
+# documented: refused here (400) unless the switch ``limit_overflow`` says otherwise (``ProjectCode``'s
+# limit is the switch ``project_code_max``).
 CHARACTER_LIMITS = {
-    "project": {"ProjectCode": 30, "Nm": 500},
-    "client": {"ClientId": 15, "Nm": 50},
+    "project": {"ProjectCode": 30, "Nm": 500, "Notes": 8000},
+    "client": {"ClientId": 15, "Nm": 50, "Notes": 500},
 }
 ADDRESS_FIELDS = ("Address", "City", "State", "Zip", "Country")
 CONTACT_TAGS = ("PRIMARY", "BILLING", "OTHER")
