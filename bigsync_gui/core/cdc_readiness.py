@@ -9,12 +9,12 @@ it BigSync checks for changes on its interval, as before (docs/wizard.md, "Insta
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ..connectors.errors import ConnectorError
 from ..connectors.salesforce import SalesforceClient
 from ..connectors.salesforce.tooling import can_view_all, cdc_selected, user_rights
 from .cadence import TriggerInterval
+from .doctor_report import CONFIRMED, DIFFERENT, NOT_CHECKED, Check
 from .trigger_timing import TriggerTiming
 
 ENTITY = "Opportunity"
@@ -86,11 +86,9 @@ DOCTOR_KEY = "salesforce.change_data_capture"
 DOCTOR_TITLE = "Change Data Capture is on for Opportunity and the user may receive it (optional: instant triggers)"
 
 
-def doctor_check(sf: SalesforceClient) -> list[Any]:
+def doctor_check(sf: SalesforceClient) -> list[Check]:
     """doctor's check: confirmed when triggers can be instant, different (not needed) with the
     admin's steps when not, not checked when Salesforce would not say."""
-    from .doctor import CONFIRMED, DIFFERENT, NOT_CHECKED, Check
-
     readiness = check_cdc(sf)
     seen = ("PlatformEventChannelMember.SelectedEntity: text",) if readiness.selected is not None else ()
     if readiness.instant:

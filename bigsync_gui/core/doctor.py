@@ -14,13 +14,8 @@ tokens, keys, record ids or values — so an admin can send it to us.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
 from ..connectors import bigtime_assumptions as A
@@ -30,13 +25,12 @@ from ..connectors.errors import (ApiLimitReached, ConnectorError, NotConnected, 
 from ..connectors.salesforce import SalesforceClient
 from ..connectors.systems import label_of
 from .creation import CODE_MAX
-from .problems import code_of, problem_of
+from .doctor_report import CONFIRMED, DIFFERENT, NOT_CHECKED, Check, DoctorReport, report_path, write_report
+from .problems import code_of
 from .profile import Profile
 from .settings import ACCOUNT_FIGURES, INVOICE_OBJECT, Settings
 from .store import Store
 
-CONFIRMED, DIFFERENT, NOT_CHECKED = "confirmed", "different", "not checked"
-REPORT_NAME = "doctor-report.json"
 FULL_CODE_LENGTH = len("SF-") + 18
 BUDGET_PROJECTS_TRIED = 3  # linked projects whose budget rows doctor reads, at most, to find a row
 # Opportunity field types that can hold each kind of figure (describe's ``type``).
@@ -49,66 +43,6 @@ _PROJECT_LIST_FIELDS = {"SystemId": ("SystemId", "Sid", "ProjectSid", "Id"), "Nm
 _INVOICE_FIELDS_USED = {"ProjectSid": "whose invoice it is", "TotalAmt": "invoiced_to_date",
                         "PaidAmt": "paid_to_date", "InvoiceAmt": ""}
 _INVOICE_ROW_REQUIRED = ("Name", "Opportunity__c", "BigTime_Invoice_Id__c")
-
-
-@dataclass(frozen=True)
-class Check:
-    """One assumption and what doctor found. ``seen``: field names with their JSON or Salesforce
-    types (``"HrsIn: number"``), never values."""
-
-    system: str  # "bigtime" | "salesforce"
-    key: str  # stable, for scripts: "bigtime.budget_row.hours_input"
-    title: str  # the assumption, in words
-    status: str  # CONFIRMED | DIFFERENT | NOT_CHECKED
-    needed: bool  # a difference here stops something BigSync is set up to do
-    note: str = ""  # one sentence: what differs and what to do, or why it was not checked
-    seen: tuple[str, ...] = ()
-
-    @property
-    def blocking(self) -> bool:
-        return self.status == DIFFERENT and self.needed
-
-
-@dataclass
-class DoctorReport:
-    checks: list[Check] = field(default_factory=list)
-    stopped: dict[str, str] = field(
-        default_factory=dict
-    )  # system → the error code (core/problems.py) that stopped its checks
-    stopped_why: dict[str, str] = field(default_factory=dict)  # system → the sentence said for each check it stopped
-    checked_at: str = ""
-
-    @property
-    def blocking(self) -> list[Check]:
-        return [c for c in self.checks if c.blocking]
-
-    @property
-    def counts(self) -> dict[str, int]:
-        return {s: sum(c.status == s for c in self.checks) for s in (CONFIRMED, DIFFERENT, NOT_CHECKED)}
-
-    def summary(self) -> str:
-        """Plain words for the wizard and the CLI's last line."""
-        n, counts = len(self.checks), self.counts
-        if self.blocking:
-            k = len(self.blocking)
-            things = "thing it needs is" if k == 1 else "things it needs are"
-            return f"Checked {n} things BigSync relies on: {k} {things} different."
-        parts = [f"{counts[CONFIRMED]} as expected"]
-        if counts[DIFFERENT]:
-            parts.append(f"{counts[DIFFERENT]} different but BigSync copes")
-        if counts[NOT_CHECKED] and self.stopped:
-            reasons = " and ".join(problem_of(code, system).headline for system, code in sorted(self.stopped.items()))
-            parts.append(f"{counts[NOT_CHECKED]} not checked ({reasons})")
-        elif counts[NOT_CHECKED]:
-            parts.append(f"{counts[NOT_CHECKED]} not checked yet (most need a linked project)")
-        if not counts[DIFFERENT] and not counts[NOT_CHECKED]:
-            return f"Checked {n} things BigSync relies on: all as expected."
-        return f"Checked {n} things BigSync relies on: " + ", ".join(parts) + "."
-
-    def to_json(self) -> dict[str, Any]:
-        return {"format": 1, "checked_at": self.checked_at, "summary": self.summary(), "counts": self.counts,
-                "blocking": len(self.blocking), "stopped": dict(self.stopped),
-                "checks": [{**asdict(c), "seen": list(c.seen)} for c in self.checks]}
 
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -572,26 +506,6 @@ def _bigtime_checks(
              lambda: doctor_limits.check_client_limits(client().clients(include_inactive=True)))
     report.checks.append(check_contact_path())
     report.checks.append(check_code_length(store))
-
-
-# ---- the report file ----------------------------------------------------------------------------
-def report_path(profile: Profile) -> Path:
-    return profile.data_dir / REPORT_NAME
-
-
-def write_report(profile: Profile, report: DoctorReport) -> Path:
-    """The redacted report, for the admin to send us: mode 0600, written atomically."""
-    profile.ensure_dirs()
-    path = report_path(profile)
-    fd, tmp = tempfile.mkstemp(prefix=".doctor-", dir=profile.data_dir)  # mode 0600
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            json.dump(report.to_json(), fh, indent=2)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
-    return path
 
 
 __all__ = [

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 
 from ..connectors import bigtime_assumptions as A
 from ..connectors.bigtime import BigTimeClient
-from .doctor import CONFIRMED, DIFFERENT, NOT_CHECKED, Check
+from .doctor_report import CONFIRMED, DIFFERENT, NOT_CHECKED, Check
 from .figure_sources import FIGURE_WORDS
 from .store import Link
 
