@@ -25,7 +25,7 @@ from typing import Any
 
 from ..connectors import bigtime_assumptions as A
 from ..connectors.bigtime import BigTimeClient, Invoice, pick
-from ..connectors.errors import PermissionDenied, RequestRejected
+from ..connectors.errors import RequestRejected, UnexpectedResponse
 from .store import Store
 
 SOURCES_KEY = "_sources"  # in the written values: figure → the source that answered ("" none)
@@ -72,12 +72,14 @@ def cached_details(invoices: Iterable[Invoice], cache: Mapping[str, Any]
 
 def read_details(bt: BigTimeClient, pending: list[Invoice], found: dict[int, dict[str, Any]]) -> None:
     """Read each pending invoice's detail into ``found`` (only the fields the history lacked). A
-    detail BigTime refuses gives nothing: the chain goes on to its next source."""
+    detail BigTime refuses (400, 404, no right) or garbles (not JSON) gives nothing: the chain goes on
+    to its next source, and the other invoices and projects are not held up. A failure of BigTime
+    itself (offline, 5xx, rate limit) stops the run as any other read does; the next run resumes."""
     for invoice in pending:
         assert invoice.id is not None
         try:
             detail = bt.invoice(invoice.id).raw
-        except (RequestRejected, PermissionDenied):
+        except (RequestRejected, UnexpectedResponse):  # PermissionDenied is a RequestRejected
             detail = {}
         found[invoice.id] = {name: pick(detail, name) for name in A.INVOICE_DETAIL_FIELDS
                              if pick(invoice.raw, name) is None and pick(detail, name) is not None}

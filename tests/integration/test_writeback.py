@@ -730,3 +730,43 @@ def test_each_figure_from_the_first_source_under_every_reading(sandbox, tmp_path
     assert sorted(bt_requests(sandbox)) == [("GET", "/invoice/history"), ("GET", "/project")]
     e.store.close()
 
+
+
+# ---- a bad invoice detail --------------------------------------------------------------------------------
+def test_a_garbled_invoice_detail_falls_back_for_its_project_only(sandbox, tmp_path):
+    """A detail answered with an HTML page (200, not JSON): that project's invoiced comes from its
+    next source (sum of InvoicedToDate), its paid from the history, and the other projects are whole."""
+    e = make_env(sandbox, "strict", tmp_path)
+    try:
+        victim = bigtime_invoices(sandbox, 1003)[0]
+        admin(sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "html", "status": 200, "count": None, "method": "GET",
+                                                             "path": f"/invoice/detail/{victim['Sid']}$"})
+        result, cycle = e.run()
+        assert result.projects_changed == 4 and result.rejected == 0
+        opp = e.opp(e.opps[1003])
+        assert opp["BigTime_Invoiced_To_Date__c"] == pytest.approx(invoiced_before_tax(sandbox, 1003))
+        assert opp["BigTime_Paid_To_Date__c"] == pytest.approx(paid_to_date(sandbox, 1003))
+        for pid in (1001, 1005, 1006):
+            assert_opportunity_matches(e, pid)
+        assert e.events(cycle, "warning") == []
+    finally:
+        e.store.close()
+
+
+def test_bigtime_failing_on_a_detail_stops_the_run_and_the_next_one_finishes(sandbox, tmp_path):
+    e = make_env(sandbox, "strict", tmp_path)
+    try:
+        victim = bigtime_invoices(sandbox, 1005)[0]
+        admin(sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "status", "status": 500, "count": None, "method": "GET",
+                                                             "path": f"/invoice/detail/{victim['Sid']}$"})
+        with pytest.raises(ServiceUnavailable):
+            e.run()
+        admin(sandbox.bigtime_admin_url, "DELETE", "/faults")
+        result, _ = e.run()
+        assert result.rejected == 0
+        for pid in PROJECTS:
+            assert_opportunity_matches(e, pid)
+            assert_rows_match(e, pid)
+        assert len(e.invoice_rows()) == sum(len(bigtime_invoices(sandbox, pid)) for pid in PROJECTS)  # none twice
+    finally:
+        e.store.close()
