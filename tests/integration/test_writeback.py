@@ -739,7 +739,8 @@ def test_a_garbled_invoice_detail_falls_back_for_its_project_only(sandbox, tmp_p
     e = make_env(sandbox, "strict", tmp_path)
     try:
         victim = bigtime_invoices(sandbox, 1003)[0]
-        admin(sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "html", "status": 200, "count": None, "method": "GET",
+        admin(sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "html", "status": 200, "count": None,
+                                                             "method": "GET",
                                                              "path": f"/invoice/detail/{victim['Sid']}$"})
         result, cycle = e.run()
         assert result.projects_changed == 4 and result.rejected == 0
@@ -757,7 +758,8 @@ def test_bigtime_failing_on_a_detail_stops_the_run_and_the_next_one_finishes(san
     e = make_env(sandbox, "strict", tmp_path)
     try:
         victim = bigtime_invoices(sandbox, 1005)[0]
-        admin(sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "status", "status": 500, "count": None, "method": "GET",
+        admin(sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "status", "status": 500, "count": None,
+                                                             "method": "GET",
                                                              "path": f"/invoice/detail/{victim['Sid']}$"})
         with pytest.raises(ServiceUnavailable):
             e.run()
