@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from ..connectors import bigtime_assumptions as A
 from ..connectors.bigtime import Client
 from .bigtime_limits import length
-from .doctor import CONFIRMED, DIFFERENT, NOT_CHECKED, Check
+from .doctor_report import CONFIRMED, DIFFERENT, NOT_CHECKED, Check
 
 CODE_KEY = "bigtime.client_code_length"
 NAME_KEY = "bigtime.client_name_length"

@@ -24,7 +24,7 @@ import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from ..connectors import errors as ce
 from ..connectors.cometd import ChangeEvent, CometdSession, StreamFailure, channel_for
@@ -33,7 +33,19 @@ from .errors import CoreError
 from .store import Store
 
 if TYPE_CHECKING:
-    from .engine import Engine
+    from ..connectors.salesforce import SalesforceClient
+    from .connections import Connector
+
+
+class Engine(Protocol):
+    """What the listener needs of the engine it wakes (core.engine.Engine): the profile's
+    connector, a Salesforce client and the store."""
+
+    connector: Connector
+
+    def salesforce_client(self) -> SalesforceClient: ...
+
+    def open_store(self) -> Store: ...
 
 log = logging.getLogger(__name__)
 
