@@ -132,6 +132,28 @@ def sign_in(shoot: Shooter, wizard, page, system: str, prefix: str) -> None:
     wait_until(f"{system} connected", page.isComplete)
 
 
+def shoot_activity(shoot: Shooter, context, sandbox) -> None:
+    """Activity after a few deals were won (one without an account) and a cycle and a write-back ran."""
+    from bigsync_gui.gui.activity import ActivityWindow
+
+    admin = sandbox.salesforce_admin_url  # type: ignore[attr-defined]
+    records = requests.get(admin + "/records/Opportunity", timeout=10).json()["records"]
+    open_ones = [r for r in records if r.get("StageName") not in ("Closed Won", "Closed Lost")]
+    chosen = [r for r in open_ones if r.get("AccountId")][:3] + [r for r in open_ones if not r.get("AccountId")][:1]
+    for record in chosen:
+        requests.patch(f"{admin}/records/Opportunity/{record['Id']}", json={"StageName": "Closed Won"},
+                       timeout=10).raise_for_status()
+    context.engine.run_cycle()
+    context.engine.run_writeback_cycle()
+    activity = ActivityWindow(context.profile, status_text=lambda: "")
+    activity.show()
+    wait_until("Activity", lambda: activity.feed.proxy.rowCount() > 0)
+    shoot(activity, "activity")
+    activity.tabs.setCurrentIndex(1)
+    shoot(activity, "activity-cycles")
+    activity.close()
+
+
 def main() -> int:
     app = make_app([sys.argv[0]])
     if ARGS.dark:
@@ -201,6 +223,7 @@ def main() -> int:
                 area.ensureWidgetVisible(settings.default_client.save_button)
                 shoot(settings, "settings-trigger-without-account")
         settings.close()
+        shoot_activity(shoot, context, sandbox)
     finally:
         wizard.close()
         sandbox.stop()  # type: ignore[attr-defined]

@@ -10,6 +10,7 @@ container): the address shown with Copy, as the wizard's console button does.
 from __future__ import annotations
 
 import html
+import html
 from collections.abc import Callable
 from datetime import datetime
 
@@ -151,7 +152,10 @@ class FeedView(QTableView):
             when.setToolTip(exact_time(e.at))
             when.setData(e.at, AT_ROLE)
             when.setData(e.kind in PROBLEM_EVENTS, PROBLEM_ROLE)
-            what = plain_item(e.message)  # a plain-text cell; the service's words are never rich text
+            sentence, _, more = e.message.partition("\n")  # the sentence; details (figure sources) in its tooltip
+            what = plain_item(sentence)  # a plain-text cell; the service's words are never rich text
+            if more:
+                what.setToolTip(f"<p style='white-space:pre-wrap'>{html.escape(e.message)}</p>")  # shown literally
             sentence, _, details = e.message.partition("\n")
             if details:  # e.g. which BigTime source gave each figure: in the tooltip and the Cycles tab's details
                 what.setText(sentence)

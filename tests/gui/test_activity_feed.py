@@ -175,3 +175,23 @@ def test_activity_fits_a_1280x800_screen_at_200_percent(tmp_path):
     for name, (bl, bt, br, bb) in result["buttons"].items():
         assert wl <= bl and br <= wr and wt <= bt and bb <= wb, name
     assert not result["hscroll"]
+
+
+def test_a_sentence_with_details_shows_the_sentence_and_keeps_the_details_in_its_tooltip(qtbot, tmp_path):
+    profile = make_profile(tmp_path / "p")
+    store = Store(profile.data_dir / "state.db")
+    try:
+        cycle = store.start_cycle("writeback")
+        store.event(cycle, "written", "Updated 2 BigTime figures on <b>Hooli</b>.\nFrom BigTime: Hours logged: HrsIn.",
+                    "006H", 1005)
+        store.end_cycle(cycle, "ok", "", 1, 1)
+    finally:
+        store.close()
+    win = ActivityWindow(profile)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.loaded, timeout=10000):
+        win.show()
+    top = win.feed.proxy.index(0, WHAT)
+    assert top.data() == "Updated 2 BigTime figures on <b>Hooli</b>."
+    tip = top.data(3)
+    assert "From BigTime: Hours logged: HrsIn." in tip and "&lt;b&gt;Hooli&lt;/b&gt;" in tip and "<b>Hooli" not in tip
