@@ -562,7 +562,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from .core import streaming, trigger_timing
-    from .core.loop import run_forever
+    from .core.loop import QuietObserver, run_forever
+
+    class Printing(QuietObserver):
+        """`run` prints each cycle's report, and to stderr what kept a round from starting."""
+
+        def on_report(self, report: Any) -> None:
+            _print_report(report, False)
+
+        def on_error(self, exc: Exception) -> None:
+            print(f"{APP_NAME}: {exc}", file=sys.stderr, flush=True)
 
     def body() -> int:
         engine = engine_for(args)
@@ -572,8 +581,7 @@ def cmd_run(args: argparse.Namespace) -> int:
                 timing = trigger_timing.TriggerTiming(up, engine.trigger_interval(), reason)
                 print(f"Triggers: {timing.words}" + (f" ({reason})" if reason else ""), flush=True)
             stream.on_mode = said
-        return run_forever(engine, on_report=lambda r: _print_report(r, False), stream=stream,
-                           on_error=lambda exc: print(f"{APP_NAME}: {exc}", file=sys.stderr, flush=True))
+        return run_forever(engine, Printing(), stream=stream)
 
     return run_guarded(body)
 

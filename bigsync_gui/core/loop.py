@@ -13,8 +13,8 @@ import math
 import signal
 import threading
 import time
-from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from . import trigger_timing
 from .engine import CycleReport, Engine
@@ -42,61 +42,102 @@ def next_wait(interval: float, failures: int, retry_after: float = 0.0) -> float
     return float(max(min(30 * 2 ** (failures - 1), max(interval, MAX_BACKOFF_SECONDS)), retry_after))
 
 
-def run_forever(engine: Engine, on_report: Callable[[CycleReport], None], stop: threading.Event | None = None,
-                on_error: Callable[[Exception], None] | None = None, wake: threading.Event | None = None,
-                on_start: Callable[[], None] | None = None, pause: threading.Event | None = None,
-                on_wait: Callable[[float, int], None] | None = None,
-                on_progress: Callable[[int, int], None] | None = None,
-                on_rate_wait: Callable[[str, float], None] | None = None,
-                refresh: threading.Event | None = None, stream: TriggerStream | None = None) -> int:
-    """Loop until ``stop``. ``wake`` set from outside ("Sync now") ends the wait early; a wake
-    during a running cycle is kept and gives exactly one follow-up cycle, never a parallel one.
+class LoopObserver(Protocol):
+    """What the loop tells whoever runs it: the CLI's `run` prints reports and errors, the tray's
+    runner (gui/runner.py) turns each into a Qt signal. Called on the loop's threads."""
 
-    ``pause`` set: no new cycle starts (a running one finishes); the loop waits for ``wake`` and
-    looks again, so "Resume" is: clear ``pause``, set ``wake`` (a cycle follows at once).
-    ``on_wait(seconds, failures)`` is told each wait before it starts (``math.inf`` while
-    paused), so a GUI can show "next try at …" during backoff. ``on_progress(done, total)``
-    follows the records of a trigger cycle; ``on_rate_wait(system, seconds)`` each wait for a
-    service's rate limit inside a cycle (0: it ended). After a RateLimited cycle the loop waits at
-    least what the service asked. ``refresh`` set (with ``wake``: the tray's "Sync now") makes the
-    next cycle run the write-back too, whatever its own interval says.
+    def on_cycle_started(self) -> None:
+        """A round starts (a trigger cycle, perhaps its write-back after it)."""
+
+    def on_report(self, report: CycleReport) -> None:
+        """A cycle ended, well or not."""
+
+    def on_error(self, exc: Exception) -> None:
+        """A round could not even start (not configured, another copy running…) or hit a bug."""
+
+    def on_wait(self, seconds: float, failures: int) -> None:
+        """The wait before the next round starts (``math.inf`` while paused), after ``failures`` in a row."""
+
+    def on_progress(self, done: int, total: int) -> None:
+        """The records of a trigger cycle, as they are handled."""
+
+    def on_rate_wait(self, system: str, seconds: float) -> None:
+        """A cycle waits for a service's rate limit (``seconds``; 0: the wait ended)."""
+
+
+class QuietObserver:
+    """A LoopObserver that ignores everything: subclass it and override what you show."""
+
+    def on_cycle_started(self) -> None:
+        pass
+
+    def on_report(self, report: CycleReport) -> None:
+        pass
+
+    def on_error(self, exc: Exception) -> None:
+        pass
+
+    def on_wait(self, seconds: float, failures: int) -> None:
+        pass
+
+    def on_progress(self, done: int, total: int) -> None:
+        pass
+
+    def on_rate_wait(self, system: str, seconds: float) -> None:
+        pass
+
+
+@dataclass
+class LoopControls:
+    """What the outside sets to steer the loop. ``wake`` ends a wait early ("Sync now"); set during a
+    cycle, it gives exactly one follow-up cycle, never a parallel one. ``pause`` set: no new cycle
+    starts (a running one finishes), so "Resume" is: clear ``pause``, set ``wake``. ``refresh`` set
+    (with ``wake``: the tray's "Sync now") makes the next cycle run the write-back too, whatever
+    its own interval says. ``stop`` ends the loop."""
+
+    stop: threading.Event = field(default_factory=threading.Event)
+    wake: threading.Event = field(default_factory=threading.Event)
+    pause: threading.Event = field(default_factory=threading.Event)
+    refresh: threading.Event = field(default_factory=threading.Event)
+
+
+def run_forever(engine: Engine, observer: LoopObserver, controls: LoopControls | None = None,
+                stream: TriggerStream | None = None) -> int:
+    """Loop until ``controls.stop``, telling ``observer`` each round: its start, each cycle's report,
+    an error that kept it from starting, the records done, rate-limit waits, and the wait before the
+    next round (so a GUI can show "next try at …" during backoff). After a RateLimited cycle the loop
+    waits at least what the service asked.
 
     ``stream`` (core.streaming; the CLI's `run` and the tray pass one): its thread wakes the loop
     when change events come; the next cycle then reads only the records they name. A sweep (the
     polled read) runs first, after each (re)subscribe, on Sync now and every 30–60 min; while the
     stream is down, the loop polls on its usual interval. Each change of mode is recorded
     (core.trigger_timing)."""
-    stop = stop or threading.Event()
-    wake = wake or threading.Event()
-    pause = pause or threading.Event()
-    refresh = refresh or threading.Event()
+    controls = controls or LoopControls()
     cancel = threading.Event()
 
     def request_stop(*_: Any) -> None:
-        stop.set()
+        controls.stop.set()
         cancel.set()
-        wake.set()
+        controls.wake.set()
 
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGINT, signal.SIGTERM):
             signal.signal(sig, request_stop)
 
     if stream is not None:
-        stream.start(wake)
+        stream.start(controls.wake)
         stream.wait_subscribed()
     try:
-        return _loop(engine, on_report, stop, on_error, wake, on_start, pause, on_wait, on_progress, on_rate_wait,
-                     refresh, cancel, stream)
+        return _loop(engine, observer, controls, cancel, stream)
     finally:
         if stream is not None:
             stream.stop()
 
 
-def _loop(engine: Engine, on_report: Callable[[CycleReport], None], stop: threading.Event,
-          on_error: Callable[[Exception], None] | None, wake: threading.Event, on_start: Callable[[], None] | None,
-          pause: threading.Event, on_wait: Callable[[float, int], None] | None,
-          on_progress: Callable[[int, int], None] | None, on_rate_wait: Callable[[str, float], None] | None,
-          refresh: threading.Event, cancel: threading.Event, stream: TriggerStream | None) -> int:
+def _loop(engine: Engine, observer: LoopObserver, controls: LoopControls, cancel: threading.Event,
+          stream: TriggerStream | None) -> int:
+    stop, wake, pause, refresh = controls.stop, controls.wake, controls.pause, controls.refresh
     failures = 0
     last_writeback: float | None = None  # the first write-back follows the first trigger cycle
     next_sweep = 0.0  # monotonic time the next sweep is due while streaming (0: at once)
@@ -108,8 +149,7 @@ def _loop(engine: Engine, on_report: Callable[[CycleReport], None], stop: thread
         if pause.is_set():
             wake.clear()  # the wake that brought us here is spent; look again after clearing it
             if pause.is_set() and not stop.is_set():
-                if on_wait:
-                    on_wait(math.inf, failures)
+                observer.on_wait(math.inf, failures)
                 wake.wait()
             continue
         settings = engine.connector.settings()
@@ -129,8 +169,7 @@ def _loop(engine: Engine, on_report: Callable[[CycleReport], None], stop: thread
             nonlocal last_writeback, next_sweep
             forced = refresh.is_set()
             refresh.clear()
-            extra: dict[str, Any] = {"on_wait": on_rate_wait} if on_rate_wait else {}
-            trigger = dict(extra, progress=on_progress) if on_progress else dict(extra)
+            trigger: dict[str, Any] = {"on_wait": observer.on_rate_wait, "progress": observer.on_progress}
             batch = stream.take() if stream is not None else StreamBatch()
             sweep = (stream is None or not stream.up or batch.sweep or not batch.record_ids or forced
                      or time.monotonic() >= next_sweep)
@@ -150,12 +189,11 @@ def _loop(engine: Engine, on_report: Callable[[CycleReport], None], stop: thread
                 or time.monotonic() - last_writeback >= settings.sync.writeback_interval_seconds
             )
             if outcome["trigger"].result != "failed" and due and not cancel.is_set():
-                outcome["writeback"] = engine.run_writeback_cycle(cancel=cancel, **extra)
+                outcome["writeback"] = engine.run_writeback_cycle(cancel=cancel, on_wait=observer.on_rate_wait)
                 last_writeback = time.monotonic()
 
         wake.clear()  # a wake from now on (even during the cycle) asks for one more cycle
-        if on_start:
-            on_start()
+        observer.on_cycle_started()
         worker = threading.Thread(target=work, name="bigsync-cycle", daemon=True)
         worker.start()
         while worker.is_alive() and not stop.is_set():
@@ -165,10 +203,9 @@ def _loop(engine: Engine, on_report: Callable[[CycleReport], None], stop: thread
             worker.join(STOP_GRACE_SECONDS)
             break
         for report in outcome.values():
-            on_report(report)
+            observer.on_report(report)
         for error in errors:
-            if on_error:
-                on_error(error)
+            observer.on_error(error)
         failed = any(r.result == "failed" for r in outcome.values()) or not outcome
         failures = failures + 1 if failed else 0
         if pause.is_set():
@@ -177,8 +214,7 @@ def _loop(engine: Engine, on_report: Callable[[CycleReport], None], stop: thread
         seconds = next_wait(engine.trigger_interval().seconds, failures, retry_after)
         if stream is not None and stream.up and failures == 0:
             seconds = max(0.0, next_sweep - time.monotonic())  # events wake the loop; the sweep is the backstop
-        if on_wait:
-            on_wait(seconds, failures)
+        observer.on_wait(seconds, failures)
         wake.wait(seconds)
     return 0
 

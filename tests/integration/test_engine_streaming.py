@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from bigsync_gui.core import streaming, trigger_timing
-from bigsync_gui.core.loop import run_forever
+from bigsync_gui.core.loop import LoopControls, QuietObserver, run_forever
 from engine_fixtures import ID_FIELD, Connected, connected_to
 
 
@@ -23,16 +23,20 @@ def env(sandbox, tmp_path, file_keyring):
         yield connected
 
 
-class Running:
+class Running(QuietObserver):
     """run_forever on a thread with the stream, as `bigsync-gui run` starts it."""
 
     def __init__(self, env: Connected) -> None:
         self.env = env
-        self.stop = threading.Event()
+        self.controls = LoopControls()
+        self.stop = self.controls.stop
         self.reports: list = []
         self.stream = streaming.for_engine(env.engine)
-        self.thread = threading.Thread(target=run_forever, args=(env.engine, self.reports.append),
-                                       kwargs={"stop": self.stop, "stream": self.stream}, daemon=True)
+        self.thread = threading.Thread(target=run_forever, args=(env.engine, self, self.controls, self.stream),
+                                       daemon=True)
+
+    def on_report(self, report) -> None:  # the loop's observer: the reports are what the tests read
+        self.reports.append(report)
 
     def __enter__(self) -> Running:
         self.thread.start()

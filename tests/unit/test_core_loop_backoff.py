@@ -13,7 +13,7 @@ import pytest
 from bigsync_gui.core.cadence import TriggerInterval
 from bigsync_gui.core.engine import CycleReport
 from bigsync_gui.core.errors import ConfigInvalid
-from bigsync_gui.core.loop import MAX_BACKOFF_SECONDS, next_wait, run_forever
+from bigsync_gui.core.loop import MAX_BACKOFF_SECONDS, LoopControls, QuietObserver, next_wait, run_forever
 from bigsync_gui.core.settings import Settings
 
 # (interval, failures in a row, Retry-After asked by a service, the wait)
@@ -75,11 +75,11 @@ class ScriptedEngine:
     def trigger_interval(self) -> TriggerInterval:
         return TriggerInterval(self.interval, "set")
 
-    def run_cycle(self, cancel: threading.Event) -> CycleReport:
+    def run_cycle(self, cancel: threading.Event, **_observers: Any) -> CycleReport:
         self.calls.append("trigger")
         return self._next(self.trigger)
 
-    def run_writeback_cycle(self, cancel: threading.Event) -> CycleReport:
+    def run_writeback_cycle(self, cancel: threading.Event, **_observers: Any) -> CycleReport:
         self.calls.append("writeback")
         return self._next(self.writeback) if self.writeback else report("ok", "writeback")
 
@@ -91,25 +91,35 @@ class ScriptedEngine:
         return step
 
 
+class Watching(QuietObserver):
+    """Each wait the loop announces, with no real waiting: the next cycle starts at once; ``stop_after``
+    waits, the loop stops. ``then`` is told each wait's number (1, 2 …) to act on it."""
+
+    def __init__(self, engine: ScriptedEngine, controls: LoopControls, stop_after: int, then=None) -> None:
+        self.engine, self.controls, self.stop_after, self.then = engine, controls, stop_after, then
+        self.waits: list[tuple[float, int]] = []
+
+    def on_wait(self, seconds: float, failures: int) -> None:
+        self.waits.append((seconds, failures))
+        if self.then:
+            self.then(len(self.waits))
+        if len(self.waits) == self.stop_after:
+            self.controls.stop.set()
+        self.controls.wake.set()
+
+    def on_error(self, exc: Exception) -> None:
+        self.engine.calls.append(f"told {type(exc).__name__}")
+
+
 def waits_after(engine: ScriptedEngine) -> list[tuple[float, int]]:
     """Run the loop (in a thread: no signal handlers) until the script is spent; each (wait, failures)."""
-    waits: list[tuple[float, int]] = []
-    stop, wake = threading.Event(), threading.Event()
-    steps = len(engine.trigger)
-
-    def on_wait(seconds: float, failures: int) -> None:
-        waits.append((seconds, failures))
-        if len(waits) == steps:
-            stop.set()
-        wake.set()  # no real waiting: the next cycle starts at once
-
-    loop = threading.Thread(target=run_forever, args=(engine, lambda r: None),
-                            kwargs={"stop": stop, "wake": wake, "on_wait": on_wait,
-                                    "on_error": lambda e: engine.calls.append(f"told {type(e).__name__}")})
+    controls = LoopControls()
+    watching = Watching(engine, controls, stop_after=len(engine.trigger))
+    loop = threading.Thread(target=run_forever, args=(engine, watching, controls))
     loop.start()
     loop.join(10)
     assert not loop.is_alive(), "the loop did not stop"
-    return waits
+    return watching.waits
 
 
 @pytest.mark.parametrize("trigger, writeback, waits", [
@@ -154,7 +164,7 @@ def test_the_first_writeback_follows_the_first_trigger_cycle_however_long_ago_th
         clock[0] += 600  # each cycle ten minutes after the last
         return real_trigger(cancel)
 
-    engine.run_cycle = trigger_then_tick  # type: ignore[method-assign]
+    engine.run_cycle = lambda cancel, **_: trigger_then_tick(cancel)  # type: ignore[method-assign]
     waits_after(engine)
     assert engine.calls == ["trigger", "writeback", "trigger", "trigger", "writeback"]
 
@@ -163,19 +173,14 @@ def test_sync_now_runs_the_writeback_whatever_its_timer() -> None:
     """Sync now also refreshes BigTime's figures (issue 12.7): ``refresh`` set with the wake makes the
     next cycle run the write-back even though its interval has not passed."""
     engine = ScriptedEngine([OK, OK, OK], writeback_every=10**6)
-    stop, wake, refresh = threading.Event(), threading.Event(), threading.Event()
-    waits: list[float] = []
+    controls = LoopControls()
 
-    def on_wait(seconds: float, failures: int) -> None:
-        waits.append(seconds)
-        if len(waits) == 2:
-            refresh.set()  # "Sync now" after the second cycle
-        if len(waits) == 3:
-            stop.set()
-        wake.set()
+    def sync_now_after_the_second(waits: int) -> None:
+        if waits == 2:
+            controls.refresh.set()
 
-    loop = threading.Thread(target=run_forever, args=(engine, lambda r: None),
-                            kwargs={"stop": stop, "wake": wake, "on_wait": on_wait, "refresh": refresh})
+    watching = Watching(engine, controls, stop_after=3, then=sync_now_after_the_second)
+    loop = threading.Thread(target=run_forever, args=(engine, watching, controls))
     loop.start()
     loop.join(10)
     assert not loop.is_alive(), "the loop did not stop"
