@@ -193,8 +193,9 @@ CONTACT_CREATE_PATHS = ("/project/Contact", "/project/Contact/0")
 # ---- Character limits, and the client code that fits them --------------------------------------
 # Known [doc, help "BigTime Character Limits"]: Project ID (ProjectCode) 30, Project Name 500, Project
 # Notes 8000, Client ID (a client's code, ``ClientId``) 15, Client Name 50, Client Notes 500
-# characters; "BigTime requires every client in the system to have a unique Id". Unknown: what the API does with a longer value (a 400, a cut, or
-# nothing: the limits may be the web app's only), and whether it compares client codes ignoring case.
+# characters; "BigTime requires every client in the system to have a unique Id". Unknown: what the API
+# does with a longer value (a 400, a cut, or nothing: the limits may be the web app's only), and
+# whether it compares client codes ignoring case.
 # Chosen: never send a longer value, counting characters the strict way: in UTF-16 code units, as
 # .NET and SQL Server do (an emoji is two; the count is never below Python's).
 # - **Client code** (``core/bigtime_limits.client_code``): "S" + 14 characters of 0-9A-Z = 15. What
