@@ -10,7 +10,6 @@ container): the address shown with Copy, as the wizard's console button does.
 from __future__ import annotations
 
 import html
-import html
 from collections.abc import Callable
 from datetime import datetime
 
