@@ -6,8 +6,9 @@ invoice's detail (``GET /invoice/detail/{id}``) is read — once: what it gave i
 opportunity's written values, under a fingerprint of the invoice as the history listed it, and read
 again only when that listing changes (a payment, a new status, an edit). A detail that gave nothing
 (refused, or without the field) is asked again when the project's turn in the rotation comes. At most
-``detail_allowance`` details a run (the rotation's share of BigTime's rate limit); a project whose
-details could not all be read this run waits for the next, its figures unchanged meanwhile.
+the rotation's share of BigTime's rate limit in details a run; a project whose details could not all
+be read this run gets its other figures now and its invoiced, paid and invoice rows once the rest are
+read (the next runs) — never a figure from one source now and another later.
 
 **The warning.** A figure BigTime did not give for a project is left empty there, and the source
 that answered (or none) is recorded per opportunity: Activity's "written" events, ``status --json``
@@ -28,6 +29,7 @@ from ..connectors.bigtime import BigTimeClient, Invoice, pick
 from ..connectors.errors import RequestRejected, UnexpectedResponse
 from .store import Store
 
+INVOICE_FIGURES = ("invoiced_to_date", "paid_to_date")  # the figures that wait for a project's invoice details
 SOURCES_KEY = "_sources"  # in the written values: figure → the source that answered ("" none)
 DETAILS_KEY = "_invoice_details"  # invoice id → {"seen": fingerprint, field: value, ...}
 WARNED_META = "figures_without_source_warned"  # the figures already warned about (until they answer)

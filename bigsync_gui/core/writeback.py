@@ -121,6 +121,7 @@ class _Work:
     details: dict[int, dict[str, Any]] = field(default_factory=dict)  # invoice id → what its detail gave
     pending: list[Invoice] = field(default_factory=list)  # invoices whose detail is still to read
     empty: list[Invoice] = field(default_factory=list)  # invoices whose detail gave nothing last time
+    deferred: bool = False  # some details wait for the next run: no invoice figure or row this run
     sources: dict[str, str] = field(default_factory=dict)  # figure → the source that answered ("" none)
     kept_details: dict[str, Any] = field(default_factory=dict)  # the invoice details to keep (figure_sources)
 
@@ -353,16 +354,21 @@ def _read_figures(bt: BigTimeClient, batch: Sequence[_Work], cancel: threading.E
             return None
         pid = work.project.id or 0
         if need_details and work.pending:
-            if len(work.pending) > allowance[0]:
-                continue  # next run: its figures stay as they are meanwhile
-            allowance[0] -= len(work.pending)
-            fs.read_details(bt, work.pending, work.details)
+            now_read = work.pending[:allowance[0]]
+            allowance[0] -= len(now_read)
+            fs.read_details(bt, now_read, work.details)  # kept: the next run reads only the rest
+            work.deferred = len(now_read) < len(work.pending)
         if need_details and work.empty and len(work.empty) <= allowance[0]:
             allowance[0] -= len(work.empty)
             fs.read_details(bt, work.empty, work.details)
         rows = bt.budget_status(pid)
         detail = bt.project(pid) if read_detail else None
         totals = totals_from(pid, detail, rows, work.invoices if invoices_attributed else None, work.details)
+        if work.deferred:  # invoiced, paid and the rows wait for the remaining details: one source, not two
+            for figure in fs.INVOICE_FIGURES:
+                totals.figures[figure] = None
+                totals.sources.pop(figure, None)
+                totals.missing.pop(figure, None)
         tracker.add(totals.sources, totals.missing)
         work.kept_details = fs.details_cache(work.invoices, work.details)  # keyed by the history's listing
         work.invoices = [merge_detail(i, work.details.get(i.id or 0)) for i in work.invoices]  # for the rows
@@ -404,14 +410,16 @@ def _write_batch(store: Store, sf: SalesforceClient, bt: BigTimeClient, batch: S
 
     failure: ConnectorError | None = None
     row_rejections: list[tuple[_Work, str]] = []
+    for work in accepted:
+        work.rows_ok = False  # a deferred project's rows wait with its invoice figures
     if rows_fields is not None:
         try:
-            row_rejections = _write_invoice_rows(sf, accepted, rows_fields)
+            row_rejections = _write_invoice_rows(sf, [w for w in accepted if not w.deferred], rows_fields)
         except ConnectorError as exc:  # recorded below, then raised: the run cannot go on
             failure = exc
     else:
         for work in accepted:
-            work.rows_ok = True
+            work.rows_ok = not work.deferred
 
     with store.transaction():
         for work, reason in rejected:

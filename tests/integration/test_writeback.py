@@ -772,3 +772,39 @@ def test_bigtime_failing_on_a_detail_stops_the_run_and_the_next_one_finishes(san
         assert len(e.invoice_rows()) == sum(len(bigtime_invoices(sandbox, pid)) for pid in PROJECTS)  # none twice
     finally:
         e.store.close()
+
+
+def test_details_beyond_a_runs_allowance_are_read_over_the_next_runs_invoiced_from_one_source(sandbox, tmp_path,
+                                                                                             monkeypatch):
+    """A write-back interval of 4 s allows 1 invoice detail a run: the seed's 6 invoices take 6 runs.
+    Meanwhile every other figure is written at once, and invoiced to date is never written from
+    another source (sum of InvoicedToDate) in between: only TotalAmt, once all its project's details are in."""
+    e = make_env(sandbox, "strict", tmp_path)
+    try:
+        assert rotation_size(4, 1) == 1
+        calls = spy_updates(e, monkeypatch)
+        posted = {pid: bigtime_invoices(sandbox, pid) for pid in PROJECTS}
+        e.run(interval=4)
+        for pid in PROJECTS:
+            opp = e.opp(e.opps[pid])
+            assert opp["BigTime_Hours_Logged__c"] is not None and opp["BigTime_Budget_Total__c"] is not None
+            assert (opp["BigTime_Invoiced_To_Date__c"] is None) is bool(posted[pid])  # 1006 has none: 0 at once
+        runs = 1
+        while any(e.opp(e.opps[pid])["BigTime_Invoiced_To_Date__c"] is None for pid in PROJECTS):
+            clear_logs(sandbox)
+            e.run(interval=4)
+            runs += 1
+            assert len([p for _, p in bt_requests(sandbox) if p.startswith("/invoice/detail/")]) <= 1
+            assert runs <= 8
+        assert runs == sum(len(v) for v in posted.values())  # one detail a run, each read once
+        for pid in PROJECTS:
+            assert_opportunity_matches(e, pid)
+            assert_rows_match(e, pid)
+        invoiced = {(r["Id"], r["BigTime_Invoiced_To_Date__c"]) for _, recs in calls for r in recs
+                    if r.get("BigTime_Invoiced_To_Date__c") is not None}
+        with sandbox.world.lock:
+            totals = {e.opps[pid]: sandbox.world.bigtime.ledger.project_totals(pid)["TotalAmt"] for pid in PROJECTS}
+        assert {oid for oid, _ in invoiced} == set(totals)  # 1006 (no invoice): 0 in the first run
+        assert all(value == pytest.approx(totals[oid]) for oid, value in invoiced)  # only ever TotalAmt
+    finally:
+        e.store.close()
