@@ -23,7 +23,7 @@ import os
 import re
 import sys
 
-from PySide6.QtCore import QObject, QProcess, QProcessEnvironment, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QObject, QProcess, QProcessEnvironment, QTimer, Signal
 
 log = logging.getLogger(__name__)
 
@@ -135,7 +135,16 @@ class EngineCheck(QObject):
         process.errorOccurred.connect(self._on_error)
         self._process = process
         self._timer.start(PROBE_TIMEOUT_MS)
+        app = QCoreApplication.instance()
+        if app is not None:  # quitting while the check runs: end the child, never leave it behind
+            app.aboutToQuit.connect(self._abandon)
         process.start()
+
+    def _abandon(self) -> None:
+        process = self._process
+        if process is not None and process.state() != QProcess.ProcessState.NotRunning:
+            process.kill()
+            process.waitForFinished(2000)
 
     def _timed_out(self) -> None:
         if self._process is not None:
@@ -187,7 +196,7 @@ def probe_main() -> int:
     """The child: start WebEngine, load a page, run JavaScript in the renderer; exit 0 if all worked."""
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # nothing to show; a display is not the question
     try:
-        from PySide6.QtCore import QCoreApplication, QEvent, Qt
+        from PySide6.QtCore import QEvent, Qt
         from PySide6.QtWidgets import QApplication
 
         QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
