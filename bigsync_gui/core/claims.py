@@ -20,7 +20,7 @@ from typing import Any
 
 from ..connectors import soql
 from ..connectors.errors import ConnectorError, RequestRejected
-from ..connectors.salesforce import ConditionalUpdate
+from ..connectors.salesforce import ConditionalUpdate, SaveResult
 from ..connectors.timestamps import parse_timestamp
 from ..connectors.wording import duration
 from .cycle import CycleState
@@ -82,15 +82,18 @@ def claim(c: CycleState, record: dict[str, Any], id_field: str, code: str) -> di
 
 
 def claim_many(c: CycleState, records: Sequence[tuple[dict[str, Any], str]], id_field: str,
-               accounts: dict[str, dict[str, Any]] | None = None, account_field: str = "") -> None:
+               accounts: dict[str, dict[str, Any]] | None = None, account_field: str = "",
+               rider: Sequence[dict[str, Any]] = ()) -> list[SaveResult] | ConnectorError | None:
     """Claim each opportunity (with the code its intent takes) as ``claim`` does, 25 to a request;
     each outcome is kept in ``c.claims_ahead`` for ``claim`` to take. Two rounds, as a single claim
     has: the lost ones are read again (one query) and claimed once more where no other
     installation's live claim holds them; then they are deferred, or ours after all. ``accounts``
     (id → the account as read) whose clients are to be created are claimed in the same requests
     through their ``account_field`` (``claim_account`` takes the outcome); one whose opportunities
-    all went to another installation is released at once."""
+    all went to another installation is released at once. ``rider``: records to update in the
+    first request too (core.batches); their results are returned (None: nothing was sent)."""
     mine = _installation(c)
+    rode: list[SaveResult] | ConnectorError | None = None
     pending = {record["Id"]: (record, code) for record, code in records}
     account_claims = _account_claims(c, accounts or {}, account_field, mine)
     for _ in range(2):
@@ -114,10 +117,12 @@ def claim_many(c: CycleState, records: Sequence[tuple[dict[str, Any], str]], id_
         stamps = [parse_timestamp(r["LastModifiedDate"]) for r, _, _ in sending] + [u.since for u in account_claims]
         _settle(c, max(stamps))  # one settle per batch
         claimed = f"{CLAIM_PREFIX}{mine}:{int((c.sf.server_time or c.now()).timestamp())}"  # fits a 40-character field
-        answers = c.sf.update_many_if_unmodified(
+        answers, rode_now = c.sf.update_many_if_unmodified_with(
             [ConditionalUpdate("Opportunity", r["Id"], {id_field: claimed}, parse_timestamp(r["LastModifiedDate"]))
              for r, _, _ in sending]
-            + [ConditionalUpdate("Account", u.record_id, {account_field: claimed}, u.since) for u in account_claims])
+            + [ConditionalUpdate("Account", u.record_id, {account_field: claimed}, u.since) for u in account_claims],
+            "Opportunity", rider if rode is None else ())
+        rode = rode if rode is not None else rode_now
         for update, answer in zip(account_claims, answers[len(sending):]):
             c.account_claims_ahead[update.record_id] = answer
         account_claims = []  # one round: a lost account claim waits a cycle, as a single one does
@@ -142,6 +147,7 @@ def claim_many(c: CycleState, records: Sequence[tuple[dict[str, Any], str]], id_
             c.claims_ahead[oid] = None
     if accounts:
         _release_unused(c, records, accounts, account_field)
+    return rode
 
 
 def _account_claims(c: CycleState, accounts: dict[str, dict[str, Any]], field: str,

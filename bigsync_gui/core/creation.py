@@ -15,7 +15,7 @@ one that exists and linking it (the engine decides *whether*; this module does t
   the timing is an assumption: connectors/bigtime_assumptions.py):
   the cycle ends "waiting" and the next one settles it.
 - **Linked twice.** The link is committed to the store, then the project id is written onto the
-  opportunity (``write_project_ids``), which is what another installation, or a lost state file,
+  opportunity (core.batches), which is what another installation, or a lost state file,
   links from.
 """
 
@@ -31,7 +31,6 @@ from typing import Any
 from ..connectors import bigtime as bt
 from ..connectors import bigtime_assumptions as bt_assumptions
 from ..connectors import errors as ce
-from ..connectors.salesforce import COLLECTION_CHUNK
 from ..connectors.timestamps import parse_timestamp
 from . import claims, client_lookup, contacts
 from .bigtime_limits import client_code, fit_name, is_cut_of, notes_with_full_name
@@ -223,46 +222,6 @@ def _reject(c: CycleState, record: dict[str, Any], reason: str) -> None:
         c.store.event(c.id, "rejected", f"{record.get('Name') or oid}: {reason}", oid)
 
 
-def claim_ahead(c: CycleState, records: list[dict[str, Any]]) -> None:
-    """The claims the next ``create`` calls would make one by one, made in one batch (core.claims):
-    the opportunities that name no project yet and have no create in doubt. A batch that fails as
-    a whole stops the cycle, as a failed single claim does; what it claimed is ours next cycle."""
-    id_field = c.settings.sync.field_map.get("project_id", "")
-    if not claims.claimable(c, id_field):
-        return
-    due = []
-    for record in records:
-        named = str(record.get(id_field) or "")
-        earlier = c.store.intent(record["Id"])
-        if (not named or named.startswith(claims.CLAIM_PREFIX)) and not (earlier and in_doubt(c, record, earlier)):
-            due.append((record, project_code(record["Id"])))
-    try:
-        if due:
-            field = client_id_field(c)
-            accounts = _accounts_to_claim(c, [record for record, _ in due], field) if field else {}
-            claims.claim_many(c, due, id_field, accounts, field)
-            if accounts:
-                c.clients = None  # read again after the claims: another's create shows
-    except (Transient, ce.ConnectorError) as exc:
-        c.stopped_by = c.stopped_by or exc
-
-
-def _accounts_to_claim(c: CycleState, records: list[dict[str, Any]], field: str) -> dict[str, dict[str, Any]]:
-    """The accounts of these opportunities whose client is neither linked nor found in BigTime (the
-    ones ``_client_for`` would claim), as read with them."""
-    out: dict[str, dict[str, Any]] = {}
-    for record in records:
-        account_id, account = record.get("AccountId"), record.get("Account") or {}
-        if not account_id or account_id in out:
-            continue
-        known = c.store.client_for_account(account_id)
-        if known and known.status == "linked" and known.client_id is not None:
-            continue
-        if _existing_client(c, account_id, account, str(account.get(field) or "")) is None:
-            out[account_id] = account
-    return out
-
-
 def create(c: CycleState, record: dict[str, Any], resumed: bool = False) -> None:
     """Create (or find and link) the opportunity's project. A create refused by BigTime's rate
     limit (for at most ``RESUME_WITHIN`` s) is resumed once in this cycle, after the limiter's
@@ -365,13 +324,13 @@ def _client_for(c: CycleState, record: dict[str, Any]) -> int | None:
         _reject(c, record, f"its account id {account_id} is not a Salesforce Account id, so no BigTime client "
                            "code can be made for it.")
         return None
-    found = _existing_client(c, account_id, account, named)  # e.g. made by an earlier attempt whose answer was lost
+    found = existing_client(c, account_id, account, named)  # e.g. made by an earlier attempt whose answer was lost
     if found is not None:
         client_id = found
     else:
         if not claims.claim_account(c, account_id, account, field):
             return None  # another installation is creating it: this opportunity waits a cycle (pending)
-        found = _existing_client(c, account_id, account, "")  # read again after the claim: another's create shows now
+        found = existing_client(c, account_id, account, "")  # read again after the claim: another's create shows now
         if found is not None:
             client_id = found
             with c.store.transaction():
@@ -388,11 +347,11 @@ def _client_for(c: CycleState, record: dict[str, Any]) -> int | None:
     with c.store.transaction():
         c.store.link_client(account_id, client_id, code)
     if field and named != str(client_id):
-        c.write_client_ids[account_id] = client_id  # shown to sales; ends the claim (write_project_ids)
+        c.write_client_ids[account_id] = client_id  # shown to sales; ends the claim (core.batches)
     return client_id
 
 
-def _existing_client(c: CycleState, account_id: str, account: dict[str, Any], named: str) -> int | None:
+def existing_client(c: CycleState, account_id: str, account: dict[str, Any], named: str) -> int | None:
     """The account's client in BigTime: the one the account names (its client id field), else by
     its code, today's or an earlier release's (an earlier attempt whose answer was lost), else by its
     name (core.client_lookup)."""
@@ -441,50 +400,6 @@ def link(c: CycleState, record: dict[str, Any], project_id: int, client_id: int 
                    else f"Linked {name} to its existing BigTime project {project_id}.")
         c.store.event(c.id, how, message, oid, project_id)
     c.write_project_ids[oid] = project_id
-
-
-def write_project_ids(c: CycleState) -> None:
-    """The project id (and page URL) onto each newly linked opportunity: the link's second record;
-    and the client id onto each account whose client was created or found this cycle (what sales
-    sees, and what ends the account's claim). One sObject Collections request per 200 of both."""
-    assert c.metadata is not None
-    for unwritten in c.store.links_not_written_back():
-        if unwritten.opportunity_id not in c.written_ids_tried:
-            c.write_project_ids.setdefault(unwritten.opportunity_id, unwritten.project_id)
-    id_field, client_field = c.settings.sync.field_map.get("project_id", ""), client_id_field(c)
-    if c.write_project_ids and (not id_field or id_field.lower() not in c.metadata.opportunity_fields):
-        with c.store.transaction():
-            c.store.mark_written_back(list(c.write_project_ids))
-        c.write_project_ids.clear()
-    rows: list[dict[str, Any]] = [{"attributes": {"type": "Account"}, "Id": aid, client_field: str(cid)}
-            for aid, cid in c.write_client_ids.items() if client_field]
-    rows += [{"Id": oid, id_field: str(pid)} for oid, pid in c.write_project_ids.items()]
-    for start in range(0, len(rows), COLLECTION_CHUNK):  # each chunk's marks committed: a stop loses none
-        chunk = rows[start:start + COLLECTION_CHUNK]
-        try:
-            results = c.sf.update_many("Opportunity", chunk)
-        except Transient as exc:
-            c.stopped_by = c.stopped_by or exc
-            return
-        with c.store.transaction():
-            c.store.mark_written_back([row["Id"] for row, res in zip(chunk, results)
-                                       if res.success and "attributes" not in row])
-            for row, res in zip(chunk, results):
-                if res.success or any(e.code == "ENTITY_IS_DELETED" for e in res.errors):
-                    continue  # deleted meanwhile: the next read severs the link; written when restored
-                errors = "; ".join(e.message for e in res.errors)
-                if "attributes" in row:
-                    c.store.event(c.id, "warning", f"Could not write the BigTime client id onto the account: {errors}")
-                else:
-                    c.store.event(c.id, "warning", "Could not write the BigTime project id onto the opportunity: "
-                                  + errors, row["Id"])
-        for row in chunk:
-            if "attributes" in row:
-                c.write_client_ids.pop(row["Id"], None)
-            else:
-                c.write_project_ids.pop(row["Id"], None)
-                c.written_ids_tried.add(row["Id"])
-    c.write_client_ids.clear()
 
 
 def _client_fields(account: dict[str, Any], code: str) -> dict[str, Any]:

@@ -35,9 +35,9 @@ from typing import Any
 from ..connectors import bigtime as bt
 from ..connectors import errors as ce
 from ..connectors import soql
-from ..connectors.salesforce import COMPOSITE_CHUNK, SalesforceClient, Stage
+from ..connectors.salesforce import SalesforceClient, Stage
 from ..connectors.timestamps import parse_timestamp
-from . import cadence, creation, writeback
+from . import batches, cadence, creation, writeback
 from .connections import Connector
 from .cycle import CycleReport, CycleRunner, CycleState, Metadata, WaitCallback
 from .errors import ConfigInvalid, PickStageAgain, Transient
@@ -50,7 +50,6 @@ METADATA_MAX_AGE = timedelta(minutes=15)
 FULL_RECONCILE_EVERY = timedelta(hours=24)
 DELETED_RETENTION = timedelta(days=15)  # Salesforce's recycle bin / getDeleted window
 AUTOMATIC = 0  # update_settings(interval_seconds=AUTOMATIC): the interval follows the budget (core.cadence)
-CLAIM_BATCH = COMPOSITE_CHUNK  # creates claimed together: one Composite request's worth
 ID_CHUNK = 200  # ids per "Id IN (...)" query: keeps the SOQL well under its length limit
 
 CURSOR = "opportunity_modstamp"
@@ -320,7 +319,7 @@ class Engine:
             # ids owed. The cached field list of any age will do for that, so a tight budget is spent
             # on finishing work before reading more.
             c.metadata = Metadata.from_dict(cached)
-            creation.write_project_ids(c)
+            batches.write_project_ids(c)
             if c.stopped_by is not None:
                 raise c.stopped_by
         c.metadata = self._metadata(c)
@@ -363,19 +362,18 @@ class Engine:
             done += 1
             if c.progress:
                 c.progress(done, total)
-        for start in range(0, len(creates), CLAIM_BATCH):
-            if c.cancel.is_set() or c.stopped_by is not None:
-                break
-            batch = creates[start:start + CLAIM_BATCH]
-            creation.claim_ahead(c, [record for record, _ in batch])  # one request for the batch's claims
-            for record, reached in batch:
+        start = 0
+        while start < len(creates) and not (c.cancel.is_set() or c.stopped_by is not None):
+            covered = batches.claim_ahead(c, [record for record, _ in creates[start:]])  # one request: claims, ids owed
+            for record, reached in creates[start:start + covered]:
                 if c.cancel.is_set() or c.stopped_by is not None:
                     break
                 self._create(c, record, reached, triggering)
                 done += 1
                 if c.progress:
                     c.progress(done, total)
-        creation.write_project_ids(c)
+            start += covered
+        batches.write_project_ids(c)
 
         if c.stopped_by is not None:
             raise c.stopped_by

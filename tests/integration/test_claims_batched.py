@@ -67,7 +67,7 @@ def test_one_composite_request_claims_25_and_a_412_on_some_defers_only_those(con
     report = reports[0]
     assert report.result == "ok" and report.created == 22, report
     composites = [e for e in env.log("salesforce") if e["path"].endswith("/composite")]
-    assert len(composites) == 2, composites  # 25 opportunity claims, then the 2 accounts'
+    assert len(composites) == 2, composites  # 22 opportunities and their 2 accounts; the other 3 (and ids owed)
     assert {oid: env.opp(oid)[ID_FIELD] for oid in won[5:8]} == dict.fromkeys(won[5:8], f"claim:{OTHER}:{now}")
     store = env.store()
     try:
@@ -96,7 +96,8 @@ def test_a_composite_request_that_fails_or_loses_its_answer_stops_the_cycle_and_
     assert report.result == "failed" and report.error in ("ServiceUnavailable", "Offline"), report
     assert report.created == 0 and all(not env.projects_for(w) for w in won)
     claimed = [oid for oid in won if str(env.opp(oid).get(ID_FIELD) or "").startswith("claim:")]
-    assert len(claimed) == (25 if fault["kind"] == "drop" else 0)  # the work done before the answer was lost
+    # the first request's claims (at most 24) were written before the answer was lost; a 503 wrote none
+    assert (0 < len(claimed) <= 24) if fault["kind"] == "drop" else not claimed, claimed
     again = env.cycle()
     assert again.result == "ok" and again.created == 30, again
     one_project_each(env, won)
@@ -104,7 +105,7 @@ def test_a_composite_request_that_fails_or_loses_its_answer_stops_the_cycle_and_
 
 def test_a_kill_after_the_claims_before_their_intents_then_a_restart(connected_engine: Connected) -> None:
     """A real `sync --once` is killed -9 inside its first client create: its Composite request has
-    claimed 25 opportunities and their account, the journal holds the first one's intent only. The
+    claimed 23 opportunities and their account, the journal holds the first one's intent only. The
     held create lands; the restart finds its own claims (and the client by its code), claims them
     again and creates each project once."""
     env = connected_engine
@@ -118,7 +119,8 @@ def test_a_kill_after_the_claims_before_their_intents_then_a_restart(connected_e
         child.send_signal(signal.SIGKILL)
         child.communicate(timeout=60)
         oracle.after_cycle(killed())
-        assert all(str(env.opp(w).get(ID_FIELD) or "").startswith("claim:") for w in won)
+        claimed = [w for w in won if str(env.opp(w).get(ID_FIELD) or "").startswith("claim:")]
+        assert claimed == won[:23]  # the first request: 23 opportunities and their account
         store = env.store()
         try:
             assert len(store.intents("pending")) == 1

@@ -64,3 +64,26 @@ def test_a_failed_or_lost_request_is_raised_and_not_sent_again(sandbox, client, 
     with pytest.raises(error):
         client.update_many_if_unmodified([ConditionalUpdate("Opportunity", rid, {"Description": "x"}, since)])
     assert len(api_log(sandbox)) == 1  # not retried: whether a lost one was applied is read, not guessed
+
+
+def test_a_rider_updates_up_to_200_records_in_the_last_request_when_it_has_room(sandbox, client):  # noqa: F811
+    rows = stamped(sandbox, 30)
+    data = sandbox.world.salesforce
+    with sandbox.world.lock:
+        account = data.insert("Account", {"Name": "Rider Co"}, system=True)
+    updates = [ConditionalUpdate("Opportunity", rid, {"Description": "claimed"}, since) for rid, since in rows[:10]]
+    rider = [{"Id": rid, "BigTime_Project_Id__c": str(i)} for i, (rid, _) in enumerate(rows[10:])]
+    rider.append({"attributes": {"type": "Account"}, "Id": account, "BigTime_Client_Id__c": "77"})
+    admin(sandbox, "DELETE", "/log")
+    results, rode = client.update_many_if_unmodified_with(updates, "Opportunity", rider)
+    assert len(api_log(sandbox)) == 1 and results == [True] * 10
+    assert isinstance(rode, list) and [r.success for r in rode] == [True] * 21
+    assert data.get("Opportunity", rows[29][0])["BigTime_Project_Id__c"] == "19"
+    assert data.get("Account", account)["BigTime_Client_Id__c"] == "77"
+    full = [ConditionalUpdate("Opportunity", rid, {"Description": "again"}, since + timedelta(hours=1))
+            for rid, since in rows[:25]]
+    results, rode = client.update_many_if_unmodified_with(full, "Opportunity", rider)
+    assert results == [True] * 25 and rode is None  # no room: the rider stays the caller's to send
+    bad = [{"Id": rows[0][0], "BigTime_Project_Id__c": "x" * 41}]
+    _, rode = client.update_many_if_unmodified_with(updates[:1], "Opportunity", bad)
+    assert isinstance(rode, list) and not rode[0].success and rode[0].errors[0].code == "STRING_TOO_LONG"

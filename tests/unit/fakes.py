@@ -105,9 +105,11 @@ class FakeSalesforce:
         record.update(values, LastModifiedDate=stamp, **({"SystemModstamp": stamp} if sobject == "Opportunity" else {}))
         return True
 
-    def update_many_if_unmodified(self, updates: list[Any]) -> list[bool]:
-        """Composite's conditional PATCHes: each as ``update_if_unmodified``."""
-        return [self.update_if_unmodified(u.sobject, u.record_id, u.values, u.since) for u in updates]
+    def update_many_if_unmodified_with(self, updates: list[Any], sobject: str,
+                                       rider: list[dict[str, Any]]) -> tuple[list[bool], list[SaveResult] | None]:
+        """Composite's conditional PATCHes, each as ``update_if_unmodified``, and the rider's updates."""
+        answers = [self.update_if_unmodified(u.sobject, u.record_id, u.values, u.since) for u in updates]
+        return answers, (self.update_many(sobject, list(rider)) if rider and len(updates) % 25 else None)
 
     def get(self, sobject: str, record_id: str, fields: list[str]) -> dict[str, Any]:
         record = (self.opportunities if sobject == "Opportunity" else self.accounts)[record_id]

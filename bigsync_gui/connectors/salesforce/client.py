@@ -26,7 +26,7 @@ from ..http import HttpPolicy, require_secure_url
 from ..redact import redact
 from ..timestamps import timestamp_or_none
 from . import composite
-from .composite import ConditionalUpdate
+from .composite import ConditionalUpdate, Rode
 from .models import (
     DeletedResult,
     FieldInfo,
@@ -438,12 +438,29 @@ class SalesforceClient:
         subrequest answered (not raised: the others stand). Never retried blindly: a lost answer
         propagates, and the caller settles it by reading the records again; the calls before a
         failed one were applied."""
+        return self.update_many_if_unmodified_with(updates, "Opportunity", [])[0]
+
+    def update_many_if_unmodified_with(self, updates: Sequence[ConditionalUpdate], sobject: str,
+                                       rider: Sequence[dict[str, Any]]) -> tuple[list[bool | ConnectorError], Rode]:
+        """The same, and ``rider`` (records to update as ``update_many`` does, at most 200) in the
+        last request when it has room for one subrequest more: (the updates' outcomes, the rider's
+        per-record results or the error it answered as a whole; None when it did not ride)."""
         results: list[bool | ConnectorError] = []
-        for start in range(0, len(updates), composite.COMPOSITE_CHUNK):
-            body = composite.request_body(list(updates[start:start + composite.COMPOSITE_CHUNK]), start)
+        rode: Rode = None
+        items = composite.update_bodies(sobject, rider) if rider else []
+        for start in range(0, max(len(updates), 1), composite.COMPOSITE_CHUNK):
+            chunk = list(updates[start:start + composite.COMPOSITE_CHUNK])
+            last = start + composite.COMPOSITE_CHUNK >= len(updates)
+            body = composite.request_body(chunk, start, items if last and len(chunk) < composite.COMPOSITE_CHUNK
+                                          else None)
+            if not body["compositeRequest"]:
+                break
             response = self._request("POST", "composite", idempotent=False, json_body=body)
-            results += composite.outcomes(self._json(response, "POST", "composite"), body)
-        return results
+            answer = self._json(response, "POST", "composite")
+            results += composite.outcomes(answer, body)
+            if len(body["compositeRequest"]) > len(chunk):
+                rode = composite.rider_results(answer, body)
+        return results, rode
 
     def update_many(self, sobject: str, records: Sequence[dict[str, Any]]) -> list[SaveResult]:
         """Update records (each a dict with ``Id`` and the fields to set) through sObject
@@ -451,16 +468,7 @@ class SalesforceClient:
         that fails does not stop the others. If a whole call fails, the exception propagates; the
         chunks before it were applied (repeating them is harmless). A record may name another type
         (``"attributes": {"type": ...}``): one call updates several types."""
-        checked_name(sobject)
-        bodies = []
-        for rec in records:
-            rid = rec.get("Id") if isinstance(rec, dict) else None
-            if not isinstance(rid, str) or not rid:
-                raise ValueError("every record to update needs an Id")
-            kind = checked_name((rec.get("attributes") or {}).get("type") or sobject)
-            bodies.append({"attributes": {"type": kind}, "id": rid,
-                           **{k: v for k, v in rec.items() if k not in ("Id", "attributes")}})
-        return self._collection("PATCH", bodies, "update")
+        return self._collection("PATCH", composite.update_bodies(sobject, records), "update")
 
     def create_many(self, sobject: str, records: Sequence[dict[str, Any]]) -> list[SaveResult]:
         """Create records through sObject Collections (``POST composite/sobjects``), 200 per call,
@@ -486,17 +494,7 @@ class SalesforceClient:
             chunk = bodies[start:start + COLLECTION_CHUNK]
             response = self._request(method, "composite/sobjects", idempotent=method == "PATCH",
                                      json_body={"allOrNone": False, "records": chunk})
-            answer = self._json(response, method, "composite/sobjects")
-            if not isinstance(answer, list) or len(answer) != len(chunk):
-                raise UnexpectedResponse(SYSTEM, f"Salesforce's answer to a collection {what} does not have one "
-                                                 "result per record.")
-            for sent, item in zip(chunk, answer):
-                if not isinstance(item, dict):
-                    raise UnexpectedResponse(SYSTEM, f"A collection {what} result is not an object.")
-                success = bool(item.get("success"))
-                new_id = item.get("id") or sent.get("id")
-                results.append(SaveResult(id=str(new_id) if new_id else None, success=success,
-                                          errors=[] if success else save_errors(item.get("errors"))))
+            results += composite.collection_results(self._json(response, method, "composite/sobjects"), chunk, what)
         return results
 
     # ---- who and where -------------------------------------------------------------------------------
