@@ -567,7 +567,7 @@ class Engine:
         assert c.metadata is not None
         oid, name = record["Id"], str(record.get("Name") or record["Id"])
         creation.create(c, record)
-        now_at = record.get("StageName")
+        now_at = str(record.get("StageName") or "")
         created = c.store.link(oid)
         if now_at not in triggering and created is not None:
             labels = {s.api_name: s.label for s in c.metadata.stages}
