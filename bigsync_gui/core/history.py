@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from ..connectors.timestamps import parse_timestamp
 from .store import Store
 
 PRUNED_AT = "history_pruned_at"
@@ -38,7 +39,7 @@ def prune_if_due(store: Store, now: datetime, keep_days: int, max_cycles: int) -
     last = store.get_meta(PRUNED_AT)
     if last:
         try:
-            since = now - datetime.fromisoformat(last)
+            since = now - parse_timestamp(last)
         except (TypeError, ValueError):
             since = PRUNE_EVERY
         if timedelta(0) <= since < PRUNE_EVERY:
@@ -84,7 +85,7 @@ def _vacuum_if_due(store: Store, now: datetime) -> bool:
     last = store.get_meta(VACUUMED_AT)
     if last:
         try:
-            if timedelta(0) <= now - datetime.fromisoformat(last) < VACUUM_EVERY:
+            if timedelta(0) <= now - parse_timestamp(last) < VACUUM_EVERY:
                 return False
         except (TypeError, ValueError):
             pass

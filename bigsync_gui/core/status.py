@@ -4,9 +4,9 @@ database only — no network, no Qt — so it answers at once even while a cycle
 from __future__ import annotations
 
 from dataclasses import asdict
-from datetime import datetime
 from typing import Any
 
+from ..connectors.timestamps import parse_timestamp
 from ..connectors.wording import plural
 from . import trigger_timing
 from .figure_sources import sources_summary
@@ -22,7 +22,7 @@ def local_clock(iso: str) -> str:
     """A stored UTC instant as people read it: this computer's local time, to the minute (the JSON
     keeps the instant itself)."""
     try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+        return parse_timestamp(iso).astimezone().strftime("%Y-%m-%d %H:%M")
     except ValueError:
         return iso
 

@@ -14,7 +14,6 @@ import html
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QSize, QSortFilterProxyModel, Qt, QTimer, Signal
@@ -39,6 +38,7 @@ from PySide6.QtWidgets import (
 from .. import __version__
 from ..connectors.bigtime_assumptions import project_url
 from ..connectors.redact import redact
+from ..connectors.timestamps import parse_timestamp
 from ..core.profile import Profile
 from ..core.settings import Settings
 from ..core.problems import UNEXPECTED, cycle_outcome, problem_of
@@ -108,7 +108,7 @@ def local_time(iso: str | None, with_date: bool = True) -> str:
     if not iso:
         return ""
     try:
-        moment = datetime.fromisoformat(iso).astimezone()
+        moment = parse_timestamp(iso).astimezone()
     except ValueError:
         return iso
     return moment.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
@@ -118,7 +118,7 @@ def duration(cycle: Cycle) -> str:
     if not cycle.ended_at:
         return ""
     try:
-        seconds = (datetime.fromisoformat(cycle.ended_at) - datetime.fromisoformat(cycle.started_at)).total_seconds()
+        seconds = (parse_timestamp(cycle.ended_at) - parse_timestamp(cycle.started_at)).total_seconds()
     except ValueError:
         return ""
     return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {int(seconds % 60)} s"

@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLab
                                QTableView, QVBoxLayout, QWidget)
 
 from ..connectors.bigtime_assumptions import project_url
+from ..connectors.timestamps import parse_timestamp
 from ..core.store import Event
 
 URL_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -37,7 +38,7 @@ def relative_time(iso: str | None, now: datetime | None = None) -> str:
     if not iso:
         return ""
     try:
-        moment = datetime.fromisoformat(iso).astimezone()
+        moment = parse_timestamp(iso).astimezone()
     except ValueError:
         return iso
     now = (now or datetime.now().astimezone()).astimezone(moment.tzinfo)
@@ -60,7 +61,7 @@ def relative_time(iso: str | None, now: datetime | None = None) -> str:
 
 def exact_time(iso: str | None) -> str:
     try:
-        return datetime.fromisoformat(iso or "").astimezone().strftime("%Y-%m-%d %H:%M:%S")
+        return parse_timestamp(iso or "").astimezone().strftime("%Y-%m-%d %H:%M:%S")
     except ValueError:
         return iso or ""
 

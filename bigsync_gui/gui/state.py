@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from ..connectors.systems import label_of
+from ..connectors.timestamps import parse_timestamp
 from ..connectors.wording import duration, plural
 from ..core.problems import FixAction, Problem, SyncState
 
@@ -84,7 +85,7 @@ class StatusModel:
         ended = last_cycle.get("ended_at") or last_cycle.get("started_at")
         if last_cycle["result"] != "failed" and ended:
             try:
-                self.last_sync_at = datetime.fromisoformat(ended).timestamp()
+                self.last_sync_at = parse_timestamp(ended).timestamp()
             except ValueError:
                 return
             self.last_round = {k: int(last_cycle.get(k) or 0) for k in ("created", "written", "rejected", "severed")}
