@@ -215,14 +215,14 @@ def probe_main() -> int:
         result["code"] = code
         app.quit()
 
+    def ran(value: object) -> None:
+        finish(0 if value == 42 else 4, "" if value == 42 else "its pages cannot run")
+
     def loaded(ok: bool) -> None:
         if not ok:
             finish(4, "its test page did not load")
             return
-        page.runJavaScript("6 * 7", 0, ran)  # noqa: F821 - ``page`` is deleted after app.exec(), when nothing calls this
-
-    def ran(value: object) -> None:
-        finish(0 if value == 42 else 4, "" if value == 42 else "its pages cannot run")
+        page.runJavaScript("6 * 7", 0, ran)
 
     page.renderProcessTerminated.connect(lambda status, code: finish(4, f"its page process ended ({status.name})"))
     page.loadFinished.connect(loaded)
