@@ -8,6 +8,7 @@ every installation, and every release from this one on, derives the same code fo
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from ..connectors import bigtime_assumptions as A
 
@@ -122,6 +123,8 @@ def _head(text: str, room: int) -> str:
 def _cut(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` units with an ellipsis, on the last whitespace that leaves room for
     it (mid-word only when the first word alone is longer than half the room)."""
+    if length(text) <= limit:
+        return text
     room = limit - length(ELLIPSIS)
     head = _head(text, room)
     space = max(head.rfind(" "), head.rfind("\n"))
@@ -137,6 +140,29 @@ def fit_name(name: str, limit: int) -> str:
         return text
     text = " ".join(text.split())
     return text if length(text) <= limit else _cut(text, limit)
+
+
+def fit_name_apart(name: str, limit: int, taken: Iterable[str]) -> str:
+    """``fit_name``, unless that cut is already another client's name (two accounts whose names share
+    their first ``limit`` characters): then the name's last word is kept after the ellipsis
+    (*Globex Corporation International… Engineering*), else a number is added: a person choosing
+    between the two in BigTime can tell them apart. Names are compared ignoring case and spacing."""
+    def norm(text: str) -> str:
+        return " ".join(text.split()).casefold()
+
+    used = {norm(t) for t in taken}
+    fitted = fit_name(name, limit)
+    if norm(fitted) not in used or not fitted.endswith(ELLIPSIS):  # a whole name is the account's own
+        return fitted
+    words = " ".join(name.split()).split(" ")
+    candidates = []
+    if len(words) > 1 and length(words[-1]) <= limit // 3:
+        tail = " " + words[-1]
+        candidates.append(_cut(" ".join(words[:-1]), limit - length(tail)) + tail)
+    for number in range(2, 100):
+        suffix = f" ({number})"
+        candidates.append(_cut(" ".join(words), limit - length(suffix)) + suffix)
+    return next((c for c in candidates if norm(c) not in used), fitted)
 
 
 def is_cut_of(short: str, name: str, limit: int) -> bool:

@@ -33,7 +33,7 @@ from ..connectors import bigtime_assumptions as bt_assumptions
 from ..connectors import errors as ce
 from ..connectors.timestamps import parse_timestamp
 from . import claims, client_lookup, contacts
-from .bigtime_limits import client_code, fit_name, is_cut_of, notes_with_full_name
+from .bigtime_limits import client_code, fit_name, fit_name_apart, is_cut_of, notes_with_full_name
 from .cycle import CycleState
 from .errors import CreateInDoubt, Transient
 from .store import Intent
@@ -340,7 +340,7 @@ def _client_for(c: CycleState, record: dict[str, Any]) -> int | None:
             return client_id
         with c.store.transaction():
             c.store.begin_client(account_id, code)
-        created = c.bigtime().create_client(_client_fields(account, code))
+        created = c.bigtime().create_client(_client_fields(account, code, [cl.name or "" for cl in _clients(c)]))
         with c.store.transaction():
             c.store.event(c.id, "client", f"Created BigTime client {account.get('Name') or code}.", record["Id"])
         client_id = _twin_in_use(c, account_id, account, created)
@@ -402,11 +402,11 @@ def link(c: CycleState, record: dict[str, Any], project_id: int, client_id: int 
     c.write_project_ids[oid] = project_id
 
 
-def _client_fields(account: dict[str, Any], code: str) -> dict[str, Any]:
-    """A new client: the account's name cut to fit (the whole name then heads its notes), its
-    description in the notes' room."""
+def _client_fields(account: dict[str, Any], code: str, names: list[str]) -> dict[str, Any]:
+    """A new client: the account's name cut to fit, apart from the other clients' ``names`` (the
+    whole name then heads its notes), its description in the notes' room."""
     name = str(account.get("Name") or code)
-    fields: dict[str, Any] = {"Nm": fit_name(name, bt_assumptions.CLIENT_NAME_MAX), "ClientId": code}
+    fields: dict[str, Any] = {"Nm": fit_name_apart(name, bt_assumptions.CLIENT_NAME_MAX, names), "ClientId": code}
     for sf_name, bt_name in (("BillingStreet", "Address"), ("BillingCity", "City"), ("BillingState", "State"),
                              ("BillingPostalCode", "Zip"), ("BillingCountry", "Country"), ("Phone", "MainPH"),
                              ("Fax", "MainFX")):

@@ -78,9 +78,12 @@ def test_accounts_alike_in_name_and_id_never_share_a_client(connected_engine: Co
     assert run(env, oracle).created == len(accounts)
     under = {account: env.project(oid)["ClientId"] for account, oid in wins.items()}
     assert len(set(under.values())) == len(accounts)
+    names = set()
     for account, client_id in under.items():
         (client,) = clients_of(env, account)
-        assert client["SystemId"] == client_id
+        assert client["SystemId"] == client_id and length(client["Nm"]) <= 50
+        names.add(client["Nm"].casefold())
+    assert len(names) == len(accounts)  # told apart in BigTime's lists too
     assert refused(env) == []
     oracle.check(final=True)
 

@@ -12,7 +12,8 @@ import pytest
 from bigsync_gui.connectors.bigtime import Client
 from bigsync_gui.core import client_lookup
 from bigsync_gui.core.bigtime_limits import (ELLIPSIS, account_of_code, case_safe_id, case_sensitive_id, client_code,
-                                             fit_name, is_cut_of, legacy_client_code, length, notes_with_full_name)
+                                             fit_name, fit_name_apart, is_cut_of, legacy_client_code, length,
+                                             notes_with_full_name)
 from bigsync_gui.sandbox.salesforce import ids as sf_ids
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -127,6 +128,18 @@ def test_the_whole_name_heads_the_notes_only_when_cut_and_the_notes_fit_their_ow
     notes = notes_with_full_name("Account", long, 50, description, 500)
     assert notes is not None and length(notes) <= 500 and notes.endswith("word" + ELLIPSIS)
     assert notes.startswith(whole + "\n\nFirst line of a long description.\nword word")
+
+
+def test_a_cut_name_another_client_has_keeps_its_last_word_or_gets_a_number() -> None:
+    europe = "Globex Corporation International Holdings of North America — Consultants"
+    asia = "Globex Corporation International Holdings of North America — Engineering"
+    first = fit_name(europe, 50)
+    assert fit_name_apart(europe, 50, []) == first
+    second = fit_name_apart(asia, 50, [" globex corporation  international holdings of… "])
+    assert second == "Globex Corporation International" + ELLIPSIS + " Engineering" and length(second) <= 50
+    third = fit_name_apart(asia, 50, [first, second])
+    assert third.endswith(" (2)") and length(third) <= 50 and third not in (first, second)
+    assert fit_name_apart("Globex", 50, ["GLOBEX"]) == "Globex"  # a whole name is the account's own, shared or not
 
 
 def test_a_bigtime_cut_name_is_recognised() -> None:
