@@ -546,12 +546,14 @@ class Store:
 
     def recent_activity(self, cycles: int = 200) -> tuple[list[Cycle], list[Event]]:
         """The Activity window's data: the last ``cycles`` cycles (newest first) and every event of
-        them (newest first), in one read transaction so both come from the same moment."""
+        them (newest first), in one read transaction so both come from the same moment. Events of no
+        cycle (a change of how triggers arrive) are read too, from the oldest shown cycle's start on."""
         self.db.execute("BEGIN")  # a read snapshot (WAL): never waits for, nor blocks, a running cycle
         try:
             shown = self.cycles(cycles)
-            rows = (self.db.execute("SELECT * FROM events WHERE cycle_id >= ? ORDER BY id DESC", (shown[-1].id,))
-                    if shown else [])
+            rows = (self.db.execute("SELECT * FROM events WHERE cycle_id >= ? OR (cycle_id IS NULL AND at >= ?) "
+                                    "ORDER BY id DESC", (shown[-1].id, shown[-1].started_at)) if shown
+                    else self.db.execute("SELECT * FROM events WHERE cycle_id IS NULL ORDER BY id DESC LIMIT 200"))
             return shown, [Event(**dict(r)) for r in rows]
         finally:
             self.db.execute("COMMIT")

@@ -195,3 +195,24 @@ def test_a_sentence_with_details_shows_the_sentence_and_keeps_the_details_in_its
     assert top.data() == "Updated 2 BigTime figures on <b>Hooli</b>."
     tip = top.data(3)
     assert "From BigTime: Hours logged: HrsIn." in tip and "&lt;b&gt;Hooli&lt;/b&gt;" in tip and "<b>Hooli" not in tip
+
+
+def test_a_change_of_how_triggers_arrive_is_in_activity(qtbot, tmp_path):
+    """The loop records each change of trigger mode outside any cycle (core/trigger_timing.py); the
+    admin reads it in Activity (issue 19 B6) — before the fix, events without a cycle were never read."""
+    from bigsync_gui.core import trigger_timing
+    from bigsync_gui.core.cadence import TriggerInterval
+
+    profile = make_profile(tmp_path / "p")
+    store = Store(profile.data_dir / "state.db")
+    try:
+        assert trigger_timing.record_mode(store, True, "", TriggerInterval(420, "derived", 15000))
+        cycles, events = store.recent_activity(2)  # the two newest cycles are older than the mode change
+    finally:
+        store.close()
+    assert [e.kind for e in events][:1] == ["mode"]
+    win = ActivityWindow(profile)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.loaded, timeout=10000):
+        win.show()
+    assert win.feed.proxy.index(0, WHAT).data() == "Triggers: Instant — Salesforce's change stream is connected."
