@@ -37,30 +37,23 @@ from ..connectors import errors as ce
 from ..connectors import soql
 from ..connectors.salesforce import SalesforceClient, Stage
 from ..connectors.timestamps import parse_timestamp
-from . import batches, cadence, creation, writeback
+from . import batches, cadence, creation, reads, writeback
 from .connections import Connector
 from .cycle import CycleReport, CycleRunner, CycleState, Metadata, WaitCallback
-from .errors import ConfigInvalid, PickStageAgain, Transient
+from .errors import ConfigInvalid, Transient
 from .settings import Settings
 from .store import Store
 from .streaming import POSITION_CURSOR, StreamWork
 
-LOOKBACK = timedelta(minutes=5)
-METADATA_MAX_AGE = timedelta(minutes=15)
 FULL_RECONCILE_EVERY = timedelta(hours=24)
 DELETED_RETENTION = timedelta(days=15)  # Salesforce's recycle bin / getDeleted window
 AUTOMATIC = 0  # update_settings(interval_seconds=AUTOMATIC): the interval follows the budget (core.cadence)
-ID_CHUNK = 200  # ids per "Id IN (...)" query: keeps the SOQL well under its length limit
 
 CURSOR = "opportunity_modstamp"
 LAST_FULL = "last_full_reconcile"
 LAST_READ = "last_read"  # when the last cycle that read everything changed (start time, engine clock)
-METADATA = "salesforce_metadata"
 HISTORY_FLOOR = "stage_history_floor"  # the setup's read (Salesforce's time): stage changes before it were its to judge
 
-ACCOUNT_FIELDS = ("Name", "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode", "BillingCountry",
-                  "Phone", "Fax", "Description")
-CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Phone", "Title")
 
 
 @dataclass(frozen=True)
@@ -313,7 +306,7 @@ class Engine:
         return self.cycles.bigtime()
 
     def _work(self, c: CycleState, full: bool, stream: StreamWork | None = None) -> str:
-        cached = c.store.get_meta(METADATA)
+        cached = c.store.get_meta(reads.METADATA)
         if cached and c.store.links_not_written_back():
             # Resume first what an earlier cycle left (stopped by the budget, or offline): the project
             # ids owed. The cached field list of any age will do for that, so a tight budget is spent
@@ -322,8 +315,8 @@ class Engine:
             batches.write_project_ids(c)
             if c.stopped_by is not None:
                 raise c.stopped_by
-        c.metadata = self._metadata(c)
-        trigger = self._trigger_stage(c)
+        c.metadata = reads.metadata(c)
+        trigger = reads.trigger_stage(c)
         triggering = {s.api_name for s in self.triggering_stages(c.metadata.stages, trigger.api_name)}
 
         cursor_text = c.store.cursor(CURSOR)
@@ -339,15 +332,15 @@ class Engine:
         # Stage history from where this read starts, never before the set-up's read (what was past
         # the stage then is "already past"; what came and went before it is not replayed).
         floor_text = c.store.cursor(HISTORY_FLOOR)
-        starts = ([cursor - LOOKBACK] if cursor else []) + ([parse_timestamp(floor_text)] if floor_text else [])
+        starts = ([cursor - reads.LOOKBACK] if cursor else []) + ([parse_timestamp(floor_text)] if floor_text else [])
         c.history_since = max(starts, default=None)
         # Streamed: only what the events named, in one query (the polled read's select and stage
         # history), and no cursor moved — the backstop sweep reads everything changed.
         named = stream.record_ids if stream is not None and not due_full else None
         streamed = named is not None
-        records = (self._read_ids(c, sorted(named), sever_missing=False) if named is not None
-                   else self._read_full(c, triggering, cursor) if due_full else self._read_changes(c, cursor))  # type: ignore[arg-type]
-        records.update(self._read_unfinished(c, exclude=set(records)))
+        records = (reads.read_ids(c, sorted(named), sever_missing=False) if named is not None
+                   else reads.read_full(c, triggering, cursor) if due_full else reads.read_changes(c, cursor))  # type: ignore[arg-type]
+        records.update(reads.read_unfinished(c, exclude=set(records)))
         newest = max((r.get("SystemModstamp") or "" for r in records.values()), default="")
 
         total, done = len(records), 0
@@ -405,112 +398,6 @@ class Engine:
             c.store.set_cursor(LAST_FULL, _iso(c.started))
         c.store.set_cursor(LAST_READ, _iso(c.started))
 
-    # ---- metadata ---------------------------------------------------------------------------------
-    def _metadata(self, c: CycleState, force: bool = False) -> Metadata:
-        cached = c.store.get_meta(METADATA)
-        if cached and not force:
-            meta = Metadata.from_dict(cached)
-            if c.started - meta.fetched_at < METADATA_MAX_AGE:
-                return meta
-        c.sf.new_cycle()  # drop the client's describe cache: fields added in Salesforce are seen
-        stages = c.sf.stages()
-        fields = {name.lower() for name in c.sf.fields("Opportunity")}
-        meta = Metadata(stages, fields, c.started, {name.lower() for name in c.sf.fields("Account")})
-        with c.store.transaction():
-            c.store.set_meta(METADATA, meta.to_dict())
-        return meta
-
-    def _trigger_stage(self, c: CycleState) -> Stage:
-        assert c.metadata is not None
-        wanted = c.settings.sync.trigger_stage
-        stage = next((s for s in c.metadata.stages if s.api_name == wanted), None)
-        if stage is None or not stage.is_active:
-            fresh = self._metadata(c, force=True)
-            c.metadata = fresh
-            stage = next((s for s in fresh.stages if s.api_name == wanted), None)
-        label = c.settings.sync.trigger_stage_label or wanted
-        if stage is None:
-            raise PickStageAgain(
-                f"The trigger stage {label!r} no longer exists in Salesforce. Pick the stage again "
-                "(Settings… or `bigsync-gui configure --trigger-stage`); nothing is synced until then."
-            )
-        if not stage.is_active:
-            raise PickStageAgain(f"The trigger stage {label!r} was deactivated in Salesforce. Pick the stage again; "
-                                 "nothing is synced until then.")
-        return stage
-
-    # ---- reading ---------------------------------------------------------------------------------
-    def _select(self, c: CycleState) -> str:
-        assert c.metadata is not None
-        fields = [
-            "Id",
-            "Name",
-            "StageName",
-            "IsDeleted",
-            "AccountId",
-            "CloseDate",
-            "Amount",
-            "Description",
-            "SystemModstamp",
-            "LastModifiedDate",
-        ]
-        client_field = creation.client_id_field(c)
-        account = (*ACCOUNT_FIELDS, "LastModifiedDate", *([client_field] if client_field else []))
-        fields += [f"Account.{f}" for f in account]
-        id_field = c.settings.sync.field_map.get("project_id")
-        if id_field and id_field.lower() in c.metadata.opportunity_fields:
-            fields.append(id_field)
-        roles = ", ".join(["ContactId", "Role", "IsPrimary", *(f"Contact.{f}" for f in CONTACT_FIELDS)])
-        history = ""
-        if c.history_since is not None:  # the stages passed since the last read, in the same request
-            history = soql.format_soql(", (SELECT StageName, CreatedDate FROM OpportunityHistories "
-                                       "WHERE CreatedDate >= {} ORDER BY CreatedDate)", c.history_since)
-        return f"SELECT {', '.join(fields)}, (SELECT {roles} FROM OpportunityContactRoles){history} FROM Opportunity"
-
-    def _read_changes(self, c: CycleState, cursor: datetime) -> dict[str, dict[str, Any]]:
-        since = cursor - LOOKBACK
-        query = self._select(c) + soql.format_soql(" WHERE SystemModstamp >= {} ORDER BY SystemModstamp, Id", since)
-        rows = c.sf.query_all(query)  # the first page is fetched here: Salesforce's time of the read
-        c.read_at = c.sf.server_time
-        return {r["Id"]: r for r in rows}
-
-    def _read_full(self, c: CycleState, triggering: set[str], cursor: datetime | None) -> dict[str, dict[str, Any]]:
-        """Every opportunity at or past the trigger, those changed since the cursor (a stage passed
-        since then shows in their history only), and the linked ones."""
-        where = soql.format_soql(" WHERE StageName IN {}", sorted(triggering))
-        if cursor is not None:
-            where = soql.format_soql(
-                " WHERE (StageName IN {} OR SystemModstamp >= {})", sorted(triggering), cursor - LOOKBACK
-            )
-        rows = c.sf.query(self._select(c) + where + " ORDER BY SystemModstamp, Id")
-        c.read_at = c.sf.server_time
-        records = {r["Id"]: r for r in rows}
-        linked = [link.opportunity_id for link in c.store.links()]
-        records.update(self._read_ids(c, [i for i in linked if i not in records], sever_missing=True))
-        return records
-
-    def _read_unfinished(self, c: CycleState, exclude: set[str]) -> dict[str, dict[str, Any]]:
-        """Opportunities whose create was left unfinished are read again, whatever the cursor says."""
-        pending = [i.opportunity_id for i in c.store.intents("pending") if i.opportunity_id not in exclude]
-        return self._read_ids(c, pending, sever_missing=False)
-
-    def _read_ids(self, c: CycleState, ids: list[str], sever_missing: bool) -> dict[str, dict[str, Any]]:
-        found: dict[str, dict[str, Any]] = {}
-        for start in range(0, len(ids), ID_CHUNK):
-            chunk = ids[start:start + ID_CHUNK]
-            found.update(
-                {r["Id"]: r for r in c.sf.query_all(self._select(c) + soql.format_soql(" WHERE Id IN {}", chunk))}
-            )
-        if sever_missing:  # gone from the recycle bin too (hard-deleted): the link is severed
-            for missing in (i for i in ids if i not in found):
-                link = c.store.link(missing)
-                if link and link.status == "linked":
-                    with c.store.transaction():
-                        c.store.set_link_status(missing, "severed")
-                        c.store.event(c.id, "severed", f"{link.opportunity_name} was deleted for good in Salesforce; "
-                                                       "the BigTime project stays.", missing, link.project_id)
-        return found
-
     # ---- deciding ---------------------------------------------------------------------------------
     def _handle(self, c: CycleState, record: dict[str, Any], triggering: set[str]) -> str | None:
         """What the opportunity's change calls for, done now, except a create: the stage reached
@@ -543,10 +430,10 @@ class Engine:
         path = _stage_path(record)
         known = {s.api_name for s in c.metadata.stages}
         if any(stage not in known for _, stage in path):
-            c.metadata = self._metadata(c, force=True)
+            c.metadata = reads.metadata(c, force=True)
             triggering.clear()
             triggering.update(
-                s.api_name for s in self.triggering_stages(c.metadata.stages, self._trigger_stage(c).api_name)
+                s.api_name for s in self.triggering_stages(c.metadata.stages, reads.trigger_stage(c).api_name)
             )
         reached = self._reached(c, oid, path, triggering)
         if reached is None:
