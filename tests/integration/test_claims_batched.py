@@ -29,10 +29,10 @@ def wins(env: Connected, n: int, accounts: int = 2) -> list[str]:
 def one_project_each(env: Connected, won: list[str]) -> None:
     assert {w: len(env.projects_for(w)) for w in won} == dict.fromkeys(won, 1)
     assert all(str(env.opp(w).get(ID_FIELD)).isdigit() for w in won), "a claim left where the project id belongs"
-    by_code: dict[str, int] = {}
+    by_name: dict[str, int] = {}
     for client in env.clients():
-        by_code[str(client["ClientId"])] = by_code.get(str(client["ClientId"]), 0) + 1
-    assert all(n == 1 for n in by_code.values()), by_code
+        by_name[str(client["Nm"])] = by_name.get(str(client["Nm"]), 0) + 1
+    assert all(n == 1 for n in by_name.values()), by_name
 
 
 def held(env: Connected, system: str) -> int:
@@ -136,3 +136,23 @@ def test_a_kill_after_the_claims_before_their_intents_then_a_restart(connected_e
     assert code == 0 and report is not None and report.result == "ok", err
     one_project_each(env, won)
     oracle.check(final=True)
+
+
+def test_an_org_without_our_fields_claims_the_account_with_an_update_naming_no_field(connected_engine: Connected) -> None:
+    """A fresh org (none of BigSync's fields, so no Account client id field either): today's
+    behaviour, the account claimed by an update naming no field; one client, each project once."""
+    env = connected_engine
+    requests.post(env.sandbox.salesforce_admin_url + "/metadata", json={"bigsync_fields": "absent"},
+                  timeout=10).raise_for_status()
+    env.advance(minutes=16)  # the engine's cached metadata is read again
+    won = wins(env, 3, accounts=1)
+    account = env.opp(won[0])["AccountId"]
+    env.clear_logs()
+    report = env.cycle()
+    assert report.result == "ok" and report.created == 3, report
+    patches = [e for e in env.log("salesforce") if e["method"] == "PATCH"]
+    assert [e["path"].rsplit("/", 2)[-2:] for e in patches] == [["Account", account]]  # the one claim: the account's
+    assert not any(e["path"].endswith("/composite") for e in env.log("salesforce"))
+    assert {w: len(env.projects_for(w)) for w in won} == dict.fromkeys(won, 1)
+    assert len({env.project(w)["ClientId"] for w in won}) == 1
+    assert len([c for c in env.clients() if c["Nm"] == "Batch Co 0"]) == 1

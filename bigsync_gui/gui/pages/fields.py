@@ -125,8 +125,8 @@ class FieldsPage(QWizardPage):
         super().__init__()
         self.context = context
         self.setTitle("Salesforce fields")
-        self.setSubTitle("Where BigTime's figures are written on each opportunity. Missing fields are skipped; "
-                         "you can add them later.")
+        self.setSubTitle("Where BigTime's figures are written on each opportunity, and the client on its account. "
+                         "Missing fields are skipped; you can add them later.")
         self._report: FieldsReport | None = None
         self._generation = 0
         self._map = self._saved_map()
