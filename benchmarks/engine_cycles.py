@@ -12,7 +12,8 @@ Prints figures (not a test; these machines are noisy). Scenarios, in this order,
   (a') idle cycles after all that (within the engine's 5-minute lookback, and after a simulated 10 minutes)
 
 Targets (from the issue): idle ≤ 1 Salesforce request and 0 BigTime; Salesforce requests for N new
-wins ≤ a small constant + ⌈N/2000⌉ reads + ⌈N/200⌉ writes; BigTime client/project lists read at most
+wins ≤ a small constant + ⌈N/2000⌉ reads + ⌈N/200⌉ writes (since the claims, + ⌈(N + new clients)/24⌉
+Composite requests that carry the writes too: benchmarks/claim_cost.py); BigTime client/project lists read at most
 once per cycle (no per-record search); write-back ≤ a small constant + two reads (budget status and
 the project detail, which alone has the budget fields) per changed
 project; engine RSS with 10,000 links under 150 MB.

@@ -156,3 +156,24 @@ def test_an_org_without_our_fields_claims_the_account_with_an_update_naming_no_f
     assert {w: len(env.projects_for(w)) for w in won} == dict.fromkeys(won, 1)
     assert len({env.project(w)["ClientId"] for w in won}) == 1
     assert len([c for c in env.clients() if c["Nm"] == "Batch Co 0"]) == 1
+
+
+def test_an_account_claimed_for_wins_that_all_went_to_another_installation_is_put_back(
+        connected_engine: Connected) -> None:
+    """The account's claim rode with its one opportunity's claim; the other installation had claimed
+    the opportunity meanwhile (412): the account's field is put back at once, so the other creates
+    the client now rather than after the lease."""
+    env = connected_engine
+    (won,) = wins(env, 1, accounts=1)
+    account = env.opp(won)["AccountId"]
+    env.fault("salesforce", kind="hold", seconds=60, method="POST", path="/composite$", count=1)
+    reports: list[CycleReport] = []
+    cycle = threading.Thread(target=lambda: reports.append(env.cycle()))
+    cycle.start()
+    wait_held(env, "salesforce", cycle.is_alive)
+    env.update("Opportunity", won, {ID_FIELD: f"claim:{OTHER}:{int(env.sandbox.world.clock.now().timestamp())}"})
+    env.clear_faults()
+    cycle.join(timeout=120)
+    assert reports[0].result == "ok" and reports[0].created == 0, reports[0]
+    assert env.sandbox.world.salesforce.fetch("Account", account).get("BigTime_Client_Id__c") is None
+    assert not env.clients() or all(c["Nm"] != "Batch Co 0" for c in env.clients())
