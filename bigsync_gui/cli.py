@@ -18,6 +18,7 @@ from typing import Any
 from . import APP_NAME, __version__
 from .cli_connect import cmd_connect_bigtime, cmd_connect_salesforce, cmd_disconnect
 from .cli_support import connector_for, fail, run_guarded
+from .connectors.wording import plural
 from .core.problems import (EXIT_DOCTOR_DIFFERS, EXIT_FAILED, EXIT_KEYRING, EXIT_NOT_CONNECTED,  # noqa: F401 - the CLI's codes
                             EXIT_OFFLINE, EXIT_OK, EXIT_USAGE, cycle_outcome)
 
@@ -393,14 +394,15 @@ def _print_report(report: Any, as_json: bool) -> None:
     if as_json:
         print(json.dumps(report.to_json()))
         return
+    written = plural(report.written, "opportunity", "opportunities") + " written"
     parts = [
-        f"{n} {what}"
+        what if what == written else f"{n} {what}"
         for n, what in (
             (report.created, "created"),
             (report.linked, "linked"),
             (report.severed, "severed"),
             (report.restored, "restored"),
-            (report.written, "opportunities written"),
+            (report.written, written),
             (report.rejected, "rejected"),
         )
         if n
