@@ -138,7 +138,9 @@ def test_a_kill_after_the_claims_before_their_intents_then_a_restart(connected_e
     oracle.check(final=True)
 
 
-def test_an_org_without_our_fields_claims_the_account_with_an_update_naming_no_field(connected_engine: Connected) -> None:
+def test_an_org_without_our_fields_claims_the_account_with_an_update_naming_no_field(
+    connected_engine: Connected,
+) -> None:
     """A fresh org (none of BigSync's fields, so no Account client id field either): today's
     behaviour, the account claimed by an update naming no field; one client, each project once."""
     env = connected_engine
