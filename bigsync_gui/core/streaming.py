@@ -13,8 +13,9 @@ resubscribes from the newest event received; a refused session refreshes the tok
 handshakes; a position past the 72-hour retention subscribes for new events and asks for a sweep;
 the spent daily event allocation, a refused subscription or a stream that cannot be reached puts
 the loop back on its adaptive polling (``up`` False, ``reason`` says why) and tries again later,
-with backoff; a connect held past its timeout reconnects; redelivered events are dropped by replay
-id. No Qt here; the thread is the loop's (and the tray's runner's).
+with backoff; a connect held past its timeout or dropped handshakes again and resubscribes from the
+newest event received (its lost answer may have carried events); redelivered events are dropped by
+replay id. No Qt here; the thread is the loop's (and the tray's runner's).
 """
 
 from __future__ import annotations
@@ -249,11 +250,12 @@ class TriggerStream:
         if failure.kind in ("refused", "replay_invalid"):
             self._set_mode(False, "Change Data Capture is not on for Opportunity in this org")
             return float(REFUSED_RETRY_SECONDS), None
-        # transport: a hung or dropped connect; the client may still be known, so connect again at once
+        # transport: a hung or dropped connect. Its answer may have carried events the server now
+        # counts as delivered, so a new handshake resubscribes from the newest event received.
         if failures + 1 >= DOWN_AFTER_FAILURES:
             self._set_mode(False, "Salesforce's change stream cannot be reached")
         wait = 0.0 if failures == 0 else float(RETRY_SECONDS[min(failures - 1, len(RETRY_SECONDS) - 1)])
-        return wait, (session if failures == 0 else None)
+        return wait, None
 
 
 POSITION_CURSOR = "stream_replay_id"  # the newest replay id whose cycle committed (the state database)

@@ -173,14 +173,27 @@ def test_cdc_off_falls_back_to_polling_and_says_why(sandbox, refused):
 def test_a_connect_that_hangs_past_its_timeout_reconnects(sandbox):
     with Harness(sandbox, read_margin=0.5) as h:
         h.until(lambda: h.stream.up, "subscribed")
-        h.batch_with(lambda b: b.sweep, "the first sweep")
+        before = new_opportunity(h.api)  # a position to resubscribe from
+        h.batch_with(lambda b: before in b.record_ids, "an event before")
         # the next connect hangs for a minute: only giving up after timeout + margin (0.8 s) and
         # connecting again brings the event within the 20 s this test waits
         h.post("/faults", {"kind": "latency", "seconds": 60, "path": "/cometd", "count": 1})
         time.sleep(1.0)
         oid = new_opportunity(h.api)
         h.batch_with(lambda b: oid in b.record_ids, "the event after the reconnect")
-        assert h.stream.up and h.waits == []  # the first transport failure reconnects at once
+        assert h.stream.up and h.waits == []  # the first transport failure resubscribes at once
+
+
+def test_a_dropped_answer_loses_no_event(sandbox):
+    """The server did the work (delivered the events) and the answer never arrived: resubscribing
+    from the newest event received brings them again."""
+    with Harness(sandbox) as h:
+        h.until(lambda: h.stream.up, "subscribed")
+        first = new_opportunity(h.api)
+        h.batch_with(lambda b: first in b.record_ids, "an event before")
+        h.post("/faults", {"kind": "drop", "path": "/cometd", "count": 1})
+        lost = new_opportunity(h.api)  # delivered in the dropped answer
+        h.batch_with(lambda b: lost in b.record_ids, "the event of the dropped answer, replayed")
 
 
 def test_a_refused_handshake_is_a_typed_failure(sandbox):
