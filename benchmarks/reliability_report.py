@@ -11,12 +11,17 @@ or the contract broke another way, with the failing seed and how to rerun it.
   three more wins, a real `bigsync-gui sync --once` slowed by BigTime latency, SIGKILL at a random
   moment inside its cycle, then `sync --once` again (the next start) until a clean cycle, and the
   oracle checks everything (final check).
+- streamed kill -9 runs: three more wins woken through the change stream of a real `bigsync-gui
+  run` (sometimes the stream dropped first: a lost connect answer, or the server forgetting the
+  client), SIGKILL at a random moment inside that cycle, then `run` again (the next start, which
+  replays the events from the stored position) until every win has its project; duplicates and
+  wins without a project counted (crash_runs.kill_streamed_somewhere).
 - two-installation rounds: benchmarks/two_installations.py's rounds (two profiles syncing at once
   as processes on --wins new wins); duplicate projects, clients, wins without a project, and any
   DELETE BigTime received.
 
-    .venv/bin/python benchmarks/reliability_report.py            # quick: 50 seeds, 10 kills, 2 rounds
-    nice -n 10 .venv/bin/python benchmarks/reliability_report.py --long   # 1000 / 200 / 20
+    .venv/bin/python benchmarks/reliability_report.py            # quick: 50 seeds, 10 kills, 5 streamed, 2 rounds
+    nice -n 10 .venv/bin/python benchmarks/reliability_report.py --long   # 1000 / 200 / 50 / 20
 """
 
 from __future__ import annotations
@@ -39,14 +44,15 @@ sys.path[:0] = [str(HERE.parent / "tests" / "integration"), str(HERE.parent / "t
 
 import _setup  # noqa: E402
 import two_installations  # noqa: E402
-from crash_runs import finish, kill_sync_somewhere, killed, rerun_until_clean, won_with_roles  # noqa: E402
+from crash_runs import (finish, kill_streamed_somewhere, kill_sync_somewhere, killed, rerun_until_clean,  # noqa: E402
+                        settle_with_run, short_answer_window, won_with_roles)
 from engine_fixtures import (VIOLATION_KINDS, Connected, ContractBroken, Oracle, Violation,  # noqa: E402
                              connected_to, keyring_file_at)
 
 from bigsync_gui.sandbox import Sandbox  # noqa: E402
 
-QUICK = {"seeds": 50, "kills": 10, "rounds": 2}
-LONG = {"seeds": 1000, "kills": 200, "rounds": 20}
+QUICK = {"seeds": 50, "kills": 10, "streamed": 5, "rounds": 2}
+LONG = {"seeds": 1000, "kills": 200, "streamed": 50, "rounds": 20}
 STEPS = 25  # the test's default story length (BIGSYNC_SCENARIO_STEPS)
 
 
@@ -184,6 +190,33 @@ def run_kills(count: int, seed: int) -> Section:
     return section
 
 
+def run_streamed_kills(count: int, seed: int) -> Section:
+    section, started = Section("streamed kill -9 runs"), time.monotonic()
+    if count:
+        with Sandbox() as sandbox, tempfile.TemporaryDirectory(prefix="bigsync-reliability-") as tmp, \
+                keyring_file_at(Path(tmp) / "home") as home, connected_to(sandbox, Path(tmp) / "profile", home) as env:
+            _setup.set_bigtime_rate_limit(sandbox, None)
+            env.sf_settings(daily_api_limit=100_000_000)
+            short_answer_window(env)
+            rng = random.Random(seed)
+            for n in range(count):
+                wins = won_with_roles(env, 3, rng, batch=f"s{n}-")
+                landed = kill_streamed_somewhere(env, rng, wins)
+                duplicates, missed = settle_with_run(env, wins)
+                section.runs += 1
+                section.cycles += 2
+                section.faults += landed
+                broken = [Violation(kind, count, f"streamed kill {n + 1}: {count} {what}") for kind, count, what in (
+                    ("duplicate", duplicates, "duplicate projects"), ("missed", missed, "wins without a project"))
+                    if count]
+                if broken:
+                    section.add(broken, f"benchmarks/reliability_report.py --seeds 0 --kills 0 --rounds 0 --streamed "
+                                        f"{n + 1} --stream-seed {seed} (timing decides where the kill lands)")
+                    break
+    section.wall = time.monotonic() - started
+    return section
+
+
 # ---- two-installation rounds -----------------------------------------------------------------------
 def run_twins(rounds: int, wins: int) -> Section:
     section, started = Section("two-installation rounds"), time.monotonic()
@@ -259,19 +292,25 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="processes playing seeds at once (each its own sandbox)")
     parser.add_argument("--kills", type=int, help=f"kill -9 runs (quick: {QUICK['kills']})")
     parser.add_argument("--kill-seed", type=int, default=1, help="the kill runs' random seed")
+    parser.add_argument("--streamed", type=int, help=f"streamed kill -9 runs (quick: {QUICK['streamed']})")
+    parser.add_argument("--stream-seed", type=int, default=1, help="the streamed kill runs' random seed")
     parser.add_argument("--rounds", type=int, help=f"two-installation rounds (quick: {QUICK['rounds']})")
     parser.add_argument("--wins", type=int, default=40, help="new wins per two-installation round")
     args = parser.parse_args(argv)
     preset = LONG if args.long else QUICK
-    seeds, kills, rounds = (preset[k] if v is None else v for k, v in
-                            (("seeds", args.seeds), ("kills", args.kills), ("rounds", args.rounds)))
+    seeds, kills, streamed, rounds = (preset[k] if v is None else v for k, v in
+                                      (("seeds", args.seeds), ("kills", args.kills), ("streamed", args.streamed),
+                                       ("rounds", args.rounds)))
     started = time.monotonic()
     print(f"reliability report: {seeds} seeds of {args.steps} steps on {args.workers} workers, {kills} kill -9 runs, "
+          f"{streamed} streamed kill -9 runs, "
           f"{rounds} two-installation rounds of {args.wins} wins; commit {commit()}, "
           f"{datetime.now(timezone.utc).isoformat(timespec='minutes')}", flush=True)
     sections = [run_scenarios(list(range(args.first_seed, args.first_seed + seeds)), args.steps, args.workers)]
     print(f"  {sections[-1].name}: done in {sections[-1].wall / 60:.1f} min", flush=True)
     sections.append(run_kills(kills, args.kill_seed))
+    print(f"  {sections[-1].name}: done in {sections[-1].wall / 60:.1f} min", flush=True)
+    sections.append(run_streamed_kills(streamed, args.stream_seed))
     print(f"  {sections[-1].name}: done in {sections[-1].wall / 60:.1f} min", flush=True)
     sections.append(run_twins(rounds, args.wins))
     print(f"  {sections[-1].name}: done in {sections[-1].wall / 60:.1f} min\n", flush=True)

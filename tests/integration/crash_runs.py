@@ -1,18 +1,24 @@
 """Real `bigsync-gui sync --once` processes against the in-process sandbox, for the kill -9 runs
 (tests/e2e/test_crash_safety.py, benchmarks/reliability_report.py): start one on a connected
-profile, wait until it is inside its cycle, read its report.
+profile, wait until it is inside its cycle, read its report. And real `bigsync-gui run` processes
+killed inside a streamed cycle, with the change stream dropped first (docs/sync.md, "Instant triggers").
 """
 
 from __future__ import annotations
 
 import json
+import queue
 import random
 import signal
 import subprocess
 import sys
+import threading
 import time
 
+import requests
+
 from bigsync_gui.core.engine import CycleReport
+from bigsync_gui.core.settings import Settings
 from engine_fixtures import Connected, Oracle, child_env
 
 CLI = [sys.executable, "-m", "bigsync_gui"]
@@ -107,3 +113,92 @@ def kill_sync_somewhere(env: Connected, rng: random.Random) -> tuple[bool, subpr
         proc.send_signal(signal.SIGKILL)
         proc.communicate(timeout=60)
     return landed, proc
+
+
+# ---- the same with the change stream: `bigsync-gui run` killed inside a streamed cycle ------------------
+class RunProcess:
+    """A real `bigsync-gui run` (the loop, with the change stream) and its stdout line by line."""
+
+    def __init__(self, env: Connected) -> None:
+        self.proc = subprocess.Popen([*CLI, "--profile", str(env.root), "run"], stdout=subprocess.PIPE,
+                                     stderr=subprocess.PIPE, text=True, env=child_env(env.home))
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.rstrip("\n"))
+
+    def wait_for(self, start: str, seconds: float = 60) -> str:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and self.proc.poll() is None:
+            try:
+                line = self.lines.get(timeout=0.1)
+            except queue.Empty:
+                continue
+            if line.startswith(start):
+                return line
+        raise AssertionError(f"`run` did not print {start!r} within {seconds:.0f} s (exit {self.proc.poll()})")
+
+    def stop(self) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            return self.proc.wait(timeout=15)
+        finally:
+            self.proc.kill()
+
+
+def short_answer_window(env: Connected, seconds: int = 5) -> None:
+    """BigTime's answer window shortened (bigtime.request_timeout_seconds): a create left in doubt
+    by a kill is looked up seconds, not a minute, later."""
+    settings = Settings.load(env.profile)
+    settings.bigtime.request_timeout_seconds = seconds
+    settings.save(env.profile)
+
+
+def kill_streamed_somewhere(env: Connected, rng: random.Random, wins: list[str]) -> bool:
+    """A `run` started and streaming (its start's sweep done); sometimes the stream is dropped first
+    (a connect answer lost after the server delivered, or the server forgetting the client); then
+    ``wins`` reach the stage, their events wake a streamed cycle, and the process is SIGKILLed at a
+    random moment inside it (BigTime's writes slowed to 0.15 s, sometimes a lost create answer).
+    Returns whether the kill landed inside that cycle."""
+    env.clear_faults()
+    run = RunProcess(env)
+    try:
+        run.wait_for("Triggers: Instant")
+        run.wait_for("Trigger cycle")
+        env.fault("bigtime", kind="latency", seconds=0.15, method="POST", path="/project", count=None)
+        if rng.random() < 0.3:
+            env.fault("bigtime", kind="drop", method="POST", path="/project/detail$")
+        drop = rng.random()
+        if drop < 0.35:
+            env.fault("salesforce", kind="drop", path="/cometd", count=1)
+        elif drop < 0.6:
+            requests.post(env.sandbox.salesforce_admin_url + "/streaming/forget", timeout=10).raise_for_status()
+        before, _ = last_cycle(env)
+        for oid in wins:
+            env.move(oid, "Closed Won")
+        wait_until_cycling(env, run.proc, before)
+        time.sleep(rng.uniform(0.0, 1.0))
+        landed = run.proc.poll() is None and last_cycle(env)[1] == "running"
+    finally:
+        run.proc.send_signal(signal.SIGKILL)
+        run.proc.communicate(timeout=60)
+    return landed
+
+
+def settle_with_run(env: Connected, wins: list[str], seconds: float = 120) -> tuple[int, int]:
+    """The next start: `run` again until every win has its project (or ``seconds`` pass), then
+    SIGTERM. (duplicate projects, wins without a project)"""
+    env.clear_faults()
+    run = RunProcess(env)
+    try:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline and not all(env.projects_for(o) for o in wins):
+            time.sleep(0.2)
+        time.sleep(1.0)  # anything still in flight (a second create would show now)
+    finally:
+        run.stop()
+    counts = [len(env.projects_for(o)) for o in wins]
+    return sum(max(0, n - 1) for n in counts), sum(1 for n in counts if n == 0)

@@ -14,15 +14,18 @@ import engine_fixtures  # noqa: E402
 import reliability_report  # noqa: E402
 from engine_fixtures import Violation  # noqa: E402
 
-TINY = ["--seeds", "1", "--first-seed", "3", "--steps", "4", "--workers", "1", "--kills", "1", "--rounds", "0"]
+TINY = ["--seeds", "1", "--first-seed", "3", "--steps", "4", "--workers", "1", "--streamed", "1", "--kills", "1",
+        "--rounds", "0"]
 
 
 def test_tiny_report_runs_every_kind_and_holds(capsys: pytest.CaptureFixture[str]) -> None:
     assert reliability_report.main(TINY) == 0
     out = capsys.readouterr().out
-    rows = {line.split()[0]: line.split() for line in out.splitlines() if line.startswith(("fault-scenario", "kill"))}
+    rows = {line.split()[0]: line.split() for line in out.splitlines()
+            if line.startswith(("fault-scenario", "kill", "streamed"))}
     assert rows["fault-scenario"][2:4] == ["1", "5"]  # 1 seed run, its 4 steps + the final cycle
     assert rows["kill"][3] == "1"
+    assert rows["streamed"][4] == "1" and rows["streamed"][7:9] == ["0", "0"]  # 1 run; no duplicate, none missed
     assert "all 0: the contract held" in out
 
 
@@ -34,7 +37,7 @@ def test_a_violation_the_oracle_sees_fails_the_report(monkeypatch: pytest.Monkey
         return [*seen(self, final), Violation("duplicate", 1, "planted: more than one project for 006PLANTED")]
 
     monkeypatch.setattr(engine_fixtures.Oracle, "violations", planted)
-    assert reliability_report.main([*TINY[:-4], "--kills", "0", "--rounds", "0"]) == 1
+    assert reliability_report.main([*TINY[:-6], "--streamed", "0", "--kills", "0", "--rounds", "0"]) == 1
     out = capsys.readouterr().out
     scenario_row = next(line.split() for line in out.splitlines() if line.startswith("fault-scenario"))
     assert scenario_row[5] == "1"  # the duplicate column
