@@ -76,6 +76,17 @@ def stored_daily_max(store: Store) -> int | None:
     return value if isinstance(value, int) else None
 
 
+def remember_daily_max(profile: Profile, daily_max: int) -> None:
+    """Keep the org's allowance a connect or set-up saw (``Sforce-Limit-Info``), so the interval said
+    before the first sync — the wizard, `status` — is the one the loop will use."""
+    store = Store(profile.data_dir / "state.db")
+    try:
+        with store.transaction():
+            store.set_meta(DAILY_MAX_KEY, daily_max)
+    finally:
+        store.close()
+
+
 def effective_interval(profile: Profile, settings: Settings | None = None) -> TriggerInterval:
     """The interval the loop uses now, from settings and the state database only (no network): what
     `status` and the GUI's Settings show."""

@@ -17,7 +17,7 @@ from ..connectors.http import HttpPolicy, RequestCounter, RetryPolicy, is_loopba
 from ..connectors.ratelimit import limiter_for
 from ..connectors.salesforce import Identity, SalesforceClient
 from ..connectors.systems import label_of
-from . import secrets
+from . import cadence, secrets
 from .errors import ConfigInvalid
 from .profile import Profile
 from .settings import Settings
@@ -119,6 +119,8 @@ class Connector:
         s.instance_url, s.identity_url = instance_url, str(tokens.raw.get("id") or "")
         s.org_id, s.user_id, s.username, s.display_name = identity.org_id, identity.user_id, identity.username, org
         settings.save(self.profile)
+        if client.api_usage:  # the allowance the org-name read saw: `status` says the interval the loop will use
+            cadence.remember_daily_max(self.profile, client.api_usage[1])
         return Connection("salesforce", org, identity.username)
 
     def salesforce(self) -> SalesforceClient:

@@ -380,7 +380,8 @@ class DesktopSession(QObject):
         from ..core import trigger_timing
 
         try:
-            self.model.triggers = trigger_timing.timing(self.context.profile).words
+            timing = trigger_timing.timing(self.context.profile)
+            self.model.triggers = timing.words + (f" ({timing.reason})" if timing.reason else "")
         except Exception:  # a damaged settings file or database is a cycle's to report
             self.model.triggers = ""
 

@@ -10,6 +10,7 @@ import sys
 
 from bigsync_gui.core import trigger_timing
 from bigsync_gui.core.connections import Connector
+from bigsync_gui.core.creation import project_codes
 from bigsync_gui.core.engine import Engine
 from bigsync_gui.core.settings import Settings
 from bigsync_gui.core.store import Store
@@ -43,6 +44,8 @@ def test_the_same_words_before_save_after_save_and_when_streaming(sandbox, conne
     engine.stages()  # the wizard's stage page reads the org: its allowance is seen
     before = trigger_timing.planned(Settings.load(connected), usage.api_usage[1], 0).words
     assert before == "Checks every 7 min"  # 15,000 requests a day at the default 5 %
+    text, json_words = status_words(connected)  # `status` before Save: the allowance the connect saw
+    assert "Triggers: Checks every 7 min" in text and json_words == before
     done = DonePage()
     qtbot.addWidget(done)
     done.show_plan("Closed Won", before)
@@ -62,3 +65,36 @@ def test_the_same_words_before_save_after_save_and_when_streaming(sandbox, conne
     for place, shown in places(qtbot, connected).items():
         assert "Triggers: Instant" in shown or shown == "Instant", (place, shown)
         assert "Checks every" not in shown, (place, shown)
+
+
+def test_the_tray_session_streams_wins_become_projects_without_sync_now(qtbot, sandbox, memory_keyring, tmp_path,
+                                                                       monkeypatch) -> None:
+    """The desktop app's loop (the tray's runner) owns the change stream too: with the interval an
+    hour, two wins become projects without Sync now, and the tooltip says "Triggers: Instant"."""
+    from configured_profile import configure_profile, win_opportunities
+
+    from bigsync_gui.gui.context import SetupContext
+    from bigsync_gui.gui.session import DesktopSession
+
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
+    profile = configure_profile(sandbox, tmp_path / "p")  # interval: 3600 s
+    session = DesktopSession(SetupContext(profile))
+    monkeypatch.setattr(session, "open_wizard", lambda start_page=None: None)
+    try:
+        assert session.start()
+        qtbot.addWidget(session.window)
+        qtbot.waitUntil(lambda: session.model.triggers == "Instant", timeout=30000)
+        count = len(session.notifications)
+        wins = win_opportunities(sandbox.salesforce_admin_url, 2)
+
+        def projects() -> int:
+            with sandbox.world.lock:
+                codes = [p["ProjectCode"] for p in sandbox.world.bigtime.records["project"].values()]
+            return sum(1 for oid in wins if any(c in project_codes(oid) for c in codes))
+
+        qtbot.waitUntil(lambda: projects() == 2, timeout=30000)  # the interval is an hour: only events did this
+        qtbot.waitUntil(lambda: len(session.notifications) > count, timeout=30000)
+        assert "new project" in session.notifications[-1].title
+        assert "Triggers: Instant" in session.model.tooltip()
+    finally:
+        session.shutdown()

@@ -153,7 +153,7 @@ def test_connect_salesforce_stages_and_disconnect(
     assert keyring_file.exists()
     for path in profile.rglob("*"):
         if path.is_file():
-            text = path.read_text()
+            text = path.read_bytes().decode("utf-8", "replace")  # the state database too (binary)
             assert "5Aep" not in text and "00DKx" not in text.replace(json.loads(
                 (profile / "config" / "settings.json").read_text())["salesforce"]["org_id"], "")
 
