@@ -136,7 +136,8 @@ def streaming(home: Path, daily: int, wins: int, idle: float, budget: float) -> 
         info = json.loads(box.stdout.readline())
         sf_admin, bt_admin = info["salesforce"]["admin_url"], info["bigtime"]["admin_url"]
         _setup.admin(sf_admin, "POST", "/settings", {"daily_api_limit": daily})
-        urls = SimpleNamespace(salesforce_url=info["salesforce"]["instance_url"], bigtime_url=info["bigtime"]["base_url"])
+        urls = SimpleNamespace(salesforce_url=info["salesforce"]["instance_url"],
+                               bigtime_url=info["bigtime"]["base_url"])
         profile_dir = home / f"profile-{daily}"
         _setup.connect_profile(urls, profile_dir, bigtime_auth="api_key")  # type: ignore[arg-type]
         configured = subprocess.run([*CLI, "--profile", str(profile_dir), "configure", "--trigger-stage", "Closed Won",
@@ -213,7 +214,8 @@ def main() -> None:
     print("\nPolling: interval (s), measured cycle (s), idle cycle / write-back requests:")
     for daily, poll, _live, backstop, _h in rows:
         print(f"  {daily:>7,}: interval {poll['interval']} s, cycle {poll['cycle']:.2f} s, idle cycle "
-              f"{poll['idle_cycle']} request(s), idle write-back {poll['idle_writeback']}; streaming backstop {backstop:.0f} s")
+              f"{poll['idle_cycle']} request(s), idle write-back {poll['idle_writeback']}; "
+              f"streaming backstop {backstop:.0f} s")
     print("\nStreaming, measured (`bigsync-gui run` against `bigsync-gui sandbox`):")
     for daily, _poll, live, _b, _h in rows:
         wins = ", ".join(f"{x:.1f}" for x in live["latencies"])
