@@ -186,7 +186,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--wins", type=int, default=5, help="wins measured per org size and mode (default 5)")
     parser.add_argument("--idle", type=float, default=120.0, help="idle seconds counted while streaming (default 120)")
-    parser.add_argument("--budget", type=float, default=5.0, help="API budget, percent of the daily allowance (default 5)")
+    parser.add_argument("--budget", type=float, default=5.0,
+                        help="API budget, percent of the daily allowance (default 5)")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bigsync-latency-"))
     ring = tmp / "data" / "python_keyring" / "keyring_pass.cfg"
