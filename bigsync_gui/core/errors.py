@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import ClassVar
 
 from ..connectors.errors import Transient
+from ..connectors.systems import System
 
 __all__ = ["Transient", "CoreError", "ConfigInvalid", "KeyringUnavailable", "KeyringLocked", "PickStageAgain",
            "ApiBudgetSpent", "CreateInDoubt", "AlreadyRunning"]
@@ -56,7 +57,7 @@ class ApiBudgetSpent(CoreError, Transient):
     ``retry_after`` seconds from now (the loop waits that long: "asked us to wait", not broken)."""
 
     problem_code = "ApiBudgetSpent"
-    system = "salesforce"
+    system = System.SALESFORCE
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
@@ -69,7 +70,7 @@ class CreateInDoubt(CoreError, Transient):
     when the longest a BigTime answer can take has passed (core.creation.in_doubt)."""
 
     problem_code = "CreateInDoubt"
-    system = "bigtime"
+    system = System.BIGTIME
 
     def __init__(self, message: str, retry_after: float) -> None:
         super().__init__(message)
