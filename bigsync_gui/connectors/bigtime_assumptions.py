@@ -46,7 +46,8 @@ OAUTH_HEADER_ORDER = (OAUTH_HEADER_X_AUTH_TOKEN, OAUTH_HEADER_BEARER)
 # Known [doc]: ``POST /oauth2/accesstoken`` with client_id, client_secret, code and
 # grant_type=authorization_code, the body shown as a JSON-style object. Inferred (the doc text is
 # truncated): a refresh posts to the same endpoint with grant_type=refresh_token and
-# ``refresh_token``; client id and secret go in the body.
+# ``refresh_token``; client id and secret go in the body (the standard names requests-oauthlib sends:
+# connectors/oauth/refresh.py; tests/unit/test_oauth.py holds the body to them).
 # Unknown: whether a form-encoded body is accepted as well. Chosen: JSON first (the documented
 # shape); on HTTP 400 or 415 the same request is sent once more as a form. The body that got a
 # token is remembered (settings ``bigtime.token_body``) and used alone from then on.
@@ -56,18 +57,6 @@ TOKEN_BODY_JSON = "json"
 TOKEN_BODY_FORM = "form"
 TOKEN_BODY_ORDER = (TOKEN_BODY_JSON, TOKEN_BODY_FORM)
 TOKEN_BODY_FALLBACK_STATUSES = (400, 415)  # "this body is not understood": try the next shape once
-REFRESH_GRANT_TYPE = "refresh_token"
-REFRESH_TOKEN_FIELD = "refresh_token"
-CLIENT_ID_FIELD = "client_id"
-CLIENT_SECRET_FIELD = "client_secret"
-
-
-def refresh_request_body(refresh_token: str, client_id: str, client_secret: str | None) -> dict[str, str]:
-    """The fields of a refresh-token request, with the names assumed above."""
-    body = {"grant_type": REFRESH_GRANT_TYPE, REFRESH_TOKEN_FIELD: refresh_token, CLIENT_ID_FIELD: client_id}
-    if client_secret:
-        body[CLIENT_SECRET_FIELD] = client_secret
-    return body
 
 
 # ---- Sessions -------------------------------------------------------------------------------

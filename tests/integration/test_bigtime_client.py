@@ -120,7 +120,8 @@ class FakeRefresher:
         with self._lock:
             if stale_access_token is not None and stale_access_token != self._tokens.access_token:
                 return self._tokens
-            body = A.refresh_request_body(self._tokens.refresh_token or "", cred.BT_CLIENT_ID, cred.BT_CLIENT_SECRET)
+            body = {"grant_type": "refresh_token", "refresh_token": self._tokens.refresh_token or "",
+                    "client_id": cred.BT_CLIENT_ID, "client_secret": cred.BT_CLIENT_SECRET}
             response = requests.post(self.base + A.TOKEN_PATH, json=body, timeout=10)
             if response.status_code == 400 and response.json().get("error") == "invalid_grant":
                 raise ReconnectNeeded("bigtime", "the authorization was revoked or expired")

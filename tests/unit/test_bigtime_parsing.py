@@ -383,9 +383,3 @@ def test_api_key_401_is_reconnect_and_repr_hides_the_key():
     with pytest.raises(ReconnectNeeded, match="API key was refused"):
         auth.on_unauthorized(auth.headers())
     assert "secret-key-value" not in repr(auth)
-
-
-def test_refresh_body_uses_the_assumed_names():
-    assert A.refresh_request_body("rt", "cid", "sec") == {"grant_type": "refresh_token", "refresh_token": "rt",
-                                                          "client_id": "cid", "client_secret": "sec"}
-    assert "client_secret" not in A.refresh_request_body("rt", "cid", None)

@@ -20,6 +20,7 @@ from bigsync_gui.connectors.oauth import (
     AuthorizationAttempt,
     LoopbackListener,
     OAuthEndpoints,
+    TokenRefresher,
     TokenSet,
     bigtime_endpoints,
     normalise_my_domain,
@@ -354,3 +355,31 @@ def test_oauth_module_imports_no_qt_and_nothing_of_ours_outside_connectors():
             "(m.startswith('bigsync_gui.') and not m.startswith('bigsync_gui.connectors'))]; print(mods)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+def test_a_bigtime_refresh_posts_the_assumed_body():
+    """What connectors/bigtime_assumptions.py infers for a refresh: grant_type=refresh_token, the
+    refresh token, client id and secret in the body, as a JSON object first. The request the real
+    refresher sends is held to it."""
+    import json
+
+    import requests
+
+    sent: list[tuple[str, str, dict]] = []
+
+    class Recorder(HttpPolicy):
+        def request(self, method, url, **kw):  # type: ignore[override]
+            sent.append((method, url, kw))
+            response = requests.Response()
+            response.status_code, response.url = 200, url
+            response.headers["Content-Type"] = "application/json"
+            response._content = json.dumps({"access_token": "fresh", "expires_in": 3600}).encode()
+            return response
+
+    refresher = TokenRefresher(BT, Recorder("bigtime"), "the-refresh-token", on_rotated=lambda token: None)
+    assert refresher.refresh().access_token == "fresh"
+    [(method, url, kw)] = sent
+    assert (method, url) == ("POST", "https://iq.bigtime.net/BigtimeData/api/v2" + A.TOKEN_PATH)
+    assert kw["json"] == {"grant_type": "refresh_token", "refresh_token": "the-refresh-token",
+                          "client_id": "bt-client", "client_secret": "bt-secret"}
+    assert kw["idempotent"] is False  # a rotated refresh token dies on first use: never retried blindly
