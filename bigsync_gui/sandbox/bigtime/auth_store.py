@@ -8,12 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .schema import (
-    ACCESS_TOKEN_TTL_SECONDS,
-    CODE_TTL_SECONDS,
-    LOGIN_TXN_TTL_SECONDS,
-    SESSION_TTL_SECONDS,
-)
+from .schema import ACCESS_TOKEN_TTL_SECONDS, CODE_TTL_SECONDS, LOGIN_TXN_TTL_SECONDS, SESSION_TTL_SECONDS
 
 if TYPE_CHECKING:
     from .store import FirmStore

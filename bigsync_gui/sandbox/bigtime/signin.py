@@ -31,7 +31,6 @@ class OAuthError(ApiError):
     """An OAuth token-endpoint error: RFC 6749 JSON (``error``, ``error_description``)."""
 
 
-
 class SignInRoutes:
     """OAuth pages, the token endpoint, sessions."""
 

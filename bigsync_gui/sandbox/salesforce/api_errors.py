@@ -30,7 +30,6 @@ class HtmlApiError(ApiError):
     """An error shown as a page in the browser (never a redirect)."""
 
 
-
 def from_data_error(exc: Exception) -> ApiError:
     """The data layer's refusal as the error the client sees: an OAuth error, or a REST error with
     its fields (the admin API shows those fields too)."""

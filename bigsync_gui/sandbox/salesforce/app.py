@@ -29,8 +29,8 @@ from .api_errors import from_data_error, render
 from .auth_store import OAuthError
 from .collection_routes import CollectionRoutes
 from .data import SalesforceData
-from .errors import SalesforceError
 from .describe_routes import DescribeRoutes
+from .errors import SalesforceError
 from .oauth_routes import OAuthRoutes
 from .permissions import Permissions
 from .query_routes import QueryRoutes

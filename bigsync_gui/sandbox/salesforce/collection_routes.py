@@ -13,20 +13,18 @@ from ..web import json_response, read_json
 from . import composite, ids
 from .api_errors import SfApiError
 from .errors import SalesforceError
-from .rest import (
-    shape,
-    sobject_def,
-)
+from .rest import shape, sobject_def
 from .schema import ObjectDef
+from .transactions import roll_back, take_savepoint
 
 if TYPE_CHECKING:
     from .data import SalesforceData
     from .rest import RestAuth
-from .transactions import roll_back, take_savepoint
 
 COLLECTION_LIMIT = 200
 RETRIEVE_POST_LIMIT = 2000  # "retrieves up to 2,000 records" (Get Records With a Request Body)
 RETRIEVE_GET_LIMIT = 800  # "approximately 800 IDs before … URI too long" (Get Records Using sObject Collections)
+
 
 class CollectionRoutes:
     """sObject Collections and Composite; ``dispatch`` runs a composite subrequest through the app's routes."""

@@ -26,12 +26,7 @@ from .errors import SalesforceError
 from .field_security import check_field_security
 from .formats import cdc_value, format_datetime, parse_datetime
 from .org_metadata import OrgMetadata
-from .schema import (
-    HISTORY_FORECAST_CATEGORIES,
-    HISTORY_TRACKED,
-    ObjectDef,
-    build_schema,
-)
+from .schema import HISTORY_FORECAST_CATEGORIES, HISTORY_TRACKED, ObjectDef, build_schema
 from .switches import SALESFORCE_SWITCHES
 from .validation import clean_fields
 

@@ -9,13 +9,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from ..web import json_response
-from .rest import (
-    LATEST_VERSION,
-    OLDEST_VERSION,
-    base_url,
-    release_label,
-    sobject_def,
-)
+from .rest import LATEST_VERSION, OLDEST_VERSION, base_url, release_label, sobject_def
 from .schema import FieldDef, ObjectDef
 
 if TYPE_CHECKING:

@@ -18,21 +18,12 @@ from .. import credentials as cred
 from ..web import json_response
 from . import ids
 from .api_errors import OAuthApiError
-from .rest import (
-    base_url,
-)
+from .pages import KNOWN_SCOPES, consent_page, error_page, login_page, redirect, with_query
+from .rest import base_url
 
 if TYPE_CHECKING:
     from .data import SalesforceData
     from .rest import RestAuth
-from .pages import (
-    KNOWN_SCOPES,
-    consent_page,
-    error_page,
-    login_page,
-    redirect,
-    with_query,
-)
 
 # Signs token responses like the real org's HMAC with the consumer secret (here a fixed sandbox key).
 SIGNING_KEY = b"bigsync-sandbox-signing-key"
@@ -40,6 +31,7 @@ DEFAULT_SCOPE = "api refresh_token"
 LOGIN_ERROR = ("Please check your username and password. If you still can't log in, contact your "
                "Salesforce administrator.")
 _CHALLENGE_RE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
+
 
 class OAuthRoutes:
     """Sign-in and tokens; ``persist`` saves the world after a sign-in step a GET changed."""

@@ -91,7 +91,6 @@ def redirect(location: str) -> Response:
     return response
 
 
-
 def login_page(tx: str, username: str = "", error: str | None = None) -> Response:
     err = f"<div class=\"error\" id=\"error\">{html.escape(error)}</div>" if error else ""
     body = (
@@ -109,7 +108,6 @@ def login_page(tx: str, username: str = "", error: str | None = None) -> Respons
         f"<code>{html.escape(cred.SF_PASSWORD)}</code>.</div></div>"
     )
     return page("Log In to Salesforce", body)
-
 
 
 def consent_page(tx: str, params: dict[str, Any], user: dict[str, Any]) -> Response:

@@ -24,6 +24,7 @@ QUERY_MIN_BATCH_SIZE = 200
 QUERY_LOCATOR_TTL_SECONDS = 15 * 60
 MAX_OPEN_CURSORS = 100
 
+
 class QueryRoutes:
     """``query``, ``queryAll`` and the next pages of both."""
 

@@ -14,10 +14,7 @@ from ..web import json_response, read_json
 from .api_errors import SfApiError
 from .data import DELETED_WINDOW_DAYS, UPDATED_WINDOW_DAYS
 from .formats import format_datetime, parse_datetime
-from .rest import (
-    shape,
-    sobject_def,
-)
+from .rest import shape, sobject_def
 from .schema import ObjectDef
 
 if TYPE_CHECKING:

@@ -28,13 +28,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from ..web import ApiError, json_response, read_json, unlocked
-from .change_events import (
-    CHANGE_TYPES,
-    DEFAULT_DAILY_EVENTS,
-    GAP_TYPES,
-    OVERFLOW_RECORD_ID,
-    entity_for,
-)
+from .change_events import CHANGE_TYPES, DEFAULT_DAILY_EVENTS, GAP_TYPES, OVERFLOW_RECORD_ID, entity_for
 
 if TYPE_CHECKING:
     from threading import RLock
@@ -54,6 +48,8 @@ def _replay_error(replay_id: Any) -> str:
 
 
 @dataclass
+
+
 class BayeuxClient:
     client_id: str
     browser: str

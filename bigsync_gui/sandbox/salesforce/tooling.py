@@ -89,7 +89,6 @@ class _ToolingRows:
         return next((r for r in self.all_records(object_name) if r["Id"] == record_id), None)
 
 
-
 class ToolingRoutes:
     """``…/tooling/sobjects/CustomField`` and ``CustomObject``, ``…/tooling/query``, and the admin
     API's ``/metadata``."""

@@ -19,6 +19,7 @@ def take_savepoint(data: SalesforceData) -> dict[str, Any]:
         "events": data.change_events.mark(),
     }
 
+
 def roll_back(data: SalesforceData, savepoint: dict[str, Any]) -> None:
     for key, table in savepoint["records"].items():
         live = data.records[key]

@@ -125,6 +125,7 @@ def coerce(org: Org, obj: ObjectDef, fdef: FieldDef, value: Any) -> Any:
         return rid
     return value
 
+
 def clean_fields(
     org: Org, obj: ObjectDef, fields: dict[str, Any], *, creating: bool, system: bool
 ) -> dict[str, Any]:
