@@ -183,7 +183,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="how long to wait if another copy is syncing (default 60)")
     sync.set_defaults(func=cmd_sync)
 
-    run = commands.add_parser("run", parents=[profiled], help="sync on the interval without a GUI (servers, services)")
+    run = commands.add_parser(
+        "run", parents=[profiled], help="sync without a GUI (servers, services)",
+        description="Sync until Ctrl-C or SIGTERM, without a GUI. With Change Data Capture on for Opportunity in "
+                    "Salesforce, a win wakes the sync at once (it prints \"Triggers: Instant\"); otherwise, or while "
+                    "the change stream is down, it checks on the interval (\"Triggers: Checks every 7 min\", with "
+                    "the reason). Each change of mode is printed and kept in Activity.")
     run.set_defaults(func=cmd_run)
 
     status = commands.add_parser("status", parents=[profiled], help="last cycles, links, what needs attention")

@@ -96,11 +96,14 @@ def test_every_write_path_publishes_and_a_rolled_back_collection_does_not(sandbo
             {"attributes": {"type": "Opportunity"}, "id": other, "StageName": "No Such Stage"}]
     api.send("PATCH", "/composite/sobjects", {"allOrNone": True, "records": rows})  # rolled back: no event
     api.send("PATCH", "/composite/sobjects", {"allOrNone": False, "records": rows[:1]})
+    sub = {"method": "PATCH", "url": f"/services/data/v67.0/sobjects/Opportunity/{other}", "referenceId": "r1",
+           "body": {"Description": "through composite"}}
+    assert api.send("POST", "/composite", {"allOrNone": False, "compositeRequest": [sub]}).status_code == 200
     assert api.send("DELETE", f"/sobjects/Opportunity/{oid}").status_code == 204
     requests.post(admin + oid + "/restore", timeout=10).raise_for_status()
     events, _ = bayeux.connect()
     assert bayeux.headers(events) == [("CREATE", [oid]), ("CREATE", [other]), ("UPDATE", [oid]), ("UPDATE", [oid]),
-                                      ("DELETE", [oid]), ("UNDELETE", [oid])]
+                                      ("UPDATE", [other]), ("DELETE", [oid]), ("UNDELETE", [oid])]
     assert [e["data"]["payload"].get("Amount") for e in events[2:4]] == [5, 6]  # not the rolled-back write
 
 
