@@ -127,7 +127,7 @@ def run_forever(engine: Engine, observer: LoopObserver, controls: LoopControls |
 
     if stream is not None:
         stream.start(controls.wake)
-        stream.wait_subscribed()
+        stream.wait_subscribed(controls.stop)
     try:
         return _loop(engine, observer, controls, cancel, stream)
     finally:

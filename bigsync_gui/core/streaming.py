@@ -23,6 +23,7 @@ from __future__ import annotations
 import logging
 import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -118,9 +119,13 @@ class TriggerStream:
         self._thread = threading.Thread(target=self._run, name="bigsync-stream", daemon=True)
         self._thread.start()
 
-    def wait_subscribed(self, seconds: float = FIRST_SUBSCRIBE_WAIT) -> bool:
-        """Wait a little for the first subscribe (then the loop's first sweep covers what came before)."""
-        return self._subscribed.wait(seconds)
+    def wait_subscribed(self, stop: threading.Event, seconds: float = FIRST_SUBSCRIBE_WAIT) -> bool:
+        """Wait a little for the first subscribe (then the loop's first sweep covers what came before);
+        a stop (Ctrl-C, SIGTERM, Quit) ends the wait at once."""
+        deadline = time.monotonic() + seconds
+        while not self._subscribed.is_set() and not stop.is_set() and time.monotonic() < deadline:
+            self._subscribed.wait(0.1)
+        return self._subscribed.is_set()
 
     def stop(self) -> None:
         self._stop.set()
