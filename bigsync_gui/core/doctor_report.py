@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -68,10 +69,22 @@ class DoctorReport:
             reasons = " and ".join(problem_of(code, system).headline for system, code in sorted(self.stopped.items()))
             parts.append(f"{counts[NOT_CHECKED]} not checked ({reasons})")
         elif counts[NOT_CHECKED]:
-            parts.append(f"{counts[NOT_CHECKED]} not checked yet (most need a linked project)")
+            parts.append(f"{counts[NOT_CHECKED]} not checked yet{self._why_not_checked()}")
         if not counts[DIFFERENT] and not counts[NOT_CHECKED]:
             return f"Checked {n} things BigSync relies on: all as expected."
         return f"Checked {n} things BigSync relies on: " + ", ".join(parts) + "."
+
+    def _why_not_checked(self) -> str:
+        """The reason most unchecked checks give, in their own words (" (3 because the linked projects
+        read have no budget rows yet)"): not a guess that may not hold for this setup."""
+        notes = Counter(c.note for c in self.checks if c.status == NOT_CHECKED and c.note)
+        if not notes:
+            return ""
+        note, k = notes.most_common(1)[0]
+        reason = note.split(":")[0].split(" (")[0].rstrip(".")
+        reason = reason[:1].lower() + reason[1:]
+        how_many = "" if k == self.counts[NOT_CHECKED] else f"{k} "
+        return f" ({how_many}because {reason})"
 
     def to_json(self) -> dict[str, Any]:
         return {"format": 1, "checked_at": self.checked_at, "summary": self.summary(), "counts": self.counts,
