@@ -282,8 +282,10 @@ def stored_position(store: Store) -> int | None:
 
 def for_engine(engine: Engine) -> TriggerStream:
     """The listener for an engine's profile: its Salesforce org and token, the position its last
-    committed cycle stored, and the fields of its field map (our own writes) to ignore."""
-    sf = engine.salesforce_client()
+    committed cycle stored, and the fields of its field map (our own writes) to ignore. The client
+    is asked of the engine at each handshake, so a Salesforce reconnected in Settings is used from
+    the next one on. Raises NotConnected when Salesforce is not connected."""
+    engine.salesforce_client()
     store = engine.open_store()
     try:
         position = stored_position(store)
@@ -291,17 +293,21 @@ def for_engine(engine: Engine) -> TriggerStream:
         store.close()
     ours = frozenset(v for v in engine.connector.settings().sync.field_map.values() if v)
 
+    def session() -> CometdSession:
+        sf = engine.salesforce_client()
+        return CometdSession(sf.instance_url, sf.tokens.access_token)
+
     def refresh() -> None:
-        sf.tokens.refresh(sf.tokens.access_token())
+        tokens = engine.salesforce_client().tokens
+        tokens.refresh(tokens.access_token())
 
     def selected() -> bool | None:  # one Tooling API query per (re)subscribe
         try:
-            return cdc_selected(sf, ENTITY)
+            return cdc_selected(engine.salesforce_client(), ENTITY)
         except ce.ConnectorError:
             return None  # cannot tell: the subscription's answer stands
 
-    return TriggerStream(lambda: CometdSession(sf.instance_url, sf.tokens.access_token), refresh, position, ours,
-                         cdc_selected=selected)
+    return TriggerStream(session, refresh, position, ours, cdc_selected=selected)
 
 
 def optional_for(engine: Engine) -> TriggerStream | None:
