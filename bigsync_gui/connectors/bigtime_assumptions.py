@@ -269,7 +269,9 @@ def project_url(base_url: str, project_id: int) -> str:
 # installation put a project under its client before the other's showed in the list, and the other
 # picks its own by the tie-break in the same instant, the account's projects sit under the two clients
 # (none lost or duplicated; Activity names the unused one). The rule lives in ``core/client_lookup.py``
-# (``pick``).
+# (``pick``). Where BigTime enforces the unique client code its help asks for, the later create is
+# refused instead (a 400): its installation reads the list again and uses the client holding the code
+# (``core/creation.py``, ``_taken``); a 400 with no such client stands (the opportunity is refused).
 
 # ---- A create without an answer has finished within our timeout ----------------------------------
 # Unknown: nothing documents how long BigTime may go on with a create whose caller has gone (killed,

@@ -340,10 +340,17 @@ def _client_for(c: CycleState, record: dict[str, Any]) -> int | None:
             return client_id
         with c.store.transaction():
             c.store.begin_client(account_id, code)
-        created = c.bigtime().create_client(_client_fields(account, code, [cl.name or "" for cl in _clients(c)]))
-        with c.store.transaction():
-            c.store.event(c.id, "client", f"Created BigTime client {account.get('Name') or code}.", record["Id"])
-        client_id = _twin_in_use(c, account_id, account, created)
+        try:
+            created = c.bigtime().create_client(_client_fields(account, code, [cl.name or "" for cl in _clients(c)]))
+        except ce.RequestRejected:
+            taken = _taken(c, account_id)  # BigTime keeps codes unique: another installation's landed first
+            if taken is None:
+                raise  # the refusal stands: the opportunity is refused with BigTime's reason
+            client_id = taken
+        else:
+            with c.store.transaction():
+                c.store.event(c.id, "client", f"Created BigTime client {account.get('Name') or code}.", record["Id"])
+            client_id = _twin_in_use(c, account_id, account, created)
     with c.store.transaction():
         c.store.link_client(account_id, client_id, code)
     if field and named != str(client_id):
@@ -359,6 +366,14 @@ def existing_client(c: CycleState, account_id: str, account: dict[str, Any], nam
     if named.isdigit() and int(named) in {cl.id for cl in clients}:
         return int(named)
     return client_lookup.find(clients, account_id, str(account.get("Name") or ""), lambda: _projects_per_client(c))
+
+
+def _taken(c: CycleState, account_id: str) -> int | None:
+    """After BigTime refused to create the account's client: the client another installation created
+    under the account's code meanwhile (BigTime requires unique client codes; one list read)."""
+    c.clients = None
+    twins = client_lookup.coded_for(_clients(c), account_id)
+    return client_lookup.pick(twins, lambda: _projects_per_client(c)).id if twins else None
 
 
 def _twin_in_use(c: CycleState, account_id: str, account: dict[str, Any], created: int) -> int:

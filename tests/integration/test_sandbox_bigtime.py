@@ -942,6 +942,20 @@ def test_documented_character_limits_are_refused_by_default(sandbox, path, field
     assert api(sandbox, "GET", f"{path}/{fits.json()['SystemId']}").json()[field] == "x" * limit  # unchanged
 
 
+def test_client_codes_are_unique_ignoring_case_unless_switched(sandbox):
+    """"BigTime requires every client in the system to have a unique Id" (its help)."""
+    first = api(sandbox, "POST", "/client/detail", json={"Nm": "One", "ClientId": "ACME-1"})
+    assert first.status_code == 200
+    again = api(sandbox, "POST", "/client/detail", json={"Nm": "Two", "ClientId": " acme-1 "})
+    assert again.status_code == 400 and again.json()["Message"].startswith("ClientId must be unique")
+    other = api(sandbox, "POST", "/client/detail", json={"Nm": "Three", "ClientId": "ACME-2"}).json()["SystemId"]
+    assert api(sandbox, "POST", f"/client/detail/{other}", json={"ClientId": "Acme-1"}).status_code == 400
+    mine = first.json()["SystemId"]
+    assert api(sandbox, "POST", f"/client/detail/{mine}", json={"ClientId": "ACME-1", "Nm": "One"}).status_code == 200
+    admin(sandbox, "POST", "/switches", json={"client_id_unique": False})
+    assert api(sandbox, "POST", "/client/detail", json={"Nm": "Two", "ClientId": "ACME-1"}).status_code == 200
+
+
 def test_character_limits_count_utf16_units(sandbox):
     """The strict count: .NET's, in UTF-16 code units, where an emoji is two."""
     over = api(sandbox, "POST", "/client/detail", json={"Nm": "🚀" * 26, "ClientId": "EMOJI"})

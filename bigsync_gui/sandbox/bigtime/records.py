@@ -110,6 +110,7 @@ class Directory:
         if not values.get("Nm"):
             raise ValidationError("The client name (Nm) is required.")
         self._fit("client", values)
+        self._unique_code(values)
         sid = self.store.new_id("client")
         record = {
             "SystemId": sid,
@@ -126,11 +127,23 @@ class Directory:
         if "Nm" in values and not values["Nm"]:
             raise ValidationError("The client name (Nm) cannot be empty.")
         self._fit("client", values)
+        self._unique_code(values, record["SystemId"])
         record.update(values)
         self.store.stamp(record)
         for project in self.store.records["project"].values():
             if project["ClientId"] == record["SystemId"]:
                 project["DisplayName"] = self._display_name(project)
+
+    def _unique_code(self, values: dict[str, Any], own: int | None = None) -> None:
+        """"BigTime requires every client in the system to have a unique Id" (its help): another
+        client's code, compared ignoring case (the stricter reading), is refused unless the switch
+        ``client_id_unique`` is off."""
+        code = str(values.get("ClientId") or "").strip().upper()
+        if not code or not self.store.switches["client_id_unique"]:
+            return
+        if any(str(c["ClientId"]).strip().upper() == code and c["SystemId"] != own
+               for c in self.store.records["client"].values()):
+            raise ValidationError(f"ClientId must be unique: another client already has '{values['ClientId']}'.")
 
     def client_list(self, show_inactive: bool = False) -> list[dict[str, Any]]:
         return [

@@ -51,6 +51,10 @@ BIGTIME_SWITCHES = (
     Switch("project_code_max", 30, 30,
            "The longest ProjectCode BigTime keeps: 30 (BigTime's help, 'BigTime Character Limits'). A lower "
            "value plays a BigTime that keeps fewer; null: no limit.", optional_int(1)),
+    Switch("client_id_unique", True, False,
+           "A client's ClientId (its code) must be unique: 'BigTime requires every client in the system to have a "
+           "unique Id' (BigTime's help), compared ignoring case (whether BigTime does is not written); a duplicate "
+           "is refused with HTTP 400. Off: two clients may share a code.", strict_bool),
     Switch("limit_overflow", "refuse", "truncate",
            "What a value over BigTime's documented character limits (ProjectCode 30, project Nm 500, client "
            "ClientId 15, client Nm 50) gets, which the docs do not say: 'refuse' (HTTP 400 naming the field), "
