@@ -47,7 +47,10 @@ and a sentence. The last lines are the summary (`Checked 38 things BigSync relie
 where the report was written. The `bigtime.figure_sources.<figure>` checks say, for the newest
 linked project, which source gave each mapped figure (`seen`: `source: TotalAmt from invoice
 details`, or `source: none`: it stays empty for that project); *confirmed* when its first source
-did (docs/sync.md, "Write-back"). `doctor --json` prints one object:
+did (docs/sync.md, "Write-back"). `bigtime.client_code_length` and `bigtime.client_name_length` give
+the longest client code and client name in BigTime against its limits (15 and 50: `seen`: `Client
+code: longest 21 characters, limit 15`, lengths only); longer ones mean this BigTime keeps more than
+its help says (reported, not needed: BigSync's own stay within). `doctor --json` prints one object:
 
 ```
 {"format": 1, "checked_at": "2026-…Z", "summary": "…", "counts": {"confirmed": N, "different": N, "not checked": N},
