@@ -217,9 +217,10 @@ PROJECT_NOTES_MAX = 8000
 CLIENT_NOTES_MAX = 500
 
 # ---- ProjectCode: the code that finds a project again -------------------------------------------
-# Unknown: the longest ProjectCode BigTime keeps, and whether it cuts a longer one or refuses it.
-# The engine's once-only lookup needs the code to identify one opportunity: "SF-" + the 18-character
-# id is 21 characters. Chosen: these forms, the first that fits the length learnt so far:
+# Known [doc]: a Project ID has at most 30 characters ("Character limits" above), so "SF-" + the
+# 18-character id (21) fits. Unknown: whether a BigTime keeps fewer, and whether it would cut or refuse.
+# The engine's once-only lookup needs the code to identify one opportunity, so it stays ready for a
+# BigTime that keeps fewer: these forms, the first that fits the length learnt so far:
 #   "SF-" + 18-char id (21) → "SF-" + 15-char id (18) → the 15-char id alone (15).
 # The 15-character id is unique in an org but case-sensitive, so the two short forms are matched
 # exactly (the 18-character one also ignoring case, as before). A code cut to 18..20 characters
