@@ -321,8 +321,9 @@ class SettingsWindow(QWidget):
         layout.addWidget(heading("Schedule"))
         layout.addLayout(form)
         layout.addWidget(plain_label("The budget is the share of the org's daily Salesforce API allowance BigSync may "
-                                     "use; when it is spent, syncing waits until midnight UTC. Changing these never "
-                                     "changes which opportunities become projects."))
+                                     "use; when it is spent, syncing waits until midnight UTC. Automatic checks as "
+                                     "often as the budget allows. Changing these never changes which "
+                                     "opportunities become projects."))
         layout.addLayout(self._button_row(self.save_schedule))
         layout.addWidget(self.effective)
         layout.addWidget(self.schedule_status)

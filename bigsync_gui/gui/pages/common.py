@@ -34,11 +34,12 @@ def plain_label(text: str = "", *, wrap: bool = True, selectable: bool = False) 
 
 def interval_box(seconds: int) -> QSpinBox:
     """Minutes, with 0 shown as "Automatic" (core.engine.AUTOMATIC): the trigger interval then follows
-    the org's API allowance and the budget (core.cadence), the default."""
+    the org's API allowance and the budget (core.cadence), the default. The text next to the box
+    says what Automatic means."""
     box = QSpinBox()
     box.setRange(0, 24 * 60)
     box.setSuffix(" min")
-    box.setSpecialValueText("Automatic (as often as the API budget allows)")
+    box.setSpecialValueText("Automatic")  # short: at 200 % a longer one made the Trigger stage page scroll sideways
     box.setValue(seconds // 60 if seconds else 0)
     box.setAccessibleName("Sync interval in minutes, or automatic")
     return box

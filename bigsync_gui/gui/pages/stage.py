@@ -91,7 +91,8 @@ class StagePage(QWizardPage):
         self.interval.setAccessibleName("Sync interval in minutes")
         interval_label = QLabel("Check &every:")
         interval_label.setBuddy(self.interval)
-        interval_hint = plain_label("How often BigSync looks for opportunities that reached the stage.")
+        interval_hint = plain_label("How often BigSync looks for opportunities that reached the stage. "
+                                    "Automatic: as often as the API budget allows.")
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)

@@ -1,0 +1,47 @@
+"""At 200 % on a 1280×800 screen (640×400 points) no wizard page scrolls sideways: each page's
+content fits the width its scroll area gives it. The Trigger stage page did not (its interval box
+said "Automatic (as often as the API budget allows)" on one line, 9 points too wide)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+SCRIPT = r"""
+import json, sys
+from pathlib import Path
+import keyring
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QScrollArea
+from bigsync_gui.core.profile import Profile
+from bigsync_gui.core.secrets import MemoryKeyring
+from bigsync_gui.gui.app import make_app
+from bigsync_gui.gui.context import SetupContext
+from bigsync_gui.gui.wizard import SetupWizard
+keyring.set_keyring(MemoryKeyring())
+app = make_app(["x"])
+w = SetupWizard(SetupContext(Profile.at(Path(sys.argv[1]))), start_page=sys.argv[2])
+w.show()
+QTest.qWait(500)
+scroll = w.currentPage().findChild(QScrollArea)
+print(json.dumps({"screen": [w.screen().size().width(), w.screen().size().height()],
+                  "hmax": scroll.horizontalScrollBar().maximum()}))
+"""
+
+
+@pytest.mark.parametrize("page", ["welcome", "salesforce", "bigtime", "stage", "fields", "summary"])
+def test_no_wizard_page_scrolls_sideways_at_200_percent(tmp_path, page):
+    config = tmp_path / "screen.json"
+    config.write_text(json.dumps({"screens": [{"name": "S", "x": 0, "y": 0, "width": 1280, "height": 800,
+                                                "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}", "QT_SCALE_FACTOR": "2"}
+    run = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "p"), page], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    out = json.loads(run.stdout.strip().splitlines()[-1])
+    assert out["screen"] == [640, 400]  # 1280×800 at 200 %, in points
+    assert out["hmax"] == 0, page
