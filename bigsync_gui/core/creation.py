@@ -31,6 +31,7 @@ from typing import Any
 from ..connectors import bigtime as bt
 from ..connectors import bigtime_assumptions as bt_assumptions
 from ..connectors import errors as ce
+from ..connectors.systems import label_of
 from ..connectors.timestamps import parse_timestamp
 from . import claims, client_lookup, contacts
 from .bigtime_limits import client_code, fit_name, fit_name_apart, is_cut_of, notes_with_full_name
@@ -290,7 +291,7 @@ def create(c: CycleState, record: dict[str, Any], resumed: bool = False) -> None
     except ce.PermissionDenied as exc:  # not this record's fault: stop, and retry once the right is granted
         c.stopped_by = exc
     except ce.RequestRejected as exc:
-        _reject(c, record, f"BigTime refused it: {exc.message}")
+        _reject(c, record, f"{label_of(exc.system)} refused it: {exc.message}")  # a claim is Salesforce's
     except ce.RateLimited as exc:
         if resumed or c.cancel.is_set() or exc.retry_after > RESUME_WITHIN:
             c.stopped_by = exc  # still limited: the loop waits; the intent stays pending

@@ -72,7 +72,7 @@ class Metadata:
     stages: list[Stage]
     opportunity_fields: set[str]  # updateable or readable field names on Opportunity (lower-case)
     fetched_at: datetime
-    account_fields: set[str] = field(default_factory=set)  # the same on Account (lower-case)
+    account_fields: set[str] = field(default_factory=set)  # the updateable ones on Account (lower-case)
 
     def to_dict(self) -> dict[str, Any]:
         return {"stages": [asdict(s) for s in self.stages], "fields": sorted(self.opportunity_fields),

@@ -34,7 +34,8 @@ def metadata(c: CycleState, force: bool = False) -> Metadata:
     c.sf.new_cycle()  # drop the client's describe cache: fields added in Salesforce are seen
     stages = c.sf.stages()
     fields = {name.lower() for name in c.sf.fields("Opportunity")}
-    meta = Metadata(stages, fields, c.started, {name.lower() for name in c.sf.fields("Account")})
+    account = {name.lower() for name, info in c.sf.fields("Account").items() if info.updateable}  # claims write there
+    meta = Metadata(stages, fields, c.started, account)
     with c.store.transaction():
         c.store.set_meta(METADATA, meta.to_dict())
     return meta

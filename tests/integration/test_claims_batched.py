@@ -6,6 +6,7 @@ journal has their intents. Every time: one project per win, one client per accou
 
 from __future__ import annotations
 
+import dataclasses
 import signal
 import threading
 import time
@@ -179,3 +180,22 @@ def test_an_account_claimed_for_wins_that_all_went_to_another_installation_is_pu
     assert reports[0].result == "ok" and reports[0].created == 0, reports[0]
     assert env.sandbox.world.salesforce.fetch("Account", account).get("BigTime_Client_Id__c") is None
     assert not env.clients() or all(c["Nm"] != "Batch Co 0" for c in env.clients())
+
+
+def test_an_account_field_the_user_cannot_edit_is_treated_as_absent(connected_engine: Connected) -> None:
+    """Field-level security makes BigTime_Client_Id__c read-only for the connected user: the account
+    claim falls back to today's update naming no field (a write to the field would be refused and
+    the opportunity rejected)."""
+    env = connected_engine
+    fields = env.sf.schema["account"].fields
+    shipped = fields["bigtime_client_id__c"]
+    fields["bigtime_client_id__c"] = dataclasses.replace(shipped, updateable=False)
+    try:
+        env.advance(minutes=16)  # the engine's cached metadata is read again
+        won = wins(env, 2, accounts=1)
+        report = env.cycle()
+        assert report.result == "ok" and report.created == 2, report
+        account = env.opp(won[0])["AccountId"]
+        assert env.sandbox.world.salesforce.fetch("Account", account).get("BigTime_Client_Id__c") is None
+    finally:
+        fields["bigtime_client_id__c"] = shipped

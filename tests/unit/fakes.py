@@ -13,6 +13,7 @@ import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 from bigsync_gui.connectors import bigtime as bt
@@ -73,7 +74,7 @@ class FakeSalesforce:
 
     def fields(self, sobject: str) -> dict[str, Any]:
         if sobject == "Account":
-            return dict.fromkeys(["Id", "Name"])
+            return {name: SimpleNamespace(updateable=name != "Id") for name in ("Id", "Name")}
         assert sobject == "Opportunity"
         return dict.fromkeys(["Id", "Name", "StageName", "AccountId", "CloseDate", "Amount", ID_FIELD])
 
