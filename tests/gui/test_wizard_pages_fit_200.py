@@ -45,3 +45,46 @@ def test_no_wizard_page_scrolls_sideways_at_200_percent(tmp_path, page):
     out = json.loads(run.stdout.strip().splitlines()[-1])
     assert out["screen"] == [640, 400]  # 1280×800 at 200 %, in points
     assert out["hmax"] == 0, page
+
+
+SUMMARY = r"""
+import json, sys
+from pathlib import Path
+import keyring
+from PySide6.QtTest import QTest
+from bigsync_gui.core.profile import Profile
+from bigsync_gui.core.secrets import MemoryKeyring
+from bigsync_gui.gui.app import make_app
+from bigsync_gui.gui.context import SetupContext
+from bigsync_gui.gui.pages.summary import Choices
+from bigsync_gui.gui.wizard import SetupWizard
+keyring.set_keyring(MemoryKeyring())
+app = make_app(["x"])
+w = SetupWizard(SetupContext(Profile.at(Path(sys.argv[1]))), start_page="summary")
+w.show()
+QTest.qWait(300)
+page = w.summary_page
+page.show_choices(Choices(salesforce="Acme Consulting (sandbox), signed in as admin@acme-demo.example.",
+                          bigtime="Firm acme-sbx-0001, with the firm's API key.", stage_api_name="Closed Won",
+                          stage_label="Closed Won", already_past=4, triggers="Checks every 7 min",
+                          written=[f"Figure {n} → BigTime_Figure_{n}__c" for n in range(13)], invoice_object=True))
+QTest.qWait(300)
+print(json.dumps({name: [getattr(page, name).height(), getattr(page, name).heightForWidth(getattr(page, name).width())]
+                  for name in ("salesforce", "bigtime", "stage", "backfill", "interval", "fields")}))
+"""
+
+
+def test_the_summary_set_after_the_page_shows_is_never_cut_at_200_percent(tmp_path):
+    """Its lines are set once the page is shown; each label gets the height its wrapped text needs
+    (the fields list had room for 11 of its 14 lines, and the stage's three lines for two)."""
+    config = tmp_path / "screen.json"
+    config.write_text(json.dumps({"screens": [{"name": "S", "x": 0, "y": 0, "width": 1280, "height": 800,
+                                                "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))
+    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}", "QT_SCALE_FACTOR": "2"}
+    run = subprocess.run([sys.executable, "-c", SUMMARY, str(tmp_path / "p")], capture_output=True, text=True,
+                         env=env, timeout=120)
+    assert run.returncode == 0, run.stderr[-3000:]
+    heights = json.loads(run.stdout.strip().splitlines()[-1])
+    assert heights["fields"][1] >= 14 * heights["interval"][1]  # 14 lines
+    for name, (height, needed) in heights.items():
+        assert height >= needed, (name, height, needed)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import re
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QFont, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -61,12 +61,33 @@ def warning_icon(widget: QWidget) -> QLabel:
     return icon
 
 
+class FittingScrollArea(QScrollArea):
+    """A scroll area whose page is always as tall as its wrapped text needs at the width it has.
+    Qt's keeps the height the page had when a label's text grows or the width shrinks, so a summary
+    line set later wrapped into three lines in the room of two, cut at the top and bottom (200 %)."""
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:  # noqa: N802 - Qt's name
+        if watched is self.widget() and event.type() == QEvent.Type.LayoutRequest:
+            self.fit_height()
+        return super().eventFilter(watched, event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:  # noqa: N802 - Qt's name
+        super().resizeEvent(event)
+        self.fit_height()
+
+    def fit_height(self) -> None:
+        body = self.widget()
+        layout = body.layout() if body is not None else None
+        if body is not None and layout is not None and layout.hasHeightForWidth():
+            body.setMinimumHeight(layout.totalHeightForWidth(self.viewport().width()))
+
+
 def scroll_contents(page: QWidget) -> QScrollArea:
     """Move a page's layout (and its widgets) into a scroll area that fills the page, so the
     wizard can shrink to any screen at any scale and the page scrolls instead of clipping."""
     body = QWidget()
     body.setLayout(page.layout())  # Qt moves the layout and reparents its widgets
-    scroll = QScrollArea()
+    scroll = FittingScrollArea()
     scroll.setWidget(body)
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QFrame.Shape.NoFrame)
