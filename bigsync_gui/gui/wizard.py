@@ -27,7 +27,7 @@ from .pages.done import DonePage
 from .pages.fields import FieldsPage
 from .pages.stage import StagePage
 from .pages.steps import StepList
-from ..core.trigger_timing import planned
+from ..core.trigger_timing import INSTANT, planned
 from .pages.summary import Choices, SummaryPage
 from .pages.welcome import WelcomePage
 from .worker import run_in_background
@@ -138,7 +138,10 @@ class SetupWizard(QWizard):
     # ---- what will be saved -----------------------------------------------------------------------
     def _planned_triggers(self, settings: Settings) -> str:
         """The words Settings, the tray and `status` will show after Save (core.trigger_timing), from
-        the allowance the wizard's own Salesforce reads saw."""
+        the allowance the wizard's own Salesforce reads saw. Where the Trigger stage page found the org
+        ready for the change stream it said "Instant": so do the Summary and Done pages."""
+        if self.stage_page.instant.words == INSTANT:
+            return INSTANT
         try:
             usage = self.context.engine.salesforce_client().api_usage
         except Exception:  # not connected yet: the interval before the allowance is known

@@ -78,3 +78,26 @@ def test_settings_shows_the_running_loops_mode_first(sandbox, connected, qtbot) 
     assert window.instant.readiness.instant
     text = window.instant.timing.text()
     assert text.startswith("Triggers: Checks every ") and "(the org's daily event allocation is spent)" in text
+
+
+def test_summary_and_done_say_what_the_stage_page_found(sandbox, connected, open_wizard, qtbot) -> None:  # noqa: F811
+    """The Trigger stage page said "Triggers: Instant" and the Summary, two pages on, "Triggers: Checks
+    every 7 min": one promise (issue 19 item 6). With the org ready the plan is Instant everywhere;
+    without it, the interval."""
+    wizard = open_wizard(connected, "stage")
+    panel = wizard.stage_page.instant
+    qtbot.waitUntil(lambda: panel.readiness is not None, timeout=TIMEOUT)
+    assert panel.timing.text() == "Triggers: Instant"
+    choices = wizard.choices()
+    assert choices.triggers == "Instant"
+    wizard.summary_page.show_choices(choices)
+    assert wizard.summary_page.interval.text() == "Triggers: Instant."
+    wizard.done_page.show_plan(choices.stage_label, choices.triggers)
+    assert "Triggers: Instant —" in wizard.done_page.now.text()
+    assert "becomes Instant" not in wizard.done_page.now.text()
+
+    select_cdc(sandbox, [])
+    panel.load()
+    qtbot.waitUntil(lambda: panel.readiness is not None and not panel.readiness.instant, timeout=TIMEOUT)
+    words = panel.timing.text().removeprefix("Triggers: ")
+    assert words.startswith("Checks every ") and wizard.choices().triggers == words

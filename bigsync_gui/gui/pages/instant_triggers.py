@@ -46,6 +46,7 @@ class InstantTriggersPanel(QWidget):
         layout.addWidget(self.steps)
         layout.addLayout(row)
         self.readiness: CdcReadiness | None = None
+        self.words = ""  # what the line says ("Instant", "Checks every 7 min"); "" until read
         self._generation = 0
         for widget in (self.timing, self.detail, self.steps, self.again):
             widget.hide()
@@ -53,6 +54,7 @@ class InstantTriggersPanel(QWidget):
     def load(self) -> None:
         self._generation += 1
         generation = self._generation
+        self.words = ""
         self.loader.loading("Asking Salesforce whether Change Data Capture is on…")
         context = self.context
 
@@ -69,9 +71,11 @@ class InstantTriggersPanel(QWidget):
         self.readiness = readiness
         self.loader.done()
         if live.instant or live.reason:  # the running loop's own mode wins over what the org allows
+            self.words = live.words
             self.timing.setText(f"Triggers: {live.words}" + (f" ({live.reason})" if live.reason else ""))
         else:
-            self.timing.setText(f"Triggers: {timing_words(readiness, interval)}")
+            self.words = timing_words(readiness, interval)
+            self.timing.setText(f"Triggers: {self.words}")
         self.detail.setText(readiness.sentence())
         steps = readiness.steps()
         self.steps.setText("To make them instant:\n" + "\n".join(f"{n}. {s}" for n, s in enumerate(steps, 1))
