@@ -6,7 +6,7 @@ Pure functions over BigTime's client list, so the rule is the same for every ins
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 
 from ..connectors import bigtime_assumptions as A
 from ..connectors.bigtime import Client
@@ -46,13 +46,14 @@ def _whole(name: str | None) -> str:
     return " ".join((name or "").split()).casefold()
 
 
-def find(clients: list[Client], account_id: str, name: str,
-         projects_per_client: Callable[[], dict[int, int]]) -> int | None:
+def find(clients: list[Client], account_id: str, name: str, projects_per_client: Callable[[], dict[int, int]],
+         taken: Collection[int] = ()) -> int | None:
     """The account's client's SystemId, or None: by code (``coded_for``); else under an earlier code
     BigTime cut, with the account's name; else by name: any client bearing the whole name (two
     accounts named alike share one, as before), or one bearing the name cut to 50 whose code names
     no other account — so two accounts whose names only share their first 50 characters never
-    share a client of ours."""
+    share a client of ours. A name cut to 50 (with an earlier cut code or without) never matches a
+    client in ``taken``: linked to another account already."""
     try:
         coded = coded_for(clients, account_id)
         legacy = legacy_client_code(account_id).upper()
@@ -60,15 +61,15 @@ def find(clients: list[Client], account_id: str, name: str,
         coded, legacy = [], ""
     if coded:
         return pick(coded, projects_per_client).id
-    cut = [cl for cl in clients if cl.id is not None and legacy and _cut_legacy(cl) and legacy.startswith(_code(cl))
-           and is_cut_of(cl.name or "", name, A.CLIENT_NAME_MAX)]
+    cut = [cl for cl in clients if cl.id is not None and cl.id not in taken and legacy and _cut_legacy(cl)
+           and legacy.startswith(_code(cl)) and is_cut_of(cl.name or "", name, A.CLIENT_NAME_MAX)]
     if cut:
         return pick(cut, projects_per_client).id
     whole = _whole(name)
     if not whole:
         return None
     named = [cl for cl in clients if cl.id is not None and (_whole(cl.name) == whole or (
-        account_of_code(cl.code) is None and not _cut_legacy(cl)
+        cl.id not in taken and account_of_code(cl.code) is None and not _cut_legacy(cl)
         and is_cut_of(cl.name or "", name, A.CLIENT_NAME_MAX)))]
     named.sort(key=lambda cl: (bool(cl.is_inactive), _whole(cl.name) != whole, cl.id or 0))
     return named[0].id if named else None

@@ -366,7 +366,8 @@ def existing_client(c: CycleState, account_id: str, account: dict[str, Any], nam
     clients = _clients(c)
     if named.isdigit() and int(named) in {cl.id for cl in clients}:
         return int(named)
-    return client_lookup.find(clients, account_id, str(account.get("Name") or ""), lambda: _projects_per_client(c))
+    return client_lookup.find(clients, account_id, str(account.get("Name") or ""), lambda: _projects_per_client(c),
+                              c.store.clients_of_other_accounts(account_id))
 
 
 def _taken(c: CycleState, account_id: str) -> int | None:

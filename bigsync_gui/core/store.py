@@ -399,6 +399,11 @@ class Store:
                         " ON CONFLICT(account_id) DO UPDATE SET state = 'pending', updated_at = excluded.updated_at",
                         (account_id, client_code, utcnow()))
 
+    def clients_of_other_accounts(self, account_id: str) -> set[int]:
+        rows = self.db.execute("SELECT client_id FROM clients WHERE account_id <> ? AND client_id IS NOT NULL",
+                               (account_id,)).fetchall()
+        return {int(row[0]) for row in rows}
+
     def link_client(self, account_id: str, client_id: int, client_code: str = "") -> None:
         self.db.execute(
             "INSERT INTO clients (account_id, client_id, client_code, state, updated_at) VALUES (?, ?, ?, 'linked', ?)"

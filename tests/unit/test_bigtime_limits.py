@@ -176,6 +176,7 @@ def test_an_earlier_code_bigtime_cut_is_found_only_with_the_name() -> None:
     assert client_lookup.find(clients, A1, LONG + "Europe", no_projects) == 7
     assert client_lookup.find(clients, A2, "Initech", no_projects) is None  # not by code alone
     assert client_lookup.find(clients, A2, LONG + "Asia", no_projects) == 7  # the cut name is all BigTime has left
+    assert client_lookup.find(clients, A2, LONG + "Asia", no_projects, taken={7}) is None  # A1's in our store
 
 
 def test_two_accounts_whose_names_share_50_characters_never_share_a_client_of_ours() -> None:
@@ -184,6 +185,10 @@ def test_two_accounts_whose_names_share_50_characters_never_share_a_client_of_ou
     assert client_lookup.find(clients, A1, LONG + "Europe", no_projects) == 9
     firms_own = [client(3, "GLOBEX", "Globex Corporation")]  # the firm's own client, named as the account
     assert client_lookup.find(firms_own, A2, " globex  corporation ", no_projects) == 3
+    assert client_lookup.find(firms_own, A2, "Globex Corporation", no_projects, taken={3}) == 3  # whole: shared
+    cut_named = [client(3, "GLOBEX", (LONG + "Europe")[:50])]
+    assert client_lookup.find(cut_named, A2, LONG + "Asia", no_projects) == 3
+    assert client_lookup.find(cut_named, A2, LONG + "Asia", no_projects, taken={3}) is None  # another account's
     ours = [client(4, client_code(A1), "Twin Holdings")]  # two accounts with one whole name share, as before
     assert client_lookup.find(ours, A2, "twin holdings ", no_projects) == 4
 
