@@ -59,7 +59,8 @@ from bigsync_gui.connectors.http import RequestCounter
 from bigsync_gui.connectors.salesforce import SalesforceClient
 from bigsync_gui.connectors.soql import format_soql
 from bigsync_gui.core.connections import Connector
-from bigsync_gui.core.creation import client_code, project_code, project_codes
+from bigsync_gui.core.bigtime_limits import client_code
+from bigsync_gui.core.creation import project_code, project_codes
 from bigsync_gui.core.reads import ACCOUNT_FIELDS, CONTACT_FIELDS
 from bigsync_gui.core.profile import Profile
 from bigsync_gui.sandbox import Sandbox
