@@ -109,6 +109,11 @@ def length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
+def _norm(text: str) -> str:
+    """Names compared as a person reads them: case and spacing aside."""
+    return " ".join(text.split()).casefold()
+
+
 def _head(text: str, room: int) -> str:
     """The longest start of ``text`` that takes at most ``room`` units, never half a character."""
     out, used = [], 0
@@ -147,12 +152,9 @@ def fit_name_apart(name: str, limit: int, taken: Iterable[str]) -> str:
     their first ``limit`` characters): then the name's last word is kept after the ellipsis
     (*Globex Corporation International… Engineering*), else a number is added: a person choosing
     between the two in BigTime can tell them apart. Names are compared ignoring case and spacing."""
-    def norm(text: str) -> str:
-        return " ".join(text.split()).casefold()
-
-    used = {norm(t) for t in taken}
+    used = {_norm(t) for t in taken}
     fitted = fit_name(name, limit)
-    if norm(fitted) not in used or not fitted.endswith(ELLIPSIS):  # a whole name is the account's own
+    if _norm(fitted) not in used or not fitted.endswith(ELLIPSIS):  # a whole name is the account's own
         return fitted
     words = " ".join(name.split()).split(" ")
     candidates = []
@@ -162,19 +164,16 @@ def fit_name_apart(name: str, limit: int, taken: Iterable[str]) -> str:
     for number in range(2, 100):
         suffix = f" ({number})"
         candidates.append(_cut(" ".join(words), limit - length(suffix)) + suffix)
-    return next((c for c in candidates if norm(c) not in used), fitted)
+    return next((c for c in candidates if _norm(c) not in used), fitted)
 
 
 def is_cut_of(short: str, name: str, limit: int) -> bool:
     """Whether ``short`` (a BigTime name) is ``name`` as it fits ``limit``: whole, cut by us (with
     an ellipsis) or cut by BigTime (its first ``limit`` characters or UTF-16 units); case and
     spacing aside."""
-    def norm(text: str) -> str:
-        return " ".join(text.split()).casefold()
-
-    seen = norm(short)
-    return bool(seen) and seen in {norm(name), norm(fit_name(name, limit)), norm(name.strip()[:limit]),
-                                   norm(_head(name.strip(), limit))}
+    seen = _norm(short)
+    return bool(seen) and seen in {_norm(name), _norm(fit_name(name, limit)), _norm(name.strip()[:limit]),
+                                   _norm(_head(name.strip(), limit))}
 
 
 def notes_with_full_name(kind: str, name: str, name_limit: int, notes: str | None, notes_limit: int) -> str | None:
