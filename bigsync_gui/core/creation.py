@@ -37,6 +37,7 @@ from . import claims, client_lookup, contacts
 from .bigtime_limits import client_code, fit_name, fit_name_apart, is_cut_of, notes_with_full_name
 from .cycle import CycleState
 from .errors import CreateInDoubt, Transient
+from .settings import DEFAULT_FIELD_MAP
 from .store import Intent
 
 log = logging.getLogger(__name__)
@@ -60,8 +61,9 @@ def project_codes(opportunity_id: str) -> tuple[str, ...]:
 
 def client_id_field(c: CycleState) -> str:
     """The Account field that holds the account's BigTime client id (and the claim while it is
-    created), when it is mapped and the org has it; else "" (docs/sync.md, "Two installations")."""
-    name = c.settings.sync.field_map.get("client_id", "")
+    created), when it is mapped (a mapping saved before the field existed gets the default) and
+    the connected user may edit it; else "" (docs/sync.md, "Two installations")."""
+    name = c.settings.sync.field_map.get("client_id", DEFAULT_FIELD_MAP["client_id"])  # absent: saved before it
     return name if name and c.metadata is not None and name.lower() in c.metadata.account_fields else ""
 
 

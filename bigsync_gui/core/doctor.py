@@ -28,7 +28,7 @@ from .creation import CODE_MAX
 from .doctor_report import CONFIRMED, DIFFERENT, NOT_CHECKED, Check, DoctorReport, report_path, write_report
 from .problems import code_of
 from .profile import Profile
-from .settings import ACCOUNT_FIGURES, INVOICE_OBJECT, Settings
+from .settings import ACCOUNT_FIGURES, DEFAULT_FIELD_MAP, INVOICE_OBJECT, Settings
 from .store import Store
 
 FULL_CODE_LENGTH = len("SF-") + 18
@@ -294,6 +294,7 @@ def check_rights(sf: SalesforceClient) -> Check:
 
 def check_opportunity_fields(sf: SalesforceClient, field_map: Mapping[str, str]) -> list[Check]:
     """Each mapped field exists on its object (the Account for ACCOUNT_FIGURES, else the Opportunity)."""
+    field_map = {**{f: DEFAULT_FIELD_MAP[f] for f in ACCOUNT_FIGURES}, **field_map}  # saved before: the default
     described = {obj: {name.lower(): info for name, info in sf.fields(obj).items()}
                  for obj in ("Opportunity", *(["Account"] if any(field_map.get(f) for f in ACCOUNT_FIGURES) else []))}
     out = []

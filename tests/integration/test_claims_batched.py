@@ -199,3 +199,19 @@ def test_an_account_field_the_user_cannot_edit_is_treated_as_absent(connected_en
         assert env.sandbox.world.salesforce.fetch("Account", account).get("BigTime_Client_Id__c") is None
     finally:
         fields["bigtime_client_id__c"] = shipped
+
+
+def test_a_field_map_saved_before_the_account_field_existed_uses_it(connected_engine: Connected) -> None:
+    """An upgraded profile: its saved field map has no client_id at all (not "don't write"), so the
+    Account field is used where the org has it, as the default mapping would."""
+    env = connected_engine
+    field_map = dict(env.connector.settings().sync.field_map)
+    del field_map["client_id"]
+    env.engine.update_settings(field_map=field_map)
+    assert "client_id" not in env.connector.settings().sync.field_map
+    won = wins(env, 2, accounts=1)
+    report = env.cycle()
+    assert report.result == "ok" and report.created == 2, report
+    account = env.opp(won[0])["AccountId"]
+    assert env.sandbox.world.salesforce.fetch("Account", account)["BigTime_Client_Id__c"] == str(
+        env.project(won[0])["ClientId"])
