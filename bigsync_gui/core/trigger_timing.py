@@ -39,7 +39,7 @@ class TriggerTiming:
     def detail(self) -> str:
         """One sentence more, for where there is room (Settings, `status`)."""
         if self.instant:
-            return ("a win becomes a project within seconds (Salesforce's Change Data Capture stream); "
+            return ("a win becomes a project within seconds, through Salesforce's Change Data Capture stream; "
                     "a full check still runs every 30–60 min")
         why = f"; instant triggers are off: {self.reason}" if self.reason else ""
         text = self.interval.describe()  # "every 7 min (automatic: …)": the words say the first half
