@@ -395,24 +395,22 @@ def cmd_configure(args: argparse.Namespace) -> int:
     return run_guarded(body)
 
 
+def cycle_counts(counts: dict[str, Any]) -> str:
+    """What a cycle did, in the words `sync --once` and `status` share: "9 created, 1 opportunity
+    written", or "nothing to do"."""
+    parts = [f"{counts[key]} {key}" for key in ("created", "linked", "severed", "restored") if counts.get(key)]
+    if counts.get("written"):
+        parts.append(plural(counts["written"], "opportunity", "opportunities") + " written")
+    if counts.get("rejected"):
+        parts.append(f"{counts['rejected']} rejected")
+    return ", ".join(parts) or "nothing to do"
+
+
 def _print_report(report: Any, as_json: bool) -> None:
     if as_json:
         print(json.dumps(report.to_json()))
         return
-    written = plural(report.written, "opportunity", "opportunities") + " written"
-    parts = [
-        what if what == written else f"{n} {what}"
-        for n, what in (
-            (report.created, "created"),
-            (report.linked, "linked"),
-            (report.severed, "severed"),
-            (report.restored, "restored"),
-            (report.written, written),
-            (report.rejected, "rejected"),
-        )
-        if n
-    ]
-    summary = ", ".join(parts) or "nothing to do"
+    summary = cycle_counts(report.to_json())
     outcome = cycle_outcome(report.result, report.error, report.system).lower()
     print(f"{report.kind.capitalize()} cycle {report.cycle_id}: {outcome} — {summary} "
           f"({report.salesforce_requests} Salesforce, {report.bigtime_requests} BigTime requests)."
@@ -474,10 +472,8 @@ def cmd_status(args: argparse.Namespace) -> int:
                 print(f"  Triggers: {snapshot['triggers']['text']} ({snapshot['triggers']['detail']}).")
             for cycle in snapshot["cycles"][:5]:
                 outcome = cycle_outcome(cycle["result"], cycle["error_code"], cycle["error_system"]).lower()
-                print(
-                    f"  {local_clock(cycle['started_at'])}  {outcome:<13} created {cycle['created']}, "
-                    f"severed {cycle['severed']}, rejected {cycle['rejected']}  {cycle['message']}".rstrip()
-                )
+                print(f"  {local_clock(cycle['started_at'])}  {outcome:<13} {cycle['kind'].capitalize()}: "
+                      f"{cycle_counts(cycle)}." + (f" {cycle['message']}" if cycle["message"] else ""))
             for item in snapshot["attention"]:
                 print(f"  ! {item}")
         return EXIT_OK
