@@ -556,8 +556,10 @@ class Store:
         self.db.execute("BEGIN")  # a read snapshot (WAL): never waits for, nor blocks, a running cycle
         try:
             shown = self.cycles(cycles)
+            # While every cycle is shown, every event of none is too (the stream connects before the first).
+            since = shown[-1].started_at if len(shown) == cycles else ""
             rows = (self.db.execute("SELECT * FROM events WHERE cycle_id >= ? OR (cycle_id IS NULL AND at >= ?) "
-                                    "ORDER BY id DESC", (shown[-1].id, shown[-1].started_at)) if shown
+                                    "ORDER BY id DESC", (shown[-1].id, since)) if shown
                     else self.db.execute("SELECT * FROM events WHERE cycle_id IS NULL ORDER BY id DESC LIMIT 200"))
             return shown, [Event(**dict(r)) for r in rows]
         finally:

@@ -216,3 +216,22 @@ def test_a_change_of_how_triggers_arrive_is_in_activity(qtbot, tmp_path):
     with qtbot.waitSignal(win.loaded, timeout=10000):
         win.show()
     assert win.feed.proxy.index(0, WHAT).data() == "Triggers: Instant — Salesforce's change stream is connected."
+
+
+def test_the_mode_said_before_the_first_cycle_is_in_activity(qtbot, tmp_path):
+    """The stream connects before the first cycle starts, so the first "Triggers: Instant" is older
+    than every cycle: it is shown while the whole history is."""
+    from bigsync_gui.core import trigger_timing
+    from bigsync_gui.core.cadence import TriggerInterval
+
+    profile = Profile.at(tmp_path / "p")
+    store = Store(profile.data_dir / "state.db")
+    try:
+        assert trigger_timing.record_mode(store, True, "", TriggerInterval(420, "derived", 15000))
+        store.db.execute("UPDATE events SET at = '2026-03-24T09:00:00.000+00:00'")  # 5 ms before, as seen
+        store.db.commit()
+        store.end_cycle(store.start_cycle("trigger"), "ok", "", 1, 0)
+        _, events = store.recent_activity(200)
+    finally:
+        store.close()
+    assert [e.kind for e in events] == ["mode"]
