@@ -40,7 +40,8 @@ class ReconnectNeeded(ConnectorError):
     problem_code = "ReconnectNeeded"
 
     def __init__(self, system: str, reason: str) -> None:
-        super().__init__(system, f"{label_of(system)} needs you to sign in again: {reason}")
+        end = "" if reason.endswith((".", "!", "?")) else "."  # one whole sentence, whatever the reason's end
+        super().__init__(system, f"{label_of(system)} needs you to sign in again: {reason}{end}")
         self.reason = reason
 
 
