@@ -37,8 +37,8 @@ class Harness:
         return self.api.headers["Authorization"].split()[1]
 
     def refresh(self) -> None:
-        self.refreshed += 1
         self.api.reauth()
+        self.refreshed += 1  # counted once the new token is in place: the test thread then uses it
 
     def sleep(self, stop: threading.Event, seconds: float) -> bool:
         self.waits.append(seconds)
