@@ -107,6 +107,10 @@ BUDGET_FIELDS: dict[str, tuple[str, ...]] = {
 UNCONFIRMED_ROW_FIGURES = frozenset(
     {"hours_billable", "expenses_billable", "budget_hours", "budget_fees", "budget_expenses"}
 )
+# Row figures that an empty list does not answer: the above, and the total budget. No task rows says
+# nothing was logged, but not that the budget is 0: a project without tasks keeps its budget on the
+# project (its detail's BudgetFees), so Σ EstTotal over no rows would write a 0 next to that budget.
+NO_ROWS_NO_ANSWER = UNCONFIRMED_ROW_FIGURES | {"budget_total"}
 # Each Salesforce figure (core/settings.py DEFAULT_FIELD_MAP) -> its sources, tried in order until one
 # answers (connectors/bigtime/figures.py). A source: (where, which field):
 #   "project"         the project detail's field;
@@ -145,7 +149,9 @@ WRITEBACK_CHAINS: dict[str, tuple[tuple[str, str], ...]] = {
 INVOICE_DETAIL_FIELDS = ("TotalAmt", "PaidAmt")
 # A budget part that no source gave is not a problem when the total budget was written: BigTime keeps
 # that project's budget by task, and the total holds it (docs/sync.md, "When a figure has no source").
-EXPLAINED_BY = {"budget_fees": "budget_total", "budget_hours": "budget_total", "budget_expenses": "budget_total"}
+# And the other way round: a project without task rows has no total, its fee budget being on the project.
+EXPLAINED_BY = {"budget_fees": "budget_total", "budget_hours": "budget_total", "budget_expenses": "budget_total",
+                "budget_total": "budget_fees"}
 
 
 def source_label(where: str, name: str) -> str:

@@ -215,6 +215,11 @@ def test_totals_from_sums_rows_and_the_projects_invoices_only():
     )
     # ... but for a figure whose field no live-checked row ever showed, no rows is no answer: not written, not 0.
     assert empty.figures["budget_expenses"] is None
+    # ... nor for the total budget: no task rows is no task budget, not a budget of 0 (a project budgeted
+    # on the project keeps it in the detail's BudgetFees, written as the fee budget).
+    assert empty.figures["budget_total"] is None
+    assert totals_from(5, Project.from_api({"SystemId": 5, "BudgetFees": 377000}), [], invoices).figures[
+        "budget_fees"] == 377000.0
 
 
 def test_totals_from_each_figure_from_the_first_source_that_answers():

@@ -49,6 +49,17 @@ def test_a_budget_part_is_explained_by_the_total_budget_and_a_gap_for_some_proje
     store.close()
 
 
+def test_a_project_without_task_rows_has_no_total_and_its_fee_budget_explains_it(tmp_path: Path) -> None:
+    store = Store(tmp_path / "state.db")
+    flat = ({"budget_fees": "BudgetFees on the project detail"}, {"budget_total": TOTAL})
+    assert run(store, {"budget_total", "budget_fees"}, [flat, flat]) is None
+    # neither: both said
+    neither = ({}, {"budget_total": TOTAL, "budget_fees": "BudgetFees on the project detail"})
+    warning = run(store, {"budget_total", "budget_fees"}, [neither])
+    assert warning is not None and "Budget (total" in warning and "Budget (fees)" in warning
+    store.close()
+
+
 def test_details_are_kept_per_listing_and_read_again_when_it_changes() -> None:
     listed = [Invoice.from_api({"Sid": 1, "ProjectSid": 5, "PaidAmt": 0}),
               Invoice.from_api({"Sid": 2, "ProjectSid": 5, "TotalAmt": 80, "PaidAmt": 0})]  # has both: no detail

@@ -99,7 +99,7 @@ def _answer(where: str, name: str, project: Project | None, rows: list[BudgetRow
         answered = {r.names.get(name) for r in rows or ()} - {None}
         label = f"sum of {'/'.join(sorted(n for n in answered if n))} on budget-status rows" if answered else \
             A.source_label(where, name)
-        if rows is None or (not rows and name in A.UNCONFIRMED_ROW_FIGURES):  # no row to show the field exists
+        if rows is None or (not rows and name in A.NO_ROWS_NO_ANSWER):  # no row: no answer for these
             return None, label
         return _rows_sum(rows, name), label
     if listed is None:  # an invoice without ProjectSid: whose is it? no project's invoice sum can be trusted
