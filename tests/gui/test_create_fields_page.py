@@ -32,7 +32,8 @@ def fields_page(open_wizard, connected, qtbot):  # noqa: F811
 
 
 def statuses(page) -> dict[str, str]:
-    return {page.table.item(row, 0).toolTip(): page.table.item(row, 2).text() for row in range(page.table.rowCount())}
+    table = page.table
+    return {table.item(row, 0).toolTip(): table.item(row, 2).toolTip() for row in range(table.rowCount())}
 
 
 def shot(widget, name: str) -> None:

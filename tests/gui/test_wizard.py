@@ -222,7 +222,7 @@ def test_fields_page_lists_what_exists_and_what_is_missing(sandbox, connected, o
     page = wizard.fields_page
     qtbot.waitUntil(page.isComplete, timeout=TIMEOUT)
     statuses = {
-        page.table.item(row, 0).toolTip(): page.table.item(row, 2).text() for row in range(page.table.rowCount())
+        page.table.item(row, 0).toolTip(): page.table.item(row, 2).toolTip() for row in range(page.table.rowCount())
     }
     assert statuses["wip"] == "✗ missing"
     assert statuses["budget_total"] == "✓ exists"  # the total budget (sum of EstTotal) has its field in the sandbox org

@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
-    QHeaderView,
     QLabel,
     QTableWidget,
     QTableWidgetItem,
@@ -32,6 +30,7 @@ from ..context import SetupContext
 from ..worker import run_in_background
 from .common import LoadPanel, heading, plain_label
 from .create_fields import CreateFieldsPanel
+from .field_combo import FieldCombo, MappingColumns, centred
 from .stage import failure_sentence
 
 OPPORTUNITY = "Opportunity"
@@ -130,21 +129,17 @@ class FieldsPage(QWizardPage):
         self._report: FieldsReport | None = None
         self._generation = 0
         self._map = self._saved_map()
-        self.combos: dict[str, QComboBox] = {}
+        self.combos: dict[str, FieldCombo] = {}
         self._focused_only = _FocusedOnly(self)
 
         self.panel = LoadPanel("&Retry")
         self.panel.retry.connect(self.load_fields)
         self.table = QTableWidget(len(FIGURES), 3)
-        self.table.setHorizontalHeaderLabels(["BigTime figure", "Salesforce field", "Status"])
+        self.table.setHorizontalHeaderLabels(["Figure", "Salesforce field", "Status"])  # short: room for the pickers
         self.table.verticalHeader().hide()
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.NoSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setTabKeyNavigation(False)  # Tab moves between the field pickers, not cells
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
-        header.setSectionResizeMode(2, QHeaderView.ResizeMode.ResizeToContents)
         self.table.setEnabled(False)
         table_label = QLabel("&Mapping:")
         table_label.setBuddy(self.table)
@@ -152,7 +147,10 @@ class FieldsPage(QWizardPage):
             item = QTableWidgetItem(name)
             item.setToolTip(figure)
             self.table.setItem(row, 0, item)
-            self.table.setItem(row, 2, QTableWidgetItem(""))
+            mark = QTableWidgetItem("")
+            mark.setTextAlignment(Qt.AlignmentFlag.AlignCenter)
+            self.table.setItem(row, 2, mark)
+        self.columns = MappingColumns(self.table, self.combos)
         self.missing_title = heading("Missing fields")
         self.missing = plain_label(selectable=True)
         self.invoice = plain_label()
@@ -234,10 +232,10 @@ class FieldsPage(QWizardPage):
         self.panel.done()
         for row, figure in enumerate(FIGURES):
             combo = self._combo_for(figure, report.fields_for(figure))
-            self.table.setCellWidget(row, 1, combo)
+            self.table.setCellWidget(row, 1, centred(combo))
             self.combos[figure] = combo
         self.table.setEnabled(True)
-        self.table.resizeRowsToContents()
+        self.columns.fit()
         for previous, combo in zip(list(self.combos.values()), list(self.combos.values())[1:]):
             self.setTabOrder(previous, combo)
         self._refresh_status()
@@ -250,34 +248,36 @@ class FieldsPage(QWizardPage):
             self.invoice.setText(f"Salesforce would not say whether {INVOICE_OBJECT} exists. " + INVOICE_HINT)
         self.completeChanged.emit()
 
-    def _combo_for(self, figure: str, fields: dict[str, FieldInfo]) -> QComboBox:
+    def _combo_for(self, figure: str, fields: dict[str, FieldInfo]) -> FieldCombo:
         name = FIGURES[figure][0]
-        combo = QComboBox()
+        combo = FieldCombo()
         combo.setAccessibleName(f"{ACCOUNT if figure in ACCOUNT_FIGURES else OPPORTUNITY} field for {name}")
         combo.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # not WheelFocus: the wheel scrolls the page
         combo.installEventFilter(self._focused_only)
-        combo.addItem(NOT_WRITTEN, "")
-        for f in offered(figure, fields):
-            combo.addItem(f"{f.label} ({f.name})", f.name)  # combo items are plain text
+        combo.add_field(NOT_WRITTEN, "")
+        choices = offered(figure, fields)
+        labels = [f.label.lower() for f in choices]
+        for f in choices:  # combo items are plain text; a label two fields share is shown with its API name
+            combo.add_field(f"{f.label} ({f.name})", f.name, f.label if labels.count(f.label.lower()) == 1 else "")
         by_name = {n.lower(): f for n, f in fields.items()}
         ours = DEFAULT_FIELD_MAP[figure]
         if ours.lower() not in by_name:  # the field we ask admins to create: pickable before it exists
-            combo.addItem(f"{ours} (not in Salesforce yet)", ours)
+            combo.add_field(f"{ours} (not in Salesforce yet)", ours, ours)
         target = self._map.get(figure, "")
         index = next((i for i in range(combo.count()) if combo.itemData(i).lower() == target.lower()), -1)
         if index < 0 and target:  # saved, but not offered: keep the mapping, say why it is not written
             info = by_name.get(target.lower())
-            combo.addItem(
-                f"{target} (not in Salesforce)" if info is None else f"{info.label} ({info.name}) — not usable", target
-            )
+            text = f"{target} (not in Salesforce)" if info is None else f"{info.label} ({info.name}) — not usable"
+            combo.add_field(text, target, target if info is None else info.label)
             index = combo.count() - 1
         combo.setCurrentIndex(max(index, 0))
         combo.currentIndexChanged.connect(lambda _i, f=figure, c=combo: self._on_mapped(f, c))
         return combo
 
-    def _on_mapped(self, figure: str, combo: QComboBox) -> None:
+    def _on_mapped(self, figure: str, combo: FieldCombo) -> None:
         self._map[figure] = combo.currentData() or ""
         self._refresh_status()
+        self.columns.fit()  # its shown text may need another width
 
     def _refresh_status(self) -> None:
         assert self._report is not None
@@ -285,8 +285,10 @@ class FieldsPage(QWizardPage):
         for row, (figure, (_name, _types, create)) in enumerate(FIGURES.items()):
             target = self._map.get(figure, "")
             text, ok = status_of(target, self._report.fields_for(figure), figure)
-            item = self.table.item(row, 2)
-            item.setText(text)
+            item = self.table.item(row, 2)  # the mark; its words in the tooltip and the list below
+            item.setText(text[0])
+            item.setToolTip(text)
+            item.setData(Qt.ItemDataRole.AccessibleTextRole, text)
             if figure in ACCOUNT_FIGURES:  # said where it goes: the steps above name Opportunity
                 target = f"{ACCOUNT}.{target}"
             if not ok and text == "✗ missing":
