@@ -34,7 +34,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from ...connectors import oauth
-from ...connectors.errors import AuthorizationFailed
+from ...connectors.errors import AuthorizationFailed, ReconnectNeeded
 from ...connectors.http import require_secure_url
 from ...core.errors import ConfigInvalid
 from ...core.settings import Settings
@@ -60,7 +60,11 @@ def plain(text: str = "", *, wrap: bool = True, selectable: bool = False) -> QLa
 
 
 def error_sentence(exc: BaseException) -> str:
-    """One sentence for whatever a sign-in or a save raised (typed errors carry theirs)."""
+    """One sentence for whatever a sign-in or a save raised (typed errors carry theirs). A refusal is
+    said as what was refused: "… needs you to sign in again" is the tray's words, not for a sign-in."""
+    if isinstance(exc, ReconnectNeeded) and exc.reason:
+        end = "" if exc.reason.endswith((".", "!", "?")) else "."
+        return exc.reason[:1].upper() + exc.reason[1:] + end
     message = getattr(exc, "message", None)
     if isinstance(message, str) and message:
         return sentence(exc)  # "the sync will try again" becomes "Click Retry"
@@ -68,6 +72,16 @@ def error_sentence(exc: BaseException) -> str:
         return str(exc)
     return (f"Something unexpected went wrong while connecting ({type(exc).__name__}). Click Retry; if it keeps "
             "failing, see the log.")
+
+
+def kept_sentence(connected: str, label: str, attempt: tuple[str, str], refused: bool) -> str:
+    """After a new sign-in failed over a saved one: the saved connection is kept, said without
+    "Connected" beside the failure ("The key you entered was refused; BigSync still uses …").
+    ``attempt``: what was tried and how it ended short of a refusal (``ConnectPage.attempt_words``)."""
+    what = connected.removeprefix(f"Connected to {label}: ").rstrip(".")
+    saved = f" ({what})" if what != connected.rstrip(".") else ""
+    tried, failed = attempt
+    return f"{tried} {'was refused' if refused else failed}; BigSync still uses the connection saved before{saved}."
 
 
 def with_hint(field: QWidget | QHBoxLayout, hint: QLabel) -> QWidget:
@@ -105,6 +119,7 @@ class ConnectPage(QWizardPage):
         self.loopback_timeout = LOOPBACK_TIMEOUT
         self.browser: AuthBrowser | None = None
         self.connection_text: str | None = None  # "Connected to …" when connected (now or before)
+        self.kept_text: str | None = None  # instead, after a new sign-in failed: the saved one is kept
         self.state = "form"  # form | browser | waiting | working
         self._editing = True
         self._generation = 0
@@ -236,6 +251,10 @@ class ConnectPage(QWizardPage):
     def invalid_field(self, exc: BaseException) -> QWidget | None:
         """The field to focus for a form error, if any."""
         return None
+
+    def attempt_words(self) -> tuple[str, str]:
+        """What the admin tried, as a sentence starts, and how it ended when it was not refused."""
+        return "The new sign-in", "did not go through"
 
     def primary_button(self) -> QPushButton:
         """What Enter presses while the form is being filled in (Sign in; BigTime's key mode: Connect)."""
@@ -400,6 +419,7 @@ class ConnectPage(QWizardPage):
     def _begin(self, retry: Callable[[], None]) -> int:
         self._generation += 1
         self._retry_action = retry
+        self.kept_text = None
         self._hide_status()
         self.completeChanged.emit()
         return self._generation
@@ -423,7 +443,7 @@ class ConnectPage(QWizardPage):
             return
         connected, extra = result
         self._cancel = None
-        self.connection_text = connected
+        self.connection_text, self.kept_text = connected, None
         self.admin_label.setText(extra)
         self._editing = False
         self.state = "form"
@@ -453,6 +473,9 @@ class ConnectPage(QWizardPage):
             self._render()
             self.sign_in_button.setFocus()
             return
+        if self.connection_text is not None:
+            self.kept_text = kept_sentence(self.connection_text, self.label, self.attempt_words(),
+                                           isinstance(exc, ReconnectNeeded))
         self._show_error(error_sentence(exc), retry=True)
         self._render()
         self.retry_button.setFocus()
@@ -499,8 +522,9 @@ class ConnectPage(QWizardPage):
         self.stack.setCurrentWidget(panel)
         connected = self.connection_text is not None
         self.connected_row.setVisible(connected)
-        self.connected_label.setText(self.connection_text or "")
-        self.admin_label.setVisible(connected and bool(self.admin_label.text()))
+        self.connected_label.setText(self.kept_text or self.connection_text or "")
+        self.connected_icon.setVisible(self.kept_text is None)  # no ✓ beside a failure
+        self.admin_label.setVisible(connected and self.kept_text is None and bool(self.admin_label.text()))
         editing = self._editing or not connected
         self.again_button.setVisible(connected and not editing)
         self.form_box.setVisible(editing)

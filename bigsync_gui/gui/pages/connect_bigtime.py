@@ -235,6 +235,9 @@ class ConnectBigTimePage(ConnectPage):
         self.run_save(lambda: (connector.save_bigtime_key(base, key, firm).sentence(), ""), self.connect_with_key,
                       "Checking the API key with BigTime…")
 
+    def attempt_words(self) -> tuple[str, str]:
+        return ("The key you entered", "could not be checked") if self.use_key.isChecked() else super().attempt_words()
+
     def primary_button(self) -> QPushButton:
         return self.sign_in_button if self.use_oauth.isChecked() else self.connect_key_button
 
