@@ -94,20 +94,26 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def _file_system_now(folder: Path) -> float:
+    with tempfile.NamedTemporaryFile(dir=folder, prefix=".bigsync-now-") as probe:
+        return os.fstat(probe.fileno()).st_mtime
+
+
 def remove_stale_sandbox_profiles(folder: Path) -> list[Path]:
     """Delete the throwaway profiles of ``--sandbox`` runs that ended without quitting (a crash, a
     kill): those whose owner process is gone. A folder without an owner file is left alone unless
-    it is a day old (one a run is creating right now has none yet)."""
-    import time
-
+    it is a day old (one a run is creating right now has none yet). Its age is told by the file
+    system's own clock (a file made now), never this process's: the two differ when the clock moves."""
     removed = []
+    now: float | None = None
     for root in folder.glob(SANDBOX_PROFILE_PREFIX + "*"):
         if not root.is_dir() or root.is_symlink():
             continue
         try:
             owner = int((root / SANDBOX_OWNER_FILE).read_text().strip())
         except FileNotFoundError:
-            owner = 0 if time.time() - root.stat().st_mtime > 86_400 else -1
+            now = now if now is not None else _file_system_now(folder)
+            owner = 0 if now - root.stat().st_mtime > 86_400 else -1
         except (OSError, ValueError):
             owner = 0
         if owner == -1 or _alive(owner):

@@ -68,9 +68,16 @@ page.show_choices(Choices(salesforce="Acme Consulting (sandbox), signed in as ad
                           bigtime="Firm acme-sbx-0001, with the firm's API key.", stage_api_name="Closed Won",
                           stage_label="Closed Won", already_past=4, triggers="Checks every 7 min",
                           written=[f"Figure {n} → BigTime_Figure_{n}__c" for n in range(13)], invoice_object=True))
-QTest.qWait(300)
-print(json.dumps({name: [getattr(page, name).height(), getattr(page, name).heightForWidth(getattr(page, name).width())]
-                  for name in ("salesforce", "bigtime", "stage", "backfill", "interval", "fields")}))
+import time
+def measure():
+    return {name: [getattr(page, name).height(), getattr(page, name).heightForWidth(getattr(page, name).width())]
+            for name in ("salesforce", "bigtime", "stage", "backfill", "interval", "fields")}
+deadline = time.monotonic() + 10  # the layout settles in a few event-loop turns; slower on a loaded machine
+heights = measure()
+while time.monotonic() < deadline and any(h < n for h, n in heights.values()):
+    QTest.qWait(50)
+    heights = measure()
+print(json.dumps(heights))
 """
 
 

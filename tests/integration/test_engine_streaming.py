@@ -118,11 +118,20 @@ def test_with_cdc_off_the_loop_polls_and_says_so(env, refused):
     with Running(env) as run:
         run.until(lambda: run.reports, "the first cycle")
         run.until(lambda: not run.stream.up and "not on" in run.stream.reason, "the fallback")
+        # the loop says it in Activity as it takes the change (woken by it), a moment after the listener
+        run.until(lambda: any("Checks every" in m and "Change Data Capture is not on for Opportunity" in m
+                              for m in mode_messages(env)), "the fallback said in Activity")
     store = env.store()
     try:
         timing = trigger_timing.of_store(store, env.connector.settings())
         assert not timing.instant and timing.words.startswith("Checks every ")
-        modes = [e.message for e in store.events(limit=50) if e.kind == "mode"]
-        assert any("Checks every" in m and "Change Data Capture is not on for Opportunity" in m for m in modes)
+    finally:
+        store.close()
+
+
+def mode_messages(env) -> list[str]:
+    store = env.store()
+    try:
+        return [e.message for e in store.events(limit=50) if e.kind == "mode"]
     finally:
         store.close()

@@ -109,24 +109,52 @@ def test_http_to_another_host_is_refused_but_loopback_allowed_without_touching_t
         attempt(evil_token)
     local = attempt(salesforce_endpoints("http://127.0.0.1:8700", "k"))
     assert local.authorization_url.startswith("http://127.0.0.1:8700/services/oauth2/authorize?")
-    assert os.environ.get("OAUTHLIB_INSECURE_TRANSPORT") == before  # only set during the call
+    assert (os.environ.get("OAUTHLIB_INSECURE_TRANSPORT") or None) == (before or None)  # only set during the call
 
 
 def test_oauthlib_transport_env_is_scoped_and_refcounted(monkeypatch):
     monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
     with oauthlib_allows("https://login.salesforce.com/x"):
-        assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
+        assert not os.environ.get("OAUTHLIB_INSECURE_TRANSPORT")
     with oauthlib_allows("http://evil.example/x"):
-        assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
+        assert not os.environ.get("OAUTHLIB_INSECURE_TRANSPORT")
     with oauthlib_allows("http://127.0.0.1:1/x"):
         with oauthlib_allows("http://localhost:2/y"):
             assert os.environ["OAUTHLIB_INSECURE_TRANSPORT"] == "1"
         assert os.environ["OAUTHLIB_INSECURE_TRANSPORT"] == "1"
-    assert "OAUTHLIB_INSECURE_TRANSPORT" not in os.environ
+    assert os.environ.get("OAUTHLIB_INSECURE_TRANSPORT") == ""  # emptied (oauthlib: unset), never deleted
     monkeypatch.setenv("OAUTHLIB_INSECURE_TRANSPORT", "yes")
     with oauthlib_allows("http://127.0.0.1:1/x"):
         assert os.environ["OAUTHLIB_INSECURE_TRANSPORT"] == "1"
     assert os.environ["OAUTHLIB_INSECURE_TRANSPORT"] == "yes"
+
+
+def test_the_scoped_env_never_breaks_a_thread_reading_the_environment(monkeypatch):
+    """requests reads the proxies from os.environ on every request (another thread's sync, the GUI's
+    stage load): a key deleted while it iterates raised KeyError there ("Something unexpected")."""
+    import threading
+
+    monkeypatch.delenv("OAUTHLIB_INSECURE_TRANSPORT", raising=False)
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def read() -> None:
+        while not done.is_set():
+            try:
+                dict(os.environ.items())
+            except KeyError as exc:
+                errors.append(exc)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for _ in range(5000):
+            with oauthlib_allows("http://127.0.0.1:1/x"):
+                pass
+    finally:
+        done.set()
+        reader.join()
+    assert errors == []
 
 
 # ---- is_redirect -----------------------------------------------------------------------------------------

@@ -63,10 +63,10 @@ def oauthlib_allows(url: str) -> Iterator[None]:
         with _insecure_lock:
             _insecure_users -= 1
             if _insecure_users == 0:
-                if _insecure_previous is None:
-                    os.environ.pop(_INSECURE_ENV, None)
-                else:
-                    os.environ[_INSECURE_ENV] = _insecure_previous
+                # Emptied, never deleted: requests reads the proxies from os.environ on every request, on
+                # other threads, and a key deleted while it iterates raised KeyError there. oauthlib reads
+                # an empty value as unset.
+                os.environ[_INSECURE_ENV] = _insecure_previous or ""
 
 
 # ---- tokens --------------------------------------------------------------------------------------------------
