@@ -91,8 +91,9 @@ def _sign_in(authorization_url: str, system: str) -> str:
     return final.headers["Location"]
 
 
-def connect_profile(sandbox: Sandbox, directory: str | Path, *, bigtime_auth: str = "oauth",
-                    requests_per_minute: int = 1_000_000) -> Profile:
+def connect_profile(
+    sandbox: Sandbox, directory: str | Path, *, bigtime_auth: str = "oauth", requests_per_minute: int = 1_000_000
+) -> Profile:
     """A new profile under ``directory`` connected to both emulators (needs ``use_file_keyring`` first).
 
     Salesforce: authorization code + PKCE, as `bigsync-gui connect salesforce`. BigTime: OAuth code
@@ -150,8 +151,10 @@ def clear_logs(sandbox: Sandbox) -> None:
 
 def logged(sandbox: Sandbox) -> dict[str, list[dict[str, Any]]]:
     """The API requests each emulator answered since the last ``clear_logs``."""
-    return {"salesforce": admin(sandbox.salesforce_admin_url, "GET", "/log")["entries"],
-            "bigtime": admin(sandbox.bigtime_admin_url, "GET", "/log")["entries"]}
+    return {
+        "salesforce": admin(sandbox.salesforce_admin_url, "GET", "/log")["entries"],
+        "bigtime": admin(sandbox.bigtime_admin_url, "GET", "/log")["entries"],
+    }
 
 
 def kinds(entries: list[dict[str, Any]], system: str) -> Counter[str]:
@@ -163,8 +166,12 @@ def kinds(entries: list[dict[str, Any]], system: str) -> Counter[str]:
             path = path.lower().removeprefix("/bigtimedata/api/v2")
         parts = []
         for part in path.strip("/").split("/"):
-            if part.isdigit() or (len(part) in (15, 18) and part[:3].isalnum() and any(ch.isdigit() for ch in part)
-                                  and not part.startswith("v")):
+            if part.isdigit() or (
+                len(part) in (15, 18)
+                and part[:3].isalnum()
+                and any(ch.isdigit() for ch in part)
+                and not part.startswith("v")
+            ):
                 part = "{id}"
             elif part.startswith("01g") and "-" in part:  # a query locator
                 part = "{locator}"

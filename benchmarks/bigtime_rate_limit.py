@@ -55,8 +55,16 @@ class Result:
     creates_ok: int  # successful POST /project/detail
 
 
-def run(name: str, sandbox: Sandbox, world: World, accounts: Accounts, tmp: Path, args: argparse.Namespace,
-        pace: int, rng: random.Random) -> Result:
+def run(
+    name: str,
+    sandbox: Sandbox,
+    world: World,
+    accounts: Accounts,
+    tmp: Path,
+    args: argparse.Namespace,
+    pace: int,
+    rng: random.Random,
+) -> Result:
     profile = _setup.connect_profile(sandbox, tmp / name, bigtime_auth="api_key")
     connector = Connector(profile, RequestCounter(), pace=(pace, args.window))
     engine = Engine(connector)
@@ -106,12 +114,16 @@ def show(r: Result, args: argparse.Namespace) -> None:
     print(f"  BigTime requests: {r.answered:,} done, {r.refused:,} refused with 503 (no Retry-After)")
     print("  by kind: " + ", ".join(f"{k} {n:,}" for k, n in r.kinds.most_common()))
     print(f"  cycles: {r.cycles} ({r.failed_cycles} stopped by the rate limit, resumed by the next)")
-    print(f"  wall time: {r.wall:.1f} s = {r.wall * scale / 60:.1f} real min; the limit's floor "
-          f"({r.answered:,} ÷ {args.limit} per window): {floor:.1f} s = {floor * scale / 60:.1f} real min "
-          f"(× {r.wall / floor:.2f})" + (f"; our pace's floor ({r.pace} per window): {pace_floor:.1f} s"
-                                       if r.pace < 10**6 else ""))
-    print(f"  lost: {r.lost}; redone: {redone} (duplicate projects {r.duplicates}, "
-          f"successful project creates {r.creates_ok:,} for {r.wins:,} wins)")
+    print(
+        f"  wall time: {r.wall:.1f} s = {r.wall * scale / 60:.1f} real min; the limit's floor "
+        f"({r.answered:,} ÷ {args.limit} per window): {floor:.1f} s = {floor * scale / 60:.1f} real min "
+        f"(× {r.wall / floor:.2f})"
+        + (f"; our pace's floor ({r.pace} per window): {pace_floor:.1f} s" if r.pace < 10**6 else "")
+    )
+    print(
+        f"  lost: {r.lost}; redone: {redone} (duplicate projects {r.duplicates}, "
+        f"successful project creates {r.creates_ok:,} for {r.wins:,} wins)"
+    )
 
 
 def main() -> int:
@@ -127,9 +139,11 @@ def main() -> int:
     parser.add_argument("--skip-unpaced", action="store_true")
     args = parser.parse_args()
 
-    print(f"BigTime's limit: {args.limit} requests per rolling {args.window:g} s standing for 60 s "
-          f"(×{60 / args.window:g}); client pace {args.pace} per window; {args.wins:,} wins per run, "
-          f"{args.roles} contact role(s) each")
+    print(
+        f"BigTime's limit: {args.limit} requests per rolling {args.window:g} s standing for 60 s "
+        f"(×{60 / args.window:g}); client pace {args.pace} per window; {args.wins:,} wins per run, "
+        f"{args.roles} contact role(s) each"
+    )
     rng = random.Random(20261130)
     tmp = Path(tempfile.mkdtemp(prefix="bigsync-bench-rate-"))
     _setup.use_file_keyring(tmp / "keyring.cfg")

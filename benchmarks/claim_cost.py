@@ -44,8 +44,15 @@ def one_size(n: int, per_account: int, tmp: Path) -> dict[str, object]:
             accounts = [sf.insert("Account", {"Name": f"Claim Co {i}"}) for i in range(max(1, n // per_account))]
             today = date.today().isoformat()
             for i in range(n):
-                sf.insert("Opportunity", {"Name": f"Claim win {i:05d}", "StageName": TRIGGER, "CloseDate": today,
-                                          "AccountId": accounts[i % len(accounts)]})
+                sf.insert(
+                    "Opportunity",
+                    {
+                        "Name": f"Claim win {i:05d}",
+                        "StageName": TRIGGER,
+                        "CloseDate": today,
+                        "AccountId": accounts[i % len(accounts)],
+                    },
+                )
         world.clock.advance(16 * 60)  # the metadata (15 min) is read again inside the measured cycle
         _setup.clear_logs(sandbox)
         org_before = int(_setup.admin(sandbox.salesforce_admin_url, "GET", "/settings")["api_usage"])
@@ -54,9 +61,17 @@ def one_size(n: int, per_account: int, tmp: Path) -> dict[str, object]:
         seconds = time.monotonic() - started
         org_used = int(_setup.admin(sandbox.salesforce_admin_url, "GET", "/settings")["api_usage"]) - org_before
         logs = _setup.logged(sandbox)
-        return {"wins": n, "accounts": len(accounts), "result": report.result, "created": report.created,
-                "salesforce": report.salesforce_requests, "org": org_used, "bigtime": report.bigtime_requests,
-                "seconds": seconds, "breakdown": _setup.kinds(logs["salesforce"], "salesforce")}
+        return {
+            "wins": n,
+            "accounts": len(accounts),
+            "result": report.result,
+            "created": report.created,
+            "salesforce": report.salesforce_requests,
+            "org": org_used,
+            "bigtime": report.bigtime_requests,
+            "seconds": seconds,
+            "breakdown": _setup.kinds(logs["salesforce"], "salesforce"),
+        }
 
 
 def main() -> int:
@@ -67,16 +82,21 @@ def main() -> int:
     tmp = Path(tempfile.mkdtemp(prefix="bigsync-bench-claims-"))
     _setup.use_file_keyring(tmp / "keyring.cfg")
     failed = False
-    print(f"{'wins':>6} {'accounts':>8} {'created':>7} {'SF requests':>11} {'org counted':>11} {'target':>6} "
-          f"{'BigTime':>7} {'wall s':>7}")
+    print(
+        f"{'wins':>6} {'accounts':>8} {'created':>7} {'SF requests':>11} {'org counted':>11} {'target':>6} "
+        f"{'BigTime':>7} {'wall s':>7}"
+    )
     for n in args.wins:
         row = one_size(n, args.per_account, tmp)
         target = TARGETS.get(n)
         ok = row["result"] == "ok" and row["created"] == n and (target is None or int(row["salesforce"]) <= target)
         failed |= not ok
-        print(f"{n:>6} {row['accounts']:>8} {row['created']:>7} {row['salesforce']:>11} {row['org']:>11} "
-              f"{'<= ' + str(target) if target else '':>6} {row['bigtime']:>7} {row['seconds']:>7.1f}"
-              f"{'' if ok else '  << NOT MET'}", flush=True)
+        print(
+            f"{n:>6} {row['accounts']:>8} {row['created']:>7} {row['salesforce']:>11} {row['org']:>11} "
+            f"{'<= ' + str(target) if target else '':>6} {row['bigtime']:>7} {row['seconds']:>7.1f}"
+            f"{'' if ok else '  << NOT MET'}",
+            flush=True,
+        )
         print("        " + ", ".join(f"{kind} {count}" for kind, count in sorted(row["breakdown"].items())), flush=True)
     return 1 if failed else 0
 

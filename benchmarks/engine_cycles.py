@@ -133,7 +133,11 @@ class EngineProcess:
     def __init__(self, profile_dir: Path, keyring_file: Path) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "--worker", str(profile_dir), str(keyring_file)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1)
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            bufsize=1,
+        )
 
     def ask(self, cmd: str, **kw: Any) -> dict[str, Any]:
         assert self.proc.stdin and self.proc.stdout
@@ -174,8 +178,9 @@ def seed_accounts(world: World) -> Accounts:
         )
 
 
-def load_wins(world: World, accounts: Accounts, n: int, tag: str, roles: int, rng: random.Random,
-              stage: str = TRIGGER) -> tuple[list[str], int]:
+def load_wins(
+    world: World, accounts: Accounts, n: int, tag: str, roles: int, rng: random.Random, stage: str = TRIGGER
+) -> tuple[list[str], int]:
     """``n`` opportunities at ``stage`` with ``roles`` contact roles each: half on accounts
     already known (the seed's — four of them BigTime clients by name — or earlier batches'), half on
     ``max(1, n // 20)`` brand-new accounts. Their ids, and how many accounts are new."""
@@ -185,27 +190,57 @@ def load_wins(world: World, accounts: Accounts, n: int, tag: str, roles: int, rn
         sf = world.salesforce
         fresh: list[tuple[str, list[str]]] = []
         for i in range(new_count):
-            acc = sf.insert("Account", {"Name": f"Bench {tag} Account {i:05d} Ltd", "BillingCity": "Springfield",
-                                        "BillingCountry": "USA", "Phone": "+1 555 0100"})
+            acc = sf.insert(
+                "Account",
+                {
+                    "Name": f"Bench {tag} Account {i:05d} Ltd",
+                    "BillingCity": "Springfield",
+                    "BillingCountry": "USA",
+                    "Phone": "+1 555 0100",
+                },
+            )
             contacts = []
             for k in range(2):
                 first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
-                contacts.append(sf.insert("Contact", {
-                    "AccountId": acc, "FirstName": first, "LastName": f"{last}{i}-{k}", "Title": "Project Sponsor",
-                    "Email": f"{first}.{last}{i}{k}.{tag}@bench.example".lower(), "Phone": "+1 555 0101"}))
+                contacts.append(
+                    sf.insert(
+                        "Contact",
+                        {
+                            "AccountId": acc,
+                            "FirstName": first,
+                            "LastName": f"{last}{i}-{k}",
+                            "Title": "Project Sponsor",
+                            "Email": f"{first}.{last}{i}{k}.{tag}@bench.example".lower(),
+                            "Phone": "+1 555 0101",
+                        },
+                    )
+                )
             fresh.append((acc, contacts))
         existing = list(accounts.known)
         ids: list[str] = []
         for j in range(n):
             acc, contacts = fresh[(j // 2) % len(fresh)] if j % 2 == 0 else existing[(j // 2) % len(existing)]
-            oid = sf.insert("Opportunity", {
-                "Name": f"Bench {tag} {j:05d}", "AccountId": acc, "StageName": stage,
-                "Amount": rng.randrange(5, 500) * 1000, "CloseDate": today,
-                "Description": "Benchmark opportunity (engine_cycles.py)",
-            })
+            oid = sf.insert(
+                "Opportunity",
+                {
+                    "Name": f"Bench {tag} {j:05d}",
+                    "AccountId": acc,
+                    "StageName": stage,
+                    "Amount": rng.randrange(5, 500) * 1000,
+                    "CloseDate": today,
+                    "Description": "Benchmark opportunity (engine_cycles.py)",
+                },
+            )
             for k, contact in enumerate(contacts[:roles]):
-                sf.insert("OpportunityContactRole", {"OpportunityId": oid, "ContactId": contact, "IsPrimary": k == 0,
-                                                     "Role": "Decision Maker" if k == 0 else "Evaluator"})
+                sf.insert(
+                    "OpportunityContactRole",
+                    {
+                        "OpportunityId": oid,
+                        "ContactId": contact,
+                        "IsPrimary": k == 0,
+                        "Role": "Decision Maker" if k == 0 else "Evaluator",
+                    },
+                )
             ids.append(oid)
         accounts.known.extend(fresh)
     return ids, new_count
@@ -241,8 +276,14 @@ def naive_wins(sf: SalesforceClient, bt: BigTimeClient, tag: str) -> int:
     (one SOQL query by Id with the engine's fields — cheaper than GET record + GET account + roles),
     search BigTime's clients for its account (GET /client), create the client if missing, create the
     project and its contacts, PATCH the project id onto the opportunity."""
-    ids = [r["Id"] for r in sf.query(format_soql("SELECT Id FROM Opportunity WHERE StageName = {} AND Name LIKE {}",
-                                                 NAIVE_STAGE, f"Bench {tag} %"))]
+    ids = [
+        r["Id"]
+        for r in sf.query(
+            format_soql(
+                "SELECT Id FROM Opportunity WHERE StageName = {} AND Name LIKE {}", NAIVE_STAGE, f"Bench {tag} %"
+            )
+        )
+    ]
     for oid in ids:
         record = next(iter(sf.query(_select() + format_soql(" WHERE Id = {}", oid))))
         account = record.get("Account") or {}
@@ -251,8 +292,14 @@ def naive_wins(sf: SalesforceClient, bt: BigTimeClient, tag: str) -> int:
             client_id = found[0].id
         else:
             client_id = bt.create_client({"Nm": account.get("Name"), "ClientId": client_code(record["AccountId"])})
-        project_id = bt.create_project({"Nm": record["Name"], "ClientId": client_id, "ProjectCode": project_code(oid),
-                                        "StartDt": record.get("CloseDate")})
+        project_id = bt.create_project(
+            {
+                "Nm": record["Name"],
+                "ClientId": client_id,
+                "ProjectCode": project_code(oid),
+                "StartDt": record.get("CloseDate"),
+            }
+        )
         for k, role in enumerate((record.get("OpportunityContactRoles") or {}).get("records") or []):
             contact = role.get("Contact") or {}
             bt.add_project_contact(
@@ -356,8 +403,10 @@ def naive_step(sandbox: Sandbox, connector: Connector, clients: dict[str, Any], 
 
 def show(m: Measure, extra: str = "") -> None:
     print(f"\n{m.label}")
-    print(f"  engine: Salesforce {m.sf} requests, BigTime {m.bt} requests (sandbox logs: {m.log_sf} / {m.log_bt}); "
-          f"{m.wall:.2f} s at {m.latency * 1000:.0f} ms latency; result {m.result}")
+    print(
+        f"  engine: Salesforce {m.sf} requests, BigTime {m.bt} requests (sandbox logs: {m.log_sf} / {m.log_bt}); "
+        f"{m.wall:.2f} s at {m.latency * 1000:.0f} ms latency; result {m.result}"
+    )
     for system in SYSTEMS:
         if m.breakdown.get(system):
             parts = ", ".join(f"{k} ×{v}" for k, v in sorted(m.breakdown[system].items(), key=lambda kv: -kv[1]))
@@ -383,8 +432,13 @@ def main() -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog=__doc__.split("\n\n", 1)[1],
     )
-    parser.add_argument("--wins", type=int, nargs="+", default=[1000, 10_000],
-                        help="sizes of the batches of newly won opportunities: the first is (b), the others (c)")
+    parser.add_argument(
+        "--wins",
+        type=int,
+        nargs="+",
+        default=[1000, 10_000],
+        help="sizes of the batches of newly won opportunities: the first is (b), the others (c)",
+    )
     parser.add_argument("--latency", type=float, default=0.02, help="seconds added to every API request (default 0.02)")
     parser.add_argument(
         "--big-latency",
@@ -398,9 +452,13 @@ def main() -> None:
         "--roles", type=int, default=2, help="contact roles per opportunity (each is a BigTime request)"
     )
     parser.add_argument("--no-naive", action="store_true", help="skip the naive variants")
-    parser.add_argument("--naive-max", type=int, default=250,
-                        help="naive variant of a larger batch runs on this many records and is scaled up linearly "
-                             "(its cost is per record by construction); 0 = always the full batch")
+    parser.add_argument(
+        "--naive-max",
+        type=int,
+        default=250,
+        help="naive variant of a larger batch runs on this many records and is scaled up linearly "
+        "(its cost is per record by construction); 0 = always the full batch",
+    )
     parser.add_argument("--bigtime-auth", choices=("oauth", "api_key"), default="oauth")
     parser.add_argument("--keep", action="store_true", help="keep the temporary profiles (and their plaintext keyring)")
     args = parser.parse_args()
@@ -441,35 +499,46 @@ def main() -> None:
             _setup.set_latency(sandbox, 0)
             load_wins(world, accounts, size, tag, args.roles, rng, stage=NAIVE_STAGE)
             _setup.set_latency(sandbox, m.latency)
-            sf_n, bt_n, wall = naive_step(sandbox, naive_connector, naive_clients,
-                                          lambda sf, bt: naive_wins(sf, bt, tag))
+            sf_n, bt_n, wall = naive_step(
+                sandbox, naive_connector, naive_clients, lambda sf, bt: naive_wins(sf, bt, tag)
+            )
             scale = m.n / size
             m.naive_sf, m.naive_bt, m.naive_wall = round(sf_n * scale), round(bt_n * scale), wall * scale
             if size < m.n:
                 m.naive_note = (
                     f"ran on {size:,} of them ({sf_n} SF / {bt_n} BT requests, {wall:.1f} s), scaled ×{scale:g}"
                 )
-            print(f"  naive way ({m.name}): {m.n:,} wins: Salesforce {m.naive_sf}, BigTime {m.naive_bt} requests, "
-                  f"{m.naive_wall:.1f} s at {m.latency * 1000:.0f} ms{' — ' + m.naive_note if m.naive_note else ''}")
-            print(f"  ratio naive/engine: Salesforce {ratio(m.naive_sf, m.sf)}, BigTime {ratio(m.naive_bt, m.bt)}, "
-                  f"time {m.naive_wall / m.wall:.1f}×")
+            print(
+                f"  naive way ({m.name}): {m.n:,} wins: Salesforce {m.naive_sf}, BigTime {m.naive_bt} requests, "
+                f"{m.naive_wall:.1f} s at {m.latency * 1000:.0f} ms{' — ' + m.naive_note if m.naive_note else ''}"
+            )
+            print(
+                f"  ratio naive/engine: Salesforce {ratio(m.naive_sf, m.sf)}, BigTime {ratio(m.naive_bt, m.bt)}, "
+                f"time {m.naive_wall / m.wall:.1f}×"
+            )
 
         engine = EngineProcess(engine_profile, keyring_file)
         try:
-            print(f"sandbox in this process (pid {os.getpid()}), engine in pid {engine.proc.pid}; "
-                  f"trigger stage {TRIGGER!r}; {args.roles} contact roles per opportunity; temp dir {tmp}")
+            print(
+                f"sandbox in this process (pid {os.getpid()}), engine in pid {engine.proc.pid}; "
+                f"trigger stage {TRIGGER!r}; {args.roles} contact roles per opportunity; temp dir {tmp}"
+            )
             configured = engine.ask("configure", stage=TRIGGER)
             print(f"configured: {configured['already_past']} opportunities already past the stage are left alone")
 
             # ---- (a) idle ----------------------------------------------------------------------------------
             _setup.set_latency(sandbox, args.latency)
-            first = Measure("a0", "(a0) first cycle after start (token refresh, stage + field metadata, nothing new)",
-                            latency=args.latency)
+            first = Measure(
+                "a0",
+                "(a0) first cycle after start (token refresh, stage + field metadata, nothing new)",
+                latency=args.latency,
+            )
             engine_step(sandbox, engine, "trigger", first)
             show(first)
             rows.append(first)
-            idle = Measure("a", "(a) idle trigger cycle", latency=args.latency,
-                           target="≤ 1 Salesforce request, 0 BigTime")
+            idle = Measure(
+                "a", "(a) idle trigger cycle", latency=args.latency, target="≤ 1 Salesforce request, 0 BigTime"
+            )
             engine_step(sandbox, engine, "trigger", idle)
             idle.verdict = "met" if idle.sf <= 1 and idle.bt == 0 else "MISSED"
             show(idle)
@@ -499,8 +568,10 @@ def main() -> None:
                     k: v for k, v in m.breakdown["bigtime"].items() if k.startswith(("GET /client", "GET /project"))
                 }
                 per_record = [k for k, v in lists.items() if v > 1]
-                m.target = (f"Salesforce ≤ 3 + ⌈N/2000⌉ + ⌈N/200⌉ = {allowed}; BigTime client/project lists ≤ 1 each "
-                            f"(got {sum(lists.values())}: {lists or 'none'})")
+                m.target = (
+                    f"Salesforce ≤ 3 + ⌈N/2000⌉ + ⌈N/200⌉ = {allowed}; BigTime client/project lists ≤ 1 each "
+                    f"(got {sum(lists.values())}: {lists or 'none'})"
+                )
                 m.verdict = "met" if m.sf <= allowed and not per_record else "MISSED"
                 creates = m.bt - sum(lists.values())
                 extra = (
@@ -520,8 +591,11 @@ def main() -> None:
                 return m
 
             b = wins("b", "b", b_size)
-            after_b = Measure("a1", "(a1) trigger cycle right after (b): the opportunities it wrote to are re-read "
-                                    "(5-minute lookback)", latency=args.latency)
+            after_b = Measure(
+                "a1",
+                "(a1) trigger cycle right after (b): the opportunities it wrote to are re-read (5-minute lookback)",
+                latency=args.latency,
+            )
             _setup.set_latency(sandbox, args.latency)
             engine_step(sandbox, engine, "trigger", after_b)
             show(after_b)
@@ -533,17 +607,24 @@ def main() -> None:
             # ---- (d) write-back -------------------------------------------------------------------------------
             links_b = project_ids_for(world, batches["b"])
             _setup.set_latency(sandbox, args.latency)
-            wb0 = Measure("d0", f"(d0) first write-back cycle: {len(links_b):,} linked projects, none written yet",
-                          n=len(links_b), latency=args.latency)
+            wb0 = Measure(
+                "d0",
+                f"(d0) first write-back cycle: {len(links_b):,} linked projects, none written yet",
+                n=len(links_b),
+                latency=args.latency,
+            )
             engine_step(sandbox, engine, "writeback", wb0)
             show(wb0)
             rows.append(wb0)
             changed = rng.sample(sorted(links_b.values()), min(args.changed, len(links_b)))
             change_projects(world, changed)
-            wb = Measure("d", f"(d) write-back cycle: {len(links_b):,} linked projects, {len(changed)} changed",
-                         n=len(links_b), latency=args.latency,
-                         target=f"BigTime ≤ 2 + 2 × {len(changed)} (budget status + detail); "
-                                "Salesforce a small constant (≤ 5)")
+            wb = Measure(
+                "d",
+                f"(d) write-back cycle: {len(links_b):,} linked projects, {len(changed)} changed",
+                n=len(links_b),
+                latency=args.latency,
+                target=f"BigTime ≤ 2 + 2 × {len(changed)} (budget status + detail); Salesforce a small constant (≤ 5)",
+            )
             engine_step(sandbox, engine, "writeback", wb)
             budget_reads = wb.breakdown["bigtime"].get("GET /task/budgetstatusbyproject/{id}", 0)
             wb.verdict = "met" if wb.bt <= 2 + 2 * len(changed) and wb.sf <= 5 else "MISSED"
@@ -551,10 +632,13 @@ def main() -> None:
             rows.append(wb)
             if naive_connector is not None:
                 _setup.set_latency(sandbox, args.latency)
-                wb.naive_sf, wb.naive_bt, wb.naive_wall = naive_step(sandbox, naive_connector, naive_clients,
-                                                                     lambda sf, bt: naive_writeback(sf, bt, links_b))
-                print(f"  naive way (d): budget status of all {len(links_b):,} projects, one PATCH per opportunity: "
-                      f"Salesforce {wb.naive_sf}, BigTime {wb.naive_bt} requests, {wb.naive_wall:.1f} s")
+                wb.naive_sf, wb.naive_bt, wb.naive_wall = naive_step(
+                    sandbox, naive_connector, naive_clients, lambda sf, bt: naive_writeback(sf, bt, links_b)
+                )
+                print(
+                    f"  naive way (d): budget status of all {len(links_b):,} projects, one PATCH per opportunity: "
+                    f"Salesforce {wb.naive_sf}, BigTime {wb.naive_bt} requests, {wb.naive_wall:.1f} s"
+                )
                 print(
                     f"  ratio naive/engine: Salesforce {ratio(wb.naive_sf, wb.sf)}, "
                     f"BigTime {ratio(wb.naive_bt, wb.bt)}, "
@@ -566,16 +650,23 @@ def main() -> None:
 
             # ---- (a') idle again ---------------------------------------------------------------------------
             _setup.set_latency(sandbox, args.latency)
-            soon = Measure("a2", "(a2) idle trigger cycle right after the last batch (inside the 5-minute lookback)",
-                           latency=args.latency)
+            soon = Measure(
+                "a2",
+                "(a2) idle trigger cycle right after the last batch (inside the 5-minute lookback)",
+                latency=args.latency,
+            )
             engine_step(sandbox, engine, "trigger", soon)
             show(soon)
             rows.append(soon)
             _setup.admin(sandbox.salesforce_admin_url, "POST", "/clock", {"advance_seconds": 600})
             engine.ask("advance", seconds=600)
             engine_step(sandbox, engine, "trigger", Measure("", ""))  # absorbs the lookback and the metadata refresh
-            later = Measure("a3", "(a3) idle trigger cycle 10 minutes later (sandbox and engine clocks moved on)",
-                            latency=args.latency, target="≤ 1 Salesforce request, 0 BigTime")
+            later = Measure(
+                "a3",
+                "(a3) idle trigger cycle 10 minutes later (sandbox and engine clocks moved on)",
+                latency=args.latency,
+                target="≤ 1 Salesforce request, 0 BigTime",
+            )
             engine_step(sandbox, engine, "trigger", later)
             later.verdict = "met" if later.sf <= 1 and later.bt == 0 else "MISSED"
             show(later)
@@ -588,22 +679,25 @@ def main() -> None:
                 print(f"\n({m.name}) the same work the naive way:")
                 naive_for_wins(m)
 
-
     if not args.keep:
         shutil.rmtree(tmp, ignore_errors=True)
     parent_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"\nengine process peak RSS (ru_maxrss of the child, {rows[-1].links:,} links): {final_rss:.0f} MB "
-          f"(target < 150 MB with 10,000 links → {'met' if final_rss < 150 else 'MISSED'})")
+    print(
+        f"\nengine process peak RSS (ru_maxrss of the child, {rows[-1].links:,} links): {final_rss:.0f} MB "
+        f"(target < 150 MB with 10,000 links → {'met' if final_rss < 150 else 'MISSED'})"
+    )
     print(f"this process (sandbox + data + naive variants) peak RSS: {parent_rss:.0f} MB")
     print(f"total run time {time.perf_counter() - started_all:.0f} s")
 
     # ---- the table -----------------------------------------------------------------------------------
     print("\n### Engine cycles against the sandbox\n")
-    print(f"Latency added to every request: {args.latency * 1000:.0f} ms unless noted. Engine in its own process "
-          f"(RSS = its `ru_maxrss`); requests counted by the engine's counter and checked against the sandbox logs. "
-          f"Naive = one request per record with the same clients (its wall time also pays the emulator's unindexed "
-          f"per-record query, so compare requests first). {args.roles} contact roles per opportunity; half the wins "
-          f"on new accounts.\n")
+    print(
+        f"Latency added to every request: {args.latency * 1000:.0f} ms unless noted. Engine in its own process "
+        f"(RSS = its `ru_maxrss`); requests counted by the engine's counter and checked against the sandbox logs. "
+        f"Naive = one request per record with the same clients (its wall time also pays the emulator's unindexed "
+        f"per-record query, so compare requests first). {args.roles} contact roles per opportunity; half the wins "
+        f"on new accounts.\n"
+    )
     print("| Scenario | SF req | BT req | Wall | Naive SF / BT req | Naive wall | Ratio SF / BT | Target |")
     print("|---|---:|---:|---:|---:|---:|---:|---|")
     for m in rows:
@@ -622,8 +716,10 @@ def main() -> None:
         label = m.label.split(")", 1)[1].split(":")[0].strip()
         verdict = m.verdict or "–"
         print(f"| ({m.name}) {label} | {m.sf} | {m.bt} | {wall} | {naive} | {naive_wall} | {ratios} | {verdict} |")
-    print(f"| Engine peak RSS ({rows[-1].links:,} links) | | | {final_rss:.0f} MB | | | | "
-          f"{'met' if final_rss < 150 else 'MISSED'} (< 150 MB) |")
+    print(
+        f"| Engine peak RSS ({rows[-1].links:,} links) | | | {final_rss:.0f} MB | | | | "
+        f"{'met' if final_rss < 150 else 'MISSED'} (< 150 MB) |"
+    )
     for m in rows:
         if m.naive_note:
             print(f"\n\\* ({m.name}) naive variant {m.naive_note}.")

@@ -47,12 +47,16 @@ def simulate(path: Path, days: int, interval: int, bounded: bool) -> Store:
                     (at, at, result, "Salesforce could not be reached" * (result == "failed")),
                 )
                 if n % 40 == 0:
-                    store.db.execute("INSERT INTO events (cycle_id, at, kind, opportunity_id, project_id, message)"
-                                     " VALUES (?, ?, 'created', ?, ?, ?)",
-                                     (cur.lastrowid, at, f"006{n:015d}", n, "Project “Globex – Data platform” created"))
-            store.db.execute("INSERT INTO api_usage (day, system, requests) VALUES (?, 'salesforce', ?)"
-                             " ON CONFLICT(day, system) DO UPDATE SET requests = requests + excluded.requests",
-                             (base.date().isoformat(), per_hour))
+                    store.db.execute(
+                        "INSERT INTO events (cycle_id, at, kind, opportunity_id, project_id, message)"
+                        " VALUES (?, ?, 'created', ?, ?, ?)",
+                        (cur.lastrowid, at, f"006{n:015d}", n, "Project “Globex – Data platform” created"),
+                    )
+            store.db.execute(
+                "INSERT INTO api_usage (day, system, requests) VALUES (?, 'salesforce', ?)"
+                " ON CONFLICT(day, system) DO UPDATE SET requests = requests + excluded.requests",
+                (base.date().isoformat(), per_hour),
+            )
         if bounded:
             history.prune_if_due(store, base + timedelta(hours=1), defaults.history_days, defaults.history_max_cycles)
     store.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
@@ -67,8 +71,10 @@ def report(label: str, store: Store, path: Path) -> None:
         store.recent_activity()
         times.append(time.perf_counter() - began)
     size = path.stat().st_size / 1e6
-    print(f"{label:<10} {size:8.1f} MB  cycles {rows['cycles']:>9,}  events {rows['events']:>7,}  "
-          f"Activity load {statistics.median(times) * 1000:6.1f} ms (median of 20)")
+    print(
+        f"{label:<10} {size:8.1f} MB  cycles {rows['cycles']:>9,}  events {rows['events']:>7,}  "
+        f"Activity load {statistics.median(times) * 1000:6.1f} ms (median of 20)"
+    )
 
 
 def main() -> None:
@@ -78,8 +84,10 @@ def main() -> None:
     parser.add_argument("--skip-unbounded", action="store_true", help="only the bounded database (faster)")
     args = parser.parse_args()
     defaults = SyncSettings()
-    print(f"{args.days} simulated days, a cycle every {args.interval} s; bounds: {defaults.history_days} days, "
-          f"{defaults.history_max_cycles:,} cycles")
+    print(
+        f"{args.days} simulated days, a cycle every {args.interval} s; bounds: {defaults.history_days} days, "
+        f"{defaults.history_max_cycles:,} cycles"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for bounded in (True, False):
             if not bounded and args.skip_unbounded:

@@ -44,10 +44,25 @@ sys.path[:0] = [str(HERE.parent / "tests" / "integration"), str(HERE.parent / "t
 
 import _setup  # noqa: E402
 import two_installations  # noqa: E402
-from crash_runs import (finish, kill_streamed_somewhere, kill_sync_somewhere, killed, rerun_until_clean,  # noqa: E402
-                        settle_with_run, short_answer_window, won_with_roles)
-from engine_fixtures import (VIOLATION_KINDS, Connected, ContractBroken, Oracle, Violation,  # noqa: E402
-                             connected_to, keyring_file_at)
+from crash_runs import (  # noqa: E402
+    finish,
+    kill_streamed_somewhere,
+    kill_sync_somewhere,
+    killed,
+    rerun_until_clean,
+    settle_with_run,
+    short_answer_window,
+    won_with_roles,
+)
+from engine_fixtures import (  # noqa: E402
+    VIOLATION_KINDS,
+    Connected,
+    ContractBroken,
+    Oracle,
+    Violation,  # noqa: E402
+    connected_to,
+    keyring_file_at,
+)
 
 from bigsync_gui.sandbox import Sandbox  # noqa: E402
 
@@ -101,8 +116,11 @@ def play_seed(seed: int, steps: int) -> tuple[int, int, int, list[Violation]]:
         _setup.admin(url, "DELETE", "/faults")
     _setup.set_bigtime_rate_limit(sandbox, None)
     _setup.admin(sandbox.bigtime_admin_url, "POST", "/switches", {"preset": reading_of(seed)})
-    with tempfile.TemporaryDirectory(prefix="bigsync-reliability-") as tmp, \
-            keyring_file_at(Path(tmp) / "home") as home, connected_to(sandbox, Path(tmp) / "profile", home) as env:
+    with (
+        tempfile.TemporaryDirectory(prefix="bigsync-reliability-") as tmp,
+        keyring_file_at(Path(tmp) / "home") as home,
+        connected_to(sandbox, Path(tmp) / "profile", home) as env,
+    ):
         try:
             story = play(env, seed, steps)
         except ContractBroken as exc:
@@ -166,8 +184,12 @@ def kill_run(env: Connected, oracle: Oracle, rng: random.Random, n: int) -> tupl
 def run_kills(count: int, seed: int) -> Section:
     section, started = Section("kill -9 runs"), time.monotonic()
     if count:
-        with Sandbox() as sandbox, tempfile.TemporaryDirectory(prefix="bigsync-reliability-") as tmp, \
-                keyring_file_at(Path(tmp) / "home") as home, connected_to(sandbox, Path(tmp) / "profile", home) as env:
+        with (
+            Sandbox() as sandbox,
+            tempfile.TemporaryDirectory(prefix="bigsync-reliability-") as tmp,
+            keyring_file_at(Path(tmp) / "home") as home,
+            connected_to(sandbox, Path(tmp) / "profile", home) as env,
+        ):
             _setup.set_bigtime_rate_limit(sandbox, None)
             env.sf_settings(daily_api_limit=100_000_000)
             oracle, rng = Oracle(env), random.Random(seed)
@@ -193,8 +215,12 @@ def run_kills(count: int, seed: int) -> Section:
 def run_streamed_kills(count: int, seed: int) -> Section:
     section, started = Section("streamed kill -9 runs"), time.monotonic()
     if count:
-        with Sandbox() as sandbox, tempfile.TemporaryDirectory(prefix="bigsync-reliability-") as tmp, \
-                keyring_file_at(Path(tmp) / "home") as home, connected_to(sandbox, Path(tmp) / "profile", home) as env:
+        with (
+            Sandbox() as sandbox,
+            tempfile.TemporaryDirectory(prefix="bigsync-reliability-") as tmp,
+            keyring_file_at(Path(tmp) / "home") as home,
+            connected_to(sandbox, Path(tmp) / "profile", home) as env,
+        ):
             _setup.set_bigtime_rate_limit(sandbox, None)
             env.sf_settings(daily_api_limit=100_000_000)
             short_answer_window(env)
@@ -206,12 +232,20 @@ def run_streamed_kills(count: int, seed: int) -> Section:
                 section.runs += 1
                 section.cycles += 2
                 section.faults += landed
-                broken = [Violation(kind, count, f"streamed kill {n + 1}: {count} {what}") for kind, count, what in (
-                    ("duplicate", duplicates, "duplicate projects"), ("missed", missed, "wins without a project"))
-                    if count]
+                broken = [
+                    Violation(kind, count, f"streamed kill {n + 1}: {count} {what}")
+                    for kind, count, what in (
+                        ("duplicate", duplicates, "duplicate projects"),
+                        ("missed", missed, "wins without a project"),
+                    )
+                    if count
+                ]
                 if broken:
-                    section.add(broken, f"benchmarks/reliability_report.py --seeds 0 --kills 0 --rounds 0 --streamed "
-                                        f"{n + 1} --stream-seed {seed} (timing decides where the kill lands)")
+                    section.add(
+                        broken,
+                        f"benchmarks/reliability_report.py --seeds 0 --kills 0 --rounds 0 --streamed "
+                        f"{n + 1} --stream-seed {seed} (timing decides where the kill lands)",
+                    )
                     break
     section.wall = time.monotonic() - started
     return section
@@ -221,8 +255,11 @@ def run_streamed_kills(count: int, seed: int) -> Section:
 def run_twins(rounds: int, wins: int) -> Section:
     section, started = Section("two-installation rounds"), time.monotonic()
     if rounds:
-        with Sandbox() as sandbox, tempfile.TemporaryDirectory(prefix="bigsync-reliability-") as tmp, \
-                keyring_file_at(Path(tmp) / "home") as home:
+        with (
+            Sandbox() as sandbox,
+            tempfile.TemporaryDirectory(prefix="bigsync-reliability-") as tmp,
+            keyring_file_at(Path(tmp) / "home") as home,
+        ):
             profiles = two_installations.connect_two(sandbox, Path(tmp))
             for n in range(rounds):
                 _setup.clear_logs(sandbox)
@@ -233,17 +270,25 @@ def run_twins(rounds: int, wins: int) -> Section:
                 deletes = sum(e["method"] == "DELETE" for e in _setup.logged(sandbox)["bigtime"])
                 section.runs += 1
                 section.cycles += len(codes)
-                broken = [Violation(kind, count, f"round {n + 1}: {what}") for kind, count, what in (
-                    ("duplicate", dup_projects, f"{dup_projects} duplicate projects"),
-                    ("duplicate", dup_clients, f"{dup_clients} duplicate clients"),
-                    ("missed", missed, f"{missed} wins without a project"),
-                    ("deleted", deletes, f"{deletes} DELETE requests to BigTime")) if count]
+                broken = [
+                    Violation(kind, count, f"round {n + 1}: {what}")
+                    for kind, count, what in (
+                        ("duplicate", dup_projects, f"{dup_projects} duplicate projects"),
+                        ("duplicate", dup_clients, f"{dup_clients} duplicate clients"),
+                        ("missed", missed, f"{missed} wins without a project"),
+                        ("deleted", deletes, f"{deletes} DELETE requests to BigTime"),
+                    )
+                    if count
+                ]
                 if any(code not in (0, 4) for code in codes):  # 4: asked to wait (docs/cli.md), not a failure
                     broken.append(Violation("other", 1, f"round {n + 1}: exit codes {codes}"))
                 if broken:  # what each process said (laptop, server; then again)
                     broken.append(Violation("other", 0, "runs: " + "; ".join(f"exit {c}: {said}" for c, said in runs)))
-                    section.add(broken, f"benchmarks/two_installations.py --rounds {n + 1} --wins {wins} "
-                                        "(processes started together: timing decides who wins each claim)")
+                    section.add(
+                        broken,
+                        f"benchmarks/two_installations.py --rounds {n + 1} --wins {wins} "
+                        "(processes started together: timing decides who wins each claim)",
+                    )
     section.wall = time.monotonic() - started
     return section
 
@@ -254,16 +299,23 @@ def commit() -> str:
         out = subprocess.run(
             ["git", "-C", str(HERE), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=10
         )
-        dirty = subprocess.run(["git", "-C", str(HERE), "status", "--porcelain", "--untracked-files=no"],
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(HERE), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except OSError:
         return "unknown"
     return (out.stdout.strip() or "unknown") + (" (with uncommitted changes)" if dirty else "")
 
 
 def table(sections: list[Section], total: float) -> str:
-    head = f"{'':26}{'runs':>6}{'cycles':>8}{'faults/kills':>14}" + "".join(f"{k:>11}" for k in VIOLATION_KINDS) \
+    head = (
+        f"{'':26}{'runs':>6}{'cycles':>8}{'faults/kills':>14}"
+        + "".join(f"{k:>11}" for k in VIOLATION_KINDS)
         + f"{'wall':>10}{'per run':>9}"
+    )
     lines = [head]
     for s in sections:
         per = f"{s.wall / s.runs:.1f} s" if s.runs else "-"
@@ -298,14 +350,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wins", type=int, default=40, help="new wins per two-installation round")
     args = parser.parse_args(argv)
     preset = LONG if args.long else QUICK
-    seeds, kills, streamed, rounds = (preset[k] if v is None else v for k, v in
-                                      (("seeds", args.seeds), ("kills", args.kills), ("streamed", args.streamed),
-                                       ("rounds", args.rounds)))
+    seeds, kills, streamed, rounds = (
+        preset[k] if v is None else v
+        for k, v in (("seeds", args.seeds), ("kills", args.kills), ("streamed", args.streamed), ("rounds", args.rounds))
+    )
     started = time.monotonic()
-    print(f"reliability report: {seeds} seeds of {args.steps} steps on {args.workers} workers, {kills} kill -9 runs, "
-          f"{streamed} streamed kill -9 runs, "
-          f"{rounds} two-installation rounds of {args.wins} wins; commit {commit()}, "
-          f"{datetime.now(timezone.utc).isoformat(timespec='minutes')}", flush=True)
+    print(
+        f"reliability report: {seeds} seeds of {args.steps} steps on {args.workers} workers, {kills} kill -9 runs, "
+        f"{streamed} streamed kill -9 runs, "
+        f"{rounds} two-installation rounds of {args.wins} wins; commit {commit()}, "
+        f"{datetime.now(timezone.utc).isoformat(timespec='minutes')}",
+        flush=True,
+    )
     sections = [run_scenarios(list(range(args.first_seed, args.first_seed + seeds)), args.steps, args.workers)]
     print(f"  {sections[-1].name}: done in {sections[-1].wall / 60:.1f} min", flush=True)
     sections.append(run_kills(kills, args.kill_seed))

@@ -20,8 +20,10 @@ from bigsync_gui.sandbox import Sandbox
 from bigsync_gui.sandbox import credentials as cred
 from bigsync_gui.sandbox.world import World
 
-QUERY = ("SELECT Id, Name, StageName, Amount, CloseDate, SystemModstamp, Account.Name "
-         "FROM Opportunity WHERE SystemModstamp >= 2000-01-01T00:00:00Z ORDER BY SystemModstamp, Id")
+QUERY = (
+    "SELECT Id, Name, StageName, Amount, CloseDate, SystemModstamp, Account.Name "
+    "FROM Opportunity WHERE SystemModstamp >= 2000-01-01T00:00:00Z ORDER BY SystemModstamp, Id"
+)
 
 
 def load(world: World, count: int) -> None:
@@ -31,13 +33,16 @@ def load(world: World, count: int) -> None:
     rng = random.Random(7)
     today = date.today()
     for n in range(count):
-        sf.insert("Opportunity", {
-            "Name": f"Benchmark opportunity {n:05d}",
-            "AccountId": rng.choice(accounts),
-            "StageName": rng.choice(stages),
-            "Amount": rng.randrange(5_000, 500_000),
-            "CloseDate": (today + timedelta(days=rng.randrange(-200, 200))).isoformat(),
-        })
+        sf.insert(
+            "Opportunity",
+            {
+                "Name": f"Benchmark opportunity {n:05d}",
+                "AccountId": rng.choice(accounts),
+                "StageName": rng.choice(stages),
+                "Amount": rng.randrange(5_000, 500_000),
+                "CloseDate": (today + timedelta(days=rng.randrange(-200, 200))).isoformat(),
+            },
+        )
 
 
 def main() -> None:
@@ -54,10 +59,16 @@ def main() -> None:
 
     with Sandbox(world=world) as sandbox:
         session = requests.Session()
-        token = session.post(sandbox.salesforce_url + "/services/oauth2/token", data={
-            "grant_type": "password", "client_id": cred.SF_CONSUMER_KEY,
-            "username": cred.SF_USERNAME, "password": cred.SF_PASSWORD,
-        }, timeout=30).json()["access_token"]
+        token = session.post(
+            sandbox.salesforce_url + "/services/oauth2/token",
+            data={
+                "grant_type": "password",
+                "client_id": cred.SF_CONSUMER_KEY,
+                "username": cred.SF_USERNAME,
+                "password": cred.SF_PASSWORD,
+            },
+            timeout=30,
+        ).json()["access_token"]
         session.headers["Authorization"] = f"Bearer {token}"
         base = sandbox.salesforce_url
 

@@ -37,8 +37,12 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 
 def start_display() -> tuple[list[subprocess.Popen], str]:
     read, write = os.pipe()
-    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x640x24", "-nolisten", "tcp",
-                             "-noreset"], pass_fds=(write,), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    xvfb = subprocess.Popen(
+        ["Xvfb", "-displayfd", str(write), "-screen", "0", "1024x640x24", "-nolisten", "tcp", "-noreset"],
+        pass_fds=(write,),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     os.close(write)
     with os.fdopen(read) as pipe:
         display = ":" + pipe.readline().strip()
@@ -91,8 +95,7 @@ def launch(profile: Path | None, env: dict[str, str]) -> tuple[subprocess.Popen,
     """The app (``profile``) or the bare tray icon (None), timed from start to its ready line."""
     command = [sys.executable, "-m", "bigsync_gui", "--profile", str(profile)] if profile else BARE
     started = time.perf_counter()
-    proc = subprocess.Popen(command, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     assert proc.stderr is not None
     for line in proc.stderr:
         if line.strip() == READY_LINE:
@@ -150,8 +153,10 @@ def main() -> int:
                 f"over {args.runs} runs "
                 f"(min {min(times[kind]):.3f}, max {max(times[kind]):.3f})"
             )
-        print(f"ratio BigSync / bare: median {statistics.median(ratios):.2f} (pairwise, min {min(ratios):.2f}, "
-              f"max {max(ratios):.2f}; target <= 1.4)")
+        print(
+            f"ratio BigSync / bare: median {statistics.median(ratios):.2f} (pairwise, min {min(ratios):.2f}, "
+            f"max {max(ratios):.2f}; target <= 1.4)"
+        )
 
         for kind, target in (("app", profile), ("bare", None)):
             proc, _ = launch(target, env)

@@ -77,9 +77,15 @@ def polling(sandbox: Sandbox, directory: Path, daily: int, wins: int, budget: fl
     cycles: list[float] = []
     for n in range(wins):
         with world.lock:
-            oid = world.salesforce.insert("Opportunity", {
-                "Name": f"Latency win {daily}-{n}", "StageName": "Closed Won", "AccountId": account,
-                "CloseDate": datetime.now(timezone.utc).date().isoformat()})
+            oid = world.salesforce.insert(
+                "Opportunity",
+                {
+                    "Name": f"Latency win {daily}-{n}",
+                    "StageName": "Closed Won",
+                    "AccountId": account,
+                    "CloseDate": datetime.now(timezone.utc).date().isoformat(),
+                },
+            )
         started = time.perf_counter()
         report = engine.run_cycle()
         cycles.append(time.perf_counter() - started)
@@ -87,11 +93,20 @@ def polling(sandbox: Sandbox, directory: Path, daily: int, wins: int, budget: fl
             found = [p for p in world.bigtime.records["project"].values() if p["ProjectCode"] in project_codes(oid)]
         assert report.created == 1 and len(found) == 1, (report, found)
     cycle = statistics.median(cycles)
-    per_hour = (3600 / interval.seconds * idle_cycle + 3600 / METADATA_EVERY * METADATA_REQUESTS
-                + WRITEBACK_RUNS_PER_HOUR * idle_writeback)
-    return {"interval": interval.seconds, "cycle": cycle, "median": interval.seconds / 2 + cycle,
-            "worst": interval.seconds + max(cycles), "idle_cycle": idle_cycle, "idle_writeback": idle_writeback,
-            "per_hour": per_hour}
+    per_hour = (
+        3600 / interval.seconds * idle_cycle
+        + 3600 / METADATA_EVERY * METADATA_REQUESTS
+        + WRITEBACK_RUNS_PER_HOUR * idle_writeback
+    )
+    return {
+        "interval": interval.seconds,
+        "cycle": cycle,
+        "median": interval.seconds / 2 + cycle,
+        "worst": interval.seconds + max(cycles),
+        "idle_cycle": idle_cycle,
+        "idle_writeback": idle_writeback,
+        "per_hour": per_hour,
+    }
 
 
 class Lines:
@@ -127,8 +142,13 @@ def sf_requests(admin: str, since: int) -> tuple[int, int, int]:
 
 
 def streaming(home: Path, daily: int, wins: int, idle: float, budget: float) -> dict[str, Any]:
-    env = {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"),
-           "XDG_CONFIG_HOME": str(home / "config"), "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+    }
     box = subprocess.Popen([*CLI, "sandbox"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
     run: subprocess.Popen[str] | None = None
     try:
@@ -136,21 +156,45 @@ def streaming(home: Path, daily: int, wins: int, idle: float, budget: float) -> 
         info = json.loads(box.stdout.readline())
         sf_admin, bt_admin = info["salesforce"]["admin_url"], info["bigtime"]["admin_url"]
         _setup.admin(sf_admin, "POST", "/settings", {"daily_api_limit": daily})
-        urls = SimpleNamespace(salesforce_url=info["salesforce"]["instance_url"],
-                               bigtime_url=info["bigtime"]["base_url"])
+        urls = SimpleNamespace(
+            salesforce_url=info["salesforce"]["instance_url"], bigtime_url=info["bigtime"]["base_url"]
+        )
         profile_dir = home / f"profile-{daily}"
         _setup.connect_profile(urls, profile_dir, bigtime_auth="api_key")  # type: ignore[arg-type]
-        configured = subprocess.run([*CLI, "--profile", str(profile_dir), "configure", "--trigger-stage", "Closed Won",
-                                     "--api-budget-percent", str(budget)], capture_output=True, text=True, env=env)
+        configured = subprocess.run(
+            [
+                *CLI,
+                "--profile",
+                str(profile_dir),
+                "configure",
+                "--trigger-stage",
+                "Closed Won",
+                "--api-budget-percent",
+                str(budget),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
         assert configured.returncode == 0, configured.stderr
-        run = subprocess.Popen([*CLI, "--profile", str(profile_dir), "run"], stdout=subprocess.PIPE,
-                               stderr=subprocess.DEVNULL, text=True, env=env)
+        run = subprocess.Popen(
+            [*CLI, "--profile", str(profile_dir), "run"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
         lines = Lines(run)
         lines.until("Triggers: Instant", 60)
         lines.until("Writeback cycle", 60)  # the start's sweep and the first write-back are done
         records = _setup.admin(sf_admin, "GET", "/records/Opportunity")["records"]
-        open_opps = [r["Id"] for r in records if not r.get("IsDeleted") and r.get("AccountId")
-                     and r["StageName"] in ("Prospecting", "Qualification", "Needs Analysis", "Value Proposition")]
+        open_opps = [
+            r["Id"]
+            for r in records
+            if not r.get("IsDeleted")
+            and r.get("AccountId")
+            and r["StageName"] in ("Prospecting", "Qualification", "Needs Analysis", "Value Proposition")
+        ]
         events_before = _setup.admin(sf_admin, "GET", "/streaming")["events_delivered"]
         latencies: list[float] = []
         for oid in open_opps[:wins]:
@@ -170,8 +214,13 @@ def streaming(home: Path, daily: int, wins: int, idle: float, budget: float) -> 
         _setup.admin(sf_admin, "POST", "/streaming", {"entities": []})
         _setup.admin(sf_admin, "POST", "/streaming/forget")
         fallback = lines.until("Triggers: Checks every", 60)
-        return {"latencies": latencies, "idle_rest": rest, "idle_stream": stream, "events_per_win": events / wins,
-                "fallback": fallback}
+        return {
+            "latencies": latencies,
+            "idle_rest": rest,
+            "idle_stream": stream,
+            "events_per_win": events / wins,
+            "fallback": fallback,
+        }
     finally:
         for proc in (run, box):
             if proc is not None:
@@ -186,42 +235,57 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--wins", type=int, default=5, help="wins measured per org size and mode (default 5)")
     parser.add_argument("--idle", type=float, default=120.0, help="idle seconds counted while streaming (default 120)")
-    parser.add_argument("--budget", type=float, default=5.0,
-                        help="API budget, percent of the daily allowance (default 5)")
+    parser.add_argument(
+        "--budget", type=float, default=5.0, help="API budget, percent of the daily allowance (default 5)"
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bigsync-latency-"))
     ring = tmp / "data" / "python_keyring" / "keyring_pass.cfg"
     ring.parent.mkdir(parents=True)
     _setup.use_file_keyring(ring)
-    print(f"Budget {args.budget:g}% of the org's daily allowance; {args.wins} wins per org size and mode; "
-          f"{args.idle:.0f} idle s counted while streaming. Timings on a shared machine are noisy.")
+    print(
+        f"Budget {args.budget:g}% of the org's daily allowance; {args.wins} wins per org size and mode; "
+        f"{args.idle:.0f} idle s counted while streaming. Timings on a shared machine are noisy."
+    )
     rows = []
     for daily in ORG_SIZES:
         with Sandbox() as sandbox:
             poll = polling(sandbox, tmp / f"poll-{daily}", daily, args.wins, args.budget)
         live = streaming(tmp, daily, args.wins, args.idle, args.budget)
         backstop = backstop_seconds(poll["interval"])
-        stream_hour = (math.ceil(3600 / backstop) * (poll["idle_cycle"] + METADATA_REQUESTS)
-                       + WRITEBACK_RUNS_PER_HOUR * poll["idle_writeback"])
+        stream_hour = (
+            math.ceil(3600 / backstop) * (poll["idle_cycle"] + METADATA_REQUESTS)
+            + WRITEBACK_RUNS_PER_HOUR * poll["idle_writeback"]
+        )
         rows.append((daily, poll, live, backstop, stream_hour))
-    print(f"\n{'daily requests':>15} {'mode':>10} {'median win→project':>19} {'worst':>8} {'REST/idle hour':>15} "
-          f"{'events used/day':>32}")
+    print(
+        f"\n{'daily requests':>15} {'mode':>10} {'median win→project':>19} {'worst':>8} {'REST/idle hour':>15} "
+        f"{'events used/day':>32}"
+    )
     for daily, poll, live, backstop, stream_hour in rows:
-        print(f"{daily:>15,} {'polling':>10} {poll['median']:>18.1f}s {poll['worst']:>7.0f}s {poll['per_hour']:>15.0f} "
-              f"{'0':>32}")
-        print(f"{'':>15} {'streaming':>10} {statistics.median(live['latencies']):>18.1f}s "
-              f"{max(live['latencies']):>7.1f}s {stream_hour:>15.0f} "
-              f"{'1 per Opportunity change + ' + format(live['events_per_win'], '.0f') + '/win':>32}")
+        print(
+            f"{daily:>15,} {'polling':>10} {poll['median']:>18.1f}s {poll['worst']:>7.0f}s {poll['per_hour']:>15.0f} "
+            f"{'0':>32}"
+        )
+        print(
+            f"{'':>15} {'streaming':>10} {statistics.median(live['latencies']):>18.1f}s "
+            f"{max(live['latencies']):>7.1f}s {stream_hour:>15.0f} "
+            f"{'1 per Opportunity change + ' + format(live['events_per_win'], '.0f') + '/win':>32}"
+        )
     print("\nPolling: interval (s), measured cycle (s), idle cycle / write-back requests:")
     for daily, poll, _live, backstop, _h in rows:
-        print(f"  {daily:>7,}: interval {poll['interval']} s, cycle {poll['cycle']:.2f} s, idle cycle "
-              f"{poll['idle_cycle']} request(s), idle write-back {poll['idle_writeback']}; "
-              f"streaming backstop {backstop:.0f} s")
+        print(
+            f"  {daily:>7,}: interval {poll['interval']} s, cycle {poll['cycle']:.2f} s, idle cycle "
+            f"{poll['idle_cycle']} request(s), idle write-back {poll['idle_writeback']}; "
+            f"streaming backstop {backstop:.0f} s"
+        )
     print("\nStreaming, measured (`bigsync-gui run` against `bigsync-gui sandbox`):")
     for daily, _poll, live, _b, _h in rows:
         wins = ", ".join(f"{x:.1f}" for x in live["latencies"])
-        print(f"  {daily:>7,}: win→project s: {wins}; {args.idle:.0f} idle s: {live['idle_rest']} REST request(s), "
-              f"{live['idle_stream']} streaming request(s); CDC off: run said {live['fallback']!r}")
+        print(
+            f"  {daily:>7,}: win→project s: {wins}; {args.idle:.0f} idle s: {live['idle_rest']} REST request(s), "
+            f"{live['idle_stream']} streaming request(s); CDC off: run said {live['fallback']!r}"
+        )
 
 
 if __name__ == "__main__":

@@ -30,16 +30,28 @@ TRIGGER = "Closed Won"
 
 
 def child_env(home: Path) -> dict[str, str]:
-    return {**os.environ, "HOME": str(home), "XDG_DATA_HOME": str(home / "data"),
-            "XDG_CONFIG_HOME": str(home / "config"), "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
+    return {
+        **os.environ,
+        "HOME": str(home),
+        "XDG_DATA_HOME": str(home / "data"),
+        "XDG_CONFIG_HOME": str(home / "config"),
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+    }
 
 
 def sync_together(profiles: list[Path], home: Path) -> list[tuple[int, str]]:
     """Each profile's `sync --once` started at the same moment: (exit code, what it said: its JSON
     report's result and counts, or its stderr's end) per profile."""
-    procs = [subprocess.Popen([sys.executable, "-m", "bigsync_gui", "--profile", str(p), "sync", "--once", "--json"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(home))
-             for p in profiles]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "bigsync_gui", "--profile", str(p), "sync", "--once", "--json"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=child_env(home),
+        )
+        for p in profiles
+    ]
     runs = []
     for proc in procs:
         out, err = proc.communicate(timeout=300)  # read the pipes: a child never blocks on a full one
@@ -57,12 +69,19 @@ def duplicates(sandbox: Sandbox, wins: list[str]) -> tuple[int, int, int]:
     world = sandbox.world
     owner = {code: oid for oid in wins for code in project_codes(oid)}
     with world.lock:
-        projects = collections.Counter(owner[p["ProjectCode"]] for p in world.bigtime.records["project"].values()
-                                       if p["ProjectCode"] in owner)
-        clients = collections.Counter(account_of_code(c["ClientId"]) for c in world.bigtime.records["client"].values()
-                                      if account_of_code(c["ClientId"]))  # clients per account, any code form
-    return (sum(n - 1 for n in projects.values() if n > 1), sum(1 for w in wins if w not in projects),
-            sum(n - 1 for n in clients.values() if n > 1))
+        projects = collections.Counter(
+            owner[p["ProjectCode"]] for p in world.bigtime.records["project"].values() if p["ProjectCode"] in owner
+        )
+        clients = collections.Counter(
+            account_of_code(c["ClientId"])
+            for c in world.bigtime.records["client"].values()
+            if account_of_code(c["ClientId"])
+        )  # clients per account, any code form
+    return (
+        sum(n - 1 for n in projects.values() if n > 1),
+        sum(1 for w in wins if w not in projects),
+        sum(n - 1 for n in clients.values() if n > 1),
+    )
 
 
 def connect_two(sandbox: Sandbox, tmp: Path, reading: str = "strict") -> list[Path]:
@@ -78,16 +97,27 @@ def connect_two(sandbox: Sandbox, tmp: Path, reading: str = "strict") -> list[Pa
     return profiles
 
 
-def play_round(sandbox: Sandbox, profiles: list[Path], home: Path, n: int, wins: int, accounts: int
-               ) -> tuple[list[tuple[int, str]], tuple[int, int, int]]:
+def play_round(
+    sandbox: Sandbox, profiles: list[Path], home: Path, n: int, wins: int, accounts: int
+) -> tuple[list[tuple[int, str]], tuple[int, int, int]]:
     """Round ``n``: ``wins`` new wins over ``accounts`` new accounts, both profiles synced together
     twice. Returns the four runs (``sync_together``) and ``duplicates()``."""
     sf = sandbox.world.salesforce
     with sandbox.world.lock:
         account_ids = [sf.insert("Account", {"Name": f"Twin {n}-{i}"}) for i in range(accounts)]
         today = datetime.now(timezone.utc).date().isoformat()
-        won = [sf.insert("Opportunity", {"Name": f"Twin {n}-{i}", "StageName": TRIGGER, "CloseDate": today,
-                                         "AccountId": account_ids[i % len(account_ids)]}) for i in range(wins)]
+        won = [
+            sf.insert(
+                "Opportunity",
+                {
+                    "Name": f"Twin {n}-{i}",
+                    "StageName": TRIGGER,
+                    "CloseDate": today,
+                    "AccountId": account_ids[i % len(account_ids)],
+                },
+            )
+            for i in range(wins)
+        ]
     runs = sync_together(profiles, home) + sync_together(profiles, home)
     return runs, duplicates(sandbox, won)
 
@@ -97,8 +127,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--wins", type=int, default=40)
     parser.add_argument("--accounts", type=int, default=6)
-    parser.add_argument("--reading", choices=("strict", "lenient"), default="strict",
-                        help="the Salesforce emulator's switches (lenient: an update naming no field moves the stamp)")
+    parser.add_argument(
+        "--reading",
+        choices=("strict", "lenient"),
+        default="strict",
+        help="the Salesforce emulator's switches (lenient: an update naming no field moves the stamp)",
+    )
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="bigsync-bench-twins-"))
     home = tmp / "home"
@@ -110,8 +144,11 @@ def main() -> int:
             runs, found = play_round(sandbox, profiles, home, n, args.wins, args.accounts)
             codes = [code for code, _ in runs]
             totals = [t + f for t, f in zip(totals, found)]
-            print(f"round {n + 1:2d}: exit codes {codes}; duplicate projects {found[0]}, wins without a project "
-                  f"{found[1]}, duplicate clients {found[2]}", flush=True)
+            print(
+                f"round {n + 1:2d}: exit codes {codes}; duplicate projects {found[0]}, wins without a project "
+                f"{found[1]}, duplicate clients {found[2]}",
+                flush=True,
+            )
     print(
         f"\n{args.rounds} rounds of two installations on {args.wins} wins ({args.reading} reading): "
         f"duplicate projects {totals[0]}, "

@@ -58,9 +58,16 @@ def real_run(n: int, interval_s: float, runs: int) -> tuple[float, list[int]]:
     """Max age (s) seen at the start of a run, and BigTime requests per run, over ``runs`` runs after a first one."""
     with Sandbox(clock=START) as sandbox, tempfile.TemporaryDirectory() as tmp:
         world = sandbox.world
-        grant = requests.post(sandbox.salesforce_url + "/services/oauth2/token", data={
-            "grant_type": "password", "client_id": cred.SF_CONSUMER_KEY, "username": cred.SF_USERNAME,
-            "password": cred.SF_PASSWORD}, timeout=10).json()
+        grant = requests.post(
+            sandbox.salesforce_url + "/services/oauth2/token",
+            data={
+                "grant_type": "password",
+                "client_id": cred.SF_CONSUMER_KEY,
+                "username": cred.SF_USERNAME,
+                "password": cred.SF_PASSWORD,
+            },
+            timeout=10,
+        ).json()
         sf = SalesforceClient(
             sandbox.salesforce_url, StaticToken(grant["access_token"], grant), HttpPolicy("salesforce")
         )
@@ -72,8 +79,11 @@ def real_run(n: int, interval_s: float, runs: int) -> tuple[float, list[int]]:
                     {"Nm": f"Rotated {i:04d}", "BudgetHours": 10, "BudgetFees": 1000}
                 )
                 world.bigtime.directory.add_task(pid, {"TaskNm": "Work", "BudgetHours": 10, "BudgetFees": 1000})
-                opp = world.salesforce.insert("Opportunity", {"Name": f"Deal {i:04d}", "StageName": "Closed Won",
-                                                              "CloseDate": "2026-12-31"}, system=True)
+                opp = world.salesforce.insert(
+                    "Opportunity",
+                    {"Name": f"Deal {i:04d}", "StageName": "Closed Won", "CloseDate": "2026-12-31"},
+                    system=True,
+                )
                 with store.transaction():
                     store.add_link(opp, pid, None, None, f"Deal {i:04d}")
         now = datetime.now(timezone.utc)
@@ -121,16 +131,23 @@ def main() -> None:
     per_run = writeback.rotation_size(args.interval, 2)
     per_run_requests = 2 + 2 * min(per_run, args.linked)
     age = oldest_age(args.linked, args.interval, writeback.REFRESH_MIN_AGE)
-    print(f"\ncomputed: {args.linked} linked projects, write-back every {args.interval / 60:.0f} min, "
-          f"BigTime at {writeback.BIGTIME_REQUESTS_PER_MINUTE} requests/min "
-        f"(rotation share {writeback.ROTATION_SHARE:.0%})")
-    print(f"  rotation: {per_run} projects per run → every project re-read every "
-          f"{math.ceil(args.linked / per_run)} runs")
-    print(f"  BigTime requests per idle run: {per_run_requests} "
-          f"({per_run_requests / (args.interval / 60):.1f}/min of {writeback.BIGTIME_REQUESTS_PER_MINUTE}); "
-          f"{per_run_requests * 3600 / args.interval:.0f} per idle hour")
-    print(f"  oldest figure's age: {hm(age)} (+ the run's own duration, about "
-          f"{hm(per_run_requests / writeback.BIGTIME_REQUESTS_PER_MINUTE * 60)} at that pace)")
+    print(
+        f"\ncomputed: {args.linked} linked projects, write-back every {args.interval / 60:.0f} min, "
+        f"BigTime at {writeback.BIGTIME_REQUESTS_PER_MINUTE} requests/min "
+        f"(rotation share {writeback.ROTATION_SHARE:.0%})"
+    )
+    print(
+        f"  rotation: {per_run} projects per run → every project re-read every {math.ceil(args.linked / per_run)} runs"
+    )
+    print(
+        f"  BigTime requests per idle run: {per_run_requests} "
+        f"({per_run_requests / (args.interval / 60):.1f}/min of {writeback.BIGTIME_REQUESTS_PER_MINUTE}); "
+        f"{per_run_requests * 3600 / args.interval:.0f} per idle hour"
+    )
+    print(
+        f"  oldest figure's age: {hm(age)} (+ the run's own duration, about "
+        f"{hm(per_run_requests / writeback.BIGTIME_REQUESTS_PER_MINUTE * 60)} at that pace)"
+    )
 
 
 if __name__ == "__main__":

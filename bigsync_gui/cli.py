@@ -19,8 +19,16 @@ from . import APP_NAME, __version__
 from .cli_connect import cmd_connect_bigtime, cmd_connect_salesforce, cmd_disconnect
 from .cli_support import connector_for, fail, run_guarded
 from .connectors.wording import plural
-from .core.problems import (EXIT_DOCTOR_DIFFERS, EXIT_FAILED, EXIT_KEYRING, EXIT_NOT_CONNECTED,  # noqa: F401 - the CLI's codes
-                            EXIT_OFFLINE, EXIT_OK, EXIT_USAGE, cycle_outcome)
+from .core.problems import (  # noqa: F401 - the CLI's exit codes, re-exported
+    EXIT_DOCTOR_DIFFERS,
+    EXIT_FAILED,
+    EXIT_KEYRING,
+    EXIT_NOT_CONNECTED,
+    EXIT_OFFLINE,
+    EXIT_OK,
+    EXIT_USAGE,
+    cycle_outcome,
+)
 
 
 def app_parser() -> argparse.ArgumentParser:
@@ -28,14 +36,17 @@ def app_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog=APP_NAME,
         description="Turns Salesforce opportunities that reach your chosen stage into BigTime projects, "
-                    "and brings BigTime's budgets, time, invoices and payments back into Salesforce.",
+        "and brings BigTime's budgets, time, invoices and payments back into Salesforce.",
     )
     parser.add_argument("--version", action="version", version=f"{APP_NAME} {__version__}")
     parser.add_argument(
         "--profile", metavar="DIR", help="keep settings, state and keyring entries for this setup under DIR"
     )
-    parser.add_argument("--sandbox", action="store_true",
-                        help="open the app against the built-in sandbox of both services, with a throwaway setup")
+    parser.add_argument(
+        "--sandbox",
+        action="store_true",
+        help="open the app against the built-in sandbox of both services, with a throwaway setup",
+    )
     return parser
 
 
@@ -65,19 +76,31 @@ def build_parser() -> argparse.ArgumentParser:
         "sandbox",
         help="run local emulators of Salesforce and BigTime in the foreground",
         description="Runs local emulators of Salesforce and BigTime on 127.0.0.1 until Ctrl-C or SIGTERM. "
-                    "Prints one JSON line with their URLs, the console URL and the demo credentials.",
+        "Prints one JSON line with their URLs, the console URL and the demo credentials.",
     )
-    sandbox.add_argument("--port", type=int, default=0, metavar="N",
-                         help="Salesforce on port N, BigTime on N+1 (default: two free ports)")
-    sandbox.add_argument("--state", metavar="FILE",
-                         help="keep the sandbox's data in FILE across restarts (default: in memory only)")
-    sandbox.add_argument("--clock", metavar="ISO",
-                         help="pin the sandbox world's start instant, e.g. 2026-03-14T09:00:00Z (the seed is then the "
-                              "same on any day; default: real time)")
+    sandbox.add_argument(
+        "--port",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Salesforce on port N, BigTime on N+1 (default: two free ports)",
+    )
+    sandbox.add_argument(
+        "--state", metavar="FILE", help="keep the sandbox's data in FILE across restarts (default: in memory only)"
+    )
+    sandbox.add_argument(
+        "--clock",
+        metavar="ISO",
+        help="pin the sandbox world's start instant, e.g. 2026-03-14T09:00:00Z (the seed is then the "
+        "same on any day; default: real time)",
+    )
     sandbox.set_defaults(func=cmd_sandbox)
 
-    connect = commands.add_parser("connect", help="sign in to Salesforce or BigTime and keep the grant in the keyring",
-                                  description="Sign in to Salesforce or BigTime. Tokens go to the system keyring only.")
+    connect = commands.add_parser(
+        "connect",
+        help="sign in to Salesforce or BigTime and keep the grant in the keyring",
+        description="Sign in to Salesforce or BigTime. Tokens go to the system keyring only.",
+    )
     systems = connect.add_subparsers(dest="system", metavar="SYSTEM", required=True)
     sf = systems.add_parser(
         "salesforce",
@@ -86,8 +109,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="Opens Salesforce's sign-in page in your browser (or prints it with --no-browser) "
         "and waits for the redirect on this computer (RFC 8252 loopback).",
     )
-    sf.add_argument("--login-url", metavar="URL",
-                    help="https://login.salesforce.com (default), https://test.salesforce.com, or your My Domain URL")
+    sf.add_argument(
+        "--login-url",
+        metavar="URL",
+        help="https://login.salesforce.com (default), https://test.salesforce.com, or your My Domain URL",
+    )
     sf.add_argument("--client-id", metavar="ID", help="the Consumer Key of your External Client App (remembered)")
     sf.add_argument(
         "--redirect-uri", metavar="URI", help=f"the callback URL registered in the app (default {oauth_defaults()[0]})"
@@ -104,7 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="OAuth in your browser, or a firm API key",
         description="Connect BigTime with its OAuth client app (client id + secret) or with a firm API key.",
     )
-    btp.add_argument("--base-url", metavar="URL", help="the API base (default https://iq.bigtime.net/BigtimeData/api/v2)")
+    btp.add_argument(
+        "--base-url", metavar="URL", help="the API base (default https://iq.bigtime.net/BigtimeData/api/v2)"
+    )
     mode = btp.add_mutually_exclusive_group(required=True)
     mode.add_argument(
         "--client-id", metavar="ID", help="OAuth: the client id of your BigTime client app (needs --firm)"
@@ -151,23 +179,41 @@ def build_parser() -> argparse.ArgumentParser:
         "budget change alone, without touching what is already past.",
     )
     configure.add_argument("--trigger-stage", metavar="API_NAME", help="the stage's API name (see `stages`)")
-    configure.add_argument("--interval", type=interval_arg, metavar="SECONDS|auto",
-                           help="seconds between cycles (at least 60); auto (the default): as often as the API budget "
-                                "allows all day, at most every 30 s (see `status`)")
-    configure.add_argument("--writeback-interval", type=int, metavar="SECONDS",
-                           help="seconds between write-backs of BigTime's figures (default 900, at least 60)")
-    configure.add_argument("--api-budget-percent", type=float, metavar="P",
-                           help="share of the org's daily Salesforce API allowance the sync may use (default 5)")
+    configure.add_argument(
+        "--interval",
+        type=interval_arg,
+        metavar="SECONDS|auto",
+        help="seconds between cycles (at least 60); auto (the default): as often as the API budget "
+        "allows all day, at most every 30 s (see `status`)",
+    )
+    configure.add_argument(
+        "--writeback-interval",
+        type=int,
+        metavar="SECONDS",
+        help="seconds between write-backs of BigTime's figures (default 900, at least 60)",
+    )
+    configure.add_argument(
+        "--api-budget-percent",
+        type=float,
+        metavar="P",
+        help="share of the org's daily Salesforce API allowance the sync may use (default 5)",
+    )
     configure.add_argument(
         "--backfill", action="store_true", help="also create projects for opportunities already past the stage"
     )
-    configure.add_argument("--create-fields", action="store_true",
-                           help="create the Salesforce fields BigSync writes to that the org lacks (and the invoice "
-                                "object), with a permission set giving the connected user access; lists them and asks "
-                                "first (needs Customize Application)")
-    configure.add_argument("--default-client", metavar="ID|CODE|NAME|none",
-                           help="the BigTime client for projects of opportunities without an account; none (the "
-                                "default): refuse and report them")
+    configure.add_argument(
+        "--create-fields",
+        action="store_true",
+        help="create the Salesforce fields BigSync writes to that the org lacks (and the invoice "
+        "object), with a permission set giving the connected user access; lists them and asks "
+        "first (needs Customize Application)",
+    )
+    configure.add_argument(
+        "--default-client",
+        metavar="ID|CODE|NAME|none",
+        help="the BigTime client for projects of opportunities without an account; none (the "
+        "default): refuse and report them",
+    )
     configure.add_argument("--yes", action="store_true", help="with --create-fields: do not ask (scripts)")
     configure.set_defaults(func=cmd_configure)
 
@@ -176,19 +222,32 @@ def build_parser() -> argparse.ArgumentParser:
     sync.add_argument(
         "--full", action="store_true", help="read every opportunity at or past the stage, not only changes"
     )
-    sync.add_argument("--writeback", "--all", dest="writeback", action="store_true",
-                      help="then the write-back too: BigTime's figures into Salesforce, whatever its timer")
+    sync.add_argument(
+        "--writeback",
+        "--all",
+        dest="writeback",
+        action="store_true",
+        help="then the write-back too: BigTime's figures into Salesforce, whatever its timer",
+    )
     sync.add_argument("--json", action="store_true", help="print the cycle's report as JSON")
-    sync.add_argument("--wait", type=float, default=60.0, metavar="SECONDS",
-                      help="how long to wait if another copy is syncing (default 60)")
+    sync.add_argument(
+        "--wait",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long to wait if another copy is syncing (default 60)",
+    )
     sync.set_defaults(func=cmd_sync)
 
     run = commands.add_parser(
-        "run", parents=[profiled], help="sync without a GUI (servers, services)",
+        "run",
+        parents=[profiled],
+        help="sync without a GUI (servers, services)",
         description="Sync until Ctrl-C or SIGTERM, without a GUI. With Change Data Capture on for Opportunity in "
-                    "Salesforce, a win wakes the sync at once (it prints \"Triggers: Instant\"); otherwise, or while "
-                    "the change stream is down, it checks on the interval (\"Triggers: Checks every 7 min\", with "
-                    "the reason). Each change of mode is printed and kept in Activity.")
+        'Salesforce, a win wakes the sync at once (it prints "Triggers: Instant"); otherwise, or while '
+        'the change stream is down, it checks on the interval ("Triggers: Checks every 7 min", with '
+        "the reason). Each change of mode is printed and kept in Activity.",
+    )
     run.set_defaults(func=cmd_run)
 
     status = commands.add_parser("status", parents=[profiled], help="last cycles, links, what needs attention")
@@ -219,10 +278,24 @@ def cmd_stages(args: argparse.Namespace) -> int:
     def body() -> int:
         stages = connector_for(args).salesforce().stages()
         if args.json:
-            print(json.dumps([{
-                "api_name": s.api_name, "label": s.label, "sort_order": s.sort_order, "is_active": s.is_active,
-                "is_closed": s.is_closed, "is_won": s.is_won, "is_closed_lost": s.is_closed_lost,
-                "probability": s.probability} for s in stages], indent=2))
+            print(
+                json.dumps(
+                    [
+                        {
+                            "api_name": s.api_name,
+                            "label": s.label,
+                            "sort_order": s.sort_order,
+                            "is_active": s.is_active,
+                            "is_closed": s.is_closed,
+                            "is_won": s.is_won,
+                            "is_closed_lost": s.is_closed_lost,
+                            "probability": s.probability,
+                        }
+                        for s in stages
+                    ],
+                    indent=2,
+                )
+            )
             return EXIT_OK
         width = max((len(s.label) for s in stages), default=10)
         for s in stages:
@@ -304,13 +377,17 @@ def cmd_create_fields(args: argparse.Namespace) -> int:
         for line in plan.lines():
             print(f"  • {line}")
         if plan.may_create is False:
-            return fail("The connected Salesforce user lacks the Customize Application permission, which creating "
-                        f"fields needs. Sign in with an administrator, or ask one. {HAND_MADE}", EXIT_FAILED)
+            return fail(
+                "The connected Salesforce user lacks the Customize Application permission, which creating "
+                f"fields needs. Sign in with an administrator, or ask one. {HAND_MADE}",
+                EXIT_FAILED,
+            )
         if not args.yes:
             if not sys.stdin.isatty():
                 return fail("add --yes to create them without being asked.", EXIT_USAGE)
-            if input("Create them, with a permission set that lets the connected user read and edit them? "
-                     "[y/N] ").strip().lower() not in ("y", "yes"):
+            if input(
+                "Create them, with a permission set that lets the connected user read and edit them? [y/N] "
+            ).strip().lower() not in ("y", "yes"):
                 print("Nothing was created.")
                 return EXIT_OK
         try:
@@ -338,13 +415,24 @@ def cmd_default_client(args: argparse.Namespace) -> int:
 
 def cmd_configure(args: argparse.Namespace) -> int:
     if args.default_client is not None:
-        if args.trigger_stage or args.interval is not None or args.writeback_interval is not None \
-                or args.api_budget_percent is not None or args.backfill or args.create_fields:
+        if (
+            args.trigger_stage
+            or args.interval is not None
+            or args.writeback_interval is not None
+            or args.api_budget_percent is not None
+            or args.backfill
+            or args.create_fields
+        ):
             return fail("--default-client goes alone; run configure again for the other settings.", EXIT_USAGE)
         return cmd_default_client(args)
     if args.create_fields:
-        if args.trigger_stage or args.interval is not None or args.writeback_interval is not None \
-                or args.api_budget_percent is not None or args.backfill:
+        if (
+            args.trigger_stage
+            or args.interval is not None
+            or args.writeback_interval is not None
+            or args.api_budget_percent is not None
+            or args.backfill
+        ):
             return fail("--create-fields goes alone; run configure again for the other settings.", EXIT_USAGE)
         return cmd_create_fields(args)
     automatic = args.interval == 0
@@ -352,8 +440,11 @@ def cmd_configure(args: argparse.Namespace) -> int:
         args.interval = None  # saved by update_settings below, not by configure
     settings_only = args.writeback_interval is not None or args.api_budget_percent is not None or automatic
     if not args.trigger_stage and (args.backfill or not (settings_only or args.interval is not None)):
-        return fail("configure needs --trigger-stage API_NAME, or a setting to change (--interval, "
-                    "--writeback-interval, --api-budget-percent).", EXIT_USAGE)
+        return fail(
+            "configure needs --trigger-stage API_NAME, or a setting to change (--interval, "
+            "--writeback-interval, --api-budget-percent).",
+            EXIT_USAGE,
+        )
 
     def body() -> int:
         engine = engine_for(args)
@@ -379,17 +470,24 @@ def cmd_configure(args: argparse.Namespace) -> int:
             )
         stage, already = engine.configure(args.trigger_stage, interval_seconds=args.interval, backfill=args.backfill)
         if same:
-            print(f"The trigger stage is still {stage.label!r}; settings saved. What was already past it is unchanged "
-                  f"({already} left alone).")
+            print(
+                f"The trigger stage is still {stage.label!r}; settings saved. What was already past it is unchanged "
+                f"({already} left alone)."
+            )
             return EXIT_OK
         print(
             f"Opportunities that reach {stage.label!r} (or a later stage that is not closed-lost) "
             "will become BigTime projects."
         )
         if already:
-            print(f"{already} opportunit{'y is' if already == 1 else 'ies are'} already past it: "
-                  + ("projects will be created for them in the next cycle." if args.backfill
-                     else "left alone (use --backfill to create projects for them too)."))
+            print(
+                f"{already} opportunit{'y is' if already == 1 else 'ies are'} already past it: "
+                + (
+                    "projects will be created for them in the next cycle."
+                    if args.backfill
+                    else "left alone (use --backfill to create projects for them too)."
+                )
+            )
         return EXIT_OK
 
     return run_guarded(body)
@@ -412,9 +510,12 @@ def _print_report(report: Any, as_json: bool) -> None:
         return
     summary = cycle_counts(report.to_json())
     outcome = cycle_outcome(report.result, report.error, report.system).lower()
-    print(f"{report.kind.capitalize()} cycle {report.cycle_id}: {outcome} — {summary} "
-          f"({report.salesforce_requests} Salesforce, {report.bigtime_requests} BigTime requests)."
-          + (f" {report.message}" if report.message else ""), flush=True)
+    print(
+        f"{report.kind.capitalize()} cycle {report.cycle_id}: {outcome} — {summary} "
+        f"({report.salesforce_requests} Salesforce, {report.bigtime_requests} BigTime requests)."
+        + (f" {report.message}" if report.message else ""),
+        flush=True,
+    )
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
@@ -450,9 +551,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         engine = engine_for(args)
         stream = streaming.optional_for(engine)
         if stream is not None:
+
             def said(up: bool, reason: str) -> None:
                 timing = trigger_timing.TriggerTiming(up, engine.trigger_interval(), reason)
                 print(f"Triggers: {timing.words}" + (f" ({reason})" if reason else ""), flush=True)
+
             stream.on_mode = said
         return run_forever(engine, Printing(), stream=stream)
 
@@ -472,8 +575,10 @@ def cmd_status(args: argparse.Namespace) -> int:
                 print(f"  Triggers: {snapshot['triggers']['text']} ({snapshot['triggers']['detail']}).")
             for cycle in snapshot["cycles"][:5]:
                 outcome = cycle_outcome(cycle["result"], cycle["error_code"], cycle["error_system"]).lower()
-                print(f"  {local_clock(cycle['started_at'])}  {outcome:<13} {cycle['kind'].capitalize()}: "
-                      f"{cycle_counts(cycle)}." + (f" {cycle['message']}" if cycle["message"] else ""))
+                print(
+                    f"  {local_clock(cycle['started_at'])}  {outcome:<13} {cycle['kind'].capitalize()}: "
+                    f"{cycle_counts(cycle)}." + (f" {cycle['message']}" if cycle["message"] else "")
+                )
             for item in snapshot["attention"]:
                 print(f"  ! {item}")
         return EXIT_OK
@@ -519,9 +624,18 @@ def preload_before_qt() -> None:
     was a fifth of the time to "tray ready" (benchmarks/tray_startup.py, docs/benchmarks.md)."""
     import importlib
 
-    for name in ("getpass", "hashlib", "logging.handlers", "shlex", "tempfile", "importlib.resources",
-                 "bigsync_gui.core.logs", "bigsync_gui.core.profile", "bigsync_gui.core.settings",
-                 "bigsync_gui.connectors.wording"):
+    for name in (
+        "getpass",
+        "hashlib",
+        "logging.handlers",
+        "shlex",
+        "tempfile",
+        "importlib.resources",
+        "bigsync_gui.core.logs",
+        "bigsync_gui.core.profile",
+        "bigsync_gui.core.settings",
+        "bigsync_gui.connectors.wording",
+    ):
         importlib.import_module(name)
 
 

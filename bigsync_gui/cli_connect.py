@@ -38,8 +38,11 @@ def cmd_connect_salesforce(args: argparse.Namespace) -> int:
         saved = connector.settings().salesforce
         consumer_key = args.client_id or saved.consumer_key
         if not consumer_key:
-            return fail("give the Consumer Key of your Salesforce External Client App with --client-id "
-                        "(Setup › External Client App Manager › your app › Settings › OAuth Settings).", EXIT_USAGE)
+            return fail(
+                "give the Consumer Key of your Salesforce External Client App with --client-id "
+                "(Setup › External Client App Manager › your app › Settings › OAuth Settings).",
+                EXIT_USAGE,
+            )
         login_url = args.login_url or saved.login_url
         if (
             args.login_url
@@ -77,8 +80,11 @@ def cmd_connect_bigtime(args: argparse.Namespace) -> int:
         base_url = (args.base_url or saved.base_url).rstrip("/")
         if not args.firm:
             way = "--api-key-stdin" if args.api_key_stdin else "--client-id"
-            return fail(f"{way} needs --firm ID (your firm id, under My Company › Company Info in BigTime): "
-                        "BigTime wants it on every call.", EXIT_USAGE)
+            return fail(
+                f"{way} needs --firm ID (your firm id, under My Company › Company Info in BigTime): "
+                "BigTime wants it on every call.",
+                EXIT_USAGE,
+            )
         if args.api_key_stdin:
             key = read_stdin_secret("API key")
             if not key:
@@ -107,8 +113,14 @@ def cmd_disconnect(args: argparse.Namespace) -> int:
         connector = connector_for(args)
         if args.system == "salesforce":
             revoked = connector.disconnect_salesforce()
-            print("Salesforce disconnected" + (" and the grant revoked." if revoked else
-                                                 " (the grant could not be revoked online; it was forgotten here)."))
+            print(
+                "Salesforce disconnected"
+                + (
+                    " and the grant revoked."
+                    if revoked
+                    else " (the grant could not be revoked online; it was forgotten here)."
+                )
+            )
         else:
             connector.disconnect_bigtime()
             print("BigTime disconnected: its credentials were removed from the keyring.")

@@ -1,6 +1,6 @@
 """Writes docs/cli.md from the program's own --help texts, so the reference never drifts.
 
-    .venv/bin/python docs/make_cli_reference.py
+.venv/bin/python docs/make_cli_reference.py
 """
 
 from __future__ import annotations
@@ -9,8 +9,19 @@ import subprocess
 import sys
 from pathlib import Path
 
-COMMANDS = [[], ["sandbox"], ["connect", "salesforce"], ["connect", "bigtime"], ["stages"], ["configure"],
-            ["sync"], ["run"], ["status"], ["doctor"], ["disconnect"]]
+COMMANDS = [
+    [],
+    ["sandbox"],
+    ["connect", "salesforce"],
+    ["connect", "bigtime"],
+    ["stages"],
+    ["configure"],
+    ["sync"],
+    ["run"],
+    ["status"],
+    ["doctor"],
+    ["disconnect"],
+]
 
 # Written here (not in --help) and appended: what --help cannot say at length.
 APPENDIX = """## Exit codes
@@ -80,11 +91,20 @@ opportunities (`"none"`: no source answered for those, so their field stays empt
 
 
 def main() -> None:
-    parts = ["# Command-line reference", "",
-             "Generated from `bigsync-gui … --help` by `docs/make_cli_reference.py`; do not edit by hand.", ""]
+    parts = [
+        "# Command-line reference",
+        "",
+        "Generated from `bigsync-gui … --help` by `docs/make_cli_reference.py`; do not edit by hand.",
+        "",
+    ]
     for command in COMMANDS:
-        text = subprocess.run([sys.executable, "-m", "bigsync_gui", *command, "--help"], capture_output=True,
-                              text=True, check=True, env={"COLUMNS": "100", "PATH": "/usr/bin:/bin"}).stdout
+        text = subprocess.run(
+            [sys.executable, "-m", "bigsync_gui", *command, "--help"],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"COLUMNS": "100", "PATH": "/usr/bin:/bin"},
+        ).stdout
         title = " ".join(["bigsync-gui", *command])
         parts += [f"## `{title}`", "", "```", text.rstrip(), "```", ""]
     parts.append(APPENDIX)

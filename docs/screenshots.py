@@ -51,15 +51,24 @@ def dark_palette(app: QApplication) -> None:
     app.setStyle("Fusion")
     p = QPalette()
     colors = {
-        QPalette.ColorRole.Window: "#2b2b2b", QPalette.ColorRole.WindowText: "#e6e6e6",
-        QPalette.ColorRole.Base: "#1e1e1e", QPalette.ColorRole.AlternateBase: "#2f2f2f",
-        QPalette.ColorRole.Text: "#e6e6e6", QPalette.ColorRole.Button: "#353535",
-        QPalette.ColorRole.ButtonText: "#e6e6e6", QPalette.ColorRole.Highlight: "#2f6fb3",
-        QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: "#3a3a3a",
-        QPalette.ColorRole.ToolTipText: "#e6e6e6", QPalette.ColorRole.Link: "#6fb0ff",
-        QPalette.ColorRole.PlaceholderText: "#9a9a9a", QPalette.ColorRole.Light: "#505050",
-        QPalette.ColorRole.Midlight: "#424242", QPalette.ColorRole.Mid: "#303030",
-        QPalette.ColorRole.Dark: "#1a1a1a", QPalette.ColorRole.Shadow: "#000000",
+        QPalette.ColorRole.Window: "#2b2b2b",
+        QPalette.ColorRole.WindowText: "#e6e6e6",
+        QPalette.ColorRole.Base: "#1e1e1e",
+        QPalette.ColorRole.AlternateBase: "#2f2f2f",
+        QPalette.ColorRole.Text: "#e6e6e6",
+        QPalette.ColorRole.Button: "#353535",
+        QPalette.ColorRole.ButtonText: "#e6e6e6",
+        QPalette.ColorRole.Highlight: "#2f6fb3",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.ToolTipBase: "#3a3a3a",
+        QPalette.ColorRole.ToolTipText: "#e6e6e6",
+        QPalette.ColorRole.Link: "#6fb0ff",
+        QPalette.ColorRole.PlaceholderText: "#9a9a9a",
+        QPalette.ColorRole.Light: "#505050",
+        QPalette.ColorRole.Midlight: "#424242",
+        QPalette.ColorRole.Mid: "#303030",
+        QPalette.ColorRole.Dark: "#1a1a1a",
+        QPalette.ColorRole.Shadow: "#000000",
     }
     for role, color in colors.items():
         p.setColor(role, QColor(color))
@@ -111,15 +120,27 @@ class Shooter:
 def sign_in(shoot: Shooter, wizard, page, system: str, prefix: str) -> None:
     """Through the page's embedded browser: the login form, the consent page, Allow."""
     if system == "salesforce":
-        form, login, consent, allow = "#username", (
-            f"document.querySelector('#username').value={cred.SF_USERNAME!r};"
-            f"document.querySelector('#password').value={cred.SF_PASSWORD!r};"
-            "document.querySelector('#Login').click();"), "#oaapprove", "#oaapprove"
+        form, login, consent, allow = (
+            "#username",
+            (
+                f"document.querySelector('#username').value={cred.SF_USERNAME!r};"
+                f"document.querySelector('#password').value={cred.SF_PASSWORD!r};"
+                "document.querySelector('#Login').click();"
+            ),
+            "#oaapprove",
+            "#oaapprove",
+        )
     else:
-        form, login, consent, allow = "[name=UserId]", (
-            f"document.querySelector('[name=UserId]').value={cred.BT_USERNAME!r};"
-            f"document.querySelector('[name=Pwd]').value={cred.BT_PASSWORD!r};"
-            "document.querySelector('#signin').click();"), "#allow", "#allow"
+        form, login, consent, allow = (
+            "[name=UserId]",
+            (
+                f"document.querySelector('[name=UserId]').value={cred.BT_USERNAME!r};"
+                f"document.querySelector('[name=Pwd]').value={cred.BT_PASSWORD!r};"
+                "document.querySelector('#signin').click();"
+            ),
+            "#allow",
+            "#allow",
+        )
     page.sign_in()
     wait_until(f"the {system} browser", lambda: page.browser is not None)
     browser = page.browser
@@ -141,8 +162,9 @@ def shoot_activity(shoot: Shooter, context, sandbox) -> None:
     open_ones = [r for r in records if r.get("StageName") not in ("Closed Won", "Closed Lost")]
     chosen = [r for r in open_ones if r.get("AccountId")][:3] + [r for r in open_ones if not r.get("AccountId")][:1]
     for record in chosen:
-        requests.patch(f"{admin}/records/Opportunity/{record['Id']}", json={"StageName": "Closed Won"},
-                       timeout=10).raise_for_status()
+        requests.patch(
+            f"{admin}/records/Opportunity/{record['Id']}", json={"StageName": "Closed Won"}, timeout=10
+        ).raise_for_status()
     context.engine.run_cycle()
     context.engine.run_writeback_cycle()
     activity = ActivityWindow(context.profile, status_text=lambda: "")
@@ -182,8 +204,9 @@ def main() -> int:
         wizard.quit_box.reject()  # Continue setup
 
         admin = sandbox.salesforce_admin_url  # type: ignore[attr-defined]
-        requests.post(admin + "/faults", json={"kind": "status", "status": 500, "path": "/query", "count": 40},
-                      timeout=10).raise_for_status()
+        requests.post(
+            admin + "/faults", json={"kind": "status", "status": 500, "path": "/query", "count": 40}, timeout=10
+        ).raise_for_status()
         wizard.next()
         stage = wizard.stage_page
         shoot(wizard, "08-stage-loading")

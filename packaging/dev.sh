@@ -4,7 +4,7 @@
 #   packaging/dev.sh run [ARGS]    the app against the built-in sandbox (ARGS: the app's own, e.g. --profile DIR
 #                                  for a real setup); without a display, the sandbox alone, headless
 #   packaging/dev.sh test [ARGS]   the whole test suite (ARGS go to pytest)
-#   packaging/dev.sh lint          ruff (lint) and mypy, as configured in pyproject.toml
+#   packaging/dev.sh lint          ruff (lint and format check) and mypy, as configured in pyproject.toml
 #   packaging/dev.sh anydate [ARGS]  the suite (minus the slow run) with the machine's clock moved by
 #                                  libfaketime to each of: a month end at 23:58, 29 February of a leap
 #                                  year, 31 December at 23:59, two years ahead (ARGS go to pytest)
@@ -102,7 +102,7 @@ case "$command" in
     ;;
   lint)
     install_python_packages test
-    "$venv/bin/ruff" check . && "$venv/bin/mypy"
+    "$venv/bin/ruff" check . && "$venv/bin/ruff" format --check . && "$venv/bin/mypy"
     ;;
   anydate)
     install_system_packages

@@ -59,10 +59,14 @@ def sync_glyph(colour: str, badge: bool = False) -> str:
     # With a badge the lower arc stops short of the lower-right corner (no mask needed).
     upper = (200.0, 330.0)
     lower = (80.0, 150.0) if badge else (20.0, 150.0)
-    parts = [f'<path d="{arc(*upper)}" fill="none" stroke="{colour}" stroke-width="{W}" stroke-linecap="butt"/>',
-             head(upper[1], colour)]
-    parts += [f'<path d="{arc(*lower)}" fill="none" stroke="{colour}" stroke-width="{W}" stroke-linecap="butt"/>',
-              head(lower[1], colour)]
+    parts = [
+        f'<path d="{arc(*upper)}" fill="none" stroke="{colour}" stroke-width="{W}" stroke-linecap="butt"/>',
+        head(upper[1], colour),
+    ]
+    parts += [
+        f'<path d="{arc(*lower)}" fill="none" stroke="{colour}" stroke-width="{W}" stroke-linecap="butt"/>',
+        head(lower[1], colour),
+    ]
     return "".join(parts)
 
 
@@ -71,8 +75,10 @@ def badge(fill: str, mark: str, panel: str) -> str:
     ring = f' stroke="{RING}" stroke-width="1.2"' if panel == "light" else ""
     shape = f'<circle cx="{cx}" cy="{cy}" r="{r}" fill="{fill}"{ring}/>'
     if mark == "!":
-        shape += (f'<rect x="{cx - 1.1:.2f}" y="{cy - 3.6:.2f}" width="2.2" height="4.4" rx="0.6" fill="#ffffff"/>'
-                  f'<circle cx="{cx}" cy="{cy + 2.5:.2f}" r="1.2" fill="#ffffff"/>')
+        shape += (
+            f'<rect x="{cx - 1.1:.2f}" y="{cy - 3.6:.2f}" width="2.2" height="4.4" rx="0.6" fill="#ffffff"/>'
+            f'<circle cx="{cx}" cy="{cy + 2.5:.2f}" r="1.2" fill="#ffffff"/>'
+        )
     else:  # ×
         d = 2.4
         shape += (
@@ -85,14 +91,17 @@ def badge(fill: str, mark: str, panel: str) -> str:
 
 def rim(body: str, colour: str) -> str:
     """The outline: each shape of ``body`` again, filled and stroked RIM_WIDTH wider in ``colour``."""
+
     def shape(m: re.Match) -> str:
         tag, attrs = m.group(1), m.group(2)
         width = re.search(r'stroke-width="([0-9.]+)"', attrs)
         filled = not re.search(r'fill="none"', attrs)
         attrs = re.sub(r'\s*(fill|stroke|stroke-width)="[^"]*"', "", attrs)
         fill = f'fill="{colour}"' if filled else 'fill="none"'
-        return (f'<{tag} {attrs} {fill} stroke="{colour}" '
-                f'stroke-width="{(float(width.group(1)) if width else 0) + RIM_WIDTH:.1f}"/>')
+        return (
+            f'<{tag} {attrs} {fill} stroke="{colour}" '
+            f'stroke-width="{(float(width.group(1)) if width else 0) + RIM_WIDTH:.1f}"/>'
+        )
 
     return re.sub(r"<(\w+) ([^>]*?)/>", shape, body)
 
@@ -104,21 +113,27 @@ def icon(state: str, panel: str) -> str:
     elif state == "syncing":
         body = sync_glyph(BLUE[panel])
     elif state == "paused":
-        body = (f'<circle cx="{C}" cy="{C}" r="{R + 0.6}" fill="none" stroke="{ink}" stroke-width="2"/>'
-                f'<rect x="7.6" y="7" width="2.4" height="8" rx="0.5" fill="{ink}"/>'
-                f'<rect x="12" y="7" width="2.4" height="8" rx="0.5" fill="{ink}"/>')
+        body = (
+            f'<circle cx="{C}" cy="{C}" r="{R + 0.6}" fill="none" stroke="{ink}" stroke-width="2"/>'
+            f'<rect x="7.6" y="7" width="2.4" height="8" rx="0.5" fill="{ink}"/>'
+            f'<rect x="12" y="7" width="2.4" height="8" rx="0.5" fill="{ink}"/>'
+        )
     elif state == "attention":
         body = sync_glyph(ink, badge=True) + badge(AMBER, "!", panel)
     elif state == "error":
         body = sync_glyph(ink, badge=True) + badge(RED, "x", panel)
     elif state == "offline":
-        body = (sync_glyph(FADED[panel])
-                + f'<path d="M4 3.5L18.5 18" stroke="{ink}" stroke-width="2.2" stroke-linecap="round"/>')
+        body = (
+            sync_glyph(FADED[panel])
+            + f'<path d="M4 3.5L18.5 18" stroke="{ink}" stroke-width="2.2" stroke-linecap="round"/>'
+        )
     else:
         raise ValueError(state)
     glyph = f'<g stroke-linejoin="round" transform="translate({C} {C}) scale({SCALE}) translate({-C} {-C})">'
-    return ('<svg xmlns="http://www.w3.org/2000/svg" width="22" height="22" viewBox="0 0 22 22">'
-            f"<title>bigsync {state}</title>{glyph}{rim(body, RIM[panel])}{body}</g></svg>\n")
+    return (
+        '<svg xmlns="http://www.w3.org/2000/svg" width="22" height="22" viewBox="0 0 22 22">'
+        f"<title>bigsync {state}</title>{glyph}{rim(body, RIM[panel])}{body}</g></svg>\n"
+    )
 
 
 STATES = ("idle", "syncing", "paused", "attention", "error", "offline")

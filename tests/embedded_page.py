@@ -21,6 +21,7 @@ def document_complete(qtbot, page: QWebEnginePage, timeout: int) -> bool:
 
 def wait_loaded(qtbot, get_page: Callable[[], QWebEnginePage | None], title: str, timeout: int) -> None:
     """Until the page has ``title`` and its document is complete (``get_page``: the page may come later)."""
+
     def ready() -> bool:
         page = get_page()
         return page is not None and page.title() == title and document_complete(qtbot, page, timeout)

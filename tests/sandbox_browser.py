@@ -60,8 +60,6 @@ def browse(authorization_url: str, system: str, allow: bool = True) -> str:
     return final.headers["Location"]
 
 
-
-
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

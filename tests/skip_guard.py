@@ -46,5 +46,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Co
     for nodeid, reason in _unexpected:
         terminalreporter.line(f"{nodeid}: {reason}")
     if not allowed:
-        terminalreporter.line("A default run must skip nothing but the slow run: install what is missing "
-                              "(packaging/dev.sh does) or set BIGSYNC_ALLOW_SKIPS=1 to accept it here.")
+        terminalreporter.line(
+            "A default run must skip nothing but the slow run: install what is missing "
+            "(packaging/dev.sh does) or set BIGSYNC_ALLOW_SKIPS=1 to accept it here."
+        )

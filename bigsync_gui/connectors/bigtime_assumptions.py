@@ -150,8 +150,12 @@ INVOICE_DETAIL_FIELDS = ("TotalAmt", "PaidAmt")
 # A budget part that no source gave is not a problem when the total budget was written: BigTime keeps
 # that project's budget by task, and the total holds it (docs/sync.md, "When a figure has no source").
 # And the other way round: a project without task rows has no total, its fee budget being on the project.
-EXPLAINED_BY = {"budget_fees": "budget_total", "budget_hours": "budget_total", "budget_expenses": "budget_total",
-                "budget_total": "budget_fees"}
+EXPLAINED_BY = {
+    "budget_fees": "budget_total",
+    "budget_hours": "budget_total",
+    "budget_expenses": "budget_total",
+    "budget_total": "budget_fees",
+}
 
 
 def source_label(where: str, name: str) -> str:
@@ -265,6 +269,7 @@ def project_url(base_url: str, project_id: int) -> str:
     parts = urlsplit(base_url.strip())
     origin = f"{parts.scheme or 'https'}://{parts.netloc}" if parts.netloc else "https://iq.bigtime.net"
     return origin + PROJECT_PAGE_PATH.format(project_id=int(project_id))
+
 
 # ---- Two clients for one account: which one is used ---------------------------------------------
 # Unknown: nothing documents how BigTime numbers records, and help/Time says time-entry "ID values can

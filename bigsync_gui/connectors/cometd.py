@@ -82,9 +82,13 @@ def parse_event(message: dict[str, Any]) -> ChangeEvent | None:
         return None
     ids = header.get("recordIds")
     fields = header.get("changedFields")
-    return ChangeEvent(replay, str(header.get("entityName") or ""), str(header.get("changeType") or ""),
-                       tuple(str(i) for i in ids) if isinstance(ids, list) else (),
-                       tuple(str(f) for f in fields) if isinstance(fields, list) else ())
+    return ChangeEvent(
+        replay,
+        str(header.get("entityName") or ""),
+        str(header.get("changeType") or ""),
+        tuple(str(i) for i in ids) if isinstance(ids, list) else (),
+        tuple(str(f) for f in fields) if isinstance(fields, list) else (),
+    )
 
 
 def _failure_for(reply: dict[str, Any], what: str) -> StreamFailure:
@@ -101,11 +105,13 @@ def _failure_for(reply: dict[str, Any], what: str) -> StreamFailure:
     if error.startswith("401") or reason.startswith("401"):
         return StreamFailure("auth", f"Salesforce refused the streaming session ({said}).", error or reason)
     if "daily limit" in error.lower() or "events daily" in error.lower():
-        return StreamFailure("allocation", "The org's daily allowance of streaming events is used up "
-                                           f"({said}).", error)
+        return StreamFailure("allocation", f"The org's daily allowance of streaming events is used up ({said}).", error)
     if error.startswith("400") and "replayid" in error.lower():
-        return StreamFailure("replay_invalid", "The saved streaming position is older than Salesforce keeps events "
-                                               f"(72 hours) ({said}).", error)
+        return StreamFailure(
+            "replay_invalid",
+            f"The saved streaming position is older than Salesforce keeps events (72 hours) ({said}).",
+            error,
+        )
     if what == "subscribe":
         return StreamFailure("refused", f"Salesforce refused the subscription ({said}).", error)
     return StreamFailure("transport", f"Salesforce's streaming server answered {what} with an error ({said}).", error)
@@ -115,9 +121,16 @@ class CometdSession:
     """One Bayeux client against one org. ``token()`` gives the current access token (the caller
     refreshes it after an ``auth`` failure). Not thread-safe: one thread uses it."""
 
-    def __init__(self, instance_url: str, token: Callable[[], str], *, version: str = COMETD_VERSION,
-                 session: requests.Session | None = None, user_agent: str = "bigsync-gui",
-                 read_margin: float = READ_MARGIN_SECONDS) -> None:
+    def __init__(
+        self,
+        instance_url: str,
+        token: Callable[[], str],
+        *,
+        version: str = COMETD_VERSION,
+        session: requests.Session | None = None,
+        user_agent: str = "bigsync-gui",
+        read_margin: float = READ_MARGIN_SECONDS,
+    ) -> None:
         self.url = require_secure_url(System.SALESFORCE, f"{instance_url.rstrip('/')}/cometd/{version}")
         self._token = token
         self.http = session or requests.Session()
@@ -138,15 +151,22 @@ class CometdSession:
         if self.client_id and message["channel"] != "/meta/handshake":
             message["clientId"] = self.client_id
         try:
-            response = self.http.post(self.url, json=[message], timeout=(CONNECT_TIMEOUT_SECONDS, read_timeout),
-                                      headers={"Authorization": "Bearer " + self._token(),
-                                               "Content-Type": "application/json"})
+            response = self.http.post(
+                self.url,
+                json=[message],
+                timeout=(CONNECT_TIMEOUT_SECONDS, read_timeout),
+                headers={"Authorization": "Bearer " + self._token(), "Content-Type": "application/json"},
+            )
         except requests.Timeout:
-            raise StreamFailure("transport", f"Salesforce's streaming server did not answer within {read_timeout:.0f} s"
-                                             " (a connect held past its timeout).") from None
+            raise StreamFailure(
+                "transport",
+                f"Salesforce's streaming server did not answer within {read_timeout:.0f} s"
+                " (a connect held past its timeout).",
+            ) from None
         except requests.RequestException as exc:
-            raise StreamFailure("transport", "Salesforce's streaming server could not be reached "
-                                             f"({type(exc).__name__}).") from None
+            raise StreamFailure(
+                "transport", f"Salesforce's streaming server could not be reached ({type(exc).__name__})."
+            ) from None
         if response.status_code == 401:
             raise StreamFailure("auth", "Salesforce refused the streaming session (HTTP 401).", "401")
         if response.status_code == 403 and "Unknown client" in response.text:
@@ -156,8 +176,9 @@ class CometdSession:
         try:
             body = response.json()
         except ValueError:
-            raise StreamFailure("transport", "Salesforce's streaming server answered something that is not JSON.") \
-                from None
+            raise StreamFailure(
+                "transport", "Salesforce's streaming server answered something that is not JSON."
+            ) from None
         replies = body if isinstance(body, list) else [body]
         if not all(isinstance(r, dict) for r in replies):
             raise StreamFailure("transport", "Salesforce's streaming server answered an unexpected shape.")
@@ -180,9 +201,18 @@ class CometdSession:
     def handshake(self) -> None:
         self.client_id = ""
         self.http.cookies.clear()  # a new client: the old session's cookie means nothing now
-        reply = self._meta(self._send({"channel": "/meta/handshake", "version": "1.0", "minimumVersion": "1.0",
-                                       "supportedConnectionTypes": ["long-polling"]}, CONNECT_TIMEOUT_SECONDS * 3),
-                           "/meta/handshake")
+        reply = self._meta(
+            self._send(
+                {
+                    "channel": "/meta/handshake",
+                    "version": "1.0",
+                    "minimumVersion": "1.0",
+                    "supportedConnectionTypes": ["long-polling"],
+                },
+                CONNECT_TIMEOUT_SECONDS * 3,
+            ),
+            "/meta/handshake",
+        )
         if not reply.get("successful") or not reply.get("clientId"):
             raise _failure_for(reply, "handshake")
         self.client_id = str(reply["clientId"])
@@ -190,19 +220,27 @@ class CometdSession:
 
     def subscribe(self, channel: str, replay_id: int) -> None:
         """Subscribe from ``replay_id`` (-1: only new events; -2: all Salesforce keeps)."""
-        reply = self._meta(self._send({"channel": "/meta/subscribe", "subscription": channel,
-                                       "ext": {"replay": {channel: replay_id}}}, CONNECT_TIMEOUT_SECONDS * 3),
-                           "/meta/subscribe")
+        reply = self._meta(
+            self._send(
+                {"channel": "/meta/subscribe", "subscription": channel, "ext": {"replay": {channel: replay_id}}},
+                CONNECT_TIMEOUT_SECONDS * 3,
+            ),
+            "/meta/subscribe",
+        )
         if not reply.get("successful"):
             raise _failure_for(reply, "subscribe")
 
     def connect(self) -> list[ChangeEvent]:
         """One long poll: the change events that came (possibly none), in the order sent."""
-        replies = self._send({"channel": "/meta/connect", "connectionType": "long-polling"},
-                             self.server_timeout + self.read_margin)
+        replies = self._send(
+            {"channel": "/meta/connect", "connectionType": "long-polling"}, self.server_timeout + self.read_margin
+        )
         reply = self._meta(replies, "/meta/connect")
-        events = [e for e in (parse_event(m) for m in replies if not str(m.get("channel", "")).startswith("/meta/"))
-                  if e is not None]
+        events = [
+            e
+            for e in (parse_event(m) for m in replies if not str(m.get("channel", "")).startswith("/meta/"))
+            if e is not None
+        ]
         if not reply.get("successful"):
             raise _failure_for(reply, "connect")
         self._advice(reply)

@@ -135,9 +135,14 @@ class WindowExceeded(ConnectorError):
 
     def __init__(self, kind: str, days: int, start: datetime | None, message: str = "") -> None:
         since = start.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S+00:00") if start else ""
-        super().__init__(System.SALESFORCE, message or (
-            f"Salesforce lists {kind} records for the last {days} days only; the requested start "
-            f"{since} is older, so a full comparison is needed."))
+        super().__init__(
+            System.SALESFORCE,
+            message
+            or (
+                f"Salesforce lists {kind} records for the last {days} days only; the requested start "
+                f"{since} is older, so a full comparison is needed."
+            ),
+        )
         self.kind = kind
         self.days = days
         self.start = start

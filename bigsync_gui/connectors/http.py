@@ -62,8 +62,11 @@ def require_secure_url(system: str, url: str) -> str:
     if parts.scheme == "http" and parts.hostname and is_loopback(parts.hostname):
         return url
     if parts.scheme == "http":
-        raise InsecureUrl(system, f"{url} uses http://; only https:// is allowed for a host other than this computer, "
-                                  "because tokens would travel unencrypted.")
+        raise InsecureUrl(
+            system,
+            f"{url} uses http://; only https:// is allowed for a host other than this computer, "
+            "because tokens would travel unencrypted.",
+        )
     raise InsecureUrl(system, f"{url!r} is not a web address (it must start with https://).")
 
 
@@ -175,9 +178,16 @@ class HttpPolicy:
     """A ``requests.Session`` wrapped in the policy, for one system. ``limiter`` (may be set later,
     by whoever knows the firm) paces every attempt."""
 
-    def __init__(self, system: str, counter: RequestCounter | None = None, policy: RetryPolicy | None = None,
-                 session: requests.Session | None = None, user_agent: str = "bigsync-gui",
-                 sleep: Callable[[float], None] = time.sleep, limiter: RateLimiter | None = None) -> None:
+    def __init__(
+        self,
+        system: str,
+        counter: RequestCounter | None = None,
+        policy: RetryPolicy | None = None,
+        session: requests.Session | None = None,
+        user_agent: str = "bigsync-gui",
+        sleep: Callable[[float], None] = time.sleep,
+        limiter: RateLimiter | None = None,
+    ) -> None:
         self.system = system
         self.counter = counter or RequestCounter()
         self.policy = policy or RetryPolicy()
@@ -186,8 +196,9 @@ class HttpPolicy:
         self.session.verify = True  # TLS verification is never turned off
         self.limiter = limiter
         self._sleep = sleep
-        self._backoff = wait_exponential_jitter(multiplier=self.policy.initial_wait, max=self.policy.max_wait,
-                                                jitter=self.policy.jitter)
+        self._backoff = wait_exponential_jitter(
+            multiplier=self.policy.initial_wait, max=self.policy.max_wait, jitter=self.policy.jitter
+        )
 
     @property
     def label(self) -> str:
@@ -256,8 +267,11 @@ class HttpPolicy:
         budget = self.policy.rate_limit_windows * self.limiter.window
         if not idempotent or waited + wait > budget:
             self.limiter.hold(min(wait, self.limiter.window))
-            raise RateLimited(self.system, wait, f"{self.label} is limiting requests (HTTP {refused.status}); "
-                                                 f"next try in about {duration(wait)}.")
+            raise RateLimited(
+                self.system,
+                wait,
+                f"{self.label} is limiting requests (HTTP {refused.status}); next try in about {duration(wait)}.",
+            )
         self.limiter.hold(wait)
         return wait
 
@@ -285,12 +299,18 @@ class HttpPolicy:
     def _give_up(self, final: _Transient) -> Exception:
         label = self.label
         if final.response is None:
-            return Offline(self.system, f"{label} could not be reached ({_describe(final.error)}). "
-                                        "Check the network connection; the sync will try again.")
+            return Offline(
+                self.system,
+                f"{label} could not be reached ({_describe(final.error)}). "
+                "Check the network connection; the sync will try again.",
+            )
         status = final.response.status_code
         if status in (429, 503) and final.retry_after is not None:
-            return RateLimited(self.system, final.retry_after,
-                               f"{label} is limiting requests (HTTP {status}); next try in {final.retry_after:.0f} s.")
+            return RateLimited(
+                self.system,
+                final.retry_after,
+                f"{label} is limiting requests (HTTP {status}); next try in {final.retry_after:.0f} s.",
+            )
         return ServiceUnavailable(
             self.system, status, f"{label} answered HTTP {status} repeatedly; the sync will try again later."
         )

@@ -19,8 +19,10 @@ _PATTERNS = [
     re.compile(r"00D[A-Za-z0-9]{12,15}![A-Za-z0-9._\-]+"),  # Salesforce access token (session id)
     re.compile(r"5Aep[A-Za-z0-9._\-]{20,}"),  # Salesforce refresh token
     re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=!\-]+"),
-    re.compile(r"(?i)((?:access_token|refresh_token|client_secret|code_verifier|api[_-]?key|apitoken|password|pwd|token|code)"
-               r"[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"),
+    re.compile(
+        r"(?i)((?:access_token|refresh_token|client_secret|code_verifier|api[_-]?key|apitoken|password|pwd|token|code)"
+        r"[\"']?\s*[:=]\s*[\"']?)[^\"'&\s,}]+"
+    ),
     re.compile(r"(?i)(x-auth-(?:token|apitoken)[\"']?\s*[:=]\s*[\"']?)[^\"'\s,}]+"),
     re.compile(r"\beyJ[A-Za-z0-9_\-]*\.[A-Za-z0-9_\-.]+"),  # JWT-shaped tokens
     re.compile(r"\b[A-Za-z0-9_\-]{40,}\b"),  # any long opaque string

@@ -129,8 +129,9 @@ def quote_like(text: str, match: str = "contains") -> str:
         raise TypeError("a LIKE pattern is built from a str")
     body = _LIKE_WILDCARDS_RE.sub(lambda m: "\\" + m.group(), _escape(text))
     try:
-        before, after = {"contains": ("%", "%"), "startswith": ("", "%"), "endswith": ("%", ""),
-                         "exact": ("", "")}[match]
+        before, after = {"contains": ("%", "%"), "startswith": ("", "%"), "endswith": ("%", ""), "exact": ("", "")}[
+            match
+        ]
     except KeyError:
         raise ValueError(f"match must be contains, startswith, endswith or exact, not {match!r}") from None
     return "'" + before + body + after + "'"

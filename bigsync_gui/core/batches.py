@@ -44,8 +44,13 @@ def claim_ahead(c: CycleState, records: list[dict[str, Any]]) -> int:
             in_flight = earlier is not None and in_doubt(c, record, earlier)
             needed = (not named or named.startswith(claims.CLAIM_PREFIX)) and not in_flight
             account_id = str(record.get("AccountId") or "")
-            new_account = (needed and bool(field) and bool(account_id) and account_id not in accounts
-                           and _client_to_create(c, account_id, record.get("Account") or {}, field))
+            new_account = (
+                needed
+                and bool(field)
+                and bool(account_id)
+                and account_id not in accounts
+                and _client_to_create(c, account_id, record.get("Account") or {}, field)
+            )
             if len(due) + len(accounts) + needed + new_account > CLAIMS_PER_REQUEST:
                 break
             covered += 1
@@ -78,7 +83,7 @@ def write_project_ids(c: CycleState) -> None:
     (a stop loses none)."""
     rows = _owed_rows(c)
     for start in range(0, len(rows), COLLECTION_CHUNK):
-        chunk = rows[start:start + COLLECTION_CHUNK]
+        chunk = rows[start : start + COLLECTION_CHUNK]
         try:
             results = c.sf.update_many("Opportunity", chunk)
         except Transient as exc:
@@ -102,8 +107,11 @@ def _owed_rows(c: CycleState) -> list[dict[str, Any]]:
         with c.store.transaction():
             c.store.mark_written_back(list(c.write_project_ids))
         c.write_project_ids.clear()
-    rows: list[dict[str, Any]] = [{"attributes": {"type": "Account"}, "Id": aid, client_field: str(cid)}
-                                  for aid, cid in c.write_client_ids.items() if client_field]
+    rows: list[dict[str, Any]] = [
+        {"attributes": {"type": "Account"}, "Id": aid, client_field: str(cid)}
+        for aid, cid in c.write_client_ids.items()
+        if client_field
+    ]
     return rows + [{"Id": oid, id_field: str(pid)} for oid, pid in c.write_project_ids.items()]
 
 
@@ -114,8 +122,9 @@ def _written(c: CycleState, rows: list[dict[str, Any]], results: list[SaveResult
     if isinstance(results, ce.ConnectorError):
         return
     with c.store.transaction():
-        c.store.mark_written_back([row["Id"] for row, res in zip(rows, results)
-                                   if res.success and "attributes" not in row])
+        c.store.mark_written_back(
+            [row["Id"] for row, res in zip(rows, results) if res.success and "attributes" not in row]
+        )
         for row, res in zip(rows, results):
             if res.success or any(e.code == "ENTITY_IS_DELETED" for e in res.errors):
                 continue
@@ -123,8 +132,9 @@ def _written(c: CycleState, rows: list[dict[str, Any]], results: list[SaveResult
             if "attributes" in row:
                 c.store.event(c.id, "warning", f"Could not write the BigTime client id onto the account: {errors}")
             else:
-                c.store.event(c.id, "warning", f"Could not write the BigTime project id onto the opportunity: {errors}",
-                              row["Id"])
+                c.store.event(
+                    c.id, "warning", f"Could not write the BigTime project id onto the opportunity: {errors}", row["Id"]
+                )
     for row in rows:
         if "attributes" in row:
             c.write_client_ids.pop(row["Id"], None)

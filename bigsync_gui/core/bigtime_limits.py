@@ -50,7 +50,7 @@ def case_safe_id(record_id: str) -> str:
     id15 = case_sensitive_id(record_id)
     suffix = ""
     for chunk in range(3):
-        bits = sum(1 << i for i, ch in enumerate(id15[chunk * 5:chunk * 5 + 5]) if "A" <= ch <= "Z")
+        bits = sum(1 << i for i, ch in enumerate(id15[chunk * 5 : chunk * 5 + 5]) if "A" <= ch <= "Z")
         suffix += _SUFFIX[bits]
     return id15 + suffix
 
@@ -79,17 +79,17 @@ def account_of_code(code: str | None) -> str | None:
     text = (code or "").strip().upper()
     if text.startswith(A.LEGACY_CLIENT_CODE_PREFIX) and len(text) == len(A.LEGACY_CLIENT_CODE_PREFIX) + 18:
         try:
-            return case_safe_id(text[len(A.LEGACY_CLIENT_CODE_PREFIX):])
+            return case_safe_id(text[len(A.LEGACY_CLIENT_CODE_PREFIX) :])
         except ValueError:
             return None
     if len(text) != A.CLIENT_CODE_MAX or not text.startswith(A.CLIENT_CODE_PREFIX):
         return None
     number = 0
-    for ch in text[len(A.CLIENT_CODE_PREFIX):]:
+    for ch in text[len(A.CLIENT_CODE_PREFIX) :]:
         if ch not in _BASE36:
             return None
         number = number * 36 + _BASE36.index(ch)
-    if number >= 62 ** _BODY:
+    if number >= 62**_BODY:
         return None
     body = ""
     for _ in range(_BODY):
@@ -172,8 +172,12 @@ def is_cut_of(short: str, name: str, limit: int) -> bool:
     an ellipsis) or cut by BigTime (its first ``limit`` characters or UTF-16 units); case and
     spacing aside."""
     seen = _norm(short)
-    return bool(seen) and seen in {_norm(name), _norm(fit_name(name, limit)), _norm(name.strip()[:limit]),
-                                   _norm(_head(name.strip(), limit))}
+    return bool(seen) and seen in {
+        _norm(name),
+        _norm(fit_name(name, limit)),
+        _norm(name.strip()[:limit]),
+        _norm(_head(name.strip(), limit)),
+    }
 
 
 def notes_with_full_name(kind: str, name: str, name_limit: int, notes: str | None, notes_limit: int) -> str | None:

@@ -48,8 +48,11 @@ class TriggerInterval:
 
 def fixed_daily_requests(writeback_interval: float) -> float:
     """Salesforce requests a day that do not depend on the trigger interval."""
-    return (DAY_SECONDS / max(60.0, writeback_interval) * WRITEBACK_REQUESTS
-            + DAY_SECONDS / METADATA_EVERY * METADATA_REQUESTS + TOKEN_REFRESHES)
+    return (
+        DAY_SECONDS / max(60.0, writeback_interval) * WRITEBACK_REQUESTS
+        + DAY_SECONDS / METADATA_EVERY * METADATA_REQUESTS
+        + TOKEN_REFRESHES
+    )
 
 
 def derived_seconds(daily_max: int, budget_percent: float, writeback_interval: float) -> int:
@@ -67,8 +70,9 @@ def trigger_interval(settings: Settings, daily_max: int | None) -> TriggerInterv
         return TriggerInterval(sync.interval_seconds, "set", daily_max)
     if not daily_max:
         return TriggerInterval(UNKNOWN_MAX_SECONDS, "default")
-    return TriggerInterval(derived_seconds(daily_max, sync.api_budget_percent, sync.writeback_interval_seconds),
-                           "derived", daily_max)
+    return TriggerInterval(
+        derived_seconds(daily_max, sync.api_budget_percent, sync.writeback_interval_seconds), "derived", daily_max
+    )
 
 
 def stored_daily_max(store: Store) -> int | None:

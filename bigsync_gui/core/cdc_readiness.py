@@ -25,8 +25,10 @@ ENABLE_STEPS = (
     f"An org may select at most {ENTITY_LIMIT} entities (across all channels) without Salesforce's add-on: if the "
     "list is full, remove one you no longer need.",
 )
-VIEW_ALL_STEP = ("Give the connected user View All on opportunities (Setup › Permission Sets › a set assigned to "
-                 "the user › Object Settings › Opportunities › View All), or sign in as an administrator.")
+VIEW_ALL_STEP = (
+    "Give the connected user View All on opportunities (Setup › Permission Sets › a set assigned to "
+    "the user › Object Settings › Opportunities › View All), or sign in as an administrator."
+)
 
 
 @dataclass(frozen=True)
@@ -55,12 +57,17 @@ class CdcReadiness:
         if self.instant:
             return "Change Data Capture is on for Opportunity: a won deal reaches BigSync at once."
         if self.selected is None:
-            return ("Salesforce would not say whether Change Data Capture is on for Opportunity"
-                    + (f" ({self.reason})" if self.reason else "") + "; BigSync checks on its interval meanwhile.")
+            return (
+                "Salesforce would not say whether Change Data Capture is on for Opportunity"
+                + (f" ({self.reason})" if self.reason else "")
+                + "; BigSync checks on its interval meanwhile."
+            )
         if self.selected is False:
             return "Change Data Capture is off for Opportunity, so BigSync checks for won deals on its interval."
-        return ("Change Data Capture is on for Opportunity, but the connected user cannot see every opportunity, "
-                "which its events need.")
+        return (
+            "Change Data Capture is on for Opportunity, but the connected user cannot see every opportunity, "
+            "which its events need."
+        )
 
 
 def timing_words(readiness: CdcReadiness | None, interval: TriggerInterval) -> str:
@@ -78,8 +85,6 @@ def check_cdc(sf: SalesforceClient) -> CdcReadiness:
         selected, reason = None, exc.message
     rights = user_rights(sf)
     return CdcReadiness(selected, can_view_all(sf, rights, ENTITY), reason)
-
-
 
 
 DOCTOR_KEY = "salesforce.change_data_capture"

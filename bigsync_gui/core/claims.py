@@ -81,9 +81,14 @@ def claim(c: CycleState, record: dict[str, Any], id_field: str, code: str) -> di
     return outcome
 
 
-def claim_many(c: CycleState, records: Sequence[tuple[dict[str, Any], str]], id_field: str,
-               accounts: dict[str, dict[str, Any]] | None = None, account_field: str = "",
-               rider: Sequence[dict[str, Any]] = ()) -> list[SaveResult] | ConnectorError | None:
+def claim_many(
+    c: CycleState,
+    records: Sequence[tuple[dict[str, Any], str]],
+    id_field: str,
+    accounts: dict[str, dict[str, Any]] | None = None,
+    account_field: str = "",
+    rider: Sequence[dict[str, Any]] = (),
+) -> list[SaveResult] | ConnectorError | None:
     """Claim each opportunity (with the code its intent takes) as ``claim`` does, 25 to a request;
     each outcome is kept in ``c.claims_ahead`` for ``claim`` to take. Two rounds, as a single claim
     has: the lost ones are read again (one query) and claimed once more where no other
@@ -118,12 +123,16 @@ def claim_many(c: CycleState, records: Sequence[tuple[dict[str, Any], str]], id_
         _settle(c, max(stamps))  # one settle per batch
         claimed = f"{CLAIM_PREFIX}{mine}:{int((c.sf.server_time or c.now()).timestamp())}"  # fits a 40-character field
         answers, rode_now = c.sf.update_many_if_unmodified_with(
-            [ConditionalUpdate("Opportunity", r["Id"], {id_field: claimed}, parse_timestamp(r["LastModifiedDate"]))
-             for r, _, _ in sending]
+            [
+                ConditionalUpdate("Opportunity", r["Id"], {id_field: claimed}, parse_timestamp(r["LastModifiedDate"]))
+                for r, _, _ in sending
+            ]
             + [ConditionalUpdate("Account", u.record_id, {account_field: claimed}, u.since) for u in account_claims],
-            "Opportunity", rider if rode is None else ())
+            "Opportunity",
+            rider if rode is None else (),
+        )
         rode = rode if rode is not None else rode_now
-        for update, answer in zip(account_claims, answers[len(sending):]):
+        for update, answer in zip(account_claims, answers[len(sending) :]):
             c.account_claims_ahead[update.record_id] = answer
         account_claims = []  # one round: a lost account claim waits a cycle, as a single one does
         for (record, code, took_over), answer in zip(sending, answers):
@@ -150,8 +159,9 @@ def claim_many(c: CycleState, records: Sequence[tuple[dict[str, Any], str]], id_
     return rode
 
 
-def _account_claims(c: CycleState, accounts: dict[str, dict[str, Any]], field: str,
-                    mine: str) -> list[ConditionalUpdate]:
+def _account_claims(
+    c: CycleState, accounts: dict[str, dict[str, Any]], field: str, mine: str
+) -> list[ConditionalUpdate]:
     """The account claims to send (their values are set when sent); an account another installation
     holds a live claim on is not claimed (False: its opportunities wait a cycle)."""
     out = []
@@ -164,8 +174,9 @@ def _account_claims(c: CycleState, accounts: dict[str, dict[str, Any]], field: s
     return out
 
 
-def _release_unused(c: CycleState, records: Sequence[tuple[dict[str, Any], str]],
-                    accounts: dict[str, dict[str, Any]], field: str) -> None:
+def _release_unused(
+    c: CycleState, records: Sequence[tuple[dict[str, Any], str]], accounts: dict[str, dict[str, Any]], field: str
+) -> None:
     """An account claimed for opportunities that all went to another installation: its field back
     as it was (one request for all), so that installation creates the client now, not after the lease."""
     used = {record.get("AccountId") for record, _ in records if c.claims_ahead.get(record["Id"])}
@@ -183,8 +194,10 @@ def _read_again(c: CycleState, pending: dict[str, tuple[dict[str, Any], str]], i
     ids = list(pending)
     fresh: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), READ_CHUNK):
-        query = soql.format_soql(f"SELECT Id, {id_field}, LastModifiedDate FROM Opportunity WHERE Id IN {{}}",
-                                 ids[start:start + READ_CHUNK])
+        query = soql.format_soql(
+            f"SELECT Id, {id_field}, LastModifiedDate FROM Opportunity WHERE Id IN {{}}",
+            ids[start : start + READ_CHUNK],
+        )
         fresh.update({row["Id"]: row for row in c.sf.query(query)})
     for oid in ids:
         record, code = pending[oid]
@@ -201,10 +214,15 @@ def _won(c: CycleState, record: dict[str, Any], id_field: str, took_over: bool) 
         return
     held = _claim_of(str(record.get(id_field) or ""))
     with c.store.transaction():
-        c.store.event(c.id, "warning", f"Another BigSync installation ({held[0] if held else 'unknown'}) claimed "
-                                       f"{record.get('Name') or record['Id']} more than "
-                                       f"{duration(CLAIM_LEASE.total_seconds())} ago and did not finish; this "
-                                       "installation took it over.", record["Id"])
+        c.store.event(
+            c.id,
+            "warning",
+            f"Another BigSync installation ({held[0] if held else 'unknown'}) claimed "
+            f"{record.get('Name') or record['Id']} more than "
+            f"{duration(CLAIM_LEASE.total_seconds())} ago and did not finish; this "
+            "installation took it over.",
+            record["Id"],
+        )
 
 
 def _defer(c: CycleState, record: dict[str, Any], other: str, code: str) -> None:
@@ -215,9 +233,14 @@ def _defer(c: CycleState, record: dict[str, Any], other: str, code: str) -> None
         first = c.store.intent(oid) is None
         c.store.begin_intent(oid, code)
         if first:
-            c.store.event(c.id, "warning", f"Another BigSync installation ({other}) is syncing this Salesforce org "
-                                           f"and is creating the project for {record.get('Name') or oid}; this "
-                                           "installation links to it instead of creating a second one.", oid)
+            c.store.event(
+                c.id,
+                "warning",
+                f"Another BigSync installation ({other}) is syncing this Salesforce org "
+                f"and is creating the project for {record.get('Name') or oid}; this "
+                "installation links to it instead of creating a second one.",
+                oid,
+            )
 
 
 def claim_account(c: CycleState, account_id: str, account: dict[str, Any], field: str = "") -> bool:
@@ -254,7 +277,7 @@ def _claim_of(value: str) -> tuple[str, datetime] | None:
     """(installation, when) of a ``claim:<installation>:<Unix seconds>`` value, else None."""
     if not value.startswith(CLAIM_PREFIX):
         return None
-    who, _, when = value[len(CLAIM_PREFIX):].partition(":")
+    who, _, when = value[len(CLAIM_PREFIX) :].partition(":")
     try:
         return who, datetime.fromtimestamp(int(when), timezone.utc)
     except (ValueError, OverflowError):

@@ -20,8 +20,11 @@ def _code(client: Client) -> str:
 def _cut_legacy(client: Client) -> bool:
     """A code an earlier release sent (``SF-`` + 18) that BigTime cut: it no longer names one account."""
     code = _code(client)
-    return (code.startswith(A.LEGACY_CLIENT_CODE_PREFIX + A.ACCOUNT_KEY_PREFIX) and account_of_code(code) is None
-            and len(code) < len(A.LEGACY_CLIENT_CODE_PREFIX) + 18)
+    return (
+        code.startswith(A.LEGACY_CLIENT_CODE_PREFIX + A.ACCOUNT_KEY_PREFIX)
+        and account_of_code(code) is None
+        and len(code) < len(A.LEGACY_CLIENT_CODE_PREFIX) + 18
+    )
 
 
 def pick(twins: list[Client], projects_per_client: Callable[[], dict[int, int]]) -> Client:
@@ -32,8 +35,10 @@ def pick(twins: list[Client], projects_per_client: Callable[[], dict[int, int]])
     if len(twins) == 1:
         return twins[0]
     counts = projects_per_client()
-    return min(twins, key=lambda cl: (-counts.get(cl.id or 0, 0), _code(cl).startswith(A.LEGACY_CLIENT_CODE_PREFIX),
-                                      cl.id or 0))
+    return min(
+        twins,
+        key=lambda cl: (-counts.get(cl.id or 0, 0), _code(cl).startswith(A.LEGACY_CLIENT_CODE_PREFIX), cl.id or 0),
+    )
 
 
 def coded_for(clients: Iterable[Client], account_id: str) -> list[Client]:
@@ -46,8 +51,13 @@ def _whole(name: str | None) -> str:
     return " ".join((name or "").split()).casefold()
 
 
-def find(clients: list[Client], account_id: str, name: str, projects_per_client: Callable[[], dict[int, int]],
-         taken: Collection[int] = ()) -> int | None:
+def find(
+    clients: list[Client],
+    account_id: str,
+    name: str,
+    projects_per_client: Callable[[], dict[int, int]],
+    taken: Collection[int] = (),
+) -> int | None:
     """The account's client's SystemId, or None: by code (``coded_for``); else under an earlier code
     BigTime cut, with the account's name; else by name: any client bearing the whole name (two
     accounts named alike share one, as before), or one bearing the name cut to 50 whose code names
@@ -61,16 +71,35 @@ def find(clients: list[Client], account_id: str, name: str, projects_per_client:
         coded, legacy = [], ""
     if coded:
         return pick(coded, projects_per_client).id
-    cut = [cl for cl in clients if cl.id is not None and cl.id not in taken and legacy and _cut_legacy(cl)
-           and legacy.startswith(_code(cl)) and is_cut_of(cl.name or "", name, A.CLIENT_NAME_MAX)]
+    cut = [
+        cl
+        for cl in clients
+        if cl.id is not None
+        and cl.id not in taken
+        and legacy
+        and _cut_legacy(cl)
+        and legacy.startswith(_code(cl))
+        and is_cut_of(cl.name or "", name, A.CLIENT_NAME_MAX)
+    ]
     if cut:
         return pick(cut, projects_per_client).id
     whole = _whole(name)
     if not whole:
         return None
-    named = [cl for cl in clients if cl.id is not None and (_whole(cl.name) == whole or (
-        cl.id not in taken and account_of_code(cl.code) is None and not _cut_legacy(cl)
-        and is_cut_of(cl.name or "", name, A.CLIENT_NAME_MAX)))]
+    named = [
+        cl
+        for cl in clients
+        if cl.id is not None
+        and (
+            _whole(cl.name) == whole
+            or (
+                cl.id not in taken
+                and account_of_code(cl.code) is None
+                and not _cut_legacy(cl)
+                and is_cut_of(cl.name or "", name, A.CLIENT_NAME_MAX)
+            )
+        )
+    ]
     named.sort(key=lambda cl: (bool(cl.is_inactive), _whole(cl.name) != whole, cl.id or 0))
     return named[0].id if named else None
 

@@ -31,11 +31,15 @@ def not_connected_sentence(system: str, saved_as_connected: bool, url: str) -> s
     if not saved_as_connected:
         return f"{label} is not connected yet: run `bigsync-gui connect {system}` (or the setup wizard)."
     if is_loopback(urlsplit(url).hostname or ""):
-        return (f"This is a sandbox setup (`bigsync-gui --sandbox`): its {label} sign-in lives only in the memory "
-                "of the app that made it, so other commands cannot use it. Check it in that app (the setup's "
-                f"summary runs the same checks), or run `bigsync-gui connect {system}` for this profile.")
-    return (f"{label} was connected, but its sign-in is not in this computer's keyring (removed, or another "
-            f"keyring is in use): run `bigsync-gui connect {system}` again (or the setup wizard).")
+        return (
+            f"This is a sandbox setup (`bigsync-gui --sandbox`): its {label} sign-in lives only in the memory "
+            "of the app that made it, so other commands cannot use it. Check it in that app (the setup's "
+            f"summary runs the same checks), or run `bigsync-gui connect {system}` for this profile."
+        )
+    return (
+        f"{label} was connected, but its sign-in is not in this computer's keyring (removed, or another "
+        f"keyring is in use): run `bigsync-gui connect {system}` again (or the setup wizard)."
+    )
 
 
 @dataclass
@@ -63,8 +67,13 @@ class Connector:
     seconds) when given — tests and benchmarks use it to shrink the minute. Its read timeout is
     ``bigtime.request_timeout_seconds`` unless a ``policy`` was given (tests)."""
 
-    def __init__(self, profile: Profile, counter: RequestCounter | None = None, policy: RetryPolicy | None = None,
-                 pace: tuple[int, float] | None = None) -> None:
+    def __init__(
+        self,
+        profile: Profile,
+        counter: RequestCounter | None = None,
+        policy: RetryPolicy | None = None,
+        pace: tuple[int, float] | None = None,
+    ) -> None:
         self.profile = profile
         self.vault = secrets.Vault(profile)
         self.counter = counter or RequestCounter()
@@ -106,8 +115,11 @@ class Connector:
     def save_salesforce(self, endpoints: oauth.OAuthEndpoints, login_url: str, tokens: oauth.TokenSet) -> Connection:
         """Keep a fresh Salesforce grant: refresh token to the keyring, the rest to settings."""
         if not tokens.refresh_token:
-            raise ReconnectNeeded("salesforce", "Salesforce gave no refresh token; the connected app must allow the "
-                                                "'refresh_token, offline_access' scope")
+            raise ReconnectNeeded(
+                "salesforce",
+                "Salesforce gave no refresh token; the connected app must allow the "
+                "'refresh_token, offline_access' scope",
+            )
         instance_url = str(tokens.raw.get("instance_url") or login_url)
         client = SalesforceClient(instance_url, _Fixed(tokens), self.http["salesforce"])
         identity: Identity = client.identity()
@@ -129,8 +141,12 @@ class Connector:
         if not s.connected or not token:
             raise NotConnected("salesforce", not_connected_sentence("salesforce", s.connected, s.login_url))
         endpoints = oauth.salesforce_endpoints(s.login_url, s.consumer_key, s.redirect_uri)
-        refresher = oauth.TokenRefresher(endpoints, self.http["salesforce"], token,
-                                         on_rotated=lambda new: self.vault.set(secrets.SALESFORCE_REFRESH_TOKEN, new))
+        refresher = oauth.TokenRefresher(
+            endpoints,
+            self.http["salesforce"],
+            token,
+            on_rotated=lambda new: self.vault.set(secrets.SALESFORCE_REFRESH_TOKEN, new),
+        )
         return SalesforceClient(s.instance_url, refresher, self.http["salesforce"])
 
     def disconnect_salesforce(self) -> bool:
@@ -154,19 +170,27 @@ class Connector:
         return revoked
 
     # ---- BigTime -------------------------------------------------------------------------------
-    def save_bigtime_oauth(self, endpoints: oauth.OAuthEndpoints, base_url: str, tokens: oauth.TokenSet,
-                           firm_id: str) -> Connection:
+    def save_bigtime_oauth(
+        self, endpoints: oauth.OAuthEndpoints, base_url: str, tokens: oauth.TokenSet, firm_id: str
+    ) -> Connection:
         """Keep a fresh BigTime grant for the firm the admin named (BigTime's token answer names none)."""
         if not tokens.refresh_token:
             raise ReconnectNeeded("bigtime", "BigTime gave no refresh token")
         firm_id = firm_id.strip()
         if not firm_id:
-            raise AuthorizationFailed("bigtime", "Enter your BigTime firm id (BigTime › My Company › Company Info): "
-                                                 "BigTime needs it on every call.", error="firm_missing")
+            raise AuthorizationFailed(
+                "bigtime",
+                "Enter your BigTime firm id (BigTime › My Company › Company Info): BigTime needs it on every call.",
+                error="firm_missing",
+            )
         self._pace_bigtime(base_url, firm_id)
-        refresher = oauth.TokenRefresher(endpoints, self.http["bigtime"], tokens.refresh_token,
-                                         on_rotated=lambda new: self.vault.set(secrets.BIGTIME_REFRESH_TOKEN, new),
-                                         tokens=tokens)
+        refresher = oauth.TokenRefresher(
+            endpoints,
+            self.http["bigtime"],
+            tokens.refresh_token,
+            on_rotated=lambda new: self.vault.set(secrets.BIGTIME_REFRESH_TOKEN, new),
+            tokens=tokens,
+        )
         auth = bt.OAuthAuth(refresher, firm_id)
         if auth.token_firm and auth.token_firm != firm_id:
             raise AuthorizationFailed(
@@ -188,8 +212,10 @@ class Connector:
         assert endpoints.client_secret is not None
         self.vault.set(secrets.BIGTIME_CLIENT_SECRET, endpoints.client_secret)
         self.vault.set(secrets.BIGTIME_REFRESH_TOKEN, refresher.current().refresh_token or tokens.refresh_token)  # type: ignore[union-attr]
-        learnt = {"oauth_header": auth.header_mode if auth.header_mode_confirmed else "",
-                  "token_body": (refresher.current() or tokens).token_body or ""}
+        learnt = {
+            "oauth_header": auth.header_mode if auth.header_mode_confirmed else "",
+            "token_body": (refresher.current() or tokens).token_body or "",
+        }
         return self._save_bigtime(
             base_url, "oauth", who, client_id=endpoints.client_id, redirect_uri=endpoints.redirect_uri, learnt=learnt
         )
@@ -201,8 +227,15 @@ class Connector:
         self.vault.set(secrets.BIGTIME_API_KEY, api_key)
         return self._save_bigtime(base_url, "api_key", who)
 
-    def _save_bigtime(self, base_url: str, mode: str, who: bt.WhoAmI, client_id: str = "", redirect_uri: str = "",
-                      learnt: dict[str, str] | None = None) -> Connection:
+    def _save_bigtime(
+        self,
+        base_url: str,
+        mode: str,
+        who: bt.WhoAmI,
+        client_id: str = "",
+        redirect_uri: str = "",
+        learnt: dict[str, str] | None = None,
+    ) -> Connection:
         settings = self.settings()
         b = settings.bigtime
         b.base_url, b.auth_mode, b.firm_id = base_url, mode, who.firm_id or b.firm_id
@@ -221,8 +254,11 @@ class Connector:
             secret, token = self.vault.get(secrets.BIGTIME_CLIENT_SECRET), self.vault.get(secrets.BIGTIME_REFRESH_TOKEN)
             if secret and token:
                 if not b.firm_id:
-                    raise ReconnectNeeded("bigtime", "no BigTime firm id is saved; connect BigTime again and enter it "
-                                                     "(BigTime › My Company › Company Info)")
+                    raise ReconnectNeeded(
+                        "bigtime",
+                        "no BigTime firm id is saved; connect BigTime again and enter it "
+                        "(BigTime › My Company › Company Info)",
+                    )
                 endpoints = oauth.bigtime_endpoints(
                     b.base_url, b.client_id, secret, b.redirect_uri, b.token_body or None
                 )
@@ -233,8 +269,12 @@ class Connector:
                     on_rotated=lambda new: self.vault.set(secrets.BIGTIME_REFRESH_TOKEN, new),
                     on_token_body=lambda shape: self._learnt_bigtime("token_body", shape),
                 )
-                auth = bt.OAuthAuth(refresher, b.firm_id, header_mode=b.oauth_header or None,
-                                    on_header_mode=lambda mode: self._learnt_bigtime("oauth_header", mode))
+                auth = bt.OAuthAuth(
+                    refresher,
+                    b.firm_id,
+                    header_mode=b.oauth_header or None,
+                    on_header_mode=lambda mode: self._learnt_bigtime("oauth_header", mode),
+                )
                 return bt.BigTimeClient(b.base_url, auth, http)
         elif b.auth_mode == "api_key":
             key = self.vault.get(secrets.BIGTIME_API_KEY)
@@ -265,8 +305,9 @@ class Connector:
             self.vault.delete(name)
         settings = self.settings()
         keep = settings.bigtime
-        settings.bigtime = type(keep)(base_url=keep.base_url, client_id=keep.client_id, redirect_uri=keep.redirect_uri,
-                                      firm_id=keep.firm_id)
+        settings.bigtime = type(keep)(
+            base_url=keep.base_url, client_id=keep.client_id, redirect_uri=keep.redirect_uri, firm_id=keep.firm_id
+        )
         settings.save(self.profile)
 
 

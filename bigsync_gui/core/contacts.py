@@ -38,8 +38,9 @@ def person_key(email: str | None, first: str | None, last: str | None) -> tuple[
     return (email or "").casefold(), _norm(f"{first or ''} {last or ''}")
 
 
-def add_roles(bt: BigTimeClient, project_id: int, roles: Iterable[dict[str, Any]], warn: Warn, *,
-              check_existing: bool) -> int:
+def add_roles(
+    bt: BigTimeClient, project_id: int, roles: Iterable[dict[str, Any]], warn: Warn, *, check_existing: bool
+) -> int:
     """Add the roles' contacts the project lacks (primary first); the number added. A contact
     BigTime refuses is warned about and skipped: the others still go on."""
     roles = sorted(roles, key=lambda r: not r.get("IsPrimary"))
@@ -58,8 +59,14 @@ def add_roles(bt: BigTimeClient, project_id: int, roles: Iterable[dict[str, Any]
             continue
         tag = "PRIMARY" if role.get("IsPrimary") and not primary_done else "OTHER"
         primary_done = primary_done or tag == "PRIMARY"
-        fields = {"FName": first, "SName": last or "(no last name)", "EMail": contact.get("Email") or "",
-                  "Phone": contact.get("Phone") or "", "Title": contact.get("Title") or "", "Tag": tag}
+        fields = {
+            "FName": first,
+            "SName": last or "(no last name)",
+            "EMail": contact.get("Email") or "",
+            "Phone": contact.get("Phone") or "",
+            "Title": contact.get("Title") or "",
+            "Tag": tag,
+        }
         try:
             bt.add_project_contact(project_id, fields)
         except ce.RequestRejected as exc:
@@ -72,8 +79,9 @@ def add_roles(bt: BigTimeClient, project_id: int, roles: Iterable[dict[str, Any]
     return added
 
 
-def sync_new_roles(store: Store, sf: SalesforceClient, bt: BigTimeClient, cycle_id: int, floor: str | None,
-                   now: datetime | None = None) -> int:
+def sync_new_roles(
+    store: Store, sf: SalesforceClient, bt: BigTimeClient, cycle_id: int, floor: str | None, now: datetime | None = None
+) -> int:
     """Add to each linked project the contacts of roles changed since the last poll (core/role_changes.py:
     one getUpdated, plus one query of the changed roles when there are any), and per opportunity with
     changed roles one BigTime read plus one request per contact added. The poll's position moves only

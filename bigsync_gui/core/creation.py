@@ -92,11 +92,18 @@ def find_project(c: CycleState, record: dict[str, Any]) -> int | None:
         if code.upper() == longest:
             return project_id
     name = str(record.get("Name") or "")
-    cut = [p for p in c.projects or [] if p.code and forms[0].startswith(p.code.strip())
-           and len(p.code.strip()) >= bt_assumptions.PROJECT_CODE_MIN_LENGTH
-           and (len(p.code.strip()) >= len(PROJECT_CODE_PREFIX) + 15
-                or is_cut_of(p.name or "", name, bt_assumptions.PROJECT_NAME_MAX))
-           and c.store.link_for_project(p.id) is None]  # type: ignore[arg-type]
+    cut = [
+        p
+        for p in c.projects or []
+        if p.code
+        and forms[0].startswith(p.code.strip())
+        and len(p.code.strip()) >= bt_assumptions.PROJECT_CODE_MIN_LENGTH
+        and (
+            len(p.code.strip()) >= len(PROJECT_CODE_PREFIX) + 15
+            or is_cut_of(p.name or "", name, bt_assumptions.PROJECT_NAME_MAX)
+        )
+        and c.store.link_for_project(p.id) is None  # type: ignore[arg-type]
+    ]
     if len(cut) != 1:
         return None
     _repair_code(c, record, cut[0].id, cut[0].code.strip())  # type: ignore[arg-type, union-attr]
@@ -113,8 +120,11 @@ def _learn_code_max(c: CycleState, length: int) -> None:
     if known is None or length < known:
         with c.store.transaction():
             c.store.set_meta(CODE_MAX, length)
-        log.info("BigTime keeps at most %d characters of a project code: new projects get the longest code "
-                 "with the opportunity id that fits.", length)
+        log.info(
+            "BigTime keeps at most %d characters of a project code: new projects get the longest code "
+            "with the opportunity id that fits.",
+            length,
+        )
 
 
 def _repair_code(c: CycleState, record: dict[str, Any], project_id: int, kept: str) -> None:
@@ -124,9 +134,14 @@ def _repair_code(c: CycleState, record: dict[str, Any], project_id: int, kept: s
     fitting = project_code(record["Id"], len(kept))
     if len(fitting) > len(kept):
         with c.store.transaction():
-            c.store.event(c.id, "warning", f"BigTime keeps only {len(kept)} characters of a project code, too few to "
-                                           f"identify the opportunity; project {project_id} is linked by its id only.",
-                          record["Id"], project_id)
+            c.store.event(
+                c.id,
+                "warning",
+                f"BigTime keeps only {len(kept)} characters of a project code, too few to "
+                f"identify the opportunity; project {project_id} is linked by its id only.",
+                record["Id"],
+                project_id,
+            )
         return
     if fitting != kept:
         c.bigtime().update_project(project_id, {"ProjectCode": fitting})
@@ -258,8 +273,12 @@ def create(c: CycleState, record: dict[str, Any], resumed: bool = False) -> None
                 with c.store.transaction():
                     c.store.mark_written_back([oid])
                 return
-            _reject(c, record, f"it names BigTime project {named}, which does not exist. Clear the "
-                               f"{id_field} field to have a new project created.")
+            _reject(
+                c,
+                record,
+                f"it names BigTime project {named}, which does not exist. Clear the "
+                f"{id_field} field to have a new project created.",
+            )
             return
         with c.store.transaction():
             intent = c.store.begin_intent(oid, code)  # committed before anything is sent
@@ -277,12 +296,20 @@ def create(c: CycleState, record: dict[str, Any], resumed: bool = False) -> None
         client_id = _client_for(c, record)
         if client_id is None:
             return
-        fields: dict[str, Any] = {"Nm": fit_name(name, bt_assumptions.PROJECT_NAME_MAX), "ClientId": client_id,
-                                  "ProjectCode": code}
+        fields: dict[str, Any] = {
+            "Nm": fit_name(name, bt_assumptions.PROJECT_NAME_MAX),
+            "ClientId": client_id,
+            "ProjectCode": code,
+        }
         if record.get("CloseDate"):
             fields["StartDt"] = record["CloseDate"]
-        notes = notes_with_full_name("Opportunity", name, bt_assumptions.PROJECT_NAME_MAX, record.get("Description"),
-                                     bt_assumptions.PROJECT_NOTES_MAX)
+        notes = notes_with_full_name(
+            "Opportunity",
+            name,
+            bt_assumptions.PROJECT_NAME_MAX,
+            record.get("Description"),
+            bt_assumptions.PROJECT_NOTES_MAX,
+        )
         if notes:
             fields["Notes"] = notes
         if isinstance(record.get("Amount"), (int, float)) and "budget_fees" in c.settings.sync.field_map:
@@ -310,9 +337,13 @@ def _client_for(c: CycleState, record: dict[str, Any]) -> int | None:
     if not account_id:
         if c.settings.sync.default_client_id:
             return c.settings.sync.default_client_id
-        _reject(c, record, "the opportunity has no account, so there is no BigTime client to put the project under. "
-                           "Give it an account, or choose a client for such opportunities in "
-                           "Settings › Trigger (`configure --default-client`).")
+        _reject(
+            c,
+            record,
+            "the opportunity has no account, so there is no BigTime client to put the project under. "
+            "Give it an account, or choose a client for such opportunities in "
+            "Settings › Trigger (`configure --default-client`).",
+        )
         return None
     known = c.store.client_for_account(account_id)
     field = client_id_field(c)
@@ -324,8 +355,12 @@ def _client_for(c: CycleState, record: dict[str, Any]) -> int | None:
     try:
         code = client_code(account_id)
     except ValueError:
-        _reject(c, record, f"its account id {account_id} is not a Salesforce Account id, so no BigTime client "
-                           "code can be made for it.")
+        _reject(
+            c,
+            record,
+            f"its account id {account_id} is not a Salesforce Account id, so no BigTime client "
+            "code can be made for it.",
+        )
         return None
     found = existing_client(c, account_id, account, named)  # e.g. made by an earlier attempt whose answer was lost
     if found is not None:
@@ -368,8 +403,13 @@ def existing_client(c: CycleState, account_id: str, account: dict[str, Any], nam
     clients = _clients(c)
     if named.isdigit() and int(named) in {cl.id for cl in clients}:
         return int(named)
-    return client_lookup.find(clients, account_id, str(account.get("Name") or ""), lambda: _projects_per_client(c),
-                              c.store.clients_of_other_accounts(account_id))
+    return client_lookup.find(
+        clients,
+        account_id,
+        str(account.get("Name") or ""),
+        lambda: _projects_per_client(c),
+        c.store.clients_of_other_accounts(account_id),
+    )
 
 
 def _taken(c: CycleState, account_id: str) -> int | None:
@@ -391,16 +431,21 @@ def _twin_in_use(c: CycleState, account_id: str, account: dict[str, Any], create
     kept = client_lookup.pick(twins, lambda: _projects_per_client(c)).id if twins else created
     if kept is not None and kept != created:
         with c.store.transaction():
-            c.store.event(c.id, "warning", f"Another BigSync installation created the BigTime client for "
-                                           f"{account.get('Name') or account_id} at the same moment (client {kept}). "
-                                           f"Its projects go under that one; client {created} is an unused duplicate "
-                                           "that can be deleted in BigTime.")
+            c.store.event(
+                c.id,
+                "warning",
+                f"Another BigSync installation created the BigTime client for "
+                f"{account.get('Name') or account_id} at the same moment (client {kept}). "
+                f"Its projects go under that one; client {created} is an unused duplicate "
+                "that can be deleted in BigTime.",
+            )
     return kept if kept is not None else created
 
 
 def attach_contacts(c: CycleState, record: dict[str, Any], project_id: int, check_existing: bool) -> None:
     """The opportunity's contact roles onto its new project (core.contacts). A refused contact
     must not leave the project unlinked (and the opportunity "refused"): it is reported."""
+
     def warn(message: str) -> None:
         with c.store.transaction():
             c.store.event(c.id, "warning", message, record["Id"], project_id)
@@ -415,8 +460,11 @@ def link(c: CycleState, record: dict[str, Any], project_id: int, client_id: int 
     with c.store.transaction():
         c.store.finish_intent(oid, project_id) if c.store.intent(oid) else None
         c.store.add_link(oid, project_id, client_id, record.get("AccountId"), name)
-        message = (f"Created BigTime project {project_id} for {name}." if how == "created"
-                   else f"Linked {name} to its existing BigTime project {project_id}.")
+        message = (
+            f"Created BigTime project {project_id} for {name}."
+            if how == "created"
+            else f"Linked {name} to its existing BigTime project {project_id}."
+        )
         c.store.event(c.id, how, message, oid, project_id)
     c.write_project_ids[oid] = project_id
 
@@ -426,13 +474,20 @@ def _client_fields(account: dict[str, Any], code: str, names: list[str]) -> dict
     whole name then heads its notes), its description in the notes' room."""
     name = str(account.get("Name") or code)
     fields: dict[str, Any] = {"Nm": fit_name_apart(name, bt_assumptions.CLIENT_NAME_MAX, names), "ClientId": code}
-    for sf_name, bt_name in (("BillingStreet", "Address"), ("BillingCity", "City"), ("BillingState", "State"),
-                             ("BillingPostalCode", "Zip"), ("BillingCountry", "Country"), ("Phone", "MainPH"),
-                             ("Fax", "MainFX")):
+    for sf_name, bt_name in (
+        ("BillingStreet", "Address"),
+        ("BillingCity", "City"),
+        ("BillingState", "State"),
+        ("BillingPostalCode", "Zip"),
+        ("BillingCountry", "Country"),
+        ("Phone", "MainPH"),
+        ("Fax", "MainFX"),
+    ):
         if account.get(sf_name):
             fields[bt_name] = account[sf_name]
-    notes = notes_with_full_name("Account", name, bt_assumptions.CLIENT_NAME_MAX, account.get("Description"),
-                                 bt_assumptions.CLIENT_NOTES_MAX)
+    notes = notes_with_full_name(
+        "Account", name, bt_assumptions.CLIENT_NAME_MAX, account.get("Description"), bt_assumptions.CLIENT_NOTES_MAX
+    )
     if notes:
         fields["Notes"] = notes
     return fields

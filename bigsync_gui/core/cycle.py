@@ -75,13 +75,21 @@ class Metadata:
     account_fields: set[str] = field(default_factory=set)  # the updateable ones on Account (lower-case)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"stages": [asdict(s) for s in self.stages], "fields": sorted(self.opportunity_fields),
-                "account_fields": sorted(self.account_fields), "fetched_at": self.fetched_at.isoformat()}
+        return {
+            "stages": [asdict(s) for s in self.stages],
+            "fields": sorted(self.opportunity_fields),
+            "account_fields": sorted(self.account_fields),
+            "fetched_at": self.fetched_at.isoformat(),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Metadata:
-        return cls([Stage(**s) for s in data["stages"]], set(data["fields"]), parse_timestamp(data["fetched_at"]),
-                   set(data.get("account_fields", ())))
+        return cls(
+            [Stage(**s) for s in data["stages"]],
+            set(data["fields"]),
+            parse_timestamp(data["fetched_at"]),
+            set(data.get("account_fields", ())),
+        )
 
 
 @dataclass
@@ -149,23 +157,35 @@ class CycleRunner:
             self._bt = (key, self.connector.bigtime())
         return self._bt[1]
 
-    def run(self, kind: str, work: Work, *, cancel: threading.Event | None, wait_for_lock: float,
-            on_wait: WaitCallback | None) -> CycleReport:
+    def run(
+        self,
+        kind: str,
+        work: Work,
+        *,
+        cancel: threading.Event | None,
+        wait_for_lock: float,
+        on_wait: WaitCallback | None,
+    ) -> CycleReport:
         """One cycle of ``kind``. Raises only for "cannot even start" problems (not configured,
         another copy running); what ``work`` raises of ours is recorded and returned as the report.
         ``on_wait(system, seconds)``: a rate-limit wait starts (seconds > 0) or ends (0)."""
         with waits_reported(cancel, on_wait):
             settings = self.connector.settings()
             if not settings.sync.configured:
-                raise ConfigInvalid("sync.trigger_stage", "No trigger stage is set yet: run `bigsync-gui configure "
-                                                          "--trigger-stage API_NAME` or the setup wizard.")
+                raise ConfigInvalid(
+                    "sync.trigger_stage",
+                    "No trigger stage is set yet: run `bigsync-gui configure "
+                    "--trigger-stage API_NAME` or the setup wizard.",
+                )
             self.profile.ensure_dirs()
             lock = FileLock(str(self.lock_path))
             try:
                 lock.acquire(timeout=wait_for_lock)
             except Timeout:
-                raise AlreadyRunning("Another copy of BigSync is syncing this setup right now; "
-                                     f"it did not finish within {wait_for_lock:.0f} s. Try again later.") from None
+                raise AlreadyRunning(
+                    "Another copy of BigSync is syncing this setup right now; "
+                    f"it did not finish within {wait_for_lock:.0f} s. Try again later."
+                ) from None
             store = self.open_store()
             try:
                 return self._record(kind, settings, store, work)
@@ -199,31 +219,63 @@ class CycleRunner:
                     store.set_meta(DAILY_MAX, self._sf[1].api_usage[1])
                 store.end_cycle(cycle_id, result, message, used["salesforce"], used["bigtime"], error, system)
         last = store.cycles(1)[0]
-        log.info("%s cycle %d: %s; created %d, linked %d, severed %d, restored %d, rejected %d, written %d; "
-                 "requests: Salesforce %d, BigTime %d%s", kind, cycle_id, result, last.created, last.linked,
-                 last.severed, last.restored, last.rejected, last.written, used["salesforce"], used["bigtime"],
-                 f"; {message}" if message else "")
+        log.info(
+            "%s cycle %d: %s; created %d, linked %d, severed %d, restored %d, rejected %d, written %d; "
+            "requests: Salesforce %d, BigTime %d%s",
+            kind,
+            cycle_id,
+            result,
+            last.created,
+            last.linked,
+            last.severed,
+            last.restored,
+            last.rejected,
+            last.written,
+            used["salesforce"],
+            used["bigtime"],
+            f"; {message}" if message else "",
+        )
         if result == "ok" and last.rejected:
             result = "partial"
             with store.transaction():
                 store.end_cycle(cycle_id, result, message, used["salesforce"], used["bigtime"])
         self._prune(store, settings)
-        return CycleReport(cycle_id, kind, result, message, last.created, last.linked, last.severed, last.restored,
-                           last.rejected, last.written, used["salesforce"], used["bigtime"], error, retry_after, system)
+        return CycleReport(
+            cycle_id,
+            kind,
+            result,
+            message,
+            last.created,
+            last.linked,
+            last.severed,
+            last.restored,
+            last.rejected,
+            last.written,
+            used["salesforce"],
+            used["bigtime"],
+            error,
+            retry_after,
+            system,
+        )
 
     def _prune(self, store: Store, settings: Settings) -> None:
         """Keep the history bounded (core.history); a busy or failing prune never fails the cycle."""
         try:
             # the store stamps cycles and events with this machine's clock (store.utcnow), so that clock,
             # not the engine's (moved in tests), says what is old
-            pruned = history.prune_if_due(store, datetime.now(timezone.utc), settings.sync.history_days,
-                                          settings.sync.history_max_cycles)
+            pruned = history.prune_if_due(
+                store, datetime.now(timezone.utc), settings.sync.history_days, settings.sync.history_max_cycles
+            )
         except sqlite3.Error as exc:
             log.warning("pruning the activity history failed (%s); it is tried again in an hour", exc)
             return
         if pruned and (pruned.cycles or pruned.vacuumed):
-            log.info("history pruned: %d cycles, %d events%s", pruned.cycles, pruned.events,
-                     "; database compacted" if pruned.vacuumed else "")
+            log.info(
+                "history pruned: %d cycles, %d events%s",
+                pruned.cycles,
+                pruned.events,
+                "; database compacted" if pruned.vacuumed else "",
+            )
 
     def _budget_guard(self, store: Store, settings: Settings, day: str, counted: int) -> Callable[[str], None]:
         """Asked before every request of the cycle (connectors.http.requests_guarded): a Salesforce
@@ -247,6 +299,8 @@ class CycleRunner:
                 raise ApiBudgetSpent(
                     f"Today's Salesforce API budget is used up ({used} of {budget} requests, "
                     f"{settings.sync.api_budget_percent:g}% of the org's {maximum}). What was done so far is kept; "
-                    f"syncing resumes at midnight UTC (in {duration(wait)}) where it stopped.", wait)
+                    f"syncing resumes at midnight UTC (in {duration(wait)}) where it stopped.",
+                    wait,
+                )
 
         return guard

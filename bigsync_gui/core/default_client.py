@@ -53,16 +53,20 @@ def resolve(connector: Connector, value: str) -> ClientChoice | None:
     if text.isdigit():
         found = [c for c in clients if c.id == int(text)]
     else:
-        found = [c for c in clients if c.code.casefold() == text.casefold()] or \
-                [c for c in clients if c.name.casefold() == text.casefold()]
+        found = [c for c in clients if c.code.casefold() == text.casefold()] or [
+            c for c in clients if c.name.casefold() == text.casefold()
+        ]
     if len(found) == 1:
         return found[0]
     if not found:
-        raise ConfigInvalid("sync.default_client_id", f"BigTime has no active client {text!r} (by id, code or name): "
-                                                      "check the name in BigTime › Clients.")
+        raise ConfigInvalid(
+            "sync.default_client_id",
+            f"BigTime has no active client {text!r} (by id, code or name): check the name in BigTime › Clients.",
+        )
     ids = ", ".join(str(c.id) for c in found)
-    raise ConfigInvalid("sync.default_client_id", f"Several BigTime clients are called {text!r} (ids {ids}): "
-                                                  "give the id instead.")
+    raise ConfigInvalid(
+        "sync.default_client_id", f"Several BigTime clients are called {text!r} (ids {ids}): give the id instead."
+    )
 
 
 def choose(connector: Connector, client_id: int | None) -> Settings:
@@ -78,8 +82,10 @@ def choose(connector: Connector, client_id: int | None) -> Settings:
 def describe(choice: ClientChoice | None) -> str:
     """The sentence said after a choice (CLI and Settings)."""
     if choice is None:
-        return ("Opportunities without an account are refused and reported (Activity, `status`); give them an "
-                "account to sync them.")
+        return (
+            "Opportunities without an account are refused and reported (Activity, `status`); give them an "
+            "account to sync them."
+        )
     return f"Projects of opportunities without an account go under the BigTime client {choice.label()}."
 
 

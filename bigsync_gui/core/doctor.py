@@ -20,8 +20,18 @@ from typing import Any
 
 from ..connectors import bigtime_assumptions as A
 from ..connectors.bigtime import BigTimeClient, lower_keys, pick
-from ..connectors.errors import (ApiLimitReached, ConnectorError, NotConnected, Offline, PermissionDenied,
-                                 RateLimited, ReconnectNeeded, RequestRejected, ServiceUnavailable, Transient)
+from ..connectors.errors import (
+    ApiLimitReached,
+    ConnectorError,
+    NotConnected,
+    Offline,
+    PermissionDenied,
+    RateLimited,
+    ReconnectNeeded,
+    RequestRejected,
+    ServiceUnavailable,
+    Transient,
+)
 from ..connectors.salesforce import SalesforceClient
 from ..connectors.systems import label_of
 from .creation import CODE_MAX
@@ -35,13 +45,24 @@ FULL_CODE_LENGTH = len("SF-") + 18
 BUDGET_PROJECTS_TRIED = 3  # linked projects whose budget rows doctor reads, at most, to find a row
 # Opportunity field types that can hold each kind of figure (describe's ``type``).
 _NUMBER_TYPES = {"currency", "double", "percent", "int", "long"}
-_FIGURE_TYPES = {"project_id": {"string", "textarea"} | _NUMBER_TYPES, "project_url": {"url", "string", "textarea"},
-                 "last_sync": {"datetime"}, "client_id": {"string"}}
+_FIGURE_TYPES = {
+    "project_id": {"string", "textarea"} | _NUMBER_TYPES,
+    "project_url": {"url", "string", "textarea"},
+    "last_sync": {"datetime"},
+    "client_id": {"string"},
+}
 # What the write-back reads on the project list (bigtime.Project.from_api): a name, and its other spellings.
-_PROJECT_LIST_FIELDS = {"SystemId": ("SystemId", "Sid", "ProjectSid", "Id"), "Nm": ("Nm", "Name", "ProjectNm"),
-                        "ProjectCode": ("ProjectCode",)}
-_INVOICE_FIELDS_USED = {"ProjectSid": "whose invoice it is", "TotalAmt": "invoiced_to_date",
-                        "PaidAmt": "paid_to_date", "InvoiceAmt": ""}
+_PROJECT_LIST_FIELDS = {
+    "SystemId": ("SystemId", "Sid", "ProjectSid", "Id"),
+    "Nm": ("Nm", "Name", "ProjectNm"),
+    "ProjectCode": ("ProjectCode",),
+}
+_INVOICE_FIELDS_USED = {
+    "ProjectSid": "whose invoice it is",
+    "TotalAmt": "invoiced_to_date",
+    "PaidAmt": "paid_to_date",
+    "InvoiceAmt": "",
+}
 _INVOICE_ROW_REQUIRED = ("Name", "Opportunity__c", "BigTime_Invoice_Id__c")
 
 
@@ -95,9 +116,16 @@ def _why_not(exc: Exception) -> str:
 def check_oauth_header(settings: Settings, bt: BigTimeClient | None) -> Check:
     title = "BigTime takes the OAuth access token in X-Auth-Token (the documented form)"
     if settings.bigtime.auth_mode != "oauth":
-        return Check("bigtime", "bigtime.oauth_header", title, NOT_CHECKED, False,
-                     "Only for OAuth; BigTime is connected with an API key." if settings.bigtime.auth_mode == "api_key"
-                     else "Only for OAuth.")
+        return Check(
+            "bigtime",
+            "bigtime.oauth_header",
+            title,
+            NOT_CHECKED,
+            False,
+            "Only for OAuth; BigTime is connected with an API key."
+            if settings.bigtime.auth_mode == "api_key"
+            else "Only for OAuth.",
+        )
     auth = getattr(bt, "auth", None)
     learnt = getattr(auth, "header_mode", "") if getattr(auth, "header_mode_confirmed", False) else ""
     mode = settings.bigtime.oauth_header or learnt
@@ -105,22 +133,40 @@ def check_oauth_header(settings: Settings, bt: BigTimeClient | None) -> Check:
         return Check("bigtime", "bigtime.oauth_header", title, NOT_CHECKED, False, "No call has succeeded yet.")
     if mode == A.OAUTH_HEADER_X_AUTH_TOKEN:
         return Check("bigtime", "bigtime.oauth_header", title, CONFIRMED, False, seen=("X-Auth-Token",))
-    return Check("bigtime", "bigtime.oauth_header", title, DIFFERENT, False,
-                 "BigTime took the token as 'Authorization: Bearer'; BigSync uses that form from now on.",
-                 seen=("Authorization: Bearer",))
+    return Check(
+        "bigtime",
+        "bigtime.oauth_header",
+        title,
+        DIFFERENT,
+        False,
+        "BigTime took the token as 'Authorization: Bearer'; BigSync uses that form from now on.",
+        seen=("Authorization: Bearer",),
+    )
 
 
 def check_token_body(settings: Settings) -> Check:
     title = "BigTime's token endpoint takes a JSON body (the documented shape)"
     body = settings.bigtime.token_body
     if settings.bigtime.auth_mode != "oauth" or not body:
-        return Check("bigtime", "bigtime.token_body", title, NOT_CHECKED, False,
-                     "Only for OAuth." if settings.bigtime.auth_mode != "oauth" else "No token was obtained yet.")
+        return Check(
+            "bigtime",
+            "bigtime.token_body",
+            title,
+            NOT_CHECKED,
+            False,
+            "Only for OAuth." if settings.bigtime.auth_mode != "oauth" else "No token was obtained yet.",
+        )
     if body == A.TOKEN_BODY_JSON:
         return Check("bigtime", "bigtime.token_body", title, CONFIRMED, False, seen=("application/json",))
-    return Check("bigtime", "bigtime.token_body", title, DIFFERENT, False,
-                 "BigTime took the token request only as a form; BigSync sends it so from now on.",
-                 seen=("application/x-www-form-urlencoded",))
+    return Check(
+        "bigtime",
+        "bigtime.token_body",
+        title,
+        DIFFERENT,
+        False,
+        "BigTime took the token request only as a form; BigSync sends it so from now on.",
+        seen=("application/x-www-form-urlencoded",),
+    )
 
 
 def check_realm(settings: Settings, bt: BigTimeClient) -> Check:
@@ -129,9 +175,16 @@ def check_realm(settings: Settings, bt: BigTimeClient) -> Check:
     auth = bt.auth
     token_firm = getattr(auth, "token_firm", None)
     if token_firm and token_firm != settings.bigtime.firm_id:
-        return Check("bigtime", "bigtime.realm", title, DIFFERENT, True,
-                     "BigTime's token names another firm than the one entered: check the firm id "
-                     "(BigTime › My Company › Company Info) and connect BigTime again.", seen=("token: firm",))
+        return Check(
+            "bigtime",
+            "bigtime.realm",
+            title,
+            DIFFERENT,
+            True,
+            "BigTime's token names another firm than the one entered: check the firm id "
+            "(BigTime › My Company › Company Info) and connect BigTime again.",
+            seen=("token: firm",),
+        )
     bt.whoami()  # a read: proves the credential with this realm
     return Check("bigtime", "bigtime.realm", title, CONFIRMED, True, seen=("X-Auth-Realm",))
 
@@ -145,8 +198,15 @@ def check_project_list(projects: Sequence[Mapping[str, Any]]) -> Check:
     names = [n for names in _PROJECT_LIST_FIELDS.values() for n in names] + ["DtModified"]
     seen = _shape(first, names)
     if lacking:
-        return Check("bigtime", "bigtime.project_list", title, DIFFERENT, True,
-                     f"A project in the list lacks {', '.join(lacking)}: BigSync cannot find its projects again.", seen)
+        return Check(
+            "bigtime",
+            "bigtime.project_list",
+            title,
+            DIFFERENT,
+            True,
+            f"A project in the list lacks {', '.join(lacking)}: BigSync cannot find its projects again.",
+            seen,
+        )
     note = "" if _present(first, "DtModified") else "No DtModified in the list: figures are refreshed by rotation."
     return Check("bigtime", "bigtime.project_list", title, CONFIRMED, True, note, seen)
 
@@ -161,8 +221,12 @@ def check_budget_rows(rows: Sequence[Mapping[str, Any]] | None, mapped: set[str]
     for ours, names in A.BUDGET_FIELDS.items():
         figure = from_rows.get(ours)
         # needed: the figure's first source, with a live-checked name (a fallback's absence is not a problem)
-        needed = (figure is not None and figure in mapped and A.WRITEBACK_CHAINS[figure][0] == ("rows", ours)
-                  and ours not in A.UNCONFIRMED_ROW_FIGURES)
+        needed = (
+            figure is not None
+            and figure in mapped
+            and A.WRITEBACK_CHAINS[figure][0] == ("rows", ours)
+            and ours not in A.UNCONFIRMED_ROW_FIGURES
+        )
         title = f"Budget-status rows carry {names[0]}" + (f" (for {figure})" if figure else "")
         key = f"bigtime.budget_row.{ours}"
         if rows is None or not rows:
@@ -175,16 +239,34 @@ def check_budget_rows(rows: Sequence[Mapping[str, Any]] | None, mapped: set[str]
         if names[0] in everywhere:
             out.append(Check("bigtime", key, title, CONFIRMED, needed, seen=seen))
         elif everywhere:
-            out.append(Check("bigtime", key, title, DIFFERENT, False,
-                             f"Rows carry {everywhere[0]} instead of {names[0]}; BigSync reads that.", seen))
+            out.append(
+                Check(
+                    "bigtime",
+                    key,
+                    title,
+                    DIFFERENT,
+                    False,
+                    f"Rows carry {everywhere[0]} instead of {names[0]}; BigSync reads that.",
+                    seen,
+                )
+            )
         else:
             what = (
                 f"{figure} comes from its next source or stays empty (never 0)" if figure else "BigSync does not use it"
             )
             if ours == "budget_expenses":
                 what += "; this name comes from client libraries only, so its absence is expected"
-            out.append(Check("bigtime", key, title, DIFFERENT, needed,
-                             f"No row carries {' or '.join(names)}: {what}.", _shape(rows[0], rows[0])))
+            out.append(
+                Check(
+                    "bigtime",
+                    key,
+                    title,
+                    DIFFERENT,
+                    needed,
+                    f"No row carries {' or '.join(names)}: {what}.",
+                    _shape(rows[0], rows[0]),
+                )
+            )
     return out
 
 
@@ -199,13 +281,24 @@ def check_project_detail(detail: Mapping[str, Any] | None, mapped: set[str], why
         if detail is None:
             out.append(Check("bigtime", f"bigtime.project_detail.{name}", title, NOT_CHECKED, needed, why_not))
         elif _present(detail, name):
-            out.append(Check("bigtime", f"bigtime.project_detail.{name}", title, CONFIRMED, needed,
-                             seen=_shape(detail, [name])))
+            out.append(
+                Check(
+                    "bigtime", f"bigtime.project_detail.{name}", title, CONFIRMED, needed, seen=_shape(detail, [name])
+                )
+            )
         else:
-            out.append(Check("bigtime", f"bigtime.project_detail.{name}", title, DIFFERENT, needed,
-                             f"The detail has no {name}: {figure} comes from its next source or stays empty "
-                             "(a project budgeted by task keeps its budget on its tasks: Budget (total)).",
-                             _shape(detail, detail)))
+            out.append(
+                Check(
+                    "bigtime",
+                    f"bigtime.project_detail.{name}",
+                    title,
+                    DIFFERENT,
+                    needed,
+                    f"The detail has no {name}: {figure} comes from its next source or stays empty "
+                    "(a project budgeted by task keeps its budget on its tasks: Budget (total)).",
+                    _shape(detail, detail),
+                )
+            )
     return out
 
 
@@ -239,27 +332,53 @@ def check_invoices(invoices: list[Mapping[str, Any]] | None, mapped: set[str], w
 
 
 def check_contact_path() -> Check:
-    return Check("bigtime", "bigtime.contact_path", f"New project contacts are posted to {A.CONTACT_CREATE_PATHS[0]}",
-                 NOT_CHECKED, False, "Learnt only by adding a contact, which doctor never does; the sync tries "
-                                     f"{' then '.join(A.CONTACT_CREATE_PATHS)}.")
+    return Check(
+        "bigtime",
+        "bigtime.contact_path",
+        f"New project contacts are posted to {A.CONTACT_CREATE_PATHS[0]}",
+        NOT_CHECKED,
+        False,
+        "Learnt only by adding a contact, which doctor never does; the sync tries "
+        f"{' then '.join(A.CONTACT_CREATE_PATHS)}.",
+    )
 
 
 def check_code_length(store: Store | None) -> Check:
     title = f"BigTime keeps a ProjectCode of {FULL_CODE_LENGTH} characters ('SF-' + the 18-character id)"
     learnt = store.get_meta(CODE_MAX) if store is not None else None
     if not learnt:
-        return Check("bigtime", "bigtime.project_code_length", title, NOT_CHECKED, True,
-                     "No project code has been cut or refused so far.")
+        return Check(
+            "bigtime",
+            "bigtime.project_code_length",
+            title,
+            NOT_CHECKED,
+            True,
+            "No project code has been cut or refused so far.",
+        )
     length = int(learnt)
     seen = (f"ProjectCode: at most {length} characters",)
     if length >= FULL_CODE_LENGTH:
         return Check("bigtime", "bigtime.project_code_length", title, CONFIRMED, True, seen=seen)
     if length >= A.PROJECT_CODE_MIN_LENGTH:
-        return Check("bigtime", "bigtime.project_code_length", title, DIFFERENT, False,
-                     "New projects get a shorter code that still holds the opportunity's 15-character id.", seen)
-    return Check("bigtime", "bigtime.project_code_length", title, DIFFERENT, True,
-                 f"Codes shorter than {A.PROJECT_CODE_MIN_LENGTH} characters cannot identify an opportunity: ask "
-                 "BigTime support whether the ProjectCode limit can be raised.", seen)
+        return Check(
+            "bigtime",
+            "bigtime.project_code_length",
+            title,
+            DIFFERENT,
+            False,
+            "New projects get a shorter code that still holds the opportunity's 15-character id.",
+            seen,
+        )
+    return Check(
+        "bigtime",
+        "bigtime.project_code_length",
+        title,
+        DIFFERENT,
+        True,
+        f"Codes shorter than {A.PROJECT_CODE_MIN_LENGTH} characters cannot identify an opportunity: ask "
+        "BigTime support whether the ProjectCode limit can be raised.",
+        seen,
+    )
 
 
 # ---- Salesforce checks --------------------------------------------------------------------------
@@ -279,15 +398,33 @@ def check_rights(sf: SalesforceClient) -> Check:
     title = "The connected Salesforce user may use the API"
     perms = sf.user_permissions()
     if perms is None or perms.api_enabled is None:
-        return Check("salesforce", "salesforce.rights", title, NOT_CHECKED, True,
-                     "The user's permission sets cannot be read (that needs View Setup); the calls above worked.")
-    seen = tuple(f"{name}: boolean" for name, value in (("PermissionsApiEnabled", perms.api_enabled),
-                                                          ("PermissionsViewSetup", perms.view_setup),
-                                                          ("PermissionsModifyAllData", perms.modify_all_data))
-                 if value is not None)
+        return Check(
+            "salesforce",
+            "salesforce.rights",
+            title,
+            NOT_CHECKED,
+            True,
+            "The user's permission sets cannot be read (that needs View Setup); the calls above worked.",
+        )
+    seen = tuple(
+        f"{name}: boolean"
+        for name, value in (
+            ("PermissionsApiEnabled", perms.api_enabled),
+            ("PermissionsViewSetup", perms.view_setup),
+            ("PermissionsModifyAllData", perms.modify_all_data),
+        )
+        if value is not None
+    )
     if not perms.api_enabled:
-        return Check("salesforce", "salesforce.rights", title, DIFFERENT, True,
-                     "The user lacks 'API Enabled': give it in their profile or a permission set.", seen)
+        return Check(
+            "salesforce",
+            "salesforce.rights",
+            title,
+            DIFFERENT,
+            True,
+            "The user lacks 'API Enabled': give it in their profile or a permission set.",
+            seen,
+        )
     note = "" if perms.view_setup else "Without View Setup BigSync cannot read the org's API allowance."
     return Check("salesforce", "salesforce.rights", title, CONFIRMED, True, note, seen)
 
@@ -295,8 +432,10 @@ def check_rights(sf: SalesforceClient) -> Check:
 def check_opportunity_fields(sf: SalesforceClient, field_map: Mapping[str, str]) -> list[Check]:
     """Each mapped field exists on its object (the Account for ACCOUNT_FIGURES, else the Opportunity)."""
     field_map = {**{f: DEFAULT_FIELD_MAP[f] for f in ACCOUNT_FIGURES}, **field_map}  # saved before: the default
-    described = {obj: {name.lower(): info for name, info in sf.fields(obj).items()}
-                 for obj in ("Opportunity", *(["Account"] if any(field_map.get(f) for f in ACCOUNT_FIGURES) else []))}
+    described = {
+        obj: {name.lower(): info for name, info in sf.fields(obj).items()}
+        for obj in ("Opportunity", *(["Account"] if any(field_map.get(f) for f in ACCOUNT_FIGURES) else []))
+    }
     out = []
     for figure, target in field_map.items():
         target = (target or "").strip()
@@ -307,10 +446,21 @@ def check_opportunity_fields(sf: SalesforceClient, field_map: Mapping[str, str])
         key = f"salesforce.{obj.lower()}.{figure}"
         info = described[obj].get(target.lower())
         if info is None:
-            without = ("two installations on one org may both create its client" if obj == "Account"
-                       else f"{figure} is not written")
-            out.append(Check("salesforce", key, title, DIFFERENT, True,
-                             f"{obj} has no field {target}: create it (or change the mapping), else {without}."))
+            without = (
+                "two installations on one org may both create its client"
+                if obj == "Account"
+                else f"{figure} is not written"
+            )
+            out.append(
+                Check(
+                    "salesforce",
+                    key,
+                    title,
+                    DIFFERENT,
+                    True,
+                    f"{obj} has no field {target}: create it (or change the mapping), else {without}.",
+                )
+            )
             continue
         seen = (f"{info.name}: {info.type}" + ("" if info.updateable else ", read-only"),)
         allowed = _FIGURE_TYPES.get(figure, _NUMBER_TYPES)
@@ -349,8 +499,14 @@ def check_invoice_object(sf: SalesforceClient) -> Check:
         fields = {name.lower(): info for name, info in sf.fields(INVOICE_OBJECT).items()}
     except RequestRejected as exc:
         if exc.status == 404 or exc.code in ("NOT_FOUND", "INVALID_TYPE"):
-            return Check("salesforce", "salesforce.invoice_object", title, DIFFERENT, False,
-                         f"The org has no {INVOICE_OBJECT}: invoice rows are not written (the totals still are).")
+            return Check(
+                "salesforce",
+                "salesforce.invoice_object",
+                title,
+                DIFFERENT,
+                False,
+                f"The org has no {INVOICE_OBJECT}: invoice rows are not written (the totals still are).",
+            )
         raise
     seen = tuple(
         f"{fields[n.lower()].name}: {fields[n.lower()].type}" for n in _INVOICE_ROW_REQUIRED if n.lower() in fields
@@ -370,8 +526,9 @@ def check_invoice_object(sf: SalesforceClient) -> Check:
 
 
 # ---- running them -------------------------------------------------------------------------------
-def _guarded(report: DoctorReport, system: str, placeholders: Callable[[str], list[Check]],
-             run: Callable[[], list[Check]]) -> None:
+def _guarded(
+    report: DoctorReport, system: str, placeholders: Callable[[str], list[Check]], run: Callable[[], list[Check]]
+) -> None:
     """Run some checks; if the service stops them, each becomes 'not checked' with the reason."""
     if system in report.stopped:
         report.checks.extend(placeholders(report.stopped_why[system]))
@@ -421,15 +578,38 @@ def _salesforce_checks(report: DoctorReport, connector: Any, fmap: Mapping[str, 
             holder["sf"] = connector.salesforce()
         return holder["sf"]
 
-    _guarded(report, "salesforce", _not_checked("salesforce", "salesforce.identity", "Salesforce's identity service "
-                                                "names the user and the org", True), lambda: [check_identity(client())])
-    _guarded(report, "salesforce", _not_checked("salesforce", "salesforce.rights", "The connected Salesforce user may "
-                                                "use the API", True), lambda: [check_rights(client())])
-    _guarded(report, "salesforce",
-             lambda why: [Check("salesforce", f"salesforce.{o.lower()}.{f}", f"{o}.{t} exists and can be edited "
-                                f"(for {f})", NOT_CHECKED, True, why) for f, t in fmap.items() if (t or "").strip()
-                          for o in ["Account" if f in ACCOUNT_FIGURES else "Opportunity"]],
-             lambda: check_opportunity_fields(client(), fmap))
+    _guarded(
+        report,
+        "salesforce",
+        _not_checked(
+            "salesforce", "salesforce.identity", "Salesforce's identity service names the user and the org", True
+        ),
+        lambda: [check_identity(client())],
+    )
+    _guarded(
+        report,
+        "salesforce",
+        _not_checked("salesforce", "salesforce.rights", "The connected Salesforce user may use the API", True),
+        lambda: [check_rights(client())],
+    )
+    _guarded(
+        report,
+        "salesforce",
+        lambda why: [
+            Check(
+                "salesforce",
+                f"salesforce.{o.lower()}.{f}",
+                f"{o}.{t} exists and can be edited (for {f})",
+                NOT_CHECKED,
+                True,
+                why,
+            )
+            for f, t in fmap.items()
+            if (t or "").strip()
+            for o in ["Account" if f in ACCOUNT_FIGURES else "Opportunity"]
+        ],
+        lambda: check_opportunity_fields(client(), fmap),
+    )
     _guarded(
         report,
         "salesforce",
@@ -437,8 +617,13 @@ def _salesforce_checks(report: DoctorReport, connector: Any, fmap: Mapping[str, 
         lambda: [check_invoice_object(client())],
     )
     from .cdc_readiness import DOCTOR_KEY, DOCTOR_TITLE, doctor_check  # instant triggers (optional)
-    _guarded(report, "salesforce", _not_checked("salesforce", DOCTOR_KEY, DOCTOR_TITLE, False),
-             lambda: doctor_check(client()))
+
+    _guarded(
+        report,
+        "salesforce",
+        _not_checked("salesforce", DOCTOR_KEY, DOCTOR_TITLE, False),
+        lambda: doctor_check(client()),
+    )
 
 
 def _bigtime_checks(
@@ -470,13 +655,22 @@ def _bigtime_checks(
             holder["project_ids"].add(pid)
         return [check_project_list(raws)]
 
-    _guarded(report, "bigtime", _not_checked("bigtime", "bigtime.project_list", "The project list carries each "
-                                             "project's id, name and ProjectCode", True), project_list)
+    _guarded(
+        report,
+        "bigtime",
+        _not_checked(
+            "bigtime", "bigtime.project_list", "The project list carries each project's id, name and ProjectCode", True
+        ),
+        project_list,
+    )
 
     listed = holder.get("project_ids", set())
     links = [link for link in (store.links("linked") if store is not None else []) if link.project_id in listed]
-    why = ("No opportunity is linked to a BigTime project yet: run doctor again after the first project is created."
-           if not links else "None of the linked projects is in BigTime's project list.")
+    why = (
+        "No opportunity is linked to a BigTime project yet: run doctor again after the first project is created."
+        if not links
+        else "None of the linked projects is in BigTime's project list."
+    )
 
     def budget_rows() -> list[Check]:
         # The newest few linked projects, until one has rows (a new project has no task or time yet).
@@ -484,8 +678,11 @@ def _bigtime_checks(
             rows = [r.raw for r in client().budget_status(link.project_id)]
             if rows:
                 return check_budget_rows(rows, mapped)
-        return check_budget_rows(None, mapped, why if not links else
-                                 "The linked projects read have no budget rows yet (no task, time or expense).")
+        return check_budget_rows(
+            None,
+            mapped,
+            why if not links else "The linked projects read have no budget rows yet (no task, time or expense).",
+        )
 
     _guarded(report, "bigtime", lambda w: check_budget_rows(None, mapped, w), budget_rows)
 
@@ -495,16 +692,28 @@ def _bigtime_checks(
         return check_project_detail(client().project(links[0].project_id).raw, mapped)
 
     _guarded(report, "bigtime", lambda w: check_project_detail(None, mapped, w), detail)
-    _guarded(report, "bigtime", lambda w: check_invoices(None, mapped, w),
-             lambda: check_invoices([i.raw for i in client().all_invoices()], mapped))
+    _guarded(
+        report,
+        "bigtime",
+        lambda w: check_invoices(None, mapped, w),
+        lambda: check_invoices([i.raw for i in client().all_invoices()], mapped),
+    )
     from . import doctor_figures  # it builds on this module's Check
 
-    _guarded(report, "bigtime", lambda w: [doctor_figures.not_checked(w)],
-             lambda: doctor_figures.check_figure_sources(client(), links, mapped, why))
+    _guarded(
+        report,
+        "bigtime",
+        lambda w: [doctor_figures.not_checked(w)],
+        lambda: doctor_figures.check_figure_sources(client(), links, mapped, why),
+    )
     from . import doctor_limits  # it builds on this module's Check
 
-    _guarded(report, "bigtime", doctor_limits.not_checked,
-             lambda: doctor_limits.check_client_limits(client().clients(include_inactive=True)))
+    _guarded(
+        report,
+        "bigtime",
+        doctor_limits.not_checked,
+        lambda: doctor_limits.check_client_limits(client().clients(include_inactive=True)),
+    )
     report.checks.append(check_contact_path())
     report.checks.append(check_code_length(store))
 

@@ -37,9 +37,17 @@ def check_figure_sources(bt: BigTimeClient, links: Sequence[Link], mapped: set[s
         explainer = A.EXPLAINED_BY.get(figure)
         if source is None and explainer in totals.sources and explainer in mapped:
             # as the sync's warning has it (core/figure_sources.py): the project's budget is kept the other way
-            out.append(Check("bigtime", key, title, CONFIRMED, False,
-                             f"Empty for this project: its budget is in {FIGURE_WORDS[explainer]}, which is written.",
-                             ("source: none",)))
+            out.append(
+                Check(
+                    "bigtime",
+                    key,
+                    title,
+                    CONFIRMED,
+                    False,
+                    f"Empty for this project: its budget is in {FIGURE_WORDS[explainer]}, which is written.",
+                    ("source: none",),
+                )
+            )
         elif source is None:
             out.append(
                 Check(

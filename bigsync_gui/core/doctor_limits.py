@@ -23,8 +23,10 @@ NAME_TITLE = f"Client names in BigTime fit its limit of {A.CLIENT_NAME_MAX} char
 
 
 def not_checked(why: str) -> list[Check]:
-    return [Check("bigtime", CODE_KEY, CODE_TITLE, NOT_CHECKED, False, why),
-            Check("bigtime", NAME_KEY, NAME_TITLE, NOT_CHECKED, False, why)]
+    return [
+        Check("bigtime", CODE_KEY, CODE_TITLE, NOT_CHECKED, False, why),
+        Check("bigtime", NAME_KEY, NAME_TITLE, NOT_CHECKED, False, why),
+    ]
 
 
 def _check(key: str, title: str, what: str, limit: int, lengths: list[int], over_note: str) -> Check:
@@ -34,9 +36,16 @@ def _check(key: str, title: str, what: str, limit: int, lengths: list[int], over
         return Check("bigtime", key, title, CONFIRMED, False, seen=seen)
     over = sum(1 for n in lengths if n > limit)
     clients = "client has" if over == 1 else "clients have"
-    return Check("bigtime", key, title, DIFFERENT, False,
-                 f"{over} {clients} a {what.lower()} longer than {limit} characters (the longest: {longest}), so "
-                 f"this BigTime keeps more than its help says. {over_note}", seen)
+    return Check(
+        "bigtime",
+        key,
+        title,
+        DIFFERENT,
+        False,
+        f"{over} {clients} a {what.lower()} longer than {limit} characters (the longest: {longest}), so "
+        f"this BigTime keeps more than its help says. {over_note}",
+        seen,
+    )
 
 
 def check_client_limits(clients: Sequence[Client]) -> list[Check]:
@@ -47,14 +56,32 @@ def check_client_limits(clients: Sequence[Client]) -> list[Check]:
         return not_checked("BigTime has no clients yet.")
     over = [code for code in codes if length(code) > A.CLIENT_CODE_MAX]
     legacy = sum(1 for code in over if code.upper().startswith(A.LEGACY_CLIENT_CODE_PREFIX))
-    earlier = (f" {legacy} of them look made by an earlier BigSync (codes starting "
-               f"'{A.LEGACY_CLIENT_CODE_PREFIX}'); BigSync still finds them." if legacy else "")
+    earlier = (
+        f" {legacy} of them look made by an earlier BigSync (codes starting "
+        f"'{A.LEGACY_CLIENT_CODE_PREFIX}'); BigSync still finds them."
+        if legacy
+        else ""
+    )
     return [
-        _check(CODE_KEY, CODE_TITLE, "Client code", A.CLIENT_CODE_MAX, [length(code) for code in codes],
-               f"Nothing to do: BigSync's new clients get {A.CLIENT_CODE_MAX}-character codes all the same." + earlier)
-        if codes else Check("bigtime", CODE_KEY, CODE_TITLE, NOT_CHECKED, False, "No client has a code."),
-        _check(NAME_KEY, NAME_TITLE, "Client name", A.CLIENT_NAME_MAX, names,
-               f"Nothing to do: BigSync cuts the names of its new clients to {A.CLIENT_NAME_MAX} all the same, "
-               "with the whole name in their notes.")
-        if names else Check("bigtime", NAME_KEY, NAME_TITLE, NOT_CHECKED, False, "No client has a name."),
+        _check(
+            CODE_KEY,
+            CODE_TITLE,
+            "Client code",
+            A.CLIENT_CODE_MAX,
+            [length(code) for code in codes],
+            f"Nothing to do: BigSync's new clients get {A.CLIENT_CODE_MAX}-character codes all the same." + earlier,
+        )
+        if codes
+        else Check("bigtime", CODE_KEY, CODE_TITLE, NOT_CHECKED, False, "No client has a code."),
+        _check(
+            NAME_KEY,
+            NAME_TITLE,
+            "Client name",
+            A.CLIENT_NAME_MAX,
+            names,
+            f"Nothing to do: BigSync cuts the names of its new clients to {A.CLIENT_NAME_MAX} all the same, "
+            "with the whole name in their notes.",
+        )
+        if names
+        else Check("bigtime", NAME_KEY, NAME_TITLE, NOT_CHECKED, False, "No client has a name."),
     ]

@@ -87,9 +87,15 @@ class DoctorReport:
         return f" ({how_many}because {reason})"
 
     def to_json(self) -> dict[str, Any]:
-        return {"format": 1, "checked_at": self.checked_at, "summary": self.summary(), "counts": self.counts,
-                "blocking": len(self.blocking), "stopped": dict(self.stopped),
-                "checks": [{**asdict(c), "seen": list(c.seen)} for c in self.checks]}
+        return {
+            "format": 1,
+            "checked_at": self.checked_at,
+            "summary": self.summary(),
+            "counts": self.counts,
+            "blocking": len(self.blocking),
+            "stopped": dict(self.stopped),
+            "checks": [{**asdict(c), "seen": list(c.seen)} for c in self.checks],
+        }
 
 
 # ---- the report file ----------------------------------------------------------------------------

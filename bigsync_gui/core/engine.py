@@ -55,7 +55,6 @@ LAST_READ = "last_read"  # when the last cycle that read everything changed (sta
 HISTORY_FLOOR = "stage_history_floor"  # the setup's read (Salesforce's time): stage changes before it were its to judge
 
 
-
 @dataclass(frozen=True)
 class AlreadyPast:
     """One read of the opportunities at or past a trigger stage (``Engine.already_past``)."""
@@ -77,8 +76,11 @@ def _usable_stage(stages: list[Stage], api_name: str) -> Stage:
     """The stage a trigger can be: it exists, is active and is not closed-lost."""
     stage = next((s for s in stages if s.api_name == api_name), None)
     if stage is None:
-        raise ConfigInvalid("sync.trigger_stage", f"There is no opportunity stage with the API name {api_name!r}. "
-                                                  "Run `bigsync-gui stages` to see the org's stages.")
+        raise ConfigInvalid(
+            "sync.trigger_stage",
+            f"There is no opportunity stage with the API name {api_name!r}. "
+            "Run `bigsync-gui stages` to see the org's stages.",
+        )
     if stage.is_closed_lost:
         raise ConfigInvalid(
             "sync.trigger_stage", f"{stage.label!r} is a closed-lost stage: it never creates projects. Pick another."
@@ -133,19 +135,33 @@ class Engine:
         stages = sf.stages()
         stage = _usable_stage(stages, trigger_stage)
         new = {s.api_name for s in self.triggering_stages(stages, trigger_stage)}
-        old = ({s.api_name for s in self.triggering_stages(stages, old_stage)}
-               if any(s.api_name == old_stage for s in stages) else set())
+        old = (
+            {s.api_name for s in self.triggering_stages(stages, old_stage)}
+            if any(s.api_name == old_stage for s in stages)
+            else set()
+        )
         query = soql.format_soql("SELECT Id, StageName FROM Opportunity WHERE StageName IN {}", sorted(new | old))
         rows = {r["Id"]: r["StageName"] for r in sf.query(query)}
         return AlreadyPast(stage, rows, frozenset(new), old_stage, frozenset(old), sf.server_time or self._now())
 
-    def save_setup(self, trigger_stage: str, interval_seconds: int, backfill: bool, field_map: dict[str, str],
-                   already_past: AlreadyPast | None = None) -> tuple[Stage, int]:
+    def save_setup(
+        self,
+        trigger_stage: str,
+        interval_seconds: int,
+        backfill: bool,
+        field_map: dict[str, str],
+        already_past: AlreadyPast | None = None,
+    ) -> tuple[Stage, int]:
         """The wizard's Save: stage, interval, backfill and field map, the settings file written once.
         ``already_past``: the stage page's read, reused when it still fits (same stage, same saved
         stage); "already past" is then decided as of that read, which is also where the cursor starts."""
-        return self.configure(trigger_stage, interval_seconds=interval_seconds, backfill=backfill,
-                              field_map=field_map, already_past=already_past)
+        return self.configure(
+            trigger_stage,
+            interval_seconds=interval_seconds,
+            backfill=backfill,
+            field_map=field_map,
+            already_past=already_past,
+        )
 
     def configure(
         self,
@@ -229,8 +245,15 @@ class Engine:
             with store.transaction():
                 was_excluded = set(store.excluded_ids())
                 owed = {oid for oid, name in past.rows.items() if name in old and oid not in was_excluded}
-                left_alone = [] if backfill else [oid for oid, name in past.rows.items() if name in new
-                                                  and oid not in owed and store.link(oid) is None]
+                left_alone = (
+                    []
+                    if backfill
+                    else [
+                        oid
+                        for oid, name in past.rows.items()
+                        if name in new and oid not in owed and store.link(oid) is None
+                    ]
+                )
                 store.clear_excluded()
                 store.exclude(left_alone)
                 store.set_cursor(HISTORY_FLOOR, _iso(read_at))
@@ -243,8 +266,14 @@ class Engine:
         settings.save(self.profile)
         return stage, len(past.ids)
 
-    def update_settings(self, *, interval_seconds: int | None = None, writeback_interval_seconds: int | None = None,
-                        api_budget_percent: float | None = None, field_map: dict[str, str] | None = None) -> Settings:
+    def update_settings(
+        self,
+        *,
+        interval_seconds: int | None = None,
+        writeback_interval_seconds: int | None = None,
+        api_budget_percent: float | None = None,
+        field_map: dict[str, str] | None = None,
+    ) -> Settings:
         """Change how often and how much the sync runs, or where figures are written, never what is
         "already past" (the GUI's Settings and `configure --interval` alone end here).
         ``interval_seconds=AUTOMATIC`` (0) gives the choice back to core.cadence; any other value is
@@ -262,8 +291,10 @@ class Engine:
             )
         if api_budget_percent is not None:
             if not 0 < api_budget_percent <= 100:
-                raise ConfigInvalid("sync.api_budget_percent", "The API budget is a share of the org's daily "
-                                                               "allowance: more than 0 and at most 100 percent.")
+                raise ConfigInvalid(
+                    "sync.api_budget_percent",
+                    "The API budget is a share of the org's daily allowance: more than 0 and at most 100 percent.",
+                )
             sync.api_budget_percent = float(api_budget_percent)
         if field_map is not None:
             sync.field_map = dict(field_map)
@@ -275,9 +306,16 @@ class Engine:
         return cadence.effective_interval(self.profile, self.connector.settings())
 
     # ---- one cycle -------------------------------------------------------------------------------
-    def run_cycle(self, *, cancel: threading.Event | None = None, progress: Callable[[int, int], None] | None = None,
-                  full: bool = False, wait_for_lock: float = 60.0, on_wait: WaitCallback | None = None,
-                  stream: StreamWork | None = None) -> CycleReport:
+    def run_cycle(
+        self,
+        *,
+        cancel: threading.Event | None = None,
+        progress: Callable[[int, int], None] | None = None,
+        full: bool = False,
+        wait_for_lock: float = 60.0,
+        on_wait: WaitCallback | None = None,
+        stream: StreamWork | None = None,
+    ) -> CycleReport:
         """One trigger cycle under the shared harness (core.cycle): raises only for "cannot even
         start" problems (not configured, another copy running); everything else is in the report.
         ``stream`` (core.streaming): read only the records change events named, and store the
@@ -285,18 +323,29 @@ class Engine:
         cancel = cancel or threading.Event()
 
         def work(cycle_id: int, settings: Settings, store: Store) -> str:
-            c = CycleState(cycle_id, settings, store, self.salesforce_client(), self._now(), cancel, progress,
-                           now=self._now, bigtime_client=self.bigtime_client,
-                           answer_window=self.connector.bigtime_answer_window())
+            c = CycleState(
+                cycle_id,
+                settings,
+                store,
+                self.salesforce_client(),
+                self._now(),
+                cancel,
+                progress,
+                now=self._now,
+                bigtime_client=self.bigtime_client,
+                answer_window=self.connector.bigtime_answer_window(),
+            )
             return self._work(c, full, stream)
 
         return self.cycles.run("trigger", work, cancel=cancel, wait_for_lock=wait_for_lock, on_wait=on_wait)
 
-    def run_writeback_cycle(self, *, cancel: threading.Event | None = None, wait_for_lock: float = 60.0,
-                            on_wait: WaitCallback | None = None) -> CycleReport:
+    def run_writeback_cycle(
+        self, *, cancel: threading.Event | None = None, wait_for_lock: float = 60.0, on_wait: WaitCallback | None = None
+    ) -> CycleReport:
         """BigTime's figures for the linked projects that changed, into Salesforce (core.writeback)."""
-        return writeback.run_cycle(self.cycles, HISTORY_FLOOR, cancel=cancel, wait_for_lock=wait_for_lock,
-                                   on_wait=on_wait)
+        return writeback.run_cycle(
+            self.cycles, HISTORY_FLOOR, cancel=cancel, wait_for_lock=wait_for_lock, on_wait=on_wait
+        )
 
     # ---- clients, kept across cycles (core.cycle) ---------------------------------------------------
     def salesforce_client(self) -> SalesforceClient:
@@ -326,8 +375,14 @@ class Engine:
         # stays at the newest change, so in a quiet org it would make every cycle a full one.
         last_read_text = c.store.cursor(LAST_READ) or cursor_text
         last_read = parse_timestamp(last_read_text) if last_read_text else None
-        due_full = (full or cursor is None or last_read is None or c.started - last_read > DELETED_RETENTION
-                    or not last_full_text or c.started - parse_timestamp(last_full_text) > FULL_RECONCILE_EVERY)
+        due_full = (
+            full
+            or cursor is None
+            or last_read is None
+            or c.started - last_read > DELETED_RETENTION
+            or not last_full_text
+            or c.started - parse_timestamp(last_full_text) > FULL_RECONCILE_EVERY
+        )
 
         # Stage history from where this read starts, never before the set-up's read (what was past
         # the stage then is "already past"; what came and went before it is not replayed).
@@ -338,8 +393,13 @@ class Engine:
         # history), and no cursor moved — the backstop sweep reads everything changed.
         named = stream.record_ids if stream is not None and not due_full else None
         streamed = named is not None
-        records = (reads.read_ids(c, sorted(named), sever_missing=False) if named is not None
-                   else reads.read_full(c, triggering, cursor) if due_full else reads.read_changes(c, cursor))  # type: ignore[arg-type]
+        records = (
+            reads.read_ids(c, sorted(named), sever_missing=False)
+            if named is not None
+            else reads.read_full(c, triggering, cursor)
+            if due_full
+            else reads.read_changes(c, cursor)  # type: ignore[arg-type]
+        )
         records.update(reads.read_unfinished(c, exclude=set(records)))
         newest = max((r.get("SystemModstamp") or "" for r in records.values()), default="")
 
@@ -358,7 +418,7 @@ class Engine:
         start = 0
         while start < len(creates) and not (c.cancel.is_set() or c.stopped_by is not None):
             covered = batches.claim_ahead(c, [record for record, _ in creates[start:]])  # one request: claims, ids owed
-            for record, reached in creates[start:start + covered]:
+            for record, reached in creates[start : start + covered]:
                 if c.cancel.is_set() or c.stopped_by is not None:
                     break
                 self._create(c, record, reached, triggering)
@@ -424,8 +484,13 @@ class Engine:
         if link and link.status == "severed":
             with c.store.transaction():
                 c.store.set_link_status(oid, "linked")
-                c.store.event(c.id, "restored", f"{name} was restored in Salesforce; its link to BigTime project "
-                                                f"{link.project_id} is back.", oid, link.project_id)
+                c.store.event(
+                    c.id,
+                    "restored",
+                    f"{name} was restored in Salesforce; its link to BigTime project {link.project_id} is back.",
+                    oid,
+                    link.project_id,
+                )
             return None
         path = _stage_path(record)
         known = {s.api_name for s in c.metadata.stages}
@@ -523,4 +588,3 @@ def _stage_path(record: dict[str, Any]) -> list[tuple[str, str]]:
     if record.get("StageName"):
         path.append((record.get("SystemModstamp") or "", record["StageName"]))
     return path
-

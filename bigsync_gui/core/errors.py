@@ -10,8 +10,17 @@ from typing import ClassVar
 from ..connectors.errors import Transient
 from ..connectors.systems import System
 
-__all__ = ["Transient", "CoreError", "ConfigInvalid", "KeyringUnavailable", "KeyringLocked", "PickStageAgain",
-           "ApiBudgetSpent", "CreateInDoubt", "AlreadyRunning"]
+__all__ = [
+    "Transient",
+    "CoreError",
+    "ConfigInvalid",
+    "KeyringUnavailable",
+    "KeyringLocked",
+    "PickStageAgain",
+    "ApiBudgetSpent",
+    "CreateInDoubt",
+    "AlreadyRunning",
+]
 
 
 class CoreError(Exception):

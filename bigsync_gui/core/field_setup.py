@@ -56,10 +56,14 @@ INVOICE_FIELDS: tuple[tuple[str, str], ...] = (
     ("Status__c", "Text(40)"),
 )
 INVOICE_RELATIONSHIP = "BigTime_Invoices"
-HAND_MADE = ("You can still create them by hand: Salesforce Setup › Object Manager › Opportunity › Fields & "
-             "Relationships › New (the README lists each one).")
-_WORDING = re.compile(r"(?P<kind>Text|Currency|Number|Lookup|URL|Date/Time|Date)"
-                      r"(?:\((?P<a>[A-Za-z0-9_]+)(?:,\s*(?P<b>\d+))?\))?(?P<ext>,\s*External ID)?")
+HAND_MADE = (
+    "You can still create them by hand: Salesforce Setup › Object Manager › Opportunity › Fields & "
+    "Relationships › New (the README lists each one)."
+)
+_WORDING = re.compile(
+    r"(?P<kind>Text|Currency|Number|Lookup|URL|Date/Time|Date)"
+    r"(?:\((?P<a>[A-Za-z0-9_]+)(?:,\s*(?P<b>\d+))?\))?(?P<ext>,\s*External ID)?"
+)
 
 
 class CannotCreateFields(Exception):
@@ -188,8 +192,9 @@ def _described(sf: SalesforceClient, sobject: str) -> dict[str, FieldInfo] | Non
         raise
 
 
-def plan_fields(sf: SalesforceClient, field_map: Mapping[str, str],
-                create_as: Mapping[str, str] | None = None) -> FieldPlan:
+def plan_fields(
+    sf: SalesforceClient, field_map: Mapping[str, str], create_as: Mapping[str, str] | None = None
+) -> FieldPlan:
     """What describe says is missing (a field hidden from us by field-level security looks missing:
     creating it answers that it exists, and it is granted all the same)."""
     wanted = wanted_fields(field_map, create_as)
@@ -199,21 +204,28 @@ def plan_fields(sf: SalesforceClient, field_map: Mapping[str, str],
         described[sobject] = _described(sf, sobject)
     missing = [w for w in wanted if w.name.lower() not in (described[w.sobject] or {})]
     rights = user_rights(sf)
-    return FieldPlan(missing, described.get(INVOICE_OBJECT) is None,
-                     rights.has("CustomizeApplication") if rights else None)
+    return FieldPlan(
+        missing, described.get(INVOICE_OBJECT) is None, rights.has("CustomizeApplication") if rights else None
+    )
 
 
 # ---- creating them ----------------------------------------------------------------------------------
 def _no_right(exc: Exception | None = None) -> CannotCreateFields:
     why = f" (Salesforce said: {exc})" if exc else ""
-    return CannotCreateFields("The connected Salesforce user lacks the Customize Application permission, which "
-                              f"creating fields needs{why}. Sign in to Salesforce with an administrator, or ask one "
-                              f"to create them. {HAND_MADE}")
+    return CannotCreateFields(
+        "The connected Salesforce user lacks the Customize Application permission, which "
+        f"creating fields needs{why}. Sign in to Salesforce with an administrator, or ask one "
+        f"to create them. {HAND_MADE}"
+    )
 
 
-def create_fields(sf: SalesforceClient, plan: FieldPlan, field_map: Mapping[str, str],
-                  create_as: Mapping[str, str] | None = None,
-                  progress: Callable[[str], None] | None = None) -> FieldSetupResult:
+def create_fields(
+    sf: SalesforceClient,
+    plan: FieldPlan,
+    field_map: Mapping[str, str],
+    create_as: Mapping[str, str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> FieldSetupResult:
     """Create what ``plan`` lists, grant it to the connected user, read describe again. Raises
     :class:`CannotCreateFields` when the user may not (before anything is sent, when the rights
     say so). Other refusals are reported per field in the result; the rest goes on."""
@@ -242,8 +254,9 @@ def create_fields(sf: SalesforceClient, plan: FieldPlan, field_map: Mapping[str,
     return result
 
 
-def _create(sf: SalesforceClient, kind: str, full_name: str, metadata: dict[str, Any],
-            result: FieldSetupResult) -> bool:
+def _create(
+    sf: SalesforceClient, kind: str, full_name: str, metadata: dict[str, Any], result: FieldSetupResult
+) -> bool:
     """One Tooling create: True if the thing now exists (created, or it was already there)."""
     try:
         create_metadata(sf, kind, full_name, metadata)
@@ -261,8 +274,13 @@ def _create(sf: SalesforceClient, kind: str, full_name: str, metadata: dict[str,
 
 def _invoice_object_metadata() -> dict[str, Any]:
     label, plural, name_label = INVOICE_LABELS
-    return {"label": label, "pluralLabel": plural, "nameField": {"type": "Text", "label": name_label},
-            "deploymentStatus": "Deployed", "sharingModel": "ReadWrite"}
+    return {
+        "label": label,
+        "pluralLabel": plural,
+        "nameField": {"type": "Text", "label": name_label},
+        "deploymentStatus": "Deployed",
+        "sharingModel": "ReadWrite",
+    }
 
 
 def _grant(sf: SalesforceClient, fields: list[WantedField]) -> str:
@@ -272,19 +290,40 @@ def _grant(sf: SalesforceClient, fields: list[WantedField]) -> str:
     if rows:
         set_id = str(rows[0]["Id"])
     else:
-        set_id = sf.create("PermissionSet", {"Name": PERMISSION_SET, "Label": PERMISSION_SET_LABEL,
-                                             "Description": "Lets BigSync read and write the fields it created."})
-    granted = {str(r.get("Field") or "").lower() for r in sf.query(format_soql(
-        "SELECT Field FROM FieldPermissions WHERE ParentId = {}", set_id))}
+        set_id = sf.create(
+            "PermissionSet",
+            {
+                "Name": PERMISSION_SET,
+                "Label": PERMISSION_SET_LABEL,
+                "Description": "Lets BigSync read and write the fields it created.",
+            },
+        )
+    granted = {
+        str(r.get("Field") or "").lower()
+        for r in sf.query(format_soql("SELECT Field FROM FieldPermissions WHERE ParentId = {}", set_id))
+    }
     for wanted in fields:
         if wanted.full_name.lower() in granted:
             continue
-        _create_once(sf, "FieldPermissions", {"ParentId": set_id, "SobjectType": wanted.sobject,
-                                              "Field": wanted.full_name, "PermissionsRead": True,
-                                              "PermissionsEdit": True})
+        _create_once(
+            sf,
+            "FieldPermissions",
+            {
+                "ParentId": set_id,
+                "SobjectType": wanted.sobject,
+                "Field": wanted.full_name,
+                "PermissionsRead": True,
+                "PermissionsEdit": True,
+            },
+        )
     user = sf.identity().user_id
-    assigned = list(sf.query(format_soql("SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = {} AND "
-                                         "PermissionSetId = {}", user, set_id)))
+    assigned = list(
+        sf.query(
+            format_soql(
+                "SELECT Id FROM PermissionSetAssignment WHERE AssigneeId = {} AND PermissionSetId = {}", user, set_id
+            )
+        )
+    )
     if not assigned:
         _create_once(sf, "PermissionSetAssignment", {"AssigneeId": user, "PermissionSetId": set_id})
     return set_id
@@ -295,13 +334,24 @@ def _create_once(sf: SalesforceClient, sobject: str, values: dict[str, Any]) -> 
     try:
         sf.create(sobject, values)
     except PermissionDenied as exc:
-        raise CannotCreateFields("The connected Salesforce user may not manage or assign permission sets, so the "
-                                 f"new fields stay hidden from BigSync ({exc}). Give the user access to them in Setup "
-                                 "› Permission Sets, or sign in with an administrator and try again.") from None
+        raise CannotCreateFields(
+            "The connected Salesforce user may not manage or assign permission sets, so the "
+            f"new fields stay hidden from BigSync ({exc}). Give the user access to them in Setup "
+            "› Permission Sets, or sign in with an administrator and try again."
+        ) from None
     except RequestRejected as exc:
         if exc.code != "DUPLICATE_VALUE":
             raise
 
 
-__all__ = ["CREATE_AS", "CannotCreateFields", "FieldPlan", "FieldSetupResult", "WantedField", "create_fields",
-           "metadata_for", "plan_fields", "wanted_fields"]
+__all__ = [
+    "CREATE_AS",
+    "CannotCreateFields",
+    "FieldPlan",
+    "FieldSetupResult",
+    "WantedField",
+    "create_fields",
+    "metadata_for",
+    "plan_fields",
+    "wanted_fields",
+]

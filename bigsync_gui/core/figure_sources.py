@@ -35,9 +35,15 @@ DETAILS_KEY = "_invoice_details"  # invoice id → {"seen": fingerprint, field: 
 WARNED_META = "figures_without_source_warned"  # the figures already warned about (until they answer)
 #: How each figure is named to an admin.
 FIGURE_WORDS = {
-    "budget_total": "Budget (total)", "budget_fees": "Budget (fees)", "budget_hours": "Budget (hours)",
-    "budget_expenses": "Budget (expenses)", "hours_logged": "Hours logged", "expenses_logged": "Expenses logged",
-    "wip": "Work in progress", "invoiced_to_date": "Invoiced to date", "paid_to_date": "Paid to date",
+    "budget_total": "Budget (total)",
+    "budget_fees": "Budget (fees)",
+    "budget_hours": "Budget (hours)",
+    "budget_expenses": "Budget (expenses)",
+    "hours_logged": "Hours logged",
+    "expenses_logged": "Expenses logged",
+    "wip": "Work in progress",
+    "invoiced_to_date": "Invoiced to date",
+    "paid_to_date": "Paid to date",
 }
 
 
@@ -51,8 +57,9 @@ def lacks_detail_field(invoice: Invoice) -> bool:
     return any(pick(invoice.raw, name) is None for name in A.INVOICE_DETAIL_FIELDS)
 
 
-def cached_details(invoices: Iterable[Invoice], cache: Mapping[str, Any]
-                   ) -> tuple[dict[int, dict[str, Any]], list[Invoice], list[Invoice]]:
+def cached_details(
+    invoices: Iterable[Invoice], cache: Mapping[str, Any]
+) -> tuple[dict[int, dict[str, Any]], list[Invoice], list[Invoice]]:
     """The details kept for invoices unchanged since they were read; the invoices new or changed
     since (to read now); and those whose detail gave nothing last time (read again only when the
     project is re-read anyway: its turn in the rotation)."""
@@ -83,8 +90,11 @@ def read_details(bt: BigTimeClient, pending: list[Invoice], found: dict[int, dic
             detail = bt.invoice(invoice.id).raw
         except (RequestRejected, UnexpectedResponse):  # PermissionDenied is a RequestRejected
             detail = {}
-        found[invoice.id] = {name: pick(detail, name) for name in A.INVOICE_DETAIL_FIELDS
-                             if pick(invoice.raw, name) is None and pick(detail, name) is not None}
+        found[invoice.id] = {
+            name: pick(detail, name)
+            for name in A.INVOICE_DETAIL_FIELDS
+            if pick(invoice.raw, name) is None and pick(detail, name) is not None
+        }
 
 
 def details_cache(invoices: Iterable[Invoice], found: Mapping[int, Mapping[str, Any]]) -> dict[str, Any]:
@@ -148,5 +158,15 @@ def sources_summary(written: Mapping[str, tuple[str, Mapping[str, Any]]]) -> dic
     return {f: dict(sorted(v.items())) for f, v in sorted(out.items())}
 
 
-__all__ = ["DETAILS_KEY", "FIGURE_WORDS", "SOURCES_KEY", "NoSourceTracker", "cached_details", "details_cache",
-           "fingerprint", "lacks_detail_field", "read_details", "sources_summary"]
+__all__ = [
+    "DETAILS_KEY",
+    "FIGURE_WORDS",
+    "SOURCES_KEY",
+    "NoSourceTracker",
+    "cached_details",
+    "details_cache",
+    "fingerprint",
+    "lacks_detail_field",
+    "read_details",
+    "sources_summary",
+]

@@ -55,21 +55,25 @@ def prune(store: Store, now: datetime, keep_days: int, max_cycles: int) -> Prune
     db = store.db
     with store.transaction():
         events = db.execute("DELETE FROM events WHERE at < ?", (cutoff,)).rowcount
-        events += db.execute("DELETE FROM events WHERE cycle_id IN (SELECT id FROM cycles WHERE started_at < ?)",
-                             (cutoff,)).rowcount
+        events += db.execute(
+            "DELETE FROM events WHERE cycle_id IN (SELECT id FROM cycles WHERE started_at < ?)", (cutoff,)
+        ).rowcount
         cycles = db.execute("DELETE FROM cycles WHERE started_at < ? AND result <> 'running'", (cutoff,)).rowcount
         db.execute("DELETE FROM api_usage WHERE day < ?", (cutoff[:10],))
         over = int(db.execute("SELECT COUNT(*) FROM cycles").fetchone()[0]) - max_cycles
         if over > 0:
             cycles += db.execute(
                 "DELETE FROM cycles WHERE id IN (SELECT id FROM cycles c WHERE result = 'ok' AND NOT EXISTS"
-                " (SELECT 1 FROM events e WHERE e.cycle_id = c.id) ORDER BY id LIMIT ?)", (over,)).rowcount
+                " (SELECT 1 FROM events e WHERE e.cycle_id = c.id) ORDER BY id LIMIT ?)",
+                (over,),
+            ).rowcount
             over = int(db.execute("SELECT COUNT(*) FROM cycles").fetchone()[0]) - max_cycles
         if over > 0:
-            oldest = [r[0] for r in db.execute(
-                "SELECT id FROM cycles WHERE result <> 'running' ORDER BY id LIMIT ?", (over,))]
+            oldest = [
+                r[0] for r in db.execute("SELECT id FROM cycles WHERE result <> 'running' ORDER BY id LIMIT ?", (over,))
+            ]
             for start in range(0, len(oldest), 500):
-                chunk = oldest[start:start + 500]
+                chunk = oldest[start : start + 500]
                 marks = ",".join("?" * len(chunk))
                 events += db.execute(f"DELETE FROM events WHERE cycle_id IN ({marks})", chunk).rowcount
                 cycles += db.execute(f"DELETE FROM cycles WHERE id IN ({marks})", chunk).rowcount

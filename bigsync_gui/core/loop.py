@@ -101,8 +101,9 @@ class LoopControls:
     refresh: threading.Event = field(default_factory=threading.Event)
 
 
-def run_forever(engine: Engine, observer: LoopObserver, controls: LoopControls | None = None,
-                stream: TriggerStream | None = None) -> int:
+def run_forever(
+    engine: Engine, observer: LoopObserver, controls: LoopControls | None = None, stream: TriggerStream | None = None
+) -> int:
     """Loop until ``controls.stop``, telling ``observer`` each round: its start, each cycle's report,
     an error that kept it from starting, the records done, rate-limit waits, and the wait before the
     next round (so a GUI can show "next try at …" during backoff). After a RateLimited cycle the loop
@@ -135,8 +136,13 @@ def run_forever(engine: Engine, observer: LoopObserver, controls: LoopControls |
             stream.stop()
 
 
-def _loop(engine: Engine, observer: LoopObserver, controls: LoopControls, cancel: threading.Event,
-          stream: TriggerStream | None) -> int:
+def _loop(
+    engine: Engine,
+    observer: LoopObserver,
+    controls: LoopControls,
+    cancel: threading.Event,
+    stream: TriggerStream | None,
+) -> int:
     stop, wake, pause, refresh = controls.stop, controls.wake, controls.pause, controls.refresh
     failures = 0
     last_writeback: float | None = None  # the first write-back follows the first trigger cycle
@@ -171,8 +177,14 @@ def _loop(engine: Engine, observer: LoopObserver, controls: LoopControls, cancel
             refresh.clear()
             trigger: dict[str, Any] = {"on_wait": observer.on_rate_wait, "progress": observer.on_progress}
             batch = stream.take() if stream is not None else StreamBatch()
-            sweep = (stream is None or not stream.up or batch.sweep or not batch.record_ids or forced
-                     or time.monotonic() >= next_sweep)
+            sweep = (
+                stream is None
+                or not stream.up
+                or batch.sweep
+                or not batch.record_ids
+                or forced
+                or time.monotonic() >= next_sweep
+            )
             if stream is not None:
                 trigger["stream"] = StreamWork(None if sweep else tuple(sorted(batch.record_ids)), batch.position)
             try:

@@ -78,20 +78,24 @@ class _Row:
     fix: tuple[str, str | None] | None = None  # (label, start page); "{system}" as page: the service's own page
 
 
-_RECONNECT = _Row(SyncState.ATTENTION, "{label} needs you to sign in again", EXIT_NOT_CONNECTED,
-                  ("Reconnect {label}…", "{system}"))
+_RECONNECT = _Row(
+    SyncState.ATTENTION, "{label} needs you to sign in again", EXIT_NOT_CONNECTED, ("Reconnect {label}…", "{system}")
+)
 _SETTINGS = ("Open Settings…", None)
 _BUDGET = _Row(SyncState.ERROR, "Today's Salesforce API budget is used up", EXIT_OFFLINE)
 
 # code → row. Only codes: each error class carries its own (``problem_code``), once.
 TABLE: dict[str, _Row] = {
     "ReconnectNeeded": _RECONNECT,
-    "AuthorizationFailed": _Row(SyncState.ATTENTION, "{label} needs you to sign in again", EXIT_FAILED,
-                                ("Reconnect {label}…", "{system}")),
-    "NotConnected": _Row(SyncState.ATTENTION, "{label} is not connected", EXIT_NOT_CONNECTED,
-                         ("Connect {label}…", "{system}")),
-    "PickStageAgain": _Row(SyncState.ATTENTION, "Pick the trigger stage again", EXIT_FAILED,
-                           ("Pick the trigger stage…", "stage")),
+    "AuthorizationFailed": _Row(
+        SyncState.ATTENTION, "{label} needs you to sign in again", EXIT_FAILED, ("Reconnect {label}…", "{system}")
+    ),
+    "NotConnected": _Row(
+        SyncState.ATTENTION, "{label} is not connected", EXIT_NOT_CONNECTED, ("Connect {label}…", "{system}")
+    ),
+    "PickStageAgain": _Row(
+        SyncState.ATTENTION, "Pick the trigger stage again", EXIT_FAILED, ("Pick the trigger stage…", "stage")
+    ),
     "ConfigInvalid": _Row(SyncState.ATTENTION, "The setup needs fixing", EXIT_FAILED, _SETTINGS),
     "InsecureUrl": _Row(SyncState.ATTENTION, "The setup needs fixing", EXIT_FAILED, _SETTINGS),
     "PermissionDenied": _Row(SyncState.ATTENTION, "{label} refused: a permission is missing", EXIT_FAILED, _SETTINGS),
@@ -132,8 +136,15 @@ def problem_of(code: str, system: str | None, detail: str = "") -> Problem:
         text, page = row.fix
         if page != "{system}" or system:  # a service's own page only when we know which service
             fix = FixAction(text.format(label=label), system if page == "{system}" else page)
-    return Problem(row.state, row.headline.format(label=label), fix, row.exit_code, system,
-                   code if code in TABLE else UNEXPECTED, detail)
+    return Problem(
+        row.state,
+        row.headline.format(label=label),
+        fix,
+        row.exit_code,
+        system,
+        code if code in TABLE else UNEXPECTED,
+        detail,
+    )
 
 
 RESULT_WORDS = {"ok": "OK", "partial": "Some refused", "interrupted": "Interrupted", "running": "Running"}

@@ -19,8 +19,17 @@ METADATA_MAX_AGE = timedelta(minutes=15)
 ID_CHUNK = 200  # ids per "Id IN (...)" query: keeps the SOQL well under its length limit
 METADATA = "salesforce_metadata"
 
-ACCOUNT_FIELDS = ("Name", "BillingStreet", "BillingCity", "BillingState", "BillingPostalCode", "BillingCountry",
-                  "Phone", "Fax", "Description")
+ACCOUNT_FIELDS = (
+    "Name",
+    "BillingStreet",
+    "BillingCity",
+    "BillingState",
+    "BillingPostalCode",
+    "BillingCountry",
+    "Phone",
+    "Fax",
+    "Description",
+)
 CONTACT_FIELDS = ("FirstName", "LastName", "Email", "Phone", "Title")
 
 
@@ -40,6 +49,7 @@ def metadata(c: CycleState, force: bool = False) -> Metadata:
         c.store.set_meta(METADATA, meta.to_dict())
     return meta
 
+
 def trigger_stage(c: CycleState) -> Stage:
     assert c.metadata is not None
     wanted = c.settings.sync.trigger_stage
@@ -55,9 +65,12 @@ def trigger_stage(c: CycleState) -> Stage:
             "(Settings… or `bigsync-gui configure --trigger-stage`); nothing is synced until then."
         )
     if not stage.is_active:
-        raise PickStageAgain(f"The trigger stage {label!r} was deactivated in Salesforce. Pick the stage again; "
-                             "nothing is synced until then.")
+        raise PickStageAgain(
+            f"The trigger stage {label!r} was deactivated in Salesforce. Pick the stage again; "
+            "nothing is synced until then."
+        )
     return stage
+
 
 # ---- reading ---------------------------------------------------------------------------------
 def select(c: CycleState) -> str:
@@ -83,9 +96,12 @@ def select(c: CycleState) -> str:
     roles = ", ".join(["ContactId", "Role", "IsPrimary", *(f"Contact.{f}" for f in CONTACT_FIELDS)])
     history = ""
     if c.history_since is not None:  # the stages passed since the last read, in the same request
-        history = soql.format_soql(", (SELECT StageName, CreatedDate FROM OpportunityHistories "
-                                   "WHERE CreatedDate >= {} ORDER BY CreatedDate)", c.history_since)
+        history = soql.format_soql(
+            ", (SELECT StageName, CreatedDate FROM OpportunityHistories WHERE CreatedDate >= {} ORDER BY CreatedDate)",
+            c.history_since,
+        )
     return f"SELECT {', '.join(fields)}, (SELECT {roles} FROM OpportunityContactRoles){history} FROM Opportunity"
+
 
 def read_changes(c: CycleState, cursor: datetime) -> dict[str, dict[str, Any]]:
     since = cursor - LOOKBACK
@@ -93,6 +109,7 @@ def read_changes(c: CycleState, cursor: datetime) -> dict[str, dict[str, Any]]:
     rows = c.sf.query_all(query)  # the first page is fetched here: Salesforce's time of the read
     c.read_at = c.sf.server_time
     return {r["Id"]: r for r in rows}
+
 
 def read_full(c: CycleState, triggering: set[str], cursor: datetime | None) -> dict[str, dict[str, Any]]:
     """Every opportunity at or past the trigger, those changed since the cursor (a stage passed
@@ -109,24 +126,29 @@ def read_full(c: CycleState, triggering: set[str], cursor: datetime | None) -> d
     records.update(read_ids(c, [i for i in linked if i not in records], sever_missing=True))
     return records
 
+
 def read_unfinished(c: CycleState, exclude: set[str]) -> dict[str, dict[str, Any]]:
     """Opportunities whose create was left unfinished are read again, whatever the cursor says."""
     pending = [i.opportunity_id for i in c.store.intents("pending") if i.opportunity_id not in exclude]
     return read_ids(c, pending, sever_missing=False)
 
+
 def read_ids(c: CycleState, ids: list[str], sever_missing: bool) -> dict[str, dict[str, Any]]:
     found: dict[str, dict[str, Any]] = {}
     for start in range(0, len(ids), ID_CHUNK):
-        chunk = ids[start:start + ID_CHUNK]
-        found.update(
-            {r["Id"]: r for r in c.sf.query_all(select(c) + soql.format_soql(" WHERE Id IN {}", chunk))}
-        )
+        chunk = ids[start : start + ID_CHUNK]
+        found.update({r["Id"]: r for r in c.sf.query_all(select(c) + soql.format_soql(" WHERE Id IN {}", chunk))})
     if sever_missing:  # gone from the recycle bin too (hard-deleted): the link is severed
         for missing in (i for i in ids if i not in found):
             link = c.store.link(missing)
             if link and link.status == "linked":
                 with c.store.transaction():
                     c.store.set_link_status(missing, "severed")
-                    c.store.event(c.id, "severed", f"{link.opportunity_name} was deleted for good in Salesforce; "
-                                                   "the BigTime project stays.", missing, link.project_id)
+                    c.store.event(
+                        c.id,
+                        "severed",
+                        f"{link.opportunity_name} was deleted for good in Salesforce; the BigTime project stays.",
+                        missing,
+                        link.project_id,
+                    )
     return found

@@ -49,8 +49,9 @@ def start_of_next_poll(store: Store, floor: str | None) -> datetime | None:
     return parse_timestamp(text) - LOOKBACK if text else None
 
 
-def changed_roles(store: Store, sf: SalesforceClient, fields: Sequence[str], start: datetime,
-                  now: datetime) -> tuple[list[dict[str, Any]], str, bool]:
+def changed_roles(
+    store: Store, sf: SalesforceClient, fields: Sequence[str], start: datetime, now: datetime
+) -> tuple[list[dict[str, Any]], str, bool]:
     """The roles changed since ``start`` (``fields`` of each), the position to keep once they are
     done, and whether this was a full resync. ``now``: ours, used only when no Salesforce answer has
     told its time yet (the stamps and the window are by Salesforce's clock)."""
@@ -67,7 +68,7 @@ def changed_roles(store: Store, sf: SalesforceClient, fields: Sequence[str], sta
     rows: list[dict[str, Any]] = []
     for i in range(0, len(answer.ids), CHUNK):
         template = f"SELECT {', '.join(fields)} FROM {OBJECT} WHERE Id IN {{}} ORDER BY SystemModstamp, Id"
-        rows.extend(sf.query(soql.format_soql(template, answer.ids[i:i + CHUNK])))
+        rows.extend(sf.query(soql.format_soql(template, answer.ids[i : i + CHUNK])))
     return rows, _iso(answer.latest_date_covered), False
 
 
@@ -77,7 +78,7 @@ def _all_roles(store: Store, sf: SalesforceClient, fields: Sequence[str]) -> lis
     rows: list[dict[str, Any]] = []
     for i in range(0, len(linked), CHUNK):
         template = f"SELECT {', '.join(fields)} FROM {OBJECT} WHERE OpportunityId IN {{}} ORDER BY SystemModstamp, Id"
-        rows.extend(sf.query(soql.format_soql(template, linked[i:i + CHUNK])))
+        rows.extend(sf.query(soql.format_soql(template, linked[i : i + CHUNK])))
     return rows
 
 

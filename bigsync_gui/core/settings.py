@@ -129,8 +129,11 @@ class Settings:
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigInvalid(str(path), f"The settings file {path} cannot be read: {exc}") from None
         except json.JSONDecodeError as exc:
-            raise ConfigInvalid(str(path), f"The settings file {path} is not valid JSON (line {exc.lineno}): "
-                                           "fix or remove it, then run the setup again.") from None
+            raise ConfigInvalid(
+                str(path),
+                f"The settings file {path} is not valid JSON (line {exc.lineno}): "
+                "fix or remove it, then run the setup again.",
+            ) from None
         if not isinstance(data, dict) or data.get("format") != FORMAT:
             raise ConfigInvalid(str(path), f"The settings file {path} is not one this version of BigSync understands.")
         loaded = cls(

@@ -17,7 +17,6 @@ from .problems import cycle_outcome
 from .store import Store
 
 
-
 def local_clock(iso: str) -> str:
     """A stored UTC instant as people read it: this computer's local time, to the minute (the JSON
     keeps the instant itself)."""
@@ -26,13 +25,21 @@ def local_clock(iso: str) -> str:
     except ValueError:
         return iso
 
+
 def status_snapshot(profile: Profile) -> dict[str, Any]:
     attention: list[str] = []
     try:
         settings = Settings.load(profile)
     except ConfigInvalid as exc:
-        return {"configured": False, "summary": exc.message, "attention": [exc.message], "cycles": [], "links": {},
-                "pending": 0, "rejected": []}
+        return {
+            "configured": False,
+            "summary": exc.message,
+            "attention": [exc.message],
+            "cycles": [],
+            "links": {},
+            "pending": 0,
+            "rejected": [],
+        }
     if not settings.salesforce.connected:
         attention.append("Salesforce is not connected (bigsync-gui connect salesforce).")
     if not settings.bigtime.connected:
@@ -60,15 +67,19 @@ def status_snapshot(profile: Profile) -> dict[str, Any]:
     if last and last["result"] == "failed":
         attention.append(last["message"])
     if rejected:
-        attention.append(f"{len(rejected)} opportunit{'y was' if len(rejected) == 1 else 'ies were'} refused "
-                         "(see `status --json` or the Activity window for why).")
+        attention.append(
+            f"{len(rejected)} opportunit{'y was' if len(rejected) == 1 else 'ies were'} refused "
+            "(see `status --json` or the Activity window for why)."
+        )
 
     if last is None:
         summary = "Not synced yet."
     else:
-        summary = (f"Last sync {local_clock(last['ended_at'] or last['started_at'])}: "
-                   f"{cycle_outcome(last['result'], last['error_code'], last['error_system']).lower()}; "
-                   f"{plural(links.get('linked', 0), 'linked project')}, {links.get('severed', 0)} severed.")
+        summary = (
+            f"Last sync {local_clock(last['ended_at'] or last['started_at'])}: "
+            f"{cycle_outcome(last['result'], last['error_code'], last['error_system']).lower()}; "
+            f"{plural(links.get('linked', 0), 'linked project')}, {links.get('severed', 0)} severed."
+        )
     if settings.sync.configured:
         summary += f" Trigger stage: {settings.sync.trigger_stage_label or settings.sync.trigger_stage}."
     timing = trigger_timing.timing(profile, settings)
@@ -77,8 +88,12 @@ def status_snapshot(profile: Profile) -> dict[str, Any]:
         "configured": settings.sync.configured,
         "trigger_stage": settings.sync.trigger_stage,
         # seconds between trigger cycles now; source: "set" (the admin's), "derived" or "default"
-        "interval": {"seconds": interval.seconds, "source": interval.source, "daily_max": interval.daily_max,
-                     "text": interval.describe()},
+        "interval": {
+            "seconds": interval.seconds,
+            "source": interval.source,
+            "daily_max": interval.daily_max,
+            "text": interval.describe(),
+        },
         # how triggers arrive, in the words every place shows: "Instant" or "Checks every N min"
         "triggers": timing.to_json() | {"detail": timing.detail},
         "summary": summary,

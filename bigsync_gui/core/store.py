@@ -138,8 +138,18 @@ MIGRATIONS: list[str] = [
     """,
 ]
 
-EVENT_KINDS = ("created", "linked", "severed", "restored", "written", "rejected", "client", "contacts", "warning",
-               "mode")  # mode: how triggers arrive changed (core/trigger_timing.py)
+EVENT_KINDS = (
+    "created",
+    "linked",
+    "severed",
+    "restored",
+    "written",
+    "rejected",
+    "client",
+    "contacts",
+    "warning",
+    "mode",
+)  # mode: how triggers arrive changed (core/trigger_timing.py)
 COUNTED = {"created", "linked", "severed", "restored", "written", "rejected"}
 
 
@@ -240,8 +250,10 @@ class Store:
             raise
 
     def _unusable(self, exc: sqlite3.DatabaseError) -> StoreError:
-        return StoreError(f"The sync state database {self.path} cannot be used ({exc}). It was left as it is; "
-                          "move it away to start over (links and history would be lost).")
+        return StoreError(
+            f"The sync state database {self.path} cannot be used ({exc}). It was left as it is; "
+            "move it away to start over (links and history would be lost)."
+        )
 
     def close(self) -> None:
         self.db.close()
@@ -315,8 +327,15 @@ class Store:
         rows = self.db.execute("SELECT status, COUNT(*) FROM links GROUP BY status").fetchall()
         return {r[0]: r[1] for r in rows}
 
-    def add_link(self, opportunity_id: str, project_id: int, client_id: int | None, account_id: str | None,
-                 name: str, written_back: bool = False) -> None:
+    def add_link(
+        self,
+        opportunity_id: str,
+        project_id: int,
+        client_id: int | None,
+        account_id: str | None,
+        name: str,
+        written_back: bool = False,
+    ) -> None:
         now = utcnow()
         self.db.execute(
             "INSERT INTO links (opportunity_id, project_id, client_id, account_id, opportunity_name, status,"
@@ -395,13 +414,16 @@ class Store:
         return ClientLink(row[0], row[1], row[2]) if row else None
 
     def begin_client(self, account_id: str, client_code: str) -> None:
-        self.db.execute("INSERT INTO clients (account_id, client_code, state, updated_at) VALUES (?, ?, 'pending', ?)"
-                        " ON CONFLICT(account_id) DO UPDATE SET state = 'pending', updated_at = excluded.updated_at",
-                        (account_id, client_code, utcnow()))
+        self.db.execute(
+            "INSERT INTO clients (account_id, client_code, state, updated_at) VALUES (?, ?, 'pending', ?)"
+            " ON CONFLICT(account_id) DO UPDATE SET state = 'pending', updated_at = excluded.updated_at",
+            (account_id, client_code, utcnow()),
+        )
 
     def clients_of_other_accounts(self, account_id: str) -> set[int]:
-        rows = self.db.execute("SELECT client_id FROM clients WHERE account_id <> ? AND client_id IS NOT NULL",
-                               (account_id,)).fetchall()
+        rows = self.db.execute(
+            "SELECT client_id FROM clients WHERE account_id <> ? AND client_id IS NOT NULL", (account_id,)
+        ).fetchall()
         return {int(row[0]) for row in rows}
 
     def link_client(self, account_id: str, client_id: int, client_code: str = "") -> None:
@@ -426,8 +448,9 @@ class Store:
 
     def release(self, opportunity_id: str, at: str) -> None:
         """It went below the stage at ``at``: reaching the stage after that counts (the first release stays)."""
-        self.db.execute("UPDATE excluded SET released_at = ? WHERE opportunity_id = ? AND released_at IS NULL",
-                        (at, opportunity_id))
+        self.db.execute(
+            "UPDATE excluded SET released_at = ? WHERE opportunity_id = ? AND released_at IS NULL", (at, opportunity_id)
+        )
 
     def excluded_ids(self) -> list[str]:
         return [r[0] for r in self.db.execute("SELECT opportunity_id FROM excluded ORDER BY opportunity_id")]
@@ -475,7 +498,8 @@ class Store:
             "INSERT INTO written (opportunity_id, project_modified, values_json, written_at) VALUES (?, ?, ?, ?)"
             " ON CONFLICT(opportunity_id) DO UPDATE SET project_modified = excluded.project_modified,"
             " values_json = excluded.values_json, written_at = excluded.written_at",
-            (opportunity_id, project_modified, json.dumps(values, sort_keys=True), utcnow()))
+            (opportunity_id, project_modified, json.dumps(values, sort_keys=True), utcnow()),
+        )
 
     # ---- API usage per UTC day ------------------------------------------------------------------
     def add_usage(self, system: str, requests: int, day: str | None = None) -> None:
@@ -499,8 +523,16 @@ class Store:
         cur = self.db.execute("INSERT INTO cycles (kind, started_at) VALUES (?, ?)", (kind, utcnow()))
         return int(cur.lastrowid or 0)
 
-    def end_cycle(self, cycle_id: int, result: str, message: str, salesforce_requests: int, bigtime_requests: int,
-                  error_code: str = "", error_system: str = "") -> None:
+    def end_cycle(
+        self,
+        cycle_id: int,
+        result: str,
+        message: str,
+        salesforce_requests: int,
+        bigtime_requests: int,
+        error_code: str = "",
+        error_system: str = "",
+    ) -> None:
         """``error_code``/``error_system``: the problem a failed cycle ended with (kept as NULL when none)."""
         counts = {k: 0 for k in COUNTED}
         for kind, n in self.db.execute(
@@ -531,8 +563,14 @@ class Store:
             ),
         )
 
-    def event(self, cycle_id: int | None, kind: str, message: str, opportunity_id: str | None = None,
-              project_id: int | None = None) -> None:
+    def event(
+        self,
+        cycle_id: int | None,
+        kind: str,
+        message: str,
+        opportunity_id: str | None = None,
+        project_id: int | None = None,
+    ) -> None:
         assert kind in EVENT_KINDS, kind
         self.db.execute(
             "INSERT INTO events (cycle_id, at, kind, opportunity_id, project_id, message) VALUES (?, ?, ?, ?, ?, ?)",
@@ -558,9 +596,14 @@ class Store:
             shown = self.cycles(cycles)
             # While every cycle is shown, every event of none is too (the stream connects before the first).
             since = shown[-1].started_at if len(shown) == cycles else ""
-            rows = (self.db.execute("SELECT * FROM events WHERE cycle_id >= ? OR (cycle_id IS NULL AND at >= ?) "
-                                    "ORDER BY id DESC", (shown[-1].id, since)) if shown
-                    else self.db.execute("SELECT * FROM events WHERE cycle_id IS NULL ORDER BY id DESC LIMIT 200"))
+            rows = (
+                self.db.execute(
+                    "SELECT * FROM events WHERE cycle_id >= ? OR (cycle_id IS NULL AND at >= ?) ORDER BY id DESC",
+                    (shown[-1].id, since),
+                )
+                if shown
+                else self.db.execute("SELECT * FROM events WHERE cycle_id IS NULL ORDER BY id DESC LIMIT 200")
+            )
             return shown, [Event(**dict(r)) for r in rows]
         finally:
             self.db.execute("COMMIT")

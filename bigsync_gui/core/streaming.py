@@ -49,6 +49,7 @@ class Engine(Protocol):
 
     def open_store(self) -> Store: ...
 
+
 log = logging.getLogger(__name__)
 
 ENTITY = "Opportunity"
@@ -88,10 +89,16 @@ class TriggerStream:
     """The listener. ``start(wake)`` runs its thread; ``take()``/``put_back()`` hand batches to the
     loop; ``up`` and ``reason`` say whether triggers are instant now and why not."""
 
-    def __init__(self, session: Callable[[], CometdSession], refresh_token: Callable[[], None],
-                 position: int | None, ignore_fields: frozenset[str] = frozenset(), *,
-                 cdc_selected: Callable[[], bool | None] | None = None,
-                 sleep: Callable[[threading.Event, float], bool] | None = None) -> None:
+    def __init__(
+        self,
+        session: Callable[[], CometdSession],
+        refresh_token: Callable[[], None],
+        position: int | None,
+        ignore_fields: frozenset[str] = frozenset(),
+        *,
+        cdc_selected: Callable[[], bool | None] | None = None,
+        sleep: Callable[[threading.Event, float], bool] | None = None,
+    ) -> None:
         """``cdc_selected()`` (optional: the Tooling API's answer, None when it cannot tell) is asked
         after each subscribe: Salesforce may accept a subscription for an entity not selected for
         Change Data Capture and then send nothing (docs/sandbox.md, switch
@@ -170,8 +177,9 @@ class TriggerStream:
             batch.position, batch.events = event.replay_id, batch.events + 1
             if event.is_overflow:
                 batch.sweep = True
-            elif event.entity == ENTITY and not (event.change_type == "UPDATE" and event.changed_fields
-                                                 and set(event.changed_fields) <= self._ignore):
+            elif event.entity == ENTITY and not (
+                event.change_type == "UPDATE" and event.changed_fields and set(event.changed_fields) <= self._ignore
+            ):
                 batch.record_ids.update(i for i in event.record_ids if _RECORD_ID.fullmatch(i))
         self.events_received += batch.events
         if batch.events:
@@ -237,8 +245,9 @@ class TriggerStream:
         self._set_mode(False, f"Salesforce's change stream is not available ({exc.message})")
         return float(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)] * 10), None
 
-    def _failed(self, failure: StreamFailure, session: CometdSession | None, failures: int,
-                allocation_failures: int) -> tuple[float, CometdSession | None]:
+    def _failed(
+        self, failure: StreamFailure, session: CometdSession | None, failures: int, allocation_failures: int
+    ) -> tuple[float, CometdSession | None]:
         """The planned path of each failure: (seconds to wait first, the session to go on with)."""
         log.info("change stream: %s (%s)", failure.kind, failure.message)
         if failure.kind == "unknown_client":

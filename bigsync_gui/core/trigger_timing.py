@@ -39,16 +39,26 @@ class TriggerTiming:
     def detail(self) -> str:
         """One sentence more, for where there is room (Settings, `status`)."""
         if self.instant:
-            return ("a win becomes a project within seconds, through Salesforce's Change Data Capture stream; "
-                    "a full check still runs every 30–60 min")
+            return (
+                "a win becomes a project within seconds, through Salesforce's Change Data Capture stream; "
+                "a full check still runs every 30–60 min"
+            )
         why = f"; instant triggers are off: {self.reason}" if self.reason else ""
         text = self.interval.describe()  # "every 7 min (automatic: …)": the words say the first half
         return (text.split(" (", 1)[1].rstrip(")") if " (" in text else text) + why
 
     def to_json(self) -> dict[str, Any]:
-        return {"mode": "instant" if self.instant else "polling", "text": self.words, "reason": self.reason,
-                "interval": {"seconds": self.interval.seconds, "source": self.interval.source,
-                             "daily_max": self.interval.daily_max, "text": self.interval.describe()}}
+        return {
+            "mode": "instant" if self.instant else "polling",
+            "text": self.words,
+            "reason": self.reason,
+            "interval": {
+                "seconds": self.interval.seconds,
+                "source": self.interval.source,
+                "daily_max": self.interval.daily_max,
+                "text": self.interval.describe(),
+            },
+        }
 
 
 def read_mode(store: Store) -> tuple[bool, str]:
@@ -97,8 +107,11 @@ def record_mode(store: Store, instant: bool, reason: str, interval: TriggerInter
         return False
     now = datetime.now(timezone.utc).isoformat(timespec="seconds")
     words = TriggerTiming(instant, interval, reason).words
-    message = (f"Triggers: {words} — Salesforce's change stream is connected." if instant
-               else f"Triggers: {words}" + (f" — {reason[0].upper() + reason[1:]}." if reason else "."))
+    message = (
+        f"Triggers: {words} — Salesforce's change stream is connected."
+        if instant
+        else f"Triggers: {words}" + (f" — {reason[0].upper() + reason[1:]}." if reason else ".")
+    )
     with store.transaction():
         store.set_meta(MODE_KEY, {"instant": instant, "reason": reason, "since": now})
         store.event(None, "mode", message)

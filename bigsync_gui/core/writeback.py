@@ -65,13 +65,29 @@ from .store import Link, Store
 OPPORTUNITY = "Opportunity"
 BATCH = 200  # changed projects per batch = records per sObject Collections call
 #: The figures that can flow back, in the order they are reported.
-FIGURES = ("project_id", "project_url", "budget_fees", "budget_hours", "budget_expenses", "budget_total",
-           "hours_logged",
-           "expenses_logged", "wip", "invoiced_to_date", "paid_to_date", "last_sync")
+FIGURES = (
+    "project_id",
+    "project_url",
+    "budget_fees",
+    "budget_hours",
+    "budget_expenses",
+    "budget_total",
+    "hours_logged",
+    "expenses_logged",
+    "wip",
+    "invoiced_to_date",
+    "paid_to_date",
+    "last_sync",
+)
 #: Fields of the invoice-row object: ours → its API name.
 INVOICE_FIELDS = {
-    "number": "Name", "opportunity": "Opportunity__c", "invoice_id": "BigTime_Invoice_Id__c",
-    "date": "Invoice_Date__c", "amount": "Amount__c", "paid": "Paid__c", "status": "Status__c",
+    "number": "Name",
+    "opportunity": "Opportunity__c",
+    "invoice_id": "BigTime_Invoice_Id__c",
+    "date": "Invoice_Date__c",
+    "amount": "Amount__c",
+    "paid": "Paid__c",
+    "status": "Status__c",
 }
 _INVOICE_REQUIRED = ("number", "opportunity", "invoice_id")
 _INVOICE_STATUS = {0: "Draft", 1: "Open", 2: "Partially Paid", 3: "Paid"}
@@ -149,13 +165,22 @@ def _status_text(invoice: Invoice) -> str | None:
 
 def _signature(invoices: Iterable[Invoice]) -> dict[str, list[Any]]:
     """What the write-back shows of a project's invoices (compared with what was last written)."""
-    return {str(i.id): [i.number or "", i.date.isoformat() if i.date else None, _money(i.invoiced), _money(i.paid),
-                        _status_text(i)] for i in invoices if i.id is not None}
+    return {
+        str(i.id): [
+            i.number or "",
+            i.date.isoformat() if i.date else None,
+            _money(i.invoiced),
+            _money(i.paid),
+            _status_text(i),
+        ]
+        for i in invoices
+        if i.id is not None
+    }
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
     for start in range(0, len(items), size):
-        yield items[start:start + size]
+        yield items[start : start + size]
 
 
 def _reason(result: SaveResult) -> str:
@@ -225,31 +250,58 @@ def _parse_iso(text: Any) -> datetime | None:
     return parse_timestamp(str(text))
 
 
-def run_cycle(runner: CycleRunner, roles_floor: str, *, cancel: threading.Event | None, wait_for_lock: float,
-              on_wait: WaitCallback | None) -> CycleReport:
+def run_cycle(
+    runner: CycleRunner,
+    roles_floor: str,
+    *,
+    cancel: threading.Event | None,
+    wait_for_lock: float,
+    on_wait: WaitCallback | None,
+) -> CycleReport:
     """One write-back cycle under the shared harness (core.cycle): the contacts of new contact roles
     (core.contacts), then the figures. ``roles_floor``: the cursor holding the setup's read (roles
     older than a project went with its creation)."""
+
     def work(cycle_id: int, settings: Settings, store: Store) -> str:
         sf = runner.salesforce()
         sf.new_cycle()  # describe once per write-back run: fields added in Salesforce are seen
         if store.links("linked"):
             # needed below anyway (cached): its answer tells the roles' poll Salesforce's clock
             sf.fields(OPPORTUNITY)
-        added = contacts.sync_new_roles(store, sf, runner.bigtime(), cycle_id, store.cursor(roles_floor),
-                                       now=runner.now())
-        result = run_writeback(store, sf, runner.bigtime(), settings.sync.field_map, cycle_id, cancel,
-                               now=runner.now(), interval_seconds=settings.sync.writeback_interval_seconds)
-        message = (f"Checked {plural(result.projects_checked, 'linked project')}; {result.projects_changed} changed."
-                   if result.projects_checked else "")
+        added = contacts.sync_new_roles(
+            store, sf, runner.bigtime(), cycle_id, store.cursor(roles_floor), now=runner.now()
+        )
+        result = run_writeback(
+            store,
+            sf,
+            runner.bigtime(),
+            settings.sync.field_map,
+            cycle_id,
+            cancel,
+            now=runner.now(),
+            interval_seconds=settings.sync.writeback_interval_seconds,
+        )
+        message = (
+            f"Checked {plural(result.projects_checked, 'linked project')}; {result.projects_changed} changed."
+            if result.projects_checked
+            else ""
+        )
         return f"{message} Added {plural(added, 'contact')} from new contact roles.".strip() if added else message
 
     return runner.run("writeback", work, cancel=cancel, wait_for_lock=wait_for_lock, on_wait=on_wait)
 
 
-def run_writeback(store: Store, sf: SalesforceClient, bt: BigTimeClient, field_map: dict[str, str], cycle_id: int,
-                  cancel: threading.Event | None = None, *, now: datetime | None = None,
-                  interval_seconds: float = 900) -> WritebackResult:
+def run_writeback(
+    store: Store,
+    sf: SalesforceClient,
+    bt: BigTimeClient,
+    field_map: dict[str, str],
+    cycle_id: int,
+    cancel: threading.Event | None = None,
+    *,
+    now: datetime | None = None,
+    interval_seconds: float = 900,
+) -> WritebackResult:
     """Write the figures of the linked projects that changed, and of those whose turn in the
     rotation came, onto their opportunities (see the module docstring for what it costs).
     ``interval_seconds``: the write-back interval (sizes the rotation). Connector errors that stop
@@ -292,32 +344,52 @@ def run_writeback(store: Store, sf: SalesforceClient, bt: BigTimeClient, field_m
         previous_modified, previous = written.get(link.opportunity_id, ("", None))
         details, pending, empty = fs.cached_details(mine, (previous or {}).get(fs.DETAILS_KEY) or {})
         signature = _signature(merge_detail(i, details.get(i.id or 0)) for i in mine)
-        work = _Work(link, project, mine, modified, signature, dict(previous or {}), details=details, pending=pending,
-                     empty=empty)
-        if previous is not None and not pending and previous_modified == modified \
-                and previous.get(_INVOICES_KEY) == signature \
-                and previous.get(_FIELDS_KEY) == usable \
-                and (rows_fields is None or previous.get(_ROWS_KEY) == signature):
+        work = _Work(
+            link,
+            project,
+            mine,
+            modified,
+            signature,
+            dict(previous or {}),
+            details=details,
+            pending=pending,
+            empty=empty,
+        )
+        if (
+            previous is not None
+            and not pending
+            and previous_modified == modified
+            and previous.get(_INVOICES_KEY) == signature
+            and previous.get(_FIELDS_KEY) == usable
+            and (rows_fields is None or previous.get(_ROWS_KEY) == signature)
+        ):
             age, key = _age(previous, link, now)
             if age >= REFRESH_MIN_AGE.total_seconds():
                 due.append((key, work))
             continue
         changed.append(work)
     due.sort(key=lambda item: -item[0])
-    rotated = [work for _, work in due[:rotation_size(interval_seconds, 2 if read_detail else 1)]]
+    rotated = [work for _, work in due[: rotation_size(interval_seconds, 2 if read_detail else 1)]]
     result.projects_rotated = len(rotated)
     changed.extend(rotated)
 
     with store.transaction():
         if missing_fields:
-            store.event(cycle_id, "warning", "These mapped Salesforce fields are skipped because the Opportunity "
-                                             "object does not have them or they cannot be edited: "
-                                             + ", ".join(missing_fields) + ".")
+            store.event(
+                cycle_id,
+                "warning",
+                "These mapped Salesforce fields are skipped because the Opportunity "
+                "object does not have them or they cannot be edited: " + ", ".join(missing_fields) + ".",
+            )
         if rows_warning:
             store.event(cycle_id, "warning", rows_warning)
         if missing_projects:
-            store.event(cycle_id, "warning", "These linked BigTime projects were not found in BigTime, so their "
-                                             "figures are not written: " + ", ".join(missing_projects) + ".")
+            store.event(
+                cycle_id,
+                "warning",
+                "These linked BigTime projects were not found in BigTime, so their "
+                "figures are not written: " + ", ".join(missing_projects) + ".",
+            )
 
     tracker = fs.NoSourceTracker(usable)
     allowance = [rotation_size(interval_seconds, 1)]  # invoice details this run may read
@@ -340,9 +412,16 @@ def run_writeback(store: Store, sf: SalesforceClient, bt: BigTimeClient, field_m
     return result
 
 
-def _read_figures(bt: BigTimeClient, batch: Sequence[_Work], cancel: threading.Event | None, read_detail: bool,
-                  invoices_attributed: bool, need_details: bool, allowance: list[int],
-                  tracker: fs.NoSourceTracker) -> list[_Work] | None:
+def _read_figures(
+    bt: BigTimeClient,
+    batch: Sequence[_Work],
+    cancel: threading.Event | None,
+    read_detail: bool,
+    invoices_attributed: bool,
+    need_details: bool,
+    allowance: list[int],
+    tracker: fs.NoSourceTracker,
+) -> list[_Work] | None:
     """Per project its budget-status rows (and detail when a budget figure is mapped, and the details
     of invoices new or changed since read where the history lacks an amount); the figures go to
     ``work.sent``, None where no source answered, and which source did to ``work.sources``. Returns
@@ -354,7 +433,7 @@ def _read_figures(bt: BigTimeClient, batch: Sequence[_Work], cancel: threading.E
             return None
         pid = work.project.id or 0
         if need_details and work.pending:
-            now_read = work.pending[:allowance[0]]
+            now_read = work.pending[: allowance[0]]
             allowance[0] -= len(now_read)
             fs.read_details(bt, now_read, work.details)  # kept: the next run reads only the rest
             work.deferred = len(now_read) < len(work.pending)
@@ -375,24 +454,39 @@ def _read_figures(bt: BigTimeClient, batch: Sequence[_Work], cancel: threading.E
         work.signature = _signature(work.invoices)
         work.sources = {figure: totals.sources.get(figure, "") for figure in totals.figures}
         work.read = {figure: _money(value) for figure, value in totals.figures.items()}
-        work.sent = {"project_id": str(work.project.id),
-                     "project_url": bt_assumptions.project_url(bt.base_url, pid), **work.read}
+        work.sent = {
+            "project_id": str(work.project.id),
+            "project_url": bt_assumptions.project_url(bt.base_url, pid),
+            **work.read,
+        }
         ready.append(work)
     return ready
 
 
-def _write_batch(store: Store, sf: SalesforceClient, bt: BigTimeClient, batch: Sequence[_Work], usable: dict[str, str],
-                 rows_fields: dict[str, FieldInfo] | None, cycle_id: int, result: WritebackResult,
-                 read_at: datetime) -> None:
+def _write_batch(
+    store: Store,
+    sf: SalesforceClient,
+    bt: BigTimeClient,
+    batch: Sequence[_Work],
+    usable: dict[str, str],
+    rows_fields: dict[str, FieldInfo] | None,
+    cycle_id: int,
+    result: WritebackResult,
+    read_at: datetime,
+) -> None:
     now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     records: list[dict[str, Any]] = []
     senders: list[_Work] = []
     for work in batch:
         figures = work.sent or {}
         previous_fields = work.previous.get(_FIELDS_KEY) or {}
-        changes = {figure: value for figure, value in figures.items()
-                   if figure in usable and value is not None
-                   and (work.previous.get(figure) != value or previous_fields.get(figure) != usable[figure])}
+        changes = {
+            figure: value
+            for figure, value in figures.items()
+            if figure in usable
+            and value is not None
+            and (work.previous.get(figure) != value or previous_fields.get(figure) != usable[figure])
+        }
         if changes and "last_sync" in usable:
             changes["last_sync"] = now
         work.sent = changes
@@ -423,14 +517,24 @@ def _write_batch(store: Store, sf: SalesforceClient, bt: BigTimeClient, batch: S
 
     with store.transaction():
         for work, reason in rejected:
-            store.event(cycle_id, "rejected", f"BigTime figures could not be written on "
-                                              f"{work.link.opportunity_name or work.link.opportunity_id}: {reason}",
-                        opportunity_id=work.link.opportunity_id, project_id=work.link.project_id)
+            store.event(
+                cycle_id,
+                "rejected",
+                f"BigTime figures could not be written on "
+                f"{work.link.opportunity_name or work.link.opportunity_id}: {reason}",
+                opportunity_id=work.link.opportunity_id,
+                project_id=work.link.project_id,
+            )
             result.rejected += 1
         for work, reason in row_rejections:
-            store.event(cycle_id, "rejected", f"A BigTime invoice row could not be written for "
-                                              f"{work.link.opportunity_name or work.link.opportunity_id}: {reason}",
-                        opportunity_id=work.link.opportunity_id, project_id=work.link.project_id)
+            store.event(
+                cycle_id,
+                "rejected",
+                f"A BigTime invoice row could not be written for "
+                f"{work.link.opportunity_name or work.link.opportunity_id}: {reason}",
+                opportunity_id=work.link.opportunity_id,
+                project_id=work.link.project_id,
+            )
             result.rejected += 1
         wrote_project_id = []
         for work in accepted:
@@ -459,10 +563,14 @@ def _write_batch(store: Store, sf: SalesforceClient, bt: BigTimeClient, batch: S
                     parts.append(plural(len(written), "BigTime figure"))
                 if work.rows_written:
                     parts.append(plural(work.rows_written, "invoice row"))
-                store.event(cycle_id, "written", f"Updated {' and '.join(parts)} on "
-                                                 f"{work.link.opportunity_name or work.link.opportunity_id}."
-                                                 + _sources_text(written, work.sources),
-                            opportunity_id=work.link.opportunity_id, project_id=work.link.project_id)
+                store.event(
+                    cycle_id,
+                    "written",
+                    f"Updated {' and '.join(parts)} on "
+                    f"{work.link.opportunity_name or work.link.opportunity_id}." + _sources_text(written, work.sources),
+                    opportunity_id=work.link.opportunity_id,
+                    project_id=work.link.project_id,
+                )
         if wrote_project_id:
             store.mark_written_back(wrote_project_id)
     if failure is not None:
@@ -498,8 +606,9 @@ def _same(ours: Any, theirs: Any) -> bool:
     return (ours or None) == (theirs or None)  # Salesforce stores "" as null
 
 
-def _write_invoice_rows(sf: SalesforceClient, batch: Sequence[_Work],
-                        fields: dict[str, FieldInfo]) -> list[tuple[_Work, str]]:
+def _write_invoice_rows(
+    sf: SalesforceClient, batch: Sequence[_Work], fields: dict[str, FieldInfo]
+) -> list[tuple[_Work, str]]:
     """Create or update the invoice rows of the batch's opportunities: read the existing rows back
     by BigTime invoice id first (so a create whose answer was lost is not repeated), then create the
     missing ones and update those that differ. Marks each work's ``rows_ok``/``rows_written``;

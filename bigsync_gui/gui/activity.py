@@ -60,9 +60,17 @@ CYCLE_COLUMNS = ("Started", "Kind", "Duration", "Result", "Created", "Updated", 
 EVENT_COLUMNS = ("Time", "What", "Details", "Salesforce", "BigTime")
 SF_COLUMN, BT_COLUMN = 3, 4
 KINDS = {"trigger": "Sync", "writeback": "Write-back"}
-EVENT_KINDS = {"created": "Project created", "linked": "Linked", "severed": "Link severed", "restored": "Link restored",
-               "written": "Figures written", "rejected": "Refused", "client": "Client", "warning": "Warning",
-               "mode": "Triggers"}
+EVENT_KINDS = {
+    "created": "Project created",
+    "linked": "Linked",
+    "severed": "Link severed",
+    "restored": "Link restored",
+    "written": "Figures written",
+    "rejected": "Refused",
+    "client": "Client",
+    "warning": "Warning",
+    "mode": "Triggers",
+}
 PROBLEM_EVENTS = {"rejected", "warning", "severed"}
 
 
@@ -87,12 +95,19 @@ def load_activity(profile: Profile, cycles: int = CYCLES_SHOWN) -> ActivityData:
         data.bigtime_base_url = settings.bigtime.base_url if settings.bigtime.connected else ""
         s = settings.sync
         data.settings_summary = {
-            "salesforce": {"login_url": settings.salesforce.login_url, "instance_url": settings.salesforce.instance_url,
-                           "connected": settings.salesforce.connected},
+            "salesforce": {
+                "login_url": settings.salesforce.login_url,
+                "instance_url": settings.salesforce.instance_url,
+                "connected": settings.salesforce.connected,
+            },
             "bigtime": {"base_url": settings.bigtime.base_url, "auth_mode": settings.bigtime.auth_mode},
-            "sync": {"trigger_stage": s.trigger_stage, "interval_seconds": s.interval_seconds,
-                     "writeback_interval_seconds": s.writeback_interval_seconds, "backfill": s.backfill,
-                     "api_budget_percent": s.api_budget_percent},
+            "sync": {
+                "trigger_stage": s.trigger_stage,
+                "interval_seconds": s.interval_seconds,
+                "writeback_interval_seconds": s.writeback_interval_seconds,
+                "backfill": s.backfill,
+                "api_budget_percent": s.api_budget_percent,
+            },
         }
     db = profile.data_dir / "state.db"
     if db.exists():
@@ -185,8 +200,9 @@ class EventFilter(QSortFilterProxyModel):
 class ActivityWindow(QWidget):
     loaded = Signal()
 
-    def __init__(self, profile: Profile, status_text: Callable[[], str] = lambda: "",
-                 parent: QWidget | None = None) -> None:
+    def __init__(
+        self, profile: Profile, status_text: Callable[[], str] = lambda: "", parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.profile = profile
         self.status_text = status_text
@@ -273,8 +289,9 @@ class ActivityWindow(QWidget):
         self.summary_label.setWordWrap(True)  # never wider than the window: the buttons stay on screen
         self.refresh_button = QPushButton("&Refresh")
         self.copy_button = QPushButton("&Copy diagnostics")
-        self.copy_button.setToolTip("Copies versions, settings and recent activity, with tokens hidden, "
-                                    "for a support request")
+        self.copy_button.setToolTip(
+            "Copies versions, settings and recent activity, with tokens hidden, for a support request"
+        )
         bottom = QHBoxLayout()
         bottom.addWidget(self.summary_label, 1)
         bottom.addWidget(self.refresh_button)
@@ -318,8 +335,12 @@ class ActivityWindow(QWidget):
         generation = self._generation
         self._loading = True
         profile = self.profile
-        run_in_background(lambda: load_activity(profile), lambda data: self._loaded(generation, data),
-                          lambda exc: self._failed(generation, exc), self)
+        run_in_background(
+            lambda: load_activity(profile),
+            lambda data: self._loaded(generation, data),
+            lambda exc: self._failed(generation, exc),
+            self,
+        )
 
     def _failed(self, generation: int, exc: Exception) -> None:
         if generation == self._generation:
@@ -349,8 +370,10 @@ class ActivityWindow(QWidget):
         outcomes = [cycle_outcome(c.result, c.error_code, c.error_system) for c in data.cycles if c.result == "failed"]
         waited = sum(1 for o in outcomes if o in ("Waiting", "Offline"))
         cycles = len(data.cycles)
-        return (f"{plural(cycles, 'recent cycle')} · {plural(created, 'project')} created · {refused} refused · "
-                f"{len(outcomes) - waited} failed" + (f" · {waited} waited" if waited else ""))
+        return (
+            f"{plural(cycles, 'recent cycle')} · {plural(created, 'project')} created · {refused} refused · "
+            f"{len(outcomes) - waited} failed" + (f" · {waited} waited" if waited else "")
+        )
 
     def _fill_cycles(self, data: ActivityData) -> None:
         model = self.cycle_model
@@ -388,8 +411,13 @@ class ActivityWindow(QWidget):
         for e in data.events:
             sf = opportunity_url(data.instance_url, e.opportunity_id)
             bt = project_url(data.bigtime_base_url, e.project_id) if data.bigtime_base_url and e.project_id else ""
-            row = [_item(local_time(e.at)), _item(EVENT_KINDS.get(e.kind, e.kind)), _text_item(e.message),
-                   link_item("Open opportunity", sf), link_item("Open project", bt)]
+            row = [
+                _item(local_time(e.at)),
+                _item(EVENT_KINDS.get(e.kind, e.kind)),
+                _text_item(e.message),
+                link_item("Open opportunity", sf),
+                link_item("Open project", bt),
+            ]
             row[0].setData(e.cycle_id, CYCLE_ROLE)
             row[0].setData(e.kind in PROBLEM_EVENTS, PROBLEM_ROLE)
             model.appendRow(row)
@@ -406,8 +434,9 @@ class ActivityWindow(QWidget):
         self.feed.proxy.setFilterFixedString(text)
         self.feed.proxy.invalidate()
         self.feed.resizeRowsToContents()
-        self.feed_stack.setCurrentWidget(self.feed if self.feed.proxy.rowCount() or text or problems
-                                         else self.feed_empty)
+        self.feed_stack.setCurrentWidget(
+            self.feed if self.feed.proxy.rowCount() or text or problems else self.feed_empty
+        )
         matching: set[int] | None = None
         if text:
             needle = text.lower()
@@ -477,13 +506,17 @@ class ActivityWindow(QWidget):
             "Recent cycles (newest first):",
         ]
         for c in data.cycles[:30]:
-            lines.append(f"  #{c.id} {c.started_at} {c.kind} {c.result} {duration(c)} created={c.created} "
-                         f"written={c.written} severed={c.severed} refused={c.rejected} "
-                         f"sf_requests={c.salesforce_requests} bt_requests={c.bigtime_requests} {c.message}".rstrip())
+            lines.append(
+                f"  #{c.id} {c.started_at} {c.kind} {c.result} {duration(c)} created={c.created} "
+                f"written={c.written} severed={c.severed} refused={c.rejected} "
+                f"sf_requests={c.salesforce_requests} bt_requests={c.bigtime_requests} {c.message}".rstrip()
+            )
         lines += ["", "Recent events (newest first):"]
         for e in data.events[:60]:
-            lines.append(f"  {e.at} cycle {e.cycle_id} {e.kind} opp={e.opportunity_id or '-'} "
-                         f"project={e.project_id or '-'} {e.message}")
+            lines.append(
+                f"  {e.at} cycle {e.cycle_id} {e.kind} opp={e.opportunity_id or '-'} "
+                f"project={e.project_id or '-'} {e.message}"
+            )
         return redact("\n".join(lines))
 
     def copy_diagnostics(self) -> str:

@@ -15,8 +15,18 @@ from datetime import datetime
 
 from PySide6.QtCore import QModelIndex, QSize, QSortFilterProxyModel, Qt, QTimer, QUrl
 from PySide6.QtGui import QDesktopServices, QFont, QGuiApplication, QStandardItem, QStandardItemModel
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QLineEdit, QPushButton, QStyle,
-                               QTableView, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QStyle,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
 
 from ..connectors.bigtime_assumptions import project_url
 from ..connectors.timestamps import parse_timestamp
@@ -141,8 +151,7 @@ class FeedView(QTableView):
         }
         self.setIconSize(QSize(icon_size, icon_size))
 
-    def fill(self, events: list[Event], instance_url: str, bigtime_base_url: str,
-             now: datetime | None = None) -> None:
+    def fill(self, events: list[Event], instance_url: str, bigtime_base_url: str, now: datetime | None = None) -> None:
         model = self.source
         model.removeRows(0, model.rowCount())
         for e in events:  # newest first, as the store reads them
@@ -166,7 +175,7 @@ class FeedView(QTableView):
         self.resizeRowsToContents()
 
     def refresh_times(self, now: datetime | None = None) -> None:
-        """"5 min ago" moves on: the When column again, nothing else."""
+        """ "5 min ago" moves on: the When column again, nothing else."""
         for row in range(self.source.rowCount()):
             item = self.source.item(row, WHEN)
             item.setText(relative_time(item.data(AT_ROLE), now))
@@ -225,5 +234,14 @@ def local_now() -> datetime:
     return datetime.now().astimezone()
 
 
-__all__ = ["EMPTY", "FeedView", "LinkFallback", "desktop_open", "exact_time", "local_now", "open_link",
-           "opportunity_url", "relative_time"]
+__all__ = [
+    "EMPTY",
+    "FeedView",
+    "LinkFallback",
+    "desktop_open",
+    "exact_time",
+    "local_now",
+    "open_link",
+    "opportunity_url",
+    "relative_time",
+]

@@ -57,10 +57,15 @@ def sandbox_context() -> tuple[SetupContext, object]:
     (root / SANDBOX_OWNER_FILE).write_text(str(os.getpid()))
     profile = Profile.at(root)
     prefill = Prefill(
-        salesforce_login_url=sandbox.salesforce_url, salesforce_consumer_key=cred.SF_CONSUMER_KEY,
-        bigtime_base_url=sandbox.bigtime_url, bigtime_client_id=cred.BT_CLIENT_ID,
-        bigtime_client_secret=cred.BT_CLIENT_SECRET, bigtime_api_key=cred.BT_API_KEY, bigtime_firm_id=cred.BT_FIRM_ID,
-        is_sandbox=True, console_url=sandbox.console_url,
+        salesforce_login_url=sandbox.salesforce_url,
+        salesforce_consumer_key=cred.SF_CONSUMER_KEY,
+        bigtime_base_url=sandbox.bigtime_url,
+        bigtime_client_id=cred.BT_CLIENT_ID,
+        bigtime_client_secret=cred.BT_CLIENT_SECRET,
+        bigtime_api_key=cred.BT_API_KEY,
+        bigtime_firm_id=cred.BT_FIRM_ID,
+        is_sandbox=True,
+        console_url=sandbox.console_url,
     )
     return SetupContext(profile, prefill), sandbox
 

@@ -108,8 +108,9 @@ class AuthBrowser(QWidget):
     failed = Signal(object)  # AuthorizationFailed
     cancelled = Signal()
 
-    def __init__(self, attempt: Any, parent: QWidget | None = None, *,
-                 open_external: Callable[[str], None] = open_externally) -> None:
+    def __init__(
+        self, attempt: Any, parent: QWidget | None = None, *, open_external: Callable[[str], None] = open_externally
+    ) -> None:
         super().__init__(parent)
         from PySide6.QtWebEngineCore import QWebEngineProfile
         from PySide6.QtWebEngineWidgets import QWebEngineView
@@ -163,8 +164,11 @@ class AuthBrowser(QWidget):
         top.addWidget(self.security, 1, 1)
         top.setColumnStretch(1, 1)
         bottom = QHBoxLayout()
-        self.hint = QLabel(f"Sign in to {label_of(self.system)}, then click Allow. Links that open a new window "
-                           "open in your web browser.", self)
+        self.hint = QLabel(
+            f"Sign in to {label_of(self.system)}, then click Allow. Links that open a new window "
+            "open in your web browser.",
+            self,
+        )
         self.hint.setWordWrap(True)
         bottom.addWidget(self.hint, 1)
         bottom.addWidget(self.cancel_button)
@@ -219,16 +223,26 @@ class AuthBrowser(QWidget):
             return False
         parts = urlsplit(url)
         if loopback_only() and parts.scheme in ("http", "https") and not is_loopback(parts.hostname or ""):
-            self._fail(AuthorizationFailed(
-                self.system, f"The sign-in window runs without Chromium's sandbox here (as root, for the built-in "
-                             f"sandbox only), so it opens no page from another computer ({parts.hostname}). Use "
-                             "your system browser instead.", error="loopback_only"))
+            self._fail(
+                AuthorizationFailed(
+                    self.system,
+                    f"The sign-in window runs without Chromium's sandbox here (as root, for the built-in "
+                    f"sandbox only), so it opens no page from another computer ({parts.hostname}). Use "
+                    "your system browser instead.",
+                    error="loopback_only",
+                )
+            )
             return False
         if is_main_frame and parts.scheme == "http" and not is_loopback(parts.hostname or ""):
-            self._fail(AuthorizationFailed(
-                self.system, f"The sign-in page tried to continue on an unencrypted address ({parts.hostname}), so "
-                             "BigSync stopped it: your password must never be sent without encryption. Check the "
-                             "login address, or use your system browser instead.", error="insecure_page"))
+            self._fail(
+                AuthorizationFailed(
+                    self.system,
+                    f"The sign-in page tried to continue on an unencrypted address ({parts.hostname}), so "
+                    "BigSync stopped it: your password must never be sent without encryption. Check the "
+                    "login address, or use your system browser instead.",
+                    error="insecure_page",
+                )
+            )
             return False
         return True
 
@@ -253,9 +267,13 @@ class AuthBrowser(QWidget):
         self.address.setText(url)
         self.address.setCursorPosition(0)  # the host, not the end of a long query, is what must show
         self.security.setText(security_text(url))
-        self.security.setToolTip({SECURE: "The page is encrypted and its certificate was verified.",
-                                  LOCAL: "The page comes from the sandbox on this computer.",
-                                  INSECURE: "The page is not encrypted."}.get(self.security.text(), ""))
+        self.security.setToolTip(
+            {
+                SECURE: "The page is encrypted and its certificate was verified.",
+                LOCAL: "The page comes from the sandbox on this computer.",
+                INSECURE: "The page is not encrypted.",
+            }.get(self.security.text(), "")
+        )
 
     def _on_new_window(self, request: Any) -> None:
         url = request.requestedUrl().toString()
@@ -266,10 +284,15 @@ class AuthBrowser(QWidget):
     def _on_certificate_error(self, error: Any) -> None:
         error.rejectCertificate()
         host = error.url().host()
-        self._fail(AuthorizationFailed(
-            self.system, f"The certificate of {host} could not be verified ({error.description()}), so BigSync did "
-                         "not open the page. Check the login address; if you are behind a company proxy, ask your IT "
-                         "team, or use your system browser instead.", error="certificate"))
+        self._fail(
+            AuthorizationFailed(
+                self.system,
+                f"The certificate of {host} could not be verified ({error.description()}), so BigSync did "
+                "not open the page. Check the login address; if you are behind a company proxy, ask your IT "
+                "team, or use your system browser instead.",
+                error="certificate",
+            )
+        )
 
     def _on_render_process_terminated(self, status: Any, exit_code: int) -> None:
         """The page's renderer ended (crashed, killed, out of memory): say so, never leave a blank page."""
@@ -277,10 +300,16 @@ class AuthBrowser(QWidget):
         if name == "NormalTerminationStatus":
             return  # the page closing
         what = {"CrashedTerminationStatus": "crashed", "KilledTerminationStatus": "was stopped"}.get(
-            name, "ended unexpectedly")
-        self._fail(AuthorizationFailed(
-            self.system, f"The sign-in window's page process {what} (exit status {exit_code}). Click Retry, or use "
-                         "your system browser instead.", error="browser_crashed"))
+            name, "ended unexpectedly"
+        )
+        self._fail(
+            AuthorizationFailed(
+                self.system,
+                f"The sign-in window's page process {what} (exit status {exit_code}). Click Retry, or use "
+                "your system browser instead.",
+                error="browser_crashed",
+            )
+        )
 
     def _on_loading_changed(self, info: Any) -> None:
         from PySide6.QtWebEngineCore import QWebEngineLoadingInfo

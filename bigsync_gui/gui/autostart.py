@@ -31,7 +31,7 @@ AGENT_LABEL = "io.github.bigsync-gui"
 
 
 def _system() -> str:
-    """"windows", "macos" or "xdg" (Linux, the BSDs); "" elsewhere."""
+    """ "windows", "macos" or "xdg" (Linux, the BSDs); "" elsewhere."""
     if sys.platform == "win32":
         return "windows"
     if sys.platform == "darwin":
@@ -80,18 +80,20 @@ def command(profile_dir: str | None = None) -> list[str]:
 
 def entry_text(profile_dir: str | None = None) -> str:
     exec_line = " ".join(_quote(a) for a in command(profile_dir))
-    return "\n".join([
-        "[Desktop Entry]",
-        "Type=Application",
-        f"Name={DISPLAY_NAME}",
-        "Comment=Keeps Salesforce opportunities and BigTime projects in step",
-        f"Exec={exec_line}",
-        "Icon=bigsync-gui",
-        "Terminal=false",
-        "X-GNOME-Autostart-enabled=true",
-        "X-GNOME-Autostart-Delay=5",
-        "",
-    ])
+    return "\n".join(
+        [
+            "[Desktop Entry]",
+            "Type=Application",
+            f"Name={DISPLAY_NAME}",
+            "Comment=Keeps Salesforce opportunities and BigTime projects in step",
+            f"Exec={exec_line}",
+            "Icon=bigsync-gui",
+            "Terminal=false",
+            "X-GNOME-Autostart-enabled=true",
+            "X-GNOME-Autostart-Delay=5",
+            "",
+        ]
+    )
 
 
 def is_enabled() -> bool:
@@ -190,8 +192,15 @@ def agent_path() -> Path:
 
 
 def agent_plist(profile_dir: str | None = None) -> bytes:
-    return plistlib.dumps({"Label": AGENT_LABEL, "ProgramArguments": command(profile_dir), "RunAtLoad": True,
-                           "ProcessType": "Interactive", "LimitLoadToSessionType": "Aqua"})
+    return plistlib.dumps(
+        {
+            "Label": AGENT_LABEL,
+            "ProgramArguments": command(profile_dir),
+            "RunAtLoad": True,
+            "ProcessType": "Interactive",
+            "LimitLoadToSessionType": "Aqua",
+        }
+    )
 
 
 def _agent_enabled() -> bool:
@@ -206,4 +215,4 @@ def exec_args(path: Path | None = None) -> list[str]:
     """The Exec line of an entry, split back into arguments (for tests and diagnostics)."""
     text = (path or entry_path()).read_text(encoding="utf-8")
     line = next(line for line in text.splitlines() if line.startswith("Exec="))
-    return shlex.split(line[len("Exec="):].replace("%%", "%"))
+    return shlex.split(line[len("Exec=") :].replace("%%", "%"))

@@ -22,8 +22,10 @@ def fit_to_screen(widget: QWidget, default: QSize, minimum: QSize) -> QSize:
     widget.setMinimumSize(minimum.boundedTo(room))
     size = default.boundedTo(room)
     widget.resize(size)
-    widget.move(area.x() + (area.width() - size.width()) // 2,
-                area.y() + max(0, (area.height() - size.height() - FRAME_ALLOWANCE.height()) // 2))
+    widget.move(
+        area.x() + (area.width() - size.width()) // 2,
+        area.y() + max(0, (area.height() - size.height() - FRAME_ALLOWANCE.height()) // 2),
+    )
     return size
 
 

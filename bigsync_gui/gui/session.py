@@ -246,8 +246,11 @@ class DesktopSession(QObject):
         if QSystemTrayIcon.isSystemTrayAvailable():
             self._make_tray()
             return
-        if self.use_tray is None and QApplication.platformName() in ("xcb", "wayland") \
-                and self._tray_waited < TRAY_WAIT_MS:
+        if (
+            self.use_tray is None
+            and QApplication.platformName() in ("xcb", "wayland")
+            and self._tray_waited < TRAY_WAIT_MS
+        ):
             self._tray_waited += TRAY_POLL_MS  # QTBUG-61898: the panel may not be up yet
             QTimer.singleShot(TRAY_POLL_MS, self._choose_view)
             return

@@ -53,9 +53,11 @@ CHANGE_STAGE_TITLE = "Change the trigger stage?"
 
 def change_stage_message(old: str, new: str) -> str:
     """What a real change of stage does to opportunities already past (docs/sync.md)."""
-    return (f"From now on an opportunity becomes a BigTime project when it reaches {new} (instead of {old}).\n\n"
-            f"Opportunities already at or past {new} that have no project are left alone; those that reached "
-            f"{old} since the setup and have no project yet still get one. Nothing already created changes.")
+    return (
+        f"From now on an opportunity becomes a BigTime project when it reaches {new} (instead of {old}).\n\n"
+        f"Opportunities already at or past {new} that have no project are left alone; those that reached "
+        f"{old} since the setup and have no project yet still get one. Nothing already created changes."
+    )
 
 
 class SettingsWindow(QWidget):
@@ -79,8 +81,11 @@ class SettingsWindow(QWidget):
         self.sidebar.addItems(list(SECTIONS))
         # As wide as its longest entry (at any scale), never cut: "Start at login" whole.
         self.sidebar.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        self.sidebar.setFixedWidth(self.sidebar.sizeHintForColumn(0) + 2 * self.sidebar.frameWidth()
-                                   + 2 * self.fontMetrics().averageCharWidth())
+        self.sidebar.setFixedWidth(
+            self.sidebar.sizeHintForColumn(0)
+            + 2 * self.sidebar.frameWidth()
+            + 2 * self.fontMetrics().averageCharWidth()
+        )
         self.stack = QStackedWidget()
         self.connections = self._connections_section()
         self.trigger = self._trigger_section()
@@ -131,9 +136,11 @@ class SettingsWindow(QWidget):
         self.writeback.setValue(max(1, sync.writeback_interval_seconds // 60))
         self.budget.setValue(sync.api_budget_percent)
         timing = trigger_timing.timing(self.engine.profile, settings)
-        self.effective.setText(f"In effect: Triggers: {timing.words} ({timing.detail}). BigTime's "
-                               f"figures {describe_interval(sync.writeback_interval_seconds)}, at most "
-                               f"{sync.api_budget_percent:g}% of the org's daily API allowance.")
+        self.effective.setText(
+            f"In effect: Triggers: {timing.words} ({timing.detail}). BigTime's "
+            f"figures {describe_interval(sync.writeback_interval_seconds)}, at most "
+            f"{sync.api_budget_percent:g}% of the org's daily API allowance."
+        )
 
     @staticmethod
     def _button_row(button: QPushButton) -> QHBoxLayout:
@@ -151,8 +158,10 @@ class SettingsWindow(QWidget):
         layout = QVBoxLayout(page)
         self.salesforce_state, self.bigtime_state = plain_label(), plain_label()
         self.buttons: dict[str, tuple[QPushButton, QPushButton]] = {}
-        for system, title, state in (("salesforce", "Salesforce", self.salesforce_state),
-                                     ("bigtime", "BigTime", self.bigtime_state)):
+        for system, title, state in (
+            ("salesforce", "Salesforce", self.salesforce_state),
+            ("bigtime", "BigTime", self.bigtime_state),
+        ):
             reconnect, disconnect = QPushButton("&Reconnect…"), QPushButton("&Disconnect")
             reconnect.clicked.connect(lambda _=False, s=system: self.reconnect_requested.emit(s))
             disconnect.clicked.connect(lambda _=False, s=system, t=title: self.disconnect(s, t))
@@ -170,8 +179,11 @@ class SettingsWindow(QWidget):
         return page
 
     def disconnect(self, system: str, title: str) -> None:
-        answer = QMessageBox.question(self, f"Disconnect {title}?",
-                                      f"BigSync forgets its {title} sign-in and stops syncing until you connect again.")
+        answer = QMessageBox.question(
+            self,
+            f"Disconnect {title}?",
+            f"BigSync forgets its {title} sign-in and stops syncing until you connect again.",
+        )
         if answer != QMessageBox.StandardButton.Yes:
             return
         connector = self.context.connector
@@ -199,8 +211,12 @@ class SettingsWindow(QWidget):
         layout = QVBoxLayout(page)
         layout.addWidget(heading("Trigger stage"))
         layout.addWidget(self.current_stage)
-        layout.addWidget(plain_label("An opportunity becomes a BigTime project when it reaches this stage or passes "
-                                     "it. Changing it decides again which opportunities are already past."))
+        layout.addWidget(
+            plain_label(
+                "An opportunity becomes a BigTime project when it reaches this stage or passes "
+                "it. Changing it decides again which opportunities are already past."
+            )
+        )
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
         form.addRow("New &stage:", self.stage_combo)
@@ -220,8 +236,7 @@ class SettingsWindow(QWidget):
         self.trigger_status.setText("Loading stages from Salesforce…")
         self.instant.load()
         self.default_client.load()
-        run_in_background(self.engine.stages, self._on_stages,
-                          lambda exc: self._stages_failed(exc), self)
+        run_in_background(self.engine.stages, self._on_stages, lambda exc: self._stages_failed(exc), self)
 
     def _stages_failed(self, exc: Exception) -> None:
         self._stages_loaded = False  # opening the section again tries again
@@ -266,8 +281,11 @@ class SettingsWindow(QWidget):
         stage, already = result
         self.change_stage.setEnabled(True)
         noun = "opportunity is" if already == 1 else "opportunities are"
-        self._done(self.trigger_status, f"Saved: the trigger stage is {stage.label}. {already} {noun} at or past it.",
-                   "trigger")
+        self._done(
+            self.trigger_status,
+            f"Saved: the trigger stage is {stage.label}. {already} {noun} at or past it.",
+            "trigger",
+        )
 
     def _stage_failed(self, exc: Exception) -> None:
         self.change_stage.setEnabled(True)
@@ -320,10 +338,14 @@ class SettingsWindow(QWidget):
         layout = QVBoxLayout(page)
         layout.addWidget(heading("Schedule"))
         layout.addLayout(form)
-        layout.addWidget(plain_label("The budget is the share of the org's daily Salesforce API allowance BigSync may "
-                                     "use; when it is spent, syncing waits until midnight UTC. Automatic checks as "
-                                     "often as the budget allows. Changing these never changes which "
-                                     "opportunities become projects."))
+        layout.addWidget(
+            plain_label(
+                "The budget is the share of the org's daily Salesforce API allowance BigSync may "
+                "use; when it is spent, syncing waits until midnight UTC. Automatic checks as "
+                "often as the budget allows. Changing these never changes which "
+                "opportunities become projects."
+            )
+        )
         layout.addLayout(self._button_row(self.save_schedule))
         layout.addWidget(self.effective)
         layout.addWidget(self.schedule_status)

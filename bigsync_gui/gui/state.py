@@ -49,7 +49,7 @@ def ago(seconds: float) -> str:
 
 
 def about(seconds: float) -> str:
-    """"about 40 s", "about 2 min": a wait, for a person."""
+    """ "about 40 s", "about 2 min": a wait, for a person."""
     return f"about {duration(seconds)}"
 
 
@@ -129,8 +129,11 @@ class StatusModel:
         self.round = {}
         parts = [plural(created, "new project", "new projects")] if created else []
         if rejected and rejected != self._told_rejected:
-            parts.append(f"{rejected} could not be synced" if parts
-                         else f"{plural(rejected, 'opportunity', 'opportunities')} could not be synced")
+            parts.append(
+                f"{rejected} could not be synced"
+                if parts
+                else f"{plural(rejected, 'opportunity', 'opportunities')} could not be synced"
+            )
         self._told_rejected = rejected
         new = self._new_problems()
         parts += [p.headline for p in new]
@@ -142,11 +145,18 @@ class StatusModel:
         elif new or len(parts) > 1 or not created:
             message = "Click to see why in Activity."
         else:
-            message = ("Created from an opportunity that reached the trigger stage. Click to see it in Activity."
-                       if created == 1 else
-                       "Created from opportunities that reached the trigger stage. Click to see them in Activity.")
-        severity = ("error" if any(p.state is SyncState.ERROR for p in new)
-                    else "warning" if new or len(parts) > 1 or not created else "info")
+            message = (
+                "Created from an opportunity that reached the trigger stage. Click to see it in Activity."
+                if created == 1
+                else "Created from opportunities that reached the trigger stage. Click to see them in Activity."
+            )
+        severity = (
+            "error"
+            if any(p.state is SyncState.ERROR for p in new)
+            else "warning"
+            if new or len(parts) > 1 or not created
+            else "info"
+        )
         return Notification(" · ".join(parts), message, severity, fix, problems=severity != "info")
 
     def waiting(self, seconds: float, failures: int) -> None:

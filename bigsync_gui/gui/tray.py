@@ -109,8 +109,11 @@ class TrayIcon(QObject):
         self.refresh()
 
     def notify(self, note: Notification) -> None:
-        icon = {"info": QSystemTrayIcon.MessageIcon.Information, "warning": QSystemTrayIcon.MessageIcon.Warning,
-                "error": QSystemTrayIcon.MessageIcon.Critical}[note.severity]
+        icon = {
+            "info": QSystemTrayIcon.MessageIcon.Information,
+            "warning": QSystemTrayIcon.MessageIcon.Warning,
+            "error": QSystemTrayIcon.MessageIcon.Critical,
+        }[note.severity]
         self.shown_note = note
         self.tray.showMessage(note.title, note.message, icon, 10000)
 

@@ -52,8 +52,10 @@ def allow_unsandboxed_for_loopback() -> None:
     flags = os.environ.get("QTWEBENGINE_CHROMIUM_FLAGS", "")
     os.environ["QTWEBENGINE_CHROMIUM_FLAGS"] = f"{flags} --no-sandbox".strip()
     _added_no_sandbox = True
-    log.info("running as root with the built-in sandbox: the sign-in browser runs without Chromium's sandbox "
-             "and loads only this computer's pages")
+    log.info(
+        "running as root with the built-in sandbox: the sign-in browser runs without Chromium's sandbox "
+        "and loads only this computer's pages"
+    )
 
 
 def loopback_only() -> bool:
@@ -74,7 +76,7 @@ def reason_from_output(stderr: str, exit_code: int, crashed: bool) -> str:
     for line in stderr.splitlines():
         line = line.strip()
         if line.startswith(_REASON_MARK):
-            mark = line[len(_REASON_MARK):]
+            mark = line[len(_REASON_MARK) :]
         found = _CHROMIUM_LINE.match(line)
         if found:
             chromium = found.group(1).strip()
@@ -91,10 +93,14 @@ def advice(reason: str) -> str:
     """The whole sentence a connect page shows when the embedded browser cannot start."""
     extra = ""
     if running_as_root() and not chromium_sandbox_disabled():
-        extra = (" Chromium does not run as root with its sandbox, and BigSync does not turn the sandbox off for "
-                 "pages from the internet: run BigSync as a normal user to sign in here.")
-    return (f"The sign-in window cannot open on this computer ({reason}).{extra} Click “Use my system browser "
-            "instead” to sign in with your web browser.")
+        extra = (
+            " Chromium does not run as root with its sandbox, and BigSync does not turn the sandbox off for "
+            "pages from the internet: run BigSync as a normal user to sign in here."
+        )
+    return (
+        f"The sign-in window cannot open on this computer ({reason}).{extra} Click “Use my system browser "
+        "instead” to sign in with your web browser."
+    )
 
 
 class EngineCheck(QObject):
@@ -234,5 +240,15 @@ def probe_main() -> int:
     return result["code"]
 
 
-__all__ = ["EngineCheck", "PROBE_ENV", "advice", "allow_unsandboxed_for_loopback", "chromium_sandbox_disabled",
-           "loopback_only", "probe_main", "reason_from_output", "running_as_root", "shared_check"]
+__all__ = [
+    "EngineCheck",
+    "PROBE_ENV",
+    "advice",
+    "allow_unsandboxed_for_loopback",
+    "chromium_sandbox_disabled",
+    "loopback_only",
+    "probe_main",
+    "reason_from_output",
+    "running_as_root",
+    "shared_check",
+]

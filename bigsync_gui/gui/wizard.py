@@ -33,8 +33,14 @@ from .pages.welcome import WelcomePage
 from .worker import run_in_background
 
 PAGE_WELCOME, PAGE_SALESFORCE, PAGE_BIGTIME, PAGE_STAGE, PAGE_FIELDS, PAGE_SUMMARY, PAGE_DONE = range(7)
-PAGE_NAMES = {"welcome": PAGE_WELCOME, "salesforce": PAGE_SALESFORCE, "bigtime": PAGE_BIGTIME,
-              "stage": PAGE_STAGE, "fields": PAGE_FIELDS, "summary": PAGE_SUMMARY}
+PAGE_NAMES = {
+    "welcome": PAGE_WELCOME,
+    "salesforce": PAGE_SALESFORCE,
+    "bigtime": PAGE_BIGTIME,
+    "stage": PAGE_STAGE,
+    "fields": PAGE_FIELDS,
+    "summary": PAGE_SUMMARY,
+}
 TITLE = f"Set up {DISPLAY_NAME}"
 DEFAULT_SIZE = QSize(860, 620)  # fits 1280×720 with room for the window frame and a panel
 MINIMUM_SIZE = QSize(640, 480)  # unless the screen is smaller (200% on 1280×800 is 640×400)
@@ -75,8 +81,10 @@ def fit_to_screen(widget: QWidget) -> None:
     widget.setMinimumSize(MINIMUM_SIZE.boundedTo(room))
     size = DEFAULT_SIZE.boundedTo(room)
     widget.resize(size)
-    widget.move(area.x() + (area.width() - size.width()) // 2,
-                area.y() + max(0, (area.height() - size.height() - FRAME_ALLOWANCE.height()) // 2))
+    widget.move(
+        area.x() + (area.width() - size.width()) // 2,
+        area.y() + max(0, (area.height() - size.height() - FRAME_ALLOWANCE.height()) // 2),
+    )
 
 
 class SetupWizard(QWizard):
@@ -107,10 +115,15 @@ class SetupWizard(QWizard):
         self.summary_page = SummaryPage(context)
         self.summary_page.setCommitPage(True)  # its Save leads to the last page; no way Back from there
         self.done_page = DonePage()
-        for page_id, page in ((PAGE_WELCOME, self.welcome_page), (PAGE_SALESFORCE, self.salesforce_page),
-                              (PAGE_BIGTIME, self.bigtime_page), (PAGE_STAGE, self.stage_page),
-                              (PAGE_FIELDS, self.fields_page), (PAGE_SUMMARY, self.summary_page),
-                              (PAGE_DONE, self.done_page)):
+        for page_id, page in (
+            (PAGE_WELCOME, self.welcome_page),
+            (PAGE_SALESFORCE, self.salesforce_page),
+            (PAGE_BIGTIME, self.bigtime_page),
+            (PAGE_STAGE, self.stage_page),
+            (PAGE_FIELDS, self.fields_page),
+            (PAGE_SUMMARY, self.summary_page),
+            (PAGE_DONE, self.done_page),
+        ):
             if page is not self.welcome_page:  # the Welcome page scrolls its own long text
                 scroll_contents(page)
             self.setPage(page_id, page)
@@ -185,9 +198,18 @@ class SetupWizard(QWizard):
         self.done_page.show_plan(choices.stage_label, choices.triggers)
         self._set_saving(True)
         engine, read = self.context.engine, self.stage_page.already_past_read()
-        run_in_background(lambda: engine.save_setup(choices.stage_api_name, choices.interval_seconds, choices.backfill,
-                                                    dict(choices.field_map), already_past=read),
-                          self._on_saved, self._on_save_failed, self)
+        run_in_background(
+            lambda: engine.save_setup(
+                choices.stage_api_name,
+                choices.interval_seconds,
+                choices.backfill,
+                dict(choices.field_map),
+                already_past=read,
+            ),
+            self._on_saved,
+            self._on_save_failed,
+            self,
+        )
 
     def _on_saved(self, _result: object) -> None:
         self._set_saving(False)
@@ -220,13 +242,19 @@ class SetupWizard(QWizard):
         admin typed into."""
         if self._connected_now or len(self.visitedIds()) > 1:
             return True
-        return any(edit.isModified() for page in (self.salesforce_page, self.bigtime_page)
-                   for edit in page.findChildren(QLineEdit))
+        return any(
+            edit.isModified()
+            for page in (self.salesforce_page, self.bigtime_page)
+            for edit in page.findChildren(QLineEdit)
+        )
 
     def _typed_anything(self) -> bool:
         """Whether the admin changed anything on the connect pages (what Cancel would throw away)."""
-        return any(edit.isModified() for page in (self.salesforce_page, self.bigtime_page)
-                   for edit in page.findChildren(QLineEdit))
+        return any(
+            edit.isModified()
+            for page in (self.salesforce_page, self.bigtime_page)
+            for edit in page.findChildren(QLineEdit)
+        )
 
     def quit_message(self) -> str:
         """What Cancel keeps and what it discards (docs/wizard.md, "Cancel")."""
@@ -238,8 +266,10 @@ class SetupWizard(QWizard):
             if throwaway:
                 lines.append(f"Your {both} {noun} will be discarded with this sandbox setup.")
             else:
-                lines.append(f"Your {both} {noun} will be kept: BigSync stored "
-                             f"{'it' if len(self._connected_now) == 1 else 'them'} when you signed in.")
+                lines.append(
+                    f"Your {both} {noun} will be kept: BigSync stored "
+                    f"{'it' if len(self._connected_now) == 1 else 'them'} when you signed in."
+                )
         if self._configured():
             lines.append("Your other changes are discarded; BigSync keeps syncing with the saved setup.")
         elif self._typed_anything():
@@ -277,8 +307,11 @@ class SetupWizard(QWizard):
 
     def _set_saving(self, saving: bool) -> None:
         self._saving = saving
-        for which in (QWizard.WizardButton.BackButton, QWizard.WizardButton.CommitButton,
-                      QWizard.WizardButton.CancelButton):
+        for which in (
+            QWizard.WizardButton.BackButton,
+            QWizard.WizardButton.CommitButton,
+            QWizard.WizardButton.CancelButton,
+        ):
             button = self.button(which)
             if button is not None:
                 button.setEnabled(not saving)

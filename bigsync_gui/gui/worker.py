@@ -64,8 +64,12 @@ class Task(QObject):
         _running.discard(self)
 
 
-def run_in_background(fn: Callable[[], Any], on_done: Callable[[Any], None], on_error: Callable[[Exception], None],
-                      parent: QObject | None = None) -> Task:
+def run_in_background(
+    fn: Callable[[], Any],
+    on_done: Callable[[Any], None],
+    on_error: Callable[[Exception], None],
+    parent: QObject | None = None,
+) -> Task:
     task = Task(fn, parent)
     task.done.connect(on_done)
     task.failed.connect(on_error)

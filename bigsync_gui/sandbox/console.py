@@ -59,18 +59,21 @@ class ConsoleApp:
         self.world = world
         self.salesforce = salesforce  # the two emulators, for their request logs
         self.bigtime = bigtime
-        self.url_map = Map([
-            Rule("/", endpoint="page", methods=["GET"]),
-            Rule("/opportunity", endpoint="create_opportunity", methods=["POST"]),
-            Rule("/opportunity/<oid>/stage", endpoint="move_stage", methods=["POST"]),
-            Rule("/opportunity/<oid>/delete", endpoint="delete_opportunity", methods=["POST"]),
-            Rule("/opportunity/<oid>/restore", endpoint="restore_opportunity", methods=["POST"]),
-            Rule("/bigtime/time", endpoint="log_time", methods=["POST"]),
-            Rule("/bigtime/expense", endpoint="log_expense", methods=["POST"]),
-            Rule("/bigtime/invoice", endpoint="create_invoice", methods=["POST"]),
-            Rule("/bigtime/payment", endpoint="record_payment", methods=["POST"]),
-            *setup_rules(),
-        ], strict_slashes=False)
+        self.url_map = Map(
+            [
+                Rule("/", endpoint="page", methods=["GET"]),
+                Rule("/opportunity", endpoint="create_opportunity", methods=["POST"]),
+                Rule("/opportunity/<oid>/stage", endpoint="move_stage", methods=["POST"]),
+                Rule("/opportunity/<oid>/delete", endpoint="delete_opportunity", methods=["POST"]),
+                Rule("/opportunity/<oid>/restore", endpoint="restore_opportunity", methods=["POST"]),
+                Rule("/bigtime/time", endpoint="log_time", methods=["POST"]),
+                Rule("/bigtime/expense", endpoint="log_expense", methods=["POST"]),
+                Rule("/bigtime/invoice", endpoint="create_invoice", methods=["POST"]),
+                Rule("/bigtime/payment", endpoint="record_payment", methods=["POST"]),
+                *setup_rules(),
+            ],
+            strict_slashes=False,
+        )
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         request = Request(environ)
@@ -140,18 +143,29 @@ class ConsoleApp:
     # ---- BigTime actions -------------------------------------------------------------------
     def log_time(self, request: Request) -> str:
         form = request.form
-        sid = self.world.bigtime.ledger.log_time({
-            "ProjectSID": int(form["project"]), "StaffSID": int(form["staff"]), "Dt": form.get("date") or self._today(),
-            "Hours_IN": float(form["hours"]), "Notes": form.get("notes", ""),
-        })
+        sid = self.world.bigtime.ledger.log_time(
+            {
+                "ProjectSID": int(form["project"]),
+                "StaffSID": int(form["staff"]),
+                "Dt": form.get("date") or self._today(),
+                "Hours_IN": float(form["hours"]),
+                "Notes": form.get("notes", ""),
+            }
+        )
         return f"Logged {float(form['hours']):g} h (time entry {sid})."
 
     def log_expense(self, request: Request) -> str:
         form = request.form
-        sid = self.world.bigtime.ledger.log_expense({
-            "ProjectSID": int(form["project"]), "StaffSID": int(form["staff"]), "Dt": form.get("date") or self._today(),
-            "CatSID": int(form["category"]), "CostIN": float(form["amount"]), "Nt": form.get("notes", ""),
-        })
+        sid = self.world.bigtime.ledger.log_expense(
+            {
+                "ProjectSID": int(form["project"]),
+                "StaffSID": int(form["staff"]),
+                "Dt": form.get("date") or self._today(),
+                "CatSID": int(form["category"]),
+                "CostIN": float(form["amount"]),
+                "Nt": form.get("notes", ""),
+            }
+        )
         return f"Logged an expense of {money(form['amount'])} (expense {sid})."
 
     def create_invoice(self, request: Request) -> str:
@@ -172,14 +186,16 @@ class ConsoleApp:
     def page(self, request: Request) -> Response:
         world = self.world
         with world.lock:
-            body = "".join([
-                self._messages(request),
-                self._opportunities(request.args.get("deleted") == "1"),
-                self._bigtime(),
-                setup_section(self.salesforce),
-                self._log(),
-                self._about(),
-            ])
+            body = "".join(
+                [
+                    self._messages(request),
+                    self._opportunities(request.args.get("deleted") == "1"),
+                    self._bigtime(),
+                    setup_section(self.salesforce),
+                    self._log(),
+                    self._about(),
+                ]
+            )
         doc = (
             "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
@@ -212,14 +228,18 @@ class ConsoleApp:
         def stage_options(current: str | None) -> str:
             return "".join(
                 f"<option value='{esc(s['ApiName'])}'{' selected' if s['ApiName'] == current else ''}"
-                f"{'' if s.get('IsActive', True) else ' disabled'}>{esc(s['MasterLabel'])}</option>" for s in stages)
+                f"{'' if s.get('IsActive', True) else ' disabled'}>{esc(s['MasterLabel'])}</option>"
+                for s in stages
+            )
 
         rows = []
         for o in opps:
             oid = quote(o["Id"])
             if o.get("IsDeleted"):
-                action = (f"<form class='inline' method='post' action='opportunity/{oid}/restore'>"
-                          "<button>Restore</button></form>")
+                action = (
+                    f"<form class='inline' method='post' action='opportunity/{oid}/restore'>"
+                    "<button>Restore</button></form>"
+                )
             else:
                 action = (
                     f"<form class='inline' method='post' action='opportunity/{oid}/stage'>"
@@ -239,7 +259,8 @@ class ConsoleApp:
                 f"<td class='act nowrap'>{action}</td></tr>"
             )
         account_options = "<option value=''>(no account)</option>" + "".join(
-            f"<option value='{esc(a['Id'])}'>{esc(a['Name'])}</option>" for a in accounts)
+            f"<option value='{esc(a['Id'])}'>{esc(a['Name'])}</option>" for a in accounts
+        )
         toggle = (
             "<a href='./'>Hide deleted</a>" if show_deleted else "<a href='./?deleted=1'>Show deleted (recycle bin)</a>"
         )
@@ -254,7 +275,8 @@ class ConsoleApp:
             "<button>Create</button></form>"
             "<table><thead><tr><th>Opportunity</th><th>Account</th><th>Stage</th><th class='num'>Amount</th>"
             "<th>Close date</th><th>BigTime project</th><th>Modified (UTC)</th><th></th></tr></thead>"
-            f"<tbody>{''.join(rows)}</tbody></table></section>")
+            f"<tbody>{''.join(rows)}</tbody></table></section>"
+        )
 
     def _bigtime(self) -> str:
         bt = self.world.bigtime
@@ -267,7 +289,8 @@ class ConsoleApp:
                 f"<tr><td>{esc(p['SystemId'])}</td><td>{esc(p['DisplayName'])}</td>"
                 f"<td class='num'>{totals['HrsIn']:g}</td><td class='num'>{money(totals['ExpCostIn'])}</td>"
                 f"<td class='num'>{money(totals['WipTotal'])}</td><td class='num'>{money(totals['TotalAmt'])}</td>"
-                f"<td class='num'>{money(totals['PaidAmt'])}</td></tr>")
+                f"<td class='num'>{money(totals['PaidAmt'])}</td></tr>"
+            )
         invoices = [
             i
             for i in (
@@ -324,7 +347,9 @@ class ConsoleApp:
         entries.sort(key=lambda pair: pair[1].time, reverse=True)
         rows = "".join(
             f"<tr><td>{esc(e.time[11:23])}</td><td>{who}</td><td>{esc(e.method)}</td><td>{esc(e.path)}</td>"
-            f"<td>{e.status}</td><td class='num'>{e.ms:.1f}</td></tr>" for who, e in entries[:20])
+            f"<td>{e.status}</td><td class='num'>{e.ms:.1f}</td></tr>"
+            for who, e in entries[:20]
+        )
         return (
             "<section><h2>Recent API requests</h2><table><thead><tr><th>Time (UTC)</th><th>Service</th><th>Method</th>"
             f"<th>Path</th><th>Status</th><th class='num'>ms</th></tr></thead><tbody>{rows}</tbody></table></section>"

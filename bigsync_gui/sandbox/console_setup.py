@@ -29,8 +29,10 @@ def change_setup(salesforce_app: Any, what: str, value: str) -> str:
             data.org_metadata.restore_shipped(data)
             return "BigSync's fields are back in the org."
         data.org_metadata.remove_bigsync_metadata(data)
-        return ("BigSync's fields and the invoice object are gone (a fresh org): the wizard's Fields page now offers "
-                "Create the missing fields.")
+        return (
+            "BigSync's fields and the invoice object are gone (a fresh org): the wizard's Fields page now offers "
+            "Create the missing fields."
+        )
     if what == "customize":
         Permissions(data).set_admin_customize(on)
         return f"The demo admin {'has' if on else 'no longer has'} Customize Application."
@@ -50,18 +52,35 @@ def setup_section(salesforce_app: Any) -> str:
 
     def row(label: str, state: str, what: str, now_on: bool, on_text: str, off_text: str) -> str:
         target, text = ("off", off_text) if now_on else ("on", on_text)
-        return (f"<tr><th>{html.escape(label)}</th><td>{html.escape(state)}</td><td class='act'>"
-                f"<form class='inline' method='post' action='setup/{what}/{target}'><button>{html.escape(text)}"
-                "</button></form></td></tr>")
+        return (
+            f"<tr><th>{html.escape(label)}</th><td>{html.escape(state)}</td><td class='act'>"
+            f"<form class='inline' method='post' action='setup/{what}/{target}'><button>{html.escape(text)}"
+            "</button></form></td></tr>"
+        )
 
-    return ("<section><h2>Org setup</h2><table>"
-            + row("BigSync's fields", "present" if fields_present else "missing (a fresh org)", "fields",
-                  fields_present, "Put them back", "Remove them (a fresh org)")
-            + row("Demo admin's Customize Application", "yes" if customize else "no", "customize", customize,
-                  "Give it back", "Take it away")
-            + row("Change Data Capture for Opportunity", "on" if cdc else "off", "cdc", cdc, "Switch it on",
-                  "Switch it off")
-            + "</table></section>")
+    return (
+        "<section><h2>Org setup</h2><table>"
+        + row(
+            "BigSync's fields",
+            "present" if fields_present else "missing (a fresh org)",
+            "fields",
+            fields_present,
+            "Put them back",
+            "Remove them (a fresh org)",
+        )
+        + row(
+            "Demo admin's Customize Application",
+            "yes" if customize else "no",
+            "customize",
+            customize,
+            "Give it back",
+            "Take it away",
+        )
+        + row(
+            "Change Data Capture for Opportunity", "on" if cdc else "off", "cdc", cdc, "Switch it on", "Switch it off"
+        )
+        + "</table></section>"
+    )
 
 
 __all__ = ["change_setup", "setup_rules", "setup_section"]

@@ -48,9 +48,16 @@ class Fault:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id, "kind": self.kind, "method": self.method, "path": self.path,
-            "status": self.status, "body": self.body, "headers": self.headers,
-            "seconds": self.seconds, "count": self.count, "hits": self.hits,
+            "id": self.id,
+            "kind": self.kind,
+            "method": self.method,
+            "path": self.path,
+            "status": self.status,
+            "body": self.body,
+            "headers": self.headers,
+            "seconds": self.seconds,
+            "count": self.count,
+            "hits": self.hits,
         }
 
 

@@ -48,8 +48,13 @@ def _serve(app: Any, port: int) -> BaseWSGIServer:
 class Sandbox:
     """Both services on their own ports. ``port`` N gives Salesforce N and BigTime N+1; 0 = free ports."""
 
-    def __init__(self, port: int = 0, state_file: str | os.PathLike[str] | None = None, world: World | None = None,
-                 clock: datetime | None = None) -> None:
+    def __init__(
+        self,
+        port: int = 0,
+        state_file: str | os.PathLike[str] | None = None,
+        world: World | None = None,
+        clock: datetime | None = None,
+    ) -> None:
         """``clock`` pins the world's start instant (tests: the same seed on any day); without it
         the world follows real time."""
         self.world = world or World(state_file=state_file, clock_start=clock)
@@ -75,8 +80,9 @@ class Sandbox:
         self.bigtime.base_url = f"http://{HOST}:{bt_server.port}{BT_API_PREFIX}"
         for server in self._servers:
             server.daemon_threads = True
-            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True,
-                                      name=f"sandbox-{server.port}")
+            thread = threading.Thread(
+                target=server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True, name=f"sandbox-{server.port}"
+            )
             thread.start()
             self._threads.append(thread)
         return self

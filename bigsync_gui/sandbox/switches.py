@@ -38,6 +38,7 @@ def one_of(*choices: Any) -> Callable[[Any], Any]:
         if value not in choices:
             raise ValueError(f"use one of {', '.join(map(repr, choices))}")
         return value
+
     return check
 
 
@@ -48,6 +49,7 @@ def optional_int(minimum: int) -> Callable[[Any], int | None]:
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise ValueError(f"use an integer of at least {minimum}, or null")
         return value
+
     return check
 
 
@@ -106,8 +108,10 @@ class Switches:
         return dict(self.values)
 
     def listing(self) -> dict[str, Any]:
-        return {name: {"value": self.values[name], "strict": s.strict, "lenient": s.lenient, "doc": s.doc}
-                for name, s in sorted(self.declared.items())}
+        return {
+            name: {"value": self.values[name], "strict": s.strict, "lenient": s.lenient, "doc": s.doc}
+            for name, s in sorted(self.declared.items())
+        }
 
 
 __all__ = ["Switch", "SwitchError", "Switches", "one_of", "optional_int", "strict_bool"]

@@ -192,15 +192,23 @@ class ServiceApp:
                 if isinstance(body, str):
                     response = Response(body, status=fault.status, headers=fault.headers, mimetype="text/plain")
                 else:
-                    response = json_response(body if body is not None else self._default_fault_body(fault.status),
-                                             status=fault.status, headers=fault.headers)
+                    response = json_response(
+                        body if body is not None else self._default_fault_body(fault.status),
+                        status=fault.status,
+                        headers=fault.headers,
+                    )
         if response is None:
             response = self._dispatch(self.url_map, request, admin=False)
         self.after_request(request, response)
         # The service's own clock (movable in tests), as a real server's Date header would be.
         response.headers["Date"] = http_date(self.world.clock.now())
-        self.log.add(request.method, request.path, request.query_string.decode("latin-1"), response.status_code,
-                     (time.monotonic() - started) * 1000)
+        self.log.add(
+            request.method,
+            request.path,
+            request.query_string.decode("latin-1"),
+            response.status_code,
+            (time.monotonic() - started) * 1000,
+        )
         if drop:
             self._cut_connection(environ)
         return response(environ, start_response)

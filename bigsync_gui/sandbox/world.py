@@ -61,8 +61,11 @@ class Clock:
         return self._offset.total_seconds()
 
     def to_json(self) -> dict[str, Any]:
-        return {"now": self.now().isoformat(timespec="milliseconds"), "offset_seconds": self.offset_seconds,
-                "pinned_start": self.start.isoformat() if self.start else None}
+        return {
+            "now": self.now().isoformat(timespec="milliseconds"),
+            "offset_seconds": self.offset_seconds,
+            "pinned_start": self.start.isoformat() if self.start else None,
+        }
 
 
 def parse_instant(text: str) -> datetime:
@@ -76,8 +79,9 @@ def parse_instant(text: str) -> datetime:
 class World:
     """Everything both emulators know. Writers hold ``lock``; ``changed()`` persists if asked."""
 
-    def __init__(self, state_file: str | os.PathLike[str] | None = None, seed: bool = True,
-                 clock_start: datetime | None = None) -> None:
+    def __init__(
+        self, state_file: str | os.PathLike[str] | None = None, seed: bool = True, clock_start: datetime | None = None
+    ) -> None:
         self.lock = threading.RLock()
         self.state_file = Path(state_file) if state_file else None
         self.clock = Clock(clock_start)

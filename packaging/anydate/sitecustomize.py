@@ -13,6 +13,7 @@ import threading
 import time
 
 if os.environ.get("FAKETIME") and os.environ.get("FAKETIME_DONT_FAKE_MONOTONIC") == "1":
+
     def _sleep(seconds: float, _wait=threading.Event().wait) -> None:
         if seconds < 0:
             raise ValueError("sleep length must be non-negative")

@@ -1,6 +1,6 @@
 """Render resources/bigsync.svg into the PNG sizes desktops want (hicolor theme layout).
 
-    .venv/bin/python packaging/linux/render_icons.py
+.venv/bin/python packaging/linux/render_icons.py
 """
 
 import os

@@ -21,16 +21,26 @@ import requests
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "integration"))
 
-from crash_runs import (finish, kill_streamed_somewhere, kill_sync_somewhere, killed, rerun_until_clean,  # noqa: E402
-                        settle_with_run, short_answer_window, start_sync, won_with_roles)
+from crash_runs import (
+    finish,
+    kill_streamed_somewhere,
+    kill_sync_somewhere,
+    killed,
+    rerun_until_clean,  # noqa: E402
+    settle_with_run,
+    short_answer_window,
+    start_sync,
+    won_with_roles,
+)
 from engine_fixtures import Connected, Oracle, connected_engine, file_keyring  # noqa: E402,F401
 
 ALREADY_RUNNING = "Another copy of BigSync is syncing this setup right now"
 
 
 @pytest.mark.parametrize("seed", [3, 4])
-def test_kill_9_inside_a_streamed_cycle_and_dropped_streams_then_restart(connected_engine: Connected,
-                                                                        seed: int) -> None:
+def test_kill_9_inside_a_streamed_cycle_and_dropped_streams_then_restart(
+    connected_engine: Connected, seed: int
+) -> None:
     """`run` (the change stream on) killed inside the cycle a win's event woke, after the stream was
     sometimes dropped; the next start replays the events from the stored position: every win gets
     exactly one project."""

@@ -59,13 +59,33 @@ def test_built_program_leaves_out_what_the_app_never_loads(built: Path) -> None:
     assert not list((qt / "translations").glob("*.qm"))
     assert sorted(p.name for p in (qt / "translations" / "qtwebengine_locales").iterdir()) == ["en-GB.pak", "en-US.pak"]
     libs = {p.name for p in (qt / "lib").iterdir()}
-    assert not {name for name in libs if name.startswith(("libQt6Quick3D", "libQt6Multimedia", "libQt6Pdf", "libQt63D",
-                                                          "libQt6QuickControls2", "libQt6VirtualKeyboard"))}
+    assert not {
+        name
+        for name in libs
+        if name.startswith(
+            (
+                "libQt6Quick3D",
+                "libQt6Multimedia",
+                "libQt6Pdf",
+                "libQt63D",
+                "libQt6QuickControls2",
+                "libQt6VirtualKeyboard",
+            )
+        )
+    }
     assert {"libQt6WebEngineCore.so.6", "libQt6Quick.so.6", "libQt6Qml.so.6"} <= libs  # WebEngine links them
     assert {p.name for p in (qt / "plugins").iterdir()} <= {
-        "platforms", "xcbglintegrations", "wayland-decoration-client", "wayland-graphics-integration-client",
-        "wayland-shell-integration", "platformthemes", "platforminputcontexts", "imageformats", "iconengines",
-        "networkinformation"}
+        "platforms",
+        "xcbglintegrations",
+        "wayland-decoration-client",
+        "wayland-graphics-integration-client",
+        "wayland-shell-integration",
+        "platformthemes",
+        "platforminputcontexts",
+        "imageformats",
+        "iconengines",
+        "networkinformation",
+    }
     size = sum(p.stat().st_size for p in built.parent.rglob("*") if p.is_file() and not p.is_symlink())
     assert size < 400 * 2**20, f"the bundle grew to {size / 2**20:.0f} MiB"
 
@@ -103,16 +123,29 @@ def test_built_program_signs_in_through_its_embedded_browser(built: Path, tmp_pa
 
     xvfb, display = start_xvfb()
     port = free_port()
-    env = {**os.environ, "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "XDG_SESSION_TYPE": "x11",
-           "TMPDIR": str(tmp_path), "HOME": str(tmp_path), "QTWEBENGINE_REMOTE_DEBUGGING": f"127.0.0.1:{port}"}
+    env = {
+        **os.environ,
+        "DISPLAY": display,
+        "QT_QPA_PLATFORM": "xcb",
+        "XDG_SESSION_TYPE": "x11",
+        "TMPDIR": str(tmp_path),
+        "HOME": str(tmp_path),
+        "QTWEBENGINE_REMOTE_DEBUGGING": f"127.0.0.1:{port}",
+    }
     env.pop("WAYLAND_DISPLAY", None)
     log = tmp_path / "app.log"  # a file, not a pipe: WebEngine's chatter must never block the app
     with log.open("w") as out:
-        app = subprocess.Popen([str(built), "--sandbox"], env=env, stdout=out, stderr=subprocess.STDOUT,
-                               start_new_session=True)  # its own group: WebEngine's helpers end with it
+        app = subprocess.Popen(
+            [str(built), "--sandbox"], env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )  # its own group: WebEngine's helpers end with it
     try:
-        window = poll(lambda: xdotool(env, "search", "--onlyvisible", "--name", "^Set up BigSync$"), 60,
-                      "the wizard's window", app, log)
+        window = poll(
+            lambda: xdotool(env, "search", "--onlyvisible", "--name", "^Set up BigSync$"),
+            60,
+            "the wizard's window",
+            app,
+            log,
+        )
         xdotool(env, "windowfocus", "--sync", window.split()[0])
 
         def login_page() -> dict | None:
@@ -125,13 +158,21 @@ def test_built_program_signs_in_through_its_embedded_browser(built: Path, tmp_pa
         try:
             poll(lambda: tab.evaluate("document.readyState") == "complete", 30, "the login page to load", app, log)
             shot = QImage.fromData(base64.b64decode(tab.call("Page.captureScreenshot", format="png")["data"]))
-            assert not shot.isNull() and len({shot.pixel(x, shot.height() // 3) for x in range(shot.width())}) > 2, \
+            assert not shot.isNull() and len({shot.pixel(x, shot.height() // 3) for x in range(shot.width())}) > 2, (
                 "the login page was not rendered"
-            tab.evaluate(f"document.getElementById('username').value = {cred.SF_USERNAME!r};"
-                         f"document.getElementById('password').value = {cred.SF_PASSWORD!r};"
-                         "document.getElementById('Login').click()")
-            poll(lambda: tab.evaluate("document.readyState + ' ' + document.title") == "complete Allow Access?", 30,
-                 "the consent page", app, log)
+            )
+            tab.evaluate(
+                f"document.getElementById('username').value = {cred.SF_USERNAME!r};"
+                f"document.getElementById('password').value = {cred.SF_PASSWORD!r};"
+                "document.getElementById('Login').click()"
+            )
+            poll(
+                lambda: tab.evaluate("document.readyState + ' ' + document.title") == "complete Allow Access?",
+                30,
+                "the consent page",
+                app,
+                log,
+            )
             tab.evaluate("document.getElementById('oaapprove').click()")
         finally:
             tab.close()

@@ -24,8 +24,11 @@ from configured_profile import configure_profile, file_keyring_env, use_file_key
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent.parent
 MISSING = [tool for tool in ("Xvfb", "trayer") if shutil.which(tool) is None]
-pytestmark = pytest.mark.skipif(bool(MISSING), reason=f"the real-tray test needs {' and '.join(MISSING)} "
-                                                      "(packaging/dev.sh installs them: apt-get install xvfb trayer)")
+pytestmark = pytest.mark.skipif(
+    bool(MISSING),
+    reason=f"the real-tray test needs {' and '.join(MISSING)} "
+    "(packaging/dev.sh installs them: apt-get install xvfb trayer)",
+)
 
 
 def start_xvfb() -> tuple[subprocess.Popen, str]:
@@ -110,13 +113,31 @@ def test_real_tray_sync_now_from_the_menu(display: str, sandbox, tmp_path: Path)
     finally:
         keyring.set_keyring(previous)
     out = tmp_path / "shots"
-    env = {**file_keyring_env(home), "DISPLAY": display, "QT_QPA_PLATFORM": "xcb", "XDG_SESSION_TYPE": "x11",
-           "XDG_CONFIG_HOME": str(home / "config")}
+    env = {
+        **file_keyring_env(home),
+        "DISPLAY": display,
+        "QT_QPA_PLATFORM": "xcb",
+        "XDG_SESSION_TYPE": "x11",
+        "XDG_CONFIG_HOME": str(home / "config"),
+    }
     env.pop("WAYLAND_DISPLAY", None)
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)  # an XEmbed tray, as trayer offers (no StatusNotifier host)
-    proc = subprocess.run([sys.executable, str(HERE / "tray_driver.py"), "--profile", str(profile.config_dir.parent),
-                           "--sf-admin", sandbox.salesforce_admin_url, "--out", str(out)],
-                          env=env, capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "tray_driver.py"),
+            "--profile",
+            str(profile.config_dir.parent),
+            "--sf-admin",
+            sandbox.salesforce_admin_url,
+            "--out",
+            str(out),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     assert lines, f"the driver printed nothing; stderr:\n{proc.stderr[-3000:]}"
     seen = json.loads(lines[-1])
@@ -126,8 +147,15 @@ def test_real_tray_sync_now_from_the_menu(display: str, sandbox, tmp_path: Path)
     x, y, w, h = seen["icon_geometry"]
     assert w > 0 and h > 0 and seen["icon_visible"] is True
     assert seen["icon_colours"] > 4, "the tray slot is empty: the icon was not drawn"
-    assert seen["menu"] == ["Last sync just now · up to date", "Sync now", "Pause syncing", "Activity…", "Settings…",
-                            "Start at login", "Quit"]
+    assert seen["menu"] == [
+        "Last sync just now · up to date",
+        "Sync now",
+        "Pause syncing",
+        "Activity…",
+        "Settings…",
+        "Start at login",
+        "Quit",
+    ]
     assert seen["status_before"] == "Last sync just now · up to date"
     # Sync now runs the write-back too (issue 12.7): the round created 3 projects and wrote their figures
     assert seen["status_after"] == "Last sync just now · 3 projects created, 3 opportunities updated"

@@ -80,8 +80,9 @@ def main() -> int:
     from bigsync_gui.gui.tray import panel_variant
 
     result["icon_variant"] = panel_variant()
-    wait_until(lambda: session.model.last_sync_at is not None and session.model.state is SyncState.IDLE, 30,
-               "first cycle")
+    wait_until(
+        lambda: session.model.last_sync_at is not None and session.model.state is SyncState.IDLE, 30, "first cycle"
+    )
     result["icon_colours"] = distinct_colours(grab(geometry))  # the icon is drawn there, not an empty slot
     result["status_before"] = session.model.status_line()
 
@@ -97,8 +98,9 @@ def main() -> int:
     wait_until(menu.isVisible, 10, "menu open")
     sync = tray.action("Sync now")
     result["menu"] = [a.text() for a in menu.actions() if not a.isSeparator()]
-    QTest.mouseClick(menu, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                     menu.actionGeometry(sync).center())
+    QTest.mouseClick(
+        menu, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier, menu.actionGeometry(sync).center()
+    )
     wait_until(lambda: cycles and waits, 30, "cycle from the menu")
     wait_until(lambda: session.model.state is SyncState.IDLE, 30, "idle again")
     result["notifications"] = [n.title for n in session.notifications]
@@ -136,8 +138,12 @@ def main() -> int:
         menu.popup(QPoint(geometry.left(), geometry.bottom() + 2))
         QTest.qWaitForWindowExposed(menu, 5000)
         result["quit_clicked_at"] = time.monotonic()
-        QTest.mouseClick(menu, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier,
-                         menu.actionGeometry(tray.action("Quit")).center())
+        QTest.mouseClick(
+            menu,
+            Qt.MouseButton.LeftButton,
+            Qt.KeyboardModifier.NoModifier,
+            menu.actionGeometry(tray.action("Quit")).center(),
+        )
 
     QTimer.singleShot(100, quit_from_menu)
     app.exec()

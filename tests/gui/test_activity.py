@@ -40,11 +40,23 @@ def profile(tmp_path: Path) -> Profile:
             quiet = store.start_cycle("trigger")
             store.end_cycle(quiet, "ok", "", 2, 0)
             failed = store.start_cycle("trigger")
-            store.end_cycle(failed, "failed", f"Salesforce needs you to sign in again (access_token={TOKEN})", 1, 0,
-                            "ReconnectNeeded", "salesforce")
+            store.end_cycle(
+                failed,
+                "failed",
+                f"Salesforce needs you to sign in again (access_token={TOKEN})",
+                1,
+                0,
+                "ReconnectNeeded",
+                "salesforce",
+            )
             writeback = store.start_cycle("writeback")
-            store.event(writeback, "written", "Wrote 3 figures to Globex — Phase 2.\nFrom BigTime: Invoiced to date: "
-                                              "TotalAmt from invoice details.", "006A", 1001)
+            store.event(
+                writeback,
+                "written",
+                "Wrote 3 figures to Globex — Phase 2.\nFrom BigTime: Invoiced to date: TotalAmt from invoice details.",
+                "006A",
+                1001,
+            )
             store.end_cycle(writeback, "ok", "Checked 2 linked projects; 1 changed.", 3, 2)
     finally:
         store.close()
@@ -246,8 +258,16 @@ def test_status_window_has_the_same_actions(qtbot) -> None:
     model = StatusModel()
     win = StatusWindow(model, autostart_enabled=lambda: False)
     qtbot.addWidget(win)
-    model.cycle_finished(CycleReport(1, "trigger", "failed", "Salesforce needs you to sign in again: revoked",
-                                     error="ReconnectNeeded", system="salesforce"))
+    model.cycle_finished(
+        CycleReport(
+            1,
+            "trigger",
+            "failed",
+            "Salesforce needs you to sign in again: revoked",
+            error="ReconnectNeeded",
+            system="salesforce",
+        )
+    )
     model.waiting(30, 1)
     win.refresh()
     assert win.headline.text() == "Needs your attention"
@@ -285,5 +305,6 @@ def test_which_source_gave_the_figures_is_in_the_details_not_the_feed(window: Ac
     events = window.event_proxy
     written = next(r for r in range(events.rowCount()) if events.index(r, 1).data() == "Figures written")
     window.event_view.setCurrentIndex(events.index(written, 0))
-    assert window.detail_pane.toPlainText() == ("Wrote 3 figures to Globex — Phase 2.\nFrom BigTime: Invoiced to date: "
-                                                "TotalAmt from invoice details.")
+    assert window.detail_pane.toPlainText() == (
+        "Wrote 3 figures to Globex — Phase 2.\nFrom BigTime: Invoiced to date: TotalAmt from invoice details."
+    )

@@ -62,8 +62,11 @@ def test_it_opens_on_what_happened_newest_first_with_both_links(window):
     feed = window.feed
     proxy = feed.proxy
     sentences = [proxy.index(r, WHAT).data() for r in range(proxy.rowCount())]
-    assert sentences == ["Updated 3 BigTime figures on Globex — Phase 2.", "Umbrella: the opportunity has no account.",
-                         "Created BigTime project 1001 for Globex — Phase 2."]
+    assert sentences == [
+        "Updated 3 BigTime figures on Globex — Phase 2.",
+        "Umbrella: the opportunity has no account.",
+        "Created BigTime project 1001 for Globex — Phase 2.",
+    ]
     assert proxy.index(0, WHEN).data() == "just now"
     assert proxy.index(0, WHEN).data(3).count(":") == 2  # the exact local time in the tooltip
     assert proxy.index(2, SF_LINK).data() == "Open opportunity" and feed.link_at(2, SF_LINK) == f"{INSTANCE}/006A"
@@ -160,11 +163,32 @@ print(json.dumps({"area": [area.x(), area.y(), area.width(), area.height()],
 
 def test_activity_fits_a_1280x800_screen_at_200_percent(tmp_path):
     config = tmp_path / "screen.json"
-    config.write_text(json.dumps({"screens": [{"name": "S", "x": 0, "y": 0, "width": 1280, "height": 800,
-                                                "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))
+    config.write_text(
+        json.dumps(
+            {
+                "screens": [
+                    {
+                        "name": "S",
+                        "x": 0,
+                        "y": 0,
+                        "width": 1280,
+                        "height": 800,
+                        "logicalDpi": 96,
+                        "logicalBaseDpi": 96,
+                        "dpr": 1,
+                    }
+                ]
+            }
+        )
+    )
     env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}", "QT_SCALE_FACTOR": "2"}
-    run = subprocess.run([sys.executable, "-c", FIT_SCRIPT, str(tmp_path / "p"), str(Path(__file__).parent)],
-                         capture_output=True, text=True, env=env, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", FIT_SCRIPT, str(tmp_path / "p"), str(Path(__file__).parent)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout.strip().splitlines()[-1])
     x, y, width, height = result["area"]
@@ -182,8 +206,13 @@ def test_a_sentence_with_details_shows_the_sentence_and_keeps_the_details_in_its
     store = Store(profile.data_dir / "state.db")
     try:
         cycle = store.start_cycle("writeback")
-        store.event(cycle, "written", "Updated 2 BigTime figures on <b>Hooli</b>.\nFrom BigTime: Hours logged: HrsIn.",
-                    "006H", 1005)
+        store.event(
+            cycle,
+            "written",
+            "Updated 2 BigTime figures on <b>Hooli</b>.\nFrom BigTime: Hours logged: HrsIn.",
+            "006H",
+            1005,
+        )
         store.end_cycle(cycle, "ok", "", 1, 1)
     finally:
         store.close()

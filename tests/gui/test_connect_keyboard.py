@@ -78,8 +78,11 @@ def test_enter_in_the_salesforce_form_signs_in_again(qtbot, tmp_path, sandbox):
         connector = Connector(profile)
         endpoints = salesforce_endpoints(sandbox.salesforce_url, cred.SF_CONSUMER_KEY, cred.SF_REDIRECT_URIS[0])
         attempt = AuthorizationAttempt(endpoints, connector.http["salesforce"])
-        connector.save_salesforce(endpoints, sandbox.salesforce_url, attempt.exchange(
-            attempt.code_from_redirect(browse(attempt.authorization_url, "salesforce"))))
+        connector.save_salesforce(
+            endpoints,
+            sandbox.salesforce_url,
+            attempt.exchange(attempt.code_from_redirect(browse(attempt.authorization_url, "salesforce"))),
+        )
         wizard = SetupWizard(SetupContext(profile), start_page="salesforce")
         qtbot.addWidget(wizard)
         wizard.show()
@@ -108,8 +111,12 @@ def focus_chain(page) -> list:
     for _ in range(500):
         if widget is page:
             break
-        if (page.isAncestorOf(widget) and widget.isVisible() and widget.isEnabled()
-                and widget.focusPolicy() & _Qt.FocusPolicy.TabFocus):
+        if (
+            page.isAncestorOf(widget)
+            and widget.isVisible()
+            and widget.isEnabled()
+            and widget.focusPolicy() & _Qt.FocusPolicy.TabFocus
+        ):
             chain.append(widget)
         widget = widget.nextInFocusChain()
     return chain
@@ -122,11 +129,12 @@ def assert_follows_the_screen(page) -> None:
     spots = [(w, w.mapTo(page.window(), w.rect().topLeft()), w.height()) for w in chain]
     for (a, pa, ha), (b, pb, hb) in zip(spots, spots[1:]):
         same_line = abs(pa.y() - pb.y()) < max(ha, hb) // 2 + 2
-        assert (same_line and pb.x() > pa.x()) or (not same_line and pb.y() > pa.y()), \
-            f"Tab goes from {a.objectName() or type(a).__name__} " \
-            f"{a.accessibleName() or getattr(a, 'text', lambda: '')()!r} " \
-            f"at {pa.toTuple()} to {b.objectName() or type(b).__name__} " \
+        assert (same_line and pb.x() > pa.x()) or (not same_line and pb.y() > pa.y()), (
+            f"Tab goes from {a.objectName() or type(a).__name__} "
+            f"{a.accessibleName() or getattr(a, 'text', lambda: '')()!r} "
+            f"at {pa.toTuple()} to {b.objectName() or type(b).__name__} "
             f"{b.accessibleName() or getattr(b, 'text', lambda: '')()!r} at {pb.toTuple()}"
+        )
 
 
 @pytest.mark.parametrize("mode", ["oauth", "key"])

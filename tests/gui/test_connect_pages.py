@@ -45,10 +45,16 @@ def memory_keyring():
 
 
 def sandbox_prefill(sandbox) -> Prefill:
-    return Prefill(salesforce_login_url=sandbox.salesforce_url, salesforce_consumer_key=cred.SF_CONSUMER_KEY,
-                   bigtime_base_url=sandbox.bigtime_url, bigtime_client_id=cred.BT_CLIENT_ID,
-                   bigtime_client_secret=cred.BT_CLIENT_SECRET, bigtime_api_key=cred.BT_API_KEY,
-                   bigtime_firm_id=cred.BT_FIRM_ID, is_sandbox=True)
+    return Prefill(
+        salesforce_login_url=sandbox.salesforce_url,
+        salesforce_consumer_key=cred.SF_CONSUMER_KEY,
+        bigtime_base_url=sandbox.bigtime_url,
+        bigtime_client_id=cred.BT_CLIENT_ID,
+        bigtime_client_secret=cred.BT_CLIENT_SECRET,
+        bigtime_api_key=cred.BT_API_KEY,
+        bigtime_firm_id=cred.BT_FIRM_ID,
+        is_sandbox=True,
+    )
 
 
 @pytest.fixture
@@ -97,19 +103,30 @@ def wait_title(qtbot, page, title: str) -> None:
 
 def salesforce_consent(qtbot, page, password: str = cred.SF_PASSWORD) -> None:
     wait_title(qtbot, page, "Log In to Salesforce")
-    js(page, f"""document.getElementById('username').value = {cred.SF_USERNAME!r};
+    js(
+        page,
+        f"""document.getElementById('username').value = {cred.SF_USERNAME!r};
                  document.getElementById('password').value = {password!r};
-                 document.getElementById('Login').click();""")
+                 document.getElementById('Login').click();""",
+    )
     wait_title(qtbot, page, "Allow Access?")
 
 
 def bigtime_consent(qtbot, page) -> None:
-    qtbot.waitUntil(lambda: page.browser is not None and page.browser.page().url().toString().startswith(
-        page.context.prefill.bigtime_base_url), timeout=WAIT)
+    qtbot.waitUntil(
+        lambda: (
+            page.browser is not None
+            and page.browser.page().url().toString().startswith(page.context.prefill.bigtime_base_url)
+        ),
+        timeout=WAIT,
+    )
     wait_text(qtbot, page, "Sign in")
-    js(page, f"""document.getElementById('UserId').value = {cred.BT_USERNAME!r};
+    js(
+        page,
+        f"""document.getElementById('UserId').value = {cred.BT_USERNAME!r};
                  document.getElementById('Pwd').value = {cred.BT_PASSWORD!r};
-                 document.getElementById('signin').click();""")
+                 document.getElementById('signin').click();""",
+    )
     wait_text(qtbot, page, "Allow BigSync to")
 
 
@@ -131,15 +148,17 @@ def status(page) -> str:
 
 def register_redirect(sandbox, uri: str) -> None:
     current = requests.get(sandbox.salesforce_admin_url + "/settings", timeout=5).json()["redirect_uris"]
-    requests.post(sandbox.salesforce_admin_url + "/settings", json={"redirect_uris": [*current, uri]},
-                  timeout=5).raise_for_status()
+    requests.post(
+        sandbox.salesforce_admin_url + "/settings", json={"redirect_uris": [*current, uri]}, timeout=5
+    ).raise_for_status()
 
 
 def assert_bigtime_connected(text: str) -> None:
     """The firm as the admin typed it (no BigTime answer names it); the user by name where the answer names
     one, else no user at all — never a vague "as the signed-in user" (issue 20 item 12)."""
     assert text == f"Connected to BigTime: firm {cred.BT_FIRM_ID}." or (
-        text.startswith(f"Connected to BigTime: firm {cred.BT_FIRM_ID} as ") and "signed-in user" not in text), text
+        text.startswith(f"Connected to BigTime: firm {cred.BT_FIRM_ID} as ") and "signed-in user" not in text
+    ), text
 
 
 def settings_json(context) -> dict:
@@ -196,9 +215,12 @@ def test_salesforce_deny_then_retry(qtbot, sf_page, sandbox):
 def test_salesforce_wrong_password_keeps_waiting(qtbot, sf_page, sandbox):
     sf_page.sign_in()
     wait_title(qtbot, sf_page, "Log In to Salesforce")
-    js(sf_page, f"""document.getElementById('username').value = {cred.SF_USERNAME!r};
+    js(
+        sf_page,
+        f"""document.getElementById('username').value = {cred.SF_USERNAME!r};
                     document.getElementById('password').value = 'wrong';
-                    document.getElementById('Login').click();""")
+                    document.getElementById('Login').click();""",
+    )
     wait_text(qtbot, sf_page, "Please check your username and password")
     assert sf_page.browser is not None and not sf_page.browser.finished
     assert sf_page.stack.currentWidget() is sf_page.browser_panel
@@ -330,9 +352,13 @@ def test_already_connected_profile_is_complete(qtbot, tmp_path, sandbox, memory_
     profile = Profile.at(tmp_path / "profile")
     Connector(profile, pace=(1_000_000, 0.2)).save_bigtime_key(sandbox.bigtime_url, cred.BT_API_KEY, cred.BT_FIRM_ID)
     settings = json.loads(profile.settings_file.read_text())
-    settings["salesforce"].update(instance_url=sandbox.salesforce_url, username=cred.SF_USERNAME,
-                                  display_name=cred.SF_ORG_NAME, login_url=sandbox.salesforce_url,
-                                  consumer_key=cred.SF_CONSUMER_KEY)
+    settings["salesforce"].update(
+        instance_url=sandbox.salesforce_url,
+        username=cred.SF_USERNAME,
+        display_name=cred.SF_ORG_NAME,
+        login_url=sandbox.salesforce_url,
+        consumer_key=cred.SF_CONSUMER_KEY,
+    )
     profile.settings_file.write_text(json.dumps(settings))
     context = SetupContext(profile, sandbox_prefill(sandbox))
 
@@ -482,8 +508,18 @@ def test_tab_order_follows_the_form(qtbot, context):
     page = ConnectSalesforcePage(context)
     qtbot.addWidget(page)
     page.show()
-    order = [page.production, page.sandbox, page.my_domain, page.other, page.login_address, page.consumer_key,
-             page.callback, page.copy_button, page.sign_in_button, page.system_browser_button]
+    order = [
+        page.production,
+        page.sandbox,
+        page.my_domain,
+        page.other,
+        page.login_address,
+        page.consumer_key,
+        page.callback,
+        page.copy_button,
+        page.sign_in_button,
+        page.system_browser_button,
+    ]
     chain, widget = [], page.production
     for _ in range(200):
         chain.append(widget)

@@ -63,9 +63,11 @@ def test_creates_the_missing_fields_after_asking(sandbox, connected, open_wizard
 
     qtbot.waitUntil(lambda: panel.outcome.isVisible() and page.isComplete(), timeout=TIMEOUT)
     qtbot.waitUntil(lambda: set(statuses(page).values()) == {"✓ exists"}, timeout=TIMEOUT)
-    assert panel.outcome.text() == (f"✓ Created {CREATED - 1} fields and the object BigTime_Invoice__c in "
-                                    "Salesforce. The permission set “BigSync fields” gives the connected user "
-                                    "access to them.")
+    assert panel.outcome.text() == (
+        f"✓ Created {CREATED - 1} fields and the object BigTime_Invoice__c in "
+        "Salesforce. The permission set “BigSync fields” gives the connected user "
+        "access to them."
+    )
     assert "has the BigTime_Invoice__c object" in page.invoice.text()
     assert page.problems() == [] and not panel.button.isVisible()
     assert len(sandbox_metadata(sandbox)["custom_fields"]) == CREATED - 1  # all but the object
@@ -113,8 +115,7 @@ def test_settings_fields_offers_it_too(sandbox, connected, qtbot) -> None:  # no
     panel.button.click()
     qtbot.waitUntil(lambda: panel.confirm is not None, timeout=TIMEOUT)
     panel.confirm.create_button.click()
-    qtbot.waitUntil(lambda: panel.outcome.isVisible() and page.isComplete() and page.problems() == [],
-                    timeout=TIMEOUT)
+    qtbot.waitUntil(lambda: panel.outcome.isVisible() and page.isComplete() and page.problems() == [], timeout=TIMEOUT)
     assert panel.outcome.text().startswith("✓ Created")
 
 

@@ -24,8 +24,11 @@ def test_choose_a_client_then_report_again(sandbox, connected, qtbot) -> None:
     qtbot.waitUntil(lambda: panel.clients.count() > 0, timeout=TIMEOUT)
     assert panel.report.isChecked() and not panel.clients.isEnabled()  # the default: report them
     names = [panel.clients.itemText(i) for i in range(panel.clients.count())]
-    active = {f"{name} ({c['ClientId']})" if c.get("ClientId") else name
-              for name, c in clients(sandbox).items() if not c.get("IsInactive")}
+    active = {
+        f"{name} ({c['ClientId']})" if c.get("ClientId") else name
+        for name, c in clients(sandbox).items()
+        if not c.get("IsInactive")
+    }
     assert set(names) == active and names == sorted(names, key=str.casefold)
     vandelay = clients(sandbox)["Vandelay Industries"]["SystemId"]
     panel.use_client.setChecked(True)
@@ -50,8 +53,9 @@ def test_a_saved_client_since_made_inactive_is_said(sandbox, connected, qtbot) -
     settings = Settings.load(connected)
     settings.sync.default_client_id = globex
     settings.save(connected)
-    requests.patch(f"{sandbox.bigtime_admin_url}/records/client/{globex}", json={"IsInactive": True},
-                   timeout=10).raise_for_status()
+    requests.patch(
+        f"{sandbox.bigtime_admin_url}/records/client/{globex}", json={"IsInactive": True}, timeout=10
+    ).raise_for_status()
     window = open_settings(qtbot, connected)
     panel = window.default_client
     window.sidebar.setCurrentRow(SECTIONS.index("Trigger"))

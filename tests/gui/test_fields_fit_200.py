@@ -106,11 +106,32 @@ print(json.dumps(out))
 
 def test_every_field_picker_reads_whole_at_200_percent(tmp_path):
     config = tmp_path / "screen.json"
-    config.write_text(json.dumps({"screens": [{"name": "S", "x": 0, "y": 0, "width": 1280, "height": 800,
-                                                "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))
+    config.write_text(
+        json.dumps(
+            {
+                "screens": [
+                    {
+                        "name": "S",
+                        "x": 0,
+                        "y": 0,
+                        "width": 1280,
+                        "height": 800,
+                        "logicalDpi": 96,
+                        "logicalBaseDpi": 96,
+                        "dpr": 1,
+                    }
+                ]
+            }
+        )
+    )
     env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}", "QT_SCALE_FACTOR": "2"}
-    run = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path), str(Path(__file__).parent.parent)],
-                         capture_output=True, text=True, env=env, timeout=180)
+    run = subprocess.run(
+        [sys.executable, "-c", SCRIPT, str(tmp_path), str(Path(__file__).parent.parent)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=180,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     out = json.loads(run.stdout.strip().splitlines()[-1])
     assert out["screen"] == [640, 400]  # 1280×800 at 200 %, in points
@@ -126,6 +147,8 @@ def test_every_field_picker_reads_whole_at_200_percent(tmp_path):
     assert expenses["full"] == "BigTime Budget (Expenses) (BigTime_Budget_Expenses__c)"
     assert out["wizard"]["status"]["budget_expenses"] == "✓ exists"  # the mark's words
     missing = out["missing"]["pickers"]["expenses_logged"]
-    assert (missing["shown"], missing["full"]) == ("BigTime_Expenses_Logged__c",
-                                                   "BigTime_Expenses_Logged__c (not in Salesforce yet)")
+    assert (missing["shown"], missing["full"]) == (
+        "BigTime_Expenses_Logged__c",
+        "BigTime_Expenses_Logged__c (not in Salesforce yet)",
+    )
     assert out["missing"]["status"]["expenses_logged"] == "✗ missing"

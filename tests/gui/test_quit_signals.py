@@ -19,8 +19,13 @@ READY = "bigsync-gui: ready (wizard)"
 
 def start_sandbox_app(tmp_path: Path) -> subprocess.Popen:
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "BIGSYNC_GUI_REPORT_READY": "1", "TMPDIR": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "bigsync_gui", "--sandbox"], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bigsync_gui", "--sandbox"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert proc.stderr is not None
     for line in proc.stderr:
         if line.strip() == READY:

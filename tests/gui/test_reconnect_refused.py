@@ -61,8 +61,10 @@ def test_a_refused_new_key_keeps_the_saved_connection_in_words_that_agree(qtbot,
     assert "needs you to sign in again" not in words  # the tray's words; here the admin is signing in
     assert "Connected" not in words and "✓" not in words  # and nothing claims a connection beside it
     assert page.connected_icon.isHidden()  # nor the ✓ mark of a connection
-    assert page.connected_label.text() == (f"The key you entered was refused; BigSync still uses the connection "
-                                           f"saved before (firm {cred.BT_FIRM_ID}, with the firm's API key).")
+    assert page.connected_label.text() == (
+        f"The key you entered was refused; BigSync still uses the connection "
+        f"saved before (firm {cred.BT_FIRM_ID}, with the firm's API key)."
+    )
     assert page.isComplete()  # the saved connection still counts: Next goes on with it
     assert secrets.Vault(page.context.profile).get(secrets.BIGTIME_API_KEY) == cred.BT_API_KEY  # unchanged
     assert Settings.load(page.context.profile).bigtime.connected

@@ -43,9 +43,11 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None:
     profile = Profile.at(tmp_path / "p")
     profile.ensure_dirs()
     # A process takes the lock and dies without releasing it (kill -9).
-    code = ("import os, sys; from PySide6.QtCore import QLockFile; "
-            f"lock = QLockFile({str(profile.data_dir / 'gui-instance.lock')!r}); "
-            "assert lock.tryLock(0); os._exit(0)")
+    code = (
+        "import os, sys; from PySide6.QtCore import QLockFile; "
+        f"lock = QLockFile({str(profile.data_dir / 'gui-instance.lock')!r}); "
+        "assert lock.tryLock(0); os._exit(0)"
+    )
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
     assert (profile.data_dir / "gui-instance.lock").exists()
     instance = SingleInstance(profile)
@@ -62,11 +64,20 @@ def test_second_launch_of_the_app_shows_the_running_ones_activity(qtbot, tmp_pat
     assert running.acquire()
     messages: list[str] = []
     running.message_received.connect(messages.append)
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "HOME": str(tmp_path / "home"),
-           "XDG_CONFIG_HOME": str(tmp_path / "home" / "config"),
-           "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring"}
-    proc = subprocess.Popen([sys.executable, "-m", "bigsync_gui", "--profile", str(tmp_path / "p")], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "HOME": str(tmp_path / "home"),
+        "XDG_CONFIG_HOME": str(tmp_path / "home" / "config"),
+        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bigsync_gui", "--profile", str(tmp_path / "p")],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         qtbot.waitUntil(lambda: messages == ["activity"], timeout=30000)  # the Qt event loop delivers it
         code = proc.wait(timeout=30)

@@ -7,8 +7,15 @@ import os
 
 from PySide6.QtWidgets import QWizard
 
-from test_wizard import (PAGE_SUMMARY, TIMEOUT, connected, memory_keyring, open_wizard,  # noqa: F401  (fixtures)
-                         profile, wait_stage_ready)
+from test_wizard import (  # noqa: F401 (fixtures)
+    PAGE_SUMMARY,
+    TIMEOUT,
+    connected,
+    memory_keyring,
+    open_wizard,
+    profile,
+    wait_stage_ready,
+)
 
 
 def to_summary(qtbot, wizard) -> None:
@@ -34,8 +41,9 @@ def test_summary_checks_before_save_in_plain_words(sandbox, connected, open_wiza
     assert page.grab().save(os.path.join(shot, "summary-doctor-ok.png"))
 
 
-def test_a_needed_difference_holds_save_and_says_what_to_do(sandbox, connected, open_wizard, qtbot, tmp_path,
-                                                            monkeypatch) -> None:
+def test_a_needed_difference_holds_save_and_says_what_to_do(
+    sandbox, connected, open_wizard, qtbot, tmp_path, monkeypatch
+) -> None:
     wizard = open_wizard(connected, "stage")
     to_summary(qtbot, wizard)
     page = wizard.summary_page

@@ -27,14 +27,24 @@ RECONNECT = "Salesforce needs you to sign in again: the saved sign-in was revoke
 OFFLINE = "BigTime could not be reached (connection refused). Check the network connection; the sync will try again."
 
 
-def report(result: str = "ok", *, kind: str = "trigger", created: int = 0, rejected: int = 0, error: str = "",
-           message: str = "", written: int = 0, system: str = "") -> CycleReport:
+def report(
+    result: str = "ok",
+    *,
+    kind: str = "trigger",
+    created: int = 0,
+    rejected: int = 0,
+    error: str = "",
+    message: str = "",
+    written: int = 0,
+    system: str = "",
+) -> CycleReport:
     if not system:  # the service a failed cycle's error is about, as the engine records it
         system = (
             "salesforce" if message.startswith("Salesforce") else "bigtime" if message.startswith("BigTime") else ""
         )
-    return CycleReport(1, kind, result, message, created=created, rejected=rejected, error=error, written=written,
-                       system=system)
+    return CycleReport(
+        1, kind, result, message, created=created, rejected=rejected, error=error, written=written, system=system
+    )
 
 
 class Clock:
@@ -46,25 +56,69 @@ class Clock:
 
 
 # ---- typed errors → one state, one sentence, one fixing action --------------------------------------
-@pytest.mark.parametrize("error, message, state, headline, fix", [
-    ("ReconnectNeeded", RECONNECT, SyncState.ATTENTION, "Salesforce needs you to sign in again",
-     FixAction("Reconnect Salesforce…", "salesforce")),
-    ("ReconnectNeeded", "BigTime needs you to sign in again: key revoked", SyncState.ATTENTION,
-     "BigTime needs you to sign in again", FixAction("Reconnect BigTime…", "bigtime")),
-    ("NotConnected", "BigTime is not connected yet: run …", SyncState.ATTENTION, "BigTime is not connected",
-     FixAction("Connect BigTime…", "bigtime")),
-    ("PickStageAgain", "The trigger stage 'Closed Won' was deactivated.", SyncState.ATTENTION,
-     "Pick the trigger stage again", FixAction("Pick the trigger stage…", "stage")),
-    ("Offline", OFFLINE, SyncState.OFFLINE, "Can't reach BigTime", None),
-    ("RateLimited", "Salesforce is limiting requests (HTTP 429); next try in 120 s.", SyncState.ERROR,
-     "Salesforce asked to slow down", None),
-    ("ServiceUnavailable", "BigTime answered HTTP 503 repeatedly", SyncState.ERROR, "BigTime is having trouble", None),
-    ("ApiBudgetSpent", "Today's Salesforce API budget is used up (…)", SyncState.ERROR,
-     "Today's Salesforce API budget is used up", None),
-    ("AlreadyRunning", "Another copy of BigSync is syncing this setup right now", SyncState.ERROR,
-     "Another copy is syncing this setup", None),
-    ("SomethingNew", "It broke.", SyncState.ERROR, "The last sync failed", None),
-])
+@pytest.mark.parametrize(
+    "error, message, state, headline, fix",
+    [
+        (
+            "ReconnectNeeded",
+            RECONNECT,
+            SyncState.ATTENTION,
+            "Salesforce needs you to sign in again",
+            FixAction("Reconnect Salesforce…", "salesforce"),
+        ),
+        (
+            "ReconnectNeeded",
+            "BigTime needs you to sign in again: key revoked",
+            SyncState.ATTENTION,
+            "BigTime needs you to sign in again",
+            FixAction("Reconnect BigTime…", "bigtime"),
+        ),
+        (
+            "NotConnected",
+            "BigTime is not connected yet: run …",
+            SyncState.ATTENTION,
+            "BigTime is not connected",
+            FixAction("Connect BigTime…", "bigtime"),
+        ),
+        (
+            "PickStageAgain",
+            "The trigger stage 'Closed Won' was deactivated.",
+            SyncState.ATTENTION,
+            "Pick the trigger stage again",
+            FixAction("Pick the trigger stage…", "stage"),
+        ),
+        ("Offline", OFFLINE, SyncState.OFFLINE, "Can't reach BigTime", None),
+        (
+            "RateLimited",
+            "Salesforce is limiting requests (HTTP 429); next try in 120 s.",
+            SyncState.ERROR,
+            "Salesforce asked to slow down",
+            None,
+        ),
+        (
+            "ServiceUnavailable",
+            "BigTime answered HTTP 503 repeatedly",
+            SyncState.ERROR,
+            "BigTime is having trouble",
+            None,
+        ),
+        (
+            "ApiBudgetSpent",
+            "Today's Salesforce API budget is used up (…)",
+            SyncState.ERROR,
+            "Today's Salesforce API budget is used up",
+            None,
+        ),
+        (
+            "AlreadyRunning",
+            "Another copy of BigSync is syncing this setup right now",
+            SyncState.ERROR,
+            "Another copy is syncing this setup",
+            None,
+        ),
+        ("SomethingNew", "It broke.", SyncState.ERROR, "The last sync failed", None),
+    ],
+)
 def test_each_typed_error_maps_to_one_state(error, message, state, headline, fix) -> None:
     system = "salesforce" if message.startswith("Salesforce") else "bigtime" if message.startswith("BigTime") else None
     problem = problem_of(error, system, message)
@@ -174,8 +228,9 @@ def test_one_notification_per_round_says_everything_once() -> None:
     assert note.title == "Salesforce needs you to sign in again"
     assert note.fix.label == "Reconnect Salesforce…" and note.message == "Click to reconnect Salesforce."
     assert one_round(model, failing) is None and one_round(model, failing) is None  # not every cycle
-    other = one_round(model, start_failed=("AlreadyRunning", None,
-                                            "Another copy of BigSync is syncing this setup right now"))
+    other = one_round(
+        model, start_failed=("AlreadyRunning", None, "Another copy of BigSync is syncing this setup right now")
+    )
     assert other.title == "Another copy is syncing this setup"  # a new problem is told
     one_round(model, report())  # fixed…
     assert one_round(model, failing).title == "Salesforce needs you to sign in again"  # …broken again: told again
@@ -190,8 +245,12 @@ def test_one_notification_per_round_says_everything_once() -> None:
 
 def test_notifications_never_carry_service_text() -> None:
     model = StatusModel()
-    note = one_round(model, report("failed", error="ServiceUnavailable",
-                                   message="BigTime answered HTTP 500: <b>Boom</b> & <script>x</script>"))
+    note = one_round(
+        model,
+        report(
+            "failed", error="ServiceUnavailable", message="BigTime answered HTTP 500: <b>Boom</b> & <script>x</script>"
+        ),
+    )
     assert note and "<" not in note.title + note.message
 
 
@@ -297,8 +356,9 @@ def test_clicking_a_notification_does_what_it_says(qtbot) -> None:
     tray.notify(Notification("3 new projects", "Click to see them in Activity.", "info"))
     with qtbot.waitSignal(tray.activity_requested):
         tray.tray.messageClicked.emit()
-    tray.notify(Notification("2 opportunities could not be synced", "Click to see why in Activity.", "warning",
-                             problems=True))
+    tray.notify(
+        Notification("2 opportunities could not be synced", "Click to see why in Activity.", "warning", problems=True)
+    )
     with qtbot.waitSignal(tray.problems_requested):
         tray.tray.messageClicked.emit()
     fix = FixAction("Reconnect Salesforce…", "salesforce")
@@ -450,8 +510,14 @@ def test_progress_reaches_the_gui(qtbot, loop) -> None:
 
 
 def test_rate_limit_waits_reach_the_gui_and_its_retry_after_is_waited(qtbot, loop) -> None:
-    limited = CycleReport(1, "trigger", "failed", "BigTime is limiting requests (HTTP 503); next try in about 3 min.",
-                          error="RateLimited", retry_after=180.0)
+    limited = CycleReport(
+        1,
+        "trigger",
+        "failed",
+        "BigTime is limiting requests (HTTP 503); next try in about 3 min.",
+        error="RateLimited",
+        retry_after=180.0,
+    )
     engine = FakeEngine(results=[limited], rate_waits=[("bigtime", 60.0), ("bigtime", 0.0)])
     engine.gate.set()
     runner, waits = loop(engine)
@@ -506,8 +572,9 @@ def test_session_syncs_notifies_once_and_offers_the_fix(qtbot, sandbox, memory_k
         win = session.window
         assert win is not None and session.tray is None  # offscreen has no tray: the status window
         qtbot.addWidget(win)
-        qtbot.waitUntil(lambda: session.model.last_sync_at is not None and session.model.state is SyncState.IDLE,
-                        timeout=15000)
+        qtbot.waitUntil(
+            lambda: session.model.last_sync_at is not None and session.model.state is SyncState.IDLE, timeout=15000
+        )
         assert win.status_line.text() == "Last sync just now · up to date"
 
         win_opportunities(sandbox.salesforce_admin_url, 2)
@@ -614,8 +681,9 @@ def test_an_unexpected_error_in_a_cycle_is_an_error_state_not_silence(qtbot, loo
     assert model.state is SyncState.ERROR and model.status_line().startswith("The last sync failed · next try at")
 
 
-def test_closing_the_wizard_while_the_tray_comes_up_keeps_the_app(qtbot, sandbox, memory_keyring, tmp_path,
-                                                                  monkeypatch) -> None:
+def test_closing_the_wizard_while_the_tray_comes_up_keeps_the_app(
+    qtbot, sandbox, memory_keyring, tmp_path, monkeypatch
+) -> None:
     """After Save the wizard closes before the tray exists (it may take seconds to appear): Qt
     must not take that last window closing as the end of the app."""
     from configured_profile import configure_profile

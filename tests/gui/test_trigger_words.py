@@ -34,8 +34,12 @@ def places(qtbot, profile) -> dict[str, str]:
     model = StatusModel()
     model.triggers = trigger_timing.timing(profile).words  # what the tray reads after each cycle
     text, json_words = status_words(profile)
-    return {"settings": window.effective.text(), "tooltip": model.tooltip(), "status": text,
-            "status --json": json_words}
+    return {
+        "settings": window.effective.text(),
+        "tooltip": model.tooltip(),
+        "status": text,
+        "status --json": json_words,
+    }
 
 
 def test_the_same_words_before_save_after_save_and_when_streaming(sandbox, connected, qtbot) -> None:
@@ -67,8 +71,9 @@ def test_the_same_words_before_save_after_save_and_when_streaming(sandbox, conne
         assert "Checks every" not in shown, (place, shown)
 
 
-def test_the_tray_session_streams_wins_become_projects_without_sync_now(qtbot, sandbox, memory_keyring, tmp_path,
-                                                                       monkeypatch) -> None:
+def test_the_tray_session_streams_wins_become_projects_without_sync_now(
+    qtbot, sandbox, memory_keyring, tmp_path, monkeypatch
+) -> None:
     """The desktop app's loop (the tray's runner) owns the change stream too: with the interval an
     hour, two wins become projects without Sync now, and the tooltip says "Triggers: Instant"."""
     from configured_profile import configure_profile, win_opportunities

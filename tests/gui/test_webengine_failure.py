@@ -25,9 +25,11 @@ if QCoreApplication.instance() is None:  # WebEngine wants this before the QAppl
     QCoreApplication.setAttribute(Qt.ApplicationAttribute.AA_ShareOpenGLContexts)
 
 WAIT = 30000
-ROOT_REFUSAL = ("[11741:11741:1207/123008.140677:ERROR:../../../qtwebengine/src/3rdparty/chromium/content/browser/"
-                "zygote_host/zygote_host_impl_linux.cc:105] Running as root without --no-sandbox is not supported. "
-                "See https://crbug.com/638180.")
+ROOT_REFUSAL = (
+    "[11741:11741:1207/123008.140677:ERROR:../../../qtwebengine/src/3rdparty/chromium/content/browser/"
+    "zygote_host/zygote_host_impl_linux.cc:105] Running as root without --no-sandbox is not supported. "
+    "See https://crbug.com/638180."
+)
 
 
 def run_check(qtbot) -> EngineCheck:
@@ -41,8 +43,12 @@ def run_check(qtbot) -> EngineCheck:
 def page(qtbot, tmp_path, sandbox):
     previous = keyring.get_keyring()
     keyring.set_keyring(MemoryKeyring())
-    context = SetupContext(Profile.at(tmp_path / "profile"), Prefill(
-        salesforce_login_url=sandbox.salesforce_url, salesforce_consumer_key=cred.SF_CONSUMER_KEY, is_sandbox=True))
+    context = SetupContext(
+        Profile.at(tmp_path / "profile"),
+        Prefill(
+            salesforce_login_url=sandbox.salesforce_url, salesforce_consumer_key=cred.SF_CONSUMER_KEY, is_sandbox=True
+        ),
+    )
     page = ConnectSalesforcePage(context)
     qtbot.addWidget(page)
     page.resize(900, 600)
@@ -82,9 +88,11 @@ def test_the_probe_passes_where_the_engine_works(qtbot):
 
 def test_reasons_are_read_from_chromiums_last_error_line():
     assert reason_from_output(f"GBM is not supported\n{ROOT_REFUSAL}\n", 1, False) == (
-        "Chromium said: “Running as root without --no-sandbox is not supported. See https://crbug.com/638180.”")
+        "Chromium said: “Running as root without --no-sandbox is not supported. See https://crbug.com/638180.”"
+    )
     assert reason_from_output("bigsync-probe: Qt WebEngine could not be loaded: libnss3.so\n", 3, False) == (
-        "Qt WebEngine could not be loaded: libnss3.so")
+        "Qt WebEngine could not be loaded: libnss3.so"
+    )
     assert reason_from_output("", -1, True) == "its process crashed"
     assert reason_from_output("", 7, False) == "it stopped with exit status 7"
 

@@ -98,6 +98,7 @@ def open_wizard(qtbot):
         qtbot.addWidget(wizard)
         wizard.show()
         return wizard
+
     return opener
 
 
@@ -125,8 +126,9 @@ def combo_rows(wizard: SetupWizard) -> list[tuple[str, str, bool, str]]:
     rows = []
     for i in range(model.rowCount()):
         item = model.item(i)
-        rows.append((item.text(), item.data(API_NAME_ROLE), bool(item.flags() & Qt.ItemFlag.ItemIsEnabled),
-                     item.toolTip()))
+        rows.append(
+            (item.text(), item.data(API_NAME_ROLE), bool(item.flags() & Qt.ItemFlag.ItemIsEnabled), item.toolTip())
+        )
     return rows
 
 
@@ -408,10 +410,12 @@ def test_window_title_icon_size_and_navigation(profile, open_wizard, qtbot) -> N
 # ---- end to end, through the real connect pages and the embedded browser ------------------------
 def browser_ready(page, ready: Callable[[str, str], bool]) -> Callable[[], bool]:
     """A condition on the page's embedded browser: its title and URL."""
+
     def check() -> bool:
         browser = getattr(page, "browser", None)
         web = browser.page() if browser is not None else None
         return web is not None and ready(web.title(), web.url().toString())
+
     return check
 
 
@@ -438,10 +442,15 @@ def test_end_to_end_sign_in_to_both_pick_the_stage_save_and_the_loop_runs(
 
     context = make_context(profile)
     context.prefill = Prefill(
-        salesforce_login_url=sandbox.salesforce_url, salesforce_consumer_key=cred.SF_CONSUMER_KEY,
-        bigtime_base_url=sandbox.bigtime_url, bigtime_client_id=cred.BT_CLIENT_ID,
-        bigtime_client_secret=cred.BT_CLIENT_SECRET, bigtime_api_key=cred.BT_API_KEY,
-        bigtime_firm_id=cred.BT_FIRM_ID, is_sandbox=True)
+        salesforce_login_url=sandbox.salesforce_url,
+        salesforce_consumer_key=cred.SF_CONSUMER_KEY,
+        bigtime_base_url=sandbox.bigtime_url,
+        bigtime_client_id=cred.BT_CLIENT_ID,
+        bigtime_client_secret=cred.BT_CLIENT_SECRET,
+        bigtime_api_key=cred.BT_API_KEY,
+        bigtime_firm_id=cred.BT_FIRM_ID,
+        is_sandbox=True,
+    )
     session = DesktopSession(context)
     try:
         session.open_wizard()
@@ -532,8 +541,9 @@ print(sorted(m for m in sys.modules if "WebEngine" in m))
     assert out.stdout.strip().splitlines()[-1] == "[]"
 
 
-def test_after_a_sign_in_save_restarts_the_app_so_webengine_processes_go(sandbox, connected, qtbot,
-                                                                          monkeypatch) -> None:
+def test_after_a_sign_in_save_restarts_the_app_so_webengine_processes_go(
+    sandbox, connected, qtbot, monkeypatch
+) -> None:
     """WebEngine's helper processes live as long as the process: after a sign-in, Save ends the
     session and the app starts afresh (same arguments) straight into the tray."""
     from bigsync_gui.gui import app as app_module

@@ -27,8 +27,12 @@ GUI = Path(__file__).resolve().parents[2] / "bigsync_gui" / "gui"
 
 
 def bigtime_prefill(sandbox, *, is_sandbox: bool = False) -> Prefill:
-    return Prefill(bigtime_base_url=sandbox.bigtime_url, bigtime_api_key=cred.BT_API_KEY,
-                   bigtime_firm_id=cred.BT_FIRM_ID, is_sandbox=is_sandbox)
+    return Prefill(
+        bigtime_base_url=sandbox.bigtime_url,
+        bigtime_api_key=cred.BT_API_KEY,
+        bigtime_firm_id=cred.BT_FIRM_ID,
+        is_sandbox=is_sandbox,
+    )
 
 
 def wizard_on_bigtime(qtbot, sandbox, profile: Profile, *, is_sandbox: bool = False) -> SetupWizard:
@@ -111,8 +115,14 @@ def test_the_step_list_marks_the_current_step(tmp_path, qtbot) -> None:
     wizard.show()
     steps = wizard.steps
     assert wizard.sideWidget() is steps
-    assert [label.text() for label in steps.labels] == ["1. Welcome", "2. Connect Salesforce", "3. Connect BigTime",
-                                                         "4. Trigger stage", "5. Fields", "6. Summary"]
+    assert [label.text() for label in steps.labels] == [
+        "1. Welcome",
+        "2. Connect Salesforce",
+        "3. Connect BigTime",
+        "4. Trigger stage",
+        "5. Fields",
+        "6. Summary",
+    ]
     assert steps.current == PAGE_WELCOME and steps.marks[0].text() == "▸" and steps.labels[0].font().bold()
     wizard.next()
     assert [m.text() for m in steps.marks] == ["✓", "▸", "", "", "", ""]
@@ -231,11 +241,28 @@ print(json.dumps(out))
 
 def test_the_wizard_fits_a_1280x800_screen_at_200_percent(tmp_path) -> None:
     config = tmp_path / "screen.json"
-    config.write_text(json.dumps({"screens": [{"name": "S", "x": 0, "y": 0, "width": 1280, "height": 800,
-                                                "logicalDpi": 96, "logicalBaseDpi": 96, "dpr": 1}]}))
+    config.write_text(
+        json.dumps(
+            {
+                "screens": [
+                    {
+                        "name": "S",
+                        "x": 0,
+                        "y": 0,
+                        "width": 1280,
+                        "height": 800,
+                        "logicalDpi": 96,
+                        "logicalBaseDpi": 96,
+                        "dpr": 1,
+                    }
+                ]
+            }
+        )
+    )
     env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}", "QT_SCALE_FACTOR": "2"}
-    run = subprocess.run([sys.executable, "-c", FIT_SCRIPT, str(tmp_path)], capture_output=True, text=True,
-                         env=env, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-c", FIT_SCRIPT, str(tmp_path)], capture_output=True, text=True, env=env, timeout=120
+    )
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout.strip().splitlines()[-1])
     x, y, width, height = result["area"]
@@ -253,8 +280,11 @@ def test_a_stage_load_failure_says_retry_with_the_warning_icon(sandbox, connecte
     import requests
 
     # every query fails (a counted fault could be spent by the page's other reads, how triggers arrive)
-    requests.post(sandbox.salesforce_admin_url + "/faults", json={"kind": "status", "status": 500, "path": "/query",
-                                                                  "count": None}, timeout=10).raise_for_status()
+    requests.post(
+        sandbox.salesforce_admin_url + "/faults",
+        json={"kind": "status", "status": 500, "path": "/query", "count": None},
+        timeout=10,
+    ).raise_for_status()
     wizard = SetupWizard(make_context(connected), start_page="stage")
     qtbot.addWidget(wizard)
     wizard.show()
@@ -270,11 +300,19 @@ def test_a_stage_load_failure_says_retry_with_the_warning_icon(sandbox, connecte
 def gui_literals(path: Path) -> list[str]:
     """Every string constant of a GUI module (f-strings' literal parts included), docstrings left out."""
     tree = ast.parse(path.read_text(encoding="utf-8"))
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                  and node.body and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
-    return [node.value for node in ast.walk(tree)
-            if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings]
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return [
+        node.value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings
+    ]
 
 
 def test_gui_text_says_one_product_name_and_no_plural_s() -> None:
@@ -295,7 +333,10 @@ def test_activity_counts_in_words() -> None:
     from bigsync_gui.connectors.wording import plural
 
     assert (plural(1, "project"), plural(0, "project"), plural(2, "recent cycle")) == (
-        "1 project", "0 projects", "2 recent cycles")
+        "1 project",
+        "0 projects",
+        "2 recent cycles",
+    )
 
 
 # ---- 8. sandbox mode --------------------------------------------------------------------------------------
@@ -305,8 +346,9 @@ def test_the_console_address_shows_with_copy_when_no_browser_opens(tmp_path, qtb
     qtbot.addWidget(wizard)
     wizard.show()
     welcome = wizard.welcome_page
-    assert any("sign-in pages show the demo user names and passwords" in label.text()
-               for label in welcome.findChildren(QLabel))
+    assert any(
+        "sign-in pages show the demo user names and passwords" in label.text() for label in welcome.findChildren(QLabel)
+    )
     opened: list[str] = []
     welcome.open_url = lambda address: opened.append(address) or True
     qtbot.mouseClick(welcome.console_button, Qt.MouseButton.LeftButton)

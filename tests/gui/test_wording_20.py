@@ -39,8 +39,10 @@ def test_status_reads_local_times(tmp_path, tokyo, capsys):
     try:
         cycle = store.start_cycle("trigger")
         store.end_cycle(cycle, "ok", "", 1, 0)
-        store.db.execute("UPDATE cycles SET started_at = ?, ended_at = ?",
-                         ("2026-03-24T09:00:00.000+00:00", "2026-03-24T09:00:02.000+00:00"))
+        store.db.execute(
+            "UPDATE cycles SET started_at = ?, ended_at = ?",
+            ("2026-03-24T09:00:00.000+00:00", "2026-03-24T09:00:02.000+00:00"),
+        )
         store.db.commit()
     finally:
         store.close()
@@ -79,9 +81,11 @@ def test_cancel_says_nothing_about_typing_when_nothing_was_typed(qtbot, tmp_path
 def test_a_sign_in_that_names_no_user_says_no_vague_user(qtbot, tmp_path):
     assert Connection("bigtime", "firm acme", "").sentence() == "Connected to BigTime: firm acme."
     assert Connection("bigtime", "firm acme", "Jane Admin").sentence() == (
-        "Connected to BigTime: firm acme as Jane Admin.")
+        "Connected to BigTime: firm acme as Jane Admin."
+    )
     assert Connection("bigtime", "firm acme", None).sentence() == (
-        "Connected to BigTime: firm acme, with the firm's API key.")
+        "Connected to BigTime: firm acme, with the firm's API key."
+    )
     profile = Profile.at(tmp_path / "p")
     settings = Settings()
     settings.bigtime.auth_mode, settings.bigtime.firm_id = "oauth", "acme"

@@ -3,4 +3,3 @@
 from __future__ import annotations
 
 from engine_fixtures import connected_engine, file_keyring  # noqa: F401  (fixtures)
-

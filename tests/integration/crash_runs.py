@@ -25,8 +25,13 @@ CLI = [sys.executable, "-m", "bigsync_gui"]
 
 
 def start_sync(env: Connected, *extra: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([*CLI, "--profile", str(env.root), "sync", "--once", "--json", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=child_env(env.home))
+    return subprocess.Popen(
+        [*CLI, "--profile", str(env.root), "sync", "--once", "--json", *extra],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=child_env(env.home),
+    )
 
 
 def finish(proc: subprocess.Popen[str], timeout: float = 60) -> tuple[int, CycleReport | None, str]:
@@ -120,8 +125,13 @@ class RunProcess:
     """A real `bigsync-gui run` (the loop, with the change stream) and its stdout line by line."""
 
     def __init__(self, env: Connected) -> None:
-        self.proc = subprocess.Popen([*CLI, "--profile", str(env.root), "run"], stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True, env=child_env(env.home))
+        self.proc = subprocess.Popen(
+            [*CLI, "--profile", str(env.root), "run"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=child_env(env.home),
+        )
         self.lines: queue.Queue[str] = queue.Queue()
         threading.Thread(target=self._pump, daemon=True).start()
 

@@ -41,8 +41,9 @@ from sandbox_browser import browse
 
 # Retries stay real (same attempts, same classification) but short. A Retry-After above 2 s is
 # raised as RateLimited instead of slept on, so a test never waits for one.
-FAST = RetryPolicy(initial_wait=0.01, max_wait=0.05, jitter=0.0, max_inline_retry_after=2.0,
-                   connect_timeout=5.0, read_timeout=20.0)
+FAST = RetryPolicy(
+    initial_wait=0.01, max_wait=0.05, jitter=0.0, max_inline_retry_after=2.0, connect_timeout=5.0, read_timeout=20.0
+)
 # BigTime's pace: high enough not to matter, and a short "minute" so that a 503 without
 # Retry-After (wait a window) costs a test a fraction of a second.
 PACE = (1_000_000, 0.2)
@@ -185,8 +186,15 @@ class Connected:
         self, opp_id: str, first: str, last: str, email: str, primary: bool, account: str | None = None
     ) -> str:
         contact = self.insert("Contact", {"FirstName": first, "LastName": last, "Email": email, "AccountId": account})
-        self.insert("OpportunityContactRole", {"OpportunityId": opp_id, "ContactId": contact, "IsPrimary": primary,
-                                               "Role": "Decision Maker" if primary else "Evaluator"})
+        self.insert(
+            "OpportunityContactRole",
+            {
+                "OpportunityId": opp_id,
+                "ContactId": contact,
+                "IsPrimary": primary,
+                "Role": "Decision Maker" if primary else "Evaluator",
+            },
+        )
         return contact
 
     # ---- BigTime side --------------------------------------------------------------------------
@@ -381,8 +389,11 @@ class Oracle:
     def stage_triggers(self, name: str) -> bool:
         stages = self.stages()
         stage, trigger = stages.get(name), stages[self.trigger]
-        return (stage is not None and stage["SortOrder"] >= trigger["SortOrder"]
-                and not (stage["IsClosed"] and not stage["IsWon"]))
+        return (
+            stage is not None
+            and stage["SortOrder"] >= trigger["SortOrder"]
+            and not (stage["IsClosed"] and not stage["IsWon"])
+        )
 
     def closed_lost(self, name: str) -> bool:
         stage = self.stages().get(name)
@@ -396,7 +407,7 @@ class Oracle:
         ok = report.result in ("ok", "partial")
         self.history.append(f"{report.kind} {report.result} {report.error} {report.message[:80]}")
         for oid, opp in self._snapshot.items():
-            passed = [stage for _, stage in self._stages.get(oid, [])[self._walked.get(oid, 0):]]
+            passed = [stage for _, stage in self._stages.get(oid, [])[self._walked.get(oid, 0) :]]
             if opp.get("IsDeleted"):
                 # Not judged while deleted; restored within the lookback, the engine reads these
                 # stages again and may create its project then (it did reach the stage).
@@ -479,8 +490,9 @@ class Oracle:
                 f"projects for opportunities never seen at the stage: {unexpected}\n{self.history}",
             )
 
-        client_codes = collections.Counter(account_of_code(c["ClientId"]) for c in env.clients()
-                                           if account_of_code(c["ClientId"]))  # clients per account, any code form
+        client_codes = collections.Counter(
+            account_of_code(c["ClientId"]) for c in env.clients() if account_of_code(c["ClientId"])
+        )  # clients per account, any code form
         if any(n > 1 for n in client_codes.values()):
             broken("duplicate", sum(n - 1 for n in client_codes.values()), f"duplicate clients: {client_codes}")
         for p in projects:
@@ -513,8 +525,13 @@ class Oracle:
             if by_id[link.project_id]["ProjectCode"] not in project_codes(oid):
                 broken("other", 1, f"link {oid} → {link.project_id}: the project's code names another opportunity")
             opp = all_opps.get(oid)
-            if link.written_back and link.status == "linked" and opp is not None and not opp.get("IsDeleted") \
-                    and opp.get(ID_FIELD) != str(link.project_id):
+            if (
+                link.written_back
+                and link.status == "linked"
+                and opp is not None
+                and not opp.get("IsDeleted")
+                and opp.get(ID_FIELD) != str(link.project_id)
+            ):
                 broken("other", 1, f"{oid}: {ID_FIELD}={opp.get(ID_FIELD)!r}, link {link.project_id}")
         if not final:
             return out

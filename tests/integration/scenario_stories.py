@@ -74,9 +74,21 @@ class Story:
     def change(self) -> None:
         env, rng = self.env, self.rng
         action = rng.choices(
-            ["forward", "backward", "to_trigger", "skip_to_lost", "create", "rename", "delete", "restore",
-             "account", "account_rename", "roles"],
-            weights=[14, 8, 10, 5, 8, 3, 5, 4, 4, 2, 3])[0]
+            [
+                "forward",
+                "backward",
+                "to_trigger",
+                "skip_to_lost",
+                "create",
+                "rename",
+                "delete",
+                "restore",
+                "account",
+                "account_rename",
+                "roles",
+            ],
+            weights=[14, 8, 10, 5, 8, 3, 5, 4, 4, 2, 3],
+        )[0]
         if action == "restore":
             deleted = [o for o in env.opps(deleted=True) if o.get("IsDeleted")]
             if deleted:
@@ -89,8 +101,12 @@ class Story:
             self.created += 1
             account = rng.choice(env.accounts())["Id"]
             stage = rng.choice(self.stages + [self.oracle.trigger] * 2)
-            oid = env.new_opp(f"Scenario {self.created} “{rng.choice(['Alpha', 'Beta', 'Gamma'])}”", stage, account,
-                              Amount=rng.choice([None, 12000, 99999.5]))
+            oid = env.new_opp(
+                f"Scenario {self.created} “{rng.choice(['Alpha', 'Beta', 'Gamma'])}”",
+                stage,
+                account,
+                Amount=rng.choice([None, 12000, 99999.5]),
+            )
             if rng.random() < 0.7:
                 env.add_role(
                     oid, "Pat", f"Lee{self.created}", f"pat{self.created}@example.com", primary=True, account=account
@@ -100,11 +116,11 @@ class Story:
         opp = self.pick()
         oid, current = opp["Id"], self.stages.index(opp["StageName"]) if opp["StageName"] in self.stages else 0
         if action == "forward" and current < len(self.stages) - 1:
-            stage = rng.choice(self.stages[current + 1:])
+            stage = rng.choice(self.stages[current + 1 :])
         elif action == "backward" and current > 0:
             stage = rng.choice(self.stages[:current])
         elif action == "to_trigger":
-            stage = rng.choice(self.stages[self.trigger_index:])
+            stage = rng.choice(self.stages[self.trigger_index :])
         elif action == "skip_to_lost":
             stage = self.lost
         elif action == "rename":
@@ -147,8 +163,10 @@ class Story:
     def cycle(self) -> None:
         report = run(self.env, self.oracle)
         self.cycles += 1
-        self.log.append(f"cycle → {report.result} {report.error} created={report.created} severed={report.severed} "
-                        f"restored={report.restored}")
+        self.log.append(
+            f"cycle → {report.result} {report.error} created={report.created} severed={report.severed} "
+            f"restored={report.restored}"
+        )
         if report.error == "CreateInDoubt":  # the loop waits as long as it is asked before the next cycle
             self.env.advance(seconds=report.retry_after)
             self.log.append(f"waited {report.retry_after:.1f} s for a create in doubt")
@@ -188,6 +206,8 @@ def play(env: Connected, seed: int, steps: int) -> Story:
     except ContractBroken as exc:
         story_text = "\n  ".join(story.log[-40:])
         where = f"seed {seed} (trigger {trigger!r}, backfill={backfill})"
-        raise ContractBroken([Violation(v.kind, v.count, f"{where}: {v.message}") for v in exc.violations]
-                             + [Violation("other", 0, f"last steps:\n  {story_text}")]) from None
+        raise ContractBroken(
+            [Violation(v.kind, v.count, f"{where}: {v.message}") for v in exc.violations]
+            + [Violation("other", 0, f"last steps:\n  {story_text}")]
+        ) from None
     return story

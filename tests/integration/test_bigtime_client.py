@@ -67,21 +67,36 @@ def _hidden(page: str, name: str) -> str:
 def oauth_code_flow(base: str) -> dict[str, Any]:
     """Login + Allow pages driven like a browser, then the code exchanged: the token response."""
     browser = requests.Session()
-    page = browser.get(base + A.AUTHORIZE_PATH, params={"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT,
-                                                        "state": "s-1", "response_type": "code"}, timeout=10)
+    page = browser.get(
+        base + A.AUTHORIZE_PATH,
+        params={"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT, "state": "s-1", "response_type": "code"},
+        timeout=10,
+    )
     consent = browser.post(
         base + A.AUTHORIZE_PATH,
         data={"txn": _hidden(page.text, "txn"), "step": "login", "UserId": cred.BT_USERNAME, "Pwd": cred.BT_PASSWORD},
         timeout=10,
     )
     assert 'id="allow"' in consent.text
-    final = browser.post(base + A.AUTHORIZE_PATH, data={"txn": _hidden(consent.text, "txn"), "step": "consent",
-                                                        "decision": "allow"}, allow_redirects=False, timeout=10)
+    final = browser.post(
+        base + A.AUTHORIZE_PATH,
+        data={"txn": _hidden(consent.text, "txn"), "step": "consent", "decision": "allow"},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert final.status_code == 302
     query = parse_qs(urlsplit(final.headers["Location"]).query)
-    token = requests.post(base + A.TOKEN_PATH, json={"grant_type": "authorization_code", "client_id": cred.BT_CLIENT_ID,
-                                                    "client_secret": cred.BT_CLIENT_SECRET, "code": query["code"][0],
-                                                    "redirect_uri": REDIRECT}, timeout=10)
+    token = requests.post(
+        base + A.TOKEN_PATH,
+        json={
+            "grant_type": "authorization_code",
+            "client_id": cred.BT_CLIENT_ID,
+            "client_secret": cred.BT_CLIENT_SECRET,
+            "code": query["code"][0],
+            "redirect_uri": REDIRECT,
+        },
+        timeout=10,
+    )
     assert token.status_code == 200, token.text
     return token.json()
 
@@ -120,8 +135,12 @@ class FakeRefresher:
         with self._lock:
             if stale_access_token is not None and stale_access_token != self._tokens.access_token:
                 return self._tokens
-            body = {"grant_type": "refresh_token", "refresh_token": self._tokens.refresh_token or "",
-                    "client_id": cred.BT_CLIENT_ID, "client_secret": cred.BT_CLIENT_SECRET}
+            body = {
+                "grant_type": "refresh_token",
+                "refresh_token": self._tokens.refresh_token or "",
+                "client_id": cred.BT_CLIENT_ID,
+                "client_secret": cred.BT_CLIENT_SECRET,
+            }
             response = requests.post(self.base + A.TOKEN_PATH, json=body, timeout=10)
             if response.status_code == 400 and response.json().get("error") == "invalid_grant":
                 raise ReconnectNeeded("bigtime", "the authorization was revoked or expired")
@@ -200,8 +219,11 @@ def test_oauth_expired_access_token_refreshes_and_retries_transparently(sandbox,
 
 
 # The emulator's readings of the OAuth header: the strict default, both (lenient), Bearer only.
-HEADER_READINGS = {"x-auth-token": {}, "both": {"oauth_bearer": True},
-                   "bearer": {"oauth_bearer": True, "oauth_x_auth_token": False}}
+HEADER_READINGS = {
+    "x-auth-token": {},
+    "both": {"oauth_bearer": True},
+    "bearer": {"oauth_bearer": True, "oauth_x_auth_token": False},
+}
 
 
 @pytest.mark.parametrize("reading", list(HEADER_READINGS))
@@ -259,8 +281,11 @@ def test_session_expiry_reposts_session_and_retries(sandbox):
     clear_log(sandbox)
     assert client.project(1002).id == 1002
     assert auth.logins == 2
-    assert api_log(sandbox) == [("GET", "/project/detail/1002", 401), ("POST", "/session", 200),
-                                ("GET", "/project/detail/1002", 200)]
+    assert api_log(sandbox) == [
+        ("GET", "/project/detail/1002", 401),
+        ("POST", "/session", 200),
+        ("GET", "/project/detail/1002", 200),
+    ]
 
 
 def test_session_bad_password_needs_reconnect_and_hides_the_password(sandbox):
@@ -277,8 +302,18 @@ def test_session_refused_after_repost_stops_instead_of_looping(sandbox):
     client = BigTimeClient(sandbox.bigtime_url, auth, policy())
     client.staff()
     # The session is refused, and so is the fresh one /session hands out next.
-    admin(sandbox, "POST", "/faults", json={"kind": "status", "status": 401, "path": "/staff$", "count": 2,
-                                            "body": {"Message": "Authorization has been denied for this request."}})
+    admin(
+        sandbox,
+        "POST",
+        "/faults",
+        json={
+            "kind": "status",
+            "status": 401,
+            "path": "/staff$",
+            "count": 2,
+            "body": {"Message": "Authorization has been denied for this request."},
+        },
+    )
     with pytest.raises(ReconnectNeeded):
         client.staff()
     assert auth.logins == 2  # one re-post, not a loop
@@ -313,19 +348,28 @@ def test_create_client_project_contact_and_read_back(sandbox):
     )
     assert [c.id for c in client.find_clients_by_name("  hooli ")] == [cid]
 
-    pid = client.create_project({"Nm": "Nucleus rollout", "ProjectCode": "006Kx00000000G9IAI", "ClientId": cid,
-                                 "StartDt": "2026-12-01", "Notes": "from the opportunity"})
+    pid = client.create_project(
+        {
+            "Nm": "Nucleus rollout",
+            "ProjectCode": "006Kx00000000G9IAI",
+            "ClientId": cid,
+            "StartDt": "2026-12-01",
+            "Notes": "from the opportunity",
+        }
+    )
     project = client.project(pid)
     assert (project.name, project.code, project.client_id) == ("Nucleus rollout", "006Kx00000000G9IAI", cid)
     assert project.display_name == "Hooli:Nucleus rollout"
     assert project.start_date == date(2026, 12, 1) and project.notes == "from the opportunity"
     assert "Salesforce Opportunity Id" in project.custom_fields
 
-    contact_id = client.add_project_contact(pid, {"FName": "Gavin", "SName": "Belson", "EMail": "gavin@hooli.example",
-                                                  "Tag": "PRIMARY", "Title": "CEO"})
+    contact_id = client.add_project_contact(
+        pid, {"FName": "Gavin", "SName": "Belson", "EMail": "gavin@hooli.example", "Tag": "PRIMARY", "Title": "CEO"}
+    )
     contacts = client.project_contacts(pid)
     assert [(c.id, c.first_name, c.last_name, c.email, c.tag, c.title) for c in contacts] == [
-        (contact_id, "Gavin", "Belson", "gavin@hooli.example", "PRIMARY", "CEO")]
+        (contact_id, "Gavin", "Belson", "gavin@hooli.example", "PRIMARY", "CEO")
+    ]
     assert client.project(pid).primary_contact_id == contact_id
 
     updated = client.update_project(pid, {"Nm": "Nucleus rollout (phase 1)"})
@@ -533,8 +577,12 @@ def test_oauth_with_the_real_token_refresher(sandbox, bigtime_reading):
     raw = oauth_code_flow(sandbox.bigtime_url)
     http = policy()
     rotated: list[str] = []
-    tokens = oauth.TokenSet(access_token=raw["access_token"], refresh_token=raw["refresh_token"],
-                            expires_at=time.time() + raw["expires_in"], raw=raw)
+    tokens = oauth.TokenSet(
+        access_token=raw["access_token"],
+        refresh_token=raw["refresh_token"],
+        expires_at=time.time() + raw["expires_in"],
+        raw=raw,
+    )
     refresher = oauth.TokenRefresher(
         oauth.bigtime_endpoints(sandbox.bigtime_url, cred.BT_CLIENT_ID, cred.BT_CLIENT_SECRET, REDIRECT),
         http,
@@ -547,8 +595,11 @@ def test_oauth_with_the_real_token_refresher(sandbox, bigtime_reading):
     admin(sandbox, "POST", "/tokens/expire", json={"kind": "access"})
     clear_log(sandbox)
     assert client.project(1001).code == "GLOBEX-001"
-    assert api_log(sandbox) == [("GET", "/project/detail/1001", 401), ("POST", "/oauth2/accesstoken", 200),
-                                ("GET", "/project/detail/1001", 200)]
+    assert api_log(sandbox) == [
+        ("GET", "/project/detail/1001", 401),
+        ("POST", "/oauth2/accesstoken", 200),
+        ("GET", "/project/detail/1001", 200),
+    ]
     assert len(rotated) == 1 and rotated[0] != raw["refresh_token"]
 
 
@@ -593,9 +644,11 @@ def test_contact_falls_back_to_the_id_path_on_404_and_remembers_it(sandbox):
     client.add_project_contact(1001, {"FName": "Bob", "SName": "Two"})
     assert len(sandbox.world.bigtime.directory.project_contacts(1001)) == before + 2
     assert client.contact_create_path == "/project/Contact/0"
-    assert contact_posts(sandbox) == [("/project/contact", 404),
-                                      ("/project/contact/0", 200),
-                                      ("/project/contact/0", 200)]  # remembered: no second 404
+    assert contact_posts(sandbox) == [
+        ("/project/contact", 404),
+        ("/project/contact/0", 200),
+        ("/project/contact/0", 200),
+    ]  # remembered: no second 404
 
 
 def test_contact_refused_at_both_paths_raises_the_last_answer(sandbox):

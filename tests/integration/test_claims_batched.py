@@ -86,7 +86,8 @@ def test_one_composite_request_claims_25_and_a_412_on_some_defers_only_those(con
 
 @pytest.mark.parametrize("fault", [{"kind": "status", "status": 503}, {"kind": "drop"}])
 def test_a_composite_request_that_fails_or_loses_its_answer_stops_the_cycle_and_the_next_finishes(
-        connected_engine: Connected, fault: dict) -> None:
+    connected_engine: Connected, fault: dict
+) -> None:
     """503: nothing was claimed. Dropped after the work: the claims were written but the answer is
     lost — the next cycle finds its own claims and claims them again. Neither creates a project
     twice or misses one."""
@@ -145,8 +146,9 @@ def test_an_org_without_our_fields_claims_the_account_with_an_update_naming_no_f
     """A fresh org (none of BigSync's fields, so no Account client id field either): today's
     behaviour, the account claimed by an update naming no field; one client, each project once."""
     env = connected_engine
-    requests.post(env.sandbox.salesforce_admin_url + "/metadata", json={"bigsync_fields": "absent"},
-                  timeout=10).raise_for_status()
+    requests.post(
+        env.sandbox.salesforce_admin_url + "/metadata", json={"bigsync_fields": "absent"}, timeout=10
+    ).raise_for_status()
     env.advance(minutes=16)  # the engine's cached metadata is read again
     won = wins(env, 3, accounts=1)
     account = env.opp(won[0])["AccountId"]
@@ -162,7 +164,8 @@ def test_an_org_without_our_fields_claims_the_account_with_an_update_naming_no_f
 
 
 def test_an_account_claimed_for_wins_that_all_went_to_another_installation_is_put_back(
-        connected_engine: Connected) -> None:
+    connected_engine: Connected,
+) -> None:
     """The account's claim rode with its one opportunity's claim; the other installation had claimed
     the opportunity meanwhile (412): the account's field is put back at once, so the other creates
     the client now rather than after the lease."""
@@ -214,4 +217,5 @@ def test_a_field_map_saved_before_the_account_field_existed_uses_it(connected_en
     assert report.result == "ok" and report.created == 2, report
     account = env.opp(won[0])["AccountId"]
     assert env.sandbox.world.salesforce.fetch("Account", account)["BigTime_Client_Id__c"] == str(
-        env.project(won[0])["ClientId"])
+        env.project(won[0])["ClientId"]
+    )

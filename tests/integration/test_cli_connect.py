@@ -46,8 +46,9 @@ def profile(tmp_path: Path) -> Path:
 
 
 def run(env: dict[str, str], profile: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, "--profile", str(profile), *args], capture_output=True, text=True, input=stdin,
-                          env=env, timeout=60)
+    return subprocess.run(
+        [*CLI, "--profile", str(profile), *args], capture_output=True, text=True, input=stdin, env=env, timeout=60
+    )
 
 
 class LineReader:
@@ -73,22 +74,27 @@ class LineReader:
         if not line:
             self.proc.kill()
             stderr = self.proc.stderr.read() if self.proc.stderr else ""
-            raise AssertionError(f"no line from the process within {timeout:.0f} s "
-                                 f"({'it ended' if line == '' else 'still running'}); stderr:\n{stderr}")
+            raise AssertionError(
+                f"no line from the process within {timeout:.0f} s "
+                f"({'it ended' if line == '' else 'still running'}); stderr:\n{stderr}"
+            )
         return line
 
 
 def register_redirect(sandbox: Sandbox, uri: str) -> None:
     current = requests.get(sandbox.salesforce_admin_url + "/settings", timeout=5).json()["redirect_uris"]
-    requests.post(sandbox.salesforce_admin_url + "/settings", json={"redirect_uris": [*current, uri]},
-                  timeout=5).raise_for_status()
+    requests.post(
+        sandbox.salesforce_admin_url + "/settings", json={"redirect_uris": [*current, uri]}, timeout=5
+    ).raise_for_status()
 
 
-def sign_in_through_printed_url(args: list[str], env: dict[str, str], system: str, stdin: str = "",
-                                allow: bool = True) -> tuple[int, str, str]:
+def sign_in_through_printed_url(
+    args: list[str], env: dict[str, str], system: str, stdin: str = "", allow: bool = True
+) -> tuple[int, str, str]:
     """Start `connect … --no-browser`, follow the printed URL like a browser, deliver the redirect."""
-    proc = subprocess.Popen([*CLI, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        [*CLI, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     assert proc.stdin and proc.stdout
     proc.stdin.write(stdin)
     proc.stdin.close()
@@ -115,17 +121,46 @@ def connect_salesforce(
     redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
     register_redirect(sandbox, redirect)
     return sign_in_through_printed_url(
-        ["--profile", str(profile), "connect", "salesforce", "--login-url", sandbox.salesforce_url,
-         "--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", redirect, "--no-browser", "--timeout", "30"],
-        env, "salesforce", allow=allow)
+        [
+            "--profile",
+            str(profile),
+            "connect",
+            "salesforce",
+            "--login-url",
+            sandbox.salesforce_url,
+            "--client-id",
+            cred.SF_CONSUMER_KEY,
+            "--redirect-uri",
+            redirect,
+            "--no-browser",
+            "--timeout",
+            "30",
+        ],
+        env,
+        "salesforce",
+        allow=allow,
+    )
 
 
 def set_up(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
     """What an admin does first: connect both (Salesforce through the printed URL), pick the stage."""
     code, _, err = connect_salesforce(sandbox, env, profile)
     assert code == 0, err
-    assert run(env, profile, "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--api-key-stdin",
-               "--firm", cred.BT_FIRM_ID, stdin=cred.BT_API_KEY + "\n").returncode == 0
+    assert (
+        run(
+            env,
+            profile,
+            "connect",
+            "bigtime",
+            "--base-url",
+            sandbox.bigtime_url,
+            "--api-key-stdin",
+            "--firm",
+            cred.BT_FIRM_ID,
+            stdin=cred.BT_API_KEY + "\n",
+        ).returncode
+        == 0
+    )
     assert run(env, profile, "configure", "--trigger-stage", "Closed Won").returncode == 0
 
 
@@ -154,8 +189,9 @@ def test_connect_salesforce_stages_and_disconnect(
     for path in profile.rglob("*"):
         if path.is_file():
             text = path.read_bytes().decode("utf-8", "replace")  # the state database too (binary)
-            assert "5Aep" not in text and "00DKx" not in text.replace(json.loads(
-                (profile / "config" / "settings.json").read_text())["salesforce"]["org_id"], "")
+            assert "5Aep" not in text and "00DKx" not in text.replace(
+                json.loads((profile / "config" / "settings.json").read_text())["salesforce"]["org_id"], ""
+            )
 
     gone = run(env, profile, "disconnect", "salesforce")
     assert gone.returncode == 0 and "revoked" in gone.stdout
@@ -206,19 +242,40 @@ def test_connect_bigtime_oauth_and_api_key(
     assert (settings["bigtime"]["oauth_header"], settings["bigtime"]["token_body"]) == ("x-auth-token", "json")
     assert cred.BT_CLIENT_SECRET not in (profile / "config" / "settings.json").read_text()
 
-    keyed = run(env, profile, "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--api-key-stdin",
-                "--firm", cred.BT_FIRM_ID, stdin=cred.BT_API_KEY + "\n")
+    keyed = run(
+        env,
+        profile,
+        "connect",
+        "bigtime",
+        "--base-url",
+        sandbox.bigtime_url,
+        "--api-key-stdin",
+        "--firm",
+        cred.BT_FIRM_ID,
+        stdin=cred.BT_API_KEY + "\n",
+    )
     assert keyed.returncode == 0, keyed.stderr
     assert json.loads((profile / "config" / "settings.json").read_text())["bigtime"]["auth_mode"] == "api_key"
 
-    wrong = run(env, profile, "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--api-key-stdin",
-                "--firm", cred.BT_FIRM_ID, stdin="not-the-key\n")
+    wrong = run(
+        env,
+        profile,
+        "connect",
+        "bigtime",
+        "--base-url",
+        sandbox.bigtime_url,
+        "--api-key-stdin",
+        "--firm",
+        cred.BT_FIRM_ID,
+        stdin="not-the-key\n",
+    )
     assert wrong.returncode == 3 and "API key was refused" in wrong.stderr
     assert "not-the-key" not in wrong.stderr
 
 
-def test_connect_bigtime_oauth_needs_the_firm_and_explains_a_wrong_one(sandbox: Sandbox, env: dict[str, str],
-                                                                     profile: Path, bigtime_reading: str) -> None:
+def test_connect_bigtime_oauth_needs_the_firm_and_explains_a_wrong_one(
+    sandbox: Sandbox, env: dict[str, str], profile: Path, bigtime_reading: str
+) -> None:
     missing = run(
         env,
         profile,
@@ -240,8 +297,10 @@ def test_connect_bigtime_oauth_needs_the_firm_and_explains_a_wrong_one(sandbox: 
         assert f"BigTime signed you in to firm {cred.BT_FIRM_ID}, but the firm id entered is other-firm" in err
     else:
         assert "BigTime refused the new sign-in for firm id other-firm. Check the firm id" in err
-    assert not (profile / "config" / "settings.json").exists() or \
-        json.loads((profile / "config" / "settings.json").read_text())["bigtime"]["auth_mode"] == ""
+    assert (
+        not (profile / "config" / "settings.json").exists()
+        or json.loads((profile / "config" / "settings.json").read_text())["bigtime"]["auth_mode"] == ""
+    )
 
 
 def test_denied_consent_is_one_clear_sentence(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
@@ -250,13 +309,21 @@ def test_denied_consent_is_one_clear_sentence(sandbox: Sandbox, env: dict[str, s
     assert "Deny" in err and "Traceback" not in err
 
 
-@pytest.mark.parametrize(("args", "expected_code", "expected"), [
-    (["--client-id", "3MVGwrongkey"], 1, "Consumer Key"),
-    (["--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", "http://localhost:9/Nope"], 1, "http://localhost:9/Nope"),
-    (["--client-id", cred.SF_CONSUMER_KEY, "--login-url", "http://login.example.com"], 1, "https://"),
-])
-def test_setup_mistakes_are_explained(sandbox: Sandbox, env: dict[str, str], profile: Path, args: list[str],
-                                      expected_code: int, expected: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "expected_code", "expected"),
+    [
+        (["--client-id", "3MVGwrongkey"], 1, "Consumer Key"),
+        (
+            ["--client-id", cred.SF_CONSUMER_KEY, "--redirect-uri", "http://localhost:9/Nope"],
+            1,
+            "http://localhost:9/Nope",
+        ),
+        (["--client-id", cred.SF_CONSUMER_KEY, "--login-url", "http://login.example.com"], 1, "https://"),
+    ],
+)
+def test_setup_mistakes_are_explained(
+    sandbox: Sandbox, env: dict[str, str], profile: Path, args: list[str], expected_code: int, expected: str
+) -> None:
     if "--login-url" not in args:
         args = [*args, "--login-url", sandbox.salesforce_url]
     result = run(env, profile, "connect", "salesforce", "--no-browser", "--timeout", "5", *args)
@@ -267,23 +334,56 @@ def test_setup_mistakes_are_explained(sandbox: Sandbox, env: dict[str, str], pro
 def test_timeout_waiting_for_the_browser(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
     redirect = f"http://127.0.0.1:{free_port()}/OauthRedirect"
     register_redirect(sandbox, redirect)
-    result = run(env, profile, "connect", "salesforce", "--login-url", sandbox.salesforce_url, "--client-id",
-                 cred.SF_CONSUMER_KEY, "--redirect-uri", redirect, "--no-browser", "--timeout", "1")
+    result = run(
+        env,
+        profile,
+        "connect",
+        "salesforce",
+        "--login-url",
+        sandbox.salesforce_url,
+        "--client-id",
+        cred.SF_CONSUMER_KEY,
+        "--redirect-uri",
+        redirect,
+        "--no-browser",
+        "--timeout",
+        "1",
+    )
     assert result.returncode == 1
     assert "No answer came from the browser" in result.stderr
 
 
 def test_no_keyring_says_how_to_get_one(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
     env = {**env, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
-    result = run(env, profile, "connect", "bigtime", "--base-url", sandbox.bigtime_url, "--api-key-stdin",
-                 "--firm", cred.BT_FIRM_ID, stdin=cred.BT_API_KEY + "\n")
+    result = run(
+        env,
+        profile,
+        "connect",
+        "bigtime",
+        "--base-url",
+        sandbox.bigtime_url,
+        "--api-key-stdin",
+        "--firm",
+        cred.BT_FIRM_ID,
+        stdin=cred.BT_API_KEY + "\n",
+    )
     assert result.returncode == 5
     assert "keyrings.alt" in result.stderr and cred.BT_API_KEY not in result.stderr
 
 
 def test_unreachable_host(env: dict[str, str], profile: Path) -> None:
-    result = run(env, profile, "connect", "bigtime", "--base-url", f"http://127.0.0.1:{free_port()}/BigtimeData/api/v2",
-                 "--api-key-stdin", "--firm", "x", stdin="some-key\n")
+    result = run(
+        env,
+        profile,
+        "connect",
+        "bigtime",
+        "--base-url",
+        f"http://127.0.0.1:{free_port()}/BigtimeData/api/v2",
+        "--api-key-stdin",
+        "--firm",
+        "x",
+        stdin="some-key\n",
+    )
     assert result.returncode == 4
     assert "could not be reached" in result.stderr
 
@@ -303,8 +403,11 @@ def test_rotated_refresh_tokens_survive_restarts(sandbox: Sandbox, env: dict[str
         assert result.returncode == 0, result.stderr
         seen.add(keyring_file.read_text())
     assert len(seen) == 4  # a new refresh token was stored by every run
-    refreshes = [e for e in requests.get(sandbox.salesforce_admin_url + "/log", timeout=5).json()["entries"]
-                 if e["path"] == "/services/oauth2/token"]
+    refreshes = [
+        e
+        for e in requests.get(sandbox.salesforce_admin_url + "/log", timeout=5).json()["entries"]
+        if e["path"] == "/services/oauth2/token"
+    ]
     assert len(refreshes) == 4  # the code exchange + one refresh per run
 
 
@@ -340,8 +443,9 @@ def test_run_loops_and_stops_cleanly_on_sigterm(sandbox: Sandbox, env: dict[str,
 
     set_up(sandbox, env, profile)
 
-    proc = subprocess.Popen([*CLI, "--profile", str(profile), "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        [*CLI, "--profile", str(profile), "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     lines = LineReader(proc)
     mode = lines.next(60)  # the change stream connects before the first cycle (docs/sync.md, "Instant triggers")
     assert mode == "Triggers: Instant\n", mode
@@ -364,15 +468,22 @@ def test_sigterm_during_a_cycle_abandons_it_safely(sandbox: Sandbox, env: dict[s
     set_up(sandbox, env, profile)
     sf = sandbox.world.salesforce
     with sandbox.world.lock:
-        won = [r["Id"] for r in sf.all_records("Opportunity")
-               if not r.get("IsDeleted") and r["StageName"] == "Negotiation/Review" and r.get("AccountId")]
+        won = [
+            r["Id"]
+            for r in sf.all_records("Opportunity")
+            if not r.get("IsDeleted") and r["StageName"] == "Negotiation/Review" and r.get("AccountId")
+        ]
         for oid in won:
             sf.update("Opportunity", oid, {"StageName": "Closed Won"})
-    requests.post(sandbox.bigtime_admin_url + "/faults", json={"kind": "latency", "seconds": 0.4, "method": "POST",
-                                                               "count": None}, timeout=5).raise_for_status()
+    requests.post(
+        sandbox.bigtime_admin_url + "/faults",
+        json={"kind": "latency", "seconds": 0.4, "method": "POST", "count": None},
+        timeout=5,
+    ).raise_for_status()
 
-    proc = subprocess.Popen([*CLI, "--profile", str(profile), "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, env=env)
+    proc = subprocess.Popen(
+        [*CLI, "--profile", str(profile), "run"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # wait until the cycle is creating in BigTime
         entries = requests.get(sandbox.bigtime_admin_url + "/log", timeout=5).json()["entries"]
@@ -381,8 +492,13 @@ def test_sigterm_during_a_cycle_abandons_it_safely(sandbox: Sandbox, env: dict[s
         time.sleep(0.05)
     proc.send_signal(signals.SIGTERM)
     assert proc.wait(timeout=15) == 0
-    created_before = len([p for p in sandbox.world.bigtime.directory.project_list(show_inactive=True)
-                          if str(p.get("ProjectCode", "")).startswith("SF-")])
+    created_before = len(
+        [
+            p
+            for p in sandbox.world.bigtime.directory.project_list(show_inactive=True)
+            if str(p.get("ProjectCode", "")).startswith("SF-")
+        ]
+    )
     assert created_before < len(won)  # it really was stopped part-way
 
     requests.delete(sandbox.bigtime_admin_url + "/faults", timeout=5).raise_for_status()
@@ -398,8 +514,11 @@ def test_sigterm_during_a_cycle_abandons_it_safely(sandbox: Sandbox, env: dict[s
 def _move_an_open_opportunity(sandbox: Sandbox, stage: str) -> str:
     world = sandbox.world
     with world.lock:
-        opp = next(r for r in world.salesforce.all_records("Opportunity")
-                   if not r.get("IsDeleted") and not r.get("IsClosed") and r.get("AccountId"))
+        opp = next(
+            r
+            for r in world.salesforce.all_records("Opportunity")
+            if not r.get("IsDeleted") and not r.get("IsClosed") and r.get("AccountId")
+        )
         world.salesforce.update("Opportunity", opp["Id"], {"StageName": stage})
         return str(opp["Id"])
 
@@ -413,8 +532,9 @@ def _projects_for(sandbox: Sandbox, opp_id: str) -> list[dict[str, object]]:
         ]
 
 
-def test_configuring_the_same_stage_again_keeps_a_win_not_synced_yet(sandbox: Sandbox, env: dict[str, str],
-                                                                      profile: Path) -> None:
+def test_configuring_the_same_stage_again_keeps_a_win_not_synced_yet(
+    sandbox: Sandbox, env: dict[str, str], profile: Path
+) -> None:
     """Issue 12 item 1: a win that reached the stage after the first setup gets its project even when
     `configure` runs again (to change the interval) before the next sync."""
     set_up(sandbox, env, profile)
@@ -435,8 +555,9 @@ def test_configure_interval_alone_changes_only_the_interval(
     set_up(sandbox, env, profile)
     assert run(env, profile, "sync", "--once").returncode == 0
     won = _move_an_open_opportunity(sandbox, "Closed Won")
-    changed = run(env, profile, "configure", "--interval", "900", "--api-budget-percent", "2.5",
-                  "--writeback-interval", "1800")
+    changed = run(
+        env, profile, "configure", "--interval", "900", "--api-budget-percent", "2.5", "--writeback-interval", "1800"
+    )
     assert changed.returncode == 0, changed.stderr
     sync = json.loads((profile / "config" / "settings.json").read_text())["sync"]
     assert (sync["interval_seconds"], sync["api_budget_percent"], sync["writeback_interval_seconds"]) == (
@@ -453,8 +574,9 @@ def test_configure_interval_alone_changes_only_the_interval(
 
 def test_a_spent_api_budget_is_a_wait_exit_4(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:
     set_up(sandbox, env, profile)
-    requests.post(sandbox.salesforce_admin_url + "/settings", json={"daily_api_limit": 100, "api_usage": 0},
-                  timeout=5).raise_for_status()  # 5% → 5 requests a day
+    requests.post(
+        sandbox.salesforce_admin_url + "/settings", json={"daily_api_limit": 100, "api_usage": 0}, timeout=5
+    ).raise_for_status()  # 5% → 5 requests a day
     for _ in range(6):
         synced = run(env, profile, "sync", "--once")
         if synced.returncode != 0:
@@ -466,8 +588,9 @@ def test_a_spent_api_budget_is_a_wait_exit_4(sandbox: Sandbox, env: dict[str, st
     assert used <= 5, used
 
 
-def test_sync_once_with_writeback_runs_both_and_status_shows_the_interval(sandbox: Sandbox, env: dict[str, str],
-                                                                           profile: Path) -> None:
+def test_sync_once_with_writeback_runs_both_and_status_shows_the_interval(
+    sandbox: Sandbox, env: dict[str, str], profile: Path
+) -> None:
     """Issue 12.7: `sync --once --writeback` (or `--all`) refreshes BigTime's figures too; 12.6: the
     effective interval is in `status --json`."""
     set_up(sandbox, env, profile)

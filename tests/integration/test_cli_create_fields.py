@@ -32,8 +32,13 @@ def profile(sandbox: Sandbox, home: Path, tmp_path: Path) -> Profile:
 
 
 def create_fields(profile: Profile, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, "--profile", str(profile.config_dir.parent), "configure", "--create-fields", *args],
-                          capture_output=True, text=True, env=file_keyring_env(home), timeout=120)
+    return subprocess.run(
+        [*CLI, "--profile", str(profile.config_dir.parent), "configure", "--create-fields", *args],
+        capture_output=True,
+        text=True,
+        env=file_keyring_env(home),
+        timeout=120,
+    )
 
 
 def metadata(sandbox: Sandbox, **body) -> dict:

@@ -47,8 +47,11 @@ def test_prints_urls_and_credentials_then_stops_cleanly_on_sigterm() -> None:
             assert bt[key], key
         versions = requests.get(sf["login_url"] + "/services/data/", timeout=10)
         assert versions.status_code == 200 and any(v["version"] == "67.0" for v in versions.json())
-        session = requests.get(bt["base_url"] + "/staff", headers={
-            "X-Auth-ApiToken": bt["api_key"], "X-Auth-Realm": bt["firm_id"], "Accept": "application/json"}, timeout=10)
+        session = requests.get(
+            bt["base_url"] + "/staff",
+            headers={"X-Auth-ApiToken": bt["api_key"], "X-Auth-Realm": bt["firm_id"], "Accept": "application/json"},
+            timeout=10,
+        )
         assert session.status_code == 200 and len(session.json()) >= 1
         assert requests.get(info["console_url"], timeout=10).status_code == 200
     finally:

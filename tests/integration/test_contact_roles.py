@@ -64,8 +64,11 @@ def test_a_removed_role_never_deletes_the_bigtime_contact(connected_engine: Conn
     env.engine.run_writeback_cycle()
     assert len(env.contacts(project_id)) == 2
     with env.sandbox.world.lock:
-        role = next(r for r in env.sf.all_records("OpportunityContactRole")
-                    if r["OpportunityId"] == oid and not r.get("IsDeleted"))
+        role = next(
+            r
+            for r in env.sf.all_records("OpportunityContactRole")
+            if r["OpportunityId"] == oid and not r.get("IsDeleted")
+        )
         env.sf.delete("OpportunityContactRole", role["Id"])
     env.engine.run_writeback_cycle()
     assert len(env.contacts(project_id)) == 2

@@ -37,8 +37,9 @@ def walk_in(sandbox: Sandbox) -> str:
 
 
 def win(sandbox: Sandbox, opp_id: str) -> None:
-    requests.patch(f"{sandbox.salesforce_admin_url}/records/Opportunity/{opp_id}", json={"StageName": "Closed Won"},
-                   timeout=10).raise_for_status()
+    requests.patch(
+        f"{sandbox.salesforce_admin_url}/records/Opportunity/{opp_id}", json={"StageName": "Closed Won"}, timeout=10
+    ).raise_for_status()
 
 
 def configure(profile, value: str) -> int:
@@ -92,13 +93,26 @@ def test_a_client_bigtime_does_not_have_is_refused_and_nothing_changes(sandbox, 
     assert configure(profile, "999999") != 0
     # an inactive client is no choice either
     globex = clients(sandbox)["Globex Corporation"]
-    requests.patch(f"{sandbox.bigtime_admin_url}/records/client/{globex['SystemId']}", json={"IsInactive": True},
-                   timeout=10).raise_for_status()
+    requests.patch(
+        f"{sandbox.bigtime_admin_url}/records/client/{globex['SystemId']}", json={"IsInactive": True}, timeout=10
+    ).raise_for_status()
     with pytest.raises(ConfigInvalid):
         default_client.choose(Connector(profile), globex["SystemId"])
     assert all(c.id != globex["SystemId"] for c in default_client.active_clients(Connector(profile)))
 
 
 def test_default_client_goes_alone(profile, capsys):
-    assert main(["configure", "--profile", str(profile.config_dir.parent), "--default-client", "x",
-                 "--trigger-stage", "Closed Won"]) == 2
+    assert (
+        main(
+            [
+                "configure",
+                "--profile",
+                str(profile.config_dir.parent),
+                "--default-client",
+                "x",
+                "--trigger-stage",
+                "Closed Won",
+            ]
+        )
+        == 2
+    )

@@ -63,8 +63,11 @@ def by_key(report: DoctorReport) -> dict[str, Any]:
 
 
 def api_log(sandbox: Sandbox) -> list[dict[str, Any]]:
-    return [entry for url in (sandbox.salesforce_admin_url, sandbox.bigtime_admin_url)
-            for entry in requests.get(url + "/log", timeout=10).json()["entries"]]
+    return [
+        entry
+        for url in (sandbox.salesforce_admin_url, sandbox.bigtime_admin_url)
+        for entry in requests.get(url + "/log", timeout=10).json()["entries"]
+    ]
 
 
 def clear_logs(sandbox: Sandbox) -> None:
@@ -73,8 +76,13 @@ def clear_logs(sandbox: Sandbox) -> None:
 
 
 def doctor_process(profile_root: Path, home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, "--profile", str(profile_root), "doctor", *args], capture_output=True, text=True,
-                          env=file_keyring_env(home), timeout=120)
+    return subprocess.run(
+        [*CLI, "--profile", str(profile_root), "doctor", *args],
+        capture_output=True,
+        text=True,
+        env=file_keyring_env(home),
+        timeout=120,
+    )
 
 
 def test_strict_sandbox_passes_read_only_and_the_report_has_no_secret(
@@ -94,10 +102,19 @@ def test_strict_sandbox_passes_read_only_and_the_report_has_no_secret(
     out = json.loads(machine.stdout)
     checks = {c["key"]: c for c in out["checks"]}
     assert out["blocking"] == 0 and out["report_file"] == str(report_path(linked))
-    for key in ("bigtime.budget_row.hours_input", "bigtime.budget_row.expenses_input", "bigtime.budget_row.wip",
-                "bigtime.budget_row.budget_total", "bigtime.project_detail.BudgetFees", "bigtime.invoice.PaidAmt",
-                "bigtime.project_list", "bigtime.realm", "salesforce.identity", "salesforce.opportunity.wip",
-                "salesforce.invoice_object"):
+    for key in (
+        "bigtime.budget_row.hours_input",
+        "bigtime.budget_row.expenses_input",
+        "bigtime.budget_row.wip",
+        "bigtime.budget_row.budget_total",
+        "bigtime.project_detail.BudgetFees",
+        "bigtime.invoice.PaidAmt",
+        "bigtime.project_list",
+        "bigtime.realm",
+        "salesforce.identity",
+        "salesforce.opportunity.wip",
+        "salesforce.invoice_object",
+    ):
         assert checks[key]["status"] == CONFIRMED, checks[key]
     assert "HrsIn: number" in checks["bigtime.budget_row.hours_input"]["seen"]
     # The strict reading has no BudgetExps on rows: a difference BigSync copes with (not written), not a failure.
@@ -132,22 +149,34 @@ def test_strict_sandbox_passes_read_only_and_the_report_has_no_secret(
     store = Store(linked.data_dir / "state.db")
     the_link = store.links("linked")[0]
     store.close()
-    forbidden = [cred.BT_API_KEY, cred.BT_CLIENT_SECRET, cred.SF_PASSWORD, cred.BT_FIRM_ID, settings.salesforce.org_id,
-                 settings.salesforce.user_id, settings.salesforce.username, the_link.opportunity_id,
-                 f'"{the_link.project_id}"', f": {the_link.project_id}"]
+    forbidden = [
+        cred.BT_API_KEY,
+        cred.BT_CLIENT_SECRET,
+        cred.SF_PASSWORD,
+        cred.BT_FIRM_ID,
+        settings.salesforce.org_id,
+        settings.salesforce.user_id,
+        settings.salesforce.username,
+        the_link.opportunity_id,
+        f'"{the_link.project_id}"',
+        f": {the_link.project_id}",
+    ]
     forbidden += [vault.get(secrets.SALESFORCE_REFRESH_TOKEN), vault.get(secrets.BIGTIME_API_KEY)]
     for secret in forbidden:
         assert secret and secret not in text, secret
     assert f"project {the_link.project_id}" not in text  # the figure-source checks name no project
 
 
-def test_a_renamed_budget_field_is_named_and_fails_the_exit(sandbox: Sandbox, linked: Profile, home: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_renamed_budget_field_is_named_and_fails_the_exit(
+    sandbox: Sandbox, linked: Profile, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     original = Ledger.budget_status
 
     def renamed(self: Ledger, project_id: int) -> list[dict[str, Any]]:
-        return [{("HoursIn" if k == "HrsIn" else "Estimate" if k == "EstTotal" else k): v
-                 for k, v in row.items()} for row in original(self, project_id)]
+        return [
+            {("HoursIn" if k == "HrsIn" else "Estimate" if k == "EstTotal" else k): v for k, v in row.items()}
+            for row in original(self, project_id)
+        ]
 
     monkeypatch.setattr(Ledger, "budget_status", renamed)
     report = run_doctor(Connector(linked))
@@ -165,8 +194,9 @@ def test_a_renamed_budget_field_is_named_and_fails_the_exit(sandbox: Sandbox, li
     assert "NEEDED" in done.stdout and "HrsIn" in done.stdout
 
 
-def test_lenient_rows_use_the_alias_when_the_live_name_is_gone(sandbox: Sandbox, linked: Profile,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_lenient_rows_use_the_alias_when_the_live_name_is_gone(
+    sandbox: Sandbox, linked: Profile, monkeypatch: pytest.MonkeyPatch
+) -> None:
     requests.post(
         sandbox.bigtime_admin_url + "/switches", json={"budget_row_aliases": True}, timeout=10
     ).raise_for_status()
@@ -207,9 +237,9 @@ def test_not_connected_is_exit_3(tmp_path: Path, home: Path) -> None:
     assert "not connected" in done.stdout
 
 
-
-def test_a_sandbox_setup_from_another_process_says_why_not_the_error_name(sandbox: Sandbox, unlinked: Profile,
-                                                                            tmp_path: Path) -> None:
+def test_a_sandbox_setup_from_another_process_says_why_not_the_error_name(
+    sandbox: Sandbox, unlinked: Profile, tmp_path: Path
+) -> None:
     """Issue 20 item 6: a `--sandbox` setup keeps its sign-ins in the app's memory; `doctor` on its profile used
     to print "NotConnected" under every check and blame the missing linked project."""
     use_file_keyring(tmp_path / "another-home")  # this process's keyring holds none of the sign-ins
@@ -249,8 +279,12 @@ def test_change_data_capture_is_checked_and_the_steps_given_when_off(sandbox: Sa
     assert "1. In Salesforce, open Setup › Change Data Capture" in off.note and "at most 5 entities" in off.note
     assert key not in [c.key for c in report.blocking]
     # Salesforce would not say (the Tooling API refused): unknown, never "off"
-    refused = {"kind": "status", "status": 400, "path": "/tooling/query",
-               "body": [{"message": "no", "errorCode": "INVALID_TYPE"}]}
+    refused = {
+        "kind": "status",
+        "status": 400,
+        "path": "/tooling/query",
+        "body": [{"message": "no", "errorCode": "INVALID_TYPE"}],
+    }
     requests.post(sandbox.salesforce_admin_url + "/faults", json=refused, timeout=10).raise_for_status()
     unknown = by_key(run_doctor(Connector(unlinked)))[key]
     assert unknown.status == NOT_CHECKED and "would not say" in unknown.note

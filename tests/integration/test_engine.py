@@ -655,10 +655,10 @@ def test_opportunity_without_account_goes_to_the_default_client_when_set(connect
 def test_awkward_text_and_missing_values_are_carried_as_they_are(connected_engine: Connected) -> None:
     env = connected_engine
     oracle = Oracle(env)
-    label = '<b>Won</b> & "signed" \'ok\''
+    label = "<b>Won</b> & \"signed\" 'ok'"
     with env.sandbox.world.lock:
         env.sf.change_stage("Closed Won", label=label)  # the label changes; the ApiName does not
-    account_name = '<script>alert("x")</script> Ünïcødé & Sons \'Ltd\' ' + "ب" * 40 + " 🚀" * 60
+    account_name = "<script>alert(\"x\")</script> Ünïcødé & Sons 'Ltd' " + "ب" * 40 + " 🚀" * 60
     account_name = account_name[:255]
     acc = env.insert("Account", {"Name": account_name})
     names = {
@@ -715,8 +715,14 @@ def test_bigtime_rejecting_a_record_refuses_it_and_goes_on(connected_engine: Con
     env = connected_engine
     acc = env.account_id("Initech")
     bad = env.new_opp("Refused by BigTime", "Closed Won", acc)
-    env.fault("bigtime", kind="status", status=400, method="POST", path="/project/detail$",
-              body={"Message": "The project name contains characters BigTime does not allow."})
+    env.fault(
+        "bigtime",
+        kind="status",
+        status=400,
+        method="POST",
+        path="/project/detail$",
+        body={"Message": "The project name contains characters BigTime does not allow."},
+    )
     good = env.new_opp("Accepted by BigTime", "Closed Won", acc)  # created after: read after the refused one
     report = env.cycle()
     assert (report.result, report.rejected, report.created) == ("partial", 1, 1)
@@ -750,6 +756,7 @@ def test_two_engines_on_one_profile_never_work_at_once(connected_engine: Connect
             inside.set()
             assert release.wait(30), "the test never released the first copy"
             return read(*args, **kwargs)
+
         return held_read
 
     sf.query, sf.query_all = held(sf.query), held(sf.query_all)  # type: ignore[method-assign]  # full or incremental read
@@ -798,8 +805,14 @@ def test_a_refused_contact_does_not_leave_the_project_unlinked(connected_engine:
     oracle = Oracle(env)
     oid = open_opp_with_two_roles(env)
     env.move(oid, "Closed Won")
-    env.fault("bigtime", kind="status", status=400, method="POST", path="/project/contact",
-              body={"Message": "The email address is not valid."})
+    env.fault(
+        "bigtime",
+        kind="status",
+        status=400,
+        method="POST",
+        path="/project/contact",
+        body={"Message": "The email address is not valid."},
+    )
     report = run(env, oracle)
     assert (report.result, report.created, report.rejected) == ("ok", 1, 0)
     project = env.project(oid)
@@ -827,10 +840,12 @@ def test_missing_bigtime_right_stops_the_cycle_and_retries_once_granted(connecte
 
 
 # ---- ProjectCode: how long a code BigTime keeps is unknown ----------------------------------------------
-@pytest.mark.parametrize("limit, overflow", [(None, "truncate"), (18, "truncate"), (18, "refuse"), (15, "truncate"),
-                                             (15, "refuse")])
+@pytest.mark.parametrize(
+    "limit, overflow", [(None, "truncate"), (18, "truncate"), (18, "refuse"), (15, "truncate"), (15, "refuse")]
+)
 def test_project_code_too_long_for_bigtime_is_learnt_and_a_lost_answer_still_finds_the_project(
-        connected_engine: Connected, limit: int | None, overflow: str) -> None:
+    connected_engine: Connected, limit: int | None, overflow: str
+) -> None:
     env = connected_engine
     admin(env.sandbox.bigtime_admin_url, "POST", "/switches", {"project_code_max": limit, "limit_overflow": overflow})
     oracle = Oracle(env)

@@ -22,8 +22,11 @@ def win_new_opportunities(env: Connected, n: int) -> list[str]:
 
 
 def project_posts(env: Connected) -> collections.Counter[int]:
-    return collections.Counter(e["status"] for e in env.log("bigtime")
-                               if e["method"] == "POST" and e["path"].lower().endswith("/project/detail"))
+    return collections.Counter(
+        e["status"]
+        for e in env.log("bigtime")
+        if e["method"] == "POST" and e["path"].lower().endswith("/project/detail")
+    )
 
 
 def test_a_rate_limit_stop_mid_batch_is_resumed_without_redoing_anything(connected_engine: Connected) -> None:
@@ -76,8 +79,9 @@ def test_a_refused_create_asking_for_long_stops_the_cycle_for_the_loop(connected
     assert project_posts(env) == {200: 2, 503: 1}
 
 
-def test_a_wait_for_the_rate_limit_is_told_while_the_cycle_runs(connected_engine: Connected,
-                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_wait_for_the_rate_limit_is_told_while_the_cycle_runs(
+    connected_engine: Connected, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = connected_engine
     monkeypatch.setattr(http, "REPORT_WAITS_FROM", 0.0)  # the test's "minute" is 0.2 s
     win_new_opportunities(env, 1)

@@ -46,8 +46,18 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         if long_run_wanted(metafunc.config):
             metafunc.parametrize("seed", LONG_RUN_SEEDS)
         else:
-            metafunc.parametrize("seed", [pytest.param(0, marks=[pytest.mark.slow, pytest.mark.skip(
-                reason="the long run: pytest -m slow (or BIGSYNC_LONG_RUN=1)")])])
+            metafunc.parametrize(
+                "seed",
+                [
+                    pytest.param(
+                        0,
+                        marks=[
+                            pytest.mark.slow,
+                            pytest.mark.skip(reason="the long run: pytest -m slow (or BIGSYNC_LONG_RUN=1)"),
+                        ],
+                    )
+                ],
+            )
 
 
 def test_random_scenario(connected_engine: Connected, seed: int) -> None:

@@ -32,8 +32,9 @@ class Running(QuietObserver):
         self.stop = self.controls.stop
         self.reports: list = []
         self.stream = streaming.for_engine(env.engine)
-        self.thread = threading.Thread(target=run_forever, args=(env.engine, self, self.controls, self.stream),
-                                       daemon=True)
+        self.thread = threading.Thread(
+            target=run_forever, args=(env.engine, self, self.controls, self.stream), daemon=True
+        )
 
     def on_report(self, report) -> None:  # the loop's observer: the reports are what the tests read
         self.reports.append(report)
@@ -94,8 +95,10 @@ def test_a_win_becomes_a_project_through_a_streamed_cycle_once(env):
         # the same event again (at-least-once delivery) and a restart from the stored position: nothing more
         requests.post(env.sandbox.salesforce_admin_url + "/streaming/redeliver", json={"count": 3}, timeout=10)
         env.update("Opportunity", oid, {"Description": "touched after the win"})
-        run.until(lambda: "touched" in str(env.opp(oid).get("Description")) and run.stream.events_received >= 4,
-                  "the later change seen")
+        run.until(
+            lambda: "touched" in str(env.opp(oid).get("Description")) and run.stream.events_received >= 4,
+            "the later change seen",
+        )
         time.sleep(1.0)
     assert len(env.projects_for(oid)) == 1
     store = env.store()
@@ -113,14 +116,19 @@ def test_with_cdc_off_the_loop_polls_and_says_so(env, refused):
     the Tooling API's PlatformEventChannelMember tells the listener that nothing will come."""
     admin = env.sandbox.salesforce_admin_url
     requests.post(admin + "/streaming", json={"entities": []}, timeout=10).raise_for_status()
-    requests.post(admin + "/switches", json={"cdc_unselected_subscribe_refused": refused},
-                  timeout=10).raise_for_status()
+    requests.post(
+        admin + "/switches", json={"cdc_unselected_subscribe_refused": refused}, timeout=10
+    ).raise_for_status()
     with Running(env) as run:
         run.until(lambda: run.reports, "the first cycle")
         run.until(lambda: not run.stream.up and "not on" in run.stream.reason, "the fallback")
         # the loop says it in Activity as it takes the change (woken by it), a moment after the listener
-        run.until(lambda: any("Checks every" in m and "Change Data Capture is not on for Opportunity" in m
-                              for m in mode_messages(env)), "the fallback said in Activity")
+        run.until(
+            lambda: any(
+                "Checks every" in m and "Change Data Capture is not on for Opportunity" in m for m in mode_messages(env)
+            ),
+            "the fallback said in Activity",
+        )
     store = env.store()
     try:
         timing = trigger_timing.of_store(store, env.connector.settings())

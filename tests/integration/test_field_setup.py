@@ -39,8 +39,13 @@ def test_metadata_reads_setups_words() -> None:
     def meta(words: str, name: str = "X__c") -> dict:
         return metadata_for(WantedField("Opportunity", name, words, "x"))
 
-    assert meta("Text(40), External ID") == {"label": "X", "required": False, "type": "Text", "length": 40,
-                                             "externalId": True}
+    assert meta("Text(40), External ID") == {
+        "label": "X",
+        "required": False,
+        "type": "Text",
+        "length": 40,
+        "externalId": True,
+    }
     assert meta("Currency(16, 2)")["precision"] == 18 and meta("Currency(16, 2)")["scale"] == 2
     assert meta("Number(16, 2)")["type"] == "Number"
     assert meta("Date/Time")["type"] == "DateTime" and meta("Date")["type"] == "Date" and meta("URL")["type"] == "Url"
@@ -85,10 +90,15 @@ def test_a_fresh_org_gets_every_field_readable_and_editable(sandbox, client) -> 
 def test_a_field_hidden_by_field_level_security_is_granted_not_created_twice(sandbox, client) -> None:  # noqa: F811
     fresh_org(sandbox)
     # someone created it through the API without granting it: describe does not show it
-    r = requests.post(sandbox.salesforce_url + "/services/data/v67.0/tooling/sobjects/CustomField",
-                      headers={"Authorization": "Bearer " + client.tokens.access_token()},
-                      json={"FullName": "Opportunity.BigTime_WIP__c",
-                            "Metadata": {"type": "Currency", "label": "WIP", "precision": 18, "scale": 2}}, timeout=10)
+    r = requests.post(
+        sandbox.salesforce_url + "/services/data/v67.0/tooling/sobjects/CustomField",
+        headers={"Authorization": "Bearer " + client.tokens.access_token()},
+        json={
+            "FullName": "Opportunity.BigTime_WIP__c",
+            "Metadata": {"type": "Currency", "label": "WIP", "precision": 18, "scale": 2},
+        },
+        timeout=10,
+    )
     assert r.status_code == 201, r.text
     plan = plan_fields(client, FIELD_MAP)
     assert "Opportunity.BigTime_WIP__c" in [w.full_name for w in plan.fields]
@@ -119,8 +129,14 @@ def test_rights_unknown_then_the_tooling_refusal_says_it(sandbox, client) -> Non
 
 def test_a_refused_object_does_not_stop_the_opportunity_fields(sandbox, client) -> None:  # noqa: F811
     fresh_org(sandbox)
-    add_fault(sandbox, kind="status", status=400, method="POST", path="/tooling/sobjects/CustomObject$", body=[
-        {"message": "Operation not supported for this sObject type", "errorCode": "INVALID_TYPE"}])
+    add_fault(
+        sandbox,
+        kind="status",
+        status=400,
+        method="POST",
+        path="/tooling/sobjects/CustomObject$",
+        body=[{"message": "Operation not supported for this sObject type", "errorCode": "INVALID_TYPE"}],
+    )
     result = create_fields(client, plan_fields(client, FIELD_MAP), FIELD_MAP)
     assert not result.ok
     assert (INVOICE_OBJECT, "Operation not supported for this sObject type") in result.failed
@@ -160,9 +176,16 @@ def test_a_user_without_view_all_on_opportunities_gets_that_step(sandbox, http) 
     from bigsync_gui.core.cdc_readiness import VIEW_ALL_STEP, check_cdc
     from bigsync_gui.sandbox import credentials as cred
 
-    r = requests.post(sandbox.salesforce_url + "/services/oauth2/token", data={
-        "grant_type": "password", "client_id": cred.SF_CONSUMER_KEY, "username": "blake.chen@acme-demo.example",
-        "password": cred.SF_PASSWORD}, timeout=10)
+    r = requests.post(
+        sandbox.salesforce_url + "/services/oauth2/token",
+        data={
+            "grant_type": "password",
+            "client_id": cred.SF_CONSUMER_KEY,
+            "username": "blake.chen@acme-demo.example",
+            "password": cred.SF_PASSWORD,
+        },
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
     seller = SalesforceClient(r.json()["instance_url"], StaticToken(r.json()["access_token"], r.json()), http)
     readiness = check_cdc(seller)

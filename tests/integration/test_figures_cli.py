@@ -46,7 +46,8 @@ def opportunity(sandbox: Sandbox, opp_id: str) -> dict:
 
 
 def test_strict_sandbox_writeback_through_the_cli_total_budget_and_invoiced_from_the_first_source(
-        sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:  # noqa: F811
+    sandbox: Sandbox, env: dict[str, str], profile: Path
+) -> None:  # noqa: F811
     assert (
         requests.get(sandbox.bigtime_admin_url + "/switches", timeout=10).json()["history_total_amt"]["value"] is False
     )

@@ -20,8 +20,9 @@ def test_a_cycle_prunes_the_old_history_and_keeps_its_own(connected_engine: Conn
             cur = store.db.execute(
                 "INSERT INTO cycles (kind, started_at, ended_at, result) VALUES ('trigger', ?, ?, 'ok')", (old, old)
             )
-            store.db.execute("INSERT INTO events (cycle_id, at, kind, message) VALUES (?, ?, 'warning', 'old')",
-                             (cur.lastrowid, old))
+            store.db.execute(
+                "INSERT INTO events (cycle_id, at, kind, message) VALUES (?, ?, 'warning', 'old')", (cur.lastrowid, old)
+            )
     store.close()
 
     report = env.cycle()

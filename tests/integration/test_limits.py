@@ -34,7 +34,8 @@ def clients_of(env: Connected, account: str) -> list[dict[str, Any]]:
 
 
 def test_a_72_character_account_gets_one_client_that_fits_and_every_win_goes_under_it(
-        connected_engine: Connected, bigtime_reading: str) -> None:
+    connected_engine: Connected, bigtime_reading: str
+) -> None:
     env = connected_engine
     oracle = Oracle(env)
     description = "Key account.\n" + "Renewal due every spring. " * 40  # 1,000+ characters: client notes hold 500
@@ -111,7 +112,8 @@ def previous_release(monkeypatch: pytest.MonkeyPatch) -> None:
 
 @pytest.mark.parametrize("kept", ["keep", "truncate"])
 def test_a_profile_made_by_the_previous_release_keeps_its_clients_after_the_upgrade(
-        connected_engine: Connected, monkeypatch: pytest.MonkeyPatch, kept: str) -> None:
+    connected_engine: Connected, monkeypatch: pytest.MonkeyPatch, kept: str
+) -> None:
     """A BigTime that let the previous release's 21-character codes in kept them whole, or cut them to
     15 characters ("SF-" + 12, which accounts created close together share) and the name to 50."""
     env = connected_engine
@@ -148,13 +150,16 @@ def test_a_profile_made_by_the_previous_release_keeps_its_clients_after_the_upgr
     assert env.cycle().result == "ok"  # (a fresh state database also reconciles the seed's wins)
     assert env.project(later)["ClientId"] == legacy["SystemId"]
     assert {c["SystemId"] for c in env.clients() if c["Nm"].startswith(("Globex Holdings", LONG_NAME[:40]))} == {
-        legacy["SystemId"], env.project(other)["ClientId"]}  # no second one for the account
+        legacy["SystemId"],
+        env.project(other)["ClientId"],
+    }  # no second one for the account
     assert [len(env.projects_for(oid)) for oid in (before, after, later)] == [1, 1, 1]
 
 
 @pytest.mark.parametrize("kept", ["keep", "truncate"])
 def test_a_client_create_the_previous_release_never_heard_back_from_is_found_after_the_upgrade(
-        connected_engine: Connected, monkeypatch: pytest.MonkeyPatch, kept: str) -> None:
+    connected_engine: Connected, monkeypatch: pytest.MonkeyPatch, kept: str
+) -> None:
     env = connected_engine
     oracle = Oracle(env)
     switch(env, limit_overflow=kept)
@@ -197,7 +202,8 @@ def test_a_project_name_over_500_is_cut_with_the_whole_name_in_its_notes(connect
 
 
 def test_doctor_reports_the_longest_client_code_and_name_against_the_limits(
-        connected_engine: Connected, monkeypatch: pytest.MonkeyPatch) -> None:
+    connected_engine: Connected, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = connected_engine
     checks = {c.key: c for c in run_doctor(env.connector).checks}
     code, name = checks["bigtime.client_code_length"], checks["bigtime.client_name_length"]
@@ -211,5 +217,6 @@ def test_doctor_reports_the_longest_client_code_and_name_against_the_limits(
     code, name = checks["bigtime.client_code_length"], checks["bigtime.client_name_length"]
     assert code.status == "different" and not code.needed and "(the longest: 21)" in code.note
     assert "look made by an earlier BigSync" in code.note and code.seen == (
-        "Client code: longest 21 characters, limit 15",)
+        "Client code: longest 21 characters, limit 15",
+    )
     assert name.status == "different" and "(the longest: 72)" in name.note

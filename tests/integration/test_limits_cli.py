@@ -26,8 +26,11 @@ def insert(sandbox: Sandbox, object_name: str, fields: dict[str, Any]) -> str:
 
 
 def win(sandbox: Sandbox, name: str, account: str) -> str:
-    return insert(sandbox, "Opportunity", {"Name": name, "StageName": "Closed Won", "AccountId": account,
-                                           "CloseDate": date(2026, 12, 1).isoformat()})
+    return insert(
+        sandbox,
+        "Opportunity",
+        {"Name": name, "StageName": "Closed Won", "AccountId": account, "CloseDate": date(2026, 12, 1).isoformat()},
+    )
 
 
 def bigtime(sandbox: Sandbox, kind: str) -> list[dict[str, Any]]:
@@ -45,9 +48,11 @@ def sync_once(sandbox: Sandbox, env: dict[str, str], profile: Path) -> None:  # 
 
 @pytest.mark.parametrize("overflow", ["refuse", "truncate"])
 def test_a_72_character_account_through_the_cli_gets_one_client_that_fits_and_3_projects_under_it(
-        sandbox: Sandbox, env: dict[str, str], profile: Path, overflow: str) -> None:  # noqa: F811
-    requests.post(sandbox.bigtime_admin_url + "/switches", json={"limit_overflow": overflow},
-                  timeout=10).raise_for_status()
+    sandbox: Sandbox, env: dict[str, str], profile: Path, overflow: str
+) -> None:  # noqa: F811
+    requests.post(
+        sandbox.bigtime_admin_url + "/switches", json={"limit_overflow": overflow}, timeout=10
+    ).raise_for_status()
     set_up(sandbox, env, profile)
     account = insert(sandbox, "Account", {"Name": "Globex"})
     with sandbox.world.lock:

@@ -47,8 +47,12 @@ def register_bigtime_redirect(sandbox, uri: str) -> None:
     admin(sandbox.bigtime_admin_url, "POST", "/settings", json={"redirect_uris": [uri]})
 
 
-def bt_endpoints(sandbox, redirect_uri: str = cred.BT_REDIRECT_URIS[0], client_id: str = cred.BT_CLIENT_ID,
-                 secret: str = cred.BT_CLIENT_SECRET) -> OAuthEndpoints:
+def bt_endpoints(
+    sandbox,
+    redirect_uri: str = cred.BT_REDIRECT_URIS[0],
+    client_id: str = cred.BT_CLIENT_ID,
+    secret: str = cred.BT_CLIENT_SECRET,
+) -> OAuthEndpoints:
     return bigtime_endpoints(sandbox.bigtime_url, client_id, secret, redirect_uri)
 
 
@@ -97,9 +101,16 @@ def raw_refresh(sandbox, system: str, refresh_token: str) -> requests.Response:
             data={"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": cred.SF_CONSUMER_KEY},
             timeout=10,
         )
-    return requests.post(sandbox.bigtime_url + "/oauth2/accesstoken", json={
-        "grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": cred.BT_CLIENT_ID,
-        "client_secret": cred.BT_CLIENT_SECRET}, timeout=10)
+    return requests.post(
+        sandbox.bigtime_url + "/oauth2/accesstoken",
+        json={
+            "grant_type": "refresh_token",
+            "refresh_token": refresh_token,
+            "client_id": cred.BT_CLIENT_ID,
+            "client_secret": cred.BT_CLIENT_SECRET,
+        },
+        timeout=10,
+    )
 
 
 def ipv6_loopback() -> bool:
@@ -165,13 +176,15 @@ def test_bigtime_form_only_token_endpoint_falls_back_once_and_remembers(sandbox)
     assert tokens.token_body == "form"
     assert http.counter.snapshot() == {"bigtime": {"415": 1, "200": 1}}  # JSON refused, then the form once
     learnt: list[str] = []
-    refresher = TokenRefresher(bt_endpoints(sandbox), http, tokens.refresh_token, lambda _t: None, tokens=tokens,
-                               on_token_body=learnt.append)
+    refresher = TokenRefresher(
+        bt_endpoints(sandbox), http, tokens.refresh_token, lambda _t: None, tokens=tokens, on_token_body=learnt.append
+    )
     assert bt_projects(sandbox, refresher.refresh().access_token).status_code == 200
     assert http.counter.snapshot() == {"bigtime": {"415": 1, "200": 2}}  # the refresh went straight to the form
     # A refresher that does not know the shape yet learns it, says so once, and keeps it.
-    fresh = TokenRefresher(bt_endpoints(sandbox), http, refresher.current().refresh_token, lambda _t: None,
-                           on_token_body=learnt.append)
+    fresh = TokenRefresher(
+        bt_endpoints(sandbox), http, refresher.current().refresh_token, lambda _t: None, on_token_body=learnt.append
+    )
     fresh.refresh()
     fresh.refresh()
     assert learnt == ["form"] and http.counter.snapshot() == {"bigtime": {"415": 2, "200": 4}}
@@ -216,8 +229,9 @@ def test_wrong_consumer_key_is_an_error_page_the_attempt_explains(sandbox):
 
 
 def test_unregistered_redirect_uri_preflight_says_what_to_register(sandbox):
-    attempt = AuthorizationAttempt(sf_endpoints(sandbox, redirect_uri="http://localhost:7999/OauthRedirect"),
-                                   policy("salesforce"))
+    attempt = AuthorizationAttempt(
+        sf_endpoints(sandbox, redirect_uri="http://localhost:7999/OauthRedirect"), policy("salesforce")
+    )
     with pytest.raises(AuthorizationFailed) as err:
         attempt.preflight()
     assert err.value.error == "redirect_uri_mismatch"
@@ -344,8 +358,10 @@ def test_revoked_refresh_token_needs_reconnect_and_never_loops(sandbox):
     with pytest.raises(ReconnectNeeded) as err:
         refresher.refresh(first.access_token)
     assert err.value.system == "salesforce"
-    assert str(err.value) == ("Salesforce needs you to sign in again: the saved sign-in was revoked, expired or "
-                              "replaced (for example an administrator revoked the app's access).")
+    assert str(err.value) == (
+        "Salesforce needs you to sign in again: the saved sign-in was revoked, expired or "
+        "replaced (for example an administrator revoked the app's access)."
+    )
     assert first.refresh_token not in str(err.value)
     with pytest.raises(ReconnectNeeded):
         refresher.refresh()
@@ -354,8 +370,9 @@ def test_revoked_refresh_token_needs_reconnect_and_never_loops(sandbox):
 
 def test_bigtime_unknown_client_on_refresh_needs_reconnect(sandbox):
     first = sign_in(bt_endpoints(sandbox))
-    refresher = TokenRefresher(bt_endpoints(sandbox, secret="rotated-by-admin"), policy("bigtime"), first.refresh_token,
-                               lambda _t: None)
+    refresher = TokenRefresher(
+        bt_endpoints(sandbox, secret="rotated-by-admin"), policy("bigtime"), first.refresh_token, lambda _t: None
+    )
     with pytest.raises(ReconnectNeeded) as err:
         refresher.access_token()
     assert err.value.system == "bigtime"
@@ -364,8 +381,12 @@ def test_bigtime_unknown_client_on_refresh_needs_reconnect(sandbox):
 
 def test_transient_failure_propagates_and_does_not_kill_the_grant(sandbox):
     first = sign_in(sf_endpoints(sandbox))
-    admin(sandbox.salesforce_admin_url, "POST", "/faults",
-          json={"kind": "status", "status": 503, "retry_after": 120, "path": "/oauth2/token$"})
+    admin(
+        sandbox.salesforce_admin_url,
+        "POST",
+        "/faults",
+        json={"kind": "status", "status": 503, "retry_after": 120, "path": "/oauth2/token$"},
+    )
     refresher = TokenRefresher(sf_endpoints(sandbox), policy("salesforce"), first.refresh_token, lambda _t: None)
     with pytest.raises(RateLimited) as err:
         refresher.refresh()
@@ -479,8 +500,9 @@ def test_loopback_flow_salesforce_end_to_end(sandbox):
 def test_loopback_flow_bigtime_end_to_end(sandbox, bigtime_reading):
     port = free_port()
     register_bigtime_redirect(sandbox, f"http://127.0.0.1:{port}/BigTimeRedirect")
-    attempt = AuthorizationAttempt(bt_endpoints(sandbox, redirect_uri=f"http://127.0.0.1:{port}/BigTimeRedirect"),
-                                   policy("bigtime"))
+    attempt = AuthorizationAttempt(
+        bt_endpoints(sandbox, redirect_uri=f"http://127.0.0.1:{port}/BigTimeRedirect"), policy("bigtime")
+    )
     browser = BrowserThread(
         "bigtime", extra_requests=("/BigTimeRedirect", "/BigTimeRedirect?code=forged&state=not-yours")
     )
@@ -496,8 +518,9 @@ def test_loopback_flow_bigtime_end_to_end(sandbox, bigtime_reading):
 def test_loopback_flow_deny_shows_the_error_and_raises(sandbox):
     port = free_port()
     register_bigtime_redirect(sandbox, f"http://127.0.0.1:{port}/BigTimeRedirect")
-    attempt = AuthorizationAttempt(bt_endpoints(sandbox, redirect_uri=f"http://127.0.0.1:{port}/BigTimeRedirect"),
-                                   policy("bigtime"))
+    attempt = AuthorizationAttempt(
+        bt_endpoints(sandbox, redirect_uri=f"http://127.0.0.1:{port}/BigTimeRedirect"), policy("bigtime")
+    )
     browser = BrowserThread("bigtime", allow=False)
     with pytest.raises(AuthorizationFailed) as err:
         run_loopback_flow(attempt, open_url=browser, timeout=20)
@@ -511,8 +534,9 @@ def test_loopback_flow_deny_shows_the_error_and_raises(sandbox):
 
 def test_loopback_timeout(sandbox):
     port = free_port()
-    attempt = AuthorizationAttempt(sf_endpoints(sandbox, redirect_uri=f"http://127.0.0.1:{port}/OauthRedirect"),
-                                   policy("salesforce"))
+    attempt = AuthorizationAttempt(
+        sf_endpoints(sandbox, redirect_uri=f"http://127.0.0.1:{port}/OauthRedirect"), policy("salesforce")
+    )
     opened: list[str] = []
     started = time.monotonic()
     with pytest.raises(AuthorizationFailed) as err:
@@ -527,8 +551,9 @@ def test_loopback_timeout(sandbox):
 
 def test_loopback_cancel(sandbox):
     port = free_port()
-    attempt = AuthorizationAttempt(sf_endpoints(sandbox, redirect_uri=f"http://127.0.0.1:{port}/OauthRedirect"),
-                                   policy("salesforce"))
+    attempt = AuthorizationAttempt(
+        sf_endpoints(sandbox, redirect_uri=f"http://127.0.0.1:{port}/OauthRedirect"), policy("salesforce")
+    )
     cancel = threading.Event()
     timer = threading.Timer(0.2, cancel.set)
     timer.start()

@@ -14,23 +14,41 @@ import engine_fixtures  # noqa: E402
 import reliability_report  # noqa: E402
 from engine_fixtures import Violation  # noqa: E402
 
-TINY = ["--seeds", "1", "--first-seed", "3", "--steps", "4", "--workers", "1", "--streamed", "1", "--kills", "1",
-        "--rounds", "0"]
+TINY = [
+    "--seeds",
+    "1",
+    "--first-seed",
+    "3",
+    "--steps",
+    "4",
+    "--workers",
+    "1",
+    "--streamed",
+    "1",
+    "--kills",
+    "1",
+    "--rounds",
+    "0",
+]
 
 
 def test_tiny_report_runs_every_kind_and_holds(capsys: pytest.CaptureFixture[str]) -> None:
     assert reliability_report.main(TINY) == 0
     out = capsys.readouterr().out
-    rows = {line.split()[0]: line.split() for line in out.splitlines()
-            if line.startswith(("fault-scenario", "kill", "streamed"))}
+    rows = {
+        line.split()[0]: line.split()
+        for line in out.splitlines()
+        if line.startswith(("fault-scenario", "kill", "streamed"))
+    }
     assert rows["fault-scenario"][2:4] == ["1", "5"]  # 1 seed run, its 4 steps + the final cycle
     assert rows["kill"][3] == "1"
     assert rows["streamed"][4] == "1" and rows["streamed"][7:9] == ["0", "0"]  # 1 run; no duplicate, none missed
     assert "all 0: the contract held" in out
 
 
-def test_a_violation_the_oracle_sees_fails_the_report(monkeypatch: pytest.MonkeyPatch,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_a_violation_the_oracle_sees_fails_the_report(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     seen = engine_fixtures.Oracle.violations
 
     def planted(self: engine_fixtures.Oracle, final: bool) -> list[Violation]:

@@ -25,8 +25,11 @@ def polls(env: Connected) -> list[dict[str, list[str]]]:
 
 
 def role_queries(env: Connected) -> list[str]:
-    return [unquote_plus(e["query"]) for e in env.log("salesforce")
-            if "FROM OpportunityContactRole" in unquote_plus(e.get("query") or "")]
+    return [
+        unquote_plus(e["query"])
+        for e in env.log("salesforce")
+        if "FROM OpportunityContactRole" in unquote_plus(e.get("query") or "")
+    ]
 
 
 def covered(env: Connected) -> datetime:
@@ -140,8 +143,12 @@ def test_pruned_opportunity_history_is_not_an_error(connected_engine: Connected)
     oid = env.new_opp("Globex – Old history", "Negotiation/Review", acc)
     env.cycle()
     env.move(oid, "Closed Won")
-    pruned = admin(env.sandbox.salesforce_admin_url, "POST", "/history/prune",
-                   {"before": (sf_now(env) + timedelta(days=1)).isoformat()})
+    pruned = admin(
+        env.sandbox.salesforce_admin_url,
+        "POST",
+        "/history/prune",
+        {"before": (sf_now(env) + timedelta(days=1)).isoformat()},
+    )
     assert pruned["pruned"] > 0
     with env.sandbox.world.lock:
         assert [r for r in env.sf.all_records("OpportunityHistory") if r["OpportunityId"] == oid] == []

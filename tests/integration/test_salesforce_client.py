@@ -39,8 +39,18 @@ from bigsync_gui.sandbox import credentials as cred
 from sandbox_browser import submit
 
 DATA = f"/services/data/{API_VERSION}"
-STAGE_ORDER = ["Prospecting", "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers",
-               "Perception Analysis", "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost"]
+STAGE_ORDER = [
+    "Prospecting",
+    "Qualification",
+    "Needs Analysis",
+    "Value Proposition",
+    "Id. Decision Makers",
+    "Perception Analysis",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+    "Closed Won",
+    "Closed Lost",
+]
 
 
 # ---- sandbox helpers ---------------------------------------------------------------------------------------
@@ -65,9 +75,16 @@ def server_now(sandbox) -> datetime:
 
 
 def password_grant(sandbox) -> dict:
-    r = requests.post(sandbox.salesforce_url + "/services/oauth2/token", data={
-        "grant_type": "password", "client_id": cred.SF_CONSUMER_KEY,
-        "username": cred.SF_USERNAME, "password": cred.SF_PASSWORD}, timeout=10)
+    r = requests.post(
+        sandbox.salesforce_url + "/services/oauth2/token",
+        data={
+            "grant_type": "password",
+            "client_id": cred.SF_CONSUMER_KEY,
+            "username": cred.SF_USERNAME,
+            "password": cred.SF_PASSWORD,
+        },
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -78,9 +95,19 @@ def code_flow(sandbox) -> dict:
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
     redirect = cred.SF_REDIRECT_URIS[0]
     browser = requests.Session()
-    login = browser.get(sandbox.salesforce_url + "/services/oauth2/authorize", params={
-        "response_type": "code", "client_id": cred.SF_CONSUMER_KEY, "redirect_uri": redirect, "state": "s1",
-        "scope": "api refresh_token", "code_challenge": challenge, "code_challenge_method": "S256"}, timeout=10)
+    login = browser.get(
+        sandbox.salesforce_url + "/services/oauth2/authorize",
+        params={
+            "response_type": "code",
+            "client_id": cred.SF_CONSUMER_KEY,
+            "redirect_uri": redirect,
+            "state": "s1",
+            "scope": "api refresh_token",
+            "code_challenge": challenge,
+            "code_challenge_method": "S256",
+        },
+        timeout=10,
+    )
     assert login.status_code == 200, login.text
     consent = submit(browser, login, {"username": cred.SF_USERNAME, "pw": cred.SF_PASSWORD}, "Login")
     assert consent.status_code == 200 and "Allow Access?" in consent.text
@@ -88,9 +115,17 @@ def code_flow(sandbox) -> dict:
     assert back.status_code == 302
     query = parse_qs(urlsplit(back.headers["Location"]).query)
     assert query["state"] == ["s1"]
-    r = requests.post(sandbox.salesforce_url + "/services/oauth2/token", data={
-        "grant_type": "authorization_code", "code": query["code"][0], "client_id": cred.SF_CONSUMER_KEY,
-        "redirect_uri": redirect, "code_verifier": verifier}, timeout=10)
+    r = requests.post(
+        sandbox.salesforce_url + "/services/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": query["code"][0],
+            "client_id": cred.SF_CONSUMER_KEY,
+            "redirect_uri": redirect,
+            "code_verifier": verifier,
+        },
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
     token = r.json()
     assert token["refresh_token"]
@@ -114,8 +149,15 @@ class RefreshGrantSource:
 
     def refresh(self, stale_access_token=None):
         self.refresh_calls += 1
-        r = requests.post(self.token_url, data={"grant_type": "refresh_token", "refresh_token": self.refresh_token,
-                                                "client_id": cred.SF_CONSUMER_KEY}, timeout=10)
+        r = requests.post(
+            self.token_url,
+            data={
+                "grant_type": "refresh_token",
+                "refresh_token": self.refresh_token,
+                "client_id": cred.SF_CONSUMER_KEY,
+            },
+            timeout=10,
+        )
         if r.status_code == 400 and r.json().get("error") == "invalid_grant":
             raise ReconnectNeeded("salesforce", "the saved sign-in was revoked")
         assert r.status_code == 200, r.text
@@ -124,8 +166,9 @@ class RefreshGrantSource:
 
 
 def fast_http() -> HttpPolicy:
-    return HttpPolicy("salesforce", counter=RequestCounter(),
-                      policy=RetryPolicy(initial_wait=0.01, max_wait=0.05, jitter=0.0))
+    return HttpPolicy(
+        "salesforce", counter=RequestCounter(), policy=RetryPolicy(initial_wait=0.01, max_wait=0.05, jitter=0.0)
+    )
 
 
 @pytest.fixture
@@ -182,13 +225,14 @@ def test_query_all_includes_deleted_rows(sandbox, client):
     admin(sandbox, "DELETE", f"/records/Account/{ids[1]}")
     live = [r["Id"] for r in client.query(BULK_SOQL)]
     assert live == [ids[0], ids[2]]
-    everything = {r["Id"]: r["IsDeleted"] for r in
-                  client.query_all("SELECT Id, IsDeleted FROM Account WHERE Name LIKE 'Bulk %'")}
+    everything = {
+        r["Id"]: r["IsDeleted"] for r in client.query_all("SELECT Id, IsDeleted FROM Account WHERE Name LIKE 'Bulk %'")
+    }
     assert everything == {ids[0]: False, ids[1]: True, ids[2]: False}
 
 
 def test_format_soql_value_reaches_the_server_intact(sandbox, client):
-    name = "O'Brien \\ Sons \"Ltd\" 🚀 עברית\n2"
+    name = 'O\'Brien \\ Sons "Ltd" 🚀 עברית\n2'
     created = client.create("Account", {"Name": name})
     rows = list(client.query(format_soql("SELECT Id, Name FROM Account WHERE Name = {}", name)))
     assert rows == [{"attributes": rows[0]["attributes"], "Id": created, "Name": name}]
@@ -217,8 +261,13 @@ def test_real_token_refresher_works_with_the_client(sandbox, http):
     token = code_flow(sandbox)
     endpoints = oauth.salesforce_endpoints(sandbox.salesforce_url, cred.SF_CONSUMER_KEY)
     rotated: list[str] = []
-    tokens = oauth.TokenRefresher(endpoints, http, token["refresh_token"], rotated.append,
-                                  tokens=oauth.TokenSet(token["access_token"], token["refresh_token"], None, token))
+    tokens = oauth.TokenRefresher(
+        endpoints,
+        http,
+        token["refresh_token"],
+        rotated.append,
+        tokens=oauth.TokenSet(token["access_token"], token["refresh_token"], None, token),
+    )
     ids = insert_accounts(sandbox, 2050)
     client = SalesforceClient(token["instance_url"], tokens, http)
     seen = []
@@ -271,9 +320,14 @@ def test_second_401_after_refresh_is_reconnect_needed_not_a_loop(sandbox, http, 
 
 def test_session_not_valid_for_rest_api_is_not_refreshed(sandbox, http, refreshing):
     client = SalesforceClient(refreshing.raw["instance_url"], refreshing, http)
-    add_fault(sandbox, kind="status", status=401, path="/query", count=3,
-              body=[{"message": "This session is not valid for use with the REST API",
-                     "errorCode": "INVALID_SESSION_ID"}])
+    add_fault(
+        sandbox,
+        kind="status",
+        status=401,
+        path="/query",
+        count=3,
+        body=[{"message": "This session is not valid for use with the REST API", "errorCode": "INVALID_SESSION_ID"}],
+    )
     with pytest.raises(ReconnectNeeded, match="REST API"):
         client.count("SELECT COUNT() FROM Opportunity")
     assert refreshing.refresh_calls == 0
@@ -397,8 +451,13 @@ def test_error_shapes_become_typed_errors(sandbox, client, grant):
         client.count("SELECT COUNT() FROM Opportunity")
 
     token = grant["access_token"]
-    add_fault(sandbox, kind="status", status=400, path="/query",
-              body=[{"message": f"bad session {token} in Authorization: Bearer {token}", "errorCode": "X"}])
+    add_fault(
+        sandbox,
+        kind="status",
+        status=400,
+        path="/query",
+        body=[{"message": f"bad session {token} in Authorization: Bearer {token}", "errorCode": "X"}],
+    )
     with pytest.raises(RequestRejected) as info:
         client.count("SELECT COUNT() FROM Opportunity")
     assert token not in str(info.value) and "[hidden]" in str(info.value)
@@ -474,8 +533,13 @@ def test_identity_org_name_and_permissions(sandbox, client, grant, http):
     assert len([e for e in api_log(sandbox) if "Organization" in e["query"]]) == 1  # cached
     # the demo admin's profile (a permission set owned by the profile) is a System Administrator's
     assert client.user_permissions() == UserPermissions(modify_all_data=True, view_setup=True, api_enabled=True)
-    add_fault(sandbox, kind="status", status=400, path="/query", body=[
-        {"message": "sObject type 'PermissionSetAssignment' is not supported.", "errorCode": "INVALID_TYPE"}])
+    add_fault(
+        sandbox,
+        kind="status",
+        status=400,
+        path="/query",
+        body=[{"message": "sObject type 'PermissionSetAssignment' is not supported.", "errorCode": "INVALID_TYPE"}],
+    )
     assert client.user_permissions() is None  # unknown is not "False"
 
 
@@ -496,8 +560,14 @@ def test_get_create_update(sandbox, client):
 def test_update_many_450_records_in_three_calls_with_a_failure(sandbox, client):
     data = sandbox.world.salesforce
     with sandbox.world.lock:
-        ids = [data.insert("Opportunity", {"Name": f"Bulk deal {i:03d}", "StageName": "Closed Won",
-                                           "CloseDate": "2026-01-15"}, system=True) for i in range(600)]
+        ids = [
+            data.insert(
+                "Opportunity",
+                {"Name": f"Bulk deal {i:03d}", "StageName": "Closed Won", "CloseDate": "2026-01-15"},
+                system=True,
+            )
+            for i in range(600)
+        ]
     extra, ids = ids[450:], ids[:450]
     admin(sandbox, "DELETE", "/log")
     records = [{"Id": rid, "BigTime_Hours_Logged__c": float(i)} for i, rid in enumerate(ids)]
@@ -528,8 +598,9 @@ def test_update_many_450_records_in_three_calls_with_a_failure(sandbox, client):
 
 # ---- getUpdated / getDeleted ------------------------------------------------------------------------------
 def test_updated_and_deleted_within_the_window(sandbox, http, grant):
-    client = SalesforceClient(grant["instance_url"], StaticToken(grant["access_token"], grant), http,
-                              now=lambda: server_now(sandbox))
+    client = SalesforceClient(
+        grant["instance_url"], StaticToken(grant["access_token"], grant), http, now=lambda: server_now(sandbox)
+    )
     opps = list(client.query("SELECT Id FROM Opportunity WHERE StageName = 'Prospecting' ORDER BY Name"))
     changed, removed = opps[0]["Id"], opps[1]["Id"]
     start = server_now(sandbox) - timedelta(minutes=5)
@@ -573,8 +644,12 @@ def test_window_exceeded_is_raised_before_calling(sandbox, client):
 
 def test_window_exceeded_when_the_server_says_so(sandbox, http, grant):
     # This client's clock runs two days behind the org's: its own check passes, the server refuses.
-    client = SalesforceClient(grant["instance_url"], StaticToken(grant["access_token"], grant), http,
-                              now=lambda: server_now(sandbox) - timedelta(days=2))
+    client = SalesforceClient(
+        grant["instance_url"],
+        StaticToken(grant["access_token"], grant),
+        http,
+        now=lambda: server_now(sandbox) - timedelta(days=2),
+    )
     end = server_now(sandbox)
     with pytest.raises(WindowExceeded, match="INVALID_REPLICATION_DATE|days ago|window"):
         client.updated("Opportunity", end - timedelta(days=31), end)
@@ -594,8 +669,7 @@ def test_http_instance_url_off_this_machine_is_refused(sandbox, http, grant):
             return "00DKx000000ACME!ARexpired"
 
         def refresh(self, stale=None):
-            return SimpleNamespace(access_token=grant["access_token"],
-                                   raw={"instance_url": "http://evil.example.com"})
+            return SimpleNamespace(access_token=grant["access_token"], raw={"instance_url": "http://evil.example.com"})
 
     client = SalesforceClient(grant["instance_url"], MovesToPlainHttp(), http)
     with pytest.raises(InsecureUrl):

@@ -29,19 +29,31 @@ def _hidden(page: str, name: str) -> str:
     return match.group(1)
 
 
-def browser_login(base: str, params: dict[str, str], decision: str = "allow",
-                  user: str = cred.BT_USERNAME, pwd: str = cred.BT_PASSWORD) -> requests.Response:
+def browser_login(
+    base: str,
+    params: dict[str, str],
+    decision: str = "allow",
+    user: str = cred.BT_USERNAME,
+    pwd: str = cred.BT_PASSWORD,
+) -> requests.Response:
     """Drive the authorize pages like a browser; return the final (unfollowed) response."""
     browser = requests.Session()
     page = browser.get(base + "/oauth2/authorize", params=params, timeout=10)
     assert page.status_code == 200 and "Sign in to BigTime" in page.text
-    consent = browser.post(base + "/oauth2/authorize", data={"txn": _hidden(page.text, "txn"), "step": "login",
-                                                             "UserId": user, "Pwd": pwd}, timeout=10)
+    consent = browser.post(
+        base + "/oauth2/authorize",
+        data={"txn": _hidden(page.text, "txn"), "step": "login", "UserId": user, "Pwd": pwd},
+        timeout=10,
+    )
     assert consent.status_code == 200
     assert "Allow BigSync to access your BigTime data?" in consent.text
     assert 'id="allow"' in consent.text and 'id="deny"' in consent.text
-    return browser.post(base + "/oauth2/authorize", data={"txn": _hidden(consent.text, "txn"), "step": "consent",
-                                                          "decision": decision}, allow_redirects=False, timeout=10)
+    return browser.post(
+        base + "/oauth2/authorize",
+        data={"txn": _hidden(consent.text, "txn"), "step": "consent", "decision": decision},
+        allow_redirects=False,
+        timeout=10,
+    )
 
 
 def get_code(base: str, state: str = "st-1") -> str:
@@ -52,8 +64,14 @@ def get_code(base: str, state: str = "st-1") -> str:
 
 def exchange(base: str, code: str, as_form: bool = False, **extra: str) -> requests.Response:
     """The token request, as a JSON object (BigTime's documented shape) unless ``as_form``."""
-    body = {"grant_type": "authorization_code", "client_id": cred.BT_CLIENT_ID, "client_secret": cred.BT_CLIENT_SECRET,
-            "code": code, "redirect_uri": REDIRECT, **extra}
+    body = {
+        "grant_type": "authorization_code",
+        "client_id": cred.BT_CLIENT_ID,
+        "client_secret": cred.BT_CLIENT_SECRET,
+        "code": code,
+        "redirect_uri": REDIRECT,
+        **extra,
+    }
     if as_form:
         return requests.post(base + "/oauth2/accesstoken", data=body, timeout=10)
     return requests.post(base + "/oauth2/accesstoken", json=body, timeout=10)
@@ -153,8 +171,12 @@ def test_oauth_code_flow_with_requests_oauthlib(sandbox, monkeypatch):
     assert location.startswith(REDIRECT + "?")
     assert parse_qs(urlsplit(location).query)["state"] == ["my-state-42"]
 
-    token = oauth.fetch_token(base + "/oauth2/accesstoken", authorization_response=location,
-                              client_secret=cred.BT_CLIENT_SECRET, include_client_id=True)
+    token = oauth.fetch_token(
+        base + "/oauth2/accesstoken",
+        authorization_response=location,
+        client_secret=cred.BT_CLIENT_SECRET,
+        include_client_id=True,
+    )
     assert token["expires_in"] == 264960
     assert token["firm"] == REALM
     assert token["refresh_token"] and token["access_token"]
@@ -168,15 +190,21 @@ def test_oauth_code_flow_with_requests_oauthlib(sandbox, monkeypatch):
 
 
 def test_oauth_deny_redirects_with_access_denied(sandbox):
-    final = browser_login(sandbox.bigtime_url, {"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT,
-                                                "state": "deny-me"}, decision="deny")
+    final = browser_login(
+        sandbox.bigtime_url,
+        {"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT, "state": "deny-me"},
+        decision="deny",
+    )
     assert final.status_code == 302
     parts = urlsplit(final.headers["Location"])
     assert f"{parts.scheme}://{parts.netloc}{parts.path}" == REDIRECT
     assert parse_qs(parts.query) == {"error": ["access_denied"]}
     admin(sandbox, "POST", "/switches", json={"echo_state": True})
-    final = browser_login(sandbox.bigtime_url, {"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT,
-                                                "state": "deny-me"}, decision="deny")
+    final = browser_login(
+        sandbox.bigtime_url,
+        {"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT, "state": "deny-me"},
+        decision="deny",
+    )
     assert parse_qs(urlsplit(final.headers["Location"]).query) == {"error": ["access_denied"], "state": ["deny-me"]}
 
 
@@ -189,14 +217,21 @@ def test_oauth_without_state_redirects_with_code_only(sandbox):
 
 def test_oauth_unknown_client_or_redirect_shows_error_page_without_redirect(sandbox):
     base = sandbox.bigtime_url
-    bad_client = requests.get(base + "/oauth2/authorize", params={"client_id": "nope", "redirect_uri": REDIRECT},
-                              allow_redirects=False, timeout=10)
+    bad_client = requests.get(
+        base + "/oauth2/authorize",
+        params={"client_id": "nope", "redirect_uri": REDIRECT},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert bad_client.status_code == 400
     assert "Location" not in bad_client.headers
     assert "is not registered with this BigTime firm" in bad_client.text
-    bad_uri = requests.get(base + "/oauth2/authorize", params={"client_id": cred.BT_CLIENT_ID,
-                                                               "redirect_uri": "https://evil.example/cb"},
-                           allow_redirects=False, timeout=10)
+    bad_uri = requests.get(
+        base + "/oauth2/authorize",
+        params={"client_id": cred.BT_CLIENT_ID, "redirect_uri": "https://evil.example/cb"},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert bad_uri.status_code == 400
     assert "Location" not in bad_uri.headers
     assert "https://evil.example/cb" in bad_uri.text and "is not registered" in bad_uri.text
@@ -209,8 +244,11 @@ def test_oauth_wrong_password_shows_the_login_again(sandbox):
         base + "/oauth2/authorize", params={"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT}, timeout=10
     )
     assert cred.BT_FIRM_ID in page.text  # the demo firm id is shown with the demo login
-    again = browser.post(base + "/oauth2/authorize", data={"txn": _hidden(page.text, "txn"), "step": "login",
-                                                           "UserId": cred.BT_USERNAME, "Pwd": "wrong"}, timeout=10)
+    again = browser.post(
+        base + "/oauth2/authorize",
+        data={"txn": _hidden(page.text, "txn"), "step": "login", "UserId": cred.BT_USERNAME, "Pwd": "wrong"},
+        timeout=10,
+    )
     assert again.status_code == 200
     assert "The user name or password you entered is incorrect." in again.text
     assert 'id="allow"' not in again.text
@@ -374,8 +412,19 @@ def test_unknown_route_is_404(sandbox):
 
 
 def test_field_names_are_case_insensitive_and_read_only_fields_ignored(sandbox):
-    created = api(sandbox, "POST", "/client/detail", json={"nm": "Lowercase Ltd", "CLIENTID": "LOW-1", "city": "Leeds",
-                                                            "SystemId": 4242, "DtCreated": "2001-01-01", "Bogus": 1})
+    created = api(
+        sandbox,
+        "POST",
+        "/client/detail",
+        json={
+            "nm": "Lowercase Ltd",
+            "CLIENTID": "LOW-1",
+            "city": "Leeds",
+            "SystemId": 4242,
+            "DtCreated": "2001-01-01",
+            "Bogus": 1,
+        },
+    )
     assert created.status_code == 200, created.text
     client = created.json()
     assert client["Nm"] == "Lowercase Ltd" and client["ClientId"] == "LOW-1" and client["City"] == "Leeds"
@@ -520,8 +569,11 @@ def test_405_when_the_user_lacks_the_right(sandbox):
 
 def test_the_strict_rate_limit_is_the_default():
     with Sandbox() as fresh:
-        assert requests.get(fresh.bigtime_admin_url + "/rate_limit", timeout=10).json() == \
-            {"requests": 30, "window_seconds": 60.0, "retry_after": False}
+        assert requests.get(fresh.bigtime_admin_url + "/rate_limit", timeout=10).json() == {
+            "requests": 30,
+            "window_seconds": 60.0,
+            "retry_after": False,
+        }
         requests.post(fresh.bigtime_admin_url + "/reset", timeout=10).raise_for_status()
         assert requests.get(fresh.bigtime_admin_url + "/rate_limit", timeout=10).json()["requests"] == 30
 
@@ -549,8 +601,11 @@ def test_rate_limit_switches(sandbox):
     assert limited.status_code == 503 and 1 <= int(limited.headers["Retry-After"]) <= 10
     admin(sandbox, "POST", "/clock", json={"advance_seconds": 11})  # the window is 10 s now
     assert api(sandbox, "GET", "/staff").status_code == 200
-    assert admin(sandbox, "POST", "/rate_limit", json={"requests": None}).json() == \
-        {"requests": None, "window_seconds": 10.0, "retry_after": True}
+    assert admin(sandbox, "POST", "/rate_limit", json={"requests": None}).json() == {
+        "requests": None,
+        "window_seconds": 10.0,
+        "retry_after": True,
+    }
     assert all(api(sandbox, "GET", "/staff").status_code == 200 for _ in range(8))
     for bad in ({"requests": 0}, {"requests": "30"}, {"window_seconds": 0}, {"per_minute": 30}):
         refused = requests.post(sandbox.bigtime_admin_url + "/rate_limit", json=bad, timeout=10)
@@ -559,8 +614,11 @@ def test_rate_limit_switches(sandbox):
 
 def test_the_sign_in_pages_are_not_counted(sandbox):
     admin(sandbox, "POST", "/rate_limit", json={"requests": 1, "window_seconds": 60})
-    page = requests.get(sandbox.bigtime_url + "/oauth2/authorize", params={
-        "response_type": "code", "client_id": cred.BT_CLIENT_ID, "redirect_uri": cred.BT_REDIRECT_URIS[0]}, timeout=10)
+    page = requests.get(
+        sandbox.bigtime_url + "/oauth2/authorize",
+        params={"response_type": "code", "client_id": cred.BT_CLIENT_ID, "redirect_uri": cred.BT_REDIRECT_URIS[0]},
+        timeout=10,
+    )
     assert page.status_code == 200
     assert api(sandbox, "GET", "/staff").status_code == 200
     assert api(sandbox, "GET", "/staff").status_code == 503
@@ -626,10 +684,22 @@ def test_seed_is_deterministic():
 # ---- time, expenses, invoices, budgets --------------------------------------------------------------
 def _new_project_with_tasks(sandbox) -> tuple[int, int, int, int]:
     client = admin(sandbox, "POST", "/records/client", json={"Nm": "Budget Co"}).json()["SystemId"]
-    project = admin(sandbox, "POST", "/records/project", json={
-        "Nm": "Budgeted", "ClientId": client, "BillingRate": 100, "BudgetHours": 30, "BudgetFees": 3000,
-        "Tasks": [{"TaskNm": "Design", "BudgetHours": 10, "BudgetFees": 1000, "BudgetExps": 200},
-                  {"TaskNm": "Build", "BudgetHours": 20, "BudgetFees": 2000}]}).json()
+    project = admin(
+        sandbox,
+        "POST",
+        "/records/project",
+        json={
+            "Nm": "Budgeted",
+            "ClientId": client,
+            "BillingRate": 100,
+            "BudgetHours": 30,
+            "BudgetFees": 3000,
+            "Tasks": [
+                {"TaskNm": "Design", "BudgetHours": 10, "BudgetFees": 1000, "BudgetExps": 200},
+                {"TaskNm": "Build", "BudgetHours": 20, "BudgetFees": 2000},
+            ],
+        },
+    ).json()
     tasks = api(sandbox, "GET", f"/task/ListByProject/{project['SystemId']}").json()
     staff = min(s["SystemId"] for s in api(sandbox, "GET", "/staff").json())
     return project["SystemId"], tasks[0]["TaskSid"], tasks[1]["TaskSid"], staff
@@ -673,8 +743,17 @@ def test_budget_status_is_consistent_with_time_expenses_and_invoices(sandbox):
     assert paid["PaidAmt"] == 500.0 and paid["StatusTxt"] == "Partially Paid"
 
     strict = {r["TaskNm"]: r for r in api(sandbox, "GET", f"/task/BudgetStatusByProject/{pid}").json()}
-    assert set(strict["Design"]) == {"TaskSid", "TaskNm", "EstTotal", "InvoicedToDate", "WipTotal", "HrsIn", "ChargeIn",
-                                     "FeeCostIn", "ExpCostIn"}  # the live-checked names only
+    assert set(strict["Design"]) == {
+        "TaskSid",
+        "TaskNm",
+        "EstTotal",
+        "InvoicedToDate",
+        "WipTotal",
+        "HrsIn",
+        "ChargeIn",
+        "FeeCostIn",
+        "ExpCostIn",
+    }  # the live-checked names only
     admin(sandbox, "POST", "/switches", json={"budget_row_aliases": True})
     rows = {r["TaskNm"]: r for r in api(sandbox, "GET", f"/task/BudgetStatusByProject/{pid}").json()}
     assert set(rows) == {"Design", "Build"}
@@ -828,8 +907,13 @@ def test_pkce_is_checked_when_the_client_sends_a_verifier(sandbox):
     base = sandbox.bigtime_url
     verifier = "v" * 50
     challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
-    params = {"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT, "state": "s",
-              "code_challenge": challenge, "code_challenge_method": "S256"}
+    params = {
+        "client_id": cred.BT_CLIENT_ID,
+        "redirect_uri": REDIRECT,
+        "state": "s",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
 
     def code() -> str:
         return parse_qs(urlsplit(browser_login(base, params).headers["Location"]).query)["code"][0]
@@ -853,7 +937,10 @@ def test_direct_calls_default_to_the_admin_and_today(sandbox):
 def test_switches_list_set_check_and_reset(sandbox):
     listed = admin(sandbox, "GET", "/switches").json()
     assert {k: listed["project_code_max"][k] for k in ("value", "strict", "lenient")} == {
-        "value": 30, "strict": 30, "lenient": 30}
+        "value": 30,
+        "strict": 30,
+        "lenient": 30,
+    }
     assert (listed["limit_overflow"]["value"], listed["limit_overflow"]["lenient"]) == ("refuse", "truncate")
     assert all(s["value"] == s["strict"] for s in listed.values())
     bad = requests.post(
@@ -920,11 +1007,14 @@ def test_project_code_limit(sandbox, limit, overflow):
 
 
 # BigTime's help, "BigTime Character Limits": what each create and update is held to.
-LIMITS = [("/client/detail", "ClientId", 15, {"Nm": "Limited"}), ("/client/detail", "Nm", 50, {"ClientId": "LIM-1"}),
-          ("/client/detail", "Notes", 500, {"Nm": "Limited", "ClientId": "LIM-2"}),
-          ("/project/detail", "ProjectCode", 30, {"Nm": "Limited", "ClientId": 201}),
-          ("/project/detail", "Nm", 500, {"ProjectCode": "LIM-1", "ClientId": 201}),
-          ("/project/detail", "Notes", 8000, {"Nm": "Limited", "ProjectCode": "LIM-2", "ClientId": 201})]
+LIMITS = [
+    ("/client/detail", "ClientId", 15, {"Nm": "Limited"}),
+    ("/client/detail", "Nm", 50, {"ClientId": "LIM-1"}),
+    ("/client/detail", "Notes", 500, {"Nm": "Limited", "ClientId": "LIM-2"}),
+    ("/project/detail", "ProjectCode", 30, {"Nm": "Limited", "ClientId": 201}),
+    ("/project/detail", "Nm", 500, {"ProjectCode": "LIM-1", "ClientId": 201}),
+    ("/project/detail", "Notes", 8000, {"Nm": "Limited", "ProjectCode": "LIM-2", "ClientId": 201}),
+]
 
 
 @pytest.mark.parametrize("path, field, limit, others", LIMITS)
@@ -935,7 +1025,8 @@ def test_documented_character_limits_are_refused_by_default(sandbox, path, field
     assert fits.status_code == 200, fits.text
     over = api(sandbox, "POST", path, json={**others, field: "y" * (limit + 1)})
     assert over.status_code == 400 and over.json()["Message"] == (
-        f"{field} is too long: at most {limit} characters are allowed.")
+        f"{field} is too long: at most {limit} characters are allowed."
+    )
     assert len(api(sandbox, "GET", listing, params={"ShowInactive": "true"}).json()) == before + 1  # nothing made
     update = api(sandbox, "POST", f"{path}/{fits.json()['SystemId']}", json={field: "z" * (limit + 1)})
     assert update.status_code == 400 and field in update.json()["Message"]
@@ -943,7 +1034,7 @@ def test_documented_character_limits_are_refused_by_default(sandbox, path, field
 
 
 def test_client_codes_are_unique_ignoring_case_unless_switched(sandbox):
-    """"BigTime requires every client in the system to have a unique Id" (its help)."""
+    """ "BigTime requires every client in the system to have a unique Id" (its help)."""
     first = api(sandbox, "POST", "/client/detail", json={"Nm": "One", "ClientId": "ACME-1"})
     assert first.status_code == 200
     again = api(sandbox, "POST", "/client/detail", json={"Nm": "Two", "ClientId": " acme-1 "})
@@ -1003,8 +1094,20 @@ def test_invoice_history_simple_view_has_total_only_when_switched_and_detail_alw
         detail = api(sandbox, "GET", f"/invoice/detail/{simple['Sid']}")
         assert detail.status_code == 200, detail.text
         body = detail.json()
-        assert {"Sid", "ProjectSid", "ClientSid", "InvoiceNbr", "InvoiceDt", "InvoiceDtDue", "InvoiceAmt", "TotalAmt",
-                "PaidAmt", "Status", "StatusTxt", "Lines"} <= set(body)
+        assert {
+            "Sid",
+            "ProjectSid",
+            "ClientSid",
+            "InvoiceNbr",
+            "InvoiceDt",
+            "InvoiceDtDue",
+            "InvoiceAmt",
+            "TotalAmt",
+            "PaidAmt",
+            "Status",
+            "StatusTxt",
+            "Lines",
+        } <= set(body)
         assert {k: v for k, v in body.items() if k in simple} == simple  # the same invoice, more fields
         assert body["TotalAmt"] >= body["InvoiceAmt"] > 0
         assert sum(line["Amount"] for line in body["Lines"]) == pytest.approx(body["InvoiceAmt"])
@@ -1023,6 +1126,7 @@ def test_task_budgeted_project_detail_has_project_budget_only_when_switched(sand
     rows = api(sandbox, "GET", f"/task/BudgetStatusByProject/{pid}").json()
     assert sum(r["EstTotal"] for r in rows) == 3200.0  # the budget is there either way, on the rows
     client = admin(sandbox, "POST", "/records/client", json={"Nm": "Flat Co"}).json()["SystemId"]
-    flat = api(sandbox, "POST", "/project/detail", json={"Nm": "Flat", "ClientId": client, "BudgetFees": 900,
-                                                        "BudgetHours": 9}).json()
+    flat = api(
+        sandbox, "POST", "/project/detail", json={"Nm": "Flat", "ClientId": client, "BudgetFees": 900, "BudgetHours": 9}
+    ).json()
     assert (flat["BudgetFees"], flat["BudgetHours"]) == (900.0, 9.0)  # not budgeted by task: always there

@@ -11,8 +11,11 @@ from bigsync_gui.sandbox.bigtime.data import EXPENSE_CODES
 
 
 def _open_opportunity(sandbox: Sandbox) -> dict:
-    rows = [r for r in sandbox.world.salesforce.all_records("Opportunity")
-            if not r.get("IsDeleted") and r["StageName"] == "Prospecting"]
+    rows = [
+        r
+        for r in sandbox.world.salesforce.all_records("Opportunity")
+        if not r.get("IsDeleted") and r["StageName"] == "Prospecting"
+    ]
     assert rows, "the seed has prospecting opportunities"
     return rows[0]
 
@@ -45,8 +48,12 @@ def test_move_stage_delete_and_restore(sandbox: Sandbox) -> None:
     sf = sandbox.world.salesforce
     opp = _open_opportunity(sandbox)
     before = opp["SystemModstamp"]
-    answer = requests.post(f"{sandbox.console_url}opportunity/{opp['Id']}/stage", data={"stage": "Closed Won"},
-                           allow_redirects=False, timeout=10)
+    answer = requests.post(
+        f"{sandbox.console_url}opportunity/{opp['Id']}/stage",
+        data={"stage": "Closed Won"},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert answer.status_code == 303
     assert "ok=" in answer.headers["Location"]
     moved = sf.get("Opportunity", opp["Id"])
@@ -70,8 +77,12 @@ def test_text_from_records_is_escaped(sandbox: Sandbox) -> None:
 
 def test_refused_change_shows_the_reason_and_changes_nothing(sandbox: Sandbox) -> None:
     opp = _open_opportunity(sandbox)
-    answer = requests.post(f"{sandbox.console_url}opportunity/{opp['Id']}/stage", data={"stage": "No Such Stage"},
-                           allow_redirects=False, timeout=10)
+    answer = requests.post(
+        f"{sandbox.console_url}opportunity/{opp['Id']}/stage",
+        data={"stage": "No Such Stage"},
+        allow_redirects=False,
+        timeout=10,
+    )
     assert answer.status_code == 303 and "err=" in answer.headers["Location"]
     assert sandbox.world.salesforce.get("Opportunity", opp["Id"])["StageName"] == "Prospecting"
     shown = requests.get(sandbox.salesforce_url + answer.headers["Location"], timeout=10)
@@ -84,8 +95,14 @@ def test_delivery_in_bigtime_moves_the_totals(sandbox: Sandbox) -> None:
     staff = bt.directory.staff_list()[0]
     before = bt.ledger.project_totals(project["SystemId"])
     act(sandbox, "bigtime/time", project=project["SystemId"], staff=staff["SystemId"], hours="2.5", notes="workshop")
-    act(sandbox, "bigtime/expense", project=project["SystemId"], staff=staff["SystemId"],
-        category=EXPENSE_CODES[0]["Id"], amount="120")
+    act(
+        sandbox,
+        "bigtime/expense",
+        project=project["SystemId"],
+        staff=staff["SystemId"],
+        category=EXPENSE_CODES[0]["Id"],
+        amount="120",
+    )
     after = bt.ledger.project_totals(project["SystemId"])
     assert after["HrsIn"] == round(before["HrsIn"] + 2.5, 2)
     assert after["ExpCostIn"] == round(before["ExpCostIn"] + 120, 2)
@@ -93,8 +110,14 @@ def test_delivery_in_bigtime_moves_the_totals(sandbox: Sandbox) -> None:
     act(sandbox, "bigtime/invoice", project=project["SystemId"], amount="1000")
     invoiced = bt.ledger.project_totals(project["SystemId"])
     assert invoiced["InvoicedToDate"] == round(after["InvoicedToDate"] + 1000, 2)
-    newest = max((i for i in bt.ledger.invoice_history(date(1900, 1, 1), date(2999, 1, 1))
-                  if i["ProjectSid"] == project["SystemId"]), key=lambda i: i["Sid"])
+    newest = max(
+        (
+            i
+            for i in bt.ledger.invoice_history(date(1900, 1, 1), date(2999, 1, 1))
+            if i["ProjectSid"] == project["SystemId"]
+        ),
+        key=lambda i: i["Sid"],
+    )
     act(sandbox, "bigtime/payment", invoice=newest["Sid"], amount="400")
     assert bt.ledger.get_invoice(newest["Sid"])["PaidAmt"] == 400
     assert bt.ledger.project_totals(project["SystemId"])["PaidAmt"] == round(invoiced["PaidAmt"] + 400, 2)

@@ -26,15 +26,21 @@ class _PlainHttpAdapter(HTTPAdapter):
     """simple-salesforce always builds https:// URLs; the sandbox speaks plain HTTP on loopback."""
 
     def send(self, request, **kwargs):  # type: ignore[no-untyped-def]
-        request.url = "http://" + request.url[len("https://"):]
+        request.url = "http://" + request.url[len("https://") :]
         return super().send(request, **kwargs)
 
 
 def password_token(sandbox) -> str:
-    r = requests.post(sandbox.salesforce_url + "/services/oauth2/token", data={
-        "grant_type": "password", "client_id": cred.SF_CONSUMER_KEY,
-        "username": cred.SF_USERNAME, "password": cred.SF_PASSWORD,
-    }, timeout=10)
+    r = requests.post(
+        sandbox.salesforce_url + "/services/oauth2/token",
+        data={
+            "grant_type": "password",
+            "client_id": cred.SF_CONSUMER_KEY,
+            "username": cred.SF_USERNAME,
+            "password": cred.SF_PASSWORD,
+        },
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
     return r.json()["access_token"]
 
@@ -43,8 +49,9 @@ def password_token(sandbox) -> str:
 def sf(sandbox) -> Salesforce:
     session = requests.Session()
     session.mount("https://" + urlsplit(sandbox.salesforce_url).netloc, _PlainHttpAdapter())
-    return Salesforce(instance_url=sandbox.salesforce_url, session_id=password_token(sandbox), version="67.0",
-                      session=session)
+    return Salesforce(
+        instance_url=sandbox.salesforce_url, session_id=password_token(sandbox), version="67.0", session=session
+    )
 
 
 def world_now(sandbox) -> datetime:
@@ -99,7 +106,6 @@ def test_batch_size_header_and_query_more(sandbox, sf):
     assert len(list(sf.query_all_iter("SELECT Id FROM Opportunity", headers=headers))) == SEED_OPPORTUNITIES + 200
 
 
-
 def bulk_with_deleted_tail(sandbox) -> list[str]:
     """250 'Bulk nnnnn' opportunities; the last ten (in name order) go to the recycle bin. Their ids."""
     add_opportunities(sandbox, 250)
@@ -144,15 +150,20 @@ def test_retrieve_many_by_ids_with_a_post_body(sandbox, sf):
     # one entry per id in request order; null for an unknown, foreign, deleted or invalid id
     assert [None if r is None else r["Id"] for r in out] == [opps[1]["Id"], None, None, None, opps[0]["Id"], None]
     assert list(out[0]) == ["attributes", "Id", "Name", "StageName"]
-    assert out[0]["attributes"] == {"type": "Opportunity",
-                                    "url": f"/services/data/v67.0/sobjects/Opportunity/{opps[1]['Id']}"}
+    assert out[0]["attributes"] == {
+        "type": "Opportunity",
+        "url": f"/services/data/v67.0/sobjects/Opportunity/{opps[1]['Id']}",
+    }
     assert out[0]["Name"] == opps[1]["Name"]
     # the GET form answers the same
     got = sf.restful("composite/sobjects/Opportunity", params={"ids": ",".join(ids), "fields": "id,name,StageName"})
     assert got == out
     with pytest.raises(SalesforceMalformedRequest) as err:
-        sf.restful("composite/sobjects/Opportunity", method="POST",
-                   data=json.dumps({"ids": ids, "fields": ["Name", "NoSuchField__c"]}))
+        sf.restful(
+            "composite/sobjects/Opportunity",
+            method="POST",
+            data=json.dumps({"ids": ids, "fields": ["Name", "NoSuchField__c"]}),
+        )
     assert err.value.content[0]["errorCode"] == "INVALID_FIELD"
     with pytest.raises(SalesforceResourceNotFound):
         sf.restful("composite/sobjects/Nowhere", method="POST", data=json.dumps(body))
@@ -166,11 +177,12 @@ def test_string_escapes_through_format_soql_and_by_hand(sf):
     # the same literal with the page's upper-case and \uXXXX forms
     by_hand = r"Tab\There \"quoted\" O\'Brien \\ back\Nslash \u00E9"
     assert [r["Id"] for r in sf.query(f"SELECT Id FROM Account WHERE Name = '{by_hand}'")["records"]] == [created]
-    like = sf.query(format_soql("SELECT Id FROM Account WHERE Name LIKE '{:like}%'", "Tab\there \"quoted"))
+    like = sf.query(format_soql("SELECT Id FROM Account WHERE Name LIKE '{:like}%'", 'Tab\there "quoted'))
     assert [r["Id"] for r in like["records"]] == [created]
     with pytest.raises(SalesforceMalformedRequest) as err:
         sf.query(r"SELECT Id FROM Account WHERE Name = 'a\_b'")  # \_ belongs to LIKE
     assert err.value.content[0]["errorCode"] == "MALFORMED_QUERY"
+
 
 def test_describe_opportunity(sf):
     desc = sf.Opportunity.describe()
@@ -180,8 +192,17 @@ def test_describe_opportunity(sf):
     stage = fields["StageName"]
     assert stage["type"] == "picklist"
     assert [p["value"] for p in stage["picklistValues"]] == [
-        "Prospecting", "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers",
-        "Perception Analysis", "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost"]
+        "Prospecting",
+        "Qualification",
+        "Needs Analysis",
+        "Value Proposition",
+        "Id. Decision Makers",
+        "Perception Analysis",
+        "Proposal/Price Quote",
+        "Negotiation/Review",
+        "Closed Won",
+        "Closed Lost",
+    ]
     assert all(p["active"] for p in stage["picklistValues"])
     assert fields["Name"]["length"] == 120
     assert fields["AccountId"]["referenceTo"] == ["Account"]
@@ -197,8 +218,15 @@ def test_describe_opportunity(sf):
 def test_create_get_update_delete_and_replication(sandbox, sf):
     start = world_now(sandbox) - timedelta(minutes=5)
     account = sf.query("SELECT Id FROM Account WHERE Name = 'Initech'")["records"][0]["Id"]
-    created = sf.Opportunity.create({"Name": "Initech – Test rollout", "AccountId": account,
-                                     "StageName": "Qualification", "CloseDate": "2027-01-15", "Amount": 42000})
+    created = sf.Opportunity.create(
+        {
+            "Name": "Initech – Test rollout",
+            "AccountId": account,
+            "StageName": "Qualification",
+            "CloseDate": "2027-01-15",
+            "Amount": 42000,
+        }
+    )
     assert created["success"] is True and created["errors"] == []
     opp_id = created["id"]
     assert len(opp_id) == 18 and opp_id.startswith("006")
@@ -235,10 +263,13 @@ def test_create_get_update_delete_and_replication(sandbox, sf):
 
 def test_composite_update_through_restful(sf):
     opps = sf.query("SELECT Id, Name FROM Opportunity ORDER BY Name LIMIT 2")["records"]
-    body = {"allOrNone": False, "records": [
-        {"attributes": {"type": "Opportunity"}, "id": opps[0]["Id"], "BigTime_Hours_Logged__c": 12.5},
-        {"attributes": {"type": "Opportunity"}, "id": opps[1]["Id"], "BigTime_WIP__c": "lots"},
-    ]}
+    body = {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": "Opportunity"}, "id": opps[0]["Id"], "BigTime_Hours_Logged__c": 12.5},
+            {"attributes": {"type": "Opportunity"}, "id": opps[1]["Id"], "BigTime_WIP__c": "lots"},
+        ],
+    }
     results = sf.restful("composite/sobjects", method="PATCH", data=json.dumps(body))
     assert results[0] == {"id": opps[0]["Id"], "success": True, "errors": []}
     assert results[1]["success"] is False
@@ -285,15 +316,28 @@ def test_stage_history_is_recorded_per_change_and_read_through_a_child_subquery(
     desc = sf.OpportunityHistory.describe()
     assert desc["keyPrefix"] == "008" and not (desc["createable"] or desc["updateable"] or desc["deletable"])
     fields = {f["name"] for f in desc["fields"]}
-    assert {"OpportunityId", "StageName", "Amount", "CloseDate", "Probability", "ExpectedRevenue",
-            "ForecastCategory", "PrevAmount", "PrevCloseDate", "CreatedDate", "CreatedById", "SystemModstamp",
-            "IsDeleted"} <= fields
+    assert {
+        "OpportunityId",
+        "StageName",
+        "Amount",
+        "CloseDate",
+        "Probability",
+        "ExpectedRevenue",
+        "ForecastCategory",
+        "PrevAmount",
+        "PrevCloseDate",
+        "CreatedDate",
+        "CreatedById",
+        "SystemModstamp",
+        "IsDeleted",
+    } <= fields
     assert "LastModifiedDate" not in fields
     children = {c["relationshipName"]: c for c in sf.Opportunity.describe()["childRelationships"]}
     assert children["OpportunityHistories"]["childSObject"] == "OpportunityHistory"
 
-    opp_id = sf.Opportunity.create({"Name": "History test", "StageName": "Qualification", "CloseDate": "2027-01-15",
-                                    "Amount": 1000})["id"]
+    opp_id = sf.Opportunity.create(
+        {"Name": "History test", "StageName": "Qualification", "CloseDate": "2027-01-15", "Amount": 1000}
+    )["id"]
     advance(sandbox, 2)
     since = world_now(sandbox)
     advance(sandbox, 1)
@@ -310,12 +354,20 @@ def test_stage_history_is_recorded_per_change_and_read_through_a_child_subquery(
         )
     )["records"]
     assert [(r["StageName"], r["Amount"], r["PrevAmount"]) for r in rows] == [
-        ("Qualification", 1000.0, None), ("Closed Won", 1000.0, 1000.0), ("Negotiation/Review", 2000.0, 1000.0)]
+        ("Qualification", 1000.0, None),
+        ("Closed Won", 1000.0, 1000.0),
+        ("Negotiation/Review", 2000.0, 1000.0),
+    ]
     assert [r["Probability"] for r in rows] == [10.0, 100.0, 90.0]  # each stage's default
 
-    (opp,) = sf.query_all(format_soql("SELECT Id, StageName, (SELECT StageName, CreatedDate FROM OpportunityHistories "
-                                      "WHERE CreatedDate >= {} ORDER BY CreatedDate) FROM Opportunity WHERE Id = {}",
-                                      since, opp_id))["records"]
+    (opp,) = sf.query_all(
+        format_soql(
+            "SELECT Id, StageName, (SELECT StageName, CreatedDate FROM OpportunityHistories "
+            "WHERE CreatedDate >= {} ORDER BY CreatedDate) FROM Opportunity WHERE Id = {}",
+            since,
+            opp_id,
+        )
+    )["records"]
     assert [h["StageName"] for h in opp["OpportunityHistories"]["records"]] == ["Closed Won", "Negotiation/Review"]
     assert opp["OpportunityHistories"]["records"][0]["CreatedDate"].endswith("+0000")
 
@@ -331,18 +383,23 @@ def test_simple_salesforce_creates_a_field_through_the_tooling_api(sandbox, sf) 
     """The Tooling API's wire format as simple-salesforce speaks it (toolingexecute, restful), and its
     error array as that client reads it (simple-salesforce issue 621 checks
     ``e.content[0]['message']`` for "There is already a field named")."""
-    requests.post(sandbox.salesforce_admin_url + "/metadata", json={"bigsync_fields": "absent"},
-                  timeout=10).raise_for_status()
-    body = {"FullName": "Opportunity.BigTime_WIP__c",
-            "Metadata": {"type": "Currency", "label": "BigTime WIP", "precision": 18, "scale": 2}}
+    requests.post(
+        sandbox.salesforce_admin_url + "/metadata", json={"bigsync_fields": "absent"}, timeout=10
+    ).raise_for_status()
+    body = {
+        "FullName": "Opportunity.BigTime_WIP__c",
+        "Metadata": {"type": "Currency", "label": "BigTime WIP", "precision": 18, "scale": 2},
+    }
     created = sf.toolingexecute("sobjects/CustomField/", method="POST", data=body)
     assert created["success"] is True and created["id"].startswith("00N")
     with pytest.raises(SalesforceMalformedRequest) as info:
         sf.restful("tooling/sobjects/CustomField/", method="POST", json=body)
     assert "There is already a field named" in info.value.content[0]["message"]
-    found = sf.toolingexecute("query/?q=" + format_soql(
-        "SELECT Id, DeveloperName FROM CustomField WHERE TableEnumOrId = {}", "Opportunity"))
+    found = sf.toolingexecute(
+        "query/?q=" + format_soql("SELECT Id, DeveloperName FROM CustomField WHERE TableEnumOrId = {}", "Opportunity")
+    )
     assert [r["DeveloperName"] for r in found["records"]] == ["BigTime_WIP"]
-    members = sf.toolingexecute("query/?q=SELECT+SelectedEntity+FROM+PlatformEventChannelMember+"
-                                "WHERE+EventChannel='ChangeEvents'")
+    members = sf.toolingexecute(
+        "query/?q=SELECT+SelectedEntity+FROM+PlatformEventChannelMember+WHERE+EventChannel='ChangeEvents'"
+    )
     assert [r["SelectedEntity"] for r in members["records"]] == ["OpportunityChangeEvent"]

@@ -33,8 +33,13 @@ def used(api) -> int:
 
 
 def claim(row: dict, value: str, since: datetime, ref: str | None = None) -> dict:
-    return {"method": "PATCH", "url": f"{V}/sobjects/Opportunity/{row['Id']}", "referenceId": ref or f"c{row['Id']}",
-            "body": {"Description": value}, "httpHeaders": {"If-Unmodified-Since": http_date(since)}}
+    return {
+        "method": "PATCH",
+        "url": f"{V}/sobjects/Opportunity/{row['Id']}",
+        "referenceId": ref or f"c{row['Id']}",
+        "body": {"Description": value},
+        "httpHeaders": {"If-Unmodified-Since": http_date(since)},
+    }
 
 
 def composite(api, subrequests: list[dict], all_or_none: bool = False) -> requests.Response:
@@ -47,12 +52,23 @@ def description(api, oid: str) -> str | None:
 
 def test_the_docs_example_creates_an_account_and_its_contact_in_one_request(api) -> None:
     before = used(api)
-    r = composite(api, [
-        {"method": "POST", "url": f"{V}/sobjects/Account", "referenceId": "refAccount",
-         "body": {"Name": "Sample Account"}},
-        {"method": "POST", "url": f"{V}/sobjects/Contact", "referenceId": "refContact",
-         "body": {"LastName": "Sample Contact", "AccountId": "@{refAccount.id}"}},
-    ])
+    r = composite(
+        api,
+        [
+            {
+                "method": "POST",
+                "url": f"{V}/sobjects/Account",
+                "referenceId": "refAccount",
+                "body": {"Name": "Sample Account"},
+            },
+            {
+                "method": "POST",
+                "url": f"{V}/sobjects/Contact",
+                "referenceId": "refContact",
+                "body": {"LastName": "Sample Contact", "AccountId": "@{refAccount.id}"},
+            },
+        ],
+    )
     assert r.status_code == 200, r.text
     assert used(api) == before + 1  # "the entire series of requests counts as a single call"
     account, contact = r.json()["compositeResponse"]
@@ -113,24 +129,34 @@ def test_all_or_none_rolls_back_everything_when_one_fails(api, sandbox) -> None:
 
 def test_a_reference_to_a_failed_subrequest_halts_only_the_dependent_one(api) -> None:
     rows = opportunities(api, 1)
-    r = composite(api, [
-        {"method": "POST", "url": f"{V}/sobjects/Account", "referenceId": "noName", "body": {}},
-        {"method": "POST", "url": f"{V}/sobjects/Contact", "referenceId": "dependent",
-         "body": {"LastName": "Orphan", "AccountId": "@{noName.id}"}},
-        claim(rows[0], "independent", rows[0]["modified"] + timedelta(days=1), "independent"),
-    ])
+    r = composite(
+        api,
+        [
+            {"method": "POST", "url": f"{V}/sobjects/Account", "referenceId": "noName", "body": {}},
+            {
+                "method": "POST",
+                "url": f"{V}/sobjects/Contact",
+                "referenceId": "dependent",
+                "body": {"LastName": "Orphan", "AccountId": "@{noName.id}"},
+            },
+            claim(rows[0], "independent", rows[0]["modified"] + timedelta(days=1), "independent"),
+        ],
+    )
     results = r.json()["compositeResponse"]
     assert results[0]["httpStatusCode"] == 400 and results[0]["body"][0]["errorCode"] == "REQUIRED_FIELD_MISSING"
     assert results[1]["httpStatusCode"] == 400 and results[1]["body"][0]["errorCode"] == "PROCESSING_HALTED"
     assert results[2]["httpStatusCode"] == 204 and description(api, rows[0]["Id"]) == "independent"
 
 
-@pytest.mark.parametrize("broken", [
-    {"referenceId": "has-dash"},
-    {"method": "patch"},
-    {"url": "/sobjects/Opportunity/x"},
-    {"httpHeaders": ["If-Unmodified-Since"]},
-])
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"referenceId": "has-dash"},
+        {"method": "patch"},
+        {"url": "/sobjects/Opportunity/x"},
+        {"httpHeaders": ["If-Unmodified-Since"]},
+    ],
+)
 def test_malformed_subrequests_fail_the_whole_request(api, broken) -> None:
     row = opportunities(api, 1)[0]
     r = composite(api, [{**claim(row, "x", row["modified"]), **broken}])
@@ -149,8 +175,11 @@ def test_simple_salesforce_sends_conditional_claims_through_composite(api, sf, s
     rows = opportunities(api, 2)
     sandbox.world.clock.advance(5)
     sf.Opportunity.update(rows[0]["Id"], {"Description": "someone else"})
-    answer = sf.restful("composite", method="POST", json={
-        "allOrNone": False, "compositeRequest": [claim(row, "mine", row["modified"]) for row in rows]})
+    answer = sf.restful(
+        "composite",
+        method="POST",
+        json={"allOrNone": False, "compositeRequest": [claim(row, "mine", row["modified"]) for row in rows]},
+    )
     assert [x["httpStatusCode"] for x in answer["compositeResponse"]] == [412, 204]
     assert sf.Opportunity.get(rows[1]["Id"])["Description"] == "mine"
     assert sf.Opportunity.get(rows[0]["Id"])["Description"] == "someone else"

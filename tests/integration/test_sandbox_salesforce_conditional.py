@@ -22,8 +22,12 @@ def stamp(api, oid: str) -> datetime:
 def patch(api, oid: str, body: dict, since: str):
     import requests
 
-    return requests.patch(api.base + f"/sobjects/Opportunity/{oid}", json=body, timeout=10,
-                          headers={**api.headers, "If-Unmodified-Since": since})
+    return requests.patch(
+        api.base + f"/sobjects/Opportunity/{oid}",
+        json=body,
+        timeout=10,
+        headers={**api.headers, "If-Unmodified-Since": since},
+    )
 
 
 def test_unmodified_since_writes_and_a_later_change_gets_412(api) -> None:

@@ -59,9 +59,12 @@ def connect(sandbox, scope=("api", "refresh_token")) -> tuple[OAuth2Session, dic
 
 
 def rest(sandbox, access_token: str) -> requests.Response:
-    return requests.get(sandbox.salesforce_url + "/services/data/v67.0/query",
-                        params={"q": "SELECT COUNT() FROM Opportunity"},
-                        headers={"Authorization": "Bearer " + access_token}, timeout=10)
+    return requests.get(
+        sandbox.salesforce_url + "/services/data/v67.0/query",
+        params={"q": "SELECT COUNT() FROM Opportunity"},
+        headers={"Authorization": "Bearer " + access_token},
+        timeout=10,
+    )
 
 
 def raw_token(sandbox, **form) -> requests.Response:
@@ -109,8 +112,9 @@ def test_pkce_flow_token_shape_and_api_call(sandbox):
 
 def test_refresh_without_rotation_returns_no_new_refresh_token(sandbox):
     oauth, token = connect(sandbox)
-    refreshed = oauth.refresh_token(token_url(sandbox), refresh_token=token["refresh_token"],
-                                    client_id=cred.SF_CONSUMER_KEY)
+    refreshed = oauth.refresh_token(
+        token_url(sandbox), refresh_token=token["refresh_token"], client_id=cred.SF_CONSUMER_KEY
+    )
     assert refreshed["access_token"] != token["access_token"]
     assert rest(sandbox, refreshed["access_token"]).status_code == 200
     raw = raw_token(sandbox, grant_type="refresh_token", refresh_token=token["refresh_token"])
@@ -214,11 +218,13 @@ def test_wrong_verifier_missing_verifier_and_reused_code(sandbox):
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
 
     code, oauth = code_and_verifier(sandbox)
-    ok = raw_token(sandbox, grant_type="authorization_code", code=code, redirect_uri=REDIRECT,
-                   code_verifier=oauth._code_verifier)
+    ok = raw_token(
+        sandbox, grant_type="authorization_code", code=code, redirect_uri=REDIRECT, code_verifier=oauth._code_verifier
+    )
     assert ok.status_code == 200, ok.text
-    reused = raw_token(sandbox, grant_type="authorization_code", code=code, redirect_uri=REDIRECT,
-                       code_verifier=oauth._code_verifier)
+    reused = raw_token(
+        sandbox, grant_type="authorization_code", code=code, redirect_uri=REDIRECT, code_verifier=oauth._code_verifier
+    )
     assert reused.status_code == 400 and reused.json()["error"] == "invalid_grant"
 
 
@@ -231,8 +237,13 @@ def test_expired_code_and_wrong_redirect_uri(sandbox):
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
 
     code, oauth = code_and_verifier(sandbox)
-    r = raw_token(sandbox, grant_type="authorization_code", code=code, redirect_uri=cred.SF_REDIRECT_URIS[1],
-                  code_verifier=oauth._code_verifier)
+    r = raw_token(
+        sandbox,
+        grant_type="authorization_code",
+        code=code,
+        redirect_uri=cred.SF_REDIRECT_URIS[1],
+        code_verifier=oauth._code_verifier,
+    )
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
 
 
@@ -251,18 +262,36 @@ def test_unregistered_redirect_uri_is_an_error_page_not_a_redirect(sandbox):
 
 
 def test_bad_challenge_method_redirects_with_invalid_request(sandbox):
-    r = requests.get(sandbox.salesforce_url + "/services/oauth2/authorize", params={
-        "response_type": "code", "client_id": cred.SF_CONSUMER_KEY, "redirect_uri": REDIRECT, "state": "s1",
-        "code_challenge": "a" * 43, "code_challenge_method": "S512"}, allow_redirects=False, timeout=10)
+    r = requests.get(
+        sandbox.salesforce_url + "/services/oauth2/authorize",
+        params={
+            "response_type": "code",
+            "client_id": cred.SF_CONSUMER_KEY,
+            "redirect_uri": REDIRECT,
+            "state": "s1",
+            "code_challenge": "a" * 43,
+            "code_challenge_method": "S512",
+        },
+        allow_redirects=False,
+        timeout=10,
+    )
     assert r.status_code == 302
     assert parse_qs(urlsplit(r.headers["Location"]).query) == {
-        "error": ["invalid_request"], "error_description": ["invalid code challenge method"], "state": ["s1"]}
-
+        "error": ["invalid_request"],
+        "error_description": ["invalid code challenge method"],
+        "state": ["s1"],
+    }
 
 
 def authorize_url(sandbox, **params) -> str:
-    query = {"response_type": "code", "client_id": cred.SF_CONSUMER_KEY, "redirect_uri": REDIRECT, "state": "s1",
-             "scope": "api", **params}
+    query = {
+        "response_type": "code",
+        "client_id": cred.SF_CONSUMER_KEY,
+        "redirect_uri": REDIRECT,
+        "state": "s1",
+        "scope": "api",
+        **params,
+    }
     return requests.Request("GET", sandbox.salesforce_url + "/services/oauth2/authorize", params=query).prepare().url
 
 
@@ -284,11 +313,18 @@ def test_challenge_without_method_is_s256(sandbox):
 
 def test_plain_challenge_method_is_refused(sandbox):
     """The docs know only the SHA-256 challenge, so ``plain`` is an invalid request."""
-    r = requests.get(authorize_url(sandbox, code_challenge="p" * 43, code_challenge_method="plain"),
-                     allow_redirects=False, timeout=10)
+    r = requests.get(
+        authorize_url(sandbox, code_challenge="p" * 43, code_challenge_method="plain"),
+        allow_redirects=False,
+        timeout=10,
+    )
     assert r.status_code == 302
     assert parse_qs(urlsplit(r.headers["Location"]).query) == {
-        "error": ["invalid_request"], "error_description": ["invalid code challenge method"], "state": ["s1"]}
+        "error": ["invalid_request"],
+        "error_description": ["invalid code challenge method"],
+        "state": ["s1"],
+    }
+
 
 def test_token_endpoint_errors_and_password_grant(sandbox):
     r = raw_token(sandbox, grant_type="client_magic")
@@ -296,8 +332,16 @@ def test_token_endpoint_errors_and_password_grant(sandbox):
         "error": "unsupported_grant_type",
         "error_description": "grant type not supported",
     }
-    r = requests.post(token_url(sandbox), data={"grant_type": "password", "client_id": "nope",
-                                                "username": cred.SF_USERNAME, "password": cred.SF_PASSWORD}, timeout=10)
+    r = requests.post(
+        token_url(sandbox),
+        data={
+            "grant_type": "password",
+            "client_id": "nope",
+            "username": cred.SF_USERNAME,
+            "password": cred.SF_PASSWORD,
+        },
+        timeout=10,
+    )
     assert r.status_code == 400 and r.json()["error"] == "invalid_client_id"
     r = raw_token(sandbox, grant_type="password", username=cred.SF_USERNAME, password="bad")
     assert r.status_code == 400 and r.json() == {

@@ -19,9 +19,16 @@ MISSING_ACCOUNT = make_id("001", 999_999)
 
 
 def token(sandbox) -> str:
-    r = requests.post(sandbox.salesforce_url + "/services/oauth2/token", data={
-        "grant_type": "password", "client_id": cred.SF_CONSUMER_KEY,
-        "username": cred.SF_USERNAME, "password": cred.SF_PASSWORD}, timeout=10)
+    r = requests.post(
+        sandbox.salesforce_url + "/services/oauth2/token",
+        data={
+            "grant_type": "password",
+            "client_id": cred.SF_CONSUMER_KEY,
+            "username": cred.SF_USERNAME,
+            "password": cred.SF_PASSWORD,
+        },
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
     return r.json()["access_token"]
 
@@ -98,13 +105,23 @@ def test_error_arrays_for_400_401_403_404(sandbox, api):
 
 def test_limit_info_header_on_every_response(sandbox, api):
     seen = []
-    for r in (api.get("/sobjects"), api.get("/query", params={"q": "SELECT Id FROM Account"}),
-              api.get("/query", params={"q": "bad"}), api.get(f"/sobjects/Account/{MISSING_ACCOUNT}"),
-              requests.get(sandbox.salesforce_url + "/services/data/", timeout=10),
-              requests.get(api.base + "/sobjects", timeout=10)):
+    for r in (
+        api.get("/sobjects"),
+        api.get("/query", params={"q": "SELECT Id FROM Account"}),
+        api.get("/query", params={"q": "bad"}),
+        api.get(f"/sobjects/Account/{MISSING_ACCOUNT}"),
+        requests.get(sandbox.salesforce_url + "/services/data/", timeout=10),
+        requests.get(api.base + "/sobjects", timeout=10),
+    ):
         seen.append(r.headers["Sforce-Limit-Info"])
-    assert seen == ["api-usage=1/15000", "api-usage=2/15000", "api-usage=3/15000", "api-usage=4/15000",
-                    "api-usage=4/15000", "api-usage=4/15000"]
+    assert seen == [
+        "api-usage=1/15000",
+        "api-usage=2/15000",
+        "api-usage=3/15000",
+        "api-usage=4/15000",
+        "api-usage=4/15000",
+        "api-usage=4/15000",
+    ]
 
 
 def test_request_limit_exceeded_and_admin_calls_do_not_count(sandbox, api):
@@ -133,8 +150,11 @@ def test_versions_and_resources(sandbox, api):
     resources = api.get("/").json()
     assert resources["query"] == "/services/data/v67.0/query"
     assert resources["sobjects"] == "/services/data/v67.0/sobjects"
-    assert_error(requests.get(sandbox.salesforce_url + "/services/data/v99.0/limits", headers=api.headers, timeout=10),
-                 404, "NOT_FOUND")
+    assert_error(
+        requests.get(sandbox.salesforce_url + "/services/data/v99.0/limits", headers=api.headers, timeout=10),
+        404,
+        "NOT_FOUND",
+    )
 
 
 # ---- getUpdated / getDeleted windows -------------------------------------------------------------------
@@ -189,8 +209,10 @@ def test_updated_lists_changed_ids_only(api):
 
 # ---- recycle bin, modstamps -----------------------------------------------------------------------
 def test_recycle_bin_cascade_and_restore_via_admin(sandbox, api):
-    opp = api.query("SELECT Id, (SELECT Id FROM OpportunityContactRoles) FROM Opportunity "
-                    "WHERE AccountId != null ORDER BY Name LIMIT 1")["records"][0]
+    opp = api.query(
+        "SELECT Id, (SELECT Id FROM OpportunityContactRoles) FROM Opportunity "
+        "WHERE AccountId != null ORDER BY Name LIMIT 1"
+    )["records"][0]
     roles = [r["Id"] for r in opp["OpportunityContactRoles"]["records"]]
     assert roles
     assert api.send("DELETE", f"/sobjects/Opportunity/{opp['Id']}").status_code == 204
@@ -251,11 +273,14 @@ def test_collections_limit_and_all_or_none_rollback(sandbox, api):
     }
     assert_error(api.send("PATCH", "/composite/sobjects", too_many), 400, "EXCEEDED_ID_LIMIT")
 
-    body = {"allOrNone": True, "records": [
-        {"attributes": {"type": "Opportunity"}, "id": opps[0]["Id"], "Amount": 111},
-        {"attributes": {"type": "Opportunity"}, "id": opps[1]["Id"], "StageName": "No Such Stage"},
-        {"attributes": {"type": "Opportunity"}, "id": opps[2]["Id"], "Amount": 333},
-    ]}
+    body = {
+        "allOrNone": True,
+        "records": [
+            {"attributes": {"type": "Opportunity"}, "id": opps[0]["Id"], "Amount": 111},
+            {"attributes": {"type": "Opportunity"}, "id": opps[1]["Id"], "StageName": "No Such Stage"},
+            {"attributes": {"type": "Opportunity"}, "id": opps[2]["Id"], "Amount": 333},
+        ],
+    }
     r = api.send("PATCH", "/composite/sobjects", body)
     assert r.status_code == 200
     results = r.json()
@@ -276,11 +301,14 @@ def test_collections_limit_and_all_or_none_rollback(sandbox, api):
 
 
 def test_collections_create_and_delete(api):
-    body = {"allOrNone": False, "records": [
-        {"attributes": {"type": "Account"}, "Name": "Acme Widgets"},
-        {"attributes": {"type": "Account"}, "Name": "x" * 256},
-        {"attributes": {"type": "Contact"}, "LastName": "Ng", "FirstName": "Lee"},
-    ]}
+    body = {
+        "allOrNone": False,
+        "records": [
+            {"attributes": {"type": "Account"}, "Name": "Acme Widgets"},
+            {"attributes": {"type": "Account"}, "Name": "x" * 256},
+            {"attributes": {"type": "Contact"}, "LastName": "Ng", "FirstName": "Lee"},
+        ],
+    }
     results = api.send("POST", "/composite/sobjects", body).json()
     assert [x["success"] for x in results] == [True, False, True]
     assert results[1]["errors"][0]["statusCode"] == "STRING_TOO_LONG"
@@ -295,35 +323,42 @@ def test_collections_create_and_delete(api):
     assert out[2]["errors"][0]["statusCode"] == "MALFORMED_ID"
 
 
-
 def test_collections_retrieve_limits_and_arguments(api):
     """2,000 ids in a POST body; a GET URL holds about 800; the object name is part of the URL."""
     opp = one_opportunity(api)["Id"]
     fields = ["Name"]
     ok = api.send("POST", "/composite/sobjects/Opportunity", {"ids": [opp] * 2000, "fields": fields})
     assert ok.status_code == 200 and len(ok.json()) == 2000
-    assert_error(api.send("POST", "/composite/sobjects/Opportunity", {"ids": [opp] * 2001, "fields": fields}),
-                 400, "EXCEEDED_ID_LIMIT")
+    assert_error(
+        api.send("POST", "/composite/sobjects/Opportunity", {"ids": [opp] * 2001, "fields": fields}),
+        400,
+        "EXCEEDED_ID_LIMIT",
+    )
     r = api.get("/composite/sobjects/Opportunity", params={"ids": ",".join([opp] * 801), "fields": "Name"})
     assert r.status_code == 414
     assert_error(api.send("POST", "/composite/sobjects/Opportunity", {"ids": [opp]}), 400, "MISSING_ARGUMENT")
-    assert_error(api.send("POST", "/composite/sobjects/Opportunity", {"ids": opp, "fields": fields}),
-                 400, "JSON_PARSER_ERROR")
+    assert_error(
+        api.send("POST", "/composite/sobjects/Opportunity", {"ids": opp, "fields": fields}), 400, "JSON_PARSER_ERROR"
+    )
     untyped = api.get("/composite/sobjects", params={"ids": opp, "fields": "Name"})
     assert untyped.status_code == 405
 
+
 # ---- validation ------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("fields, code, field", [
-    ({"Name": "N" * 300}, "STRING_TOO_LONG", "Name"),
-    ({"StageName": "Won Big"}, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "StageName"),
-    ({"Amount": "a lot"}, "INVALID_TYPE_ON_FIELD_IN_RECORD", "Amount"),
-    ({"CloseDate": "31/12/2027"}, "INVALID_TYPE_ON_FIELD_IN_RECORD", "CloseDate"),
-    ({"IsWon": True}, "INVALID_FIELD_FOR_INSERT_UPDATE", "IsWon"),
-    ({"Bogus__c": 1}, "INVALID_FIELD", "Bogus__c"),
-    ({"AccountId": "nonsense"}, "MALFORMED_ID", "AccountId"),
-    ({"AccountId": MISSING_ACCOUNT}, "INVALID_CROSS_REFERENCE_KEY", "AccountId"),
-    ({"Name": None}, "REQUIRED_FIELD_MISSING", "Name"),
-])
+@pytest.mark.parametrize(
+    "fields, code, field",
+    [
+        ({"Name": "N" * 300}, "STRING_TOO_LONG", "Name"),
+        ({"StageName": "Won Big"}, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", "StageName"),
+        ({"Amount": "a lot"}, "INVALID_TYPE_ON_FIELD_IN_RECORD", "Amount"),
+        ({"CloseDate": "31/12/2027"}, "INVALID_TYPE_ON_FIELD_IN_RECORD", "CloseDate"),
+        ({"IsWon": True}, "INVALID_FIELD_FOR_INSERT_UPDATE", "IsWon"),
+        ({"Bogus__c": 1}, "INVALID_FIELD", "Bogus__c"),
+        ({"AccountId": "nonsense"}, "MALFORMED_ID", "AccountId"),
+        ({"AccountId": MISSING_ACCOUNT}, "INVALID_CROSS_REFERENCE_KEY", "AccountId"),
+        ({"Name": None}, "REQUIRED_FIELD_MISSING", "Name"),
+    ],
+)
 def test_validation_errors_on_update_and_create(api, fields, code, field):
     opp = one_opportunity(api)
     before = api.get(f"/sobjects/Opportunity/{opp['Id']}").json()
@@ -367,8 +402,11 @@ def test_stage_rename_and_deactivation(sandbox, api):
 
     requests.post(api.admin + "/stages/Negotiation%2FReview", json={"active": False}, timeout=10).raise_for_status()
     opp = one_opportunity(api)
-    assert_error(api.send("PATCH", f"/sobjects/Opportunity/{opp['Id']}", {"StageName": "Negotiation/Review"}),
-                 400, "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST")
+    assert_error(
+        api.send("PATCH", f"/sobjects/Opportunity/{opp['Id']}", {"StageName": "Negotiation/Review"}),
+        400,
+        "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+    )
     assert api.query("SELECT COUNT() FROM OpportunityStage WHERE IsActive = false")["totalSize"] == 1
     requests.post(api.admin + "/stages/Negotiation%2FReview", json={"active": True}, timeout=10).raise_for_status()
     assert (
@@ -449,7 +487,10 @@ def test_request_log_counts_and_resets(sandbox, api):
     log = requests.get(api.admin + "/log", timeout=10).json()
     assert log["count"] == 3
     assert [(e["method"], e["path"], e["status"]) for e in log["entries"]] == [
-        ("GET", f"{V}/limits", 200), ("GET", f"{V}/query", 200), ("GET", f"{V}/sobjects/Nope/describe", 404)]
+        ("GET", f"{V}/limits", 200),
+        ("GET", f"{V}/query", 200),
+        ("GET", f"{V}/sobjects/Nope/describe", 404),
+    ]
     assert "q=SELECT" in log["entries"][1]["query"]
     requests.delete(api.admin + "/log", timeout=10)
     assert requests.get(api.admin + "/log", timeout=10).json()["count"] == 0

@@ -29,14 +29,21 @@ class Bayeux:
         return r.json()
 
     def handshake(self) -> dict:
-        reply = self.send({"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"],
-                           "id": "1"})[0]
+        reply = self.send(
+            {"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"], "id": "1"}
+        )[0]
         self.client_id = reply.get("clientId", "")
         return reply
 
     def subscribe(self, replay: int = -1, channel: str = CHANNEL) -> dict:
-        return self.send({"channel": "/meta/subscribe", "clientId": self.client_id, "subscription": channel,
-                          "ext": {"replay": {channel: replay}}})[0]
+        return self.send(
+            {
+                "channel": "/meta/subscribe",
+                "clientId": self.client_id,
+                "subscription": channel,
+                "ext": {"replay": {channel: replay}},
+            }
+        )[0]
 
     def connect(self) -> tuple[list[dict], dict]:
         replies = self.send({"channel": "/meta/connect", "clientId": self.client_id, "connectionType": "long-polling"})
@@ -49,8 +56,13 @@ class Bayeux:
         assert reply["successful"] and events == [] if replay == -1 else True
 
     def headers(self, events: list[dict]) -> list[tuple[str, list[str]]]:
-        return [(e["data"]["payload"]["ChangeEventHeader"]["changeType"],
-                 e["data"]["payload"]["ChangeEventHeader"]["recordIds"]) for e in events]
+        return [
+            (
+                e["data"]["payload"]["ChangeEventHeader"]["changeType"],
+                e["data"]["payload"]["ChangeEventHeader"]["recordIds"],
+            )
+            for e in events
+        ]
 
 
 @pytest.fixture
@@ -92,29 +104,49 @@ def test_every_write_path_publishes_and_a_rolled_back_collection_does_not(sandbo
     other = new_opportunity(api)
     admin = sandbox.salesforce_admin_url + "/records/Opportunity/"
     requests.patch(admin + oid, json={"Amount": 5}, timeout=10).raise_for_status()
-    rows = [{"attributes": {"type": "Opportunity"}, "id": oid, "Amount": 6},
-            {"attributes": {"type": "Opportunity"}, "id": other, "StageName": "No Such Stage"}]
+    rows = [
+        {"attributes": {"type": "Opportunity"}, "id": oid, "Amount": 6},
+        {"attributes": {"type": "Opportunity"}, "id": other, "StageName": "No Such Stage"},
+    ]
     api.send("PATCH", "/composite/sobjects", {"allOrNone": True, "records": rows})  # rolled back: no event
     api.send("PATCH", "/composite/sobjects", {"allOrNone": False, "records": rows[:1]})
-    sub = {"method": "PATCH", "url": f"/services/data/v67.0/sobjects/Opportunity/{other}", "referenceId": "r1",
-           "body": {"Description": "through composite"}}
+    sub = {
+        "method": "PATCH",
+        "url": f"/services/data/v67.0/sobjects/Opportunity/{other}",
+        "referenceId": "r1",
+        "body": {"Description": "through composite"},
+    }
     assert api.send("POST", "/composite", {"allOrNone": False, "compositeRequest": [sub]}).status_code == 200
     assert api.send("DELETE", f"/sobjects/Opportunity/{oid}").status_code == 204
     requests.post(admin + oid + "/restore", timeout=10).raise_for_status()
     events, _ = bayeux.connect()
-    assert bayeux.headers(events) == [("CREATE", [oid]), ("CREATE", [other]), ("UPDATE", [oid]), ("UPDATE", [oid]),
-                                      ("UPDATE", [other]), ("DELETE", [oid]), ("UNDELETE", [oid])]
+    assert bayeux.headers(events) == [
+        ("CREATE", [oid]),
+        ("CREATE", [other]),
+        ("UPDATE", [oid]),
+        ("UPDATE", [oid]),
+        ("UPDATE", [other]),
+        ("DELETE", [oid]),
+        ("UNDELETE", [oid]),
+    ]
     assert [e["data"]["payload"].get("Amount") for e in events[2:4]] == [5, 6]  # not the rolled-back write
 
 
 def test_the_cookie_and_the_token_are_required(sandbox, api, bayeux):
     bayeux.handshake()
-    bare = requests.post(bayeux.url, json=[{"channel": "/meta/subscribe", "clientId": bayeux.client_id,
-                                            "subscription": CHANNEL}], headers=api.headers, timeout=10).json()[0]
+    bare = requests.post(
+        bayeux.url,
+        json=[{"channel": "/meta/subscribe", "clientId": bayeux.client_id, "subscription": CHANNEL}],
+        headers=api.headers,
+        timeout=10,
+    ).json()[0]
     assert bare["successful"] is False and bare["error"] == "403::Unknown client"
     assert bare["advice"]["reconnect"] == "handshake"
-    anonymous = requests.post(bayeux.url, json=[{"channel": "/meta/handshake", "version": "1.0",
-                                                 "supportedConnectionTypes": ["long-polling"]}], timeout=10).json()[0]
+    anonymous = requests.post(
+        bayeux.url,
+        json=[{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}],
+        timeout=10,
+    ).json()[0]
     assert anonymous["error"] == "403::Handshake denied" and anonymous["advice"] == {"reconnect": "none"}
     assert anonymous["ext"]["sfdc"]["failureReason"] == "401::Authentication invalid"
     requests.post(sandbox.salesforce_admin_url + "/tokens/expire", json={}, timeout=10).raise_for_status()
@@ -137,8 +169,9 @@ def test_replay_from_an_id_all_retained_and_the_72_hour_window(sandbox, api, bay
     assert everything.subscribe(-2)["successful"]
     assert everything.headers(everything.connect()[0]) == [("CREATE", [first]), ("CREATE", [second])]
     assert "400::The replayId {999999} you provided was invalid" in bayeux.subscribe(999999)["error"]
-    requests.post(sandbox.salesforce_admin_url + "/clock", json={"advance_seconds": 72 * 3600 + 60},
-                  timeout=10).raise_for_status()
+    requests.post(
+        sandbox.salesforce_admin_url + "/clock", json={"advance_seconds": 72 * 3600 + 60}, timeout=10
+    ).raise_for_status()
     api.reauth()
     late = Bayeux(sandbox, api)
     late.handshake()
@@ -151,12 +184,14 @@ def test_cdc_selection_per_entity_and_the_unselected_subscribe_readings(sandbox,
     bayeux.start()  # strict reading: the subscription succeeds and nothing comes
     new_opportunity(api)
     assert bayeux.connect()[0] == []
-    requests.post(sandbox.salesforce_admin_url + "/switches", json={"cdc_unselected_subscribe_refused": True},
-                  timeout=10).raise_for_status()
+    requests.post(
+        sandbox.salesforce_admin_url + "/switches", json={"cdc_unselected_subscribe_refused": True}, timeout=10
+    ).raise_for_status()
     refused = bayeux.subscribe()
     assert refused["successful"] is False and "does not exist {/data/OpportunityChangeEvent}" in refused["error"]
-    requests.post(sandbox.salesforce_admin_url + "/streaming", json={"entities": ["opportunity"]},
-                  timeout=10).raise_for_status()
+    requests.post(
+        sandbox.salesforce_admin_url + "/streaming", json={"entities": ["opportunity"]}, timeout=10
+    ).raise_for_status()
     assert bayeux.subscribe()["successful"]
     oid = new_opportunity(api)
     assert bayeux.headers(bayeux.connect()[0]) == [("CREATE", [oid])]
@@ -173,8 +208,9 @@ def test_the_daily_event_allocation_then_the_documented_403(sandbox, api, bayeux
     assert reply["error"] == "403::Organization total events daily limit exceeded"
     assert reply["advice"]["reconnect"] == "none"
     assert bayeux.handshake()["error"] == "403::Organization total events daily limit exceeded"
-    requests.post(sandbox.salesforce_admin_url + "/clock", json={"advance_seconds": 24 * 3600 + 1},
-                  timeout=10).raise_for_status()
+    requests.post(
+        sandbox.salesforce_admin_url + "/clock", json={"advance_seconds": 24 * 3600 + 1}, timeout=10
+    ).raise_for_status()
     api.reauth()
     bayeux.http.headers.update(api.headers)
     assert bayeux.handshake()["successful"]
@@ -189,11 +225,17 @@ def test_faults_forget_redeliver_gap_overflow_and_several_records(sandbox, api, 
     requests.post(admin + "/redeliver", json={"count": 1}, timeout=10).raise_for_status()
     again, _ = bayeux.connect()
     assert [e["data"]["event"]["replayId"] for e in again] == [first[0]["data"]["event"]["replayId"]]
-    for body in ({"changeType": "GAP_UPDATE", "recordIds": [oid]}, {"changeType": "GAP_OVERFLOW"},
-                 {"changeType": "UPDATE", "recordIds": [oid, oid[:-3] + "XYZ"], "fields": {"Amount": 1}}):
+    for body in (
+        {"changeType": "GAP_UPDATE", "recordIds": [oid]},
+        {"changeType": "GAP_OVERFLOW"},
+        {"changeType": "UPDATE", "recordIds": [oid, oid[:-3] + "XYZ"], "fields": {"Amount": 1}},
+    ):
         assert requests.post(admin + "/events", json=body, timeout=10).status_code == 201
-    assert bayeux.headers(bayeux.connect()[0]) == [("GAP_UPDATE", [oid]), ("GAP_OVERFLOW", ["000000000000000AAA"]),
-                                                   ("UPDATE", [oid, oid[:-3] + "XYZ"])]
+    assert bayeux.headers(bayeux.connect()[0]) == [
+        ("GAP_UPDATE", [oid]),
+        ("GAP_OVERFLOW", ["000000000000000AAA"]),
+        ("UPDATE", [oid, oid[:-3] + "XYZ"]),
+    ]
     assert requests.post(admin + "/forget", timeout=10).json()["forgotten"] >= 1
     _, reply = bayeux.connect()
     assert reply["error"] == "403::Unknown client" and reply["advice"]["reconnect"] == "handshake"

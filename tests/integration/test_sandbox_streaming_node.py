@@ -24,8 +24,12 @@ def node_client() -> Path:
     if shutil.which("node") is None or shutil.which("npm") is None:
         pytest.skip("node and npm are not installed: the independent CometD client cannot run")
     if not (NODE_DIR / "node_modules" / "cometd-nodejs-client").is_dir():
-        done = subprocess.run(["npm", "install", "--no-audit", "--no-fund", "--prefix", str(NODE_DIR)],
-                              capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            ["npm", "install", "--no-audit", "--no-fund", "--prefix", str(NODE_DIR)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         if done.returncode != 0:
             pytest.skip(f"npm could not install the CometD client (registry unreachable?): {done.stderr[-300:]}")
     return NODE_DIR / "subscribe.js"
@@ -33,9 +37,20 @@ def node_client() -> Path:
 
 def run_client(sandbox, api: Api, replay: int, wanted: int) -> subprocess.Popen:
     token = api.headers["Authorization"].split()[1]
-    return subprocess.Popen(["node", str(node_client()), sandbox.salesforce_url, token,
-                             "/data/OpportunityChangeEvent", str(replay), str(wanted)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            "node",
+            str(node_client()),
+            sandbox.salesforce_url,
+            token,
+            "/data/OpportunityChangeEvent",
+            str(replay),
+            str(wanted),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def test_the_cometd_javascript_client_receives_change_events(sandbox):
@@ -46,8 +61,10 @@ def test_the_cometd_javascript_client_receives_change_events(sandbox):
     try:
         assert client.stdout is not None
         steps = [json.loads(client.stdout.readline()) for _ in range(2)]
-        assert steps == [{"what": "handshake", "successful": True, "clientId": steps[0]["clientId"]},
-                         {"what": "subscribe", "successful": True}]
+        assert steps == [
+            {"what": "handshake", "successful": True, "clientId": steps[0]["clientId"]},
+            {"what": "subscribe", "successful": True},
+        ]
         oid = new_opportunity(api)
         assert api.send("PATCH", f"/sobjects/Opportunity/{oid}", {"StageName": "Closed Won"}).status_code == 204
         out, err = client.communicate(timeout=60)

@@ -76,11 +76,15 @@ def open_consent(qtbot, page, url: str) -> None:
         page.load(QUrl(url))
     assert loaded.args == [True]
     assert page.title() == "Log In to Salesforce"
-    run_js(qtbot, page, f"""
+    run_js(
+        qtbot,
+        page,
+        f"""
         document.getElementById('username').value = {cred.SF_USERNAME!r};
         document.getElementById('password').value = {cred.SF_PASSWORD!r};
         document.getElementById('Login').click();
-    """)
+    """,
+    )
     qtbot.waitUntil(lambda: page.title() == "Allow Access?", timeout=TIMEOUT_MS)
 
 
@@ -93,14 +97,25 @@ def test_login_allow_and_catch_the_redirect(qtbot, browser, sandbox):
 
     query = parse_qs(urlsplit(browser.caught).query)
     assert query["state"] == [state]
-    token = requests.post(sandbox.salesforce_url + "/services/oauth2/token", data={
-        "grant_type": "authorization_code", "code": query["code"][0], "client_id": cred.SF_CONSUMER_KEY,
-        "redirect_uri": REDIRECT, "code_verifier": oauth._code_verifier}, timeout=10)
+    token = requests.post(
+        sandbox.salesforce_url + "/services/oauth2/token",
+        data={
+            "grant_type": "authorization_code",
+            "code": query["code"][0],
+            "client_id": cred.SF_CONSUMER_KEY,
+            "redirect_uri": REDIRECT,
+            "code_verifier": oauth._code_verifier,
+        },
+        timeout=10,
+    )
     assert token.status_code == 200, token.text
     assert token.json()["refresh_token"].startswith("5Aep")
-    r = requests.get(sandbox.salesforce_url + "/services/data/v67.0/query",
-                     params={"q": "SELECT Name FROM Account WHERE Name = 'Initech'"},
-                     headers={"Authorization": "Bearer " + token.json()["access_token"]}, timeout=10)
+    r = requests.get(
+        sandbox.salesforce_url + "/services/data/v67.0/query",
+        params={"q": "SELECT Name FROM Account WHERE Name = 'Initech'"},
+        headers={"Authorization": "Bearer " + token.json()["access_token"]},
+        timeout=10,
+    )
     assert r.status_code == 200
     assert [rec["Name"] for rec in r.json()["records"]] == ["Initech"]
 

@@ -27,11 +27,18 @@ class Harness:
         self.refreshed = 0
         self.waits: list[float] = []
         self.wake = threading.Event()
-        requests.post(self.admin + "/streaming", json={"timeout_seconds": kw.pop("server_timeout", 0.3)},
-                      timeout=10).raise_for_status()
+        requests.post(
+            self.admin + "/streaming", json={"timeout_seconds": kw.pop("server_timeout", 0.3)}, timeout=10
+        ).raise_for_status()
         margin = kw.pop("read_margin", 5.0)
-        self.stream = TriggerStream(lambda: CometdSession(sandbox.salesforce_url, self.token, read_margin=margin),
-                                    self.refresh, position, OURS, sleep=self.sleep, **kw)
+        self.stream = TriggerStream(
+            lambda: CometdSession(sandbox.salesforce_url, self.token, read_margin=margin),
+            self.refresh,
+            position,
+            OURS,
+            sleep=self.sleep,
+            **kw,
+        )
 
     def token(self) -> str:
         return self.api.headers["Authorization"].split()[1]
@@ -90,8 +97,14 @@ def test_events_wake_with_the_records_they_name_and_own_writes_wake_nobody(sandb
         own = h.batch_with(lambda b: b.position is not None, "the own-field update")
         assert own.record_ids == set() and not own.wants_cycle and own.position > batch.position
         other = oid[:-3] + "AAA"
-        h.post("/streaming/events", {"changeType": "UPDATE", "recordIds": [oid, other, "001Kx00000000G9IAI"],
-                                     "fields": {"StageName": "Closed Won"}})
+        h.post(
+            "/streaming/events",
+            {
+                "changeType": "UPDATE",
+                "recordIds": [oid, other, "001Kx00000000G9IAI"],
+                "fields": {"StageName": "Closed Won"},
+            },
+        )
         h.post("/streaming/events", {"changeType": "GAP_UPDATE", "recordIds": [oid[:-3] + "BBB"]})
         several = h.batch_with(lambda b: len(b.record_ids) == 3, "one event naming several records, and a GAP")
         assert several.record_ids == {oid, other, oid[:-3] + "BBB"}  # the Account id is not an opportunity's
@@ -140,8 +153,9 @@ def test_a_position_past_the_retention_subscribes_for_new_events_and_sweeps(sand
     new_opportunity(api)
     old = requests.get(sandbox.salesforce_admin_url + "/streaming", timeout=10).json()["latest_replay_id"]
     new_opportunity(api)
-    requests.post(sandbox.salesforce_admin_url + "/clock", json={"advance_seconds": 73 * 3600},
-                  timeout=10).raise_for_status()
+    requests.post(
+        sandbox.salesforce_admin_url + "/clock", json={"advance_seconds": 73 * 3600}, timeout=10
+    ).raise_for_status()
     with Harness(sandbox, position=old - 1) as h:
         h.until(lambda: h.stream.up, "subscribed for new events")
         assert h.batch_with(lambda b: b.sweep, "a sweep instead of the lost events").record_ids == set()
@@ -150,8 +164,9 @@ def test_a_position_past_the_retention_subscribes_for_new_events_and_sweeps(sand
 
 
 def test_the_spent_allocation_falls_back_to_polling_with_backoff(sandbox):
-    requests.post(sandbox.salesforce_admin_url + "/streaming", json={"daily_event_limit": 1, "events_delivered": 1},
-                  timeout=10).raise_for_status()
+    requests.post(
+        sandbox.salesforce_admin_url + "/streaming", json={"daily_event_limit": 1, "events_delivered": 1}, timeout=10
+    ).raise_for_status()
     with Harness(sandbox) as h:
         h.until(lambda: len(h.waits) >= 2, "two tries")
         assert not h.stream.up and "daily allowance of streaming events" in h.stream.reason
@@ -161,8 +176,9 @@ def test_the_spent_allocation_falls_back_to_polling_with_backoff(sandbox):
 @pytest.mark.parametrize("refused", [False, True])
 def test_cdc_off_falls_back_to_polling_and_says_why(sandbox, refused):
     requests.post(sandbox.salesforce_admin_url + "/streaming", json={"entities": []}, timeout=10).raise_for_status()
-    requests.post(sandbox.salesforce_admin_url + "/switches", json={"cdc_unselected_subscribe_refused": refused},
-                  timeout=10).raise_for_status()
+    requests.post(
+        sandbox.salesforce_admin_url + "/switches", json={"cdc_unselected_subscribe_refused": refused}, timeout=10
+    ).raise_for_status()
     # Without the refusal Salesforce cannot tell; the Tooling API's answer (cdc_selected) can.
     with Harness(sandbox, cdc_selected=lambda: False) as h:
         h.until(lambda: h.waits, "a try")

@@ -55,10 +55,13 @@ def together(engines: list[Engine]) -> list[CycleReport]:
 def duplicates(env: Connected, opp_ids: list[str]) -> tuple[dict[str, int], dict[str, int]]:
     owner = {code: oid for oid in opp_ids for code in project_codes(oid)}
     projects = collections.Counter(owner[p["ProjectCode"]] for p in env.projects() if p["ProjectCode"] in owner)
-    clients = collections.Counter(account_of_code(c["ClientId"]) for c in env.clients()
-                                  if account_of_code(c["ClientId"]))
-    return ({k: n for k, n in projects.items() if n > 1} | {k: 0 for k in opp_ids if k not in projects},
-            {k: n for k, n in clients.items() if n > 1})
+    clients = collections.Counter(
+        account_of_code(c["ClientId"]) for c in env.clients() if account_of_code(c["ClientId"])
+    )
+    return (
+        {k: n for k, n in projects.items() if n > 1} | {k: 0 for k in opp_ids if k not in projects},
+        {k: n for k, n in clients.items() if n > 1},
+    )
 
 
 def test_two_installations_at_once_make_no_duplicates(connected_engine: Connected, tmp_path: Path) -> None:
@@ -109,7 +112,8 @@ def race_for_one_account(env: Connected, other: Engine, ids: str = "increasing")
 
 @pytest.mark.parametrize("reading", ["strict", "lenient"])
 def test_a_new_account_reached_by_both_at_once_gets_one_client_through_its_field(
-        connected_engine: Connected, tmp_path: Path, reading: str) -> None:
+    connected_engine: Connected, tmp_path: Path, reading: str
+) -> None:
     """With the Account's BigTime_Client_Id__c (issue 18 item 9), the account claim is a value written
     with If-Unmodified-Since: the second installation finds the first one's live claim there and
     waits, then links the client the first one wrote onto the account. One client, under either
@@ -127,7 +131,8 @@ def test_a_new_account_reached_by_both_at_once_gets_one_client_through_its_field
 @pytest.mark.parametrize("ids", ["increasing", "decreasing"])
 @pytest.mark.parametrize("reading", ["strict", "lenient"])
 def test_without_the_account_field_both_may_create_the_client_and_use_the_same(
-        connected_engine: Connected, tmp_path: Path, reading: str, ids: str, bigtime_reading: str) -> None:
+    connected_engine: Connected, tmp_path: Path, reading: str, ids: str, bigtime_reading: str
+) -> None:
     """Without the Account field (today's behaviour, docs/sync.md): the account claim is an update
     naming no field, conditioned on the stamp it read; it cannot stop the second installation, which
     read the Account after the first claim, under either reading of switch empty_update_touches. Both
@@ -148,8 +153,12 @@ def test_without_the_account_field_both_may_create_the_client_and_use_the_same(
     race = [c for c in env.clients() if account_of_code(c["ClientId"]) == account]
     under = {env.project(oid)["ClientId"] for oid in wins}
     assert len(under) == 1 and under <= {c["SystemId"] for c in race}  # every project under one client
-    warned = [e.message for store in (env.store(), Store(other.cycles.db_path)) for e in _events(store)
-              if "unused duplicate" in e.message]
+    warned = [
+        e.message
+        for store in (env.store(), Store(other.cycles.db_path))
+        for e in _events(store)
+        if "unused duplicate" in e.message
+    ]
     if bigtime_reading == "strict":  # codes kept unique: the held create was refused, nothing duplicated
         assert len(race) == 1 and warned == [], (race, warned)
     else:

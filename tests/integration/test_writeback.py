@@ -32,10 +32,14 @@ FAST = RetryPolicy(initial_wait=0.01, max_wait=0.05, jitter=0.0)
 COLLECTION = f"/services/data/{API_VERSION}/composite/sobjects"
 PROJECTS = (1001, 1003, 1005, 1006)  # 2, 2, 2 and 0 posted invoices in the seed at the pinned WORLD_START
 FIGURE_FIELDS = {  # Opportunity field → key of the emulator's project_totals (the source field's name)
-    "BigTime_Budget_Hours__c": "BudgetHours", "BigTime_Budget_Fees__c": "BudgetFees",
-    "BigTime_Budget_Expenses__c": "BudgetExps", "BigTime_Budget_Total__c": "EstTotal",
-    "BigTime_Hours_Logged__c": "HrsIn", "BigTime_Expenses_Logged__c": "ExpCostIn",
-    "BigTime_WIP__c": "WipTotal", "BigTime_Invoiced_To_Date__c": "TotalAmt",
+    "BigTime_Budget_Hours__c": "BudgetHours",
+    "BigTime_Budget_Fees__c": "BudgetFees",
+    "BigTime_Budget_Expenses__c": "BudgetExps",
+    "BigTime_Budget_Total__c": "EstTotal",
+    "BigTime_Hours_Logged__c": "HrsIn",
+    "BigTime_Expenses_Logged__c": "ExpCostIn",
+    "BigTime_WIP__c": "WipTotal",
+    "BigTime_Invoiced_To_Date__c": "TotalAmt",
     "BigTime_Paid_To_Date__c": "PaidAmt",
 }
 # Only the lenient reading sends these (the strict one has no live-checked source for them).
@@ -84,14 +88,28 @@ class Env:
     opps: dict[int, str]  # project id → opportunity id
     names: dict[str, str]  # opportunity id → name
 
-    def run(self, field_map: dict[str, str] | None = None, cancel: threading.Event | None = None, *,
-            later: timedelta = timedelta(0), interval: float = 900) -> tuple[WritebackResult, int]:
+    def run(
+        self,
+        field_map: dict[str, str] | None = None,
+        cancel: threading.Event | None = None,
+        *,
+        later: timedelta = timedelta(0),
+        interval: float = 900,
+    ) -> tuple[WritebackResult, int]:
         """One run, ``later`` after now on the write-back's clock (to reach the rotation)."""
         self.sf.new_cycle()  # as the engine does at the start of each cycle
         with self.store.transaction():
             cycle = self.store.start_cycle("writeback")
-        result = run_writeback(self.store, self.sf, self.bt, dict(field_map or DEFAULT_FIELD_MAP), cycle, cancel,
-                               now=datetime.now(timezone.utc) + later, interval_seconds=interval)
+        result = run_writeback(
+            self.store,
+            self.sf,
+            self.bt,
+            dict(field_map or DEFAULT_FIELD_MAP),
+            cycle,
+            cancel,
+            now=datetime.now(timezone.utc) + later,
+            interval_seconds=interval,
+        )
         return result, cycle
 
     @property
@@ -126,9 +144,16 @@ class Env:
 
 
 def password_grant(sandbox) -> dict:
-    r = requests.post(sandbox.salesforce_url + "/services/oauth2/token", data={
-        "grant_type": "password", "client_id": cred.SF_CONSUMER_KEY,
-        "username": cred.SF_USERNAME, "password": cred.SF_PASSWORD}, timeout=10)
+    r = requests.post(
+        sandbox.salesforce_url + "/services/oauth2/token",
+        data={
+            "grant_type": "password",
+            "client_id": cred.SF_CONSUMER_KEY,
+            "username": cred.SF_USERNAME,
+            "password": cred.SF_PASSWORD,
+        },
+        timeout=10,
+    )
     assert r.status_code == 200, r.text
     return r.json()
 
@@ -219,17 +244,22 @@ def test_first_run_writes_every_figure_and_one_row_per_posted_invoice(env):
 
     posted = sum(len(bigtime_invoices(env.sandbox, pid)) for pid in PROJECTS)
     assert posted == 6  # the seed at WORLD_START: 2, 2, 2 and 0 posted invoices
-    assert result == WritebackResult(projects_checked=4, projects_changed=4, opportunities_written=4,
-                                     invoices_written=posted, rejected=0)
+    assert result == WritebackResult(
+        projects_checked=4, projects_changed=4, opportunities_written=4, invoices_written=posted, rejected=0
+    )
     for pid in PROJECTS:
         assert_opportunity_matches(env, pid)
         assert_rows_match(env, pid)
     # Concrete values of the seed at the pinned WORLD_START, so a wrong mapping cannot agree with itself.
     # Invoiced and paid are TotalAmt and PaidAmt (taxed T&M invoices): not InvoicedToDate (23892.5).
     erp = env.opp(env.opps[1001])
-    assert (erp["BigTime_Hours_Logged__c"], erp["BigTime_WIP__c"], erp["BigTime_Invoiced_To_Date__c"],
-            erp["BigTime_Paid_To_Date__c"], erp["BigTime_Budget_Expenses__c"]) == (
-                222.0, 14650.0, 25863.63, 13269.42, None if env.strict else 3000.0)
+    assert (
+        erp["BigTime_Hours_Logged__c"],
+        erp["BigTime_WIP__c"],
+        erp["BigTime_Invoiced_To_Date__c"],
+        erp["BigTime_Paid_To_Date__c"],
+        erp["BigTime_Budget_Expenses__c"],
+    ) == (222.0, 14650.0, 25863.63, 13269.42, None if env.strict else 3000.0)
     assert len(env.invoice_rows()) == posted  # project 1001's draft invoice is not a row
     last_sync = datetime.fromisoformat(erp["BigTime_Last_Sync__c"].replace("+0000", "+00:00"))
     assert last_sync >= before
@@ -253,8 +283,9 @@ def test_idle_run_costs_two_bigtime_requests_and_writes_nothing(env):
     clear_logs(env.sandbox)
     result, cycle = env.run()
 
-    assert result == WritebackResult(projects_checked=4, projects_changed=0, opportunities_written=0,
-                                     invoices_written=0, rejected=0)
+    assert result == WritebackResult(
+        projects_checked=4, projects_changed=0, opportunities_written=0, invoices_written=0, rejected=0
+    )
     assert sorted(bt_requests(env.sandbox)) == [("GET", "/invoice/history"), ("GET", "/project")]
     assert budget_reads(env.sandbox) == []
     assert sf_writes(env.sandbox) == []
@@ -303,7 +334,8 @@ def test_time_logged_on_one_project_is_read_and_only_changed_fields_sent(env, mo
     assert env.opp(env.opps[1003])["BigTime_WIP__c"] > old["BigTime_WIP__c"]
     assert [e.message for e in env.events(cycle, "written")] == [
         f"Updated 2 BigTime figures on {env.names[env.opps[1003]]}.\nFrom BigTime: Hours logged: sum of HrsIn on "
-        "budget-status rows; Work in progress: sum of WipTotal on budget-status rows."]  # Activity's details
+        "budget-status rows; Work in progress: sum of WipTotal on budget-status rows."
+    ]  # Activity's details
     assert sf_writes(env.sandbox) == [("PATCH", COLLECTION)]
 
 
@@ -332,7 +364,8 @@ def test_payment_updates_paid_to_date_and_the_invoice_row(env, monkeypatch):
         ("BigTime_Invoice__c", ["Paid__c", "Status__c"]),
     ]
     assert [e.message.splitlines()[0] for e in env.events(cycle, "written")] == [
-        f"Updated 1 BigTime figure and 1 invoice row on {env.names[env.opps[1005]]}."]
+        f"Updated 1 BigTime figure and 1 invoice row on {env.names[env.opps[1005]]}."
+    ]
 
 
 def test_bigtime_requests_are_two_plus_two_per_changed_project(env):
@@ -379,7 +412,8 @@ def test_missing_or_read_only_mapped_field_is_skipped_with_one_warning_per_run(e
     # The admin fixes the map: the field is filled although nothing changed in BigTime.
     _, cycle = env.run()
     assert env.opp(env.opps[1001])["BigTime_WIP__c"] == pytest.approx(
-        expected_figures(env.sandbox, 1001, env.strict)["BigTime_WIP__c"])
+        expected_figures(env.sandbox, 1001, env.strict)["BigTime_WIP__c"]
+    )
     assert env.warnings(cycle) == []
 
 
@@ -465,8 +499,12 @@ def test_lost_invoice_create_is_not_duplicated_next_run(env):
 
 def test_failed_invoice_create_is_retried_next_run(env):
     # Refused before any work (unlike a drop): the rows do not exist, and a create is never re-sent inline.
-    admin(env.sandbox.salesforce_admin_url, "POST", "/faults", {"kind": "status", "status": 500, "method": "POST",
-                                                               "path": "/composite/sobjects"})
+    admin(
+        env.sandbox.salesforce_admin_url,
+        "POST",
+        "/faults",
+        {"kind": "status", "status": 500, "method": "POST", "path": "/composite/sobjects"},
+    )
     with pytest.raises(ServiceUnavailable):
         env.run()
     assert env.invoice_rows() == []
@@ -516,8 +554,11 @@ def add_linked_projects(env: Env, n: int) -> list[int]:
                 pid, {"TaskNm": "Work", "BudgetHours": 10 + i, "BudgetFees": 1000 + i, "BudgetExps": 5}
             )
             world.bigtime.ledger.log_time({"ProjectSID": pid, "TaskSID": tid, "Hours_IN": 1 + i % 8})
-            opp = world.salesforce.insert("Opportunity", {"Name": f"Bulk deal {i:03d}", "StageName": "Closed Won",
-                                                          "CloseDate": "2026-12-31"}, system=True)
+            opp = world.salesforce.insert(
+                "Opportunity",
+                {"Name": f"Bulk deal {i:03d}", "StageName": "Closed Won", "CloseDate": "2026-12-31"},
+                system=True,
+            )
             env.names[opp] = f"Bulk deal {i:03d}"
             pids.append(pid)
             with env.store.transaction():
@@ -612,9 +653,19 @@ def test_an_invoice_without_its_amount_is_read_from_its_detail_else_the_next_sou
         "/faults",
         {"kind": "status", "status": 200, "body": body, "count": None, "method": "GET", "path": "/invoice/history"},
     )
-    admin(env.sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "status", "status": 404, "count": None,
-                                                             "body": {"Message": "Invoice not found."}, "method": "GET",
-                                                             "path": f"/invoice/detail/{victim['Sid']}$"})
+    admin(
+        env.sandbox.bigtime_admin_url,
+        "POST",
+        "/faults",
+        {
+            "kind": "status",
+            "status": 404,
+            "count": None,
+            "body": {"Message": "Invoice not found."},
+            "method": "GET",
+            "path": f"/invoice/detail/{victim['Sid']}$",
+        },
+    )
     _, cycle = env.run()
     # Its detail refused: invoiced falls to the next source (Σ InvoicedToDate, before tax); paid has none.
     opp = env.opp(env.opps[1003])
@@ -649,8 +700,12 @@ def test_an_invoice_without_its_amount_is_read_from_its_detail_else_the_next_sou
 def test_invoices_without_a_project_fall_back_to_the_rows_and_leave_paid_empty(env):
     stray = bigtime_invoices(env.sandbox, 1004)[0]  # a project nobody linked
     body = history_without(env, {stray["Sid"]: ("ProjectSid",)})
-    admin(env.sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "status", "status": 200, "body": body,
-                                                             "method": "GET", "path": "/invoice/history"})
+    admin(
+        env.sandbox.bigtime_admin_url,
+        "POST",
+        "/faults",
+        {"kind": "status", "status": 200, "body": body, "method": "GET", "path": "/invoice/history"},
+    )
     _, cycle = env.run()
     for pid in PROJECTS:  # whose is the stray invoice? no project's invoice sum can be trusted
         opp = env.opp(env.opps[pid])
@@ -699,8 +754,12 @@ def test_each_figure_from_the_first_source_under_every_reading(sandbox, tmp_path
     """The two switches of the figures (strict: off) in all four combinations: the same values reach
     Salesforce (TotalAmt from the history or the invoice's detail; the project budget from the detail
     or not at all), the source recorded says which, the invoice details are read once, and no warning."""
-    admin(sandbox.bigtime_admin_url, "POST", "/switches", {"history_total_amt": history_total,
-                                                           "task_budget_on_detail": budget_on_detail})
+    admin(
+        sandbox.bigtime_admin_url,
+        "POST",
+        "/switches",
+        {"history_total_amt": history_total, "task_budget_on_detail": budget_on_detail},
+    )
     e = make_env(sandbox, "strict", tmp_path)
     clear_logs(sandbox)
     _, cycle = e.run()
@@ -720,8 +779,9 @@ def test_each_figure_from_the_first_source_under_every_reading(sandbox, tmp_path
         assert opp["BigTime_Budget_Fees__c"] == (None if no_budget else pytest.approx(totals["BudgetFees"]))
         assert opp["BigTime_Budget_Hours__c"] == (None if no_budget else pytest.approx(totals["BudgetHours"]))
         sources = e.store.written(e.opps[pid])[1]["_sources"]
-        assert sources["invoiced_to_date"] == ("TotalAmt in the invoice history" if history_total or not posted[pid]
-                                               else "TotalAmt from invoice details")
+        assert sources["invoiced_to_date"] == (
+            "TotalAmt in the invoice history" if history_total or not posted[pid] else "TotalAmt from invoice details"
+        )
         assert sources["budget_fees"] == ("" if no_budget else "BudgetFees on the project detail")
         assert_rows_match(e, pid)
     assert e.events(cycle, "warning") == []
@@ -731,7 +791,6 @@ def test_each_figure_from_the_first_source_under_every_reading(sandbox, tmp_path
     e.store.close()
 
 
-
 # ---- a bad invoice detail --------------------------------------------------------------------------------
 def test_a_garbled_invoice_detail_falls_back_for_its_project_only(sandbox, tmp_path):
     """A detail answered with an HTML page (200, not JSON): that project's invoiced comes from its
@@ -739,9 +798,18 @@ def test_a_garbled_invoice_detail_falls_back_for_its_project_only(sandbox, tmp_p
     e = make_env(sandbox, "strict", tmp_path)
     try:
         victim = bigtime_invoices(sandbox, 1003)[0]
-        admin(sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "html", "status": 200, "count": None,
-                                                             "method": "GET",
-                                                             "path": f"/invoice/detail/{victim['Sid']}$"})
+        admin(
+            sandbox.bigtime_admin_url,
+            "POST",
+            "/faults",
+            {
+                "kind": "html",
+                "status": 200,
+                "count": None,
+                "method": "GET",
+                "path": f"/invoice/detail/{victim['Sid']}$",
+            },
+        )
         result, cycle = e.run()
         assert result.projects_changed == 4 and result.rejected == 0
         opp = e.opp(e.opps[1003])
@@ -758,9 +826,18 @@ def test_bigtime_failing_on_a_detail_stops_the_run_and_the_next_one_finishes(san
     e = make_env(sandbox, "strict", tmp_path)
     try:
         victim = bigtime_invoices(sandbox, 1005)[0]
-        admin(sandbox.bigtime_admin_url, "POST", "/faults", {"kind": "status", "status": 500, "count": None,
-                                                             "method": "GET",
-                                                             "path": f"/invoice/detail/{victim['Sid']}$"})
+        admin(
+            sandbox.bigtime_admin_url,
+            "POST",
+            "/faults",
+            {
+                "kind": "status",
+                "status": 500,
+                "count": None,
+                "method": "GET",
+                "path": f"/invoice/detail/{victim['Sid']}$",
+            },
+        )
         with pytest.raises(ServiceUnavailable):
             e.run()
         admin(sandbox.bigtime_admin_url, "DELETE", "/faults")
@@ -774,8 +851,9 @@ def test_bigtime_failing_on_a_detail_stops_the_run_and_the_next_one_finishes(san
         e.store.close()
 
 
-def test_details_beyond_a_runs_allowance_are_read_over_the_next_runs_invoiced_from_one_source(sandbox, tmp_path,
-                                                                                             monkeypatch):
+def test_details_beyond_a_runs_allowance_are_read_over_the_next_runs_invoiced_from_one_source(
+    sandbox, tmp_path, monkeypatch
+):
     """A write-back interval of 4 s allows 1 invoice detail a run: the seed's 6 invoices take 6 runs.
     Meanwhile every other figure is written at once, and invoiced to date is never written from
     another source (sum of InvoicedToDate) in between: only TotalAmt, once all its project's details are in."""
@@ -800,8 +878,12 @@ def test_details_beyond_a_runs_allowance_are_read_over_the_next_runs_invoiced_fr
         for pid in PROJECTS:
             assert_opportunity_matches(e, pid)
             assert_rows_match(e, pid)
-        invoiced = {(r["Id"], r["BigTime_Invoiced_To_Date__c"]) for _, recs in calls for r in recs
-                    if r.get("BigTime_Invoiced_To_Date__c") is not None}
+        invoiced = {
+            (r["Id"], r["BigTime_Invoiced_To_Date__c"])
+            for _, recs in calls
+            for r in recs
+            if r.get("BigTime_Invoiced_To_Date__c") is not None
+        }
         with sandbox.world.lock:
             totals = {e.opps[pid]: sandbox.world.bigtime.ledger.project_totals(pid)["TotalAmt"] for pid in PROJECTS}
         assert {oid for oid, _ in invoiced} == set(totals)  # 1006 (no invoice): 0 in the first run

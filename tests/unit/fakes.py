@@ -106,8 +106,9 @@ class FakeSalesforce:
         record.update(values, LastModifiedDate=stamp, **({"SystemModstamp": stamp} if sobject == "Opportunity" else {}))
         return True
 
-    def update_many_if_unmodified_with(self, updates: list[Any], sobject: str,
-                                       rider: list[dict[str, Any]]) -> tuple[list[bool], list[SaveResult] | None]:
+    def update_many_if_unmodified_with(
+        self, updates: list[Any], sobject: str, rider: list[dict[str, Any]]
+    ) -> tuple[list[bool], list[SaveResult] | None]:
         """Composite's conditional PATCHes, each as ``update_if_unmodified``, and the rider's updates."""
         answers = [self.update_if_unmodified(u.sobject, u.record_id, u.values, u.since) for u in updates]
         return answers, (self.update_many(sobject, list(rider)) if rider and len(updates) % 25 else None)
@@ -154,15 +155,28 @@ class FakeSalesforce:
     # ---- what a test does in Salesforce ------------------------------------------------------------
     def account(self, name: str) -> str:
         account_id = sf_ids.to18(f"001{next(self._ids):012d}")  # a real Account id: its client code is made from it
-        self.accounts[account_id] = {"Id": account_id, "Name": name, "BillingCity": "Springfield",
-                                     "LastModifiedDate": self.clock.tick()}
+        self.accounts[account_id] = {
+            "Id": account_id,
+            "Name": name,
+            "BillingCity": "Springfield",
+            "LastModifiedDate": self.clock.tick(),
+        }
         return account_id
 
     def opportunity(self, name: str, stage: str, account_id: str | None = None) -> str:
         opp_id = f"006{next(self._ids):015d}"
-        self.opportunities[opp_id] = {"Id": opp_id, "Name": name, "StageName": stage, "AccountId": account_id,
-                                      "IsDeleted": False, "CloseDate": "2024-06-30", "Amount": None,
-                                      "Description": None, ID_FIELD: None, "SystemModstamp": self.clock.tick()}
+        self.opportunities[opp_id] = {
+            "Id": opp_id,
+            "Name": name,
+            "StageName": stage,
+            "AccountId": account_id,
+            "IsDeleted": False,
+            "CloseDate": "2024-06-30",
+            "Amount": None,
+            "Description": None,
+            ID_FIELD: None,
+            "SystemModstamp": self.clock.tick(),
+        }
         self.opportunities[opp_id]["LastModifiedDate"] = self.opportunities[opp_id]["SystemModstamp"]
         self.history[opp_id] = [{"StageName": stage, "CreatedDate": self.opportunities[opp_id]["SystemModstamp"]}]
         return opp_id

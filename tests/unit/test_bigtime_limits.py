@@ -11,9 +11,19 @@ import pytest
 
 from bigsync_gui.connectors.bigtime import Client
 from bigsync_gui.core import client_lookup
-from bigsync_gui.core.bigtime_limits import (ELLIPSIS, account_of_code, case_safe_id, case_sensitive_id, client_code,
-                                             fit_name, fit_name_apart, is_cut_of, legacy_client_code, length,
-                                             notes_with_full_name)
+from bigsync_gui.core.bigtime_limits import (
+    ELLIPSIS,
+    account_of_code,
+    case_safe_id,
+    case_sensitive_id,
+    client_code,
+    fit_name,
+    fit_name_apart,
+    is_cut_of,
+    legacy_client_code,
+    length,
+    notes_with_full_name,
+)
 from bigsync_gui.sandbox.salesforce import ids as sf_ids
 
 BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -45,7 +55,7 @@ def test_ids_that_differ_only_in_case_get_different_codes() -> None:
         if not letters:
             continue
         i = rng.choice(letters)
-        flipped = id15[:i] + id15[i].swapcase() + id15[i + 1:]
+        flipped = id15[:i] + id15[i].swapcase() + id15[i + 1 :]
         assert client_code(flipped).upper() != client_code(id15).upper()
     # The sandbox's own ids, close together: the case of one letter is all that tells them apart.
     assert client_code("001Kx000000000b") != client_code("001Kx000000000B")
@@ -62,8 +72,9 @@ def test_15_and_18_character_forms_of_one_id_give_one_code_and_read_back() -> No
         assert case_sensitive_id(id18.swapcase()) == id15
 
 
-@pytest.mark.parametrize("bad", ["", "001", "006Kx000000000BIAQ", "001Kx000000000BIA9", "001Kx00000000-B",
-                                 "0012x000000000BIAB"])
+@pytest.mark.parametrize(
+    "bad", ["", "001", "006Kx000000000BIAQ", "001Kx000000000BIA9", "001Kx00000000-B", "0012x000000000BIAB"]
+)
 def test_what_is_not_an_account_id_is_refused(bad: str) -> None:
     """Not an id, an Opportunity's id, a suffix outside the case-safe alphabet, a suffix marking a
     digit as a capital."""
@@ -78,17 +89,29 @@ def test_codes_of_other_shapes_name_no_account() -> None:
     assert account_of_code(legacy_client_code("001Kx000000000B").lower()) == "001Kx000000000BIAQ"
 
 
-@pytest.mark.parametrize("name, limit, expected", [
-    ("Globex", 50, "Globex"),
-    ("A" * 50, 50, "A" * 50),
-    ("Globex Corporation International Holdings of North America and Partners", 50,
-     "Globex Corporation International Holdings of" + ELLIPSIS),
-    ("Globex Corporation, International Holdings, of North America", 50,
-     "Globex Corporation, International Holdings, of" + ELLIPSIS),
-    ("Supercalifragilisticexpialidocious-Consulting-Group-International Ltd", 50,
-     "Supercalifragilisticexpialidocious-Consulting-Grou" [:49] + ELLIPSIS),
-    ("Words   with    many     spaces that    fit once tidied", 50, "Words with many spaces that fit once tidied"),
-])
+@pytest.mark.parametrize(
+    "name, limit, expected",
+    [
+        ("Globex", 50, "Globex"),
+        ("A" * 50, 50, "A" * 50),
+        (
+            "Globex Corporation International Holdings of North America and Partners",
+            50,
+            "Globex Corporation International Holdings of" + ELLIPSIS,
+        ),
+        (
+            "Globex Corporation, International Holdings, of North America",
+            50,
+            "Globex Corporation, International Holdings, of" + ELLIPSIS,
+        ),
+        (
+            "Supercalifragilisticexpialidocious-Consulting-Group-International Ltd",
+            50,
+            "Supercalifragilisticexpialidocious-Consulting-Grou"[:49] + ELLIPSIS,
+        ),
+        ("Words   with    many     spaces that    fit once tidied", 50, "Words with many spaces that fit once tidied"),
+    ],
+)
 def test_names_are_cut_on_a_word_with_an_ellipsis(name: str, limit: int, expected: str) -> None:
     fitted = fit_name(name, limit)
     assert fitted == expected and len(fitted) <= limit
@@ -206,8 +229,9 @@ def test_twins_are_picked_by_their_projects_not_by_id_order(ids: tuple[int, int]
     for order in (twins, twins[::-1]):
         assert client_lookup.find(order, A1, "Globex", lambda: {used: 2}) == used
     # Neither used yet: every installation picks the same one, whatever order BigTime lists them in.
-    assert client_lookup.find(twins, A1, "Globex", no_projects) == client_lookup.find(twins[::-1], A1, "Globex",
-                                                                                      no_projects)
+    assert client_lookup.find(twins, A1, "Globex", no_projects) == client_lookup.find(
+        twins[::-1], A1, "Globex", no_projects
+    )
     # Today's code before an earlier one, when neither has projects.
     mixed = [client(used, legacy_client_code(A1), "Globex"), client(unused, client_code(A1), "Globex")]
     assert client_lookup.find(mixed, A1, "Globex", no_projects) == unused

@@ -37,10 +37,23 @@ from bigsync_gui.connectors.errors import ReconnectNeeded
 
 
 # ---- scalars ------------------------------------------------------------------------------------
-@pytest.mark.parametrize("raw, expected", [
-    (12, 12.0), (1.5, 1.5), ("12.5", 12.5), (" 1,234.50 ", 1234.5), ("$3,000", 3000.0), ("(5.25)", -5.25),
-    ("-7", -7.0), ("", None), ("n/a", None), (None, None), (True, None), ("NaN", None),
-])
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        (12, 12.0),
+        (1.5, 1.5),
+        ("12.5", 12.5),
+        (" 1,234.50 ", 1234.5),
+        ("$3,000", 3000.0),
+        ("(5.25)", -5.25),
+        ("-7", -7.0),
+        ("", None),
+        ("n/a", None),
+        (None, None),
+        (True, None),
+        ("NaN", None),
+    ],
+)
 def test_to_number(raw, expected):
     assert to_number(raw) == expected
 
@@ -137,10 +150,28 @@ def test_invoice_amounts_and_balance():
 
 
 # ---- budget status: both families ------------------------------------------------------------------
-FAMILY_A = {"TaskSid": 7001, "TaskNm": "Discovery", "HoursInput": 10, "HoursBill": 8, "FeesInput": 1500,
-            "FeesCost": 700, "ExpensesInput": 50, "ExpensesBillable": 60, "TotalWip": 900}
-FAMILY_B = {"TaskSid": 7001, "TaskNm": "Discovery", "EstTotal": 5000, "InvoicedToDate": 600, "FeeCostIn": 700,
-            "ExpCostIn": 50, "WipTotal": 900, "HrsIn": 10, "ChargeIn": 1500}
+FAMILY_A = {
+    "TaskSid": 7001,
+    "TaskNm": "Discovery",
+    "HoursInput": 10,
+    "HoursBill": 8,
+    "FeesInput": 1500,
+    "FeesCost": 700,
+    "ExpensesInput": 50,
+    "ExpensesBillable": 60,
+    "TotalWip": 900,
+}
+FAMILY_B = {
+    "TaskSid": 7001,
+    "TaskNm": "Discovery",
+    "EstTotal": 5000,
+    "InvoicedToDate": 600,
+    "FeeCostIn": 700,
+    "ExpCostIn": 50,
+    "WipTotal": 900,
+    "HrsIn": 10,
+    "ChargeIn": 1500,
+}
 
 
 def test_budget_row_family_a():
@@ -185,11 +216,17 @@ def test_budget_row_winner_missing_falls_back():
 
 def test_totals_from_sums_rows_and_the_projects_invoices_only():
     project = Project.from_api({"SystemId": 1001, "BudgetHours": 100, "BudgetFees": "20000"})
-    rows = [BudgetRow.from_api(FAMILY_B), BudgetRow.from_api({"TaskSid": 0, "HrsIn": "2.25", "ChargeIn": "300",
-                                                               "WipTotal": "0", "ExpCostIn": 10, "BudgetExps": 5})]
-    invoices = [Invoice.from_api({"Sid": 1, "ProjectSid": 1001, "TotalAmt": 1000, "PaidAmt": 400}),
-                Invoice.from_api({"Sid": 2, "ProjectSid": "1001", "TotalAmt": "500.50", "PaidAmt": 0}),
-                Invoice.from_api({"Sid": 3, "ProjectSid": 1002, "TotalAmt": 9999, "PaidAmt": 9999})]
+    rows = [
+        BudgetRow.from_api(FAMILY_B),
+        BudgetRow.from_api(
+            {"TaskSid": 0, "HrsIn": "2.25", "ChargeIn": "300", "WipTotal": "0", "ExpCostIn": 10, "BudgetExps": 5}
+        ),
+    ]
+    invoices = [
+        Invoice.from_api({"Sid": 1, "ProjectSid": 1001, "TotalAmt": 1000, "PaidAmt": 400}),
+        Invoice.from_api({"Sid": 2, "ProjectSid": "1001", "TotalAmt": "500.50", "PaidAmt": 0}),
+        Invoice.from_api({"Sid": 3, "ProjectSid": 1002, "TotalAmt": 9999, "PaidAmt": 9999}),
+    ]
     totals = totals_from(1001, project, rows, invoices)
     f = totals.figures
     assert (f["budget_hours"], f["budget_fees"]) == (100.0, 20000.0)
@@ -218,17 +255,23 @@ def test_totals_from_sums_rows_and_the_projects_invoices_only():
     # ... nor for the total budget: no task rows is no task budget, not a budget of 0 (a project budgeted
     # on the project keeps it in the detail's BudgetFees, written as the fee budget).
     assert empty.figures["budget_total"] is None
-    assert totals_from(5, Project.from_api({"SystemId": 5, "BudgetFees": 377000}), [], invoices).figures[
-        "budget_fees"] == 377000.0
+    assert (
+        totals_from(5, Project.from_api({"SystemId": 5, "BudgetFees": 377000}), [], invoices).figures["budget_fees"]
+        == 377000.0
+    )
 
 
 def test_totals_from_each_figure_from_the_first_source_that_answers():
     # A project budgeted by task: no project-level budget on the detail; the rows carry the total.
     detail = Project.from_api({"SystemId": 9})
-    rows = [BudgetRow.from_api({"TaskSid": 1, "EstTotal": 1200, "HrsIn": 3, "InvoicedToDate": 700, "BudgetFees": 1000}),
-            BudgetRow.from_api({"TaskSid": 2, "EstTotal": 800, "HrsIn": 1, "InvoicedToDate": 300, "BudgetFees": 800})]
-    simple = [Invoice.from_api({"Sid": 41, "ProjectSid": 9, "PaidAmt": 100}),
-              Invoice.from_api({"Sid": 42, "ProjectSid": 9, "PaidAmt": 0})]
+    rows = [
+        BudgetRow.from_api({"TaskSid": 1, "EstTotal": 1200, "HrsIn": 3, "InvoicedToDate": 700, "BudgetFees": 1000}),
+        BudgetRow.from_api({"TaskSid": 2, "EstTotal": 800, "HrsIn": 1, "InvoicedToDate": 300, "BudgetFees": 800}),
+    ]
+    simple = [
+        Invoice.from_api({"Sid": 41, "ProjectSid": 9, "PaidAmt": 100}),
+        Invoice.from_api({"Sid": 42, "ProjectSid": 9, "PaidAmt": 0}),
+    ]
     totals = totals_from(9, detail, rows, simple, {41: {"TotalAmt": 757.75}, 42: {"TotalAmt": 324.75}})
     f, src = totals.figures, totals.sources
     assert (f["budget_total"], src["budget_total"]) == (2000.0, "sum of EstTotal on budget-status rows")
@@ -242,12 +285,15 @@ def test_totals_from_each_figure_from_the_first_source_that_answers():
     # One detail not read: invoiced falls to Σ InvoicedToDate (billed value, before tax), never 0 or a part.
     partial = totals_from(9, detail, rows, simple, {41: {"TotalAmt": 757.75}})
     assert (partial.figures["invoiced_to_date"], partial.sources["invoiced_to_date"]) == (
-        1000.0, "sum of InvoicedToDate on budget-status rows")
+        1000.0,
+        "sum of InvoicedToDate on budget-status rows",
+    )
     # No source at all: None, and what was tried.
     bare = totals_from(9, detail, [BudgetRow.from_api({"TaskSid": 1, "HrsIn": 3})], simple, {})
     assert bare.figures["invoiced_to_date"] is None and bare.figures["budget_total"] is None
-    assert bare.missing["invoiced_to_date"] == ("TotalAmt in the invoice history; TotalAmt from invoice details; "
-                                                "sum of InvoicedToDate on budget-status rows")
+    assert bare.missing["invoiced_to_date"] == (
+        "TotalAmt in the invoice history; TotalAmt from invoice details; sum of InvoicedToDate on budget-status rows"
+    )
 
 
 def test_totals_from_absent_fields_are_none_never_zero():
@@ -285,9 +331,11 @@ def test_error_message_shapes():
 
 
 def test_html_page_becomes_a_short_sentence():
-    page = ("<!DOCTYPE html><html><head><title>Runtime Error</title><style>body{color:red}</style>"
-            "<script>var x = '<b>';</script></head><body><h1>Server Error in '/' Application.</h1>"
-            "<p>An unexpected <b>error</b> occurred.</p>" + "<div>stack trace line</div>" * 500 + "</body></html>")
+    page = (
+        "<!DOCTYPE html><html><head><title>Runtime Error</title><style>body{color:red}</style>"
+        "<script>var x = '<b>';</script></head><body><h1>Server Error in '/' Application.</h1>"
+        "<p>An unexpected <b>error</b> occurred.</p>" + "<div>stack trace line</div>" * 500 + "</body></html>"
+    )
     message = error_message(_response(500, page, "text/html"))
     assert message == "Server Error in '/' Application. — An unexpected error occurred."
     assert "<" not in html_to_sentence("<html><body>just <i>text</i></body></html>")

@@ -26,7 +26,18 @@ def test_the_app_options_alone_take_the_fast_path_and_read_as_the_full_parser_re
     assert full.command is None
 
 
-@pytest.mark.parametrize("argv", [["status"], ["--help"], ["-h"], ["--version"], ["--profile"],
-                                  ["--profile", "/tmp/p", "sync", "--once"], ["--sandbox", "doctor"], ["--unknown"]])
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["status"],
+        ["--help"],
+        ["-h"],
+        ["--version"],
+        ["--profile"],
+        ["--profile", "/tmp/p", "sync", "--once"],
+        ["--sandbox", "doctor"],
+        ["--unknown"],
+    ],
+)
 def test_anything_else_goes_to_the_full_parser(argv: list[str]) -> None:
     assert not cli.opens_the_app(argv)

@@ -10,8 +10,9 @@ from bigsync_gui.core.cycle import CycleReport
 
 @pytest.mark.parametrize(("written", "words"), [(1, "1 opportunity written"), (3, "3 opportunities written")])
 def test_the_writeback_line_counts_opportunities_in_their_number(capsys, written: int, words: str) -> None:
-    _print_report(CycleReport(6, "writeback", "ok", "", written=written, salesforce_requests=6,
-                              bigtime_requests=5), as_json=False)
+    _print_report(
+        CycleReport(6, "writeback", "ok", "", written=written, salesforce_requests=6, bigtime_requests=5), as_json=False
+    )
     line = capsys.readouterr().out
     assert line == f"Writeback cycle 6: ok — {words} (6 Salesforce, 5 BigTime requests).\n"
 
@@ -43,6 +44,8 @@ def test_status_says_each_cycles_kind_and_what_it_did(tmp_path, capsys) -> None:
         store.close()
     assert main(["status", "--profile", str(profile.config_dir.parent)]) == 0
     lines = [line.split("  ", 2)[-1].strip() for line in capsys.readouterr().out.splitlines()[2:5]]
-    assert lines == ["ok            Trigger: nothing to do.",
-                     "ok            Writeback: 9 opportunities written. Checked 9 linked projects; 9 changed.",
-                     "ok            Trigger: 9 created. Full reconcile done."]
+    assert lines == [
+        "ok            Trigger: nothing to do.",
+        "ok            Writeback: 9 opportunities written. Checked 9 linked projects; 9 changed.",
+        "ok            Trigger: 9 created. Full reconcile done.",
+    ]

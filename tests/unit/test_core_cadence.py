@@ -66,5 +66,9 @@ def test_status_shows_the_effective_interval(tmp_path: Path) -> None:
     settings = Settings()
     settings.sync.interval_seconds, settings.sync.interval_explicit = 900, True
     settings.save(profile)
-    assert status_snapshot(profile)["interval"] == {"seconds": 900, "source": "set", "daily_max": None,
-                                                    "text": "every 15 min (set by the admin)"}
+    assert status_snapshot(profile)["interval"] == {
+        "seconds": 900,
+        "source": "set",
+        "daily_max": None,
+        "text": "every 15 min (set by the admin)",
+    }

@@ -73,12 +73,21 @@ def test_a_batch_of_claims_on_rows_of_the_answer_s_second_waits_once(tmp_path) -
 
     store = Store(tmp_path / "state.db")
     try:
-        c = SimpleNamespace(sf=Composite(S + timedelta(milliseconds=400)), cancel=Waits(), settled_second=None,
-                            store=store, claims_ahead={}, account_claims_ahead={}, id=None,
-                            now=lambda: S + timedelta(milliseconds=400))
+        c = SimpleNamespace(
+            sf=Composite(S + timedelta(milliseconds=400)),
+            cancel=Waits(),
+            settled_second=None,
+            store=store,
+            claims_ahead={},
+            account_claims_ahead={},
+            id=None,
+            now=lambda: S + timedelta(milliseconds=400),
+        )
         stamps = [(S + timedelta(milliseconds=i)).isoformat() for i in range(24)]
-        records = [({"Id": f"006{i:015d}", "Name": f"Win {i}", "LastModifiedDate": stamp}, f"SF-{i}")
-                   for i, stamp in enumerate(stamps)]
+        records = [
+            ({"Id": f"006{i:015d}", "Name": f"Win {i}", "LastModifiedDate": stamp}, f"SF-{i}")
+            for i, stamp in enumerate(stamps)
+        ]
         claim_many(c, records, "BigTime_Project_Id__c")  # type: ignore[arg-type]
         assert c.cancel.seconds == [1.0] and c.sf.requests == [24]
         assert all(c.claims_ahead[r["Id"]]["_claimed"] for r, _ in records)

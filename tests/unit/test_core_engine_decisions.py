@@ -44,14 +44,17 @@ def project_of(world: World, opp_id: str) -> Project:
 
 
 # ---- the trigger ---------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("stage, triggers", [
-    ("Prospecting", False),  # before the trigger by SortOrder
-    ("Qualification", False),
-    ("Proposal", True),  # the trigger itself
-    ("Negotiation", True),  # past it
-    ("Closed Won", True),
-    ("Closed Lost", False),  # sorts after the trigger, but closed-lost never triggers
-])
+@pytest.mark.parametrize(
+    "stage, triggers",
+    [
+        ("Prospecting", False),  # before the trigger by SortOrder
+        ("Qualification", False),
+        ("Proposal", True),  # the trigger itself
+        ("Negotiation", True),  # past it
+        ("Closed Won", True),
+        ("Closed Lost", False),  # sorts after the trigger, but closed-lost never triggers
+    ],
+)
 def test_an_opportunity_triggers_at_or_past_the_trigger_stage_unless_closed_lost(
     world: World, stage: str, triggers: bool
 ) -> None:
@@ -110,11 +113,14 @@ def test_reaching_the_stage_between_two_cycles_counts_even_when_it_did_not_stay(
     assert world.engine.run_cycle().created == 0
 
 
-@pytest.mark.parametrize("stage, says", [
-    ("Closed Lost", "closed-lost stage"),
-    ("Legacy", "not an active stage"),
-    ("No_Such_Stage", "no opportunity stage with the API name"),
-])
+@pytest.mark.parametrize(
+    "stage, says",
+    [
+        ("Closed Lost", "closed-lost stage"),
+        ("Legacy", "not an active stage"),
+        ("No_Such_Stage", "no opportunity stage with the API name"),
+    ],
+)
 def test_the_trigger_stage_must_be_an_active_stage_that_is_not_closed_lost(world: World, stage: str, says: str) -> None:
     with pytest.raises(ConfigInvalid) as caught:
         world.engine.configure(stage)
@@ -199,13 +205,16 @@ def test_the_client_linked_to_an_account_is_reused_even_when_the_name_now_matche
     assert world.bt.creates("client") == 0
 
 
-@pytest.mark.parametrize("bigtime_name, account_name", [
-    ("Globex Corporation", "Globex Corporation"),
-    ("GLOBEX corporation", "Globex Corporation"),  # case-insensitive
-    ("  Globex Corporation ", "Globex Corporation"),  # trimmed
-    ("Globex   Corporation", "Globex Corporation"),  # inner spaces collapsed
-    ("Globex Corporation", "  globex corporation  "),  # either side
-])
+@pytest.mark.parametrize(
+    "bigtime_name, account_name",
+    [
+        ("Globex Corporation", "Globex Corporation"),
+        ("GLOBEX corporation", "Globex Corporation"),  # case-insensitive
+        ("  Globex Corporation ", "Globex Corporation"),  # trimmed
+        ("Globex   Corporation", "Globex Corporation"),  # inner spaces collapsed
+        ("Globex Corporation", "  globex corporation  "),  # either side
+    ],
+)
 def test_an_existing_client_with_the_accounts_name_is_used(world: World, bigtime_name: str, account_name: str) -> None:
     existing = world.bt.add_client(bigtime_name)
     opp = world.sf.opportunity("Deal", "Proposal", world.sf.account(account_name))
@@ -325,8 +334,11 @@ def test_a_create_in_doubt_is_held_back_as_long_as_the_bigtime_timeout_says(worl
     assert link_of(world, opp) is not None
 
 
-@pytest.mark.parametrize("answer", [ce.ServiceUnavailable("bigtime", 500, "BigTime had an error."),
-                                    ce.RateLimited("bigtime", 600.0)], ids=["500", "429"])
+@pytest.mark.parametrize(
+    "answer",
+    [ce.ServiceUnavailable("bigtime", 500, "BigTime had an error."), ce.RateLimited("bigtime", 600.0)],
+    ids=["500", "429"],
+)
 def test_a_create_answered_with_an_error_is_not_in_doubt_and_is_sent_again_at_once(
     world: World, answer: Exception
 ) -> None:

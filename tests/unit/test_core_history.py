@@ -18,8 +18,10 @@ def stamp(moment: datetime) -> str:
 
 
 def add_cycle(store: Store, at: datetime, result: str = "ok", events: int = 0) -> int:
-    cur = store.db.execute("INSERT INTO cycles (kind, started_at, ended_at, result) VALUES ('trigger', ?, ?, ?)",
-                           (stamp(at), stamp(at), result))
+    cur = store.db.execute(
+        "INSERT INTO cycles (kind, started_at, ended_at, result) VALUES ('trigger', ?, ?, ?)",
+        (stamp(at), stamp(at), result),
+    )
     cycle_id = int(cur.lastrowid or 0)
     for n in range(events):
         store.db.execute(

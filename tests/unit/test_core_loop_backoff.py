@@ -35,8 +35,9 @@ WAITS = [
 ]
 
 
-@pytest.mark.parametrize("interval, failures, retry_after, wait", WAITS,
-                         ids=[f"every{i}s-{f}failures-retry{r}" for i, f, r, _ in WAITS])
+@pytest.mark.parametrize(
+    "interval, failures, retry_after, wait", WAITS, ids=[f"every{i}s-{f}failures-retry{r}" for i, f, r, _ in WAITS]
+)
 def test_next_wait(interval: int, failures: int, retry_after: float, wait: float) -> None:
     assert next_wait(interval, failures, retry_after) == wait
 
@@ -122,17 +123,29 @@ def waits_after(engine: ScriptedEngine) -> list[tuple[float, int]]:
     return watching.waits
 
 
-@pytest.mark.parametrize("trigger, writeback, waits", [
-    ([OK, OK], [], [(300, 0), (300, 0)]),
-    ([FAILED, FAILED, FAILED], [], [(30, 1), (60, 2), (120, 3)]),
-    ([FAILED, FAILED, OK, FAILED], [], [(30, 1), (60, 2), (300, 0), (30, 1)]),  # a success resets the count
-    ([PARTIAL], [], [(300, 0)]),  # rejected records are not a failed cycle
-    ([OK], [report("failed", "writeback")], [(30, 1)]),  # a failed write-back counts
-    ([NOT_CONFIGURED, NOT_CONFIGURED], [], [(30, 1), (60, 2)]),  # could not even start: backed off too
-    ([RATE_LIMITED, FAILED], [], [(900, 1), (60, 2)]),  # Retry-After honoured, then the backoff goes on
-    ([OK], [report("failed", "writeback", "RateLimited", 1200.0)], [(1200, 1)]),
-], ids=["all-well", "backoff-grows", "success-resets", "partial-is-not-failure", "writeback-failure-counts",
-        "cannot-start-counts", "retry-after-honoured", "writeback-retry-after-honoured"])
+@pytest.mark.parametrize(
+    "trigger, writeback, waits",
+    [
+        ([OK, OK], [], [(300, 0), (300, 0)]),
+        ([FAILED, FAILED, FAILED], [], [(30, 1), (60, 2), (120, 3)]),
+        ([FAILED, FAILED, OK, FAILED], [], [(30, 1), (60, 2), (300, 0), (30, 1)]),  # a success resets the count
+        ([PARTIAL], [], [(300, 0)]),  # rejected records are not a failed cycle
+        ([OK], [report("failed", "writeback")], [(30, 1)]),  # a failed write-back counts
+        ([NOT_CONFIGURED, NOT_CONFIGURED], [], [(30, 1), (60, 2)]),  # could not even start: backed off too
+        ([RATE_LIMITED, FAILED], [], [(900, 1), (60, 2)]),  # Retry-After honoured, then the backoff goes on
+        ([OK], [report("failed", "writeback", "RateLimited", 1200.0)], [(1200, 1)]),
+    ],
+    ids=[
+        "all-well",
+        "backoff-grows",
+        "success-resets",
+        "partial-is-not-failure",
+        "writeback-failure-counts",
+        "cannot-start-counts",
+        "retry-after-honoured",
+        "writeback-retry-after-honoured",
+    ],
+)
 def test_the_loop_waits(trigger: list[Any], writeback: list[Any], waits: list[tuple[float, int]]) -> None:
     assert waits_after(ScriptedEngine(trigger, writeback)) == waits
 

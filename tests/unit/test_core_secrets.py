@@ -110,8 +110,15 @@ def test_log_redaction(caplog: pytest.LogCaptureFixture) -> None:
             except ValueError:
                 logger.exception("boom")
         text = caplog.text
-        for secret in ("sandbox-api-key-0123456789", "00DKx000000ACMEMA4!AR", "5AepXYZ", "abc.def-ghi",
-                       "opaque-token-1", "r-123", "my-secret-key"):
+        for secret in (
+            "sandbox-api-key-0123456789",
+            "00DKx000000ACMEMA4!AR",
+            "5AepXYZ",
+            "abc.def-ghi",
+            "opaque-token-1",
+            "r-123",
+            "my-secret-key",
+        ):
             assert secret not in text, secret
         assert "https://x" in text and "client_id=abc" in text  # ordinary values survive
         assert text.count(redact.MASK) >= 7

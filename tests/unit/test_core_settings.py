@@ -46,13 +46,17 @@ def test_no_settings_file_yet_means_the_defaults(tmp_path: Path) -> None:
     assert not profile.settings_file.exists()  # loading never writes
 
 
-@pytest.mark.parametrize("content, says", [
-    ("{not json", "is not valid JSON (line 1)"),
-    (b"\xff\xfe{}", "cannot be read"),
-    (json.dumps({"salesforce": {}}), "not one this version of BigSync understands"),  # no format number
-    (json.dumps({"format": FORMAT + 1}), "not one this version of BigSync understands"),  # a newer format
-    (json.dumps([{"format": FORMAT}]), "not one this version of BigSync understands"),  # not an object
-], ids=["not-json", "not-utf8", "no-format", "newer-format", "top-level-list"])
+@pytest.mark.parametrize(
+    "content, says",
+    [
+        ("{not json", "is not valid JSON (line 1)"),
+        (b"\xff\xfe{}", "cannot be read"),
+        (json.dumps({"salesforce": {}}), "not one this version of BigSync understands"),  # no format number
+        (json.dumps({"format": FORMAT + 1}), "not one this version of BigSync understands"),  # a newer format
+        (json.dumps([{"format": FORMAT}]), "not one this version of BigSync understands"),  # not an object
+    ],
+    ids=["not-json", "not-utf8", "no-format", "newer-format", "top-level-list"],
+)
 def test_an_unusable_file_is_refused_naming_the_file_and_kept(tmp_path: Path, content: str | bytes, says: str) -> None:
     profile = Profile.at(tmp_path)
     error = refused(profile, content)
@@ -101,12 +105,15 @@ def test_a_value_of_the_wrong_type_is_refused_naming_the_setting(
     assert str(profile.settings_file) in error.message
 
 
-@pytest.mark.parametrize("section, key, value", [
-    ("sync", "api_budget_percent", 7),  # a whole number is a fine percentage
-    ("sync", "default_client_id", None),
-    ("sync", "default_client_id", 42),
-    ("sync", "field_map", {}),
-])
+@pytest.mark.parametrize(
+    "section, key, value",
+    [
+        ("sync", "api_budget_percent", 7),  # a whole number is a fine percentage
+        ("sync", "default_client_id", None),
+        ("sync", "default_client_id", 42),
+        ("sync", "field_map", {}),
+    ],
+)
 def test_the_accepted_forms_of_a_value_load_as_they_are(tmp_path: Path, section: str, key: str, value: Any) -> None:
     profile = Profile.at(tmp_path)
     write(profile, a_file(**{section: {key: value}}))
@@ -149,18 +156,21 @@ def test_a_percentage_that_is_not_a_finite_number_is_refused(tmp_path: Path) -> 
         assert error.field == "sync.api_budget_percent"
 
 
-@pytest.mark.parametrize("section, key, value", [
-    ("sync", "interval_seconds", 60),  # the edges are allowed
-    ("sync", "writeback_interval_seconds", 60),
-    ("sync", "api_budget_percent", 100),
-    ("sync", "api_budget_percent", 0.5),
-    ("sync", "history_days", 1),
-    ("sync", "history_max_cycles", 100),
-    ("bigtime", "auth_mode", ""),  # not connected yet
-    ("bigtime", "auth_mode", "oauth"),
-    ("bigtime", "auth_mode", "api_key"),
-    ("bigtime", "auth_mode", "session"),
-])
+@pytest.mark.parametrize(
+    "section, key, value",
+    [
+        ("sync", "interval_seconds", 60),  # the edges are allowed
+        ("sync", "writeback_interval_seconds", 60),
+        ("sync", "api_budget_percent", 100),
+        ("sync", "api_budget_percent", 0.5),
+        ("sync", "history_days", 1),
+        ("sync", "history_max_cycles", 100),
+        ("bigtime", "auth_mode", ""),  # not connected yet
+        ("bigtime", "auth_mode", "oauth"),
+        ("bigtime", "auth_mode", "api_key"),
+        ("bigtime", "auth_mode", "session"),
+    ],
+)
 def test_the_edges_of_each_range_load(tmp_path: Path, section: str, key: str, value: Any) -> None:
     profile = Profile.at(tmp_path)
     write(profile, a_file(**{section: {key: value}}))
@@ -181,7 +191,11 @@ def test_missing_and_unknown_keys_fall_back_to_defaults_and_are_ignored(tmp_path
 def every_value_changed() -> Settings:
     s = Settings()
     sf, b, sync = s.salesforce, s.bigtime, s.sync
-    sf.login_url, sf.consumer_key, sf.redirect_uri = "https://test.salesforce.com", "3MVG9-key", "http://localhost:8765/cb"
+    sf.login_url, sf.consumer_key, sf.redirect_uri = (
+        "https://test.salesforce.com",
+        "3MVG9-key",
+        "http://localhost:8765/cb",
+    )
     sf.instance_url, sf.identity_url = "https://acme.my.salesforce.com", "https://login.salesforce.com/id/00D/005"
     sf.org_id, sf.user_id, sf.username, sf.display_name = (
         "00D000000000001",
@@ -189,7 +203,12 @@ def every_value_changed() -> Settings:
         "ada@acme.example",
         "Acme",
     )
-    b.base_url, b.auth_mode, b.client_id, b.redirect_uri = "https://iq.example/api/v2", "session", "bt-app", "http://localhost/bt"
+    b.base_url, b.auth_mode, b.client_id, b.redirect_uri = (
+        "https://iq.example/api/v2",
+        "session",
+        "bt-app",
+        "http://localhost/bt",
+    )
     b.session_user, b.firm_id, b.user_name = "ada@acme.example", "firm-9", "Ada Admin"
     sync.trigger_stage, sync.trigger_stage_label = "Closed_Won_X", "Won (renamed)"
     sync.interval_seconds, sync.writeback_interval_seconds, sync.backfill = 120, 1800, True

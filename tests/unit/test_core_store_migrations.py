@@ -121,13 +121,16 @@ INSERT INTO events (cycle_id, at, kind, opportunity_id, project_id, message) VAL
 
 # Version 2 (issue 12 item 4, the stage history): an excluded opportunity is released with the moment
 # it went below the stage. The table as SQLite keeps it after ALTER TABLE … ADD COLUMN.
-SCHEMA_2 = SCHEMA_1.replace("""CREATE TABLE excluded (
+SCHEMA_2 = SCHEMA_1.replace(
+    """CREATE TABLE excluded (
     opportunity_id TEXT PRIMARY KEY,
     since TEXT NOT NULL
-);""", """CREATE TABLE excluded (
+);""",
+    """CREATE TABLE excluded (
     opportunity_id TEXT PRIMARY KEY,
     since TEXT NOT NULL
-, released_at TEXT);""")
+, released_at TEXT);""",
+)
 DATA_2 = (
     DATA_1.replace(
         "INSERT INTO excluded VALUES ('006E', '2024-05-01T12:00:00.000+00:00');",
@@ -147,18 +150,29 @@ INSERT INTO cursors VALUES ('salesforce_metadata', '{"fetched_at": "2024-05-01T1
 
 # Version 3 (issue 12 item 7): what is not a cursor (learnt values, the installation id, the cached
 # metadata) in a key-value table of JSON values; a failed cycle's problem code and system.
-SCHEMA_3 = SCHEMA_2.replace("""    salesforce_requests INTEGER NOT NULL DEFAULT 0,
+SCHEMA_3 = (
+    SCHEMA_2.replace(
+        """    salesforce_requests INTEGER NOT NULL DEFAULT 0,
     bigtime_requests INTEGER NOT NULL DEFAULT 0
-);""", """    salesforce_requests INTEGER NOT NULL DEFAULT 0,
+);""",
+        """    salesforce_requests INTEGER NOT NULL DEFAULT 0,
     bigtime_requests INTEGER NOT NULL DEFAULT 0
-, error_code TEXT, error_system TEXT);""") + """
+, error_code TEXT, error_system TEXT);""",
+    )
+    + """
 CREATE TABLE meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
 );
 """
-DATA_3 = DATA_1.replace("INSERT INTO excluded VALUES ('006E', '2024-05-01T12:00:00.000+00:00');", """
-INSERT INTO excluded VALUES ('006E', '2024-05-01T12:00:00.000+00:00', NULL);""") + """
+)
+DATA_3 = (
+    DATA_1.replace(
+        "INSERT INTO excluded VALUES ('006E', '2024-05-01T12:00:00.000+00:00');",
+        """
+INSERT INTO excluded VALUES ('006E', '2024-05-01T12:00:00.000+00:00', NULL);""",
+    )
+    + """
 INSERT INTO cursors VALUES ('stage_history_floor', '2024-05-01T11:00:00.000+00:00');
 INSERT INTO meta VALUES ('salesforce_daily_max', '15000');
 INSERT INTO meta VALUES ('installation_id', '"9f3a0c1e"');
@@ -166,20 +180,28 @@ INSERT INTO cycles (kind, started_at, ended_at, result, message, error_code, err
     ('writeback', '2024-05-01T12:10:00.000+00:00', '2024-05-01T12:10:01.000+00:00', 'failed', 'Offline.', 'Offline',
      'bigtime');
 """
+)
 
 # Version 4: when an intent's last BigTime write was sent without its answer seen (a create in doubt).
-SCHEMA_4 = SCHEMA_3.replace("""    created_at TEXT NOT NULL,
+SCHEMA_4 = SCHEMA_3.replace(
+    """    created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 );
-CREATE TABLE clients (""", """    created_at TEXT NOT NULL,
+CREATE TABLE clients (""",
+    """    created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL
 , sent_at TEXT);
-CREATE TABLE clients (""")
-DATA_4 = DATA_3.replace("""'2024-05-01T12:00:00.000+00:00',
-                            '2024-05-01T12:00:00.000+00:00');""", """'2024-05-01T12:00:00.000+00:00',
-                            '2024-05-01T12:00:00.000+00:00', '2024-05-01T12:00:01.000+00:00');""").replace(
+CREATE TABLE clients (""",
+)
+DATA_4 = DATA_3.replace(
+    """'2024-05-01T12:00:00.000+00:00',
+                            '2024-05-01T12:00:00.000+00:00');""",
+    """'2024-05-01T12:00:00.000+00:00',
+                            '2024-05-01T12:00:00.000+00:00', '2024-05-01T12:00:01.000+00:00');""",
+).replace(
     """'2024-05-01T12:00:00.000+00:00', '2024-05-01T12:00:00.000+00:00');""",
-    """'2024-05-01T12:00:00.000+00:00', '2024-05-01T12:00:00.000+00:00', NULL);""")
+    """'2024-05-01T12:00:00.000+00:00', '2024-05-01T12:00:00.000+00:00', NULL);""",
+)
 
 SCHEMAS = {1: SCHEMA_1, 2: SCHEMA_2, 3: SCHEMA_3, 4: SCHEMA_4}  # version → its schema, literally
 DATA = {1: DATA_1, 2: DATA_2, 3: DATA_3, 4: DATA_4}  # version → rows written with that version's columns
@@ -245,7 +267,7 @@ def test_each_version_migrates_to_exactly_the_next_schema(
 ) -> None:
     path = tmp_path / "state.db"
     build(path, version)
-    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[:version + 1])  # a bigsync-gui one version newer
+    monkeypatch.setattr(store_module, "MIGRATIONS", MIGRATIONS[: version + 1])  # a bigsync-gui one version newer
     Store(path).close()
     assert schema_of(path) == (version + 1, expected_schema(tmp_path, version + 1))
 
@@ -376,8 +398,10 @@ def test_a_database_from_a_newer_version_is_refused_and_its_data_kept(tmp_path: 
     path = tmp_path / "state.db"
     build(path, CURRENT)
     db = sqlite3.connect(path)
-    db.executescript(f"CREATE TABLE from_the_future (x TEXT); INSERT INTO from_the_future VALUES ('kept'); "
-                     f"PRAGMA user_version = {CURRENT + 1};")
+    db.executescript(
+        f"CREATE TABLE from_the_future (x TEXT); INSERT INTO from_the_future VALUES ('kept'); "
+        f"PRAGMA user_version = {CURRENT + 1};"
+    )
     db.close()
     with pytest.raises(StoreError) as caught:
         Store(path)
@@ -395,10 +419,14 @@ def valid_header_then_garbage(tmp_path: Path) -> bytes:
     return (tmp_path / "source.db").read_bytes()[:100] + b"\x00garbage" * 1000
 
 
-@pytest.mark.parametrize("content", [
-    lambda tmp: b"this is not a database " * 200,
-    valid_header_then_garbage,
-], ids=["not-sqlite", "damaged-sqlite"])
+@pytest.mark.parametrize(
+    "content",
+    [
+        lambda tmp: b"this is not a database " * 200,
+        valid_header_then_garbage,
+    ],
+    ids=["not-sqlite", "damaged-sqlite"],
+)
 def test_a_corrupt_file_is_refused_clearly_and_not_overwritten(tmp_path: Path, content) -> None:
     path = tmp_path / "data" / "state.db"
     path.parent.mkdir()

@@ -12,8 +12,9 @@ def by_key(clients: list[Client]) -> dict[str, Check]:
 
 
 def test_clients_within_the_limits_are_confirmed_with_their_longest_lengths() -> None:
-    checks = by_key([Client(id=1, name="Vandelay Industries", code="VANDELAY"),
-                     Client(id=2, name="x" * 50, code="S6E37GU842THLHN")])
+    checks = by_key(
+        [Client(id=1, name="Vandelay Industries", code="VANDELAY"), Client(id=2, name="x" * 50, code="S6E37GU842THLHN")]
+    )
     code, name = checks[CODE_KEY], checks[NAME_KEY]
     assert (code.status, name.status) == (CONFIRMED, CONFIRMED)
     assert code.seen == ("Client code: longest 15 characters, limit 15",)
@@ -22,12 +23,18 @@ def test_clients_within_the_limits_are_confirmed_with_their_longest_lengths() ->
 
 def test_longer_ones_are_named_with_what_they_mean_and_never_their_values() -> None:
     legacy = "SF-001Kx000000000BIAQ"
-    checks = by_key([Client(id=1, name="Globex Corporation International Holdings of North America", code=legacy),
-                     Client(id=2, name="🚀" * 26, code="A-VERY-LONG-CODE-1")])
+    checks = by_key(
+        [
+            Client(id=1, name="Globex Corporation International Holdings of North America", code=legacy),
+            Client(id=2, name="🚀" * 26, code="A-VERY-LONG-CODE-1"),
+        ]
+    )
     code, name = checks[CODE_KEY], checks[NAME_KEY]
     assert code.status == DIFFERENT and not code.needed
-    assert code.note.startswith("2 clients have a client code longer than 15 characters (the longest: 21), so this "
-                                "BigTime keeps more than its help says.")
+    assert code.note.startswith(
+        "2 clients have a client code longer than 15 characters (the longest: 21), so this "
+        "BigTime keeps more than its help says."
+    )
     assert "1 of them look made by an earlier BigSync" in code.note
     assert name.status == DIFFERENT and "(the longest: 58)" in name.note
     assert name.note.startswith("2 clients have")  # 26 emoji are 52 UTF-16 units: over too

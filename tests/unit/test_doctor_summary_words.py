@@ -17,14 +17,18 @@ def report(*notes: str) -> DoctorReport:
 
 def test_the_reason_most_unchecked_checks_give_is_the_one_said() -> None:
     summary = report(NO_ROWS, NO_ROWS, NO_ROWS, "Only for OAuth.").summary()
-    assert summary == ("Checked 5 things BigSync relies on: 1 as expected, 4 not checked yet "
-                       "(3 because the linked projects read have no budget rows yet).")
+    assert summary == (
+        "Checked 5 things BigSync relies on: 1 as expected, 4 not checked yet "
+        "(3 because the linked projects read have no budget rows yet)."
+    )
     assert "need a linked project" not in summary
 
 
 def test_before_the_first_project_it_says_so() -> None:
-    assert report(NO_LINK, NO_LINK).summary() == ("Checked 3 things BigSync relies on: 1 as expected, 2 not checked "
-                                                  "yet (because no opportunity is linked to a BigTime project yet).")
+    assert report(NO_LINK, NO_LINK).summary() == (
+        "Checked 3 things BigSync relies on: 1 as expected, 2 not checked "
+        "yet (because no opportunity is linked to a BigTime project yet)."
+    )
 
 
 def test_checks_without_a_note_say_nothing_more() -> None:

@@ -49,4 +49,9 @@ def test_the_account_figure_is_created_on_the_account() -> None:
     assert ACCOUNT_FIGURES == {"client_id"}
     assert wanted["BigTime_Client_Id__c"] == "Account" and wanted["BigTime_Project_Id__c"] == "Opportunity"
     assert metadata_for(WantedField("Account", "BigTime_Client_Id__c", CREATE_AS["client_id"], "client id")) == {
-        "label": "BigTime Client Id", "required": False, "type": "Text", "length": 40, "externalId": True}
+        "label": "BigTime Client Id",
+        "required": False,
+        "type": "Text",
+        "length": 40,
+        "externalId": True,
+    }

@@ -61,8 +61,10 @@ def test_a_project_without_task_rows_has_no_total_and_its_fee_budget_explains_it
 
 
 def test_details_are_kept_per_listing_and_read_again_when_it_changes() -> None:
-    listed = [Invoice.from_api({"Sid": 1, "ProjectSid": 5, "PaidAmt": 0}),
-              Invoice.from_api({"Sid": 2, "ProjectSid": 5, "TotalAmt": 80, "PaidAmt": 0})]  # has both: no detail
+    listed = [
+        Invoice.from_api({"Sid": 1, "ProjectSid": 5, "PaidAmt": 0}),
+        Invoice.from_api({"Sid": 2, "ProjectSid": 5, "TotalAmt": 80, "PaidAmt": 0}),
+    ]  # has both: no detail
     found, pending, empty = cached_details(listed, {})
     assert (found, [i.id for i in pending], empty) == ({}, [1], [])
     kept = details_cache(listed, {1: {"TotalAmt": 108.25}})

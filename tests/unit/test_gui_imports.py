@@ -27,7 +27,7 @@ def _imports(path: Path) -> list[tuple[str, list[str]]]:
     found = []
     for node in ast.walk(ast.parse(path.read_text())):
         if isinstance(node, ast.ImportFrom):
-            base = package[:len(package) - node.level + 1] if node.level else []
+            base = package[: len(package) - node.level + 1] if node.level else []
             target = ".".join([*base, *(node.module.split(".") if node.module else [])])
             found.append((target, [a.name for a in node.names]))
     return found
@@ -35,17 +35,28 @@ def _imports(path: Path) -> list[tuple[str, list[str]]]:
 
 @pytest.mark.parametrize("path", GUI_MODULES, ids=_module)
 def test_each_gui_module_imports_alone(path: Path) -> None:
-    subprocess.run([sys.executable, "-c", f"import {_module(path)}"], check=True, timeout=60,
-                   env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"})
+    subprocess.run(
+        [sys.executable, "-c", f"import {_module(path)}"],
+        check=True,
+        timeout=60,
+        env={"QT_QPA_PLATFORM": "offscreen", "PATH": "/usr/bin:/bin"},
+    )
 
 
 def test_only_the_entry_point_imports_the_app_module() -> None:
-    importers = sorted(_module(p) for p in PACKAGE.rglob("*.py")
-                       if any(target == "bigsync_gui.gui.app" for target, _ in _imports(p)))
+    importers = sorted(
+        _module(p) for p in PACKAGE.rglob("*.py") if any(target == "bigsync_gui.gui.app" for target, _ in _imports(p))
+    )
     assert importers == ["bigsync_gui.cli"]
 
 
 def test_no_private_names_cross_gui_modules() -> None:
-    crossing = [(_module(p), target, name) for p in GUI_MODULES for target, names in _imports(p)
-                if target.startswith("bigsync_gui.") for name in names if name.startswith("_")]
+    crossing = [
+        (_module(p), target, name)
+        for p in GUI_MODULES
+        for target, names in _imports(p)
+        if target.startswith("bigsync_gui.")
+        for name in names
+        if name.startswith("_")
+    ]
     assert crossing == []

@@ -40,11 +40,20 @@ def attempt(endpoints: OAuthEndpoints = SF, **kw) -> AuthorizationAttempt:
 def test_salesforce_endpoints():
     ep = salesforce_endpoints("https://acme.my.salesforce.com/", " 3MVGkey ")
     assert ep == OAuthEndpoints(
-        system="salesforce", authorize_url="https://acme.my.salesforce.com/services/oauth2/authorize",
-        token_url="https://acme.my.salesforce.com/services/oauth2/token", client_id="3MVGkey",
-        redirect_uri="http://localhost:7171/OauthRedirect", client_secret=None,
-        revoke_url="https://acme.my.salesforce.com/services/oauth2/revoke", scope=("api", "refresh_token"), pkce=True)
-    assert SALESFORCE_LOGIN_URLS == {"production": "https://login.salesforce.com", "sandbox": "https://test.salesforce.com"}
+        system="salesforce",
+        authorize_url="https://acme.my.salesforce.com/services/oauth2/authorize",
+        token_url="https://acme.my.salesforce.com/services/oauth2/token",
+        client_id="3MVGkey",
+        redirect_uri="http://localhost:7171/OauthRedirect",
+        client_secret=None,
+        revoke_url="https://acme.my.salesforce.com/services/oauth2/revoke",
+        scope=("api", "refresh_token"),
+        pkce=True,
+    )
+    assert SALESFORCE_LOGIN_URLS == {
+        "production": "https://login.salesforce.com",
+        "sandbox": "https://test.salesforce.com",
+    }
 
 
 def test_bigtime_endpoints_and_secret_not_in_repr():
@@ -103,8 +112,13 @@ def test_http_to_another_host_is_refused_but_loopback_allowed_without_touching_t
     with pytest.raises(InsecureUrl) as err:
         attempt(salesforce_endpoints("http://login.salesforce.com", "k"))
     assert "http://login.salesforce.com/services/oauth2/authorize uses http://" in str(err.value)
-    evil_token = OAuthEndpoints("salesforce", "https://login.salesforce.com/services/oauth2/authorize",
-                                "http://evil.example/token", "k", SALESFORCE_DEFAULT_REDIRECT_URI)
+    evil_token = OAuthEndpoints(
+        "salesforce",
+        "https://login.salesforce.com/services/oauth2/authorize",
+        "http://evil.example/token",
+        "k",
+        SALESFORCE_DEFAULT_REDIRECT_URI,
+    )
     with pytest.raises(InsecureUrl):
         attempt(evil_token)
     local = attempt(salesforce_endpoints("http://127.0.0.1:8700", "k"))
@@ -158,23 +172,26 @@ def test_the_scoped_env_never_breaks_a_thread_reading_the_environment(monkeypatc
 
 
 # ---- is_redirect -----------------------------------------------------------------------------------------
-@pytest.mark.parametrize("url, expected", [
-    ("http://localhost:7171/OauthRedirect", True),
-    ("http://localhost:7171/OauthRedirect?code=abc&state=x", True),
-    ("HTTP://LOCALHOST:7171/OauthRedirect?x=1", True),           # scheme and host are case-insensitive
-    ("http://localhost:7171/OauthRedirect#frag", True),
-    ("http://localhost:7171/OauthRedirect/", False),              # trailing slash differs
-    ("http://localhost:7171/oauthredirect", False),               # path is case-sensitive
-    ("http://127.0.0.1:7171/OauthRedirect", False),               # not interchangeable with localhost
-    ("https://localhost:7171/OauthRedirect", False),
-    ("http://localhost:7172/OauthRedirect", False),
-    ("http://localhost/OauthRedirect", False),
-    ("http://localhost:7171/OauthRedirectX", False),
-    ("http://localhost.evil.example:7171/OauthRedirect", False),
-    ("http://localhost:notaport/OauthRedirect", False),
-    ("/OauthRedirect?code=1", False),
-    ("", False),
-])
+@pytest.mark.parametrize(
+    "url, expected",
+    [
+        ("http://localhost:7171/OauthRedirect", True),
+        ("http://localhost:7171/OauthRedirect?code=abc&state=x", True),
+        ("HTTP://LOCALHOST:7171/OauthRedirect?x=1", True),  # scheme and host are case-insensitive
+        ("http://localhost:7171/OauthRedirect#frag", True),
+        ("http://localhost:7171/OauthRedirect/", False),  # trailing slash differs
+        ("http://localhost:7171/oauthredirect", False),  # path is case-sensitive
+        ("http://127.0.0.1:7171/OauthRedirect", False),  # not interchangeable with localhost
+        ("https://localhost:7171/OauthRedirect", False),
+        ("http://localhost:7172/OauthRedirect", False),
+        ("http://localhost/OauthRedirect", False),
+        ("http://localhost:7171/OauthRedirectX", False),
+        ("http://localhost.evil.example:7171/OauthRedirect", False),
+        ("http://localhost:notaport/OauthRedirect", False),
+        ("/OauthRedirect?code=1", False),
+        ("", False),
+    ],
+)
 def test_is_redirect_exact_match(url, expected):
     assert attempt().is_redirect(url) is expected
 
@@ -191,6 +208,7 @@ def test_is_redirect_127_and_default_port():
 # ---- code_from_redirect --------------------------------------------------------------------------------
 def redirect(a: AuthorizationAttempt, **params: str) -> str:
     from urllib.parse import urlencode
+
     return a.endpoints.redirect_uri + "?" + urlencode(params)
 
 
@@ -213,9 +231,12 @@ def test_code_from_redirect_denied_both_spellings(spelling):
 
 def test_code_from_redirect_state_mismatch_and_missing():
     a = attempt()
-    for url in (redirect(a, code="c1", state="someone-else"), redirect(a, code="c1"),
-                redirect(a, code="c1", state=a.state) + "&state=other",
-                redirect(a, error="access_denied", state="someone-else")):
+    for url in (
+        redirect(a, code="c1", state="someone-else"),
+        redirect(a, code="c1"),
+        redirect(a, code="c1", state=a.state) + "&state=other",
+        redirect(a, error="access_denied", state="someone-else"),
+    ):
         with pytest.raises(AuthorizationFailed) as err:
             a.code_from_redirect(url)
         assert err.value.error == "state_mismatch"
@@ -245,8 +266,14 @@ def test_bigtime_stateless_redirect_only_for_the_newest_attempt_on_that_exact_ad
         older.code_from_redirect(redirect(older, code="c1"))
     assert err.value.error == "not_pending"
     # another redirect address has its own pending attempt
-    other = attempt(bigtime_endpoints("https://iq.bigtime.net/BigtimeData/api/v2", "bt-client", "bt-secret",
-                                      "http://127.0.0.1:7172/BigTimeRedirect"))
+    other = attempt(
+        bigtime_endpoints(
+            "https://iq.bigtime.net/BigtimeData/api/v2",
+            "bt-client",
+            "bt-secret",
+            "http://127.0.0.1:7172/BigTimeRedirect",
+        )
+    )
     assert other.code_from_redirect("http://127.0.0.1:7172/BigTimeRedirect?code=c3") == "c3"
     with pytest.raises(AuthorizationFailed) as err:  # same path on another host is not its address
         newer.code_from_redirect("http://127.0.0.1:7172/BigTimeRedirect?code=c4")
@@ -292,11 +319,14 @@ def test_code_from_redirect_other_error_and_missing_code():
 
 def test_failure_from_page():
     a = attempt()
-    f = a.failure_from_page("https://login.salesforce.com/services/oauth2/authorize?x",
-                            "<strong>error=invalid_client_id</strong>", 400)
+    f = a.failure_from_page(
+        "https://login.salesforce.com/services/oauth2/authorize?x", "<strong>error=invalid_client_id</strong>", 400
+    )
     assert f is not None and f.error == "invalid_client_id"
     assert str(f).startswith("The consumer key is not known to Salesforce — check")
-    f = a.failure_from_page("https://login.salesforce.com/setup/secur/RemoteAccessErrorPage.apexp?error=redirect_uri_mismatch")
+    f = a.failure_from_page(
+        "https://login.salesforce.com/setup/secur/RemoteAccessErrorPage.apexp?error=redirect_uri_mismatch"
+    )
     assert f is not None and f.error == "redirect_uri_mismatch"
     assert "register exactly http://localhost:7171/OauthRedirect as the callback URL" in str(f)
     assert a.failure_from_page("https://login.salesforce.com/", "<form id=login>", 200) is None
@@ -305,37 +335,43 @@ def test_failure_from_page():
 
 
 # ---- normalise_my_domain -------------------------------------------------------------------------------
-@pytest.mark.parametrize("text, expected", [
-    ("acme", "https://acme.my.salesforce.com"),
-    ("  Acme  ", "https://acme.my.salesforce.com"),
-    ("acme.my.salesforce.com", "https://acme.my.salesforce.com"),
-    ("https://acme.my.salesforce.com/", "https://acme.my.salesforce.com"),
-    ("https://acme.my.salesforce.com/home/home.jsp?x=1", "https://acme.my.salesforce.com"),
-    ("http://acme.my.salesforce.com", "https://acme.my.salesforce.com"),
-    ("https://acme.lightning.force.com/lightning/page/home", "https://acme.my.salesforce.com"),
-    ("acme--uat", "https://acme--uat.sandbox.my.salesforce.com"),
-    ("acme--uat.sandbox.my.salesforce.com", "https://acme--uat.sandbox.my.salesforce.com"),
-    ("https://acme--uat.sandbox.lightning.force.com/", "https://acme--uat.sandbox.my.salesforce.com"),
-    ("acme-corp2", "https://acme-corp2.my.salesforce.com"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("acme", "https://acme.my.salesforce.com"),
+        ("  Acme  ", "https://acme.my.salesforce.com"),
+        ("acme.my.salesforce.com", "https://acme.my.salesforce.com"),
+        ("https://acme.my.salesforce.com/", "https://acme.my.salesforce.com"),
+        ("https://acme.my.salesforce.com/home/home.jsp?x=1", "https://acme.my.salesforce.com"),
+        ("http://acme.my.salesforce.com", "https://acme.my.salesforce.com"),
+        ("https://acme.lightning.force.com/lightning/page/home", "https://acme.my.salesforce.com"),
+        ("acme--uat", "https://acme--uat.sandbox.my.salesforce.com"),
+        ("acme--uat.sandbox.my.salesforce.com", "https://acme--uat.sandbox.my.salesforce.com"),
+        ("https://acme--uat.sandbox.lightning.force.com/", "https://acme--uat.sandbox.my.salesforce.com"),
+        ("acme-corp2", "https://acme-corp2.my.salesforce.com"),
+    ],
+)
 def test_normalise_my_domain(text, expected):
     assert normalise_my_domain(text) == expected
 
 
-@pytest.mark.parametrize("text, fragment", [
-    ("", "The My Domain is empty."),
-    ("   ", "The My Domain is empty."),
-    ("acme corp", "is not a My Domain name"),
-    ("acme_corp", "is not a My Domain name"),
-    ("-acme", "is not a My Domain name"),
-    ("ftp://acme.my.salesforce.com", "is not a web address"),
-    ("https://example.com", "should end in .my.salesforce.com"),
-    ("acme.my.salesforce.com.evil.example", "should end in .my.salesforce.com"),
-    ("https://acme.my.salesforce.com:8443", "is not a My Domain address"),
-    ("https://user@acme.my.salesforce.com", "is not a My Domain address"),
-    ("login.salesforce.com", "choose Production instead"),
-    ("https://test.salesforce.com", "choose Sandbox instead"),
-])
+@pytest.mark.parametrize(
+    "text, fragment",
+    [
+        ("", "The My Domain is empty."),
+        ("   ", "The My Domain is empty."),
+        ("acme corp", "is not a My Domain name"),
+        ("acme_corp", "is not a My Domain name"),
+        ("-acme", "is not a My Domain name"),
+        ("ftp://acme.my.salesforce.com", "is not a web address"),
+        ("https://example.com", "should end in .my.salesforce.com"),
+        ("acme.my.salesforce.com.evil.example", "should end in .my.salesforce.com"),
+        ("https://acme.my.salesforce.com:8443", "is not a My Domain address"),
+        ("https://user@acme.my.salesforce.com", "is not a My Domain address"),
+        ("login.salesforce.com", "choose Production instead"),
+        ("https://test.salesforce.com", "choose Sandbox instead"),
+    ],
+)
 def test_normalise_my_domain_junk(text, fragment):
     with pytest.raises(ValueError) as err:
         normalise_my_domain(text)
@@ -346,12 +382,18 @@ def test_normalise_my_domain_junk(text, fragment):
 
 # ---- secrets stay hidden -----------------------------------------------------------------------------------
 def test_tokenset_repr_hides_tokens():
-    t = TokenSet("00Dsecret!AR.access", "5AepSecretRefresh", 1_800_000_000.4,
-                 {"access_token": "00Dsecret!AR.access", "refresh_token": "5AepSecretRefresh", "instance_url": "https://x"})
+    t = TokenSet(
+        "00Dsecret!AR.access",
+        "5AepSecretRefresh",
+        1_800_000_000.4,
+        {"access_token": "00Dsecret!AR.access", "refresh_token": "5AepSecretRefresh", "instance_url": "https://x"},
+    )
     for text in (repr(t), str(t), f"{t}", repr([t])):
         assert "00Dsecret" not in text and "5AepSecret" not in text
-    assert repr(t) == ("TokenSet(access_token=<hidden>, refresh_token=<hidden>, expires_at=1800000000, "
-                       "raw_keys=['access_token', 'instance_url', 'refresh_token'])")
+    assert repr(t) == (
+        "TokenSet(access_token=<hidden>, refresh_token=<hidden>, expires_at=1800000000, "
+        "raw_keys=['access_token', 'instance_url', 'refresh_token'])"
+    )
     assert (
         repr(TokenSet("a", None, None, {}))
         == "TokenSet(access_token=<hidden>, refresh_token=None, expires_at=None, raw_keys=[])"
@@ -378,9 +420,12 @@ def test_loopback_listener_refuses_non_loopback_redirects():
 def test_oauth_module_imports_no_qt_and_nothing_of_ours_outside_connectors():
     import subprocess
     import sys
-    code = ("import sys, bigsync_gui.connectors.oauth; "
-            "mods = [m for m in sys.modules if m.startswith(('PySide6', 'PyQt', 'shiboken')) or "
-            "(m.startswith('bigsync_gui.') and not m.startswith('bigsync_gui.connectors'))]; print(mods)")
+
+    code = (
+        "import sys, bigsync_gui.connectors.oauth; "
+        "mods = [m for m in sys.modules if m.startswith(('PySide6', 'PyQt', 'shiboken')) or "
+        "(m.startswith('bigsync_gui.') and not m.startswith('bigsync_gui.connectors'))]; print(mods)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
 
@@ -408,6 +453,10 @@ def test_a_bigtime_refresh_posts_the_assumed_body():
     assert refresher.refresh().access_token == "fresh"
     [(method, url, kw)] = sent
     assert (method, url) == ("POST", "https://iq.bigtime.net/BigtimeData/api/v2" + A.TOKEN_PATH)
-    assert kw["json"] == {"grant_type": "refresh_token", "refresh_token": "the-refresh-token",
-                          "client_id": "bt-client", "client_secret": "bt-secret"}
+    assert kw["json"] == {
+        "grant_type": "refresh_token",
+        "refresh_token": "the-refresh-token",
+        "client_id": "bt-client",
+        "client_secret": "bt-secret",
+    }
     assert kw["idempotent"] is False  # a rotated refresh token dies on first use: never retried blindly

@@ -26,8 +26,9 @@ def test_every_importable_folder_is_a_listed_package():
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     listed = set(config["packages"])
     mapped = config["package-dir"]
-    expected = importable(ROOT / "bigsync_gui", "bigsync_gui") | importable(ROOT / mapped["bigsync_gui.resources"],
-                                                                           "bigsync_gui.resources")
+    expected = importable(ROOT / "bigsync_gui", "bigsync_gui") | importable(
+        ROOT / mapped["bigsync_gui.resources"], "bigsync_gui.resources"
+    )
     assert expected - listed == set(), "add these to [tool.setuptools] packages"
     assert listed - expected == set(), "listed but not there"
 

@@ -12,8 +12,18 @@ from bigsync_gui import cli
 from bigsync_gui.connectors import errors as ce
 from bigsync_gui.core import errors as core
 from bigsync_gui.core.engine import CycleReport
-from bigsync_gui.core.problems import (EXIT_FAILED, EXIT_KEYRING, EXIT_NOT_CONNECTED, EXIT_OFFLINE, TABLE, UNEXPECTED,
-                                       FixAction, SyncState, describe, problem_of)
+from bigsync_gui.core.problems import (
+    EXIT_FAILED,
+    EXIT_KEYRING,
+    EXIT_NOT_CONNECTED,
+    EXIT_OFFLINE,
+    TABLE,
+    UNEXPECTED,
+    FixAction,
+    SyncState,
+    describe,
+    problem_of,
+)
 
 A, E, OFF = SyncState.ATTENTION, SyncState.ERROR, SyncState.OFFLINE
 SF, BT = "salesforce", "bigtime"
@@ -56,8 +66,7 @@ CASES = [
 
 def _typed_classes(module) -> set[type]:
     bases = (ce.ConnectorError, core.CoreError)
-    return {c for _, c in inspect.getmembers(module, inspect.isclass)
-            if issubclass(c, bases) and c not in bases}
+    return {c for _, c in inspect.getmembers(module, inspect.isclass) if issubclass(c, bases) and c not in bases}
 
 
 def test_every_typed_error_is_in_the_table() -> None:
@@ -101,8 +110,12 @@ def test_transient_errors_share_one_base() -> None:
 
 def test_anything_else_is_an_unexpected_failure() -> None:
     problem = describe(KeyError("boom"))
-    assert (problem.code, problem.state, problem.exit_code, problem.headline) == \
-        ("Unexpected", E, EXIT_FAILED, "The last sync failed")
+    assert (problem.code, problem.state, problem.exit_code, problem.headline) == (
+        "Unexpected",
+        E,
+        EXIT_FAILED,
+        "The last sync failed",
+    )
 
 
 def test_the_system_comes_from_the_error_not_its_text() -> None:
@@ -125,16 +138,19 @@ def test_a_system_less_problem_offers_no_service_page() -> None:
     assert problem.fix is None and problem.headline == "A service needs you to sign in again"
 
 
-@pytest.mark.parametrize("result, code, system, words", [
-    ("failed", "ApiBudgetSpent", "salesforce", "Waiting"),  # asked us to wait: not a failure (issue 12 item 2)
-    ("failed", "RateLimited", "bigtime", "Waiting"),
-    ("failed", "Offline", "bigtime", "Offline"),
-    ("failed", "ReconnectNeeded", "salesforce", "Needs you"),
-    ("failed", "Unexpected", None, "Failed"),
-    ("failed", None, None, "Failed"),  # a cycle from before the codes were kept
-    ("partial", None, None, "Some refused"),
-    ("ok", None, None, "OK"),
-])
+@pytest.mark.parametrize(
+    "result, code, system, words",
+    [
+        ("failed", "ApiBudgetSpent", "salesforce", "Waiting"),  # asked us to wait: not a failure (issue 12 item 2)
+        ("failed", "RateLimited", "bigtime", "Waiting"),
+        ("failed", "Offline", "bigtime", "Offline"),
+        ("failed", "ReconnectNeeded", "salesforce", "Needs you"),
+        ("failed", "Unexpected", None, "Failed"),
+        ("failed", None, None, "Failed"),  # a cycle from before the codes were kept
+        ("partial", None, None, "Some refused"),
+        ("ok", None, None, "OK"),
+    ],
+)
 def test_a_cycle_outcome_in_one_word(result, code, system, words) -> None:
     from bigsync_gui.core.problems import cycle_outcome
 

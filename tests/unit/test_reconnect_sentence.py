@@ -8,10 +8,14 @@ import pytest
 from bigsync_gui.connectors.errors import ReconnectNeeded
 
 
-@pytest.mark.parametrize("reason", ["the API key was refused — it may have been revoked, or the firm id is wrong",
-                                    "the saved sign-in was revoked, expired or replaced (for example an "
-                                    "administrator revoked the app's access).",
-                                    "BigTime gave no refresh token"])
+@pytest.mark.parametrize(
+    "reason",
+    [
+        "the API key was refused — it may have been revoked, or the firm id is wrong",
+        "the saved sign-in was revoked, expired or replaced (for example an administrator revoked the app's access).",
+        "BigTime gave no refresh token",
+    ],
+)
 def test_the_sentence_ends_with_one_period(reason: str) -> None:
     message = ReconnectNeeded("bigtime", reason).message
     assert message.startswith("BigTime needs you to sign in again: ")

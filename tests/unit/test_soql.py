@@ -51,23 +51,74 @@ def _data() -> dict[str, list[dict]]:
             {"Id": C3, "LastName": "Loner", "Email": None},
         ],
         "Opportunity": [
-            {"Id": O1, "Name": "Acme - Big Deal", "AccountId": A1, "StageName": "Closed Won", "Amount": 50000,
-             "CloseDate": "2026-03-01", "SystemModstamp": "2026-01-10T08:00:00.000+0000", "OwnerId": U1,
-             "IsWon": True, "IsClosed": True, "IsDeleted": False},
-            {"Id": O2, "Name": "Acme - Renewal", "AccountId": A1, "StageName": "Prospecting", "Amount": 10000,
-             "CloseDate": "2026-06-15", "SystemModstamp": "2026-01-10T09:30:00.000+0000", "OwnerId": U1,
-             "IsWon": False, "IsClosed": False, "IsDeleted": False},
-            {"Id": O3, "Name": "Globex 50% Discount", "AccountId": A2, "StageName": "Qualification", "Amount": None,
-             "CloseDate": "2026-04-01", "SystemModstamp": "2026-01-11T00:00:00.000+0000", "OwnerId": U1,
-             "IsDeleted": False},
-            {"Id": O4, "Name": "No Account Deal", "AccountId": None, "StageName": "Closed Lost", "Amount": 2500.5,
-             "CloseDate": "2026-02-01", "SystemModstamp": "2026-01-09T23:59:59.000+0000",
-             "IsWon": False, "IsClosed": True},  # IsDeleted missing: not deleted
-            {"Id": O5, "Name": "Deleted Deal", "AccountId": A2, "StageName": "Prospecting", "Amount": 999,
-             "CloseDate": "2026-05-01", "SystemModstamp": "2026-01-12T00:00:00.000+0000", "IsDeleted": True},
-            {"Id": O6, "Name": "O'Brien \\ Expansion", "AccountId": A3, "StageName": "Negotiation/Review",
-             "Amount": 7000, "CloseDate": "2026-05-20", "SystemModstamp": "2026-01-10T08:00:00.000+0000",
-             "IsDeleted": False},
+            {
+                "Id": O1,
+                "Name": "Acme - Big Deal",
+                "AccountId": A1,
+                "StageName": "Closed Won",
+                "Amount": 50000,
+                "CloseDate": "2026-03-01",
+                "SystemModstamp": "2026-01-10T08:00:00.000+0000",
+                "OwnerId": U1,
+                "IsWon": True,
+                "IsClosed": True,
+                "IsDeleted": False,
+            },
+            {
+                "Id": O2,
+                "Name": "Acme - Renewal",
+                "AccountId": A1,
+                "StageName": "Prospecting",
+                "Amount": 10000,
+                "CloseDate": "2026-06-15",
+                "SystemModstamp": "2026-01-10T09:30:00.000+0000",
+                "OwnerId": U1,
+                "IsWon": False,
+                "IsClosed": False,
+                "IsDeleted": False,
+            },
+            {
+                "Id": O3,
+                "Name": "Globex 50% Discount",
+                "AccountId": A2,
+                "StageName": "Qualification",
+                "Amount": None,
+                "CloseDate": "2026-04-01",
+                "SystemModstamp": "2026-01-11T00:00:00.000+0000",
+                "OwnerId": U1,
+                "IsDeleted": False,
+            },
+            {
+                "Id": O4,
+                "Name": "No Account Deal",
+                "AccountId": None,
+                "StageName": "Closed Lost",
+                "Amount": 2500.5,
+                "CloseDate": "2026-02-01",
+                "SystemModstamp": "2026-01-09T23:59:59.000+0000",
+                "IsWon": False,
+                "IsClosed": True,
+            },  # IsDeleted missing: not deleted
+            {
+                "Id": O5,
+                "Name": "Deleted Deal",
+                "AccountId": A2,
+                "StageName": "Prospecting",
+                "Amount": 999,
+                "CloseDate": "2026-05-01",
+                "SystemModstamp": "2026-01-12T00:00:00.000+0000",
+                "IsDeleted": True,
+            },
+            {
+                "Id": O6,
+                "Name": "O'Brien \\ Expansion",
+                "AccountId": A3,
+                "StageName": "Negotiation/Review",
+                "Amount": 7000,
+                "CloseDate": "2026-05-20",
+                "SystemModstamp": "2026-01-10T08:00:00.000+0000",
+                "IsDeleted": False,
+            },
         ],
         "OpportunityContactRole": [
             {"Id": R1, "OpportunityId": O1, "ContactId": C1, "Role": "Decision Maker", "IsPrimary": True},
@@ -113,16 +164,25 @@ def error(soql: str, schema) -> SoqlError:
 def test_fields_are_canonical_in_selected_order(schema, source):
     records, total = q("select amount, ID, name from OPPORTUNITY where name = 'acme - big deal'", schema, source)
     assert total == 1
-    assert records == [{
-        "attributes": {"type": "Opportunity", "url": f"/services/data/v67.0/sobjects/Opportunity/{O1}"},
-        "Amount": 50000, "Id": O1, "Name": "Acme - Big Deal",
-    }]
+    assert records == [
+        {
+            "attributes": {"type": "Opportunity", "url": f"/services/data/v67.0/sobjects/Opportunity/{O1}"},
+            "Amount": 50000,
+            "Id": O1,
+            "Name": "Acme - Big Deal",
+        }
+    ]
     assert list(records[0]) == ["attributes", "Amount", "Id", "Name"]
 
 
 def test_api_version_without_v_prefix_and_missing_keys_are_null(schema, source):
-    records, _ = run(f"SELECT Id, Description, IsWon FROM Opportunity WHERE Id = '{O3}'", schema, source,
-                     include_deleted=False, api_version="58.0")
+    records, _ = run(
+        f"SELECT Id, Description, IsWon FROM Opportunity WHERE Id = '{O3}'",
+        schema,
+        source,
+        include_deleted=False,
+        api_version="58.0",
+    )
     assert records[0]["attributes"]["url"] == f"/services/data/v58.0/sobjects/Opportunity/{O3}"
     assert records[0]["Description"] is None
     assert records[0]["IsWon"] is False  # booleans are never null
@@ -136,23 +196,34 @@ def test_parse_exposes_query_properties(schema):
 
 
 def test_parent_paths_nest_merge_and_null(schema, source):
-    records, _ = q("SELECT Name, account.name, Owner.Name, Account.BillingCity FROM Opportunity "
-                   "WHERE Name IN ('Acme - Big Deal', 'No Account Deal') ORDER BY Name", schema, source)
+    records, _ = q(
+        "SELECT Name, account.name, Owner.Name, Account.BillingCity FROM Opportunity "
+        "WHERE Name IN ('Acme - Big Deal', 'No Account Deal') ORDER BY Name",
+        schema,
+        source,
+    )
     acme, lonely = records
     assert list(acme) == ["attributes", "Name", "Account", "Owner"]
     assert acme["Account"] == {
         "attributes": {"type": "Account", "url": f"/services/data/v67.0/sobjects/Account/{A1}"},
-        "Name": "Acme", "BillingCity": "Boston",
+        "Name": "Acme",
+        "BillingCity": "Boston",
     }
-    assert acme["Owner"] == {"attributes": {"type": "User", "url": f"/services/data/v67.0/sobjects/User/{U1}"},
-                             "Name": "Alice Admin"}
+    assert acme["Owner"] == {
+        "attributes": {"type": "User", "url": f"/services/data/v67.0/sobjects/User/{U1}"},
+        "Name": "Alice Admin",
+    }
     assert lonely["Account"] is None
     assert lonely["Owner"] is None
 
 
 def test_multi_level_parent_path(schema, source):
-    records, total = q("SELECT Role, Opportunity.Account.Name, Contact.Email FROM OpportunityContactRole "
-                       "WHERE Opportunity.Account.Name = 'ACME' ORDER BY Role", schema, source)
+    records, total = q(
+        "SELECT Role, Opportunity.Account.Name, Contact.Email FROM OpportunityContactRole "
+        "WHERE Opportunity.Account.Name = 'ACME' ORDER BY Role",
+        schema,
+        source,
+    )
     assert total == 3
     assert [r["Role"] for r in records] == ["Decision Maker", "Economic Buyer", "Evaluator"]
     first = records[0]
@@ -168,8 +239,9 @@ def test_parent_lookups_are_cached_per_execution(schema, source):
 
 
 def test_custom_relationship_path(schema, source):
-    records, _ = q("SELECT Name, Opportunity__r.Name, Opportunity__r.Account.Name FROM BigTime_Invoice__c",
-                   schema, source)
+    records, _ = q(
+        "SELECT Name, Opportunity__r.Name, Opportunity__r.Account.Name FROM BigTime_Invoice__c", schema, source
+    )
     assert records[0]["Opportunity__r"]["Name"] == "Acme - Big Deal"
     assert records[0]["Opportunity__r"]["Account"]["Name"] == "Acme"
 
@@ -183,70 +255,99 @@ def test_object_name_prefix_on_own_fields(schema, source):
 
 
 def test_child_subquery_excludes_deleted_and_empty_is_null(schema, source):
-    records, _ = q("SELECT Name, (SELECT Id, ContactId, Role, IsPrimary, Contact.Email FROM OpportunityContactRoles "
-                   "ORDER BY Role DESC) FROM Opportunity WHERE Name LIKE 'acme%' OR Name LIKE 'Globex%' ORDER BY Name",
-                   schema, source)
+    records, _ = q(
+        "SELECT Name, (SELECT Id, ContactId, Role, IsPrimary, Contact.Email FROM OpportunityContactRoles "
+        "ORDER BY Role DESC) FROM Opportunity WHERE Name LIKE 'acme%' OR Name LIKE 'Globex%' ORDER BY Name",
+        schema,
+        source,
+    )
     big, renewal, globex = records
     roles = big["OpportunityContactRoles"]
     assert roles["totalSize"] == 2 and roles["done"] is True
     assert [r["Role"] for r in roles["records"]] == ["Evaluator", "Decision Maker"]
     assert roles["records"][1] == {
-        "attributes": {"type": "OpportunityContactRole",
-                       "url": f"/services/data/v67.0/sobjects/OpportunityContactRole/{R1}"},
-        "Id": R1, "ContactId": C1, "Role": "Decision Maker", "IsPrimary": True,
-        "Contact": {"attributes": {"type": "Contact", "url": f"/services/data/v67.0/sobjects/Contact/{C1}"},
-                    "Email": "jane@acme.test"},
+        "attributes": {
+            "type": "OpportunityContactRole",
+            "url": f"/services/data/v67.0/sobjects/OpportunityContactRole/{R1}",
+        },
+        "Id": R1,
+        "ContactId": C1,
+        "Role": "Decision Maker",
+        "IsPrimary": True,
+        "Contact": {
+            "attributes": {"type": "Contact", "url": f"/services/data/v67.0/sobjects/Contact/{C1}"},
+            "Email": "jane@acme.test",
+        },
     }
     assert renewal["OpportunityContactRoles"]["totalSize"] == 1
     assert globex["OpportunityContactRoles"] is None
 
 
 def test_child_subquery_where_limit_and_query_all(schema, source):
-    soql = ("SELECT Name, (SELECT Role FROM OpportunityContactRoles WHERE IsPrimary = false ORDER BY Role) "
-            "FROM Opportunity WHERE Id = '{}'".format(O1))
+    soql = (
+        "SELECT Name, (SELECT Role FROM OpportunityContactRoles WHERE IsPrimary = false ORDER BY Role) "
+        "FROM Opportunity WHERE Id = '{}'".format(O1)
+    )
     records, _ = q(soql, schema, source)
     assert [r["Role"] for r in records[0]["OpportunityContactRoles"]["records"]] == ["Evaluator"]
     records, _ = q(soql, schema, source, include_deleted=True)
     assert [r["Role"] for r in records[0]["OpportunityContactRoles"]["records"]] == ["Evaluator", "Other"]
-    records, _ = q(f"SELECT (SELECT Role FROM OpportunityContactRoles ORDER BY Role LIMIT 1) FROM Opportunity "
-                   f"WHERE Id = '{O1}'", schema, source)
+    records, _ = q(
+        f"SELECT (SELECT Role FROM OpportunityContactRoles ORDER BY Role LIMIT 1) FROM Opportunity WHERE Id = '{O1}'",
+        schema,
+        source,
+    )
     assert records[0]["OpportunityContactRoles"]["records"] == [
-        {"attributes": {"type": "OpportunityContactRole",
-                        "url": f"/services/data/v67.0/sobjects/OpportunityContactRole/{R1}"},
-         "Role": "Decision Maker"}]
+        {
+            "attributes": {
+                "type": "OpportunityContactRole",
+                "url": f"/services/data/v67.0/sobjects/OpportunityContactRole/{R1}",
+            },
+            "Role": "Decision Maker",
+        }
+    ]
 
 
 def test_custom_child_relationship(schema, source):
-    records, _ = q("SELECT Name, (SELECT Name, Amount__c FROM BigTime_Invoices__r) FROM Opportunity "
-                   "WHERE StageName = 'Closed Won'", schema, source)
+    records, _ = q(
+        "SELECT Name, (SELECT Name, Amount__c FROM BigTime_Invoices__r) FROM Opportunity "
+        "WHERE StageName = 'Closed Won'",
+        schema,
+        source,
+    )
     assert records[0]["BigTime_Invoices__r"]["records"][0]["Amount__c"] == 1200.0
 
 
 # --- WHERE ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("where, expected", [
-    ("Amount = 10000", ["Acme - Renewal"]),
-    ("Amount != 10000", ["Acme - Big Deal", "Globex 50% Discount", "No Account Deal", "O'Brien \\ Expansion"]),
-    ("Amount <> 10000", ["Acme - Big Deal", "Globex 50% Discount", "No Account Deal", "O'Brien \\ Expansion"]),
-    ("Amount < 7000", ["No Account Deal"]),
-    ("Amount <= 7000", ["No Account Deal", "O'Brien \\ Expansion"]),
-    ("Amount > 10000", ["Acme - Big Deal"]),
-    ("Amount >= 10000", ["Acme - Big Deal", "Acme - Renewal"]),
-    ("Amount >= 2500.5", ["Acme - Big Deal", "Acme - Renewal", "No Account Deal", "O'Brien \\ Expansion"]),
-    ("Amount > -1.5", ["Acme - Big Deal", "Acme - Renewal", "No Account Deal", "O'Brien \\ Expansion"]),
-    ("StageName IN ('closed won', 'Closed Lost')", ["Acme - Big Deal", "No Account Deal"]),
-    ("StageName NOT IN ('Closed Won', 'Closed Lost', 'Prospecting')",
-     ["Globex 50% Discount", "O'Brien \\ Expansion"]),
-    ("CloseDate < 2026-04-01", ["Acme - Big Deal", "No Account Deal"]),
-    ("CloseDate = 2026-04-01", ["Globex 50% Discount"]),
-    ("IsWon = TRUE", ["Acme - Big Deal"]),
-    ("IsWon = false", ["Acme - Renewal", "Globex 50% Discount", "No Account Deal", "O'Brien \\ Expansion"]),
-    ("Name > 'm'", ["No Account Deal", "O'Brien \\ Expansion"]),
-    ("Account.BillingCity = 'boston'", ["Acme - Big Deal", "Acme - Renewal"]),
-    (f"AccountId IN ('{A2}', '{A3}')", ["Globex 50% Discount", "O'Brien \\ Expansion"]),
-    ("AccountId = '001000000000001'", ["Acme - Big Deal", "Acme - Renewal"]),  # 15-char id
-])
+@pytest.mark.parametrize(
+    "where, expected",
+    [
+        ("Amount = 10000", ["Acme - Renewal"]),
+        ("Amount != 10000", ["Acme - Big Deal", "Globex 50% Discount", "No Account Deal", "O'Brien \\ Expansion"]),
+        ("Amount <> 10000", ["Acme - Big Deal", "Globex 50% Discount", "No Account Deal", "O'Brien \\ Expansion"]),
+        ("Amount < 7000", ["No Account Deal"]),
+        ("Amount <= 7000", ["No Account Deal", "O'Brien \\ Expansion"]),
+        ("Amount > 10000", ["Acme - Big Deal"]),
+        ("Amount >= 10000", ["Acme - Big Deal", "Acme - Renewal"]),
+        ("Amount >= 2500.5", ["Acme - Big Deal", "Acme - Renewal", "No Account Deal", "O'Brien \\ Expansion"]),
+        ("Amount > -1.5", ["Acme - Big Deal", "Acme - Renewal", "No Account Deal", "O'Brien \\ Expansion"]),
+        ("StageName IN ('closed won', 'Closed Lost')", ["Acme - Big Deal", "No Account Deal"]),
+        (
+            "StageName NOT IN ('Closed Won', 'Closed Lost', 'Prospecting')",
+            ["Globex 50% Discount", "O'Brien \\ Expansion"],
+        ),
+        ("CloseDate < 2026-04-01", ["Acme - Big Deal", "No Account Deal"]),
+        ("CloseDate = 2026-04-01", ["Globex 50% Discount"]),
+        ("IsWon = TRUE", ["Acme - Big Deal"]),
+        ("IsWon = false", ["Acme - Renewal", "Globex 50% Discount", "No Account Deal", "O'Brien \\ Expansion"]),
+        ("Name > 'm'", ["No Account Deal", "O'Brien \\ Expansion"]),
+        ("Account.BillingCity = 'boston'", ["Acme - Big Deal", "Acme - Renewal"]),
+        (f"AccountId IN ('{A2}', '{A3}')", ["Globex 50% Discount", "O'Brien \\ Expansion"]),
+        ("AccountId = '001000000000001'", ["Acme - Big Deal", "Acme - Renewal"]),  # 15-char id
+    ],
+)
 def test_comparison_operators(schema, source, where, expected):
     assert names(f"SELECT Name FROM Opportunity WHERE {where} ORDER BY Name", schema, source) == expected
 
@@ -258,42 +359,53 @@ def test_null_semantics(schema, source):
     assert len(names(base.format("AccountId != null"), schema, source)) == 4
     assert "Globex 50% Discount" not in names(base.format("Amount < 1000000"), schema, source)
     assert "Globex 50% Discount" not in names(base.format("Amount > 0"), schema, source)
-    assert names(base.format("Account.BillingCity = null"), schema, source) == ["Globex 50% Discount",
-                                                                                 "No Account Deal"]
-    assert names(base.format("Amount IN (null, 7000)"), schema, source) == ["Globex 50% Discount",
-                                                                            "O'Brien \\ Expansion"]
+    assert names(base.format("Account.BillingCity = null"), schema, source) == [
+        "Globex 50% Discount",
+        "No Account Deal",
+    ]
+    assert names(base.format("Amount IN (null, 7000)"), schema, source) == [
+        "Globex 50% Discount",
+        "O'Brien \\ Expansion",
+    ]
 
 
 def test_and_binds_tighter_than_or(schema, source):
-    soql = ("SELECT Name FROM Opportunity WHERE StageName = 'Closed Lost' OR StageName = 'Prospecting' "
-            "AND Amount > 20000 ORDER BY Name")
+    soql = (
+        "SELECT Name FROM Opportunity WHERE StageName = 'Closed Lost' OR StageName = 'Prospecting' "
+        "AND Amount > 20000 ORDER BY Name"
+    )
     assert names(soql, schema, source) == ["No Account Deal"]
-    soql = ("SELECT Name FROM Opportunity WHERE (StageName = 'Closed Lost' OR StageName = 'Prospecting') "
-            "AND Amount > 2000 ORDER BY Name")
+    soql = (
+        "SELECT Name FROM Opportunity WHERE (StageName = 'Closed Lost' OR StageName = 'Prospecting') "
+        "AND Amount > 2000 ORDER BY Name"
+    )
     assert names(soql, schema, source) == ["Acme - Renewal", "No Account Deal"]
 
 
 def test_not_and_nested_parentheses(schema, source):
     soql = "SELECT Name FROM Opportunity WHERE NOT (Account.Name = 'Acme' OR AccountId = null) ORDER BY Name"
     assert names(soql, schema, source) == ["Globex 50% Discount", "O'Brien \\ Expansion"]
-    soql = ("SELECT Name FROM Opportunity WHERE NOT Amount > 5000 AND ((IsClosed = true)) ORDER BY Name")
+    soql = "SELECT Name FROM Opportunity WHERE NOT Amount > 5000 AND ((IsClosed = true)) ORDER BY Name"
     assert names(soql, schema, source) == ["No Account Deal"]
     soql = "SELECT Name FROM Opportunity WHERE NOT NOT IsWon = true"
     assert names(soql, schema, source) == ["Acme - Big Deal"]
 
 
-@pytest.mark.parametrize("pattern, expected", [
-    ("acme%", ["Acme - Big Deal", "Acme - Renewal"]),
-    ("%DEAL", ["Acme - Big Deal", "No Account Deal"]),
-    ("_lobex%", ["Globex 50% Discount"]),
-    ("%50\\%%", ["Globex 50% Discount"]),
-    ("%\\%", []),  # a literal percent at the very end: none
-    ("Acme - Big Dea_", ["Acme - Big Deal"]),
-    ("Acme_-%", ["Acme - Big Deal", "Acme - Renewal"]),
-    ("Acme__-%", []),  # '_' is exactly one character
-    ("Acme-%", []),
-    ("%o\\'brien%", ["O'Brien \\ Expansion"]),
-])
+@pytest.mark.parametrize(
+    "pattern, expected",
+    [
+        ("acme%", ["Acme - Big Deal", "Acme - Renewal"]),
+        ("%DEAL", ["Acme - Big Deal", "No Account Deal"]),
+        ("_lobex%", ["Globex 50% Discount"]),
+        ("%50\\%%", ["Globex 50% Discount"]),
+        ("%\\%", []),  # a literal percent at the very end: none
+        ("Acme - Big Dea_", ["Acme - Big Deal"]),
+        ("Acme_-%", ["Acme - Big Deal", "Acme - Renewal"]),
+        ("Acme__-%", []),  # '_' is exactly one character
+        ("Acme-%", []),
+        ("%o\\'brien%", ["O'Brien \\ Expansion"]),
+    ],
+)
 def test_like_wildcards_and_escapes(schema, source, pattern, expected):
     assert names(f"SELECT Name FROM Opportunity WHERE Name LIKE '{pattern}' ORDER BY Name", schema, source) == expected
 
@@ -306,15 +418,17 @@ def test_string_escapes(schema, source):
     assert records == []
 
 
-
 CONTROL_NAME = "a\nb\rc\td\be\ff\"g'h\\i\u00e9"  # every character the escape sequences can stand for
 
 
-@pytest.mark.parametrize("literal", [
-    r"a\nb\rc\td\be\ff\"g\'h\\i\u00e9",
-    r"a\Nb\Rc\Td\Be\Ff\"g\'h\\i\u00E9",  # upper-case letters and hex digits too
-    r"\u0061\u000A\u0062\u000d\u0063\u0009\u0064\u0008\u0065\u000c\u0066\u0022\u0067\u0027\u0068\u005c\u0069\u00e9",
-])
+@pytest.mark.parametrize(
+    "literal",
+    [
+        r"a\nb\rc\td\be\ff\"g\'h\\i\u00e9",
+        r"a\Nb\Rc\Td\Be\Ff\"g\'h\\i\u00E9",  # upper-case letters and hex digits too
+        r"\u0061\u000A\u0062\u000d\u0063\u0009\u0064\u0008\u0065\u000c\u0066\u0022\u0067\u0027\u0068\u005c\u0069\u00e9",
+    ],
+)
 def test_every_documented_string_escape(schema, literal):
     """Salesforce's "Quoted String Escape Sequences" page: n r t b f in either case, quotes, backslash, uXXXX."""
     source = FakeSource({"Account": [{"Id": A1, "Name": CONTROL_NAME}, {"Id": A2, "Name": "other"}]})
@@ -323,27 +437,32 @@ def test_every_documented_string_escape(schema, literal):
 
 
 def test_unicode_escape_in_like_is_a_literal_character(schema):
-    source = FakeSource({"Account": [{"Id": A1, "Name": "50% off"}, {"Id": A2, "Name": "500 off"},
-                                     {"Id": A3, "Name": "Café"}]})
+    source = FakeSource(
+        {"Account": [{"Id": A1, "Name": "50% off"}, {"Id": A2, "Name": "500 off"}, {"Id": A3, "Name": "Café"}]}
+    )
     assert names(r"SELECT Name FROM Account WHERE Name LIKE '50\u0025%'", schema, source) == ["50% off"]
     assert names(r"SELECT Name FROM Account WHERE Name LIKE 'caf\u00C9'", schema, source) == ["Café"]
 
 
-@pytest.mark.parametrize("soql, sequence", [
-    (r"SELECT Id FROM Account WHERE Name = 'a\_b'", r"\_"),  # \_ and \% only mean something after LIKE
-    (r"SELECT Id FROM Account WHERE Name IN ('x', '50\%')", r"\%"),
-    (r"SELECT Id FROM Account WHERE Name = '\u00e'", r"\u"),  # four hex digits, not three
-    (r"SELECT Id FROM Account WHERE Name = '\u00g9'", r"\u"),
-    (r"SELECT Id FROM Account WHERE Name = '\U00e9'", r"\U"),
-    (r"SELECT Id FROM Account WHERE Name = '\a'", r"\a"),
-    (r"SELECT Id FROM Account WHERE Name = '\0'", r"\0"),
-    (r"SELECT Id FROM Account WHERE Name = '\x41'", r"\x"),
-    (r"SELECT Id FROM Account WHERE Name LIKE 'a\qb%'", r"\q"),
-])
+@pytest.mark.parametrize(
+    "soql, sequence",
+    [
+        (r"SELECT Id FROM Account WHERE Name = 'a\_b'", r"\_"),  # \_ and \% only mean something after LIKE
+        (r"SELECT Id FROM Account WHERE Name IN ('x', '50\%')", r"\%"),
+        (r"SELECT Id FROM Account WHERE Name = '\u00e'", r"\u"),  # four hex digits, not three
+        (r"SELECT Id FROM Account WHERE Name = '\u00g9'", r"\u"),
+        (r"SELECT Id FROM Account WHERE Name = '\U00e9'", r"\U"),
+        (r"SELECT Id FROM Account WHERE Name = '\a'", r"\a"),
+        (r"SELECT Id FROM Account WHERE Name = '\0'", r"\0"),
+        (r"SELECT Id FROM Account WHERE Name = '\x41'", r"\x"),
+        (r"SELECT Id FROM Account WHERE Name LIKE 'a\qb%'", r"\q"),
+    ],
+)
 def test_escapes_not_on_the_page_are_errors(schema, soql, sequence):
     err = error(soql, schema)
     assert err.error_code == "MALFORMED_QUERY"
     assert f"Illegal character sequence '{sequence}' in string literal." in err.message
+
 
 def test_datetime_literals_convert_offsets_to_utc(schema, source):
     base = "SELECT Name FROM Opportunity WHERE SystemModstamp >= {} ORDER BY Name"
@@ -353,23 +472,44 @@ def test_datetime_literals_convert_offsets_to_utc(schema, source):
     assert names(base.format("2026-01-10T00:30:00-0800"), schema, source) == expected
     assert names(base.format("2026-01-10T08:30:00.000Z"), schema, source) == expected
     assert names(base.format("2026-01-10T08:00:00Z"), schema, source) == [
-        "Acme - Big Deal", "Acme - Renewal", "Globex 50% Discount", "O'Brien \\ Expansion"]
+        "Acme - Big Deal",
+        "Acme - Renewal",
+        "Globex 50% Discount",
+        "O'Brien \\ Expansion",
+    ]
     # Crossing midnight backwards: 2026-01-10T01:59:59+02:00 is 2026-01-09T23:59:59Z.
-    assert names("SELECT Name FROM Opportunity WHERE SystemModstamp = 2026-01-10T01:59:59+02:00",
-                 schema, source) == ["No Account Deal"]
+    assert names("SELECT Name FROM Opportunity WHERE SystemModstamp = 2026-01-10T01:59:59+02:00", schema, source) == [
+        "No Account Deal"
+    ]
 
 
 def test_relative_date_literals(schema):
     today = datetime(2028, 2, 29, 23, 59, 59, tzinfo=timezone.utc)  # a leap day, a second before midnight: pinned
     day = timedelta(days=1)
-    src = FakeSource({"Opportunity": [
-        {"Id": O1, "Name": "today", "CloseDate": today.date().isoformat(),
-         "CreatedDate": today.strftime("%Y-%m-%dT%H:%M:%S.000+0000")},
-        {"Id": O2, "Name": "yesterday", "CloseDate": (today - day).date().isoformat(),
-         "CreatedDate": (today - day).strftime("%Y-%m-%dT%H:%M:%S.000+0000")},
-        {"Id": O3, "Name": "long ago", "CloseDate": (today - 40 * day).date().isoformat(),
-         "CreatedDate": (today - 40 * day).strftime("%Y-%m-%dT%H:%M:%S.000+0000")},
-    ]})
+    src = FakeSource(
+        {
+            "Opportunity": [
+                {
+                    "Id": O1,
+                    "Name": "today",
+                    "CloseDate": today.date().isoformat(),
+                    "CreatedDate": today.strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+                },
+                {
+                    "Id": O2,
+                    "Name": "yesterday",
+                    "CloseDate": (today - day).date().isoformat(),
+                    "CreatedDate": (today - day).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+                },
+                {
+                    "Id": O3,
+                    "Name": "long ago",
+                    "CloseDate": (today - 40 * day).date().isoformat(),
+                    "CreatedDate": (today - 40 * day).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+                },
+            ]
+        }
+    )
     base = "SELECT Name FROM Opportunity WHERE {} ORDER BY CloseDate DESC"
     assert names(base.format("CloseDate = TODAY"), schema, src, today=today.date()) == ["today"]
     assert names(base.format("CreatedDate = today"), schema, src, today=today.date()) == ["today"]
@@ -385,24 +525,47 @@ def test_relative_date_literals(schema):
 def test_order_by_nulls_default_and_explicit(schema, source):
     base = "SELECT Name FROM Opportunity ORDER BY {}"
     assert names(base.format("Amount"), schema, source) == [
-        "Globex 50% Discount", "No Account Deal", "O'Brien \\ Expansion", "Acme - Renewal", "Acme - Big Deal"]
+        "Globex 50% Discount",
+        "No Account Deal",
+        "O'Brien \\ Expansion",
+        "Acme - Renewal",
+        "Acme - Big Deal",
+    ]
     assert names(base.format("Amount DESC"), schema, source) == [
-        "Acme - Big Deal", "Acme - Renewal", "O'Brien \\ Expansion", "No Account Deal", "Globex 50% Discount"]
+        "Acme - Big Deal",
+        "Acme - Renewal",
+        "O'Brien \\ Expansion",
+        "No Account Deal",
+        "Globex 50% Discount",
+    ]
     assert names(base.format("Amount ASC NULLS LAST"), schema, source)[-1] == "Globex 50% Discount"
     assert names(base.format("Amount DESC NULLS FIRST"), schema, source)[0] == "Globex 50% Discount"
 
 
 def test_order_by_multiple_keys_and_parent_path(schema, source):
     assert names("SELECT Name FROM Opportunity ORDER BY SystemModstamp, Name DESC", schema, source) == [
-        "No Account Deal", "O'Brien \\ Expansion", "Acme - Big Deal", "Acme - Renewal", "Globex 50% Discount"]
-    assert names("SELECT Name FROM Opportunity ORDER BY Account.Name DESC NULLS LAST, Amount DESC",
-                 schema, source) == [
-        "O'Brien \\ Expansion", "Globex 50% Discount", "Acme - Big Deal", "Acme - Renewal", "No Account Deal"]
+        "No Account Deal",
+        "O'Brien \\ Expansion",
+        "Acme - Big Deal",
+        "Acme - Renewal",
+        "Globex 50% Discount",
+    ]
+    assert names("SELECT Name FROM Opportunity ORDER BY Account.Name DESC NULLS LAST, Amount DESC", schema, source) == [
+        "O'Brien \\ Expansion",
+        "Globex 50% Discount",
+        "Acme - Big Deal",
+        "Acme - Renewal",
+        "No Account Deal",
+    ]
 
 
 def test_order_by_strings_is_case_insensitive(schema, source):
     assert names("SELECT Name FROM Account ORDER BY Name", schema, source) == [
-        "Acme", "bravo Ltd", "Globex", OBRIEN_ACCOUNT]
+        "Acme",
+        "bravo Ltd",
+        "Globex",
+        OBRIEN_ACCOUNT,
+    ]
 
 
 def test_limit_and_offset(schema, source):
@@ -427,28 +590,43 @@ def test_count(schema, source):
 
 def test_include_deleted(schema, source):
     assert "Deleted Deal" not in names("SELECT Name FROM Opportunity", schema, source)
-    records, total = q("SELECT Name, IsDeleted FROM Opportunity WHERE IsDeleted = true", schema, source,
-                       include_deleted=True)
+    records, total = q(
+        "SELECT Name, IsDeleted FROM Opportunity WHERE IsDeleted = true", schema, source, include_deleted=True
+    )
     assert (total, records[0]["Name"], records[0]["IsDeleted"]) == (1, "Deleted Deal", True)
     assert q("SELECT Name FROM Opportunity WHERE IsDeleted = true", schema, source) == ([], 0)
 
 
 def test_select_shapes_pages_on_demand(schema, source):
-    selection = select(parse("SELECT Name FROM Opportunity ORDER BY Name", schema), source,
-                       include_deleted=False, api_version=API)
+    selection = select(
+        parse("SELECT Name FROM Opportunity ORDER BY Name", schema), source, include_deleted=False, api_version=API
+    )
     assert selection.total_size == 5
     assert [r["Name"] for r in selection.records(1, 3)] == ["Acme - Renewal", "Globex 50% Discount"]
 
 
 def test_large_result_is_sorted_and_shaped(schema):
     accounts = [{"Id": f"001{i:015d}", "Name": f"Account {i}"} for i in range(200)]
-    opps = [{"Id": f"006{i:015d}", "Name": f"Opp {i}", "StageName": "Prospecting", "Amount": float(i),
-             "CloseDate": "2026-05-01", "AccountId": f"001{i % 200:015d}", "IsDeleted": False,
-             "SystemModstamp": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T10:00:{i % 60:02d}.000+0000"}
-            for i in range(50_000)]
+    opps = [
+        {
+            "Id": f"006{i:015d}",
+            "Name": f"Opp {i}",
+            "StageName": "Prospecting",
+            "Amount": float(i),
+            "CloseDate": "2026-05-01",
+            "AccountId": f"001{i % 200:015d}",
+            "IsDeleted": False,
+            "SystemModstamp": f"2026-{1 + i % 12:02d}-{1 + i % 28:02d}T10:00:{i % 60:02d}.000+0000",
+        }
+        for i in range(50_000)
+    ]
     src = FakeSource({"Account": accounts, "Opportunity": opps})
-    records, total = q("SELECT Id, Name, StageName, Amount, CloseDate, SystemModstamp, Account.Name FROM Opportunity "
-                       "WHERE SystemModstamp >= 2026-01-01T00:00:00Z ORDER BY SystemModstamp, Id", schema, src)
+    records, total = q(
+        "SELECT Id, Name, StageName, Amount, CloseDate, SystemModstamp, Account.Name FROM Opportunity "
+        "WHERE SystemModstamp >= 2026-01-01T00:00:00Z ORDER BY SystemModstamp, Id",
+        schema,
+        src,
+    )
     assert total == 50_000
     stamps = [(r["SystemModstamp"], r["Id"]) for r in records]
     assert stamps == sorted(stamps)
@@ -467,60 +645,71 @@ def test_unknown_object_is_invalid_type(schema):
 def test_unknown_field_is_invalid_field_with_position(schema):
     err = error("SELECT Id, Nme FROM Opportunity", schema)
     assert err.error_code == "INVALID_FIELD"
-    assert err.message.startswith("\nSELECT Id, Nme FROM Opportunity\n           ^\nERROR at Row:1:Column:12\n"
-                                  "No such column 'Nme' on entity 'Opportunity'.")
+    assert err.message.startswith(
+        "\nSELECT Id, Nme FROM Opportunity\n           ^\nERROR at Row:1:Column:12\n"
+        "No such column 'Nme' on entity 'Opportunity'."
+    )
 
 
-@pytest.mark.parametrize("soql, fragment", [
-    ("SELECT Acount.Name FROM Opportunity", "Didn't understand relationship 'Acount'"),
-    ("SELECT Account.Nme FROM Opportunity", "No such column 'Nme' on entity 'Account'"),
-    ("SELECT Account FROM Opportunity", "No such column 'Account'"),
-    ("SELECT Name.Foo FROM Opportunity", "Didn't understand relationship 'Name'"),
-    ("SELECT Id, (SELECT Id FROM Roles) FROM Opportunity", "Didn't understand relationship 'Roles'"),
-    ("SELECT Id, (SELECT Id FROM OpportunityContactRole) FROM Opportunity", "relationship 'OpportunityContactRole'"),
-    ("SELECT Id, (SELECT Nope FROM OpportunityContactRoles) FROM Opportunity", "No such column 'Nope'"),
-    ("SELECT Id FROM Opportunity WHERE Stage = 'x'", "No such column 'Stage'"),
-    ("SELECT Id FROM Opportunity ORDER BY Owner.Nickname", "No such column 'Nickname' on entity 'User'"),
-    ("SELECT Id FROM Opportunity WHERE CloseDate > 2026-01-01T00:00:00Z", "value of incorrect type"),
-    ("SELECT Id FROM Opportunity WHERE SystemModstamp > 2026-01-01", "value of incorrect type"),
-    ("SELECT Id FROM Opportunity WHERE Name = 5", "value of incorrect type"),
-    ("SELECT Id FROM Opportunity WHERE Amount = '5'", "value of incorrect type"),
-    ("SELECT Id FROM Opportunity WHERE IsWon = 'true'", "value of incorrect type"),
-    ("SELECT Id FROM Opportunity WHERE Amount LIKE '5%'", "LIKE"),
-])
+@pytest.mark.parametrize(
+    "soql, fragment",
+    [
+        ("SELECT Acount.Name FROM Opportunity", "Didn't understand relationship 'Acount'"),
+        ("SELECT Account.Nme FROM Opportunity", "No such column 'Nme' on entity 'Account'"),
+        ("SELECT Account FROM Opportunity", "No such column 'Account'"),
+        ("SELECT Name.Foo FROM Opportunity", "Didn't understand relationship 'Name'"),
+        ("SELECT Id, (SELECT Id FROM Roles) FROM Opportunity", "Didn't understand relationship 'Roles'"),
+        (
+            "SELECT Id, (SELECT Id FROM OpportunityContactRole) FROM Opportunity",
+            "relationship 'OpportunityContactRole'",
+        ),
+        ("SELECT Id, (SELECT Nope FROM OpportunityContactRoles) FROM Opportunity", "No such column 'Nope'"),
+        ("SELECT Id FROM Opportunity WHERE Stage = 'x'", "No such column 'Stage'"),
+        ("SELECT Id FROM Opportunity ORDER BY Owner.Nickname", "No such column 'Nickname' on entity 'User'"),
+        ("SELECT Id FROM Opportunity WHERE CloseDate > 2026-01-01T00:00:00Z", "value of incorrect type"),
+        ("SELECT Id FROM Opportunity WHERE SystemModstamp > 2026-01-01", "value of incorrect type"),
+        ("SELECT Id FROM Opportunity WHERE Name = 5", "value of incorrect type"),
+        ("SELECT Id FROM Opportunity WHERE Amount = '5'", "value of incorrect type"),
+        ("SELECT Id FROM Opportunity WHERE IsWon = 'true'", "value of incorrect type"),
+        ("SELECT Id FROM Opportunity WHERE Amount LIKE '5%'", "LIKE"),
+    ],
+)
 def test_invalid_fields(schema, soql, fragment):
     err = error(soql, schema)
     assert err.error_code == "INVALID_FIELD"
     assert fragment in err.message
 
 
-@pytest.mark.parametrize("soql", [
-    "",
-    "SELECT Id Opportunity",  # missing FROM
-    "SELECT Id, FROM Opportunity",
-    "SELECT FROM Opportunity",
-    "SELECT Id FROM Opportunity WHERE (Name = 'x'",  # unbalanced
-    "SELECT Id FROM Opportunity WHERE Name = 'x')",
-    "SELECT Id FROM Opportunity WHERE Name = 'abc",  # unterminated string
-    "SELECT Id FROM Opportunity LIMIT 5 garbage",  # trailing garbage
-    "SELECT Id FROM Opportunity WHERE CloseDate = 2026-13-01",  # bad literal
-    "SELECT Id FROM Opportunity WHERE SystemModstamp > 2026-01-01T00:00:00",  # datetime without zone
-    "SELECT Id FROM Opportunity WHERE Amount = 12abc",
-    "SELECT Id FROM Opportunity WHERE Name = 'a\\qb'",  # unknown escape
-    "SELECT Id FROM Opportunity WHERE Name = ",
-    "SELECT Id FROM Opportunity WHERE Name IN ()",
-    "SELECT Id FROM Opportunity WHERE Name LIKE 5",
-    "SELECT Id FROM Opportunity LIMIT -1",
-    "SELECT Id FROM Opportunity LIMIT x",
-    "SELECT Id FROM Opportunity ORDER Name",
-    "SELECT Id FROM Opportunity ORDER BY Name NULLS MIDDLE",
-    "SELECT COUNT(), Id FROM Opportunity",
-    "SELECT COUNT(Id) FROM Opportunity",
-    "SELECT FIELDS(ALL) FROM Opportunity",
-    "SELECT Id, Name, name FROM Opportunity",  # duplicate field
-    "SELECT Id, (SELECT Id, (SELECT Id FROM Contacts) FROM OpportunityContactRoles) FROM Opportunity",
-    "SELECT Id FROM Opportunity WHERE Name = 'x' #",
-])
+@pytest.mark.parametrize(
+    "soql",
+    [
+        "",
+        "SELECT Id Opportunity",  # missing FROM
+        "SELECT Id, FROM Opportunity",
+        "SELECT FROM Opportunity",
+        "SELECT Id FROM Opportunity WHERE (Name = 'x'",  # unbalanced
+        "SELECT Id FROM Opportunity WHERE Name = 'x')",
+        "SELECT Id FROM Opportunity WHERE Name = 'abc",  # unterminated string
+        "SELECT Id FROM Opportunity LIMIT 5 garbage",  # trailing garbage
+        "SELECT Id FROM Opportunity WHERE CloseDate = 2026-13-01",  # bad literal
+        "SELECT Id FROM Opportunity WHERE SystemModstamp > 2026-01-01T00:00:00",  # datetime without zone
+        "SELECT Id FROM Opportunity WHERE Amount = 12abc",
+        "SELECT Id FROM Opportunity WHERE Name = 'a\\qb'",  # unknown escape
+        "SELECT Id FROM Opportunity WHERE Name = ",
+        "SELECT Id FROM Opportunity WHERE Name IN ()",
+        "SELECT Id FROM Opportunity WHERE Name LIKE 5",
+        "SELECT Id FROM Opportunity LIMIT -1",
+        "SELECT Id FROM Opportunity LIMIT x",
+        "SELECT Id FROM Opportunity ORDER Name",
+        "SELECT Id FROM Opportunity ORDER BY Name NULLS MIDDLE",
+        "SELECT COUNT(), Id FROM Opportunity",
+        "SELECT COUNT(Id) FROM Opportunity",
+        "SELECT FIELDS(ALL) FROM Opportunity",
+        "SELECT Id, Name, name FROM Opportunity",  # duplicate field
+        "SELECT Id, (SELECT Id, (SELECT Id FROM Contacts) FROM OpportunityContactRoles) FROM Opportunity",
+        "SELECT Id FROM Opportunity WHERE Name = 'x' #",
+    ],
+)
 def test_malformed_queries(schema, soql):
     assert error(soql, schema).error_code == "MALFORMED_QUERY"
 

@@ -163,17 +163,25 @@ def test_like_escapes_wildcards():
 
 def test_datetime_and_date_literals_parse_in_sandbox():
     when = datetime(2026, 1, 10, 9, 0, tzinfo=timezone.utc)
-    soql = format_soql("SELECT Id FROM Opportunity WHERE SystemModstamp >= {} AND CloseDate <= {} AND IsWon = {}",
-                       when, date(2026, 3, 1), True)
-    assert soql == ("SELECT Id FROM Opportunity WHERE SystemModstamp >= 2026-01-10T09:00:00Z "
-                    "AND CloseDate <= 2026-03-01 AND IsWon = true")
+    soql = format_soql(
+        "SELECT Id FROM Opportunity WHERE SystemModstamp >= {} AND CloseDate <= {} AND IsWon = {}",
+        when,
+        date(2026, 3, 1),
+        True,
+    )
+    assert soql == (
+        "SELECT Id FROM Opportunity WHERE SystemModstamp >= 2026-01-10T09:00:00Z "
+        "AND CloseDate <= 2026-03-01 AND IsWon = true"
+    )
     parse(soql, SCHEMA)  # no SoqlError
 
 
 # ---- templates ----------------------------------------------------------------------------------
 def test_format_soql_placeholders():
-    assert format_soql("SELECT Id FROM Account WHERE Name = {} AND Id != {}", "a", None) == \
-        "SELECT Id FROM Account WHERE Name = 'a' AND Id != null"
+    assert (
+        format_soql("SELECT Id FROM Account WHERE Name = {} AND Id != {}", "a", None)
+        == "SELECT Id FROM Account WHERE Name = 'a' AND Id != null"
+    )
     assert format_soql("{{}} {}", 1) == "{} 1"
     # a value that contains braces is not re-expanded
     assert format_soql("Name = {} AND X = {}", "{}", "y") == "Name = '{}' AND X = 'y'"

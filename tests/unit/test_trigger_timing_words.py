@@ -10,8 +10,10 @@ from bigsync_gui.core.trigger_timing import TriggerTiming
 def test_the_instant_detail_has_no_parentheses_of_its_own() -> None:
     detail = TriggerTiming(True, TriggerInterval(440, "derived", 15000)).detail
     assert "(" not in detail and ")" not in detail
-    assert detail == ("a win becomes a project within seconds, through Salesforce's Change Data Capture stream; "
-                      "a full check still runs every 30–60 min")
+    assert detail == (
+        "a win becomes a project within seconds, through Salesforce's Change Data Capture stream; "
+        "a full check still runs every 30–60 min"
+    )
 
 
 def test_the_polling_detail_says_why_instant_is_off() -> None:

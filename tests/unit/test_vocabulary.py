@@ -45,13 +45,16 @@ def test_one_wording_for_durations(seconds: float, words: str) -> None:
 UTC = timezone.utc
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("2026-11-26T10:00:00.000+0000", datetime(2026, 11, 26, 10, tzinfo=UTC)),  # Salesforce's
-    ("2026-11-26T10:00:00Z", datetime(2026, 11, 26, 10, tzinfo=UTC)),
-    ("2026-11-26T10:00:00.123+00:00", datetime(2026, 11, 26, 10, 0, 0, 123000, tzinfo=UTC)),  # ours
-    ("2026-11-26T10:00:00", datetime(2026, 11, 26, 10, tzinfo=UTC)),  # no offset: UTC
-    (" 2026-11-26T12:00:00+0200 ", datetime(2026, 11, 26, 12, tzinfo=timezone(timedelta(hours=2)))),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("2026-11-26T10:00:00.000+0000", datetime(2026, 11, 26, 10, tzinfo=UTC)),  # Salesforce's
+        ("2026-11-26T10:00:00Z", datetime(2026, 11, 26, 10, tzinfo=UTC)),
+        ("2026-11-26T10:00:00.123+00:00", datetime(2026, 11, 26, 10, 0, 0, 123000, tzinfo=UTC)),  # ours
+        ("2026-11-26T10:00:00", datetime(2026, 11, 26, 10, tzinfo=UTC)),  # no offset: UTC
+        (" 2026-11-26T12:00:00+0200 ", datetime(2026, 11, 26, 12, tzinfo=timezone(timedelta(hours=2)))),
+    ],
+)
 def test_one_reader_for_every_timestamp_we_meet(text: str, expected: datetime) -> None:
     parsed = parse_timestamp(text)
     assert parsed == expected and parsed.utcoffset() == expected.utcoffset()

@@ -71,8 +71,16 @@ class SessionAuth:
 
     mode = "session"
 
-    def __init__(self, user_id: str, password: str, firm: str | None = None, http: HttpPolicy | None = None,
-                 base_url: str | None = None, *, clock: Any = time.monotonic) -> None:
+    def __init__(
+        self,
+        user_id: str,
+        password: str,
+        firm: str | None = None,
+        http: HttpPolicy | None = None,
+        base_url: str | None = None,
+        *,
+        clock: Any = time.monotonic,
+    ) -> None:
         self._user = user_id
         self._password = password
         self.firm = firm
@@ -98,16 +106,22 @@ class SessionAuth:
         if self.firm:
             body[A.SESSION_FIRM_FIELD] = self.firm
         # Posting a session twice only makes a second session: safe to retry on a transient failure.
-        response = self.http.request("POST", self.base_url + A.SESSION_PATH, idempotent=True, json=body,
-                                     headers={"Accept": JSON, "Content-Type": JSON})
+        response = self.http.request(
+            "POST",
+            self.base_url + A.SESSION_PATH,
+            idempotent=True,
+            json=body,
+            headers={"Accept": JSON, "Content-Type": JSON},
+        )
         self.logins += 1
         secrets = [self._password]
         if response.status_code in (400, 401, 403):
             reason = error_message(response, secrets)
             raise ReconnectNeeded(SYSTEM, f"BigTime refused the user name or password ({reason})")
         if response.status_code >= 300:
-            raise RequestRejected(SYSTEM, response.status_code,
-                                  f"BigTime refused to open a session: {error_message(response, secrets)}")
+            raise RequestRejected(
+                SYSTEM, response.status_code, f"BigTime refused to open a session: {error_message(response, secrets)}"
+            )
         try:
             data = response.json()
         except ValueError:
@@ -175,8 +189,9 @@ class OAuthAuth:
 
     mode = "oauth"
 
-    def __init__(self, refresher: Any, firm_id: str, header_mode: str | None = None,
-                 on_header_mode: Any = None) -> None:
+    def __init__(
+        self, refresher: Any, firm_id: str, header_mode: str | None = None, on_header_mode: Any = None
+    ) -> None:
         if header_mode is not None and header_mode not in A.OAUTH_HEADER_ORDER:
             raise ValueError(f"header_mode must be one of {A.OAUTH_HEADER_ORDER}")
         if not firm_id or not firm_id.strip():

@@ -57,8 +57,16 @@ class BigTimeClient:
             bind(self.base_url, http)
 
     # ---- plumbing ---------------------------------------------------------------------------
-    def request(self, method: str, path: str, *, idempotent: bool, params: Mapping[str, Any] | None = None,
-                json_body: Any = None, action: str = "do this") -> Any:
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        idempotent: bool,
+        params: Mapping[str, Any] | None = None,
+        json_body: Any = None,
+        action: str = "do this",
+    ) -> Any:
         """One API call: sign, send through the policy, cure a 401 if the strategy can, map errors,
         return the parsed JSON. ``action`` completes "The BigTime user lacks the right to …"."""
         url = self.base_url + path
@@ -107,8 +115,10 @@ class BigTimeClient:
             return response.json()
         except ValueError:
             kind = response.headers.get("Content-Type", "").split(";")[0] or "no content type"
-            raise UnexpectedResponse(SYSTEM, f"BigTime answered with something that is not JSON ({kind}); "
-                                             "the address may not be a BigTime API.") from None
+            raise UnexpectedResponse(
+                SYSTEM,
+                f"BigTime answered with something that is not JSON ({kind}); the address may not be a BigTime API.",
+            ) from None
 
     def _get(self, path: str, params: Mapping[str, Any] | None = None, action: str = "read this") -> Any:
         return self.request("GET", path, idempotent=True, params=params, action=action)
@@ -125,9 +135,14 @@ class BigTimeClient:
         """The firm and user behind the credential; one or two requests, and proof that it works."""
         identity_fn = getattr(self.auth, "identity", None)
         ident = dict(identity_fn() if callable(identity_fn) else {})
-        who = WhoAmI(auth_mode=getattr(self.auth, "mode", "unknown"), firm_id=ident.get("firm_id"),
-                     firm_name=ident.get("firm_name"), staff_id=ident.get("staff_id"), user_id=ident.get("user_id"),
-                     name=ident.get("name"))
+        who = WhoAmI(
+            auth_mode=getattr(self.auth, "mode", "unknown"),
+            firm_id=ident.get("firm_id"),
+            firm_name=ident.get("firm_name"),
+            staff_id=ident.get("staff_id"),
+            user_id=ident.get("user_id"),
+            name=ident.get("name"),
+        )
         if who.staff_id is not None:
             member = self.staff_member(who.staff_id)
             who.name = member.full_name or who.name
@@ -165,8 +180,13 @@ class BigTimeClient:
         return project
 
     def update_project(self, project_id: int, fields: Mapping[str, Any]) -> Project:
-        data = self.request("POST", f"/project/detail/{int(project_id)}", idempotent=True, json_body=dict(fields),
-                            action="edit projects")
+        data = self.request(
+            "POST",
+            f"/project/detail/{int(project_id)}",
+            idempotent=True,
+            json_body=dict(fields),
+            action="edit projects",
+        )
         return Project.from_api(data)
 
     def find_projects_by_code(self, code: str, include_inactive: bool = True) -> list[Project]:
@@ -174,8 +194,10 @@ class BigTimeClient:
         server-side filter, so this reads the whole list (one request) and filters here. Looking a
         project up by a custom field would cost a request per project, so it is not offered."""
         wanted = code.strip().lower()
-        return sorted((p for p in self.projects(include_inactive) if (p.code or "").strip().lower() == wanted),
-                      key=lambda p: p.id or 0)
+        return sorted(
+            (p for p in self.projects(include_inactive) if (p.code or "").strip().lower() == wanted),
+            key=lambda p: p.id or 0,
+        )
 
     def project_contacts(self, project_id: int) -> list[Contact]:
         data = self._get("/project/Contacts", {"id": int(project_id)}, "read project contacts")
@@ -189,8 +211,14 @@ class BigTimeClient:
         paths = [self.contact_create_path] if self.contact_create_path else list(A.CONTACT_CREATE_PATHS)
         for index, path in enumerate(paths):
             try:
-                data = self.request("POST", path, idempotent=False, params={"projectsid": int(project_id)},
-                                    json_body=dict(fields), action="edit project contacts")
+                data = self.request(
+                    "POST",
+                    path,
+                    idempotent=False,
+                    params={"projectsid": int(project_id)},
+                    json_body=dict(fields),
+                    action="edit project contacts",
+                )
             except RequestRejected as exc:
                 if exc.status in (404, 405) and index + 1 < len(paths):
                     continue
@@ -230,15 +258,18 @@ class BigTimeClient:
         return self._new_id(data, "client")
 
     def update_client(self, client_id: int, fields: Mapping[str, Any]) -> Client:
-        data = self.request("POST", f"/client/detail/{int(client_id)}", idempotent=True, json_body=dict(fields),
-                            action="edit clients")
+        data = self.request(
+            "POST", f"/client/detail/{int(client_id)}", idempotent=True, json_body=dict(fields), action="edit clients"
+        )
         return Client.from_api(data)
 
     def find_clients_by_name(self, name: str, include_inactive: bool = True) -> list[Client]:
         """Clients named ``name`` (trimmed, case-insensitive), from the whole list."""
         wanted = " ".join(name.split()).lower()
-        return sorted((c for c in self.clients(include_inactive) if " ".join((c.name or "").split()).lower() == wanted),
-                      key=lambda c: c.id or 0)
+        return sorted(
+            (c for c in self.clients(include_inactive) if " ".join((c.name or "").split()).lower() == wanted),
+            key=lambda c: c.id or 0,
+        )
 
     # ---- staff, picklists ---------------------------------------------------------------------
     def staff(self) -> list[StaffMember]:
@@ -258,8 +289,9 @@ class BigTimeClient:
 
     # ---- time, expenses -------------------------------------------------------------------------
     def time_by_project(self, project_id: int, start: date | str, end: date | str) -> list[TimeEntry]:
-        data = self._get(f"/time/ByProject/{int(project_id)}", {"StartDt": date_param(start), "EndDt": date_param(end)},
-                         "read time")
+        data = self._get(
+            f"/time/ByProject/{int(project_id)}", {"StartDt": date_param(start), "EndDt": date_param(end)}, "read time"
+        )
         return [TimeEntry.from_api(r) for r in records(data)]
 
     def expenses(self, start: date | str, end: date | str, project_ids: Iterable[int] | None = None) -> list[Expense]:
@@ -296,6 +328,11 @@ class BigTimeClient:
         invoice detail per invoice of the project whose history row lacks TotalAmt or PaidAmt."""
         project = self.project(project_id)
         listed = self.all_invoices() if invoices is None else list(invoices)
-        details = {i.id: self.invoice(i.id).raw for i in listed if i.project_id == project_id and i.id is not None
-                   and any(pick(i.raw, name) is None for name in A.INVOICE_DETAIL_FIELDS)}
+        details = {
+            i.id: self.invoice(i.id).raw
+            for i in listed
+            if i.project_id == project_id
+            and i.id is not None
+            and any(pick(i.raw, name) is None for name in A.INVOICE_DETAIL_FIELDS)
+        }
         return totals_from(project_id, project, self.budget_status(project_id), listed, details)

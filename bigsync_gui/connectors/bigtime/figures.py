@@ -90,15 +90,24 @@ def totals_from(
     return totals
 
 
-def _answer(where: str, name: str, project: Project | None, rows: list[BudgetRow] | None,
-            listed: list[Invoice] | None, merged: list[Invoice]) -> tuple[float | None, str]:
+def _answer(
+    where: str,
+    name: str,
+    project: Project | None,
+    rows: list[BudgetRow] | None,
+    listed: list[Invoice] | None,
+    merged: list[Invoice],
+) -> tuple[float | None, str]:
     """One source's value (None: it did not answer) and its words."""
     if where == "project":
         return (to_number(pick(project.raw, name)) if project is not None else None), A.source_label(where, name)
     if where == "rows":
         answered = {r.names.get(name) for r in rows or ()} - {None}
-        label = f"sum of {'/'.join(sorted(n for n in answered if n))} on budget-status rows" if answered else \
-            A.source_label(where, name)
+        label = (
+            f"sum of {'/'.join(sorted(n for n in answered if n))} on budget-status rows"
+            if answered
+            else A.source_label(where, name)
+        )
         if rows is None or (not rows and name in A.NO_ROWS_NO_ANSWER):  # no row: no answer for these
             return None, label
         return _rows_sum(rows, name), label

@@ -129,8 +129,11 @@ class Contact:
     def from_api(cls, record: Any) -> Contact:
         r = low(record)
         address = pick(r, "Address")
-        addr = {k.lower(): v for k, v in address.items()} if isinstance(address, Mapping) else (
-            {"address": address} if isinstance(address, str) else {})
+        addr = (
+            {k.lower(): v for k, v in address.items()}
+            if isinstance(address, Mapping)
+            else ({"address": address} if isinstance(address, str) else {})
+        )
         tag = to_text(pick(r, "Tag"))
         return cls(
             id=to_int(pick(r, "SystemId", "Sid", "ContactSid", "Id")),
@@ -165,7 +168,9 @@ class StaffMember:
         full = to_text(pick(r, "FullName", "Name")) or (" ".join(p for p in (first, last) if p) or None)
         return cls(
             id=to_int(pick(r, "SystemId", "StaffSid", "Sid", "Id")),
-            first_name=first, last_name=last, full_name=full,
+            first_name=first,
+            last_name=last,
+            full_name=full,
             email=to_text(pick(r, "EMail", "Email")),
             title=to_text(pick(r, "Title")),
             is_inactive=to_bool(pick(r, "IsInactive")),
@@ -185,8 +190,12 @@ class PicklistItem:
         r = low(record)
         raw_id = pick(r, "Id", "SystemId", "Sid")
         ident = to_int(raw_id)
-        return cls(id=ident if ident is not None else to_text(raw_id), name=to_text(pick(r, "Name", "Nm")),
-                   group=to_text(pick(r, "Group")), raw=dict(record) if isinstance(record, Mapping) else {})
+        return cls(
+            id=ident if ident is not None else to_text(raw_id),
+            name=to_text(pick(r, "Name", "Nm")),
+            group=to_text(pick(r, "Group")),
+            raw=dict(record) if isinstance(record, Mapping) else {},
+        )
 
 
 @dataclass
@@ -209,13 +218,19 @@ class TimeEntry:
     def from_api(cls, record: Any) -> TimeEntry:
         r = low(record)
         return cls(
-            id=to_int(pick(r, "SID", "SystemId")), date=to_date(pick(r, "Dt")),
-            project_id=to_int(pick(r, "ProjectSID")), staff_id=to_int(pick(r, "StaffSID")),
+            id=to_int(pick(r, "SID", "SystemId")),
+            date=to_date(pick(r, "Dt")),
+            project_id=to_int(pick(r, "ProjectSID")),
+            staff_id=to_int(pick(r, "StaffSID")),
             task_id=to_int(pick(r, "TaskSID", "BudgCatID")),
-            hours=to_number(pick(r, "Hours_IN", "HoursIn")), hours_billable=to_number(pick(r, "HoursBillable")),
-            charge_billable=to_number(pick(r, "ChargeBillable")), cost=to_number(pick(r, "CostIN")),
-            notes=to_text(pick(r, "Notes", "Nt")), is_approved=to_bool(pick(r, "IsApproved")),
-            is_invoiced=to_bool(pick(r, "IsInvoiced")), raw=dict(record) if isinstance(record, Mapping) else {},
+            hours=to_number(pick(r, "Hours_IN", "HoursIn")),
+            hours_billable=to_number(pick(r, "HoursBillable")),
+            charge_billable=to_number(pick(r, "ChargeBillable")),
+            cost=to_number(pick(r, "CostIN")),
+            notes=to_text(pick(r, "Notes", "Nt")),
+            is_approved=to_bool(pick(r, "IsApproved")),
+            is_invoiced=to_bool(pick(r, "IsInvoiced")),
+            raw=dict(record) if isinstance(record, Mapping) else {},
         )
 
 
@@ -236,11 +251,16 @@ class Expense:
     def from_api(cls, record: Any) -> Expense:
         r = low(record)
         return cls(
-            id=to_int(pick(r, "SID", "SystemId")), date=to_date(pick(r, "Dt")),
-            project_id=to_int(pick(r, "ProjectSID")), staff_id=to_int(pick(r, "StaffSID")),
-            category_id=to_int(pick(r, "CatSID")), cost=to_number(pick(r, "CostIN")),
-            billable=to_number(pick(r, "CostBill")), notes=to_text(pick(r, "Nt", "Notes")),
-            is_invoiced=to_bool(pick(r, "IsInvoiced")), raw=dict(record) if isinstance(record, Mapping) else {},
+            id=to_int(pick(r, "SID", "SystemId")),
+            date=to_date(pick(r, "Dt")),
+            project_id=to_int(pick(r, "ProjectSID")),
+            staff_id=to_int(pick(r, "StaffSID")),
+            category_id=to_int(pick(r, "CatSID")),
+            cost=to_number(pick(r, "CostIN")),
+            billable=to_number(pick(r, "CostBill")),
+            notes=to_text(pick(r, "Nt", "Notes")),
+            is_invoiced=to_bool(pick(r, "IsInvoiced")),
+            raw=dict(record) if isinstance(record, Mapping) else {},
         )
 
 
@@ -276,11 +296,17 @@ class Invoice:
         number = pick(r, "InvoiceNbr", "InvoiceNumber")
         return cls(
             id=to_int(pick(r, "Sid", "SystemId", "InvoiceSid")),
-            project_id=to_int(pick(r, "ProjectSid", "ProjectSID")), client_id=to_int(pick(r, "ClientSid")),
-            number=to_text(number), date=to_date(pick(r, "InvoiceDt")), due_date=to_date(pick(r, "InvoiceDtDue")),
-            amount=to_number(pick(r, "InvoiceAmt")), total=to_number(pick(r, "TotalAmt")),
-            paid=to_number(pick(r, "PaidAmt")), status=to_int(pick(r, "Status")),
-            status_text=to_text(pick(r, "StatusTxt")), raw=dict(record) if isinstance(record, Mapping) else {},
+            project_id=to_int(pick(r, "ProjectSid", "ProjectSID")),
+            client_id=to_int(pick(r, "ClientSid")),
+            number=to_text(number),
+            date=to_date(pick(r, "InvoiceDt")),
+            due_date=to_date(pick(r, "InvoiceDtDue")),
+            amount=to_number(pick(r, "InvoiceAmt")),
+            total=to_number(pick(r, "TotalAmt")),
+            paid=to_number(pick(r, "PaidAmt")),
+            status=to_int(pick(r, "Status")),
+            status_text=to_text(pick(r, "StatusTxt")),
+            raw=dict(record) if isinstance(record, Mapping) else {},
         )
 
 

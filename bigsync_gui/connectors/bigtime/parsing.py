@@ -166,7 +166,6 @@ def records(data: Any) -> list[Any]:
     raise UnexpectedResponse(SYSTEM, "BigTime answered a list request with something that is not a list.")
 
 
-
 # =============================================================================================
 # Error bodies → one short sentence
 # =============================================================================================
@@ -225,8 +224,11 @@ def error_message(response: requests.Response, secrets: Iterable[str] = ()) -> s
         message = (to_text(pick(first, "Message", "message")) or "") if isinstance(first, Mapping) else str(first)
     elif data is None and text.strip():
         stripped = text.lstrip()
-        looks_html = stripped[:1] == "<" or "<html" in text[:500].lower() or \
-            "html" in response.headers.get("Content-Type", "").lower()
+        looks_html = (
+            stripped[:1] == "<"
+            or "<html" in text[:500].lower()
+            or "html" in response.headers.get("Content-Type", "").lower()
+        )
         message = html_to_sentence(text) if looks_html else stripped.splitlines()[0]
     if "<" in message and ">" in message:
         message = html_to_sentence(message)

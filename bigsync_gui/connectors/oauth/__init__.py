@@ -45,7 +45,18 @@ from .refresh import TokenRefresher, revoke
 from .session import TokenSet
 
 __all__ = [
-    "BIGTIME_DEFAULT_REDIRECT_URI", "SALESFORCE_DEFAULT_REDIRECT_URI", "SALESFORCE_LOGIN_URLS", "SALESFORCE_SCOPE",
-    "AuthorizationAttempt", "LoopbackListener", "OAuthEndpoints", "TokenRefresher", "TokenSet",
-    "bigtime_endpoints", "normalise_my_domain", "revoke", "run_loopback_flow", "salesforce_endpoints",
+    "BIGTIME_DEFAULT_REDIRECT_URI",
+    "SALESFORCE_DEFAULT_REDIRECT_URI",
+    "SALESFORCE_LOGIN_URLS",
+    "SALESFORCE_SCOPE",
+    "AuthorizationAttempt",
+    "LoopbackListener",
+    "OAuthEndpoints",
+    "TokenRefresher",
+    "TokenSet",
+    "bigtime_endpoints",
+    "normalise_my_domain",
+    "revoke",
+    "run_loopback_flow",
+    "salesforce_endpoints",
 ]

@@ -29,8 +29,9 @@ log = logging.getLogger(__name__)
 # path) that may still take such a redirect. A newer attempt on the same address replaces it; taking a
 # code removes it. Weak values: an abandoned attempt is forgotten with its object.
 _stateless_lock = threading.Lock()
-_stateless_pending: weakref.WeakValueDictionary[tuple[str, str, int | None, str], AuthorizationAttempt] = \
+_stateless_pending: weakref.WeakValueDictionary[tuple[str, str, int | None, str], AuthorizationAttempt] = (
     weakref.WeakValueDictionary()
+)
 
 
 class AuthorizationAttempt:
@@ -48,13 +49,20 @@ class AuthorizationAttempt:
             with _stateless_lock:
                 _stateless_pending[_parts(endpoints.redirect_uri)] = self
         self._session = PolicySession(
-            http, endpoints.system, endpoints.token_bodies, client_id=endpoints.client_id,
-            redirect_uri=endpoints.redirect_uri, scope=list(endpoints.scope) or None, state=self.state,
-            pkce="S256" if endpoints.pkce else None)
+            http,
+            endpoints.system,
+            endpoints.token_bodies,
+            client_id=endpoints.client_id,
+            redirect_uri=endpoints.redirect_uri,
+            scope=list(endpoints.scope) or None,
+            state=self.state,
+            pkce="S256" if endpoints.pkce else None,
+        )
         extra = {"prompt": prompt} if prompt else {}
         with oauthlib_allows(endpoints.authorize_url):
-            self._authorization_url, _ = self._session.authorization_url(endpoints.authorize_url, state=self.state,
-                                                                         **extra)
+            self._authorization_url, _ = self._session.authorization_url(
+                endpoints.authorize_url, state=self.state, **extra
+            )
 
     @property
     def authorization_url(self) -> str:
@@ -71,13 +79,18 @@ class AuthorizationAttempt:
     def code_from_redirect(self, url: str) -> str:
         system = self.endpoints.system
         if not self.is_redirect(url):
-            raise AuthorizationFailed(system, "The sign-in ended at an address BigSync did not expect; try again.",
-                                      error="wrong_redirect")
+            raise AuthorizationFailed(
+                system, "The sign-in ended at an address BigSync did not expect; try again.", error="wrong_redirect"
+            )
         query = parse_qs(urlsplit(url).query, keep_blank_values=True)
         states = query.get("state", [])
         error = (query.get("error") or [""])[0]
-        mismatch = AuthorizationFailed(system, "The sign-in answer did not match this attempt (it may come from an "
-                                               "older or another sign-in); please try again.", error="state_mismatch")
+        mismatch = AuthorizationFailed(
+            system,
+            "The sign-in answer did not match this attempt (it may come from an "
+            "older or another sign-in); please try again.",
+            error="state_mismatch",
+        )
         if states and (len(set(states)) != 1 or not hmac.compare_digest(states[0], self.state)):
             raise mismatch
         if error:
@@ -89,8 +102,9 @@ class AuthorizationAttempt:
             raise mismatch
         code = (query.get("code") or [""])[0]
         if not code:
-            raise AuthorizationFailed(system, f"{label_of(system)} sent the sign-in back without a code; "
-                                              "try again.", error="missing_code")
+            raise AuthorizationFailed(
+                system, f"{label_of(system)} sent the sign-in back without a code; try again.", error="missing_code"
+            )
         if not states:
             self._claim_without_state()
         return code
@@ -102,15 +116,21 @@ class AuthorizationAttempt:
         key = _parts(self.endpoints.redirect_uri)
         with _stateless_lock:
             if _stateless_pending.get(key) is not self:
-                raise AuthorizationFailed(system, "This sign-in answer may belong to another or an older sign-in "
-                                                  "(a newer one was started, or this one already finished); please "
-                                                  "start again.", error="not_pending")
+                raise AuthorizationFailed(
+                    system,
+                    "This sign-in answer may belong to another or an older sign-in "
+                    "(a newer one was started, or this one already finished); please "
+                    "start again.",
+                    error="not_pending",
+                )
             del _stateless_pending[key]
         if time.monotonic() - self._started > A.STATELESS_REDIRECT_MAX_SECONDS:
             took = duration(A.STATELESS_REDIRECT_MAX_SECONDS)
-            raise AuthorizationFailed(system, f"The sign-in took longer than {took}, "
-                                              "so BigSync no longer accepts its answer; please start again.",
-                                      error="expired")
+            raise AuthorizationFailed(
+                system,
+                f"The sign-in took longer than {took}, so BigSync no longer accepts its answer; please start again.",
+                error="expired",
+            )
 
     def failure_from_page(self, url: str, text: str = "", status: int = 200) -> AuthorizationFailed | None:
         """For a page the browser shows instead of redirecting (an error page): the failure to tell
@@ -125,10 +145,12 @@ class AuthorizationAttempt:
         if status >= 400:
             key = "consumer key" if system == "salesforce" else "client id"
             return AuthorizationFailed(
-                system, f"{label_of(system)}'s sign-in page refused the request (HTTP {status}). "
-                        f"Check the {key}, and that exactly {self.endpoints.redirect_uri} is registered as the "
-                        "callback URL.",
-                error="authorize_refused")
+                system,
+                f"{label_of(system)}'s sign-in page refused the request (HTTP {status}). "
+                f"Check the {key}, and that exactly {self.endpoints.redirect_uri} is registered as the "
+                "callback URL.",
+                error="authorize_refused",
+            )
         return None
 
     def preflight(self) -> None:
@@ -143,14 +165,17 @@ class AuthorizationAttempt:
                 return
             failure = self.failure_from_page(location, "", 200)
         else:
-            failure = self.failure_from_page(response.url or self.authorization_url, response.text,
-                                             response.status_code)
+            failure = self.failure_from_page(
+                response.url or self.authorization_url, response.text, response.status_code
+            )
         if failure is not None:
             raise failure
 
     def _redirect_mismatch_sentence(self) -> str:
-        return (f"{label_of(self.endpoints.system)} does not accept the redirect address — register exactly "
-                f"{self.endpoints.redirect_uri} as the callback URL of the app.")
+        return (
+            f"{label_of(self.endpoints.system)} does not accept the redirect address — register exactly "
+            f"{self.endpoints.redirect_uri} as the callback URL of the app."
+        )
 
     # -- the token exchange ------------------------------------------------------------------------------------
     def exchange(self, code: str) -> TokenSet:
@@ -160,19 +185,25 @@ class AuthorizationAttempt:
         self._session.last_raw = None
         try:
             with oauthlib_allows(ep.token_url):
-                self._session.fetch_token(ep.token_url, code=code, include_client_id=True,
-                                          client_secret=ep.client_secret)
+                self._session.fetch_token(
+                    ep.token_url, code=code, include_client_id=True, client_secret=ep.client_secret
+                )
         except OAuth2Error as exc:
             raise self._exchange_failure(exc.error or "", exc.description or "") from None
         except Warning:  # oauthlib: "Scope has changed" — the service granted other scopes; accept them
             pass
         raw: dict[str, Any] = self._session.last_raw or {}
         if not raw.get("access_token"):
-            raise UnexpectedResponse(ep.system, f"{label_of(ep.system)}'s token endpoint answered without an "
-                                                "access token.")
+            raise UnexpectedResponse(
+                ep.system, f"{label_of(ep.system)}'s token endpoint answered without an access token."
+            )
         tokens = token_set(raw, started, raw.get("refresh_token"), self._session.token_body)
-        log.info("%s: signed in (token response fields: %s; %s body)", ep.system, ", ".join(sorted(raw)),
-                 self._session.token_body)
+        log.info(
+            "%s: signed in (token response fields: %s; %s body)",
+            ep.system,
+            ", ".join(sorted(raw)),
+            self._session.token_body,
+        )
         return tokens
 
     def _exchange_failure(self, error: str, description: str) -> AuthorizationFailed:
@@ -182,8 +213,10 @@ class AuthorizationAttempt:
         if error in ("invalid_client_id", "invalid_client", "unauthorized_client"):
             message = invalid_client_sentence(system)
         elif error == "invalid_grant":
-            message = (f"{label} refused the sign-in code{detail}: it expired, was already used, or does not belong to "
-                       "this attempt. Start the sign-in again.")
+            message = (
+                f"{label} refused the sign-in code{detail}: it expired, was already used, or does not belong to "
+                "this attempt. Start the sign-in again."
+            )
         elif error == "redirect_uri_mismatch":
             message = self._redirect_mismatch_sentence()
         elif error == "unsupported_grant_type":
@@ -208,4 +241,3 @@ def _parts(url: str) -> tuple[str, str, int | None, str]:
 def _same_endpoint(url: str, redirect_uri: str) -> bool:
     got, want = _parts(url), _parts(redirect_uri)
     return bool(got[0]) and bool(got[1]) and got == want
-

@@ -15,21 +15,22 @@ SALESFORCE_SCOPE = ("api", "refresh_token")
 
 @dataclass(frozen=True)
 class OAuthEndpoints:
-    system: str                       # "salesforce" | "bigtime"
+    system: str  # "salesforce" | "bigtime"
     authorize_url: str
     token_url: str
     client_id: str
     redirect_uri: str
     client_secret: str | None = field(default=None, repr=False)  # BigTime: in the token request body
     revoke_url: str | None = None
-    scope: tuple[str, ...] = ()       # Salesforce: ("api", "refresh_token")
-    pkce: bool = True                 # send an S256 code_challenge
-    state_required: bool = True       # False: a redirect without state is accepted (see code_from_redirect)
+    scope: tuple[str, ...] = ()  # Salesforce: ("api", "refresh_token")
+    pkce: bool = True  # send an S256 code_challenge
+    state_required: bool = True  # False: a redirect without state is accepted (see code_from_redirect)
     token_bodies: tuple[str, ...] = (A.TOKEN_BODY_FORM,)  # token request shapes to try, in order
 
 
-def salesforce_endpoints(login_url: str, consumer_key: str,
-                         redirect_uri: str = SALESFORCE_DEFAULT_REDIRECT_URI) -> OAuthEndpoints:
+def salesforce_endpoints(
+    login_url: str, consumer_key: str, redirect_uri: str = SALESFORCE_DEFAULT_REDIRECT_URI
+) -> OAuthEndpoints:
     """Endpoints under a login host: login.salesforce.com, test.salesforce.com or a My Domain."""
     base = login_url.strip().rstrip("/")
     return OAuthEndpoints(
@@ -43,9 +44,13 @@ def salesforce_endpoints(login_url: str, consumer_key: str,
     )
 
 
-def bigtime_endpoints(base_url: str, client_id: str, client_secret: str,
-                      redirect_uri: str = BIGTIME_DEFAULT_REDIRECT_URI,
-                      token_body: str | None = None) -> OAuthEndpoints:
+def bigtime_endpoints(
+    base_url: str,
+    client_id: str,
+    client_secret: str,
+    redirect_uri: str = BIGTIME_DEFAULT_REDIRECT_URI,
+    token_body: str | None = None,
+) -> OAuthEndpoints:
     """Endpoints under the API base (``https://iq.bigtime.net/BigtimeData/api/v2``). BigTime
     documents no revocation endpoint, so ``revoke_url`` is None. ``token_body``: the token request
     shape a profile already knows works (``"json"``/``"form"``); None tries them in order."""
@@ -79,8 +84,10 @@ def normalise_my_domain(text: str) -> str:
     """
     original = text
     value = (text or "").strip().lower()
-    hint = ("Enter your org's My Domain: its name (for example acme) or its address "
-            "(https://acme.my.salesforce.com), as shown in Setup › My Domain.")
+    hint = (
+        "Enter your org's My Domain: its name (for example acme) or its address "
+        "(https://acme.my.salesforce.com), as shown in Setup › My Domain."
+    )
     if not value:
         raise ValueError("The My Domain is empty. " + hint)
     if "://" in value:
@@ -92,20 +99,26 @@ def normalise_my_domain(text: str) -> str:
     if "@" in host or ":" in host:
         raise ValueError(f"{original.strip()!r} is not a My Domain address. " + hint)
     host = host.rstrip(".")
-    for suffix, replacement in ((".lightning.force.com", ".my.salesforce.com"),
-                                (".my.salesforce-setup.com", ".my.salesforce.com")):
+    for suffix, replacement in (
+        (".lightning.force.com", ".my.salesforce.com"),
+        (".my.salesforce-setup.com", ".my.salesforce.com"),
+    ):
         if host.endswith(suffix):
             host = host[: -len(suffix)] + replacement
     if "." not in host:
         if not _MY_DOMAIN_NAME.fullmatch(host):
-            raise ValueError(f"{original.strip()!r} is not a My Domain name (letters, digits and hyphens only). "
-                             + hint)
+            raise ValueError(
+                f"{original.strip()!r} is not a My Domain name (letters, digits and hyphens only). " + hint
+            )
         host += ".sandbox.my.salesforce.com" if "--" in host else ".my.salesforce.com"
     if host in ("login.salesforce.com", "test.salesforce.com"):
-        raise ValueError(f"{host} is Salesforce's general login, not a My Domain: choose "
-                         f"{'Production' if host.startswith('login') else 'Sandbox'} instead.")
+        raise ValueError(
+            f"{host} is Salesforce's general login, not a My Domain: choose "
+            f"{'Production' if host.startswith('login') else 'Sandbox'} instead."
+        )
     match = re.fullmatch(r"([a-z0-9-]+)(\.sandbox)?\.my\.salesforce\.com", host)
     if not match or not _MY_DOMAIN_NAME.fullmatch(match.group(1)):
-        raise ValueError(f"{original.strip()!r} is not a My Domain address (it should end in "
-                         ".my.salesforce.com). " + hint)
+        raise ValueError(
+            f"{original.strip()!r} is not a My Domain address (it should end in .my.salesforce.com). " + hint
+        )
     return "https://" + host

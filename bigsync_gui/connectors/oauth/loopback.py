@@ -59,8 +59,10 @@ class LoopbackListener:
         except ValueError:
             port = None
         if parts.scheme != "http" or not is_loopback(parts.hostname or "") or not port:
-            raise ValueError(f"{redirect_uri} is not a loopback redirect URI (http://localhost:PORT/path or "
-                             "http://127.0.0.1:PORT/path)")
+            raise ValueError(
+                f"{redirect_uri} is not a loopback redirect URI (http://localhost:PORT/path or "
+                "http://127.0.0.1:PORT/path)"
+            )
         self.redirect_uri = redirect_uri
         self.system = system
         self.port = port
@@ -95,14 +97,24 @@ class LoopbackListener:
             self.close()
             if _in_use(exc):
                 raise AuthorizationFailed(
-                    self.system, f"Port {self.port} on this computer is already in use, so BigSync cannot receive "
-                                 "the sign-in answer. Another sign-in may still be running (finish or close it) or "
-                                 "another program uses that port.", error="port_in_use") from None
-            raise AuthorizationFailed(self.system, f"Could not listen on port {self.port} for the sign-in answer "
-                                                   f"({exc.strerror or exc}).", error="listen_failed") from None
+                    self.system,
+                    f"Port {self.port} on this computer is already in use, so BigSync cannot receive "
+                    "the sign-in answer. Another sign-in may still be running (finish or close it) or "
+                    "another program uses that port.",
+                    error="port_in_use",
+                ) from None
+            raise AuthorizationFailed(
+                self.system,
+                f"Could not listen on port {self.port} for the sign-in answer ({exc.strerror or exc}).",
+                error="listen_failed",
+            ) from None
         for server in self._servers:
-            thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.2},
-                                      name=f"oauth-loopback-{self.port}", daemon=True)
+            thread = threading.Thread(
+                target=server.serve_forever,
+                kwargs={"poll_interval": 0.2},
+                name=f"oauth-loopback-{self.port}",
+                daemon=True,
+            )
             thread.start()
             self._threads.append(thread)
 
@@ -134,9 +146,12 @@ class LoopbackListener:
             if self._got.wait(min(left, 0.1)):
                 assert self._result is not None
                 return self._result
-        raise AuthorizationFailed(self.system, f"No answer came from the browser within {duration(timeout)}. "
-                                               "Finish the sign-in in the browser sooner, or start it again.",
-                                  error="timeout")
+        raise AuthorizationFailed(
+            self.system,
+            f"No answer came from the browser within {duration(timeout)}. "
+            "Finish the sign-in in the browser sooner, or start it again.",
+            error="timeout",
+        )
 
     # -- serving -----------------------------------------------------------------------------------------------
     def _accept(self, path_and_query: str) -> tuple[int, str, str, bool]:
@@ -147,8 +162,12 @@ class LoopbackListener:
         query = parse_qs(parts.query, keep_blank_values=True)
         got_state = (query.get("state") or [""])[0]
         if self._state is not None and got_state and not hmac.compare_digest(got_state, self._state):
-            return (400, "Sign-in not recognised", "This answer does not belong to the sign-in BigSync is waiting for.",
-                    True)
+            return (
+                400,
+                "Sign-in not recognised",
+                "This answer does not belong to the sign-in BigSync is waiting for.",
+                True,
+            )
         if not query.get("code") and not query.get("error"):
             # Not a sign-in answer (a prefetch, a bookmark): it must not end the wait for the real one.
             return 400, "Not a sign-in answer", "This address is only used to finish a sign-in.", True
@@ -172,8 +191,9 @@ class LoopbackListener:
 
             def do_GET(self) -> None:  # noqa: N802
                 status, title, text, is_error = listener._accept(self.path)
-                body = _PAGE.format(title=html.escape(title), text=html.escape(text),
-                                    cls=' class="err"' if is_error else "").encode("utf-8")
+                body = _PAGE.format(
+                    title=html.escape(title), text=html.escape(text), cls=' class="err"' if is_error else ""
+                ).encode("utf-8")
                 self.send_response(status)
                 self.send_header("Content-Type", "text/html; charset=utf-8")
                 self.send_header("Content-Length", str(len(body)))
@@ -191,13 +211,19 @@ class LoopbackListener:
 
 def _in_use(exc: OSError) -> bool:
     import errno
-    return (exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1))
-            or getattr(exc, "winerror", None) == 10048)
+
+    return (
+        exc.errno in (errno.EADDRINUSE, getattr(errno, "WSAEADDRINUSE", -1)) or getattr(exc, "winerror", None) == 10048
+    )
 
 
-
-def run_loopback_flow(attempt: AuthorizationAttempt, *, open_url: Callable[[str], None], timeout: float = 300.0,
-                      cancel: threading.Event | None = None) -> TokenSet:
+def run_loopback_flow(
+    attempt: AuthorizationAttempt,
+    *,
+    open_url: Callable[[str], None],
+    timeout: float = 300.0,
+    cancel: threading.Event | None = None,
+) -> TokenSet:
     """System-browser sign-in: start the listener, ``open_url(authorization_url)`` (the CLI uses
     webbrowser.open, or prints it for --no-browser), wait for the redirect, check it, exchange."""
     listener = LoopbackListener(attempt.endpoints.redirect_uri, system=attempt.endpoints.system, state=attempt.state)

@@ -10,8 +10,10 @@ def authorize_error_sentence(system: str, error: str, description: str = "") -> 
     label = label_of(system)
     detail = f" ({description})" if description else ""
     if error in ("access_denied", "access-denied"):
-        return (f"You clicked Deny, so {label} did not give BigSync access. "
-                "Start the sign-in again and click Allow to connect.")
+        return (
+            f"You clicked Deny, so {label} did not give BigSync access. "
+            "Start the sign-in again and click Allow to connect."
+        )
     if error in ("invalid_client_id", "invalid_client"):
         return invalid_client_sentence(system)
     if error == "redirect_uri_mismatch":
@@ -25,8 +27,11 @@ def authorize_error_sentence(system: str, error: str, description: str = "") -> 
 
 def invalid_client_sentence(system: str) -> str:
     if system == "salesforce":
-        return ("The consumer key is not known to Salesforce — check that you copied the Consumer Key of your "
-                "External Client App (or Connected App) exactly, and that you chose the right environment.")
-    return ("The client id or client secret is not known to BigTime — check both values of the app registered "
-            "in BigTime (My Company › Integrations) and the BigTime address.")
-
+        return (
+            "The consumer key is not known to Salesforce — check that you copied the Consumer Key of your "
+            "External Client App (or Connected App) exactly, and that you chose the right environment."
+        )
+    return (
+        "The client id or client secret is not known to BigTime — check both values of the app registered "
+        "in BigTime (My Company › Integrations) and the BigTime address."
+    )

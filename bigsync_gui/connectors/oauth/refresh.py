@@ -22,16 +22,23 @@ log = logging.getLogger(__name__)
 REFRESH_MARGIN_SECONDS = 60.0  # access_token() refreshes when the token expires within this
 
 # Token-endpoint errors that mean the stored grant (or the app registration) is gone for good.
-_RECONNECT_ERRORS = frozenset({"invalid_grant", "inactive_user", "inactive_org", "invalid_client",
-                               "invalid_client_id", "unauthorized_client"})
+_RECONNECT_ERRORS = frozenset(
+    {"invalid_grant", "inactive_user", "inactive_org", "invalid_client", "invalid_client_id", "unauthorized_client"}
+)
 
 
 class TokenRefresher:
     """Holds the access token in memory and refreshes it one at a time across threads."""
 
-    def __init__(self, endpoints: OAuthEndpoints, http: HttpPolicy, refresh_token: str,
-                 on_rotated: Callable[[str], None], tokens: TokenSet | None = None,
-                 on_token_body: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        endpoints: OAuthEndpoints,
+        http: HttpPolicy,
+        refresh_token: str,
+        on_rotated: Callable[[str], None],
+        tokens: TokenSet | None = None,
+        on_token_body: Callable[[str], None] | None = None,
+    ) -> None:
         require_secure_url(endpoints.system, endpoints.token_url)
         self.endpoints = endpoints
         self.http = http
@@ -103,8 +110,9 @@ class TokenRefresher:
             pass
         raw: dict[str, Any] = self._session.last_raw or {}
         if not raw.get("access_token"):
-            raise UnexpectedResponse(ep.system, f"{label_of(ep.system)}'s token endpoint answered without an "
-                                                "access token.")
+            raise UnexpectedResponse(
+                ep.system, f"{label_of(ep.system)}'s token endpoint answered without an access token."
+            )
         shape = self._session.token_body
         self._tokens = token_set(raw, started, self._refresh_token, shape)
         if shape and len(self._session.token_bodies) > 1:
@@ -117,28 +125,36 @@ class TokenRefresher:
     def _refresh_failure(self, error: str, description: str) -> Exception:
         system = self.endpoints.system
         if error == "rate_limit_exceeded":
-            return RateLimited(system, 300.0, f"{label_of(system)} refused to renew the sign-in for now: too many "
-                                              "sign-ins. The sync will try again later.")
+            return RateLimited(
+                system,
+                300.0,
+                f"{label_of(system)} refused to renew the sign-in for now: too many "
+                "sign-ins. The sync will try again later.",
+            )
         if error in _RECONNECT_ERRORS:
             if error == "invalid_grant":
                 if "authentication failure" in description.lower():
                     reason = "the connected user's password changed or the user was deactivated."
                 else:
-                    reason = ("the saved sign-in was revoked, expired or replaced (for example an administrator "
-                              "revoked the app's access).")
+                    reason = (
+                        "the saved sign-in was revoked, expired or replaced (for example an administrator "
+                        "revoked the app's access)."
+                    )
             elif error == "inactive_user":
                 reason = "the connected user is deactivated."
             elif error == "inactive_org":
                 reason = "the organisation is inactive."
             else:
                 key = "consumer key" if system == "salesforce" else "client id or secret"
-                reason = (f"the app's {key} is no longer accepted (the app registration may have been changed or "
-                          "deleted).")
+                reason = (
+                    f"the app's {key} is no longer accepted (the app registration may have been changed or deleted)."
+                )
             self._dead = ReconnectNeeded(system, reason)
             return self._dead
         detail = f" ({description})" if description else ""
-        return UnexpectedResponse(system, f"{label_of(system)} refused to renew the sign-in: "
-                                          f"{error or 'unknown error'}{detail}.")
+        return UnexpectedResponse(
+            system, f"{label_of(system)} refused to renew the sign-in: {error or 'unknown error'}{detail}."
+        )
 
 
 def revoke(endpoints: OAuthEndpoints, http: HttpPolicy, token: str) -> bool:
@@ -153,9 +169,10 @@ def revoke(endpoints: OAuthEndpoints, http: HttpPolicy, token: str) -> bool:
         error = response.json().get("error", "")
     except (ValueError, AttributeError):
         error = ""
-    if response.status_code in (400, 401) and error in ("invalid_token", "unsupported_token_type",
-                                                        "invalid_request"):
+    if response.status_code in (400, 401) and error in ("invalid_token", "unsupported_token_type", "invalid_request"):
         return False
-    raise UnexpectedResponse(endpoints.system, f"{label_of(endpoints.system)} answered HTTP "
-                                               f"{response.status_code} to the revocation request"
-                                               + (f" ({error})." if error else "."))
+    raise UnexpectedResponse(
+        endpoints.system,
+        f"{label_of(endpoints.system)} answered HTTP "
+        f"{response.status_code} to the revocation request" + (f" ({error})." if error else "."),
+    )

@@ -74,14 +74,16 @@ def oauthlib_allows(url: str) -> Iterator[None]:
 class TokenSet:
     access_token: str
     refresh_token: str | None
-    expires_at: float | None          # time.time()-based; None when the service gives no expires_in
-    raw: dict                         # the whole token response (instance_url, id, ...)
-    token_body: str | None = None     # the request shape that got it ("json" | "form")
+    expires_at: float | None  # time.time()-based; None when the service gives no expires_in
+    raw: dict  # the whole token response (instance_url, id, ...)
+    token_body: str | None = None  # the request shape that got it ("json" | "form")
 
     def __repr__(self) -> str:
         expires = "None" if self.expires_at is None else f"{self.expires_at:.0f}"
-        return (f"TokenSet(access_token=<hidden>, refresh_token={'<hidden>' if self.refresh_token else None}, "
-                f"expires_at={expires}, raw_keys={sorted(self.raw)})")
+        return (
+            f"TokenSet(access_token=<hidden>, refresh_token={'<hidden>' if self.refresh_token else None}, "
+            f"expires_at={expires}, raw_keys={sorted(self.raw)})"
+        )
 
     __str__ = __repr__
 
@@ -94,8 +96,13 @@ def token_set(raw: dict, started: float, refresh_token: str | None, token_body: 
             expires_at = started + float(expires_in)
         except (TypeError, ValueError):
             expires_at = None
-    return TokenSet(access_token=str(raw["access_token"]), refresh_token=refresh_token, expires_at=expires_at,
-                    raw=dict(raw), token_body=token_body)
+    return TokenSet(
+        access_token=str(raw["access_token"]),
+        refresh_token=refresh_token,
+        expires_at=expires_at,
+        raw=dict(raw),
+        token_body=token_body,
+    )
 
 
 class PolicySession(OAuth2Session):
@@ -103,8 +110,9 @@ class PolicySession(OAuth2Session):
     requests are not idempotent), which sends the token request in each of ``token_bodies`` in
     turn (the next only after HTTP 400/415), and keeps the raw JSON of the last token response."""
 
-    def __init__(self, http: HttpPolicy, system: str, token_bodies: tuple[str, ...] = (A.TOKEN_BODY_FORM,),
-                 **kwargs: Any) -> None:
+    def __init__(
+        self, http: HttpPolicy, system: str, token_bodies: tuple[str, ...] = (A.TOKEN_BODY_FORM,), **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self._http = http
         self._system = system
@@ -115,22 +123,38 @@ class PolicySession(OAuth2Session):
         self.register_compliance_hook("access_token_response", self._check_response)
         self.register_compliance_hook("refresh_token_response", self._check_response)
 
-    def request(self, method, url, data=None, headers=None, withhold_token=False, client_id=None,
-                client_secret=None, files=None, **kwargs):
+    def request(
+        self,
+        method,
+        url,
+        data=None,
+        headers=None,
+        withhold_token=False,
+        client_id=None,
+        client_secret=None,
+        files=None,
+        **kwargs,
+    ):
         kwargs = {k: v for k, v in kwargs.items() if v is not None}
         shapes = self.token_bodies if isinstance(data, dict) else (A.TOKEN_BODY_FORM,)
         first = self._send(shapes[0], method, url, data, headers, kwargs)
         if len(shapes) == 1 or first.status_code not in A.TOKEN_BODY_FALLBACK_STATUSES:
             return first
-        log.info("%s: the token endpoint answered HTTP %s to a %s body; sending it once as %s",
-                 self._system, first.status_code, shapes[0], shapes[1])
+        log.info(
+            "%s: the token endpoint answered HTTP %s to a %s body; sending it once as %s",
+            self._system,
+            first.status_code,
+            shapes[0],
+            shapes[1],
+        )
         second = self._send(shapes[1], method, url, data, headers, kwargs)
         # Both refused: the documented shape's answer explains more, unless the fallback was
         # understood and refused for a reason of its own (400, not 415).
         return first if second.status_code == 415 else second
 
-    def _send(self, shape: str, method: str, url: str, data: Any, headers: dict | None,
-              kwargs: dict[str, Any]) -> requests.Response:
+    def _send(
+        self, shape: str, method: str, url: str, data: Any, headers: dict | None, kwargs: dict[str, Any]
+    ) -> requests.Response:
         if shape == A.TOKEN_BODY_JSON:
             body = {"json": data, "headers": {**(headers or {}), "Content-Type": "application/json"}}
         else:
@@ -148,9 +172,12 @@ class PolicySession(OAuth2Session):
             body = None
         if not isinstance(body, dict):
             kind = response.headers.get("Content-Type", "no content type").split(";")[0]
-            raise UnexpectedResponse(self._system, f"{label}'s token endpoint answered HTTP {response.status_code} "
-                                                   f"with something that is not a JSON object ({kind}). "
-                                                   "Check the login/base URL; if it is right, try again later.")
+            raise UnexpectedResponse(
+                self._system,
+                f"{label}'s token endpoint answered HTTP {response.status_code} "
+                f"with something that is not a JSON object ({kind}). "
+                "Check the login/base URL; if it is right, try again later.",
+            )
         self.last_raw = body
         if self.on_raw is not None:
             self.on_raw(body, response.status_code)

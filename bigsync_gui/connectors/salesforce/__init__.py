@@ -47,7 +47,20 @@ from .tokens import AccessTokenSource, StaticToken
 from .wire import API_VERSION, COLLECTION_CHUNK
 
 __all__ = [
-    "API_VERSION", "COLLECTION_CHUNK", "COMPOSITE_CHUNK", "AccessTokenSource", "ConditionalUpdate", "DeletedResult",
-    "FieldInfo", "Identity", "SaveError", "SaveResult", "SalesforceClient", "Stage", "StaticToken", "UpdatedResult",
-    "UserPermissions", "WindowExceeded",
+    "API_VERSION",
+    "COLLECTION_CHUNK",
+    "COMPOSITE_CHUNK",
+    "AccessTokenSource",
+    "ConditionalUpdate",
+    "DeletedResult",
+    "FieldInfo",
+    "Identity",
+    "SaveError",
+    "SaveResult",
+    "SalesforceClient",
+    "Stage",
+    "StaticToken",
+    "UpdatedResult",
+    "UserPermissions",
+    "WindowExceeded",
 ]

@@ -65,8 +65,14 @@ class SalesforceClient:
 
     API_VERSION = API_VERSION
 
-    def __init__(self, instance_url: str, tokens: AccessTokenSource, http: HttpPolicy, *,
-                 now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self,
+        instance_url: str,
+        tokens: AccessTokenSource,
+        http: HttpPolicy,
+        *,
+        now: Callable[[], datetime] | None = None,
+    ) -> None:
         self._instance_url = self._checked_base(instance_url)
         self.tokens = tokens
         self.http = http
@@ -122,8 +128,17 @@ class SalesforceClient:
             return self._instance_url + target
         return f"{self._instance_url}/services/data/{API_VERSION}/{target}"
 
-    def _send(self, method: str, target: str, token: str | None, *, idempotent: bool,
-              params: dict[str, Any] | None, json_body: Any, headers: dict[str, str] | None) -> requests.Response:
+    def _send(
+        self,
+        method: str,
+        target: str,
+        token: str | None,
+        *,
+        idempotent: bool,
+        params: dict[str, Any] | None,
+        json_body: Any,
+        headers: dict[str, str] | None,
+    ) -> requests.Response:
         sent = {"Accept": "application/json", **(headers or {})}
         if token is not None:
             sent["Authorization"] = "Bearer " + token
@@ -149,23 +164,35 @@ class SalesforceClient:
         # The identity service answers an invalid token with a bare 403 "Bad_OAuth_Token".
         return response.status_code == 403 and response.text.strip() == "Bad_OAuth_Token"
 
-    def _request(self, method: str, target: str, *, idempotent: bool, params: dict[str, Any] | None = None,
-                 json_body: Any = None, headers: dict[str, str] | None = None,
-                 authenticated: bool = True) -> requests.Response:
+    def _request(
+        self,
+        method: str,
+        target: str,
+        *,
+        idempotent: bool,
+        params: dict[str, Any] | None = None,
+        json_body: Any = None,
+        headers: dict[str, str] | None = None,
+        authenticated: bool = True,
+    ) -> requests.Response:
         """Send with the bearer token; on a refused session refresh once and resend once."""
         token = self.tokens.access_token() if authenticated else None
-        response = self._send(method, target, token, idempotent=idempotent, params=params, json_body=json_body,
-                              headers=headers)
+        response = self._send(
+            method, target, token, idempotent=idempotent, params=params, json_body=json_body, headers=headers
+        )
         if not authenticated or not self._session_refused(response):
             return self._checked(response, method, target)
         if NOT_FOR_REST in response.text.lower():
-            raise ReconnectNeeded(SYSTEM, "the session is not valid for the REST API (the connected app needs "
-                                          "the 'api' scope); connect again")
+            raise ReconnectNeeded(
+                SYSTEM,
+                "the session is not valid for the REST API (the connected app needs the 'api' scope); connect again",
+            )
         fresh = self.tokens.refresh(token)
         self._adopt(fresh)
         token = getattr(fresh, "access_token", None) or self.tokens.access_token()
-        response = self._send(method, target, token, idempotent=idempotent, params=params, json_body=json_body,
-                              headers=headers)
+        response = self._send(
+            method, target, token, idempotent=idempotent, params=params, json_body=json_body, headers=headers
+        )
         if self._session_refused(response):
             raise ReconnectNeeded(SYSTEM, "Salesforce refused the session even after it was renewed")
         return self._checked(response, method, target)
@@ -201,8 +228,10 @@ class SalesforceClient:
             text = redact(response.text.strip()[:300])
             message, code, fields = (text or f"Salesforce answered HTTP {status} ({where})."), "", []
         if status == 403 and code == "REQUEST_LIMIT_EXCEEDED":
-            raise ApiLimitReached(SYSTEM, "The org's daily Salesforce API allowance is spent "
-                                          f"({message}); the sync waits until it resets.")
+            raise ApiLimitReached(
+                SYSTEM,
+                f"The org's daily Salesforce API allowance is spent ({message}); the sync waits until it resets.",
+            )
         if code in PERMISSION_CODES or (status == 403 and code != "REQUEST_LIMIT_EXCEEDED"):
             raise PermissionDenied(SYSTEM, status, f"Salesforce refused access: {message}", code, fields)
         if status >= 500:
@@ -211,8 +240,9 @@ class SalesforceClient:
             if not items and body is None and looks_html(response):
                 raise UnexpectedResponse(SYSTEM, message)
             raise RequestRejected(SYSTEM, status, message, code, fields)
-        raise UnexpectedResponse(SYSTEM, f"Salesforce answered HTTP {status} ({where}), which the API does not "
-                                         "document.")
+        raise UnexpectedResponse(
+            SYSTEM, f"Salesforce answered HTTP {status} ({where}), which the API does not document."
+        )
 
     def _json(self, response: requests.Response, method: str, target: str) -> Any:
         where = self._where(method, target)
@@ -221,20 +251,31 @@ class SalesforceClient:
         try:
             return response.json()
         except ValueError:
-            raise UnexpectedResponse(SYSTEM, f"Salesforce answered {where} with HTTP {response.status_code} "
-                                             "but the body is not JSON.") from None
+            raise UnexpectedResponse(
+                SYSTEM, f"Salesforce answered {where} with HTTP {response.status_code} but the body is not JSON."
+            ) from None
 
-    def _get_json(self, target: str, *, params: dict[str, Any] | None = None,
-                  headers: dict[str, str] | None = None, authenticated: bool = True) -> Any:
-        response = self._request("GET", target, idempotent=True, params=params, headers=headers,
-                                 authenticated=authenticated)
+    def _get_json(
+        self,
+        target: str,
+        *,
+        params: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        authenticated: bool = True,
+    ) -> Any:
+        response = self._request(
+            "GET", target, idempotent=True, params=params, headers=headers, authenticated=authenticated
+        )
         return self._json(response, "GET", target)
 
     def _get_object(self, target: str, **kwargs: Any) -> dict[str, Any]:
         body = self._get_json(target, **kwargs)
         if not isinstance(body, dict):
-            raise UnexpectedResponse(SYSTEM, f"Salesforce answered {self._where('GET', target)} with "
-                                             f"{type(body).__name__} where an object was expected.")
+            raise UnexpectedResponse(
+                SYSTEM,
+                f"Salesforce answered {self._where('GET', target)} with "
+                f"{type(body).__name__} where an object was expected.",
+            )
         return body
 
     # ---- query -------------------------------------------------------------------------------------
@@ -286,8 +327,10 @@ class SalesforceClient:
             body = self._get_object(next_url, headers=headers)
 
     # ---- stages ------------------------------------------------------------------------------------
-    STAGES_SOQL = ("SELECT ApiName, MasterLabel, IsActive, IsClosed, IsWon, SortOrder, DefaultProbability "
-                   "FROM OpportunityStage ORDER BY SortOrder")
+    STAGES_SOQL = (
+        "SELECT ApiName, MasterLabel, IsActive, IsClosed, IsWon, SortOrder, DefaultProbability "
+        "FROM OpportunityStage ORDER BY SortOrder"
+    )
 
     def stages(self) -> list[Stage]:
         """Every opportunity stage by SortOrder, inactive ones included (the caller decides)."""
@@ -297,15 +340,17 @@ class SalesforceClient:
             if not isinstance(api_name, str) or not api_name:
                 raise UnexpectedResponse(SYSTEM, "An OpportunityStage came back without ApiName.")
             probability = row.get("DefaultProbability")
-            out.append(Stage(
-                api_name=api_name,
-                label=str(row.get("MasterLabel") or api_name),
-                is_active=bool(row.get("IsActive")),
-                is_closed=bool(row.get("IsClosed")),
-                is_won=bool(row.get("IsWon")),
-                sort_order=int(row.get("SortOrder") or 0),
-                probability=float(probability) if isinstance(probability, (int, float)) else None,
-            ))
+            out.append(
+                Stage(
+                    api_name=api_name,
+                    label=str(row.get("MasterLabel") or api_name),
+                    is_active=bool(row.get("IsActive")),
+                    is_closed=bool(row.get("IsClosed")),
+                    is_won=bool(row.get("IsWon")),
+                    sort_order=int(row.get("SortOrder") or 0),
+                    probability=float(probability) if isinstance(probability, (int, float)) else None,
+                )
+            )
         out.sort(key=lambda s: s.sort_order)
         return out
 
@@ -332,9 +377,13 @@ class SalesforceClient:
                 continue
             length = f.get("length")
             out[f["name"]] = FieldInfo(
-                name=f["name"], type=str(f.get("type", "")), label=str(f.get("label") or f["name"]),
-                updateable=bool(f.get("updateable")), createable=bool(f.get("createable")),
-                custom=bool(f.get("custom")), length=length if isinstance(length, int) and length > 0 else None,
+                name=f["name"],
+                type=str(f.get("type", "")),
+                label=str(f.get("label") or f["name"]),
+                updateable=bool(f.get("updateable")),
+                createable=bool(f.get("createable")),
+                custom=bool(f.get("custom")),
+                length=length if isinstance(length, int) and length > 0 else None,
             )
         return out
 
@@ -361,8 +410,12 @@ class SalesforceClient:
             return self._get_object(f"sobjects/{sobject}/{kind}/", params={"start": start_text, "end": end_text})
         except RequestRejected as exc:
             if exc.code == "INVALID_REPLICATION_DATE":
-                raise WindowExceeded(kind, days, start, f"Salesforce refused the window for {kind} records "
-                                                        f"starting {start_text}: {exc.message}") from None
+                raise WindowExceeded(
+                    kind,
+                    days,
+                    start,
+                    f"Salesforce refused the window for {kind} records starting {start_text}: {exc.message}",
+                ) from None
             raise
 
     def updated(self, sobject: str, start: datetime, end: datetime) -> UpdatedResult:
@@ -416,16 +469,25 @@ class SalesforceClient:
 
     def update(self, sobject: str, record_id: str, values: dict[str, Any]) -> None:
         """PATCH one record (204). Safe to repeat, so the policy may retry it."""
-        self._request("PATCH", f"sobjects/{checked_name(sobject)}/{checked_record_id(record_id)}", idempotent=True,
-                      json_body=values)
+        self._request(
+            "PATCH",
+            f"sobjects/{checked_name(sobject)}/{checked_record_id(record_id)}",
+            idempotent=True,
+            json_body=values,
+        )
 
     def update_if_unmodified(self, sobject: str, record_id: str, values: dict[str, Any], since: datetime) -> bool:
         """PATCH one record only if it was not modified after ``since`` (If-Unmodified-Since, whole
         seconds): True when written, False on Salesforce's 412 (someone wrote it since). Not retried
         blindly: a lost answer is settled by reading the record again."""
         try:
-            self._request("PATCH", f"sobjects/{checked_name(sobject)}/{checked_record_id(record_id)}", idempotent=False,
-                          json_body=values, headers={"If-Unmodified-Since": composite.http_date(since)})
+            self._request(
+                "PATCH",
+                f"sobjects/{checked_name(sobject)}/{checked_record_id(record_id)}",
+                idempotent=False,
+                json_body=values,
+                headers={"If-Unmodified-Since": composite.http_date(since)},
+            )
         except RequestRejected as exc:
             if exc.status == 412:
                 return False
@@ -440,8 +502,9 @@ class SalesforceClient:
         failed one were applied."""
         return self.update_many_if_unmodified_with(updates, "Opportunity", [])[0]
 
-    def update_many_if_unmodified_with(self, updates: Sequence[ConditionalUpdate], sobject: str,
-                                       rider: Sequence[dict[str, Any]]) -> tuple[list[bool | ConnectorError], Rode]:
+    def update_many_if_unmodified_with(
+        self, updates: Sequence[ConditionalUpdate], sobject: str, rider: Sequence[dict[str, Any]]
+    ) -> tuple[list[bool | ConnectorError], Rode]:
         """The same, and ``rider`` (records to update as ``update_many`` does, at most 200) in the
         last request when it has room for one subrequest more: (the updates' outcomes, the rider's
         per-record results or the error it answered as a whole; None when it did not ride)."""
@@ -449,10 +512,11 @@ class SalesforceClient:
         rode: Rode = None
         items = composite.update_bodies(sobject, rider) if rider else []
         for start in range(0, max(len(updates), 1), composite.COMPOSITE_CHUNK):
-            chunk = list(updates[start:start + composite.COMPOSITE_CHUNK])
+            chunk = list(updates[start : start + composite.COMPOSITE_CHUNK])
             last = start + composite.COMPOSITE_CHUNK >= len(updates)
-            body = composite.request_body(chunk, start, items if last and len(chunk) < composite.COMPOSITE_CHUNK
-                                          else None)
+            body = composite.request_body(
+                chunk, start, items if last and len(chunk) < composite.COMPOSITE_CHUNK else None
+            )
             if not body["compositeRequest"]:
                 break
             response = self._request("POST", "composite", idempotent=False, json_body=body)
@@ -491,9 +555,13 @@ class SalesforceClient:
         order. PATCH (update) may be retried by the policy; POST (create) never is."""
         results: list[SaveResult] = []
         for start in range(0, len(bodies), COLLECTION_CHUNK):
-            chunk = bodies[start:start + COLLECTION_CHUNK]
-            response = self._request(method, "composite/sobjects", idempotent=method == "PATCH",
-                                     json_body={"allOrNone": False, "records": chunk})
+            chunk = bodies[start : start + COLLECTION_CHUNK]
+            response = self._request(
+                method,
+                "composite/sobjects",
+                idempotent=method == "PATCH",
+                json_body={"allOrNone": False, "records": chunk},
+            )
             results += composite.collection_results(self._json(response, method, "composite/sobjects"), chunk, what)
         return results
 
@@ -516,9 +584,13 @@ class SalesforceClient:
         if not org_id or not user_id:
             raise UnexpectedResponse(SYSTEM, "Salesforce's identity answer has no user or org id.")
         username = body.get("username") or body.get("preferred_username") or ""
-        return Identity(org_id=str(org_id), user_id=str(user_id), username=str(username),
-                        display_name=str(body.get("display_name") or body.get("name") or username),
-                        email=str(body.get("email") or ""))
+        return Identity(
+            org_id=str(org_id),
+            user_id=str(user_id),
+            username=str(username),
+            display_name=str(body.get("display_name") or body.get("name") or username),
+            email=str(body.get("email") or ""),
+        )
 
     def org_name(self) -> str | None:
         """The org's name from ``SELECT Name FROM Organization``, cached until :meth:`new_cycle`.
@@ -550,10 +622,15 @@ class SalesforceClient:
         or the org (the sandbox emulator) has no such object. Unknown is never reported as False."""
         try:
             identity = self.identity()
-            rows = list(self.query(soql.format_soql(
-                "SELECT PermissionSet.PermissionsModifyAllData, PermissionSet.PermissionsViewSetup, "
-                "PermissionSet.PermissionsApiEnabled FROM PermissionSetAssignment WHERE AssigneeId = {}",
-                identity.user_id)))
+            rows = list(
+                self.query(
+                    soql.format_soql(
+                        "SELECT PermissionSet.PermissionsModifyAllData, PermissionSet.PermissionsViewSetup, "
+                        "PermissionSet.PermissionsApiEnabled FROM PermissionSetAssignment WHERE AssigneeId = {}",
+                        identity.user_id,
+                    )
+                )
+            )
         except (RequestRejected, UnexpectedResponse):
             return None
         sets: list[dict[str, Any]] = [r["PermissionSet"] for r in rows if isinstance(r.get("PermissionSet"), dict)]
@@ -564,6 +641,8 @@ class SalesforceClient:
             values = [s.get(name) for s in sets if isinstance(s.get(name), bool)]
             return any(values) if values else None
 
-        return UserPermissions(modify_all_data=any_of("PermissionsModifyAllData"),
-                               view_setup=any_of("PermissionsViewSetup"),
-                               api_enabled=any_of("PermissionsApiEnabled"))
+        return UserPermissions(
+            modify_all_data=any_of("PermissionsModifyAllData"),
+            view_setup=any_of("PermissionsViewSetup"),
+            api_enabled=any_of("PermissionsApiEnabled"),
+        )

@@ -50,41 +50,60 @@ def update_bodies(sobject: str, records: Sequence[dict[str, Any]]) -> list[dict[
         if not isinstance(rid, str) or not rid:
             raise ValueError("every record to update needs an Id")
         kind = checked_name((rec.get("attributes") or {}).get("type") or sobject)
-        bodies.append({"attributes": {"type": kind}, "id": rid,
-                       **{k: v for k, v in rec.items() if k not in ("Id", "attributes")}})
+        bodies.append(
+            {"attributes": {"type": kind}, "id": rid, **{k: v for k, v in rec.items() if k not in ("Id", "attributes")}}
+        )
     return bodies
 
 
 def collection_results(answer: Any, sent: list[dict[str, Any]], what: str) -> list[SaveResult]:
     """One SaveResult per item sent, from an sObject Collections answer (``allOrNone: false``)."""
     if not isinstance(answer, list) or len(answer) != len(sent):
-        raise UnexpectedResponse(SYSTEM, f"Salesforce's answer to a collection {what} does not have one result "
-                                         "per record.")
+        raise UnexpectedResponse(
+            SYSTEM, f"Salesforce's answer to a collection {what} does not have one result per record."
+        )
     results = []
     for body, item in zip(sent, answer):
         if not isinstance(item, dict):
             raise UnexpectedResponse(SYSTEM, f"A collection {what} result is not an object.")
         success = bool(item.get("success"))
         new_id = item.get("id") or body.get("id")
-        results.append(SaveResult(id=str(new_id) if new_id else None, success=success,
-                                  errors=[] if success else save_errors(item.get("errors"))))
+        results.append(
+            SaveResult(
+                id=str(new_id) if new_id else None,
+                success=success,
+                errors=[] if success else save_errors(item.get("errors")),
+            )
+        )
     return results
 
 
-def request_body(updates: list[ConditionalUpdate], first: int, rider: list[dict[str, Any]] | None = None
-                 ) -> dict[str, Any]:
+def request_body(
+    updates: list[ConditionalUpdate], first: int, rider: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """The composite request for ``updates`` (reference ids ``u<first>``, ``u<first + 1>``…) and,
     last, the ``rider`` (sObject Collections update items, at most 200) when given."""
-    subrequests: list[dict[str, Any]] = [{
-        "method": "PATCH", "referenceId": f"u{first + i}", "body": u.values,
-        "url": f"/services/data/{API_VERSION}/sobjects/{checked_name(u.sobject)}/{checked_record_id(u.record_id)}",
-        "httpHeaders": {"If-Unmodified-Since": http_date(u.since)}} for i, u in enumerate(updates)]
+    subrequests: list[dict[str, Any]] = [
+        {
+            "method": "PATCH",
+            "referenceId": f"u{first + i}",
+            "body": u.values,
+            "url": f"/services/data/{API_VERSION}/sobjects/{checked_name(u.sobject)}/{checked_record_id(u.record_id)}",
+            "httpHeaders": {"If-Unmodified-Since": http_date(u.since)},
+        }
+        for i, u in enumerate(updates)
+    ]
     if rider:
         if len(rider) > COLLECTION_CHUNK or len(subrequests) >= COMPOSITE_CHUNK:
             raise ValueError("a rider is at most 200 records, in a request with room for it")
-        subrequests.append({"method": "PATCH", "referenceId": RIDER,
-                            "url": f"/services/data/{API_VERSION}/composite/sobjects",
-                            "body": {"allOrNone": False, "records": rider}})
+        subrequests.append(
+            {
+                "method": "PATCH",
+                "referenceId": RIDER,
+                "url": f"/services/data/{API_VERSION}/composite/sobjects",
+                "body": {"allOrNone": False, "records": rider},
+            }
+        )
     return {"allOrNone": False, "compositeRequest": subrequests}
 
 
@@ -107,8 +126,11 @@ def rider_results(answer: Any, body: dict[str, Any]) -> list[SaveResult] | Conne
             if status == 200:
                 return collection_results(item.get("body"), sub["body"]["records"], "update")
             failed = _outcome(item, sub["url"])
-            return failed if isinstance(failed, ConnectorError) else UnexpectedResponse(
-                SYSTEM, f"A collection update in a composite request answered HTTP {status}.")
+            return (
+                failed
+                if isinstance(failed, ConnectorError)
+                else UnexpectedResponse(SYSTEM, f"A collection update in a composite request answered HTTP {status}.")
+            )
     raise ValueError("the request carried no rider")
 
 
@@ -116,8 +138,9 @@ def _paired(answer: Any, body: dict[str, Any]) -> list[tuple[dict[str, Any], dic
     items = answer.get("compositeResponse") if isinstance(answer, dict) else None
     subrequests = body["compositeRequest"]
     if not isinstance(items, list) or len(items) != len(subrequests):
-        raise UnexpectedResponse(SYSTEM, "Salesforce's answer to a composite request does not have one result "
-                                         "per subrequest.")
+        raise UnexpectedResponse(
+            SYSTEM, "Salesforce's answer to a composite request does not have one result per subrequest."
+        )
     by_ref = {item.get("referenceId"): item for item in items if isinstance(item, dict)}
     pairs = []
     for sub in subrequests:

@@ -91,14 +91,17 @@ class UserPermissions:
     api_enabled: bool | None
 
 
-
 def save_errors(raw: Any) -> list[SaveError]:
     out = []
     for item in raw if isinstance(raw, list) else []:
         if not isinstance(item, dict):
             continue
         fields = item.get("fields")
-        out.append(SaveError(code=str(item.get("statusCode") or item.get("errorCode") or ""),
-                             message=redact(str(item.get("message") or "")),
-                             fields=[str(f) for f in fields] if isinstance(fields, list) else []))
+        out.append(
+            SaveError(
+                code=str(item.get("statusCode") or item.get("errorCode") or ""),
+                message=redact(str(item.get("message") or "")),
+                fields=[str(f) for f in fields] if isinstance(fields, list) else [],
+            )
+        )
     return out

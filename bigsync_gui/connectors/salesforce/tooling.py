@@ -21,8 +21,14 @@ from .wire import SYSTEM, checked_name
 
 CDC_CHANNEL = "ChangeEvents"
 # The Permissions… flags of PermissionSet this module reads (profiles are permission sets too).
-RIGHTS = ("CustomizeApplication", "ManageProfilesPermissionsets", "AssignPermissionSets", "ViewAllData",
-          "ModifyAllData", "ApiEnabled")
+RIGHTS = (
+    "CustomizeApplication",
+    "ManageProfilesPermissionsets",
+    "AssignPermissionSets",
+    "ViewAllData",
+    "ModifyAllData",
+    "ApiEnabled",
+)
 
 
 @dataclass(frozen=True)
@@ -42,16 +48,21 @@ def create_metadata(client: SalesforceClient, tooling_type: str, full_name: str,
     client's typed errors (``RequestRejected`` with ``code`` ``DUPLICATE_DEVELOPER_NAME`` for a
     name taken, ``PermissionDenied`` without Customize Application)."""
     target = f"tooling/sobjects/{checked_name(tooling_type)}"
-    response = client._request("POST", target, idempotent=False, json_body={"FullName": full_name,
-                                                                            "Metadata": metadata})
+    response = client._request(
+        "POST", target, idempotent=False, json_body={"FullName": full_name, "Metadata": metadata}
+    )
     body = client._json(response, "POST", target)
     if not isinstance(body, dict) or not body.get("id"):
         raise UnexpectedResponse(SYSTEM, f"Creating {full_name} through the Tooling API gave no id.")
     if body.get("success") is False:
         errors = body.get("errors") or []
         first = errors[0] if errors and isinstance(errors[0], dict) else {}
-        raise RequestRejected(SYSTEM, response.status_code, str(first.get("message") or "not created"),
-                              str(first.get("statusCode") or first.get("errorCode") or ""))
+        raise RequestRejected(
+            SYSTEM,
+            response.status_code,
+            str(first.get("message") or "not created"),
+            str(first.get("statusCode") or first.get("errorCode") or ""),
+        )
     return str(body["id"])
 
 
@@ -73,9 +84,14 @@ def cdc_selected(client: SalesforceClient, sobject: str) -> bool:
     """Whether the org selected ``sobject`` for Change Data Capture (a PlatformEventChannelMember
     of the ChangeEvents channel). Raises when the Tooling API cannot be read (the caller says
     "unknown", never "off")."""
-    rows = tooling_query(client, soql.format_soql(
-        "SELECT Id, SelectedEntity FROM PlatformEventChannelMember WHERE EventChannel = {} AND SelectedEntity = {}",
-        CDC_CHANNEL, change_event_entity(sobject)))
+    rows = tooling_query(
+        client,
+        soql.format_soql(
+            "SELECT Id, SelectedEntity FROM PlatformEventChannelMember WHERE EventChannel = {} AND SelectedEntity = {}",
+            CDC_CHANNEL,
+            change_event_entity(sobject),
+        ),
+    )
     return bool(rows)
 
 
@@ -85,8 +101,13 @@ def user_rights(client: SalesforceClient) -> UserRights | None:
     try:
         identity = client.identity()
         select = ", ".join(["PermissionSetId", *(f"PermissionSet.Permissions{name}" for name in RIGHTS)])
-        rows = list(client.query(soql.format_soql(
-            f"SELECT {select} FROM PermissionSetAssignment WHERE AssigneeId = {{}}", identity.user_id)))
+        rows = list(
+            client.query(
+                soql.format_soql(
+                    f"SELECT {select} FROM PermissionSetAssignment WHERE AssigneeId = {{}}", identity.user_id
+                )
+            )
+        )
     except (RequestRejected, UnexpectedResponse):
         return None
     sets = [r["PermissionSet"] for r in rows if isinstance(r.get("PermissionSet"), dict)]
@@ -108,13 +129,27 @@ def can_view_all(client: SalesforceClient, rights: UserRights | None, sobject: s
     if rights is None or not rights.permission_set_ids:
         return None
     try:
-        rows = list(client.query(soql.format_soql(
-            "SELECT PermissionsViewAllRecords FROM ObjectPermissions WHERE SobjectType = {} AND ParentId IN {}",
-            sobject, list(rights.permission_set_ids))))
+        rows = list(
+            client.query(
+                soql.format_soql(
+                    "SELECT PermissionsViewAllRecords FROM ObjectPermissions WHERE SobjectType = {} AND ParentId IN {}",
+                    sobject,
+                    list(rights.permission_set_ids),
+                )
+            )
+        )
     except (RequestRejected, UnexpectedResponse):
         return None
     return any(r.get("PermissionsViewAllRecords") is True for r in rows)
 
 
-__all__ = ["CDC_CHANNEL", "UserRights", "can_view_all", "cdc_selected", "change_event_entity", "create_metadata",
-           "tooling_query", "user_rights"]
+__all__ = [
+    "CDC_CHANNEL",
+    "UserRights",
+    "can_view_all",
+    "cdc_selected",
+    "change_event_entity",
+    "create_metadata",
+    "tooling_query",
+    "user_rights",
+]

@@ -19,10 +19,16 @@ DELETED_WINDOW_DAYS = 15  # getDeleted: at most 15 days back
 COLLECTION_CHUNK = 200  # sObject Collections: at most 200 records per call
 MIN_BATCH_SIZE, MAX_BATCH_SIZE = 200, 2000  # Sforce-Query-Options batchSize
 
-PERMISSION_CODES = frozenset({
-    "INSUFFICIENT_ACCESS", "INSUFFICIENT_ACCESS_OR_READONLY", "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
-    "API_DISABLED_FOR_ORG", "API_CURRENTLY_DISABLED", "INSUFFICIENT_PRIVILEGES",
-})
+PERMISSION_CODES = frozenset(
+    {
+        "INSUFFICIENT_ACCESS",
+        "INSUFFICIENT_ACCESS_OR_READONLY",
+        "INSUFFICIENT_ACCESS_ON_CROSS_REFERENCE_ENTITY",
+        "API_DISABLED_FOR_ORG",
+        "API_CURRENTLY_DISABLED",
+        "INSUFFICIENT_PRIVILEGES",
+    }
+)
 NOT_FOR_REST = "not valid for use with the rest api"
 NAME_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*")
 ID_RE = re.compile(r"[A-Za-z0-9]{15}(?:[A-Za-z0-9]{3})?")

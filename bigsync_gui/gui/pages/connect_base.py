@@ -53,8 +53,9 @@ def plain(text: str = "", *, wrap: bool = True, selectable: bool = False) -> QLa
     label.setTextFormat(Qt.TextFormat.PlainText)
     label.setWordWrap(wrap)
     if selectable:
-        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse
-                                      | Qt.TextInteractionFlag.TextSelectableByKeyboard)
+        label.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse | Qt.TextInteractionFlag.TextSelectableByKeyboard
+        )
     label.setText(text)
     return label
 
@@ -70,8 +71,10 @@ def error_sentence(exc: BaseException) -> str:
         return sentence(exc)  # "the sync will try again" becomes "Click Retry"
     if isinstance(exc, ValueError) and str(exc):
         return str(exc)
-    return (f"Something unexpected went wrong while connecting ({type(exc).__name__}). Click Retry; if it keeps "
-            "failing, see the log.")
+    return (
+        f"Something unexpected went wrong while connecting ({type(exc).__name__}). Click Retry; if it keeps "
+        "failing, see the log."
+    )
 
 
 def kept_sentence(connected: str, label: str, attempt: tuple[str, str], refused: bool) -> str:
@@ -96,6 +99,7 @@ def with_hint(field: QWidget | QHBoxLayout, hint: QLabel) -> QWidget:
         layout.addLayout(field)
     layout.addWidget(hint)
     return box
+
 
 class _UrlOpener(QObject):
     """Lets a worker thread ask the GUI thread to open a URL (queued signal)."""
@@ -164,8 +168,9 @@ class ConnectPage(QWizardPage):
         row.addWidget(self.retry_button, 0, Qt.AlignmentFlag.AlignTop)
 
         self.connected_icon = QLabel()
-        self.connected_icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton)
-                                      .pixmap(icon_size, icon_size))
+        self.connected_icon.setPixmap(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_DialogApplyButton).pixmap(icon_size, icon_size)
+        )
         self.connected_label = plain(selectable=True)
         self.connected_label.setAccessibleName(f"{self.label} connection")
         self.admin_label = plain()
@@ -196,8 +201,10 @@ class ConnectPage(QWizardPage):
 
         # -- waiting for the system browser --
         self.wait_panel = QWidget()
-        self.wait_label = plain(f"Finish signing in to {self.label} in your web browser and click Allow. "
-                                "If no browser window opened, open this address yourself:")
+        self.wait_label = plain(
+            f"Finish signing in to {self.label} in your web browser and click Allow. "
+            "If no browser window opened, open this address yourself:"
+        )
         self.wait_url = QLineEdit()
         self.wait_url.setReadOnly(True)
         wait_url_label = QLabel("Sign-in &address:")
@@ -377,8 +384,9 @@ class ConnectPage(QWizardPage):
         self.state = "waiting"
         self._render()
         self.wait_cancel.setFocus()
-        run_in_background(work, lambda result: self._on_saved(generation, result),
-                          lambda exc: self._on_failed(generation, exc))
+        run_in_background(
+            work, lambda result: self._on_saved(generation, result), lambda exc: self._on_failed(generation, exc)
+        )
 
     def cancel_system_browser(self) -> None:
         if self._cancel is not None:
@@ -401,8 +409,9 @@ class ConnectPage(QWizardPage):
         self.state = "working"
         self._show_busy(busy_text)
         self._render()
-        run_in_background(fn, lambda result: self._on_saved(generation, result),
-                          lambda exc: self._on_failed(generation, exc))
+        run_in_background(
+            fn, lambda result: self._on_saved(generation, result), lambda exc: self._on_failed(generation, exc)
+        )
 
     # ---- internals --------------------------------------------------------------------------------
     def _attempt_or_error(self, retry: Callable[[], None]) -> oauth.AuthorizationAttempt | None:
@@ -434,9 +443,11 @@ class ConnectPage(QWizardPage):
         self.state = "working"
         self._show_busy(f"Finishing the connection to {self.label}…")
         self._render()
-        run_in_background(lambda: self.save_tokens(attempt, attempt.exchange(code)),
-                          lambda result: self._on_saved(generation, result),
-                          lambda exc: self._on_failed(generation, exc))
+        run_in_background(
+            lambda: self.save_tokens(attempt, attempt.exchange(code)),
+            lambda result: self._on_saved(generation, result),
+            lambda exc: self._on_failed(generation, exc),
+        )
 
     def _on_saved(self, generation: int, result: tuple[str, str]) -> None:
         if not self._current(generation):
@@ -474,8 +485,9 @@ class ConnectPage(QWizardPage):
             self.sign_in_button.setFocus()
             return
         if self.connection_text is not None:
-            self.kept_text = kept_sentence(self.connection_text, self.label, self.attempt_words(),
-                                           isinstance(exc, ReconnectNeeded))
+            self.kept_text = kept_sentence(
+                self.connection_text, self.label, self.attempt_words(), isinstance(exc, ReconnectNeeded)
+            )
         self._show_error(error_sentence(exc), retry=True)
         self._render()
         self.retry_button.setFocus()
@@ -538,8 +550,11 @@ class ConnectPage(QWizardPage):
                 button.setDefault(in_use and button is self.primary_button())
         wizard = self.wizard()
         if in_use and wizard is not None and wizard.currentPage() is self:
-            for which in (QWizard.WizardButton.NextButton, QWizard.WizardButton.FinishButton,
-                          QWizard.WizardButton.CommitButton):
+            for which in (
+                QWizard.WizardButton.NextButton,
+                QWizard.WizardButton.FinishButton,
+                QWizard.WizardButton.CommitButton,
+            ):
                 other = wizard.button(which)
                 if isinstance(other, QPushButton):
                     other.setDefault(False)
@@ -562,6 +577,7 @@ class ConnectPage(QWizardPage):
 
 # ==============================================================================================
 
+
 class FieldError(ValueError):
     """A form problem: the sentence, and the field to focus."""
 
@@ -580,7 +596,6 @@ def callback_url(field: QLineEdit, system: str) -> str:
     except Exception as exc:  # noqa: BLE001
         raise FieldError(field, error_sentence(exc)) from None
     return value
-
 
 
 __all__ = ["ConnectPage", "FieldError", "LOOPBACK_TIMEOUT", "callback_url", "error_sentence", "plain", "with_hint"]

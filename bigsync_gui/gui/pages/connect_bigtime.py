@@ -189,8 +189,10 @@ class ConnectBigTimePage(ConnectPage):
     def _firm(self) -> str:
         firm = self.firm_id.text().strip()
         if not firm:
-            raise FieldError(self.firm_id, "Enter your BigTime firm id (BigTime › My Company › Company Info); "
-                                            "BigTime needs it on every call.")
+            raise FieldError(
+                self.firm_id,
+                "Enter your BigTime firm id (BigTime › My Company › Company Info); BigTime needs it on every call.",
+            )
         return firm
 
     def make_attempt(self) -> oauth.AuthorizationAttempt:
@@ -232,8 +234,11 @@ class ConnectBigTimePage(ConnectPage):
             exc.field.setFocus()
             return
         connector = self.context.connector
-        self.run_save(lambda: (connector.save_bigtime_key(base, key, firm).sentence(), ""), self.connect_with_key,
-                      "Checking the API key with BigTime…")
+        self.run_save(
+            lambda: (connector.save_bigtime_key(base, key, firm).sentence(), ""),
+            self.connect_with_key,
+            "Checking the API key with BigTime…",
+        )
 
     def attempt_words(self) -> tuple[str, str]:
         return ("The key you entered", "could not be checked") if self.use_key.isChecked() else super().attempt_words()

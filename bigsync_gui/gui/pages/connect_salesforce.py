@@ -22,8 +22,10 @@ def admin_sentence(perms: UserPermissions | None) -> str:
         return ""
     if perms.modify_all_data:
         return "This user is a Salesforce administrator (Modify All Data)."
-    return ("This user is not a Salesforce administrator (no Modify All Data permission): BigSync may not see every "
-            "opportunity or be able to fill the BigTime fields. Sign in again as an administrator if you can.")
+    return (
+        "This user is not a Salesforce administrator (no Modify All Data permission): BigSync may not see every "
+        "opportunity or be able to fill the BigTime fields. Sign in again as an administrator if you can."
+    )
 
 
 class ConnectSalesforcePage(ConnectPage):
@@ -34,8 +36,10 @@ class ConnectSalesforcePage(ConnectPage):
     def __init__(self, context: SetupContext) -> None:
         super().__init__(context)
         self.setTitle("Connect Salesforce")
-        self.setSubTitle("Sign in as a Salesforce administrator and click Allow, so BigSync can read your "
-                         "opportunities and write BigTime's figures back to them.")
+        self.setSubTitle(
+            "Sign in as a Salesforce administrator and click Allow, so BigSync can read your "
+            "opportunities and write BigTime's figures back to them."
+        )
 
     def build_form(self, box: QWidget) -> None:
         self.production = QRadioButton("&Production")
@@ -69,12 +73,16 @@ class ConnectSalesforcePage(ConnectPage):
         self.consumer_key.setPlaceholderText("3MVG9…")
         key_label = QLabel("Consumer &key:")
         key_label.setBuddy(self.consumer_key)
-        key_hint = plain("The Consumer Key of your External Client App (or Connected App): Setup › External Client "
-                         "App Manager › your app › Settings › OAuth Settings.")
+        key_hint = plain(
+            "The Consumer Key of your External Client App (or Connected App): Setup › External Client "
+            "App Manager › your app › Settings › OAuth Settings."
+        )
 
         callback_label, callback_row = self._callback_row()
-        callback_hint = plain("Register exactly this callback URL in the app's OAuth settings. Change it here only if "
-                              "your app registers a different one.")
+        callback_hint = plain(
+            "Register exactly this callback URL in the app's OAuth settings. Change it here only if "
+            "your app registers a different one."
+        )
 
         form = QFormLayout(box)
         form.setContentsMargins(0, 0, 0, 0)
@@ -155,8 +163,11 @@ class ConnectSalesforcePage(ConnectPage):
             raise FieldError(self.login_address, error_sentence(exc)) from None
         key = self.consumer_key.text().strip()
         if not key:
-            raise FieldError(self.consumer_key, "Enter the Consumer Key of your External Client App (Setup › External "
-                                                 "Client App Manager › your app › Settings › OAuth Settings).")
+            raise FieldError(
+                self.consumer_key,
+                "Enter the Consumer Key of your External Client App (Setup › External "
+                "Client App Manager › your app › Settings › OAuth Settings).",
+            )
         callback = callback_url(self.callback, "salesforce")
         endpoints = oauth.salesforce_endpoints(login_url, key, callback)
         return oauth.AuthorizationAttempt(endpoints, self.context.connector.http["salesforce"])

@@ -26,9 +26,11 @@ from ..worker import run_in_background
 from .common import LoadPanel, plain_label, sentence
 
 BUTTON = "&Create the missing fields…"
-NO_RIGHT = ("The connected Salesforce user lacks the Customize Application permission, so BigSync cannot create "
-            "the fields: create them by hand as described below, or sign in to Salesforce as an administrator "
-            "(Back to the Salesforce page).")
+NO_RIGHT = (
+    "The connected Salesforce user lacks the Customize Application permission, so BigSync cannot create "
+    "the fields: create them by hand as described below, or sign in to Salesforce as an administrator "
+    "(Back to the Salesforce page)."
+)
 
 
 class CreateFieldsPanel(QWidget):
@@ -37,8 +39,13 @@ class CreateFieldsPanel(QWidget):
 
     created = Signal()
 
-    def __init__(self, connector: Callable[[], Any], field_map: Callable[[], Mapping[str, str]],
-                 create_as: Mapping[str, str], parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        connector: Callable[[], Any],
+        field_map: Callable[[], Mapping[str, str]],
+        create_as: Mapping[str, str],
+        parent: QWidget | None = None,
+    ) -> None:
         super().__init__(parent)
         self._connector = connector
         self._field_map = field_map
@@ -105,8 +112,9 @@ class CreateFieldsPanel(QWidget):
             return
         plan, fmap, words, source = self._plan, dict(self._field_map()), self._create_as, self._connector
         self._set_busy(True, "Creating the fields in Salesforce…")
-        run_in_background(lambda: create_fields(source().salesforce(), plan, fmap, words), self._done,
-                          self._failed, self)
+        run_in_background(
+            lambda: create_fields(source().salesforce(), plan, fmap, words), self._done, self._failed, self
+        )
 
     def _done(self, result: FieldSetupResult) -> None:
         self._set_busy(False)
@@ -156,8 +164,12 @@ class ConfirmCreate(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(plain_label("BigSync will create these in Salesforce:"))
         layout.addWidget(self.items, 1)
-        layout.addWidget(plain_label("A permission set, “BigSync fields”, gives the connected user access to them. "
-                                     "Nothing is changed in Salesforce until you click Create."))
+        layout.addWidget(
+            plain_label(
+                "A permission set, “BigSync fields”, gives the connected user access to them. "
+                "Nothing is changed in Salesforce until you click Create."
+            )
+        )
         layout.addWidget(buttons)
         self.create_button.setFocus()  # Enter creates, Esc cancels; the list scrolls with the wheel or Tab
         self._fit()

@@ -52,8 +52,12 @@ class DefaultClientPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(heading("Opportunities without an account"))
-        layout.addWidget(plain_label("BigSync puts each project under the BigTime client of its opportunity's "
-                                     "account. When an opportunity has no account:"))
+        layout.addWidget(
+            plain_label(
+                "BigSync puts each project under the BigTime client of its opportunity's "
+                "account. When an opportunity has no account:"
+            )
+        )
         layout.addWidget(self.report)
         layout.addWidget(self.use_client)
         layout.addLayout(client_row)
@@ -82,9 +86,12 @@ class DefaultClientPanel(QWidget):
         self._show_saved()
         self.loader.loading("Reading BigTime's clients…")
         connector = self.context.connector
-        run_in_background(lambda: default_client.active_clients(connector),
-                          lambda clients: self._loaded(generation, clients),
-                          lambda exc: self._failed(generation, exc), self)
+        run_in_background(
+            lambda: default_client.active_clients(connector),
+            lambda clients: self._loaded(generation, clients),
+            lambda exc: self._failed(generation, exc),
+            self,
+        )
 
     def _failed(self, generation: int, exc: Exception) -> None:
         if generation == self._generation:
@@ -101,8 +108,10 @@ class DefaultClientPanel(QWidget):
         self.clients.setCurrentIndex(max(0, saved))
         self.clients.setEnabled(self.use_client.isChecked() and bool(clients))
         if self._saved_id and saved < 0:
-            self.status.setText(f"The saved client (id {self._saved_id}) is no longer an active BigTime client, so "
-                                "such opportunities are refused until you choose another.")
+            self.status.setText(
+                f"The saved client (id {self._saved_id}) is no longer an active BigTime client, so "
+                "such opportunities are refused until you choose another."
+            )
         elif not clients:
             self.status.setText("BigTime has no active client to choose.")
         else:
@@ -120,8 +129,12 @@ class DefaultClientPanel(QWidget):
         label = self.clients.currentText()
         self.save_button.setEnabled(False)
         self.status.setText("Saving…")
-        run_in_background(lambda: default_client.choose(connector, client_id),
-                          lambda _s: self._saved(client_id, label), self._save_failed, self)
+        run_in_background(
+            lambda: default_client.choose(connector, client_id),
+            lambda _s: self._saved(client_id, label),
+            self._save_failed,
+            self,
+        )
 
     def _saved(self, client_id: int | None, label: str) -> None:
         self.save_button.setEnabled(True)

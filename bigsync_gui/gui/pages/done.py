@@ -10,19 +10,27 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QVBoxLayout, QWizardPage
 from ..state import SyncState
 from .common import heading, plain_label
 
-NOW = ("BigSync now works in the background. Triggers: {triggers} — when an opportunity reaches {stage}, "
-       "it creates the BigTime project, and BigTime's figures flow back onto the opportunity. The first "
-       "check starts right away.")
-INSTANT_LATER = (" With Change Data Capture on for Opportunity in Salesforce (Setup › Change Data Capture), "
-                 "this becomes Instant once the sync runs.")
-TRAY = ("BigSync lives in the system tray (the notification area): at the bottom right of the screen "
-        "next to the clock on Windows (it may be hidden under the ^ arrow), in the menu bar at the top "
-        "right on macOS, in the panel's status area on Linux. Look for this icon. Click it for the "
-        "status; its menu has Sync now, Pause syncing, Activity…, Settings… and Quit.")
+NOW = (
+    "BigSync now works in the background. Triggers: {triggers} — when an opportunity reaches {stage}, "
+    "it creates the BigTime project, and BigTime's figures flow back onto the opportunity. The first "
+    "check starts right away."
+)
+INSTANT_LATER = (
+    " With Change Data Capture on for Opportunity in Salesforce (Setup › Change Data Capture), "
+    "this becomes Instant once the sync runs."
+)
+TRAY = (
+    "BigSync lives in the system tray (the notification area): at the bottom right of the screen "
+    "next to the clock on Windows (it may be hidden under the ^ arrow), in the menu bar at the top "
+    "right on macOS, in the panel's status area on Linux. Look for this icon. Click it for the "
+    "status; its menu has Sync now, Pause syncing, Activity…, Settings… and Quit."
+)
 NO_TRAY = "If your desktop has no system tray, a small BigSync window shows the same status and buttons instead."
-ACTIVITY = ("To see what BigSync did — every sync, each project it created, anything Salesforce or "
-            "BigTime refused — choose Activity… in the icon's menu. Starting BigSync again while it "
-            "runs opens Activity too.")
+ACTIVITY = (
+    "To see what BigSync did — every sync, each project it created, anything Salesforce or "
+    "BigTime refused — choose Activity… in the icon's menu. Starting BigSync again while it "
+    "runs opens Activity too."
+)
 CLOSE = "Close this window with Done: BigSync keeps running."
 
 

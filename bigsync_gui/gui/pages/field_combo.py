@@ -57,8 +57,9 @@ class FieldCombo(QComboBox):
 
     def text_width(self) -> int:
         """The width the style leaves for the closed box's text (its label is drawn 1 px in on each side)."""
-        rect = self.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, self._options(),
-                                           QStyle.SubControl.SC_ComboBoxEditField, self)
+        rect = self.style().subControlRect(
+            QStyle.ComplexControl.CC_ComboBox, self._options(), QStyle.SubControl.SC_ComboBoxEditField, self
+        )
         return rect.width() - 2
 
     def needed_width(self) -> int:
@@ -83,8 +84,9 @@ class FieldCombo(QComboBox):
         painter.setPen(self.palette().color(self.foregroundRole()))
         option = self._options()
         painter.drawComplexControl(QStyle.ComplexControl.CC_ComboBox, option)
-        option.currentText = self.fontMetrics().elidedText(self.shown_text(), Qt.TextElideMode.ElideMiddle,
-                                                          self.text_width())
+        option.currentText = self.fontMetrics().elidedText(
+            self.shown_text(), Qt.TextElideMode.ElideMiddle, self.text_width()
+        )
         painter.drawControl(QStyle.ControlElement.CE_ComboBoxLabel, option)
 
 
@@ -127,8 +129,10 @@ class MappingColumns(QObject):
         words = [word for name in names for word in name.split()]
         heading = table.horizontalHeaderItem(0).text() if table.horizontalHeaderItem(0) else ""
         header_margin = table.horizontalHeader().sectionSizeFromContents(0).width() - fm.horizontalAdvance(heading)
-        narrowest = max(max((fm.horizontalAdvance(w) for w in words), default=0) + margin,
-                        fm.horizontalAdvance(heading) + header_margin)
+        narrowest = max(
+            max((fm.horizontalAdvance(w) for w in words), default=0) + margin,
+            fm.horizontalAdvance(heading) + header_margin,
+        )
         one_line = max(max((fm.horizontalAdvance(n) for n in names), default=0) + margin, narrowest)
         return narrowest, one_line
 

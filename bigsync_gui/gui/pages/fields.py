@@ -55,12 +55,16 @@ FIGURES: dict[str, tuple[str, tuple[str, ...], str]] = {
     "last_sync": ("Last sync", ("datetime",), "Date/Time"),
     "client_id": ("BigTime client ID (on the account)", ("string",), "Text(40), External ID"),
 }
-HOW_TO_ADD = ("To add a missing field by hand: in Salesforce Setup › Object Manager › Opportunity (Account for "
-              "the one marked Account.) › Fields & Relationships › New, create it with the name and type below, "
-              "and make it editable for "
-              "the user you connected with. Then come back to this page (Back, Next) to check again.")
-INVOICE_HINT = (f"Per-invoice rows need the custom object {INVOICE_OBJECT} (installed with BigSync's field "
-                "package or created by hand); without it, only the totals above are written.")
+HOW_TO_ADD = (
+    "To add a missing field by hand: in Salesforce Setup › Object Manager › Opportunity (Account for "
+    "the one marked Account.) › Fields & Relationships › New, create it with the name and type below, "
+    "and make it editable for "
+    "the user you connected with. Then come back to this page (Back, Next) to check again."
+)
+INVOICE_HINT = (
+    f"Per-invoice rows need the custom object {INVOICE_OBJECT} (installed with BigSync's field "
+    "package or created by hand); without it, only the totals above are written."
+)
 
 
 @dataclass(frozen=True)
@@ -84,8 +88,9 @@ def read_fields(connector) -> FieldsReport:  # runs on a pool thread
     except RequestRejected as exc:
         invoice = False if (exc.status == 404 or exc.code in ("NOT_FOUND", "INVALID_TYPE")) else None
     rights = user_rights(sf)
-    return FieldsReport(opportunity, invoice, rights.has("CustomizeApplication") if rights else None,
-                        sf.fields(ACCOUNT))
+    return FieldsReport(
+        opportunity, invoice, rights.has("CustomizeApplication") if rights else None, sf.fields(ACCOUNT)
+    )
 
 
 def status_of(target: str, fields: dict[str, FieldInfo], figure: str) -> tuple[str, bool]:
@@ -107,8 +112,9 @@ def status_of(target: str, fields: dict[str, FieldInfo], figure: str) -> tuple[s
 def offered(figure: str, fields: dict[str, FieldInfo]) -> list[FieldInfo]:
     """The fields a figure may be written to: updateable custom fields of a compatible type."""
     types = FIGURES[figure][1]
-    return sorted((f for f in fields.values() if f.custom and f.updateable and f.type in types),
-                  key=lambda f: f.label.lower())
+    return sorted(
+        (f for f in fields.values() if f.custom and f.updateable and f.type in types), key=lambda f: f.label.lower()
+    )
 
 
 class _FocusedOnly(QObject):
@@ -124,8 +130,10 @@ class FieldsPage(QWizardPage):
         super().__init__()
         self.context = context
         self.setTitle("Salesforce fields")
-        self.setSubTitle("Where BigTime's figures are written on each opportunity, and the client on its account. "
-                         "Missing fields are skipped; you can add them later.")
+        self.setSubTitle(
+            "Where BigTime's figures are written on each opportunity, and the client on its account. "
+            "Missing fields are skipped; you can add them later."
+        )
         self._report: FieldsReport | None = None
         self._generation = 0
         self._map = self._saved_map()
@@ -154,8 +162,11 @@ class FieldsPage(QWizardPage):
         self.missing_title = heading("Missing fields")
         self.missing = plain_label(selectable=True)
         self.invoice = plain_label()
-        self.create_panel = CreateFieldsPanel(lambda: self.context.connector, self.field_map,
-                                              {figure: create for figure, (_n, _t, create) in FIGURES.items()})
+        self.create_panel = CreateFieldsPanel(
+            lambda: self.context.connector,
+            self.field_map,
+            {figure: create for figure, (_n, _t, create) in FIGURES.items()},
+        )
         self.create_panel.created.connect(self.load_fields)
         layout = QVBoxLayout(self)
         layout.addWidget(self.panel)
@@ -193,11 +204,14 @@ class FieldsPage(QWizardPage):
         return out
 
     def written(self) -> list[str]:
-        """"Friendly name → field" for each figure that will be written."""
+        """ "Friendly name → field" for each figure that will be written."""
         if self._report is None:
             return []
-        return [f"{FIGURES[figure][0]} → {target}" for figure, target in self._map.items()
-                if target and status_of(target, self._report.fields_for(figure), figure)[1]]
+        return [
+            f"{FIGURES[figure][0]} → {target}"
+            for figure, target in self._map.items()
+            if target and status_of(target, self._report.fields_for(figure), figure)[1]
+        ]
 
     def invoice_object(self) -> bool | None:
         return self._report.invoice_object if self._report else None
@@ -218,8 +232,12 @@ class FieldsPage(QWizardPage):
         self.panel.loading("Reading the Opportunity fields from Salesforce…")
         self.completeChanged.emit()
         connector = self.context.connector
-        run_in_background(lambda: read_fields(connector), lambda report: self._on_report(generation, report),
-                          lambda exc: self._on_failed(generation, exc), self)
+        run_in_background(
+            lambda: read_fields(connector),
+            lambda report: self._on_report(generation, report),
+            lambda exc: self._on_failed(generation, exc),
+            self,
+        )
 
     def _on_failed(self, generation: int, exc: Exception) -> None:
         if generation == self._generation:
@@ -240,8 +258,10 @@ class FieldsPage(QWizardPage):
             self.setTabOrder(previous, combo)
         self._refresh_status()
         if report.invoice_object:
-            self.invoice.setText(f"✓ The org has the {INVOICE_OBJECT} object: one row per BigTime invoice is "
-                                 "written under each opportunity.")
+            self.invoice.setText(
+                f"✓ The org has the {INVOICE_OBJECT} object: one row per BigTime invoice is "
+                "written under each opportunity."
+            )
         elif report.invoice_object is False:
             self.invoice.setText(f"✗ The org has no {INVOICE_OBJECT} object. " + INVOICE_HINT)
         else:
@@ -294,11 +314,13 @@ class FieldsPage(QWizardPage):
             if not ok and text == "✗ missing":
                 missing_lines.append(f"•  {target} — {create}")
             elif not ok and text == "✗ a standard field":
-                missing_lines.append(f"•  {target} — a standard field: BigSync never writes Salesforce's own "
-                                     "fields; pick a custom field")
+                missing_lines.append(
+                    f"•  {target} — a standard field: BigSync never writes Salesforce's own fields; pick a custom field"
+                )
             elif not ok:
-                missing_lines.append(f"•  {target} — {text.lstrip('✗ ')}: make it an editable {create} field, "
-                                     "or pick another field")
+                missing_lines.append(
+                    f"•  {target} — {text.lstrip('✗ ')}: make it an editable {create} field, or pick another field"
+                )
         lacking = any(status_of(t, self._report.fields_for(f), f)[0] == "✗ missing" for f, t in self._map.items())
         self.create_panel.update_for(lacking or self._report.invoice_object is False, self._report.may_create)
         if missing_lines:

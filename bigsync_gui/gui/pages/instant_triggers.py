@@ -62,8 +62,9 @@ class InstantTriggersPanel(QWidget):
             readiness = check_cdc(context.connector.salesforce())
             return readiness, effective_interval(context.profile), timing(context.profile)
 
-        run_in_background(work, lambda answer: self._show(generation, *answer),
-                          lambda exc: self._failed(generation, exc), self)
+        run_in_background(
+            work, lambda answer: self._show(generation, *answer), lambda exc: self._failed(generation, exc), self
+        )
 
     def _show(self, generation: int, readiness: CdcReadiness, interval: TriggerInterval, live: TriggerTiming) -> None:
         if generation != self._generation:
@@ -78,8 +79,9 @@ class InstantTriggersPanel(QWidget):
             self.timing.setText(f"Triggers: {self.words}")
         self.detail.setText(readiness.sentence())
         steps = readiness.steps()
-        self.steps.setText("To make them instant:\n" + "\n".join(f"{n}. {s}" for n, s in enumerate(steps, 1))
-                           if steps else "")
+        self.steps.setText(
+            "To make them instant:\n" + "\n".join(f"{n}. {s}" for n, s in enumerate(steps, 1)) if steps else ""
+        )
         self.timing.show()
         self.detail.show()
         self.steps.setVisible(bool(steps))

@@ -30,8 +30,10 @@ from .instant_triggers import InstantTriggersPanel
 API_NAME_ROLE = Qt.ItemDataRole.UserRole + 1
 CLOSED_LOST_TIP = "Closed-lost stages never create projects"
 DEFAULT_WON_STAGE = "Closed Won"
-RULE = ("An opportunity triggers when it reaches this stage or passes it — any later stage that is not "
-        "closed-lost. Closed-lost stages are listed but cannot be picked: they never create projects.")
+RULE = (
+    "An opportunity triggers when it reaches this stage or passes it — any later stage that is not "
+    "closed-lost. Closed-lost stages are listed but cannot be picked: they never create projects."
+)
 
 
 def failure_sentence(exc: BaseException) -> str:
@@ -91,8 +93,10 @@ class StagePage(QWizardPage):
         self.interval.setAccessibleName("Sync interval in minutes")
         interval_label = QLabel("Check &every:")
         interval_label.setBuddy(self.interval)
-        interval_hint = plain_label("How often BigSync looks for opportunities that reached the stage. "
-                                    "Automatic: as often as the API budget allows.")
+        interval_hint = plain_label(
+            "How often BigSync looks for opportunities that reached the stage. "
+            "Automatic: as often as the API budget allows."
+        )
 
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)
@@ -170,9 +174,12 @@ class StagePage(QWizardPage):
         self.stages_panel.loading("Loading stages from Salesforce…")
         self.completeChanged.emit()
         engine = self.context.engine
-        run_in_background(engine.stages,
-                          lambda stages: self._on_stages(generation, stages),
-                          lambda exc: self._on_stages_failed(generation, exc), self)
+        run_in_background(
+            engine.stages,
+            lambda stages: self._on_stages(generation, stages),
+            lambda exc: self._on_stages_failed(generation, exc),
+            self,
+        )
 
     def _on_stages_failed(self, generation: int, exc: Exception) -> None:
         if generation != self._load_generation:
@@ -196,8 +203,10 @@ class StagePage(QWizardPage):
         self.combo.blockSignals(False)
         self.stages_panel.done()
         if not pickable:
-            self.stages_panel.failed("Salesforce lists no active stage that can trigger a project. "
-                                     "Activate one in Setup › Opportunity Stages, then retry.")
+            self.stages_panel.failed(
+                "Salesforce lists no active stage that can trigger a project. "
+                "Activate one in Setup › Opportunity Stages, then retry."
+            )
             return
         self.combo.setEnabled(True)
         self._note_saved_stage(stages)
@@ -216,8 +225,9 @@ class StagePage(QWizardPage):
             self.saved_missing.hide()
             return
         label = self._saved.trigger_stage_label or saved
-        self.saved_missing.setText(f"The saved trigger stage “{label}” is no longer an active stage in "
-                                   "Salesforce: pick the stage again.")
+        self.saved_missing.setText(
+            f"The saved trigger stage “{label}” is no longer an active stage in Salesforce: pick the stage again."
+        )
         self.saved_missing.show()
 
     # ---- the count of opportunities already at or past it -------------------------------------------
@@ -240,9 +250,12 @@ class StagePage(QWizardPage):
             return
         self.count_panel.loading(f"Counting the opportunities already at or past {stage.label}…")
         engine = self.context.engine
-        run_in_background(lambda: engine.already_past(stage.api_name),
-                          lambda result: self._on_count(generation, stage, result),
-                          lambda exc: self._on_count_failed(generation, exc), self)
+        run_in_background(
+            lambda: engine.already_past(stage.api_name),
+            lambda result: self._on_count(generation, stage, result),
+            lambda exc: self._on_count_failed(generation, exc),
+            self,
+        )
 
     def _on_count_failed(self, generation: int, exc: Exception) -> None:
         if generation != self._count_generation:
@@ -260,8 +273,10 @@ class StagePage(QWizardPage):
         elif n == 1:
             text = f"1 opportunity is already at or past {stage.label}. By default it does not become a project."
         else:
-            text = (f"{n} opportunities are already at or past {stage.label}. By default they do not become "
-                    "projects; only opportunities that reach the stage from now on do.")
+            text = (
+                f"{n} opportunities are already at or past {stage.label}. By default they do not become "
+                "projects; only opportunities that reach the stage from now on do."
+            )
         self.count_label.setText(text)
         self.backfill.setText("Also create a &project for it" if n == 1 else "Also create &projects for them")
         self.backfill.setEnabled(n > 0)

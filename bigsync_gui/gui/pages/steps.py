@@ -43,5 +43,7 @@ class StepList(QWidget):
             font = QFont(label.font())
             font.setBold(i == current)
             label.setFont(font)
-            label.setAccessibleName(f"Step {i + 1} of {len(STEPS)}: {name}"
-                                    + (", current" if i == current else ", done" if i < current else ""))
+            label.setAccessibleName(
+                f"Step {i + 1} of {len(STEPS)}: {name}"
+                + (", current" if i == current else ", done" if i < current else "")
+            )

@@ -142,8 +142,9 @@ class SummaryPage(QWizardPage):
             write_report(connector.profile, report)
             return report
 
-        run_in_background(work, lambda report: self._doctor_done(run, report),
-                          lambda exc: self._doctor_failed(run, exc), self)
+        run_in_background(
+            work, lambda report: self._doctor_done(run, report), lambda exc: self._doctor_failed(run, exc), self
+        )
 
     def _doctor_done(self, run: int, report: Any) -> None:
         if run != self._doctor_run:
@@ -167,14 +168,17 @@ class SummaryPage(QWizardPage):
     def show_choices(self, choices: Choices) -> None:
         self.salesforce.setText(choices.salesforce)
         self.bigtime.setText(choices.bigtime)
-        self.stage.setText(f"{choices.stage_label} — an opportunity that reaches or passes it becomes a "
-                           "BigTime project; closed-lost ones never do.")
+        self.stage.setText(
+            f"{choices.stage_label} — an opportunity that reaches or passes it becomes a "
+            "BigTime project; closed-lost ones never do."
+        )
         self.backfill.setText(describe_backfill(choices))
         triggers = choices.triggers or planned(Settings(), None, choices.interval_seconds).words
         self.interval.setText(f"Triggers: {triggers}.")
         self.fields.setText(describe_fields(choices))
-        self.problems.setText("\n".join(choices.problems) + ("\nWrite-back skips these until they exist."
-                                                              if choices.problems else ""))
+        self.problems.setText(
+            "\n".join(choices.problems) + ("\nWrite-back skips these until they exist." if choices.problems else "")
+        )
         self.problems.setVisible(bool(choices.problems))
         self.problems_label.setVisible(bool(choices.problems))
 

@@ -42,24 +42,30 @@ INTRO = (
     "opportunity never deletes a project."
 )
 NEEDS = "You need to be an administrator in both Salesforce and BigTime to finish this setup."
-SANDBOX_NOTE = ("You are trying BigSync against the built-in sandbox. Its addresses, the consumer key, "
-                "BigTime's client id and secret, the API key and the firm id are filled in, and nothing "
-                "needs registering. The sandbox's sign-in pages show the demo user names and passwords to "
-                "type. The steps below are what a real setup asks for.")
+SANDBOX_NOTE = (
+    "You are trying BigSync against the built-in sandbox. Its addresses, the consumer key, "
+    "BigTime's client id and secret, the API key and the firm id are filled in, and nothing "
+    "needs registering. The sandbox's sign-in pages show the demo user names and passwords to "
+    "type. The steps below are what a real setup asks for."
+)
 NO_BROWSER = "No web browser opened. Open this address yourself:"
-INSTALL = ("BigTime's own Salesforce app adds BigTime's objects to Salesforce. Install it one of two "
-           "ways: from Salesforce's AppExchange, or from BigTime under My Company › Integrations › "
-           "Salesforce.")
-SALESFORCE_STEPS = "\n".join([
-    "In Salesforce Setup › External Client App Manager, create a New External Client App (an existing "
-    "Connected App works too):",
-    "•  Enable OAuth, with the callback URL below.",
-    "•  Turn ON “Require Proof Key for Code Exchange (PKCE)”.",
-    "•  Turn OFF “Require secret for Web Server Flow”: BigSync needs no secret.",
-    "•  Scopes: “Manage user data via APIs (api)” and “Perform requests at any time (refresh_token, "
-    "offline_access)”.",
-    "•  Copy the Consumer Key: the next page asks for it.",
-])
+INSTALL = (
+    "BigTime's own Salesforce app adds BigTime's objects to Salesforce. Install it one of two "
+    "ways: from Salesforce's AppExchange, or from BigTime under My Company › Integrations › "
+    "Salesforce."
+)
+SALESFORCE_STEPS = "\n".join(
+    [
+        "In Salesforce Setup › External Client App Manager, create a New External Client App (an existing "
+        "Connected App works too):",
+        "•  Enable OAuth, with the callback URL below.",
+        "•  Turn ON “Require Proof Key for Code Exchange (PKCE)”.",
+        "•  Turn OFF “Require secret for Web Server Flow”: BigSync needs no secret.",
+        "•  Scopes: “Manage user data via APIs (api)” and “Perform requests at any time (refresh_token, "
+        "offline_access)”.",
+        "•  Copy the Consumer Key: the next page asks for it.",
+    ]
+)
 BIGTIME_STEPS = (
     "In BigTime, either register a client app under My Company › Integrations (callback URL below; "
     "copy its client id and secret), or create a firm API key under My Company › Integrations › "
@@ -88,8 +94,10 @@ class WelcomePage(QWizardPage):
             column.addWidget(note)
             if context.prefill.console_url:
                 self.console_button = QPushButton("Open the sandbox &console")
-                self.console_button.setToolTip(context.prefill.console_url + " — move opportunities, log time, "
-                                               "raise invoices, and watch the sync react")
+                self.console_button.setToolTip(
+                    context.prefill.console_url + " — move opportunities, log time, "
+                    "raise invoices, and watch the sync react"
+                )
                 self.console_button.clicked.connect(self.open_console)
                 console_row = QHBoxLayout()
                 console_row.addWidget(self.console_button)

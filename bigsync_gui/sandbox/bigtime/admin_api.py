@@ -142,8 +142,10 @@ class AdminRoutes:
         body = read_json(request) or {}
         if not isinstance(body, dict) or set(body) - {"requests", "window_seconds", "retry_after"}:
             raise ApiError(400, "BAD_REQUEST", "The body is an object with requests, window_seconds and retry_after.")
-        requests_, window = body.get("requests", self.data.settings.get("rate_limit_requests")), \
-            body.get("window_seconds", self.data.settings.get("rate_limit_window_seconds"))
+        requests_, window = (
+            body.get("requests", self.data.settings.get("rate_limit_requests")),
+            body.get("window_seconds", self.data.settings.get("rate_limit_window_seconds")),
+        )
         if requests_ is not None and (not isinstance(requests_, int) or isinstance(requests_, bool) or requests_ < 1):
             raise ApiError(400, "BAD_REQUEST", "requests must be a positive integer, or null for no limit.")
         if not isinstance(window, (int, float)) or isinstance(window, bool) or window <= 0:

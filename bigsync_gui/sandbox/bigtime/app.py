@@ -68,8 +68,11 @@ class BigTimeApp(ServiceApp):
 
     def error_response(self, error: ApiError) -> Response:
         if isinstance(error, OAuthError):
-            return json_response({"error": error.code, "error_description": error.message}, status=error.status,
-                                 headers={"Cache-Control": "no-store", **error.headers})
+            return json_response(
+                {"error": error.code, "error_description": error.message},
+                status=error.status,
+                headers={"Cache-Control": "no-store", **error.headers},
+            )
         return json_response({"Message": error.message}, status=error.status, headers=error.headers)
 
     def _default_fault_body(self, status: int) -> Any:
@@ -89,9 +92,11 @@ class BigTimeApp(ServiceApp):
         """BigTime's refusal: 503 with an HTML page (its error bodies are sometimes HTML), and
         ``Retry-After`` only under the lenient switch."""
         headers = {"Retry-After": str(retry_after)} if self.data.settings.get("rate_limit_retry_after") else {}
-        page = ("<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body>"
-                "<h1>Service Unavailable</h1><p>The service is temporarily unavailable: too many requests. "
-                "Try again later.</p></body></html>")
+        page = (
+            "<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body>"
+            "<h1>Service Unavailable</h1><p>The service is temporarily unavailable: too many requests. "
+            "Try again later.</p></body></html>"
+        )
         return Response(page, status=503, mimetype="text/html", headers=headers)
 
 

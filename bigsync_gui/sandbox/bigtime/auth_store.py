@@ -52,10 +52,15 @@ class AuthStore:
     def issue_code(self, txn: str) -> str:
         info = self.store.oauth_txns.pop(txn)
         code = secrets.token_urlsafe(24)
-        self.store.oauth_codes[code] = {"client_id": info["client_id"], "redirect_uri": info["redirect_uri"],
-                                  "staff_id": info["staff_id"], "code_challenge": info["code_challenge"],
-                                  "code_challenge_method": info["code_challenge_method"],
-                                  "expires": self._expiry(CODE_TTL_SECONDS), "used": False}
+        self.store.oauth_codes[code] = {
+            "client_id": info["client_id"],
+            "redirect_uri": info["redirect_uri"],
+            "staff_id": info["staff_id"],
+            "code_challenge": info["code_challenge"],
+            "code_challenge_method": info["code_challenge_method"],
+            "expires": self._expiry(CODE_TTL_SECONDS),
+            "used": False,
+        }
         return code
 
     def take_code(self, code: str) -> dict[str, Any] | None:

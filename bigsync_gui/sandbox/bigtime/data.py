@@ -95,8 +95,11 @@ class BigTimeData(FirmStore):
             "task": lambda i: public(self.get("task", i, "Task")),
         }
         if kind == "staff":
-            return {**self.directory.get_staff(record_id), "permissions": self.permissions(record_id),
-                    "login": self.records["staff"][int(record_id)]["_login"]}
+            return {
+                **self.directory.get_staff(record_id),
+                "permissions": self.permissions(record_id),
+                "login": self.records["staff"][int(record_id)]["_login"],
+            }
         if kind not in getters:
             raise NotFoundError(f"Unknown record kind '{kind}'.")
         return getters[kind](record_id)
@@ -197,5 +200,15 @@ class BigTimeData(FirmStore):
 
 
 # Imported from here by the app, the seed, the console and the tests.
-__all__ = ["EXPENSE_CODES", "INVOICE_OPEN", "PERMISSIONS", "RATE_LIMIT_WINDOW_SECONDS", "BigTimeData", "BigTimeError",
-           "NotFoundError", "PermissionDenied", "ValidationError", "parse_date"]
+__all__ = [
+    "EXPENSE_CODES",
+    "INVOICE_OPEN",
+    "PERMISSIONS",
+    "RATE_LIMIT_WINDOW_SECONDS",
+    "BigTimeData",
+    "BigTimeError",
+    "NotFoundError",
+    "PermissionDenied",
+    "ValidationError",
+    "parse_date",
+]

@@ -82,11 +82,21 @@ class Ledger:
         billable = values.get("HoursBillable", billable_default)
         sid = self.store.new_id("time")
         record = {
-            "SID": sid, "Dt": values["Dt"], "ProjectSID": project["SystemId"], "StaffSID": staff["SystemId"],
-            "BudgCatID": values.get("BudgCatID"), "TaskSID": task_sid, "Hours_IN": hours, "HoursBillable": billable,
-            "ChargeBillable": money(billable * self.rate(project, staff)), "CostIN": money(hours * staff["CostRate"]),
-            "Notes": values.get("Notes", ""), "IsSubmitted": values.get("IsSubmitted", False),
-            "IsApproved": values.get("IsApproved", False), "IsInvoiced": False, "InvoiceSID": None,
+            "SID": sid,
+            "Dt": values["Dt"],
+            "ProjectSID": project["SystemId"],
+            "StaffSID": staff["SystemId"],
+            "BudgCatID": values.get("BudgCatID"),
+            "TaskSID": task_sid,
+            "Hours_IN": hours,
+            "HoursBillable": billable,
+            "ChargeBillable": money(billable * self.rate(project, staff)),
+            "CostIN": money(hours * staff["CostRate"]),
+            "Notes": values.get("Notes", ""),
+            "IsSubmitted": values.get("IsSubmitted", False),
+            "IsApproved": values.get("IsApproved", False),
+            "IsInvoiced": False,
+            "InvoiceSID": None,
         }
         self.store.stamp(record, created=True)
         self.store.records["time"][sid] = record
@@ -110,8 +120,13 @@ class Ledger:
         )
         return out
 
-    def time_entries(self, staff_id: int | None = None, project_id: int | None = None,
-                     start: date | None = None, end: date | None = None) -> list[dict[str, Any]]:
+    def time_entries(
+        self,
+        staff_id: int | None = None,
+        project_id: int | None = None,
+        start: date | None = None,
+        end: date | None = None,
+    ) -> list[dict[str, Any]]:
         if staff_id is not None:
             self.store.get("staff", staff_id, "Staff member")
         if project_id is not None:
@@ -157,10 +172,18 @@ class Ledger:
             raise ValidationError(f"Invalid TaskSID: task {task_sid} is not a task of project {project['SystemId']}.")
         sid = self.store.new_id("expense")
         record = {
-            "SID": sid, "Dt": values["Dt"], "ProjectSID": project["SystemId"], "StaffSID": values["StaffSID"],
-            "CatSID": cat["Id"], "TaskSID": task_sid, "CostIN": money(cost),
+            "SID": sid,
+            "Dt": values["Dt"],
+            "ProjectSID": project["SystemId"],
+            "StaffSID": values["StaffSID"],
+            "CatSID": cat["Id"],
+            "TaskSID": task_sid,
+            "CostIN": money(cost),
             "CostBill": money(values.get("CostBill", cost if cat["Billable"] else 0.0)),
-            "Nt": values.get("Nt", ""), "IsReimb": values.get("IsReimb", True), "IsInvoiced": False, "InvoiceSID": None,
+            "Nt": values.get("Nt", ""),
+            "IsReimb": values.get("IsReimb", True),
+            "IsInvoiced": False,
+            "InvoiceSID": None,
         }
         self.store.stamp(record, created=True)
         self.store.records["expense"][sid] = record
@@ -270,11 +293,19 @@ class Ledger:
             nbr = str(self.store.next_invoice_nbr)
             self.store.next_invoice_nbr += 1
         record = {
-            "Sid": sid, "ProjectSid": project["SystemId"], "ClientSid": project["ClientId"], "InvoiceNbr": nbr,
+            "Sid": sid,
+            "ProjectSid": project["SystemId"],
+            "ClientSid": project["ClientId"],
+            "InvoiceNbr": nbr,
             "InvoiceDt": fmt_date(inv_day),
             "InvoiceDtDue": values.get("InvoiceDtDue") or fmt_date(inv_day + timedelta(days=30)),
-            "InvoiceAmt": amount, "TotalAmt": money(amount + tax), "PaidAmt": 0.0, "Status": status,
-            "StatusTxt": INVOICE_STATUS_TXT[status], "Notes": values.get("Notes", ""), "Lines": lines,
+            "InvoiceAmt": amount,
+            "TotalAmt": money(amount + tax),
+            "PaidAmt": 0.0,
+            "Status": status,
+            "StatusTxt": INVOICE_STATUS_TXT[status],
+            "Notes": values.get("Notes", ""),
+            "Lines": lines,
             "_payments": [],
         }
         self.store.stamp(record, created=True)
@@ -335,8 +366,11 @@ class Ledger:
         return out
 
     def invoice_history(self, start: date, end: date) -> list[dict[str, Any]]:
-        out = [self._invoice_view(r, detail=False) for r in self.store.records["invoice"].values()
-               if r["Status"] != INVOICE_DRAFT and start <= parse_date(r["InvoiceDt"]) <= end]
+        out = [
+            self._invoice_view(r, detail=False)
+            for r in self.store.records["invoice"].values()
+            if r["Status"] != INVOICE_DRAFT and start <= parse_date(r["InvoiceDt"]) <= end
+        ]
         return sorted(out, key=lambda r: (r["InvoiceDt"], r["Sid"]))
 
     def invoice_drafts(self) -> list[dict[str, Any]]:
@@ -442,11 +476,22 @@ class Ledger:
                 "ChargeIn": fees,
             }
             if self.store.switches["budget_row_aliases"]:
-                public.update({"ProjectSid": pid, "BudgetHours": r["BudgetHours"], "BudgetFees": r["BudgetFees"],
-                               "BudgetExps": r["BudgetExps"],
-                               # the names of two client libraries
-                               "HoursInput": hin, "HoursBill": hbill, "FeesInput": fees, "FeesCost": cost,
-                               "ExpensesInput": exp_in, "ExpensesBillable": exp_bill, "TotalWip": wip})
+                public.update(
+                    {
+                        "ProjectSid": pid,
+                        "BudgetHours": r["BudgetHours"],
+                        "BudgetFees": r["BudgetFees"],
+                        "BudgetExps": r["BudgetExps"],
+                        # the names of two client libraries
+                        "HoursInput": hin,
+                        "HoursBill": hbill,
+                        "FeesInput": fees,
+                        "FeesCost": cost,
+                        "ExpensesInput": exp_in,
+                        "ExpensesBillable": exp_bill,
+                        "TotalWip": wip,
+                    }
+                )
             out.append(public)
         return out
 

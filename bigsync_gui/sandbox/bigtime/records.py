@@ -59,10 +59,21 @@ class Directory:
             or f"staff{sid}@{cred.BT_FIRM_ID}.example"
         )
         record = {
-            "SystemId": sid, "FName": "", "SName": "", "Title": "", "EMail": "", "Phone": "", "IsInactive": False,
-            "BillRate": 150.0, "CostRate": 75.0, "HireDt": None, **values,
-            "_login": str(login), "_password": str(pick(fields, "Pwd", "Password") or cred.BT_PASSWORD),
-            "_userid": 900 + sid, "_rights": {},
+            "SystemId": sid,
+            "FName": "",
+            "SName": "",
+            "Title": "",
+            "EMail": "",
+            "Phone": "",
+            "IsInactive": False,
+            "BillRate": 150.0,
+            "CostRate": 75.0,
+            "HireDt": None,
+            **values,
+            "_login": str(login),
+            "_password": str(pick(fields, "Pwd", "Password") or cred.BT_PASSWORD),
+            "_userid": 900 + sid,
+            "_rights": {},
         }
         record["FullName"] = f"{record['FName']} {record['SName']}".strip()
         if not record["EMail"]:
@@ -135,14 +146,16 @@ class Directory:
                 project["DisplayName"] = self._display_name(project)
 
     def _unique_code(self, values: dict[str, Any], own: int | None = None) -> None:
-        """"BigTime requires every client in the system to have a unique Id" (its help): another
+        """ "BigTime requires every client in the system to have a unique Id" (its help): another
         client's code, compared ignoring case (the stricter reading), is refused unless the switch
         ``client_id_unique`` is off."""
         code = str(values.get("ClientId") or "").strip().upper()
         if not code or not self.store.switches["client_id_unique"]:
             return
-        if any(str(c["ClientId"]).strip().upper() == code and c["SystemId"] != own
-               for c in self.store.records["client"].values()):
+        if any(
+            str(c["ClientId"]).strip().upper() == code and c["SystemId"] != own
+            for c in self.store.records["client"].values()
+        ):
             raise ValidationError(f"ClientId must be unique: another client already has '{values['ClientId']}'.")
 
     def client_list(self, show_inactive: bool = False) -> list[dict[str, Any]]:
@@ -220,7 +233,7 @@ class Directory:
             if overflow == "refuse":
                 raise ValidationError(f"{name} is too long: at most {limit} characters are allowed.")
             if overflow == "truncate":
-                values[name] = units[:2 * limit].decode("utf-16-le", errors="ignore")
+                values[name] = units[: 2 * limit].decode("utf-16-le", errors="ignore")
 
     def create_project(self, fields: dict[str, Any]) -> int:
         values = normalise(fields, PROJECT_UPDATE)
@@ -231,10 +244,25 @@ class Directory:
         self._check_project_refs(values)
         sid = self.store.new_id("project")
         record: dict[str, Any] = {
-            "SystemId": sid, "Nm": "", "DisplayName": "", "ProjectCode": "", "ClientId": None, "TypeId": 1,
-            "StartDt": fmt_date(self.store.today()), "EndDt": None, "Notes": "", "StatusProd": 1, "StatusBill": 1,
-            "IsInactive": False, "BudgetHours": 0.0, "BudgetFees": 0.0, "BudgetStyle": 0, "BasicRate": 0.0,
-            "BillingRate": 0.0, "PrimaryContactId": None, "BillingContactId": None,
+            "SystemId": sid,
+            "Nm": "",
+            "DisplayName": "",
+            "ProjectCode": "",
+            "ClientId": None,
+            "TypeId": 1,
+            "StartDt": fmt_date(self.store.today()),
+            "EndDt": None,
+            "Notes": "",
+            "StatusProd": 1,
+            "StatusBill": 1,
+            "IsInactive": False,
+            "BudgetHours": 0.0,
+            "BudgetFees": 0.0,
+            "BudgetStyle": 0,
+            "BasicRate": 0.0,
+            "BillingRate": 0.0,
+            "PrimaryContactId": None,
+            "BillingContactId": None,
         }
         self._fit("project", values)
         record.update({k: v for k, v in values.items() if k not in ("IsInactive",)})
@@ -268,8 +296,13 @@ class Directory:
         ):
             raise ValidationError("This project has posted invoices and cannot be deleted.")
         del self.store.records["project"][pid]
-        for kind, key in (("contact", "_project"), ("task", "ProjectSid"), ("time", "ProjectSID"),
-                          ("expense", "ProjectSID"), ("invoice", "ProjectSid")):
+        for kind, key in (
+            ("contact", "_project"),
+            ("task", "ProjectSid"),
+            ("time", "ProjectSID"),
+            ("expense", "ProjectSID"),
+            ("invoice", "ProjectSid"),
+        ):
             self.store.records[kind] = {i: r for i, r in self.store.records[kind].items() if r.get(key) != pid}
         self.store.custom_values.pop(pid, None)
 
@@ -285,8 +318,19 @@ class Directory:
 
     def _project_view(self, record: dict[str, Any], basic: bool) -> dict[str, Any]:
         if basic:
-            keys = ("SystemId", "Nm", "DisplayName", "ProjectCode", "ClientId", "TypeId", "StartDt", "EndDt",
-                    "StatusProd", "StatusBill", "IsInactive")
+            keys = (
+                "SystemId",
+                "Nm",
+                "DisplayName",
+                "ProjectCode",
+                "ClientId",
+                "TypeId",
+                "StartDt",
+                "EndDt",
+                "StatusProd",
+                "StatusBill",
+                "IsInactive",
+            )
             if self.store.switches["project_list_dt_modified"]:
                 keys += ("DtModified",)
             return {k: record[k] for k in keys}
@@ -303,8 +347,10 @@ class Directory:
 
     def budgeted_by_task(self, project_id: int) -> bool:
         """Whether the project's budget is kept on its tasks (a task with a fee, hours or expense budget)."""
-        return any(t["ProjectSid"] == project_id and (t["BudgetFees"] or t["BudgetHours"] or t["BudgetExps"])
-                   for t in self.store.records["task"].values())
+        return any(
+            t["ProjectSid"] == project_id and (t["BudgetFees"] or t["BudgetHours"] or t["BudgetExps"])
+            for t in self.store.records["task"].values()
+        )
 
     # ---- custom fields ---------------------------------------------------------------------
     def custom_fields(self, project_id: int, with_project: bool = True) -> list[dict[str, Any]]:
@@ -339,8 +385,13 @@ class Directory:
             raise ValidationError(f"Invalid Tag '{values.get('Tag')}': use PRIMARY, BILLING or OTHER.")
         values["Tag"] = tag
         sid = self.store.new_id("contact")
-        record = {"SystemId": sid, **{n: ("" if k != ADDR else {}) for n, k in CONTACT_UPDATE.items()}, **values,
-                  "ProjectSid": project["SystemId"], "_project": project["SystemId"]}
+        record = {
+            "SystemId": sid,
+            **{n: ("" if k != ADDR else {}) for n, k in CONTACT_UPDATE.items()},
+            **values,
+            "ProjectSid": project["SystemId"],
+            "_project": project["SystemId"],
+        }
         record["Address"] = {f: record["Address"].get(f, "") for f in ADDRESS_FIELDS}
         self.store.stamp(record, created=True)
         self.store.records["contact"][sid] = record
@@ -391,8 +442,19 @@ class Directory:
         if not values.get("TaskNm"):
             raise ValidationError("The task name (TaskNm) is required.")
         sid = self.store.new_id("task")
-        record = {"SystemId": sid, "TaskSid": sid, "ProjectSid": project["SystemId"], "TaskNm": "", "TaskCode": "",
-                  "BudgetHours": 0.0, "BudgetFees": 0.0, "BudgetExps": 0.0, "IsInactive": False, "Notes": "", **values}
+        record = {
+            "SystemId": sid,
+            "TaskSid": sid,
+            "ProjectSid": project["SystemId"],
+            "TaskNm": "",
+            "TaskCode": "",
+            "BudgetHours": 0.0,
+            "BudgetFees": 0.0,
+            "BudgetExps": 0.0,
+            "IsInactive": False,
+            "Notes": "",
+            **values,
+        }
         self.store.stamp(record, created=True)
         self.store.records["task"][sid] = record
         return sid
@@ -410,11 +472,15 @@ class Directory:
                 for p in self.store.records["project"].values()
             ]
         if key == "clients":
-            return [{"Id": c["SystemId"], "Name": c["Nm"], "Group": "Inactive" if c["IsInactive"] else "Active"}
-                    for c in self.store.records["client"].values()]
+            return [
+                {"Id": c["SystemId"], "Name": c["Nm"], "Group": "Inactive" if c["IsInactive"] else "Active"}
+                for c in self.store.records["client"].values()
+            ]
         if key == "staff":
-            return [{"Id": s["SystemId"], "Name": s["FullName"], "Group": "Inactive" if s["IsInactive"] else "Active"}
-                    for s in self.store.records["staff"].values()]
+            return [
+                {"Id": s["SystemId"], "Name": s["FullName"], "Group": "Inactive" if s["IsInactive"] else "Active"}
+                for s in self.store.records["staff"].values()
+            ]
         if key in ("laborcodes", "laborcode"):
             return [{"Id": c["Id"], "Name": c["Name"]} for c in LABOR_CODES]
         if key in ("expensecodes", "expensecode", "expensecategories"):
@@ -426,9 +492,13 @@ class Directory:
     def field_values(self, field: str) -> list[dict[str, Any]]:
         key = field.lower()
         table = {
-            "statusproduction": STATUS_PRODUCTION, "statusprod": STATUS_PRODUCTION,
-            "statusbilling": STATUS_BILLING, "statusbill": STATUS_BILLING,
-            "projecttype": PROJECT_TYPES, "projecttypes": PROJECT_TYPES, "typeid": PROJECT_TYPES,
+            "statusproduction": STATUS_PRODUCTION,
+            "statusprod": STATUS_PRODUCTION,
+            "statusbilling": STATUS_BILLING,
+            "statusbill": STATUS_BILLING,
+            "projecttype": PROJECT_TYPES,
+            "projecttypes": PROJECT_TYPES,
+            "typeid": PROJECT_TYPES,
             "budgetstyle": [{"Id": k, "Name": v} for k, v in BUDGET_STYLES.items()],
             "contacttag": [{"Id": t, "Name": t.title()} for t in CONTACT_TAGS],
         }

@@ -243,8 +243,12 @@ class RestRoutes:
             except ValueError:
                 raise ValidationError(f"{name} must be a list of numeric ids.") from None
 
-        return self.data.ledger.expenses(start, end, project_ids=ids(body.get("projectsids"), "projectsids"),
-                                  staff_ids=ids(body.get("staffsids"), "staffsids"))
+        return self.data.ledger.expenses(
+            start,
+            end,
+            project_ids=ids(body.get("projectsids"), "projectsids"),
+            staff_ids=ids(body.get("staffsids"), "staffsids"),
+        )
 
     def expense_create(self, request: Request) -> Any:
         staff = self.auth.staff(request, "can_log_time")

@@ -39,8 +39,16 @@ PERMISSIONS = {
 
 # First SystemId per kind: distinct ranges so a client id used as a project id (a classic bug)
 # finds nothing instead of the wrong record.
-ID_BASE = {"staff": 11, "client": 201, "project": 1001, "contact": 5001, "task": 7001,
-           "time": 100001, "expense": 300001, "invoice": 9001}
+ID_BASE = {
+    "staff": 11,
+    "client": 201,
+    "project": 1001,
+    "contact": 5001,
+    "task": 7001,
+    "time": 100001,
+    "expense": 300001,
+    "invoice": 9001,
+}
 KINDS = tuple(ID_BASE)
 
 # Picklists.
@@ -89,39 +97,107 @@ BUDGET_STYLES = {0: "None", 1: "Fees", 2: "Hours", 3: "Fees and Hours"}
 STR, TEXT, INT, NUM, BOOL, DATE, ADDR = "str", "text", "int", "num", "bool", "date", "addr"
 
 PROJECT_UPDATE = {
-    "Nm": STR, "ProjectCode": STR, "ClientId": INT, "TypeId": INT, "StartDt": DATE, "EndDt": DATE,
-    "Notes": TEXT, "StatusProd": INT, "StatusBill": INT, "IsInactive": BOOL, "BudgetHours": NUM,
-    "BudgetFees": NUM, "BudgetStyle": INT, "BasicRate": NUM, "BillingRate": NUM,
-    "PrimaryContactId": INT, "BillingContactId": INT,
+    "Nm": STR,
+    "ProjectCode": STR,
+    "ClientId": INT,
+    "TypeId": INT,
+    "StartDt": DATE,
+    "EndDt": DATE,
+    "Notes": TEXT,
+    "StatusProd": INT,
+    "StatusBill": INT,
+    "IsInactive": BOOL,
+    "BudgetHours": NUM,
+    "BudgetFees": NUM,
+    "BudgetStyle": INT,
+    "BasicRate": NUM,
+    "BillingRate": NUM,
+    "PrimaryContactId": INT,
+    "BillingContactId": INT,
 }
 CLIENT_UPDATE = {
-    "Nm": STR, "ClientId": STR, "Address": STR, "City": STR, "State": STR, "Zip": STR, "Country": STR,
-    "MainPH": STR, "MainFX": STR, "Notes": TEXT, "IsInactive": BOOL, "BillAddress": STR, "BillCity": STR,
-    "BillState": STR, "BillZip": STR, "BillCountry": STR, "WebSite": STR,
+    "Nm": STR,
+    "ClientId": STR,
+    "Address": STR,
+    "City": STR,
+    "State": STR,
+    "Zip": STR,
+    "Country": STR,
+    "MainPH": STR,
+    "MainFX": STR,
+    "Notes": TEXT,
+    "IsInactive": BOOL,
+    "BillAddress": STR,
+    "BillCity": STR,
+    "BillState": STR,
+    "BillZip": STR,
+    "BillCountry": STR,
+    "WebSite": STR,
 }
 CONTACT_UPDATE = {
-    "Tag": STR, "FName": STR, "SName": STR, "Title": STR, "EMail": STR, "Phone": STR,
-    "MobilePH": STR, "OtherPH": STR, "Address": ADDR, "Notes": TEXT,
+    "Tag": STR,
+    "FName": STR,
+    "SName": STR,
+    "Title": STR,
+    "EMail": STR,
+    "Phone": STR,
+    "MobilePH": STR,
+    "OtherPH": STR,
+    "Address": ADDR,
+    "Notes": TEXT,
 }
 STAFF_UPDATE = {
-    "FName": STR, "SName": STR, "Title": STR, "EMail": STR, "Phone": STR, "IsInactive": BOOL,
-    "BillRate": NUM, "CostRate": NUM, "HireDt": DATE,
+    "FName": STR,
+    "SName": STR,
+    "Title": STR,
+    "EMail": STR,
+    "Phone": STR,
+    "IsInactive": BOOL,
+    "BillRate": NUM,
+    "CostRate": NUM,
+    "HireDt": DATE,
 }
 TASK_UPDATE = {
-    "TaskNm": STR, "TaskCode": STR, "BudgetHours": NUM, "BudgetFees": NUM, "BudgetExps": NUM,
-    "IsInactive": BOOL, "Notes": TEXT,
+    "TaskNm": STR,
+    "TaskCode": STR,
+    "BudgetHours": NUM,
+    "BudgetFees": NUM,
+    "BudgetExps": NUM,
+    "IsInactive": BOOL,
+    "Notes": TEXT,
 }
 TIME_UPDATE = {
-    "Dt": DATE, "ProjectSID": INT, "StaffSID": INT, "BudgCatID": INT, "TaskSID": INT, "Hours_IN": NUM,
-    "HoursBillable": NUM, "Notes": TEXT, "IsSubmitted": BOOL, "IsApproved": BOOL,
+    "Dt": DATE,
+    "ProjectSID": INT,
+    "StaffSID": INT,
+    "BudgCatID": INT,
+    "TaskSID": INT,
+    "Hours_IN": NUM,
+    "HoursBillable": NUM,
+    "Notes": TEXT,
+    "IsSubmitted": BOOL,
+    "IsApproved": BOOL,
 }
 EXPENSE_UPDATE = {
-    "Dt": DATE, "ProjectSID": INT, "StaffSID": INT, "CatSID": INT, "TaskSID": INT, "CostIN": NUM,
-    "CostBill": NUM, "Nt": TEXT, "IsReimb": BOOL,
+    "Dt": DATE,
+    "ProjectSID": INT,
+    "StaffSID": INT,
+    "CatSID": INT,
+    "TaskSID": INT,
+    "CostIN": NUM,
+    "CostBill": NUM,
+    "Nt": TEXT,
+    "IsReimb": BOOL,
 }
 INVOICE_UPDATE = {
-    "ProjectSid": INT, "InvoiceNbr": STR, "InvoiceDt": DATE, "InvoiceDtDue": DATE, "InvoiceAmt": NUM,
-    "Status": INT, "Notes": TEXT, "TaxAmt": NUM,
+    "ProjectSid": INT,
+    "InvoiceNbr": STR,
+    "InvoiceDt": DATE,
+    "InvoiceDtDue": DATE,
+    "InvoiceAmt": NUM,
+    "Status": INT,
+    "Notes": TEXT,
+    "TaxAmt": NUM,
 }
 # BigTime's help, "BigTime Character Limits": Project ID 30, Project Name 500, Project Notes 8000,
 # Client ID 15, Client Name 50, Client Notes 500. What the API does with a longer value is not

@@ -22,12 +22,28 @@ SALES_TAX_RATE = 0.0825
 _RATES = ((225.0, 110.0), (200.0, 95.0), (175.0, 85.0), (150.0, 70.0), (120.0, 55.0))
 
 _BT_ONLY_CLIENTS = (
-    {"Nm": "Vandelay Industries", "ClientId": "VANDELAY", "Address": "129 West 81st Street", "City": "New York",
-     "State": "NY", "Zip": "10024", "Country": "United States", "MainPH": "(212) 555-0166",
-     "Notes": "Import/export. Billing contact prefers e-mail."},
-    {"Nm": "Acme Consulting (Internal)", "ClientId": "INTERNAL", "Address": "1 Main Street", "City": "Denver",
-     "State": "CO", "Zip": "80202", "Country": "United States", "MainPH": "(303) 555-0100",
-     "Notes": "Non-billable internal work."},
+    {
+        "Nm": "Vandelay Industries",
+        "ClientId": "VANDELAY",
+        "Address": "129 West 81st Street",
+        "City": "New York",
+        "State": "NY",
+        "Zip": "10024",
+        "Country": "United States",
+        "MainPH": "(212) 555-0166",
+        "Notes": "Import/export. Billing contact prefers e-mail.",
+    },
+    {
+        "Nm": "Acme Consulting (Internal)",
+        "ClientId": "INTERNAL",
+        "Address": "1 Main Street",
+        "City": "Denver",
+        "State": "CO",
+        "Zip": "80202",
+        "Country": "United States",
+        "MainPH": "(303) 555-0100",
+        "Notes": "Non-billable internal work.",
+    },
 )
 
 # (client name, project name, type id, status id, billing rate, [(task, budget hours)], staff positions)
@@ -66,12 +82,27 @@ _PROJECTS = (
     ("Acme Consulting (Internal)", "Internal Training & Admin", 4, 2, 0.0, [], (0, 1, 2, 3, 4)),
 )
 
-_CONTACT_NAMES = (("Hank", "Scorpio", "CIO"), ("Milton", "Waddams", "Office Manager"), ("Pepper", "Potts", "CEO"),
-                  ("Sol", "Roth", "Head of Operations"), ("Art", "Vandelay", "Owner"), ("Nina", "Myers", "Controller"),
-                  ("Peter", "Gibbons", "Project Lead"), ("Joanna", "Clark", "Finance Manager"))
+_CONTACT_NAMES = (
+    ("Hank", "Scorpio", "CIO"),
+    ("Milton", "Waddams", "Office Manager"),
+    ("Pepper", "Potts", "CEO"),
+    ("Sol", "Roth", "Head of Operations"),
+    ("Art", "Vandelay", "Owner"),
+    ("Nina", "Myers", "Controller"),
+    ("Peter", "Gibbons", "Project Lead"),
+    ("Joanna", "Clark", "Finance Manager"),
+)
 
-_TIME_NOTES = ("Workshop with client team", "Configuration and testing", "Status meeting", "Documentation",
-               "Data mapping", "Build and review", "Stakeholder interviews", "Bug fixing")
+_TIME_NOTES = (
+    "Workshop with client team",
+    "Configuration and testing",
+    "Status meeting",
+    "Documentation",
+    "Data mapping",
+    "Build and review",
+    "Stakeholder interviews",
+    "Bug fixing",
+)
 
 
 def _login(first: str, last: str) -> str:
@@ -101,12 +132,22 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
     for pos, (first, last, title) in enumerate(story.STAFF):
         bill, cost = _RATES[pos % len(_RATES)]
         login = cred.BT_USERNAME if pos == 0 else _login(first, last)
-        staff_ids.append(data.directory.add_staff({
-            "FName": first, "SName": last, "Title": title, "EMail": login, "UserId": login,
-            "Pwd": cred.BT_PASSWORD, "BillRate": bill, "CostRate": cost,
-            "HireDt": (today - timedelta(days=365 * (5 - pos) + rng.randint(0, 200))).isoformat(),
-            "Phone": f"(303) 555-01{20 + pos:02d}",
-        }))
+        staff_ids.append(
+            data.directory.add_staff(
+                {
+                    "FName": first,
+                    "SName": last,
+                    "Title": title,
+                    "EMail": login,
+                    "UserId": login,
+                    "Pwd": cred.BT_PASSWORD,
+                    "BillRate": bill,
+                    "CostRate": cost,
+                    "HireDt": (today - timedelta(days=365 * (5 - pos) + rng.randint(0, 200))).isoformat(),
+                    "Phone": f"(303) 555-01{20 + pos:02d}",
+                }
+            )
+        )
 
     # ---- clients ---------------------------------------------------------------------------
     client_ids: dict[str, int] = {}
@@ -154,10 +195,18 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
                 "ProjectCode": f"{data.records['client'][client_ids[client]]['ClientId']}-{index + 1:03d}",
             }
         )
-        task_ids = [data.directory.add_task(pid, {"TaskNm": task, "BudgetHours": hours,
-                                        "BudgetFees": round(hours * (rate or 175.0), 2),
-                                        "BudgetExps": float(rng.choice([0, 500, 1000, 2500]))})
-                    for task, hours in tasks]
+        task_ids = [
+            data.directory.add_task(
+                pid,
+                {
+                    "TaskNm": task,
+                    "BudgetHours": hours,
+                    "BudgetFees": round(hours * (rate or 175.0), 2),
+                    "BudgetExps": float(rng.choice([0, 500, 1000, 2500])),
+                },
+            )
+            for task, hours in tasks
+        ]
         if type_id != 4:
             first, last, title = _CONTACT_NAMES[index % len(_CONTACT_NAMES)]
             domain = client.split()[0].lower().strip(".,") + ".example"
@@ -218,8 +267,13 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
                     days=rng.randint(0, max(1, (last_day - max(start, history_start)).days))
                 )
                 cat = rng.choice([41, 42, 43, 44, 45])
-                cost = {41: rng.randint(250, 700), 42: rng.randint(150, 450), 43: rng.randint(20, 90),
-                        44: rng.randint(15, 120), 45: rng.randint(100, 900)}[cat]
+                cost = {
+                    41: rng.randint(250, 700),
+                    42: rng.randint(150, 450),
+                    43: rng.randint(20, 90),
+                    44: rng.randint(15, 120),
+                    45: rng.randint(100, 900),
+                }[cat]
                 data.ledger.log_expense(
                     {
                         "Dt": when.isoformat(),
@@ -243,20 +297,39 @@ def seed_bigtime(data: BigTimeData, rng: random.Random) -> None:
                 except Exception:  # nothing billable that month
                     continue
         elif type_id == 2:
-            data.ledger.create_invoice({"ProjectSid": pid, "InvoiceDt": (today - timedelta(weeks=6)).isoformat(),
-                                 "InvoiceAmt": round(budget_fees / 2, 2), "Notes": "Fixed fee: 50% on kick-off"})
-            data.ledger.create_invoice({"ProjectSid": pid, "InvoiceDt": (today - timedelta(weeks=4)).isoformat(),
-                                 "InvoiceAmt": round(budget_fees / 2, 2), "Notes": "Fixed fee: 50% on delivery"})
+            data.ledger.create_invoice(
+                {
+                    "ProjectSid": pid,
+                    "InvoiceDt": (today - timedelta(weeks=6)).isoformat(),
+                    "InvoiceAmt": round(budget_fees / 2, 2),
+                    "Notes": "Fixed fee: 50% on kick-off",
+                }
+            )
+            data.ledger.create_invoice(
+                {
+                    "ProjectSid": pid,
+                    "InvoiceDt": (today - timedelta(weeks=4)).isoformat(),
+                    "InvoiceAmt": round(budget_fees / 2, 2),
+                    "Notes": "Fixed fee: 50% on delivery",
+                }
+            )
         elif type_id == 3:
             for month_end in _month_ends_between(history_start, today):
-                data.ledger.create_invoice({"ProjectSid": pid, "InvoiceDt": month_end.isoformat(), "InvoiceAmt": 6000.0,
-                                     "Notes": "Monthly support retainer"})
+                data.ledger.create_invoice(
+                    {
+                        "ProjectSid": pid,
+                        "InvoiceDt": month_end.isoformat(),
+                        "InvoiceAmt": 6000.0,
+                        "Notes": "Monthly support retainer",
+                    }
+                )
 
     # A draft being prepared for this month's time on the first project.
     first_project = min(data.records["project"])
     try:
-        data.ledger.create_invoice({"ProjectSid": first_project, "InvoiceDt": today.isoformat(), "Status": 0},
-                            tax_rate=SALES_TAX_RATE)
+        data.ledger.create_invoice(
+            {"ProjectSid": first_project, "InvoiceDt": today.isoformat(), "Status": 0}, tax_rate=SALES_TAX_RATE
+        )
     except Exception:
         pass
 

@@ -70,8 +70,15 @@ class SignInRoutes:
             return False
         for registered in self._registered_uris(app):
             reg = urlsplit(registered)
-            if got.hostname in LOOPBACK_HOSTS and reg.hostname == got.hostname and reg.scheme == got.scheme \
-                    and reg.path == got.path and got_port is not None and not got.query and not got.fragment:
+            if (
+                got.hostname in LOOPBACK_HOSTS
+                and reg.hostname == got.hostname
+                and reg.scheme == got.scheme
+                and reg.path == got.path
+                and got_port is not None
+                and not got.query
+                and not got.fragment
+            ):
                 return True
         return False
 
@@ -120,14 +127,19 @@ class SignInRoutes:
         txn_id = form.get("txn", "")
         info = self.data.auth.login_txn(txn_id)
         if info is None:
-            return self._page("Sign-in expired", "<p class='err'>Your sign-in took too long or was already used. "
-                              "Go back to the application and start again.</p>", status=400)
+            return self._page(
+                "Sign-in expired",
+                "<p class='err'>Your sign-in took too long or was already used. "
+                "Go back to the application and start again.</p>",
+                status=400,
+            )
         step = form.get("step", "login")
         if step == "login":
             staff_id = self.data.directory.find_login(form.get("UserId", ""), form.get("Pwd", ""))
             if staff_id is None:
-                return self._login_page(txn_id, error="The user name or password you entered is incorrect.",
-                                        user=form.get("UserId", ""))
+                return self._login_page(
+                    txn_id, error="The user name or password you entered is incorrect.", user=form.get("UserId", "")
+                )
             info["staff_id"] = staff_id
             return self._consent_page(txn_id, info)
         if step == "consent" and info.get("staff_id") is not None:
@@ -193,10 +205,19 @@ class SignInRoutes:
             return self._body_params(request)
         if request.mimetype == "application/x-www-form-urlencoded" and self.switch("token_form"):
             return {k.lower(): v for k, v in request.form.items()}
-        accepted = " or ".join(name for name, on in (("a JSON object", self.switch("token_json")),
-                                                      ("a form", self.switch("token_form"))) if on) or "nothing"
-        raise OAuthError(415, "invalid_request", f"The token request body must be {accepted} "
-                                                 f"(got {request.mimetype or 'no content type'}).")
+        accepted = (
+            " or ".join(
+                name
+                for name, on in (("a JSON object", self.switch("token_json")), ("a form", self.switch("token_form")))
+                if on
+            )
+            or "nothing"
+        )
+        raise OAuthError(
+            415,
+            "invalid_request",
+            f"The token request body must be {accepted} (got {request.mimetype or 'no content type'}).",
+        )
 
     @staticmethod
     def _body_params(request: Request) -> dict[str, str]:

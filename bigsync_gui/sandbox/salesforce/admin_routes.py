@@ -120,10 +120,20 @@ class AdminRoutes:
     def admin_list_tokens(self, request: Request) -> Response:
         now = self.data.now().timestamp()
         ttl = float(self.data.settings["access_token_ttl_seconds"])
-        access = [{"token": t[:20] + "…", "user_id": e["user_id"], "scope": e["scope"], "revoked": e["revoked"],
-                   "expired": now - e["last_used"] > ttl} for t, e in self.data.auth.access_tokens.items()]
-        refresh = [{"token": t[:12] + "…", "user_id": e["user_id"], "scope": e["scope"], "revoked": e["revoked"]}
-                   for t, e in self.data.auth.refresh_tokens.items()]
+        access = [
+            {
+                "token": t[:20] + "…",
+                "user_id": e["user_id"],
+                "scope": e["scope"],
+                "revoked": e["revoked"],
+                "expired": now - e["last_used"] > ttl,
+            }
+            for t, e in self.data.auth.access_tokens.items()
+        ]
+        refresh = [
+            {"token": t[:12] + "…", "user_id": e["user_id"], "scope": e["scope"], "revoked": e["revoked"]}
+            for t, e in self.data.auth.refresh_tokens.items()
+        ]
         return json_response({"access_tokens": access, "refresh_tokens": refresh})
 
     def admin_expire_tokens(self, request: Request) -> Response:
@@ -157,8 +167,14 @@ class AdminRoutes:
         if not isinstance(body, dict):
             raise SalesforceError("JSON_PARSER_ERROR", "The request body must be a JSON object")
         s = self.data.settings
-        unknown = set(body) - {"daily_api_limit", "api_usage", "rotate_refresh_tokens", "access_token_ttl_seconds",
-                               "redirect_uris", "remember_approvals"}
+        unknown = set(body) - {
+            "daily_api_limit",
+            "api_usage",
+            "rotate_refresh_tokens",
+            "access_token_ttl_seconds",
+            "redirect_uris",
+            "remember_approvals",
+        }
         if unknown:
             raise SalesforceError("INVALID_FIELD", f"Unknown settings: {', '.join(sorted(unknown))}", sorted(unknown))
 

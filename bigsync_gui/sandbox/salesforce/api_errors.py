@@ -16,8 +16,14 @@ from .pages import error_page
 class SfApiError(ApiError):
     """A REST error with the fields it concerns (rendered as ``[{"message","errorCode","fields"}]``)."""
 
-    def __init__(self, status: int, code: str, message: str, fields: list[str] | None = None,
-                 headers: dict[str, str] | None = None):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: list[str] | None = None,
+        headers: dict[str, str] | None = None,
+    ):
         super().__init__(status, code, message, headers)
         self.fields = fields
 

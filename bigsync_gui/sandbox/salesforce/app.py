@@ -73,8 +73,15 @@ class SalesforceApp(ServiceApp):
 
     def admin_info(self) -> dict[str, Any]:
         info = super().admin_info()
-        info.update({"api_version": API_VERSION, "org_id": ids.ORG_ID, "org_name": cred.SF_ORG_NAME,
-                     "username": cred.SF_USERNAME, "consumer_key": cred.SF_CONSUMER_KEY})
+        info.update(
+            {
+                "api_version": API_VERSION,
+                "org_id": ids.ORG_ID,
+                "org_name": cred.SF_ORG_NAME,
+                "username": cred.SF_USERNAME,
+                "consumer_key": cred.SF_CONSUMER_KEY,
+            }
+        )
         return info
 
     def _subrequest(self, request: Request) -> Response:

@@ -21,8 +21,12 @@ class AuthStore:
     """OAuth grants and API usage, read and written under the world's lock like the records.
     ``settings`` gives the org's current settings; ``user`` a user's row by id (None if none)."""
 
-    def __init__(self, now: Callable[[], datetime], settings: Callable[[], dict[str, Any]],
-                 user: Callable[[str], dict[str, Any] | None]) -> None:
+    def __init__(
+        self,
+        now: Callable[[], datetime],
+        settings: Callable[[], dict[str, Any]],
+        user: Callable[[str], dict[str, Any] | None],
+    ) -> None:
         self.now = now
         self.settings = settings
         self.user = user
@@ -89,8 +93,11 @@ class AuthStore:
     def new_login_transaction(self, params: dict[str, Any]) -> str:
         self._purge_expired()
         tx = secrets.token_urlsafe(24)
-        self.login_transactions[tx] = {"params": dict(params), "user_id": None,
-                                       "expires_at": self._ts() + LOGIN_TX_TTL.total_seconds()}
+        self.login_transactions[tx] = {
+            "params": dict(params),
+            "user_id": None,
+            "expires_at": self._ts() + LOGIN_TX_TTL.total_seconds(),
+        }
         return tx
 
     def login_transaction(self, tx: str) -> dict[str, Any] | None:
@@ -102,19 +109,25 @@ class AuthStore:
     def end_login_transaction(self, tx: str) -> None:
         self.login_transactions.pop(tx, None)
 
-    def new_auth_code(self, *, client_id: str, redirect_uri: str, user_id: str, scope: str,
-                      code_challenge: str | None) -> str:
+    def new_auth_code(
+        self, *, client_id: str, redirect_uri: str, user_id: str, scope: str, code_challenge: str | None
+    ) -> str:
         self._purge_expired()
         code = "aPrx" + secrets.token_urlsafe(48) + "=="
         self.auth_codes[code] = {
-            "client_id": client_id, "redirect_uri": redirect_uri, "user_id": user_id, "scope": scope,
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "user_id": user_id,
+            "scope": scope,
             "code_challenge": code_challenge,
-            "expires_at": self._ts() + AUTH_CODE_TTL.total_seconds(), "used": False,
+            "expires_at": self._ts() + AUTH_CODE_TTL.total_seconds(),
+            "used": False,
         }
         return code
 
-    def redeem_auth_code(self, code: str, *, client_id: str, redirect_uri: str,
-                         code_verifier: str | None) -> dict[str, Any]:
+    def redeem_auth_code(
+        self, code: str, *, client_id: str, redirect_uri: str, code_verifier: str | None
+    ) -> dict[str, Any]:
         """The grant behind a code; raises ``invalid_grant`` for anything wrong. Single use."""
         entry = self.auth_codes.get(code or "")
         if entry is None or entry["used"] or entry["expires_at"] < self._ts():
@@ -137,18 +150,28 @@ class AuthStore:
             raise OAuthError("invalid_grant", "invalid code verifier")
         return entry
 
-    def issue_tokens(self, *, user_id: str, client_id: str, scope: str, with_refresh: bool,
-                     refresh_token: str | None = None) -> tuple[str, str | None]:
+    def issue_tokens(
+        self, *, user_id: str, client_id: str, scope: str, with_refresh: bool, refresh_token: str | None = None
+    ) -> tuple[str, str | None]:
         """A new access token (and a new refresh token if ``with_refresh``)."""
         access = ids.ORG_ID[:15] + "!AR" + secrets.token_urlsafe(72).replace("-", "A").replace("_", "z")
         new_refresh = None
         if with_refresh:
             new_refresh = "5Aep861" + secrets.token_urlsafe(64).replace("-", "Q").replace("_", "k")
-            self.refresh_tokens[new_refresh] = {"user_id": user_id, "client_id": client_id, "scope": scope,
-                                                "revoked": False, "issued_at": self._ts()}
+            self.refresh_tokens[new_refresh] = {
+                "user_id": user_id,
+                "client_id": client_id,
+                "scope": scope,
+                "revoked": False,
+                "issued_at": self._ts(),
+            }
         self.access_tokens[access] = {
-            "user_id": user_id, "client_id": client_id, "scope": scope,
-            "refresh_token": new_refresh or refresh_token, "issued_at": self._ts(), "last_used": self._ts(),
+            "user_id": user_id,
+            "client_id": client_id,
+            "scope": scope,
+            "refresh_token": new_refresh or refresh_token,
+            "issued_at": self._ts(),
+            "last_used": self._ts(),
             "revoked": False,
         }
         return access, new_refresh

@@ -37,7 +37,7 @@ def channel_for(entity: str) -> str:
 def entity_for(channel: str) -> str | None:
     if not (channel.startswith("/data/") and channel.endswith("ChangeEvent")):
         return None
-    name = channel[len("/data/"):-len("ChangeEvent")]
+    name = channel[len("/data/") : -len("ChangeEvent")]
     return name[:-2] + "__c" if name.endswith("__") else name or None
 
 
@@ -52,15 +52,30 @@ class ChangeEventLog:
         self._deliveries: list[tuple[datetime, int]] = []
 
     # ---- publishing ----------------------------------------------------------------------------
-    def record(self, entity: str, change_type: str, record_ids: list[str], fields: dict[str, Any],
-               changed_fields: list[str], stamp: datetime, user_id: str | None) -> int:
+    def record(
+        self,
+        entity: str,
+        change_type: str,
+        record_ids: list[str],
+        fields: dict[str, Any],
+        changed_fields: list[str],
+        stamp: datetime,
+        user_id: str | None,
+    ) -> int:
         """Publish one change event (the commit's time ``stamp``); its replay id."""
         header = {
-            "entityName": entity, "recordIds": list(record_ids), "changeType": change_type,
-            "changeOrigin": "com/salesforce/api/rest/67.0", "transactionKey": secrets.token_hex(16),
-            "sequenceNumber": 1, "commitTimestamp": int(stamp.timestamp() * 1000),
-            "commitNumber": self._next_replay * 1000 + 1, "commitUser": user_id or "",
-            "changedFields": list(changed_fields), "diffFields": [], "nulledFields": [],
+            "entityName": entity,
+            "recordIds": list(record_ids),
+            "changeType": change_type,
+            "changeOrigin": "com/salesforce/api/rest/67.0",
+            "transactionKey": secrets.token_hex(16),
+            "sequenceNumber": 1,
+            "commitTimestamp": int(stamp.timestamp() * 1000),
+            "commitNumber": self._next_replay * 1000 + 1,
+            "commitUser": user_id or "",
+            "changedFields": list(changed_fields),
+            "diffFields": [],
+            "nulledFields": [],
         }
         payload: dict[str, Any] = {"ChangeEventHeader": header}
         payload.update(fields)
@@ -68,10 +83,19 @@ class ChangeEventLog:
             replay_id = self._next_replay
             self._next_replay += 1
             self._purge()
-            self._events.append({"replay_id": replay_id, "at": self.clock.now(), "channel": channel_for(entity),
-                                 "entity": entity,
-                                 "data": {"schema": SCHEMA_IDS.get(entity, "sandbox" + entity), "payload": payload,
-                                          "event": {"replayId": replay_id}}})
+            self._events.append(
+                {
+                    "replay_id": replay_id,
+                    "at": self.clock.now(),
+                    "channel": channel_for(entity),
+                    "entity": entity,
+                    "data": {
+                        "schema": SCHEMA_IDS.get(entity, "sandbox" + entity),
+                        "payload": payload,
+                        "event": {"replayId": replay_id},
+                    },
+                }
+            )
             self.changed.notify_all()
         return replay_id
 
@@ -120,8 +144,9 @@ class ChangeEventLog:
         """Retained events of ``channel`` newer than ``replay_id`` (-2: all of them)."""
         with self.changed:
             self._purge()
-            return [e for e in self._events
-                    if e["channel"] == channel and (replay_id == -2 or e["replay_id"] > replay_id)]
+            return [
+                e for e in self._events if e["channel"] == channel and (replay_id == -2 or e["replay_id"] > replay_id)
+            ]
 
     def after_any(self, replay_id: int) -> list[dict[str, Any]]:
         """Retained events of every entity newer than ``replay_id`` (the ``/data/ChangeEvents`` channel)."""

@@ -55,8 +55,11 @@ class CollectionRoutes:
             raise SfApiError(400, "JSON_PARSER_ERROR", "The request body must be an object with a records array")
         records = body["records"]
         if len(records) > COLLECTION_LIMIT:
-            raise SfApiError(400, "EXCEEDED_ID_LIMIT",
-                             f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into this call")
+            raise SfApiError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into this call",
+            )
         return bool(body.get("allOrNone", False)), records
 
     def _run_collection(self, items: list[Any], all_or_none: bool, op: Callable[[Any], str]) -> Response:
@@ -69,17 +72,30 @@ class CollectionRoutes:
                 results.append({"id": rid, "success": True, "errors": []})
             except SalesforceError as exc:
                 failed = True
-                results.append({"success": False, "errors": [
-                    {"statusCode": exc.error_code, "message": exc.message, "fields": list(exc.fields)}]})
+                results.append(
+                    {
+                        "success": False,
+                        "errors": [{"statusCode": exc.error_code, "message": exc.message, "fields": list(exc.fields)}],
+                    }
+                )
         if failed and savepoint is not None:
             roll_back(self.data, savepoint)
-            rolled = {"statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
-                      "message": "Record rolled back because not all records were valid and the request was "
-                                 "using AllOrNone header",
-                      "fields": []}
-            results = [r if not r["success"] else {"id": r["id"] if r["id"] in savepoint["existing"] else None,
-                                                   "success": False, "errors": [dict(rolled)]}
-                       for r in results]
+            rolled = {
+                "statusCode": "ALL_OR_NONE_OPERATION_ROLLED_BACK",
+                "message": "Record rolled back because not all records were valid and the request was "
+                "using AllOrNone header",
+                "fields": [],
+            }
+            results = [
+                r
+                if not r["success"]
+                else {
+                    "id": r["id"] if r["id"] in savepoint["existing"] else None,
+                    "success": False,
+                    "errors": [dict(rolled)],
+                }
+                for r in results
+            ]
             for r in results:
                 if r.get("id") is None:
                     r.pop("id", None)
@@ -130,8 +146,11 @@ class CollectionRoutes:
         if not raw:
             raise SfApiError(400, "MISSING_ARGUMENT", "ids parameter is required")
         if len(raw) > COLLECTION_LIMIT:
-            raise SfApiError(400, "EXCEEDED_ID_LIMIT",
-                             f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into this call")
+            raise SfApiError(
+                400,
+                "EXCEEDED_ID_LIMIT",
+                f"record limit reached. cannot submit more than {COLLECTION_LIMIT} records into this call",
+            )
         all_or_none = request.args.get("allOrNone", "false").lower() == "true"
 
         def delete(rid: str) -> str:
@@ -163,8 +182,9 @@ class CollectionRoutes:
         if not all(isinstance(v, list) and all(isinstance(x, str) for x in v) for v in (raw, names)):
             raise SfApiError(400, "JSON_PARSER_ERROR", "ids and fields must be arrays of strings")
         if len(raw) > RETRIEVE_POST_LIMIT:
-            raise SfApiError(400, "EXCEEDED_ID_LIMIT",
-                             f"cannot retrieve more than {RETRIEVE_POST_LIMIT} records in one call")
+            raise SfApiError(
+                400, "EXCEEDED_ID_LIMIT", f"cannot retrieve more than {RETRIEVE_POST_LIMIT} records in one call"
+            )
         return self._retrieve(sobject_def(self.data, sobject), raw, names, version)
 
     def _retrieve(self, obj: ObjectDef, raw: list[str], names: list[str], version: str) -> Response:

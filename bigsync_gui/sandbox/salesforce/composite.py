@@ -74,8 +74,10 @@ def _validated(body: Any, version: int) -> tuple[bool, list[dict[str, Any]]]:
     if not subs:
         raise _bad("compositeRequest must contain at least one subrequest", "INVALID_INPUT")
     if len(subs) > SUBREQUEST_LIMIT:
-        raise _bad(f"Limit Exceeded: the number of subrequests ({len(subs)}) exceeds the limit of "
-                   f"{SUBREQUEST_LIMIT}", "LIMIT_EXCEEDED")
+        raise _bad(
+            f"Limit Exceeded: the number of subrequests ({len(subs)}) exceeds the limit of {SUBREQUEST_LIMIT}",
+            "LIMIT_EXCEEDED",
+        )
     seen: set[str] = set()
     heavy = 0
     for sub in subs:
@@ -93,24 +95,32 @@ def _validated(body: Any, version: int) -> tuple[bool, list[dict[str, Any]]]:
         if match is None:
             raise _bad(f"Invalid url {url!r}: it must start with /services/data/vXX.X/", "INVALID_INPUT")
         if int(match.group(1)) > version:
-            raise _bad(f"The subrequest version v{match.group(1)}.0 is newer than the composite request's "
-                       f"v{version}.0", "INVALID_INPUT")
+            raise _bad(
+                f"The subrequest version v{match.group(1)}.0 is newer than the composite request's v{version}.0",
+                "INVALID_INPUT",
+            )
         resource = match.group(2).split("?")[0].rstrip("/")
         if resource in ("composite", "composite/batch", "composite/tree") or resource.startswith("composite/graph"):
             raise _bad(f"Composite does not support {resource} as a subrequest", "INVALID_INPUT")
         if resource.startswith(("query", "queryAll", "composite/sobjects")):
             heavy += 1
         headers = sub.get("httpHeaders", {})
-        if not isinstance(headers, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                    for k, v in headers.items()):
+        if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+        ):
             raise _bad("httpHeaders must map header names to string values")
         named = [k for k in headers if k.lower() in INHERITED_HEADERS]
         if named:
-            raise _bad(f"The header {named[0]} can't be set on a subrequest: subrequests inherit Accept, "
-                       "Authorization and Content-Type from the composite request", "INVALID_HEADER_TYPE")
+            raise _bad(
+                f"The header {named[0]} can't be set on a subrequest: subrequests inherit Accept, "
+                "Authorization and Content-Type from the composite request",
+                "INVALID_HEADER_TYPE",
+            )
     if heavy > QUERY_OR_COLLECTION_LIMIT:
-        raise _bad(f"Limit Exceeded: at most {QUERY_OR_COLLECTION_LIMIT} subrequests may be queries or sObject "
-                   "Collections", "LIMIT_EXCEEDED")
+        raise _bad(
+            f"Limit Exceeded: at most {QUERY_OR_COLLECTION_LIMIT} subrequests may be queries or sObject Collections",
+            "LIMIT_EXCEEDED",
+        )
     return bool(body.get("allOrNone", False)), subs
 
 
@@ -131,8 +141,10 @@ def _lookup(answer: Any, path: str) -> Any:
 def _value(match: re.Match[str], done: dict[str, tuple[int, Any]]) -> Any:
     ref, path = match.group(1), match.group(2)
     if ref not in done or not 200 <= done[ref][0] < 300:
-        raise _Halted(f"Invalid reference specified. No value for {ref}{path} found in {ref}. Provided "
-                      f"referenceId ('{ref}') must be a previous successful subrequest.")
+        raise _Halted(
+            f"Invalid reference specified. No value for {ref}{path} found in {ref}. Provided "
+            f"referenceId ('{ref}') must be a previous successful subrequest."
+        )
     try:
         return _lookup(done[ref][1], path)
     except KeyError:
@@ -167,12 +179,17 @@ def _result(ref: str, response: Response) -> dict[str, Any]:
 
 
 def _halted(ref: str, message: str) -> dict[str, Any]:
-    return {"body": [{"errorCode": HALTED, "message": message}], "httpHeaders": {}, "httpStatusCode": 400,
-            "referenceId": ref}
+    return {
+        "body": [{"errorCode": HALTED, "message": message}],
+        "httpHeaders": {},
+        "httpStatusCode": 400,
+        "referenceId": ref,
+    }
 
 
-def run(request: Request, version: str, data: SalesforceData,
-        dispatch: Callable[[Request], Response]) -> dict[str, Any]:
+def run(
+    request: Request, version: str, data: SalesforceData, dispatch: Callable[[Request], Response]
+) -> dict[str, Any]:
     """The ``compositeResponse`` of one composite request (the caller counted it once, and holds the
     world's lock: the subrequests run in order, as one unit against other callers); ``dispatch``
     answers a subrequest through the emulator's routes."""
@@ -195,9 +212,13 @@ def run(request: Request, version: str, data: SalesforceData,
                 continue
             path, _, query = str(url).partition("?")
             environ = EnvironBuilder(
-                path=path, query_string=query, method=sub["method"], base_url=request.host_url,
+                path=path,
+                query_string=query,
+                method=sub["method"],
+                base_url=request.host_url,
                 headers={**inherited, "Content-Type": "application/json", **sub.get("httpHeaders", {})},
-                data=json.dumps(payload) if payload is not None else None).get_environ()
+                data=json.dumps(payload) if payload is not None else None,
+            ).get_environ()
             response = dispatch(Request(environ))
             results.append(_result(ref, response))
             done[ref] = (response.status_code, results[-1]["body"])

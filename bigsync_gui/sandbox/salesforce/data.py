@@ -233,9 +233,15 @@ class SalesforceData:
         clean = clean_fields(self, obj, fields, creating=True, system=system)
         if not system:
             check_field_security(self, obj, list(clean), user_id)
-        missing = [f.name for f in obj.fields.values()
-                   if not f.nillable and f.createable and f.type != "boolean" and clean.get(f.name) is None
-                   and not (f.name == "OwnerId")]
+        missing = [
+            f.name
+            for f in obj.fields.values()
+            if not f.nillable
+            and f.createable
+            and f.type != "boolean"
+            and clean.get(f.name) is None
+            and not (f.name == "OwnerId")
+        ]
         if missing:
             raise SalesforceError(
                 "REQUIRED_FIELD_MISSING", f"Required fields are missing: [{', '.join(missing)}]", missing
@@ -247,15 +253,17 @@ class SalesforceData:
             row[f.name] = False if f.type == "boolean" and not f.nillable else None
         if obj.name == "User":
             row["IsActive"] = True
-        row.update({
-            "Id": self._new_id(obj),
-            "IsDeleted": False,
-            "CreatedDate": stamp,
-            "CreatedById": author,
-            "LastModifiedDate": stamp,
-            "LastModifiedById": author,
-            "SystemModstamp": stamp,
-        })
+        row.update(
+            {
+                "Id": self._new_id(obj),
+                "IsDeleted": False,
+                "CreatedDate": stamp,
+                "CreatedById": author,
+                "LastModifiedDate": stamp,
+                "LastModifiedById": author,
+                "SystemModstamp": stamp,
+            }
+        )
         if obj.field("OwnerId") is not None:
             row["OwnerId"] = author
         row.update(clean)
@@ -268,8 +276,15 @@ class SalesforceData:
         self._publish(obj, "CREATE", row, [])
         return row["Id"]
 
-    def update(self, object_name: str, record_id: str, fields: dict[str, Any], *, user_id: str | None = None,
-               system: bool = False) -> None:
+    def update(
+        self,
+        object_name: str,
+        record_id: str,
+        fields: dict[str, Any],
+        *,
+        user_id: str | None = None,
+        system: bool = False,
+    ) -> None:
         obj = self.object_def(object_name)
         if not obj.updateable and not system:
             raise SalesforceError("INVALID_TYPE", f"entity type {obj.name} does not support update", [])
@@ -301,9 +316,15 @@ class SalesforceData:
         obj = self.schema["opportunityhistory"]
         amount, probability = opp.get("Amount"), opp.get("Probability")
         row = {
-            "Id": self._new_id(obj), "IsDeleted": False, "OpportunityId": opp["Id"],
-            "CreatedDate": stamp, "CreatedById": opp.get("LastModifiedById"), "SystemModstamp": stamp,
-            "StageName": opp.get("StageName"), "Amount": amount, "CloseDate": opp.get("CloseDate"),
+            "Id": self._new_id(obj),
+            "IsDeleted": False,
+            "OpportunityId": opp["Id"],
+            "CreatedDate": stamp,
+            "CreatedById": opp.get("LastModifiedById"),
+            "SystemModstamp": stamp,
+            "StageName": opp.get("StageName"),
+            "Amount": amount,
+            "CloseDate": opp.get("CloseDate"),
             "Probability": probability,
             "ExpectedRevenue": None if amount is None else round(amount * (probability or 0) / 100, 2),
             "ForecastCategory": HISTORY_FORECAST_CATEGORIES.get(opp.get("ForecastCategoryName") or ""),
@@ -404,8 +425,11 @@ class SalesforceData:
         everything = [f.name for f in obj.fields.values()]
         names = changed if change_type == "UPDATE" else [] if change_type == "DELETE" else everything
         skip = {"Id", "IsDeleted", "SystemModstamp"}
-        fields = {n: cdc_value(row.get(n)) for n in names
-                  if n not in skip and (change_type == "UPDATE" or row.get(n) is not None)}
+        fields = {
+            n: cdc_value(row.get(n))
+            for n in names
+            if n not in skip and (change_type == "UPDATE" or row.get(n) is not None)
+        }
         stamp = parse_datetime(row["SystemModstamp"]) or self.now()
         self.change_events.record(
             obj.name, change_type, [row["Id"]], fields, changed, stamp, row.get("LastModifiedById")
@@ -425,8 +449,10 @@ class SalesforceData:
             row = {
                 "Id": self._new_id(obj),
                 "IsDeleted": False,
-                "CreatedDate": stamp, "CreatedById": admin,
-                "LastModifiedDate": stamp, "LastModifiedById": admin,
+                "CreatedDate": stamp,
+                "CreatedById": admin,
+                "LastModifiedDate": stamp,
+                "LastModifiedById": admin,
                 "SystemModstamp": stamp,
                 "ApiName": api_name,
                 "MasterLabel": spec.get("MasterLabel", api_name),

@@ -26,12 +26,18 @@ class Org(Protocol):
 def field_grants(data: Org, user_id: str | None, obj: ObjectDef) -> dict[str, tuple[bool, bool]]:
     """For each field of ``obj`` created through the Tooling API (lower-cased name): (read, edit)
     as the user's permission sets grant them. Every other field is not listed: visible to all."""
-    created = [n.partition(".")[2].lower() for n, e in data.org_metadata.custom_fields.items()
-               if e["TableEnumOrId"].lower() == obj.name.lower()]
+    created = [
+        n.partition(".")[2].lower()
+        for n, e in data.org_metadata.custom_fields.items()
+        if e["TableEnumOrId"].lower() == obj.name.lower()
+    ]
     if not created:
         return {}
-    sets = {a["PermissionSetId"] for a in data.all_records("PermissionSetAssignment")
-            if a["AssigneeId"] == user_id and not a.get("IsDeleted")}
+    sets = {
+        a["PermissionSetId"]
+        for a in data.all_records("PermissionSetAssignment")
+        if a["AssigneeId"] == user_id and not a.get("IsDeleted")
+    }
     out = {name: (False, False) for name in created}
     for fp in data.all_records("FieldPermissions"):
         obj_name, _, field = str(fp["Field"]).lower().partition(".")
@@ -52,10 +58,13 @@ def check_field_security(data: Org, obj: ObjectDef, names: list[str], user_id: s
         raise SalesforceError("INVALID_FIELD", f"No such column '{hidden[0]}' on sobject of type {obj.name}", hidden)
     locked = [n for n in names if grants.get(n.lower(), (True, True))[1] is False]
     if locked:
-        raise SalesforceError("INVALID_FIELD_FOR_INSERT_UPDATE",
-                              f"Unable to create/update fields: {', '.join(locked)}. Please check the security "
-                              "settings of this field and verify that it is read/write for your profile or "
-                              "permission set.", locked)
+        raise SalesforceError(
+            "INVALID_FIELD_FOR_INSERT_UPDATE",
+            f"Unable to create/update fields: {', '.join(locked)}. Please check the security "
+            "settings of this field and verify that it is read/write for your profile or "
+            "permission set.",
+            locked,
+        )
 
 
 def schema_for(data: Org, user_id: str | None) -> dict[str, ObjectDef]:

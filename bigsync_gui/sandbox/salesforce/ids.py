@@ -26,7 +26,7 @@ def checksum(id15: str) -> str:
     out = []
     for chunk in range(3):
         bits = 0
-        for i, ch in enumerate(id15[chunk * 5:(chunk + 1) * 5]):
+        for i, ch in enumerate(id15[chunk * 5 : (chunk + 1) * 5]):
             if "A" <= ch <= "Z":
                 bits |= 1 << i
         out.append(_SUFFIX_ALPHABET[bits])

@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 # Signs token responses like the real org's HMAC with the consumer secret (here a fixed sandbox key).
 SIGNING_KEY = b"bigsync-sandbox-signing-key"
 DEFAULT_SCOPE = "api refresh_token"
-LOGIN_ERROR = ("Please check your username and password. If you still can't log in, contact your "
-               "Salesforce administrator.")
+LOGIN_ERROR = (
+    "Please check your username and password. If you still can't log in, contact your Salesforce administrator."
+)
 _CHALLENGE_RE = re.compile(r"^[A-Za-z0-9\-._~]{43,128}$")
 
 
@@ -65,8 +66,9 @@ class OAuthRoutes:
         state = args.get("state")
 
         def fail(error: str, description: str) -> Response:
-            return redirect(with_query(redirect_uri, {"error": error, "error_description": description,
-                                                      "state": state}))
+            return redirect(
+                with_query(redirect_uri, {"error": error, "error_description": description, "state": state})
+            )
 
         if args.get("response_type") != "code":
             return fail("unsupported_response_type", "response type not supported")
@@ -83,8 +85,14 @@ class OAuthRoutes:
         unknown = [s for s in scopes if s not in KNOWN_SCOPES]
         if unknown:
             return fail("invalid_scope", "the requested scope is not allowed")
-        params = {"client_id": client_id, "redirect_uri": redirect_uri, "state": state, "scope": " ".join(scopes),
-                  "code_challenge": challenge, "prompt": args.get("prompt", "")}
+        params = {
+            "client_id": client_id,
+            "redirect_uri": redirect_uri,
+            "state": state,
+            "scope": " ".join(scopes),
+            "code_challenge": challenge,
+            "prompt": args.get("prompt", ""),
+        }
         tx = self.data.auth.new_login_transaction(params)
         self.persist()
         return login_page(tx, username=args.get("login_hint", ""))
@@ -100,9 +108,11 @@ class OAuthRoutes:
             return login_page(tx, username=form.get("username", ""), error=LOGIN_ERROR)
         entry["user_id"] = user["Id"]
         params = entry["params"]
-        remembered = (self.data.settings.get("remember_approvals")
-                      and params["client_id"] in self.data.auth.approvals.get(user["Id"], [])
-                      and "consent" not in params.get("prompt", ""))
+        remembered = (
+            self.data.settings.get("remember_approvals")
+            and params["client_id"] in self.data.auth.approvals.get(user["Id"], [])
+            and "consent" not in params.get("prompt", "")
+        )
         if remembered:
             return self._finish_authorize(tx, entry, approve=True)
         return consent_page(tx, params, user)
@@ -121,15 +131,26 @@ class OAuthRoutes:
         self.data.auth.end_login_transaction(tx)
         if not approve:
             self.persist()
-            return redirect(with_query(params["redirect_uri"], {
-                "error": "access_denied", "error_description": "end-user denied authorization",
-                "state": params["state"]}))
+            return redirect(
+                with_query(
+                    params["redirect_uri"],
+                    {
+                        "error": "access_denied",
+                        "error_description": "end-user denied authorization",
+                        "state": params["state"],
+                    },
+                )
+            )
         approved = self.data.auth.approvals.setdefault(entry["user_id"], [])
         if params["client_id"] not in approved:
             approved.append(params["client_id"])
         code = self.data.auth.new_auth_code(
-            client_id=params["client_id"], redirect_uri=params["redirect_uri"], user_id=entry["user_id"],
-            scope=params["scope"], code_challenge=params["code_challenge"])
+            client_id=params["client_id"],
+            redirect_uri=params["redirect_uri"],
+            user_id=entry["user_id"],
+            scope=params["scope"],
+            code_challenge=params["code_challenge"],
+        )
         self.persist()
         return redirect(with_query(params["redirect_uri"], {"code": code, "state": params["state"]}))
 
@@ -144,8 +165,9 @@ class OAuthRoutes:
             client_id = auth.username
         return client_id
 
-    def _token_body(self, request: Request, user_id: str, scope: str, access: str,
-                    refresh: str | None) -> dict[str, Any]:
+    def _token_body(
+        self, request: Request, user_id: str, scope: str, access: str, refresh: str | None
+    ) -> dict[str, Any]:
         base = base_url(request)
         identity = f"{base}/id/{ids.ORG_ID}/{user_id}"
         issued_at = str(int(self.data.now().timestamp() * 1000))
@@ -154,8 +176,16 @@ class OAuthRoutes:
         body: dict[str, Any] = {"access_token": access}
         if refresh:
             body["refresh_token"] = refresh
-        body.update({"signature": signature, "scope": scope, "instance_url": base, "id": identity,
-                     "token_type": "Bearer", "issued_at": issued_at})
+        body.update(
+            {
+                "signature": signature,
+                "scope": scope,
+                "instance_url": base,
+                "id": identity,
+                "token_type": "Bearer",
+                "issued_at": issued_at,
+            }
+        )
         return body
 
     def oauth_token(self, request: Request) -> Response:
@@ -169,13 +199,17 @@ class OAuthRoutes:
                 raise OAuthApiError(400, "invalid_request", "missing required code parameter")
             if client_id != cred.SF_CONSUMER_KEY:
                 raise OAuthApiError(400, "invalid_client_id", "client identifier invalid")
-            entry = data.auth.redeem_auth_code(self._param(request, "code"), client_id=client_id,
-                                          redirect_uri=self._param(request, "redirect_uri"),
-                                          code_verifier=self._param(request, "code_verifier") or None)
+            entry = data.auth.redeem_auth_code(
+                self._param(request, "code"),
+                client_id=client_id,
+                redirect_uri=self._param(request, "redirect_uri"),
+                code_verifier=self._param(request, "code_verifier") or None,
+            )
             scope = entry["scope"]
             wants_refresh = bool({"refresh_token", "offline_access"} & set(scope.split()))
-            access, refresh = data.auth.issue_tokens(user_id=entry["user_id"], client_id=client_id, scope=scope,
-                                                with_refresh=wants_refresh)
+            access, refresh = data.auth.issue_tokens(
+                user_id=entry["user_id"], client_id=client_id, scope=scope, with_refresh=wants_refresh
+            )
             body = self._token_body(request, entry["user_id"], scope, access, refresh)
         elif grant == "refresh_token":
             token = self._param(request, "refresh_token")
@@ -185,9 +219,13 @@ class OAuthRoutes:
                 raise OAuthApiError(400, "invalid_client_id", "client identifier invalid")
             entry = data.auth.refresh_grant(token, client_id)
             rotate = bool(data.settings["rotate_refresh_tokens"])
-            access, new_refresh = data.auth.issue_tokens(user_id=entry["user_id"], client_id=client_id,
-                                                    scope=entry["scope"], with_refresh=rotate,
-                                                    refresh_token=None if rotate else token)
+            access, new_refresh = data.auth.issue_tokens(
+                user_id=entry["user_id"],
+                client_id=client_id,
+                scope=entry["scope"],
+                with_refresh=rotate,
+                refresh_token=None if rotate else token,
+            )
             if rotate:
                 entry["revoked"] = True  # the old refresh token dies; access tokens already issued live on
                 data.auth.access_tokens[access]["refresh_token"] = new_refresh
@@ -219,13 +257,27 @@ class OAuthRoutes:
         base = base_url(request)
         uid = user["Id"]
         return {
-            "id": f"{base}/id/{ids.ORG_ID}/{uid}", "asserted_user": True, "user_id": uid,
-            "organization_id": ids.ORG_ID, "username": user["Username"], "nick_name": user["Username"].split("@")[0],
-            "display_name": user.get("Name"), "email": user.get("Email"), "email_verified": True,
-            "first_name": user.get("FirstName"), "last_name": user.get("LastName"), "timezone": "GMT",
+            "id": f"{base}/id/{ids.ORG_ID}/{uid}",
+            "asserted_user": True,
+            "user_id": uid,
+            "organization_id": ids.ORG_ID,
+            "username": user["Username"],
+            "nick_name": user["Username"].split("@")[0],
+            "display_name": user.get("Name"),
+            "email": user.get("Email"),
+            "email_verified": True,
+            "first_name": user.get("FirstName"),
+            "last_name": user.get("LastName"),
+            "timezone": "GMT",
             "photos": {"picture": f"{base}/profilephoto/005/F", "thumbnail": f"{base}/profilephoto/005/T"},
-            "addr_street": None, "addr_city": None, "addr_state": None, "addr_country": None, "addr_zip": None,
-            "mobile_phone": None, "mobile_phone_verified": False, "is_lightning_login_user": False,
+            "addr_street": None,
+            "addr_city": None,
+            "addr_state": None,
+            "addr_country": None,
+            "addr_zip": None,
+            "mobile_phone": None,
+            "mobile_phone_verified": False,
+            "is_lightning_login_user": False,
             "status": {"created_date": None, "body": None},
             "urls": {
                 "enterprise": f"{base}/services/Soap/c/{{version}}/{ids.ORG_ID[:15]}",
@@ -246,8 +298,12 @@ class OAuthRoutes:
                 "feed_elements": f"{base}/services/data/v{{version}}/chatter/feed-elements",
                 "custom_domain": base,
             },
-            "active": bool(user.get("IsActive")), "user_type": "STANDARD", "language": "en_US",
-            "locale": "en_US", "utcOffset": 0, "last_modified_date": user.get("LastModifiedDate"),
+            "active": bool(user.get("IsActive")),
+            "user_type": "STANDARD",
+            "language": "en_US",
+            "locale": "en_US",
+            "utcOffset": 0,
+            "last_modified_date": user.get("LastModifiedDate"),
             "is_app_installed": True,
         }
 
@@ -257,16 +313,34 @@ class OAuthRoutes:
             return Response("Bad_OAuth_Token", status=403, mimetype="text/plain")
         user = self.data.records["user"][session["user_id"]]
         ident = self._identity_body(request, user)
-        return json_response({
-            "sub": ident["id"], "user_id": ident["user_id"], "organization_id": ids.ORG_ID,
-            "preferred_username": ident["username"], "nickname": ident["nick_name"], "name": ident["display_name"],
-            "email": ident["email"], "email_verified": True, "given_name": ident["first_name"],
-            "family_name": ident["last_name"], "zoneinfo": "GMT", "photos": ident["photos"],
-            "profile": ident["urls"]["profile"], "picture": ident["photos"]["picture"], "address": {},
-            "is_salesforce_integration_user": False, "urls": ident["urls"], "active": ident["active"],
-            "user_type": "STANDARD", "language": "en_US", "locale": "en_US", "utcOffset": 0,
-            "updated_at": ident["last_modified_date"], "is_app_installed": True,
-        })
+        return json_response(
+            {
+                "sub": ident["id"],
+                "user_id": ident["user_id"],
+                "organization_id": ids.ORG_ID,
+                "preferred_username": ident["username"],
+                "nickname": ident["nick_name"],
+                "name": ident["display_name"],
+                "email": ident["email"],
+                "email_verified": True,
+                "given_name": ident["first_name"],
+                "family_name": ident["last_name"],
+                "zoneinfo": "GMT",
+                "photos": ident["photos"],
+                "profile": ident["urls"]["profile"],
+                "picture": ident["photos"]["picture"],
+                "address": {},
+                "is_salesforce_integration_user": False,
+                "urls": ident["urls"],
+                "active": ident["active"],
+                "user_type": "STANDARD",
+                "language": "en_US",
+                "locale": "en_US",
+                "utcOffset": 0,
+                "updated_at": ident["last_modified_date"],
+                "is_app_installed": True,
+            }
+        )
 
     def identity(self, request: Request, org_id: str, user_id: str) -> Response:
         session = self.auth.bearer_session(request)
@@ -281,24 +355,47 @@ class OAuthRoutes:
 
     def openid_configuration(self, request: Request) -> Response:
         base = base_url(request)
-        return json_response({
-            "issuer": base,
-            "authorization_endpoint": f"{base}/services/oauth2/authorize",
-            "token_endpoint": f"{base}/services/oauth2/token",
-            "revocation_endpoint": f"{base}/services/oauth2/revoke",
-            "userinfo_endpoint": f"{base}/services/oauth2/userinfo",
-            "introspection_endpoint": f"{base}/services/oauth2/introspect",
-            "jwks_uri": f"{base}/id/keys",
-            "scopes_supported": sorted(KNOWN_SCOPES),
-            "response_types_supported": ["code"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["RS256"],
-            "display_values_supported": ["page", "popup", "touch"],
-            "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
-            "code_challenge_methods_supported": ["S256"],
-            "grant_types_supported": ["authorization_code", "refresh_token", "password"],
-            "claims_supported": ["active", "address", "email", "email_verified", "family_name", "given_name",
-                                 "is_app_installed", "language", "locale", "name", "nickname", "organization_id",
-                                 "phone_number", "photos", "picture", "preferred_username", "profile", "sub",
-                                 "updated_at", "urls", "user_id", "user_type", "zoneinfo"],
-        })
+        return json_response(
+            {
+                "issuer": base,
+                "authorization_endpoint": f"{base}/services/oauth2/authorize",
+                "token_endpoint": f"{base}/services/oauth2/token",
+                "revocation_endpoint": f"{base}/services/oauth2/revoke",
+                "userinfo_endpoint": f"{base}/services/oauth2/userinfo",
+                "introspection_endpoint": f"{base}/services/oauth2/introspect",
+                "jwks_uri": f"{base}/id/keys",
+                "scopes_supported": sorted(KNOWN_SCOPES),
+                "response_types_supported": ["code"],
+                "subject_types_supported": ["public"],
+                "id_token_signing_alg_values_supported": ["RS256"],
+                "display_values_supported": ["page", "popup", "touch"],
+                "token_endpoint_auth_methods_supported": ["client_secret_post", "client_secret_basic", "none"],
+                "code_challenge_methods_supported": ["S256"],
+                "grant_types_supported": ["authorization_code", "refresh_token", "password"],
+                "claims_supported": [
+                    "active",
+                    "address",
+                    "email",
+                    "email_verified",
+                    "family_name",
+                    "given_name",
+                    "is_app_installed",
+                    "language",
+                    "locale",
+                    "name",
+                    "nickname",
+                    "organization_id",
+                    "phone_number",
+                    "photos",
+                    "picture",
+                    "preferred_username",
+                    "profile",
+                    "sub",
+                    "updated_at",
+                    "urls",
+                    "user_id",
+                    "user_type",
+                    "zoneinfo",
+                ],
+            }
+        )

@@ -33,11 +33,12 @@ def developer_name_problem(name: str, limit: int = 40) -> str | None:
     if not name or len(name) > limit:
         return f"The API name must be 1 to {limit} characters long."
     if not _DEV_NAME.fullmatch(name) or name.endswith("_"):
-        return ("The API name can only contain underscores and alphanumeric characters. It must be unique, begin "
-                "with a letter, not include spaces, not end with an underscore, and not contain two consecutive "
-                "underscores.")
+        return (
+            "The API name can only contain underscores and alphanumeric characters. It must be unique, begin "
+            "with a letter, not include spaces, not end with an underscore, and not contain two consecutive "
+            "underscores."
+        )
     return None
-
 
 
 class OrgTables(Protocol):
@@ -48,6 +49,7 @@ class OrgTables(Protocol):
     prefix_to_object: dict[str, str]
     records: dict[str, dict[str, dict[str, Any]]]
     deleted_log: dict[str, dict[str, str]]
+
 
 class OrgMetadata:
     """What the Tooling API and the admin API changed in the org's setup."""
@@ -60,8 +62,12 @@ class OrgMetadata:
 
     # ---- persistence -----------------------------------------------------------------------------
     def to_json(self) -> dict[str, Any]:
-        return {"removed": self.removed, "custom_objects": self.custom_objects, "custom_fields": self.custom_fields,
-                "counter": self.counter}
+        return {
+            "removed": self.removed,
+            "custom_objects": self.custom_objects,
+            "custom_fields": self.custom_fields,
+            "counter": self.counter,
+        }
 
     @classmethod
     def from_json(cls, raw: Any) -> OrgMetadata:
@@ -99,8 +105,12 @@ class OrgMetadata:
             obj = schema.get(entry["TableEnumOrId"].lower())
             if obj is not None:
                 meta = entry["Metadata"]
-                add_field(schema, obj, field_from_metadata(full_name.partition(".")[2], meta),
-                          f"{meta['relationshipName']}__r" if meta.get("relationshipName") else None)
+                add_field(
+                    schema,
+                    obj,
+                    field_from_metadata(full_name.partition(".")[2], meta),
+                    f"{meta['relationshipName']}__r" if meta.get("relationshipName") else None,
+                )
         data.schema = schema
         data.prefix_to_object = {o.key_prefix: key for key, o in schema.items()}
         for key in schema:
@@ -111,12 +121,20 @@ class OrgMetadata:
         """A fresh org: every BigTime_ custom field and the invoice object gone (and forgotten if
         they were created through the Tooling API). The names removed."""
         shipped = build_schema()
-        gone = [f"{o.name}.{f.name}" for o in shipped.values() if o.name != INVOICE_OBJECT
-                for f in o.fields.values() if f.custom and f.name.startswith(BIGSYNC_FIELD_PREFIX)]
+        gone = [
+            f"{o.name}.{f.name}"
+            for o in shipped.values()
+            if o.name != INVOICE_OBJECT
+            for f in o.fields.values()
+            if f.custom and f.name.startswith(BIGSYNC_FIELD_PREFIX)
+        ]
         gone.append(INVOICE_OBJECT)
         self.removed = sorted(set(self.removed) | set(gone))
-        for full_name in [n for n in self.custom_fields if n.partition(".")[2].startswith(BIGSYNC_FIELD_PREFIX)
-                          or n.startswith(INVOICE_OBJECT + ".")]:
+        for full_name in [
+            n
+            for n in self.custom_fields
+            if n.partition(".")[2].startswith(BIGSYNC_FIELD_PREFIX) or n.startswith(INVOICE_OBJECT + ".")
+        ]:
             del self.custom_fields[full_name]
         self.custom_objects.pop(INVOICE_OBJECT, None)
         self.apply(data)
@@ -133,24 +151,47 @@ def channel_members(entities: list[str]) -> list[dict[str, Any]]:
     rows = []
     for n, entity in enumerate(entities):
         selected = f"{entity[:-3]}__ChangeEvent" if entity.endswith("__c") else f"{entity}ChangeEvent"
-        rows.append({"Id": ids.make_id(CHANNEL_MEMBER_PREFIX, 100 + n),
-                     "DeveloperName": f"{CDC_CHANNEL}_{selected}", "MasterLabel": selected,
-                     "FullName": f"{CDC_CHANNEL}_{selected}", "EventChannel": CDC_CHANNEL,
-                     "SelectedEntity": selected, "IsDeleted": False})
+        rows.append(
+            {
+                "Id": ids.make_id(CHANNEL_MEMBER_PREFIX, 100 + n),
+                "DeveloperName": f"{CDC_CHANNEL}_{selected}",
+                "MasterLabel": selected,
+                "FullName": f"{CDC_CHANNEL}_{selected}",
+                "EventChannel": CDC_CHANNEL,
+                "SelectedEntity": selected,
+                "IsDeleted": False,
+            }
+        )
     return rows
 
 
 # ---- Tooling Metadata -> the schema's definitions ----------------------------------------------------
-_TYPES = {"Text": "string", "Url": "url", "Currency": "currency", "Number": "double", "Percent": "percent",
-          "DateTime": "datetime", "Date": "date", "Checkbox": "boolean", "Lookup": "reference",
-          "Email": "email", "Phone": "phone", "TextArea": "textarea", "LongTextArea": "textarea"}
+_TYPES = {
+    "Text": "string",
+    "Url": "url",
+    "Currency": "currency",
+    "Number": "double",
+    "Percent": "percent",
+    "DateTime": "datetime",
+    "Date": "date",
+    "Checkbox": "boolean",
+    "Lookup": "reference",
+    "Email": "email",
+    "Phone": "phone",
+    "TextArea": "textarea",
+    "LongTextArea": "textarea",
+}
 
 
 def field_from_metadata(name: str, meta: dict[str, Any]) -> FieldDef:
     """The describe-level definition of a custom field created with ``meta`` (already checked)."""
     kind = _TYPES[meta["type"]]
-    kw: dict[str, Any] = {"label": meta["label"], "custom": True, "external_id": bool(meta.get("externalId")),
-                          "nillable": not meta.get("required") and kind != "boolean"}
+    kw: dict[str, Any] = {
+        "label": meta["label"],
+        "custom": True,
+        "external_id": bool(meta.get("externalId")),
+        "nillable": not meta.get("required") and kind != "boolean",
+    }
     if kind in ("string", "textarea"):
         kw["length"] = int(meta.get("length") or 255)
     elif kind in ("url", "email", "phone"):
@@ -182,6 +223,7 @@ def object_from_metadata(name: str, entry: dict[str, Any]) -> ObjectDef:
             obj.fields[f.name.lower()] = f
     if shipped is None:
         from .schema import _system_fields  # the same audit fields every object has
+
         for f in _system_fields():
             obj.fields[f.name.lower()] = f
     obj.fields["name"] = FieldDef("Name", "string", label=name_field.get("label") or "Name", length=80, nillable=False)

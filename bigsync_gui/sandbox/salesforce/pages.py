@@ -55,11 +55,11 @@ ul.scopes{padding-left:20px;font-size:14px}
 
 def page(title: str, body: str, status: int = 200) -> Response:
     doc = (
-        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
-        f"<title>{html.escape(title)}</title><style>{_PAGE_CSS}</style></head><body><div class=\"wrap\">"
-        "<div class=\"brand\"><span class=\"logo\">SF</span>"
-        f"<h1>{html.escape(title)}</h1><div class=\"org\">{html.escape(cred.SF_ORG_NAME)}</div></div>"
+        '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f'<title>{html.escape(title)}</title><style>{_PAGE_CSS}</style></head><body><div class="wrap">'
+        '<div class="brand"><span class="logo">SF</span>'
+        f'<h1>{html.escape(title)}</h1><div class="org">{html.escape(cred.SF_ORG_NAME)}</div></div>'
         f"{body}</div></body></html>"
     )
     response = Response(doc, status=status, mimetype="text/html")
@@ -70,9 +70,9 @@ def page(title: str, body: str, status: int = 200) -> Response:
 
 def error_page(error: str, description: str, status: int = 400) -> Response:
     body = (
-        "<div class=\"card\"><div class=\"error\" id=\"error\">"
+        '<div class="card"><div class="error" id="error">'
         f"<strong>error={html.escape(error)}</strong><br>error_description={html.escape(description)}</div>"
-        "<p class=\"small\">The app that sent you here is not set up correctly, or this link has expired. "
+        '<p class="small">The app that sent you here is not set up correctly, or this link has expired. '
         "Return to the app and start again.</p></div>"
     )
     return page("Remote Access Error", body, status)
@@ -92,18 +92,18 @@ def redirect(location: str) -> Response:
 
 
 def login_page(tx: str, username: str = "", error: str | None = None) -> Response:
-    err = f"<div class=\"error\" id=\"error\">{html.escape(error)}</div>" if error else ""
+    err = f'<div class="error" id="error">{html.escape(error)}</div>' if error else ""
     body = (
-        f"<div class=\"card\">{err}"
-        f"<form method=\"post\" action=\"/services/oauth2/authorize/login\" id=\"login_form\" autocomplete=\"off\">"
-        f"<input type=\"hidden\" name=\"tx\" value=\"{html.escape(tx)}\">"
-        "<label for=\"username\">Username</label>"
-        f"<input type=\"email\" id=\"username\" name=\"username\" value=\"{html.escape(username)}\" autofocus>"
-        "<label for=\"password\">Password</label>"
-        "<input type=\"password\" id=\"password\" name=\"pw\">"
-        "<input type=\"submit\" id=\"Login\" name=\"Login\" class=\"btn primary full\" value=\"Log In\">"
+        f'<div class="card">{err}'
+        f'<form method="post" action="/services/oauth2/authorize/login" id="login_form" autocomplete="off">'
+        f'<input type="hidden" name="tx" value="{html.escape(tx)}">'
+        '<label for="username">Username</label>'
+        f'<input type="email" id="username" name="username" value="{html.escape(username)}" autofocus>'
+        '<label for="password">Password</label>'
+        '<input type="password" id="password" name="pw">'
+        '<input type="submit" id="Login" name="Login" class="btn primary full" value="Log In">'
         "</form>"
-        "<div class=\"hint\" id=\"sandbox_hint\"><strong>Sandbox</strong> — this is the local emulator, not "
+        '<div class="hint" id="sandbox_hint"><strong>Sandbox</strong> — this is the local emulator, not '
         f"Salesforce. Log in with <code>{html.escape(cred.SF_USERNAME)}</code> / "
         f"<code>{html.escape(cred.SF_PASSWORD)}</code>.</div></div>"
     )
@@ -118,17 +118,16 @@ def consent_page(tx: str, params: dict[str, Any], user: dict[str, Any]) -> Respo
             seen.append(text)
     items = "".join(f"<li>{html.escape(s)}</li>" for s in seen)
     body = (
-        "<div class=\"card\">"
-        f"<p><strong>{html.escape(APP_NAME)}</strong> is asking to:</p><ul class=\"scopes\" id=\"scopes\">{items}</ul>"
+        '<div class="card">'
+        f'<p><strong>{html.escape(APP_NAME)}</strong> is asking to:</p><ul class="scopes" id="scopes">{items}</ul>'
         f"<p>Do you want to allow access for <strong>{html.escape(user.get('Username', ''))}</strong>? "
-        "(<a href=\"#\" onclick=\"return false\">Not you?</a>)</p>"
-        "<form method=\"post\" action=\"/services/oauth2/authorize/consent\" id=\"consent_form\">"
-        f"<input type=\"hidden\" name=\"tx\" value=\"{html.escape(tx)}\">"
-        "<div class=\"actions\">"
-        "<input type=\"submit\" id=\"oadeny\" name=\"oadeny\" class=\"btn secondary\" value=\"Deny\">"
-        "<input type=\"submit\" id=\"oaapprove\" name=\"oaapprove\" class=\"btn primary\" value=\"Allow\">"
+        '(<a href="#" onclick="return false">Not you?</a>)</p>'
+        '<form method="post" action="/services/oauth2/authorize/consent" id="consent_form">'
+        f'<input type="hidden" name="tx" value="{html.escape(tx)}">'
+        '<div class="actions">'
+        '<input type="submit" id="oadeny" name="oadeny" class="btn secondary" value="Deny">'
+        '<input type="submit" id="oaapprove" name="oaapprove" class="btn primary" value="Allow">'
         "</div></form>"
-        f"<p class=\"small\">Sends you back to {html.escape(params['redirect_uri'])}</p></div>"
+        f'<p class="small">Sends you back to {html.escape(params["redirect_uri"])}</p></div>'
     )
     return page("Allow Access?", body)
-

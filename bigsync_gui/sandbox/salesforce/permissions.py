@@ -29,20 +29,27 @@ class Permissions:
 
     def user_permission(self, user_id: str, permission: str) -> bool:
         """True if any permission set assigned to the user (their profile included) has it."""
-        sets = {a["PermissionSetId"] for a in self.data.all_records("PermissionSetAssignment")
-                if a["AssigneeId"] == user_id and not a.get("IsDeleted")}
+        sets = {
+            a["PermissionSetId"]
+            for a in self.data.all_records("PermissionSetAssignment")
+            if a["AssigneeId"] == user_id and not a.get("IsDeleted")
+        }
         return any(p.get(f"Permissions{permission}") for p in self.data.all_records("PermissionSet") if p["Id"] in sets)
 
     def require(self, user_id: str, permission: str, what: str) -> None:
         if not self.user_permission(user_id, permission):
-            raise SalesforceError(NO_ACCESS, f"insufficient access rights on object id: {what} needs the "
-                                             f"{permission} user permission", status=403)
+            raise SalesforceError(
+                NO_ACCESS,
+                f"insufficient access rights on object id: {what} needs the {permission} user permission",
+                status=403,
+            )
 
     def set_admin_customize(self, allowed: bool) -> None:
         """The demo admin's profile with or without Customize Application (the sandbox's switch)."""
         admin = self.data.admin_user_id
-        sets = {a["PermissionSetId"] for a in self.data.all_records("PermissionSetAssignment")
-                if a["AssigneeId"] == admin}
+        sets = {
+            a["PermissionSetId"] for a in self.data.all_records("PermissionSetAssignment") if a["AssigneeId"] == admin
+        }
         for row in self.data.all_records("PermissionSet"):
             if row["Id"] in sets and row.get("IsOwnedByProfile"):
                 row["PermissionsCustomizeApplication"] = allowed
@@ -75,11 +82,17 @@ class Permissions:
             self._check_field_permission(values)
         else:
             self.require(user_id, "AssignPermissionSets", "assigning a permission set")
-            if any(a["AssigneeId"][:15] == str(values.get("assigneeid"))[:15]
-                   and a["PermissionSetId"][:15] == str(values.get("permissionsetid"))[:15]
-                   for a in self.data.all_records("PermissionSetAssignment") if not a.get("IsDeleted")):
-                raise SalesforceError("DUPLICATE_VALUE", "duplicate value found: AssigneeId, PermissionSetId "
-                                                         "duplicates value on record", ["AssigneeId"])
+            if any(
+                a["AssigneeId"][:15] == str(values.get("assigneeid"))[:15]
+                and a["PermissionSetId"][:15] == str(values.get("permissionsetid"))[:15]
+                for a in self.data.all_records("PermissionSetAssignment")
+                if not a.get("IsDeleted")
+            ):
+                raise SalesforceError(
+                    "DUPLICATE_VALUE",
+                    "duplicate value found: AssigneeId, PermissionSetId duplicates value on record",
+                    ["AssigneeId"],
+                )
 
     def _check_field_permission(self, values: dict[str, Any]) -> None:
         parent, field = str(values.get("parentid") or ""), str(values.get("field") or "")
@@ -87,15 +100,26 @@ class Permissions:
         obj = self.data.schema.get(obj_name.lower())
         fdef = obj.field(field_name) if obj is not None else None
         if fdef is None or str(values.get("sobjecttype") or "").lower() != obj_name.lower():
-            raise SalesforceError("INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST", f"Field Name: bad value for restricted "
-                                                                             f"picklist field: {field}", ["Field"])
+            raise SalesforceError(
+                "INVALID_OR_NULL_FOR_RESTRICTED_PICKLIST",
+                f"Field Name: bad value for restricted picklist field: {field}",
+                ["Field"],
+            )
         if not fdef.custom or not fdef.nillable:  # describe's "permissionable"
-            raise SalesforceError("FIELD_INTEGRITY_EXCEPTION", f"Field {field} is not permissionable: its field "
-                                                               "permissions cannot be set", ["Field"])
+            raise SalesforceError(
+                "FIELD_INTEGRITY_EXCEPTION",
+                f"Field {field} is not permissionable: its field permissions cannot be set",
+                ["Field"],
+            )
         if values.get("permissionsedit") and not values.get("permissionsread"):
-            raise SalesforceError("FIELD_INTEGRITY_EXCEPTION", "Permission Edit depends on permission(s): Read",
-                                  ["PermissionsEdit"])
-        if any(fp["ParentId"][:15] == parent[:15] and str(fp["Field"]).lower() == field.lower()
-               for fp in self.data.all_records("FieldPermissions") if not fp.get("IsDeleted")):
-            raise SalesforceError("DUPLICATE_VALUE", "duplicate value found: Field duplicates value on record",
-                                  ["Field"])
+            raise SalesforceError(
+                "FIELD_INTEGRITY_EXCEPTION", "Permission Edit depends on permission(s): Read", ["PermissionsEdit"]
+            )
+        if any(
+            fp["ParentId"][:15] == parent[:15] and str(fp["Field"]).lower() == field.lower()
+            for fp in self.data.all_records("FieldPermissions")
+            if not fp.get("IsDeleted")
+        ):
+            raise SalesforceError(
+                "DUPLICATE_VALUE", "duplicate value found: Field duplicates value on record", ["Field"]
+            )

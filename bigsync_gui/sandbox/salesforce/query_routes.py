@@ -61,8 +61,13 @@ class QueryRoutes:
             raise SfApiError(400, "MALFORMED_QUERY", "A query string has to be specified")
         try:
             schema = schema_for(self.data, session["user_id"])  # field-level security on created fields
-            selection = soql.select(soql.parse(q, schema), self.data, include_deleted=include_deleted,
-                                    api_version=version, today=self.data.now().date())
+            selection = soql.select(
+                soql.parse(q, schema),
+                self.data,
+                include_deleted=include_deleted,
+                api_version=version,
+                today=self.data.now().date(),
+            )
         except soql.SoqlError as exc:
             raise SfApiError(400, exc.error_code, exc.message) from None
         batch = self._batch_size(request)

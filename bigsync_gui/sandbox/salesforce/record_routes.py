@@ -53,10 +53,14 @@ class RecordRoutes:
                     continue
                 fdef = obj.field(name)
                 if fdef is None:
-                    raise SfApiError(400, "INVALID_FIELD", f"No such column '{name}' on entity '{obj.name}'. "
-                                     "If you are attempting to use a custom field, be sure to append the '__c' "
-                                     "after the custom field name. Please reference your WSDL or the describe "
-                                     "call for the appropriate names.")
+                    raise SfApiError(
+                        400,
+                        "INVALID_FIELD",
+                        f"No such column '{name}' on entity '{obj.name}'. "
+                        "If you are attempting to use a custom field, be sure to append the '__c' "
+                        "after the custom field name. Please reference your WSDL or the describe "
+                        "call for the appropriate names.",
+                    )
                 fields.append(fdef)
         return json_response(shape(obj, row, version, fields))
 
@@ -97,8 +101,11 @@ class RecordRoutes:
             raise SfApiError(400, "INVALID_HEADER_VALUE", f"Invalid If-Unmodified-Since header: {raw}")
         modified = parse_datetime(self.data.fetch(obj.name, record_id).get("LastModifiedDate"))
         if modified is not None and modified.replace(microsecond=0) > since:
-            raise SfApiError(412, "PRECONDITION_FAILED", "The requested resource has been modified since "
-                                                         f"{raw}; the request was not processed")
+            raise SfApiError(
+                412,
+                "PRECONDITION_FAILED",
+                f"The requested resource has been modified since {raw}; the request was not processed",
+            )
 
     def record_delete(self, request: Request, version: str, sobject: str, record_id: str) -> Response:
         version, session = self.auth.rest(request, version)
@@ -144,5 +151,10 @@ class RecordRoutes:
         latest = min(end, now.replace(second=0, microsecond=0))
         found = self.data.deleted_records(obj.name, start, latest)
         earliest = (now - timedelta(days=DELETED_WINDOW_DAYS)).replace(second=0, microsecond=0)
-        return json_response({"deletedRecords": found, "earliestDateAvailable": format_datetime(earliest),
-                              "latestDateCovered": format_datetime(latest)})
+        return json_response(
+            {
+                "deletedRecords": found,
+                "earliestDateAvailable": format_datetime(earliest),
+                "latestDateCovered": format_datetime(latest),
+            }
+        )

@@ -108,8 +108,16 @@ def _system_fields() -> list[FieldDef]:
     ]
 
 
-def _object(name: str, label: str, prefix: str, fields: list[FieldDef], children: list[ChildRelationship] = (),  # type: ignore[assignment]
-            *, history: bool = False, **kw: bool) -> ObjectDef:
+def _object(
+    name: str,
+    label: str,
+    prefix: str,
+    fields: list[FieldDef],
+    children: list[ChildRelationship] = (),  # type: ignore[assignment]
+    *,
+    history: bool = False,
+    **kw: bool,
+) -> ObjectDef:
     """``history``: a history object (OpportunityHistory): never modified, so no LastModified fields."""
     obj = ObjectDef(name, label, prefix, custom=name.endswith("__c"), **kw)
     system = [f for f in _system_fields() if not (history and f.name.startswith("LastModified"))]
@@ -121,26 +129,53 @@ def _object(name: str, label: str, prefix: str, fields: list[FieldDef], children
 
 
 STAGE_NAMES = (
-    "Prospecting", "Qualification", "Needs Analysis", "Value Proposition", "Id. Decision Makers",
-    "Perception Analysis", "Proposal/Price Quote", "Negotiation/Review", "Closed Won", "Closed Lost",
+    "Prospecting",
+    "Qualification",
+    "Needs Analysis",
+    "Value Proposition",
+    "Id. Decision Makers",
+    "Perception Analysis",
+    "Proposal/Price Quote",
+    "Negotiation/Review",
+    "Closed Won",
+    "Closed Lost",
 )
 CONTACT_ROLES = (
-    "Business User", "Decision Maker", "Economic Buyer", "Economic Decision Maker", "Evaluator",
-    "Executive Sponsor", "Influencer", "Technical Buyer", "Other",
+    "Business User",
+    "Decision Maker",
+    "Economic Buyer",
+    "Economic Decision Maker",
+    "Evaluator",
+    "Executive Sponsor",
+    "Influencer",
+    "Technical Buyer",
+    "Other",
 )
 _RO = {"updateable": False, "createable": False}
 OWNER = {"reference_to": "User", "relationship_name": "Owner", "length": 18}
 # OpportunityHistory's ForecastCategory values (the object reference), and the Opportunity's
 # ForecastCategoryName each one is recorded as.
-HISTORY_FORECAST_CATEGORIES = {"Omitted": "Omitted", "Pipeline": "Pipeline", "Best Case": "BestCase",
-                               "Commit": "Forecast", "Closed": "Closed"}
+HISTORY_FORECAST_CATEGORIES = {
+    "Omitted": "Omitted",
+    "Pipeline": "Pipeline",
+    "Best Case": "BestCase",
+    "Commit": "Forecast",
+    "Closed": "Closed",
+}
 # The Opportunity fields whose change makes a new OpportunityHistory row (the object reference:
 # "Amount, Probability, Stage, or Close Date"; the forecast category is recorded with them).
 HISTORY_TRACKED = ("StageName", "Amount", "Probability", "CloseDate", "ForecastCategoryName")
 
 # The user permissions the emulated PermissionSet carries (``Permissions<Name>`` fields).
-PERMISSION_FLAGS = ("ApiEnabled", "ViewSetup", "ModifyAllData", "ViewAllData", "CustomizeApplication",
-                    "ManageProfilesPermissionsets", "AssignPermissionSets")
+PERMISSION_FLAGS = (
+    "ApiEnabled",
+    "ViewSetup",
+    "ModifyAllData",
+    "ViewAllData",
+    "CustomizeApplication",
+    "ManageProfilesPermissionsets",
+    "AssignPermissionSets",
+)
 
 # The write-back fields the app maps to on Opportunity (the wizard checks them via describe).
 OPPORTUNITY_WRITEBACK_FIELDS = (

@@ -55,13 +55,19 @@ MALFORMED = "MALFORMED_QUERY"
 INVALID_FIELD = "INVALID_FIELD"
 INVALID_TYPE = "INVALID_TYPE"
 
-_NO_COLUMN_TAIL = ("If you are attempting to use a custom field, be sure to append the '__c' after the custom "
-                   "field name. Please reference your WSDL or the describe call for the appropriate names.")
-_NO_REL_TAIL = ("If you are attempting to use a custom relationship, be sure to append the '__r' after the "
-                "custom relationship name. Please reference your WSDL or the describe call for the "
-                "appropriate names.")
-_NO_TYPE_TAIL = ("If you are attempting to use a custom object, be sure to append the '__c' after the entity "
-                 "name. Please reference your WSDL or the describe call for the appropriate names.")
+_NO_COLUMN_TAIL = (
+    "If you are attempting to use a custom field, be sure to append the '__c' after the custom "
+    "field name. Please reference your WSDL or the describe call for the appropriate names."
+)
+_NO_REL_TAIL = (
+    "If you are attempting to use a custom relationship, be sure to append the '__r' after the "
+    "custom relationship name. Please reference your WSDL or the describe call for the "
+    "appropriate names."
+)
+_NO_TYPE_TAIL = (
+    "If you are attempting to use a custom object, be sure to append the '__c' after the entity "
+    "name. Please reference your WSDL or the describe call for the appropriate names."
+)
 
 
 def _error(code: str, soql: str, pos: int, message: str) -> SoqlError:
@@ -94,14 +100,49 @@ _WORD_CHAR = re.compile(r"[A-Za-z0-9_.]")
 # Salesforce's "Quoted String Escape Sequences" page, exactly: n r t b f in either case, \" \' \\,
 # \uXXXX, and \% \_ in a LIKE pattern only. Any other backslash is an error. The page calls \b
 # "Bell"; we read it as backspace (U+0008), as its Japanese version and Java do.
-_STRING_ESCAPES = {"'": "'", '"': '"', "\\": "\\", "n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f",
-                   "N": "\n", "R": "\r", "T": "\t", "B": "\b", "F": "\f"}
+_STRING_ESCAPES = {
+    "'": "'",
+    '"': '"',
+    "\\": "\\",
+    "n": "\n",
+    "r": "\r",
+    "t": "\t",
+    "b": "\b",
+    "f": "\f",
+    "N": "\n",
+    "R": "\r",
+    "T": "\t",
+    "B": "\b",
+    "F": "\f",
+}
 _LIKE_ESCAPES = {"%", "_"}
 _UNICODE_ESCAPE = re.compile(r"u[0-9A-Fa-f]{4}")
 
 # Words that can never be a field or object name in our subset.
-_RESERVED = {"SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "LIKE", "ORDER", "BY", "LIMIT", "OFFSET",
-             "NULL", "TRUE", "FALSE", "GROUP", "HAVING", "WITH", "USING", "FOR", "INCLUDES", "EXCLUDES"}
+_RESERVED = {
+    "SELECT",
+    "FROM",
+    "WHERE",
+    "AND",
+    "OR",
+    "NOT",
+    "IN",
+    "LIKE",
+    "ORDER",
+    "BY",
+    "LIMIT",
+    "OFFSET",
+    "NULL",
+    "TRUE",
+    "FALSE",
+    "GROUP",
+    "HAVING",
+    "WITH",
+    "USING",
+    "FOR",
+    "INCLUDES",
+    "EXCLUDES",
+}
 _DATE_LITERALS = {"TODAY", "YESTERDAY", "TOMORROW"}
 _DATE_N_LITERALS = {"LAST_N_DAYS", "NEXT_N_DAYS", "N_DAYS_AGO"}
 
@@ -129,8 +170,9 @@ def _tokenize(soql: str) -> list[_Tok]:
             pos += 1
             while True:
                 if pos >= n:
-                    raise _error(MALFORMED, soql, start,
-                                 f"unterminated string literal starting at {soql[start:start + 20]}")
+                    raise _error(
+                        MALFORMED, soql, start, f"unterminated string literal starting at {soql[start : start + 20]}"
+                    )
                 ch = soql[pos]
                 if ch == "\\":
                     if pos + 1 >= n:
@@ -146,7 +188,7 @@ def _tokenize(soql: str) -> list[_Tok]:
                 if ch == "'":
                     break
                 pos += 1
-            tokens.append(_Tok("string", soql[start + 1:pos], start))
+            tokens.append(_Tok("string", soql[start + 1 : pos], start))
             pos += 1
             continue
         m = _TOKEN_RE.match(soql, pos)
@@ -167,8 +209,13 @@ def _tokenize(soql: str) -> list[_Tok]:
 
 def _illegal_escape(soql: str, start: int, pos: int) -> SoqlError:
     """The error for the backslash at ``pos`` in the string literal opening at ``start``."""
-    return _error(MALFORMED, soql, pos, f"Invalid string literal '{soql[start + 1:pos + 2]}'. Illegal character "
-                                        f"sequence '\\{soql[pos + 1]}' in string literal.")
+    return _error(
+        MALFORMED,
+        soql,
+        pos,
+        f"Invalid string literal '{soql[start + 1 : pos + 2]}'. Illegal character "
+        f"sequence '\\{soql[pos + 1]}' in string literal.",
+    )
 
 
 def _chars(raw: str) -> Iterator[tuple[str, bool, int]]:
@@ -179,7 +226,7 @@ def _chars(raw: str) -> Iterator[tuple[str, bool, int]]:
             yield raw[i], False, i
             i += 1
         elif raw[i + 1] == "u":
-            yield chr(int(raw[i + 2:i + 6], 16)), True, i
+            yield chr(int(raw[i + 2 : i + 6], 16)), True, i
             i += 6
         else:
             yield _STRING_ESCAPES.get(raw[i + 1], raw[i + 1]), True, i
@@ -199,8 +246,10 @@ def _decode_string(raw: str) -> str:
 def _like_regex(raw: str) -> re.Pattern[str]:
     """A LIKE pattern as an anchored, case-insensitive regex (``%`` any run, ``_`` one char; escaped ones
     are literal)."""
-    parts = [re.escape(ch) if escaped else ".*" if ch == "%" else "." if ch == "_" else re.escape(ch)
-             for ch, escaped, _ in _chars(raw)]
+    parts = [
+        re.escape(ch) if escaped else ".*" if ch == "%" else "." if ch == "_" else re.escape(ch)
+        for ch, escaped, _ in _chars(raw)
+    ]
     return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
 
 
@@ -329,8 +378,12 @@ class _Parser:
                 self.advance()
                 self.advance()
                 if not self.is_punct(")"):
-                    raise _error(MALFORMED, self.soql, self.tok.pos,
-                                 "unexpected token: only COUNT() is supported, not COUNT(field)")
+                    raise _error(
+                        MALFORMED,
+                        self.soql,
+                        self.tok.pos,
+                        "unexpected token: only COUNT() is supported, not COUNT(field)",
+                    )
                 self.advance()
                 items.append(("count", None, t.pos))
             else:
@@ -469,7 +522,7 @@ class _Parser:
                 self.expect_punct(":")
                 number = self.tok
                 n = self.integer()
-                return _Lit("dateliteral", (word, n), self.soql[t.pos:number.pos + len(number.text)], t.pos)
+                return _Lit("dateliteral", (word, n), self.soql[t.pos : number.pos + len(number.text)], t.pos)
         raise self.unexpected()
 
 
@@ -480,8 +533,13 @@ def _parse_datetime(soql: str, t: _Tok) -> str:
     """A datetime literal as the storage format, converted to UTC."""
     m = _DT_RE.match(t.text)
     if not m or not m.group(8):
-        raise _error(MALFORMED, soql, t.pos, f"line 1:{t.pos} no viable alternative at character '{t.text}' "
-                                              "(a datetime literal needs a time zone: Z or +hh:mm)")
+        raise _error(
+            MALFORMED,
+            soql,
+            t.pos,
+            f"line 1:{t.pos} no viable alternative at character '{t.text}' "
+            "(a datetime literal needs a time zone: Z or +hh:mm)",
+        )
     year, month, day, hour, minute, second = (int(m.group(k)) for k in range(1, 7))
     millis = int((m.group(7) or "0")[:3].ljust(3, "0"))
     try:
@@ -501,8 +559,19 @@ def _format_datetime(dt: datetime) -> str:
 # --------------------------------------------------------------------------------------------
 # The resolved query
 
-_TEXT_TYPES = {"id", "reference", "string", "textarea", "picklist", "multipicklist", "combobox",
-               "email", "phone", "url", "encryptedstring"}
+_TEXT_TYPES = {
+    "id",
+    "reference",
+    "string",
+    "textarea",
+    "picklist",
+    "multipicklist",
+    "combobox",
+    "email",
+    "phone",
+    "url",
+    "encryptedstring",
+}
 _NUMBER_TYPES = {"currency", "double", "percent", "int", "long"}
 
 
@@ -553,8 +622,9 @@ def parse(soql: str, schema: dict[str, ObjectDef]) -> Query:
     raw = _Parser(soql).parse()
     obj = schema.get(raw.from_name.lower())
     if obj is None:
-        raise _error(INVALID_TYPE, soql, raw.from_pos,
-                     f"sObject type '{raw.from_name}' is not supported. {_NO_TYPE_TAIL}")
+        raise _error(
+            INVALID_TYPE, soql, raw.from_pos, f"sObject type '{raw.from_name}' is not supported. {_NO_TYPE_TAIL}"
+        )
     return _Resolver(soql, schema).query(raw, obj, None)
 
 
@@ -585,9 +655,13 @@ class _Resolver:
             elif kind == "sub":
                 rel = obj.child_relationship(payload.from_name)
                 if rel is None or rel.child_object.lower() not in self.schema:
-                    raise _error(INVALID_FIELD, soql, payload.from_pos,
-                                 f"Didn't understand relationship '{payload.from_name}' in FROM part of query "
-                                 f"call. {_NO_REL_TAIL}")
+                    raise _error(
+                        INVALID_FIELD,
+                        soql,
+                        payload.from_pos,
+                        f"Didn't understand relationship '{payload.from_name}' in FROM part of query "
+                        f"call. {_NO_REL_TAIL}",
+                    )
                 if rel.name.lower() in seen:
                     raise _error(MALFORMED, soql, pos, f"duplicate field selected: {rel.name}")
                 seen.add(rel.name.lower())
@@ -596,8 +670,9 @@ class _Resolver:
                 shape.entries.append((rel.name, "sub", sub))
         where = self.condition(obj, raw.where) if raw.where is not None else None
         order = [_Order(self.path(obj, o.path), o.descending, o.nulls_last) for o in raw.order]
-        return Query(soql, obj.name, bool(counts), fields, subs, where, order, raw.limit, raw.offset,
-                     relationship, shape)
+        return Query(
+            soql, obj.name, bool(counts), fields, subs, where, order, raw.limit, raw.offset, relationship, shape
+        )
 
     def path(self, obj: ObjectDef, raw: _RawPath) -> FieldPath:
         parts = raw.text.split(".")
@@ -611,15 +686,23 @@ class _Resolver:
             ref = current.parent_relationship(part)
             target = self.schema.get((ref.reference_to or "").lower()) if ref else None
             if ref is None or target is None:
-                raise _error(INVALID_FIELD, self.soql, raw.pos,
-                             f"Didn't understand relationship '{part}' in field path. {_NO_REL_TAIL}")
+                raise _error(
+                    INVALID_FIELD,
+                    self.soql,
+                    raw.pos,
+                    f"Didn't understand relationship '{part}' in field path. {_NO_REL_TAIL}",
+                )
             steps.append((ref.name, ref.relationship_name or part, target.name))
             names.append(ref.relationship_name or part)
             current = target
         fd = current.field(parts[-1])
         if fd is None:
-            raise _error(INVALID_FIELD, self.soql, raw.pos,
-                         f"No such column '{parts[-1]}' on entity '{current.name}'. {_NO_COLUMN_TAIL}")
+            raise _error(
+                INVALID_FIELD,
+                self.soql,
+                raw.pos,
+                f"No such column '{parts[-1]}' on entity '{current.name}'. {_NO_COLUMN_TAIL}",
+            )
         names.append(fd.name)
         return FieldPath(".".join(names), tuple(steps), fd)
 
@@ -640,8 +723,12 @@ class _Resolver:
             return _Bool(node.op, [self.condition(obj, a) for a in node.args])
         fp = self.path(obj, node.path)
         if node.op == "like" and (fp.field.type not in _TEXT_TYPES or fp.field.type in ("id", "reference")):
-            raise _error(INVALID_FIELD, self.soql, node.path.pos,
-                         f"invalid operator on field '{fp.text}': LIKE needs a text field")
+            raise _error(
+                INVALID_FIELD,
+                self.soql,
+                node.path.pos,
+                f"invalid operator on field '{fp.text}': LIKE needs a text field",
+            )
         values = [self.value(fp, node.op, lit) for lit in node.values]
         return _Cmp(node.path, node.op, values, fp)
 
@@ -680,7 +767,7 @@ def _to18(id15: str) -> str:
     suffix = ""
     for block in range(3):
         flags = 0
-        for j, ch in enumerate(id15[block * 5:block * 5 + 5]):
+        for j, ch in enumerate(id15[block * 5 : block * 5 + 5]):
             if "A" <= ch <= "Z":
                 flags |= 1 << j
         suffix += "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"[flags]
@@ -768,8 +855,12 @@ def _key_getter(fp: FieldPath, ctx: _Context, *, for_sort: bool = False) -> Call
 def _date_range(lit: _Lit, ftype: str, today: date) -> tuple[str, str]:
     word, n = lit.value
     start, end = {
-        "TODAY": (0, 1), "YESTERDAY": (-1, 0), "TOMORROW": (1, 2),
-        "LAST_N_DAYS": (-n, 1), "NEXT_N_DAYS": (1, n + 1), "N_DAYS_AGO": (-n, -n + 1),
+        "TODAY": (0, 1),
+        "YESTERDAY": (-1, 0),
+        "TOMORROW": (1, 2),
+        "LAST_N_DAYS": (-n, 1),
+        "NEXT_N_DAYS": (1, n + 1),
+        "N_DAYS_AGO": (-n, -n + 1),
     }[word]
     d0, d1 = today + timedelta(days=start), today + timedelta(days=end)
     if ftype == "datetime":
@@ -902,8 +993,10 @@ def _compile_shape(shape: _Shape, ctx: _Context) -> Callable[[dict], dict]:
                 ref_name, child = payload
                 cache = name("cache", ctx.cache(child.object_name))
                 pvar = name("p", None)
-                items.append(f"{key!r}: (None if ({pvar} := {cache}[{var}.get({ref_name!r})]) is None "
-                             f"else {literal(child, pvar)})")
+                items.append(
+                    f"{key!r}: (None if ({pvar} := {cache}[{var}.get({ref_name!r})]) is None "
+                    f"else {literal(child, pvar)})"
+                )
             else:
                 fetch = name("fetch", _children_fetcher(payload, ctx))
                 shaper = name("shape", _compile_shape(payload.shape, ctx))
@@ -976,16 +1069,16 @@ class Selection:
             return [shaper(r) for r in self.rows[start:stop]]
 
 
-def select(query: Query, source: RecordSource, *, include_deleted: bool, api_version: str,
-           today: date | None = None) -> Selection:
+def select(
+    query: Query, source: RecordSource, *, include_deleted: bool, api_version: str, today: date | None = None
+) -> Selection:
     """Filter, sort and slice now; shape later, page by page (``Selection.records(start, stop)``).
     For ``SELECT COUNT()`` the selection has no rows and ``total_size`` is the count.
     ``today`` anchors TODAY / LAST_N_DAYS (the sandbox passes its own, movable clock)."""
     ctx = _Context(source, include_deleted, api_version, today)
     with _gc_paused():
         if query.is_count:
-            count_query = Query(query.soql, query.object_name, True, [], [], query.where, [], query.limit,
-                                query.offset)
+            count_query = Query(query.soql, query.object_name, True, [], [], query.where, [], query.limit, query.offset)
             return Selection(query, [], ctx, len(_select(count_query, source.all_records(query.object_name), ctx)))
         rows = _select(query, source.all_records(query.object_name), ctx)
     return Selection(query, rows, ctx, len(rows))
@@ -996,10 +1089,18 @@ def execute(query: Query, source: RecordSource, *, include_deleted: bool, api_ve
     return select(query, source, include_deleted=include_deleted, api_version=api_version).records()
 
 
-def run(soql: str, schema: dict[str, ObjectDef], source: RecordSource, *, include_deleted: bool,
-        api_version: str, today: date | None = None) -> tuple[list[dict], int]:
+def run(
+    soql: str,
+    schema: dict[str, ObjectDef],
+    source: RecordSource,
+    *,
+    include_deleted: bool,
+    api_version: str,
+    today: date | None = None,
+) -> tuple[list[dict], int]:
     """Parse and execute: (records, totalSize); for ``SELECT COUNT()`` the records are [] and
     totalSize is the count. ``today`` anchors TODAY / LAST_N_DAYS (default: the machine's)."""
-    selection = select(parse(soql, schema), source, include_deleted=include_deleted, api_version=api_version,
-                       today=today)
+    selection = select(
+        parse(soql, schema), source, include_deleted=include_deleted, api_version=api_version, today=today
+    )
     return selection.records(), selection.total_size

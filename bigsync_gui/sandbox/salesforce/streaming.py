@@ -43,13 +43,13 @@ LIMIT_ERROR = "403::Organization total events daily limit exceeded"
 
 
 def _replay_error(replay_id: Any) -> str:
-    return (f"400::The replayId {{{replay_id}}} you provided was invalid.  Please provide a valid ID, -2 to replay "
-            "all events, or -1 to replay only new events.")
+    return (
+        f"400::The replayId {{{replay_id}}} you provided was invalid.  Please provide a valid ID, -2 to replay "
+        "all events, or -1 to replay only new events."
+    )
 
 
 @dataclass
-
-
 class BayeuxClient:
     client_id: str
     browser: str
@@ -79,15 +79,19 @@ class StreamingRoutes:
 
     # ---- routing ----------------------------------------------------------------------------------
     def rules(self, d: str) -> list[Rule]:
-        return [Rule("/cometd/<version>", endpoint=self.cometd, methods=["POST"]),
-                Rule("/cometd/<version>/<path:kind>", endpoint=self.cometd, methods=["POST"])]
+        return [
+            Rule("/cometd/<version>", endpoint=self.cometd, methods=["POST"]),
+            Rule("/cometd/<version>/<path:kind>", endpoint=self.cometd, methods=["POST"]),
+        ]
 
     def admin_rules(self) -> list[Rule]:
-        return [Rule("/streaming", endpoint=self.admin_streaming_get, methods=["GET"]),
-                Rule("/streaming", endpoint=self.admin_streaming_set, methods=["POST", "PATCH"]),
-                Rule("/streaming/events", endpoint=self.admin_streaming_publish, methods=["POST"]),
-                Rule("/streaming/forget", endpoint=self.admin_streaming_forget, methods=["POST"]),
-                Rule("/streaming/redeliver", endpoint=self.admin_streaming_redeliver, methods=["POST"])]
+        return [
+            Rule("/streaming", endpoint=self.admin_streaming_get, methods=["GET"]),
+            Rule("/streaming", endpoint=self.admin_streaming_set, methods=["POST", "PATCH"]),
+            Rule("/streaming/events", endpoint=self.admin_streaming_publish, methods=["POST"]),
+            Rule("/streaming/forget", endpoint=self.admin_streaming_forget, methods=["POST"]),
+            Rule("/streaming/redeliver", endpoint=self.admin_streaming_redeliver, methods=["POST"]),
+        ]
 
     # ---- the Bayeux endpoint --------------------------------------------------------------------
     @unlocked
@@ -113,8 +117,9 @@ class StreamingRoutes:
             else:
                 client = self._client_for(message, request)
                 if client is None:
-                    reply.update(successful=False, error="403::Unknown client",
-                                 advice={"reconnect": "handshake", "interval": 0})
+                    reply.update(
+                        successful=False, error="403::Unknown client", advice={"reconnect": "handshake", "interval": 0}
+                    )
                     if "clientId" in message:
                         reply["clientId"] = message["clientId"]
                 elif channel == "/meta/connect":
@@ -146,16 +151,22 @@ class StreamingRoutes:
     def _auth_failure(channel: str, reply: dict[str, Any]) -> None:
         reply.update(successful=False, advice={"reconnect": "none"})
         if channel == "/meta/handshake":
-            reply.update(error="403::Handshake denied", ext={"sfdc": {"failureReason": "401::Authentication invalid"},
-                                                             "replay": True, "payload.format": True})
+            reply.update(
+                error="403::Handshake denied",
+                ext={"sfdc": {"failureReason": "401::Authentication invalid"}, "replay": True, "payload.format": True},
+            )
         else:
             reply["error"] = "401::Authentication invalid"
 
     def _handshake(self, message: dict[str, Any], user_id: str, reply: dict[str, Any]) -> str | None:
         types = message.get("supportedConnectionTypes") or []
         if "long-polling" not in types:
-            reply.update(successful=False, error="400::Unsupported connection types",
-                         supportedConnectionTypes=["long-polling"], advice={"reconnect": "none"})
+            reply.update(
+                successful=False,
+                error="400::Unsupported connection types",
+                supportedConnectionTypes=["long-polling"],
+                advice={"reconnect": "none"},
+            )
             return None
         state = self._state
         if self.data.change_events.delivered_in_window() >= self._daily_limit():
@@ -165,9 +176,15 @@ class StreamingRoutes:
         with state["lock"]:
             self._expire_clients()
             state["clients"][client.client_id] = client
-        reply.update(successful=True, version="1.0", minimumVersion="1.0", clientId=client.client_id,
-                     supportedConnectionTypes=["long-polling"], ext={"replay": True, "payload.format": True},
-                     advice={"reconnect": "retry", "interval": 0, "timeout": int(self._timeout() * 1000)})
+        reply.update(
+            successful=True,
+            version="1.0",
+            minimumVersion="1.0",
+            clientId=client.client_id,
+            supportedConnectionTypes=["long-polling"],
+            ext={"replay": True, "payload.format": True},
+            advice={"reconnect": "retry", "interval": 0, "timeout": int(self._timeout() * 1000)},
+        )
         return client.browser
 
     def _expire_clients(self) -> None:
@@ -193,18 +210,23 @@ class StreamingRoutes:
         entity = entity_for(channel) if isinstance(channel, str) else None
         known = channel == ALL_CHANGES or (entity is not None and entity.lower() in self.data.schema)
         if not known:
-            reply.update(successful=False,
-                         error=f"400::The channel you requested to subscribe to does not exist {{{channel}}}")
+            reply.update(
+                successful=False, error=f"400::The channel you requested to subscribe to does not exist {{{channel}}}"
+            )
             return
         if not subscribe:
             with self._state["lock"]:
                 client.subscriptions.pop(channel, None)
             reply["successful"] = True
             return
-        if (entity is not None and not self.data.cdc_selected(entity)
-                and self.data.switches["cdc_unselected_subscribe_refused"]):
-            reply.update(successful=False,
-                         error=f"400::The channel you requested to subscribe to does not exist {{{channel}}}")
+        if (
+            entity is not None
+            and not self.data.cdc_selected(entity)
+            and self.data.switches["cdc_unselected_subscribe_refused"]
+        ):
+            reply.update(
+                successful=False, error=f"400::The channel you requested to subscribe to does not exist {{{channel}}}"
+            )
             return
         replay = ((message.get("ext") or {}).get("replay") or {}).get(channel, -1)
         if isinstance(replay, bool) or not isinstance(replay, int) or not self.data.change_events.valid_replay(replay):
@@ -244,8 +266,11 @@ class StreamingRoutes:
                 with self.lock:  # a rolled-back transaction's events are gone before we look
                     with state["lock"]:
                         if state["clients"].get(client.client_id) is not client:
-                            reply.update(successful=False, error="403::Unknown client",
-                                         advice={"reconnect": "handshake", "interval": 0})
+                            reply.update(
+                                successful=False,
+                                error="403::Unknown client",
+                                advice={"reconnect": "handshake", "interval": 0},
+                            )
                             return []
                         events = self._redelivered(client) + self._pending(client)
                 if events or time.monotonic() >= deadline:
@@ -259,8 +284,9 @@ class StreamingRoutes:
         events = events[:room]
         with state["lock"]:
             for event in events:
-                client.subscriptions[event["channel"]] = max(client.subscriptions.get(event["channel"], 0),
-                                                             event["_replay"])
+                client.subscriptions[event["channel"]] = max(
+                    client.subscriptions.get(event["channel"], 0), event["_replay"]
+                )
             client.sent.extend(events)
             del client.sent[:-100]
         log.count_delivered(len(events))
@@ -281,23 +307,36 @@ class StreamingRoutes:
         log = self.data.change_events
         with state["lock"]:
             clients = len(state["clients"])
-        return {"entities": list(self.data.settings.get("cdc_entities", [])), "timeout_seconds": self._timeout(),
-                "daily_event_limit": self._daily_limit(), "events_delivered": log.delivered_in_window(),
-                "retained_events": log.retained(), "latest_replay_id": log.latest, "clients": clients}
+        return {
+            "entities": list(self.data.settings.get("cdc_entities", [])),
+            "timeout_seconds": self._timeout(),
+            "daily_event_limit": self._daily_limit(),
+            "events_delivered": log.delivered_in_window(),
+            "retained_events": log.retained(),
+            "latest_replay_id": log.latest,
+            "clients": clients,
+        }
 
     def admin_streaming_get(self, request: Request) -> Response:
         return json_response(self._streaming_json())
 
     def admin_streaming_set(self, request: Request) -> Response:
         body = read_json(request) or {}
-        if not isinstance(body, dict) or set(body) - {"entities", "timeout_seconds", "daily_event_limit",
-                                                      "events_delivered"}:
-            raise ApiError(400, "INVALID_FIELD", "Known settings: entities, timeout_seconds, daily_event_limit, "
-                                                 "events_delivered")
+        if not isinstance(body, dict) or set(body) - {
+            "entities",
+            "timeout_seconds",
+            "daily_event_limit",
+            "events_delivered",
+        }:
+            raise ApiError(
+                400, "INVALID_FIELD", "Known settings: entities, timeout_seconds, daily_event_limit, events_delivered"
+            )
         entities = body.get("entities")
-        if entities is not None and (not isinstance(entities, list) or not all(
-                isinstance(e, str) and e.lower() in self.data.schema for e in entities)):
-            raise ApiError(400, "INVALID_FIELD", "entities must be a list of object names, e.g. [\"Opportunity\"]")
+        if entities is not None and (
+            not isinstance(entities, list)
+            or not all(isinstance(e, str) and e.lower() in self.data.schema for e in entities)
+        ):
+            raise ApiError(400, "INVALID_FIELD", 'entities must be a list of object names, e.g. ["Opportunity"]')
         numbers = {k: body[k] for k in ("timeout_seconds", "daily_event_limit", "events_delivered") if k in body}
         if any(isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in numbers.values()):
             raise ApiError(400, "INVALID_FIELD", "timeout_seconds, daily_event_limit, events_delivered: numbers >= 0")
@@ -324,8 +363,9 @@ class StreamingRoutes:
             raise ApiError(400, "INVALID_FIELD", "recordIds must be a non-empty list of record ids")
         fields = body.get("fields") or {}
         changed = body.get("changedFields") or list(fields)
-        replay = self.data.change_events.record(entity, change, ids, dict(fields), list(changed),
-                                                self.data.now(), self.data.admin_user_id)
+        replay = self.data.change_events.record(
+            entity, change, ids, dict(fields), list(changed), self.data.now(), self.data.admin_user_id
+        )
         return json_response({"replayId": replay}, status=201)
 
     def admin_streaming_forget(self, request: Request) -> Response:

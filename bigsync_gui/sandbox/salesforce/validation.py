@@ -119,16 +119,18 @@ def coerce(org: Org, obj: ObjectDef, fdef: FieldDef, value: Any) -> Any:
             raise SalesforceError("MALFORMED_ID", f"{label}: id value of incorrect type: {value}", [fdef.name])
         target = org.object_for_id(rid)
         row = org.records[target.name.lower()].get(rid) if target else None
-        if (row is None or row.get("IsDeleted") or target is None
-                or (fdef.reference_to and target.name != fdef.reference_to)):
+        if (
+            row is None
+            or row.get("IsDeleted")
+            or target is None
+            or (fdef.reference_to and target.name != fdef.reference_to)
+        ):
             raise SalesforceError("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id", [fdef.name])
         return rid
     return value
 
 
-def clean_fields(
-    org: Org, obj: ObjectDef, fields: dict[str, Any], *, creating: bool, system: bool
-) -> dict[str, Any]:
+def clean_fields(org: Org, obj: ObjectDef, fields: dict[str, Any], *, creating: bool, system: bool) -> dict[str, Any]:
     if not isinstance(fields, dict):
         raise SalesforceError("JSON_PARSER_ERROR", "The record must be a JSON object")
     clean: dict[str, Any] = {}
