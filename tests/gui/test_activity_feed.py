@@ -5,9 +5,6 @@ window fits a 1280×800 screen at 200 % with Refresh and Copy diagnostics on it.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -20,6 +17,7 @@ from bigsync_gui.core.settings import Settings
 from bigsync_gui.core.store import Store
 from bigsync_gui.gui.activity import ActivityWindow
 from bigsync_gui.gui.activity_feed import BT_LINK, EMPTY, SF_LINK, WHAT, WHEN, relative_time
+from at_200_percent import run_at_200_percent
 
 INSTANCE = "https://acme.my.salesforce.com"
 BT_BASE = "https://iq.bigtime.net/BigtimeData/api/v2"
@@ -162,33 +160,7 @@ print(json.dumps({"area": [area.x(), area.y(), area.width(), area.height()],
 
 
 def test_activity_fits_a_1280x800_screen_at_200_percent(tmp_path):
-    config = tmp_path / "screen.json"
-    config.write_text(
-        json.dumps(
-            {
-                "screens": [
-                    {
-                        "name": "S",
-                        "x": 0,
-                        "y": 0,
-                        "width": 1280,
-                        "height": 800,
-                        "logicalDpi": 96,
-                        "logicalBaseDpi": 96,
-                        "dpr": 1,
-                    }
-                ]
-            }
-        )
-    )
-    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}", "QT_SCALE_FACTOR": "2"}
-    run = subprocess.run(
-        [sys.executable, "-c", FIT_SCRIPT, str(tmp_path / "p"), str(Path(__file__).parent)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    run = run_at_200_percent(tmp_path, FIT_SCRIPT, tmp_path / "p", str(Path(__file__).parent))
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout.strip().splitlines()[-1])
     x, y, width, height = result["area"]

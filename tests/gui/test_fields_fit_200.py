@@ -7,10 +7,9 @@ that name is the chosen field's label (or the API name of a field not created ye
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
+
+from at_200_percent import run_at_200_percent
 
 SCRIPT = r"""
 import json, sys
@@ -105,33 +104,7 @@ print(json.dumps(out))
 
 
 def test_every_field_picker_reads_whole_at_200_percent(tmp_path):
-    config = tmp_path / "screen.json"
-    config.write_text(
-        json.dumps(
-            {
-                "screens": [
-                    {
-                        "name": "S",
-                        "x": 0,
-                        "y": 0,
-                        "width": 1280,
-                        "height": 800,
-                        "logicalDpi": 96,
-                        "logicalBaseDpi": 96,
-                        "dpr": 1,
-                    }
-                ]
-            }
-        )
-    )
-    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}", "QT_SCALE_FACTOR": "2"}
-    run = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path), str(Path(__file__).parent.parent)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=180,
-    )
+    run = run_at_200_percent(tmp_path, SCRIPT, tmp_path, str(Path(__file__).parent.parent), timeout=180)
     assert run.returncode == 0, run.stderr[-3000:]
     out = json.loads(run.stdout.strip().splitlines()[-1])
     assert out["screen"] == [640, 400]  # 1280×800 at 200 %, in points

@@ -22,6 +22,7 @@ from bigsync_gui.gui.context import Prefill, SetupContext
 from bigsync_gui.gui.wizard import PAGE_STAGE, PAGE_WELCOME, SetupWizard
 from bigsync_gui.sandbox import credentials as cred
 from test_wizard import TIMEOUT, connected, make_context, memory_keyring, profile  # noqa: F401 - fixtures
+from at_200_percent import run_at_200_percent
 
 GUI = Path(__file__).resolve().parents[2] / "bigsync_gui" / "gui"
 
@@ -240,29 +241,7 @@ print(json.dumps(out))
 
 
 def test_the_wizard_fits_a_1280x800_screen_at_200_percent(tmp_path) -> None:
-    config = tmp_path / "screen.json"
-    config.write_text(
-        json.dumps(
-            {
-                "screens": [
-                    {
-                        "name": "S",
-                        "x": 0,
-                        "y": 0,
-                        "width": 1280,
-                        "height": 800,
-                        "logicalDpi": 96,
-                        "logicalBaseDpi": 96,
-                        "dpr": 1,
-                    }
-                ]
-            }
-        )
-    )
-    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}", "QT_SCALE_FACTOR": "2"}
-    run = subprocess.run(
-        [sys.executable, "-c", FIT_SCRIPT, str(tmp_path)], capture_output=True, text=True, env=env, timeout=120
-    )
+    run = run_at_200_percent(tmp_path, FIT_SCRIPT, tmp_path)
     assert run.returncode == 0, run.stderr
     result = json.loads(run.stdout.strip().splitlines()[-1])
     x, y, width, height = result["area"]

@@ -5,11 +5,10 @@ said "Automatic (as often as the API budget allows)" on one line, 9 points too w
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import pytest
+
+from at_200_percent import run_at_200_percent
 
 SCRIPT = r"""
 import json, sys
@@ -35,29 +34,7 @@ print(json.dumps({"screen": [w.screen().size().width(), w.screen().size().height
 
 @pytest.mark.parametrize("page", ["welcome", "salesforce", "bigtime", "stage", "fields", "summary"])
 def test_no_wizard_page_scrolls_sideways_at_200_percent(tmp_path, page):
-    config = tmp_path / "screen.json"
-    config.write_text(
-        json.dumps(
-            {
-                "screens": [
-                    {
-                        "name": "S",
-                        "x": 0,
-                        "y": 0,
-                        "width": 1280,
-                        "height": 800,
-                        "logicalDpi": 96,
-                        "logicalBaseDpi": 96,
-                        "dpr": 1,
-                    }
-                ]
-            }
-        )
-    )
-    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}", "QT_SCALE_FACTOR": "2"}
-    run = subprocess.run(
-        [sys.executable, "-c", SCRIPT, str(tmp_path / "p"), page], capture_output=True, text=True, env=env, timeout=120
-    )
+    run = run_at_200_percent(tmp_path, SCRIPT, tmp_path / "p", page)
     assert run.returncode == 0, run.stderr[-3000:]
     out = json.loads(run.stdout.strip().splitlines()[-1])
     assert out["screen"] == [640, 400]  # 1280×800 at 200 %, in points
@@ -101,29 +78,7 @@ print(json.dumps(heights))
 def test_the_summary_set_after_the_page_shows_is_never_cut_at_200_percent(tmp_path):
     """Its lines are set once the page is shown; each label gets the height its wrapped text needs
     (the fields list had room for 11 of its 14 lines, and the stage's three lines for two)."""
-    config = tmp_path / "screen.json"
-    config.write_text(
-        json.dumps(
-            {
-                "screens": [
-                    {
-                        "name": "S",
-                        "x": 0,
-                        "y": 0,
-                        "width": 1280,
-                        "height": 800,
-                        "logicalDpi": 96,
-                        "logicalBaseDpi": 96,
-                        "dpr": 1,
-                    }
-                ]
-            }
-        )
-    )
-    env = {**os.environ, "QT_QPA_PLATFORM": f"offscreen:configfile={config}", "QT_SCALE_FACTOR": "2"}
-    run = subprocess.run(
-        [sys.executable, "-c", SUMMARY, str(tmp_path / "p")], capture_output=True, text=True, env=env, timeout=120
-    )
+    run = run_at_200_percent(tmp_path, SUMMARY, tmp_path / "p")
     assert run.returncode == 0, run.stderr[-3000:]
     heights = json.loads(run.stdout.strip().splitlines()[-1])
     assert heights["fields"][1] >= 14 * heights["interval"][1]  # 14 lines
