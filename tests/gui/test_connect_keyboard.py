@@ -165,3 +165,24 @@ def test_tab_order_follows_the_screen_on_the_salesforce_page(qtbot, tmp_path):
         assert_follows_the_screen(wizard.salesforce_page)
     finally:
         keyring.set_keyring(previous)
+
+
+@pytest.mark.parametrize("start", ["welcome", "salesforce", "bigtime", "stage", "fields", "summary"])
+def test_no_page_has_an_invisible_tab_stop(qtbot, tmp_path, start):
+    """Each page's scroll area was the first Tab stop, with no visible focus: Tab seemed to do nothing."""
+    from PySide6.QtWidgets import QAbstractScrollArea, QScrollArea
+
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        wizard = SetupWizard(SetupContext(Profile.at(tmp_path / "p")), start_page=start)
+        qtbot.addWidget(wizard)
+        wizard.show()
+        QApplication.processEvents()
+        page = wizard.currentPage()
+        areas = page.findChildren(QScrollArea)
+        assert areas  # every page scrolls in one
+        stops = [w for w in focus_chain(page) if isinstance(w, QAbstractScrollArea)]
+        assert [type(w).__name__ for w in stops if isinstance(w, QScrollArea)] == []
+    finally:
+        keyring.set_keyring(previous)

@@ -91,6 +91,9 @@ def scroll_contents(page: QWidget) -> QScrollArea:
     scroll.setWidget(body)
     scroll.setWidgetResizable(True)
     scroll.setFrameShape(QFrame.Shape.NoFrame)
+    # Not a Tab stop of its own (it had one, first on every page, with no visible focus): Tab goes from
+    # control to control, and the area scrolls to the one that takes the focus.
+    scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)
     outer = QVBoxLayout(page)
     outer.setContentsMargins(0, 0, 0, 0)
     outer.addWidget(scroll)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QUrl
+from PySide6.QtCore import Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
@@ -157,6 +157,7 @@ class WelcomePage(QWizardPage):
         scroll.setWidget(body)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
+        scroll.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # not a Tab stop of its own (pages/common.py)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(layout.contentsMargins().left(), 0, 0, 0)  # the scroll bar at the edge
         layout.addWidget(scroll)
