@@ -25,8 +25,12 @@ keyring.set_keyring(MemoryKeyring())
 app = make_app(["x"])
 w = SetupWizard(SetupContext(Profile.at(Path(sys.argv[1]))), start_page=sys.argv[2])
 w.show()
+import time
 QTest.qWait(500)
 scroll = w.currentPage().findChild(QScrollArea)
+deadline = time.monotonic() + 10  # the layout settles in a few event-loop turns; slower on a loaded machine
+while scroll.horizontalScrollBar().maximum() and time.monotonic() < deadline:
+    QTest.qWait(50)
 print(json.dumps({"screen": [w.screen().size().width(), w.screen().size().height()],
                   "hmax": scroll.horizontalScrollBar().maximum()}))
 """
