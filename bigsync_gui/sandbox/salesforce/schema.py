@@ -79,6 +79,23 @@ def _f(name: str, type_: str, **kw: object) -> FieldDef:
     return FieldDef(name, type_, **kw)  # type: ignore[arg-type]
 
 
+def _permission_of_a_set() -> list:
+    """The two fields a FieldPermissions and an ObjectPermissions row share: its set and its object."""
+    return [
+        _f(
+            "ParentId",
+            "reference",
+            label="Parent ID",
+            reference_to="PermissionSet",
+            relationship_name="Parent",
+            length=18,
+            nillable=False,
+            updateable=False,
+        ),
+        _f("SobjectType", "picklist", label="Sobject Type Name", nillable=False, updateable=False),
+    ]
+
+
 def _system_fields() -> list[FieldDef]:
     ro = {"updateable": False, "createable": False}
     return [
@@ -454,17 +471,7 @@ def build_schema() -> dict[str, ObjectDef]:
             "Field Permissions",
             "01k",
             [
-                _f(
-                    "ParentId",
-                    "reference",
-                    label="Parent ID",
-                    reference_to="PermissionSet",
-                    relationship_name="Parent",
-                    length=18,
-                    nillable=False,
-                    updateable=False,
-                ),
-                _f("SobjectType", "picklist", label="Sobject Type Name", nillable=False, updateable=False),
+                *_permission_of_a_set(),
                 _f("Field", "string", label="Field Name", length=255, nillable=False, updateable=False),
                 _f("PermissionsRead", "boolean", label="Read Access", nillable=False),
                 _f("PermissionsEdit", "boolean", label="Edit Access", nillable=False),
@@ -475,17 +482,7 @@ def build_schema() -> dict[str, ObjectDef]:
             "Object Permissions",
             "110",
             [
-                _f(
-                    "ParentId",
-                    "reference",
-                    label="Parent ID",
-                    reference_to="PermissionSet",
-                    relationship_name="Parent",
-                    length=18,
-                    nillable=False,
-                    updateable=False,
-                ),
-                _f("SobjectType", "picklist", label="Sobject Type Name", nillable=False, updateable=False),
+                *_permission_of_a_set(),
                 *(
                     _f(f"Permissions{p}", "boolean", nillable=False)
                     for p in ("Read", "Create", "Edit", "Delete", "ViewAllRecords", "ModifyAllRecords")
