@@ -5,37 +5,21 @@ sign-in it says the key was refused and that BigSync still uses the connection s
 
 from __future__ import annotations
 
-import keyring
 import pytest
 from PySide6.QtTest import QTest
 
 from bigsync_gui.core import secrets
-from bigsync_gui.core.connections import Connector
-from bigsync_gui.core.engine import Engine
-from bigsync_gui.core.profile import Profile
-from bigsync_gui.core.secrets import MemoryKeyring
 from bigsync_gui.core.settings import Settings
-from bigsync_gui.gui.context import SetupContext
-from bigsync_gui.gui.wizard import SetupWizard
 from bigsync_gui.sandbox import credentials as cred
+
+from test_connect_keyboard import wizard_on_bigtime  # noqa: F401 (fixture)
 
 WAIT = 15000
 
 
 @pytest.fixture
-def bigtime_page(qtbot, tmp_path, sandbox):
-    previous = keyring.get_keyring()
-    keyring.set_keyring(MemoryKeyring())
-    profile = Profile.at(tmp_path / "profile")
-    Connector(profile).save_bigtime_key(sandbox.bigtime_url, cred.BT_API_KEY, cred.BT_FIRM_ID)
-    context = SetupContext(profile)
-    context.engine = Engine(context.connector)
-    wizard = SetupWizard(context, start_page="bigtime")  # as Settings › Reconnect… opens it
-    qtbot.addWidget(wizard)
-    wizard.show()
-    qtbot.waitExposed(wizard)
-    yield wizard.bigtime_page
-    keyring.set_keyring(previous)
+def bigtime_page(wizard_on_bigtime):
+    return wizard_on_bigtime.bigtime_page
 
 
 def shown(page) -> str:
