@@ -625,7 +625,6 @@ def preload_before_qt() -> None:
     import importlib
 
     for name in (
-        "getpass",
         "hashlib",
         "logging.handlers",
         "shlex",

@@ -65,6 +65,7 @@ class DesktopSession(QObject):
         self._clock.timeout.connect(self._tick)
         self._last_tick = (time.time(), time.monotonic())
         self._network: Any = None
+        self._network_watched = False
 
     def _start_runner(self) -> None:
         if self.running and not self._stopped:
@@ -126,11 +127,12 @@ class DesktopSession(QObject):
 
     def start(self) -> bool:
         """False if another copy runs this profile: it was asked to show Activity; we quit."""
-        if not self.instance.acquire():
+        if not self.instance.acquire(listen=False):  # it listens once our view is up (_report_ready)
             self.instance.send("activity")
             QTimer.singleShot(0, self.quit)  # once the event loop runs: nothing else to do here
             return False
         self.primary = True
+        QTimer.singleShot(LOOP_START_FALLBACK_MS, self.instance.listen)  # a tray that never tells its place
         self.instance.message_received.connect(self._on_message)
         if self.configured():
             self.show_running()
@@ -283,9 +285,10 @@ class DesktopSession(QObject):
         self.tray.problems_requested.connect(lambda: self.show_activity(problems=True))
         self.tray.ready.connect(lambda: self._report_ready("tray"))
         self.tray.ready.connect(self.start_loop)
+        self.tray.ready.connect(self._watch_network)
         self.tray.show()
         QTimer.singleShot(LOOP_START_FALLBACK_MS, self.start_loop)  # a tray that never tells its place
-        QTimer.singleShot(0, self._watch_network)
+        QTimer.singleShot(LOOP_START_FALLBACK_MS, self._watch_network)
 
     def _make_window(self) -> None:
         from .status_window import StatusWindow
@@ -306,6 +309,7 @@ class DesktopSession(QObject):
     def _report_ready(self, kind: str) -> None:
         if os.environ.get(READY_ENV):
             print(f"bigsync-gui: ready ({kind})", file=sys.stderr, flush=True)
+        self.instance.listen()  # QtNetwork loads only now: a second launch rings until it answers
         self.ready.emit(kind)
 
     def refresh_views(self) -> None:
@@ -425,6 +429,9 @@ class DesktopSession(QObject):
             self.runner.sync_now(figures=False)  # catching up: the write-back keeps its own timer
 
     def _watch_network(self) -> None:
+        if self._network_watched:  # the tray's ready signal, or the fallback for a tray that never tells
+            return
+        self._network_watched = True
         try:
             from PySide6.QtNetwork import QNetworkInformation
         except ImportError:

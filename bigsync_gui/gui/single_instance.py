@@ -2,24 +2,32 @@
 a second launch finds the lock taken, tells the running one what to show, and exits.
 
 ``QLockFile`` decides who is first (atomic, and a lock left by a crashed process is taken over);
-``QLocalServer`` (named per profile and user) carries the message ("activity" by default).
+``QLocalServer`` (named per profile and user) carries the message ("activity" by default). The app
+takes the lock at once but opens the socket only once its icon is on screen (QtNetwork is a tenth of
+the start's extra time, docs/benchmarks.md); a second launch in between keeps ringing until it opens.
 """
 
 from __future__ import annotations
 
-import getpass
-import hashlib
+import time
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QLockFile, QObject, Signal
-from PySide6.QtNetwork import QLocalServer, QLocalSocket
+from PySide6.QtCore import QLockFile, QObject, QThread, Signal
 
 from ..core.profile import Profile
 
+if TYPE_CHECKING:
+    from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
 CONNECT_TIMEOUT_MS = 2000
+RETRY_MS = 50  # a second launch rings again this often while the first has its lock but no socket yet
 MESSAGE_MAX = 64
 
 
 def server_name(profile: Profile) -> str:
+    import getpass
+    import hashlib
+
     try:
         user = getpass.getuser()
     except Exception:  # no user name (some containers): the profile path still separates setups
@@ -34,34 +42,57 @@ class SingleInstance(QObject):
     def __init__(self, profile: Profile, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.profile = profile
-        self.name = server_name(profile)
         profile.ensure_dirs()
         self.lock = QLockFile(str(profile.data_dir / "gui-instance.lock"))
         self.lock.setStaleLockTime(0)  # only a dead owner makes it stale, never its age
         self.server: QLocalServer | None = None
         self._buffers: dict[QLocalSocket, bytearray] = {}
 
-    def acquire(self) -> bool:
-        """True: this is the first (and now the only) instance, listening for others."""
+    @property
+    def name(self) -> str:
+        return server_name(self.profile)
+
+    def acquire(self, *, listen: bool = True) -> bool:
+        """True: this is the first (and now the only) instance, listening for others (``listen``)
+        or once :meth:`listen` is called."""
         if not self.lock.tryLock(0):
             return False
-        QLocalServer.removeServer(self.name)  # a socket file a crash left behind
+        if listen:
+            self.listen()
+        return True
+
+    def listen(self) -> None:
+        """Open the doorbell; once only, and only while this instance holds the lock."""
+        if self.server is not None or not self.lock.isLocked():
+            return
+        from PySide6.QtNetwork import QLocalServer
+
+        name = self.name
+        QLocalServer.removeServer(name)  # a socket file a crash left behind
         server = QLocalServer(self)
         server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
-        if not server.listen(self.name):
+        if not server.listen(name):
             # The lock is ours, so no other instance: still run, just without the doorbell.
             server.deleteLater()
-            return True
+            return
         server.newConnection.connect(self._on_connection)
         self.server = server
-        return True
 
     def send(self, message: str = "activity") -> bool:
         """Ring the running instance (from a second launch). True if it got the message."""
+        from PySide6.QtNetwork import QLocalSocket
+
+        name = self.name
+        deadline = time.monotonic() + CONNECT_TIMEOUT_MS / 1000
         socket = QLocalSocket()
-        socket.connectToServer(self.name)
-        if not socket.waitForConnected(CONNECT_TIMEOUT_MS):
-            return False
+        while True:  # the first may hold the lock and not listen yet: it opens once its icon shows
+            socket.connectToServer(name)
+            if socket.waitForConnected(CONNECT_TIMEOUT_MS):
+                break
+            if time.monotonic() >= deadline:
+                return False
+            socket.abort()
+            QThread.msleep(RETRY_MS)
         socket.write((message[:MESSAGE_MAX] + "\n").encode())
         ok = socket.waitForBytesWritten(CONNECT_TIMEOUT_MS)
         socket.disconnectFromServer()
@@ -80,6 +111,8 @@ class SingleInstance(QObject):
                 self._read(socket)
 
     def _on_ready_read(self) -> None:
+        from PySide6.QtNetwork import QLocalSocket
+
         socket = self.sender()
         if isinstance(socket, QLocalSocket):
             self._read(socket)
@@ -95,6 +128,8 @@ class SingleInstance(QObject):
             self.message_received.emit(text or "activity")
 
     def _on_disconnected(self) -> None:
+        from PySide6.QtNetwork import QLocalSocket
+
         socket = self.sender()
         if isinstance(socket, QLocalSocket):
             self._buffers.pop(socket, None)

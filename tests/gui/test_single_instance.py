@@ -28,6 +28,42 @@ def test_second_instance_rings_the_first(qtbot, tmp_path: Path) -> None:
     third.release()
 
 
+def test_a_second_launch_rings_until_the_first_listens(qtbot, tmp_path: Path) -> None:
+    """The app takes the lock at once but opens its socket only once its icon shows: a second launch
+    in between keeps ringing (within CONNECT_TIMEOUT_MS) instead of giving up at the first try."""
+    import threading
+
+    profile = Profile.at(tmp_path / "p")
+    first, second = SingleInstance(profile), SingleInstance(profile)
+    sent: list[bool] = []
+    try:
+        assert first.acquire(listen=False)
+        assert first.server is None
+        assert not second.acquire()
+        ringing = threading.Thread(target=lambda: sent.append(second.send("activity")))
+        with qtbot.waitSignal(first.message_received, timeout=5000) as got:
+            ringing.start()
+            qtbot.wait(300)  # its first tries find no socket
+            first.listen()
+        ringing.join(timeout=10)
+        assert got.args == ["activity"] and sent == [True]
+    finally:
+        first.release()
+        second.release()
+
+
+def test_listen_needs_the_lock(tmp_path: Path) -> None:
+    instance = SingleInstance(Profile.at(tmp_path / "p"))
+    instance.listen()  # never took the lock (or released it): no socket
+    assert instance.server is None
+    assert instance.acquire(listen=False)
+    instance.listen()
+    assert instance.server is not None
+    instance.release()
+    instance.listen()
+    assert instance.server is None
+
+
 def test_profiles_are_apart(tmp_path: Path) -> None:
     a, b = Profile.at(tmp_path / "a"), Profile.at(tmp_path / "b")
     assert server_name(a) != server_name(b)

@@ -622,10 +622,34 @@ def test_the_tray_path_does_not_load_the_http_stack_before_the_icon_shows() -> N
         "bigsync_gui.gui.state, bigsync_gui.gui.single_instance, bigsync_gui.core.settings, bigsync_gui.core.store; "
         "bigsync_gui.cli.build_parser(); "  # its help texts once imported oauth for two default URIs
         "print(sorted(m for m in ('requests', 'oauthlib', 'keyring', 'bigsync_gui.core.engine', "
-        "'PySide6.QtWebEngineWidgets') if m in sys.modules))"
+        "'PySide6.QtWebEngineWidgets', 'PySide6.QtNetwork') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_single_instance_socket_and_network_watch_wait_for_the_icon(qtbot, tmp_path, monkeypatch) -> None:
+    """The lock is taken at start; the socket a second launch rings and the network watch (both
+    QtNetwork) come once the icon has its place in the tray. Guards the start-up benchmark's figure."""
+    from bigsync_gui.core.profile import Profile
+    from bigsync_gui.gui.context import SetupContext
+    from bigsync_gui.gui.session import DesktopSession
+    from bigsync_gui.gui.single_instance import SingleInstance
+
+    profile = Profile.at(tmp_path / "p")
+    session = DesktopSession(SetupContext(profile), use_tray=True)
+    monkeypatch.setattr(session, "configured", lambda: True)
+    monkeypatch.setattr(session, "start_loop", lambda: None)  # no engine for this profile
+    watched: list[bool] = []
+    monkeypatch.setattr(session, "_watch_network", lambda: watched.append(True))
+    try:
+        assert session.start() and session.tray is not None
+        assert session.instance.server is None and watched == []
+        assert not SingleInstance(profile).acquire()  # the lock is already taken
+        session.tray.ready.emit()  # the icon is embedded
+        assert session.instance.server is not None and watched == [True]
+    finally:
+        session.shutdown()
 
 
 def test_catch_up_after_sleep_and_when_the_network_returns(qtbot, tmp_path) -> None:
