@@ -20,6 +20,7 @@ from typing import Any
 
 from ..connectors import bigtime_assumptions as A
 from ..connectors.bigtime import BigTimeClient, lower_keys, pick
+from ..connectors.bigtime.models import Project, api_names
 from ..connectors.errors import (
     ApiLimitReached,
     ConnectorError,
@@ -51,12 +52,9 @@ _FIGURE_TYPES = {
     "last_sync": {"datetime"},
     "client_id": {"string"},
 }
-# What the write-back reads on the project list (bigtime.Project.from_api): a name, and its other spellings.
-_PROJECT_LIST_FIELDS = {
-    "SystemId": ("SystemId", "Sid", "ProjectSid", "Id"),
-    "Nm": ("Nm", "Name", "ProjectNm"),
-    "ProjectCode": ("ProjectCode",),
-}
+# What the write-back reads on the project list: its id, name and code, each under its first BigTime name
+# with all the spellings Project.from_api tries.
+_PROJECT_LIST_FIELDS = {names[0]: names for names in (api_names(Project, f) for f in ("id", "name", "code"))}
 _INVOICE_FIELDS_USED = {
     "ProjectSid": "whose invoice it is",
     "TotalAmt": "invoiced_to_date",
