@@ -287,7 +287,7 @@ def naive_wins(sf: SalesforceClient, bt: BigTimeClient, tag: str) -> int:
     for oid in ids:
         record = next(iter(sf.query(_select() + format_soql(" WHERE Id = {}", oid))))
         account = record.get("Account") or {}
-        found = bt.find_clients_by_name(account.get("Name") or "")
+        found = [c for c in bt.clients() if c.name == account.get("Name")]
         if found:
             client_id = found[0].id
         else:

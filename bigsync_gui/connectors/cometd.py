@@ -57,10 +57,6 @@ class ChangeEvent:
     changed_fields: tuple[str, ...]
 
     @property
-    def is_gap(self) -> bool:
-        return self.change_type.startswith("GAP_")
-
-    @property
     def is_overflow(self) -> bool:
         return self.change_type == "GAP_OVERFLOW"
 

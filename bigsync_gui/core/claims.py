@@ -33,8 +33,6 @@ CLAIM_LEASE = timedelta(minutes=10)  # a claim older than this was left by a cra
 READ_CHUNK = 200  # ids per "Id IN (...)" query when lost claims are read again
 GONE = ("ENTITY_IS_DELETED", "NOT_FOUND")  # a claim refused because the record is no more: nothing to create
 
-Outcome = dict[str, Any] | None | ConnectorError  # claimed (or naming its project) / deferred or gone / its error
-
 
 def _installation(c: CycleState) -> str:
     mine = c.store.get_meta(INSTALLATION)

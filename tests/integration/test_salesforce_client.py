@@ -596,8 +596,8 @@ def test_update_many_450_records_in_three_calls_with_a_failure(sandbox, client):
         client.update_many("Opportunity", [{"Name": "no id"}])
 
 
-# ---- getUpdated / getDeleted ------------------------------------------------------------------------------
-def test_updated_and_deleted_within_the_window(sandbox, http, grant):
+# ---- getUpdated ------------------------------------------------------------------------------
+def test_updated_within_the_window(sandbox, http, grant):
     client = SalesforceClient(
         grant["instance_url"], StaticToken(grant["access_token"], grant), http, now=lambda: server_now(sandbox)
     )
@@ -614,13 +614,7 @@ def test_updated_and_deleted_within_the_window(sandbox, http, grant):
     assert changed in updated.ids and removed not in updated.ids
     assert updated.latest_date_covered == end.replace(second=0, microsecond=0)
 
-    deleted = client.deleted("Opportunity", start, end)
-    assert [rid for rid, _ in deleted.records] == [removed]
-    assert start <= deleted.records[0][1] <= end
-    assert deleted.earliest_date_available is not None and deleted.covers(start)
-    assert not deleted.covers(end - timedelta(days=16))
-
-    (call, _) = api_log(sandbox)
+    (call,) = api_log(sandbox)
     assert call["path"] == f"{DATA}/sobjects/Opportunity/updated/"
     query = parse_qs(call["query"])
     assert query["start"] == [start.strftime("%Y-%m-%dT%H:%M:%S+00:00")]
@@ -632,9 +626,6 @@ def test_window_exceeded_is_raised_before_calling(sandbox, client):
     with pytest.raises(WindowExceeded) as info:
         client.updated("Opportunity", now - timedelta(days=31), now)
     assert info.value.days == 30 and info.value.kind == "updated"
-    with pytest.raises(WindowExceeded) as info:
-        client.deleted("Opportunity", now - timedelta(days=16), now)
-    assert info.value.days == 15
     assert api_log(sandbox) == []
     with pytest.raises(ValueError):
         client.updated("Opportunity", datetime(2026, 1, 1), now)  # naive
@@ -654,7 +645,7 @@ def test_window_exceeded_when_the_server_says_so(sandbox, http, grant):
     with pytest.raises(WindowExceeded, match="INVALID_REPLICATION_DATE|days ago|window"):
         client.updated("Opportunity", end - timedelta(days=31), end)
     with pytest.raises(WindowExceeded):
-        client.deleted("Opportunity", end - timedelta(days=16), end)
+        client.updated("Opportunity", end - timedelta(days=30, seconds=60), end)
     # The refusal's Date header told the client Salesforce's clock: the second window is judged by it, unsent.
     assert [e["status"] for e in api_log(sandbox)] == [400]
 

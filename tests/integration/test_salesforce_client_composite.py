@@ -1,4 +1,4 @@
-"""SalesforceClient.update_many_if_unmodified against the Salesforce emulator: conditional PATCHes 25
+"""SalesforceClient.update_many_if_unmodified_with against the Salesforce emulator: conditional PATCHes 25
 to a Composite request, each with its own If-Unmodified-Since; per update True, False (412) or its
 subrequest's error, typed; an answer that is not the documented shape is UnexpectedResponse; a
 failed or lost request is raised, never retried blindly (not idempotent)."""
@@ -29,6 +29,13 @@ def stamped(sandbox, n: int) -> list[tuple[str, datetime]]:
     return [(rid, datetime.fromisoformat(stamp)) for rid, stamp in zip(ids, stamps)]
 
 
+def conditional(client, updates: list[ConditionalUpdate]) -> list:
+    """The updates' outcomes, with nothing riding along."""
+    results, rode = client.update_many_if_unmodified_with(updates, "Opportunity", [])
+    assert rode is None
+    return results
+
+
 def test_30_conditional_updates_in_two_requests_a_stale_one_412_a_deleted_one_its_error(sandbox, client):  # noqa: F811
     rows = stamped(sandbox, 30)
     data = sandbox.world.salesforce
@@ -37,11 +44,12 @@ def test_30_conditional_updates_in_two_requests_a_stale_one_412_a_deleted_one_it
         data.update("Opportunity", rows[3][0], {"Description": "someone else"}, system=True)
         data.delete("Opportunity", rows[27][0], system=True)
     admin(sandbox, "DELETE", "/log")
-    results = client.update_many_if_unmodified(
+    results = conditional(
+        client,
         [
             ConditionalUpdate("Opportunity", rid, {"BigTime_Project_Id__c": f"claim:me:{i}"}, since)
             for i, (rid, since) in enumerate(rows)
-        ]
+        ],
     )
     assert [(e["method"], e["path"]) for e in api_log(sandbox)] == [("POST", f"{DATA}/composite")] * 2
     assert results[3] is False
@@ -50,18 +58,19 @@ def test_30_conditional_updates_in_two_requests_a_stale_one_412_a_deleted_one_it
     assert data.get("Opportunity", rows[0][0])["BigTime_Project_Id__c"] == "claim:me:0"
     assert data.get("Opportunity", rows[29][0])["BigTime_Project_Id__c"] == "claim:me:29"
     assert data.get("Opportunity", rows[3][0])["BigTime_Project_Id__c"] is None
-    assert client.update_many_if_unmodified([]) == []
+    assert conditional(client, []) == []
 
 
 def test_a_value_salesforce_refuses_is_that_update_s_error(sandbox, client):  # noqa: F811
     (rid, since), (other, other_since) = stamped(sandbox, 2)
-    results = client.update_many_if_unmodified(
+    results = conditional(
+        client,
         [
             ConditionalUpdate("Opportunity", rid, {"BigTime_Project_Id__c": "x" * 41}, since),
             ConditionalUpdate(
                 "Opportunity", other, {"BigTime_Project_Id__c": "fits"}, other_since + timedelta(hours=1)
             ),
-        ]
+        ],
     )
     assert isinstance(results[0], RequestRejected) and results[0].code == "STRING_TOO_LONG"
     assert results[1] is True
@@ -80,7 +89,7 @@ def test_a_failed_or_lost_request_is_raised_and_not_sent_again(sandbox, client, 
     add_fault(sandbox, method="POST", path="/composite$", count=1, **fault)
     admin(sandbox, "DELETE", "/log")
     with pytest.raises(error):
-        client.update_many_if_unmodified([ConditionalUpdate("Opportunity", rid, {"Description": "x"}, since)])
+        conditional(client, [ConditionalUpdate("Opportunity", rid, {"Description": "x"}, since)])
     assert len(api_log(sandbox)) == 1  # not retried: whether a lost one was applied is read, not guessed
 
 

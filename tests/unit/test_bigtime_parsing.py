@@ -128,7 +128,7 @@ def test_client_code_is_text_and_project_client_id_is_numeric():
     assert Project.from_api({"SystemId": 1, "ClientId": "201"}).client_id == 201
 
 
-def test_invoice_amounts_and_balance():
+def test_invoice_amounts():
     inv = Invoice.from_api(
         {
             "sid": "9001",
@@ -142,11 +142,11 @@ def test_invoice_amounts_and_balance():
         }
     )
     assert (inv.id, inv.project_id, inv.number, inv.status) == (9001, 1001, "1042", 2)
-    assert (inv.invoiced, inv.paid, inv.balance) == (1080.0, 500.0, 580.0)
+    assert (inv.amount, inv.invoiced, inv.paid) == (1000.0, 1080.0, 500.0)
     # TotalAmt only: InvoiceAmt is another quantity (before tax), never used in its place.
     assert Invoice.from_api({"Sid": 1, "InvoiceAmt": 300}).invoiced is None
-    assert Invoice.from_api({"Sid": 1}).balance is None
-    assert Invoice.from_api({"Sid": 1, "TotalAmt": 300}).balance is None  # paid unknown: balance unknown
+    bare, unpaid = Invoice.from_api({"Sid": 1}), Invoice.from_api({"Sid": 1, "TotalAmt": 300})
+    assert (bare.invoiced, bare.paid, unpaid.invoiced, unpaid.paid) == (None, None, 300.0, None)  # unknown: None, not 0
 
 
 # ---- budget status: both families ------------------------------------------------------------------

@@ -41,8 +41,8 @@ class BigTimeClient:
 
     Methods return the small dataclasses above (``raw`` keeps BigTime's record). Creates are sent
     once (``idempotent=False``): after :class:`Offline` on a create, whether it happened is unknown —
-    look it up (:meth:`find_projects_by_code`) before creating again. Updates send the same fields
-    again on a retry, which is harmless, so they are retried like reads.
+    look for its code in :meth:`projects` before creating again (core/creation.py does). Updates send
+    the same fields again on a retry, which is harmless, so they are retried like reads.
 
     There is deliberately **no delete method**: this integration never deletes a project.
     """
@@ -151,8 +151,6 @@ class BigTimeClient:
             self._get(A.WHOAMI_PROBE_PATH)
         return who
 
-    firm_info = whoami
-
     # ---- projects -----------------------------------------------------------------------------
     def projects(self, include_inactive: bool = True) -> list[Project]:
         data = self._get("/project", {"ShowInactive": "true" if include_inactive else "false"}, "read projects")
@@ -188,16 +186,6 @@ class BigTimeClient:
             action="edit projects",
         )
         return Project.from_api(data)
-
-    def find_projects_by_code(self, code: str, include_inactive: bool = True) -> list[Project]:
-        """Projects whose ``ProjectCode`` equals ``code`` (trimmed, case-insensitive). BigTime has no
-        server-side filter, so this reads the whole list (one request) and filters here. Looking a
-        project up by a custom field would cost a request per project, so it is not offered."""
-        wanted = code.strip().lower()
-        return sorted(
-            (p for p in self.projects(include_inactive) if (p.code or "").strip().lower() == wanted),
-            key=lambda p: p.id or 0,
-        )
 
     def project_contacts(self, project_id: int) -> list[Contact]:
         data = self._get("/project/Contacts", {"id": int(project_id)}, "read project contacts")
@@ -262,14 +250,6 @@ class BigTimeClient:
             "POST", f"/client/detail/{int(client_id)}", idempotent=True, json_body=dict(fields), action="edit clients"
         )
         return Client.from_api(data)
-
-    def find_clients_by_name(self, name: str, include_inactive: bool = True) -> list[Client]:
-        """Clients named ``name`` (trimmed, case-insensitive), from the whole list."""
-        wanted = " ".join(name.split()).lower()
-        return sorted(
-            (c for c in self.clients(include_inactive) if " ".join((c.name or "").split()).lower() == wanted),
-            key=lambda c: c.id or 0,
-        )
 
     # ---- staff, picklists ---------------------------------------------------------------------
     def staff(self) -> list[StaffMember]:

@@ -207,12 +207,6 @@ class Invoice(Record):
         """The invoice's amount: ``TotalAmt`` only, None without it (see the assumptions)."""
         return to_number(pick(self.raw, A.INVOICE_AMOUNT_FIELD)) if self.raw else self.total
 
-    @property
-    def balance(self) -> float | None:
-        if self.invoiced is None or self.paid is None:
-            return None
-        return round(self.invoiced - self.paid, 2)
-
 
 @dataclass
 class BudgetRow(Record):

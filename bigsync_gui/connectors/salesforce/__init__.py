@@ -34,7 +34,6 @@ from ..errors import WindowExceeded
 from .client import SalesforceClient
 from .composite import COMPOSITE_CHUNK, ConditionalUpdate
 from .models import (
-    DeletedResult,
     FieldInfo,
     Identity,
     SaveError,
@@ -52,7 +51,6 @@ __all__ = [
     "COMPOSITE_CHUNK",
     "AccessTokenSource",
     "ConditionalUpdate",
-    "DeletedResult",
     "FieldInfo",
     "Identity",
     "SaveError",

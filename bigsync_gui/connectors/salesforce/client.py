@@ -28,7 +28,6 @@ from ..timestamps import timestamp_or_none
 from . import composite
 from .composite import ConditionalUpdate, Rode
 from .models import (
-    DeletedResult,
     FieldInfo,
     Identity,
     SaveError,
@@ -42,7 +41,6 @@ from .tokens import AccessTokenSource
 from .wire import (
     API_VERSION,
     COLLECTION_CHUNK,
-    DELETED_WINDOW_DAYS,
     MAX_BATCH_SIZE,
     MIN_BATCH_SIZE,
     NOT_FOR_REST,
@@ -398,7 +396,7 @@ class SalesforceClient:
             raise UnexpectedResponse(SYSTEM, "Salesforce's version list is not a list.")
         return body
 
-    # ---- getUpdated / getDeleted -------------------------------------------------------------------
+    # ---- getUpdated -------------------------------------------------------------------
     def _window(self, kind: str, days: int, sobject: str, start: datetime, end: datetime) -> dict[str, Any]:
         checked_name(sobject)
         start_text, end_text = iso_utc(start), iso_utc(end)  # ValueError for naive datetimes
@@ -426,25 +424,6 @@ class SalesforceClient:
         if not isinstance(ids, list) or latest is None:
             raise UnexpectedResponse(SYSTEM, f"The updated list of {sobject} is not in the documented shape.")
         return UpdatedResult(ids=[str(i) for i in ids], latest_date_covered=latest)
-
-    def deleted(self, sobject: str, start: datetime, end: datetime) -> DeletedResult:
-        """Records deleted in [start, end); start at most 15 days back."""
-        body = self._window("deleted", DELETED_WINDOW_DAYS, sobject, start, end)
-        rows = body.get("deletedRecords")
-        latest = timestamp_or_none(body.get("latestDateCovered"))
-        if not isinstance(rows, list) or latest is None:
-            raise UnexpectedResponse(SYSTEM, f"The deleted list of {sobject} is not in the documented shape.")
-        records = []
-        for row in rows:
-            when = timestamp_or_none(row.get("deletedDate")) if isinstance(row, dict) else None
-            if when is None or not row.get("id"):
-                raise UnexpectedResponse(SYSTEM, f"A deleted {sobject} record came back without id or date.")
-            records.append((str(row["id"]), when))
-        return DeletedResult(
-            records=records,
-            earliest_date_available=timestamp_or_none(body.get("earliestDateAvailable")),
-            latest_date_covered=latest,
-        )
 
     # ---- records -----------------------------------------------------------------------------------
     def get(self, sobject: str, record_id: str, fields: Sequence[str] | None = None) -> dict[str, Any]:
@@ -494,20 +473,16 @@ class SalesforceClient:
             raise
         return True
 
-    def update_many_if_unmodified(self, updates: Sequence[ConditionalUpdate]) -> list[bool | ConnectorError]:
-        """Each update as ``update_if_unmodified`` would do it, 25 to one request (Composite, see
-        .composite). Per update, in order: True written, False refused with 412, or the error its
-        subrequest answered (not raised: the others stand). Never retried blindly: a lost answer
-        propagates, and the caller settles it by reading the records again; the calls before a
-        failed one were applied."""
-        return self.update_many_if_unmodified_with(updates, "Opportunity", [])[0]
-
     def update_many_if_unmodified_with(
         self, updates: Sequence[ConditionalUpdate], sobject: str, rider: Sequence[dict[str, Any]]
     ) -> tuple[list[bool | ConnectorError], Rode]:
-        """The same, and ``rider`` (records to update as ``update_many`` does, at most 200) in the
-        last request when it has room for one subrequest more: (the updates' outcomes, the rider's
-        per-record results or the error it answered as a whole; None when it did not ride)."""
+        """Each update as ``update_if_unmodified`` would do it, 25 to one request (Composite, see
+        .composite), and ``rider`` (records to update as ``update_many`` does, at most 200) in the
+        last request when it has room for one subrequest more. Returns the updates' outcomes — per
+        update, in order: True written, False refused with 412, or the error its subrequest answered
+        (not raised: the others stand) — and the rider's per-record results or the error it answered
+        as a whole (None when it did not ride). Never retried blindly: a lost answer propagates, and
+        the caller settles it by reading the records again; the calls before a failed one were applied."""
         results: list[bool | ConnectorError] = []
         rode: Rode = None
         items = composite.update_bodies(sobject, rider) if rider else []

@@ -47,18 +47,6 @@ class UpdatedResult:
     latest_date_covered: datetime
 
 
-@dataclass(frozen=True)
-class DeletedResult:
-    records: list[tuple[str, datetime]]
-    earliest_date_available: datetime | None
-    latest_date_covered: datetime
-
-    def covers(self, start: datetime) -> bool:
-        """False if Salesforce's deleted log starts after ``start``: deletes may have been missed
-        (reconcile the linked ids with ``queryAll``)."""
-        return self.earliest_date_available is None or self.earliest_date_available <= start
-
-
 class SaveError(NamedTuple):
     code: str
     message: str

@@ -15,7 +15,6 @@ SYSTEM = "salesforce"
 API_VERSION = "v67.0"
 
 UPDATED_WINDOW_DAYS = 30  # getUpdated: at most 30 days back
-DELETED_WINDOW_DAYS = 15  # getDeleted: at most 15 days back
 COLLECTION_CHUNK = 200  # sObject Collections: at most 200 records per call
 MIN_BATCH_SIZE, MAX_BATCH_SIZE = 200, 2000  # Sforce-Query-Options batchSize
 
