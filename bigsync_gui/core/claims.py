@@ -56,7 +56,7 @@ def _settle(c: CycleState, modified: datetime) -> None:
         return
     server = c.sf.server_time.replace(microsecond=0) if c.sf.server_time else None
     if server is None or second >= server:
-        c.cancel.wait(1.0)  # the answer came during `server`: a second later the clock has left it
+        c.wait(c.cancel, 1.0)  # the answer came during `server`: a second later the clock has left it
         settled = max(second, server or second)
     else:  # the clock was at `server` at the last answer: every second before it is past, not `server` itself
         settled = server - timedelta(seconds=1)

@@ -92,6 +92,14 @@ class Metadata:
         )
 
 
+Waiter = Callable[[threading.Event, float], bool]  # (cancel, seconds) -> cancelled
+
+
+def wait_on(cancel: threading.Event, seconds: float) -> bool:
+    """A cycle's pause: ``seconds`` of real time, cut short (True) when the cycle is cancelled."""
+    return cancel.wait(seconds)
+
+
 @dataclass
 class CycleState:
     """What one trigger cycle carries around."""
@@ -122,6 +130,7 @@ class CycleState:
     claims_ahead: dict[str, Any] = field(default_factory=dict)  # claims.claim_many's outcomes, taken by claims.claim
     account_claims_ahead: dict[str, Any] = field(default_factory=dict)  # the same for accounts (claims.claim_account)
     write_client_ids: dict[str, int] = field(default_factory=dict)  # account → its client's id, owed to the account
+    wait: Waiter = wait_on  # how the cycle pauses (Engine's ``wait``)
 
     def bigtime(self) -> bt.BigTimeClient:
         if self.bt_client is None:

@@ -39,7 +39,7 @@ from ..connectors.salesforce import SalesforceClient, Stage
 from ..connectors.timestamps import parse_timestamp
 from . import batches, cadence, creation, reads, writeback
 from .connections import Connector
-from .cycle import CycleReport, CycleRunner, CycleState, Metadata, WaitCallback
+from .cycle import CycleReport, CycleRunner, CycleState, Metadata, WaitCallback, Waiter, wait_on
 from .errors import ConfigInvalid, Transient
 from .settings import Settings
 from .store import Store
@@ -106,10 +106,14 @@ def _iso(moment: datetime) -> str:
 class Engine:
     """Runs cycles for one profile. Thread-safe to call from one worker thread at a time."""
 
-    def __init__(self, connector: Connector, *, now: Callable[[], datetime] | None = None) -> None:
+    def __init__(
+        self, connector: Connector, *, now: Callable[[], datetime] | None = None, wait: Waiter = wait_on
+    ) -> None:
+        """``wait``: how a cycle pauses for Salesforce's clock (core.claims); tests move the sandbox's clock instead."""
         self.connector = connector
         self.profile = connector.profile
         self._now = now or (lambda: datetime.now(timezone.utc))
+        self._wait = wait
         self.cycles = CycleRunner(connector, self._now)
 
     def open_store(self) -> Store:
@@ -334,6 +338,7 @@ class Engine:
                 now=self._now,
                 bigtime_client=self.bigtime_client,
                 answer_window=self.connector.bigtime_answer_window(),
+                wait=self._wait,
             )
             return self._work(c, full, stream)
 

@@ -98,6 +98,7 @@ class Connected:
     clock: MovableClock
     home: Path
     advanced_seconds: float = 0.0
+    _advancing: threading.Lock = field(default_factory=threading.Lock, repr=False)  # engines in threads advance too
 
     # ---- running -------------------------------------------------------------------------------
     def cycle(self, **kwargs: Any) -> CycleReport:
@@ -106,9 +107,18 @@ class Connected:
     def configure(self, stage: str = TRIGGER, *, backfill: bool = False) -> int:
         return self.engine.configure(stage, backfill=backfill)[1]
 
-    def new_engine(self) -> Engine:
-        """A second engine on the same profile (another copy of the app, or a restart)."""
-        return Engine(Connector(self.profile, policy=FAST, pace=PACE), now=self.clock)
+    def new_engine(self, connector: Connector | None = None) -> Engine:
+        """A second engine on the same profile (another copy of the app, or a restart) on the test's
+        clocks, or one on ``connector`` (another profile, another retry policy)."""
+        connector = connector or Connector(self.profile, policy=FAST, pace=PACE)
+        return Engine(connector, now=self.clock, wait=self.wait)
+
+    def wait(self, cancel: threading.Event, seconds: float) -> bool:
+        """The engine's pause (a claim waiting for Salesforce's clock to leave a second): the clocks
+        of both sides are moved on by ``seconds`` instead of waiting them out."""
+        if not cancel.is_set():
+            self.advance(seconds=seconds)
+        return cancel.is_set()
 
     def store(self) -> Store:
         return Store(self.profile.data_dir / "state.db")
@@ -116,9 +126,10 @@ class Connected:
     def advance(self, **delta: float) -> None:
         """Time passes for both sides: the engine's clock and the sandbox's world clock."""
         seconds = timedelta(**delta).total_seconds()
-        self.clock.advance(seconds=seconds)
-        admin(self.sandbox.salesforce_admin_url, "POST", "/clock", {"advance_seconds": seconds})
-        self.advanced_seconds += seconds
+        with self._advancing:
+            self.clock.advance(seconds=seconds)
+            admin(self.sandbox.salesforce_admin_url, "POST", "/clock", {"advance_seconds": seconds})
+            self.advanced_seconds += seconds
 
     def let_answers_land(self) -> None:
         """Time passes until any BigTime request sent without an answer seen has landed or never
@@ -284,6 +295,7 @@ def connected_to(sandbox: Sandbox, root: Path, home: Path) -> Iterator[Connected
     clock = MovableClock()
     clock.advance(seconds=sandbox.world.clock.offset_seconds)
     env = Connected(sandbox, root, profile, connector, Engine(connector, now=clock), clock, home)
+    env.engine = env.new_engine(connector)  # one whose pauses move the clocks (Connected.wait)
     env.configure(TRIGGER)
     try:
         yield env

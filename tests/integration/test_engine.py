@@ -525,7 +525,7 @@ def test_a_create_still_landing_after_its_timeout_is_neither_looked_up_nor_sent_
     from engine_fixtures import FAST, PACE
 
     env = connected_engine
-    env.engine = Engine(Connector(env.profile, policy=replace(FAST, read_timeout=1.0), pace=PACE), now=env.clock)
+    env.engine = env.new_engine(Connector(env.profile, policy=replace(FAST, read_timeout=1.0), pace=PACE))
     env.connector = env.engine.connector
     oracle = Oracle(env)
     oid = open_opp_with_two_roles(env)

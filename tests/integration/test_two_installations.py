@@ -24,7 +24,7 @@ def second_installation(env: Connected, tmp_path: Path) -> Engine:
     profile = Profile.at(tmp_path / "profile-2")
     connector = Connector(profile, policy=FAST, pace=PACE)
     connect_profile(env.sandbox, tmp_path / "profile-2", connector)
-    engine = Engine(connector, now=env.clock)
+    engine = env.new_engine(connector)
     engine.configure(TRIGGER)
     return engine
 

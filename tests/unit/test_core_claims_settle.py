@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 from bigsync_gui.core.claims import _settle
+from bigsync_gui.core.cycle import wait_on
 
 S = datetime(2026, 3, 24, 9, 0, 5, tzinfo=timezone.utc)
 
@@ -22,7 +23,7 @@ class Waits:
 
 
 def cycle(server: datetime) -> SimpleNamespace:
-    return SimpleNamespace(sf=SimpleNamespace(server_time=server), cancel=Waits(), settled_second=None)
+    return SimpleNamespace(sf=SimpleNamespace(server_time=server), cancel=Waits(), wait=wait_on, settled_second=None)
 
 
 def test_a_stamp_in_the_second_of_the_last_answer_waits() -> None:
@@ -76,6 +77,7 @@ def test_a_batch_of_claims_on_rows_of_the_answer_s_second_waits_once(tmp_path) -
         c = SimpleNamespace(
             sf=Composite(S + timedelta(milliseconds=400)),
             cancel=Waits(),
+            wait=wait_on,
             settled_second=None,
             store=store,
             claims_ahead={},
