@@ -44,6 +44,16 @@ install_system_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
+# pip (26.3 on) shows the build warnings of a project installed from a folder, and setuptools' editable
+# install always gives one: "Editable installation. Please be careful with folders in your working
+# directory with the same name as your package as they may take precedence during imports" — a
+# notice, not a problem (here that folder is the package), which a new user would take for one. Only
+# that notice is filtered, by how it starts; any other warning or error of the build still shows.
+pip_install() {
+  PYTHONWARNINGS="${PYTHONWARNINGS:+$PYTHONWARNINGS,}ignore:Editable installation.:UserWarning" \
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "$@"
+}
+
 install_python_packages() {
   local extras="$1" stamp="$venv/.bigsync-installed-$1"
   if [ ! -x "$venv/bin/python" ]; then
@@ -53,16 +63,16 @@ install_python_packages() {
   # Reinstall only when pyproject.toml changed since the last install of these extras.
   if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     say "installing bigsync-gui and its dependencies${extras:+ [$extras]} (first time: about a minute)"
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".${extras:+[$extras]}"
+    pip_install --upgrade pip
+    pip_install -e ".${extras:+[$extras]}"
     # A release pyproject.toml now excludes can leave parts behind that conflict with what replaced it
     # (PySide6 6.12.0's separate WebEngine wheel over 6.11's): then the environment is made anew.
     if ! "$venv/bin/python" -m pip check >/dev/null 2>&1; then
       say "the installed packages conflict with each other: making the virtual environment anew"
       rm -rf "$venv"
       python3 -m venv "$venv"
-      "$venv/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-      "$venv/bin/python" -m pip install -q --disable-pip-version-check -e ".${extras:+[$extras]}"
+      pip_install --upgrade pip
+      pip_install -e ".${extras:+[$extras]}"
     fi
     touch "$stamp"
   fi
