@@ -44,7 +44,8 @@ class Running(QuietObserver):
         return self
 
     def __exit__(self, *exc: object) -> None:
-        self.stop.set()
+        self.stop.set()  # and out of its wait, as `run`'s SIGTERM does (loop.request_stop)
+        self.controls.wake.set()
         self.thread.join(10)
 
     def until(self, check, what: str, seconds: float = 30.0):
