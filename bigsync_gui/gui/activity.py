@@ -58,7 +58,6 @@ PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 4
 
 CYCLE_COLUMNS = ("Started", "Kind", "Duration", "Result", "Created", "Updated", "Severed", "Refused", "Message")
 EVENT_COLUMNS = ("Time", "What", "Details", "Salesforce", "BigTime")
-SF_COLUMN, BT_COLUMN = 3, 4
 KINDS = {"trigger": "Sync", "writeback": "Write-back"}
 EVENT_KINDS = {
     "created": "Project created",
@@ -480,9 +479,6 @@ class ActivityWindow(QWidget):
         self.detail_pane.setPlainText(text or "")
 
     # ---- links ---------------------------------------------------------------------------------
-    def link_at(self, proxy_row: int, column: int) -> str:
-        return self.event_proxy.data(self.event_proxy.index(proxy_row, column), URL_ROLE) or ""
-
     def _on_event_clicked(self, index: QModelIndex) -> None:
         open_link(self.event_proxy.data(index, URL_ROLE) or "", self.link_fallback, self.open_url)
 

@@ -180,9 +180,6 @@ class FeedView(QTableView):
             item = self.source.item(row, WHEN)
             item.setText(relative_time(item.data(AT_ROLE), now))
 
-    def link_at(self, proxy_row: int, column: int) -> str:
-        return self.proxy.data(self.proxy.index(proxy_row, column), URL_ROLE) or ""
-
 
 class LinkFallback(QWidget):
     """Shown when a link could not be opened: the address, selectable, with Copy and a close button."""

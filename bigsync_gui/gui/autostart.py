@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import plistlib
-import shlex
 import shutil
 import subprocess
 import sys
@@ -209,10 +208,3 @@ def _agent_enabled() -> bool:
     except (OSError, plistlib.InvalidFileException, ValueError):
         return False
     return bool(agent.get("RunAtLoad")) and not agent.get("Disabled", False)
-
-
-def exec_args(path: Path | None = None) -> list[str]:
-    """The Exec line of an entry, split back into arguments (for tests and diagnostics)."""
-    text = (path or entry_path()).read_text(encoding="utf-8")
-    line = next(line for line in text.splitlines() if line.startswith("Exec="))
-    return shlex.split(line[len("Exec=") :].replace("%%", "%"))

@@ -3,6 +3,7 @@ BigTime, plain text for what the services wrote, redacted diagnostics; and Start
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 
 import pytest
@@ -177,14 +178,13 @@ def test_links_open_salesforce_and_bigtime(window: ActivityWindow, monkeypatch) 
     rows = {window.event_proxy.index(r, 2).data(): r for r in range(window.event_proxy.rowCount())}
     row = rows["Created BigTime project 1001 for Globex — Phase 2."]
     assert window.event_proxy.index(row, 3).data() == "Open opportunity"
-    assert window.link_at(row, 3) == f"{INSTANCE}/006A"
-    assert window.link_at(row, 4) == project_url(BT_BASE, 1001)
     window._on_event_clicked(window.event_proxy.index(row, 3))
     window._on_event_clicked(window.event_proxy.index(row, 4))
     window._on_event_clicked(window.event_proxy.index(row, 2))  # not a link: nothing opens
     assert opened == [f"{INSTANCE}/006A", project_url(BT_BASE, 1001)]
     refused = rows["<b>Umbrella</b> & Co: BigTime refused it: client name too long"]
-    assert window.link_at(refused, 4) == ""  # no project for a refused opportunity
+    window._on_event_clicked(window.event_proxy.index(refused, 4))  # no project for a refused opportunity
+    assert opened == [f"{INSTANCE}/006A", project_url(BT_BASE, 1001)]
 
 
 def test_copy_diagnostics_is_redacted(window: ActivityWindow) -> None:
@@ -224,6 +224,13 @@ def test_empty_profile(qtbot, tmp_path: Path) -> None:
 
 
 # ---- Start at login (XDG autostart) -------------------------------------------------------------
+def exec_args() -> list[str]:
+    """The autostart entry's Exec line split back into arguments (the Desktop Entry quoting undone)."""
+    text = autostart.entry_path().read_text(encoding="utf-8")
+    line = next(line for line in text.splitlines() if line.startswith("Exec="))
+    return shlex.split(line[len("Exec=") :].replace("%%", "%"))
+
+
 def test_autostart_entry_in_xdg_config_home(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
     assert autostart.entry_path() == tmp_path / "cfg" / "autostart" / "bigsync-gui.desktop"
@@ -232,7 +239,7 @@ def test_autostart_entry_in_xdg_config_home(tmp_path: Path, monkeypatch) -> None
     assert autostart.is_enabled()
     text = autostart.entry_path().read_text()
     assert "[Desktop Entry]" in text and "Type=Application" in text
-    args = autostart.exec_args()
+    args = exec_args()
     assert args[-2:] == ["--profile", str((tmp_path / "my profile").resolve())]  # the space survives quoting
     autostart.set_enabled(False)
     assert not autostart.is_enabled() and not autostart.entry_path().exists()
@@ -244,7 +251,7 @@ def test_autostart_without_xdg_config_home_and_hidden_entries(tmp_path: Path, mo
     monkeypatch.setenv("HOME", str(tmp_path))
     assert autostart.entry_path() == tmp_path / ".config" / "autostart" / "bigsync-gui.desktop"
     autostart.enable()
-    assert "--profile" not in autostart.exec_args()
+    assert "--profile" not in exec_args()
     path = autostart.entry_path()
     path.write_text(path.read_text() + "Hidden=true\n")  # the desktop's own "disable" switch
     assert not autostart.is_enabled()

@@ -16,7 +16,7 @@ from bigsync_gui.core.profile import Profile
 from bigsync_gui.core.settings import Settings
 from bigsync_gui.core.store import Store
 from bigsync_gui.gui.activity import ActivityWindow
-from bigsync_gui.gui.activity_feed import BT_LINK, EMPTY, SF_LINK, WHAT, WHEN, relative_time
+from bigsync_gui.gui.activity_feed import BT_LINK, EMPTY, SF_LINK, URL_ROLE, WHAT, WHEN, relative_time
 from at_200_percent import run_at_200_percent
 
 INSTANCE = "https://acme.my.salesforce.com"
@@ -67,9 +67,14 @@ def test_it_opens_on_what_happened_newest_first_with_both_links(window):
     ]
     assert proxy.index(0, WHEN).data() == "just now"
     assert proxy.index(0, WHEN).data(3).count(":") == 2  # the exact local time in the tooltip
-    assert proxy.index(2, SF_LINK).data() == "Open opportunity" and feed.link_at(2, SF_LINK) == f"{INSTANCE}/006A"
-    assert proxy.index(2, BT_LINK).data() == "Open project" and feed.link_at(2, BT_LINK) == project_url(BT_BASE, 1001)
-    assert feed.link_at(1, BT_LINK) == ""  # refused: no project
+    assert (
+        proxy.index(2, SF_LINK).data() == "Open opportunity"
+        and proxy.index(2, SF_LINK).data(URL_ROLE) == f"{INSTANCE}/006A"
+    )
+    assert proxy.index(2, BT_LINK).data() == "Open project" and proxy.index(2, BT_LINK).data(URL_ROLE) == project_url(
+        BT_BASE, 1001
+    )
+    assert proxy.index(1, BT_LINK).data(URL_ROLE) is None  # refused: no project
     window.problems_box.setChecked(True)
     assert proxy.rowCount() == 1 and proxy.index(0, WHAT).data().startswith("Umbrella")
     window.problems_box.setChecked(False)
@@ -122,9 +127,9 @@ def test_a_link_without_a_browser_shows_its_address_with_copy(window, qtbot):
     window.open_url = lambda url: False
     window.tabs.setCurrentIndex(1)
     events = window.event_proxy
-    row = next(r for r in range(events.rowCount()) if window.link_at(r, 3))
+    row = next(r for r in range(events.rowCount()) if events.index(r, 3).data(URL_ROLE))
     window._on_event_clicked(events.index(row, 3))
-    assert window.link_fallback.isVisible() and window.link_fallback.url.text() == window.link_at(row, 3)
+    assert window.link_fallback.isVisible() and window.link_fallback.url.text() == events.index(row, 3).data(URL_ROLE)
 
 
 def test_nothing_yet_says_so(qtbot, tmp_path):

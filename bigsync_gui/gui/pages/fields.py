@@ -36,7 +36,6 @@ from .stage import failure_sentence
 OPPORTUNITY = "Opportunity"
 ACCOUNT = "Account"
 NOT_WRITTEN = "(don't write)"
-FIELD_ROLE = Qt.ItemDataRole.UserRole + 1
 
 # Our figures, in the order shown: friendly name, Salesforce field types that can hold the value,
 # and the type to create when the field is missing (as Salesforce's "New Custom Field" names it).
