@@ -92,7 +92,6 @@ class SessionAuth:
         self._born = 0.0
         self._proven = False
         self.info: dict[str, Any] = {}
-        self.logins = 0  # how many times /session was posted (tests, diagnostics)
 
     def bind(self, base_url: str, http: HttpPolicy) -> None:
         self.base_url = self.base_url or base_url.rstrip("/")
@@ -113,7 +112,6 @@ class SessionAuth:
             json=body,
             headers={"Accept": JSON, "Content-Type": JSON},
         )
-        self.logins += 1
         secrets = [self._password]
         if response.status_code in (400, 401, 403):
             reason = error_message(response, secrets)
