@@ -107,7 +107,8 @@ case "$command" in
     install_node_client
     export QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS=--no-sandbox
     # Default: the whole suite on both cores; any ARGS replace that (e.g. a single test file).
-    [ $# -eq 0 ] && set -- -n 2
+    # worksteal: a worker that runs out takes half of the other's queue (the slow files cluster).
+    [ $# -eq 0 ] && set -- -n 2 --dist worksteal
     exec "$venv/bin/python" -m pytest "$@"
     ;;
   lint)
@@ -119,7 +120,7 @@ case "$command" in
     install_python_packages test
     command -v faketime >/dev/null 2>&1 || { say "anydate needs libfaketime's faketime command (apt-get install faketime)"; exit 1; }
     export QT_QPA_PLATFORM=offscreen QTWEBENGINE_CHROMIUM_FLAGS=--no-sandbox
-    [ $# -eq 0 ] && set -- -n 2 -q -p no:cacheprovider
+    [ $# -eq 0 ] && set -- -n 2 --dist worksteal -q -p no:cacheprovider
     # An offset rather than "@instant": every process of the run (xdist workers, the CLI and
     # sandbox processes the tests start) then shares one clock that reaches the instant as the run
     # starts and ticks on from there — across midnight, the month, the year. The monotonic clock
