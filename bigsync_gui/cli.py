@@ -627,7 +627,6 @@ def preload_before_qt() -> None:
     for name in (
         "hashlib",
         "logging.handlers",
-        "shlex",
         "tempfile",
         "importlib.resources",
         "bigsync_gui.core.logs",
