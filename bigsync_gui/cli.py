@@ -50,19 +50,24 @@ def app_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def opens_the_app(argv: Sequence[str]) -> bool:
-    """True when the arguments are only the app's own options (no command, no --help/--version):
-    then the commands' parser, a tenth of the time to "tray ready", need not be built."""
+def app_options(argv: Sequence[str]) -> tuple[str | None, bool] | None:
+    """``(--profile, --sandbox)`` when the arguments are only the app's own options (no command, no
+    --help/--version), read without argparse: building a parser (the commands' one was a tenth of
+    the time to "tray ready", even ``app_parser()`` and the gettext look-up it makes a fiftieth)
+    is left to everything else. None: anything else, read (or refused) by the commands' parser."""
+    profile, sandbox = None, False
     rest = list(argv)
     while rest:
         arg = rest.pop(0)
-        if arg == "--sandbox" or arg.startswith("--profile="):
-            continue
-        if arg == "--profile" and rest:
-            rest.pop(0)
-            continue
-        return False
-    return True
+        if arg == "--sandbox":
+            sandbox = True
+        elif arg.startswith("--profile="):
+            profile = arg[len("--profile=") :]
+        elif arg == "--profile" and rest and not rest[0].startswith("-"):
+            profile = rest.pop(0)
+        else:
+            return None
+    return profile, sandbox
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -629,10 +634,14 @@ def preload_before_qt() -> None:
         "logging.handlers",
         "tempfile",
         "importlib.resources",
+        "importlib.readers",  # what importlib.resources loads on its first look-up (assets.resource)
+        "bigsync_gui.assets",
         "bigsync_gui.core.logs",
         "bigsync_gui.core.profile",
         "bigsync_gui.core.settings",
         "bigsync_gui.connectors.wording",
+        "bigsync_gui.gui.autostart",
+        "bigsync_gui.gui.state",
     ):
         importlib.import_module(name)
 
@@ -643,9 +652,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return probe_main()
     given = sys.argv[1:] if argv is None else list(argv)
-    if opens_the_app(given):
-        args = app_parser().parse_args(given)
-        args.command = None
+    options = app_options(given)
+    if options is not None:
+        args = argparse.Namespace(command=None, profile=options[0], sandbox=options[1])
     else:
         args = build_parser().parse_args(given)
     if args.command == "sandbox" and getattr(args, "profile", None):

@@ -1,6 +1,6 @@
 """The desktop app's start parses its own options without building the commands' parser
-(cli.opens_the_app): the fast path must read them exactly as the full parser does, and never
-swallow a command, --help or --version."""
+(cli.app_options): the fast path must read them exactly as the full parser does, and never
+swallow a command, --help, --version or a malformed option."""
 
 from __future__ import annotations
 
@@ -14,15 +14,17 @@ APP_ONLY = [
     ["--profile", "/tmp/p"],
     ["--profile=/tmp/p", "--sandbox"],
     ["--sandbox", "--profile", "x"],
+    ["--profile", "a", "--profile", "b"],
+    ["--profile="],
+    ["--profile", "dir with spaces"],
 ]
 
 
 @pytest.mark.parametrize("argv", APP_ONLY)
 def test_the_app_options_alone_take_the_fast_path_and_read_as_the_full_parser_reads_them(argv: list[str]) -> None:
-    assert cli.opens_the_app(argv)
-    fast = cli.app_parser().parse_args(argv)
+    fast = cli.app_options(argv)
     full = cli.build_parser().parse_args(argv)
-    assert (fast.profile, fast.sandbox) == (full.profile, full.sandbox)
+    assert fast == (full.profile, full.sandbox)
     assert full.command is None
 
 
@@ -37,7 +39,11 @@ def test_the_app_options_alone_take_the_fast_path_and_read_as_the_full_parser_re
         ["--profile", "/tmp/p", "sync", "--once"],
         ["--sandbox", "doctor"],
         ["--unknown"],
+        ["--profile", "--sandbox"],
+        ["--profile", "-x"],
+        ["--prof", "x"],
+        ["--", "status"],
     ],
 )
 def test_anything_else_goes_to_the_full_parser(argv: list[str]) -> None:
-    assert not cli.opens_the_app(argv)
+    assert cli.app_options(argv) is None
