@@ -253,6 +253,9 @@ def build_parser() -> argparse.ArgumentParser:
         'the change stream is down, it checks on the interval ("Triggers: Checks every 7 min", with '
         "the reason). Each change of mode is printed and kept in Activity.",
     )
+    # The tray's own way to run the loop: events on stdout, commands on stdin (core/loop_events.py).
+    run.add_argument("--events", action="store_true", help=argparse.SUPPRESS)
+    run.add_argument("--paused", action="store_true", help=argparse.SUPPRESS)
     run.set_defaults(func=cmd_run)
 
     status = commands.add_parser("status", parents=[profiled], help="last cycles, links, what needs attention")
@@ -540,6 +543,11 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    if args.events:
+        from .core.loop_service import serve
+
+        events, sys.stdout = sys.stdout, sys.stderr  # only events on stdout: any other print goes to stderr
+        return serve(lambda: engine_for(args), sys.stdin, events, paused=args.paused)
     from .core import streaming, trigger_timing
     from .core.loop import QuietObserver, run_forever
 

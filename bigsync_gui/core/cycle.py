@@ -27,7 +27,8 @@ from ..connectors.wording import duration
 from . import cadence, history
 from .connections import Connector
 from .errors import AlreadyRunning, ApiBudgetSpent, ConfigInvalid, CoreError, CreateInDoubt, Transient
-from .problems import UNEXPECTED, Problem, describe, problem_of
+from .cycle_report import CycleReport
+from .problems import UNEXPECTED, describe
 from .settings import Settings
 from .store import Store
 
@@ -37,32 +38,6 @@ DAILY_MAX = cadence.DAILY_MAX_KEY
 
 WaitCallback = Callable[[str, float], None]
 Work = Callable[[int, Settings, Store], str]  # (cycle id, settings, store) → the cycle's message
-
-
-@dataclass
-class CycleReport:
-    cycle_id: int
-    kind: str
-    result: str  # "ok" | "partial" (some records rejected) | "failed"
-    message: str
-    created: int = 0
-    linked: int = 0
-    severed: int = 0
-    restored: int = 0
-    rejected: int = 0
-    written: int = 0
-    salesforce_requests: int = 0
-    bigtime_requests: int = 0
-    error: str = ""  # the stable error code when the cycle failed (core/problems.py), e.g. "Offline"
-    retry_after: float = 0.0  # seconds a service asked us to wait (RateLimited): the loop waits at least that
-    system: str = ""  # the service the failure is about ("salesforce", "bigtime"), "" for neither
-
-    def to_json(self) -> dict[str, Any]:
-        return asdict(self)
-
-    def problem(self) -> Problem:
-        """What the admin sees for this failed cycle (the same as for the exception it caught)."""
-        return problem_of(self.error, self.system or None, self.message)
 
 
 @dataclass

@@ -39,7 +39,8 @@ from ..connectors.salesforce import SalesforceClient, Stage
 from ..connectors.timestamps import parse_timestamp
 from . import batches, cadence, creation, reads, writeback
 from .connections import Connector
-from .cycle import CycleReport, CycleRunner, CycleState, Metadata, WaitCallback, Waiter, wait_on
+from .cycle import CycleRunner, CycleState, Metadata, WaitCallback, Waiter, wait_on
+from .cycle_report import CycleReport
 from .errors import ConfigInvalid, Transient
 from .settings import Settings
 from .store import Store

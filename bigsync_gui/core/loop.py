@@ -17,7 +17,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from . import trigger_timing
-from .engine import CycleReport, Engine
+from .cycle_report import CycleReport
+from .engine import Engine
 from .errors import CoreError
 from .streaming import StreamBatch, StreamWork, TriggerStream
 

@@ -58,7 +58,8 @@ from ..connectors.timestamps import parse_timestamp
 from ..connectors.wording import plural
 from . import contacts
 from . import figure_sources as fs
-from .cycle import CycleReport, CycleRunner, WaitCallback
+from .cycle import CycleRunner, WaitCallback
+from .cycle_report import CycleReport
 from .settings import DEFAULT_FIELD_MAP, INVOICE_OBJECT, Settings
 from .store import Link, Store
 

@@ -2,9 +2,13 @@
 
 The runner is the loop's observer (core.loop.LoopObserver): each thing the loop tells becomes a
 signal the GUI listens to (``cycle_started``, ``cycle_finished``, ``problem``, ``waiting``,
-``progress``, ``rate_wait``). "Sync now" sets the loop's wake event, which coalesces into one
-follow-up cycle if a cycle is running. ``pause()``/``resume()``: no new cycle while paused; resuming
-syncs at once.
+``progress``, ``rate_wait``), and with a profile, where the status starts (``seeded``: the last
+finished trigger cycle) and how triggers arrive after each report (``triggers``). "Sync now" sets
+the loop's wake event, which coalesces into one follow-up cycle if a cycle is running.
+``pause()``/``resume()``: no new cycle while paused; resuming syncs at once.
+
+The tray runs the loop in a child process instead (gui/process_runner.py, the same signals); this
+runner serves the ``--sandbox`` run, whose keyring lives in its own memory, and the tests.
 """
 
 from __future__ import annotations
@@ -14,9 +18,13 @@ import threading
 from PySide6.QtCore import QObject, Signal
 
 from ..core import streaming
-from ..core.engine import CycleReport, Engine
+from ..core.cycle_report import CycleReport
+from ..core.engine import Engine
 from ..core.loop import STOP_GRACE_SECONDS, LoopControls, run_forever
+from ..core.loop_events import progress_worth_telling
+from ..core.loop_service import last_trigger_cycle, triggers_text
 from ..core.problems import describe
+from ..core.profile import Profile
 
 
 class LoopRunner(QObject):
@@ -26,11 +34,14 @@ class LoopRunner(QObject):
     waiting = Signal(float, int)  # seconds until the next cycle (inf while paused), failures in a row
     progress = Signal(int, int)  # records done, records in this cycle
     rate_wait = Signal(str, float)  # a cycle waits for a service's rate limit: system, seconds (0: done)
+    seeded = Signal(object)  # the last finished trigger cycle (a dict) or None
+    triggers = Signal(str)  # "Instant", "Checks every 7 min (…)"
     stopped = Signal()
 
-    def __init__(self, engine: Engine, parent: QObject | None = None) -> None:
+    def __init__(self, engine: Engine, parent: QObject | None = None, profile: Profile | None = None) -> None:
         super().__init__(parent)
         self.engine = engine
+        self.profile = profile
         self._controls = LoopControls()
         self._shown_progress = (-1, -1)
         self._thread: threading.Thread | None = None
@@ -43,6 +54,12 @@ class LoopRunner(QObject):
         self._thread.start()
 
     def _run(self) -> None:
+        if self.profile is not None:
+            try:
+                self.seeded.emit(last_trigger_cycle(self.profile))
+            except Exception:  # a damaged database is the first cycle's to report
+                self.seeded.emit(None)
+            self.triggers.emit(triggers_text(self.profile))
         run_forever(self.engine, self, self._controls, stream=streaming.optional_for(self.engine))
         self.stopped.emit()
 
@@ -52,6 +69,8 @@ class LoopRunner(QObject):
 
     def on_report(self, report: CycleReport) -> None:
         self.cycle_finished.emit(report)
+        if self.profile is not None:
+            self.triggers.emit(triggers_text(self.profile))
 
     def on_error(self, exc: Exception) -> None:
         self.problem.emit(describe(exc))  # the tray shows it (gui/session.py) with its own sentence and fix
@@ -60,9 +79,7 @@ class LoopRunner(QObject):
         self.waiting.emit(seconds, failures)
 
     def on_progress(self, done: int, total: int) -> None:
-        # At most ~100 signals a cycle, however many records: the GUI shows "Syncing… 120 of 400".
-        step = max(1, total // 100)
-        if done == total or done % step == 0 or total != self._shown_progress[1]:
+        if progress_worth_telling(done, total, self._shown_progress):
             self._shown_progress = (done, total)
             self.progress.emit(done, total)
 

@@ -2,7 +2,9 @@
 in the tray (or, without a tray, in a small status window), with Activity and notifications.
 
 - Single instance per profile: a second launch asks the running one to show Activity, then exits.
-- The loop runs in a worker thread (``gui.runner``); its signals feed a Qt-free
+- The loop runs in a child process (``gui.process_runner``: `bigsync-gui run --events`), so this
+  process holds Qt and the status only; ``--sandbox`` runs it in a worker thread (``gui.runner``:
+  its keyring lives in this process's memory). Either runner's signals feed a Qt-free
   :class:`~bigsync_gui.gui.state.StatusModel`, and the views (tray or status window) show it.
 - Catch-up cycles: after the computer slept (the wall clock jumped past a 60 s timer) and when
   the network comes back while offline (QNetworkInformation, where the desktop provides it).
@@ -34,6 +36,7 @@ CLOCK_TICK_MS = 60_000  # refreshes "2 min ago" and notices sleep/wake; no other
 SLEEP_JUMP_SECONDS = 60
 LOOP_START_FALLBACK_MS = 2000  # the loop starts once the icon is in the tray, or after this
 READY_ENV = "BIGSYNC_GUI_REPORT_READY"  # print "bigsync-gui: ready (tray|window)" on stderr (benchmark)
+LOOP_IN_CHILD = True  # False: the loop in a thread of this process (the tests whose keyring is in memory)
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +47,9 @@ class DesktopSession(QObject):
     def __init__(self, context: SetupContext, parent: QObject | None = None, *, use_tray: bool | None = None) -> None:
         super().__init__(parent)
         self.context = context
-        self._runner: Any = None  # made on first use: the engine and its HTTP stack load after the tray shows
+        self._runner: Any = None  # made on first use, once the tray shows
+        # A child process reads the secrets from the system's keyring; the sandbox's are in our memory.
+        self.loop_in_child = LOOP_IN_CHILD and not context.prefill.is_sandbox
         self._loop_starting = False
         self._stopped = False
         self.model = StatusModel()
@@ -73,11 +78,18 @@ class DesktopSession(QObject):
 
     @property
     def runner(self) -> Any:
-        """The loop (``gui.runner.LoopRunner``), wired to the status model."""
+        """The loop (``gui.process_runner.ProcessRunner`` or ``gui.runner.LoopRunner``), wired to the status model."""
         if self._runner is None:
-            from .runner import LoopRunner
+            if self.loop_in_child:
+                from .process_runner import ProcessRunner
 
-            r = self._runner = LoopRunner(self.context.engine, self)
+                r = self._runner = ProcessRunner(self._profile_option(), self)
+            else:
+                from .runner import LoopRunner
+
+                r = self._runner = LoopRunner(self.context.engine, self, profile=self.context.profile)
+            r.seeded.connect(self._on_seeded)
+            r.triggers.connect(self._on_triggers)
             r.cycle_started.connect(self._on_cycle_started)
             r.progress.connect(self._on_progress)
             r.cycle_finished.connect(self._on_report)
@@ -95,14 +107,20 @@ class DesktopSession(QObject):
         except ConfigInvalid:
             return False
 
+    def _profile_option(self) -> str | None:
+        """The ``--profile`` folder of this session's profile (None: the default profile)."""
+        profile = self.context.profile
+        return None if profile == Profile.default() else str(profile.config_dir.parent)
+
     def start_loop(self) -> None:
-        """Start the loop; its modules (engine, HTTP clients) are imported off the GUI thread first."""
+        """Start the loop once the view is up (starting it, or reading the store, while the tray was
+        being made slowed the start). In a thread, its modules are imported off the GUI thread first."""
         if not self.running or self._loop_starting:
             return
         self._loop_starting = True
-        # The last cycle's summary is read only now that the view is up: reading the store (and
-        # importing it) on a thread while the tray is being made slowed the start by a tenth.
-        self._seed_from_store()
+        if self.loop_in_child:
+            self.runner.start()
+            return
         modules = ("bigsync_gui.core.engine", "bigsync_gui.core.connections", "bigsync_gui.gui.runner")
         if all(name in sys.modules for name in modules):
             self.runner.start()
@@ -212,34 +230,6 @@ class DesktopSession(QObject):
         self._clock.start()
         self._last_tick = (time.time(), time.monotonic())
         self._choose_view()
-
-    def _seed_from_store(self) -> None:
-        from .worker import run_in_background
-
-        profile = self.context.profile
-
-        def last_cycle() -> dict[str, Any] | None:
-            db = profile.data_dir / "state.db"
-            if not db.exists():
-                return None
-            from dataclasses import asdict
-
-            from ..core.store import Store
-
-            store = Store(db)
-            try:
-                done = [c for c in store.cycles(5) if c.kind == "trigger" and c.result != "running"]
-                return asdict(done[0]) if done else None
-            finally:
-                store.close()
-
-        def seed(cycle: dict[str, Any] | None) -> None:
-            if self.model.last_sync_at is None:
-                self.model.seed(cycle)
-                self._read_triggers()
-                self.refresh_views()
-
-        run_in_background(last_cycle, seed, lambda exc: None)
 
     def _choose_view(self) -> None:
         if self.use_tray is False:
@@ -356,9 +346,7 @@ class DesktopSession(QObject):
         self.activity.activateWindow()
 
     def set_autostart(self, on: bool) -> None:
-        profile = self.context.profile
-        custom = None if profile == Profile.default() else str(profile.config_dir.parent)
-        autostart.set_enabled(on, custom)
+        autostart.set_enabled(on, self._profile_option())
         self.refresh_views()
 
     def quit(self) -> None:
@@ -379,18 +367,18 @@ class DesktopSession(QObject):
 
     def _on_report(self, report: Any) -> None:
         self.model.cycle_finished(report)
-        self._read_triggers()
         self.refresh_views()
 
-    def _read_triggers(self) -> None:
-        """The tooltip's "Triggers: …", as the loop recorded it (a mode change wakes a cycle)."""
-        from ..core import trigger_timing
+    def _on_seeded(self, cycle: dict[str, Any] | None) -> None:
+        """The last cycle before this run, for the status line until this run's first ends."""
+        if self.model.last_sync_at is None:
+            self.model.seed(cycle)
+            self.refresh_views()
 
-        try:
-            timing = trigger_timing.timing(self.context.profile)
-            self.model.triggers = timing.words + (f" ({timing.reason})" if timing.reason else "")
-        except Exception:  # a damaged settings file or database is a cycle's to report
-            self.model.triggers = ""
+    def _on_triggers(self, words: str) -> None:
+        """The tooltip's "Triggers: …", as the loop recorded it (a mode change wakes a cycle)."""
+        self.model.triggers = words
+        self.refresh_views()
 
     def _on_problem(self, problem: Problem) -> None:
         self.model.start_failed(problem)
