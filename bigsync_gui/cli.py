@@ -638,7 +638,6 @@ def preload_before_qt() -> None:
     import importlib
 
     for name in (
-        "hashlib",
         "logging.handlers",
         "tempfile",
         "importlib.resources",
@@ -650,6 +649,7 @@ def preload_before_qt() -> None:
         "bigsync_gui.connectors.wording",
         "bigsync_gui.gui.autostart",
         "bigsync_gui.gui.state",
+        "bigsync_gui.core.loop_events",  # the sync process's events, read once the icon shows
     ):
         importlib.import_module(name)
 

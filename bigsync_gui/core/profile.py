@@ -6,7 +6,6 @@ under DIR and namespaces the keyring entries, so several setups — and every te
 
 from __future__ import annotations
 
-import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,18 @@ class Profile:
     config_dir: Path
     data_dir: Path
     log_dir: Path
-    keyring_service: str
+    root: Path | None = None  # ``--profile DIR``'s folder; None: the OS's usual places
+
+    @property
+    def keyring_service(self) -> str:
+        """The keyring's namespace: the app's name, and for ``--profile DIR`` a digest of DIR. Worked
+        out when the secrets are read, not before: hashlib loads OpenSSL's libcrypto (3 MB of the
+        tray's memory), and the tray's process never reads a secret (docs/tray.md)."""
+        if self.root is None:
+            return APP_NAME
+        import hashlib
+
+        return f"{APP_NAME}/{hashlib.sha256(str(self.root).encode()).hexdigest()[:12]}"
 
     @classmethod
     def default(cls) -> Profile:
@@ -29,14 +39,12 @@ class Profile:
             config_dir=Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)),
             data_dir=Path(platformdirs.user_data_dir(APP_NAME, appauthor=False)),
             log_dir=Path(platformdirs.user_log_dir(APP_NAME, appauthor=False)),
-            keyring_service=APP_NAME,
         )
 
     @classmethod
     def at(cls, directory: str | os.PathLike[str]) -> Profile:
         root = Path(directory).expanduser().resolve()
-        digest = hashlib.sha256(str(root).encode()).hexdigest()[:12]
-        return cls(root / "config", root / "data", root / "logs", f"{APP_NAME}/{digest}")
+        return cls(root / "config", root / "data", root / "logs", root)
 
     @classmethod
     def from_option(cls, directory: str | None) -> Profile:

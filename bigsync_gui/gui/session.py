@@ -70,7 +70,7 @@ class DesktopSession(QObject):
         self._clock.timeout.connect(self._tick)
         self._last_tick = (time.time(), time.monotonic())
         self._network: Any = None
-        self._network_watched = False
+        self._network_tried = False
 
     def _start_runner(self) -> None:
         if self.running and not self._stopped:
@@ -275,10 +275,8 @@ class DesktopSession(QObject):
         self.tray.problems_requested.connect(lambda: self.show_activity(problems=True))
         self.tray.ready.connect(lambda: self._report_ready("tray"))
         self.tray.ready.connect(self.start_loop)
-        self.tray.ready.connect(self._watch_network)
         self.tray.show()
         QTimer.singleShot(LOOP_START_FALLBACK_MS, self.start_loop)  # a tray that never tells its place
-        QTimer.singleShot(LOOP_START_FALLBACK_MS, self._watch_network)
 
     def _make_window(self) -> None:
         from .status_window import StatusWindow
@@ -288,7 +286,6 @@ class DesktopSession(QObject):
         self.window.show()
         self._report_ready("window")
         self.start_loop()
-        QTimer.singleShot(0, self._watch_network)
 
     def _show_view(self) -> None:
         if self.window is not None:
@@ -390,6 +387,8 @@ class DesktopSession(QObject):
         if note is not None:
             self._notify([note])
         self.model.waiting(seconds, failures)
+        if self.model.state is SyncState.OFFLINE:
+            self._watch_network()
         self.refresh_views()
         if self.activity is not None and self.activity.isVisible():
             self.activity.reload()
@@ -417,9 +416,12 @@ class DesktopSession(QObject):
             self.runner.sync_now(figures=False)  # catching up: the write-back keeps its own timer
 
     def _watch_network(self) -> None:
-        if self._network_watched:  # the tray's ready signal, or the fallback for a tray that never tells
+        """Listen for the network coming back — from the first time a service could not be reached
+        on: the desktop's network backend (Qt's plugin, GLib's gio) weighs 2.5 MB the tray need not
+        carry while all is well."""
+        if self._network_tried:
             return
-        self._network_watched = True
+        self._network_tried = True
         try:
             from PySide6.QtNetwork import QNetworkInformation
         except ImportError:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QLockFile, QObject, QThread, Signal
+from PySide6.QtCore import QCryptographicHash, QLockFile, QObject, QThread, Signal
 
 from ..core.profile import Profile
 
@@ -26,13 +26,14 @@ MESSAGE_MAX = 64
 
 def server_name(profile: Profile) -> str:
     import getpass
-    import hashlib
 
     try:
         user = getpass.getuser()
     except Exception:  # no user name (some containers): the profile path still separates setups
         user = "user"
-    digest = hashlib.sha256(f"{user}\0{profile.config_dir.resolve()}".encode()).hexdigest()[:16]
+    # Qt's own SHA-256: Python's hashlib would load OpenSSL's libcrypto (3 MB) into the tray
+    key = f"{user}\0{profile.config_dir.resolve()}".encode()
+    digest = bytes(QCryptographicHash.hash(key, QCryptographicHash.Algorithm.Sha256).toHex().data()).decode()[:16]
     return f"bigsync-gui-{digest}"
 
 

@@ -117,7 +117,8 @@ def test_a_killed_sync_process_is_told_and_started_again_without_duplicates(
 
 def test_the_tray_process_never_loads_the_engine(sandbox, child_keyring, tmp_path) -> None:
     """With the loop in the child, the tray's own process keeps Qt and the status only, also after
-    cycles ran: no engine, HTTP stack, keyring or sqlite (the tray benchmark's memory figure)."""
+    cycles ran: no engine, HTTP stack, keyring, sqlite, or OpenSSL through hashlib (the tray
+    benchmark's memory figure)."""
     profile = configure_profile(sandbox, tmp_path / "p")
     code = f"""
 import sys
@@ -137,7 +138,7 @@ QTimer.singleShot(60000, app.quit)
 app.exec()
 session.shutdown()
 print(session.model.last_sync_at is not None)
-print(sorted(m for m in ('requests', 'urllib3', 'oauthlib', 'keyring', 'sqlite3', 'ssl',
+print(sorted(m for m in ('requests', 'urllib3', 'oauthlib', 'keyring', 'sqlite3', 'ssl', 'hashlib', 'plistlib',
                          'bigsync_gui.core.engine', 'bigsync_gui.core.store') if m in sys.modules))
 """
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}

@@ -42,6 +42,14 @@ def test_profiles_are_namespaced(tmp_path: Path, file_keyring) -> None:
     assert one.delete(secrets.SALESFORCE_REFRESH_TOKEN) is False
 
 
+def test_the_keyring_names_stay_those_of_earlier_releases() -> None:
+    """An upgrade finds the secrets it saved: the namespace is the app's name, and for ``--profile
+    DIR`` the first 12 hex digits of SHA-256 over DIR's resolved path (worked out only when read)."""
+    assert Profile.default().keyring_service == "bigsync-gui"
+    assert Path("/srv/bigsync/acme").resolve() == Path("/srv/bigsync/acme")  # no symbolic link on the way here
+    assert Profile.at("/srv/bigsync/acme").keyring_service == "bigsync-gui/cc7b48e42696"
+
+
 def test_no_keyring_is_a_clear_error_and_nothing_is_written(tmp_path: Path) -> None:
     previous = keyring.get_keyring()
     keyring.set_keyring(fail.Keyring())
