@@ -38,6 +38,19 @@ def projects(sandbox) -> list[dict]:
     return requests.get(sandbox.bigtime_admin_url + "/records/project", timeout=10).json()
 
 
+def sync_children() -> list[int]:
+    """This process's children running `run --events`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            if parent == os.getpid() and b"--events" in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+        except (OSError, ValueError, IndexError):  # not a process, or one that just ended
+            continue
+    return found
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -145,3 +158,23 @@ print(sorted(m for m in ('requests', 'urllib3', 'oauthlib', 'keyring', 'sqlite3'
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-3000:]
     assert out.stdout.split("\n")[:2] == ["True", "[]"], out.stdout + out.stderr[-3000:]
+
+
+def test_save_in_the_wizard_starts_one_sync_process_at_once(
+    qtbot, sandbox, child_keyring, tmp_path, monkeypatch
+) -> None:
+    """Save (signed in without the embedded browser, so no restart): the sync process starts with
+    the window and syncs at once; the view coming up does not start a second one."""
+    profile = configure_profile(sandbox, tmp_path / "p")
+    session = DesktopSession(SetupContext(profile), use_tray=False)
+    monkeypatch.setattr(DesktopSession, "webengine_loaded", staticmethod(lambda: False))
+    reports: list = []
+    try:
+        session._on_saved()
+        session.runner.cycle_finished.connect(reports.append)
+        qtbot.addWidget(session.window)
+        qtbot.waitUntil(lambda: any(r.kind == "trigger" for r in reports), timeout=30000)
+        children = sync_children()
+        assert children == [session.runner.pid]
+    finally:
+        session.shutdown()
