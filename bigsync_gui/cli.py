@@ -638,7 +638,6 @@ def preload_before_qt() -> None:
     import importlib
 
     for name in (
-        "logging.handlers",
         "tempfile",
         "importlib.resources",
         "importlib.readers",  # what importlib.resources loads on its first look-up (assets.resource)

@@ -1,13 +1,14 @@
 """The app's log file: one per profile, rotated, readable by the owner only, and redacted.
 
 Every record passes the redactor (``connectors.redact``) before it is written, so a token that
-slips into a message or a traceback never reaches the disk.
+slips into a message or a traceback never reaches the disk. The rotating handler itself is made at
+the first record: nothing logs before the tray icon shows, and logging.handlers (with pickle and
+queue behind it) was ~2 % of the CPU time to "tray ready" (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 
 from ..connectors.redact import RedactingFilter
@@ -15,6 +16,49 @@ from .profile import Profile
 
 LOG_NAME = "bigsync.log"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+MAX_BYTES = 1_000_000
+BACKUPS = 3
+
+
+def _create_owner_only(path: str) -> None:
+    os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+
+
+def _rotate(source: str, dest: str) -> None:
+    """The handler's rotator: the file it opens next is owner-only too (it would get the umask's mode)."""
+    if os.path.exists(source):
+        os.rename(source, dest)
+    _create_owner_only(source)
+
+
+class LogFile(logging.Handler):
+    """A ``RotatingFileHandler`` on ``path``, made when the first record comes (under this
+    handler's lock, as every emit is)."""
+
+    def __init__(self, path: str, level: int) -> None:
+        super().__init__(level)
+        self.baseFilename = path
+        self._file: logging.FileHandler | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self._file is None:
+            from logging.handlers import RotatingFileHandler
+
+            self._file = RotatingFileHandler(
+                self.baseFilename, maxBytes=MAX_BYTES, backupCount=BACKUPS, encoding="utf-8"
+            )
+            self._file.rotator = _rotate
+            self._file.setFormatter(self.formatter)
+        self._file.emit(record)
+
+    def flush(self) -> None:
+        if self._file is not None:
+            self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+        super().close()
 
 
 def setup_logging(profile: Profile, level: int = logging.INFO) -> logging.Handler:
@@ -23,14 +67,13 @@ def setup_logging(profile: Profile, level: int = logging.INFO) -> logging.Handle
     path = profile.log_dir / LOG_NAME
     root = logging.getLogger()
     for existing in root.handlers:
-        if isinstance(existing, logging.handlers.RotatingFileHandler) and existing.baseFilename == str(path):
+        if isinstance(existing, LogFile) and existing.baseFilename == str(path):
             return existing
     if not path.exists():
-        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    handler = logging.handlers.RotatingFileHandler(path, maxBytes=1_000_000, backupCount=3, encoding="utf-8")
+        _create_owner_only(str(path))
+    handler = LogFile(str(path), level)
     handler.setFormatter(logging.Formatter(FORMAT))
     handler.addFilter(RedactingFilter())
-    handler.setLevel(level)
     root.addHandler(handler)
     if root.level > level or root.level == logging.NOTSET:
         root.setLevel(level)
