@@ -1,4 +1,9 @@
-"""The app's log file: one per profile, rotated, readable by the owner only, and redacted.
+"""The app's log files, per profile: rotated, readable by the owner only, and redacted.
+
+``bigsync.log`` is the sync's (the tray's sync process, `run`, `sync` and the other commands);
+``tray.log`` the desktop app's own process (its windows and tray; in ``--sandbox`` its sync too).
+One writer per file in the usual case: a rotating file two processes write is renamed under one of
+them (on Windows the rename fails while the other holds it open, and every later line is lost).
 
 Every record passes the redactor (``connectors.redact``) before it is written, so a token that
 slips into a message or a traceback never reaches the disk. The rotating handler itself is made at
@@ -15,6 +20,7 @@ from ..connectors.redact import RedactingFilter
 from .profile import Profile
 
 LOG_NAME = "bigsync.log"
+TRAY_LOG_NAME = "tray.log"
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 MAX_BYTES = 1_000_000
 BACKUPS = 3
@@ -61,10 +67,10 @@ class LogFile(logging.Handler):
         super().close()
 
 
-def setup_logging(profile: Profile, level: int = logging.INFO) -> logging.Handler:
-    """Attach the profile's rotating log file to the root logger (once per profile)."""
+def setup_logging(profile: Profile, level: int = logging.INFO, name: str = LOG_NAME) -> logging.Handler:
+    """Attach the profile's rotating log file ``name`` to the root logger (once per file)."""
     profile.ensure_dirs()
-    path = profile.log_dir / LOG_NAME
+    path = profile.log_dir / name
     root = logging.getLogger()
     for existing in root.handlers:
         if isinstance(existing, LogFile) and existing.baseFilename == str(path):

@@ -142,9 +142,9 @@ def run(profile_dir: str | None, sandbox: bool) -> int:
         context, running_sandbox = sandbox_context()
     else:
         context = SetupContext(Profile.from_option(profile_dir))
-    from ..core.logs import setup_logging
+    from ..core.logs import TRAY_LOG_NAME, setup_logging
 
-    log = setup_logging(context.profile)
+    log = setup_logging(context.profile, name=TRAY_LOG_NAME)  # the sync process writes bigsync.log
     session = DesktopSession(context)
     from .quit_signals import install as quit_on_signals
 

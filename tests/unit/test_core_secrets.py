@@ -157,3 +157,23 @@ def test_corrupt_settings_name_the_file_and_are_kept(tmp_path: Path, content: st
         Settings.load(profile)
     assert str(profile.settings_file) in caught.value.message
     assert profile.settings_file.read_text() == content
+
+
+def test_the_tray_and_the_sync_write_log_files_of_their_own(tmp_path: Path) -> None:
+    """The tray's process writes tray.log, the sync process (and the commands) bigsync.log: one
+    writer per rotating file. Each is the owner's only, and attached once however often asked."""
+    from bigsync_gui.core.logs import LOG_NAME, TRAY_LOG_NAME, setup_logging
+
+    profile = Profile.at(tmp_path / "p")
+    root = logging.getLogger()
+    tray = setup_logging(profile, name=TRAY_LOG_NAME)
+    try:
+        assert setup_logging(profile, name=TRAY_LOG_NAME) is tray
+        logging.getLogger("bigsync_gui.gui.process_runner").warning("the sync process crashed")
+        tray.flush()
+        assert "the sync process crashed" in (profile.log_dir / TRAY_LOG_NAME).read_text()
+        assert (profile.log_dir / TRAY_LOG_NAME).stat().st_mode & 0o777 == 0o600
+        assert not (profile.log_dir / LOG_NAME).exists()
+    finally:
+        root.removeHandler(tray)
+        tray.close()
