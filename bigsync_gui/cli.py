@@ -638,6 +638,7 @@ def preload_before_qt() -> None:
     import importlib
 
     for name in (
+        "socket",  # gui.quit_signals' wake-up pair
         "tempfile",
         "importlib.resources",
         "importlib.readers",  # what importlib.resources loads on its first look-up (assets.resource)
