@@ -6,7 +6,8 @@ or the contract broke another way, with the failing seed and how to rerun it.
   (scenario_stories.play: world changes, injected faults, a cycle per step, then a clean one),
   checked after every cycle by engine_fixtures.Oracle; each seed on a fresh sandbox, against
   BigTime's strict reading (even seeds) or its lenient one (odd seeds). Spread over --workers
-  processes (each its own sandbox): a story mostly waits (a claim waits out Salesforce's second).
+  processes (each its own sandbox); a claim's pause for Salesforce's second moves the clocks on
+  instead of waiting (engine_fixtures.Connected.wait).
 - kill -9 runs: as tests/e2e/test_crash_safety.py (crash_runs), on one shared sandbox and profile:
   three more wins, a real `bigsync-gui sync --once` slowed by BigTime latency, SIGKILL at a random
   moment inside its cycle, then `sync --once` again (the next start) until a clean cycle, and the
