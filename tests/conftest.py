@@ -15,6 +15,7 @@ import requests
 
 from bigsync_gui.connectors import ratelimit
 from bigsync_gui.sandbox import Sandbox
+from sandbox_pause import SandboxPause
 
 # The guard against hidden skips (tests/skip_guard.py) and pytester, which the guard's own test uses.
 pytest_plugins = ["skip_guard", "pytester"]
@@ -58,6 +59,16 @@ def sandbox(sandbox_session: Sandbox) -> Iterator[Sandbox]:
     requests.post(sandbox_session.bigtime_admin_url + "/reset", timeout=10).raise_for_status()
     relax_bigtime_rate_limit(sandbox_session.bigtime_admin_url)
     yield sandbox_session
+
+
+@pytest.fixture
+def sandbox_pause(sandbox: Sandbox) -> Iterator[SandboxPause]:
+    """A ``SandboxPause`` for engines a test makes itself; the clock is taken back afterwards (it
+    survives the sandbox's reset). Engines of ``connected_engine`` have their own (Connected.wait)."""
+    pause = SandboxPause(sandbox)
+    yield pause
+    if pause.moved:
+        sandbox.world.clock.advance(-pause.moved)
 
 
 @pytest.fixture(params=["strict", "lenient"])

@@ -15,6 +15,7 @@ from bigsync_gui.core.profile import Profile
 from bigsync_gui.core.settings import DEFAULT_FIELD_MAP
 from bigsync_gui.sandbox import Sandbox
 from configured_profile import configure_profile, file_keyring_env, use_file_keyring
+from sandbox_pause import SandboxPause
 
 CLI = [sys.executable, "-m", "bigsync_gui"]
 CREATED = len(DEFAULT_FIELD_MAP) + len(INVOICE_FIELDS) + 1  # every figure's field, the object and its fields
@@ -78,7 +79,9 @@ def test_goes_alone(profile: Profile, home: Path) -> None:
     assert out.returncode == 2 and "goes alone" in out.stderr
 
 
-def test_the_sync_writes_into_the_fields_it_created(sandbox: Sandbox, profile: Profile, home: Path) -> None:
+def test_the_sync_writes_into_the_fields_it_created(
+    sandbox: Sandbox, profile: Profile, home: Path, sandbox_pause: SandboxPause
+) -> None:
     """A fresh org: before, the write-back has nowhere to write; after --create-fields, a won deal's
     project id and figures land in the fields created (through the permission set's grant)."""
     from bigsync_gui.core.connections import Connector
@@ -88,7 +91,7 @@ def test_the_sync_writes_into_the_fields_it_created(sandbox: Sandbox, profile: P
     metadata(sandbox, bigsync_fields="absent")
     assert create_fields(profile, home, "--yes").returncode == 0
     [opp_id] = win_opportunities(sandbox.salesforce_admin_url, 1)
-    engine = Engine(Connector(profile))
+    engine = Engine(Connector(profile), wait=sandbox_pause)
     report = engine.run_cycle(full=True)
     assert report.created == 1, report.message
     engine.run_writeback_cycle()

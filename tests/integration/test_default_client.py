@@ -46,14 +46,14 @@ def configure(profile, value: str) -> int:
     return main(["configure", "--profile", str(profile.config_dir.parent), "--default-client", value])
 
 
-def test_configure_default_client_then_the_project_goes_under_it(sandbox, profile, capsys):
+def test_configure_default_client_then_the_project_goes_under_it(sandbox, profile, capsys, sandbox_pause):
     vandelay = clients(sandbox)["Vandelay Industries"]
     assert configure(profile, "vandelay industries") == 0  # the name, case aside
     assert "go under the BigTime client Vandelay Industries" in capsys.readouterr().out
     assert Settings.load(profile).sync.default_client_id == vandelay["SystemId"]
     opp = walk_in(sandbox)
     win(sandbox, opp)
-    report = Engine(Connector(profile)).run_cycle()
+    report = Engine(Connector(profile), wait=sandbox_pause).run_cycle()
     assert report.created == 1 and report.rejected == 0
     store = Store(profile.data_dir / "state.db")
     try:
@@ -64,7 +64,7 @@ def test_configure_default_client_then_the_project_goes_under_it(sandbox, profil
     assert project["ClientId"] == vandelay["SystemId"]
 
 
-def test_by_id_and_code_and_back_to_reporting(sandbox, profile, capsys):
+def test_by_id_and_code_and_back_to_reporting(sandbox, profile, capsys, sandbox_pause):
     globex = clients(sandbox)["Globex Corporation"]
     assert configure(profile, str(globex["SystemId"])) == 0
     assert Settings.load(profile).sync.default_client_id == globex["SystemId"]
@@ -74,7 +74,7 @@ def test_by_id_and_code_and_back_to_reporting(sandbox, profile, capsys):
     assert Settings.load(profile).sync.default_client_id is None
     opp = walk_in(sandbox)
     win(sandbox, opp)
-    report = Engine(Connector(profile)).run_cycle()
+    report = Engine(Connector(profile), wait=sandbox_pause).run_cycle()
     assert report.created == 0 and report.rejected == 1
     store = Store(profile.data_dir / "state.db")
     try:

@@ -28,6 +28,7 @@ from bigsync_gui.sandbox import Sandbox
 from bigsync_gui.sandbox import credentials as cred
 from bigsync_gui.sandbox.bigtime.ledger import Ledger
 from configured_profile import configure_profile, file_keyring_env, use_file_keyring, win_opportunities
+from sandbox_pause import SandboxPause
 
 CLI = [sys.executable, "-m", "bigsync_gui"]
 EXIT_DOCTOR_DIFFERS = 6
@@ -45,10 +46,10 @@ def unlinked(sandbox: Sandbox, home: Path, tmp_path: Path) -> Profile:
 
 
 @pytest.fixture
-def linked(sandbox: Sandbox, unlinked: Profile) -> Profile:
+def linked(sandbox: Sandbox, unlinked: Profile, sandbox_pause: SandboxPause) -> Profile:
     """One won opportunity, turned into a BigTime project by a real cycle."""
     win_opportunities(sandbox.salesforce_admin_url, 1)
-    report = Engine(Connector(unlinked)).run_cycle(full=True)
+    report = Engine(Connector(unlinked), wait=sandbox_pause).run_cycle(full=True)
     assert report.created == 1, report.message
     store = Store(unlinked.data_dir / "state.db")
     project_id = store.links("linked")[0].project_id
