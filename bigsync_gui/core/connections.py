@@ -7,6 +7,7 @@ goes to the settings file (non-secret) and what goes to the keyring (secret).
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
@@ -21,6 +22,14 @@ from . import cadence, secrets
 from .errors import ConfigInvalid
 from .profile import Profile
 from .settings import Settings
+
+
+def new_sign_in_id() -> str:
+    """Marks one saved sign-in. The sync keeps its API clients (and their tokens, in memory) across
+    cycles, keyed by the service's settings (core.cycle.CycleRunner); the same admin signing in again
+    leaves those settings as they were, so without this a running sync — the tray's sync process —
+    would go on with the grant the sign-in replaced."""
+    return os.urandom(8).hex()
 
 
 def not_connected_sentence(system: str, saved_as_connected: bool, url: str) -> str:
@@ -130,6 +139,7 @@ class Connector:
         s.login_url, s.consumer_key, s.redirect_uri = login_url, endpoints.client_id, endpoints.redirect_uri
         s.instance_url, s.identity_url = instance_url, str(tokens.raw.get("id") or "")
         s.org_id, s.user_id, s.username, s.display_name = identity.org_id, identity.user_id, identity.username, org
+        s.sign_in_id = new_sign_in_id()
         settings.save(self.profile)
         if client.api_usage:  # the allowance the org-name read saw: `status` says the interval the loop will use
             cadence.remember_daily_max(self.profile, client.api_usage[1])
@@ -243,6 +253,7 @@ class Connector:
         if client_id:
             b.client_id, b.redirect_uri = client_id, redirect_uri
         b.oauth_header, b.token_body = (learnt or {}).get("oauth_header", ""), (learnt or {}).get("token_body", "")
+        b.sign_in_id = new_sign_in_id()
         settings.save(self.profile)
         org = who.firm_name or (f"firm {who.firm_id}" if who.firm_id else "your firm")
         return Connection("bigtime", org, None if mode == "api_key" else (who.name or who.email or ""))

@@ -37,6 +37,7 @@ class SalesforceSettings:
     user_id: str = ""
     username: str = ""
     display_name: str = ""
+    sign_in_id: str = ""  # new with each saved sign-in (core.connections): a running sync drops its old client
 
     @property
     def connected(self) -> bool:
@@ -62,6 +63,7 @@ class BigTimeSettings:
     # ("x-auth-token" | "bearer") and the token request body ("json" | "form"); "" = not known yet.
     oauth_header: str = ""
     token_body: str = ""
+    sign_in_id: str = ""  # new with each saved sign-in, as for Salesforce
 
     @property
     def connected(self) -> bool:

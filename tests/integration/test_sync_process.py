@@ -144,3 +144,44 @@ def test_a_profile_not_set_up_is_a_problem_told_not_a_silent_exit(sandbox, home:
         assert child.proc.wait(10) == 0
     finally:
         child.close()
+
+
+def test_after_the_admin_signs_in_again_the_running_sync_uses_the_new_grant(
+    sandbox, home: Path, tmp_path: Path
+) -> None:
+    """Salesforce revoked the grant: the sync process says "sign in again". The admin does, in the
+    tray's process (the wizard saves new tokens to the keyring); the next Sync now in the still
+    running child must use them, not the revoked token it held in memory."""
+    from configured_profile import revoke_salesforce
+    from sandbox_browser import browse
+
+    from bigsync_gui.connectors import oauth
+    from bigsync_gui.core.connections import Connector
+    from bigsync_gui.sandbox import credentials as cred
+
+    requests.post(sandbox.salesforce_admin_url + "/streaming", json={"entities": []}, timeout=10).raise_for_status()
+    profile = configure_profile(sandbox, tmp_path / "p")
+    child = Child(tmp_path / "p", file_keyring_env(home))
+    try:
+        assert child.next_event(report("trigger"))["report"]["result"] == "ok"
+        child.next_event(lambda e: e["event"] == "waiting")
+        revoke_salesforce(sandbox)
+        child.send("catch-up")
+        failed = child.next_event(report("trigger"))["report"]
+        assert (failed["result"], failed["error"], failed["system"]) == ("failed", "ReconnectNeeded", "salesforce")
+        child.next_event(lambda e: e["event"] == "waiting")
+
+        connector = Connector(profile)  # the wizard's "Sign in again", in the tray's process
+        endpoints = oauth.salesforce_endpoints(sandbox.salesforce_url, cred.SF_CONSUMER_KEY, cred.SF_REDIRECT_URIS[0])
+        attempt = oauth.AuthorizationAttempt(endpoints, connector.http["salesforce"])
+        tokens = attempt.exchange(attempt.code_from_redirect(browse(attempt.authorization_url, "salesforce")))
+        connector.save_salesforce(endpoints, sandbox.salesforce_url, tokens)
+
+        win_opportunities(sandbox.salesforce_admin_url, 1)
+        child.send("sync")
+        again = child.next_event(report("trigger"))["report"]
+        assert (again["result"], again["created"]) == ("ok", 1), again
+        child.send("stop")
+        assert child.proc.wait(10) == 0
+    finally:
+        child.close()
