@@ -213,10 +213,18 @@ class DesktopSession(QObject):
             autostart = None if state is None else (state, self.set_autostart)
             self.settings_window = SettingsWindow(self.context, autostart=autostart)
             self.settings_window.reconnect_requested.connect(self.open_wizard)
+            self.settings_window.saved.connect(self._on_settings_saved)
         self.settings_window.refresh()
         self.settings_window.show()
         self.settings_window.raise_()
         self.settings_window.activateWindow()
+
+    def _on_settings_saved(self, _section: str) -> None:
+        """A saved stage, field mapping, schedule or disconnect applies now: a cycle runs with it
+        (the loop, in its own process, reads the settings file at each cycle), and its wait after
+        is the new interval — not the old one, which could be an hour."""
+        if self.running:
+            self.catch_up("settings")
 
     # ---- running ---------------------------------------------------------------------------------
     def show_running(self) -> None:

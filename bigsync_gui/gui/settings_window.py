@@ -360,7 +360,7 @@ class SettingsWindow(QWidget):
         )
         run_in_background(
             lambda: self.engine.update_settings(**values),
-            lambda _s: self._done(self.schedule_status, "Saved: it applies from the next check.", "schedule"),
+            lambda _s: self._done(self.schedule_status, "Saved: it applies from now on.", "schedule"),
             lambda exc: self.schedule_status.setText(f"Not saved. {sentence(exc)}"),
             self,
         )

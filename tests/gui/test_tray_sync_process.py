@@ -178,3 +178,30 @@ def test_save_in_the_wizard_starts_one_sync_process_at_once(
         assert children == [session.runner.pid]
     finally:
         session.shutdown()
+
+
+def test_a_saved_setting_applies_at_once_in_the_sync_process(qtbot, sandbox, child_keyring, tmp_path) -> None:
+    """The schedule saved in Settings (an hour → 5 minutes): a cycle runs now and the wait after it
+    is the new interval, instead of the rest of the old hour."""
+    from bigsync_gui.core.settings import Settings
+
+    requests.post(sandbox.salesforce_admin_url + "/streaming", json={"entities": []}, timeout=10).raise_for_status()
+    profile = configure_profile(sandbox, tmp_path / "p", interval_seconds=3600)
+    session = DesktopSession(SetupContext(profile), use_tray=False)
+    try:
+        assert session.start()
+        qtbot.addWidget(session.window)
+        runner = session.runner
+        with qtbot.waitSignal(runner.waiting, timeout=30000, check_params_cb=lambda s, f: s > 3000):
+            pass
+        session.open_settings()
+        window = session.settings_window
+        qtbot.addWidget(window)
+        window.interval.setValue(5)  # Settings › Schedule: check every 5 min
+        with qtbot.waitSignal(runner.waiting, timeout=30000, check_params_cb=lambda s, f: s <= 300) as waited:
+            qtbot.mouseClick(window.save_schedule, Qt.MouseButton.LeftButton)
+        assert Settings.load(profile).sync.interval_seconds == 300
+        assert window.schedule_status.text() == "Saved: it applies from now on."
+        assert waited.args[1] == 0
+    finally:
+        session.shutdown()
