@@ -67,13 +67,15 @@ def last_cycle(env: Connected) -> tuple[int, str]:
     return (cycles[0].id, cycles[0].result) if cycles else (0, "")
 
 
-def wait_until_cycling(env: Connected, proc: subprocess.Popen[str], after: int) -> None:
+def wait_until_cycling(env: Connected, proc: subprocess.Popen[str], after: int, *, or_ended: bool = False) -> None:
     """Until the child holds the lock and has started its cycle (or has ended): a kill from here on
-    lands inside the cycle however slowly the child started."""
+    lands inside the cycle however slowly the child started. ``or_ended`` (a `run`, which lives on
+    after its cycles): or until a cycle after ``after`` has ended between two looks — the chance is
+    missed, and nothing else starts until the next event, so only the deadline would end the wait."""
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
         cycle_id, result = last_cycle(env)
-        if cycle_id > after and result == "running":
+        if cycle_id > after and (result == "running" or or_ended):
             return
         time.sleep(0.02)
 
@@ -189,7 +191,7 @@ def kill_streamed_somewhere(env: Connected, rng: random.Random, wins: list[str])
         before, _ = last_cycle(env)
         for oid in wins:
             env.move(oid, "Closed Won")
-        wait_until_cycling(env, run.proc, before)
+        wait_until_cycling(env, run.proc, before, or_ended=True)
         time.sleep(rng.uniform(0.0, 1.0))
         landed = run.proc.poll() is None and last_cycle(env)[1] == "running"
     finally:
