@@ -139,6 +139,11 @@ class SetupWizard(QWizard):
     def _on_page_changed(self, page_id: int) -> None:
         if page_id < 0:
             return
+        for button in self.page(page_id).findChildren(QPushButton):
+            # Enter is the wizard's default button (Next, or a page's own Connect), whatever has the
+            # focus: a focused "Open AppExchange" took it, as every button of a dialog does unless
+            # told not to. Space still presses the focused button.
+            button.setAutoDefault(False)
         self.steps.mark(page_id)  # the last page marks all six done
         if page_id == PAGE_DONE:
             self.setOption(QWizard.WizardOption.NoCancelButton, True)

@@ -186,3 +186,30 @@ def test_no_page_has_an_invisible_tab_stop(qtbot, tmp_path, start):
         assert [type(w).__name__ for w in stops if isinstance(w, QScrollArea)] == []
     finally:
         keyring.set_keyring(previous)
+
+
+def test_enter_on_the_welcome_page_goes_next_whichever_button_has_the_focus(qtbot, tmp_path, monkeypatch):
+    """A new admin pressing Enter on Welcome: the wizard goes on, it does not open the focused
+    button's web page (the first Tab stop is a button there). Space still presses that button."""
+    from PySide6.QtGui import QDesktopServices
+
+    from bigsync_gui.gui.wizard import PAGE_SALESFORCE, PAGE_WELCOME
+
+    opened: list[str] = []
+    monkeypatch.setattr(QDesktopServices, "openUrl", staticmethod(lambda url: opened.append(url.toString()) or True))
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        wizard = SetupWizard(SetupContext(Profile.at(tmp_path / "p")))
+        qtbot.addWidget(wizard)
+        wizard.show()
+        QApplication.processEvents()
+        page = wizard.welcome_page
+        page.appexchange_button.setFocus()
+        QTest.keyClick(page.appexchange_button, Qt.Key.Key_Space)
+        assert len(opened) == 1 and wizard.currentId() == PAGE_WELCOME
+        QTest.keyClick(page.appexchange_button, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: wizard.currentId() == PAGE_SALESFORCE)
+        assert len(opened) == 1
+    finally:
+        keyring.set_keyring(previous)
