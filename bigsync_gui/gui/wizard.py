@@ -17,6 +17,7 @@ from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import QLineEdit, QMessageBox, QPushButton, QWidget, QWizard
 
 from ..core.errors import ConfigInvalid
+from .pages.connect_base import ConnectPage
 from ..core.settings import Settings
 from ..assets import DISPLAY_NAME, app_icon
 from .context import SetupContext
@@ -144,6 +145,9 @@ class SetupWizard(QWizard):
             # focus: a focused "Open AppExchange" took it, as every button of a dialog does unless
             # told not to. Space still presses the focused button.
             button.setAutoDefault(False)
+        page = self.page(page_id)
+        if isinstance(page, ConnectPage):
+            page.claim_default_button()  # after QWizard made Next (or Finish) its default for this page
         self.steps.mark(page_id)  # the last page marks all six done
         if page_id == PAGE_DONE:
             self.setOption(QWizard.WizardOption.NoCancelButton, True)

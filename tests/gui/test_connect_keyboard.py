@@ -190,7 +190,8 @@ def test_no_page_has_an_invisible_tab_stop(qtbot, tmp_path, start):
 
 def test_enter_on_the_welcome_page_goes_next_whichever_button_has_the_focus(qtbot, tmp_path, monkeypatch):
     """A new admin pressing Enter on Welcome: the wizard goes on, it does not open the focused
-    button's web page (the first Tab stop is a button there). Space still presses that button."""
+    button's web page (the first Tab stop is a button there). Space still presses that button. On
+    the Salesforce page that follows, Enter signs in."""
     from PySide6.QtGui import QDesktopServices
 
     from bigsync_gui.gui.wizard import PAGE_SALESFORCE, PAGE_WELCOME
@@ -211,5 +212,12 @@ def test_enter_on_the_welcome_page_goes_next_whichever_button_has_the_focus(qtbo
         QTest.keyClick(page.appexchange_button, Qt.Key.Key_Return)
         qtbot.waitUntil(lambda: wizard.currentId() == PAGE_SALESFORCE)
         assert len(opened) == 1
+        # The next page's form: Enter is its Sign in (Next is disabled until Salesforce is connected)
+        salesforce = wizard.salesforce_page
+        salesforce.sign_in_button.clicked.disconnect()  # counted, not run: no browser in this test
+        signed_in: list[bool] = []
+        salesforce.sign_in_button.clicked.connect(lambda: signed_in.append(True))
+        QTest.keyClick(wizard.focusWidget() or wizard, Qt.Key.Key_Return)
+        assert signed_in == [True] and wizard.currentId() == PAGE_SALESFORCE
     finally:
         keyring.set_keyring(previous)

@@ -544,6 +544,13 @@ class ConnectPage(QWizardPage):
         if self.state == "working":
             self.buttons_row.setVisible(False)
         self.completeChanged.emit()  # the wizard sets its default button (Next) here; then ours wins while editing
+        self.claim_default_button()
+
+    def claim_default_button(self) -> None:
+        """While the admin fills the form, Enter presses its Sign in / Connect, not the wizard's
+        Next (disabled until connected). The wizard calls this again once it has set up its own
+        buttons for this page (gui/wizard.py)."""
+        editing = self._editing or self.connection_text is None
         in_use = editing and self.state == "form"
         for button in (self.sign_in_button, getattr(self, "connect_key_button", None)):
             if button is not None:
