@@ -104,6 +104,33 @@ def test_built_sandbox_answers_and_stops_cleanly(built: Path) -> None:
     assert code == 0
 
 
+def test_built_program_runs_the_trays_sync_process(built: Path, tmp_path: Path, monkeypatch) -> None:
+    """The frozen tray starts its sync loop as itself (gui/process_runner.sync_command): the built
+    program speaks the events' wire format, and the end of its stdin stops it."""
+    from bigsync_gui.core.profile import Profile
+    from bigsync_gui.core.settings import Settings
+    from bigsync_gui.gui.process_runner import sync_command
+
+    Settings().save(Profile.at(tmp_path / "p"))  # not set up: its first round says so
+    monkeypatch.setattr("sys.frozen", True, raising=False)  # as inside the built program
+    monkeypatch.setattr("sys.executable", str(built))
+    command = sync_command(str(tmp_path / "p"), paused=False)
+    monkeypatch.undo()
+    assert command[:2] == [str(built), "--profile"]
+    proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        events = [json.loads(proc.stdout.readline()) for _ in range(4)]
+        assert [e["event"] for e in events] == ["seed", "triggers", "cycle_started", "problem"]
+        assert events[3]["code"] == "ConfigInvalid"
+        proc.stdin.close()
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def test_built_program_signs_in_through_its_embedded_browser(built: Path, tmp_path: Path) -> None:
     """The frozen app, on a real X display (Xvfb, xcb), signs in to its own sandbox through the
     embedded browser: proof that the lean bundle still carries everything WebEngine needs (its
