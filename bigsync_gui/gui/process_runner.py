@@ -132,7 +132,7 @@ class ProcessRunner(QObject):
                 problem_of(UNEXPECTED, None, f"The sync process {how} unexpectedly; the log file has the details.")
             )
         self.waiting.emit(float(delay), self._restarts)
-        self._restart.start(delay * 1000)
+        self._restart.start(int(delay * 1000))
 
     # ---- what the tray asks -------------------------------------------------------------------------
     def sync_now(self, figures: bool = True) -> None:

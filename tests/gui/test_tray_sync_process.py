@@ -205,3 +205,53 @@ def test_a_saved_setting_applies_at_once_in_the_sync_process(qtbot, sandbox, chi
         assert waited.args[1] == 0
     finally:
         session.shutdown()
+
+
+def fake_child(monkeypatch: pytest.MonkeyPatch, script: str) -> None:
+    """The runner starts ``script`` (Python) instead of `run --events`."""
+    monkeypatch.setattr(process_runner, "sync_command", lambda profile_dir, paused: [sys.executable, "-c", script])
+
+
+def test_a_child_that_tells_why_it_ends_is_not_also_called_a_crash(qtbot, monkeypatch, caplog) -> None:
+    """The child's own problem (here: the settings cannot be read) is the one the tray shows; its
+    exit then only schedules a new start (5 s, then 10 s …), without a second "crashed" problem.
+    A line that is not an event is logged and skipped."""
+    line = '{"event":"problem","code":"ConfigInvalid","system":null,"detail":"The settings file is not valid JSON."}'
+    fake_child(monkeypatch, f"import sys; print('a stray line'); print({line!r}, flush=True); sys.exit(1)")
+    runner = ProcessRunner(None)
+    problems: list = []
+    waits: list = []
+    runner.problem.connect(problems.append)
+    runner.waiting.connect(lambda s, f: waits.append((s, f)))
+    try:
+        runner.start()
+        qtbot.waitUntil(lambda: bool(waits), timeout=15000)
+        assert [(p.code, p.detail) for p in problems] == [("ConfigInvalid", "The settings file is not valid JSON.")]
+        assert waits == [(5.0, 1)] and not runner.running
+        assert any("not a line of the sync process: 'a stray line" in r.getMessage() for r in caplog.records)
+    finally:
+        runner.stop()
+
+
+def test_restarts_back_off_and_a_good_cycle_resets_them(qtbot, monkeypatch) -> None:
+    fake_child(monkeypatch, "import sys; sys.exit(7)")
+    monkeypatch.setattr(process_runner, "RESTART_FIRST_SECONDS", 0.05)
+    runner = ProcessRunner(None)
+    waits: list = []
+    problems: list = []
+    runner.waiting.connect(lambda s, f: waits.append((round(s, 2), f)))
+    runner.problem.connect(problems.append)
+    try:
+        runner.start()
+        qtbot.waitUntil(lambda: len(waits) >= 3, timeout=15000)
+        assert waits[:3] == [(0.05, 1), (0.1, 2), (0.2, 3)]
+        assert "ended (exit code 7) unexpectedly" in problems[0].detail
+        runner.stop()
+        report = '{"event":"report","report":{"cycle_id":1,"kind":"trigger","result":"ok","message":""}}'
+        fake_child(monkeypatch, f"import sys; print({report!r}, flush=True); sys.exit(7)")
+        waits.clear()
+        runner.start()
+        qtbot.waitUntil(lambda: bool(waits), timeout=15000)
+        assert waits[0] == (0.05, 1)  # a cycle got through: the count starts afresh
+    finally:
+        runner.stop()
