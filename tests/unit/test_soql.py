@@ -576,6 +576,40 @@ def test_limit_and_offset(schema, source):
     assert names(base.format("LIMIT 0"), schema, source) == []
 
 
+def test_offset_above_2000_is_number_outside_valid_range(schema, source):
+    """The SOQL reference's OFFSET page: at most 2,000; more → NUMBER_OUTSIDE_VALID_RANGE."""
+    assert names("SELECT Name FROM Opportunity ORDER BY Name OFFSET 2000", schema, source) == []
+    with pytest.raises(SoqlError) as exc:
+        parse("SELECT Name FROM Opportunity ORDER BY Name OFFSET 2001", schema)
+    assert exc.value.error_code == "NUMBER_OUTSIDE_VALID_RANGE"
+    assert "2000" in exc.value.message
+
+
+def test_statement_longer_than_100000_characters_is_malformed(schema, source):
+    """"SOQL and SOSL Limits for Search Queries": a statement of at most 100,000 characters."""
+    head = "SELECT Name FROM Opportunity WHERE Id IN ("
+    ids = ", ".join(f"'{O1}'" for _ in range(5000))
+    fits = head + ids[: 100_000 - len(head) - 1].rsplit(",", 1)[0] + ")"
+    assert len(fits) <= 100_000
+    assert names(fits, schema, source) == ["Acme - Big Deal"]
+    too_long = head + ids + ")"
+    assert len(too_long) > 100_000
+    with pytest.raises(SoqlError) as exc:
+        parse(too_long, schema)
+    assert exc.value.error_code == "MALFORMED_QUERY"
+    assert "100000" in exc.value.message
+
+
+def test_where_string_longer_than_4000_characters_is_refused(schema, source):
+    """The same page: 4,000 characters for each string of a WHERE clause (escapes count once)."""
+    assert names("SELECT Name FROM Account WHERE Name = '" + "a" * 4000 + "'", schema, source) == []
+    assert names("SELECT Name FROM Account WHERE Name = '" + "\\'" * 3999 + "'", schema, source) == []
+    with pytest.raises(SoqlError) as exc:
+        parse("SELECT Name FROM Account WHERE Name = '" + "a" * 4001 + "'", schema)
+    assert exc.value.error_code == "MALFORMED_QUERY"
+    assert "4000" in exc.value.message
+
+
 # --- COUNT(), deleted rows, lazy selection ---------------------------------------------------------
 
 

@@ -52,6 +52,15 @@ class RecordSource(Protocol):
 
 
 MALFORMED = "MALFORMED_QUERY"
+OUTSIDE_RANGE = "NUMBER_OUTSIDE_VALID_RANGE"
+# Salesforce's "SOQL and SOSL Limits for Search Queries": a statement of at most 100,000 characters
+# (longer → MALFORMED_QUERY, as the SOQL reference wrote it when the limit was 20,000), at most 4,000
+# characters in each string of a WHERE clause (the docs name no error code: MALFORMED_QUERY here too).
+# The SOQL reference's OFFSET page: "The maximum offset is 2,000 rows. Requesting an offset greater
+# than 2,000 results in a NUMBER_OUTSIDE_VALID_RANGE error."
+MAX_STATEMENT_LENGTH = 100_000
+MAX_WHERE_STRING_LENGTH = 4_000
+MAX_OFFSET = 2_000
 INVALID_FIELD = "INVALID_FIELD"
 INVALID_TYPE = "INVALID_TYPE"
 
@@ -188,6 +197,10 @@ def _tokenize(soql: str) -> list[_Tok]:
                 if ch == "'":
                     break
                 pos += 1
+            if len(_decode_string(soql[start + 1 : pos])) > MAX_WHERE_STRING_LENGTH:
+                raise _error(
+                    MALFORMED, soql, start, f"String literals cannot be longer than {MAX_WHERE_STRING_LENGTH} characters"
+                )
             tokens.append(_Tok("string", soql[start + 1 : pos], start))
             pos += 1
             continue
@@ -425,7 +438,10 @@ class _Parser:
             limit = self.integer()
         offset = 0
         if self.accept_kw("OFFSET"):
+            at = self.tok.pos
             offset = self.integer()
+            if offset > MAX_OFFSET:
+                raise _error(OUTSIDE_RANGE, self.soql, at, f"Maximum SOQL offset allowed is {MAX_OFFSET}")
         return _RawQuery(items, obj.text, obj.pos, where, order, limit, offset)
 
     def integer(self) -> int:
@@ -619,6 +635,8 @@ def parse(soql: str, schema: dict[str, ObjectDef]) -> Query:
     """Parse ``soql`` and validate it against ``schema``; raises :class:`SoqlError`."""
     if not isinstance(soql, str) or not soql.strip():
         raise SoqlError(MALFORMED, "unexpected token: <EOF>")
+    if len(soql) > MAX_STATEMENT_LENGTH:
+        raise SoqlError(MALFORMED, f"SOQL statements cannot be longer than {MAX_STATEMENT_LENGTH} characters")
     raw = _Parser(soql).parse()
     obj = schema.get(raw.from_name.lower())
     if obj is None:
