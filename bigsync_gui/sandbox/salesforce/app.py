@@ -23,7 +23,7 @@ from werkzeug.wrappers import Request, Response
 from .. import credentials as cred
 from ..switches import Switches
 from ..web import ApiError, ServiceApp
-from . import ids
+from . import composite, ids, request_size
 from .admin_routes import AdminRoutes
 from .api_errors import from_data_error, render
 from .auth_store import OAuthError
@@ -87,6 +87,15 @@ class SalesforceApp(ServiceApp):
     def _subrequest(self, request: Request) -> Response:
         """A composite subrequest, answered through the same routes as a direct request."""
         return self._dispatch(self.url_map, request, admin=False)
+
+    def _dispatch(self, url_map: Any, request: Request, admin: bool) -> Response:
+        """A REST call larger than Salesforce takes is refused before any route sees it (a composite's
+        subrequests are inside the call already checked)."""
+        if not admin and request.path.startswith("/services/data") and not composite.inside_subrequest():
+            refused = request_size.refusal(request)
+            if refused is not None:
+                return self.error_response(refused)
+        return super()._dispatch(url_map, request, admin)
 
     # ---- rendering ------------------------------------------------------------------------------
     def data_error(self, exc: Exception, admin: bool) -> ApiError:
