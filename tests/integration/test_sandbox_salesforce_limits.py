@@ -7,10 +7,13 @@ from __future__ import annotations
 import pytest
 import requests
 
-from bigsync_gui.connectors.errors import RequestRejected
+from bigsync_gui.connectors import oauth
+from bigsync_gui.connectors.errors import ReconnectNeeded, RequestRejected
+from bigsync_gui.connectors.salesforce import SalesforceClient
+from bigsync_gui.sandbox import credentials as cred
 from bigsync_gui.connectors.soql import format_soql
 from bigsync_gui.sandbox.salesforce.ids import make_id
-from test_salesforce_client import DATA, admin, client, grant, http  # noqa: F401  (fixtures)
+from test_salesforce_client import DATA, admin, client, code_flow, grant, http  # noqa: F401  (fixtures)
 
 
 def rest_get(sandbox, grant, path: str, **kw) -> requests.Response:
@@ -57,3 +60,46 @@ def test_the_engines_id_chunks_fit_in_one_url(sandbox, client):
     ids = [make_id("006", n) for n in range(1, 201)]
     soql = f"SELECT {fields} FROM Opportunity" + format_soql(" WHERE Id IN {} ORDER BY SystemModstamp, Id", ids)
     assert list(client.query(soql)) == []
+
+
+# ---- OAuth: five approvals per user and app ---------------------------------------------------------------
+def refresh(sandbox, refresh_token: str) -> requests.Response:
+    return requests.post(
+        sandbox.salesforce_url + "/services/oauth2/token",
+        data={"grant_type": "refresh_token", "refresh_token": refresh_token, "client_id": cred.SF_CONSUMER_KEY},
+        timeout=10,
+    )
+
+
+def test_a_sixth_approval_revokes_the_oldest_and_its_client_must_reconnect(sandbox, http):
+    """Help: "each connected app allows five unique approvals per user; a sixth revokes the oldest": the
+    installation holding that oldest grant learns it at its next refresh, as a reconnect."""
+    grants = [code_flow(sandbox) for _ in range(5)]
+    assert all(refresh(sandbox, g["refresh_token"]).status_code == 200 for g in grants)
+    first = grants[0]
+    endpoints = oauth.salesforce_endpoints(sandbox.salesforce_url, cred.SF_CONSUMER_KEY)
+    tokens = oauth.TokenRefresher(
+        endpoints,
+        http,
+        first["refresh_token"],
+        lambda _: None,
+        tokens=oauth.TokenSet(first["access_token"], first["refresh_token"], None, first),
+    )
+    client = SalesforceClient(first["instance_url"], tokens, http)
+    assert client.count("SELECT COUNT() FROM Opportunity") == 41
+
+    grants.append(code_flow(sandbox))  # the sixth, e.g. a second computer connected
+    dead = refresh(sandbox, first["refresh_token"])
+    assert (dead.status_code, dead.json()["error"]) == (400, "invalid_grant")
+    assert all(refresh(sandbox, g["refresh_token"]).status_code == 200 for g in grants[1:])
+    with pytest.raises(ReconnectNeeded):  # its access token went with the refresh token
+        client.count("SELECT COUNT() FROM Opportunity")
+
+
+def test_refreshing_is_not_a_new_approval(sandbox):
+    grant_ = code_flow(sandbox)
+    for _ in range(7):
+        assert refresh(sandbox, grant_["refresh_token"]).status_code == 200
+    others = [code_flow(sandbox) for _ in range(4)]
+    assert refresh(sandbox, grant_["refresh_token"]).status_code == 200
+    assert all(refresh(sandbox, g["refresh_token"]).status_code == 200 for g in others)

@@ -586,7 +586,7 @@ def test_offset_above_2000_is_number_outside_valid_range(schema, source):
 
 
 def test_statement_longer_than_100000_characters_is_malformed(schema, source):
-    """"SOQL and SOSL Limits for Search Queries": a statement of at most 100,000 characters."""
+    """Salesforce's "SOQL and SOSL Limits for Search Queries": a statement of at most 100,000 characters."""
     head = "SELECT Name FROM Opportunity WHERE Id IN ("
     ids = ", ".join(f"'{O1}'" for _ in range(5000))
     fits = head + ids[: 100_000 - len(head) - 1].rsplit(",", 1)[0] + ")"

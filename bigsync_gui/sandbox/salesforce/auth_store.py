@@ -15,6 +15,9 @@ from . import ids
 
 AUTH_CODE_TTL = timedelta(minutes=10)
 LOGIN_TX_TTL = timedelta(minutes=15)
+# Salesforce Help, "Manage OAuth Access for Your Connected Apps": each app allows five unique approvals
+# per user; a sixth revokes the oldest (its refresh token, and so its access tokens).
+MAX_APPROVALS_PER_USER_AND_APP = 5
 
 
 class AuthStore:
@@ -151,9 +154,17 @@ class AuthStore:
         return entry
 
     def issue_tokens(
-        self, *, user_id: str, client_id: str, scope: str, with_refresh: bool, refresh_token: str | None = None
+        self,
+        *,
+        user_id: str,
+        client_id: str,
+        scope: str,
+        with_refresh: bool,
+        refresh_token: str | None = None,
+        approval: bool = False,
     ) -> tuple[str, str | None]:
-        """A new access token (and a new refresh token if ``with_refresh``)."""
+        """A new access token (and a new refresh token if ``with_refresh``). An ``approval`` (a
+        user granting the app anew) past the fifth live one of that user and app revokes the oldest."""
         access = ids.ORG_ID[:15] + "!AR" + secrets.token_urlsafe(72).replace("-", "A").replace("_", "z")
         new_refresh = None
         if with_refresh:
@@ -165,6 +176,8 @@ class AuthStore:
                 "revoked": False,
                 "issued_at": self._ts(),
             }
+        if approval and new_refresh is not None:
+            self._limit_approvals(user_id, client_id)
         self.access_tokens[access] = {
             "user_id": user_id,
             "client_id": client_id,
@@ -175,6 +188,15 @@ class AuthStore:
             "revoked": False,
         }
         return access, new_refresh
+
+    def _limit_approvals(self, user_id: str, client_id: str) -> None:
+        live = [  # oldest first: the dict keeps the order tokens were issued in
+            t
+            for t, e in self.refresh_tokens.items()
+            if not e["revoked"] and e["user_id"] == user_id and e["client_id"] == client_id
+        ]
+        for token in live[: max(0, len(live) - MAX_APPROVALS_PER_USER_AND_APP)]:
+            self.revoke_refresh_token(token)
 
     def check_access_token(self, token: str) -> dict[str, Any] | None:
         """The session behind a bearer token if it is valid now (and mark it used), else None.

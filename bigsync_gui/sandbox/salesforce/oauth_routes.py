@@ -208,7 +208,7 @@ class OAuthRoutes:
             scope = entry["scope"]
             wants_refresh = bool({"refresh_token", "offline_access"} & set(scope.split()))
             access, refresh = data.auth.issue_tokens(
-                user_id=entry["user_id"], client_id=client_id, scope=scope, with_refresh=wants_refresh
+                user_id=entry["user_id"], client_id=client_id, scope=scope, with_refresh=wants_refresh, approval=True
             )
             body = self._token_body(request, entry["user_id"], scope, access, refresh)
         elif grant == "refresh_token":

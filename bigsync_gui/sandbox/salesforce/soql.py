@@ -198,9 +198,8 @@ def _tokenize(soql: str) -> list[_Tok]:
                     break
                 pos += 1
             if len(_decode_string(soql[start + 1 : pos])) > MAX_WHERE_STRING_LENGTH:
-                raise _error(
-                    MALFORMED, soql, start, f"String literals cannot be longer than {MAX_WHERE_STRING_LENGTH} characters"
-                )
+                too_long = f"String literals cannot be longer than {MAX_WHERE_STRING_LENGTH} characters"
+                raise _error(MALFORMED, soql, start, too_long)
             tokens.append(_Tok("string", soql[start + 1 : pos], start))
             pos += 1
             continue
