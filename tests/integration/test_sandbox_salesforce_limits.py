@@ -4,6 +4,8 @@ cursors, OAuth approvals per user and app (docs/reference/salesforce.md, section
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 import requests
 
@@ -13,7 +15,7 @@ from bigsync_gui.connectors.salesforce import SalesforceClient
 from bigsync_gui.sandbox import credentials as cred
 from bigsync_gui.connectors.soql import format_soql
 from bigsync_gui.sandbox.salesforce.ids import make_id
-from test_salesforce_client import DATA, admin, client, code_flow, grant, http  # noqa: F401  (fixtures)
+from test_salesforce_client import DATA, admin, client, code_flow, grant, http, password_grant  # noqa: F401
 
 
 def rest_get(sandbox, grant, path: str, **kw) -> requests.Response:
@@ -103,3 +105,101 @@ def test_refreshing_is_not_a_new_approval(sandbox):
     others = [code_flow(sandbox) for _ in range(4)]
     assert refresh(sandbox, grant_["refresh_token"]).status_code == 200
     assert all(refresh(sandbox, g["refresh_token"]).status_code == 200 for g in others)
+
+
+# ---- query cursors (nextRecordsUrl): 15 minutes idle and 10 per user, or 2 days and no limit -------------
+@pytest.fixture(params=["strict", "lenient"])
+def salesforce_reading(request: pytest.FixtureRequest, sandbox) -> str:
+    """Run a test against the emulator's strict default and with every lenient switch on."""
+    admin(sandbox, "POST", "/switches", {"preset": request.param})
+    return request.param
+
+
+@pytest.fixture
+def clock(sandbox):
+    """Moves the sandbox's clock; taken back afterwards (the clock survives a reset)."""
+    moved = []
+
+    def advance(seconds: float) -> None:
+        admin(sandbox, "POST", "/clock", {"advance_seconds": seconds})
+        moved.append(seconds)
+
+    yield advance
+    if moved:
+        admin(sandbox, "POST", "/clock", {"advance_seconds": -sum(moved)})
+
+
+def open_cursor(sandbox, access_token: str) -> str:
+    r = requests.get(
+        sandbox.salesforce_url + DATA + "/query",
+        params={"q": "SELECT Id FROM Opportunity ORDER BY Name"},
+        headers={"Authorization": "Bearer " + access_token, "Sforce-Query-Options": "batchSize=200"},
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    return r.json()["nextRecordsUrl"]
+
+
+def more(sandbox, access_token: str, next_url: str) -> requests.Response:
+    headers = {"Authorization": "Bearer " + access_token}
+    return requests.get(sandbox.salesforce_url + next_url, headers=headers, timeout=10)
+
+
+@pytest.fixture
+def opportunities_over_one_page(sandbox) -> None:
+    data = sandbox.world.salesforce
+    with sandbox.world.lock:
+        for i in range(260):
+            data.insert(
+                "Opportunity",
+                {"Name": f"Paged {i:04d}", "StageName": "Prospecting", "CloseDate": "2027-01-01"},
+                system=True,
+            )
+
+
+def test_client_pages_through_under_both_readings(sandbox, client, salesforce_reading, opportunities_over_one_page):
+    rows = list(
+        client.query("SELECT Id, Name FROM Opportunity WHERE Name LIKE 'Paged %' ORDER BY Name", batch_size=200)
+    )
+    assert [r["Name"] for r in rows] == [f"Paged {i:04d}" for i in range(260)]
+
+
+def test_an_eleventh_cursor_releases_the_oldest_unless_cursors_are_unlimited(
+    sandbox, grant, client, salesforce_reading, opportunities_over_one_page
+):
+    token = grant["access_token"]
+    first = open_cursor(sandbox, token)
+    rest = [open_cursor(sandbox, token) for _ in range(10)]
+    answer = more(sandbox, token, first)
+    if salesforce_reading == "strict":
+        assert answer.status_code == 400 and answer.json()[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+    else:
+        assert answer.status_code == 200
+    assert all(more(sandbox, token, url).status_code == 200 for url in rest)
+    # the client reads its pages back to back: a new query pages through whatever was opened before
+    rows = client.query("SELECT Id FROM Opportunity ORDER BY Name", batch_size=200)
+    assert sum(1 for _ in rows) == 41 + 260
+
+
+def test_an_idle_cursor_expires_after_15_minutes_or_2_days(
+    sandbox, grant, client, clock, salesforce_reading, opportunities_over_one_page
+):
+    token = grant["access_token"]
+    url = open_cursor(sandbox, token)
+    clock(16 * 60)
+    answer = more(sandbox, token, url)
+    if salesforce_reading == "strict":
+        assert answer.status_code == 400 and answer.json()[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+        rows = iter(client.query("SELECT Id FROM Opportunity ORDER BY Name", batch_size=200))
+        assert len(list(itertools.islice(rows, 200))) == 200  # the first page
+        clock(16 * 60)
+        with pytest.raises(RequestRejected) as exc:  # the next page is gone: a clear error, not a short read
+            next(rows)
+        assert exc.value.code == "INVALID_QUERY_LOCATOR"
+        return
+    assert answer.status_code == 200
+    url = answer.json()["nextRecordsUrl"] if "nextRecordsUrl" in answer.json() else open_cursor(sandbox, token)
+    clock(2 * 24 * 3600 + 60)
+    fresh = password_grant(sandbox)["access_token"]  # the session itself timed out meanwhile
+    answer = more(sandbox, fresh, url)
+    assert answer.status_code == 400 and answer.json()[0]["errorCode"] == "INVALID_QUERY_LOCATOR"

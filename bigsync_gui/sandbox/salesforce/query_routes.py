@@ -3,6 +3,7 @@ that expire like Salesforce's query locators."""
 
 from __future__ import annotations
 
+import itertools
 import re
 import secrets
 from typing import TYPE_CHECKING, Any
@@ -21,8 +22,14 @@ if TYPE_CHECKING:
 
 QUERY_BATCH_SIZE = 2000
 QUERY_MIN_BATCH_SIZE = 200
+# The SOAP API guide's QueryLocator page: a locator "expires automatically after 15 minutes of
+# inactivity", and "a user can have up to 10 query cursors open at a time" (an eleventh releases the
+# oldest). The limits cheat sheet's "API Query Cursor Limits" says that since v56 there is no limit on
+# open cursors and results stay available for 2 days: the switch ``query_cursors_two_days``.
 QUERY_LOCATOR_TTL_SECONDS = 15 * 60
-MAX_OPEN_CURSORS = 100
+MAX_OPEN_CURSORS_PER_USER = 10
+LENIENT_LOCATOR_TTL_SECONDS = 2 * 24 * 3600
+MAX_OPEN_CURSORS = 1000  # the emulator's memory guard under the lenient reading (no documented limit)
 
 
 class QueryRoutes:
@@ -32,6 +39,7 @@ class QueryRoutes:
         self.data = data
         self.auth = auth
         self._cursors: dict[str, dict[str, Any]] = {}
+        self._opened = itertools.count()
 
     def rules(self, d: str) -> list[Rule]:
         return [
@@ -73,19 +81,33 @@ class QueryRoutes:
         batch = self._batch_size(request)
         if len(selection.rows) <= batch:
             return json_response({"totalSize": selection.total_size, "done": True, "records": selection.records()})
-        locator = self._new_cursor(selection, batch)
+        locator = self._new_cursor(selection, batch, str(session["user_id"]))
         return json_response(self._page(locator, 0, version))
 
-    def _new_cursor(self, selection: soql.Selection, batch: int) -> str:
+    def _ttl(self) -> float:
+        return (
+            LENIENT_LOCATOR_TTL_SECONDS if self.data.switches["query_cursors_two_days"] else QUERY_LOCATOR_TTL_SECONDS
+        )
+
+    def _new_cursor(self, selection: soql.Selection, batch: int, user_id: str) -> str:
         """Keep the query's selected rows server-side; pages are shaped only when asked for."""
         now = self.data.now().timestamp()
-        for key in [k for k, c in self._cursors.items() if now - c["last_used"] > QUERY_LOCATOR_TTL_SECONDS]:
+        for key in [k for k, c in self._cursors.items() if now - c["last_used"] > self._ttl()]:
             del self._cursors[key]
-        while len(self._cursors) >= MAX_OPEN_CURSORS:
-            oldest = min(self._cursors, key=lambda k: self._cursors[k]["last_used"])
-            del self._cursors[oldest]
+        lenient = self.data.switches["query_cursors_two_days"]
+        while True:
+            mine = [k for k, c in self._cursors.items() if lenient or c["user"] == user_id]
+            if len(mine) < (MAX_OPEN_CURSORS if lenient else MAX_OPEN_CURSORS_PER_USER):
+                break
+            del self._cursors[min(mine, key=lambda k: self._cursors[k]["opened"])]  # the oldest is released
         locator = ids.to18("01g" + ids.POD + secrets.token_hex(5).upper())
-        self._cursors[locator] = {"selection": selection, "batch": batch, "last_used": now}
+        self._cursors[locator] = {
+            "selection": selection,
+            "batch": batch,
+            "last_used": now,
+            "opened": next(self._opened),
+            "user": user_id,
+        }
         return locator
 
     def _page(self, locator: str, offset: int, version: str) -> dict[str, Any]:
@@ -111,7 +133,7 @@ class QueryRoutes:
         match = re.fullmatch(r"(01g[A-Za-z0-9]{12,15})-(\d+)", locator)
         cursor = self._cursors.get(match.group(1)) if match else None
         now = self.data.now().timestamp()
-        if cursor is None or now - cursor["last_used"] > QUERY_LOCATOR_TTL_SECONDS:
+        if cursor is None or now - cursor["last_used"] > self._ttl():
             if match and cursor is not None:
                 del self._cursors[match.group(1)]
             raise SfApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")

@@ -33,4 +33,16 @@ SALESFORCE_SWITCHES = (
         "(400::The channel you requested to subscribe to does not exist) instead of succeeding silently.",
         strict_bool,
     ),
+    # The SOAP API guide's QueryLocator page: a query locator expires after 15 minutes of inactivity and a
+    # user has at most 10 open cursors (an eleventh releases the oldest). The limits cheat sheet ("API
+    # Query Cursor Limits") says that since API v56 there is no limit and results stay for 2 days.
+    # Strict: the first. Lenient: the second.
+    Switch(
+        "query_cursors_two_days",
+        False,
+        True,
+        "Query locators (nextRecordsUrl) stay valid 2 days and a user may hold any number of them, as the "
+        "limits cheat sheet says since v56, instead of 15 minutes idle and 10 per user (the oldest released).",
+        strict_bool,
+    ),
 )
