@@ -8,7 +8,8 @@ with Salesforce's replay extension, then ``connect()`` again and again — each 
 to ``advice.timeout`` (110 s) and answered with the change events that came. Every failure is a
 :class:`StreamFailure` whose ``kind`` says what the caller does next (core/streaming.py):
 
-- ``unknown_client`` (``403::Unknown client``): handshake again and resubscribe;
+- ``unknown_client`` (``403::Unknown client``, or a lost cookie's ``400::… no BAYEUX_BROWSER cookie
+  present``): handshake again and resubscribe;
 - ``auth`` (``401::Authentication invalid`` or a denied handshake): refresh the token, handshake;
 - ``replay_invalid``: the replay id is past the 72-hour retention: subscribe for new events and sweep;
 - ``allocation``: the org's daily event allocation is spent: poll, try again later;
@@ -96,7 +97,8 @@ def _failure_for(reply: dict[str, Any], what: str) -> StreamFailure:
     advice = reply.get("advice")
     advice = advice if isinstance(advice, dict) else {}
     said = error or reason or "no reason given"
-    if "Unknown client" in error or advice.get("reconnect") == "handshake":
+    # "no BAYEUX_BROWSER cookie present" (400): the session's cookie was lost; a new handshake sets one
+    if "Unknown client" in error or "cookie present" in error or advice.get("reconnect") == "handshake":
         return StreamFailure("unknown_client", f"Salesforce's streaming server forgot this client ({said}).", error)
     if error.startswith("401") or reason.startswith("401"):
         return StreamFailure("auth", f"Salesforce refused the streaming session ({said}).", error or reason)

@@ -140,15 +140,33 @@ def test_the_cookie_and_the_token_are_required(sandbox, api, bayeux):
         headers=api.headers,
         timeout=10,
     ).json()[0]
-    assert bare["successful"] is False and bare["error"] == "403::Unknown client"
-    assert bare["advice"]["reconnect"] == "handshake"
+    assert bare["successful"] is False  # the Streaming API's error codes name this case
+    assert (
+        bare["error"]
+        == f"400::Client {bayeux.client_id} has established a session, but no BAYEUX_BROWSER cookie present"
+    )
+    stranger = requests.post(  # a cookie of no session: an unknown client
+        bayeux.url,
+        json=[{"channel": "/meta/subscribe", "clientId": bayeux.client_id, "subscription": CHANNEL}],
+        headers=api.headers,
+        cookies={"BAYEUX_BROWSER": "0123456789abcdef"},
+        timeout=10,
+    ).json()[0]
+    assert stranger["error"] == "403::Unknown client" and stranger["advice"]["reconnect"] == "handshake"
     anonymous = requests.post(
         bayeux.url,
         json=[{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}],
         timeout=10,
     ).json()[0]
     assert anonymous["error"] == "403::Handshake denied" and anonymous["advice"] == {"reconnect": "none"}
-    assert anonymous["ext"]["sfdc"]["failureReason"] == "401::Authentication invalid"
+    assert anonymous["ext"]["sfdc"]["failureReason"] == "401::Request requires authentication"
+    wrong = requests.post(
+        bayeux.url,
+        json=[{"channel": "/meta/handshake", "version": "1.0", "supportedConnectionTypes": ["long-polling"]}],
+        headers={"Authorization": "Bearer 00Dnot-a-token"},
+        timeout=10,
+    ).json()[0]
+    assert wrong["ext"]["sfdc"]["failureReason"] == "401::Authentication invalid"
     requests.post(sandbox.salesforce_admin_url + "/tokens/expire", json={}, timeout=10).raise_for_status()
     _, reply = bayeux.connect()
     assert reply["error"] == "401::Authentication invalid" and reply["advice"] == {"reconnect": "none"}

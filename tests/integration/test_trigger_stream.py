@@ -217,3 +217,17 @@ def test_a_refused_handshake_is_a_typed_failure(sandbox):
     with pytest.raises(StreamFailure) as caught:
         session.handshake()
     assert caught.value.kind == "auth" and "00Dnot" not in str(caught.value)
+
+
+def test_a_lost_cookie_is_a_client_to_handshake_again_not_a_refused_subscription(sandbox):
+    """The Streaming API's error codes: a known client without its cookie gets "400::Client … has
+    established a session, but no BAYEUX_BROWSER cookie present" — a new handshake sets one."""
+    token = Api(sandbox).headers["Authorization"].split(" ", 1)[1]
+    session = CometdSession(sandbox.salesforce_url, lambda: token)
+    session.handshake()
+    session.http.cookies.clear()
+    with pytest.raises(StreamFailure) as caught:
+        session.subscribe("/data/OpportunityChangeEvent", -1)
+    assert caught.value.kind == "unknown_client" and "cookie present" in caught.value.error
+    session.handshake()
+    session.subscribe("/data/OpportunityChangeEvent", -1)

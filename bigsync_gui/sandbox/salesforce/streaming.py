@@ -111,12 +111,21 @@ class StreamingRoutes:
             if "id" in message:
                 reply["id"] = message["id"]
             if user_id is None:
-                self._auth_failure(channel, reply)
+                self._auth_failure(channel, reply, sent=bool(request.headers.get("Authorization", "").strip()))
             elif channel == "/meta/handshake":
                 cookie = self._handshake(message, user_id, reply)
             else:
                 client = self._client_for(message, request)
-                if client is None:
+                if client is None and request.cookies.get(COOKIE) is None and self._known(message):
+                    # the Streaming API's error codes: "400 Client client_name has established a session,
+                    # but no cookie_name cookie present" (no advice given)
+                    reply.update(
+                        successful=False,
+                        clientId=message["clientId"],
+                        error=f"400::Client {message['clientId']} has established a session, but no {COOKIE} "
+                        "cookie present",
+                    )
+                elif client is None:
                     reply.update(
                         successful=False, error="403::Unknown client", advice={"reconnect": "handshake", "interval": 0}
                     )
@@ -148,15 +157,19 @@ class StreamingRoutes:
         return str(session.get("user_id") or "") if session else None
 
     @staticmethod
-    def _auth_failure(channel: str, reply: dict[str, Any]) -> None:
+    def _auth_failure(channel: str, reply: dict[str, Any], sent: bool) -> None:
+        """ "Handling Streaming API Errors": a token that is not valid is ``401::Authentication invalid``;
+        "if the OAuth or session token isn't sent in the request header", ``401::Request requires
+        authentication``. A handshake nests it in ``ext.sfdc.failureReason`` under ``403::Handshake denied``."""
+        reason = "401::Authentication invalid" if sent else "401::Request requires authentication"
         reply.update(successful=False, advice={"reconnect": "none"})
         if channel == "/meta/handshake":
             reply.update(
                 error="403::Handshake denied",
-                ext={"sfdc": {"failureReason": "401::Authentication invalid"}, "replay": True, "payload.format": True},
+                ext={"sfdc": {"failureReason": reason}, "replay": True, "payload.format": True},
             )
         else:
-            reply["error"] = "401::Authentication invalid"
+            reply["error"] = reason
 
     def _handshake(self, message: dict[str, Any], user_id: str, reply: dict[str, Any]) -> str | None:
         types = message.get("supportedConnectionTypes") or []
@@ -203,6 +216,10 @@ class StreamingRoutes:
                 return None  # without the cookie the server cannot tell the session: an unknown client
             client.last_seen = time.monotonic()
             return client
+
+    def _known(self, message: dict[str, Any]) -> bool:
+        with self._state["lock"]:
+            return str(message.get("clientId") or "") in self._state["clients"]
 
     def _subscribe(self, client: BayeuxClient, message: dict[str, Any], reply: dict[str, Any], subscribe: bool) -> None:
         channel = message.get("subscription")
