@@ -5,15 +5,17 @@ cursors, OAuth approvals per user and app (docs/reference/salesforce.md, section
 from __future__ import annotations
 
 import itertools
+from datetime import datetime, timedelta, timezone
 
 import pytest
 import requests
 
 from bigsync_gui.connectors import oauth
-from bigsync_gui.connectors.errors import ReconnectNeeded, RequestRejected
+from bigsync_gui.connectors.errors import ReconnectNeeded, RequestRejected, WindowExceeded
 from bigsync_gui.connectors.salesforce import SalesforceClient
 from bigsync_gui.sandbox import credentials as cred
 from bigsync_gui.connectors.soql import format_soql
+from bigsync_gui.sandbox.salesforce import record_routes
 from bigsync_gui.sandbox.salesforce.ids import make_id
 from test_salesforce_client import DATA, admin, client, code_flow, grant, http, password_grant  # noqa: F401
 
@@ -203,3 +205,27 @@ def test_an_idle_cursor_expires_after_15_minutes_or_2_days(
     fresh = password_grant(sandbox)["access_token"]  # the session itself timed out meanwhile
     answer = more(sandbox, fresh, url)
     assert answer.status_code == 400 and answer.json()[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+
+
+# ---- getUpdated: at most 600,000 ids ------------------------------------------------------------------------
+def test_too_many_updated_ids_is_exceeded_id_limit_and_the_client_says_compare_everything(
+    sandbox, grant, client, clock, monkeypatch
+):
+    """The REST guide's Get Updated: more than 600,000 ids → EXCEEDED_ID_LIMIT (the limit lowered here
+    to the seed's accounts minus one). The client turns it into WindowExceeded, on which the engine
+    compares everything (core/role_changes.py) instead of failing every cycle on the same window."""
+    now = datetime.fromisoformat(admin(sandbox, "GET", "/clock").json()["now"]).astimezone(timezone.utc)
+    start, end = now - timedelta(minutes=10), now + timedelta(minutes=2)
+    clock(180)
+    client.count("SELECT COUNT() FROM Account")  # the client learns Salesforce's time (the Date header)
+    changed = len(client.updated("Account", start, end).ids)
+    assert changed > 1
+    monkeypatch.setattr(record_routes, "UPDATED_ID_LIMIT", changed)  # "more than": exactly the limit passes
+    assert len(client.updated("Account", start, end).ids) == changed
+    monkeypatch.setattr(record_routes, "UPDATED_ID_LIMIT", changed - 1)
+    params = {"start": start.strftime("%Y-%m-%dT%H:%M:%SZ"), "end": end.strftime("%Y-%m-%dT%H:%M:%SZ")}
+    answer = rest_get(sandbox, grant, "/sobjects/Account/updated/", params=params)
+    assert answer.status_code == 400 and answer.json()[0]["errorCode"] == "EXCEEDED_ID_LIMIT"
+    with pytest.raises(WindowExceeded) as exc:
+        client.updated("Account", start, end)
+    assert "too many" in str(exc.value)

@@ -407,6 +407,14 @@ class SalesforceClient:
         try:
             return self._get_object(f"sobjects/{sobject}/{kind}/", params={"start": start_text, "end": end_text})
         except RequestRejected as exc:
+            if exc.code == "EXCEEDED_ID_LIMIT":  # getUpdated: more than 600,000 ids in the window
+                raise WindowExceeded(
+                    kind,
+                    days,
+                    start,
+                    f"Salesforce has too many {kind} records since {start_text} to list ({exc.message}); "
+                    "a full comparison is needed.",
+                ) from None
             if exc.code == "INVALID_REPLICATION_DATE":
                 raise WindowExceeded(
                     kind,

@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from .permissions import Permissions
     from .rest import RestAuth
 
+UPDATED_ID_LIMIT = 600_000  # REST guide, "Get Updated": more ids than this → EXCEEDED_ID_LIMIT
+
 
 class RecordRoutes:
     """sObject rows and the getUpdated/getDeleted windows."""
@@ -140,7 +142,7 @@ class RecordRoutes:
         start, end, now = self._replication_window(request, UPDATED_WINDOW_DAYS)
         latest = min(end, now.replace(second=0, microsecond=0))
         found = self.data.updated_ids(obj.name, start, latest)
-        if len(found) > 600_000:
+        if len(found) > UPDATED_ID_LIMIT:
             raise SfApiError(400, "EXCEEDED_ID_LIMIT", "ID limit exceeded")
         return json_response({"ids": found, "latestDateCovered": format_datetime(latest)})
 
