@@ -390,7 +390,7 @@ def test_validation_error_is_rejected_with_bigtimes_message(sandbox):
     assert caught.value.status == 400
     assert caught.value.message == "The project name (Nm) is required."
     with pytest.raises(RequestRejected) as bad_client:
-        client.create_project({"Nm": "Orphan", "ClientId": 999999})
+        client.create_project({"Nm": "Orphan", "ProjectCode": "ORPHAN", "ClientId": 999999})
     assert bad_client.value.status == 400 and "999999" in bad_client.value.message
     assert len(sandbox.world.bigtime.records["project"]) == before
 

@@ -105,6 +105,9 @@ def admin(sandbox, method: str, path: str, **kwargs) -> requests.Response:
     return response
 
 
+DETAILED = {"View": "Detailed"}  # the detail answers the basic view unless asked (help/Project, help/Client)
+
+
 def api(sandbox, method: str, path: str, headers: dict[str, str] | None = None, **kwargs) -> requests.Response:
     return requests.request(
         method, sandbox.bigtime_url + path, headers=KEY_HEADERS if headers is None else headers, timeout=10, **kwargs
@@ -430,7 +433,7 @@ def test_field_names_are_case_insensitive_and_read_only_fields_ignored(sandbox):
     assert client["Nm"] == "Lowercase Ltd" and client["ClientId"] == "LOW-1" and client["City"] == "Leeds"
     assert client["SystemId"] != 4242 and not client["DtCreated"].startswith("2001") and "Bogus" not in client
     project = api(
-        sandbox, "POST", "/project/detail", json={"nm": "Lowercase project", "clientid": client["SystemId"]}
+        sandbox, "POST", "/project/detail", json={"nm": "Lowercase project", "projectcode": "LOW-P1", "clientid": client["SystemId"]}
     ).json()
     assert project["Nm"] == "Lowercase project"
     assert project["ClientId"] == client["SystemId"]
@@ -453,7 +456,7 @@ def test_create_client_project_contacts_and_read_them_back(sandbox):
         },
     ).json()
     cid = client["SystemId"]
-    assert api(sandbox, "GET", f"/client/detail/{cid}").json()["MainPH"] == "(650) 555-0117"
+    assert api(sandbox, "GET", f"/client/detail/{cid}", params=DETAILED).json()["MainPH"] == "(650) 555-0117"
     assert "Hooli" in {c["Nm"] for c in api(sandbox, "GET", "/client").json()}
 
     created = api(
@@ -516,7 +519,7 @@ def test_create_client_project_contacts_and_read_them_back(sandbox):
     listed = api(sandbox, "GET", "/project/Contacts", params={"id": pid}).json()
     assert {(c["FName"], c["Tag"]) for c in listed} == {("Gavin", "PRIMARY"), ("Jared", "BILLING")}
     assert api(sandbox, "GET", f"/project/contacts/{pid}").json() == listed
-    detail = api(sandbox, "GET", f"/project/detail/{pid}").json()
+    detail = api(sandbox, "GET", f"/project/detail/{pid}", params=DETAILED).json()
     assert detail["PrimaryContactId"] == contact["SystemId"] and detail["BillingContactId"] == other["SystemId"]
 
     renamed = api(sandbox, "POST", f"/project/detail/{pid}", json={"Nm": "Hooli XYZ (phase 1)", "Notes": "changed"})
@@ -539,10 +542,10 @@ def test_validation_errors_are_400_with_a_message(sandbox):
     missing = api(sandbox, "POST", "/project/detail", json={"ProjectCode": "X-1"})
     assert missing.status_code == 400
     assert missing.json() == {"Message": "The project name (Nm) is required."}
-    unknown_client = api(sandbox, "POST", "/project/detail", json={"Nm": "Orphan", "ClientId": 999999})
+    unknown_client = api(sandbox, "POST", "/project/detail", json={"Nm": "Orphan", "ProjectCode": "ORPHAN", "ClientId": 999999})
     assert unknown_client.status_code == 400
     assert unknown_client.json()["Message"] == "Invalid ClientId: there is no client with SystemId 999999."
-    bad_date = api(sandbox, "POST", "/project/detail", json={"Nm": "Dated", "StartDt": "31/31/2026"})
+    bad_date = api(sandbox, "POST", "/project/detail", json={"Nm": "Dated", "ProjectCode": "DATED", "StartDt": "31/31/2026"})
     assert bad_date.status_code == 400 and "StartDt" in bad_date.json()["Message"]
     not_json = api(
         sandbox, "POST", "/project/detail", data="{nope", headers={**KEY_HEADERS, "Content-Type": "application/json"}
@@ -554,7 +557,7 @@ def test_validation_errors_are_400_with_a_message(sandbox):
 
 def test_405_when_the_user_lacks_the_right(sandbox):
     admin(sandbox, "POST", "/settings", json={"permissions": {"can_create_projects": False}})
-    denied = api(sandbox, "POST", "/project/detail", json={"Nm": "Not allowed"})
+    denied = api(sandbox, "POST", "/project/detail", json={"Nm": "Not allowed", "ProjectCode": "NOPE"})
     assert denied.status_code == 405
     assert denied.json() == {"Message": "You do not have rights to create projects"}
     assert "Not allowed" not in {p["Nm"] for p in api(sandbox, "GET", "/project").json()}
@@ -562,9 +565,9 @@ def test_405_when_the_user_lacks_the_right(sandbox):
     first_staff = str(min(int(s) for s in settings["permissions"]))
     assert settings["permissions"][first_staff]["can_create_projects"] is False
     # other rights unaffected; and the right comes back
-    assert api(sandbox, "POST", "/client/detail", json={"Nm": "Allowed client"}).status_code == 200
+    assert api(sandbox, "POST", "/client/detail", json={"Nm": "Allowed client", "ClientId": "ALLOWED"}).status_code == 200
     admin(sandbox, "POST", "/settings", json={"permissions": {first_staff: {"can_create_projects": True}}})
-    assert api(sandbox, "POST", "/project/detail", json={"Nm": "Allowed now"}).status_code == 200
+    assert api(sandbox, "POST", "/project/detail", json={"Nm": "Allowed now", "ProjectCode": "ALLOWED"}).status_code == 200
 
 
 def test_the_strict_rate_limit_is_the_default():
@@ -628,7 +631,7 @@ def test_the_sign_in_pages_are_not_counted(sandbox):
 def test_inactive_status_deactivates_a_project(sandbox):
     statuses = api(sandbox, "GET", "/picklist/FieldValues/StatusProduction").json()
     inactive = next(s["Id"] for s in statuses if s["Group"] == "Inactive")
-    pid = api(sandbox, "POST", "/project/detail", json={"Nm": "Short-lived"}).json()["SystemId"]
+    pid = api(sandbox, "POST", "/project/detail", json={"Nm": "Short-lived", "ProjectCode": "SHORT"}).json()["SystemId"]
     done = api(sandbox, "POST", f"/project/detail/{pid}", json={"StatusProd": inactive}).json()
     assert done["IsInactive"] is True and done["StatusProd"] == inactive
     assert pid not in {p["SystemId"] for p in api(sandbox, "GET", "/project").json()}
@@ -815,7 +818,7 @@ def test_payment_cannot_exceed_what_is_due(sandbox):
 
 # ---- delete (exists; the app must never call it) ------------------------------------------------------
 def test_delete_project_is_permanent_and_logged(sandbox):
-    pid = api(sandbox, "POST", "/project/detail", json={"Nm": "Doomed"}).json()["SystemId"]
+    pid = api(sandbox, "POST", "/project/detail", json={"Nm": "Doomed", "ProjectCode": "DOOMED"}).json()["SystemId"]
     admin(sandbox, "DELETE", "/log")
     assert api(sandbox, "DELETE", f"/project/detail/{pid}").status_code == 200
     assert api(sandbox, "GET", f"/project/detail/{pid}").status_code == 404
@@ -842,7 +845,7 @@ def test_fault_latency(sandbox):
 def test_fault_drop_after_processing_creates_the_project(sandbox):
     admin(sandbox, "POST", "/faults", json={"kind": "drop", "method": "POST", "path": "/project/detail$"})
     with pytest.raises(requests.exceptions.ConnectionError):
-        api(sandbox, "POST", "/project/detail", json={"Nm": "Lost reply project"})
+        api(sandbox, "POST", "/project/detail", json={"Nm": "Lost reply project", "ProjectCode": "LOST-1"})
     names = [p["Nm"] for p in api(sandbox, "GET", "/project").json()]
     assert names.count("Lost reply project") == 1
 
@@ -1030,7 +1033,7 @@ def test_documented_character_limits_are_refused_by_default(sandbox, path, field
     assert len(api(sandbox, "GET", listing, params={"ShowInactive": "true"}).json()) == before + 1  # nothing made
     update = api(sandbox, "POST", f"{path}/{fits.json()['SystemId']}", json={field: "z" * (limit + 1)})
     assert update.status_code == 400 and field in update.json()["Message"]
-    assert api(sandbox, "GET", f"{path}/{fits.json()['SystemId']}").json()[field] == "x" * limit  # unchanged
+    assert api(sandbox, "GET", f"{path}/{fits.json()['SystemId']}", params=DETAILED).json()[field] == "x" * limit  # unchanged
 
 
 def test_client_codes_are_unique_ignoring_case_unless_switched(sandbox):
@@ -1064,7 +1067,7 @@ def test_character_limits_cut_or_keep_under_the_switch(sandbox, path, field, lim
     value = "".join(chr(ord("a") + i % 26) for i in range(limit + 7))
     answer = api(sandbox, "POST", path, json={**others, field: value})
     assert answer.status_code == 200, answer.text
-    kept = api(sandbox, "GET", f"{path}/{answer.json()['SystemId']}").json()[field]
+    kept = api(sandbox, "GET", f"{path}/{answer.json()['SystemId']}", params=DETAILED).json()[field]
     assert kept == (value[:limit] if overflow == "truncate" else value)
 
 
@@ -1127,6 +1130,6 @@ def test_task_budgeted_project_detail_has_project_budget_only_when_switched(sand
     assert sum(r["EstTotal"] for r in rows) == 3200.0  # the budget is there either way, on the rows
     client = admin(sandbox, "POST", "/records/client", json={"Nm": "Flat Co"}).json()["SystemId"]
     flat = api(
-        sandbox, "POST", "/project/detail", json={"Nm": "Flat", "ClientId": client, "BudgetFees": 900, "BudgetHours": 9}
+        sandbox, "POST", "/project/detail", json={"Nm": "Flat", "ProjectCode": "FLAT", "ClientId": client, "BudgetFees": 900, "BudgetHours": 9},
     ).json()
     assert (flat["BudgetFees"], flat["BudgetHours"]) == (900.0, 9.0)  # not budgeted by task: always there

@@ -237,7 +237,9 @@ class BigTimeClient:
         return [Client.from_api(r) for r in records(data)]
 
     def client(self, client_id: int) -> Client:
-        return Client.from_api(self._get(f"/client/detail/{int(client_id)}", action="read clients"))
+        # BigTime answers the basic view unless asked for the detailed one (help/Client).
+        data = self._get(f"/client/detail/{int(client_id)}", {"View": "Detailed"}, "read clients")
+        return Client.from_api(data)
 
     def create_client(self, fields: Mapping[str, Any]) -> int:
         """Create a client (``Nm`` required; ``ClientId`` here is the text client *code*); its SystemId.

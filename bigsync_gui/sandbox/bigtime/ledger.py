@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Iterable
 
+from . import limits
 from .schema import (
     EXPENSE_CODES,
     EXPENSE_UPDATE,
@@ -57,6 +58,7 @@ class Ledger:
         """A time entry. ``staff_id``: the API caller (used when the body names no StaffSID)."""
         values = normalise(fields, TIME_UPDATE)
         values = self._entry_defaults(values, staff_id)
+        limits.fit(self.store.switches, "time", values)
         for key in ("ProjectSID", "StaffSID", "Dt"):
             if values.get(key) is None:
                 raise ValidationError(f"{key} is required.")

@@ -7,11 +7,11 @@ import copy
 from typing import TYPE_CHECKING, Any
 
 from .. import credentials as cred
+from . import limits
 from .schema import (
     ADDR,
     ADDRESS_FIELDS,
     BUDGET_STYLES,
-    CHARACTER_LIMITS,
     CLIENT_UPDATE,
     CONTACT_TAGS,
     CONTACT_UPDATE,
@@ -50,6 +50,7 @@ class Directory:
     # ---- staff -----------------------------------------------------------------------------
     def add_staff(self, fields: dict[str, Any]) -> int:
         values = normalise(fields, STAFF_UPDATE)
+        self._fit("staff", values)
         if not values.get("FName") and not values.get("SName"):
             raise ValidationError("A staff member needs a first or last name (FName, SName).")
         sid = self.store.new_id("staff")
@@ -84,7 +85,9 @@ class Directory:
 
     def update_staff(self, staff_id: int, fields: dict[str, Any]) -> None:
         record = self.store.get("staff", staff_id, "Staff member")
-        record.update(normalise(fields, STAFF_UPDATE))
+        values = normalise(fields, STAFF_UPDATE)
+        self._fit("staff", values)
+        record.update(values)
         record["FullName"] = f"{record['FName']} {record['SName']}".strip()
         if "permissions" in fields and isinstance(fields["permissions"], dict):
             self.store.set_permissions(staff_id, fields["permissions"])
@@ -146,17 +149,10 @@ class Directory:
                 project["DisplayName"] = self._display_name(project)
 
     def _unique_code(self, values: dict[str, Any], own: int | None = None) -> None:
-        """ "BigTime requires every client in the system to have a unique Id" (its help): another
-        client's code, compared ignoring case (the stricter reading), is refused unless the switch
-        ``client_id_unique`` is off."""
-        code = str(values.get("ClientId") or "").strip().upper()
-        if not code or not self.store.switches["client_id_unique"]:
-            return
-        if any(
-            str(c["ClientId"]).strip().upper() == code and c["SystemId"] != own
-            for c in self.store.records["client"].values()
-        ):
-            raise ValidationError(f"ClientId must be unique: another client already has '{values['ClientId']}'.")
+        """ "BigTime requires every client in the system to have a unique Id" (its help): unless the
+        switch ``client_id_unique`` is off."""
+        if self.store.switches["client_id_unique"]:
+            limits.unique("ClientId", values.get("ClientId"), self.store.records["client"].values(), own)
 
     def client_list(self, show_inactive: bool = False) -> list[dict[str, Any]]:
         return [
@@ -165,8 +161,8 @@ class Directory:
             if show_inactive or not c["IsInactive"]
         ]
 
-    def get_client(self, client_id: int) -> dict[str, Any]:
-        return self._client_view(self.store.get("client", client_id, "Client"), basic=False)
+    def get_client(self, client_id: int, view: str = "Detailed") -> dict[str, Any]:
+        return self._client_view(self.store.get("client", client_id, "Client"), basic=view.lower() == "basic")
 
     def _client_view(self, record: dict[str, Any], basic: bool) -> dict[str, Any]:
         if basic:
@@ -219,21 +215,13 @@ class Directory:
                 record["StatusProd"] = 2
 
     def _fit(self, kind: str, values: dict[str, Any]) -> None:
-        """BigTime's documented character limits (schema ``CHARACTER_LIMITS``; ``ProjectCode``: switch
-        ``project_code_max``), counted the strict way, in UTF-16 code units as .NET does (an emoji is
-        two): a longer value is refused with a 400, or cut / kept whole under ``limit_overflow``."""
-        for name, limit in CHARACTER_LIMITS[kind].items():
-            if name == "ProjectCode":
-                limit = self.store.switches["project_code_max"]
-            value = values.get(name)
-            units = value.encode("utf-16-le") if isinstance(value, str) else b""
-            if limit is None or len(units) <= 2 * limit:
-                continue
-            overflow = self.store.switches["limit_overflow"]
-            if overflow == "refuse":
-                raise ValidationError(f"{name} is too long: at most {limit} characters are allowed.")
-            if overflow == "truncate":
-                values[name] = units[: 2 * limit].decode("utf-16-le", errors="ignore")
+        limits.fit(self.store.switches, kind, values)
+
+    def _unique_project_code(self, values: dict[str, Any], own: int | None = None) -> None:
+        """ "The project code is a unique id that identifies each project in the system" (BigTime's
+        help): unless the switch ``project_code_unique`` is off."""
+        if self.store.switches["project_code_unique"]:
+            limits.unique("ProjectCode", values.get("ProjectCode"), self.store.records["project"].values(), own)
 
     def create_project(self, fields: dict[str, Any]) -> int:
         values = normalise(fields, PROJECT_UPDATE)
@@ -265,6 +253,7 @@ class Directory:
             "BillingContactId": None,
         }
         self._fit("project", values)
+        self._unique_project_code(values)
         record.update({k: v for k, v in values.items() if k not in ("IsInactive",)})
         if not record["ProjectCode"]:
             record["ProjectCode"] = f"P{sid:05d}"
@@ -281,6 +270,7 @@ class Directory:
             raise ValidationError("The project name (Nm) cannot be empty.")
         self._check_project_refs(values, project_id=record["SystemId"])
         self._fit("project", values)
+        self._unique_project_code(values, record["SystemId"])
         record.update({k: v for k, v in values.items() if k != "IsInactive"})
         self._apply_status(record, values)
         record["DisplayName"] = self._display_name(record)
@@ -371,7 +361,9 @@ class Directory:
             udf = next((u for u in CUSTOM_FIELDS if u["Name"].lower() == str(name).strip().lower()), None)
         if udf is None:
             raise ValidationError(f"Unknown custom field {sid if sid not in (None, '') else name!r}.")
-        self.store.custom_values.setdefault(pid, {})[udf["Sid"]] = "" if value is None else str(value)
+        values = {"Value": "" if value is None else str(value)}
+        self._fit("custom", values)
+        self.store.custom_values.setdefault(pid, {})[udf["Sid"]] = values["Value"]
         self.store.stamp(self.store.records["project"][pid])
 
     # ---- project contacts ------------------------------------------------------------------
@@ -441,6 +433,7 @@ class Directory:
         values = normalise(fields, TASK_UPDATE)
         if not values.get("TaskNm"):
             raise ValidationError("The task name (TaskNm) is required.")
+        self._fit("task", values)
         sid = self.store.new_id("task")
         record = {
             "SystemId": sid,

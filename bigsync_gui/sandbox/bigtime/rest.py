@@ -12,6 +12,7 @@ from werkzeug.wrappers import Request
 from ..web import ApiError, Handler, read_json
 from .data import ValidationError, parse_date
 from .handlers import API_PREFIX, arg, bool_arg, lower_keys
+from .limits import required_on_create
 from .schema import pick
 
 if TYPE_CHECKING:
@@ -82,11 +83,14 @@ class RestRoutes:
 
     def project_get(self, request: Request, pid: int) -> Any:
         self.auth.staff(request)
-        return self.data.directory.get_project(pid, view=arg(request, "View") or "Detailed")
+        return self.data.directory.get_project(pid, view=arg(request, "View") or "Basic")  # "BASIC ... by default"
 
     def project_create(self, request: Request) -> Any:
         self.auth.staff(request, "can_create_projects")
-        pid = self.data.directory.create_project(self._body(request))
+        body = self._body(request)
+        if not self.data.switches["project_code_auto"]:
+            required_on_create(body, "ProjectCode", "project code")
+        pid = self.data.directory.create_project(body)
         return self.data.directory.get_project(pid)
 
     def project_update(self, request: Request, pid: int) -> Any:
@@ -173,11 +177,14 @@ class RestRoutes:
 
     def client_get(self, request: Request, cid: int) -> Any:
         self.auth.staff(request)
-        return self.data.directory.get_client(cid)
+        return self.data.directory.get_client(cid, view=arg(request, "View") or "Basic")  # "BASIC ... by default"
 
     def client_create(self, request: Request) -> Any:
         self.auth.staff(request, "can_create_clients")
-        return self.data.directory.get_client(self.data.directory.create_client(self._body(request)))
+        body = self._body(request)
+        if not self.data.switches["client_id_auto"]:
+            required_on_create(body, "ClientId", "client id")
+        return self.data.directory.get_client(self.data.directory.create_client(body))
 
     def client_update(self, request: Request, cid: int) -> Any:
         self.auth.staff(request, "can_edit_clients")

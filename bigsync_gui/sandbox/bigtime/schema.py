@@ -200,12 +200,17 @@ INVOICE_UPDATE = {
     "TaxAmt": NUM,
 }
 # BigTime's help, "BigTime Character Limits": Project ID 30, Project Name 500, Project Notes 8000,
-# Client ID 15, Client Name 50, Client Notes 500. What the API does with a longer value is not
-# documented: refused here (400) unless the switch ``limit_overflow`` says otherwise (``ProjectCode``'s
-# limit is the switch ``project_code_max``).
+# Custom Field (string) 1000, Client ID 15, Client Name 50, Client Notes 500, Task Name 750, Task Notes
+# 2500, staff First Name 25, Last Name 25, Title 100, timesheet Notes 1000. What the API does with a
+# longer value is not documented: refused here (400) unless the switch ``limit_overflow`` says otherwise
+# (``ProjectCode``'s limit is the switch ``project_code_max``). Held in :mod:`.limits`.
 CHARACTER_LIMITS = {
     "project": {"ProjectCode": 30, "Nm": 500, "Notes": 8000},
     "client": {"ClientId": 15, "Nm": 50, "Notes": 500},
+    "custom": {"Value": 1000},
+    "task": {"TaskNm": 750, "Notes": 2500},
+    "staff": {"FName": 25, "SName": 25, "Title": 100},
+    "time": {"Notes": 1000},
 }
 ADDRESS_FIELDS = ("Address", "City", "State", "Zip", "Country")
 CONTACT_TAGS = ("PRIMARY", "BILLING", "OTHER")

@@ -117,6 +117,33 @@ BIGTIME_SWITCHES = (
         strict_bool,
     ),
     Switch(
+        "project_code_unique",
+        True,
+        False,
+        "A project's ProjectCode must be unique: 'The project code is a unique id that identifies each project in "
+        "the system' (BigTime's help), compared ignoring case (whether BigTime does is not written); a duplicate "
+        "is refused with HTTP 400. Off: two projects may share a code.",
+        strict_bool,
+    ),
+    Switch(
+        "project_code_auto",
+        False,
+        True,
+        "A project created through the API without a ProjectCode gets one, as BigTime's web app auto-numbers "
+        "it; by default it is refused with HTTP 400: 'A project code ... It's a mandatory field' (BigTime's "
+        "help), and the API's help marks required fields without listing them.",
+        strict_bool,
+    ),
+    Switch(
+        "client_id_auto",
+        False,
+        True,
+        "A client created through the API without a ClientId (its code) is accepted, as BigTime's web app "
+        "auto-numbers it; by default it is refused with HTTP 400: 'BigTime requires every client in the system "
+        "to have a unique Id' (BigTime's help).",
+        strict_bool,
+    ),
+    Switch(
         "limit_overflow",
         "refuse",
         "truncate",
