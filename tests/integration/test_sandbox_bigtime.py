@@ -433,7 +433,10 @@ def test_field_names_are_case_insensitive_and_read_only_fields_ignored(sandbox):
     assert client["Nm"] == "Lowercase Ltd" and client["ClientId"] == "LOW-1" and client["City"] == "Leeds"
     assert client["SystemId"] != 4242 and not client["DtCreated"].startswith("2001") and "Bogus" not in client
     project = api(
-        sandbox, "POST", "/project/detail", json={"nm": "Lowercase project", "projectcode": "LOW-P1", "clientid": client["SystemId"]}
+        sandbox,
+        "POST",
+        "/project/detail",
+        json={"nm": "Lowercase project", "projectcode": "LOW-P1", "clientid": client["SystemId"]},
     ).json()
     assert project["Nm"] == "Lowercase project"
     assert project["ClientId"] == client["SystemId"]
@@ -542,10 +545,14 @@ def test_validation_errors_are_400_with_a_message(sandbox):
     missing = api(sandbox, "POST", "/project/detail", json={"ProjectCode": "X-1"})
     assert missing.status_code == 400
     assert missing.json() == {"Message": "The project name (Nm) is required."}
-    unknown_client = api(sandbox, "POST", "/project/detail", json={"Nm": "Orphan", "ProjectCode": "ORPHAN", "ClientId": 999999})
+    unknown_client = api(
+        sandbox, "POST", "/project/detail", json={"Nm": "Orphan", "ProjectCode": "ORPHAN", "ClientId": 999999}
+    )
     assert unknown_client.status_code == 400
     assert unknown_client.json()["Message"] == "Invalid ClientId: there is no client with SystemId 999999."
-    bad_date = api(sandbox, "POST", "/project/detail", json={"Nm": "Dated", "ProjectCode": "DATED", "StartDt": "31/31/2026"})
+    bad_date = api(
+        sandbox, "POST", "/project/detail", json={"Nm": "Dated", "ProjectCode": "DATED", "StartDt": "31/31/2026"}
+    )
     assert bad_date.status_code == 400 and "StartDt" in bad_date.json()["Message"]
     not_json = api(
         sandbox, "POST", "/project/detail", data="{nope", headers={**KEY_HEADERS, "Content-Type": "application/json"}
@@ -565,9 +572,13 @@ def test_405_when_the_user_lacks_the_right(sandbox):
     first_staff = str(min(int(s) for s in settings["permissions"]))
     assert settings["permissions"][first_staff]["can_create_projects"] is False
     # other rights unaffected; and the right comes back
-    assert api(sandbox, "POST", "/client/detail", json={"Nm": "Allowed client", "ClientId": "ALLOWED"}).status_code == 200
+    assert (
+        api(sandbox, "POST", "/client/detail", json={"Nm": "Allowed client", "ClientId": "ALLOWED"}).status_code == 200
+    )
     admin(sandbox, "POST", "/settings", json={"permissions": {first_staff: {"can_create_projects": True}}})
-    assert api(sandbox, "POST", "/project/detail", json={"Nm": "Allowed now", "ProjectCode": "ALLOWED"}).status_code == 200
+    assert (
+        api(sandbox, "POST", "/project/detail", json={"Nm": "Allowed now", "ProjectCode": "ALLOWED"}).status_code == 200
+    )
 
 
 def test_the_strict_rate_limit_is_the_default():
@@ -1033,7 +1044,9 @@ def test_documented_character_limits_are_refused_by_default(sandbox, path, field
     assert len(api(sandbox, "GET", listing, params={"ShowInactive": "true"}).json()) == before + 1  # nothing made
     update = api(sandbox, "POST", f"{path}/{fits.json()['SystemId']}", json={field: "z" * (limit + 1)})
     assert update.status_code == 400 and field in update.json()["Message"]
-    assert api(sandbox, "GET", f"{path}/{fits.json()['SystemId']}", params=DETAILED).json()[field] == "x" * limit  # unchanged
+    assert (
+        api(sandbox, "GET", f"{path}/{fits.json()['SystemId']}", params=DETAILED).json()[field] == "x" * limit
+    )  # unchanged
 
 
 def test_client_codes_are_unique_ignoring_case_unless_switched(sandbox):
@@ -1130,6 +1143,9 @@ def test_task_budgeted_project_detail_has_project_budget_only_when_switched(sand
     assert sum(r["EstTotal"] for r in rows) == 3200.0  # the budget is there either way, on the rows
     client = admin(sandbox, "POST", "/records/client", json={"Nm": "Flat Co"}).json()["SystemId"]
     flat = api(
-        sandbox, "POST", "/project/detail", json={"Nm": "Flat", "ProjectCode": "FLAT", "ClientId": client, "BudgetFees": 900, "BudgetHours": 9},
+        sandbox,
+        "POST",
+        "/project/detail",
+        json={"Nm": "Flat", "ProjectCode": "FLAT", "ClientId": client, "BudgetFees": 900, "BudgetHours": 9},
     ).json()
     assert (flat["BudgetFees"], flat["BudgetHours"]) == (900.0, 9.0)  # not budgeted by task: always there
