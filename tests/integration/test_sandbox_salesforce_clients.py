@@ -403,3 +403,28 @@ def test_simple_salesforce_creates_a_field_through_the_tooling_api(sandbox, sf) 
         "query/?q=SELECT+SelectedEntity+FROM+PlatformEventChannelMember+WHERE+EventChannel='ChangeEvents'"
     )
     assert [r["SelectedEntity"] for r in members["records"]] == ["OpportunityChangeEvent"]
+
+
+def test_soql_limits_reach_simple_salesforce_as_malformed_requests(sf):
+    """SOQL's written limits (docs/reference/salesforce.md, section 7) as an independent client sees them."""
+    with pytest.raises(SalesforceMalformedRequest) as err:
+        sf.query("SELECT Id FROM Opportunity ORDER BY Name OFFSET 2001")
+    assert err.value.content[0]["errorCode"] == "NUMBER_OUTSIDE_VALID_RANGE"
+    assert sf.query("SELECT Id FROM Opportunity ORDER BY Name OFFSET 2000")["totalSize"] == 0
+    with pytest.raises(SalesforceMalformedRequest) as err:
+        sf.query("SELECT Id FROM Account WHERE Name = '" + "n" * 4001 + "'")
+    assert err.value.content[0]["errorCode"] == "MALFORMED_QUERY"
+
+
+def test_an_eleventh_cursor_releases_the_oldest_for_simple_salesforce(sandbox, sf):
+    data = sandbox.world.salesforce
+    with sandbox.world.lock:
+        for i in range(210):
+            data.insert("Account", {"Name": f"Cursor {i:03d}"}, system=True)
+    soql = "SELECT Id FROM Account ORDER BY Name"
+    first = sf.query(soql, headers={"Sforce-Query-Options": "batchSize=200"})
+    others = [sf.query(soql, headers={"Sforce-Query-Options": "batchSize=200"}) for _ in range(10)]
+    with pytest.raises(SalesforceMalformedRequest) as err:
+        sf.query_more(first["nextRecordsUrl"], identifier_is_url=True)
+    assert err.value.content[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+    assert len(sf.query_more(others[0]["nextRecordsUrl"], identifier_is_url=True)["records"]) == 21

@@ -358,3 +358,19 @@ def test_openid_configuration(sandbox):
     conf = requests.get(sandbox.salesforce_url + "/.well-known/openid-configuration", timeout=10).json()
     assert conf["token_endpoint"] == sandbox.salesforce_url + "/services/oauth2/token"
     assert conf["code_challenge_methods_supported"] == ["S256"]
+
+
+def test_a_sixth_approval_revokes_the_oldest_for_requests_oauthlib_too(sandbox):
+    """Help, "Manage OAuth Access for Your Connected Apps": five approvals per user and app."""
+    grants = [connect(sandbox) for _ in range(6)]
+    oldest_session, oldest = grants[0]
+    assert rest(sandbox, oldest["access_token"]).status_code == 401
+    with pytest.raises(InvalidGrantError):
+        oldest_session.refresh_token(
+            token_url(sandbox), refresh_token=oldest["refresh_token"], client_id=cred.SF_CONSUMER_KEY
+        )
+    session, token = grants[1]
+    fresh = session.refresh_token(
+        token_url(sandbox), refresh_token=token["refresh_token"], client_id=cred.SF_CONSUMER_KEY
+    )
+    assert rest(sandbox, fresh["access_token"]).status_code == 200
