@@ -401,8 +401,6 @@ class ActivityWindow(QWidget):
                 if problem.outcome == "Failed":
                     row[3].setForeground(Qt.GlobalColor.darkRed)
             model.appendRow(row)
-        self.cycle_view.resizeColumnsToContents()
-        self.cycle_view.setColumnWidth(8, max(self.cycle_view.columnWidth(8), 200))
 
     def _fill_events(self, data: ActivityData) -> None:
         model = self.event_model
@@ -420,7 +418,6 @@ class ActivityWindow(QWidget):
             row[0].setData(e.cycle_id, CYCLE_ROLE)
             row[0].setData(e.kind in PROBLEM_EVENTS, PROBLEM_ROLE)
             model.appendRow(row)
-        self.event_view.resizeColumnsToContents()  # Details (column 2) stretches: it takes the rest
         self._show_detail(self.event_view.currentIndex())
 
     # ---- filtering and selection -----------------------------------------------------------------
@@ -445,6 +442,9 @@ class ActivityWindow(QWidget):
         self.cycle_proxy.hide_quiet = self.quiet_box.isChecked() and not text
         self.cycle_proxy.setFilterFixedString(text)
         self.cycle_proxy.invalidate()
+        # Sized to the rows the filter shows (a table sized while they were hidden would cut them: "20…").
+        self.cycle_view.resizeColumnsToContents()
+        self.cycle_view.setColumnWidth(8, max(self.cycle_view.columnWidth(8), 200))
         self._on_selection()
 
     def selected_cycles(self) -> set[int]:
@@ -472,6 +472,7 @@ class ActivityWindow(QWidget):
             self.event_proxy.cycles = shown
             label = "Events of the cycles shown (select a cycle to see only its events)"
         self.event_proxy.invalidate()
+        self.event_view.resizeColumnsToContents()  # the events shown; Details (column 2) stretches: it takes the rest
         self.events_label.setText(f"{label}: {self.event_proxy.rowCount()}")
 
     def _show_detail(self, index: QModelIndex, *_: Any) -> None:

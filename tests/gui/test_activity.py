@@ -15,7 +15,7 @@ from bigsync_gui.core.profile import Profile
 from bigsync_gui.core.settings import Settings
 from bigsync_gui.core.store import Store
 from bigsync_gui.gui import autostart
-from bigsync_gui.gui.activity import CYCLE_ROLE, ActivityWindow, load_activity
+from bigsync_gui.gui.activity import CYCLE_ROLE, EVENT_COLUMNS, ActivityWindow, load_activity
 
 INSTANCE = "https://acme.my.salesforce.com"
 BT_BASE = "https://iq.bigtime.net/BigtimeData/api/v2"
@@ -315,3 +315,39 @@ def test_which_source_gave_the_figures_is_in_the_details_not_the_feed(window: Ac
     assert window.detail_pane.toPlainText() == (
         "Wrote 3 figures to Globex — Phase 2.\nFrom BigTime: Invoiced to date: TotalAmt from invoice details."
     )
+
+
+def test_columns_fit_rows_that_arrive_after_the_window_opened(qtbot, tmp_path: Path) -> None:
+    """Opened while every cycle was quiet (nothing shown), then a refusal arrives: its time, kind and
+    link are read in full, not cut to the header's width ("20…", "Ref…"); showing the quiet cycles
+    widens "Started" to fit them too."""
+    profile = Profile.at(tmp_path / "p")
+    store = Store(profile.data_dir / "state.db")
+    try:
+        with store.transaction():
+            store.end_cycle(store.start_cycle("trigger"), "ok", "", 2, 0)
+    finally:
+        store.close()
+    win = ActivityWindow(profile)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.loaded, timeout=10000):
+        win.show()
+    win.tabs.setCurrentIndex(1)  # Cycles
+    assert win.cycle_proxy.rowCount() == 0
+    store = Store(profile.data_dir / "state.db")
+    try:
+        with store.transaction():
+            cycle = store.start_cycle("trigger")
+            store.event(cycle, "rejected", "Walk-in: the opportunity has no account.", "006W")
+            store.end_cycle(cycle, "partial", "", 2, 0)
+    finally:
+        store.close()
+    with qtbot.waitSignal(win.loaded, timeout=10000):
+        win.reload()
+    events = win.event_view
+    assert win.event_proxy.rowCount() == 1
+    for column in (0, 1, 3):  # Time, What, Salesforce
+        assert events.columnWidth(column) >= events.sizeHintForColumn(column), EVENT_COLUMNS[column]
+    win.quiet_box.setChecked(False)
+    assert win.cycle_proxy.rowCount() == 2
+    assert win.cycle_view.columnWidth(0) >= win.cycle_view.sizeHintForColumn(0)
