@@ -186,10 +186,13 @@ def _sending(c: CycleState, oid: str) -> Iterator[None]:
         c.store.mark_sent(oid, None)
 
 
-def _create_project(c: CycleState, record: dict[str, Any], fields: dict[str, Any]) -> int:
+def _create_project(c: CycleState, record: dict[str, Any], fields: dict[str, Any]) -> tuple[int, bool]:
     """Create the project under the longest code that fits what is known of BigTime's limit; a
     400 about the code's length (nothing created) tries the next shorter form, a code that
-    comes back cut is repaired (see ``_repair_code``)."""
+    comes back cut is repaired (see ``_repair_code``). Any other 400 may be BigTime refusing a code
+    another project already has (codes are unique, BigTime's help says; the refusal's wording is
+    not documented): the list is read afresh and a project found under the opportunity's code is
+    linked instead. The project's id, and whether it existed already."""
     limit = _code_max(c)
     forms = [code for code in project_codes(record["Id"]) if limit is None or len(code) <= limit]
     forms = forms or [project_codes(record["Id"])[-1]]
@@ -203,6 +206,11 @@ def _create_project(c: CycleState, record: dict[str, Any], fields: dict[str, Any
             if exc.status == 400 and shorter and bt_assumptions.refuses_code_length(exc.message):
                 _learn_code_max(c, len(code) - 1)
                 continue
+            if exc.status == 400:
+                c.projects_by_code = c.project_ids = None  # made since this cycle read the list?
+                found = find_project(c, record)
+                if found is not None:
+                    return found, True
             raise
         project_id = created.id or 0
         kept = (created.code or "").strip()
@@ -211,7 +219,7 @@ def _create_project(c: CycleState, record: dict[str, Any], fields: dict[str, Any
             c.project_ids.add(project_id)
         if kept and kept != code and code.startswith(kept):
             _repair_code(c, record, project_id, kept)
-        return project_id
+        return project_id, False
     raise AssertionError("unreachable")
 
 
@@ -314,9 +322,9 @@ def create(c: CycleState, record: dict[str, Any], resumed: bool = False) -> None
             fields["Notes"] = notes
         if isinstance(record.get("Amount"), (int, float)) and "budget_fees" in c.settings.sync.field_map:
             fields["BudgetFees"] = record["Amount"]
-        project_id = _create_project(c, record, fields)
-        attach_contacts(c, record, project_id, check_existing=False)
-        link(c, record, project_id, client_id, "created")
+        project_id, existed = _create_project(c, record, fields)
+        attach_contacts(c, record, project_id, check_existing=existed)
+        link(c, record, project_id, None if existed else client_id, "linked" if existed else "created")
     except ce.PermissionDenied as exc:  # not this record's fault: stop, and retry once the right is granted
         c.stopped_by = exc
     except ce.RequestRejected as exc:
