@@ -12,7 +12,8 @@ to ``advice.timeout`` (110 s) and answered with the change events that came. Eve
   present``): handshake again and resubscribe;
 - ``auth`` (``401::Authentication invalid`` or a denied handshake): refresh the token, handshake;
 - ``replay_invalid``: the replay id is past the 72-hour retention: subscribe for new events and sweep;
-- ``allocation``: the org's daily event allocation is spent: poll, try again later;
+- ``allocation``: the org's daily event allocation is spent, or its concurrent clients are all taken
+  (``403::Organization concurrent user limit exceeded``): poll, try again later;
 - ``refused``: the subscription was refused (no such channel: Change Data Capture off for the entity);
 - ``transport``: no answer, a dropped connection, a connect held past its timeout, a 5xx, not JSON.
 
@@ -102,6 +103,12 @@ def _failure_for(reply: dict[str, Any], what: str) -> StreamFailure:
         return StreamFailure("unknown_client", f"Salesforce's streaming server forgot this client ({said}).", error)
     if error.startswith("401") or reason.startswith("401"):
         return StreamFailure("auth", f"Salesforce refused the streaming session ({said}).", error or reason)
+    if "concurrent user limit" in reason.lower() or "concurrent user limit" in error.lower():
+        return StreamFailure(
+            "allocation",
+            f"The org's streaming connections are all taken by other clients ({reason or said}).",
+            reason or error,
+        )
     if "daily limit" in error.lower() or "events daily" in error.lower():
         return StreamFailure("allocation", f"The org's daily allowance of streaming events is used up ({said}).", error)
     if error.startswith("400") and "replayid" in error.lower():

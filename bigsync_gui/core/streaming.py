@@ -259,7 +259,13 @@ class TriggerStream:
             return (0.0 if failures == 0 else RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]), None
         self._subscribed.set()
         if failure.kind == "allocation":
-            self._set_mode(False, "the org's daily allowance of streaming events is used up")
+            taken = "concurrent user limit" in failure.error.lower()  # the org's streaming clients, not its events
+            self._set_mode(
+                False,
+                "the org's streaming connections are all taken by other clients"
+                if taken
+                else "the org's daily allowance of streaming events is used up",
+            )
             return float(ALLOCATION_RETRY_SECONDS[min(allocation_failures, len(ALLOCATION_RETRY_SECONDS) - 1)]), None
         if failure.kind in ("refused", "replay_invalid"):
             self._set_mode(False, "Change Data Capture is not on for Opportunity in this org")

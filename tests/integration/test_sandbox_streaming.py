@@ -269,3 +269,19 @@ def test_streaming_is_not_an_api_call_and_a_connect_waits_out_its_timeout(sandbo
     assert paths.count("/cometd/67.0") == 4
     bad = requests.post(sandbox.salesforce_admin_url + "/streaming", json={"timeout_seconds": -1}, timeout=10)
     assert bad.status_code == 400
+
+
+def test_the_orgs_concurrent_clients_then_a_denied_handshake(sandbox, api, bayeux):
+    """The allocations pages: at most 1,000 concurrent clients (Enterprise) — lowered to 1 here. The
+    docs give no error text: a denied handshake with the reason a client reported past the limit."""
+    assert requests.get(sandbox.salesforce_admin_url + "/streaming", timeout=10).json()["max_clients"] == 1000
+    requests.post(sandbox.salesforce_admin_url + "/streaming/forget", json={}, timeout=10).raise_for_status()
+    requests.post(sandbox.salesforce_admin_url + "/streaming", json={"max_clients": 1}, timeout=10).raise_for_status()
+    assert bayeux.handshake()["successful"]
+    second = Bayeux(sandbox, api)
+    denied = second.handshake()
+    assert denied["successful"] is False and denied["error"] == "403::Handshake denied"
+    assert denied["ext"]["sfdc"]["failureReason"] == "403::Organization concurrent user limit exceeded"
+    assert denied["advice"] == {"reconnect": "none"}
+    bayeux.send({"channel": "/meta/disconnect", "clientId": bayeux.client_id})
+    assert second.handshake()["successful"]

@@ -231,3 +231,20 @@ def test_a_lost_cookie_is_a_client_to_handshake_again_not_a_refused_subscription
     assert caught.value.kind == "unknown_client" and "cookie present" in caught.value.error
     session.handshake()
     session.subscribe("/data/OpportunityChangeEvent", -1)
+
+
+def test_the_orgs_concurrent_clients_all_taken_falls_back_to_polling_then_connects(sandbox):
+    """Past the org's concurrent clients (Enterprise 1,000; lowered to 1 here and taken by another
+    program), the handshake is denied with "403::Organization concurrent user limit exceeded": the
+    stream polls, tries later, and connects once the other client has gone."""
+    requests.post(sandbox.salesforce_admin_url + "/streaming/forget", json={}, timeout=10).raise_for_status()
+    requests.post(sandbox.salesforce_admin_url + "/streaming", json={"max_clients": 1}, timeout=10).raise_for_status()
+    token = Api(sandbox).headers["Authorization"].split(" ", 1)[1]
+    other = CometdSession(sandbox.salesforce_url, lambda: token)
+    other.handshake()
+    with Harness(sandbox) as h:
+        h.until(lambda: h.waits, "a try")
+        assert not h.stream.up and "streaming connections are all taken" in h.stream.reason
+        assert h.waits[0] == 900.0
+        other.disconnect()
+        h.until(lambda: h.stream.up, "the stream up once a connection is free")

@@ -40,6 +40,11 @@ MAX_INTERVAL_SECONDS = 40.0  # a client that does not reconnect within this is f
 COOKIE = "BAYEUX_BROWSER"
 ALL_CHANGES = "/data/ChangeEvents"
 LIMIT_ERROR = "403::Organization total events daily limit exceeded"
+# The allocations pages: "Maximum number of concurrent clients (subscribers) across all channels and for
+# all event types": Enterprise 1,000 (Performance/Unlimited 2,000, others 20). The docs give no error; a
+# client past it reports a denied handshake with this reason (SalesforceFoundation/salesforce-streaming-client#15).
+DEFAULT_MAX_CLIENTS = 1000
+CLIENTS_ERROR = "403::Organization concurrent user limit exceeded"
 
 
 def _replay_error(replay_id: Any) -> str:
@@ -76,6 +81,9 @@ class StreamingRoutes:
 
     def _daily_limit(self) -> int:
         return int(self.data.settings.get("streaming_daily_event_limit", DEFAULT_DAILY_EVENTS))
+
+    def _max_clients(self) -> int:
+        return int(self.data.settings.get("streaming_max_clients", DEFAULT_MAX_CLIENTS))
 
     # ---- routing ----------------------------------------------------------------------------------
     def rules(self, d: str) -> list[Rule]:
@@ -188,7 +196,17 @@ class StreamingRoutes:
         client = BayeuxClient(secrets.token_urlsafe(18), secrets.token_hex(12), user_id)
         with state["lock"]:
             self._expire_clients()
-            state["clients"][client.client_id] = client
+            full = len(state["clients"]) >= self._max_clients()
+            if not full:
+                state["clients"][client.client_id] = client
+        if full:
+            reply.update(
+                successful=False,
+                error="403::Handshake denied",
+                ext={"sfdc": {"failureReason": CLIENTS_ERROR}, "replay": True, "payload.format": True},
+                advice={"reconnect": "none"},
+            )
+            return None
         reply.update(
             successful=True,
             version="1.0",
@@ -328,6 +346,7 @@ class StreamingRoutes:
             "entities": list(self.data.settings.get("cdc_entities", [])),
             "timeout_seconds": self._timeout(),
             "daily_event_limit": self._daily_limit(),
+            "max_clients": self._max_clients(),
             "events_delivered": log.delivered_in_window(),
             "retained_events": log.retained(),
             "latest_replay_id": log.latest,
@@ -343,10 +362,13 @@ class StreamingRoutes:
             "entities",
             "timeout_seconds",
             "daily_event_limit",
+            "max_clients",
             "events_delivered",
         }:
             raise ApiError(
-                400, "INVALID_FIELD", "Known settings: entities, timeout_seconds, daily_event_limit, events_delivered"
+                400,
+                "INVALID_FIELD",
+                "Known settings: entities, timeout_seconds, daily_event_limit, max_clients, events_delivered",
             )
         entities = body.get("entities")
         if entities is not None and (
@@ -354,9 +376,10 @@ class StreamingRoutes:
             or not all(isinstance(e, str) and e.lower() in self.data.schema for e in entities)
         ):
             raise ApiError(400, "INVALID_FIELD", 'entities must be a list of object names, e.g. ["Opportunity"]')
-        numbers = {k: body[k] for k in ("timeout_seconds", "daily_event_limit", "events_delivered") if k in body}
+        keys = ("timeout_seconds", "daily_event_limit", "max_clients", "events_delivered")
+        numbers = {k: body[k] for k in keys if k in body}
         if any(isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in numbers.values()):
-            raise ApiError(400, "INVALID_FIELD", "timeout_seconds, daily_event_limit, events_delivered: numbers >= 0")
+            raise ApiError(400, "INVALID_FIELD", f"{', '.join(keys)}: numbers >= 0")
         settings = self.data.settings
         if entities is not None:
             settings["cdc_entities"] = [self.data.schema[e.lower()].name for e in entities]
@@ -364,6 +387,8 @@ class StreamingRoutes:
             settings["streaming_timeout_seconds"] = float(numbers["timeout_seconds"])
         if "daily_event_limit" in numbers:
             settings["streaming_daily_event_limit"] = int(numbers["daily_event_limit"])
+        if "max_clients" in numbers:
+            settings["streaming_max_clients"] = int(numbers["max_clients"])
         if "events_delivered" in numbers:
             self.data.change_events.set_delivered(int(numbers["events_delivered"]))
         return json_response(self._streaming_json())
