@@ -442,10 +442,19 @@ class ActivityWindow(QWidget):
         self.cycle_proxy.hide_quiet = self.quiet_box.isChecked() and not text
         self.cycle_proxy.setFilterFixedString(text)
         self.cycle_proxy.invalidate()
+        self._count_quiet()
         # Sized to the rows the filter shows (a table sized while they were hidden would cut them: "20…").
         self.cycle_view.resizeColumnsToContents()
         self.cycle_view.setColumnWidth(8, max(self.cycle_view.columnWidth(8), 200))
         self._on_selection()
+
+    def _count_quiet(self) -> None:
+        """Says how many cycles the box hides, so an empty table after a few quiet syncs is explained."""
+        model = self.cycle_model
+        hidden = 0
+        if self.cycle_proxy.hide_quiet:
+            hidden = sum(1 for r in range(model.rowCount()) if model.data(model.index(r, 0), QUIET_ROLE))
+        self.quiet_box.setText(f"Hide &quiet cycles ({hidden} hidden)" if hidden else "Hide &quiet cycles")
 
     def selected_cycles(self) -> set[int]:
         rows = self.cycle_view.selectionModel().selectedRows()

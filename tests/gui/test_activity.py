@@ -351,3 +351,23 @@ def test_columns_fit_rows_that_arrive_after_the_window_opened(qtbot, tmp_path: P
     win.quiet_box.setChecked(False)
     assert win.cycle_proxy.rowCount() == 2
     assert win.cycle_view.columnWidth(0) >= win.cycle_view.sizeHintForColumn(0)
+
+
+def test_the_box_says_how_many_quiet_cycles_it_hides(qtbot, tmp_path: Path) -> None:
+    """After a first few syncs that found nothing, Cycles is empty: the box says why (4 hidden)."""
+    profile = Profile.at(tmp_path / "p")
+    store = Store(profile.data_dir / "state.db")
+    try:
+        with store.transaction():
+            for _ in range(4):
+                store.end_cycle(store.start_cycle("trigger"), "ok", "", 2, 0)
+    finally:
+        store.close()
+    win = ActivityWindow(profile)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.loaded, timeout=10000):
+        win.show()
+    assert win.cycle_proxy.rowCount() == 0
+    assert win.quiet_box.text() == "Hide &quiet cycles (4 hidden)"
+    win.quiet_box.setChecked(False)
+    assert win.cycle_proxy.rowCount() == 4 and win.quiet_box.text() == "Hide &quiet cycles"
