@@ -229,8 +229,15 @@ def test_wrong_verifier_missing_verifier_and_reused_code(sandbox):
 
 
 def test_expired_code_and_wrong_redirect_uri(sandbox):
+    """Help's web server flow: the authorization code expires after 15 minutes."""
     code, oauth = code_and_verifier(sandbox)
-    requests.post(sandbox.salesforce_admin_url + "/clock", json={"advance_seconds": 900}, timeout=10).raise_for_status()
+    requests.post(sandbox.salesforce_admin_url + "/clock", json={"advance_seconds": 14 * 60}, timeout=10)
+    r = raw_token(
+        sandbox, grant_type="authorization_code", code=code, redirect_uri=REDIRECT, code_verifier=oauth._code_verifier
+    )
+    assert r.status_code == 200, r.text
+    code, oauth = code_and_verifier(sandbox)
+    requests.post(sandbox.salesforce_admin_url + "/clock", json={"advance_seconds": 901}, timeout=10).raise_for_status()
     r = raw_token(
         sandbox, grant_type="authorization_code", code=code, redirect_uri=REDIRECT, code_verifier=oauth._code_verifier
     )
@@ -245,6 +252,8 @@ def test_expired_code_and_wrong_redirect_uri(sandbox):
         code_verifier=oauth._code_verifier,
     )
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
+    # the clock back where the other tests expect it (a reset keeps the clock)
+    requests.post(sandbox.salesforce_admin_url + "/clock", json={"advance_seconds": -(14 * 60 + 901)}, timeout=10)
 
 
 def test_unregistered_redirect_uri_is_an_error_page_not_a_redirect(sandbox):

@@ -13,7 +13,7 @@ from typing import Any
 
 from . import ids
 
-AUTH_CODE_TTL = timedelta(minutes=10)
+AUTH_CODE_TTL = timedelta(minutes=15)  # Help, "OAuth 2.0 Web Server Flow": the code expires after 15 minutes
 LOGIN_TX_TTL = timedelta(minutes=15)
 # Salesforce Help, "Manage OAuth Access for Your Connected Apps": each app allows five unique approvals
 # per user; a sixth revokes the oldest (its refresh token, and so its access tokens).
