@@ -329,6 +329,8 @@ class SettingsWindow(QWidget):
         self.effective = plain_label()
         self.save_schedule = QPushButton("&Save schedule")
         self.save_schedule.clicked.connect(self.save_schedule_now)
+        for box in (self.interval, self.writeback, self.budget):  # Enter in a box saves, as in a dialog
+            box.lineEdit().returnPressed.connect(self.save_schedule.click)
         self.schedule_status = self._status()
         form = QFormLayout()
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.FieldsStayAtSizeHint)

@@ -119,3 +119,21 @@ def test_a_field_map_change_is_saved(sandbox, connected, qtbot) -> None:
     field_map = Settings.load(connected).sync.field_map
     assert field_map["wip"] == "" and field_map["hours_logged"] == "BigTime_Hours_Logged__c"
     assert Settings.load(connected).sync.trigger_stage == "Closed Won"
+
+
+def test_enter_in_a_schedule_box_saves_the_schedule(sandbox, connected, qtbot) -> None:
+    """An admin types a number and presses Enter: the schedule is saved (not silently left unsaved)."""
+    configured(connected)
+    window = open_settings(qtbot, connected)
+    window.sidebar.setCurrentRow(SECTIONS.index("Schedule"))
+    for box, key, expected in (
+        (window.interval, Qt.Key.Key_Return, ("interval_seconds", 12 * 60)),
+        (window.writeback, Qt.Key.Key_Enter, ("writeback_interval_seconds", 20 * 60)),
+    ):
+        window.schedule_status.clear()
+        box.setFocus()
+        box.lineEdit().selectAll()
+        qtbot.keyClicks(box, str(expected[1] // 60))
+        qtbot.keyClick(box, key)
+        qtbot.waitUntil(lambda: window.schedule_status.text().startswith("Saved"), timeout=TIMEOUT)
+        assert getattr(Settings.load(connected).sync, expected[0]) == expected[1]
