@@ -11,7 +11,13 @@ import pytest
 import requests
 
 from bigsync_gui.connectors import oauth
-from bigsync_gui.connectors.errors import ReconnectNeeded, RequestRejected, WindowExceeded
+from bigsync_gui.connectors.errors import (
+    ApiLimitReached,
+    ReconnectNeeded,
+    RequestRejected,
+    ServiceUnavailable,
+    WindowExceeded,
+)
 from bigsync_gui.connectors.salesforce import SalesforceClient
 from bigsync_gui.sandbox import credentials as cred
 from bigsync_gui.connectors.soql import format_soql
@@ -229,3 +235,24 @@ def test_too_many_updated_ids_is_exceeded_id_limit_and_the_client_says_compare_e
     with pytest.raises(WindowExceeded) as exc:
         client.updated("Account", start, end)
     assert "too many" in str(exc.value)
+
+
+# ---- REQUEST_LIMIT_EXCEEDED: the day's allowance, or too many long requests at once ------------------------
+def test_concurrent_long_requests_are_a_busy_org_not_the_days_allowance(sandbox, client):
+    """ "API Request Limits and Allocations": past 25 concurrent calls of 20 s or more the API answers
+    REQUEST_LIMIT_EXCEEDED until fewer run. No call of the emulator runs that long, so the answer is
+    injected (its text as Salesforce words it); the client must not take it for the day's allowance."""
+    busy = [
+        {
+            "message": "ConcurrentRequests (Concurrent API Requests) Limit exceeded.",
+            "errorCode": "REQUEST_LIMIT_EXCEEDED",
+        }
+    ]
+    admin(sandbox, "POST", "/faults", {"kind": "status", "status": 403, "body": busy, "path": "/query", "count": 1})
+    with pytest.raises(ServiceUnavailable) as exc:
+        client.count("SELECT COUNT() FROM Opportunity")
+    assert "too many long requests" in str(exc.value)
+    assert client.count("SELECT COUNT() FROM Opportunity") == 41  # the next try goes through
+    admin(sandbox, "POST", "/settings", {"daily_api_limit": 100, "api_usage": 100})
+    with pytest.raises(ApiLimitReached):
+        client.count("SELECT COUNT() FROM Opportunity")

@@ -13,17 +13,13 @@ import requests
 
 from .. import soql
 from ..errors import (
-    ApiLimitReached,
     ConnectorError,
-    PermissionDenied,
     ReconnectNeeded,
     RequestRejected,
-    ServiceUnavailable,
     UnexpectedResponse,
     WindowExceeded,
 )
 from ..http import HttpPolicy, require_secure_url
-from ..redact import redact
 from ..timestamps import timestamp_or_none
 from . import composite
 from .composite import ConditionalUpdate, Rode
@@ -37,6 +33,7 @@ from .models import (
     UserPermissions,
     save_errors,
 )
+from .rest_errors import rest_error
 from .tokens import AccessTokenSource
 from .wire import (
     API_VERSION,
@@ -44,13 +41,11 @@ from .wire import (
     MAX_BATCH_SIZE,
     MIN_BATCH_SIZE,
     NOT_FOR_REST,
-    PERMISSION_CODES,
     SYSTEM,
     UPDATED_WINDOW_DAYS,
     USAGE_RE,
     checked_name,
     checked_record_id,
-    error_items,
     iso_utc,
     looks_html,
     my_domain_name,
@@ -206,41 +201,9 @@ class SalesforceClient:
                 self.server_time = email.utils.parsedate_to_datetime(stamp)
             except (TypeError, ValueError):
                 pass
-        status = response.status_code
-        if 200 <= status < 300:
+        if 200 <= response.status_code < 300:
             return response
-        where = self._where(method, target)
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
-        items = error_items(body) if body is not None else []
-        if items:
-            message = redact("; ".join(m or c for m, c, _ in items))
-            code = items[0][1]
-            fields = [f for _, _, fs in items for f in fs]
-        elif looks_html(response):
-            message = f"Salesforce answered HTTP {status} with a web page instead of an API error ({where})."
-            code, fields = "", []
-        else:
-            text = redact(response.text.strip()[:300])
-            message, code, fields = (text or f"Salesforce answered HTTP {status} ({where})."), "", []
-        if status == 403 and code == "REQUEST_LIMIT_EXCEEDED":
-            raise ApiLimitReached(
-                SYSTEM,
-                f"The org's daily Salesforce API allowance is spent ({message}); the sync waits until it resets.",
-            )
-        if code in PERMISSION_CODES or (status == 403 and code != "REQUEST_LIMIT_EXCEEDED"):
-            raise PermissionDenied(SYSTEM, status, f"Salesforce refused access: {message}", code, fields)
-        if status >= 500:
-            raise ServiceUnavailable(SYSTEM, status, f"Salesforce answered HTTP {status} ({where}): {message}")
-        if 400 <= status < 500:
-            if not items and body is None and looks_html(response):
-                raise UnexpectedResponse(SYSTEM, message)
-            raise RequestRejected(SYSTEM, status, message, code, fields)
-        raise UnexpectedResponse(
-            SYSTEM, f"Salesforce answered HTTP {status} ({where}), which the API does not document."
-        )
+        raise rest_error(response, self._where(method, target))
 
     def _json(self, response: requests.Response, method: str, target: str) -> Any:
         where = self._where(method, target)
