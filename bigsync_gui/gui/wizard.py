@@ -280,7 +280,11 @@ class SetupWizard(QWizard):
                     f"{'it' if len(self._connected_now) == 1 else 'them'} when you signed in."
                 )
         if self._configured():
-            lines.append("Your other changes are discarded; BigSync keeps syncing with the saved setup.")
+            # "other changes" only where there are some: after a mere Reconnect… there are none
+            other = len(self.visitedIds()) > 1 or self._typed_anything()
+            lines.append(
+                ("Your other changes are discarded; " if other else "") + "BigSync keeps syncing with the saved setup."
+            )
         elif self._typed_anything():
             lines.append("Nothing else you entered is saved: the next time you start BigSync, setup starts again.")
         else:

@@ -361,3 +361,25 @@ def test_a_sandbox_profile_is_deleted_on_quit(tmp_path) -> None:
     profile = Path(next(line for line in run.stdout.splitlines() if line.startswith("profile ")).split(" ", 1)[1])
     assert profile.parent == tmp_path.resolve() and profile.name.startswith("bigsync-sandbox-")
     assert not profile.exists()
+
+
+def test_quitting_after_a_reconnect_speaks_of_no_other_changes(sandbox, connected, qtbot) -> None:
+    """Settings › Reconnect… on a set-up profile, a new sign-in, then Cancel: the question says the
+    connection is kept and the saved setup goes on — not "Your other changes are discarded", since
+    the admin made none."""
+    from bigsync_gui.core.connections import Connector
+    from bigsync_gui.core.engine import Engine
+    from test_wizard import fast_policies
+
+    Engine(fast_policies(Connector(connected))).configure("Closed Won")
+    wizard = wizard_on_bigtime(qtbot, sandbox, connected)
+    wizard.reject()
+    assert wizard.quit_box.informativeText() == (
+        "Your BigTime connection will be kept: BigSync stored it when you signed in.\n\n"
+        "BigSync keeps syncing with the saved setup."
+    )
+    wizard.quit_box.reject()
+    wizard.next()  # a step further: now there is something to discard
+    wizard.reject()
+    assert "Your other changes are discarded; BigSync keeps syncing" in wizard.quit_box.informativeText()
+    wizard.quit_box.reject()
