@@ -267,6 +267,12 @@ class TriggerStream:
                 else "the org's daily allowance of streaming events is used up",
             )
             return float(ALLOCATION_RETRY_SECONDS[min(allocation_failures, len(ALLOCATION_RETRY_SECONDS) - 1)]), None
+        if failure.kind == "refused" and failure.error.startswith("403"):
+            # a 403 on a subscribe: the user may not receive the events (CDC asks View All on the object)
+            self._set_mode(
+                False, "the connected Salesforce user lacks View All on Opportunities, which instant triggers need"
+            )
+            return float(REFUSED_RETRY_SECONDS), None
         if failure.kind in ("refused", "replay_invalid"):
             self._set_mode(False, "Change Data Capture is not on for Opportunity in this org")
             return float(REFUSED_RETRY_SECONDS), None

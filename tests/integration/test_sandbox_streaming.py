@@ -7,6 +7,8 @@ from __future__ import annotations
 import pytest
 import requests
 
+from bigsync_gui.sandbox import credentials as cred
+
 from test_sandbox_salesforce_rest import Api, new_opportunity
 
 CHANNEL = "/data/OpportunityChangeEvent"
@@ -285,3 +287,40 @@ def test_the_orgs_concurrent_clients_then_a_denied_handshake(sandbox, api, bayeu
     assert denied["advice"] == {"reconnect": "none"}
     bayeux.send({"channel": "/meta/disconnect", "clientId": bayeux.client_id})
     assert second.handshake()["successful"]
+
+
+def standard_user_headers(sandbox) -> dict:
+    """A seeded Standard User's session: no View All on opportunities (docs/sandbox.md, *Profiles*)."""
+    data = sandbox.world.salesforce
+    with sandbox.world.lock:
+        user = next(u for u in data.all_records("User") if u["Id"] != data.admin_user_id and u.get("IsActive"))
+    r = requests.post(
+        sandbox.salesforce_url + "/services/oauth2/token",
+        data={
+            "grant_type": "password",
+            "client_id": cred.SF_CONSUMER_KEY,
+            "username": user["Username"],
+            "password": cred.SF_PASSWORD,
+        },
+        timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    return {"Authorization": "Bearer " + r.json()["access_token"]}
+
+
+def test_change_events_need_view_all_at_subscription_or_on_delivery(sandbox, api, bayeux):
+    """The CDC guide, *Required Permissions for Change Event Subscribers*: View All on the object (or View
+    All Data); a single-entity channel refuses the subscription, /data/ChangeEvents filters on delivery."""
+    standard = Bayeux(sandbox, api)
+    standard.http.headers.update(standard_user_headers(sandbox))
+    assert standard.handshake()["successful"]
+    refused = standard.subscribe()
+    assert refused["successful"] is False and refused["error"].startswith("403::")
+    assert standard.subscribe(channel="/data/ChangeEvents")["successful"]
+    standard.connect()
+    bayeux.start()
+    new_opportunity(api)
+    events, reply = bayeux.connect()
+    assert reply["successful"] and [h[0] for h in bayeux.headers(events)] == ["CREATE"]
+    nothing, reply = standard.connect()  # held until the timeout: the event is not for this user
+    assert reply["successful"] and nothing == []

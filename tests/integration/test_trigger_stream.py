@@ -248,3 +248,16 @@ def test_the_orgs_concurrent_clients_all_taken_falls_back_to_polling_then_connec
         assert h.waits[0] == 900.0
         other.disconnect()
         h.until(lambda: h.stream.up, "the stream up once a connection is free")
+
+
+def test_a_user_without_view_all_falls_back_to_polling_and_says_why(sandbox):
+    """Change Data Capture asks View All on the object: a Standard User's subscription is refused, and
+    the stream says so rather than blaming the org's CDC selection."""
+    from test_sandbox_streaming import standard_user_headers
+
+    h = Harness(sandbox)
+    h.api.headers = standard_user_headers(sandbox)
+    with h:
+        h.until(lambda: h.waits, "a try")
+        assert not h.stream.up and "lacks View All on Opportunities" in h.stream.reason
+        assert h.waits[0] == 1800.0

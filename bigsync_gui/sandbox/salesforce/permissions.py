@@ -36,6 +36,24 @@ class Permissions:
         }
         return any(p.get(f"Permissions{permission}") for p in self.data.all_records("PermissionSet") if p["Id"] in sets)
 
+    def view_all(self, user_id: str, sobject: str) -> bool:
+        """View All Data, or the object's View All Records: what Change Data Capture asks of a subscriber
+        (the CDC guide, *Required Permissions for Change Event Subscribers*)."""
+        if self.user_permission(user_id, "ViewAllData") or self.user_permission(user_id, "ModifyAllData"):
+            return True
+        sets = {
+            a["PermissionSetId"]
+            for a in self.data.all_records("PermissionSetAssignment")
+            if a["AssigneeId"] == user_id and not a.get("IsDeleted")
+        }
+        return any(
+            o.get("PermissionsViewAllRecords")
+            and o["ParentId"] in sets
+            and str(o.get("SobjectType")).lower() == sobject.lower()
+            for o in self.data.all_records("ObjectPermissions")
+            if not o.get("IsDeleted")
+        )
+
     def require(self, user_id: str, permission: str, what: str) -> None:
         if not self.user_permission(user_id, permission):
             raise SalesforceError(

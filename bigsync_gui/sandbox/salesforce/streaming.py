@@ -28,6 +28,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from ..web import ApiError, json_response, read_json, unlocked
+from .permissions import Permissions
 from .change_events import CHANGE_TYPES, DEFAULT_DAILY_EVENTS, GAP_TYPES, OVERFLOW_RECORD_ID, entity_for
 
 if TYPE_CHECKING:
@@ -263,6 +264,14 @@ class StreamingRoutes:
                 successful=False, error=f"400::The channel you requested to subscribe to does not exist {{{channel}}}"
             )
             return
+        if entity is not None and not self._may_receive(client.user_id, entity):
+            # The CDC guide: a single-entity channel asks View All (Records) on the object, or View All
+            # Data, at subscription (the wider channels filter on delivery). It gives no error text.
+            reply.update(
+                successful=False,
+                error=f"403::User does not have the View All permission needed to subscribe to {channel}",
+            )
+            return
         replay = ((message.get("ext") or {}).get("replay") or {}).get(channel, -1)
         if isinstance(replay, bool) or not isinstance(replay, int) or not self.data.change_events.valid_replay(replay):
             reply.update(successful=False, error=_replay_error(replay))
@@ -271,13 +280,26 @@ class StreamingRoutes:
             client.subscriptions[channel] = self.data.change_events.latest if replay == -1 else replay
         reply["successful"] = True
 
+    def _may_receive(self, user_id: str, entity: str) -> bool:
+        with self.lock:
+            return Permissions(self.data).view_all(user_id, entity)
+
     def _pending(self, client: BayeuxClient) -> list[dict[str, Any]]:
+        """The events after each subscription's position; on ``/data/ChangeEvents`` only those of
+        entities the user may see all of (permissions enforced on delivery, as the CDC guide says)."""
         events: list[dict[str, Any]] = []
         log = self.data.change_events
+        allowed: dict[str, bool] = {}
+
+        def may(entity: str) -> bool:
+            if entity not in allowed:
+                allowed[entity] = Permissions(self.data).view_all(client.user_id, entity)
+            return allowed[entity]
+
         for channel, cursor in client.subscriptions.items():
             entity = entity_for(channel)
             if channel == ALL_CHANGES:
-                found = [e for e in log.after_any(cursor) if self.data.cdc_selected(e["entity"])]
+                found = [e for e in log.after_any(cursor) if self.data.cdc_selected(e["entity"]) and may(e["entity"])]
             elif entity is not None and self.data.cdc_selected(entity):
                 found = log.after(channel, cursor)
             else:
