@@ -324,3 +324,24 @@ def test_change_events_need_view_all_at_subscription_or_on_delivery(sandbox, api
     assert reply["successful"] and [h[0] for h in bayeux.headers(events)] == ["CREATE"]
     nothing, reply = standard.connect()  # held until the timeout: the event is not for this user
     assert reply["successful"] and nothing == []
+
+
+def test_a_field_the_subscriber_may_not_read_is_left_out_of_its_events(sandbox, api, bayeux):
+    """The CDC guide, *Field-Level Security*: delivered events hold only the fields the subscriber may
+    view. A field created through the Tooling API is visible to no one until granted (docs/sandbox.md)."""
+    text = {"type": "Text", "label": "Audit note", "length": 40}
+    created = api.send(
+        "POST", "/tooling/sobjects/CustomField", {"FullName": "Opportunity.Audit_Note__c", "Metadata": text}
+    )
+    assert created.status_code == 201, created.text
+    oid = new_opportunity(api)
+    bayeux.start()
+    r = requests.patch(
+        sandbox.salesforce_admin_url + f"/records/Opportunity/{oid}",
+        json={"Audit_Note__c": "secret", "Amount": 7},
+        timeout=10,
+    )
+    assert r.status_code < 300, r.text
+    events, _ = bayeux.connect()
+    payload = events[0]["data"]["payload"]
+    assert payload["Amount"] == 7 and "Audit_Note__c" not in payload

@@ -28,6 +28,7 @@ from werkzeug.routing import Rule
 from werkzeug.wrappers import Request, Response
 
 from ..web import ApiError, json_response, read_json, unlocked
+from .field_security import field_grants
 from .permissions import Permissions
 from .change_events import CHANGE_TYPES, DEFAULT_DAILY_EVENTS, GAP_TYPES, OVERFLOW_RECORD_ID, entity_for
 
@@ -291,6 +292,13 @@ class StreamingRoutes:
         log = self.data.change_events
         allowed: dict[str, bool] = {}
 
+        unreadable: dict[str, set[str]] = {}
+
+        def hidden(entity: str) -> set[str]:
+            if entity not in unreadable:
+                unreadable[entity] = self._hidden_fields(client.user_id, entity)
+            return unreadable[entity]
+
         def may(entity: str) -> bool:
             if entity not in allowed:
                 allowed[entity] = Permissions(self.data).view_all(client.user_id, entity)
@@ -304,8 +312,24 @@ class StreamingRoutes:
                 found = log.after(channel, cursor)
             else:
                 found = []
-            events.extend({"channel": channel, "data": e["data"], "_replay": e["replay_id"]} for e in found)
+            events.extend(
+                {"channel": channel, "data": self._visible(e, hidden(e["entity"])), "_replay": e["replay_id"]}
+                for e in found
+            )
         return events
+
+    def _hidden_fields(self, user_id: str, entity: str) -> set[str]:
+        obj = self.data.schema.get(entity.lower())
+        return {n for n, (read, _) in field_grants(self.data, user_id, obj).items() if not read} if obj else set()
+
+    @staticmethod
+    def _visible(event: dict[str, Any], hidden: set[str]) -> dict[str, Any]:
+        """The event's data without the fields the user may not read: "delivered events contain only the
+        fields that a subscribed user is allowed to view" (the CDC guide, *Field-Level Security*)."""
+        payload = event["data"].get("payload") or {}
+        if not hidden or not any(k.lower() in hidden for k in payload):
+            return event["data"]
+        return {**event["data"], "payload": {k: v for k, v in payload.items() if k.lower() not in hidden}}
 
     def _connect(self, client: BayeuxClient, reply: dict[str, Any]) -> list[dict[str, Any]]:
         """The events for the client, at once or when they come, else an empty answer at the timeout."""
