@@ -156,6 +156,7 @@ class Connector:
             self.http["salesforce"],
             token,
             on_rotated=lambda new: self.vault.set(secrets.SALESFORCE_REFRESH_TOKEN, new),
+            stored=lambda: self.vault.get(secrets.SALESFORCE_REFRESH_TOKEN),
         )
         return SalesforceClient(s.instance_url, refresher, self.http["salesforce"])
 
@@ -279,6 +280,7 @@ class Connector:
                     token,
                     on_rotated=lambda new: self.vault.set(secrets.BIGTIME_REFRESH_TOKEN, new),
                     on_token_body=lambda shape: self._learnt_bigtime("token_body", shape),
+                    stored=lambda: self.vault.get(secrets.BIGTIME_REFRESH_TOKEN),
                 )
                 auth = bt.OAuthAuth(
                     refresher,

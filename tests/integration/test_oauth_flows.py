@@ -407,6 +407,39 @@ def test_bigtime_refresh_always_rotates(sandbox, bigtime_reading):
     assert dead.status_code == 400 and dead.json()["error"] == "invalid_grant"
 
 
+def test_a_grant_rotated_by_another_holder_is_taken_from_the_store(sandbox, bigtime_reading):
+    """Two holders of one BigTime grant (the tray's sync process and a Settings window): one refreshes
+    and BigTime rotates the refresh token, killing the other's copy. The other then takes the stored
+    token instead of telling the admin to sign in again; a grant really gone still needs a reconnect."""
+    first = sign_in(bt_endpoints(sandbox))
+    vault = {"refresh": first.refresh_token}
+
+    def holder() -> TokenRefresher:
+        return TokenRefresher(
+            bt_endpoints(sandbox),
+            policy("bigtime"),
+            vault["refresh"],
+            lambda new: vault.update(refresh=new),
+            tokens=first,
+            stored=lambda: vault["refresh"],
+        )
+
+    sync_process, settings_window = holder(), holder()
+    settings_window.refresh()  # rotates: sync_process's copy is dead now
+    assert vault["refresh"] != first.refresh_token
+    renewed = sync_process.refresh()
+    assert bt_projects(sandbox, renewed.access_token).status_code == 200
+    assert vault["refresh"] == renewed.refresh_token  # and its own rotation is stored in turn
+
+    # Nothing newer stored, or a stored token that is dead too: the refusal stands (one more try, no loop).
+    for stored in (first.refresh_token, "5AepRevokedToo"):
+        vault["refresh"] = first.refresh_token
+        stale = holder()  # holds the rotated-away first token
+        vault["refresh"] = stored
+        with pytest.raises(ReconnectNeeded):
+            stale.refresh()
+
+
 def test_bigtime_expiry_is_honoured_proactively(sandbox, bigtime_reading):
     first = sign_in(bt_endpoints(sandbox))
     rotated: list[str] = []

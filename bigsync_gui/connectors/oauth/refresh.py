@@ -38,6 +38,7 @@ class TokenRefresher:
         on_rotated: Callable[[str], None],
         tokens: TokenSet | None = None,
         on_token_body: Callable[[str], None] | None = None,
+        stored: Callable[[], str | None] | None = None,
     ) -> None:
         require_secure_url(endpoints.system, endpoints.token_url)
         self.endpoints = endpoints
@@ -48,6 +49,9 @@ class TokenRefresher:
         self._lock = threading.Lock()
         self._dead: ReconnectNeeded | None = None
         self._on_token_body = on_token_body  # told the request shape once one works, if it was not known
+        # The refresh token as stored now: another holder of the same grant (the tray's sync process,
+        # a Settings window) may have rotated it since this one was read, which kills this copy.
+        self._stored = stored
         # No scope on refresh: the grant keeps the scopes it was given.
         bodies = (tokens.token_body,) if tokens is not None and tokens.token_body else endpoints.token_bodies
         self._session = PolicySession(http, endpoints.system, bodies, client_id=endpoints.client_id)
@@ -102,12 +106,19 @@ class TokenRefresher:
         if ep.client_secret is not None:
             extra["client_secret"] = ep.client_secret
         try:
-            with oauthlib_allows(ep.token_url):
-                self._session.refresh_token(ep.token_url, refresh_token=self._refresh_token, **extra)
+            self._request_refresh(extra)
         except OAuth2Error as exc:
-            raise self._refresh_failure(exc.error or "", exc.description or "") from None
-        except Warning:  # a changed scope is not a failure
-            pass
+            stored = self._stored() if self._stored is not None else None
+            if exc.error != "invalid_grant" or not stored or stored == self._refresh_token:
+                raise self._refresh_failure(exc.error or "", exc.description or "") from None
+            # Rotated by another holder of the grant and stored: use that one (once; its failure is final).
+            log.info("%s: the refresh token was rotated elsewhere; using the stored one", ep.system)
+            self._refresh_token = stored
+            self._session.last_raw = None
+            try:
+                self._request_refresh(extra)
+            except OAuth2Error as again:
+                raise self._refresh_failure(again.error or "", again.description or "") from None
         raw: dict[str, Any] = self._session.last_raw or {}
         if not raw.get("access_token"):
             raise UnexpectedResponse(
@@ -121,6 +132,13 @@ class TokenRefresher:
                 self._on_token_body(shape)
         log.info("%s: access token refreshed", ep.system)
         return self._tokens
+
+    def _request_refresh(self, extra: dict[str, Any]) -> None:
+        try:
+            with oauthlib_allows(self.endpoints.token_url):
+                self._session.refresh_token(self.endpoints.token_url, refresh_token=self._refresh_token, **extra)
+        except Warning:  # a changed scope is not a failure
+            pass
 
     def _refresh_failure(self, error: str, description: str) -> Exception:
         system = self.endpoints.system
