@@ -49,7 +49,12 @@ def test_prints_urls_and_credentials_then_stops_cleanly_on_sigterm() -> None:
         assert versions.status_code == 200 and any(v["version"] == "67.0" for v in versions.json())
         session = requests.get(
             bt["base_url"] + "/staff",
-            headers={"X-Auth-ApiToken": bt["api_key"], "X-Auth-Realm": bt["firm_id"], "Accept": "application/json"},
+            headers={
+                "X-Auth-ApiToken": bt["api_key"],
+                "X-Auth-Realm": bt["firm_id"],
+                "Accept": "application/json",
+                "Content-Type": "application/json",
+            },
             timeout=10,
         )
         assert session.status_code == 200 and len(session.json()) >= 1
@@ -106,7 +111,12 @@ def bigtime_invoices(info: dict) -> list[tuple]:
     r = requests.get(
         bt["base_url"] + "/invoice/history",
         params={"startDt": "2000-01-01", "endDt": "2100-01-01"},
-        headers={"X-Auth-ApiToken": bt["api_key"], "X-Auth-Realm": bt["firm_id"], "Accept": "application/json"},
+        headers={
+            "X-Auth-ApiToken": bt["api_key"],
+            "X-Auth-Realm": bt["firm_id"],
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        },
         timeout=10,
     )
     assert r.status_code == 200, r.text

@@ -89,7 +89,12 @@ def bt_projects(sandbox, access_token: str) -> requests.Response:
     """The OAuth token the documented way (X-Auth-Token + X-Auth-Realm): every reading accepts it."""
     return requests.get(
         sandbox.bigtime_url + "/project",
-        headers={"X-Auth-Token": access_token, "X-Auth-Realm": cred.BT_FIRM_ID, "Accept": "application/json"},
+        headers={
+            "X-Auth-Token": access_token,
+            "X-Auth-Realm": cred.BT_FIRM_ID,
+            "Accept": "application/json",
+            "Content-Type": "application/json",
+        },
         timeout=10,
     )
 

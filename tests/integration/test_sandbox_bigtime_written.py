@@ -13,7 +13,12 @@ from bigsync_gui.connectors.errors import RequestRejected
 from bigsync_gui.connectors.http import HttpPolicy
 from bigsync_gui.sandbox import credentials as cred
 
-KEY_HEADERS = {"X-Auth-ApiToken": cred.BT_API_KEY, "X-Auth-Realm": cred.BT_FIRM_ID, "Accept": "application/json"}
+KEY_HEADERS = {
+    "X-Auth-ApiToken": cred.BT_API_KEY,
+    "X-Auth-Realm": cred.BT_FIRM_ID,
+    "Accept": "application/json",
+    "Content-Type": "application/json",
+}
 PROJECT = 1001  # the seed's first project
 CLIENT = 201  # the seed's first client
 
@@ -159,3 +164,34 @@ def test_the_other_character_limits_cut_under_the_switch(sandbox, label, send, l
     # The custom fields' answer is every field of the project; the others answer the record.
     kept = next(r["Value"] for r in body if r["Sid"] == 3) if isinstance(body, list) else body[field]
     assert kept == "z" * limit
+
+
+# ---- "we figure out what type of data you'd like ... by reading the content-type header" (help/Overview) -
+AUTH_ONLY = {"X-Auth-ApiToken": cred.BT_API_KEY, "X-Auth-Realm": cred.BT_FIRM_ID}
+
+
+@pytest.mark.parametrize(
+    "asked", [{}, {"Accept": "application/json"}, {"Content-Type": "text/plain"}], ids=["nothing", "accept", "text"]
+)
+def test_only_a_json_content_type_gets_json_unless_switched(sandbox, asked):
+    url = sandbox.bigtime_url + f"/client/detail/{CLIENT}"
+    as_json = requests.get(url, headers={**AUTH_ONLY, "Content-Type": "application/json"}, timeout=10)
+    assert as_json.headers["Content-Type"].startswith("application/json")
+    other = requests.get(url, headers={**AUTH_ONLY, **asked}, timeout=10)
+    assert other.status_code == 200 and other.headers["Content-Type"].startswith("application/xml")
+    assert f"<SystemId>{CLIENT}</SystemId>" in other.text and f"<Nm>{as_json.json()['Nm']}</Nm>" in other.text
+    missing = requests.get(sandbox.bigtime_url + "/client/detail/999999", headers={**AUTH_ONLY, **asked}, timeout=10)
+    assert missing.status_code == 404 and missing.text.startswith("<Error") and "<Message>" in missing.text
+    switch(sandbox, json_by_accept=True)
+    again = requests.get(url, headers={**AUTH_ONLY, **asked}, timeout=10)
+    if asked.get("Content-Type") == "text/plain":  # it asked for another format: still not JSON
+        assert again.headers["Content-Type"].startswith("application/xml")
+    else:
+        assert again.json() == as_json.json()
+
+
+def test_lists_come_as_an_xml_array(sandbox):
+    answer = requests.get(sandbox.bigtime_url + "/project", headers=AUTH_ONLY, timeout=10)
+    assert answer.text.startswith("<ArrayOfanyType") and answer.text.count("<Item>") == len(
+        api(sandbox, "GET", "/project").json()
+    )

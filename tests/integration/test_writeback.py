@@ -629,7 +629,11 @@ def history_without(env: Env, drop: dict[int, tuple[str, ...]]) -> list[dict[str
     r = requests.get(
         env.sandbox.bigtime_url + "/invoice/history",
         params={"startDt": "2000-01-01", "endDt": "2100-01-01"},
-        headers={"X-Auth-ApiToken": cred.BT_API_KEY, "X-Auth-Realm": cred.BT_FIRM_ID},
+        headers={
+            "X-Auth-ApiToken": cred.BT_API_KEY,
+            "X-Auth-Realm": cred.BT_FIRM_ID,
+            "Content-Type": "application/json",
+        },
         timeout=10,
     )
     invoices = r.json()

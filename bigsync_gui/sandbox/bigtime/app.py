@@ -30,6 +30,7 @@ from ..web import ApiError, ServiceApp, json_response
 from .admin_api import AdminRoutes
 from .auth import BigTimeAuth
 from .data import BigTimeData
+from .formats import JSON, as_xml, wants_json
 from .handlers import API_PREFIX
 from .rate_limit import RateLimit
 from .rest import RestRoutes
@@ -86,7 +87,11 @@ class BigTimeApp(ServiceApp):
             limited = self.rate_limit.take()  # browser pages above: not the API
             if limited is not None:
                 return self._rate_limit_page(limited)
-        return super()._dispatch(url_map, request, admin)
+        response = super()._dispatch(url_map, request, admin)
+        oauth = request.path.lower().startswith(API_PREFIX.lower() + "/oauth2/")  # OAuth's own JSON and pages
+        if admin or oauth or response.mimetype != JSON or wants_json(request, self.data.switches["json_by_accept"]):
+            return response
+        return as_xml(response)
 
     def _rate_limit_page(self, retry_after: int) -> Response:
         """BigTime's refusal: 503 with an HTML page (its error bodies are sometimes HTML), and

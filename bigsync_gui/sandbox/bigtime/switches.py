@@ -43,6 +43,15 @@ BIGTIME_SWITCHES = (
         strict_bool,
     ),
     Switch(
+        "json_by_accept",
+        False,
+        True,
+        "Accept: application/json also asks for JSON, and a request naming no format gets JSON (ASP.NET's "
+        "default). BigTime documents that it reads 'the content-type header': by default only a JSON "
+        "Content-Type gets JSON, any other request XML.",
+        strict_bool,
+    ),
+    Switch(
         "project_list_dt_modified",
         False,
         True,
