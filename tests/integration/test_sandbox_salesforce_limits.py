@@ -256,3 +256,32 @@ def test_concurrent_long_requests_are_a_busy_org_not_the_days_allowance(sandbox,
     admin(sandbox, "POST", "/settings", {"daily_api_limit": 100, "api_usage": 100})
     with pytest.raises(ApiLimitReached):
         client.count("SELECT COUNT() FROM Opportunity")
+
+
+# ---- a nextRecordsUrl is used once (strict) or may be asked again (query_locator_reusable) -----------------
+def test_a_page_asked_twice_and_a_retry_after_a_lost_answer(
+    sandbox, grant, client, salesforce_reading, opportunities_over_one_page
+):
+    data = sandbox.world.salesforce
+    with sandbox.world.lock:  # 41 + 260 + 200 opportunities: three pages of 200
+        for i in range(200):
+            data.insert(
+                "Opportunity", {"Name": f"Extra {i:03d}", "StageName": "Prospecting", "CloseDate": "2027-01-01"}
+            )
+    token = grant["access_token"]
+    url = open_cursor(sandbox, token)
+    assert more(sandbox, token, url).status_code == 200
+    again = more(sandbox, token, url)
+    if salesforce_reading == "strict":
+        assert again.status_code == 400 and again.json()[0]["errorCode"] == "INVALID_QUERY_LOCATOR"
+    else:
+        assert again.status_code == 200
+    # the answer to the second page is lost on the way: the client's retry asks the same URL again
+    admin(sandbox, "POST", "/faults", {"kind": "drop", "method": "GET", "path": "/query/01g", "count": 1})
+    soql = "SELECT Id, Name FROM Opportunity WHERE Name LIKE 'Paged %' ORDER BY Name"
+    if salesforce_reading == "strict":
+        with pytest.raises(RequestRejected) as exc:
+            list(client.query(soql, batch_size=200))
+        assert exc.value.code == "INVALID_QUERY_LOCATOR" and "the next sync reads it again" in str(exc.value)
+    else:
+        assert len(list(client.query(soql, batch_size=200))) == 260

@@ -285,7 +285,18 @@ class SalesforceClient:
                 return
             if not isinstance(next_url, str) or not next_url.startswith("/services/data/"):
                 raise UnexpectedResponse(SYSTEM, "Salesforce's query answer has an unusable nextRecordsUrl.")
-            body = self._get_object(next_url, headers=headers)
+            try:
+                body = self._get_object(next_url, headers=headers)
+            except RequestRejected as exc:
+                if exc.code != "INVALID_QUERY_LOCATOR":
+                    raise
+                raise RequestRejected(  # expired, or used up by an answer a dropped connection lost
+                    SYSTEM,
+                    exc.status,
+                    "Salesforce no longer serves the next page of this query (its locator expired or was used "
+                    "up); nothing was lost: the next sync reads it again.",
+                    exc.code,
+                ) from None
 
     # ---- stages ------------------------------------------------------------------------------------
     STAGES_SOQL = (

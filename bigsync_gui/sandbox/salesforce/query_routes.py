@@ -107,6 +107,7 @@ class QueryRoutes:
             "last_used": now,
             "opened": next(self._opened),
             "user": user_id,
+            "expect": 0,  # the offset of the one nextRecordsUrl handed out and not yet used
         }
         return locator
 
@@ -122,8 +123,10 @@ class QueryRoutes:
         done = nxt >= len(selection.rows)
         body: dict[str, Any] = {"totalSize": selection.total_size, "done": done}
         if done:
-            del self._cursors[locator]
+            if not self.data.switches["query_locator_reusable"]:
+                del self._cursors[locator]  # its last page may be asked again under the lenient reading
         else:
+            cursor["expect"] = nxt
             body["nextRecordsUrl"] = f"/services/data/{version}/query/{locator}-{nxt}"
         body["records"] = records
         return body
@@ -141,4 +144,6 @@ class QueryRoutes:
         offset = int(match.group(2))
         if offset >= len(cursor["selection"].rows):
             raise SfApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")
+        if offset != cursor["expect"] and not self.data.switches["query_locator_reusable"]:
+            raise SfApiError(400, "INVALID_QUERY_LOCATOR", "invalid query locator")  # used already, or never given
         return json_response(self._page(match.group(1), offset, version))

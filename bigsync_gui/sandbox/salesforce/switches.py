@@ -45,4 +45,16 @@ SALESFORCE_SWITCHES = (
         "limits cheat sheet says since v56, instead of 15 minutes idle and 10 per user (the oldest released).",
         strict_bool,
     ),
+    # The SOAP guide's QueryLocator page: "Use a given queryLocator value only one time" (queryMore answers
+    # with a new one). The REST guide says nothing of asking a nextRecordsUrl twice, and the URL carries
+    # its offset. Strict: a nextRecordsUrl, once answered, is used up (a retried page after a lost answer
+    # is INVALID_QUERY_LOCATOR). Lenient: any page of a live cursor may be asked again.
+    Switch(
+        "query_locator_reusable",
+        False,
+        True,
+        "A nextRecordsUrl may be asked again (e.g. a retry after a lost answer) while its cursor lives, "
+        "instead of being used up by its first answer.",
+        strict_bool,
+    ),
 )
