@@ -38,6 +38,7 @@ from .tokens import AccessTokenSource
 from .wire import (
     API_VERSION,
     COLLECTION_CHUNK,
+    LOCATOR_GONE,
     MAX_BATCH_SIZE,
     MIN_BATCH_SIZE,
     NOT_FOR_REST,
@@ -290,13 +291,7 @@ class SalesforceClient:
             except RequestRejected as exc:
                 if exc.code != "INVALID_QUERY_LOCATOR":
                     raise
-                raise RequestRejected(  # expired, or used up by an answer a dropped connection lost
-                    SYSTEM,
-                    exc.status,
-                    "Salesforce no longer serves the next page of this query (its locator expired or was used "
-                    "up); nothing was lost: the next sync reads it again.",
-                    exc.code,
-                ) from None
+                raise RequestRejected(SYSTEM, exc.status, LOCATOR_GONE, exc.code) from None
 
     # ---- stages ------------------------------------------------------------------------------------
     STAGES_SOQL = (

@@ -17,6 +17,11 @@ API_VERSION = "v67.0"
 UPDATED_WINDOW_DAYS = 30  # getUpdated: at most 30 days back
 COLLECTION_CHUNK = 200  # sObject Collections: at most 200 records per call
 MIN_BATCH_SIZE, MAX_BATCH_SIZE = 200, 2000  # Sforce-Query-Options batchSize
+# A page the client can no longer get: its locator expired, or the answer a dropped connection lost used it up
+LOCATOR_GONE = (
+    "Salesforce no longer serves the next page of this query (its locator expired or was used up); "
+    "nothing was lost: the next sync reads it again."
+)
 
 PERMISSION_CODES = frozenset(
     {
