@@ -345,3 +345,12 @@ def test_a_field_the_subscriber_may_not_read_is_left_out_of_its_events(sandbox, 
     events, _ = bayeux.connect()
     payload = events[0]["data"]["payload"]
     assert payload["Amount"] == 7 and "Audit_Note__c" not in payload
+
+
+def test_at_most_five_entities_are_selected_without_the_add_on(sandbox):
+    """The CDC guide's allocations: 5 selected entities per org (all channels) without the add-on."""
+    url = sandbox.salesforce_admin_url + "/streaming"
+    five = ["Opportunity", "Account", "Contact", "OpportunityContactRole", "User"]
+    assert requests.post(url, json={"entities": five}, timeout=10).status_code == 200
+    six = requests.post(url, json={"entities": [*five, "BigTime_Invoice__c"]}, timeout=10)
+    assert six.status_code == 400 and "At most 5" in six.json()["message"]

@@ -46,6 +46,7 @@ LIMIT_ERROR = "403::Organization total events daily limit exceeded"
 # all event types": Enterprise 1,000 (Performance/Unlimited 2,000, others 20). The docs give no error; a
 # client past it reports a denied handshake with this reason (SalesforceFoundation/salesforce-streaming-client#15).
 DEFAULT_MAX_CLIENTS = 1000
+MAX_SELECTED_ENTITIES = 5  # the CDC guide's allocations: 5 selected entities per org without the add-on
 CLIENTS_ERROR = "403::Organization concurrent user limit exceeded"
 
 
@@ -422,6 +423,12 @@ class StreamingRoutes:
             or not all(isinstance(e, str) and e.lower() in self.data.schema for e in entities)
         ):
             raise ApiError(400, "INVALID_FIELD", 'entities must be a list of object names, e.g. ["Opportunity"]')
+        if entities is not None and len({e.lower() for e in entities}) > MAX_SELECTED_ENTITIES:
+            raise ApiError(  # as Setup refuses a sixth selection without the add-on
+                400,
+                "INVALID_FIELD",
+                f"At most {MAX_SELECTED_ENTITIES} entities can be selected for Change Data Capture",
+            )
         keys = ("timeout_seconds", "daily_event_limit", "max_clients", "events_delivered")
         numbers = {k: body[k] for k in keys if k in body}
         if any(isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0 for v in numbers.values()):
