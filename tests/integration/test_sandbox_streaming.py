@@ -354,3 +354,12 @@ def test_at_most_five_entities_are_selected_without_the_add_on(sandbox):
     assert requests.post(url, json={"entities": five}, timeout=10).status_code == 200
     six = requests.post(url, json={"entities": [*five, "BigTime_Invoice__c"]}, timeout=10)
     assert six.status_code == 400 and "At most 5" in six.json()["message"]
+
+
+def test_a_connect_over_another_transport_is_an_invalid_connection_type(sandbox, api, bayeux):
+    """The Streaming API's error codes: "400 Invalid connection type {connection_type}"."""
+    bayeux.start()
+    reply = bayeux.send({"channel": "/meta/connect", "clientId": bayeux.client_id, "connectionType": "websocket"})[-1]
+    assert reply["successful"] is False and reply["error"] == "400::Invalid connection type websocket"
+    _, reply = bayeux.connect()
+    assert reply["successful"]

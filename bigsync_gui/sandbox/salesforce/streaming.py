@@ -142,6 +142,13 @@ class StreamingRoutes:
                     )
                     if "clientId" in message:
                         reply["clientId"] = message["clientId"]
+                elif channel == "/meta/connect" and message.get("connectionType", "long-polling") != "long-polling":
+                    # the Streaming API's error codes: only long polling is served
+                    reply.update(
+                        clientId=client.client_id,
+                        successful=False,
+                        error=f"400::Invalid connection type {message.get('connectionType')}",
+                    )
                 elif channel == "/meta/connect":
                     replies.extend(self._connect(client, reply))
                 elif channel in ("/meta/subscribe", "/meta/unsubscribe"):
