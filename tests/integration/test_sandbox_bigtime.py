@@ -376,6 +376,14 @@ def test_session_login_then_x_auth_token_and_expiry(sandbox):
     assert me.status_code == 200 and me.json()["EMail"] == cred.BT_USERNAME
     assert api(sandbox, "GET", "/staff", headers={"X-Auth-Token": body["token"]}).status_code == 401  # realm required
     assert api(sandbox, "GET", "/staff", headers={**headers, "X-Auth-Realm": "other-firm"}).status_code == 401
+    # 24 hours by default (the shorter of the lifetimes BigTime's help has written); 7 days as a setting.
+    admin(sandbox, "POST", "/clock", json={"advance_seconds": 24 * 3600 - 60})
+    assert api(sandbox, "GET", "/staff", headers=headers).status_code == 200
+    admin(sandbox, "POST", "/clock", json={"advance_seconds": 61})
+    assert api(sandbox, "GET", "/staff", headers=headers).status_code == 401
+    admin(sandbox, "POST", "/settings", json={"session_ttl_seconds": 7 * 24 * 3600})
+    week = requests.post(base + "/session", json={"UserId": cred.BT_USERNAME, "Pwd": cred.BT_PASSWORD}, timeout=10)
+    headers["X-Auth-Token"] = week.json()["token"]
     admin(sandbox, "POST", "/clock", json={"advance_seconds": 6 * 24 * 3600})
     assert api(sandbox, "GET", "/staff", headers=headers).status_code == 200
     admin(sandbox, "POST", "/clock", json={"advance_seconds": 24 * 3600 + 1})

@@ -10,7 +10,9 @@ from typing import Any
 
 # ---- choices for the unknowns (one place) ---------------------------------------------------
 ACCESS_TOKEN_TTL_SECONDS = 264960  # BigTime's example expires_in (≈ 3 days)
-SESSION_TTL_SECONDS = 7 * 24 * 3600  # "tokens expire after 7 days" (current help page)
+# help/Session: "7 days" on the current page, 24 hours in older copies: the shorter written one (the
+# setting ``session_ttl_seconds`` plays the 7 days).
+SESSION_TTL_SECONDS = 24 * 3600
 RATE_LIMIT_REQUESTS = 30  # per firm, in any rolling window of RATE_LIMIT_WINDOW_SECONDS
 RATE_LIMIT_WINDOW_SECONDS = 60.0
 CODE_TTL_SECONDS = 600  # authorization codes: 10 minutes, single use
