@@ -87,3 +87,30 @@ def test_the_cometd_javascript_client_replays_from_an_id(sandbox):
     events = [json.loads(line) for line in out.splitlines() if '"event"' in line]
     assert [e["data"]["payload"]["ChangeEventHeader"]["recordIds"] for e in events] == [[second]]
     assert first != second
+
+
+def test_the_cometd_javascript_client_is_refused_without_view_all(sandbox):
+    """The CDC guide: a single-entity channel asks View All on the object; the independent client sees
+    the refused subscription in the Bayeux shape it expects."""
+    from types import SimpleNamespace
+
+    from test_sandbox_streaming import standard_user_headers
+
+    standard = SimpleNamespace(headers=standard_user_headers(sandbox))
+    client = run_client(sandbox, standard, -1, 1)
+    out, err = client.communicate(timeout=60)
+    steps = [json.loads(line) for line in out.splitlines()]
+    assert client.returncode == 3, err
+    refused = next(s for s in steps if s["what"] == "subscribe")
+    assert refused["successful"] is False and refused["error"].startswith("403::")
+
+
+def test_the_cometd_javascript_client_past_the_orgs_concurrent_clients(sandbox):
+    admin = sandbox.salesforce_admin_url + "/streaming"
+    requests.post(admin + "/forget", json={}, timeout=10).raise_for_status()
+    requests.post(admin, json={"max_clients": 0}, timeout=10).raise_for_status()
+    client = run_client(sandbox, Api(sandbox), -1, 1)
+    out, err = client.communicate(timeout=60)
+    steps = [json.loads(line) for line in out.splitlines()]
+    assert client.returncode == 2, err
+    assert steps[-1] == {"what": "handshake", "successful": False, "error": "403::Handshake denied"}
