@@ -5,6 +5,8 @@ each switch plays the other reading."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import requests
 
@@ -122,7 +124,7 @@ def _custom(sandbox, value: str) -> requests.Response:
     return api(sandbox, "POST", "/project/CustomFields", json={"ProjectSid": PROJECT, "Sid": 3, "Value": value})
 
 
-def _task(sandbox, field: str, value: str) -> requests.Response:
+def _task(sandbox, field: str, value: Any) -> requests.Response:
     return admin(sandbox, "POST", "/records/task", json={"ProjectSid": PROJECT, "TaskNm": "Task", field: value})
 
 
@@ -195,3 +197,21 @@ def test_lists_come_as_an_xml_array(sandbox):
     assert answer.text.startswith("<ArrayOfanyType") and answer.text.count("<Item>") == len(
         api(sandbox, "GET", "/project").json()
     )
+
+
+# ---- help/Picklist, help/Task: what the lists leave out ------------------------------------------------
+@pytest.mark.parametrize("name, kind", [("projects", "project"), ("clients", "client"), ("staff", "staff")])
+def test_picklists_leave_out_inactive_items(sandbox, name, kind):
+    """ "Inactive/Completed items are not included" (help/Picklist)."""
+    listed = {i["Id"] for i in api(sandbox, "GET", f"/picklist/{name}").json()}
+    one = sorted(listed)[-1]
+    admin(sandbox, "PATCH", f"/records/{kind}/{one}", json={"IsInactive": True}).raise_for_status()
+    assert {i["Id"] for i in api(sandbox, "GET", f"/picklist/{name}").json()} == listed - {one}
+
+
+def test_a_projects_task_list_holds_tasks_in_process_unless_completed_ones_are_asked_for(sandbox):
+    """ "By default, we return only tasks that are 'in process', but you can pass ShowCompleted=True"."""
+    made = [_task(sandbox, "IsInactive", done).json()["SystemId"] for done in (False, True)]
+    in_process = {t["SystemId"] for t in api(sandbox, "GET", f"/task/ListByProject/{PROJECT}").json()}
+    every = {t["SystemId"] for t in api(sandbox, "GET", f"/task/ListByProject/{PROJECT}?ShowCompleted=true").json()}
+    assert made[0] in in_process and made[1] not in in_process and set(made) <= every

@@ -208,6 +208,7 @@ class Directory:
         if "StatusProd" in values and values["StatusProd"] is not None:
             record["IsInactive"] = groups[values["StatusProd"]] == "Inactive"
         elif "IsInactive" in values:
+            record["IsInactive"] = values["IsInactive"]
             current = groups.get(record.get("StatusProd") or 0, "Active")
             if values["IsInactive"] and current != "Inactive":
                 record["StatusProd"] = next(s["Id"] for s in STATUS_PRODUCTION if s["Group"] == "Inactive")
@@ -452,27 +453,27 @@ class Directory:
         self.store.records["task"][sid] = record
         return sid
 
-    def project_tasks(self, project_id: int) -> list[dict[str, Any]]:
+    def project_tasks(self, project_id: int, show_completed: bool = True) -> list[dict[str, Any]]:
+        """The project's tasks; the API's list (help/Task) keeps to those "in process" unless
+        ``ShowCompleted=True``."""
         pid = self.store.get("project", project_id, "Project")["SystemId"]
-        return [public(t) for t in self.store.records["task"].values() if t["ProjectSid"] == pid]
+        return [
+            public(t)
+            for t in self.store.records["task"].values()
+            if t["ProjectSid"] == pid and (show_completed or not t["IsInactive"])
+        ]
 
     # ---- picklists -------------------------------------------------------------------------
     def picklist(self, name: str) -> list[dict[str, Any]]:
+        """help/Picklist: "Inactive/Completed items are not included"."""
         key = name.lower()
-        if key == "projects":
+        named = {"projects": ("project", "DisplayName"), "clients": ("client", "Nm"), "staff": ("staff", "FullName")}
+        if key in named:
+            kind, field = named[key]
             return [
-                {"Id": p["SystemId"], "Name": p["DisplayName"], "Group": "Inactive" if p["IsInactive"] else "Active"}
-                for p in self.store.records["project"].values()
-            ]
-        if key == "clients":
-            return [
-                {"Id": c["SystemId"], "Name": c["Nm"], "Group": "Inactive" if c["IsInactive"] else "Active"}
-                for c in self.store.records["client"].values()
-            ]
-        if key == "staff":
-            return [
-                {"Id": s["SystemId"], "Name": s["FullName"], "Group": "Inactive" if s["IsInactive"] else "Active"}
-                for s in self.store.records["staff"].values()
+                {"Id": r["SystemId"], "Name": r[field], "Group": "Active"}
+                for r in self.store.records[kind].values()
+                if not r["IsInactive"]
             ]
         if key in ("laborcodes", "laborcode"):
             return [{"Id": c["Id"], "Name": c["Name"]} for c in LABOR_CODES]

@@ -287,4 +287,4 @@ class RestRoutes:
 
     def task_list(self, request: Request, pid: int) -> Any:
         self.auth.staff(request)
-        return self.data.directory.project_tasks(pid)
+        return self.data.directory.project_tasks(pid, show_completed=bool_arg(request, "ShowCompleted"))
