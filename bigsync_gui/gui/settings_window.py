@@ -140,6 +140,8 @@ class SettingsWindow(QWidget):
             f"In effect: Triggers: {timing.words} ({timing.detail}). BigTime's "
             f"figures {describe_interval(sync.writeback_interval_seconds)}, at most "
             f"{sync.api_budget_percent:g}% of the org's daily API allowance."
+            # else an admin who just set "every 3 min" reads "every 30–60 min" and thinks it was ignored
+            + (" “Check Salesforce every” is used only while the change stream is down." if timing.instant else "")
         )
 
     @staticmethod

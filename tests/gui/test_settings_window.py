@@ -137,3 +137,25 @@ def test_enter_in_a_schedule_box_saves_the_schedule(sandbox, connected, qtbot) -
         qtbot.keyClick(box, key)
         qtbot.waitUntil(lambda: window.schedule_status.text().startswith("Saved"), timeout=TIMEOUT)
         assert getattr(Settings.load(connected).sync, expected[0]) == expected[1]
+
+
+def test_with_instant_triggers_the_schedule_says_when_the_interval_is_used(sandbox, connected, qtbot) -> None:
+    """Triggers are instant: the sweep runs every 30–60 min whatever "Check Salesforce every" says, so
+    the window says when that interval is used instead of seeming to ignore it."""
+    from bigsync_gui.core.trigger_timing import MODE_KEY
+
+    configured(connected)
+    window = open_settings(qtbot, connected)
+    assert "change stream is down" not in window.effective.text()  # polling: the interval is what runs
+    store = Store(connected.data_dir / "state.db")
+    try:
+        store.set_meta(MODE_KEY, {"instant": True, "reason": "", "since": "2026-01-01T00:00:00+00:00"})
+    finally:
+        store.close()
+    window.sidebar.setCurrentRow(SECTIONS.index("Schedule"))
+    window.interval.setValue(3)
+    qtbot.mouseClick(window.save_schedule, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.schedule_status.text().startswith("Saved"), timeout=TIMEOUT)
+    effective = window.effective.text()
+    assert "Triggers: Instant" in effective and "a full check still runs every 30–60 min" in effective
+    assert effective.endswith(" “Check Salesforce every” is used only while the change stream is down.")
