@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QSize, QSortFilterProxyModel, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QStandardItem, QStandardItemModel
+from PySide6.QtGui import QGuiApplication, QKeySequence, QShortcut, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -312,6 +312,7 @@ class ActivityWindow(QWidget):
         self._times.setInterval(TIMES_REFRESH_MS)
         self._times.timeout.connect(lambda: self.feed.refresh_times())
         self._placed = False
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)  # as a dialog: the keyboard's way out
 
     def _table(self, model: QSortFilterProxyModel) -> QTableView:
         view = QTableView()

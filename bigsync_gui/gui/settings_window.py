@@ -18,6 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -105,6 +106,7 @@ class SettingsWindow(QWidget):
         self.refresh()
         self.sidebar.setCurrentRow(0)
         fit_to_screen(self)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)  # as a dialog: the keyboard's way out
 
     def settings(self) -> Settings:
         try:

@@ -371,3 +371,11 @@ def test_the_box_says_how_many_quiet_cycles_it_hides(qtbot, tmp_path: Path) -> N
     assert win.quiet_box.text() == "Hide &quiet cycles (4 hidden)"
     win.quiet_box.setChecked(False)
     assert win.cycle_proxy.rowCount() == 4 and win.quiet_box.text() == "Hide &quiet cycles"
+
+
+def test_esc_closes_the_window(qtbot, window: ActivityWindow) -> None:
+    """Esc is the keyboard's way out, as in a dialog (nothing else closes it without a mouse)."""
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=10000)
+    qtbot.keyClick(window.filter_edit, Qt.Key.Key_Escape)
+    assert not window.isVisible()

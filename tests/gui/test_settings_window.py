@@ -159,3 +159,12 @@ def test_with_instant_triggers_the_schedule_says_when_the_interval_is_used(sandb
     effective = window.effective.text()
     assert "Triggers: Instant" in effective and "a full check still runs every 30–60 min" in effective
     assert effective.endswith(" “Check Salesforce every” is used only while the change stream is down.")
+
+
+def test_esc_closes_the_settings_window(sandbox, connected, qtbot) -> None:
+    window = open_settings(qtbot, connected)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow, timeout=TIMEOUT)
+    window.sidebar.setFocus()
+    qtbot.keyClick(window.sidebar, Qt.Key.Key_Escape)
+    assert not window.isVisible()
