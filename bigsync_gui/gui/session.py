@@ -177,6 +177,9 @@ class DesktopSession(QObject):
         self.wizard.saved.connect(self._on_saved)
         self.wizard.finished.connect(self._on_wizard_closed)
         self.wizard.show()
+        problem, fix = self.model.problem, self.model.fix
+        if problem is not None and fix is not None and fix.start_page == start_page:
+            self.wizard.sign_in_again_at_once(start_page, problem.headline)  # not "✓ Connected" beside it
         self._report_ready("wizard")
 
     def _on_saved(self) -> None:

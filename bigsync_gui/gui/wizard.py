@@ -153,6 +153,17 @@ class SetupWizard(QWizard):
             self.setOption(QWizard.WizardOption.NoCancelButton, True)
             self.button(QWizard.WizardButton.FinishButton).setFocus()
 
+    def sign_in_again_at_once(self, page_name: str | None, headline: str) -> None:
+        """Opened by the tray's fix for a saved sign-in that stopped working ("Salesforce needs you to
+        sign in again"): the page says that, instead of the saved settings' "✓ Connected to …", with
+        the form open and Sign in the default, as after *Sign in again*."""
+        pages = {"salesforce": self.salesforce_page, "bigtime": self.bigtime_page}
+        page = pages.get(page_name or "")
+        if page is None or page.connection_text is None or page.state != "form":
+            return
+        page.kept_text = f"{headline}: the saved connection no longer works."
+        page.sign_in_again()
+
     def _connected(self, system: str) -> None:
         if system not in self._connected_now:
             self._connected_now.append(system)
