@@ -45,7 +45,7 @@ input[type=text],input[type=password],input[type=email]{width:100%;box-sizing:bo
 .secondary{background:#fff;color:#0176d3}
 .full{width:100%;margin-top:18px}
 .error{background:#fdecea;border:1px solid #ea001e;color:#ba0517;padding:10px;border-radius:4px;font-size:14px}
-.hint{background:#fef7e5;border:1px solid #f4bc25;padding:10px 12px;border-radius:4px;font-size:13px;margin-top:18px}
+.hint{background:#fef7e5;border:1px solid #f4bc25;padding:10px 12px;border-radius:4px;font-size:13px;margin-bottom:18px}
 .hint code{background:#fff;padding:1px 4px;border-radius:3px}
 ul.scopes{padding-left:20px;font-size:14px}
 .actions{display:flex;gap:12px;justify-content:flex-end;margin-top:20px}
@@ -95,6 +95,10 @@ def login_page(tx: str, username: str = "", error: str | None = None) -> Respons
     err = f'<div class="error" id="error">{html.escape(error)}</div>' if error else ""
     body = (
         f'<div class="card">{err}'
+        # Above the form: in the wizard's embedded browser a hint under it is below the fold.
+        '<div class="hint" id="sandbox_hint"><strong>Sandbox</strong> — this is the local emulator, not '
+        f"Salesforce. Log in with <code>{html.escape(cred.SF_USERNAME)}</code> / "
+        f"<code>{html.escape(cred.SF_PASSWORD)}</code>.</div>"
         f'<form method="post" action="/services/oauth2/authorize/login" id="login_form" autocomplete="off">'
         f'<input type="hidden" name="tx" value="{html.escape(tx)}">'
         '<label for="username">Username</label>'
@@ -103,9 +107,7 @@ def login_page(tx: str, username: str = "", error: str | None = None) -> Respons
         '<input type="password" id="password" name="pw">'
         '<input type="submit" id="Login" name="Login" class="btn primary full" value="Log In">'
         "</form>"
-        '<div class="hint" id="sandbox_hint"><strong>Sandbox</strong> — this is the local emulator, not '
-        f"Salesforce. Log in with <code>{html.escape(cred.SF_USERNAME)}</code> / "
-        f"<code>{html.escape(cred.SF_PASSWORD)}</code>.</div></div>"
+        "</div>"
     )
     return page("Log In to Salesforce", body)
 
