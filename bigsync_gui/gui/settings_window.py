@@ -49,6 +49,12 @@ from .wizard import bigtime_sentence, fit_to_screen, salesforce_sentence
 from .worker import run_in_background
 
 SECTIONS = ("Connections", "Trigger", "Fields", "Schedule", "Start at login")
+# Each system's (Reconnect, Connect, Disconnect) with its own Alt letter: a letter shared by the two
+# systems' buttons only moves the focus between them in Qt, it presses neither.
+BUTTON_TEXTS = {
+    "salesforce": ("&Reconnect…", "&Connect…", "&Disconnect"),
+    "bigtime": ("Recon&nect…", "Co&nnect…", "Disconnec&t"),
+}
 CHANGE_STAGE_TITLE = "Change the trigger stage?"
 
 
@@ -130,7 +136,7 @@ class SettingsWindow(QWidget):
             ("salesforce", settings.salesforce.connected),
             ("bigtime", settings.bigtime.connected),
         ):
-            self.buttons[system][0].setText("&Reconnect…" if connected else "&Connect…")
+            self.buttons[system][0].setText(BUTTON_TEXTS[system][0 if connected else 1])
             self.buttons[system][1].setEnabled(connected)
         sync = settings.sync
         self.current_stage.setText(f"Now: {sync.trigger_stage_label or sync.trigger_stage or 'not set'}.")
@@ -166,7 +172,7 @@ class SettingsWindow(QWidget):
             ("salesforce", "Salesforce", self.salesforce_state),
             ("bigtime", "BigTime", self.bigtime_state),
         ):
-            reconnect, disconnect = QPushButton("&Reconnect…"), QPushButton("&Disconnect")
+            reconnect, disconnect = QPushButton(BUTTON_TEXTS[system][0]), QPushButton(BUTTON_TEXTS[system][2])
             reconnect.clicked.connect(lambda _=False, s=system: self.reconnect_requested.emit(s))
             disconnect.clicked.connect(lambda _=False, s=system, t=title: self.disconnect(s, t))
             self.buttons[system] = (reconnect, disconnect)

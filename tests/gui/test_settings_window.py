@@ -168,3 +168,22 @@ def test_esc_closes_the_settings_window(sandbox, connected, qtbot) -> None:
     window.sidebar.setFocus()
     qtbot.keyClick(window.sidebar, Qt.Key.Key_Escape)
     assert not window.isVisible()
+
+
+def test_each_connections_button_has_its_own_alt_letter(sandbox, connected, qtbot, monkeypatch) -> None:
+    """Alt+letter presses a button only when no other visible one shares the letter (else Qt just
+    moves the focus): the two systems' Reconnect/Connect and Disconnect differ."""
+    from PySide6.QtWidgets import QPushButton
+
+    def letters() -> list[str]:
+        buttons = [b for b in window.connections.findChildren(QPushButton) if b.isVisible() and "&" in b.text()]
+        return [b.text()[b.text().index("&") + 1].lower() for b in buttons]
+
+    window = open_settings(qtbot, connected)
+    assert len(letters()) == 4 and len(set(letters())) == 4
+    settings = Settings.load(connected)
+    settings.salesforce.instance_url = ""  # not connected: "Connect…" instead of "Reconnect…"
+    monkeypatch.setattr(window, "settings", lambda: settings)
+    window.refresh()
+    assert window.buttons["salesforce"][0].text() == "&Connect…"
+    assert len(set(letters())) == 4
