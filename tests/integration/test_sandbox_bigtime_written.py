@@ -215,3 +215,30 @@ def test_a_projects_task_list_holds_tasks_in_process_unless_completed_ones_are_a
     in_process = {t["SystemId"] for t in api(sandbox, "GET", f"/task/ListByProject/{PROJECT}").json()}
     every = {t["SystemId"] for t in api(sandbox, "GET", f"/task/ListByProject/{PROJECT}?ShowCompleted=true").json()}
     assert made[0] in in_process and made[1] not in in_process and set(made) <= every
+
+
+# ---- help/Time: "unsubmitted entries have a negative 'SID' value and submitted entries have a positive value"
+def test_time_entry_ids_are_negative_until_submitted_and_change_then(sandbox):
+    made = _time(sandbox, "draft").json()
+    assert made["SID"] < 0 and made["IsSubmitted"] is False
+    assert api(sandbox, "GET", f"/time/detail/{made['SID']}").json()["Notes"] == "draft"
+    submitted = admin(sandbox, "PATCH", f"/records/time/{made['SID']}", json={"IsSubmitted": True}).json()
+    assert submitted["SID"] > 0 and submitted["Notes"] == "draft"  # the same entry, under a new id
+    assert api(sandbox, "GET", f"/time/detail/{made['SID']}").status_code == 404
+    listed = api(sandbox, "GET", f"/time/ByProject/{PROJECT}").json()
+    assert [e["Notes"] for e in listed if e["SID"] == submitted["SID"]] == ["draft"]
+    assert made["SID"] not in {e["SID"] for e in listed}
+    body = {"ProjectSID": PROJECT, "Dt": "2026-11-03", "Hours_IN": 2, "IsSubmitted": True}
+    assert api(sandbox, "POST", "/time", json=body).json()["SID"] > 0  # logged as submitted: positive at once
+
+
+def test_an_invoice_line_follows_its_time_entry_when_the_entry_is_submitted(sandbox):
+    entry = _time(sandbox, "billed").json()
+    invoice = admin(
+        sandbox, "POST", "/records/invoice", json={"ProjectSid": PROJECT, "Status": 0, "InvoiceDt": "2026-12-31"}
+    ).json()
+    sources = {line["SourceSid"] for line in invoice["Lines"] if line["Type"] == "Time"}
+    assert entry["SID"] in sources
+    new = admin(sandbox, "PATCH", f"/records/time/{entry['SID']}", json={"IsSubmitted": True}).json()["SID"]
+    lines = admin(sandbox, "GET", f"/records/invoice/{invoice['Sid']}").json()["Lines"]
+    assert new in {line["SourceSid"] for line in lines} and entry["SID"] not in {line["SourceSid"] for line in lines}

@@ -28,9 +28,9 @@ class AdminRoutes:
         return [
             Rule("/records/<kind>", endpoint=self.admin_records_list, methods=["GET"]),
             Rule("/records/<kind>", endpoint=self.admin_records_create, methods=["POST"]),
-            Rule("/records/<kind>/<int:rid>", endpoint=self.admin_record_get, methods=["GET"]),
-            Rule("/records/<kind>/<int:rid>", endpoint=self.admin_record_patch, methods=["PATCH"]),
-            Rule("/records/<kind>/<int:rid>", endpoint=self.admin_record_delete, methods=["DELETE"]),
+            Rule("/records/<kind>/<int(signed=True):rid>", endpoint=self.admin_record_get, methods=["GET"]),
+            Rule("/records/<kind>/<int(signed=True):rid>", endpoint=self.admin_record_patch, methods=["PATCH"]),
+            Rule("/records/<kind>/<int(signed=True):rid>", endpoint=self.admin_record_delete, methods=["DELETE"]),
             Rule("/invoices/<int:iid>/payments", endpoint=self.admin_invoice_payment, methods=["POST"]),
             Rule("/invoices/<int:iid>/post", endpoint=self.admin_invoice_post, methods=["POST"]),
             Rule("/projects/<int:pid>/totals", endpoint=self.admin_project_totals, methods=["GET"]),
@@ -73,8 +73,7 @@ class AdminRoutes:
         body = read_json(request)
         if not isinstance(body, dict):
             raise ApiError(400, "BAD_REQUEST", "The body must be a JSON object.")
-        self.data.update_kind(kind, rid, body)
-        return self.data.get_kind(kind, rid)
+        return self.data.get_kind(kind, self.data.update_kind(kind, rid, body))
 
     def admin_record_delete(self, request: Request, kind: str, rid: int) -> Any:
         self.data.delete_kind(self._kind(kind), rid)

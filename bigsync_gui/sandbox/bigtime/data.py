@@ -134,8 +134,8 @@ class BigTimeData(FirmStore):
             return self.ledger.create_invoice(fields)
         raise NotFoundError(f"Unknown record kind '{kind}'.")
 
-    def update_kind(self, kind: str, record_id: int, fields: dict[str, Any]) -> None:
-        """Admin updates: the Update view fields, plus a few admin-only ones."""
+    def update_kind(self, kind: str, record_id: int, fields: dict[str, Any]) -> int:
+        """Admin updates: the Update view fields, plus a few admin-only ones. The record's id after."""
         if kind == "project":
             self.directory.update_project(record_id, fields)
             for udf in pick(fields, "UdfList") or []:
@@ -157,9 +157,11 @@ class BigTimeData(FirmStore):
             if kind == "time":
                 project = self.records["project"][record["ProjectSID"]]
                 staff = self.records["staff"][record["StaffSID"]]
-                record["ChargeBillable"] = money(record["HoursBillable"] * self._rate(project, staff))
+                record["ChargeBillable"] = money(record["HoursBillable"] * self.ledger.rate(project, staff))
                 record["CostIN"] = money(record["Hours_IN"] * staff["CostRate"])
             self.stamp(record)
+            if kind == "time" and record["IsSubmitted"]:
+                return self.ledger.submit_time(record["SID"])
         elif kind == "invoice":
             record = self.get("invoice", record_id, "Invoice")
             if pick(fields, "Status") in (1, "1", "posted") and record["Status"] == INVOICE_DRAFT:
@@ -172,6 +174,7 @@ class BigTimeData(FirmStore):
             self.stamp(record)
         else:
             raise NotFoundError(f"Unknown record kind '{kind}'.")
+        return int(record_id)  # its id after the update (a time entry's changes when it is submitted)
 
     def delete_kind(self, kind: str, record_id: int) -> None:
         if kind == "project":

@@ -82,7 +82,9 @@ class Ledger:
             raise ValidationError(f"Invalid TaskSID: task {task_sid} is not a task of project {project['SystemId']}.")
         billable_default = hours if (code is None or code["Billable"]) and project["StatusBill"] != 3 else 0.0
         billable = values.get("HoursBillable", billable_default)
-        sid = self.store.new_id("time")
+        # help/Time: "unsubmitted entries have a negative SID value and submitted entries have a positive
+        # value"; an entry's SID changes when it is submitted (``submit_time``).
+        sid = self.store.new_id("time") * (1 if values.get("IsSubmitted") else -1)
         record = {
             "SID": sid,
             "Dt": values["Dt"],
@@ -147,6 +149,23 @@ class Ledger:
 
     def get_time(self, sid: int) -> dict[str, Any]:
         return self._time_view(self.store.get("time", sid, "Time entry"))
+
+    def submit_time(self, sid: int) -> int:
+        """An unsubmitted entry (negative SID) made submitted gets a new, positive SID ("Time Entry 'ID'
+        values can change", help/Time); the invoice line that names it follows. Its SID now."""
+        record = self.store.get("time", sid, "Time entry")
+        old = record["SID"]
+        if old > 0:
+            return old
+        new = self.store.new_id("time")
+        del self.store.records["time"][old]
+        record["SID"] = new
+        self.store.records["time"][new] = record
+        for invoice in self.store.records["invoice"].values():
+            for line in invoice.get("Lines") or []:
+                if line.get("Type") == "Time" and line.get("SourceSid") == old:
+                    line["SourceSid"] = new
+        return new
 
     # ---- expenses --------------------------------------------------------------------------
     def log_expense(self, fields: dict[str, Any], staff_id: int | None = None) -> int:

@@ -57,7 +57,7 @@ class RestRoutes:
             r("/time/byproject/<int:pid>", self.time_by_project, "GET"),
             r("/time", self.time_create, "POST"),
             r("/time/detail", self.time_create, "POST"),
-            r("/time/detail/<int:tid>", self.time_get, "GET"),
+            r("/time/detail/<int(signed=True):tid>", self.time_get, "GET"),
             r("/expense/reportbyfilter", self.expense_report, "POST"),
             r("/expense/detail", self.expense_create, "POST"),
             r("/expense/detail/<int:eid>", self.expense_get, "GET"),
