@@ -242,3 +242,18 @@ def test_an_invoice_line_follows_its_time_entry_when_the_entry_is_submitted(sand
     new = admin(sandbox, "PATCH", f"/records/time/{entry['SID']}", json={"IsSubmitted": True}).json()["SID"]
     lines = admin(sandbox, "GET", f"/records/invoice/{invoice['Sid']}").json()["Lines"]
     assert new in {line["SourceSid"] for line in lines} and entry["SID"] not in {line["SourceSid"] for line in lines}
+
+
+def test_the_drafts_list_takes_optional_dates(sandbox):
+    """ "you have the option of including startDt and endDt in order to limit the list" (help/Invoice)."""
+    for day in ("2026-10-15", "2026-12-15"):
+        body = {"ProjectSid": PROJECT, "Status": 0, "InvoiceDt": day, "InvoiceAmt": 100}
+        admin(sandbox, "POST", "/records/invoice", json=body).raise_for_status()
+    every = {i["InvoiceDt"][:10] for i in api(sandbox, "GET", "/invoice/drafts").json()}
+    assert {"2026-10-15", "2026-12-15"} <= every
+    november_on = api(sandbox, "GET", "/invoice/drafts", params={"startDt": "2026-11-01"}).json()
+    assert "2026-12-15" in {i["InvoiceDt"][:10] for i in november_on}
+    assert all(i["InvoiceDt"][:10] >= "2026-11-01" for i in november_on)
+    window = api(sandbox, "GET", "/invoice/drafts", params={"startDt": "2026-10-01", "endDt": "2026-10-31"}).json()
+    days = {i["InvoiceDt"][:10] for i in window}
+    assert "2026-10-15" in days and all("2026-10-01" <= d <= "2026-10-31" for d in days)

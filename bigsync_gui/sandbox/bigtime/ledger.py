@@ -394,11 +394,15 @@ class Ledger:
         ]
         return sorted(out, key=lambda r: (r["InvoiceDt"], r["Sid"]))
 
-    def invoice_drafts(self) -> list[dict[str, Any]]:
+    def invoice_drafts(self, start: date | None = None, end: date | None = None) -> list[dict[str, Any]]:
+        """Every draft; help/Invoice: "you have the option of including startDt and endDt in order to
+        limit the list" (each bound optional here, inclusive, on the invoice date)."""
         return [
             self._invoice_view(r, detail=False)
             for r in self.store.records["invoice"].values()
             if r["Status"] == INVOICE_DRAFT
+            and not (start and parse_date(r["InvoiceDt"]) < start)
+            and not (end and parse_date(r["InvoiceDt"]) > end)
         ]
 
     def get_invoice(self, invoice_id: int) -> dict[str, Any]:

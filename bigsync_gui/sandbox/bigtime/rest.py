@@ -275,7 +275,7 @@ class RestRoutes:
 
     def invoice_drafts(self, request: Request) -> Any:
         self.auth.staff(request, "can_view_invoices")
-        return self.data.ledger.invoice_drafts()
+        return self.data.ledger.invoice_drafts(*self._dates(request, ("startDt",), ("endDt",)))
 
     def invoice_get(self, request: Request, iid: int) -> Any:
         self.auth.staff(request, "can_view_invoices")
