@@ -91,7 +91,12 @@ def test_summary_and_done_say_what_the_stage_page_found(sandbox, connected, open
     choices = wizard.choices()
     assert choices.triggers == "Instant"
     wizard.summary_page.show_choices(choices)
-    assert wizard.summary_page.interval.text() == "Triggers: Instant."
+    assert wizard.summary_page.interval.text() == (
+        "Triggers: Instant. While the change stream is down: checks as often as the org's API budget allows."
+    )  # the stage page's "Check every" (Automatic here) is saved too: when it is used
+    choices.interval_seconds = 900
+    wizard.summary_page.show_choices(choices)
+    assert wizard.summary_page.interval.text().endswith("While the change stream is down: checks every 15 min.")
     wizard.done_page.show_plan(choices.stage_label, choices.triggers)
     assert "Triggers: Instant —" in wizard.done_page.now.text()
     assert "becomes Instant" not in wizard.done_page.now.text()

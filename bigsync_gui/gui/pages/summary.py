@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QFormLayout, QFrame, QHBoxLayout, QLabel, QPushBut
 
 from ...connectors.wording import duration
 from ...core.settings import INVOICE_OBJECT, Settings
-from ...core.trigger_timing import planned
+from ...core.trigger_timing import INSTANT, planned
 from ..context import SetupContext
 from ..worker import run_in_background
 from .common import LoadPanel, plain_label, sentence
@@ -174,7 +174,9 @@ class SummaryPage(QWizardPage):
         )
         self.backfill.setText(describe_backfill(choices))
         triggers = choices.triggers or planned(Settings(), None, choices.interval_seconds).words
-        self.interval.setText(f"Triggers: {triggers}.")
+        # With instant triggers the chosen "Check every" is still saved: say when it is used.
+        fallback = f" While the change stream is down: checks {describe_interval(choices.interval_seconds)}."
+        self.interval.setText(f"Triggers: {triggers}." + (fallback if triggers == INSTANT else ""))
         self.fields.setText(describe_fields(choices))
         self.problems.setText(
             "\n".join(choices.problems) + ("\nWrite-back skips these until they exist." if choices.problems else "")
