@@ -168,6 +168,7 @@ class SettingsWindow(QWidget):
         layout = QVBoxLayout(page)
         self.salesforce_state, self.bigtime_state = plain_label(), plain_label()
         self.buttons: dict[str, tuple[QPushButton, QPushButton]] = {}
+        self.disconnect_box: QMessageBox | None = None
         for system, title, state in (
             ("salesforce", "Salesforce", self.salesforce_state),
             ("bigtime", "BigTime", self.bigtime_state),
@@ -189,12 +190,22 @@ class SettingsWindow(QWidget):
         return page
 
     def disconnect(self, system: str, title: str) -> None:
-        answer = QMessageBox.question(
-            self,
-            f"Disconnect {title}?",
-            f"BigSync forgets its {title} sign-in and stops syncing until you connect again.",
+        """Asked first; Enter and Esc keep the connection, as the other questions here keep what is."""
+        box = QMessageBox(
+            QMessageBox.Icon.Question, f"Disconnect {title}?", "", QMessageBox.StandardButton.NoButton, self
         )
-        if answer != QMessageBox.StandardButton.Yes:
+        box.setText(f"BigSync forgets its {title} sign-in and stops syncing until you connect again.")
+        forget = box.addButton("&Disconnect", QMessageBox.ButtonRole.DestructiveRole)
+        box.disconnect_button = forget  # type: ignore[attr-defined]
+        keep = box.addButton("&Keep the connection", QMessageBox.ButtonRole.RejectRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        box.finished.connect(lambda _r: self._on_disconnect_answer(box, system, title))
+        self.disconnect_box = box
+        box.open()
+
+    def _on_disconnect_answer(self, box: QMessageBox, system: str, title: str) -> None:
+        if box.clickedButton() is not box.disconnect_button:  # type: ignore[attr-defined]
             return
         connector = self.context.connector
         work = connector.disconnect_salesforce if system == "salesforce" else connector.disconnect_bigtime

@@ -187,3 +187,23 @@ def test_each_connections_button_has_its_own_alt_letter(sandbox, connected, qtbo
     window.refresh()
     assert window.buttons["salesforce"][0].text() == "&Connect…"
     assert len(set(letters())) == 4
+
+
+def test_disconnect_asks_and_enter_keeps_the_connection(sandbox, connected, qtbot) -> None:
+    """A destructive question defaults to keeping what is (as Change stage… and Quit setup? do):
+    Enter or Esc keeps the connection; only the Disconnect button forgets it."""
+    configured(connected)
+    window = open_settings(qtbot, connected)
+    disconnect = window.buttons["bigtime"][1]
+    for key in (Qt.Key.Key_Return, Qt.Key.Key_Escape):
+        qtbot.mouseClick(disconnect, Qt.MouseButton.LeftButton)
+        box = window.disconnect_box
+        assert box is not None and box.isVisible() and box.defaultButton().text() == "&Keep the connection"
+        qtbot.keyClick(box, key)
+        assert not box.isVisible()
+        assert Settings.load(connected).bigtime.connected and window.connections_status.text() == ""
+    qtbot.mouseClick(disconnect, Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(window.disconnect_box.disconnect_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: window.connections_status.text() == "BigTime is disconnected.", timeout=TIMEOUT)
+    assert not Settings.load(connected).bigtime.connected
+    assert window.buttons["bigtime"][0].text() == "Co&nnect…"
