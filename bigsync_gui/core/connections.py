@@ -7,9 +7,15 @@ goes to the settings file (non-secret) and what goes to the keyring (secret).
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from urllib.parse import urlsplit
+
+from filelock import FileLock, Timeout
 
 from ..connectors import bigtime as bt
 from ..connectors import oauth
@@ -22,6 +28,31 @@ from . import cadence, secrets
 from .errors import ConfigInvalid
 from .profile import Profile
 from .settings import Settings
+
+
+log = logging.getLogger(__name__)
+
+REFRESH_LOCK_WAIT_SECONDS = 30
+
+
+@contextmanager
+def refresh_lock(path: Path) -> Iterator[None]:
+    """One refresh of a grant at a time across this profile's processes (the tray's window and its
+    sync process): with a rotating refresh token, two holders refreshing at once would spend the
+    same token and one would be told to sign in again. A lock held past 30 s (a refresh hung
+    elsewhere) is not waited for: the refresher's own fallback then reads the stored token."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(path), timeout=REFRESH_LOCK_WAIT_SECONDS)
+    try:
+        lock.acquire()
+    except Timeout:
+        log.warning("the token refresh lock %s is held elsewhere; refreshing without it", path.name)
+        yield
+        return
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def new_sign_in_id() -> str:
@@ -157,6 +188,7 @@ class Connector:
             token,
             on_rotated=lambda new: self.vault.set(secrets.SALESFORCE_REFRESH_TOKEN, new),
             stored=lambda: self.vault.get(secrets.SALESFORCE_REFRESH_TOKEN),
+            shared_lock=lambda: refresh_lock(self.profile.data_dir / "salesforce-refresh.lock"),
         )
         return SalesforceClient(s.instance_url, refresher, self.http["salesforce"])
 
@@ -281,6 +313,7 @@ class Connector:
                     on_rotated=lambda new: self.vault.set(secrets.BIGTIME_REFRESH_TOKEN, new),
                     on_token_body=lambda shape: self._learnt_bigtime("token_body", shape),
                     stored=lambda: self.vault.get(secrets.BIGTIME_REFRESH_TOKEN),
+                    shared_lock=lambda: refresh_lock(self.profile.data_dir / "bigtime-refresh.lock"),
                 )
                 auth = bt.OAuthAuth(
                     refresher,

@@ -629,3 +629,52 @@ def test_loopback_listener_returns_the_first_redirect_with_its_own_origin():
         assert listener.wait(1) == f"http://localhost:{port}/cb?code=c1&state=s1"
         if ipv6_loopback():  # "localhost" may resolve to ::1 in the browser: the listener holds that too
             assert requests.get(f"http://[::1]:{port}/favicon.ico", timeout=5).status_code == 404
+
+
+def test_holders_of_one_grant_refresh_one_at_a_time_from_the_stored_token(sandbox, bigtime_reading, tmp_path):
+    """Through the profile (core.connections): each refresh runs under the profile's refresh lock and
+    starts from the stored token, so the holder whose copy was rotated away spends no request on
+    the dead one; and many refreshes racing from two holders (threads here, processes in the app)
+    all succeed."""
+    import threading
+
+    from bigsync_gui.core.connections import refresh_lock
+
+    first = sign_in(bt_endpoints(sandbox))
+    vault = {"refresh": first.refresh_token}
+    lock_file = tmp_path / "bigtime-refresh.lock"
+
+    def holder() -> TokenRefresher:
+        return TokenRefresher(
+            bt_endpoints(sandbox),
+            policy("bigtime"),
+            vault["refresh"],
+            lambda new: vault.update(refresh=new),
+            tokens=first,
+            stored=lambda: vault["refresh"],
+            shared_lock=lambda: refresh_lock(lock_file),
+        )
+
+    sync_process, settings_window = holder(), holder()
+    settings_window.refresh()
+    path = urlsplit(bt_endpoints(sandbox).token_url).path
+    admin(sandbox.bigtime_admin_url, "DELETE", "/log")
+    sync_process.refresh()
+    assert [c["status"] for c in token_calls(sandbox.bigtime_admin_url, path)] == [200]  # no try with the dead copy
+
+    failures: list[BaseException] = []
+
+    def refresh_often(who: TokenRefresher) -> None:
+        for _ in range(8):
+            try:
+                who.refresh()
+            except BaseException as exc:  # noqa: BLE001 - counted, then asserted
+                failures.append(exc)
+
+    threads = [threading.Thread(target=refresh_often, args=(h,)) for h in (sync_process, settings_window)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert failures == []
+    assert bt_projects(sandbox, sync_process.current().access_token).status_code == 200

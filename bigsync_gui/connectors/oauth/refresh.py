@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
@@ -39,6 +40,7 @@ class TokenRefresher:
         tokens: TokenSet | None = None,
         on_token_body: Callable[[str], None] | None = None,
         stored: Callable[[], str | None] | None = None,
+        shared_lock: Callable[[], AbstractContextManager[Any]] | None = None,
     ) -> None:
         require_secure_url(endpoints.system, endpoints.token_url)
         self.endpoints = endpoints
@@ -52,6 +54,9 @@ class TokenRefresher:
         # The refresh token as stored now: another holder of the same grant (the tray's sync process,
         # a Settings window) may have rotated it since this one was read, which kills this copy.
         self._stored = stored
+        # Held around each refresh by every holder of the grant, across processes: read the stored
+        # token, refresh, store the rotated one — so two holders never spend the same refresh token.
+        self._shared_lock = shared_lock
         # No scope on refresh: the grant keeps the scopes it was given.
         bodies = (tokens.token_body,) if tokens is not None and tokens.token_body else endpoints.token_bodies
         self._session = PolicySession(http, endpoints.system, bodies, client_id=endpoints.client_id)
@@ -99,6 +104,14 @@ class TokenRefresher:
     def _refresh_locked(self) -> TokenSet:
         if self._dead is not None:
             raise self._dead
+        with self._shared_lock() if self._shared_lock is not None else nullcontext():
+            stored = self._stored() if self._stored is not None else None
+            if stored and stored != self._refresh_token:
+                log.info("%s: the refresh token was rotated elsewhere; using the stored one", self.endpoints.system)
+                self._refresh_token = stored
+            return self._refresh_with_held_token()
+
+    def _refresh_with_held_token(self) -> TokenSet:
         ep = self.endpoints
         started = time.time()
         self._session.last_raw = None
