@@ -45,7 +45,8 @@ from .pages.default_client_panel import DefaultClientPanel
 from .pages.instant_triggers import InstantTriggersPanel
 from .pages.stage import API_NAME_ROLE, stage_item
 from .pages.summary import describe_interval
-from .wizard import bigtime_sentence, fit_to_screen, salesforce_sentence
+from .screen_fit import fit_to_screen
+from .wizard import DEFAULT_SIZE, MINIMUM_SIZE, bigtime_sentence, salesforce_sentence
 from .worker import run_in_background
 
 SECTIONS = ("Connections", "Trigger", "Fields", "Schedule", "Start at login")
@@ -111,7 +112,7 @@ class SettingsWindow(QWidget):
         self._stages_loaded = self._fields_loaded = False
         self.refresh()
         self.sidebar.setCurrentRow(0)
-        fit_to_screen(self)
+        fit_to_screen(self, DEFAULT_SIZE, MINIMUM_SIZE)
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)  # as a dialog: the keyboard's way out
 
     def settings(self) -> Settings:

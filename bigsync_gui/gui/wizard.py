@@ -16,12 +16,12 @@ from __future__ import annotations
 from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import QLineEdit, QMessageBox, QPushButton, QWidget, QWizard
 
-from ..core.errors import ConfigInvalid
-from .pages.connect_base import ConnectPage
-from ..core.settings import Settings
 from ..assets import DISPLAY_NAME, app_icon
+from ..core.errors import ConfigInvalid
+from ..core.settings import Settings
 from .context import SetupContext
 from .pages.common import scroll_contents, sentence
+from .pages.connect_base import ConnectPage
 from .pages.connect_bigtime import ConnectBigTimePage
 from .pages.connect_salesforce import ConnectSalesforcePage
 from .pages.done import DonePage
@@ -31,6 +31,7 @@ from .pages.steps import StepList
 from ..core.trigger_timing import INSTANT, planned
 from .pages.summary import Choices, SummaryPage
 from .pages.welcome import WelcomePage
+from .screen_fit import fit_to_screen, grow_to_fit
 from .worker import run_in_background
 
 PAGE_WELCOME, PAGE_SALESFORCE, PAGE_BIGTIME, PAGE_STAGE, PAGE_FIELDS, PAGE_SUMMARY, PAGE_DONE = range(7)
@@ -45,7 +46,7 @@ PAGE_NAMES = {
 TITLE = f"Set up {DISPLAY_NAME}"
 DEFAULT_SIZE = QSize(860, 620)  # fits 1280×720 with room for the window frame and a panel
 MINIMUM_SIZE = QSize(640, 480)  # unless the screen is smaller (200% on 1280×800 is 640×400)
-FRAME_ALLOWANCE = QSize(32, 64)  # the window manager's title bar and borders, not known before showing
+BROWSER_HEIGHT = 820  # while a sign-in page shows: Salesforce's Allow button without scrolling
 QUIT_TITLE = "Quit setup?"
 
 
@@ -67,24 +68,6 @@ def bigtime_sentence(settings: Settings) -> str:
         return f"{firm}, with the firm's API key."
     return (
         f"{firm}, signed in as {b.user_name}." if b.user_name else f"{firm}, signed in through BigTime's sign-in page."
-    )
-
-
-def fit_to_screen(widget: QWidget) -> None:
-    """The default size and the minimum, cut down to the screen's available area (less the
-    window frame), and centred on it: at 200% on 1280×800 the screen is 640×400 points."""
-    screen = widget.screen()
-    if screen is None:
-        widget.resize(DEFAULT_SIZE)
-        return
-    area = screen.availableGeometry()
-    room = QSize(max(200, area.width() - FRAME_ALLOWANCE.width()), max(200, area.height() - FRAME_ALLOWANCE.height()))
-    widget.setMinimumSize(MINIMUM_SIZE.boundedTo(room))
-    size = DEFAULT_SIZE.boundedTo(room)
-    widget.resize(size)
-    widget.move(
-        area.x() + (area.width() - size.width()) // 2,
-        area.y() + max(0, (area.height() - size.height() - FRAME_ALLOWANCE.height()) // 2),
     )
 
 
@@ -135,7 +118,9 @@ class SetupWizard(QWizard):
             if start_page not in PAGE_NAMES:
                 raise ValueError(f"unknown wizard page {start_page!r}; one of {', '.join(PAGE_NAMES)}")
             self.setStartId(PAGE_NAMES[start_page])
-        fit_to_screen(self)
+        fit_to_screen(self, DEFAULT_SIZE, MINIMUM_SIZE)
+        for connect in (self.salesforce_page, self.bigtime_page):
+            connect.browser_shown.connect(lambda: grow_to_fit(self, QSize(DEFAULT_SIZE.width(), BROWSER_HEIGHT)))
 
     def _on_page_changed(self, page_id: int) -> None:
         if page_id < 0:

@@ -221,3 +221,24 @@ def test_enter_on_the_welcome_page_goes_next_whichever_button_has_the_focus(qtbo
         assert signed_in == [True] and wizard.currentId() == PAGE_SALESFORCE
     finally:
         keyring.set_keyring(previous)
+
+
+def test_the_wizard_makes_room_when_a_sign_in_page_shows(qtbot, tmp_path, monkeypatch):
+    """Salesforce's Allow button sat below the fold at the first-run size: both connect pages ask
+    the wizard to grow (as far as the screen allows: tests/unit/test_screen_fit.py)."""
+    from PySide6.QtCore import QSize
+
+    from bigsync_gui.gui import wizard as wizard_module
+
+    grown: list[tuple[object, QSize]] = []
+    monkeypatch.setattr(wizard_module, "grow_to_fit", lambda widget, size: grown.append((widget, size)))
+    previous = keyring.get_keyring()
+    keyring.set_keyring(MemoryKeyring())
+    try:
+        wizard = SetupWizard(SetupContext(Profile.at(tmp_path / "p")), start_page="salesforce")
+        qtbot.addWidget(wizard)
+        wizard.salesforce_page.browser_shown.emit()
+        wizard.bigtime_page.browser_shown.emit()
+        assert grown == [(wizard, QSize(860, wizard_module.BROWSER_HEIGHT))] * 2
+    finally:
+        keyring.set_keyring(previous)

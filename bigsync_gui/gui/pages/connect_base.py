@@ -42,7 +42,8 @@ from ..auth_browser import AuthBrowser, open_externally
 from ..context import SetupContext
 from ..webengine_check import EngineCheck, advice, shared_check
 from ..worker import run_in_background
-from .common import sentence, warning_icon
+from .common import warning_icon
+from .connect_words import error_sentence, kept_sentence
 
 LOOPBACK_TIMEOUT = 300.0  # seconds the system-browser sign-in waits for the answer
 
@@ -58,33 +59,6 @@ def plain(text: str = "", *, wrap: bool = True, selectable: bool = False) -> QLa
         )
     label.setText(text)
     return label
-
-
-def error_sentence(exc: BaseException) -> str:
-    """One sentence for whatever a sign-in or a save raised (typed errors carry theirs). A refusal is
-    said as what was refused: "… needs you to sign in again" is the tray's words, not for a sign-in."""
-    if isinstance(exc, ReconnectNeeded) and exc.reason:
-        end = "" if exc.reason.endswith((".", "!", "?")) else "."
-        return exc.reason[:1].upper() + exc.reason[1:] + end
-    message = getattr(exc, "message", None)
-    if isinstance(message, str) and message:
-        return sentence(exc)  # "the sync will try again" becomes "Click Retry"
-    if isinstance(exc, ValueError) and str(exc):
-        return str(exc)
-    return (
-        f"Something unexpected went wrong while connecting ({type(exc).__name__}). Click Retry; if it keeps "
-        "failing, see the log."
-    )
-
-
-def kept_sentence(connected: str, label: str, attempt: tuple[str, str], refused: bool) -> str:
-    """After a new sign-in failed over a saved one: the saved connection is kept, said without
-    "Connected" beside the failure ("The key you entered was refused; BigSync still uses …").
-    ``attempt``: what was tried and how it ended short of a refusal (``ConnectPage.attempt_words``)."""
-    what = connected.removeprefix(f"Connected to {label}: ").rstrip(".")
-    saved = f" ({what})" if what != connected.rstrip(".") else ""
-    tried, failed = attempt
-    return f"{tried} {'was refused' if refused else failed}; BigSync still uses the connection saved before{saved}."
 
 
 def with_hint(field: QWidget | QHBoxLayout, hint: QLabel) -> QWidget:
@@ -110,6 +84,8 @@ class _UrlOpener(QObject):
 class ConnectPage(QWizardPage):
     """What both connect pages share. Subclasses build the form (``build_form``), make an attempt
     from it (``make_attempt``) and save the tokens (``save_tokens``, runs in the background)."""
+
+    browser_shown = Signal()  # the sign-in page is up: the wizard makes room for it
 
     system = ""
     label = ""
@@ -355,6 +331,7 @@ class ConnectPage(QWizardPage):
         self.browser_layout.addWidget(browser)
         self.state = "browser"
         self._render()
+        self.browser_shown.emit()
         browser.start()
 
     def _after_engine_check(self, generation: int) -> None:

@@ -29,7 +29,8 @@ from ...core.connections import Connection
 from ...core.settings import BIGTIME_DEFAULT_BASE_URL, Settings
 from ..context import SetupContext
 from ..worker import run_in_background
-from .connect_base import ConnectPage, FieldError, callback_url, error_sentence, plain, with_hint
+from .connect_base import ConnectPage, FieldError, callback_url, plain, with_hint
+from .connect_words import error_sentence
 
 
 class ConnectBigTimePage(ConnectPage):

@@ -13,7 +13,8 @@ from ...connectors.salesforce import UserPermissions
 from ...core.connections import Connection
 from ...core.settings import Settings
 from ..context import SetupContext
-from .connect_base import ConnectPage, FieldError, callback_url, error_sentence, plain, with_hint
+from .connect_base import ConnectPage, FieldError, callback_url, plain, with_hint
+from .connect_words import error_sentence
 
 
 def admin_sentence(perms: UserPermissions | None) -> str:
