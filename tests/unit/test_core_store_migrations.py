@@ -1,5 +1,6 @@
-"""The state database's upgrade rules (core/store.py): an old database is upgraded in place, one
-version at a time, keeping its data; a newer or unreadable one is refused and left for the admin.
+"""The state database's upgrade rules (core/store.py, core/store_schema.py): an old database is
+upgraded in place, one version at a time, keeping its data; a newer or unreadable one is refused
+and left for the admin.
 
 ``SCHEMAS`` holds each released schema *as it was written*, literally — not taken from MIGRATIONS —
 so a migration that changes history, or a new version added without its schema here, fails.
@@ -16,7 +17,8 @@ import pytest
 from bigsync_gui.core import cadence
 from bigsync_gui.core import store as store_module
 from bigsync_gui.core.cycle import Metadata
-from bigsync_gui.core.store import MIGRATIONS, ClientLink, Store, StoreError
+from bigsync_gui.core.store import ClientLink, Store, StoreError
+from bigsync_gui.core.store_schema import MIGRATIONS
 
 # Version 1 (5c356c5, "Core: sync settings ... and the SQLite store"): the first schema.
 SCHEMA_1 = """
