@@ -13,12 +13,10 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
-from typing import Any
 
 from . import APP_NAME, __version__
 from .cli_connect import cmd_connect_bigtime, cmd_connect_salesforce, cmd_disconnect
 from .cli_support import connector_for, fail, run_guarded
-from .connectors.wording import plural
 from .core.problems import (  # noqa: F401 - the CLI's exit codes, re-exported
     EXIT_DOCTOR_DIFFERS,
     EXIT_FAILED,
@@ -27,7 +25,6 @@ from .core.problems import (  # noqa: F401 - the CLI's exit codes, re-exported
     EXIT_OFFLINE,
     EXIT_OK,
     EXIT_USAGE,
-    cycle_outcome,
 )
 
 
@@ -71,6 +68,9 @@ def app_options(argv: Sequence[str]) -> tuple[str | None, bool] | None:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from .cli_configure import cmd_configure
+    from .cli_sync import cmd_run, cmd_status, cmd_sync
+
     parser = app_parser()
     # Every command also takes --profile after its name.
     profiled = argparse.ArgumentParser(add_help=False)
@@ -350,15 +350,6 @@ def cmd_sandbox(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def engine_for(args: argparse.Namespace) -> Any:
-    from .core.engine import Engine
-    from .core.logs import setup_logging
-
-    connector = connector_for(args)
-    setup_logging(connector.profile)
-    return Engine(connector)
-
-
 def interval_arg(text: str) -> int:
     """--interval: whole seconds, or "auto" (0: derived from the budget, core.cadence)."""
     if text.strip().lower() == "auto":
@@ -367,236 +358,6 @@ def interval_arg(text: str) -> int:
         return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is neither a number of seconds nor 'auto'") from None
-
-
-def cmd_create_fields(args: argparse.Namespace) -> int:
-    """configure --create-fields: list what the org lacks, ask, create, say what happened."""
-    from .core.field_setup import HAND_MADE, CannotCreateFields, create_fields, plan_fields
-
-    def body() -> int:
-        connector = connector_for(args)
-        sf = connector.salesforce()
-        field_map = connector.settings().sync.field_map
-        plan = plan_fields(sf, field_map)
-        if plan.empty:
-            print("Nothing to create: the org has every field BigSync writes to.")
-            return EXIT_OK
-        print("The org lacks these (BigSync skips them until they exist):")
-        for line in plan.lines():
-            print(f"  • {line}")
-        if plan.may_create is False:
-            return fail(
-                "The connected Salesforce user lacks the Customize Application permission, which creating "
-                f"fields needs. Sign in with an administrator, or ask one. {HAND_MADE}",
-                EXIT_FAILED,
-            )
-        if not args.yes:
-            if not sys.stdin.isatty():
-                return fail("add --yes to create them without being asked.", EXIT_USAGE)
-            if input(
-                "Create them, with a permission set that lets the connected user read and edit them? [y/N] "
-            ).strip().lower() not in ("y", "yes"):
-                print("Nothing was created.")
-                return EXIT_OK
-        try:
-            result = create_fields(sf, plan, field_map, progress=lambda text: print(text, flush=True))
-        except CannotCreateFields as exc:
-            return fail(str(exc), EXIT_FAILED)
-        print(result.summary())
-        return EXIT_OK if result.ok else EXIT_FAILED
-
-    return run_guarded(body)
-
-
-def cmd_default_client(args: argparse.Namespace) -> int:
-    from .core import default_client
-
-    def body() -> int:
-        connector = connector_for(args)
-        choice = default_client.resolve(connector, args.default_client)
-        default_client.choose(connector, choice.id if choice else None)
-        print(default_client.describe(choice))
-        return EXIT_OK
-
-    return run_guarded(body)
-
-
-def cmd_configure(args: argparse.Namespace) -> int:
-    if args.default_client is not None:
-        if (
-            args.trigger_stage
-            or args.interval is not None
-            or args.writeback_interval is not None
-            or args.api_budget_percent is not None
-            or args.backfill
-            or args.create_fields
-        ):
-            return fail("--default-client goes alone; run configure again for the other settings.", EXIT_USAGE)
-        return cmd_default_client(args)
-    if args.create_fields:
-        if (
-            args.trigger_stage
-            or args.interval is not None
-            or args.writeback_interval is not None
-            or args.api_budget_percent is not None
-            or args.backfill
-        ):
-            return fail("--create-fields goes alone; run configure again for the other settings.", EXIT_USAGE)
-        return cmd_create_fields(args)
-    automatic = args.interval == 0
-    if automatic and args.trigger_stage:
-        args.interval = None  # saved by update_settings below, not by configure
-    settings_only = args.writeback_interval is not None or args.api_budget_percent is not None or automatic
-    if not args.trigger_stage and (args.backfill or not (settings_only or args.interval is not None)):
-        return fail(
-            "configure needs --trigger-stage API_NAME, or a setting to change (--interval, "
-            "--writeback-interval, --api-budget-percent).",
-            EXIT_USAGE,
-        )
-
-    def body() -> int:
-        engine = engine_for(args)
-        if not args.trigger_stage:
-            sync = engine.update_settings(
-                interval_seconds=args.interval,
-                writeback_interval_seconds=args.writeback_interval,
-                api_budget_percent=args.api_budget_percent,
-            ).sync
-            print(
-                f"Saved: a cycle {engine.trigger_interval().describe()}, "
-                f"write-back every {sync.writeback_interval_seconds} s, "
-                f"at most {sync.api_budget_percent:g}% of the org's daily API allowance."
-            )
-            return EXIT_OK
-        before = engine.connector.settings().sync
-        same = before.configured and before.trigger_stage == args.trigger_stage and not args.backfill
-        if settings_only:
-            engine.update_settings(
-                writeback_interval_seconds=args.writeback_interval,
-                api_budget_percent=args.api_budget_percent,
-                interval_seconds=0 if automatic else None,
-            )
-        stage, already = engine.configure(args.trigger_stage, interval_seconds=args.interval, backfill=args.backfill)
-        if same:
-            print(
-                f"The trigger stage is still {stage.label!r}; settings saved. What was already past it is unchanged "
-                f"({already} left alone)."
-            )
-            return EXIT_OK
-        print(
-            f"Opportunities that reach {stage.label!r} (or a later stage that is not closed-lost) "
-            "will become BigTime projects."
-        )
-        if already:
-            print(
-                f"{already} opportunit{'y is' if already == 1 else 'ies are'} already past it: "
-                + (
-                    "projects will be created for them in the next cycle."
-                    if args.backfill
-                    else "left alone (use --backfill to create projects for them too)."
-                )
-            )
-        return EXIT_OK
-
-    return run_guarded(body)
-
-
-def cycle_counts(counts: dict[str, Any]) -> str:
-    """What a cycle did, in the words `sync --once` and `status` share: "9 created, 1 opportunity
-    written", or "nothing to do"."""
-    parts = [f"{counts[key]} {key}" for key in ("created", "linked", "severed", "restored") if counts.get(key)]
-    if counts.get("written"):
-        parts.append(plural(counts["written"], "opportunity", "opportunities") + " written")
-    if counts.get("rejected"):
-        parts.append(f"{counts['rejected']} rejected")
-    return ", ".join(parts) or "nothing to do"
-
-
-def _print_report(report: Any, as_json: bool) -> None:
-    if as_json:
-        print(json.dumps(report.to_json()))
-        return
-    summary = cycle_counts(report.to_json())
-    outcome = cycle_outcome(report.result, report.error, report.system).lower()
-    print(
-        f"{report.kind.capitalize()} cycle {report.cycle_id}: {outcome} — {summary} "
-        f"({report.salesforce_requests} Salesforce, {report.bigtime_requests} BigTime requests)."
-        + (f" {report.message}" if report.message else ""),
-        flush=True,
-    )
-
-
-def cmd_sync(args: argparse.Namespace) -> int:
-    def body() -> int:
-        engine = engine_for(args)
-        report = engine.run_cycle(full=args.full, wait_for_lock=args.wait)
-        _print_report(report, args.json)
-        if report.result != "failed" and args.writeback:
-            report = engine.run_writeback_cycle(wait_for_lock=args.wait)
-            _print_report(report, args.json)
-        if report.result == "failed":
-            print(f"{APP_NAME}: {report.message}", file=sys.stderr)
-            return report.problem().exit_code
-        return EXIT_OK
-
-    return run_guarded(body)
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    if args.events:
-        from .core.loop_service import serve
-
-        events, sys.stdout = sys.stdout, sys.stderr  # only events on stdout: any other print goes to stderr
-        return serve(lambda: engine_for(args), sys.stdin, events, paused=args.paused)
-    from .core import streaming, trigger_timing
-    from .core.loop import QuietObserver, run_forever
-
-    class Printing(QuietObserver):
-        """`run` prints each cycle's report, and to stderr what kept a round from starting."""
-
-        def on_report(self, report: Any) -> None:
-            _print_report(report, False)
-
-        def on_error(self, exc: Exception) -> None:
-            print(f"{APP_NAME}: {exc}", file=sys.stderr, flush=True)
-
-    def body() -> int:
-        engine = engine_for(args)
-        stream = streaming.optional_for(engine)
-        if stream is not None:
-
-            def said(up: bool, reason: str) -> None:
-                timing = trigger_timing.TriggerTiming(up, engine.trigger_interval(), reason)
-                print(f"Triggers: {timing.words}" + (f" ({reason})" if reason else ""), flush=True)
-
-            stream.on_mode = said
-        return run_forever(engine, Printing(), stream=stream)
-
-    return run_guarded(body)
-
-
-def cmd_status(args: argparse.Namespace) -> int:
-    from .core.status import local_clock, status_snapshot
-
-    def body() -> int:
-        snapshot = status_snapshot(connector_for(args).profile)
-        if args.json:
-            print(json.dumps(snapshot))
-        else:
-            print(snapshot["summary"])
-            if snapshot.get("triggers"):
-                print(f"  Triggers: {snapshot['triggers']['text']} ({snapshot['triggers']['detail']}).")
-            for cycle in snapshot["cycles"][:5]:
-                outcome = cycle_outcome(cycle["result"], cycle["error_code"], cycle["error_system"]).lower()
-                print(
-                    f"  {local_clock(cycle['started_at'])}  {outcome:<13} {cycle['kind'].capitalize()}: "
-                    f"{cycle_counts(cycle)}." + (f" {cycle['message']}" if cycle["message"] else "")
-                )
-            for item in snapshot["attention"]:
-                print(f"  ! {item}")
-        return EXIT_OK
-
-    return run_guarded(body)
 
 
 def cmd_doctor(args: argparse.Namespace) -> int:

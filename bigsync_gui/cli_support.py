@@ -1,5 +1,5 @@
 """What every command of the CLI shares: the one-line failure on stderr, typed errors turned into a
-clear paragraph and an exit code, and the profile's connector. Light to import (``--help`` stays
+clear paragraph and an exit code, and the profile's connector and engine. Light to import (``--help`` stays
 instant): the rest loads inside the functions."""
 
 from __future__ import annotations
@@ -38,3 +38,12 @@ def connector_for(args: argparse.Namespace) -> Any:
     from .core.profile import Profile
 
     return Connector(Profile.from_option(getattr(args, "profile", None)))
+
+
+def engine_for(args: argparse.Namespace) -> Any:
+    from .core.engine import Engine
+    from .core.logs import setup_logging
+
+    connector = connector_for(args)
+    setup_logging(connector.profile)
+    return Engine(connector)
