@@ -5,7 +5,9 @@
 each figure's sources, tried in order until one answers (docs/sync.md has the table). A figure no
 source gave is *not written* — never 0; 0 is written only when BigTime says 0. Which source answered
 is kept per opportunity and shown (core/figure_sources.py, which also reads invoice details and
-warns, once, about a mapped figure with no source at all).
+warns, once, about a mapped figure with no source at all). The invoice rows are written by
+core/writeback_rows.py; what travels with each project between the reads and the writes is in
+core/writeback_work.py.
 
 **How the cost scales, and how figures stay fresh.** A run starts with two BigTime requests,
 whatever the number of links: the project list (``GET /project``) and the invoice history (one
@@ -44,27 +46,27 @@ abandons a batch still being read, writing nothing of it). Severed links are nev
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..connectors import bigtime_assumptions as bt_assumptions
-from ..connectors.bigtime import BigTimeClient, Invoice, Project, merge_detail, totals_from
-from ..connectors.errors import ConnectorError, RequestRejected
-from ..connectors.salesforce import FieldInfo, SalesforceClient, SaveResult
-from ..connectors.soql import format_soql
+from ..connectors.bigtime import BigTimeClient, Invoice, merge_detail, totals_from
+from ..connectors.errors import ConnectorError
+from ..connectors.salesforce import FieldInfo, SalesforceClient
 from ..connectors.timestamps import parse_timestamp
 from ..connectors.wording import plural
 from . import contacts
 from . import figure_sources as fs
 from .cycle import CycleRunner, WaitCallback
 from .cycle_report import CycleReport
-from .settings import DEFAULT_FIELD_MAP, INVOICE_OBJECT, Settings
+from .settings import DEFAULT_FIELD_MAP, Settings
 from .store import Link, Store
+from .writeback_rows import invoice_fields, write_invoice_rows
+from .writeback_work import BATCH, ProjectWork, chunks, invoice_signature, iso_utc, money, refusal_reason
 
 OPPORTUNITY = "Opportunity"
-BATCH = 200  # changed projects per batch = records per sObject Collections call
 #: The figures that can flow back, in the order they are reported.
 FIGURES = (
     "project_id",
@@ -80,19 +82,6 @@ FIGURES = (
     "paid_to_date",
     "last_sync",
 )
-#: Fields of the invoice-row object: ours → its API name.
-INVOICE_FIELDS = {
-    "number": "Name",
-    "opportunity": "Opportunity__c",
-    "invoice_id": "BigTime_Invoice_Id__c",
-    "date": "Invoice_Date__c",
-    "amount": "Amount__c",
-    "paid": "Paid__c",
-    "status": "Status__c",
-}
-_INVOICE_REQUIRED = ("number", "opportunity", "invoice_id")
-_INVOICE_STATUS = {0: "Draft", 1: "Open", 2: "Partially Paid", 3: "Paid"}
-_NO_OBJECT_CODES = {"NOT_FOUND", "INVALID_TYPE"}
 # Keys of the stored values that are bookkeeping, not figures.
 _FIELDS_KEY, _INVOICES_KEY, _ROWS_KEY = "_fields", "_invoices", "_invoice_rows"
 _REFRESHED_KEY, _CHANGED_KEY = "_refreshed", "_changed"  # when last re-read; when its figures last changed
@@ -121,75 +110,6 @@ class WritebackResult:
     cancelled: bool = False  # stopped early by ``cancel``
 
 
-@dataclass
-class _Work:
-    """One changed project on its way to Salesforce."""
-
-    link: Link
-    project: Project
-    invoices: list[Invoice]
-    modified: str
-    signature: dict[str, list[Any]]
-    previous: dict[str, Any]
-    sent: dict[str, Any] | None = None  # figure → value sent (None: the update was refused)
-    read: dict[str, Any] = field(default_factory=dict)  # figure → value read (None: absent)
-    rows_written: int = 0
-    rows_ok: bool = False
-    details: dict[int, dict[str, Any]] = field(default_factory=dict)  # invoice id → what its detail gave
-    pending: list[Invoice] = field(default_factory=list)  # invoices whose detail is still to read
-    empty: list[Invoice] = field(default_factory=list)  # invoices whose detail gave nothing last time
-    deferred: bool = False  # some details wait for the next run: no invoice figure or row this run
-    sources: dict[str, str] = field(default_factory=dict)  # figure → the source that answered ("" none)
-    kept_details: dict[str, Any] = field(default_factory=dict)  # the invoice details to keep (figure_sources)
-
-
-def _money(value: Any) -> float | None:
-    if value is None:
-        return None
-    number = round(float(value), 2)
-    return 0.0 if number == 0 else number
-
-
-def _iso_utc(value: datetime | None) -> str:
-    if value is None:
-        return ""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=timezone.utc)
-    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds")
-
-
-def _status_text(invoice: Invoice) -> str | None:
-    if invoice.status_text:
-        return invoice.status_text
-    return _INVOICE_STATUS.get(invoice.status) if invoice.status is not None else None
-
-
-def _signature(invoices: Iterable[Invoice]) -> dict[str, list[Any]]:
-    """What the write-back shows of a project's invoices (compared with what was last written)."""
-    return {
-        str(i.id): [
-            i.number or "",
-            i.date.isoformat() if i.date else None,
-            _money(i.invoiced),
-            _money(i.paid),
-            _status_text(i),
-        ]
-        for i in invoices
-        if i.id is not None
-    }
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterable[Sequence[Any]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _reason(result: SaveResult) -> str:
-    if not result.errors:
-        return "Salesforce refused the record without saying why"
-    return "; ".join(f"{e.code}: {e.message}" if e.code else e.message for e in result.errors)
-
-
 def _opportunity_fields(sf: SalesforceClient, field_map: dict[str, str]) -> tuple[dict[str, str], list[str]]:
     """The mapped figures whose Opportunity field exists and is updateable (figure → field API name
     as describe spells it), and a description of each mapped field that cannot be written."""
@@ -210,27 +130,6 @@ def _opportunity_fields(sf: SalesforceClient, field_map: dict[str, str]) -> tupl
         else:
             usable[figure] = info.name
     return usable, missing
-
-
-def _invoice_fields(sf: SalesforceClient) -> tuple[dict[str, FieldInfo] | None, str | None]:
-    """The invoice-row fields the org has (ours → FieldInfo), None when the org has no such object;
-    and a warning when it has the object but it cannot be used."""
-    try:
-        described = sf.fields(INVOICE_OBJECT)
-    except RequestRejected as exc:
-        if exc.code in _NO_OBJECT_CODES or exc.status == 404:
-            return None, None  # the org does not have the object: nothing to say
-        return None, f"Invoice rows are not written: Salesforce refused to describe {INVOICE_OBJECT} ({exc.message})."
-    by_lower = {name.lower(): info for name, info in described.items()}
-    found = {ours: by_lower[api.lower()] for ours, api in INVOICE_FIELDS.items() if api.lower() in by_lower}
-    lacking = [INVOICE_FIELDS[k] for k in _INVOICE_REQUIRED if k not in found or not found[k].createable]
-    if lacking:
-        the_fields = "the field" if len(lacking) == 1 else "the fields"
-        return None, (
-            f"Invoice rows are not written: {INVOICE_OBJECT} lacks {the_fields} "
-            f"{', '.join(lacking)} (or they cannot be set)."
-        )
-    return found, None
 
 
 def _age(previous: dict[str, Any], link: Link, now: datetime) -> tuple[float, float]:
@@ -316,7 +215,7 @@ def run_writeback(
         return result
 
     usable, missing_fields = _opportunity_fields(sf, field_map)
-    rows_fields, rows_warning = _invoice_fields(sf)
+    rows_fields, rows_warning = invoice_fields(sf)
 
     projects = {p.id: p for p in bt.projects() if p.id is not None}
     invoices_by_project: dict[int, list[Invoice]] = {}
@@ -329,8 +228,8 @@ def run_writeback(
     read_detail = any(f in usable for f in _BUDGET_FIGURES)
 
     written = store.all_written()
-    changed: list[_Work] = []
-    due: list[tuple[float, _Work]] = []
+    changed: list[ProjectWork] = []
+    due: list[tuple[float, ProjectWork]] = []
     missing_projects: list[str] = []
     for link in links:
         project = projects.get(link.project_id)
@@ -341,11 +240,11 @@ def run_writeback(
         mine = sorted(
             invoices_by_project.get(link.project_id, []), key=lambda i: (i.date or datetime.min.date(), i.id or 0)
         )
-        modified = _iso_utc(project.modified)
+        modified = iso_utc(project.modified)
         previous_modified, previous = written.get(link.opportunity_id, ("", None))
         details, pending, empty = fs.cached_details(mine, (previous or {}).get(fs.DETAILS_KEY) or {})
-        signature = _signature(merge_detail(i, details.get(i.id or 0)) for i in mine)
-        work = _Work(
+        signature = invoice_signature(merge_detail(i, details.get(i.id or 0)) for i in mine)
+        work = ProjectWork(
             link,
             project,
             mine,
@@ -396,7 +295,7 @@ def run_writeback(
     allowance = [rotation_size(interval_seconds, 1)]  # invoice details this run may read
     need_details = rows_fields is not None or bool({"invoiced_to_date", "paid_to_date"} & set(usable))
     try:
-        for batch in _chunks(changed, BATCH):
+        for batch in chunks(changed, BATCH):
             if cancel is not None and cancel.is_set():
                 result.cancelled = True
                 break
@@ -415,14 +314,14 @@ def run_writeback(
 
 def _read_figures(
     bt: BigTimeClient,
-    batch: Sequence[_Work],
+    batch: Sequence[ProjectWork],
     cancel: threading.Event | None,
     read_detail: bool,
     invoices_attributed: bool,
     need_details: bool,
     allowance: list[int],
     tracker: fs.NoSourceTracker,
-) -> list[_Work] | None:
+) -> list[ProjectWork] | None:
     """Per project its budget-status rows (and detail when a budget figure is mapped, and the details
     of invoices new or changed since read where the history lacks an amount); the figures go to
     ``work.sent``, None where no source answered, and which source did to ``work.sources``. Returns
@@ -452,9 +351,9 @@ def _read_figures(
         tracker.add(totals.sources, totals.missing)
         work.kept_details = fs.details_cache(work.invoices, work.details)  # keyed by the history's listing
         work.invoices = [merge_detail(i, work.details.get(i.id or 0)) for i in work.invoices]  # for the rows
-        work.signature = _signature(work.invoices)
+        work.signature = invoice_signature(work.invoices)
         work.sources = {figure: totals.sources.get(figure, "") for figure in totals.figures}
-        work.read = {figure: _money(value) for figure, value in totals.figures.items()}
+        work.read = {figure: money(value) for figure, value in totals.figures.items()}
         work.sent = {
             "project_id": str(work.project.id),
             "project_url": bt_assumptions.project_url(bt.base_url, pid),
@@ -468,7 +367,7 @@ def _write_batch(
     store: Store,
     sf: SalesforceClient,
     bt: BigTimeClient,
-    batch: Sequence[_Work],
+    batch: Sequence[ProjectWork],
     usable: dict[str, str],
     rows_fields: dict[str, FieldInfo] | None,
     cycle_id: int,
@@ -477,7 +376,7 @@ def _write_batch(
 ) -> None:
     now = datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
     records: list[dict[str, Any]] = []
-    senders: list[_Work] = []
+    senders: list[ProjectWork] = []
     for work in batch:
         figures = work.sent or {}
         previous_fields = work.previous.get(_FIELDS_KEY) or {}
@@ -495,21 +394,21 @@ def _write_batch(
             records.append({"Id": work.link.opportunity_id, **{usable[f]: v for f, v in changes.items()}})
             senders.append(work)
 
-    rejected: list[tuple[_Work, str]] = []
+    rejected: list[tuple[ProjectWork, str]] = []
     if records:
         for work, saved in zip(senders, sf.update_many(OPPORTUNITY, records)):
             if not saved.success:
-                rejected.append((work, _reason(saved)))
+                rejected.append((work, refusal_reason(saved)))
                 work.sent = None
     accepted = [w for w in batch if w.sent is not None]
 
     failure: ConnectorError | None = None
-    row_rejections: list[tuple[_Work, str]] = []
+    row_rejections: list[tuple[ProjectWork, str]] = []
     for work in accepted:
         work.rows_ok = False  # a deferred project's rows wait with its invoice figures
     if rows_fields is not None:
         try:
-            row_rejections = _write_invoice_rows(sf, [w for w in accepted if not w.deferred], rows_fields)
+            row_rejections = write_invoice_rows(sf, [w for w in accepted if not w.deferred], rows_fields)
         except ConnectorError as exc:  # recorded below, then raised: the run cannot go on
             failure = exc
     else:
@@ -543,9 +442,9 @@ def _write_batch(
             values = {k: v for k, v in work.previous.items() if not k.startswith("_")}
             values.update(sent)
             values[_FIELDS_KEY] = usable
-            values[_REFRESHED_KEY] = _iso_utc(read_at)
+            values[_REFRESHED_KEY] = iso_utc(read_at)
             moved = any(work.previous.get(f) != v for f, v in work.read.items() if v is not None)
-            values[_CHANGED_KEY] = _iso_utc(read_at) if moved else work.previous.get(_CHANGED_KEY)
+            values[_CHANGED_KEY] = iso_utc(read_at) if moved else work.previous.get(_CHANGED_KEY)
             values[_INVOICES_KEY] = work.signature
             values[fs.SOURCES_KEY] = {f: src for f, src in work.sources.items() if f in usable}
             values[fs.DETAILS_KEY] = work.kept_details
@@ -584,83 +483,4 @@ def _sources_text(figures: Sequence[str], sources: dict[str, str]) -> str:
     return ("\nFrom BigTime: " + "; ".join(lines) + ".") if lines else ""
 
 
-def _row_values(work: _Work, invoice: Invoice, fields: dict[str, FieldInfo]) -> dict[str, Any]:
-    """The invoice row as it should be in Salesforce (only the fields the object has)."""
-    wanted = {
-        "number": invoice.number or f"BigTime {invoice.id}",
-        "opportunity": work.link.opportunity_id,
-        "invoice_id": str(invoice.id),
-        "date": invoice.date.isoformat() if invoice.date else None,
-        "amount": _money(invoice.invoiced),
-        "paid": _money(invoice.paid),
-        "status": _status_text(invoice),
-    }  # an amount BigTime did not send is None: left out, never written as 0
-    return {fields[k].name: v for k, v in wanted.items() if k in fields and v is not None}
-
-
-def _same(ours: Any, theirs: Any) -> bool:
-    if isinstance(ours, float) or isinstance(theirs, float):
-        try:
-            return ours is not None and theirs is not None and round(float(ours), 2) == round(float(theirs), 2)
-        except (TypeError, ValueError):
-            return False
-    return (ours or None) == (theirs or None)  # Salesforce stores "" as null
-
-
-def _write_invoice_rows(
-    sf: SalesforceClient, batch: Sequence[_Work], fields: dict[str, FieldInfo]
-) -> list[tuple[_Work, str]]:
-    """Create or update the invoice rows of the batch's opportunities: read the existing rows back
-    by BigTime invoice id first (so a create whose answer was lost is not repeated), then create the
-    missing ones and update those that differ. Marks each work's ``rows_ok``/``rows_written``;
-    returns the refused rows."""
-    with_invoices = [w for w in batch if w.invoices]
-    for work in batch:
-        work.rows_ok = not work.invoices
-    if not with_invoices:
-        return []
-    id_field, opp_field = fields["invoice_id"].name, fields["opportunity"].name
-    select = ["Id"] + [f.name for f in fields.values()]
-    existing: dict[str, dict[str, Any]] = {}
-    for chunk in _chunks(with_invoices, BATCH):
-        template = f"SELECT {', '.join(select)} FROM {INVOICE_OBJECT} WHERE {opp_field} IN {{}}"
-        for found in sf.query(format_soql(template, [w.link.opportunity_id for w in chunk])):
-            key = str(found.get(id_field) or "")
-            if key and key not in existing:
-                existing[key] = found
-
-    creates: list[tuple[_Work, dict[str, Any]]] = []
-    updates: list[tuple[_Work, dict[str, Any]]] = []
-    for work in with_invoices:
-        for invoice in work.invoices:
-            if invoice.id is None:
-                continue
-            wanted = _row_values(work, invoice, fields)
-            current = existing.get(str(invoice.id))
-            if current is None:
-                creates.append((work, wanted))
-                continue
-            updateable = {f.name for f in fields.values() if f.updateable}
-            diff = {k: v for k, v in wanted.items() if k in updateable and not _same(v, current.get(k))}
-            if diff:
-                updates.append((work, {"Id": current["Id"], **diff}))
-
-    refused: list[tuple[_Work, str]] = []
-    failed: set[int] = set()
-    written: dict[int, int] = {}
-    for items, call in ((creates, sf.create_many), (updates, sf.update_many)):
-        if not items:
-            continue
-        for (work, _), saved in zip(items, call(INVOICE_OBJECT, [rec for _, rec in items])):
-            if saved.success:
-                written[id(work)] = written.get(id(work), 0) + 1
-            else:
-                refused.append((work, _reason(saved)))
-                failed.add(id(work))
-    for work in with_invoices:
-        work.rows_written = written.get(id(work), 0)
-        work.rows_ok = id(work) not in failed
-    return refused
-
-
-__all__ = ["FIGURES", "INVOICE_FIELDS", "WritebackResult", "run_writeback"]
+__all__ = ["FIGURES", "WritebackResult", "run_writeback"]

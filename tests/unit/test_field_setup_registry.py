@@ -7,7 +7,7 @@ from bigsync_gui.core.cadence import TriggerInterval
 from bigsync_gui.core.cdc_readiness import CdcReadiness, timing_words
 from bigsync_gui.core.field_setup import CREATE_AS, INVOICE_FIELDS, WantedField, metadata_for
 from bigsync_gui.core.settings import DEFAULT_FIELD_MAP
-from bigsync_gui.core.writeback import INVOICE_FIELDS as WRITTEN_INVOICE_FIELDS
+from bigsync_gui.core.writeback_rows import INVOICE_FIELDS as WRITTEN_INVOICE_FIELDS
 
 
 def test_every_figure_has_the_type_the_fields_page_shows() -> None:
