@@ -91,16 +91,19 @@ def remember_daily_max(profile: Profile, daily_max: int) -> None:
         store.close()
 
 
+def known_daily_max(profile: Profile) -> int | None:
+    """The org's daily API allowance as last seen (connecting, or a cycle), from the state database."""
+    db = profile.data_dir / "state.db"
+    if not db.exists():
+        return None
+    store = Store(db)
+    try:
+        return stored_daily_max(store)
+    finally:
+        store.close()
+
+
 def effective_interval(profile: Profile, settings: Settings | None = None) -> TriggerInterval:
     """The interval the loop uses now, from settings and the state database only (no network): what
     `status` and the GUI's Settings show."""
-    settings = settings or Settings.load(profile)
-    db = profile.data_dir / "state.db"
-    daily_max = None
-    if db.exists():
-        store = Store(db)
-        try:
-            daily_max = stored_daily_max(store)
-        finally:
-            store.close()
-    return trigger_interval(settings, daily_max)
+    return trigger_interval(settings or Settings.load(profile), known_daily_max(profile))

@@ -17,6 +17,7 @@ from PySide6.QtCore import QSize, Signal
 from PySide6.QtWidgets import QLineEdit, QMessageBox, QPushButton, QWidget, QWizard
 
 from ..assets import DISPLAY_NAME, app_icon
+from ..core.cadence import known_daily_max
 from ..core.errors import ConfigInvalid
 from ..core.settings import Settings
 from .context import SetupContext
@@ -164,7 +165,10 @@ class SetupWizard(QWizard):
             usage = self.context.engine.salesforce_client().api_usage
         except Exception:  # not connected yet: the interval before the allowance is known
             usage = None
-        return planned(settings, usage[1] if usage else None, self.stage_page.interval_seconds()).words
+        # Before this wizard's own client has read Salesforce, the allowance seen when connecting: the
+        # stage page's words come from it too, so the two pages never differ (5 min vs 7 min).
+        daily_max = usage[1] if usage else known_daily_max(self.context.profile)
+        return planned(settings, daily_max, self.stage_page.interval_seconds()).words
 
     def choices(self) -> Choices:
         try:
