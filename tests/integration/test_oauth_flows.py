@@ -412,6 +412,19 @@ def test_bigtime_refresh_always_rotates(sandbox, bigtime_reading):
     assert dead.status_code == 400 and dead.json()["error"] == "invalid_grant"
 
 
+def grant_holder(sandbox, first: TokenSet, vault: dict[str, str], **extra) -> TokenRefresher:
+    """One holder of a BigTime grant whose refresh token is stored in ``vault`` (as the keyring does)."""
+    return TokenRefresher(
+        bt_endpoints(sandbox),
+        policy("bigtime"),
+        vault["refresh"],
+        lambda new: vault.update(refresh=new),
+        tokens=first,
+        stored=lambda: vault["refresh"],
+        **extra,
+    )
+
+
 def test_a_grant_rotated_by_another_holder_is_taken_from_the_store(sandbox, bigtime_reading):
     """Two holders of one BigTime grant (the tray's sync process and a Settings window): one refreshes
     and BigTime rotates the refresh token, killing the other's copy. The other then takes the stored
@@ -420,14 +433,7 @@ def test_a_grant_rotated_by_another_holder_is_taken_from_the_store(sandbox, bigt
     vault = {"refresh": first.refresh_token}
 
     def holder() -> TokenRefresher:
-        return TokenRefresher(
-            bt_endpoints(sandbox),
-            policy("bigtime"),
-            vault["refresh"],
-            lambda new: vault.update(refresh=new),
-            tokens=first,
-            stored=lambda: vault["refresh"],
-        )
+        return grant_holder(sandbox, first, vault)
 
     sync_process, settings_window = holder(), holder()
     settings_window.refresh()  # rotates: sync_process's copy is dead now
@@ -645,15 +651,7 @@ def test_holders_of_one_grant_refresh_one_at_a_time_from_the_stored_token(sandbo
     lock_file = tmp_path / "bigtime-refresh.lock"
 
     def holder() -> TokenRefresher:
-        return TokenRefresher(
-            bt_endpoints(sandbox),
-            policy("bigtime"),
-            vault["refresh"],
-            lambda new: vault.update(refresh=new),
-            tokens=first,
-            stored=lambda: vault["refresh"],
-            shared_lock=lambda: refresh_lock(lock_file),
-        )
+        return grant_holder(sandbox, first, vault, shared_lock=lambda: refresh_lock(lock_file))
 
     sync_process, settings_window = holder(), holder()
     settings_window.refresh()
