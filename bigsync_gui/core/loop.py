@@ -150,6 +150,11 @@ def _loop(
     next_sweep = 0.0  # monotonic time the next sweep is due while streaming (0: at once)
     mode: tuple[bool, str] | None = None
     while not stop.is_set():
+        # A wake from here on (even during the cycle) asks for one more cycle. Cleared before the mode
+        # is read: a change of mode the listener makes (and wakes for) after this point is then
+        # either read now or brings the next round at once — never slept through (it was, for a
+        # whole interval, when it fell between the read and a later clear).
+        wake.clear()
         if stream is not None and (stream.up, stream.reason) != mode:
             mode = (stream.up, stream.reason)
             _record_mode(engine, *mode)
@@ -205,7 +210,6 @@ def _loop(
                 outcome["writeback"] = engine.run_writeback_cycle(cancel=cancel, on_wait=observer.on_rate_wait)
                 last_writeback = time.monotonic()
 
-        wake.clear()  # a wake from now on (even during the cycle) asks for one more cycle
         observer.on_cycle_started()
         worker = threading.Thread(target=work, name="bigsync-cycle", daemon=True)
         worker.start()
