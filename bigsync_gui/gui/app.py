@@ -12,6 +12,7 @@ import os
 import shutil
 import sys
 import tempfile
+from typing import Any
 from pathlib import Path
 
 from PySide6.QtCore import QCoreApplication, Qt
@@ -48,15 +49,20 @@ def sandbox_context() -> tuple[SetupContext, object]:
 
     from ..core.secrets import MemoryKeyring
     from ..sandbox import Sandbox
-    from ..sandbox import credentials as cred
 
     sandbox = Sandbox().start()
     keyring.set_keyring(MemoryKeyring())
     remove_stale_sandbox_profiles(Path(tempfile.gettempdir()))
     root = Path(tempfile.mkdtemp(prefix=SANDBOX_PROFILE_PREFIX))
     (root / SANDBOX_OWNER_FILE).write_text(str(os.getpid()))
-    profile = Profile.at(root)
-    prefill = Prefill(
+    return SetupContext(Profile.at(root), sandbox_prefill(sandbox)), sandbox
+
+
+def sandbox_prefill(sandbox: Any) -> Prefill:
+    """What the wizard starts with against a running sandbox: its addresses and demo client ids."""
+    from ..sandbox import credentials as cred
+
+    return Prefill(
         salesforce_login_url=sandbox.salesforce_url,
         salesforce_consumer_key=cred.SF_CONSUMER_KEY,
         bigtime_base_url=sandbox.bigtime_url,
@@ -67,7 +73,6 @@ def sandbox_context() -> tuple[SetupContext, object]:
         is_sandbox=True,
         console_url=sandbox.console_url,
     )
-    return SetupContext(profile, prefill), sandbox
 
 
 def discard_sandbox_profile(context: SetupContext, log: logging.Handler | None = None) -> None:

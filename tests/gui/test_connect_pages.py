@@ -21,6 +21,7 @@ from bigsync_gui.core import secrets
 from bigsync_gui.core.connections import Connector
 from bigsync_gui.core.profile import Profile
 from bigsync_gui.core.secrets import MemoryKeyring
+from bigsync_gui.gui.app import sandbox_prefill
 from bigsync_gui.gui.context import Prefill, SetupContext
 from bigsync_gui.gui.pages.connect_bigtime import ConnectBigTimePage
 from bigsync_gui.gui.pages.connect_salesforce import ConnectSalesforcePage, admin_sentence
@@ -42,19 +43,6 @@ def memory_keyring():
     keyring.set_keyring(MemoryKeyring())
     yield
     keyring.set_keyring(previous)
-
-
-def sandbox_prefill(sandbox) -> Prefill:
-    return Prefill(
-        salesforce_login_url=sandbox.salesforce_url,
-        salesforce_consumer_key=cred.SF_CONSUMER_KEY,
-        bigtime_base_url=sandbox.bigtime_url,
-        bigtime_client_id=cred.BT_CLIENT_ID,
-        bigtime_client_secret=cred.BT_CLIENT_SECRET,
-        bigtime_api_key=cred.BT_API_KEY,
-        bigtime_firm_id=cred.BT_FIRM_ID,
-        is_sandbox=True,
-    )
 
 
 @pytest.fixture

@@ -437,20 +437,11 @@ def page_text(qtbot, page) -> str:
 def test_end_to_end_sign_in_to_both_pick_the_stage_save_and_the_loop_runs(
     sandbox, profile, qtbot, bigtime_reading
 ) -> None:
-    from bigsync_gui.gui.context import Prefill
+    from bigsync_gui.gui.app import sandbox_prefill
     from bigsync_gui.gui.session import DesktopSession
 
     context = make_context(profile)
-    context.prefill = Prefill(
-        salesforce_login_url=sandbox.salesforce_url,
-        salesforce_consumer_key=cred.SF_CONSUMER_KEY,
-        bigtime_base_url=sandbox.bigtime_url,
-        bigtime_client_id=cred.BT_CLIENT_ID,
-        bigtime_client_secret=cred.BT_CLIENT_SECRET,
-        bigtime_api_key=cred.BT_API_KEY,
-        bigtime_firm_id=cred.BT_FIRM_ID,
-        is_sandbox=True,
-    )
+    context.prefill = sandbox_prefill(sandbox)
     session = DesktopSession(context)
     try:
         session.open_wizard()
