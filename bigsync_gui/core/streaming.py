@@ -161,6 +161,13 @@ class TriggerStream:
             if self._wake is not None:
                 self._wake.set()  # the loop picks its new wait and says so in Activity
 
+    def _settle(self, up: bool, reason: str) -> None:
+        """The first answer the loop waits for: the mode (and its wake) is set *before* the loop is
+        let go, so its first round reads the settled mode and spends that wake. In the other order a
+        wake landed inside the first cycle and ran a needless second sweep (seen in CI)."""
+        self._set_mode(up, reason)
+        self._subscribed.set()
+
     def _add(self, batch: StreamBatch) -> None:
         with self._lock:
             self._pending.merge(batch)
@@ -199,8 +206,7 @@ class TriggerStream:
         if self._cdc_selected is not None and self._cdc_selected() is False:
             raise StreamFailure("refused", "Change Data Capture is not on for Opportunity in this org.")
         self._add(StreamBatch(sweep=True))  # whatever happened while not subscribed: the polled read finds it
-        self._subscribed.set()
-        self._set_mode(True, "")
+        self._settle(True, "")
 
     def _run(self) -> None:
         session: CometdSession | None = None
@@ -241,8 +247,7 @@ class TriggerStream:
 
     def _unavailable(self, exc: ce.ConnectorError, failures: int) -> tuple[float, None]:
         """Not a stream failure: the token could not be renewed (sign in again), Salesforce offline."""
-        self._subscribed.set()
-        self._set_mode(False, f"Salesforce's change stream is not available ({exc.message})")
+        self._settle(False, f"Salesforce's change stream is not available ({exc.message})")
         return float(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)] * 10), None
 
     def _failed(
@@ -257,10 +262,9 @@ class TriggerStream:
         if failure.kind == "auth":
             self._refresh_token()  # ReconnectNeeded when the grant is gone: the handler above says so
             return (0.0 if failures == 0 else RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)]), None
-        self._subscribed.set()
         if failure.kind == "allocation":
             taken = "concurrent user limit" in failure.error.lower()  # the org's streaming clients, not its events
-            self._set_mode(
+            self._settle(
                 False,
                 "the org's streaming connections are all taken by other clients"
                 if taken
@@ -269,12 +273,12 @@ class TriggerStream:
             return float(ALLOCATION_RETRY_SECONDS[min(allocation_failures, len(ALLOCATION_RETRY_SECONDS) - 1)]), None
         if failure.kind == "refused" and failure.error.startswith("403"):
             # a 403 on a subscribe: the user may not receive the events (CDC asks View All on the object)
-            self._set_mode(
+            self._settle(
                 False, "the connected Salesforce user lacks View All on Opportunities, which instant triggers need"
             )
             return float(REFUSED_RETRY_SECONDS), None
         if failure.kind in ("refused", "replay_invalid"):
-            self._set_mode(False, "Change Data Capture is not on for Opportunity in this org")
+            self._settle(False, "Change Data Capture is not on for Opportunity in this org")
             return float(REFUSED_RETRY_SECONDS), None
         # transport: a hung or dropped connect. Its answer may have carried events the server now
         # counts as delivered, so a new handshake resubscribes from the newest event received.

@@ -112,6 +112,18 @@ def test_events_wake_with_the_records_they_name_and_own_writes_wake_nobody(sandb
         assert h.batch_with(lambda b: b.sweep, "the overflow: a full sweep").record_ids == set()
 
 
+def test_the_loop_is_let_go_once_the_mode_and_its_wake_are_set(sandbox):
+    """The loop's first round clears its wake and reads the mode: every wake the subscribe makes
+    must come before, or the first cycle is followed by a needless second sweep (a CI failure)."""
+    with Harness(sandbox) as h:
+        h.stream.on_mode = lambda up, reason: time.sleep(0.5)  # a slow observer (the CLI prints here)
+        assert h.stream.wait_subscribed(threading.Event(), seconds=20)
+        assert h.stream.up
+        h.wake.clear()  # what the loop's first round does
+        time.sleep(1.0)  # connects come and go (0.3 s each) with no event
+        assert not h.wake.is_set()
+
+
 def test_redelivered_events_are_taken_once(sandbox):
     with Harness(sandbox) as h:
         h.until(lambda: h.stream.up, "subscribed")
