@@ -33,7 +33,7 @@ from ..connectors import bigtime_assumptions as bt_assumptions
 from ..connectors import errors as ce
 from ..connectors.systems import label_of
 from ..connectors.timestamps import parse_timestamp
-from . import claims, client_lookup, contacts
+from . import claims, client_lookup, contacts, where_to_act
 from .bigtime_limits import client_code, fit_name, fit_name_apart, is_cut_of, notes_with_full_name
 from .cycle import CycleState
 from .errors import CreateInDoubt, Transient
@@ -345,13 +345,7 @@ def _client_for(c: CycleState, record: dict[str, Any]) -> int | None:
     if not account_id:
         if c.settings.sync.default_client_id:
             return c.settings.sync.default_client_id
-        _reject(
-            c,
-            record,
-            "the opportunity has no account, so there is no BigTime client to put the project under. "
-            "Give it an account, or choose a client for such opportunities in "
-            "Settings › Trigger (`configure --default-client`).",
-        )
+        _reject(c, record, where_to_act.no_account())  # stored in the CLI's words; Activity shows its own
         return None
     known = c.store.client_for_account(account_id)
     field = client_id_field(c)

@@ -15,6 +15,7 @@ from .profile import Profile
 from .settings import Settings
 from .problems import cycle_outcome
 from .store import Store
+from .where_to_act import for_surface
 
 
 def local_clock(iso: str) -> str:
@@ -59,7 +60,10 @@ def status_snapshot(profile: Profile) -> dict[str, Any]:
             cycles = [asdict(c) for c in store.cycles(10)]
             links = store.count_links()
             pending = len(store.intents("pending"))
-            rejected = [{"opportunity_id": i.opportunity_id, "reason": i.reason} for i in store.intents("failed")]
+            rejected = [
+                {"opportunity_id": i.opportunity_id, "reason": for_surface(i.reason, "cli")}
+                for i in store.intents("failed")
+            ]
             figure_sources = sources_summary(store.all_written())
         finally:
             store.close()

@@ -13,7 +13,7 @@ from __future__ import annotations
 import html
 import platform
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QSize, QSortFilterProxyModel, Qt, QTimer, Signal
@@ -43,6 +43,7 @@ from ..core.profile import Profile
 from ..core.settings import Settings
 from ..core.problems import UNEXPECTED, cycle_outcome, problem_of
 from ..core.store import Cycle, Event, Store
+from ..core.where_to_act import for_surface
 from ..connectors.wording import plural
 from .activity_feed import EMPTY, URL_ROLE, FeedView, LinkFallback, desktop_open, link_item, open_link, opportunity_url
 from .screen_fit import fit_to_screen
@@ -112,7 +113,8 @@ def load_activity(profile: Profile, cycles: int = CYCLES_SHOWN) -> ActivityData:
     if db.exists():
         store = Store(db)
         try:
-            data.cycles, data.events = store.recent_activity(cycles)
+            data.cycles, events = store.recent_activity(cycles)
+            data.events = [replace(e, message=for_surface(e.message, "gui")) for e in events]  # the GUI's pointers
         finally:
             store.close()
     return data

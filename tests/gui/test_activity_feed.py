@@ -241,3 +241,42 @@ def test_the_mode_said_before_the_first_cycle_is_in_activity(qtbot, tmp_path):
     finally:
         store.close()
     assert [e.kind for e in events] == ["mode"]
+
+
+def test_a_refusal_for_want_of_an_account_points_to_settings_trigger(qtbot, tmp_path):
+    """The engine stores the refusal in the command line's words (it runs as the CLI's `run --events`
+    under the tray too); Activity shows where the admin acts in the app: Settings › Trigger, not the
+    `--default-client` flag — for sentences stored now and by earlier versions."""
+    from bigsync_gui.core.where_to_act import no_account
+
+    earlier = (  # what versions before the per-surface pointer stored
+        "the opportunity has no account, so there is no BigTime client to put the project under. "
+        "Give it an account, or choose a client for such opportunities in "
+        "Settings › Trigger (`configure --default-client`)."
+    )
+    profile = make_profile(tmp_path / "p")
+    store = Store(profile.data_dir / "state.db")
+    try:
+        with store.transaction():
+            cycle = store.start_cycle("trigger")
+            store.event(cycle, "rejected", f"Walk-in deal: {earlier}", "006E")
+            store.event(cycle, "rejected", f"Walk-in order: {no_account()}", "006W")
+            store.end_cycle(cycle, "partial", "", 2, 0)
+    finally:
+        store.close()
+    assert "--default-client" in no_account() and "--default-client" in earlier  # stored: the flag
+    win = ActivityWindow(profile)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.loaded, timeout=10000):
+        win.show()
+    proxy = win.feed.proxy
+    assert [proxy.index(r, WHAT).data() for r in range(2)] == [
+        f"Walk-in order: {no_account('gui')}",
+        f"Walk-in deal: {no_account('gui')}",
+    ]
+    assert proxy.index(0, WHAT).data().endswith("choose a client for such opportunities in Settings › Trigger.")
+    shown = [win.event_proxy.index(r, 2).data() for r in range(win.event_proxy.rowCount())]
+    assert sum("Settings › Trigger." in text for text in shown) == 2
+    assert not any("default-client" in text for text in shown) and "default-client" not in win.diagnostics()
+    win.filter_edit.setText("Settings › Trigger")  # the filter finds what is shown
+    assert proxy.rowCount() == 2

@@ -4,18 +4,20 @@ Trigger, tests/gui/test_default_client_box.py), checked against BigTime, honoure
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 import requests
 
 from bigsync_gui.cli import main
-from bigsync_gui.core import default_client
+from bigsync_gui.core import default_client, where_to_act
 from bigsync_gui.core.connections import Connector
 from bigsync_gui.core.engine import Engine
 from bigsync_gui.core.errors import ConfigInvalid
 from bigsync_gui.core.settings import Settings
 from bigsync_gui.core.store import Store
+from bigsync_gui.gui.activity import load_activity
 from bigsync_gui.sandbox import Sandbox
 from configured_profile import configure_profile, use_file_keyring
 
@@ -81,9 +83,13 @@ def test_by_id_and_code_and_back_to_reporting(sandbox, profile, capsys, sandbox_
         reasons = [e.message for e in store.recent_activity(5)[1] if e.kind == "rejected"]
     finally:
         store.close()
-    assert any(
-        "Settings › Trigger (`configure --default-client`)" in r for r in reasons
-    )  # advice that points somewhere
+    (reason,) = reasons
+    assert reason.endswith(where_to_act.no_account("cli"))  # stored in the CLI's words: the sync process is `run`
+    assert main(["status", "--profile", str(profile.config_dir.parent), "--json"]) == 0
+    (refused,) = json.loads(capsys.readouterr().out)["rejected"]
+    assert refused == {"opportunity_id": opp, "reason": where_to_act.no_account("cli")}  # the flag, for the CLI
+    (shown,) = [e.message for e in load_activity(profile).events if e.kind == "rejected"]
+    assert shown.endswith("choose a client for such opportunities in Settings › Trigger.")  # Activity: the window
 
 
 def test_a_client_bigtime_does_not_have_is_refused_and_nothing_changes(sandbox, profile, capsys):
