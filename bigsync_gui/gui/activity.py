@@ -1,7 +1,7 @@
 """The Activity window. It opens on "What happened" (gui/activity_feed.py): what happened to the
 deals, newest first, in sentences with relative times and links to the opportunity in Salesforce
-and the project in BigTime. One click away, "Cycles": recent cycles (time, duration, result,
-counts) above the events of the selected cycle. A filter and "Problems only" narrow both; "Copy
+and the project in BigTime. One click away, "Cycles": recent cycles (when, kind, result, changes,
+message: gui/cycles_table.py) above the events of the selected cycle. A filter and "Problems only" narrow both; "Copy
 diagnostics" copies a redacted summary for a support request.
 
 The store is read off the GUI thread (``gui.worker``); every cell is plain text — opportunity
@@ -10,7 +10,6 @@ names and refusal reasons come from Salesforce/BigTime and are never shown as ri
 
 from __future__ import annotations
 
-import html
 import platform
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -41,11 +40,12 @@ from ..connectors.redact import redact
 from ..connectors.timestamps import parse_timestamp
 from ..core.profile import Profile
 from ..core.settings import Settings
-from ..core.problems import UNEXPECTED, cycle_outcome, problem_of
+from ..core.problems import cycle_outcome
 from ..core.store import Cycle, Event, Store
 from ..core.where_to_act import for_surface
 from ..connectors.wording import plural
 from .activity_feed import EMPTY, URL_ROLE, FeedView, LinkFallback, desktop_open, link_item, open_link, opportunity_url
+from .cycles_table import CYCLE_COLUMNS, ColumnFitter, cycle_row, duration, fit_columns, plain_tooltip, refresh_times
 from .screen_fit import fit_to_screen
 from .worker import run_in_background
 
@@ -57,9 +57,7 @@ CYCLE_ROLE = Qt.ItemDataRole.UserRole + 2
 QUIET_ROLE = Qt.ItemDataRole.UserRole + 3
 PROBLEM_ROLE = Qt.ItemDataRole.UserRole + 4
 
-CYCLE_COLUMNS = ("Started", "Kind", "Duration", "Result", "Created", "Updated", "Severed", "Refused", "Message")
 EVENT_COLUMNS = ("Time", "What", "Details", "Salesforce", "BigTime")
-KINDS = {"trigger": "Sync", "writeback": "Write-back"}
 EVENT_KINDS = {
     "created": "Project created",
     "linked": "Linked",
@@ -130,21 +128,9 @@ def local_time(iso: str | None, with_date: bool = True) -> str:
     return moment.strftime("%Y-%m-%d %H:%M:%S" if with_date else "%H:%M:%S")
 
 
-def duration(cycle: Cycle) -> str:
-    if not cycle.ended_at:
-        return ""
-    try:
-        seconds = (parse_timestamp(cycle.ended_at) - parse_timestamp(cycle.started_at)).total_seconds()
-    except ValueError:
-        return ""
-    return f"{seconds:.1f} s" if seconds < 60 else f"{int(seconds // 60)} min {int(seconds % 60)} s"
-
-
-def _item(text: Any, *, align_right: bool = False) -> QStandardItem:
+def _item(text: Any) -> QStandardItem:
     item = QStandardItem("" if text is None else str(text))
     item.setEditable(False)
-    if align_right:
-        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
     return item
 
 
@@ -153,7 +139,7 @@ def _text_item(text: str) -> QStandardItem:
     read as rich text if it looked like markup) is escaped, so it shows the text literally, wrapped."""
     item = _item(text)
     if text:
-        item.setToolTip(f"<p style='white-space:pre-wrap'>{html.escape(text)}</p>")
+        item.setToolTip(plain_tooltip(text))
     return item
 
 
@@ -243,6 +229,7 @@ class ActivityWindow(QWidget):
         self.cycle_proxy.setSourceModel(self.cycle_model)
         self.cycle_view = self._table(self.cycle_proxy)
         self.cycle_view.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self._cycle_fitter = ColumnFitter(self.cycle_view)  # fits the window's width: never scrolls sideways
 
         self.event_model = QStandardItemModel(0, len(EVENT_COLUMNS), self)
         self.event_model.setHorizontalHeaderLabels(list(EVENT_COLUMNS))
@@ -312,7 +299,7 @@ class ActivityWindow(QWidget):
         self.copy_button.clicked.connect(self.copy_diagnostics)
         self._times = QTimer(self)
         self._times.setInterval(TIMES_REFRESH_MS)
-        self._times.timeout.connect(lambda: self.feed.refresh_times())
+        self._times.timeout.connect(self._refresh_times)
         self._placed = False
         QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)  # as a dialog: the keyboard's way out
 
@@ -382,27 +369,10 @@ class ActivityWindow(QWidget):
         model.removeRows(0, model.rowCount())
         for c in data.cycles:
             counts = c.created + c.linked + c.severed + c.restored + c.written + c.rejected
-            row = [
-                _item(local_time(c.started_at)),
-                _item(KINDS.get(c.kind, c.kind)),
-                _item(duration(c), align_right=True),
-                _item(cycle_outcome(c.result, c.error_code, c.error_system)),
-                _item(c.created or "", align_right=True),
-                _item(c.written or "", align_right=True),
-                _item(c.severed or "", align_right=True),
-                _item(c.rejected or "", align_right=True),
-                _item(c.message),
-            ]
+            row = cycle_row(c)
             row[0].setData(c.id, CYCLE_ROLE)
             row[0].setData(c.result == "ok" and counts == 0, QUIET_ROLE)
             row[0].setData(c.result in ("failed", "partial", "interrupted") or c.rejected > 0, PROBLEM_ROLE)
-            if c.result == "failed":
-                problem = problem_of(c.error_code or UNEXPECTED, c.error_system)
-                fix = f" — {problem.fix.label}" if problem.fix else ""
-                row[3].setToolTip(f"{problem.headline}{fix}")  # our own words; the message column has the detail
-                row[8].setToolTip(c.message)
-                if problem.outcome == "Failed":
-                    row[3].setForeground(Qt.GlobalColor.darkRed)
             model.appendRow(row)
 
     def _fill_events(self, data: ActivityData) -> None:
@@ -446,10 +416,13 @@ class ActivityWindow(QWidget):
         self.cycle_proxy.setFilterFixedString(text)
         self.cycle_proxy.invalidate()
         self._count_quiet()
-        # Sized to the rows the filter shows (a table sized while they were hidden would cut them: "20…").
-        self.cycle_view.resizeColumnsToContents()
-        self.cycle_view.setColumnWidth(8, max(self.cycle_view.columnWidth(8), 200))
+        fit_columns(self.cycle_view)  # to the rows the filter shows (sized while they were hidden, it cut them: "20…")
         self._on_selection()
+
+    def _refresh_times(self) -> None:
+        self.feed.refresh_times()
+        refresh_times(self.cycle_model)
+        fit_columns(self.cycle_view)
 
     def _count_quiet(self) -> None:
         """Says how many cycles the box hides, so an empty table after a few quiet syncs is explained."""

@@ -26,6 +26,7 @@ from configured_profile import win_opportunities  # noqa: E402
 from bigsync_gui.core.profile import Profile  # noqa: E402
 from bigsync_gui.gui.app import make_app  # noqa: E402
 from bigsync_gui.gui.context import SetupContext  # noqa: E402
+from bigsync_gui.gui.cycles_table import CHANGES  # noqa: E402
 from bigsync_gui.gui.session import DesktopSession  # noqa: E402
 from bigsync_gui.gui.state import SyncState  # noqa: E402
 
@@ -126,7 +127,7 @@ def main() -> int:
     activity = session.activity
     wait_until(lambda: activity.cycle_proxy.rowCount() > 0 and not activity._loading, 20, "activity loaded")
     for row in range(activity.cycle_proxy.rowCount()):
-        if activity.cycle_proxy.index(row, 4).data():  # the cycle that created projects
+        if "created" in activity.cycle_proxy.index(row, CHANGES).data():  # the cycle that created projects
             activity.cycle_view.selectRow(row)
             break
     QTest.qWait(200)

@@ -16,6 +16,7 @@ from bigsync_gui.core.settings import Settings
 from bigsync_gui.core.store import Store
 from bigsync_gui.gui import autostart
 from bigsync_gui.gui.activity import CYCLE_ROLE, EVENT_COLUMNS, ActivityWindow, load_activity
+from bigsync_gui.gui.cycles_table import CHANGES, KIND, MESSAGE, RESULT, WHEN
 
 INSTANCE = "https://acme.my.salesforce.com"
 BT_BASE = "https://iq.bigtime.net/BigtimeData/api/v2"
@@ -86,13 +87,16 @@ def test_load_reads_cycles_and_their_events(profile: Profile) -> None:
 def test_cycles_with_counts_and_quiet_ones_hidden(window: ActivityWindow) -> None:
     proxy = window.cycle_proxy
     assert window.quiet_box.isChecked()
-    assert visible_rows(proxy, 3) == ["OK", "Needs you", "Some refused"]  # the quiet "OK" cycle is hidden
-    assert visible_rows(proxy, 1) == ["Write-back", "Sync", "Sync"]
-    assert visible_rows(proxy, 4) == ["", "", "2"]  # created
-    assert visible_rows(proxy, 7) == ["", "", "1"]  # refused
+    assert visible_rows(proxy, RESULT) == ["OK", "Needs you", "Some refused"]  # the quiet "OK" cycle is hidden
+    assert visible_rows(proxy, KIND) == ["Write-back", "Sync", "Sync"]
+    assert visible_rows(proxy, CHANGES) == ["1 updated", "", "2 created · 1 refused"]
+    assert proxy.index(2, CHANGES).data(Qt.ItemDataRole.ToolTipRole) == "2 projects created\n1 opportunity refused"
+    assert visible_rows(proxy, MESSAGE)[0] == "Checked 2 linked projects; 1 changed."
     window.quiet_box.setChecked(False)
     assert proxy.rowCount() == 4
-    assert all(proxy.index(r, 2).data().endswith(" s") for r in range(proxy.rowCount()))  # a duration
+    tips = [proxy.index(r, WHEN).data(Qt.ItemDataRole.ToolTipRole).splitlines() for r in range(proxy.rowCount())]
+    assert all(t[0].startswith("Started 20") and t[1].startswith("Took ") and t[1].endswith(" s") for t in tips)
+    assert tips[0][2] == "3 Salesforce requests, 2 BigTime requests"
 
 
 def test_selecting_a_cycle_shows_its_events(window: ActivityWindow) -> None:
@@ -110,7 +114,7 @@ def test_filter_and_problems_only(window: ActivityWindow) -> None:
     window.filter_edit.clear()
     window.problems_box.setChecked(True)
     assert visible_rows(window.event_proxy, 1) == ["Refused"]
-    assert visible_rows(window.cycle_proxy, 3) == ["Needs you", "Some refused"]
+    assert visible_rows(window.cycle_proxy, RESULT) == ["Needs you", "Some refused"]
 
 
 def test_a_failed_cycle_is_worded_by_its_problem_with_the_fix(qtbot, profile: Profile) -> None:
@@ -129,8 +133,8 @@ def test_a_failed_cycle_is_worded_by_its_problem_with_the_fix(qtbot, profile: Pr
     with qtbot.waitSignal(win.loaded, timeout=10000):
         win.show()
     proxy = win.cycle_proxy
-    assert visible_rows(proxy, 3)[:4] == ["Failed", "Waiting", "OK", "Needs you"]
-    tips = [proxy.index(r, 3).data(Qt.ItemDataRole.ToolTipRole) for r in range(proxy.rowCount())]
+    assert visible_rows(proxy, RESULT)[:4] == ["Failed", "Waiting", "OK", "Needs you"]
+    tips = [proxy.index(r, RESULT).data(Qt.ItemDataRole.ToolTipRole) for r in range(proxy.rowCount())]
     assert tips[1] == "Today's Salesforce API budget is used up"
     assert tips[3] == "Salesforce needs you to sign in again — Reconnect Salesforce…"
     assert win.summary_label.text().endswith("2 failed · 1 waited")
@@ -210,7 +214,7 @@ def test_reload_keeps_the_selection(qtbot, window: ActivityWindow, profile: Prof
     with qtbot.waitSignal(window.loaded, timeout=10000):
         window.reload()
     assert window.selected_cycles() == selected
-    assert window.cycle_proxy.index(0, 6).data() == "1"  # the new cycle, on top, with its severed link
+    assert window.cycle_proxy.index(0, CHANGES).data() == "1 severed"  # the new cycle, on top
     assert window.cycle_proxy.index(0, 0).data(CYCLE_ROLE) == new
 
 
@@ -379,3 +383,38 @@ def test_esc_closes_the_window(qtbot, window: ActivityWindow) -> None:
     qtbot.waitUntil(window.isActiveWindow, timeout=10000)
     qtbot.keyClick(window.filter_edit, Qt.Key.Key_Escape)
     assert not window.isVisible()
+
+
+def test_a_cycle_message_is_one_line_in_its_cell_and_whole_in_its_tooltip(qtbot, profile: Profile) -> None:
+    """The service's words as plain text: the cell shows the first line; the tooltip, escaped (Qt reads
+    a tooltip that looks like markup as rich text), shows all of it literally."""
+    store = Store(profile.data_dir / "state.db")
+    try:
+        with store.transaction():
+            cycle = store.start_cycle("trigger")
+            store.end_cycle(cycle, "failed", "BigTime said <b>503</b>\nretry later", 1, 0, "Offline", "bigtime")
+    finally:
+        store.close()
+    win = ActivityWindow(profile)
+    qtbot.addWidget(win)
+    with qtbot.waitSignal(win.loaded, timeout=10000):
+        win.show()
+    top = win.cycle_proxy.index(0, MESSAGE)
+    assert top.data() == "BigTime said <b>503</b>"
+    tip = top.data(Qt.ItemDataRole.ToolTipRole)
+    assert "BigTime said &lt;b&gt;503&lt;/b&gt;\nretry later" in tip and "<b>" not in tip
+
+
+def test_a_narrow_window_elides_changes_and_never_scrolls_sideways(qtbot, window: ActivityWindow) -> None:
+    """Message keeps a third of the width; Changes gives way (its tooltip has the counts), the others not."""
+    window.tabs.setCurrentIndex(1)  # Cycles
+    view, header = window.cycle_view, window.cycle_view.horizontalHeader()
+    window.resize(1200, 600)
+    qtbot.waitUntil(lambda: header.sectionSize(CHANGES) >= view.sizeHintForColumn(CHANGES))
+    window.resize(window.minimumWidth(), 600)
+    qtbot.waitUntil(lambda: header.sectionSize(CHANGES) < view.sizeHintForColumn(CHANGES))
+    assert view.horizontalScrollBar().maximum() == 0
+    assert header.sectionSize(MESSAGE) >= view.viewport().width() // 3
+    for column in (WHEN, KIND, RESULT):
+        assert header.sectionSize(column) >= view.sizeHintForColumn(column)
+    assert sum(header.sectionSize(c) for c in range(header.count())) <= view.viewport().width()
