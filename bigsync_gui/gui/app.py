@@ -142,15 +142,21 @@ def run(profile_dir: str | None, sandbox: bool) -> int:
 
         allow_unsandboxed_for_loopback()
     app = make_app()
-    running_sandbox = None
+    running_sandbox = instance = None
     if sandbox:
+        from .single_instance import SingleInstance
+
+        instance = SingleInstance.sandbox()  # one --sandbox app, whose profile is new each run (docs/tray.md)
+        if not instance.acquire(listen=False):  # before its emulators start: a second launch hands over at once
+            instance.send("activity")  # the running one brings its window (or its wizard) forward
+            return 0
         context, running_sandbox = sandbox_context()
     else:
         context = SetupContext(Profile.from_option(profile_dir))
     from ..core.logs import TRAY_LOG_NAME, setup_logging
 
     log = setup_logging(context.profile, name=TRAY_LOG_NAME)  # the sync process writes bigsync.log
-    session = DesktopSession(context)
+    session = DesktopSession(context, instance=instance)
     from .quit_signals import install as quit_on_signals
 
     signals = quit_on_signals(app)  # Ctrl+C and SIGTERM: the same clean way out as Quit

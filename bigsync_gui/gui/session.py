@@ -1,7 +1,8 @@
 """One desktop session: the wizard when the profile is not set up, otherwise the sync loop shown
 in the tray (or, without a tray, in a small status window), with Activity and notifications.
 
-- Single instance per profile: a second launch asks the running one to show Activity, then exits.
+- Single instance per profile (and one ``--sandbox`` app): a second launch asks the running one to
+  show Activity (or its wizard), then exits.
 - The loop runs in a child process (``gui.process_runner``: `bigsync-gui run --events`), so this
   process holds Qt and the status only; ``--sandbox`` runs it in a worker thread (``gui.runner``:
   its keyring lives in this process's memory). Either runner's signals feed a Qt-free
@@ -44,7 +45,14 @@ log = logging.getLogger(__name__)
 class DesktopSession(QObject):
     ready = Signal(str)  # "tray" or "window": the running UI is on screen
 
-    def __init__(self, context: SetupContext, parent: QObject | None = None, *, use_tray: bool | None = None) -> None:
+    def __init__(
+        self,
+        context: SetupContext,
+        parent: QObject | None = None,
+        *,
+        use_tray: bool | None = None,
+        instance: SingleInstance | None = None,
+    ) -> None:
         super().__init__(parent)
         self.context = context
         self._runner: Any = None  # made on first use, once the tray shows
@@ -53,7 +61,7 @@ class DesktopSession(QObject):
         self._loop_starting = False
         self._stopped = False
         self.model = StatusModel()
-        self.instance = SingleInstance(context.profile, self)
+        self.instance = instance if instance is not None else SingleInstance(context.profile, self)  # --sandbox: given
         self.restart_requested = False  # set after a sign-in loaded WebEngine: app.run starts us afresh
         self.use_tray = use_tray  # None: a tray if the desktop has one
         self.wizard: Any = None

@@ -2,14 +2,19 @@
 a second launch finds the lock taken, tells the running one what to show, and exits.
 
 ``QLockFile`` decides who is first (atomic, and a lock left by a crashed process is taken over);
-``QLocalServer`` (named per profile and user) carries the message ("activity" by default). The app
+``QLocalServer`` (named per profile and user) carries the message ("activity" by default). A
+``--sandbox`` app has a new throwaway profile each run, so it is one of its own kind instead
+(:meth:`SingleInstance.sandbox`): one per user and temporary folder, named apart from every real
+profile (docs/tray.md, "Single instance"). The app
 takes the lock at once but opens the socket only once its icon is on screen (QtNetwork is a tenth of
 the start's extra time, docs/benchmarks.md); a second launch in between keeps ringing until it opens.
 """
 
 from __future__ import annotations
 
+import tempfile
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCryptographicHash, QLockFile, QObject, QThread, Signal
@@ -24,39 +29,58 @@ RETRY_MS = 50  # a second launch rings again this often while the first has its 
 MESSAGE_MAX = 64
 
 
-def server_name(profile: Profile) -> str:
+def _user() -> str:
     import getpass
 
     try:
-        user = getpass.getuser()
+        return getpass.getuser()
     except Exception:  # no user name (some containers): the profile path still separates setups
-        user = "user"
+        return "user"
+
+
+def _digest(*parts: str) -> str:
     # Qt's own SHA-256: Python's hashlib would load OpenSSL's libcrypto (3 MB) into the tray
-    key = f"{user}\0{profile.config_dir.resolve()}".encode()
-    digest = bytes(QCryptographicHash.hash(key, QCryptographicHash.Algorithm.Sha256).toHex().data()).decode()[:16]
-    return f"bigsync-gui-{digest}"
+    key = "\0".join(parts).encode()
+    return bytes(QCryptographicHash.hash(key, QCryptographicHash.Algorithm.Sha256).toHex().data()).decode()[:16]
+
+
+def server_name(profile: Profile) -> str:
+    return f"bigsync-gui-{_digest(_user(), str(profile.config_dir.resolve()))}"
+
+
+def sandbox_server_name() -> str:
+    """The ``--sandbox`` app's: keyed by a word no profile's absolute path can be, so never a real one's."""
+    return f"bigsync-gui-sandbox-{_digest(_user(), '--sandbox', str(Path(tempfile.gettempdir()).resolve()))}"
 
 
 class SingleInstance(QObject):
     message_received = Signal(str)
 
-    def __init__(self, profile: Profile, parent: QObject | None = None) -> None:
+    def __init__(self, profile: Profile | None, parent: QObject | None = None) -> None:
+        """``profile`` None: the ``--sandbox`` app's (use :meth:`sandbox`)."""
         super().__init__(parent)
         self.profile = profile
-        profile.ensure_dirs()
-        self.lock = QLockFile(str(profile.data_dir / "gui-instance.lock"))
+        if profile is None:
+            self.name = sandbox_server_name()
+            lock_path = Path(tempfile.gettempdir()) / f"{self.name}.lock"  # beside the sandbox's throwaway profiles
+        else:
+            self.name = server_name(profile)
+            profile.ensure_dirs()
+            lock_path = profile.data_dir / "gui-instance.lock"
+        self.lock = QLockFile(str(lock_path))
         self.lock.setStaleLockTime(0)  # only a dead owner makes it stale, never its age
         self.server: QLocalServer | None = None
         self._buffers: dict[QLocalSocket, bytearray] = {}
 
-    @property
-    def name(self) -> str:
-        return server_name(self.profile)
+    @classmethod
+    def sandbox(cls, parent: QObject | None = None) -> SingleInstance:
+        """The ``--sandbox`` app's: taken before its emulators start, so a second launch hands over at once."""
+        return cls(None, parent)
 
     def acquire(self, *, listen: bool = True) -> bool:
         """True: this is the first (and now the only) instance, listening for others (``listen``)
-        or once :meth:`listen` is called."""
-        if not self.lock.tryLock(0):
+        or once :meth:`listen` is called. Already held (taken before the session started): True."""
+        if not self.lock.isLocked() and not self.lock.tryLock(0):
             return False
         if listen:
             self.listen()

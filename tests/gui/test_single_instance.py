@@ -1,14 +1,18 @@
-"""One app per profile: a second launch rings the first (which shows Activity) and exits."""
+"""One app per profile, and one --sandbox app: a second launch rings the first (which shows Activity,
+or its wizard) and exits."""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+import pytest
+
 from bigsync_gui.core.profile import Profile
-from bigsync_gui.gui.single_instance import SingleInstance, server_name
+from bigsync_gui.gui.single_instance import SingleInstance, sandbox_server_name, server_name
 
 
 def test_second_instance_rings_the_first(qtbot, tmp_path: Path) -> None:
@@ -146,3 +150,97 @@ def test_session_second_start_quits_and_first_shows_activity(qtbot, tmp_path: Pa
     finally:
         second.shutdown()
         first.shutdown()
+
+
+@pytest.fixture
+def own_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A temporary folder of the test's own: the --sandbox app's lock, socket and throwaway profiles."""
+    folder = tmp_path / "tmp"
+    folder.mkdir()
+    monkeypatch.setenv("TMPDIR", str(folder))
+    monkeypatch.setattr(tempfile, "tempdir", str(folder))
+    return folder
+
+
+def test_sandbox_apps_are_one_and_apart_from_every_real_profile(qtbot, own_temp: Path, tmp_path: Path) -> None:
+    """Each --sandbox run has a new throwaway profile, so the profile cannot tell two of them apart:
+    they share one instance of their own kind, which no real profile's is."""
+    a, b = Profile.at(tmp_path / "a"), Profile.at(tmp_path / "b")
+    first, second = SingleInstance.sandbox(), SingleInstance.sandbox()
+    real_a, real_b = SingleInstance(a), SingleInstance(b)
+    try:
+        assert first.acquire()
+        assert not second.acquire()  # a second --sandbox launch
+        with qtbot.waitSignal(first.message_received, timeout=5000) as got:
+            assert second.send("activity")
+        assert got.args == ["activity"]
+        assert real_a.acquire() and real_b.acquire()  # two real profiles side by side, the sandbox app running
+        assert len({first.name, real_a.name, real_b.name}) == 3
+        assert first.name == sandbox_server_name() and (own_temp / f"{first.name}.lock").exists()
+        assert first.acquire()  # already held (gui/app.py takes it before the session starts): still ours
+    finally:
+        for instance in (first, second, real_a, real_b):
+            instance.release()
+    third = SingleInstance.sandbox()  # the sandbox app quit: the next --sandbox launch is first again
+    assert third.acquire()
+    third.release()
+
+
+def test_second_sandbox_launch_hands_over_to_the_running_sandbox_app(qtbot, own_temp: Path, tmp_path: Path) -> None:
+    """The real command line: `bigsync-gui --sandbox` while this process is the --sandbox app. It rings,
+    exits 0, and neither starts emulators nor makes a throwaway profile of its own (before: a second
+    app, a second tray and a second wizard)."""
+    running = SingleInstance.sandbox()
+    assert running.acquire()
+    messages: list[str] = []
+    running.message_received.connect(messages.append)
+    env = {
+        **os.environ,
+        "QT_QPA_PLATFORM": "offscreen",
+        "HOME": str(tmp_path / "home"),
+        "XDG_CONFIG_HOME": str(tmp_path / "home" / "config"),
+        "TMPDIR": str(own_temp),
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bigsync_gui", "--sandbox"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        qtbot.waitUntil(lambda: messages == ["activity"], timeout=30000)
+        code = proc.wait(timeout=30)
+        assert code == 0, proc.stderr.read() if proc.stderr else ""
+        assert [p.name for p in own_temp.iterdir() if p.name.startswith("bigsync-sandbox-")] == []
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=30)
+        running.release()
+
+
+def test_a_sandbox_session_uses_the_instance_it_was_given(qtbot, own_temp: Path, tmp_path: Path) -> None:
+    """gui/app.py takes the --sandbox app's instance before the emulators start and hands it to the
+    session, which then listens on it (not on the throwaway profile's) and shows its wizard on a ring."""
+    from bigsync_gui.gui.context import Prefill, SetupContext
+    from bigsync_gui.gui.session import DesktopSession
+
+    instance = SingleInstance.sandbox()
+    assert instance.acquire(listen=False)
+    session = DesktopSession(
+        SetupContext(Profile.at(tmp_path / "throwaway"), Prefill(is_sandbox=True)), use_tray=False, instance=instance
+    )
+    try:
+        assert session.start() is True  # the wizard: not set up
+        qtbot.addWidget(session.wizard)
+        qtbot.waitUntil(lambda: session.instance.server is not None, timeout=10000)
+        assert session.instance is instance and not SingleInstance.sandbox().acquire()
+        session.wizard.showMinimized()
+        raised: list[bool] = []
+        session.wizard.raise_ = lambda: raised.append(True)  # type: ignore[method-assign]
+        assert SingleInstance.sandbox().send("activity")
+        qtbot.waitUntil(lambda: raised == [True], timeout=10000)
+    finally:
+        session.shutdown()
+    assert SingleInstance.sandbox().acquire()  # released at the end of the session
