@@ -19,29 +19,13 @@ from werkzeug.wrappers import Request, Response
 
 from . import credentials as cred
 from .console_setup import change_setup, setup_rules, setup_section
+from .console_style import STYLE
 from .bigtime.data import EXPENSE_CODES, BigTimeError
 from .salesforce.errors import SalesforceError
 
 if TYPE_CHECKING:
     from .web import ServiceApp
     from .world import World
-
-STYLE = """
-body{font:14px/1.45 system-ui,sans-serif;margin:0;background:#f4f6f8;color:#1d2733}
-header{background:#0b5cab;color:#fff;padding:12px 24px}header h1{margin:0;font-size:20px}
-header p{margin:4px 0 0;opacity:.9}main{padding:16px 24px;max-width:1400px}
-section{background:#fff;border:1px solid #d8dde6;border-radius:6px;padding:12px 16px;margin:0 0 16px}
-h2{font-size:16px;margin:0 0 8px}table{border-collapse:collapse;width:100%}
-th,td{text-align:left;padding:4px 6px;border-bottom:1px solid #eef0f3;vertical-align:middle}
-th{font-weight:600;color:#54698d;font-size:12px;text-transform:uppercase}
-tr.deleted td{color:#999;text-decoration:line-through}tr.deleted td.act{text-decoration:none}
-form.inline{display:inline}.msg{padding:8px 12px;border-radius:4px;margin:0 0 12px}
-.ok{background:#e3f5e8;border:1px solid #7bc38f}.err{background:#fdecea;border:1px solid #e49b94}
-.nowrap{white-space:nowrap}.num{white-space:nowrap;text-align:right;font-variant-numeric:tabular-nums}
-code{background:#eef0f3;padding:1px 4px;border-radius:3px}
-.grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));gap:12px}
-label{display:block;margin:4px 0}input,select{font:inherit}button{font:inherit;cursor:pointer}
-"""
 
 
 def esc(value: Any) -> str:
@@ -234,29 +218,36 @@ class ConsoleApp:
 
         rows = []
         for o in opps:
-            oid = quote(o["Id"])
+            oid, name = quote(o["Id"]), esc(o["Name"])
             if o.get("IsDeleted"):
+                stage = esc(o.get("StageName"))
                 action = (
-                    f"<form class='inline' method='post' action='opportunity/{oid}/restore'>"
-                    "<button>Restore</button></form>"
+                    f"<form method='post' action='opportunity/{oid}/restore'>"
+                    f"<button title='Bring {name} back from the recycle bin'>Restore</button></form>"
                 )
             else:
-                action = (
-                    f"<form class='inline' method='post' action='opportunity/{oid}/stage'>"
-                    f"<select name='stage' aria-label='Stage of {esc(o['Name'])}'>"
-                    f"{stage_options(o.get('StageName'))}</select> "
-                    "<button>Move</button></form> "
-                    f"<form class='inline' method='post' action='opportunity/{oid}/delete'>"
-                    "<button>Delete</button></form>"
+                stage = (
+                    f"<form method='post' action='opportunity/{oid}/stage'>"
+                    f"<select name='stage' aria-label='Stage of {name}'>{stage_options(o.get('StageName'))}</select>"
+                    f"<button title='Move {name} to the stage chosen'>Move</button></form>"
                 )
+                action = (
+                    f"<form method='post' action='opportunity/{oid}/delete'>"
+                    f"<button title='Delete {name} (to the recycle bin)'>Delete</button></form>"
+                )
+            modified = " ".join(
+                f"<span class=nowrap>{esc(part)}</span>" for part in (o.get("SystemModstamp") or "")[:19].split("T")
+            )
             rows.append(
                 f"<tr class='{'deleted' if o.get('IsDeleted') else ''}'>"
-                f"<td>{esc(o['Name'])}<br><code>{esc(o['Id'])}</code></td>"
-                f"<td>{esc(account_names.get(o.get('AccountId') or '', '—'))}</td><td>{esc(o.get('StageName'))}</td>"
-                f"<td class='num'>{money(o.get('Amount'))}</td><td class='nowrap'>{esc(o.get('CloseDate'))}</td>"
-                f"<td>{esc(o.get('BigTime_Project_Id__c') or '')}</td>"
-                f"<td class='nowrap'>{esc((o.get('SystemModstamp') or '')[:19].replace('T', ' '))}</td>"
-                f"<td class='act nowrap'>{action}</td></tr>"
+                f"<td class='title break'>{name}<br><code class='id'>{esc(o['Id'])}</code></td>"
+                f"<td class='break' data-label='Account'>{esc(account_names.get(o.get('AccountId') or '', '—'))}</td>"
+                f"<td class='stage' data-label='Stage'>{stage}</td>"
+                f"<td class='num' data-label='Amount'>{money(o.get('Amount'))}</td>"
+                f"<td class='nowrap' data-label='Close date'>{esc(o.get('CloseDate'))}</td>"
+                f"<td data-label='BigTime project'>{esc(o.get('BigTime_Project_Id__c') or '')}</td>"
+                f"<td data-label='Modified (UTC)'>{modified}</td>"
+                f"<td class='act'>{action}</td></tr>"
             )
         account_options = "<option value=''>(no account)</option>" + "".join(
             f"<option value='{esc(a['Id'])}'>{esc(a['Name'])}</option>" for a in accounts
@@ -266,15 +257,16 @@ class ConsoleApp:
         )
         return (
             f"<section><h2>Salesforce opportunities ({len(opps)})</h2><p>{toggle}</p>"
-            "<form method='post' action='opportunity'><strong>New opportunity:</strong> "
-            "<input name='name' required placeholder='Name' aria-label='Name'> "
-            f"<select name='account' aria-label='Account'>{account_options}</select> "
-            f"<select name='stage' aria-label='Stage'>{stage_options('Prospecting')}</select> "
-            "<input name='amount' type='number' step='0.01' min='0' placeholder='Amount' aria-label='Amount'> "
-            f"<input name='close_date' type='date' value='{self._today()}' aria-label='Close date'> "
+            "<form class='new' method='post' action='opportunity'><strong>New opportunity:</strong>"
+            "<input name='name' required placeholder='Name' aria-label='Name'>"
+            f"<select name='account' aria-label='Account'>{account_options}</select>"
+            f"<select name='stage' aria-label='Stage'>{stage_options('Prospecting')}</select>"
+            "<input name='amount' type='number' step='0.01' min='0' placeholder='Amount' aria-label='Amount'>"
+            f"<input name='close_date' type='date' value='{self._today()}' aria-label='Close date'>"
             "<button>Create</button></form>"
-            "<table><thead><tr><th>Opportunity</th><th>Account</th><th>Stage</th><th class='num'>Amount</th>"
-            "<th>Close date</th><th>BigTime project</th><th>Modified (UTC)</th><th></th></tr></thead>"
+            "<table class='cards'><thead><tr><th>Opportunity</th><th>Account</th><th>Stage</th>"
+            "<th class='num'>Amount</th><th>Close date</th><th>BigTime project</th><th>Modified (UTC)</th><th></th>"
+            "</tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></section>"
         )
 
@@ -286,10 +278,13 @@ class ConsoleApp:
         for p in projects:
             totals = bt.ledger.project_totals(p["SystemId"])
             rows.append(
-                f"<tr><td>{esc(p['SystemId'])}</td><td>{esc(p['DisplayName'])}</td>"
-                f"<td class='num'>{totals['HrsIn']:g}</td><td class='num'>{money(totals['ExpCostIn'])}</td>"
-                f"<td class='num'>{money(totals['WipTotal'])}</td><td class='num'>{money(totals['TotalAmt'])}</td>"
-                f"<td class='num'>{money(totals['PaidAmt'])}</td></tr>"
+                f"<tr><td data-label='Id'>{esc(p['SystemId'])}</td>"
+                f"<td class='title after-id break'>{esc(p['DisplayName'])}</td>"
+                f"<td class='num' data-label='Hours'>{totals['HrsIn']:g}</td>"
+                f"<td class='num' data-label='Expenses'>{money(totals['ExpCostIn'])}</td>"
+                f"<td class='num' data-label='WIP'>{money(totals['WipTotal'])}</td>"
+                f"<td class='num' data-label='Invoiced'>{money(totals['TotalAmt'])}</td>"
+                f"<td class='num' data-label='Paid'>{money(totals['PaidAmt'])}</td></tr>"
             )
         invoices = [
             i
@@ -311,7 +306,8 @@ class ConsoleApp:
         today = self._today()
         return (
             f"<section><h2>BigTime projects ({len(projects)})</h2>"
-            "<table><thead><tr><th>Id</th><th>Project</th><th class='num'>Hours</th><th class='num'>Expenses</th>"
+            "<table class='cards figures'><thead><tr><th>Id</th><th>Project</th><th class='num'>Hours</th>"
+            "<th class='num'>Expenses</th>"
             "<th class='num'>WIP</th><th class='num'>Invoiced</th><th class='num'>Paid</th></tr></thead>"
             f"<tbody>{''.join(rows)}</tbody></table></section>"
             "<section><h2>Delivery in BigTime</h2><div class='grid'>"
@@ -346,7 +342,8 @@ class ConsoleApp:
         entries += [("BigTime", e) for e in self.bigtime.log.entries()[-15:]]
         entries.sort(key=lambda pair: pair[1].time, reverse=True)
         rows = "".join(
-            f"<tr><td>{esc(e.time[11:23])}</td><td>{who}</td><td>{esc(e.method)}</td><td>{esc(e.path)}</td>"
+            f"<tr><td>{esc(e.time[11:23])}</td><td>{who}</td><td>{esc(e.method)}</td>"
+            f"<td class='break'>{esc(e.path)}</td>"
             f"<td>{e.status}</td><td class='num'>{e.ms:.1f}</td></tr>"
             for who, e in entries[:20]
         )

@@ -34,7 +34,7 @@ def test_page_lists_both_services(sandbox: Sandbox) -> None:
     opp = _open_opportunity(sandbox)
     assert opp["Id"] in page.text
     project = sandbox.world.bigtime.directory.project_list()[0]
-    assert f"<td>{project['SystemId']}</td>" in page.text
+    assert f"<td data-label='Id'>{project['SystemId']}</td>" in page.text
     assert "Log time" in page.text and "Record a payment" in page.text
 
 
