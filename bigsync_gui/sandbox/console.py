@@ -183,6 +183,7 @@ class ConsoleApp:
         doc = (
             "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            "<link rel='icon' href='data:,'>"  # no /favicon.ico request in the API log the page shows
             f"<title>bigsync-gui sandbox console</title><style>{STYLE}</style></head><body>"
             "<header><h1>bigsync-gui sandbox console</h1>"
             f"<p>{esc(cred.SF_ORG_NAME)} in Salesforce · {esc(cred.BT_FIRM_NAME)} in BigTime · "

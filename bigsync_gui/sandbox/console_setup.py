@@ -50,11 +50,12 @@ def setup_section(salesforce_app: Any) -> str:
     customize = bool(admin and Permissions(data).user_permission(admin, "CustomizeApplication"))
     cdc = any(e.lower() == "opportunity" for e in data.settings.get("cdc_entities", []))
 
-    def row(label: str, state: str, what: str, now_on: bool, on_text: str, off_text: str) -> str:
+    def row(label: str, state: str, what: str, now_on: bool, on_text: str, off_text: str, tip: str = "") -> str:
         target, text = ("off", off_text) if now_on else ("on", on_text)
+        title = f" title='{html.escape(tip)}'" if tip else ""
         return (
             f"<tr><th>{html.escape(label)}</th><td>{html.escape(state)}</td><td class='act'>"
-            f"<form class='inline' method='post' action='setup/{what}/{target}'><button>{html.escape(text)}"
+            f"<form class='inline' method='post' action='setup/{what}/{target}'><button{title}>{html.escape(text)}"
             "</button></form></td></tr>"
         )
 
@@ -66,7 +67,8 @@ def setup_section(salesforce_app: Any) -> str:
             "fields",
             fields_present,
             "Put them back",
-            "Remove them (a fresh org)",
+            "Remove them",
+            "As in a fresh org: the wizard's Fields page then offers Create the missing fields",
         )
         + row(
             "Demo admin's Customize Application",

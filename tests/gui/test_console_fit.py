@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import requests
 
 from at_200_percent import run_at_200_percent
 from bigsync_gui.sandbox import Sandbox
@@ -58,11 +59,15 @@ def assert_fits(measure: dict, width: int) -> None:
 @pytest.mark.parametrize("width", [1000, 640])
 def test_console_fits_a_browser_window(sandbox: Sandbox, width: int) -> None:
     url = console_with_recycle_bin(sandbox)
+    requests.delete(sandbox.salesforce_admin_url + "/log", timeout=10).raise_for_status()
     env = {k: v for k, v in os.environ.items() if k != "QT_SCALE_FACTOR"}
     run = subprocess.run(
         [sys.executable, str(PROBE), url, str(width), "800"], capture_output=True, text=True, env=env, timeout=120
     )
     assert_fits(measured(run), width)
+    # Opening the page asks the emulator for nothing: its "Recent API requests" show only the sync's.
+    logged = requests.get(sandbox.salesforce_admin_url + "/log", timeout=10).json()["entries"]
+    assert [e["path"] for e in logged] == []
 
 
 def test_console_fits_maximized_at_200_percent_on_1280_by_800(sandbox: Sandbox, tmp_path: Path) -> None:
