@@ -78,8 +78,9 @@ while time.monotonic() < deadline and any(h < n for h, n in heights.values()):
 from PySide6.QtWidgets import QScrollArea
 scroll = page.findChild(QScrollArea)  # said with a failure: which width the page's height was worked out for
 body = scroll.widget()
-state = {"viewport": scroll.viewport().width(), "bar": scroll.verticalScrollBar().isVisible(), "body": body.height(),
-         "needed": body.layout().totalHeightForWidth(scroll.viewport().width()), "waited": round(10 - (deadline - time.monotonic()), 1)}
+width = scroll.viewport().width()
+state = {"viewport": width, "bar": scroll.verticalScrollBar().isVisible(), "body": body.height(),
+         "needed": body.layout().totalHeightForWidth(width), "waited": round(10 - (deadline - time.monotonic()), 1)}
 print(json.dumps({"heights": heights, "scroll": state}))
 """
 
