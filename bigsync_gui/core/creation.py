@@ -236,6 +236,18 @@ def _projects_per_client(c: CycleState) -> dict[int, int]:
     return dict(Counter(p.client_id for p in c.projects or [] if p.client_id is not None))
 
 
+def answered_since(c: CycleState, intent: Intent | None) -> bool:
+    """A refusal for having no account, with a client for such opportunities chosen since: the
+    opportunity is tried again (read by id, changed or not), as the refusal told the admin it would.
+    Once tried, any other outcome is stored in its place, so it is tried once."""
+    return bool(
+        intent is not None
+        and intent.state == "failed"
+        and c.settings.sync.default_client_id
+        and where_to_act.is_no_account(intent.reason)
+    )
+
+
 def _reject(c: CycleState, record: dict[str, Any], reason: str) -> None:
     oid = record["Id"]
     stamp = record.get("SystemModstamp") or ""

@@ -86,7 +86,10 @@ def describe(choice: ClientChoice | None) -> str:
             "Opportunities without an account are refused and reported (Activity, `status`); give them an "
             "account to sync them."
         )
-    return f"Projects of opportunities without an account go under the BigTime client {choice.label()}."
+    return (
+        f"Projects of opportunities without an account go under the BigTime client {choice.label()}; "
+        "those refused so far are tried again at the next sync."
+    )
 
 
 __all__ = ["ClientChoice", "active_clients", "choose", "describe", "resolve"]

@@ -514,7 +514,8 @@ class Engine:
         if link is not None:
             return None
         intent = c.store.intent(oid)
-        if intent and intent.state == "failed" and intent.failed_modstamp == (record.get("SystemModstamp") or ""):
+        unchanged = intent and intent.failed_modstamp == (record.get("SystemModstamp") or "")
+        if intent and intent.state == "failed" and unchanged and not creation.answered_since(c, intent):
             return None  # refused before and unchanged since
         if intent and intent.state == "created" and intent.project_id:
             creation.link(c, record, intent.project_id, None, "linked")  # the link row was lost: restore it

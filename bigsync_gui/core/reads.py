@@ -128,9 +128,10 @@ def read_full(c: CycleState, triggering: set[str], cursor: datetime | None) -> d
 
 
 def read_unfinished(c: CycleState, exclude: set[str]) -> dict[str, dict[str, Any]]:
-    """Opportunities whose create was left unfinished are read again, whatever the cursor says."""
-    pending = [i.opportunity_id for i in c.store.intents("pending") if i.opportunity_id not in exclude]
-    return read_ids(c, pending, sever_missing=False)
+    """Opportunities whose create was left unfinished are read again, whatever the cursor says; so
+    are those refused for having no account once a client for them is chosen (core/creation.py)."""
+    again = [*c.store.intents("pending"), *(i for i in c.store.intents("failed") if creation.answered_since(c, i))]
+    return read_ids(c, [i.opportunity_id for i in again if i.opportunity_id not in exclude], sever_missing=False)
 
 
 def read_ids(c: CycleState, ids: list[str], sever_missing: bool) -> dict[str, dict[str, Any]]:

@@ -41,3 +41,8 @@ def for_surface(text: str, surface: Surface) -> str:
     sentence at its end is rewritten: an opportunity's name before it is Salesforce's, kept as is."""
     found = _STORED_SENTENCE.search(text)
     return text if found is None else text[: found.start()] + no_account(surface)
+
+
+def is_no_account(reason: str) -> bool:
+    """Whether a stored refusal is the no-account one (in any surface's words, or an earlier version's)."""
+    return _STORED_SENTENCE.search(reason) is not None

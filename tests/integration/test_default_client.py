@@ -66,6 +66,35 @@ def test_configure_default_client_then_the_project_goes_under_it(sandbox, profil
     assert project["ClientId"] == vandelay["SystemId"]
 
 
+def test_refused_for_no_account_then_a_client_chosen_the_next_cycle_creates_it(connected_engine, capsys):
+    """The refusal tells the admin to choose a client; once chosen, the refused opportunity gets its
+    project at the next cycle without anyone touching it — once, under that client."""
+    e = connected_engine
+    opp = walk_in(e.sandbox)
+    win(e.sandbox, opp)
+    first = e.cycle()
+    assert first.created == 0 and first.rejected == 1
+    e.advance(minutes=10)  # past the read's lookback: from here only a change would read it again
+    assert e.cycle().rejected == 0  # unchanged and no client chosen: not tried (nor reported) again
+    initech = clients(e.sandbox)["Initech"]
+    before = len(requests.get(e.sandbox.bigtime_admin_url + "/records/project", timeout=10).json())
+    assert configure(e.profile, "Initech") == 0
+    capsys.readouterr()
+    engine = e.new_engine()  # a new process reads the settings, as `run` does at each cycle
+    report = engine.run_cycle()
+    assert report.created == 1 and report.rejected == 0
+    again = engine.run_cycle(full=True)  # a full read too finds nothing more to do
+    assert again.created == 0 and again.rejected == 0
+    store = e.store()
+    try:
+        (link,) = [link for link in store.links("linked") if link.opportunity_id == opp]
+    finally:
+        store.close()
+    project = requests.get(f"{e.sandbox.bigtime_admin_url}/records/project/{link.project_id}", timeout=10).json()
+    assert project["ClientId"] == initech["SystemId"]
+    assert len(requests.get(e.sandbox.bigtime_admin_url + "/records/project", timeout=10).json()) == before + 1
+
+
 def test_by_id_and_code_and_back_to_reporting(sandbox, profile, capsys, sandbox_pause):
     globex = clients(sandbox)["Globex Corporation"]
     assert configure(profile, str(globex["SystemId"])) == 0
