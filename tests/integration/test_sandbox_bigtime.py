@@ -1178,3 +1178,16 @@ def test_task_budgeted_project_detail_has_project_budget_only_when_switched(sand
         json={"Nm": "Flat", "ProjectCode": "FLAT", "ClientId": client, "BudgetFees": 900, "BudgetHours": 9},
     ).json()
     assert (flat["BudgetFees"], flat["BudgetHours"]) == (900.0, 9.0)  # not budgeted by task: always there
+
+
+def test_the_demo_login_comes_before_the_form(sandbox):
+    """In the wizard's embedded browser a hint under the Sign In button was below the fold (as on
+    Salesforce's page, tests/unit/test_sandbox_login_hint.py): it comes first."""
+    page = requests.get(
+        sandbox.bigtime_url + "/oauth2/authorize",
+        params={"client_id": cred.BT_CLIENT_ID, "redirect_uri": REDIRECT},
+        timeout=10,
+    ).text
+    hint, form = page.index('id="sandbox_hint"'), page.index('id="login"')
+    assert hint < form < page.index('id="UserId"')
+    assert all(value in page[hint:form] for value in (cred.BT_USERNAME, cred.BT_PASSWORD, cred.BT_FIRM_ID))

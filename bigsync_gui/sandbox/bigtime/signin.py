@@ -237,6 +237,9 @@ class SignInRoutes:
         err = f"<p class='err' id='error'>{html.escape(error)}</p>" if error else ""
         body = f"""
 <h2>Sign in to BigTime</h2>{err}
+<div class="hint" id="sandbox_hint">Sandbox demo login: <code>{html.escape(cred.BT_USERNAME)}</code>
+/ <code>{html.escape(cred.BT_PASSWORD)}</code><br>
+Firm id: <code>{html.escape(cred.BT_FIRM_ID)}</code></div>
 <form method="post" action="{_P_ORIG}/oauth2/authorize" id="login">
   <input type="hidden" name="txn" value="{html.escape(txn)}">
   <input type="hidden" name="step" value="login">
@@ -245,10 +248,7 @@ class SignInRoutes:
   <label for="Pwd">Password</label>
   <input id="Pwd" name="Pwd" type="password" autocomplete="current-password">
   <button type="submit" id="signin" class="primary">Sign In</button>
-</form>
-<div class="hint">Sandbox demo login: <code>{html.escape(cred.BT_USERNAME)}</code>
-/ <code>{html.escape(cred.BT_PASSWORD)}</code><br>
-Firm id: <code>{html.escape(cred.BT_FIRM_ID)}</code></div>"""
+</form>"""
         return self._page("Sign in", body)
 
     def _consent_page(self, txn: str, info: dict[str, Any]) -> Response:
@@ -286,7 +286,7 @@ button{{margin-top:20px;margin-right:8px;padding:9px 22px;border-radius:4px;bord
 font-size:15px;cursor:pointer}}
 button.primary{{background:#6cc04a;border-color:#5aa83b;color:#fff}}
 .err{{color:#b00020}}
-.hint{{margin-top:22px;font-size:12px;color:#51606f;background:#f5f8fb;padding:8px;border-radius:4px}}
+.hint{{margin-bottom:16px;font-size:12px;color:#51606f;background:#f5f8fb;padding:8px;border-radius:4px}}
 footer{{text-align:center;font-size:11px;color:#8593a1}}
 </style></head>
 <body><header>Big<span>Time</span> <small style="font-weight:400;font-size:13px">Sandbox</small></header>
