@@ -136,15 +136,16 @@ class NoSourceTracker:
         store.set_meta(WARNED_META, sorted(warned | set(silent)))
         if not new:
             return None
+        read = "the one project read" if self.projects == 1 else f"none of the {self.projects} projects read"
         lines = [
-            f"{FIGURE_WORDS.get(f, f)} stays empty: BigTime gave it for none of the "
-            f"{self.projects} projects read (BigSync looked for: {self.tried.get(f, 'its sources')})."
+            f"{FIGURE_WORDS.get(f, f)} stays empty: BigTime gave it for {read} "
+            f"(BigSync looked for: {self.tried.get(f, 'its sources')})."
             for f in new
         ]
         return (
             " ".join(lines) + " This is how this firm's BigTime reports; nothing is written as 0 in its place. "
             "If BigTime keeps these figures elsewhere, or you do not need them, choose another field or "
-            '"(don\'t write)" for them in Settings › Salesforce fields; `bigsync-gui doctor` shows what BigTime sends.'
+            '"(don\'t write)" for them in Settings › Fields; `bigsync-gui doctor` shows what BigTime sends.'
         )
 
 

@@ -719,7 +719,7 @@ def test_invoices_without_a_project_fall_back_to_the_rows_and_leave_paid_empty(e
         assert_rows_match(env, pid)  # the rows of invoices that do name their project are written
     (warning,) = [e.message for e in env.events(cycle, "warning")]  # paid: no source at all, said once
     assert warning.startswith("Paid to date stays empty: BigTime gave it for none of the 4 projects read")
-    assert "Settings › Salesforce fields" in warning and "absent" not in warning
+    assert "Settings › Fields" in warning and "absent" not in warning
     _, again = env.run(later=REFRESH_MIN_AGE)
     assert env.events(again, "warning") == []
 

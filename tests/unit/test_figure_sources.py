@@ -27,7 +27,7 @@ def test_a_mapped_figure_without_any_source_is_warned_once_until_it_answers(tmp_
         "Paid to date stays empty: BigTime gave it for none of the 2 "
         "projects read (BigSync looked for: PaidAmt in the invoice history"
     )
-    assert "Settings › Salesforce fields" in warning
+    assert "Settings › Fields;" in warning  # the section's name in the Settings sidebar
     assert run(store, {"paid_to_date"}, [none]) is None  # said once
     assert run(store, {"paid_to_date"}, [({"paid_to_date": "PaidAmt in the invoice history"}, {})]) is None
     assert run(store, {"paid_to_date"}, [none]) is not None  # lost again after answering: news again
@@ -57,6 +57,7 @@ def test_a_project_without_task_rows_has_no_total_and_its_fee_budget_explains_it
     neither = ({}, {"budget_total": TOTAL, "budget_fees": "BudgetFees on the project detail"})
     warning = run(store, {"budget_total", "budget_fees"}, [neither])
     assert warning is not None and "Budget (total" in warning and "Budget (fees)" in warning
+    assert "BigTime gave it for the one project read (" in warning  # not "none of the 1 projects"
     store.close()
 
 
