@@ -15,6 +15,7 @@ from bigsync_gui.core.profile import Profile
 from bigsync_gui.core.settings import Settings
 from bigsync_gui.core.store import Store
 from bigsync_gui.gui import autostart
+from activity_window import shown_activity
 from bigsync_gui.gui.activity import CYCLE_ROLE, EVENT_COLUMNS, ActivityWindow, load_activity
 from bigsync_gui.gui.cycles_table import CHANGES, KIND, MESSAGE, RESULT, WHEN
 
@@ -332,10 +333,7 @@ def test_columns_fit_rows_that_arrive_after_the_window_opened(qtbot, tmp_path: P
             store.end_cycle(store.start_cycle("trigger"), "ok", "", 2, 0)
     finally:
         store.close()
-    win = ActivityWindow(profile)
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.loaded, timeout=10000):
-        win.show()
+    win = shown_activity(qtbot, profile)
     win.tabs.setCurrentIndex(1)  # Cycles
     assert win.cycle_proxy.rowCount() == 0
     store = Store(profile.data_dir / "state.db")
@@ -367,10 +365,7 @@ def test_the_box_says_how_many_quiet_cycles_it_hides(qtbot, tmp_path: Path) -> N
                 store.end_cycle(store.start_cycle("trigger"), "ok", "", 2, 0)
     finally:
         store.close()
-    win = ActivityWindow(profile)
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.loaded, timeout=10000):
-        win.show()
+    win = shown_activity(qtbot, profile)
     assert win.cycle_proxy.rowCount() == 0
     assert win.quiet_box.text() == "Hide &quiet cycles (4 hidden)"
     win.quiet_box.setChecked(False)
@@ -395,10 +390,7 @@ def test_a_cycle_message_is_one_line_in_its_cell_and_whole_in_its_tooltip(qtbot,
             store.end_cycle(cycle, "failed", "BigTime said <b>503</b>\nretry later", 1, 0, "Offline", "bigtime")
     finally:
         store.close()
-    win = ActivityWindow(profile)
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.loaded, timeout=10000):
-        win.show()
+    win = shown_activity(qtbot, profile)
     top = win.cycle_proxy.index(0, MESSAGE)
     assert top.data() == "BigTime said <b>503</b>"
     tip = top.data(Qt.ItemDataRole.ToolTipRole)

@@ -17,6 +17,7 @@ from bigsync_gui.core.settings import Settings
 from bigsync_gui.core.store import Store
 from bigsync_gui.gui.activity import ActivityWindow
 from bigsync_gui.gui.activity_feed import BT_LINK, EMPTY, SF_LINK, URL_ROLE, WHAT, WHEN, relative_time
+from activity_window import shown_activity
 from at_200_percent import run_at_200_percent
 
 INSTANCE = "https://acme.my.salesforce.com"
@@ -193,10 +194,7 @@ def test_a_sentence_with_details_shows_the_sentence_and_keeps_the_details_in_its
         store.end_cycle(cycle, "ok", "", 1, 1)
     finally:
         store.close()
-    win = ActivityWindow(profile)
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.loaded, timeout=10000):
-        win.show()
+    win = shown_activity(qtbot, profile)
     top = win.feed.proxy.index(0, WHAT)
     assert top.data() == "Updated 2 BigTime figures on <b>Hooli</b>."
     tip = top.data(3)
@@ -217,10 +215,7 @@ def test_a_change_of_how_triggers_arrive_is_in_activity(qtbot, tmp_path):
     finally:
         store.close()
     assert [e.kind for e in events][:1] == ["mode"]
-    win = ActivityWindow(profile)
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.loaded, timeout=10000):
-        win.show()
+    win = shown_activity(qtbot, profile)
     assert win.feed.proxy.index(0, WHAT).data() == "Triggers: Instant — Salesforce's change stream is connected."
 
 
@@ -265,10 +260,7 @@ def test_a_refusal_for_want_of_an_account_points_to_settings_trigger(qtbot, tmp_
     finally:
         store.close()
     assert "--default-client" in no_account() and "--default-client" in earlier  # stored: the flag
-    win = ActivityWindow(profile)
-    qtbot.addWidget(win)
-    with qtbot.waitSignal(win.loaded, timeout=10000):
-        win.show()
+    win = shown_activity(qtbot, profile)
     proxy = win.feed.proxy
     assert [proxy.index(r, WHAT).data() for r in range(2)] == [
         f"Walk-in order: {no_account('gui')}",
