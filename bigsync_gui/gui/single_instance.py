@@ -12,6 +12,7 @@ the start's extra time, docs/benchmarks.md); a second launch in between keeps ri
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import time
 from pathlib import Path
@@ -23,6 +24,8 @@ from ..core.profile import Profile
 
 if TYPE_CHECKING:
     from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT_MS = 2000
 RETRY_MS = 50  # a second launch rings again this often while the first has its lock but no socket yet
@@ -97,7 +100,9 @@ class SingleInstance(QObject):
         server = QLocalServer(self)
         server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         if not server.listen(name):
-            # The lock is ours, so no other instance: still run, just without the doorbell.
+            # The lock is ours, so no other instance: still run, just without the doorbell (a socket
+            # path too long for a Unix socket address, under a long TMPDIR, is one way here).
+            log.warning("a second launch cannot reach this one: %s (%s)", server.errorString(), server.fullServerName())
             server.deleteLater()
             return
         server.newConnection.connect(self._on_connection)

@@ -4,9 +4,11 @@ or its wizard) and exits."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -153,13 +155,15 @@ def test_session_second_start_quits_and_first_shows_activity(qtbot, tmp_path: Pa
 
 
 @pytest.fixture
-def own_temp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A temporary folder of the test's own: the --sandbox app's lock, socket and throwaway profiles."""
-    folder = tmp_path / "tmp"
-    folder.mkdir()
+def own_temp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A temporary folder of the test's own: the --sandbox app's lock, socket and throwaway profiles.
+    Short, beside pytest's own: the socket's path must fit a Unix socket address (107 bytes on Linux,
+    103 on macOS), which one under a worker's test folder did not (CI)."""
+    folder = Path(tempfile.mkdtemp(prefix="bs-"))
     monkeypatch.setenv("TMPDIR", str(folder))
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
-    return folder
+    yield folder
+    shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_sandbox_apps_are_one_and_apart_from_every_real_profile(qtbot, own_temp: Path, tmp_path: Path) -> None:
