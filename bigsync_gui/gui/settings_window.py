@@ -249,6 +249,7 @@ class SettingsWindow(QWidget):
         layout.addWidget(self.instant)
         self.default_client = DefaultClientPanel(self.context)  # opportunities without an account
         self.default_client.saved.connect(lambda: self.saved.emit("trigger"))
+        layout.addSpacing(8)  # a section of its own, set apart as the one above is
         layout.addWidget(self.default_client)
         layout.addStretch(1)
         return page
