@@ -248,6 +248,35 @@ def answered_since(c: CycleState, intent: Intent | None) -> bool:
     )
 
 
+def settle_unfinished(c: CycleState, record: dict[str, Any]) -> Any:
+    """A create left unfinished by a failed cycle, for an opportunity that is not to be created now
+    (deleted, back below the stage): the request may have reached BigTime, so look the project up —
+    found, it is linked (it exists and belongs to this opportunity); not found, the intent is dropped.
+    Without this the intent stayed pending (re-read every cycle) and a project whose answer was
+    lost stayed unknown to the store."""
+    oid = record["Id"]
+    intent = c.store.intent(oid)
+    if answered_since(c, intent):  # tried again for the chosen client, and not to be created now
+        with c.store.transaction():
+            c.store.drop_refusal(oid)  # else read again at every cycle; reaching the stage decides anew
+        return None
+    if intent is None or intent.state != "pending" or in_doubt(c, record, intent):
+        return None
+    try:
+        project_id = find_project(c, record)
+        if project_id is None:
+            with c.store.transaction():
+                c.store.drop_intent(oid)
+            return None
+        if not record.get("IsDeleted"):
+            attach_contacts(c, record, project_id, check_existing=True)
+        link(c, record, project_id, None, "created")
+    except (Transient, ce.ReconnectNeeded, ce.NotConnected, ce.UnexpectedResponse, ce.RequestRejected) as exc:
+        c.stopped_by = c.stopped_by or exc  # still pending: the next cycle tries again
+        return None
+    return c.store.link(oid)
+
+
 def _reject(c: CycleState, record: dict[str, Any], reason: str) -> None:
     oid = record["Id"]
     stamp = record.get("SystemModstamp") or ""

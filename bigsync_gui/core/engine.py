@@ -33,7 +33,6 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from ..connectors import bigtime as bt
-from ..connectors import errors as ce
 from ..connectors import soql
 from ..connectors.salesforce import SalesforceClient, Stage
 from ..connectors.timestamps import parse_timestamp
@@ -41,7 +40,7 @@ from . import batches, cadence, creation, reads, writeback
 from .connections import Connector
 from .cycle import CycleRunner, CycleState, Metadata, WaitCallback, Waiter, wait_on
 from .cycle_report import CycleReport
-from .errors import ConfigInvalid, Transient
+from .errors import ConfigInvalid
 from .settings import Settings
 from .store import Store
 from .streaming import POSITION_CURSOR, StreamWork
@@ -473,7 +472,7 @@ class Engine:
         link = c.store.link(oid)
         if record.get("IsDeleted"):
             if link is None:
-                link = self._settle_unfinished(c, record)
+                link = creation.settle_unfinished(c, record)
             if link and link.status == "linked":
                 with c.store.transaction():
                     c.store.set_link_status(oid, "severed")
@@ -509,7 +508,7 @@ class Engine:
         reached = self._reached(c, oid, path, triggering)
         if reached is None:
             if link is None:
-                self._settle_unfinished(c, record)
+                creation.settle_unfinished(c, record)
             return None
         if link is not None:
             return None
@@ -560,30 +559,6 @@ class Engine:
                 with c.store.transaction():
                     c.store.release(oid, at)
         return reached
-
-    def _settle_unfinished(self, c: CycleState, record: dict[str, Any]) -> Any:
-        """A create left unfinished by a failed cycle, for an opportunity that is not to be created now
-        (deleted, back below the stage): the request may have reached BigTime, so look the project up —
-        found, it is linked (it exists and belongs to this opportunity); not found, the intent is dropped.
-        Without this the intent stayed pending (re-read every cycle) and a project whose answer was
-        lost stayed unknown to the store."""
-        oid = record["Id"]
-        intent = c.store.intent(oid)
-        if intent is None or intent.state != "pending" or creation.in_doubt(c, record, intent):
-            return None
-        try:
-            project_id = creation.find_project(c, record)
-            if project_id is None:
-                with c.store.transaction():
-                    c.store.drop_intent(oid)
-                return None
-            if not record.get("IsDeleted"):
-                creation.attach_contacts(c, record, project_id, check_existing=True)
-            creation.link(c, record, project_id, None, "created")
-        except (Transient, ce.ReconnectNeeded, ce.NotConnected, ce.UnexpectedResponse, ce.RequestRejected) as exc:
-            c.stopped_by = c.stopped_by or exc  # still pending: the next cycle tries again
-            return None
-        return c.store.link(oid)
 
 
 def _stage_path(record: dict[str, Any]) -> list[tuple[str, str]]:

@@ -130,8 +130,15 @@ def read_full(c: CycleState, triggering: set[str], cursor: datetime | None) -> d
 def read_unfinished(c: CycleState, exclude: set[str]) -> dict[str, dict[str, Any]]:
     """Opportunities whose create was left unfinished are read again, whatever the cursor says; so
     are those refused for having no account once a client for them is chosen (core/creation.py)."""
-    again = [*c.store.intents("pending"), *(i for i in c.store.intents("failed") if creation.answered_since(c, i))]
-    return read_ids(c, [i.opportunity_id for i in again if i.opportunity_id not in exclude], sever_missing=False)
+    answered = [i.opportunity_id for i in c.store.intents("failed") if creation.answered_since(c, i)]
+    again = [i.opportunity_id for i in c.store.intents("pending")] + answered
+    found = read_ids(c, [oid for oid in again if oid not in exclude], sever_missing=False)
+    gone = [oid for oid in answered if oid not in found and oid not in exclude]  # deleted for good
+    if gone:
+        with c.store.transaction():
+            for oid in gone:
+                c.store.drop_refusal(oid)
+    return found
 
 
 def read_ids(c: CycleState, ids: list[str], sever_missing: bool) -> dict[str, dict[str, Any]]:

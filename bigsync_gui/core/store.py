@@ -294,6 +294,10 @@ class Store:
         """Forget a pending intent whose create never reached BigTime (the opportunity left the stage)."""
         self.db.execute("DELETE FROM journal WHERE opportunity_id = ? AND state = 'pending'", (opportunity_id,))
 
+    def drop_refusal(self, opportunity_id: str) -> None:
+        """Forget a refusal that no longer applies (tried again, and no longer to be created)."""
+        self.db.execute("DELETE FROM journal WHERE opportunity_id = ? AND state = 'failed'", (opportunity_id,))
+
     # ---- clients (account → BigTime client) -----------------------------------------------------
     def client_for_account(self, account_id: str) -> ClientLink | None:
         row = self.db.execute(

@@ -95,6 +95,40 @@ def test_refused_for_no_account_then_a_client_chosen_the_next_cycle_creates_it(c
     assert len(requests.get(e.sandbox.bigtime_admin_url + "/records/project", timeout=10).json()) == before + 1
 
 
+@pytest.mark.parametrize("fate", ["moved back", "in the recycle bin", "deleted for good"])
+def test_a_refused_one_tried_again_for_the_chosen_client_whatever_became_of_it(connected_engine, capsys, fate):
+    """Moved back below the stage since: it reached the stage when it was refused, so it gets its
+    project, as any won-then-reopened deal does. Deleted since: its refusal is let go, not read
+    again at every cycle (restored, it is read as changed and decided anew)."""
+    e = connected_engine
+    opp = walk_in(e.sandbox)
+    win(e.sandbox, opp)
+    assert e.cycle().rejected == 1
+    if fate == "moved back":
+        e.move(opp, "Qualification")
+    elif fate == "in the recycle bin":
+        e.delete(opp)
+    else:
+        with e.sandbox.world.lock:
+            rows = e.sf.records["opportunity"]
+            del rows[next(key for key, row in rows.items() if row["Id"] == opp)]
+    e.cycle()
+    e.advance(minutes=10)  # past the read's lookback: only the refusal brings it back
+    before = len(e.projects())
+    assert configure(e.profile, "Initech") == 0
+    capsys.readouterr()
+    engine = e.new_engine()
+    created = 1 if fate == "moved back" else 0
+    assert engine.run_cycle().created == created
+    assert engine.run_cycle().created == 0
+    store = e.store()
+    try:
+        assert store.intent(opp) is None if not created else store.intent(opp).state == "created"
+    finally:
+        store.close()
+    assert len(e.projects()) == before + created
+
+
 def test_by_id_and_code_and_back_to_reporting(sandbox, profile, capsys, sandbox_pause):
     globex = clients(sandbox)["Globex Corporation"]
     assert configure(profile, str(globex["SystemId"])) == 0
