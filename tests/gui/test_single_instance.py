@@ -99,6 +99,23 @@ def test_a_lock_left_by_a_dead_process_is_taken_over(tmp_path: Path) -> None:
         instance.release()
 
 
+def second_launch(tmp_path: Path, args: list[str], **env: str) -> subprocess.Popen:
+    """The app started again from the command line (offscreen, a home of the test's own)."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "bigsync_gui", *args],
+        env={
+            **os.environ,
+            "QT_QPA_PLATFORM": "offscreen",
+            "HOME": str(tmp_path / "home"),
+            "XDG_CONFIG_HOME": str(tmp_path / "home" / "config"),
+            **env,
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 def test_second_launch_of_the_app_shows_the_running_ones_activity(qtbot, tmp_path: Path) -> None:
     """The real command line: `bigsync-gui --profile P` while this process holds P."""
     profile = Profile.at(tmp_path / "p")
@@ -106,19 +123,8 @@ def test_second_launch_of_the_app_shows_the_running_ones_activity(qtbot, tmp_pat
     assert running.acquire()
     messages: list[str] = []
     running.message_received.connect(messages.append)
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "HOME": str(tmp_path / "home"),
-        "XDG_CONFIG_HOME": str(tmp_path / "home" / "config"),
-        "PYTHON_KEYRING_BACKEND": "keyrings.alt.file.PlaintextKeyring",
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bigsync_gui", "--profile", str(tmp_path / "p")],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    proc = second_launch(
+        tmp_path, ["--profile", str(tmp_path / "p")], PYTHON_KEYRING_BACKEND="keyrings.alt.file.PlaintextKeyring"
     )
     try:
         qtbot.waitUntil(lambda: messages == ["activity"], timeout=30000)  # the Qt event loop delivers it
@@ -198,20 +204,7 @@ def test_second_sandbox_launch_hands_over_to_the_running_sandbox_app(qtbot, own_
     assert running.acquire()
     messages: list[str] = []
     running.message_received.connect(messages.append)
-    env = {
-        **os.environ,
-        "QT_QPA_PLATFORM": "offscreen",
-        "HOME": str(tmp_path / "home"),
-        "XDG_CONFIG_HOME": str(tmp_path / "home" / "config"),
-        "TMPDIR": str(own_temp),
-    }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "bigsync_gui", "--sandbox"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    proc = second_launch(tmp_path, ["--sandbox"], TMPDIR=str(own_temp))
     try:
         qtbot.waitUntil(lambda: messages == ["activity"], timeout=30000)
         code = proc.wait(timeout=30)
