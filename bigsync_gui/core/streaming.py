@@ -163,8 +163,8 @@ class TriggerStream:
 
     def _settle(self, up: bool, reason: str) -> None:
         """The first answer the loop waits for: the mode (and its wake) is set *before* the loop is
-        let go, so its first round reads the settled mode and spends that wake. In the other order a
-        wake landed inside the first cycle and ran a needless second sweep (seen in CI)."""
+        let go, so its first round reads the settled mode and spends that wake. In the other order the
+        wake lands inside the first cycle and runs a needless second sweep."""
         self._set_mode(up, reason)
         self._subscribed.set()
 

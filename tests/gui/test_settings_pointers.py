@@ -1,5 +1,5 @@
 """Every sentence that sends the admin to "Settings › X" names a section the Settings window has: a
-warning said "Settings › Salesforce fields" while the sidebar says "Fields" (walk-through)."""
+pointer to "Settings › Salesforce fields" sends the admin nowhere when the sidebar says "Fields"."""
 
 from __future__ import annotations
 

@@ -164,7 +164,7 @@ def test_session_second_start_quits_and_first_shows_activity(qtbot, tmp_path: Pa
 def own_temp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """A temporary folder of the test's own: the --sandbox app's lock, socket and throwaway profiles.
     Short, beside pytest's own: the socket's path must fit a Unix socket address (107 bytes on Linux,
-    103 on macOS), which one under a worker's test folder did not (CI)."""
+    103 on macOS), which one under an xdist worker's test folder does not."""
     folder = Path(tempfile.mkdtemp(prefix="bs-"))
     monkeypatch.setenv("TMPDIR", str(folder))
     monkeypatch.setattr(tempfile, "tempdir", str(folder))
@@ -198,7 +198,7 @@ def test_sandbox_apps_are_one_and_apart_from_every_real_profile(qtbot, own_temp:
 
 def test_second_sandbox_launch_hands_over_to_the_running_sandbox_app(qtbot, own_temp: Path, tmp_path: Path) -> None:
     """The real command line: `bigsync-gui --sandbox` while this process is the --sandbox app. It rings,
-    exits 0, and neither starts emulators nor makes a throwaway profile of its own (before: a second
+    exits 0, and neither starts emulators nor makes a throwaway profile of its own (else: a second
     app, a second tray and a second wizard)."""
     running = SingleInstance.sandbox()
     assert running.acquire()

@@ -114,7 +114,7 @@ def test_events_wake_with_the_records_they_name_and_own_writes_wake_nobody(sandb
 
 def test_the_loop_is_let_go_once_the_mode_and_its_wake_are_set(sandbox):
     """The loop's first round clears its wake and reads the mode: every wake the subscribe makes
-    must come before, or the first cycle is followed by a needless second sweep (a CI failure)."""
+    must come before, or the first cycle is followed by a needless second sweep."""
     with Harness(sandbox) as h:
         h.stream.on_mode = lambda up, reason: time.sleep(0.5)  # a slow observer (the CLI prints here)
         assert h.stream.wait_subscribed(threading.Event(), seconds=20)
