@@ -63,26 +63,24 @@ def cmd_default_client(args: argparse.Namespace) -> int:
     return run_guarded(body)
 
 
+def _sync_settings_given(args: argparse.Namespace) -> bool:
+    """Any of the stage and schedule options, which --default-client and --create-fields do not go with."""
+    return bool(
+        args.trigger_stage
+        or args.interval is not None
+        or args.writeback_interval is not None
+        or args.api_budget_percent is not None
+        or args.backfill
+    )
+
+
 def cmd_configure(args: argparse.Namespace) -> int:
     if args.default_client is not None:
-        if (
-            args.trigger_stage
-            or args.interval is not None
-            or args.writeback_interval is not None
-            or args.api_budget_percent is not None
-            or args.backfill
-            or args.create_fields
-        ):
+        if _sync_settings_given(args) or args.create_fields:
             return fail("--default-client goes alone; run configure again for the other settings.", EXIT_USAGE)
         return cmd_default_client(args)
     if args.create_fields:
-        if (
-            args.trigger_stage
-            or args.interval is not None
-            or args.writeback_interval is not None
-            or args.api_budget_percent is not None
-            or args.backfill
-        ):
+        if _sync_settings_given(args):
             return fail("--create-fields goes alone; run configure again for the other settings.", EXIT_USAGE)
         return cmd_create_fields(args)
     automatic = args.interval == 0

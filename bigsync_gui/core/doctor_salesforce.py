@@ -85,51 +85,24 @@ def check_opportunity_fields(sf: SalesforceClient, field_map: Mapping[str, str])
         title = f"{obj}.{target} exists and can be edited (for {figure})"
         key = f"salesforce.{obj.lower()}.{figure}"
         info = described[obj].get(target.lower())
+        seen: tuple[str, ...] = ()
         if info is None:
             without = (
                 "two installations on one org may both create its client"
                 if obj == "Account"
                 else f"{figure} is not written"
             )
-            out.append(
-                Check(
-                    "salesforce",
-                    key,
-                    title,
-                    DIFFERENT,
-                    True,
-                    f"{obj} has no field {target}: create it (or change the mapping), else {without}.",
-                )
-            )
-            continue
-        seen = (f"{info.name}: {info.type}" + ("" if info.updateable else ", read-only"),)
-        allowed = _FIGURE_TYPES.get(figure, _NUMBER_TYPES)
-        if not info.updateable:
-            out.append(
-                Check(
-                    "salesforce",
-                    key,
-                    title,
-                    DIFFERENT,
-                    True,
-                    f"{info.name} cannot be edited by this user: make it editable, else {figure} is not written.",
-                    seen,
-                )
-            )
-        elif info.type not in allowed:
-            out.append(
-                Check(
-                    "salesforce",
-                    key,
-                    title,
-                    DIFFERENT,
-                    True,
-                    f"{info.name} is a {info.type} field; {figure} needs one of {', '.join(sorted(allowed))}.",
-                    seen,
-                )
-            )
+            problem = f"{obj} has no field {target}: create it (or change the mapping), else {without}."
         else:
-            out.append(Check("salesforce", key, title, CONFIRMED, True, seen=seen))
+            seen = (f"{info.name}: {info.type}" + ("" if info.updateable else ", read-only"),)
+            allowed = _FIGURE_TYPES.get(figure, _NUMBER_TYPES)
+            if not info.updateable:
+                problem = f"{info.name} cannot be edited by this user: make it editable, else {figure} is not written."
+            elif info.type not in allowed:
+                problem = f"{info.name} is a {info.type} field; {figure} needs one of {', '.join(sorted(allowed))}."
+            else:
+                problem = ""
+        out.append(Check("salesforce", key, title, DIFFERENT if problem else CONFIRMED, True, problem, seen))
     return out
 
 
