@@ -676,3 +676,37 @@ def test_holders_of_one_grant_refresh_one_at_a_time_from_the_stored_token(sandbo
         t.join(60)
     assert failures == []
     assert bt_projects(sandbox, sync_process.current().access_token).status_code == 200
+
+
+ANSWER_THEN_EXIT = r"""
+import http.server, sys, time
+slow = http.server.BaseHTTPRequestHandler.end_headers
+def end_headers(self):  # a slow write: the page goes out after the answer is recorded
+    time.sleep(0.5)
+    slow(self)
+http.server.BaseHTTPRequestHandler.end_headers = end_headers
+from bigsync_gui.connectors.oauth import LoopbackListener
+with LoopbackListener(sys.argv[1], system="salesforce") as listener:
+    print("ready", flush=True)
+    listener.wait(20)
+"""
+
+
+def test_the_browser_gets_the_whole_page_even_when_the_program_exits_at_once() -> None:
+    """A denied sign-in ends `connect` at once: the process exits right after the wait. The browser
+    must still get the answer page whole, not headers and a broken connection."""
+    import subprocess
+    import sys
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    redirect = f"http://127.0.0.1:{port}/OauthRedirect"
+    proc = subprocess.Popen([sys.executable, "-c", ANSWER_THEN_EXIT, redirect], stdout=subprocess.PIPE, text=True)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline() == "ready\n"
+        page = requests.get(redirect + "?error=access_denied&error_description=end-user+denied", timeout=10)
+        assert page.status_code == 200 and "Sign-in did not complete" in page.text
+        assert proc.wait(timeout=20) == 0
+    finally:
+        proc.kill()

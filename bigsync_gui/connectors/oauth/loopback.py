@@ -173,8 +173,7 @@ class LoopbackListener:
             return 400, "Not a sign-in answer", "This address is only used to finish a sign-in.", True
         with self._lock:
             if self._result is None:
-                self._result = self._origin + path_and_query
-                self._got.set()
+                self._result = self._origin + path_and_query  # the wait ends once its page is sent (do_GET)
         error = (query.get("error") or [""])[0]
         if error:
             description = (query.get("error_description") or [""])[0]
@@ -200,8 +199,15 @@ class LoopbackListener:
                 self.send_header("Cache-Control", "no-store")
                 self.send_header("Referrer-Policy", "no-referrer")
                 self.send_header("Connection", "close")
-                self.end_headers()
-                self.wfile.write(body)
+                try:
+                    self.end_headers()
+                    self.wfile.write(body)
+                finally:
+                    # Only now may the wait end: the caller then closes the listener, and a CLI whose
+                    # sign-in was denied exits at once, taking this thread (a daemon) with it. Told
+                    # before, the browser got headers and no page ("connection broken").
+                    if listener._result is not None:
+                        listener._got.set()
 
             def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
                 pass  # the request line carries the authorization code: never log it
